@@ -1,0 +1,180 @@
+#pragma once
+
+#include <mutex>
+#include <optional>
+#include <string>
+#include <unordered_map>
+#include <vector>
+
+#include "access/principal.h"
+#include "audit/audit_log.h"
+#include "core/clock.h"
+#include "core/ids.h"
+#include "storage/database.h"
+
+// Agencies, offices, staff and citizen accounts, sessions and API tokens.
+namespace accounts {
+
+enum class AgencyKind { kGovernment, kNonprofit };
+
+struct Agency {
+  core::AgencyId id;
+  std::string code;  // short, unique: "city-social"
+  std::string name;
+  AgencyKind kind = AgencyKind::kGovernment;
+};
+
+struct Office {
+  core::OfficeId id;
+  core::AgencyId agency;
+  std::string name;
+  std::string address;
+};
+
+enum class AccountKind { kStaff, kCitizen };
+
+struct User {
+  core::UserId id;
+  AccountKind kind = AccountKind::kStaff;
+  std::string username;
+  std::string display_name;
+  std::string email;
+  core::AgencyId agency;  // staff only
+  core::OfficeId office;  // optional
+  std::vector<authz::Role> roles;
+  bool active = true;
+  std::optional<core::PersonId> person;  // citizen's own record, once linked
+};
+
+struct NewUser {
+  AccountKind kind = AccountKind::kStaff;
+  std::string username;
+  std::string display_name;
+  std::string email;
+  std::string password;
+  core::AgencyId agency;
+  core::OfficeId office;
+  std::vector<authz::Role> roles;
+};
+
+struct ApiToken {
+  core::ApiTokenId id;
+  core::AgencyId agency;
+  std::string name;
+  std::vector<authz::Role> roles;
+  std::vector<std::string> scopes;  // "persons:read", "persons:write", ...
+  core::Timestamp created_at;
+  std::optional<core::Timestamp> revoked_at;
+  std::optional<core::Timestamp> last_used_at;
+};
+
+// A newly issued token: `secret` is shown once and stored only as a hash.
+struct IssuedToken {
+  ApiToken token;
+  std::string secret;  // "od_..."
+};
+
+struct NewSession {
+  std::string session_id;  // the cookie value; stored only as a hash
+  std::string csrf_token;
+  User user;
+};
+
+struct SessionAuth {
+  authz::Principal principal;
+  std::string csrf_token;
+};
+
+struct AccountOptions {
+  int session_idle_minutes = 30;
+  int session_max_hours = 12;
+  int login_max_failures = 5;
+  int login_window_minutes = 15;
+  bool fast_password_hashing = false;  // tests and demo data only
+};
+
+// Every API token scope known to onedoor.
+const std::vector<std::string>& KnownScopes();
+
+// Thread-safe. Methods taking a Principal check its roles:
+//   agencies: admin; offices and users: admin of the same agency (or a system principal);
+//   tokens: admin of the same agency. Refusals are kPermissionDenied and are audited.
+// A system principal is one of kind kSystem with role admin that did not come from an API
+// token (SystemPrincipal()); it may do everything. A principal from an API token is treated
+// as a member of the token's agency with the token's roles, and further needs the scope
+// "accounts:write" to change accounts and "accounts:read" to list users and tokens.
+// Citizen accounts (no agency) may be created by a system principal or any admin.
+// Password hashing never runs inside a database write (the single writer must not wait on it).
+class AccountService {
+ public:
+  AccountService(storage::Database& db, audit::AuditLog& audit, const core::Clock& clock,
+                 AccountOptions options);
+
+  core::StatusOr<Agency> CreateAgency(const authz::Principal& who, const Agency& agency);
+  core::StatusOr<std::vector<Agency>> ListAgencies();
+  core::StatusOr<Agency> GetAgency(core::AgencyId id);
+  core::StatusOr<Agency> FindAgencyByCode(const std::string& code);
+
+  core::StatusOr<Office> CreateOffice(const authz::Principal& who, const Office& office);
+  core::StatusOr<std::vector<Office>> ListOffices(core::AgencyId agency);
+
+  // Validates username (3-64 of [a-z0-9._-]), password (at least 12 characters), roles
+  // (staff need at least one; citizens have none) with field errors named username,
+  // display_name, email, password, roles, agency and office: kInvalidArgument.
+  // kAlreadyExists "that username is taken".
+  core::StatusOr<User> CreateUser(const authz::Principal& who, const NewUser& user);
+  core::StatusOr<std::vector<User>> ListUsers(const authz::Principal& who, core::AgencyId agency);
+  core::StatusOr<User> GetUser(core::UserId id);
+  core::Status SetUserActive(const authz::Principal& who, core::UserId id, bool active);
+
+  // Issues a token of `who`'s agency. Field errors: name (1-100 characters), roles (at least
+  // one), scopes (at least one) and scopes/N (not in KnownScopes()). kFailedPrecondition when
+  // `who` belongs to no agency.
+  core::StatusOr<IssuedToken> IssueToken(const authz::Principal& who, const std::string& name,
+                                         const std::vector<authz::Role>& roles,
+                                         const std::vector<std::string>& scopes);
+  core::StatusOr<std::vector<ApiToken>> ListTokens(const authz::Principal& who);
+  // kNotFound for an unknown token; revoking a revoked token is OK and changes nothing.
+  core::Status RevokeToken(const authz::Principal& who, core::ApiTokenId id);
+
+  // kUnauthenticated for a wrong username or password (same message for both), an inactive
+  // account; kResourceExhausted once login_max_failures failures for the username fall in
+  // the window. Failures and successes are audited.
+  core::StatusOr<NewSession> Login(const std::string& username, const std::string& password,
+                                   authz::Purpose purpose, const std::string& request_id);
+  // Ends the session; an unknown session is OK (signing out twice is harmless).
+  core::Status Logout(const std::string& session_id);
+  // kUnauthenticated when the session is unknown, expired or idle too long, or the account
+  // was switched off. last_seen_at is written at most once a minute, so a session may end
+  // up to a minute before session_idle_minutes of true idleness.
+  core::StatusOr<SessionAuth> AuthenticateSession(const std::string& session_id,
+                                                  const std::string& request_id);
+  // `bearer` is the token secret. kUnauthenticated when unknown or revoked.
+  core::StatusOr<authz::Principal> AuthenticateToken(const std::string& bearer, authz::Purpose purpose,
+                                                      const std::string& request_id);
+
+  // A principal for command-line tools and demo data: kind kSystem, role admin.
+  static authz::Principal SystemPrincipal(std::string name = "system");
+
+ private:
+  // Audits a refusal in its own committed write, then returns kPermissionDenied(message).
+  core::Status Refuse(const authz::Principal& who, std::string action, std::string record_type,
+                      std::string record_id, const std::string& message);
+  // Appends an audit entry in its own write (for events whose main write is absent).
+  void AuditAlone(const authz::Principal& who, const audit::Entry& entry);
+  // A hash to verify against when the username is unknown, so that timing does not tell.
+  const std::string& DummyHash();
+
+  storage::Database& db_;
+  audit::AuditLog& audit_;
+  const core::Clock& clock_;
+  AccountOptions options_;
+
+  std::once_flag dummy_once_;
+  std::string dummy_hash_;  // written once under dummy_once_
+
+  std::mutex token_use_mu_;
+  std::unordered_map<core::ApiTokenId, int64_t> token_last_use_;  // GUARDED_BY(token_use_mu_)
+};
+
+}  // namespace accounts

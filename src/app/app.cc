@@ -1,0 +1,81 @@
+#include "app/app.h"
+
+#include <filesystem>
+
+// #include "http/api_accounts.h"
+#include "http/api_persons.h"
+#include "http/openapi.h"
+#include "http/pages.h"
+#include "http/static_files.h"
+#include "storage/schema.h"
+#include "storage/sqlite/sqlite_database.h"
+
+namespace app {
+
+struct PageDepsHolder {
+  http::PageDeps deps;
+};
+
+App::App(core::Config config) : config_(std::move(config)) {}
+App::~App() = default;
+
+core::StatusOr<std::unique_ptr<App>> App::Open(const core::Config& config, bool web) {
+  auto app = std::unique_ptr<App>(new App(config));
+  if (config.db.rfind("postgres", 0) == 0) {
+    return core::Status::Unimplemented("PostgreSQL is not supported by this build yet; use a SQLite file path");
+  }
+  std::filesystem::path db_path(config.db);
+  if (db_path.has_parent_path()) {
+    std::error_code ec;
+    std::filesystem::create_directories(db_path.parent_path(), ec);
+  }
+  ASSIGN_OR_RETURN(auto db, storage::OpenSqlite(config.db, {.read_connections = config.read_connections}));
+  app->db_ = http::Instrument(std::move(db), app->metrics_);
+  RETURN_IF_ERROR(storage::Migrate(*app->db_, storage::OnedoorSchema()).status());
+  app->audit_ = std::make_unique<audit::AuditLog>(app->clock_);
+  app->outbox_ = std::make_unique<exchange::Outbox>(app->clock_);
+  accounts::AccountOptions account_options;
+  account_options.session_idle_minutes = config.session_idle_minutes;
+  account_options.login_max_failures = config.login_max_failures;
+  account_options.login_window_minutes = config.login_window_minutes;
+  app->accounts_ = std::make_unique<accounts::AccountService>(*app->db_, *app->audit_, app->clock_, account_options);
+  app->persons_ = std::make_unique<registry::PersonService>(*app->db_, app->gate_, *app->audit_, *app->outbox_,
+                                                            app->clock_);
+  app->households_ = std::make_unique<registry::HouseholdService>(*app->db_, app->gate_, *app->audit_,
+                                                                  *app->outbox_, app->clock_);
+  if (!web) return app;
+
+  ASSIGN_OR_RETURN(app->templates_, http::Templates::Load(config.web_root));
+  ASSIGN_OR_RETURN(std::string openapi, http::LoadOpenApi(config.web_root));
+  app->pages_ = std::make_unique<PageDepsHolder>(PageDepsHolder{
+      {*app->templates_, *app->accounts_, *app->persons_, *app->households_, config.secure_cookies,
+       account_options.session_max_hours}});
+  app->AddOperationalRoutes();
+  http::AddOpenApiRoute(app->router_, std::move(openapi));
+  // http::AddAccountRoutes(app->router_, *app->accounts_);
+  http::AddPersonRoutes(app->router_, *app->persons_, *app->households_);
+  http::AddPageRoutes(app->router_, app->pages_->deps);
+  http::AddStaticRoutes(app->router_, config.web_root, config.node_modules);
+  app->dispatcher_ = std::make_unique<http::Dispatcher>(
+      app->router_, *app->accounts_, app->metrics_,
+      http::DispatcherOptions{config.secure_cookies, static_cast<size_t>(config.max_body_bytes)},
+      http::MakeErrorPage(app->pages_->deps));
+  return app;
+}
+
+void App::AddOperationalRoutes() {
+  router_.Add({"GET", "/healthz", http::Auth::kPublic, "getHealth", [](http::Context&) {
+                 return http::Response::Json(200, R"({"status":"ok"})");
+               }});
+  router_.Add({"GET", "/readyz", http::Auth::kPublic, "getReadiness", [this](http::Context&) {
+                 if (draining_) return http::Response::Json(503, R"({"status":"draining"})");
+                 core::Status s = db_->Read([](storage::Transaction& tx) { return tx.Query("SELECT 1").status(); });
+                 if (!s.ok()) return http::Response::Json(503, R"({"status":"database unavailable"})");
+                 return http::Response::Json(200, R"({"status":"ready"})");
+               }});
+  router_.Add({"GET", "/metrics", http::Auth::kPublic, "getMetrics", [this](http::Context&) {
+                 return http::Response::Text(200, metrics_.Render(), "text/plain; version=0.0.4; charset=utf-8");
+               }});
+}
+
+}  // namespace app

@@ -1,0 +1,62 @@
+#pragma once
+
+#include <atomic>
+#include <memory>
+
+#include "access/access_gate.h"
+#include "accounts/account_service.h"
+#include "audit/audit_log.h"
+#include "core/clock.h"
+#include "core/config.h"
+#include "exchange/outbox.h"
+#include "http/dispatcher.h"
+#include "http/metrics.h"
+#include "http/router.h"
+#include "http/templates.h"
+#include "registry/household_service.h"
+#include "registry/person_service.h"
+#include "storage/database.h"
+
+namespace app {
+
+// The composition root: one of each service, wired together. Members are declared in
+// dependency order so that they are destroyed in reverse.
+class App {
+ public:
+  // Opens the database and runs pending migrations. `web` also loads templates and builds
+  // the routes.
+  static core::StatusOr<std::unique_ptr<App>> Open(const core::Config& config, bool web);
+
+  ~App();
+  const core::Config& config() const { return config_; }
+  storage::Database& db() { return *db_; }
+  accounts::AccountService& accounts() { return *accounts_; }
+  registry::PersonService& persons() { return *persons_; }
+  registry::HouseholdService& households() { return *households_; }
+  http::Router& router() { return router_; }
+  http::Dispatcher& dispatcher() { return *dispatcher_; }
+  http::Metrics& metrics() { return metrics_; }
+  void SetDraining() { draining_ = true; }
+
+ private:
+  explicit App(core::Config config);
+  void AddOperationalRoutes();
+
+  core::Config config_;
+  core::SystemClock clock_;
+  http::Metrics metrics_;
+  std::unique_ptr<storage::Database> db_;
+  authz::AccessGate gate_;
+  std::unique_ptr<audit::AuditLog> audit_;
+  std::unique_ptr<exchange::Outbox> outbox_;
+  std::unique_ptr<accounts::AccountService> accounts_;
+  std::unique_ptr<registry::PersonService> persons_;
+  std::unique_ptr<registry::HouseholdService> households_;
+  std::unique_ptr<http::Templates> templates_;
+  std::unique_ptr<struct PageDepsHolder> pages_;
+  http::Router router_;
+  std::unique_ptr<http::Dispatcher> dispatcher_;
+  std::atomic<bool> draining_{false};
+};
+
+}  // namespace app

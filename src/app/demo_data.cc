@@ -1,0 +1,159 @@
+#include "app/demo_data.h"
+
+#include <random>
+
+#include <fmt/format.h>
+
+namespace app {
+namespace {
+
+struct DemoAgency {
+  const char* code;
+  const char* name;
+  accounts::AgencyKind kind;
+  const char* office;
+  const char* address;
+  const char* suffix;
+};
+
+constexpr DemoAgency kAgencies[] = {
+    {"city-social", "City Social Services Department", accounts::AgencyKind::kGovernment, "Riverside One-Stop Centre",
+     "12 Market Street, Riverside", "city"},
+    {"state-benefits", "State Benefits Agency", accounts::AgencyKind::kGovernment, "Central Benefits Office",
+     "1 Parliament Way, Capital City", "state"},
+    {"health-authority", "Regional Health Authority", accounts::AgencyKind::kGovernment, "Northside Health Hub",
+     "80 Hospital Road, Northside", "health"},
+    {"harbour-trust", "Harbour Community Trust", accounts::AgencyKind::kNonprofit, "Harbour Drop-in Centre",
+     "5 Quay Lane, Harbourside", "ngo"},
+};
+
+struct DemoUser {
+  const char* username;
+  const char* display;
+  int agency;
+  std::vector<authz::Role> roles;
+};
+
+const std::vector<DemoUser>& Users() {
+  using authz::Role;
+  static const auto* users = new std::vector<DemoUser>{
+      {"admin.city", "Alex Admin", 0, {Role::kAdmin}},
+      {"frontdesk.city", "Farah Desk", 0, {Role::kFrontdesk}},
+      {"caseworker.city", "Casey Worker", 0, {Role::kCaseworker}},
+      {"coordinator.city", "Cora Ordinator", 0, {Role::kCoordinator}},
+      {"manager.city", "Mina Manager", 0, {Role::kManager}},
+      {"auditor.city", "Audra Auditor", 0, {Role::kAuditor}},
+      {"caseworker.state", "Sam Benefits", 1, {Role::kCaseworker}},
+      {"specialist.state", "Sigrid Special", 1, {Role::kSpecialist}},
+      {"frontdesk.state", "Theo Counter", 1, {Role::kFrontdesk}},
+      {"admin.state", "Ada State", 1, {Role::kAdmin}},
+      {"caseworker.health", "Hana Nurse", 2, {Role::kCaseworker}},
+      {"governance.health", "Gus Governance", 2, {Role::kGovernance}},
+      {"caseworker.ngo", "Nia Volunteer", 3, {Role::kCaseworker}},
+      {"coordinator.ngo", "Omar Coordinator", 3, {Role::kCoordinator}},
+  };
+  return *users;
+}
+
+constexpr const char* kGiven[] = {"Amara", "Liam",  "Mei",    "Oliver", "Aisha",  "Noah",   "Sofia", "Mateo",
+                                  "Priya", "Jack",  "Zara",   "Ethan",  "Leila",  "Lucas",  "Hana",  "Tomás",
+                                  "Grace", "Arjun", "Chloe",  "Kofi",   "Isla",   "Yusuf",  "Emma",  "Wiremu",
+                                  "Ava",   "Sione", "Olivia", "Dmitri", "Fatima", "Samuel", "Ngaio", "Chen"};
+constexpr const char* kFamily[] = {"Okonkwo", "Smith",  "Nguyen",   "Patel",   "O'Brien", "García", "Kowalski",
+                                   "Tanaka",  "Haddad", "Williams", "Te Rangi", "Brown",   "Müller", "Rossi",
+                                   "Ivanova", "Singh",  "Mensah",   "Jones",   "Fernández", "Kim",  "Ahmed",
+                                   "Taylor",  "Lee",    "Tupou",    "Walker",  "Hughes",  "Cohen",  "Ward"};
+constexpr const char* kStreets[] = {"Market Street", "Harbour Road", "Elm Avenue", "Station Lane",
+                                    "Hillcrest Drive", "Mill Road",   "Park Terrace", "Quay Lane"};
+constexpr const char* kTowns[] = {"Riverside", "Northside", "Harbourside", "Capital City", "Eastvale"};
+constexpr const char* kLanguages[] = {"en", "en", "en", "mi", "zh", "ar", "es", "pl", "hi", "to"};
+
+}  // namespace
+
+core::StatusOr<std::string> LoadDemoData(App& app, int people) {
+  auto& accounts = app.accounts();
+  if (accounts.FindAgencyByCode(kAgencies[0].code).ok()) {
+    return std::string("demo data already loaded; nothing changed");
+  }
+  const authz::Principal system = accounts::AccountService::SystemPrincipal("demo-data");
+  std::vector<accounts::Agency> agencies;
+  std::vector<accounts::Office> offices;
+  for (const auto& a : kAgencies) {
+    ASSIGN_OR_RETURN(auto agency, accounts.CreateAgency(system, {{}, a.code, a.name, a.kind}));
+    ASSIGN_OR_RETURN(auto office, accounts.CreateOffice(system, {{}, agency.id, a.office, a.address}));
+    agencies.push_back(agency);
+    offices.push_back(office);
+  }
+  for (const auto& u : Users()) {
+    accounts::NewUser nu;
+    nu.username = u.username;
+    nu.display_name = u.display;
+    nu.email = std::string(u.username) + "@demo.onedoor.example";
+    nu.password = kDemoPassword;
+    nu.agency = agencies[u.agency].id;
+    nu.office = offices[u.agency].id;
+    nu.roles = u.roles;
+    RETURN_IF_ERROR(accounts.CreateUser(system, nu).status());
+  }
+
+  // People, created by each agency's caseworker so that the history shows who registered them.
+  std::mt19937 rng(20261123);
+  auto pick = [&](auto& arr) { return arr[rng() % std::size(arr)]; };
+  std::vector<authz::Principal> workers;
+  for (size_t i = 0; i < agencies.size(); ++i) {
+    authz::Principal w = system;
+    w.kind = authz::PrincipalKind::kStaff;
+    w.agency = agencies[i].id;
+    w.roles = {authz::Role::kCaseworker};
+    w.name = std::string("demo-data@") + kAgencies[i].suffix;
+    w.purpose = authz::Purpose::kServiceDelivery;
+    workers.push_back(w);
+  }
+  int created = 0;
+  int households = 0;
+  while (created < people) {
+    const std::string family = pick(kFamily);
+    const int size = 1 + static_cast<int>(rng() % 4);
+    const std::string street = fmt::format("{} {}", 1 + rng() % 200, pick(kStreets));
+    const std::string town = pick(kTowns);
+    const std::string postcode = fmt::format("{:04}", 1000 + rng() % 8000);
+    const authz::Principal& worker = workers[rng() % workers.size()];
+    ASSIGN_OR_RETURN(auto household, app.households().Create(worker, "The " + family + " household"));
+    ++households;
+    for (int m = 0; m < size && created < people; ++m) {
+      registry::Person p;
+      p.names.push_back({"official", pick(kGiven), family});
+      if (rng() % 10 == 0) p.names.push_back({"alias", pick(kGiven), family});
+      const bool child = m >= 2;
+      const int year = child ? 2008 + static_cast<int>(rng() % 16) : 1950 + static_cast<int>(rng() % 55);
+      core::PartialDate dob{year, 1 + static_cast<int>(rng() % 12), 1 + static_cast<int>(rng() % 28)};
+      if (rng() % 25 == 0) dob.day = 0;
+      p.birth_date = dob;
+      p.sex = rng() % 2 ? "female" : "male";
+      p.preferred_language = pick(kLanguages);
+      p.needs.interpreter = p.preferred_language != "en" && rng() % 2;
+      if (p.needs.interpreter) p.needs.interpreter_language = p.preferred_language;
+      if (!child) p.identifiers.push_back({"national_id", fmt::format("NI{:07}", 1000000 + created * 7919 % 8999999), ""});
+      p.addresses.push_back({"home", street, "", town, "", postcode, ""});
+      if (!child) p.phones.push_back({"mobile", fmt::format("04{:02} {:03} {:03}", rng() % 100, rng() % 1000, rng() % 1000)});
+      ASSIGN_OR_RETURN(auto person, app.persons().Create(worker, p));
+      ++created;
+      const char* relationship = m == 0 ? "head" : m == 1 ? "partner" : "child";
+      ASSIGN_OR_RETURN(auto h, app.households().AddMember(worker, household.id, person.id, relationship,
+                                                          core::Date{2020 + static_cast<int>(rng() % 5), 1 + static_cast<int>(rng() % 12), 1}));
+      (void)h;
+      // Each agency that knows the person keeps its own source record.
+      for (size_t a = 0; a < workers.size(); ++a) {
+        if (rng() % 3 != 0 && a != static_cast<size_t>(worker.agency.value - agencies[0].id.value)) continue;
+        RETURN_IF_ERROR(app.persons()
+                            .PutSourceRecord(workers[a], fmt::format("{}-{:05}", kAgencies[a].suffix, person.id.value),
+                                             person.id, R"({"source":"demo"})")
+                            .status());
+      }
+    }
+  }
+  return fmt::format("loaded {} agencies, {} staff, {} people in {} households; every demo login uses the password {}",
+                     agencies.size(), Users().size(), created, households, kDemoPassword);
+}
+
+}  // namespace app

@@ -1,0 +1,117 @@
+#include "core/config.h"
+
+#include <cstdlib>
+#include <fstream>
+#include <functional>
+#include <map>
+
+#include <fmt/format.h>
+#include <yaml-cpp/yaml.h>
+
+namespace core {
+namespace {
+
+using Setter = std::function<Status(Config&, const std::string&)>;
+
+Status ParseIntInto(int& out, const std::string& text, int min, int max) {
+  try {
+    size_t used = 0;
+    long v = std::stol(text, &used);
+    if (used != text.size() || v < min || v > max) throw std::out_of_range("range");
+    out = static_cast<int>(v);
+    return Status::Ok();
+  } catch (const std::exception&) {
+    return Status::InvalidArgument(fmt::format("must be a whole number from {} to {}", min, max));
+  }
+}
+
+Status ParseBoolInto(bool& out, const std::string& text) {
+  if (text == "true" || text == "1" || text == "yes") {
+    out = true;
+  } else if (text == "false" || text == "0" || text == "no") {
+    out = false;
+  } else {
+    return Status::InvalidArgument("must be true or false");
+  }
+  return Status::Ok();
+}
+
+const std::map<std::string, Setter>& Setters() {
+  static const auto* setters = new std::map<std::string, Setter>{
+      {"db", [](Config& c, const std::string& v) { c.db = v; return Status::Ok(); }},
+      {"listen",
+       [](Config& c, const std::string& v) {
+         if (v.rfind(':') == std::string::npos) return Status::InvalidArgument("must be host:port");
+         c.listen = v;
+         return Status::Ok();
+       }},
+      {"web_root", [](Config& c, const std::string& v) { c.web_root = v; return Status::Ok(); }},
+      {"node_modules", [](Config& c, const std::string& v) { c.node_modules = v; return Status::Ok(); }},
+      {"io_threads", [](Config& c, const std::string& v) { return ParseIntInto(c.io_threads, v, 0, 256); }},
+      {"worker_threads", [](Config& c, const std::string& v) { return ParseIntInto(c.worker_threads, v, 1, 1024); }},
+      {"read_connections", [](Config& c, const std::string& v) { return ParseIntInto(c.read_connections, v, 1, 64); }},
+      {"log_level",
+       [](Config& c, const std::string& v) {
+         if (v != "debug" && v != "info" && v != "warn" && v != "error") {
+           return Status::InvalidArgument("must be debug, info, warn or error");
+         }
+         c.log_level = v;
+         return Status::Ok();
+       }},
+      {"secure_cookies", [](Config& c, const std::string& v) { return ParseBoolInto(c.secure_cookies, v); }},
+      {"session_idle_minutes", [](Config& c, const std::string& v) { return ParseIntInto(c.session_idle_minutes, v, 1, 24 * 60); }},
+      {"max_body_bytes", [](Config& c, const std::string& v) { return ParseIntInto(c.max_body_bytes, v, 1024, 64 << 20); }},
+      {"login_max_failures", [](Config& c, const std::string& v) { return ParseIntInto(c.login_max_failures, v, 1, 1000); }},
+      {"login_window_minutes", [](Config& c, const std::string& v) { return ParseIntInto(c.login_window_minutes, v, 1, 24 * 60); }},
+      {"shutdown_grace_seconds", [](Config& c, const std::string& v) { return ParseIntInto(c.shutdown_grace_seconds, v, 0, 600); }},
+  };
+  return *setters;
+}
+
+std::string EnvName(const std::string& key) {
+  std::string out = "ONEDOOR_";
+  for (char c : key) out += static_cast<char>(std::toupper(static_cast<unsigned char>(c)));
+  return out;
+}
+
+}  // namespace
+
+StatusOr<Config> Config::Load(const std::string& path) {
+  Config config;
+  if (!path.empty()) {
+    std::ifstream in(path);
+    if (!in) return Status::NotFound(fmt::format("{}: cannot open the configuration file", path));
+    YAML::Node root;
+    try {
+      root = YAML::Load(in);
+    } catch (const YAML::Exception& e) {
+      return Status::InvalidArgument(fmt::format("{}:{}:{}: {}", path, e.mark.line + 1, e.mark.column + 1, e.msg));
+    }
+    if (root && !root.IsNull()) {
+      if (!root.IsMap()) return Status::InvalidArgument(fmt::format("{}: the file must be a mapping of settings", path));
+      for (const auto& kv : root) {
+        const std::string key = kv.first.as<std::string>();
+        const int line = kv.first.Mark().line + 1;
+        auto it = Setters().find(key);
+        if (it == Setters().end()) {
+          return Status::InvalidArgument(fmt::format("{}:{}: unknown setting '{}'", path, line, key));
+        }
+        if (!kv.second.IsScalar()) {
+          return Status::InvalidArgument(fmt::format("{}:{}: '{}' must be a single value", path, line, key));
+        }
+        Status s = it->second(config, kv.second.as<std::string>());
+        if (!s.ok()) return Status::InvalidArgument(fmt::format("{}:{}: '{}' {}", path, line, key, s.message()));
+      }
+    }
+  }
+  for (const auto& [key, setter] : Setters()) {
+    const std::string env = EnvName(key);
+    if (const char* v = std::getenv(env.c_str()); v != nullptr) {
+      Status s = setter(config, v);
+      if (!s.ok()) return Status::InvalidArgument(fmt::format("environment variable {} {}", env, s.message()));
+    }
+  }
+  return config;
+}
+
+}  // namespace core

@@ -1,0 +1,32 @@
+#pragma once
+
+#include <string>
+
+#include "core/status.h"
+
+namespace core {
+
+// Everything an operator can set. Loaded from a YAML file, then overridden by environment
+// variables (ONEDOOR_DB, ONEDOOR_LISTEN, ...). See docs/operators.md.
+struct Config {
+  std::string db = "var/onedoor.db";       // ONEDOOR_DB: a SQLite file path
+  std::string listen = "127.0.0.1:8080";   // ONEDOOR_LISTEN: host:port
+  std::string web_root = ONEDOOR_DEFAULT_WEB_ROOT;          // ONEDOOR_WEB_ROOT
+  std::string node_modules = ONEDOOR_DEFAULT_NODE_MODULES;  // ONEDOOR_NODE_MODULES
+  int io_threads = 0;          // ONEDOOR_IO_THREADS: 0 = one per core
+  int worker_threads = 16;     // ONEDOOR_WORKER_THREADS
+  int read_connections = 4;    // ONEDOOR_READ_CONNECTIONS
+  std::string log_level = "info";  // ONEDOOR_LOG_LEVEL
+  bool secure_cookies = true;      // ONEDOOR_SECURE_COOKIES
+  int session_idle_minutes = 30;   // ONEDOOR_SESSION_IDLE_MINUTES
+  int max_body_bytes = 1 << 20;    // ONEDOOR_MAX_BODY_BYTES
+  int login_max_failures = 5;      // ONEDOOR_LOGIN_MAX_FAILURES within login_window_minutes
+  int login_window_minutes = 15;
+  int shutdown_grace_seconds = 10;
+
+  // Reads `path` (empty: defaults only) and applies environment overrides.
+  // Errors name the file, line and key.
+  static StatusOr<Config> Load(const std::string& path);
+};
+
+}  // namespace core

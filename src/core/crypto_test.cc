@@ -1,0 +1,82 @@
+#include "core/crypto.h"
+
+#include <set>
+#include <string>
+
+#include <gtest/gtest.h>
+
+namespace core {
+namespace {
+
+class CryptoTest : public ::testing::Test {
+ protected:
+  static void SetUpTestSuite() { ASSERT_TRUE(InitCrypto().ok()); }
+};
+
+TEST_F(CryptoTest, Sha256KnownVectors) {
+  EXPECT_EQ(Sha256Hex("abc"), "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad");
+  EXPECT_EQ(Sha256Hex(""), "e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855");
+  EXPECT_EQ(Sha256Hex("abcdbcdecdefdefgefghfghighijhijkijkljklmklmnlmnomnopnopq"),
+            "248d6a61d20638b8e5c026930c3e6039a33ce45964ff2167f6ecedd419db06c1");
+}
+
+TEST_F(CryptoTest, Sha256CoversEmbeddedNulBytes) {
+  const std::string with_nul("a\0b", 3);
+  EXPECT_NE(Sha256Hex(with_nul), Sha256Hex("a"));
+  EXPECT_EQ(Sha256Hex(with_nul).size(), 64u);
+}
+
+TEST_F(CryptoTest, RandomTokenLengthAndAlphabet) {
+  // URL-safe base64 without padding: ceil(4n/3) characters.
+  EXPECT_EQ(RandomToken().size(), 43u);
+  EXPECT_EQ(RandomToken(32).size(), 43u);
+  EXPECT_EQ(RandomToken(16).size(), 22u);
+  EXPECT_EQ(RandomToken(3).size(), 4u);
+  EXPECT_EQ(RandomToken(1).size(), 2u);
+  for (char c : RandomToken(300)) {
+    EXPECT_TRUE((c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '-' || c == '_')
+        << "unexpected character " << static_cast<int>(c);
+  }
+}
+
+TEST_F(CryptoTest, RandomTokensAreUnique) {
+  std::set<std::string> seen;
+  for (int i = 0; i < 1000; ++i) seen.insert(RandomToken(16));
+  EXPECT_EQ(seen.size(), 1000u);
+}
+
+TEST_F(CryptoTest, HashPasswordVerifiesTheRightPasswordOnly) {
+  auto hash = HashPassword("correct horse battery staple", /*fast=*/true);
+  ASSERT_TRUE(hash.ok()) << hash.status().ToString();
+  EXPECT_EQ(hash->rfind("$argon2id$", 0), 0u) << *hash;
+  EXPECT_TRUE(VerifyPassword(*hash, "correct horse battery staple"));
+  EXPECT_FALSE(VerifyPassword(*hash, "correct horse battery stapl"));
+  EXPECT_FALSE(VerifyPassword(*hash, "Correct horse battery staple"));
+  EXPECT_FALSE(VerifyPassword(*hash, ""));
+}
+
+TEST_F(CryptoTest, HashPasswordIsSalted) {
+  auto a = HashPassword("same", true);
+  auto b = HashPassword("same", true);
+  ASSERT_TRUE(a.ok());
+  ASSERT_TRUE(b.ok());
+  EXPECT_NE(*a, *b);
+  EXPECT_TRUE(VerifyPassword(*a, "same"));
+  EXPECT_TRUE(VerifyPassword(*b, "same"));
+}
+
+TEST_F(CryptoTest, VerifyRejectsMalformedHashes) {
+  EXPECT_FALSE(VerifyPassword("", "x"));
+  EXPECT_FALSE(VerifyPassword("not a hash", "x"));
+  EXPECT_FALSE(VerifyPassword("$argon2id$v=19$m=64,t=1,p=1$AAAA$BBBB", "x"));
+}
+
+TEST_F(CryptoTest, ConstantTimeEquals) {
+  EXPECT_TRUE(ConstantTimeEquals("abc", "abc"));
+  EXPECT_FALSE(ConstantTimeEquals("abc", "abd"));
+  EXPECT_FALSE(ConstantTimeEquals("abc", "abcd"));
+  EXPECT_TRUE(ConstantTimeEquals("", ""));
+}
+
+}  // namespace
+}  // namespace core

@@ -1,0 +1,27 @@
+#pragma once
+
+#include <initializer_list>
+#include <string>
+#include <string_view>
+#include <utility>
+
+// JSON-lines logging to stderr: one object per line with time, level, message and fields.
+// Never log personal data: ids and counts only.
+namespace core {
+
+enum class LogLevel { kDebug, kInfo, kWarn, kError };
+
+void SetLogLevel(LogLevel level);
+LogLevel ParseLogLevel(std::string_view name);
+
+using LogField = std::pair<std::string_view, std::string>;
+void Log(LogLevel level, std::string_view message, std::initializer_list<LogField> fields = {});
+
+inline void LogInfo(std::string_view m, std::initializer_list<LogField> f = {}) { Log(LogLevel::kInfo, m, f); }
+inline void LogWarn(std::string_view m, std::initializer_list<LogField> f = {}) { Log(LogLevel::kWarn, m, f); }
+inline void LogError(std::string_view m, std::initializer_list<LogField> f = {}) { Log(LogLevel::kError, m, f); }
+
+// JSON string escaping, exposed for the few places that write JSON by hand.
+std::string JsonEscape(std::string_view s);
+
+}  // namespace core

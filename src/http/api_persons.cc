@@ -1,0 +1,288 @@
+#include "http/api_persons.h"
+
+#include <charconv>
+
+#include <fmt/format.h>
+
+#include "http/json_body.h"
+#include "http/problem.h"
+
+namespace http {
+namespace {
+
+using nlohmann::json;
+
+// Parses a positive id from a path or query parameter.
+core::StatusOr<int64_t> ParseId(const std::string& text, std::string_view field) {
+  int64_t v = 0;
+  auto [p, ec] = std::from_chars(text.data(), text.data() + text.size(), v);
+  if (ec != std::errc() || p != text.data() + text.size() || v <= 0) {
+    return core::Status::InvalidArgument("an id is not valid", {{std::string(field), "must be a positive whole number"}});
+  }
+  return v;
+}
+
+Response Fail(const core::Status& s, const Context& ctx) { return Problem(s, ctx.request.request_id); }
+
+std::string ETag(int64_t version) { return fmt::format("\"{}\"", version); }
+
+json PersonBody(const registry::PersonView& v) {
+  json out = registry::ToJson(v.person, v.decision);
+  json sources = json::array();
+  for (const auto& s : v.sources) {
+    sources.push_back({{"agency_id", s.agency.value}, {"agency_name", s.agency_name}, {"local_id", s.local_id}});
+  }
+  out["source_records"] = std::move(sources);
+  if (v.household) {
+    out["household"] = {{"id", v.household->id.value},
+                        {"name", v.household->name},
+                        {"relationship", v.household->relationship}};
+  }
+  return out;
+}
+
+json HouseholdBody(const registry::Household& h) {
+  json members = json::array();
+  for (const auto& m : h.members) {
+    json o = {{"person_id", m.person.value}, {"name", m.name}, {"relationship", m.relationship}, {"since", m.since}};
+    o["until"] = m.until.empty() ? json(nullptr) : json(m.until);
+    members.push_back(std::move(o));
+  }
+  return {{"id", h.id.value}, {"name", h.name}, {"version", h.version}, {"members", std::move(members)}};
+}
+
+core::StatusOr<core::Date> ReadDate(JsonReader& r, std::string_view key) {
+  std::string text = r.String(key, true);
+  if (text.empty()) return core::Status::InvalidArgument("missing date");
+  auto d = core::Date::Parse(text);
+  if (!d.ok()) {
+    r.Error(r.Path(key), d.status().message());
+    return d.status();
+  }
+  return d;
+}
+
+}  // namespace
+
+void AddPersonRoutes(Router& router, registry::PersonService& persons, registry::HouseholdService& households) {
+  router.Add({"GET", "/api/v1/persons", Auth::kApi, "listPersons", [&persons](Context& ctx) {
+                registry::SearchQuery q;
+                q.name = ctx.request.Query("q");
+                q.birth_date = ctx.request.Query("birth_date");
+                q.identifier = ctx.request.Query("identifier");
+                if (auto after = ctx.request.Query("after"); !after.empty()) {
+                  auto id = ParseId(after, "after");
+                  if (!id.ok()) return Fail(id.status(), ctx);
+                  q.after = *id;
+                }
+                if (auto limit = ctx.request.Query("limit"); !limit.empty()) {
+                  auto n = ParseId(limit, "limit");
+                  if (!n.ok() || *n > 100) {
+                    return Fail(core::Status::InvalidArgument("the page size is out of range", {{"limit", "must be from 1 to 100"}}), ctx);
+                  }
+                  q.limit = static_cast<int>(*n);
+                }
+                auto page = persons.Search(ctx.Who(), q);
+                if (!page.ok()) return Fail(page.status(), ctx);
+                json items = json::array();
+                for (const auto& s : page->items) {
+                  json ids = json::array();
+                  for (const auto& i : s.identifiers) ids.push_back({{"kind", i.kind}, {"value", i.value}});
+                  items.push_back({{"id", s.id.value},
+                                   {"name", s.name},
+                                   {"birth_date", s.birth_date.empty() ? json(nullptr) : json(s.birth_date)},
+                                   {"identifiers", std::move(ids)},
+                                   {"address", s.address}});
+                }
+                json body = {{"items", std::move(items)}, {"next", nullptr}};
+                if (page->next_after) {
+                  std::string next = fmt::format("/api/v1/persons?after={}&limit={}", *page->next_after, q.limit);
+                  if (!q.name.empty()) next += "&q=" + UrlEncode(q.name);
+                  if (!q.birth_date.empty()) next += "&birth_date=" + UrlEncode(q.birth_date);
+                  if (!q.identifier.empty()) next += "&identifier=" + UrlEncode(q.identifier);
+                  body["next"] = next;
+                }
+                return JsonResponse(200, body);
+              }});
+
+  router.Add({"POST", "/api/v1/persons", Auth::kApi, "createPerson", [&persons](Context& ctx) {
+                auto body = ParseJsonObject(ctx.request);
+                if (!body.ok()) return Fail(body.status(), ctx);
+                if (body->contains("id") || body->contains("version")) {
+                  return Fail(core::Status::InvalidArgument("the client record has invalid fields",
+                                                            {{"id", "is assigned by onedoor; leave out id and version"}}),
+                              ctx);
+                }
+                auto person = registry::FromJson(*body);
+                if (!person.ok()) return Fail(person.status(), ctx);
+                auto created = persons.Create(ctx.Who(), std::move(person).value());
+                if (!created.ok()) return Fail(created.status(), ctx);
+                authz::Decision all{true, "", {authz::Category::kIdentity, authz::Category::kContact,
+                                                authz::Category::kNeeds}, {}};
+                Response r = JsonResponse(201, registry::ToJson(*created, all));
+                r.Header("Location", fmt::format("/api/v1/persons/{}", created->id.value));
+                r.Header("ETag", ETag(created->version));
+                return r;
+              }});
+
+  router.Add({"GET", "/api/v1/persons/{id}", Auth::kApi, "getPerson", [&persons](Context& ctx) {
+                auto id = ParseId(ctx.Param("id"), "id");
+                if (!id.ok()) return Fail(id.status(), ctx);
+                auto view = persons.Get(ctx.Who(), core::PersonId{*id});
+                if (!view.ok()) return Fail(view.status(), ctx);
+                Response r = JsonResponse(200, PersonBody(*view));
+                r.Header("ETag", ETag(view->person.version));
+                return r;
+              }});
+
+  router.Add({"PUT", "/api/v1/persons/{id}", Auth::kApi, "updatePerson", [&persons](Context& ctx) {
+                auto id = ParseId(ctx.Param("id"), "id");
+                if (!id.ok()) return Fail(id.status(), ctx);
+                auto if_match = ctx.request.Header("if-match");
+                if (!if_match) {
+                  Response r = Fail(core::Status::FailedPrecondition(
+                                        "send the If-Match header with the ETag you read, so that no change is lost"),
+                                    ctx);
+                  r.status = 428;
+                  return r;
+                }
+                std::string tag = *if_match;
+                if (tag.rfind("W/", 0) == 0) tag = tag.substr(2);
+                if (tag.size() >= 2 && tag.front() == '"' && tag.back() == '"') tag = tag.substr(1, tag.size() - 2);
+                auto version = ParseId(tag, "If-Match");
+                if (!version.ok()) return Fail(version.status(), ctx);
+                auto body = ParseJsonObject(ctx.request);
+                if (!body.ok()) return Fail(body.status(), ctx);
+                auto person = registry::FromJson(*body);
+                if (!person.ok()) return Fail(person.status(), ctx);
+                auto updated = persons.Update(ctx.Who(), core::PersonId{*id}, *version, std::move(person).value());
+                if (!updated.ok()) return Fail(updated.status(), ctx);
+                authz::Decision all{true, "", {authz::Category::kIdentity, authz::Category::kContact,
+                                                authz::Category::kNeeds}, {}};
+                Response r = JsonResponse(200, registry::ToJson(*updated, all));
+                r.Header("ETag", ETag(updated->version));
+                return r;
+              }});
+
+  router.Add({"GET", "/api/v1/persons/{id}/history", Auth::kApi, "getPersonHistory", [&persons](Context& ctx) {
+                auto id = ParseId(ctx.Param("id"), "id");
+                if (!id.ok()) return Fail(id.status(), ctx);
+                auto history = persons.History(ctx.Who(), core::PersonId{*id});
+                if (!history.ok()) return Fail(history.status(), ctx);
+                json items = json::array();
+                for (const auto& e : *history) {
+                  json changes = json::array();
+                  for (const auto& c : e.changes) {
+                    changes.push_back({{"field", c.field}, {"before", c.before}, {"after", c.after}});
+                  }
+                  items.push_back({{"version", e.version},
+                                   {"at", e.at.ToRfc3339()},
+                                   {"actor", e.actor},
+                                   {"agency_id", e.agency_id},
+                                   {"action", e.action},
+                                   {"changes", std::move(changes)}});
+                }
+                return JsonResponse(200, {{"items", std::move(items)}});
+              }});
+
+  router.Add({"GET", "/api/v1/persons/{id}/access-log", Auth::kApi, "getPersonAccessLog", [&persons](Context& ctx) {
+                auto id = ParseId(ctx.Param("id"), "id");
+                if (!id.ok()) return Fail(id.status(), ctx);
+                auto log = persons.AccessLog(ctx.Who(), core::PersonId{*id}, 200);
+                if (!log.ok()) return Fail(log.status(), ctx);
+                json items = json::array();
+                for (const auto& r : *log) {
+                  items.push_back({{"seq", r.seq},
+                                   {"at", r.at.ToRfc3339()},
+                                   {"actor", r.actor},
+                                   {"agency_id", r.agency_id},
+                                   {"roles", r.roles},
+                                   {"purpose", r.purpose},
+                                   {"action", r.entry.action},
+                                   {"allowed", r.entry.allowed},
+                                   {"reason", r.entry.reason}});
+                }
+                return JsonResponse(200, {{"items", std::move(items)}});
+              }});
+
+  router.Add({"POST", "/api/v1/households", Auth::kApi, "createHousehold", [&households](Context& ctx) {
+                auto body = ParseJsonObject(ctx.request);
+                if (!body.ok()) return Fail(body.status(), ctx);
+                JsonReader r(*body);
+                r.RejectUnknown({"name"});
+                std::string name = r.String("name", true, 200);
+                if (auto s = r.Finish("the household has invalid fields"); !s.ok()) return Fail(s, ctx);
+                auto h = households.Create(ctx.Who(), name);
+                if (!h.ok()) return Fail(h.status(), ctx);
+                Response resp = JsonResponse(201, HouseholdBody(*h));
+                resp.Header("Location", fmt::format("/api/v1/households/{}", h->id.value));
+                return resp;
+              }});
+
+  router.Add({"GET", "/api/v1/households/{id}", Auth::kApi, "getHousehold", [&households](Context& ctx) {
+                auto id = ParseId(ctx.Param("id"), "id");
+                if (!id.ok()) return Fail(id.status(), ctx);
+                auto h = households.Get(ctx.Who(), core::HouseholdId{*id});
+                if (!h.ok()) return Fail(h.status(), ctx);
+                return JsonResponse(200, HouseholdBody(*h));
+              }});
+
+  router.Add({"POST", "/api/v1/households/{id}/members", Auth::kApi, "addHouseholdMember",
+              [&households](Context& ctx) {
+                auto id = ParseId(ctx.Param("id"), "id");
+                if (!id.ok()) return Fail(id.status(), ctx);
+                auto body = ParseJsonObject(ctx.request);
+                if (!body.ok()) return Fail(body.status(), ctx);
+                JsonReader r(*body);
+                r.RejectUnknown({"person_id", "relationship", "since"});
+                auto person = r.OptInt("person_id");
+                if (!person && r.errors().empty()) r.Error("person_id", "is required");
+                std::string relationship = r.String("relationship", true, 40);
+                auto since = ReadDate(r, "since");
+                if (auto s = r.Finish("the membership has invalid fields"); !s.ok()) return Fail(s, ctx);
+                auto h = households.AddMember(ctx.Who(), core::HouseholdId{*id}, core::PersonId{*person}, relationship,
+                                              *since);
+                if (!h.ok()) return Fail(h.status(), ctx);
+                return JsonResponse(200, HouseholdBody(*h));
+              }});
+
+  router.Add({"POST", "/api/v1/households/{id}/members/{person_id}/end", Auth::kApi, "endHouseholdMembership",
+              [&households](Context& ctx) {
+                auto id = ParseId(ctx.Param("id"), "id");
+                if (!id.ok()) return Fail(id.status(), ctx);
+                auto person = ParseId(ctx.Param("person_id"), "person_id");
+                if (!person.ok()) return Fail(person.status(), ctx);
+                auto body = ParseJsonObject(ctx.request);
+                if (!body.ok()) return Fail(body.status(), ctx);
+                JsonReader r(*body);
+                r.RejectUnknown({"until"});
+                auto until = ReadDate(r, "until");
+                if (auto s = r.Finish("the membership has invalid fields"); !s.ok()) return Fail(s, ctx);
+                auto h = households.EndMembership(ctx.Who(), core::HouseholdId{*id}, core::PersonId{*person}, *until);
+                if (!h.ok()) return Fail(h.status(), ctx);
+                return JsonResponse(200, HouseholdBody(*h));
+              }});
+
+  router.Add({"PUT", "/api/v1/source-records/{local_id}", Auth::kApi, "putSourceRecord", [&persons](Context& ctx) {
+                auto body = ParseJsonObject(ctx.request);
+                if (!body.ok()) return Fail(body.status(), ctx);
+                JsonReader r(*body);
+                r.RejectUnknown({"person_id", "data"});
+                auto person = r.OptInt("person_id");
+                const json* data = r.Object("data");
+                if (data == nullptr && r.errors().empty()) r.Error("data", "is required");
+                if (auto s = r.Finish("the source record has invalid fields"); !s.ok()) return Fail(s, ctx);
+                auto rec = persons.PutSourceRecord(ctx.Who(), ctx.Param("local_id"),
+                                                   person ? std::optional(core::PersonId{*person}) : std::nullopt,
+                                                   data->dump());
+                if (!rec.ok()) return Fail(rec.status(), ctx);
+                return JsonResponse(200, {{"id", rec->id.value},
+                                          {"agency_id", rec->agency.value},
+                                          {"local_id", rec->local_id},
+                                          {"person_id", rec->person ? json(rec->person->value) : json(nullptr)},
+                                          {"data", json::parse(rec->data)},
+                                          {"updated_at", rec->updated_at.ToRfc3339()}});
+              }});
+}
+
+}  // namespace http

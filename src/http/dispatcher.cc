@@ -1,0 +1,173 @@
+#include "http/dispatcher.h"
+
+#include <chrono>
+
+#include <fmt/format.h>
+
+#include "core/crypto.h"
+#include "core/log.h"
+#include "http/problem.h"
+
+namespace http {
+namespace {
+
+bool IsSafe(const std::string& method) { return method == "GET" || method == "HEAD" || method == "OPTIONS"; }
+
+bool IsApiPath(const std::string& path) { return path.rfind("/api/", 0) == 0; }
+
+std::string NewRequestId(const Request& r) {
+  if (auto given = r.Header("x-request-id")) {
+    bool sane = !given->empty() && given->size() <= 64;
+    for (char c : *given) sane = sane && (std::isalnum(static_cast<unsigned char>(c)) || c == '-' || c == '_');
+    if (sane) return *given;
+  }
+  return core::RandomToken(12);
+}
+
+void AddSecurityHeaders(Response& r, const std::string& request_id) {
+  r.Header("X-Request-Id", request_id);
+  r.Header("X-Content-Type-Options", "nosniff");
+  r.Header("Referrer-Policy", "same-origin");
+  if (!r.FindHeader("Cache-Control")) r.Header("Cache-Control", "no-store");
+  auto type = r.FindHeader("Content-Type");
+  if (type && type->rfind("text/html", 0) == 0) {
+    r.Header("Content-Security-Policy",
+             "default-src 'self'; img-src 'self' data:; style-src 'self'; "
+             "script-src 'self' 'sha256-BSFHeLq2GNduzzYVqB9l3la5g84OY4mdD1SQ2Lb9g4A='; "
+             "frame-ancestors 'none'; form-action 'self'; base-uri 'none'");
+    r.Header("X-Frame-Options", "DENY");
+  }
+}
+
+}  // namespace
+
+std::string SessionCookie(const std::string& value, bool secure, int max_age_seconds) {
+  return fmt::format("{}={}; Path=/; HttpOnly; SameSite=Lax; Max-Age={}{}", kSessionCookie, value,
+                     value.empty() ? 0 : max_age_seconds, secure ? "; Secure" : "");
+}
+
+Dispatcher::Dispatcher(const Router& router, accounts::AccountService& accounts, Metrics& metrics,
+                       DispatcherOptions options, ErrorPage error_page)
+    : router_(router), accounts_(accounts), metrics_(metrics), options_(options), error_page_(std::move(error_page)) {}
+
+Response Dispatcher::Handle(Request& request) {
+  const auto start = std::chrono::steady_clock::now();
+  request.request_id = NewRequestId(request);
+  std::string route_name = "unmatched";
+  Response response;
+  try {
+    response = Dispatch(request, route_name);
+  } catch (const std::exception& e) {
+    core::LogError("handler failed", {{"request_id", request.request_id}, {"route", route_name}, {"what", e.what()}});
+    response = Problem(core::Status::Internal("unexpected error"), request.request_id);
+  }
+  AddSecurityHeaders(response, request.request_id);
+  const double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+  metrics_.ObserveRequest(request.method, route_name, response.status, seconds);
+  if (route_name != "/healthz" && route_name != "/readyz" && route_name != "/metrics" && route_name != "static") {
+    core::Log(response.status >= 500 ? core::LogLevel::kError : core::LogLevel::kDebug, "request",
+              {{"request_id", request.request_id},
+               {"method", request.method},
+               {"route", route_name},
+               {"status", std::to_string(response.status)},
+               {"ms", fmt::format("{:.2f}", seconds * 1000)}});
+  }
+  return response;
+}
+
+Response Dispatcher::Dispatch(Request& request, std::string& route_name) {
+  const bool api = IsApiPath(request.path);
+  if (request.body.size() > options_.max_body_bytes) {
+    return Problem({core::StatusCode::kInvalidArgument, "the request body is too large"}, request.request_id);
+  }
+  std::string method = request.method == "HEAD" ? "GET" : request.method;
+  Match match = router_.Find(method, request.path);
+  Context ctx{request, std::move(match.params), std::nullopt, "", ""};
+  if (match.route == nullptr) {
+    if (match.path_exists) {
+      Response r = Problem(core::Status(core::StatusCode::kUnimplemented, "this method is not allowed here"),
+                           request.request_id);
+      r.status = 405;
+      return r;
+    }
+    if (api) return Problem(core::Status::NotFound("no such API endpoint"), request.request_id);
+    return error_page_(404, "Page not found", "If you typed the web address, check it is correct.", ctx);
+  }
+  const Route& route = *match.route;
+  route_name = route.pattern.rfind("/static/", 0) == 0 || route.pattern.rfind("/assets/", 0) == 0 ? "static"
+                                                                                                    : route.pattern;
+
+  // Authentication.
+  const std::string session_cookie = request.Cookie(kSessionCookie);
+  if (route.auth == Auth::kApi) {
+    auto authz = request.Header("authorization");
+    if (authz && authz->rfind("Bearer ", 0) == 0) {
+      authz::Purpose purpose = authz::Purpose::kServiceDelivery;
+      if (auto p = request.Header("x-purpose")) {
+        auto parsed = authz::ParsePurpose(*p);
+        if (!parsed.ok()) {
+          return Problem(core::Status::InvalidArgument("the X-Purpose header is not valid", {{"X-Purpose", parsed.status().message()}}),
+                         request.request_id);
+        }
+        purpose = *parsed;
+      }
+      auto principal = accounts_.AuthenticateToken(authz->substr(7), purpose, request.request_id);
+      if (!principal.ok()) {
+        Response r = Problem(principal.status(), request.request_id);
+        r.Header("WWW-Authenticate", "Bearer");
+        return r;
+      }
+      ctx.principal = std::move(principal).value();
+    } else if (!session_cookie.empty()) {
+      auto session = accounts_.AuthenticateSession(session_cookie, request.request_id);
+      if (!session.ok()) return Problem(session.status(), request.request_id);
+      if (!IsSafe(request.method)) {
+        auto token = request.Header("x-csrf-token");
+        if (!token || !core::ConstantTimeEquals(*token, session->csrf_token)) {
+          return Problem(core::Status::PermissionDenied(
+                             "a request signed in by a session cookie must carry the X-CSRF-Token header"),
+                         request.request_id);
+        }
+      }
+      ctx.principal = std::move(session->principal);
+      ctx.csrf_token = session->csrf_token;
+      ctx.session_id = session_cookie;
+    } else {
+      Response r = Problem(core::Status::Unauthenticated("sign in or send an API token (Authorization: Bearer ...)"),
+                           request.request_id);
+      r.Header("WWW-Authenticate", "Bearer");
+      return r;
+    }
+  } else if (route.auth == Auth::kPage || !session_cookie.empty()) {
+    std::optional<accounts::SessionAuth> session;
+    if (!session_cookie.empty()) {
+      auto s = accounts_.AuthenticateSession(session_cookie, request.request_id);
+      if (s.ok()) session = std::move(s).value();
+    }
+    if (!session && route.auth == Auth::kPage) {
+      std::string next = request.path;
+      Response r = Response::Redirect("/login?next=" + UrlEncode(next));
+      if (!session_cookie.empty()) r.Header("Set-Cookie", SessionCookie("", options_.secure_cookies, 0));
+      return r;
+    }
+    if (session) {
+      if (route.auth == Auth::kPage && !IsSafe(request.method)) {
+        auto form = ParseForm(request.body);
+        auto it = form.find("csrf_token");
+        if (it == form.end() || !core::ConstantTimeEquals(it->second, session->csrf_token)) {
+          return error_page_(403, "The form has expired",
+                             "For your security the form could not be sent. Go back, reload the page and try again.",
+                             ctx);
+        }
+      }
+      ctx.principal = std::move(session->principal);
+      ctx.csrf_token = session->csrf_token;
+      ctx.session_id = session_cookie;
+    }
+  }
+  Response r = route.handler(ctx);
+  if (request.method == "HEAD") r.body.clear();
+  return r;
+}
+
+}  // namespace http

@@ -1,0 +1,46 @@
+#pragma once
+
+#include <functional>
+#include <string>
+
+#include "accounts/account_service.h"
+#include "http/metrics.h"
+#include "http/router.h"
+
+namespace http {
+
+inline constexpr char kSessionCookie[] = "onedoor_session";
+
+struct DispatcherOptions {
+  bool secure_cookies = true;
+  size_t max_body_bytes = 1 << 20;
+};
+
+// Renders an HTML error page for browser routes.
+using ErrorPage = std::function<Response(int status, const std::string& heading, const std::string& message,
+                                         const Context& ctx)>;
+
+// Turns a Request into a Response: request id, route match (404/405), authentication by
+// API token or session, CSRF checks on every state-changing request made with a session,
+// the handler, security headers, metrics and a JSON access-log line (no personal data).
+// Thread-safe.
+class Dispatcher {
+ public:
+  Dispatcher(const Router& router, accounts::AccountService& accounts, Metrics& metrics, DispatcherOptions options,
+             ErrorPage error_page);
+  Response Handle(Request& request);
+
+ private:
+  Response Dispatch(Request& request, std::string& route_name);
+
+  const Router& router_;
+  accounts::AccountService& accounts_;
+  Metrics& metrics_;
+  DispatcherOptions options_;
+  ErrorPage error_page_;
+};
+
+// A Set-Cookie value for the session cookie; empty `value` clears it.
+std::string SessionCookie(const std::string& value, bool secure, int max_age_seconds);
+
+}  // namespace http

@@ -1,0 +1,126 @@
+#include "http/json_body.h"
+
+#include <fmt/format.h>
+
+namespace http {
+
+core::StatusOr<nlohmann::json> ParseJsonObject(const Request& request) {
+  auto type = request.Header("content-type");
+  if (!type || type->find("application/json") == std::string::npos) {
+    return core::Status::InvalidArgument("the request body must be JSON (Content-Type: application/json)");
+  }
+  nlohmann::json body = nlohmann::json::parse(request.body, nullptr, /*allow_exceptions=*/false);
+  if (body.is_discarded()) {
+    // Re-parse to find where it breaks; the message gives the byte offset, not the content.
+    try {
+      auto ignored = nlohmann::json::parse(request.body);
+      (void)ignored;
+    } catch (const nlohmann::json::parse_error& e) {
+      return core::Status::InvalidArgument(fmt::format("the body is not valid JSON (at byte {})", e.byte));
+    }
+    return core::Status::InvalidArgument("the body is not valid JSON");
+  }
+  if (!body.is_object()) return core::Status::InvalidArgument("the body must be a JSON object");
+  return body;
+}
+
+JsonReader::JsonReader(const nlohmann::json& object, std::string prefix)
+    : object_(object), prefix_(std::move(prefix)) {}
+
+std::string JsonReader::Path(std::string_view key) const {
+  return prefix_.empty() ? std::string(key) : prefix_ + "/" + std::string(key);
+}
+
+void JsonReader::Error(std::string field, std::string message) {
+  errors_.push_back({std::move(field), std::move(message)});
+}
+
+std::string JsonReader::String(std::string_view key, bool required, size_t max_len) {
+  auto it = object_.find(key);
+  if (it == object_.end() || it->is_null()) {
+    if (required) Error(Path(key), "is required");
+    return {};
+  }
+  if (!it->is_string()) {
+    Error(Path(key), "must be a string");
+    return {};
+  }
+  std::string v = it->get<std::string>();
+  if (v.size() > max_len) {
+    Error(Path(key), fmt::format("must be at most {} bytes long", max_len));
+    return {};
+  }
+  if (required && v.find_first_not_of(" \t\r\n") == std::string::npos) Error(Path(key), "must not be empty");
+  return v;
+}
+
+std::optional<std::string> JsonReader::OptString(std::string_view key, size_t max_len) {
+  auto it = object_.find(key);
+  if (it == object_.end() || it->is_null()) return std::nullopt;
+  return String(key, false, max_len);
+}
+
+std::optional<int64_t> JsonReader::OptInt(std::string_view key) {
+  auto it = object_.find(key);
+  if (it == object_.end() || it->is_null()) return std::nullopt;
+  if (!it->is_number_integer()) {
+    Error(Path(key), "must be a whole number");
+    return std::nullopt;
+  }
+  return it->get<int64_t>();
+}
+
+std::optional<bool> JsonReader::OptBool(std::string_view key) {
+  auto it = object_.find(key);
+  if (it == object_.end() || it->is_null()) return std::nullopt;
+  if (!it->is_boolean()) {
+    Error(Path(key), "must be true or false");
+    return std::nullopt;
+  }
+  return it->get<bool>();
+}
+
+const nlohmann::json* JsonReader::Array(std::string_view key, size_t max_items) {
+  auto it = object_.find(key);
+  if (it == object_.end() || it->is_null()) return nullptr;
+  if (!it->is_array()) {
+    Error(Path(key), "must be a list");
+    return nullptr;
+  }
+  if (it->size() > max_items) {
+    Error(Path(key), fmt::format("must have at most {} items", max_items));
+    return nullptr;
+  }
+  return &*it;
+}
+
+const nlohmann::json* JsonReader::Object(std::string_view key) {
+  auto it = object_.find(key);
+  if (it == object_.end() || it->is_null()) return nullptr;
+  if (!it->is_object()) {
+    Error(Path(key), "must be an object");
+    return nullptr;
+  }
+  return &*it;
+}
+
+void JsonReader::RejectUnknown(std::initializer_list<std::string_view> known) {
+  for (auto it = object_.begin(); it != object_.end(); ++it) {
+    bool found = false;
+    for (auto k : known) found = found || it.key() == k;
+    if (!found) Error(Path(it.key()), "is not a known field");
+  }
+}
+
+void JsonReader::Absorb(const JsonReader& nested) {
+  errors_.insert(errors_.end(), nested.errors_.begin(), nested.errors_.end());
+}
+
+core::Status JsonReader::Finish(std::string_view what) const {
+  if (errors_.empty()) return core::Status::Ok();
+  return core::Status::InvalidArgument(std::string(what), errors_);
+}
+
+Response JsonResponse(int status, const nlohmann::json& body) { return Response::Json(status, body.dump()); }
+
+}  // namespace http

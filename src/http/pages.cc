@@ -1,0 +1,635 @@
+#include "http/pages.h"
+
+#include <algorithm>
+#include <sstream>
+
+#include <fmt/format.h>
+#include <nlohmann/json.hpp>
+
+#include "core/crypto.h"
+
+namespace http {
+namespace {
+
+using nlohmann::json;
+
+constexpr char kLoginCsrfCookie[] = "onedoor_login_csrf";
+
+std::string FormValue(const std::multimap<std::string, std::string>& form, const std::string& key) {
+  auto it = form.find(key);
+  return it == form.end() ? std::string() : it->second;
+}
+
+std::string Trim(std::string s) {
+  const auto b = s.find_first_not_of(" \t\r\n");
+  if (b == std::string::npos) return {};
+  const auto e = s.find_last_not_of(" \t\r\n");
+  return s.substr(b, e - b + 1);
+}
+
+json Common(const PageDeps& deps, const Context& ctx, const std::string& title, const std::string& current) {
+  json d = {{"title", title}, {"service_name", "onedoor"}, {"signed_in", false}, {"csrf_token", ctx.csrf_token},
+            {"errors", json::array()}, {"has_errors", false}};
+  if (ctx.principal) {
+    const auto& who = *ctx.principal;
+    d["signed_in"] = true;
+    d["user_name"] = who.name;
+    std::string agency_name;
+    if (who.agency.valid()) {
+      auto agency = deps.accounts.GetAgency(who.agency);
+      if (agency.ok()) agency_name = agency->name;
+    }
+    d["agency_name"] = agency_name;
+    std::string roles = who.RoleList();
+    std::replace(roles.begin(), roles.end(), ',', ' ');
+    d["role_list"] = roles;
+    d["purpose_label"] = std::string(authz::PurposeLabel(who.purpose));
+    json nav = json::array();
+    nav.push_back({{"href", "/"}, {"label", "Home"}, {"current", current == "home"}});
+    nav.push_back({{"href", "/clients"}, {"label", "Clients"}, {"current", current == "clients"}});
+    nav.push_back({{"href", "/clients/new"}, {"label", "Register a client"}, {"current", current == "new"}});
+    d["nav"] = std::move(nav);
+  }
+  return d;
+}
+
+Response Page(const PageDeps& deps, int status, const std::string& name, const json& data) {
+  return Response::Html(status, deps.templates.RenderPage(name, data));
+}
+
+Response ErrorFor(const PageDeps& deps, const Context& ctx, const core::Status& s) {
+  int status = 500;
+  std::string heading = "Sorry, there is a problem with the service";
+  std::string message = "Try again later. If it keeps happening, quote the reference " + ctx.request.request_id + ".";
+  switch (s.code()) {
+    case core::StatusCode::kNotFound:
+      status = 404;
+      heading = "Not found";
+      message = s.message();
+      break;
+    case core::StatusCode::kPermissionDenied:
+      status = 403;
+      heading = "You cannot see this";
+      message = "Access was refused and recorded: " + s.message() + ".";
+      break;
+    case core::StatusCode::kUnavailable:
+      status = 503;
+      heading = "The service is busy";
+      message = "Nothing was saved. Try again in a moment.";
+      break;
+    default: break;
+  }
+  json d = Common(deps, ctx, heading, "");
+  d["heading"] = heading;
+  d["message"] = message;
+  return Page(deps, status, "error", d);
+}
+
+core::StatusOr<int64_t> IdParam(const Context& ctx, const std::string& name) {
+  try {
+    size_t used = 0;
+    int64_t v = std::stoll(ctx.Param(name), &used);
+    if (used == ctx.Param(name).size() && v > 0) return v;
+  } catch (const std::exception&) {
+  }
+  return core::Status::NotFound("There is no such record");
+}
+
+// --- The client form -------------------------------------------------------------------
+
+const std::vector<std::pair<std::string, std::string>> kSexOptions = {
+    {"female", "Female"}, {"male", "Male"}, {"other", "Other"}, {"unknown", "Not known"}};
+
+// The form fields and the record paths whose errors they show.
+std::string FormFieldFor(const std::string& path) {
+  if (path.rfind("names/0/family", 0) == 0 || path == "names") return "family_name";
+  if (path.rfind("names/0/given", 0) == 0) return "given_name";
+  if (path.rfind("names/", 0) == 0) return "other_names";
+  if (path.rfind("birth_date", 0) == 0) return "birth_date";
+  if (path.rfind("sex", 0) == 0) return "sex";
+  if (path.rfind("identifiers", 0) == 0) return "national_id";
+  if (path.rfind("addresses", 0) == 0) return path.find("postcode") != std::string::npos ? "address_postcode" : "address_line1";
+  if (path.rfind("phones", 0) == 0) return "phone";
+  if (path.rfind("emails", 0) == 0) return "email";
+  if (path.rfind("preferred_language", 0) == 0) return "preferred_language";
+  if (path.rfind("needs/accessibility", 0) == 0) return "accessibility_needs";
+  return "family_name";
+}
+
+std::string HrefFor(const std::string& field) {
+  if (field == "birth_date") return "#birth_day";
+  if (field == "sex") return "#sex-female";
+  return "#" + field;
+}
+
+struct FormInput {
+  std::multimap<std::string, std::string> form;
+  std::vector<core::FieldError> errors;  // by form field
+};
+
+// Applies the form to `p`, keeping what the form does not show (other identifiers, further
+// addresses and contacts).
+void ApplyForm(FormInput& in, registry::Person& p) {
+  const auto& f = in.form;
+  std::vector<registry::PersonName> names;
+  names.push_back({"official", Trim(FormValue(f, "given_name")), Trim(FormValue(f, "family_name"))});
+  std::istringstream others(FormValue(f, "other_names"));
+  for (std::string line; std::getline(others, line);) {
+    line = Trim(line);
+    if (line.empty()) continue;
+    auto space = line.rfind(' ');
+    registry::PersonName alias{"alias", "", line};
+    if (space != std::string::npos) alias = {"alias", Trim(line.substr(0, space)), Trim(line.substr(space + 1))};
+    names.push_back(std::move(alias));
+  }
+  p.names = std::move(names);
+  const std::string day = Trim(FormValue(f, "birth_day"));
+  const std::string month = Trim(FormValue(f, "birth_month"));
+  const std::string year = Trim(FormValue(f, "birth_year"));
+  if (day.empty() && month.empty() && year.empty()) {
+    p.birth_date.reset();
+  } else {
+    auto d = core::PartialDate::FromParts(day, month, year);
+    if (d.ok()) {
+      p.birth_date = *d;
+    } else {
+      in.errors.push_back({"birth_date", "Date of birth: " + d.status().message()});
+    }
+  }
+  p.sex = FormValue(f, "sex");
+  p.preferred_language = Trim(FormValue(f, "preferred_language"));
+  const std::string national = Trim(FormValue(f, "national_id"));
+  std::erase_if(p.identifiers, [](const registry::Identifier& i) { return i.kind == "national_id"; });
+  if (!national.empty()) p.identifiers.insert(p.identifiers.begin(), {"national_id", national, ""});
+  registry::Address a;
+  if (!p.addresses.empty()) a = p.addresses.front();
+  a.line1 = Trim(FormValue(f, "address_line1"));
+  a.line2 = Trim(FormValue(f, "address_line2"));
+  a.city = Trim(FormValue(f, "address_city"));
+  a.postcode = Trim(FormValue(f, "address_postcode"));
+  const bool has_address = !a.line1.empty() || !a.line2.empty() || !a.city.empty() || !a.postcode.empty();
+  if (!p.addresses.empty()) p.addresses.erase(p.addresses.begin());
+  if (has_address) p.addresses.insert(p.addresses.begin(), a);
+  auto contact = [&](std::vector<registry::ContactPoint>& list, const std::string& key, const std::string& use) {
+    const std::string v = Trim(FormValue(f, key));
+    if (!list.empty()) {
+      if (v.empty()) {
+        list.erase(list.begin());
+      } else {
+        list.front().value = v;
+      }
+    } else if (!v.empty()) {
+      list.push_back({use, v});
+    }
+  };
+  contact(p.phones, "phone", "mobile");
+  contact(p.emails, "email", "");
+  p.needs.interpreter = !FormValue(f, "interpreter_needed").empty();
+  p.needs.accessibility = Trim(FormValue(f, "accessibility_needs"));
+}
+
+json FormData(const PageDeps& deps, const Context& ctx, const std::multimap<std::string, std::string>& f,
+              const std::vector<core::FieldError>& errors, bool editing) {
+  json d = Common(deps, ctx, editing ? "Edit client" : "Register a client", editing ? "" : "new");
+  for (const char* k : {"given_name", "family_name", "other_names", "birth_day", "birth_month", "birth_year",
+                        "preferred_language", "national_id", "address_line1", "address_line2", "address_city",
+                        "address_postcode", "phone", "email", "accessibility_needs"}) {
+    d[std::string("f_") + k] = FormValue(f, k);
+  }
+  d["f_interpreter_needed"] = !FormValue(f, "interpreter_needed").empty();
+  json options = json::array();
+  for (const auto& [value, label] : kSexOptions) {
+    options.push_back({{"value", value}, {"label", label}, {"checked", FormValue(f, "sex") == value}});
+  }
+  d["sex_options"] = std::move(options);
+  json list = json::array();
+  for (const auto& e : errors) {
+    if (!d.contains("e_" + e.field)) d["e_" + e.field] = e.message;
+    list.push_back({{"field", e.field}, {"message", e.message}, {"href", HrefFor(e.field)}});
+  }
+  d["errors"] = std::move(list);
+  d["has_errors"] = !errors.empty();
+  d["heading"] = editing ? "Edit client" : "Register a client";
+  d["submit_label"] = editing ? "Save changes" : "Register client";
+  return d;
+}
+
+// Readable messages for the record's field errors, keyed by form field.
+std::vector<core::FieldError> ToFormErrors(const core::Status& s) {
+  std::vector<core::FieldError> out;
+  for (const auto& e : s.fields()) {
+    std::string field = FormFieldFor(e.field);
+    std::string message = e.message;
+    if (field == "family_name" && e.field.find("/family") != std::string::npos) message = "Enter the family name or the given name";
+    if (field == "phone") message = "Enter a phone number, like 0400 123 456 or +61 400 123 456";
+    if (field == "email") message = "Enter an email address in the right format, like name@example.org";
+    if (field == "sex") message = "Select the sex as recorded";
+    if (field == "national_id") message = "Enter the national identity number: " + e.message;
+    if (!message.empty()) message[0] = static_cast<char>(std::toupper(static_cast<unsigned char>(message[0])));
+    out.push_back({field, message});
+  }
+  return out;
+}
+
+std::multimap<std::string, std::string> FormFromPerson(const registry::Person& p) {
+  std::multimap<std::string, std::string> f;
+  std::string others;
+  bool first = true;
+  for (const auto& n : p.names) {
+    if (first && n.use == "official") {
+      f.emplace("given_name", n.given);
+      f.emplace("family_name", n.family);
+      first = false;
+      continue;
+    }
+    others += Trim(n.given + " " + n.family) + "\n";
+  }
+  f.emplace("other_names", others);
+  if (p.birth_date) {
+    if (p.birth_date->day) f.emplace("birth_day", std::to_string(p.birth_date->day));
+    if (p.birth_date->month) f.emplace("birth_month", std::to_string(p.birth_date->month));
+    f.emplace("birth_year", std::to_string(p.birth_date->year));
+  }
+  f.emplace("sex", p.sex);
+  f.emplace("preferred_language", p.preferred_language);
+  for (const auto& i : p.identifiers) {
+    if (i.kind == "national_id") {
+      f.emplace("national_id", i.value);
+      break;
+    }
+  }
+  if (!p.addresses.empty()) {
+    const auto& a = p.addresses.front();
+    f.emplace("address_line1", a.line1);
+    f.emplace("address_line2", a.line2);
+    f.emplace("address_city", a.city);
+    f.emplace("address_postcode", a.postcode);
+  }
+  if (!p.phones.empty()) f.emplace("phone", p.phones.front().value);
+  if (!p.emails.empty()) f.emplace("email", p.emails.front().value);
+  if (p.needs.interpreter) f.emplace("interpreter_needed", "yes");
+  f.emplace("accessibility_needs", p.needs.accessibility);
+  return f;
+}
+
+std::string SafeNext(const std::string& next) {
+  if (next.size() > 1 && next[0] == '/' && next[1] != '/' && next[1] != '\\' &&
+      next.find("://") == std::string::npos) {
+    return next;
+  }
+  return "/";
+}
+
+// --- Handlers ----------------------------------------------------------------------------
+
+Response LoginPage(const PageDeps& deps, const Context& ctx, int status, const std::string& username,
+                   const std::string& error, const std::string& purpose, const std::string& next,
+                   const std::string& csrf) {
+  json d = Common(deps, ctx, "Sign in", "");
+  d["csrf_token"] = csrf;
+  d["username"] = username;
+  if (!error.empty()) d["login_error"] = error;
+  json purposes = json::array();
+  for (authz::Purpose p : authz::StaffPurposes()) {
+    std::string name(authz::PurposeName(p));
+    purposes.push_back({{"value", name},
+                        {"label", std::string(authz::PurposeLabel(p))},
+                        {"selected", purpose.empty() ? p == authz::Purpose::kServiceDelivery : purpose == name}});
+  }
+  d["purposes"] = std::move(purposes);
+  d["next"] = next;
+  Response r = Page(deps, status, "login", d);
+  r.Header("Set-Cookie", fmt::format("{}={}; Path=/login; HttpOnly; SameSite=Strict{}", kLoginCsrfCookie, csrf,
+                                     deps.secure_cookies ? "; Secure" : ""));
+  return r;
+}
+
+}  // namespace
+
+ErrorPage MakeErrorPage(const PageDeps& deps) {
+  return [&deps](int status, const std::string& heading, const std::string& message, const Context& ctx) {
+    json d = Common(deps, ctx, heading, "");
+    d["heading"] = heading;
+    d["message"] = message;
+    return Page(deps, status, "error", d);
+  };
+}
+
+void AddPageRoutes(Router& router, const PageDeps& deps) {
+  router.Add({"GET", "/login", Auth::kPublic, "", [&deps](Context& ctx) {
+                if (ctx.principal) return Response::Redirect("/");
+                return LoginPage(deps, ctx, 200, "", "", "", ctx.request.Query("next"), core::RandomToken(24));
+              }});
+
+  router.Add({"POST", "/login", Auth::kPublic, "", [&deps](Context& ctx) {
+                auto form = ParseForm(ctx.request.body);
+                const std::string username = Trim(FormValue(form, "username"));
+                const std::string purpose_text = FormValue(form, "purpose");
+                const std::string next = FormValue(form, "next");
+                const std::string cookie_csrf = ctx.request.Cookie(kLoginCsrfCookie);
+                const std::string fresh = core::RandomToken(24);
+                if (cookie_csrf.empty() || !core::ConstantTimeEquals(cookie_csrf, FormValue(form, "csrf_token"))) {
+                  return LoginPage(deps, ctx, 403, username,
+                                   "The sign-in form expired. Enter your username and password again", purpose_text,
+                                   next, fresh);
+                }
+                if (username.empty() || FormValue(form, "password").empty()) {
+                  return LoginPage(deps, ctx, 400, username, "Enter your username and password", purpose_text, next,
+                                   fresh);
+                }
+                auto purpose = authz::ParsePurpose(purpose_text);
+                if (!purpose.ok()) {
+                  return LoginPage(deps, ctx, 400, username, "Select why you are signing in", purpose_text, next, fresh);
+                }
+                auto session = deps.accounts.Login(username, FormValue(form, "password"), *purpose,
+                                                   ctx.request.request_id);
+                if (!session.ok()) {
+                  const bool throttled = session.status().code() == core::StatusCode::kResourceExhausted;
+                  std::string message = throttled ? session.status().message() : "The username or password is not right";
+                  message[0] = static_cast<char>(std::toupper(static_cast<unsigned char>(message[0])));
+                  return LoginPage(deps, ctx, throttled ? 429 : 401, username, message, purpose_text, next, fresh);
+                }
+                Response r = Response::Redirect(SafeNext(next));
+                r.Header("Set-Cookie", SessionCookie(session->session_id, deps.secure_cookies,
+                                                     deps.session_max_hours * 3600));
+                return r;
+              }});
+
+  router.Add({"POST", "/logout", Auth::kPage, "", [&deps](Context& ctx) {
+                (void)deps.accounts.Logout(ctx.session_id);
+                Response r = Response::Redirect("/login");
+                r.Header("Set-Cookie", SessionCookie("", deps.secure_cookies, 0));
+                return r;
+              }});
+
+  router.Add({"GET", "/", Auth::kPage, "", [&deps](Context& ctx) {
+                json d = Common(deps, ctx, "Home", "home");
+                json links = json::array();
+                links.push_back({{"href", "/clients"}, {"label", "Find a client"},
+                                 {"description", "Search by name, date of birth or identity number."}});
+                links.push_back({{"href", "/clients/new"}, {"label", "Register a client"},
+                                 {"description", "Record someone new to every agency of the consortium."}});
+                d["links"] = std::move(links);
+                return Page(deps, 200, "home", d);
+              }});
+
+  router.Add({"GET", "/clients", Auth::kPage, "", [&deps](Context& ctx) {
+                json d = Common(deps, ctx, "Find a client", "clients");
+                const auto& req = ctx.request;
+                const std::string q = Trim(req.Query("q"));
+                const std::string day = Trim(req.Query("dob_day"));
+                const std::string month = Trim(req.Query("dob_month"));
+                const std::string year = Trim(req.Query("dob_year"));
+                d["q"] = q;
+                d["dob_day"] = day;
+                d["dob_month"] = month;
+                d["dob_year"] = year;
+                const bool searched = !q.empty() || !year.empty() || !req.Query("identifier").empty();
+                d["searched"] = searched;
+                if (!searched) return Page(deps, 200, "clients_search", d);
+                registry::SearchQuery query;
+                query.name = q;
+                query.identifier = Trim(req.Query("identifier"));
+                if (!year.empty() || !month.empty() || !day.empty()) {
+                  auto dob = core::PartialDate::FromParts(day, month, year);
+                  if (!dob.ok()) {
+                    d["e_dob"] = "Date of birth: " + dob.status().message();
+                    d["errors"] = json::array({{{"field", "dob"}, {"message", d["e_dob"]}, {"href", "#dob_day"}}});
+                    d["has_errors"] = true;
+                    d["searched"] = false;
+                    return Page(deps, 400, "clients_search", d);
+                  }
+                  query.birth_date = dob->ToString();
+                }
+                if (auto after = req.Query("after"); !after.empty()) {
+                  try {
+                    query.after = std::stoll(after);
+                  } catch (const std::exception&) {
+                  }
+                }
+                auto page = deps.persons.Search(ctx.Who(), query);
+                if (!page.ok()) {
+                  if (page.status().code() == core::StatusCode::kInvalidArgument) {
+                    d["e_q"] = page.status().fields().empty() ? page.status().message() : page.status().fields()[0].message;
+                    d["errors"] = json::array({{{"field", "q"}, {"message", d["e_q"]}, {"href", "#q"}}});
+                    d["has_errors"] = true;
+                    d["searched"] = false;
+                    return Page(deps, 400, "clients_search", d);
+                  }
+                  return ErrorFor(deps, ctx, page.status());
+                }
+                json results = json::array();
+                for (const auto& s : page->items) {
+                  std::string ids;
+                  for (const auto& i : s.identifiers) ids += (ids.empty() ? "" : ", ") + i.value;
+                  std::string dob = s.birth_date;
+                  if (auto parsed = core::PartialDate::Parse(dob); parsed.ok()) dob = parsed->ToDisplay();
+                  results.push_back({{"id", s.id.value},
+                                     {"href", fmt::format("/clients/{}", s.id.value)},
+                                     {"name", s.name},
+                                     {"birth_date", dob},
+                                     {"identifiers", ids},
+                                     {"address", s.address}});
+                }
+                d["result_count"] = std::to_string(results.size()) + (page->next_after ? " or more" : "");
+                d["results"] = std::move(results);
+                if (page->next_after) {
+                  d["next_href"] = fmt::format("/clients?q={}&dob_day={}&dob_month={}&dob_year={}&after={}",
+                                               UrlEncode(q), UrlEncode(day), UrlEncode(month), UrlEncode(year),
+                                               *page->next_after);
+                }
+                return Page(deps, 200, "clients_search", d);
+              }});
+
+  router.Add({"GET", "/clients/new", Auth::kPage, "", [&deps](Context& ctx) {
+                json d = FormData(deps, ctx, {}, {}, false);
+                d["form_action"] = "/clients";
+                return Page(deps, 200, "client_form", d);
+              }});
+
+  router.Add({"POST", "/clients", Auth::kPage, "", [&deps](Context& ctx) {
+                FormInput in{ParseForm(ctx.request.body), {}};
+                registry::Person p;
+                ApplyForm(in, p);
+                if (in.errors.empty()) {
+                  auto created = deps.persons.Create(ctx.Who(), p);
+                  if (created.ok()) return Response::Redirect(fmt::format("/clients/{}?created=1", created->id.value));
+                  if (created.status().code() != core::StatusCode::kInvalidArgument) {
+                    return ErrorFor(deps, ctx, created.status());
+                  }
+                  in.errors = ToFormErrors(created.status());
+                }
+                json d = FormData(deps, ctx, in.form, in.errors, false);
+                d["form_action"] = "/clients";
+                return Page(deps, 400, "client_form", d);
+              }});
+
+  router.Add({"GET", "/clients/{id}", Auth::kPage, "", [&deps](Context& ctx) {
+                auto id = IdParam(ctx, "id");
+                if (!id.ok()) return ErrorFor(deps, ctx, id.status());
+                auto view = deps.persons.Get(ctx.Who(), core::PersonId{*id});
+                if (!view.ok()) return ErrorFor(deps, ctx, view.status());
+                const auto& p = view->person;
+                json d = Common(deps, ctx, p.DisplayName(), "clients");
+                d["name"] = p.DisplayName();
+                d["id"] = std::to_string(p.id.value);
+                json rows = json::array();
+                auto row = [&](const std::string& k, const std::string& v) {
+                  if (!v.empty()) rows.push_back({{"key", k}, {"value", v}});
+                };
+                if (view->decision.Sees(authz::Category::kIdentity)) {
+                  std::string others;
+                  for (size_t i = 1; i < p.names.size(); ++i) {
+                    others += (others.empty() ? "" : "; ") + Trim(p.names[i].given + " " + p.names[i].family);
+                  }
+                  row("Other names", others);
+                  row("Date of birth", p.birth_date ? p.birth_date->ToDisplay() : "Not known");
+                  std::string sex = p.sex;
+                  for (const auto& [value, label] : kSexOptions) if (value == p.sex) sex = label;
+                  row("Sex (as recorded)", sex);
+                  row("Gender", p.gender);
+                }
+                if (view->decision.Sees(authz::Category::kContact)) row("Preferred language", p.preferred_language);
+                if (view->decision.Sees(authz::Category::kNeeds)) {
+                  row("Interpreter", p.needs.interpreter ? "Needed" + (p.needs.interpreter_language.empty() ? std::string() : " (" + p.needs.interpreter_language + ")") : "Not needed");
+                  row("Accessibility needs", p.needs.accessibility);
+                }
+                row("Record version", std::to_string(p.version));
+                d["rows"] = std::move(rows);
+                json ids = json::array();
+                for (const auto& i : p.identifiers) {
+                  std::string kind = i.kind;
+                  std::replace(kind.begin(), kind.end(), '_', ' ');
+                  kind[0] = static_cast<char>(std::toupper(static_cast<unsigned char>(kind[0])));
+                  ids.push_back({{"kind", kind + (i.issuer.empty() ? "" : " (" + i.issuer + ")")}, {"value", i.value}});
+                }
+                d["identifiers"] = std::move(ids);
+                json addresses = json::array();
+                for (const auto& a : p.addresses) addresses.push_back({{"text", a.OneLine()}});
+                d["addresses"] = std::move(addresses);
+                json contacts = json::array();
+                for (const auto& c : p.phones) contacts.push_back({{"kind", "Phone"}, {"value", c.value}});
+                for (const auto& c : p.emails) contacts.push_back({{"kind", "Email"}, {"value", c.value}});
+                d["contacts"] = std::move(contacts);
+                if (view->household) {
+                  d["household_href"] = fmt::format("/households/{}", view->household->id.value);
+                  d["household_name"] = view->household->name;
+                }
+                json sources = json::array();
+                for (const auto& s : view->sources) sources.push_back({{"agency", s.agency_name}, {"local_id", s.local_id}});
+                d["sources"] = std::move(sources);
+                d["edit_href"] = fmt::format("/clients/{}/edit", p.id.value);
+                d["history_href"] = fmt::format("/clients/{}/history", p.id.value);
+                json withheld = json::array();
+                for (const auto& w : view->decision.withheld) {
+                  withheld.push_back({{"category", std::string(authz::CategoryName(w.category))}, {"reason", w.reason}});
+                }
+                d["withheld"] = std::move(withheld);
+                if (ctx.request.Query("created") == "1") d["flash"] = "Client registered";
+                if (ctx.request.Query("saved") == "1") d["flash"] = "Changes saved";
+                return Page(deps, 200, "client_view", d);
+              }});
+
+  router.Add({"GET", "/clients/{id}/edit", Auth::kPage, "", [&deps](Context& ctx) {
+                auto id = IdParam(ctx, "id");
+                if (!id.ok()) return ErrorFor(deps, ctx, id.status());
+                auto view = deps.persons.Get(ctx.Who(), core::PersonId{*id});
+                if (!view.ok()) return ErrorFor(deps, ctx, view.status());
+                json d = FormData(deps, ctx, FormFromPerson(view->person), {}, true);
+                d["form_action"] = fmt::format("/clients/{}/edit", *id);
+                d["version"] = std::to_string(view->person.version);
+                return Page(deps, 200, "client_form", d);
+              }});
+
+  router.Add({"POST", "/clients/{id}/edit", Auth::kPage, "", [&deps](Context& ctx) {
+                auto id = IdParam(ctx, "id");
+                if (!id.ok()) return ErrorFor(deps, ctx, id.status());
+                FormInput in{ParseForm(ctx.request.body), {}};
+                int64_t version = 0;
+                try {
+                  version = std::stoll(FormValue(in.form, "version"));
+                } catch (const std::exception&) {
+                  return ErrorFor(deps, ctx, core::Status::NotFound("The form is missing the record version; reload the page"));
+                }
+                auto view = deps.persons.Get(ctx.Who(), core::PersonId{*id});
+                if (!view.ok()) return ErrorFor(deps, ctx, view.status());
+                registry::Person p = view->person;
+                ApplyForm(in, p);
+                json d;
+                if (in.errors.empty()) {
+                  auto updated = deps.persons.Update(ctx.Who(), core::PersonId{*id}, version, p);
+                  if (updated.ok()) return Response::Redirect(fmt::format("/clients/{}?saved=1", *id));
+                  if (updated.status().code() == core::StatusCode::kFailedPrecondition) {
+                    d = FormData(deps, ctx, in.form, {}, true);
+                    d["conflict"] = "Someone else changed this record while you were editing it. Your changes are "
+                                    "below; check them against the current record and save again.";
+                    d["version"] = std::to_string(view->person.version);
+                    d["form_action"] = fmt::format("/clients/{}/edit", *id);
+                    return Page(deps, 409, "client_form", d);
+                  }
+                  if (updated.status().code() != core::StatusCode::kInvalidArgument) {
+                    return ErrorFor(deps, ctx, updated.status());
+                  }
+                  in.errors = ToFormErrors(updated.status());
+                }
+                d = FormData(deps, ctx, in.form, in.errors, true);
+                d["version"] = std::to_string(version);
+                d["form_action"] = fmt::format("/clients/{}/edit", *id);
+                return Page(deps, 400, "client_form", d);
+              }});
+
+  router.Add({"GET", "/clients/{id}/history", Auth::kPage, "", [&deps](Context& ctx) {
+                auto id = IdParam(ctx, "id");
+                if (!id.ok()) return ErrorFor(deps, ctx, id.status());
+                auto view = deps.persons.Get(ctx.Who(), core::PersonId{*id});
+                if (!view.ok()) return ErrorFor(deps, ctx, view.status());
+                auto history = deps.persons.History(ctx.Who(), core::PersonId{*id});
+                if (!history.ok()) return ErrorFor(deps, ctx, history.status());
+                json d = Common(deps, ctx, "History of " + view->person.DisplayName(), "clients");
+                d["name"] = view->person.DisplayName();
+                d["back_href"] = fmt::format("/clients/{}", *id);
+                json entries = json::array();
+                for (const auto& e : *history) {
+                  json changes = json::array();
+                  for (const auto& c : e.changes) {
+                    json change = {{"field", c.field}, {"after", c.after.empty() ? "(removed)" : c.after}};
+                    if (!c.before.empty()) change["before"] = c.before;
+                    changes.push_back(std::move(change));
+                  }
+                  std::string agency;
+                  if (auto a = deps.accounts.GetAgency(core::AgencyId{e.agency_id}); a.ok()) agency = a->name;
+                  entries.push_back({{"at", e.at.ToRfc3339().substr(0, 16).replace(10, 1, " ")},
+                                     {"who", e.actor},
+                                     {"agency", agency},
+                                     {"action", e.action == "created" ? "Registered" : "Changed"},
+                                     {"changes", std::move(changes)}});
+                }
+                d["entries"] = std::move(entries);
+                return Page(deps, 200, "client_history", d);
+              }});
+
+  router.Add({"GET", "/households/{id}", Auth::kPage, "", [&deps](Context& ctx) {
+                auto id = IdParam(ctx, "id");
+                if (!id.ok()) return ErrorFor(deps, ctx, id.status());
+                auto h = deps.households.Get(ctx.Who(), core::HouseholdId{*id});
+                if (!h.ok()) return ErrorFor(deps, ctx, h.status());
+                json d = Common(deps, ctx, h->name, "clients");
+                d["name"] = h->name;
+                json members = json::array();
+                for (const auto& m : h->members) {
+                  std::string rel = m.relationship;
+                  std::replace(rel.begin(), rel.end(), '_', ' ');
+                  json o = {{"href", fmt::format("/clients/{}", m.person.value)},
+                            {"name", m.name},
+                            {"relationship", rel},
+                            {"since", m.since}};
+                  if (!m.until.empty()) o["until"] = m.until;
+                  members.push_back(std::move(o));
+                }
+                d["members"] = std::move(members);
+                d["back_href"] = "/clients";
+                return Page(deps, 200, "household_view", d);
+              }});
+}
+
+}  // namespace http

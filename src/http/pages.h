@@ -1,0 +1,28 @@
+#pragma once
+
+#include "accounts/account_service.h"
+#include "http/dispatcher.h"
+#include "http/router.h"
+#include "http/templates.h"
+#include "registry/household_service.h"
+#include "registry/person_service.h"
+
+namespace http {
+
+struct PageDeps {
+  const Templates& templates;
+  accounts::AccountService& accounts;
+  registry::PersonService& persons;
+  registry::HouseholdService& households;
+  bool secure_cookies = true;
+  int session_max_hours = 12;
+};
+
+// The server-rendered pages for staff: sign in, home, client search, register, view, edit,
+// history and household.
+void AddPageRoutes(Router& router, const PageDeps& deps);
+
+// An HTML error page in the layout, for the dispatcher.
+ErrorPage MakeErrorPage(const PageDeps& deps);
+
+}  // namespace http

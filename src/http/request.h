@@ -1,0 +1,52 @@
+#pragma once
+
+#include <map>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <utility>
+#include <vector>
+
+// Requests and responses as plain values, so that handlers and tests never see RESTinio.
+namespace http {
+
+struct Request {
+  std::string method;  // "GET"
+  std::string path;    // decoded path without the query
+  std::multimap<std::string, std::string> query;    // decoded query parameters
+  std::vector<std::pair<std::string, std::string>> headers;  // names lower-cased
+  std::string body;
+  std::string remote_ip;
+  std::string request_id;
+
+  std::optional<std::string> Header(std::string_view lower_name) const;
+  std::string Cookie(std::string_view name) const;
+  // The first value of query parameter `name`, or "".
+  std::string Query(std::string_view name) const;
+};
+
+// Decodes an application/x-www-form-urlencoded body. Repeated names keep every value.
+std::multimap<std::string, std::string> ParseForm(std::string_view body);
+std::string UrlDecode(std::string_view s);
+// Percent-decodes a URL path; unlike UrlDecode, '+' stays a plus sign.
+std::string PathDecode(std::string_view s);
+std::string UrlEncode(std::string_view s);
+
+struct Response {
+  int status = 200;
+  std::vector<std::pair<std::string, std::string>> headers;
+  std::string body;
+
+  Response& Header(std::string name, std::string value) {
+    headers.emplace_back(std::move(name), std::move(value));
+    return *this;
+  }
+  std::optional<std::string> FindHeader(std::string_view name) const;
+
+  static Response Json(int status, std::string body);
+  static Response Html(int status, std::string body);
+  static Response Text(int status, std::string body, std::string content_type = "text/plain; charset=utf-8");
+  static Response Redirect(std::string location);  // 303 See Other
+};
+
+}  // namespace http

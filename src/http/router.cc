@@ -1,0 +1,65 @@
+#include "http/router.h"
+
+#include <stdexcept>
+
+namespace http {
+namespace {
+std::vector<std::string> Split(const std::string& path) {
+  std::vector<std::string> out;
+  size_t start = 1;
+  while (start <= path.size()) {
+    size_t slash = path.find('/', start);
+    if (slash == std::string::npos) slash = path.size();
+    out.push_back(path.substr(start, slash - start));
+    start = slash + 1;
+  }
+  return out;
+}
+}  // namespace
+
+const std::string& Context::Param(const std::string& name) const {
+  static const std::string kEmpty;
+  auto it = params.find(name);
+  return it == params.end() ? kEmpty : it->second;
+}
+
+void Router::Add(Route route) {
+  for (const auto& r : routes_) {
+    if (r.method == route.method && r.pattern == route.pattern) {
+      throw std::logic_error("duplicate route " + route.method + " " + route.pattern);
+    }
+  }
+  routes_.push_back(std::move(route));
+}
+
+Match Router::Find(const std::string& method, const std::string& path) const {
+  Match m;
+  if (path.empty() || path[0] != '/') return m;
+  const auto segments = Split(path);
+  for (const auto& r : routes_) {
+    const auto pattern = Split(r.pattern);
+    if (pattern.size() != segments.size()) continue;
+    std::map<std::string, std::string> params;
+    bool ok = true;
+    for (size_t i = 0; i < pattern.size() && ok; ++i) {
+      const auto& p = pattern[i];
+      if (p.size() > 2 && p.front() == '{' && p.back() == '}') {
+        if (segments[i].empty()) ok = false;
+        params[p.substr(1, p.size() - 2)] = segments[i];
+      } else {
+        ok = p == segments[i];
+      }
+    }
+    if (!ok) continue;
+    if (r.method != method) {
+      m.path_exists = true;
+      continue;
+    }
+    m.route = &r;
+    m.params = std::move(params);
+    return m;
+  }
+  return m;
+}
+
+}  // namespace http

@@ -1,0 +1,60 @@
+#pragma once
+
+#include <functional>
+#include <map>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "access/principal.h"
+#include "http/request.h"
+
+namespace http {
+
+// How a route authenticates its caller.
+enum class Auth {
+  kPublic,  // no principal needed
+  kPage,    // a signed-in session; unauthenticated browsers are sent to /login
+  kApi,     // a bearer API token, or a session cookie with the X-CSRF-Token header on writes
+};
+
+struct Context {
+  const Request& request;
+  std::map<std::string, std::string> params;  // from the route pattern: {id} -> "12"
+  std::optional<authz::Principal> principal;
+  std::string csrf_token;  // of the session, for forms
+  std::string session_id;  // raw session cookie value when signed in by a session
+
+  const std::string& Param(const std::string& name) const;
+  const authz::Principal& Who() const { return *principal; }
+};
+
+using Handler = std::function<Response(Context&)>;
+
+struct Route {
+  std::string method;   // GET, POST, PUT, PATCH, DELETE
+  std::string pattern;  // "/api/v1/persons/{id}"
+  Auth auth = Auth::kApi;
+  std::string operation_id;  // OpenAPI operationId for API routes
+  Handler handler;
+};
+
+struct Match {
+  const Route* route = nullptr;
+  std::map<std::string, std::string> params;
+  bool path_exists = false;  // some route has this path with another method (405)
+};
+
+// Routes by method and path pattern. Segments in braces match one path segment.
+// Not thread-safe while routes are added; read-only use afterwards is.
+class Router {
+ public:
+  void Add(Route route);
+  Match Find(const std::string& method, const std::string& path) const;
+  const std::vector<Route>& routes() const { return routes_; }
+
+ private:
+  std::vector<Route> routes_;
+};
+
+}  // namespace http

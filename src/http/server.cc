@@ -1,0 +1,172 @@
+#include "http/server.h"
+
+#include <pthread.h>
+#include <signal.h>
+
+#include <atomic>
+#include <chrono>
+#include <condition_variable>
+#include <deque>
+#include <mutex>
+#include <thread>
+#include <vector>
+
+#include <restinio/all.hpp>
+
+#include "core/log.h"
+
+namespace http {
+namespace {
+
+// A fixed pool of threads running queued tasks.
+class WorkerPool {
+ public:
+  explicit WorkerPool(int n) {
+    for (int i = 0; i < n; ++i) threads_.emplace_back([this] { Loop(); });
+  }
+  ~WorkerPool() {
+    {
+      std::lock_guard lock(mu_);
+      stopping_ = true;
+    }
+    cv_.notify_all();
+    for (auto& t : threads_) t.join();
+  }
+  void Post(std::function<void()> task) {
+    {
+      std::lock_guard lock(mu_);
+      tasks_.push_back(std::move(task));
+    }
+    cv_.notify_one();
+  }
+
+ private:
+  void Loop() {
+    for (;;) {
+      std::function<void()> task;
+      {
+        std::unique_lock lock(mu_);
+        cv_.wait(lock, [&] { return stopping_ || !tasks_.empty(); });
+        if (tasks_.empty()) return;
+        task = std::move(tasks_.front());
+        tasks_.pop_front();
+      }
+      task();
+    }
+  }
+  std::mutex mu_;
+  std::condition_variable cv_;
+  std::deque<std::function<void()>> tasks_;  // GUARDED_BY(mu_)
+  bool stopping_ = false;                    // GUARDED_BY(mu_)
+  std::vector<std::thread> threads_;
+};
+
+struct Traits : public restinio::default_traits_t {
+  using logger_t = restinio::null_logger_t;
+};
+
+Request Convert(const restinio::request_handle_t& req) {
+  Request out;
+  const auto& h = req->header();
+  out.method = h.method().c_str();
+  out.path = PathDecode(std::string(h.path()));
+  const auto qp = restinio::parse_query<restinio::parse_query_traits::javascript_compatible>(h.query());
+  for (const auto& [k, v] : qp) out.query.emplace(std::string(k), std::string(v));
+  for (const auto& field : h) {
+    std::string name = field.name();
+    for (char& c : name) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+    out.headers.emplace_back(std::move(name), field.value());
+  }
+  out.body = req->body();
+  out.remote_ip = req->remote_endpoint().address().to_string();
+  return out;
+}
+
+void Send(const restinio::request_handle_t& req, const Response& r) {
+  auto resp = req->create_response(restinio::http_status_line_t{
+      restinio::http_status_code_t{static_cast<std::uint16_t>(r.status)}, ""});
+  for (const auto& [k, v] : r.headers) resp.append_header(k, v);
+  resp.set_body(r.body);
+  resp.done();
+}
+
+}  // namespace
+
+core::Status ParseListen(const std::string& listen, std::string& host, uint16_t& port) {
+  auto colon = listen.rfind(':');
+  if (colon == std::string::npos) return core::Status::InvalidArgument("listen must be host:port");
+  host = listen.substr(0, colon);
+  try {
+    int p = std::stoi(listen.substr(colon + 1));
+    if (p < 0 || p > 65535) throw std::out_of_range("port");
+    port = static_cast<uint16_t>(p);
+  } catch (const std::exception&) {
+    return core::Status::InvalidArgument("the port in listen must be a number from 0 to 65535");
+  }
+  if (host.size() > 2 && host.front() == '[' && host.back() == ']') host = host.substr(1, host.size() - 2);
+  return core::Status::Ok();
+}
+
+core::Status Serve(const ServerOptions& options, const RequestHandler& handler, const std::function<void()>& on_ready,
+                   const std::function<void()>& on_draining) {
+  // Block the stop signals in every thread; this thread waits for them with sigwait.
+  sigset_t signals;
+  sigemptyset(&signals);
+  sigaddset(&signals, SIGTERM);
+  sigaddset(&signals, SIGINT);
+  pthread_sigmask(SIG_BLOCK, &signals, nullptr);
+
+  std::atomic<int64_t> in_flight{0};
+  auto workers = std::make_unique<WorkerPool>(options.worker_threads);
+  const int io_threads = options.io_threads > 0 ? options.io_threads
+                                                : std::max(1, static_cast<int>(std::thread::hardware_concurrency()));
+  restinio::running_server_handle_t<Traits> server;
+  try {
+    server = restinio::run_async<Traits>(
+        restinio::own_io_context(),
+        restinio::server_settings_t<Traits>{}
+            .port(options.port)
+            .address(options.host)
+            .max_pipelined_requests(4)
+            .incoming_http_msg_limits(restinio::incoming_http_msg_limits_t{}.max_body_size(options.max_body_bytes))
+            .request_handler([&](restinio::request_handle_t req) {
+              ++in_flight;
+              workers->Post([req, &handler, &in_flight] {
+                try {
+                  Request request = Convert(req);
+                  Response response = handler(request);
+                  Send(req, response);
+                } catch (const std::exception& e) {
+                  core::LogError("request failed", {{"what", e.what()}});
+                  try {
+                    Send(req, Response::Text(500, "internal error"));
+                  } catch (...) {
+                  }
+                }
+                --in_flight;
+              });
+              return restinio::request_accepted();
+            }),
+        static_cast<std::size_t>(io_threads));
+  } catch (const std::exception& e) {
+    return core::Status::Unavailable(std::string("cannot listen on ") + options.host + ":" +
+                                     std::to_string(options.port) + ": " + e.what());
+  }
+  if (on_ready) on_ready();
+  int sig = 0;
+  sigwait(&signals, &sig);
+  core::LogInfo("stopping", {{"signal", sig == SIGTERM ? "SIGTERM" : "SIGINT"},
+                             {"in_flight", std::to_string(in_flight.load())}});
+  if (on_draining) on_draining();
+  const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(options.grace_seconds);
+  while (in_flight.load() > 0 && std::chrono::steady_clock::now() < deadline) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(10));
+  }
+  server->stop();
+  server->wait();
+  workers.reset();
+  core::LogInfo("stopped", {{"unfinished", std::to_string(in_flight.load())}});
+  return core::Status::Ok();
+}
+
+}  // namespace http

@@ -1,0 +1,32 @@
+#pragma once
+
+#include <cstdint>
+#include <functional>
+#include <string>
+
+#include "core/status.h"
+#include "http/request.h"
+
+namespace http {
+
+struct ServerOptions {
+  std::string host = "127.0.0.1";
+  uint16_t port = 8080;
+  int io_threads = 0;       // 0: one per core
+  int worker_threads = 16;  // handlers run here, never on the I/O threads
+  size_t max_body_bytes = 1 << 20;
+  int grace_seconds = 10;   // how long SIGTERM waits for in-flight requests
+};
+
+using RequestHandler = std::function<Response(Request&)>;
+
+// Serves HTTP until SIGTERM or SIGINT. On a signal it stops taking new work (readiness
+// turns false through `on_draining`), waits up to grace_seconds for in-flight requests to
+// finish, then closes. `on_ready` runs once the listening socket is open.
+core::Status Serve(const ServerOptions& options, const RequestHandler& handler,
+                   const std::function<void()>& on_ready, const std::function<void()>& on_draining);
+
+// "host:port" into its parts; kInvalidArgument if malformed.
+core::Status ParseListen(const std::string& listen, std::string& host, uint16_t& port);
+
+}  // namespace http

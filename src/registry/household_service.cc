@@ -1,0 +1,156 @@
+#include "registry/household_service.h"
+
+#include <set>
+
+#include <fmt/format.h>
+
+namespace registry {
+namespace {
+using core::Status;
+using core::StatusOr;
+
+const std::set<std::string> kRelationships = {"head",       "partner",        "child", "parent", "sibling",
+                                              "grandparent", "grandchild",     "other_relative",
+                                              "carer",      "lodger",         "other"};
+}  // namespace
+
+StatusOr<Household> HouseholdService::Load(storage::Transaction& tx, core::HouseholdId id) {
+  ASSIGN_OR_RETURN(storage::Rows h, tx.Query("SELECT name, version FROM households WHERE id = ?", {id.value}));
+  if (h.empty()) return Status::NotFound(fmt::format("no household has id {}", id.value));
+  Household out{id, h[0].Text(0), h[0].Int(1), {}};
+  ASSIGN_OR_RETURN(storage::Rows m,
+                   tx.Query("SELECT m.person_id, p.display_name, m.relationship, m.start_date, m.end_date "
+                            "FROM household_members m JOIN persons p ON p.id = m.person_id WHERE m.household_id = ? "
+                            "ORDER BY (m.end_date IS NOT NULL), m.start_date, m.id",
+                            {id.value}));
+  for (const auto& r : m) {
+    out.members.push_back({core::PersonId{r.Int(0)}, r.Text(1), r.Text(2), r.Text(3), r.OptText(4).value_or("")});
+  }
+  return out;
+}
+
+StatusOr<Household> HouseholdService::Create(const authz::Principal& who, const std::string& name) {
+  if (name.find_first_not_of(' ') == std::string::npos || name.size() > 200) {
+    return Status::InvalidArgument("the household has invalid fields", {{"name", "enter a name of 1 to 200 characters"}});
+  }
+  authz::Decision d = gate_.DecidePerson(who, authz::Operation::kCreate, {});
+  Household out;
+  RETURN_IF_ERROR(db_.Write([&](storage::Transaction& tx) -> Status {
+    if (!d.allowed) return audit_.Append(tx, who, {"household.create", "household", "", std::nullopt, false, d.reason});
+    ASSIGN_OR_RETURN(storage::Rows rows,
+                     tx.Query("INSERT INTO households (name, version, created_at, created_by) VALUES (?, 1, ?, ?) "
+                              "RETURNING id",
+                              {name, clock_.Now().micros, who.user.value}));
+    out = Household{core::HouseholdId{rows.at(0).Int(0)}, name, 1, {}};
+    RETURN_IF_ERROR(audit_.Append(tx, who, {"household.create", "household", std::to_string(out.id.value),
+                                            std::nullopt, true, d.reason}));
+    return outbox_.Append(tx, "household.created", "household", std::to_string(out.id.value),
+                          fmt::format(R"({{"household_id":{}}})", out.id.value));
+  }));
+  if (!d.allowed) return Status::PermissionDenied(d.reason);
+  return out;
+}
+
+StatusOr<Household> HouseholdService::Get(const authz::Principal& who, core::HouseholdId id) {
+  Household out;
+  std::string refusal;
+  RETURN_IF_ERROR(db_.Write([&](storage::Transaction& tx) -> Status {
+    ASSIGN_OR_RETURN(out, Load(tx, id));
+    for (const auto& m : out.members) {
+      authz::Decision d = gate_.DecidePerson(who, authz::Operation::kRead, m.person);
+      RETURN_IF_ERROR(audit_.Append(tx, who, {"household.read", "household", std::to_string(id.value), m.person,
+                                              d.allowed, d.reason}));
+      if (!d.allowed && refusal.empty()) refusal = d.reason;
+    }
+    if (out.members.empty()) {
+      authz::Decision d = gate_.DecidePerson(who, authz::Operation::kSearch, {});
+      RETURN_IF_ERROR(audit_.Append(tx, who, {"household.read", "household", std::to_string(id.value), std::nullopt,
+                                              d.allowed, d.reason}));
+      if (!d.allowed) refusal = d.reason;
+    }
+    return Status::Ok();
+  }));
+  if (!refusal.empty()) return Status::PermissionDenied(refusal);
+  return out;
+}
+
+StatusOr<Household> HouseholdService::AddMember(const authz::Principal& who, core::HouseholdId id,
+                                                core::PersonId person, const std::string& relationship,
+                                                core::Date since) {
+  if (!kRelationships.count(relationship)) {
+    return Status::InvalidArgument("the membership has invalid fields",
+                                   {{"relationship", "must be one of head, partner, child, parent, sibling, grandparent, "
+                                                     "grandchild, other_relative, carer, lodger, other"}});
+  }
+  authz::Decision d = gate_.DecidePerson(who, authz::Operation::kUpdate, person);
+  Household out;
+  RETURN_IF_ERROR(db_.Write([&](storage::Transaction& tx) -> Status {
+    RETURN_IF_ERROR(audit_.Append(tx, who, {"household.add_member", "household", std::to_string(id.value), person,
+                                            d.allowed, d.reason}));
+    if (!d.allowed) return Status::Ok();
+    ASSIGN_OR_RETURN(storage::Rows p, tx.Query("SELECT 1 FROM persons WHERE id = ?", {person.value}));
+    if (p.empty()) {
+      return Status::InvalidArgument("the membership has invalid fields",
+                                     {{"person_id", fmt::format("no client has id {}", person.value)}});
+    }
+    ASSIGN_OR_RETURN(storage::Rows h, tx.Query("SELECT 1 FROM households WHERE id = ?", {id.value}));
+    if (h.empty()) return Status::NotFound(fmt::format("no household has id {}", id.value));
+    ASSIGN_OR_RETURN(storage::Rows current,
+                     tx.Query("SELECT id, household_id, start_date FROM household_members WHERE person_id = ? AND "
+                              "end_date IS NULL",
+                              {person.value}));
+    const std::string since_text = since.ToString();
+    for (const auto& c : current) {
+      if (c.Int(1) == id.value) {
+        return Status::AlreadyExists("the client is already a member of this household");
+      }
+      if (c.Text(2) > since_text) {
+        return Status::InvalidArgument("the membership has invalid fields",
+                                       {{"since", "must not be before the start of the client's current household"}});
+      }
+      RETURN_IF_ERROR(tx.Execute("UPDATE household_members SET end_date = ? WHERE id = ?", {since_text, c.Int(0)}).status());
+      RETURN_IF_ERROR(tx.Execute("UPDATE households SET version = version + 1 WHERE id = ?", {c.Int(1)}).status());
+    }
+    RETURN_IF_ERROR(tx.Execute("INSERT INTO household_members (household_id, person_id, relationship, start_date, "
+                               "created_at) VALUES (?, ?, ?, ?, ?)",
+                               {id.value, person.value, relationship, since_text, clock_.Now().micros})
+                        .status());
+    RETURN_IF_ERROR(tx.Execute("UPDATE households SET version = version + 1 WHERE id = ?", {id.value}).status());
+    RETURN_IF_ERROR(outbox_.Append(tx, current.empty() ? "household.member_added" : "household.member_moved",
+                                   "household", std::to_string(id.value),
+                                   fmt::format(R"({{"household_id":{},"person_id":{}}})", id.value, person.value)));
+    ASSIGN_OR_RETURN(out, Load(tx, id));
+    return Status::Ok();
+  }));
+  if (!d.allowed) return Status::PermissionDenied(d.reason);
+  return out;
+}
+
+StatusOr<Household> HouseholdService::EndMembership(const authz::Principal& who, core::HouseholdId id,
+                                                    core::PersonId person, core::Date until) {
+  authz::Decision d = gate_.DecidePerson(who, authz::Operation::kUpdate, person);
+  Household out;
+  RETURN_IF_ERROR(db_.Write([&](storage::Transaction& tx) -> Status {
+    RETURN_IF_ERROR(audit_.Append(tx, who, {"household.end_member", "household", std::to_string(id.value), person,
+                                            d.allowed, d.reason}));
+    if (!d.allowed) return Status::Ok();
+    ASSIGN_OR_RETURN(storage::Rows m,
+                     tx.Query("SELECT id, start_date FROM household_members WHERE household_id = ? AND person_id = ? "
+                              "AND end_date IS NULL",
+                              {id.value, person.value}));
+    if (m.empty()) return Status::NotFound("the client is not a current member of this household");
+    if (m[0].Text(1) > until.ToString()) {
+      return Status::InvalidArgument("the membership has invalid fields", {{"until", "must not be before the start"}});
+    }
+    RETURN_IF_ERROR(tx.Execute("UPDATE household_members SET end_date = ? WHERE id = ?", {until.ToString(), m[0].Int(0)}).status());
+    RETURN_IF_ERROR(tx.Execute("UPDATE households SET version = version + 1 WHERE id = ?", {id.value}).status());
+    RETURN_IF_ERROR(outbox_.Append(tx, "household.member_left", "household", std::to_string(id.value),
+                                   fmt::format(R"({{"household_id":{},"person_id":{}}})", id.value, person.value)));
+    ASSIGN_OR_RETURN(out, Load(tx, id));
+    return Status::Ok();
+  }));
+  if (!d.allowed) return Status::PermissionDenied(d.reason);
+  return out;
+}
+
+}  // namespace registry

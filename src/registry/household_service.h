@@ -1,0 +1,61 @@
+#pragma once
+
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "access/access_gate.h"
+#include "audit/audit_log.h"
+#include "core/clock.h"
+#include "core/date.h"
+#include "exchange/outbox.h"
+#include "storage/database.h"
+
+namespace registry {
+
+// One person's membership of a household over a period. `until` is empty while current.
+struct Membership {
+  core::PersonId person;
+  std::string name;
+  std::string relationship;  // head, partner, child, parent, sibling, grandparent, grandchild,
+                             // other_relative, carer, lodger, other
+  std::string since;         // YYYY-MM-DD
+  std::string until;
+};
+
+struct Household {
+  core::HouseholdId id;
+  std::string name;
+  int64_t version = 0;
+  std::vector<Membership> members;  // current first, then past
+};
+
+// Households, their members and moves between households. Gated and audited like persons:
+// reading a household reads each member's household data. Thread-safe.
+class HouseholdService {
+ public:
+  HouseholdService(storage::Database& db, const authz::AccessGate& gate, audit::AuditLog& audit,
+                   exchange::Outbox& outbox, const core::Clock& clock)
+      : db_(db), gate_(gate), audit_(audit), outbox_(outbox), clock_(clock) {}
+
+  core::StatusOr<Household> Create(const authz::Principal& who, const std::string& name);
+  core::StatusOr<Household> Get(const authz::Principal& who, core::HouseholdId id);
+  // Adds `person` from `since`. A person lives in one household at a time: a current
+  // membership elsewhere ends on `since` (a move).
+  core::StatusOr<Household> AddMember(const authz::Principal& who, core::HouseholdId id, core::PersonId person,
+                                      const std::string& relationship, core::Date since);
+  // Ends the current membership of `person` on `until`.
+  core::StatusOr<Household> EndMembership(const authz::Principal& who, core::HouseholdId id, core::PersonId person,
+                                          core::Date until);
+
+ private:
+  core::StatusOr<Household> Load(storage::Transaction& tx, core::HouseholdId id);
+
+  storage::Database& db_;
+  const authz::AccessGate& gate_;
+  audit::AuditLog& audit_;
+  exchange::Outbox& outbox_;
+  const core::Clock& clock_;
+};
+
+}  // namespace registry

@@ -1,0 +1,409 @@
+#include "registry/person.h"
+
+#include <map>
+#include <regex>
+#include <set>
+
+#include <fmt/format.h>
+#include <nlohmann/json.hpp>
+
+namespace registry {
+namespace {
+
+using nlohmann::json;
+
+const std::set<std::string> kNameUses = {"official", "alias", "previous", "other_script"};
+const std::set<std::string> kIdentifierKinds = {"national_id",  "passport",   "driver_licence",
+                                                "health_number", "tax_number", "agency_number"};
+const std::set<std::string> kSexes = {"female", "male", "other", "unknown"};
+const std::set<std::string> kAddressUses = {"home", "postal", "temporary"};
+const std::set<std::string> kPhoneUses = {"", "mobile", "home", "work"};
+
+bool Blank(const std::string& s) { return s.find_first_not_of(" \t\r\n") == std::string::npos; }
+
+std::string OneOf(const std::set<std::string>& values) {
+  std::string out;
+  for (const auto& v : values) {
+    if (v.empty()) continue;
+    if (!out.empty()) out += ", ";
+    out += v;
+  }
+  return "must be one of " + out;
+}
+
+// Reads an object's fields with type checks, collecting errors by path.
+class Reader {
+ public:
+  Reader(const json& j, std::string path, std::vector<core::FieldError>& errors)
+      : j_(j), path_(std::move(path)), errors_(errors) {
+    if (!j_.is_object()) Error("", "must be an object");
+  }
+  std::string P(std::string_view k) const { return path_.empty() ? std::string(k) : path_ + "/" + std::string(k); }
+  void Error(std::string_view k, std::string m) { errors_.push_back({k.empty() ? path_ : P(k), std::move(m)}); }
+  void Known(std::initializer_list<std::string_view> keys) {
+    if (!j_.is_object()) return;
+    for (auto it = j_.begin(); it != j_.end(); ++it) {
+      if (std::find(keys.begin(), keys.end(), it.key()) == keys.end()) Error(it.key(), "is not a known field");
+    }
+  }
+  std::string Str(std::string_view k) {
+    if (!j_.is_object()) return {};
+    auto it = j_.find(k);
+    if (it == j_.end() || it->is_null()) return {};
+    if (!it->is_string()) {
+      Error(k, "must be a string");
+      return {};
+    }
+    return it->get<std::string>();
+  }
+  bool Bool(std::string_view k) {
+    if (!j_.is_object()) return false;
+    auto it = j_.find(k);
+    if (it == j_.end() || it->is_null()) return false;
+    if (!it->is_boolean()) {
+      Error(k, "must be true or false");
+      return false;
+    }
+    return it->get<bool>();
+  }
+  template <typename F>
+  void List(std::string_view k, F each) {
+    if (!j_.is_object()) return;
+    auto it = j_.find(k);
+    if (it == j_.end() || it->is_null()) return;
+    if (!it->is_array()) {
+      Error(k, "must be a list");
+      return;
+    }
+    if (it->size() > 20) {
+      Error(k, "must have at most 20 items");
+      return;
+    }
+    for (size_t i = 0; i < it->size(); ++i) each((*it)[i], P(k) + "/" + std::to_string(i));
+  }
+  const json* Obj(std::string_view k) {
+    if (!j_.is_object()) return nullptr;
+    auto it = j_.find(k);
+    if (it == j_.end() || it->is_null()) return nullptr;
+    return &*it;
+  }
+
+ private:
+  const json& j_;
+  std::string path_;
+  std::vector<core::FieldError>& errors_;
+};
+
+Person Read(const json& body, std::vector<core::FieldError>& errors, bool storage) {
+  Person p;
+  Reader r(body, "", errors);
+  if (storage) {
+    r.Known({"names", "birth_date", "sex", "gender", "identifiers", "addresses", "phones", "emails",
+             "preferred_language", "needs", "created_at", "updated_at"});
+  } else {
+    r.Known({"id", "version", "names", "birth_date", "sex", "gender", "identifiers", "addresses", "phones",
+             "emails", "preferred_language", "needs", "created_at", "updated_at", "withheld", "links"});
+  }
+  r.List("names", [&](const json& j, const std::string& path) {
+    Reader n(j, path, errors);
+    n.Known({"use", "given", "family"});
+    PersonName name;
+    name.use = n.Str("use");
+    if (name.use.empty()) name.use = "official";
+    name.given = n.Str("given");
+    name.family = n.Str("family");
+    p.names.push_back(std::move(name));
+  });
+  std::string dob = r.Str("birth_date");
+  if (!dob.empty()) {
+    auto d = core::PartialDate::Parse(dob);
+    if (d.ok()) {
+      p.birth_date = *d;
+    } else {
+      r.Error("birth_date", d.status().message());
+    }
+  }
+  p.sex = r.Str("sex");
+  p.gender = r.Str("gender");
+  r.List("identifiers", [&](const json& j, const std::string& path) {
+    Reader n(j, path, errors);
+    n.Known({"kind", "value", "issuer"});
+    p.identifiers.push_back({n.Str("kind"), n.Str("value"), n.Str("issuer")});
+  });
+  r.List("addresses", [&](const json& j, const std::string& path) {
+    Reader n(j, path, errors);
+    n.Known({"use", "line1", "line2", "city", "region", "postcode", "country"});
+    Address a;
+    a.use = n.Str("use");
+    if (a.use.empty()) a.use = "home";
+    a.line1 = n.Str("line1");
+    a.line2 = n.Str("line2");
+    a.city = n.Str("city");
+    a.region = n.Str("region");
+    a.postcode = n.Str("postcode");
+    a.country = n.Str("country");
+    p.addresses.push_back(std::move(a));
+  });
+  auto contacts = [&](std::string_view key, std::vector<ContactPoint>& out) {
+    r.List(key, [&](const json& j, const std::string& path) {
+      Reader n(j, path, errors);
+      n.Known({"use", "value"});
+      out.push_back({n.Str("use"), n.Str("value")});
+    });
+  };
+  contacts("phones", p.phones);
+  contacts("emails", p.emails);
+  p.preferred_language = r.Str("preferred_language");
+  if (const json* needs = r.Obj("needs")) {
+    Reader n(*needs, "needs", errors);
+    n.Known({"interpreter", "interpreter_language", "accessibility"});
+    p.needs.interpreter = n.Bool("interpreter");
+    p.needs.interpreter_language = n.Str("interpreter_language");
+    p.needs.accessibility = n.Str("accessibility");
+  }
+  return p;
+}
+
+void CheckLength(std::vector<core::FieldError>& errors, const std::string& path, const std::string& v, size_t max) {
+  if (v.size() > max) errors.push_back({path, fmt::format("must be at most {} characters", max)});
+}
+
+void Flatten(const json& j, const std::string& prefix, std::map<std::string, std::string>& out) {
+  if (j.is_object()) {
+    for (auto it = j.begin(); it != j.end(); ++it) {
+      Flatten(it.value(), prefix.empty() ? it.key() : prefix + "/" + it.key(), out);
+    }
+  } else if (j.is_array()) {
+    for (size_t i = 0; i < j.size(); ++i) Flatten(j[i], prefix + "/" + std::to_string(i), out);
+  } else if (j.is_string()) {
+    out[prefix] = j.get<std::string>();
+  } else {
+    out[prefix] = j.dump();
+  }
+}
+
+}  // namespace
+
+std::string Address::OneLine() const {
+  std::string out;
+  for (const std::string* part : {&line1, &line2, &city, &region, &postcode, &country}) {
+    if (part->empty()) continue;
+    if (!out.empty()) out += ", ";
+    out += *part;
+  }
+  return out;
+}
+
+std::string Person::DisplayName() const {
+  const PersonName* main = nullptr;
+  for (const auto& n : names) {
+    if (n.use == "official") {
+      main = &n;
+      break;
+    }
+  }
+  if (main == nullptr && !names.empty()) main = &names.front();
+  if (main == nullptr) return "(no name)";
+  if (main->given.empty()) return main->family;
+  if (main->family.empty()) return main->given;
+  return main->given + " " + main->family;
+}
+
+core::Status Validate(const Person& p) {
+  std::vector<core::FieldError> e;
+  if (p.names.empty()) e.push_back({"names", "must have at least one name"});
+  bool official = false;
+  for (size_t i = 0; i < p.names.size(); ++i) {
+    const auto& n = p.names[i];
+    const std::string path = "names/" + std::to_string(i);
+    if (!kNameUses.count(n.use)) e.push_back({path + "/use", OneOf(kNameUses)});
+    if (Blank(n.family) && Blank(n.given)) e.push_back({path + "/family", "enter the family name or the given name"});
+    CheckLength(e, path + "/given", n.given, 200);
+    CheckLength(e, path + "/family", n.family, 200);
+    official = official || n.use == "official";
+  }
+  if (!p.names.empty() && !official) e.push_back({"names", "must include one official name"});
+  if (!p.sex.empty() && !kSexes.count(p.sex)) e.push_back({"sex", OneOf(kSexes)});
+  CheckLength(e, "gender", p.gender, 100);
+  std::set<std::pair<std::string, std::string>> seen_ids;
+  for (size_t i = 0; i < p.identifiers.size(); ++i) {
+    const auto& id = p.identifiers[i];
+    const std::string path = "identifiers/" + std::to_string(i);
+    if (!kIdentifierKinds.count(id.kind)) e.push_back({path + "/kind", OneOf(kIdentifierKinds)});
+    if (Blank(id.value)) e.push_back({path + "/value", "is required"});
+    CheckLength(e, path + "/value", id.value, 64);
+    if (id.kind == "agency_number" && Blank(id.issuer)) {
+      e.push_back({path + "/issuer", "an agency number needs the agency that issued it"});
+    }
+    if (!seen_ids.insert({id.kind, id.value}).second) e.push_back({path, "is listed twice"});
+  }
+  for (size_t i = 0; i < p.addresses.size(); ++i) {
+    const auto& a = p.addresses[i];
+    const std::string path = "addresses/" + std::to_string(i);
+    if (!kAddressUses.count(a.use)) e.push_back({path + "/use", OneOf(kAddressUses)});
+    if (Blank(a.line1) && Blank(a.city) && Blank(a.postcode)) e.push_back({path, "enter at least a first line, a town or a postcode"});
+    for (const auto* f : {&a.line1, &a.line2, &a.city, &a.region}) CheckLength(e, path, *f, 200);
+    CheckLength(e, path + "/postcode", a.postcode, 16);
+  }
+  static const std::regex kPhone(R"(^\+?[0-9 ()\-.]{3,30}$)");
+  for (size_t i = 0; i < p.phones.size(); ++i) {
+    const std::string path = "phones/" + std::to_string(i);
+    if (!kPhoneUses.count(p.phones[i].use)) e.push_back({path + "/use", OneOf(kPhoneUses)});
+    if (!std::regex_match(p.phones[i].value, kPhone)) {
+      e.push_back({path + "/value", "enter a phone number using digits, spaces and an optional leading +"});
+    }
+  }
+  static const std::regex kEmail(R"(^[^@\s]{1,64}@[^@\s]+\.[^@\s]+$)");
+  for (size_t i = 0; i < p.emails.size(); ++i) {
+    const std::string path = "emails/" + std::to_string(i);
+    if (p.emails[i].value.size() > 254 || !std::regex_match(p.emails[i].value, kEmail)) {
+      e.push_back({path + "/value", "enter an email address like name@example.org"});
+    }
+  }
+  CheckLength(e, "preferred_language", p.preferred_language, 35);
+  CheckLength(e, "needs/interpreter_language", p.needs.interpreter_language, 35);
+  CheckLength(e, "needs/accessibility", p.needs.accessibility, 2000);
+  if (e.empty()) return core::Status::Ok();
+  return core::Status::InvalidArgument("the client record has invalid fields", std::move(e));
+}
+
+json ToJson(const Person& p, const authz::Decision& visible) {
+  json j = ToStorageJson(p);
+  j.erase("created_at");
+  j.erase("updated_at");
+  json out = {{"id", p.id.value}, {"version", p.version}};
+  if (visible.Sees(authz::Category::kIdentity)) {
+    for (const char* k : {"names", "birth_date", "sex", "gender", "identifiers"}) {
+      if (j.contains(k)) out[k] = j[k];
+    }
+  }
+  if (visible.Sees(authz::Category::kContact)) {
+    for (const char* k : {"addresses", "phones", "emails", "preferred_language"}) {
+      if (j.contains(k)) out[k] = j[k];
+    }
+  }
+  if (visible.Sees(authz::Category::kNeeds) && j.contains("needs")) out["needs"] = j["needs"];
+  out["created_at"] = p.created_at.ToRfc3339();
+  out["updated_at"] = p.updated_at.ToRfc3339();
+  if (!visible.withheld.empty()) {
+    json w = json::array();
+    for (const auto& x : visible.withheld) w.push_back({{"category", authz::CategoryName(x.category)}, {"reason", x.reason}});
+    out["withheld"] = std::move(w);
+  }
+  return out;
+}
+
+json ToStorageJson(const Person& p) {
+  json j;
+  json names = json::array();
+  for (const auto& n : p.names) names.push_back({{"use", n.use}, {"given", n.given}, {"family", n.family}});
+  j["names"] = std::move(names);
+  if (p.birth_date) j["birth_date"] = p.birth_date->ToString();
+  if (!p.sex.empty()) j["sex"] = p.sex;
+  if (!p.gender.empty()) j["gender"] = p.gender;
+  json ids = json::array();
+  for (const auto& i : p.identifiers) {
+    json id = {{"kind", i.kind}, {"value", i.value}};
+    if (!i.issuer.empty()) id["issuer"] = i.issuer;
+    ids.push_back(std::move(id));
+  }
+  j["identifiers"] = std::move(ids);
+  json addresses = json::array();
+  for (const auto& a : p.addresses) {
+    json o = {{"use", a.use}};
+    if (!a.line1.empty()) o["line1"] = a.line1;
+    if (!a.line2.empty()) o["line2"] = a.line2;
+    if (!a.city.empty()) o["city"] = a.city;
+    if (!a.region.empty()) o["region"] = a.region;
+    if (!a.postcode.empty()) o["postcode"] = a.postcode;
+    if (!a.country.empty()) o["country"] = a.country;
+    addresses.push_back(std::move(o));
+  }
+  j["addresses"] = std::move(addresses);
+  auto contacts = [](const std::vector<ContactPoint>& v) {
+    json out = json::array();
+    for (const auto& c : v) {
+      json o = {{"value", c.value}};
+      if (!c.use.empty()) o["use"] = c.use;
+      out.push_back(std::move(o));
+    }
+    return out;
+  };
+  j["phones"] = contacts(p.phones);
+  j["emails"] = contacts(p.emails);
+  if (!p.preferred_language.empty()) j["preferred_language"] = p.preferred_language;
+  json needs = {{"interpreter", p.needs.interpreter}};
+  if (!p.needs.interpreter_language.empty()) needs["interpreter_language"] = p.needs.interpreter_language;
+  if (!p.needs.accessibility.empty()) needs["accessibility"] = p.needs.accessibility;
+  j["needs"] = std::move(needs);
+  j["created_at"] = p.created_at.micros;
+  j["updated_at"] = p.updated_at.micros;
+  return j;
+}
+
+core::StatusOr<Person> FromJson(const json& body) {
+  std::vector<core::FieldError> errors;
+  Person p = Read(body, errors, false);
+  if (!errors.empty()) return core::Status::InvalidArgument("the client record has invalid fields", std::move(errors));
+  return p;
+}
+
+core::StatusOr<Person> FromStorageJson(const std::string& text) {
+  json j = json::parse(text, nullptr, false);
+  if (j.is_discarded()) return core::Status::DataLoss("a stored client record is not valid JSON");
+  std::vector<core::FieldError> errors;
+  json copy = j;
+  copy.erase("created_at");
+  copy.erase("updated_at");
+  Person p = Read(copy, errors, true);
+  if (!errors.empty()) return core::Status::DataLoss("a stored client record has an unexpected shape");
+  if (j.contains("created_at")) p.created_at = {j["created_at"].get<int64_t>()};
+  if (j.contains("updated_at")) p.updated_at = {j["updated_at"].get<int64_t>()};
+  return p;
+}
+
+std::string NameKey(std::string_view name) {
+  std::string out;
+  bool space = false;
+  for (unsigned char c : name) {
+    if (c >= 'A' && c <= 'Z') c = static_cast<unsigned char>(c - 'A' + 'a');
+    if ((c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c >= 0x80) {
+      if (space && !out.empty()) out += ' ';
+      space = false;
+      out += static_cast<char>(c);
+    } else if (c == '\'' || c == '.') {
+      // O'Brien and St. John fold to obrien and st john.
+    } else {
+      space = true;
+    }
+  }
+  return out;
+}
+
+std::vector<Change> Diff(const Person& before, const Person& after) {
+  std::map<std::string, std::string> a;
+  std::map<std::string, std::string> b;
+  json ja = ToStorageJson(before);
+  json jb = ToStorageJson(after);
+  for (json* j : {&ja, &jb}) {
+    j->erase("created_at");
+    j->erase("updated_at");
+  }
+  Flatten(ja, "", a);
+  Flatten(jb, "", b);
+  std::vector<Change> out;
+  for (const auto& [k, v] : a) {
+    auto it = b.find(k);
+    if (it == b.end()) {
+      out.push_back({k, v, ""});
+    } else if (it->second != v) {
+      out.push_back({k, v, it->second});
+    }
+  }
+  for (const auto& [k, v] : b) {
+    if (!a.count(k)) out.push_back({k, "", v});
+  }
+  return out;
+}
+
+}  // namespace registry

@@ -1,0 +1,102 @@
+#pragma once
+
+#include <optional>
+#include <string>
+#include <vector>
+
+#include <nlohmann/json_fwd.hpp>
+
+#include "access/access_gate.h"
+#include "core/clock.h"
+#include "core/date.h"
+#include "core/ids.h"
+#include "core/status.h"
+
+namespace registry {
+
+// A name as recorded, in any script. `use`: official, alias, previous, other_script.
+struct PersonName {
+  std::string use = "official";
+  std::string given;
+  std::string family;
+  bool operator==(const PersonName&) const = default;
+};
+
+// A typed identifier: national_id, passport, driver_licence, health_number, tax_number,
+// agency_number (then `issuer` is the agency code).
+struct Identifier {
+  std::string kind;
+  std::string value;
+  std::string issuer;
+  bool operator==(const Identifier&) const = default;
+};
+
+struct Address {
+  std::string use = "home";  // home, postal, temporary
+  std::string line1;
+  std::string line2;
+  std::string city;
+  std::string region;
+  std::string postcode;
+  std::string country;
+  bool operator==(const Address&) const = default;
+  std::string OneLine() const;
+};
+
+struct ContactPoint {
+  std::string use;  // mobile, home, work
+  std::string value;
+  bool operator==(const ContactPoint&) const = default;
+};
+
+struct Needs {
+  bool interpreter = false;
+  std::string interpreter_language;
+  std::string accessibility;
+  bool operator==(const Needs&) const = default;
+};
+
+struct Person {
+  core::PersonId id;
+  int64_t version = 0;
+  std::vector<PersonName> names;  // the first official name is the main one
+  std::optional<core::PartialDate> birth_date;
+  std::string sex;     // as recorded: female, male, other, unknown
+  std::string gender;  // as the person describes it, free text
+  std::vector<Identifier> identifiers;
+  std::vector<Address> addresses;
+  std::vector<ContactPoint> phones;
+  std::vector<ContactPoint> emails;
+  std::string preferred_language;
+  Needs needs;
+  core::Timestamp created_at;
+  core::Timestamp updated_at;
+
+  // "Amara Okonkwo", from the first official name.
+  std::string DisplayName() const;
+};
+
+// Every problem with `p` as field errors named by JSON path ("names/0/family").
+core::Status Validate(const Person& p);
+
+// The stored and API form. `visible` limits the categories written (identity is the names,
+// birth date, sex, gender, identifiers; contact: addresses, phones, emails, language;
+// needs: needs). id and version are included.
+nlohmann::json ToJson(const Person& p, const authz::Decision& visible);
+nlohmann::json ToStorageJson(const Person& p);
+// Reads an API body. Unknown fields and wrong types are field errors.
+core::StatusOr<Person> FromJson(const nlohmann::json& body);
+core::StatusOr<Person> FromStorageJson(const std::string& text);
+
+// Lower-case, punctuation-free key for name search ("O'Brien-Smith" -> "obrien smith").
+std::string NameKey(std::string_view name);
+
+// Field-level differences between two versions: path, before, after.
+struct Change {
+  std::string field;
+  std::string before;
+  std::string after;
+};
+std::vector<Change> Diff(const Person& before, const Person& after);
+
+}  // namespace registry

@@ -1,0 +1,352 @@
+#include "registry/person_service.h"
+
+#include <algorithm>
+#include <sstream>
+
+#include <fmt/format.h>
+#include <nlohmann/json.hpp>
+
+namespace registry {
+namespace {
+
+using core::Status;
+using core::StatusOr;
+using nlohmann::json;
+
+std::string BirthText(const Person& p) { return p.birth_date ? p.birth_date->ToString() : std::string(); }
+
+storage::Value OrNull(const std::string& s) { return s.empty() ? storage::Value(storage::Null{}) : storage::Value(s); }
+
+std::string ChangesJson(const std::vector<Change>& changes) {
+  json arr = json::array();
+  for (const auto& c : changes) arr.push_back({{"field", c.field}, {"before", c.before}, {"after", c.after}});
+  return arr.dump();
+}
+
+std::vector<std::string> Tokens(const std::string& key) {
+  std::vector<std::string> out;
+  std::istringstream in(key);
+  for (std::string t; in >> t;) out.push_back(t);
+  return out;
+}
+
+Status Denied(const authz::Decision& d) { return Status::PermissionDenied(d.reason); }
+
+}  // namespace
+
+StatusOr<authz::Decision> PersonService::Gate(storage::Transaction& tx, const authz::Principal& who,
+                                               authz::Operation op, core::PersonId id, std::string_view action) {
+  authz::Decision d = gate_.DecidePerson(who, op, id);
+  audit::Entry e{std::string(action), "person", id.valid() ? std::to_string(id.value) : "",
+                 id.valid() ? std::optional(id) : std::nullopt, d.allowed, d.reason};
+  RETURN_IF_ERROR(audit_.Append(tx, who, e));
+  return d;
+}
+
+Status PersonService::WriteIndexes(storage::Transaction& tx, const Person& p) {
+  RETURN_IF_ERROR(tx.Execute("DELETE FROM person_names WHERE person_id = ?", {p.id.value}).status());
+  RETURN_IF_ERROR(tx.Execute("DELETE FROM person_identifiers WHERE person_id = ?", {p.id.value}).status());
+  for (const auto& n : p.names) {
+    std::string given = NameKey(n.given);
+    std::string family = NameKey(n.family);
+    RETURN_IF_ERROR(tx.Execute("INSERT INTO person_names (person_id, family_key, given_key, full_key) VALUES (?,?,?,?)",
+                               {p.id.value, family, given, " " + given + " " + family + " "})
+                        .status());
+  }
+  for (const auto& i : p.identifiers) {
+    RETURN_IF_ERROR(tx.Execute("INSERT INTO person_identifiers (person_id, kind, value) VALUES (?,?,?)",
+                               {p.id.value, i.kind, i.value})
+                        .status());
+  }
+  return Status::Ok();
+}
+
+StatusOr<Person> PersonService::Create(const authz::Principal& who, Person input) {
+  RETURN_IF_ERROR(Validate(input));
+  authz::Decision decision;
+  Person p = std::move(input);
+  Status s = db_.Write([&](storage::Transaction& tx) -> Status {
+    decision = gate_.DecidePerson(who, authz::Operation::kCreate, {});
+    if (!decision.allowed) {
+      return audit_.Append(tx, who, {"person.create", "person", "", std::nullopt, false, decision.reason});
+    }
+    p.version = 1;
+    p.created_at = p.updated_at = clock_.Now();
+    ASSIGN_OR_RETURN(storage::Rows rows,
+                     tx.Query("INSERT INTO persons (version, display_name, birth_date, doc, created_at, updated_at, "
+                              "created_by, created_agency) VALUES (1, ?, ?, ?, ?, ?, ?, ?) RETURNING id",
+                              {p.DisplayName(), OrNull(BirthText(p)), ToStorageJson(p).dump(), p.created_at.micros,
+                               p.updated_at.micros, who.user.value, who.agency.value}));
+    p.id = core::PersonId{rows.at(0).Int(0)};
+    RETURN_IF_ERROR(WriteIndexes(tx, p));
+    RETURN_IF_ERROR(tx.Execute("INSERT INTO person_history (person_id, version, at, user_id, agency_id, actor, action, "
+                               "changes) VALUES (?, 1, ?, ?, ?, ?, 'created', ?)",
+                               {p.id.value, p.created_at.micros, who.user.value, who.agency.value, who.name,
+                                ChangesJson(Diff(Person{}, p))})
+                        .status());
+    RETURN_IF_ERROR(audit_.Append(tx, who, {"person.create", "person", std::to_string(p.id.value), p.id, true,
+                                            decision.reason}));
+    return outbox_.Append(tx, "person.created", "person", std::to_string(p.id.value),
+                          json{{"person_id", p.id.value}, {"version", 1}, {"agency_id", who.agency.value}}.dump());
+  });
+  RETURN_IF_ERROR(s);
+  if (!decision.allowed) return Denied(decision);
+  return p;
+}
+
+StatusOr<PersonView> PersonService::Get(const authz::Principal& who, core::PersonId id) {
+  authz::Decision decision;
+  std::string doc;
+  int64_t version = 0;
+  PersonView view;
+  bool found = false;
+  Status s = db_.Write([&](storage::Transaction& tx) -> Status {
+    ASSIGN_OR_RETURN(decision, Gate(tx, who, authz::Operation::kRead, id, "person.read"));
+    if (!decision.allowed) return Status::Ok();
+    ASSIGN_OR_RETURN(storage::Rows rows, tx.Query("SELECT version, doc FROM persons WHERE id = ?", {id.value}));
+    if (rows.empty()) return Status::NotFound(fmt::format("no client has id {}", id.value));
+    found = true;
+    version = rows[0].Int(0);
+    doc = rows[0].Text(1);
+    ASSIGN_OR_RETURN(storage::Rows sources,
+                     tx.Query("SELECT s.agency_id, a.name, s.local_id FROM source_records s JOIN agencies a ON "
+                              "a.id = s.agency_id WHERE s.person_id = ? ORDER BY a.name",
+                              {id.value}));
+    for (const auto& r : sources) view.sources.push_back({core::AgencyId{r.Int(0)}, r.Text(1), r.Text(2)});
+    if (decision.Sees(authz::Category::kHousehold)) {
+      ASSIGN_OR_RETURN(storage::Rows hh,
+                       tx.Query("SELECT h.id, h.name, m.relationship FROM household_members m JOIN households h ON "
+                                "h.id = m.household_id WHERE m.person_id = ? AND m.end_date IS NULL "
+                                "ORDER BY m.id DESC LIMIT 1",
+                                {id.value}));
+      if (!hh.empty()) view.household = HouseholdRef{core::HouseholdId{hh[0].Int(0)}, hh[0].Text(1), hh[0].Text(2)};
+    }
+    return Status::Ok();
+  });
+  RETURN_IF_ERROR(s);
+  if (!decision.allowed) return Denied(decision);
+  if (!found) return Status::NotFound(fmt::format("no client has id {}", id.value));
+  ASSIGN_OR_RETURN(view.person, FromStorageJson(doc));
+  view.person.id = id;
+  view.person.version = version;
+  view.decision = std::move(decision);
+  return view;
+}
+
+StatusOr<Person> PersonService::Update(const authz::Principal& who, core::PersonId id, int64_t expected_version,
+                                       Person input) {
+  RETURN_IF_ERROR(Validate(input));
+  authz::Decision decision;
+  Person p = std::move(input);
+  Status s = db_.Write([&](storage::Transaction& tx) -> Status {
+    ASSIGN_OR_RETURN(decision, Gate(tx, who, authz::Operation::kUpdate, id, "person.update"));
+    if (!decision.allowed) return Status::Ok();
+    ASSIGN_OR_RETURN(storage::Rows rows, tx.Query("SELECT version, doc FROM persons WHERE id = ?", {id.value}));
+    if (rows.empty()) return Status::NotFound(fmt::format("no client has id {}", id.value));
+    const int64_t current = rows[0].Int(0);
+    if (current != expected_version) {
+      return Status::FailedPrecondition(fmt::format(
+          "the client record was changed by someone else since you loaded it (you had version {}, it is now "
+          "version {}); reload it and make your change again",
+          expected_version, current));
+    }
+    ASSIGN_OR_RETURN(Person old, FromStorageJson(rows[0].Text(1)));
+    std::vector<Change> changes = Diff(old, p);
+    p.id = id;
+    p.created_at = old.created_at;
+    if (changes.empty()) {
+      p.version = current;
+      p.updated_at = old.updated_at;
+      return Status::Ok();
+    }
+    p.version = current + 1;
+    p.updated_at = clock_.Now();
+    ASSIGN_OR_RETURN(int64_t changed,
+                     tx.Execute("UPDATE persons SET version = ?, display_name = ?, birth_date = ?, doc = ?, "
+                                "updated_at = ? WHERE id = ? AND version = ?",
+                                {p.version, p.DisplayName(), OrNull(BirthText(p)), ToStorageJson(p).dump(),
+                                 p.updated_at.micros, id.value, current}));
+    if (changed != 1) return Status::Aborted("the client record changed during the update; try again");
+    RETURN_IF_ERROR(WriteIndexes(tx, p));
+    RETURN_IF_ERROR(tx.Execute("INSERT INTO person_history (person_id, version, at, user_id, agency_id, actor, action, "
+                               "changes) VALUES (?, ?, ?, ?, ?, ?, 'updated', ?)",
+                               {id.value, p.version, p.updated_at.micros, who.user.value, who.agency.value, who.name,
+                                ChangesJson(changes)})
+                        .status());
+    json fields = json::array();
+    for (const auto& c : changes) {
+      std::string top = c.field.substr(0, c.field.find('/'));
+      if (fields.empty() || fields.back() != top) fields.push_back(top);
+    }
+    return outbox_.Append(tx, "person.updated", "person", std::to_string(id.value),
+                          json{{"person_id", id.value}, {"version", p.version}, {"agency_id", who.agency.value},
+                               {"fields", fields}}
+                              .dump());
+  });
+  RETURN_IF_ERROR(s);
+  if (!decision.allowed) return Denied(decision);
+  return p;
+}
+
+StatusOr<SearchPage> PersonService::Search(const authz::Principal& who, const SearchQuery& q) {
+  if (q.limit < 1 || q.limit > 100) {
+    return Status::InvalidArgument("the page size is out of range", {{"limit", "must be from 1 to 100"}});
+  }
+  std::vector<std::string> tokens = Tokens(NameKey(q.name));
+  if (tokens.size() > 6) return Status::InvalidArgument("too many words", {{"q", "use at most 6 words"}});
+  std::string dob = q.birth_date;
+  if (!dob.empty()) {
+    auto parsed = core::PartialDate::Parse(dob);
+    if (!parsed.ok()) return Status::InvalidArgument("the date of birth is not valid", {{"birth_date", parsed.status().message()}});
+    dob = parsed->ToString();
+  }
+  // The decision for the search as a whole; refusals are audited.
+  authz::Decision decision = gate_.DecidePerson(who, authz::Operation::kSearch, {});
+  if (!decision.allowed) {
+    RETURN_IF_ERROR(db_.Write([&](storage::Transaction& tx) {
+      return audit_.Append(tx, who, {"person.search", "person", "", std::nullopt, false, decision.reason});
+    }));
+    return Denied(decision);
+  }
+  std::string sql = "SELECT p.id, p.doc FROM persons p WHERE p.id > ?";
+  storage::Params params{q.after};
+  if (!tokens.empty()) {
+    sql += " AND EXISTS (SELECT 1 FROM person_names n WHERE n.person_id = p.id";
+    for (const auto& t : tokens) {
+      sql += " AND n.full_key LIKE ?";
+      params.emplace_back("% " + t + "%");
+    }
+    sql += ")";
+  }
+  if (!dob.empty()) {
+    sql += " AND (p.birth_date LIKE ? OR ? LIKE p.birth_date || '-%')";
+    params.emplace_back(dob + "%");
+    params.emplace_back(dob);
+  }
+  if (!q.identifier.empty()) {
+    sql += " AND EXISTS (SELECT 1 FROM person_identifiers i WHERE i.person_id = p.id AND i.value = ?)";
+    params.emplace_back(q.identifier);
+  }
+  sql += " ORDER BY p.id LIMIT ?";
+  params.emplace_back(int64_t{q.limit + 1});
+  storage::Rows rows;
+  RETURN_IF_ERROR(db_.Read([&](storage::Transaction& tx) -> Status {
+    ASSIGN_OR_RETURN(rows, tx.Query(sql, params));
+    return Status::Ok();
+  }));
+  SearchPage page;
+  for (size_t i = 0; i < rows.size() && static_cast<int>(i) < q.limit; ++i) {
+    ASSIGN_OR_RETURN(Person p, FromStorageJson(rows[i].Text(1)));
+    PersonSummary s{core::PersonId{rows[i].Int(0)}, p.DisplayName(), BirthText(p), p.identifiers,
+                    p.addresses.empty() ? "" : p.addresses.front().OneLine()};
+    page.items.push_back(std::move(s));
+  }
+  if (static_cast<int>(rows.size()) > q.limit) page.next_after = page.items.back().id.value;
+  // Every person shown is a read of their data: audit each before releasing anything.
+  RETURN_IF_ERROR(db_.Write([&](storage::Transaction& tx) -> Status {
+    for (const auto& item : page.items) {
+      RETURN_IF_ERROR(audit_.Append(tx, who, {"person.search_result", "person", std::to_string(item.id.value), item.id,
+                                              true, decision.reason}));
+    }
+    return Status::Ok();
+  }));
+  return page;
+}
+
+StatusOr<std::vector<HistoryEntry>> PersonService::History(const authz::Principal& who, core::PersonId id) {
+  authz::Decision decision;
+  storage::Rows rows;
+  Status s = db_.Write([&](storage::Transaction& tx) -> Status {
+    ASSIGN_OR_RETURN(decision, Gate(tx, who, authz::Operation::kRead, id, "person.history"));
+    if (!decision.allowed || !decision.Sees(authz::Category::kHistory)) return Status::Ok();
+    ASSIGN_OR_RETURN(storage::Rows exists, tx.Query("SELECT 1 FROM persons WHERE id = ?", {id.value}));
+    if (exists.empty()) return Status::NotFound(fmt::format("no client has id {}", id.value));
+    ASSIGN_OR_RETURN(rows, tx.Query("SELECT version, at, actor, agency_id, action, changes FROM person_history "
+                                    "WHERE person_id = ? ORDER BY version DESC",
+                                    {id.value}));
+    return Status::Ok();
+  });
+  RETURN_IF_ERROR(s);
+  if (!decision.allowed) return Denied(decision);
+  if (!decision.Sees(authz::Category::kHistory)) {
+    for (const auto& w : decision.withheld) {
+      if (w.category == authz::Category::kHistory) return Status::PermissionDenied(w.reason);
+    }
+    return Status::PermissionDenied("the change history is withheld");
+  }
+  std::vector<HistoryEntry> out;
+  for (const auto& r : rows) {
+    HistoryEntry e{r.Int(0), {r.Int(1)}, r.Text(2), r.Int(3), r.Text(4), {}};
+    json changes = json::parse(r.Text(5), nullptr, false);
+    if (changes.is_array()) {
+      for (const auto& c : changes) {
+        e.changes.push_back({c.value("field", ""), c.value("before", ""), c.value("after", "")});
+      }
+    }
+    out.push_back(std::move(e));
+  }
+  return out;
+}
+
+StatusOr<std::vector<audit::Record>> PersonService::AccessLog(const authz::Principal& who, core::PersonId id,
+                                                              int limit) {
+  const bool own = who.kind == authz::PrincipalKind::kCitizen && who.person && *who.person == id;
+  const bool allowed = own || who.HasAnyRole({authz::Role::kAuditor, authz::Role::kManager});
+  const std::string reason = own ? "a person may see who looked at their data"
+                                 : allowed ? "auditors and managers may read a person's access log"
+                                           : "only the person, an auditor or a manager may read the access log";
+  std::vector<audit::Record> out;
+  RETURN_IF_ERROR(db_.Write([&](storage::Transaction& tx) -> Status {
+    RETURN_IF_ERROR(audit_.Append(tx, who, {"person.access_log", "person", std::to_string(id.value), id, allowed, reason}));
+    if (!allowed) return Status::Ok();
+    ASSIGN_OR_RETURN(out, audit_.ForPerson(tx, id, std::clamp(limit, 1, 500)));
+    return Status::Ok();
+  }));
+  if (!allowed) return Status::PermissionDenied(reason);
+  return out;
+}
+
+StatusOr<SourceRecord> PersonService::PutSourceRecord(const authz::Principal& who, const std::string& local_id,
+                                                      std::optional<core::PersonId> person,
+                                                      const std::string& data_json) {
+  std::vector<core::FieldError> errors;
+  if (local_id.empty() || local_id.size() > 64) errors.push_back({"local_id", "must be 1 to 64 characters"});
+  json data = json::parse(data_json, nullptr, false);
+  if (data.is_discarded() || !data.is_object()) errors.push_back({"data", "must be a JSON object"});
+  if (data_json.size() > 64 * 1024) errors.push_back({"data", "must be at most 64 KiB"});
+  if (!errors.empty()) return Status::InvalidArgument("the source record has invalid fields", std::move(errors));
+  if (!who.agency.valid()) return Status::PermissionDenied("only an agency's staff or systems keep source records");
+  authz::Decision decision = gate_.DecidePerson(who, authz::Operation::kUpdate, person.value_or(core::PersonId{}));
+  SourceRecord rec{{}, who.agency, local_id, person, data.dump(), clock_.Now()};
+  Status s = db_.Write([&](storage::Transaction& tx) -> Status {
+    RETURN_IF_ERROR(audit_.Append(tx, who, {"source_record.put", "source_record", local_id, person, decision.allowed,
+                                            decision.reason}));
+    if (!decision.allowed) return Status::Ok();
+    if (person) {
+      ASSIGN_OR_RETURN(storage::Rows exists, tx.Query("SELECT 1 FROM persons WHERE id = ?", {person->value}));
+      if (exists.empty()) {
+        return Status::InvalidArgument("the source record has invalid fields",
+                                       {{"person_id", fmt::format("no client has id {}", person->value)}});
+      }
+    }
+    ASSIGN_OR_RETURN(storage::Rows rows,
+                     tx.Query("INSERT INTO source_records (agency_id, local_id, person_id, data, created_at, updated_at) "
+                              "VALUES (?, ?, ?, ?, ?, ?) ON CONFLICT (agency_id, local_id) DO UPDATE SET "
+                              "person_id = excluded.person_id, data = excluded.data, updated_at = excluded.updated_at "
+                              "RETURNING id",
+                              {who.agency.value, local_id,
+                               person ? storage::Value(person->value) : storage::Value(storage::Null{}), rec.data,
+                               rec.updated_at.micros, rec.updated_at.micros}));
+    rec.id = core::SourceRecordId{rows.at(0).Int(0)};
+    return outbox_.Append(tx, "source_record.updated", "source_record", std::to_string(rec.id.value),
+                          json{{"source_record_id", rec.id.value},
+                               {"agency_id", who.agency.value},
+                               {"person_id", person ? json(person->value) : json(nullptr)}}
+                              .dump());
+  });
+  RETURN_IF_ERROR(s);
+  if (!decision.allowed) return Denied(decision);
+  return rec;
+}
+
+}  // namespace registry

@@ -1,0 +1,115 @@
+#pragma once
+
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "access/access_gate.h"
+#include "audit/audit_log.h"
+#include "core/clock.h"
+#include "exchange/outbox.h"
+#include "registry/person.h"
+#include "storage/database.h"
+
+namespace registry {
+
+struct SourceRef {
+  core::AgencyId agency;
+  std::string agency_name;
+  std::string local_id;
+};
+
+struct HouseholdRef {
+  core::HouseholdId id;
+  std::string name;
+  std::string relationship;
+};
+
+// A person as a principal may see them, with the gate's decision (what is withheld, why).
+struct PersonView {
+  Person person;
+  authz::Decision decision;
+  std::vector<SourceRef> sources;
+  std::optional<HouseholdRef> household;
+};
+
+struct SearchQuery {
+  std::string name;        // words that must each start a name part, any order
+  std::string birth_date;  // YYYY, YYYY-MM or YYYY-MM-DD
+  std::string identifier;  // exact identifier value
+  int64_t after = 0;       // cursor: the last id of the previous page
+  int limit = 20;          // 1..100
+};
+
+struct PersonSummary {
+  core::PersonId id;
+  std::string name;
+  std::string birth_date;  // as stored, possibly partial
+  std::vector<Identifier> identifiers;
+  std::string address;
+};
+
+struct SearchPage {
+  std::vector<PersonSummary> items;
+  std::optional<int64_t> next_after;
+};
+
+struct HistoryEntry {
+  int64_t version = 0;
+  core::Timestamp at;
+  std::string actor;
+  int64_t agency_id = 0;
+  std::string action;  // created, updated
+  std::vector<Change> changes;
+};
+
+struct SourceRecord {
+  core::SourceRecordId id;
+  core::AgencyId agency;
+  std::string local_id;
+  std::optional<core::PersonId> person;
+  std::string data;  // the agency's own JSON object
+  core::Timestamp updated_at;
+};
+
+// The client registry: people, their history and each agency's source records.
+// Every method asks the access gate, writes the gate's decision to the audit log in the
+// same transaction as the work, and (for changes) appends a domain event to the outbox.
+// Thread-safe.
+class PersonService {
+ public:
+  PersonService(storage::Database& db, const authz::AccessGate& gate, audit::AuditLog& audit,
+                exchange::Outbox& outbox, const core::Clock& clock)
+      : db_(db), gate_(gate), audit_(audit), outbox_(outbox), clock_(clock) {}
+
+  // kInvalidArgument with field errors, kPermissionDenied.
+  core::StatusOr<Person> Create(const authz::Principal& who, Person input);
+  // kNotFound, kPermissionDenied.
+  core::StatusOr<PersonView> Get(const authz::Principal& who, core::PersonId id);
+  // kFailedPrecondition when `expected_version` is not the current version.
+  core::StatusOr<Person> Update(const authz::Principal& who, core::PersonId id, int64_t expected_version,
+                                Person input);
+  // Each person in the results counts as a read and is audited as such.
+  core::StatusOr<SearchPage> Search(const authz::Principal& who, const SearchQuery& query);
+  core::StatusOr<std::vector<HistoryEntry>> History(const authz::Principal& who, core::PersonId id);
+  // Who looked at or changed the person's data: the person themself, or an auditor.
+  core::StatusOr<std::vector<audit::Record>> AccessLog(const authz::Principal& who, core::PersonId id, int limit);
+
+  // Creates or updates the caller agency's own record of a person, keyed by `local_id`.
+  core::StatusOr<SourceRecord> PutSourceRecord(const authz::Principal& who, const std::string& local_id,
+                                               std::optional<core::PersonId> person, const std::string& data_json);
+
+ private:
+  // Decides, audits the decision in `tx`, and returns it.
+  core::StatusOr<authz::Decision> Gate(storage::Transaction& tx, const authz::Principal& who,
+                                        authz::Operation op, core::PersonId id, std::string_view action);
+  core::Status WriteIndexes(storage::Transaction& tx, const Person& p);
+
+  storage::Database& db_;
+  const authz::AccessGate& gate_;
+  audit::AuditLog& audit_;
+  exchange::Outbox& outbox_;
+  const core::Clock& clock_;
+};
+
+}  // namespace registry

@@ -1,0 +1,81 @@
+#pragma once
+
+#include <cstdint>
+#include <functional>
+#include <memory>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <variant>
+#include <vector>
+
+#include "core/status.h"
+
+// The narrow interface every store is written against. SQL uses `?` placeholders and the
+// portable subset of SQL that SQLite and PostgreSQL share; a backend translates the rest.
+namespace storage {
+
+using Null = std::monostate;
+using Value = std::variant<Null, int64_t, double, std::string>;
+using Params = std::vector<Value>;
+
+// One result row. Column access by index; a wrong type is a programming error, so the
+// accessors convert where they can (an integer read as text) and never throw.
+class Row {
+ public:
+  explicit Row(std::vector<Value> values) : values_(std::move(values)) {}
+  size_t size() const { return values_.size(); }
+  bool IsNull(size_t i) const { return std::holds_alternative<Null>(values_.at(i)); }
+  int64_t Int(size_t i) const;
+  double Real(size_t i) const;
+  std::string Text(size_t i) const;
+  std::optional<std::string> OptText(size_t i) const;
+  std::optional<int64_t> OptInt(size_t i) const;
+  const Value& at(size_t i) const { return values_.at(i); }
+
+ private:
+  std::vector<Value> values_;
+};
+
+using Rows = std::vector<Row>;
+
+enum class Dialect { kSqlite, kPostgres };
+
+// A unit of work. Errors from the database come back as Status:
+//   kAlreadyExists      a unique constraint was violated
+//   kFailedPrecondition a foreign key or check constraint was violated
+//   kUnavailable        the database is busy, locked, or unreachable
+//   kInternal           anything else (bad SQL is a programming error)
+// Not thread-safe: a transaction belongs to the thread running the callback.
+class Transaction {
+ public:
+  virtual ~Transaction() = default;
+  virtual core::StatusOr<Rows> Query(std::string_view sql, const Params& params = {}) = 0;
+  // Returns the number of rows changed.
+  virtual core::StatusOr<int64_t> Execute(std::string_view sql, const Params& params = {}) = 0;
+  // Runs several statements without parameters (schema migrations).
+  virtual core::Status ExecuteScript(std::string_view sql) = 0;
+  virtual Dialect dialect() const = 0;
+};
+
+// A database. Thread-safe.
+class Database {
+ public:
+  using Work = std::function<core::Status(Transaction&)>;
+  virtual ~Database() = default;
+
+  // Runs `work` in a read-only snapshot. Many readers run at once.
+  virtual core::Status Read(const Work& work) = 0;
+
+  // Runs `work` in a write transaction and returns once it is durable or has failed.
+  // If `work` returns an error, none of its changes are kept and the error is returned.
+  // Writes that arrive together may be committed together (group commit); each still
+  // succeeds or fails alone.
+  virtual core::Status Write(const Work& work) = 0;
+
+  virtual Dialect dialect() const = 0;
+  // "sqlite:var/onedoor.db" — never a password.
+  virtual std::string Describe() const = 0;
+};
+
+}  // namespace storage

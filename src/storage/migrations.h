@@ -1,0 +1,30 @@
+#pragma once
+
+#include <string>
+#include <vector>
+
+#include "storage/database.h"
+
+namespace storage {
+
+// One schema change. `sql` is written once for both dialects; these tokens are replaced:
+//   {{id}}   an auto-assigned 64-bit primary key column type
+//   {{blob}} a binary column type
+struct Migration {
+  int version;
+  std::string name;
+  std::string sql;
+};
+
+// Replaces the dialect tokens in `sql`.
+std::string TranslateDdl(const std::string& sql, Dialect dialect);
+
+// Applies, in order and each in its own transaction, the migrations not yet applied.
+// Fails with kFailedPrecondition if the database has a version this program does not know
+// (it was written by a newer onedoor). Returns the number applied.
+core::StatusOr<int> Migrate(Database& db, const std::vector<Migration>& migrations);
+
+// The highest applied version, 0 for an empty database.
+core::StatusOr<int> SchemaVersion(Database& db);
+
+}  // namespace storage

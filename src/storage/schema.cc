@@ -1,0 +1,180 @@
+#include "storage/schema.h"
+
+namespace storage {
+
+const std::vector<Migration>& OnedoorSchema() {
+  static const auto* migrations = new std::vector<Migration>{
+      {1, "agencies, staff, sessions and tokens", R"sql(
+CREATE TABLE agencies (
+  id {{id}},
+  code TEXT NOT NULL UNIQUE,
+  name TEXT NOT NULL,
+  kind TEXT NOT NULL CHECK (kind IN ('government', 'nonprofit')),
+  created_at BIGINT NOT NULL
+);
+CREATE TABLE offices (
+  id {{id}},
+  agency_id BIGINT NOT NULL REFERENCES agencies(id),
+  name TEXT NOT NULL,
+  address TEXT NOT NULL DEFAULT '',
+  created_at BIGINT NOT NULL,
+  UNIQUE (agency_id, name)
+);
+CREATE TABLE users (
+  id {{id}},
+  kind TEXT NOT NULL CHECK (kind IN ('staff', 'citizen')),
+  username TEXT NOT NULL UNIQUE,
+  display_name TEXT NOT NULL,
+  email TEXT NOT NULL DEFAULT '',
+  password_hash TEXT NOT NULL,
+  agency_id BIGINT REFERENCES agencies(id),
+  office_id BIGINT REFERENCES offices(id),
+  person_id BIGINT,
+  active BIGINT NOT NULL DEFAULT 1,
+  created_at BIGINT NOT NULL,
+  updated_at BIGINT NOT NULL
+);
+CREATE TABLE user_roles (
+  user_id BIGINT NOT NULL REFERENCES users(id),
+  role TEXT NOT NULL,
+  PRIMARY KEY (user_id, role)
+);
+CREATE TABLE sessions (
+  id_hash TEXT PRIMARY KEY,
+  user_id BIGINT NOT NULL REFERENCES users(id),
+  csrf_token TEXT NOT NULL,
+  purpose TEXT NOT NULL,
+  created_at BIGINT NOT NULL,
+  last_seen_at BIGINT NOT NULL,
+  expires_at BIGINT NOT NULL
+);
+CREATE INDEX sessions_user ON sessions (user_id);
+CREATE TABLE login_failures (
+  id {{id}},
+  username TEXT NOT NULL,
+  at BIGINT NOT NULL
+);
+CREATE INDEX login_failures_username_at ON login_failures (username, at);
+CREATE TABLE api_tokens (
+  id {{id}},
+  agency_id BIGINT NOT NULL REFERENCES agencies(id),
+  name TEXT NOT NULL,
+  token_hash TEXT NOT NULL UNIQUE,
+  roles TEXT NOT NULL,
+  scopes TEXT NOT NULL,
+  created_by BIGINT REFERENCES users(id),
+  created_at BIGINT NOT NULL,
+  revoked_at BIGINT,
+  last_used_at BIGINT
+);
+)sql"},
+      {2, "client registry", R"sql(
+CREATE TABLE persons (
+  id {{id}},
+  version BIGINT NOT NULL,
+  display_name TEXT NOT NULL,
+  birth_date TEXT,
+  doc TEXT NOT NULL,
+  created_at BIGINT NOT NULL,
+  updated_at BIGINT NOT NULL,
+  created_by BIGINT NOT NULL,
+  created_agency BIGINT NOT NULL
+);
+CREATE TABLE person_names (
+  person_id BIGINT NOT NULL REFERENCES persons(id),
+  family_key TEXT NOT NULL,
+  given_key TEXT NOT NULL,
+  full_key TEXT NOT NULL
+);
+CREATE INDEX person_names_family ON person_names (family_key, given_key);
+CREATE INDEX person_names_given ON person_names (given_key);
+CREATE INDEX person_names_person ON person_names (person_id);
+CREATE TABLE person_identifiers (
+  person_id BIGINT NOT NULL REFERENCES persons(id),
+  kind TEXT NOT NULL,
+  value TEXT NOT NULL
+);
+CREATE INDEX person_identifiers_value ON person_identifiers (kind, value);
+CREATE INDEX person_identifiers_person ON person_identifiers (person_id);
+CREATE INDEX persons_birth_date ON persons (birth_date);
+CREATE TABLE person_history (
+  id {{id}},
+  person_id BIGINT NOT NULL REFERENCES persons(id),
+  version BIGINT NOT NULL,
+  at BIGINT NOT NULL,
+  user_id BIGINT NOT NULL,
+  agency_id BIGINT NOT NULL,
+  actor TEXT NOT NULL,
+  action TEXT NOT NULL,
+  changes TEXT NOT NULL
+);
+CREATE INDEX person_history_person ON person_history (person_id, version);
+CREATE TABLE households (
+  id {{id}},
+  name TEXT NOT NULL,
+  version BIGINT NOT NULL,
+  created_at BIGINT NOT NULL,
+  created_by BIGINT NOT NULL
+);
+CREATE TABLE household_members (
+  id {{id}},
+  household_id BIGINT NOT NULL REFERENCES households(id),
+  person_id BIGINT NOT NULL REFERENCES persons(id),
+  relationship TEXT NOT NULL,
+  start_date TEXT NOT NULL,
+  end_date TEXT,
+  created_at BIGINT NOT NULL
+);
+CREATE INDEX household_members_household ON household_members (household_id);
+CREATE INDEX household_members_person ON household_members (person_id);
+CREATE TABLE source_records (
+  id {{id}},
+  agency_id BIGINT NOT NULL REFERENCES agencies(id),
+  local_id TEXT NOT NULL,
+  person_id BIGINT REFERENCES persons(id),
+  data TEXT NOT NULL,
+  created_at BIGINT NOT NULL,
+  updated_at BIGINT NOT NULL,
+  UNIQUE (agency_id, local_id)
+);
+CREATE INDEX source_records_person ON source_records (person_id);
+)sql"},
+      {3, "audit log and outbox", R"sql(
+CREATE TABLE audit_log (
+  seq BIGINT PRIMARY KEY,
+  at BIGINT NOT NULL,
+  user_id BIGINT NOT NULL,
+  agency_id BIGINT NOT NULL,
+  actor TEXT NOT NULL,
+  roles TEXT NOT NULL,
+  purpose TEXT NOT NULL,
+  request_id TEXT NOT NULL,
+  action TEXT NOT NULL,
+  record_type TEXT NOT NULL,
+  record_id TEXT NOT NULL,
+  person_id BIGINT,
+  allowed BIGINT NOT NULL,
+  reason TEXT NOT NULL,
+  prev_hash TEXT NOT NULL,
+  hash TEXT NOT NULL
+);
+CREATE INDEX audit_log_person ON audit_log (person_id, seq);
+CREATE TABLE outbox (
+  id {{id}},
+  at BIGINT NOT NULL,
+  type TEXT NOT NULL,
+  aggregate_type TEXT NOT NULL,
+  aggregate_id TEXT NOT NULL,
+  payload TEXT NOT NULL,
+  attempts BIGINT NOT NULL DEFAULT 0,
+  claimed_by TEXT,
+  claimed_until BIGINT,
+  delivered_at BIGINT
+);
+CREATE INDEX outbox_pending ON outbox (delivered_at, id);
+)sql"},
+  };
+  return *migrations;
+}
+
+}  // namespace storage

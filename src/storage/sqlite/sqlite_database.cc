@@ -1,0 +1,355 @@
+#include "storage/sqlite/sqlite_database.h"
+
+#include <sqlite3.h>
+
+#include <condition_variable>
+#include <deque>
+#include <future>
+#include <mutex>
+#include <thread>
+#include <unordered_map>
+
+#include <fmt/format.h>
+
+#include "core/log.h"
+
+namespace storage {
+namespace {
+
+using core::Status;
+using core::StatusOr;
+
+Status FromSqlite(int rc, sqlite3* db, std::string_view what) {
+  const int primary = rc & 0xff;
+  const int extended = sqlite3_extended_errcode(db);
+  std::string msg = fmt::format("{}: {}", what, db ? sqlite3_errmsg(db) : sqlite3_errstr(rc));
+  if (extended == SQLITE_CONSTRAINT_UNIQUE || extended == SQLITE_CONSTRAINT_PRIMARYKEY) {
+    return Status::AlreadyExists("a record with the same key already exists");
+  }
+  if (primary == SQLITE_CONSTRAINT) {
+    return Status::FailedPrecondition("the change refers to a record that does not exist or breaks a rule");
+  }
+  if (primary == SQLITE_BUSY || primary == SQLITE_LOCKED) return Status::Unavailable("the database is busy");
+  if (primary == SQLITE_FULL || primary == SQLITE_IOERR) return Status::Unavailable(msg);
+  if (primary == SQLITE_READONLY) return Status::Unavailable(msg);
+  return Status::Internal(msg);
+}
+
+// One connection with its prepared-statement cache.
+class Connection {
+ public:
+  ~Connection() {
+    for (auto& [sql, stmt] : cache_) sqlite3_finalize(stmt);
+    if (db_ != nullptr) sqlite3_close_v2(db_);
+  }
+
+  static StatusOr<std::unique_ptr<Connection>> Open(const std::string& path, bool readonly,
+                                                    const SqliteOptions& options) {
+    auto conn = std::unique_ptr<Connection>(new Connection());
+    int flags = (readonly ? SQLITE_OPEN_READONLY : SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE) |
+                SQLITE_OPEN_NOMUTEX;
+    int rc = sqlite3_open_v2(path.c_str(), &conn->db_, flags, nullptr);
+    if (rc != SQLITE_OK) {
+      return Status::Unavailable(fmt::format("cannot open the database {}: {}", path,
+                                             conn->db_ ? sqlite3_errmsg(conn->db_) : sqlite3_errstr(rc)));
+    }
+    sqlite3_extended_result_codes(conn->db_, 1);
+    sqlite3_busy_timeout(conn->db_, options.busy_timeout_ms);
+    std::string pragmas = "PRAGMA foreign_keys=ON; PRAGMA synchronous=FULL;";
+    if (!readonly) pragmas = "PRAGMA journal_mode=WAL; " + pragmas;
+    RETURN_IF_ERROR(conn->Script(pragmas));
+    return conn;
+  }
+
+  Status Script(std::string_view sql) {
+    std::string s(sql);
+    char* err = nullptr;
+    int rc = sqlite3_exec(db_, s.c_str(), nullptr, nullptr, &err);
+    if (rc != SQLITE_OK) {
+      Status st = FromSqlite(rc, db_, "script");
+      sqlite3_free(err);
+      return st;
+    }
+    return Status::Ok();
+  }
+
+  StatusOr<sqlite3_stmt*> Prepare(std::string_view sql) {
+    auto it = cache_.find(std::string(sql));
+    if (it != cache_.end()) return it->second;
+    sqlite3_stmt* stmt = nullptr;
+    int rc = sqlite3_prepare_v3(db_, sql.data(), static_cast<int>(sql.size()), SQLITE_PREPARE_PERSISTENT,
+                                &stmt, nullptr);
+    if (rc != SQLITE_OK) return FromSqlite(rc, db_, fmt::format("prepare [{}]", sql));
+    cache_.emplace(std::string(sql), stmt);
+    return stmt;
+  }
+
+  // Runs one statement; collects rows when `rows` is given.
+  StatusOr<int64_t> Run(std::string_view sql, const Params& params, Rows* rows) {
+    ASSIGN_OR_RETURN(sqlite3_stmt * stmt, Prepare(sql));
+    struct Reset {
+      sqlite3_stmt* s;
+      ~Reset() {
+        sqlite3_reset(s);
+        sqlite3_clear_bindings(s);
+      }
+    } reset{stmt};
+    if (static_cast<int>(params.size()) != sqlite3_bind_parameter_count(stmt)) {
+      return Status::Internal(fmt::format("statement expects {} parameters, got {}: {}",
+                                          sqlite3_bind_parameter_count(stmt), params.size(), sql));
+    }
+    for (size_t i = 0; i < params.size(); ++i) {
+      const int idx = static_cast<int>(i + 1);
+      const Value& v = params[i];
+      int rc = SQLITE_OK;
+      if (std::holds_alternative<Null>(v)) {
+        rc = sqlite3_bind_null(stmt, idx);
+      } else if (auto* n = std::get_if<int64_t>(&v)) {
+        rc = sqlite3_bind_int64(stmt, idx, *n);
+      } else if (auto* d = std::get_if<double>(&v)) {
+        rc = sqlite3_bind_double(stmt, idx, *d);
+      } else {
+        const auto& s = std::get<std::string>(v);
+        rc = sqlite3_bind_text64(stmt, idx, s.data(), s.size(), SQLITE_STATIC, SQLITE_UTF8);
+      }
+      if (rc != SQLITE_OK) return FromSqlite(rc, db_, "bind");
+    }
+    for (;;) {
+      int rc = sqlite3_step(stmt);
+      if (rc == SQLITE_DONE) break;
+      if (rc != SQLITE_ROW) return FromSqlite(rc, db_, "step");
+      if (rows == nullptr) continue;
+      const int n = sqlite3_column_count(stmt);
+      std::vector<Value> values;
+      values.reserve(n);
+      for (int c = 0; c < n; ++c) {
+        switch (sqlite3_column_type(stmt, c)) {
+          case SQLITE_NULL: values.emplace_back(Null{}); break;
+          case SQLITE_INTEGER: values.emplace_back(static_cast<int64_t>(sqlite3_column_int64(stmt, c))); break;
+          case SQLITE_FLOAT: values.emplace_back(sqlite3_column_double(stmt, c)); break;
+          default: {
+            const auto* p = reinterpret_cast<const char*>(sqlite3_column_blob(stmt, c));
+            values.emplace_back(std::string(p ? p : "", sqlite3_column_bytes(stmt, c)));
+          }
+        }
+      }
+      rows->emplace_back(std::move(values));
+    }
+    return static_cast<int64_t>(sqlite3_changes64(db_));
+  }
+
+  sqlite3* raw() { return db_; }
+
+ private:
+  Connection() = default;
+  sqlite3* db_ = nullptr;
+  std::unordered_map<std::string, sqlite3_stmt*> cache_;
+};
+
+class SqliteTransaction final : public Transaction {
+ public:
+  explicit SqliteTransaction(Connection& conn) : conn_(conn) {}
+  StatusOr<Rows> Query(std::string_view sql, const Params& params) override {
+    Rows rows;
+    RETURN_IF_ERROR(conn_.Run(sql, params, &rows).status());
+    return rows;
+  }
+  StatusOr<int64_t> Execute(std::string_view sql, const Params& params) override {
+    return conn_.Run(sql, params, nullptr);
+  }
+  Status ExecuteScript(std::string_view sql) override { return conn_.Script(sql); }
+  Dialect dialect() const override { return Dialect::kSqlite; }
+
+ private:
+  Connection& conn_;
+};
+
+class SqliteDatabase final : public Database {
+ public:
+  SqliteDatabase(std::string path, SqliteOptions options) : path_(std::move(path)), options_(options) {}
+
+  ~SqliteDatabase() override {
+    {
+      std::lock_guard lock(write_mu_);
+      stopping_ = true;
+    }
+    write_cv_.notify_all();
+    if (writer_.joinable()) writer_.join();
+  }
+
+  Status Init() {
+    ASSIGN_OR_RETURN(writer_conn_, Connection::Open(path_, false, options_));
+    for (int i = 0; i < options_.read_connections; ++i) {
+      ASSIGN_OR_RETURN(auto conn, Connection::Open(path_, true, options_));
+      readers_.push_back(std::move(conn));
+    }
+    writer_ = std::thread([this] { WriterLoop(); });
+    return Status::Ok();
+  }
+
+  Status Read(const Work& work) override {
+    std::unique_ptr<Connection> conn;
+    {
+      std::unique_lock lock(read_mu_);
+      read_cv_.wait(lock, [&] { return !readers_.empty(); });
+      conn = std::move(readers_.back());
+      readers_.pop_back();
+    }
+    Status result = RunRead(*conn, work);
+    {
+      std::lock_guard lock(read_mu_);
+      readers_.push_back(std::move(conn));
+    }
+    read_cv_.notify_one();
+    return result;
+  }
+
+  Status Write(const Work& work) override {
+    Pending pending{&work, {}};
+    std::future<Status> done = pending.promise.get_future();
+    {
+      std::lock_guard lock(write_mu_);
+      if (stopping_) return Status::Unavailable("the database is closing");
+      queue_.push_back(&pending);
+    }
+    write_cv_.notify_one();
+    return done.get();
+  }
+
+  Dialect dialect() const override { return Dialect::kSqlite; }
+  std::string Describe() const override { return "sqlite:" + path_; }
+
+ private:
+  struct Pending {
+    const Work* work;
+    std::promise<Status> promise;
+  };
+
+  static Status RunWork(const Work& work, Transaction& tx) {
+    try {
+      return work(tx);
+    } catch (const std::exception& e) {
+      core::LogError("unexpected exception in a database transaction", {{"what", e.what()}});
+      return Status::Internal("unexpected error in a database transaction");
+    } catch (...) {
+      // Anything else would escape the writer thread and end the process.
+      core::LogError("unexpected exception in a database transaction", {{"what", "not a std::exception"}});
+      return Status::Internal("unexpected error in a database transaction");
+    }
+  }
+
+  static Status RunRead(Connection& conn, const Work& work) {
+    RETURN_IF_ERROR(conn.Run("BEGIN", {}, nullptr).status());
+    SqliteTransaction tx(conn);
+    Status result = RunWork(work, tx);
+    Status end = conn.Run("COMMIT", {}, nullptr).status();
+    if (!end.ok()) (void)conn.Run("ROLLBACK", {}, nullptr);
+    return result.ok() ? end : result;
+  }
+
+  void WriterLoop() {
+    for (;;) {
+      std::vector<Pending*> batch;
+      {
+        std::unique_lock lock(write_mu_);
+        write_cv_.wait(lock, [&] { return stopping_ || !queue_.empty(); });
+        if (queue_.empty() && stopping_) return;
+        while (!queue_.empty() && static_cast<int>(batch.size()) < options_.max_group_size) {
+          batch.push_back(queue_.front());
+          queue_.pop_front();
+        }
+      }
+      CommitGroup(batch);
+    }
+  }
+
+  // Runs each write in its own savepoint inside one transaction and commits them together.
+  void CommitGroup(const std::vector<Pending*>& batch) {
+    Connection& conn = *writer_conn_;
+    std::vector<Status> results(batch.size());
+    Status begin = conn.Run("BEGIN IMMEDIATE", {}, nullptr).status();
+    if (!begin.ok()) {
+      for (Pending* p : batch) p->promise.set_value(begin);
+      return;
+    }
+    SqliteTransaction tx(conn);
+    bool any_ok = false;
+    for (size_t i = 0; i < batch.size(); ++i) {
+      Status sp = conn.Run("SAVEPOINT w", {}, nullptr).status();
+      if (!sp.ok()) {
+        results[i] = sp;
+        continue;
+      }
+      results[i] = RunWork(*batch[i]->work, tx);
+      if (!results[i].ok()) (void)conn.Run("ROLLBACK TO w", {}, nullptr);
+      (void)conn.Run("RELEASE w", {}, nullptr);
+      any_ok = any_ok || results[i].ok();
+    }
+    Status commit = conn.Run("COMMIT", {}, nullptr).status();
+    if (!commit.ok()) {
+      (void)conn.Run("ROLLBACK", {}, nullptr);
+      core::LogError("group commit failed", {{"error", commit.ToString()}});
+      for (auto& r : results) {
+        if (r.ok()) r = Status::Unavailable("the change could not be saved: " + commit.message());
+      }
+    }
+    (void)any_ok;
+    for (size_t i = 0; i < batch.size(); ++i) batch[i]->promise.set_value(results[i]);
+  }
+
+  const std::string path_;
+  const SqliteOptions options_;
+
+  std::unique_ptr<Connection> writer_conn_;
+  std::thread writer_;
+  std::mutex write_mu_;
+  std::condition_variable write_cv_;
+  std::deque<Pending*> queue_;  // GUARDED_BY(write_mu_)
+  bool stopping_ = false;       // GUARDED_BY(write_mu_)
+
+  std::mutex read_mu_;
+  std::condition_variable read_cv_;
+  std::vector<std::unique_ptr<Connection>> readers_;  // GUARDED_BY(read_mu_)
+};
+
+}  // namespace
+
+StatusOr<std::unique_ptr<Database>> OpenSqlite(const std::string& path, const SqliteOptions& options) {
+  if (sqlite3_threadsafe() == 0) return Status::Internal("SQLite was built without thread safety");
+  auto db = std::make_unique<SqliteDatabase>(path, options);
+  RETURN_IF_ERROR(db->Init());
+  return std::unique_ptr<Database>(std::move(db));
+}
+
+Status BackupSqlite(const std::string& from, const std::string& to) {
+  sqlite3* src = nullptr;
+  sqlite3* dst = nullptr;
+  int rc = sqlite3_open_v2(from.c_str(), &src, SQLITE_OPEN_READONLY, nullptr);
+  if (rc != SQLITE_OK) {
+    sqlite3_close_v2(src);
+    return Status::NotFound(fmt::format("cannot open the database {}", from));
+  }
+  rc = sqlite3_open_v2(to.c_str(), &dst, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE, nullptr);
+  if (rc != SQLITE_OK) {
+    sqlite3_close_v2(src);
+    sqlite3_close_v2(dst);
+    return Status::Unavailable(fmt::format("cannot create the backup file {}", to));
+  }
+  sqlite3_backup* b = sqlite3_backup_init(dst, "main", src, "main");
+  Status result = Status::Ok();
+  if (b == nullptr) {
+    result = FromSqlite(sqlite3_errcode(dst), dst, "backup");
+  } else {
+    do {
+      rc = sqlite3_backup_step(b, 256);
+      if (rc == SQLITE_BUSY || rc == SQLITE_LOCKED) sqlite3_sleep(50);
+    } while (rc == SQLITE_OK || rc == SQLITE_BUSY || rc == SQLITE_LOCKED);
+    sqlite3_backup_finish(b);
+    if (rc != SQLITE_DONE) result = FromSqlite(rc, dst, "backup");
+  }
+  sqlite3_close_v2(src);
+  sqlite3_close_v2(dst);
+  return result;
+}
+
+}  // namespace storage

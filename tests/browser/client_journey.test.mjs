@@ -1,0 +1,141 @@
+// End-to-end journey through onedoor's web pages in Debian's chromium:
+// sign in, register a client (first with errors), find them, edit the phone,
+// read the history, sign out. Every page is checked with axe-core.
+//
+// Run from the repository root after building the binary and the CSS:
+//   ONEDOOR_BIN=build/dev/onedoor node --test tests/browser/
+// Skipped when ONEDOOR_BIN is not set.
+
+import assert from 'node:assert/strict';
+import { execFile } from 'node:child_process';
+import path from 'node:path';
+import { test } from 'node:test';
+import { promisify } from 'node:util';
+
+import { checkA11y, launch, makeTempDir, repoRoot, startServer } from './lib.mjs';
+
+const execFileAsync = promisify(execFile);
+const kActionTimeoutMs = 15_000;
+const kCommandTimeoutMs = 30_000;
+
+const binary = process.env.ONEDOOR_BIN ? path.resolve(process.env.ONEDOOR_BIN) : undefined;
+
+async function runCommand(args, env) {
+  try {
+    await execFileAsync(binary, args, {
+      env: { ...process.env, ...env },
+      timeout: kCommandTimeoutMs,
+      killSignal: 'SIGKILL',
+    });
+  } catch (error) {
+    throw new Error(`onedoor ${args.join(' ')} failed: ${error.message}\n` +
+      `stdout:\n${error.stdout ?? ''}\nstderr:\n${error.stderr ?? ''}`);
+  }
+}
+
+test('a caseworker registers, finds, edits and audits a client', {
+  skip: binary ? false : 'set ONEDOOR_BIN to the onedoor binary to run the browser tests',
+  timeout: 120_000,
+}, async (t) => {
+  const tmp = await makeTempDir('onedoor-journey-');
+  t.diagnostic(`screenshots and server log in ${tmp}`);
+  const env = {
+    ONEDOOR_DB: path.join(tmp, 't.db'),
+    ONEDOOR_WEB_ROOT: path.join(repoRoot, 'web'),
+    ONEDOOR_NODE_MODULES: path.join(repoRoot, 'node_modules'),
+  };
+  await runCommand(['migrate'], env);
+  await runCommand(['demo-data'], env);
+
+  const server = await startServer({ binary, args: ['serve'], env, logDir: tmp });
+  t.after(() => server.stop());
+  const browser = await launch();
+  t.after(() => browser.close());
+
+  // The server may send a Content-Security-Policy; axe is injected as a script.
+  const context = await browser.newContext({ baseURL: server.url, bypassCSP: true });
+  context.setDefaultTimeout(kActionTimeoutMs);
+  context.setDefaultNavigationTimeout(kActionTimeoutMs);
+  const page = await context.newPage();
+
+  let step = 0;
+  const shot = (name) =>
+    page.screenshot({ path: path.join(tmp, `${String(++step).padStart(2, '0')}-${name}.png`), fullPage: true });
+  const h1 = () => page.getByRole('heading', { level: 1 });
+  const main = () => page.getByRole('main');
+  const field = (label) => page.getByLabel(label, { exact: true });
+
+  try {
+    // Sign in with the default purpose.
+    await page.goto('/login');
+    await field('Username').waitFor();
+    await shot('login');
+    await checkA11y(page, 'login page');
+    await field('Username').fill('caseworker.city');
+    await field('Password').fill('demo-password-1');
+    await page.getByRole('button', { name: 'Sign in', exact: true }).click();
+    await page.getByRole('button', { name: 'Sign out', exact: true }).waitFor();
+    await shot('signed-in');
+
+    // Register: an empty form is refused with an error summary.
+    await page.goto('/clients/new');
+    await field('Given name').waitFor();
+    await shot('register-empty');
+    await checkA11y(page, 'register form');
+    await main().getByRole('button').click();
+    await page.locator('.govuk-error-summary').waitFor({ state: 'visible' });
+    await shot('register-errors');
+    await checkA11y(page, 'register form with errors');
+
+    // Register for real.
+    await field('Given name').fill('Amara');
+    await field('Family name').fill('Okonkwo-Test');
+    await field('Day').fill('14');
+    await field('Month').fill('2');
+    await field('Year').fill('1987');
+    await field('Female').check();
+    await field('Phone').fill('0400 123 456');
+    await main().getByRole('button').click();
+    await page.getByRole('heading', { level: 1, name: /Amara Okonkwo-Test/ }).waitFor();
+    await shot('client-registered');
+    await checkA11y(page, 'client view after registering');
+
+    // Find them by family name and open the record.
+    await page.goto('/clients?q=Okonkwo-Test');
+    const row = page.getByRole('row').filter({ hasText: 'Amara Okonkwo-Test' });
+    await row.first().waitFor();
+    await shot('search-results');
+    await checkA11y(page, 'search results');
+    await row.first().getByRole('link').first().click();
+    await page.getByRole('heading', { level: 1, name: /Amara Okonkwo-Test/ }).waitFor();
+
+    // Edit the phone number.
+    await main().getByRole('link', { name: 'Edit', exact: true }).click();
+    await field('Phone').waitFor();
+    await shot('edit-form');
+    await checkA11y(page, 'edit form');
+    await field('Phone').fill('0400 999 000');
+    await main().getByRole('button').click();
+    await page.getByRole('heading', { level: 1, name: /Amara Okonkwo-Test/ }).waitFor();
+    await main().getByText('0400 999 000').first().waitFor();
+    await shot('client-edited');
+
+    // The history shows the change.
+    await main().getByRole('link', { name: 'History', exact: true }).click();
+    await page.getByRole('heading', { level: 1, name: /History of/ }).waitFor();
+    const change = page.getByRole('row').filter({ hasText: /phone/i }).filter({ hasText: '0400 999 000' });
+    await change.first().waitFor();
+    assert.match(await h1().textContent(), /Amara Okonkwo-Test/);
+    await shot('history');
+    await checkA11y(page, 'history');
+
+    // Sign out.
+    await page.getByRole('button', { name: 'Sign out', exact: true }).click();
+    await page.getByRole('button', { name: 'Sign out', exact: true }).waitFor({ state: 'detached' });
+    await shot('signed-out');
+  } catch (error) {
+    await shot('failure').catch(() => {});
+    t.diagnostic(`failed at ${page.url()}; server log: ${server.logPath}`);
+    throw error;
+  }
+});

@@ -1,0 +1,148 @@
+// Helpers for onedoor's browser tests: Debian's chromium driven by playwright-core,
+// a onedoor server on a free loopback port, and axe-core accessibility checks.
+//
+// Nothing here downloads anything: the browser is /usr/bin/chromium (Debian's
+// package) and axe-core is read from node_modules.
+
+import { spawn } from 'node:child_process';
+import { once } from 'node:events';
+import { createWriteStream } from 'node:fs';
+import { mkdtemp, readFile } from 'node:fs/promises';
+import net from 'node:net';
+import os from 'node:os';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+import { chromium } from 'playwright-core';
+
+export const repoRoot = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '..');
+
+const kChromiumPath = process.env.ONEDOOR_CHROMIUM ?? '/usr/bin/chromium';
+const kReadyTimeoutMs = 20_000;
+const kStopTimeoutMs = 5_000;
+
+// Starts headless chromium. The caller closes the returned Browser.
+export async function launch() {
+  return chromium.launch({
+    executablePath: kChromiumPath,
+    timeout: 15_000,
+    args: [
+      '--headless',
+      '--no-sandbox',
+      '--disable-gpu',
+      '--no-first-run',
+      '--disable-background-networking',
+      '--disable-component-update',
+      '--disable-sync',
+      '--disable-quic',
+    ],
+  });
+}
+
+// Returns a TCP port on 127.0.0.1 that was free a moment ago.
+export async function freePort() {
+  const server = net.createServer();
+  server.listen(0, '127.0.0.1');
+  await once(server, 'listening');
+  const { port } = server.address();
+  server.close();
+  await once(server, 'close');
+  return port;
+}
+
+// Creates a fresh temporary directory for one test run.
+export function makeTempDir(prefix = 'onedoor-browser-') {
+  return mkdtemp(path.join(os.tmpdir(), prefix));
+}
+
+const sleep = (ms) => new Promise((resolve) => setTimeout(resolve, ms));
+
+async function isReady(url) {
+  try {
+    const response = await fetch(`${url}/readyz`, { signal: AbortSignal.timeout(1_000) });
+    return response.status === 200;
+  } catch {
+    return false;
+  }
+}
+
+// Starts `binary ...args` with ONEDOOR_LISTEN=127.0.0.1:<free port> added to the
+// environment (on top of process.env and `env`), and waits up to 20 s for
+// GET /readyz to answer 200. Output goes to <logDir or a temp dir>/server.log,
+// which is printed if the server does not become ready.
+//
+// Returns {url, port, logPath, stop}; stop() sends SIGTERM and waits up to 5 s,
+// then SIGKILL.
+export async function startServer({ binary, args = ['serve'], env = {}, logDir } = {}) {
+  if (!binary) throw new Error('startServer: no binary given (set ONEDOOR_BIN)');
+  const port = await freePort();
+  const url = `http://127.0.0.1:${port}`;
+  const dir = logDir ?? (await makeTempDir('onedoor-server-'));
+  const logPath = path.join(dir, 'server.log');
+  const log = createWriteStream(logPath);
+  await once(log, 'open');
+
+  const child = spawn(binary, args, {
+    env: { ...process.env, ...env, ONEDOOR_LISTEN: `127.0.0.1:${port}` },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  child.stdout.pipe(log, { end: false });
+  child.stderr.pipe(log, { end: false });
+  const exited = new Promise((resolve) => {
+    child.once('exit', (code, signal) => resolve({ code, signal }));
+    child.once('error', (error) => resolve({ code: null, signal: null, error }));
+  });
+  let exitStatus = null;
+  exited.then((status) => { exitStatus = status; });
+
+  const closeLog = () => new Promise((resolve) => log.end(resolve));
+
+  async function stop() {
+    if (exitStatus === null) {
+      child.kill('SIGTERM');
+      const result = await Promise.race([exited, sleep(kStopTimeoutMs).then(() => null)]);
+      if (result === null) {
+        child.kill('SIGKILL');
+        await Promise.race([exited, sleep(kStopTimeoutMs)]);
+      }
+    }
+    await closeLog();
+    return exitStatus;
+  }
+
+  const deadline = Date.now() + kReadyTimeoutMs;
+  while (!(await isReady(url))) {
+    if (exitStatus !== null || Date.now() > deadline) {
+      const why = exitStatus !== null
+        ? `exited (${exitStatus.error?.message ?? `code ${exitStatus.code}, signal ${exitStatus.signal}`})`
+        : `did not answer 200 on /readyz within ${kReadyTimeoutMs / 1000} s`;
+      await stop();
+      const output = await readFile(logPath, 'utf8').catch(() => '');
+      throw new Error(`onedoor server ${why}\n--- ${logPath} ---\n${output}`);
+    }
+    await sleep(100);
+  }
+  return { url, port, logPath, stop };
+}
+
+const kAxeSource = path.join(repoRoot, 'node_modules', 'axe-core', 'axe.min.js');
+let axeSource;
+
+// Runs axe-core (WCAG 2.0/2.1 A and AA, WCAG 2.2 AA rules) on the page and throws
+// a readable list of violations if there are any. `label` names the page in the
+// message.
+export async function checkA11y(page, label = page.url()) {
+  axeSource ??= await readFile(kAxeSource, 'utf8');
+  const hasAxe = await page.evaluate(() => typeof window.axe !== 'undefined');
+  if (!hasAxe) await page.addScriptTag({ content: axeSource });
+  const results = await page.evaluate(() =>
+    window.axe.run(document, {
+      runOnly: { type: 'tag', values: ['wcag2a', 'wcag2aa', 'wcag21a', 'wcag21aa', 'wcag22aa'] },
+    }));
+  if (results.violations.length === 0) return results;
+  const lines = results.violations.map((v) => {
+    const targets = v.nodes.map((n) => `      ${n.target.join(' ')}${n.failureSummary ? `\n        ${n.failureSummary.replace(/\n/g, '\n        ')}` : ''}`);
+    return `  ${v.id} (${v.impact}): ${v.help}\n${targets.join('\n')}`;
+  });
+  throw new Error(`Accessibility violations on ${label}:\n${lines.join('\n')}`);
+}

@@ -1,0 +1,558 @@
+// The storage conformance suite: the behaviour every storage::Database backend must have.
+// Each test runs against every backend in kBackends; adding PostgreSQL is one more line there.
+// Only the portable SQL subset is used (see storage/database.h).
+
+#include <algorithm>
+#include <atomic>
+#include <cstdint>
+#include <functional>
+#include <latch>
+#include <limits>
+#include <memory>
+#include <ostream>
+#include <set>
+#include <stdexcept>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include <gtest/gtest.h>
+
+#include "core/status.h"
+#include "storage/database.h"
+#include "storage/migrations.h"
+#include "storage/sqlite/sqlite_database.h"
+#include "tests/testing/testing.h"
+
+namespace storage {
+namespace {
+
+using core::Status;
+using core::StatusCode;
+using testing_support::TempDir;
+
+struct BackendFactory {
+  std::string name;
+  // Opens (creating if needed) the same database each time it is given the same directory.
+  std::function<std::unique_ptr<Database>(const std::string& dir)> open;
+};
+
+std::unique_ptr<Database> OpenSqliteIn(const std::string& dir) {
+  auto db = OpenSqlite(dir + "/conformance.db", {.read_connections = 2});
+  if (!db.ok()) throw std::runtime_error(db.status().ToString());
+  return std::move(db).value();
+}
+
+void PrintTo(const BackendFactory& f, std::ostream* os) { *os << f.name; }
+
+const BackendFactory kBackends[] = {
+    {"Sqlite", OpenSqliteIn},
+};
+
+// The suite's own schema, independent of onedoor's.
+std::vector<Migration> TestMigrations() {
+  return {
+      {1, "kv", "CREATE TABLE kv (id {{id}}, k TEXT NOT NULL UNIQUE, v TEXT, n BIGINT, r REAL);"},
+      {2, "child",
+       "CREATE TABLE child (id {{id}}, kv_id BIGINT NOT NULL REFERENCES kv (id), note TEXT);\n"
+       "CREATE INDEX child_kv ON child (kv_id);"},
+  };
+}
+
+class StorageConformance : public ::testing::TestWithParam<BackendFactory> {
+ protected:
+  void SetUp() override {
+    db_ = Open();
+    auto applied = Migrate(*db_, TestMigrations());
+    ASSERT_TRUE(applied.ok()) << applied.status().ToString();
+    ASSERT_EQ(*applied, 2);
+  }
+
+  std::unique_ptr<Database> Open() { return GetParam().open(dir_.path().string()); }
+
+  // Rows in `table`, read through a fresh snapshot.
+  int64_t Count(const std::string& table = "kv") {
+    int64_t n = -1;
+    Status s = db_->Read([&](Transaction& tx) -> Status {
+      ASSIGN_OR_RETURN(Rows rows, tx.Query("SELECT COUNT(*) FROM " + table));
+      n = rows.at(0).Int(0);
+      return Status::Ok();
+    });
+    EXPECT_TRUE(s.ok()) << s.ToString();
+    return n;
+  }
+
+  std::set<std::string> Keys() {
+    std::set<std::string> keys;
+    Status s = db_->Read([&](Transaction& tx) -> Status {
+      ASSIGN_OR_RETURN(Rows rows, tx.Query("SELECT k FROM kv"));
+      for (const Row& row : rows) keys.insert(row.Text(0));
+      return Status::Ok();
+    });
+    EXPECT_TRUE(s.ok()) << s.ToString();
+    return keys;
+  }
+
+  Status Insert(const std::string& k, Value v = Null{}) {
+    return db_->Write([&](Transaction& tx) -> Status {
+      return tx.Execute("INSERT INTO kv (k, v) VALUES (?, ?)", {k, v}).status();
+    });
+  }
+
+  TempDir dir_;
+  std::unique_ptr<Database> db_;
+};
+
+TEST_P(StorageConformance, ValuesRoundTripWithTheirTypes) {
+  std::string unicode = "Zo\xC3\xAB \xE2\x80\x94 \xE6\x9D\xB1\xE4\xBA\xAC \xF0\x9F\x8F\xA0 'quoted' \"double\" \\ % _";
+  // Every ASCII byte except NUL, including control characters: valid UTF-8, so portable to a
+  // backend that checks text encoding.
+  std::string bytes;
+  for (int c = 1; c < 128; ++c) bytes += static_cast<char>(c);
+  std::string big(1 << 20, 'x');
+  for (size_t i = 0; i < big.size(); i += 997) big[i] = static_cast<char>('a' + i % 26);
+
+  constexpr int64_t kMin = std::numeric_limits<int64_t>::min();
+  constexpr int64_t kMax = std::numeric_limits<int64_t>::max();
+  struct Case {
+    std::string k;
+    Value v;
+    Value n;
+    Value r;
+  };
+  const std::vector<Case> cases = {
+      {"nulls", Null{}, Null{}, Null{}},
+      {"min", std::string(""), kMin, -1.5e300},
+      {"max", unicode, kMax, 3.141592653589793},
+      {"zero", bytes, int64_t{0}, 0.1},
+      {"neg", big, int64_t{-1}, -2.0},
+  };
+  ASSERT_TRUE(db_->Write([&](Transaction& tx) -> Status {
+                   for (const Case& c : cases) {
+                     RETURN_IF_ERROR(
+                         tx.Execute("INSERT INTO kv (k, v, n, r) VALUES (?, ?, ?, ?)", {c.k, c.v, c.n, c.r}).status());
+                   }
+                   return Status::Ok();
+                 }).ok());
+  ASSERT_TRUE(db_->Read([&](Transaction& tx) -> Status {
+                   for (const Case& c : cases) {
+                     ASSIGN_OR_RETURN(Rows rows, tx.Query("SELECT v, n, r FROM kv WHERE k = ?", {c.k}));
+                     EXPECT_EQ(rows.size(), 1u) << c.k;
+                     if (rows.size() != 1) continue;
+                     EXPECT_EQ(rows[0].size(), 3u);
+                     EXPECT_TRUE(rows[0].at(0) == c.v) << c.k << " v";
+                     EXPECT_TRUE(rows[0].at(1) == c.n) << c.k << " n";
+                     EXPECT_TRUE(rows[0].at(2) == c.r) << c.k << " r";
+                   }
+                   return Status::Ok();
+                 }).ok());
+  // Parameters compare by value too: the 1 MB text and the unicode text find their rows.
+  ASSERT_TRUE(db_->Read([&](Transaction& tx) -> Status {
+                   ASSIGN_OR_RETURN(Rows rows, tx.Query("SELECT k FROM kv WHERE v = ?", {big}));
+                   EXPECT_EQ(rows.size(), 1u);
+                   ASSIGN_OR_RETURN(Rows rows2, tx.Query("SELECT k, n FROM kv WHERE v = ? AND n = ?", {unicode, kMax}));
+                   EXPECT_EQ(rows2.size(), 1u);
+                   if (!rows2.empty()) {
+                     EXPECT_EQ(rows2[0].Text(0), "max");
+                   }
+                   return Status::Ok();
+                 }).ok());
+}
+
+TEST_P(StorageConformance, TransactionsReportTheBackendDialect) {
+  ASSERT_TRUE(db_->Write([&](Transaction& tx) -> Status {
+                   EXPECT_EQ(tx.dialect(), db_->dialect());
+                   return Status::Ok();
+                 }).ok());
+  ASSERT_TRUE(db_->Read([&](Transaction& tx) -> Status {
+                   EXPECT_EQ(tx.dialect(), db_->dialect());
+                   return Status::Ok();
+                 }).ok());
+}
+
+TEST_P(StorageConformance, ExecuteReturnsRowsChanged) {
+  ASSERT_TRUE(db_->Write([&](Transaction& tx) -> Status {
+                   for (int i = 0; i < 5; ++i) {
+                     ASSIGN_OR_RETURN(int64_t n, tx.Execute("INSERT INTO kv (k, n) VALUES (?, ?)",
+                                                            {"k" + std::to_string(i), int64_t{i}}));
+                     EXPECT_EQ(n, 1);
+                   }
+                   ASSIGN_OR_RETURN(int64_t updated, tx.Execute("UPDATE kv SET v = ? WHERE n >= ?", {"x", int64_t{2}}));
+                   EXPECT_EQ(updated, 3);
+                   ASSIGN_OR_RETURN(int64_t none, tx.Execute("UPDATE kv SET v = ? WHERE n > ?", {"y", int64_t{100}}));
+                   EXPECT_EQ(none, 0);
+                   ASSIGN_OR_RETURN(int64_t deleted, tx.Execute("DELETE FROM kv WHERE n < ?", {int64_t{2}}));
+                   EXPECT_EQ(deleted, 2);
+                   return Status::Ok();
+                 }).ok());
+  EXPECT_EQ(Count(), 3);
+}
+
+TEST_P(StorageConformance, InsertReturningGivesTheNewId) {
+  int64_t first = 0;
+  int64_t second = 0;
+  ASSERT_TRUE(db_->Write([&](Transaction& tx) -> Status {
+                   ASSIGN_OR_RETURN(Rows a, tx.Query("INSERT INTO kv (k) VALUES (?) RETURNING id", {"a"}));
+                   ASSIGN_OR_RETURN(Rows b, tx.Query("INSERT INTO kv (k) VALUES (?) RETURNING id, k", {"b"}));
+                   EXPECT_EQ(a.size(), 1u);
+                   EXPECT_EQ(b.size(), 1u);
+                   if (a.size() != 1 || b.size() != 1) return Status::Internal("no row returned");
+                   first = a[0].Int(0);
+                   second = b[0].Int(0);
+                   EXPECT_EQ(b[0].Text(1), "b");
+                   return Status::Ok();
+                 }).ok());
+  EXPECT_GT(first, 0);
+  EXPECT_GT(second, first);
+  ASSERT_TRUE(db_->Read([&](Transaction& tx) -> Status {
+                   ASSIGN_OR_RETURN(Rows rows, tx.Query("SELECT k FROM kv WHERE id = ?", {second}));
+                   EXPECT_EQ(rows.size(), 1u);
+                   if (!rows.empty()) {
+                     EXPECT_EQ(rows[0].Text(0), "b");
+                   }
+                   return Status::Ok();
+                 }).ok());
+}
+
+TEST_P(StorageConformance, FailingWriteLeavesNothing) {
+  ASSERT_TRUE(Insert("before").ok());
+  Status s = db_->Write([&](Transaction& tx) -> Status {
+    RETURN_IF_ERROR(tx.Execute("INSERT INTO kv (k) VALUES (?)", {"lost"}).status());
+    return Status::NotFound("no such referral");
+  });
+  EXPECT_EQ(s.code(), StatusCode::kNotFound);
+  EXPECT_EQ(s.message(), "no such referral");
+  EXPECT_EQ(Keys(), std::set<std::string>{"before"});
+}
+
+TEST_P(StorageConformance, WriteFailingAfterSeveralChangesLeavesNothing) {
+  ASSERT_TRUE(Insert("keep", std::string("original")).ok());
+  Status s = db_->Write([&](Transaction& tx) -> Status {
+    for (int i = 0; i < 10; ++i) {
+      ASSIGN_OR_RETURN(Rows r, tx.Query("INSERT INTO kv (k) VALUES (?) RETURNING id", {"lost" + std::to_string(i)}));
+      RETURN_IF_ERROR(tx.Execute("INSERT INTO child (kv_id, note) VALUES (?, ?)", {r.at(0).Int(0), "c"}).status());
+    }
+    RETURN_IF_ERROR(tx.Execute("UPDATE kv SET v = ? WHERE k = ?", {"changed", "keep"}).status());
+    RETURN_IF_ERROR(
+        tx.Execute("DELETE FROM child WHERE kv_id = (SELECT id FROM kv WHERE k = ?)", {"lost3"}).status());
+    RETURN_IF_ERROR(tx.Execute("DELETE FROM kv WHERE k = ?", {"lost3"}).status());
+    return Status::Aborted("changed my mind");
+  });
+  EXPECT_EQ(s.code(), StatusCode::kAborted);
+  EXPECT_EQ(Keys(), std::set<std::string>{"keep"});
+  EXPECT_EQ(Count("child"), 0);
+  ASSERT_TRUE(db_->Read([&](Transaction& tx) -> Status {
+                   ASSIGN_OR_RETURN(Rows rows, tx.Query("SELECT v FROM kv WHERE k = ?", {"keep"}));
+                   EXPECT_EQ(rows.at(0).Text(0), "original");
+                   return Status::Ok();
+                 }).ok());
+}
+
+TEST_P(StorageConformance, UniqueViolationIsAlreadyExists) {
+  ASSERT_TRUE(Insert("dup").ok());
+  Status s = db_->Write([&](Transaction& tx) -> Status {
+    RETURN_IF_ERROR(tx.Execute("INSERT INTO kv (k) VALUES (?)", {"fresh"}).status());
+    return tx.Execute("INSERT INTO kv (k) VALUES (?)", {"dup"}).status();
+  });
+  EXPECT_EQ(s.code(), StatusCode::kAlreadyExists) << s.ToString();
+  EXPECT_EQ(Keys(), std::set<std::string>{"dup"});
+}
+
+TEST_P(StorageConformance, PrimaryKeyViolationIsAlreadyExists) {
+  Status s = db_->Write([&](Transaction& tx) -> Status {
+    RETURN_IF_ERROR(tx.Execute("INSERT INTO kv (id, k) VALUES (?, ?)", {int64_t{7}, "a"}).status());
+    return tx.Execute("INSERT INTO kv (id, k) VALUES (?, ?)", {int64_t{7}, "b"}).status();
+  });
+  EXPECT_EQ(s.code(), StatusCode::kAlreadyExists) << s.ToString();
+  EXPECT_EQ(Count(), 0);
+}
+
+TEST_P(StorageConformance, ForeignKeyViolationIsFailedPrecondition) {
+  Status s = db_->Write([&](Transaction& tx) -> Status {
+    return tx.Execute("INSERT INTO child (kv_id, note) VALUES (?, ?)", {int64_t{12345}, "orphan"}).status();
+  });
+  EXPECT_EQ(s.code(), StatusCode::kFailedPrecondition) << s.ToString();
+  EXPECT_EQ(Count("child"), 0);
+
+  // Deleting a parent that still has children is refused the same way.
+  int64_t parent = 0;
+  ASSERT_TRUE(db_->Write([&](Transaction& tx) -> Status {
+                   ASSIGN_OR_RETURN(Rows r, tx.Query("INSERT INTO kv (k) VALUES (?) RETURNING id", {"parent"}));
+                   parent = r.at(0).Int(0);
+                   return tx.Execute("INSERT INTO child (kv_id) VALUES (?)", {parent}).status();
+                 }).ok());
+  Status del = db_->Write([&](Transaction& tx) -> Status {
+    return tx.Execute("DELETE FROM kv WHERE id = ?", {parent}).status();
+  });
+  EXPECT_EQ(del.code(), StatusCode::kFailedPrecondition) << del.ToString();
+  EXPECT_EQ(Count(), 1);
+  EXPECT_EQ(Count("child"), 1);
+}
+
+TEST_P(StorageConformance, ReadSeesCommittedWrites) {
+  EXPECT_EQ(Count(), 0);
+  ASSERT_TRUE(Insert("a", std::string("1")).ok());
+  EXPECT_EQ(Count(), 1);
+  ASSERT_TRUE(Insert("b", std::string("2")).ok());
+  EXPECT_EQ(Keys(), (std::set<std::string>{"a", "b"}));
+}
+
+TEST_P(StorageConformance, ReadIsASnapshot) {
+  ASSERT_TRUE(Insert("first").ok());
+  Status s = db_->Read([&](Transaction& tx) -> Status {
+    ASSIGN_OR_RETURN(Rows before, tx.Query("SELECT COUNT(*) FROM kv"));
+    EXPECT_EQ(before.at(0).Int(0), 1);
+    // Another transaction commits while this snapshot is open; Write returns once durable.
+    EXPECT_TRUE(Insert("second").ok());
+    EXPECT_TRUE(db_->Write([&](Transaction& w) -> Status {
+                     return w.Execute("DELETE FROM kv WHERE k = ?", {"first"}).status();
+                   }).ok());
+    ASSIGN_OR_RETURN(Rows after, tx.Query("SELECT k FROM kv"));
+    EXPECT_EQ(after.size(), 1u);
+    if (after.size() == 1) {
+      EXPECT_EQ(after[0].Text(0), "first");
+    }
+    return Status::Ok();
+  });
+  ASSERT_TRUE(s.ok()) << s.ToString();
+  EXPECT_EQ(Keys(), std::set<std::string>{"second"});
+}
+
+TEST_P(StorageConformance, ReadCannotWrite) {
+  Status s = db_->Read([&](Transaction& tx) -> Status {
+    return tx.Execute("INSERT INTO kv (k) VALUES (?)", {"sneaky"}).status();
+  });
+  EXPECT_FALSE(s.ok());
+  EXPECT_EQ(Count(), 0);
+}
+
+TEST_P(StorageConformance, ReadReturnsTheCallbacksError) {
+  Status s = db_->Read([&](Transaction&) -> Status { return Status::PermissionDenied("nope"); });
+  EXPECT_EQ(s.code(), StatusCode::kPermissionDenied);
+  EXPECT_EQ(s.message(), "nope");
+}
+
+// Writes that are committed together still succeed or fail alone. A gate write holds the
+// writer while 64 threads queue up, so that many of them share one commit.
+TEST_P(StorageConformance, ConcurrentWritesSucceedOrFailAlone) {
+  constexpr int kThreads = 64;
+  std::latch gate_running(1);
+  std::latch arrived(kThreads);
+  std::thread gate([&] {
+    Status s = db_->Write([&](Transaction&) -> Status {
+      gate_running.count_down();
+      arrived.wait();
+      return Status::Ok();
+    });
+    EXPECT_TRUE(s.ok()) << s.ToString();
+  });
+  gate_running.wait();
+
+  std::vector<Status> results(kThreads);
+  std::vector<std::thread> threads;
+  threads.reserve(kThreads);
+  for (int i = 0; i < kThreads; ++i) {
+    threads.emplace_back([&, i] {
+      arrived.count_down();
+      results[i] = db_->Write([i](Transaction& tx) -> Status {
+        const std::string k = "t" + std::to_string(i);
+        ASSIGN_OR_RETURN(Rows r, tx.Query("INSERT INTO kv (k, n) VALUES (?, ?) RETURNING id", {k, int64_t{i}}));
+        RETURN_IF_ERROR(tx.Execute("INSERT INTO child (kv_id, note) VALUES (?, ?)", {r.at(0).Int(0), k}).status());
+        if (i % 8 == 7) return Status::Aborted("thread " + std::to_string(i) + " gives up");
+        return Status::Ok();
+      });
+    });
+  }
+  for (auto& t : threads) t.join();
+  gate.join();
+
+  std::set<std::string> expected;
+  for (int i = 0; i < kThreads; ++i) {
+    if (i % 8 == 7) {
+      EXPECT_EQ(results[i].code(), StatusCode::kAborted) << i;
+      EXPECT_EQ(results[i].message(), "thread " + std::to_string(i) + " gives up") << i;
+    } else {
+      EXPECT_TRUE(results[i].ok()) << i << ": " << results[i].ToString();
+      expected.insert("t" + std::to_string(i));
+    }
+  }
+  ASSERT_EQ(expected.size(), 56u);
+  EXPECT_EQ(Keys(), expected);
+  EXPECT_EQ(Count("child"), 56);
+  ASSERT_TRUE(db_->Read([&](Transaction& tx) -> Status {
+                   // Every child belongs to its own thread's row.
+                   ASSIGN_OR_RETURN(Rows rows, tx.Query("SELECT COUNT(*) FROM child JOIN kv ON kv.id = child.kv_id "
+                                                        "WHERE child.note = kv.k"));
+                   EXPECT_EQ(rows.at(0).Int(0), 56);
+                   return Status::Ok();
+                 }).ok());
+}
+
+// A unique violation in one write of a group does not disturb the writes around it.
+TEST_P(StorageConformance, ConcurrentConflictsFailAlone) {
+  constexpr int kThreads = 32;
+  std::vector<Status> results(kThreads);
+  std::vector<std::thread> threads;
+  std::latch start(kThreads);
+  for (int i = 0; i < kThreads; ++i) {
+    threads.emplace_back([&, i] {
+      start.arrive_and_wait();
+      // Pairs of threads race for the same key: exactly one of each pair wins.
+      results[i] = Insert("pair" + std::to_string(i / 2), int64_t{i});
+    });
+  }
+  for (auto& t : threads) t.join();
+  int won = 0;
+  for (int i = 0; i < kThreads; i += 2) {
+    const bool a = results[i].ok();
+    const bool b = results[i + 1].ok();
+    EXPECT_NE(a, b) << i;
+    won += a + b;
+    EXPECT_EQ((a ? results[i + 1] : results[i]).code(), StatusCode::kAlreadyExists) << i;
+  }
+  EXPECT_EQ(won, kThreads / 2);
+  EXPECT_EQ(Count(), kThreads / 2);
+}
+
+TEST_P(StorageConformance, MigrateAppliesEachMigrationOnce) {
+  auto again = Migrate(*db_, TestMigrations());
+  ASSERT_TRUE(again.ok()) << again.status().ToString();
+  EXPECT_EQ(*again, 0);
+  auto version = SchemaVersion(*db_);
+  ASSERT_TRUE(version.ok());
+  EXPECT_EQ(*version, 2);
+
+  auto more = TestMigrations();
+  more.push_back({3, "extra", "CREATE TABLE extra (id {{id}}, payload {{blob}});"});
+  auto applied = Migrate(*db_, more);
+  ASSERT_TRUE(applied.ok()) << applied.status().ToString();
+  EXPECT_EQ(*applied, 1);
+  EXPECT_EQ(*SchemaVersion(*db_), 3);
+  EXPECT_EQ(Count("extra"), 0);
+  EXPECT_EQ(*Migrate(*db_, more), 0);
+}
+
+TEST_P(StorageConformance, SchemaVersionOfAnEmptyDatabaseIsZero) {
+  TempDir other;
+  auto db = GetParam().open(other.path().string());
+  auto version = SchemaVersion(*db);
+  ASSERT_TRUE(version.ok()) << version.status().ToString();
+  EXPECT_EQ(*version, 0);
+  auto applied = Migrate(*db, TestMigrations());
+  ASSERT_TRUE(applied.ok());
+  EXPECT_EQ(*applied, 2);
+  EXPECT_EQ(*SchemaVersion(*db), 2);
+}
+
+TEST_P(StorageConformance, FailedMigrationLeavesNothingAndStops) {
+  auto more = TestMigrations();
+  more.push_back({3, "broken", "CREATE TABLE half (x BIGINT);\nTHIS IS NOT SQL;"});
+  more.push_back({4, "never", "CREATE TABLE never (x BIGINT);"});
+  auto applied = Migrate(*db_, more);
+  ASSERT_FALSE(applied.ok());
+  EXPECT_EQ(applied.status().code(), StatusCode::kInternal) << applied.status().ToString();
+  EXPECT_NE(applied.status().message().find("broken"), std::string::npos) << applied.status().message();
+  EXPECT_EQ(*SchemaVersion(*db_), 2);
+  for (const char* table : {"half", "never"}) {
+    Status s = db_->Read([&](Transaction& tx) -> Status {
+      return tx.Query(std::string("SELECT COUNT(*) FROM ") + table).status();
+    });
+    EXPECT_EQ(s.code(), StatusCode::kInternal) << table << " should not exist";
+  }
+}
+
+TEST_P(StorageConformance, NewerDatabaseIsFailedPrecondition) {
+  auto newer = TestMigrations();
+  newer.push_back({3, "from the future", "CREATE TABLE future (id {{id}});"});
+  ASSERT_EQ(*Migrate(*db_, newer), 1);
+  ASSERT_TRUE(Insert("kept").ok());
+
+  auto older = Migrate(*db_, TestMigrations());
+  ASSERT_FALSE(older.ok());
+  EXPECT_EQ(older.status().code(), StatusCode::kFailedPrecondition) << older.status().ToString();
+  EXPECT_EQ(*SchemaVersion(*db_), 3);
+  EXPECT_EQ(Keys(), std::set<std::string>{"kept"});
+
+  auto none = Migrate(*db_, {});
+  EXPECT_EQ(none.status().code(), StatusCode::kFailedPrecondition);
+}
+
+TEST_P(StorageConformance, DataSurvivesReopening) {
+  ASSERT_TRUE(Insert("durable", std::string("yes")).ok());
+  db_.reset();
+  db_ = Open();
+  EXPECT_EQ(*SchemaVersion(*db_), 2);
+  EXPECT_EQ(*Migrate(*db_, TestMigrations()), 0);
+  ASSERT_TRUE(db_->Read([&](Transaction& tx) -> Status {
+                   ASSIGN_OR_RETURN(Rows rows, tx.Query("SELECT v FROM kv WHERE k = ?", {"durable"}));
+                   EXPECT_EQ(rows.size(), 1u);
+                   if (!rows.empty()) {
+                     EXPECT_EQ(rows[0].Text(0), "yes");
+                   }
+                   return Status::Ok();
+                 }).ok());
+}
+
+TEST_P(StorageConformance, ExceptionInWriteIsInternalAndWritesNothing) {
+  Status s = db_->Write([&](Transaction& tx) -> Status {
+    (void)tx.Execute("INSERT INTO kv (k) VALUES (?)", {"thrown"});
+    throw std::runtime_error("bug in a store");
+  });
+  EXPECT_EQ(s.code(), StatusCode::kInternal);
+  EXPECT_EQ(Count(), 0);
+  // The database keeps working.
+  EXPECT_TRUE(Insert("after").ok());
+  EXPECT_EQ(Keys(), std::set<std::string>{"after"});
+}
+
+TEST_P(StorageConformance, NonStandardExceptionInWriteIsInternal) {
+  Status s = db_->Write([&](Transaction& tx) -> Status {
+    (void)tx.Execute("INSERT INTO kv (k) VALUES (?)", {"thrown"});
+    throw 42;
+  });
+  EXPECT_EQ(s.code(), StatusCode::kInternal);
+  EXPECT_EQ(Count(), 0);
+  EXPECT_TRUE(Insert("after").ok());
+}
+
+TEST_P(StorageConformance, ExceptionInReadIsInternal) {
+  Status s = db_->Read([&](Transaction&) -> Status { throw std::out_of_range("row 3"); });
+  EXPECT_EQ(s.code(), StatusCode::kInternal);
+  Status s2 = db_->Read([&](Transaction&) -> Status { throw "a string"; });
+  EXPECT_EQ(s2.code(), StatusCode::kInternal);
+  EXPECT_EQ(Count(), 0);
+}
+
+TEST_P(StorageConformance, WrongParameterCountIsAnErrorNotACrash) {
+  Status s = db_->Write([&](Transaction& tx) -> Status {
+    return tx.Execute("INSERT INTO kv (k, v) VALUES (?, ?)", {"only one"}).status();
+  });
+  EXPECT_EQ(s.code(), StatusCode::kInternal) << s.ToString();
+  Status s2 = db_->Write([&](Transaction& tx) -> Status {
+    return tx.Execute("INSERT INTO kv (k) VALUES (?)", {"one", "two"}).status();
+  });
+  EXPECT_EQ(s2.code(), StatusCode::kInternal) << s2.ToString();
+  Status s3 = db_->Read([&](Transaction& tx) -> Status {
+    return tx.Query("SELECT k FROM kv WHERE k = ?").status();
+  });
+  EXPECT_EQ(s3.code(), StatusCode::kInternal) << s3.ToString();
+  EXPECT_EQ(Count(), 0);
+  // The same statements with the right parameters still work (nothing stale was cached).
+  EXPECT_TRUE(db_->Write([&](Transaction& tx) -> Status {
+                   return tx.Execute("INSERT INTO kv (k, v) VALUES (?, ?)", {"a", "b"}).status();
+                 }).ok());
+  EXPECT_EQ(Keys(), std::set<std::string>{"a"});
+}
+
+TEST_P(StorageConformance, BadSqlIsInternal) {
+  Status s = db_->Write([&](Transaction& tx) -> Status { return tx.Execute("INSRT INTO kv VALUES (1)").status(); });
+  EXPECT_EQ(s.code(), StatusCode::kInternal);
+  Status s2 = db_->Read([&](Transaction& tx) -> Status { return tx.Query("SELECT nope FROM kv").status(); });
+  EXPECT_EQ(s2.code(), StatusCode::kInternal);
+}
+
+INSTANTIATE_TEST_SUITE_P(Backends, StorageConformance, ::testing::ValuesIn(kBackends),
+                         [](const ::testing::TestParamInfo<BackendFactory>& info) { return info.param.name; });
+
+}  // namespace
+}  // namespace storage

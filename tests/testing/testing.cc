@@ -1,0 +1,32 @@
+#include "tests/testing/testing.h"
+
+#include <cstdlib>
+#include <stdexcept>
+
+#include "core/crypto.h"
+#include "storage/schema.h"
+#include "storage/sqlite/sqlite_database.h"
+
+namespace testing_support {
+
+TempDir::TempDir() {
+  std::string tmpl = (std::filesystem::temp_directory_path() / "onedoor-test-XXXXXX").string();
+  if (mkdtemp(tmpl.data()) == nullptr) throw std::runtime_error("mkdtemp failed");
+  path_ = tmpl;
+}
+
+TempDir::~TempDir() {
+  std::error_code ec;
+  std::filesystem::remove_all(path_, ec);
+}
+
+std::unique_ptr<storage::Database> NewMigratedSqlite(const TempDir& dir, const std::string& name) {
+  (void)core::InitCrypto();
+  auto db = storage::OpenSqlite(dir.File(name), {.read_connections = 2});
+  if (!db.ok()) throw std::runtime_error(db.status().ToString());
+  auto applied = storage::Migrate(**db, storage::OnedoorSchema());
+  if (!applied.ok()) throw std::runtime_error(applied.status().ToString());
+  return std::move(db).value();
+}
+
+}  // namespace testing_support
