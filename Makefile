@@ -1,0 +1,54 @@
+# The two commands of the quick start, and a few more for developers.
+#   make demo   install, build a release binary, load the demo consortium, serve on 127.0.0.1:8080
+#   make test   install, build, run every test with ctest (browser tests included)
+
+DB ?= var/onedoor.db
+LISTEN ?= 127.0.0.1:8080
+JOBS ?= $(shell nproc)
+
+.PHONY: deps build release demo test test-asan bench format clean
+
+deps:
+	@./scripts/install-deps.sh
+
+release: deps
+	@cmake --preset release >/dev/null
+	@cmake --build --preset release -j $(JOBS)
+
+build: deps
+	@cmake --preset dev >/dev/null
+	@cmake --build --preset dev -j $(JOBS)
+
+demo: release
+	@mkdir -p $(dir $(DB))
+	@ONEDOOR_DB=$(DB) ./build/release/onedoor migrate
+	@ONEDOOR_DB=$(DB) ./build/release/onedoor demo-data
+	@echo
+	@echo "  onedoor demo: open http://$(LISTEN)/ and sign in with one of these (password demo-password-1):"
+	@echo "    caseworker.city    caseworker, City Social Services Department"
+	@echo "    frontdesk.city     front desk, City Social Services Department"
+	@echo "    manager.city       manager, City Social Services Department"
+	@echo "    caseworker.state   caseworker, State Benefits Agency"
+	@echo "    caseworker.health  caseworker, Regional Health Authority"
+	@echo "    caseworker.ngo     caseworker, Harbour Community Trust"
+	@echo "    admin.city         administrator (staff and API tokens; no client records)"
+	@echo "  Stop the server with Ctrl-C."
+	@echo
+	@ONEDOOR_DB=$(DB) ONEDOOR_LISTEN=$(LISTEN) ONEDOOR_SECURE_COOKIES=false exec ./build/release/onedoor serve
+
+test: build
+	@ctest --preset dev
+
+test-asan: deps
+	@cmake --preset asan-ubsan >/dev/null
+	@cmake --build --preset asan-ubsan -j $(JOBS)
+	@ctest --test-dir build/asan-ubsan --output-on-failure -j 2 -LE browser
+
+bench: release
+	@./bench/run.sh
+
+format:
+	@clang-format -i $$(git ls-files '*.h' '*.cc')
+
+clean:
+	@rm -rf build
