@@ -2,7 +2,7 @@
 
 #include <filesystem>
 
-// #include "http/api_accounts.h"
+#include "http/api_accounts.h"
 #include "http/api_persons.h"
 #include "http/openapi.h"
 #include "http/pages.h"
@@ -52,7 +52,7 @@ core::StatusOr<std::unique_ptr<App>> App::Open(const core::Config& config, bool 
        account_options.session_max_hours}});
   app->AddOperationalRoutes();
   http::AddOpenApiRoute(app->router_, std::move(openapi));
-  // http::AddAccountRoutes(app->router_, *app->accounts_);
+  http::AddAccountRoutes(app->router_, *app->accounts_);
   http::AddPersonRoutes(app->router_, *app->persons_, *app->households_);
   http::AddPageRoutes(app->router_, app->pages_->deps);
   http::AddStaticRoutes(app->router_, config.web_root, config.node_modules);

@@ -1,6 +1,8 @@
 #include "app/cli.h"
 
 #include <cstdio>
+#include <cstdlib>
+#include <map>
 #include <string>
 #include <vector>
 
@@ -29,6 +31,12 @@ Commands:
                       load the demo consortium (agencies, staff, people); safe to repeat
   audit verify        check the audit log's hash chain; names the first broken entry
   backup FILE         write a consistent copy of the SQLite database to FILE while it runs
+  agency create --code CODE --name NAME --kind government|nonprofit
+                      add a partner agency
+  user create --agency CODE --username NAME --name "DISPLAY NAME" --roles ROLE[,ROLE]
+                      add a staff account; the password is read from ONEDOOR_PASSWORD or stdin
+  token create --agency CODE --name NAME --roles ROLE[,ROLE] --scopes SCOPE[,SCOPE]
+                      issue an API token for an agency system; prints the secret once
   version             print the version
   --help              show this help
 
@@ -43,6 +51,90 @@ ONEDOOR_SHUTDOWN_GRACE_SECONDS. See docs/operators.md.
 int Fail(const core::Status& s) {
   std::fprintf(stderr, "onedoor: %s\n", s.ToString().c_str());
   return 1;
+}
+
+// "--key value" pairs after a sub-command.
+std::map<std::string, std::string> Flags(const std::vector<std::string>& args, size_t from) {
+  std::map<std::string, std::string> out;
+  for (size_t i = from; i + 1 < args.size(); i += 2) {
+    if (args[i].rfind("--", 0) == 0) out[args[i].substr(2)] = args[i + 1];
+  }
+  return out;
+}
+
+std::vector<std::string> SplitList(const std::string& s) {
+  std::vector<std::string> out;
+  size_t start = 0;
+  while (start <= s.size()) {
+    size_t comma = s.find(',', start);
+    if (comma == std::string::npos) comma = s.size();
+    if (comma > start) out.push_back(s.substr(start, comma - start));
+    start = comma + 1;
+  }
+  return out;
+}
+
+int Usage(const std::string& what) {
+  std::fprintf(stderr, "onedoor: %s\n", what.c_str());
+  return 2;
+}
+
+int AccountCommand(const core::Config& config, const std::vector<std::string>& args) {
+  auto flags = Flags(args, 2);
+  auto app = App::Open(config, false);
+  if (!app.ok()) return Fail(app.status());
+  auto& accounts = (*app)->accounts();
+  authz::Principal system = accounts::AccountService::SystemPrincipal("cli");
+  const std::string& kind = args[0];
+  if (kind == "agency") {
+    if (!flags.count("code") || !flags.count("name")) return Usage("agency create needs --code and --name");
+    accounts::Agency agency{{}, flags["code"], flags["name"],
+                            flags["kind"] == "nonprofit" ? accounts::AgencyKind::kNonprofit
+                                                         : accounts::AgencyKind::kGovernment};
+    if (flags.count("kind") && flags["kind"] != "government" && flags["kind"] != "nonprofit") {
+      return Usage("--kind must be government or nonprofit");
+    }
+    auto created = accounts.CreateAgency(system, agency);
+    if (!created.ok()) return Fail(created.status());
+    std::printf("agency %s created with id %lld\n", created->code.c_str(), static_cast<long long>(created->id.value));
+    return 0;
+  }
+  if (!flags.count("agency")) return Usage(kind + " create needs --agency CODE");
+  auto agency = accounts.FindAgencyByCode(flags["agency"]);
+  if (!agency.ok()) return Fail(agency.status());
+  system.agency = agency->id;
+  std::vector<authz::Role> roles;
+  for (const auto& r : SplitList(flags["roles"])) {
+    auto role = authz::ParseRole(r);
+    if (!role.ok()) return Fail(role.status());
+    roles.push_back(*role);
+  }
+  if (kind == "user") {
+    accounts::NewUser user;
+    user.username = flags["username"];
+    user.display_name = flags.count("name") ? flags["name"] : flags["username"];
+    user.email = flags["email"];
+    user.agency = agency->id;
+    user.roles = roles;
+    if (const char* pw = std::getenv("ONEDOOR_PASSWORD")) {
+      user.password = pw;
+    } else {
+      char buf[512];
+      if (std::fgets(buf, sizeof buf, stdin) == nullptr) return Usage("give the password on stdin or in ONEDOOR_PASSWORD");
+      user.password = buf;
+      while (!user.password.empty() && (user.password.back() == '\n' || user.password.back() == '\r')) {
+        user.password.pop_back();
+      }
+    }
+    auto created = accounts.CreateUser(system, user);
+    if (!created.ok()) return Fail(created.status());
+    std::printf("user %s created with id %lld\n", created->username.c_str(), static_cast<long long>(created->id.value));
+    return 0;
+  }
+  auto issued = accounts.IssueToken(system, flags["name"], roles, SplitList(flags["scopes"]));
+  if (!issued.ok()) return Fail(issued.status());
+  std::printf("%s\n", issued->secret.c_str());
+  return 0;
 }
 
 int Serve(const core::Config& config) {
@@ -139,6 +231,10 @@ int Main(int argc, char** argv) {
     }
     std::printf("audit log verified: %lld entries, chain intact\n", static_cast<long long>(report->entries));
     return 0;
+  }
+
+  if ((command == "agency" || command == "user" || command == "token") && args.size() >= 2 && args[1] == "create") {
+    return AccountCommand(*config, args);
   }
 
   if (command == "backup" && args.size() == 2) {

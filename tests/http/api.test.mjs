@@ -1,0 +1,718 @@
+// End-to-end tests of onedoor's HTTP API against a real server on a fresh database.
+//
+//   ONEDOOR_BIN=build/dev/onedoor node --test tests/http/
+//
+// One server for the file (started in `before`), plus a dedicated one for the
+// graceful-shutdown test. Every request has a timeout; each test has one too.
+
+import assert from 'node:assert/strict';
+import http from 'node:http';
+import { after, before, describe, test } from 'node:test';
+
+import {
+  Client,
+  assertProblem,
+  countRows,
+  issueToken,
+  login,
+  prepareDatabase,
+  request,
+  serve,
+} from './helpers.mjs';
+
+const T = { timeout: 60_000 };
+
+const kAllScopes = ['persons:read', 'persons:write', 'households:read', 'households:write', 'source-records:write'];
+
+let server;
+let db;
+let api; // Bearer token with the caseworker role (agency city-social)
+let admin; // session clients, one per demo user
+let caseworker;
+let frontdesk;
+let auditor;
+let governance;
+
+function newPerson(family, extra = {}) {
+  return {
+    names: [{ use: 'official', given: 'Zephyrine', family }],
+    birth_date: '1987-02-14',
+    sex: 'female',
+    identifiers: [{ kind: 'passport', value: `P-${family}` }],
+    addresses: [{ use: 'home', line1: '4 Lantern Row', city: 'Eastvale', postcode: '4321' }],
+    phones: [{ use: 'mobile', value: '+61 400 123 456' }],
+    emails: [{ value: `${family.toLowerCase()}@example.org` }],
+    preferred_language: 'en',
+    needs: { interpreter: false },
+    ...extra,
+  };
+}
+
+async function create(client, body) {
+  const r = await client.post('/api/v1/persons', body);
+  assert.equal(r.status, 201, `create: ${r.text}`);
+  return r;
+}
+
+async function personCount() {
+  return countRows(db, 'persons');
+}
+
+async function accessLog(personId) {
+  const r = await auditor.get(`/api/v1/persons/${personId}/access-log`);
+  assert.equal(r.status, 200, `access log: ${r.text}`);
+  return r.body.items;
+}
+
+before(async () => {
+  ({ db } = await prepareDatabase({ people: 20 }));
+  server = await serve(db);
+  admin = await login(server.url, 'admin.city', { purpose: 'administration' });
+  caseworker = await login(server.url, 'caseworker.city', { purpose: 'case_work' });
+  frontdesk = await login(server.url, 'frontdesk.city', { purpose: 'front_desk' });
+  auditor = await login(server.url, 'auditor.city', { purpose: 'audit' });
+  governance = await login(server.url, 'governance.health', { purpose: 'service_delivery' });
+  const secret = await issueToken(admin, { name: 'http-api-test', roles: ['caseworker'], scopes: kAllScopes });
+  api = new Client(server.url, { token: secret });
+}, { timeout: 180_000 });
+
+after(async () => {
+  if (server) {
+    const status = await server.stop();
+    assert.equal(status?.code, 0, `server exit status ${JSON.stringify(status)}`);
+  }
+});
+
+describe('operations', () => {
+  test('health, readiness, metrics and the OpenAPI document', T, async () => {
+    const health = await request(server.url, 'GET', '/healthz');
+    assert.equal(health.status, 200);
+    assert.equal(health.body.status, 'ok');
+
+    const ready = await request(server.url, 'GET', '/readyz');
+    assert.equal(ready.status, 200);
+    assert.equal(ready.body.status, 'ready');
+
+    await api.get('/api/v1/persons?limit=1'); // so that at least one API request is counted
+    const metrics = await request(server.url, 'GET', '/metrics');
+    assert.equal(metrics.status, 200);
+    assert.match(metrics.headers.get('content-type'), /^text\/plain/);
+    assert.match(metrics.text, /^onedoor_http_requests_total\{/m);
+
+    const openapi = await request(server.url, 'GET', '/api/openapi.json');
+    assert.equal(openapi.status, 200);
+    assert.match(openapi.headers.get('content-type'), /json/);
+    const doc = JSON.parse(openapi.text);
+    assert.equal(typeof doc.openapi, 'string');
+    assert.ok(doc.openapi.startsWith('3.1'), `openapi is ${doc.openapi}`);
+    assert.equal(typeof doc.paths, 'object');
+  });
+
+  test('the OpenAPI document describes the persons API', {
+    ...T,
+    todo: 'web/openapi.json is a stub: "paths" is empty',
+  }, async () => {
+    const doc = (await request(server.url, 'GET', '/api/openapi.json')).body;
+    for (const p of ['/api/v1/persons', '/api/v1/persons/{id}', '/api/v1/households', '/api/v1/source-records/{local_id}']) {
+      assert.ok(doc.paths[p], `the document describes ${p}`);
+    }
+  });
+});
+
+describe('authentication', () => {
+  test('the API without credentials answers 401 with WWW-Authenticate', T, async () => {
+    for (const [method, path] of [['GET', '/api/v1/persons'], ['GET', '/api/v1/persons/1'], ['POST', '/api/v1/persons'],
+      ['GET', '/api/v1/me']]) {
+      const r = await request(server.url, method, path, method === 'POST' ? { json: newPerson('Nobody') } : {});
+      assertProblem(r, 401);
+      assert.match(r.headers.get('www-authenticate') ?? '', /^Bearer/, `${method} ${path}`);
+    }
+  });
+
+  test('a bad bearer token answers 401', T, async () => {
+    for (const token of ['od_not-a-real-token', 'garbage', 'od_']) {
+      const r = await request(server.url, 'GET', '/api/v1/persons', { headers: { Authorization: `Bearer ${token}` } });
+      assertProblem(r, 401);
+      assert.match(r.headers.get('www-authenticate') ?? '', /^Bearer/);
+    }
+    const stale = await request(server.url, 'GET', '/api/v1/persons', { headers: { Cookie: 'onedoor_session=nonsense' } });
+    assertProblem(stale, 401);
+  });
+
+  test('an unknown X-Purpose answers 400 naming the header', T, async () => {
+    const r = await api.get('/api/v1/persons', { headers: { 'X-Purpose': 'curiosity' } });
+    assertProblem(r, 400, { fields: ['X-Purpose'] });
+  });
+
+  test('token and session both identify the caller on /api/v1/me', T, async () => {
+    const byToken = await api.get('/api/v1/me');
+    assert.equal(byToken.status, 200);
+    assert.equal(byToken.body.kind, 'system');
+    assert.equal(byToken.body.name, 'http-api-test');
+    assert.deepEqual(byToken.body.roles, ['caseworker']);
+    const bySession = await caseworker.get('/api/v1/me');
+    assert.equal(bySession.status, 200);
+    assert.equal(bySession.body.kind, 'staff');
+    assert.equal(bySession.body.name, 'caseworker.city');
+    assert.equal(bySession.body.purpose, 'case_work');
+  });
+
+  test('pages redirect to the sign-in page', T, async () => {
+    for (const [path, next] of [['/', '%2F'], ['/clients', '%2Fclients'], ['/clients/1', '%2Fclients%2F1']]) {
+      const r = await request(server.url, 'GET', path);
+      assert.equal(r.status, 303, path);
+      assert.equal(r.headers.get('location'), `/login?next=${next}`);
+    }
+  });
+});
+
+describe('persons', () => {
+  let person; // {id, etag, location, body}
+
+  test('create answers 201 with Location and ETag; read answers the same ETag and data', T, async () => {
+    const input = newPerson('Quillfeather');
+    const r = await create(api, input);
+    const id = r.body.id;
+    assert.ok(Number.isInteger(id) && id > 0);
+    assert.equal(r.headers.get('location'), `/api/v1/persons/${id}`);
+    assert.equal(r.headers.get('etag'), '"1"');
+    assert.equal(r.body.version, 1);
+    assert.match(r.headers.get('x-request-id') ?? '', /^[A-Za-z0-9_-]+$/);
+
+    const g = await api.get(r.headers.get('location'));
+    assert.equal(g.status, 200);
+    assert.equal(g.headers.get('etag'), r.headers.get('etag'));
+    assert.equal(g.body.id, id);
+    assert.equal(g.body.version, 1);
+    assert.deepEqual(g.body.names, input.names);
+    assert.equal(g.body.birth_date, '1987-02-14');
+    assert.equal(g.body.sex, 'female');
+    assert.deepEqual(g.body.identifiers, input.identifiers);
+    assert.deepEqual(g.body.addresses, input.addresses);
+    assert.deepEqual(g.body.phones, input.phones);
+    assert.deepEqual(g.body.emails, input.emails);
+    assert.equal(g.body.preferred_language, 'en');
+    assert.deepEqual(g.body.needs, { interpreter: false });
+    assert.deepEqual(g.body.source_records, []);
+    assert.ok(!('household' in g.body));
+    assert.ok(!Number.isNaN(Date.parse(g.body.created_at)));
+    assert.equal(g.body.withheld, undefined);
+    person = { id, etag: g.headers.get('etag'), body: g.body };
+  });
+
+  test('search by name, birth date (full and year) and identifier', T, async () => {
+    assert.ok(person, 'depends on the create test');
+    const ids = async (query) => {
+      const r = await api.get(`/api/v1/persons?${query}`);
+      assert.equal(r.status, 200, `${query}: ${r.text}`);
+      return r.body.items.map((i) => i.id);
+    };
+    for (const q of ['Quillfeather', 'quillfeather', 'Zephyrine Quillfeather', 'quillf', 'QUILLFEATHER zeph']) {
+      assert.ok((await ids(`q=${encodeURIComponent(q)}`)).includes(person.id), `q=${q}`);
+    }
+    assert.deepEqual(await ids('q=Quillfeather+Nonexistentname'), []);
+
+    const byName = await api.get('/api/v1/persons?q=Quillfeather');
+    const item = byName.body.items.find((i) => i.id === person.id);
+    assert.equal(item.name, 'Zephyrine Quillfeather');
+    assert.equal(item.birth_date, '1987-02-14');
+    assert.deepEqual(item.identifiers, [{ kind: 'passport', value: 'P-Quillfeather' }]);
+
+    assert.ok((await ids('birth_date=1987-02-14&limit=100')).includes(person.id));
+    assert.ok((await ids('birth_date=1987&limit=100')).includes(person.id));
+    assert.ok((await ids('birth_date=1987-02&limit=100')).includes(person.id));
+    assert.ok(!(await ids('birth_date=1988&limit=100')).includes(person.id));
+    assert.ok(!(await ids('birth_date=1987-02-15&limit=100')).includes(person.id));
+    const year = await api.get('/api/v1/persons?birth_date=1987&limit=100');
+    for (const i of year.body.items) assert.ok(i.birth_date.startsWith('1987'), JSON.stringify(i));
+
+    assert.deepEqual(await ids('identifier=P-Quillfeather'), [person.id]);
+    assert.deepEqual(await ids('identifier=P-NoSuchThing'), []);
+    assert.deepEqual(await ids('q=Quillfeather&birth_date=1987&identifier=P-Quillfeather'), [person.id]);
+
+    const badDate = await api.get('/api/v1/persons?birth_date=1987-13');
+    assertProblem(badDate, 400, { fields: ['birth_date'] });
+  });
+
+  test('cursor pagination with limit=2 walks every page once', T, async () => {
+    const all = await api.get('/api/v1/persons?limit=100');
+    assert.equal(all.status, 200);
+    assert.equal(all.body.next, null);
+    const expected = all.body.items.map((i) => i.id);
+    assert.ok(expected.length >= 21, `${expected.length} persons`);
+
+    const seen = [];
+    let next = '/api/v1/persons?limit=2';
+    let pages = 0;
+    while (next) {
+      assert.ok(++pages <= expected.length, 'pagination terminates');
+      const r = await api.get(next);
+      assert.equal(r.status, 200, `${next}: ${r.text}`);
+      assert.ok(r.body.items.length >= 1 && r.body.items.length <= 2, `${next} has ${r.body.items.length} items`);
+      seen.push(...r.body.items.map((i) => i.id));
+      if (r.body.next !== null) assert.match(r.body.next, /^\/api\/v1\/persons\?after=\d+&limit=2/);
+      next = r.body.next;
+    }
+    assert.equal(new Set(seen).size, seen.length, 'no duplicates');
+    assert.deepEqual(seen, expected);
+    assert.equal(pages, Math.ceil(expected.length / 2));
+
+    // The next link keeps the search.
+    const made = [];
+    for (const given of ['Ann', 'Ben', 'Cat']) {
+      made.push((await create(api, newPerson('Paginata', { names: [{ use: 'official', given, family: 'Paginata' }],
+        identifiers: [{ kind: 'passport', value: `P-Pag-${given}` }] }))).body.id);
+    }
+    const p1 = await api.get('/api/v1/persons?q=paginata&limit=2');
+    assert.deepEqual(p1.body.items.map((i) => i.id), made.slice(0, 2));
+    assert.match(p1.body.next, /[?&]q=paginata(&|$)/);
+    const p2 = await api.get(p1.body.next);
+    assert.deepEqual(p2.body.items.map((i) => i.id), made.slice(2));
+    assert.equal(p2.body.next, null);
+  });
+
+  test('update: If-Match current → 200 and new ETag; stale → 412 unchanged; missing → 428', T, async () => {
+    assert.ok(person, 'depends on the create test');
+    const url = `/api/v1/persons/${person.id}`;
+    const changed = newPerson('Quillfeather', { emails: [{ value: 'zq@example.net' }], preferred_language: 'mi' });
+
+    const ok = await api.put(url, changed, { headers: { 'If-Match': person.etag } });
+    assert.equal(ok.status, 200, ok.text);
+    assert.equal(ok.headers.get('etag'), '"2"');
+    assert.equal(ok.body.version, 2);
+    assert.deepEqual(ok.body.emails, [{ value: 'zq@example.net' }]);
+
+    const stale = await api.put(url, newPerson('Quillfeather', { emails: [{ value: 'lost@example.net' }] }),
+      { headers: { 'If-Match': person.etag } });
+    assertProblem(stale, 412, { detail: /version 1.*version 2/ });
+    const after = await api.get(url);
+    assert.equal(after.headers.get('etag'), '"2"');
+    assert.deepEqual(after.body.emails, [{ value: 'zq@example.net' }]);
+    assert.equal(after.body.preferred_language, 'mi');
+
+    const missing = await api.put(url, changed);
+    assertProblem(missing, 428, { knownWrongBodyStatus: true, detail: /If-Match/ });
+
+    const garbage = await api.put(url, changed, { headers: { 'If-Match': '"abc"' } });
+    assertProblem(garbage, 400, { fields: ['If-Match'] });
+
+    // The same data again changes nothing.
+    const same = await api.put(url, changed, { headers: { 'If-Match': '"2"' } });
+    assert.equal(same.status, 200, same.text);
+    assert.equal(same.headers.get('etag'), '"2"');
+
+    const unknown = await api.put('/api/v1/persons/999999', changed, { headers: { 'If-Match': '"1"' } });
+    assertProblem(unknown, 404);
+    person.etag = '"2"';
+  });
+
+  test('history shows the change; the access log is for auditors', T, async () => {
+    assert.ok(person, 'depends on the create test');
+    const h = await api.get(`/api/v1/persons/${person.id}/history`);
+    assert.equal(h.status, 200, h.text);
+    const [latest, first] = [h.body.items[0], h.body.items.at(-1)];
+    assert.equal(h.body.items.length, 2);
+    assert.equal(latest.version, 2);
+    assert.equal(latest.action, 'updated');
+    assert.equal(latest.actor, 'http-api-test');
+    assert.deepEqual(latest.changes.find((c) => c.field === 'emails/0/value'),
+      { field: 'emails/0/value', before: 'quillfeather@example.org', after: 'zq@example.net' });
+    assert.deepEqual(latest.changes.find((c) => c.field === 'preferred_language'),
+      { field: 'preferred_language', before: 'en', after: 'mi' });
+    assert.equal(latest.changes.length, 2, JSON.stringify(latest.changes));
+    assert.equal(first.version, 1);
+    assert.equal(first.action, 'created');
+    assert.ok(first.changes.some((c) => c.field === 'names/0/family' && c.before === '' && c.after === 'Quillfeather'));
+
+    // A caseworker reads the record, then may not read its access log.
+    const read = await caseworker.get(`/api/v1/persons/${person.id}`);
+    assert.equal(read.status, 200);
+    const refused = await caseworker.get(`/api/v1/persons/${person.id}/access-log`);
+    assertProblem(refused, 403, { detail: /auditor/ });
+    const refusedByToken = await api.get(`/api/v1/persons/${person.id}/access-log`);
+    assertProblem(refusedByToken, 403);
+
+    // The auditor has no client role, but may read the access log.
+    assertProblem(await auditor.get(`/api/v1/persons/${person.id}`), 403);
+    const items = await accessLog(person.id);
+    const reads = items.filter((e) => e.action === 'person.read' && e.actor === 'caseworker.city');
+    assert.ok(reads.length >= 1, JSON.stringify(items));
+    assert.equal(reads[0].purpose, 'case_work');
+    assert.equal(reads[0].allowed, true);
+    assert.ok(items.some((e) => e.action === 'person.access_log' && e.actor === 'caseworker.city' && e.allowed === false));
+    assert.ok(items.some((e) => e.action === 'person.create' && e.actor === 'http-api-test' && e.allowed === true));
+    assert.ok(items.some((e) => e.action === 'person.update' && e.actor === 'http-api-test'));
+    assert.ok(items.some((e) => e.action === 'person.read' && e.actor === 'auditor.city' && e.allowed === false));
+  });
+});
+
+describe('bad input', () => {
+  const url = '/api/v1/persons';
+
+  async function rejected(send, status, options) {
+    const before = await personCount();
+    const r = await send();
+    const body = assertProblem(r, status, options);
+    assert.equal(await personCount(), before, 'the database is unchanged');
+    return body;
+  }
+
+  const raw = (body, type = 'application/json') => () => api.req('POST', url, { body, headers: { 'Content-Type': type } });
+
+  test('malformed JSON names the byte', T, async () => {
+    const b = await rejected(raw('{"names": [{"given": "A" "family": "B"}]}'), 400);
+    assert.match(b.detail, /byte \d+/);
+    await rejected(raw(''), 400);
+  });
+
+  test('a JSON array, a scalar and a wrong Content-Type are refused', T, async () => {
+    const a = await rejected(raw(JSON.stringify([newPerson('Arrayson')])), 400);
+    assert.match(a.detail, /object/);
+    await rejected(raw('"just a string"'), 400);
+    const t = await rejected(raw(JSON.stringify(newPerson('Textson')), 'text/plain'), 400);
+    assert.match(t.detail, /Content-Type/);
+    await rejected(raw(new URLSearchParams({ names: 'x' }).toString(), 'application/x-www-form-urlencoded'), 400);
+  });
+
+  test('unknown fields and wrong types are named', T, async () => {
+    await rejected(() => api.post(url, newPerson('Colourful', { favourite_colour: 'blue' })), 400,
+      { fields: ['favourite_colour'] });
+    await rejected(() => api.post(url, newPerson('Nested', { names: [{ use: 'official', family: 'X', middle: 'Y' }] })),
+      400, { fields: ['names/0/middle'] });
+    await rejected(() => api.post(url, newPerson('Listless', { names: 'Bob Listless' })), 400, { fields: ['names'] });
+    await rejected(() => api.post(url, newPerson('Numbered', { birth_date: 19870214 })), 400, { fields: ['birth_date'] });
+    await rejected(() => api.post(url, newPerson('Needy', { needs: { interpreter: 'yes' } })), 400,
+      { fields: ['needs/interpreter'] });
+    await rejected(() => api.post(url, { ...newPerson('Ided'), id: 5 }), 400, { fields: ['id'] });
+  });
+
+  test('invalid values are named', T, async () => {
+    await rejected(() => api.post(url, newPerson('Leapless', { birth_date: '1987-02-30' })), 400, { fields: ['birth_date'] });
+    await rejected(() => api.post(url, newPerson('Mailless', { emails: [{ value: 'not-an-email' }] })), 400,
+      { fields: ['emails/0/value'] });
+    await rejected(() => api.post(url, newPerson('Aliasonly', { names: [{ use: 'alias', given: 'A', family: 'B' }] })),
+      400, { fields: ['names'] });
+    await rejected(() => api.post(url, { ...newPerson('Nameless'), names: [] }), 400, { fields: ['names'] });
+    const { names, ...noNames } = newPerson('Unnamed');
+    assert.ok(names);
+    await rejected(() => api.post(url, noNames), 400, { fields: ['names'] });
+    await rejected(() => api.post(url, newPerson('Sexy', { sex: 'sometimes' })), 400, { fields: ['sex'] });
+    await rejected(() => api.post(url, newPerson('Dup', {
+      identifiers: [{ kind: 'passport', value: 'X1' }, { kind: 'passport', value: 'X1' }] })), 400,
+    { fields: ['identifiers/1'] });
+  });
+
+  test('a bad update leaves the record unchanged', T, async () => {
+    const made = await create(api, newPerson('Steadfast'));
+    const u = made.headers.get('location');
+    const b = await rejected(() => api.put(u, newPerson('Steadfast', { emails: [{ value: 'nope' }] }),
+      { headers: { 'If-Match': '"1"' } }), 400, { fields: ['emails/0/value'] });
+    assert.ok(b);
+    const g = await api.get(u);
+    assert.equal(g.headers.get('etag'), '"1"');
+    assert.deepEqual(g.body.emails, [{ value: 'steadfast@example.org' }]);
+  });
+
+  test('an oversize body (max + 1 byte) is refused with a 4xx', T, async () => {
+    // The default ONEDOOR_MAX_BODY_BYTES is 1 MiB.
+    const filler = 'a'.repeat((1 << 20) + 1 - '{"names":[{"family":""}]}'.length);
+    const body = `{"names":[{"family":"${filler}"}]}`;
+    assert.equal(Buffer.byteLength(body), (1 << 20) + 1);
+    const before = await personCount();
+    const r = await api.req('POST', url, { body, headers: { 'Content-Type': 'application/json' } });
+    assert.ok(r.status >= 400 && r.status < 500, `status ${r.status}`);
+    assertProblem(r, r.status, { detail: /too large/ });
+    test.diagnostic?.(`oversize body answered ${r.status}`);
+    assert.equal(await personCount(), before);
+  });
+
+  test('a much larger body (2 MiB) gets an HTTP 4xx answer, not a dropped connection', {
+    ...T,
+    todo: 'BUG: the server closes the connection without any response for bodies over max_body_bytes + 1',
+  }, async () => {
+    const body = `{"names":[{"family":"${'b'.repeat(2 << 20)}"}]}`;
+    const before = await personCount();
+    let r;
+    try {
+      r = await api.req('POST', url, { body, headers: { 'Content-Type': 'application/json' } });
+    } finally {
+      assert.equal(await personCount(), before);
+    }
+    assert.ok(r.status === 413 || r.status === 400, `status ${r.status}`);
+  });
+
+  test('query and path parameters are checked', T, async () => {
+    for (const limit of ['0', '1000', '101', '-1', 'abc', '2.5']) {
+      assertProblem(await api.get(`${url}?limit=${limit}`), 400, { fields: ['limit'] });
+    }
+    assertProblem(await api.get(`${url}?after=xyz`), 400, { fields: ['after'] });
+    assert.equal((await api.get(`${url}?limit=100`)).status, 200);
+    assert.equal((await api.get(`${url}?limit=1`)).status, 200);
+    for (const id of ['abc', '0', '-3', '1.5', '12abc']) {
+      assertProblem(await api.get(`${url}/${id}`), 400, { fields: ['id'] });
+    }
+    assertProblem(await api.get(`${url}/999999`), 404, { detail: /999999/ });
+    assertProblem(await api.get(`${url}/999999/history`), 404);
+    assertProblem(await api.get('/api/v1/no-such-thing'), 404);
+    const wrongMethod = await api.req('DELETE', `${url}/1`);
+    assertProblem(wrongMethod, 405, { knownWrongBodyStatus: true });
+  });
+
+  test('428 and 405 problem bodies carry their own status and title', {
+    ...T,
+    todo: 'BUG: the body of a 428 says status 412 "Precondition failed"; the body of a 405 says status 501 '
+      + '"Internal error" with "Something went wrong on our side", and there is no Allow header',
+  }, async () => {
+    const missing = await api.put(`${url}/1`, newPerson('Whoever'));
+    assert.equal(missing.status, 428);
+    assert.equal(missing.body.status, 428);
+    assert.equal(missing.body.title, 'Precondition required');
+    const wrongMethod = await api.req('DELETE', `${url}/1`);
+    assert.equal(wrongMethod.status, 405);
+    assert.equal(wrongMethod.body.status, 405);
+    assert.equal(wrongMethod.body.title, 'Method not allowed');
+    assert.doesNotMatch(wrongMethod.body.detail, /wrong on our side/);
+    assert.match(wrongMethod.headers.get('allow') ?? '', /GET/);
+  });
+});
+
+describe('roles', () => {
+  let id;
+
+  before(async () => {
+    id = (await create(api, newPerson('Rolewright'))).body.id;
+  });
+
+  test('the front desk reads a client but not the history', T, async () => {
+    const r = await frontdesk.get(`/api/v1/persons/${id}`);
+    assert.equal(r.status, 200, r.text);
+    assert.deepEqual(r.body.names, newPerson('Rolewright').names);
+    assert.ok(r.body.withheld.some((w) => w.category === 'history'), JSON.stringify(r.body.withheld));
+    const h = await frontdesk.get(`/api/v1/persons/${id}/history`);
+    assertProblem(h, 403, { detail: /front desk/ });
+  });
+
+  test('governance and admin may not read a client, and the refusal is audited', T, async () => {
+    const g = await governance.get(`/api/v1/persons/${id}`);
+    assertProblem(g, 403, { detail: /governance/ });
+    assert.equal(g.body.names, undefined);
+    const a = await admin.get(`/api/v1/persons/${id}`);
+    assertProblem(a, 403, { detail: /admin/ });
+    assert.equal(a.body.names, undefined);
+    const gs = await governance.get('/api/v1/persons?q=Rolewright');
+    assertProblem(gs, 403);
+
+    const items = await accessLog(id);
+    for (const who of ['governance.health', 'admin.city']) {
+      const e = items.find((x) => x.action === 'person.read' && x.actor === who);
+      assert.ok(e, `a person.read entry for ${who}: ${JSON.stringify(items)}`);
+      assert.equal(e.allowed, false);
+      assert.match(e.reason, /no role/);
+    }
+  });
+
+  test('a token without persons:write may read but not write', T, async () => {
+    const secret = await issueToken(admin, { name: 'read-only', roles: ['caseworker'], scopes: ['persons:read'] });
+    const ro = new Client(server.url, { token: secret });
+    assert.equal((await ro.get(`/api/v1/persons/${id}`)).status, 200);
+    const before = await personCount();
+    assertProblem(await ro.post('/api/v1/persons', newPerson('Readonly')), 403, { detail: /persons:write/ });
+    assertProblem(await ro.put(`/api/v1/persons/${id}`, newPerson('Readonly'), { headers: { 'If-Match': '"1"' } }), 403);
+    assert.equal(await personCount(), before);
+  });
+
+  test('a session-signed write needs X-CSRF-Token', T, async () => {
+    const before = await personCount();
+    const noCsrf = new Client(server.url, { cookie: caseworker.auth.cookie });
+    assertProblem(await noCsrf.post('/api/v1/persons', newPerson('Csrfless')), 403, { detail: /X-CSRF-Token/ });
+    const wrong = new Client(server.url, { cookie: caseworker.auth.cookie, csrf: 'not-the-token' });
+    assertProblem(await wrong.post('/api/v1/persons', newPerson('Csrfless')), 403);
+    assert.equal(await personCount(), before);
+
+    const r = await caseworker.post('/api/v1/persons', newPerson('Csrfful'));
+    assert.equal(r.status, 201, r.text);
+    assert.equal(await personCount(), before + 1);
+    const h = await caseworker.get(`/api/v1/persons/${r.body.id}/history`);
+    assert.equal(h.body.items[0].actor, 'caseworker.city');
+  });
+});
+
+describe('households', () => {
+  test('create, add members, move a member, end a membership', T, async () => {
+    const a = (await create(api, newPerson('Homer'))).body.id;
+    const b = (await create(api, newPerson('Marge'))).body.id;
+
+    const h1r = await api.post('/api/v1/households', { name: 'The Homer household' });
+    assert.equal(h1r.status, 201, h1r.text);
+    const h1 = h1r.body.id;
+    assert.equal(h1r.headers.get('location'), `/api/v1/households/${h1}`);
+    assert.deepEqual(h1r.body.members, []);
+    assert.equal(h1r.body.name, 'The Homer household');
+
+    let r = await api.post(`/api/v1/households/${h1}/members`, { person_id: a, relationship: 'head', since: '2024-01-01' });
+    assert.equal(r.status, 200, r.text);
+    r = await api.post(`/api/v1/households/${h1}/members`, { person_id: b, relationship: 'partner', since: '2024-01-01' });
+    assert.equal(r.status, 200, r.text);
+    assert.deepEqual(r.body.members.map((m) => [m.person_id, m.relationship, m.since, m.until]),
+      [[a, 'head', '2024-01-01', null], [b, 'partner', '2024-01-01', null]]);
+
+    assertProblem(await api.post(`/api/v1/households/${h1}/members`,
+      { person_id: a, relationship: 'head', since: '2024-02-01' }), 409);
+    assertProblem(await api.post(`/api/v1/households/${h1}/members`,
+      { person_id: a, relationship: 'cousin', since: '2024-02-01' }), 400, { fields: ['relationship'] });
+    assertProblem(await api.post(`/api/v1/households/${h1}/members`,
+      { person_id: 999999, relationship: 'child', since: '2024-02-01' }), 400, { fields: ['person_id'] });
+    assertProblem(await api.post(`/api/v1/households/${h1}/members`,
+      { relationship: 'child', since: '2024-02-01' }), 400, { fields: ['person_id'] });
+    assertProblem(await api.post(`/api/v1/households/${h1}/members`,
+      { person_id: b, relationship: 'child', since: '2024-02-30' }), 400, { fields: ['since'] });
+    assertProblem(await api.post(`/api/v1/households/${h1}/members`,
+      { person_id: b, relationship: 'child', since: '2024-02-01', role: 'x' }), 400, { fields: ['role'] });
+    assertProblem(await api.post('/api/v1/households', { name: '   ' }), 400, { fields: ['name'] });
+    assertProblem(await api.post('/api/v1/households/999999/members',
+      { person_id: a, relationship: 'child', since: '2024-02-01' }), 404);
+
+    const h2 = (await api.post('/api/v1/households', { name: 'The Marge household' })).body.id;
+    // Moving must not start before the current membership.
+    assertProblem(await api.post(`/api/v1/households/${h2}/members`,
+      { person_id: b, relationship: 'head', since: '2023-06-01' }), 400, { fields: ['since'] });
+    r = await api.post(`/api/v1/households/${h2}/members`, { person_id: b, relationship: 'head', since: '2024-06-01' });
+    assert.equal(r.status, 200, r.text);
+    assert.deepEqual(r.body.members.map((m) => [m.person_id, m.until]), [[b, null]]);
+
+    let g = await api.get(`/api/v1/households/${h1}`);
+    assert.equal(g.status, 200);
+    const byId = (h) => Object.fromEntries(h.members.map((m) => [m.person_id, m]));
+    assert.equal(byId(g.body)[a].until, null);
+    assert.equal(byId(g.body)[b].until, '2024-06-01');
+    assert.equal(byId(g.body)[b].since, '2024-01-01');
+
+    const pb = await api.get(`/api/v1/persons/${b}`);
+    assert.deepEqual(pb.body.household, { id: h2, name: 'The Marge household', relationship: 'head' });
+
+    assertProblem(await api.post(`/api/v1/households/${h1}/members/${a}/end`, { until: '2023-01-01' }), 400,
+      { fields: ['until'] });
+    r = await api.post(`/api/v1/households/${h1}/members/${a}/end`, { until: '2024-12-31' });
+    assert.equal(r.status, 200, r.text);
+    assert.equal(byId(r.body)[a].until, '2024-12-31');
+    assertProblem(await api.post(`/api/v1/households/${h1}/members/${a}/end`, { until: '2025-01-31' }), 404);
+    g = await api.get(`/api/v1/households/${h1}`);
+    assert.ok(g.body.members.every((m) => m.until !== null));
+    const pa = await api.get(`/api/v1/persons/${a}`);
+    assert.equal(pa.body.household, undefined);
+  });
+});
+
+describe('source records', () => {
+  test('PUT creates then updates the same record; the person view lists it', T, async () => {
+    const pid = (await create(api, newPerson('Sourcely'))).body.id;
+    const url = '/api/v1/source-records/CITY-TEST-0001';
+    const first = await api.put(url, { person_id: pid, data: { case: 'A1', open: true } });
+    assert.equal(first.status, 200, first.text);
+    assert.equal(first.body.local_id, 'CITY-TEST-0001');
+    assert.equal(first.body.person_id, pid);
+    assert.deepEqual(first.body.data, { case: 'A1', open: true });
+
+    const second = await api.put(url, { person_id: pid, data: { case: 'A1', open: false } });
+    assert.equal(second.status, 200, second.text);
+    assert.equal(second.body.id, first.body.id);
+    assert.deepEqual(second.body.data, { case: 'A1', open: false });
+    assert.equal(await countRows(db, "source_records WHERE local_id = 'CITY-TEST-0001'"), 1);
+
+    const before = await countRows(db, 'source_records');
+    assertProblem(await api.put('/api/v1/source-records/CITY-TEST-0002', { person_id: 999999, data: {} }), 400,
+      { fields: ['person_id'] });
+    assertProblem(await api.put('/api/v1/source-records/CITY-TEST-0002', { person_id: pid }), 400, { fields: ['data'] });
+    assertProblem(await api.put('/api/v1/source-records/CITY-TEST-0002', { person_id: pid, data: [1] }), 400,
+      { fields: ['data'] });
+    assertProblem(await api.put('/api/v1/source-records/CITY-TEST-0002', { person_id: 'x', data: {} }), 400,
+      { fields: ['person_id'] });
+    assertProblem(await api.put(`/api/v1/source-records/${'L'.repeat(65)}`, { person_id: pid, data: {} }), 400,
+      { fields: ['local_id'] });
+    assert.equal(await countRows(db, 'source_records'), before);
+
+    const view = await api.get(`/api/v1/persons/${pid}`);
+    assert.equal(view.status, 200);
+    const me = await api.get('/api/v1/me');
+    assert.deepEqual(view.body.source_records,
+      [{ agency_id: me.body.agency_id, agency_name: 'City Social Services Department', local_id: 'CITY-TEST-0001' }]);
+  });
+});
+
+// --- Graceful shutdown on its own server --------------------------------------------------
+
+// Sends one create with node:http. Returns {written, done}: `written` settles once the
+// request has been handed to the socket, `done` with {status, location, text} or {error}.
+function rawCreate(url, headers, body) {
+  const payload = JSON.stringify(body);
+  let markWritten;
+  const written = new Promise((resolve) => { markWritten = resolve; });
+  const done = new Promise((resolve) => {
+    const req = http.request(`${url}/api/v1/persons`, {
+      method: 'POST',
+      agent: false,
+      headers: { ...headers, 'Content-Type': 'application/json', 'Content-Length': Buffer.byteLength(payload) },
+      timeout: 15_000,
+    }, (res) => {
+      let text = '';
+      res.setEncoding('utf8');
+      res.on('data', (c) => { text += c; });
+      res.on('end', () => resolve({ status: res.statusCode, location: res.headers.location, text }));
+      res.on('error', (error) => resolve({ error }));
+    });
+    req.on('finish', () => markWritten());
+    req.on('timeout', () => req.destroy(new Error('request timed out')));
+    req.on('error', (error) => { markWritten(); resolve({ error }); });
+    req.end(payload);
+  });
+  return { written, done };
+}
+
+describe('graceful shutdown', () => {
+  test('creates answered 201 before SIGTERM survive a restart; exit code 0', { timeout: 120_000 }, async () => {
+    const { db: shutdownDb } = await prepareDatabase({ people: 0, prefix: 'onedoor-http-shutdown-' });
+    const env = { ONEDOOR_SHUTDOWN_GRACE_SECONDS: '4' };
+    let first = await serve(shutdownDb, { env });
+    let second;
+    try {
+      const adm = await login(first.url, 'admin.city', { purpose: 'administration' });
+      const secret = await issueToken(adm, { name: 'shutdown-test', roles: ['caseworker'], scopes: kAllScopes });
+      const headers = { Authorization: `Bearer ${secret}` };
+
+      const sends = [];
+      for (let i = 0; i < 20; ++i) {
+        sends.push(rawCreate(first.url, headers, newPerson(`Shutdown${String.fromCharCode(65 + i)}`)));
+      }
+      await Promise.all(sends.map((s) => s.written));
+      const stopping = first.stop(); // SIGTERM now
+      const results = await Promise.all(sends.map((s) => s.done));
+      const status = await stopping;
+      first = null;
+      assert.deepEqual(status, { code: 0, signal: null }, 'the server exits cleanly');
+
+      const created = results.filter((r) => r.status === 201);
+      const others = results.filter((r) => r.status !== 201);
+      for (const r of others) {
+        // Refused or cut off during shutdown is acceptable; a server error is not.
+        assert.ok(r.error || r.status === 503, `unexpected answer during shutdown: ${r.status} ${r.text}`);
+      }
+      test.diagnostic?.(`${created.length} of 20 creates answered 201 before shutdown`);
+
+      second = await serve(shutdownDb, { env });
+      const api2 = new Client(second.url, { token: secret });
+      for (const r of created) {
+        assert.match(r.location, /^\/api\/v1\/persons\/\d+$/);
+        const g = await api2.get(r.location);
+        assert.equal(g.status, 200, `${r.location} after restart: ${g.text}`);
+        assert.equal(g.body.names[0].family, JSON.parse(r.text).names[0].family);
+      }
+      assert.ok(await countRows(shutdownDb, 'persons') >= created.length);
+    } finally {
+      if (first) await first.stop();
+      if (second) {
+        const s = await second.stop();
+        assert.equal(s?.code, 0);
+      }
+    }
+  });
+});
