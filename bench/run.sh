@@ -40,12 +40,13 @@ ONEDOOR_LISTEN=127.0.0.1:$port ONEDOOR_IO_THREADS=2 "$BIN" serve >/dev/null 2>"$
 wait_ready "http://127.0.0.1:$port/readyz"
 base="http://127.0.0.1:$port"
 curl -sf -H "Authorization: Bearer $ONEDOOR_TOKEN" "$base/api/v1/persons/1" >/dev/null || { echo "read check failed" >&2; exit 1; }
+wrk -t2 -c64 -d"${SECS}s" --latency -s bench/me.lua "$base" > "$tmp/me.txt"
 wrk -t2 -c64 -d"${SECS}s" --latency -s bench/read.lua "$base" > "$tmp/read.txt"
 wrk -t1 -c1 -d"${SECS}s" --latency -s bench/create.lua "$base" > "$tmp/create1.txt"
 wrk -t2 -c64 -d"${SECS}s" --latency -s bench/create.lua "$base" > "$tmp/create64.txt"
 "$BIN" audit verify > "$tmp/verify.txt" 2>&1 || { cat "$tmp/verify.txt"; exit 1; }
 
-for f in read create1 create64; do
+for f in me read create1 create64; do
   if grep -q "Non-2xx" "$tmp/$f.txt"; then echo "errors in $f:"; cat "$tmp/$f.txt"; exit 1; fi
 done
 
@@ -53,6 +54,7 @@ bare=$(rps "$tmp/bare.txt"); read=$(rps "$tmp/read.txt"); c1=$(rps "$tmp/create1
 cat <<REPORT
 machine: $(nproc) cores, $(awk '/MemTotal/ {printf "%.0f GiB", $2/1048576}' /proc/meminfo), $(uname -r)
 bare RESTinio GET (64 conns):      $bare req/s, p99 $(p99 "$tmp/bare.txt")
+token-authenticated /api/v1/me:    $(rps "$tmp/me.txt") req/s, p99 $(p99 "$tmp/me.txt")  (no person data, no audit write)
 client read, full path (64 conns): $read req/s, p99 $(p99 "$tmp/read.txt")
   ratio to bare:                   $(awk -v a="$read" -v b="$bare" 'BEGIN {printf "%.0f%%", 100*a/b}')  (goal: at least 40%)
 create, 1 connection:              $c1 req/s, p99 $(p99 "$tmp/create1.txt")

@@ -14,7 +14,7 @@ struct Config {
   std::string web_root = ONEDOOR_DEFAULT_WEB_ROOT;          // ONEDOOR_WEB_ROOT
   std::string node_modules = ONEDOOR_DEFAULT_NODE_MODULES;  // ONEDOOR_NODE_MODULES
   int io_threads = 0;          // ONEDOOR_IO_THREADS: 0 = one per core
-  int worker_threads = 16;     // ONEDOOR_WORKER_THREADS
+  int worker_threads = 64;     // ONEDOOR_WORKER_THREADS: handlers waiting on a commit hold one each
   int read_connections = 4;    // ONEDOOR_READ_CONNECTIONS
   std::string log_level = "info";  // ONEDOOR_LOG_LEVEL
   bool secure_cookies = true;      // ONEDOOR_SECURE_COOKIES

@@ -9,6 +9,7 @@ namespace storage {
 
 // One schema change. `sql` is written once for both dialects; these tokens are replaced:
 //   {{id}}   an auto-assigned 64-bit primary key column type
+//   {{key}}  a 64-bit primary key whose values the program assigns (SQLite's rowid)
 //   {{blob}} a binary column type
 struct Migration {
   int version;

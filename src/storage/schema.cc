@@ -141,7 +141,7 @@ CREATE INDEX source_records_person ON source_records (person_id);
 )sql"},
       {3, "audit log and outbox", R"sql(
 CREATE TABLE audit_log (
-  seq BIGINT PRIMARY KEY,
+  seq {{key}},
   at BIGINT NOT NULL,
   user_id BIGINT NOT NULL,
   agency_id BIGINT NOT NULL,

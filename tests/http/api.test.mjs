@@ -139,6 +139,15 @@ describe('authentication', () => {
     assertProblem(stale, 401);
   });
 
+  test('a sane X-Request-Id is echoed and used as the problem instance', T, async () => {
+    const r = await request(server.url, 'GET', '/api/v1/persons', { headers: { 'X-Request-Id': 'client-req-42' } });
+    assert.equal(r.headers.get('x-request-id'), 'client-req-42');
+    assertProblem(r, 401);
+    const odd = await request(server.url, 'GET', '/api/v1/persons', { headers: { 'X-Request-Id': 'bad id;<script>' } });
+    assert.notEqual(odd.headers.get('x-request-id'), 'bad id;<script>');
+    assertProblem(odd, 401);
+  });
+
   test('an unknown X-Purpose answers 400 naming the header', T, async () => {
     const r = await api.get('/api/v1/persons', { headers: { 'X-Purpose': 'curiosity' } });
     assertProblem(r, 400, { fields: ['X-Purpose'] });
@@ -519,6 +528,26 @@ describe('roles', () => {
     assertProblem(await ro.post('/api/v1/persons', newPerson('Readonly')), 403, { detail: /persons:write/ });
     assertProblem(await ro.put(`/api/v1/persons/${id}`, newPerson('Readonly'), { headers: { 'If-Match': '"1"' } }), 403);
     assert.equal(await personCount(), before);
+  });
+
+  test('API token scopes are enforced per resource', {
+    ...T,
+    todo: 'BUG: households:* and source-records:write scopes are never checked (households and source records '
+      + 'are gated on persons:write), and the access log does not require audit:read',
+  }, async () => {
+    const personsOnly = new Client(server.url, {
+      token: await issueToken(admin, { name: 'persons-only', roles: ['caseworker'], scopes: ['persons:read', 'persons:write'] }),
+    });
+    assertProblem(await personsOnly.post('/api/v1/households', { name: 'Scope check' }), 403);
+    assertProblem(await personsOnly.put('/api/v1/source-records/SCOPE-1', { person_id: id, data: {} }), 403);
+    const householdsOnly = new Client(server.url, {
+      token: await issueToken(admin, { name: 'households-only', roles: ['caseworker'], scopes: ['households:write'] }),
+    });
+    assert.equal((await householdsOnly.post('/api/v1/households', { name: 'Scope check' })).status, 201);
+    const auditorWithoutAuditScope = new Client(server.url, {
+      token: await issueToken(admin, { name: 'auditor-no-scope', roles: ['auditor'], scopes: ['persons:read'] }),
+    });
+    assertProblem(await auditorWithoutAuditScope.get(`/api/v1/persons/${id}/access-log`), 403);
   });
 
   test('a session-signed write needs X-CSRF-Token', T, async () => {

@@ -66,14 +66,21 @@ export async function request(base, method, urlPath, { headers = {}, json, body,
     payload = JSON.stringify(json);
     if (!Object.keys(h).some((k) => k.toLowerCase() === 'content-type')) h['Content-Type'] = 'application/json';
   }
-  const response = await fetch(new URL(urlPath, base), {
-    method,
-    headers: h,
-    body: payload,
-    redirect: 'manual',
-    signal: AbortSignal.timeout(timeoutMs),
-  });
-  const text = await response.text();
+  let response;
+  let text;
+  try {
+    response = await fetch(new URL(urlPath, base), {
+      method,
+      headers: h,
+      body: payload,
+      redirect: 'manual',
+      signal: AbortSignal.timeout(timeoutMs),
+    });
+    text = await response.text();
+  } catch (error) {
+    const cause = error.cause ? ` (${error.cause.code ?? ''} ${error.cause.message ?? error.cause})` : '';
+    throw new Error(`${method} ${urlPath}: ${error.message}${cause}`, { cause: error });
+  }
   let parsed;
   const type = response.headers.get('content-type') ?? '';
   if (type.includes('json') && text.length > 0) parsed = JSON.parse(text);
