@@ -1,5 +1,6 @@
 #include "app/cli.h"
 
+#include <algorithm>
 #include <cstdio>
 #include <cstdlib>
 #include <map>
@@ -144,7 +145,9 @@ int Serve(const core::Config& config) {
   if (auto s = http::ParseListen(config.listen, options.host, options.port); !s.ok()) return Fail(s);
   options.io_threads = config.io_threads;
   options.worker_threads = config.worker_threads;
-  options.max_body_bytes = static_cast<size_t>(config.max_body_bytes) + 1;
+  // The dispatcher answers 413 with a problem body up to this ceiling; beyond it the
+  // connection is closed without reading further.
+  options.max_body_bytes = std::max<size_t>(static_cast<size_t>(config.max_body_bytes) * 4, 8u << 20);
   options.grace_seconds = config.shutdown_grace_seconds;
   App& a = **app;
   core::Status s = http::Serve(

@@ -140,11 +140,9 @@ void AddPersonRoutes(Router& router, registry::PersonService& persons, registry:
                 if (!id.ok()) return Fail(id.status(), ctx);
                 auto if_match = ctx.request.Header("if-match");
                 if (!if_match) {
-                  Response r = Fail(core::Status::FailedPrecondition(
-                                        "send the If-Match header with the ETag you read, so that no change is lost"),
-                                    ctx);
-                  r.status = 428;
-                  return r;
+                  return Problem(core::Status::FailedPrecondition(
+                                     "send the If-Match header with the ETag you read, so that no change is lost"),
+                                 ctx.request.request_id, 428);
                 }
                 std::string tag = *if_match;
                 if (tag.rfind("W/", 0) == 0) tag = tag.substr(2);

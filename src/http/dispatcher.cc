@@ -78,17 +78,17 @@ Response Dispatcher::Handle(Request& request) {
 Response Dispatcher::Dispatch(Request& request, std::string& route_name) {
   const bool api = IsApiPath(request.path);
   if (request.body.size() > options_.max_body_bytes) {
-    return Problem({core::StatusCode::kInvalidArgument, "the request body is too large"}, request.request_id);
+    return Problem(core::Status::InvalidArgument(fmt::format(
+                       "the request body is too large: at most {} bytes are accepted", options_.max_body_bytes)),
+                   request.request_id, 413);
   }
   std::string method = request.method == "HEAD" ? "GET" : request.method;
   Match match = router_.Find(method, request.path);
   Context ctx{request, std::move(match.params), std::nullopt, "", ""};
   if (match.route == nullptr) {
     if (match.path_exists) {
-      Response r = Problem(core::Status(core::StatusCode::kUnimplemented, "this method is not allowed here"),
-                           request.request_id);
-      r.status = 405;
-      return r;
+      return Problem(core::Status(core::StatusCode::kInvalidArgument, "this method is not allowed on this path"),
+                     request.request_id, 405);
     }
     if (api) return Problem(core::Status::NotFound("no such API endpoint"), request.request_id);
     return error_page_(404, "Page not found", "If you typed the web address, check it is correct.", ctx);

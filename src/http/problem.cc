@@ -55,7 +55,10 @@ std::string TypeSlug(core::StatusCode code) {
 }  // namespace
 
 Response Problem(const core::Status& status, std::string_view request_id) {
-  int http_status = HttpStatusFor(status.code());
+  return Problem(status, request_id, HttpStatusFor(status.code()));
+}
+
+Response Problem(const core::Status& status, std::string_view request_id, int http_status) {
   nlohmann::json body = {
       {"type", "https://onedoor.example/problems/" + TypeSlug(status.code())},
       {"title", Title(http_status)},

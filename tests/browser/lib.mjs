@@ -71,8 +71,8 @@ async function isReady(url) {
 // GET /readyz to answer 200. Output goes to <logDir or a temp dir>/server.log,
 // which is printed if the server does not become ready.
 //
-// Returns {url, port, logPath, stop}; stop() sends SIGTERM and waits up to 5 s,
-// then SIGKILL.
+// Returns {url, port, logPath, pid, stop, exitStatus}; stop() sends SIGTERM and waits
+// up to 5 s, then SIGKILL.
 export async function startServer({ binary, args = ['serve'], env = {}, logDir } = {}) {
   if (!binary) throw new Error('startServer: no binary given (set ONEDOOR_BIN)');
   const port = await freePort();
@@ -122,7 +122,8 @@ export async function startServer({ binary, args = ['serve'], env = {}, logDir }
     }
     await sleep(100);
   }
-  return { url, port, logPath, stop };
+  // exitStatus() is null while the server runs, then {code, signal} once it has exited.
+  return { url, port, logPath, stop, pid: child.pid, exitStatus: () => exitStatus };
 }
 
 const kAxeSource = path.join(repoRoot, 'node_modules', 'axe-core', 'axe.min.js');

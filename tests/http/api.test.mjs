@@ -7,7 +7,7 @@
 
 import assert from 'node:assert/strict';
 import http from 'node:http';
-import { after, before, describe, test } from 'node:test';
+import { after, afterEach, before, describe, test } from 'node:test';
 
 import {
   Client,
@@ -76,8 +76,19 @@ before(async () => {
   api = new Client(server.url, { token: secret });
 }, { timeout: 180_000 });
 
+// If the server dies mid-run (a crash, or a signal from outside the test), say so plainly
+// instead of leaving a trail of "fetch failed".
+function assertServerAlive() {
+  const status = server?.exitStatus();
+  assert.equal(status, null, `the server (pid ${server?.pid}) exited during the tests: ${JSON.stringify(status)}; `
+    + `see ${server?.logPath}`);
+}
+
+afterEach(() => { if (server) assertServerAlive(); });
+
 after(async () => {
   if (server) {
+    assertServerAlive();
     const status = await server.stop();
     assert.equal(status?.code, 0, `server exit status ${JSON.stringify(status)}`);
   }
