@@ -8,7 +8,9 @@
 #include <functional>
 #include <latch>
 #include <limits>
+#include <map>
 #include <memory>
+#include <mutex>
 #include <ostream>
 #include <set>
 #include <stdexcept>
@@ -21,7 +23,9 @@
 #include "core/status.h"
 #include "storage/database.h"
 #include "storage/migrations.h"
+#include "storage/postgres/postgres_database.h"
 #include "storage/sqlite/sqlite_database.h"
+#include "tests/testing/postgres_cluster.h"
 #include "tests/testing/testing.h"
 
 namespace storage {
@@ -43,16 +47,40 @@ std::unique_ptr<Database> OpenSqliteIn(const std::string& dir) {
   return std::move(db).value();
 }
 
+// One database of the binary's PostgreSQL cluster per directory, created on first use.
+std::unique_ptr<Database> OpenPostgresIn(const std::string& dir) {
+  static std::mutex mu;
+  static std::map<std::string, std::string> urls;  // GUARDED_BY(mu)
+  std::string url;
+  {
+    std::lock_guard lock(mu);
+    auto it = urls.find(dir);
+    if (it == urls.end()) {
+      it = urls.emplace(dir, testing_support::PostgresEnvironment::Cluster().NewDatabaseUrl()).first;
+    }
+    url = it->second;
+  }
+  auto db = OpenPostgres(url, {.connections = 4});
+  if (!db.ok()) throw std::runtime_error(db.status().ToString());
+  return std::move(db).value();
+}
+
+const auto* const kPostgresEnvironment =
+    ::testing::AddGlobalTestEnvironment(new testing_support::PostgresEnvironment);
+
 void PrintTo(const BackendFactory& f, std::ostream* os) { *os << f.name; }
 
 const BackendFactory kBackends[] = {
     {"Sqlite", OpenSqliteIn},
+    {"Postgres", OpenPostgresIn},
 };
 
 // The suite's own schema, independent of onedoor's.
 std::vector<Migration> TestMigrations() {
   return {
-      {1, "kv", "CREATE TABLE kv (id {{id}}, k TEXT NOT NULL UNIQUE, v TEXT, n BIGINT, r REAL);"},
+      // DOUBLE PRECISION, not REAL: REAL is an 8-byte float in SQLite but a 4-byte one in
+      // PostgreSQL (and the SQL standard), which cannot hold 1e300 nor keep 17 digits.
+      {1, "kv", "CREATE TABLE kv (id {{id}}, k TEXT NOT NULL UNIQUE, v TEXT, n BIGINT, r DOUBLE PRECISION);"},
       {2, "child",
        "CREATE TABLE child (id {{id}}, kv_id BIGINT NOT NULL REFERENCES kv (id), note TEXT);\n"
        "CREATE INDEX child_kv ON child (kv_id);"},

@@ -41,7 +41,8 @@ std::string_view CategoryName(Category c) {
 
 bool Decision::Sees(Category c) const { return std::find(visible.begin(), visible.end(), c) != visible.end(); }
 
-Decision AccessGate::DecidePerson(const Principal& who, Operation op, core::PersonId person) const {
+Decision AccessGate::DecidePerson(const Principal& who, Operation op, core::PersonId person,
+                                  Resource resource) const {
   if (who.kind == PrincipalKind::kCitizen) {
     if (op == Operation::kRead && who.person && *who.person == person) {
       return Decision{true, "a person may read their own record", {std::begin(kAll), std::end(kAll)}, {}};
@@ -50,8 +51,14 @@ Decision AccessGate::DecidePerson(const Principal& who, Operation op, core::Pers
   }
   const bool writes = op == Operation::kCreate || op == Operation::kUpdate;
   if (who.kind == PrincipalKind::kSystem) {
-    const char* scope = writes ? "persons:write" : "persons:read";
-    if (!who.HasScope(scope)) return Deny(fmt::format("the API token lacks the scope {}", scope));
+    const char* prefix = resource == Resource::kHousehold      ? "households"
+                         : resource == Resource::kSourceRecord ? "source-records"
+                                                               : "persons";
+    const std::string scope = fmt::format("{}:{}", prefix, writes ? "write" : "read");
+    // HasScope treats no scopes as unrestricted (sessions); a token without scopes has none.
+    if (who.scopes.empty() || !who.HasScope(scope)) {
+      return Deny(fmt::format("the API token lacks the scope {}", scope));
+    }
   }
   auto role = std::find_if(std::begin(kClientRoles), std::end(kClientRoles), [&](Role r) { return who.HasRole(r); });
   if (role == std::end(kClientRoles)) {

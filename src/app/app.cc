@@ -7,6 +7,7 @@
 #include "http/openapi.h"
 #include "http/pages.h"
 #include "http/static_files.h"
+#include "storage/postgres/postgres_database.h"
 #include "storage/schema.h"
 #include "storage/sqlite/sqlite_database.h"
 
@@ -21,16 +22,20 @@ App::~App() = default;
 
 core::StatusOr<std::unique_ptr<App>> App::Open(const core::Config& config, bool web) {
   auto app = std::unique_ptr<App>(new App(config));
-  if (config.db.rfind("postgres", 0) == 0) {
-    return core::Status::Unimplemented("PostgreSQL is not supported by this build yet; use a SQLite file path");
+  if (storage::IsPostgresUrl(config.db)) {
+    // Twice SQLite's read pool, since each read now waits on network round trips, and as many
+    // sessions again for concurrent writes, whose commits PostgreSQL flushes together.
+    ASSIGN_OR_RETURN(auto db, storage::OpenPostgres(config.db, {.connections = config.read_connections * 2}));
+    app->db_ = http::Instrument(std::move(db), app->metrics_);
+  } else {
+    std::filesystem::path db_path(config.db);
+    if (db_path.has_parent_path()) {
+      std::error_code ec;
+      std::filesystem::create_directories(db_path.parent_path(), ec);
+    }
+    ASSIGN_OR_RETURN(auto db, storage::OpenSqlite(config.db, {.read_connections = config.read_connections}));
+    app->db_ = http::Instrument(std::move(db), app->metrics_);
   }
-  std::filesystem::path db_path(config.db);
-  if (db_path.has_parent_path()) {
-    std::error_code ec;
-    std::filesystem::create_directories(db_path.parent_path(), ec);
-  }
-  ASSIGN_OR_RETURN(auto db, storage::OpenSqlite(config.db, {.read_connections = config.read_connections}));
-  app->db_ = http::Instrument(std::move(db), app->metrics_);
   RETURN_IF_ERROR(storage::Migrate(*app->db_, storage::OnedoorSchema()).status());
   app->audit_ = std::make_unique<audit::AuditLog>(app->clock_);
   app->outbox_ = std::make_unique<exchange::Outbox>(app->clock_);

@@ -63,6 +63,13 @@ std::string AuditLog::ComputeHash(const Record& r) {
 }
 
 core::Status AuditLog::Append(storage::Transaction& tx, const authz::Principal& who, const Entry& entry) {
+  if (tx.dialect() == storage::Dialect::kPostgres) {
+    // Concurrent PostgreSQL writers would read the same last entry and fork the chain (one
+    // then fails on the seq key). This lock, held until the transaction ends, orders them
+    // as SQLite's single writer does; at READ COMMITTED the SELECT below then sees the entry
+    // the previous holder committed.
+    RETURN_IF_ERROR(tx.Query("SELECT pg_advisory_xact_lock(7263531)").status());
+  }
   ASSIGN_OR_RETURN(storage::Rows last, tx.Query("SELECT seq, hash FROM audit_log ORDER BY seq DESC LIMIT 1"));
   Record r;
   r.seq = last.empty() ? 1 : last[0].Int(0) + 1;

@@ -61,7 +61,7 @@ TEST_F(ConfigTest, EmptyPathGivesDefaults) {
   EXPECT_EQ(c->listen, "127.0.0.1:8080");
   EXPECT_EQ(c->web_root, defaults.web_root);
   EXPECT_EQ(c->io_threads, 0);
-  EXPECT_EQ(c->worker_threads, 16);
+  EXPECT_EQ(c->worker_threads, 64);
   EXPECT_EQ(c->read_connections, 4);
   EXPECT_EQ(c->log_level, "info");
   EXPECT_TRUE(c->secure_cookies);
@@ -76,7 +76,7 @@ TEST_F(ConfigTest, EmptyFileGivesDefaults) {
   auto c = Config::Load(Write(""));
   ASSERT_TRUE(c.ok()) << c.status().ToString();
   EXPECT_EQ(c->db, "var/onedoor.db");
-  EXPECT_EQ(c->worker_threads, 16);
+  EXPECT_EQ(c->worker_threads, 64);
 }
 
 TEST_F(ConfigTest, ReadsValuesFromTheFile) {

@@ -87,8 +87,12 @@ Response Dispatcher::Dispatch(Request& request, std::string& route_name) {
   Context ctx{request, std::move(match.params), std::nullopt, "", ""};
   if (match.route == nullptr) {
     if (match.path_exists) {
-      return Problem(core::Status(core::StatusCode::kInvalidArgument, "this method is not allowed on this path"),
-                     request.request_id, 405);
+      Response r = Problem(core::Status(core::StatusCode::kInvalidArgument, "this method is not allowed on this path"),
+                           request.request_id, 405);
+      std::string allow;
+      for (const auto& m : match.allowed) allow += (allow.empty() ? "" : ", ") + m;
+      r.Header("Allow", allow);
+      return r;
     }
     if (api) return Problem(core::Status::NotFound("no such API endpoint"), request.request_id);
     return error_page_(404, "Page not found", "If you typed the web address, check it is correct.", ctx);

@@ -53,6 +53,7 @@ Match Router::Find(const std::string& method, const std::string& path) const {
     if (!ok) continue;
     if (r.method != method) {
       m.path_exists = true;
+      m.allowed.push_back(r.method);
       continue;
     }
     m.route = &r;

@@ -42,7 +42,8 @@ struct Route {
 struct Match {
   const Route* route = nullptr;
   std::map<std::string, std::string> params;
-  bool path_exists = false;  // some route has this path with another method (405)
+  bool path_exists = false;     // some route has this path with another method (405)
+  std::vector<std::string> allowed;  // those methods, for the Allow header
 };
 
 // Routes by method and path pattern. Segments in braces match one path segment.

@@ -30,10 +30,10 @@ StatusOr<Household> HouseholdService::Load(storage::Transaction& tx, core::House
 }
 
 StatusOr<Household> HouseholdService::Create(const authz::Principal& who, const std::string& name) {
-  if (name.find_first_not_of(' ') == std::string::npos || name.size() > 200) {
+  if (name.find_first_not_of(" \t\r\n") == std::string::npos || name.size() > 200) {
     return Status::InvalidArgument("the household has invalid fields", {{"name", "enter a name of 1 to 200 characters"}});
   }
-  authz::Decision d = gate_.DecidePerson(who, authz::Operation::kCreate, {});
+  authz::Decision d = gate_.DecidePerson(who, authz::Operation::kCreate, {}, authz::Resource::kHousehold);
   Household out;
   RETURN_IF_ERROR(db_.Write([&](storage::Transaction& tx) -> Status {
     if (!d.allowed) return audit_.Append(tx, who, {"household.create", "household", "", std::nullopt, false, d.reason});
@@ -57,13 +57,13 @@ StatusOr<Household> HouseholdService::Get(const authz::Principal& who, core::Hou
   RETURN_IF_ERROR(db_.Write([&](storage::Transaction& tx) -> Status {
     ASSIGN_OR_RETURN(out, Load(tx, id));
     for (const auto& m : out.members) {
-      authz::Decision d = gate_.DecidePerson(who, authz::Operation::kRead, m.person);
+      authz::Decision d = gate_.DecidePerson(who, authz::Operation::kRead, m.person, authz::Resource::kHousehold);
       RETURN_IF_ERROR(audit_.Append(tx, who, {"household.read", "household", std::to_string(id.value), m.person,
                                               d.allowed, d.reason}));
       if (!d.allowed && refusal.empty()) refusal = d.reason;
     }
     if (out.members.empty()) {
-      authz::Decision d = gate_.DecidePerson(who, authz::Operation::kSearch, {});
+      authz::Decision d = gate_.DecidePerson(who, authz::Operation::kSearch, {}, authz::Resource::kHousehold);
       RETURN_IF_ERROR(audit_.Append(tx, who, {"household.read", "household", std::to_string(id.value), std::nullopt,
                                               d.allowed, d.reason}));
       if (!d.allowed) refusal = d.reason;
@@ -82,7 +82,7 @@ StatusOr<Household> HouseholdService::AddMember(const authz::Principal& who, cor
                                    {{"relationship", "must be one of head, partner, child, parent, sibling, grandparent, "
                                                      "grandchild, other_relative, carer, lodger, other"}});
   }
-  authz::Decision d = gate_.DecidePerson(who, authz::Operation::kUpdate, person);
+  authz::Decision d = gate_.DecidePerson(who, authz::Operation::kUpdate, person, authz::Resource::kHousehold);
   Household out;
   RETURN_IF_ERROR(db_.Write([&](storage::Transaction& tx) -> Status {
     RETURN_IF_ERROR(audit_.Append(tx, who, {"household.add_member", "household", std::to_string(id.value), person,
@@ -128,7 +128,7 @@ StatusOr<Household> HouseholdService::AddMember(const authz::Principal& who, cor
 
 StatusOr<Household> HouseholdService::EndMembership(const authz::Principal& who, core::HouseholdId id,
                                                     core::PersonId person, core::Date until) {
-  authz::Decision d = gate_.DecidePerson(who, authz::Operation::kUpdate, person);
+  authz::Decision d = gate_.DecidePerson(who, authz::Operation::kUpdate, person, authz::Resource::kHousehold);
   Household out;
   RETURN_IF_ERROR(db_.Write([&](storage::Transaction& tx) -> Status {
     RETURN_IF_ERROR(audit_.Append(tx, who, {"household.end_member", "household", std::to_string(id.value), person,

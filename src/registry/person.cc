@@ -242,7 +242,10 @@ core::Status Validate(const Person& p) {
     const std::string path = "addresses/" + std::to_string(i);
     if (!kAddressUses.count(a.use)) e.push_back({path + "/use", OneOf(kAddressUses)});
     if (Blank(a.line1) && Blank(a.city) && Blank(a.postcode)) e.push_back({path, "enter at least a first line, a town or a postcode"});
-    for (const auto* f : {&a.line1, &a.line2, &a.city, &a.region}) CheckLength(e, path, *f, 200);
+    CheckLength(e, path + "/line1", a.line1, 200);
+    CheckLength(e, path + "/line2", a.line2, 200);
+    CheckLength(e, path + "/city", a.city, 200);
+    CheckLength(e, path + "/region", a.region, 200);
     CheckLength(e, path + "/postcode", a.postcode, 16);
   }
   static const std::regex kPhone(R"(^\+?[0-9 ()\-.]{3,30}$)");
@@ -351,11 +354,16 @@ core::StatusOr<Person> FromJson(const json& body) {
 core::StatusOr<Person> FromStorageJson(const std::string& text) {
   json j = json::parse(text, nullptr, false);
   if (j.is_discarded()) return core::Status::DataLoss("a stored client record is not valid JSON");
+  // erase() below throws on anything but an object.
+  if (!j.is_object()) return core::Status::DataLoss("a stored client record has an unexpected shape");
   std::vector<core::FieldError> errors;
   json copy = j;
   copy.erase("created_at");
   copy.erase("updated_at");
   Person p = Read(copy, errors, true);
+  for (const char* k : {"created_at", "updated_at"}) {
+    if (j.contains(k) && !j[k].is_number_integer()) errors.push_back({k, "must be an integer"});
+  }
   if (!errors.empty()) return core::Status::DataLoss("a stored client record has an unexpected shape");
   if (j.contains("created_at")) p.created_at = {j["created_at"].get<int64_t>()};
   if (j.contains("updated_at")) p.updated_at = {j["updated_at"].get<int64_t>()};

@@ -104,7 +104,8 @@ StatusOr<PersonView> PersonService::Get(const authz::Principal& who, core::Perso
     ASSIGN_OR_RETURN(decision, Gate(tx, who, authz::Operation::kRead, id, "person.read"));
     if (!decision.allowed) return Status::Ok();
     ASSIGN_OR_RETURN(storage::Rows rows, tx.Query("SELECT version, doc FROM persons WHERE id = ?", {id.value}));
-    if (rows.empty()) return Status::NotFound(fmt::format("no client has id {}", id.value));
+    // Commit so that the read attempt stays audited; NotFound is returned after the write.
+    if (rows.empty()) return Status::Ok();
     found = true;
     version = rows[0].Int(0);
     doc = rows[0].Text(1);
@@ -176,7 +177,8 @@ StatusOr<Person> PersonService::Update(const authz::Principal& who, core::Person
     json fields = json::array();
     for (const auto& c : changes) {
       std::string top = c.field.substr(0, c.field.find('/'));
-      if (fields.empty() || fields.back() != top) fields.push_back(top);
+      // Diff lists changed paths before added ones, so a field can come back later.
+      if (std::find(fields.begin(), fields.end(), top) == fields.end()) fields.push_back(top);
     }
     return outbox_.Append(tx, "person.updated", "person", std::to_string(id.value),
                           json{{"person_id", id.value}, {"version", p.version}, {"agency_id", who.agency.value},
@@ -291,10 +293,13 @@ StatusOr<std::vector<HistoryEntry>> PersonService::History(const authz::Principa
 StatusOr<std::vector<audit::Record>> PersonService::AccessLog(const authz::Principal& who, core::PersonId id,
                                                               int limit) {
   const bool own = who.kind == authz::PrincipalKind::kCitizen && who.person && *who.person == id;
-  const bool allowed = own || who.HasAnyRole({authz::Role::kAuditor, authz::Role::kManager});
-  const std::string reason = own ? "a person may see who looked at their data"
-                                 : allowed ? "auditors and managers may read a person's access log"
-                                           : "only the person, an auditor or a manager may read the access log";
+  const bool role_ok = own || who.HasAnyRole({authz::Role::kAuditor, authz::Role::kManager});
+  const bool scope_ok = who.kind != authz::PrincipalKind::kSystem || who.HasScope("audit:read");
+  const bool allowed = role_ok && scope_ok;
+  const std::string reason = !scope_ok ? "the API token lacks the scope audit:read"
+                             : own     ? "a person may see who looked at their data"
+                             : allowed ? "auditors and managers may read a person's access log"
+                                       : "only the person, an auditor or a manager may read the access log";
   std::vector<audit::Record> out;
   RETURN_IF_ERROR(db_.Write([&](storage::Transaction& tx) -> Status {
     RETURN_IF_ERROR(audit_.Append(tx, who, {"person.access_log", "person", std::to_string(id.value), id, allowed, reason}));
@@ -316,7 +321,8 @@ StatusOr<SourceRecord> PersonService::PutSourceRecord(const authz::Principal& wh
   if (data_json.size() > 64 * 1024) errors.push_back({"data", "must be at most 64 KiB"});
   if (!errors.empty()) return Status::InvalidArgument("the source record has invalid fields", std::move(errors));
   if (!who.agency.valid()) return Status::PermissionDenied("only an agency's staff or systems keep source records");
-  authz::Decision decision = gate_.DecidePerson(who, authz::Operation::kUpdate, person.value_or(core::PersonId{}));
+  authz::Decision decision = gate_.DecidePerson(who, authz::Operation::kUpdate, person.value_or(core::PersonId{}),
+                                                       authz::Resource::kSourceRecord);
   SourceRecord rec{{}, who.agency, local_id, person, data.dump(), clock_.Now()};
   Status s = db_.Write([&](storage::Transaction& tx) -> Status {
     RETURN_IF_ERROR(audit_.Append(tx, who, {"source_record.put", "source_record", local_id, person, decision.allowed,

@@ -1,0 +1,304 @@
+#include "registry/household_service.h"
+
+#include <chrono>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include <gmock/gmock.h>
+#include <gtest/gtest.h>
+
+#include "core/clock.h"
+#include "registry/person_service.h"
+#include "tests/testing/testing.h"
+
+namespace registry {
+namespace {
+
+using authz::Principal;
+using authz::PrincipalKind;
+using authz::Purpose;
+using authz::Role;
+using core::Status;
+using core::StatusCode;
+using ::testing::ElementsAre;
+using ::testing::HasSubstr;
+using ::testing::IsEmpty;
+
+std::vector<std::string> FieldNames(const Status& status) {
+  std::vector<std::string> out;
+  for (const auto& f : status.fields()) out.push_back(f.field);
+  return out;
+}
+
+Principal StaffUser(std::vector<Role> roles, Purpose purpose = Purpose::kCaseWork) {
+  Principal p;
+  p.kind = PrincipalKind::kStaff;
+  p.user = core::UserId{7};
+  p.agency = core::AgencyId{1};
+  p.name = "cw.jones";
+  p.roles = std::move(roles);
+  p.purpose = purpose;
+  return p;
+}
+
+Principal Caseworker() { return StaffUser({Role::kCaseworker}); }
+Principal Governance() { return StaffUser({Role::kGovernance}, Purpose::kAdministration); }
+
+core::Date D(int y, int m, int d) { return core::Date{y, m, d}; }
+
+// Who is in the household: "id:relationship:since:until" per member, in listed order.
+std::vector<std::string> Members(const Household& h) {
+  std::vector<std::string> out;
+  for (const auto& m : h.members) {
+    out.push_back(std::to_string(m.person.value) + ":" + m.relationship + ":" + m.since + ":" + m.until);
+  }
+  return out;
+}
+
+std::string M(core::PersonId id, const std::string& rel, const std::string& since, const std::string& until = "") {
+  return std::to_string(id.value) + ":" + rel + ":" + since + ":" + until;
+}
+
+class HouseholdServiceTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    db_ = testing_support::NewMigratedSqlite(dir_);
+    persons_ = std::make_unique<PersonService>(*db_, gate_, audit_, outbox_, clock_);
+    households_ = std::make_unique<HouseholdService>(*db_, gate_, audit_, outbox_, clock_);
+    amara_ = NewPerson("Amara", "Okonkwo");
+    chidi_ = NewPerson("Chidi", "Okonkwo");
+  }
+
+  core::PersonId NewPerson(const std::string& given, const std::string& family) {
+    Person p;
+    p.names = {{"official", given, family}};
+    auto created = persons_->Create(Caseworker(), p);
+    EXPECT_TRUE(created.ok()) << created.status().ToString();
+    return created.ok() ? created->id : core::PersonId{};
+  }
+
+  Household MustCreate(const std::string& name) {
+    auto h = households_->Create(Caseworker(), name);
+    EXPECT_TRUE(h.ok()) << h.status().ToString();
+    return h.ok() ? *h : Household{};
+  }
+
+  Household MustAdd(core::HouseholdId h, core::PersonId p, const std::string& rel, core::Date since) {
+    auto out = households_->AddMember(Caseworker(), h, p, rel, since);
+    EXPECT_TRUE(out.ok()) << out.status().ToString();
+    return out.ok() ? *out : Household{};
+  }
+
+  Household MustGet(core::HouseholdId h) {
+    auto out = households_->Get(Caseworker(), h);
+    EXPECT_TRUE(out.ok()) << out.status().ToString();
+    return out.ok() ? *out : Household{};
+  }
+
+  int64_t Count(const std::string& sql, const storage::Params& params = {}) {
+    int64_t n = -1;
+    Status s = db_->Read([&](storage::Transaction& tx) -> Status {
+      ASSIGN_OR_RETURN(storage::Rows rows, tx.Query(sql, params));
+      n = rows.at(0).Int(0);
+      return Status::Ok();
+    });
+    EXPECT_TRUE(s.ok()) << s.ToString();
+    return n;
+  }
+
+  testing_support::TempDir dir_;
+  std::unique_ptr<storage::Database> db_;
+  core::FakeClock clock_;
+  authz::AccessGate gate_;
+  audit::AuditLog audit_{clock_};
+  exchange::Outbox outbox_{clock_};
+  std::unique_ptr<PersonService> persons_;
+  std::unique_ptr<HouseholdService> households_;
+  core::PersonId amara_;
+  core::PersonId chidi_;
+};
+
+TEST_F(HouseholdServiceTest, CreateStartsEmptyAtVersionOne) {
+  Household h = MustCreate("Okonkwo family");
+  EXPECT_TRUE(h.id.valid());
+  EXPECT_EQ(h.name, "Okonkwo family");
+  EXPECT_EQ(h.version, 1);
+  EXPECT_THAT(h.members, IsEmpty());
+  Household loaded = MustGet(h.id);
+  EXPECT_EQ(loaded.name, "Okonkwo family");
+  EXPECT_EQ(loaded.version, 1);
+  EXPECT_EQ(Count("SELECT COUNT(*) FROM outbox WHERE type = 'household.created'"), 1);
+}
+
+TEST_F(HouseholdServiceTest, CreateWithBlankOrLongNameIsAFieldError) {
+  for (const std::string& name : {std::string(""), std::string("   "), std::string(" \t\n"), std::string(201, 'x')}) {
+    SCOPED_TRACE(name.size());
+    auto h = households_->Create(Caseworker(), name);
+    ASSERT_FALSE(h.ok());
+    EXPECT_EQ(h.status().code(), StatusCode::kInvalidArgument);
+    EXPECT_THAT(FieldNames(h.status()), ElementsAre("name"));
+  }
+  EXPECT_EQ(Count("SELECT COUNT(*) FROM households"), 0);
+}
+
+TEST_F(HouseholdServiceTest, CreateByGovernanceIsDenied) {
+  auto h = households_->Create(Governance(), "Okonkwo family");
+  EXPECT_EQ(h.status().code(), StatusCode::kPermissionDenied);
+  EXPECT_EQ(Count("SELECT COUNT(*) FROM households"), 0);
+  EXPECT_EQ(Count("SELECT COUNT(*) FROM audit_log WHERE action = 'household.create' AND allowed = 0"), 1);
+}
+
+TEST_F(HouseholdServiceTest, AddMembersListsThemAndBumpsTheVersion) {
+  Household h = MustCreate("Okonkwo family");
+  MustAdd(h.id, amara_, "head", D(2020, 1, 15));
+  Household out = MustAdd(h.id, chidi_, "child", D(2021, 6, 1));
+  EXPECT_EQ(out.version, 3);
+  EXPECT_THAT(Members(out), ElementsAre(M(amara_, "head", "2020-01-15"), M(chidi_, "child", "2021-06-01")));
+  EXPECT_EQ(out.members[0].name, "Amara Okonkwo");
+  EXPECT_EQ(Members(MustGet(h.id)), Members(out));
+
+  auto view = persons_->Get(Caseworker(), chidi_);
+  ASSERT_TRUE(view.ok());
+  ASSERT_TRUE(view->household.has_value());
+  EXPECT_EQ(view->household->id, h.id);
+  EXPECT_EQ(view->household->relationship, "child");
+}
+
+TEST_F(HouseholdServiceTest, AMoveEndsThePreviousMembershipAndBumpsBothVersions) {
+  Household first = MustCreate("First");
+  Household second = MustCreate("Second");
+  MustAdd(first.id, amara_, "head", D(2020, 1, 1));
+  const int64_t first_version = MustGet(first.id).version;
+  const int64_t second_version = MustGet(second.id).version;
+
+  Household moved = MustAdd(second.id, amara_, "partner", D(2024, 6, 1));
+  EXPECT_EQ(moved.version, second_version + 1);
+  EXPECT_THAT(Members(moved), ElementsAre(M(amara_, "partner", "2024-06-01")));
+
+  Household old = MustGet(first.id);
+  EXPECT_EQ(old.version, first_version + 1);
+  EXPECT_THAT(Members(old), ElementsAre(M(amara_, "head", "2020-01-01", "2024-06-01")));
+  EXPECT_EQ(Count("SELECT COUNT(*) FROM household_members WHERE person_id = ? AND end_date IS NULL", {amara_.value}),
+            1);
+  EXPECT_EQ(Count("SELECT COUNT(*) FROM outbox WHERE type = 'household.member_moved'"), 1);
+
+  auto view = persons_->Get(Caseworker(), amara_);
+  ASSERT_TRUE(view.ok());
+  ASSERT_TRUE(view->household.has_value());
+  EXPECT_EQ(view->household->id, second.id);
+}
+
+TEST_F(HouseholdServiceTest, AddingTheSameCurrentMemberTwiceIsAlreadyExists) {
+  Household h = MustCreate("Okonkwo family");
+  MustAdd(h.id, amara_, "head", D(2020, 1, 1));
+  auto again = households_->AddMember(Caseworker(), h.id, amara_, "head", D(2022, 1, 1));
+  ASSERT_FALSE(again.ok());
+  EXPECT_EQ(again.status().code(), StatusCode::kAlreadyExists);
+  EXPECT_THAT(Members(MustGet(h.id)), ElementsAre(M(amara_, "head", "2020-01-01")));
+  EXPECT_EQ(MustGet(h.id).version, 2);
+}
+
+TEST_F(HouseholdServiceTest, MoveDatedBeforeTheCurrentMembershipIsInvalidAndChangesNothing) {
+  Household first = MustCreate("First");
+  Household second = MustCreate("Second");
+  MustAdd(first.id, amara_, "head", D(2022, 5, 1));
+  auto early = households_->AddMember(Caseworker(), second.id, amara_, "head", D(2022, 4, 30));
+  ASSERT_FALSE(early.ok());
+  EXPECT_EQ(early.status().code(), StatusCode::kInvalidArgument);
+  EXPECT_THAT(FieldNames(early.status()), ElementsAre("since"));
+  EXPECT_THAT(Members(MustGet(first.id)), ElementsAre(M(amara_, "head", "2022-05-01")));
+  EXPECT_THAT(MustGet(second.id).members, IsEmpty());
+  EXPECT_EQ(MustGet(first.id).version, 2);
+  EXPECT_EQ(MustGet(second.id).version, 1);
+}
+
+TEST_F(HouseholdServiceTest, UnknownRelationshipNamesTheField) {
+  Household h = MustCreate("Okonkwo family");
+  auto out = households_->AddMember(Caseworker(), h.id, amara_, "cousin-ish", D(2020, 1, 1));
+  ASSERT_FALSE(out.ok());
+  EXPECT_EQ(out.status().code(), StatusCode::kInvalidArgument);
+  EXPECT_THAT(FieldNames(out.status()), ElementsAre("relationship"));
+  EXPECT_THAT(MustGet(h.id).members, IsEmpty());
+}
+
+TEST_F(HouseholdServiceTest, AddingAnUnknownPersonOrToAnUnknownHousehold) {
+  Household h = MustCreate("Okonkwo family");
+  auto no_person = households_->AddMember(Caseworker(), h.id, core::PersonId{404}, "head", D(2020, 1, 1));
+  EXPECT_EQ(no_person.status().code(), StatusCode::kInvalidArgument);
+  EXPECT_THAT(FieldNames(no_person.status()), ElementsAre("person_id"));
+  auto no_household =
+      households_->AddMember(Caseworker(), core::HouseholdId{404}, amara_, "head", D(2020, 1, 1));
+  EXPECT_EQ(no_household.status().code(), StatusCode::kNotFound);
+}
+
+TEST_F(HouseholdServiceTest, EndMembershipSetsUntilAndBumpsTheVersion) {
+  Household h = MustCreate("Okonkwo family");
+  MustAdd(h.id, amara_, "head", D(2020, 1, 1));
+  auto ended = households_->EndMembership(Caseworker(), h.id, amara_, D(2023, 3, 31));
+  ASSERT_TRUE(ended.ok()) << ended.status().ToString();
+  EXPECT_EQ(ended->version, 3);
+  EXPECT_THAT(Members(*ended), ElementsAre(M(amara_, "head", "2020-01-01", "2023-03-31")));
+  auto view = persons_->Get(Caseworker(), amara_);
+  ASSERT_TRUE(view.ok());
+  EXPECT_FALSE(view->household.has_value());
+
+  auto again = households_->EndMembership(Caseworker(), h.id, amara_, D(2023, 4, 1));
+  EXPECT_EQ(again.status().code(), StatusCode::kNotFound);
+  // A past member may join again.
+  Household rejoined = MustAdd(h.id, amara_, "head", D(2024, 1, 1));
+  EXPECT_THAT(Members(rejoined),
+              ElementsAre(M(amara_, "head", "2024-01-01"), M(amara_, "head", "2020-01-01", "2023-03-31")));
+}
+
+TEST_F(HouseholdServiceTest, EndMembershipBeforeTheStartIsInvalid) {
+  Household h = MustCreate("Okonkwo family");
+  MustAdd(h.id, amara_, "head", D(2020, 1, 1));
+  auto ended = households_->EndMembership(Caseworker(), h.id, amara_, D(2019, 12, 31));
+  ASSERT_FALSE(ended.ok());
+  EXPECT_EQ(ended.status().code(), StatusCode::kInvalidArgument);
+  EXPECT_THAT(FieldNames(ended.status()), ElementsAre("until"));
+  EXPECT_THAT(Members(MustGet(h.id)), ElementsAre(M(amara_, "head", "2020-01-01")));
+}
+
+TEST_F(HouseholdServiceTest, GetListsCurrentMembersBeforePastOnes) {
+  Household h = MustCreate("Okonkwo family");
+  const core::PersonId ngozi = NewPerson("Ngozi", "Okonkwo");
+  MustAdd(h.id, amara_, "head", D(2015, 1, 1));
+  MustAdd(h.id, chidi_, "child", D(2018, 1, 1));
+  MustAdd(h.id, ngozi, "grandparent", D(2016, 1, 1));
+  ASSERT_TRUE(households_->EndMembership(Caseworker(), h.id, amara_, D(2020, 1, 1)).ok());
+  EXPECT_THAT(Members(MustGet(h.id)),
+              ElementsAre(M(ngozi, "grandparent", "2016-01-01"), M(chidi_, "child", "2018-01-01"),
+                          M(amara_, "head", "2015-01-01", "2020-01-01")));
+}
+
+TEST_F(HouseholdServiceTest, GetByGovernanceIsDeniedAndAudited) {
+  Household h = MustCreate("Okonkwo family");
+  MustAdd(h.id, amara_, "head", D(2020, 1, 1));
+  auto out = households_->Get(Governance(), h.id);
+  ASSERT_FALSE(out.ok());
+  EXPECT_EQ(out.status().code(), StatusCode::kPermissionDenied);
+  EXPECT_THAT(out.status().message(), HasSubstr("governance"));
+  EXPECT_EQ(Count("SELECT COUNT(*) FROM audit_log WHERE action = 'household.read' AND allowed = 0 AND person_id = ?",
+                  {amara_.value}),
+            1);
+
+  Household empty = MustCreate("Empty");
+  EXPECT_EQ(households_->Get(Governance(), empty.id).status().code(), StatusCode::kPermissionDenied);
+}
+
+TEST_F(HouseholdServiceTest, AddMemberByGovernanceIsDeniedAndChangesNothing) {
+  Household h = MustCreate("Okonkwo family");
+  auto out = households_->AddMember(Governance(), h.id, amara_, "head", D(2020, 1, 1));
+  EXPECT_EQ(out.status().code(), StatusCode::kPermissionDenied);
+  EXPECT_THAT(MustGet(h.id).members, IsEmpty());
+  EXPECT_EQ(Count("SELECT COUNT(*) FROM audit_log WHERE action = 'household.add_member' AND allowed = 0"), 1);
+}
+
+TEST_F(HouseholdServiceTest, GetOfUnknownHouseholdIsNotFound) {
+  EXPECT_EQ(households_->Get(Caseworker(), core::HouseholdId{404}).status().code(), StatusCode::kNotFound);
+}
+
+}  // namespace
+}  // namespace registry

@@ -1,0 +1,384 @@
+#include "registry/person.h"
+
+#include <functional>
+#include <string>
+#include <vector>
+
+#include <gmock/gmock.h>
+#include <gtest/gtest.h>
+#include <nlohmann/json.hpp>
+
+namespace registry {
+namespace {
+
+using core::StatusCode;
+using nlohmann::json;
+using ::testing::Contains;
+using ::testing::ElementsAre;
+using ::testing::HasSubstr;
+using ::testing::IsEmpty;
+using ::testing::UnorderedElementsAre;
+
+std::vector<std::string> FieldNames(const core::Status& status) {
+  std::vector<std::string> out;
+  for (const auto& f : status.fields()) out.push_back(f.field);
+  return out;
+}
+
+// A person with every field set and valid.
+Person FullPerson() {
+  Person p;
+  p.names = {{"official", "Amara", "Okonkwo"}, {"alias", "Ama", "Okonkwo"}};
+  p.birth_date = core::PartialDate{1985, 3, 27};
+  p.sex = "female";
+  p.gender = "woman";
+  p.identifiers = {{"national_id", "NI-123456", ""}, {"agency_number", "A-77", "city-social"}};
+  p.addresses = {{"home", "12 High Street", "Flat 2", "Wellington", "Wellington Region", "6011", "NZ"}};
+  p.phones = {{"mobile", "+64 21 555 0101"}};
+  p.emails = {{"", "amara@example.org"}};
+  p.preferred_language = "ig";
+  p.needs = {true, "ig", "step-free access"};
+  p.created_at = {1'700'000'000'000'000};
+  p.updated_at = {1'700'000'100'000'000};
+  return p;
+}
+
+// -------- Validate --------
+
+TEST(PersonValidate, FullyValidPersonPasses) {
+  core::Status s = Validate(FullPerson());
+  EXPECT_TRUE(s.ok()) << s.ToString();
+}
+
+TEST(PersonValidate, MinimalPersonWithOnlyAGivenNamePasses) {
+  Person p;
+  p.names = {{"official", "Amara", ""}};
+  EXPECT_TRUE(Validate(p).ok());
+}
+
+struct ValidateCase {
+  std::string name;
+  std::function<void(Person&)> mutate;
+  std::vector<std::string> fields;
+};
+
+TEST(PersonValidate, EachRuleNamesTheExactField) {
+  const std::vector<ValidateCase> cases = {
+      {"no names", [](Person& p) { p.names.clear(); }, {"names"}},
+      {"blank name", [](Person& p) { p.names[0].given = " "; p.names[0].family = ""; }, {"names/0/family"}},
+      {"unknown name use", [](Person& p) { p.names[1].use = "nickname"; }, {"names/1/use"}},
+      {"no official name", [](Person& p) { p.names[0].use = "alias"; }, {"names"}},
+      {"long family name", [](Person& p) { p.names[0].family = std::string(201, 'x'); }, {"names/0/family"}},
+      {"unknown identifier kind", [](Person& p) { p.identifiers[0].kind = "ssn"; }, {"identifiers/0/kind"}},
+      {"blank identifier value", [](Person& p) { p.identifiers[0].value = ""; }, {"identifiers/0/value"}},
+      {"agency number without issuer",
+       [](Person& p) { p.identifiers = {{"agency_number", "A-1", ""}}; },
+       {"identifiers/0/issuer"}},
+      {"duplicate identifier",
+       [](Person& p) { p.identifiers = {{"passport", "P1", ""}, {"passport", "P1", ""}}; },
+       {"identifiers/1"}},
+      {"empty address", [](Person& p) { p.addresses = {Address{}}; }, {"addresses/0"}},
+      {"unknown address use", [](Person& p) { p.addresses[0].use = "holiday"; }, {"addresses/0/use"}},
+      {"long address line", [](Person& p) { p.addresses[0].line1 = std::string(201, 'x'); }, {"addresses/0/line1"}},
+      {"long city", [](Person& p) { p.addresses[0].city = std::string(201, 'x'); }, {"addresses/0/city"}},
+      {"long postcode", [](Person& p) { p.addresses[0].postcode = std::string(17, '1'); }, {"addresses/0/postcode"}},
+      {"bad phone", [](Person& p) { p.phones[0].value = "call me"; }, {"phones/0/value"}},
+      {"unknown phone use", [](Person& p) { p.phones[0].use = "fax"; }, {"phones/0/use"}},
+      {"bad email", [](Person& p) { p.emails[0].value = "amara.example.org"; }, {"emails/0/value"}},
+      {"email with two ats", [](Person& p) { p.emails[0].value = "a@b@example.org"; }, {"emails/0/value"}},
+      {"unknown sex", [](Person& p) { p.sex = "yes"; }, {"sex"}},
+      {"long gender", [](Person& p) { p.gender = std::string(101, 'g'); }, {"gender"}},
+      {"long language", [](Person& p) { p.preferred_language = std::string(36, 'l'); }, {"preferred_language"}},
+  };
+  for (const auto& c : cases) {
+    SCOPED_TRACE(c.name);
+    Person p = FullPerson();
+    c.mutate(p);
+    core::Status s = Validate(p);
+    EXPECT_EQ(s.code(), StatusCode::kInvalidArgument);
+    EXPECT_EQ(FieldNames(s), c.fields);
+  }
+}
+
+TEST(PersonValidate, ReportsEveryProblemAtOnce) {
+  Person p = FullPerson();
+  p.sex = "x";
+  p.phones[0].value = "?";
+  p.emails[0].value = "nope";
+  core::Status s = Validate(p);
+  EXPECT_EQ(s.code(), StatusCode::kInvalidArgument);
+  EXPECT_THAT(FieldNames(s), UnorderedElementsAre("sex", "phones/0/value", "emails/0/value"));
+}
+
+// -------- FromJson --------
+
+json ValidBody() {
+  return json::parse(R"({
+    "names": [{"use": "official", "given": "Amara", "family": "Okonkwo"}],
+    "birth_date": "1985-03",
+    "sex": "female",
+    "identifiers": [{"kind": "passport", "value": "P123"}],
+    "addresses": [{"line1": "12 High Street", "city": "Wellington"}],
+    "phones": [{"use": "mobile", "value": "+64 21 555 0101"}],
+    "emails": [{"value": "amara@example.org"}],
+    "needs": {"interpreter": true, "interpreter_language": "ig"}
+  })");
+}
+
+TEST(PersonFromJson, ReadsAValidBody) {
+  auto p = FromJson(ValidBody());
+  ASSERT_TRUE(p.ok()) << p.status().ToString();
+  ASSERT_EQ(p->names.size(), 1u);
+  EXPECT_EQ(p->names[0], (PersonName{"official", "Amara", "Okonkwo"}));
+  ASSERT_TRUE(p->birth_date.has_value());
+  EXPECT_EQ(*p->birth_date, (core::PartialDate{1985, 3, 0}));
+  EXPECT_EQ(p->sex, "female");
+  EXPECT_THAT(p->identifiers, ElementsAre(Identifier{"passport", "P123", ""}));
+  ASSERT_EQ(p->addresses.size(), 1u);
+  EXPECT_EQ(p->addresses[0].use, "home");  // the default
+  EXPECT_EQ(p->addresses[0].city, "Wellington");
+  EXPECT_THAT(p->phones, ElementsAre(ContactPoint{"mobile", "+64 21 555 0101"}));
+  EXPECT_THAT(p->emails, ElementsAre(ContactPoint{"", "amara@example.org"}));
+  EXPECT_TRUE(p->needs.interpreter);
+  EXPECT_EQ(p->needs.interpreter_language, "ig");
+  EXPECT_TRUE(Validate(*p).ok());
+}
+
+TEST(PersonFromJson, NameUseDefaultsToOfficial) {
+  auto p = FromJson(json::parse(R"({"names": [{"given": "Amara"}]})"));
+  ASSERT_TRUE(p.ok()) << p.status().ToString();
+  EXPECT_EQ(p->names[0].use, "official");
+}
+
+TEST(PersonFromJson, UnknownFieldsAreFieldErrorsAtTopLevelAndNested) {
+  json body = ValidBody();
+  body["nickname"] = "Ama";
+  body["names"][0]["nick"] = "Ama";
+  body["addresses"][0]["street"] = "High";
+  body["needs"]["dog"] = true;
+  auto p = FromJson(body);
+  ASSERT_FALSE(p.ok());
+  EXPECT_EQ(p.status().code(), StatusCode::kInvalidArgument);
+  EXPECT_THAT(FieldNames(p.status()),
+              UnorderedElementsAre("nickname", "names/0/nick", "addresses/0/street", "needs/dog"));
+}
+
+struct JsonCase {
+  std::string name;
+  std::function<void(json&)> mutate;
+  std::string field;
+};
+
+TEST(PersonFromJson, WrongTypesAreFieldErrors) {
+  const std::vector<JsonCase> cases = {
+      {"names not a list", [](json& j) { j["names"] = "Amara"; }, "names"},
+      {"name not an object", [](json& j) { j["names"][0] = "Amara"; }, "names/0"},
+      {"given not a string", [](json& j) { j["names"][0]["given"] = 5; }, "names/0/given"},
+      {"sex not a string", [](json& j) { j["sex"] = 1; }, "sex"},
+      {"identifier not an object", [](json& j) { j["identifiers"][0] = 5; }, "identifiers/0"},
+      {"identifier value a number", [](json& j) { j["identifiers"][0]["value"] = 123; }, "identifiers/0/value"},
+      {"phones an object", [](json& j) { j["phones"] = json::object(); }, "phones"},
+      {"interpreter a string", [](json& j) { j["needs"]["interpreter"] = "yes"; }, "needs/interpreter"},
+      {"needs a list", [](json& j) { j["needs"] = json::array(); }, "needs"},
+      {"birth date a number", [](json& j) { j["birth_date"] = 1985; }, "birth_date"},
+      {"too many names", [](json& j) { j["names"] = json::array(); for (int i = 0; i < 21; ++i) j["names"].push_back({{"given", "A"}}); }, "names"},
+  };
+  for (const auto& c : cases) {
+    SCOPED_TRACE(c.name);
+    json body = ValidBody();
+    c.mutate(body);
+    auto p = FromJson(body);
+    ASSERT_FALSE(p.ok());
+    EXPECT_EQ(p.status().code(), StatusCode::kInvalidArgument);
+    EXPECT_THAT(FieldNames(p.status()), ElementsAre(c.field));
+  }
+}
+
+TEST(PersonFromJson, BodyMustBeAnObject) {
+  auto p = FromJson(json::array());
+  ASSERT_FALSE(p.ok());
+  EXPECT_EQ(p.status().code(), StatusCode::kInvalidArgument);
+}
+
+TEST(PersonFromJson, BadBirthDateIsAFieldError) {
+  for (const char* bad : {"1985-13-01", "1985-02-30", "27/03/1985", "85", "1985-3"}) {
+    SCOPED_TRACE(bad);
+    json body = ValidBody();
+    body["birth_date"] = bad;
+    auto p = FromJson(body);
+    ASSERT_FALSE(p.ok());
+    EXPECT_EQ(p.status().code(), StatusCode::kInvalidArgument);
+    EXPECT_THAT(FieldNames(p.status()), ElementsAre("birth_date"));
+  }
+}
+
+TEST(PersonFromJson, AcceptsTheFieldsThatToJsonWrites) {
+  json out = ToJson(FullPerson(), authz::Decision{true, "", {authz::Category::kIdentity}, {{authz::Category::kContact, "x"}}});
+  auto p = FromJson(out);
+  EXPECT_TRUE(p.ok()) << p.status().ToString();
+}
+
+// -------- ToJson --------
+
+TEST(PersonToJson, HidesWithheldCategoriesAndListsThem) {
+  Person p = FullPerson();
+  p.id = core::PersonId{12};
+  p.version = 3;
+  authz::Decision d{true,
+                    "test",
+                    {authz::Category::kIdentity, authz::Category::kNeeds},
+                    {{authz::Category::kContact, "contact details are not shared with this agency"}}};
+  json j = ToJson(p, d);
+  EXPECT_EQ(j["id"], 12);
+  EXPECT_EQ(j["version"], 3);
+  EXPECT_TRUE(j.contains("names"));
+  EXPECT_EQ(j["birth_date"], "1985-03-27");
+  EXPECT_TRUE(j.contains("identifiers"));
+  EXPECT_TRUE(j.contains("needs"));
+  for (const char* hidden : {"addresses", "phones", "emails", "preferred_language"}) {
+    EXPECT_FALSE(j.contains(hidden)) << hidden;
+  }
+  ASSERT_TRUE(j.contains("withheld"));
+  ASSERT_EQ(j["withheld"].size(), 1u);
+  EXPECT_EQ(j["withheld"][0]["category"], "contact");
+  EXPECT_EQ(j["withheld"][0]["reason"], "contact details are not shared with this agency");
+  EXPECT_EQ(j.dump().find("12 High Street"), std::string::npos);
+  EXPECT_EQ(j.dump().find("555"), std::string::npos);
+}
+
+TEST(PersonToJson, ShowsEverythingAndNoWithheldWhenAllVisible) {
+  authz::Decision d{true, "test",
+                    {authz::Category::kIdentity, authz::Category::kContact, authz::Category::kNeeds,
+                     authz::Category::kHousehold, authz::Category::kHistory},
+                    {}};
+  json j = ToJson(FullPerson(), d);
+  for (const char* k : {"names", "birth_date", "sex", "gender", "identifiers", "addresses", "phones", "emails",
+                        "preferred_language", "needs", "created_at", "updated_at"}) {
+    EXPECT_TRUE(j.contains(k)) << k;
+  }
+  EXPECT_FALSE(j.contains("withheld"));
+  EXPECT_EQ(j["created_at"], FullPerson().created_at.ToRfc3339());
+}
+
+TEST(PersonToJson, HidesIdentityWhenNotVisible) {
+  json j = ToJson(FullPerson(), authz::Decision{true, "", {authz::Category::kContact}, {}});
+  for (const char* k : {"names", "birth_date", "sex", "gender", "identifiers", "needs"}) EXPECT_FALSE(j.contains(k)) << k;
+  EXPECT_TRUE(j.contains("addresses"));
+}
+
+// -------- Storage form --------
+
+TEST(PersonStorage, RoundTripKeepsEverything) {
+  Person p = FullPerson();
+  p.names.push_back({"other_script", "王", "芳"});
+  p.names.push_back({"previous", "Ngā", "Māhina-O'Brien"});
+  auto back = FromStorageJson(ToStorageJson(p).dump());
+  ASSERT_TRUE(back.ok()) << back.status().ToString();
+  EXPECT_EQ(back->names, p.names);
+  EXPECT_EQ(back->birth_date, p.birth_date);
+  EXPECT_EQ(back->sex, p.sex);
+  EXPECT_EQ(back->gender, p.gender);
+  EXPECT_EQ(back->identifiers, p.identifiers);
+  EXPECT_EQ(back->addresses, p.addresses);
+  EXPECT_EQ(back->phones, p.phones);
+  EXPECT_EQ(back->emails, p.emails);
+  EXPECT_EQ(back->preferred_language, p.preferred_language);
+  EXPECT_EQ(back->needs, p.needs);
+  EXPECT_EQ(back->created_at, p.created_at);
+  EXPECT_EQ(back->updated_at, p.updated_at);
+  EXPECT_EQ(back->DisplayName(), "Amara Okonkwo");
+  EXPECT_THAT(Diff(p, *back), IsEmpty());
+}
+
+TEST(PersonStorage, RoundTripKeepsPartialBirthDatesAndEmptyFields) {
+  Person p;
+  p.names = {{"official", "", "王"}};
+  p.birth_date = core::PartialDate{1990, 0, 0};
+  auto back = FromStorageJson(ToStorageJson(p).dump());
+  ASSERT_TRUE(back.ok()) << back.status().ToString();
+  EXPECT_EQ(back->names, p.names);
+  EXPECT_EQ(back->birth_date, p.birth_date);
+  EXPECT_EQ(back->sex, "");
+  EXPECT_THAT(back->identifiers, IsEmpty());
+  EXPECT_FALSE(back->needs.interpreter);
+  EXPECT_EQ(back->DisplayName(), "王");
+}
+
+TEST(PersonStorage, DamagedDocumentsAreDataLoss) {
+  for (const char* bad : {"not json", "[1,2]", "5", R"({"names": "x"})", R"({"mystery": 1})",
+                          R"({"names": [], "created_at": "yesterday"})"}) {
+    SCOPED_TRACE(bad);
+    auto p = FromStorageJson(bad);
+    ASSERT_FALSE(p.ok());
+    EXPECT_EQ(p.status().code(), StatusCode::kDataLoss);
+  }
+}
+
+// -------- NameKey and DisplayName --------
+
+TEST(PersonNameKey, FoldsCaseAndPunctuation) {
+  EXPECT_EQ(NameKey("O'Brien-Smith"), "obrien smith");
+  EXPECT_EQ(NameKey("  Mc Donald "), "mc donald");
+  EXPECT_EQ(NameKey("St. John"), "st john");
+  EXPECT_EQ(NameKey("ANNE--marie,  JONES"), "anne marie jones");
+  EXPECT_EQ(NameKey(""), "");
+  EXPECT_EQ(NameKey(" - "), "");
+  EXPECT_EQ(NameKey("Ngā"), "ngā");
+  EXPECT_EQ(NameKey("王 芳"), "王 芳");
+}
+
+TEST(PersonDisplayName, UsesTheFirstOfficialName) {
+  Person p;
+  EXPECT_EQ(p.DisplayName(), "(no name)");
+  p.names = {{"alias", "Ama", "O"}, {"official", "Amara", "Okonkwo"}};
+  EXPECT_EQ(p.DisplayName(), "Amara Okonkwo");
+  p.names = {{"official", "", "Okonkwo"}};
+  EXPECT_EQ(p.DisplayName(), "Okonkwo");
+}
+
+// -------- Diff --------
+
+TEST(PersonDiff, IdenticalPersonsHaveNoChanges) { EXPECT_THAT(Diff(FullPerson(), FullPerson()), IsEmpty()); }
+
+TEST(PersonDiff, ReportsChangedAddedAndRemovedPaths) {
+  Person before = FullPerson();
+  Person after = FullPerson();
+  after.sex = "other";                                // changed
+  after.phones.push_back({"work", "+64 4 555 0199"});  // added
+  after.names.pop_back();                             // removed: the alias
+  after.updated_at = {1'800'000'000'000'000};         // timestamps are not changes
+  std::vector<std::string> fields;
+  for (const auto& c : Diff(before, after)) {
+    fields.push_back(c.field);
+    if (c.field == "sex") {
+      EXPECT_EQ(c.before, "female");
+      EXPECT_EQ(c.after, "other");
+    } else if (c.field == "phones/1/value") {
+      EXPECT_EQ(c.before, "");
+      EXPECT_EQ(c.after, "+64 4 555 0199");
+    } else if (c.field == "names/1/given") {
+      EXPECT_EQ(c.before, "Ama");
+      EXPECT_EQ(c.after, "");
+    }
+  }
+  EXPECT_THAT(fields, UnorderedElementsAre("sex", "phones/1/use", "phones/1/value", "names/1/use", "names/1/given",
+                                           "names/1/family"));
+}
+
+TEST(PersonDiff, ReportsNonStringValuesAsText) {
+  Person before = FullPerson();
+  Person after = FullPerson();
+  after.needs.interpreter = false;
+  after.birth_date.reset();
+  auto changes = Diff(before, after);
+  ASSERT_EQ(changes.size(), 2u);
+  EXPECT_EQ(changes[0].field, "birth_date");
+  EXPECT_EQ(changes[0].before, "1985-03-27");
+  EXPECT_EQ(changes[0].after, "");
+  EXPECT_EQ(changes[1].field, "needs/interpreter");
+  EXPECT_EQ(changes[1].before, "true");
+  EXPECT_EQ(changes[1].after, "false");
+}
+
+}  // namespace
+}  // namespace registry

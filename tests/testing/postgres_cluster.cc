@@ -1,0 +1,244 @@
+#include "tests/testing/postgres_cluster.h"
+
+#include <arpa/inet.h>
+#include <fcntl.h>
+#include <fmt/format.h>
+#include <libpq-fe.h>
+#include <netinet/in.h>
+#include <pwd.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <chrono>
+#include <cstdlib>
+#include <fstream>
+#include <sstream>
+#include <stdexcept>
+#include <thread>
+#include <vector>
+
+namespace testing_support {
+namespace {
+
+namespace fs = std::filesystem;
+
+constexpr const char* kDefaultBindir = "/usr/lib/postgresql/15/bin";
+constexpr auto kReadyTimeout = std::chrono::seconds(20);
+
+bool IsExecutable(const fs::path& p) { return access(p.c_str(), X_OK) == 0; }
+
+// Runs `argv` with stdout and stderr appended to `log`, in `cwd`; returns its exit status.
+int Run(const std::vector<std::string>& argv, const fs::path& log, const fs::path& cwd) {
+  std::vector<char*> args;
+  for (const auto& a : argv) args.push_back(const_cast<char*>(a.c_str()));
+  args.push_back(nullptr);
+  const pid_t pid = fork();
+  if (pid < 0) throw std::runtime_error("fork failed");
+  if (pid == 0) {
+    const int fd = open(log.c_str(), O_WRONLY | O_CREAT | O_APPEND, 0644);
+    if (fd >= 0) {
+      dup2(fd, STDOUT_FILENO);
+      dup2(fd, STDERR_FILENO);
+      close(fd);
+    }
+    const int null_in = open("/dev/null", O_RDONLY);
+    if (null_in >= 0) dup2(null_in, STDIN_FILENO);
+    if (chdir(cwd.c_str()) != 0) _exit(126);
+    execv(args[0], args.data());
+    _exit(127);
+  }
+  int status = 0;
+  while (waitpid(pid, &status, 0) < 0) {
+    if (errno != EINTR) return -1;
+  }
+  return WIFEXITED(status) ? WEXITSTATUS(status) : -1;
+}
+
+std::string Tail(const fs::path& file, size_t max_chars = 3000) {
+  std::ifstream in(file);
+  std::stringstream ss;
+  ss << in.rdbuf();
+  std::string text = ss.str();
+  return text.size() > max_chars ? "..." + text.substr(text.size() - max_chars) : text;
+}
+
+// A loopback port nobody listens on right now.
+int FreePort() {
+  const int fd = socket(AF_INET, SOCK_STREAM, 0);
+  if (fd < 0) throw std::runtime_error("socket failed");
+  sockaddr_in addr{};
+  addr.sin_family = AF_INET;
+  addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  addr.sin_port = 0;
+  socklen_t len = sizeof(addr);
+  if (bind(fd, reinterpret_cast<sockaddr*>(&addr), sizeof(addr)) != 0 ||
+      getsockname(fd, reinterpret_cast<sockaddr*>(&addr), &len) != 0) {
+    close(fd);
+    throw std::runtime_error("cannot find a free loopback port");
+  }
+  close(fd);
+  return ntohs(addr.sin_port);
+}
+
+std::string AdminConninfo(int port, const std::string& dbname) {
+  return fmt::format("host=127.0.0.1 port={} user=onedoor dbname={} connect_timeout=5", port,
+                     dbname);
+}
+
+}  // namespace
+
+std::unique_ptr<PostgresCluster> PostgresCluster::Start() {
+  auto cluster = std::unique_ptr<PostgresCluster>(new PostgresCluster());
+  const char* env_bindir = std::getenv("ONEDOOR_PG_BINDIR");
+  cluster->bindir_ = env_bindir != nullptr && *env_bindir != '\0' ? env_bindir : kDefaultBindir;
+  for (const char* tool : {"initdb", "pg_ctl", "postgres"}) {
+    if (!IsExecutable(cluster->bindir_ / tool)) {
+      throw std::runtime_error(fmt::format(
+          "PostgreSQL 15 is needed for these tests but {} was not found; install the Debian "
+          "package "
+          "'postgresql' (run `make deps` or scripts/install-deps.sh), or set ONEDOOR_PG_BINDIR",
+          (cluster->bindir_ / tool).string()));
+    }
+  }
+
+  std::string tmpl = (fs::temp_directory_path() / "onedoor-pg-XXXXXX").string();
+  if (mkdtemp(tmpl.data()) == nullptr) throw std::runtime_error("mkdtemp failed");
+  cluster->root_ = tmpl;
+
+  // PostgreSQL refuses to run as root: hand the directory to an unprivileged user.
+  std::vector<std::string> prefix;
+  if (geteuid() == 0) {
+    const passwd* pw = getpwnam("postgres");
+    if (pw == nullptr) pw = getpwnam("nobody");
+    if (pw == nullptr)
+      throw std::runtime_error("running as root, and neither user postgres nor nobody exists");
+    cluster->run_as_ = pw->pw_name;
+    std::string runuser = IsExecutable("/usr/sbin/runuser") ? "/usr/sbin/runuser" : "/sbin/runuser";
+    prefix = {runuser, "-u", cluster->run_as_, "--"};
+    if (chown(cluster->root_.c_str(), pw->pw_uid, pw->pw_gid) != 0) {
+      throw std::runtime_error("cannot give " + cluster->root_.string() + " to user " +
+                               cluster->run_as_);
+    }
+  }
+  chmod(cluster->root_.c_str(), 0700);
+  const fs::path log = cluster->root_ / "commands.log";
+  const fs::path data = cluster->root_ / "data";
+  const fs::path sockets = cluster->root_ / "sockets";
+  auto as_user = [&](std::vector<std::string> argv) {
+    argv.insert(argv.begin(), prefix.begin(), prefix.end());
+    return Run(argv, log, cluster->root_);
+  };
+
+  // --no-sync only skips flushing the fresh cluster; the server itself runs with fsync on.
+  if (as_user({(cluster->bindir_ / "initdb").string(), "-D", data.string(), "-A", "trust", "-U",
+               "onedoor", "-E", "UTF8", "--locale=C", "--no-sync"}) != 0) {
+    throw std::runtime_error("initdb failed:\n" + Tail(log));
+  }
+  if (as_user({"/bin/mkdir", "-p", sockets.string()}) != 0)
+    throw std::runtime_error("cannot create " + sockets.string());
+
+  // The port is free when chosen but could be taken before the server binds it: try again.
+  for (int attempt = 0; attempt < 3 && !cluster->running_; ++attempt) {
+    cluster->port_ = FreePort();
+    const std::string options = fmt::format("-p {} -k {} -c listen_addresses=127.0.0.1 -c fsync=on",
+                                            cluster->port_, sockets.string());
+    const int rc = as_user({(cluster->bindir_ / "pg_ctl").string(), "-D", data.string(), "-l",
+                            (cluster->root_ / "server.log").string(), "-o", options, "-w", "-t",
+                            std::to_string(kReadyTimeout.count()), "start"});
+    cluster->running_ = rc == 0;
+    if (!cluster->running_) {
+      // pg_ctl may give up while the server is still starting.
+      (void)as_user(
+          {(cluster->bindir_ / "pg_ctl").string(), "-D", data.string(), "-m", "immediate", "stop"});
+    }
+  }
+  if (!cluster->running_) {
+    throw std::runtime_error("the PostgreSQL test server did not start:\n" + Tail(log) + "\n" +
+                             Tail(cluster->root_ / "server.log"));
+  }
+
+  const std::string conninfo = AdminConninfo(cluster->port_, "postgres");
+  const auto deadline = std::chrono::steady_clock::now() + kReadyTimeout;
+  while (PQping(conninfo.c_str()) != PQPING_OK) {
+    if (std::chrono::steady_clock::now() > deadline) {
+      throw std::runtime_error(
+          "the PostgreSQL test server did not accept connections within 20 s:\n" +
+          Tail(cluster->root_ / "server.log"));
+    }
+    std::this_thread::sleep_for(std::chrono::milliseconds(50));
+  }
+  return cluster;
+}
+
+PostgresCluster::~PostgresCluster() { Stop(); }
+
+void PostgresCluster::Stop() {
+  if (root_.empty()) return;
+  if (running_) {
+    std::vector<std::string> argv = {
+        (bindir_ / "pg_ctl").string(), "-D", (root_ / "data").string(), "-m", "fast", "-w", "stop"};
+    if (!run_as_.empty()) {
+      std::string runuser =
+          IsExecutable("/usr/sbin/runuser") ? "/usr/sbin/runuser" : "/sbin/runuser";
+      argv.insert(argv.begin(), {runuser, "-u", run_as_, "--"});
+    }
+    (void)Run(argv, root_ / "commands.log", root_);
+    running_ = false;
+  }
+  std::error_code ec;
+  fs::remove_all(root_, ec);
+  root_.clear();
+}
+
+std::string PostgresCluster::NewDatabaseUrl() {
+  std::string name;
+  {
+    std::lock_guard lock(mu_);
+    name = fmt::format("db{}", ++databases_);
+  }
+  PGconn* conn = PQconnectdb(AdminConninfo(port_, "postgres").c_str());
+  if (PQstatus(conn) != CONNECTION_OK) {
+    std::string why = PQerrorMessage(conn);
+    PQfinish(conn);
+    throw std::runtime_error("cannot connect to the PostgreSQL test server: " + why);
+  }
+  PGresult* res = PQexec(conn, ("CREATE DATABASE " + name).c_str());
+  const bool ok = PQresultStatus(res) == PGRES_COMMAND_OK;
+  std::string why = ok ? "" : PQresultErrorMessage(res);
+  PQclear(res);
+  PQfinish(conn);
+  if (!ok) throw std::runtime_error("createdb " + name + " failed: " + why);
+  return fmt::format("postgresql://onedoor@127.0.0.1:{}/{}", port_, name);
+}
+
+namespace {
+
+std::mutex environment_mu;
+std::unique_ptr<PostgresCluster> environment_cluster;  // GUARDED_BY(environment_mu)
+std::string environment_error;                         // GUARDED_BY(environment_mu)
+
+}  // namespace
+
+PostgresCluster& PostgresEnvironment::Cluster() {
+  std::lock_guard lock(environment_mu);
+  // A cluster that failed to start is not tried again for every test.
+  if (!environment_error.empty()) throw std::runtime_error(environment_error);
+  if (!environment_cluster) {
+    try {
+      environment_cluster = PostgresCluster::Start();
+    } catch (const std::exception& e) {
+      environment_error = e.what();
+      throw;
+    }
+  }
+  return *environment_cluster;
+}
+
+void PostgresEnvironment::TearDown() {
+  std::lock_guard lock(environment_mu);
+  environment_cluster.reset();
+}
+
+}  // namespace testing_support
