@@ -241,6 +241,11 @@ int Main(int argc, char** argv) {
   }
 
   if (command == "backup" && args.size() == 2) {
+    if (config->db.rfind("postgres", 0) == 0) {
+      std::fprintf(stderr, "onedoor: backup copies a SQLite database; back up PostgreSQL with pg_dump or "
+                           "pg_basebackup (see docs/operators.md)\n");
+      return 2;
+    }
     if (auto s = storage::BackupSqlite(config->db, args[1]); !s.ok()) return Fail(s);
     std::printf("backup written to %s\n", args[1].c_str());
     return 0;

@@ -127,6 +127,8 @@ CREATE TABLE household_members (
 );
 CREATE INDEX household_members_household ON household_members (household_id);
 CREATE INDEX household_members_person ON household_members (person_id);
+-- A person lives in one household at a time, even when two servers add them at once.
+CREATE UNIQUE INDEX household_members_current ON household_members (person_id) WHERE end_date IS NULL;
 CREATE TABLE source_records (
   id {{id}},
   agency_id BIGINT NOT NULL REFERENCES agencies(id),
