@@ -13,7 +13,7 @@ deps:
 
 release: deps
 	@cmake --preset release >/dev/null
-	@cmake --build --preset release -j $(JOBS)
+	@cmake --build --preset release -j $(JOBS) --target onedoor
 
 build: deps
 	@cmake --preset dev >/dev/null
@@ -45,6 +45,7 @@ test-asan: deps
 	@ctest --test-dir build/asan-ubsan --output-on-failure -j 2 -LE browser
 
 bench: release
+	@cmake --build --preset release -j $(JOBS) --target bare_server person_benchmark
 	@./bench/run.sh
 
 format:
