@@ -1,5 +1,7 @@
 #include "app/app.h"
 
+#include <unistd.h>
+
 #include <filesystem>
 
 #include "http/api_accounts.h"
@@ -18,7 +20,7 @@ struct PageDepsHolder {
 };
 
 App::App(core::Config config) : config_(std::move(config)) {}
-App::~App() = default;
+App::~App() { StopBackgroundWork(); }
 
 core::StatusOr<std::unique_ptr<App>> App::Open(const core::Config& config, bool web) {
   auto app = std::unique_ptr<App>(new App(config));
@@ -50,6 +52,25 @@ core::StatusOr<std::unique_ptr<App>> App::Open(const core::Config& config, bool 
                                                                   *app->outbox_, app->clock_);
   if (!web) return app;
 
+  if (!config.webhook_url.empty() || !config.webhook_secret.empty()) {
+    if (config.webhook_url.empty() || config.webhook_secret.empty()) {
+      return core::Status::InvalidArgument("set both webhook_url and webhook_secret, or neither");
+    }
+    std::string instance = config.instance;
+    if (instance.empty()) {
+      char host[256] = {};
+      gethostname(host, sizeof host - 1);
+      instance = std::string(host) + ":" + std::to_string(getpid());
+    }
+    ASSIGN_OR_RETURN(app->webhook_, exchange::WebhookSink::Create({config.webhook_url, config.webhook_secret, instance},
+                                                                 app->clock_));
+    app->outbox_worker_ = std::make_unique<exchange::OutboxWorker>(
+        *app->db_, *app->outbox_, *app->webhook_, app->clock_,
+        exchange::OutboxWorkerOptions{.owner = instance,
+                                      .poll_interval = std::chrono::milliseconds(config.outbox_poll_ms),
+                                      .lease = std::chrono::seconds(config.outbox_lease_seconds)});
+  }
+
   ASSIGN_OR_RETURN(app->templates_, http::Templates::Load(config.web_root));
   ASSIGN_OR_RETURN(std::string openapi, http::LoadOpenApi(config.web_root));
   app->pages_ = std::make_unique<PageDepsHolder>(PageDepsHolder{
@@ -79,8 +100,25 @@ void App::AddOperationalRoutes() {
                  return http::Response::Json(200, R"({"status":"ready"})");
                }});
   router_.Add({"GET", "/metrics", http::Auth::kPublic, "getMetrics", [this](http::Context&) {
-                 return http::Response::Text(200, metrics_.Render(), "text/plain; version=0.0.4; charset=utf-8");
+                 std::string text = metrics_.Render();
+                 if (outbox_worker_) {
+                   text += "# HELP onedoor_outbox_delivered_total Outbox events delivered by this server.\n"
+                           "# TYPE onedoor_outbox_delivered_total counter\n"
+                           "onedoor_outbox_delivered_total " + std::to_string(outbox_worker_->delivered()) + "\n"
+                           "# HELP onedoor_outbox_failed_total Failed outbox deliveries by this server (retried).\n"
+                           "# TYPE onedoor_outbox_failed_total counter\n"
+                           "onedoor_outbox_failed_total " + std::to_string(outbox_worker_->failed()) + "\n";
+                 }
+                 return http::Response::Text(200, text, "text/plain; version=0.0.4; charset=utf-8");
                }});
+}
+
+void App::StartBackgroundWork() {
+  if (outbox_worker_) outbox_worker_->Start();
+}
+
+void App::StopBackgroundWork() {
+  if (outbox_worker_) outbox_worker_->Stop();
 }
 
 }  // namespace app

@@ -9,6 +9,8 @@
 #include "core/clock.h"
 #include "core/config.h"
 #include "exchange/outbox.h"
+#include "exchange/outbox_worker.h"
+#include "exchange/webhook_sink.h"
 #include "http/dispatcher.h"
 #include "http/metrics.h"
 #include "http/router.h"
@@ -37,6 +39,9 @@ class App {
   http::Dispatcher& dispatcher() { return *dispatcher_; }
   http::Metrics& metrics() { return metrics_; }
   void SetDraining() { draining_ = true; }
+  // Starts delivering outbox events if a webhook is configured; stopped by the destructor.
+  void StartBackgroundWork();
+  void StopBackgroundWork();
 
  private:
   explicit App(core::Config config);
@@ -57,6 +62,8 @@ class App {
   http::Router router_;
   std::unique_ptr<http::Dispatcher> dispatcher_;
   std::atomic<bool> draining_{false};
+  std::unique_ptr<exchange::WebhookSink> webhook_;
+  std::unique_ptr<exchange::OutboxWorker> outbox_worker_;
 };
 
 }  // namespace app

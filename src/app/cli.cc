@@ -3,6 +3,8 @@
 #include <algorithm>
 #include <cstdio>
 #include <cstdlib>
+#include <filesystem>
+#include <memory>
 #include <map>
 #include <string>
 #include <vector>
@@ -15,6 +17,8 @@
 #include "core/crypto.h"
 #include "core/log.h"
 #include "http/server.h"
+#include "storage/copy.h"
+#include "storage/postgres/postgres_database.h"
 #include "storage/schema.h"
 #include "storage/sqlite/sqlite_database.h"
 
@@ -32,6 +36,9 @@ Commands:
                       load the demo consortium (agencies, staff, people); safe to repeat
   audit verify        check the audit log's hash chain; names the first broken entry
   backup FILE         write a consistent copy of the SQLite database to FILE while it runs
+  db copy --from DB --to DB
+                      copy every table into a new, empty database (DB is a SQLite path,
+                      sqlite:PATH or postgres://...), then check row counts and the audit chain
   agency create --code CODE --name NAME --kind government|nonprofit
                       add a partner agency
   user create --agency CODE --username NAME --name "DISPLAY NAME" --roles ROLE[,ROLE]
@@ -46,7 +53,8 @@ environment variables that override it: ONEDOOR_DB, ONEDOOR_LISTEN, ONEDOOR_WEB_
 ONEDOOR_NODE_MODULES, ONEDOOR_LOG_LEVEL, ONEDOOR_SECURE_COOKIES, ONEDOOR_WORKER_THREADS,
 ONEDOOR_IO_THREADS, ONEDOOR_READ_CONNECTIONS, ONEDOOR_MAX_BODY_BYTES,
 ONEDOOR_SESSION_IDLE_MINUTES, ONEDOOR_LOGIN_MAX_FAILURES, ONEDOOR_LOGIN_WINDOW_MINUTES,
-ONEDOOR_SHUTDOWN_GRACE_SECONDS. See docs/operators.md.
+ONEDOOR_SHUTDOWN_GRACE_SECONDS, ONEDOOR_WEBHOOK_URL, ONEDOOR_WEBHOOK_SECRET, ONEDOOR_INSTANCE,
+ONEDOOR_OUTBOX_POLL_MS, ONEDOOR_OUTBOX_LEASE_SECONDS. See docs/operators.md.
 )";
 
 int Fail(const core::Status& s) {
@@ -154,11 +162,56 @@ int Serve(const core::Config& config) {
       options, [&a](http::Request& r) { return a.dispatcher().Handle(r); },
       [&] {
         core::LogInfo("listening", {{"address", config.listen}, {"database", a.db().Describe()}});
+        a.StartBackgroundWork();
         std::printf("onedoor is running at http://%s/\n", config.listen.c_str());
         std::fflush(stdout);
       },
       [&a] { a.SetDraining(); });
   if (!s.ok()) return Fail(s);
+  return 0;
+}
+
+// A SQLite path, "sqlite:PATH", or a PostgreSQL URL.
+std::string SqlitePath(const std::string& db) { return db.rfind("sqlite:", 0) == 0 ? db.substr(7) : db; }
+
+core::StatusOr<std::unique_ptr<storage::Database>> OpenDatabase(const std::string& db) {
+  if (storage::IsPostgresUrl(db)) return storage::OpenPostgres(db);
+  std::string path = SqlitePath(db);
+  if (path.empty()) return core::Status::InvalidArgument("give a SQLite path after sqlite:");
+  return storage::OpenSqlite(path);
+}
+
+// onedoor db copy --from DB --to DB
+int CopyCommand(const std::vector<std::string>& args) {
+  if (args.size() != 6) return Usage("usage: onedoor db copy --from DB --to DB");
+  auto flags = Flags(args, 2);
+  if (!flags.count("from") || !flags.count("to")) return Usage("db copy needs --from DB and --to DB");
+  // OpenSqlite would create a missing file: refuse a source that is not there.
+  if (!storage::IsPostgresUrl(flags["from"]) && !std::filesystem::exists(SqlitePath(flags["from"]))) {
+    return Usage("the source database " + flags["from"] + " does not exist");
+  }
+  auto from = OpenDatabase(flags["from"]);
+  if (!from.ok()) return Fail(from.status());
+  auto to = OpenDatabase(flags["to"]);
+  if (!to.ok()) return Fail(to.status());
+  std::printf("copying %s to %s\n", (*from)->Describe().c_str(), (*to)->Describe().c_str());
+  if (auto migrated = storage::Migrate(**to, storage::OnedoorSchema()); !migrated.ok()) {
+    return Fail(migrated.status());
+  }
+  auto report = storage::CopyDatabase(**from, **to, storage::OnedoorTables());
+  if (!report.ok()) return Fail(report.status());
+  for (const storage::TableCopy& t : report->tables) {
+    std::printf("  %-20s %10lld rows\n", t.table.c_str(), static_cast<long long>(t.target_rows));
+  }
+  std::printf("row counts equal in every table\n");
+  auto audit = audit::AuditLog::Verify(**to);
+  if (!audit.ok()) return Fail(audit.status());
+  if (!audit->ok) {
+    std::printf("audit log BROKEN on the target at entry %lld: %s\n", static_cast<long long>(audit->first_bad_seq),
+                audit->problem.c_str());
+    return 1;
+  }
+  std::printf("audit chain verified on the target: %lld entries\n", static_cast<long long>(audit->entries));
   return 0;
 }
 
@@ -239,6 +292,8 @@ int Main(int argc, char** argv) {
   if ((command == "agency" || command == "user" || command == "token") && args.size() >= 2 && args[1] == "create") {
     return AccountCommand(*config, args);
   }
+
+  if (command == "db" && args.size() >= 2 && args[1] == "copy") return CopyCommand(args);
 
   if (command == "backup" && args.size() == 2) {
     if (config->db.rfind("postgres", 0) == 0) {

@@ -63,6 +63,23 @@ const std::map<std::string, Setter>& Setters() {
       {"max_body_bytes", [](Config& c, const std::string& v) { return ParseIntInto(c.max_body_bytes, v, 1024, 64 << 20); }},
       {"login_max_failures", [](Config& c, const std::string& v) { return ParseIntInto(c.login_max_failures, v, 1, 1000); }},
       {"login_window_minutes", [](Config& c, const std::string& v) { return ParseIntInto(c.login_window_minutes, v, 1, 24 * 60); }},
+      {"webhook_url",
+       [](Config& c, const std::string& v) {
+         if (!v.empty() && v.rfind("http://", 0) != 0 && v.rfind("https://", 0) != 0) {
+           return Status::InvalidArgument("must start with http:// or https://");
+         }
+         c.webhook_url = v;
+         return Status::Ok();
+       }},
+      {"webhook_secret",
+       [](Config& c, const std::string& v) {
+         if (!v.empty() && v.rfind("whsec_", 0) != 0) return Status::InvalidArgument("must start with whsec_");
+         c.webhook_secret = v;
+         return Status::Ok();
+       }},
+      {"instance", [](Config& c, const std::string& v) { c.instance = v; return Status::Ok(); }},
+      {"outbox_poll_ms", [](Config& c, const std::string& v) { return ParseIntInto(c.outbox_poll_ms, v, 10, 600000); }},
+      {"outbox_lease_seconds", [](Config& c, const std::string& v) { return ParseIntInto(c.outbox_lease_seconds, v, 1, 3600); }},
       {"shutdown_grace_seconds", [](Config& c, const std::string& v) { return ParseIntInto(c.shutdown_grace_seconds, v, 0, 600); }},
   };
   return *setters;

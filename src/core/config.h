@@ -24,6 +24,13 @@ struct Config {
   int login_window_minutes = 15;
   int shutdown_grace_seconds = 10;
 
+  // Delivery of domain events from the outbox (docs/operators.md, "Event delivery").
+  std::string webhook_url;       // ONEDOOR_WEBHOOK_URL: empty = events wait in the outbox
+  std::string webhook_secret;    // ONEDOOR_WEBHOOK_SECRET: "whsec_" + base64 of 16-128 bytes
+  std::string instance;          // ONEDOOR_INSTANCE: this server's name; empty = host:pid
+  int outbox_poll_ms = 1000;     // ONEDOOR_OUTBOX_POLL_MS
+  int outbox_lease_seconds = 30;  // ONEDOOR_OUTBOX_LEASE_SECONDS: a dead server's claims end after it
+
   // Reads `path` (empty: defaults only) and applies environment overrides.
   // Errors name the file, line and key.
   static StatusOr<Config> Load(const std::string& path);

@@ -1,0 +1,124 @@
+#include "exchange/webhook_sink.h"
+
+#include <curl/curl.h>
+#include <fmt/format.h>
+#include <sodium.h>
+
+#include <mutex>
+
+#include "core/log.h"
+
+namespace exchange {
+namespace {
+
+std::string Base64(std::string_view bytes) {
+  std::string out(sodium_base64_ENCODED_LEN(bytes.size(), sodium_base64_VARIANT_ORIGINAL), '\0');
+  sodium_bin2base64(out.data(), out.size(), reinterpret_cast<const unsigned char*>(bytes.data()), bytes.size(),
+                    sodium_base64_VARIANT_ORIGINAL);
+  out.resize(out.size() - 1);  // the terminating NUL
+  return out;
+}
+
+size_t Discard(char*, size_t size, size_t n, void*) { return size * n; }
+
+}  // namespace
+
+std::string CloudEventJson(const Event& event) {
+  // The payload is already a JSON object built by the service that wrote the event.
+  return fmt::format(
+      R"({{"specversion":"1.0","id":"{}","source":"onedoor","type":"onedoor.{}","subject":"{}/{}",)"
+      R"("time":"{}","datacontenttype":"application/json","data":{}}})",
+      event.id, core::JsonEscape(event.type), core::JsonEscape(event.aggregate_type),
+      core::JsonEscape(event.aggregate_id), event.at.ToRfc3339(), event.payload.empty() ? "{}" : event.payload);
+}
+
+core::StatusOr<std::string> DecodeWebhookSecret(std::string_view secret) {
+  constexpr std::string_view kPrefix = "whsec_";
+  if (secret.substr(0, kPrefix.size()) != kPrefix) {
+    return core::Status::InvalidArgument("the webhook secret must start with whsec_");
+  }
+  std::string_view b64 = secret.substr(kPrefix.size());
+  std::string key(b64.size(), '\0');
+  size_t len = 0;
+  if (sodium_base642bin(reinterpret_cast<unsigned char*>(key.data()), key.size(), b64.data(), b64.size(), nullptr,
+                        &len, nullptr, sodium_base64_VARIANT_ORIGINAL) != 0) {
+    return core::Status::InvalidArgument("the webhook secret after whsec_ is not valid base64");
+  }
+  key.resize(len);
+  if (len < 16 || len > 128) {
+    return core::Status::InvalidArgument(
+        fmt::format("the webhook secret must hold 16 to 128 bytes; it holds {}", len));
+  }
+  return key;
+}
+
+std::string SignWebhook(std::string_view key, std::string_view id, int64_t timestamp, std::string_view body) {
+  const std::string signed_content = fmt::format("{}.{}.{}", id, timestamp, body);
+  unsigned char mac[crypto_auth_hmacsha256_BYTES];
+  crypto_auth_hmacsha256_state state;
+  crypto_auth_hmacsha256_init(&state, reinterpret_cast<const unsigned char*>(key.data()), key.size());
+  crypto_auth_hmacsha256_update(&state, reinterpret_cast<const unsigned char*>(signed_content.data()),
+                                signed_content.size());
+  crypto_auth_hmacsha256_final(&state, mac);
+  return "v1," + Base64(std::string_view(reinterpret_cast<const char*>(mac), sizeof mac));
+}
+
+core::StatusOr<std::unique_ptr<WebhookSink>> WebhookSink::Create(WebhookOptions options, const core::Clock& clock) {
+  if (options.url.rfind("http://", 0) != 0 && options.url.rfind("https://", 0) != 0) {
+    return core::Status::InvalidArgument("the webhook URL must start with http:// or https://");
+  }
+  ASSIGN_OR_RETURN(std::string key, DecodeWebhookSecret(options.secret));
+  static std::once_flag curl_init;
+  std::call_once(curl_init, [] { curl_global_init(CURL_GLOBAL_DEFAULT); });
+  auto sink = std::unique_ptr<WebhookSink>(new WebhookSink(std::move(options), std::move(key), clock));
+  sink->curl_ = curl_easy_init();
+  if (sink->curl_ == nullptr) return core::Status::Internal("could not start the HTTP client");
+  return sink;
+}
+
+WebhookSink::WebhookSink(WebhookOptions options, std::string key, const core::Clock& clock)
+    : options_(std::move(options)), key_(std::move(key)), clock_(clock) {}
+
+WebhookSink::~WebhookSink() {
+  if (curl_ != nullptr) curl_easy_cleanup(static_cast<CURL*>(curl_));
+}
+
+core::Status WebhookSink::Deliver(const Event& event) {
+  CURL* curl = static_cast<CURL*>(curl_);
+  const std::string body = CloudEventJson(event);
+  const std::string id = std::to_string(event.id);
+  const int64_t timestamp = clock_.Now().micros / 1'000'000;
+  const std::string signature = SignWebhook(key_, id, timestamp, body);
+
+  curl_slist* headers = nullptr;
+  for (const std::string& h :
+       {std::string("content-type: application/cloudevents+json; charset=utf-8"), "webhook-id: " + id,
+        "webhook-timestamp: " + std::to_string(timestamp), "webhook-signature: " + signature,
+        "onedoor-instance: " + options_.instance, std::string("expect:")}) {
+    headers = curl_slist_append(headers, h.c_str());
+  }
+  curl_easy_reset(curl);
+  curl_easy_setopt(curl, CURLOPT_URL, options_.url.c_str());
+  curl_easy_setopt(curl, CURLOPT_POST, 1L);
+  curl_easy_setopt(curl, CURLOPT_POSTFIELDS, body.c_str());
+  curl_easy_setopt(curl, CURLOPT_POSTFIELDSIZE, static_cast<long>(body.size()));
+  curl_easy_setopt(curl, CURLOPT_HTTPHEADER, headers);
+  curl_easy_setopt(curl, CURLOPT_TIMEOUT, static_cast<long>(options_.timeout_seconds));
+  curl_easy_setopt(curl, CURLOPT_NOSIGNAL, 1L);
+  curl_easy_setopt(curl, CURLOPT_FOLLOWLOCATION, 0L);
+  curl_easy_setopt(curl, CURLOPT_PROTOCOLS_STR, "http,https");
+  curl_easy_setopt(curl, CURLOPT_WRITEFUNCTION, &Discard);
+  const CURLcode rc = curl_easy_perform(curl);
+  long status = 0;
+  curl_easy_getinfo(curl, CURLINFO_RESPONSE_CODE, &status);
+  curl_slist_free_all(headers);
+  if (rc != CURLE_OK) {
+    return core::Status::Unavailable(fmt::format("the webhook could not be reached: {}", curl_easy_strerror(rc)));
+  }
+  if (status < 200 || status > 299) {
+    return core::Status::Unavailable(fmt::format("the webhook answered HTTP {}", status));
+  }
+  return core::Status::Ok();
+}
+
+}  // namespace exchange
