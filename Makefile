@@ -6,7 +6,7 @@ DB ?= var/onedoor.db
 LISTEN ?= 127.0.0.1:8080
 JOBS ?= $(shell nproc)
 
-.PHONY: deps build release demo test test-asan bench format clean
+.PHONY: deps build release demo test test-asan bench bench-postgres format clean
 
 deps:
 	@./scripts/install-deps.sh
@@ -47,6 +47,9 @@ test-asan: deps
 bench: release
 	@cmake --build --preset release -j $(JOBS) --target bare_server person_benchmark
 	@./bench/run.sh
+
+bench-postgres: release
+	@./bench/run_postgres.sh
 
 format:
 	@clang-format -i $$(git ls-files '*.h' '*.cc')
