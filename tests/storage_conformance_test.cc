@@ -460,6 +460,42 @@ TEST_P(StorageConformance, MigrateAppliesEachMigrationOnce) {
   EXPECT_EQ(*Migrate(*db_, more), 0);
 }
 
+// A migration may hold statements for one database only, where the portable subset has no
+// equivalent (a PostgreSQL sequence, say).
+TEST_P(StorageConformance, MigrationDialectSectionsRunOnlyOnTheirDatabase) {
+  auto more = TestMigrations();
+  more.push_back({3, "per dialect",
+                  "CREATE TABLE both_dbs (id {{id}});\n"
+                  "{{sqlite}}CREATE TABLE only_sqlite (id {{id}});{{end}}\n"
+                  "{{postgres}}\n"
+                  "CREATE TABLE only_postgres (id {{id}});\n"
+                  "INSERT INTO only_postgres (id) VALUES (7);\n"
+                  "{{end}}\n"
+                  "CREATE TABLE after_sections (id {{id}});"});
+  auto applied = Migrate(*db_, more);
+  ASSERT_TRUE(applied.ok()) << applied.status().ToString();
+  EXPECT_EQ(*applied, 1);
+  const bool postgres = db_->dialect() == Dialect::kPostgres;
+  EXPECT_EQ(Count("both_dbs"), 0);
+  EXPECT_EQ(Count("after_sections"), 0);
+  EXPECT_EQ(Count(postgres ? "only_postgres" : "only_sqlite"), postgres ? 1 : 0);
+  const std::string other_table = postgres ? "only_sqlite" : "only_postgres";
+  Status other = db_->Read([&](Transaction& tx) -> Status {
+    return tx.Query("SELECT COUNT(*) FROM " + other_table).status();
+  });
+  EXPECT_EQ(other.code(), StatusCode::kInternal) << "the other database's table should not exist";
+}
+
+TEST(TranslateDdl, KeepsTheDialectsSectionsAndDropsTheOthers) {
+  const std::string sql =
+      "A;{{sqlite}} S1;{{end}} B;{{postgres}} P1;{{end}}{{sqlite}} S2;{{end}} C;";
+  EXPECT_EQ(TranslateDdl(sql, Dialect::kSqlite), "A; S1; B; S2; C;");
+  EXPECT_EQ(TranslateDdl(sql, Dialect::kPostgres), "A; B; P1; C;");
+  // Unterminated: left as written, so that the database rejects it rather than run half of it.
+  EXPECT_EQ(TranslateDdl("A;{{postgres}} P1;", Dialect::kSqlite), "A;{{postgres}} P1;");
+  EXPECT_EQ(TranslateDdl("x {{id}}", Dialect::kSqlite), "x INTEGER PRIMARY KEY");
+}
+
 TEST_P(StorageConformance, SchemaVersionOfAnEmptyDatabaseIsZero) {
   TempDir other;
   auto db = GetParam().open(other.path().string());

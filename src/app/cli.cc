@@ -211,7 +211,9 @@ int CopyCommand(const std::vector<std::string>& args) {
                 audit->problem.c_str());
     return 1;
   }
-  std::printf("audit chain verified on the target: %lld entries\n", static_cast<long long>(audit->entries));
+  std::printf("audit chains verified on the target: %lld entries on %lld chain%s\n",
+              static_cast<long long>(audit->entries), static_cast<long long>(audit->chains),
+              audit->chains == 1 ? "" : "s");
   return 0;
 }
 
@@ -285,7 +287,9 @@ int Main(int argc, char** argv) {
                   static_cast<long long>(report->entries));
       return 1;
     }
-    std::printf("audit log verified: %lld entries, chain intact\n", static_cast<long long>(report->entries));
+    std::printf("audit log verified: %lld entries on %lld chain%s, every chain intact\n",
+                static_cast<long long>(report->entries), static_cast<long long>(report->chains),
+                report->chains == 1 ? "" : "s");
     return 0;
   }
 

@@ -2,14 +2,38 @@
 
 #include <fmt/format.h>
 
+#include <limits>
+#include <optional>
+#include <unordered_map>
+
 #include "core/crypto.h"
 
 namespace audit {
 namespace {
 
 constexpr std::string_view kColumns =
-    "seq, at, user_id, agency_id, actor, roles, purpose, request_id, action, record_type, record_id, "
-    "person_id, allowed, reason, prev_hash, hash";
+    "seq, at, user_id, agency_id, actor, roles, purpose, request_id, action, record_type, "
+    "record_id, person_id, allowed, reason, prev_hash, hash, chain";
+
+// The previous hash of the first entry of every chain.
+std::string Genesis() { return std::string(64, '0'); }
+
+// On PostgreSQL: the chain this transaction appends to — the one its first entry took (kept in
+// a transaction-local setting), else the proposed one — locked until the transaction ends.
+// Materialized so that the setting is read once, before set_config changes it.
+constexpr std::string_view kLockChain =
+    "WITH pick AS MATERIALIZED (SELECT COALESCE("
+    "NULLIF(current_setting('onedoor.audit_chain', true), '')::bigint, CAST(? AS BIGINT)) "
+    "AS chain) "
+    "SELECT chain, pg_advisory_xact_lock(7263531, chain::integer), "
+    "set_config('onedoor.audit_chain', chain::text, true) FROM pick";
+
+// Run after kLockChain, in a new statement so that at READ COMMITTED it sees the entry the
+// chain's previous holder committed. nextval comes after the lock, so seq increases along the
+// chain in commit order.
+constexpr std::string_view kPostgresHead =
+    "SELECT nextval('audit_log_seq'), "
+    "(SELECT hash FROM audit_log WHERE chain = ? ORDER BY seq DESC LIMIT 1)";
 
 Record FromRow(const storage::Row& row) {
   Record r;
@@ -29,7 +53,17 @@ Record FromRow(const storage::Row& row) {
   r.entry.reason = row.Text(13);
   r.prev_hash = row.Text(14);
   r.hash = row.Text(15);
+  r.chain = row.Int(16);
   return r;
+}
+
+core::StatusOr<std::vector<Record>> Records(storage::Transaction& tx, std::string_view sql,
+                                            const storage::Params& params) {
+  ASSIGN_OR_RETURN(storage::Rows rows, tx.Query(sql, params));
+  std::vector<Record> out;
+  out.reserve(rows.size());
+  for (const auto& row : rows) out.push_back(FromRow(row));
+  return out;
 }
 
 // Escapes the separator (and the escape character) so that text fields cannot run into each
@@ -50,30 +84,110 @@ std::string Escape(std::string_view text) {
   return out;
 }
 
+// The walk of Verify: the last entry seen on each chain, and the entry before in seq order.
+class ChainWalk {
+ public:
+  // Checks `r`, the next entry in seq order. Returns the problem, or "" if `r` is sound.
+  std::string Check(const Record& r) {
+    if (r.chain == 0 && r.seq != previous_seq_ + 1) {
+      // Chain 0 is contiguous (SQLite's single writer, and PostgreSQL before chains), so a
+      // gap is an entry removed.
+      missing_ = previous_seq_ + 1;
+      return fmt::format("entry {} is missing (the next entry found is {})", *missing_, r.seq);
+    }
+    previous_seq_ = r.seq;
+    if (AuditLog::ComputeHash(r) != r.hash) {
+      return fmt::format("entry {} was modified: its content does not match its hash", r.seq);
+    }
+    auto head = heads_.find(r.chain);
+    if (head == heads_.end()) {
+      if (r.prev_hash != Genesis()) {
+        return fmt::format(
+            "entry {} is the first on chain {} but does not start a chain: an entry before it "
+            "on that chain was removed or changed",
+            r.seq, r.chain);
+      }
+      heads_.emplace(r.chain, Head{r.seq, r.hash});
+      return "";
+    }
+    if (r.prev_hash != head->second.hash) {
+      if (r.chain == 0) {
+        return fmt::format("entry {} does not follow entry {}: its previous hash differs", r.seq,
+                           head->second.seq);
+      }
+      return fmt::format(
+          "entry {} on chain {} does not follow entry {}, the one before it on that chain: "
+          "an entry between them was removed or changed",
+          r.seq, r.chain, head->second.seq);
+    }
+    head->second = Head{r.seq, r.hash};
+    return "";
+  }
+
+  // The seq to report for the last problem: the missing entry's, else the entry's.
+  int64_t BadSeq(const Record& r) const { return missing_.value_or(r.seq); }
+  int64_t chains() const { return static_cast<int64_t>(heads_.size()); }
+
+ private:
+  struct Head {
+    int64_t seq;
+    std::string hash;
+  };
+  std::unordered_map<int64_t, Head> heads_;  // by chain: O(chains) memory
+  int64_t previous_seq_ = 0;
+  std::optional<int64_t> missing_;
+};
+
 }  // namespace
 
 std::string AuditLog::ComputeHash(const Record& r) {
   // Fields joined by the ASCII unit separator, which Escape() keeps out of the fields.
   std::string canonical = fmt::format(
-      "{}\x1f{}\x1f{}\x1f{}\x1f{}\x1f{}\x1f{}\x1f{}\x1f{}\x1f{}\x1f{}\x1f{}\x1f{}\x1f{}\x1f{}", Escape(r.prev_hash),
-      r.seq, r.at.micros, r.user_id, r.agency_id, Escape(r.actor), Escape(r.roles), Escape(r.purpose),
-      Escape(r.request_id), Escape(r.entry.action), Escape(r.entry.record_type), Escape(r.entry.record_id),
+      "{}\x1f{}\x1f{}\x1f{}\x1f{}\x1f{}\x1f{}\x1f{}\x1f{}\x1f{}\x1f{}\x1f{}\x1f{}\x1f{}\x1f{}",
+      Escape(r.prev_hash), r.seq, r.at.micros, r.user_id, r.agency_id, Escape(r.actor),
+      Escape(r.roles), Escape(r.purpose), Escape(r.request_id), Escape(r.entry.action),
+      Escape(r.entry.record_type), Escape(r.entry.record_id),
       r.entry.person ? r.entry.person->value : 0, r.entry.allowed ? 1 : 0, Escape(r.entry.reason));
+  // A 16th field only off chain 0: chain 0's hashes, written before chains existed, stay valid.
+  if (r.chain != 0) canonical += fmt::format("\x1f{}", r.chain);
   return core::Sha256Hex(canonical);
 }
 
-core::Status AuditLog::Append(storage::Transaction& tx, const authz::Principal& who, const Entry& entry) {
-  if (tx.dialect() == storage::Dialect::kPostgres) {
-    // Concurrent PostgreSQL writers would read the same last entry and fork the chain (one
-    // then fails on the seq key). This lock, held until the transaction ends, orders them
-    // as SQLite's single writer does; at READ COMMITTED the SELECT below then sees the entry
-    // the previous holder committed.
-    RETURN_IF_ERROR(tx.Query("SELECT pg_advisory_xact_lock(7263531)").status());
-  }
-  ASSIGN_OR_RETURN(storage::Rows last, tx.Query("SELECT seq, hash FROM audit_log ORDER BY seq DESC LIMIT 1"));
+int64_t AuditLog::PostgresChain(const authz::Principal& who, const Entry& entry) {
+  const int64_t key = entry.person ? entry.person->value : who.agency.value;
+  const int64_t m = key % kPostgresChains;
+  return 1 + (m < 0 ? m + kPostgresChains : m);
+}
+
+core::Status AuditLog::Append(storage::Transaction& tx, const authz::Principal& who,
+                              const Entry& entry) {
   Record r;
-  r.seq = last.empty() ? 1 : last[0].Int(0) + 1;
-  r.prev_hash = last.empty() ? std::string(64, '0') : last[0].Text(1);
+  if (tx.dialect() == storage::Dialect::kPostgres) {
+    // Concurrent appenders to one chain would read the same last entry and fork it; the chain's
+    // lock, held until the transaction ends, orders them. One lock per transaction: with two,
+    // transactions taking them in opposite orders would deadlock.
+    ASSIGN_OR_RETURN(storage::Rows locked, tx.Query(kLockChain, {PostgresChain(who, entry)}));
+    r.chain = locked.at(0).Int(0);
+    ASSIGN_OR_RETURN(storage::Rows head, tx.Query(kPostgresHead, {r.chain}));
+    r.seq = head.at(0).Int(0);
+    r.prev_hash = head.at(0).IsNull(1) ? Genesis() : head.at(0).Text(1);
+  } else {
+    // The single writer: chain 0, seq one past the last entry. After a copy from PostgreSQL the
+    // last entry may be on another chain; chain 0 then continues from its own last entry.
+    ASSIGN_OR_RETURN(storage::Rows last,
+                     tx.Query("SELECT seq, hash, chain FROM audit_log ORDER BY seq DESC LIMIT 1"));
+    r.chain = 0;
+    r.seq = last.empty() ? 1 : last[0].Int(0) + 1;
+    r.prev_hash = Genesis();
+    if (!last.empty() && last[0].Int(2) == 0) {
+      r.prev_hash = last[0].Text(1);
+    } else if (!last.empty()) {
+      ASSIGN_OR_RETURN(
+          storage::Rows zero,
+          tx.Query("SELECT hash FROM audit_log WHERE chain = 0 ORDER BY seq DESC LIMIT 1"));
+      if (!zero.empty()) r.prev_hash = zero[0].Text(0);
+    }
+  }
   r.at = clock_.Now();
   r.user_id = who.user.value;
   r.agency_id = who.agency.value;
@@ -84,72 +198,64 @@ core::Status AuditLog::Append(storage::Transaction& tx, const authz::Principal& 
   r.entry = entry;
   r.hash = ComputeHash(r);
   return tx
-      .Execute(fmt::format("INSERT INTO audit_log ({}) VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)", kColumns),
-               {r.seq, r.at.micros, r.user_id, r.agency_id, r.actor, r.roles, r.purpose, r.request_id,
-                r.entry.action, r.entry.record_type, r.entry.record_id,
-                r.entry.person ? storage::Value(r.entry.person->value) : storage::Value(storage::Null{}),
-                int64_t{r.entry.allowed ? 1 : 0}, r.entry.reason, r.prev_hash, r.hash})
+      .Execute(
+          fmt::format("INSERT INTO audit_log ({}) VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)",
+                      kColumns),
+          {r.seq, r.at.micros, r.user_id, r.agency_id, r.actor, r.roles, r.purpose, r.request_id,
+           r.entry.action, r.entry.record_type, r.entry.record_id,
+           r.entry.person ? storage::Value(r.entry.person->value) : storage::Value(storage::Null{}),
+           int64_t{r.entry.allowed ? 1 : 0}, r.entry.reason, r.prev_hash, r.hash, r.chain})
       .status();
 }
 
-core::StatusOr<std::vector<Record>> AuditLog::ForPerson(storage::Transaction& tx, core::PersonId person,
-                                                        int limit, int64_t before_seq) {
-  ASSIGN_OR_RETURN(storage::Rows rows,
-                   tx.Query(fmt::format("SELECT {} FROM audit_log WHERE person_id = ? AND seq < ? "
-                                        "ORDER BY seq DESC LIMIT ?",
-                                        kColumns),
-                            {person.value, before_seq > 0 ? before_seq : INT64_MAX, int64_t{limit}}));
-  std::vector<Record> out;
-  for (const auto& row : rows) out.push_back(FromRow(row));
-  return out;
+core::StatusOr<std::vector<Record>> AuditLog::ForPerson(storage::Transaction& tx,
+                                                        core::PersonId person, int limit,
+                                                        int64_t before_seq) {
+  return Records(
+      tx,
+      fmt::format(
+          "SELECT {} FROM audit_log WHERE person_id = ? AND seq < ? ORDER BY seq DESC LIMIT ?",
+          kColumns),
+      {person.value, before_seq > 0 ? before_seq : INT64_MAX, int64_t{limit}});
 }
 
-core::StatusOr<std::vector<Record>> AuditLog::List(storage::Transaction& tx, int limit, int64_t before_seq) {
-  ASSIGN_OR_RETURN(storage::Rows rows,
-                   tx.Query(fmt::format("SELECT {} FROM audit_log WHERE seq < ? ORDER BY seq DESC LIMIT ?", kColumns),
-                            {before_seq > 0 ? before_seq : INT64_MAX, int64_t{limit}}));
-  std::vector<Record> out;
-  for (const auto& row : rows) out.push_back(FromRow(row));
-  return out;
+core::StatusOr<std::vector<Record>> AuditLog::List(storage::Transaction& tx, int limit,
+                                                   int64_t before_seq) {
+  return Records(
+      tx, fmt::format("SELECT {} FROM audit_log WHERE seq < ? ORDER BY seq DESC LIMIT ?", kColumns),
+      {before_seq > 0 ? before_seq : INT64_MAX, int64_t{limit}});
 }
 
 core::StatusOr<VerifyReport> AuditLog::Verify(storage::Database& db) {
-  VerifyReport report;
-  std::string prev(64, '0');
-  int64_t expected_seq = 1;
-  int64_t after = 0;
   constexpr int64_t kPage = 5000;
-  for (;;) {
-    storage::Rows rows;
-    RETURN_IF_ERROR(db.Read([&](storage::Transaction& tx) -> core::Status {
-      ASSIGN_OR_RETURN(rows, tx.Query(fmt::format("SELECT {} FROM audit_log WHERE seq > ? ORDER BY seq LIMIT ?",
-                                                  kColumns),
-                                      {after, kPage}));
-      return core::Status::Ok();
-    }));
-    for (const auto& row : rows) {
-      Record r = FromRow(row);
-      ++report.entries;
-      auto fail = [&](std::string problem) {
-        report.ok = false;
-        report.first_bad_seq = r.seq;
-        report.problem = std::move(problem);
-      };
-      if (r.seq != expected_seq) {
-        fail(fmt::format("entry {} is missing (the next entry found is {})", expected_seq, r.seq));
-        report.first_bad_seq = expected_seq;
-      } else if (r.prev_hash != prev) {
-        fail(fmt::format("entry {} does not follow entry {}: its previous hash differs", r.seq, r.seq - 1));
-      } else if (ComputeHash(r) != r.hash) {
-        fail(fmt::format("entry {} was modified: its content does not match its hash", r.seq));
+  const std::string page_sql =
+      fmt::format("SELECT {} FROM audit_log WHERE seq > ? ORDER BY seq LIMIT ?", kColumns);
+  VerifyReport report;
+  // One snapshot for the whole walk: on PostgreSQL, entries of different chains commit out of
+  // seq order, so pages read in separate snapshots could miss an entry that committed late
+  // while seeing the next one on its chain, and report a broken chain that is not.
+  RETURN_IF_ERROR(db.Read([&](storage::Transaction& tx) -> core::Status {
+    report = VerifyReport{};
+    ChainWalk walk;
+    // Not 0: an entry moved to seq 0 or below is still checked.
+    int64_t after = std::numeric_limits<int64_t>::min();
+    for (;;) {
+      ASSIGN_OR_RETURN(std::vector<Record> page, Records(tx, page_sql, {after, kPage}));
+      for (const Record& r : page) {
+        ++report.entries;
+        std::string problem = walk.Check(r);
+        report.chains = walk.chains();
+        if (!problem.empty()) {
+          report.ok = false;
+          report.first_bad_seq = walk.BadSeq(r);
+          report.problem = std::move(problem);
+          return core::Status::Ok();
+        }
+        after = r.seq;
       }
-      if (!report.ok) return report;
-      prev = r.hash;
-      expected_seq = r.seq + 1;
-      after = r.seq;
+      if (static_cast<int64_t>(page.size()) < kPage) return core::Status::Ok();
     }
-    if (static_cast<int64_t>(rows.size()) < kPage) break;
-  }
+  }));
   return report;
 }
 

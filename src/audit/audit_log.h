@@ -24,6 +24,7 @@ struct Entry {
 // A stored entry.
 struct Record {
   int64_t seq = 0;
+  int64_t chain = 0;  // 0 on SQLite and for entries written before chains existed
   core::Timestamp at;
   int64_t user_id = 0;
   int64_t agency_id = 0;
@@ -32,38 +33,78 @@ struct Record {
   std::string purpose;
   std::string request_id;
   Entry entry;
-  std::string prev_hash;
+  std::string prev_hash;  // the hash of the entry before this one on its chain; 64 zeros first
   std::string hash;
 };
 
 struct VerifyReport {
   int64_t entries = 0;
+  int64_t chains = 0;  // distinct chains among the entries checked
   bool ok = true;
   int64_t first_bad_seq = 0;  // when !ok
   std::string problem;        // when !ok
 };
 
-// The append-only audit log. Each entry's hash is SHA-256 over the previous hash and the
-// entry's fields, so a changed, removed or reordered entry breaks the chain from there on.
-// Thread-safe; Append must run inside a write transaction (the single writer serialises
-// the chain).
+// The append-only audit log, made of hash chains. Each entry's hash is SHA-256 over the
+// previous hash on its chain and the entry's fields (the chain number included, when not 0),
+// so a changed, removed, reordered or moved entry breaks its chain from there on.
+//
+// Chains. On SQLite every entry is on chain 0 and `seq` runs 1, 2, 3… without gaps: the single
+// writer serialises the chain. On PostgreSQL there are kPostgresChains chains, numbered 1 to
+// kPostgresChains, so that appends on different chains commit in parallel and share WAL
+// flushes: an entry goes on chain 1 + (person id mod kPostgresChains) when it names a person,
+// on 1 + (agency id mod kPostgresChains) otherwise, except that every further entry of the
+// same transaction goes on the chain its first entry took (so that a transaction holds one
+// chain lock, and two transactions never wait on each other's chains in opposite orders).
+// `seq` comes from one sequence: unique, increasing along each chain in commit order, with
+// gaps where a transaction rolled back, and not in commit order across chains. Entries from
+// before chains existed stay on chain 0 with their seq and hashes.
+//
+// Thread-safe; Append must run inside a write transaction.
 class AuditLog {
  public:
+  // The number of chains entries are spread over on PostgreSQL. Changing it is safe (new
+  // entries go on the new chains; verification follows whatever chains it finds) but moves
+  // people to other chains.
+  static constexpr int64_t kPostgresChains = 32;
+
   explicit AuditLog(const core::Clock& clock) : clock_(clock) {}
 
+  // Appends `entry` on its chain. On PostgreSQL this takes the chain's lock until the end of
+  // the transaction (a transaction-scoped advisory lock, compatible with PgBouncer's
+  // transaction mode). Errors are those of `tx` (kAlreadyExists if the PostgreSQL sequence
+  // audit_log_seq is behind the largest seq, e.g. after copying entries in without moving it).
   core::Status Append(storage::Transaction& tx, const authz::Principal& who, const Entry& entry);
 
-  // Entries about `person`, newest first.
+  // Entries about `person`, newest first (by seq).
   core::StatusOr<std::vector<Record>> ForPerson(storage::Transaction& tx, core::PersonId person,
                                                 int limit, int64_t before_seq = 0);
-  // All entries, newest first, optionally filtered.
-  core::StatusOr<std::vector<Record>> List(storage::Transaction& tx, int limit, int64_t before_seq = 0);
+  // All entries, newest first (by seq), optionally filtered.
+  core::StatusOr<std::vector<Record>> List(storage::Transaction& tx, int limit,
+                                           int64_t before_seq = 0);
 
-  // Walks the whole chain in order.
+  // Walks every chain in one read snapshot, entries in seq order a page at a time (memory is
+  // bounded by the page and the number of chains, not by the log). Checks, stopping at the
+  // first problem:
+  //   - that each entry of chain 0 comes right after the entry before it in the log (seq one
+  //     more, 1 for the first): a gap is "entry N is missing", first_bad_seq N;
+  //   - that each entry's hash matches its content: "entry N was modified";
+  //   - that on each chain the first entry's previous hash is 64 zeros and every later
+  //     entry's is the hash of the entry before it on that chain: "entry N on chain C does not
+  //     follow entry M, the one before it on that chain…" (chain 0 keeps the shorter
+  //     "entry N does not follow entry M…").
+  // `entries` counts the entries checked, the bad one included; `chains` the chains seen.
+  // A report with !ok is not an error; errors are the database's.
+  //
+  // On PostgreSQL the snapshot holds back vacuum for as long as the walk takes.
   static core::StatusOr<VerifyReport> Verify(storage::Database& db);
 
-  // The hash of `r` given the previous hash: exposed for verification and tests.
+  // The hash of `r` given its prev_hash: exposed for verification and tests. The chain is
+  // hashed only when it is not 0, so entries of chain 0 keep the hashes they were written with.
   static std::string ComputeHash(const Record& r);
+
+  // The chain Append puts `entry` by `who` on, on PostgreSQL, when it is the transaction's first.
+  static int64_t PostgresChain(const authz::Principal& who, const Entry& entry);
 
  private:
   const core::Clock& clock_;

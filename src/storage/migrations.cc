@@ -18,10 +18,28 @@ constexpr std::string_view kCreateVersions =
     "CREATE TABLE IF NOT EXISTS schema_migrations (version BIGINT PRIMARY KEY, name TEXT NOT NULL, "
     "applied_at BIGINT NOT NULL)";
 
+// Keeps the text of each `open`...{{end}} section when `keep`, drops it (markers included)
+// otherwise. A section without its {{end}} is left as written, so the database rejects it.
+void ApplyDialectSections(std::string& s, std::string_view open, bool keep) {
+  constexpr std::string_view kEnd = "{{end}}";
+  for (size_t pos = s.find(open); pos != std::string::npos; pos = s.find(open, pos)) {
+    const size_t end = s.find(kEnd, pos + open.size());
+    if (end == std::string::npos) return;
+    if (keep) {
+      s.erase(end, kEnd.size());
+      s.erase(pos, open.size());
+    } else {
+      s.erase(pos, end + kEnd.size() - pos);
+    }
+  }
+}
+
 }  // namespace
 
 std::string TranslateDdl(const std::string& sql, Dialect dialect) {
   std::string out = sql;
+  ApplyDialectSections(out, "{{sqlite}}", dialect == Dialect::kSqlite);
+  ApplyDialectSections(out, "{{postgres}}", dialect == Dialect::kPostgres);
   if (dialect == Dialect::kSqlite) {
     ReplaceAll(out, "{{id}}", "INTEGER PRIMARY KEY");
     ReplaceAll(out, "{{key}}", "INTEGER PRIMARY KEY");

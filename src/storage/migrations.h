@@ -11,6 +11,9 @@ namespace storage {
 //   {{id}}   an auto-assigned 64-bit primary key column type
 //   {{key}}  a 64-bit primary key whose values the program assigns (SQLite's rowid)
 //   {{blob}} a binary column type
+// and sections for one dialect only (not nested), kept on that database and dropped on the other:
+//   {{postgres}} CREATE SEQUENCE ...; {{end}}
+//   {{sqlite}} ... {{end}}
 struct Migration {
   int version;
   std::string name;

@@ -175,6 +175,18 @@ CREATE TABLE outbox (
 );
 CREATE INDEX outbox_pending ON outbox (delivered_at, id);
 )sql"},
+      // Several audit chains (audit/audit_log.h). Existing entries become chain 0 and keep their
+      // hashes. On PostgreSQL, entries of chains 1.. take their seq from audit_log_seq, which
+      // starts after the largest seq so far; it is owned by the column, so `onedoor db copy`
+      // moves it past the copied entries as it does the identity sequences.
+      {4, "audit chains", R"sql(
+ALTER TABLE audit_log ADD COLUMN chain BIGINT NOT NULL DEFAULT 0;
+CREATE INDEX audit_log_chain ON audit_log (chain, seq);
+{{postgres}}
+CREATE SEQUENCE audit_log_seq OWNED BY audit_log.seq;
+SELECT setval('audit_log_seq', COALESCE((SELECT MAX(seq) FROM audit_log), 0) + 1, false);
+{{end}}
+)sql"},
   };
   return *migrations;
 }
