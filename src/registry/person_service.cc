@@ -43,9 +43,11 @@ StatusOr<authz::Decision> PersonService::Gate(storage::Transaction& tx, const au
   return d;
 }
 
-Status PersonService::WriteIndexes(storage::Transaction& tx, const Person& p) {
-  RETURN_IF_ERROR(tx.Execute("DELETE FROM person_names WHERE person_id = ?", {p.id.value}).status());
-  RETURN_IF_ERROR(tx.Execute("DELETE FROM person_identifiers WHERE person_id = ?", {p.id.value}).status());
+Status PersonService::WriteIndexes(storage::Transaction& tx, const Person& p, bool replace) {
+  if (replace) {
+    RETURN_IF_ERROR(tx.Execute("DELETE FROM person_names WHERE person_id = ?", {p.id.value}).status());
+    RETURN_IF_ERROR(tx.Execute("DELETE FROM person_identifiers WHERE person_id = ?", {p.id.value}).status());
+  }
   for (const auto& n : p.names) {
     std::string given = NameKey(n.given);
     std::string family = NameKey(n.family);
@@ -78,7 +80,7 @@ StatusOr<Person> PersonService::Create(const authz::Principal& who, Person input
                               {p.DisplayName(), OrNull(BirthText(p)), ToStorageJson(p).dump(), p.created_at.micros,
                                p.updated_at.micros, who.user.value, who.agency.value}));
     p.id = core::PersonId{rows.at(0).Int(0)};
-    RETURN_IF_ERROR(WriteIndexes(tx, p));
+    RETURN_IF_ERROR(WriteIndexes(tx, p, /*replace=*/false));
     RETURN_IF_ERROR(tx.Execute("INSERT INTO person_history (person_id, version, at, user_id, agency_id, actor, action, "
                                "changes) VALUES (?, 1, ?, ?, ?, ?, 'created', ?)",
                                {p.id.value, p.created_at.micros, who.user.value, who.agency.value, who.name,
@@ -168,7 +170,7 @@ StatusOr<Person> PersonService::Update(const authz::Principal& who, core::Person
                                 {p.version, p.DisplayName(), OrNull(BirthText(p)), ToStorageJson(p).dump(),
                                  p.updated_at.micros, id.value, current}));
     if (changed != 1) return Status::Aborted("the client record changed during the update; try again");
-    RETURN_IF_ERROR(WriteIndexes(tx, p));
+    RETURN_IF_ERROR(WriteIndexes(tx, p, /*replace=*/true));
     RETURN_IF_ERROR(tx.Execute("INSERT INTO person_history (person_id, version, at, user_id, agency_id, actor, action, "
                                "changes) VALUES (?, ?, ?, ?, ?, ?, 'updated', ?)",
                                {id.value, p.version, p.updated_at.micros, who.user.value, who.agency.value, who.name,

@@ -103,7 +103,9 @@ class PersonService {
   // Decides, audits the decision in `tx`, and returns it.
   core::StatusOr<authz::Decision> Gate(storage::Transaction& tx, const authz::Principal& who,
                                         authz::Operation op, core::PersonId id, std::string_view action);
-  core::Status WriteIndexes(storage::Transaction& tx, const Person& p);
+  // Writes the name and identifier index rows of `p`; `replace` first removes its old ones (a
+  // new person has none, which saves two statements per create).
+  core::Status WriteIndexes(storage::Transaction& tx, const Person& p, bool replace);
 
   storage::Database& db_;
   const authz::AccessGate& gate_;
