@@ -1,9 +1,13 @@
 #include "app/cli.h"
 
+#include <unistd.h>
+
 #include <algorithm>
+#include <chrono>
 #include <cstdio>
 #include <cstdlib>
 #include <filesystem>
+#include <fstream>
 #include <memory>
 #include <map>
 #include <string>
@@ -17,6 +21,7 @@
 #include "core/crypto.h"
 #include "core/log.h"
 #include "http/server.h"
+#include "registry/client_import.h"
 #include "storage/copy.h"
 #include "storage/postgres/postgres_database.h"
 #include "storage/schema.h"
@@ -39,6 +44,9 @@ Commands:
   db copy --from DB --to DB
                       copy every table into a new, empty database (DB is a SQLite path,
                       sqlite:PATH or postgres://...), then check row counts and the audit chain
+  import clients --agency CODE --mapping MAPPING.yaml [--rejects FILE] FILE.csv
+                      load an agency's client list into its source records (docs/imports.md);
+                      rows that cannot be used go to the reject file with line and reason
   agency create --code CODE --name NAME --kind government|nonprofit
                       add a partner agency
   user create --agency CODE --username NAME --name "DISPLAY NAME" --roles ROLE[,ROLE]
@@ -217,6 +225,87 @@ int CopyCommand(const std::vector<std::string>& args) {
   return 0;
 }
 
+// onedoor import clients --agency CODE --mapping M.yaml [--rejects R.csv] FILE.csv
+int ImportCommand(const core::Config& config, const std::vector<std::string>& args) {
+  constexpr const char* kUsage =
+      "usage: onedoor import clients --agency CODE --mapping MAPPING.yaml [--rejects REJECTS.csv] FILE.csv";
+  if (args.size() < 3 || args[1] != "clients") return Usage(kUsage);
+  std::map<std::string, std::string> flags;
+  std::string file;
+  for (size_t i = 2; i < args.size(); ++i) {
+    if (args[i].rfind("--", 0) == 0) {
+      if (i + 1 >= args.size()) return Usage(kUsage);
+      flags[args[i].substr(2)] = args[i + 1];
+      ++i;
+    } else if (file.empty()) {
+      file = args[i];
+    } else {
+      return Usage(kUsage);
+    }
+  }
+  for (const auto& [k, v] : flags) {
+    if (k != "agency" && k != "mapping" && k != "rejects") return Usage("unknown option --" + k + "; " + kUsage);
+  }
+  if (file.empty() || !flags.count("agency") || !flags.count("mapping")) return Usage(kUsage);
+  auto mapping = registry::ImportMapping::Load(flags["mapping"]);
+  if (!mapping.ok()) return Fail(mapping.status());
+  std::ifstream in(file, std::ios::binary);
+  if (!in) return Usage("cannot open " + file);
+  std::error_code ec;
+  const auto total_bytes = static_cast<int64_t>(std::filesystem::file_size(file, ec));
+  auto app = App::Open(config, false);
+  if (!app.ok()) return Fail(app.status());
+  auto agency = (*app)->accounts().FindAgencyByCode(flags["agency"]);
+  if (!agency.ok()) return Fail(agency.status());
+  const std::string rejects_path =
+      flags.count("rejects") ? flags["rejects"] : std::filesystem::path(file).stem().string() + ".rejects.csv";
+  std::ofstream rejects(rejects_path);
+  if (!rejects) return Usage("cannot write the reject file " + rejects_path);
+  authz::Principal who;
+  who.kind = authz::PrincipalKind::kSystem;
+  who.agency = agency->id;
+  who.name = "import " + std::filesystem::path(file).filename().string();
+  who.roles = {authz::Role::kCaseworker};
+  who.scopes = {"source-records:write"};
+  who.purpose = authz::Purpose::kCaseWork;
+  who.request_id = "cli-import";
+
+  // A progress line on a terminal: done, rate, and time left from the bytes read.
+  const bool tty = isatty(STDERR_FILENO) != 0;
+  const auto start = std::chrono::steady_clock::now();
+  registry::ImportOptions options;
+  options.source_name = std::filesystem::path(file).filename().string();
+  options.progress = [&](int64_t bytes, int64_t rows) {
+    if (!tty) return;
+    const double secs = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+    const double share = total_bytes > 0 ? std::min(1.0, static_cast<double>(bytes) / total_bytes) : 0;
+    const double rate = secs > 0 ? rows / secs : 0;
+    const double eta = share > 0 ? secs / share - secs : 0;
+    constexpr int kWidth = 30;
+    const int filled = static_cast<int>(share * kWidth);
+    std::fprintf(stderr, "\r  [%s%s] %3.0f%%  %lld rows  %.0f rows/s  ETA %.0f s   ",
+                 std::string(filled, '#').c_str(), std::string(kWidth - filled, ' ').c_str(), share * 100,
+                 static_cast<long long>(rows), rate, eta);
+    std::fflush(stderr);
+  };
+  auto summary = registry::ImportClients((*app)->persons(), who, *mapping, in, rejects, options);
+  if (tty) std::fprintf(stderr, "\n");
+  if (!summary.ok()) return Fail(summary.status());
+  rejects.close();
+  std::printf("imported %s for %s: %lld rows read, %lld created, %lld updated, %lld unchanged, %lld rejected "
+              "in %.1f s\n",
+              options.source_name.c_str(), agency->code.c_str(), static_cast<long long>(summary->rows),
+              static_cast<long long>(summary->created), static_cast<long long>(summary->updated),
+              static_cast<long long>(summary->unchanged), static_cast<long long>(summary->rejected),
+              summary->seconds);
+  if (summary->rejected > 0) {
+    std::printf("rejected rows, each with its line and reason: %s\n", rejects_path.c_str());
+  } else {
+    std::filesystem::remove(rejects_path, ec);
+  }
+  return 0;
+}
+
 }  // namespace
 
 int Main(int argc, char** argv) {
@@ -298,6 +387,7 @@ int Main(int argc, char** argv) {
   }
 
   if (command == "db" && args.size() >= 2 && args[1] == "copy") return CopyCommand(args);
+  if (command == "import") return ImportCommand(*config, args);
 
   if (command == "backup" && args.size() == 2) {
     if (config->db.rfind("postgres", 0) == 0) {

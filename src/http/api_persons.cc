@@ -261,6 +261,67 @@ void AddPersonRoutes(Router& router, registry::PersonService& persons, registry:
                 return JsonResponse(200, HouseholdBody(*h));
               }});
 
+  router.Add({"POST", "/api/v1/source-records/batch", Auth::kApi, "putSourceRecordBatch", [&persons](Context& ctx) {
+                auto body = ParseJsonObject(ctx.request);
+                if (!body.ok()) return Fail(body.status(), ctx);
+                JsonReader r(*body);
+                r.RejectUnknown({"records"});
+                const json* records = r.Array("records", 1000);
+                if (records != nullptr && records->empty()) r.Error("records", "must hold at least one record");
+                if (records == nullptr && r.errors().empty()) r.Error("records", "is required");
+                std::vector<registry::SourceRecordInput> inputs;
+                std::vector<core::FieldError> errors(r.errors().begin(), r.errors().end());
+                if (records != nullptr) {
+                  for (size_t i = 0; i < records->size(); ++i) {
+                    const std::string at = fmt::format("records/{}", i);
+                    const json& item = (*records)[i];
+                    if (!item.is_object()) {
+                      errors.push_back({at, "must be an object with local_id and person"});
+                      continue;
+                    }
+                    JsonReader rec(item, at);
+                    rec.RejectUnknown({"local_id", "person"});
+                    std::string local_id = rec.String("local_id", true, 64);
+                    const json* person = rec.Object("person");
+                    if (person == nullptr && rec.errors().empty()) rec.Error("person", "is required");
+                    errors.insert(errors.end(), rec.errors().begin(), rec.errors().end());
+                    if (person == nullptr) continue;
+                    auto parsed = registry::FromJson(*person);
+                    if (!parsed.ok()) {
+                      for (const auto& fe : parsed.status().fields()) {
+                        errors.push_back({at + "/person/" + fe.field, fe.message});
+                      }
+                      continue;
+                    }
+                    if (core::Status v = registry::Validate(*parsed); !v.ok()) {
+                      for (const auto& fe : v.fields()) errors.push_back({at + "/person/" + fe.field, fe.message});
+                      continue;
+                    }
+                    inputs.push_back({std::move(local_id), std::move(parsed).value()});
+                  }
+                }
+                if (!errors.empty()) {
+                  return Fail(core::Status::InvalidArgument("some source records have invalid fields", std::move(errors)),
+                              ctx);
+                }
+                auto outcomes = persons.PutSourceRecords(ctx.Who(), inputs, "API batch " + ctx.request.request_id);
+                if (!outcomes.ok()) return Fail(outcomes.status(), ctx);
+                json results = json::array();
+                int created = 0, updated = 0, unchanged = 0;
+                for (size_t i = 0; i < inputs.size(); ++i) {
+                  const registry::PutOutcome o = (*outcomes)[i];
+                  created += o == registry::PutOutcome::kCreated;
+                  updated += o == registry::PutOutcome::kUpdated;
+                  unchanged += o == registry::PutOutcome::kUnchanged;
+                  results.push_back({{"local_id", inputs[i].local_id},
+                                     {"outcome", o == registry::PutOutcome::kCreated   ? "created"
+                                                 : o == registry::PutOutcome::kUpdated ? "updated"
+                                                                                       : "unchanged"}});
+                }
+                return JsonResponse(200, {{"created", created}, {"updated", updated}, {"unchanged", unchanged},
+                                          {"results", std::move(results)}});
+              }});
+
   router.Add({"PUT", "/api/v1/source-records/{local_id}", Auth::kApi, "putSourceRecord", [&persons](Context& ctx) {
                 auto body = ParseJsonObject(ctx.request);
                 if (!body.ok()) return Fail(body.status(), ctx);

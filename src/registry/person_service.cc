@@ -1,6 +1,7 @@
 #include "registry/person_service.h"
 
 #include <algorithm>
+#include <set>
 #include <sstream>
 
 #include <fmt/format.h>
@@ -355,6 +356,66 @@ StatusOr<SourceRecord> PersonService::PutSourceRecord(const authz::Principal& wh
   RETURN_IF_ERROR(s);
   if (!decision.allowed) return Denied(decision);
   return rec;
+}
+
+StatusOr<std::vector<PutOutcome>> PersonService::PutSourceRecords(const authz::Principal& who,
+                                                                  const std::vector<SourceRecordInput>& records,
+                                                                  const std::string& note) {
+  std::vector<core::FieldError> errors;
+  std::vector<std::string> docs;
+  docs.reserve(records.size());
+  std::set<std::string_view> seen;
+  for (size_t i = 0; i < records.size(); ++i) {
+    const SourceRecordInput& r = records[i];
+    const std::string at = fmt::format("records/{}/", i);
+    if (r.local_id.empty() || r.local_id.size() > 64) errors.push_back({at + "local_id", "must be 1 to 64 characters"});
+    if (!seen.insert(r.local_id).second) errors.push_back({at + "local_id", "appears twice in the batch"});
+    if (Status v = Validate(r.person); !v.ok()) {
+      for (const auto& fe : v.fields()) errors.push_back({at + "person/" + fe.field, fe.message});
+    }
+    docs.push_back(ToStorageJson(r.person).dump());
+  }
+  if (!errors.empty()) return Status::InvalidArgument("some source records have invalid fields", std::move(errors));
+  if (!who.agency.valid()) return Status::PermissionDenied("only an agency's staff or systems keep source records");
+  authz::Decision decision = gate_.DecidePerson(who, authz::Operation::kUpdate, core::PersonId{},
+                                                authz::Resource::kSourceRecord);
+  std::vector<PutOutcome> outcomes(records.size(), PutOutcome::kUnchanged);
+  Status s = db_.Write([&](storage::Transaction& tx) -> Status {
+    RETURN_IF_ERROR(audit_.Append(tx, who, {"source_record.import", "source_record",
+                                            fmt::format("{} records: {}", records.size(), note), std::nullopt,
+                                            decision.allowed, decision.reason}));
+    if (!decision.allowed) return Status::Ok();
+    const int64_t now = clock_.Now().micros;
+    for (size_t i = 0; i < records.size(); ++i) {
+      ASSIGN_OR_RETURN(storage::Rows existing,
+                       tx.Query("SELECT id, data, person_id FROM source_records WHERE agency_id = ? AND local_id = ?",
+                                {who.agency.value, records[i].local_id}));
+      int64_t id = 0;
+      json person_id = nullptr;
+      if (existing.empty()) {
+        ASSIGN_OR_RETURN(storage::Rows inserted,
+                         tx.Query("INSERT INTO source_records (agency_id, local_id, person_id, data, created_at, "
+                                  "updated_at) VALUES (?, ?, NULL, ?, ?, ?) RETURNING id",
+                                  {who.agency.value, records[i].local_id, docs[i], now, now}));
+        id = inserted.at(0).Int(0);
+        outcomes[i] = PutOutcome::kCreated;
+      } else {
+        if (existing[0].Text(1) == docs[i]) continue;
+        id = existing[0].Int(0);
+        if (!existing[0].IsNull(2)) person_id = existing[0].Int(2);
+        RETURN_IF_ERROR(tx.Execute("UPDATE source_records SET data = ?, updated_at = ? WHERE id = ?", {docs[i], now, id})
+                            .status());
+        outcomes[i] = PutOutcome::kUpdated;
+      }
+      RETURN_IF_ERROR(outbox_.Append(
+          tx, "source_record.updated", "source_record", std::to_string(id),
+          json{{"source_record_id", id}, {"agency_id", who.agency.value}, {"person_id", person_id}}.dump()));
+    }
+    return Status::Ok();
+  });
+  RETURN_IF_ERROR(s);
+  if (!decision.allowed) return Denied(decision);
+  return outcomes;
 }
 
 }  // namespace registry

@@ -72,6 +72,15 @@ struct SourceRecord {
   core::Timestamp updated_at;
 };
 
+// One record of an agency's batch of source records: its own id and the person as the agency
+// knows them.
+struct SourceRecordInput {
+  std::string local_id;
+  Person person;
+};
+
+enum class PutOutcome { kCreated, kUpdated, kUnchanged };
+
 // The client registry: people, their history and each agency's source records.
 // Every method asks the access gate, writes the gate's decision to the audit log in the
 // same transaction as the work, and (for changes) appends a domain event to the outbox.
@@ -98,6 +107,17 @@ class PersonService {
   // Creates or updates the caller agency's own record of a person, keyed by `local_id`.
   core::StatusOr<SourceRecord> PutSourceRecord(const authz::Principal& who, const std::string& local_id,
                                                std::optional<core::PersonId> person, const std::string& data_json);
+
+  // Creates or updates many of the caller agency's source records in one transaction, with
+  // `data` the stored form of each person (so that re-sending the same records changes
+  // nothing: kUnchanged, no event). A record already linked to a person keeps its link. One
+  // audit entry for the batch (`note` says where it came from, e.g. a file and its lines) and
+  // one outbox event per created or updated record. Every record must be valid (Validate) and
+  // local ids unique within the batch, else kInvalidArgument naming "records/N/..." and
+  // nothing is written. kPermissionDenied without the right to keep source records.
+  core::StatusOr<std::vector<PutOutcome>> PutSourceRecords(const authz::Principal& who,
+                                                           const std::vector<SourceRecordInput>& records,
+                                                           const std::string& note);
 
  private:
   // Decides, audits the decision in `tx`, and returns it.

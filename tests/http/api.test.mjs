@@ -663,6 +663,50 @@ describe('source records', () => {
   });
 });
 
+describe('source record batches', () => {
+  test('a batch creates, then reports unchanged and updated; a bad record stores nothing', T, async () => {
+    const person = (given, family, line1) => ({
+      names: [{ use: 'official', given, family }],
+      birth_date: '1984-03-07',
+      addresses: [{ use: 'home', line1, city: 'Ashford' }],
+    });
+    const url = '/api/v1/source-records/batch';
+    const events = await countRows(db, 'outbox');
+    const first = await api.post(url, { records: [
+      { local_id: 'BATCH-1', person: person('Amara', 'Okonkwo', '3 Station Road') },
+      { local_id: 'BATCH-2', person: person('Ben', 'Ashby', '1 Mill Lane') },
+    ] });
+    assert.equal(first.status, 200, first.text);
+    assert.deepEqual(first.body, { created: 2, updated: 0, unchanged: 0, results: [
+      { local_id: 'BATCH-1', outcome: 'created' }, { local_id: 'BATCH-2', outcome: 'created' }] });
+    assert.equal(await countRows(db, 'outbox'), events + 2);
+
+    const second = await api.post(url, { records: [
+      { local_id: 'BATCH-1', person: person('Amara', 'Okonkwo', '3 Station Road') },
+      { local_id: 'BATCH-2', person: person('Ben', 'Ashby', '8 Harbour View') },
+    ] });
+    assert.equal(second.status, 200, second.text);
+    assert.deepEqual(second.body.results.map((r) => r.outcome), ['unchanged', 'updated']);
+    assert.equal(await countRows(db, 'outbox'), events + 3);
+
+    const before = await countRows(db, 'source_records');
+    assertProblem(await api.post(url, { records: [
+      { local_id: 'BATCH-3', person: person('Cleo', 'Marsh', '2 High Street') },
+      { local_id: 'BATCH-4', person: { names: [] } },
+      { local_id: 'BATCH-3', person: person('Cleo', 'Marsh', '2 High Street') },
+      { person: person('Dev', 'Patel', '4 Quay') },
+      'not an object',
+    ] }), 400, { fields: ['records/1/person/names', 'records/3/local_id', 'records/4'] });
+    assertProblem(await api.post(url, { records: [
+      { local_id: 'BATCH-3', person: person('Cleo', 'Marsh', '2 High Street') },
+      { local_id: 'BATCH-3', person: person('Cleo', 'Marsh', '2 High Street') },
+    ] }), 400, { fields: ['records/1/local_id'] });
+    assertProblem(await api.post(url, { records: [] }), 400, { fields: ['records'] });
+    assertProblem(await api.post(url, { rows: [] }), 400, { fields: ['rows'] });
+    assert.equal(await countRows(db, 'source_records'), before);
+  });
+});
+
 // --- Graceful shutdown on its own server --------------------------------------------------
 
 // Sends one create with node:http. Returns {written, done}: `written` settles once the
