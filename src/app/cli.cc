@@ -21,6 +21,7 @@
 #include "core/crypto.h"
 #include "core/log.h"
 #include "http/server.h"
+#include "identity/link_eval.h"
 #include "registry/client_import.h"
 #include "storage/copy.h"
 #include "storage/postgres/postgres_database.h"
@@ -47,6 +48,9 @@ Commands:
   import clients --agency CODE --mapping MAPPING.yaml [--rejects FILE] FILE.csv
                       load an agency's client list into its source records (docs/imports.md);
                       rows that cannot be used go to the reject file with line and reason
+  link eval --format febrl FILE [FILE] [--ignore COLUMN,...] [--model M] [--model-out M]
+                      match the FEBRL test files (one: deduplicate; two: link) and print
+                      precision, recall, F1, pairs compared and seconds as one JSON line
   agency create --code CODE --name NAME --kind government|nonprofit
                       add a partner agency
   user create --agency CODE --username NAME --name "DISPLAY NAME" --roles ROLE[,ROLE]
@@ -388,6 +392,9 @@ int Main(int argc, char** argv) {
 
   if (command == "db" && args.size() >= 2 && args[1] == "copy") return CopyCommand(args);
   if (command == "import") return ImportCommand(*config, args);
+  if (command == "link" && args.size() >= 2 && args[1] == "eval") {
+    return identity::RunLinkEval(std::vector<std::string>(args.begin() + 2, args.end()));
+  }
 
   if (command == "backup" && args.size() == 2) {
     if (config->db.rfind("postgres", 0) == 0) {
