@@ -32,6 +32,7 @@ class App {
   ~App();
   const core::Config& config() const { return config_; }
   storage::Database& db() { return *db_; }
+  const core::Clock& clock() const { return clock_; }
   accounts::AccountService& accounts() { return *accounts_; }
   registry::PersonService& persons() { return *persons_; }
   registry::HouseholdService& households() { return *households_; }

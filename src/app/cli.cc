@@ -22,6 +22,7 @@
 #include "core/log.h"
 #include "http/server.h"
 #include "identity/link_eval.h"
+#include "identity/registry_linker.h"
 #include "registry/client_import.h"
 #include "storage/copy.h"
 #include "storage/postgres/postgres_database.h"
@@ -48,6 +49,9 @@ Commands:
   import clients --agency CODE --mapping MAPPING.yaml [--rejects FILE] FILE.csv
                       load an agency's client list into its source records (docs/imports.md);
                       rows that cannot be used go to the reject file with line and reason
+  link dedupe [--dry-run]
+                      link every agency's source records into shared persons (the client
+                      index); doubtful pairs go to the review queue; prints a JSON summary
   link eval --format febrl FILE [FILE] [--ignore COLUMN,...] [--model M] [--model-out M]
                       match the FEBRL test files (one: deduplicate; two: link) and print
                       precision, recall, F1, pairs compared and seconds as one JSON line
@@ -394,6 +398,12 @@ int Main(int argc, char** argv) {
   if (command == "import") return ImportCommand(*config, args);
   if (command == "link" && args.size() >= 2 && args[1] == "eval") {
     return identity::RunLinkEval(std::vector<std::string>(args.begin() + 2, args.end()));
+  }
+  if (command == "link" && args.size() >= 2 && args[1] == "dedupe") {
+    auto app = App::Open(*config, false);
+    if (!app.ok()) return Fail(app.status());
+    return identity::RunLinkDedupe((*app)->persons(), (*app)->db(), (*app)->clock(),
+                                   std::vector<std::string>(args.begin() + 2, args.end()));
   }
 
   if (command == "backup" && args.size() == 2) {

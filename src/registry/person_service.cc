@@ -64,6 +64,28 @@ Status PersonService::WriteIndexes(storage::Transaction& tx, const Person& p, bo
   return Status::Ok();
 }
 
+Status PersonService::InsertPerson(storage::Transaction& tx, const authz::Principal& who, Person& p,
+                                   const authz::Decision& decision) {
+  p.version = 1;
+  p.created_at = p.updated_at = clock_.Now();
+  ASSIGN_OR_RETURN(storage::Rows rows,
+                   tx.Query("INSERT INTO persons (version, display_name, birth_date, doc, created_at, updated_at, "
+                            "created_by, created_agency) VALUES (1, ?, ?, ?, ?, ?, ?, ?) RETURNING id",
+                            {p.DisplayName(), OrNull(BirthText(p)), ToStorageJson(p).dump(), p.created_at.micros,
+                             p.updated_at.micros, who.user.value, who.agency.value}));
+  p.id = core::PersonId{rows.at(0).Int(0)};
+  RETURN_IF_ERROR(WriteIndexes(tx, p, /*replace=*/false));
+  RETURN_IF_ERROR(tx.Execute("INSERT INTO person_history (person_id, version, at, user_id, agency_id, actor, action, "
+                             "changes) VALUES (?, 1, ?, ?, ?, ?, 'created', ?)",
+                             {p.id.value, p.created_at.micros, who.user.value, who.agency.value, who.name,
+                              ChangesJson(Diff(Person{}, p))})
+                      .status());
+  RETURN_IF_ERROR(
+      audit_.Append(tx, who, {"person.create", "person", std::to_string(p.id.value), p.id, true, decision.reason}));
+  return outbox_.Append(tx, "person.created", "person", std::to_string(p.id.value),
+                        json{{"person_id", p.id.value}, {"version", 1}, {"agency_id", who.agency.value}}.dump());
+}
+
 StatusOr<Person> PersonService::Create(const authz::Principal& who, Person input) {
   RETURN_IF_ERROR(Validate(input));
   authz::Decision decision;
@@ -73,28 +95,92 @@ StatusOr<Person> PersonService::Create(const authz::Principal& who, Person input
     if (!decision.allowed) {
       return audit_.Append(tx, who, {"person.create", "person", "", std::nullopt, false, decision.reason});
     }
-    p.version = 1;
-    p.created_at = p.updated_at = clock_.Now();
-    ASSIGN_OR_RETURN(storage::Rows rows,
-                     tx.Query("INSERT INTO persons (version, display_name, birth_date, doc, created_at, updated_at, "
-                              "created_by, created_agency) VALUES (1, ?, ?, ?, ?, ?, ?, ?) RETURNING id",
-                              {p.DisplayName(), OrNull(BirthText(p)), ToStorageJson(p).dump(), p.created_at.micros,
-                               p.updated_at.micros, who.user.value, who.agency.value}));
-    p.id = core::PersonId{rows.at(0).Int(0)};
-    RETURN_IF_ERROR(WriteIndexes(tx, p, /*replace=*/false));
-    RETURN_IF_ERROR(tx.Execute("INSERT INTO person_history (person_id, version, at, user_id, agency_id, actor, action, "
-                               "changes) VALUES (?, 1, ?, ?, ?, ?, 'created', ?)",
-                               {p.id.value, p.created_at.micros, who.user.value, who.agency.value, who.name,
-                                ChangesJson(Diff(Person{}, p))})
-                        .status());
-    RETURN_IF_ERROR(audit_.Append(tx, who, {"person.create", "person", std::to_string(p.id.value), p.id, true,
-                                            decision.reason}));
-    return outbox_.Append(tx, "person.created", "person", std::to_string(p.id.value),
-                          json{{"person_id", p.id.value}, {"version", 1}, {"agency_id", who.agency.value}}.dump());
+    return InsertPerson(tx, who, p, decision);
   });
   RETURN_IF_ERROR(s);
   if (!decision.allowed) return Denied(decision);
   return p;
+}
+
+StatusOr<std::vector<SourceRecord>> PersonService::AllSourceRecords(const authz::Principal& who) {
+  authz::Decision decision =
+      gate_.DecidePerson(who, authz::Operation::kRead, core::PersonId{}, authz::Resource::kSourceRecord);
+  std::vector<SourceRecord> out;
+  RETURN_IF_ERROR(db_.Write([&](storage::Transaction& tx) -> Status {
+    ASSIGN_OR_RETURN(storage::Rows count, tx.Query("SELECT COUNT(*) FROM source_records"));
+    RETURN_IF_ERROR(audit_.Append(tx, who, {"source_record.index_read", "source_record",
+                                            fmt::format("all {} records", count.at(0).Int(0)), std::nullopt,
+                                            decision.allowed, decision.reason}));
+    return Status::Ok();
+  }));
+  if (!decision.allowed) return Denied(decision);
+  // Read after the audit entry is durable: data is released only once its read is recorded.
+  RETURN_IF_ERROR(db_.Read([&](storage::Transaction& tx) -> Status {
+    ASSIGN_OR_RETURN(storage::Rows rows, tx.Query("SELECT id, agency_id, local_id, person_id, data, updated_at "
+                                                  "FROM source_records ORDER BY id"));
+    out.reserve(rows.size());
+    for (const auto& r : rows) {
+      out.push_back({core::SourceRecordId{r.Int(0)}, core::AgencyId{r.Int(1)}, r.Text(2),
+                     r.IsNull(3) ? std::nullopt : std::optional(core::PersonId{r.Int(3)}), r.Text(4),
+                     core::Timestamp{r.Int(5)}});
+    }
+    return Status::Ok();
+  }));
+  return out;
+}
+
+StatusOr<core::PersonId> PersonService::LinkSources(const authz::Principal& who, std::optional<core::PersonId> person,
+                                                    const Person* new_person,
+                                                    const std::vector<SourceLinkRequest>& records,
+                                                    const std::string& cause) {
+  if (records.empty()) return Status::InvalidArgument("give at least one source record to link");
+  if (!person && new_person == nullptr) return Status::InvalidArgument("give a person or one to create");
+  if (new_person != nullptr) RETURN_IF_ERROR(Validate(*new_person));
+  core::PersonId target = person.value_or(core::PersonId{});
+  authz::Decision create_decision;
+  authz::Decision link_decision;
+  Status s = db_.Write([&](storage::Transaction& tx) -> Status {
+    if (!person) {
+      create_decision = gate_.DecidePerson(who, authz::Operation::kCreate, {});
+      if (!create_decision.allowed) {
+        return audit_.Append(tx, who, {"person.create", "person", "", std::nullopt, false, create_decision.reason});
+      }
+      Person p = *new_person;
+      RETURN_IF_ERROR(InsertPerson(tx, who, p, create_decision));
+      target = p.id;
+    } else {
+      ASSIGN_OR_RETURN(storage::Rows exists, tx.Query("SELECT 1 FROM persons WHERE id = ?", {target.value}));
+      if (exists.empty()) return Status::NotFound(fmt::format("no client has id {}", target.value));
+    }
+    link_decision = gate_.DecidePerson(who, authz::Operation::kUpdate, target, authz::Resource::kSourceRecord);
+    const int64_t now = clock_.Now().micros;
+    json ids = json::array();
+    for (const SourceLinkRequest& r : records) {
+      RETURN_IF_ERROR(audit_.Append(tx, who, {"source_record.link", "source_record", std::to_string(r.record.value),
+                                              target, link_decision.allowed, link_decision.reason}));
+      if (!link_decision.allowed) return Status::Ok();
+      ASSIGN_OR_RETURN(int64_t changed,
+                       tx.Execute("UPDATE source_records SET person_id = ? WHERE id = ? AND person_id IS NULL",
+                                  {target.value, r.record.value}));
+      if (changed != 1) {
+        return Status::FailedPrecondition(fmt::format(
+            "source record {} is already linked to a client, or does not exist; nothing was linked", r.record.value));
+      }
+      RETURN_IF_ERROR(tx.Execute("INSERT INTO source_record_links (source_record_id, person_id, previous_person_id, "
+                                 "action, cause, weight, at, user_id, actor) VALUES (?, ?, NULL, 'linked', ?, ?, ?, ?, ?)",
+                                 {r.record.value, target.value, cause,
+                                  r.weight ? storage::Value(*r.weight) : storage::Value(storage::Null{}), now,
+                                  who.user.value, who.name})
+                          .status());
+      ids.push_back(r.record.value);
+    }
+    return outbox_.Append(tx, "person.sources_linked", "person", std::to_string(target.value),
+                          json{{"person_id", target.value}, {"source_record_ids", ids}, {"cause", cause}}.dump());
+  });
+  RETURN_IF_ERROR(s);
+  if (!person && !create_decision.allowed) return Denied(create_decision);
+  if (!link_decision.allowed) return Denied(link_decision);
+  return target;
 }
 
 StatusOr<PersonView> PersonService::Get(const authz::Principal& who, core::PersonId id) {

@@ -81,6 +81,12 @@ struct SourceRecordInput {
 
 enum class PutOutcome { kCreated, kUpdated, kUnchanged };
 
+// A source record to link to a person, and the match weight that decided it (for the history).
+struct SourceLinkRequest {
+  core::SourceRecordId record;
+  std::optional<double> weight;
+};
+
 // The client registry: people, their history and each agency's source records.
 // Every method asks the access gate, writes the gate's decision to the audit log in the
 // same transaction as the work, and (for changes) appends a domain event to the outbox.
@@ -119,7 +125,25 @@ class PersonService {
                                                            const std::vector<SourceRecordInput>& records,
                                                            const std::string& note);
 
+  // Every agency's source records, for the client index. One gate decision and one audit
+  // entry for the whole read (released only once that entry is durable). kPermissionDenied
+  // without source-records:read.
+  core::StatusOr<std::vector<SourceRecord>> AllSourceRecords(const authz::Principal& who);
+
+  // Links `records` (each not linked yet) to `person`, or, when `person` is empty, to a new
+  // person made from `new_person` — in one transaction, so that a record is never left
+  // half-linked. Each link is audited with the person (it shows in their access log), kept in
+  // the link history with `cause` ("auto", "review", "manual") and its weight, and announced
+  // by one "person.sources_linked" event. kFailedPrecondition if a record is already linked
+  // (someone linked it meanwhile): nothing is written. Returns the person's id.
+  core::StatusOr<core::PersonId> LinkSources(const authz::Principal& who, std::optional<core::PersonId> person,
+                                             const Person* new_person,
+                                             const std::vector<SourceLinkRequest>& records, const std::string& cause);
+
  private:
+  // Inserts `p` as a new person (indexes, history, audit, event); sets its id and version.
+  core::Status InsertPerson(storage::Transaction& tx, const authz::Principal& who, Person& p,
+                            const authz::Decision& decision);
   // Decides, audits the decision in `tx`, and returns it.
   core::StatusOr<authz::Decision> Gate(storage::Transaction& tx, const authz::Principal& who,
                                         authz::Operation op, core::PersonId id, std::string_view action);

@@ -175,7 +175,7 @@ const std::vector<std::string>& OnedoorTables() {
       "api_tokens",    "persons",       "person_names",
       "person_identifiers", "person_history", "households",
       "household_members",  "source_records", "audit_log",
-      "outbox",
+      "outbox",        "source_record_links", "match_reviews",
   };
   return *tables;
 }

@@ -187,6 +187,41 @@ CREATE SEQUENCE audit_log_seq OWNED BY audit_log.seq;
 SELECT setval('audit_log_seq', COALESCE((SELECT MAX(seq) FROM audit_log), 0) + 1, false);
 {{end}}
 )sql"},
+      // The client index's decisions: every change of a source record's link to a person (links
+      // are never destructive: unlinking and relinking add rows), and pairs of records for a
+      // person to review, with the reviewer's answer kept so that a pair is not asked again.
+      {5, "client index links and reviews", R"sql(
+CREATE TABLE source_record_links (
+  id {{id}},
+  source_record_id BIGINT NOT NULL REFERENCES source_records(id),
+  person_id BIGINT REFERENCES persons(id),
+  previous_person_id BIGINT,
+  action TEXT NOT NULL CHECK (action IN ('linked', 'unlinked')),
+  cause TEXT NOT NULL,
+  weight DOUBLE PRECISION,
+  at BIGINT NOT NULL,
+  user_id BIGINT NOT NULL,
+  actor TEXT NOT NULL
+);
+CREATE INDEX source_record_links_record ON source_record_links (source_record_id, id);
+CREATE INDEX source_record_links_person ON source_record_links (person_id);
+CREATE TABLE match_reviews (
+  id {{id}},
+  record_a BIGINT NOT NULL REFERENCES source_records(id),
+  record_b BIGINT NOT NULL REFERENCES source_records(id),
+  weight DOUBLE PRECISION NOT NULL,
+  probability DOUBLE PRECISION NOT NULL,
+  explanation TEXT NOT NULL,
+  state TEXT NOT NULL CHECK (state IN ('pending', 'same', 'not_same')),
+  created_at BIGINT NOT NULL,
+  decided_by BIGINT,
+  decided_at BIGINT,
+  reason TEXT,
+  CHECK (record_a < record_b),
+  UNIQUE (record_a, record_b)
+);
+CREATE INDEX match_reviews_state ON match_reviews (state, id);
+)sql"},
   };
   return *migrations;
 }
