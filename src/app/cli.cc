@@ -21,6 +21,7 @@
 #include "core/crypto.h"
 #include "core/log.h"
 #include "http/server.h"
+#include "identity/generate.h"
 #include "identity/link_eval.h"
 #include "identity/registry_linker.h"
 #include "registry/client_import.h"
@@ -49,6 +50,8 @@ Commands:
   import clients --agency CODE --mapping MAPPING.yaml [--rejects FILE] FILE.csv
                       load an agency's client list into its source records (docs/imports.md);
                       rows that cannot be used go to the reject file with line and reason
+  link generate --records N --seed S [--out FILE] [--duplicates-share P]
+                      write realistic corrupted person records with known truth (FEBRL CSV)
   link dedupe [--dry-run]
                       link every agency's source records into shared persons (the client
                       index); doubtful pairs go to the review queue; prints a JSON summary
@@ -398,6 +401,9 @@ int Main(int argc, char** argv) {
   if (command == "import") return ImportCommand(*config, args);
   if (command == "link" && args.size() >= 2 && args[1] == "eval") {
     return identity::RunLinkEval(std::vector<std::string>(args.begin() + 2, args.end()));
+  }
+  if (command == "link" && args.size() >= 2 && args[1] == "generate") {
+    return identity::RunLinkGenerate(std::vector<std::string>(args.begin() + 2, args.end()));
   }
   if (command == "link" && args.size() >= 2 && args[1] == "dedupe") {
     auto app = App::Open(*config, false);

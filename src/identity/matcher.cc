@@ -1057,6 +1057,57 @@ FeatureMask TermFrequencyFeatures(const FeatureMask& use) {
   return tf;
 }
 
+// True when the value of `b` follows from the value of `a` in nearly every row: among values
+// of `a` held by at least 5 rows (which must hold most rows with both fields), the most common
+// value of `b` accounts for at least 95% of them. Real addresses are like this (the postcode
+// gives the state), and EM, which assumes features independent given the class, then counts
+// one agreement several times and takes "lives in the same place" for "is the same person".
+bool Determines(const RecordTable& table, Feature a, Feature b) {
+  const size_t na = table.DictionarySize(a);
+  std::vector<std::vector<std::pair<uint32_t, uint32_t>>> seen(na);  // a value -> (b, count)
+  uint64_t both = 0;
+  for (uint32_t r = 0; r < table.size(); ++r) {
+    uint32_t va = table.Value(r, a), vb = table.Value(r, b);
+    if (va == 0 || vb == 0) continue;
+    ++both;
+    auto& list = seen[va];
+    auto it = std::find_if(list.begin(), list.end(), [&](const auto& e) { return e.first == vb; });
+    if (it == list.end()) {
+      list.emplace_back(vb, 1);
+    } else {
+      ++it->second;
+    }
+  }
+  uint64_t rows = 0, majority = 0;
+  for (const auto& list : seen) {
+    uint64_t total = 0, best = 0;
+    for (const auto& [vb, count] : list) {
+      total += count;
+      best = std::max<uint64_t>(best, count);
+    }
+    if (total < 5) continue;
+    rows += total;
+    majority += best;
+  }
+  return both > 0 && rows * 2 >= both && majority * 100 >= rows * 95;
+}
+
+// Leaves out of the model the address features that another used one determines (region, then
+// locality, given postcode or locality), so that one place is counted once.
+void DropDeterminedFeatures(const RecordTable& table, FeatureMask& use) {
+  const Feature kOrder[] = {Feature::kRegion, Feature::kLocality, Feature::kPostcode};
+  for (Feature b : kOrder) {
+    if (!use[Idx(b)]) continue;
+    for (Feature a : kOrder) {
+      if (a == b || !use[Idx(a)]) continue;
+      if (Determines(table, a, b)) {
+        use[Idx(b)] = false;
+        break;
+      }
+    }
+  }
+}
+
 struct Candidates {
   std::vector<ScoredPair> pairs;
   std::vector<Levels> levels;
@@ -1078,6 +1129,7 @@ Model Train(const RecordTable& table, std::span<const uint32_t> rows_a,
   for (size_t i = 0; i < kFeatureCount; ++i) {
     if (table.NonNullCount(static_cast<Feature>(i)) == 0) model.use[i] = false;  // no evidence
   }
+  DropDeterminedFeatures(table, model.use);
   model = EstimateM(c.levels, std::move(model), options.em_iterations);
   // EM gives the share of matches among the candidate pairs; the model keeps the chance that
   // two records drawn at random match, which does not depend on the blocking. Blocking is
