@@ -5,6 +5,7 @@
 #include <filesystem>
 
 #include "http/api_accounts.h"
+#include "http/api_match.h"
 #include "http/api_persons.h"
 #include "http/openapi.h"
 #include "http/pages.h"
@@ -50,6 +51,7 @@ core::StatusOr<std::unique_ptr<App>> App::Open(const core::Config& config, bool 
                                                             app->clock_);
   app->households_ = std::make_unique<registry::HouseholdService>(*app->db_, app->gate_, *app->audit_,
                                                                   *app->outbox_, app->clock_);
+  app->match_ = std::make_unique<identity::MatchService>(*app->db_, app->gate_, *app->audit_, app->clock_);
   if (!web) return app;
 
   if (!config.webhook_url.empty() || !config.webhook_secret.empty()) {
@@ -80,6 +82,7 @@ core::StatusOr<std::unique_ptr<App>> App::Open(const core::Config& config, bool 
   http::AddOpenApiRoute(app->router_, std::move(openapi));
   http::AddAccountRoutes(app->router_, *app->accounts_);
   http::AddPersonRoutes(app->router_, *app->persons_, *app->households_);
+  http::AddMatchRoutes(app->router_, *app->match_);
   http::AddPageRoutes(app->router_, app->pages_->deps);
   http::AddStaticRoutes(app->router_, config.web_root, config.node_modules);
   app->dispatcher_ = std::make_unique<http::Dispatcher>(

@@ -14,6 +14,7 @@
 #include "http/dispatcher.h"
 #include "http/metrics.h"
 #include "http/router.h"
+#include "identity/match_service.h"
 #include "http/templates.h"
 #include "registry/household_service.h"
 #include "registry/person_service.h"
@@ -36,6 +37,7 @@ class App {
   accounts::AccountService& accounts() { return *accounts_; }
   registry::PersonService& persons() { return *persons_; }
   registry::HouseholdService& households() { return *households_; }
+  identity::MatchService& match() { return *match_; }
   http::Router& router() { return router_; }
   http::Dispatcher& dispatcher() { return *dispatcher_; }
   http::Metrics& metrics() { return metrics_; }
@@ -58,6 +60,7 @@ class App {
   std::unique_ptr<accounts::AccountService> accounts_;
   std::unique_ptr<registry::PersonService> persons_;
   std::unique_ptr<registry::HouseholdService> households_;
+  std::unique_ptr<identity::MatchService> match_;
   std::unique_ptr<http::Templates> templates_;
   std::unique_ptr<struct PageDepsHolder> pages_;
   http::Router router_;

@@ -816,8 +816,9 @@ double Scorer::Weight(const Levels& levels, uint32_t a) const {
   return w;
 }
 
-Explanation Scorer::Explain(uint32_t a, uint32_t b) const {
-  Levels levels = Compare(a, b);
+Explanation Scorer::Explain(uint32_t a, uint32_t b) const { return Explain(Compare(a, b), a); }
+
+Explanation Scorer::Explain(const Levels& levels, uint32_t a) const {
   Explanation e;
   e.prior_weight = prior_weight_;
   e.total = prior_weight_;

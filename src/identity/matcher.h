@@ -314,6 +314,8 @@ class Scorer {
   double Weight(uint32_t a, uint32_t b) const { return Weight(Compare(a, b), a); }
   Levels Compare(uint32_t a, uint32_t b) const { return CompareRows(table_, a, b, model_.use); }
   Explanation Explain(uint32_t a, uint32_t b) const;
+  // The explanation of a pair compared into `levels`; term frequencies are those of `row`.
+  Explanation Explain(const Levels& levels, uint32_t row) const;
 
   static double Probability(double weight);
   static double WeightOfProbability(double probability);

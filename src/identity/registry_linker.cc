@@ -122,6 +122,15 @@ StatusOr<DedupeReport> RegistryLinker::Dedupe(const authz::Principal& who, const
     return report;
   }
   MatchResult result = Deduplicate(table, options);
+  if (!dry_run && !options.model) {
+    // Kept for the real-time match, which scores with the newest model.
+    RETURN_IF_ERROR(db_.Write([&](storage::Transaction& tx) {
+      return tx
+          .Execute("INSERT INTO identity_models (created_at, note, model) VALUES (?, ?, ?)",
+                   {clock_.Now().micros, result.model.note, result.model.ToText()})
+          .status();
+    }));
+  }
   report.pairs_compared = static_cast<int64_t>(result.blocking.pairs_compared);
   report.merges_refused = result.merges_refused;
 

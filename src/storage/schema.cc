@@ -222,6 +222,16 @@ CREATE TABLE match_reviews (
 );
 CREATE INDEX match_reviews_state ON match_reviews (state, id);
 )sql"},
+      // The client index's trained models (identity::Model::ToText), newest last: the real-time
+      // match scores with the newest, on every server.
+      {6, "client index models", R"sql(
+CREATE TABLE identity_models (
+  id {{id}},
+  created_at BIGINT NOT NULL,
+  note TEXT NOT NULL,
+  model TEXT NOT NULL
+);
+)sql"},
   };
   return *migrations;
 }

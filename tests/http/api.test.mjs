@@ -707,6 +707,39 @@ describe('source record batches', () => {
   });
 });
 
+describe('match', () => {
+  test('a typo finds the registered person first, explained; each candidate is audited', T, async () => {
+    const body = {
+      names: [{ use: 'official', given: 'Zebedee', family: 'Quillfeather' }],
+      birth_date: '1979-11-23',
+      addresses: [{ use: 'home', line1: '41 Lantern Walk', city: 'Ashford', postcode: 'TN23 9ZZ' }],
+    };
+    const made = await create(api, body);
+    assert.equal(made.status, 201, made.text);
+    const probe = { ...body, names: [{ use: 'official', given: 'Zebedee', family: 'Quilfeather' }] };
+    const r = await api.post('/api/v1/match', { person: probe, limit: 3 });
+    assert.equal(r.status, 200, r.text);
+    assert.ok(r.body.candidates.length >= 1, r.text);
+    const top = r.body.candidates[0];
+    assert.equal(top.person_id, made.body.id);
+    assert.equal(top.name, 'Zebedee Quillfeather');
+    assert.equal(top.birth_date, '1979-11-23');
+    assert.ok(top.probability > 0.5, r.text);
+    const fields = Object.fromEntries(top.explanation.fields.map((f) => [f.field, f]));
+    assert.equal(fields.date_of_birth.level, 'exact');
+    assert.ok(fields.family_name.weight > 0, 'a one-letter typo still counts for the family name');
+    assert.equal(await countRows(db, `audit_log WHERE action = 'person.match_candidate' AND person_id = ${made.body.id}`), 1);
+
+    const nobody = await api.post('/api/v1/match', { person: { names: [{ use: 'official', given: 'Xq', family: 'Vvvzzz' }] } });
+    assert.equal(nobody.status, 200, nobody.text);
+    assert.deepEqual(nobody.body.candidates, []);
+
+    assertProblem(await api.post('/api/v1/match', { person: { names: [] } }), 400, { fields: ['names'] });
+    assertProblem(await api.post('/api/v1/match', { person: body, limit: 50 }), 400, { fields: ['limit'] });
+    assertProblem(await api.post('/api/v1/match', { who: body }), 400, { fields: ['who'] });
+  });
+});
+
 // --- Graceful shutdown on its own server --------------------------------------------------
 
 // Sends one create with node:http. Returns {written, done}: `written` settles once the

@@ -1,0 +1,139 @@
+#include "identity/match_service.h"
+
+#include <fmt/format.h>
+
+#include <algorithm>
+
+#include "identity/registry_linker.h"
+
+namespace identity {
+
+using core::Status;
+using core::StatusOr;
+
+// One build of the index: the persons as read, the table, the index over it, and what the
+// database looked like (to tell when it is stale).
+struct MatchService::Index {
+  std::string state;  // "count:max id:max updated_at:model id"
+  std::vector<core::PersonId> person_of_row;
+  std::vector<std::string> name_of_row;
+  std::vector<std::string> birth_of_row;
+  RecordTable table;
+  std::unique_ptr<ClientIndex> index;
+};
+
+MatchService::MatchService(storage::Database& db, const authz::AccessGate& gate, audit::AuditLog& audit,
+                           const core::Clock& clock, MatchServiceOptions options)
+    : db_(db), gate_(gate), audit_(audit), clock_(clock), options_(options) {}
+
+Model MatchService::StarterModel() {
+  // Agreement levels share most of m; disagreement most of u. Names get term-frequency
+  // adjustment, so that a common surname counts for less.
+  Model model = Model::Neutral();
+  model.note = "hand-set starter model, used until `onedoor link dedupe` trains one";
+  model.prior = 1e-4;
+  for (size_t i = 0; i < kFeatureCount; ++i) {
+    const size_t n = model.m[i].size();
+    for (size_t l = 1; l < n; ++l) {
+      model.m[i][l] = 0.1 / static_cast<double>(n - 2);
+      model.u[i][l] = 0.02 / static_cast<double>(n - 2);
+    }
+    model.m[i][n - 1] = 0.85;
+    model.m[i][kLevelElse] = 0.05;
+    model.u[i][n - 1] = 0.001;
+    model.u[i][kLevelElse] = 0.979;
+  }
+  model.term_frequency[static_cast<size_t>(Feature::kGivenName)] = true;
+  model.term_frequency[static_cast<size_t>(Feature::kFamilyName)] = true;
+  return model;
+}
+
+StatusOr<std::shared_ptr<const MatchService::Index>> MatchService::CurrentIndex() {
+  std::lock_guard lock(mu_);
+  const auto now = std::chrono::steady_clock::now();
+  if (index_ && now - checked_at_ < options_.max_staleness) return index_;
+  std::string state;
+  RETURN_IF_ERROR(db_.Read([&](storage::Transaction& tx) -> Status {
+    ASSIGN_OR_RETURN(storage::Rows rows, tx.Query("SELECT COUNT(*), MAX(id), MAX(updated_at) FROM persons"));
+    ASSIGN_OR_RETURN(storage::Rows model, tx.Query("SELECT MAX(id) FROM identity_models"));
+    const auto& r = rows.at(0);
+    state = fmt::format("{}:{}:{}:{}", r.Int(0), r.IsNull(1) ? 0 : r.Int(1), r.IsNull(2) ? 0 : r.Int(2),
+                        model.at(0).IsNull(0) ? 0 : model.at(0).Int(0));
+    return Status::Ok();
+  }));
+  checked_at_ = now;
+  if (index_ && index_->state == state) return index_;
+
+  auto fresh = std::make_shared<Index>();
+  fresh->state = state;
+  Model model = StarterModel();
+  RETURN_IF_ERROR(db_.Read([&](storage::Transaction& tx) -> Status {
+    ASSIGN_OR_RETURN(storage::Rows stored,
+                     tx.Query("SELECT model FROM identity_models ORDER BY id DESC LIMIT 1"));
+    if (!stored.empty()) {
+      auto parsed = Model::FromText(stored[0].Text(0));
+      if (parsed.ok()) model = std::move(parsed).value();
+    }
+    ASSIGN_OR_RETURN(storage::Rows rows, tx.Query("SELECT id, doc FROM persons ORDER BY id"));
+    fresh->table.Reserve(rows.size());
+    for (const auto& row : rows) {
+      auto person = registry::FromStorageJson(row.Text(1));
+      if (!person.ok()) continue;
+      fresh->table.Add(ToPersonRecord(*person));
+      fresh->person_of_row.push_back(core::PersonId{row.Int(0)});
+      fresh->name_of_row.push_back(person->DisplayName());
+      fresh->birth_of_row.push_back(person->birth_date ? person->birth_date->ToString() : "");
+    }
+    return Status::Ok();
+  }));
+  fresh->index = std::make_unique<ClientIndex>(fresh->table, std::move(model));
+  index_ = std::move(fresh);
+  return index_;
+}
+
+StatusOr<std::vector<MatchCandidate>> MatchService::Match(const authz::Principal& who, const registry::Person& probe,
+                                                          int limit) {
+  if (limit < 1 || limit > 20) return Status::InvalidArgument("the limit is out of range", {{"limit", "must be from 1 to 20"}});
+  PersonRecord record = ToPersonRecord(probe);
+  if (record.given_name.empty() && record.family_name.empty()) {
+    return Status::InvalidArgument("a match needs a name", {{"names", "give an official given or family name"}});
+  }
+  authz::Decision decision = gate_.DecidePerson(who, authz::Operation::kSearch, {});
+  if (!decision.allowed) {
+    RETURN_IF_ERROR(db_.Write([&](storage::Transaction& tx) {
+      return audit_.Append(tx, who, {"person.match", "person", "", std::nullopt, false, decision.reason});
+    }));
+    return Status::PermissionDenied(decision.reason);
+  }
+  ASSIGN_OR_RETURN(std::shared_ptr<const Index> index, CurrentIndex());
+  std::vector<MatchCandidate> out;
+  if (index->table.size() > 0) {
+    const ProbeKeys keys = index->table.Probe(record);
+    for (const ClientIndex::Match& m :
+         index->index->Find(record, static_cast<size_t>(limit), options_.min_probability)) {
+      MatchCandidate c;
+      c.person = index->person_of_row[m.row];
+      c.name = index->name_of_row[m.row];
+      c.birth_date = index->birth_of_row[m.row];
+      c.probability = m.probability;
+      c.weight = m.weight;
+      c.explanation = index->index->scorer().Explain(
+          CompareProbe(index->table, keys, m.row, index->index->scorer().model().use), m.row);
+      out.push_back(std::move(c));
+    }
+  }
+  // Every candidate shown is a read of that person: audited before anything is released.
+  RETURN_IF_ERROR(db_.Write([&](storage::Transaction& tx) -> Status {
+    if (out.empty()) {
+      return audit_.Append(tx, who, {"person.match", "person", "no candidates", std::nullopt, true, decision.reason});
+    }
+    for (const auto& c : out) {
+      RETURN_IF_ERROR(audit_.Append(tx, who, {"person.match_candidate", "person", std::to_string(c.person.value),
+                                              c.person, true, decision.reason}));
+    }
+    return Status::Ok();
+  }));
+  return out;
+}
+
+}  // namespace identity
