@@ -122,6 +122,12 @@ std::string HrefFor(const std::string& field) {
   return "#" + field;
 }
 
+// "14 February 1987" from a stored date, full or partial; "Not known" when there is none.
+std::string BirthDisplay(const std::string& stored) {
+  auto d = core::PartialDate::Parse(stored);
+  return d.ok() ? d->ToDisplay() : "Not known";
+}
+
 struct FormInput {
   std::multimap<std::string, std::string> form;
   std::vector<core::FieldError> errors;  // by form field
@@ -451,8 +457,34 @@ void AddPageRoutes(Router& router, const PageDeps& deps) {
                 FormInput in{ParseForm(ctx.request.body), {}};
                 registry::Person p;
                 ApplyForm(in, p);
-                if (in.errors.empty()) {
+                // Before registering, the people this may already be; registering anyway needs a reason.
+                json duplicates = json::array();
+                std::vector<core::PersonId> candidate_ids;
+                const bool confirmed_new = FormValue(in.form, "duplicate_decision") == "new";
+                const std::string duplicate_reason = Trim(FormValue(in.form, "duplicate_reason"));
+                if (in.errors.empty() && deps.match != nullptr) {
+                  auto found = deps.match->Match(ctx.Who(), p, 5);
+                  if (found.ok()) {
+                    for (const auto& c : *found) {
+                      if (c.probability < 0.5) continue;
+                      candidate_ids.push_back(c.person);
+                      duplicates.push_back({{"id", std::to_string(c.person.value)},
+                                            {"name", c.name},
+                                            {"birth_date", BirthDisplay(c.birth_date)},
+                                            {"likelihood", fmt::format("{:.0f}%", c.probability * 100)}});
+                    }
+                  }
+                  if (!candidate_ids.empty() && confirmed_new && duplicate_reason.empty()) {
+                    in.errors.push_back({"duplicate_reason", "Say why this is not one of the people listed"});
+                  }
+                }
+                if (in.errors.empty() && (candidate_ids.empty() || confirmed_new)) {
                   auto created = deps.persons.Create(ctx.Who(), p);
+                  if (created.ok() && !candidate_ids.empty()) {
+                    auto noted = deps.match->RecordRegisteredDespiteMatches(ctx.Who(), created->id, candidate_ids,
+                                                                           duplicate_reason);
+                    if (!noted.ok()) return ErrorFor(deps, ctx, noted);
+                  }
                   if (created.ok()) return Response::Redirect(fmt::format("/clients/{}?created=1", created->id.value));
                   if (created.status().code() != core::StatusCode::kInvalidArgument) {
                     return ErrorFor(deps, ctx, created.status());
@@ -461,7 +493,13 @@ void AddPageRoutes(Router& router, const PageDeps& deps) {
                 }
                 json d = FormData(deps, ctx, in.form, in.errors, false);
                 d["form_action"] = "/clients";
-                return Page(deps, 400, "client_form", d);
+                if (!candidate_ids.empty()) {
+                  d["duplicates"] = std::move(duplicates);
+                  d["has_duplicates"] = true;
+                  d["f_duplicate_new"] = confirmed_new;
+                  d["f_duplicate_reason"] = duplicate_reason;
+                }
+                return Page(deps, candidate_ids.empty() || !in.errors.empty() ? 400 : 200, "client_form", d);
               }});
 
   router.Add({"GET", "/clients/{id}", Auth::kPage, "", [&deps](Context& ctx) {

@@ -4,6 +4,7 @@
 #include "http/dispatcher.h"
 #include "http/router.h"
 #include "http/templates.h"
+#include "identity/match_service.h"
 #include "registry/household_service.h"
 #include "registry/person_service.h"
 
@@ -16,6 +17,8 @@ struct PageDeps {
   registry::HouseholdService& households;
   bool secure_cookies = true;
   int session_max_hours = 12;
+  // Likely duplicates are shown before a new client is registered; none when null.
+  identity::MatchService* match = nullptr;
 };
 
 // The server-rendered pages for staff: sign in, home, client search, register, view, edit,

@@ -136,4 +136,15 @@ StatusOr<std::vector<MatchCandidate>> MatchService::Match(const authz::Principal
   return out;
 }
 
+Status MatchService::RecordRegisteredDespiteMatches(const authz::Principal& who, core::PersonId person,
+                                                    const std::vector<core::PersonId>& candidates,
+                                                    const std::string& reason) {
+  std::string ids;
+  for (const auto& c : candidates) ids += (ids.empty() ? "" : ", ") + std::to_string(c.value);
+  return db_.Write([&](storage::Transaction& tx) {
+    return audit_.Append(tx, who, {"person.registered_despite_match", "person", std::to_string(person.value), person,
+                                   true, fmt::format("not the same as {}: {}", ids, reason.substr(0, 500))});
+  });
+}
+
 }  // namespace identity

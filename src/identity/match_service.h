@@ -50,6 +50,12 @@ class MatchService {
   core::StatusOr<std::vector<MatchCandidate>> Match(const authz::Principal& who, const registry::Person& probe,
                                                     int limit);
 
+  // Records that staff registered `person` although the match showed `candidates`, and why
+  // (audited with the new person, so that it shows in their access log and in audits).
+  core::Status RecordRegisteredDespiteMatches(const authz::Principal& who, core::PersonId person,
+                                              const std::vector<core::PersonId>& candidates,
+                                              const std::string& reason);
+
   // The model used until a trained one is stored.
   static Model StarterModel();
 

@@ -129,6 +129,28 @@ test('a caseworker registers, finds, edits and audits a client', {
     await shot('history');
     await checkA11y(page, 'history');
 
+    // Registering the same person again shows the likely match first; registering anyway
+    // needs a reason.
+    await page.goto('/clients/new');
+    await field('Given name').fill('Amara');
+    await field('Family name').fill('Okonkwo-Tset');
+    await field('Day').fill('14');
+    await field('Month').fill('2');
+    await field('Year').fill('1987');
+    await field('Female').check();
+    await main().getByRole('button', { name: 'Register client' }).click();
+    await page.getByText('This person may already be registered').waitFor();
+    await main().getByRole('link', { name: 'Amara Okonkwo-Test' }).waitFor();
+    await shot('duplicate-warning');
+    await checkA11y(page, 'duplicate warning');
+    await field('None of these is the person: register a new client').check();
+    await main().getByRole('button', { name: 'Register client' }).click();
+    await page.locator('.govuk-error-summary').getByText('Say why this is not one of the people listed').waitFor();
+    await checkA11y(page, 'duplicate warning with an error');
+    await field('Why is this a different person?').fill('Twin sister, confirmed with her passport');
+    await main().getByRole('button', { name: 'Register client' }).click();
+    await page.getByRole('heading', { level: 1, name: /Amara Okonkwo-Tset/ }).waitFor();
+
     // Sign out.
     await page.getByRole('button', { name: 'Sign out', exact: true }).click();
     await page.getByRole('button', { name: 'Sign out', exact: true }).waitFor({ state: 'detached' });
