@@ -52,6 +52,8 @@ core::StatusOr<std::unique_ptr<App>> App::Open(const core::Config& config, bool 
   app->households_ = std::make_unique<registry::HouseholdService>(*app->db_, app->gate_, *app->audit_,
                                                                   *app->outbox_, app->clock_);
   app->match_ = std::make_unique<identity::MatchService>(*app->db_, app->gate_, *app->audit_, app->clock_);
+  app->reviews_ =
+      std::make_unique<identity::ReviewService>(*app->db_, *app->persons_, app->gate_, *app->audit_, app->clock_);
   if (!web) return app;
 
   if (!config.webhook_url.empty() || !config.webhook_secret.empty()) {
@@ -83,6 +85,7 @@ core::StatusOr<std::unique_ptr<App>> App::Open(const core::Config& config, bool 
   http::AddAccountRoutes(app->router_, *app->accounts_);
   http::AddPersonRoutes(app->router_, *app->persons_, *app->households_);
   http::AddMatchRoutes(app->router_, *app->match_);
+  http::AddReviewRoutes(app->router_, *app->reviews_);
   http::AddPageRoutes(app->router_, app->pages_->deps);
   http::AddStaticRoutes(app->router_, config.web_root, config.node_modules);
   app->dispatcher_ = std::make_unique<http::Dispatcher>(

@@ -15,6 +15,7 @@
 #include "http/metrics.h"
 #include "http/router.h"
 #include "identity/match_service.h"
+#include "identity/review_service.h"
 #include "http/templates.h"
 #include "registry/household_service.h"
 #include "registry/person_service.h"
@@ -61,6 +62,7 @@ class App {
   std::unique_ptr<registry::PersonService> persons_;
   std::unique_ptr<registry::HouseholdService> households_;
   std::unique_ptr<identity::MatchService> match_;
+  std::unique_ptr<identity::ReviewService> reviews_;
   std::unique_ptr<http::Templates> templates_;
   std::unique_ptr<struct PageDepsHolder> pages_;
   http::Router router_;

@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <set>
+#include <tuple>
 #include <sstream>
 
 #include <fmt/format.h>
@@ -502,6 +503,51 @@ StatusOr<std::vector<PutOutcome>> PersonService::PutSourceRecords(const authz::P
   RETURN_IF_ERROR(s);
   if (!decision.allowed) return Denied(decision);
   return outcomes;
+}
+
+StatusOr<core::PersonId> PersonService::MoveSource(const authz::Principal& who, core::SourceRecordId record,
+                                                   core::PersonId from, std::optional<core::PersonId> to,
+                                                   const Person* new_person, const std::string& cause) {
+  if (!to && new_person == nullptr) return Status::InvalidArgument("give a person or one to create");
+  if (new_person != nullptr) RETURN_IF_ERROR(Validate(*new_person));
+  authz::Decision decision;
+  core::PersonId target = to.value_or(core::PersonId{});
+  Status s = db_.Write([&](storage::Transaction& tx) -> Status {
+    decision = gate_.DecidePerson(who, authz::Operation::kUpdate, from, authz::Resource::kSourceRecord);
+    if (decision.allowed && !to) decision = gate_.DecidePerson(who, authz::Operation::kCreate, {});
+    RETURN_IF_ERROR(audit_.Append(tx, who, {"source_record.unlink", "source_record", std::to_string(record.value),
+                                            from, decision.allowed, decision.reason}));
+    if (!decision.allowed) return Status::Ok();
+    if (!to) {
+      Person p = *new_person;
+      RETURN_IF_ERROR(InsertPerson(tx, who, p, decision));
+      target = p.id;
+    }
+    ASSIGN_OR_RETURN(int64_t changed, tx.Execute("UPDATE source_records SET person_id = ? WHERE id = ? AND person_id = ?",
+                                                 {target.value, record.value, from.value}));
+    if (changed != 1) {
+      return Status::FailedPrecondition(
+          fmt::format("source record {} is no longer linked to client {}; nothing was changed", record.value, from.value));
+    }
+    const int64_t now = clock_.Now().micros;
+    for (const auto& [person, previous, action] :
+         {std::tuple<storage::Value, storage::Value, std::string>{storage::Null{}, from.value, "unlinked"},
+          std::tuple<storage::Value, storage::Value, std::string>{target.value, from.value, "linked"}}) {
+      RETURN_IF_ERROR(tx.Execute("INSERT INTO source_record_links (source_record_id, person_id, previous_person_id, "
+                                 "action, cause, weight, at, user_id, actor) VALUES (?, ?, ?, ?, ?, NULL, ?, ?, ?)",
+                                 {record.value, person, previous, action, cause, now, who.user.value, who.name})
+                          .status());
+    }
+    RETURN_IF_ERROR(audit_.Append(tx, who, {"source_record.link", "source_record", std::to_string(record.value),
+                                            target, true, decision.reason}));
+    return outbox_.Append(tx, "source_record.moved", "source_record", std::to_string(record.value),
+                          json{{"source_record_id", record.value}, {"from_person_id", from.value},
+                               {"to_person_id", target.value}, {"cause", cause}}
+                              .dump());
+  });
+  RETURN_IF_ERROR(s);
+  if (!decision.allowed) return Denied(decision);
+  return target;
 }
 
 }  // namespace registry

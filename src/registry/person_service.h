@@ -140,6 +140,14 @@ class PersonService {
                                              const Person* new_person,
                                              const std::vector<SourceLinkRequest>& records, const std::string& cause);
 
+  // Moves `record`, now linked to `from`, to `to` or, when `to` is empty, to a new person made
+  // from `new_person` — one transaction, audited on both persons, two rows of link history
+  // ("unlinked" from, "linked" to). kFailedPrecondition if the record is no longer linked to
+  // `from` (nothing written). Returns the person it is now linked to.
+  core::StatusOr<core::PersonId> MoveSource(const authz::Principal& who, core::SourceRecordId record,
+                                            core::PersonId from, std::optional<core::PersonId> to,
+                                            const Person* new_person, const std::string& cause);
+
  private:
   // Inserts `p` as a new person (indexes, history, audit, event); sets its id and version.
   core::Status InsertPerson(storage::Transaction& tx, const authz::Principal& who, Person& p,

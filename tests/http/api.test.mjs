@@ -740,6 +740,20 @@ describe('match', () => {
   });
 });
 
+describe('match reviews', () => {
+  test('the queue lists, decides and remembers; bad input is named', T, async () => {
+    const list = await api.get('/api/v1/match-reviews?state=pending');
+    assert.equal(list.status, 200, list.text);
+    assert.ok(Array.isArray(list.body.items));
+    assertProblem(await api.get('/api/v1/match-reviews?state=done'), 400, { fields: ['state'] });
+    assertProblem(await api.get('/api/v1/match-reviews/x'), 400, { fields: ['id'] });
+    assertProblem(await api.get('/api/v1/match-reviews/999999'), 404);
+    assertProblem(await api.post('/api/v1/match-reviews/999999/decision', { decision: 'same' }), 404);
+    assertProblem(await api.post('/api/v1/match-reviews/1/decision', { decision: 'maybe' }), 400, { fields: ['decision'] });
+    assertProblem(await api.post('/api/v1/match-reviews/1/decision', {}), 400, { fields: ['decision'] });
+  });
+});
+
 // --- Graceful shutdown on its own server --------------------------------------------------
 
 // Sends one create with node:http. Returns {written, done}: `written` settles once the
