@@ -48,6 +48,10 @@ json Common(const PageDeps& deps, const Context& ctx, const std::string& title, 
     nav.push_back({{"href", "/"}, {"label", "Home"}, {"current", current == "home"}});
     nav.push_back({{"href", "/clients"}, {"label", "Clients"}, {"current", current == "clients"}});
     nav.push_back({{"href", "/clients/new"}, {"label", "Register a client"}, {"current", current == "new"}});
+    if (who.HasAnyRole({authz::Role::kCaseworker, authz::Role::kSpecialist, authz::Role::kCoordinator,
+                        authz::Role::kManager})) {
+      nav.push_back({{"href", "/reviews"}, {"label", "Possible duplicates"}, {"current", current == "reviews"}});
+    }
     d["nav"] = std::move(nav);
   }
   return d;
@@ -320,6 +324,121 @@ ErrorPage MakeErrorPage(const PageDeps& deps) {
     return Page(deps, status, "error", d);
   };
 }
+
+namespace {
+
+std::string SideName(const identity::ReviewSide& s) {
+  return s.data.names.empty() ? std::string("(no name)") : s.data.DisplayName();
+}
+
+void AddReviewPages(Router& router, const PageDeps& deps) {
+  router.Add({"GET", "/reviews", Auth::kPage, "", [&deps](Context& ctx) {
+                auto list = deps.reviews->List(ctx.Who(), "pending", 50);
+                if (!list.ok()) return ErrorFor(deps, ctx, list.status());
+                json d = Common(deps, ctx, "Possible duplicates", "reviews");
+                json items = json::array();
+                for (const auto& r : *list) {
+                  items.push_back({{"id", std::to_string(r.id)},
+                                   {"a_name", SideName(r.a)},
+                                   {"a_birth", r.a.data.birth_date ? r.a.data.birth_date->ToDisplay() : "Not known"},
+                                   {"b_name", SideName(r.b)},
+                                   {"b_birth", r.b.data.birth_date ? r.b.data.birth_date->ToDisplay() : "Not known"},
+                                   {"likelihood", fmt::format("{:.0f}%", r.probability * 100)}});
+                }
+                d["count"] = std::to_string(items.size());
+                d["has_items"] = !items.empty();
+                d["items"] = std::move(items);
+                if (ctx.request.Query("decided") == "1") d["flash"] = "Decision saved";
+                return Page(deps, 200, "reviews", d);
+              }});
+
+  auto render = [&deps](Context& ctx, const identity::MatchReview& r, const std::vector<core::FieldError>& errors,
+                        int status) {
+    json d = Common(deps, ctx, "Are these the same person?", "reviews");
+    d["id"] = std::to_string(r.id);
+    d["likelihood"] = fmt::format("{:.0f}%", r.probability * 100);
+    json rows = json::array();
+    auto row = [&](const std::string& label, const std::string& a, const std::string& b) {
+      rows.push_back({{"label", label}, {"a", a.empty() ? "—" : a}, {"b", b.empty() ? "—" : b}});
+    };
+    row("Name", SideName(r.a), SideName(r.b));
+    row("Date of birth", r.a.data.birth_date ? r.a.data.birth_date->ToDisplay() : "",
+        r.b.data.birth_date ? r.b.data.birth_date->ToDisplay() : "");
+    row("Address", r.a.data.addresses.empty() ? "" : r.a.data.addresses.front().OneLine(),
+        r.b.data.addresses.empty() ? "" : r.b.data.addresses.front().OneLine());
+    auto ids = [](const registry::Person& p) {
+      std::string out;
+      for (const auto& i : p.identifiers) out += (out.empty() ? "" : ", ") + i.kind + " " + i.value;
+      return out;
+    };
+    row("Identifiers", ids(r.a.data), ids(r.b.data));
+    row("Agency's own id", r.a.local_id, r.b.local_id);
+    row("Linked client", r.a.person ? std::to_string(r.a.person->value) : "not linked yet",
+        r.b.person ? std::to_string(r.b.person->value) : "not linked yet");
+    d["rows"] = std::move(rows);
+    json weights = json::array();
+    json explanation = json::parse(r.explanation, nullptr, false);
+    if (explanation.is_object() && explanation.contains("fields")) {
+      for (const auto& f : explanation["fields"]) {
+        std::string field = f.value("field", "");
+        std::replace(field.begin(), field.end(), '_', ' ');
+        weights.push_back({{"field", field}, {"level", f.value("level", "")},
+                           {"weight", fmt::format("{:+.1f}", f.value("weight", 0.0))}});
+      }
+    }
+    d["weights"] = std::move(weights);
+    if (r.state != "pending") d["decided"] = r.state == "same" ? "the same person" : "different people";
+    d["reason"] = r.reason;
+    json list = json::array();
+    for (const auto& e : errors) {
+      d["e_" + e.field] = e.message;
+      list.push_back({{"href", "#" + e.field}, {"message", e.message}});
+    }
+    d["errors"] = std::move(list);
+    d["has_errors"] = !errors.empty();
+    return Page(deps, status, "review", d);
+  };
+
+  router.Add({"GET", "/reviews/{id}", Auth::kPage, "", [&deps, render](Context& ctx) {
+                auto id = IdParam(ctx, "id");
+                if (!id.ok()) return ErrorFor(deps, ctx, id.status());
+                auto r = deps.reviews->Get(ctx.Who(), *id);
+                if (!r.ok()) return ErrorFor(deps, ctx, r.status());
+                return render(ctx, *r, {}, 200);
+              }});
+
+  router.Add({"POST", "/reviews/{id}", Auth::kPage, "", [&deps, render](Context& ctx) {
+                auto id = IdParam(ctx, "id");
+                if (!id.ok()) return ErrorFor(deps, ctx, id.status());
+                auto form = ParseForm(ctx.request.body);
+                const std::string decision = FormValue(form, "decision");
+                const std::string reason = Trim(FormValue(form, "reason"));
+                std::vector<core::FieldError> errors;
+                if (decision != "same" && decision != "not_same") {
+                  errors.push_back({"decision", "Select whether these are the same person"});
+                }
+                if (errors.empty()) {
+                  auto done = deps.reviews->Decide(ctx.Who(), *id,
+                                                   decision == "same" ? identity::ReviewDecision::kSame
+                                                                      : identity::ReviewDecision::kNotSame,
+                                                   reason);
+                  if (done.ok()) return Response::Redirect("/reviews?decided=1");
+                  if (done.status().code() != core::StatusCode::kInvalidArgument) {
+                    return ErrorFor(deps, ctx, done.status());
+                  }
+                  for (const auto& fe : done.status().fields()) {
+                    std::string message = fe.message;
+                    if (!message.empty()) message[0] = static_cast<char>(std::toupper(static_cast<unsigned char>(message[0])));
+                    errors.push_back({fe.field, message});
+                  }
+                }
+                auto r = deps.reviews->Get(ctx.Who(), *id);
+                if (!r.ok()) return ErrorFor(deps, ctx, r.status());
+                return render(ctx, *r, errors, 400);
+              }});
+}
+
+}  // namespace
 
 void AddPageRoutes(Router& router, const PageDeps& deps) {
   router.Add({"GET", "/login", Auth::kPublic, "", [&deps](Context& ctx) {
@@ -668,6 +787,8 @@ void AddPageRoutes(Router& router, const PageDeps& deps) {
                 d["back_href"] = "/clients";
                 return Page(deps, 200, "household_view", d);
               }});
+
+  if (deps.reviews != nullptr) AddReviewPages(router, deps);
 }
 
 }  // namespace http

@@ -5,6 +5,7 @@
 #include "http/router.h"
 #include "http/templates.h"
 #include "identity/match_service.h"
+#include "identity/review_service.h"
 #include "registry/household_service.h"
 #include "registry/person_service.h"
 
@@ -19,6 +20,8 @@ struct PageDeps {
   int session_max_hours = 12;
   // Likely duplicates are shown before a new client is registered; none when null.
   identity::MatchService* match = nullptr;
+  // The client index's review queue pages; none when null.
+  identity::ReviewService* reviews = nullptr;
 };
 
 // The server-rendered pages for staff: sign in, home, client search, register, view, edit,

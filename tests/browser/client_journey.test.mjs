@@ -8,6 +8,7 @@
 
 import assert from 'node:assert/strict';
 import { execFile } from 'node:child_process';
+import fs from 'node:fs/promises';
 import path from 'node:path';
 import { test } from 'node:test';
 import { promisify } from 'node:util';
@@ -46,6 +47,19 @@ test('a caseworker registers, finds, edits and audits a client', {
   };
   await runCommand(['migrate'], env);
   await runCommand(['demo-data'], env);
+  // Two agency records that may be one person, waiting in the review queue.
+  const csv = path.join(tmp, 'pair.csv');
+  await fs.writeFile(csv, [
+    'rec_id, given_name, surname, street_number, address_1, address_2, suburb, postcode, state, date_of_birth, soc_sec_id',
+    'rev-1, zofia, brzezinska, 12, harbour view, , ashford, 2600, act, 19610405, ',
+    'rev-2, sophia, brzezinski, 12, harbour view, , ashford, 2600, act, , ',
+  ].join('\n') + '\n');
+  await runCommand(['import', 'clients', '--agency', 'city-social', '--mapping',
+    path.join(repoRoot, 'docs', 'examples', 'febrl-mapping.yaml'), '--rejects', path.join(tmp, 'rejects.csv'), csv], env);
+  await execFileAsync('sqlite3', [env.ONEDOOR_DB,
+    "INSERT INTO match_reviews (record_a, record_b, weight, probability, explanation, state, created_at) " +
+    "SELECT a.id, b.id, -1.2, 0.3, '{\"fields\":[{\"field\":\"given_name\",\"level\":\"nickname\",\"weight\":4.1}]}', " +
+    "'pending', 0 FROM source_records a, source_records b WHERE a.local_id = 'rev-1' AND b.local_id = 'rev-2'"]);
 
   const server = await startServer({ binary, args: ['serve'], env, logDir: tmp });
   t.after(() => server.stop());
@@ -150,6 +164,23 @@ test('a caseworker registers, finds, edits and audits a client', {
     await field('Why is this a different person?').fill('Twin sister, confirmed with her passport');
     await main().getByRole('button', { name: 'Register client' }).click();
     await page.getByRole('heading', { level: 1, name: /Amara Okonkwo-Tset/ }).waitFor();
+
+    // The review queue: compare the two records, decide, and the pair leaves the queue.
+    await page.getByRole('navigation').getByRole('link', { name: 'Possible duplicates' }).click();
+    await page.getByRole('heading', { level: 1, name: 'Possible duplicates to review' }).waitFor();
+    await checkA11y(page, 'review queue');
+    await main().getByRole('link', { name: /Review/ }).first().click();
+    await page.getByRole('heading', { level: 1, name: 'Are these the same person?' }).waitFor();
+    await main().getByText('Zofia Brzezinska').or(main().getByText('zofia brzezinska')).first().waitFor();
+    await shot('review');
+    await checkA11y(page, 'review');
+    await main().getByRole('button', { name: 'Save decision' }).click();
+    await page.locator('.govuk-error-summary').getByText('Select whether these are the same person').waitFor();
+    await checkA11y(page, 'review with an error');
+    await field('The same person').check();
+    await main().getByRole('button', { name: 'Save decision' }).click();
+    await page.getByText('Decision saved').waitFor();
+    await main().getByText('There is nothing to review.').waitFor();
 
     // Sign out.
     await page.getByRole('button', { name: 'Sign out', exact: true }).click();
