@@ -4,7 +4,12 @@
 #include <gtest/gtest.h>
 
 #include "exchange/outbox.h"
+#include "identity/match_service.h"
 #include "identity/registry_linker.h"
+#include "storage/migrations.h"
+#include "storage/postgres/postgres_database.h"
+#include "storage/schema.h"
+#include "tests/testing/postgres_cluster.h"
 #include "tests/testing/testing.h"
 
 namespace identity {
@@ -157,6 +162,68 @@ TEST_F(ReviewServiceTest, ChangingADecisionIsAManagersAuditedOverride) {
 TEST_F(ReviewServiceTest, UnknownReviewIsNotFound) {
   EXPECT_EQ(reviews_.Decide(Staff(authz::Role::kCaseworker), 99, ReviewDecision::kSame, "").status().code(),
             StatusCode::kNotFound);
+}
+
+}  // namespace
+}  // namespace identity
+
+// The same flow on PostgreSQL: import, link, match, review.
+namespace identity {
+namespace {
+
+const auto* const kPostgresEnvironment =
+    ::testing::AddGlobalTestEnvironment(new testing_support::PostgresEnvironment);
+
+TEST(ClientIndexOnPostgres, LinkMatchAndReviewWork) {
+  auto opened = storage::OpenPostgres(testing_support::PostgresEnvironment::Cluster().NewDatabaseUrl(),
+                                      {.connections = 4});
+  ASSERT_TRUE(opened.ok()) << opened.status().ToString();
+  auto db = std::move(opened).value();
+  ASSERT_TRUE(storage::Migrate(*db, storage::OnedoorSchema()).ok());
+  ASSERT_TRUE(db->Write([](storage::Transaction& tx) {
+                  return tx.Execute("INSERT INTO agencies (code,name,kind,created_at) VALUES ('a','A','government',0)")
+                      .status();
+                }).ok());
+  core::SystemClock clock;
+  authz::AccessGate gate;
+  audit::AuditLog audit(clock);
+  exchange::Outbox outbox(clock);
+  registry::PersonService persons(*db, gate, audit, outbox, clock);
+  registry::Person amara = Named("Amara", "Okonkwo");
+  amara.birth_date = core::PartialDate{1984, 3, 7};
+  amara.addresses = {{"home", "3 Station Road", "", "Ashford", "", "TN23 1PP", ""}};
+  registry::Person ben = Named("Ben", "Ashby");
+  ben.birth_date = core::PartialDate{1990, 5, 1};
+  ASSERT_TRUE(persons.PutSourceRecords(Importer(), {{"A-1", amara}, {"A-2", ben}}, "test").ok());
+
+  RegistryLinker linker(persons, *db, clock);
+  auto report = linker.Dedupe(ClientIndexPrincipal(), MatchOptions{}, false);
+  ASSERT_TRUE(report.ok()) << report.status().ToString();
+  EXPECT_EQ(report->persons_created, 2);
+  EXPECT_EQ(report->records_linked, 2);
+
+  MatchService match(*db, gate, audit, clock);
+  registry::Person probe = amara;
+  probe.names = {{"official", "Amara", "Okonkow"}};
+  auto found = match.Match(Staff(authz::Role::kCaseworker), probe, 3);
+  ASSERT_TRUE(found.ok()) << found.status().ToString();
+  ASSERT_FALSE(found->empty());
+  EXPECT_EQ((*found)[0].name, "Amara Okonkwo");
+
+  // A queued pair of the two records, decided "same": the second moves to the first's person.
+  ASSERT_TRUE(db->Write([](storage::Transaction& tx) {
+                  return tx
+                      .Execute("INSERT INTO match_reviews (record_a, record_b, weight, probability, explanation, state, "
+                               "created_at) VALUES (1, 2, 1.5, 0.3, '{}', 'pending', 0)")
+                      .status();
+                }).ok());
+  ReviewService reviews(*db, persons, gate, audit, clock);
+  auto decided = reviews.Decide(Staff(authz::Role::kCaseworker), 1, ReviewDecision::kSame, "checked");
+  ASSERT_TRUE(decided.ok()) << decided.status().ToString();
+  EXPECT_EQ(decided->a.person, decided->b.person);
+  auto verified = audit::AuditLog::Verify(*db);
+  ASSERT_TRUE(verified.ok());
+  EXPECT_TRUE(verified->ok) << verified->problem;
 }
 
 }  // namespace
