@@ -94,6 +94,14 @@ StatusOr<MatchReview> ReviewService::Get(const authz::Principal& who, int64_t id
 StatusOr<MatchReview> ReviewService::Decide(const authz::Principal& who, int64_t id, ReviewDecision decision,
                                             const std::string& reason) {
   if (reason.size() > 500) return Status::InvalidArgument("the reason is too long", {{"reason", "must be at most 500 characters"}});
+  if (!who.HasAnyRole({authz::Role::kCaseworker, authz::Role::kSpecialist, authz::Role::kCoordinator,
+                       authz::Role::kManager})) {
+    RETURN_IF_ERROR(db_.Write([&](storage::Transaction& tx) {
+      return audit_.Append(tx, who, {"match_review.decide", "match_review", std::to_string(id), std::nullopt, false,
+                                     "only caseworkers, specialists, coordinators and managers decide duplicates"});
+    }));
+    return Status::PermissionDenied("only caseworkers, specialists, coordinators and managers decide duplicates");
+  }
   ASSIGN_OR_RETURN(MatchReview review, Get(who, id));
   const std::string state = decision == ReviewDecision::kSame ? "same" : "not_same";
   const bool override = review.state != "pending";

@@ -58,7 +58,8 @@ class ReviewService {
                                                 int64_t after = 0);
   // kNotFound, kPermissionDenied.
   core::StatusOr<MatchReview> Get(const authz::Principal& who, int64_t id);
-  // kNotFound; kPermissionDenied (also when a non-manager changes a decided pair);
+  // kNotFound; kPermissionDenied for roles other than caseworker, specialist, coordinator and
+  // manager (audited), and when a non-manager changes a decided pair;
   // kInvalidArgument for a reason over 500 characters or an override without a reason;
   // kFailedPrecondition if a record changed person meanwhile (nothing changed: review again).
   core::StatusOr<MatchReview> Decide(const authz::Principal& who, int64_t id, ReviewDecision decision,

@@ -159,6 +159,13 @@ TEST_F(ReviewServiceTest, ChangingADecisionIsAManagersAuditedOverride) {
   EXPECT_EQ(Count("SELECT COUNT(*) FROM audit_log WHERE action = 'match_review.override'"), 1);
 }
 
+TEST_F(ReviewServiceTest, TheFrontDeskMayNotDecide) {
+  EXPECT_EQ(reviews_.Decide(Staff(authz::Role::kFrontdesk), 1, ReviewDecision::kSame, "").status().code(),
+            StatusCode::kPermissionDenied);
+  EXPECT_EQ(Count("SELECT COUNT(*) FROM audit_log WHERE action = 'match_review.decide' AND allowed = 0"), 1);
+  EXPECT_EQ(Count("SELECT COUNT(*) FROM match_reviews WHERE state = 'pending'"), 1);
+}
+
 TEST_F(ReviewServiceTest, UnknownReviewIsNotFound) {
   EXPECT_EQ(reviews_.Decide(Staff(authz::Role::kCaseworker), 99, ReviewDecision::kSame, "").status().code(),
             StatusCode::kNotFound);
