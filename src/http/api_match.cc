@@ -55,16 +55,6 @@ json ReviewJson(const identity::MatchReview& r) {
           {"reason", r.reason}};
 }
 
-core::StatusOr<int64_t> PositiveId(const std::string& text, std::string_view field) {
-  try {
-    size_t used = 0;
-    const long long v = std::stoll(text, &used);
-    if (used == text.size() && v > 0) return static_cast<int64_t>(v);
-  } catch (const std::exception&) {
-  }
-  return core::Status::InvalidArgument("an id is not valid", {{std::string(field), "must be a positive whole number"}});
-}
-
 }  // namespace
 
 void AddReviewRoutes(Router& router, identity::ReviewService& reviews) {
@@ -73,12 +63,12 @@ void AddReviewRoutes(Router& router, identity::ReviewService& reviews) {
                 int limit = 20;
                 int64_t after = 0;
                 if (!ctx.request.Query("limit").empty()) {
-                  auto l = PositiveId(ctx.request.Query("limit"), "limit");
+                  auto l = ParseId(ctx.request.Query("limit"), "limit");
                   if (!l.ok()) return Problem(l.status(), ctx.request.request_id);
                   limit = static_cast<int>(std::min<int64_t>(*l, 1000));
                 }
                 if (!ctx.request.Query("after").empty()) {
-                  auto a = PositiveId(ctx.request.Query("after"), "after");
+                  auto a = ParseId(ctx.request.Query("after"), "after");
                   if (!a.ok()) return Problem(a.status(), ctx.request.request_id);
                   after = *a;
                 }
@@ -91,7 +81,7 @@ void AddReviewRoutes(Router& router, identity::ReviewService& reviews) {
                 return JsonResponse(200, body);
               }});
   router.Add({"GET", "/api/v1/match-reviews/{id}", Auth::kApi, "getMatchReview", [&reviews](Context& ctx) {
-                auto id = PositiveId(ctx.Param("id"), "id");
+                auto id = ParseId(ctx.Param("id"), "id");
                 if (!id.ok()) return Problem(id.status(), ctx.request.request_id);
                 auto r = reviews.Get(ctx.Who(), *id);
                 if (!r.ok()) return Problem(r.status(), ctx.request.request_id);
@@ -99,7 +89,7 @@ void AddReviewRoutes(Router& router, identity::ReviewService& reviews) {
               }});
   router.Add({"POST", "/api/v1/match-reviews/{id}/decision", Auth::kApi, "decideMatchReview",
               [&reviews](Context& ctx) {
-                auto id = PositiveId(ctx.Param("id"), "id");
+                auto id = ParseId(ctx.Param("id"), "id");
                 if (!id.ok()) return Problem(id.status(), ctx.request.request_id);
                 auto body = ParseJsonObject(ctx.request);
                 if (!body.ok()) return Problem(body.status(), ctx.request.request_id);

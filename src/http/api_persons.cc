@@ -1,6 +1,5 @@
 #include "http/api_persons.h"
 
-#include <charconv>
 
 #include <fmt/format.h>
 
@@ -11,16 +10,6 @@ namespace http {
 namespace {
 
 using nlohmann::json;
-
-// Parses a positive id from a path or query parameter.
-core::StatusOr<int64_t> ParseId(const std::string& text, std::string_view field) {
-  int64_t v = 0;
-  auto [p, ec] = std::from_chars(text.data(), text.data() + text.size(), v);
-  if (ec != std::errc() || p != text.data() + text.size() || v <= 0) {
-    return core::Status::InvalidArgument("an id is not valid", {{std::string(field), "must be a positive whole number"}});
-  }
-  return v;
-}
 
 Response Fail(const core::Status& s, const Context& ctx) { return Problem(s, ctx.request.request_id); }
 

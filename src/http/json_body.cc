@@ -1,5 +1,7 @@
 #include "http/json_body.h"
 
+#include <charconv>
+
 #include <fmt/format.h>
 
 namespace http {
@@ -122,5 +124,14 @@ core::Status JsonReader::Finish(std::string_view what) const {
 }
 
 Response JsonResponse(int status, const nlohmann::json& body) { return Response::Json(status, body.dump()); }
+
+core::StatusOr<int64_t> ParseId(const std::string& text, std::string_view field) {
+  int64_t v = 0;
+  auto [p, ec] = std::from_chars(text.data(), text.data() + text.size(), v);
+  if (ec != std::errc() || p != text.data() + text.size() || v <= 0) {
+    return core::Status::InvalidArgument("an id is not valid", {{std::string(field), "must be a positive whole number"}});
+  }
+  return v;
+}
 
 }  // namespace http

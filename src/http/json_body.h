@@ -53,4 +53,7 @@ class JsonReader {
 
 Response JsonResponse(int status, const nlohmann::json& body);
 
+// A positive id from a path or query parameter; kInvalidArgument naming `field` otherwise.
+core::StatusOr<int64_t> ParseId(const std::string& text, std::string_view field);
+
 }  // namespace http

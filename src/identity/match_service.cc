@@ -14,7 +14,7 @@ using core::StatusOr;
 // One build of the index: the persons as read, the table, the index over it, and what the
 // database looked like (to tell when it is stale).
 struct MatchService::Index {
-  std::string state;  // "count:max id:max updated_at:model id"
+  std::string state;  // "newest person id:newest history id:newest model id"
   std::vector<core::PersonId> person_of_row;
   std::vector<std::string> name_of_row;
   std::vector<std::string> birth_of_row;
@@ -26,27 +26,7 @@ MatchService::MatchService(storage::Database& db, const authz::AccessGate& gate,
                            const core::Clock& clock, MatchServiceOptions options)
     : db_(db), gate_(gate), audit_(audit), clock_(clock), options_(options) {}
 
-Model MatchService::StarterModel() {
-  // Agreement levels share most of m; disagreement most of u. Names get term-frequency
-  // adjustment, so that a common surname counts for less.
-  Model model = Model::Neutral();
-  model.note = "hand-set starter model, used until `onedoor link dedupe` trains one";
-  model.prior = 1e-4;
-  for (size_t i = 0; i < kFeatureCount; ++i) {
-    const size_t n = model.m[i].size();
-    for (size_t l = 1; l < n; ++l) {
-      model.m[i][l] = 0.1 / static_cast<double>(n - 2);
-      model.u[i][l] = 0.02 / static_cast<double>(n - 2);
-    }
-    model.m[i][n - 1] = 0.85;
-    model.m[i][kLevelElse] = 0.05;
-    model.u[i][n - 1] = 0.001;
-    model.u[i][kLevelElse] = 0.979;
-  }
-  model.term_frequency[static_cast<size_t>(Feature::kGivenName)] = true;
-  model.term_frequency[static_cast<size_t>(Feature::kFamilyName)] = true;
-  return model;
-}
+Model MatchService::StarterModel() { return Model::Starter(); }
 
 StatusOr<std::shared_ptr<const MatchService::Index>> MatchService::CurrentIndex() {
   std::lock_guard lock(mu_);
@@ -54,11 +34,13 @@ StatusOr<std::shared_ptr<const MatchService::Index>> MatchService::CurrentIndex(
   if (index_ && now - checked_at_ < options_.max_staleness) return index_;
   std::string state;
   RETURN_IF_ERROR(db_.Read([&](storage::Transaction& tx) -> Status {
-    ASSIGN_OR_RETURN(storage::Rows rows, tx.Query("SELECT COUNT(*), MAX(id), MAX(updated_at) FROM persons"));
-    ASSIGN_OR_RETURN(storage::Rows model, tx.Query("SELECT MAX(id) FROM identity_models"));
+    // Persons are never deleted and every change adds a history row, so the newest ids tell
+    // whether anything changed; each is one index probe.
+    ASSIGN_OR_RETURN(storage::Rows rows,
+                     tx.Query("SELECT (SELECT MAX(id) FROM persons), (SELECT MAX(id) FROM person_history), "
+                              "(SELECT MAX(id) FROM identity_models)"));
     const auto& r = rows.at(0);
-    state = fmt::format("{}:{}:{}:{}", r.Int(0), r.IsNull(1) ? 0 : r.Int(1), r.IsNull(2) ? 0 : r.Int(2),
-                        model.at(0).IsNull(0) ? 0 : model.at(0).Int(0));
+    state = fmt::format("{}:{}:{}", r.OptInt(0).value_or(0), r.OptInt(1).value_or(0), r.OptInt(2).value_or(0));
     return Status::Ok();
   }));
   checked_at_ = now;

@@ -26,8 +26,9 @@ struct MatchCandidate {
 };
 
 struct MatchServiceOptions {
-  // How old the in-memory index may be before a request checks the database for changes.
-  std::chrono::milliseconds max_staleness{2000};
+  // How old the in-memory index may be before a request checks the database for changes
+  // (a cheap check: three index probes).
+  std::chrono::milliseconds max_staleness{0};
   // Candidates below this probability are not shown.
   double min_probability = 0.05;
 };
@@ -35,8 +36,8 @@ struct MatchServiceOptions {
 // Real-time matching of a person's fields against every person of the registry ("is this
 // person already known?"), for the registration page and partner systems. Keeps an in-memory
 // index (identity::ClientIndex) rebuilt from the persons table — never a second source of
-// truth: a request finds it stale when the table changed (count, newest id or update), on this
-// server or another, and rebuilds it. Scores with the newest trained model (identity_models,
+// truth: a request finds it stale when a person was created or changed, on this server or
+// another (the newest person and history ids moved), and rebuilds it. Scores with the newest trained model (identity_models,
 // written by `onedoor link dedupe`), or a conservative hand-set one before the first training.
 // Every candidate shown is a read of that person's data, audited before it is released.
 // Thread-safe.

@@ -268,6 +268,9 @@ struct Model {
 
   // A model with every level present and neutral (m == u).
   static Model Neutral();
+  // A conservative hand-set model for use before any training: agreement levels share most of
+  // m, disagreement most of u; names get the term-frequency adjustment. Prior 1e-4.
+  static Model Starter();
 
   // The text form, one line per fact:
   //   onedoor-identity-model 1

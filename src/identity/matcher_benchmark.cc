@@ -76,21 +76,8 @@ PersonRecord Typo(PersonRecord r, Rng& rng) {
 }
 
 Model MakeModel() {
-  Model model = Model::Neutral();
+  Model model = Model::Starter();
   model.prior = 1e-6;
-  for (size_t i = 0; i < kFeatureCount; ++i) {
-    size_t n = model.m[i].size();
-    for (size_t l = 1; l < n; ++l) {
-      model.m[i][l] = 0.1 / static_cast<double>(n - 2);
-      model.u[i][l] = 0.02 / static_cast<double>(n - 2);
-    }
-    model.m[i][n - 1] = 0.85;
-    model.m[i][kLevelElse] = 0.05;
-    model.u[i][n - 1] = 0.001;
-    model.u[i][kLevelElse] = 0.979;
-  }
-  model.term_frequency[static_cast<size_t>(Feature::kGivenName)] = true;
-  model.term_frequency[static_cast<size_t>(Feature::kFamilyName)] = true;
   return model;
 }
 

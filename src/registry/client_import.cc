@@ -19,8 +19,6 @@ const std::set<std::string> kPlainTargets = {
     "given",         "family",         "birth_date",  "sex",           "gender",          "preferred_language",
     "phone",         "mobile",         "email",       "address.line1", "address.line2",   "address.city",
     "address.region", "address.postcode", "address.country"};
-const std::set<std::string> kIdentifierKinds = {"national_id",  "passport",   "driver_licence",
-                                                "health_number", "tax_number", "agency_number"};
 const std::set<std::string> kDateFormats = {"YYYY-MM-DD", "YYYYMMDD", "DD/MM/YYYY", "MM/DD/YYYY", "DD.MM.YYYY"};
 
 std::string Join(const std::vector<std::string>& parts) {
@@ -109,7 +107,7 @@ StatusOr<ImportMapping> ImportMapping::Parse(const std::string& yaml, const std:
       for (const auto& f : v) {
         const std::string target = f.first.as<std::string>();
         const bool identifier =
-            target.rfind("identifier.", 0) == 0 && kIdentifierKinds.count(target.substr(11)) != 0;
+            target.rfind("identifier.", 0) == 0 && IdentifierKinds().count(target.substr(11)) != 0;
         if (!kPlainTargets.count(target) && !identifier) {
           return error(f.first, "fields." + target,
                        "is not a target: use given, family, birth_date, sex, gender, preferred_language, phone, "
@@ -312,12 +310,11 @@ StatusOr<ImportSummary> ImportClients(PersonService& persons, const authz::Princ
     rejects << rec.line << ',' << CsvField(reason) << ',' << CsvField(rec.raw) << '\n';
   };
   std::vector<SourceRecordInput> batch;
-  std::vector<CsvRecord> batch_records;  // for the duplicate check's line numbers
   std::map<std::string, int64_t> first_line;  // local id -> line, across the file
-  int64_t batch_first = 0;
+  int64_t batch_first = 0, batch_last = 0;  // the batch's lines, for the audit entry
   auto flush = [&]() -> Status {
     if (batch.empty()) return Status::Ok();
-    const std::string note = fmt::format("{} lines {}-{}", options.source_name, batch_first, batch_records.back().line);
+    const std::string note = fmt::format("{} lines {}-{}", options.source_name, batch_first, batch_last);
     ASSIGN_OR_RETURN(std::vector<PutOutcome> outcomes, persons.PutSourceRecords(who, batch, note));
     for (PutOutcome o : outcomes) {
       if (o == PutOutcome::kCreated) ++summary.created;
@@ -325,7 +322,6 @@ StatusOr<ImportSummary> ImportClients(PersonService& persons, const authz::Princ
       if (o == PutOutcome::kUnchanged) ++summary.unchanged;
     }
     batch.clear();
-    batch_records.clear();
     if (options.progress) options.progress(reader.bytes_read(), summary.rows);
     return Status::Ok();
   };
@@ -349,7 +345,7 @@ StatusOr<ImportSummary> ImportClients(PersonService& persons, const authz::Princ
     }
     if (batch.empty()) batch_first = rec.line;
     batch.push_back({std::move(mapped->local_id), std::move(mapped->person)});
-    batch_records.push_back(std::move(rec));
+    batch_last = rec.line;
     if (static_cast<int>(batch.size()) >= options.batch) RETURN_IF_ERROR(flush());
   }
   RETURN_IF_ERROR(flush());

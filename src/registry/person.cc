@@ -209,6 +209,8 @@ std::string Person::DisplayName() const {
   return main->given + " " + main->family;
 }
 
+const std::set<std::string>& IdentifierKinds() { return kIdentifierKinds; }
+
 core::Status Validate(const Person& p) {
   std::vector<core::FieldError> e;
   if (p.names.empty()) e.push_back({"names", "must have at least one name"});

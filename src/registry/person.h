@@ -1,6 +1,7 @@
 #pragma once
 
 #include <optional>
+#include <set>
 #include <string>
 #include <vector>
 
@@ -75,6 +76,10 @@ struct Person {
   // "Amara Okonkwo", from the first official name.
   std::string DisplayName() const;
 };
+
+// The identifier kinds a person may have: national_id, passport, driver_licence,
+// health_number, tax_number, agency_number.
+const std::set<std::string>& IdentifierKinds();
 
 // Every problem with `p` as field errors named by JSON path ("names/0/family").
 core::Status Validate(const Person& p);

@@ -107,26 +107,27 @@ StatusOr<std::vector<SourceRecord>> PersonService::AllSourceRecords(const authz:
   authz::Decision decision =
       gate_.DecidePerson(who, authz::Operation::kRead, core::PersonId{}, authz::Resource::kSourceRecord);
   std::vector<SourceRecord> out;
-  RETURN_IF_ERROR(db_.Write([&](storage::Transaction& tx) -> Status {
-    ASSIGN_OR_RETURN(storage::Rows count, tx.Query("SELECT COUNT(*) FROM source_records"));
-    RETURN_IF_ERROR(audit_.Append(tx, who, {"source_record.index_read", "source_record",
-                                            fmt::format("all {} records", count.at(0).Int(0)), std::nullopt,
-                                            decision.allowed, decision.reason}));
-    return Status::Ok();
+  if (decision.allowed) {
+    RETURN_IF_ERROR(db_.Read([&](storage::Transaction& tx) -> Status {
+      ASSIGN_OR_RETURN(storage::Rows rows, tx.Query("SELECT id, agency_id, local_id, person_id, data, updated_at "
+                                                    "FROM source_records ORDER BY id"));
+      out.reserve(rows.size());
+      for (const auto& r : rows) {
+        out.push_back({core::SourceRecordId{r.Int(0)}, core::AgencyId{r.Int(1)}, r.Text(2),
+                       r.IsNull(3) ? std::nullopt : std::optional(core::PersonId{r.Int(3)}), r.Text(4),
+                       core::Timestamp{r.Int(5)}});
+      }
+      return Status::Ok();
+    }));
+  }
+  // Nothing is returned before the entry recording the read is durable.
+  RETURN_IF_ERROR(db_.Write([&](storage::Transaction& tx) {
+    return audit_.Append(tx, who, {"source_record.index_read", "source_record",
+                                   decision.allowed ? fmt::format("all {} records", out.size()) : "all records",
+                                   std::nullopt, decision.allowed,
+                                   decision.reason});
   }));
   if (!decision.allowed) return Denied(decision);
-  // Read after the audit entry is durable: data is released only once its read is recorded.
-  RETURN_IF_ERROR(db_.Read([&](storage::Transaction& tx) -> Status {
-    ASSIGN_OR_RETURN(storage::Rows rows, tx.Query("SELECT id, agency_id, local_id, person_id, data, updated_at "
-                                                  "FROM source_records ORDER BY id"));
-    out.reserve(rows.size());
-    for (const auto& r : rows) {
-      out.push_back({core::SourceRecordId{r.Int(0)}, core::AgencyId{r.Int(1)}, r.Text(2),
-                     r.IsNull(3) ? std::nullopt : std::optional(core::PersonId{r.Int(3)}), r.Text(4),
-                     core::Timestamp{r.Int(5)}});
-    }
-    return Status::Ok();
-  }));
   return out;
 }
 
