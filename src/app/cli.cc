@@ -17,6 +17,7 @@
 
 #include "app/app.h"
 #include "app/demo_data.h"
+#include "app/rules_commands.h"
 #include "audit/audit_log.h"
 #include "core/crypto.h"
 #include "core/log.h"
@@ -58,6 +59,10 @@ Commands:
   link eval --format febrl FILE [FILE] [--ignore COLUMN,...] [--model M] [--model-out M]
                       match the FEBRL test files (one: deduplicate; two: link) and print
                       precision, recall, F1, pairs compared and seconds as one JSON line
+  rules check [--rules DIRS]
+                      load the rule packs and list their programs; errors name file, line, column
+  rules test [--rules DIRS] PATH...
+                      run the rule packs' YAML test files; ends with "N passed, N failed"
   agency create --code CODE --name NAME --kind government|nonprofit
                       add a partner agency
   user create --agency CODE --username NAME --name "DISPLAY NAME" --roles ROLE[,ROLE]
@@ -73,7 +78,7 @@ ONEDOOR_NODE_MODULES, ONEDOOR_LOG_LEVEL, ONEDOOR_SECURE_COOKIES, ONEDOOR_WORKER_
 ONEDOOR_IO_THREADS, ONEDOOR_READ_CONNECTIONS, ONEDOOR_MAX_BODY_BYTES,
 ONEDOOR_SESSION_IDLE_MINUTES, ONEDOOR_LOGIN_MAX_FAILURES, ONEDOOR_LOGIN_WINDOW_MINUTES,
 ONEDOOR_SHUTDOWN_GRACE_SECONDS, ONEDOOR_WEBHOOK_URL, ONEDOOR_WEBHOOK_SECRET, ONEDOOR_INSTANCE,
-ONEDOOR_OUTBOX_POLL_MS, ONEDOOR_OUTBOX_LEASE_SECONDS. See docs/operators.md.
+ONEDOOR_OUTBOX_POLL_MS, ONEDOOR_OUTBOX_LEASE_SECONDS, ONEDOOR_RULES_DIRS. See docs/operators.md.
 )";
 
 int Fail(const core::Status& s) {
@@ -399,6 +404,7 @@ int Main(int argc, char** argv) {
 
   if (command == "db" && args.size() >= 2 && args[1] == "copy") return CopyCommand(args);
   if (command == "import") return ImportCommand(*config, args);
+  if (command == "rules") return RulesCommand(*config, args);
   if (command == "link" && args.size() >= 2 && args[1] == "eval") {
     return identity::RunLinkEval(std::vector<std::string>(args.begin() + 2, args.end()));
   }

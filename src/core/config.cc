@@ -78,6 +78,12 @@ const std::map<std::string, Setter>& Setters() {
          return Status::Ok();
        }},
       {"instance", [](Config& c, const std::string& v) { c.instance = v; return Status::Ok(); }},
+      {"rules_dirs",
+       [](Config& c, const std::string& v) {
+         if (v.empty()) return Status::InvalidArgument("must name at least one rules file or folder");
+         c.rules_dirs = v;
+         return Status::Ok();
+       }},
       {"outbox_poll_ms", [](Config& c, const std::string& v) { return ParseIntInto(c.outbox_poll_ms, v, 10, 600000); }},
       {"outbox_lease_seconds", [](Config& c, const std::string& v) { return ParseIntInto(c.outbox_lease_seconds, v, 1, 3600); }},
       {"shutdown_grace_seconds", [](Config& c, const std::string& v) { return ParseIntInto(c.shutdown_grace_seconds, v, 0, 600); }},

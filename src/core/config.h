@@ -23,6 +23,9 @@ struct Config {
   int login_max_failures = 5;      // ONEDOOR_LOGIN_MAX_FAILURES within login_window_minutes
   int login_window_minutes = 15;
   int shutdown_grace_seconds = 10;
+  // ONEDOOR_RULES_DIRS: the rule packs to load, files or folders separated by ':'
+  // (docs/rules.md). The default is the shared inputs and the US and demo packs.
+  std::string rules_dirs = ONEDOOR_DEFAULT_RULES_DIRS;
 
   // Delivery of domain events from the outbox (docs/operators.md, "Event delivery").
   std::string webhook_url;       // ONEDOOR_WEBHOOK_URL: empty = events wait in the outbox
