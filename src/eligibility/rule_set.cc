@@ -187,15 +187,16 @@ class RuleLoader {
     SourcePos out{sources_[p.source].name, p.mark.line + 1, p.mark.column + 1};
     char c = p.mark.pos >= 0 && static_cast<size_t>(p.mark.pos) < text.size() ? text[p.mark.pos] : ' ';
     if (c == '|' || c == '>') {
-      int line = p.mark.line + 1 + at.line;  // 1-based line of the formula's line `at.line`
+      // The block's indentation is that of its first line, one line below the indicator.
+      int first = p.mark.line + 2;
       size_t offset = 0;
-      for (int l = 1; l < line && offset != std::string::npos; ++l) {
+      for (int l = 1; l < first && offset != std::string::npos; ++l) {
         offset = text.find('\n', offset);
         if (offset != std::string::npos) ++offset;
       }
       int indent = 0;
       while (offset != std::string::npos && offset + indent < text.size() && text[offset + indent] == ' ') ++indent;
-      out.line = line;
+      out.line = p.mark.line + 1 + at.line;
       out.column = indent + at.column;
       return out;
     }
@@ -784,7 +785,7 @@ class RuleLoader {
     expr::ParseError perr;
     auto e = expr::Parse(p.text, perr);
     if (!e) {
-      Error(MapPos(p, perr.pos), fmt::format("{}: {}", what, perr.message));
+      Error(MapPos(p, perr.pos), perr.message);
       return -1;
     }
     Ctx ctx{&p, entity};

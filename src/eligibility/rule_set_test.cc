@@ -1,11 +1,465 @@
 #include "eligibility/rule_set.h"
 
+#include <fstream>
+#include <sstream>
+
+#include <fmt/format.h>
 #include <gtest/gtest.h>
+
+#include "eligibility/evaluator.h"
+#include "eligibility/rule_tests.h"
+#include "eligibility/screening.h"
 
 namespace eligibility {
 namespace {
 
-TEST(RuleSet, Placeholder) { SUCCEED(); }
+const core::Date kToday{2026, 12, 1};
+
+// The inputs and parameters every golden case can use.
+constexpr char kBase[] = R"(inputs:
+  a: {type: money, entity: household, period: month, label: A}
+  b: {type: money, entity: household, period: month, label: B}
+  y: {type: money, entity: household, period: year, label: Y}
+  cash: {type: money, entity: household, label: Cash}
+  n: {type: integer, entity: household, label: N, min: 1}
+  flag: {type: boolean, entity: household, label: Flag}
+  when: {type: date, entity: household, label: When}
+  housing: {type: enum, values: [renter, owner, homeless], entity: household, label: Housing}
+  age: {type: integer, entity: person, label: Age}
+  disabled: {type: boolean, entity: person, label: Disabled, default: false}
+  pay: {type: money, entity: person, period: month, label: Pay}
+parameters:
+  t.limit:
+    label: Limit
+    type: money
+    period: month
+    breakdown: n
+    last_reviewed: 2025-01-01
+    values:
+      2025-01-01: {value: {1: 1000, 2: 1500, 4: 2000, additional: 300}, reference: "test A"}
+      2025-07-01: {value: {1: 1100, 2: 1600, 4: 2100, additional: 300}, reference: "test B"}
+  t.rate:
+    label: Rate
+    type: number
+    last_reviewed: 2025-01-01
+    values:
+      2025-01-01: {value: 0.3, reference: "test C"}
+  t.tax:
+    label: Tax
+    type: number
+    brackets: true
+    last_reviewed: 2025-01-01
+    values:
+      2025-01-01: {value: [{threshold: 0, value: 0}, {threshold: 1000, value: 0.1}, {threshold: 2000, value: 0.2}], reference: "test D"}
+  t.grant:
+    label: Grant
+    type: money
+    last_reviewed: 2025-01-01
+    values:
+      2025-01-01: {value: 150, reference: "test E"}
+      2026-04-01: null
+)";
+
+// Builds a program whose variable `out` (of `type`) has `formula`, written as a block scalar
+// from line `kFormulaLine` at column 7.
+constexpr int kFormulaLine = 14;
+std::string ProgramWith(const std::string& type, const std::string& formula) {
+  std::string indented;
+  std::istringstream in(formula);
+  std::string line;
+  while (std::getline(in, line)) indented += "      " + line + "\n";
+  return fmt::format(R"(program: p
+name: P
+agency: x
+jurisdiction: J
+legal_basis: L
+version: "1"
+currency: USD
+variables:
+  out:
+    {}
+    entity: household
+    label: Out
+    formula: |
+{}tests:
+  - {{name: t, condition: "true", citation: C, pass: ok, fail: no}}
+)",
+                     type, indented);
+}
+
+std::string TypeLine(const std::string& spec) {
+  // "money month" → "type: money, period: month" as YAML flow-free lines.
+  std::istringstream in(spec);
+  std::string type, period;
+  in >> type >> period;
+  std::string out = "type: " + type;
+  out += period.empty() ? "\n    description: golden" : "\n    period: " + period;
+  return out;
+}
+
+// Runs the cases of testdata/expressions.golden. Each case is
+//   eval TYPE [PERIOD] [| as_of=DATE] [| name=value ...] [| member name=value ...]...
+//   FORMULA LINES
+//   ----
+//   EXPECTED (the value, "unknown: missing a, b", "error: ..."; or for `error` cases the
+//             load error with the formula's own line:column)
+std::string RunCase(const std::string& header, const std::string& formula) {
+  std::vector<std::string> parts;
+  size_t start = 0;
+  while (true) {
+    size_t bar = header.find('|', start);
+    parts.push_back(header.substr(start, bar == std::string::npos ? std::string::npos : bar - start));
+    if (bar == std::string::npos) break;
+    start = bar + 1;
+  }
+  auto trim = [](std::string s) {
+    while (!s.empty() && s.front() == ' ') s.erase(s.begin());
+    while (!s.empty() && s.back() == ' ') s.pop_back();
+    return s;
+  };
+  std::string kind_type = trim(parts[0]);
+  std::string kind = kind_type.substr(0, kind_type.find(' '));
+  std::string type = trim(kind_type.substr(kind.size()));
+  std::vector<std::string> warnings;
+  auto rules = RuleSet::LoadText({{"base.yaml", kBase}, {"p.yaml", ProgramWith(TypeLine(type), formula)}}, kToday, &warnings);
+  if (!rules.ok()) {
+    std::string m = rules.status().message();
+    // "the rules have 1 problem:\np.yaml:14:9: message" → "2:3: message" (formula line:col).
+    size_t nl = m.find('\n');
+    std::string first = nl == std::string::npos ? m : m.substr(nl + 1);
+    first = first.substr(0, first.find('\n'));
+    if (first.rfind("p.yaml:", 0) == 0) {
+      int line = 0, col = 0;
+      if (std::sscanf(first.c_str(), "p.yaml:%d:%d:", &line, &col) == 2) {
+        size_t msg = first.find(": ");
+        return fmt::format("error {}:{}: {}", line - kFormulaLine, col - 6, first.substr(msg + 2));
+      }
+    }
+    return "error " + first;
+  }
+  if (kind == "error") return "loaded without error";
+  HouseholdInput input;
+  core::Date as_of{2025, 10, 1};
+  for (size_t i = 1; i < parts.size(); ++i) {
+    std::istringstream words(trim(parts[i]));
+    std::string w;
+    HouseholdInput::Values* target = &input.values;
+    bool first = true;
+    while (words >> w) {
+      if (first && w == "member") {
+        input.members.emplace_back();
+        target = &input.members.back();
+        first = false;
+        continue;
+      }
+      first = false;
+      size_t eq = w.find('=');
+      std::string name = w.substr(0, eq), value = w.substr(eq + 1);
+      if (name == "as_of") {
+        as_of = *core::Date::Parse(value);
+      } else {
+        target->emplace_back(name, value);
+      }
+    }
+  }
+  const RuleSet& rs = **rules;
+  Batch batch(rs);
+  if (auto s = batch.Add(input); !s.ok()) return "input error " + s.message();
+  Evaluator ev(rs);
+  ev.Run(batch, as_of);
+  int out = rs.FindSymbol("out");
+  const Column& c = ev.Symbol(out);
+  if (c.s[0] == kKnown) return RawValue(rs, rs.symbols()[out].type, -1, c.v[0]);
+  if (c.s[0] == kUnknown) {
+    std::vector<int> missing;
+    ev.Missing(ev.ActiveFormula(out), 0, &missing);
+    std::string list;
+    for (int m : missing) list += (list.empty() ? "" : ", ") + rs.symbols()[m].name;
+    return "unknown: missing " + list;
+  }
+  std::string e = ev.ErrorAt(ev.ActiveFormula(out), 0);
+  // Drop the file position, keep the message.
+  size_t colon = e.find(": ");
+  return "error: " + (colon == std::string::npos ? e : e.substr(colon + 2));
+}
+
+TEST(RuleSetGolden, ExpressionsParseTypeCheckAndEvaluate) {
+  std::ifstream in(std::string(ONEDOOR_SOURCE_DIR) + "/src/eligibility/testdata/expressions.golden");
+  ASSERT_TRUE(in) << "missing testdata";
+  std::string line;
+  int line_no = 0;
+  int cases = 0;
+  while (std::getline(in, line)) {
+    ++line_no;
+    if (line.empty() || line[0] == '#') continue;
+    int case_line = line_no;
+    std::string header = line, formula, expected;
+    while (std::getline(in, line) && line != "----") {
+      ++line_no;
+      formula += line + "\n";
+    }
+    ++line_no;
+    std::getline(in, expected);
+    ++line_no;
+    EXPECT_EQ(RunCase(header, formula), expected) << "expressions.golden:" << case_line << ": " << header;
+    ++cases;
+  }
+  EXPECT_GT(cases, 40);
+}
+
+constexpr char kProgram[] = R"(program: grant
+name: Test grant
+agency: city-social
+jurisdiction: Test
+legal_basis: Test Act s.1
+version: "1"
+currency: USD
+effective_from: 2025-01-01
+variables:
+  income:
+    type: money
+    entity: household
+    period: month
+    label: Income
+    formula: a + b
+tests:
+  - name: income
+    condition: income <= t.limit[n]
+    citation: Test Act s.2
+    pass: Income of {value} is within the limit of {limit}.
+    fail: Income of {value} is {margin} above the limit of {limit}.
+  - name: savings
+    applies_if: not flag
+    condition: cash <= 5000
+    citation: Test Act s.3
+    pass: Savings within the limit.
+    fail: Savings of {cash} are above the limit.
+outcome:
+  amount: t.grant
+  amount_label: One-off grant
+)";
+
+std::unique_ptr<RuleSet> Load(std::vector<std::string>* warnings = nullptr) {
+  std::vector<std::string> w;
+  auto rules = RuleSet::LoadText({{"base.yaml", kBase}, {"grant.yaml", kProgram}}, kToday, warnings ? warnings : &w);
+  EXPECT_TRUE(rules.ok()) << rules.status().message();
+  return std::move(rules).value();
+}
+
+const ProgramResult& Only(const Screening& s) { return s.programs.at(0); }
+
+TEST(Screening, ExplainsAPassWithValuesAndTheParametersUsed) {
+  auto rules = Load();
+  HouseholdInput h{{{"a", "900"}, {"b", "100"}, {"n", "2"}, {"flag", "false"}, {"cash", "10"}}, {}};
+  auto s = Screen(*rules, h, {2025, 3, 1});
+  ASSERT_TRUE(s.ok()) << s.status().message();
+  const auto& r = Only(*s);
+  EXPECT_EQ(r.outcome, Outcome::kEligible);
+  EXPECT_EQ(r.amount_text, "$150.00");
+  EXPECT_EQ(r.tests[0].message, "Income of $1,000.00 is within the limit of $1,500.00.");
+  EXPECT_EQ(r.tests[0].margin, "$500.00");
+  bool found = false;
+  for (const auto& t : r.trace) {
+    if (t.name == "t.limit") {
+      found = true;
+      EXPECT_EQ(t.value, "$1,500.00 for n 2");
+      EXPECT_EQ(t.effective, "2025-01-01");
+      EXPECT_EQ(t.source, "test A");
+    }
+  }
+  EXPECT_TRUE(found);
+  EXPECT_EQ(s->rules_hash, rules->content_hash());
+  EXPECT_EQ(s->rules_hash.size(), 64u);
+}
+
+TEST(Screening, MarginIsTheDistanceAboveTheLimit) {
+  auto rules = Load();
+  HouseholdInput h{{{"a", "1501"}, {"b", "0"}, {"n", "2"}, {"flag", "true"}}, {}};
+  auto s = Screen(*rules, h, {2025, 3, 1});
+  ASSERT_TRUE(s.ok());
+  const auto& r = Only(*s);
+  EXPECT_EQ(r.outcome, Outcome::kNotEligible);
+  EXPECT_EQ(r.tests[0].outcome, TestOutcome::kFail);
+  EXPECT_EQ(r.tests[0].message, "Income of $1,501.00 is $1.00 above the limit of $1,500.00.");
+  EXPECT_EQ(r.reason, r.tests[0].message);
+  EXPECT_EQ(r.tests[1].outcome, TestOutcome::kNotApplicable);
+  EXPECT_FALSE(r.amount.has_value());
+}
+
+TEST(Screening, EffectiveDatingAcrossAParameterChange) {
+  auto rules = Load();
+  HouseholdInput h{{{"a", "1050"}, {"b", "0"}, {"n", "1"}, {"flag", "true"}}, {}};
+  auto before = Screen(*rules, h, {2025, 6, 30});
+  auto after = Screen(*rules, h, {2025, 7, 1});
+  ASSERT_TRUE(before.ok() && after.ok());
+  EXPECT_EQ(Only(*before).outcome, Outcome::kNotEligible);  // limit 1000
+  EXPECT_EQ(Only(*after).outcome, Outcome::kEligible);      // limit 1100
+  EXPECT_EQ(Only(*after).tests[0].limit, "$1,100.00");
+}
+
+TEST(Screening, UnknownListsOnlyTheMissingInputsThatMatter) {
+  auto rules = Load();
+  // `flag` and `cash` are missing; b is missing too, so income cannot be worked out.
+  HouseholdInput h{{{"a", "100"}, {"n", "1"}}, {}};
+  auto s = Screen(*rules, h, {2025, 3, 1});
+  ASSERT_TRUE(s.ok());
+  const auto& r = Only(*s);
+  EXPECT_EQ(r.outcome, Outcome::kUnknown);
+  EXPECT_EQ(r.missing_inputs, (std::vector<std::string>{"b", "cash", "flag"}));
+  EXPECT_EQ(r.reason, "We still need: B; Cash; Flag.");
+  // Once a test fails the answer is settled, whatever is still missing.
+  HouseholdInput over{{{"a", "5000"}, {"n", "1"}}, {}};
+  auto s2 = Screen(*rules, over, {2025, 3, 1});
+  ASSERT_TRUE(s2.ok());
+  EXPECT_EQ(Only(*s2).outcome, Outcome::kUnknown);  // b missing: a + b is unknown
+  HouseholdInput over2{{{"a", "5000"}, {"b", "0"}, {"n", "1"}}, {}};
+  auto s3 = Screen(*rules, over2, {2025, 3, 1});
+  EXPECT_EQ(Only(*s3).outcome, Outcome::kNotEligible);
+  EXPECT_TRUE(Only(*s3).missing_inputs.empty());
+}
+
+TEST(Screening, ExpiredParameterWarnsAndMarksResultsStale) {
+  std::vector<std::string> warnings;
+  auto rules = Load(&warnings);
+  ASSERT_EQ(warnings.size(), 1u);
+  EXPECT_EQ(warnings[0], "base.yaml:36:3: parameter t.grant ended on 2026-04-01; results that use it are marked stale");
+  HouseholdInput h{{{"a", "0"}, {"b", "0"}, {"n", "1"}, {"flag", "true"}}, {}};
+  auto now = Screen(*rules, h, {2026, 5, 1});
+  ASSERT_TRUE(now.ok());
+  EXPECT_EQ(Only(*now).stale, (std::vector<std::string>{"t.grant"}));
+  EXPECT_EQ(Only(*now).amount_text, "$150.00");
+  auto then = Screen(*rules, h, {2026, 3, 1});
+  EXPECT_TRUE(Only(*then).stale.empty());
+}
+
+TEST(Screening, ProgramNotInForceBeforeItStarts) {
+  auto rules = Load();
+  HouseholdInput h{{{"a", "0"}, {"b", "0"}, {"n", "1"}, {"flag", "true"}}, {}};
+  auto s = Screen(*rules, h, {2024, 12, 31});
+  ASSERT_TRUE(s.ok());
+  EXPECT_EQ(Only(*s).outcome, Outcome::kNotInForce);
+}
+
+TEST(Screening, BadInputIsRefusedWithTheField) {
+  auto rules = Load();
+  auto s = Screen(*rules, HouseholdInput{{{"a", "12.345.6"}}, {}}, {2025, 3, 1});
+  EXPECT_EQ(s.status().code(), core::StatusCode::kInvalidArgument);
+  EXPECT_EQ(s.status().message(), "a: expected an amount like 1234.56");
+  auto s2 = Screen(*rules, HouseholdInput{{{"n", "0"}}, {}}, {2025, 3, 1});
+  EXPECT_EQ(s2.status().message(), "n: must be at least 1");
+  auto s3 = Screen(*rules, HouseholdInput{{}, {{{"age", "x"}}}}, {2025, 3, 1});
+  EXPECT_EQ(s3.status().message(), "members/0/age: expected a number");
+  auto s4 = Screen(*rules, HouseholdInput{{{"nope", "1"}}, {}}, {2025, 3, 1});
+  EXPECT_EQ(s4.status().message(), "nope: unknown input");
+  EXPECT_EQ(s4.status().fields().at(0).field, "nope");
+}
+
+std::string LoadError(const std::string& program) {
+  std::vector<std::string> w;
+  auto rules = RuleSet::LoadText({{"base.yaml", kBase}, {"bad.yaml", program}}, kToday, &w);
+  return rules.ok() ? "ok" : rules.status().message();
+}
+
+TEST(RuleSetLoad, CyclesBetweenVariablesAreRefused) {
+  std::string p = R"(program: c
+name: C
+agency: x
+jurisdiction: J
+legal_basis: L
+version: "1"
+currency: USD
+variables:
+  v1: {type: money, entity: household, period: month, label: V1, formula: v2 + a}
+  v2: {type: money, entity: household, period: month, label: V2, formula: v1 + b}
+tests:
+  - {name: t, condition: v1 > 0, citation: C, pass: ok, fail: no}
+)";
+  EXPECT_EQ(LoadError(p), "the rules have 1 problem:\nbad.yaml:9:3: variables depend on each other in a cycle: v1 -> v2 -> v1");
+}
+
+TEST(RuleSetLoad, UnknownKeysMissingReferencesAndDuplicatesNameTheirPlace) {
+  std::string p = R"(program: c
+name: C
+agency: x
+jurisdiction: J
+legal_basis: L
+version: "1"
+currency: USD
+colour: blue
+)";
+  EXPECT_EQ(LoadError(p).substr(0, 73), "the rules have 1 problem:\nbad.yaml:8:1: unknown key 'colour' in a program");
+  std::string params = R"(parameters:
+  x.y:
+    label: X
+    type: money
+    last_reviewed: 2025-01-01
+    values:
+      2025-01-01: {value: 3}
+inputs:
+  a: {type: money, entity: household, label: again}
+)";
+  EXPECT_EQ(LoadError(params),
+            "the rules have 2 problems:\n"
+            "bad.yaml:9:3: 'a' is already defined at base.yaml:2:3\n"
+            "bad.yaml:7:19: the value of x.y from 2025-01-01 needs 'reference'");
+  EXPECT_EQ(LoadError("program: [\n"), "the rules have 1 problem:\nbad.yaml:2:1: YAML: end of sequence flow not found");
+}
+
+TEST(RuleTests, ReportsEachMismatchWithVariableAndPeriodAndRejectsUnknownKeys) {
+  auto rules = Load();
+  std::ostringstream out;
+  auto summary = RunRuleTestText(*rules, "t.yaml", R"(
+- name: passes
+  period: 2025-03
+  input: {a: 100, b: 50, n: 1, flag: true}
+  output: {income: 150, grant_eligible: true}
+- name: wrong
+  period: 2025-03
+  input: {a: 100, b: 50, n: 1, flag: true}
+  output:
+    income: 151
+    grant_eligible: true
+- name: override and unknown
+  period: 2025-03
+  input: {income: 2000, n: 1}
+  output: {income: 2000, grant_eligible: false}
+- name: unknown
+  period: 2025
+  input: {a: 1, n: 1}
+  output: {grant_eligible: unknown}
+- name: margin
+  period: 2025-03
+  absolute_error_margin: 1
+  input: {a: 100, b: 50.5}
+  output: {income: 151}
+)",
+                                 out);
+  ASSERT_TRUE(summary.ok()) << summary.status().message();
+  EXPECT_EQ(summary->passed, 4);
+  EXPECT_EQ(summary->failed, 1);
+  EXPECT_EQ(out.str(), "t.yaml:10: wrong: income for 2025-03: expected 151, got 150\n");
+
+  auto bad = RunRuleTestText(*rules, "t.yaml", "- name: x\n  period: 2025-03\n  inptu: {a: 1}\n  output: {a: 1}\n", out);
+  EXPECT_EQ(bad.status().message(),
+            "t.yaml:3:3: unknown key 'inptu' (allowed: name, description, period, as_of, absolute_error_margin, input, output)");
+  auto bad_var = RunRuleTestText(*rules, "t.yaml", "- name: x\n  period: 2025-03\n  input: {incom: 1}\n  output: {a: 1}\n", out);
+  EXPECT_EQ(bad_var.status().message(), "t.yaml:3:11: unknown variable 'incom'");
+  auto bad_value = RunRuleTestText(*rules, "t.yaml", "- name: x\n  period: 2025-03\n  input: {a: lots}\n  output: {a: 1}\n", out);
+  EXPECT_EQ(bad_value.status().message(), "t.yaml:3:14: a: expected an amount like 1234.56");
+}
+
+TEST(RuleSetLoad, ShippedPacksLoadAndTheirContentHashIsStable) {
+  std::string root = std::string(ONEDOOR_SOURCE_DIR) + "/rules";
+  std::vector<std::string> w1, w2;
+  auto a = RuleSet::Load({root + "/inputs.yaml", root + "/us", root + "/uk", root + "/demo"}, kToday, &w1);
+  ASSERT_TRUE(a.ok()) << a.status().message();
+  auto b = RuleSet::Load({root + "/inputs.yaml", root + "/us", root + "/uk", root + "/demo"}, kToday, &w2);
+  ASSERT_TRUE(b.ok());
+  EXPECT_EQ((*a)->content_hash(), (*b)->content_hash());
+  EXPECT_GE((*a)->programs().size(), 6u);
+  EXPECT_GE((*a)->FindProgram("snap"), 0);
+  EXPECT_FALSE(w1.empty());  // the FY 2026 amounts ended on 2026-10-01
+}
 
 }  // namespace
 }  // namespace eligibility

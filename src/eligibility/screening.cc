@@ -145,7 +145,8 @@ class ProgramExplainer {
     }
     const Column& eligible = ev_.Symbol(p_.eligible_symbol);
     std::vector<int> missing;
-    for (const auto& t : p_.tests) r.tests.push_back(ExplainTest(t, &missing));
+    std::vector<int> test_missing;
+    for (const auto& t : p_.tests) r.tests.push_back(ExplainTest(t, &test_missing));
     switch (eligible.s[0]) {
       case kKnown:
         r.outcome = eligible.v[0] ? Outcome::kEligible : Outcome::kNotEligible;
@@ -169,7 +170,11 @@ class ProgramExplainer {
         r.reason = ev_.ErrorAt(p_.amount_node, 0);
       }
     }
-    if (r.outcome == Outcome::kUnknown) ev_.Missing(rules_.symbols()[p_.eligible_symbol].formulas[0].root, 0, &missing);
+    // Only an open answer needs more questions: a failed test settles it, whatever is missing.
+    if (r.outcome == Outcome::kUnknown) {
+      missing.insert(missing.end(), test_missing.begin(), test_missing.end());
+      ev_.Missing(rules_.symbols()[p_.eligible_symbol].formulas[0].root, 0, &missing);
+    }
     std::sort(missing.begin(), missing.end());
     missing.erase(std::unique(missing.begin(), missing.end()), missing.end());
     for (int s : missing) r.missing_inputs.push_back(rules_.symbols()[s].name);
