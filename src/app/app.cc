@@ -5,7 +5,10 @@
 #include <filesystem>
 
 #include "http/api_accounts.h"
+#include "app/rules_commands.h"
+#include "core/log.h"
 #include "http/api_match.h"
+#include "http/api_screenings.h"
 #include "http/api_persons.h"
 #include "http/openapi.h"
 #include "http/pages.h"
@@ -54,6 +57,18 @@ core::StatusOr<std::unique_ptr<App>> App::Open(const core::Config& config, bool 
   app->match_ = std::make_unique<identity::MatchService>(*app->db_, app->gate_, *app->audit_, app->clock_);
   app->reviews_ =
       std::make_unique<identity::ReviewService>(*app->db_, *app->persons_, app->gate_, *app->audit_, app->clock_);
+  {
+    // The rule packs: a pack with a problem stops the start, with every problem listed.
+    std::vector<std::string> warnings;
+    core::Date today = core::Date::FromDays(app->clock_.Now().micros / (86400LL * 1000000LL));
+    auto rules = eligibility::RuleSet::Load(RulesDirs(config.rules_dirs), today, &warnings);
+    if (!rules.ok()) return core::Status(rules.status().code(), "rules: " + rules.status().message());
+    for (const auto& w : warnings) core::LogWarn("rules.warning", {{"detail", w}});
+    app->rules_ = std::move(rules).value();
+    app->screenings_ = std::make_unique<eligibility::ScreeningService>(
+        *app->db_, *app->rules_, *app->persons_, *app->households_, app->gate_, *app->audit_, *app->outbox_,
+        app->clock_);
+  }
   if (!web) return app;
 
   if (!config.webhook_url.empty() || !config.webhook_secret.empty()) {
@@ -85,6 +100,7 @@ core::StatusOr<std::unique_ptr<App>> App::Open(const core::Config& config, bool 
   http::AddAccountRoutes(app->router_, *app->accounts_);
   http::AddPersonRoutes(app->router_, *app->persons_, *app->households_);
   http::AddMatchRoutes(app->router_, *app->match_);
+  http::AddScreeningRoutes(app->router_, *app->screenings_);
   http::AddReviewRoutes(app->router_, *app->reviews_);
   http::AddPageRoutes(app->router_, app->pages_->deps);
   http::AddStaticRoutes(app->router_, config.web_root, config.node_modules);

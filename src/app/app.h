@@ -16,6 +16,8 @@
 #include "http/router.h"
 #include "identity/match_service.h"
 #include "identity/review_service.h"
+#include "eligibility/rule_set.h"
+#include "eligibility/screening_service.h"
 #include "http/templates.h"
 #include "registry/household_service.h"
 #include "registry/person_service.h"
@@ -39,6 +41,8 @@ class App {
   registry::PersonService& persons() { return *persons_; }
   registry::HouseholdService& households() { return *households_; }
   identity::MatchService& match() { return *match_; }
+  eligibility::ScreeningService& screenings() { return *screenings_; }
+  const eligibility::RuleSet& rules() const { return *rules_; }
   http::Router& router() { return router_; }
   http::Dispatcher& dispatcher() { return *dispatcher_; }
   http::Metrics& metrics() { return metrics_; }
@@ -63,6 +67,8 @@ class App {
   std::unique_ptr<registry::HouseholdService> households_;
   std::unique_ptr<identity::MatchService> match_;
   std::unique_ptr<identity::ReviewService> reviews_;
+  std::unique_ptr<eligibility::RuleSet> rules_;
+  std::unique_ptr<eligibility::ScreeningService> screenings_;
   std::unique_ptr<http::Templates> templates_;
   std::unique_ptr<struct PageDepsHolder> pages_;
   http::Router router_;

@@ -176,7 +176,7 @@ const std::vector<std::string>& OnedoorTables() {
       "person_identifiers", "person_history", "households",
       "household_members",  "source_records", "audit_log",
       "outbox",        "source_record_links", "match_reviews",
-      "identity_models",
+      "identity_models", "screenings",
   };
   return *tables;
 }

@@ -232,6 +232,22 @@ CREATE TABLE identity_models (
   model TEXT NOT NULL
 );
 )sql"},
+      // Screenings of registered households: the answers as screened and every program's
+      // result with its explanation, under the rules (by content hash) that produced it.
+      {7, "screenings", R"sql(
+CREATE TABLE screenings (
+  id {{id}},
+  household_id BIGINT NOT NULL REFERENCES households(id),
+  as_of TEXT NOT NULL,
+  rules_hash TEXT NOT NULL,
+  input TEXT NOT NULL,
+  result TEXT NOT NULL,
+  created_at BIGINT NOT NULL,
+  created_by BIGINT NOT NULL,
+  agency_id BIGINT NOT NULL
+);
+CREATE INDEX screenings_household ON screenings (household_id, id);
+)sql"},
   };
   return *migrations;
 }

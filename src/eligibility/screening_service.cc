@@ -1,0 +1,213 @@
+#include "eligibility/screening_service.h"
+
+#include <fmt/format.h>
+#include <nlohmann/json.hpp>
+
+#include "eligibility/decimal.h"
+
+namespace eligibility {
+namespace {
+
+using nlohmann::json;
+using core::Status;
+using core::StatusOr;
+
+constexpr char kSelect[] =
+    "SELECT id, household_id, as_of, created_at, created_by, agency_id, result FROM screenings ";
+
+// The age in whole years on `on`, from a full birth date; nullopt when the date is partial.
+std::optional<int> AgeOn(const std::optional<core::PartialDate>& birth, core::Date on) {
+  if (!birth || !birth->complete()) return std::nullopt;
+  int age = on.year - birth->year;
+  if (on.month < birth->month || (on.month == birth->month && on.day < birth->day)) --age;
+  if (age < 0) return std::nullopt;
+  return age;
+}
+
+json InputJson(const HouseholdInput& in) {
+  json values = json::object();
+  for (const auto& [k, v] : in.values) values[k] = v;
+  json members = json::array();
+  for (const auto& m : in.members) {
+    json o = json::object();
+    for (const auto& [k, v] : m) o[k] = v;
+    members.push_back(std::move(o));
+  }
+  return {{"values", std::move(values)}, {"members", std::move(members)}};
+}
+
+ScreeningRecord FromRow(const storage::Row& row) {
+  ScreeningRecord r;
+  r.id = row.Int(0);
+  if (!row.IsNull(1)) r.household = core::HouseholdId{row.Int(1)};
+  auto d = core::Date::Parse(row.Text(2));
+  if (d.ok()) r.as_of = *d;
+  r.created_at = core::Timestamp{row.Int(3)};
+  r.created_by = row.Int(4);
+  r.agency = row.Int(5);
+  r.result_json = row.Text(6);
+  return r;
+}
+
+}  // namespace
+
+std::string ScreeningJson(const Screening& s) {
+  json programs = json::array();
+  for (const auto& p : s.programs) {
+    json tests = json::array();
+    for (const auto& t : p.tests) {
+      json o = {{"name", t.name},       {"label", t.label},
+                {"citation", t.citation}, {"result", std::string(TestOutcomeName(t.outcome))},
+                {"message", t.message},  {"uses", t.uses}};
+      if (!t.value.empty()) o["value"] = t.value;
+      if (!t.limit.empty()) o["limit"] = t.limit;
+      if (!t.margin.empty()) o["margin"] = t.margin;
+      tests.push_back(std::move(o));
+    }
+    json trace = json::array();
+    for (const auto& t : p.trace) {
+      json o = {{"name", t.name}, {"label", t.label}, {"kind", t.kind}, {"value", t.value}};
+      if (!t.raw.empty()) o["raw"] = t.raw;
+      if (!t.source.empty()) o[t.kind == "parameter" ? "reference" : t.kind == "variable" ? "formula" : "source"] = t.source;
+      if (!t.effective.empty()) o["effective"] = t.effective;
+      trace.push_back(std::move(o));
+    }
+    json o = {{"program", p.program},
+              {"name", p.name},
+              {"agency", p.agency},
+              {"jurisdiction", p.jurisdiction},
+              {"legal_basis", p.legal_basis},
+              {"version", p.version},
+              {"result", std::string(OutcomeName(p.outcome))},
+              {"reason", p.reason},
+              {"missing_inputs", p.missing_inputs},
+              {"stale", p.stale},
+              {"tests", std::move(tests)},
+              {"trace", std::move(trace)}};
+    if (p.amount) {
+      o["amount"] = {{"value", decimal::ToString(*p.amount)},
+                     {"currency", p.currency},
+                     {"text", p.amount_text},
+                     {"label", p.amount_label}};
+    }
+    programs.push_back(std::move(o));
+  }
+  return json{{"as_of", s.as_of.ToString()}, {"rules_hash", s.rules_hash}, {"programs", std::move(programs)}}.dump();
+}
+
+core::Date ScreeningService::Today() const {
+  return core::Date::FromDays(clock_.Now().micros / (86400LL * 1000000LL));
+}
+
+Status ScreeningService::AuditMembers(const authz::Principal& who, const std::string& action, int64_t screening,
+                                      const std::vector<core::PersonId>& members) {
+  std::string refusal;
+  RETURN_IF_ERROR(db_.Write([&](storage::Transaction& tx) -> Status {
+    for (core::PersonId p : members) {
+      authz::Decision d = gate_.DecidePerson(who, authz::Operation::kRead, p, authz::Resource::kHousehold);
+      RETURN_IF_ERROR(audit_.Append(tx, who, {action, "screening", std::to_string(screening), p, d.allowed, d.reason}));
+      if (!d.allowed && refusal.empty()) refusal = d.reason;
+    }
+    return Status::Ok();
+  }));
+  if (!refusal.empty()) return Status::PermissionDenied(refusal);
+  return Status::Ok();
+}
+
+StatusOr<ScreeningRecord> ScreeningService::Screen(const authz::Principal& who, const ScreeningRequest& request) {
+  ScreeningRecord rec;
+  rec.as_of = request.as_of.value_or(Today());
+  rec.input = request.input;
+  rec.household = request.household;
+  std::vector<core::PersonId> members;
+  if (request.household) {
+    ASSIGN_OR_RETURN(registry::Household h, households_.Get(who, *request.household));
+    for (const auto& m : h.members) {
+      if (m.until.empty()) members.push_back(m.person);
+    }
+    if (request.input.members.size() > members.size()) {
+      return Status::InvalidArgument(
+          fmt::format("the household has {} current members, but answers were given for {}", members.size(),
+                      request.input.members.size()),
+          {{"members", "more members than the household has"}});
+    }
+    rec.input.members.assign(members.size(), {});
+    for (size_t i = 0; i < members.size(); ++i) {
+      if (i < request.input.members.size()) rec.input.members[i] = request.input.members[i];
+      bool has_age = false;
+      for (const auto& [k, v] : rec.input.members[i]) has_age = has_age || k == "age";
+      if (!has_age && rules_.FindSymbol("age") >= 0) {
+        ASSIGN_OR_RETURN(registry::PersonView view, persons_.Get(who, members[i]));
+        if (auto age = AgeOn(view.person.birth_date, rec.as_of)) rec.input.members[i].emplace_back("age", std::to_string(*age));
+      }
+    }
+  }
+  bool has_size = false;
+  for (const auto& [k, v] : rec.input.values) has_size = has_size || k == "household_size";
+  if (!has_size && !rec.input.members.empty() && rules_.FindSymbol("household_size") >= 0) {
+    rec.input.values.emplace_back("household_size", std::to_string(rec.input.members.size()));
+  }
+  ASSIGN_OR_RETURN(rec.result, eligibility::Screen(rules_, rec.input, rec.as_of));
+  rec.result_json = ScreeningJson(rec.result);
+  rec.created_at = clock_.Now();
+  rec.created_by = who.user.value;
+  rec.agency = who.agency.value;
+  if (!request.household) return rec;
+
+  std::string input_json = InputJson(rec.input).dump();
+  RETURN_IF_ERROR(db_.Write([&](storage::Transaction& tx) -> Status {
+    ASSIGN_OR_RETURN(storage::Rows rows,
+                     tx.Query("INSERT INTO screenings (household_id, as_of, rules_hash, input, result, created_at, "
+                              "created_by, agency_id) VALUES (?, ?, ?, ?, ?, ?, ?, ?) RETURNING id",
+                              {rec.household->value, rec.as_of.ToString(), rules_.content_hash(), input_json,
+                               rec.result_json, rec.created_at.micros, rec.created_by, rec.agency}));
+    rec.id = rows.at(0).Int(0);
+    for (core::PersonId p : members) {
+      RETURN_IF_ERROR(audit_.Append(tx, who, {"screening.create", "screening", std::to_string(rec.id), p, true,
+                                              fmt::format("screened for every program as of {}", rec.as_of.ToString())}));
+    }
+    json event = {{"screening_id", rec.id}, {"household_id", rec.household->value}, {"as_of", rec.as_of.ToString()}};
+    return outbox_.Append(tx, "screening.completed", "household", std::to_string(rec.household->value), event.dump());
+  }));
+  return rec;
+}
+
+StatusOr<ScreeningRecord> ScreeningService::Get(const authz::Principal& who, int64_t id) {
+  std::optional<ScreeningRecord> found;
+  std::vector<core::PersonId> members;
+  RETURN_IF_ERROR(db_.Read([&](storage::Transaction& tx) -> Status {
+    ASSIGN_OR_RETURN(storage::Rows rows, tx.Query(std::string(kSelect) + "WHERE id = ?", {id}));
+    if (rows.empty()) return Status::Ok();
+    found = FromRow(rows.at(0));
+    ASSIGN_OR_RETURN(storage::Rows m, tx.Query("SELECT person_id FROM household_members WHERE household_id = ? AND "
+                                               "end_date IS NULL ORDER BY id",
+                                               {found->household->value}));
+    for (const auto& row : m) members.push_back(core::PersonId{row.Int(0)});
+    return Status::Ok();
+  }));
+  if (!found) return Status::NotFound(fmt::format("no screening has id {}", id));
+  RETURN_IF_ERROR(AuditMembers(who, "screening.read", id, members));
+  return *found;
+}
+
+StatusOr<std::vector<ScreeningRecord>> ScreeningService::ForHousehold(const authz::Principal& who,
+                                                                      core::HouseholdId household, int limit) {
+  if (limit < 1 || limit > 100) return Status::InvalidArgument("the page size is out of range", {{"limit", "must be from 1 to 100"}});
+  // Reading the household checks and audits each member's household data.
+  ASSIGN_OR_RETURN(registry::Household h, households_.Get(who, household));
+  std::vector<ScreeningRecord> out;
+  RETURN_IF_ERROR(db_.Read([&](storage::Transaction& tx) -> Status {
+    ASSIGN_OR_RETURN(storage::Rows rows, tx.Query(std::string(kSelect) + "WHERE household_id = ? ORDER BY id DESC LIMIT ?",
+                                                  {household.value, int64_t{limit}}));
+    for (const auto& row : rows) out.push_back(FromRow(row));
+    return Status::Ok();
+  }));
+  std::vector<core::PersonId> members;
+  for (const auto& m : h.members) {
+    if (m.until.empty()) members.push_back(m.person);
+  }
+  if (!out.empty()) RETURN_IF_ERROR(AuditMembers(who, "screening.list", out.front().id, members));
+  return out;
+}
+
+}  // namespace eligibility

@@ -1,0 +1,84 @@
+#pragma once
+
+#include <memory>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "access/access_gate.h"
+#include "audit/audit_log.h"
+#include "core/clock.h"
+#include "eligibility/rule_set.h"
+#include "eligibility/screening.h"
+#include "exchange/outbox.h"
+#include "registry/household_service.h"
+#include "registry/person_service.h"
+#include "storage/database.h"
+
+namespace eligibility {
+
+struct ScreeningRequest {
+  // A registered household: its current members come from the registry, in order, each with
+  // `age` worked out from a full birth date, and household_size is their number unless given.
+  std::optional<core::HouseholdId> household;
+  // The answers. With a household, members[i] adds answers for its i-th current member.
+  HouseholdInput input;
+  std::optional<core::Date> as_of;  // today when empty
+};
+
+struct ScreeningRecord {
+  int64_t id = 0;  // 0 when the screening was not saved (no registered household)
+  std::optional<core::HouseholdId> household;
+  core::Timestamp created_at;
+  int64_t created_by = 0;
+  int64_t agency = 0;
+  core::Date as_of;
+  HouseholdInput input;     // as screened, registry facts included (Screen only)
+  Screening result;         // Screen only
+  std::string result_json;  // the stored form (see ScreeningJson)
+};
+
+// The screening as JSON text: as_of, rules hash and every program's result with its tests and
+// trace. Stored with the household and returned by the API.
+std::string ScreeningJson(const Screening& s);
+
+// Screens households against every program of the loaded rules, saves the screenings of
+// registered households with their audit entries, and reads them back through the gate.
+// Thread-safe.
+class ScreeningService {
+ public:
+  ScreeningService(storage::Database& db, const RuleSet& rules, registry::PersonService& persons,
+                   registry::HouseholdService& households, const authz::AccessGate& gate, audit::AuditLog& audit,
+                   exchange::Outbox& outbox, const core::Clock& clock)
+      : db_(db), rules_(rules), persons_(persons), households_(households), gate_(gate), audit_(audit),
+        outbox_(outbox), clock_(clock) {}
+
+  // Screens `request`. With a household: the household is read through the gate (audited),
+  // and the screening is saved in one transaction with an audit entry for each member and a
+  // `screening.completed` event. Returns kInvalidArgument naming the field of a bad answer,
+  // kNotFound / kPermissionDenied from the household.
+  core::StatusOr<ScreeningRecord> Screen(const authz::Principal& who, const ScreeningRequest& request);
+  // A saved screening; each member's read is decided by the gate and audited.
+  core::StatusOr<ScreeningRecord> Get(const authz::Principal& who, int64_t id);
+  // A household's saved screenings, newest first.
+  core::StatusOr<std::vector<ScreeningRecord>> ForHousehold(const authz::Principal& who, core::HouseholdId household,
+                                                            int limit);
+
+  const RuleSet& rules() const { return rules_; }
+  core::Date Today() const;
+
+ private:
+  core::Status AuditMembers(const authz::Principal& who, const std::string& action, int64_t screening,
+                            const std::vector<core::PersonId>& members);
+
+  storage::Database& db_;
+  const RuleSet& rules_;
+  registry::PersonService& persons_;
+  registry::HouseholdService& households_;
+  const authz::AccessGate& gate_;
+  audit::AuditLog& audit_;
+  exchange::Outbox& outbox_;
+  const core::Clock& clock_;
+};
+
+}  // namespace eligibility
