@@ -1,0 +1,179 @@
+#include "eligibility/screening_service.h"
+
+#include <gtest/gtest.h>
+#include <nlohmann/json.hpp>
+
+#include "storage/migrations.h"
+#include "storage/postgres/postgres_database.h"
+#include "storage/schema.h"
+#include "tests/testing/postgres_cluster.h"
+#include "tests/testing/testing.h"
+
+namespace eligibility {
+namespace {
+
+using core::Status;
+using core::StatusCode;
+using nlohmann::json;
+
+const auto* const kPostgresEnvironment =
+    ::testing::AddGlobalTestEnvironment(new testing_support::PostgresEnvironment);
+
+authz::Principal Staff(authz::Role role) {
+  authz::Principal p;
+  p.kind = authz::PrincipalKind::kStaff;
+  p.user = core::UserId{7};
+  p.agency = core::AgencyId{1};
+  p.name = "worker";
+  p.roles = {role};
+  p.purpose = authz::Purpose::kEligibility;
+  return p;
+}
+
+std::unique_ptr<RuleSet> ShippedRules() {
+  std::string root = std::string(ONEDOOR_SOURCE_DIR) + "/rules";
+  std::vector<std::string> warnings;
+  auto rules = RuleSet::Load({root + "/inputs.yaml", root + "/us", root + "/demo"}, {2026, 12, 1}, &warnings);
+  EXPECT_TRUE(rules.ok()) << rules.status().message();
+  return std::move(rules).value();
+}
+
+// The same tests on SQLite and on a throwaway PostgreSQL.
+class ScreeningServiceTest : public ::testing::TestWithParam<std::string> {
+ protected:
+  void SetUp() override {
+    if (GetParam() == "sqlite") {
+      db_ = testing_support::NewMigratedSqlite(dir_);
+    } else {
+      auto opened = storage::OpenPostgres(testing_support::PostgresEnvironment::Cluster().NewDatabaseUrl(),
+                                          {.connections = 4});
+      ASSERT_TRUE(opened.ok()) << opened.status().ToString();
+      db_ = std::move(opened).value();
+      ASSERT_TRUE(storage::Migrate(*db_, storage::OnedoorSchema()).ok());
+    }
+    ASSERT_TRUE(db_->Write([](storage::Transaction& tx) {
+                    return tx.Execute("INSERT INTO agencies (code,name,kind,created_at) VALUES ('a','A','government',0)")
+                        .status();
+                  }).ok());
+    clock_.Set(core::Timestamp{1764547200LL * 1000000});  // 2025-12-01
+    persons_ = std::make_unique<registry::PersonService>(*db_, gate_, audit_, outbox_, clock_);
+    households_ = std::make_unique<registry::HouseholdService>(*db_, gate_, audit_, outbox_, clock_);
+    service_ = std::make_unique<ScreeningService>(*db_, *rules_, *persons_, *households_, gate_, audit_, outbox_, clock_);
+    auto h = households_->Create(Staff(authz::Role::kCaseworker), "Okafor household");
+    ASSERT_TRUE(h.ok()) << h.status().ToString();
+    household_ = h->id;
+    for (auto [given, birth] : {std::pair{"Ada", core::PartialDate{1990, 5, 2}}, std::pair{"Obi", core::PartialDate{2022, 1, 9}}}) {
+      registry::Person p;
+      p.names = {{"official", given, "Okafor"}};
+      p.birth_date = birth;
+      auto created = persons_->Create(Staff(authz::Role::kCaseworker), p);
+      ASSERT_TRUE(created.ok()) << created.status().ToString();
+      ASSERT_TRUE(households_->AddMember(Staff(authz::Role::kCaseworker), household_, created->id,
+                                         std::string(given) == "Ada" ? "head" : "child", {2024, 1, 1})
+                      .ok());
+    }
+  }
+
+  int64_t Count(const std::string& sql) {
+    int64_t n = -1;
+    EXPECT_TRUE(db_->Read([&](storage::Transaction& tx) -> Status {
+                    ASSIGN_OR_RETURN(storage::Rows rows, tx.Query(sql));
+                    n = rows.at(0).Int(0);
+                    return Status::Ok();
+                  }).ok());
+    return n;
+  }
+
+  testing_support::TempDir dir_;
+  std::unique_ptr<storage::Database> db_;
+  core::FakeClock clock_;
+  authz::AccessGate gate_;
+  audit::AuditLog audit_{clock_};
+  exchange::Outbox outbox_{clock_};
+  std::unique_ptr<RuleSet> rules_ = ShippedRules();
+  std::unique_ptr<registry::PersonService> persons_;
+  std::unique_ptr<registry::HouseholdService> households_;
+  std::unique_ptr<ScreeningService> service_;
+  core::HouseholdId household_;
+};
+
+const ProgramResult* Find(const Screening& s, const std::string& id) {
+  for (const auto& p : s.programs) {
+    if (p.program == id) return &p;
+  }
+  return nullptr;
+}
+
+TEST_P(ScreeningServiceTest, RegisteredHouseholdIsScreenedWithRegistryFactsSavedAndAudited) {
+  ScreeningRequest req;
+  req.household = household_;
+  req.input.values = {{"earned_income", "1500"}, {"unearned_income", "0"}, {"shelter_costs", "900"},
+                      {"has_elderly_or_disabled_member", "false"}, {"countable_assets", "200"}};
+  auto r = service_->Screen(Staff(authz::Role::kCaseworker), req);
+  ASSERT_TRUE(r.ok()) << r.status().ToString();
+  EXPECT_GT(r->id, 0);
+  EXPECT_EQ(r->as_of, (core::Date{2025, 12, 1}));
+  // household_size and each member's age come from the registry.
+  EXPECT_EQ(r->input.values.back(), (std::pair<std::string, std::string>{"household_size", "2"}));
+  EXPECT_EQ(r->input.members.at(0), (HouseholdInput::Values{{"age", "35"}}));
+  EXPECT_EQ(r->input.members.at(1), (HouseholdInput::Values{{"age", "3"}}));
+  const ProgramResult* snap = Find(r->result, "snap");
+  ASSERT_NE(snap, nullptr);
+  EXPECT_EQ(snap->outcome, Outcome::kEligible);
+  const ProgramResult* wic = Find(r->result, "wic");
+  ASSERT_NE(wic, nullptr);
+  EXPECT_EQ(wic->outcome, Outcome::kEligible) << wic->reason;  // a child under 5
+  EXPECT_EQ(Count("SELECT COUNT(*) FROM screenings"), 1);
+  EXPECT_EQ(Count("SELECT COUNT(*) FROM audit_log WHERE action = 'screening.create'"), 2);
+  EXPECT_EQ(Count("SELECT COUNT(*) FROM outbox WHERE type = 'screening.completed'"), 1);
+
+  auto got = service_->Get(Staff(authz::Role::kCaseworker), r->id);
+  ASSERT_TRUE(got.ok()) << got.status().ToString();
+  EXPECT_EQ(got->result_json, r->result_json);
+  EXPECT_EQ(json::parse(got->result_json)["as_of"], "2025-12-01");
+  EXPECT_EQ(Count("SELECT COUNT(*) FROM audit_log WHERE action = 'screening.read'"), 2);
+  auto list = service_->ForHousehold(Staff(authz::Role::kCaseworker), household_, 10);
+  ASSERT_TRUE(list.ok());
+  EXPECT_EQ(list->size(), 1u);
+}
+
+TEST_P(ScreeningServiceTest, RefusedReadIsAuditedAndReleasesNothing) {
+  ScreeningRequest req;
+  req.household = household_;
+  auto r = service_->Screen(Staff(authz::Role::kCaseworker), req);
+  ASSERT_TRUE(r.ok()) << r.status().ToString();
+  auto got = service_->Get(Staff(authz::Role::kAdmin), r->id);
+  EXPECT_EQ(got.status().code(), StatusCode::kPermissionDenied);
+  EXPECT_EQ(Count("SELECT COUNT(*) FROM audit_log WHERE action = 'screening.read' AND allowed = 0"), 2);
+  EXPECT_EQ(service_->Get(Staff(authz::Role::kCaseworker), 999).status().code(), StatusCode::kNotFound);
+}
+
+TEST_P(ScreeningServiceTest, InlineHouseholdIsScreenedButNotSaved) {
+  ScreeningRequest req;
+  req.input.values = {{"household_size", "1"}, {"earned_income", "5000"}};
+  req.as_of = core::Date{2025, 11, 1};
+  auto r = service_->Screen(Staff(authz::Role::kFrontdesk), req);
+  ASSERT_TRUE(r.ok()) << r.status().ToString();
+  EXPECT_EQ(r->id, 0);
+  EXPECT_EQ(Find(r->result, "snap")->outcome, Outcome::kUnknown);  // unearned income not given
+  EXPECT_EQ(Count("SELECT COUNT(*) FROM screenings"), 0);
+}
+
+TEST_P(ScreeningServiceTest, BadAnswerNamesTheFieldAndSavesNothing) {
+  ScreeningRequest req;
+  req.household = household_;
+  req.input.values = {{"earned_income", "a lot"}};
+  auto r = service_->Screen(Staff(authz::Role::kCaseworker), req);
+  EXPECT_EQ(r.status().code(), StatusCode::kInvalidArgument);
+  EXPECT_EQ(r.status().fields().at(0).field, "earned_income");
+  req.input.values = {};
+  req.input.members = {{}, {}, {}};
+  EXPECT_EQ(service_->Screen(Staff(authz::Role::kCaseworker), req).status().code(), StatusCode::kInvalidArgument);
+  EXPECT_EQ(Count("SELECT COUNT(*) FROM screenings"), 0);
+}
+
+INSTANTIATE_TEST_SUITE_P(Backends, ScreeningServiceTest, ::testing::Values("sqlite", "postgres"),
+                         [](const auto& info) { return info.param; });
+
+}  // namespace
+}  // namespace eligibility
