@@ -94,7 +94,7 @@ core::StatusOr<std::unique_ptr<App>> App::Open(const core::Config& config, bool 
   ASSIGN_OR_RETURN(std::string openapi, http::LoadOpenApi(config.web_root));
   app->pages_ = std::make_unique<PageDepsHolder>(PageDepsHolder{
       {*app->templates_, *app->accounts_, *app->persons_, *app->households_, config.secure_cookies,
-       account_options.session_max_hours, app->match_.get(), app->reviews_.get()}});
+       account_options.session_max_hours, app->match_.get(), app->reviews_.get(), app->screenings_.get()}});
   app->AddOperationalRoutes();
   http::AddOpenApiRoute(app->router_, std::move(openapi));
   http::AddAccountRoutes(app->router_, *app->accounts_);

@@ -48,6 +48,7 @@ json Common(const PageDeps& deps, const Context& ctx, const std::string& title, 
     nav.push_back({{"href", "/"}, {"label", "Home"}, {"current", current == "home"}});
     nav.push_back({{"href", "/clients"}, {"label", "Clients"}, {"current", current == "clients"}});
     nav.push_back({{"href", "/clients/new"}, {"label", "Register a client"}, {"current", current == "new"}});
+    nav.push_back({{"href", "/screening"}, {"label", "Screening"}, {"current", current == "screening"}});
     if (who.HasAnyRole({authz::Role::kCaseworker, authz::Role::kSpecialist, authz::Role::kCoordinator,
                         authz::Role::kManager})) {
       nav.push_back({{"href", "/reviews"}, {"label", "Possible duplicates"}, {"current", current == "reviews"}});
@@ -329,6 +330,314 @@ namespace {
 
 std::string SideName(const identity::ReviewSide& s) {
   return s.data.names.empty() ? std::string("(no name)") : s.data.DisplayName();
+}
+
+// --- Screening --------------------------------------------------------------------------
+
+constexpr int kInlineMembers = 6;
+
+std::string FieldId(const std::string& engine_field) {
+  // "earned_income" → "in-earned_income"; "members/2/age" → "m2-age".
+  if (engine_field.rfind("members/", 0) == 0) {
+    size_t slash = engine_field.find('/', 8);
+    if (slash != std::string::npos) {
+      return "m" + engine_field.substr(8, slash - 8) + "-" + engine_field.substr(slash + 1);
+    }
+  }
+  return "in-" + engine_field;
+}
+
+std::string_view CurrencySymbolOf(const eligibility::RuleSet& rules) {
+  if (rules.programs().empty()) return "";
+  const std::string& c = rules.programs().front().currency;
+  return c == "GBP" ? "£" : c == "EUR" ? "€" : "$";
+}
+
+// The form field of one input, with the value the user gave.
+json InputField(const eligibility::Symbol& s, const std::string& id, const std::string& name, const std::string& value,
+                const std::map<std::string, std::string>& errors, std::string_view currency) {
+  json f = {{"id", id},
+            {"name", name},
+            {"label", s.question.empty() ? s.label : s.question},
+            {"hint", s.question.empty() ? "" : s.label},
+            {"value", value},
+            {"is_bool", s.type == eligibility::Type::kBool},
+            {"is_money", s.type == eligibility::Type::kMoney},
+            {"is_number", s.type == eligibility::Type::kNumber},
+            {"is_enum", s.type == eligibility::Type::kEnum},
+            {"is_date", s.type == eligibility::Type::kDate || s.type == eligibility::Type::kText},
+            {"yes_checked", value == "true"},
+            {"no_checked", value == "false"},
+            {"currency", std::string(currency)},
+            {"period", s.period == eligibility::Period::kMonth ? "a month" : s.period == eligibility::Period::kYear ? "a year" : ""},
+            {"optional", s.default_value.has_value()}};
+  if (s.type == eligibility::Type::kEnum) {
+    json options = json::array();
+    for (const auto& v : s.enum_values) {
+      std::string text = v;
+      std::replace(text.begin(), text.end(), '_', ' ');
+      options.push_back({{"value", v}, {"text", text}, {"selected", v == value}});
+    }
+    f["options"] = std::move(options);
+  }
+  if (auto it = errors.find(id); it != errors.end()) f["error"] = it->second;
+  return f;
+}
+
+std::string TagClass(const std::string& result) {
+  if (result == "eligible" || result == "pass") return "govuk-tag--green";
+  if (result == "not_eligible" || result == "fail") return "govuk-tag--red";
+  if (result == "unknown") return "govuk-tag--yellow";
+  if (result == "error") return "govuk-tag--orange";
+  return "govuk-tag--grey";
+}
+
+std::string ResultText(const std::string& result) {
+  if (result == "eligible") return "Likely eligible";
+  if (result == "not_eligible") return "Not eligible";
+  if (result == "unknown") return "More answers needed";
+  if (result == "not_in_force") return "Not in force";
+  if (result == "pass") return "Passes";
+  if (result == "fail") return "Fails";
+  if (result == "not_applicable") return "Does not apply";
+  return "Cannot be worked out";
+}
+
+// The results part of the page, from a screening's stored JSON.
+void AddResults(json& d, const std::string& result_json, const eligibility::RuleSet& rules) {
+  json s = json::parse(result_json, nullptr, false);
+  if (s.is_discarded()) return;
+  json results = json::array();
+  std::vector<std::string> missing;
+  int eligible = 0;
+  for (const auto& p : s["programs"]) {
+    std::string result = p.value("result", "");
+    if (result == "eligible") ++eligible;
+    json tests = json::array();
+    for (const auto& t : p["tests"]) {
+      std::string tr = t.value("result", "");
+      tests.push_back({{"label", t.value("label", "")}, {"tag_class", TagClass(tr)}, {"tag_text", ResultText(tr)},
+                       {"message", t.value("message", "")}, {"citation", t.value("citation", "")}});
+    }
+    json trace = json::array();
+    for (const auto& t : p["trace"]) {
+      std::string source = t.value("reference", t.value("formula", t.value("source", "")));
+      if (t.contains("effective")) source = "from " + t.value("effective", "") + ": " + source;
+      trace.push_back({{"label", t.value("label", "")}, {"name", t.value("name", "")}, {"value", t.value("value", "")},
+                       {"kind", t.value("kind", "")}, {"source", source}});
+    }
+    std::string stale;
+    for (const auto& x : p["stale"]) stale += (stale.empty() ? "" : ", ") + x.get<std::string>();
+    for (const auto& m : p["missing_inputs"]) missing.push_back(m.get<std::string>());
+    json o = {{"program", p.value("program", "")},
+              {"name", p.value("name", "")},
+              {"agency", p.value("agency", "")},
+              {"legal_basis", p.value("legal_basis", "")},
+              {"version", p.value("version", "")},
+              {"tag_class", TagClass(result)},
+              {"tag_text", ResultText(result)},
+              {"reason", p.value("reason", "")},
+              {"stale", stale},
+              {"tests", std::move(tests)},
+              {"trace", std::move(trace)}};
+    if (p.contains("amount")) {
+      o["amount_text"] = p["amount"].value("text", "");
+      o["amount_label"] = p["amount"].value("label", "");
+    }
+    results.push_back(std::move(o));
+  }
+  std::sort(missing.begin(), missing.end());
+  missing.erase(std::unique(missing.begin(), missing.end()), missing.end());
+  json questions = json::array();
+  for (const auto& m : missing) {
+    int sym = rules.FindSymbol(m);
+    if (sym < 0) continue;
+    const auto& symbol = rules.symbols()[sym];
+    questions.push_back({{"label", symbol.label},
+                         {"href", symbol.entity == eligibility::Entity::kPerson ? "#m0-" + m : "#in-" + m}});
+  }
+  d["results"] = std::move(results);
+  d["has_results"] = true;
+  d["as_of_shown"] = s.value("as_of", "");
+  d["rules_hash_short"] = s.value("rules_hash", "").substr(0, 12);
+  d["eligible_count"] = std::to_string(eligible);
+  d["questions"] = std::move(questions);
+  d["has_questions"] = !missing.empty();
+}
+
+void AddScreeningPages(Router& router, const PageDeps& deps) {
+  // The form (and, after a POST, the results under it). `household` links it to a registered
+  // household, whose members and ages come from the registry.
+  auto render = [&deps](Context& ctx, const std::multimap<std::string, std::string>& form,
+                        std::optional<core::HouseholdId> household, const eligibility::ScreeningRecord* done,
+                        const std::vector<core::FieldError>& field_errors) -> Response {
+    const eligibility::RuleSet& rules = deps.screenings->rules();
+    json d = Common(deps, ctx, "Screen for every program", "screening");
+    std::map<std::string, std::string> errors;
+    json list = json::array();
+    for (const auto& e : field_errors) {
+      std::string id = e.field == "as_of" ? "as_of" : FieldId(e.field);
+      errors[id] = e.message;
+      int sym = rules.FindSymbol(e.field.substr(e.field.rfind('/') + 1));
+      std::string label = sym >= 0 ? rules.symbols()[sym].label : e.field;
+      list.push_back({{"href", "#" + id}, {"message", label + ": " + e.message}});
+    }
+    d["errors"] = std::move(list);
+    d["has_errors"] = !field_errors.empty();
+    std::string as_of = FormValue(form, "as_of");
+    d["as_of"] = as_of.empty() ? deps.screenings->Today().ToString() : as_of;
+    if (errors.count("as_of")) d["e_as_of"] = errors["as_of"];
+    std::string_view currency = CurrencySymbolOf(rules);
+    json fields = json::array();
+    for (const auto& s : rules.symbols()) {
+      if (!s.is_input || s.entity != eligibility::Entity::kHousehold) continue;
+      if (household && s.name == "household_size") continue;  // from the registry
+      fields.push_back(InputField(s, "in-" + s.name, "in." + s.name, FormValue(form, "in." + s.name), errors, currency));
+    }
+    d["household_fields"] = std::move(fields);
+    std::vector<std::string> member_names;
+    if (household) {
+      auto h = deps.households.Get(ctx.Who(), *household);
+      if (!h.ok()) return ErrorFor(deps, ctx, h.status());
+      d["household_id"] = std::to_string(household->value);
+      d["household_name"] = h->name;
+      d["household_href"] = fmt::format("/households/{}", household->value);
+      for (const auto& m : h->members) {
+        if (m.until.empty()) member_names.push_back(m.name);
+      }
+    } else {
+      for (int i = 0; i < kInlineMembers; ++i) member_names.push_back("");
+    }
+    json members = json::array();
+    for (size_t i = 0; i < member_names.size(); ++i) {
+      json m_fields = json::array();
+      json checks = json::array();
+      for (const auto& s : rules.symbols()) {
+        if (!s.is_input || s.entity != eligibility::Entity::kPerson) continue;
+        std::string name = fmt::format("m{}.{}", i, s.name);
+        std::string id = fmt::format("m{}-{}", i, s.name);
+        if (s.type == eligibility::Type::kBool) {
+          json c = {{"id", id}, {"name", name}, {"label", s.label}, {"checked", FormValue(form, name) == "true"}};
+          checks.push_back(std::move(c));
+        } else if (!(household && s.name == "age")) {
+          json f = InputField(s, id, name, FormValue(form, name), errors, currency);
+          f["label"] = s.label;
+          f["hint"] = household ? "Leave empty to use the date of birth in the record" : "";
+          m_fields.push_back(std::move(f));
+        }
+      }
+      members.push_back({{"index", std::to_string(i)},
+                         {"legend", member_names[i].empty() ? fmt::format("Person {}", i + 1) : member_names[i]},
+                         {"fields", std::move(m_fields)},
+                         {"checks", std::move(checks)},
+                         {"has_checks", true}});
+    }
+    d["members"] = std::move(members);
+    d["members_hint"] = household ? "Ages come from each member's date of birth."
+                                  : "Fill in one row for each person in the household, starting with the applicant.";
+    if (done != nullptr) {
+      AddResults(d, done->result_json, rules);
+      if (done->id) {
+        d["saved_href"] = fmt::format("/screenings/{}", done->id);
+        d["saved_id"] = std::to_string(done->id);
+      }
+    }
+    return Page(deps, field_errors.empty() ? 200 : 400, "screening", d);
+  };
+
+  auto household_param = [](const Context& ctx) -> std::optional<core::HouseholdId> {
+    const std::string h = ctx.request.Query("household");
+    try {
+      size_t used = 0;
+      int64_t v = std::stoll(h, &used);
+      if (used == h.size() && v > 0) return core::HouseholdId{v};
+    } catch (const std::exception&) {
+    }
+    return std::nullopt;
+  };
+
+  router.Add({"GET", "/screening", Auth::kPage, "", [render, household_param](Context& ctx) {
+                return render(ctx, {}, household_param(ctx), nullptr, {});
+              }});
+  router.Add({"POST", "/screening", Auth::kPage, "", [&deps, render, household_param](Context& ctx) {
+                auto form = ParseForm(ctx.request.body);
+                const eligibility::RuleSet& rules = deps.screenings->rules();
+                eligibility::ScreeningRequest req;
+                req.household = household_param(ctx);
+                std::vector<core::FieldError> errors;
+                const std::string as_of = Trim(FormValue(form, "as_of"));
+                if (!as_of.empty()) {
+                  auto d = core::Date::Parse(as_of);
+                  if (d.ok()) req.as_of = *d;
+                  else errors.push_back({"as_of", "Enter the date like 2025-10-01"});
+                }
+                for (const auto& s : rules.symbols()) {
+                  if (!s.is_input || s.entity != eligibility::Entity::kHousehold) continue;
+                  std::string v = Trim(FormValue(form, "in." + s.name));
+                  if (s.type == eligibility::Type::kMoney || s.type == eligibility::Type::kNumber) {
+                    v.erase(std::remove(v.begin(), v.end(), ','), v.end());
+                    if (!v.empty() && (v[0] == '$' || v.rfind("£", 0) == 0 || v.rfind("€", 0) == 0)) {
+                      v = v.substr(v[0] == '$' ? 1 : std::string("£").size());
+                    }
+                  }
+                  if (!v.empty()) req.input.values.emplace_back(s.name, v);
+                }
+                int rows = req.household ? 0 : kInlineMembers;
+                if (req.household) {
+                  for (int i = 0; i < 50; ++i) {
+                    bool any = false;
+                    for (const auto& [k, v] : form) any = any || k.rfind(fmt::format("m{}.", i), 0) == 0;
+                    if (any) rows = i + 1;
+                  }
+                }
+                for (int i = 0; i < rows; ++i) {
+                  eligibility::HouseholdInput::Values m;
+                  bool answered = false;
+                  for (const auto& s : rules.symbols()) {
+                    if (!s.is_input || s.entity != eligibility::Entity::kPerson) continue;
+                    std::string v = Trim(FormValue(form, fmt::format("m{}.{}", i, s.name)));
+                    if (s.type == eligibility::Type::kBool) {
+                      // A box not ticked says no, once the row is in use.
+                      if (v == "true") answered = true;
+                      m.emplace_back(s.name, v == "true" ? "true" : "false");
+                    } else if (!v.empty()) {
+                      answered = true;
+                      m.emplace_back(s.name, v);
+                    }
+                  }
+                  if (answered || req.household) req.input.members.push_back(std::move(m));
+                }
+                if (req.household) {
+                  // One row per current member; the registry fills in what the form leaves out.
+                  auto h = deps.households.Get(ctx.Who(), *req.household);
+                  if (!h.ok()) return ErrorFor(deps, ctx, h.status());
+                  size_t current = 0;
+                  for (const auto& m : h->members) current += m.until.empty() ? 1 : 0;
+                  req.input.members.resize(std::min(req.input.members.size(), current));
+                }
+                if (!errors.empty()) return render(ctx, form, req.household, nullptr, errors);
+                auto done = deps.screenings->Screen(ctx.Who(), req);
+                if (!done.ok()) {
+                  if (done.status().code() == core::StatusCode::kInvalidArgument && !done.status().fields().empty()) {
+                    return render(ctx, form, req.household, nullptr, done.status().fields());
+                  }
+                  return ErrorFor(deps, ctx, done.status());
+                }
+                return render(ctx, form, req.household, &*done, {});
+              }});
+  router.Add({"GET", "/screenings/{id}", Auth::kPage, "", [&deps](Context& ctx) {
+                auto id = IdParam(ctx, "id");
+                if (!id.ok()) return ErrorFor(deps, ctx, id.status());
+                auto r = deps.screenings->Get(ctx.Who(), *id);
+                if (!r.ok()) return ErrorFor(deps, ctx, r.status());
+                json d = Common(deps, ctx, fmt::format("Screening {}", *id), "screening");
+                d["saved_view"] = true;
+                d["saved_id"] = std::to_string(*id);
+                d["created_at"] = r->created_at.ToRfc3339().substr(0, 16);
+                d["household_href"] = fmt::format("/households/{}", r->household->value);
+                AddResults(d, r->result_json, deps.screenings->rules());
+                return Page(deps, 200, "screening", d);
+              }});
 }
 
 void AddReviewPages(Router& router, const PageDeps& deps) {
@@ -785,10 +1094,33 @@ void AddPageRoutes(Router& router, const PageDeps& deps) {
                 }
                 d["members"] = std::move(members);
                 d["back_href"] = "/clients";
+                if (deps.screenings != nullptr) {
+                  d["screen_href"] = fmt::format("/screening?household={}", *id);
+                  auto list = deps.screenings->ForHousehold(ctx.Who(), core::HouseholdId{*id}, 10);
+                  json screenings = json::array();
+                  if (list.ok()) {
+                    for (const auto& r : *list) {
+                      json s = json::parse(r.result_json, nullptr, false);
+                      int eligible = 0, unknown = 0;
+                      if (!s.is_discarded()) {
+                        for (const auto& p : s["programs"]) {
+                          eligible += p.value("result", "") == "eligible";
+                          unknown += p.value("result", "") == "unknown";
+                        }
+                      }
+                      screenings.push_back({{"href", fmt::format("/screenings/{}", r.id)},
+                                            {"when", r.created_at.ToRfc3339().substr(0, 10)},
+                                            {"as_of", r.as_of.ToString()},
+                                            {"summary", fmt::format("{} likely eligible, {} need more answers", eligible, unknown)}});
+                    }
+                  }
+                  d["screenings"] = std::move(screenings);
+                }
                 return Page(deps, 200, "household_view", d);
               }});
 
   if (deps.reviews != nullptr) AddReviewPages(router, deps);
+  if (deps.screenings != nullptr) AddScreeningPages(router, deps);
 }
 
 }  // namespace http

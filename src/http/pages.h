@@ -1,6 +1,7 @@
 #pragma once
 
 #include "accounts/account_service.h"
+#include "eligibility/screening_service.h"
 #include "http/dispatcher.h"
 #include "http/router.h"
 #include "http/templates.h"
@@ -22,6 +23,8 @@ struct PageDeps {
   identity::MatchService* match = nullptr;
   // The client index's review queue pages; none when null.
   identity::ReviewService* reviews = nullptr;
+  // The screening pages; none when null.
+  eligibility::ScreeningService* screenings = nullptr;
 };
 
 // The server-rendered pages for staff: sign in, home, client search, register, view, edit,

@@ -35,7 +35,7 @@ mstch::data ToData(const nlohmann::json& j) {
 
 constexpr const char* kRequired[] = {"layout",      "login",          "clients_search", "client_form", "client_view",
                                      "client_history", "household_view", "error",          "home",
-                                     "reviews",     "review"};
+                                     "reviews",     "review",         "screening"};
 
 }  // namespace
 

@@ -1,0 +1,124 @@
+// The screening API end to end: POST /api/v1/screenings for an inline household and for a
+// registered one, reading it back, the programs list, and bad answers.
+//
+//   ONEDOOR_BIN=build/dev/onedoor node --test tests/http/screenings.test.mjs
+
+import assert from 'node:assert/strict';
+import { after, before, test } from 'node:test';
+
+import { assertProblem, countRows, login, prepareDatabase, serve, sql } from './helpers.mjs';
+
+const T = { timeout: 60_000 };
+
+let server;
+let db;
+let caseworker;
+let admin;
+
+before(async () => {
+  const prepared = await prepareDatabase({ people: 12, prefix: 'onedoor-screening-' });
+  db = prepared.db;
+  server = await serve(db, { logDir: prepared.dir });
+  caseworker = await login(server.url, 'caseworker.city', { purpose: 'eligibility' });
+  admin = await login(server.url, 'admin.city');
+});
+
+after(async () => {
+  await server?.stop();
+});
+
+const household = {
+  household_size: 3,
+  earned_income: '2000',
+  unearned_income: 0,
+  shelter_costs: '900',
+  has_elderly_or_disabled_member: false,
+  countable_assets: '150.50',
+};
+
+test('an inline household is screened for every program and not saved', T, async () => {
+  const r = await caseworker.post('/api/v1/screenings', {
+    as_of: '2025-11-01', inputs: household, members: [{ age: 34 }, { age: 31, is_pregnant: true }, { age: 4 }],
+  });
+  assert.equal(r.status, 200, r.text);
+  assert.equal(r.body.id, null);
+  assert.equal(r.body.as_of, '2025-11-01');
+  assert.match(r.body.rules_hash, /^[0-9a-f]{64}$/);
+  const byId = Object.fromEntries(r.body.programs.map((p) => [p.program, p]));
+  for (const id of ['snap', 'medicaid_adult', 'wic', 'winter_fuel_grant', 'harbour_food_card']) {
+    assert.ok(byId[id], `a result for ${id}`);
+  }
+  // SNAP FY 2026, 3 people: gross 2000, earned deduction 400, standard 209 → adjusted 1391;
+  // shelter 900 − 695.50 = 204.50 → net 1186.50; 30% = 355.95 → 356; 785 − 356 = 429.
+  const snap = byId.snap;
+  assert.equal(snap.result, 'eligible', snap.reason);
+  assert.equal(snap.amount.value, '429');
+  assert.equal(snap.amount.text, '$429.00');
+  const gross = snap.tests.find((t) => t.name === 'gross_income');
+  assert.equal(gross.result, 'pass');
+  assert.equal(gross.limit, '$2,888.00');
+  assert.equal(gross.margin, '$888.00');
+  const limit = snap.trace.find((t) => t.name === 'snap.gross_income_limit');
+  assert.equal(limit.effective, '2025-10-01');
+  assert.match(limit.reference, /Fiscal Year 2026/);
+  assert.equal(byId.wic.result, 'eligible', byId.wic.reason);
+  assert.equal(await countRows(db, 'screenings'), 0);
+});
+
+test('a missing answer gives unknown with the questions still to ask', T, async () => {
+  const { shelter_costs, ...partial } = household;
+  const r = await caseworker.post('/api/v1/screenings', { as_of: '2025-11-01', inputs: partial });
+  assert.equal(r.status, 200, r.text);
+  const snap = r.body.programs.find((p) => p.program === 'snap');
+  assert.equal(snap.result, 'unknown');
+  assert.deepEqual(snap.missing_inputs, ['shelter_costs']);
+});
+
+test('a registered household is screened with its members from the registry and saved', T, async () => {
+  const hid = Number(await sql(db, 'SELECT household_id FROM household_members WHERE end_date IS NULL GROUP BY household_id ORDER BY count(*) DESC, household_id LIMIT 1'));
+  const members = Number(await sql(db, `SELECT count(*) FROM household_members WHERE household_id = ${hid} AND end_date IS NULL`));
+  const before = Number(await sql(db, "SELECT count(*) FROM audit_log WHERE action = 'screening.create'"));
+  const { household_size, ...answers } = household;
+  const r = await caseworker.post('/api/v1/screenings', { household_id: hid, inputs: answers });
+  assert.equal(r.status, 201, r.text);
+  assert.equal(r.headers.get('location'), `/api/v1/screenings/${r.body.id}`);
+  assert.equal(r.body.household_id, hid);
+  const after = Number(await sql(db, "SELECT count(*) FROM audit_log WHERE action = 'screening.create'"));
+  assert.equal(after - before, members, 'one audit entry per member');
+  const got = await caseworker.get(`/api/v1/screenings/${r.body.id}`);
+  assert.equal(got.status, 200, got.text);
+  assert.deepEqual(got.body.programs, r.body.programs);
+  const list = await caseworker.get(`/api/v1/households/${hid}/screenings`);
+  assert.equal(list.status, 200);
+  assert.ok(list.body.items.some((s) => s.id === r.body.id));
+  // An administrator may not read a person's screening; the refusal is audited.
+  assertProblem(await admin.get(`/api/v1/screenings/${r.body.id}`), 403);
+  assert.ok(Number(await sql(db, "SELECT count(*) FROM audit_log WHERE action = 'screening.read' AND allowed = 0")) >= 1);
+});
+
+test('bad answers are refused naming each field, and nothing is saved', T, async () => {
+  const saved = await countRows(db, 'screenings');
+  const r = await caseworker.post('/api/v1/screenings', {
+    inputs: { earned_income: 'lots', household_size: 3 }, members: [{ age: -4 }],
+  });
+  assertProblem(r, 400, { fields: ['inputs/earned_income'] });
+  const r2 = await caseworker.post('/api/v1/screenings', { inputs: { household_size: 0 } });
+  assertProblem(r2, 400, { fields: ['inputs/household_size'] });
+  const r3 = await caseworker.post('/api/v1/screenings', { inputs: { no_such_input: 1 } });
+  assertProblem(r3, 400, { fields: ['inputs/no_such_input'] });
+  const r4 = await caseworker.post('/api/v1/screenings', { inputs: {}, as_of: '2025-13-01', colour: 'blue' });
+  assertProblem(r4, 400, { fields: ['as_of', 'colour'] });
+  assertProblem(await caseworker.post('/api/v1/screenings', { household_id: 999999 }), 404);
+  assert.equal(await countRows(db, 'screenings'), saved);
+});
+
+test('the programs list gives every question with its type', T, async () => {
+  const r = await caseworker.get('/api/v1/programs');
+  assert.equal(r.status, 200, r.text);
+  assert.ok(r.body.programs.some((p) => p.id === 'snap' && p.agency === 'state-benefits'));
+  const income = r.body.inputs.find((i) => i.name === 'earned_income');
+  assert.deepEqual(income, {
+    name: 'earned_income', type: 'money', entity: 'household', period: 'month', label: 'Earned income',
+    question: 'How much does the household earn from work each month, before tax?', required: true,
+  });
+});
