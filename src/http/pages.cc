@@ -381,6 +381,10 @@ json InputField(const eligibility::Symbol& s, const std::string& id, const std::
     f["options"] = std::move(options);
   }
   if (auto it = errors.find(id); it != errors.end()) f["error"] = it->second;
+  // Mustache shows a section for any string, even an empty one.
+  for (const char* key : {"hint", "period", "currency"}) {
+    if (f[key].get<std::string>().empty()) f.erase(key);
+  }
   return f;
 }
 
@@ -403,8 +407,15 @@ std::string ResultText(const std::string& result) {
   return "Cannot be worked out";
 }
 
+// The agency's name for a rule pack's agency code; the code when no agency has it.
+std::string AgencyName(accounts::AccountService& accounts, const std::string& code) {
+  auto agency = accounts.FindAgencyByCode(code);
+  return agency.ok() ? agency->name : code;
+}
+
 // The results part of the page, from a screening's stored JSON.
-void AddResults(json& d, const std::string& result_json, const eligibility::RuleSet& rules) {
+void AddResults(json& d, const std::string& result_json, const eligibility::RuleSet& rules,
+                accounts::AccountService& accounts) {
   json s = json::parse(result_json, nullptr, false);
   if (s.is_discarded()) return;
   json results = json::array();
@@ -431,18 +442,18 @@ void AddResults(json& d, const std::string& result_json, const eligibility::Rule
     for (const auto& m : p["missing_inputs"]) missing.push_back(m.get<std::string>());
     json o = {{"program", p.value("program", "")},
               {"name", p.value("name", "")},
-              {"agency", p.value("agency", "")},
+              {"agency", AgencyName(accounts, p.value("agency", ""))},
               {"legal_basis", p.value("legal_basis", "")},
               {"version", p.value("version", "")},
               {"tag_class", TagClass(result)},
               {"tag_text", ResultText(result)},
               {"reason", p.value("reason", "")},
-              {"stale", stale},
               {"tests", std::move(tests)},
               {"trace", std::move(trace)}};
+    if (!stale.empty()) o["stale"] = stale;
     if (p.contains("amount")) {
       o["amount_text"] = p["amount"].value("text", "");
-      o["amount_label"] = p["amount"].value("label", "");
+      if (!p["amount"].value("label", "").empty()) o["amount_label"] = p["amount"].value("label", "");
     }
     results.push_back(std::move(o));
   }
@@ -536,7 +547,7 @@ void AddScreeningPages(Router& router, const PageDeps& deps) {
     d["members_hint"] = household ? "Ages come from each member's date of birth."
                                   : "Fill in one row for each person in the household, starting with the applicant.";
     if (done != nullptr) {
-      AddResults(d, done->result_json, rules);
+      AddResults(d, done->result_json, rules, deps.accounts);
       if (done->id) {
         d["saved_href"] = fmt::format("/screenings/{}", done->id);
         d["saved_id"] = std::to_string(done->id);
@@ -635,7 +646,7 @@ void AddScreeningPages(Router& router, const PageDeps& deps) {
                 d["saved_id"] = std::to_string(*id);
                 d["created_at"] = r->created_at.ToRfc3339().substr(0, 16);
                 d["household_href"] = fmt::format("/households/{}", r->household->value);
-                AddResults(d, r->result_json, deps.screenings->rules());
+                AddResults(d, r->result_json, deps.screenings->rules(), deps.accounts);
                 return Page(deps, 200, "screening", d);
               }});
 }
