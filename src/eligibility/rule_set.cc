@@ -177,7 +177,10 @@ class RuleLoader {
     if (errors_.size() < kMaxErrors) errors_.push_back(fmt::format("{}: {}", pos.ToString(), message));
   }
   void Error(size_t source, const YAML::Node& node, std::string message) {
-    Error(PosOf(source, node.Mark()), std::move(message));
+    // A node that is not there (a key missing under a key missing) has no place: the file's.
+    SourcePos pos{sources_[source].name, 0, 0};
+    if (node.IsDefined()) pos = PosOf(source, node.Mark());
+    Error(pos, std::move(message));
   }
 
   // Maps a place inside a formula to the file: plain and quoted scalars start at the mark;
@@ -350,7 +353,18 @@ class RuleLoader {
     return std::nullopt;
   }
 
+  // Reads one file; a YAML exception left over (a value of a shape no check expected) is
+  // reported at its place rather than ending the load.
   void Declare(size_t src) {
+    try {
+      DeclareFile(src);
+    } catch (const YAML::Exception& e) {
+      Error(SourcePos{sources_[src].name, e.mark.line + 1, e.mark.column + 1},
+            "this value does not have the expected shape (" + e.msg + ")");
+    }
+  }
+
+  void DeclareFile(size_t src) {
     YAML::Node root;
     try {
       root = YAML::Load(sources_[src].text);

@@ -1,5 +1,6 @@
 #include "eligibility/rule_set.h"
 
+#include <filesystem>
 #include <fstream>
 #include <sstream>
 
@@ -446,6 +447,23 @@ TEST(RuleTests, ReportsEachMismatchWithVariableAndPeriodAndRejectsUnknownKeys) {
   EXPECT_EQ(bad_var.status().message(), "t.yaml:3:11: unknown variable 'incom'");
   auto bad_value = RunRuleTestText(*rules, "t.yaml", "- name: x\n  period: 2025-03\n  input: {a: lots}\n  output: {a: 1}\n", out);
   EXPECT_EQ(bad_value.status().message(), "t.yaml:3:14: a: expected an amount like 1234.56");
+}
+
+TEST(RuleSetLoad, InputsTheFuzzerFoundLoadWithAnErrorNotACrash) {
+  // Each regression-* seed once threw from inside yaml-cpp.
+  namespace fs = std::filesystem;
+  int seen = 0;
+  for (const auto& entry : fs::directory_iterator(std::string(ONEDOOR_SOURCE_DIR) + "/fuzz/corpus/rules")) {
+    if (entry.path().filename().string().rfind("regression-", 0) != 0) continue;
+    std::ifstream in(entry.path(), std::ios::binary);
+    std::stringstream text;
+    text << in.rdbuf();
+    std::vector<std::string> w;
+    auto rules = RuleSet::LoadText({{"base.yaml", kBase}, {"fuzz.yaml", text.str()}}, kToday, &w);
+    EXPECT_FALSE(rules.ok()) << entry.path();
+    ++seen;
+  }
+  EXPECT_GE(seen, 1);
 }
 
 TEST(RuleSetLoad, ShippedPacksLoadAndTheirContentHashIsStable) {
