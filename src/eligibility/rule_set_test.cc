@@ -333,6 +333,38 @@ TEST(Screening, ExpiredParameterWarnsAndMarksResultsStale) {
   EXPECT_TRUE(Only(*then).stale.empty());
 }
 
+TEST(Screening, DatedFormulasApplyFromTheirDate) {
+  std::string p = R"(program: d
+name: D
+agency: x
+jurisdiction: J
+legal_basis: L
+version: "1"
+currency: USD
+variables:
+  counted:
+    type: money
+    entity: household
+    period: month
+    label: Counted income
+    formulas:
+      2025-01-01: a
+      2025-07-01: a - b
+tests:
+  - {name: t, condition: counted <= 100, citation: C, pass: ok, fail: no}
+)";
+  std::vector<std::string> w;
+  auto rules = RuleSet::LoadText({{"base.yaml", kBase}, {"d.yaml", p}}, kToday, &w);
+  ASSERT_TRUE(rules.ok()) << rules.status().message();
+  HouseholdInput h{{{"a", "150"}, {"b", "60"}}, {}};
+  EXPECT_EQ(Only(*Screen(**rules, h, {2025, 6, 30})).outcome, Outcome::kNotEligible);  // 150
+  EXPECT_EQ(Only(*Screen(**rules, h, {2025, 7, 1})).outcome, Outcome::kEligible);      // 90
+  // Before the first formula there is no rule: an error that says so, not a guess.
+  auto early = Screen(**rules, h, {2024, 12, 31});
+  EXPECT_EQ(Only(*early).outcome, Outcome::kError);
+  EXPECT_EQ(Only(*early).reason, "d.yaml:9:3: no formula of counted is in force on 2024-12-31");
+}
+
 TEST(Screening, ProgramNotInForceBeforeItStarts) {
   auto rules = Load();
   HouseholdInput h{{{"a", "0"}, {"b", "0"}, {"n", "1"}, {"flag", "true"}}, {}};
