@@ -6,7 +6,7 @@ DB ?= var/onedoor.db
 LISTEN ?= 127.0.0.1:8080
 JOBS ?= $(shell nproc)
 
-.PHONY: deps build release demo test test-asan bench bench-postgres bench-identity fuzz format clean
+.PHONY: deps build release demo test test-asan bench bench-postgres bench-identity bench-eligibility fuzz format clean
 
 deps:
 	@./scripts/install-deps.sh
@@ -55,6 +55,10 @@ bench-identity: release
 	@cmake --build --preset release -j $(JOBS) --target identity_benchmark
 	@./bench/febrl.sh
 	@./build/release/src/identity_benchmark --benchmark_filter=ClientIndex
+
+bench-eligibility: release
+	@cmake --build --preset release -j $(JOBS) --target eligibility_benchmark
+	@./bench/eligibility.sh
 
 fuzz: deps
 	@./fuzz/run.sh 600

@@ -1,11 +1,21 @@
 #include "app/rules_commands.h"
 
+#include <algorithm>
+#include <array>
+#include <charconv>
+#include <chrono>
 #include <cstdio>
 #include <ctime>
+#include <fstream>
 #include <iostream>
+#include <map>
+#include <memory>
+#include <optional>
+#include <thread>
 
 #include <fmt/format.h>
 
+#include "eligibility/bulk.h"
 #include "eligibility/rule_set.h"
 #include "eligibility/rule_tests.h"
 
@@ -15,13 +25,401 @@ namespace {
 constexpr char kRulesUsage[] =
     "usage: onedoor rules check [--rules DIRS]\n"
     "       onedoor rules test [--rules DIRS] PATH...\n"
-    "DIRS is a list of rules files or folders separated by ':' (default: the rules_dirs setting)\n";
+    "       onedoor rules screen [--rules DIRS] [--as-of DATE] [--threads N] --csv FILE [--out FILE]\n"
+    "       onedoor rules screen [--as-of DATE] [--threads N] --compare OLD_DIRS NEW_DIRS --csv FILE [--out FILE]\n"
+    "       onedoor rules screen [--rules DIRS] [--as-of DATE] [--threads N] --csv FILE\n"
+    "                            --enrolled ENROLMENTS.csv --take-up OUT.csv [--out FILE]\n"
+    "       onedoor rules generate [--rules DIRS] --households N [--seed S] [--out FILE]\n"
+    "DIRS is a list of rules files or folders separated by ':' (default: the rules_dirs setting).\n"
+    "screen: every household of the CSV (header: id, household inputs, member1.age, member2.age...;\n"
+    "  an empty cell is not given) against every program on DATE (default today), on N threads\n"
+    "  (default: the number of cores). Writes id, then each program's outcome and amount, to FILE\n"
+    "  (default standard output) and a summary to standard error.\n"
+    "  --compare: the same households under two rule sets; writes who gains or loses eligibility\n"
+    "  or whose amount changes (id,program,old_outcome,new_outcome,old_amount,new_amount,change).\n"
+    "  --take-up: writes the households likely eligible for a program and not enrolled in it\n"
+    "  (ENROLMENTS.csv has id,program rows) to OUT.csv; --out also writes every result.\n"
+    "generate: N realistic random households (deterministic for a seed, default 1) as CSV.\n";
 
 core::Date Today() {
   std::time_t t = std::time(nullptr);
   std::tm tm{};
   gmtime_r(&t, &tm);
   return core::Date{tm.tm_year + 1900, tm.tm_mon + 1, tm.tm_mday};
+}
+
+int Usage() {
+  std::fputs(kRulesUsage, stderr);
+  return 2;
+}
+
+std::unique_ptr<eligibility::RuleSet> LoadRules(const std::string& dirs);
+
+// "1,234,567": counts in summaries.
+std::string Count(uint64_t n) {
+  std::string digits = std::to_string(n);
+  std::string out;
+  for (size_t i = 0; i < digits.size(); ++i) {
+    if (i > 0 && (digits.size() - i) % 3 == 0) out += ',';
+    out += digits[i];
+  }
+  return out;
+}
+
+std::optional<uint64_t> ParseCount(const std::string& text) {
+  uint64_t v = 0;
+  auto [end, ec] = std::from_chars(text.data(), text.data() + text.size(), v);
+  if (ec != std::errc() || end != text.data() + text.size()) return std::nullopt;
+  return v;
+}
+
+// Standard output, or a file. Writes go through one buffer per batch of results.
+class Output {
+ public:
+  bool Open(const std::string& path) {
+    if (path.empty() || path == "-") return true;
+    file_.open(path, std::ios::binary | std::ios::trunc);
+    if (!file_) {
+      std::fprintf(stderr, "cannot write %s\n", path.c_str());
+      return false;
+    }
+    path_ = path;
+    return true;
+  }
+  core::Status Write(const std::string& text) {
+    std::ostream& out = file_.is_open() ? static_cast<std::ostream&>(file_) : std::cout;
+    out.write(text.data(), static_cast<std::streamsize>(text.size()));
+    if (!out) return core::Status::DataLoss(fmt::format("cannot write {}", path_.empty() ? "standard output" : path_));
+    return core::Status::Ok();
+  }
+  core::Status Close() {
+    std::ostream& out = file_.is_open() ? static_cast<std::ostream&>(file_) : std::cout;
+    out.flush();
+    if (!out) return core::Status::DataLoss(fmt::format("cannot write {}", path_.empty() ? "standard output" : path_));
+    if (file_.is_open()) file_.close();
+    return core::Status::Ok();
+  }
+  // After an error: a file left half written would pass for a result, so it goes.
+  void Discard() {
+    if (!file_.is_open()) return;
+    file_.close();
+    std::remove(path_.c_str());
+  }
+
+ private:
+  std::ofstream file_;
+  std::string path_;
+};
+
+struct ScreenArgs {
+  core::Date as_of;
+  int threads = 1;
+  std::string csv;
+  std::string out;
+  std::string compare_old, compare_new;
+  std::string enrolled, take_up;
+};
+
+// Where the households come from. Only a CSV file for now; `--all` (the registered households,
+// read from the database that `config` names) will open another eligibility::HouseholdFeed here
+// — a RowFeed over the registry's households, a batch at a time — and everything after it
+// stays the same.
+class Households {
+ public:
+  static std::unique_ptr<Households> Open([[maybe_unused]] const core::Config& config, const ScreenArgs& args,
+                                          const std::vector<const eligibility::RuleSet*>& rules) {
+    auto h = std::unique_ptr<Households>(new Households());
+    h->file_.open(args.csv, std::ios::binary);
+    if (!h->file_) {
+      std::fprintf(stderr, "cannot read %s\n", args.csv.c_str());
+      return nullptr;
+    }
+    auto csv = eligibility::HouseholdCsv::Open(h->file_, args.csv, rules);
+    if (!csv.ok()) {
+      std::fprintf(stderr, "%s\n", csv.status().message().c_str());
+      return nullptr;
+    }
+    h->csv_ = std::move(*csv);
+    h->feed_ = h->csv_->Feed();
+    return h;
+  }
+  const eligibility::HouseholdFeed& feed() const { return feed_; }
+
+ private:
+  Households() = default;
+  std::ifstream file_;
+  std::unique_ptr<eligibility::HouseholdCsv> csv_;
+  eligibility::HouseholdFeed feed_;
+};
+
+double Since(std::chrono::steady_clock::time_point start) {
+  return std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+}
+
+void PrintRate(const char* what, uint64_t households, size_t programs, const ScreenArgs& args, double seconds) {
+  std::fprintf(stderr, "%s %s households against %zu programs as of %s in %.2f s (%s households/s, %d threads)\n",
+               what, Count(households).c_str(), programs, args.as_of.ToString().c_str(), seconds,
+               Count(static_cast<uint64_t>(seconds > 0 ? households / seconds : 0)).c_str(), args.threads);
+}
+
+int ScreenOne(const core::Config& config, const ScreenArgs& args, const eligibility::RuleSet& rules) {
+  auto households = Households::Open(config, args, {&rules});
+  if (!households) return 1;
+  Output out;
+  if (!out.Open(args.out)) return 1;
+  std::optional<eligibility::Enrolments> enrolments;
+  Output take_up_out;
+  if (!args.take_up.empty()) {
+    std::ifstream in(args.enrolled, std::ios::binary);
+    if (!in) {
+      std::fprintf(stderr, "cannot read %s\n", args.enrolled.c_str());
+      return 1;
+    }
+    auto e = eligibility::Enrolments::ReadCsv(in, args.enrolled, rules);
+    if (!e.ok()) {
+      std::fprintf(stderr, "%s\n", e.status().message().c_str());
+      return 1;
+    }
+    enrolments = std::move(*e);
+    if (!take_up_out.Open(args.take_up)) return 1;
+  }
+  // With --take-up the results go out only when --out names a file.
+  bool write_results = args.take_up.empty() || !args.out.empty();
+  std::optional<eligibility::TakeUpReport> take_up;
+  if (enrolments) take_up.emplace(rules, *enrolments);
+
+  const auto& programs = rules.programs();
+  std::vector<std::array<uint64_t, 5>> counts(programs.size(), std::array<uint64_t, 5>{});
+  auto start = std::chrono::steady_clock::now();
+  core::Status header = write_results ? out.Write(eligibility::ResultsCsvHeader(rules)) : core::Status::Ok();
+  if (take_up && header.ok()) header = take_up_out.Write(eligibility::TakeUpCsvHeader());
+  if (!header.ok()) {
+    std::fprintf(stderr, "%s\n", header.message().c_str());
+    return 1;
+  }
+  std::string buf;
+  std::vector<eligibility::TakeUpRow> rows;
+  auto n = eligibility::ScreenBulk(
+      rules, {.as_of = args.as_of, .threads = args.threads}, households->feed(),
+      [&](const eligibility::ScreenedBatch& b) -> core::Status {
+        for (size_t h = 0; h < b.ids.size(); ++h) {
+          for (size_t p = 0; p < b.programs; ++p) ++counts[p][static_cast<size_t>(b.at(h, p).outcome)];
+        }
+        if (write_results) {
+          buf.clear();
+          eligibility::AppendResultsCsv(b, &buf);
+          RETURN_IF_ERROR(out.Write(buf));
+        }
+        if (take_up) {
+          rows.clear();
+          take_up->Add(b, &rows);
+          buf.clear();
+          eligibility::AppendTakeUpCsv(rows, &buf);
+          RETURN_IF_ERROR(take_up_out.Write(buf));
+        }
+        return core::Status::Ok();
+      });
+  core::Status closed = n.ok() ? out.Close() : n.status();
+  if (closed.ok() && take_up) closed = take_up_out.Close();
+  if (!closed.ok()) {
+    out.Discard();
+    take_up_out.Discard();
+    std::fprintf(stderr, "%s\n", closed.message().c_str());
+    return 1;
+  }
+  PrintRate("screened", *n, programs.size(), args, Since(start));
+  std::fprintf(stderr, "  %-24s %12s %12s %12s %8s %12s\n", "program", "eligible", "not_eligible", "unknown", "error",
+               "not_in_force");
+  for (size_t p = 0; p < programs.size(); ++p) {
+    const auto& c = counts[p];
+    std::fprintf(stderr, "  %-24s %12s %12s %12s %8s %12s\n", programs[p].id.c_str(), Count(c[0]).c_str(),
+                 Count(c[1]).c_str(), Count(c[2]).c_str(), Count(c[3]).c_str(), Count(c[4]).c_str());
+  }
+  if (take_up) {
+    std::fprintf(stderr, "take-up: %s enrolment rows for %s households; %s of them not among the screened households\n",
+                 Count(enrolments->rows()).c_str(), Count(enrolments->households()).c_str(),
+                 Count(take_up->EnrolledNotScreened()).c_str());
+    std::fprintf(stderr, "  %-24s %12s %12s %14s %8s %22s\n", "program", "eligible", "enrolled", "not_enrolled",
+                 "take-up", "enrolled_not_eligible");
+    for (const auto& c : take_up->counts()) {
+      std::string rate = c.eligible ? fmt::format("{:.1f}%", 100.0 * c.eligible_enrolled / c.eligible) : "-";
+      std::fprintf(stderr, "  %-24s %12s %12s %14s %8s %22s\n", c.program.c_str(), Count(c.eligible).c_str(),
+                   Count(c.eligible_enrolled).c_str(), Count(c.eligible_not_enrolled).c_str(), rate.c_str(),
+                   Count(c.enrolled_not_eligible).c_str());
+    }
+    std::map<std::string, uint64_t> unknown(enrolments->unknown_programs().begin(),
+                                            enrolments->unknown_programs().end());  // sorted
+    for (const auto& [program, rows_named] : unknown) {
+      std::fprintf(stderr, "  (enrolments in %s, a program the rules do not have: %s rows, ignored)\n",
+                   program.c_str(), Count(rows_named).c_str());
+    }
+  }
+  return 0;
+}
+
+int ScreenCompare(const core::Config& config, const ScreenArgs& args) {
+  auto before = LoadRules(args.compare_old);
+  if (!before) return 1;
+  auto after = LoadRules(args.compare_new);
+  if (!after) return 1;
+  auto households = Households::Open(config, args, {before.get(), after.get()});
+  if (!households) return 1;
+  Output out;
+  if (!out.Open(args.out)) return 1;
+  eligibility::RuleChangeReport report(*before, *after);
+  auto start = std::chrono::steady_clock::now();
+  core::Status header = out.Write(eligibility::ChangesCsvHeader());
+  if (!header.ok()) {
+    std::fprintf(stderr, "%s\n", header.message().c_str());
+    return 1;
+  }
+  std::vector<eligibility::ProgramChange> changes;
+  std::string buf;
+  auto n = eligibility::ScreenBulkPair(*before, *after, {.as_of = args.as_of, .threads = args.threads},
+                                       households->feed(),
+                                       [&](const eligibility::ScreenedBatch& b, const eligibility::ScreenedBatch& a) {
+                                         changes.clear();
+                                         report.Add(b, a, &changes);
+                                         buf.clear();
+                                         eligibility::AppendChangesCsv(changes, &buf);
+                                         return out.Write(buf);
+                                       });
+  core::Status closed = n.ok() ? out.Close() : n.status();
+  if (!closed.ok()) {
+    out.Discard();
+    std::fprintf(stderr, "%s\n", closed.message().c_str());
+    return 1;
+  }
+  PrintRate("compared", *n, report.counts().size(), args, Since(start));
+  std::fprintf(stderr, "  old rules %s (%s), new rules %s (%s)\n", args.compare_old.c_str(),
+               before->content_hash().substr(0, 16).c_str(), args.compare_new.c_str(),
+               after->content_hash().substr(0, 16).c_str());
+  std::fprintf(stderr, "  %-24s %12s %12s %10s %10s %10s %11s %20s\n", "program", "eligible_old", "eligible_new",
+               "gains", "losses", "amount_up", "amount_down", "total_amount_change");
+  for (const auto& c : report.counts()) {
+    std::fprintf(stderr, "  %-24s %12s %12s %10s %10s %10s %11s %20s\n", c.program.c_str(),
+                 Count(c.eligible_before).c_str(), Count(c.eligible_after).c_str(), Count(c.gains).c_str(),
+                 Count(c.losses).c_str(), Count(c.amount_up).c_str(), Count(c.amount_down).c_str(),
+                 eligibility::TotalString(c.amount_change).c_str());
+  }
+  return 0;
+}
+
+int ScreenCommand(const core::Config& config, const std::string& dirs, const std::vector<std::string>& rest) {
+  ScreenArgs args;
+  args.as_of = Today();
+  args.threads = static_cast<int>(std::max(1u, std::thread::hardware_concurrency()));
+  for (size_t i = 0; i < rest.size(); ++i) {
+    const std::string& a = rest[i];
+    auto value = [&]() -> const std::string* { return i + 1 < rest.size() ? &rest[++i] : nullptr; };
+    const std::string* v = nullptr;
+    if (a == "--compare") {
+      if (i + 2 >= rest.size()) return Usage();
+      args.compare_old = rest[++i];
+      args.compare_new = rest[++i];
+      continue;
+    }
+    if (a != "--as-of" && a != "--threads" && a != "--csv" && a != "--out" && a != "--enrolled" && a != "--take-up") {
+      return Usage();
+    }
+    if (!(v = value())) return Usage();
+    if (a == "--as-of") {
+      auto d = core::Date::Parse(*v);
+      if (!d.ok()) {
+        std::fprintf(stderr, "--as-of: %s\n", d.status().message().c_str());
+        return 2;
+      }
+      args.as_of = *d;
+    } else if (a == "--threads") {
+      auto t = ParseCount(*v);
+      if (!t || *t < 1 || *t > 256) {
+        std::fprintf(stderr, "--threads: expected a number from 1 to 256\n");
+        return 2;
+      }
+      args.threads = static_cast<int>(*t);
+    } else if (a == "--csv") {
+      args.csv = *v;
+    } else if (a == "--out") {
+      args.out = *v;
+    } else if (a == "--enrolled") {
+      args.enrolled = *v;
+    } else {
+      args.take_up = *v;
+    }
+  }
+  if (args.csv.empty()) return Usage();
+  if (args.enrolled.empty() != args.take_up.empty()) return Usage();
+  if (!args.compare_old.empty()) {
+    if (!args.take_up.empty()) return Usage();
+    return ScreenCompare(config, args);
+  }
+  auto rules = LoadRules(dirs);
+  if (!rules) return 1;
+  return ScreenOne(config, args, *rules);
+}
+
+int GenerateCommand(const std::string& dirs, const std::vector<std::string>& rest) {
+  std::optional<uint64_t> households;
+  uint64_t seed = 1;
+  std::string out_path;
+  for (size_t i = 0; i < rest.size(); ++i) {
+    if (i + 1 >= rest.size()) return Usage();
+    const std::string& a = rest[i];
+    const std::string& v = rest[++i];
+    if (a == "--households") {
+      households = ParseCount(v);
+      if (!households) return Usage();
+    } else if (a == "--seed") {
+      auto s = ParseCount(v);
+      if (!s) return Usage();
+      seed = *s;
+    } else if (a == "--out") {
+      out_path = v;
+    } else {
+      return Usage();
+    }
+  }
+  if (!households) return Usage();
+  auto rules = LoadRules(dirs);
+  if (!rules) return 1;
+  auto start = std::chrono::steady_clock::now();
+  eligibility::HouseholdGenerator generator(seed);
+  core::Status s;
+  if (out_path.empty() || out_path == "-") {
+    s = generator.WriteCsv(*rules, *households, std::cout);
+  } else {
+    std::ofstream file(out_path, std::ios::binary | std::ios::trunc);
+    if (!file) {
+      std::fprintf(stderr, "cannot write %s\n", out_path.c_str());
+      return 1;
+    }
+    s = generator.WriteCsv(*rules, *households, file);
+    if (!s.ok()) std::remove(out_path.c_str());
+  }
+  if (!s.ok()) {
+    std::fprintf(stderr, "%s\n", s.message().c_str());
+    return 1;
+  }
+  std::fprintf(stderr, "wrote %s households (seed %llu) in %.2f s\n", Count(*households).c_str(),
+               static_cast<unsigned long long>(seed), Since(start));
+  auto missing = eligibility::HouseholdGenerator::NotGenerated(*rules);
+  if (!missing.empty()) {
+    std::string list;
+    for (const auto& m : missing) list += (list.empty() ? "" : ", ") + m;
+    std::fprintf(stderr, "inputs of these rules the generator does not fill (left empty): %s\n", list.c_str());
+  }
+  return 0;
+}
+
+std::unique_ptr<eligibility::RuleSet> LoadRules(const std::string& dirs) {
+  std::vector<std::string> warnings;
+  auto rules = eligibility::RuleSet::Load(RulesDirs(dirs), Today(), &warnings);
+  for (const auto& w : warnings) std::fprintf(stderr, "warning: %s\n", w.c_str());
+  if (!rules.ok()) {
+    std::fprintf(stderr, "%s\n", rules.status().message().c_str());
+    return nullptr;
+  }
+  return std::move(*rules);
 }
 
 }  // namespace
@@ -39,58 +437,40 @@ std::vector<std::string> RulesDirs(const std::string& list) {
 }
 
 int RulesCommand(const core::Config& config, const std::vector<std::string>& args) {
-  if (args.size() < 2) {
-    std::fputs(kRulesUsage, stderr);
-    return 2;
-  }
+  if (args.size() < 2) return Usage();
   std::string dirs = config.rules_dirs;
   std::vector<std::string> rest;
   for (size_t i = 2; i < args.size(); ++i) {
     if (args[i] == "--rules") {
-      if (i + 1 >= args.size()) {
-        std::fputs(kRulesUsage, stderr);
-        return 2;
-      }
+      if (i + 1 >= args.size()) return Usage();
       dirs = args[++i];
     } else {
       rest.push_back(args[i]);
     }
   }
-  std::vector<std::string> warnings;
-  auto rules = eligibility::RuleSet::Load(RulesDirs(dirs), Today(), &warnings);
-  for (const auto& w : warnings) std::fprintf(stderr, "warning: %s\n", w.c_str());
-  if (!rules.ok()) {
-    std::fprintf(stderr, "%s\n", rules.status().message().c_str());
-    return 1;
-  }
   const std::string& sub = args[1];
+  if (sub == "screen") return ScreenCommand(config, dirs, rest);
+  if (sub == "generate") return GenerateCommand(dirs, rest);
+  if (sub != "check" && sub != "test") return Usage();
+  auto rules = LoadRules(dirs);
+  if (!rules) return 1;
   if (sub == "check") {
-    if (!rest.empty()) {
-      std::fputs(kRulesUsage, stderr);
-      return 2;
-    }
-    std::printf("%zu programs, %zu inputs and variables, %zu parameters; rules %s\n", (*rules)->programs().size(),
-                (*rules)->symbols().size(), (*rules)->parameters().size(), (*rules)->content_hash().substr(0, 16).c_str());
-    for (const auto& p : (*rules)->programs()) {
+    if (!rest.empty()) return Usage();
+    std::printf("%zu programs, %zu inputs and variables, %zu parameters; rules %s\n", rules->programs().size(),
+                rules->symbols().size(), rules->parameters().size(), rules->content_hash().substr(0, 16).c_str());
+    for (const auto& p : rules->programs()) {
       std::printf("  %-24s %-18s %s (version %s)\n", p.id.c_str(), p.agency.c_str(), p.name.c_str(), p.version.c_str());
     }
     return 0;
   }
-  if (sub == "test") {
-    if (rest.empty()) {
-      std::fputs(kRulesUsage, stderr);
-      return 2;
-    }
-    auto summary = eligibility::RunRuleTests(**rules, rest, std::cout);
-    std::cout.flush();
-    if (!summary.ok()) {
-      std::fprintf(stderr, "%s\n", summary.status().message().c_str());
-      return 1;
-    }
-    return summary->failed == 0 ? 0 : 1;
+  if (rest.empty()) return Usage();
+  auto summary = eligibility::RunRuleTests(*rules, rest, std::cout);
+  std::cout.flush();
+  if (!summary.ok()) {
+    std::fprintf(stderr, "%s\n", summary.status().message().c_str());
+    return 1;
   }
-  std::fputs(kRulesUsage, stderr);
-  return 2;
+  return summary->failed == 0 ? 0 : 1;
 }
 
 }  // namespace app

@@ -20,6 +20,92 @@ uint64_t HashText(std::string_view s) {  // must match rule_set.cc
 
 inline uint8_t Merge(uint8_t a, uint8_t b) { return a > b ? a : b; }
 
+// decimal::Mul, Div and RoundTo with 64-bit arithmetic when the intermediate fits (nearly
+// always: amounts and rates), and the same results; the 128-bit versions otherwise.
+// `when ? b : a` without a branch: the compilers turn ternaries whose operands come from memory
+// into jumps, which mispredict on data that is true for some rows and false for others.
+inline int64_t Select(bool when, int64_t a, int64_t b) { return a ^ ((a ^ b) & -static_cast<int64_t>(when)); }
+inline uint8_t Select(bool when, uint8_t a, uint8_t b) {
+  return static_cast<uint8_t>(a ^ ((a ^ b) & -static_cast<uint8_t>(when)));
+}
+
+// True when every cell of the column is known: the loops then skip merging states (an OR over
+// the bytes, which the compiler vectorises).
+inline bool AllKnown(const uint8_t* s, size_t n) {
+  uint8_t any = 0;
+  for (size_t i = 0; i < n; ++i) any |= s[i];
+  return any == kKnown;
+}
+
+// p / 10^6 rounded halves away from zero, without a branch on the data.
+inline int64_t DivScaleRound(int64_t p) {
+  int64_t q = p / decimal::kScale;
+  int64_t r = p - q * decimal::kScale;
+  int64_t away = (p >> 63) | 1;  // -1 or 1
+  return q + (away & -static_cast<int64_t>(2 * (r < 0 ? -r : r) >= decimal::kScale));
+}
+
+inline std::optional<int64_t> MulFast(int64_t a, int64_t b) {
+  int64_t p;
+  if (__builtin_mul_overflow(a, b, &p)) [[unlikely]] return decimal::Mul(a, b);
+  return DivScaleRound(p);
+}
+
+inline std::optional<int64_t> DivFast(int64_t a, int64_t b) {
+  int64_t p;
+  if (b == 0) return std::nullopt;
+  if (__builtin_mul_overflow(a, decimal::kScale, &p)) return decimal::Div(a, b);
+  // p is a multiple of 10^6, so never INT64_MIN: p / -1 cannot overflow.
+  int64_t q = p / b;
+  int64_t r = p % b;
+  if (r != 0) {
+    uint64_t twice = 2 * (r < 0 ? 0 - static_cast<uint64_t>(r) : static_cast<uint64_t>(r));
+    uint64_t babs = b < 0 ? 0 - static_cast<uint64_t>(b) : static_cast<uint64_t>(b);
+    if (twice >= babs) q += (p < 0) != (b < 0) ? -1 : 1;
+  }
+  return q;
+}
+
+// RoundToFast for a unit of exactly 1 (10^6): a constant divisor and no branch on the data.
+// Returns false when the result leaves the range.
+inline bool RoundToWhole(int64_t value, decimal::Rounding mode, int64_t* out) {
+  int64_t q = value / decimal::kScale;
+  int64_t r = value - q * decimal::kScale;
+  switch (mode) {
+    case decimal::Rounding::kDown: q -= r < 0; break;
+    case decimal::Rounding::kUp: q += r > 0; break;
+    case decimal::Rounding::kNearest:
+      q += ((r >> 63) | 1) & -static_cast<int64_t>(2 * (r < 0 ? -r : r) >= decimal::kScale);
+      break;
+  }
+  return !__builtin_mul_overflow(q, decimal::kScale, out);
+}
+
+inline std::optional<int64_t> RoundToFast(int64_t value, int64_t unit, decimal::Rounding mode) __attribute__((always_inline));
+inline std::optional<int64_t> RoundToFast(int64_t value, int64_t unit, decimal::Rounding mode) {
+  if (unit <= 0) return std::nullopt;
+  int64_t q = value / unit;
+  int64_t r = value % unit;
+  if (r != 0) {
+    switch (mode) {
+      case decimal::Rounding::kDown:
+        if (r < 0) q -= 1;
+        break;
+      case decimal::Rounding::kUp:
+        if (r > 0) q += 1;
+        break;
+      case decimal::Rounding::kNearest: {
+        uint64_t twice = 2 * (r < 0 ? 0 - static_cast<uint64_t>(r) : static_cast<uint64_t>(r));
+        if (twice >= static_cast<uint64_t>(unit)) q += r < 0 ? -1 : 1;
+        break;
+      }
+    }
+  }
+  int64_t out;
+  if (__builtin_mul_overflow(q, unit, &out)) return std::nullopt;
+  return out;
+}
+
 }  // namespace
 
 core::StatusOr<int64_t> ParseValue(const Symbol& symbol, std::string_view text, const std::string& field) {
@@ -62,16 +148,12 @@ core::StatusOr<int64_t> ParseValue(const Symbol& symbol, std::string_view text, 
 
 Batch::Batch(const RuleSet& rules) : rules_(rules) {
   given_.resize(rules.symbols().size());
-  any_given_.assign(rules.symbols().size(), 0);
   member_begin_.push_back(0);
 }
 
 void Batch::Clear() {
-  for (auto& c : given_) {
-    c.v.clear();
-    c.s.clear();
-  }
-  std::fill(any_given_.begin(), any_given_.end(), 0);
+  for (int s : used_) given_[s].clear();
+  used_.clear();
   member_begin_.assign(1, 0);
   member_household_.clear();
 }
@@ -79,7 +161,8 @@ void Batch::Clear() {
 core::Status Batch::Add(const HouseholdInput& household) {
   const auto& symbols = rules_.symbols();
   // Parse everything first, so that a bad value appends nothing.
-  std::vector<std::pair<int, int64_t>> values;
+  std::vector<Value> values;
+  values.reserve(household.values.size());
   for (const auto& [name, text] : household.values) {
     int s = rules_.FindSymbol(name);
     if (s < 0) return core::Status::InvalidArgument(fmt::format("{}: unknown input", name), {{name, "unknown input"}});
@@ -88,45 +171,50 @@ core::Status Batch::Add(const HouseholdInput& household) {
                                            {{name, "a value for each member: give it under members"}});
     }
     ASSIGN_OR_RETURN(int64_t v, ParseValue(symbols[s], text, name));
-    values.emplace_back(s, v);
+    values.push_back({s, v});
   }
-  std::vector<std::vector<std::pair<int, int64_t>>> members(household.members.size());
+  std::vector<MemberValue> member_values;
   for (size_t m = 0; m < household.members.size(); ++m) {
-    for (const auto& [name, text] : household.members[m]) {
-      std::string field = fmt::format("members/{}/{}", m, name);
+    for (const auto& value : household.members[m]) {
+      const std::string& name = value.first;
+      const std::string& text = value.second;
+      // The field's name is only spelt out for an error: this runs for every member value.
+      auto field = [&] { return fmt::format("members/{}/{}", m, name); };
       int s = rules_.FindSymbol(name);
-      if (s < 0) return core::Status::InvalidArgument(fmt::format("{}: unknown input", field), {{field, "unknown input"}});
-      if (symbols[s].entity != Entity::kPerson) {
-        return core::Status::InvalidArgument(fmt::format("{}: a value for the household, not for a member", field),
-                                             {{field, "a value for the household, not for a member"}});
+      if (s < 0) {
+        std::string f = field();
+        return core::Status::InvalidArgument(fmt::format("{}: unknown input", f), {{f, "unknown input"}});
       }
-      ASSIGN_OR_RETURN(int64_t v, ParseValue(symbols[s], text, field));
-      members[m].emplace_back(s, v);
+      if (symbols[s].entity != Entity::kPerson) {
+        std::string f = field();
+        return core::Status::InvalidArgument(fmt::format("{}: a value for the household, not for a member", f),
+                                             {{f, "a value for the household, not for a member"}});
+      }
+      auto v = ParseValue(symbols[s], text, name);
+      if (!v.ok()) return ParseValue(symbols[s], text, field()).status();
+      member_values.push_back({static_cast<uint32_t>(m), s, *v});
     }
   }
-  uint32_t h = static_cast<uint32_t>(households());
-  for (size_t s = 0; s < symbols.size(); ++s) {
-    Column& c = given_[s];
-    size_t add = symbols[s].entity == Entity::kHousehold ? 1 : members.size();
-    c.v.resize(c.v.size() + add, 0);
-    c.s.resize(c.s.size() + add, kUnknown);
+  AddParsed(values, static_cast<uint32_t>(household.members.size()), member_values);
+  return core::Status::Ok();
+}
+
+void Batch::AddParsed(std::span<const Value> values, uint32_t members,
+                      std::span<const MemberValue> member_values) {
+  const uint32_t h = static_cast<uint32_t>(households());
+  const uint32_t first = static_cast<uint32_t>(member_household_.size());
+  for (const Value& x : values) {
+    auto& g = given_[x.symbol];
+    if (g.empty()) used_.push_back(x.symbol);
+    g.push_back({h, x.value});
   }
-  for (auto [s, v] : values) {
-    given_[s].v.back() = v;
-    given_[s].s.back() = kKnown;
-    any_given_[s] = 1;
-  }
-  size_t first = member_household_.size();
-  for (size_t m = 0; m < members.size(); ++m) {
-    member_household_.push_back(h);
-    for (auto [s, v] : members[m]) {
-      given_[s].v[first + m] = v;
-      given_[s].s[first + m] = kKnown;
-      any_given_[s] = 1;
-    }
+  member_household_.resize(first + members, h);
+  for (const MemberValue& x : member_values) {
+    auto& g = given_[x.symbol];
+    if (g.empty()) used_.push_back(x.symbol);
+    g.push_back({first + x.member, x.value});
   }
   member_begin_.push_back(static_cast<uint32_t>(member_household_.size()));
-  return core::Status::Ok();
 }
 
 Evaluator::Evaluator(const RuleSet& rules) : rules_(rules) {
@@ -136,6 +224,8 @@ Evaluator::Evaluator(const RuleSet& rules) : rules_(rules) {
   result_.assign(n, nullptr);
   symbol_epoch_.assign(rules.symbols().size(), 0);
   sym_cols_.resize(rules.symbols().size());
+  sym_result_.assign(rules.symbols().size(), nullptr);
+  uniform_.resize(n);
   active_root_.assign(rules.symbols().size(), -1);
   params_.assign(rules.parameters().size(), nullptr);
   param_ended_.assign(rules.parameters().size(), 0);
@@ -167,7 +257,11 @@ const ParameterValue* Evaluator::Parameter(int p, bool* ended) const {
 }
 
 bool Evaluator::Given(int symbol, uint32_t row) const {
-  return batch_->given_[symbol].s[row] == kKnown;
+  // Linear in the values given for the symbol: this serves explanations, one household at a time.
+  for (const auto& g : batch_->given_[symbol]) {
+    if (g.row == row) return true;
+  }
+  return false;
 }
 
 size_t Evaluator::Rows(Entity e) const {
@@ -183,6 +277,18 @@ Column& Evaluator::Own(int node, Entity e) {
   return c;
 }
 
+// A column with one value in every row (a constant, a parameter, the as-of date) keeps it
+// from one batch to the next: only the node writes its column, so when the value and the
+// number of rows are those of the last fill there is nothing to do.
+void Evaluator::FillUniform(int node, int64_t v, uint8_t s) {
+  Column& c = cols_[node];
+  Uniform& u = uniform_[node];
+  if (u.filled && u.v == v && u.s == s && u.rows == c.v.size()) return;
+  std::fill(c.v.begin(), c.v.end(), v);
+  std::fill(c.s.begin(), c.s.end(), s);
+  u = {true, v, s, c.v.size()};
+}
+
 const Column& Evaluator::Node(int node) {
   if (node_epoch_[node] != epoch_) {
     Compute(node);
@@ -196,28 +302,28 @@ const Column& Evaluator::Symbol(int symbol) {
     ComputeSymbol(symbol);
     symbol_epoch_[symbol] = epoch_;
   }
-  return sym_cols_[symbol];
+  return *sym_result_[symbol];
 }
 
+// A variable no household overrides points at its formula's column; otherwise the symbol gets
+// its own column: the default (or unknown) or the formula's values, with the given values
+// spread over them.
 void Evaluator::ComputeSymbol(int s) {
   const eligibility::Symbol& sym = rules_.symbols()[s];
-  const Column& given = batch_->given_[s];
+  const auto& given = batch_->given_[s];
+  const size_t n = Rows(sym.entity);
+  int root = sym.is_input ? -1 : active_root_[s];
+  if (root >= 0 && given.empty()) {
+    sym_result_[s] = &Node(root);
+    return;
+  }
   Column& out = sym_cols_[s];
-  size_t n = Rows(sym.entity);
   out.v.resize(n);
   out.s.resize(n);
   if (sym.is_input) {
-    int64_t dv = sym.default_value.value_or(0);
-    uint8_t ds = sym.default_value ? kKnown : kUnknown;
-    for (size_t i = 0; i < n; ++i) {
-      bool g = given.s[i] == kKnown;
-      out.v[i] = g ? given.v[i] : dv;
-      out.s[i] = g ? kKnown : ds;
-    }
-    return;
-  }
-  int root = active_root_[s];
-  if (root < 0) {
+    std::fill(out.v.begin(), out.v.end(), sym.default_value.value_or(0));
+    std::fill(out.s.begin(), out.s.end(), sym.default_value ? kKnown : kUnknown);
+  } else if (root < 0) {
     std::fill(out.v.begin(), out.v.end(), 0);
     std::fill(out.s.begin(), out.s.end(), kError);
   } else {
@@ -225,25 +331,24 @@ void Evaluator::ComputeSymbol(int s) {
     std::copy(f.v.begin(), f.v.end(), out.v.begin());
     std::copy(f.s.begin(), f.s.end(), out.s.begin());
   }
-  if (batch_->any_given_[s]) {
-    for (size_t i = 0; i < n; ++i) {
-      if (given.s[i] == kKnown) {
-        out.v[i] = given.v[i];
-        out.s[i] = kKnown;
-      }
-    }
+  int64_t* ov = out.v.data();
+  uint8_t* os = out.s.data();
+  for (const auto& g : given) {
+    ov[g.row] = g.value;
+    os[g.row] = kKnown;
   }
+  sym_result_[s] = &out;
 }
 
+// The loops below read their columns through raw pointers taken once: writing a status byte
+// (uint8_t may alias anything) would otherwise make the compiler reload every vector's data
+// pointer on each row.
 void Evaluator::Compute(int id) {
   const eligibility::Node& node = rules_.nodes()[id];
   const auto& a = node.args;
-  switch (node.op) {
-    case Op::kSymbol:
-      result_[id] = &Symbol(node.symbol);
-      return;
-    default:
-      break;
+  if (node.op == Op::kSymbol) {
+    result_[id] = &Symbol(node.symbol);
+    return;
   }
   // Children first (they may resize cols_ entries of other nodes, never this one).
   for (int c : a) if (c >= 0) Node(c);
@@ -252,75 +357,103 @@ void Evaluator::Compute(int id) {
   int64_t* ov = out.v.data();
   uint8_t* os = out.s.data();
   auto arg = [&](size_t i) -> const Column& { return *result_[a[i]]; };
+  auto V = [&](size_t i) { return arg(i).v.data(); };
+  auto S = [&](size_t i) { return arg(i).s.data(); };
 
   switch (node.op) {
     case Op::kSymbol:
       return;
     case Op::kConst:
-      std::fill(ov, ov + n, node.imm);
-      std::fill(os, os + n, kKnown);
+      FillUniform(id, node.imm, kKnown);
       return;
     case Op::kAsOf:
-      std::fill(ov, ov + n, as_of_days_);
-      std::fill(os, os + n, kKnown);
+      FillUniform(id, as_of_days_, kKnown);
       return;
     case Op::kParam: {
       const ParameterValue* pv = params_[node.parameter];
-      std::fill(ov, ov + n, pv ? pv->scalar : 0);
-      std::fill(os, os + n, pv ? kKnown : kError);
+      FillUniform(id, pv ? pv->scalar : 0, pv ? kKnown : kError);
       return;
     }
     case Op::kParamIndex: {
       const ParameterValue* pv = params_[node.parameter];
-      const Column& key = arg(0);
+      const int64_t* kv = V(0);
+      const uint8_t* ks = S(0);
+      if (!pv || pv->table.empty()) {
+        for (size_t i = 0; i < n; ++i) {
+          ov[i] = 0;
+          os[i] = ks[i] == kKnown ? kError : ks[i];
+        }
+        return;
+      }
+      const auto& t = pv->table;
+      const int64_t first_key = t.front().first;
+      const int64_t last_key = t.back().first;
+      const int64_t last_value = t.back().second;
+      const int64_t additional = pv->additional.value_or(0);
+      // Whole keys between the first and the last (household sizes): looked up in a dense copy
+      // of the table instead of a binary search per row. Keys not listed take the nearest
+      // smaller key, as in the search.
+      int64_t dense[64];
+      int64_t span = 0;
+      bool use_dense = first_key % decimal::kScale == 0 && last_key % decimal::kScale == 0 &&
+                       !__builtin_sub_overflow(last_key, first_key, &span) && span / decimal::kScale < 64;
+      if (use_dense) {
+        for (int64_t j = 0; j < span / decimal::kScale; ++j) {
+          int64_t k = first_key + j * decimal::kScale;
+          dense[j] = std::prev(std::upper_bound(t.begin(), t.end(), std::make_pair(k, INT64_MAX)))->second;
+        }
+      }
+      const int64_t first_whole = first_key / decimal::kScale;
       for (size_t i = 0; i < n; ++i) {
-        os[i] = key.s[i];
-        ov[i] = 0;
-        if (os[i] != kKnown) continue;
-        if (!pv || key.v[i] % decimal::kScale != 0 || pv->table.empty() || key.v[i] < pv->table.front().first) {
-          os[i] = kError;
-          continue;
-        }
-        int64_t k = key.v[i];
-        const auto& t = pv->table;
-        if (k >= t.back().first) {
-          int64_t extra = (k - t.back().first) / decimal::kScale;
-          int64_t add = pv->additional.value_or(0);
-          decimal::Int128 v = static_cast<decimal::Int128>(t.back().second) + static_cast<decimal::Int128>(extra) * add;
-          if (v > INT64_MAX || v < INT64_MIN) {
-            os[i] = kError;
+        uint8_t st = ks[i];
+        int64_t k = kv[i];
+        int64_t v = 0;
+        if (st == kKnown) {
+          int64_t whole = k / decimal::kScale;
+          if (whole * decimal::kScale != k || k < first_key) {
+            st = kError;
+          } else if (k >= last_key) [[unlikely]] {
+            int64_t extra = (k - last_key) / decimal::kScale;
+            decimal::Int128 r = static_cast<decimal::Int128>(last_value) + static_cast<decimal::Int128>(extra) * additional;
+            if (r > INT64_MAX || r < INT64_MIN) {
+              st = kError;
+            } else {
+              v = static_cast<int64_t>(r);
+            }
+          } else if (use_dense) {
+            v = dense[whole - first_whole];
           } else {
-            ov[i] = static_cast<int64_t>(v);
+            v = std::prev(std::upper_bound(t.begin(), t.end(), std::make_pair(k, INT64_MAX)))->second;
           }
-          continue;
         }
-        auto it = std::upper_bound(t.begin(), t.end(), std::make_pair(k, INT64_MAX));
-        ov[i] = std::prev(it)->second;  // keys not listed take the nearest smaller key
+        ov[i] = v;
+        os[i] = st;
       }
       return;
     }
     case Op::kBracket:
     case Op::kScale: {
       const ParameterValue* pv = params_[node.parameter];
-      const Column& x = arg(0);
+      const int64_t* xv = V(0);
+      const uint8_t* xs = S(0);
       for (size_t i = 0; i < n; ++i) {
-        os[i] = x.s[i];
+        os[i] = xs[i];
         ov[i] = 0;
         if (os[i] != kKnown) continue;
-        if (!pv || pv->brackets.empty() || x.v[i] < pv->brackets.front().first) {
+        if (!pv || pv->brackets.empty() || xv[i] < pv->brackets.front().first) {
           os[i] = kError;
           continue;
         }
         const auto& b = pv->brackets;
         if (node.op == Op::kBracket) {
-          auto it = std::upper_bound(b.begin(), b.end(), std::make_pair(x.v[i], INT64_MAX));
+          auto it = std::upper_bound(b.begin(), b.end(), std::make_pair(xv[i], INT64_MAX));
           ov[i] = std::prev(it)->second;
           continue;
         }
         int64_t total = 0;
         bool ok = true;
-        for (size_t j = 0; j < b.size() && x.v[i] > b[j].first; ++j) {
-          int64_t top = j + 1 < b.size() ? std::min(x.v[i], b[j + 1].first) : x.v[i];
+        for (size_t j = 0; j < b.size() && xv[i] > b[j].first; ++j) {
+          int64_t top = j + 1 < b.size() ? std::min(xv[i], b[j + 1].first) : xv[i];
           auto part = decimal::Mul(top - b[j].first, b[j].second);
           auto sum = part ? decimal::Add(total, *part) : std::nullopt;
           if (!sum) {
@@ -335,69 +468,125 @@ void Evaluator::Compute(int id) {
       return;
     }
     case Op::kBroadcast: {
-      const Column& h = arg(0);
+      const int64_t* hv = V(0);
+      const uint8_t* hs = S(0);
       const uint32_t* mh = batch_->member_household_.data();
       for (size_t i = 0; i < n; ++i) {
-        ov[i] = h.v[mh[i]];
-        os[i] = h.s[mh[i]];
+        ov[i] = hv[mh[i]];
+        os[i] = hs[mh[i]];
       }
       return;
     }
     case Op::kNeg: {
-      const Column& x = arg(0);
+      const int64_t* xv = V(0);
+      const uint8_t* xs = S(0);
       for (size_t i = 0; i < n; ++i) {
-        os[i] = x.s[i];
-        if (x.v[i] == INT64_MIN) {
-          os[i] = kError;
-          ov[i] = 0;
-        } else {
-          ov[i] = -x.v[i];
-        }
+        bool min = xv[i] == INT64_MIN;
+        os[i] = min ? kError : xs[i];
+        ov[i] = min ? 0 : -xv[i];
       }
       return;
     }
     case Op::kNot: {
-      const Column& x = arg(0);
+      const int64_t* xv = V(0);
+      const uint8_t* xs = S(0);
       for (size_t i = 0; i < n; ++i) {
-        os[i] = x.s[i];
-        ov[i] = !x.v[i];
+        os[i] = xs[i];
+        ov[i] = !xv[i];
       }
       return;
     }
     case Op::kAdd:
     case Op::kSub: {
-      const int64_t* x = arg(0).v.data();
-      const int64_t* y = arg(1).v.data();
-      const uint8_t* xs = arg(0).s.data();
-      const uint8_t* ys = arg(1).s.data();
-      bool add = node.op == Op::kAdd;
-      for (size_t i = 0; i < n; ++i) {
-        int64_t r;
-        bool overflow = add ? __builtin_add_overflow(x[i], y[i], &r) : __builtin_sub_overflow(x[i], y[i], &r);
-        ov[i] = overflow ? 0 : r;
-        os[i] = Merge(Merge(xs[i], ys[i]), overflow ? kError : kKnown);
+      const int64_t* x = V(0);
+      const int64_t* y = V(1);
+      const uint8_t* xs = S(0);
+      const uint8_t* ys = S(1);
+      const bool known = AllKnown(xs, n) && AllKnown(ys, n);
+      if (known && node.op == Op::kAdd) {
+        for (size_t i = 0; i < n; ++i) {
+          int64_t r;
+          bool overflow = __builtin_add_overflow(x[i], y[i], &r);
+          ov[i] = Select(overflow, r, 0);
+          os[i] = overflow ? kError : kKnown;
+        }
+      } else if (known) {
+        for (size_t i = 0; i < n; ++i) {
+          int64_t r;
+          bool overflow = __builtin_sub_overflow(x[i], y[i], &r);
+          ov[i] = Select(overflow, r, 0);
+          os[i] = overflow ? kError : kKnown;
+        }
+      } else if (node.op == Op::kAdd) {
+        for (size_t i = 0; i < n; ++i) {
+          int64_t r;
+          bool overflow = __builtin_add_overflow(x[i], y[i], &r);
+          ov[i] = overflow ? 0 : r;
+          os[i] = Merge(Merge(xs[i], ys[i]), overflow ? kError : kKnown);
+        }
+      } else {
+        for (size_t i = 0; i < n; ++i) {
+          int64_t r;
+          bool overflow = __builtin_sub_overflow(x[i], y[i], &r);
+          ov[i] = overflow ? 0 : r;
+          os[i] = Merge(Merge(xs[i], ys[i]), overflow ? kError : kKnown);
+        }
       }
       return;
     }
     case Op::kMul:
     case Op::kDiv: {
-      const Column& x = arg(0);
-      const Column& y = arg(1);
-      bool mul = node.op == Op::kMul;
+      const int64_t* x = V(0);
+      const int64_t* y = V(1);
+      const uint8_t* xs = S(0);
+      const uint8_t* ys = S(1);
+      if (node.op == Op::kMul && AllKnown(xs, n) && AllKnown(ys, n)) {
+        for (size_t i = 0; i < n; ++i) {
+          int64_t p;
+          if (__builtin_mul_overflow(x[i], y[i], &p)) [[unlikely]] {
+            auto r = decimal::Mul(x[i], y[i]);
+            ov[i] = r.value_or(0);
+            os[i] = r ? kKnown : kError;
+            continue;
+          }
+          ov[i] = DivScaleRound(p);
+          os[i] = kKnown;
+        }
+        return;
+      }
+      if (node.op == Op::kMul) {
+        for (size_t i = 0; i < n; ++i) {
+          uint8_t s = Merge(xs[i], ys[i]);
+          int64_t p;
+          if (__builtin_mul_overflow(x[i], y[i], &p)) [[unlikely]] {
+            auto r = s == kKnown ? decimal::Mul(x[i], y[i]) : std::optional<int64_t>(0);
+            ov[i] = r.value_or(0);
+            os[i] = r ? s : kError;
+            continue;
+          }
+          ov[i] = Select(s != kKnown, DivScaleRound(p), 0);
+          os[i] = s;
+        }
+        return;
+      }
       for (size_t i = 0; i < n; ++i) {
-        uint8_t s = Merge(x.s[i], y.s[i]);
-        auto r = s == kKnown ? (mul ? decimal::Mul(x.v[i], y.v[i]) : decimal::Div(x.v[i], y.v[i])) : std::optional<int64_t>(0);
+        uint8_t s = Merge(xs[i], ys[i]);
+        auto r = s == kKnown ? DivFast(x[i], y[i]) : std::optional<int64_t>(0);
         ov[i] = r.value_or(0);
         os[i] = r ? s : kError;
       }
       return;
     }
     case Op::kEq: case Op::kNe: case Op::kLt: case Op::kLe: case Op::kGt: case Op::kGe: {
-      const int64_t* x = arg(0).v.data();
-      const int64_t* y = arg(1).v.data();
-      const uint8_t* xs = arg(0).s.data();
-      const uint8_t* ys = arg(1).s.data();
-      for (size_t i = 0; i < n; ++i) os[i] = Merge(xs[i], ys[i]);
+      const int64_t* x = V(0);
+      const int64_t* y = V(1);
+      const uint8_t* xs = S(0);
+      const uint8_t* ys = S(1);
+      if (AllKnown(xs, n) && AllKnown(ys, n)) {
+        std::fill(os, os + n, kKnown);
+      } else {
+        for (size_t i = 0; i < n; ++i) os[i] = Merge(xs[i], ys[i]);
+      }
       switch (node.op) {
         case Op::kEq: for (size_t i = 0; i < n; ++i) ov[i] = x[i] == y[i]; break;
         case Op::kNe: for (size_t i = 0; i < n; ++i) ov[i] = x[i] != y[i]; break;
@@ -411,89 +600,141 @@ void Evaluator::Compute(int id) {
     case Op::kAnd:
     case Op::kOr: {
       // false and x = false; true or x = true, whatever x is.
-      const Column& x = arg(0);
-      const Column& y = arg(1);
-      int64_t decisive = node.op == Op::kAnd ? 0 : 1;
+      const int64_t* xv = V(0);
+      const int64_t* yv = V(1);
+      const uint8_t* xs = S(0);
+      const uint8_t* ys = S(1);
+      const int64_t decisive = node.op == Op::kAnd ? 0 : 1;
       for (size_t i = 0; i < n; ++i) {
-        bool xd = x.s[i] == kKnown && x.v[i] == decisive;
-        bool yd = y.s[i] == kKnown && y.v[i] == decisive;
-        if (xd || yd) {
-          ov[i] = decisive;
-          os[i] = kKnown;
-        } else {
-          ov[i] = 1 - decisive;
-          os[i] = Merge(x.s[i], y.s[i]);
-        }
+        const uint8_t x_s = xs[i], y_s = ys[i];
+        const bool d = ((x_s == kKnown) & (xv[i] == decisive)) | ((y_s == kKnown) & (yv[i] == decisive));
+        ov[i] = Select(d, 1 - decisive, decisive);
+        os[i] = Select(d, Merge(x_s, y_s), kKnown);
       }
       return;
     }
     case Op::kIf: {
-      size_t branches = a.size() / 2;
-      const Column& otherwise = arg(a.size() - 1);
+      const size_t branches = a.size() / 2;
+      if (branches == 1) {  // if c then t else e: the common case, without the inner loop
+        const int64_t* cv = V(0);
+        const uint8_t* cs = S(0);
+        const int64_t* tv = V(1);
+        const uint8_t* ts = S(1);
+        const int64_t* ev = V(2);
+        const uint8_t* es = S(2);
+        // Branch-free: the condition is data, and a mispredicted branch per row costs more
+        // than computing both sides.
+        if (AllKnown(cs, n) && AllKnown(ts, n) && AllKnown(es, n)) {
+          for (size_t i = 0; i < n; ++i) ov[i] = Select(cv[i] == 0, tv[i], ev[i]);
+          std::fill(os, os + n, kKnown);
+          return;
+        }
+        for (size_t i = 0; i < n; ++i) {
+          const int64_t t = tv[i], e = ev[i];
+          const uint8_t c_s = cs[i], t_s = ts[i], e_s = es[i];
+          const bool known = c_s == kKnown;
+          const bool c = cv[i] != 0;
+          // An unknown condition still gives an answer when both branches give the same one.
+          const bool same = (t_s | e_s) == kKnown && e == t;
+          const uint8_t open = Select(same && c_s == kUnknown, c_s, kKnown);
+          ov[i] = Select(known && !c, t, e);
+          os[i] = Select(known, open, Select(c, e_s, t_s));
+        }
+        return;
+      }
+      // Several conditions: branch by branch over the column. scratch_ holds each row's state:
+      // 0 still open, 1 settled by a true condition, 2 blocked by a condition not known (its
+      // state kept in os until the end).
+      scratch_.assign(n, 0);
+      uint8_t* state = scratch_.data();
+      std::fill(ov, ov + n, 0);
+      std::fill(os, os + n, kKnown);
+      for (size_t b = 0; b < branches; ++b) {
+        const int64_t* cv = V(2 * b);
+        const uint8_t* cs = S(2 * b);
+        const int64_t* tv = V(2 * b + 1);
+        const uint8_t* ts = S(2 * b + 1);
+        for (size_t i = 0; i < n; ++i) {
+          const bool open = state[i] == 0;
+          const uint8_t c_s = cs[i];
+          const bool blocked = open & (c_s != kKnown);
+          const bool take = open & (c_s == kKnown) & (cv[i] != 0);
+          ov[i] = Select(take, ov[i], tv[i]);
+          os[i] = Select(blocked, Select(take, os[i], ts[i]), c_s);
+          state[i] = Select(blocked, Select(take, state[i], uint8_t{1}), uint8_t{2});
+        }
+      }
+      const int64_t* ev = V(a.size() - 1);
+      const uint8_t* es = S(a.size() - 1);
       for (size_t i = 0; i < n; ++i) {
-        const Column* chosen = &otherwise;
-        uint8_t blocked = kKnown;
-        for (size_t b = 0; b < branches; ++b) {
-          const Column& cond = arg(2 * b);
-          if (cond.s[i] != kKnown) {
-            blocked = cond.s[i];
-            break;
-          }
-          if (cond.v[i]) {
-            chosen = &arg(2 * b + 1);
-            break;
-          }
+        const bool open = state[i] == 0;
+        ov[i] = Select(open, ov[i], ev[i]);
+        os[i] = Select(open, os[i], es[i]);
+      }
+      for (size_t i = 0; i < n; ++i) {
+        if (state[i] != 2) continue;
+        // An unknown condition still gives an answer when every branch gives the same one.
+        const uint8_t blocked = os[i];
+        const int64_t first = V(1)[i];
+        bool same = true;
+        for (size_t b = 0; b <= branches && same; ++b) {
+          const size_t k = b < branches ? 2 * b + 1 : a.size() - 1;
+          same = S(k)[i] == kKnown && V(k)[i] == first;
         }
-        if (blocked != kKnown) {
-          // An unknown condition still gives an answer when every branch gives the same one.
-          bool same = true;
-          int64_t first = arg(1).v[i];
-          for (size_t b = 0; b <= branches && same; ++b) {
-            const Column& br = b < branches ? arg(2 * b + 1) : otherwise;
-            same = br.s[i] == kKnown && br.v[i] == first;
-          }
-          ov[i] = first;
-          os[i] = same && blocked == kUnknown ? kKnown : blocked;
-          continue;
-        }
-        ov[i] = chosen->v[i];
-        os[i] = chosen->s[i];
+        ov[i] = first;
+        os[i] = same && blocked == kUnknown ? kKnown : blocked;
       }
       return;
     }
     case Op::kMin:
     case Op::kMax: {
-      const Column& x0 = arg(0);
-      std::copy(x0.v.begin(), x0.v.end(), ov);
-      std::copy(x0.s.begin(), x0.s.end(), os);
-      bool is_min = node.op == Op::kMin;
+      std::copy(V(0), V(0) + n, ov);
+      std::copy(S(0), S(0) + n, os);
+      const bool is_min = node.op == Op::kMin;
       for (size_t k = 1; k < a.size(); ++k) {
-        const Column& x = arg(k);
-        for (size_t i = 0; i < n; ++i) {
-          ov[i] = is_min ? std::min(ov[i], x.v[i]) : std::max(ov[i], x.v[i]);
-          os[i] = Merge(os[i], x.s[i]);
+        const int64_t* xv = V(k);
+        const uint8_t* xs = S(k);
+        if (is_min) {
+          for (size_t i = 0; i < n; ++i) ov[i] = std::min(ov[i], xv[i]);
+        } else {
+          for (size_t i = 0; i < n; ++i) ov[i] = std::max(ov[i], xv[i]);
+        }
+        if (!AllKnown(xs, n)) {
+          for (size_t i = 0; i < n; ++i) os[i] = Merge(os[i], xs[i]);
         }
       }
       return;
     }
     case Op::kAbs: {
-      const Column& x = arg(0);
+      const int64_t* xv = V(0);
+      const uint8_t* xs = S(0);
       for (size_t i = 0; i < n; ++i) {
-        os[i] = x.v[i] == INT64_MIN ? kError : x.s[i];
-        ov[i] = x.v[i] < 0 && x.v[i] != INT64_MIN ? -x.v[i] : x.v[i];
+        os[i] = xv[i] == INT64_MIN ? kError : xs[i];
+        ov[i] = xv[i] < 0 && xv[i] != INT64_MIN ? -xv[i] : xv[i];
       }
       return;
     }
     case Op::kRound:
     case Op::kFloor:
     case Op::kCeil: {
-      const Column& x = arg(0);
-      const Column& unit = arg(1);
+      const int64_t* xv = V(0);
+      const uint8_t* xs = S(0);
+      const int64_t* uv = V(1);
+      const uint8_t* us = S(1);
       auto mode = node.op == Op::kRound ? decimal::Rounding::kNearest
                   : node.op == Op::kFloor ? decimal::Rounding::kDown : decimal::Rounding::kUp;
       for (size_t i = 0; i < n; ++i) {
-        uint8_t s = Merge(x.s[i], unit.s[i]);
-        auto r = s == kKnown ? decimal::RoundTo(x.v[i], unit.v[i], mode) : std::optional<int64_t>(0);
+        uint8_t s = Merge(xs[i], us[i]);
+        if (uv[i] == decimal::kScale) {
+          // A whole unit (round to the dollar): a constant divisor, no hardware division.
+          int64_t r;
+          bool ok = RoundToWhole(xv[i], mode, &r);
+          bool bad = s == kKnown && !ok;
+          ov[i] = Select(s != kKnown || bad, r, 0);
+          os[i] = Select(bad, s, kError);
+          continue;
+        }
+        auto r = s == kKnown ? RoundToFast(xv[i], uv[i], mode) : std::optional<int64_t>(0);
         ov[i] = r.value_or(0);
         os[i] = r ? s : kError;
       }
@@ -506,19 +747,23 @@ void Evaluator::Compute(int id) {
       const uint32_t* mb = batch_->member_begin_.data();
       const Column* value = node.op == Op::kSum ? &arg(0) : nullptr;
       const Column* filter = node.op == Op::kSum ? (a.size() > 1 ? &arg(1) : nullptr) : (a.empty() ? nullptr : &arg(0));
+      const int64_t* vv = value ? value->v.data() : nullptr;
+      const uint8_t* vs = value ? value->s.data() : nullptr;
+      const int64_t* fv_col = filter ? filter->v.data() : nullptr;
+      const uint8_t* fs_col = filter ? filter->s.data() : nullptr;
       for (size_t h = 0; h < n; ++h) {
         int64_t acc = node.op == Op::kAll ? 1 : 0;
         uint8_t st = kKnown;
         bool settled = false;
         for (uint32_t m = mb[h]; m < mb[h + 1]; ++m) {
-          uint8_t fs = filter ? filter->s[m] : kKnown;
-          bool fv = filter ? filter->v[m] != 0 : true;
+          uint8_t fs = fs_col ? fs_col[m] : kKnown;
+          bool fv = fs_col ? fv_col[m] != 0 : true;
           switch (node.op) {
             case Op::kSum: {
               if (fs == kKnown && !fv) break;
-              st = Merge(st, Merge(fs, value->s[m]));
+              st = Merge(st, Merge(fs, vs[m]));
               int64_t r;
-              if (__builtin_add_overflow(acc, value->v[m], &r)) {
+              if (__builtin_add_overflow(acc, vv[m], &r)) {
                 st = kError;
               } else {
                 acc = r;
@@ -548,24 +793,28 @@ void Evaluator::Compute(int id) {
     }
     case Op::kMonthly:
     case Op::kYearly: {
-      const Column& x = arg(0);
+      const int64_t* xv = V(0);
+      const uint8_t* xs = S(0);
+      const bool monthly = node.op == Op::kMonthly;
       for (size_t i = 0; i < n; ++i) {
-        auto r = node.op == Op::kMonthly ? decimal::Div(x.v[i], decimal::FromInt(12)) : decimal::Mul(x.v[i], decimal::FromInt(12));
+        auto r = monthly ? DivFast(xv[i], decimal::FromInt(12)) : MulFast(xv[i], decimal::FromInt(12));
         ov[i] = r.value_or(0);
-        os[i] = r ? x.s[i] : kError;
+        os[i] = r ? xs[i] : kError;
       }
       return;
     }
     case Op::kYearsBetween:
     case Op::kMonthsBetween: {
-      const Column& x = arg(0);
-      const Column& y = arg(1);
+      const int64_t* xv = V(0);
+      const uint8_t* xs = S(0);
+      const int64_t* yv = V(1);
+      const uint8_t* ys = S(1);
       for (size_t i = 0; i < n; ++i) {
-        os[i] = Merge(x.s[i], y.s[i]);
+        os[i] = Merge(xs[i], ys[i]);
         ov[i] = 0;
         if (os[i] != kKnown) continue;
-        core::Date from = core::Date::FromDays(x.v[i]);
-        core::Date to = core::Date::FromDays(y.v[i]);
+        core::Date from = core::Date::FromDays(xv[i]);
+        core::Date to = core::Date::FromDays(yv[i]);
         int sign = 1;
         if (to < from) {
           std::swap(from, to);
@@ -578,37 +827,52 @@ void Evaluator::Compute(int id) {
       return;
     }
     case Op::kKnown: {
-      const Column& x = arg(0);
+      const uint8_t* xs = S(0);
       for (size_t i = 0; i < n; ++i) {
-        ov[i] = x.s[i] == kKnown;
+        ov[i] = xs[i] == kKnown;
         os[i] = kKnown;
       }
       return;
     }
     case Op::kAllTests: {
-      // Eligible when every applicable test passes; one failing test settles it.
-      for (size_t i = 0; i < n; ++i) {
-        bool failed = false;
-        uint8_t st = kKnown;
-        for (size_t t = 0; t + 1 < a.size(); t += 2) {
-          const Column& cond = *result_[a[t + 1]];
-          uint8_t as = kKnown;
-          bool applies = true;
-          if (a[t] >= 0) {
-            const Column& ap = *result_[a[t]];
-            as = ap.s[i];
-            applies = ap.v[i] != 0;
-          }
-          if (as == kKnown && !applies) continue;
-          if (cond.s[i] == kKnown && cond.v[i]) continue;  // passes, whether it applies or not
-          if (cond.s[i] == kKnown && as == kKnown) {
-            failed = true;
-            break;
-          }
-          st = Merge(st, Merge(cond.s[i], as));
+      // Eligible when every applicable test passes; one failing test settles it. Test by test
+      // over the column: ov holds "failed so far" and os the merged state of the open tests
+      // until the last pass turns them into the answer.
+      std::fill(ov, ov + n, 0);
+      std::fill(os, os + n, kKnown);
+      // Branch-free per row: which tests pass, fail or stay open is data.
+      auto test = [&](const int64_t* cv, const uint8_t* cs, auto applies_if) {
+        for (size_t i = 0; i < n; ++i) {
+          auto [as, applies] = applies_if(i);
+          const uint8_t c_s = cs[i];
+          // Bitwise, not short-circuit: every operand is already loaded, and && would branch.
+          const bool skip = ((as == kKnown) & !applies) | ((c_s == kKnown) & (cv[i] != 0));  // n/a or passes
+          const bool fail = !skip & (c_s == kKnown) & (as == kKnown);
+          ov[i] |= fail;
+          os[i] = Merge(os[i], Select(skip | fail, Merge(c_s, as), kKnown));
         }
-        ov[i] = failed ? 0 : 1;
-        os[i] = failed ? kKnown : st;
+      };
+      for (size_t t = 0; t + 1 < a.size(); t += 2) {
+        const int64_t* cv = result_[a[t + 1]]->v.data();
+        const uint8_t* cs = result_[a[t + 1]]->s.data();
+        if (AllKnown(cs, n) && (a[t] < 0 || AllKnown(result_[a[t]]->s.data(), n))) {
+          // Every cell known: the test fails where it applies and its condition is false.
+          const int64_t* av = a[t] >= 0 ? result_[a[t]]->v.data() : nullptr;
+          for (size_t i = 0; i < n; ++i) ov[i] |= (av ? av[i] != 0 : true) & (cv[i] == 0);
+          continue;
+        }
+        if (a[t] < 0) {
+          test(cv, cs, [](size_t) { return std::pair<uint8_t, bool>(kKnown, true); });
+        } else {
+          const int64_t* av = result_[a[t]]->v.data();
+          const uint8_t* as = result_[a[t]]->s.data();
+          test(cv, cs, [&](size_t i) { return std::pair<uint8_t, bool>(as[i], av[i] != 0); });
+        }
+      }
+      for (size_t i = 0; i < n; ++i) {
+        const bool failed = ov[i] != 0;
+        ov[i] = !failed;
+        os[i] = Select(failed, os[i], kKnown);
       }
       return;
     }

@@ -1,6 +1,7 @@
 #pragma once
 
 #include <cstdint>
+#include <span>
 #include <string>
 #include <utility>
 #include <vector>
@@ -38,15 +39,42 @@ class Batch {
   // Checks and appends one household. On error nothing is appended and the error names the
   // field ("earned_income", "members/1/age") and what is wrong with it.
   core::Status Add(const HouseholdInput& household);
+
+  // A value already in the evaluator's form (see ParseValue) for the symbol with that index.
+  struct Value {
+    int symbol;
+    int64_t value;
+  };
+  struct MemberValue {
+    uint32_t member;  // 0-based, below the household's member count
+    int symbol;
+    int64_t value;
+  };
+  // Appends one household of `members` members whose values are already typed and checked: for
+  // bulk screening of generated or pre-parsed data, without text. Symbols not listed are not
+  // given; a symbol given twice keeps the last value, as with Add. REQUIRES: `values` name
+  // household symbols and `member_values` person symbols of this batch's rules, with values of
+  // their type within their bounds (nothing is checked).
+  void AddParsed(std::span<const Value> values, uint32_t members,
+                 std::span<const MemberValue> member_values);
+
   void Clear();
   size_t households() const { return member_begin_.size() - 1; }
   size_t members() const { return member_household_.size(); }
+  const RuleSet& rules() const { return rules_; }
 
  private:
   friend class Evaluator;
   const RuleSet& rules_;
-  std::vector<Column> given_;  // per symbol; s is kKnown where given, kUnknown where not
-  std::vector<uint8_t> any_given_;
+  // The values given, per symbol, as (row, value) in the order they were added: appending a
+  // household costs one entry per value given, whatever the number of symbols; the evaluator
+  // spreads them over a column when it first reads the symbol.
+  struct Given {
+    uint32_t row;  // household row, or member row for person symbols
+    int64_t value;
+  };
+  std::vector<std::vector<Given>> given_;
+  std::vector<int> used_;  // the symbols with a value in given_
   std::vector<uint32_t> member_begin_;
   std::vector<uint32_t> member_household_;
 };
@@ -82,6 +110,7 @@ class Evaluator {
 
  private:
   void Compute(int node);
+  void FillUniform(int node, int64_t v, uint8_t s);
   void ComputeSymbol(int symbol);
   size_t Rows(Entity e) const;
   Column& Own(int node, Entity e);
@@ -94,7 +123,16 @@ class Evaluator {
   uint32_t epoch_ = 0;
   std::vector<uint32_t> node_epoch_, symbol_epoch_;
   std::vector<Column> cols_;
-  std::vector<Column> sym_cols_;
+  std::vector<Column> sym_cols_;  // a symbol's own column, when it cannot point at another
+  std::vector<const Column*> sym_result_;  // a symbol's values: sym_cols_ or its formula's column
+  struct Uniform {  // what a constant or parameter node's column was last filled with
+    bool filled = false;
+    int64_t v = 0;
+    uint8_t s = 0;
+    size_t rows = 0;
+  };
+  std::vector<Uniform> uniform_;
+  std::vector<uint8_t> scratch_;  // per-row state of a multi-branch `if`
   std::vector<const Column*> result_;
   std::vector<int> active_root_;
   std::vector<const ParameterValue*> params_;
