@@ -36,6 +36,7 @@ class App {
   ~App();
   const core::Config& config() const { return config_; }
   storage::Database& db() { return *db_; }
+  audit::AuditLog& audit() { return *audit_; }
   const core::Clock& clock() const { return clock_; }
   accounts::AccountService& accounts() { return *accounts_; }
   registry::PersonService& persons() { return *persons_; }

@@ -63,6 +63,13 @@ Commands:
                       load the rule packs and list their programs; errors name file, line, column
   rules test [--rules DIRS] PATH...
                       run the rule packs' YAML test files; ends with "N passed, N failed"
+  rules screen [--as-of DATE] [--threads N] (--csv FILE | --all) [--out FILE]
+               [--compare OLD_DIRS NEW_DIRS] [--enrolled FILE --take-up OUT]
+                      screen many households against every program (a CSV file, or every
+                      registered household with a saved screening); compare two rule sets;
+                      list the likely eligible who are not enrolled (onedoor rules --help)
+  rules generate --households N [--seed S] [--out FILE]
+                      write realistic generated households as CSV, for benchmarks
   agency create --code CODE --name NAME --kind government|nonprofit
                       add a partner agency
   user create --agency CODE --username NAME --name "DISPLAY NAME" --roles ROLE[,ROLE]

@@ -14,6 +14,10 @@
 #include <thread>
 
 #include <fmt/format.h>
+#include <nlohmann/json.hpp>
+
+#include "app/app.h"
+#include "core/log.h"
 
 #include "eligibility/bulk.h"
 #include "eligibility/rule_set.h"
@@ -25,7 +29,7 @@ namespace {
 constexpr char kRulesUsage[] =
     "usage: onedoor rules check [--rules DIRS]\n"
     "       onedoor rules test [--rules DIRS] PATH...\n"
-    "       onedoor rules screen [--rules DIRS] [--as-of DATE] [--threads N] --csv FILE [--out FILE]\n"
+    "       onedoor rules screen [--rules DIRS] [--as-of DATE] [--threads N] (--csv FILE | --all) [--out FILE]\n"
     "       onedoor rules screen [--as-of DATE] [--threads N] --compare OLD_DIRS NEW_DIRS --csv FILE [--out FILE]\n"
     "       onedoor rules screen [--rules DIRS] [--as-of DATE] [--threads N] --csv FILE\n"
     "                            --enrolled ENROLMENTS.csv --take-up OUT.csv [--out FILE]\n"
@@ -34,7 +38,9 @@ constexpr char kRulesUsage[] =
     "screen: every household of the CSV (header: id, household inputs, member1.age, member2.age...;\n"
     "  an empty cell is not given) against every program on DATE (default today), on N threads\n"
     "  (default: the number of cores). Writes id, then each program's outcome and amount, to FILE\n"
-    "  (default standard output) and a summary to standard error.\n"
+    "  (default standard output) and a summary to standard error. --all instead of --csv: every\n"
+    "  registered household with a saved screening, with its latest answers and its members and\n"
+    "  their ages from the registry (each read audited); --all works with --compare and --take-up.\n"
     "  --compare: the same households under two rule sets; writes who gains or loses eligibility\n"
     "  or whose amount changes (id,program,old_outcome,new_outcome,old_amount,new_amount,change).\n"
     "  --take-up: writes the households likely eligible for a program and not enrolled in it\n"
@@ -115,20 +121,118 @@ struct ScreenArgs {
   core::Date as_of;
   int threads = 1;
   std::string csv;
+  bool all = false;  // the registered households instead of a CSV file
   std::string out;
   std::string compare_old, compare_new;
   std::string enrolled, take_up;
 };
 
-// Where the households come from. Only a CSV file for now; `--all` (the registered households,
-// read from the database that `config` names) will open another eligibility::HouseholdFeed here
-// — a RowFeed over the registry's households, a batch at a time — and everything after it
-// stays the same.
+// The registered households, a page at a time, each with the answers of its latest saved
+// screening and its current members from the registry (household_size and each member's age on
+// the as-of date). Households never screened have no answers and are left out. Reading them is
+// a read of every member's data: each page is audited, one entry per member, as the system
+// principal "bulk screening" with the purpose eligibility.
+class RegisteredHouseholds {
+ public:
+  RegisteredHouseholds(std::unique_ptr<App> app, core::Date as_of) : app_(std::move(app)), as_of_(as_of) {}
+
+  core::Status Next(size_t max, std::vector<eligibility::BulkRow>* rows) {
+    std::vector<std::pair<int64_t, std::string>> page;
+    std::map<int64_t, std::vector<std::pair<int64_t, std::string>>> members;  // household → (person, birth date)
+    RETURN_IF_ERROR(app_->db().Read([&](storage::Transaction& tx) -> core::Status {
+      ASSIGN_OR_RETURN(storage::Rows found,
+                       tx.Query("SELECT s.household_id, s.input FROM screenings s WHERE s.id IN (SELECT MAX(id) FROM "
+                                "screenings GROUP BY household_id) AND s.household_id > ? ORDER BY s.household_id "
+                                "LIMIT ?",
+                                {after_, static_cast<int64_t>(max)}));
+      for (const auto& row : found) page.emplace_back(row.Int(0), row.Text(1));
+      if (page.empty()) return core::Status::Ok();
+      ASSIGN_OR_RETURN(storage::Rows m,
+                       tx.Query("SELECT hm.household_id, hm.person_id, p.birth_date FROM household_members hm JOIN "
+                                "persons p ON p.id = hm.person_id WHERE hm.household_id >= ? AND hm.household_id <= ? "
+                                "AND hm.end_date IS NULL ORDER BY hm.household_id, hm.id",
+                                {page.front().first, page.back().first}));
+      for (const auto& row : m) members[row.Int(0)].emplace_back(row.Int(1), row.OptText(2).value_or(""));
+      return core::Status::Ok();
+    }));
+    if (page.empty()) return core::Status::Ok();
+    after_ = page.back().first;
+    RETURN_IF_ERROR(app_->db().Write([&](storage::Transaction& tx) -> core::Status {
+      for (const auto& [household, input] : page) {
+        for (const auto& [person, birth] : members[household]) {
+          RETURN_IF_ERROR(app_->audit().Append(
+              tx, principal_, {"screening.bulk_read", "household", std::to_string(household), core::PersonId{person},
+                               true, fmt::format("re-screening every program as of {}", as_of_.ToString())}));
+        }
+      }
+      return core::Status::Ok();
+    }));
+    for (const auto& [household, input] : page) {
+      eligibility::BulkRow row;
+      row.id = std::to_string(household);
+      nlohmann::json j = nlohmann::json::parse(input, nullptr, false);
+      if (j.is_discarded()) return core::Status::DataLoss(fmt::format("screening of household {} is not valid JSON", household));
+      for (const auto& [k, v] : j["values"].items()) {
+        if (k != "household_size") row.input.values.emplace_back(k, v.get<std::string>());
+      }
+      const auto& current = members[household];
+      row.input.values.emplace_back("household_size", std::to_string(std::max<size_t>(current.size(), 1)));
+      const auto& stored = j["members"];
+      for (size_t i = 0; i < current.size(); ++i) {
+        eligibility::HouseholdInput::Values m;
+        if (i < stored.size()) {
+          for (const auto& [k, v] : stored[i].items()) {
+            if (k != "age") m.emplace_back(k, v.get<std::string>());
+          }
+        }
+        auto birth = core::Date::Parse(current[i].second);
+        if (birth.ok()) {
+          int age = as_of_.year - birth->year - ((as_of_.month < birth->month ||
+                                                   (as_of_.month == birth->month && as_of_.day < birth->day)) ? 1 : 0);
+          if (age >= 0) m.emplace_back("age", std::to_string(age));
+        }
+        row.input.members.push_back(std::move(m));
+      }
+      rows->push_back(std::move(row));
+    }
+    return core::Status::Ok();
+  }
+
+ private:
+  std::unique_ptr<App> app_;
+  core::Date as_of_;
+  int64_t after_ = 0;
+  authz::Principal principal_ = [] {
+    authz::Principal p;
+    p.kind = authz::PrincipalKind::kSystem;
+    p.name = "bulk screening";
+    p.roles = {authz::Role::kCaseworker};
+    p.purpose = authz::Purpose::kEligibility;
+    p.request_id = "rules-screen-all";
+    return p;
+  }();
+};
+
+// Where the households come from: a CSV file (--csv), or the registered households (--all,
+// from the database that `config` names).
 class Households {
  public:
-  static std::unique_ptr<Households> Open([[maybe_unused]] const core::Config& config, const ScreenArgs& args,
+  static std::unique_ptr<Households> Open(const core::Config& config, const ScreenArgs& args,
                                           const std::vector<const eligibility::RuleSet*>& rules) {
     auto h = std::unique_ptr<Households>(new Households());
+    if (args.all) {
+      auto app = App::Open(config, false);
+      if (!app.ok()) {
+        std::fprintf(stderr, "%s\n", app.status().ToString().c_str());
+        return nullptr;
+      }
+      h->registered_ = std::make_shared<RegisteredHouseholds>(std::move(app).value(), args.as_of);
+      auto registered = h->registered_;
+      h->feed_ = eligibility::RowFeed([registered](size_t max, std::vector<eligibility::BulkRow>* rows) {
+        return registered->Next(max, rows);
+      });
+      return h;
+    }
     h->file_.open(args.csv, std::ios::binary);
     if (!h->file_) {
       std::fprintf(stderr, "cannot read %s\n", args.csv.c_str());
@@ -149,6 +253,8 @@ class Households {
   Households() = default;
   std::ifstream file_;
   std::unique_ptr<eligibility::HouseholdCsv> csv_;
+  // Shared with the feed, which may outlive a move of this object's members.
+  std::shared_ptr<RegisteredHouseholds> registered_;
   eligibility::HouseholdFeed feed_;
 };
 
@@ -313,6 +419,10 @@ int ScreenCommand(const core::Config& config, const std::string& dirs, const std
     const std::string& a = rest[i];
     auto value = [&]() -> const std::string* { return i + 1 < rest.size() ? &rest[++i] : nullptr; };
     const std::string* v = nullptr;
+    if (a == "--all") {
+      args.all = true;
+      continue;
+    }
     if (a == "--compare") {
       if (i + 2 >= rest.size()) return Usage();
       args.compare_old = rest[++i];
@@ -347,7 +457,7 @@ int ScreenCommand(const core::Config& config, const std::string& dirs, const std
       args.take_up = *v;
     }
   }
-  if (args.csv.empty()) return Usage();
+  if (args.csv.empty() == !args.all) return Usage();  // one source: --csv FILE or --all
   if (args.enrolled.empty() != args.take_up.empty()) return Usage();
   if (!args.compare_old.empty()) {
     if (!args.take_up.empty()) return Usage();

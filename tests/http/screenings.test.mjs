@@ -6,7 +6,12 @@
 import assert from 'node:assert/strict';
 import { after, before, test } from 'node:test';
 
-import { assertProblem, countRows, login, prepareDatabase, serve, sql } from './helpers.mjs';
+import { execFile } from 'node:child_process';
+import { promisify } from 'node:util';
+
+import { assertProblem, binary, countRows, login, onedoorEnv, prepareDatabase, serve, sql } from './helpers.mjs';
+
+const execFileAsync = promisify(execFile);
 
 const T = { timeout: 60_000 };
 
@@ -121,4 +126,26 @@ test('the programs list gives every question with its type', T, async () => {
     name: 'earned_income', type: 'money', entity: 'household', period: 'month', label: 'Earned income',
     question: 'How much does the household earn from work each month, before tax?', required: true,
   });
+});
+
+test('rules screen --all re-screens every screened household, compares rule sets, and audits each read', T, async () => {
+  const hid = Number(await sql(db, 'SELECT household_id FROM screenings ORDER BY id DESC LIMIT 1'));
+  const members = Number(await sql(db, `SELECT count(*) FROM household_members WHERE household_id = ${hid} AND end_date IS NULL`));
+  const before = Number(await sql(db, "SELECT count(*) FROM audit_log WHERE action = 'screening.bulk_read'"));
+  const env = { ...process.env, ...onedoorEnv(db) };
+  const { stdout, stderr } = await execFileAsync(binary, ['rules', 'screen', '--all', '--as-of', '2025-11-01', '--threads', '2'],
+    { env, timeout: 60_000 });
+  const lines = stdout.trim().split('\n');
+  const header = lines[0].split(',');
+  const row = lines.find((l) => l.startsWith(`${hid},`)).split(',');
+  assert.equal(row[header.indexOf('snap.outcome')], 'eligible', stdout);
+  assert.match(stderr, /screened \d+ households against \d+ programs as of 2025-11-01/);
+  const households = Number(await sql(db, 'SELECT count(DISTINCT household_id) FROM screenings'));
+  assert.equal(lines.length - 1, households, 'one row per screened household');
+  const after = Number(await sql(db, "SELECT count(*) FROM audit_log WHERE action = 'screening.bulk_read'"));
+  assert.ok(after - before >= members, 'each member read is audited');
+  // The same households under the FY 2025 and FY 2026 SNAP amounts: October 2025 against September.
+  const cmp = await execFileAsync(binary, ['rules', 'screen', '--all', '--as-of', '2025-10-01', '--compare',
+    'rules/inputs.yaml:rules/us', 'rules/inputs.yaml:rules/us'], { env, timeout: 60_000, cwd: new URL('../..', import.meta.url).pathname });
+  assert.match(cmp.stdout.split('\n')[0], /^id,program,old_outcome,new_outcome/);
 });
