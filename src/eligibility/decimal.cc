@@ -53,30 +53,56 @@ std::optional<int64_t> Parse(std::string_view text) {
   return Narrow(negative ? -v : v);
 }
 
+// Written out by hand rather than with fmt: explanations format dozens of values per program.
 std::string ToString(int64_t value) {
   uint64_t abs = value < 0 ? static_cast<uint64_t>(-(value + 1)) + 1 : static_cast<uint64_t>(value);
-  std::string out = fmt::format("{}{}", value < 0 ? "-" : "", abs / kScale);
+  char buf[40];
+  char* end = buf + sizeof buf;
+  char* p = end;
+  uint64_t whole = abs / kScale;
   uint64_t frac = abs % kScale;
   if (frac != 0) {
-    std::string digits = fmt::format("{:06}", frac);
-    while (!digits.empty() && digits.back() == '0') digits.pop_back();
-    out += "." + digits;
+    int digits = 6;
+    while (frac % 10 == 0) {
+      frac /= 10;
+      --digits;
+    }
+    for (int i = 0; i < digits; ++i) {
+      *--p = static_cast<char>('0' + frac % 10);
+      frac /= 10;
+    }
+    *--p = '.';
   }
-  return out;
+  do {
+    *--p = static_cast<char>('0' + whole % 10);
+    whole /= 10;
+  } while (whole != 0);
+  if (value < 0) *--p = '-';
+  return std::string(p, end);
 }
 
 std::string ToMoneyString(int64_t value) {
   // Cents, rounded halves away from zero, then grouped.
   Int128 cents = DivRound(value, kScale / 100);
   bool negative = cents < 0;
-  UInt128 abs = negative ? static_cast<UInt128>(-cents) : cents;
-  std::string units = fmt::format("{}", static_cast<uint64_t>(abs / 100));
-  std::string grouped;
-  for (size_t i = 0; i < units.size(); ++i) {
-    if (i > 0 && (units.size() - i) % 3 == 0) grouped += ',';
-    grouped += units[i];
-  }
-  return fmt::format("{}{}.{:02}", negative ? "-" : "", grouped, static_cast<int>(abs % 100));
+  UInt128 abs = negative ? static_cast<UInt128>(-cents) : static_cast<UInt128>(cents);
+  char buf[64];
+  char* end = buf + sizeof buf;
+  char* p = end;
+  unsigned c = static_cast<unsigned>(abs % 100);
+  *--p = static_cast<char>('0' + c % 10);
+  *--p = static_cast<char>('0' + c / 10);
+  *--p = '.';
+  UInt128 units = abs / 100;
+  int n = 0;
+  do {
+    if (n > 0 && n % 3 == 0) *--p = ',';
+    *--p = static_cast<char>('0' + static_cast<unsigned>(units % 10));
+    units /= 10;
+    ++n;
+  } while (units != 0);
+  if (negative) *--p = '-';
+  return std::string(p, end);
 }
 
 std::optional<int64_t> Add(int64_t a, int64_t b) {

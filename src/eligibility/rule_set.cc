@@ -1,6 +1,7 @@
 #include "eligibility/rule_set.h"
 
 #include <algorithm>
+#include <atomic>
 #include <filesystem>
 #include <fstream>
 #include <functional>
@@ -138,6 +139,17 @@ class RuleLoader {
     if (errors_.empty()) BindAll();
     if (errors_.empty()) CheckCycles();
     if (errors_.empty()) ComputeClosures();
+    if (errors_.empty()) {
+      static std::atomic<uint64_t> next_serial{1};
+      rs_->serial_ = next_serial++;
+      rs_->lookups_.resize(rs_->parameters_.size());
+      for (size_t n = 0; n < rs_->nodes_.size(); ++n) {
+        const Node& node = rs_->nodes_[n];
+        if (node.op == Op::kParamIndex && node.entity == Entity::kHousehold) {
+          rs_->lookups_[node.parameter].push_back(static_cast<int>(n));
+        }
+      }
+    }
     if (!errors_.empty()) {
       std::string message = fmt::format("the rules have {} problem{}:", errors_.size(), errors_.size() == 1 ? "" : "s");
       for (const auto& e : errors_) message += "\n" + e;

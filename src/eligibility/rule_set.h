@@ -157,6 +157,10 @@ class RuleSet {
   const std::vector<Node>& nodes() const { return nodes_; }
   // SHA-256 over every file loaded, in path order: names the exact rules a result came from.
   const std::string& content_hash() const { return content_hash_; }
+  // Unique to this RuleSet object in the process (never reused): keys caches built over it.
+  uint64_t serial() const { return serial_; }
+  // The household-level table look-ups (kParamIndex nodes) of parameter `p`.
+  const std::vector<int>& LookupsOf(int p) const { return lookups_[p]; }
   int FindSymbol(std::string_view name) const;
   int FindParameter(std::string_view name) const;
   int FindProgram(std::string_view id) const;
@@ -168,6 +172,8 @@ class RuleSet {
   std::vector<Program> programs_;
   std::vector<Node> nodes_;
   std::string content_hash_;
+  uint64_t serial_ = 0;
+  std::vector<std::vector<int>> lookups_;
 };
 
 // "money per month", "true/false"…: how types are named in messages.

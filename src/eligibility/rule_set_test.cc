@@ -306,7 +306,7 @@ TEST(Screening, UnknownListsOnlyTheMissingInputsThatMatter) {
   ASSERT_TRUE(s.ok());
   const auto& r = Only(*s);
   EXPECT_EQ(r.outcome, Outcome::kUnknown);
-  EXPECT_EQ(r.missing_inputs, (std::vector<std::string>{"b", "cash", "flag"}));
+  EXPECT_EQ(r.missing_inputs, (std::vector<std::string_view>{"b", "cash", "flag"}));
   EXPECT_EQ(r.reason, "We still need: B; Cash; Flag.");
   // Once a test fails the answer is settled, whatever is still missing.
   HouseholdInput over{{{"a", "5000"}, {"n", "1"}}, {}};
@@ -327,7 +327,7 @@ TEST(Screening, ExpiredParameterWarnsAndMarksResultsStale) {
   HouseholdInput h{{{"a", "0"}, {"b", "0"}, {"n", "1"}, {"flag", "true"}}, {}};
   auto now = Screen(*rules, h, {2026, 5, 1});
   ASSERT_TRUE(now.ok());
-  EXPECT_EQ(Only(*now).stale, (std::vector<std::string>{"t.grant"}));
+  EXPECT_EQ(Only(*now).stale, (std::vector<std::string_view>{"t.grant"}));
   EXPECT_EQ(Only(*now).amount_text, "$150.00");
   auto then = Screen(*rules, h, {2026, 3, 1});
   EXPECT_TRUE(Only(*then).stale.empty());

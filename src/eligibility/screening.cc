@@ -1,6 +1,7 @@
 #include "eligibility/screening.h"
 
 #include <algorithm>
+#include <memory>
 
 #include <fmt/format.h>
 
@@ -67,8 +68,17 @@ std::string FormatValue(const RuleSet& rules, Type type, int enum_symbol, int64_
     case Type::kBool: return value ? "yes" : "no";
     case Type::kMoney: {
       std::string amount = decimal::ToMoneyString(value);
-      if (!amount.empty() && amount[0] == '-') return fmt::format("-{}{}", CurrencySymbol(currency), amount.substr(1));
-      return fmt::format("{}{}", CurrencySymbol(currency), amount);
+      std::string out;
+      out.reserve(amount.size() + 3);
+      if (amount[0] == '-') {
+        out += '-';
+        out += CurrencySymbol(currency);
+        out.append(amount, 1);
+      } else {
+        out += CurrencySymbol(currency);
+        out += amount;
+      }
+      return out;
     }
     default: return RawValue(rules, type, enum_symbol, value);
   }
@@ -146,6 +156,7 @@ class ProgramExplainer {
     const Column& eligible = ev_.Symbol(p_.eligible_symbol);
     std::vector<int> missing;
     std::vector<int> test_missing;
+    r.tests.reserve(p_.tests.size());
     for (const auto& t : p_.tests) r.tests.push_back(ExplainTest(t, &test_missing));
     switch (eligible.s[0]) {
       case kKnown:
@@ -216,6 +227,7 @@ class ProgramExplainer {
     r.name = t.name;
     r.label = t.label;
     r.citation = t.citation;
+    r.uses.reserve(t.symbols.size() + t.parameters.size());
     for (int s : t.symbols) r.uses.push_back(rules_.symbols()[s].name);
     for (int p : t.parameters) r.uses.push_back(rules_.parameters()[p].name);
     if (t.value_node >= 0) {
@@ -263,6 +275,7 @@ class ProgramExplainer {
   }
 
   void Trace(ProgramResult& r) {
+    r.trace.reserve(p_.symbols.size() + p_.parameters.size());
     for (int s : p_.symbols) {
       const Symbol& sym = rules_.symbols()[s];
       if (sym.entity == Entity::kPerson) continue;
@@ -304,10 +317,10 @@ class ProgramExplainer {
         const Column* kc = key >= 0 && rules_.symbols()[key].entity == Entity::kHousehold ? &ev_.Symbol(key) : nullptr;
         bool shown = false;
         if (kc && kc->s[0] == kKnown) {
-          for (size_t n = 0; n < rules_.nodes().size() && !shown; ++n) {
+          for (int n : rules_.LookupsOf(p)) {
+            if (shown) break;
             const Node& node = rules_.nodes()[n];
-            if (node.op != Op::kParamIndex || node.parameter != p || node.entity != Entity::kHousehold) continue;
-            const Column& c = ev_.Node(static_cast<int>(n));
+            const Column& c = ev_.Node(n);
             const Column& k = ev_.Node(node.args[0]);
             if (c.s[0] == kKnown && k.s[0] == kKnown && k.v[0] == kc->v[0]) {
               t.value = fmt::format("{} for {} {}", FormatValue(rules_, param.type, -1, c.v[0], p_.currency),
@@ -336,11 +349,35 @@ class ProgramExplainer {
 
 }  // namespace
 
+namespace {
+
+// One batch and evaluator per thread, kept for the next screening over the same rules: making
+// them allocates a column for every node, which costs more than evaluating one household.
+struct ThreadEvaluator {
+  uint64_t serial = 0;
+  std::unique_ptr<Batch> batch;
+  std::unique_ptr<Evaluator> evaluator;
+};
+
+ThreadEvaluator& EvaluatorFor(const RuleSet& rules) {
+  thread_local ThreadEvaluator cache;
+  if (cache.serial != rules.serial() || !cache.evaluator) {
+    cache.evaluator.reset();
+    cache.batch = std::make_unique<Batch>(rules);
+    cache.evaluator = std::make_unique<Evaluator>(rules);
+    cache.serial = rules.serial();
+  }
+  cache.batch->Clear();
+  return cache;
+}
+
+}  // namespace
+
 core::StatusOr<Screening> Screen(const RuleSet& rules, const HouseholdInput& household, core::Date as_of) {
-  Batch batch(rules);
-  RETURN_IF_ERROR(batch.Add(household));
-  Evaluator ev(rules);
-  ev.Run(batch, as_of);
+  ThreadEvaluator& t = EvaluatorFor(rules);
+  RETURN_IF_ERROR(t.batch->Add(household));
+  Evaluator& ev = *t.evaluator;
+  ev.Run(*t.batch, as_of);
   Screening out;
   out.as_of = as_of;
   out.rules_hash = rules.content_hash();

@@ -2,6 +2,7 @@
 
 #include <optional>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "core/date.h"
@@ -17,43 +18,45 @@ std::string_view OutcomeName(Outcome o);  // "eligible", "not_eligible", "unknow
 enum class TestOutcome { kPass, kFail, kUnknown, kNotApplicable, kError };
 std::string_view TestOutcomeName(TestOutcome o);  // "pass", "fail", "unknown", "not_applicable", "error"
 
+// Names, labels, citations, formulas and references are views into the RuleSet the screening
+// was made with: valid while it lives (the server keeps its rules for its whole life).
 struct TestResult {
-  std::string name;
-  std::string label;
-  std::string citation;
+  std::string_view name;
+  std::string_view label;
+  std::string_view citation;
   TestOutcome outcome = TestOutcome::kUnknown;
   std::string message;  // the pass or fail message with its values, or why it is unknown
   std::string value, limit, margin;  // when the condition is a comparison and known
-  std::vector<std::string> uses;     // names of the variables, inputs and parameters it used
+  std::vector<std::string_view> uses;  // names of the variables, inputs and parameters it used
 };
 
 struct TraceValue {  // a variable, an input or a parameter as used
-  std::string name;
-  std::string label;
-  std::string value;      // formatted; "unknown" when it cannot be worked out
-  std::string raw;        // the exact value: "2888", "true", "" when unknown
-  std::string kind;       // "input", "variable", "parameter"
-  std::string source;     // input: "given", "default" or "missing"; variable: formula text; parameter: reference
-  std::string effective;  // parameter: the date its value applies from
+  std::string_view name;
+  std::string_view label;
+  std::string value;            // formatted; "unknown" when it cannot be worked out
+  std::string raw;              // the exact value: "2888", "true", "" when unknown
+  std::string_view kind;        // "input", "variable", "parameter"
+  std::string_view source;      // input: "given", "default" or "missing"; variable: formula text; parameter: reference
+  std::string effective;        // parameter: the date its value applies from
 };
 
 struct ProgramResult {
-  std::string program;
-  std::string name;
-  std::string agency;
-  std::string jurisdiction;
-  std::string legal_basis;
-  std::string version;
-  std::string currency;
+  std::string_view program;
+  std::string_view name;
+  std::string_view agency;
+  std::string_view jurisdiction;
+  std::string_view legal_basis;
+  std::string_view version;
+  std::string_view currency;
   Outcome outcome = Outcome::kUnknown;
   std::optional<int64_t> amount;  // decimal, when eligible and the program has an amount
   std::string amount_text;        // "$291.00"
-  std::string amount_label;
-  std::string reason;                       // one plain-language sentence
-  std::vector<std::string> missing_inputs;  // names, for the questionnaire
+  std::string_view amount_label;
+  std::string reason;                            // one plain-language sentence
+  std::vector<std::string_view> missing_inputs;  // names, for the questionnaire
   std::vector<TestResult> tests;
   std::vector<TraceValue> trace;
-  std::vector<std::string> stale;  // parameters used that had ended
+  std::vector<std::string_view> stale;  // parameters used that had ended
 };
 
 struct Screening {
