@@ -5,6 +5,7 @@
 #include <filesystem>
 
 #include "http/api_accounts.h"
+#include "http/api_agreements.h"
 #include "app/rules_commands.h"
 #include "core/log.h"
 #include "http/api_match.h"
@@ -69,6 +70,16 @@ core::StatusOr<std::unique_ptr<App>> App::Open(const core::Config& config, bool 
         *app->db_, *app->rules_, *app->persons_, *app->households_, app->gate_, *app->audit_, *app->outbox_,
         app->clock_);
   }
+  {
+    // The data categories: a problem stops the start, named by file, line and column.
+    auto categories = authz::DataCategories::Load(config.data_categories);
+    if (!categories.ok()) {
+      return core::Status(categories.status().code(), "data categories: " + categories.status().message());
+    }
+    app->categories_ = std::make_unique<authz::DataCategories>(std::move(categories).value());
+    app->agreements_ = std::make_unique<sharing::AgreementService>(*app->db_, *app->categories_, *app->audit_,
+                                                                   *app->outbox_, app->clock_);
+  }
   if (!web) return app;
 
   if (!config.webhook_url.empty() || !config.webhook_secret.empty()) {
@@ -95,6 +106,7 @@ core::StatusOr<std::unique_ptr<App>> App::Open(const core::Config& config, bool 
   app->pages_ = std::make_unique<PageDepsHolder>(PageDepsHolder{
       {*app->templates_, *app->accounts_, *app->persons_, *app->households_, config.secure_cookies,
        account_options.session_max_hours, app->match_.get(), app->reviews_.get(), app->screenings_.get()}});
+  app->pages_->deps.agreements = app->agreements_.get();
   app->AddOperationalRoutes();
   http::AddOpenApiRoute(app->router_, std::move(openapi));
   http::AddAccountRoutes(app->router_, *app->accounts_);
@@ -102,6 +114,7 @@ core::StatusOr<std::unique_ptr<App>> App::Open(const core::Config& config, bool 
   http::AddMatchRoutes(app->router_, *app->match_);
   http::AddScreeningRoutes(app->router_, *app->screenings_);
   http::AddReviewRoutes(app->router_, *app->reviews_);
+  http::AddAgreementRoutes(app->router_, *app->agreements_);
   http::AddPageRoutes(app->router_, app->pages_->deps);
   http::AddStaticRoutes(app->router_, config.web_root, config.node_modules);
   app->dispatcher_ = std::make_unique<http::Dispatcher>(

@@ -4,6 +4,7 @@
 #include <memory>
 
 #include "access/access_gate.h"
+#include "access/data_categories.h"
 #include "accounts/account_service.h"
 #include "audit/audit_log.h"
 #include "core/clock.h"
@@ -21,6 +22,7 @@
 #include "http/templates.h"
 #include "registry/household_service.h"
 #include "registry/person_service.h"
+#include "sharing/agreement_service.h"
 #include "storage/database.h"
 
 namespace app {
@@ -44,6 +46,8 @@ class App {
   identity::MatchService& match() { return *match_; }
   eligibility::ScreeningService& screenings() { return *screenings_; }
   const eligibility::RuleSet& rules() const { return *rules_; }
+  const authz::DataCategories& categories() const { return *categories_; }
+  sharing::AgreementService& agreements() { return *agreements_; }
   http::Router& router() { return router_; }
   http::Dispatcher& dispatcher() { return *dispatcher_; }
   http::Metrics& metrics() { return metrics_; }
@@ -70,6 +74,8 @@ class App {
   std::unique_ptr<identity::ReviewService> reviews_;
   std::unique_ptr<eligibility::RuleSet> rules_;
   std::unique_ptr<eligibility::ScreeningService> screenings_;
+  std::unique_ptr<authz::DataCategories> categories_;
+  std::unique_ptr<sharing::AgreementService> agreements_;
   std::unique_ptr<http::Templates> templates_;
   std::unique_ptr<struct PageDepsHolder> pages_;
   http::Router router_;

@@ -1,5 +1,6 @@
 #include "app/demo_data.h"
 
+#include <optional>
 #include <random>
 
 #include <fmt/format.h>
@@ -49,6 +50,7 @@ const std::vector<DemoUser>& Users() {
       {"admin.state", "Ada State", 1, {Role::kAdmin}},
       {"caseworker.health", "Hana Nurse", 2, {Role::kCaseworker}},
       {"governance.health", "Gus Governance", 2, {Role::kGovernance}},
+      {"governance.city", "Greta Governance", 0, {Role::kGovernance}},
       {"caseworker.ngo", "Nia Volunteer", 3, {Role::kCaseworker}},
       {"coordinator.ngo", "Omar Coordinator", 3, {Role::kCoordinator}},
   };
@@ -68,12 +70,134 @@ constexpr const char* kStreets[] = {"Market Street", "Harbour Road", "Elm Avenue
 constexpr const char* kTowns[] = {"Riverside", "Northside", "Harbourside", "Capital City", "Eastvale"};
 constexpr const char* kLanguages[] = {"en", "en", "en", "mi", "zh", "ar", "es", "pl", "hi", "to"};
 
+// A sharing agreement of the demo consortium and who decided it.
+struct DemoAgreement {
+  const char* receiving;  // agency code
+  const char* category;
+  authz::Purpose purpose;
+  const char* legal_basis;
+  const char* description;
+  core::Date valid_from;
+  std::optional<core::Date> valid_to;
+  std::vector<const char*> approvers;  // governance usernames, in order; none: left pending
+  const char* refused_by = nullptr;
+  const char* reason = "";
+};
+
+const std::vector<DemoAgreement>& Agreements() {
+  using authz::Purpose;
+  static const auto* agreements = new std::vector<DemoAgreement>{
+      {"city-social", "contact", Purpose::kServiceDelivery,
+       "GDPR art. 6(1)(e); Social Services Act s.12 (duty of partner agencies to cooperate)",
+       "To reach clients referred by partner agencies, and to keep their addresses and phone numbers current.",
+       {2025, 1, 1}, std::nullopt, {"governance.health"}},
+      {"state-benefits", "income", Purpose::kEligibility,
+       "GDPR art. 6(1)(c); Social Security Act s.45 (verification of means)",
+       "To check the income a household declares when it is screened and when a claim is decided.",
+       {2025, 4, 1}, std::nullopt, {"governance.health", "governance.city"}},
+      {"harbour-trust", "needs", Purpose::kServiceDelivery, "consent",
+       "To book interpreters and arrange accessible appointments at the Harbour drop-in centre.",
+       {2026, 1, 1}, core::Date{2027, 12, 31}, {"governance.city"}},
+      {"harbour-trust", "health", Purpose::kCaseWork, "GDPR art. 9(2)(h); Community Care Act s.4",
+       "To take a client's health into account in the trust's support plans.", {2026, 1, 1}, std::nullopt, {},
+       "governance.health",
+       "The trust's support plans do not need health records; a referral with the person's consent gives what is "
+       "needed."},
+      {"health-authority", "household", Purpose::kCaseWork,
+       "GDPR art. 6(1)(e) and 9(2)(h); Health and Care Act s.82 (cooperation with social services)",
+       "To plan hospital discharge and home care with the people the patient lives with.", {2026, 1, 1},
+       std::nullopt, {}},
+  };
+  return *agreements;
+}
+
+// A staff principal for demo user `username`, as if signed in.
+core::StatusOr<authz::Principal> DemoStaff(App& app, const std::string& username) {
+  const authz::Principal system = accounts::AccountService::SystemPrincipal("demo-data");
+  ASSIGN_OR_RETURN(auto agencies, app.accounts().ListAgencies());
+  for (const auto& agency : agencies) {
+    ASSIGN_OR_RETURN(auto users, app.accounts().ListUsers(system, agency.id));
+    for (const auto& u : users) {
+      if (u.username != username) continue;
+      authz::Principal p;
+      p.kind = authz::PrincipalKind::kStaff;
+      p.user = u.id;
+      p.agency = u.agency;
+      p.name = u.username;
+      p.roles = u.roles;
+      p.purpose = authz::Purpose::kAdministration;
+      return p;
+    }
+  }
+  return core::Status::NotFound(fmt::format("the demo user {} does not exist", username));
+}
+
+// The demo sharing agreements, proposed and decided through the service (so audited, with
+// events). Does nothing if any agreement exists; adds governance.city to a demo database
+// loaded before it existed.
+struct DemoSharing {
+  int agreements = 0;  // 0 when they were there already
+  int approved = 0;
+  int pending = 0;
+  std::string Describe() const {
+    return fmt::format("{} sharing agreements ({} approved, {} waiting for a decision)", agreements, approved, pending);
+  }
+};
+
+core::StatusOr<DemoSharing> LoadDemoAgreements(App& app) {
+  DemoSharing out;
+  sharing::AgreementQuery any;
+  any.limit = 1;
+  ASSIGN_OR_RETURN(auto existing, app.agreements().List(any));
+  if (!existing.empty()) return out;
+  if (!DemoStaff(app, "governance.city").ok()) {
+    ASSIGN_OR_RETURN(auto city, app.accounts().FindAgencyByCode(kAgencies[0].code));
+    ASSIGN_OR_RETURN(auto offices, app.accounts().ListOffices(city.id));
+    accounts::NewUser nu;
+    nu.username = "governance.city";
+    nu.display_name = "Greta Governance";
+    nu.email = "governance.city@demo.onedoor.example";
+    nu.password = kDemoPassword;
+    nu.agency = city.id;
+    if (!offices.empty()) nu.office = offices.front().id;
+    nu.roles = {authz::Role::kGovernance};
+    RETURN_IF_ERROR(app.accounts().CreateUser(accounts::AccountService::SystemPrincipal("demo-data"), nu).status());
+  }
+  ASSIGN_OR_RETURN(authz::Principal proposer, DemoStaff(app, "governance.health"));
+  for (const auto& d : Agreements()) {
+    ASSIGN_OR_RETURN(auto receiving, app.accounts().FindAgencyByCode(d.receiving));
+    sharing::Proposal p;
+    p.receiving_agency = receiving.id;
+    p.category = d.category;
+    p.purpose = d.purpose;
+    p.legal_basis = d.legal_basis;
+    p.description = d.description;
+    p.valid_from = d.valid_from;
+    p.valid_to = d.valid_to;
+    ASSIGN_OR_RETURN(auto a, app.agreements().Propose(proposer, p));
+    for (const char* approver : d.approvers) {
+      ASSIGN_OR_RETURN(authz::Principal who, DemoStaff(app, approver));
+      ASSIGN_OR_RETURN(a, app.agreements().Decide(who, a.id, sharing::AgreementDecision::kApprove, ""));
+    }
+    if (d.refused_by != nullptr) {
+      ASSIGN_OR_RETURN(authz::Principal who, DemoStaff(app, d.refused_by));
+      ASSIGN_OR_RETURN(a, app.agreements().Decide(who, a.id, sharing::AgreementDecision::kRefuse, d.reason));
+    }
+    ++out.agreements;
+    out.approved += a.state == sharing::AgreementState::kApproved;
+    out.pending += a.state == sharing::AgreementState::kProposed;
+  }
+  return out;
+}
+
 }  // namespace
 
 core::StatusOr<std::string> LoadDemoData(App& app, int people) {
   auto& accounts = app.accounts();
   if (accounts.FindAgencyByCode(kAgencies[0].code).ok()) {
-    return std::string("demo data already loaded; nothing changed");
+    ASSIGN_OR_RETURN(DemoSharing sharing, LoadDemoAgreements(app));
+    if (sharing.agreements == 0) return std::string("demo data already loaded; nothing changed");
+    return "demo data already loaded; added " + sharing.Describe();
   }
   const authz::Principal system = accounts::AccountService::SystemPrincipal("demo-data");
   std::vector<accounts::Agency> agencies;
@@ -152,8 +276,10 @@ core::StatusOr<std::string> LoadDemoData(App& app, int people) {
       }
     }
   }
-  return fmt::format("loaded {} agencies, {} staff, {} people in {} households; every demo login uses the password {}",
-                     agencies.size(), Users().size(), created, households, kDemoPassword);
+  ASSIGN_OR_RETURN(DemoSharing sharing, LoadDemoAgreements(app));
+  return fmt::format(
+      "loaded {} agencies, {} staff, {} people in {} households, {}; every demo login uses the password {}",
+      agencies.size(), Users().size(), created, households, sharing.Describe(), kDemoPassword);
 }
 
 }  // namespace app

@@ -84,6 +84,12 @@ const std::map<std::string, Setter>& Setters() {
          c.rules_dirs = v;
          return Status::Ok();
        }},
+      {"data_categories",
+       [](Config& c, const std::string& v) {
+         if (v.empty()) return Status::InvalidArgument("must name the data categories file");
+         c.data_categories = v;
+         return Status::Ok();
+       }},
       {"outbox_poll_ms", [](Config& c, const std::string& v) { return ParseIntInto(c.outbox_poll_ms, v, 10, 600000); }},
       {"outbox_lease_seconds", [](Config& c, const std::string& v) { return ParseIntInto(c.outbox_lease_seconds, v, 1, 3600); }},
       {"shutdown_grace_seconds", [](Config& c, const std::string& v) { return ParseIntInto(c.shutdown_grace_seconds, v, 0, 600); }},
@@ -98,6 +104,9 @@ std::string EnvName(const std::string& key) {
 }
 
 }  // namespace
+
+// A definition private to this file (src/CMakeLists.txt), so that changing it rebuilds one file.
+std::string Config::DefaultDataCategories() { return ONEDOOR_DEFAULT_DATA_CATEGORIES; }
 
 StatusOr<Config> Config::Load(const std::string& path) {
   Config config;

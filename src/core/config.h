@@ -26,6 +26,10 @@ struct Config {
   // ONEDOOR_RULES_DIRS: the rule packs to load, files or folders separated by ':'
   // (docs/rules.md). The default is the shared inputs and the US and demo packs.
   std::string rules_dirs = ONEDOOR_DEFAULT_RULES_DIRS;
+  // ONEDOOR_DATA_CATEGORIES: the deployment's data categories, their sharing classes and the
+  // category of every person field and record kind (docs/sharing.md). The default is
+  // config/data-categories.yaml of the source tree.
+  std::string data_categories = DefaultDataCategories();
 
   // Delivery of domain events from the outbox (docs/operators.md, "Event delivery").
   std::string webhook_url;       // ONEDOOR_WEBHOOK_URL: empty = events wait in the outbox
@@ -33,6 +37,9 @@ struct Config {
   std::string instance;          // ONEDOOR_INSTANCE: this server's name; empty = host:pid
   int outbox_poll_ms = 1000;     // ONEDOOR_OUTBOX_POLL_MS
   int outbox_lease_seconds = 30;  // ONEDOOR_OUTBOX_LEASE_SECONDS: a dead server's claims end after it
+
+  // The compiled-in default of `data_categories`.
+  static std::string DefaultDataCategories();
 
   // Reads `path` (empty: defaults only) and applies environment overrides.
   // Errors name the file, line and key.

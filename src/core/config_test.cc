@@ -20,7 +20,7 @@ constexpr const char* kEnvNames[] = {
     "ONEDOOR_DB", "ONEDOOR_LISTEN", "ONEDOOR_WEB_ROOT", "ONEDOOR_NODE_MODULES", "ONEDOOR_IO_THREADS",
     "ONEDOOR_WORKER_THREADS", "ONEDOOR_READ_CONNECTIONS", "ONEDOOR_LOG_LEVEL", "ONEDOOR_SECURE_COOKIES",
     "ONEDOOR_SESSION_IDLE_MINUTES", "ONEDOOR_MAX_BODY_BYTES", "ONEDOOR_LOGIN_MAX_FAILURES",
-    "ONEDOOR_LOGIN_WINDOW_MINUTES", "ONEDOOR_SHUTDOWN_GRACE_SECONDS"};
+    "ONEDOOR_LOGIN_WINDOW_MINUTES", "ONEDOOR_SHUTDOWN_GRACE_SECONDS", "ONEDOOR_DATA_CATEGORIES"};
 
 // Clears every ONEDOOR_* variable the loader reads so the host environment cannot leak in,
 // and puts the original values back afterwards.
@@ -70,6 +70,22 @@ TEST_F(ConfigTest, EmptyPathGivesDefaults) {
   EXPECT_EQ(c->login_max_failures, 5);
   EXPECT_EQ(c->login_window_minutes, 15);
   EXPECT_EQ(c->shutdown_grace_seconds, 10);
+}
+
+TEST_F(ConfigTest, DataCategoriesDefaultToTheShippedFileAndCanBeMoved) {
+  auto c = Config::Load("");
+  ASSERT_TRUE(c.ok()) << c.status().ToString();
+  EXPECT_THAT(c->data_categories, ::testing::EndsWith("/config/data-categories.yaml"));
+  EXPECT_EQ(c->data_categories, Config::DefaultDataCategories());
+  auto from_file = Config::Load(Write("data_categories: /etc/onedoor/categories.yaml\n"));
+  ASSERT_TRUE(from_file.ok()) << from_file.status().ToString();
+  EXPECT_EQ(from_file->data_categories, "/etc/onedoor/categories.yaml");
+  setenv("ONEDOOR_DATA_CATEGORIES", "/srv/categories.yaml", 1);
+  auto from_env = Config::Load("");
+  ASSERT_TRUE(from_env.ok()) << from_env.status().ToString();
+  EXPECT_EQ(from_env->data_categories, "/srv/categories.yaml");
+  setenv("ONEDOOR_DATA_CATEGORIES", "", 1);
+  EXPECT_THAT(Config::Load("").status().message(), HasSubstr("ONEDOOR_DATA_CATEGORIES must name the data categories file"));
 }
 
 TEST_F(ConfigTest, EmptyFileGivesDefaults) {

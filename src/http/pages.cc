@@ -7,6 +7,7 @@
 #include <nlohmann/json.hpp>
 
 #include "core/crypto.h"
+#include "http/page_support.h"
 
 namespace http {
 namespace {
@@ -52,6 +53,11 @@ json Common(const PageDeps& deps, const Context& ctx, const std::string& title, 
     if (who.HasAnyRole({authz::Role::kCaseworker, authz::Role::kSpecialist, authz::Role::kCoordinator,
                         authz::Role::kManager})) {
       nav.push_back({{"href", "/reviews"}, {"label", "Possible duplicates"}, {"current", current == "reviews"}});
+    }
+    if (deps.agreements != nullptr && who.HasRole(authz::Role::kGovernance)) {
+      nav.push_back({{"href", "/governance/agreements"}, {"label", "Sharing agreements"}, {"current", current == "agreements"}});
+    } else if (deps.agreements != nullptr && who.HasRole(authz::Role::kManager)) {
+      nav.push_back({{"href", "/agreements/new"}, {"label", "Propose an agreement"}, {"current", current == "agreements"}});
     }
     d["nav"] = std::move(nav);
   }
@@ -316,6 +322,20 @@ Response LoginPage(const PageDeps& deps, const Context& ctx, int status, const s
 }
 
 }  // namespace
+
+namespace page_support {
+json Common(const PageDeps& deps, const Context& ctx, const std::string& title, const std::string& current) {
+  return http::Common(deps, ctx, title, current);
+}
+Response Render(const PageDeps& deps, int status, const std::string& name, const json& data) {
+  return Page(deps, status, name, data);
+}
+Response ErrorFor(const PageDeps& deps, const Context& ctx, const core::Status& s) { return http::ErrorFor(deps, ctx, s); }
+std::string FormValue(const std::multimap<std::string, std::string>& form, const std::string& key) {
+  return http::FormValue(form, key);
+}
+std::string Trim(std::string s) { return http::Trim(std::move(s)); }
+}  // namespace page_support
 
 ErrorPage MakeErrorPage(const PageDeps& deps) {
   return [&deps](int status, const std::string& heading, const std::string& message, const Context& ctx) {
@@ -1132,6 +1152,7 @@ void AddPageRoutes(Router& router, const PageDeps& deps) {
 
   if (deps.reviews != nullptr) AddReviewPages(router, deps);
   if (deps.screenings != nullptr) AddScreeningPages(router, deps);
+  if (deps.agreements != nullptr) AddAgreementPages(router, deps);
 }
 
 }  // namespace http

@@ -9,6 +9,7 @@
 #include "identity/review_service.h"
 #include "registry/household_service.h"
 #include "registry/person_service.h"
+#include "sharing/agreement_service.h"
 
 namespace http {
 
@@ -25,6 +26,8 @@ struct PageDeps {
   identity::ReviewService* reviews = nullptr;
   // The screening pages; none when null.
   eligibility::ScreeningService* screenings = nullptr;
+  // The sharing agreement pages (public register, proposals, governance); none when null.
+  sharing::AgreementService* agreements = nullptr;
 };
 
 // The server-rendered pages for staff: sign in, home, client search, register, view, edit,

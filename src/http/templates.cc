@@ -35,7 +35,8 @@ mstch::data ToData(const nlohmann::json& j) {
 
 constexpr const char* kRequired[] = {"layout",      "login",          "clients_search", "client_form", "client_view",
                                      "client_history", "household_view", "error",          "home",
-                                     "reviews",     "review",         "screening"};
+                                     "reviews",     "review",         "screening",
+                                     "agreements_register", "agreements_governance", "agreement_form"};
 
 }  // namespace
 

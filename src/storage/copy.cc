@@ -177,6 +177,7 @@ const std::vector<std::string>& OnedoorTables() {
       "household_members",  "source_records", "audit_log",
       "outbox",        "source_record_links", "match_reviews",
       "identity_models", "screenings",
+      "sharing_agreements", "sharing_agreement_events",
   };
   return *tables;
 }

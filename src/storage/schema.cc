@@ -248,6 +248,48 @@ CREATE TABLE screenings (
 );
 CREATE INDEX screenings_household ON screenings (household_id, id);
 )sql"},
+      // Sharing agreements between agencies (sharing/agreement_service.h): what a receiving
+      // agency may receive, for what purpose, on what legal basis and for how long, and every
+      // step of the governance workflow. The category is the deployment's id (data-categories
+      // .yaml). A holding agency of NULL means any agency that holds the data. One approval
+      // per user per agreement, even when two servers record approvals at once.
+      {8, "sharing agreements", R"sql(
+CREATE TABLE sharing_agreements (
+  id {{id}},
+  receiving_agency_id BIGINT NOT NULL REFERENCES agencies(id),
+  holding_agency_id BIGINT REFERENCES agencies(id),
+  category TEXT NOT NULL,
+  sharing_class TEXT NOT NULL CHECK (sharing_class IN ('white', 'grey')),
+  purpose TEXT NOT NULL,
+  legal_basis TEXT NOT NULL,
+  consent_required BIGINT NOT NULL,
+  valid_from TEXT NOT NULL,
+  valid_to TEXT,
+  description TEXT NOT NULL,
+  state TEXT NOT NULL CHECK (state IN ('proposed', 'approved', 'refused', 'revoked')),
+  approvals_needed BIGINT NOT NULL,
+  proposed_by BIGINT NOT NULL,
+  proposed_at BIGINT NOT NULL,
+  decided_at BIGINT,
+  reason TEXT NOT NULL,
+  version BIGINT NOT NULL
+);
+CREATE INDEX sharing_agreements_state ON sharing_agreements (state, id);
+CREATE INDEX sharing_agreements_receiving ON sharing_agreements (receiving_agency_id, category, purpose);
+CREATE TABLE sharing_agreement_events (
+  id {{id}},
+  agreement_id BIGINT NOT NULL REFERENCES sharing_agreements(id),
+  action TEXT NOT NULL CHECK (action IN ('proposed', 'approved', 'refused', 'revoked')),
+  user_id BIGINT NOT NULL,
+  actor TEXT NOT NULL,
+  agency_id BIGINT NOT NULL,
+  at BIGINT NOT NULL,
+  reason TEXT NOT NULL
+);
+CREATE INDEX sharing_agreement_events_agreement ON sharing_agreement_events (agreement_id, id);
+CREATE UNIQUE INDEX sharing_agreement_approvals_once ON sharing_agreement_events (agreement_id, user_id)
+  WHERE action = 'approved';
+)sql"},
   };
   return *migrations;
 }

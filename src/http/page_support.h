@@ -1,0 +1,36 @@
+#pragma once
+
+// The page frame shared by the page files beside pages.cc (pages_agreements.cc...): the data
+// every page needs, rendering and error pages. Includes nlohmann/json: page files only.
+
+#include <map>
+#include <nlohmann/json.hpp>
+#include <string>
+
+#include "http/pages.h"
+
+namespace http::page_support {
+
+// Title, service name, CSRF token, an empty error list and, when signed in, the user, agency,
+// roles, purpose and the navigation with `current` marked.
+nlohmann::json Common(const PageDeps& deps, const Context& ctx, const std::string& title,
+                      const std::string& current);
+// `name` in the layout.
+Response Render(const PageDeps& deps, int status, const std::string& name,
+                const nlohmann::json& data);
+// The error page for `s` (404, 403 with "refused and recorded", 503, or 500 with a reference).
+Response ErrorFor(const PageDeps& deps, const Context& ctx, const core::Status& s);
+// The first value of `key` in a form, or "".
+std::string FormValue(const std::multimap<std::string, std::string>& form, const std::string& key);
+// `s` without leading and trailing white space.
+std::string Trim(std::string s);
+
+}  // namespace http::page_support
+
+namespace http {
+
+// /agreements (the public register), /agreements/new (propose) and /governance/agreements
+// (decide). In pages_agreements.cc.
+void AddAgreementPages(Router& router, const PageDeps& deps);
+
+}  // namespace http
