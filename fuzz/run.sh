@@ -27,7 +27,7 @@ if ((stale)); then
   clang++ -std=c++20 -O1 -g -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=undefined \
     -Isrc "${sources[@]}" -o "$binary" -lyaml-cpp -lfmt -lsodium
 fi
-# Shipped rule files are the best seeds: real programs, parameters and inputs.
-for f in rules/us/*.yaml rules/demo/*.yaml; do cp -n "$f" fuzz/corpus/rules/ 2>/dev/null || true; done >/dev/null
+# Shipped rule files are the best seeds: real programs, parameters and inputs. New inputs are
+# written to the first folder only.
 "$binary" -max_total_time="$seconds" -timeout=10 -rss_limit_mb=2048 -print_final_stats=1 \
-  -artifact_prefix="$out/" "$out/corpus" fuzz/corpus/rules
+  -artifact_prefix="$out/" "$out/corpus" fuzz/corpus/rules rules/us rules/uk rules/demo

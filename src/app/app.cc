@@ -6,6 +6,7 @@
 
 #include "http/api_accounts.h"
 #include "http/api_agreements.h"
+#include "http/api_consents.h"
 #include "app/rules_commands.h"
 #include "core/log.h"
 #include "http/api_match.h"
@@ -79,6 +80,8 @@ core::StatusOr<std::unique_ptr<App>> App::Open(const core::Config& config, bool 
     app->categories_ = std::make_unique<authz::DataCategories>(std::move(categories).value());
     app->agreements_ = std::make_unique<sharing::AgreementService>(*app->db_, *app->categories_, *app->audit_,
                                                                    *app->outbox_, app->clock_);
+    app->consents_ = std::make_unique<sharing::ConsentService>(*app->db_, *app->categories_, app->gate_,
+                                                               *app->audit_, *app->outbox_, app->clock_);
   }
   if (!web) return app;
 
@@ -115,6 +118,7 @@ core::StatusOr<std::unique_ptr<App>> App::Open(const core::Config& config, bool 
   http::AddScreeningRoutes(app->router_, *app->screenings_);
   http::AddReviewRoutes(app->router_, *app->reviews_);
   http::AddAgreementRoutes(app->router_, *app->agreements_);
+  http::AddConsentRoutes(app->router_, *app->consents_);
   http::AddPageRoutes(app->router_, app->pages_->deps);
   http::AddStaticRoutes(app->router_, config.web_root, config.node_modules);
   app->dispatcher_ = std::make_unique<http::Dispatcher>(

@@ -23,6 +23,7 @@
 #include "registry/household_service.h"
 #include "registry/person_service.h"
 #include "sharing/agreement_service.h"
+#include "sharing/consent_service.h"
 #include "storage/database.h"
 
 namespace app {
@@ -48,6 +49,7 @@ class App {
   const eligibility::RuleSet& rules() const { return *rules_; }
   const authz::DataCategories& categories() const { return *categories_; }
   sharing::AgreementService& agreements() { return *agreements_; }
+  sharing::ConsentService& consents() { return *consents_; }
   http::Router& router() { return router_; }
   http::Dispatcher& dispatcher() { return *dispatcher_; }
   http::Metrics& metrics() { return metrics_; }
@@ -76,6 +78,7 @@ class App {
   std::unique_ptr<eligibility::ScreeningService> screenings_;
   std::unique_ptr<authz::DataCategories> categories_;
   std::unique_ptr<sharing::AgreementService> agreements_;
+  std::unique_ptr<sharing::ConsentService> consents_;
   std::unique_ptr<http::Templates> templates_;
   std::unique_ptr<struct PageDepsHolder> pages_;
   http::Router router_;

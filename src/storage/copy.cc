@@ -178,6 +178,7 @@ const std::vector<std::string>& OnedoorTables() {
       "outbox",        "source_record_links", "match_reviews",
       "identity_models", "screenings",
       "sharing_agreements", "sharing_agreement_events",
+      "consents", "consent_events",
   };
   return *tables;
 }

@@ -290,6 +290,47 @@ CREATE INDEX sharing_agreement_events_agreement ON sharing_agreement_events (agr
 CREATE UNIQUE INDEX sharing_agreement_approvals_once ON sharing_agreement_events (agreement_id, user_id)
   WHERE action = 'approved';
 )sql"},
+      // Consents given by persons (sharing/consent_service.h), with the fields of ISO/IEC TS
+      // 27560: a receiving agency or a kind of agency, the categories (comma-separated ids),
+      // purpose, legal basis, validity, how to withdraw, evidence, and every event.
+      {9, "consents", R"sql(
+CREATE TABLE consents (
+  id {{id}},
+  person_id BIGINT NOT NULL REFERENCES persons(id),
+  receiving_agency_id BIGINT REFERENCES agencies(id),
+  agency_kind TEXT CHECK (agency_kind IN ('government', 'nonprofit')),
+  scope TEXT NOT NULL CHECK (scope IN ('full', 'partial')),
+  categories TEXT NOT NULL,
+  purpose TEXT NOT NULL,
+  legal_basis TEXT NOT NULL,
+  valid_from TEXT NOT NULL,
+  valid_to TEXT,
+  how_to_withdraw TEXT NOT NULL,
+  evidence TEXT NOT NULL CHECK (evidence IN ('signed_form', 'citizen_action')),
+  document_ref TEXT NOT NULL,
+  recorded_by BIGINT NOT NULL,
+  recorded_by_name TEXT NOT NULL,
+  agency_id BIGINT NOT NULL,
+  recorded_at BIGINT NOT NULL,
+  state TEXT NOT NULL CHECK (state IN ('active', 'paused', 'withdrawn')),
+  version BIGINT NOT NULL,
+  CHECK ((receiving_agency_id IS NULL) <> (agency_kind IS NULL))
+);
+CREATE INDEX consents_person ON consents (person_id, id);
+CREATE TABLE consent_events (
+  id {{id}},
+  consent_id BIGINT NOT NULL REFERENCES consents(id),
+  event TEXT NOT NULL CHECK (event IN ('given', 'paused', 'resumed', 'withdrawn', 'expired')),
+  user_id BIGINT NOT NULL,
+  actor TEXT NOT NULL,
+  agency_id BIGINT NOT NULL,
+  at BIGINT NOT NULL,
+  evidence TEXT NOT NULL,
+  document_ref TEXT NOT NULL,
+  reason TEXT NOT NULL
+);
+CREATE INDEX consent_events_consent ON consent_events (consent_id, id);
+)sql"},
   };
   return *migrations;
 }

@@ -1,0 +1,225 @@
+#include "http/api_consents.h"
+
+#include <fmt/format.h>
+
+#include <nlohmann/json.hpp>
+
+#include "http/json_body.h"
+#include "http/problem.h"
+
+namespace http {
+namespace {
+
+using nlohmann::json;
+
+json EventsJson(const sharing::Consent& c) {
+  json events = json::array();
+  for (const auto& e : c.events) {
+    events.push_back({{"event", e.event},
+                      {"user_id", e.user == 0 ? json(nullptr) : json(e.user)},
+                      {"actor", e.actor},
+                      {"agency_id", e.agency.value},
+                      {"at", e.at.ToRfc3339()},
+                      {"evidence", e.evidence},
+                      {"document_ref", e.document_ref},
+                      {"reason", e.reason}});
+  }
+  return events;
+}
+
+json ReceivingJson(const sharing::Consent& c) {
+  if (!c.receiving_agency) return {{"kind", c.agency_kind}};
+  return {{"id", c.receiving_agency->value},
+          {"code", c.receiving_agency_code},
+          {"name", c.receiving_agency_name}};
+}
+
+json ConsentJson(const sharing::Consent& c, core::Date today) {
+  return {{"id", c.id},
+          {"person_id", c.person.value},
+          {"receiving_agency", c.receiving_agency ? ReceivingJson(c) : json(nullptr)},
+          {"agency_kind", c.receiving_agency ? json(nullptr) : json(c.agency_kind)},
+          {"scope", std::string(sharing::ConsentScopeName(c.scope))},
+          {"categories", c.categories},
+          {"purpose", std::string(authz::PurposeName(c.purpose))},
+          {"legal_basis", c.legal_basis},
+          {"valid_from", c.valid_from.ToString()},
+          {"valid_to", c.valid_to ? json(c.valid_to->ToString()) : json(nullptr)},
+          {"how_to_withdraw", c.how_to_withdraw},
+          {"evidence", c.evidence},
+          {"document_ref", c.document_ref},
+          {"recorded_by", c.recorded_by == 0 ? json(nullptr) : json(c.recorded_by)},
+          {"recorded_by_name", c.recorded_by_name},
+          {"agency_id", c.agency.value},
+          {"recorded_at", c.recorded_at.ToRfc3339()},
+          {"state", c.StateOn(today)},
+          {"in_force", c.InForceOn(today)},
+          {"events", EventsJson(c)}};
+}
+
+// A consent receipt in the spirit of ISO/IEC TS 27560 and the Kantara Consent Receipt.
+json ReceiptJson(const sharing::Consent& c, const authz::DataCategories& categories,
+                 core::Date today, core::Timestamp now) {
+  json cats = json::array();
+  if (c.scope == sharing::ConsentScope::kFull) {
+    for (const auto& d : categories.categories()) {
+      if (d.sharing_class == authz::SharingClass::kBlack) continue;
+      cats.push_back({{"id", d.id}, {"label", d.label}});
+    }
+  }
+  for (const auto& id : c.categories) {
+    const authz::DataCategory* d = categories.Find(id);
+    if (c.scope == sharing::ConsentScope::kFull && d != nullptr &&
+        d->sharing_class != authz::SharingClass::kBlack)
+      continue;  // listed already
+    cats.push_back({{"id", id}, {"label", d != nullptr ? d->label : id}});
+  }
+  return {{"receipt_id", fmt::format("consent-{}-v{}", c.id, c.version)},
+          {"version", "onedoor-consent-receipt-1"},
+          {"issued_at", now.ToRfc3339()},
+          {"consent_id", c.id},
+          {"consent_timestamp", c.recorded_at.ToRfc3339()},
+          {"subject", {{"person_id", c.person.value}}},
+          {"controller", ReceivingJson(c)},
+          {"scope", std::string(sharing::ConsentScopeName(c.scope))},
+          {"data_categories", std::move(cats)},
+          {"purpose", std::string(authz::PurposeName(c.purpose))},
+          {"purpose_label", std::string(authz::PurposeLabel(c.purpose))},
+          {"legal_basis", c.legal_basis},
+          {"valid_from", c.valid_from.ToString()},
+          {"valid_to", c.valid_to ? json(c.valid_to->ToString()) : json(nullptr)},
+          {"how_to_withdraw", c.how_to_withdraw},
+          {"evidence", {{"type", c.evidence}, {"document_ref", c.document_ref}}},
+          {"recorded_by", c.recorded_by_name},
+          {"state", c.StateOn(today)},
+          {"events", EventsJson(c)}};
+}
+
+std::optional<core::Date> DateField(JsonReader& r, std::string_view key) {
+  auto text = r.OptString(key, 10);
+  if (!text) return std::nullopt;
+  auto d = core::Date::Parse(*text);
+  if (!d.ok()) {
+    r.Error(std::string(key), "must be a date like 2026-04-01");
+    return std::nullopt;
+  }
+  return *d;
+}
+
+// A state the consent does not allow the event in is a conflict with that state.
+Response ConsentProblem(const core::Status& s, const Request& request) {
+  return s.code() == core::StatusCode::kFailedPrecondition ? Problem(s, request.request_id, 409)
+                                                           : Problem(s, request.request_id);
+}
+
+}  // namespace
+
+void AddConsentRoutes(Router& router, sharing::ConsentService& consents) {
+  router.Add({"POST", "/api/v1/persons/{id}/consents", Auth::kApi, "giveConsent",
+              [&consents](Context& ctx) {
+                auto person = ParseId(ctx.Param("id"), "id");
+                if (!person.ok()) return Problem(person.status(), ctx.request.request_id);
+                auto body = ParseJsonObject(ctx.request);
+                if (!body.ok()) return Problem(body.status(), ctx.request.request_id);
+                JsonReader r(*body);
+                r.RejectUnknown({"receiving_agency_id", "agency_kind", "scope", "categories",
+                                 "purpose", "legal_basis", "valid_from", "valid_to",
+                                 "how_to_withdraw", "evidence", "document_ref"});
+                sharing::ConsentGrant g;
+                if (auto agency = r.OptInt("receiving_agency_id"))
+                  g.receiving_agency = core::AgencyId{*agency};
+                g.agency_kind = r.OptString("agency_kind", 20).value_or("");
+                const std::string scope = r.String("scope", true, 20);
+                if (!scope.empty()) {
+                  auto parsed = sharing::ParseConsentScope(scope);
+                  if (parsed.ok())
+                    g.scope = *parsed;
+                  else
+                    r.Error("scope", "must be full or partial");
+                }
+                if (const json* cats = r.Array("categories", 50)) {
+                  for (const auto& c : *cats) {
+                    if (!c.is_string()) {
+                      r.Error("categories", "must be a list of data category ids");
+                      break;
+                    }
+                    g.categories.push_back(c.get<std::string>());
+                  }
+                }
+                const std::string purpose = r.String("purpose", true, 40);
+                if (!purpose.empty()) {
+                  auto parsed = authz::ParsePurpose(purpose);
+                  if (parsed.ok())
+                    g.purpose = *parsed;
+                  else
+                    r.Error("purpose",
+                            "must be service_delivery, case_work, eligibility or front_desk");
+                }
+                g.legal_basis = r.String("legal_basis", true, 500);
+                g.valid_from = DateField(r, "valid_from").value_or(consents.Today());
+                g.valid_to = DateField(r, "valid_to");
+                g.how_to_withdraw = r.String("how_to_withdraw", true, 500);
+                g.evidence = r.OptString("evidence", 40).value_or("");
+                g.document_ref = r.OptString("document_ref", 200).value_or("");
+                if (auto s = r.Finish("the consent has invalid fields"); !s.ok())
+                  return Problem(s, ctx.request.request_id);
+                auto done = consents.Give(ctx.Who(), core::PersonId{*person}, g);
+                if (!done.ok()) return Problem(done.status(), ctx.request.request_id);
+                Response resp = JsonResponse(201, ConsentJson(*done, consents.Today()));
+                resp.Header("Location", fmt::format("/api/v1/consents/{}", done->id));
+                return resp;
+              }});
+
+  router.Add({"GET", "/api/v1/persons/{id}/consents", Auth::kApi, "listConsents",
+              [&consents](Context& ctx) {
+                auto person = ParseId(ctx.Param("id"), "id");
+                if (!person.ok()) return Problem(person.status(), ctx.request.request_id);
+                auto list = consents.ForPerson(ctx.Who(), core::PersonId{*person});
+                if (!list.ok()) return Problem(list.status(), ctx.request.request_id);
+                const core::Date today = consents.Today();
+                json items = json::array();
+                for (const auto& c : *list) items.push_back(ConsentJson(c, today));
+                return JsonResponse(200, {{"items", std::move(items)}});
+              }});
+
+  router.Add({"GET", "/api/v1/consents/{id}", Auth::kApi, "getConsent", [&consents](Context& ctx) {
+                auto id = ParseId(ctx.Param("id"), "id");
+                if (!id.ok()) return Problem(id.status(), ctx.request.request_id);
+                auto c = consents.Get(ctx.Who(), *id);
+                if (!c.ok()) return Problem(c.status(), ctx.request.request_id);
+                return JsonResponse(200, ConsentJson(*c, consents.Today()));
+              }});
+
+  router.Add({"POST", "/api/v1/consents/{id}/events", Auth::kApi, "recordConsentEvent",
+              [&consents](Context& ctx) {
+                auto id = ParseId(ctx.Param("id"), "id");
+                if (!id.ok()) return Problem(id.status(), ctx.request.request_id);
+                auto body = ParseJsonObject(ctx.request);
+                if (!body.ok()) return Problem(body.status(), ctx.request.request_id);
+                JsonReader r(*body);
+                r.RejectUnknown({"event", "reason", "document_ref"});
+                const std::string event = r.String("event", true, 20);
+                const std::string reason = r.String("reason", false, 500);
+                const std::string document_ref = r.String("document_ref", false, 200);
+                auto action = sharing::ParseConsentAction(event);
+                if (r.errors().empty() && !action.ok())
+                  r.Error("event", "must be pause, resume or withdraw");
+                if (auto s = r.Finish("the consent event has invalid fields"); !s.ok())
+                  return Problem(s, ctx.request.request_id);
+                auto done = consents.Record(ctx.Who(), *id, *action, reason, document_ref);
+                if (!done.ok()) return ConsentProblem(done.status(), ctx.request);
+                return JsonResponse(200, ConsentJson(*done, consents.Today()));
+              }});
+
+  router.Add({"GET", "/api/v1/consents/{id}/receipt", Auth::kApi, "getConsentReceipt",
+              [&consents](Context& ctx) {
+                auto id = ParseId(ctx.Param("id"), "id");
+                if (!id.ok()) return Problem(id.status(), ctx.request.request_id);
+                auto c = consents.Get(ctx.Who(), *id, "consent.receipt");
+                if (!c.ok()) return Problem(c.status(), ctx.request.request_id);
+                return JsonResponse(
+                    200, ReceiptJson(*c, consents.categories(), consents.Today(), consents.Now()));
+              }});
+}
+
+}  // namespace http

@@ -1,0 +1,13 @@
+#pragma once
+
+#include "http/router.h"
+#include "sharing/consent_service.h"
+
+namespace http {
+
+// /api/v1/persons/{id}/consents (give, list), /api/v1/consents/{id} (get), its events (pause,
+// resume, withdraw) and its receipt (JSON, after ISO/IEC TS 27560 and the Kantara consent
+// receipt).
+void AddConsentRoutes(Router& router, sharing::ConsentService& consents);
+
+}  // namespace http
