@@ -62,7 +62,7 @@ core::StatusOr<std::unique_ptr<App>> App::Open(const core::Config& config, bool 
   {
     // The rule packs: a pack with a problem stops the start, with every problem listed.
     std::vector<std::string> warnings;
-    core::Date today = core::Date::FromDays(app->clock_.Now().micros / (86400LL * 1000000LL));
+    core::Date today = app->clock_.Now().UtcDate();
     auto rules = eligibility::RuleSet::Load(RulesDirs(config.rules_dirs), today, &warnings);
     if (!rules.ok()) return core::Status(rules.status().code(), "rules: " + rules.status().message());
     for (const auto& w : warnings) core::LogWarn("rules.warning", {{"detail", w}});

@@ -47,12 +47,7 @@ constexpr char kRulesUsage[] =
     "  (ENROLMENTS.csv has id,program rows) to OUT.csv; --out also writes every result.\n"
     "generate: N realistic random households (deterministic for a seed, default 1) as CSV.\n";
 
-core::Date Today() {
-  std::time_t t = std::time(nullptr);
-  std::tm tm{};
-  gmtime_r(&t, &tm);
-  return core::Date{tm.tm_year + 1900, tm.tm_mon + 1, tm.tm_mday};
-}
+core::Date Today() { return core::SystemClock().Now().UtcDate(); }
 
 int Usage() {
   std::fputs(kRulesUsage, stderr);
@@ -185,12 +180,8 @@ class RegisteredHouseholds {
             if (k != "age") m.emplace_back(k, v.get<std::string>());
           }
         }
-        auto birth = core::Date::Parse(current[i].second);
-        if (birth.ok()) {
-          int age = as_of_.year - birth->year - ((as_of_.month < birth->month ||
-                                                   (as_of_.month == birth->month && as_of_.day < birth->day)) ? 1 : 0);
-          if (age >= 0) m.emplace_back("age", std::to_string(age));
-        }
+        auto birth = core::PartialDate::Parse(current[i].second);
+        if (auto age = birth.ok() ? birth->AgeOn(as_of_) : std::nullopt) m.emplace_back("age", std::to_string(*age));
         row.input.members.push_back(std::move(m));
       }
       rows->push_back(std::move(row));

@@ -5,6 +5,8 @@
 #include <cstdint>
 #include <string>
 
+#include "core/date.h"
+
 namespace core {
 
 // Microseconds since the Unix epoch, UTC.
@@ -14,6 +16,8 @@ struct Timestamp {
   // RFC 3339 with millisecond precision: "2026-11-23T12:00:00.000Z".
   std::string ToRfc3339() const;
   Timestamp PlusSeconds(int64_t s) const { return {micros + s * 1'000'000}; }
+  // The calendar date in UTC.
+  Date UtcDate() const { return Date::FromDays(micros / (86400LL * 1'000'000)); }
 };
 
 // The source of "now". Injected so that deadlines and audit times are testable.

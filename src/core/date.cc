@@ -121,4 +121,11 @@ std::string PartialDate::ToDisplay() const {
   return fmt::format("{} {} {}", day, kMonthNames[month - 1], year);
 }
 
+std::optional<int> PartialDate::AgeOn(Date on) const {
+  if (!complete()) return std::nullopt;
+  int age = on.year - year - ((on.month < month || (on.month == month && on.day < day)) ? 1 : 0);
+  if (age < 0) return std::nullopt;
+  return age;
+}
+
 }  // namespace core

@@ -41,6 +41,8 @@ struct PartialDate {
   std::string ToString() const;
   // "27 March 1985", "March 1985", "1985".
   std::string ToDisplay() const;
+  // Age in whole years on `on`; nullopt when the date is not complete or after `on`.
+  std::optional<int> AgeOn(Date on) const;
 };
 
 }  // namespace core

@@ -9,15 +9,6 @@
 namespace eligibility {
 namespace {
 
-uint64_t HashText(std::string_view s) {  // must match rule_set.cc
-  uint64_t h = 1469598103934665603ull;
-  for (unsigned char c : s) {
-    h ^= c;
-    h *= 1099511628211ull;
-  }
-  return h;
-}
-
 inline uint8_t Merge(uint8_t a, uint8_t b) { return a > b ? a : b; }
 
 // decimal::Mul, Div and RoundTo with 64-bit arithmetic when the intermediate fits (nearly
@@ -132,7 +123,7 @@ core::StatusOr<int64_t> ParseValue(const Symbol& symbol, std::string_view text, 
       return d->ToDays();
     }
     case Type::kText:
-      return static_cast<int64_t>(HashText(text));
+      return static_cast<int64_t>(TextValue(text));
     case Type::kEnum: {
       auto it = std::find(symbol.enum_values.begin(), symbol.enum_values.end(), text);
       if (it == symbol.enum_values.end()) {

@@ -22,15 +22,6 @@ namespace {
 
 constexpr size_t kMaxErrors = 50;
 
-uint64_t HashText(std::string_view s) {  // FNV-1a: text values are compared by hash
-  uint64_t h = 1469598103934665603ull;
-  for (unsigned char c : s) {
-    h ^= c;
-    h *= 1099511628211ull;
-  }
-  return h;
-}
-
 bool IsIdentifier(std::string_view s) {
   if (s.empty() || !(std::islower(static_cast<unsigned char>(s[0])) || s[0] == '_')) return false;
   return std::all_of(s.begin(), s.end(), [](char c) {
@@ -54,6 +45,15 @@ bool IsParameterName(std::string_view s) {
 bool IsNumeric(Type t) { return t == Type::kNumber || t == Type::kMoney; }
 
 }  // namespace
+
+uint64_t TextValue(std::string_view text) {
+  uint64_t h = 1469598103934665603ull;
+  for (unsigned char c : text) {
+    h ^= c;
+    h *= 1099511628211ull;
+  }
+  return h;
+}
 
 std::string SourcePos::ToString() const {
   if (line == 0) return file;
@@ -352,7 +352,7 @@ class RuleLoader {
         return d->ToDays();
       }
       case Type::kText:
-        return static_cast<int64_t>(HashText(v));
+        return static_cast<int64_t>(TextValue(v));
       case Type::kEnum: {
         auto it = std::find(s.enum_values.begin(), s.enum_values.end(), v);
         if (it == s.enum_values.end()) {
@@ -894,7 +894,7 @@ class RuleLoader {
       }
       case expr::ExprKind::kString: {
         Node n = Make(Op::kConst, Type::kText, ctx, e.pos);
-        n.imm = static_cast<int64_t>(HashText(e.text));
+        n.imm = static_cast<int64_t>(TextValue(e.text));
         n.literal = true;
         int id = Add(std::move(n));
         string_literals_[id] = e.text;

@@ -176,6 +176,9 @@ class RuleSet {
   std::vector<std::vector<int>> lookups_;
 };
 
+// The value of a text in the evaluator: a 64-bit FNV-1a hash, compared for equality only.
+uint64_t TextValue(std::string_view text);
+
 // "money per month", "true/false"…: how types are named in messages.
 std::string TypeName(Type type, Period period);
 

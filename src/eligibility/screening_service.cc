@@ -15,15 +15,6 @@ using core::StatusOr;
 constexpr char kSelect[] =
     "SELECT id, household_id, as_of, created_at, created_by, agency_id, result FROM screenings ";
 
-// The age in whole years on `on`, from a full birth date; nullopt when the date is partial.
-std::optional<int> AgeOn(const std::optional<core::PartialDate>& birth, core::Date on) {
-  if (!birth || !birth->complete()) return std::nullopt;
-  int age = on.year - birth->year;
-  if (on.month < birth->month || (on.month == birth->month && on.day < birth->day)) --age;
-  if (age < 0) return std::nullopt;
-  return age;
-}
-
 json InputJson(const HouseholdInput& in) {
   json values = json::object();
   for (const auto& [k, v] : in.values) values[k] = v;
@@ -96,7 +87,7 @@ std::string ScreeningJson(const Screening& s) {
 }
 
 core::Date ScreeningService::Today() const {
-  return core::Date::FromDays(clock_.Now().micros / (86400LL * 1000000LL));
+  return clock_.Now().UtcDate();
 }
 
 Status ScreeningService::AuditMembers(const authz::Principal& who, const std::string& action, int64_t screening,
@@ -138,7 +129,7 @@ StatusOr<ScreeningRecord> ScreeningService::Screen(const authz::Principal& who, 
       for (const auto& [k, v] : rec.input.members[i]) has_age = has_age || k == "age";
       if (!has_age && rules_.FindSymbol("age") >= 0) {
         ASSIGN_OR_RETURN(registry::PersonView view, persons_.Get(who, members[i]));
-        if (auto age = AgeOn(view.person.birth_date, rec.as_of)) rec.input.members[i].emplace_back("age", std::to_string(*age));
+        if (auto age = view.person.birth_date ? view.person.birth_date->AgeOn(rec.as_of) : std::nullopt) rec.input.members[i].emplace_back("age", std::to_string(*age));
       }
     }
   }

@@ -118,7 +118,7 @@ AgreementService::AgreementService(storage::Database& db, const authz::DataCateg
       options_(options) {}
 
 core::Date AgreementService::Today() const {
-  return core::Date::FromDays(clock_.Now().micros / (86400LL * 1000000LL));
+  return clock_.Now().UtcDate();
 }
 
 StatusOr<std::vector<Agreement>> AgreementService::Load(storage::Transaction& tx,

@@ -117,7 +117,7 @@ ConsentService::ConsentService(storage::Database& db, const authz::DataCategorie
       clock_(clock) {}
 
 core::Date ConsentService::Today() const {
-  return core::Date::FromDays(clock_.Now().micros / (86400LL * 1000000LL));
+  return clock_.Now().UtcDate();
 }
 
 StatusOr<std::vector<Consent>> ConsentService::Load(storage::Transaction& tx,
