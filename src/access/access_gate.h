@@ -1,34 +1,72 @@
 #pragma once
 
+#include <cstdint>
+#include <memory>
 #include <string>
 #include <string_view>
 #include <utility>
 #include <vector>
 
+#include "access/data_categories.h"
 #include "access/principal.h"
 #include "core/ids.h"
+#include "core/status.h"
+
+namespace storage {
+class Transaction;
+}
 
 namespace authz {
 
-// Classes of personal data. The [sharing] work makes these configurable per deployment.
-enum class Category { kIdentity, kContact, kNeeds, kHousehold, kHistory };
+// Every field of a person's record and every kind of record about a person, in the order of
+// DataCategories::PersonFields() then RecordKinds(). The deployment's data categories file
+// puts each in a category; the gate decides per category and answers per field.
+enum class Field : uint8_t {
+  kNames,
+  kBirthDate,
+  kSex,
+  kGender,
+  kIdentifiers,
+  kAddresses,
+  kPhones,
+  kEmails,
+  kPreferredLanguage,
+  kNeeds,
+  kHousehold,
+  kSourceRecord,
+  kScreening,
+  kHistory,
+};
+inline constexpr int kFieldCount = 14;
 
-std::string_view CategoryName(Category c);
-
+// A category the principal may not see, and the rule that withholds it.
 struct Withheld {
-  Category category;
+  std::string category;  // the deployment's id: "income"
+  std::string label;     // "Income"
   std::string reason;
 };
 
-// The gate's answer: allowed or not, why, and which categories may be seen.
+// The gate's answer: allowed or not, why, and which fields may be seen.
 struct Decision {
   bool allowed = false;
   std::string reason;
-  std::vector<Category> visible;
+  uint32_t fields = 0;  // bit (1 << Field) per visible field
   std::vector<Withheld> withheld;
+  // The sharing agreements and consents the decision relies on (ids), for the audit entry.
+  std::vector<int64_t> agreements;
+  std::vector<int64_t> consents;
+  // Set when the principal's agency does not hold the person and an emergency access opened
+  // what agreements and consent did not (see Principal::break_glass).
+  bool break_glass = false;
 
-  bool Sees(Category c) const;
+  bool Sees(Field f) const { return (fields >> static_cast<int>(f)) & 1u; }
+  // The reason `f` is withheld; empty when it is visible or the decision is a refusal.
+  std::string WithheldReason(Field f, const DataCategories& categories) const;
 };
+
+// A decision that lets every field through: for data the caller sent itself (the echo of a
+// create) or compares for its own agency (a match review of its own records).
+Decision SeeEverything(std::string reason);
 
 enum class Operation { kRead, kSearch, kCreate, kUpdate };
 
@@ -36,19 +74,85 @@ enum class Operation { kRead, kSearch, kCreate, kUpdate };
 // (persons:read or persons:write, households:..., source-records:write).
 enum class Resource { kPerson, kHousehold, kSourceRecord };
 
-// The access gate, first form: everything is refused unless a rule allows it.
-//   - staff with frontdesk, caseworker, specialist, coordinator or manager may read, search,
-//     create and update client records for the purposes service_delivery, case_work,
-//     eligibility and front_desk; frontdesk does not see the change history;
-//   - governance, admin and auditor roles do not read client records;
-//   - a system token needs the role as above and the scope of the resource: persons:read or
-//     persons:write, households:read or households:write, source-records:write;
-//   - a citizen may read their own record only.
-// Stateless and thread-safe. The caller writes every decision to the audit log.
+// What the gate needs to know about one person for the principal's agency.
+struct CategoryFacts {
+  int64_t agreement = 0;         // the sharing agreement in force for the category; 0: none
+  bool consent_required = false;  // that agreement's legal basis is the person's consent
+  int64_t consent = 0;            // the person's consent in force that covers it; 0: none
+};
+
+struct PersonFacts {
+  // There is a person with that id. When not, the role decides alone (there is nothing to
+  // withhold, and the caller answers "not found" after auditing).
+  bool exists = true;
+  // The principal's agency holds the person: it registered them, keeps a source record of
+  // them or screened their household (the reference directory).
+  bool holds = false;
+  // When !holds: per category, in the order of DataCategories::categories().
+  std::vector<CategoryFacts> categories;
+};
+
+// Where the gate learns the facts, within the caller's transaction when there is one.
+class PersonFactsSource {
+ public:
+  virtual ~PersonFactsSource() = default;
+  // `tx` may be null: the source then reads in a transaction of its own.
+  virtual core::StatusOr<PersonFacts> Facts(storage::Transaction* tx, const Principal& who,
+                                            core::PersonId person) const = 0;
+};
+
+// The access gate: one decision for every use of a person's data. Everything is refused
+// unless a rule allows it.
+//
+//   Role and purpose. Staff with frontdesk, caseworker, specialist, coordinator or manager
+//   may read, search, create and update client records for the purposes service_delivery,
+//   case_work, eligibility and front_desk; governance, admin and auditor roles read no client
+//   records. A system token needs such a role and the scope of the resource (persons:read or
+//   persons:write, households:..., source-records:write). A citizen reads their own record.
+//
+//   Data class. For a person, each category of the deployment is decided on its own:
+//     - the principal's agency holds the person: every category is visible, except that the
+//       front desk (frontdesk without a casework role) sees no black-class category;
+//     - otherwise black-class categories are withheld, and a white or grey category is
+//       visible only under a sharing agreement in force for the agency, the category and
+//       the purpose, and, when that agreement's legal basis is consent, a consent of the
+//       person in force that covers the category.
+//   A read of a person with nothing visible is refused. Break-glass (Principal::break_glass)
+//   lets caseworkers, specialists, coordinators and managers see white and grey categories
+//   without agreement or consent; never black ones.
+//
+// Thread-safe. The caller writes every decision to the audit log, refusals included.
 class AccessGate {
  public:
+  // The built-in categories and every principal's agency holding every person: for tests of
+  // one agency's work. A deployment always uses the other constructor.
+  AccessGate();
+  // `categories` and `facts` must outlive the gate.
+  AccessGate(const DataCategories& categories, const PersonFactsSource& facts);
+
+  // For `person` (unset for a search or a create), within `tx` when the caller has one.
+  // When the facts cannot be read the answer is a refusal that says so.
   Decision DecidePerson(const Principal& who, Operation op, core::PersonId person,
-                        Resource resource = Resource::kPerson) const;
+                        Resource resource = Resource::kPerson,
+                        storage::Transaction* tx = nullptr) const;
+
+  // The decision given the facts (null: none needed, or none known). Pure and fast: what
+  // DecidePerson calls after reading the facts.
+  Decision Decide(const Principal& who, Operation op, core::PersonId person, Resource resource,
+                  const PersonFacts* facts) const;
+
+  const DataCategories& categories() const { return *categories_; }
+  // The category of `f`.
+  const DataCategory& CategoryOf(Field f) const;
+
+ private:
+  std::shared_ptr<const DataCategories> owned_;
+  const DataCategories* categories_;
+  const PersonFactsSource* facts_ = nullptr;
+  int field_category_[kFieldCount] = {};  // index into categories_->categories()
 };
+
+// "names", "history": the field's name in the data categories file.
+std::string_view FieldName(Field f);
 
 }  // namespace authz

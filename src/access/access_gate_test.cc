@@ -1,6 +1,7 @@
 #include "access/access_gate.h"
 
 #include <algorithm>
+#include <map>
 #include <string>
 #include <vector>
 
@@ -18,6 +19,7 @@ using core::StatusCode;
 using ::testing::ElementsAre;
 using ::testing::HasSubstr;
 using ::testing::IsEmpty;
+using ::testing::Not;
 
 constexpr core::PersonId kPerson{42};
 constexpr core::PersonId kOtherPerson{43};
@@ -26,8 +28,6 @@ constexpr Operation kOperations[] = {Operation::kRead, Operation::kSearch, Opera
 constexpr Purpose kAllPurposes[] = {Purpose::kServiceDelivery, Purpose::kCaseWork, Purpose::kEligibility,
                                     Purpose::kFrontDesk,       Purpose::kAdministration, Purpose::kAudit,
                                     Purpose::kOwnRecord};
-constexpr Category kAllCategories[] = {Category::kIdentity, Category::kContact, Category::kNeeds,
-                                       Category::kHousehold, Category::kHistory};
 
 std::string_view Verb(Operation op) {
   switch (op) {
@@ -82,11 +82,14 @@ Principal Token(std::vector<Role> roles, std::vector<std::string> scopes) {
   return p;
 }
 
-std::vector<Category> WithheldCategories(const Decision& d) {
-  std::vector<Category> out;
+std::vector<std::string> WithheldCategories(const Decision& d) {
+  std::vector<std::string> out;
   for (const auto& w : d.withheld) out.push_back(w.category);
   return out;
 }
+
+constexpr uint32_t kEveryField = (1u << kFieldCount) - 1;
+constexpr uint32_t kHistoryBit = 1u << static_cast<int>(Field::kHistory);
 
 // Every staff role, alone, against every operation and purpose.
 TEST(AccessGate, StaffRoleOperationPurposeTable) {
@@ -112,18 +115,17 @@ TEST(AccessGate, StaffRoleOperationPurposeTable) {
           EXPECT_THAT(d.reason, HasSubstr(std::string(PurposeName(purpose))));
         }
         if (!expected) {
-          EXPECT_THAT(d.visible, IsEmpty());
+          EXPECT_EQ(d.fields, 0u);
           EXPECT_THAT(d.withheld, IsEmpty());
           continue;
         }
         if (role == Role::kFrontdesk) {
-          EXPECT_THAT(d.visible, ElementsAre(Category::kIdentity, Category::kContact, Category::kNeeds,
-                                             Category::kHousehold));
-          EXPECT_THAT(WithheldCategories(d), ElementsAre(Category::kHistory));
-          EXPECT_FALSE(d.Sees(Category::kHistory));
+          // The front desk sees no black-class category: case notes and the history.
+          EXPECT_EQ(d.fields, kEveryField & ~kHistoryBit);
+          EXPECT_THAT(WithheldCategories(d), ElementsAre("case_notes"));
+          EXPECT_FALSE(d.Sees(Field::kHistory));
         } else {
-          EXPECT_THAT(d.visible, ElementsAre(Category::kIdentity, Category::kContact, Category::kNeeds,
-                                             Category::kHousehold, Category::kHistory));
+          EXPECT_EQ(d.fields, kEveryField);
           EXPECT_THAT(d.withheld, IsEmpty());
         }
       }
@@ -143,7 +145,7 @@ TEST(AccessGate, FrontdeskHistoryIsWithheldWithAReason) {
                                                kPerson);
   ASSERT_TRUE(d.allowed);
   ASSERT_EQ(d.withheld.size(), 1u);
-  EXPECT_EQ(d.withheld[0].category, Category::kHistory);
+  EXPECT_EQ(d.withheld[0].category, "case_notes");
   EXPECT_THAT(d.withheld[0].reason, HasSubstr("front desk"));
 }
 
@@ -152,7 +154,7 @@ TEST(AccessGate, FrontdeskWithACaseworkRoleSeesHistory) {
     SCOPED_TRACE(RoleName(other));
     const Decision d = AccessGate().DecidePerson(Staff({Role::kFrontdesk, other}), Operation::kRead, kPerson);
     ASSERT_TRUE(d.allowed) << d.reason;
-    EXPECT_TRUE(d.Sees(Category::kHistory));
+    EXPECT_TRUE(d.Sees(Field::kHistory));
     EXPECT_THAT(d.withheld, IsEmpty());
   }
 }
@@ -171,10 +173,10 @@ TEST(AccessGate, CitizenReadsOwnRecordOnlyAndOnlyReads) {
     const Decision own = gate.DecidePerson(Citizen(kPerson), op, kPerson);
     EXPECT_EQ(own.allowed, op == Operation::kRead) << own.reason;
     if (op == Operation::kRead) {
-      for (Category c : kAllCategories) EXPECT_TRUE(own.Sees(c)) << CategoryName(c);
+      EXPECT_EQ(own.fields, kEveryField);
     } else {
       EXPECT_THAT(own.reason, HasSubstr("own record"));
-      EXPECT_THAT(own.visible, IsEmpty());
+      EXPECT_EQ(own.fields, 0u);
     }
     const Decision other = gate.DecidePerson(Citizen(kPerson), op, kOtherPerson);
     EXPECT_FALSE(other.allowed);
@@ -260,6 +262,163 @@ TEST(AccessGate, SystemTokenNeedsTheScopeOfTheResource) {
                   .allowed);
   // Staff sessions are not limited by scopes.
   EXPECT_TRUE(gate.DecidePerson(Staff({Role::kCaseworker}), Operation::kUpdate, kPerson, Resource::kHousehold).allowed);
+}
+
+// -------- Data classes, agreements and consent --------
+
+// Facts set by the test, keyed by person id; records the transaction it was handed.
+class FakeFacts final : public PersonFactsSource {
+ public:
+  core::StatusOr<PersonFacts> Facts(storage::Transaction* tx, const Principal&, core::PersonId person) const override {
+    ++calls;
+    last_tx = tx;
+    if (fail) return core::Status::Unavailable("database down");
+    auto it = facts.find(person.value);
+    return it == facts.end() ? PersonFacts{} : it->second;
+  }
+  std::map<int64_t, PersonFacts> facts;
+  bool fail = false;
+  mutable int calls = 0;
+  mutable storage::Transaction* last_tx = nullptr;
+};
+
+// The built-in categories: identity, contact, needs, household (white), income (grey),
+// case_notes (black), in that order.
+constexpr size_t kIdentity = 0, kContact = 1, kIncome = 4, kCaseNotes = 5;
+
+PersonFacts NotHeld() {
+  PersonFacts f;
+  f.categories.resize(DataCategories::Builtin().categories().size());
+  return f;
+}
+
+class SharingGate : public ::testing::Test {
+ protected:
+  FakeFacts facts_;
+  AccessGate gate_{DataCategories::Builtin(), facts_};
+};
+
+TEST_F(SharingGate, TheAgencyThatHoldsThePersonSeesEveryCategory) {
+  facts_.facts[kPerson.value] = PersonFacts{true, {}};
+  const Decision d = gate_.DecidePerson(Staff({Role::kCaseworker}), Operation::kRead, kPerson);
+  ASSERT_TRUE(d.allowed) << d.reason;
+  EXPECT_EQ(d.fields, kEveryField);
+  EXPECT_THAT(d.reason, HasSubstr("holds the person"));
+  EXPECT_EQ(facts_.calls, 1);
+}
+
+TEST_F(SharingGate, AnotherAgencyWithoutAgreementIsRefusedWithTheRule) {
+  facts_.facts[kPerson.value] = NotHeld();
+  const Decision d = gate_.DecidePerson(Staff({Role::kCaseworker}), Operation::kRead, kPerson);
+  EXPECT_FALSE(d.allowed);
+  EXPECT_THAT(d.reason, HasSubstr("does not hold this person"));
+  EXPECT_THAT(d.reason, HasSubstr("case_work"));
+  EXPECT_EQ(d.fields, 0u);
+}
+
+TEST_F(SharingGate, AnAgreementOpensItsCategoryOnlyAndIsNamed) {
+  PersonFacts f = NotHeld();
+  f.categories[kIdentity].agreement = 17;
+  facts_.facts[kPerson.value] = f;
+  const Decision d = gate_.DecidePerson(Staff({Role::kCaseworker}), Operation::kRead, kPerson);
+  ASSERT_TRUE(d.allowed) << d.reason;
+  for (Field field : {Field::kNames, Field::kBirthDate, Field::kSex, Field::kGender, Field::kIdentifiers,
+                      Field::kSourceRecord}) {
+    EXPECT_TRUE(d.Sees(field)) << FieldName(field);
+  }
+  for (Field field : {Field::kAddresses, Field::kPhones, Field::kEmails, Field::kNeeds, Field::kHousehold,
+                      Field::kScreening, Field::kHistory}) {
+    EXPECT_FALSE(d.Sees(field)) << FieldName(field);
+  }
+  EXPECT_THAT(d.agreements, ElementsAre(17));
+  EXPECT_THAT(d.reason, HasSubstr("agreement 17"));
+  EXPECT_THAT(WithheldCategories(d), ElementsAre("contact", "needs", "household", "income", "case_notes"));
+  EXPECT_THAT(d.WithheldReason(Field::kAddresses, gate_.categories()), HasSubstr("no sharing agreement"));
+  EXPECT_THAT(d.WithheldReason(Field::kHistory, gate_.categories()), HasSubstr("black-class"));
+  EXPECT_EQ(d.WithheldReason(Field::kNames, gate_.categories()), "");
+}
+
+TEST_F(SharingGate, BlackClassNeverLeavesTheAgencyEvenWithAnAgreementId) {
+  PersonFacts f = NotHeld();
+  f.categories[kIdentity].agreement = 1;
+  f.categories[kCaseNotes].agreement = 2;  // cannot exist; the gate must not trust it anyway
+  facts_.facts[kPerson.value] = f;
+  const Decision d = gate_.DecidePerson(Staff({Role::kManager}), Operation::kRead, kPerson);
+  ASSERT_TRUE(d.allowed);
+  EXPECT_FALSE(d.Sees(Field::kHistory));
+  EXPECT_THAT(d.agreements, ElementsAre(1));
+}
+
+TEST_F(SharingGate, AnAgreementOnConsentNeedsTheConsent) {
+  PersonFacts f = NotHeld();
+  f.categories[kIdentity].agreement = 3;
+  f.categories[kIncome] = {4, true, 0};
+  facts_.facts[kPerson.value] = f;
+  Decision d = gate_.DecidePerson(Staff({Role::kCaseworker}, Purpose::kEligibility), Operation::kRead, kPerson);
+  ASSERT_TRUE(d.allowed);
+  EXPECT_FALSE(d.Sees(Field::kScreening));
+  EXPECT_THAT(d.WithheldReason(Field::kScreening, gate_.categories()), HasSubstr("has not consented"));
+
+  facts_.facts[kPerson.value].categories[kIncome].consent = 9;
+  d = gate_.DecidePerson(Staff({Role::kCaseworker}, Purpose::kEligibility), Operation::kRead, kPerson);
+  EXPECT_TRUE(d.Sees(Field::kScreening));
+  EXPECT_THAT(d.agreements, ElementsAre(3, 4));
+  EXPECT_THAT(d.consents, ElementsAre(9));
+  EXPECT_THAT(d.reason, HasSubstr("consent 9"));
+}
+
+TEST_F(SharingGate, FrontDeskOfTheHoldingAgencyStillMissesBlackCategories) {
+  facts_.facts[kPerson.value] = PersonFacts{true, {}};
+  const Decision d = gate_.DecidePerson(Staff({Role::kFrontdesk}, Purpose::kFrontDesk), Operation::kRead, kPerson);
+  ASSERT_TRUE(d.allowed);
+  EXPECT_FALSE(d.Sees(Field::kHistory));
+  EXPECT_TRUE(d.Sees(Field::kScreening));
+}
+
+TEST_F(SharingGate, BreakGlassOpensWhiteAndGreyForCaseworkRolesAndIsFlagged) {
+  facts_.facts[kPerson.value] = NotHeld();
+  Principal who = Staff({Role::kCaseworker});
+  who.break_glass = "unconscious at the door, no next of kin known";
+  const Decision d = gate_.DecidePerson(who, Operation::kRead, kPerson);
+  ASSERT_TRUE(d.allowed) << d.reason;
+  EXPECT_TRUE(d.break_glass);
+  EXPECT_TRUE(d.Sees(Field::kNames));
+  EXPECT_TRUE(d.Sees(Field::kScreening));
+  EXPECT_FALSE(d.Sees(Field::kHistory));
+  EXPECT_THAT(d.reason, HasSubstr("BREAK-GLASS"));
+  EXPECT_THAT(WithheldCategories(d), ElementsAre("case_notes"));
+
+  // Not for the front desk; and not flagged where the agency holds the person anyway.
+  Principal desk = Staff({Role::kFrontdesk}, Purpose::kFrontDesk);
+  desk.break_glass = "urgent";
+  EXPECT_FALSE(gate_.DecidePerson(desk, Operation::kRead, kPerson).allowed);
+  facts_.facts[kPerson.value] = PersonFacts{true, {}};
+  EXPECT_FALSE(gate_.DecidePerson(who, Operation::kRead, kPerson).break_glass);
+}
+
+TEST_F(SharingGate, FactsThatCannotBeReadRefuseAndReleaseNothing) {
+  facts_.fail = true;
+  const Decision d = gate_.DecidePerson(Staff({Role::kCaseworker}), Operation::kRead, kPerson);
+  EXPECT_FALSE(d.allowed);
+  EXPECT_EQ(d.fields, 0u);
+  EXPECT_THAT(d.reason, HasSubstr("could not be read"));
+  EXPECT_THAT(d.reason, Not(HasSubstr("database down")));
+}
+
+TEST_F(SharingGate, NoFactsAreReadForRefusalsSearchesCitizensOrOwnSourceRecords) {
+  EXPECT_FALSE(gate_.DecidePerson(Staff({Role::kAuditor}), Operation::kRead, kPerson).allowed);
+  EXPECT_TRUE(gate_.DecidePerson(Staff({Role::kCaseworker}), Operation::kSearch, core::PersonId{}).allowed);
+  EXPECT_TRUE(gate_.DecidePerson(Citizen(kPerson), Operation::kRead, kPerson).allowed);
+  EXPECT_TRUE(gate_.DecidePerson(Staff({Role::kCaseworker}), Operation::kUpdate, kPerson, Resource::kSourceRecord)
+                  .allowed);
+  EXPECT_EQ(facts_.calls, 0);
+}
+
+TEST_F(SharingGate, TheCallersTransactionIsPassedOn) {
+  facts_.facts[kPerson.value] = PersonFacts{true, {}};
+  auto* tx = reinterpret_cast<storage::Transaction*>(0x1234);
+  (void)gate_.DecidePerson(Staff({Role::kCaseworker}), Operation::kRead, kPerson, Resource::kPerson, tx);
+  EXPECT_EQ(facts_.last_tx, tx);
 }
 
 TEST(Principal, HasScopeWithoutScopesIsUnrestricted) {

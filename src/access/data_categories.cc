@@ -148,6 +148,29 @@ const std::vector<std::string_view>& DataCategories::RecordKinds() {
   return *kinds;
 }
 
+const DataCategories& DataCategories::Builtin() {
+  static const auto* builtin = [] {
+    auto parsed = Parse(R"yaml(
+categories:
+  - {id: identity, label: Identity, class: white}
+  - {id: contact, label: Contact details, class: white}
+  - {id: needs, label: Access needs, class: white}
+  - {id: household, label: Household, class: white}
+  - {id: income, label: Income, class: grey}
+  - {id: case_notes, label: Case notes, class: black}
+fields:
+  person: {names: identity, birth_date: identity, sex: identity, gender: identity,
+           identifiers: identity, addresses: contact, phones: contact, emails: contact,
+           preferred_language: contact, needs: needs}
+  records: {household: household, source_record: identity, screening: income,
+            history: case_notes}
+)yaml",
+                        "built-in data categories");
+    return new DataCategories(std::move(parsed).value());
+  }();
+  return *builtin;
+}
+
 StatusOr<DataCategories> DataCategories::Load(const std::string& path) {
   std::ifstream in(path);
   if (!in) return Status::NotFound(fmt::format("{}: cannot open the data categories file", path));

@@ -52,6 +52,10 @@ class DataCategories {
   static const std::vector<std::string_view>& PersonFields();
   static const std::vector<std::string_view>& RecordKinds();
 
+  // The categories onedoor uses when a deployment names none: identity, contact, needs and
+  // household (white), income (grey) and case_notes (black).
+  static const DataCategories& Builtin();
+
   // Reads and validates `path`. Errors are kInvalidArgument with a message that starts with
   // "path:line:column: " and says what to change: a YAML syntax error, an unknown key, a
   // missing or malformed id, label or class, an unknown class, a category declared twice, a

@@ -41,6 +41,10 @@ struct Principal {
   Purpose purpose = Purpose::kServiceDelivery;
   std::optional<core::PersonId> person;  // a citizen's own person record
   std::string request_id;
+  // Break-glass: the justification of an emergency access to data the principal's agency
+  // could not otherwise see (header `X-Break-Glass` or the form on a client's page). Empty
+  // for a normal request. The gate flags every decision that relied on it.
+  std::string break_glass;
 
   bool HasRole(Role r) const;
   bool HasAnyRole(std::initializer_list<Role> rs) const;

@@ -47,30 +47,6 @@ core::StatusOr<std::unique_ptr<App>> App::Open(const core::Config& config, bool 
   RETURN_IF_ERROR(storage::Migrate(*app->db_, storage::OnedoorSchema()).status());
   app->audit_ = std::make_unique<audit::AuditLog>(app->clock_);
   app->outbox_ = std::make_unique<exchange::Outbox>(app->clock_);
-  accounts::AccountOptions account_options;
-  account_options.session_idle_minutes = config.session_idle_minutes;
-  account_options.login_max_failures = config.login_max_failures;
-  account_options.login_window_minutes = config.login_window_minutes;
-  app->accounts_ = std::make_unique<accounts::AccountService>(*app->db_, *app->audit_, app->clock_, account_options);
-  app->persons_ = std::make_unique<registry::PersonService>(*app->db_, app->gate_, *app->audit_, *app->outbox_,
-                                                            app->clock_);
-  app->households_ = std::make_unique<registry::HouseholdService>(*app->db_, app->gate_, *app->audit_,
-                                                                  *app->outbox_, app->clock_);
-  app->match_ = std::make_unique<identity::MatchService>(*app->db_, app->gate_, *app->audit_, app->clock_);
-  app->reviews_ =
-      std::make_unique<identity::ReviewService>(*app->db_, *app->persons_, app->gate_, *app->audit_, app->clock_);
-  {
-    // The rule packs: a pack with a problem stops the start, with every problem listed.
-    std::vector<std::string> warnings;
-    core::Date today = app->clock_.Now().UtcDate();
-    auto rules = eligibility::RuleSet::Load(RulesDirs(config.rules_dirs), today, &warnings);
-    if (!rules.ok()) return core::Status(rules.status().code(), "rules: " + rules.status().message());
-    for (const auto& w : warnings) core::LogWarn("rules.warning", {{"detail", w}});
-    app->rules_ = std::move(rules).value();
-    app->screenings_ = std::make_unique<eligibility::ScreeningService>(
-        *app->db_, *app->rules_, *app->persons_, *app->households_, app->gate_, *app->audit_, *app->outbox_,
-        app->clock_);
-  }
   {
     // The data categories: a problem stops the start, named by file, line and column.
     auto categories = authz::DataCategories::Load(config.data_categories);
@@ -80,8 +56,38 @@ core::StatusOr<std::unique_ptr<App>> App::Open(const core::Config& config, bool 
     app->categories_ = std::make_unique<authz::DataCategories>(std::move(categories).value());
     app->agreements_ = std::make_unique<sharing::AgreementService>(*app->db_, *app->categories_, *app->audit_,
                                                                    *app->outbox_, app->clock_);
-    app->consents_ = std::make_unique<sharing::ConsentService>(*app->db_, *app->categories_, app->gate_,
+    // The access gate decides with the categories, the agreements in force, the consents and
+    // the reference directory.
+    app->gate_facts_ =
+        std::make_unique<sharing::GateFacts>(*app->db_, *app->agreements_, *app->categories_, app->clock_);
+    app->gate_ = std::make_unique<authz::AccessGate>(*app->categories_, *app->gate_facts_);
+    app->consents_ = std::make_unique<sharing::ConsentService>(*app->db_, *app->categories_, *app->gate_,
                                                                *app->audit_, *app->outbox_, app->clock_);
+    app->directory_ = std::make_unique<sharing::ReferenceDirectory>(*app->db_, *app->gate_, *app->audit_);
+  }
+  accounts::AccountOptions account_options;
+  account_options.session_idle_minutes = config.session_idle_minutes;
+  account_options.login_max_failures = config.login_max_failures;
+  account_options.login_window_minutes = config.login_window_minutes;
+  app->accounts_ = std::make_unique<accounts::AccountService>(*app->db_, *app->audit_, app->clock_, account_options);
+  app->persons_ = std::make_unique<registry::PersonService>(*app->db_, *app->gate_, *app->audit_, *app->outbox_,
+                                                            app->clock_);
+  app->households_ = std::make_unique<registry::HouseholdService>(*app->db_, *app->gate_, *app->audit_,
+                                                                  *app->outbox_, app->clock_);
+  app->match_ = std::make_unique<identity::MatchService>(*app->db_, *app->gate_, *app->audit_, app->clock_);
+  app->reviews_ =
+      std::make_unique<identity::ReviewService>(*app->db_, *app->persons_, *app->gate_, *app->audit_, app->clock_);
+  {
+    // The rule packs: a pack with a problem stops the start, with every problem listed.
+    std::vector<std::string> warnings;
+    core::Date today = app->clock_.Now().UtcDate();
+    auto rules = eligibility::RuleSet::Load(RulesDirs(config.rules_dirs), today, &warnings);
+    if (!rules.ok()) return core::Status(rules.status().code(), "rules: " + rules.status().message());
+    for (const auto& w : warnings) core::LogWarn("rules.warning", {{"detail", w}});
+    app->rules_ = std::move(rules).value();
+    app->screenings_ = std::make_unique<eligibility::ScreeningService>(
+        *app->db_, *app->rules_, *app->persons_, *app->households_, *app->gate_, *app->audit_, *app->outbox_,
+        app->clock_);
   }
   if (!web) return app;
 
@@ -119,6 +125,7 @@ core::StatusOr<std::unique_ptr<App>> App::Open(const core::Config& config, bool 
   http::AddReviewRoutes(app->router_, *app->reviews_);
   http::AddAgreementRoutes(app->router_, *app->agreements_);
   http::AddConsentRoutes(app->router_, *app->consents_);
+  http::AddDirectoryRoutes(app->router_, *app->directory_);
   http::AddPageRoutes(app->router_, app->pages_->deps);
   http::AddStaticRoutes(app->router_, config.web_root, config.node_modules);
   app->dispatcher_ = std::make_unique<http::Dispatcher>(

@@ -24,6 +24,8 @@
 #include "registry/person_service.h"
 #include "sharing/agreement_service.h"
 #include "sharing/consent_service.h"
+#include "sharing/gate_facts.h"
+#include "sharing/reference_directory.h"
 #include "storage/database.h"
 
 namespace app {
@@ -50,6 +52,8 @@ class App {
   const authz::DataCategories& categories() const { return *categories_; }
   sharing::AgreementService& agreements() { return *agreements_; }
   sharing::ConsentService& consents() { return *consents_; }
+  sharing::ReferenceDirectory& directory() { return *directory_; }
+  const authz::AccessGate& gate() const { return *gate_; }
   http::Router& router() { return router_; }
   http::Dispatcher& dispatcher() { return *dispatcher_; }
   http::Metrics& metrics() { return metrics_; }
@@ -66,7 +70,6 @@ class App {
   core::SystemClock clock_;
   http::Metrics metrics_;
   std::unique_ptr<storage::Database> db_;
-  authz::AccessGate gate_;
   std::unique_ptr<audit::AuditLog> audit_;
   std::unique_ptr<exchange::Outbox> outbox_;
   std::unique_ptr<accounts::AccountService> accounts_;
@@ -79,6 +82,9 @@ class App {
   std::unique_ptr<authz::DataCategories> categories_;
   std::unique_ptr<sharing::AgreementService> agreements_;
   std::unique_ptr<sharing::ConsentService> consents_;
+  std::unique_ptr<sharing::GateFacts> gate_facts_;
+  std::unique_ptr<authz::AccessGate> gate_;
+  std::unique_ptr<sharing::ReferenceDirectory> directory_;
   std::unique_ptr<http::Templates> templates_;
   std::unique_ptr<struct PageDepsHolder> pages_;
   http::Router router_;

@@ -2,6 +2,8 @@
 
 #include <optional>
 #include <random>
+#include <string_view>
+#include <tuple>
 
 #include <fmt/format.h>
 
@@ -86,7 +88,7 @@ struct DemoAgreement {
 
 const std::vector<DemoAgreement>& Agreements() {
   using authz::Purpose;
-  static const auto* agreements = new std::vector<DemoAgreement>{
+  static auto* agreements = new std::vector<DemoAgreement>{
       {"city-social", "contact", Purpose::kServiceDelivery,
        "GDPR art. 6(1)(e); Social Services Act s.12 (duty of partner agencies to cooperate)",
        "To reach clients referred by partner agencies, and to keep their addresses and phone numbers current.",

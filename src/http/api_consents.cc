@@ -222,4 +222,22 @@ void AddConsentRoutes(Router& router, sharing::ConsentService& consents) {
               }});
 }
 
+void AddDirectoryRoutes(Router& router, sharing::ReferenceDirectory& directory) {
+  router.Add({"GET", "/api/v1/persons/{id}/agencies", Auth::kApi, "getPersonAgencies",
+              [&directory](Context& ctx) {
+                auto person = ParseId(ctx.Param("id"), "id");
+                if (!person.ok()) return Problem(person.status(), ctx.request.request_id);
+                auto entries = directory.Entries(ctx.Who(), core::PersonId{*person});
+                if (!entries.ok()) return Problem(entries.status(), ctx.request.request_id);
+                json items = json::array();
+                for (const auto& e : *entries) {
+                  items.push_back({{"agency", {{"id", e.agency.value}, {"code", e.agency_code}, {"name", e.agency_name}}},
+                                   {"capacity", sharing::CapacityName(e.capacity)},
+                                   {"label", sharing::CapacityLabel(e.capacity)},
+                                   {"since", e.since.ToRfc3339()}});
+                }
+                return JsonResponse(200, {{"person_id", *person}, {"items", std::move(items)}});
+              }});
+}
+
 }  // namespace http

@@ -2,6 +2,7 @@
 
 #include "http/router.h"
 #include "sharing/consent_service.h"
+#include "sharing/reference_directory.h"
 
 namespace http {
 
@@ -9,5 +10,8 @@ namespace http {
 // resume, withdraw) and its receipt (JSON, after ISO/IEC TS 27560 and the Kantara consent
 // receipt).
 void AddConsentRoutes(Router& router, sharing::ConsentService& consents);
+
+// /api/v1/persons/{id}/agencies: the reference directory, which agencies know the person.
+void AddDirectoryRoutes(Router& router, sharing::ReferenceDirectory& directory);
 
 }  // namespace http

@@ -29,7 +29,7 @@ json MatchCandidateJson(const identity::MatchCandidate& c) {
 }
 
 json SideJson(const identity::ReviewSide& s) {
-  authz::Decision all{true, "", {authz::Category::kIdentity, authz::Category::kContact, authz::Category::kNeeds}, {}};
+  authz::Decision all = authz::SeeEverything("");
   json person = registry::ToJson(s.data, all);
   person.erase("id");
   person.erase("version");

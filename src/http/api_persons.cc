@@ -106,8 +106,7 @@ void AddPersonRoutes(Router& router, registry::PersonService& persons, registry:
                 if (!person.ok()) return Fail(person.status(), ctx);
                 auto created = persons.Create(ctx.Who(), std::move(person).value());
                 if (!created.ok()) return Fail(created.status(), ctx);
-                authz::Decision all{true, "", {authz::Category::kIdentity, authz::Category::kContact,
-                                                authz::Category::kNeeds}, {}};
+                authz::Decision all = authz::SeeEverything("");
                 Response r = JsonResponse(201, registry::ToJson(*created, all));
                 r.Header("Location", fmt::format("/api/v1/persons/{}", created->id.value));
                 r.Header("ETag", ETag(created->version));
@@ -142,11 +141,11 @@ void AddPersonRoutes(Router& router, registry::PersonService& persons, registry:
                 if (!body.ok()) return Fail(body.status(), ctx);
                 auto person = registry::FromJson(*body);
                 if (!person.ok()) return Fail(person.status(), ctx);
-                auto updated = persons.Update(ctx.Who(), core::PersonId{*id}, *version, std::move(person).value());
+                authz::Decision decision;
+                auto updated =
+                    persons.Update(ctx.Who(), core::PersonId{*id}, *version, std::move(person).value(), &decision);
                 if (!updated.ok()) return Fail(updated.status(), ctx);
-                authz::Decision all{true, "", {authz::Category::kIdentity, authz::Category::kContact,
-                                                authz::Category::kNeeds}, {}};
-                Response r = JsonResponse(200, registry::ToJson(*updated, all));
+                Response r = JsonResponse(200, registry::ToJson(*updated, decision));
                 r.Header("ETag", ETag(updated->version));
                 return r;
               }});

@@ -974,7 +974,7 @@ void AddPageRoutes(Router& router, const PageDeps& deps) {
                 auto row = [&](const std::string& k, const std::string& v) {
                   if (!v.empty()) rows.push_back({{"key", k}, {"value", v}});
                 };
-                if (view->decision.Sees(authz::Category::kIdentity)) {
+                if (view->decision.Sees(authz::Field::kNames)) {
                   std::string others;
                   for (size_t i = 1; i < p.names.size(); ++i) {
                     others += (others.empty() ? "" : "; ") + Trim(p.names[i].given + " " + p.names[i].family);
@@ -986,8 +986,8 @@ void AddPageRoutes(Router& router, const PageDeps& deps) {
                   row("Sex (as recorded)", sex);
                   row("Gender", p.gender);
                 }
-                if (view->decision.Sees(authz::Category::kContact)) row("Preferred language", p.preferred_language);
-                if (view->decision.Sees(authz::Category::kNeeds)) {
+                if (view->decision.Sees(authz::Field::kPreferredLanguage)) row("Preferred language", p.preferred_language);
+                if (view->decision.Sees(authz::Field::kNeeds)) {
                   row("Interpreter", p.needs.interpreter ? "Needed" + (p.needs.interpreter_language.empty() ? std::string() : " (" + p.needs.interpreter_language + ")") : "Not needed");
                   row("Accessibility needs", p.needs.accessibility);
                 }
@@ -1019,7 +1019,7 @@ void AddPageRoutes(Router& router, const PageDeps& deps) {
                 d["history_href"] = fmt::format("/clients/{}/history", p.id.value);
                 json withheld = json::array();
                 for (const auto& w : view->decision.withheld) {
-                  withheld.push_back({{"category", std::string(authz::CategoryName(w.category))}, {"reason", w.reason}});
+                  withheld.push_back({{"category", w.label}, {"reason", w.reason}});
                 }
                 d["withheld"] = std::move(withheld);
                 if (ctx.request.Query("created") == "1") d["flash"] = "Client registered";

@@ -104,18 +104,26 @@ StatusOr<std::vector<MatchCandidate>> MatchService::Match(const authz::Principal
       out.push_back(std::move(c));
     }
   }
-  // Every candidate shown is a read of that person: audited before anything is released.
+  // Every candidate shown is a read of that person, decided by the gate on its own (one the
+  // principal may not see by name is left out) and audited before anything is released.
+  std::vector<MatchCandidate> shown;
   RETURN_IF_ERROR(db_.Write([&](storage::Transaction& tx) -> Status {
-    if (out.empty()) {
-      return audit_.Append(tx, who, {"person.match", "person", "no candidates", std::nullopt, true, decision.reason});
-    }
+    shown.clear();
     for (const auto& c : out) {
+      authz::Decision d = gate_.DecidePerson(who, authz::Operation::kRead, c.person, authz::Resource::kPerson, &tx);
+      const bool visible = d.allowed && d.Sees(authz::Field::kNames);
       RETURN_IF_ERROR(audit_.Append(tx, who, {"person.match_candidate", "person", std::to_string(c.person.value),
-                                              c.person, true, decision.reason}));
+                                              c.person, visible, visible ? d.reason : d.allowed ? "the names are withheld" : d.reason}));
+      if (!visible) continue;
+      shown.push_back(c);
+      if (!d.Sees(authz::Field::kBirthDate)) shown.back().birth_date.clear();
+    }
+    if (shown.empty()) {
+      return audit_.Append(tx, who, {"person.match", "person", "no candidates", std::nullopt, true, decision.reason});
     }
     return Status::Ok();
   }));
-  return out;
+  return shown;
 }
 
 Status MatchService::RecordRegisteredDespiteMatches(const authz::Principal& who, core::PersonId person,

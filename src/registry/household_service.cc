@@ -29,6 +29,19 @@ StatusOr<Household> HouseholdService::Load(storage::Transaction& tx, core::House
   return out;
 }
 
+// The gate's decision for the household part of a person's data: refused unless the
+// household category is visible too.
+authz::Decision HouseholdService::Decide(const authz::Principal& who, authz::Operation op, core::PersonId person,
+                                         storage::Transaction* tx) const {
+  authz::Decision d = gate_.DecidePerson(who, op, person, authz::Resource::kHousehold, tx);
+  if (d.allowed && person.valid() && !d.Sees(authz::Field::kHousehold)) {
+    std::string why = d.WithheldReason(authz::Field::kHousehold, gate_.categories());
+    d.allowed = false;
+    d.reason = why.empty() ? "the household is withheld" : why;
+  }
+  return d;
+}
+
 StatusOr<Household> HouseholdService::Create(const authz::Principal& who, const std::string& name) {
   if (name.find_first_not_of(" \t\r\n") == std::string::npos || name.size() > 200) {
     return Status::InvalidArgument("the household has invalid fields", {{"name", "enter a name of 1 to 200 characters"}});
@@ -57,7 +70,7 @@ StatusOr<Household> HouseholdService::Get(const authz::Principal& who, core::Hou
   RETURN_IF_ERROR(db_.Write([&](storage::Transaction& tx) -> Status {
     ASSIGN_OR_RETURN(out, Load(tx, id));
     for (const auto& m : out.members) {
-      authz::Decision d = gate_.DecidePerson(who, authz::Operation::kRead, m.person, authz::Resource::kHousehold);
+      authz::Decision d = Decide(who, authz::Operation::kRead, m.person, &tx);
       RETURN_IF_ERROR(audit_.Append(tx, who, {"household.read", "household", std::to_string(id.value), m.person,
                                               d.allowed, d.reason}));
       if (!d.allowed && refusal.empty()) refusal = d.reason;
@@ -82,7 +95,7 @@ StatusOr<Household> HouseholdService::AddMember(const authz::Principal& who, cor
                                    {{"relationship", "must be one of head, partner, child, parent, sibling, grandparent, "
                                                      "grandchild, other_relative, carer, lodger, other"}});
   }
-  authz::Decision d = gate_.DecidePerson(who, authz::Operation::kUpdate, person, authz::Resource::kHousehold);
+  authz::Decision d = Decide(who, authz::Operation::kUpdate, person, nullptr);
   Household out;
   RETURN_IF_ERROR(db_.Write([&](storage::Transaction& tx) -> Status {
     RETURN_IF_ERROR(audit_.Append(tx, who, {"household.add_member", "household", std::to_string(id.value), person,
@@ -128,7 +141,7 @@ StatusOr<Household> HouseholdService::AddMember(const authz::Principal& who, cor
 
 StatusOr<Household> HouseholdService::EndMembership(const authz::Principal& who, core::HouseholdId id,
                                                     core::PersonId person, core::Date until) {
-  authz::Decision d = gate_.DecidePerson(who, authz::Operation::kUpdate, person, authz::Resource::kHousehold);
+  authz::Decision d = Decide(who, authz::Operation::kUpdate, person, nullptr);
   Household out;
   RETURN_IF_ERROR(db_.Write([&](storage::Transaction& tx) -> Status {
     RETURN_IF_ERROR(audit_.Append(tx, who, {"household.end_member", "household", std::to_string(id.value), person,

@@ -49,6 +49,8 @@ class HouseholdService {
                                           core::Date until);
 
  private:
+  authz::Decision Decide(const authz::Principal& who, authz::Operation op, core::PersonId person,
+                         storage::Transaction* tx) const;
   core::StatusOr<Household> Load(storage::Transaction& tx, core::HouseholdId id);
 
   storage::Database& db_;

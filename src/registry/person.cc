@@ -274,28 +274,55 @@ core::Status Validate(const Person& p) {
 
 json ToJson(const Person& p, const authz::Decision& visible) {
   json j = ToStorageJson(p);
-  j.erase("created_at");
-  j.erase("updated_at");
   json out = {{"id", p.id.value}, {"version", p.version}};
-  if (visible.Sees(authz::Category::kIdentity)) {
-    for (const char* k : {"names", "birth_date", "sex", "gender", "identifiers"}) {
-      if (j.contains(k)) out[k] = j[k];
-    }
+  for (int f = 0; f <= static_cast<int>(authz::Field::kNeeds); ++f) {
+    const auto field = static_cast<authz::Field>(f);
+    const std::string name(authz::FieldName(field));
+    if (visible.Sees(field) && j.contains(name)) out[name] = j[name];
   }
-  if (visible.Sees(authz::Category::kContact)) {
-    for (const char* k : {"addresses", "phones", "emails", "preferred_language"}) {
-      if (j.contains(k)) out[k] = j[k];
-    }
-  }
-  if (visible.Sees(authz::Category::kNeeds) && j.contains("needs")) out["needs"] = j["needs"];
   out["created_at"] = p.created_at.ToRfc3339();
   out["updated_at"] = p.updated_at.ToRfc3339();
   if (!visible.withheld.empty()) {
     json w = json::array();
-    for (const auto& x : visible.withheld) w.push_back({{"category", authz::CategoryName(x.category)}, {"reason", x.reason}});
+    for (const auto& x : visible.withheld) {
+      w.push_back({{"category", x.category}, {"label", x.label}, {"reason", x.reason}});
+    }
     out["withheld"] = std::move(w);
   }
   return out;
+}
+
+namespace {
+
+// Calls f(field, member-swapper) for each person field: `move(from, to)` copies the field.
+template <typename F>
+void EachPersonField(Person& a, const Person& b, F&& f) {
+  using authz::Field;
+  f(Field::kNames, [&] { a.names = b.names; });
+  f(Field::kBirthDate, [&] { a.birth_date = b.birth_date; });
+  f(Field::kSex, [&] { a.sex = b.sex; });
+  f(Field::kGender, [&] { a.gender = b.gender; });
+  f(Field::kIdentifiers, [&] { a.identifiers = b.identifiers; });
+  f(Field::kAddresses, [&] { a.addresses = b.addresses; });
+  f(Field::kPhones, [&] { a.phones = b.phones; });
+  f(Field::kEmails, [&] { a.emails = b.emails; });
+  f(Field::kPreferredLanguage, [&] { a.preferred_language = b.preferred_language; });
+  f(Field::kNeeds, [&] { a.needs = b.needs; });
+}
+
+}  // namespace
+
+void Redact(Person& p, const authz::Decision& visible) {
+  const Person empty;
+  EachPersonField(p, empty, [&](authz::Field f, auto&& copy) {
+    if (!visible.Sees(f)) copy();
+  });
+}
+
+void KeepWithheld(Person& input, const Person& stored, const authz::Decision& visible) {
+  EachPersonField(input, stored, [&](authz::Field f, auto&& copy) {
+    if (!visible.Sees(f)) copy();
+  });
 }
 
 json ToStorageJson(const Person& p) {

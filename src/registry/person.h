@@ -84,10 +84,17 @@ const std::set<std::string>& IdentifierKinds();
 // Every problem with `p` as field errors named by JSON path ("names/0/family").
 core::Status Validate(const Person& p);
 
-// The stored and API form. `visible` limits the categories written (identity is the names,
-// birth date, sex, gender, identifiers; contact: addresses, phones, emails, language;
-// needs: needs). id and version are included.
+// The API form: the fields `visible` lets through (authz::Field), with id, version, the
+// timestamps and, when something is withheld, "withheld": [{category, label, reason}].
 nlohmann::json ToJson(const Person& p, const authz::Decision& visible);
+
+// Clears the fields of `p` that `visible` does not let through, so that what is handed on
+// holds only what the principal may see.
+void Redact(Person& p, const authz::Decision& visible);
+
+// For an update by someone who does not see every field: the fields `visible` withholds
+// keep their stored values from `stored` (nobody changes or erases what they cannot see).
+void KeepWithheld(Person& input, const Person& stored, const authz::Decision& visible);
 nlohmann::json ToStorageJson(const Person& p);
 // Reads an API body. Unknown fields and wrong types are field errors.
 core::StatusOr<Person> FromJson(const nlohmann::json& body);

@@ -29,7 +29,7 @@ BENCHMARK(BM_FromStorageJson);
 
 void BM_ToJsonDump(benchmark::State& state) {
   const registry::Person p = Sample();
-  const authz::Decision all{true, "", {authz::Category::kIdentity, authz::Category::kContact, authz::Category::kNeeds}, {}};
+  const authz::Decision all = authz::SeeEverything("");
   for (auto _ : state) benchmark::DoNotOptimize(registry::ToJson(p, all).dump());
 }
 BENCHMARK(BM_ToJsonDump);

@@ -38,7 +38,7 @@ Status Denied(const authz::Decision& d) { return Status::PermissionDenied(d.reas
 
 StatusOr<authz::Decision> PersonService::Gate(storage::Transaction& tx, const authz::Principal& who,
                                                authz::Operation op, core::PersonId id, std::string_view action) {
-  authz::Decision d = gate_.DecidePerson(who, op, id);
+  authz::Decision d = gate_.DecidePerson(who, op, id, authz::Resource::kPerson, &tx);
   audit::Entry e{std::string(action), "person", id.valid() ? std::to_string(id.value) : "",
                  id.valid() ? std::optional(id) : std::nullopt, d.allowed, d.reason};
   RETURN_IF_ERROR(audit_.Append(tx, who, e));
@@ -204,8 +204,10 @@ StatusOr<PersonView> PersonService::Get(const authz::Principal& who, core::Perso
                      tx.Query("SELECT s.agency_id, a.name, s.local_id FROM source_records s JOIN agencies a ON "
                               "a.id = s.agency_id WHERE s.person_id = ? ORDER BY a.name",
                               {id.value}));
-    for (const auto& r : sources) view.sources.push_back({core::AgencyId{r.Int(0)}, r.Text(1), r.Text(2)});
-    if (decision.Sees(authz::Category::kHousehold)) {
+    if (decision.Sees(authz::Field::kSourceRecord)) {
+      for (const auto& r : sources) view.sources.push_back({core::AgencyId{r.Int(0)}, r.Text(1), r.Text(2)});
+    }
+    if (decision.Sees(authz::Field::kHousehold)) {
       ASSIGN_OR_RETURN(storage::Rows hh,
                        tx.Query("SELECT h.id, h.name, m.relationship FROM household_members m JOIN households h ON "
                                 "h.id = m.household_id WHERE m.person_id = ? AND m.end_date IS NULL "
@@ -219,6 +221,7 @@ StatusOr<PersonView> PersonService::Get(const authz::Principal& who, core::Perso
   if (!decision.allowed) return Denied(decision);
   if (!found) return Status::NotFound(fmt::format("no client has id {}", id.value));
   ASSIGN_OR_RETURN(view.person, FromStorageJson(doc));
+  Redact(view.person, decision);
   view.person.id = id;
   view.person.version = version;
   view.decision = std::move(decision);
@@ -226,8 +229,8 @@ StatusOr<PersonView> PersonService::Get(const authz::Principal& who, core::Perso
 }
 
 StatusOr<Person> PersonService::Update(const authz::Principal& who, core::PersonId id, int64_t expected_version,
-                                       Person input) {
-  RETURN_IF_ERROR(Validate(input));
+                                       Person input, authz::Decision* decision_out) {
+  // Field errors first, for what the caller sees; checked again once withheld fields are kept.
   authz::Decision decision;
   Person p = std::move(input);
   Status s = db_.Write([&](storage::Transaction& tx) -> Status {
@@ -243,6 +246,8 @@ StatusOr<Person> PersonService::Update(const authz::Principal& who, core::Person
           expected_version, current));
     }
     ASSIGN_OR_RETURN(Person old, FromStorageJson(rows[0].Text(1)));
+    KeepWithheld(p, old, decision);
+    RETURN_IF_ERROR(Validate(p));
     std::vector<Change> changes = Diff(old, p);
     p.id = id;
     p.created_at = old.created_at;
@@ -276,8 +281,10 @@ StatusOr<Person> PersonService::Update(const authz::Principal& who, core::Person
                                {"fields", fields}}
                               .dump());
   });
-  RETURN_IF_ERROR(s);
   if (!decision.allowed) return Denied(decision);
+  RETURN_IF_ERROR(s);
+  Redact(p, decision);
+  if (decision_out != nullptr) *decision_out = decision;
   return p;
 }
 
@@ -302,7 +309,7 @@ StatusOr<SearchPage> PersonService::Search(const authz::Principal& who, const Se
     return Denied(decision);
   }
   std::string sql = "SELECT p.id, p.doc FROM persons p WHERE p.id > ?";
-  storage::Params params{q.after};
+  storage::Params params{int64_t{0}};  // the cursor, set per batch below
   if (!tokens.empty()) {
     sql += " AND EXISTS (SELECT 1 FROM person_names n WHERE n.person_id = p.id";
     for (const auto& t : tokens) {
@@ -321,25 +328,42 @@ StatusOr<SearchPage> PersonService::Search(const authz::Principal& who, const Se
     params.emplace_back(q.identifier);
   }
   sql += " ORDER BY p.id LIMIT ?";
-  params.emplace_back(int64_t{q.limit + 1});
-  storage::Rows rows;
-  RETURN_IF_ERROR(db_.Read([&](storage::Transaction& tx) -> Status {
-    ASSIGN_OR_RETURN(rows, tx.Query(sql, params));
-    return Status::Ok();
-  }));
+  params.emplace_back(int64_t{0});  // the batch size, set per batch below
   SearchPage page;
-  for (size_t i = 0; i < rows.size() && static_cast<int>(i) < q.limit; ++i) {
-    ASSIGN_OR_RETURN(Person p, FromStorageJson(rows[i].Text(1)));
-    PersonSummary s{core::PersonId{rows[i].Int(0)}, p.DisplayName(), BirthText(p), p.identifiers,
-                    p.addresses.empty() ? "" : p.addresses.front().OneLine()};
-    page.items.push_back(std::move(s));
-  }
-  if (static_cast<int>(rows.size()) > q.limit) page.next_after = page.items.back().id.value;
-  // Every person shown is a read of their data: audit each before releasing anything.
+  // Each person found is a read of their data, decided by the gate on its own: a person the
+  // principal may not see is left out, and every decision is audited before anything is
+  // released. Batches are read until the page is full; at most kMaxExamined persons are
+  // examined per request (a page may then be short, with a next cursor).
+  constexpr int kMaxExamined = 1000;
   RETURN_IF_ERROR(db_.Write([&](storage::Transaction& tx) -> Status {
-    for (const auto& item : page.items) {
-      RETURN_IF_ERROR(audit_.Append(tx, who, {"person.search_result", "person", std::to_string(item.id.value), item.id,
-                                              true, decision.reason}));
+    page = SearchPage{};
+    int64_t after = q.after;
+    int examined = 0;
+    for (;;) {
+      const int need = q.limit - static_cast<int>(page.items.size());
+      params.front() = after;
+      params.back() = int64_t{need + 1};
+      ASSIGN_OR_RETURN(storage::Rows rows, tx.Query(sql, params));
+      const size_t take = std::min(rows.size(), static_cast<size_t>(need));
+      for (size_t i = 0; i < take; ++i) {
+        const core::PersonId id{rows[i].Int(0)};
+        after = id.value;
+        ++examined;
+        authz::Decision d = gate_.DecidePerson(who, authz::Operation::kRead, id, authz::Resource::kPerson, &tx);
+        const bool shown = d.allowed && d.Sees(authz::Field::kNames);
+        RETURN_IF_ERROR(audit_.Append(tx, who, {"person.search_result", "person", std::to_string(id.value), id, shown,
+                                                shown ? d.reason : d.allowed ? "the names are withheld" : d.reason}));
+        if (!shown) continue;
+        ASSIGN_OR_RETURN(Person p, FromStorageJson(rows[i].Text(1)));
+        Redact(p, d);
+        page.items.push_back({id, p.DisplayName(), BirthText(p), p.identifiers,
+                              p.addresses.empty() ? "" : p.addresses.front().OneLine()});
+      }
+      if (rows.size() <= take) break;  // nothing more matches
+      if (static_cast<int>(page.items.size()) == q.limit || examined >= kMaxExamined) {
+        page.next_after = after;
+        break;
+      }
     }
     return Status::Ok();
   }));
@@ -351,7 +375,7 @@ StatusOr<std::vector<HistoryEntry>> PersonService::History(const authz::Principa
   storage::Rows rows;
   Status s = db_.Write([&](storage::Transaction& tx) -> Status {
     ASSIGN_OR_RETURN(decision, Gate(tx, who, authz::Operation::kRead, id, "person.history"));
-    if (!decision.allowed || !decision.Sees(authz::Category::kHistory)) return Status::Ok();
+    if (!decision.allowed || !decision.Sees(authz::Field::kHistory)) return Status::Ok();
     ASSIGN_OR_RETURN(storage::Rows exists, tx.Query("SELECT 1 FROM persons WHERE id = ?", {id.value}));
     if (exists.empty()) return Status::NotFound(fmt::format("no client has id {}", id.value));
     ASSIGN_OR_RETURN(rows, tx.Query("SELECT version, at, actor, agency_id, action, changes FROM person_history "
@@ -361,11 +385,9 @@ StatusOr<std::vector<HistoryEntry>> PersonService::History(const authz::Principa
   });
   RETURN_IF_ERROR(s);
   if (!decision.allowed) return Denied(decision);
-  if (!decision.Sees(authz::Category::kHistory)) {
-    for (const auto& w : decision.withheld) {
-      if (w.category == authz::Category::kHistory) return Status::PermissionDenied(w.reason);
-    }
-    return Status::PermissionDenied("the change history is withheld");
+  if (!decision.Sees(authz::Field::kHistory)) {
+    std::string why = decision.WithheldReason(authz::Field::kHistory, gate_.categories());
+    return Status::PermissionDenied(why.empty() ? "the change history is withheld" : why);
   }
   std::vector<HistoryEntry> out;
   for (const auto& r : rows) {

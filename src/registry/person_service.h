@@ -102,8 +102,10 @@ class PersonService {
   // kNotFound, kPermissionDenied.
   core::StatusOr<PersonView> Get(const authz::Principal& who, core::PersonId id);
   // kFailedPrecondition when `expected_version` is not the current version.
+  // Fields the gate withholds from `who` keep their stored values; the result is redacted to
+  // what `who` sees, and `decision` (when given) receives the gate's decision.
   core::StatusOr<Person> Update(const authz::Principal& who, core::PersonId id, int64_t expected_version,
-                                Person input);
+                                Person input, authz::Decision* decision = nullptr);
   // Each person in the results counts as a read and is audited as such.
   core::StatusOr<SearchPage> Search(const authz::Principal& who, const SearchQuery& query);
   core::StatusOr<std::vector<HistoryEntry>> History(const authz::Principal& who, core::PersonId id);

@@ -175,7 +175,7 @@ TEST_F(PersonServiceTest, CreateThenGetReturnsTheRecord) {
   EXPECT_EQ(view->person.phones, input.phones);
   EXPECT_EQ(view->person.created_at, now);
   EXPECT_TRUE(view->decision.allowed);
-  EXPECT_TRUE(view->decision.Sees(authz::Category::kContact));
+  EXPECT_TRUE(view->decision.Sees(authz::Field::kAddresses));
   EXPECT_THAT(view->sources, IsEmpty());
   EXPECT_FALSE(view->household.has_value());
 }

@@ -212,8 +212,25 @@ TEST(PersonFromJson, BadBirthDateIsAFieldError) {
   }
 }
 
+// A decision that lets through the fields of the given categories of the built-in set.
+authz::Decision Seeing(std::initializer_list<std::string_view> categories,
+                       std::vector<authz::Withheld> withheld = {}) {
+  authz::Decision d;
+  d.allowed = true;
+  d.reason = "test";
+  const auto& cats = authz::DataCategories::Builtin();
+  for (int f = 0; f < authz::kFieldCount; ++f) {
+    const auto* c = cats.CategoryOf(f < 10 ? "person" : "records", authz::FieldName(static_cast<authz::Field>(f)));
+    for (auto want : categories) {
+      if (c != nullptr && c->id == want) d.fields |= 1u << f;
+    }
+  }
+  d.withheld = std::move(withheld);
+  return d;
+}
+
 TEST(PersonFromJson, AcceptsTheFieldsThatToJsonWrites) {
-  json out = ToJson(FullPerson(), authz::Decision{true, "", {authz::Category::kIdentity}, {{authz::Category::kContact, "x"}}});
+  json out = ToJson(FullPerson(), Seeing({"identity"}, {{"contact", "Contact details", "x"}}));
   auto p = FromJson(out);
   EXPECT_TRUE(p.ok()) << p.status().ToString();
 }
@@ -224,10 +241,8 @@ TEST(PersonToJson, HidesWithheldCategoriesAndListsThem) {
   Person p = FullPerson();
   p.id = core::PersonId{12};
   p.version = 3;
-  authz::Decision d{true,
-                    "test",
-                    {authz::Category::kIdentity, authz::Category::kNeeds},
-                    {{authz::Category::kContact, "contact details are not shared with this agency"}}};
+  authz::Decision d =
+      Seeing({"identity", "needs"}, {{"contact", "Contact details", "contact details are not shared with this agency"}});
   json j = ToJson(p, d);
   EXPECT_EQ(j["id"], 12);
   EXPECT_EQ(j["version"], 3);
@@ -241,16 +256,14 @@ TEST(PersonToJson, HidesWithheldCategoriesAndListsThem) {
   ASSERT_TRUE(j.contains("withheld"));
   ASSERT_EQ(j["withheld"].size(), 1u);
   EXPECT_EQ(j["withheld"][0]["category"], "contact");
+  EXPECT_EQ(j["withheld"][0]["label"], "Contact details");
   EXPECT_EQ(j["withheld"][0]["reason"], "contact details are not shared with this agency");
   EXPECT_EQ(j.dump().find("12 High Street"), std::string::npos);
   EXPECT_EQ(j.dump().find("555"), std::string::npos);
 }
 
 TEST(PersonToJson, ShowsEverythingAndNoWithheldWhenAllVisible) {
-  authz::Decision d{true, "test",
-                    {authz::Category::kIdentity, authz::Category::kContact, authz::Category::kNeeds,
-                     authz::Category::kHousehold, authz::Category::kHistory},
-                    {}};
+  authz::Decision d = authz::SeeEverything("test");
   json j = ToJson(FullPerson(), d);
   for (const char* k : {"names", "birth_date", "sex", "gender", "identifiers", "addresses", "phones", "emails",
                         "preferred_language", "needs", "created_at", "updated_at"}) {
@@ -261,9 +274,30 @@ TEST(PersonToJson, ShowsEverythingAndNoWithheldWhenAllVisible) {
 }
 
 TEST(PersonToJson, HidesIdentityWhenNotVisible) {
-  json j = ToJson(FullPerson(), authz::Decision{true, "", {authz::Category::kContact}, {}});
+  json j = ToJson(FullPerson(), Seeing({"contact"}));
   for (const char* k : {"names", "birth_date", "sex", "gender", "identifiers", "needs"}) EXPECT_FALSE(j.contains(k)) << k;
   EXPECT_TRUE(j.contains("addresses"));
+}
+
+TEST(PersonRedact, ClearsWhatTheDecisionWithholdsAndKeepWithheldRestoresIt) {
+  Person p = FullPerson();
+  Redact(p, Seeing({"identity"}));
+  EXPECT_FALSE(p.names.empty());
+  EXPECT_TRUE(p.birth_date.has_value());
+  EXPECT_TRUE(p.addresses.empty());
+  EXPECT_TRUE(p.phones.empty());
+  EXPECT_TRUE(p.emails.empty());
+  EXPECT_TRUE(p.preferred_language.empty());
+  EXPECT_FALSE(p.needs.interpreter);
+
+  // An update by the same principal keeps the stored contact details it could not see.
+  Person input = p;
+  input.names[0].given = "Renamed";
+  KeepWithheld(input, FullPerson(), Seeing({"identity"}));
+  EXPECT_EQ(input.names[0].given, "Renamed");
+  EXPECT_EQ(input.addresses, FullPerson().addresses);
+  EXPECT_EQ(input.phones, FullPerson().phones);
+  EXPECT_EQ(input.needs.interpreter, FullPerson().needs.interpreter);
 }
 
 // -------- Storage form --------

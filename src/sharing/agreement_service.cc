@@ -510,4 +510,22 @@ StatusOr<std::optional<Agreement>> AgreementService::InForce(core::AgencyId agen
   return std::optional<Agreement>(*best);
 }
 
+StatusOr<std::vector<AgreementService::CategoryAgreement>> AgreementService::InForceByCategory(
+    core::AgencyId agency, authz::Purpose purpose, core::Date date) {
+  ASSIGN_OR_RETURN(std::shared_ptr<const Snapshot> snapshot, CurrentSnapshot());
+  const auto& cats = categories_.categories();
+  std::vector<CategoryAgreement> out(cats.size());
+  for (size_t c = 0; c < cats.size(); ++c) {
+    auto it = snapshot->approved.find(std::make_tuple(agency.value, cats[c].id, purpose));
+    if (it == snapshot->approved.end()) continue;
+    const Agreement* best = nullptr;
+    for (const Agreement& a : it->second) {
+      if (!a.InForceOn(date)) continue;
+      if (best == nullptr || best->valid_from <= a.valid_from) best = &a;
+    }
+    if (best != nullptr) out[c] = {best->id, best->consent_required};
+  }
+  return out;
+}
+
 }  // namespace sharing

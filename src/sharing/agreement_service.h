@@ -153,6 +153,16 @@ class AgreementService {
   core::StatusOr<std::optional<Agreement>> InForce(core::AgencyId agency, std::string_view category,
                                                    authz::Purpose purpose, core::Date date);
 
+  // For the gate: per category of categories().categories() (in that order), the id of the
+  // agreement InForce would give for `agency`, `purpose` and `date` (0: none) and whether it
+  // needs consent. One snapshot check for all categories.
+  struct CategoryAgreement {
+    int64_t id = 0;
+    bool consent_required = false;
+  };
+  core::StatusOr<std::vector<CategoryAgreement>> InForceByCategory(core::AgencyId agency, authz::Purpose purpose,
+                                                                   core::Date date);
+
   // Today's date by the service's clock (UTC).
   core::Date Today() const;
   const authz::DataCategories& categories() const { return categories_; }

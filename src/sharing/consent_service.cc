@@ -471,6 +471,14 @@ StatusOr<std::vector<Consent>> ConsentService::ForPerson(const authz::Principal&
   return out;
 }
 
+StatusOr<std::vector<Consent>> ConsentService::ActiveFor(storage::Transaction& tx, core::PersonId person,
+                                                         core::AgencyId agency, authz::Purpose purpose) {
+  return Load(tx,
+              "WHERE c.person_id = ? AND c.state = 'active' AND c.purpose = ? AND (c.receiving_agency_id = ? OR "
+              "c.agency_kind = (SELECT kind FROM agencies WHERE id = ?)) ORDER BY c.id DESC",
+              {person.value, std::string(authz::PurposeName(purpose)), agency.value, agency.value});
+}
+
 StatusOr<std::optional<Consent>> ConsentService::Active(core::PersonId person,
                                                         core::AgencyId agency,
                                                         std::string_view agency_kind,

@@ -144,6 +144,11 @@ class ConsentService {
   // The consent of `person` in force on `date` for `category` and `purpose` with `agency`
   // (named, or by its kind `agency_kind`), or none: the newest that matches. Not audited: for
   // the access gate.
+  // For the gate, within `tx`: the person's active consents for `purpose` that name `agency`
+  // or its kind, newest first (check InForceOn and Covers on each).
+  static core::StatusOr<std::vector<Consent>> ActiveFor(storage::Transaction& tx, core::PersonId person,
+                                                        core::AgencyId agency, authz::Purpose purpose);
+
   core::StatusOr<std::optional<Consent>> Active(core::PersonId person, core::AgencyId agency,
                                                 std::string_view agency_kind,
                                                 std::string_view category, authz::Purpose purpose,
@@ -154,7 +159,7 @@ class ConsentService {
   const authz::DataCategories& categories() const { return categories_; }
 
  private:
-  core::StatusOr<std::vector<Consent>> Load(storage::Transaction& tx, const std::string& where,
+  static core::StatusOr<std::vector<Consent>> Load(storage::Transaction& tx, const std::string& where,
                                             const storage::Params& params);
   // Whether `who` may record for `person`: the gate for staff, own record for a citizen.
   authz::Decision MayRecord(const authz::Principal& who, core::PersonId person,

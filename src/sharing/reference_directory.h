@@ -1,0 +1,62 @@
+#pragma once
+
+#include <string>
+#include <vector>
+
+#include "access/access_gate.h"
+#include "access/principal.h"
+#include "audit/audit_log.h"
+#include "core/clock.h"
+#include "core/ids.h"
+#include "storage/database.h"
+
+// The reference directory ("who knows this person"): which agencies hold a record of a person,
+// in what capacity and since when. The access gate asks it whether the principal's agency
+// holds the person; staff see it on the person's page.
+namespace sharing {
+
+// How an agency knows a person.
+enum class Capacity {
+  kRegistered,    // its staff registered the person in the shared registry
+  kClientRecord,  // it keeps its own record of the person (a source record)
+  kScreened,      // it screened the person's household for programs
+};
+
+std::string_view CapacityName(Capacity c);   // "registered", "client_record", "screened"
+std::string_view CapacityLabel(Capacity c);  // "Registered the person"
+
+struct DirectoryEntry {
+  core::AgencyId agency;
+  std::string agency_code;
+  std::string agency_name;
+  Capacity capacity = Capacity::kRegistered;
+  core::Timestamp since;  // the first time the agency knew the person in that capacity
+};
+
+struct Holding {
+  bool exists = false;  // there is such a person
+  bool holds = false;   // the agency knows them in some capacity
+};
+
+class ReferenceDirectory {
+ public:
+  ReferenceDirectory(storage::Database& db, const authz::AccessGate& gate, audit::AuditLog& audit)
+      : db_(db), gate_(gate), audit_(audit) {}
+
+  // Whether `person` exists and `agency` knows them in any capacity: one indexed probe per
+  // capacity.
+  static core::StatusOr<Holding> Holds(storage::Transaction& tx, core::AgencyId agency, core::PersonId person);
+
+  // Every agency that knows `person`, by agency name then capacity. A read of the person's data:
+  // the gate decides (the front desk sees where a person has been, not the details of their
+  // cases), the decision is audited as person.directory, and a refusal is kPermissionDenied.
+  // kNotFound when there is no such person (after the audit).
+  core::StatusOr<std::vector<DirectoryEntry>> Entries(const authz::Principal& who, core::PersonId person);
+
+ private:
+  storage::Database& db_;
+  const authz::AccessGate& gate_;
+  audit::AuditLog& audit_;
+};
+
+}  // namespace sharing
