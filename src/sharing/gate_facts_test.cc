@@ -1,0 +1,305 @@
+// The access gate with its real facts: the reference directory, the agreements in force and the
+// person's consents, through the registry's services, on SQLite and PostgreSQL.
+#include "sharing/gate_facts.h"
+
+#include <gmock/gmock.h>
+#include <gtest/gtest.h>
+#include <nlohmann/json.hpp>
+
+#include "registry/person_service.h"
+#include "sharing/consent_service.h"
+#include "sharing/reference_directory.h"
+#include "storage/migrations.h"
+#include "storage/postgres/postgres_database.h"
+#include "storage/schema.h"
+#include "tests/testing/postgres_cluster.h"
+#include "tests/testing/testing.h"
+
+namespace sharing {
+namespace {
+
+using core::Status;
+using core::StatusCode;
+using ::testing::ElementsAre;
+using ::testing::HasSubstr;
+using ::testing::IsEmpty;
+
+const auto* const kPostgresEnvironment =
+    ::testing::AddGlobalTestEnvironment(new testing_support::PostgresEnvironment);
+
+constexpr core::AgencyId kCity{1};
+constexpr core::AgencyId kState{2};
+constexpr core::AgencyId kHarbour{3};
+
+authz::Principal Staff(int64_t user, core::AgencyId agency, authz::Role role, const std::string& name,
+                       authz::Purpose purpose = authz::Purpose::kCaseWork) {
+  authz::Principal p;
+  p.kind = authz::PrincipalKind::kStaff;
+  p.user = core::UserId{user};
+  p.agency = agency;
+  p.name = name;
+  p.roles = {role};
+  p.purpose = purpose;
+  return p;
+}
+
+const authz::Principal kCityWorker = Staff(31, kCity, authz::Role::kCaseworker, "caseworker.city");
+const authz::Principal kStateWorker = Staff(41, kState, authz::Role::kCaseworker, "caseworker.state");
+const authz::Principal kStateEligibility =
+    Staff(41, kState, authz::Role::kCaseworker, "caseworker.state", authz::Purpose::kEligibility);
+const authz::Principal kHarbourWorker = Staff(51, kHarbour, authz::Role::kCaseworker, "caseworker.ngo");
+const authz::Principal kGus = Staff(11, kCity, authz::Role::kGovernance, "governance.city");
+const authz::Principal kGwen = Staff(12, kState, authz::Role::kGovernance, "governance.state");
+
+// identity (white), contact (white), health (grey: the needs), income (grey: screenings),
+// case_notes (black: the history).
+std::unique_ptr<authz::DataCategories> Categories() {
+  auto parsed = authz::DataCategories::Parse(
+      "categories:\n"
+      "  - {id: identity, label: Identity, class: white}\n"
+      "  - {id: contact, label: Contact details, class: white}\n"
+      "  - {id: health, label: Health, class: grey}\n"
+      "  - {id: income, label: Income, class: grey}\n"
+      "  - {id: case_notes, label: Case notes, class: black}\n"
+      "fields:\n"
+      "  person: {names: identity, birth_date: identity, sex: identity, gender: identity, identifiers: identity,\n"
+      "           addresses: contact, phones: contact, emails: contact, preferred_language: contact,\n"
+      "           needs: health}\n"
+      "  records: {household: contact, source_record: identity, screening: income, history: case_notes}\n",
+      "test.yaml");
+  EXPECT_TRUE(parsed.ok()) << parsed.status().ToString();
+  return std::make_unique<authz::DataCategories>(std::move(parsed).value());
+}
+
+registry::Person Ada() {
+  registry::Person p;
+  p.names.push_back({"official", "Ada", "Okafor"});
+  p.birth_date = core::PartialDate::Parse("1984-05-02").value();
+  p.addresses.push_back({"home", "3 Quay Lane", "", "Harbourside", "", "4000", ""});
+  p.phones.push_back({"mobile", "+61 400 000 001"});
+  p.needs = {true, "ig", "step-free access"};
+  return p;
+}
+
+class GateFactsTest : public ::testing::TestWithParam<std::string> {
+ protected:
+  void SetUp() override {
+    if (GetParam() == "sqlite") {
+      db_ = testing_support::NewMigratedSqlite(dir_);
+    } else {
+      auto opened = storage::OpenPostgres(testing_support::PostgresEnvironment::Cluster().NewDatabaseUrl(),
+                                          {.connections = 4});
+      ASSERT_TRUE(opened.ok()) << opened.status().ToString();
+      db_ = std::move(opened).value();
+      ASSERT_TRUE(storage::Migrate(*db_, storage::OnedoorSchema()).ok());
+    }
+    ASSERT_TRUE(db_->Write([](storage::Transaction& tx) -> Status {
+                     for (const char* code : {"city-social", "state-benefits", "harbour-trust"}) {
+                       const std::string kind = std::string(code) == "harbour-trust" ? "nonprofit" : "government";
+                       RETURN_IF_ERROR(tx.Execute("INSERT INTO agencies (code, name, kind, created_at) "
+                                                  "VALUES (?, ?, ?, 0)",
+                                                  {std::string(code), std::string(code) + " name", kind})
+                                           .status());
+                     }
+                     return Status::Ok();
+                   })
+                    .ok());
+    agreements_ = std::make_unique<AgreementService>(*db_, *categories_, audit_, outbox_, clock_);
+    facts_ = std::make_unique<GateFacts>(*db_, *agreements_, *categories_, clock_);
+    gate_ = std::make_unique<authz::AccessGate>(*categories_, *facts_);
+    persons_ = std::make_unique<registry::PersonService>(*db_, *gate_, audit_, outbox_, clock_);
+    consents_ = std::make_unique<ConsentService>(*db_, *categories_, *gate_, audit_, outbox_, clock_);
+    directory_ = std::make_unique<ReferenceDirectory>(*db_, *gate_, audit_);
+    auto ada = persons_->Create(kCityWorker, Ada());
+    ASSERT_TRUE(ada.ok()) << ada.status().ToString();
+    ada_ = ada->id;
+  }
+
+  int64_t Count(const std::string& sql) {
+    int64_t n = -1;
+    EXPECT_TRUE(db_->Read([&](storage::Transaction& tx) -> Status {
+                     ASSIGN_OR_RETURN(storage::Rows rows, tx.Query(sql));
+                     n = rows.at(0).Int(0);
+                     return Status::Ok();
+                   })
+                    .ok());
+    return n;
+  }
+
+  Agreement Approved(core::AgencyId agency, const std::string& category, authz::Purpose purpose,
+                     const std::string& basis = "GDPR art. 6(1)(e)") {
+    Proposal p;
+    p.receiving_agency = agency;
+    p.category = category;
+    p.purpose = purpose;
+    p.legal_basis = basis;
+    p.valid_from = {2026, 1, 1};
+    p.description = "To coordinate support for shared clients.";
+    auto proposed = agreements_->Propose(kGus, p);
+    EXPECT_TRUE(proposed.ok()) << proposed.status().ToString();
+    auto done = agreements_->Decide(kGus, proposed->id, AgreementDecision::kApprove, "");
+    EXPECT_TRUE(done.ok()) << done.status().ToString();
+    if (done->state == AgreementState::kProposed) {
+      done = agreements_->Decide(kGwen, proposed->id, AgreementDecision::kApprove, "");
+    }
+    EXPECT_EQ(done->state, AgreementState::kApproved);
+    return *done;
+  }
+
+  testing_support::TempDir dir_;
+  std::unique_ptr<storage::Database> db_;
+  core::FakeClock clock_;  // 2026-01-01
+  audit::AuditLog audit_{clock_};
+  exchange::Outbox outbox_{clock_};
+  std::unique_ptr<authz::DataCategories> categories_ = Categories();
+  std::unique_ptr<AgreementService> agreements_;
+  std::unique_ptr<GateFacts> facts_;
+  std::unique_ptr<authz::AccessGate> gate_;
+  std::unique_ptr<registry::PersonService> persons_;
+  std::unique_ptr<ConsentService> consents_;
+  std::unique_ptr<ReferenceDirectory> directory_;
+  core::PersonId ada_;
+};
+
+TEST_P(GateFactsTest, TheRegisteringAgencySeesEverythingAnotherNothingWithoutAnAgreement) {
+  auto own = persons_->Get(kCityWorker, ada_);
+  ASSERT_TRUE(own.ok()) << own.status().ToString();
+  EXPECT_EQ(own->person.needs.interpreter_language, "ig");
+  EXPECT_THAT(own->decision.withheld, IsEmpty());
+
+  auto other = persons_->Get(kStateWorker, ada_);
+  ASSERT_EQ(other.status().code(), StatusCode::kPermissionDenied);
+  EXPECT_THAT(other.status().message(), HasSubstr("does not hold this person"));
+  EXPECT_EQ(Count("SELECT COUNT(*) FROM audit_log WHERE action = 'person.read' AND allowed = 0 AND actor = "
+                  "'caseworker.state'"),
+            1);
+  // Nor in a search: the state's caseworker does not learn the person is there.
+  auto found = persons_->Search(kStateWorker, {.name = "Okafor"});
+  ASSERT_TRUE(found.ok()) << found.status().ToString();
+  EXPECT_THAT(found->items, IsEmpty());
+  EXPECT_EQ(Count("SELECT COUNT(*) FROM audit_log WHERE action = 'person.search_result' AND allowed = 0"), 1);
+}
+
+TEST_P(GateFactsTest, AnAgreementOpensItsCategoriesFieldByFieldFromTheNextRequest) {
+  Agreement identity = Approved(kState, "identity", authz::Purpose::kCaseWork);
+  auto view = persons_->Get(kStateWorker, ada_);
+  ASSERT_TRUE(view.ok()) << view.status().ToString();
+  EXPECT_EQ(view->person.DisplayName(), "Ada Okafor");
+  EXPECT_TRUE(view->person.birth_date.has_value());
+  EXPECT_THAT(view->person.addresses, IsEmpty());
+  EXPECT_THAT(view->person.phones, IsEmpty());
+  EXPECT_FALSE(view->person.needs.interpreter);
+  EXPECT_THAT(view->decision.agreements, ElementsAre(identity.id));
+  nlohmann::json j = registry::ToJson(view->person, view->decision);
+  EXPECT_FALSE(j.contains("addresses"));
+  EXPECT_EQ(j.dump().find("Quay"), std::string::npos);
+  EXPECT_EQ(j.dump().find("step-free"), std::string::npos);
+  // The audit entry names the agreement the read relied on.
+  EXPECT_EQ(Count("SELECT COUNT(*) FROM audit_log WHERE action = 'person.read' AND allowed = 1 AND actor = "
+                  "'caseworker.state' AND reason LIKE '%agreement " +
+                  std::to_string(identity.id) + "%'"),
+            1);
+  // Black never: the history stays with the agency that holds it.
+  auto history = persons_->History(kStateWorker, ada_);
+  ASSERT_EQ(history.status().code(), StatusCode::kPermissionDenied);
+  EXPECT_THAT(history.status().message(), HasSubstr("black-class"));
+  // For another purpose the agreement does not count.
+  EXPECT_EQ(persons_->Get(kStateEligibility, ada_).status().code(), StatusCode::kPermissionDenied);
+
+  // Revoked: refused from the very next request.
+  ASSERT_TRUE(agreements_->Decide(kGus, identity.id, AgreementDecision::kRevoke, "the project ended").ok());
+  EXPECT_EQ(persons_->Get(kStateWorker, ada_).status().code(), StatusCode::kPermissionDenied);
+}
+
+TEST_P(GateFactsTest, AnUpdateByAnotherAgencyKeepsWhatItCannotSee) {
+  Approved(kState, "identity", authz::Purpose::kCaseWork);
+  auto view = persons_->Get(kStateWorker, ada_);
+  ASSERT_TRUE(view.ok());
+  registry::Person changed = view->person;  // redacted: no address, phone or needs
+  changed.names[0].given = "Adaeze";
+  authz::Decision decision;
+  auto updated = persons_->Update(kStateWorker, ada_, view->person.version, changed, &decision);
+  ASSERT_TRUE(updated.ok()) << updated.status().ToString();
+  EXPECT_THAT(updated->addresses, IsEmpty());  // the answer stays redacted
+  EXPECT_FALSE(decision.Sees(authz::Field::kAddresses));
+  auto stored = persons_->Get(kCityWorker, ada_);
+  ASSERT_TRUE(stored.ok());
+  EXPECT_EQ(stored->person.names[0].given, "Adaeze");
+  EXPECT_EQ(stored->person.addresses, Ada().addresses);
+  EXPECT_EQ(stored->person.phones, Ada().phones);
+  EXPECT_EQ(stored->person.needs, Ada().needs);
+}
+
+TEST_P(GateFactsTest, AgreementOnConsentNeedsTheConsentAndAWithdrawalCountsAtOnce) {
+  Approved(kState, "identity", authz::Purpose::kEligibility);
+  Approved(kState, "health", authz::Purpose::kEligibility, "consent");
+  auto before = persons_->Get(kStateEligibility, ada_);
+  ASSERT_TRUE(before.ok()) << before.status().ToString();
+  EXPECT_FALSE(before->decision.Sees(authz::Field::kNeeds));
+  EXPECT_THAT(before->decision.WithheldReason(authz::Field::kNeeds, *categories_), HasSubstr("has not consented"));
+
+  ConsentGrant g;
+  g.receiving_agency = kState;
+  g.scope = ConsentScope::kPartial;
+  g.categories = {"health"};
+  g.purpose = authz::Purpose::kEligibility;
+  g.legal_basis = "GDPR art. 9(2)(a): explicit consent";
+  g.valid_from = {2026, 1, 1};
+  g.how_to_withdraw = "Tell any caseworker.";
+  g.evidence = "signed_form";
+  g.document_ref = "DOC-1";
+  auto consent = consents_->Give(kCityWorker, ada_, g);
+  ASSERT_TRUE(consent.ok()) << consent.status().ToString();
+  auto with = persons_->Get(kStateEligibility, ada_);
+  ASSERT_TRUE(with.ok());
+  EXPECT_TRUE(with->decision.Sees(authz::Field::kNeeds));
+  EXPECT_EQ(with->person.needs, Ada().needs);
+  EXPECT_THAT(with->decision.consents, ElementsAre(consent->id));
+
+  ASSERT_TRUE(consents_->Record(kCityWorker, consent->id, ConsentAction::kWithdraw, "the person asked").ok());
+  auto after = persons_->Get(kStateEligibility, ada_);
+  ASSERT_TRUE(after.ok());
+  EXPECT_FALSE(after->decision.Sees(authz::Field::kNeeds));
+  EXPECT_FALSE(after->person.needs.interpreter);
+  EXPECT_EQ(Count("SELECT COUNT(*) FROM audit_log WHERE action = 'person.read' AND actor = 'caseworker.state' AND "
+                  "reason LIKE '%consent%'"),
+            1);
+}
+
+TEST_P(GateFactsTest, ASourceRecordMakesTheAgencyAHolderAndTheDirectoryListsIt) {
+  auto rec = persons_->PutSourceRecord(kStateWorker, "ST-77", ada_, R"({"case":"x"})");
+  ASSERT_TRUE(rec.ok()) << rec.status().ToString();
+  auto view = persons_->Get(kStateWorker, ada_);
+  ASSERT_TRUE(view.ok()) << view.status().ToString();
+  EXPECT_EQ(view->person.needs, Ada().needs);
+  EXPECT_THAT(view->decision.reason, HasSubstr("holds the person"));
+
+  auto entries = directory_->Entries(kCityWorker, ada_);
+  ASSERT_TRUE(entries.ok()) << entries.status().ToString();
+  ASSERT_EQ(entries->size(), 2u);
+  EXPECT_EQ((*entries)[0].agency, kCity);
+  EXPECT_EQ((*entries)[0].capacity, Capacity::kRegistered);
+  EXPECT_EQ((*entries)[1].agency, kState);
+  EXPECT_EQ((*entries)[1].capacity, Capacity::kClientRecord);
+  // An agency that does not hold the person and has no agreement does not see where they have been.
+  EXPECT_EQ(directory_->Entries(kHarbourWorker, ada_).status().code(), StatusCode::kPermissionDenied);
+  EXPECT_EQ(Count("SELECT COUNT(*) FROM audit_log WHERE action = 'person.directory'"), 2);
+  EXPECT_EQ(directory_->Entries(kCityWorker, core::PersonId{999}).status().code(), StatusCode::kNotFound);
+}
+
+TEST_P(GateFactsTest, BreakGlassOpensWhiteAndGreyButNotBlackAndSaysSo) {
+  authz::Principal urgent = kHarbourWorker;
+  urgent.break_glass = "found unwell at the drop-in; need her GP and next of kin";
+  auto view = persons_->Get(urgent, ada_);
+  ASSERT_TRUE(view.ok()) << view.status().ToString();
+  EXPECT_TRUE(view->decision.break_glass);
+  EXPECT_EQ(view->person.needs, Ada().needs);
+  EXPECT_EQ(persons_->History(urgent, ada_).status().code(), StatusCode::kPermissionDenied);
+  EXPECT_EQ(Count("SELECT COUNT(*) FROM audit_log WHERE action = 'person.read' AND reason LIKE '%BREAK-GLASS%'"), 1);
+}
+
+INSTANTIATE_TEST_SUITE_P(Databases, GateFactsTest, ::testing::Values("sqlite", "postgres"),
+                         [](const auto& info) { return info.param; });
+
+}  // namespace
+}  // namespace sharing
