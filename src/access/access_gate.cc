@@ -196,7 +196,7 @@ Decision AccessGate::Decide(const Principal& who, Operation op, core::PersonId p
   } else if (holds) {
     basis = "; the agency holds the person";
   } else if (glass_used) {
-    basis = fmt::format("; BREAK-GLASS: {}", who.break_glass);
+    basis = fmt::format("; {}: {}", kBreakGlassMarker, who.break_glass);
     d.break_glass = true;
   } else if (!d.agreements.empty()) {
     std::string ids;

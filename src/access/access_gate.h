@@ -46,6 +46,10 @@ struct Withheld {
   std::string reason;
 };
 
+// The word that starts the break-glass part of a decision's reason ("BREAK-GLASS: <why>"):
+// the audit log queues every allowed entry that carries it for review.
+inline constexpr std::string_view kBreakGlassMarker = "BREAK-GLASS";
+
 // The gate's answer: allowed or not, why, and which fields may be seen.
 struct Decision {
   bool allowed = false;

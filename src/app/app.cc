@@ -64,6 +64,7 @@ core::StatusOr<std::unique_ptr<App>> App::Open(const core::Config& config, bool 
     app->consents_ = std::make_unique<sharing::ConsentService>(*app->db_, *app->categories_, *app->gate_,
                                                                *app->audit_, *app->outbox_, app->clock_);
     app->directory_ = std::make_unique<sharing::ReferenceDirectory>(*app->db_, *app->gate_, *app->audit_);
+    app->glass_ = std::make_unique<sharing::BreakGlassService>(*app->db_, *app->audit_, *app->outbox_, app->clock_);
   }
   accounts::AccountOptions account_options;
   account_options.session_idle_minutes = config.session_idle_minutes;
@@ -126,6 +127,7 @@ core::StatusOr<std::unique_ptr<App>> App::Open(const core::Config& config, bool 
   http::AddAgreementRoutes(app->router_, *app->agreements_);
   http::AddConsentRoutes(app->router_, *app->consents_);
   http::AddDirectoryRoutes(app->router_, *app->directory_);
+  http::AddBreakGlassRoutes(app->router_, *app->glass_);
   http::AddPageRoutes(app->router_, app->pages_->deps);
   http::AddStaticRoutes(app->router_, config.web_root, config.node_modules);
   app->dispatcher_ = std::make_unique<http::Dispatcher>(

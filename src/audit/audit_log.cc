@@ -1,5 +1,7 @@
 #include "audit/audit_log.h"
 
+#include "access/access_gate.h"
+
 #include <fmt/format.h>
 
 #include <limits>
@@ -197,15 +199,26 @@ core::Status AuditLog::Append(storage::Transaction& tx, const authz::Principal& 
   r.request_id = who.request_id;
   r.entry = entry;
   r.hash = ComputeHash(r);
-  return tx
-      .Execute(
-          fmt::format("INSERT INTO audit_log ({}) VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)",
-                      kColumns),
-          {r.seq, r.at.micros, r.user_id, r.agency_id, r.actor, r.roles, r.purpose, r.request_id,
-           r.entry.action, r.entry.record_type, r.entry.record_id,
-           r.entry.person ? storage::Value(r.entry.person->value) : storage::Value(storage::Null{}),
-           int64_t{r.entry.allowed ? 1 : 0}, r.entry.reason, r.prev_hash, r.hash, r.chain})
-      .status();
+  RETURN_IF_ERROR(
+      tx.Execute(
+            fmt::format("INSERT INTO audit_log ({}) VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)",
+                        kColumns),
+            {r.seq, r.at.micros, r.user_id, r.agency_id, r.actor, r.roles, r.purpose, r.request_id,
+             r.entry.action, r.entry.record_type, r.entry.record_id,
+             r.entry.person ? storage::Value(r.entry.person->value) : storage::Value(storage::Null{}),
+             int64_t{r.entry.allowed ? 1 : 0}, r.entry.reason, r.prev_hash, r.hash, r.chain})
+          .status());
+  // A person's data released by break-glass is queued for review with the entry, in the same
+  // transaction: no emergency access goes unreviewed.
+  if (!who.break_glass.empty() && entry.allowed && entry.person &&
+      entry.reason.find(authz::kBreakGlassMarker) != std::string::npos) {
+    RETURN_IF_ERROR(tx.Execute("INSERT INTO break_glass_accesses (audit_seq, at, user_id, actor, agency_id, "
+                               "person_id, action, justification, state) VALUES (?,?,?,?,?,?,?,?,'pending')",
+                               {r.seq, r.at.micros, r.user_id, r.actor, r.agency_id, entry.person->value,
+                                entry.action, who.break_glass.substr(0, 500)})
+                        .status());
+  }
+  return core::Status::Ok();
 }
 
 core::StatusOr<std::vector<Record>> AuditLog::ForPerson(storage::Transaction& tx,

@@ -240,4 +240,88 @@ void AddDirectoryRoutes(Router& router, sharing::ReferenceDirectory& directory) 
               }});
 }
 
+json GlassAccessJson(const sharing::GlassAccess& g) {
+  return {{"id", g.id},
+          {"audit_seq", g.audit_seq},
+          {"at", g.at.ToRfc3339()},
+          {"user_id", g.user == 0 ? json(nullptr) : json(g.user)},
+          {"actor", g.actor},
+          {"agency", {{"id", g.agency.value}, {"name", g.agency_name}}},
+          {"person_id", g.person.value},
+          {"action", g.action},
+          {"justification", g.justification},
+          {"state", sharing::GlassStateName(g.state)},
+          {"reviewer", g.reviewer.empty() ? json(nullptr) : json(g.reviewer)},
+          {"reviewed_at", g.reviewed_at ? json(g.reviewed_at->ToRfc3339()) : json(nullptr)},
+          {"review_note", g.review_note}};
+}
+
+void AddBreakGlassRoutes(Router& router, sharing::BreakGlassService& glass) {
+  router.Add({"GET", "/api/v1/break-glass", Auth::kApi, "listBreakGlass", [&glass](Context& ctx) {
+                sharing::GlassQuery q;
+                std::vector<core::FieldError> errors;
+                if (auto state = ctx.request.Query("state"); !state.empty()) {
+                  auto parsed = sharing::ParseGlassState(state);
+                  if (parsed.ok()) q.state = *parsed;
+                  else errors.push_back({"state", parsed.status().message()});
+                }
+                if (auto limit = ctx.request.Query("limit"); !limit.empty()) {
+                  auto parsed = ParseId(limit, "limit");
+                  if (parsed.ok()) q.limit = static_cast<int>(std::min<int64_t>(*parsed, 1000));
+                  else errors.push_back({"limit", "must be a whole number from 1 to 200"});
+                }
+                if (auto after = ctx.request.Query("after"); !after.empty()) {
+                  auto parsed = ParseId(after, "after");
+                  if (parsed.ok()) q.after = *parsed;
+                  else errors.push_back({"after", "must be the id of the last access of the previous page"});
+                }
+                if (!errors.empty()) {
+                  return Problem(core::Status::InvalidArgument("the query is not valid", std::move(errors)),
+                                 ctx.request.request_id);
+                }
+                auto list = glass.List(ctx.Who(), q);
+                if (!list.ok()) return Problem(list.status(), ctx.request.request_id);
+                json items = json::array();
+                for (const auto& g : *list) items.push_back(GlassAccessJson(g));
+                json next = nullptr;
+                if (static_cast<int>(list->size()) == q.limit && !list->empty()) {
+                  next = fmt::format("/api/v1/break-glass?after={}&limit={}{}", list->back().id, q.limit,
+                                     q.state ? "&state=" + std::string(sharing::GlassStateName(*q.state)) : "");
+                }
+                return JsonResponse(200, {{"items", std::move(items)}, {"next", next}});
+              }});
+
+  router.Add({"POST", "/api/v1/break-glass/{id}/review", Auth::kApi, "reviewBreakGlass", [&glass](Context& ctx) {
+                auto id = ParseId(ctx.Param("id"), "id");
+                if (!id.ok()) return Problem(id.status(), ctx.request.request_id);
+                auto body = ParseJsonObject(ctx.request);
+                if (!body.ok()) return Problem(body.status(), ctx.request.request_id);
+                JsonReader r(*body);
+                r.RejectUnknown({"outcome", "note"});
+                const std::string outcome = r.String("outcome", true, 20);
+                const std::string note = r.OptString("note", 1000).value_or("");
+                sharing::GlassState state = sharing::GlassState::kPending;
+                if (!outcome.empty()) {
+                  auto parsed = sharing::ParseGlassState(outcome);
+                  if (!parsed.ok() || *parsed == sharing::GlassState::kPending) {
+                    r.Error("outcome", "must be justified or not_justified");
+                  } else {
+                    state = *parsed;
+                  }
+                }
+                if (auto s = r.Finish("the review has invalid fields"); !s.ok()) {
+                  return Problem(s, ctx.request.request_id);
+                }
+                auto done = glass.Review(ctx.Who(), *id, state, note);
+                if (!done.ok()) {
+                  // An access already reviewed is a conflict with the current state.
+                  if (done.status().code() == core::StatusCode::kFailedPrecondition) {
+                    return Problem(done.status(), ctx.request.request_id, 409);
+                  }
+                  return Problem(done.status(), ctx.request.request_id);
+                }
+                return JsonResponse(200, GlassAccessJson(*done));
+              }});
+}
+
 }  // namespace http

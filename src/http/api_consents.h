@@ -1,6 +1,9 @@
 #pragma once
 
+#include <nlohmann/json_fwd.hpp>
+
 #include "http/router.h"
+#include "sharing/break_glass_service.h"
 #include "sharing/consent_service.h"
 #include "sharing/reference_directory.h"
 
@@ -13,5 +16,10 @@ void AddConsentRoutes(Router& router, sharing::ConsentService& consents);
 
 // /api/v1/persons/{id}/agencies: the reference directory, which agencies know the person.
 void AddDirectoryRoutes(Router& router, sharing::ReferenceDirectory& directory);
+
+// /api/v1/break-glass (the review queue) and /api/v1/break-glass/{id}/review.
+void AddBreakGlassRoutes(Router& router, sharing::BreakGlassService& glass);
+
+nlohmann::json GlassAccessJson(const sharing::GlassAccess& g);
 
 }  // namespace http

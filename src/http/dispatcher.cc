@@ -142,6 +142,18 @@ Response Dispatcher::Dispatch(Request& request, std::string& route_name) {
       r.Header("WWW-Authenticate", "Bearer");
       return r;
     }
+    // Break-glass: an emergency access, justified in the header, flagged by the gate and
+    // queued for review wherever it opened data.
+    if (auto glass = request.Header("x-break-glass")) {
+      const std::string justification = std::string(*glass);
+      if (justification.size() < 10 || justification.size() > 500) {
+        return Problem(core::Status::InvalidArgument(
+                           "the X-Break-Glass header is not valid",
+                           {{"X-Break-Glass", "give the reason for the emergency access in 10 to 500 characters"}}),
+                       request.request_id);
+      }
+      ctx.principal->break_glass = justification;
+    }
   } else if (route.auth == Auth::kPage || !session_cookie.empty()) {
     std::optional<accounts::SessionAuth> session;
     if (!session_cookie.empty()) {

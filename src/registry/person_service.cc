@@ -37,8 +37,15 @@ Status Denied(const authz::Decision& d) { return Status::PermissionDenied(d.reas
 }  // namespace
 
 StatusOr<authz::Decision> PersonService::Gate(storage::Transaction& tx, const authz::Principal& who,
-                                               authz::Operation op, core::PersonId id, std::string_view action) {
+                                               authz::Operation op, core::PersonId id, std::string_view action,
+                                               std::optional<authz::Field> required) {
   authz::Decision d = gate_.DecidePerson(who, op, id, authz::Resource::kPerson, &tx);
+  if (d.allowed && required && !d.Sees(*required)) {
+    // What was asked for is withheld: a refusal, audited as one.
+    std::string why = d.WithheldReason(*required, gate_.categories());
+    d.allowed = false;
+    d.reason = why.empty() ? fmt::format("the {} is withheld", authz::FieldName(*required)) : why;
+  }
   audit::Entry e{std::string(action), "person", id.valid() ? std::to_string(id.value) : "",
                  id.valid() ? std::optional(id) : std::nullopt, d.allowed, d.reason};
   RETURN_IF_ERROR(audit_.Append(tx, who, e));
@@ -374,8 +381,8 @@ StatusOr<std::vector<HistoryEntry>> PersonService::History(const authz::Principa
   authz::Decision decision;
   storage::Rows rows;
   Status s = db_.Write([&](storage::Transaction& tx) -> Status {
-    ASSIGN_OR_RETURN(decision, Gate(tx, who, authz::Operation::kRead, id, "person.history"));
-    if (!decision.allowed || !decision.Sees(authz::Field::kHistory)) return Status::Ok();
+    ASSIGN_OR_RETURN(decision, Gate(tx, who, authz::Operation::kRead, id, "person.history", authz::Field::kHistory));
+    if (!decision.allowed) return Status::Ok();
     ASSIGN_OR_RETURN(storage::Rows exists, tx.Query("SELECT 1 FROM persons WHERE id = ?", {id.value}));
     if (exists.empty()) return Status::NotFound(fmt::format("no client has id {}", id.value));
     ASSIGN_OR_RETURN(rows, tx.Query("SELECT version, at, actor, agency_id, action, changes FROM person_history "
@@ -385,10 +392,6 @@ StatusOr<std::vector<HistoryEntry>> PersonService::History(const authz::Principa
   });
   RETURN_IF_ERROR(s);
   if (!decision.allowed) return Denied(decision);
-  if (!decision.Sees(authz::Field::kHistory)) {
-    std::string why = decision.WithheldReason(authz::Field::kHistory, gate_.categories());
-    return Status::PermissionDenied(why.empty() ? "the change history is withheld" : why);
-  }
   std::vector<HistoryEntry> out;
   for (const auto& r : rows) {
     HistoryEntry e{r.Int(0), {r.Int(1)}, r.Text(2), r.Int(3), r.Text(4), {}};

@@ -155,8 +155,11 @@ class PersonService {
   core::Status InsertPerson(storage::Transaction& tx, const authz::Principal& who, Person& p,
                             const authz::Decision& decision);
   // Decides, audits the decision in `tx`, and returns it.
+  // The gate's decision, audited as `action`; with `required`, a decision that withholds that
+  // field is a refusal.
   core::StatusOr<authz::Decision> Gate(storage::Transaction& tx, const authz::Principal& who,
-                                        authz::Operation op, core::PersonId id, std::string_view action);
+                                       authz::Operation op, core::PersonId id, std::string_view action,
+                                       std::optional<authz::Field> required = std::nullopt);
   // Writes the name and identifier index rows of `p`; `replace` first removes its old ones (a
   // new person has none, which saves two statements per create).
   core::Status WriteIndexes(storage::Transaction& tx, const Person& p, bool replace);

@@ -7,6 +7,7 @@
 #include <nlohmann/json.hpp>
 
 #include "registry/person_service.h"
+#include "sharing/break_glass_service.h"
 #include "sharing/consent_service.h"
 #include "sharing/reference_directory.h"
 #include "storage/migrations.h"
@@ -296,6 +297,48 @@ TEST_P(GateFactsTest, BreakGlassOpensWhiteAndGreyButNotBlackAndSaysSo) {
   EXPECT_EQ(view->person.needs, Ada().needs);
   EXPECT_EQ(persons_->History(urgent, ada_).status().code(), StatusCode::kPermissionDenied);
   EXPECT_EQ(Count("SELECT COUNT(*) FROM audit_log WHERE action = 'person.read' AND reason LIKE '%BREAK-GLASS%'"), 1);
+
+  // Queued for review with the entry; a refused request queues nothing.
+  EXPECT_EQ(Count("SELECT COUNT(*) FROM break_glass_accesses"), 1);
+  BreakGlassService glass(*db_, audit_, outbox_, clock_);
+  const authz::Principal harbour_manager = Staff(52, kHarbour, authz::Role::kManager, "manager.ngo");
+  const authz::Principal city_manager = Staff(33, kCity, authz::Role::kManager, "manager.city");
+  auto queue = glass.List(harbour_manager, {.state = GlassState::kPending});
+  ASSERT_TRUE(queue.ok()) << queue.status().ToString();
+  ASSERT_EQ(queue->size(), 1u);
+  EXPECT_EQ((*queue)[0].person, ada_);
+  EXPECT_EQ((*queue)[0].actor, "caseworker.ngo");
+  EXPECT_EQ((*queue)[0].justification, urgent.break_glass);
+  // Another agency's manager does not see it; the one who used it may not review it.
+  auto other = glass.List(city_manager, {});
+  ASSERT_TRUE(other.ok());
+  EXPECT_THAT(*other, IsEmpty());
+  EXPECT_EQ(glass.Review(city_manager, (*queue)[0].id, GlassState::kJustified, "").status().code(),
+            StatusCode::kNotFound);
+  authz::Principal self = kHarbourWorker;
+  self.roles = {authz::Role::kManager};
+  EXPECT_EQ(glass.Review(self, (*queue)[0].id, GlassState::kJustified, "").status().code(),
+            StatusCode::kPermissionDenied);
+  EXPECT_EQ(glass.Review(kHarbourWorker, (*queue)[0].id, GlassState::kJustified, "").status().code(),
+            StatusCode::kPermissionDenied);
+  auto no_note = glass.Review(harbour_manager, (*queue)[0].id, GlassState::kNotJustified, " ");
+  EXPECT_EQ(no_note.status().code(), StatusCode::kInvalidArgument);
+  auto reviewed = glass.Review(harbour_manager, (*queue)[0].id, GlassState::kJustified, "confirmed with the GP");
+  ASSERT_TRUE(reviewed.ok()) << reviewed.status().ToString();
+  EXPECT_EQ(reviewed->state, GlassState::kJustified);
+  EXPECT_EQ(reviewed->reviewer, "manager.ngo");
+  EXPECT_EQ(glass.Review(harbour_manager, (*queue)[0].id, GlassState::kJustified, "").status().code(),
+            StatusCode::kFailedPrecondition);
+  auto pending = glass.List(harbour_manager, {.state = GlassState::kPending});
+  ASSERT_TRUE(pending.ok());
+  EXPECT_THAT(*pending, IsEmpty());
+  EXPECT_EQ(Count("SELECT COUNT(*) FROM outbox WHERE type = 'break_glass.reviewed'"), 1);
+
+  // The front desk may not break the glass: refused, nothing queued.
+  authz::Principal desk = Staff(53, kHarbour, authz::Role::kFrontdesk, "frontdesk.ngo", authz::Purpose::kFrontDesk);
+  desk.break_glass = "wants to see everything";
+  EXPECT_EQ(persons_->Get(desk, ada_).status().code(), StatusCode::kPermissionDenied);
+  EXPECT_EQ(Count("SELECT COUNT(*) FROM break_glass_accesses"), 1);
 }
 
 INSTANTIATE_TEST_SUITE_P(Databases, GateFactsTest, ::testing::Values("sqlite", "postgres"),

@@ -331,6 +331,27 @@ CREATE TABLE consent_events (
 );
 CREATE INDEX consent_events_consent ON consent_events (consent_id, id);
 )sql"},
+      // Emergency accesses (break-glass) waiting for review, written by the audit log with the
+      // entry that released the data (sharing/break_glass_service.h).
+      {10, "break-glass reviews", R"sql(
+CREATE TABLE break_glass_accesses (
+  id {{id}},
+  audit_seq BIGINT NOT NULL,
+  at BIGINT NOT NULL,
+  user_id BIGINT NOT NULL,
+  actor TEXT NOT NULL,
+  agency_id BIGINT NOT NULL,
+  person_id BIGINT NOT NULL REFERENCES persons(id),
+  action TEXT NOT NULL,
+  justification TEXT NOT NULL,
+  state TEXT NOT NULL CHECK (state IN ('pending', 'justified', 'not_justified')),
+  reviewed_by BIGINT,
+  reviewer TEXT,
+  reviewed_at BIGINT,
+  review_note TEXT
+);
+CREATE INDEX break_glass_accesses_state ON break_glass_accesses (state, agency_id, id);
+)sql"},
   };
   return *migrations;
 }
