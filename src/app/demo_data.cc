@@ -110,6 +110,32 @@ const std::vector<DemoAgreement>& Agreements() {
        "To plan hospital discharge and home care with the people the patient lives with.", {2026, 1, 1},
        std::nullopt, {}},
   };
+  static const bool consortium = [] {
+    // The consortium's common ground: every partner may recognise a person who comes to any of
+    // its doors (identity, at the front desk and in service delivery) and reach them (contact).
+    for (const DemoAgency& a : kAgencies) {
+      for (auto [category, purpose, description] :
+           {std::tuple{"identity", Purpose::kFrontDesk,
+                       "To recognise a person who comes to any door of the consortium and not register them twice."},
+            std::tuple{"identity", Purpose::kServiceDelivery,
+                       "To know whom a referral, an application or a case is about."},
+            std::tuple{"contact", Purpose::kServiceDelivery,
+                       "To reach clients referred by partner agencies, and to keep their addresses and phone numbers "
+                       "current."}}) {
+        bool exists = false;
+        for (const auto& d : *agreements) {
+          exists = exists || (std::string_view(d.receiving) == a.code && std::string_view(d.category) == category &&
+                              d.purpose == purpose);
+        }
+        if (exists) continue;
+        agreements->push_back({a.code, category, purpose,
+                               "GDPR art. 6(1)(e); Consortium Partnership Agreement s.3 (one front door)", description,
+                               {2025, 1, 1}, std::nullopt, {"governance.city"}});
+      }
+    }
+    return true;
+  }();
+  (void)consortium;
   return *agreements;
 }
 

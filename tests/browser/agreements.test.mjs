@@ -50,11 +50,11 @@ test('a governance user approves a pending agreement and the public register sho
   const field = (label) => page.getByLabel(label, { exact: true });
   const registerRows = () => page.locator('[data-testid="register"] tbody tr');
 
-  // The register, not signed in: the demo's three agreements in force, not the pending one.
+  // The register, not signed in: the demo's fourteen agreements in force, not the pending one.
   await page.goto('/agreements');
   await page.getByRole('heading', { level: 1, name: 'Register of sharing agreements' }).waitFor();
   assert.equal(await page.getByRole('button', { name: 'Sign out' }).count(), 0);
-  assert.equal(await registerRows().count(), 3);
+  assert.equal(await registerRows().count(), 14);
   assert.equal(await page.locator(`#agreement-${pending}`).count(), 0);
   assert.match(await registerRows().nth(1).textContent(), /State Benefits Agency[\s\S]*Income[\s\S]*Grey/);
   await shot('register-before');
@@ -126,7 +126,7 @@ test('a governance user approves a pending agreement and the public register sho
   await page.getByRole('heading', { level: 1, name: 'Sign in' }).waitFor();
   await page.getByRole('link', { name: 'Register of sharing agreements' }).click();
   await page.getByRole('heading', { level: 1, name: 'Register of sharing agreements' }).waitFor();
-  assert.equal(await registerRows().count(), 4);
+  assert.equal(await registerRows().count(), 15);
   const row = page.locator(`#agreement-${pending}`);
   assert.match(await row.textContent(), /Regional Health Authority[\s\S]*Household[\s\S]*Case work/);
   assert.ok(!(await registerRows().allTextContents()).some((text) => text.includes('Housing')));

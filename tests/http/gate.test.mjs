@@ -1,0 +1,197 @@
+// The access gate over HTTP: what another agency sees of a person registered elsewhere
+// (field by field, under the consortium's agreements), an agreement on consent that opens only
+// with the person's consent and closes on the very next request after a withdrawal (the
+// refusal audited), break-glass with its review, the reference directory, and a black-class
+// canary that never leaves the agency holding it: not in any response, page, log line or event.
+//
+//   ONEDOOR_BIN=build/dev/onedoor node --test tests/http/gate.test.mjs
+
+import assert from 'node:assert/strict';
+import { readFile, writeFile } from 'node:fs/promises';
+import path from 'node:path';
+import { after, before, test } from 'node:test';
+
+import { assertProblem, login, prepareDatabase, repoRoot, request, serve, sql } from './helpers.mjs';
+
+const T = { timeout: 60_000 };
+const kCanary = 'CANARY-7f3a9c-black';
+
+let server;
+let db;
+let city;        // caseworker.city: registers the person, so the city holds them
+let ngo;         // caseworker.ngo, signed in for service delivery
+let ngoCase;     // caseworker.ngo, signed in for case work
+let greta;       // governance.city
+let person;
+const agency = {};
+
+const count = async (where) => Number(await sql(db, `SELECT count(*) FROM ${where}`));
+
+before(async () => {
+  const prepared = await prepareDatabase({ people: 4, prefix: 'onedoor-gate-' });
+  db = prepared.db;
+  // This deployment puts gender in the black-class justice category: the canary's field.
+  const categories = (await readFile(path.join(repoRoot, 'config', 'data-categories.yaml'), 'utf8'))
+    .replace(/^    gender: identity$/m, '    gender: justice');
+  assert.match(categories, /gender: justice/);
+  const categoriesFile = path.join(prepared.dir, 'categories.yaml');
+  await writeFile(categoriesFile, categories);
+  server = await serve(db, { logDir: prepared.dir, env: { ONEDOOR_DATA_CATEGORIES: categoriesFile } });
+  city = await login(server.url, 'caseworker.city');
+  ngo = await login(server.url, 'caseworker.ngo');
+  ngoCase = await login(server.url, 'caseworker.ngo', { purpose: 'case_work' });
+  greta = await login(server.url, 'governance.city');
+  for (const code of ['city-social', 'harbour-trust']) {
+    agency[code] = Number(await sql(db, `SELECT id FROM agencies WHERE code = '${code}'`));
+  }
+  const created = await city.post('/api/v1/persons', {
+    names: [{ use: 'official', given: 'Marama', family: 'Gatekeeper' }],
+    birth_date: '1979-09-09',
+    gender: kCanary,
+    addresses: [{ use: 'home', line1: '9 Tide Street', city: 'Harbourside', postcode: '4001' }],
+    phones: [{ use: 'mobile', value: '+61 400 999 001' }],
+    needs: { interpreter: true, interpreter_language: 'mi' },
+  });
+  assert.equal(created.status, 201, created.text);
+  person = created.body.id;
+});
+
+after(async () => {
+  await server?.stop();
+});
+
+test('the agency that registered the person sees every field, the canary included', T, async () => {
+  const r = await city.get(`/api/v1/persons/${person}`);
+  assert.equal(r.status, 200, r.text);
+  assert.equal(r.body.gender, kCanary);
+  assert.equal(r.body.withheld, undefined);
+});
+
+test('another agency sees what the consortium agreements give it, field by field', T, async () => {
+  const r = await ngo.get(`/api/v1/persons/${person}`);
+  assert.equal(r.status, 200, r.text);
+  assert.deepEqual(r.body.names.map((n) => n.family), ['Gatekeeper']);
+  assert.equal(r.body.addresses[0].line1, '9 Tide Street');
+  assert.equal(r.body.gender, undefined);
+  // The trust's agreement for access needs relies on consent, which the person has not given.
+  assert.equal(r.body.needs, undefined);
+  const withheld = Object.fromEntries(r.body.withheld.map((w) => [w.category, w.reason]));
+  assert.match(withheld.justice, /black-class/);
+  assert.match(withheld.needs, /has not consented/);
+  assert.match(withheld.case_notes, /black-class/);
+  // The audit entry says which agreements the read relied on.
+  const reason = await sql(db, "SELECT reason FROM audit_log WHERE action = 'person.read' AND actor = 'caseworker.ngo' "
+    + 'ORDER BY seq DESC LIMIT 1');
+  assert.match(reason, /under sharing agreement \d+/);
+});
+
+test('an agreement on consent opens with the consent and closes on the next request after a withdrawal', T, async () => {
+  // Without an agreement for case work the trust does not see the person at all.
+  assertProblem(await ngoCase.get(`/api/v1/persons/${person}`), 403, { detail: /does not hold this person/ });
+  // Governance approves identity for case work, on the person's consent.
+  const proposed = await greta.post('/api/v1/sharing-agreements', {
+    receiving_agency_id: agency['harbour-trust'], category: 'identity', purpose: 'case_work', legal_basis: 'consent',
+    valid_from: '2026-01-01', description: 'To coordinate support plans with the people who ask the trust for help.',
+  });
+  assert.equal(proposed.status, 201, proposed.text);
+  const approved = await greta.post(`/api/v1/sharing-agreements/${proposed.body.id}/decision`, { decision: 'approve' });
+  assert.equal(approved.status, 200, approved.text);
+  assertProblem(await ngoCase.get(`/api/v1/persons/${person}`), 403, { detail: /has not consented|does not hold/ });
+
+  const consent = await city.post(`/api/v1/persons/${person}/consents`, {
+    receiving_agency_id: agency['harbour-trust'], scope: 'partial', categories: ['identity'], purpose: 'case_work',
+    legal_basis: 'GDPR art. 6(1)(a): consent', valid_from: '2026-01-01',
+    how_to_withdraw: 'Tell any caseworker.', evidence: 'signed_form', document_ref: 'DOC-GATE-1',
+  });
+  assert.equal(consent.status, 201, consent.text);
+  const open = await ngoCase.get(`/api/v1/persons/${person}`);
+  assert.equal(open.status, 200, open.text);
+  assert.equal(open.body.names[0].given, 'Marama');
+  assert.equal(open.body.addresses, undefined);
+
+  const withdrawn = await city.post(`/api/v1/consents/${consent.body.id}/events`,
+    { event: 'withdraw', reason: 'the person asked at the counter' });
+  assert.equal(withdrawn.status, 200, withdrawn.text);
+  const before = await count("audit_log WHERE action = 'person.read' AND actor = 'caseworker.ngo' AND allowed = 0");
+  assertProblem(await ngoCase.get(`/api/v1/persons/${person}`), 403);
+  assert.equal(await count("audit_log WHERE action = 'person.read' AND actor = 'caseworker.ngo' AND allowed = 0"),
+    before + 1, 'the refusal is audited');
+});
+
+test('break-glass opens white and grey data, is flagged, and is reviewed by governance', T, async () => {
+  const reason = 'Found unwell at the drop-in; need her contacts and interpreter language now';
+  assertProblem(await ngoCase.get(`/api/v1/persons/${person}`, { headers: { 'X-Break-Glass': 'short' } }), 400,
+    { fields: ['X-Break-Glass'] });
+  const r = await ngoCase.get(`/api/v1/persons/${person}`, { headers: { 'X-Break-Glass': reason } });
+  assert.equal(r.status, 200, r.text);
+  assert.equal(r.body.needs.interpreter_language, 'mi');
+  assert.equal(r.body.gender, undefined, 'never black');
+  const pending = await greta.get('/api/v1/break-glass?state=pending');
+  assert.equal(pending.status, 200, pending.text);
+  const mine = pending.body.items.filter((g) => g.person_id === person);
+  assert.equal(mine.length, 1);
+  assert.equal(mine[0].justification, reason);
+  assert.equal(mine[0].actor, 'caseworker.ngo');
+  assertProblem(await greta.post(`/api/v1/break-glass/${mine[0].id}/review`, { outcome: 'not_justified' }), 400,
+    { fields: ['note'] });
+  const reviewed = await greta.post(`/api/v1/break-glass/${mine[0].id}/review`,
+    { outcome: 'justified', note: 'Confirmed with the drop-in manager.' });
+  assert.equal(reviewed.status, 200, reviewed.text);
+  assert.equal(reviewed.body.state, 'justified');
+  assertProblem(await greta.post(`/api/v1/break-glass/${mine[0].id}/review`, { outcome: 'justified' }), 409);
+  assertProblem(await ngo.get('/api/v1/break-glass'), 403);
+});
+
+test('the reference directory lists who knows the person', T, async () => {
+  const r = await city.get(`/api/v1/persons/${person}/agencies`);
+  assert.equal(r.status, 200, r.text);
+  assert.deepEqual(r.body.items.map((e) => [e.agency.code, e.capacity]), [['city-social', 'registered']]);
+  assertProblem(await city.get('/api/v1/persons/99999999/agencies'), 404);
+});
+
+test('the black-class canary never leaves the agency that holds it', T, async () => {
+  const seen = [];
+  const paths = [
+    `/api/v1/persons/${person}`, `/api/v1/persons/${person}/history`, `/api/v1/persons/${person}/agencies`,
+    `/api/v1/persons/${person}/consents`, `/api/v1/persons/${person}/access-log`, '/api/v1/persons?q=Gatekeeper',
+    `/clients/${person}`, `/clients/${person}/history`, `/clients/${person}/edit`, '/clients?q=Gatekeeper',
+  ];
+  for (const client of [ngo, ngoCase]) {
+    for (const p of paths) {
+      for (const headers of [{}, { 'X-Break-Glass': 'emergency: checking what can be seen by the trust' }]) {
+        const r = await client.get(p, { headers });
+        seen.push(`${r.status} ${p}`);
+        assert.ok(!r.text.includes(kCanary), `${p} shows the canary: ${r.text.slice(0, 300)}`);
+      }
+    }
+  }
+  assert.ok(seen.some((s) => s.startsWith('200 /api/v1/persons/')), seen.join('\n'));
+  assert.ok(seen.some((s) => s.startsWith('200 /clients/')), seen.join('\n'));
+  // Nor in the events for other agencies, nor in the audit trail, nor in any log line.
+  assert.equal(await count(`outbox WHERE payload LIKE '%${kCanary}%'`), 0);
+  assert.equal(await count(`audit_log WHERE reason LIKE '%${kCanary}%'`), 0);
+  // The holding agency's own reads and changes do not log it either.
+  const changed = await city.get(`/api/v1/persons/${person}`);
+  const etag = changed.headers.get('etag');
+  const upd = await city.put(`/api/v1/persons/${person}`, { ...strip(changed.body), phones: [] }, { headers: { 'If-Match': etag } });
+  assert.equal(upd.status, 200, upd.text);
+  const log = await readFile(server.logPath, 'utf8');
+  assert.ok(log.length > 0);
+  assert.ok(!log.includes(kCanary), 'the server log shows the canary');
+});
+
+function strip(body) {
+  const { id, version, created_at: c, updated_at: u, withheld, source_records: s, household: h, ...rest } = body;
+  return rest;
+}
+
+test('a page shows another agency only what it may see, with what is withheld and why', T, async () => {
+  const page = await ngo.get(`/clients/${person}`);
+  assert.equal(page.status, 200);
+  assert.match(page.text, /Gatekeeper/);
+  assert.match(page.text, /9 Tide Street/);
+  assert.match(page.text, /Justice/);
+  assert.match(page.text, /black-class/);
+  const refused = await request(server.url, 'GET', `/clients/${person}`, { headers: { Cookie: ngoCase.auth.cookie } });
+  assert.equal(refused.status, 403);
+});
