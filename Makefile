@@ -6,7 +6,7 @@ DB ?= var/onedoor.db
 LISTEN ?= 127.0.0.1:8080
 JOBS ?= $(shell nproc)
 
-.PHONY: deps build release demo test test-asan bench bench-postgres bench-identity bench-eligibility fuzz format clean
+.PHONY: deps build release demo test test-asan bench bench-postgres bench-identity bench-eligibility bench-gate fuzz format clean
 
 deps:
 	@./scripts/install-deps.sh
@@ -59,6 +59,10 @@ bench-identity: release
 bench-eligibility: release
 	@cmake --build --preset release -j $(JOBS) --target eligibility_benchmark
 	@./bench/eligibility.sh
+
+bench-gate: release
+	@cmake --build --preset release -j $(JOBS) --target gate_benchmark
+	@./build/release/bench/gate_benchmark --benchmark_repetitions=5 --benchmark_report_aggregates_only=true
 
 fuzz: deps
 	@./fuzz/run.sh 600

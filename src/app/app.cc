@@ -117,6 +117,8 @@ core::StatusOr<std::unique_ptr<App>> App::Open(const core::Config& config, bool 
       {*app->templates_, *app->accounts_, *app->persons_, *app->households_, config.secure_cookies,
        account_options.session_max_hours, app->match_.get(), app->reviews_.get(), app->screenings_.get()}});
   app->pages_->deps.agreements = app->agreements_.get();
+  app->pages_->deps.directory = app->directory_.get();
+  app->pages_->deps.glass = app->glass_.get();
   app->AddOperationalRoutes();
   http::AddOpenApiRoute(app->router_, std::move(openapi));
   http::AddAccountRoutes(app->router_, *app->accounts_);

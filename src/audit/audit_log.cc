@@ -209,14 +209,25 @@ core::Status AuditLog::Append(storage::Transaction& tx, const authz::Principal& 
              int64_t{r.entry.allowed ? 1 : 0}, r.entry.reason, r.prev_hash, r.hash, r.chain})
           .status());
   // A person's data released by break-glass is queued for review with the entry, in the same
-  // transaction: no emergency access goes unreviewed.
+  // transaction: no emergency access goes unreviewed. One review per person and request (a page
+  // that reads the record and its directory is one access).
   if (!who.break_glass.empty() && entry.allowed && entry.person &&
       entry.reason.find(authz::kBreakGlassMarker) != std::string::npos) {
-    RETURN_IF_ERROR(tx.Execute("INSERT INTO break_glass_accesses (audit_seq, at, user_id, actor, agency_id, "
-                               "person_id, action, justification, state) VALUES (?,?,?,?,?,?,?,?,'pending')",
-                               {r.seq, r.at.micros, r.user_id, r.actor, r.agency_id, entry.person->value,
-                                entry.action, who.break_glass.substr(0, 500)})
-                        .status());
+    bool queued = false;
+    if (!who.request_id.empty()) {
+      ASSIGN_OR_RETURN(storage::Rows same,
+                       tx.Query("SELECT 1 FROM break_glass_accesses WHERE request_id = ? AND person_id = ?",
+                                {who.request_id, entry.person->value}));
+      queued = !same.empty();
+    }
+    if (!queued) {
+      RETURN_IF_ERROR(tx.Execute("INSERT INTO break_glass_accesses (audit_seq, at, user_id, actor, agency_id, "
+                                 "person_id, action, justification, request_id, state) "
+                                 "VALUES (?,?,?,?,?,?,?,?,?,'pending')",
+                                 {r.seq, r.at.micros, r.user_id, r.actor, r.agency_id, entry.person->value,
+                                  entry.action, who.break_glass.substr(0, 500), who.request_id})
+                          .status());
+    }
   }
   return core::Status::Ok();
 }

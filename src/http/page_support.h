@@ -33,4 +33,8 @@ namespace http {
 // (decide). In pages_agreements.cc.
 void AddAgreementPages(Router& router, const PageDeps& deps);
 
+// /break-glass (the review queue of emergency accesses) and /break-glass/{id}/review. In
+// pages_break_glass.cc.
+void AddBreakGlassPages(Router& router, const PageDeps& deps);
+
 }  // namespace http

@@ -1,5 +1,7 @@
 #include "http/pages.h"
 
+#include "sharing/reference_directory.h"
+
 #include <algorithm>
 #include <sstream>
 
@@ -58,6 +60,10 @@ json Common(const PageDeps& deps, const Context& ctx, const std::string& title, 
       nav.push_back({{"href", "/governance/agreements"}, {"label", "Sharing agreements"}, {"current", current == "agreements"}});
     } else if (deps.agreements != nullptr && who.HasRole(authz::Role::kManager)) {
       nav.push_back({{"href", "/agreements/new"}, {"label", "Propose an agreement"}, {"current", current == "agreements"}});
+    }
+    if (deps.glass != nullptr &&
+        who.HasAnyRole({authz::Role::kManager, authz::Role::kAuditor, authz::Role::kGovernance})) {
+      nav.push_back({{"href", "/break-glass"}, {"label", "Emergency accesses"}, {"current", current == "break-glass"}});
     }
     d["nav"] = std::move(nav);
   }
@@ -778,6 +784,118 @@ void AddReviewPages(Router& router, const PageDeps& deps) {
               }});
 }
 
+// Break-glass is for casework roles; the front desk only signposts.
+bool MayBreakGlass(const authz::Principal& who) {
+  return who.kind == authz::PrincipalKind::kStaff &&
+         who.HasAnyRole({authz::Role::kCaseworker, authz::Role::kSpecialist, authz::Role::kCoordinator,
+                         authz::Role::kManager});
+}
+
+// The refusal of a client's page, with the emergency access form for casework roles.
+Response ClientRefused(const PageDeps& deps, Context& ctx, int64_t id, const core::Status& refusal,
+                       const std::string& justification, const std::string& error) {
+  if (refusal.code() != core::StatusCode::kPermissionDenied || !MayBreakGlass(ctx.Who())) {
+    return ErrorFor(deps, ctx, refusal);
+  }
+  json d = Common(deps, ctx, "You cannot see this client", "clients");
+  d["reason"] = refusal.message();
+  d["emergency_href"] = fmt::format("/clients/{}/emergency", id);
+  d["justification"] = justification;
+  if (!error.empty()) {
+    d["error"] = error;
+    d["errors"] = json::array({{{"message", error}, {"href", "#justification"}}});
+    d["has_errors"] = true;
+  }
+  return Page(deps, error.empty() ? 403 : 400, "client_refused", d);
+}
+
+// A client's page from the gate's view of them: what is withheld and why, the agencies that
+// know the person, and (for casework roles) the emergency access form where something is
+// withheld that break-glass could open.
+Response ClientPage(const PageDeps& deps, Context& ctx, const registry::PersonView& view, bool emergency) {
+  const auto& p = view.person;
+  json d = Common(deps, ctx, p.DisplayName(), "clients");
+  d["name"] = p.DisplayName();
+  d["id"] = std::to_string(p.id.value);
+  json rows = json::array();
+  auto row = [&](const std::string& k, const std::string& v) {
+    if (!v.empty()) rows.push_back({{"key", k}, {"value", v}});
+  };
+  if (view.decision.Sees(authz::Field::kNames)) {
+    std::string others;
+    for (size_t i = 1; i < p.names.size(); ++i) {
+      others += (others.empty() ? "" : "; ") + Trim(p.names[i].given + " " + p.names[i].family);
+    }
+    row("Other names", others);
+    row("Date of birth", p.birth_date ? p.birth_date->ToDisplay() : "Not known");
+    std::string sex = p.sex;
+    for (const auto& [value, label] : kSexOptions) if (value == p.sex) sex = label;
+    row("Sex (as recorded)", sex);
+    row("Gender", p.gender);
+  }
+  if (view.decision.Sees(authz::Field::kPreferredLanguage)) row("Preferred language", p.preferred_language);
+  if (view.decision.Sees(authz::Field::kNeeds)) {
+    row("Interpreter", p.needs.interpreter ? "Needed" + (p.needs.interpreter_language.empty() ? std::string() : " (" + p.needs.interpreter_language + ")") : "Not needed");
+    row("Accessibility needs", p.needs.accessibility);
+  }
+  row("Record version", std::to_string(p.version));
+  d["rows"] = std::move(rows);
+  json ids = json::array();
+  for (const auto& i : p.identifiers) {
+    std::string kind = i.kind;
+    std::replace(kind.begin(), kind.end(), '_', ' ');
+    kind[0] = static_cast<char>(std::toupper(static_cast<unsigned char>(kind[0])));
+    ids.push_back({{"kind", kind + (i.issuer.empty() ? "" : " (" + i.issuer + ")")}, {"value", i.value}});
+  }
+  d["identifiers"] = std::move(ids);
+  json addresses = json::array();
+  for (const auto& a : p.addresses) addresses.push_back({{"text", a.OneLine()}});
+  d["addresses"] = std::move(addresses);
+  json contacts = json::array();
+  for (const auto& c : p.phones) contacts.push_back({{"kind", "Phone"}, {"value", c.value}});
+  for (const auto& c : p.emails) contacts.push_back({{"kind", "Email"}, {"value", c.value}});
+  d["contacts"] = std::move(contacts);
+  if (view.household) {
+    d["household_href"] = fmt::format("/households/{}", view.household->id.value);
+    d["household_name"] = view.household->name;
+  }
+  json sources = json::array();
+  for (const auto& s : view.sources) sources.push_back({{"agency", s.agency_name}, {"local_id", s.local_id}});
+  d["sources"] = std::move(sources);
+  d["edit_href"] = fmt::format("/clients/{}/edit", p.id.value);
+  d["history_href"] = fmt::format("/clients/{}/history", p.id.value);
+  json withheld = json::array();
+  for (const auto& w : view.decision.withheld) {
+    withheld.push_back({{"category", w.label}, {"reason", w.reason}});
+  }
+  if (!withheld.empty()) d["has_withheld"] = true;
+  d["withheld"] = std::move(withheld);
+  if (ctx.request.Query("created") == "1") d["flash"] = "Client registered";
+  if (ctx.request.Query("saved") == "1") d["flash"] = "Changes saved";
+  if (deps.directory != nullptr && view.decision.Sees(authz::Field::kSourceRecord)) {
+    auto entries = deps.directory->Entries(ctx.Who(), p.id);
+    if (entries.ok()) {
+      json known = json::array();
+      for (const auto& e : *entries) {
+        known.push_back({{"agency", e.agency_name},
+                         {"capacity", std::string(sharing::CapacityLabel(e.capacity))},
+                         {"since", e.since.UtcDate().ToString()}});
+      }
+      if (!known.empty()) d["has_known_by"] = true;
+      d["known_by"] = std::move(known);
+    }
+  }
+  bool openable = false;
+  for (const auto& w : view.decision.withheld) {
+    openable = openable || w.reason.find("black-class") == std::string::npos;
+  }
+  if (openable && MayBreakGlass(ctx.Who()) && !view.decision.break_glass) {
+    d["emergency_href"] = fmt::format("/clients/{}/emergency", p.id.value);
+  }
+  if (emergency) d["emergency"] = true;
+  return Page(deps, 200, "client_view", d);
+}
+
 }  // namespace
 
 void AddPageRoutes(Router& router, const PageDeps& deps) {
@@ -965,66 +1083,33 @@ void AddPageRoutes(Router& router, const PageDeps& deps) {
                 auto id = IdParam(ctx, "id");
                 if (!id.ok()) return ErrorFor(deps, ctx, id.status());
                 auto view = deps.persons.Get(ctx.Who(), core::PersonId{*id});
+                if (!view.ok()) return ClientRefused(deps, ctx, *id, view.status(), "", "");
+                return ClientPage(deps, ctx, *view, false);
+              }});
+
+  // Emergency access (break-glass): the justification opens what agreements and consent do not,
+  // for this one view; the gate flags it and the release is queued for review.
+  router.Add({"POST", "/clients/{id}/emergency", Auth::kPage, "", [&deps](Context& ctx) {
+                auto id = IdParam(ctx, "id");
+                if (!id.ok()) return ErrorFor(deps, ctx, id.status());
+                const auto form = ParseForm(ctx.request.body);
+                const std::string justification = Trim(FormValue(form, "justification"));
+                if (!MayBreakGlass(ctx.Who())) {
+                  return ErrorFor(deps, ctx, core::Status::PermissionDenied(
+                                                 "only caseworkers, specialists, coordinators and managers may use "
+                                                 "emergency access"));
+                }
+                if (justification.size() < 10 || justification.size() > 500) {
+                  auto view = deps.persons.Get(ctx.Who(), core::PersonId{*id});
+                  return ClientRefused(deps, ctx, *id,
+                                       view.ok() ? core::Status::PermissionDenied("some of this record is withheld")
+                                                 : view.status(),
+                                       justification, "Say why you need this now, in 10 to 500 characters");
+                }
+                ctx.principal->break_glass = justification;
+                auto view = deps.persons.Get(ctx.Who(), core::PersonId{*id});
                 if (!view.ok()) return ErrorFor(deps, ctx, view.status());
-                const auto& p = view->person;
-                json d = Common(deps, ctx, p.DisplayName(), "clients");
-                d["name"] = p.DisplayName();
-                d["id"] = std::to_string(p.id.value);
-                json rows = json::array();
-                auto row = [&](const std::string& k, const std::string& v) {
-                  if (!v.empty()) rows.push_back({{"key", k}, {"value", v}});
-                };
-                if (view->decision.Sees(authz::Field::kNames)) {
-                  std::string others;
-                  for (size_t i = 1; i < p.names.size(); ++i) {
-                    others += (others.empty() ? "" : "; ") + Trim(p.names[i].given + " " + p.names[i].family);
-                  }
-                  row("Other names", others);
-                  row("Date of birth", p.birth_date ? p.birth_date->ToDisplay() : "Not known");
-                  std::string sex = p.sex;
-                  for (const auto& [value, label] : kSexOptions) if (value == p.sex) sex = label;
-                  row("Sex (as recorded)", sex);
-                  row("Gender", p.gender);
-                }
-                if (view->decision.Sees(authz::Field::kPreferredLanguage)) row("Preferred language", p.preferred_language);
-                if (view->decision.Sees(authz::Field::kNeeds)) {
-                  row("Interpreter", p.needs.interpreter ? "Needed" + (p.needs.interpreter_language.empty() ? std::string() : " (" + p.needs.interpreter_language + ")") : "Not needed");
-                  row("Accessibility needs", p.needs.accessibility);
-                }
-                row("Record version", std::to_string(p.version));
-                d["rows"] = std::move(rows);
-                json ids = json::array();
-                for (const auto& i : p.identifiers) {
-                  std::string kind = i.kind;
-                  std::replace(kind.begin(), kind.end(), '_', ' ');
-                  kind[0] = static_cast<char>(std::toupper(static_cast<unsigned char>(kind[0])));
-                  ids.push_back({{"kind", kind + (i.issuer.empty() ? "" : " (" + i.issuer + ")")}, {"value", i.value}});
-                }
-                d["identifiers"] = std::move(ids);
-                json addresses = json::array();
-                for (const auto& a : p.addresses) addresses.push_back({{"text", a.OneLine()}});
-                d["addresses"] = std::move(addresses);
-                json contacts = json::array();
-                for (const auto& c : p.phones) contacts.push_back({{"kind", "Phone"}, {"value", c.value}});
-                for (const auto& c : p.emails) contacts.push_back({{"kind", "Email"}, {"value", c.value}});
-                d["contacts"] = std::move(contacts);
-                if (view->household) {
-                  d["household_href"] = fmt::format("/households/{}", view->household->id.value);
-                  d["household_name"] = view->household->name;
-                }
-                json sources = json::array();
-                for (const auto& s : view->sources) sources.push_back({{"agency", s.agency_name}, {"local_id", s.local_id}});
-                d["sources"] = std::move(sources);
-                d["edit_href"] = fmt::format("/clients/{}/edit", p.id.value);
-                d["history_href"] = fmt::format("/clients/{}/history", p.id.value);
-                json withheld = json::array();
-                for (const auto& w : view->decision.withheld) {
-                  withheld.push_back({{"category", w.label}, {"reason", w.reason}});
-                }
-                d["withheld"] = std::move(withheld);
-                if (ctx.request.Query("created") == "1") d["flash"] = "Client registered";
-                if (ctx.request.Query("saved") == "1") d["flash"] = "Changes saved";
-                return Page(deps, 200, "client_view", d);
+                return ClientPage(deps, ctx, *view, true);
               }});
 
   router.Add({"GET", "/clients/{id}/edit", Auth::kPage, "", [&deps](Context& ctx) {
@@ -1153,6 +1238,7 @@ void AddPageRoutes(Router& router, const PageDeps& deps) {
   if (deps.reviews != nullptr) AddReviewPages(router, deps);
   if (deps.screenings != nullptr) AddScreeningPages(router, deps);
   if (deps.agreements != nullptr) AddAgreementPages(router, deps);
+  AddBreakGlassPages(router, deps);
 }
 
 }  // namespace http

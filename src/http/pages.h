@@ -10,6 +10,8 @@
 #include "registry/household_service.h"
 #include "registry/person_service.h"
 #include "sharing/agreement_service.h"
+#include "sharing/break_glass_service.h"
+#include "sharing/reference_directory.h"
 
 namespace http {
 
@@ -28,6 +30,10 @@ struct PageDeps {
   eligibility::ScreeningService* screenings = nullptr;
   // The sharing agreement pages (public register, proposals, governance); none when null.
   sharing::AgreementService* agreements = nullptr;
+  // "Known by" on a client's page; none when null.
+  sharing::ReferenceDirectory* directory = nullptr;
+  // The emergency access review queue (/break-glass); none when null.
+  sharing::BreakGlassService* glass = nullptr;
 };
 
 // The server-rendered pages for staff: sign in, home, client search, register, view, edit,

@@ -344,6 +344,7 @@ CREATE TABLE break_glass_accesses (
   person_id BIGINT NOT NULL REFERENCES persons(id),
   action TEXT NOT NULL,
   justification TEXT NOT NULL,
+  request_id TEXT NOT NULL,
   state TEXT NOT NULL CHECK (state IN ('pending', 'justified', 'not_justified')),
   reviewed_by BIGINT,
   reviewer TEXT,
@@ -351,6 +352,7 @@ CREATE TABLE break_glass_accesses (
   review_note TEXT
 );
 CREATE INDEX break_glass_accesses_state ON break_glass_accesses (state, agency_id, id);
+CREATE INDEX break_glass_accesses_request ON break_glass_accesses (request_id, person_id);
 )sql"},
   };
   return *migrations;
