@@ -207,7 +207,8 @@ std::string IdText(int64_t id) { return id > 0 ? std::to_string(id) : std::strin
 const std::vector<std::string>& KnownScopes() {
   static const std::vector<std::string> scopes = {
       "persons:read",         "persons:write", "households:read", "households:write",
-      "source-records:write", "audit:read",    "accounts:read",   "accounts:write"};
+      "source-records:write", "audit:read",    "accounts:read",   "accounts:write",
+      "changes:read",         "changes:write"};
   return scopes;
 }
 

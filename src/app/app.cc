@@ -65,6 +65,8 @@ core::StatusOr<std::unique_ptr<App>> App::Open(const core::Config& config, bool 
                                                                *app->audit_, *app->outbox_, app->clock_);
     app->directory_ = std::make_unique<sharing::ReferenceDirectory>(*app->db_, *app->gate_, *app->audit_);
     app->glass_ = std::make_unique<sharing::BreakGlassService>(*app->db_, *app->audit_, *app->outbox_, app->clock_);
+    app->changes_ = std::make_unique<sharing::ChangeNoticeService>(*app->db_, *app->gate_, *app->audit_,
+                                                                   *app->outbox_, app->clock_);
   }
   accounts::AccountOptions account_options;
   account_options.session_idle_minutes = config.session_idle_minutes;
@@ -130,6 +132,7 @@ core::StatusOr<std::unique_ptr<App>> App::Open(const core::Config& config, bool 
   http::AddConsentRoutes(app->router_, *app->consents_);
   http::AddDirectoryRoutes(app->router_, *app->directory_);
   http::AddBreakGlassRoutes(app->router_, *app->glass_);
+  http::AddChangeRoutes(app->router_, *app->changes_);
   http::AddPageRoutes(app->router_, app->pages_->deps);
   http::AddStaticRoutes(app->router_, config.web_root, config.node_modules);
   app->dispatcher_ = std::make_unique<http::Dispatcher>(

@@ -24,6 +24,7 @@
 #include "registry/person_service.h"
 #include "sharing/agreement_service.h"
 #include "sharing/break_glass_service.h"
+#include "sharing/change_notice_service.h"
 #include "sharing/consent_service.h"
 #include "sharing/gate_facts.h"
 #include "sharing/reference_directory.h"
@@ -87,6 +88,7 @@ class App {
   std::unique_ptr<authz::AccessGate> gate_;
   std::unique_ptr<sharing::ReferenceDirectory> directory_;
   std::unique_ptr<sharing::BreakGlassService> glass_;
+  std::unique_ptr<sharing::ChangeNoticeService> changes_;
   std::unique_ptr<http::Templates> templates_;
   std::unique_ptr<struct PageDepsHolder> pages_;
   http::Router router_;

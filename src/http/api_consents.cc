@@ -324,4 +324,95 @@ void AddBreakGlassRoutes(Router& router, sharing::BreakGlassService& glass) {
               }});
 }
 
+namespace {
+
+json NoticeJson(const sharing::ChangeNotice& n) {
+  return {{"id", n.id},
+          {"person_id", n.person.value},
+          {"agency", {{"id", n.agency.value}, {"name", n.agency_name}}},
+          {"from_agency", {{"id", n.from_agency.value}, {"name", n.from_agency_name}}},
+          {"type", n.type},
+          {"fields", n.fields},
+          {"version", n.version},
+          {"at", n.at.ToRfc3339()},
+          {"state", n.applied ? "applied" : "pending"},
+          {"overdue", n.overdue},
+          {"applied_at", n.applied_at ? json(n.applied_at->ToRfc3339()) : json(nullptr)},
+          {"applied_by", n.applied_by.empty() ? json(nullptr) : json(n.applied_by)},
+          {"note", n.note}};
+}
+
+}  // namespace
+
+void AddChangeRoutes(Router& router, sharing::ChangeNoticeService& changes) {
+  router.Add({"GET", "/api/v1/changes", Auth::kApi, "listChangeNotices", [&changes](Context& ctx) {
+                std::vector<core::FieldError> errors;
+                int64_t after = 0;
+                int limit = 100;
+                bool pending_only = false;
+                if (auto v = ctx.request.Query("after"); !v.empty() && v != "0") {
+                  auto parsed = ParseId(v, "after");
+                  if (parsed.ok()) after = *parsed;
+                  else errors.push_back({"after", "must be the id of the last notice you read, or 0"});
+                }
+                if (auto v = ctx.request.Query("limit"); !v.empty()) {
+                  auto parsed = ParseId(v, "limit");
+                  if (parsed.ok()) limit = static_cast<int>(std::min<int64_t>(*parsed, 100000));
+                  else errors.push_back({"limit", "must be a whole number from 1 to 500"});
+                }
+                if (auto v = ctx.request.Query("state"); !v.empty()) {
+                  if (v == "pending") pending_only = true;
+                  else if (v != "all") errors.push_back({"state", "must be pending or all"});
+                }
+                if (!errors.empty()) {
+                  return Problem(core::Status::InvalidArgument("the query is not valid", std::move(errors)),
+                                 ctx.request.request_id);
+                }
+                auto feed = changes.Feed(ctx.Who(), after, limit, pending_only);
+                if (!feed.ok()) return Problem(feed.status(), ctx.request.request_id);
+                json items = json::array();
+                for (const auto& n : *feed) items.push_back(NoticeJson(n));
+                // The cursor moves past what was read, so a reader that keeps it misses nothing.
+                const int64_t cursor = feed->empty() ? after : feed->back().id;
+                return JsonResponse(200, {{"items", std::move(items)},
+                                          {"cursor", cursor},
+                                          {"next", fmt::format("/api/v1/changes?after={}&limit={}{}", cursor, limit,
+                                                               pending_only ? "&state=pending" : "")}});
+              }});
+
+  router.Add({"POST", "/api/v1/changes/{id}/applied", Auth::kApi, "markChangeApplied", [&changes](Context& ctx) {
+                auto id = ParseId(ctx.Param("id"), "id");
+                if (!id.ok()) return Problem(id.status(), ctx.request.request_id);
+                std::string note;
+                if (!ctx.request.body.empty()) {
+                  auto body = ParseJsonObject(ctx.request);
+                  if (!body.ok()) return Problem(body.status(), ctx.request.request_id);
+                  JsonReader r(*body);
+                  r.RejectUnknown({"note"});
+                  note = r.OptString("note", 500).value_or("");
+                  if (auto s = r.Finish("the acknowledgement has invalid fields"); !s.ok()) {
+                    return Problem(s, ctx.request.request_id);
+                  }
+                }
+                auto done = changes.MarkApplied(ctx.Who(), *id, note);
+                if (!done.ok()) {
+                  if (done.status().code() == core::StatusCode::kFailedPrecondition) {
+                    return Problem(done.status(), ctx.request.request_id, 409);
+                  }
+                  return Problem(done.status(), ctx.request.request_id);
+                }
+                return JsonResponse(200, NoticeJson(*done));
+              }});
+
+  router.Add({"GET", "/api/v1/persons/{id}/changes", Auth::kApi, "listPersonChanges", [&changes](Context& ctx) {
+                auto person = ParseId(ctx.Param("id"), "id");
+                if (!person.ok()) return Problem(person.status(), ctx.request.request_id);
+                auto list = changes.ForPerson(ctx.Who(), core::PersonId{*person});
+                if (!list.ok()) return Problem(list.status(), ctx.request.request_id);
+                json items = json::array();
+                for (const auto& n : *list) items.push_back(NoticeJson(n));
+                return JsonResponse(200, {{"person_id", *person}, {"items", std::move(items)}});
+              }});
+}
+
 }  // namespace http

@@ -4,6 +4,7 @@
 
 #include "http/router.h"
 #include "sharing/break_glass_service.h"
+#include "sharing/change_notice_service.h"
 #include "sharing/consent_service.h"
 #include "sharing/reference_directory.h"
 
@@ -21,5 +22,9 @@ void AddDirectoryRoutes(Router& router, sharing::ReferenceDirectory& directory);
 void AddBreakGlassRoutes(Router& router, sharing::BreakGlassService& glass);
 
 nlohmann::json GlassAccessJson(const sharing::GlassAccess& g);
+
+// Tell us once: /api/v1/changes (the caller agency's feed of change notices),
+// /api/v1/changes/{id}/applied and /api/v1/persons/{id}/changes (where each change went).
+void AddChangeRoutes(Router& router, sharing::ChangeNoticeService& changes);
 
 }  // namespace http

@@ -152,6 +152,13 @@ Response Dispatcher::Dispatch(Request& request, std::string& route_name) {
                            {{"X-Break-Glass", "give the reason for the emergency access in 10 to 500 characters"}}),
                        request.request_id);
       }
+      const auto& who = *ctx.principal;
+      if (!who.HasAnyRole({authz::Role::kCaseworker, authz::Role::kSpecialist, authz::Role::kCoordinator,
+                           authz::Role::kManager})) {
+        return Problem(core::Status::PermissionDenied(
+                           "only caseworkers, specialists, coordinators and managers may use emergency access"),
+                       request.request_id);
+      }
       ctx.principal->break_glass = justification;
     }
   } else if (route.auth == Auth::kPage || !session_cookie.empty()) {

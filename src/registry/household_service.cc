@@ -1,5 +1,7 @@
 #include "registry/household_service.h"
 
+#include "registry/change_notices.h"
+
 #include <set>
 
 #include <fmt/format.h>
@@ -132,6 +134,10 @@ StatusOr<Household> HouseholdService::AddMember(const authz::Principal& who, cor
     RETURN_IF_ERROR(outbox_.Append(tx, current.empty() ? "household.member_added" : "household.member_moved",
                                    "household", std::to_string(id.value),
                                    fmt::format(R"({{"household_id":{},"person_id":{}}})", id.value, person.value)));
+    RETURN_IF_ERROR(NotifyAgencies(tx, person, who.agency,
+                                   current.empty() ? "household.member_added" : "household.member_moved", {"household"},
+                                   0, clock_.Now())
+                        .status());
     ASSIGN_OR_RETURN(out, Load(tx, id));
     return Status::Ok();
   }));
@@ -159,6 +165,8 @@ StatusOr<Household> HouseholdService::EndMembership(const authz::Principal& who,
     RETURN_IF_ERROR(tx.Execute("UPDATE households SET version = version + 1 WHERE id = ?", {id.value}).status());
     RETURN_IF_ERROR(outbox_.Append(tx, "household.member_left", "household", std::to_string(id.value),
                                    fmt::format(R"({{"household_id":{},"person_id":{}}})", id.value, person.value)));
+    RETURN_IF_ERROR(
+        NotifyAgencies(tx, person, who.agency, "household.member_left", {"household"}, 0, clock_.Now()).status());
     ASSIGN_OR_RETURN(out, Load(tx, id));
     return Status::Ok();
   }));

@@ -1,5 +1,7 @@
 #include "registry/person_service.h"
 
+#include "registry/change_notices.h"
+
 #include <algorithm>
 #include <set>
 #include <tuple>
@@ -283,10 +285,14 @@ StatusOr<Person> PersonService::Update(const authz::Principal& who, core::Person
       // Diff lists changed paths before added ones, so a field can come back later.
       if (std::find(fields.begin(), fields.end(), top) == fields.end()) fields.push_back(top);
     }
-    return outbox_.Append(tx, "person.updated", "person", std::to_string(id.value),
-                          json{{"person_id", id.value}, {"version", p.version}, {"agency_id", who.agency.value},
-                               {"fields", fields}}
-                              .dump());
+    RETURN_IF_ERROR(outbox_.Append(tx, "person.updated", "person", std::to_string(id.value),
+                                   json{{"person_id", id.value}, {"version", p.version}, {"agency_id", who.agency.value},
+                                        {"fields", fields}}
+                                       .dump()));
+    // Tell us once: every other agency that knows the person is told what changed.
+    return NotifyAgencies(tx, id, who.agency, "person.updated", fields.get<std::vector<std::string>>(), p.version,
+                          p.updated_at)
+        .status();
   });
   if (!decision.allowed) return Denied(decision);
   RETURN_IF_ERROR(s);

@@ -8,6 +8,7 @@
 
 #include "registry/person_service.h"
 #include "sharing/break_glass_service.h"
+#include "sharing/change_notice_service.h"
 #include "sharing/consent_service.h"
 #include "sharing/reference_directory.h"
 #include "storage/migrations.h"
@@ -339,6 +340,64 @@ TEST_P(GateFactsTest, BreakGlassOpensWhiteAndGreyButNotBlackAndSaysSo) {
   desk.break_glass = "wants to see everything";
   EXPECT_EQ(persons_->Get(desk, ada_).status().code(), StatusCode::kPermissionDenied);
   EXPECT_EQ(Count("SELECT COUNT(*) FROM break_glass_accesses"), 1);
+}
+
+TEST_P(GateFactsTest, TellUsOnceNotifiesEveryOtherAgencyThatKnowsThePersonAndTracksWhoApplied) {
+  // The state keeps a client record of Ada; the trust does not know her.
+  ASSERT_TRUE(persons_->PutSourceRecord(kStateWorker, "ST-1", ada_, "{}").ok());
+  auto view = persons_->Get(kCityWorker, ada_);
+  ASSERT_TRUE(view.ok());
+  registry::Person moved = view->person;
+  moved.addresses[0].line1 = "11 New Street";
+  moved.phones.clear();
+  ASSERT_TRUE(persons_->Update(kCityWorker, ada_, view->person.version, moved).ok());
+
+  ChangeNoticeService changes(*db_, *gate_, audit_, outbox_, clock_);
+  auto state_feed = changes.Feed(kStateWorker, 0, 100, false);
+  ASSERT_TRUE(state_feed.ok()) << state_feed.status().ToString();
+  ASSERT_EQ(state_feed->size(), 1u);
+  const ChangeNotice& n = state_feed->front();
+  EXPECT_EQ(n.person, ada_);
+  EXPECT_EQ(n.type, "person.updated");
+  EXPECT_THAT(n.fields, ElementsAre("addresses", "phones"));
+  EXPECT_EQ(n.from_agency, kCity);
+  EXPECT_EQ(n.version, 2);
+  EXPECT_FALSE(n.applied);
+  // Nobody tells the agency that made the change, nor one that does not know the person.
+  auto city_feed = changes.Feed(kCityWorker, 0, 100, false);
+  ASSERT_TRUE(city_feed.ok());
+  EXPECT_THAT(*city_feed, IsEmpty());
+  auto harbour_feed = changes.Feed(kHarbourWorker, 0, 100, false);
+  ASSERT_TRUE(harbour_feed.ok());
+  EXPECT_THAT(*harbour_feed, IsEmpty());
+  // The notice carries no values.
+  EXPECT_EQ(Count("SELECT COUNT(*) FROM change_notices WHERE fields LIKE '%New Street%'"), 0);
+  EXPECT_EQ(Count("SELECT COUNT(*) FROM audit_log WHERE action = 'change.feed' AND actor = 'caseworker.state'"), 1);
+
+  // Pending and then overdue, until the state applies it.
+  auto where = changes.ForPerson(kCityWorker, ada_);
+  ASSERT_TRUE(where.ok()) << where.status().ToString();
+  ASSERT_EQ(where->size(), 1u);
+  EXPECT_FALSE((*where)[0].overdue);
+  clock_.Advance(std::chrono::hours(24 * 6));
+  where = changes.ForPerson(kCityWorker, ada_);
+  EXPECT_TRUE((*where)[0].overdue);
+  EXPECT_EQ(changes.MarkApplied(kHarbourWorker, n.id, "").status().code(), StatusCode::kNotFound);
+  auto applied = changes.MarkApplied(kStateWorker, n.id, "updated in the benefits system");
+  ASSERT_TRUE(applied.ok()) << applied.status().ToString();
+  EXPECT_TRUE(applied->applied);
+  EXPECT_EQ(applied->applied_by, "caseworker.state");
+  EXPECT_EQ(changes.MarkApplied(kStateWorker, n.id, "").status().code(), StatusCode::kFailedPrecondition);
+  where = changes.ForPerson(kCityWorker, ada_);
+  EXPECT_TRUE((*where)[0].applied);
+  EXPECT_FALSE((*where)[0].overdue);
+  auto pending = changes.Feed(kStateWorker, 0, 100, true);
+  ASSERT_TRUE(pending.ok());
+  EXPECT_THAT(*pending, IsEmpty());
+  // Another agency that does not hold Ada may not see where her changes went.
+  EXPECT_EQ(changes.ForPerson(kHarbourWorker, ada_).status().code(), StatusCode::kPermissionDenied);
+  // A governance user reads no feed.
+  EXPECT_EQ(changes.Feed(kGus, 0, 10, false).status().code(), StatusCode::kPermissionDenied);
 }
 
 INSTANTIATE_TEST_SUITE_P(Databases, GateFactsTest, ::testing::Values("sqlite", "postgres"),

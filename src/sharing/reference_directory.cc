@@ -58,25 +58,7 @@ StatusOr<std::vector<DirectoryEntry>> ReferenceDirectory::Entries(const authz::P
     ASSIGN_OR_RETURN(storage::Rows exists, tx.Query("SELECT 1 FROM persons WHERE id = ?", {person.value}));
     found = !exists.empty();
     if (!found) return Status::Ok();
-    ASSIGN_OR_RETURN(
-        storage::Rows rows,
-        tx.Query("SELECT k.capacity, a.id, a.code, a.name, k.since FROM ("
-                 "SELECT 0 AS capacity, created_agency AS agency_id, created_at AS since FROM persons WHERE id = ? "
-                 "UNION ALL SELECT 1, agency_id, MIN(created_at) FROM source_records WHERE person_id = ? "
-                 "GROUP BY agency_id "
-                 "UNION ALL SELECT 2, s.agency_id, MIN(s.created_at) FROM household_members m JOIN screenings s ON "
-                 "s.household_id = m.household_id WHERE m.person_id = ? GROUP BY s.agency_id"
-                 ") k JOIN agencies a ON a.id = k.agency_id ORDER BY a.name, a.id, k.capacity",
-                 {person.value, person.value, person.value}));
-    for (const auto& r : rows) {
-      DirectoryEntry e;
-      e.capacity = static_cast<Capacity>(r.Int(0));
-      e.agency = core::AgencyId{r.Int(1)};
-      e.agency_code = r.Text(2);
-      e.agency_name = r.Text(3);
-      e.since = core::Timestamp{r.Int(4)};
-      out.push_back(std::move(e));
-    }
+    ASSIGN_OR_RETURN(out, registry::AgenciesThatKnow(tx, person));
     return Status::Ok();
   }));
   if (!decision.allowed) return Status::PermissionDenied(decision.reason);

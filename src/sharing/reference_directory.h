@@ -8,6 +8,7 @@
 #include "audit/audit_log.h"
 #include "core/clock.h"
 #include "core/ids.h"
+#include "registry/change_notices.h"
 #include "storage/database.h"
 
 // The reference directory ("who knows this person"): which agencies hold a record of a person,
@@ -15,23 +16,11 @@
 // holds the person; staff see it on the person's page.
 namespace sharing {
 
-// How an agency knows a person.
-enum class Capacity {
-  kRegistered,    // its staff registered the person in the shared registry
-  kClientRecord,  // it keeps its own record of the person (a source record)
-  kScreened,      // it screened the person's household for programs
-};
+using Capacity = registry::Capacity;
+using DirectoryEntry = registry::KnownBy;
 
 std::string_view CapacityName(Capacity c);   // "registered", "client_record", "screened"
 std::string_view CapacityLabel(Capacity c);  // "Registered the person"
-
-struct DirectoryEntry {
-  core::AgencyId agency;
-  std::string agency_code;
-  std::string agency_name;
-  Capacity capacity = Capacity::kRegistered;
-  core::Timestamp since;  // the first time the agency knew the person in that capacity
-};
 
 struct Holding {
   bool exists = false;  // there is such a person

@@ -354,6 +354,27 @@ CREATE TABLE break_glass_accesses (
 CREATE INDEX break_glass_accesses_state ON break_glass_accesses (state, agency_id, id);
 CREATE INDEX break_glass_accesses_request ON break_glass_accesses (request_id, person_id);
 )sql"},
+      // Tell us once: one notice per change of a person's data and per other agency that knows
+      // the person, written with the change; applied when the agency says so
+      // (registry/change_notices.h, sharing/change_notice_service.h).
+      {11, "change notices", R"sql(
+CREATE TABLE change_notices (
+  id {{id}},
+  person_id BIGINT NOT NULL REFERENCES persons(id),
+  agency_id BIGINT NOT NULL REFERENCES agencies(id),
+  from_agency_id BIGINT NOT NULL,
+  type TEXT NOT NULL,
+  fields TEXT NOT NULL,
+  version BIGINT NOT NULL,
+  created_at BIGINT NOT NULL,
+  state TEXT NOT NULL CHECK (state IN ('pending', 'applied')),
+  applied_at BIGINT,
+  applied_by TEXT,
+  note TEXT
+);
+CREATE INDEX change_notices_agency ON change_notices (agency_id, id);
+CREATE INDEX change_notices_person ON change_notices (person_id, id);
+)sql"},
   };
   return *migrations;
 }

@@ -195,3 +195,45 @@ test('a page shows another agency only what it may see, with what is withheld an
   const refused = await request(server.url, 'GET', `/clients/${person}`, { headers: { Cookie: ngoCase.auth.cookie } });
   assert.equal(refused.status, 403);
 });
+
+test('tell us once: a change reaches every other agency that knows the person, which marks it applied', T, async () => {
+  const state = await login(server.url, 'caseworker.state');
+  // The state's benefits agency keeps its own record of the person.
+  const rec = await state.put('/api/v1/source-records/ST-GATE-1', { person_id: person, data: { case: 'B-1' } });
+  assert.ok([200, 201].includes(rec.status), rec.text);
+  const start = await state.get('/api/v1/changes');
+  assert.equal(start.status, 200, start.text);
+  const cursor = start.body.cursor;
+
+  const current = await city.get(`/api/v1/persons/${person}`);
+  const moved = await city.put(`/api/v1/persons/${person}`,
+    { ...strip(current.body), addresses: [{ use: 'home', line1: '2 Lighthouse Row', city: 'Harbourside', postcode: '4001' }] },
+    { headers: { 'If-Match': current.headers.get('etag') } });
+  assert.equal(moved.status, 200, moved.text);
+
+  const feed = await state.get(`/api/v1/changes?after=${cursor}`);
+  assert.equal(feed.status, 200, feed.text);
+  const mine = feed.body.items.filter((n) => n.person_id === person);
+  assert.equal(mine.length, 1, JSON.stringify(feed.body.items));
+  assert.equal(mine[0].type, 'person.updated');
+  assert.deepEqual(mine[0].fields, ['addresses']);
+  assert.equal(mine[0].from_agency.name, 'City Social Services Department');
+  assert.equal(mine[0].state, 'pending');
+  assert.ok(!feed.text.includes('Lighthouse'), 'a notice is thin: no values');
+  // The city made the change: it is not told. The trust does not know the person: not told.
+  assert.equal((await city.get(`/api/v1/changes?after=${cursor}`)).body.items.filter((n) => n.person_id === person).length, 0);
+  assert.equal((await ngo.get('/api/v1/changes')).body.items.filter((n) => n.person_id === person).length, 0);
+
+  let where = await city.get(`/api/v1/persons/${person}/changes`);
+  assert.equal(where.status, 200, where.text);
+  assert.deepEqual(where.body.items.map((n) => [n.agency.name, n.state]), [['State Benefits Agency', 'pending']]);
+  const applied = await state.post(`/api/v1/changes/${mine[0].id}/applied`, { note: 'benefits system updated' });
+  assert.equal(applied.status, 200, applied.text);
+  assert.equal(applied.body.state, 'applied');
+  assertProblem(await state.post(`/api/v1/changes/${mine[0].id}/applied`, {}), 409);
+  assertProblem(await ngo.post(`/api/v1/changes/${mine[0].id}/applied`, {}), 404);
+  assertProblem(await state.get('/api/v1/changes?limit=0'), 400, { fields: ['limit'] });
+  where = await city.get(`/api/v1/persons/${person}/changes`);
+  assert.equal(where.body.items[0].state, 'applied');
+  assert.equal(where.body.items[0].applied_by, 'caseworker.state');
+});

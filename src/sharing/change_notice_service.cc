@@ -1,0 +1,168 @@
+#include "sharing/change_notice_service.h"
+
+#include <fmt/format.h>
+
+#include <sstream>
+
+namespace sharing {
+namespace {
+
+using core::Status;
+using core::StatusOr;
+
+constexpr const char* kSelect =
+    "SELECT n.id, n.person_id, n.agency_id, a.name, n.from_agency_id, COALESCE(f.name, ''), n.type, n.fields, "
+    "n.version, n.created_at, n.state, n.applied_at, n.applied_by, n.note FROM change_notices n "
+    "JOIN agencies a ON a.id = n.agency_id LEFT JOIN agencies f ON f.id = n.from_agency_id ";
+
+bool HasClientRole(const authz::Principal& who) {
+  return who.HasAnyRole({authz::Role::kFrontdesk, authz::Role::kCaseworker, authz::Role::kSpecialist,
+                         authz::Role::kCoordinator, authz::Role::kManager});
+}
+
+// Empty when `who` may use the feed with `scope`; otherwise why not.
+std::string FeedRefusal(const authz::Principal& who, const std::string& scope) {
+  if (who.kind == authz::PrincipalKind::kCitizen || !who.agency.valid()) {
+    return "only an agency's staff and systems read its change notices";
+  }
+  if (who.kind == authz::PrincipalKind::kSystem && (who.scopes.empty() || !who.HasScope(scope))) {
+    return fmt::format("the API token lacks the scope {}", scope);
+  }
+  if (!HasClientRole(who)) {
+    return fmt::format("no role of {} works with client records", who.RoleList().empty() ? "(none)" : who.RoleList());
+  }
+  return "";
+}
+
+std::vector<std::string> Split(const std::string& list) {
+  std::vector<std::string> out;
+  std::stringstream in(list);
+  for (std::string item; std::getline(in, item, ',');) {
+    if (!item.empty()) out.push_back(item);
+  }
+  return out;
+}
+
+}  // namespace
+
+Status ChangeNoticeService::DenyAudited(const authz::Principal& who, const std::string& action, const std::string& id,
+                                        const std::string& message) {
+  RETURN_IF_ERROR(db_.Write([&](storage::Transaction& tx) {
+    return audit_.Append(tx, who, {action, "change_notice", id, std::nullopt, false, message});
+  }));
+  return Status::PermissionDenied(message);
+}
+
+StatusOr<std::vector<ChangeNotice>> ChangeNoticeService::Load(storage::Transaction& tx, const std::string& where,
+                                                              const storage::Params& params) const {
+  ASSIGN_OR_RETURN(storage::Rows rows, tx.Query(std::string(kSelect) + where, params));
+  const core::Timestamp now = clock_.Now();
+  const int64_t overdue_micros = std::chrono::duration_cast<std::chrono::microseconds>(options_.overdue_after).count();
+  std::vector<ChangeNotice> out;
+  for (const auto& r : rows) {
+    ChangeNotice n;
+    n.id = r.Int(0);
+    n.person = core::PersonId{r.Int(1)};
+    n.agency = core::AgencyId{r.Int(2)};
+    n.agency_name = r.Text(3);
+    n.from_agency = core::AgencyId{r.Int(4)};
+    n.from_agency_name = r.Text(5);
+    n.type = r.Text(6);
+    n.fields = Split(r.Text(7));
+    n.version = r.Int(8);
+    n.at = core::Timestamp{r.Int(9)};
+    n.applied = r.Text(10) == "applied";
+    if (auto at = r.OptInt(11)) n.applied_at = core::Timestamp{*at};
+    n.applied_by = r.OptText(12).value_or("");
+    n.note = r.OptText(13).value_or("");
+    n.overdue = !n.applied && now.micros - n.at.micros > overdue_micros;
+    out.push_back(std::move(n));
+  }
+  return out;
+}
+
+StatusOr<std::vector<ChangeNotice>> ChangeNoticeService::Feed(const authz::Principal& who, int64_t after, int limit,
+                                                              bool pending_only) {
+  if (limit < 1 || limit > 500) {
+    return Status::InvalidArgument("the page size is out of range", {{"limit", "must be from 1 to 500"}});
+  }
+  if (std::string why = FeedRefusal(who, "changes:read"); !why.empty()) {
+    return DenyAudited(who, "change.feed", "", why);
+  }
+  std::vector<ChangeNotice> out;
+  RETURN_IF_ERROR(db_.Write([&](storage::Transaction& tx) -> Status {
+    ASSIGN_OR_RETURN(out, Load(tx,
+                               std::string("WHERE n.agency_id = ? AND n.id > ?") +
+                                   (pending_only ? " AND n.state = 'pending'" : "") + " ORDER BY n.id LIMIT ?",
+                               {who.agency.value, after, int64_t{limit}}));
+    // Each notice tells the agency that a person it knows changed: a read of that person.
+    for (const auto& n : out) {
+      RETURN_IF_ERROR(audit_.Append(tx, who, {"change.feed", "change_notice", std::to_string(n.id), n.person, true,
+                                              "the agency knows the person and is told of changes (tell us once)"}));
+    }
+    return Status::Ok();
+  }));
+  return out;
+}
+
+StatusOr<ChangeNotice> ChangeNoticeService::MarkApplied(const authz::Principal& who, int64_t id,
+                                                        const std::string& note) {
+  const std::string record = std::to_string(id);
+  if (std::string why = FeedRefusal(who, "changes:write"); !why.empty()) {
+    return DenyAudited(who, "change.applied", record, why);
+  }
+  if (note.size() > 500) {
+    return Status::InvalidArgument("the acknowledgement has invalid fields", {{"note", "must be at most 500 characters"}});
+  }
+  ChangeNotice out;
+  RETURN_IF_ERROR(db_.Write([&](storage::Transaction& tx) -> Status {
+    ASSIGN_OR_RETURN(std::vector<ChangeNotice> found,
+                     Load(tx, "WHERE n.id = ? AND n.agency_id = ?", {id, who.agency.value}));
+    if (found.empty()) return Status::NotFound(fmt::format("your agency has no change notice {}", id));
+    out = found.front();
+    if (out.applied) {
+      return Status::FailedPrecondition(fmt::format("change notice {} was already marked applied by {}", id,
+                                                    out.applied_by));
+    }
+    const core::Timestamp now = clock_.Now();
+    ASSIGN_OR_RETURN(int64_t changed,
+                     tx.Execute("UPDATE change_notices SET state = 'applied', applied_at = ?, applied_by = ?, note = ? "
+                                "WHERE id = ? AND state = 'pending'",
+                                {now.micros, who.name, note, id}));
+    if (changed != 1) return Status::Aborted("the notice changed meanwhile; look again");
+    out.applied = true;
+    out.applied_at = now;
+    out.applied_by = who.name;
+    out.note = note;
+    out.overdue = false;
+    RETURN_IF_ERROR(audit_.Append(tx, who, {"change.applied", "change_notice", record, out.person, true,
+                                            "the agency applied the change in its own system"}));
+    return outbox_.Append(tx, "change.applied", "change_notice", record,
+                          fmt::format(R"({{"id":{},"person_id":{},"agency_id":{}}})", id, out.person.value,
+                                      out.agency.value));
+  }));
+  return out;
+}
+
+StatusOr<std::vector<ChangeNotice>> ChangeNoticeService::ForPerson(const authz::Principal& who,
+                                                                   core::PersonId person) {
+  std::vector<ChangeNotice> out;
+  authz::Decision decision;
+  bool found = false;
+  RETURN_IF_ERROR(db_.Write([&](storage::Transaction& tx) -> Status {
+    decision = gate_.DecidePerson(who, authz::Operation::kRead, person, authz::Resource::kPerson, &tx);
+    RETURN_IF_ERROR(audit_.Append(tx, who, {"person.changes", "person", std::to_string(person.value), person,
+                                            decision.allowed, decision.reason}));
+    if (!decision.allowed) return Status::Ok();
+    ASSIGN_OR_RETURN(storage::Rows exists, tx.Query("SELECT 1 FROM persons WHERE id = ?", {person.value}));
+    found = !exists.empty();
+    if (!found) return Status::Ok();
+    ASSIGN_OR_RETURN(out, Load(tx, "WHERE n.person_id = ? ORDER BY n.id DESC LIMIT 500", {person.value}));
+    return Status::Ok();
+  }));
+  if (!decision.allowed) return Status::PermissionDenied(decision.reason);
+  if (!found) return Status::NotFound(fmt::format("no client has id {}", person.value));
+  return out;
+}
+
+}  // namespace sharing
