@@ -3,6 +3,7 @@
 #include <unistd.h>
 
 #include <filesystem>
+#include <sstream>
 
 #include "http/api_accounts.h"
 #include "http/api_agreements.h"
@@ -75,6 +76,16 @@ core::StatusOr<std::unique_ptr<App>> App::Open(const core::Config& config, bool 
   app->accounts_ = std::make_unique<accounts::AccountService>(*app->db_, *app->audit_, app->clock_, account_options);
   app->persons_ = std::make_unique<registry::PersonService>(*app->db_, *app->gate_, *app->audit_, *app->outbox_,
                                                             app->clock_);
+  {
+    std::vector<std::string> codes;
+    std::stringstream list(config.access_log_exceptions);
+    for (std::string code; std::getline(list, code, ',');) {
+      code.erase(0, code.find_first_not_of(' '));
+      code.erase(code.find_last_not_of(' ') + 1);
+      if (!code.empty()) codes.push_back(code);
+    }
+    app->persons_->SetAccessLogExceptions(std::move(codes));
+  }
   app->households_ = std::make_unique<registry::HouseholdService>(*app->db_, *app->gate_, *app->audit_,
                                                                   *app->outbox_, app->clock_);
   app->match_ = std::make_unique<identity::MatchService>(*app->db_, *app->gate_, *app->audit_, app->clock_);

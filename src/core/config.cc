@@ -90,6 +90,11 @@ const std::map<std::string, Setter>& Setters() {
          c.data_categories = v;
          return Status::Ok();
        }},
+      {"access_log_exceptions",
+       [](Config& c, const std::string& v) {
+         c.access_log_exceptions = v;
+         return Status::Ok();
+       }},
       {"outbox_poll_ms", [](Config& c, const std::string& v) { return ParseIntInto(c.outbox_poll_ms, v, 10, 600000); }},
       {"outbox_lease_seconds", [](Config& c, const std::string& v) { return ParseIntInto(c.outbox_lease_seconds, v, 1, 3600); }},
       {"shutdown_grace_seconds", [](Config& c, const std::string& v) { return ParseIntInto(c.shutdown_grace_seconds, v, 0, 600); }},

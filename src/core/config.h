@@ -30,6 +30,10 @@ struct Config {
   // category of every person field and record kind (docs/sharing.md). The default is
   // config/data-categories.yaml of the source tree.
   std::string data_categories = DefaultDataCategories();
+  // ONEDOOR_ACCESS_LOG_EXCEPTIONS: agency codes, separated by commas, whose accesses a person
+  // does not see in their access log (a legal exception of the deployment, for example an
+  // investigation unit); the entries stay in the audit log for auditors. Empty: none.
+  std::string access_log_exceptions;
 
   // Delivery of domain events from the outbox (docs/operators.md, "Event delivery").
   std::string webhook_url;       // ONEDOOR_WEBHOOK_URL: empty = events wait in the outbox

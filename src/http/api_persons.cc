@@ -174,21 +174,43 @@ void AddPersonRoutes(Router& router, registry::PersonService& persons, registry:
   router.Add({"GET", "/api/v1/persons/{id}/access-log", Auth::kApi, "getPersonAccessLog", [&persons](Context& ctx) {
                 auto id = ParseId(ctx.Param("id"), "id");
                 if (!id.ok()) return Fail(id.status(), ctx);
-                auto log = persons.AccessLog(ctx.Who(), core::PersonId{*id}, 200);
+                int limit = 50;
+                int64_t before = 0;
+                std::vector<core::FieldError> errors;
+                if (auto v = ctx.request.Query("limit"); !v.empty()) {
+                  auto parsed = ParseId(v, "limit");
+                  if (parsed.ok() && *parsed <= 200) limit = static_cast<int>(*parsed);
+                  else errors.push_back({"limit", "must be a whole number from 1 to 200"});
+                }
+                if (auto v = ctx.request.Query("before"); !v.empty()) {
+                  auto parsed = ParseId(v, "before");
+                  if (parsed.ok()) before = *parsed;
+                  else errors.push_back({"before", "must be the seq of the last entry of the previous page"});
+                }
+                if (!errors.empty()) return Fail(core::Status::InvalidArgument("the query is not valid", std::move(errors)), ctx);
+                auto log = persons.AccessLog(ctx.Who(), core::PersonId{*id}, limit, before);
                 if (!log.ok()) return Fail(log.status(), ctx);
                 json items = json::array();
-                for (const auto& r : *log) {
-                  items.push_back({{"seq", r.seq},
-                                   {"at", r.at.ToRfc3339()},
-                                   {"actor", r.actor},
-                                   {"agency_id", r.agency_id},
-                                   {"roles", r.roles},
-                                   {"purpose", r.purpose},
-                                   {"action", r.entry.action},
-                                   {"allowed", r.entry.allowed},
-                                   {"reason", r.entry.reason}});
+                for (const auto& e : log->items) {
+                  const auto& r = e.record;
+                  json item = {{"seq", r.seq},
+                               {"at", r.at.ToRfc3339()},
+                               {"agency_id", r.agency_id},
+                               {"agency", e.agency_name},
+                               {"roles", r.roles},
+                               {"purpose", r.purpose},
+                               {"action", r.entry.action},
+                               {"allowed", r.entry.allowed}};
+                  // The person sees agencies, roles and purposes; usernames and reasons are for auditors.
+                  if (!r.actor.empty()) item["actor"] = r.actor;
+                  if (!r.entry.reason.empty()) item["reason"] = r.entry.reason;
+                  items.push_back(std::move(item));
                 }
-                return JsonResponse(200, {{"items", std::move(items)}});
+                json next = nullptr;
+                if (log->next_before) {
+                  next = fmt::format("/api/v1/persons/{}/access-log?before={}&limit={}", *id, *log->next_before, limit);
+                }
+                return JsonResponse(200, {{"items", std::move(items)}, {"next", next}});
               }});
 
   router.Add({"POST", "/api/v1/households", Auth::kApi, "createHousehold", [&households](Context& ctx) {

@@ -2,6 +2,8 @@
 
 #include "registry/change_notices.h"
 
+#include <map>
+
 #include <algorithm>
 #include <set>
 #include <tuple>
@@ -412,8 +414,11 @@ StatusOr<std::vector<HistoryEntry>> PersonService::History(const authz::Principa
   return out;
 }
 
-StatusOr<std::vector<audit::Record>> PersonService::AccessLog(const authz::Principal& who, core::PersonId id,
-                                                              int limit) {
+StatusOr<AccessLogPage> PersonService::AccessLog(const authz::Principal& who, core::PersonId id, int limit,
+                                                 int64_t before) {
+  if (limit < 1 || limit > 200) {
+    return Status::InvalidArgument("the page size is out of range", {{"limit", "must be from 1 to 200"}});
+  }
   const bool own = who.kind == authz::PrincipalKind::kCitizen && who.person && *who.person == id;
   const bool role_ok = own || who.HasAnyRole({authz::Role::kAuditor, authz::Role::kManager});
   const bool scope_ok = who.kind != authz::PrincipalKind::kSystem || who.HasScope("audit:read");
@@ -422,15 +427,48 @@ StatusOr<std::vector<audit::Record>> PersonService::AccessLog(const authz::Princ
                              : own     ? "a person may see who looked at their data"
                              : allowed ? "auditors and managers may read a person's access log"
                                        : "only the person, an auditor or a manager may read the access log";
-  std::vector<audit::Record> out;
+  AccessLogPage page;
   RETURN_IF_ERROR(db_.Write([&](storage::Transaction& tx) -> Status {
+    page = AccessLogPage{};
     RETURN_IF_ERROR(audit_.Append(tx, who, {"person.access_log", "person", std::to_string(id.value), id, allowed, reason}));
     if (!allowed) return Status::Ok();
-    ASSIGN_OR_RETURN(out, audit_.ForPerson(tx, id, std::clamp(limit, 1, 500)));
+    std::map<int64_t, std::pair<std::string, std::string>> agencies;  // id -> code, name
+    ASSIGN_OR_RETURN(storage::Rows rows, tx.Query("SELECT id, code, name FROM agencies"));
+    for (const auto& r : rows) agencies[r.Int(0)] = {r.Text(1), r.Text(2)};
+    auto hidden = [&](const audit::Record& r) {
+      if (!own) return false;
+      auto it = agencies.find(r.agency_id);
+      return it != agencies.end() &&
+             std::find(log_exceptions_.begin(), log_exceptions_.end(), it->second.first) != log_exceptions_.end();
+    };
+    // Read older entries until the page is full; the person's page skips the hidden ones.
+    int64_t cursor = before;
+    for (int round = 0; round < 50; ++round) {
+      ASSIGN_OR_RETURN(std::vector<audit::Record> batch, audit_.ForPerson(tx, id, limit + 1, cursor));
+      size_t i = 0;
+      for (; i < batch.size() && static_cast<int>(page.items.size()) < limit; ++i) {
+        cursor = batch[i].seq;
+        if (hidden(batch[i])) continue;
+        auto it = agencies.find(batch[i].agency_id);
+        AccessLogEntry e{std::move(batch[i]), it == agencies.end() ? "" : it->second.second};
+        if (own) {
+          // Staff usernames and the gate's reasons are for auditors.
+          e.record.actor = e.record.user_id == who.user.value ? who.name : "";
+          e.record.entry.reason.clear();
+        }
+        page.items.push_back(std::move(e));
+      }
+      const bool more = batch.size() > static_cast<size_t>(limit);
+      if (static_cast<int>(page.items.size()) == limit) {
+        if (i < batch.size() || more) page.next_before = cursor;
+        break;
+      }
+      if (!more) break;  // no older entries
+    }
     return Status::Ok();
   }));
   if (!allowed) return Status::PermissionDenied(reason);
-  return out;
+  return page;
 }
 
 StatusOr<SourceRecord> PersonService::PutSourceRecord(const authz::Principal& who, const std::string& local_id,

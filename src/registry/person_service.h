@@ -81,6 +81,17 @@ struct SourceRecordInput {
 
 enum class PutOutcome { kCreated, kUpdated, kUnchanged };
 
+// One entry of a person's access log, with the name of the agency that acted.
+struct AccessLogEntry {
+  audit::Record record;
+  std::string agency_name;
+};
+
+struct AccessLogPage {
+  std::vector<AccessLogEntry> items;
+  std::optional<int64_t> next_before;  // pass as `before` for the next (older) page
+};
+
 // A source record to link to a person, and the match weight that decided it (for the history).
 struct SourceLinkRequest {
   core::SourceRecordId record;
@@ -109,8 +120,16 @@ class PersonService {
   // Each person in the results counts as a read and is audited as such.
   core::StatusOr<SearchPage> Search(const authz::Principal& who, const SearchQuery& query);
   core::StatusOr<std::vector<HistoryEntry>> History(const authz::Principal& who, core::PersonId id);
-  // Who looked at or changed the person's data: the person themself, or an auditor.
-  core::StatusOr<std::vector<audit::Record>> AccessLog(const authz::Principal& who, core::PersonId id, int limit);
+  // Who looked at or changed the person's data, newest first, `limit` entries (1..200) before
+  // audit entry `before` (0: from the newest): for the person themself, an auditor or a
+  // manager (a token needs audit:read). The person does not see the entries of agencies named
+  // in SetAccessLogExceptions (a legal exception of the deployment: those entries stay in the
+  // audit log, and auditors see them), nor staff usernames and the gate's reasons: they see
+  // the agency, the roles, the purpose and what was done. The request is audited.
+  core::StatusOr<AccessLogPage> AccessLog(const authz::Principal& who, core::PersonId id, int limit,
+                                          int64_t before = 0);
+  // The codes of the agencies whose accesses the person does not see in their access log.
+  void SetAccessLogExceptions(std::vector<std::string> agency_codes) { log_exceptions_ = std::move(agency_codes); }
 
   // Creates or updates the caller agency's own record of a person, keyed by `local_id`.
   core::StatusOr<SourceRecord> PutSourceRecord(const authz::Principal& who, const std::string& local_id,
@@ -169,6 +188,7 @@ class PersonService {
   audit::AuditLog& audit_;
   exchange::Outbox& outbox_;
   const core::Clock& clock_;
+  std::vector<std::string> log_exceptions_;
 };
 
 }  // namespace registry

@@ -571,9 +571,52 @@ TEST_F(PersonServiceTest, CitizenReadsOwnAccessLog) {
   auto log = service().AccessLog(CitizenOf(p.id), p.id, 50);
   ASSERT_TRUE(log.ok()) << log.status().ToString();
   std::vector<std::string> actions;
-  for (const auto& r : *log) actions.push_back(r.entry.action);
+  for (const auto& e : log->items) actions.push_back(e.record.entry.action);
   EXPECT_THAT(actions, ElementsAre("person.access_log", "person.read", "person.create"));
-  EXPECT_EQ((*log)[1].actor, "cw.jones");
+  // The person sees the role and purpose, not the staff member's username or the gate's reason.
+  EXPECT_EQ(log->items[1].record.actor, "");
+  EXPECT_EQ(log->items[1].record.roles, "caseworker");
+  EXPECT_EQ(log->items[1].record.entry.reason, "");
+  EXPECT_FALSE(log->next_before.has_value());
+  // An auditor sees who.
+  auto full = service().AccessLog(StaffUser({Role::kAuditor}, Purpose::kAudit), p.id, 50);
+  ASSERT_TRUE(full.ok());
+  EXPECT_EQ(full->items[2].record.actor, "cw.jones");
+}
+
+TEST_F(PersonServiceTest, AccessLogPagesNewestFirstAndHidesTheLegalExceptionsFromThePerson) {
+  Person p = MustCreate(NewPerson("Amara", "Okonkwo"));
+  for (int i = 0; i < 4; ++i) ASSERT_TRUE(service().Get(Caseworker(), p.id).ok());
+  const auto auditor = StaffUser({Role::kAuditor}, Purpose::kAudit);
+  auto first = service().AccessLog(auditor, p.id, 2);
+  ASSERT_TRUE(first.ok()) << first.status().ToString();
+  ASSERT_EQ(first->items.size(), 2u);
+  ASSERT_TRUE(first->next_before.has_value());
+  auto second = service().AccessLog(auditor, p.id, 2, *first->next_before);
+  ASSERT_TRUE(second.ok());
+  ASSERT_EQ(second->items.size(), 2u);
+  EXPECT_LT(second->items[0].record.seq, first->items[1].record.seq);
+  EXPECT_EQ(service().AccessLog(auditor, p.id, 0).status().code(), StatusCode::kInvalidArgument);
+
+  // The caseworker's agency is under a legal exception: the person does not see its reads,
+  // the auditor still does.
+  std::string code;
+  ASSERT_TRUE(db_->Read([&](storage::Transaction& tx) -> Status {
+                    ASSIGN_OR_RETURN(storage::Rows rows, tx.Query("SELECT code FROM agencies WHERE id = ?",
+                                                                  {Caseworker().agency.value}));
+                    code = rows.at(0).Text(0);
+                    return Status::Ok();
+                  })
+                  .ok());
+  service().SetAccessLogExceptions({code});
+  auto mine = service().AccessLog(CitizenOf(p.id), p.id, 50);
+  ASSERT_TRUE(mine.ok());
+  for (const auto& e : mine->items) EXPECT_NE(e.record.entry.action, "person.read");
+  auto all = service().AccessLog(auditor, p.id, 50);
+  ASSERT_TRUE(all.ok());
+  int reads = 0;
+  for (const auto& e : all->items) reads += e.record.entry.action == "person.read";
+  EXPECT_EQ(reads, 4);
 }
 
 TEST_F(PersonServiceTest, CitizenCannotReadAnotherPersonsAccessLog) {

@@ -31,7 +31,11 @@ std::string FeedRefusal(const authz::Principal& who, const std::string& scope) {
   if (!HasClientRole(who)) {
     return fmt::format("no role of {} works with client records", who.RoleList().empty() ? "(none)" : who.RoleList());
   }
-  return "";
+  for (authz::Purpose p : {authz::Purpose::kServiceDelivery, authz::Purpose::kCaseWork, authz::Purpose::kEligibility,
+                           authz::Purpose::kFrontDesk}) {
+    if (who.purpose == p) return "";
+  }
+  return fmt::format("the purpose {} does not allow working with client records", authz::PurposeName(who.purpose));
 }
 
 std::vector<std::string> Split(const std::string& list) {
@@ -158,6 +162,10 @@ StatusOr<std::vector<ChangeNotice>> ChangeNoticeService::ForPerson(const authz::
     found = !exists.empty();
     if (!found) return Status::Ok();
     ASSIGN_OR_RETURN(out, Load(tx, "WHERE n.person_id = ? ORDER BY n.id DESC LIMIT 500", {person.value}));
+    if (who.kind == authz::PrincipalKind::kCitizen) {
+      // The person sees which agency applied the change; staff usernames are for staff.
+      for (auto& n : out) n.applied_by.clear();
+    }
     return Status::Ok();
   }));
   if (!decision.allowed) return Status::PermissionDenied(decision.reason);
