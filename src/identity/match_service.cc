@@ -73,6 +73,28 @@ StatusOr<std::shared_ptr<const MatchService::Index>> MatchService::CurrentIndex(
   return index_;
 }
 
+namespace {
+
+// The field of a person's record a matching feature compares.
+authz::Field FieldOf(Feature f) {
+  switch (f) {
+    case Feature::kGivenName:
+    case Feature::kFamilyName: return authz::Field::kNames;
+    case Feature::kDateOfBirth: return authz::Field::kBirthDate;
+    case Feature::kIdentifier: return authz::Field::kIdentifiers;
+    case Feature::kPhone: return authz::Field::kPhones;
+    case Feature::kStreetNumber:
+    case Feature::kAddressLine1:
+    case Feature::kAddressLine2:
+    case Feature::kLocality:
+    case Feature::kPostcode:
+    case Feature::kRegion: return authz::Field::kAddresses;
+  }
+  return authz::Field::kAddresses;
+}
+
+}  // namespace
+
 StatusOr<std::vector<MatchCandidate>> MatchService::Match(const authz::Principal& who, const registry::Person& probe,
                                                           int limit) {
   if (limit < 1 || limit > 20) return Status::InvalidArgument("the limit is out of range", {{"limit", "must be from 1 to 20"}});
@@ -117,6 +139,9 @@ StatusOr<std::vector<MatchCandidate>> MatchService::Match(const authz::Principal
       if (!visible) continue;
       shown.push_back(c);
       if (!d.Sees(authz::Field::kBirthDate)) shown.back().birth_date.clear();
+      // The explanation names no comparison of a field the principal may not see.
+      auto& fields = shown.back().explanation.fields;
+      std::erase_if(fields, [&](const FieldWeight& w) { return !d.Sees(FieldOf(w.feature)); });
     }
     if (shown.empty()) {
       return audit_.Append(tx, who, {"person.match", "person", "no candidates", std::nullopt, true, decision.reason});

@@ -237,3 +237,34 @@ test('tell us once: a change reaches every other agency that knows the person, w
   assert.equal(where.body.items[0].state, 'applied');
   assert.equal(where.body.items[0].applied_by, 'caseworker.state');
 });
+
+test('a match candidate explains no comparison of a field the caller may not see', T, async () => {
+  const made = await city.post('/api/v1/persons', {
+    names: [{ use: 'official', given: 'Tamsin', family: 'Quillfeather' }],
+    birth_date: '1990-01-01',
+    addresses: [{ use: 'home', line1: '7 Kelp Way', city: 'Harbourside', postcode: '4002' }],
+  });
+  assert.equal(made.status, 201, made.text);
+  const probe = {
+    names: [{ use: 'official', given: 'Tamsin', family: 'Quillfeather' }],
+    birth_date: '1990-01-01',
+    addresses: [{ use: 'home', line1: '7 Kelp Way', city: 'Harbourside', postcode: '4002' }],
+  };
+  const fields = async (client) => {
+    const r = await client.post('/api/v1/match', { person: probe });
+    assert.equal(r.status, 200, r.text);
+    const c = r.body.candidates.find((x) => x.person_id === made.body.id);
+    assert.ok(c, JSON.stringify(r.body));
+    return c.explanation.fields.map((f) => f.field);
+  };
+  // The city holds the person: names and address compared.
+  const own = await fields(city);
+  assert.ok(own.includes('given_name') && own.includes('postcode'), own.join());
+  // The state's front desk sees identity (the consortium's agreement) but not contact details.
+  const desk = await login(server.url, 'frontdesk.state', { purpose: 'front_desk' });
+  const theirs = await fields(desk);
+  assert.ok(theirs.includes('given_name'), theirs.join());
+  for (const f of ['street_number', 'address_line1', 'address_line2', 'locality', 'postcode', 'region', 'phone']) {
+    assert.ok(!theirs.includes(f), `${f} explained to the front desk: ${theirs.join()}`);
+  }
+});
