@@ -105,6 +105,20 @@ core::StatusOr<std::unique_ptr<App>> App::Open(const core::Config& config, bool 
   }
   if (!web) return app;
 
+  {
+    // Change notices go to each agency's own webhook, where it set one (tell us once).
+    std::string instance = config.instance;
+    if (instance.empty()) {
+      char host[256] = {};
+      gethostname(host, sizeof host - 1);
+      instance = std::string(host) + ":" + std::to_string(getpid());
+    }
+    app->notice_delivery_ = std::make_unique<sharing::NoticeDelivery>(
+        *app->db_, app->clock_,
+        sharing::NoticeDeliveryOptions{.owner = instance,
+                                       .poll_interval = std::chrono::milliseconds(config.outbox_poll_ms),
+                                       .lease = std::chrono::seconds(config.outbox_lease_seconds)});
+  }
   if (!config.webhook_url.empty() || !config.webhook_secret.empty()) {
     if (config.webhook_url.empty() || config.webhook_secret.empty()) {
       return core::Status::InvalidArgument("set both webhook_url and webhook_secret, or neither");
@@ -179,10 +193,12 @@ void App::AddOperationalRoutes() {
 
 void App::StartBackgroundWork() {
   if (outbox_worker_) outbox_worker_->Start();
+  if (notice_delivery_) notice_delivery_->Start();
 }
 
 void App::StopBackgroundWork() {
   if (outbox_worker_) outbox_worker_->Stop();
+  if (notice_delivery_) notice_delivery_->Stop();
 }
 
 }  // namespace app

@@ -27,6 +27,7 @@
 #include "sharing/change_notice_service.h"
 #include "sharing/consent_service.h"
 #include "sharing/gate_facts.h"
+#include "sharing/notice_delivery.h"
 #include "sharing/reference_directory.h"
 #include "storage/database.h"
 
@@ -96,6 +97,7 @@ class App {
   std::atomic<bool> draining_{false};
   std::unique_ptr<exchange::WebhookSink> webhook_;
   std::unique_ptr<exchange::OutboxWorker> outbox_worker_;
+  std::unique_ptr<sharing::NoticeDelivery> notice_delivery_;
 };
 
 }  // namespace app

@@ -115,6 +115,9 @@ core::Status WebhookSink::Deliver(const Event& event) {
   if (rc != CURLE_OK) {
     return core::Status::Unavailable(fmt::format("the webhook could not be reached: {}", curl_easy_strerror(rc)));
   }
+  if (status == 410) {
+    return core::Status::FailedPrecondition("the webhook answered HTTP 410 Gone: the endpoint is no more");
+  }
   if (status < 200 || status > 299) {
     return core::Status::Unavailable(fmt::format("the webhook answered HTTP {}", status));
   }

@@ -20,8 +20,9 @@ struct WebhookOptions {
 // Delivers each event as a CloudEvents 1.0 JSON object (structured mode) by HTTP POST, signed
 // the Standard Webhooks way: headers webhook-id (the event id), webhook-timestamp (Unix
 // seconds) and webhook-signature ("v1," + base64 HMAC-SHA256 over "id.timestamp.body" with
-// the secret's key). A 2xx answer acknowledges the event; anything else, or no answer within
-// the timeout, is a failure to retry. Thread-compatible.
+// the secret's key). A 2xx answer acknowledges the event; 410 Gone is kFailedPrecondition (the
+// receiver asks not to be called again); anything else, or no answer within the timeout, is
+// kUnavailable, a failure to retry. Thread-compatible.
 class WebhookSink final : public EventSink {
  public:
   // Returns kInvalidArgument if the URL or the secret is malformed.

@@ -404,6 +404,39 @@ void AddChangeRoutes(Router& router, sharing::ChangeNoticeService& changes) {
                 return JsonResponse(200, NoticeJson(*done));
               }});
 
+  auto hook_json = [](const sharing::AgencyWebhook& w) {
+    return json{{"url", w.url},
+                {"state", w.active ? "active" : "disabled"},
+                {"disabled_reason", w.disabled_reason},
+                {"updated_at", w.updated_at.ToRfc3339()}};
+  };
+  router.Add({"GET", "/api/v1/agency-webhook", Auth::kApi, "getAgencyWebhook", [&changes, hook_json](Context& ctx) {
+                auto w = changes.GetWebhook(ctx.Who());
+                if (!w.ok()) return Problem(w.status(), ctx.request.request_id);
+                return JsonResponse(200, hook_json(*w));
+              }});
+  router.Add({"PUT", "/api/v1/agency-webhook", Auth::kApi, "setAgencyWebhook", [&changes, hook_json](Context& ctx) {
+                auto body = ParseJsonObject(ctx.request);
+                if (!body.ok()) return Problem(body.status(), ctx.request.request_id);
+                JsonReader r(*body);
+                r.RejectUnknown({"url", "secret"});
+                const std::string url = r.String("url", true, 500);
+                const std::string secret = r.String("secret", true, 300);
+                if (auto s = r.Finish("the webhook has invalid fields"); !s.ok()) {
+                  return Problem(s, ctx.request.request_id);
+                }
+                auto w = changes.SetWebhook(ctx.Who(), url, secret);
+                if (!w.ok()) return Problem(w.status(), ctx.request.request_id);
+                return JsonResponse(200, hook_json(*w));
+              }});
+  router.Add({"DELETE", "/api/v1/agency-webhook", Auth::kApi, "removeAgencyWebhook", [&changes](Context& ctx) {
+                auto s = changes.RemoveWebhook(ctx.Who());
+                if (!s.ok()) return Problem(s, ctx.request.request_id);
+                Response r;
+                r.status = 204;
+                return r;
+              }});
+
   router.Add({"GET", "/api/v1/persons/{id}/changes", Auth::kApi, "listPersonChanges", [&changes](Context& ctx) {
                 auto person = ParseId(ctx.Param("id"), "id");
                 if (!person.ok()) return Problem(person.status(), ctx.request.request_id);

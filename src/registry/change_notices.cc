@@ -42,9 +42,12 @@ StatusOr<int> NotifyAgencies(storage::Transaction& tx, core::PersonId person, co
   std::string list;
   for (const auto& f : fields) list += (list.empty() ? "" : ",") + f;
   for (int64_t agency : agencies) {
+    // Pushed to the agency's webhook when it has an active one; read from the feed either way.
     RETURN_IF_ERROR(tx.Execute("INSERT INTO change_notices (person_id, agency_id, from_agency_id, type, fields, "
-                               "version, created_at, state) VALUES (?, ?, ?, ?, ?, ?, ?, 'pending')",
-                               {person.value, agency, from.value, type, list, version, at.micros})
+                               "version, created_at, state, delivery_state, next_attempt_at) VALUES (?, ?, ?, ?, ?, "
+                               "?, ?, 'pending', CASE WHEN EXISTS (SELECT 1 FROM agency_webhooks WHERE agency_id = ? "
+                               "AND state = 'active') THEN 'waiting' ELSE 'none' END, ?)",
+                               {person.value, agency, from.value, type, list, version, at.micros, agency, at.micros})
                         .status());
   }
   return static_cast<int>(agencies.size());

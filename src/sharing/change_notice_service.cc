@@ -4,6 +4,8 @@
 
 #include <sstream>
 
+#include "exchange/webhook_sink.h"
+
 namespace sharing {
 namespace {
 
@@ -171,6 +173,75 @@ StatusOr<std::vector<ChangeNotice>> ChangeNoticeService::ForPerson(const authz::
   if (!decision.allowed) return Status::PermissionDenied(decision.reason);
   if (!found) return Status::NotFound(fmt::format("no client has id {}", person.value));
   return out;
+}
+
+namespace {
+
+bool ManagesAgency(const authz::Principal& who) {
+  return who.kind == authz::PrincipalKind::kStaff && who.agency.valid() &&
+         who.HasAnyRole({authz::Role::kManager, authz::Role::kAdmin});
+}
+
+constexpr const char* kNotManager = "only the agency's managers and administrators set its webhook";
+
+}  // namespace
+
+StatusOr<AgencyWebhook> ChangeNoticeService::SetWebhook(const authz::Principal& who, const std::string& url,
+                                                        const std::string& secret) {
+  if (!ManagesAgency(who)) return DenyAudited(who, "agency_webhook.set", "", kNotManager);
+  std::vector<core::FieldError> errors;
+  if (!(url.rfind("http://", 0) == 0 || url.rfind("https://", 0) == 0) || url.size() > 500 || url.size() < 10) {
+    errors.push_back({"url", "give the http:// or https:// address of your receiver, at most 500 characters"});
+  }
+  auto key = exchange::DecodeWebhookSecret(secret);
+  if (!key.ok()) {
+    errors.push_back({"secret", key.status().message()});
+  } else if (key->size() < 16 || key->size() > 128) {
+    errors.push_back({"secret", "the key after whsec_ must be 16 to 128 bytes"});
+  }
+  if (!errors.empty()) return Status::InvalidArgument("the webhook has invalid fields", std::move(errors));
+  AgencyWebhook out{url, true, "", clock_.Now()};
+  RETURN_IF_ERROR(db_.Write([&](storage::Transaction& tx) -> Status {
+    RETURN_IF_ERROR(tx.Execute("DELETE FROM agency_webhooks WHERE agency_id = ?", {who.agency.value}).status());
+    RETURN_IF_ERROR(tx.Execute("INSERT INTO agency_webhooks (agency_id, url, secret, state, disabled_reason, "
+                               "updated_at) VALUES (?, ?, ?, 'active', '', ?)",
+                               {who.agency.value, url, secret, out.updated_at.micros})
+                        .status());
+    return audit_.Append(tx, who, {"agency_webhook.set", "agency", std::to_string(who.agency.value), std::nullopt,
+                                   true, "the agency's manager set where its change notices are pushed"});
+  }));
+  return out;
+}
+
+StatusOr<AgencyWebhook> ChangeNoticeService::GetWebhook(const authz::Principal& who) {
+  if (!ManagesAgency(who)) return DenyAudited(who, "agency_webhook.read", "", kNotManager);
+  AgencyWebhook out;
+  bool found = false;
+  RETURN_IF_ERROR(db_.Read([&](storage::Transaction& tx) -> Status {
+    ASSIGN_OR_RETURN(storage::Rows rows,
+                     tx.Query("SELECT url, state, disabled_reason, updated_at FROM agency_webhooks WHERE agency_id = ?",
+                              {who.agency.value}));
+    if (rows.empty()) return Status::Ok();
+    found = true;
+    out = {rows[0].Text(0), rows[0].Text(1) == "active", rows[0].Text(2), core::Timestamp{rows[0].Int(3)}};
+    return Status::Ok();
+  }));
+  if (!found) return Status::NotFound("your agency has no webhook; its change notices wait in its feed");
+  return out;
+}
+
+Status ChangeNoticeService::RemoveWebhook(const authz::Principal& who) {
+  if (!ManagesAgency(who)) return DenyAudited(who, "agency_webhook.remove", "", kNotManager);
+  return db_.Write([&](storage::Transaction& tx) -> Status {
+    RETURN_IF_ERROR(tx.Execute("DELETE FROM agency_webhooks WHERE agency_id = ?", {who.agency.value}).status());
+    // What was waiting to be pushed now waits in the feed only.
+    RETURN_IF_ERROR(tx.Execute("UPDATE change_notices SET delivery_state = 'none' WHERE agency_id = ? AND "
+                               "delivery_state = 'waiting'",
+                               {who.agency.value})
+                        .status());
+    return audit_.Append(tx, who, {"agency_webhook.remove", "agency", std::to_string(who.agency.value), std::nullopt,
+                                   true, "the agency's manager removed its webhook"});
+  });
 }
 
 }  // namespace sharing

@@ -37,6 +37,14 @@ struct ChangeNotice {
   bool overdue = false;  // still pending after ChangeNoticeOptions::overdue_after
 };
 
+// Where an agency's notices are pushed. The secret is never read back.
+struct AgencyWebhook {
+  std::string url;
+  bool active = false;
+  std::string disabled_reason;  // why it was disabled: a 410 Gone, or the agency's manager
+  core::Timestamp updated_at;
+};
+
 struct ChangeNoticeOptions {
   std::chrono::hours overdue_after{24 * 5};
 };
@@ -61,6 +69,16 @@ class ChangeNoticeService {
   // changes:write), kInvalidArgument (field note: over 500 characters), kFailedPrecondition
   // when already applied. Emits change.applied.
   core::StatusOr<ChangeNotice> MarkApplied(const authz::Principal& who, int64_t id, const std::string& note);
+
+  // The agency's webhook: managers and admins of the agency set, read and remove it
+  // (kPermissionDenied, audited, for anyone else). Set: kInvalidArgument naming url (http:// or
+  // https://, at most 500 characters) or secret ("whsec_" + base64 of 16 to 128 bytes). From the
+  // next notice on, the agency's notices are pushed as well as kept in its feed. kNotFound from
+  // Get when none was set.
+  core::StatusOr<AgencyWebhook> SetWebhook(const authz::Principal& who, const std::string& url,
+                                           const std::string& secret);
+  core::StatusOr<AgencyWebhook> GetWebhook(const authz::Principal& who);
+  core::Status RemoveWebhook(const authz::Principal& who);
 
   // Every notice about `person`, newest first: where each change went and whether each agency
   // has applied it. A read of the person (the gate decides, audited as person.changes); the

@@ -9,6 +9,7 @@
 #include "registry/person_service.h"
 #include "sharing/break_glass_service.h"
 #include "sharing/change_notice_service.h"
+#include "sharing/notice_delivery.h"
 #include "sharing/consent_service.h"
 #include "sharing/reference_directory.h"
 #include "storage/migrations.h"
@@ -398,6 +399,103 @@ TEST_P(GateFactsTest, TellUsOnceNotifiesEveryOtherAgencyThatKnowsThePersonAndTra
   EXPECT_EQ(changes.ForPerson(kHarbourWorker, ada_).status().code(), StatusCode::kPermissionDenied);
   // A governance user reads no feed.
   EXPECT_EQ(changes.Feed(kGus, 0, 10, false).status().code(), StatusCode::kPermissionDenied);
+}
+
+// A receiver that records what it got, failing while `fail` says so.
+struct FakeReceiver {
+  std::vector<exchange::Event> got;
+  core::Status next = core::Status::Ok();
+};
+
+class FakeSink final : public exchange::EventSink {
+ public:
+  explicit FakeSink(FakeReceiver& r) : r_(r) {}
+  core::Status Deliver(const exchange::Event& e) override {
+    if (!r_.next.ok()) return r_.next;
+    r_.got.push_back(e);
+    return core::Status::Ok();
+  }
+
+ private:
+  FakeReceiver& r_;
+};
+
+TEST_P(GateFactsTest, NoticesArePushedInOrderRetriedWithBackoffDeadLetteredAfter72HoursAndA410Disables) {
+  ASSERT_TRUE(persons_->PutSourceRecord(kStateWorker, "ST-1", ada_, "{}").ok());
+  ChangeNoticeService changes(*db_, *gate_, audit_, outbox_, clock_);
+  const authz::Principal state_manager = Staff(42, kState, authz::Role::kManager, "manager.state");
+  EXPECT_EQ(changes.SetWebhook(kStateWorker, "http://127.0.0.1:9/hook", "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw")
+                .status()
+                .code(),
+            StatusCode::kPermissionDenied);
+  auto bad = changes.SetWebhook(state_manager, "ftp://x", "nope");
+  ASSERT_EQ(bad.status().code(), StatusCode::kInvalidArgument);
+  EXPECT_EQ(bad.status().fields().size(), 2u);
+  ASSERT_TRUE(changes.SetWebhook(state_manager, "http://127.0.0.1:9/hook", "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw").ok());
+
+  FakeReceiver receiver;
+  std::vector<std::string> urls;
+  NoticeDelivery delivery(*db_, clock_, {.owner = "test", .first_backoff = std::chrono::seconds(10)},
+                          [&](const std::string& url, const std::string&) {
+                            urls.push_back(url);
+                            return core::StatusOr<std::unique_ptr<exchange::EventSink>>(
+                                std::make_unique<FakeSink>(receiver));
+                          });
+  auto change = [&](const std::string& line1) {
+    auto v = persons_->Get(kCityWorker, ada_);
+    ASSERT_TRUE(v.ok());
+    registry::Person p = v->person;
+    p.addresses[0].line1 = line1;
+    ASSERT_TRUE(persons_->Update(kCityWorker, ada_, v->person.version, p).ok());
+  };
+  change("1 First Street");
+  change("2 Second Street");
+  // The receiver is down: the first is retried later, and the second waits behind it.
+  receiver.next = core::Status::Unavailable("connection refused");
+  auto round = delivery.RunOnce();
+  ASSERT_TRUE(round.ok()) << round.status().ToString();
+  EXPECT_EQ(*round, 0);
+  EXPECT_EQ(delivery.failed(), 1);
+  receiver.next = core::Status::Ok();
+  EXPECT_EQ(*delivery.RunOnce(), 0);  // not yet due
+  clock_.Advance(std::chrono::seconds(11));
+  EXPECT_EQ(*delivery.RunOnce(), 1);
+  EXPECT_EQ(*delivery.RunOnce(), 1);  // then the second, in order
+  ASSERT_EQ(receiver.got.size(), 2u);
+  EXPECT_LT(receiver.got[0].id, receiver.got[1].id);
+  EXPECT_EQ(receiver.got[0].type, "change.person.updated");
+  EXPECT_EQ(receiver.got[0].payload.find("First Street"), std::string::npos);  // thin: no values
+  EXPECT_NE(receiver.got[0].payload.find(R"("fields":["addresses"])"), std::string::npos);
+  EXPECT_EQ(Count("SELECT COUNT(*) FROM change_notices WHERE delivery_state = 'delivered'"), 2);
+
+  // Down for good: retried with growing gaps, then dead-lettered after 72 hours.
+  change("3 Third Street");
+  receiver.next = core::Status::Unavailable("HTTP 503");
+  int attempts = 0;
+  for (int hour = 0; hour <= 73; ++hour) {
+    attempts += delivery.RunOnce().ok();
+    clock_.Advance(std::chrono::hours(1));
+  }
+  EXPECT_EQ(Count("SELECT COUNT(*) FROM change_notices WHERE delivery_state = 'dead'"), 1);
+  EXPECT_GE(Count("SELECT attempts FROM change_notices WHERE delivery_state = 'dead'"), 5);
+  EXPECT_EQ(delivery.dead(), 1);
+
+  // 410 Gone: the webhook is disabled, the notice stays in the feed.
+  change("4 Fourth Street");
+  receiver.next = core::Status::FailedPrecondition("the webhook answered HTTP 410 Gone");
+  ASSERT_TRUE(delivery.RunOnce().ok());
+  auto hook = changes.GetWebhook(state_manager);
+  ASSERT_TRUE(hook.ok());
+  EXPECT_FALSE(hook->active);
+  EXPECT_THAT(hook->disabled_reason, HasSubstr("410"));
+  receiver.next = core::Status::Ok();
+  clock_.Advance(std::chrono::hours(1));
+  EXPECT_EQ(*delivery.RunOnce(), 0);
+  auto feed = changes.Feed(kStateWorker, 0, 100, true);
+  ASSERT_TRUE(feed.ok());
+  EXPECT_EQ(feed->size(), 4u);
+  // An agency without a webhook is only read from its feed.
+  EXPECT_EQ(Count("SELECT COUNT(*) FROM change_notices WHERE agency_id = 1"), 0);
 }
 
 INSTANTIATE_TEST_SUITE_P(Databases, GateFactsTest, ::testing::Values("sqlite", "postgres"),

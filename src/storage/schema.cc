@@ -370,10 +370,27 @@ CREATE TABLE change_notices (
   state TEXT NOT NULL CHECK (state IN ('pending', 'applied')),
   applied_at BIGINT,
   applied_by TEXT,
-  note TEXT
+  note TEXT,
+  delivery_state TEXT NOT NULL CHECK (delivery_state IN ('none', 'waiting', 'delivered', 'dead')),
+  attempts BIGINT NOT NULL DEFAULT 0,
+  next_attempt_at BIGINT NOT NULL DEFAULT 0,
+  lease_owner TEXT,
+  lease_until BIGINT,
+  delivered_at BIGINT,
+  last_error TEXT
 );
 CREATE INDEX change_notices_agency ON change_notices (agency_id, id);
 CREATE INDEX change_notices_person ON change_notices (person_id, id);
+CREATE INDEX change_notices_delivery ON change_notices (delivery_state, agency_id, person_id, id);
+-- Where each agency wants its notices pushed (Standard Webhooks, sharing/notice_delivery.h).
+CREATE TABLE agency_webhooks (
+  agency_id BIGINT PRIMARY KEY REFERENCES agencies(id),
+  url TEXT NOT NULL,
+  secret TEXT NOT NULL,
+  state TEXT NOT NULL CHECK (state IN ('active', 'disabled')),
+  disabled_reason TEXT NOT NULL,
+  updated_at BIGINT NOT NULL
+);
 )sql"},
   };
   return *migrations;

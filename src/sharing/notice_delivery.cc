@@ -1,0 +1,209 @@
+#include "sharing/notice_delivery.h"
+
+#include <fmt/format.h>
+
+#include <cmath>
+#include <random>
+
+#include "core/log.h"
+#include "exchange/webhook_sink.h"
+
+namespace sharing {
+namespace {
+
+using core::Status;
+using core::StatusOr;
+
+struct Due {
+  int64_t id = 0;
+  int64_t agency = 0;
+  int64_t person = 0;
+  std::string type;
+  std::string fields;
+  int64_t version = 0;
+  int64_t from_agency = 0;
+  core::Timestamp at;
+  int64_t attempts = 0;
+  std::string url;
+  std::string secret;
+};
+
+std::string FieldsJson(const std::string& list) {
+  std::string out = "[";
+  size_t start = 0;
+  while (start < list.size()) {
+    size_t end = list.find(',', start);
+    if (end == std::string::npos) end = list.size();
+    if (out.size() > 1) out += ",";
+    out += "\"" + core::JsonEscape(list.substr(start, end - start)) + "\"";
+    start = end + 1;
+  }
+  return out + "]";
+}
+
+}  // namespace
+
+NoticeDelivery::NoticeDelivery(storage::Database& db, const core::Clock& clock, NoticeDeliveryOptions options,
+                               SinkFactory factory)
+    : db_(db), clock_(clock), options_(std::move(options)), factory_(std::move(factory)) {
+  if (!factory_) {
+    const std::string owner = options_.owner;
+    const core::Clock* c = &clock_;
+    factory_ = [owner, c](const std::string& url,
+                          const std::string& secret) -> StatusOr<std::unique_ptr<exchange::EventSink>> {
+      ASSIGN_OR_RETURN(auto sink, exchange::WebhookSink::Create({url, secret, owner}, *c));
+      return std::unique_ptr<exchange::EventSink>(std::move(sink));
+    };
+  }
+}
+
+NoticeDelivery::~NoticeDelivery() { Stop(); }
+
+exchange::EventSink* NoticeDelivery::SinkFor(int64_t agency, const std::string& url, const std::string& secret,
+                                             std::string* error) {
+  std::lock_guard lock(sinks_mu_);
+  const std::string key = url + "\n" + secret;
+  auto it = sinks_.find(agency);
+  if (it != sinks_.end() && it->second.first == key) return it->second.second.get();
+  auto made = factory_(url, secret);
+  if (!made.ok()) {
+    *error = made.status().message();
+    return nullptr;
+  }
+  auto& slot = sinks_[agency];
+  slot = {key, std::move(made).value()};
+  return slot.second.get();
+}
+
+StatusOr<int> NoticeDelivery::RunOnce() {
+  const core::Timestamp now = clock_.Now();
+  const int64_t lease_until =
+      now.micros + std::chrono::duration_cast<std::chrono::microseconds>(options_.lease).count();
+  std::vector<Due> due;
+  RETURN_IF_ERROR(db_.Write([&](storage::Transaction& tx) -> Status {
+    due.clear();
+    // The oldest waiting notice of each agency and person only: order per person is kept even
+    // while an earlier one waits for a retry.
+    std::string sql =
+        "SELECT n.id, n.agency_id, n.person_id, n.type, n.fields, n.version, n.from_agency_id, n.created_at, "
+        "n.attempts, w.url, w.secret FROM change_notices n JOIN agency_webhooks w ON w.agency_id = n.agency_id "
+        "AND w.state = 'active' WHERE n.delivery_state = 'waiting' AND n.next_attempt_at <= ? AND "
+        "(n.lease_until IS NULL OR n.lease_until < ?) AND NOT EXISTS (SELECT 1 FROM change_notices e WHERE "
+        "e.delivery_state = 'waiting' AND e.agency_id = n.agency_id AND e.person_id = n.person_id AND e.id < n.id) "
+        "ORDER BY n.id LIMIT ?";
+    if (tx.dialect() == storage::Dialect::kPostgres) sql += " FOR UPDATE OF n SKIP LOCKED";
+    ASSIGN_OR_RETURN(storage::Rows rows, tx.Query(sql, {now.micros, now.micros, int64_t{options_.batch}}));
+    for (const auto& r : rows) {
+      ASSIGN_OR_RETURN(int64_t claimed,
+                       tx.Execute("UPDATE change_notices SET lease_owner = ?, lease_until = ? WHERE id = ? AND "
+                                  "(lease_until IS NULL OR lease_until < ?)",
+                                  {options_.owner, lease_until, r.Int(0), now.micros}));
+      if (claimed != 1) continue;
+      due.push_back({r.Int(0), r.Int(1), r.Int(2), r.Text(3), r.Text(4), r.Int(5), r.Int(6), core::Timestamp{r.Int(7)},
+                     r.Int(8), r.Text(9), r.Text(10)});
+    }
+    return Status::Ok();
+  }));
+  int delivered = 0;
+  std::mt19937_64 rng(static_cast<uint64_t>(now.micros));
+  for (const Due& d : due) {
+    exchange::Event event;
+    event.id = d.id;
+    event.at = d.at;
+    event.type = "change." + d.type;
+    event.aggregate_type = "person";
+    event.aggregate_id = std::to_string(d.person);
+    event.payload = fmt::format(R"({{"notice_id":{},"person_id":{},"type":"{}","fields":{},"version":{},)"
+                                R"("from_agency_id":{},"fetch":"/api/v1/persons/{}"}})",
+                                d.id, d.person, core::JsonEscape(d.type), FieldsJson(d.fields), d.version,
+                                d.from_agency, d.person);
+    std::string error;
+    exchange::EventSink* sink = SinkFor(d.agency, d.url, d.secret, &error);
+    Status result = sink == nullptr ? Status::FailedPrecondition("the webhook is not valid: " + error)
+                                    : sink->Deliver(event);
+    const core::Timestamp after = clock_.Now();
+    Status saved = db_.Write([&](storage::Transaction& tx) -> Status {
+      if (result.ok()) {
+        return tx.Execute("UPDATE change_notices SET delivery_state = 'delivered', delivered_at = ?, lease_owner = "
+                          "NULL, lease_until = NULL, last_error = NULL WHERE id = ?",
+                          {after.micros, d.id})
+            .status();
+      }
+      if (result.code() == core::StatusCode::kFailedPrecondition) {
+        // 410 Gone (or a webhook that cannot be used): the agency reads its feed until it sets a new one.
+        RETURN_IF_ERROR(tx.Execute("UPDATE agency_webhooks SET state = 'disabled', disabled_reason = ?, "
+                                   "updated_at = ? WHERE agency_id = ? AND url = ?",
+                                   {result.message(), after.micros, d.agency, d.url})
+                            .status());
+        return tx.Execute("UPDATE change_notices SET lease_owner = NULL, lease_until = NULL, last_error = ? WHERE id = ?",
+                          {result.message(), d.id})
+            .status();
+      }
+      const int64_t attempts = d.attempts + 1;
+      const auto give_up = std::chrono::duration_cast<std::chrono::microseconds>(options_.give_up_after).count();
+      if (after.micros - d.at.micros >= give_up) {
+        return tx.Execute("UPDATE change_notices SET delivery_state = 'dead', attempts = ?, lease_owner = NULL, "
+                          "lease_until = NULL, last_error = ? WHERE id = ?",
+                          {attempts, result.message(), d.id})
+            .status();
+      }
+      // Exponential back-off with jitter: between half and all of the step.
+      const double step = std::min<double>(static_cast<double>(options_.first_backoff.count()) *
+                                               std::pow(2.0, static_cast<double>(std::min<int64_t>(attempts - 1, 30))),
+                                           static_cast<double>(options_.max_backoff.count()));
+      const double wait = step * (0.5 + 0.5 * std::uniform_real_distribution<double>(0, 1)(rng));
+      return tx.Execute("UPDATE change_notices SET attempts = ?, next_attempt_at = ?, lease_owner = NULL, "
+                        "lease_until = NULL, last_error = ? WHERE id = ?",
+                        {attempts, after.micros + static_cast<int64_t>(wait * 1e6), result.message(), d.id})
+          .status();
+    });
+    RETURN_IF_ERROR(saved);
+    if (result.ok()) {
+      ++delivered;
+      ++delivered_;
+    } else {
+      ++failed_;
+      if (result.code() == core::StatusCode::kFailedPrecondition) {
+        core::LogWarn("change.webhook_disabled", {{"agency_id", std::to_string(d.agency)}, {"detail", result.message()}});
+      } else if (after.micros - d.at.micros >=
+                 std::chrono::duration_cast<std::chrono::microseconds>(options_.give_up_after).count()) {
+        ++dead_;
+        // An alert for operators: no personal data, the notice and agency ids only.
+        core::LogError("change.dead_letter", {{"notice_id", std::to_string(d.id)},
+                                              {"agency_id", std::to_string(d.agency)},
+                                              {"detail", result.message()}});
+      }
+    }
+  }
+  return delivered;
+}
+
+void NoticeDelivery::Start() {
+  std::lock_guard lock(mu_);
+  if (thread_.joinable()) return;
+  stopping_ = false;
+  thread_ = std::thread([this] { Loop(); });
+}
+
+void NoticeDelivery::Stop() {
+  {
+    std::lock_guard lock(mu_);
+    stopping_ = true;
+  }
+  wake_.notify_all();
+  if (thread_.joinable()) thread_.join();
+}
+
+void NoticeDelivery::Loop() {
+  for (;;) {
+    auto n = RunOnce();
+    if (!n.ok()) core::LogWarn("change.delivery_failed", {{"detail", n.status().message()}});
+    std::unique_lock lock(mu_);
+    if (stopping_) return;
+    if (n.ok() && *n >= options_.batch) continue;
+    wake_.wait_for(lock, options_.poll_interval, [this] { return stopping_; });
+    if (stopping_) return;
+  }
+}
+
+}  // namespace sharing
