@@ -6,7 +6,7 @@ DB ?= var/onedoor.db
 LISTEN ?= 127.0.0.1:8080
 JOBS ?= $(shell nproc)
 
-.PHONY: deps build release demo test test-asan bench bench-postgres bench-identity bench-eligibility bench-gate fuzz format clean
+.PHONY: deps build release demo test test-asan bench bench-postgres bench-identity bench-eligibility bench-gate bench-notices fuzz format clean
 
 deps:
 	@./scripts/install-deps.sh
@@ -63,6 +63,10 @@ bench-eligibility: release
 bench-gate: release
 	@cmake --build --preset release -j $(JOBS) --target gate_benchmark
 	@./build/release/bench/gate_benchmark --benchmark_repetitions=5 --benchmark_report_aggregates_only=true
+
+bench-notices: release
+	@cmake --build --preset release -j $(JOBS) --target notice_delivery_benchmark
+	@./build/release/bench/notice_delivery_benchmark 5000 10
 
 fuzz: deps
 	@./fuzz/run.sh 600

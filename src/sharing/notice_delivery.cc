@@ -104,9 +104,20 @@ StatusOr<int> NoticeDelivery::RunOnce() {
     }
     return Status::Ok();
   }));
-  int delivered = 0;
   std::mt19937_64 rng(static_cast<uint64_t>(now.micros));
+  // Deliver the batch, then record every outcome in one transaction. A server that dies in
+  // between leaves the claims to run out: those notices are delivered again (at least once).
+  std::vector<Status> results;
+  results.reserve(due.size());
+  // Stop before the claims run out, so that no other server takes a notice this one is still
+  // delivering (which could deliver a later notice of the same person first).
+  const auto started = std::chrono::steady_clock::now();
+  const auto budget = options_.lease / 2;
   for (const Due& d : due) {
+    if (std::chrono::steady_clock::now() - started > budget) {
+      results.push_back(Status::Aborted("not attempted: the batch ran out of time"));
+      continue;
+    }
     exchange::Event event;
     event.id = d.id;
     event.at = d.at;
@@ -119,60 +130,77 @@ StatusOr<int> NoticeDelivery::RunOnce() {
                                 d.from_agency, d.person);
     std::string error;
     exchange::EventSink* sink = SinkFor(d.agency, d.url, d.secret, &error);
-    Status result = sink == nullptr ? Status::FailedPrecondition("the webhook is not valid: " + error)
-                                    : sink->Deliver(event);
-    const core::Timestamp after = clock_.Now();
-    Status saved = db_.Write([&](storage::Transaction& tx) -> Status {
-      if (result.ok()) {
-        return tx.Execute("UPDATE change_notices SET delivery_state = 'delivered', delivered_at = ?, lease_owner = "
-                          "NULL, lease_until = NULL, last_error = NULL WHERE id = ?",
-                          {after.micros, d.id})
-            .status();
-      }
-      if (result.code() == core::StatusCode::kFailedPrecondition) {
+    results.push_back(sink == nullptr ? Status::FailedPrecondition("the webhook is not valid: " + error)
+                                      : sink->Deliver(event));
+  }
+  if (due.empty()) return 0;
+  const core::Timestamp after = clock_.Now();
+  const auto give_up = std::chrono::duration_cast<std::chrono::microseconds>(options_.give_up_after).count();
+  RETURN_IF_ERROR(db_.Write([&](storage::Transaction& tx) -> Status {
+    for (size_t k = 0; k < due.size(); ++k) {
+      const Due& d = due[k];
+      const Status& result = results[k];
+      if (result.code() == core::StatusCode::kAborted) {
+        // Not attempted: released for the next round, as it was.
+        RETURN_IF_ERROR(tx.Execute("UPDATE change_notices SET lease_owner = NULL, lease_until = NULL WHERE id = ?",
+                                   {d.id})
+                            .status());
+      } else if (result.ok()) {
+        RETURN_IF_ERROR(tx.Execute("UPDATE change_notices SET delivery_state = 'delivered', delivered_at = ?, "
+                                   "lease_owner = NULL, lease_until = NULL, last_error = NULL WHERE id = ?",
+                                   {after.micros, d.id})
+                            .status());
+      } else if (result.code() == core::StatusCode::kFailedPrecondition) {
         // 410 Gone (or a webhook that cannot be used): the agency reads its feed until it sets a new one.
         RETURN_IF_ERROR(tx.Execute("UPDATE agency_webhooks SET state = 'disabled', disabled_reason = ?, "
                                    "updated_at = ? WHERE agency_id = ? AND url = ?",
                                    {result.message(), after.micros, d.agency, d.url})
                             .status());
-        return tx.Execute("UPDATE change_notices SET lease_owner = NULL, lease_until = NULL, last_error = ? WHERE id = ?",
-                          {result.message(), d.id})
-            .status();
+        RETURN_IF_ERROR(tx.Execute("UPDATE change_notices SET lease_owner = NULL, lease_until = NULL, last_error = ? "
+                                   "WHERE id = ?",
+                                   {result.message(), d.id})
+                            .status());
+      } else if (after.micros - d.at.micros >= give_up) {
+        RETURN_IF_ERROR(tx.Execute("UPDATE change_notices SET delivery_state = 'dead', attempts = ?, lease_owner = "
+                                   "NULL, lease_until = NULL, last_error = ? WHERE id = ?",
+                                   {d.attempts + 1, result.message(), d.id})
+                            .status());
+      } else {
+        // Exponential back-off with jitter: between half and all of the step.
+        const int64_t attempts = d.attempts + 1;
+        const double step =
+            std::min<double>(static_cast<double>(options_.first_backoff.count()) *
+                                 std::pow(2.0, static_cast<double>(std::min<int64_t>(attempts - 1, 30))),
+                             static_cast<double>(options_.max_backoff.count()));
+        const double wait = step * (0.5 + 0.5 * std::uniform_real_distribution<double>(0, 1)(rng));
+        RETURN_IF_ERROR(tx.Execute("UPDATE change_notices SET attempts = ?, next_attempt_at = ?, lease_owner = NULL, "
+                                   "lease_until = NULL, last_error = ? WHERE id = ?",
+                                   {attempts, after.micros + static_cast<int64_t>(wait * 1e6), result.message(),
+                                    d.id})
+                            .status());
       }
-      const int64_t attempts = d.attempts + 1;
-      const auto give_up = std::chrono::duration_cast<std::chrono::microseconds>(options_.give_up_after).count();
-      if (after.micros - d.at.micros >= give_up) {
-        return tx.Execute("UPDATE change_notices SET delivery_state = 'dead', attempts = ?, lease_owner = NULL, "
-                          "lease_until = NULL, last_error = ? WHERE id = ?",
-                          {attempts, result.message(), d.id})
-            .status();
-      }
-      // Exponential back-off with jitter: between half and all of the step.
-      const double step = std::min<double>(static_cast<double>(options_.first_backoff.count()) *
-                                               std::pow(2.0, static_cast<double>(std::min<int64_t>(attempts - 1, 30))),
-                                           static_cast<double>(options_.max_backoff.count()));
-      const double wait = step * (0.5 + 0.5 * std::uniform_real_distribution<double>(0, 1)(rng));
-      return tx.Execute("UPDATE change_notices SET attempts = ?, next_attempt_at = ?, lease_owner = NULL, "
-                        "lease_until = NULL, last_error = ? WHERE id = ?",
-                        {attempts, after.micros + static_cast<int64_t>(wait * 1e6), result.message(), d.id})
-          .status();
-    });
-    RETURN_IF_ERROR(saved);
+    }
+    return Status::Ok();
+  }));
+  int delivered = 0;
+  for (size_t k = 0; k < due.size(); ++k) {
+    const Due& d = due[k];
+    const Status& result = results[k];
     if (result.ok()) {
       ++delivered;
       ++delivered_;
-    } else {
-      ++failed_;
-      if (result.code() == core::StatusCode::kFailedPrecondition) {
-        core::LogWarn("change.webhook_disabled", {{"agency_id", std::to_string(d.agency)}, {"detail", result.message()}});
-      } else if (after.micros - d.at.micros >=
-                 std::chrono::duration_cast<std::chrono::microseconds>(options_.give_up_after).count()) {
-        ++dead_;
-        // An alert for operators: no personal data, the notice and agency ids only.
-        core::LogError("change.dead_letter", {{"notice_id", std::to_string(d.id)},
-                                              {"agency_id", std::to_string(d.agency)},
-                                              {"detail", result.message()}});
-      }
+      continue;
+    }
+    if (result.code() == core::StatusCode::kAborted) continue;
+    ++failed_;
+    if (result.code() == core::StatusCode::kFailedPrecondition) {
+      core::LogWarn("change.webhook_disabled", {{"agency_id", std::to_string(d.agency)}, {"detail", result.message()}});
+    } else if (after.micros - d.at.micros >= give_up) {
+      ++dead_;
+      // An alert for operators: no personal data, the notice and agency ids only.
+      core::LogError("change.dead_letter", {{"notice_id", std::to_string(d.id)},
+                                            {"agency_id", std::to_string(d.agency)},
+                                            {"detail", result.message()}});
     }
   }
   return delivered;

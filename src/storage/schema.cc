@@ -370,19 +370,23 @@ CREATE TABLE change_notices (
   state TEXT NOT NULL CHECK (state IN ('pending', 'applied')),
   applied_at BIGINT,
   applied_by TEXT,
-  note TEXT,
-  delivery_state TEXT NOT NULL CHECK (delivery_state IN ('none', 'waiting', 'delivered', 'dead')),
-  attempts BIGINT NOT NULL DEFAULT 0,
-  next_attempt_at BIGINT NOT NULL DEFAULT 0,
-  lease_owner TEXT,
-  lease_until BIGINT,
-  delivered_at BIGINT,
-  last_error TEXT
+  note TEXT
 );
 CREATE INDEX change_notices_agency ON change_notices (agency_id, id);
 CREATE INDEX change_notices_person ON change_notices (person_id, id);
+)sql"},
+      // Change notices pushed to each agency's own webhook (sharing/notice_delivery.h): the
+      // delivery state of each notice, and where each agency wants them.
+      {12, "change notice delivery", R"sql(
+ALTER TABLE change_notices ADD COLUMN delivery_state TEXT NOT NULL DEFAULT 'none'
+  CHECK (delivery_state IN ('none', 'waiting', 'delivered', 'dead'));
+ALTER TABLE change_notices ADD COLUMN attempts BIGINT NOT NULL DEFAULT 0;
+ALTER TABLE change_notices ADD COLUMN next_attempt_at BIGINT NOT NULL DEFAULT 0;
+ALTER TABLE change_notices ADD COLUMN lease_owner TEXT;
+ALTER TABLE change_notices ADD COLUMN lease_until BIGINT;
+ALTER TABLE change_notices ADD COLUMN delivered_at BIGINT;
+ALTER TABLE change_notices ADD COLUMN last_error TEXT;
 CREATE INDEX change_notices_delivery ON change_notices (delivery_state, agency_id, person_id, id);
--- Where each agency wants its notices pushed (Standard Webhooks, sharing/notice_delivery.h).
 CREATE TABLE agency_webhooks (
   agency_id BIGINT PRIMARY KEY REFERENCES agencies(id),
   url TEXT NOT NULL,
