@@ -299,7 +299,7 @@ class SharingGate : public ::testing::Test {
 };
 
 TEST_F(SharingGate, TheAgencyThatHoldsThePersonSeesEveryCategory) {
-  facts_.facts[kPerson.value] = PersonFacts{true, {}};
+  facts_.facts[kPerson.value] = PersonFacts{.holds = true};
   const Decision d = gate_.DecidePerson(Staff({Role::kCaseworker}), Operation::kRead, kPerson);
   ASSERT_TRUE(d.allowed) << d.reason;
   EXPECT_EQ(d.fields, kEveryField);
@@ -368,7 +368,7 @@ TEST_F(SharingGate, AnAgreementOnConsentNeedsTheConsent) {
 }
 
 TEST_F(SharingGate, FrontDeskOfTheHoldingAgencyStillMissesBlackCategories) {
-  facts_.facts[kPerson.value] = PersonFacts{true, {}};
+  facts_.facts[kPerson.value] = PersonFacts{.holds = true};
   const Decision d = gate_.DecidePerson(Staff({Role::kFrontdesk}, Purpose::kFrontDesk), Operation::kRead, kPerson);
   ASSERT_TRUE(d.allowed);
   EXPECT_FALSE(d.Sees(Field::kHistory));
@@ -392,7 +392,7 @@ TEST_F(SharingGate, BreakGlassOpensWhiteAndGreyForCaseworkRolesAndIsFlagged) {
   Principal desk = Staff({Role::kFrontdesk}, Purpose::kFrontDesk);
   desk.break_glass = "urgent";
   EXPECT_FALSE(gate_.DecidePerson(desk, Operation::kRead, kPerson).allowed);
-  facts_.facts[kPerson.value] = PersonFacts{true, {}};
+  facts_.facts[kPerson.value] = PersonFacts{.holds = true};
   EXPECT_FALSE(gate_.DecidePerson(who, Operation::kRead, kPerson).break_glass);
 }
 
@@ -414,8 +414,15 @@ TEST_F(SharingGate, NoFactsAreReadForRefusalsSearchesCitizensOrOwnSourceRecords)
   EXPECT_EQ(facts_.calls, 0);
 }
 
+TEST_F(SharingGate, AnUnknownPersonIsLeftToTheRoleSoTheCallerAnswersNotFound) {
+  facts_.facts[kPerson.value] = PersonFacts{.exists = false};
+  const Decision d = gate_.DecidePerson(Staff({Role::kCaseworker}), Operation::kRead, kPerson);
+  EXPECT_TRUE(d.allowed) << d.reason;
+  EXPECT_FALSE(gate_.DecidePerson(Staff({Role::kAuditor}), Operation::kRead, kPerson).allowed);
+}
+
 TEST_F(SharingGate, TheCallersTransactionIsPassedOn) {
-  facts_.facts[kPerson.value] = PersonFacts{true, {}};
+  facts_.facts[kPerson.value] = PersonFacts{.holds = true};
   auto* tx = reinterpret_cast<storage::Transaction*>(0x1234);
   (void)gate_.DecidePerson(Staff({Role::kCaseworker}), Operation::kRead, kPerson, Resource::kPerson, tx);
   EXPECT_EQ(facts_.last_tx, tx);

@@ -52,10 +52,24 @@ StatusOr<std::vector<MatchReview>> ReviewService::Load(const std::string& where,
   return out;
 }
 
+// A pair one of whose records the principal's agency keeps.
+constexpr const char* kOwnPair =
+    "EXISTS (SELECT 1 FROM source_records own WHERE own.id IN (r.record_a, r.record_b) AND own.agency_id = ?)";
+
 // Both records of each review are personal data: the gate decides per record, and each view is
 // audited on the records' persons before anything is released.
 Status ReviewService::AuditView(const authz::Principal& who, const std::vector<MatchReview>& reviews) {
   std::string refusal;
+  // Deciding duplicates is casework: the front desk signposts, it does not merge records.
+  const bool casework = who.HasAnyRole({authz::Role::kCaseworker, authz::Role::kSpecialist,
+                                        authz::Role::kCoordinator, authz::Role::kManager});
+  if (!casework) {
+    refusal = "only caseworkers, specialists, coordinators and managers review possible duplicates";
+    RETURN_IF_ERROR(db_.Write([&](storage::Transaction& tx) {
+      return audit_.Append(tx, who, {"match_review.read", "match_review", "", std::nullopt, false, refusal});
+    }));
+    return Status::PermissionDenied(refusal);
+  }
   RETURN_IF_ERROR(db_.Write([&](storage::Transaction& tx) -> Status {
     for (const auto& r : reviews) {
       for (const ReviewSide* s : {&r.a, &r.b}) {
@@ -78,15 +92,18 @@ StatusOr<std::vector<MatchReview>> ReviewService::List(const authz::Principal& w
     return Status::InvalidArgument("the state is not known", {{"state", "must be pending, same or not_same"}});
   }
   if (limit < 1 || limit > 100) return Status::InvalidArgument("the page size is out of range", {{"limit", "must be from 1 to 100"}});
+  // An agency reviews the pairs that involve one of its own records.
   ASSIGN_OR_RETURN(std::vector<MatchReview> reviews,
-                   Load("WHERE r.state = ? AND r.id > ? ORDER BY r.id LIMIT ?", {state, after, int64_t{limit}}));
+                   Load(std::string("WHERE r.state = ? AND r.id > ? AND ") + kOwnPair + " ORDER BY r.id LIMIT ?",
+                        {state, after, who.agency.value, int64_t{limit}}));
   RETURN_IF_ERROR(AuditView(who, reviews));
   return reviews;
 }
 
 StatusOr<MatchReview> ReviewService::Get(const authz::Principal& who, int64_t id) {
-  ASSIGN_OR_RETURN(std::vector<MatchReview> found, Load("WHERE r.id = ?", {id}));
-  if (found.empty()) return Status::NotFound(fmt::format("no match review has id {}", id));
+  ASSIGN_OR_RETURN(std::vector<MatchReview> found,
+                   Load(std::string("WHERE r.id = ? AND ") + kOwnPair, {id, who.agency.value}));
+  if (found.empty()) return Status::NotFound(fmt::format("no match review {} involves your agency's records", id));
   RETURN_IF_ERROR(AuditView(who, found));
   return found.front();
 }

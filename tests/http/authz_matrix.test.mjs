@@ -1,0 +1,196 @@
+// The authorisation matrix: every GET operation of the API (read from the OpenAPI document,
+// which tests/openapi_test.cc keeps equal to the route table) × every staff role of the demo ×
+// the own agency and another agency without an agreement or consent for the purpose. A cell
+// the rules below allow must answer 200 with data; every other cell must be refused (403, or 404
+// where the record is not the caller's to know of), never 2xx, and a refused read of a person's
+// data must leave a refusal in the audit log. An operation without a rule here fails the test:
+// a new route cannot ship without saying who may read it.
+//
+//   ONEDOOR_BIN=build/dev/onedoor node --test tests/http/authz_matrix.test.mjs
+
+import assert from 'node:assert/strict';
+import { readFile } from 'node:fs/promises';
+import path from 'node:path';
+import { after, before, test } from 'node:test';
+
+import { login, prepareDatabase, repoRoot, request, serve, sql } from './helpers.mjs';
+
+const T = { timeout: 120_000 };
+
+// Who signs in, with the purpose each works for. `ngo` is a caseworker of another agency
+// (the harbour trust) working for case work, for which no agreement shares anything.
+const kWho = {
+  frontdesk: ['frontdesk.city', 'front_desk'],
+  caseworker: ['caseworker.city', 'case_work'],
+  coordinator: ['coordinator.city', 'service_delivery'],
+  manager: ['manager.city', 'service_delivery'],
+  auditor: ['auditor.city', 'audit'],
+  admin: ['admin.city', 'administration'],
+  governance: ['governance.city', 'service_delivery'],
+  ngo: ['caseworker.ngo', 'case_work'],
+};
+const ALL = Object.keys(kWho);
+const CLIENT = ['frontdesk', 'caseworker', 'coordinator', 'manager'];
+const CASEWORK = ['caseworker', 'coordinator', 'manager'];
+
+// operationId → who gets 200. `personal`: a refusal must be audited. `path` fills the path.
+const kRules = {
+  getHealth: { allow: ALL, public: true },
+  getReadiness: { allow: ALL, public: true },
+  getMetrics: { allow: ALL, public: true },
+  getOpenApi: { allow: ALL, public: true },
+  getMe: { allow: ALL },
+  listPrograms: { allow: ALL },
+  listDataCategories: { allow: ALL },
+  listSharingAgreements: { allow: ALL },  // the register is public information
+  getSharingAgreement: { allow: ALL },
+  listAgencies: { allow: ALL },
+  getAgency: { allow: ALL },
+  listOffices: { allow: ALL },
+  listUsers: { allow: ['admin'] },
+  listTokens: { allow: ['admin'] },
+  // The trust's caseworker may search, and must not find the city's client.
+  listPersons: { allow: [...CLIENT, 'ngo'], personal: true, leaks: (body) => body.items.some((i) => i.id === ids.person) },
+  getPerson: { allow: CLIENT, personal: true },
+  getPersonHistory: { allow: CASEWORK, personal: true },
+  getPersonAccessLog: { allow: ['manager', 'auditor'], personal: true },
+  getPersonAgencies: { allow: CLIENT, personal: true },
+  listPersonChanges: { allow: CLIENT, personal: true },
+  listConsents: { allow: CLIENT, personal: true },
+  getConsent: { allow: CLIENT, personal: true },
+  getConsentReceipt: { allow: CLIENT, personal: true },
+  getHousehold: { allow: CLIENT, personal: true },
+  getScreening: { allow: CLIENT, personal: true },
+  listHouseholdScreenings: { allow: CLIENT, personal: true },
+  // Pairs that involve one of the agency's own records; the pair read here is the city's.
+  listMatchReviews: { allow: [...CASEWORK, 'ngo'],
+    leaks: (body) => body.items.some((r) => r.id === ids.review) },
+  getMatchReview: { allow: CASEWORK },
+  listBreakGlass: { allow: ['manager', 'auditor', 'governance'] },
+  listChangeNotices: { allow: [...CLIENT, 'ngo'] },  // each agency reads its own feed
+  getAgencyWebhook: { allow: ['manager', 'admin'] },
+};
+
+let server;
+let db;
+const client = {};
+const ids = {};
+
+before(async () => {
+  const prepared = await prepareDatabase({ people: 6, prefix: 'onedoor-matrix-' });
+  db = prepared.db;
+  server = await serve(db, { logDir: prepared.dir });
+  for (const [key, [user, purpose]] of Object.entries(kWho)) client[key] = await login(server.url, user, { purpose });
+  // The records the matrix reads, all held by the city.
+  const cw = client.caseworker;
+  const p = await cw.post('/api/v1/persons', {
+    names: [{ use: 'official', given: 'Mata', family: 'Trix' }], birth_date: '1970-07-07',
+    addresses: [{ use: 'home', line1: '1 Grid Road', city: 'Riverside', postcode: '1001' }],
+  });
+  assert.equal(p.status, 201, p.text);
+  ids.person = p.body.id;
+  const h = await cw.post('/api/v1/households', { name: 'The Trix household' });
+  assert.equal(h.status, 201, h.text);
+  ids.household = h.body.id;
+  const m = await cw.post(`/api/v1/households/${ids.household}/members`,
+    { person_id: ids.person, relationship: 'head', since: '2020-01-01' });
+  assert.equal(m.status, 200, m.text);
+  const eligibility = await login(server.url, 'caseworker.city', { purpose: 'eligibility' });
+  const s = await eligibility.post('/api/v1/screenings', {
+    household_id: ids.household,
+    inputs: { earned_income: '1000', unearned_income: 0, shelter_costs: '500', has_elderly_or_disabled_member: false, countable_assets: '0' },
+  });
+  assert.equal(s.status, 201, s.text);
+  ids.screening = s.body.id;
+  const c = await cw.post(`/api/v1/persons/${ids.person}/consents`, {
+    receiving_agency_id: Number(await sql(db, "SELECT id FROM agencies WHERE code = 'state-benefits'")),
+    scope: 'partial', categories: ['income'], purpose: 'eligibility', legal_basis: 'consent',
+    valid_from: '2026-01-01', how_to_withdraw: 'Tell any caseworker.', evidence: 'signed_form', document_ref: 'M-1',
+  });
+  assert.equal(c.status, 201, c.text);
+  ids.consent = c.body.id;
+  ids.agency = Number(await sql(db, "SELECT id FROM agencies WHERE code = 'city-social'"));
+  ids.agreement = Number(await sql(db, 'SELECT min(id) FROM sharing_agreements'));
+  const hook = await client.manager.put('/api/v1/agency-webhook',
+    { url: 'http://127.0.0.1:9/hook', secret: 'whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw' });
+  assert.equal(hook.status, 200, hook.text);
+  // A pair of records waiting for review.
+  const city = "(SELECT id FROM agencies WHERE code = 'city-social')";
+  const a = Number(await sql(db, `SELECT min(id) FROM source_records WHERE agency_id = ${city}`));
+  const b = Number(await sql(db, `SELECT max(id) FROM source_records WHERE agency_id = ${city}`));
+  await sqlWrite(`INSERT INTO match_reviews (record_a, record_b, weight, probability, explanation, state, created_at) VALUES (${a}, ${b}, 5, 0.7, '{"prior_weight":-10,"fields":[]}', 'pending', 0)`);
+  ids.review = Number(await sql(db, 'SELECT max(id) FROM match_reviews'));
+});
+
+async function sqlWrite(statement) {
+  const { execFile } = await import('node:child_process');
+  const { promisify } = await import('node:util');
+  await promisify(execFile)('sqlite3', [db, statement], { timeout: 15_000 });
+}
+
+after(async () => {
+  await server?.stop();
+});
+
+function fill(p) {
+  const byOp = {
+    '/api/v1/persons/{id}': ids.person, '/api/v1/persons/{id}/history': ids.person,
+    '/api/v1/persons/{id}/access-log': ids.person, '/api/v1/persons/{id}/agencies': ids.person,
+    '/api/v1/persons/{id}/changes': ids.person, '/api/v1/persons/{id}/consents': ids.person,
+    '/api/v1/consents/{id}': ids.consent, '/api/v1/consents/{id}/receipt': ids.consent,
+    '/api/v1/households/{id}': ids.household, '/api/v1/households/{id}/screenings': ids.household,
+    '/api/v1/screenings/{id}': ids.screening, '/api/v1/agencies/{id}': ids.agency,
+    '/api/v1/agencies/{id}/offices': ids.agency, '/api/v1/agencies/{id}/users': ids.agency,
+    '/api/v1/sharing-agreements/{id}': ids.agreement, '/api/v1/match-reviews/{id}': ids.review,
+  };
+  if (!p.includes('{')) return p;
+  assert.ok(byOp[p] !== undefined, `no id to fill ${p}`);
+  return p.replace(/\{[a-z_]+\}/, String(byOp[p]));
+}
+
+test('every GET operation has a rule, and each role gets exactly what the rule allows', T, async () => {
+  const doc = JSON.parse(await readFile(path.join(repoRoot, 'web', 'openapi.json'), 'utf8'));
+  const ops = [];
+  for (const [p, methods] of Object.entries(doc.paths)) {
+    if (methods.get) ops.push({ path: p, id: methods.get.operationId });
+  }
+  const missing = ops.filter((o) => !kRules[o.id]).map((o) => o.id);
+  assert.deepEqual(missing, [], 'GET operations without an authorisation rule in this test');
+
+  const wrong = [];
+  let cells = 0;
+  for (const op of ops) {
+    const rule = kRules[op.id];
+    const url = fill(op.path);
+    if (!rule.public) {
+      const anonymous = await request(server.url, 'GET', url);
+      if (anonymous.status !== 401) wrong.push(`${op.id} without credentials: ${anonymous.status}`);
+    }
+    for (const who of ALL) {
+      ++cells;
+      const refusedBefore = rule.personal
+        ? Number(await sql(db, `SELECT count(*) FROM audit_log WHERE allowed = 0 AND actor = '${kWho[who][0]}'`)) : 0;
+      const r = await client[who].get(url);
+      const allowed = rule.allow.includes(who);
+      if (allowed) {
+        if (r.status !== 200) wrong.push(`${op.id} as ${who}: expected 200, got ${r.status} ${r.text.slice(0, 160)}`);
+        else if (rule.leaks && who === 'ngo' && rule.leaks(r.body)) {
+          wrong.push(`${op.id} as ngo: the answer shows what the agency may not see`);
+        }
+        continue;
+      }
+      if (r.status >= 200 && r.status < 300) {
+        wrong.push(`${op.id} as ${who}: expected a refusal, got ${r.status}`);
+        continue;
+      }
+      if (![403, 404].includes(r.status)) wrong.push(`${op.id} as ${who}: refused with ${r.status}, not 403 or 404`);
+      if (rule.personal && r.status === 403) {
+        const refusedAfter = Number(await sql(db,
+          `SELECT count(*) FROM audit_log WHERE allowed = 0 AND actor = '${kWho[who][0]}'`));
+        if (refusedAfter <= refusedBefore) wrong.push(`${op.id} as ${who}: the refusal was not audited`);
+      }
+    }
+  }
+  assert.deepEqual(wrong, [], `${wrong.length} of ${cells} cells differ from the rules`);
+  assert.ok(cells >= ops.length * ALL.length);
+});
