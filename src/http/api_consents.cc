@@ -57,8 +57,10 @@ json ConsentJson(const sharing::Consent& c, core::Date today) {
           {"events", EventsJson(c)}};
 }
 
+}  // namespace
+
 // A consent receipt in the spirit of ISO/IEC TS 27560 and the Kantara Consent Receipt.
-json ReceiptJson(const sharing::Consent& c, const authz::DataCategories& categories,
+json ConsentReceiptJson(const sharing::Consent& c, const authz::DataCategories& categories,
                  core::Date today, core::Timestamp now) {
   json cats = json::array();
   if (c.scope == sharing::ConsentScope::kFull) {
@@ -94,6 +96,8 @@ json ReceiptJson(const sharing::Consent& c, const authz::DataCategories& categor
           {"state", c.StateOn(today)},
           {"events", EventsJson(c)}};
 }
+
+namespace {
 
 std::optional<core::Date> DateField(JsonReader& r, std::string_view key) {
   auto text = r.OptString(key, 10);
@@ -218,7 +222,7 @@ void AddConsentRoutes(Router& router, sharing::ConsentService& consents) {
                 auto c = consents.Get(ctx.Who(), *id, "consent.receipt");
                 if (!c.ok()) return Problem(c.status(), ctx.request.request_id);
                 return JsonResponse(
-                    200, ReceiptJson(*c, consents.categories(), consents.Today(), consents.Now()));
+                    200, ConsentReceiptJson(*c, consents.categories(), consents.Today(), consents.Now()));
               }});
 }
 

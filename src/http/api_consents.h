@@ -15,6 +15,10 @@ namespace http {
 // receipt).
 void AddConsentRoutes(Router& router, sharing::ConsentService& consents);
 
+// The consent receipt (JSON; the page /consents/{id}/receipt shows the same for printing).
+nlohmann::json ConsentReceiptJson(const sharing::Consent& c, const authz::DataCategories& categories,
+                                  core::Date today, core::Timestamp now);
+
 // /api/v1/persons/{id}/agencies: the reference directory, which agencies know the person.
 void AddDirectoryRoutes(Router& router, sharing::ReferenceDirectory& directory);
 

@@ -37,4 +37,7 @@ void AddAgreementPages(Router& router, const PageDeps& deps);
 // pages_break_glass.cc.
 void AddBreakGlassPages(Router& router, const PageDeps& deps);
 
+// /consents/{id}/receipt, the printable consent receipt. In pages_consents.cc.
+void AddConsentPages(Router& router, const PageDeps& deps);
+
 }  // namespace http

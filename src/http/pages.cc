@@ -1239,6 +1239,7 @@ void AddPageRoutes(Router& router, const PageDeps& deps) {
   if (deps.screenings != nullptr) AddScreeningPages(router, deps);
   if (deps.agreements != nullptr) AddAgreementPages(router, deps);
   AddBreakGlassPages(router, deps);
+  AddConsentPages(router, deps);
 }
 
 }  // namespace http

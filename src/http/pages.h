@@ -11,6 +11,7 @@
 #include "registry/person_service.h"
 #include "sharing/agreement_service.h"
 #include "sharing/break_glass_service.h"
+#include "sharing/consent_service.h"
 #include "sharing/reference_directory.h"
 
 namespace http {
@@ -34,6 +35,8 @@ struct PageDeps {
   sharing::ReferenceDirectory* directory = nullptr;
   // The emergency access review queue (/break-glass); none when null.
   sharing::BreakGlassService* glass = nullptr;
+  // The printable consent receipt (/consents/{id}/receipt); none when null.
+  sharing::ConsentService* consents = nullptr;
 };
 
 // The server-rendered pages for staff: sign in, home, client search, register, view, edit,

@@ -36,7 +36,8 @@ mstch::data ToData(const nlohmann::json& j) {
 constexpr const char* kRequired[] = {"layout",      "login",          "clients_search", "client_form", "client_view",
                                      "client_history", "household_view", "error",          "home",
                                      "reviews",     "review",         "screening",
-                                     "agreements_register", "agreements_governance", "agreement_form", "client_refused", "break_glass"};
+                                     "agreements_register", "agreements_governance", "agreement_form", "client_refused", "break_glass",
+                                     "consent_receipt"};
 
 }  // namespace
 

@@ -431,6 +431,17 @@ StatusOr<Consent> ConsentService::Record(const authz::Principal& who, int64_t id
 
 StatusOr<Consent> ConsentService::Get(const authz::Principal& who, int64_t id,
                                       const std::string& action) {
+  // Whether the role may read consents at all comes first, so that an unknown id tells nothing
+  // to someone who could not read a consent anyway.
+  if (who.kind != authz::PrincipalKind::kCitizen) {
+    const authz::Decision pre = gate_.DecidePerson(who, authz::Operation::kRead, core::PersonId{});
+    if (!pre.allowed) {
+      RETURN_IF_ERROR(db_.Write([&](storage::Transaction& tx) {
+        return audit_.Append(tx, who, {action, "consent", std::to_string(id), std::nullopt, false, pre.reason});
+      }));
+      return Status::PermissionDenied(pre.reason);
+    }
+  }
   std::vector<Consent> found;
   RETURN_IF_ERROR(db_.Read([&](storage::Transaction& tx) -> Status {
     ASSIGN_OR_RETURN(found, Load(tx, "WHERE c.id = ?", {id}));

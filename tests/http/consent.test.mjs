@@ -148,3 +148,21 @@ test('invalid fields are named; 403 is audited; 404 for nothing there', T, async
   assertProblem(await caseworker.get('/api/v1/consents/abc'), 400, { fields: ['id'] });
   assertProblem(await request(server.url, 'GET', `/api/v1/persons/${person}/consents`), 401);
 });
+
+test('the consent receipt prints as a page, read through the gate', T, async () => {
+  const given = await caseworker.post(`/api/v1/persons/${person}/consents`, grant({ document_ref: 'DOC-PRINT-1' }));
+  assert.equal(given.status, 201, given.text);
+  const page = await caseworker.get(`/consents/${given.body.id}/receipt`);
+  assert.equal(page.status, 200, page.text.slice(0, 300));
+  assert.match(page.text, /Your consent to share information/);
+  assert.match(page.text, /State Benefits Agency/);
+  assert.match(page.text, /GDPR art\. 6\(1\)\(a\) and 9\(2\)\(a\): consent/);
+  assert.match(page.text, /Tell any caseworker, or use the citizen portal\./);
+  assert.match(page.text, /Signed form DOC-PRINT-1/);
+  assert.equal(Number(await sql(db, `SELECT count(*) FROM audit_log WHERE action = 'consent.receipt' AND record_id = '${given.body.id}'`)), 1);
+  const governanceView = await governance.get(`/consents/${given.body.id}/receipt`);
+  assert.equal(governanceView.status, 403);
+  // An unknown id tells someone who may not read consents nothing.
+  assertProblem(await governance.get('/api/v1/consents/99999999'), 403);
+  assertProblem(await caseworker.get('/api/v1/consents/99999999'), 404);
+});
