@@ -147,6 +147,7 @@ core::StatusOr<std::unique_ptr<App>> App::Open(const core::Config& config, bool 
   app->pages_->deps.directory = app->directory_.get();
   app->pages_->deps.glass = app->glass_.get();
   app->pages_->deps.consents = app->consents_.get();
+  app->pages_->deps.changes = app->changes_.get();
   app->AddOperationalRoutes();
   http::AddOpenApiRoute(app->router_, std::move(openapi));
   http::AddAccountRoutes(app->router_, *app->accounts_);

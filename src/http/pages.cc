@@ -885,6 +885,39 @@ Response ClientPage(const PageDeps& deps, Context& ctx, const registry::PersonVi
       d["known_by"] = std::move(known);
     }
   }
+  if (deps.consents != nullptr) {
+    auto consents = deps.consents->ForPerson(ctx.Who(), p.id);
+    if (consents.ok() && !consents->empty()) {
+      json list = json::array();
+      const core::Date today = deps.consents->Today();
+      for (const auto& c : *consents) {
+        list.push_back({{"receiver", c.receiving_agency ? c.receiving_agency_name : "Any " + c.agency_kind + " agency"},
+                        {"purpose", std::string(authz::PurposeLabel(c.purpose))},
+                        {"state", c.StateOn(today)},
+                        {"receipt_href", fmt::format("/consents/{}/receipt", c.id)}});
+      }
+      d["has_consents"] = true;
+      d["consents"] = std::move(list);
+    }
+  }
+  if (deps.changes != nullptr) {
+    auto changes = deps.changes->ForPerson(ctx.Who(), p.id);
+    if (changes.ok() && !changes->empty()) {
+      json list = json::array();
+      for (const auto& n : *changes) {
+        std::string fields;
+        for (const auto& f : n.fields) fields += (fields.empty() ? "" : ", ") + f;
+        list.push_back({{"at", n.at.ToRfc3339().substr(0, 10)},
+                        {"what", fields},
+                        {"from", n.from_agency_name},
+                        {"to", n.agency_name},
+                        {"state", n.applied ? "Updated" : n.overdue ? "Overdue" : "Pending"},
+                        {"tag", n.applied ? "govuk-tag--green" : n.overdue ? "govuk-tag--red" : "govuk-tag--yellow"}});
+      }
+      d["has_changes"] = true;
+      d["changes"] = std::move(list);
+    }
+  }
   bool openable = false;
   for (const auto& w : view.decision.withheld) {
     openable = openable || w.reason.find("black-class") == std::string::npos;

@@ -11,6 +11,7 @@
 #include "registry/person_service.h"
 #include "sharing/agreement_service.h"
 #include "sharing/break_glass_service.h"
+#include "sharing/change_notice_service.h"
 #include "sharing/consent_service.h"
 #include "sharing/reference_directory.h"
 
@@ -37,6 +38,8 @@ struct PageDeps {
   sharing::BreakGlassService* glass = nullptr;
   // The printable consent receipt (/consents/{id}/receipt); none when null.
   sharing::ConsentService* consents = nullptr;
+  // "Where changes went" on a client's page; none when null.
+  sharing::ChangeNoticeService* changes = nullptr;
 };
 
 // The server-rendered pages for staff: sign in, home, client search, register, view, edit,

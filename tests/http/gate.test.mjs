@@ -268,3 +268,12 @@ test('a match candidate explains no comparison of a field the caller may not see
     assert.ok(!theirs.includes(f), `${f} explained to the front desk: ${theirs.join()}`);
   }
 });
+
+test("a client's page shows where each change went and the consents with their receipts", T, async () => {
+  const page = await city.get(`/clients/${person}`);
+  assert.equal(page.status, 200);
+  assert.match(page.text, /Where changes went/);
+  assert.match(page.text, /addresses[\s\S]*City Social Services Department[\s\S]*State Benefits Agency[\s\S]*Updated/);
+  assert.match(page.text, /Consents/);
+  assert.match(page.text, /\/consents\/\d+\/receipt/);
+});
