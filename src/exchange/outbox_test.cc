@@ -354,5 +354,32 @@ TEST(Webhook, ErrorAnswerAndNoAnswerAreUnavailable) {
   EXPECT_THAT(s2.message(), HasSubstr("could not be reached"));
 }
 
+TEST(Webhook, ARotationSignsWithEverySecretAndGoneIsNotRetried) {
+  ASSERT_TRUE(core::InitCrypto().ok());
+  core::FakeClock clock;
+  const std::string current = "whsec_c2Vjb25kLXNlY3JldC0wMTIzNDU2Nzg5";
+  const std::string previous = "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw";
+  {
+    OneShotServer server(204);
+    WebhookOptions o{server.url(), current, "a"};
+    o.previous_secrets = {previous};
+    auto sink = WebhookSink::Create(o, clock);
+    ASSERT_TRUE(sink.ok()) << sink.status().ToString();
+    Event e{7, clock.Now(), "change.person.updated", "person", "3", "{}", 0};
+    ASSERT_TRUE((*sink)->Deliver(e).ok());
+    const std::string body = CloudEventJson(e);
+    const int64_t ts = clock.Now().micros / 1'000'000;
+    EXPECT_THAT(server.Request(),
+                HasSubstr("webhook-signature: " + SignWebhook(*DecodeWebhookSecret(current), "7", ts, body) + " " +
+                          SignWebhook(*DecodeWebhookSecret(previous), "7", ts, body) + "\r\n"));
+  }
+  OneShotServer gone(410);
+  auto sink = WebhookSink::Create({gone.url(), current, "a"}, clock);
+  ASSERT_TRUE(sink.ok());
+  Status s = (*sink)->Deliver(Event{8, clock.Now(), "x", "person", "3", "{}", 0});
+  EXPECT_EQ(s.code(), StatusCode::kFailedPrecondition);
+  EXPECT_THAT(s.message(), HasSubstr("410"));
+}
+
 }  // namespace
 }  // namespace exchange

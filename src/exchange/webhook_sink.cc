@@ -67,17 +67,23 @@ core::StatusOr<std::unique_ptr<WebhookSink>> WebhookSink::Create(WebhookOptions 
   if (options.url.rfind("http://", 0) != 0 && options.url.rfind("https://", 0) != 0) {
     return core::Status::InvalidArgument("the webhook URL must start with http:// or https://");
   }
+  std::vector<std::string> keys;
   ASSIGN_OR_RETURN(std::string key, DecodeWebhookSecret(options.secret));
+  keys.push_back(std::move(key));
+  for (const auto& previous : options.previous_secrets) {
+    ASSIGN_OR_RETURN(std::string old, DecodeWebhookSecret(previous));
+    keys.push_back(std::move(old));
+  }
   static std::once_flag curl_init;
   std::call_once(curl_init, [] { curl_global_init(CURL_GLOBAL_DEFAULT); });
-  auto sink = std::unique_ptr<WebhookSink>(new WebhookSink(std::move(options), std::move(key), clock));
+  auto sink = std::unique_ptr<WebhookSink>(new WebhookSink(std::move(options), std::move(keys), clock));
   sink->curl_ = curl_easy_init();
   if (sink->curl_ == nullptr) return core::Status::Internal("could not start the HTTP client");
   return sink;
 }
 
-WebhookSink::WebhookSink(WebhookOptions options, std::string key, const core::Clock& clock)
-    : options_(std::move(options)), key_(std::move(key)), clock_(clock) {}
+WebhookSink::WebhookSink(WebhookOptions options, std::vector<std::string> keys, const core::Clock& clock)
+    : options_(std::move(options)), keys_(std::move(keys)), clock_(clock) {}
 
 WebhookSink::~WebhookSink() {
   if (curl_ != nullptr) curl_easy_cleanup(static_cast<CURL*>(curl_));
@@ -88,7 +94,8 @@ core::Status WebhookSink::Deliver(const Event& event) {
   const std::string body = CloudEventJson(event);
   const std::string id = std::to_string(event.id);
   const int64_t timestamp = clock_.Now().micros / 1'000'000;
-  const std::string signature = SignWebhook(key_, id, timestamp, body);
+  std::string signature;
+  for (const auto& key : keys_) signature += (signature.empty() ? "" : " ") + SignWebhook(key, id, timestamp, body);
 
   curl_slist* headers = nullptr;
   for (const std::string& h :

@@ -3,6 +3,7 @@
 #include <memory>
 #include <string>
 #include <string_view>
+#include <vector>
 
 #include "core/clock.h"
 #include "core/status.h"
@@ -15,6 +16,9 @@ struct WebhookOptions {
   std::string secret;  // "whsec_" + base64 of 16 to 128 bytes
   std::string instance;  // sent as the onedoor-instance header
   int timeout_seconds = 10;
+  // Earlier secrets still accepted by the receiver during a rotation: each delivery carries a
+  // signature with every one of them, space-separated (Standard Webhooks).
+  std::vector<std::string> previous_secrets;
 };
 
 // Delivers each event as a CloudEvents 1.0 JSON object (structured mode) by HTTP POST, signed
@@ -31,9 +35,9 @@ class WebhookSink final : public EventSink {
   core::Status Deliver(const Event& event) override;
 
  private:
-  WebhookSink(WebhookOptions options, std::string key, const core::Clock& clock);
+  WebhookSink(WebhookOptions options, std::vector<std::string> keys, const core::Clock& clock);
   WebhookOptions options_;
-  std::string key_;  // the secret's decoded bytes
+  std::vector<std::string> keys_;  // the secrets' decoded bytes, the current one first
   const core::Clock& clock_;
   void* curl_ = nullptr;  // CURL*, reused so that connections are kept alive
 };

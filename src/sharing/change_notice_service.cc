@@ -202,10 +202,22 @@ StatusOr<AgencyWebhook> ChangeNoticeService::SetWebhook(const authz::Principal& 
   if (!errors.empty()) return Status::InvalidArgument("the webhook has invalid fields", std::move(errors));
   AgencyWebhook out{url, true, "", clock_.Now()};
   RETURN_IF_ERROR(db_.Write([&](storage::Transaction& tx) -> Status {
+    // A new secret is a rotation: the one it replaces keeps signing deliveries for a day, so that
+    // the receiver can switch over without losing any.
+    ASSIGN_OR_RETURN(storage::Rows current,
+                     tx.Query("SELECT secret FROM agency_webhooks WHERE agency_id = ?", {who.agency.value}));
+    storage::Value previous = storage::Null{};
+    storage::Value previous_until = storage::Null{};
+    if (!current.empty() && current[0].Text(0) != secret) {
+      previous = current[0].Text(0);
+      previous_until = out.updated_at.micros + std::chrono::duration_cast<std::chrono::microseconds>(
+                                                   std::chrono::hours(24))
+                                                   .count();
+    }
     RETURN_IF_ERROR(tx.Execute("DELETE FROM agency_webhooks WHERE agency_id = ?", {who.agency.value}).status());
-    RETURN_IF_ERROR(tx.Execute("INSERT INTO agency_webhooks (agency_id, url, secret, state, disabled_reason, "
-                               "updated_at) VALUES (?, ?, ?, 'active', '', ?)",
-                               {who.agency.value, url, secret, out.updated_at.micros})
+    RETURN_IF_ERROR(tx.Execute("INSERT INTO agency_webhooks (agency_id, url, secret, previous_secret, previous_until, "
+                               "state, disabled_reason, updated_at) VALUES (?, ?, ?, ?, ?, 'active', '', ?)",
+                               {who.agency.value, url, secret, previous, previous_until, out.updated_at.micros})
                         .status());
     return audit_.Append(tx, who, {"agency_webhook.set", "agency", std::to_string(who.agency.value), std::nullopt,
                                    true, "the agency's manager set where its change notices are pushed"});

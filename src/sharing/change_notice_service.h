@@ -73,7 +73,8 @@ class ChangeNoticeService {
   // The agency's webhook: managers and admins of the agency set, read and remove it
   // (kPermissionDenied, audited, for anyone else). Set: kInvalidArgument naming url (http:// or
   // https://, at most 500 characters) or secret ("whsec_" + base64 of 16 to 128 bytes). From the
-  // next notice on, the agency's notices are pushed as well as kept in its feed. kNotFound from
+  // next notice on, the agency's notices are pushed as well as kept in its feed. A new secret
+  // rotates the old one out: for 24 hours deliveries carry a signature with each. kNotFound from
   // Get when none was set.
   core::StatusOr<AgencyWebhook> SetWebhook(const authz::Principal& who, const std::string& url,
                                            const std::string& secret);

@@ -436,7 +436,7 @@ TEST_P(GateFactsTest, NoticesArePushedInOrderRetriedWithBackoffDeadLetteredAfter
   FakeReceiver receiver;
   std::vector<std::string> urls;
   NoticeDelivery delivery(*db_, clock_, {.owner = "test", .first_backoff = std::chrono::seconds(10)},
-                          [&](const std::string& url, const std::string&) {
+                          [&](const std::string& url, const std::vector<std::string>&) {
                             urls.push_back(url);
                             return core::StatusOr<std::unique_ptr<exchange::EventSink>>(
                                 std::make_unique<FakeSink>(receiver));
@@ -496,6 +496,40 @@ TEST_P(GateFactsTest, NoticesArePushedInOrderRetriedWithBackoffDeadLetteredAfter
   EXPECT_EQ(feed->size(), 4u);
   // An agency without a webhook is only read from its feed.
   EXPECT_EQ(Count("SELECT COUNT(*) FROM change_notices WHERE agency_id = 1"), 0);
+}
+
+TEST_P(GateFactsTest, ANewSecretRotatesTheOldOneOutOverADay) {
+  ASSERT_TRUE(persons_->PutSourceRecord(kStateWorker, "ST-1", ada_, "{}").ok());
+  ChangeNoticeService changes(*db_, *gate_, audit_, outbox_, clock_);
+  const authz::Principal state_manager = Staff(42, kState, authz::Role::kManager, "manager.state");
+  const std::string first = "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw";
+  const std::string second = "whsec_c2Vjb25kLXNlY3JldC0wMTIzNDU2Nzg5";
+  ASSERT_TRUE(changes.SetWebhook(state_manager, "http://127.0.0.1:9/hook", first).ok());
+  ASSERT_TRUE(changes.SetWebhook(state_manager, "http://127.0.0.1:9/hook", second).ok());
+  std::vector<std::vector<std::string>> made;
+  FakeReceiver receiver;
+  NoticeDelivery delivery(*db_, clock_, {.owner = "test"},
+                          [&](const std::string&, const std::vector<std::string>& secrets) {
+                            made.push_back(secrets);
+                            return core::StatusOr<std::unique_ptr<exchange::EventSink>>(
+                                std::make_unique<FakeSink>(receiver));
+                          });
+  auto change = [&](const std::string& line1) {
+    auto v = persons_->Get(kCityWorker, ada_);
+    ASSERT_TRUE(v.ok());
+    registry::Person p = v->person;
+    p.addresses[0].line1 = line1;
+    ASSERT_TRUE(persons_->Update(kCityWorker, ada_, v->person.version, p).ok());
+  };
+  change("1 Rotation Road");
+  ASSERT_EQ(*delivery.RunOnce(), 1);
+  ASSERT_EQ(made.size(), 1u);
+  EXPECT_EQ(made[0], (std::vector<std::string>{second, first}));
+  clock_.Advance(std::chrono::hours(25));
+  change("2 Rotation Road");
+  ASSERT_EQ(*delivery.RunOnce(), 1);
+  ASSERT_EQ(made.size(), 2u);
+  EXPECT_EQ(made[1], (std::vector<std::string>{second}));
 }
 
 INSTANTIATE_TEST_SUITE_P(Databases, GateFactsTest, ::testing::Values("sqlite", "postgres"),

@@ -25,7 +25,7 @@ struct Due {
   core::Timestamp at;
   int64_t attempts = 0;
   std::string url;
-  std::string secret;
+  std::vector<std::string> secrets;  // the current one first
 };
 
 std::string FieldsJson(const std::string& list) {
@@ -50,8 +50,13 @@ NoticeDelivery::NoticeDelivery(storage::Database& db, const core::Clock& clock, 
     const std::string owner = options_.owner;
     const core::Clock* c = &clock_;
     factory_ = [owner, c](const std::string& url,
-                          const std::string& secret) -> StatusOr<std::unique_ptr<exchange::EventSink>> {
-      ASSIGN_OR_RETURN(auto sink, exchange::WebhookSink::Create({url, secret, owner}, *c));
+                          const std::vector<std::string>& secrets) -> StatusOr<std::unique_ptr<exchange::EventSink>> {
+      exchange::WebhookOptions o;
+      o.url = url;
+      o.secret = secrets.at(0);
+      o.previous_secrets.assign(secrets.begin() + 1, secrets.end());
+      o.instance = owner;
+      ASSIGN_OR_RETURN(auto sink, exchange::WebhookSink::Create(std::move(o), *c));
       return std::unique_ptr<exchange::EventSink>(std::move(sink));
     };
   }
@@ -59,13 +64,14 @@ NoticeDelivery::NoticeDelivery(storage::Database& db, const core::Clock& clock, 
 
 NoticeDelivery::~NoticeDelivery() { Stop(); }
 
-exchange::EventSink* NoticeDelivery::SinkFor(int64_t agency, const std::string& url, const std::string& secret,
-                                             std::string* error) {
+exchange::EventSink* NoticeDelivery::SinkFor(int64_t agency, const std::string& url,
+                                             const std::vector<std::string>& secrets, std::string* error) {
   std::lock_guard lock(sinks_mu_);
-  const std::string key = url + "\n" + secret;
+  std::string key = url;
+  for (const auto& s : secrets) key += "\n" + s;
   auto it = sinks_.find(agency);
   if (it != sinks_.end() && it->second.first == key) return it->second.second.get();
-  auto made = factory_(url, secret);
+  auto made = factory_(url, secrets);
   if (!made.ok()) {
     *error = made.status().message();
     return nullptr;
@@ -86,21 +92,25 @@ StatusOr<int> NoticeDelivery::RunOnce() {
     // while an earlier one waits for a retry.
     std::string sql =
         "SELECT n.id, n.agency_id, n.person_id, n.type, n.fields, n.version, n.from_agency_id, n.created_at, "
-        "n.attempts, w.url, w.secret FROM change_notices n JOIN agency_webhooks w ON w.agency_id = n.agency_id "
+        "n.attempts, w.url, w.secret, CASE WHEN w.previous_until > ? THEN w.previous_secret END "
+        "FROM change_notices n JOIN agency_webhooks w ON w.agency_id = n.agency_id "
         "AND w.state = 'active' WHERE n.delivery_state = 'waiting' AND n.next_attempt_at <= ? AND "
         "(n.lease_until IS NULL OR n.lease_until < ?) AND NOT EXISTS (SELECT 1 FROM change_notices e WHERE "
         "e.delivery_state = 'waiting' AND e.agency_id = n.agency_id AND e.person_id = n.person_id AND e.id < n.id) "
         "ORDER BY n.id LIMIT ?";
     if (tx.dialect() == storage::Dialect::kPostgres) sql += " FOR UPDATE OF n SKIP LOCKED";
-    ASSIGN_OR_RETURN(storage::Rows rows, tx.Query(sql, {now.micros, now.micros, int64_t{options_.batch}}));
+    ASSIGN_OR_RETURN(storage::Rows rows,
+                     tx.Query(sql, {now.micros, now.micros, now.micros, int64_t{options_.batch}}));
     for (const auto& r : rows) {
       ASSIGN_OR_RETURN(int64_t claimed,
                        tx.Execute("UPDATE change_notices SET lease_owner = ?, lease_until = ? WHERE id = ? AND "
                                   "(lease_until IS NULL OR lease_until < ?)",
                                   {options_.owner, lease_until, r.Int(0), now.micros}));
       if (claimed != 1) continue;
-      due.push_back({r.Int(0), r.Int(1), r.Int(2), r.Text(3), r.Text(4), r.Int(5), r.Int(6), core::Timestamp{r.Int(7)},
-                     r.Int(8), r.Text(9), r.Text(10)});
+      Due d{r.Int(0), r.Int(1), r.Int(2), r.Text(3), r.Text(4), r.Int(5), r.Int(6), core::Timestamp{r.Int(7)},
+            r.Int(8), r.Text(9), {r.Text(10)}};
+      if (auto previous = r.OptText(11)) d.secrets.push_back(*previous);
+      due.push_back(std::move(d));
     }
     return Status::Ok();
   }));
@@ -129,7 +139,7 @@ StatusOr<int> NoticeDelivery::RunOnce() {
                                 d.id, d.person, core::JsonEscape(d.type), FieldsJson(d.fields), d.version,
                                 d.from_agency, d.person);
     std::string error;
-    exchange::EventSink* sink = SinkFor(d.agency, d.url, d.secret, &error);
+    exchange::EventSink* sink = SinkFor(d.agency, d.url, d.secrets, &error);
     results.push_back(sink == nullptr ? Status::FailedPrecondition("the webhook is not valid: " + error)
                                       : sink->Deliver(event));
   }

@@ -9,6 +9,7 @@
 #include <mutex>
 #include <string>
 #include <thread>
+#include <vector>
 
 #include "core/clock.h"
 #include "exchange/outbox_worker.h"
@@ -31,9 +32,10 @@ struct NoticeDeliveryOptions {
   std::chrono::hours give_up_after{72};
 };
 
-// Makes the sink for an agency's webhook. The default makes an exchange::WebhookSink.
+// Makes the sink for an agency's webhook: its URL and its secrets, the current one first, then
+// one being rotated out. The default makes an exchange::WebhookSink.
 using SinkFactory = std::function<core::StatusOr<std::unique_ptr<exchange::EventSink>>(
-    const std::string& url, const std::string& secret)>;
+    const std::string& url, const std::vector<std::string>& secrets)>;
 
 // Thread-safe; several servers may run one each on the same database.
 class NoticeDelivery {
@@ -55,7 +57,7 @@ class NoticeDelivery {
 
  private:
   void Loop();
-  exchange::EventSink* SinkFor(int64_t agency, const std::string& url, const std::string& secret,
+  exchange::EventSink* SinkFor(int64_t agency, const std::string& url, const std::vector<std::string>& secrets,
                                std::string* error);
 
   storage::Database& db_;

@@ -391,6 +391,8 @@ CREATE TABLE agency_webhooks (
   agency_id BIGINT PRIMARY KEY REFERENCES agencies(id),
   url TEXT NOT NULL,
   secret TEXT NOT NULL,
+  previous_secret TEXT,
+  previous_until BIGINT,
   state TEXT NOT NULL CHECK (state IN ('active', 'disabled')),
   disabled_reason TEXT NOT NULL,
   updated_at BIGINT NOT NULL

@@ -27,8 +27,9 @@ const receiver = createServer((req, res) => {
     const id = req.headers['webhook-id'];
     const ts = req.headers['webhook-timestamp'];
     const expected = `v1,${createHmac('sha256', key).update(`${id}.${ts}.${body}`).digest('base64')}`;
-    const got = String(req.headers['webhook-signature'] ?? '');
-    const ok = got.length === expected.length && timingSafeEqual(Buffer.from(got), Buffer.from(expected));
+    // Space-separated signatures, one per secret in use (several during a rotation).
+    const ok = String(req.headers['webhook-signature'] ?? '').split(' ').some((got) =>
+      got.length === expected.length && timingSafeEqual(Buffer.from(got), Buffer.from(expected)));
     if (!ok) badSignatures.push(id);
     received.push({ id: Number(id), event: JSON.parse(body) });
     res.writeHead(ok ? 204 : 400).end();
