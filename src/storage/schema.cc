@@ -391,12 +391,16 @@ CREATE TABLE agency_webhooks (
   agency_id BIGINT PRIMARY KEY REFERENCES agencies(id),
   url TEXT NOT NULL,
   secret TEXT NOT NULL,
-  previous_secret TEXT,
-  previous_until BIGINT,
   state TEXT NOT NULL CHECK (state IN ('active', 'disabled')),
   disabled_reason TEXT NOT NULL,
   updated_at BIGINT NOT NULL
 );
+)sql"},
+      // Rotating an agency's webhook secret: the secret replaced keeps signing until
+      // previous_until (sharing/change_notice_service.h).
+      {13, "webhook secret rotation", R"sql(
+ALTER TABLE agency_webhooks ADD COLUMN previous_secret TEXT;
+ALTER TABLE agency_webhooks ADD COLUMN previous_until BIGINT;
 )sql"},
   };
   return *migrations;
