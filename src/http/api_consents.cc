@@ -343,7 +343,8 @@ json NoticeJson(const sharing::ChangeNotice& n) {
           {"overdue", n.overdue},
           {"applied_at", n.applied_at ? json(n.applied_at->ToRfc3339()) : json(nullptr)},
           {"applied_by", n.applied_by.empty() ? json(nullptr) : json(n.applied_by)},
-          {"note", n.note}};
+          {"note", n.note},
+          {"delivery", {{"state", n.delivery}, {"attempts", n.attempts}, {"last_error", n.last_error}}}};
 }
 
 }  // namespace
@@ -364,15 +365,17 @@ void AddChangeRoutes(Router& router, sharing::ChangeNoticeService& changes) {
                   if (parsed.ok()) limit = static_cast<int>(std::min<int64_t>(*parsed, 100000));
                   else errors.push_back({"limit", "must be a whole number from 1 to 500"});
                 }
+                bool dead_only = false;
                 if (auto v = ctx.request.Query("state"); !v.empty()) {
                   if (v == "pending") pending_only = true;
-                  else if (v != "all") errors.push_back({"state", "must be pending or all"});
+                  else if (v == "dead") dead_only = true;
+                  else if (v != "all") errors.push_back({"state", "must be pending, dead or all"});
                 }
                 if (!errors.empty()) {
                   return Problem(core::Status::InvalidArgument("the query is not valid", std::move(errors)),
                                  ctx.request.request_id);
                 }
-                auto feed = changes.Feed(ctx.Who(), after, limit, pending_only);
+                auto feed = changes.Feed(ctx.Who(), after, limit, pending_only, dead_only);
                 if (!feed.ok()) return Problem(feed.status(), ctx.request.request_id);
                 json items = json::array();
                 for (const auto& n : *feed) items.push_back(NoticeJson(n));
@@ -381,7 +384,9 @@ void AddChangeRoutes(Router& router, sharing::ChangeNoticeService& changes) {
                 return JsonResponse(200, {{"items", std::move(items)},
                                           {"cursor", cursor},
                                           {"next", fmt::format("/api/v1/changes?after={}&limit={}{}", cursor, limit,
-                                                               pending_only ? "&state=pending" : "")}});
+                                                               pending_only ? "&state=pending"
+                                                               : dead_only  ? "&state=dead"
+                                                                            : "")}});
               }});
 
   router.Add({"POST", "/api/v1/changes/{id}/applied", Auth::kApi, "markChangeApplied", [&changes](Context& ctx) {
@@ -439,6 +444,20 @@ void AddChangeRoutes(Router& router, sharing::ChangeNoticeService& changes) {
                 Response r;
                 r.status = 204;
                 return r;
+              }});
+
+  router.Add({"POST", "/api/v1/changes/{id}/redeliver", Auth::kApi, "redeliverChangeNotice",
+              [&changes](Context& ctx) {
+                auto id = ParseId(ctx.Param("id"), "id");
+                if (!id.ok()) return Problem(id.status(), ctx.request.request_id);
+                auto done = changes.Redeliver(ctx.Who(), *id);
+                if (!done.ok()) {
+                  if (done.status().code() == core::StatusCode::kFailedPrecondition) {
+                    return Problem(done.status(), ctx.request.request_id, 409);
+                  }
+                  return Problem(done.status(), ctx.request.request_id);
+                }
+                return JsonResponse(200, NoticeJson(*done));
               }});
 
   router.Add({"GET", "/api/v1/persons/{id}/changes", Auth::kApi, "listPersonChanges", [&changes](Context& ctx) {

@@ -14,7 +14,8 @@ using core::StatusOr;
 
 constexpr const char* kSelect =
     "SELECT n.id, n.person_id, n.agency_id, a.name, n.from_agency_id, COALESCE(f.name, ''), n.type, n.fields, "
-    "n.version, n.created_at, n.state, n.applied_at, n.applied_by, n.note FROM change_notices n "
+    "n.version, n.created_at, n.state, n.applied_at, n.applied_by, n.note, n.delivery_state, n.attempts, "
+    "n.last_error FROM change_notices n "
     "JOIN agencies a ON a.id = n.agency_id LEFT JOIN agencies f ON f.id = n.from_agency_id ";
 
 bool HasClientRole(const authz::Principal& who) {
@@ -82,13 +83,16 @@ StatusOr<std::vector<ChangeNotice>> ChangeNoticeService::Load(storage::Transacti
     n.applied_by = r.OptText(12).value_or("");
     n.note = r.OptText(13).value_or("");
     n.overdue = !n.applied && now.micros - n.at.micros > overdue_micros;
+    n.delivery = r.Text(14);
+    n.attempts = r.Int(15);
+    n.last_error = r.OptText(16).value_or("");
     out.push_back(std::move(n));
   }
   return out;
 }
 
 StatusOr<std::vector<ChangeNotice>> ChangeNoticeService::Feed(const authz::Principal& who, int64_t after, int limit,
-                                                              bool pending_only) {
+                                                              bool pending_only, bool dead_only) {
   if (limit < 1 || limit > 500) {
     return Status::InvalidArgument("the page size is out of range", {{"limit", "must be from 1 to 500"}});
   }
@@ -99,7 +103,8 @@ StatusOr<std::vector<ChangeNotice>> ChangeNoticeService::Feed(const authz::Princ
   RETURN_IF_ERROR(db_.Write([&](storage::Transaction& tx) -> Status {
     ASSIGN_OR_RETURN(out, Load(tx,
                                std::string("WHERE n.agency_id = ? AND n.id > ?") +
-                                   (pending_only ? " AND n.state = 'pending'" : "") + " ORDER BY n.id LIMIT ?",
+                                   (pending_only ? " AND n.state = 'pending'" : "") +
+                                   (dead_only ? " AND n.delivery_state = 'dead'" : "") + " ORDER BY n.id LIMIT ?",
                                {who.agency.value, after, int64_t{limit}}));
     // Each notice tells the agency that a person it knows changed: a read of that person.
     for (const auto& n : out) {
@@ -254,6 +259,38 @@ Status ChangeNoticeService::RemoveWebhook(const authz::Principal& who) {
     return audit_.Append(tx, who, {"agency_webhook.remove", "agency", std::to_string(who.agency.value), std::nullopt,
                                    true, "the agency's manager removed its webhook"});
   });
+}
+
+StatusOr<ChangeNotice> ChangeNoticeService::Redeliver(const authz::Principal& who, int64_t id) {
+  const std::string record = std::to_string(id);
+  if (!ManagesAgency(who)) {
+    return DenyAudited(who, "change.redeliver", record, "only the agency's managers and administrators redeliver");
+  }
+  ChangeNotice out;
+  RETURN_IF_ERROR(db_.Write([&](storage::Transaction& tx) -> Status {
+    ASSIGN_OR_RETURN(std::vector<ChangeNotice> found,
+                     Load(tx, "WHERE n.id = ? AND n.agency_id = ?", {id, who.agency.value}));
+    if (found.empty()) return Status::NotFound(fmt::format("your agency has no change notice {}", id));
+    out = found.front();
+    if (out.delivery != "dead") {
+      return Status::FailedPrecondition(fmt::format("change notice {} is {}, not dead-lettered", id, out.delivery));
+    }
+    ASSIGN_OR_RETURN(storage::Rows hook, tx.Query("SELECT 1 FROM agency_webhooks WHERE agency_id = ? AND state = "
+                                                  "'active'",
+                                                  {who.agency.value}));
+    if (hook.empty()) {
+      return Status::FailedPrecondition("your agency has no active webhook; set one first");
+    }
+    RETURN_IF_ERROR(tx.Execute("UPDATE change_notices SET delivery_state = 'waiting', attempts = 0, "
+                               "next_attempt_at = ?, delivery_since = ? WHERE id = ?",
+                               {clock_.Now().micros, clock_.Now().micros, id})
+                        .status());
+    out.delivery = "waiting";
+    out.attempts = 0;
+    return audit_.Append(tx, who, {"change.redeliver", "change_notice", record, out.person, true,
+                                   "the agency's manager asked for a dead-lettered notice again"});
+  }));
+  return out;
 }
 
 }  // namespace sharing

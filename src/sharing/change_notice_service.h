@@ -35,6 +35,11 @@ struct ChangeNotice {
   std::string applied_by;
   std::string note;
   bool overdue = false;  // still pending after ChangeNoticeOptions::overdue_after
+  // Push to the agency's webhook: none (feed only), waiting, delivered or dead (given up after
+  // 72 hours), with the failed attempts and the last error.
+  std::string delivery = "none";
+  int64_t attempts = 0;
+  std::string last_error;
 };
 
 // Where an agency's notices are pushed. The secret is never read back.
@@ -61,8 +66,14 @@ class ChangeNoticeService {
   // For staff with a client role and for API tokens with the scope changes:read (otherwise
   // kPermissionDenied, audited). Each notice names a person: each is audited as a read
   // (change.feed) before the page is released.
+  // With `dead_only`, the notices whose push was given up (the dead-letter list).
   core::StatusOr<std::vector<ChangeNotice>> Feed(const authz::Principal& who, int64_t after, int limit,
-                                                 bool pending_only);
+                                                 bool pending_only, bool dead_only = false);
+
+  // Pushes a dead-lettered notice again from now (attempts start over): the agency's managers
+  // and administrators (kPermissionDenied, audited). kNotFound (no such notice for the agency),
+  // kFailedPrecondition when it is not dead or the agency has no active webhook.
+  core::StatusOr<ChangeNotice> Redeliver(const authz::Principal& who, int64_t id);
 
   // Records that `who`'s agency applied notice `id` in its own system. kNotFound (no such
   // notice for the agency), kPermissionDenied (audited: no client role, or a token without

@@ -479,6 +479,20 @@ TEST_P(GateFactsTest, NoticesArePushedInOrderRetriedWithBackoffDeadLetteredAfter
   EXPECT_EQ(Count("SELECT COUNT(*) FROM change_notices WHERE delivery_state = 'dead'"), 1);
   EXPECT_GE(Count("SELECT attempts FROM change_notices WHERE delivery_state = 'dead'"), 5);
   EXPECT_EQ(delivery.dead(), 1);
+  // The dead-letter list, and a redelivery that starts the 72 hours over.
+  auto dead = changes.Feed(kStateWorker, 0, 100, false, true);
+  ASSERT_TRUE(dead.ok());
+  ASSERT_EQ(dead->size(), 1u);
+  EXPECT_EQ((*dead)[0].delivery, "dead");
+  EXPECT_EQ((*dead)[0].last_error, "HTTP 503");
+  EXPECT_EQ(changes.Redeliver(kStateWorker, (*dead)[0].id).status().code(), StatusCode::kPermissionDenied);
+  auto again = changes.Redeliver(state_manager, (*dead)[0].id);
+  ASSERT_TRUE(again.ok()) << again.status().ToString();
+  EXPECT_EQ(again->delivery, "waiting");
+  EXPECT_EQ(changes.Redeliver(state_manager, (*dead)[0].id).status().code(), StatusCode::kFailedPrecondition);
+  receiver.next = core::Status::Ok();
+  ASSERT_EQ(*delivery.RunOnce(), 1);
+  EXPECT_EQ(Count("SELECT COUNT(*) FROM change_notices WHERE delivery_state = 'dead'"), 0);
 
   // 410 Gone: the webhook is disabled, the notice stays in the feed.
   change("4 Fourth Street");

@@ -26,6 +26,7 @@ struct Due {
   int64_t attempts = 0;
   std::string url;
   std::vector<std::string> secrets;  // the current one first
+  core::Timestamp since;              // when the 72 hours started: the notice, or a redelivery
 };
 
 std::string FieldsJson(const std::string& list) {
@@ -92,7 +93,8 @@ StatusOr<int> NoticeDelivery::RunOnce() {
     // while an earlier one waits for a retry.
     std::string sql =
         "SELECT n.id, n.agency_id, n.person_id, n.type, n.fields, n.version, n.from_agency_id, n.created_at, "
-        "n.attempts, w.url, w.secret, CASE WHEN w.previous_until > ? THEN w.previous_secret END "
+        "n.attempts, w.url, w.secret, CASE WHEN w.previous_until > ? THEN w.previous_secret END, "
+        "COALESCE(n.delivery_since, n.created_at) "
         "FROM change_notices n JOIN agency_webhooks w ON w.agency_id = n.agency_id "
         "AND w.state = 'active' WHERE n.delivery_state = 'waiting' AND n.next_attempt_at <= ? AND "
         "(n.lease_until IS NULL OR n.lease_until < ?) AND NOT EXISTS (SELECT 1 FROM change_notices e WHERE "
@@ -110,6 +112,7 @@ StatusOr<int> NoticeDelivery::RunOnce() {
       Due d{r.Int(0), r.Int(1), r.Int(2), r.Text(3), r.Text(4), r.Int(5), r.Int(6), core::Timestamp{r.Int(7)},
             r.Int(8), r.Text(9), {r.Text(10)}};
       if (auto previous = r.OptText(11)) d.secrets.push_back(*previous);
+      d.since = core::Timestamp{r.Int(12)};
       due.push_back(std::move(d));
     }
     return Status::Ok();
@@ -170,7 +173,7 @@ StatusOr<int> NoticeDelivery::RunOnce() {
                                    "WHERE id = ?",
                                    {result.message(), d.id})
                             .status());
-      } else if (after.micros - d.at.micros >= give_up) {
+      } else if (after.micros - d.since.micros >= give_up) {
         RETURN_IF_ERROR(tx.Execute("UPDATE change_notices SET delivery_state = 'dead', attempts = ?, lease_owner = "
                                    "NULL, lease_until = NULL, last_error = ? WHERE id = ?",
                                    {d.attempts + 1, result.message(), d.id})
@@ -205,7 +208,7 @@ StatusOr<int> NoticeDelivery::RunOnce() {
     ++failed_;
     if (result.code() == core::StatusCode::kFailedPrecondition) {
       core::LogWarn("change.webhook_disabled", {{"agency_id", std::to_string(d.agency)}, {"detail", result.message()}});
-    } else if (after.micros - d.at.micros >= give_up) {
+    } else if (after.micros - d.since.micros >= give_up) {
       ++dead_;
       // An alert for operators: no personal data, the notice and agency ids only.
       core::LogError("change.dead_letter", {{"notice_id", std::to_string(d.id)},

@@ -402,6 +402,10 @@ CREATE TABLE agency_webhooks (
 ALTER TABLE agency_webhooks ADD COLUMN previous_secret TEXT;
 ALTER TABLE agency_webhooks ADD COLUMN previous_until BIGINT;
 )sql"},
+      // A dead-lettered notice pushed again: its 72 hours start over from delivery_since.
+      {14, "change notice redelivery", R"sql(
+ALTER TABLE change_notices ADD COLUMN delivery_since BIGINT;
+)sql"},
   };
   return *migrations;
 }
