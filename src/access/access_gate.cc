@@ -10,8 +10,6 @@ namespace {
 
 constexpr Role kClientRoles[] = {Role::kFrontdesk, Role::kCaseworker, Role::kSpecialist, Role::kCoordinator,
                                  Role::kManager};
-constexpr Purpose kClientPurposes[] = {Purpose::kServiceDelivery, Purpose::kCaseWork, Purpose::kEligibility,
-                                       Purpose::kFrontDesk};
 constexpr uint32_t kAllFields = (1u << kFieldCount) - 1;
 
 Decision Deny(std::string reason) {
@@ -32,11 +30,31 @@ std::string_view OperationVerb(Operation op) {
 
 }  // namespace
 
+bool HasClientRole(const Principal& who) {
+  return std::any_of(std::begin(kClientRoles), std::end(kClientRoles), [&](Role r) { return who.HasRole(r); });
+}
+
+bool HasCaseworkRole(const Principal& who) {
+  return who.HasAnyRole({Role::kCaseworker, Role::kSpecialist, Role::kCoordinator, Role::kManager});
+}
+
+bool IsClientPurpose(Purpose p) {
+  return p == Purpose::kServiceDelivery || p == Purpose::kCaseWork || p == Purpose::kEligibility ||
+         p == Purpose::kFrontDesk;
+}
+
 std::string_view FieldName(Field f) {
   const auto& person = DataCategories::PersonFields();
   const auto& records = DataCategories::RecordKinds();
   const size_t i = static_cast<size_t>(f);
   return i < person.size() ? person[i] : records[i - person.size()];
+}
+
+void Decision::Require(Field f, const DataCategories& categories) {
+  if (!allowed || Sees(f)) return;
+  std::string why = WithheldReason(f, categories);
+  allowed = false;
+  reason = why.empty() ? fmt::format("the {} is withheld", FieldName(f)) : std::move(why);
 }
 
 Decision SeeEverything(std::string reason) {
@@ -58,24 +76,16 @@ std::string Decision::WithheldReason(Field f, const DataCategories& categories) 
   return "";
 }
 
-AccessGate::AccessGate()
-    : owned_(std::shared_ptr<const DataCategories>(&DataCategories::Builtin(), [](const DataCategories*) {})),
-      categories_(owned_.get()) {
-  for (int f = 0; f < kFieldCount; ++f) field_category_[f] = 0;
-  const auto& fields = categories_->fields();
-  const auto& cats = categories_->categories();
-  for (int f = 0; f < kFieldCount; ++f) {
-    for (size_t c = 0; c < cats.size(); ++c) {
-      if (cats[c].id == fields[static_cast<size_t>(f)].category) field_category_[f] = static_cast<int>(c);
-    }
-  }
-}
+AccessGate::AccessGate() : categories_(&DataCategories::Builtin()) { MapFields(); }
 
 AccessGate::AccessGate(const DataCategories& categories, const PersonFactsSource& facts)
     : categories_(&categories), facts_(&facts) {
+  MapFields();
+}
+
+void AccessGate::MapFields() {
   const auto& fields = categories_->fields();
   const auto& cats = categories_->categories();
-  // DataCategories::Parse refuses a file that leaves a field without a declared category.
   if (fields.size() != static_cast<size_t>(kFieldCount)) std::abort();
   for (int f = 0; f < kFieldCount; ++f) {
     field_category_[f] = -1;
@@ -90,6 +100,28 @@ const DataCategory& AccessGate::CategoryOf(Field f) const {
   return categories_->categories()[static_cast<size_t>(field_category_[static_cast<int>(f)])];
 }
 
+std::optional<Decision> AccessGate::RoleRefusal(const Principal& who, Operation op, Resource resource) const {
+  const bool writes = op == Operation::kCreate || op == Operation::kUpdate;
+  if (who.kind == PrincipalKind::kSystem) {
+    const char* prefix = resource == Resource::kHousehold      ? "households"
+                         : resource == Resource::kSourceRecord ? "source-records"
+                                                               : "persons";
+    const std::string scope = fmt::format("{}:{}", prefix, writes ? "write" : "read");
+    // HasScope treats no scopes as unrestricted (sessions); a token without scopes has none.
+    if (who.scopes.empty() || !who.HasScope(scope)) {
+      return Deny(fmt::format("the API token lacks the scope {}", scope));
+    }
+  }
+  if (!HasClientRole(who)) {
+    return Deny(fmt::format("no role of {} may {} client records", who.RoleList().empty() ? "(none)" : who.RoleList(),
+                            OperationVerb(op)));
+  }
+  if (!IsClientPurpose(who.purpose)) {
+    return Deny(fmt::format("the purpose {} does not allow working with client records", PurposeName(who.purpose)));
+  }
+  return std::nullopt;
+}
+
 Decision AccessGate::DecidePerson(const Principal& who, Operation op, core::PersonId person, Resource resource,
                                   storage::Transaction* tx) const {
   // Facts are needed only for staff and systems working on one person's record.
@@ -97,8 +129,7 @@ Decision AccessGate::DecidePerson(const Principal& who, Operation op, core::Pers
                            resource != Resource::kSourceRecord;
   if (!needs_facts) return Decide(who, op, person, resource, nullptr);
   // Refusals that do not depend on the person come first, without reading anything.
-  Decision pre = Decide(who, op, core::PersonId{}, resource, nullptr);
-  if (!pre.allowed) return pre;
+  if (auto refused = RoleRefusal(who, op, resource)) return *std::move(refused);
   auto facts = facts_->Facts(tx, who, person);
   if (!facts.ok()) {
     return Deny(fmt::format("the sharing rules for this person could not be read ({}); nothing is released",
@@ -119,27 +150,10 @@ Decision AccessGate::Decide(const Principal& who, Operation op, core::PersonId p
     }
     return Deny("a citizen may read only their own record");
   }
-  const bool writes = op == Operation::kCreate || op == Operation::kUpdate;
-  if (who.kind == PrincipalKind::kSystem) {
-    const char* prefix = resource == Resource::kHousehold      ? "households"
-                         : resource == Resource::kSourceRecord ? "source-records"
-                                                               : "persons";
-    const std::string scope = fmt::format("{}:{}", prefix, writes ? "write" : "read");
-    // HasScope treats no scopes as unrestricted (sessions); a token without scopes has none.
-    if (who.scopes.empty() || !who.HasScope(scope)) {
-      return Deny(fmt::format("the API token lacks the scope {}", scope));
-    }
-  }
-  auto role = std::find_if(std::begin(kClientRoles), std::end(kClientRoles), [&](Role r) { return who.HasRole(r); });
-  if (role == std::end(kClientRoles)) {
-    return Deny(fmt::format("no role of {} may {} client records", who.RoleList().empty() ? "(none)" : who.RoleList(),
-                            OperationVerb(op)));
-  }
-  if (std::find(std::begin(kClientPurposes), std::end(kClientPurposes), who.purpose) == std::end(kClientPurposes)) {
-    return Deny(fmt::format("the purpose {} does not allow working with client records", PurposeName(who.purpose)));
-  }
-  const bool frontdesk_only = who.HasRole(Role::kFrontdesk) &&
-                              !who.HasAnyRole({Role::kCaseworker, Role::kSpecialist, Role::kCoordinator, Role::kManager});
+  if (auto refused = RoleRefusal(who, op, resource)) return *std::move(refused);
+  const Role* role =
+      std::find_if(std::begin(kClientRoles), std::end(kClientRoles), [&](Role r) { return who.HasRole(r); });
+  const bool frontdesk_only = who.HasRole(Role::kFrontdesk) && !HasCaseworkRole(who);
   const bool holds = facts == nullptr || facts->holds || !facts->exists;
   const bool may_break_glass = !who.break_glass.empty() && !frontdesk_only;
 

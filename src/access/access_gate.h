@@ -1,7 +1,7 @@
 #pragma once
 
 #include <cstdint>
-#include <memory>
+#include <optional>
 #include <string>
 #include <string_view>
 #include <utility>
@@ -66,7 +66,20 @@ struct Decision {
   bool Sees(Field f) const { return (fields >> static_cast<int>(f)) & 1u; }
   // The reason `f` is withheld; empty when it is visible or the decision is a refusal.
   std::string WithheldReason(Field f, const DataCategories& categories) const;
+  // For a use that needs `f`: an allowed decision that withholds it becomes a refusal with the
+  // reason it is withheld.
+  void Require(Field f, const DataCategories& categories);
 };
+
+// The roles that work with client records: frontdesk, caseworker, specialist, coordinator and
+// manager.
+bool HasClientRole(const Principal& who);
+// The roles that do casework: caseworker, specialist, coordinator and manager (not the front
+// desk). They decide duplicates and may use emergency access.
+bool HasCaseworkRole(const Principal& who);
+// The purposes client records may be used for: service_delivery, case_work, eligibility and
+// front_desk.
+bool IsClientPurpose(Purpose p);
 
 // A decision that lets every field through: for data the caller sent itself (the echo of a
 // create) or compares for its own agency (a match review of its own records).
@@ -150,7 +163,12 @@ class AccessGate {
   const DataCategory& CategoryOf(Field f) const;
 
  private:
-  std::shared_ptr<const DataCategories> owned_;
+  // Maps each field to its category's index; aborts when the categories do not cover every field
+  // (DataCategories::Parse refuses such a file).
+  void MapFields();
+  // The refusal that does not depend on the person (role, scope, purpose), if any.
+  std::optional<Decision> RoleRefusal(const Principal& who, Operation op, Resource resource) const;
+
   const DataCategories* categories_;
   const PersonFactsSource* facts_ = nullptr;
   int field_category_[kFieldCount] = {};  // index into categories_->categories()

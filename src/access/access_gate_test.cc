@@ -39,12 +39,12 @@ std::string_view Verb(Operation op) {
   return "?";
 }
 
-bool IsClientRole(Role r) {
+bool ExpectedClientRole(Role r) {
   return r == Role::kFrontdesk || r == Role::kCaseworker || r == Role::kSpecialist || r == Role::kCoordinator ||
          r == Role::kManager;
 }
 
-bool IsClientPurpose(Purpose p) {
+bool ExpectedClientPurpose(Purpose p) {
   return p == Purpose::kServiceDelivery || p == Purpose::kCaseWork || p == Purpose::kEligibility ||
          p == Purpose::kFrontDesk;
 }
@@ -101,13 +101,13 @@ TEST(AccessGate, StaffRoleOperationPurposeTable) {
         ++cases;
         SCOPED_TRACE(fmt::format("role {} op {} purpose {}", RoleName(role), Verb(op), PurposeName(purpose)));
         const Decision d = gate.DecidePerson(Staff({role}, purpose), op, kPerson);
-        const bool expected = IsClientRole(role) && IsClientPurpose(purpose);
+        const bool expected = ExpectedClientRole(role) && ExpectedClientPurpose(purpose);
         EXPECT_EQ(d.allowed, expected) << d.reason;
-        if (!IsClientRole(role)) {
+        if (!ExpectedClientRole(role)) {
           // The role is the reason, whatever the purpose.
           EXPECT_THAT(d.reason, HasSubstr(std::string(RoleName(role))));
           EXPECT_THAT(d.reason, HasSubstr(std::string(Verb(op))));
-        } else if (!IsClientPurpose(purpose)) {
+        } else if (!ExpectedClientPurpose(purpose)) {
           EXPECT_THAT(d.reason, HasSubstr(std::string(PurposeName(purpose))));
         } else {
           EXPECT_THAT(d.reason, HasSubstr(std::string(RoleName(role))));

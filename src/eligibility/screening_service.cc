@@ -96,12 +96,8 @@ Status ScreeningService::AuditMembers(const authz::Principal& who, const std::st
   RETURN_IF_ERROR(db_.Write([&](storage::Transaction& tx) -> Status {
     for (core::PersonId p : members) {
       authz::Decision d = gate_.DecidePerson(who, authz::Operation::kRead, p, authz::Resource::kHousehold, &tx);
-      if (d.allowed && !d.Sees(authz::Field::kScreening)) {
-        // The screening holds the household's means: its own category (income by default).
-        const std::string why = d.WithheldReason(authz::Field::kScreening, gate_.categories());
-        d.allowed = false;
-        d.reason = why.empty() ? "the screenings are withheld" : why;
-      }
+      // The screening holds the household's means: its own category (income by default).
+      d.Require(authz::Field::kScreening, gate_.categories());
       RETURN_IF_ERROR(audit_.Append(tx, who, {action, "screening", std::to_string(screening), p, d.allowed, d.reason}));
       if (!d.allowed && refusal.empty()) refusal = d.reason;
     }

@@ -6,6 +6,7 @@
 
 #include "core/crypto.h"
 #include "core/log.h"
+#include "access/access_gate.h"
 #include "http/problem.h"
 
 namespace http {
@@ -152,9 +153,7 @@ Response Dispatcher::Dispatch(Request& request, std::string& route_name) {
                            {{"X-Break-Glass", "give the reason for the emergency access in 10 to 500 characters"}}),
                        request.request_id);
       }
-      const auto& who = *ctx.principal;
-      if (!who.HasAnyRole({authz::Role::kCaseworker, authz::Role::kSpecialist, authz::Role::kCoordinator,
-                           authz::Role::kManager})) {
+      if (!authz::HasCaseworkRole(*ctx.principal)) {
         return Problem(core::Status::PermissionDenied(
                            "only caseworkers, specialists, coordinators and managers may use emergency access"),
                        request.request_id);

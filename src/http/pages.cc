@@ -786,9 +786,7 @@ void AddReviewPages(Router& router, const PageDeps& deps) {
 
 // Break-glass is for casework roles; the front desk only signposts.
 bool MayBreakGlass(const authz::Principal& who) {
-  return who.kind == authz::PrincipalKind::kStaff &&
-         who.HasAnyRole({authz::Role::kCaseworker, authz::Role::kSpecialist, authz::Role::kCoordinator,
-                         authz::Role::kManager});
+  return who.kind == authz::PrincipalKind::kStaff && authz::HasCaseworkRole(who);
 }
 
 // The refusal of a client's page, with the emergency access form for casework roles.

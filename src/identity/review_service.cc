@@ -61,9 +61,7 @@ constexpr const char* kOwnPair =
 Status ReviewService::AuditView(const authz::Principal& who, const std::vector<MatchReview>& reviews) {
   std::string refusal;
   // Deciding duplicates is casework: the front desk signposts, it does not merge records.
-  const bool casework = who.HasAnyRole({authz::Role::kCaseworker, authz::Role::kSpecialist,
-                                        authz::Role::kCoordinator, authz::Role::kManager});
-  if (!casework) {
+  if (!authz::HasCaseworkRole(who)) {
     refusal = "only caseworkers, specialists, coordinators and managers review possible duplicates";
     RETURN_IF_ERROR(db_.Write([&](storage::Transaction& tx) {
       return audit_.Append(tx, who, {"match_review.read", "match_review", "", std::nullopt, false, refusal});

@@ -28,6 +28,15 @@ struct KnownBy {
   core::Timestamp since;  // the first time the agency knew the person in that capacity
 };
 
+struct Holding {
+  bool exists = false;  // there is such a person
+  bool holds = false;   // the agency knows them in some capacity
+};
+
+// Whether `person` exists and `agency` knows them in any capacity: one indexed probe per
+// capacity, for the access gate's every decision.
+core::StatusOr<Holding> KnowsPerson(storage::Transaction& tx, core::AgencyId agency, core::PersonId person);
+
 // Every agency that knows `person`, by agency name then capacity; empty for an unknown person.
 core::StatusOr<std::vector<KnownBy>> AgenciesThatKnow(storage::Transaction& tx, core::PersonId person);
 

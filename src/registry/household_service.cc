@@ -36,11 +36,7 @@ StatusOr<Household> HouseholdService::Load(storage::Transaction& tx, core::House
 authz::Decision HouseholdService::Decide(const authz::Principal& who, authz::Operation op, core::PersonId person,
                                          storage::Transaction* tx) const {
   authz::Decision d = gate_.DecidePerson(who, op, person, authz::Resource::kHousehold, tx);
-  if (d.allowed && person.valid() && !d.Sees(authz::Field::kHousehold)) {
-    std::string why = d.WithheldReason(authz::Field::kHousehold, gate_.categories());
-    d.allowed = false;
-    d.reason = why.empty() ? "the household is withheld" : why;
-  }
+  if (person.valid()) d.Require(authz::Field::kHousehold, gate_.categories());
   return d;
 }
 

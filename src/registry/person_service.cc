@@ -44,12 +44,8 @@ StatusOr<authz::Decision> PersonService::Gate(storage::Transaction& tx, const au
                                                authz::Operation op, core::PersonId id, std::string_view action,
                                                std::optional<authz::Field> required) {
   authz::Decision d = gate_.DecidePerson(who, op, id, authz::Resource::kPerson, &tx);
-  if (d.allowed && required && !d.Sees(*required)) {
-    // What was asked for is withheld: a refusal, audited as one.
-    std::string why = d.WithheldReason(*required, gate_.categories());
-    d.allowed = false;
-    d.reason = why.empty() ? fmt::format("the {} is withheld", authz::FieldName(*required)) : why;
-  }
+  // What was asked for is withheld: a refusal, audited as one.
+  if (required) d.Require(*required, gate_.categories());
   audit::Entry e{std::string(action), "person", id.valid() ? std::to_string(id.value) : "",
                  id.valid() ? std::optional(id) : std::nullopt, d.allowed, d.reason};
   RETURN_IF_ERROR(audit_.Append(tx, who, e));

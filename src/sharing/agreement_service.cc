@@ -105,6 +105,21 @@ struct AgreementService::Snapshot {
   int64_t newest_event = -1;
   std::map<std::tuple<int64_t, std::string, authz::Purpose>, std::vector<Agreement>, std::less<>>
       approved;
+
+  // The agreement in force for `agency`, `category` and `purpose` on `date`: the one that started
+  // last (then the newest); null when none.
+  const Agreement* Best(core::AgencyId agency, std::string_view category, authz::Purpose purpose,
+                        core::Date date) const {
+    auto it = approved.find(std::make_tuple(agency.value, std::string(category), purpose));
+    if (it == approved.end()) return nullptr;
+    const Agreement* best = nullptr;
+    for (const Agreement& a : it->second) {
+      if (!a.InForceOn(date)) continue;
+      // In id order, so a later one with the same start wins.
+      if (best == nullptr || best->valid_from <= a.valid_from) best = &a;
+    }
+    return best;
+  }
 };
 
 AgreementService::AgreementService(storage::Database& db, const authz::DataCategories& categories,
@@ -498,14 +513,7 @@ StatusOr<std::optional<Agreement>> AgreementService::InForce(core::AgencyId agen
                                                              authz::Purpose purpose,
                                                              core::Date date) {
   ASSIGN_OR_RETURN(std::shared_ptr<const Snapshot> snapshot, CurrentSnapshot());
-  auto it = snapshot->approved.find(std::make_tuple(agency.value, std::string(category), purpose));
-  if (it == snapshot->approved.end()) return std::optional<Agreement>();
-  const Agreement* best = nullptr;
-  for (const Agreement& a : it->second) {
-    if (!a.InForceOn(date)) continue;
-    // In id order, so a later one with the same start wins.
-    if (best == nullptr || best->valid_from <= a.valid_from) best = &a;
-  }
+  const Agreement* best = snapshot->Best(agency, category, purpose, date);
   if (best == nullptr) return std::optional<Agreement>();
   return std::optional<Agreement>(*best);
 }
@@ -516,14 +524,9 @@ StatusOr<std::vector<AgreementService::CategoryAgreement>> AgreementService::InF
   const auto& cats = categories_.categories();
   std::vector<CategoryAgreement> out(cats.size());
   for (size_t c = 0; c < cats.size(); ++c) {
-    auto it = snapshot->approved.find(std::make_tuple(agency.value, cats[c].id, purpose));
-    if (it == snapshot->approved.end()) continue;
-    const Agreement* best = nullptr;
-    for (const Agreement& a : it->second) {
-      if (!a.InForceOn(date)) continue;
-      if (best == nullptr || best->valid_from <= a.valid_from) best = &a;
+    if (const Agreement* best = snapshot->Best(agency, cats[c].id, purpose, date)) {
+      out[c] = {best->id, best->consent_required};
     }
-    if (best != nullptr) out[c] = {best->id, best->consent_required};
   }
   return out;
 }

@@ -18,11 +18,6 @@ constexpr const char* kSelect =
     "n.last_error FROM change_notices n "
     "JOIN agencies a ON a.id = n.agency_id LEFT JOIN agencies f ON f.id = n.from_agency_id ";
 
-bool HasClientRole(const authz::Principal& who) {
-  return who.HasAnyRole({authz::Role::kFrontdesk, authz::Role::kCaseworker, authz::Role::kSpecialist,
-                         authz::Role::kCoordinator, authz::Role::kManager});
-}
-
 // Empty when `who` may use the feed with `scope`; otherwise why not.
 std::string FeedRefusal(const authz::Principal& who, const std::string& scope) {
   if (who.kind == authz::PrincipalKind::kCitizen || !who.agency.valid()) {
@@ -31,13 +26,10 @@ std::string FeedRefusal(const authz::Principal& who, const std::string& scope) {
   if (who.kind == authz::PrincipalKind::kSystem && (who.scopes.empty() || !who.HasScope(scope))) {
     return fmt::format("the API token lacks the scope {}", scope);
   }
-  if (!HasClientRole(who)) {
+  if (!authz::HasClientRole(who)) {
     return fmt::format("no role of {} works with client records", who.RoleList().empty() ? "(none)" : who.RoleList());
   }
-  for (authz::Purpose p : {authz::Purpose::kServiceDelivery, authz::Purpose::kCaseWork, authz::Purpose::kEligibility,
-                           authz::Purpose::kFrontDesk}) {
-    if (who.purpose == p) return "";
-  }
+  if (authz::IsClientPurpose(who.purpose)) return "";
   return fmt::format("the purpose {} does not allow working with client records", authz::PurposeName(who.purpose));
 }
 

@@ -1,7 +1,7 @@
 #include "sharing/gate_facts.h"
 
 #include "sharing/consent_service.h"
-#include "sharing/reference_directory.h"
+#include "registry/change_notices.h"
 
 namespace sharing {
 
@@ -22,7 +22,7 @@ StatusOr<authz::PersonFacts> GateFacts::Facts(storage::Transaction* tx, const au
 StatusOr<authz::PersonFacts> GateFacts::Read(storage::Transaction& tx, const authz::Principal& who,
                                              core::PersonId person) const {
   authz::PersonFacts facts;
-  ASSIGN_OR_RETURN(Holding holding, ReferenceDirectory::Holds(tx, who.agency, person));
+  ASSIGN_OR_RETURN(registry::Holding holding, registry::KnowsPerson(tx, who.agency, person));
   facts.exists = holding.exists;
   facts.holds = holding.holds && who.agency.valid();
   if (facts.holds || !facts.exists) return facts;

@@ -22,19 +22,10 @@ using DirectoryEntry = registry::KnownBy;
 std::string_view CapacityName(Capacity c);   // "registered", "client_record", "screened"
 std::string_view CapacityLabel(Capacity c);  // "Registered the person"
 
-struct Holding {
-  bool exists = false;  // there is such a person
-  bool holds = false;   // the agency knows them in some capacity
-};
-
 class ReferenceDirectory {
  public:
   ReferenceDirectory(storage::Database& db, const authz::AccessGate& gate, audit::AuditLog& audit)
       : db_(db), gate_(gate), audit_(audit) {}
-
-  // Whether `person` exists and `agency` knows them in any capacity: one indexed probe per
-  // capacity.
-  static core::StatusOr<Holding> Holds(storage::Transaction& tx, core::AgencyId agency, core::PersonId person);
 
   // Every agency that knows `person`, by agency name then capacity. A read of the person's data:
   // the gate decides (the front desk sees where a person has been, not the details of their
