@@ -16,6 +16,7 @@
 
 #include <restinio/all.hpp>
 
+#include "audit/audit_log.h"
 #include "core/clock.h"
 #include "sharing/notice_delivery.h"
 #include "storage/migrations.h"
@@ -74,8 +75,10 @@ int main(int argc, char** argv) {
   }));
 
   core::SystemClock clock;
-  sharing::NoticeDelivery delivery(*db, clock,
-                                   {.owner = "bench", .poll_interval = std::chrono::milliseconds(5), .batch = 500});
+  // Each push audited, as the server does.
+  audit::AuditLog audit(clock);
+  sharing::NoticeDelivery delivery(
+      *db, clock, {.owner = "bench", .poll_interval = std::chrono::milliseconds(5), .batch = 500, .audit = &audit});
   delivery.Start();
 
   // The producer: notices at `rate` per second, written every millisecond in one transaction

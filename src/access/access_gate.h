@@ -32,12 +32,13 @@ enum class Field : uint8_t {
   kEmails,
   kPreferredLanguage,
   kNeeds,
+  kDeathDate,
   kHousehold,
   kSourceRecord,
   kScreening,
   kHistory,
 };
-inline constexpr int kFieldCount = 14;
+inline constexpr int kFieldCount = 15;
 
 // A category the principal may not see, and the rule that withholds it.
 struct Withheld {

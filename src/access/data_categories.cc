@@ -138,7 +138,7 @@ StatusOr<SharingClass> ParseSharingClass(std::string_view name) {
 const std::vector<std::string_view>& DataCategories::PersonFields() {
   static const auto* fields = new std::vector<std::string_view>{
       "names",  "birth_date",         "sex",  "gender", "identifiers", "addresses", "phones",
-      "emails", "preferred_language", "needs"};
+      "emails", "preferred_language", "needs", "death_date"};
   return *fields;
 }
 
@@ -161,7 +161,7 @@ categories:
 fields:
   person: {names: identity, birth_date: identity, sex: identity, gender: identity,
            identifiers: identity, addresses: contact, phones: contact, emails: contact,
-           preferred_language: contact, needs: needs}
+           preferred_language: contact, needs: needs, death_date: identity}
   records: {household: household, source_record: identity, screening: income,
             history: case_notes}
 )yaml",

@@ -33,7 +33,7 @@ std::string Valid(const std::string& categories_extra = "", const std::string& p
          "    names: identity\n    birth_date: identity\n    sex: identity\n    gender: identity\n"
          "    identifiers: identity\n    addresses: identity\n    phones: identity\n    emails: "
          "identity\n"
-         "    preferred_language: identity\n    needs: identity\n" +
+         "    preferred_language: identity\n    needs: identity\n    death_date: identity\n" +
          person_extra + "  records:\n" + records;
 }
 
@@ -79,7 +79,7 @@ TEST(DataCategories, AValidFileLoads) {
 TEST(DataCategories, AnUnknownTopLevelKeyIsNamedWithItsPlace) {
   auto r = DataCategories::Parse(Valid() + "colours: [red]\n", "c.yaml");
   ASSERT_EQ(r.status().code(), StatusCode::kInvalidArgument);
-  EXPECT_THAT(r.status().message(), StartsWith("c.yaml:26:1: unknown key 'colours' in the file"));
+  EXPECT_THAT(r.status().message(), StartsWith("c.yaml:27:1: unknown key 'colours' in the file"));
 }
 
 TEST(DataCategories, AnUnknownKeyInACategoryIsNamed) {
@@ -115,14 +115,14 @@ TEST(DataCategories, AKnownFieldLeftUnmappedIsAnError) {
   ASSERT_EQ(r.status().code(), StatusCode::kInvalidArgument);
   EXPECT_EQ(
       r.status().message(),
-      "c.yaml:22:5: the record kind 'screening' has no category; add it under fields: records:");
+      "c.yaml:23:5: the record kind 'screening' has no category; add it under fields: records:");
 }
 
 TEST(DataCategories, AFieldOnedoorDoesNotKnowIsAnError) {
   auto r = DataCategories::Parse(Valid("", "    shoe_size: identity\n"), "c.yaml");
   ASSERT_EQ(r.status().code(), StatusCode::kInvalidArgument);
   EXPECT_THAT(r.status().message(),
-              StartsWith("c.yaml:21:5: unknown person field 'shoe_size'; onedoor knows names, "));
+              StartsWith("c.yaml:22:5: unknown person field 'shoe_size'; onedoor knows names, "));
 }
 
 TEST(DataCategories, MalformedCategoriesAreRefused) {

@@ -117,7 +117,8 @@ core::StatusOr<std::unique_ptr<App>> App::Open(const core::Config& config, bool 
         *app->db_, app->clock_,
         sharing::NoticeDeliveryOptions{.owner = instance,
                                        .poll_interval = std::chrono::milliseconds(config.outbox_poll_ms),
-                                       .lease = std::chrono::seconds(config.outbox_lease_seconds)});
+                                       .lease = std::chrono::seconds(config.outbox_lease_seconds),
+                                       .audit = app->audit_.get()});
   }
   if (!config.webhook_url.empty() || !config.webhook_secret.empty()) {
     if (config.webhook_url.empty() || config.webhook_secret.empty()) {

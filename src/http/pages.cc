@@ -123,6 +123,7 @@ std::string FormFieldFor(const std::string& path) {
   if (path.rfind("names/0/given", 0) == 0) return "given_name";
   if (path.rfind("names/", 0) == 0) return "other_names";
   if (path.rfind("birth_date", 0) == 0) return "birth_date";
+  if (path.rfind("death_date", 0) == 0) return "death_date";
   if (path.rfind("sex", 0) == 0) return "sex";
   if (path.rfind("identifiers", 0) == 0) return "national_id";
   if (path.rfind("addresses", 0) == 0) return path.find("postcode") != std::string::npos ? "address_postcode" : "address_line1";
@@ -135,6 +136,7 @@ std::string FormFieldFor(const std::string& path) {
 
 std::string HrefFor(const std::string& field) {
   if (field == "birth_date") return "#birth_day";
+  if (field == "death_date") return "#death_day";
   if (field == "sex") return "#sex-female";
   return "#" + field;
 }
@@ -179,6 +181,19 @@ void ApplyForm(FormInput& in, registry::Person& p) {
       in.errors.push_back({"birth_date", "Date of birth: " + d.status().message()});
     }
   }
+  // Only the edit form asks for a date of death; registering keeps none.
+  if (f.count("death_year")) {
+    const std::string dday = Trim(FormValue(f, "death_day"));
+    const std::string dmonth = Trim(FormValue(f, "death_month"));
+    const std::string dyear = Trim(FormValue(f, "death_year"));
+    if (dday.empty() && dmonth.empty() && dyear.empty()) {
+      p.death_date.reset();
+    } else if (auto d = core::PartialDate::FromParts(dday, dmonth, dyear); d.ok()) {
+      p.death_date = *d;
+    } else {
+      in.errors.push_back({"death_date", "Date of death: " + d.status().message()});
+    }
+  }
   p.sex = FormValue(f, "sex");
   p.preferred_language = Trim(FormValue(f, "preferred_language"));
   const std::string national = Trim(FormValue(f, "national_id"));
@@ -215,6 +230,7 @@ json FormData(const PageDeps& deps, const Context& ctx, const std::multimap<std:
               const std::vector<core::FieldError>& errors, bool editing) {
   json d = Common(deps, ctx, editing ? "Edit client" : "Register a client", editing ? "" : "new");
   for (const char* k : {"given_name", "family_name", "other_names", "birth_day", "birth_month", "birth_year",
+                        "death_day", "death_month", "death_year",
                         "preferred_language", "national_id", "address_line1", "address_line2", "address_city",
                         "address_postcode", "phone", "email", "accessibility_needs"}) {
     d[std::string("f_") + k] = FormValue(f, k);
@@ -233,6 +249,7 @@ json FormData(const PageDeps& deps, const Context& ctx, const std::multimap<std:
   d["errors"] = std::move(list);
   d["has_errors"] = !errors.empty();
   d["heading"] = editing ? "Edit client" : "Register a client";
+  d["editing"] = editing;
   d["submit_label"] = editing ? "Save changes" : "Register client";
   return d;
 }
@@ -248,6 +265,7 @@ std::vector<core::FieldError> ToFormErrors(const core::Status& s) {
     if (field == "email") message = "Enter an email address in the right format, like name@example.org";
     if (field == "sex") message = "Select the sex as recorded";
     if (field == "national_id") message = "Enter the national identity number: " + e.message;
+    if (field == "death_date") message = "The date of death " + e.message;
     if (!message.empty()) message[0] = static_cast<char>(std::toupper(static_cast<unsigned char>(message[0])));
     out.push_back({field, message});
   }
@@ -272,6 +290,11 @@ std::multimap<std::string, std::string> FormFromPerson(const registry::Person& p
     if (p.birth_date->day) f.emplace("birth_day", std::to_string(p.birth_date->day));
     if (p.birth_date->month) f.emplace("birth_month", std::to_string(p.birth_date->month));
     f.emplace("birth_year", std::to_string(p.birth_date->year));
+  }
+  if (p.death_date) {
+    if (p.death_date->day) f.emplace("death_day", std::to_string(p.death_date->day));
+    if (p.death_date->month) f.emplace("death_month", std::to_string(p.death_date->month));
+    f.emplace("death_year", std::to_string(p.death_date->year));
   }
   f.emplace("sex", p.sex);
   f.emplace("preferred_language", p.preferred_language);
@@ -831,6 +854,7 @@ Response ClientPage(const PageDeps& deps, Context& ctx, const registry::PersonVi
     row("Sex (as recorded)", sex);
     row("Gender", p.gender);
   }
+  if (view.decision.Sees(authz::Field::kDeathDate) && p.death_date) row("Date of death", p.death_date->ToDisplay());
   if (view.decision.Sees(authz::Field::kPreferredLanguage)) row("Preferred language", p.preferred_language);
   if (view.decision.Sees(authz::Field::kNeeds)) {
     row("Interpreter", p.needs.interpreter ? "Needed" + (p.needs.interpreter_language.empty() ? std::string() : " (" + p.needs.interpreter_language + ")") : "Not needed");

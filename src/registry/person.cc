@@ -99,10 +99,10 @@ Person Read(const json& body, std::vector<core::FieldError>& errors, bool storag
   Reader r(body, "", errors);
   if (storage) {
     r.Known({"names", "birth_date", "sex", "gender", "identifiers", "addresses", "phones", "emails",
-             "preferred_language", "needs", "created_at", "updated_at"});
+             "preferred_language", "needs", "death_date", "created_at", "updated_at"});
   } else {
     r.Known({"id", "version", "names", "birth_date", "sex", "gender", "identifiers", "addresses", "phones",
-             "emails", "preferred_language", "needs", "created_at", "updated_at", "withheld", "links"});
+             "emails", "preferred_language", "needs", "death_date", "created_at", "updated_at", "withheld", "links"});
   }
   r.List("names", [&](const json& j, const std::string& path) {
     Reader n(j, path, errors);
@@ -121,6 +121,15 @@ Person Read(const json& body, std::vector<core::FieldError>& errors, bool storag
       p.birth_date = *d;
     } else {
       r.Error("birth_date", d.status().message());
+    }
+  }
+  std::string dod = r.Str("death_date");
+  if (!dod.empty()) {
+    auto d = core::PartialDate::Parse(dod);
+    if (d.ok()) {
+      p.death_date = *d;
+    } else {
+      r.Error("death_date", d.status().message());
     }
   }
   p.sex = r.Str("sex");
@@ -211,6 +220,17 @@ std::string Person::DisplayName() const {
 
 const std::set<std::string>& IdentifierKinds() { return kIdentifierKinds; }
 
+namespace {
+
+// Whether `death` is surely before `birth`, comparing only the parts both dates know.
+bool DiedBeforeBorn(const core::PartialDate& birth, const core::PartialDate& death) {
+  if (death.year != birth.year) return death.year < birth.year;
+  if (death.month == 0 || birth.month == 0 || death.month != birth.month) return death.month != 0 && birth.month != 0 && death.month < birth.month;
+  return death.day != 0 && birth.day != 0 && death.day < birth.day;
+}
+
+}  // namespace
+
 core::Status Validate(const Person& p) {
   std::vector<core::FieldError> e;
   if (p.names.empty()) e.push_back({"names", "must have at least one name"});
@@ -226,6 +246,9 @@ core::Status Validate(const Person& p) {
   }
   if (!p.names.empty() && !official) e.push_back({"names", "must include one official name"});
   if (!p.sex.empty() && !kSexes.count(p.sex)) e.push_back({"sex", OneOf(kSexes)});
+  if (p.death_date && p.birth_date && DiedBeforeBorn(*p.birth_date, *p.death_date)) {
+    e.push_back({"death_date", "is before the date of birth"});
+  }
   CheckLength(e, "gender", p.gender, 100);
   std::set<std::pair<std::string, std::string>> seen_ids;
   for (size_t i = 0; i < p.identifiers.size(); ++i) {
@@ -275,7 +298,7 @@ core::Status Validate(const Person& p) {
 json ToJson(const Person& p, const authz::Decision& visible) {
   json j = ToStorageJson(p);
   json out = {{"id", p.id.value}, {"version", p.version}};
-  for (int f = 0; f <= static_cast<int>(authz::Field::kNeeds); ++f) {
+  for (int f = 0; f <= static_cast<int>(authz::Field::kDeathDate); ++f) {
     const auto field = static_cast<authz::Field>(f);
     const std::string name(authz::FieldName(field));
     if (visible.Sees(field) && j.contains(name)) out[name] = j[name];
@@ -308,6 +331,7 @@ void EachPersonField(Person& a, const Person& b, F&& f) {
   f(Field::kEmails, [&] { a.emails = b.emails; });
   f(Field::kPreferredLanguage, [&] { a.preferred_language = b.preferred_language; });
   f(Field::kNeeds, [&] { a.needs = b.needs; });
+  f(Field::kDeathDate, [&] { a.death_date = b.death_date; });
 }
 
 }  // namespace
@@ -368,6 +392,7 @@ json ToStorageJson(const Person& p) {
   if (!p.needs.interpreter_language.empty()) needs["interpreter_language"] = p.needs.interpreter_language;
   if (!p.needs.accessibility.empty()) needs["accessibility"] = p.needs.accessibility;
   j["needs"] = std::move(needs);
+  if (p.death_date) j["death_date"] = p.death_date->ToString();
   j["created_at"] = p.created_at.micros;
   j["updated_at"] = p.updated_at.micros;
   return j;

@@ -72,6 +72,9 @@ struct Person {
   Needs needs;
   core::Timestamp created_at;
   core::Timestamp updated_at;
+  // Recorded by an agency that learnt of the death; on or after the date of birth and never
+  // in the future. Setting it tells every agency that knows the person ("person.died").
+  std::optional<core::PartialDate> death_date;
 
   // "Amara Okonkwo", from the first official name.
   std::string DisplayName() const;

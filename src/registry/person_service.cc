@@ -19,6 +19,18 @@ using core::Status;
 using core::StatusOr;
 using nlohmann::json;
 
+// A date of death after today is a typing error; so is one recorded in a later year or month.
+Status NotDeadInFuture(const Person& p, core::Timestamp now) {
+  if (!p.death_date) return Status::Ok();
+  const core::Date today = now.UtcDate();
+  const core::PartialDate& d = *p.death_date;
+  const bool future = d.year != today.year ? d.year > today.year
+                      : d.month != today.month ? d.month > today.month
+                                               : d.day > today.day;
+  if (!future) return Status::Ok();
+  return Status::InvalidArgument("the client record has invalid fields", {{"death_date", "is in the future"}});
+}
+
 std::string BirthText(const Person& p) { return p.birth_date ? p.birth_date->ToString() : std::string(); }
 
 storage::Value OrNull(const std::string& s) { return s.empty() ? storage::Value(storage::Null{}) : storage::Value(s); }
@@ -96,6 +108,7 @@ Status PersonService::InsertPerson(storage::Transaction& tx, const authz::Princi
 
 StatusOr<Person> PersonService::Create(const authz::Principal& who, Person input) {
   RETURN_IF_ERROR(Validate(input));
+  RETURN_IF_ERROR(NotDeadInFuture(input, clock_.Now()));
   authz::Decision decision;
   Person p = std::move(input);
   Status s = db_.Write([&](storage::Transaction& tx) -> Status {
@@ -255,6 +268,7 @@ StatusOr<Person> PersonService::Update(const authz::Principal& who, core::Person
     ASSIGN_OR_RETURN(Person old, FromStorageJson(rows[0].Text(1)));
     KeepWithheld(p, old, decision);
     RETURN_IF_ERROR(Validate(p));
+    RETURN_IF_ERROR(NotDeadInFuture(p, clock_.Now()));
     std::vector<Change> changes = Diff(old, p);
     p.id = id;
     p.created_at = old.created_at;
@@ -287,9 +301,11 @@ StatusOr<Person> PersonService::Update(const authz::Principal& who, core::Person
                                    json{{"person_id", id.value}, {"version", p.version}, {"agency_id", who.agency.value},
                                         {"fields", fields}}
                                        .dump()));
-    // Tell us once: every other agency that knows the person is told what changed.
-    return NotifyAgencies(tx, id, who.agency, "person.updated", fields.get<std::vector<std::string>>(), p.version,
-                          p.updated_at)
+    // Tell us once: every other agency that knows the person is told what changed; a death
+    // newly recorded is its own event, so that receivers can close what they hold.
+    const bool died = p.death_date && !old.death_date;
+    return NotifyAgencies(tx, id, who.agency, died ? "person.died" : "person.updated",
+                          fields.get<std::vector<std::string>>(), p.version, p.updated_at)
         .status();
   });
   if (!decision.allowed) return Denied(decision);

@@ -89,6 +89,9 @@ TEST(PersonValidate, EachRuleNamesTheExactField) {
       {"unknown sex", [](Person& p) { p.sex = "yes"; }, {"sex"}},
       {"long gender", [](Person& p) { p.gender = std::string(101, 'g'); }, {"gender"}},
       {"long language", [](Person& p) { p.preferred_language = std::string(36, 'l'); }, {"preferred_language"}},
+      {"died the year before birth", [](Person& p) { p.death_date = core::PartialDate{1984, 0, 0}; }, {"death_date"}},
+      {"died the month before birth", [](Person& p) { p.death_date = core::PartialDate{1985, 2, 0}; }, {"death_date"}},
+      {"died the day before birth", [](Person& p) { p.death_date = core::PartialDate{1985, 3, 26}; }, {"death_date"}},
   };
   for (const auto& c : cases) {
     SCOPED_TRACE(c.name);
@@ -220,7 +223,7 @@ authz::Decision Seeing(std::initializer_list<std::string_view> categories,
   d.reason = "test";
   const auto& cats = authz::DataCategories::Builtin();
   for (int f = 0; f < authz::kFieldCount; ++f) {
-    const auto* c = cats.CategoryOf(f < 10 ? "person" : "records", authz::FieldName(static_cast<authz::Field>(f)));
+    const auto* c = cats.CategoryOf(f < static_cast<int>(authz::DataCategories::PersonFields().size()) ? "person" : "records", authz::FieldName(static_cast<authz::Field>(f)));
     for (auto want : categories) {
       if (c != nullptr && c->id == want) d.fields |= 1u << f;
     }
@@ -302,8 +305,22 @@ TEST(PersonRedact, ClearsWhatTheDecisionWithholdsAndKeepWithheldRestoresIt) {
 
 // -------- Storage form --------
 
+TEST(PersonValidate, ADeathThatMayBeOnTheBirthDateOrLaterPasses) {
+  for (auto death : {core::PartialDate{1985, 0, 0}, core::PartialDate{1985, 3, 0}, core::PartialDate{1985, 3, 27},
+                     core::PartialDate{2024, 11, 2}}) {
+    Person p = FullPerson();
+    p.death_date = death;
+    EXPECT_TRUE(Validate(p).ok()) << death.ToString();
+  }
+  Person unborn = FullPerson();
+  unborn.birth_date.reset();
+  unborn.death_date = core::PartialDate{1900, 1, 1};
+  EXPECT_TRUE(Validate(unborn).ok());
+}
+
 TEST(PersonStorage, RoundTripKeepsEverything) {
   Person p = FullPerson();
+  p.death_date = core::PartialDate{2024, 11, 0};
   p.names.push_back({"other_script", "王", "芳"});
   p.names.push_back({"previous", "Ngā", "Māhina-O'Brien"});
   auto back = FromStorageJson(ToStorageJson(p).dump());
@@ -318,6 +335,7 @@ TEST(PersonStorage, RoundTripKeepsEverything) {
   EXPECT_EQ(back->emails, p.emails);
   EXPECT_EQ(back->preferred_language, p.preferred_language);
   EXPECT_EQ(back->needs, p.needs);
+  EXPECT_EQ(back->death_date, p.death_date);
   EXPECT_EQ(back->created_at, p.created_at);
   EXPECT_EQ(back->updated_at, p.updated_at);
   EXPECT_EQ(back->DisplayName(), "Amara Okonkwo");

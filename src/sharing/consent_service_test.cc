@@ -64,7 +64,7 @@ std::unique_ptr<authz::DataCategories> Categories() {
       "identifiers: identity,\n"
       "           addresses: identity, phones: identity, emails: identity, preferred_language: "
       "identity,\n"
-      "           needs: health}\n"
+      "           needs: health, death_date: identity}\n"
       "  records: {household: identity, source_record: identity, screening: income, history: "
       "justice}\n",
       "test.yaml");

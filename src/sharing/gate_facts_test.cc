@@ -2,6 +2,7 @@
 // person's consents, through the registry's services, on SQLite and PostgreSQL.
 #include "sharing/gate_facts.h"
 
+#include <fmt/format.h>
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
 #include <nlohmann/json.hpp>
@@ -67,7 +68,7 @@ std::unique_ptr<authz::DataCategories> Categories() {
       "fields:\n"
       "  person: {names: identity, birth_date: identity, sex: identity, gender: identity, identifiers: identity,\n"
       "           addresses: contact, phones: contact, emails: contact, preferred_language: contact,\n"
-      "           needs: health}\n"
+      "           needs: health, death_date: identity}\n"
       "  records: {household: contact, source_record: identity, screening: income, history: case_notes}\n",
       "test.yaml");
   EXPECT_TRUE(parsed.ok()) << parsed.status().ToString();
@@ -401,6 +402,46 @@ TEST_P(GateFactsTest, TellUsOnceNotifiesEveryOtherAgencyThatKnowsThePersonAndTra
   EXPECT_EQ(changes.Feed(kGus, 0, 10, false).status().code(), StatusCode::kPermissionDenied);
 }
 
+TEST_P(GateFactsTest, ADeathIsItsOwnNoticeAndCannotPrecedeTheBirthOrComeFromTheFuture) {
+  ASSERT_TRUE(persons_->PutSourceRecord(kStateWorker, "ST-1", ada_, "{}").ok());
+  auto view = persons_->Get(kCityWorker, ada_);
+  ASSERT_TRUE(view.ok());
+  registry::Person died = view->person;
+  ASSERT_TRUE(died.birth_date.has_value());
+  // Before the birth, and after today (the fake clock's date), are refused by field.
+  died.death_date = core::PartialDate{died.birth_date->year - 1, 0, 0};
+  auto refused = persons_->Update(kCityWorker, ada_, view->person.version, died);
+  ASSERT_EQ(refused.status().code(), StatusCode::kInvalidArgument);
+  EXPECT_EQ(refused.status().fields().at(0).field, "death_date");
+  const core::Date today = clock_.Now().UtcDate();
+  died.death_date = core::PartialDate{today.year + 1, 0, 0};
+  refused = persons_->Update(kCityWorker, ada_, view->person.version, died);
+  ASSERT_EQ(refused.status().code(), StatusCode::kInvalidArgument);
+  EXPECT_EQ(refused.status().fields().at(0).field, "death_date");
+  EXPECT_EQ(Count("SELECT COUNT(*) FROM change_notices"), 0);
+
+  died.death_date = core::PartialDate{today.year, today.month, today.day};
+  ASSERT_TRUE(persons_->Update(kCityWorker, ada_, view->person.version, died).ok());
+  ChangeNoticeService changes(*db_, *gate_, audit_, outbox_, clock_);
+  auto feed = changes.Feed(kStateWorker, 0, 100, false);
+  ASSERT_TRUE(feed.ok()) << feed.status().ToString();
+  ASSERT_EQ(feed->size(), 1u);
+  EXPECT_EQ(feed->front().type, "person.died");
+  EXPECT_THAT(feed->front().fields, ElementsAre("death_date"));
+  auto seen = persons_->Get(kStateWorker, ada_);
+  ASSERT_TRUE(seen.ok());
+  EXPECT_EQ(seen->person.death_date, died.death_date);
+
+  // A later correction of the date is an ordinary update.
+  auto again = persons_->Get(kCityWorker, ada_);
+  registry::Person corrected = again->person;
+  corrected.death_date = core::PartialDate{today.year, 0, 0};
+  ASSERT_TRUE(persons_->Update(kCityWorker, ada_, again->person.version, corrected).ok());
+  feed = changes.Feed(kStateWorker, 0, 100, false);
+  ASSERT_EQ(feed->size(), 2u);
+  EXPECT_EQ((*feed)[1].type, "person.updated");
+}
+
 // A receiver that records what it got, failing while `fail` says so.
 struct FakeReceiver {
   std::vector<exchange::Event> got;
@@ -435,7 +476,7 @@ TEST_P(GateFactsTest, NoticesArePushedInOrderRetriedWithBackoffDeadLetteredAfter
 
   FakeReceiver receiver;
   std::vector<std::string> urls;
-  NoticeDelivery delivery(*db_, clock_, {.owner = "test", .first_backoff = std::chrono::seconds(10)},
+  NoticeDelivery delivery(*db_, clock_, {.owner = "test", .first_backoff = std::chrono::seconds(10), .audit = &audit_},
                           [&](const std::string& url, const std::vector<std::string>&) {
                             urls.push_back(url);
                             return core::StatusOr<std::unique_ptr<exchange::EventSink>>(
@@ -467,6 +508,27 @@ TEST_P(GateFactsTest, NoticesArePushedInOrderRetriedWithBackoffDeadLetteredAfter
   EXPECT_EQ(receiver.got[0].payload.find("First Street"), std::string::npos);  // thin: no values
   EXPECT_NE(receiver.got[0].payload.find(R"("fields":["addresses"])"), std::string::npos);
   EXPECT_EQ(Count("SELECT COUNT(*) FROM change_notices WHERE delivery_state = 'delivered'"), 2);
+  // Each push is audited as the state's, about Ada: she sees who was told.
+  EXPECT_EQ(Count(fmt::format("SELECT COUNT(*) FROM audit_log WHERE action = 'change.push' AND person_id = {} "
+                              "AND agency_id = {} AND reason LIKE '%addresses%'",
+                              ada_.value, kState.value)),
+            2);
+  authz::Principal ada;
+  ada.kind = authz::PrincipalKind::kCitizen;
+  ada.user = core::UserId{99};
+  ada.name = "ada";
+  ada.purpose = authz::Purpose::kOwnRecord;
+  ada.person = ada_;
+  auto log = persons_->AccessLog(ada, ada_, 50);
+  ASSERT_TRUE(log.ok()) << log.status().ToString();
+  int pushes = 0;
+  for (const auto& e : log->items) {
+    if (e.record.entry.action == "change.push") {
+      ++pushes;
+      EXPECT_EQ(e.record.agency_id, kState.value);
+    }
+  }
+  EXPECT_EQ(pushes, 2);
 
   // Down for good: retried with growing gaps, then dead-lettered after 72 hours.
   change("3 Third Street");

@@ -5,6 +5,7 @@
 #include <cmath>
 #include <random>
 
+#include "audit/audit_log.h"
 #include "core/log.h"
 #include "exchange/webhook_sink.h"
 
@@ -163,6 +164,17 @@ StatusOr<int> NoticeDelivery::RunOnce() {
                                    "lease_owner = NULL, lease_until = NULL, last_error = NULL WHERE id = ?",
                                    {after.micros, d.id})
                             .status());
+        if (options_.audit != nullptr) {
+          authz::Principal told;
+          told.kind = authz::PrincipalKind::kSystem;
+          told.name = "tell-us-once";
+          told.agency = core::AgencyId{d.agency};
+          told.purpose = authz::Purpose::kServiceDelivery;
+          RETURN_IF_ERROR(options_.audit->Append(
+              tx, told,
+              {"change.push", "change_notice", std::to_string(d.id), core::PersonId{d.person}, true,
+               fmt::format("tell us once: the agency's webhook was told that {} changed", d.fields)}));
+        }
       } else if (result.code() == core::StatusCode::kFailedPrecondition) {
         // 410 Gone (or a webhook that cannot be used): the agency reads its feed until it sets a new one.
         RETURN_IF_ERROR(tx.Execute("UPDATE agency_webhooks SET state = 'disabled', disabled_reason = ?, "

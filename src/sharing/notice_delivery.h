@@ -20,6 +20,10 @@
 // values). At least once, in order per agency and person, with exponential back-off and jitter
 // for `give_up_after` (72 hours) and then the dead-letter list; a 410 Gone disables the agency's
 // webhook (notices still wait in its feed).
+namespace audit {
+class AuditLog;
+}
+
 namespace sharing {
 
 struct NoticeDeliveryOptions {
@@ -30,6 +34,9 @@ struct NoticeDeliveryOptions {
   std::chrono::seconds first_backoff{10};
   std::chrono::seconds max_backoff{3600};
   std::chrono::hours give_up_after{72};
+  // When set, each push is audited as the receiving agency's ("change.push", about the
+  // person), in the transaction that records it delivered, so the person sees who was told.
+  audit::AuditLog* audit = nullptr;
 };
 
 // Makes the sink for an agency's webhook: its URL and its secrets, the current one first, then

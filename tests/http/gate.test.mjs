@@ -277,3 +277,38 @@ test("a client's page shows where each change went and the consents with their r
   assert.match(page.text, /Consents/);
   assert.match(page.text, /\/consents\/\d+\/receipt/);
 });
+
+test('a death recorded on the edit form is its own notice to every agency that knows the person', T, async () => {
+  const state = await login(server.url, 'caseworker.state');
+  const start = await state.get('/api/v1/changes');
+  const cursor = start.body.cursor;
+  const page = await city.get(`/clients/${person}/edit`);
+  assert.equal(page.status, 200);
+  assert.match(page.text, /Date of death/);
+  // The form as the page fills it, plus the date of death.
+  const form = new URLSearchParams();
+  for (const [tag] of page.text.matchAll(/<input[^>]*>/g)) {
+    const name = /\bname="([^"]+)"/.exec(tag);
+    const value = /\bvalue="([^"]*)"/.exec(tag);
+    if (!name || !value || (/type="(radio|checkbox)"/.test(tag) && !/\bchecked\b/.test(tag))) continue;
+    form.set(name[1], value[1].replaceAll('&#x2F;', '/').replaceAll('&amp;', '&'));
+  }
+  const send = (fields) => city.req('POST', `/clients/${person}/edit`, {
+    body: new URLSearchParams({ ...Object.fromEntries(form), ...fields }).toString(),
+    headers: { 'Content-Type': 'application/x-www-form-urlencoded' },
+  });
+  // Before the birth: the form comes back with the error on the date, and nothing is sent.
+  const early = await send({ death_day: '1', death_month: '1', death_year: '1970' });
+  assert.equal(early.status, 400, early.text.slice(0, 300));
+  assert.match(early.text, /href="#death_day">The date of death is before the date of birth/);
+  assert.equal((await state.get(`/api/v1/changes?after=${cursor}`)).body.items.length, 0);
+
+  const saved = await send({ death_day: '3', death_month: '2', death_year: '2025' });
+  assert.equal(saved.status, 303, saved.text.slice(0, 300));
+  const feed = await state.get(`/api/v1/changes?after=${cursor}`);
+  const mine = feed.body.items.filter((n) => n.person_id === person);
+  assert.deepEqual(mine.map((n) => [n.type, n.fields]), [['person.died', ['death_date']]]);
+  const record = await state.get(`/api/v1/persons/${person}`);
+  assert.equal(record.body.death_date, '2025-02-03');
+  assert.match((await city.get(`/clients/${person}`)).text, /Date of death[\s\S]{0,200}3 February 2025/);
+});

@@ -75,7 +75,8 @@ test('the data categories of the deployment, each field in one', T, async () => 
   assert.equal(r.body.fields.person.addresses, 'contact');
   assert.equal(r.body.fields.records.screening, 'income');
   assert.equal(r.body.fields.records.history, 'case_notes');
-  assert.equal(Object.keys(r.body.fields.person).length, 10);
+  assert.equal(Object.keys(r.body.fields.person).length, 11);
+  assert.equal(r.body.fields.person.death_date, 'identity');
   assert.equal(Object.keys(r.body.fields.records).length, 4);
   assertProblem(await request(server.url, 'GET', '/api/v1/data-categories'), 401);
 });
