@@ -190,6 +190,28 @@ void App::AddOperationalRoutes() {
                            "# TYPE onedoor_outbox_failed_total counter\n"
                            "onedoor_outbox_failed_total " + std::to_string(outbox_worker_->failed()) + "\n";
                  }
+                 if (notice_delivery_) {
+                   text += "# HELP onedoor_change_pushes_delivered_total Change notices pushed to agencies' webhooks by this server.\n"
+                           "# TYPE onedoor_change_pushes_delivered_total counter\n"
+                           "onedoor_change_pushes_delivered_total " + std::to_string(notice_delivery_->delivered()) + "\n"
+                           "# HELP onedoor_change_pushes_failed_total Failed pushes of change notices by this server (retried).\n"
+                           "# TYPE onedoor_change_pushes_failed_total counter\n"
+                           "onedoor_change_pushes_failed_total " + std::to_string(notice_delivery_->failed()) + "\n";
+                 }
+                 // The dead-letter list, deployment-wide: alert when it is above zero.
+                 int64_t dead = -1;
+                 (void)db_->Read([&](storage::Transaction& tx) -> core::Status {
+                   ASSIGN_OR_RETURN(storage::Rows rows,
+                                    tx.Query("SELECT COUNT(*) FROM change_notices WHERE delivery_state = 'dead'"));
+                   dead = rows.at(0).Int(0);
+                   return core::Status::Ok();
+                 });
+                 if (dead >= 0) {
+                   text += "# HELP onedoor_change_notices_dead Change notices given up after 72 hours of failed pushes, "
+                           "waiting for the agency to redeliver them.\n"
+                           "# TYPE onedoor_change_notices_dead gauge\n"
+                           "onedoor_change_notices_dead " + std::to_string(dead) + "\n";
+                 }
                  return http::Response::Text(200, text, "text/plain; version=0.0.4; charset=utf-8");
                }});
 }

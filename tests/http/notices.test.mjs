@@ -6,12 +6,13 @@
 //   ONEDOOR_BIN=build/dev/onedoor node --test tests/http/notices.test.mjs
 
 import assert from 'node:assert/strict';
+import { execFileSync } from 'node:child_process';
 import { createHmac, randomBytes, timingSafeEqual } from 'node:crypto';
 import { createServer } from 'node:http';
 import { once } from 'node:events';
 import { after, test } from 'node:test';
 
-import { assertProblem, login, prepareDatabase, serve, sleep, sql } from './helpers.mjs';
+import { assertProblem, login, prepareDatabase, request, serve, sleep, sql } from './helpers.mjs';
 
 const T = { timeout: 120_000 };
 const key = randomBytes(32);
@@ -121,4 +122,19 @@ test('every notice reaches the agency webhook at least once, in order per person
   assert.ok(!JSON.stringify(received).includes('Burst Lane'), 'thin: no values pushed');
   assert.equal(Number(await sql(db, "SELECT count(*) FROM change_notices WHERE delivery_state = 'delivered'")),
     kChanges);
+  // Each push is audited as the state's, about the person.
+  assert.ok(Number(await sql(db, "SELECT count(*) FROM audit_log WHERE action = 'change.push'")) >= kChanges);
+
+  // The operators' alert: the dead letters of the deployment on /metrics.
+  const metric = async (name) => {
+    const m = (await request(server.url, 'GET', '/metrics')).text.match(new RegExp(`^${name} (\\d+)$`, 'm'));
+    assert.ok(m, `${name} on /metrics`);
+    return Number(m[1]);
+  };
+  assert.equal(await metric('onedoor_change_notices_dead'), 0);
+  assert.ok(await metric('onedoor_change_pushes_delivered_total') >= 0);
+  // 72 hours of failures stand in for by the state they end in.
+  execFileSync('sqlite3', ['-cmd', '.timeout 5000', db,
+    `UPDATE change_notices SET delivery_state = 'dead' WHERE id = ${expected[0][0]}`]);
+  assert.equal(await metric('onedoor_change_notices_dead'), 1);
 });
