@@ -396,6 +396,21 @@ TEST_P(GateFactsTest, TellUsOnceNotifiesEveryOtherAgencyThatKnowsThePersonAndTra
   auto pending = changes.Feed(kStateWorker, 0, 100, true);
   ASSERT_TRUE(pending.ok());
   EXPECT_THAT(*pending, IsEmpty());
+  // Ada herself sees where her change went; she may not mark it applied.
+  authz::Principal ada;
+  ada.kind = authz::PrincipalKind::kCitizen;
+  ada.user = core::UserId{99};
+  ada.name = "ada";
+  ada.purpose = authz::Purpose::kOwnRecord;
+  ada.person = ada_;
+  auto hers = changes.ForPerson(ada, ada_);
+  ASSERT_TRUE(hers.ok()) << hers.status().ToString();
+  ASSERT_EQ(hers->size(), 1u);
+  EXPECT_TRUE((*hers)[0].applied);
+  EXPECT_EQ(changes.Feed(ada, 0, 10, false).status().code(), StatusCode::kPermissionDenied);
+  authz::Principal someone_else = ada;
+  someone_else.person = core::PersonId{ada_.value + 1000};
+  EXPECT_EQ(changes.ForPerson(someone_else, ada_).status().code(), StatusCode::kPermissionDenied);
   // Another agency that does not hold Ada may not see where her changes went.
   EXPECT_EQ(changes.ForPerson(kHarbourWorker, ada_).status().code(), StatusCode::kPermissionDenied);
   // A governance user reads no feed.
