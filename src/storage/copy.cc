@@ -179,7 +179,7 @@ const std::vector<std::string>& OnedoorTables() {
       "identity_models", "screenings",
       "sharing_agreements", "sharing_agreement_events",
       "consents", "consent_events",
-      "break_glass_accesses", "change_notices", "agency_webhooks",
+      "break_glass_accesses", "change_notices", "agency_webhooks", "referrals", "referral_events",
   };
   return *tables;
 }

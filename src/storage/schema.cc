@@ -406,6 +406,48 @@ ALTER TABLE agency_webhooks ADD COLUMN previous_until BIGINT;
       {14, "change notice redelivery", R"sql(
 ALTER TABLE change_notices ADD COLUMN delivery_since BIGINT;
 )sql"},
+      // Referrals from one agency to another, with the person's consent, and every step of
+      // each (cases/referral_service.h).
+      {15, "referrals", R"sql(
+CREATE TABLE referrals (
+  id {{id}},
+  person_id BIGINT NOT NULL REFERENCES persons(id),
+  person_name TEXT NOT NULL,
+  from_agency_id BIGINT NOT NULL REFERENCES agencies(id),
+  from_user_id BIGINT NOT NULL,
+  from_actor TEXT NOT NULL,
+  to_agency_id BIGINT NOT NULL REFERENCES agencies(id),
+  service TEXT NOT NULL,
+  urgency TEXT NOT NULL CHECK (urgency IN ('routine', 'soon', 'urgent')),
+  message TEXT NOT NULL,
+  consent_id BIGINT NOT NULL REFERENCES consents(id),
+  state TEXT NOT NULL CHECK (state IN ('sent', 'received', 'accepted', 'declined', 'in_progress', 'completed',
+                                       'closed', 'withdrawn')),
+  reason TEXT NOT NULL,
+  outcome TEXT NOT NULL,
+  respond_by BIGINT NOT NULL,
+  answered_at BIGINT,
+  created_at BIGINT NOT NULL,
+  updated_at BIGINT NOT NULL,
+  version BIGINT NOT NULL
+);
+CREATE INDEX referrals_to ON referrals (to_agency_id, state, id);
+CREATE INDEX referrals_from ON referrals (from_agency_id, state, id);
+CREATE INDEX referrals_person ON referrals (person_id, id);
+CREATE TABLE referral_events (
+  id {{id}},
+  referral_id BIGINT NOT NULL REFERENCES referrals(id),
+  action TEXT NOT NULL,
+  from_state TEXT NOT NULL,
+  to_state TEXT NOT NULL,
+  user_id BIGINT NOT NULL,
+  actor TEXT NOT NULL,
+  agency_id BIGINT NOT NULL,
+  at BIGINT NOT NULL,
+  note TEXT NOT NULL
+);
+CREATE INDEX referral_events_referral ON referral_events (referral_id, id);
+)sql"},
   };
   return *migrations;
 }
