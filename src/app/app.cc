@@ -8,6 +8,7 @@
 #include "http/api_accounts.h"
 #include "http/api_agreements.h"
 #include "http/api_consents.h"
+#include "http/api_referrals.h"
 #include "app/rules_commands.h"
 #include "core/log.h"
 #include "http/api_match.h"
@@ -68,6 +69,8 @@ core::StatusOr<std::unique_ptr<App>> App::Open(const core::Config& config, bool 
     app->glass_ = std::make_unique<sharing::BreakGlassService>(*app->db_, *app->audit_, *app->outbox_, app->clock_);
     app->changes_ = std::make_unique<sharing::ChangeNoticeService>(*app->db_, *app->gate_, *app->audit_,
                                                                    *app->outbox_, app->clock_);
+    app->referrals_ = std::make_unique<cases::ReferralService>(*app->db_, *app->categories_, *app->gate_,
+                                                               *app->audit_, *app->outbox_, app->clock_);
   }
   accounts::AccountOptions account_options;
   account_options.session_idle_minutes = config.session_idle_minutes;
@@ -149,6 +152,7 @@ core::StatusOr<std::unique_ptr<App>> App::Open(const core::Config& config, bool 
   app->pages_->deps.glass = app->glass_.get();
   app->pages_->deps.consents = app->consents_.get();
   app->pages_->deps.changes = app->changes_.get();
+  app->pages_->deps.referrals = app->referrals_.get();
   app->AddOperationalRoutes();
   http::AddOpenApiRoute(app->router_, std::move(openapi));
   http::AddAccountRoutes(app->router_, *app->accounts_);
@@ -161,6 +165,7 @@ core::StatusOr<std::unique_ptr<App>> App::Open(const core::Config& config, bool 
   http::AddDirectoryRoutes(app->router_, *app->directory_);
   http::AddBreakGlassRoutes(app->router_, *app->glass_);
   http::AddChangeRoutes(app->router_, *app->changes_);
+  http::AddReferralRoutes(app->router_, *app->referrals_);
   http::AddPageRoutes(app->router_, app->pages_->deps);
   http::AddStaticRoutes(app->router_, config.web_root, config.node_modules);
   app->dispatcher_ = std::make_unique<http::Dispatcher>(

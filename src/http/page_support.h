@@ -40,4 +40,7 @@ void AddBreakGlassPages(Router& router, const PageDeps& deps);
 // /consents/{id}/receipt, the printable consent receipt. In pages_consents.cc.
 void AddConsentPages(Router& router, const PageDeps& deps);
 
+// /referrals (received and sent), /referrals/new and /referrals/{id}. In pages_referrals.cc.
+void AddReferralPages(Router& router, const PageDeps& deps);
+
 }  // namespace http

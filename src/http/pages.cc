@@ -55,6 +55,9 @@ json Common(const PageDeps& deps, const Context& ctx, const std::string& title, 
     if (who.HasAnyRole({authz::Role::kCaseworker, authz::Role::kSpecialist, authz::Role::kCoordinator,
                         authz::Role::kManager})) {
       nav.push_back({{"href", "/reviews"}, {"label", "Possible duplicates"}, {"current", current == "reviews"}});
+      if (deps.referrals != nullptr) {
+        nav.push_back({{"href", "/referrals"}, {"label", "Referrals"}, {"current", current == "referrals"}});
+      }
     }
     if (deps.agreements != nullptr && who.HasRole(authz::Role::kGovernance)) {
       nav.push_back({{"href", "/governance/agreements"}, {"label", "Sharing agreements"}, {"current", current == "agreements"}});
@@ -940,6 +943,27 @@ Response ClientPage(const PageDeps& deps, Context& ctx, const registry::PersonVi
       d["changes"] = std::move(list);
     }
   }
+  if (deps.referrals != nullptr && authz::HasCaseworkRole(ctx.Who())) {
+    d["refer_href"] = fmt::format("/referrals/new?person={}", p.id.value);
+    auto referrals = deps.referrals->ForPerson(ctx.Who(), p.id);
+    if (referrals.ok() && !referrals->empty()) {
+      const core::Timestamp now = deps.referrals->Now();
+      json list = json::array();
+      for (const auto& r : *referrals) {
+        std::string state(cases::ReferralStateName(r.state));
+        std::replace(state.begin(), state.end(), '_', ' ');
+        list.push_back({{"href", fmt::format("/referrals/{}", r.id)},
+                        {"at", r.created_at.ToRfc3339().substr(0, 10)},
+                        {"from", r.from_agency_name},
+                        {"to", r.to_agency_name},
+                        {"service", r.service},
+                        {"state", state},
+                        {"overdue", r.OverdueAt(now)}});
+      }
+      d["has_referrals"] = true;
+      d["referrals"] = std::move(list);
+    }
+  }
   bool openable = false;
   for (const auto& w : view.decision.withheld) {
     openable = openable || w.reason.find("black-class") == std::string::npos;
@@ -1295,6 +1319,7 @@ void AddPageRoutes(Router& router, const PageDeps& deps) {
   if (deps.agreements != nullptr) AddAgreementPages(router, deps);
   AddBreakGlassPages(router, deps);
   AddConsentPages(router, deps);
+  AddReferralPages(router, deps);
 }
 
 }  // namespace http

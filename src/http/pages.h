@@ -1,6 +1,7 @@
 #pragma once
 
 #include "accounts/account_service.h"
+#include "cases/referral_service.h"
 #include "eligibility/screening_service.h"
 #include "http/dispatcher.h"
 #include "http/router.h"
@@ -40,6 +41,8 @@ struct PageDeps {
   sharing::ConsentService* consents = nullptr;
   // "Where changes went" on a client's page; none when null.
   sharing::ChangeNoticeService* changes = nullptr;
+  // The referral pages (/referrals) and "Referrals" on a client's page; none when null.
+  cases::ReferralService* referrals = nullptr;
 };
 
 // The server-rendered pages for staff: sign in, home, client search, register, view, edit,

@@ -69,6 +69,10 @@ const kRules = {
   listBreakGlass: { allow: ['manager', 'auditor', 'governance'] },
   listChangeNotices: { allow: [...CLIENT, 'ngo'] },  // each agency reads its own feed
   getAgencyWebhook: { allow: ['manager', 'admin'] },
+  // Referrals: the casework roles of the two agencies; the city sent the one read here.
+  listReferrals: { allow: [...CASEWORK, 'ngo'], leaks: (body) => body.items.some((r) => r.id === ids.referral) },
+  getReferral: { allow: CASEWORK },
+  listPersonReferrals: { allow: [...CASEWORK, 'ngo'], personal: true, leaks: (body) => body.items.length > 0 },
 };
 
 let server;
@@ -109,6 +113,18 @@ before(async () => {
   });
   assert.equal(c.status, 201, c.text);
   ids.consent = c.body.id;
+  const stateId = Number(await sql(db, "SELECT id FROM agencies WHERE code = 'state-benefits'"));
+  const sd = await cw.post(`/api/v1/persons/${ids.person}/consents`, {
+    receiving_agency_id: stateId, scope: 'partial', categories: ['identity', 'contact'], purpose: 'service_delivery',
+    legal_basis: 'consent', how_to_withdraw: 'Tell any caseworker.', evidence: 'signed_form', document_ref: 'M-2',
+  });
+  assert.equal(sd.status, 201, sd.text);
+  const ref = await cw.post('/api/v1/referrals', {
+    person_id: ids.person, to_agency_id: stateId, urgency: 'routine', message: 'Needs help with rent.',
+    consent_id: sd.body.id,
+  });
+  assert.equal(ref.status, 201, ref.text);
+  ids.referral = ref.body.id;
   ids.agency = Number(await sql(db, "SELECT id FROM agencies WHERE code = 'city-social'"));
   ids.agreement = Number(await sql(db, 'SELECT min(id) FROM sharing_agreements'));
   const hook = await client.manager.put('/api/v1/agency-webhook',
@@ -142,6 +158,7 @@ function fill(p) {
     '/api/v1/screenings/{id}': ids.screening, '/api/v1/agencies/{id}': ids.agency,
     '/api/v1/agencies/{id}/offices': ids.agency, '/api/v1/agencies/{id}/users': ids.agency,
     '/api/v1/sharing-agreements/{id}': ids.agreement, '/api/v1/match-reviews/{id}': ids.review,
+    '/api/v1/referrals/{id}': ids.referral, '/api/v1/persons/{id}/referrals': ids.person,
   };
   if (!p.includes('{')) return p;
   assert.ok(byOp[p] !== undefined, `no id to fill ${p}`);
