@@ -44,6 +44,21 @@ bool IsParty(const authz::Principal& who, const Referral& r) {
   return authz::HasCaseworkRole(who) && (who.agency == r.from_agency || who.agency == r.to_agency);
 }
 
+// Why `who` (staff or an API token) may not work with referrals with `scope`, or "".
+std::string Refusal(const authz::Principal& who, std::string_view scope) {
+  if (who.kind == authz::PrincipalKind::kSystem && (who.scopes.empty() || !who.HasScope(scope))) {
+    return fmt::format("the API token lacks the scope {}", scope);
+  }
+  if (!authz::HasCaseworkRole(who)) {
+    return fmt::format("no role of {} works with referrals: caseworkers, specialists, coordinators and managers do",
+                       who.RoleList().empty() ? "(none)" : who.RoleList());
+  }
+  if (!authz::IsClientPurpose(who.purpose)) {
+    return fmt::format("the purpose {} does not allow working with referrals", authz::PurposeName(who.purpose));
+  }
+  return "";
+}
+
 std::string ActionList(const std::vector<ReferralAction>& actions) {
   std::string out;
   for (size_t i = 0; i < actions.size(); ++i) {
@@ -241,11 +256,11 @@ Status ReferralService::CheckConsent(storage::Transaction& tx, const NewReferral
 }
 
 StatusOr<Referral> ReferralService::Send(const authz::Principal& who, const NewReferral& in) {
-  if (who.kind == authz::PrincipalKind::kCitizen || !authz::HasCaseworkRole(who)) {
-    return DenyAudited(who, "referral.send", "", in.person,
-                       fmt::format("no role of {} refers people: caseworkers, specialists, coordinators and "
-                                   "managers do",
-                                   who.RoleList().empty() ? "(none)" : who.RoleList()));
+  if (who.kind == authz::PrincipalKind::kCitizen) {
+    return DenyAudited(who, "referral.send", "", in.person, "a person asks an agency to refer them");
+  }
+  if (std::string why = Refusal(who, "referrals:write"); !why.empty()) {
+    return DenyAudited(who, "referral.send", "", in.person, why);
   }
   std::string person_name;
   std::string to_name;
@@ -349,6 +364,10 @@ StatusOr<Referral> ReferralService::Act(const authz::Principal& who, int64_t id,
       refusal = "the person follows their referrals; the agencies act on them";
       return Status::Ok();
     }
+    if (std::string why = Refusal(who, "referrals:write"); !why.empty()) {
+      refusal = why;
+      return Status::Ok();
+    }
     const bool sender = who.agency == r.from_agency;
     if (BySender(action) != sender) {
       refusal = BySender(action) ? fmt::format("only {}, which sent the referral, may {} it", r.from_agency_name,
@@ -436,23 +455,33 @@ StatusOr<Referral> ReferralService::Act(const authz::Principal& who, int64_t id,
 
 StatusOr<Referral> ReferralService::Get(const authz::Principal& who, int64_t id) {
   Referral out;
+  std::optional<std::string> refusal;
   RETURN_IF_ERROR(db_.Write([&](storage::Transaction& tx) -> Status {
     ASSIGN_OR_RETURN(std::vector<Referral> found, Load(tx, "WHERE r.id = ?", {id}, true));
     if (found.empty() || !IsParty(who, found[0])) return Status::NotFound(fmt::format("no referral has id {}", id));
     out = std::move(found[0]);
+    if (who.kind != authz::PrincipalKind::kCitizen) {
+      if (std::string why = Refusal(who, "referrals:read"); !why.empty()) {
+        refusal = why;
+        return Status::Ok();
+      }
+    }
     return audit_.Append(tx, who,
                          {"referral.read", "referral", std::to_string(id), out.person, true,
                           who.kind == authz::PrincipalKind::kCitizen ? "the person reads their own referral"
                           : who.agency == out.from_agency           ? "the agency sent the referral"
                                                                     : "the agency received the referral"});
   }));
+  if (refusal) return DenyAudited(who, "referral.read", std::to_string(id), out.person, *refusal);
   return out;
 }
 
 StatusOr<ReferralPage> ReferralService::List(const authz::Principal& who, const ReferralQuery& q) {
-  if (who.kind == authz::PrincipalKind::kCitizen || !authz::HasCaseworkRole(who)) {
-    return DenyAudited(who, "referral.list", "", std::nullopt,
-                       "an agency's referrals are for its caseworkers, specialists, coordinators and managers");
+  if (who.kind == authz::PrincipalKind::kCitizen) {
+    return DenyAudited(who, "referral.list", "", std::nullopt, "a person reads their own referrals only");
+  }
+  if (std::string why = Refusal(who, "referrals:read"); !why.empty()) {
+    return DenyAudited(who, "referral.list", "", std::nullopt, why);
   }
   std::vector<core::FieldError> errors;
   std::string state_sql;
@@ -501,10 +530,13 @@ StatusOr<ReferralPage> ReferralService::List(const authz::Principal& who, const 
 
 StatusOr<std::vector<Referral>> ReferralService::ForPerson(const authz::Principal& who, core::PersonId person) {
   const bool citizen = who.kind == authz::PrincipalKind::kCitizen;
-  if (citizen ? !(who.person && *who.person == person) : !authz::HasCaseworkRole(who)) {
-    return DenyAudited(who, "referral.person", "", person,
-                       citizen ? "a person sees their own referrals only"
-                               : "referrals are for caseworkers, specialists, coordinators and managers");
+  if (citizen && !(who.person && *who.person == person)) {
+    return DenyAudited(who, "referral.person", "", person, "a person sees their own referrals only");
+  }
+  if (!citizen) {
+    if (std::string why = Refusal(who, "referrals:read"); !why.empty()) {
+      return DenyAudited(who, "referral.person", "", person, why);
+    }
   }
   std::vector<Referral> out;
   RETURN_IF_ERROR(db_.Write([&](storage::Transaction& tx) -> Status {

@@ -121,9 +121,12 @@ struct ReferralPage {
 
 // Every change is one transaction with its audit entry (about the person) and an outbox event
 // (referral.sent, referral.received, referral.accepted, referral.declined, referral.started,
-// referral.completed, referral.closed, referral.withdrawn). A referral is seen by the
-// casework roles (caseworker, specialist, coordinator, manager) of the two agencies and by the
-// person themself; each read of one is audited as a read of the person. Thread-safe.
+// referral.completed, referral.closed, referral.withdrawn). A referral is known to the
+// casework roles (caseworker, specialist, coordinator, manager) of the two agencies and to the
+// person themself; anyone else is answered kNotFound. Those staff work with it for a client
+// purpose (service delivery, case work, eligibility, front desk), API tokens with the scope
+// referrals:read (reading) or referrals:write (sending, acting); otherwise kPermissionDenied,
+// audited. Each read of one is audited as a read of the person. Thread-safe.
 class ReferralService {
  public:
   ReferralService(storage::Database& db, const authz::DataCategories& categories, const authz::AccessGate& gate,
@@ -139,8 +142,9 @@ class ReferralService {
   core::StatusOr<Referral> Send(const authz::Principal& who, const NewReferral& r);
   // Takes `action` on referral `id` at `expected_version`. `note` is the reason (decline,
   // withdraw: required), the outcome (complete, close: required) or a remark (1-2000).
-  // kNotFound (not a referral of the caller's agency), kPermissionDenied (audited: the other
-  // agency's action, or no casework role), kInvalidArgument (field note),
+  // kNotFound (not a referral the caller knows of), kPermissionDenied (audited: the other
+  // agency's action, a purpose or token scope that does not allow it, or the person),
+  // kInvalidArgument (field note),
   // kFailedPrecondition naming the current state and the actions it allows, kAborted when
   // `expected_version` is not the current one.
   core::StatusOr<Referral> Act(const authz::Principal& who, int64_t id, ReferralAction action,

@@ -321,6 +321,32 @@ TEST_P(ReferralTest, EachSideTakesItsOwnActionsAndOtherAgenciesDoNotKnowTheRefer
             2);
 }
 
+TEST_P(ReferralTest, TokensNeedTheirScopeAndStaffAClientPurpose) {
+  Referral r = MustSend();
+  authz::Principal token = kStateWorker;
+  token.kind = authz::PrincipalKind::kSystem;
+  token.user = core::UserId{};
+  token.token = core::ApiTokenId{7};
+  token.name = "state-sync";
+  token.scopes = {"persons:read"};
+  auto refused = referrals_->Get(token, r.id);
+  ASSERT_EQ(refused.status().code(), StatusCode::kPermissionDenied);
+  EXPECT_THAT(refused.status().message(), HasSubstr("lacks the scope referrals:read"));
+  EXPECT_EQ(referrals_->List(token, ReferralQuery{}).status().code(), StatusCode::kPermissionDenied);
+  token.scopes = {"referrals:read"};
+  EXPECT_TRUE(referrals_->Get(token, r.id).ok());
+  EXPECT_EQ(referrals_->Act(token, r.id, ReferralAction::kAccept, r.version, "").status().code(),
+            StatusCode::kPermissionDenied);
+  token.scopes = {"referrals:read", "referrals:write"};
+  EXPECT_TRUE(referrals_->Act(token, r.id, ReferralAction::kAccept, r.version, "").ok());
+  authz::Principal admin_purpose = kCityWorker;
+  admin_purpose.purpose = authz::Purpose::kAdministration;
+  auto sent = referrals_->Send(admin_purpose, ToState());
+  ASSERT_EQ(sent.status().code(), StatusCode::kPermissionDenied);
+  EXPECT_THAT(sent.status().message(), HasSubstr("purpose administration"));
+  EXPECT_EQ(Count("SELECT COUNT(*) FROM audit_log WHERE action LIKE 'referral.%' AND allowed = 0"), 4);
+}
+
 TEST_P(ReferralTest, AReferralWithoutAConsentThatCoversItIsRefusedByField) {
   auto field_error = [&](NewReferral r, const std::string& contains) {
     auto sent = referrals_->Send(kCityWorker, r);

@@ -943,6 +943,9 @@ Response ClientPage(const PageDeps& deps, Context& ctx, const registry::PersonVi
       d["changes"] = std::move(list);
     }
   }
+  if (deps.consents != nullptr && authz::HasCaseworkRole(ctx.Who())) {
+    d["consent_href"] = fmt::format("/clients/{}/consents/new", p.id.value);
+  }
   if (deps.referrals != nullptr && authz::HasCaseworkRole(ctx.Who())) {
     d["refer_href"] = fmt::format("/referrals/new?person={}", p.id.value);
     auto referrals = deps.referrals->ForPerson(ctx.Who(), p.id);

@@ -4,9 +4,12 @@
 
 #include <fmt/format.h>
 
+#include <set>
+
 #include "http/api_consents.h"
 #include "http/json_body.h"
 #include "http/page_support.h"
+#include "http/request.h"
 
 namespace http {
 namespace {
@@ -14,7 +17,75 @@ namespace {
 using nlohmann::json;
 using page_support::Common;
 using page_support::ErrorFor;
+using page_support::FormValue;
 using page_support::Render;
+using page_support::Trim;
+
+constexpr const char* kDefaultBasis = "Consent of the person (GDPR art. 6(1)(a))";
+constexpr const char* kDefaultWithdraw = "Tell any caseworker of the consortium's agencies, by phone or at a desk.";
+
+bool MayRecordConsent(const authz::Principal& who) {
+  return who.kind == authz::PrincipalKind::kStaff && authz::HasCaseworkRole(who);
+}
+
+// The form to record a consent of `person`, with what was typed and its errors.
+core::StatusOr<json> ConsentFormData(const PageDeps& deps, const Context& ctx, core::PersonId person,
+                                     const std::multimap<std::string, std::string>& form, bool fresh,
+                                     const std::vector<core::FieldError>& errors) {
+  ASSIGN_OR_RETURN(registry::PersonView view, deps.persons.Get(ctx.Who(), person));
+  json d = Common(deps, ctx, "Record a consent", "clients");
+  d["person_name"] = view.person.DisplayName();
+  d["back_href"] = fmt::format("/clients/{}", person.value);
+  d["form_action"] = fmt::format("/clients/{}/consents/new", person.value);
+  const std::string chosen = FormValue(form, "receiving_agency_id");
+  json agencies = json::array();
+  ASSIGN_OR_RETURN(std::vector<accounts::Agency> all, deps.accounts.ListAgencies());
+  for (const auto& a : all) {
+    if (a.id == ctx.Who().agency) continue;
+    const std::string value = fmt::format("agency:{}", a.id.value);
+    agencies.push_back({{"value", value}, {"name", a.name}, {"selected", chosen == value}});
+  }
+  for (auto [kind, label] : {std::pair{"government", "Any government agency of the consortium"},
+                             std::pair{"nonprofit", "Any non-profit organisation of the consortium"}}) {
+    const std::string value = std::string("kind:") + kind;
+    agencies.push_back({{"value", value}, {"name", label}, {"selected", chosen == value}});
+  }
+  d["agencies"] = std::move(agencies);
+  std::set<std::string> picked;
+  for (auto [it, end] = form.equal_range("categories"); it != end; ++it) picked.insert(it->second);
+  json categories = json::array();
+  for (const auto& c : deps.consents->categories().categories()) {
+    if (c.sharing_class == authz::SharingClass::kBlack) continue;
+    categories.push_back({{"id", c.id}, {"label", c.label}, {"checked", picked.count(c.id) > 0}});
+  }
+  d["categories"] = std::move(categories);
+  const std::string purpose = fresh ? "service_delivery" : FormValue(form, "purpose");
+  json purposes = json::array();
+  for (auto p : {authz::Purpose::kServiceDelivery, authz::Purpose::kCaseWork, authz::Purpose::kEligibility,
+                 authz::Purpose::kFrontDesk}) {
+    const std::string name(authz::PurposeName(p));
+    purposes.push_back({{"value", name}, {"label", std::string(authz::PurposeLabel(p))}, {"checked", purpose == name}});
+  }
+  d["purposes"] = std::move(purposes);
+  d["f_valid_to"] = FormValue(form, "valid_to");
+  d["f_legal_basis"] = fresh ? kDefaultBasis : FormValue(form, "legal_basis");
+  d["f_how_to_withdraw"] = fresh ? kDefaultWithdraw : FormValue(form, "how_to_withdraw");
+  d["f_document_ref"] = FormValue(form, "document_ref");
+  json list = json::array();
+  for (const auto& e : errors) {
+    std::string field = e.field == "agency_kind" ? "receiving_agency_id" : e.field;
+    std::string message = e.message;
+    if (!message.empty()) message[0] = static_cast<char>(std::toupper(static_cast<unsigned char>(message[0])));
+    if (!d.contains("e_" + field)) d["e_" + field] = message;
+    std::string href = "#" + field;
+    if (field == "categories") href = "#categories";
+    if (field == "purpose") href = "#purpose-service_delivery";
+    list.push_back({{"message", message}, {"href", href}});
+  }
+  d["has_errors"] = !errors.empty();
+  d["errors"] = std::move(list);
+  return d;
+}
 
 std::string DateText(const json& iso) {
   if (!iso.is_string()) return "No end date";
@@ -67,7 +138,81 @@ void AddConsentPages(Router& router, const PageDeps& deps) {
                 }
                 d["events"] = std::move(events);
                 d["json_href"] = fmt::format("/api/v1/consents/{}/receipt", *id);
+                if (MayRecordConsent(ctx.Who()) && c->state != sharing::ConsentState::kWithdrawn) {
+                  d["withdraw_action"] = fmt::format("/consents/{}/withdraw", *id);
+                }
+                if (ctx.request.Query("recorded") == "1") d["flash"] = "Consent recorded";
+                if (ctx.request.Query("withdrawn") == "1") d["flash"] = "Consent withdrawn";
+                if (ctx.request.Query("reason") == "missing") {
+                  d["e_reason"] = "Give the reason the client gave";
+                  d["has_errors"] = true;
+                  d["errors"] = json::array({{{"message", "Give the reason the client gave"}, {"href", "#reason"}}});
+                }
                 return Render(deps, 200, "consent_receipt", d);
+              }});
+
+  router.Add({"POST", "/consents/{id}/withdraw", Auth::kPage, "", [&deps](Context& ctx) {
+                auto id = ParseId(ctx.Param("id"), "id");
+                if (!id.ok()) return ErrorFor(deps, ctx, id.status());
+                const auto form = ParseForm(ctx.request.body);
+                const std::string reason = Trim(FormValue(form, "reason"));
+                if (reason.empty()) return Response::Redirect(fmt::format("/consents/{}/receipt?reason=missing#reason", *id));
+                auto done = deps.consents->Record(ctx.Who(), *id, sharing::ConsentAction::kWithdraw, reason);
+                if (!done.ok()) return ErrorFor(deps, ctx, done.status());
+                return Response::Redirect(fmt::format("/consents/{}/receipt?withdrawn=1", *id));
+              }});
+
+  router.Add({"GET", "/clients/{id}/consents/new", Auth::kPage, "", [&deps](Context& ctx) {
+                auto id = ParseId(ctx.Param("id"), "id");
+                if (!id.ok()) return ErrorFor(deps, ctx, id.status());
+                auto d = ConsentFormData(deps, ctx, core::PersonId{*id}, {}, true, {});
+                if (!d.ok()) return ErrorFor(deps, ctx, d.status());
+                return Render(deps, 200, "consent_form", *d);
+              }});
+
+  router.Add({"POST", "/clients/{id}/consents/new", Auth::kPage, "", [&deps](Context& ctx) {
+                auto id = ParseId(ctx.Param("id"), "id");
+                if (!id.ok()) return ErrorFor(deps, ctx, id.status());
+                const auto form = ParseForm(ctx.request.body);
+                std::vector<core::FieldError> errors;
+                sharing::ConsentGrant g;
+                const std::string to = FormValue(form, "receiving_agency_id");
+                if (to.rfind("agency:", 0) == 0) {
+                  auto agency = ParseId(to.substr(7), "receiving_agency_id");
+                  if (agency.ok()) g.receiving_agency = core::AgencyId{*agency};
+                } else if (to.rfind("kind:", 0) == 0) {
+                  g.agency_kind = to.substr(5);
+                }
+                if (!g.receiving_agency && g.agency_kind.empty()) {
+                  errors.push_back({"receiving_agency_id", "Choose who may receive the information"});
+                }
+                g.scope = sharing::ConsentScope::kPartial;
+                for (auto [it, end] = form.equal_range("categories"); it != end; ++it) g.categories.push_back(it->second);
+                if (g.categories.empty()) errors.push_back({"categories", "Select at least one kind of information"});
+                auto purpose = authz::ParsePurpose(FormValue(form, "purpose"));
+                if (purpose.ok()) g.purpose = *purpose;
+                else errors.push_back({"purpose", "Choose what the information is for"});
+                g.legal_basis = Trim(FormValue(form, "legal_basis"));
+                g.valid_from = deps.consents->Today();
+                if (const std::string to_text = Trim(FormValue(form, "valid_to")); !to_text.empty()) {
+                  auto date = core::Date::Parse(to_text);
+                  if (date.ok()) g.valid_to = *date;
+                  else errors.push_back({"valid_to", "Enter the last day like 2027-03-31"});
+                }
+                g.how_to_withdraw = Trim(FormValue(form, "how_to_withdraw"));
+                g.evidence = std::string(sharing::kSignedForm);
+                g.document_ref = Trim(FormValue(form, "document_ref"));
+                if (errors.empty()) {
+                  auto given = deps.consents->Give(ctx.Who(), core::PersonId{*id}, g);
+                  if (given.ok()) return Response::Redirect(fmt::format("/consents/{}/receipt?recorded=1", given->id));
+                  if (given.status().code() != core::StatusCode::kInvalidArgument) {
+                    return ErrorFor(deps, ctx, given.status());
+                  }
+                  errors = given.status().fields();
+                }
+                auto d = ConsentFormData(deps, ctx, core::PersonId{*id}, form, false, errors);
+                if (!d.ok()) return ErrorFor(deps, ctx, d.status());
+                return Render(deps, 400, "consent_form", *d);
               }});
 }
 

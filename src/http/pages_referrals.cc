@@ -97,12 +97,16 @@ json ViewData(const PageDeps& deps, const Context& ctx, const cases::Referral& r
   d["from_actor"] = r.from_actor;
   d["to_agency"] = r.to_agency_name;
   d["service"] = r.service;
+  d["has_service"] = !r.service.empty();
   d["urgency"] = UrgencyLabel(r.urgency);
   d["message"] = r.message;
   d["consent_id"] = r.consent_id;
   d["reason"] = r.reason;
+  d["has_reason"] = !r.reason.empty();
   d["outcome"] = r.outcome;
-  d["respond_by"] = When(r.respond_by);
+  d["has_outcome"] = !r.outcome.empty();
+  d["respond_by"] = When(r.respond_by) + " UTC";
+  if (r.answered_at) d["answered_at"] = When(*r.answered_at) + " UTC";
   d["overdue"] = r.OverdueAt(deps.referrals->Now());
   d["state"] = StateLabel(r.state);
   d["state_class"] = StateTag(r.state);
@@ -119,7 +123,7 @@ json ViewData(const PageDeps& deps, const Context& ctx, const cases::Referral& r
   d["actions"] = std::move(actions);
   json events = json::array();
   for (const auto& e : r.events) {
-    events.push_back({{"at", When(e.at)}, {"action", e.action}, {"actor", e.actor}, {"note", e.note}});
+    events.push_back({{"at", When(e.at)}, {"action", e.action}, {"actor", e.actor}, {"note", e.note}, {"has_note", !e.note.empty()}});
   }
   d["events"] = std::move(events);
   return d;
@@ -284,8 +288,11 @@ void AddReferralPages(Router& router, const PageDeps& deps) {
                 if (!r.ok()) return ErrorFor(deps, ctx, r.status());
                 json d = ViewData(deps, ctx, *r);
                 if (ctx.request.Query("sent") == "1") d["flash"] = "Referral sent";
-                if (ctx.request.Query("saved") == "1") d["flash"] = "Referral " + StateLabel(r->state).substr(0, 1) +
-                                                                    StateLabel(r->state).substr(1);
+                if (ctx.request.Query("saved") == "1") {
+                  std::string state = StateLabel(r->state);
+                  state[0] = static_cast<char>(std::tolower(static_cast<unsigned char>(state[0])));
+                  d["flash"] = "Referral " + state;
+                }
                 return Render(deps, 200, "referral_view", d);
               }});
 

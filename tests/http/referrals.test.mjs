@@ -182,3 +182,50 @@ test('the pages: a new referral from the client page, the list, and the actions 
   assert.match(again.text, /declined, which is final/);
   assert.equal((await ngo.get(`/referrals/${id}`)).status, 404);
 });
+
+test('consent recorded and withdrawn from the pages; a withdrawn consent refuses the next referral', T, async () => {
+  const form = await city.get(`/clients/${person}/consents/new`);
+  assert.equal(form.status, 200);
+  assert.doesNotMatch(form.text, /value="child_protection"/, 'black-class categories are not offered');
+  const csrf = hiddenCsrf(form.text);
+  const post = (path, fields) => city.req('POST', path, {
+    body: new URLSearchParams({ csrf_token: csrf, ...fields }).toString(),
+    headers: { 'Content-Type': 'application/x-www-form-urlencoded' },
+  });
+  const empty = await post(`/clients/${person}/consents/new`, { purpose: 'service_delivery' });
+  assert.equal(empty.status, 400);
+  assert.match(empty.text, /href="#receiving_agency_id">Choose who may receive the information/);
+  assert.match(empty.text, /href="#categories">Select at least one kind of information/);
+  const noForm = await post(`/clients/${person}/consents/new`, {
+    receiving_agency_id: `agency:${agency['harbour-trust']}`, categories: 'identity', purpose: 'service_delivery',
+    legal_basis: 'Consent', how_to_withdraw: 'Tell us.', document_ref: '',
+  });
+  assert.equal(noForm.status, 400);
+  assert.match(noForm.text, /href="#document_ref">Name the signed form/);
+  const body = new URLSearchParams({ csrf_token: csrf, receiving_agency_id: `agency:${agency['harbour-trust']}`,
+    purpose: 'service_delivery', legal_basis: 'Consent', how_to_withdraw: 'Tell us.', document_ref: 'HT-1' });
+  body.append('categories', 'identity');
+  body.append('categories', 'contact');
+  const recorded = await city.req('POST', `/clients/${person}/consents/new`, {
+    body: body.toString(), headers: { 'Content-Type': 'application/x-www-form-urlencoded' },
+  });
+  assert.equal(recorded.status, 303, recorded.text.slice(0, 300));
+  const receiptPath = recorded.headers.get('location');
+  const id = Number(receiptPath.match(/\/consents\/(\d+)\/receipt/)[1]);
+  const receipt = await city.get(receiptPath);
+  assert.match(receipt.text, /Consent recorded/);
+  assert.match(receipt.text, /Withdraw the consent/);
+
+  const toTrust = { to_agency_id: agency['harbour-trust'], consent_id: id };
+  const sent = await city.post('/api/v1/referrals', referral(toTrust));
+  assert.equal(sent.status, 201, sent.text);
+  const noReason = await post(`/consents/${id}/withdraw`, { reason: '' });
+  assert.equal(noReason.status, 303);
+  assert.match((await city.get(noReason.headers.get('location'))).text, /Give the reason the client gave/);
+  const withdrawn = await post(`/consents/${id}/withdraw`, { reason: 'No longer wants the trust involved.' });
+  assert.equal(withdrawn.status, 303);
+  assert.doesNotMatch((await city.get(`/consents/${id}/receipt`)).text, /Withdraw the consent/);
+  const refused = await city.post('/api/v1/referrals', referral(toTrust));
+  assertProblem(refused, 400, { fields: ['consent_id'] });
+  assert.match(JSON.stringify(refused.body.errors), /was withdrawn; the person must give consent anew/);
+});
