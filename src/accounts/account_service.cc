@@ -208,7 +208,8 @@ const std::vector<std::string>& KnownScopes() {
   static const std::vector<std::string> scopes = {
       "persons:read",         "persons:write", "households:read", "households:write",
       "source-records:write", "audit:read",    "accounts:read",   "accounts:write",
-      "changes:read",         "changes:write", "referrals:read",  "referrals:write"};
+      "changes:read",         "changes:write", "referrals:read",  "referrals:write",
+      "cases:read",           "cases:write"};
   return scopes;
 }
 

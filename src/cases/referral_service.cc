@@ -5,7 +5,7 @@
 #include <algorithm>
 #include <array>
 
-#include "sharing/consent_service.h"
+#include "cases/consent_check.h"
 
 namespace cases {
 
@@ -210,51 +210,6 @@ Status ReferralService::DenyAudited(const authz::Principal& who, const std::stri
   return Status::PermissionDenied(message);
 }
 
-Status ReferralService::CheckConsent(storage::Transaction& tx, const NewReferral& r, core::AgencyId to,
-                                     const std::string& to_kind, const std::string& to_name,
-                                     std::vector<core::FieldError>& errors) const {
-  auto fail = [&](std::string message) {
-    errors.push_back({"consent_id", std::move(message)});
-    return Status::Ok();
-  };
-  if (r.consent_id <= 0) {
-    return fail("a referral needs the person's consent to share their details with the receiving agency");
-  }
-  ASSIGN_OR_RETURN(storage::Rows rows, tx.Query("SELECT person_id, state, receiving_agency_id, agency_kind, purpose "
-                                                "FROM consents WHERE id = ?",
-                                                {r.consent_id}));
-  if (rows.empty() || rows[0].Int(0) != r.person.value) return fail("the person has no consent with this id");
-  const std::string state = rows[0].Text(1);
-  if (state == "withdrawn") {
-    return fail(fmt::format("consent {} was withdrawn; the person must give consent anew", r.consent_id));
-  }
-  if (state == "paused") return fail(fmt::format("consent {} is paused", r.consent_id));
-  const auto named = rows[0].OptInt(2);
-  const std::string kind = rows[0].OptText(3).value_or("");
-  if (named ? *named != to.value : kind != to_kind) {
-    return fail(fmt::format("consent {} does not name {}", r.consent_id, to_name));
-  }
-  const std::string purpose = rows[0].Text(4);
-  auto parsed = authz::ParsePurpose(purpose);
-  if (!parsed.ok() || (*parsed != authz::Purpose::kServiceDelivery && *parsed != authz::Purpose::kCaseWork)) {
-    return fail(fmt::format("consent {} is for {}, not for service delivery or case work", r.consent_id, purpose));
-  }
-  ASSIGN_OR_RETURN(std::vector<sharing::Consent> active, sharing::ConsentService::ActiveFor(tx, r.person, to, *parsed));
-  const auto it = std::find_if(active.begin(), active.end(), [&](const auto& c) { return c.id == r.consent_id; });
-  const core::Date today = clock_.Now().UtcDate();
-  if (it == active.end() || !it->InForceOn(today)) {
-    return fail(fmt::format("consent {} is not in force today", r.consent_id));
-  }
-  // The referral carries the person's name and the receiving agency will contact them.
-  for (const char* field : {"names", "phones", "addresses"}) {
-    const authz::DataCategory* c = categories_.CategoryOf("person", field);
-    if (c != nullptr && !it->Covers(categories_, c->id)) {
-      return fail(fmt::format("consent {} does not cover {}", r.consent_id, c->label));
-    }
-  }
-  return Status::Ok();
-}
-
 StatusOr<Referral> ReferralService::Send(const authz::Principal& who, const NewReferral& in) {
   if (who.kind == authz::PrincipalKind::kCitizen) {
     return DenyAudited(who, "referral.send", "", in.person, "a person asks an agency to refer them");
@@ -298,11 +253,11 @@ StatusOr<Referral> ReferralService::Send(const authz::Principal& who, const NewR
   if (in.service.size() > kMaxService) errors.push_back({"service", "must be at most 200 characters"});
   if (!to_name.empty()) {
     RETURN_IF_ERROR(db_.Read([&](storage::Transaction& tx) {
-      return CheckConsent(tx, in, *in.to_agency, to_kind, to_name, errors);
+      return CheckConsent(tx, categories_, clock_.Now().UtcDate(), in.person, in.consent_id,
+                          {*in.to_agency, to_kind, to_name}, "consent_id", errors);
     }));
   } else if (in.consent_id <= 0) {
-    errors.push_back({"consent_id", "a referral needs the person's consent to share their details with the "
-                                    "receiving agency"});
+    errors.push_back({"consent_id", "the person's consent is needed to share their details with the receiving agency"});
   }
   if (!errors.empty()) return Status::InvalidArgument("the referral has invalid fields", std::move(errors));
 

@@ -164,9 +164,6 @@ class ReferralService {
                                                     const storage::Params& params, bool events);
   core::Status DenyAudited(const authz::Principal& who, const std::string& action, const std::string& id,
                            std::optional<core::PersonId> person, const std::string& message);
-  core::Status CheckConsent(storage::Transaction& tx, const NewReferral& r, core::AgencyId to,
-                            const std::string& to_kind, const std::string& to_name,
-                            std::vector<core::FieldError>& errors) const;
 
   storage::Database& db_;
   const authz::DataCategories& categories_;

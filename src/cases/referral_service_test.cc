@@ -357,7 +357,7 @@ TEST_P(ReferralTest, AReferralWithoutAConsentThatCoversItIsRefusedByField) {
   };
   NewReferral none = ToState();
   none.consent_id = 0;
-  field_error(none, "needs the person's consent");
+  field_error(none, "the person's consent is needed to share their details with state-benefits name");
   NewReferral unknown = ToState();
   unknown.consent_id = 999;
   field_error(unknown, "no consent with this id");

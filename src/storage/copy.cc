@@ -180,6 +180,7 @@ const std::vector<std::string>& OnedoorTables() {
       "sharing_agreements", "sharing_agreement_events",
       "consents", "consent_events",
       "break_glass_accesses", "change_notices", "agency_webhooks", "referrals", "referral_events",
+      "cases", "case_participants", "case_conferences", "case_items", "case_events",
   };
   return *tables;
 }

@@ -448,6 +448,78 @@ CREATE TABLE referral_events (
 );
 CREATE INDEX referral_events_referral ON referral_events (referral_id, id);
 )sql"},
+      // Multi-agency cases: the agencies taking part (each on the person's consent), case
+      // conferences, the plan's goals and actions, and the case's timeline
+      // (cases/case_service.h).
+      {16, "multi-agency cases", R"sql(
+CREATE TABLE cases (
+  id {{id}},
+  person_id BIGINT NOT NULL REFERENCES persons(id),
+  household_id BIGINT REFERENCES households(id),
+  title TEXT NOT NULL,
+  criteria TEXT NOT NULL,
+  coordinator_user_id BIGINT NOT NULL,
+  coordinator TEXT NOT NULL,
+  coordinating_agency_id BIGINT NOT NULL REFERENCES agencies(id),
+  lead_agency_id BIGINT REFERENCES agencies(id),
+  state TEXT NOT NULL CHECK (state IN ('open', 'closed')),
+  review_every_days BIGINT NOT NULL,
+  next_review_at BIGINT NOT NULL,
+  outcome TEXT NOT NULL,
+  close_reason TEXT NOT NULL,
+  opened_at BIGINT NOT NULL,
+  closed_at BIGINT,
+  version BIGINT NOT NULL
+);
+CREATE INDEX cases_person ON cases (person_id, id);
+CREATE TABLE case_participants (
+  case_id BIGINT NOT NULL REFERENCES cases(id),
+  agency_id BIGINT NOT NULL REFERENCES agencies(id),
+  consent_id BIGINT REFERENCES consents(id),
+  joined_at BIGINT NOT NULL,
+  joined_by TEXT NOT NULL,
+  PRIMARY KEY (case_id, agency_id)
+);
+CREATE INDEX case_participants_agency ON case_participants (agency_id, case_id);
+CREATE TABLE case_conferences (
+  id {{id}},
+  case_id BIGINT NOT NULL REFERENCES cases(id),
+  scheduled_at BIGINT NOT NULL,
+  place TEXT NOT NULL,
+  attendees TEXT NOT NULL,
+  state TEXT NOT NULL CHECK (state IN ('scheduled', 'held', 'cancelled')),
+  minutes TEXT NOT NULL,
+  decisions TEXT NOT NULL,
+  recorded_at BIGINT,
+  recorded_by TEXT NOT NULL
+);
+CREATE INDEX case_conferences_case ON case_conferences (case_id, scheduled_at);
+CREATE TABLE case_items (
+  id {{id}},
+  case_id BIGINT NOT NULL REFERENCES cases(id),
+  kind TEXT NOT NULL CHECK (kind IN ('goal', 'action')),
+  goal_id BIGINT REFERENCES case_items(id),
+  text TEXT NOT NULL,
+  agency_id BIGINT REFERENCES agencies(id),
+  assignee TEXT NOT NULL,
+  due_date TEXT,
+  state TEXT NOT NULL CHECK (state IN ('open', 'achieved', 'dropped', 'done', 'cancelled')),
+  note TEXT NOT NULL,
+  updated_at BIGINT NOT NULL
+);
+CREATE INDEX case_items_case ON case_items (case_id, id);
+CREATE TABLE case_events (
+  id {{id}},
+  case_id BIGINT NOT NULL REFERENCES cases(id),
+  at BIGINT NOT NULL,
+  user_id BIGINT NOT NULL,
+  actor TEXT NOT NULL,
+  agency_id BIGINT NOT NULL,
+  kind TEXT NOT NULL,
+  text TEXT NOT NULL
+);
+CREATE INDEX case_events_case ON case_events (case_id, id);
+)sql"},
   };
   return *migrations;
 }
