@@ -8,6 +8,7 @@
 #include "http/api_accounts.h"
 #include "http/api_agreements.h"
 #include "http/api_consents.h"
+#include "http/api_cases.h"
 #include "http/api_referrals.h"
 #include "app/rules_commands.h"
 #include "core/log.h"
@@ -71,6 +72,8 @@ core::StatusOr<std::unique_ptr<App>> App::Open(const core::Config& config, bool 
                                                                    *app->outbox_, app->clock_);
     app->referrals_ = std::make_unique<cases::ReferralService>(*app->db_, *app->categories_, *app->gate_,
                                                                *app->audit_, *app->outbox_, app->clock_);
+    app->cases_ = std::make_unique<cases::CaseService>(*app->db_, *app->categories_, *app->gate_, *app->audit_,
+                                                       *app->outbox_, app->clock_);
   }
   accounts::AccountOptions account_options;
   account_options.session_idle_minutes = config.session_idle_minutes;
@@ -153,6 +156,7 @@ core::StatusOr<std::unique_ptr<App>> App::Open(const core::Config& config, bool 
   app->pages_->deps.consents = app->consents_.get();
   app->pages_->deps.changes = app->changes_.get();
   app->pages_->deps.referrals = app->referrals_.get();
+  app->pages_->deps.cases = app->cases_.get();
   app->AddOperationalRoutes();
   http::AddOpenApiRoute(app->router_, std::move(openapi));
   http::AddAccountRoutes(app->router_, *app->accounts_);
@@ -166,6 +170,7 @@ core::StatusOr<std::unique_ptr<App>> App::Open(const core::Config& config, bool 
   http::AddBreakGlassRoutes(app->router_, *app->glass_);
   http::AddChangeRoutes(app->router_, *app->changes_);
   http::AddReferralRoutes(app->router_, *app->referrals_);
+  http::AddCaseRoutes(app->router_, *app->cases_);
   http::AddPageRoutes(app->router_, app->pages_->deps);
   http::AddStaticRoutes(app->router_, config.web_root, config.node_modules);
   app->dispatcher_ = std::make_unique<http::Dispatcher>(

@@ -7,6 +7,7 @@
 #include "access/data_categories.h"
 #include "accounts/account_service.h"
 #include "audit/audit_log.h"
+#include "cases/case_service.h"
 #include "cases/referral_service.h"
 #include "core/clock.h"
 #include "core/config.h"
@@ -87,6 +88,7 @@ class App {
   std::unique_ptr<sharing::AgreementService> agreements_;
   std::unique_ptr<sharing::ConsentService> consents_;
   std::unique_ptr<cases::ReferralService> referrals_;
+  std::unique_ptr<cases::CaseService> cases_;
   std::unique_ptr<sharing::GateFacts> gate_facts_;
   std::unique_ptr<authz::AccessGate> gate_;
   std::unique_ptr<sharing::ReferenceDirectory> directory_;

@@ -43,4 +43,7 @@ void AddConsentPages(Router& router, const PageDeps& deps);
 // /referrals (received and sent), /referrals/new and /referrals/{id}. In pages_referrals.cc.
 void AddReferralPages(Router& router, const PageDeps& deps);
 
+// /cases (the agency's cases), /cases/new and /cases/{id} with its commands. In pages_cases.cc.
+void AddCasePages(Router& router, const PageDeps& deps);
+
 }  // namespace http

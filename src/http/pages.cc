@@ -58,6 +58,9 @@ json Common(const PageDeps& deps, const Context& ctx, const std::string& title, 
       if (deps.referrals != nullptr) {
         nav.push_back({{"href", "/referrals"}, {"label", "Referrals"}, {"current", current == "referrals"}});
       }
+      if (deps.cases != nullptr) {
+        nav.push_back({{"href", "/cases"}, {"label", "Cases"}, {"current", current == "cases"}});
+      }
     }
     if (deps.agreements != nullptr && who.HasRole(authz::Role::kGovernance)) {
       nav.push_back({{"href", "/governance/agreements"}, {"label", "Sharing agreements"}, {"current", current == "agreements"}});
@@ -967,6 +970,26 @@ Response ClientPage(const PageDeps& deps, Context& ctx, const registry::PersonVi
       d["referrals"] = std::move(list);
     }
   }
+  if (deps.cases != nullptr && authz::HasCaseworkRole(ctx.Who())) {
+    d["show_cases"] = true;
+    if (ctx.Who().HasAnyRole({authz::Role::kCoordinator, authz::Role::kManager})) {
+      d["open_case_href"] = fmt::format("/cases/new?person={}", p.id.value);
+    }
+    auto cases = deps.cases->ForPerson(ctx.Who(), p.id);
+    if (cases.ok() && !cases->empty()) {
+      const core::Timestamp now = deps.cases->Now();
+      json list = json::array();
+      for (const auto& c : *cases) {
+        list.push_back({{"href", fmt::format("/cases/{}", c.id)},
+                        {"title", c.title},
+                        {"coordinator", c.coordinating_agency_name},
+                        {"state", c.state},
+                        {"review_overdue", c.ReviewOverdueAt(now)}});
+      }
+      d["has_cases"] = true;
+      d["cases"] = std::move(list);
+    }
+  }
   bool openable = false;
   for (const auto& w : view.decision.withheld) {
     openable = openable || w.reason.find("black-class") == std::string::npos;
@@ -1323,6 +1346,7 @@ void AddPageRoutes(Router& router, const PageDeps& deps) {
   AddBreakGlassPages(router, deps);
   AddConsentPages(router, deps);
   AddReferralPages(router, deps);
+  AddCasePages(router, deps);
 }
 
 }  // namespace http

@@ -1,6 +1,7 @@
 #pragma once
 
 #include "accounts/account_service.h"
+#include "cases/case_service.h"
 #include "cases/referral_service.h"
 #include "eligibility/screening_service.h"
 #include "http/dispatcher.h"
@@ -43,6 +44,8 @@ struct PageDeps {
   sharing::ChangeNoticeService* changes = nullptr;
   // The referral pages (/referrals) and "Referrals" on a client's page; none when null.
   cases::ReferralService* referrals = nullptr;
+  // The case pages (/cases) and "Cases" on a client's page; none when null.
+  cases::CaseService* cases = nullptr;
 };
 
 // The server-rendered pages for staff: sign in, home, client search, register, view, edit,

@@ -73,6 +73,10 @@ const kRules = {
   listReferrals: { allow: [...CASEWORK, 'ngo'], leaks: (body) => body.items.some((r) => r.id === ids.referral) },
   getReferral: { allow: CASEWORK },
   listPersonReferrals: { allow: [...CASEWORK, 'ngo'], personal: true, leaks: (body) => body.items.length > 0 },
+  // Cases: the casework roles of the agencies taking part; the city coordinates the one read here.
+  listCases: { allow: [...CASEWORK, 'ngo'], leaks: (body) => body.items.some((c) => c.id === ids.case) },
+  getCase: { allow: CASEWORK },
+  listPersonCases: { allow: [...CASEWORK, 'ngo'], personal: true, leaks: (body) => body.items.length > 0 },
 };
 
 let server;
@@ -125,6 +129,11 @@ before(async () => {
   });
   assert.equal(ref.status, 201, ref.text);
   ids.referral = ref.body.id;
+  const opened = await client.coordinator.post('/api/v1/cases', {
+    person_id: ids.person, title: 'Trix family support', criteria: 'Needs from three agencies.',
+  });
+  assert.equal(opened.status, 201, opened.text);
+  ids.case = opened.body.id;
   ids.agency = Number(await sql(db, "SELECT id FROM agencies WHERE code = 'city-social'"));
   ids.agreement = Number(await sql(db, 'SELECT min(id) FROM sharing_agreements'));
   const hook = await client.manager.put('/api/v1/agency-webhook',
@@ -159,6 +168,7 @@ function fill(p) {
     '/api/v1/agencies/{id}/offices': ids.agency, '/api/v1/agencies/{id}/users': ids.agency,
     '/api/v1/sharing-agreements/{id}': ids.agreement, '/api/v1/match-reviews/{id}': ids.review,
     '/api/v1/referrals/{id}': ids.referral, '/api/v1/persons/{id}/referrals': ids.person,
+    '/api/v1/cases/{id}': ids.case, '/api/v1/persons/{id}/cases': ids.person,
   };
   if (!p.includes('{')) return p;
   assert.ok(byOp[p] !== undefined, `no id to fill ${p}`);

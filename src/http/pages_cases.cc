@@ -1,0 +1,377 @@
+// Multi-agency cases for staff: the agency's cases (/cases), opening one from a client's page
+// (/cases/new?person=ID), and the case's page with its agencies, conferences, plan, review,
+// closure and timeline (/cases/{id}), each change a form posted back to the case with the
+// version it was shown at. The same service, gate and audit as the API.
+
+#include <fmt/format.h>
+
+#include <algorithm>
+#include <sstream>
+
+#include "http/json_body.h"
+#include "http/page_support.h"
+#include "http/request.h"
+
+namespace http {
+namespace {
+
+using nlohmann::json;
+using page_support::Common;
+using page_support::ErrorFor;
+using page_support::FormValue;
+using page_support::Render;
+using page_support::Trim;
+
+std::string When(core::Timestamp t) {
+  std::string s = t.ToRfc3339().substr(0, 16);
+  s[10] = ' ';
+  return s + " UTC";
+}
+
+std::string Capitalised(std::string s) {
+  if (!s.empty()) s[0] = static_cast<char>(std::toupper(static_cast<unsigned char>(s[0])));
+  return s;
+}
+
+std::string Tag(const std::string& state) {
+  if (state == "open" || state == "scheduled") return "govuk-tag--blue";
+  if (state == "held" || state == "done" || state == "achieved") return "govuk-tag--green";
+  if (state == "closed" || state == "cancelled" || state == "dropped") return "govuk-tag--grey";
+  return "";
+}
+
+bool Coordinating(const authz::Principal& who, const cases::Case& c) {
+  return c.state == "open" && who.agency == c.coordinating_agency &&
+         who.HasAnyRole({authz::Role::kCoordinator, authz::Role::kManager});
+}
+
+json CaseData(const PageDeps& deps, const Context& ctx, const cases::Case& c) {
+  const auto& who = ctx.Who();
+  const core::Timestamp now = deps.cases->Now();
+  const core::Date today = now.UtcDate();
+  json d = Common(deps, ctx, c.title, "cases");
+  const bool coordinating = Coordinating(who, c);
+  d["id"] = c.id;
+  d["version"] = c.version;
+  d["title"] = c.title;
+  d["person_name"] = c.person_name;
+  d["person_href"] = fmt::format("/clients/{}", c.person.value);
+  d["state"] = Capitalised(c.state);
+  d["state_class"] = Tag(c.state);
+  d["review_overdue"] = c.ReviewOverdueAt(now);
+  d["coordinator"] = c.coordinator;
+  d["coordinating_agency"] = c.coordinating_agency_name;
+  d["lead_agency"] = c.lead_agency ? c.lead_agency_name : std::string("Not appointed yet");
+  d["criteria"] = c.criteria;
+  d["review_every_days"] = c.review_every_days;
+  d["next_review"] = When(c.next_review_at).substr(0, 10);
+  d["closed"] = c.state == "closed";
+  if (c.closed_at) d["closed_at"] = When(*c.closed_at);
+  d["close_reason"] = c.close_reason;
+  d["outcome"] = c.outcome;
+  d["coordinating"] = coordinating;
+  json participants = json::array();
+  for (const auto& p : c.participants) {
+    participants.push_back({{"agency_id", p.agency.value},
+                            {"name", p.agency_name},
+                            {"has_consent", p.consent_id != 0},
+                            {"consent_id", p.consent_id},
+                            {"since", When(p.joined_at).substr(0, 10)},
+                            {"lead", c.lead_agency && *c.lead_agency == p.agency}});
+  }
+  d["participants"] = std::move(participants);
+  if (coordinating) {
+    json others = json::array();
+    auto agencies = deps.accounts.ListAgencies();
+    if (agencies.ok()) {
+      for (const auto& a : *agencies) {
+        if (std::none_of(c.participants.begin(), c.participants.end(),
+                         [&](const cases::CaseParticipant& p) { return p.agency == a.id; })) {
+          others.push_back({{"id", a.id.value}, {"name", a.name}});
+        }
+      }
+    }
+    d["other_agencies"] = std::move(others);
+    json consents = json::array();
+    if (deps.consents != nullptr) {
+      auto list = deps.consents->ForPerson(who, c.person);
+      if (list.ok()) {
+        for (const auto& k : *list) {
+          if (!k.InForceOn(today)) continue;
+          consents.push_back({{"id", k.id},
+                              {"label", fmt::format("Consent {}: {}, {}", k.id,
+                                                    k.receiving_agency ? k.receiving_agency_name
+                                                                       : "any " + k.agency_kind + " agency",
+                                                    authz::PurposeLabel(k.purpose))}});
+        }
+      }
+    }
+    d["consents"] = std::move(consents);
+    d["attendees_default"] = c.person_name + " (the client)\n" + who.name + " (coordinator)";
+  }
+  json conferences = json::array();
+  for (const auto& f : c.conferences) {
+    json attendees = json::array();
+    std::istringstream lines(f.attendees);
+    for (std::string line; std::getline(lines, line);) {
+      if (!Trim(line).empty()) attendees.push_back(Trim(line));
+    }
+    conferences.push_back({{"id", f.id},
+                           {"case_id", c.id},
+                           {"when", When(f.scheduled_at)},
+                           {"place", f.place},
+                           {"attendee_list", std::move(attendees)},
+                           {"state", Capitalised(f.state)},
+                           {"state_class", Tag(f.state)},
+                           {"has_minutes", !f.minutes.empty()},
+                           {"minutes_label", f.state == "cancelled" ? "Why it was cancelled" : "Minutes"},
+                           {"minutes", f.minutes},
+                           {"has_decisions", !f.decisions.empty()},
+                           {"decisions", f.decisions},
+                           {"recordable", coordinating && f.state == "scheduled"}});
+  }
+  d["has_conferences"] = !conferences.empty();
+  d["conferences"] = std::move(conferences);
+  // Goals, each followed by its actions; then the actions towards the plan as a whole.
+  json plan = json::array();
+  json goals = json::array();
+  auto row = [&](const cases::PlanItem& i) {
+    const bool goal = i.kind == "goal";
+    const bool changeable =
+        c.state == "open" && i.state == "open" && (coordinating || (!goal && i.agency == who.agency));
+    json states = json::array();
+    if (goal) {
+      states.push_back({{"value", "achieved"}, {"label", "Achieved"}});
+      states.push_back({{"value", "dropped"}, {"label", "Dropped"}});
+    } else {
+      states.push_back({{"value", "done"}, {"label", "Done"}});
+      states.push_back({{"value", "cancelled"}, {"label", "Cancelled"}});
+    }
+    plan.push_back({{"id", i.id},
+                    {"case_id", c.id},
+                    {"goal", goal},
+                    {"text", i.text},
+                    {"has_note", !i.note.empty()},
+                    {"note", i.note},
+                    {"who", goal ? std::string() : i.agency_name + (i.assignee.empty() ? "" : " (" + i.assignee + ")")},
+                    {"due", i.due ? i.due->ToString() : std::string()},
+                    {"overdue", i.OverdueOn(today)},
+                    {"state", Capitalised(i.state)},
+                    {"state_class", Tag(i.state)},
+                    {"changeable", changeable},
+                    {"states", std::move(states)}});
+  };
+  for (const auto& g : c.plan) {
+    if (g.kind != "goal") continue;
+    goals.push_back({{"id", g.id}, {"text", g.text}});
+    row(g);
+    for (const auto& a : c.plan) {
+      if (a.kind == "action" && a.goal_id == g.id) row(a);
+    }
+  }
+  for (const auto& a : c.plan) {
+    if (a.kind == "action" && a.goal_id == 0) row(a);
+  }
+  d["has_plan"] = !plan.empty();
+  d["plan"] = std::move(plan);
+  d["goals"] = std::move(goals);
+  json timeline = json::array();
+  for (const auto& e : c.timeline) timeline.push_back({{"at", When(e.at)}, {"actor", e.actor}, {"text", e.text}});
+  d["timeline"] = std::move(timeline);
+  return d;
+}
+
+core::StatusOr<json> NewCaseData(const PageDeps& deps, const Context& ctx, core::PersonId person,
+                                 const std::multimap<std::string, std::string>& form,
+                                 const std::vector<core::FieldError>& errors) {
+  ASSIGN_OR_RETURN(registry::PersonView view, deps.persons.Get(ctx.Who(), person));
+  json d = Common(deps, ctx, "Open a case", "cases");
+  d["person_id"] = person.value;
+  d["person_name"] = view.person.DisplayName();
+  d["back_href"] = fmt::format("/clients/{}", person.value);
+  d["f_title"] = FormValue(form, "title");
+  d["f_criteria"] = FormValue(form, "criteria");
+  d["f_review_every_days"] = form.count("review_every_days") ? FormValue(form, "review_every_days") : "28";
+  if (view.household) {
+    d["has_households"] = true;
+    d["households"] = json::array({{{"id", view.household->id.value},
+                                    {"name", view.household->name},
+                                    {"selected", FormValue(form, "household_id") ==
+                                                     std::to_string(view.household->id.value)}}});
+  }
+  json list = json::array();
+  for (const auto& e : errors) {
+    const std::string message = Capitalised(e.message);
+    if (!d.contains("e_" + e.field)) d["e_" + e.field] = message;
+    list.push_back({{"message", message}, {"href", "#" + e.field}});
+  }
+  d["has_errors"] = !errors.empty();
+  d["errors"] = std::move(list);
+  return d;
+}
+
+int64_t IdOr0(const std::multimap<std::string, std::string>& form, const std::string& key) {
+  auto id = ParseId(FormValue(form, key), key);
+  return id.ok() ? *id : 0;
+}
+
+}  // namespace
+
+void AddCasePages(Router& router, const PageDeps& deps) {
+  if (deps.cases == nullptr) return;
+  router.Add({"GET", "/cases", Auth::kPage, "", [&deps](Context& ctx) {
+                const std::string state = ctx.request.Query("state") == "all" ? "all" : "open";
+                auto list = deps.cases->List(ctx.Who(), state);
+                if (!list.ok()) return ErrorFor(deps, ctx, list.status());
+                json d = Common(deps, ctx, "Cases", "cases");
+                d["state_open"] = state == "open";
+                const core::Timestamp now = deps.cases->Now();
+                json items = json::array();
+                for (const auto& c : *list) {
+                  items.push_back({{"id", c.id},
+                                   {"title", c.title},
+                                   {"person_name", c.person_name},
+                                   {"coordinating_agency", c.coordinating_agency_name},
+                                   {"lead_agency", c.lead_agency ? c.lead_agency_name : std::string("Not yet")},
+                                   {"next_review", c.state == "open" ? When(c.next_review_at).substr(0, 10) : ""},
+                                   {"review_overdue", c.ReviewOverdueAt(now)},
+                                   {"state", Capitalised(c.state)},
+                                   {"state_class", Tag(c.state)}});
+                }
+                d["has_items"] = !items.empty();
+                d["items"] = std::move(items);
+                return Render(deps, 200, "cases", d);
+              }});
+
+  router.Add({"GET", "/cases/new", Auth::kPage, "", [&deps](Context& ctx) {
+                auto person = ParseId(ctx.request.Query("person"), "person");
+                if (!person.ok()) return ErrorFor(deps, ctx, core::Status::NotFound("choose the client first"));
+                auto d = NewCaseData(deps, ctx, core::PersonId{*person}, {}, {});
+                if (!d.ok()) return ErrorFor(deps, ctx, d.status());
+                return Render(deps, 200, "case_form", *d);
+              }});
+
+  router.Add({"POST", "/cases/new", Auth::kPage, "", [&deps](Context& ctx) {
+                const auto form = ParseForm(ctx.request.body);
+                auto person = ParseId(FormValue(form, "person_id"), "person_id");
+                if (!person.ok()) return ErrorFor(deps, ctx, core::Status::NotFound("the form names no client"));
+                cases::NewCase n;
+                n.person = core::PersonId{*person};
+                if (int64_t h = IdOr0(form, "household_id"); h != 0) n.household = core::HouseholdId{h};
+                n.title = Trim(FormValue(form, "title"));
+                n.criteria = Trim(FormValue(form, "criteria"));
+                std::vector<core::FieldError> errors;
+                try {
+                  n.review_every_days = std::stoi(Trim(FormValue(form, "review_every_days")));
+                } catch (const std::exception&) {
+                  n.review_every_days = 0;
+                }
+                auto opened = deps.cases->Open(ctx.Who(), n);
+                if (opened.ok()) return Response::Redirect(fmt::format("/cases/{}?done=opened", opened->id));
+                if (opened.status().code() != core::StatusCode::kInvalidArgument)
+                  return ErrorFor(deps, ctx, opened.status());
+                auto d = NewCaseData(deps, ctx, n.person, form, opened.status().fields());
+                if (!d.ok()) return ErrorFor(deps, ctx, d.status());
+                return Render(deps, 400, "case_form", *d);
+              }});
+
+  router.Add({"GET", "/cases/{id}", Auth::kPage, "", [&deps](Context& ctx) {
+                auto id = ParseId(ctx.Param("id"), "id");
+                if (!id.ok()) return ErrorFor(deps, ctx, id.status());
+                auto c = deps.cases->Get(ctx.Who(), *id);
+                if (!c.ok()) return ErrorFor(deps, ctx, c.status());
+                json d = CaseData(deps, ctx, *c);
+                if (!ctx.request.Query("done").empty()) d["flash"] = "Saved";
+                if (ctx.request.Query("done") == "opened") d["flash"] = "Case opened";
+                return Render(deps, 200, "case_view", d);
+              }});
+
+  router.Add({"POST", "/cases/{id}", Auth::kPage, "", [&deps](Context& ctx) {
+                auto id = ParseId(ctx.Param("id"), "id");
+                if (!id.ok()) return ErrorFor(deps, ctx, id.status());
+                const auto form = ParseForm(ctx.request.body);
+                const std::string command = FormValue(form, "command");
+                int64_t version = 0;
+                try {
+                  version = std::stoll(FormValue(form, "version"));
+                } catch (const std::exception&) {
+                  return ErrorFor(deps, ctx, core::Status::NotFound("The form is missing the case version; reload the page"));
+                }
+                const auto& who = ctx.Who();
+                auto& s = *deps.cases;
+                core::StatusOr<cases::Case> done = core::Status::NotFound("unknown change: reload the page");
+                std::vector<core::FieldError> form_errors;
+                if (command == "add_participant") {
+                  const int64_t agency = IdOr0(form, "agency_id");
+                  if (agency == 0) form_errors.push_back({"agency_id", "choose the agency to add"});
+                  else done = s.AddParticipant(who, *id, version, core::AgencyId{agency}, IdOr0(form, "consent_id"));
+                } else if (command == "appoint_lead") {
+                  done = s.AppointLead(who, *id, version, core::AgencyId{IdOr0(form, "agency_id")});
+                } else if (command == "schedule_conference") {
+                  cases::NewConference n;
+                  const std::string at = Trim(FormValue(form, "scheduled_at"));
+                  if (auto parsed = cases::ParseDateTime(at); parsed.ok()) n.scheduled_at = *parsed;
+                  else if (!at.empty()) form_errors.push_back({"scheduled_at", "enter the date and time like 2026-03-02 10:00"});
+                  n.place = Trim(FormValue(form, "place"));
+                  n.attendees = Trim(FormValue(form, "attendees"));
+                  if (form_errors.empty()) done = s.ScheduleConference(who, *id, version, n);
+                } else if (command == "record_conference") {
+                  done = s.RecordConference(who, *id, version, IdOr0(form, "conference"),
+                                            FormValue(form, "outcome") != "cancelled", Trim(FormValue(form, "minutes")),
+                                            Trim(FormValue(form, "decisions")));
+                } else if (command == "add_goal") {
+                  done = s.AddGoal(who, *id, version, Trim(FormValue(form, "text")));
+                } else if (command == "add_action") {
+                  cases::NewAction a;
+                  a.goal_id = IdOr0(form, "goal_id");
+                  a.text = Trim(FormValue(form, "text"));
+                  if (int64_t agency = IdOr0(form, "agency_id"); agency != 0) a.agency = core::AgencyId{agency};
+                  a.assignee = Trim(FormValue(form, "assignee"));
+                  if (const std::string due = Trim(FormValue(form, "due")); !due.empty()) {
+                    auto date = core::Date::Parse(due);
+                    if (date.ok()) a.due = *date;
+                    else form_errors.push_back({"due", "enter the date like 2026-03-31"});
+                  }
+                  if (form_errors.empty()) done = s.AddAction(who, *id, version, a);
+                } else if (command == "update_item") {
+                  done = s.SetItemState(who, *id, version, IdOr0(form, "item"), FormValue(form, "state"),
+                                        Trim(FormValue(form, "note")));
+                } else if (command == "review") {
+                  done = s.Review(who, *id, version, Trim(FormValue(form, "notes")));
+                } else if (command == "close") {
+                  done = s.Close(who, *id, version, Trim(FormValue(form, "outcome")), Trim(FormValue(form, "reason")));
+                }
+                if (form_errors.empty() && done.ok()) {
+                  return Response::Redirect(fmt::format("/cases/{}?done={}", *id, command));
+                }
+                core::Status failed = form_errors.empty()
+                                          ? done.status()
+                                          : core::Status::InvalidArgument("the case change has invalid fields", form_errors);
+                const auto code = failed.code();
+                if (code != core::StatusCode::kInvalidArgument && code != core::StatusCode::kFailedPrecondition &&
+                    code != core::StatusCode::kAborted) {
+                  return ErrorFor(deps, ctx, failed);
+                }
+                auto c = s.Get(who, *id);
+                if (!c.ok()) return ErrorFor(deps, ctx, c.status());
+                json d = CaseData(deps, ctx, *c);
+                json errors = json::array();
+                if (failed.fields().empty()) {
+                  errors.push_back({{"message", Capitalised(failed.message())}, {"href", "#timeline"}});
+                }
+                for (const auto& e : failed.fields()) {
+                  const std::string message = Capitalised(e.message);
+                  d[fmt::format("e_{}_{}", command, e.field)] = message;
+                  std::string href = fmt::format("#{}-{}", command, e.field);
+                  if (command == "record_conference") href = "#conferences";
+                  if (command == "update_item") href = "#plan";
+                  errors.push_back({{"message", message}, {"href", href}});
+                }
+                if (command == "schedule_conference") d["open_schedule"] = true;
+                d["has_errors"] = true;
+                d["errors"] = std::move(errors);
+                return Render(deps, code == core::StatusCode::kInvalidArgument ? 400 : 409, "case_view", d);
+              }});
+}
+
+}  // namespace http
