@@ -463,7 +463,7 @@ StatusOr<Case> CaseService::SetItemState(const authz::Principal& who, int64_t id
     const std::vector<std::string> allowed =
         goal ? std::vector<std::string>{"achieved", "dropped"} : std::vector<std::string>{"done", "cancelled"};
     if (std::find(allowed.begin(), allowed.end(), state) == allowed.end()) {
-      return Invalid({{"state", fmt::format("a {} becomes {} or {}", it->kind, allowed[0], allowed[1])}});
+      return Invalid({{"state", fmt::format("{} becomes {} or {}", goal ? "a goal" : "an action", allowed[0], allowed[1])}});
     }
     if (it->state != "open") {
       return Status::FailedPrecondition(

@@ -64,6 +64,7 @@ struct PlanItem {
   std::string note;
   core::Timestamp updated_at;
 
+  // An open action past its due date (of an open case: the caller checks the case).
   bool OverdueOn(core::Date today) const { return kind == "action" && state == "open" && due && *due < today; }
 };
 

@@ -393,7 +393,8 @@ class RuleLoader {
     if (is_program) {
       if (!CheckKeys(src, root,
                      {"inputs", "parameters", "program", "name", "agency", "jurisdiction", "legal_basis", "version",
-                      "currency", "description", "effective_from", "effective_to", "variables", "tests", "outcome"},
+                      "currency", "description", "effective_from", "effective_to", "decision_clock", "variables", "tests",
+                      "outcome"},
                      "a program file")) {
         return;
       }
@@ -645,6 +646,42 @@ class RuleLoader {
     }
     if (root["effective_from"]) prog.effective_from = DateOf(src, root["effective_from"], "effective_from");
     if (root["effective_to"]) prog.effective_to = DateOf(src, root["effective_to"], "effective_to");
+    if (const YAML::Node& clock = root["decision_clock"]) {
+      if (!clock.IsMap()) {
+        Error(src, clock, "decision_clock: must be a map with days, expedited_days and citation");
+        ok = false;
+      } else if (CheckKeys(src, clock, {"days", "expedited_days", "citation"}, "decision_clock")) {
+        auto days = [&](const char* key) -> int {
+          const YAML::Node& n = clock[key];
+          if (!n) return 0;
+          int value = 0;
+          try {
+            value = n.as<int>();
+          } catch (const YAML::Exception&) {
+            value = -1;
+          }
+          if (value < 1 || value > 365) {
+            Error(src, n, fmt::format("decision_clock: {} must be a whole number of days from 1 to 365", key));
+            ok = false;
+            return 0;
+          }
+          return value;
+        };
+        prog.decision_days = days("days");
+        prog.expedited_days = days("expedited_days");
+        if (!clock["days"]) {
+          Error(src, clock, "decision_clock: give days, the time to decide an application");
+          ok = false;
+        }
+        if (prog.expedited_days > prog.decision_days) {
+          Error(src, clock["expedited_days"], "decision_clock: expedited_days must not be more than days");
+          ok = false;
+        }
+        prog.clock_citation = Text(src, clock, "citation", true, "decision_clock").value_or("");
+      } else {
+        ok = false;
+      }
+    }
     if (!ok) return;
     if (!AddName("program:" + prog.id, src, root["program"])) return;
     int program_index = static_cast<int>(rs_->programs_.size());

@@ -129,6 +129,11 @@ struct Program {
   std::string currency;
   std::string description;
   std::optional<core::Date> effective_from, effective_to;
+  // The statutory time to decide an application (`decision_clock` in the pack): calendar days
+  // from the day it is received, and for expedited service; 0 when the pack gives none.
+  int decision_days = 0;
+  int expedited_days = 0;
+  std::string clock_citation;
   std::vector<ProgramTest> tests;
   int eligible_symbol = -1;  // `<id>_eligible`
   int amount_node = -1;

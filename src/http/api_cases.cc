@@ -62,7 +62,7 @@ json CaseJson(const cases::Case& c, core::Timestamp now, bool details) {
       item["agency"] = {{"id", i.agency.value}, {"name", i.agency_name}};
       item["assignee"] = i.assignee;
       item["due"] = i.due ? json(i.due->ToString()) : json(nullptr);
-      item["overdue"] = i.OverdueOn(today);
+      item["overdue"] = c.state == "open" && i.OverdueOn(today);
     }
     plan.push_back(std::move(item));
   }

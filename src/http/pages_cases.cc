@@ -97,7 +97,9 @@ json CaseData(const PageDeps& deps, const Context& ctx, const cases::Case& c) {
       auto list = deps.consents->ForPerson(who, c.person);
       if (list.ok()) {
         for (const auto& k : *list) {
-          if (!k.InForceOn(today)) continue;
+          if (!k.InForceOn(today) ||
+              (k.purpose != authz::Purpose::kCaseWork && k.purpose != authz::Purpose::kServiceDelivery))
+            continue;
           consents.push_back({{"id", k.id},
                               {"label", fmt::format("Consent {}: {}, {}", k.id,
                                                     k.receiving_agency ? k.receiving_agency_name
@@ -155,7 +157,7 @@ json CaseData(const PageDeps& deps, const Context& ctx, const cases::Case& c) {
                     {"note", i.note},
                     {"who", goal ? std::string() : i.agency_name + (i.assignee.empty() ? "" : " (" + i.assignee + ")")},
                     {"due", i.due ? i.due->ToString() : std::string()},
-                    {"overdue", i.OverdueOn(today)},
+                    {"overdue", c.state == "open" && i.OverdueOn(today)},
                     {"state", Capitalised(i.state)},
                     {"state_class", Tag(i.state)},
                     {"changeable", changeable},

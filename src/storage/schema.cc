@@ -520,6 +520,42 @@ CREATE TABLE case_events (
 );
 CREATE INDEX case_events_case ON case_events (case_id, id);
 )sql"},
+      // Apply once: an application from a screening, one part per program applied for, each
+      // decided by the agency that owns the program by its statutory due date
+      // (cases/application_service.h).
+      {17, "applications", R"sql(
+CREATE TABLE applications (
+  id {{id}},
+  person_id BIGINT NOT NULL REFERENCES persons(id),
+  household_id BIGINT NOT NULL REFERENCES households(id),
+  screening_id BIGINT NOT NULL REFERENCES screenings(id),
+  agency_id BIGINT NOT NULL REFERENCES agencies(id),
+  made_by TEXT NOT NULL,
+  answers TEXT NOT NULL,
+  created_at BIGINT NOT NULL
+);
+CREATE INDEX applications_person ON applications (person_id, id);
+CREATE TABLE application_parts (
+  id {{id}},
+  application_id BIGINT NOT NULL REFERENCES applications(id),
+  program TEXT NOT NULL,
+  program_name TEXT NOT NULL,
+  agency_id BIGINT NOT NULL REFERENCES agencies(id),
+  screened TEXT NOT NULL,
+  state TEXT NOT NULL CHECK (state IN ('pending', 'approved', 'denied', 'more_information')),
+  expedited BIGINT NOT NULL,
+  received TEXT NOT NULL,
+  due TEXT NOT NULL,
+  clock TEXT NOT NULL,
+  reason TEXT NOT NULL,
+  request TEXT NOT NULL,
+  decided_at BIGINT,
+  decided_by TEXT NOT NULL,
+  version BIGINT NOT NULL
+);
+CREATE INDEX application_parts_application ON application_parts (application_id, id);
+CREATE INDEX application_parts_agency ON application_parts (agency_id, state, due);
+)sql"},
   };
   return *migrations;
 }
