@@ -8,6 +8,7 @@
 #include "http/api_accounts.h"
 #include "http/api_agreements.h"
 #include "http/api_consents.h"
+#include "http/api_applications.h"
 #include "http/api_cases.h"
 #include "http/api_referrals.h"
 #include "app/rules_commands.h"
@@ -74,6 +75,9 @@ core::StatusOr<std::unique_ptr<App>> App::Open(const core::Config& config, bool 
                                                                *app->audit_, *app->outbox_, app->clock_);
     app->cases_ = std::make_unique<cases::CaseService>(*app->db_, *app->categories_, *app->gate_, *app->audit_,
                                                        *app->outbox_, app->clock_);
+    if (auto zone = cases::LocalDate(app->clock_.Now(), config.time_zone); !zone.ok()) {
+      return core::Status::InvalidArgument("time_zone: " + zone.status().message());
+    }
   }
   accounts::AccountOptions account_options;
   account_options.session_idle_minutes = config.session_idle_minutes;
@@ -108,6 +112,9 @@ core::StatusOr<std::unique_ptr<App>> App::Open(const core::Config& config, bool 
     app->screenings_ = std::make_unique<eligibility::ScreeningService>(
         *app->db_, *app->rules_, *app->persons_, *app->households_, *app->gate_, *app->audit_, *app->outbox_,
         app->clock_);
+    app->applications_ = std::make_unique<cases::ApplicationService>(
+        *app->db_, *app->gate_, app->rules_.get(), *app->audit_, *app->outbox_, app->clock_,
+        cases::ApplicationOptions{config.time_zone, 30});
   }
   if (!web) return app;
 
@@ -157,6 +164,7 @@ core::StatusOr<std::unique_ptr<App>> App::Open(const core::Config& config, bool 
   app->pages_->deps.changes = app->changes_.get();
   app->pages_->deps.referrals = app->referrals_.get();
   app->pages_->deps.cases = app->cases_.get();
+  app->pages_->deps.applications = app->applications_.get();
   app->AddOperationalRoutes();
   http::AddOpenApiRoute(app->router_, std::move(openapi));
   http::AddAccountRoutes(app->router_, *app->accounts_);
@@ -171,6 +179,7 @@ core::StatusOr<std::unique_ptr<App>> App::Open(const core::Config& config, bool 
   http::AddChangeRoutes(app->router_, *app->changes_);
   http::AddReferralRoutes(app->router_, *app->referrals_);
   http::AddCaseRoutes(app->router_, *app->cases_);
+  http::AddApplicationRoutes(app->router_, *app->applications_);
   http::AddPageRoutes(app->router_, app->pages_->deps);
   http::AddStaticRoutes(app->router_, config.web_root, config.node_modules);
   app->dispatcher_ = std::make_unique<http::Dispatcher>(

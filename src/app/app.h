@@ -7,6 +7,7 @@
 #include "access/data_categories.h"
 #include "accounts/account_service.h"
 #include "audit/audit_log.h"
+#include "cases/application_service.h"
 #include "cases/case_service.h"
 #include "cases/referral_service.h"
 #include "core/clock.h"
@@ -89,6 +90,7 @@ class App {
   std::unique_ptr<sharing::ConsentService> consents_;
   std::unique_ptr<cases::ReferralService> referrals_;
   std::unique_ptr<cases::CaseService> cases_;
+  std::unique_ptr<cases::ApplicationService> applications_;
   std::unique_ptr<sharing::GateFacts> gate_facts_;
   std::unique_ptr<authz::AccessGate> gate_;
   std::unique_ptr<sharing::ReferenceDirectory> directory_;

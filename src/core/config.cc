@@ -90,6 +90,12 @@ const std::map<std::string, Setter>& Setters() {
          c.data_categories = v;
          return Status::Ok();
        }},
+      {"time_zone",
+       [](Config& c, const std::string& v) {
+         if (v.empty()) return Status::InvalidArgument("must name a time zone, like Europe/Brussels or UTC");
+         c.time_zone = v;
+         return Status::Ok();
+       }},
       {"access_log_exceptions",
        [](Config& c, const std::string& v) {
          c.access_log_exceptions = v;

@@ -34,6 +34,9 @@ struct Config {
   // does not see in their access log (a legal exception of the deployment, for example an
   // investigation unit); the entries stay in the audit log for auditors. Empty: none.
   std::string access_log_exceptions;
+  // ONEDOOR_TIME_ZONE: the IANA time zone whose calendar statutory clocks count in
+  // ("Europe/Brussels"); onedoor refuses to start with an unknown one.
+  std::string time_zone = "UTC";
 
   // Delivery of domain events from the outbox (docs/operators.md, "Event delivery").
   std::string webhook_url;       // ONEDOOR_WEBHOOK_URL: empty = events wait in the outbox

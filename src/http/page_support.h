@@ -46,4 +46,8 @@ void AddReferralPages(Router& router, const PageDeps& deps);
 // /cases (the agency's cases), /cases/new and /cases/{id} with its commands. In pages_cases.cc.
 void AddCasePages(Router& router, const PageDeps& deps);
 
+// /applications (the parts the agency decides), /applications/new (from a screening) and
+// /applications/{id} with the decision forms. In pages_applications.cc.
+void AddApplicationPages(Router& router, const PageDeps& deps);
+
 }  // namespace http

@@ -61,6 +61,9 @@ json Common(const PageDeps& deps, const Context& ctx, const std::string& title, 
       if (deps.cases != nullptr) {
         nav.push_back({{"href", "/cases"}, {"label", "Cases"}, {"current", current == "cases"}});
       }
+      if (deps.applications != nullptr) {
+        nav.push_back({{"href", "/applications"}, {"label", "Applications"}, {"current", current == "applications"}});
+      }
     }
     if (deps.agreements != nullptr && who.HasRole(authz::Role::kGovernance)) {
       nav.push_back({{"href", "/governance/agreements"}, {"label", "Sharing agreements"}, {"current", current == "agreements"}});
@@ -531,6 +534,8 @@ void AddResults(json& d, const std::string& result_json, const eligibility::Rule
   d["has_questions"] = !missing.empty();
 }
 
+void AddApplyForm(const PageDeps& deps, const Context& ctx, json& d, const eligibility::ScreeningRecord& r);
+
 void AddScreeningPages(Router& router, const PageDeps& deps) {
   // The form (and, after a POST, the results under it). `household` links it to a registered
   // household, whose members and ages come from the registry.
@@ -702,8 +707,49 @@ void AddScreeningPages(Router& router, const PageDeps& deps) {
                 d["created_at"] = r->created_at.ToRfc3339().substr(0, 16);
                 d["household_href"] = fmt::format("/households/{}", r->household->value);
                 AddResults(d, r->result_json, deps.screenings->rules(), deps.accounts);
+                if (deps.applications != nullptr && authz::HasClientRole(ctx.Who()) && r->household) {
+                  AddApplyForm(deps, ctx, d, *r);
+                }
                 return Page(deps, 200, "screening", d);
               }});
+}
+
+// The form to apply once from a saved screening: the household's current members, the
+// programs screened (those likely eligible ticked) and expedited service where a program has it.
+void AddApplyForm(const PageDeps& deps, const Context& ctx, json& d, const eligibility::ScreeningRecord& r) {
+  auto household = deps.households.Get(ctx.Who(), *r.household);
+  if (!household.ok()) return;
+  json members = json::array();
+  for (const auto& m : household->members) {
+    if (!m.until.empty()) continue;
+    members.push_back({{"id", m.person.value}, {"name", m.name}, {"checked", members.empty()}});
+  }
+  const json result = json::parse(r.result_json, nullptr, false);
+  if (members.empty() || !result.is_object()) return;
+  json programs = json::array();
+  json expedited = json::array();
+  const auto& rules = deps.screenings->rules();
+  for (const auto& p : result.value("programs", json::array())) {
+    const std::string id = p.value("program", "");
+    const std::string outcome = p.value("result", "unknown");
+    std::string agency = p.value("agency", "");
+    if (auto a = deps.accounts.FindAgencyByCode(agency); a.ok()) agency = a->name;
+    programs.push_back({{"id", id},
+                        {"name", p.value("name", id)},
+                        {"agency", agency},
+                        {"result", outcome == "eligible" ? "likely eligible" : outcome == "ineligible" ? "not eligible" : "not known yet"},
+                        {"likely", outcome == "eligible"}});
+    const int index = rules.FindProgram(id);
+    if (index >= 0 && rules.programs()[static_cast<size_t>(index)].expedited_days > 0) {
+      expedited.push_back({{"id", id}, {"name", p.value("name", id)},
+                           {"days", rules.programs()[static_cast<size_t>(index)].expedited_days}});
+    }
+  }
+  d["apply_action"] = "/applications/new";
+  d["apply_members"] = std::move(members);
+  d["apply_programs"] = std::move(programs);
+  d["has_expedited"] = !expedited.empty();
+  d["expedited_programs"] = std::move(expedited);
 }
 
 void AddReviewPages(Router& router, const PageDeps& deps) {
@@ -1347,6 +1393,7 @@ void AddPageRoutes(Router& router, const PageDeps& deps) {
   AddConsentPages(router, deps);
   AddReferralPages(router, deps);
   AddCasePages(router, deps);
+  AddApplicationPages(router, deps);
 }
 
 }  // namespace http

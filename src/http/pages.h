@@ -1,6 +1,7 @@
 #pragma once
 
 #include "accounts/account_service.h"
+#include "cases/application_service.h"
 #include "cases/case_service.h"
 #include "cases/referral_service.h"
 #include "eligibility/screening_service.h"
@@ -46,6 +47,8 @@ struct PageDeps {
   cases::ReferralService* referrals = nullptr;
   // The case pages (/cases) and "Cases" on a client's page; none when null.
   cases::CaseService* cases = nullptr;
+  // The application pages (/applications) and "Apply" on a screening's page; none when null.
+  cases::ApplicationService* applications = nullptr;
 };
 
 // The server-rendered pages for staff: sign in, home, client search, register, view, edit,

@@ -77,6 +77,10 @@ const kRules = {
   listCases: { allow: [...CASEWORK, 'ngo'], leaks: (body) => body.items.some((c) => c.id === ids.case) },
   getCase: { allow: CASEWORK },
   listPersonCases: { allow: [...CASEWORK, 'ngo'], personal: true, leaks: (body) => body.items.length > 0 },
+  // Applications: client roles of the agency where it was made, or of one that decides a part.
+  listApplicationsToDecide: { allow: [...CLIENT, 'ngo'], leaks: (body) => body.items.some((a) => a.id === ids.application) },
+  getApplication: { allow: CLIENT },
+  listPersonApplications: { allow: [...CLIENT, 'ngo'], personal: true, leaks: (body) => body.items.length > 0 },
 };
 
 let server;
@@ -110,6 +114,11 @@ before(async () => {
   });
   assert.equal(s.status, 201, s.text);
   ids.screening = s.body.id;
+  const applied = await eligibility.post('/api/v1/applications', {
+    screening_id: ids.screening, applicant_id: ids.person, programs: ['snap'],
+  });
+  assert.equal(applied.status, 201, applied.text);
+  ids.application = applied.body.id;
   const c = await cw.post(`/api/v1/persons/${ids.person}/consents`, {
     receiving_agency_id: Number(await sql(db, "SELECT id FROM agencies WHERE code = 'state-benefits'")),
     scope: 'partial', categories: ['income'], purpose: 'eligibility', legal_basis: 'consent',
@@ -169,6 +178,7 @@ function fill(p) {
     '/api/v1/sharing-agreements/{id}': ids.agreement, '/api/v1/match-reviews/{id}': ids.review,
     '/api/v1/referrals/{id}': ids.referral, '/api/v1/persons/{id}/referrals': ids.person,
     '/api/v1/cases/{id}': ids.case, '/api/v1/persons/{id}/cases': ids.person,
+    '/api/v1/applications/{id}': ids.application, '/api/v1/persons/{id}/applications': ids.person,
   };
   if (!p.includes('{')) return p;
   assert.ok(byOp[p] !== undefined, `no id to fill ${p}`);

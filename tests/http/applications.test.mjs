@@ -1,0 +1,128 @@
+// Apply once over HTTP: a city caseworker screens a household and applies from the screening
+// for SNAP (expedited) and the winter fuel grant; each owning agency sees and decides its own
+// part by its statutory due date; refusals name the field (400), the state (409) or are not
+// found (404); every step is audited on the applicant with an event. Then the same through the
+// pages: the form on the screening's page, the agency's list and the decision form.
+//
+//   ONEDOOR_BIN=build/dev/onedoor node --test tests/http/applications.test.mjs
+
+import assert from 'node:assert/strict';
+import { after, before, test } from 'node:test';
+
+import { assertProblem, hiddenCsrf, login, prepareDatabase, serve, sql } from './helpers.mjs';
+
+const T = { timeout: 60_000 };
+
+let server;
+let db;
+let city;
+let state;
+let ngo;
+let person;
+let screening;
+
+const count = async (where) => Number(await sql(db, `SELECT count(*) FROM ${where}`));
+
+function addDays(iso, days) {
+  const d = new Date(`${iso}T00:00:00Z`);
+  d.setUTCDate(d.getUTCDate() + days);
+  return d.toISOString().slice(0, 10);
+}
+
+before(async () => {
+  const prepared = await prepareDatabase({ people: 2, prefix: 'onedoor-applications-' });
+  db = prepared.db;
+  server = await serve(db, { logDir: prepared.dir });
+  city = await login(server.url, 'caseworker.city', { purpose: 'eligibility' });
+  state = await login(server.url, 'caseworker.state', { purpose: 'eligibility' });
+  ngo = await login(server.url, 'caseworker.ngo', { purpose: 'eligibility' });
+  const p = await city.post('/api/v1/persons', { names: [{ use: 'official', given: 'Wiremu', family: 'Applies' }], birth_date: '1980-02-02' });
+  assert.equal(p.status, 201, p.text);
+  person = p.body.id;
+  const h = await city.post('/api/v1/households', { name: 'The Applies household' });
+  assert.equal(h.status, 201, h.text);
+  const m = await city.post(`/api/v1/households/${h.body.id}/members`, { person_id: person, relationship: 'head', since: '2020-01-01' });
+  assert.equal(m.status, 200, m.text);
+  const s = await city.post('/api/v1/screenings', {
+    household_id: h.body.id,
+    inputs: { earned_income: '900', unearned_income: 0, shelter_costs: '700', has_elderly_or_disabled_member: false, countable_assets: '0' },
+  });
+  assert.equal(s.status, 201, s.text);
+  screening = s.body.id;
+});
+
+after(async () => {
+  await server?.stop();
+});
+
+test('one application, each part decided by its own agency by its statutory date', T, async () => {
+  assertProblem(await city.post('/api/v1/applications', { screening_id: screening, applicant_id: person, programs: ['snap', 'nope'], expedited: ['winter_fuel_grant'] }),
+    400, { fields: ['programs', 'expedited'] });
+  assertProblem(await city.post('/api/v1/applications', { screening_id: 999999, applicant_id: person, programs: ['snap'] }), 404);
+  const made = await city.post('/api/v1/applications',
+    { screening_id: screening, applicant_id: person, programs: ['snap', 'winter_fuel_grant'], expedited: ['snap'] });
+  assert.equal(made.status, 201, made.text);
+  const id = made.body.id;
+  const [snap, fuel] = made.body.parts;
+  assert.equal(snap.agency.name, 'State Benefits Agency');
+  assert.equal(snap.due, addDays(snap.received, 7), 'SNAP expedited: 7 days');
+  assert.equal(fuel.due, addDays(fuel.received, 30), 'no clock in the pack: the default 30 days');
+  assert.ok(made.body.answers && typeof made.body.answers === 'object', 'the answers are reused');
+
+  const theirs = await state.get(`/api/v1/applications/${id}`);
+  assert.equal(theirs.status, 200, theirs.text);
+  assert.deepEqual(theirs.body.parts.map((p) => p.program), ['snap'], 'the state sees its own part only');
+  assertProblem(await ngo.get(`/api/v1/applications/${id}`), 404);
+  const list = await state.get('/api/v1/applications');
+  assert.ok(list.body.items.some((a) => a.id === id));
+  assertProblem(await city.post(`/api/v1/application-parts/${snap.id}/decision`, { decision: 'approve', version: 1 }), 404);
+  assertProblem(await state.post(`/api/v1/application-parts/${snap.id}/decision`, { decision: 'deny', version: 1 }), 400, { fields: ['note'] });
+  const asked = await state.post(`/api/v1/application-parts/${snap.id}/decision`,
+    { decision: 'request_information', version: 1, note: 'Payslips for the last 30 days' });
+  assert.equal(asked.status, 200, asked.text);
+  assert.equal(asked.body.parts[0].state, 'more_information');
+  const twice = await state.post(`/api/v1/application-parts/${snap.id}/decision`, { decision: 'request_information', version: 2, note: 'x' });
+  assertProblem(twice, 409);
+  assert.match(twice.body.detail, /more_information; it may only be given information_received, approve or deny/);
+  const approved = await state.post(`/api/v1/application-parts/${snap.id}/decision`, { decision: 'approve', version: 2 });
+  assert.equal(approved.status, 200, approved.text);
+  assertProblem(await state.post(`/api/v1/application-parts/${snap.id}/decision`, { decision: 'approve', version: 2 }), 409);
+  const all = await city.get(`/api/v1/applications/${id}`);
+  assert.deepEqual(all.body.parts.map((p) => p.state), ['approved', 'pending']);
+  assert.equal(await count(`outbox WHERE type LIKE 'application.%' AND aggregate_id = '${id}'`), 3);
+  assert.equal(await count(`audit_log WHERE person_id = ${person} AND action IN ('application.submit', 'application.request_information', 'application.approve')`), 3);
+});
+
+test('the pages: apply from the screening page, then decide from the agency list', T, async () => {
+  const page = await city.get(`/screenings/${screening}`);
+  assert.equal(page.status, 200);
+  assert.match(page.text, /Apply once for several programs/);
+  assert.match(page.text, /id="expedited-snap"/);
+  const csrf = hiddenCsrf(page.text);
+  const body = new URLSearchParams({ csrf_token: csrf, screening_id: String(screening), applicant_id: String(person) });
+  body.append('programs', 'snap');
+  const made = await city.req('POST', '/applications/new', { body: body.toString(), headers: { 'Content-Type': 'application/x-www-form-urlencoded' } });
+  assert.equal(made.status, 303, made.text.slice(0, 300));
+  const path = made.headers.get('location').split('?')[0];
+  const id = Number(path.split('/').pop());
+  assert.match((await city.get(made.headers.get('location'))).text, /Application made/);
+
+  const list = await state.get('/applications');
+  assert.match(list.text, new RegExp(`href="/applications/${id}">Wiremu Applies`));
+  const view = await state.get(path);
+  const stateCsrf = hiddenCsrf(view.text);
+  const part = view.text.match(/name="part" value="(\d+)"/)[1];
+  const decide = (fields) => state.req('POST', path, {
+    body: new URLSearchParams({ csrf_token: stateCsrf, part, version: '1', ...fields }).toString(),
+    headers: { 'Content-Type': 'application/x-www-form-urlencoded' },
+  });
+  const noReason = await decide({ decision: 'deny', note: '' });
+  assert.equal(noReason.status, 400);
+  assert.match(noReason.text, /Give the reason for the denial/);
+  const denied = await decide({ decision: 'deny', note: 'Income above the limit for a household of one.' });
+  assert.equal(denied.status, 303);
+  const after = await state.get(path);
+  assert.match(after.text, /Denied/);
+  assert.match(after.text, /Income above the limit/);
+  assert.doesNotMatch(after.text, /Save the decision/);
+});
