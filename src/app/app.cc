@@ -10,6 +10,7 @@
 #include "http/api_consents.h"
 #include "http/api_applications.h"
 #include "http/api_cases.h"
+#include "http/api_documents.h"
 #include "http/api_referrals.h"
 #include "app/rules_commands.h"
 #include "core/log.h"
@@ -75,6 +76,9 @@ core::StatusOr<std::unique_ptr<App>> App::Open(const core::Config& config, bool 
                                                                *app->audit_, *app->outbox_, app->clock_);
     app->cases_ = std::make_unique<cases::CaseService>(*app->db_, *app->categories_, *app->gate_, *app->audit_,
                                                        *app->outbox_, app->clock_);
+    app->documents_ = std::make_unique<cases::DocumentService>(
+        *app->db_, *app->categories_, *app->gate_, *app->audit_, *app->outbox_, app->clock_,
+        cases::DocumentOptions{std::min<size_t>(5u << 20, static_cast<size_t>(config.max_body_bytes))});
     if (auto zone = cases::LocalDate(app->clock_.Now(), config.time_zone); !zone.ok()) {
       return core::Status::InvalidArgument("time_zone: " + zone.status().message());
     }
@@ -165,6 +169,7 @@ core::StatusOr<std::unique_ptr<App>> App::Open(const core::Config& config, bool 
   app->pages_->deps.referrals = app->referrals_.get();
   app->pages_->deps.cases = app->cases_.get();
   app->pages_->deps.applications = app->applications_.get();
+  app->pages_->deps.documents = app->documents_.get();
   app->AddOperationalRoutes();
   http::AddOpenApiRoute(app->router_, std::move(openapi));
   http::AddAccountRoutes(app->router_, *app->accounts_);
@@ -180,6 +185,7 @@ core::StatusOr<std::unique_ptr<App>> App::Open(const core::Config& config, bool 
   http::AddReferralRoutes(app->router_, *app->referrals_);
   http::AddCaseRoutes(app->router_, *app->cases_);
   http::AddApplicationRoutes(app->router_, *app->applications_);
+  http::AddDocumentRoutes(app->router_, *app->documents_);
   http::AddPageRoutes(app->router_, app->pages_->deps);
   http::AddStaticRoutes(app->router_, config.web_root, config.node_modules);
   app->dispatcher_ = std::make_unique<http::Dispatcher>(

@@ -9,6 +9,7 @@
 #include "audit/audit_log.h"
 #include "cases/application_service.h"
 #include "cases/case_service.h"
+#include "cases/document_service.h"
 #include "cases/referral_service.h"
 #include "core/clock.h"
 #include "core/config.h"
@@ -91,6 +92,7 @@ class App {
   std::unique_ptr<cases::ReferralService> referrals_;
   std::unique_ptr<cases::CaseService> cases_;
   std::unique_ptr<cases::ApplicationService> applications_;
+  std::unique_ptr<cases::DocumentService> documents_;
   std::unique_ptr<sharing::GateFacts> gate_facts_;
   std::unique_ptr<authz::AccessGate> gate_;
   std::unique_ptr<sharing::ReferenceDirectory> directory_;

@@ -196,6 +196,8 @@ StatusOr<Application> ApplicationService::Apply(const authz::Principal& who, con
   authz::Decision d;
   if (member) {
     d = gate_.DecidePerson(who, authz::Operation::kRead, in.applicant);
+    // The application carries the screening's answers: the caller must be one who may see them.
+    d.Require(authz::Field::kScreening, gate_.categories());
     if (!d.allowed) return DenyAudited(who, "application.submit", "", in.applicant, d.reason);
   }
   struct Part {
@@ -408,8 +410,9 @@ StatusOr<std::vector<Application>> ApplicationService::ToDecide(const authz::Pri
   RETURN_IF_ERROR(db_.Write([&](storage::Transaction& tx) -> Status {
     ASSIGN_OR_RETURN(out, Load(tx,
                                "WHERE EXISTS (SELECT 1 FROM application_parts t WHERE t.application_id = a.id AND "
-                               "t.agency_id = ?" + filter + ") ORDER BY a.id DESC LIMIT 500",
-                               {who.agency.value}, who));
+                               "t.agency_id = ?" + filter + ") ORDER BY (SELECT MIN(t.due) FROM application_parts t "
+                               "WHERE t.application_id = a.id AND t.agency_id = ?" + filter + "), a.id LIMIT 500",
+                               {who.agency.value, who.agency.value}, who));
     for (auto& a : out) {
       // Only the parts this agency decides, in the state asked for.
       std::erase_if(a.parts, [&](const ApplicationPart& p) {
@@ -419,11 +422,10 @@ StatusOr<std::vector<Application>> ApplicationService::ToDecide(const authz::Pri
       RETURN_IF_ERROR(audit_.Append(tx, who, {"application.list", "application", std::to_string(a.id), a.applicant,
                                               true, "the application parts the agency decides"}));
     }
-    std::sort(out.begin(), out.end(), [](const Application& x, const Application& y) {
-      const core::Date dx = x.parts.empty() ? core::Date{9999, 12, 31} : x.parts.front().due;
-      const core::Date dy = y.parts.empty() ? core::Date{9999, 12, 31} : y.parts.front().due;
-      return dx != dy ? dx < dy : x.id < y.id;
-    });
+    for (auto& a : out) {
+      std::sort(a.parts.begin(), a.parts.end(),
+                [](const ApplicationPart& x, const ApplicationPart& y) { return x.due < y.due; });
+    }
     return Status::Ok();
   }));
   return out;
@@ -441,6 +443,8 @@ StatusOr<std::vector<Application>> ApplicationService::ForPerson(const authz::Pr
   }
   std::vector<Application> out;
   RETURN_IF_ERROR(db_.Write([&](storage::Transaction& tx) -> Status {
+    ASSIGN_OR_RETURN(storage::Rows rows, tx.Query("SELECT id FROM persons WHERE id = ?", {person.value}));
+    if (rows.empty()) return Status::NotFound(fmt::format("no person has id {}", person.value));
     ASSIGN_OR_RETURN(out, Load(tx, "WHERE a.person_id = ? ORDER BY a.id DESC", {person.value}, who));
     for (auto& a : out) a.answers.clear();
     return audit_.Append(tx, who, {"application.person", "person", std::to_string(person.value), person, true,

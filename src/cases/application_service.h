@@ -32,7 +32,7 @@ struct ApplicationPart {
   std::string program_name;
   core::AgencyId agency;  // the agency that owns the program and decides
   std::string agency_name;
-  std::string screened;  // the screening's result: eligible, ineligible, unknown
+  std::string screened;  // the screening's result: eligible, not_eligible, unknown, error, not_in_force
   std::string state;     // pending, approved, denied, more_information
   bool expedited = false;
   core::Date received;

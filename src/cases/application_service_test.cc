@@ -130,7 +130,7 @@ class ApplicationTest : public ::testing::TestWithParam<std::string> {
     const std::string result = R"({"as_of":"2026-01-31","rules_hash":"x","programs":[
       {"program":"snap","name":"SNAP","agency":"state-benefits","result":"eligible"},
       {"program":"medicaid_adult","name":"Medicaid for adults","agency":"health-authority","result":"unknown"},
-      {"program":"winter_fuel_grant","name":"Winter fuel grant","agency":"city-social","result":"ineligible"},
+      {"program":"winter_fuel_grant","name":"Winter fuel grant","agency":"city-social","result":"not_eligible"},
       {"program":"lost_program","name":"Lost","agency":"nowhere","result":"eligible"}]})";
     ASSERT_TRUE(db_->Write([&](storage::Transaction& tx) -> Status {
                      ASSIGN_OR_RETURN(storage::Rows rows,

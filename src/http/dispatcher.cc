@@ -7,6 +7,7 @@
 #include "core/crypto.h"
 #include "core/log.h"
 #include "access/access_gate.h"
+#include "http/multipart.h"
 #include "http/problem.h"
 
 namespace http {
@@ -175,6 +176,13 @@ Response Dispatcher::Dispatch(Request& request, std::string& route_name) {
     if (session) {
       if (route.auth == Auth::kPage && !IsSafe(request.method)) {
         auto form = ParseForm(request.body);
+        // A form with a file comes as multipart/form-data, its token among the parts.
+        if (auto parts = ParseMultipartForm(request)) {
+          form.clear();
+          for (const auto& [name, part] : *parts) {
+            if (part.file_name.empty()) form.emplace(name, part.value);
+          }
+        }
         auto it = form.find("csrf_token");
         if (it == form.end() || !core::ConstantTimeEquals(it->second, session->csrf_token)) {
           return error_page_(403, "The form has expired",

@@ -9,6 +9,7 @@
 #include <nlohmann/json.hpp>
 
 #include "core/crypto.h"
+#include "http/multipart.h"
 #include "http/page_support.h"
 
 namespace http {
@@ -709,6 +710,10 @@ void AddScreeningPages(Router& router, const PageDeps& deps) {
                 AddResults(d, r->result_json, deps.screenings->rules(), deps.accounts);
                 if (deps.applications != nullptr && authz::HasClientRole(ctx.Who()) && r->household) {
                   AddApplyForm(deps, ctx, d, *r);
+                  if (const std::string e = ctx.request.Query("apply_error"); !e.empty() && d.contains("apply_action")) {
+                    d["has_errors"] = true;
+                    d["errors"] = json::array({{{"message", e}, {"href", "#apply"}}});
+                  }
                 }
                 return Page(deps, 200, "screening", d);
               }});
@@ -737,7 +742,7 @@ void AddApplyForm(const PageDeps& deps, const Context& ctx, json& d, const eligi
     programs.push_back({{"id", id},
                         {"name", p.value("name", id)},
                         {"agency", agency},
-                        {"result", outcome == "eligible" ? "likely eligible" : outcome == "ineligible" ? "not eligible" : "not known yet"},
+                        {"result", outcome == "eligible" ? "likely eligible" : outcome == "not_eligible" ? "not eligible" : "not known yet"},
                         {"likely", outcome == "eligible"}});
     const int index = rules.FindProgram(id);
     if (index >= 0 && rules.programs()[static_cast<size_t>(index)].expedited_days > 0) {
@@ -1016,6 +1021,53 @@ Response ClientPage(const PageDeps& deps, Context& ctx, const registry::PersonVi
       d["referrals"] = std::move(list);
     }
   }
+  if (deps.documents != nullptr && authz::HasClientRole(ctx.Who())) {
+    d["documents_action"] = fmt::format("/clients/{}/documents", p.id.value);
+    auto docs = deps.documents->ForPerson(ctx.Who(), p.id);
+    if (docs.ok()) {
+      json list = json::array();
+      for (const auto& doc : docs->first) {
+        std::string kind = doc.kind;
+        std::replace(kind.begin(), kind.end(), '_', ' ');
+        list.push_back({{"href", fmt::format("/api/v1/documents/{}/content", doc.id)},
+                        {"file_name", doc.file_name},
+                        {"kind", kind},
+                        {"category", doc.category_label},
+                        {"size", fmt::format("{} KB", (doc.size + 1023) / 1024)},
+                        {"by", doc.agency_name},
+                        {"at", doc.uploaded_at.ToRfc3339().substr(0, 10)}});
+      }
+      d["has_documents"] = !list.empty();
+      d["documents"] = std::move(list);
+      if (docs->second > 0) {
+        d["documents_withheld"] = fmt::format("{} more {} in categories withheld from you.", docs->second,
+                                              docs->second == 1 ? "document is" : "documents are");
+      }
+    }
+    json kinds = json::array();
+    for (const auto& k : cases::DocumentKinds()) {
+      std::string label = k;
+      std::replace(label.begin(), label.end(), '_', ' ');
+      label[0] = static_cast<char>(std::toupper(static_cast<unsigned char>(label[0])));
+      kinds.push_back({{"value", k}, {"label", label}});
+    }
+    d["document_kinds"] = std::move(kinds);
+    json categories = json::array();
+    if (deps.consents != nullptr) {
+      for (const auto& c : deps.consents->categories().categories()) {
+        const bool withheld = std::any_of(view.decision.withheld.begin(), view.decision.withheld.end(),
+                                          [&](const authz::Withheld& w) { return w.category == c.id; });
+        if (!withheld) categories.push_back({{"value", c.id}, {"label", c.label}});
+      }
+    }
+    d["document_categories"] = std::move(categories);
+    if (const std::string e = ctx.request.Query("document_error"); !e.empty()) {
+      d["has_errors"] = true;
+      d["errors"] = json::array({{{"message", e}, {"href", "#document-file"}}});
+      d["document_error"] = e;
+    }
+    if (ctx.request.Query("document") == "1") d["flash"] = "Document added";
+  }
   if (deps.cases != nullptr && authz::HasCaseworkRole(ctx.Who())) {
     d["show_cases"] = true;
     if (ctx.Who().HasAnyRole({authz::Role::kCoordinator, authz::Role::kManager})) {
@@ -1236,6 +1288,39 @@ void AddPageRoutes(Router& router, const PageDeps& deps) {
                 auto view = deps.persons.Get(ctx.Who(), core::PersonId{*id});
                 if (!view.ok()) return ClientRefused(deps, ctx, *id, view.status(), "", "");
                 return ClientPage(deps, ctx, *view, false);
+              }});
+
+  // A document added to the client's record: a multipart form with the file.
+  router.Add({"POST", "/clients/{id}/documents", Auth::kPage, "", [&deps](Context& ctx) {
+                auto id = IdParam(ctx, "id");
+                if (!id.ok()) return ErrorFor(deps, ctx, id.status());
+                if (deps.documents == nullptr) return ErrorFor(deps, ctx, core::Status::NotFound("no documents here"));
+                auto parts = ParseMultipartForm(ctx.request);
+                const std::string back = fmt::format("/clients/{}", *id);
+                auto fail = [&](const std::string& message) {
+                  return Response::Redirect(back + "?document_error=" + UrlEncode(message) + "#documents");
+                };
+                if (!parts) return fail("Choose a file to add");
+                auto value = [&](const char* name) {
+                  auto it = parts->find(name);
+                  return it == parts->end() ? std::string() : it->second.value;
+                };
+                auto file = parts->find("file");
+                if (file == parts->end() || file->second.file_name.empty()) return fail("Choose a file to add");
+                cases::NewDocument doc;
+                doc.person = core::PersonId{*id};
+                doc.kind = value("kind");
+                doc.category = value("category");
+                doc.file_name = file->second.file_name;
+                doc.media_type = file->second.content_type;
+                doc.content = std::move(file->second.value);
+                auto done = deps.documents->Upload(ctx.Who(), doc);
+                if (done.ok()) return Response::Redirect(back + "?document=1#documents");
+                if (done.status().code() != core::StatusCode::kInvalidArgument) return ErrorFor(deps, ctx, done.status());
+                std::string message;
+                for (const auto& e : done.status().fields()) message += (message.empty() ? "" : "; ") + e.message;
+                message[0] = static_cast<char>(std::toupper(static_cast<unsigned char>(message[0])));
+                return fail(message);
               }});
 
   // Emergency access (break-glass): the justification opens what agreements and consent do not,

@@ -3,6 +3,7 @@
 #include "accounts/account_service.h"
 #include "cases/application_service.h"
 #include "cases/case_service.h"
+#include "cases/document_service.h"
 #include "cases/referral_service.h"
 #include "eligibility/screening_service.h"
 #include "http/dispatcher.h"
@@ -49,6 +50,8 @@ struct PageDeps {
   cases::CaseService* cases = nullptr;
   // The application pages (/applications) and "Apply" on a screening's page; none when null.
   cases::ApplicationService* applications = nullptr;
+  // "Documents" on a client's page and their upload; none when null.
+  cases::DocumentService* documents = nullptr;
 };
 
 // The server-rendered pages for staff: sign in, home, client search, register, view, edit,

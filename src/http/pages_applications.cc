@@ -67,7 +67,7 @@ json ViewData(const PageDeps& deps, const Context& ctx, const cases::Application
                      {"program", p.program_name + (p.expedited ? " (expedited)" : "")},
                      {"agency", p.agency_name},
                      {"screened", p.screened == "eligible" ? "likely eligible"
-                                  : p.screened == "ineligible" ? "not eligible" : "not known"},
+                                  : p.screened == "not_eligible" ? "not eligible" : "not known"},
                      {"state", StateLabel(p.state)},
                      {"state_class", StateTag(p.state)},
                      {"received", p.received.ToString()},
@@ -133,10 +133,12 @@ void AddApplicationPages(Router& router, const PageDeps& deps) {
                 auto made = deps.applications->Apply(ctx.Who(), n);
                 if (made.ok()) return Response::Redirect(fmt::format("/applications/{}?made=1", made->id));
                 if (made.status().code() != core::StatusCode::kInvalidArgument) return ErrorFor(deps, ctx, made.status());
-                // Back to the screening's page with what was wrong.
+                // Back to the screening's page with what was wrong; nothing was saved.
                 std::string messages;
                 for (const auto& e : made.status().fields()) messages += (messages.empty() ? "" : "; ") + e.message;
-                return ErrorFor(deps, ctx, core::Status::InvalidArgument("The application was not made: " + messages));
+                messages[0] = static_cast<char>(std::toupper(static_cast<unsigned char>(messages[0])));
+                return Response::Redirect(fmt::format("/screenings/{}?apply_error={}#apply", n.screening_id,
+                                                      UrlEncode(messages)));
               }});
 
   router.Add({"GET", "/applications/{id}", Auth::kPage, "", [&deps](Context& ctx) {

@@ -70,8 +70,8 @@ Request Convert(const restinio::request_handle_t& req) {
   const auto& h = req->header();
   out.method = h.method().c_str();
   out.path = PathDecode(std::string(h.path()));
-  const auto qp = restinio::parse_query<restinio::parse_query_traits::javascript_compatible>(h.query());
-  for (const auto& [k, v] : qp) out.query.emplace(std::string(k), std::string(v));
+  // Decoded leniently, like a form: a "/" or "?" left unescaped in a value is kept, not refused.
+  out.query = ParseForm(h.query());
   for (const auto& field : h) {
     std::string name = field.name();
     for (char& c : name) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));

@@ -181,7 +181,7 @@ const std::vector<std::string>& OnedoorTables() {
       "consents", "consent_events",
       "break_glass_accesses", "change_notices", "agency_webhooks", "referrals", "referral_events",
       "cases", "case_participants", "case_conferences", "case_items", "case_events",
-      "applications", "application_parts",
+      "applications", "application_parts", "documents",
   };
   return *tables;
 }

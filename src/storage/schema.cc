@@ -556,6 +556,26 @@ CREATE TABLE application_parts (
 CREATE INDEX application_parts_application ON application_parts (application_id, id);
 CREATE INDEX application_parts_agency ON application_parts (agency_id, state, due);
 )sql"},
+      // Documents uploaded once and kept with the person, each in a data category; the bytes
+      // as base64 text with their SHA-256 (cases/document_service.h).
+      {18, "documents", R"sql(
+CREATE TABLE documents (
+  id {{id}},
+  person_id BIGINT NOT NULL REFERENCES persons(id),
+  application_id BIGINT REFERENCES applications(id),
+  kind TEXT NOT NULL,
+  category TEXT NOT NULL,
+  file_name TEXT NOT NULL,
+  media_type TEXT NOT NULL,
+  size BIGINT NOT NULL,
+  sha256 TEXT NOT NULL,
+  content TEXT NOT NULL,
+  uploaded_by TEXT NOT NULL,
+  agency_id BIGINT NOT NULL REFERENCES agencies(id),
+  uploaded_at BIGINT NOT NULL
+);
+CREATE INDEX documents_person ON documents (person_id, id);
+)sql"},
   };
   return *migrations;
 }

@@ -100,6 +100,11 @@ test('the pages: apply from the screening page, then decide from the agency list
   assert.match(page.text, /id="expedited-snap"/);
   const csrf = hiddenCsrf(page.text);
   const body = new URLSearchParams({ csrf_token: csrf, screening_id: String(screening), applicant_id: String(person) });
+  // Nothing chosen: back to the screening's page with the reason, nothing saved.
+  const none = await city.req('POST', '/applications/new', { body: body.toString(), headers: { 'Content-Type': 'application/x-www-form-urlencoded' } });
+  assert.equal(none.status, 303);
+  assert.match(none.headers.get('location'), new RegExp(`^/screenings/${screening}\\?apply_error=`));
+  assert.match((await city.get(none.headers.get('location').replace(/#.*/, ''))).text, /href="#apply">Choose at least one program to apply for/);
   body.append('programs', 'snap');
   const made = await city.req('POST', '/applications/new', { body: body.toString(), headers: { 'Content-Type': 'application/x-www-form-urlencoded' } });
   assert.equal(made.status, 303, made.text.slice(0, 300));

@@ -81,6 +81,9 @@ const kRules = {
   listApplicationsToDecide: { allow: [...CLIENT, 'ngo'], leaks: (body) => body.items.some((a) => a.id === ids.application) },
   getApplication: { allow: CLIENT },
   listPersonApplications: { allow: [...CLIENT, 'ngo'], personal: true, leaks: (body) => body.items.length > 0 },
+  // Documents: as the gate allows the person's data, category by category.
+  listDocuments: { allow: CLIENT, personal: true },
+  getDocumentContent: { allow: CLIENT, personal: true },
 };
 
 let server;
@@ -119,6 +122,10 @@ before(async () => {
   });
   assert.equal(applied.status, 201, applied.text);
   ids.application = applied.body.id;
+  const uploaded = await cw.req('POST', `/api/v1/persons/${ids.person}/documents?kind=payslip&category=income&file_name=p.pdf`,
+    { body: '%PDF-1.4\nmatrix\n%%EOF\n', headers: { 'Content-Type': 'application/pdf' } });
+  assert.equal(uploaded.status, 201, uploaded.text);
+  ids.document = uploaded.body.id;
   const c = await cw.post(`/api/v1/persons/${ids.person}/consents`, {
     receiving_agency_id: Number(await sql(db, "SELECT id FROM agencies WHERE code = 'state-benefits'")),
     scope: 'partial', categories: ['income'], purpose: 'eligibility', legal_basis: 'consent',
@@ -179,6 +186,7 @@ function fill(p) {
     '/api/v1/referrals/{id}': ids.referral, '/api/v1/persons/{id}/referrals': ids.person,
     '/api/v1/cases/{id}': ids.case, '/api/v1/persons/{id}/cases': ids.person,
     '/api/v1/applications/{id}': ids.application, '/api/v1/persons/{id}/applications': ids.person,
+    '/api/v1/persons/{id}/documents': ids.person, '/api/v1/documents/{id}/content': ids.document,
   };
   if (!p.includes('{')) return p;
   assert.ok(byOp[p] !== undefined, `no id to fill ${p}`);

@@ -1,0 +1,90 @@
+#include "http/api_documents.h"
+
+#include <fmt/format.h>
+
+#include <nlohmann/json.hpp>
+
+#include "http/json_body.h"
+#include "http/problem.h"
+
+namespace http {
+
+using nlohmann::json;
+
+json DocumentJson(const cases::Document& d) {
+  return {{"id", d.id},
+          {"person_id", d.person.value},
+          {"application_id", d.application ? json(*d.application) : json(nullptr)},
+          {"kind", d.kind},
+          {"category", {{"id", d.category}, {"label", d.category_label}}},
+          {"file_name", d.file_name},
+          {"media_type", d.media_type},
+          {"size", d.size},
+          {"sha256", d.sha256},
+          {"uploaded_by", d.uploaded_by},
+          {"agency", {{"id", d.agency.value}, {"name", d.agency_name}}},
+          {"uploaded_at", d.uploaded_at.ToRfc3339()},
+          {"content", fmt::format("/api/v1/documents/{}/content", d.id)}};
+}
+
+// The file name for Content-Disposition: printable ASCII without quotes or backslashes, the
+// rest replaced, so that no header can be broken by a name.
+std::string SafeFileName(const std::string& name) {
+  std::string out;
+  for (unsigned char c : name) out.push_back(c >= 0x20 && c < 0x7f && c != '"' && c != '\\' ? static_cast<char>(c) : '_');
+  return out.empty() ? "document" : out;
+}
+
+void AddDocumentRoutes(Router& router, cases::DocumentService& documents) {
+  router.Add({"POST", "/api/v1/persons/{id}/documents", Auth::kApi, "uploadDocument", [&documents](Context& ctx) {
+                auto person = ParseId(ctx.Param("id"), "id");
+                if (!person.ok()) return Problem(person.status(), ctx.request.request_id);
+                cases::NewDocument d;
+                d.person = core::PersonId{*person};
+                d.kind = ctx.request.Query("kind");
+                d.category = ctx.request.Query("category");
+                d.file_name = ctx.request.Query("file_name");
+                if (const std::string a = ctx.request.Query("application_id"); !a.empty()) {
+                  auto id = ParseId(a, "application_id");
+                  if (!id.ok()) return Problem(id.status(), ctx.request.request_id);
+                  d.application = *id;
+                }
+                std::string type = ctx.request.Header("content-type").value_or("");
+                if (const size_t semi = type.find(';'); semi != std::string::npos) type.resize(semi);
+                d.media_type = type;
+                d.content = ctx.request.body;
+                auto done = documents.Upload(ctx.Who(), d);
+                if (!done.ok()) return Problem(done.status(), ctx.request.request_id);
+                Response resp = JsonResponse(201, DocumentJson(*done));
+                resp.Header("Location", fmt::format("/api/v1/documents/{}/content", done->id));
+                return resp;
+              }});
+
+  router.Add({"GET", "/api/v1/persons/{id}/documents", Auth::kApi, "listDocuments", [&documents](Context& ctx) {
+                auto person = ParseId(ctx.Param("id"), "id");
+                if (!person.ok()) return Problem(person.status(), ctx.request.request_id);
+                auto list = documents.ForPerson(ctx.Who(), core::PersonId{*person});
+                if (!list.ok()) return Problem(list.status(), ctx.request.request_id);
+                json items = json::array();
+                for (const auto& d : list->first) items.push_back(DocumentJson(d));
+                return JsonResponse(200, {{"items", std::move(items)}, {"withheld", list->second}});
+              }});
+
+  router.Add({"GET", "/api/v1/documents/{id}/content", Auth::kApi, "getDocumentContent", [&documents](Context& ctx) {
+                auto id = ParseId(ctx.Param("id"), "id");
+                if (!id.ok()) return Problem(id.status(), ctx.request.request_id);
+                auto got = documents.Content(ctx.Who(), *id);
+                if (!got.ok()) return Problem(got.status(), ctx.request.request_id);
+                Response resp;
+                resp.status = 200;
+                resp.body = std::move(got->second);
+                resp.Header("Content-Type", got->first.media_type);
+                resp.Header("Content-Disposition",
+                            fmt::format("attachment; filename=\"{}\"", SafeFileName(got->first.file_name)));
+                resp.Header("Cache-Control", "no-store");
+                resp.Header("ETag", fmt::format("\"{}\"", got->first.sha256));
+                return resp;
+              }});
+}
+
+}  // namespace http

@@ -1,0 +1,105 @@
+// Documents over HTTP: a caseworker uploads a PDF (the exact bytes come back, with their
+// SHA-256 as the ETag, as an attachment that is never sniffed), refusals name the field, an
+// agency that may not see the person gets nothing, and the client page takes a file from a
+// multipart form whose CSRF token is among the parts.
+//
+//   ONEDOOR_BIN=build/dev/onedoor node --test tests/http/documents.test.mjs
+
+import assert from 'node:assert/strict';
+import { createHash } from 'node:crypto';
+import { after, before, test } from 'node:test';
+
+import { assertProblem, hiddenCsrf, login, prepareDatabase, serve, sql } from './helpers.mjs';
+
+const T = { timeout: 60_000 };
+
+let server;
+let db;
+let city;
+let ngo;
+let person;
+
+const pdf = Buffer.concat([Buffer.from('%PDF-1.4\n'), Buffer.from(Array.from({ length: 2000 }, (_, i) => i % 256)), Buffer.from('\n%%EOF\n')]);
+
+before(async () => {
+  const prepared = await prepareDatabase({ people: 2, prefix: 'onedoor-documents-' });
+  db = prepared.db;
+  server = await serve(db, { logDir: prepared.dir });
+  city = await login(server.url, 'caseworker.city', { purpose: 'case_work' });
+  ngo = await login(server.url, 'caseworker.ngo', { purpose: 'case_work' });
+  const p = await city.post('/api/v1/persons', { names: [{ use: 'official', given: 'Ema', family: 'Documents' }] });
+  assert.equal(p.status, 201, p.text);
+  person = p.body.id;
+});
+
+after(async () => {
+  await server?.stop();
+});
+
+async function raw(who, path, body, type) {
+  const r = await fetch(server.url + path, { method: 'POST', body, headers: { ...who.headers('POST'), 'Content-Type': type } });
+  const text = await r.text();
+  return { status: r.status, headers: r.headers, text, body: text ? JSON.parse(text) : null };
+}
+
+test('a PDF uploaded through the API comes back byte for byte, as the gate allows', T, async () => {
+  const url = `/api/v1/persons/${person}/documents?kind=payslip&category=income&file_name=${encodeURIComponent('pay "march".pdf')}`;
+  const made = await raw(city, url, pdf, 'application/pdf');
+  assert.equal(made.status, 201, made.text);
+  assert.equal(made.body.sha256, createHash('sha256').update(pdf).digest('hex'));
+  assert.equal(made.body.size, pdf.length);
+  assertProblem(await raw(city, `/api/v1/persons/${person}/documents?kind=selfie&category=hobbies&file_name=a%2Fb.gif`, pdf, 'image/gif'),
+    400, { fields: ['kind', 'category', 'file_name', 'media_type'] });
+  assertProblem(await raw(city, url, Buffer.from('not a pdf'), 'application/pdf'), 400, { fields: ['content'] });
+
+  const r = await fetch(server.url + made.body.content, { headers: city.headers('GET') });
+  assert.equal(r.status, 200);
+  assert.equal(r.headers.get('content-type'), 'application/pdf');
+  assert.equal(r.headers.get('x-content-type-options'), 'nosniff');
+  assert.equal(r.headers.get('content-disposition'), 'attachment; filename="pay _march_.pdf"');
+  assert.equal(r.headers.get('etag'), `"${made.body.sha256}"`);
+  assert.ok(Buffer.from(await r.arrayBuffer()).equals(pdf), 'the same bytes');
+
+  const list = await city.get(`/api/v1/persons/${person}/documents`);
+  assert.equal(list.status, 200, list.text);
+  assert.deepEqual(list.body.items.map((d) => d.file_name), ['pay "march".pdf']);
+  // The trust holds nothing of the person and has no agreement: refused, and the bytes not found.
+  assertProblem(await ngo.get(`/api/v1/persons/${person}/documents`), 403);
+  assertProblem(await ngo.get(made.body.content), 404);
+  assert.equal(Number(await sql(db, "SELECT count(*) FROM audit_log WHERE action = 'document.download' AND allowed = 0")), 1);
+});
+
+test('the client page takes a file from a multipart form', T, async () => {
+  const page = await city.get(`/clients/${person}`);
+  assert.match(page.text, /enctype="multipart\/form-data"/);
+  const csrf = hiddenCsrf(page.text);
+  const form = new FormData();
+  form.append('csrf_token', csrf);
+  form.append('kind', 'tenancy');
+  form.append('category', 'housing');
+  form.append('file', new Blob([pdf], { type: 'application/pdf' }), 'lease.pdf');
+  const post = (body) => fetch(`${server.url}/clients/${person}/documents`, {
+    method: 'POST', body, redirect: 'manual', headers: { Cookie: city.auth.cookie },
+  });
+  const sent = await post(form);
+  assert.equal(sent.status, 303);
+  assert.match(sent.headers.get('location'), /\?document=1#documents$/);
+  const shown = await city.get(sent.headers.get('location').replace(/#.*/, ''));
+  assert.match(shown.text, /lease\.pdf/);
+  assert.match(shown.text, /Document added/);
+  // A form without its token is refused; a wrong file comes back with the reason.
+  const forged = new FormData();
+  forged.append('kind', 'tenancy');
+  forged.append('file', new Blob([pdf], { type: 'application/pdf' }), 'x.pdf');
+  assert.equal((await post(forged)).status, 403);
+  const wrong = new FormData();
+  wrong.append('csrf_token', csrf);
+  wrong.append('kind', 'tenancy');
+  wrong.append('category', 'housing');
+  wrong.append('file', new Blob(['hello'], { type: 'image/png' }), 'x.png');
+  const back = await post(wrong);
+  assert.equal(back.status, 303);
+  const again = await city.get(back.headers.get('location').replace(/#.*/, ''));
+  assert.match(again.text, /The file is not a PNG file/);
+  assert.equal(Number(await sql(db, `SELECT count(*) FROM documents WHERE person_id = ${person}`)), 2);
+});
