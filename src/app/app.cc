@@ -11,6 +11,7 @@
 #include "http/api_applications.h"
 #include "http/api_cases.h"
 #include "http/api_documents.h"
+#include "http/api_work.h"
 #include "http/api_referrals.h"
 #include "app/rules_commands.h"
 #include "core/log.h"
@@ -119,6 +120,14 @@ core::StatusOr<std::unique_ptr<App>> App::Open(const core::Config& config, bool 
     app->applications_ = std::make_unique<cases::ApplicationService>(
         *app->db_, *app->gate_, app->rules_.get(), *app->audit_, *app->outbox_, app->clock_,
         cases::ApplicationOptions{config.time_zone, 30});
+    // Incoming work is routed to the agencies' teams by the intake rules.
+    auto intake = cases::IntakeRules::Load(config.intake_rules);
+    if (!intake.ok()) return core::Status(intake.status().code(), "intake_rules: " + intake.status().message());
+    app->intake_ = std::make_unique<cases::IntakeRules>(std::move(intake).value());
+    app->referrals_->SetIntake(app->intake_.get());
+    app->applications_->SetIntake(app->intake_.get());
+    app->work_ = std::make_unique<cases::WorkQueueService>(*app->db_, *app->intake_, *app->audit_, *app->outbox_,
+                                                           app->clock_);
   }
   if (!web) return app;
 
@@ -170,6 +179,7 @@ core::StatusOr<std::unique_ptr<App>> App::Open(const core::Config& config, bool 
   app->pages_->deps.cases = app->cases_.get();
   app->pages_->deps.applications = app->applications_.get();
   app->pages_->deps.documents = app->documents_.get();
+  app->pages_->deps.work = app->work_.get();
   app->AddOperationalRoutes();
   http::AddOpenApiRoute(app->router_, std::move(openapi));
   http::AddAccountRoutes(app->router_, *app->accounts_);
@@ -186,6 +196,7 @@ core::StatusOr<std::unique_ptr<App>> App::Open(const core::Config& config, bool 
   http::AddCaseRoutes(app->router_, *app->cases_);
   http::AddApplicationRoutes(app->router_, *app->applications_);
   http::AddDocumentRoutes(app->router_, *app->documents_);
+  http::AddWorkRoutes(app->router_, *app->work_);
   http::AddPageRoutes(app->router_, app->pages_->deps);
   http::AddStaticRoutes(app->router_, config.web_root, config.node_modules);
   app->dispatcher_ = std::make_unique<http::Dispatcher>(

@@ -10,6 +10,7 @@
 #include "cases/application_service.h"
 #include "cases/case_service.h"
 #include "cases/document_service.h"
+#include "cases/work_queue.h"
 #include "cases/referral_service.h"
 #include "core/clock.h"
 #include "core/config.h"
@@ -93,6 +94,8 @@ class App {
   std::unique_ptr<cases::CaseService> cases_;
   std::unique_ptr<cases::ApplicationService> applications_;
   std::unique_ptr<cases::DocumentService> documents_;
+  std::unique_ptr<cases::IntakeRules> intake_;
+  std::unique_ptr<cases::WorkQueueService> work_;
   std::unique_ptr<sharing::GateFacts> gate_facts_;
   std::unique_ptr<authz::AccessGate> gate_;
   std::unique_ptr<sharing::ReferenceDirectory> directory_;

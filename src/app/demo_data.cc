@@ -7,6 +7,8 @@
 
 #include <fmt/format.h>
 
+#include <set>
+
 namespace app {
 namespace {
 
@@ -220,10 +222,55 @@ core::StatusOr<DemoSharing> LoadDemoAgreements(App& app) {
 
 }  // namespace
 
+// Each agency's two teams: the front line (caseworkers and the front desk) and the
+// specialists (specialists and coordinators; caseworkers where an agency has neither).
+// Does nothing once any team exists.
+core::Status LoadDemoTeams(App& app) {
+  return app.db().Write([&](storage::Transaction& tx) -> core::Status {
+    ASSIGN_OR_RETURN(storage::Rows any, tx.Query("SELECT COUNT(*) FROM teams"));
+    if (any.at(0).Int(0) > 0) return core::Status::Ok();
+    ASSIGN_OR_RETURN(storage::Rows agencies, tx.Query("SELECT id FROM agencies ORDER BY id"));
+    for (const auto& a : agencies) {
+      const int64_t agency = a.Int(0);
+      int64_t teams[2] = {0, 0};
+      const char* names[2] = {"Front line", "Specialists"};
+      const char* tiers[2] = {"front_line", "specialist"};
+      for (int t = 0; t < 2; ++t) {
+        ASSIGN_OR_RETURN(storage::Rows made, tx.Query("INSERT INTO teams (agency_id, name, tier, skills, created_at) "
+                                                      "VALUES (?, ?, ?, '', 0) RETURNING id",
+                                                      {agency, std::string(names[t]), std::string(tiers[t])}));
+        teams[t] = made.at(0).Int(0);
+      }
+      ASSIGN_OR_RETURN(storage::Rows staff, tx.Query("SELECT u.id, u.username, r.role FROM users u JOIN user_roles r ON "
+                                                     "r.user_id = u.id WHERE u.agency_id = ? ORDER BY u.id",
+                                                     {agency}));
+      bool has_specialist = false;
+      for (const auto& s : staff) has_specialist = has_specialist || s.Text(2) == "specialist" || s.Text(2) == "coordinator";
+      std::set<std::pair<int64_t, int64_t>> added;
+      for (const auto& s : staff) {
+        const std::string role = s.Text(2);
+        std::vector<int64_t> into;
+        if (role == "caseworker" || role == "frontdesk") into.push_back(teams[0]);
+        if (role == "specialist" || role == "coordinator" || (role == "caseworker" && !has_specialist)) {
+          into.push_back(teams[1]);
+        }
+        for (int64_t team : into) {
+          if (!added.insert({team, s.Int(0)}).second) continue;
+          RETURN_IF_ERROR(tx.Execute("INSERT INTO team_members (team_id, user_id, username) VALUES (?, ?, ?)",
+                                     {team, s.Int(0), s.Text(1)})
+                              .status());
+        }
+      }
+    }
+    return core::Status::Ok();
+  });
+}
+
 core::StatusOr<std::string> LoadDemoData(App& app, int people) {
   auto& accounts = app.accounts();
   if (accounts.FindAgencyByCode(kAgencies[0].code).ok()) {
     ASSIGN_OR_RETURN(DemoSharing sharing, LoadDemoAgreements(app));
+    RETURN_IF_ERROR(LoadDemoTeams(app));
     if (sharing.agreements == 0) return std::string("demo data already loaded; nothing changed");
     return "demo data already loaded; added " + sharing.Describe();
   }
@@ -305,6 +352,7 @@ core::StatusOr<std::string> LoadDemoData(App& app, int people) {
     }
   }
   ASSIGN_OR_RETURN(DemoSharing sharing, LoadDemoAgreements(app));
+  RETURN_IF_ERROR(LoadDemoTeams(app));
   return fmt::format(
       "loaded {} agencies, {} staff, {} people in {} households, {}; every demo login uses the password {}",
       agencies.size(), Users().size(), created, households, sharing.Describe(), kDemoPassword);

@@ -1,5 +1,7 @@
 #include "cases/application_service.h"
 
+#include "cases/work_queue.h"
+
 #include <fmt/format.h>
 #include <unicode/timezone.h>
 #include <unicode/unistr.h>
@@ -264,12 +266,19 @@ StatusOr<Application> ApplicationService::Apply(const authz::Principal& who, con
     id = rows.at(0).Int(0);
     for (const auto& p : parts) {
       const core::Date due = core::Date::FromDays(received.ToDays() + p.days);
-      RETURN_IF_ERROR(tx.Execute("INSERT INTO application_parts (application_id, program, program_name, agency_id, "
-                                 "screened, state, expedited, received, due, clock, reason, request, decided_by, "
-                                 "version) VALUES (?, ?, ?, ?, ?, 'pending', ?, ?, ?, ?, '', '', '', 1)",
-                                 {id, p.program, p.name, agencies[p.agency_code].first, p.screened,
-                                  int64_t{p.expedited ? 1 : 0}, received.ToString(), due.ToString(), p.clock})
-                          .status());
+      ASSIGN_OR_RETURN(storage::Rows part,
+                       tx.Query("INSERT INTO application_parts (application_id, program, program_name, agency_id, "
+                                "screened, state, expedited, received, due, clock, reason, request, decided_by, "
+                                "version) VALUES (?, ?, ?, ?, ?, 'pending', ?, ?, ?, ?, '', '', '', 1) RETURNING id",
+                                {id, p.program, p.name, agencies[p.agency_code].first, p.screened,
+                                 int64_t{p.expedited ? 1 : 0}, received.ToString(), due.ToString(), p.clock}));
+      if (intake_ != nullptr) {
+        WorkIn work{core::AgencyId{agencies[p.agency_code].first}, "application_part", part.at(0).Int(0), in.applicant,
+                    fmt::format("Application for {}{}", p.name, p.expedited ? " (expedited)" : ""),
+                    {{"kind", std::string("application")}, {"program", p.program}, {"expedited", p.expedited}},
+                    due};
+        RETURN_IF_ERROR(WorkQueueService::Enqueue(tx, *intake_, outbox_, now, std::move(work)));
+      }
     }
     RETURN_IF_ERROR(audit_.Append(tx, who,
                                   {"application.submit", "application", std::to_string(id), in.applicant, true,
@@ -348,6 +357,7 @@ StatusOr<Application> ApplicationService::Decide(const authz::Principal& who, in
                     decided ? storage::Value(now.micros) : storage::Value(storage::Null{}),
                     decided ? who.name : std::string(), part_id})
             .status());
+    if (decided) RETURN_IF_ERROR(WorkQueueService::Settle(tx, "application_part", part_id, now, who.name));
     const std::string action = decision == PartDecision::kApprove            ? "approve"
                                : decision == PartDecision::kDeny             ? "deny"
                                : decision == PartDecision::kRequestInformation ? "request_information"

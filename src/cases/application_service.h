@@ -13,6 +13,7 @@
 #include "core/ids.h"
 #include "core/status.h"
 #include "eligibility/rule_set.h"
+#include "cases/intake.h"
 #include "exchange/outbox.h"
 #include "storage/database.h"
 
@@ -115,6 +116,9 @@ class ApplicationService {
 
   core::Date Today() const;
   core::Timestamp Now() const { return clock_.Now(); }
+  // With intake rules, each part becomes work in the owning agency's queues
+  // (cases/work_queue.h), settled when it is approved or denied.
+  void SetIntake(const IntakeRules* intake) { intake_ = intake; }
 
  private:
   core::StatusOr<std::vector<Application>> Load(storage::Transaction& tx, const std::string& where,
@@ -129,6 +133,7 @@ class ApplicationService {
   exchange::Outbox& outbox_;
   const core::Clock& clock_;
   const ApplicationOptions options_;
+  const IntakeRules* intake_ = nullptr;
 };
 
 }  // namespace cases

@@ -6,6 +6,7 @@
 #include <array>
 
 #include "cases/consent_check.h"
+#include "cases/work_queue.h"
 
 namespace cases {
 
@@ -285,6 +286,13 @@ StatusOr<Referral> ReferralService::Send(const authz::Principal& who, const NewR
                                                in.to_agency->value, in.consent_id)}));
     ASSIGN_OR_RETURN(std::vector<Referral> found, Load(tx, "WHERE r.id = ?", {id}, true));
     r = std::move(found.at(0));
+    if (intake_ != nullptr) {
+      WorkIn work{r.to_agency, "referral", id, r.person,
+                  fmt::format("Referral from {}{}", r.from_agency_name, r.service.empty() ? "" : ": " + r.service),
+                  {{"kind", std::string("referral")}, {"urgency", std::string(UrgencyName(r.urgency))}},
+                  r.respond_by.UtcDate()};
+      RETURN_IF_ERROR(WorkQueueService::Enqueue(tx, *intake_, outbox_, now, std::move(work)));
+    }
     return outbox_.Append(tx, "referral.sent", "referral", std::to_string(id), EventPayload(r));
   }));
   return r;
@@ -396,6 +404,9 @@ StatusOr<Referral> ReferralService::Act(const authz::Principal& who, int64_t id,
                                  answers ? storage::Value(now.micros) : storage::Value(storage::Null{}), now.micros,
                                  id, r.version}));
     if (changed != 1) return Status::Aborted("the referral changed during the update; try again");
+    if (answers || action == ReferralAction::kWithdraw) {
+      RETURN_IF_ERROR(WorkQueueService::Settle(tx, "referral", id, now, who.name));
+    }
     RETURN_IF_ERROR(audit_.Append(tx, who,
                                   {"referral." + action_name, "referral", std::to_string(id), r.person, true,
                                    fmt::format("the referral went from {} to {}", Name(before), Name(after))}));

@@ -12,6 +12,7 @@
 #include "core/clock.h"
 #include "core/ids.h"
 #include "core/status.h"
+#include "cases/intake.h"
 #include "exchange/outbox.h"
 #include "storage/database.h"
 
@@ -158,6 +159,9 @@ class ReferralService {
   core::StatusOr<std::vector<Referral>> ForPerson(const authz::Principal& who, core::PersonId person);
 
   core::Timestamp Now() const { return clock_.Now(); }
+  // With intake rules, a referral sent becomes work in the receiving agency's queues
+  // (cases/work_queue.h), settled when it is answered or withdrawn.
+  void SetIntake(const IntakeRules* intake) { intake_ = intake; }
 
  private:
   static core::StatusOr<std::vector<Referral>> Load(storage::Transaction& tx, const std::string& where,
@@ -172,6 +176,7 @@ class ReferralService {
   exchange::Outbox& outbox_;
   const core::Clock& clock_;
   const ReferralOptions options_;
+  const IntakeRules* intake_ = nullptr;
 };
 
 }  // namespace cases

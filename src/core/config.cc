@@ -96,6 +96,12 @@ const std::map<std::string, Setter>& Setters() {
          c.time_zone = v;
          return Status::Ok();
        }},
+      {"intake_rules",
+       [](Config& c, const std::string& v) {
+         if (v.empty()) return Status::InvalidArgument("must name the intake rules file");
+         c.intake_rules = v;
+         return Status::Ok();
+       }},
       {"access_log_exceptions",
        [](Config& c, const std::string& v) {
          c.access_log_exceptions = v;
@@ -118,6 +124,7 @@ std::string EnvName(const std::string& key) {
 
 // A definition private to this file (src/CMakeLists.txt), so that changing it rebuilds one file.
 std::string Config::DefaultDataCategories() { return ONEDOOR_DEFAULT_DATA_CATEGORIES; }
+std::string Config::DefaultIntakeRules() { return ONEDOOR_DEFAULT_INTAKE_RULES; }
 
 StatusOr<Config> Config::Load(const std::string& path) {
   Config config;

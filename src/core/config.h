@@ -34,6 +34,9 @@ struct Config {
   // does not see in their access log (a legal exception of the deployment, for example an
   // investigation unit); the entries stay in the audit log for auditors. Empty: none.
   std::string access_log_exceptions;
+  // ONEDOOR_INTAKE_RULES: the intake rules that route incoming work to the agencies' front-line
+  // and specialist teams (docs/cases.md). The default is config/intake.yaml of the source tree.
+  std::string intake_rules = DefaultIntakeRules();
   // ONEDOOR_TIME_ZONE: the IANA time zone whose calendar statutory clocks count in
   // ("Europe/Brussels"); onedoor refuses to start with an unknown one.
   std::string time_zone = "UTC";
@@ -47,6 +50,7 @@ struct Config {
 
   // The compiled-in default of `data_categories`.
   static std::string DefaultDataCategories();
+  static std::string DefaultIntakeRules();
 
   // Reads `path` (empty: defaults only) and applies environment overrides.
   // Errors name the file, line and key.

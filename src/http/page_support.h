@@ -50,4 +50,7 @@ void AddCasePages(Router& router, const PageDeps& deps);
 // /applications/{id} with the decision forms. In pages_applications.cc.
 void AddApplicationPages(Router& router, const PageDeps& deps);
 
+// /work, the work queue of the caller's teams. In pages_work.cc.
+void AddWorkPages(Router& router, const PageDeps& deps);
+
 }  // namespace http

@@ -53,6 +53,9 @@ json Common(const PageDeps& deps, const Context& ctx, const std::string& title, 
     nav.push_back({{"href", "/clients"}, {"label", "Clients"}, {"current", current == "clients"}});
     nav.push_back({{"href", "/clients/new"}, {"label", "Register a client"}, {"current", current == "new"}});
     nav.push_back({{"href", "/screening"}, {"label", "Screening"}, {"current", current == "screening"}});
+    if (deps.work != nullptr && authz::HasClientRole(who)) {
+      nav.push_back({{"href", "/work"}, {"label", "Work queue"}, {"current", current == "work"}});
+    }
     if (who.HasAnyRole({authz::Role::kCaseworker, authz::Role::kSpecialist, authz::Role::kCoordinator,
                         authz::Role::kManager})) {
       nav.push_back({{"href", "/reviews"}, {"label", "Possible duplicates"}, {"current", current == "reviews"}});
@@ -1479,6 +1482,7 @@ void AddPageRoutes(Router& router, const PageDeps& deps) {
   AddReferralPages(router, deps);
   AddCasePages(router, deps);
   AddApplicationPages(router, deps);
+  AddWorkPages(router, deps);
 }
 
 }  // namespace http

@@ -4,6 +4,7 @@
 #include "cases/application_service.h"
 #include "cases/case_service.h"
 #include "cases/document_service.h"
+#include "cases/work_queue.h"
 #include "cases/referral_service.h"
 #include "eligibility/screening_service.h"
 #include "http/dispatcher.h"
@@ -52,6 +53,8 @@ struct PageDeps {
   cases::ApplicationService* applications = nullptr;
   // "Documents" on a client's page and their upload; none when null.
   cases::DocumentService* documents = nullptr;
+  // The work queue page (/work); none when null.
+  cases::WorkQueueService* work = nullptr;
 };
 
 // The server-rendered pages for staff: sign in, home, client search, register, view, edit,

@@ -182,6 +182,7 @@ const std::vector<std::string>& OnedoorTables() {
       "break_glass_accesses", "change_notices", "agency_webhooks", "referrals", "referral_events",
       "cases", "case_participants", "case_conferences", "case_items", "case_events",
       "applications", "application_parts", "documents",
+      "teams", "team_members", "work_items", "work_events",
   };
   return *tables;
 }

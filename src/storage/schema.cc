@@ -576,6 +576,58 @@ CREATE TABLE documents (
 );
 CREATE INDEX documents_person ON documents (person_id, id);
 )sql"},
+      // Tiered work queues: each agency's teams and their members, and the work routed to
+      // them by the intake rules (cases/work_queue.h).
+      {19, "work queues", R"sql(
+CREATE TABLE teams (
+  id {{id}},
+  agency_id BIGINT NOT NULL REFERENCES agencies(id),
+  name TEXT NOT NULL,
+  tier TEXT NOT NULL CHECK (tier IN ('front_line', 'specialist')),
+  skills TEXT NOT NULL,
+  created_at BIGINT NOT NULL,
+  UNIQUE (agency_id, name)
+);
+CREATE TABLE team_members (
+  team_id BIGINT NOT NULL REFERENCES teams(id),
+  user_id BIGINT NOT NULL REFERENCES users(id),
+  username TEXT NOT NULL,
+  PRIMARY KEY (team_id, user_id)
+);
+CREATE INDEX team_members_user ON team_members (user_id);
+CREATE TABLE work_items (
+  id {{id}},
+  agency_id BIGINT NOT NULL REFERENCES agencies(id),
+  source TEXT NOT NULL,
+  source_id BIGINT NOT NULL,
+  person_id BIGINT NOT NULL REFERENCES persons(id),
+  title TEXT NOT NULL,
+  complexity TEXT NOT NULL CHECK (complexity IN ('simple', 'complex')),
+  tier TEXT NOT NULL,
+  skills TEXT NOT NULL,
+  rule TEXT NOT NULL,
+  team_id BIGINT REFERENCES teams(id),
+  state TEXT NOT NULL CHECK (state IN ('open', 'claimed', 'done')),
+  assignee_user_id BIGINT,
+  assignee TEXT NOT NULL,
+  escalated BIGINT NOT NULL,
+  due TEXT,
+  created_at BIGINT NOT NULL,
+  updated_at BIGINT NOT NULL,
+  version BIGINT NOT NULL
+);
+CREATE INDEX work_items_agency ON work_items (agency_id, state, due);
+CREATE INDEX work_items_source ON work_items (source, source_id);
+CREATE TABLE work_events (
+  id {{id}},
+  item_id BIGINT NOT NULL REFERENCES work_items(id),
+  at BIGINT NOT NULL,
+  actor TEXT NOT NULL,
+  action TEXT NOT NULL,
+  note TEXT NOT NULL
+);
+CREATE INDEX work_events_item ON work_events (item_id, id);
+)sql"},
   };
   return *migrations;
 }

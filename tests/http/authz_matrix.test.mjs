@@ -84,6 +84,9 @@ const kRules = {
   // Documents: as the gate allows the person's data, category by category.
   listDocuments: { allow: CLIENT, personal: true },
   getDocumentContent: { allow: CLIENT, personal: true },
+  // Teams: any staff member of an agency sees its teams; the work queue is for client roles.
+  listTeams: { allow: [...CLIENT, 'auditor', 'admin', 'governance', 'ngo'] },
+  listWork: { allow: [...CLIENT, 'ngo'] },
 };
 
 let server;

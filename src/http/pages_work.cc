@@ -1,0 +1,104 @@
+// The work queue page: the open work of the caller's teams (a manager sees all of the
+// agency's), with claim, release, escalate and done; the same service as the API.
+
+#include <fmt/format.h>
+
+#include "http/json_body.h"
+#include "http/page_support.h"
+#include "http/request.h"
+
+namespace http {
+namespace {
+
+using nlohmann::json;
+using page_support::Common;
+using page_support::ErrorFor;
+using page_support::FormValue;
+using page_support::Render;
+using page_support::Trim;
+
+Response QueuePage(const PageDeps& deps, const Context& ctx, int status, const std::string& error) {
+  auto queue = deps.work->Queue(ctx.Who());
+  if (!queue.ok()) return ErrorFor(deps, ctx, queue.status());
+  json d = Common(deps, ctx, "Work queue", "work");
+  const auto& who = ctx.Who();
+  const bool manager = who.HasRole(authz::Role::kManager);
+  d["is_manager"] = manager;
+  std::string teams;
+  if (auto list = deps.work->Teams(who); list.ok()) {
+    for (const auto& t : *list) {
+      for (const auto& [id, name] : t.members) {
+        if (id == who.user.value) teams += (teams.empty() ? "" : ", ") + t.name;
+      }
+    }
+  }
+  d["team_names"] = teams.empty() ? std::string("none yet; ask a manager to add you to a team") : teams;
+  const core::Date today = deps.referrals != nullptr ? deps.referrals->Now().UtcDate() : core::Date{};
+  json items = json::array();
+  for (const auto& w : *queue) {
+    const bool mine = w.assignee_user == who.user.value;
+    items.push_back({{"id", w.id},
+                     {"version", w.version},
+                     {"title", w.title},
+                     {"link", w.Link()},
+                     {"state", w.state == "open" ? "Waiting" : "Claimed"},
+                     {"state_class", w.state == "open" ? "govuk-tag--blue" : "govuk-tag--purple"},
+                     {"team", w.team == 0 ? std::string("No team of this tier yet") : w.team_name},
+                     {"tier", w.tier == "specialist" ? "specialist" : "front line"},
+                     {"complexity", w.complexity},
+                     {"rule", w.rule},
+                     {"escalated", w.escalated},
+                     {"has_due", w.due.has_value()},
+                     {"due", w.due ? w.due->ToString() : ""},
+                     {"overdue", w.due && *w.due < today},
+                     {"has_assignee", !w.assignee.empty()},
+                     {"assignee", w.assignee},
+                     {"can_claim", w.state == "open"},
+                     {"can_done", w.state == "claimed" && mine},
+                     {"can_release", w.state == "claimed" && (mine || manager)},
+                     {"can_escalate", w.tier != "specialist"}});
+  }
+  d["has_items"] = !items.empty();
+  d["items"] = std::move(items);
+  if (!error.empty()) {
+    d["has_errors"] = true;
+    d["errors"] = json::array({{{"message", error}, {"href", "#main-content"}}});
+  }
+  return Render(deps, status, "work", d);
+}
+
+}  // namespace
+
+void AddWorkPages(Router& router, const PageDeps& deps) {
+  if (deps.work == nullptr) return;
+  router.Add({"GET", "/work", Auth::kPage, "", [&deps](Context& ctx) {
+                Response r = QueuePage(deps, ctx, 200, "");
+                return r;
+              }});
+  router.Add({"POST", "/work/{id}", Auth::kPage, "", [&deps](Context& ctx) {
+                auto id = ParseId(ctx.Param("id"), "id");
+                if (!id.ok()) return ErrorFor(deps, ctx, id.status());
+                const auto form = ParseForm(ctx.request.body);
+                auto action = cases::ParseWorkAction(FormValue(form, "action"));
+                int64_t version = 0;
+                try {
+                  version = std::stoll(FormValue(form, "version"));
+                } catch (const std::exception&) {
+                  return ErrorFor(deps, ctx, core::Status::NotFound("the form is missing the version; reload the page"));
+                }
+                if (!action.ok()) return QueuePage(deps, ctx, 400, "Choose what to do");
+                auto done = deps.work->Act(ctx.Who(), *id, *action, version, Trim(FormValue(form, "note")));
+                if (done.ok()) return Response::Redirect("/work");
+                const auto code = done.status().code();
+                if (code == core::StatusCode::kInvalidArgument || code == core::StatusCode::kFailedPrecondition ||
+                    code == core::StatusCode::kAborted) {
+                  std::string message = done.status().fields().empty() ? done.status().message()
+                                                                        : done.status().fields().front().message;
+                  message[0] = static_cast<char>(std::toupper(static_cast<unsigned char>(message[0])));
+                  return QueuePage(deps, ctx, code == core::StatusCode::kInvalidArgument ? 400 : 409, message);
+                }
+                return ErrorFor(deps, ctx, done.status());
+              }});
+}
+
+}  // namespace http

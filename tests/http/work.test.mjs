@@ -1,0 +1,95 @@
+// Tiered work queues over HTTP, with the demo's teams: a referral the city sends to the state
+// lands in the state's front-line queue (the intake rules: not urgent), an urgent one in the
+// specialists'; a front-line worker claims one on the page, escalates it with a reason, and the
+// specialist finishes it; the referral's answer settles the rest.
+//
+//   ONEDOOR_BIN=build/dev/onedoor node --test tests/http/work.test.mjs
+
+import assert from 'node:assert/strict';
+import { after, before, test } from 'node:test';
+
+import { assertProblem, hiddenCsrf, login, prepareDatabase, serve, sql } from './helpers.mjs';
+
+const T = { timeout: 60_000 };
+
+let server;
+let db;
+let city;
+let front;
+let specialist;
+let person;
+let consent;
+let state;
+
+before(async () => {
+  const prepared = await prepareDatabase({ people: 2, prefix: 'onedoor-work-' });
+  db = prepared.db;
+  server = await serve(db, { logDir: prepared.dir });
+  city = await login(server.url, 'caseworker.city', { purpose: 'case_work' });
+  front = await login(server.url, 'caseworker.state', { purpose: 'case_work' });
+  specialist = await login(server.url, 'specialist.state', { purpose: 'case_work' });
+  state = Number(await sql(db, "SELECT id FROM agencies WHERE code = 'state-benefits'"));
+  const p = await city.post('/api/v1/persons', { names: [{ use: 'official', given: 'Rua', family: 'Queue' }] });
+  person = p.body.id;
+  const c = await city.post(`/api/v1/persons/${person}/consents`, {
+    receiving_agency_id: state, scope: 'partial', categories: ['identity', 'contact'], purpose: 'service_delivery',
+    legal_basis: 'consent', how_to_withdraw: 'Tell us.', evidence: 'signed_form', document_ref: 'W-1',
+  });
+  assert.equal(c.status, 201, c.text);
+  consent = c.body.id;
+});
+
+after(async () => {
+  await server?.stop();
+});
+
+const refer = (urgency) => city.post('/api/v1/referrals',
+  { person_id: person, to_agency_id: state, urgency, message: 'Needs help.', consent_id: consent });
+
+test('incoming referrals are routed by the intake rules, claimed, escalated and finished', T, async () => {
+  const soon = await refer('soon');
+  assert.equal(soon.status, 201, soon.text);
+  const urgent = await refer('urgent');
+  assert.equal(urgent.status, 201, urgent.text);
+
+  const teams = await front.get('/api/v1/teams');
+  assert.deepEqual(teams.body.items.map((t) => [t.name, t.tier]), [['Front line', 'front_line'], ['Specialists', 'specialist']]);
+  const mine = await front.get('/api/v1/work');
+  assert.equal(mine.status, 200, mine.text);
+  assert.deepEqual(mine.body.items.map((w) => [w.source.id, w.tier, w.team.name]), [[soon.body.id, 'front_line', 'Front line']]);
+  const theirs = await specialist.get('/api/v1/work');
+  assert.deepEqual(theirs.body.items.map((w) => [w.source.id, w.rule]), [[urgent.body.id, 'Urgent referrals go to the specialists']]);
+
+  // On the page: claim, then escalate without and with a reason.
+  const page = await front.get('/work');
+  assert.equal(page.status, 200);
+  assert.match(page.text, /Referral from City Social Services Department/);
+  const csrf = hiddenCsrf(page.text);
+  const item = mine.body.items[0];
+  const post = (fields) => front.req('POST', `/work/${item.id}`, {
+    body: new URLSearchParams({ csrf_token: csrf, ...fields }).toString(),
+    headers: { 'Content-Type': 'application/x-www-form-urlencoded' },
+  });
+  assert.equal((await post({ action: 'claim', version: String(item.version) })).status, 303);
+  const claimed = (await front.get('/api/v1/work')).body.items[0];
+  assert.equal(claimed.assignee, 'caseworker.state');
+  const noReason = await post({ action: 'escalate', version: String(claimed.version), note: '' });
+  assert.equal(noReason.status, 400);
+  assert.match(noReason.text, /Say why it needs a specialist/);
+  assert.equal((await post({ action: 'escalate', version: String(claimed.version), note: 'Debts with several creditors' })).status, 303);
+  assert.equal((await front.get('/api/v1/work')).body.items.length, 0);
+  const up = (await specialist.get('/api/v1/work')).body.items.find((w) => w.id === item.id);
+  assert.ok(up.escalated);
+  assertProblem(await specialist.post(`/api/v1/work/${item.id}/actions`, { action: 'done', version: up.version }), 403);
+  const got = await specialist.post(`/api/v1/work/${item.id}/actions`, { action: 'claim', version: up.version });
+  assert.equal(got.status, 200, got.text);
+  const done = await specialist.post(`/api/v1/work/${item.id}/actions`, { action: 'done', version: got.body.version });
+  assert.equal(done.body.state, 'done');
+  assertProblem(await specialist.post(`/api/v1/work/${item.id}/actions`, { action: 'claim', version: done.body.version }), 409);
+
+  // Answering the urgent referral settles its work.
+  const r = await specialist.post(`/api/v1/referrals/${urgent.body.id}/actions`, { action: 'accept', version: urgent.body.version });
+  assert.equal(r.status, 200, r.text);
+  assert.equal((await specialist.get('/api/v1/work')).body.items.length, 0);
+  assert.equal(Number(await sql(db, "SELECT count(*) FROM outbox WHERE type LIKE 'work.%'")), 2 + 4);
+});
