@@ -56,6 +56,9 @@ json Common(const PageDeps& deps, const Context& ctx, const std::string& title, 
     if (deps.work != nullptr && authz::HasClientRole(who)) {
       nav.push_back({{"href", "/work"}, {"label", "Work queue"}, {"current", current == "work"}});
     }
+    if (deps.work != nullptr && who.HasAnyRole({authz::Role::kManager, authz::Role::kAdmin})) {
+      nav.push_back({{"href", "/teams"}, {"label", "Teams"}, {"current", current == "teams"}});
+    }
     if (who.HasAnyRole({authz::Role::kCaseworker, authz::Role::kSpecialist, authz::Role::kCoordinator,
                         authz::Role::kManager})) {
       nav.push_back({{"href", "/reviews"}, {"label", "Possible duplicates"}, {"current", current == "reviews"}});

@@ -3,6 +3,8 @@
 
 #include <fmt/format.h>
 
+#include <sstream>
+
 #include "http/json_body.h"
 #include "http/page_support.h"
 #include "http/request.h"
@@ -67,6 +69,52 @@ Response QueuePage(const PageDeps& deps, const Context& ctx, int status, const s
   return Render(deps, status, "work", d);
 }
 
+Response TeamsPage(const PageDeps& deps, const Context& ctx, int status, const std::vector<core::FieldError>& errors) {
+  const auto& who = ctx.Who();
+  auto teams = deps.work->Teams(who);
+  if (!teams.ok()) return ErrorFor(deps, ctx, teams.status());
+  json d = Common(deps, ctx, "Teams", "teams");
+  const bool manager = who.HasAnyRole({authz::Role::kManager, authz::Role::kAdmin});
+  d["manager"] = manager;
+  json staff = json::array();
+  if (manager) {
+    auto users = deps.accounts.ListUsers(who, who.agency);
+    if (users.ok()) {
+      for (const auto& u : *users) {
+        if (u.kind == accounts::AccountKind::kStaff && u.active) {
+          staff.push_back({{"id", u.id.value}, {"label", u.display_name + " (" + u.username + ")"}});
+        }
+      }
+    }
+  }
+  json list = json::array();
+  for (const auto& t : *teams) {
+    std::string skills;
+    for (const auto& s : t.skills) skills += (skills.empty() ? "" : ", ") + s;
+    std::string members;
+    for (const auto& [id, name] : t.members) members += (members.empty() ? "" : ", ") + name;
+    list.push_back({{"id", t.id},
+                    {"name", t.name},
+                    {"tier", t.tier == "specialist" ? "Specialist" : "Front line"},
+                    {"has_skills", !skills.empty()},
+                    {"skills", skills},
+                    {"has_members", !members.empty()},
+                    {"members", members},
+                    {"staff", staff}});
+  }
+  d["teams"] = std::move(list);
+  json summary = json::array();
+  for (const auto& e : errors) {
+    std::string message = e.message;
+    message[0] = static_cast<char>(std::toupper(static_cast<unsigned char>(message[0])));
+    d["e_" + e.field] = message;
+    summary.push_back({{"message", message}, {"href", "#" + e.field}});
+  }
+  d["has_errors"] = !errors.empty();
+  d["errors"] = std::move(summary);
+  return Render(deps, status, "teams", d);
+}
+
 }  // namespace
 
 void AddWorkPages(Router& router, const PageDeps& deps) {
@@ -74,6 +122,32 @@ void AddWorkPages(Router& router, const PageDeps& deps) {
   router.Add({"GET", "/work", Auth::kPage, "", [&deps](Context& ctx) {
                 Response r = QueuePage(deps, ctx, 200, "");
                 return r;
+              }});
+  router.Add({"GET", "/teams", Auth::kPage, "", [&deps](Context& ctx) { return TeamsPage(deps, ctx, 200, {}); }});
+  router.Add({"POST", "/teams", Auth::kPage, "", [&deps](Context& ctx) {
+                const auto form = ParseForm(ctx.request.body);
+                std::vector<std::string> skills;
+                std::istringstream words(FormValue(form, "skills"));
+                for (std::string w; words >> w;) skills.push_back(w);
+                auto team = deps.work->CreateTeam(ctx.Who(), Trim(FormValue(form, "name")), FormValue(form, "tier"), skills);
+                if (team.ok()) return Response::Redirect("/teams");
+                if (team.status().code() == core::StatusCode::kInvalidArgument) {
+                  return TeamsPage(deps, ctx, 400, team.status().fields());
+                }
+                return ErrorFor(deps, ctx, team.status());
+              }});
+  router.Add({"POST", "/teams/{id}/members", Auth::kPage, "", [&deps](Context& ctx) {
+                auto id = ParseId(ctx.Param("id"), "id");
+                if (!id.ok()) return ErrorFor(deps, ctx, id.status());
+                const auto form = ParseForm(ctx.request.body);
+                auto user = ParseId(FormValue(form, "user_id"), "user_id");
+                if (!user.ok()) return TeamsPage(deps, ctx, 400, {{"user_id", "choose a staff member"}});
+                auto team = deps.work->AddMember(ctx.Who(), *id, *user);
+                if (team.ok()) return Response::Redirect("/teams");
+                if (team.status().code() == core::StatusCode::kInvalidArgument) {
+                  return TeamsPage(deps, ctx, 400, team.status().fields());
+                }
+                return ErrorFor(deps, ctx, team.status());
               }});
   router.Add({"POST", "/work/{id}", Auth::kPage, "", [&deps](Context& ctx) {
                 auto id = ParseId(ctx.Param("id"), "id");

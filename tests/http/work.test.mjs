@@ -93,3 +93,24 @@ test('incoming referrals are routed by the intake rules, claimed, escalated and 
   assert.equal((await specialist.get('/api/v1/work')).body.items.length, 0);
   assert.equal(Number(await sql(db, "SELECT count(*) FROM outbox WHERE type LIKE 'work.%'")), 2 + 4);
 });
+
+test('a manager sets up a team and adds a member from the teams page', T, async () => {
+  const admin = await login(server.url, 'admin.state', { purpose: 'administration' });
+  const page = await admin.get('/teams');
+  assert.equal(page.status, 200);
+  assert.match(page.text, /Front line[\s\S]*Specialists/);
+  const csrf = hiddenCsrf(page.text);
+  const post = (path, fields) => admin.req('POST', path, {
+    body: new URLSearchParams({ csrf_token: csrf, ...fields }).toString(),
+    headers: { 'Content-Type': 'application/x-www-form-urlencoded' },
+  });
+  const bad = await post('/teams', { name: '', tier: 'front_line', skills: 'Crisis!' });
+  assert.equal(bad.status, 400);
+  assert.match(bad.text, /href="#name">Give the team a name/);
+  assert.equal((await post('/teams', { name: 'Housing crisis', tier: 'specialist', skills: 'crisis housing' })).status, 303);
+  const team = Number(await sql(db, "SELECT id FROM teams WHERE name = 'Housing crisis'"));
+  const user = Number(await sql(db, "SELECT id FROM users WHERE username = 'caseworker.state'"));
+  assert.equal((await post(`/teams/${team}/members`, { user_id: String(user) })).status, 303);
+  assert.match((await admin.get('/teams')).text, /Housing crisis[\s\S]*Skills: crisis, housing\. Members: caseworker\.state/);
+  assert.equal((await front.get('/teams')).text.includes('Create the team'), false, 'only managers and administrators');
+});
