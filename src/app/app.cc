@@ -11,6 +11,7 @@
 #include "http/api_applications.h"
 #include "http/api_cases.h"
 #include "http/api_documents.h"
+#include "http/api_timeline.h"
 #include "http/api_work.h"
 #include "http/api_referrals.h"
 #include "app/rules_commands.h"
@@ -197,6 +198,8 @@ core::StatusOr<std::unique_ptr<App>> App::Open(const core::Config& config, bool 
   http::AddApplicationRoutes(app->router_, *app->applications_);
   http::AddDocumentRoutes(app->router_, *app->documents_);
   http::AddWorkRoutes(app->router_, *app->work_);
+  http::AddTimelineRoutes(app->router_, app->referrals_.get(), app->cases_.get(), app->applications_.get(),
+                          app->documents_.get());
   http::AddPageRoutes(app->router_, app->pages_->deps);
   http::AddStaticRoutes(app->router_, config.web_root, config.node_modules);
   app->dispatcher_ = std::make_unique<http::Dispatcher>(

@@ -112,8 +112,12 @@ StatusOr<Document> DocumentService::Upload(const authz::Principal& who, const Ne
     ASSIGN_OR_RETURN(storage::Rows rows, tx.Query("SELECT id FROM persons WHERE id = ?", {in.person.value}));
     exists = !rows.empty();
     if (in.application) {
-      ASSIGN_OR_RETURN(storage::Rows a, tx.Query("SELECT 1 FROM applications WHERE id = ? AND person_id = ?",
-                                                 {*in.application, in.person.value}));
+      // An application of this person that the uploader's agency made or decides a part of.
+      ASSIGN_OR_RETURN(storage::Rows a,
+                       tx.Query("SELECT 1 FROM applications a WHERE a.id = ? AND a.person_id = ? AND (a.agency_id = ? "
+                                "OR EXISTS (SELECT 1 FROM application_parts t WHERE t.application_id = a.id AND "
+                                "t.agency_id = ?))",
+                                {*in.application, in.person.value, who.agency.value, who.agency.value}));
       application_ok = !a.empty();
     }
     return Status::Ok();
@@ -144,14 +148,19 @@ StatusOr<Document> DocumentService::Upload(const authz::Principal& who, const Ne
   if (in.content.empty()) {
     errors.push_back({"content", "the file is empty"});
   } else if (in.content.size() > options_.max_bytes) {
-    errors.push_back({"content", fmt::format("the file is {} bytes; the limit is {} MiB", in.content.size(),
-                                             options_.max_bytes >> 20)});
+    errors.push_back({"content", options_.max_bytes >= (1u << 20)
+                                     ? fmt::format("the file is {} bytes; the limit is {} MiB", in.content.size(),
+                                                   options_.max_bytes >> 20)
+                                     : fmt::format("the file is {} bytes; the limit is {} KiB", in.content.size(),
+                                                   options_.max_bytes >> 10)});
   } else if (known_type && !Looks(in.media_type, in.content)) {
     errors.push_back({"content", fmt::format("the file is not a {} file", in.media_type == "application/pdf" ? "PDF"
                                                                            : in.media_type == "image/png" ? "PNG"
                                                                                                           : "JPEG")});
   }
-  if (!application_ok) errors.push_back({"application_id", "not an application of this person"});
+  if (!application_ok) {
+    errors.push_back({"application_id", "not an application of this person that your agency made or decides"});
+  }
   if (!errors.empty()) return Status::InvalidArgument("the document has invalid fields", std::move(errors));
 
   const core::Timestamp now = clock_.Now();

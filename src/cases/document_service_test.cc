@@ -133,7 +133,7 @@ TEST_P(DocumentTest, EveryWrongFieldIsNamedAndNothingIsStored) {
   EXPECT_THAT(fields, ElementsAre("kind", "category", "file_name", "media_type", "content", "application_id"));
   NewDocument big = Payslip();
   big.content += std::string(64 * 1024, 'x');
-  EXPECT_THAT(documents_->Upload(kWorker, big).status().fields().at(0).message, HasSubstr("the limit is"));
+  EXPECT_THAT(documents_->Upload(kWorker, big).status().fields().at(0).message, HasSubstr("the limit is 64 KiB"));
   NewDocument lying = Payslip();
   lying.media_type = "image/png";
   EXPECT_EQ(documents_->Upload(kWorker, lying).status().fields().at(0).message, "the file is not a PNG file");

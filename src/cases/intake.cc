@@ -234,6 +234,10 @@ rules:
     when: kind == "referral" and urgency == "urgent"
     complexity: complex
     tier: specialist
+  - name: Expedited applications go to the specialists
+    when: kind == "application" and expedited
+    complexity: complex
+    tier: specialist
   - name: People several agencies know need a specialist
     when: agencies >= 3
     complexity: complex

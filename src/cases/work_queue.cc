@@ -18,7 +18,9 @@ namespace {
 
 constexpr std::string_view kSelectItem =
     "SELECT w.id, w.agency_id, w.source, w.source_id, w.person_id, w.title, w.complexity, w.tier, w.rule, w.team_id, "
-    "t.name, w.state, w.assignee_user_id, w.assignee, w.escalated, w.due, w.created_at, w.version FROM work_items w "
+    "t.name, w.state, w.assignee_user_id, w.assignee, w.escalated, w.due, w.created_at, w.version, CASE WHEN "
+    "w.source = 'application_part' THEN (SELECT p.application_id FROM application_parts p WHERE p.id = w.source_id) "
+    "END FROM work_items w "
     "LEFT JOIN teams t ON t.id = w.team_id ";
 
 std::string Join(const std::vector<std::string>& v) {
@@ -70,6 +72,7 @@ StatusOr<std::vector<WorkItem>> LoadItems(storage::Transaction& tx, const std::s
     }
     w.created_at = core::Timestamp{r.Int(16)};
     w.version = r.Int(17);
+    w.application = r.OptInt(18).value_or(0);
     out.push_back(std::move(w));
   }
   return out;
@@ -104,6 +107,14 @@ StatusOr<int64_t> PickTeam(storage::Transaction& tx, core::AgencyId agency, cons
   return teams.empty() ? int64_t{0} : teams.front().id;
 }
 
+// API tokens need the scope: cases:read to read the queue, cases:write to act on it.
+std::string TokenRefusal(const authz::Principal& who, std::string_view scope) {
+  if (who.kind == authz::PrincipalKind::kSystem && (who.scopes.empty() || !who.HasScope(scope))) {
+    return fmt::format("the API token lacks the scope {}", scope);
+  }
+  return "";
+}
+
 std::string Payload(const WorkItem& w) {
   return fmt::format(R"({{"work_id":{},"agency_id":{},"source":"{}","source_id":{},"person_id":{},"state":"{}","tier":"{}"}})",
                      w.id, w.agency.value, w.source, w.source_id, w.person.value, w.state, w.tier);
@@ -113,7 +124,7 @@ std::string Payload(const WorkItem& w) {
 
 std::string WorkItem::Link() const {
   if (source == "referral") return fmt::format("/referrals/{}", source_id);
-  return "/applications";
+  return application != 0 ? fmt::format("/applications/{}", application) : "/applications";
 }
 
 StatusOr<WorkAction> ParseWorkAction(std::string_view name) {
@@ -246,6 +257,7 @@ StatusOr<std::vector<WorkItem>> WorkQueueService::Queue(const authz::Principal& 
   if (who.kind == authz::PrincipalKind::kCitizen || !authz::HasClientRole(who)) {
     return Status::PermissionDenied("work queues are for staff who work with clients");
   }
+  if (std::string why = TokenRefusal(who, "cases:read"); !why.empty()) return Status::PermissionDenied(why);
   std::vector<WorkItem> out;
   RETURN_IF_ERROR(db_.Write([&](storage::Transaction& tx) -> Status {
     std::string where = "WHERE w.agency_id = ? AND w.state <> 'done'";
@@ -290,7 +302,7 @@ StatusOr<WorkItem> WorkQueueService::Act(const authz::Principal& who, int64_t id
     const bool manager = who.HasRole(authz::Role::kManager);
     const bool in_team = !member.empty();
     const bool assignee = w.assignee_user != 0 && w.assignee_user == who.user.value;
-    std::string why;
+    std::string why = TokenRefusal(who, "cases:write");
     if (action == WorkAction::kClaim && !in_team && !manager) why = "only the team's members claim its work";
     if (action == WorkAction::kAssign && !manager) why = "managers assign work";
     if ((action == WorkAction::kRelease || action == WorkAction::kEscalate) && !assignee && !manager && !in_team) {
@@ -346,6 +358,9 @@ StatusOr<WorkItem> WorkQueueService::Act(const authz::Principal& who, int64_t id
         break;
       }
       case WorkAction::kEscalate: {
+        if (w.tier == "specialist") {
+          return Status::FailedPrecondition("the work is with the specialists already");
+        }
         ASSIGN_OR_RETURN(int64_t specialists, PickTeam(tx, w.agency, "specialist", {}));
         if (specialists == 0) {
           return Status::FailedPrecondition("your agency has no specialist team to escalate to");

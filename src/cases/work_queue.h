@@ -52,6 +52,7 @@ struct WorkItem {
   std::optional<core::Date> due;
   core::Timestamp created_at;
   int64_t version = 0;
+  int64_t application = 0;   // for an application part: its application
   std::string Link() const;  // the page of the work: /referrals/7, /applications/3
 };
 

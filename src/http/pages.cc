@@ -9,6 +9,7 @@
 #include <nlohmann/json.hpp>
 
 #include "core/crypto.h"
+#include "cases/timeline.h"
 #include "http/multipart.h"
 #include "http/page_support.h"
 
@@ -1073,6 +1074,19 @@ Response ClientPage(const PageDeps& deps, Context& ctx, const registry::PersonVi
       d["document_error"] = e;
     }
     if (ctx.request.Query("document") == "1") d["flash"] = "Document added";
+  }
+  if (authz::HasClientRole(ctx.Who())) {
+    auto timeline = cases::PersonTimeline(ctx.Who(), p.id, deps.referrals, deps.cases, deps.applications,
+                                          deps.documents);
+    if (timeline.ok() && !timeline->empty()) {
+      json list = json::array();
+      for (const auto& e : *timeline) {
+        if (list.size() == 15) break;
+        list.push_back({{"at", e.at.ToRfc3339().substr(0, 10)}, {"text", e.text}, {"link", e.link}});
+      }
+      d["has_timeline"] = true;
+      d["timeline"] = std::move(list);
+    }
   }
   if (deps.cases != nullptr && authz::HasCaseworkRole(ctx.Who())) {
     d["show_cases"] = true;

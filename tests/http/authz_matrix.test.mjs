@@ -87,6 +87,8 @@ const kRules = {
   // Teams: any staff member of an agency sees its teams; the work queue is for client roles.
   listTeams: { allow: [...CLIENT, 'auditor', 'admin', 'governance', 'ngo'] },
   listWork: { allow: [...CLIENT, 'ngo'] },
+  // The person's timeline: each source as its own rules allow; the trust sees nothing of it.
+  getPersonTimeline: { allow: [...CLIENT, 'ngo'], personal: true, leaks: (body) => body.items.length > 0 },
 };
 
 let server;
@@ -190,6 +192,7 @@ function fill(p) {
     '/api/v1/cases/{id}': ids.case, '/api/v1/persons/{id}/cases': ids.person,
     '/api/v1/applications/{id}': ids.application, '/api/v1/persons/{id}/applications': ids.person,
     '/api/v1/persons/{id}/documents': ids.person, '/api/v1/documents/{id}/content': ids.document,
+    '/api/v1/persons/{id}/timeline': ids.person,
   };
   if (!p.includes('{')) return p;
   assert.ok(byOp[p] !== undefined, `no id to fill ${p}`);

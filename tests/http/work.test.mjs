@@ -114,3 +114,18 @@ test('a manager sets up a team and adds a member from the teams page', T, async 
   assert.match((await admin.get('/teams')).text, /Housing crisis[\s\S]*Skills: crisis, housing\. Members: caseworker\.state/);
   assert.equal((await front.get('/teams')).text.includes('Create the team'), false, 'only managers and administrators');
 });
+
+test("the person's timeline puts their referrals, as each agency may see them, newest first", T, async () => {
+  const t = await city.get(`/api/v1/persons/${person}/timeline`);
+  assert.equal(t.status, 200, t.text);
+  const texts = t.body.items.map((e) => e.text);
+  assert.ok(texts.some((x) => /^Referred by City Social Services Department to State Benefits Agency \(urgent\)$/.test(x)), texts.join('\n'));
+  assert.ok(texts.some((x) => x === 'State Benefits Agency accepted the referral'), texts.join('\n'));
+  const times = t.body.items.map((e) => e.at);
+  assert.deepEqual([...times].sort().reverse(), times, 'newest first');
+  assert.match((await city.get(`/clients/${person}`)).text, /What has happened[\s\S]*Referred by City Social Services Department/);
+  const ngo = await login(server.url, 'caseworker.ngo', { purpose: 'case_work' });
+  assert.deepEqual((await ngo.get(`/api/v1/persons/${person}/timeline`)).body.items, []);
+  const auditor = await login(server.url, 'auditor.city', { purpose: 'audit' });
+  assertProblem(await auditor.get(`/api/v1/persons/${person}/timeline`), 403);
+});

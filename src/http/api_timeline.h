@@ -1,0 +1,13 @@
+#pragma once
+
+#include "cases/timeline.h"
+#include "http/router.h"
+
+namespace http {
+
+// /api/v1/persons/{id}/timeline: the person's referrals, cases, applications and documents on
+// one timeline, as the caller may see them.
+void AddTimelineRoutes(Router& router, cases::ReferralService* referrals, cases::CaseService* cases,
+                       cases::ApplicationService* applications, cases::DocumentService* documents);
+
+}  // namespace http
