@@ -127,6 +127,7 @@ core::StatusOr<std::unique_ptr<App>> App::Open(const core::Config& config, bool 
     app->intake_ = std::make_unique<cases::IntakeRules>(std::move(intake).value());
     app->referrals_->SetIntake(app->intake_.get());
     app->applications_->SetIntake(app->intake_.get());
+    app->cases_->SetIntake(app->intake_.get());
     app->work_ = std::make_unique<cases::WorkQueueService>(*app->db_, *app->intake_, *app->audit_, *app->outbox_,
                                                            app->clock_);
   }

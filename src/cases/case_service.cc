@@ -6,6 +6,7 @@
 #include <map>
 
 #include "cases/consent_check.h"
+#include "cases/work_queue.h"
 
 namespace cases {
 
@@ -435,13 +436,18 @@ StatusOr<Case> CaseService::AddAction(const authz::Principal& who, int64_t id, i
     }
     if (a.assignee.size() > 100) errors.push_back({"assignee", "at most 100 characters"});
     if (!errors.empty()) return Invalid(std::move(errors));
-    RETURN_IF_ERROR(tx.Execute("INSERT INTO case_items (case_id, kind, goal_id, text, agency_id, assignee, due_date, "
-                               "state, note, updated_at) VALUES (?, 'action', ?, ?, ?, ?, ?, 'open', '', ?)",
-                               {c.id, a.goal_id != 0 ? storage::Value(a.goal_id) : storage::Value(storage::Null{}),
-                                a.text, a.agency->value, a.assignee,
-                                a.due ? storage::Value(a.due->ToString()) : storage::Value(storage::Null{}),
-                                clock_.Now().micros})
-                        .status());
+    ASSIGN_OR_RETURN(storage::Rows made,
+                     tx.Query("INSERT INTO case_items (case_id, kind, goal_id, text, agency_id, assignee, due_date, "
+                              "state, note, updated_at) VALUES (?, 'action', ?, ?, ?, ?, ?, 'open', '', ?) RETURNING id",
+                              {c.id, a.goal_id != 0 ? storage::Value(a.goal_id) : storage::Value(storage::Null{}),
+                               a.text, a.agency->value, a.assignee,
+                               a.due ? storage::Value(a.due->ToString()) : storage::Value(storage::Null{}),
+                               clock_.Now().micros}));
+    if (intake_ != nullptr) {
+      WorkIn work{*a.agency, "case_action", made.at(0).Int(0), c.person, fmt::format("Case action: {}", a.text),
+                  {{"kind", std::string("case_action")}}, a.due};
+      RETURN_IF_ERROR(WorkQueueService::Enqueue(tx, *intake_, outbox_, clock_.Now(), std::move(work)));
+    }
     ch.kind = "action_added";
     ch.text = fmt::format("Action for {}{}: {}", agency_name, a.due ? ", due " + a.due->ToString() : "", a.text);
     return Status::Ok();
@@ -476,6 +482,7 @@ StatusOr<Case> CaseService::SetItemState(const authz::Principal& who, int64_t id
     RETURN_IF_ERROR(tx.Execute("UPDATE case_items SET state = ?, note = ?, updated_at = ? WHERE id = ?",
                                {state, note, clock_.Now().micros, item})
                         .status());
+    if (!goal) RETURN_IF_ERROR(WorkQueueService::Settle(tx, "case_action", item, clock_.Now(), who.name));
     ch.kind = it->kind + "_" + state;
     ch.text = fmt::format("{} {}: {}{}", goal ? "Goal" : "Action", state, it->text, note.empty() ? "" : " (" + note + ")");
     return Status::Ok();

@@ -14,6 +14,7 @@
 #include "core/date.h"
 #include "core/ids.h"
 #include "core/status.h"
+#include "cases/intake.h"
 #include "exchange/outbox.h"
 #include "storage/database.h"
 
@@ -186,6 +187,9 @@ class CaseService {
   core::StatusOr<std::vector<Case>> ForPerson(const authz::Principal& who, core::PersonId person);
 
   core::Timestamp Now() const { return clock_.Now(); }
+  // With intake rules, each action of a plan becomes work in its agency's queues
+  // (cases/work_queue.h), settled when it is marked done or cancelled.
+  void SetIntake(const IntakeRules* intake) { intake_ = intake; }
 
  private:
   struct Change;
@@ -202,6 +206,7 @@ class CaseService {
   audit::AuditLog& audit_;
   exchange::Outbox& outbox_;
   const core::Clock& clock_;
+  const IntakeRules* intake_ = nullptr;
 };
 
 }  // namespace cases

@@ -23,7 +23,7 @@
 //       tier: front_line
 //
 // The first rule whose `when` is true decides. Facts (names in `when`):
-//   kind      text: "referral" or "application"
+//   kind      text: "referral", "application" or "case_action"
 //   urgency   text: a referral's urgency ("routine", "soon", "urgent"); "" otherwise
 //   program   text: an application part's program id; "" otherwise
 //   expedited boolean: an application part asked for expedited service

@@ -20,7 +20,8 @@ constexpr std::string_view kSelectItem =
     "SELECT w.id, w.agency_id, w.source, w.source_id, w.person_id, w.title, w.complexity, w.tier, w.rule, w.team_id, "
     "t.name, w.state, w.assignee_user_id, w.assignee, w.escalated, w.due, w.created_at, w.version, CASE WHEN "
     "w.source = 'application_part' THEN (SELECT p.application_id FROM application_parts p WHERE p.id = w.source_id) "
-    "END FROM work_items w "
+    "WHEN w.source = 'case_action' THEN (SELECT i.case_id FROM case_items i WHERE i.id = w.source_id) END "
+    "FROM work_items w "
     "LEFT JOIN teams t ON t.id = w.team_id ";
 
 std::string Join(const std::vector<std::string>& v) {
@@ -72,7 +73,7 @@ StatusOr<std::vector<WorkItem>> LoadItems(storage::Transaction& tx, const std::s
     }
     w.created_at = core::Timestamp{r.Int(16)};
     w.version = r.Int(17);
-    w.application = r.OptInt(18).value_or(0);
+    w.parent = r.OptInt(18).value_or(0);
     out.push_back(std::move(w));
   }
   return out;
@@ -124,7 +125,8 @@ std::string Payload(const WorkItem& w) {
 
 std::string WorkItem::Link() const {
   if (source == "referral") return fmt::format("/referrals/{}", source_id);
-  return application != 0 ? fmt::format("/applications/{}", application) : "/applications";
+  if (source == "case_action") return parent != 0 ? fmt::format("/cases/{}", parent) : "/cases";
+  return parent != 0 ? fmt::format("/applications/{}", parent) : "/applications";
 }
 
 StatusOr<WorkAction> ParseWorkAction(std::string_view name) {

@@ -36,7 +36,7 @@ struct Team {
 struct WorkItem {
   int64_t id = 0;
   core::AgencyId agency;
-  std::string source;  // referral, application_part
+  std::string source;  // referral, application_part, case_action
   int64_t source_id = 0;
   core::PersonId person;
   std::string title;
@@ -52,8 +52,8 @@ struct WorkItem {
   std::optional<core::Date> due;
   core::Timestamp created_at;
   int64_t version = 0;
-  int64_t application = 0;   // for an application part: its application
-  std::string Link() const;  // the page of the work: /referrals/7, /applications/3
+  int64_t parent = 0;         // an application part's application, a case action's case
+  std::string Link() const;  // the page of the work: /referrals/7, /applications/3, /cases/2
 };
 
 // What arrives: the source, the person, a title without personal data beyond the name the

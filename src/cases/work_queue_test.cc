@@ -4,6 +4,7 @@
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
 
+#include "cases/case_service.h"
 #include "cases/referral_service.h"
 #include "registry/person_service.h"
 #include "sharing/consent_service.h"
@@ -215,6 +216,30 @@ TEST_P(WorkQueueTest, ReferralsAreRoutedByTierClaimedEscalatedAndSettledByTheAns
   auto left = queue_->Queue(specialist_);
   ASSERT_EQ(left->size(), 1u);
   EXPECT_EQ(left->front().source_id, urgent.id);
+}
+
+TEST_P(WorkQueueTest, AnActionOfACasePlanIsWorkForItsAgencyUntilItIsDone) {
+  auto front = queue_->CreateTeam(manager_, "Front line", "front_line", {});
+  ASSERT_TRUE(front.ok());
+  ASSERT_TRUE(queue_->AddMember(manager_, front->id, 1).ok());
+  CaseService cases(*db_, authz::DataCategories::Builtin(), gate_, audit_, outbox_, clock_);
+  cases.SetIntake(&IntakeRules::Default());
+  const authz::Principal coordinator = Staff(30, core::AgencyId{1}, authz::Role::kCoordinator, "coordinator.city");
+  auto c = cases.Open(coordinator, {person_, std::nullopt, "Support", "Criteria met.", 28});
+  ASSERT_TRUE(c.ok()) << c.status().ToString();
+  auto joined = cases.AddParticipant(coordinator, c->id, c->version, core::AgencyId{2}, consent_);
+  ASSERT_TRUE(joined.ok()) << joined.status().ToString();
+  auto planned = cases.AddAction(coordinator, c->id, joined->version,
+                                 {0, "Assess for income support", core::AgencyId{2}, "", core::Date{2026, 1, 20}});
+  ASSERT_TRUE(planned.ok()) << planned.status().ToString();
+  auto mine = queue_->Queue(front1_);
+  ASSERT_EQ(mine->size(), 1u);
+  EXPECT_EQ(mine->front().source, "case_action");
+  EXPECT_EQ(mine->front().title, "Case action: Assess for income support");
+  EXPECT_EQ(mine->front().Link(), fmt::format("/cases/{}", c->id));
+  ASSERT_TRUE(mine->front().due.has_value());
+  ASSERT_TRUE(cases.SetItemState(front1_, c->id, planned->version, planned->plan[0].id, "done", "Granted.").ok());
+  EXPECT_THAT(*queue_->Queue(front1_), IsEmpty());
 }
 
 INSTANTIATE_TEST_SUITE_P(Databases, WorkQueueTest, ::testing::Values("sqlite", "postgres"),
