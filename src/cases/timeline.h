@@ -18,6 +18,17 @@ struct TimelineEntry {
   std::string link;  // the page where it is told in full
 };
 
+// What has been read of a person, for a timeline; a null source is left out.
+struct TimelineSources {
+  const std::vector<Referral>* referrals = nullptr;
+  const std::vector<Case>* cases = nullptr;
+  const std::vector<Application>* applications = nullptr;
+  const std::vector<Document>* documents = nullptr;
+};
+
+// The entries of `sources`, newest first. Reads nothing.
+std::vector<TimelineEntry> TimelineOf(const TimelineSources& sources);
+
 // One timeline of a person's referrals, cases, applications and documents, newest first: what
 // each service lets the caller see of them (each read gated and audited by its service); a
 // kind the caller's roles do not work with is left out, not refused. Null services are skipped.

@@ -1007,9 +1007,20 @@ Response ClientPage(const PageDeps& deps, Context& ctx, const registry::PersonVi
   if (deps.consents != nullptr && authz::HasCaseworkRole(ctx.Who())) {
     d["consent_href"] = fmt::format("/clients/{}/consents/new", p.id.value);
   }
+  // What has happened, composed from the same reads as the sections below (each read once,
+  // audited once).
+  cases::TimelineSources timeline;
+  std::vector<cases::Referral> referral_list;
+  std::vector<cases::Case> case_list;
+  std::vector<cases::Application> application_list;
+  std::vector<cases::Document> document_list;
   if (deps.referrals != nullptr && authz::HasCaseworkRole(ctx.Who())) {
     d["refer_href"] = fmt::format("/referrals/new?person={}", p.id.value);
     auto referrals = deps.referrals->ForPerson(ctx.Who(), p.id);
+    if (referrals.ok()) {
+      referral_list = *referrals;
+      timeline.referrals = &referral_list;
+    }
     if (referrals.ok() && !referrals->empty()) {
       const core::Timestamp now = deps.referrals->Now();
       json list = json::array();
@@ -1031,6 +1042,10 @@ Response ClientPage(const PageDeps& deps, Context& ctx, const registry::PersonVi
   if (deps.documents != nullptr && authz::HasClientRole(ctx.Who())) {
     d["documents_action"] = fmt::format("/clients/{}/documents", p.id.value);
     auto docs = deps.documents->ForPerson(ctx.Who(), p.id);
+    if (docs.ok()) {
+      document_list = docs->first;
+      timeline.documents = &document_list;
+    }
     if (docs.ok()) {
       json list = json::array();
       for (const auto& doc : docs->first) {
@@ -1075,25 +1090,16 @@ Response ClientPage(const PageDeps& deps, Context& ctx, const registry::PersonVi
     }
     if (ctx.request.Query("document") == "1") d["flash"] = "Document added";
   }
-  if (authz::HasClientRole(ctx.Who())) {
-    auto timeline = cases::PersonTimeline(ctx.Who(), p.id, deps.referrals, deps.cases, deps.applications,
-                                          deps.documents);
-    if (timeline.ok() && !timeline->empty()) {
-      json list = json::array();
-      for (const auto& e : *timeline) {
-        if (list.size() == 15) break;
-        list.push_back({{"at", e.at.ToRfc3339().substr(0, 10)}, {"text", e.text}, {"link", e.link}});
-      }
-      d["has_timeline"] = true;
-      d["timeline"] = std::move(list);
-    }
-  }
   if (deps.cases != nullptr && authz::HasCaseworkRole(ctx.Who())) {
     d["show_cases"] = true;
     if (ctx.Who().HasAnyRole({authz::Role::kCoordinator, authz::Role::kManager})) {
       d["open_case_href"] = fmt::format("/cases/new?person={}", p.id.value);
     }
     auto cases = deps.cases->ForPerson(ctx.Who(), p.id);
+    if (cases.ok()) {
+      case_list = *cases;
+      timeline.cases = &case_list;
+    }
     if (cases.ok() && !cases->empty()) {
       const core::Timestamp now = deps.cases->Now();
       json list = json::array();
@@ -1107,6 +1113,22 @@ Response ClientPage(const PageDeps& deps, Context& ctx, const registry::PersonVi
       d["has_cases"] = true;
       d["cases"] = std::move(list);
     }
+  }
+  if (deps.applications != nullptr && authz::HasClientRole(ctx.Who())) {
+    auto applications = deps.applications->ForPerson(ctx.Who(), p.id);
+    if (applications.ok()) {
+      application_list = std::move(*applications);
+      timeline.applications = &application_list;
+    }
+  }
+  if (const auto entries = cases::TimelineOf(timeline); !entries.empty()) {
+    json list = json::array();
+    for (const auto& e : entries) {
+      if (list.size() == 15) break;
+      list.push_back({{"at", e.at.ToRfc3339().substr(0, 10)}, {"text", e.text}, {"link", e.link}});
+    }
+    d["has_timeline"] = true;
+    d["timeline"] = std::move(list);
   }
   bool openable = false;
   for (const auto& w : view.decision.withheld) {
