@@ -102,6 +102,12 @@ const std::map<std::string, Setter>& Setters() {
          c.intake_rules = v;
          return Status::Ok();
        }},
+      {"directory_synonyms",
+       [](Config& c, const std::string& v) {
+         if (v.empty()) return Status::InvalidArgument("must name the synonyms file");
+         c.directory_synonyms = v;
+         return Status::Ok();
+       }},
       {"access_log_exceptions",
        [](Config& c, const std::string& v) {
          c.access_log_exceptions = v;
@@ -125,6 +131,7 @@ std::string EnvName(const std::string& key) {
 // A definition private to this file (src/CMakeLists.txt), so that changing it rebuilds one file.
 std::string Config::DefaultDataCategories() { return ONEDOOR_DEFAULT_DATA_CATEGORIES; }
 std::string Config::DefaultIntakeRules() { return ONEDOOR_DEFAULT_INTAKE_RULES; }
+std::string Config::DefaultDirectorySynonyms() { return ONEDOOR_DEFAULT_DIRECTORY_SYNONYMS; }
 
 StatusOr<Config> Config::Load(const std::string& path) {
   Config config;

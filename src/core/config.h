@@ -37,6 +37,9 @@ struct Config {
   // ONEDOOR_INTAKE_RULES: the intake rules that route incoming work to the agencies' front-line
   // and specialist teams (docs/cases.md). The default is config/intake.yaml of the source tree.
   std::string intake_rules = DefaultIntakeRules();
+  // ONEDOOR_DIRECTORY_SYNONYMS: groups of words that the service directory's search treats as
+  // one (docs/directory.md). The default is config/synonyms.yaml of the source tree.
+  std::string directory_synonyms = DefaultDirectorySynonyms();
   // ONEDOOR_TIME_ZONE: the IANA time zone whose calendar statutory clocks count in
   // ("Europe/Brussels"); onedoor refuses to start with an unknown one.
   std::string time_zone = "UTC";
@@ -51,6 +54,7 @@ struct Config {
   // The compiled-in default of `data_categories`.
   static std::string DefaultDataCategories();
   static std::string DefaultIntakeRules();
+  static std::string DefaultDirectorySynonyms();
 
   // Reads `path` (empty: defaults only) and applies environment overrides.
   // Errors name the file, line and key.

@@ -628,6 +628,72 @@ CREATE TABLE work_events (
 );
 CREATE INDEX work_events_item ON work_events (item_id, id);
 )sql"},
+      {20, "service directory", R"sql(
+CREATE TABLE directory_records (
+  tbl TEXT NOT NULL,
+  id TEXT NOT NULL,
+  doc TEXT NOT NULL,
+  name TEXT NOT NULL,
+  organization_id TEXT,
+  service_id TEXT,
+  location_id TEXT,
+  service_at_location_id TEXT,
+  contact_id TEXT,
+  phone_id TEXT,
+  link_id TEXT,
+  taxonomy_id TEXT,
+  parent_id TEXT,
+  updated_at BIGINT NOT NULL,
+  PRIMARY KEY (tbl, id)
+);
+CREATE INDEX directory_records_name ON directory_records (tbl, name, id);
+CREATE INDEX directory_records_organization ON directory_records (tbl, organization_id);
+CREATE INDEX directory_records_service ON directory_records (tbl, service_id);
+CREATE INDEX directory_records_location ON directory_records (tbl, location_id);
+CREATE INDEX directory_records_service_at_location ON directory_records (tbl, service_at_location_id);
+CREATE INDEX directory_records_contact ON directory_records (tbl, contact_id);
+CREATE INDEX directory_records_phone ON directory_records (tbl, phone_id);
+CREATE INDEX directory_records_link ON directory_records (tbl, link_id);
+CREATE INDEX directory_records_taxonomy ON directory_records (tbl, taxonomy_id);
+CREATE INDEX directory_records_parent ON directory_records (tbl, parent_id);
+CREATE TABLE directory_services (
+  id {{id}},
+  service_id TEXT NOT NULL UNIQUE,
+  name TEXT NOT NULL,
+  status TEXT NOT NULL,
+  modified_at BIGINT NOT NULL,
+  search_text TEXT NOT NULL
+);
+CREATE INDEX directory_services_name ON directory_services (name, service_id);
+CREATE TABLE directory_service_facets (
+  service_id TEXT NOT NULL,
+  facet TEXT NOT NULL,
+  value TEXT NOT NULL,
+  label TEXT NOT NULL,
+  PRIMARY KEY (facet, value, service_id)
+);
+CREATE INDEX directory_service_facets_service ON directory_service_facets (service_id);
+{{sqlite}}
+CREATE VIRTUAL TABLE directory_services_fts USING fts5(name, body, content='directory_services', content_rowid='id',
+  tokenize='porter unicode61 remove_diacritics 2');
+CREATE TRIGGER directory_services_ai AFTER INSERT ON directory_services BEGIN
+  INSERT INTO directory_services_fts (rowid, name, body) VALUES (new.id, new.name, new.search_text);
+END;
+CREATE TRIGGER directory_services_ad AFTER DELETE ON directory_services BEGIN
+  INSERT INTO directory_services_fts (directory_services_fts, rowid, name, body)
+  VALUES ('delete', old.id, old.name, old.search_text);
+END;
+CREATE TRIGGER directory_services_au AFTER UPDATE ON directory_services BEGIN
+  INSERT INTO directory_services_fts (directory_services_fts, rowid, name, body)
+  VALUES ('delete', old.id, old.name, old.search_text);
+  INSERT INTO directory_services_fts (rowid, name, body) VALUES (new.id, new.name, new.search_text);
+END;
+{{end}}
+{{postgres}}
+CREATE INDEX directory_services_search ON directory_services
+  USING GIN (to_tsvector('english', name || ' ' || search_text));
+{{end}}
+)sql"},
   };
   return *migrations;
 }
