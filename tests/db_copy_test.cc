@@ -88,8 +88,8 @@ TEST(OnedoorTables, CoverEverySchemaTable) {
   std::set<std::string> present;
   Status s = db->Read([&](storage::Transaction& tx) -> Status {
     ASSIGN_OR_RETURN(storage::Rows rows,
-                     tx.Query("SELECT name FROM sqlite_master WHERE type = 'table' AND name <> 'schema_migrations' "
-                              "AND name NOT LIKE 'directory_services_fts%'"));
+                     tx.Query("SELECT name FROM pragma_table_list WHERE schema = 'main' AND type = 'table' "
+                              "AND name NOT LIKE 'sqlite_%' AND name <> 'schema_migrations'"));
     for (const auto& r : rows) present.insert(r.Text(0));
     return Status::Ok();
   });

@@ -27,7 +27,9 @@ using nlohmann::json;
 
 const std::set<std::string> kMethods = {"get", "put", "post", "delete", "patch", "head", "options", "trace"};
 // Operational routes: public, answered without problem bodies.
-const std::set<std::string> kPublicOperations = {"getHealth", "getReadiness", "getMetrics", "getOpenApi"};
+const std::set<std::string> kPublicOperations = {"getHealth",   "getReadiness",     "getMetrics",
+                                                   "getOpenApi",  "getHsdsInfo",      "getHsdsInfoSlash",
+                                                   "exportDirectory"};
 
 std::string Lower(std::string s) {
   for (char& c : s) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));

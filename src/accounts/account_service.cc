@@ -209,7 +209,8 @@ const std::vector<std::string>& KnownScopes() {
       "persons:read",         "persons:write", "households:read", "households:write",
       "source-records:write", "audit:read",    "accounts:read",   "accounts:write",
       "changes:read",         "changes:write", "referrals:read",  "referrals:write",
-      "cases:read",           "cases:write",   "applications:read", "applications:write"};
+      "cases:read",           "cases:write",   "applications:read", "applications:write",
+      "directory:write"};
   return scopes;
 }
 

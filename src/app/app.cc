@@ -10,6 +10,7 @@
 #include "http/api_consents.h"
 #include "http/api_applications.h"
 #include "http/api_cases.h"
+#include "http/api_directory.h"
 #include "http/api_documents.h"
 #include "http/api_timeline.h"
 #include "http/api_work.h"
@@ -131,6 +132,15 @@ core::StatusOr<std::unique_ptr<App>> App::Open(const core::Config& config, bool 
     app->work_ = std::make_unique<cases::WorkQueueService>(*app->db_, *app->intake_, *app->audit_, *app->outbox_,
                                                            app->clock_);
   }
+  {
+    // The service directory, searched with the deployment's synonyms.
+    auto synonyms = directory::Synonyms::Load(config.directory_synonyms);
+    if (!synonyms.ok()) {
+      return core::Status(synonyms.status().code(), "directory_synonyms: " + synonyms.status().message());
+    }
+    app->service_directory_ = std::make_unique<directory::DirectoryService>(*app->db_, *app->audit_, *app->outbox_,
+                                                                            app->clock_, std::move(synonyms).value());
+  }
   if (!web) return app;
 
   {
@@ -182,6 +192,7 @@ core::StatusOr<std::unique_ptr<App>> App::Open(const core::Config& config, bool 
   app->pages_->deps.applications = app->applications_.get();
   app->pages_->deps.documents = app->documents_.get();
   app->pages_->deps.work = app->work_.get();
+  app->pages_->deps.services = app->service_directory_.get();
   app->AddOperationalRoutes();
   http::AddOpenApiRoute(app->router_, std::move(openapi));
   http::AddAccountRoutes(app->router_, *app->accounts_);
@@ -199,6 +210,7 @@ core::StatusOr<std::unique_ptr<App>> App::Open(const core::Config& config, bool 
   http::AddApplicationRoutes(app->router_, *app->applications_);
   http::AddDocumentRoutes(app->router_, *app->documents_);
   http::AddWorkRoutes(app->router_, *app->work_);
+  http::AddDirectoryApiRoutes(app->router_, *app->service_directory_);
   http::AddTimelineRoutes(app->router_, app->referrals_.get(), app->cases_.get(), app->applications_.get(),
                           app->documents_.get());
   http::AddPageRoutes(app->router_, app->pages_->deps);

@@ -14,6 +14,7 @@
 #include "cases/referral_service.h"
 #include "core/clock.h"
 #include "core/config.h"
+#include "directory/directory_service.h"
 #include "exchange/outbox.h"
 #include "exchange/outbox_worker.h"
 #include "exchange/webhook_sink.h"
@@ -53,6 +54,7 @@ class App {
   const core::Clock& clock() const { return clock_; }
   accounts::AccountService& accounts() { return *accounts_; }
   registry::PersonService& persons() { return *persons_; }
+  directory::DirectoryService& service_directory() { return *service_directory_; }
   registry::HouseholdService& households() { return *households_; }
   identity::MatchService& match() { return *match_; }
   eligibility::ScreeningService& screenings() { return *screenings_; }
@@ -96,6 +98,7 @@ class App {
   std::unique_ptr<cases::DocumentService> documents_;
   std::unique_ptr<cases::IntakeRules> intake_;
   std::unique_ptr<cases::WorkQueueService> work_;
+  std::unique_ptr<directory::DirectoryService> service_directory_;
   std::unique_ptr<sharing::GateFacts> gate_facts_;
   std::unique_ptr<authz::AccessGate> gate_;
   std::unique_ptr<sharing::ReferenceDirectory> directory_;

@@ -17,6 +17,7 @@
 
 #include "app/app.h"
 #include "app/demo_data.h"
+#include "app/directory_commands.h"
 #include "app/rules_commands.h"
 #include "audit/audit_log.h"
 #include "core/crypto.h"
@@ -59,6 +60,12 @@ Commands:
   link eval --format febrl FILE [FILE] [--ignore COLUMN,...] [--model M] [--model-out M]
                       match the FEBRL test files (one: deduplicate; two: link) and print
                       precision, recall, F1, pairs compared and seconds as one JSON line
+  directory import [--type TABLE] [--replace] PATH
+                      load a service directory in Open Referral HSDS 3.0: a JSON file, or a
+                      folder with the CSV data package; problems name file, line and field
+  directory export --format json|csv OUT
+                      write the whole directory as an HSDS JSON bundle, or as the CSV data
+                      package into the folder OUT
   rules check [--rules DIRS]
                       load the rule packs and list their programs; errors name file, line, column
   rules test [--rules DIRS] PATH...
@@ -86,7 +93,8 @@ ONEDOOR_IO_THREADS, ONEDOOR_READ_CONNECTIONS, ONEDOOR_MAX_BODY_BYTES,
 ONEDOOR_SESSION_IDLE_MINUTES, ONEDOOR_LOGIN_MAX_FAILURES, ONEDOOR_LOGIN_WINDOW_MINUTES,
 ONEDOOR_SHUTDOWN_GRACE_SECONDS, ONEDOOR_WEBHOOK_URL, ONEDOOR_WEBHOOK_SECRET, ONEDOOR_INSTANCE,
 ONEDOOR_OUTBOX_POLL_MS, ONEDOOR_OUTBOX_LEASE_SECONDS, ONEDOOR_RULES_DIRS,
-ONEDOOR_DATA_CATEGORIES. See docs/operators.md.
+ONEDOOR_DATA_CATEGORIES, ONEDOOR_INTAKE_RULES, ONEDOOR_DIRECTORY_SYNONYMS, ONEDOOR_TIME_ZONE.
+See docs/operators.md.
 )";
 
 int Fail(const core::Status& s) {
@@ -413,6 +421,7 @@ int Main(int argc, char** argv) {
   if (command == "db" && args.size() >= 2 && args[1] == "copy") return CopyCommand(args);
   if (command == "import") return ImportCommand(*config, args);
   if (command == "rules") return RulesCommand(*config, args);
+  if (command == "directory") return DirectoryCommand(*config, args);
   if (command == "link" && args.size() >= 2 && args[1] == "eval") {
     return identity::RunLinkEval(std::vector<std::string>(args.begin() + 2, args.end()));
   }

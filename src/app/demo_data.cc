@@ -7,6 +7,8 @@
 
 #include <fmt/format.h>
 
+#include "app/directory_commands.h"
+
 #include <set>
 
 namespace app {
@@ -266,13 +268,26 @@ core::Status LoadDemoTeams(App& app) {
   });
 }
 
+// The demo service directory (demo/directory.json, HSDS): every demo agency's services and a few
+// community organisations'. Importing it again changes nothing.
+core::StatusOr<int64_t> LoadDemoDirectory(App& app) {
+  directory::Dataset data;
+  RETURN_IF_ERROR(ReadDirectoryFiles(ONEDOOR_DEMO_DIRECTORY, "", data));
+  ASSIGN_OR_RETURN(auto report, app.service_directory().Import(
+                                    accounts::AccountService::SystemPrincipal("demo-data"), data, false));
+  return report.added + report.changed;
+}
+
 core::StatusOr<std::string> LoadDemoData(App& app, int people) {
   auto& accounts = app.accounts();
   if (accounts.FindAgencyByCode(kAgencies[0].code).ok()) {
     ASSIGN_OR_RETURN(DemoSharing sharing, LoadDemoAgreements(app));
     RETURN_IF_ERROR(LoadDemoTeams(app));
-    if (sharing.agreements == 0) return std::string("demo data already loaded; nothing changed");
-    return "demo data already loaded; added " + sharing.Describe();
+    ASSIGN_OR_RETURN(int64_t directory_rows, LoadDemoDirectory(app));
+    std::string added = sharing.agreements == 0 ? "" : sharing.Describe();
+    if (directory_rows > 0) added += (added.empty() ? "" : ", ") + fmt::format("{} rows of the service directory", directory_rows);
+    if (added.empty()) return std::string("demo data already loaded; nothing changed");
+    return "demo data already loaded; added " + added;
   }
   const authz::Principal system = accounts::AccountService::SystemPrincipal("demo-data");
   std::vector<accounts::Agency> agencies;
@@ -353,8 +368,10 @@ core::StatusOr<std::string> LoadDemoData(App& app, int people) {
   }
   ASSIGN_OR_RETURN(DemoSharing sharing, LoadDemoAgreements(app));
   RETURN_IF_ERROR(LoadDemoTeams(app));
+  RETURN_IF_ERROR(LoadDemoDirectory(app).status());
   return fmt::format(
-      "loaded {} agencies, {} staff, {} people in {} households, {}; every demo login uses the password {}",
+      "loaded {} agencies, {} staff, {} people in {} households, {}, and the service directory; every demo login "
+      "uses the password {}",
       agencies.size(), Users().size(), created, households, sharing.Describe(), kDemoPassword);
 }
 

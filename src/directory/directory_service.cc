@@ -375,21 +375,32 @@ StatusOr<ImportReport> DirectoryService::Import(const authz::Principal& who, con
     }
     for (const auto& [table, rows] : data.tables) {
       Rows& stored = all.tables[table];
-      for (const auto& [id, row] : rows) {
+      const Table& t = *FindTable(table);
+      for (const auto& [id, incoming] : rows) {
         auto existing = stored.find(id);
-        if (existing != stored.end() && existing->second == row) {
-          ++report.unchanged;
-          continue;
+        json row = incoming;
+        if (existing != stored.end()) {
+          // A row nested in one document links only to the row it is nested in (a phone in a
+          // service names the service, not its location): the links it does not give are kept.
+          for (const Field& f : t.fields) {
+            if (f.format != Format::kUuid || std::string_view(f.name) == "id" || row.contains(f.name)) continue;
+            if (auto kept = existing->second.find(f.name); kept != existing->second.end()) row[f.name] = *kept;
+          }
+          if (existing->second == row) {
+            ++report.unchanged;
+            continue;
+          }
         }
         (existing == stored.end() ? report.added : report.changed)++;
         RETURN_IF_ERROR(WriteRow(tx, table, id, row, now));
-        stored[id] = row;
+        stored[id] = std::move(row);
       }
     }
     // References to rows that are nowhere: a warning, since directories are often loaded in parts.
     for (const auto& [table, rows] : data.tables) {
       const Table& t = *FindTable(table);
-      for (const auto& [id, row] : rows) {
+      for (const auto& [id, incoming] : rows) {
+        const json& row = all.tables[table][id];
         for (const Field& f : t.fields) {
           const std::string name = f.name;
           if (name == "id" || f.format != Format::kUuid) continue;
@@ -474,11 +485,7 @@ StatusOr<Dataset> DirectoryService::Export() {
   return out;
 }
 
-StatusOr<SearchResult> DirectoryService::Search(const SearchQuery& q) {
-  if (q.page < 1) return Status::InvalidArgument("page must be 1 or more", {{"page", "must be 1 or more"}});
-  if (q.per_page < 1 || q.per_page > 100) {
-    return Status::InvalidArgument("per_page must be from 1 to 100", {{"per_page", "must be from 1 to 100"}});
-  }
+StatusOr<DirectoryService::SqlParts> DirectoryService::SearchSql(const SearchQuery& q, bool any) const {
   int64_t modified_after = -1;
   if (!q.modified_after.empty()) {
     modified_after = ParseRfc3339(q.modified_after);
@@ -490,78 +497,94 @@ StatusOr<SearchResult> DirectoryService::Search(const SearchQuery& q) {
   const storage::Dialect dialect = db_.dialect();
   const std::vector<std::string> words = SearchWords(q.text);
   const bool prefix = !q.text.empty() && std::isalnum(static_cast<unsigned char>(q.text.back()));
-  // Each word as a group of itself and its synonyms; all groups (or, failing that, any).
-  auto match = [&](bool any) {
-    std::string out;
-    for (size_t i = 0; i < words.size(); ++i) {
-      std::string group;
-      for (const std::string& w : synonyms_.Expand(words[i])) {
-        const std::string term = FtsTerm(w, prefix && i + 1 == words.size() && w == words[i], dialect);
-        if (term.empty()) continue;
-        if (!group.empty()) group += dialect == storage::Dialect::kSqlite ? " OR " : " | ";
-        group += term;
-      }
-      if (group.empty()) continue;
-      if (!out.empty()) {
-        out += dialect == storage::Dialect::kSqlite ? (any ? " OR " : " AND ") : (any ? " | " : " & ");
-      }
-      out += "(" + group + ")";
+  // Each word as a group of itself and its synonyms; all groups (or, with `any`, any of them).
+  std::string expr;
+  for (size_t i = 0; i < words.size(); ++i) {
+    std::string group;
+    for (const std::string& w : synonyms_.Expand(words[i])) {
+      const std::string term = FtsTerm(w, prefix && i + 1 == words.size() && w == words[i], dialect);
+      if (term.empty()) continue;
+      if (!group.empty()) group += dialect == storage::Dialect::kSqlite ? " OR " : " | ";
+      group += term;
     }
-    return out;
+    if (group.empty()) continue;
+    if (!expr.empty()) {
+      expr += dialect == storage::Dialect::kSqlite ? (any ? " OR " : " AND ") : (any ? " | " : " & ");
+    }
+    expr += "(" + group + ")";
+  }
+  SqlParts out;
+  out.words = words.size();
+  out.from = "directory_services s";
+  out.where = " WHERE 1 = 1";
+  out.order = " ORDER BY s.name, s.service_id";
+  if (!expr.empty()) {
+    if (dialect == storage::Dialect::kSqlite) {
+      out.from += " JOIN directory_services_fts f ON f.rowid = s.id";
+      out.where += " AND directory_services_fts MATCH ?";
+      out.order = " ORDER BY bm25(directory_services_fts, 5.0, 1.0), s.name, s.service_id";
+    } else {
+      out.where += " AND to_tsvector('english', s.name || ' ' || s.search_text) @@ to_tsquery('english', ?)";
+      out.order = " ORDER BY ts_rank(to_tsvector('english', s.name || ' ' || s.search_text), "
+                  "to_tsquery('english', ?)) DESC, s.name, s.service_id";
+      out.order_params.push_back(expr);
+    }
+    out.params.push_back(expr);
+  }
+  auto facet = [&](const char* name, const std::string& value) {
+    if (value.empty()) return;
+    out.where += " AND EXISTS (SELECT 1 FROM directory_service_facets x WHERE x.service_id = s.service_id "
+                 "AND x.facet = ? AND x.value = ?)";
+    out.params.push_back(std::string(name));
+    out.params.push_back(value);
   };
+  facet("taxonomy_term", q.taxonomy_term_id);
+  facet("taxonomy", q.taxonomy_id);
+  facet("organization", q.organization_id);
+  facet("language", Lower(q.language));
+  facet("postcode", Postcode(q.postcode));
+  facet("city", Lower(q.city));
+  facet("location", q.location_id);
+  facet("program", q.program);
+  facet("agency", q.agency);
+  if (q.active_only) out.where += " AND s.status = 'active'";
+  if (modified_after >= 0) {
+    out.where += " AND s.modified_at >= ?";
+    out.params.push_back(modified_after);
+  }
+  return out;
+}
+
+namespace {
+
+Status CheckPage(int page, int per_page) {
+  if (page < 1) return Status::InvalidArgument("page must be 1 or more", {{"page", "must be 1 or more"}});
+  if (per_page < 1 || per_page > 100) {
+    return Status::InvalidArgument("per_page must be from 1 to 100", {{"per_page", "must be from 1 to 100"}});
+  }
+  return Status::Ok();
+}
+
+}  // namespace
+
+StatusOr<SearchResult> DirectoryService::Search(const SearchQuery& q) {
+  RETURN_IF_ERROR(CheckPage(q.page, q.per_page));
   SearchResult result;
   Status s = db_.Read([&](storage::Transaction& tx) -> Status {
     for (int attempt = 0; attempt < 2; ++attempt) {
       const bool any = attempt == 1;
-      const std::string expr = match(any);
-      std::string from = "directory_services s";
-      std::string where = " WHERE 1 = 1";
-      std::string order = " ORDER BY s.name, s.service_id";
-      storage::Params params, order_params;
-      if (!expr.empty()) {
-        if (dialect == storage::Dialect::kSqlite) {
-          from += " JOIN directory_services_fts f ON f.rowid = s.id";
-          where += " AND directory_services_fts MATCH ?";
-          order = " ORDER BY bm25(directory_services_fts, 5.0, 1.0), s.name, s.service_id";
-        } else {
-          where += " AND to_tsvector('english', s.name || ' ' || s.search_text) @@ to_tsquery('english', ?)";
-          order = " ORDER BY ts_rank(to_tsvector('english', s.name || ' ' || s.search_text), "
-                  "to_tsquery('english', ?)) DESC, s.name, s.service_id";
-          order_params.push_back(expr);
-        }
-        params.push_back(expr);
-      }
-      auto facet = [&](const char* name, const std::string& value) {
-        if (value.empty()) return;
-        where += " AND EXISTS (SELECT 1 FROM directory_service_facets x WHERE x.service_id = s.service_id "
-                 "AND x.facet = ? AND x.value = ?)";
-        params.push_back(std::string(name));
-        params.push_back(value);
-      };
-      facet("taxonomy_term", q.taxonomy_term_id);
-      facet("taxonomy", q.taxonomy_id);
-      facet("organization", q.organization_id);
-      facet("language", Lower(q.language));
-      facet("postcode", Postcode(q.postcode));
-      facet("city", Lower(q.city));
-      facet("location", q.location_id);
-      facet("program", q.program);
-      facet("agency", q.agency);
-      if (q.active_only) where += " AND s.status = 'active'";
-      if (modified_after >= 0) {
-        where += " AND s.modified_at >= ?";
-        params.push_back(modified_after);
-      }
-      ASSIGN_OR_RETURN(storage::Rows count, tx.Query("SELECT COUNT(*) FROM " + from + where, params));
+      ASSIGN_OR_RETURN(SqlParts sql, SearchSql(q, any));
+      ASSIGN_OR_RETURN(storage::Rows count, tx.Query("SELECT COUNT(*) FROM " + sql.from + sql.where, sql.params));
       result.total = count.at(0).Int(0);
-      if (result.total == 0 && !any && words.size() > 1) continue;  // try any of the words
+      if (result.total == 0 && !any && sql.words > 1) continue;  // try any of the words
       result.any_word = any;
-      storage::Params page_params = params;
-      for (auto& p : order_params) page_params.push_back(p);
-      page_params.push_back(static_cast<int64_t>(q.per_page));
-      page_params.push_back(static_cast<int64_t>(q.page - 1) * q.per_page);
-      ASSIGN_OR_RETURN(storage::Rows rows,
-                       tx.Query("SELECT s.service_id FROM " + from + where + order + " LIMIT ? OFFSET ?", page_params));
+      storage::Params params = sql.params;
+      for (auto& p : sql.order_params) params.push_back(p);
+      params.push_back(static_cast<int64_t>(q.per_page));
+      params.push_back(static_cast<int64_t>(q.page - 1) * q.per_page);
+      ASSIGN_OR_RETURN(storage::Rows rows, tx.Query("SELECT s.service_id FROM " + sql.from + sql.where + sql.order +
+                                                        " LIMIT ? OFFSET ?",
+                                                    params));
       for (const auto& r : rows) result.ids.push_back(r.Text(0));
       break;
     }
@@ -569,6 +592,42 @@ StatusOr<SearchResult> DirectoryService::Search(const SearchQuery& q) {
   });
   RETURN_IF_ERROR(s);
   return result;
+}
+
+StatusOr<Page> DirectoryService::ServiceAtLocations(const SearchQuery& q, const std::string& service_id,
+                                                    const std::string& location_id, bool full) {
+  RETURN_IF_ERROR(CheckPage(q.page, q.per_page));
+  ASSIGN_OR_RETURN(SqlParts sql, SearchSql(q, false));
+  std::string where = " WHERE r.tbl = 'service_at_location' AND r.service_id IN (SELECT s.service_id FROM " +
+                      sql.from + sql.where + ")";
+  storage::Params params = sql.params;
+  if (!service_id.empty()) {
+    where += " AND r.service_id = ?";
+    params.push_back(service_id);
+  }
+  if (!location_id.empty()) {
+    where += " AND r.location_id = ?";
+    params.push_back(location_id);
+  }
+  Page out;
+  const Table& table = *FindTable("service_at_location");
+  RETURN_IF_ERROR(db_.Read([&](storage::Transaction& tx) -> Status {
+    ASSIGN_OR_RETURN(storage::Rows count, tx.Query("SELECT COUNT(*) FROM directory_records r" + where, params));
+    out.total = count.at(0).Int(0);
+    storage::Params page_params = params;
+    page_params.push_back(static_cast<int64_t>(q.per_page));
+    page_params.push_back(static_cast<int64_t>(q.page - 1) * q.per_page);
+    ASSIGN_OR_RETURN(storage::Rows rows, tx.Query("SELECT r.doc FROM directory_records r" + where +
+                                                      " ORDER BY r.service_id, r.id LIMIT ? OFFSET ?",
+                                                  page_params));
+    DbSource src(tx);
+    for (const auto& r : rows) {
+      json row = json::parse(r.Text(0));
+      out.rows.push_back(full ? Nest(src, table, row, NestOptions{}) : std::move(row));
+    }
+    return Status::Ok();
+  }));
+  return out;
 }
 
 StatusOr<json> DirectoryService::Get(const std::string& table, const std::string& id, bool full) {
@@ -606,10 +665,7 @@ StatusOr<Page> DirectoryService::List(const std::string& table, const std::map<s
                                       int page, int per_page, bool full) {
   const Table* t = FindTable(table);
   if (t == nullptr) return Status::InvalidArgument(fmt::format("'{}' is not an HSDS table", table));
-  if (page < 1) return Status::InvalidArgument("page must be 1 or more", {{"page", "must be 1 or more"}});
-  if (per_page < 1 || per_page > 100) {
-    return Status::InvalidArgument("per_page must be from 1 to 100", {{"per_page", "must be from 1 to 100"}});
-  }
+  RETURN_IF_ERROR(CheckPage(page, per_page));
   std::string where = " WHERE tbl = ?";
   storage::Params params = {table};
   for (const auto& [field, value] : filter) {
@@ -654,11 +710,11 @@ StatusOr<ServiceView> DirectoryService::Service(const std::string& id) {
   ServiceView out;
   ASSIGN_OR_RETURN(out.doc, Get("service", id, true));
   RETURN_IF_ERROR(db_.Read([&](storage::Transaction& tx) -> Status {
-    ASSIGN_OR_RETURN(storage::Rows rows, tx.Query("SELECT facet, value FROM directory_service_facets WHERE service_id = ? "
+    ASSIGN_OR_RETURN(storage::Rows rows, tx.Query("SELECT facet, value, label FROM directory_service_facets WHERE service_id = ? "
                                                   "AND facet IN ('program', 'agency') ORDER BY facet, value",
                                                   {id}));
     for (const auto& r : rows) {
-      if (r.Text(0) == "program") out.programs.push_back(r.Text(1));
+      if (r.Text(0) == "program") out.programs.push_back({r.Text(1), r.Text(2)});
       else out.agency = r.Text(1);
     }
     return Status::Ok();

@@ -83,7 +83,7 @@ struct Page {
 // One service for the pages: its document and what onedoor knows about it.
 struct ServiceView {
   nlohmann::json doc;               // the service, fully nested
-  std::vector<std::string> programs;  // linked programs of the eligibility rules
+  std::vector<std::pair<std::string, std::string>> programs;  // linked programs: id ("us-snap"), name
   std::string agency;               // the onedoor agency code of its organization, if any
 };
 
@@ -97,7 +97,9 @@ class DirectoryService {
                    Synonyms synonyms);
 
   // Adds the rows of `data` to the directory, each replacing the stored row of the same table
-  // and id; with `replace`, the directory becomes exactly `data`. One transaction: all or
+  // and id, except that links to other rows (the *_id fields) that a row does not give are kept
+  // (a phone nested in a service does not say which location it is also at); with `replace`,
+  // the directory becomes exactly `data`. One transaction: all or
   // nothing. Administrators (and the command line) only. Rebuilds the search index.
   core::StatusOr<ImportReport> Import(const authz::Principal& who, const Dataset& data, bool replace);
 
@@ -105,6 +107,10 @@ class DirectoryService {
   core::StatusOr<Dataset> Export();
 
   core::StatusOr<SearchResult> Search(const SearchQuery& q);
+  // The services-at-locations of the services `q` finds (every word must match), optionally of
+  // one service or one location, a page of them.
+  core::StatusOr<Page> ServiceAtLocations(const SearchQuery& q, const std::string& service_id,
+                                          const std::string& location_id, bool full);
 
   // One row of `table`, fully nested (full) or its own fields; kNotFound if there is none.
   core::StatusOr<nlohmann::json> Get(const std::string& table, const std::string& id, bool full);
@@ -129,6 +135,13 @@ class DirectoryService {
   const Synonyms& synonyms() const { return synonyms_; }
 
  private:
+  struct SqlParts {
+    std::string from, where, order;
+    storage::Params params, order_params;
+    size_t words = 0;
+  };
+  core::StatusOr<SqlParts> SearchSql(const SearchQuery& q, bool any) const;
+
   storage::Database& db_;
   audit::AuditLog& audit_;
   exchange::Outbox& outbox_;

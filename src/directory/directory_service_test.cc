@@ -189,7 +189,7 @@ TEST_P(DirectoryServiceTest, AServiceComesNestedWithWhatOnedoorKnowsOfIt) {
   EXPECT_EQ(view->doc["organization"]["name"], "City Social Services");
   EXPECT_EQ(view->doc["service_at_locations"][0]["location"]["addresses"][0]["city"], "Springfield");
   EXPECT_EQ(view->doc["attributes"].size(), 2u);
-  EXPECT_THAT(view->programs, ElementsAre("us-snap"));
+  EXPECT_THAT(view->programs, ElementsAre(std::pair<std::string, std::string>("us-snap", "SNAP")));
   EXPECT_EQ(view->agency, "city-social");
   EXPECT_EQ(service_->Get("service", Uuid(5, 99), true).status().code(), StatusCode::kNotFound);
 }

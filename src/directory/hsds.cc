@@ -304,7 +304,16 @@ core::Status Problems(std::vector<core::FieldError> errors, const std::string& w
 core::Status FlattenDocument(const json& doc, const std::string& table_name, const std::string& file, Dataset& out) {
   std::vector<core::FieldError> errors;
   if (table_name.empty()) {
-    if (!doc.is_object()) return core::Status::InvalidArgument(file + ": a directory bundle must be a JSON object");
+    bool any_table = false;
+    if (doc.is_object()) {
+      for (const auto& [k, v] : doc.items()) any_table = any_table || FindTableByPlural(k) != nullptr;
+    }
+    if (!any_table) {
+      return core::Status::InvalidArgument(
+          file + " is not a directory bundle (an object whose keys are HSDS tables: services, organizations, …); "
+                 "for one HSDS service, organization, location… or a list or page of them, say which table it is of "
+                 "(--type service on the command line, ?type=service in the API)");
+    }
     for (const auto& [k, v] : doc.items()) {
       if (k == "hsds_version") continue;
       const Table* t = FindTableByPlural(k);

@@ -53,4 +53,7 @@ void AddApplicationPages(Router& router, const PageDeps& deps);
 // /work, the work queue of the caller's teams. In pages_work.cc.
 void AddWorkPages(Router& router, const PageDeps& deps);
 
+// /directory (find a service) and /directory/services/{id}, public. In pages_directory.cc.
+void AddDirectoryPages(Router& router, const PageDeps& deps);
+
 }  // namespace http

@@ -54,6 +54,9 @@ json Common(const PageDeps& deps, const Context& ctx, const std::string& title, 
     nav.push_back({{"href", "/clients"}, {"label", "Clients"}, {"current", current == "clients"}});
     nav.push_back({{"href", "/clients/new"}, {"label", "Register a client"}, {"current", current == "new"}});
     nav.push_back({{"href", "/screening"}, {"label", "Screening"}, {"current", current == "screening"}});
+    if (deps.services != nullptr) {
+      nav.push_back({{"href", "/directory"}, {"label", "Services"}, {"current", current == "directory"}});
+    }
     if (deps.work != nullptr && authz::HasClientRole(who)) {
       nav.push_back({{"href", "/work"}, {"label", "Work queue"}, {"current", current == "work"}});
     }
@@ -1016,6 +1019,7 @@ Response ClientPage(const PageDeps& deps, Context& ctx, const registry::PersonVi
   std::vector<cases::Document> document_list;
   if (deps.referrals != nullptr && authz::HasCaseworkRole(ctx.Who())) {
     d["refer_href"] = fmt::format("/referrals/new?person={}", p.id.value);
+    if (deps.services != nullptr) d["find_service_href"] = fmt::format("/directory?person={}", p.id.value);
     auto referrals = deps.referrals->ForPerson(ctx.Who(), p.id);
     if (referrals.ok()) {
       referral_list = *referrals;
@@ -1522,6 +1526,7 @@ void AddPageRoutes(Router& router, const PageDeps& deps) {
   AddCasePages(router, deps);
   AddApplicationPages(router, deps);
   AddWorkPages(router, deps);
+  AddDirectoryPages(router, deps);
 }
 
 }  // namespace http

@@ -20,6 +20,10 @@
 #include "sharing/consent_service.h"
 #include "sharing/reference_directory.h"
 
+namespace directory {
+class DirectoryService;
+}
+
 namespace http {
 
 struct PageDeps {
@@ -55,6 +59,8 @@ struct PageDeps {
   cases::DocumentService* documents = nullptr;
   // The work queue page (/work); none when null.
   cases::WorkQueueService* work = nullptr;
+  // The service directory's pages (/directory); none when null.
+  directory::DirectoryService* services = nullptr;
 };
 
 // The server-rendered pages for staff: sign in, home, client search, register, view, edit,

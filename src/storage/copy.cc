@@ -47,7 +47,10 @@ StatusOr<std::vector<std::string>> TableNames(Transaction& tx) {
   std::vector<std::string> out;
   Rows rows;
   if (tx.dialect() == Dialect::kSqlite) {
-    ASSIGN_OR_RETURN(rows, tx.Query("SELECT name FROM sqlite_master WHERE type = 'table' AND name NOT LIKE 'sqlite_%'"));
+    // Plain tables only: a full-text index (a virtual table and its shadow tables) is filled on
+    // the target by its triggers as the rows arrive.
+    ASSIGN_OR_RETURN(rows, tx.Query("SELECT name FROM pragma_table_list WHERE schema = 'main' AND type = 'table' "
+                                    "AND name NOT LIKE 'sqlite_%'"));
   } else {
     ASSIGN_OR_RETURN(rows, tx.Query("SELECT table_name FROM information_schema.tables "
                                     "WHERE table_schema = current_schema() AND table_type = 'BASE TABLE'"));

@@ -89,6 +89,20 @@ const kRules = {
   listWork: { allow: [...CLIENT, 'ngo'] },
   // The person's timeline: each source as its own rules allow; the trust sees nothing of it.
   getPersonTimeline: { allow: [...CLIENT, 'ngo'], personal: true, leaks: (body) => body.items.length > 0 },
+  // The service directory is public information: the HSDS API and the export need no sign-in.
+  getHsdsInfo: { allow: ALL, public: true },
+  getHsdsInfoSlash: { allow: ALL, public: true },
+  listHsdsServices: { allow: ALL, public: true },
+  getHsdsService: { allow: ALL, public: true },
+  listHsdsOrganizations: { allow: ALL, public: true },
+  getHsdsOrganization: { allow: ALL, public: true },
+  listHsdsServiceAtLocations: { allow: ALL, public: true },
+  getHsdsServiceAtLocation: { allow: ALL, public: true },
+  listHsdsTaxonomies: { allow: ALL, public: true },
+  getHsdsTaxonomy: { allow: ALL, public: true },
+  listHsdsTaxonomyTerms: { allow: ALL, public: true },
+  getHsdsTaxonomyTerm: { allow: ALL, public: true },
+  exportDirectory: { allow: ALL, public: true },
 };
 
 let server;
@@ -166,6 +180,9 @@ before(async () => {
   const b = Number(await sql(db, `SELECT max(id) FROM source_records WHERE agency_id = ${city}`));
   await sqlWrite(`INSERT INTO match_reviews (record_a, record_b, weight, probability, explanation, state, created_at) VALUES (${a}, ${b}, 5, 0.7, '{"prior_weight":-10,"fields":[]}', 'pending', 0)`);
   ids.review = Number(await sql(db, 'SELECT max(id) FROM match_reviews'));
+  for (const table of ['service', 'organization', 'service_at_location', 'taxonomy', 'taxonomy_term']) {
+    ids[`hsds_${table}`] = await sql(db, `SELECT min(id) FROM directory_records WHERE tbl = '${table}'`);
+  }
 });
 
 async function sqlWrite(statement) {
@@ -193,6 +210,9 @@ function fill(p) {
     '/api/v1/applications/{id}': ids.application, '/api/v1/persons/{id}/applications': ids.person,
     '/api/v1/persons/{id}/documents': ids.person, '/api/v1/documents/{id}/content': ids.document,
     '/api/v1/persons/{id}/timeline': ids.person,
+    '/hsds/services/{id}': ids.hsds_service, '/hsds/organizations/{id}': ids.hsds_organization,
+    '/hsds/service_at_locations/{id}': ids.hsds_service_at_location, '/hsds/taxonomies/{id}': ids.hsds_taxonomy,
+    '/hsds/taxonomy_terms/{id}': ids.hsds_taxonomy_term,
   };
   if (!p.includes('{')) return p;
   assert.ok(byOp[p] !== undefined, `no id to fill ${p}`);

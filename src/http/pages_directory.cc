@@ -1,0 +1,325 @@
+// The service directory's pages, open to everyone: /directory finds services by words (with
+// synonyms), topic, language and postcode; /directory/services/{id} shows one service with its
+// places, hours, documents to bring and how to apply. Staff who came from a client's page carry
+// the client along (?person=ID) and can refer them to the service's agency from there.
+
+#include <fmt/format.h>
+
+#include "access/access_gate.h"
+#include "directory/directory_service.h"
+#include "http/api_directory.h"
+#include "http/json_body.h"
+#include "http/page_support.h"
+
+namespace http {
+namespace {
+
+using nlohmann::json;
+using page_support::Common;
+using page_support::ErrorFor;
+using page_support::Render;
+
+std::string Text(const json& j, const char* field) {
+  auto it = j.find(field);
+  return it != j.end() && it->is_string() ? it->get<std::string>() : std::string();
+}
+
+std::string Shorten(const std::string& s, size_t max) {
+  if (s.size() <= max) return s;
+  size_t cut = s.rfind(' ', max);
+  if (cut == std::string::npos || cut < max / 2) cut = max;
+  while (cut > 0 && (static_cast<unsigned char>(s[cut]) & 0xC0) == 0x80) --cut;  // not inside a character
+  return s.substr(0, cut) + "…";
+}
+
+const char* DayName(const std::string& code) {
+  static const std::map<std::string, const char*> days = {{"MO", "Monday"},   {"TU", "Tuesday"}, {"WE", "Wednesday"},
+                                                          {"TH", "Thursday"}, {"FR", "Friday"},  {"SA", "Saturday"},
+                                                          {"SU", "Sunday"}};
+  auto it = days.find(code);
+  return it == days.end() ? nullptr : it->second;
+}
+
+// "Monday, Wednesday: 09:00 to 17:00", or the schedule's own description.
+std::string ScheduleText(const json& s) {
+  std::string days;
+  std::string byday = Text(s, "byday");
+  size_t start = 0;
+  while (start < byday.size()) {
+    size_t comma = byday.find(',', start);
+    if (comma == std::string::npos) comma = byday.size();
+    std::string code = byday.substr(start, comma - start);
+    code.erase(0, code.find_first_not_of(' '));
+    if (const char* name = DayName(code.size() > 2 ? code.substr(code.size() - 2) : code)) {
+      days += (days.empty() ? "" : ", ") + std::string(name);
+    }
+    start = comma + 1;
+  }
+  const std::string opens = Text(s, "opens_at").substr(0, 5), closes = Text(s, "closes_at").substr(0, 5);
+  std::string hours = !opens.empty() && !closes.empty() ? opens + " to " + closes : "";
+  std::string out = days;
+  if (!hours.empty()) out += (out.empty() ? "" : ": ") + hours;
+  const std::string description = Text(s, "description");
+  if (out.empty()) return description;
+  return description.empty() ? out : out + " (" + description + ")";
+}
+
+std::string AddressText(const json& a) {
+  std::string out;
+  for (const char* f : {"address_1", "address_2", "city", "state_province", "postal_code"}) {
+    const std::string v = Text(a, f);
+    if (!v.empty()) out += (out.empty() ? "" : ", ") + v;
+  }
+  return out;
+}
+
+json Topics(const json& service) {
+  json out = json::array();
+  for (const auto& a : service.value("attributes", json::array())) {
+    if (!a.contains("taxonomy_term")) continue;
+    const json& t = a["taxonomy_term"];
+    const json detail = t.value("taxonomy_detail", json::object());
+    if (Text(detail, "name") == directory::kProgramTaxonomy) continue;
+    out.push_back({{"name", Text(t, "name")}, {"href", "/directory?topic=" + UrlEncode(Text(t, "id"))}});
+  }
+  return out;
+}
+
+std::string Languages(const json& service) {
+  std::set<std::string> names;
+  auto add = [&](const json& list) {
+    for (const auto& l : list) {
+      const std::string n = Text(l, "name").empty() ? Text(l, "code") : Text(l, "name");
+      if (!n.empty()) names.insert(n);
+    }
+  };
+  add(service.value("languages", json::array()));
+  for (const auto& sal : service.value("service_at_locations", json::array())) {
+    if (sal.contains("location")) add(sal["location"].value("languages", json::array()));
+  }
+  std::string out;
+  for (const auto& n : names) out += (out.empty() ? "" : ", ") + n;
+  return out;
+}
+
+std::string Places(const json& service) {
+  std::set<std::string> places;
+  for (const auto& sal : service.value("service_at_locations", json::array())) {
+    if (!sal.contains("location")) continue;
+    const json& loc = sal["location"];
+    std::string city;
+    for (const auto& a : loc.value("addresses", json::array())) {
+      if (!Text(a, "city").empty()) city = Text(a, "city");
+    }
+    places.insert(Text(loc, "name") + (city.empty() ? "" : ", " + city));
+  }
+  std::string out;
+  for (const auto& p : places) out += (out.empty() ? "" : "; ") + p;
+  return out;
+}
+
+std::string Href(const std::map<std::string, std::string>& params) {
+  std::string out = "/directory";
+  char sep = '?';
+  for (const auto& [k, v] : params) {
+    if (v.empty()) continue;
+    out += sep + k + "=" + UrlEncode(v);
+    sep = '&';
+  }
+  return out;
+}
+
+// The client the member of staff is finding a service for, when they came from the client's page.
+std::string PersonParam(const Context& ctx) {
+  if (!ctx.principal) return {};
+  const std::string p = ctx.request.Query("person");
+  return ParseId(p, "person").ok() ? p : std::string();
+}
+
+}  // namespace
+
+void AddDirectoryPages(Router& router, const PageDeps& deps) {
+  if (deps.services == nullptr) return;
+  router.Add({"GET", "/directory", Auth::kPublic, "", [&deps](Context& ctx) {
+                directory::DirectoryService& dir = *deps.services;
+                const Request& rq = ctx.request;
+                json d = Common(deps, ctx, "Find a service", "directory");
+                const std::string person = PersonParam(ctx);
+                std::map<std::string, std::string> params = {{"search", rq.Query("search")},
+                                                             {"topic", rq.Query("topic")},
+                                                             {"language", rq.Query("language")},
+                                                             {"postcode", rq.Query("postcode")},
+                                                             {"person", person}};
+                auto q = SearchQueryFrom(rq, 10);
+                if (!q.ok()) return ErrorFor(deps, ctx, core::Status::NotFound("there is no such page of results"));
+                q->taxonomy_term_id = rq.Query("topic");
+                q->active_only = true;
+                q->per_page = 10;
+                auto found = dir.Search(*q);
+                if (!found.ok()) {
+                  if (found.status().code() == core::StatusCode::kInvalidArgument) {
+                    return ErrorFor(deps, ctx, core::Status::NotFound("there is no such page of results"));
+                  }
+                  return ErrorFor(deps, ctx, found.status());
+                }
+                auto docs = dir.GetMany("service", found->ids, true);
+                if (!docs.ok()) return ErrorFor(deps, ctx, docs.status());
+                json items = json::array();
+                for (const auto& s : *docs) {
+                  std::string href = "/directory/services/" + UrlEncode(Text(s, "id"));
+                  if (!person.empty()) href += "?person=" + person;
+                  items.push_back({{"name", Text(s, "name")},
+                                   {"href", href},
+                                   {"organization", s.contains("organization") ? Text(s["organization"], "name") : ""},
+                                   {"description", Shorten(Text(s, "description"), 240)},
+                                   {"places", Places(s)},
+                                   {"languages", Languages(s)},
+                                   {"topics", Topics(s)}});
+                }
+                d["items"] = std::move(items);
+                d["has_items"] = !found->ids.empty();
+                d["total"] = found->total;
+                d["total_text"] = found->total == 1 ? "1 service" : fmt::format("{} services", found->total);
+                d["any_word"] = found->any_word;
+                d["searched"] = !rq.Query("search").empty() || !rq.Query("topic").empty() ||
+                                !rq.Query("language").empty() || !rq.Query("postcode").empty();
+                d["f_search"] = rq.Query("search");
+                d["f_postcode"] = rq.Query("postcode");
+                d["person"] = person;
+                d["has_person"] = !person.empty();
+                if (!person.empty()) d["back_href"] = "/clients/" + person;
+                auto terms = dir.TermsInUse();
+                if (!terms.ok()) return ErrorFor(deps, ctx, terms.status());
+                json topics = json::array();
+                for (const auto& t : *terms) {
+                  topics.push_back({{"id", t.id}, {"name", t.name}, {"selected", t.id == rq.Query("topic")}});
+                }
+                d["topics"] = std::move(topics);
+                auto langs = dir.LanguagesInUse();
+                if (!langs.ok()) return ErrorFor(deps, ctx, langs.status());
+                json languages = json::array();
+                for (const auto& [code, name] : *langs) {
+                  languages.push_back({{"code", code}, {"name", name}, {"selected", code == rq.Query("language")}});
+                }
+                d["languages"] = std::move(languages);
+                // Pages: previous, next, and "page N of M".
+                const int64_t pages = (found->total + q->per_page - 1) / q->per_page;
+                if (pages > 1) {
+                  d["has_pages"] = true;
+                  d["page_text"] = fmt::format("Page {} of {}", q->page, pages);
+                  if (q->page > 1) {
+                    auto p = params;
+                    p["page"] = std::to_string(q->page - 1);
+                    d["prev_href"] = Href(p);
+                  }
+                  if (q->page < pages) {
+                    auto p = params;
+                    p["page"] = std::to_string(q->page + 1);
+                    d["next_href"] = Href(p);
+                  }
+                }
+                return Render(deps, 200, "directory", d);
+              }});
+
+  router.Add({"GET", "/directory/services/{id}", Auth::kPublic, "", [&deps](Context& ctx) {
+                auto view = deps.services->Service(ctx.Param("id"));
+                if (!view.ok()) return ErrorFor(deps, ctx, view.status());
+                const json& s = view->doc;
+                json d = Common(deps, ctx, Text(s, "name"), "directory");
+                const std::string person = PersonParam(ctx);
+                d["name"] = Text(s, "name");
+                d["organization"] = s.contains("organization") ? Text(s["organization"], "name") : "";
+                d["inactive"] = Text(s, "status") != "active";
+                d["status"] = Text(s, "status");
+                d["alert"] = Text(s, "alert");
+                d["description"] = Text(s, "description");
+                json facts = json::array();
+                auto fact = [&](const char* key, std::string value, bool link = false) {
+                  if (!value.empty()) facts.push_back({{"key", key}, {"value", value}, {"link", link}});
+                };
+                std::string ages;
+                if (s.contains("minimum_age") && s.contains("maximum_age")) {
+                  ages = fmt::format("Ages {} to {}", s["minimum_age"].dump(), s["maximum_age"].dump());
+                } else if (s.contains("minimum_age")) {
+                  ages = fmt::format("Aged {} or over", s["minimum_age"].dump());
+                } else if (s.contains("maximum_age")) {
+                  ages = fmt::format("Aged up to {}", s["maximum_age"].dump());
+                }
+                std::string who = Text(s, "eligibility_description");
+                if (!ages.empty()) who += (who.empty() ? "" : " ") + ages + ".";
+                fact("Who it is for", who);
+                fact("How to apply", Text(s, "application_process"));
+                fact("Cost", Text(s, "fees_description"));
+                fact("Waiting time", Text(s, "wait_time"));
+                fact("Languages", Languages(s));
+                fact("Interpreters", Text(s, "interpretation_services"));
+                fact("Email", Text(s, "email"));
+                std::string phones;
+                for (const auto& p : s.value("phones", json::array())) {
+                  phones += (phones.empty() ? "" : ", ") + Text(p, "number");
+                }
+                fact("Phone", phones);
+                d["facts"] = std::move(facts);
+                d["url"] = Text(s, "url");
+                json documents = json::array();
+                for (const auto& r : s.value("required_documents", json::array())) {
+                  if (!Text(r, "document").empty()) documents.push_back({{"text", Text(r, "document")}});
+                }
+                d["has_documents"] = !documents.empty();
+                d["documents"] = std::move(documents);
+                json places = json::array();
+                for (const auto& sal : s.value("service_at_locations", json::array())) {
+                  if (!sal.contains("location")) continue;
+                  const json& loc = sal["location"];
+                  json hours = json::array();
+                  for (const json* list : {&sal, &loc}) {
+                    for (const auto& sch : list->value("schedules", json::array())) {
+                      const std::string t = ScheduleText(sch);
+                      if (!t.empty()) hours.push_back({{"text", t}});
+                    }
+                  }
+                  std::string address;
+                  for (const auto& a : loc.value("addresses", json::array())) {
+                    if (Text(a, "address_type") != "postal" || address.empty()) address = AddressText(a);
+                  }
+                  std::string access;
+                  for (const auto& a : loc.value("accessibility", json::array())) {
+                    access += (access.empty() ? "" : " ") + Text(a, "description");
+                  }
+                  places.push_back({{"name", Text(loc, "name")},
+                                    {"address", address},
+                                    {"transport", Text(loc, "transportation")},
+                                    {"accessibility", access},
+                                    {"has_hours", !hours.empty()},
+                                    {"hours", std::move(hours)}});
+                }
+                if (places.empty()) {
+                  json hours = json::array();
+                  for (const auto& sch : s.value("schedules", json::array())) {
+                    const std::string t = ScheduleText(sch);
+                    if (!t.empty()) hours.push_back({{"text", t}});
+                  }
+                  d["has_service_hours"] = !hours.empty();
+                  d["service_hours"] = std::move(hours);
+                }
+                d["has_places"] = !places.empty();
+                d["places"] = std::move(places);
+                d["topics"] = Topics(s);
+                d["has_topics"] = !d["topics"].empty();
+                json programs = json::array();
+                for (const auto& [code, name] : view->programs) programs.push_back({{"id", code}, {"name", name}});
+                d["has_programs"] = !programs.empty();
+                d["programs"] = std::move(programs);
+                d["signed_in_staff"] = ctx.principal && ctx.principal->kind == authz::PrincipalKind::kStaff;
+                d["back_href"] = person.empty() ? "/directory" : "/directory?person=" + person;
+                if (!person.empty() && !view->agency.empty() && deps.referrals != nullptr &&
+                    authz::HasCaseworkRole(ctx.Who())) {
+                  d["refer_href"] = fmt::format("/referrals/new?person={}&directory_service={}", person,
+                                                UrlEncode(Text(s, "id")));
+                }
+                d["has_agency"] = !view->agency.empty();
+                return Render(deps, 200, "directory_service", d);
+              }});
+}
+
+}  // namespace http
