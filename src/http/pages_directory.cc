@@ -129,6 +129,22 @@ std::string Href(const std::map<std::string, std::string>& params) {
   return out;
 }
 
+// Removes the empty texts of `j`, so that the templates' {{#field}} sections skip them.
+void Prune(json& j) {
+  if (j.is_object()) {
+    for (auto it = j.begin(); it != j.end();) {
+      if (it->is_string() && it->get_ref<const std::string&>().empty()) {
+        it = j.erase(it);
+      } else {
+        Prune(*it);
+        ++it;
+      }
+    }
+  } else if (j.is_array()) {
+    for (auto& e : j) Prune(e);
+  }
+}
+
 // The client the member of staff is finding a service for, when they came from the client's page.
 std::string PersonParam(const Context& ctx) {
   if (!ctx.principal) return {};
@@ -218,6 +234,7 @@ void AddDirectoryPages(Router& router, const PageDeps& deps) {
                     d["next_href"] = Href(p);
                   }
                 }
+                Prune(d);
                 return Render(deps, 200, "directory", d);
               }});
 
@@ -318,6 +335,7 @@ void AddDirectoryPages(Router& router, const PageDeps& deps) {
                                                 UrlEncode(Text(s, "id")));
                 }
                 d["has_agency"] = !view->agency.empty();
+                Prune(d);
                 return Render(deps, 200, "directory_service", d);
               }});
 }

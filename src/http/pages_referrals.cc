@@ -6,6 +6,7 @@
 
 #include <algorithm>
 
+#include "directory/directory_service.h"
 #include "http/json_body.h"
 #include "http/page_support.h"
 #include "http/request.h"
@@ -254,7 +255,21 @@ void AddReferralPages(Router& router, const PageDeps& deps) {
   router.Add({"GET", "/referrals/new", Auth::kPage, "", [&deps](Context& ctx) {
                 auto person = ParseId(ctx.request.Query("person"), "person");
                 if (!person.ok()) return ErrorFor(deps, ctx, core::Status::NotFound("choose the client to refer first"));
-                auto d = FormData(deps, ctx, core::PersonId{*person}, {});
+                // From a service of the directory: its agency and its name, filled in.
+                FormState in;
+                if (const std::string sid = ctx.request.Query("directory_service"); !sid.empty() && deps.services) {
+                  auto service = deps.services->Service(sid);
+                  if (!service.ok()) return ErrorFor(deps, ctx, service.status());
+                  if (auto agency = deps.accounts.FindAgencyByCode(service->agency); agency.ok()) {
+                    in.form.insert({"to_agency_id", std::to_string(agency->id.value)});
+                  }
+                  std::string name = service->doc.value("name", "");
+                  if (service->doc.contains("organization")) {
+                    name += " (" + service->doc["organization"].value("name", "") + ")";
+                  }
+                  in.form.insert({"service", name});
+                }
+                auto d = FormData(deps, ctx, core::PersonId{*person}, in);
                 if (!d.ok()) return ErrorFor(deps, ctx, d.status());
                 return Render(deps, 200, "referral_form", *d);
               }});
