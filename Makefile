@@ -6,7 +6,7 @@ DB ?= var/onedoor.db
 LISTEN ?= 127.0.0.1:8080
 JOBS ?= $(shell nproc)
 
-.PHONY: deps build release demo test test-asan bench bench-postgres bench-identity bench-eligibility bench-gate bench-notices fuzz format clean
+.PHONY: deps build release demo test test-asan bench bench-postgres bench-identity bench-eligibility bench-gate bench-notices bench-directory fuzz format clean
 
 deps:
 	@./scripts/install-deps.sh
@@ -67,6 +67,10 @@ bench-gate: release
 bench-notices: release
 	@cmake --build --preset release -j $(JOBS) --target notice_delivery_benchmark
 	@./build/release/bench/notice_delivery_benchmark 5000 10
+
+bench-directory: release
+	@cmake --build --preset release -j $(JOBS) --target directory_benchmark
+	@./build/release/bench/directory_benchmark --services 50000 --queries 2000
 
 fuzz: deps
 	@./fuzz/run.sh 600

@@ -29,7 +29,7 @@ const std::set<std::string> kMethods = {"get", "put", "post", "delete", "patch",
 // Operational routes: public, answered without problem bodies.
 const std::set<std::string> kPublicOperations = {"getHealth",   "getReadiness",     "getMetrics",
                                                    "getOpenApi",  "getHsdsInfo",      "getHsdsInfoSlash",
-                                                   "exportDirectory"};
+                                                   "exportDirectory", "listLifeEvents"};
 
 std::string Lower(std::string s) {
   for (char& c : s) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));

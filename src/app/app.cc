@@ -140,6 +140,15 @@ core::StatusOr<std::unique_ptr<App>> App::Open(const core::Config& config, bool 
     }
     app->service_directory_ = std::make_unique<directory::DirectoryService>(*app->db_, *app->audit_, *app->outbox_,
                                                                             app->clock_, std::move(synonyms).value());
+    // The life events, checked against the questions and programs of the rules.
+    directory::RuleNames names;
+    for (const auto& symbol : app->rules_->symbols()) {
+      if (symbol.is_input) names.questions[symbol.name] = symbol.question.empty() ? symbol.label : symbol.question;
+    }
+    for (const auto& program : app->rules_->programs()) names.programs[program.id] = program.name;
+    auto events = directory::LifeEvents::Load(config.life_events, names);
+    if (!events.ok()) return core::Status(events.status().code(), "life_events: " + events.status().message());
+    app->life_events_ = std::make_unique<directory::LifeEvents>(std::move(events).value());
   }
   if (!web) return app;
 
@@ -193,6 +202,7 @@ core::StatusOr<std::unique_ptr<App>> App::Open(const core::Config& config, bool 
   app->pages_->deps.documents = app->documents_.get();
   app->pages_->deps.work = app->work_.get();
   app->pages_->deps.services = app->service_directory_.get();
+  app->pages_->deps.life_events = app->life_events_.get();
   app->AddOperationalRoutes();
   http::AddOpenApiRoute(app->router_, std::move(openapi));
   http::AddAccountRoutes(app->router_, *app->accounts_);
@@ -210,7 +220,7 @@ core::StatusOr<std::unique_ptr<App>> App::Open(const core::Config& config, bool 
   http::AddApplicationRoutes(app->router_, *app->applications_);
   http::AddDocumentRoutes(app->router_, *app->documents_);
   http::AddWorkRoutes(app->router_, *app->work_);
-  http::AddDirectoryApiRoutes(app->router_, *app->service_directory_);
+  http::AddDirectoryApiRoutes(app->router_, *app->service_directory_, app->life_events_.get());
   http::AddTimelineRoutes(app->router_, app->referrals_.get(), app->cases_.get(), app->applications_.get(),
                           app->documents_.get());
   http::AddPageRoutes(app->router_, app->pages_->deps);

@@ -15,6 +15,7 @@
 #include "core/clock.h"
 #include "core/config.h"
 #include "directory/directory_service.h"
+#include "directory/life_events.h"
 #include "exchange/outbox.h"
 #include "exchange/outbox_worker.h"
 #include "exchange/webhook_sink.h"
@@ -99,6 +100,7 @@ class App {
   std::unique_ptr<cases::IntakeRules> intake_;
   std::unique_ptr<cases::WorkQueueService> work_;
   std::unique_ptr<directory::DirectoryService> service_directory_;
+  std::unique_ptr<directory::LifeEvents> life_events_;
   std::unique_ptr<sharing::GateFacts> gate_facts_;
   std::unique_ptr<authz::AccessGate> gate_;
   std::unique_ptr<sharing::ReferenceDirectory> directory_;

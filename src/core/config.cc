@@ -108,6 +108,12 @@ const std::map<std::string, Setter>& Setters() {
          c.directory_synonyms = v;
          return Status::Ok();
        }},
+      {"life_events",
+       [](Config& c, const std::string& v) {
+         if (v.empty()) return Status::InvalidArgument("must name the life events file");
+         c.life_events = v;
+         return Status::Ok();
+       }},
       {"access_log_exceptions",
        [](Config& c, const std::string& v) {
          c.access_log_exceptions = v;
@@ -132,6 +138,7 @@ std::string EnvName(const std::string& key) {
 std::string Config::DefaultDataCategories() { return ONEDOOR_DEFAULT_DATA_CATEGORIES; }
 std::string Config::DefaultIntakeRules() { return ONEDOOR_DEFAULT_INTAKE_RULES; }
 std::string Config::DefaultDirectorySynonyms() { return ONEDOOR_DEFAULT_DIRECTORY_SYNONYMS; }
+std::string Config::DefaultLifeEvents() { return ONEDOOR_DEFAULT_LIFE_EVENTS; }
 
 StatusOr<Config> Config::Load(const std::string& path) {
   Config config;

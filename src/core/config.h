@@ -40,6 +40,9 @@ struct Config {
   // ONEDOOR_DIRECTORY_SYNONYMS: groups of words that the service directory's search treats as
   // one (docs/directory.md). The default is config/synonyms.yaml of the source tree.
   std::string directory_synonyms = DefaultDirectorySynonyms();
+  // ONEDOOR_LIFE_EVENTS: the life events of the navigator (/life-events), with their steps and
+  // services (docs/directory.md). The default is config/life-events.yaml of the source tree.
+  std::string life_events = DefaultLifeEvents();
   // ONEDOOR_TIME_ZONE: the IANA time zone whose calendar statutory clocks count in
   // ("Europe/Brussels"); onedoor refuses to start with an unknown one.
   std::string time_zone = "UTC";
@@ -55,6 +58,7 @@ struct Config {
   static std::string DefaultDataCategories();
   static std::string DefaultIntakeRules();
   static std::string DefaultDirectorySynonyms();
+  static std::string DefaultLifeEvents();
 
   // Reads `path` (empty: defaults only) and applies environment overrides.
   // Errors name the file, line and key.

@@ -2,6 +2,7 @@
 
 #include <map>
 #include <memory>
+#include <mutex>
 #include <optional>
 #include <string>
 #include <vector>
@@ -10,6 +11,7 @@
 #include "audit/audit_log.h"
 #include "core/clock.h"
 #include "directory/hsds.h"
+#include "directory/life_events.h"
 #include "exchange/outbox.h"
 #include "storage/database.h"
 
@@ -132,21 +134,36 @@ class DirectoryService {
   // The language codes services are offered in, with their names where given.
   core::StatusOr<std::vector<std::pair<std::string, std::string>>> LanguagesInUse();
 
+  // The active services a step of a life event points to (its search words and topic), at most
+  // `limit`, best first: each the service's own fields and its organization's name.
+  core::StatusOr<std::vector<nlohmann::json>> StepServices(const LifeEventStep& step, int limit);
+
   const Synonyms& synonyms() const { return synonyms_; }
 
  private:
+  // The services `q` finds, as SQL for the services-at-locations list.
   struct SqlParts {
-    std::string from, where, order;
-    storage::Params params, order_params;
+    std::string from, where;
+    storage::Params params;
     size_t words = 0;
   };
   core::StatusOr<SqlParts> SearchSql(const SearchQuery& q, bool any) const;
+  // The words of `q` as a full-text query for the database: every group of synonyms (or, with
+  // `any`, one of them); empty when there are no words.
+  std::string MatchExpression(const std::vector<std::string>& words, bool prefix, bool any) const;
+
+  // What search orders and filters by, for every service, in memory: rebuilt from the
+  // database when the directory's version there moves on (an import on any server).
+  struct SearchIndex;
+  core::StatusOr<std::shared_ptr<const SearchIndex>> CurrentIndex(storage::Transaction& tx);
 
   storage::Database& db_;
   audit::AuditLog& audit_;
   exchange::Outbox& outbox_;
   const core::Clock& clock_;
   Synonyms synonyms_;
+  std::mutex index_mu_;
+  std::shared_ptr<const SearchIndex> index_;
 };
 
 }  // namespace directory

@@ -3,6 +3,7 @@
 #include <fmt/format.h>
 
 #include <charconv>
+#include <set>
 #include <nlohmann/json.hpp>
 
 #include "http/json_body.h"
@@ -118,7 +119,64 @@ core::StatusOr<directory::SearchQuery> SearchQueryFrom(const Request& request, i
   return q;
 }
 
-void AddDirectoryApiRoutes(Router& router, directory::DirectoryService& directory) {
+core::StatusOr<json> LifeEventJson(directory::DirectoryService& directory, const directory::LifeEvents& events,
+                                   const directory::LifeEvent& e) {
+  json questions = json::array();
+  for (const auto& q : e.questions) {
+    auto it = events.rules().questions.find(q);
+    questions.push_back({{"name", q}, {"question", it == events.rules().questions.end() ? q : it->second}});
+  }
+  json programs = json::array();
+  for (const auto& p : e.programs) {
+    auto it = events.rules().programs.find(p);
+    programs.push_back({{"id", p}, {"name", it == events.rules().programs.end() ? p : it->second}});
+  }
+  json steps = json::array();
+  std::set<std::string> shown;  // a service is shown at its first step only
+  for (const auto& st : e.steps) {
+    ASSIGN_OR_RETURN(std::vector<json> services, directory.StepServices(st, 6));
+    json list = json::array();
+    for (const auto& sv : services) {
+      if (!shown.insert(sv.value("id", "")).second || list.size() >= 3) continue;
+      list.push_back({{"id", sv.value("id", "")},
+                      {"name", sv.value("name", "")},
+                      {"organization", sv.contains("organization") ? sv["organization"].value("name", "") : ""}});
+    }
+    steps.push_back({{"title", st.title},
+                     {"text", st.text},
+                     {"action", std::string(directory::StepActionName(st.action))},
+                     {"services", std::move(list)}});
+  }
+  return json{{"id", e.id},
+              {"title", e.title},
+              {"summary", e.summary},
+              {"questions", std::move(questions)},
+              {"programs", std::move(programs)},
+              {"steps", std::move(steps)}};
+}
+
+void AddDirectoryApiRoutes(Router& router, directory::DirectoryService& directory,
+                           const directory::LifeEvents* life_events) {
+  if (life_events != nullptr) {
+    router.Add({"GET", "/api/v1/life-events", Auth::kPublic, "listLifeEvents", [life_events](Context&) {
+                  json items = json::array();
+                  for (const auto& e : life_events->events()) {
+                    items.push_back({{"id", e.id}, {"title", e.title}, {"summary", e.summary}});
+                  }
+                  return JsonResponse(200, {{"items", std::move(items)}});
+                }});
+    router.Add({"GET", "/api/v1/life-events/{id}", Auth::kPublic, "getLifeEvent",
+                [&directory, life_events](Context& ctx) {
+                  const directory::LifeEvent* e = life_events->Find(ctx.Param("id"));
+                  if (e == nullptr) {
+                    return Problem(core::Status::NotFound("there is no life event " + ctx.Param("id")),
+                                   ctx.request.request_id);
+                  }
+                  auto body = LifeEventJson(directory, *life_events, *e);
+                  if (!body.ok()) return Problem(body.status(), ctx.request.request_id);
+                  return JsonResponse(200, *body);
+                }});
+  }
   auto info = [](Context&) {
     return JsonResponse(200, {{"version", "3.0"},
                               {"profile", "https://docs.openreferral.org/en/v3.0/hsds/overview.html"},

@@ -1,6 +1,9 @@
 #pragma once
 
+#include <nlohmann/json.hpp>
+
 #include "directory/directory_service.h"
+#include "directory/life_events.h"
 #include "http/router.h"
 
 namespace http {
@@ -10,7 +13,14 @@ namespace http {
 // a page in the HSDS envelope, and {id} for one, fully nested). Also /api/v1/directory/export
 // (the whole directory as one HSDS bundle) and, for administrators, POST
 // /api/v1/directory/imports.
-void AddDirectoryApiRoutes(Router& router, directory::DirectoryService& directory);
+// With `life_events`, also GET /api/v1/life-events and /api/v1/life-events/{id} (public).
+void AddDirectoryApiRoutes(Router& router, directory::DirectoryService& directory,
+                           const directory::LifeEvents* life_events);
+
+// One life event with its questions, programs, and each step's services (at most 3 a step,
+// each service at its first step only).
+core::StatusOr<nlohmann::json> LifeEventJson(directory::DirectoryService& directory, const directory::LifeEvents& events,
+                                             const directory::LifeEvent& event);
 
 // Query parameters of a service search shared by the API and the pages ("search", "page",
 // "per_page", "taxonomy_term_id", "language", "postcode"…). Errors name the parameter.

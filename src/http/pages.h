@@ -22,6 +22,7 @@
 
 namespace directory {
 class DirectoryService;
+class LifeEvents;
 }
 
 namespace http {
@@ -61,6 +62,8 @@ struct PageDeps {
   cases::WorkQueueService* work = nullptr;
   // The service directory's pages (/directory); none when null.
   directory::DirectoryService* services = nullptr;
+  // The life events navigator (/life-events); none when null.
+  const directory::LifeEvents* life_events = nullptr;
 };
 
 // The server-rendered pages for staff: sign in, home, client search, register, view, edit,

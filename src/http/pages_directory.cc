@@ -154,8 +154,11 @@ std::string PersonParam(const Context& ctx) {
 
 }  // namespace
 
+void AddLifeEventPages(Router& router, const PageDeps& deps);
+
 void AddDirectoryPages(Router& router, const PageDeps& deps) {
   if (deps.services == nullptr) return;
+  AddLifeEventPages(router, deps);
   router.Add({"GET", "/directory", Auth::kPublic, "", [&deps](Context& ctx) {
                 directory::DirectoryService& dir = *deps.services;
                 const Request& rq = ctx.request;
@@ -218,6 +221,15 @@ void AddDirectoryPages(Router& router, const PageDeps& deps) {
                   languages.push_back({{"code", code}, {"name", name}, {"selected", code == rq.Query("language")}});
                 }
                 d["languages"] = std::move(languages);
+                if (deps.life_events != nullptr && !d["searched"].get<bool>() && q->page == 1) {
+                  json events = json::array();
+                  for (const auto& e : deps.life_events->events()) {
+                    events.push_back({{"title", e.title},
+                                      {"href", "/life-events/" + e.id + (person.empty() ? "" : "?person=" + person)}});
+                  }
+                  d["life_events"] = std::move(events);
+                  d["has_life_events"] = !d["life_events"].empty();
+                }
                 // Pages: previous, next, and "page N of M".
                 const int64_t pages = (found->total + q->per_page - 1) / q->per_page;
                 if (pages > 1) {
@@ -329,7 +341,12 @@ void AddDirectoryPages(Router& router, const PageDeps& deps) {
                 d["programs"] = std::move(programs);
                 d["signed_in_staff"] = ctx.principal && ctx.principal->kind == authz::PrincipalKind::kStaff;
                 d["back_href"] = person.empty() ? "/directory" : "/directory?person=" + person;
-                if (!person.empty() && !view->agency.empty() && deps.referrals != nullptr &&
+                std::string own_agency;
+                if (ctx.principal && ctx.principal->agency.valid()) {
+                  if (auto a = deps.accounts.GetAgency(ctx.principal->agency); a.ok()) own_agency = a->code;
+                }
+                d["own_agency"] = !view->agency.empty() && view->agency == own_agency;
+                if (!person.empty() && !view->agency.empty() && view->agency != own_agency && deps.referrals != nullptr &&
                     authz::HasCaseworkRole(ctx.Who())) {
                   d["refer_href"] = fmt::format("/referrals/new?person={}&directory_service={}", person,
                                                 UrlEncode(Text(s, "id")));
@@ -337,6 +354,68 @@ void AddDirectoryPages(Router& router, const PageDeps& deps) {
                 d["has_agency"] = !view->agency.empty();
                 Prune(d);
                 return Render(deps, 200, "directory_service", d);
+              }});
+}
+
+void AddLifeEventPages(Router& router, const PageDeps& deps) {
+  if (deps.life_events == nullptr) return;
+  router.Add({"GET", "/life-events", Auth::kPublic, "", [&deps](Context& ctx) {
+                json d = Common(deps, ctx, "What has happened?", "directory");
+                const std::string person = PersonParam(ctx);
+                json items = json::array();
+                for (const auto& e : deps.life_events->events()) {
+                  items.push_back({{"title", e.title},
+                                   {"summary", e.summary},
+                                   {"href", "/life-events/" + e.id + (person.empty() ? "" : "?person=" + person)}});
+                }
+                d["items"] = std::move(items);
+                d["directory_href"] = person.empty() ? "/directory" : "/directory?person=" + person;
+                Prune(d);
+                return Render(deps, 200, "life_events", d);
+              }});
+  router.Add({"GET", "/life-events/{id}", Auth::kPublic, "", [&deps](Context& ctx) {
+                const directory::LifeEvent* e = deps.life_events->Find(ctx.Param("id"));
+                if (e == nullptr) return ErrorFor(deps, ctx, core::Status::NotFound("no such life event"));
+                auto body = LifeEventJson(*deps.services, *deps.life_events, *e);
+                if (!body.ok()) return ErrorFor(deps, ctx, body.status());
+                json d = Common(deps, ctx, e->title, "directory");
+                const std::string person = PersonParam(ctx);
+                const bool staff = ctx.principal && ctx.principal->kind == authz::PrincipalKind::kStaff;
+                const bool may_refer = !person.empty() && deps.referrals != nullptr && authz::HasCaseworkRole(ctx.Who());
+                d["title"] = e->title;
+                d["summary"] = e->summary;
+                json steps = json::array();
+                int number = 0;
+                for (auto& st : (*body)["steps"]) {
+                  json services = json::array();
+                  for (auto& sv : st["services"]) {
+                    const std::string id = sv.value("id", "");
+                    json v = {{"name", sv["name"]},
+                              {"organization", sv["organization"]},
+                              {"href", "/directory/services/" + UrlEncode(id) + (person.empty() ? "" : "?person=" + person)}};
+                    if (may_refer && st["action"] == "referral") {
+                      v["refer_href"] = fmt::format("/referrals/new?person={}&directory_service={}", person, UrlEncode(id));
+                    }
+                    services.push_back(std::move(v));
+                  }
+                  json step = {{"number", ++number},
+                               {"title", st["title"]},
+                               {"text", st["text"]},
+                               {"has_services", !services.empty()},
+                               {"services", std::move(services)},
+                               {"screening", st["action"] == "screening"},
+                               {"appointment", st["action"] == "appointment"},
+                               {"staff", staff}};
+                  steps.push_back(std::move(step));
+                }
+                d["steps"] = std::move(steps);
+                d["questions"] = (*body)["questions"];
+                d["has_questions"] = !(*body)["questions"].empty();
+                d["programs"] = (*body)["programs"];
+                d["has_programs"] = !(*body)["programs"].empty();
+                d["back_href"] = person.empty() ? "/life-events" : "/life-events?person=" + person;
+                Prune(d);
+                return Render(deps, 200, "life_event", d);
               }});
 }
 

@@ -673,8 +673,12 @@ CREATE TABLE directory_service_facets (
   PRIMARY KEY (facet, value, service_id)
 );
 CREATE INDEX directory_service_facets_service ON directory_service_facets (service_id);
+CREATE TABLE directory_meta (
+  key TEXT PRIMARY KEY,
+  value BIGINT NOT NULL
+);
 {{sqlite}}
-CREATE VIRTUAL TABLE directory_services_fts USING fts5(name, body, content='directory_services', content_rowid='id',
+CREATE VIRTUAL TABLE directory_services_fts USING fts5(name, body, content='directory_services', content_rowid='id', prefix='2 3 4',
   tokenize='porter unicode61 remove_diacritics 2');
 CREATE TRIGGER directory_services_ai AFTER INSERT ON directory_services BEGIN
   INSERT INTO directory_services_fts (rowid, name, body) VALUES (new.id, new.name, new.search_text);

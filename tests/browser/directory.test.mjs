@@ -77,6 +77,17 @@ test('a service is found in plain words, and a client is referred to it from the
   assert.deepEqual(await results(), ['Drop-in advice and a hot meal']);
   await shot('search');
 
+  // Or from what happened: the steps in order, each with its services.
+  await page.goto('/directory');
+  await page.getByTestId('directory-life-events').getByRole('link', { name: 'Someone has died' }).click();
+  await page.getByRole('heading', { level: 1, name: 'Someone has died' }).waitFor();
+  const steps = await page.getByTestId('life-event-steps').locator('h2').allTextContents();
+  assert.equal(steps[0].replace(/\s+/g, ' ').trim(), 'Step 1: Register the death within 5 days');
+  await page.getByTestId('life-event-steps').getByRole('link', { name: 'Registering a birth or a death' }).first().waitFor();
+  await page.getByTestId('life-event-steps').getByRole('link', { name: 'Bereavement support' }).waitFor();
+  await checkA11y(page, 'life event');
+  await shot('life-event');
+
   // One service: what to bring, where, when.
   await page.goto('/directory?search=wallet');
   await page.getByRole('link', { name: 'Replacing lost identity documents' }).click();
@@ -108,4 +119,10 @@ test('a service is found in plain words, and a client is referred to it from the
   assert.equal(await field('Service (optional)').inputValue(), 'Harbour food bank (Harbour Community Trust)');
   await checkA11y(page, 'referral form from the directory');
   await shot('referral');
+
+  // From a life event, the steps that are referrals offer to refer the client.
+  await page.goto(`/life-events/lost-job?person=${client}`);
+  await page.getByRole('link', { name: 'Refer the client to Unemployment benefit' }).click();
+  await page.getByRole('heading', { level: 1, name: /^Refer .* to another agency$/ }).waitFor();
+  assert.equal(await page.locator('#to_agency_id option:checked').textContent(), 'State Benefits Agency');
 });

@@ -103,6 +103,8 @@ const kRules = {
   listHsdsTaxonomyTerms: { allow: ALL, public: true },
   getHsdsTaxonomyTerm: { allow: ALL, public: true },
   exportDirectory: { allow: ALL, public: true },
+  listLifeEvents: { allow: ALL, public: true },
+  getLifeEvent: { allow: ALL, public: true },
 };
 
 let server;
@@ -212,7 +214,7 @@ function fill(p) {
     '/api/v1/persons/{id}/timeline': ids.person,
     '/hsds/services/{id}': ids.hsds_service, '/hsds/organizations/{id}': ids.hsds_organization,
     '/hsds/service_at_locations/{id}': ids.hsds_service_at_location, '/hsds/taxonomies/{id}': ids.hsds_taxonomy,
-    '/hsds/taxonomy_terms/{id}': ids.hsds_taxonomy_term,
+    '/hsds/taxonomy_terms/{id}': ids.hsds_taxonomy_term, '/api/v1/life-events/{id}': 'lost-job',
   };
   if (!p.includes('{')) return p;
   assert.ok(byOp[p] !== undefined, `no id to fill ${p}`);

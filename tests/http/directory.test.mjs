@@ -282,3 +282,20 @@ test('the CSV data package goes in and comes out with the same rows', T, async (
   const after = await run(binary, ['directory', 'export', '--format', 'json', path.join(dir, 'after.json')], { env });
   assert.match(after.stdout, /exported 21 rows/);
 });
+
+test('life events give the steps in order with the directory\'s services for each', T, async () => {
+  const list = await request(server.url, 'GET', '/api/v1/life-events');
+  assert.equal(list.status, 200);
+  assert.deepEqual(list.body.items.map((e) => e.id), ['lost-job', 'having-a-baby', 'someone-died', 'lost-wallet']);
+  const job = await request(server.url, 'GET', '/api/v1/life-events/lost-job');
+  assert.equal(job.status, 200);
+  assert.equal(job.body.steps[0].title, 'Claim unemployment benefit within 14 days');
+  assert.equal(job.body.steps[0].services[0].name, 'Unemployment benefit');
+  assert.equal(job.body.steps[0].services[0].organization, 'State Benefits Agency');
+  assert.equal(job.body.steps[1].action, 'screening');
+  assert.ok(job.body.steps[2].services.some((s) => s.name === 'Eastvale work club'), 'the Employment topic');
+  assert.ok(job.body.steps.every((st) => st.services.length <= 3));
+  assert.deepEqual(job.body.programs.map((p) => p.id), ['snap', 'medicaid_adult', 'lifeline']);
+  assert.ok(job.body.questions.find((q) => q.name === 'household_size').question.startsWith('How many people'));
+  assertProblem(await request(server.url, 'GET', '/api/v1/life-events/won-the-lottery'), 404);
+});
