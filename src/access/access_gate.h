@@ -37,8 +37,9 @@ enum class Field : uint8_t {
   kSourceRecord,
   kScreening,
   kHistory,
+  kInteraction,
 };
-inline constexpr int kFieldCount = 15;
+inline constexpr int kFieldCount = 16;
 
 // A category the principal may not see, and the rule that withholds it.
 struct Withheld {

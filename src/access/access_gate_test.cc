@@ -284,7 +284,7 @@ class FakeFacts final : public PersonFactsSource {
 
 // The built-in categories: identity, contact, needs, household (white), income (grey),
 // case_notes (black), in that order.
-constexpr size_t kIdentity = 0, kContact = 1, kIncome = 4, kCaseNotes = 5;
+constexpr size_t kIdentity = 0, kContact = 1, kIncome = 4, kCaseNotes = 6;
 
 PersonFacts NotHeld() {
   PersonFacts f;
@@ -332,7 +332,7 @@ TEST_F(SharingGate, AnAgreementOpensItsCategoryOnlyAndIsNamed) {
   }
   EXPECT_THAT(d.agreements, ElementsAre(17));
   EXPECT_THAT(d.reason, HasSubstr("agreement 17"));
-  EXPECT_THAT(WithheldCategories(d), ElementsAre("contact", "needs", "household", "income", "case_notes"));
+  EXPECT_THAT(WithheldCategories(d), ElementsAre("contact", "needs", "household", "income", "contacts", "case_notes"));
   EXPECT_THAT(d.WithheldReason(Field::kAddresses, gate_.categories()), HasSubstr("no sharing agreement"));
   EXPECT_THAT(d.WithheldReason(Field::kHistory, gate_.categories()), HasSubstr("black-class"));
   EXPECT_EQ(d.WithheldReason(Field::kNames, gate_.categories()), "");

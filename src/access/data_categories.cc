@@ -144,7 +144,7 @@ const std::vector<std::string_view>& DataCategories::PersonFields() {
 
 const std::vector<std::string_view>& DataCategories::RecordKinds() {
   static const auto* kinds =
-      new std::vector<std::string_view>{"household", "source_record", "screening", "history"};
+      new std::vector<std::string_view>{"household", "source_record", "screening", "history", "interaction"};
   return *kinds;
 }
 
@@ -157,13 +157,14 @@ categories:
   - {id: needs, label: Access needs, class: white}
   - {id: household, label: Household, class: white}
   - {id: income, label: Income, class: grey}
+  - {id: contacts, label: Contacts with agencies, class: white}
   - {id: case_notes, label: Case notes, class: black}
 fields:
   person: {names: identity, birth_date: identity, sex: identity, gender: identity,
            identifiers: identity, addresses: contact, phones: contact, emails: contact,
            preferred_language: contact, needs: needs, death_date: identity}
   records: {household: household, source_record: identity, screening: income,
-            history: case_notes}
+            history: case_notes, interaction: contacts}
 )yaml",
                         "built-in data categories");
     return new DataCategories(std::move(parsed).value());

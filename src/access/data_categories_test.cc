@@ -18,7 +18,7 @@ const std::string kShipped = std::string(ONEDOOR_SOURCE_DIR) + "/config/data-cat
 std::string Valid(const std::string& categories_extra = "", const std::string& person_extra = "",
                   const std::string& records =
                       "    household: identity\n    source_record: identity\n"
-                      "    screening: income\n    history: income\n") {
+                      "    screening: income\n    history: income\n    interaction: identity\n") {
   return "categories:\n"
          "  - id: identity\n"
          "    label: Identity\n"
@@ -44,7 +44,7 @@ TEST(DataCategories, TheShippedFileDeclaresEveryCategoryAndMapsEveryField) {
   for (const auto& c : loaded->categories()) ids.push_back(c.id);
   EXPECT_THAT(ids, ::testing::ElementsAre("identity", "contact", "needs", "household", "housing",
                                           "income", "assets", "health", "disability", "justice",
-                                          "child_protection", "case_notes"));
+                                          "child_protection", "contacts", "case_notes"));
   EXPECT_EQ(loaded->Find("income")->sharing_class, SharingClass::kGrey);
   EXPECT_EQ(loaded->Find("identity")->sharing_class, SharingClass::kWhite);
   EXPECT_EQ(loaded->Find("child_protection")->sharing_class, SharingClass::kBlack);
@@ -61,6 +61,7 @@ TEST(DataCategories, TheShippedFileDeclaresEveryCategoryAndMapsEveryField) {
   EXPECT_EQ(loaded->CategoryOf("person", "addresses")->id, "contact");
   EXPECT_EQ(loaded->CategoryOf("records", "screening")->id, "income");
   EXPECT_EQ(loaded->CategoryOf("records", "history")->id, "case_notes");
+  EXPECT_EQ(loaded->CategoryOf("records", "interaction")->id, "contacts");
   EXPECT_EQ(loaded->CategoryOf("person", "shoe_size"), nullptr);
 }
 
@@ -73,13 +74,13 @@ TEST(DataCategories, AValidFileLoads) {
   EXPECT_EQ(parsed->fields().front().kind, "person");
   EXPECT_EQ(parsed->fields().front().field, "names");
   EXPECT_EQ(parsed->fields().back().kind, "records");
-  EXPECT_EQ(parsed->fields().back().field, "history");
+  EXPECT_EQ(parsed->fields().back().field, "interaction");
 }
 
 TEST(DataCategories, AnUnknownTopLevelKeyIsNamedWithItsPlace) {
   auto r = DataCategories::Parse(Valid() + "colours: [red]\n", "c.yaml");
   ASSERT_EQ(r.status().code(), StatusCode::kInvalidArgument);
-  EXPECT_THAT(r.status().message(), StartsWith("c.yaml:27:1: unknown key 'colours' in the file"));
+  EXPECT_THAT(r.status().message(), StartsWith("c.yaml:28:1: unknown key 'colours' in the file"));
 }
 
 TEST(DataCategories, AnUnknownKeyInACategoryIsNamed) {
@@ -110,7 +111,8 @@ TEST(DataCategories, AFieldMappedToAnUndeclaredCategoryIsNamed) {
 
 TEST(DataCategories, AKnownFieldLeftUnmappedIsAnError) {
   auto r = DataCategories::Parse(
-      Valid("", "", "    household: identity\n    source_record: identity\n    history: income\n"),
+      Valid("", "", "    household: identity\n    source_record: identity\n    history: income\n"
+                    "    interaction: identity\n"),
       "c.yaml");
   ASSERT_EQ(r.status().code(), StatusCode::kInvalidArgument);
   EXPECT_EQ(

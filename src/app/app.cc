@@ -12,6 +12,7 @@
 #include "http/api_cases.h"
 #include "http/api_directory.h"
 #include "http/api_documents.h"
+#include "http/api_interactions.h"
 #include "http/api_timeline.h"
 #include "http/api_work.h"
 #include "http/api_referrals.h"
@@ -82,6 +83,8 @@ core::StatusOr<std::unique_ptr<App>> App::Open(const core::Config& config, bool 
     app->documents_ = std::make_unique<cases::DocumentService>(
         *app->db_, *app->categories_, *app->gate_, *app->audit_, *app->outbox_, app->clock_,
         cases::DocumentOptions{std::min<size_t>(5u << 20, static_cast<size_t>(config.max_body_bytes))});
+    app->interactions_ = std::make_unique<frontoffice::InteractionService>(
+        *app->db_, *app->categories_, *app->gate_, *app->audit_, *app->outbox_, app->clock_);
     if (auto zone = cases::LocalDate(app->clock_.Now(), config.time_zone); !zone.ok()) {
       return core::Status::InvalidArgument("time_zone: " + zone.status().message());
     }
@@ -203,6 +206,7 @@ core::StatusOr<std::unique_ptr<App>> App::Open(const core::Config& config, bool 
   app->pages_->deps.work = app->work_.get();
   app->pages_->deps.services = app->service_directory_.get();
   app->pages_->deps.life_events = app->life_events_.get();
+  app->pages_->deps.interactions = app->interactions_.get();
   app->AddOperationalRoutes();
   http::AddOpenApiRoute(app->router_, std::move(openapi));
   http::AddAccountRoutes(app->router_, *app->accounts_);
@@ -222,7 +226,8 @@ core::StatusOr<std::unique_ptr<App>> App::Open(const core::Config& config, bool 
   http::AddWorkRoutes(app->router_, *app->work_);
   http::AddDirectoryApiRoutes(app->router_, *app->service_directory_, app->life_events_.get());
   http::AddTimelineRoutes(app->router_, app->referrals_.get(), app->cases_.get(), app->applications_.get(),
-                          app->documents_.get());
+                          app->documents_.get(), app->interactions_.get());
+  http::AddInteractionRoutes(app->router_, *app->interactions_);
   http::AddPageRoutes(app->router_, app->pages_->deps);
   http::AddStaticRoutes(app->router_, config.web_root, config.node_modules);
   app->dispatcher_ = std::make_unique<http::Dispatcher>(

@@ -16,6 +16,7 @@
 #include "core/config.h"
 #include "directory/directory_service.h"
 #include "directory/life_events.h"
+#include "frontoffice/interaction_service.h"
 #include "exchange/outbox.h"
 #include "exchange/outbox_worker.h"
 #include "exchange/webhook_sink.h"
@@ -101,6 +102,7 @@ class App {
   std::unique_ptr<cases::WorkQueueService> work_;
   std::unique_ptr<directory::DirectoryService> service_directory_;
   std::unique_ptr<directory::LifeEvents> life_events_;
+  std::unique_ptr<frontoffice::InteractionService> interactions_;
   std::unique_ptr<sharing::GateFacts> gate_facts_;
   std::unique_ptr<authz::AccessGate> gate_;
   std::unique_ptr<sharing::ReferenceDirectory> directory_;

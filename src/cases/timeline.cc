@@ -12,7 +12,7 @@ using core::Status;
 using core::StatusOr;
 
 std::vector<TimelineEntry> TimelineOf(const TimelineSources& sources) {
-  std::vector<TimelineEntry> out;
+  std::vector<TimelineEntry> out = sources.extra;
   if (sources.referrals != nullptr) {
     for (const auto& r : *sources.referrals) {
       const std::string link = fmt::format("/referrals/{}", r.id);

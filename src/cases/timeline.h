@@ -13,7 +13,7 @@ namespace cases {
 
 struct TimelineEntry {
   core::Timestamp at;
-  std::string kind;  // referral, case, application, document
+  std::string kind;  // referral, case, application, document, contact
   std::string text;
   std::string link;  // the page where it is told in full
 };
@@ -24,6 +24,8 @@ struct TimelineSources {
   const std::vector<Case>* cases = nullptr;
   const std::vector<Application>* applications = nullptr;
   const std::vector<Document>* documents = nullptr;
+  // Entries other modules made (contacts of the front office), merged in.
+  std::vector<TimelineEntry> extra;
 };
 
 // The entries of `sources`, newest first. Reads nothing.

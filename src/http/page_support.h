@@ -7,6 +7,7 @@
 #include <nlohmann/json.hpp>
 #include <string>
 
+#include "cases/timeline.h"
 #include "http/pages.h"
 
 namespace http::page_support {
@@ -52,6 +53,13 @@ void AddApplicationPages(Router& router, const PageDeps& deps);
 
 // /work, the work queue of the caller's teams. In pages_work.cc.
 void AddWorkPages(Router& router, const PageDeps& deps);
+
+// /contacts (the agency's contacts today, and an enquiry without a client), POST
+// /clients/{id}/contacts (record a client's contact) and /feedback/{token} (the person rates
+// a contact). In pages_interactions.cc. ClientContacts fills "Contacts" on a client's page.
+void AddInteractionPages(Router& router, const PageDeps& deps);
+void ClientContacts(const PageDeps& deps, const Context& ctx, core::PersonId person, nlohmann::json& d,
+                    std::vector<cases::TimelineEntry>& timeline);
 
 // /directory (find a service) and /directory/services/{id}, public. In pages_directory.cc.
 void AddDirectoryPages(Router& router, const PageDeps& deps);

@@ -57,6 +57,9 @@ json Common(const PageDeps& deps, const Context& ctx, const std::string& title, 
     if (deps.services != nullptr) {
       nav.push_back({{"href", "/directory"}, {"label", "Services"}, {"current", current == "directory"}});
     }
+    if (deps.interactions != nullptr && authz::HasClientRole(who)) {
+      nav.push_back({{"href", "/contacts"}, {"label", "Contacts"}, {"current", current == "contacts"}});
+    }
     if (deps.work != nullptr && authz::HasClientRole(who)) {
       nav.push_back({{"href", "/work"}, {"label", "Work queue"}, {"current", current == "work"}});
     }
@@ -1094,6 +1097,9 @@ Response ClientPage(const PageDeps& deps, Context& ctx, const registry::PersonVi
     }
     if (ctx.request.Query("document") == "1") d["flash"] = "Document added";
   }
+  if (deps.interactions != nullptr && authz::HasClientRole(ctx.Who())) {
+    ClientContacts(deps, ctx, p.id, d, timeline.extra);
+  }
   if (deps.cases != nullptr && authz::HasCaseworkRole(ctx.Who())) {
     d["show_cases"] = true;
     if (ctx.Who().HasAnyRole({authz::Role::kCoordinator, authz::Role::kManager})) {
@@ -1527,6 +1533,7 @@ void AddPageRoutes(Router& router, const PageDeps& deps) {
   AddApplicationPages(router, deps);
   AddWorkPages(router, deps);
   AddDirectoryPages(router, deps);
+  AddInteractionPages(router, deps);
 }
 
 }  // namespace http

@@ -7,6 +7,7 @@
 #include "cases/work_queue.h"
 #include "cases/referral_service.h"
 #include "eligibility/screening_service.h"
+#include "frontoffice/interaction_service.h"
 #include "http/dispatcher.h"
 #include "http/router.h"
 #include "http/templates.h"
@@ -64,6 +65,8 @@ struct PageDeps {
   directory::DirectoryService* services = nullptr;
   // The life events navigator (/life-events); none when null.
   const directory::LifeEvents* life_events = nullptr;
+  // "Contacts" on a client's page, /contacts and the feedback pages; none when null.
+  frontoffice::InteractionService* interactions = nullptr;
 };
 
 // The server-rendered pages for staff: sign in, home, client search, register, view, edit,

@@ -37,12 +37,24 @@ constexpr const char* kRequired[] = {"layout",      "login",          "clients_s
                                      "client_history", "household_view", "error",          "home",
                                      "reviews",     "review",         "screening",
                                      "agreements_register", "agreements_governance", "agreement_form", "client_refused", "break_glass",
-                                     "consent_receipt", "consent_form", "referrals", "referral_form", "referral_view", "cases", "case_form", "case_view", "applications", "application_view", "work", "teams", "directory", "directory_service", "life_events", "life_event"};
+                                     "consent_receipt", "consent_form", "referrals", "referral_form", "referral_view", "cases", "case_form", "case_view", "applications", "application_view", "work", "teams", "directory", "directory_service", "life_events", "life_event", "contacts", "contact_form", "contact_recorded", "feedback", "feedback_thanks"};
+
+// Pieces several templates include ({{> _contact_fields}}); named with a leading _ so that they
+// never hide a value of the page's data.
+constexpr const char* kPartials[] = {"_contact_fields"};
 
 }  // namespace
 
 core::StatusOr<std::unique_ptr<Templates>> Templates::Load(const std::string& dir) {
   auto t = std::unique_ptr<Templates>(new Templates());
+  for (const char* name : kPartials) {
+    const std::string path = fmt::format("{}/templates/{}.mustache", dir, name);
+    std::ifstream in(path);
+    if (!in) return core::Status::NotFound(fmt::format("{}: template not found (check web_root)", path));
+    std::stringstream ss;
+    ss << in.rdbuf();
+    t->partials_[name] = ss.str();
+  }
   for (const char* name : kRequired) {
     const std::string path = fmt::format("{}/templates/{}.mustache", dir, name);
     std::ifstream in(path);
@@ -60,6 +72,9 @@ core::StatusOr<std::unique_ptr<Templates>> Templates::Load(const std::string& di
 
 std::string Templates::RenderPage(const std::string& name, const nlohmann::json& data) const {
   mstch::data d = ToData(data);
+  for (const auto& [partial, text] : partials_) {
+    d.set(partial, mstch::partial([&text = text]() { return text; }));
+  }
   mstch::mustache page{sources_.at(name)};
   std::string content = page.render(d);
   d.set("content", content);

@@ -22,6 +22,7 @@ class Templates {
 
  private:
   std::map<std::string, std::string> sources_;
+  std::map<std::string, std::string> partials_;
 };
 
 }  // namespace http

@@ -59,7 +59,7 @@ std::unique_ptr<authz::DataCategories> Categories(const std::string& health_clas
       "identity,\n"
       "           needs: health, death_date: identity}\n"
       "  records: {household: identity, source_record: identity, screening: income, history: "
-      "justice}\n";
+      "justice, interaction: identity}\n";
   auto parsed = authz::DataCategories::Parse(text, "test.yaml");
   EXPECT_TRUE(parsed.ok()) << parsed.status().ToString();
   return std::make_unique<authz::DataCategories>(std::move(parsed).value());

@@ -66,7 +66,7 @@ std::unique_ptr<authz::DataCategories> Categories() {
       "identity,\n"
       "           needs: health, death_date: identity}\n"
       "  records: {household: identity, source_record: identity, screening: income, history: "
-      "justice}\n",
+      "justice, interaction: identity}\n",
       "test.yaml");
   EXPECT_TRUE(parsed.ok()) << parsed.status().ToString();
   return std::make_unique<authz::DataCategories>(std::move(parsed).value());

@@ -69,7 +69,8 @@ std::unique_ptr<authz::DataCategories> Categories() {
       "  person: {names: identity, birth_date: identity, sex: identity, gender: identity, identifiers: identity,\n"
       "           addresses: contact, phones: contact, emails: contact, preferred_language: contact,\n"
       "           needs: health, death_date: identity}\n"
-      "  records: {household: contact, source_record: identity, screening: income, history: case_notes}\n",
+      "  records: {household: contact, source_record: identity, screening: income, history: case_notes,\n"
+      "            interaction: contact}\n",
       "test.yaml");
   EXPECT_TRUE(parsed.ok()) << parsed.status().ToString();
   return std::make_unique<authz::DataCategories>(std::move(parsed).value());

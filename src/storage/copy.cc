@@ -186,7 +186,7 @@ const std::vector<std::string>& OnedoorTables() {
       "cases", "case_participants", "case_conferences", "case_items", "case_events",
       "applications", "application_parts", "documents",
       "teams", "team_members", "work_items", "work_events",
-      "directory_records", "directory_services", "directory_service_facets", "directory_meta",
+      "directory_records", "directory_services", "directory_service_facets", "directory_meta", "interactions",
   };
   return *tables;
 }

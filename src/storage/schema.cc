@@ -698,6 +698,30 @@ CREATE INDEX directory_services_search ON directory_services
   USING GIN (to_tsvector('english', name || ' ' || search_text));
 {{end}}
 )sql"},
+      {21, "interactions", R"sql(
+CREATE TABLE interactions (
+  id {{id}},
+  person_id BIGINT REFERENCES persons(id),
+  agency_id BIGINT NOT NULL REFERENCES agencies(id),
+  office_id BIGINT REFERENCES offices(id),
+  user_id BIGINT REFERENCES users(id),
+  recorded_by TEXT NOT NULL,
+  channel TEXT NOT NULL CHECK (channel IN ('desk', 'phone', 'web', 'email', 'outreach')),
+  topic TEXT NOT NULL,
+  service_id TEXT,
+  outcome TEXT NOT NULL CHECK (outcome IN ('resolved', 'referred', 'booked', 'follow_up')),
+  duration_seconds BIGINT,
+  note TEXT NOT NULL,
+  satisfaction BIGINT CHECK (satisfaction BETWEEN 1 AND 5),
+  satisfaction_comment TEXT NOT NULL DEFAULT '',
+  rated_at BIGINT,
+  feedback_hash TEXT,
+  at BIGINT NOT NULL
+);
+CREATE INDEX interactions_person ON interactions (person_id, at);
+CREATE INDEX interactions_agency ON interactions (agency_id, at);
+CREATE UNIQUE INDEX interactions_feedback ON interactions (feedback_hash);
+)sql"},
   };
   return *migrations;
 }

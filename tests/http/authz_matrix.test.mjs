@@ -104,6 +104,9 @@ const kRules = {
   getHsdsTaxonomyTerm: { allow: ALL, public: true },
   exportDirectory: { allow: ALL, public: true },
   listLifeEvents: { allow: ALL, public: true },
+  // Contacts: the agency's own day for client roles; a person's as the gate allows.
+  listAgencyInteractions: { allow: [...CLIENT, 'ngo'], leaks: (body) => body.items.some((i) => i.id === ids.interaction) },
+  listPersonInteractions: { allow: CLIENT, personal: true },
   getLifeEvent: { allow: ALL, public: true },
 };
 
@@ -171,6 +174,9 @@ before(async () => {
   });
   assert.equal(opened.status, 201, opened.text);
   ids.case = opened.body.id;
+  const contact = await cw.post('/api/v1/interactions', { person_id: ids.person, channel: 'desk', topic: 'Rent', outcome: 'resolved' });
+  assert.equal(contact.status, 201, contact.text);
+  ids.interaction = contact.body.id;
   ids.agency = Number(await sql(db, "SELECT id FROM agencies WHERE code = 'city-social'"));
   ids.agreement = Number(await sql(db, 'SELECT min(id) FROM sharing_agreements'));
   const hook = await client.manager.put('/api/v1/agency-webhook',
@@ -211,7 +217,7 @@ function fill(p) {
     '/api/v1/cases/{id}': ids.case, '/api/v1/persons/{id}/cases': ids.person,
     '/api/v1/applications/{id}': ids.application, '/api/v1/persons/{id}/applications': ids.person,
     '/api/v1/persons/{id}/documents': ids.person, '/api/v1/documents/{id}/content': ids.document,
-    '/api/v1/persons/{id}/timeline': ids.person,
+    '/api/v1/persons/{id}/timeline': ids.person, '/api/v1/persons/{id}/interactions': ids.person,
     '/hsds/services/{id}': ids.hsds_service, '/hsds/organizations/{id}': ids.hsds_organization,
     '/hsds/service_at_locations/{id}': ids.hsds_service_at_location, '/hsds/taxonomies/{id}': ids.hsds_taxonomy,
     '/hsds/taxonomy_terms/{id}': ids.hsds_taxonomy_term, '/api/v1/life-events/{id}': 'lost-job',

@@ -67,7 +67,7 @@ test('the data categories of the deployment, each field in one', T, async () => 
   assert.equal(r.status, 200, r.text);
   const byId = Object.fromEntries(r.body.items.map((c) => [c.id, c]));
   assert.deepEqual(Object.keys(byId), ['identity', 'contact', 'needs', 'household', 'housing', 'income', 'assets',
-    'health', 'disability', 'justice', 'child_protection', 'case_notes']);
+    'health', 'disability', 'justice', 'child_protection', 'contacts', 'case_notes']);
   assert.equal(byId.income.sharing_class, 'grey');
   assert.equal(byId.contact.sharing_class, 'white');
   assert.equal(byId.child_protection.sharing_class, 'black');
@@ -77,7 +77,8 @@ test('the data categories of the deployment, each field in one', T, async () => 
   assert.equal(r.body.fields.records.history, 'case_notes');
   assert.equal(Object.keys(r.body.fields.person).length, 11);
   assert.equal(r.body.fields.person.death_date, 'identity');
-  assert.equal(Object.keys(r.body.fields.records).length, 4);
+  assert.equal(Object.keys(r.body.fields.records).length, 5);
+  assert.equal(r.body.fields.records.interaction, 'contacts');
   assertProblem(await request(server.url, 'GET', '/api/v1/data-categories'), 401);
 });
 
