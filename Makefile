@@ -6,7 +6,7 @@ DB ?= var/onedoor.db
 LISTEN ?= 127.0.0.1:8080
 JOBS ?= $(shell nproc)
 
-.PHONY: deps build release demo test test-asan bench bench-postgres bench-identity bench-eligibility bench-gate bench-notices bench-directory fuzz format clean
+.PHONY: deps build release demo test test-asan bench bench-postgres bench-identity bench-eligibility bench-gate bench-notices bench-directory bench-queue fuzz format clean
 
 deps:
 	@./scripts/install-deps.sh
@@ -71,6 +71,10 @@ bench-notices: release
 bench-directory: release
 	@cmake --build --preset release -j $(JOBS) --target directory_benchmark
 	@./build/release/bench/directory_benchmark --services 50000 --queries 2000
+
+bench-queue: release
+	@cmake --build --preset release -j $(JOBS) --target queue_benchmark
+	@./build/release/bench/queue_benchmark --counters 50 --seconds 10 --rate 400
 
 fuzz: deps
 	@./fuzz/run.sh 600

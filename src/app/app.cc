@@ -13,6 +13,7 @@
 #include "http/api_directory.h"
 #include "http/api_documents.h"
 #include "http/api_interactions.h"
+#include "http/api_queues.h"
 #include "http/api_timeline.h"
 #include "http/api_work.h"
 #include "http/api_referrals.h"
@@ -53,15 +54,17 @@ core::StatusOr<std::unique_ptr<App>> App::Open(const core::Config& config, bool 
     ASSIGN_OR_RETURN(auto db, storage::OpenSqlite(config.db, {.read_connections = config.read_connections}));
     app->db_ = http::Instrument(std::move(db), app->metrics_);
   }
+  // The deployment's files are checked before the schema moves on, so that a file an upgrade
+  // needs changed stops the start with the database as it was.
+  auto categories = authz::DataCategories::Load(config.data_categories);
+  if (!categories.ok()) {
+    return core::Status(categories.status().code(), "data categories: " + categories.status().message());
+  }
   RETURN_IF_ERROR(storage::Migrate(*app->db_, storage::OnedoorSchema()).status());
   app->audit_ = std::make_unique<audit::AuditLog>(app->clock_);
   app->outbox_ = std::make_unique<exchange::Outbox>(app->clock_);
   {
-    // The data categories: a problem stops the start, named by file, line and column.
-    auto categories = authz::DataCategories::Load(config.data_categories);
-    if (!categories.ok()) {
-      return core::Status(categories.status().code(), "data categories: " + categories.status().message());
-    }
+    // The data categories: a problem stopped the start above, named by file, line and column.
     app->categories_ = std::make_unique<authz::DataCategories>(std::move(categories).value());
     app->agreements_ = std::make_unique<sharing::AgreementService>(*app->db_, *app->categories_, *app->audit_,
                                                                    *app->outbox_, app->clock_);
@@ -85,6 +88,11 @@ core::StatusOr<std::unique_ptr<App>> App::Open(const core::Config& config, bool 
         cases::DocumentOptions{std::min<size_t>(5u << 20, static_cast<size_t>(config.max_body_bytes))});
     app->interactions_ = std::make_unique<frontoffice::InteractionService>(
         *app->db_, *app->categories_, *app->gate_, *app->audit_, *app->outbox_, app->clock_);
+    // Tickets are numbered by the day of the deployment's time zone.
+    const std::string zone = config.time_zone;
+    app->queues_ = std::make_unique<frontoffice::QueueService>(
+        *app->db_, *app->gate_, *app->audit_, *app->outbox_, app->clock_,
+        frontoffice::QueueOptions{[zone](core::Timestamp t) { return cases::LocalDate(t, zone); }});
     if (auto zone = cases::LocalDate(app->clock_.Now(), config.time_zone); !zone.ok()) {
       return core::Status::InvalidArgument("time_zone: " + zone.status().message());
     }
@@ -228,6 +236,7 @@ core::StatusOr<std::unique_ptr<App>> App::Open(const core::Config& config, bool 
   http::AddTimelineRoutes(app->router_, app->referrals_.get(), app->cases_.get(), app->applications_.get(),
                           app->documents_.get(), app->interactions_.get());
   http::AddInteractionRoutes(app->router_, *app->interactions_);
+  http::AddQueueRoutes(app->router_, *app->queues_);
   http::AddPageRoutes(app->router_, app->pages_->deps);
   http::AddStaticRoutes(app->router_, config.web_root, config.node_modules);
   app->dispatcher_ = std::make_unique<http::Dispatcher>(

@@ -17,6 +17,7 @@
 #include "directory/directory_service.h"
 #include "directory/life_events.h"
 #include "frontoffice/interaction_service.h"
+#include "frontoffice/queue_service.h"
 #include "exchange/outbox.h"
 #include "exchange/outbox_worker.h"
 #include "exchange/webhook_sink.h"
@@ -57,6 +58,7 @@ class App {
   accounts::AccountService& accounts() { return *accounts_; }
   registry::PersonService& persons() { return *persons_; }
   directory::DirectoryService& service_directory() { return *service_directory_; }
+  frontoffice::QueueService& queues() { return *queues_; }
   registry::HouseholdService& households() { return *households_; }
   identity::MatchService& match() { return *match_; }
   eligibility::ScreeningService& screenings() { return *screenings_; }
@@ -103,6 +105,7 @@ class App {
   std::unique_ptr<directory::DirectoryService> service_directory_;
   std::unique_ptr<directory::LifeEvents> life_events_;
   std::unique_ptr<frontoffice::InteractionService> interactions_;
+  std::unique_ptr<frontoffice::QueueService> queues_;
   std::unique_ptr<sharing::GateFacts> gate_facts_;
   std::unique_ptr<authz::AccessGate> gate_;
   std::unique_ptr<sharing::ReferenceDirectory> directory_;

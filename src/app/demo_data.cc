@@ -268,6 +268,42 @@ core::Status LoadDemoTeams(App& app) {
   });
 }
 
+// The queues and counters of each agency's first office: at the city's one-stop centre, three
+// queues and three counters; elsewhere one queue and one counter. Does nothing once any exists.
+core::Status LoadDemoQueues(App& app) {
+  std::vector<std::pair<int64_t, int64_t>> offices;  // office, agency
+  RETURN_IF_ERROR(app.db().Read([&](storage::Transaction& tx) -> core::Status {
+    ASSIGN_OR_RETURN(storage::Rows any, tx.Query("SELECT COUNT(*) FROM queues"));
+    if (any.at(0).Int(0) > 0) return core::Status::Ok();
+    ASSIGN_OR_RETURN(storage::Rows rows, tx.Query("SELECT MIN(id), agency_id FROM offices GROUP BY agency_id ORDER BY agency_id"));
+    for (const auto& r : rows) offices.push_back({r.Int(0), r.Int(1)});
+    return core::Status::Ok();
+  }));
+  for (const auto& [office, agency] : offices) {
+    authz::Principal manager = accounts::AccountService::SystemPrincipal("demo-data");
+    manager.agency = core::AgencyId{agency};
+    manager.roles = {authz::Role::kManager};
+    const bool city = agency == offices.front().second;
+    std::vector<int64_t> ids;
+    const std::vector<std::pair<const char*, const char*>> queues =
+        city ? std::vector<std::pair<const char*, const char*>>{{"A", "Benefits and money"}, {"B", "Housing"},
+                                                                {"C", "Registrations and documents"}}
+             : std::vector<std::pair<const char*, const char*>>{{"A", "General enquiries"}};
+    for (const auto& [code, name] : queues) {
+      ASSIGN_OR_RETURN(auto q, app.queues().CreateQueue(manager, office, code, name, ""));
+      ids.push_back(q.id);
+    }
+    if (city) {
+      RETURN_IF_ERROR(app.queues().CreateCounter(manager, office, "Counter 1", {ids[0], ids[1]}).status());
+      RETURN_IF_ERROR(app.queues().CreateCounter(manager, office, "Counter 2", {ids[0], ids[2]}).status());
+      RETURN_IF_ERROR(app.queues().CreateCounter(manager, office, "Counter 3", ids).status());
+    } else {
+      RETURN_IF_ERROR(app.queues().CreateCounter(manager, office, "Counter 1", ids).status());
+    }
+  }
+  return core::Status::Ok();
+}
+
 // The demo service directory (demo/directory.json, HSDS): every demo agency's services and a few
 // community organisations'. Importing it again changes nothing.
 core::StatusOr<int64_t> LoadDemoDirectory(App& app) {
@@ -283,6 +319,7 @@ core::StatusOr<std::string> LoadDemoData(App& app, int people) {
   if (accounts.FindAgencyByCode(kAgencies[0].code).ok()) {
     ASSIGN_OR_RETURN(DemoSharing sharing, LoadDemoAgreements(app));
     RETURN_IF_ERROR(LoadDemoTeams(app));
+    RETURN_IF_ERROR(LoadDemoQueues(app));
     ASSIGN_OR_RETURN(int64_t directory_rows, LoadDemoDirectory(app));
     std::string added = sharing.agreements == 0 ? "" : sharing.Describe();
     if (directory_rows > 0) added += (added.empty() ? "" : ", ") + fmt::format("{} rows of the service directory", directory_rows);
@@ -368,6 +405,7 @@ core::StatusOr<std::string> LoadDemoData(App& app, int people) {
   }
   ASSIGN_OR_RETURN(DemoSharing sharing, LoadDemoAgreements(app));
   RETURN_IF_ERROR(LoadDemoTeams(app));
+  RETURN_IF_ERROR(LoadDemoQueues(app));
   RETURN_IF_ERROR(LoadDemoDirectory(app).status());
   return fmt::format(
       "loaded {} agencies, {} staff, {} people in {} households, {}, and the service directory; every demo login "

@@ -106,14 +106,14 @@ Response Recorded(const PageDeps& deps, Context& ctx, const frontoffice::Recorde
 void ClientContacts(const PageDeps& deps, const Context& ctx, core::PersonId person, json& d,
                     std::vector<cases::TimelineEntry>& timeline) {
   auto contacts = deps.interactions->ForPerson(ctx.Who(), person);
-  d["show_contacts"] = true;
-  d["contacts_action"] = fmt::format("/clients/{}/contacts", person.value);
+  d["show_interactions"] = true;
+  d["interactions_action"] = fmt::format("/clients/{}/contacts", person.value);
   if (contacts.ok()) {
     json rows = json::array();
     for (const auto& i : contacts->items) rows.push_back(ContactRow(i));
-    d["has_contacts"] = !rows.empty();
-    d["contacts"] = std::move(rows);
-    if (!contacts->withheld.empty()) d["contacts_withheld"] = "The contacts are withheld from you: " + contacts->withheld;
+    d["has_interactions"] = !rows.empty();
+    d["interactions"] = std::move(rows);
+    if (!contacts->withheld.empty()) d["interactions_withheld"] = "The contacts are withheld from you: " + contacts->withheld;
     timeline = ContactEntries(contacts->items, person.value);
   }
   FormInto(d, {}, {});

@@ -722,6 +722,60 @@ CREATE INDEX interactions_person ON interactions (person_id, at);
 CREATE INDEX interactions_agency ON interactions (agency_id, at);
 CREATE UNIQUE INDEX interactions_feedback ON interactions (feedback_hash);
 )sql"},
+      {22, "access centre queues", R"sql(
+CREATE TABLE queues (
+  id {{id}},
+  office_id BIGINT NOT NULL REFERENCES offices(id),
+  code TEXT NOT NULL,
+  name TEXT NOT NULL,
+  directory_service_id TEXT,
+  created_at BIGINT NOT NULL,
+  UNIQUE (office_id, code)
+);
+CREATE TABLE counters (
+  id {{id}},
+  office_id BIGINT NOT NULL REFERENCES offices(id),
+  name TEXT NOT NULL,
+  queues TEXT NOT NULL,
+  staff_user_id BIGINT REFERENCES users(id),
+  staff TEXT NOT NULL,
+  signed_in_at BIGINT,
+  created_at BIGINT NOT NULL,
+  UNIQUE (office_id, name)
+);
+CREATE TABLE tickets (
+  id {{id}},
+  office_id BIGINT NOT NULL REFERENCES offices(id),
+  queue_id BIGINT NOT NULL REFERENCES queues(id),
+  day TEXT NOT NULL,
+  code TEXT NOT NULL,
+  number BIGINT NOT NULL,
+  label TEXT NOT NULL,
+  priority BIGINT NOT NULL,
+  person_id BIGINT REFERENCES persons(id),
+  state TEXT NOT NULL CHECK (state IN ('waiting', 'called', 'serving', 'done', 'no_show')),
+  counter_id BIGINT REFERENCES counters(id),
+  recalls BIGINT NOT NULL,
+  arrived_at BIGINT NOT NULL,
+  called_at BIGINT,
+  served_at BIGINT,
+  finished_at BIGINT,
+  UNIQUE (office_id, day, code, number)
+);
+CREATE INDEX tickets_waiting ON tickets (queue_id, day, state, priority, arrived_at);
+CREATE INDEX tickets_counter ON tickets (counter_id, state);
+CREATE INDEX tickets_office ON tickets (office_id, day, state);
+CREATE TABLE ticket_events (
+  id {{id}},
+  office_id BIGINT NOT NULL REFERENCES offices(id),
+  ticket_id BIGINT NOT NULL REFERENCES tickets(id),
+  action TEXT NOT NULL,
+  counter_id BIGINT,
+  actor TEXT NOT NULL,
+  at BIGINT NOT NULL
+);
+CREATE INDEX ticket_events_office ON ticket_events (office_id, id);
+)sql"},
   };
   return *migrations;
 }

@@ -107,6 +107,11 @@ const kRules = {
   // Contacts: the agency's own day for client roles; a person's as the gate allows.
   listAgencyInteractions: { allow: [...CLIENT, 'ngo'], leaks: (body) => body.items.some((i) => i.id === ids.interaction) },
   listPersonInteractions: { allow: CLIENT, personal: true },
+  // Queues: waits, tickets (without the person) and the display's events are public.
+  listOfficeQueues: { allow: ALL, public: true },
+  listCounters: { allow: ALL },
+  getTicket: { allow: ALL, public: true },
+  listQueueEvents: { allow: ALL, public: true },
   getLifeEvent: { allow: ALL, public: true },
 };
 
@@ -177,6 +182,11 @@ before(async () => {
   const contact = await cw.post('/api/v1/interactions', { person_id: ids.person, channel: 'desk', topic: 'Rent', outcome: 'resolved' });
   assert.equal(contact.status, 201, contact.text);
   ids.interaction = contact.body.id;
+  ids.office = Number(await sql(db, "SELECT min(o.id) FROM offices o JOIN agencies a ON a.id = o.agency_id WHERE a.code = 'city-social'"));
+  const queue = Number(await sql(db, `SELECT min(id) FROM queues WHERE office_id = ${ids.office}`));
+  const ticket = await cw.post(`/api/v1/queues/${queue}/tickets`, { priority: 'normal' });
+  assert.equal(ticket.status, 201, ticket.text);
+  ids.ticket = ticket.body.id;
   ids.agency = Number(await sql(db, "SELECT id FROM agencies WHERE code = 'city-social'"));
   ids.agreement = Number(await sql(db, 'SELECT min(id) FROM sharing_agreements'));
   const hook = await client.manager.put('/api/v1/agency-webhook',
@@ -218,6 +228,8 @@ function fill(p) {
     '/api/v1/applications/{id}': ids.application, '/api/v1/persons/{id}/applications': ids.person,
     '/api/v1/persons/{id}/documents': ids.person, '/api/v1/documents/{id}/content': ids.document,
     '/api/v1/persons/{id}/timeline': ids.person, '/api/v1/persons/{id}/interactions': ids.person,
+    '/api/v1/offices/{id}/queues': ids.office, '/api/v1/offices/{id}/counters': ids.office,
+    '/api/v1/tickets/{id}': ids.ticket, '/api/v1/offices/{id}/queue-events': ids.office,
     '/hsds/services/{id}': ids.hsds_service, '/hsds/organizations/{id}': ids.hsds_organization,
     '/hsds/service_at_locations/{id}': ids.hsds_service_at_location, '/hsds/taxonomies/{id}': ids.hsds_taxonomy,
     '/hsds/taxonomy_terms/{id}': ids.hsds_taxonomy_term, '/api/v1/life-events/{id}': 'lost-job',

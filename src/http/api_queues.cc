@@ -1,0 +1,192 @@
+#include "http/api_queues.h"
+
+#include <nlohmann/json.hpp>
+
+#include "http/json_body.h"
+#include "http/problem.h"
+
+namespace http {
+
+using nlohmann::json;
+
+namespace {
+
+json QueueJson(const frontoffice::Queue& q) {
+  return {{"id", q.id},
+          {"office_id", q.office},
+          {"code", q.code},
+          {"name", q.name},
+          {"directory_service_id", q.directory_service_id.empty() ? json(nullptr) : json(q.directory_service_id)},
+          {"waiting", q.waiting},
+          {"estimated_minutes", q.estimated_minutes},
+          {"open_counters", q.open_counters}};
+}
+
+json CounterJson(const frontoffice::Counter& c) {
+  return {{"id", c.id},
+          {"office_id", c.office},
+          {"name", c.name},
+          {"queues", c.queues},
+          {"staff", c.staff.empty() ? json(nullptr) : json(c.staff)},
+          {"current_ticket_id", c.current_ticket ? json(*c.current_ticket) : json(nullptr)}};
+}
+
+auto Time = [](const std::optional<core::Timestamp>& t) { return t ? json(t->ToRfc3339()) : json(nullptr); };
+
+}  // namespace
+
+json TicketJson(const frontoffice::Ticket& t, bool with_person) {
+  json out = {{"id", t.id},
+              {"office_id", t.office},
+              {"queue", {{"id", t.queue}, {"name", t.queue_name}}},
+              {"label", t.label},
+              {"day", t.day},
+              {"priority", std::string(frontoffice::PriorityName(t.priority))},
+              {"state", t.state},
+              {"counter", t.counter ? json{{"id", *t.counter}, {"name", t.counter_name}} : json(nullptr)},
+              {"recalls", t.recalls},
+              {"arrived_at", t.arrived_at.ToRfc3339()},
+              {"called_at", Time(t.called_at)},
+              {"served_at", Time(t.served_at)},
+              {"finished_at", Time(t.finished_at)},
+              {"position", t.state == "waiting" ? json(t.position) : json(nullptr)},
+              {"estimated_minutes", t.state == "waiting" ? json(t.estimated_minutes) : json(nullptr)}};
+  if (with_person) out["person_id"] = t.person ? json(t.person->value) : json(nullptr);
+  return out;
+}
+
+void AddQueueRoutes(Router& router, frontoffice::QueueService& queues) {
+  router.Add({"GET", "/api/v1/offices/{id}/queues", Auth::kPublic, "listOfficeQueues", [&queues](Context& ctx) {
+                auto id = ParseId(ctx.Param("id"), "id");
+                if (!id.ok()) return Problem(id.status(), ctx.request.request_id);
+                auto list = queues.Queues(*id);
+                if (!list.ok()) return Problem(list.status(), ctx.request.request_id);
+                json items = json::array();
+                for (const auto& q : *list) items.push_back(QueueJson(q));
+                return JsonResponse(200, {{"items", std::move(items)}});
+              }});
+  router.Add({"POST", "/api/v1/offices/{id}/queues", Auth::kApi, "createQueue", [&queues](Context& ctx) {
+                auto id = ParseId(ctx.Param("id"), "id");
+                if (!id.ok()) return Problem(id.status(), ctx.request.request_id);
+                auto body = ParseJsonObject(ctx.request);
+                if (!body.ok()) return Problem(body.status(), ctx.request.request_id);
+                JsonReader r(*body);
+                r.RejectUnknown({"code", "name", "directory_service_id"});
+                const std::string code = r.String("code", false, 10);
+                const std::string name = r.String("name", false, 1000);
+                const std::string service = r.String("directory_service_id", false, 100);
+                if (auto s = r.Finish("the queue has invalid fields"); !s.ok()) return Problem(s, ctx.request.request_id);
+                auto q = queues.CreateQueue(ctx.Who(), *id, code, name, service);
+                if (!q.ok()) return Problem(q.status(), ctx.request.request_id);
+                return JsonResponse(201, QueueJson(*q));
+              }});
+  router.Add({"GET", "/api/v1/offices/{id}/counters", Auth::kApi, "listCounters", [&queues](Context& ctx) {
+                auto id = ParseId(ctx.Param("id"), "id");
+                if (!id.ok()) return Problem(id.status(), ctx.request.request_id);
+                auto list = queues.Counters(*id);
+                if (!list.ok()) return Problem(list.status(), ctx.request.request_id);
+                json items = json::array();
+                for (const auto& c : *list) items.push_back(CounterJson(c));
+                return JsonResponse(200, {{"items", std::move(items)}});
+              }});
+  router.Add({"POST", "/api/v1/offices/{id}/counters", Auth::kApi, "createCounter", [&queues](Context& ctx) {
+                auto id = ParseId(ctx.Param("id"), "id");
+                if (!id.ok()) return Problem(id.status(), ctx.request.request_id);
+                auto body = ParseJsonObject(ctx.request);
+                if (!body.ok()) return Problem(body.status(), ctx.request.request_id);
+                JsonReader r(*body);
+                r.RejectUnknown({"name", "queues"});
+                const std::string name = r.String("name", false, 1000);
+                std::vector<int64_t> list;
+                if (const json* q = r.Array("queues", 26)) {
+                  for (const auto& v : *q) {
+                    if (v.is_number_integer()) list.push_back(v.get<int64_t>());
+                    else r.Error("queues", "must be a list of queue ids");
+                  }
+                }
+                if (auto s = r.Finish("the counter has invalid fields"); !s.ok()) return Problem(s, ctx.request.request_id);
+                auto c = queues.CreateCounter(ctx.Who(), *id, name, list);
+                if (!c.ok()) return Problem(c.status(), ctx.request.request_id);
+                return JsonResponse(201, CounterJson(*c));
+              }});
+  for (const auto& [path, op, in] : {std::tuple{"/api/v1/counters/{id}/sign-in", "signInCounter", true},
+                                     std::tuple{"/api/v1/counters/{id}/sign-out", "signOutCounter", false}}) {
+    const bool sign_in = in;
+    router.Add({"POST", path, Auth::kApi, op, [&queues, sign_in](Context& ctx) {
+                  auto id = ParseId(ctx.Param("id"), "id");
+                  if (!id.ok()) return Problem(id.status(), ctx.request.request_id);
+                  auto c = sign_in ? queues.SignIn(ctx.Who(), *id) : queues.SignOut(ctx.Who(), *id);
+                  if (!c.ok()) return Problem(c.status(), ctx.request.request_id);
+                  return JsonResponse(200, CounterJson(*c));
+                }});
+  }
+  router.Add({"POST", "/api/v1/counters/{id}/call-next", Auth::kApi, "callNextTicket", [&queues](Context& ctx) {
+                auto id = ParseId(ctx.Param("id"), "id");
+                if (!id.ok()) return Problem(id.status(), ctx.request.request_id);
+                auto next = queues.CallNext(ctx.Who(), *id);
+                if (!next.ok()) return Problem(next.status(), ctx.request.request_id);
+                return JsonResponse(200, {{"ticket", *next ? TicketJson(**next, true) : json(nullptr)}});
+              }});
+  router.Add({"POST", "/api/v1/queues/{id}/tickets", Auth::kApi, "checkIn", [&queues](Context& ctx) {
+                auto id = ParseId(ctx.Param("id"), "id");
+                if (!id.ok()) return Problem(id.status(), ctx.request.request_id);
+                auto body = ParseJsonObject(ctx.request);
+                if (!body.ok()) return Problem(body.status(), ctx.request.request_id);
+                JsonReader r(*body);
+                r.RejectUnknown({"priority", "person_id"});
+                const std::string priority = r.String("priority", false, 20);
+                const auto person = r.OptInt("person_id");
+                if (auto s = r.Finish("the ticket has invalid fields"); !s.ok()) return Problem(s, ctx.request.request_id);
+                auto p = frontoffice::ParsePriority(priority);
+                if (!p.ok()) return Problem(p.status(), ctx.request.request_id);
+                auto t = queues.CheckIn(ctx.Who(), *id, *p,
+                                        person ? std::optional<core::PersonId>(core::PersonId{*person}) : std::nullopt);
+                if (!t.ok()) return Problem(t.status(), ctx.request.request_id);
+                return JsonResponse(201, TicketJson(*t, true));
+              }});
+  router.Add({"GET", "/api/v1/tickets/{id}", Auth::kPublic, "getTicket", [&queues](Context& ctx) {
+                auto id = ParseId(ctx.Param("id"), "id");
+                if (!id.ok()) return Problem(id.status(), ctx.request.request_id);
+                auto t = queues.Get(*id);
+                if (!t.ok()) return Problem(t.status(), ctx.request.request_id);
+                return JsonResponse(200, TicketJson(*t, false));
+              }});
+  router.Add({"POST", "/api/v1/tickets/{id}/actions", Auth::kApi, "actOnTicket", [&queues](Context& ctx) {
+                auto id = ParseId(ctx.Param("id"), "id");
+                if (!id.ok()) return Problem(id.status(), ctx.request.request_id);
+                auto body = ParseJsonObject(ctx.request);
+                if (!body.ok()) return Problem(body.status(), ctx.request.request_id);
+                JsonReader r(*body);
+                r.RejectUnknown({"action", "queue_id"});
+                const std::string action = r.String("action", false, 20);
+                const auto queue = r.OptInt("queue_id");
+                if (auto s = r.Finish("the action has invalid fields"); !s.ok()) return Problem(s, ctx.request.request_id);
+                auto t = queues.Act(ctx.Who(), *id, action, queue);
+                if (!t.ok()) return Problem(t.status(), ctx.request.request_id);
+                return JsonResponse(200, TicketJson(*t, true));
+              }});
+  router.Add({"GET", "/api/v1/offices/{id}/queue-events", Auth::kPublic, "listQueueEvents", [&queues](Context& ctx) {
+                auto id = ParseId(ctx.Param("id"), "id");
+                if (!id.ok()) return Problem(id.status(), ctx.request.request_id);
+                int64_t after = 0;
+                if (const std::string a = ctx.request.Query("after"); !a.empty()) {
+                  auto parsed = ParseId(a, "after");
+                  if (!parsed.ok() && a != "0") return Problem(parsed.status(), ctx.request.request_id);
+                  after = parsed.ok() ? *parsed : 0;
+                }
+                auto events = queues.EventsSince(*id, after, 100);
+                if (!events.ok()) return Problem(events.status(), ctx.request.request_id);
+                json items = json::array();
+                for (const auto& e : *events) {
+                  items.push_back({{"id", e.id},
+                                   {"ticket_id", e.ticket},
+                                   {"label", e.label},
+                                   {"action", e.action},
+                                   {"counter", e.counter_name.empty() ? json(nullptr) : json(e.counter_name)},
+                                   {"at", e.at.ToRfc3339()}});
+                }
+                return JsonResponse(200, {{"items", std::move(items)}});
+              }});
+}
+
+}  // namespace http

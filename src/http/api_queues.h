@@ -1,0 +1,18 @@
+#pragma once
+
+#include <nlohmann/json_fwd.hpp>
+
+#include "frontoffice/queue_service.h"
+#include "http/router.h"
+
+namespace http {
+
+// The access centres' queues: /api/v1/offices/{id}/queues (public list with waits; create),
+// /api/v1/offices/{id}/counters, /api/v1/counters/{id}/sign-in|sign-out|call-next,
+// /api/v1/queues/{id}/tickets (check in), /api/v1/tickets/{id} (public) and its actions, and
+// /api/v1/offices/{id}/queue-events (public, for display boards).
+void AddQueueRoutes(Router& router, frontoffice::QueueService& queues);
+
+nlohmann::json TicketJson(const frontoffice::Ticket& t, bool with_person);
+
+}  // namespace http
