@@ -215,6 +215,7 @@ core::StatusOr<std::unique_ptr<App>> App::Open(const core::Config& config, bool 
   app->pages_->deps.services = app->service_directory_.get();
   app->pages_->deps.life_events = app->life_events_.get();
   app->pages_->deps.interactions = app->interactions_.get();
+  app->pages_->deps.queues = app->queues_.get();
   app->AddOperationalRoutes();
   http::AddOpenApiRoute(app->router_, std::move(openapi));
   http::AddAccountRoutes(app->router_, *app->accounts_);

@@ -61,6 +61,10 @@ void AddInteractionPages(Router& router, const PageDeps& deps);
 void ClientContacts(const PageDeps& deps, const Context& ctx, core::PersonId person, nlohmann::json& d,
                     std::vector<cases::TimelineEntry>& timeline);
 
+// /desk (a counter: sign in, check in, call, serve), /offices/{id}/kiosk (take a ticket) and
+// /offices/{id}/display (the waiting room's board, live). In pages_queues.cc.
+void AddQueuePages(Router& router, const PageDeps& deps);
+
 // /directory (find a service) and /directory/services/{id}, public. In pages_directory.cc.
 void AddDirectoryPages(Router& router, const PageDeps& deps);
 

@@ -60,6 +60,9 @@ json Common(const PageDeps& deps, const Context& ctx, const std::string& title, 
     if (deps.interactions != nullptr && authz::HasClientRole(who)) {
       nav.push_back({{"href", "/contacts"}, {"label", "Contacts"}, {"current", current == "contacts"}});
     }
+    if (deps.queues != nullptr && authz::HasClientRole(who)) {
+      nav.push_back({{"href", "/desk"}, {"label", "Desk"}, {"current", current == "desk"}});
+    }
     if (deps.work != nullptr && authz::HasClientRole(who)) {
       nav.push_back({{"href", "/work"}, {"label", "Work queue"}, {"current", current == "work"}});
     }
@@ -1534,6 +1537,7 @@ void AddPageRoutes(Router& router, const PageDeps& deps) {
   AddWorkPages(router, deps);
   AddDirectoryPages(router, deps);
   AddInteractionPages(router, deps);
+  AddQueuePages(router, deps);
 }
 
 }  // namespace http

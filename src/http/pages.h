@@ -8,6 +8,7 @@
 #include "cases/referral_service.h"
 #include "eligibility/screening_service.h"
 #include "frontoffice/interaction_service.h"
+#include "frontoffice/queue_service.h"
 #include "http/dispatcher.h"
 #include "http/router.h"
 #include "http/templates.h"
@@ -67,6 +68,8 @@ struct PageDeps {
   const directory::LifeEvents* life_events = nullptr;
   // "Contacts" on a client's page, /contacts and the feedback pages; none when null.
   frontoffice::InteractionService* interactions = nullptr;
+  // The desk, kiosk and display pages of the access centres; none when null.
+  frontoffice::QueueService* queues = nullptr;
 };
 
 // The server-rendered pages for staff: sign in, home, client search, register, view, edit,

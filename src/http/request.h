@@ -1,6 +1,8 @@
 #pragma once
 
+#include <chrono>
 #include <map>
+#include <memory>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -32,10 +34,24 @@ std::string UrlDecode(std::string_view s);
 std::string PathDecode(std::string_view s);
 std::string UrlEncode(std::string_view s);
 
+// The body of a response that is sent as it is made: server-sent events. The server calls Next
+// until it returns false, the client goes away, the server stops or the stream's time is up, and
+// sends what each call appends to `out` at once (a comment keeps an idle connection open).
+class Stream {
+ public:
+  virtual ~Stream() = default;
+  // May block up to `wait`; false when there is nothing more.
+  virtual bool Next(std::string& out, std::chrono::milliseconds wait) = 0;
+};
+
 struct Response {
   int status = 200;
   std::vector<std::pair<std::string, std::string>> headers;
   std::string body;
+  // When set, the body is streamed (Content-Type: text/event-stream) for up to stream_seconds;
+  // `body` is ignored. Browsers' EventSource reconnects by itself when it ends.
+  std::shared_ptr<Stream> stream;
+  int stream_seconds = 300;
 
   Response& Header(std::string name, std::string value) {
     headers.emplace_back(std::move(name), std::move(value));

@@ -114,6 +114,54 @@ void Send(const restinio::request_handle_t& req, const Response& r) {
   resp.done();
 }
 
+// Set when the server is stopping, so that event streams end and let it.
+std::atomic<bool> g_stopping{false};
+std::atomic<int> g_streams{0};
+constexpr int kMaxStreams = 32;
+
+// Server-sent events: the headers at once, then what the stream makes, as it makes it.
+void SendStream(const restinio::request_handle_t& req, const Response& r) {
+  if (g_streams.fetch_add(1) >= kMaxStreams) {
+    --g_streams;
+    Send(req, Response::Text(503, "too many live streams; try again in a minute"));
+    return;
+  }
+  auto resp = req->create_response<restinio::chunked_output_t>(restinio::http_status_line_t{
+      restinio::http_status_code_t{static_cast<std::uint16_t>(r.status)}, ReasonPhrase(r.status)});
+  for (const auto& [k, v] : r.headers) {
+    if (k != "Cache-Control" && k != "Content-Type") resp.append_header(k, v);
+  }
+  resp.append_header("Content-Type", "text/event-stream; charset=utf-8");
+  resp.append_header("Cache-Control", "no-cache");
+  resp.append_header("X-Accel-Buffering", "no");
+  auto closed = std::make_shared<std::atomic<bool>>(false);
+  auto on_write = [closed](const restinio::asio_ns::error_code& ec) {
+    if (ec) *closed = true;
+  };
+  resp.flush(on_write);
+  const auto start = std::chrono::steady_clock::now();
+  const auto end = start + std::chrono::seconds(r.stream_seconds);
+  auto last_sent = start;
+  try {
+    while (!closed->load() && !g_stopping.load() && std::chrono::steady_clock::now() < end) {
+      std::string chunk;
+      const bool more = r.stream->Next(chunk, std::chrono::milliseconds(1000));
+      const auto now = std::chrono::steady_clock::now();
+      if (chunk.empty() && now - last_sent > std::chrono::seconds(15)) chunk = ": still here\n\n";
+      if (!chunk.empty()) {
+        resp.append_chunk(std::move(chunk));
+        resp.flush(on_write);
+        last_sent = now;
+      }
+      if (!more) break;
+    }
+  } catch (const std::exception& e) {
+    core::LogWarn("stream ended", {{"what", e.what()}});
+  }
+  resp.done();
+  --g_streams;
+}
+
 }  // namespace
 
 core::Status ParseListen(const std::string& listen, std::string& host, uint16_t& port) {
@@ -159,7 +207,11 @@ core::Status Serve(const ServerOptions& options, const RequestHandler& handler, 
                 try {
                   Request request = Convert(req);
                   Response response = handler(request);
-                  Send(req, response);
+                  if (response.stream) {
+                    SendStream(req, response);
+                  } else {
+                    Send(req, response);
+                  }
                 } catch (const std::exception& e) {
                   core::LogError("request failed", {{"what", e.what()}});
                   try {
@@ -179,6 +231,7 @@ core::Status Serve(const ServerOptions& options, const RequestHandler& handler, 
   if (on_ready) on_ready();
   int sig = 0;
   sigwait(&signals, &sig);
+  g_stopping = true;
   core::LogInfo("stopping", {{"signal", sig == SIGTERM ? "SIGTERM" : "SIGINT"},
                              {"in_flight", std::to_string(in_flight.load())}});
   if (on_draining) on_draining();

@@ -1,0 +1,296 @@
+// The access centre on screen: /desk, where a member of staff signs in at a counter, checks
+// visitors in, calls the next one and serves them; /offices/{id}/kiosk, where visitors take a
+// ticket themselves; and /offices/{id}/display, the board in the waiting room, which shows each
+// call as it happens through server-sent events (/offices/{id}/display/events).
+
+#include <fmt/format.h>
+
+#include <thread>
+
+#include "access/access_gate.h"
+#include "frontoffice/queue_service.h"
+#include "http/api_queues.h"
+#include "http/json_body.h"
+#include "http/page_support.h"
+
+namespace http {
+namespace {
+
+using nlohmann::json;
+using page_support::Common;
+using page_support::ErrorFor;
+using page_support::FormValue;
+using page_support::Render;
+using page_support::Trim;
+
+// The office's queue events as server-sent events, from the database (so that every server's
+// display sees every server's calls), polled twice a second.
+class DisplayStream : public Stream {
+ public:
+  DisplayStream(frontoffice::QueueService& queues, int64_t office, int64_t after)
+      : queues_(queues), office_(office), after_(after) {}
+
+  bool Next(std::string& out, std::chrono::milliseconds wait) override {
+    const auto until = std::chrono::steady_clock::now() + wait;
+    while (true) {
+      auto events = queues_.EventsSince(office_, after_, 50);
+      if (!events.ok()) return false;
+      for (const auto& e : *events) {
+        after_ = e.id;
+        out += fmt::format("id: {}\nevent: queue\ndata: {}\n\n", e.id,
+                           json{{"label", e.label}, {"action", e.action}, {"counter", e.counter_name}}.dump());
+      }
+      if (!out.empty() || std::chrono::steady_clock::now() >= until) return true;
+      std::this_thread::sleep_for(std::chrono::milliseconds(500));
+    }
+  }
+
+ private:
+  frontoffice::QueueService& queues_;
+  int64_t office_;
+  int64_t after_;
+};
+
+json QueueRows(const std::vector<frontoffice::Queue>& queues) {
+  json rows = json::array();
+  for (const auto& q : queues) {
+    rows.push_back({{"id", q.id},
+                    {"code", q.code},
+                    {"name", q.name},
+                    {"waiting", std::to_string(q.waiting)},
+                    {"estimate", q.waiting == 0 ? "no wait" : fmt::format("about {} min", q.estimated_minutes)}});
+  }
+  return rows;
+}
+
+std::string OfficeName(const PageDeps& deps, int64_t office) {
+  // Offices are listed per agency; the name is found among all agencies' offices.
+  auto agencies = deps.accounts.ListAgencies();
+  if (!agencies.ok()) return "";
+  for (const auto& a : *agencies) {
+    auto offices = deps.accounts.ListOffices(a.id);
+    if (!offices.ok()) continue;
+    for (const auto& o : *offices) {
+      if (o.id.value == office) return o.name;
+    }
+  }
+  return "";
+}
+
+core::StatusOr<int64_t> OfficeParam(const Context& ctx) { return ParseId(ctx.Param("id"), "id"); }
+
+}  // namespace
+
+void AddQueuePages(Router& router, const PageDeps& deps) {
+  if (deps.queues == nullptr) return;
+
+  router.Add({"GET", "/offices/{id}/display", Auth::kPublic, "", [&deps](Context& ctx) {
+                auto office = OfficeParam(ctx);
+                if (!office.ok()) return ErrorFor(deps, ctx, core::Status::NotFound("no such office"));
+                auto queues = deps.queues->Queues(*office);
+                if (!queues.ok()) return ErrorFor(deps, ctx, queues.status());
+                auto called = deps.queues->RecentlyCalled(*office, 6);
+                if (!called.ok()) return ErrorFor(deps, ctx, called.status());
+                int64_t last = 0;
+                for (int64_t after = 0;;) {  // the newest event id: where the live feed starts
+                  auto page = deps.queues->EventsSince(*office, after, 500);
+                  if (!page.ok() || page->empty()) break;
+                  last = page->back().id;
+                  after = last;
+                }
+                json d = Common(deps, ctx, "Now calling", "");
+                d["office"] = OfficeName(deps, *office);
+                d["queues"] = QueueRows(*queues);
+                json rows = json::array();
+                for (const auto& t : *called) rows.push_back({{"label", t.label}, {"counter", t.counter_name}});
+                d["has_called"] = !rows.empty();
+                d["called"] = std::move(rows);
+                d["events_url"] = fmt::format("/offices/{}/display/events", *office);
+                d["queues_url"] = fmt::format("/api/v1/offices/{}/queues", *office);
+                d["last_event"] = std::to_string(last);
+                d["display"] = true;
+                return Render(deps, 200, "queue_display", d);
+              }});
+
+  router.Add({"GET", "/offices/{id}/display/events", Auth::kPublic, "", [&deps](Context& ctx) {
+                auto office = OfficeParam(ctx);
+                if (!office.ok()) return Response::Text(404, "no such office");
+                int64_t after = 0;
+                std::string from = ctx.request.Header("last-event-id").value_or(ctx.request.Query("after"));
+                if (!from.empty()) {
+                  auto parsed = ParseId(from, "after");
+                  if (parsed.ok()) after = *parsed;
+                }
+                Response r;
+                r.status = 200;
+                r.stream = std::make_shared<DisplayStream>(*deps.queues, *office, after);
+                return r;
+              }});
+
+  auto kiosk_page = [&deps](Context& ctx, int64_t office, const std::string& error) {
+    auto queues = deps.queues->Queues(office);
+    if (!queues.ok()) return ErrorFor(deps, ctx, queues.status());
+    json d = Common(deps, ctx, "Take a ticket", "");
+    d["office"] = OfficeName(deps, office);
+    d["queues"] = QueueRows(*queues);
+    d["action"] = fmt::format("/offices/{}/kiosk", office);
+    if (!error.empty()) {
+      d["e_queue"] = error;
+      d["has_errors"] = true;
+      d["errors"] = json::array({{{"message", error}, {"href", "#queue-" + (queues->empty() ? std::string("0") : std::to_string(queues->front().id))}}});
+    }
+    return Render(deps, error.empty() ? 200 : 400, "queue_kiosk", d);
+  };
+  router.Add({"GET", "/offices/{id}/kiosk", Auth::kPublic, "", [&deps, kiosk_page](Context& ctx) {
+                auto office = OfficeParam(ctx);
+                if (!office.ok()) return ErrorFor(deps, ctx, core::Status::NotFound("no such office"));
+                return kiosk_page(ctx, *office, "");
+              }});
+  router.Add({"POST", "/offices/{id}/kiosk", Auth::kPublic, "", [&deps, kiosk_page](Context& ctx) {
+                auto office = OfficeParam(ctx);
+                if (!office.ok()) return ErrorFor(deps, ctx, core::Status::NotFound("no such office"));
+                const auto form = ParseForm(ctx.request.body);
+                auto queue = ParseId(FormValue(form, "queue"), "queue");
+                if (!queue.ok()) return kiosk_page(ctx, *office, "Choose what you have come for");
+                // Only this office's queues.
+                auto queues = deps.queues->Queues(*office);
+                if (!queues.ok()) return ErrorFor(deps, ctx, queues.status());
+                bool here = false;
+                for (const auto& q : *queues) here = here || q.id == *queue;
+                if (!here) return kiosk_page(ctx, *office, "Choose what you have come for");
+                const auto priority = FormValue(form, "accessibility").empty() ? frontoffice::Priority::kNormal
+                                                                               : frontoffice::Priority::kAccessibility;
+                auto t = deps.queues->KioskCheckIn(*queue, priority);
+                if (!t.ok()) return ErrorFor(deps, ctx, t.status());
+                json d = Common(deps, ctx, "Your number is " + t->label, "");
+                d["label"] = t->label;
+                d["queue"] = t->queue_name;
+                d["ahead"] = t->position <= 1 ? "You are next." : fmt::format("{} people are before you.", t->position - 1);
+                d["estimate"] = t->estimated_minutes == 0 ? "" : fmt::format("About {} minutes.", t->estimated_minutes);
+                d["has_estimate"] = t->estimated_minutes > 0;
+                d["back_href"] = fmt::format("/offices/{}/kiosk", *office);
+                return Render(deps, 201, "queue_ticket", d);
+              }});
+
+  // The desk: the counter the member of staff is signed in at, or the counters to choose from.
+  router.Add({"GET", "/desk", Auth::kPage, "", [&deps](Context& ctx) {
+                const authz::Principal& who = ctx.Who();
+                if (!authz::HasClientRole(who)) {
+                  return ErrorFor(deps, ctx, core::Status::PermissionDenied("only staff who work with clients work at a desk"));
+                }
+                json d = Common(deps, ctx, "Desk", "desk");
+                auto offices = deps.accounts.ListOffices(who.agency);
+                if (!offices.ok()) return ErrorFor(deps, ctx, offices.status());
+                json choices = json::array();
+                std::optional<frontoffice::Counter> mine;
+                for (const auto& o : *offices) {
+                  auto counters = deps.queues->Counters(o.id.value);
+                  if (!counters.ok()) return ErrorFor(deps, ctx, counters.status());
+                  for (const auto& c : *counters) {
+                    if (c.staff == who.name) mine = c;
+                    choices.push_back({{"id", c.id},
+                                       {"name", o.name + ", " + c.name},
+                                       {"taken", !c.staff.empty() && c.staff != who.name},
+                                       {"staff", c.staff}});
+                  }
+                }
+                d["counters"] = std::move(choices);
+                if (mine) {
+                  d["at_counter"] = true;
+                  d["counter_id"] = mine->id;
+                  d["counter_name"] = mine->name;
+                  d["office_name"] = OfficeName(deps, mine->office);
+                  d["display_href"] = fmt::format("/offices/{}/display", mine->office);
+                  d["kiosk_href"] = fmt::format("/offices/{}/kiosk", mine->office);
+                  auto queues = deps.queues->Queues(mine->office);
+                  if (!queues.ok()) return ErrorFor(deps, ctx, queues.status());
+                  d["queues"] = QueueRows(*queues);
+                  if (mine->current_ticket) {
+                    auto t = deps.queues->Get(*mine->current_ticket);
+                    if (t.ok()) {
+                      d["has_current"] = true;
+                      d["current"] = {{"id", t->id},
+                                      {"label", t->label},
+                                      {"queue", t->queue_name},
+                                      {"state", t->state == "called" ? "Called" : "Being served"},
+                                      {"called", t->state == "called"},
+                                      {"has_recalls", t->recalls > 0},
+                                      {"recall_text", fmt::format("called {} more time{}", t->recalls,
+                                                                  t->recalls == 1 ? "" : "s")},
+                                      {"priority", std::string(frontoffice::PriorityName(t->priority))}};
+                      json others = json::array();
+                      for (const auto& q : *queues) {
+                        if (q.id != t->queue) others.push_back({{"id", q.id}, {"name", q.code + " — " + q.name}});
+                      }
+                      d["transfer_queues"] = std::move(others);
+                    }
+                  }
+                }
+                if (const std::string f = ctx.request.Query("done"); !f.empty()) d["flash"] = f;
+                if (const std::string e = ctx.request.Query("error"); !e.empty()) {
+                  d["has_errors"] = true;
+                  d["errors"] = json::array({{{"message", e}, {"href", "#desk"}}});
+                }
+                return Render(deps, 200, "queue_desk", d);
+              }});
+
+  router.Add({"POST", "/desk", Auth::kPage, "", [&deps](Context& ctx) {
+                const auto form = ParseForm(ctx.request.body);
+                const std::string command = FormValue(form, "command");
+                auto back = [](const std::string& key, const std::string& message) {
+                  return Response::Redirect("/desk?" + key + "=" + UrlEncode(message));
+                };
+                auto id = [&](const char* name) -> int64_t {
+                  auto v = ParseId(FormValue(form, name), name);
+                  return v.ok() ? *v : 0;
+                };
+                auto fail = [&](const core::Status& s) {
+                  if (s.code() == core::StatusCode::kInvalidArgument || s.code() == core::StatusCode::kFailedPrecondition ||
+                      s.code() == core::StatusCode::kNotFound) {
+                    std::string m = s.fields().empty() ? s.message() : s.fields().front().message;
+                    if (!m.empty()) m[0] = static_cast<char>(std::toupper(static_cast<unsigned char>(m[0])));
+                    return back("error", m);
+                  }
+                  return ErrorFor(deps, ctx, s);
+                };
+                const authz::Principal& who = ctx.Who();
+                if (command == "sign_in" || command == "sign_out") {
+                  auto c = command == "sign_in" ? deps.queues->SignIn(who, id("counter")) : deps.queues->SignOut(who, id("counter"));
+                  if (!c.ok()) return fail(c.status());
+                  return back("done", command == "sign_in" ? "Signed in at " + c->name : "Signed out of " + c->name);
+                }
+                if (command == "call_next") {
+                  auto next = deps.queues->CallNext(who, id("counter"));
+                  if (!next.ok()) return fail(next.status());
+                  if (!*next) return back("done", "No one is waiting");
+                  return back("done", "Calling " + (*next)->label);
+                }
+                if (command == "check_in") {
+                  auto p = frontoffice::ParsePriority(FormValue(form, "priority"));
+                  if (!p.ok()) return fail(p.status());
+                  std::optional<core::PersonId> person;
+                  if (const std::string pid = Trim(FormValue(form, "person")); !pid.empty()) {
+                    auto parsed = ParseId(pid, "person");
+                    if (!parsed.ok()) return back("error", "The client number must be a number, like 12");
+                    person = core::PersonId{*parsed};
+                  }
+                  auto t = deps.queues->CheckIn(who, id("queue"), *p, person);
+                  if (!t.ok()) return fail(t.status());
+                  return back("done", fmt::format("Ticket {} issued", t->label));
+                }
+                const std::map<std::string, std::string> done = {{"serve", "Serving"}, {"recall", "Called again"},
+                                                                 {"no_show", "Marked as not here"},
+                                                                 {"finish", "Finished"},
+                                                                 {"transfer", "Transferred"}};
+                if (done.count(command)) {
+                  std::optional<int64_t> to;
+                  if (command == "transfer") to = id("queue");
+                  auto t = deps.queues->Act(who, id("ticket"), command, to);
+                  if (!t.ok()) return fail(t.status());
+                  return back("done", done.at(command) + ": " + t->label);
+                }
+                return back("error", "Choose an action");
+              }});
+}
+
+}  // namespace http
