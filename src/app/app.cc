@@ -93,6 +93,8 @@ core::StatusOr<std::unique_ptr<App>> App::Open(const core::Config& config, bool 
     app->queues_ = std::make_unique<frontoffice::QueueService>(
         *app->db_, *app->gate_, *app->audit_, *app->outbox_, app->clock_,
         frontoffice::QueueOptions{[zone](core::Timestamp t) { return cases::LocalDate(t, zone); }});
+    app->appointments_ = std::make_unique<frontoffice::AppointmentService>(*app->db_, *app->gate_, *app->audit_,
+                                                                          *app->outbox_, app->clock_, *app->queues_);
     if (auto zone = cases::LocalDate(app->clock_.Now(), config.time_zone); !zone.ok()) {
       return core::Status::InvalidArgument("time_zone: " + zone.status().message());
     }
@@ -216,6 +218,7 @@ core::StatusOr<std::unique_ptr<App>> App::Open(const core::Config& config, bool 
   app->pages_->deps.life_events = app->life_events_.get();
   app->pages_->deps.interactions = app->interactions_.get();
   app->pages_->deps.queues = app->queues_.get();
+  app->pages_->deps.appointments = app->appointments_.get();
   app->AddOperationalRoutes();
   http::AddOpenApiRoute(app->router_, std::move(openapi));
   http::AddAccountRoutes(app->router_, *app->accounts_);
@@ -238,6 +241,7 @@ core::StatusOr<std::unique_ptr<App>> App::Open(const core::Config& config, bool 
                           app->documents_.get(), app->interactions_.get());
   http::AddInteractionRoutes(app->router_, *app->interactions_);
   http::AddQueueRoutes(app->router_, *app->queues_);
+  http::AddAppointmentRoutes(app->router_, *app->appointments_);
   http::AddPageRoutes(app->router_, app->pages_->deps);
   http::AddStaticRoutes(app->router_, config.web_root, config.node_modules);
   app->dispatcher_ = std::make_unique<http::Dispatcher>(

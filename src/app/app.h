@@ -17,6 +17,7 @@
 #include "directory/directory_service.h"
 #include "directory/life_events.h"
 #include "frontoffice/interaction_service.h"
+#include "frontoffice/appointment_service.h"
 #include "frontoffice/queue_service.h"
 #include "exchange/outbox.h"
 #include "exchange/outbox_worker.h"
@@ -106,6 +107,7 @@ class App {
   std::unique_ptr<directory::LifeEvents> life_events_;
   std::unique_ptr<frontoffice::InteractionService> interactions_;
   std::unique_ptr<frontoffice::QueueService> queues_;
+  std::unique_ptr<frontoffice::AppointmentService> appointments_;
   std::unique_ptr<sharing::GateFacts> gate_facts_;
   std::unique_ptr<authz::AccessGate> gate_;
   std::unique_ptr<sharing::ReferenceDirectory> directory_;

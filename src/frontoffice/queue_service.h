@@ -121,11 +121,14 @@ class QueueService {
   // The tickets called most recently today (for the display's list).
   core::StatusOr<std::vector<Ticket>> RecentlyCalled(int64_t office, int limit);
 
- private:
-  core::StatusOr<std::string> Today() const;
-  core::Status MayWork(storage::Transaction& tx, const authz::Principal& who, int64_t office, bool manage);
+  // A ticket within the caller's transaction (an appointment's check-in).
   core::StatusOr<Ticket> Issue(storage::Transaction& tx, const std::string& actor, int64_t queue, Priority priority,
                                std::optional<core::PersonId> person);
+  // Whether `who` may work (or, with `manage`, set up) the office's queue.
+  core::Status MayWork(storage::Transaction& tx, const authz::Principal& who, int64_t office, bool manage);
+  core::StatusOr<std::string> Today() const;
+
+ private:
   core::Status Event(storage::Transaction& tx, const Ticket& t, const std::string& action,
                      std::optional<int64_t> counter, const std::string& actor);
 

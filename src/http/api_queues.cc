@@ -1,5 +1,8 @@
 #include "http/api_queues.h"
 
+#include <fmt/format.h>
+
+#include <ctime>
 #include <nlohmann/json.hpp>
 
 #include "http/json_body.h"
@@ -186,6 +189,119 @@ void AddQueueRoutes(Router& router, frontoffice::QueueService& queues) {
                                    {"at", e.at.ToRfc3339()}});
                 }
                 return JsonResponse(200, {{"items", std::move(items)}});
+              }});
+}
+
+namespace {
+
+json SlotJson(const frontoffice::Slot& s) {
+  return {{"id", s.id},
+          {"office_id", s.office},
+          {"queue", {{"id", s.queue}, {"name", s.queue_name}}},
+          {"starts_at", s.starts_at.ToRfc3339()},
+          {"ends_at", s.ends_at.ToRfc3339()},
+          {"capacity", s.capacity},
+          {"free", s.capacity - s.booked}};
+}
+
+json AppointmentJson(const frontoffice::Appointment& a) {
+  return {{"reference", a.reference},
+          {"state", a.state},
+          {"slot", SlotJson(a.slot)},
+          {"ticket", a.ticket ? json{{"id", *a.ticket}, {"label", a.ticket_label}} : json(nullptr)}};
+}
+
+core::StatusOr<core::Timestamp> TimeParam(const Request& rq, const char* name, core::Timestamp fallback) {
+  const std::string v = rq.Query(name);
+  if (v.empty()) return fallback;
+  std::tm tm{};
+  int consumed = 0;
+  if (std::sscanf(v.c_str(), "%4d-%2d-%2dT%2d:%2d:%2dZ%n", &tm.tm_year, &tm.tm_mon, &tm.tm_mday, &tm.tm_hour, &tm.tm_min,
+                  &tm.tm_sec, &consumed) != 6 ||
+      static_cast<size_t>(consumed) != v.size()) {
+    return core::Status::InvalidArgument(fmt::format("{} must be a UTC time like 2026-12-03T09:00:00Z", name),
+                                         {{name, "must be a UTC time like 2026-12-03T09:00:00Z"}});
+  }
+  tm.tm_year -= 1900;
+  tm.tm_mon -= 1;
+  return core::Timestamp{static_cast<int64_t>(timegm(&tm)) * 1'000'000};
+}
+
+}  // namespace
+
+void AddAppointmentRoutes(Router& router, frontoffice::AppointmentService& appointments) {
+  router.Add({"POST", "/api/v1/queues/{id}/slots", Auth::kApi, "createSlots", [&appointments](Context& ctx) {
+                auto id = ParseId(ctx.Param("id"), "id");
+                if (!id.ok()) return Problem(id.status(), ctx.request.request_id);
+                auto body = ParseJsonObject(ctx.request);
+                if (!body.ok()) return Problem(body.status(), ctx.request.request_id);
+                JsonReader r(*body);
+                r.RejectUnknown({"first", "count", "minutes", "capacity"});
+                const std::string first = r.String("first", true, 40);
+                frontoffice::NewSlots in;
+                in.count = static_cast<int>(r.OptInt("count").value_or(1));
+                in.minutes = static_cast<int>(r.OptInt("minutes").value_or(15));
+                in.capacity = static_cast<int>(r.OptInt("capacity").value_or(1));
+                if (auto s = r.Finish("the slots have invalid fields"); !s.ok()) return Problem(s, ctx.request.request_id);
+                Request probe;
+                probe.query.insert({"first", first});
+                auto start = TimeParam(probe, "first", core::Timestamp{});
+                if (!start.ok()) return Problem(start.status(), ctx.request.request_id);
+                in.first = *start;
+                auto slots = appointments.CreateSlots(ctx.Who(), *id, in);
+                if (!slots.ok()) return Problem(slots.status(), ctx.request.request_id);
+                json items = json::array();
+                for (const auto& s : *slots) items.push_back(SlotJson(s));
+                return JsonResponse(201, {{"items", std::move(items)}});
+              }});
+  router.Add({"GET", "/api/v1/queues/{id}/slots", Auth::kPublic, "listFreeSlots", [&appointments](Context& ctx) {
+                auto id = ParseId(ctx.Param("id"), "id");
+                if (!id.ok()) return Problem(id.status(), ctx.request.request_id);
+                const core::Timestamp now = core::SystemClock().Now();
+                auto from = TimeParam(ctx.request, "from", now);
+                if (!from.ok()) return Problem(from.status(), ctx.request.request_id);
+                auto to = TimeParam(ctx.request, "to", core::Timestamp{from->micros + 14LL * 86'400'000'000});
+                if (!to.ok()) return Problem(to.status(), ctx.request.request_id);
+                auto slots = appointments.FreeSlots(*id, *from, *to);
+                if (!slots.ok()) return Problem(slots.status(), ctx.request.request_id);
+                json items = json::array();
+                for (const auto& s : *slots) items.push_back(SlotJson(s));
+                return JsonResponse(200, {{"items", std::move(items)}});
+              }});
+  router.Add({"POST", "/api/v1/appointments", Auth::kApi, "bookAppointment", [&appointments](Context& ctx) {
+                auto body = ParseJsonObject(ctx.request);
+                if (!body.ok()) return Problem(body.status(), ctx.request.request_id);
+                JsonReader r(*body);
+                r.RejectUnknown({"slot_id", "person_id", "contact"});
+                const auto slot = r.OptInt("slot_id");
+                if (!slot) r.Error("slot_id", "give the slot to book");
+                const auto person = r.OptInt("person_id");
+                const std::string contact = r.String("contact", false, 200);
+                if (auto s = r.Finish("the appointment has invalid fields"); !s.ok()) {
+                  return Problem(s, ctx.request.request_id);
+                }
+                auto a = appointments.Book(ctx.Who(), *slot,
+                                           person ? std::optional<core::PersonId>(core::PersonId{*person}) : std::nullopt,
+                                           contact);
+                if (!a.ok()) return Problem(a.status(), ctx.request.request_id);
+                return JsonResponse(201, AppointmentJson(*a));
+              }});
+  router.Add({"GET", "/api/v1/appointments/{reference}", Auth::kPublic, "getAppointment", [&appointments](Context& ctx) {
+                auto a = appointments.Find(ctx.Param("reference"));
+                if (!a.ok()) return Problem(a.status(), ctx.request.request_id);
+                return JsonResponse(200, AppointmentJson(*a));
+              }});
+  router.Add({"POST", "/api/v1/appointments/{reference}/cancel", Auth::kPublic, "cancelAppointment",
+              [&appointments](Context& ctx) {
+                auto a = appointments.Cancel(ctx.Param("reference"));
+                if (!a.ok()) return Problem(a.status(), ctx.request.request_id);
+                return JsonResponse(200, AppointmentJson(*a));
+              }});
+  router.Add({"POST", "/api/v1/appointments/{reference}/check-in", Auth::kPublic, "checkInAppointment",
+              [&appointments](Context& ctx) {
+                auto a = appointments.CheckIn(ctx.Param("reference"));
+                if (!a.ok()) return Problem(a.status(), ctx.request.request_id);
+                return JsonResponse(200, AppointmentJson(*a));
               }});
 }
 

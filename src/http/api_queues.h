@@ -2,6 +2,7 @@
 
 #include <nlohmann/json_fwd.hpp>
 
+#include "frontoffice/appointment_service.h"
 #include "frontoffice/queue_service.h"
 #include "http/router.h"
 
@@ -14,5 +15,10 @@ namespace http {
 void AddQueueRoutes(Router& router, frontoffice::QueueService& queues);
 
 nlohmann::json TicketJson(const frontoffice::Ticket& t, bool with_person);
+
+// Appointments: /api/v1/queues/{id}/slots (create; public list of free ones),
+// /api/v1/appointments (book), and by reference /api/v1/appointments/{reference} (public),
+// /cancel and /check-in (public: the reference is the proof).
+void AddAppointmentRoutes(Router& router, frontoffice::AppointmentService& appointments);
 
 }  // namespace http

@@ -8,6 +8,7 @@
 #include "cases/referral_service.h"
 #include "eligibility/screening_service.h"
 #include "frontoffice/interaction_service.h"
+#include "frontoffice/appointment_service.h"
 #include "frontoffice/queue_service.h"
 #include "http/dispatcher.h"
 #include "http/router.h"
@@ -70,6 +71,8 @@ struct PageDeps {
   frontoffice::InteractionService* interactions = nullptr;
   // The desk, kiosk and display pages of the access centres; none when null.
   frontoffice::QueueService* queues = nullptr;
+  // Checking in for an appointment at the kiosk and the desk; none when null.
+  frontoffice::AppointmentService* appointments = nullptr;
 };
 
 // The server-rendered pages for staff: sign in, home, client search, register, view, edit,

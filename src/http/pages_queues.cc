@@ -127,19 +127,27 @@ void AddQueuePages(Router& router, const PageDeps& deps) {
                 return r;
               }});
 
-  auto kiosk_page = [&deps](Context& ctx, int64_t office, const std::string& error) {
+  auto kiosk_page = [&deps](Context& ctx, int64_t office, const std::string& error,
+                            const std::string& appointment_error = "") {
     auto queues = deps.queues->Queues(office);
     if (!queues.ok()) return ErrorFor(deps, ctx, queues.status());
     json d = Common(deps, ctx, "Take a ticket", "");
     d["office"] = OfficeName(deps, office);
     d["queues"] = QueueRows(*queues);
     d["action"] = fmt::format("/offices/{}/kiosk", office);
+    d["appointment_action"] = fmt::format("/offices/{}/kiosk/appointment", office);
+    d["appointments"] = deps.appointments != nullptr;
+    if (!appointment_error.empty()) {
+      d["e_reference"] = appointment_error;
+      d["has_errors"] = true;
+      d["errors"] = json::array({{{"message", appointment_error}, {"href", "#reference"}}});
+    }
     if (!error.empty()) {
       d["e_queue"] = error;
       d["has_errors"] = true;
       d["errors"] = json::array({{{"message", error}, {"href", "#queue-" + (queues->empty() ? std::string("0") : std::to_string(queues->front().id))}}});
     }
-    return Render(deps, error.empty() ? 200 : 400, "queue_kiosk", d);
+    return Render(deps, error.empty() && appointment_error.empty() ? 200 : 400, "queue_kiosk", d);
   };
   router.Add({"GET", "/offices/{id}/kiosk", Auth::kPublic, "", [&deps, kiosk_page](Context& ctx) {
                 auto office = OfficeParam(ctx);
@@ -168,6 +176,32 @@ void AddQueuePages(Router& router, const PageDeps& deps) {
                 d["ahead"] = t->position <= 1 ? "You are next." : fmt::format("{} people are before you.", t->position - 1);
                 d["estimate"] = t->estimated_minutes == 0 ? "" : fmt::format("About {} minutes.", t->estimated_minutes);
                 d["has_estimate"] = t->estimated_minutes > 0;
+                d["back_href"] = fmt::format("/offices/{}/kiosk", *office);
+                return Render(deps, 201, "queue_ticket", d);
+              }});
+
+  // "I have an appointment": the reference turns into a ticket called before walk-ins.
+  router.Add({"POST", "/offices/{id}/kiosk/appointment", Auth::kPublic, "", [&deps, kiosk_page](Context& ctx) {
+                auto office = OfficeParam(ctx);
+                if (!office.ok()) return ErrorFor(deps, ctx, core::Status::NotFound("no such office"));
+                if (deps.appointments == nullptr) return ErrorFor(deps, ctx, core::Status::NotFound("no appointments here"));
+                const auto form = ParseForm(ctx.request.body);
+                const std::string reference = Trim(FormValue(form, "reference"));
+                auto found = deps.appointments->Find(reference);
+                if (!found.ok() || found->slot.office != *office) {
+                  return kiosk_page(ctx, *office, "", "We cannot find that reference: check it, or take a ticket below");
+                }
+                auto in = deps.appointments->CheckIn(reference);
+                if (!in.ok()) {
+                  std::string m = in.status().message();
+                  if (!m.empty()) m[0] = static_cast<char>(std::toupper(static_cast<unsigned char>(m[0])));
+                  return kiosk_page(ctx, *office, "", m);
+                }
+                json d = Common(deps, ctx, "Your number is " + in->ticket_label, "");
+                d["label"] = in->ticket_label;
+                d["queue"] = in->slot.queue_name;
+                d["ahead"] = "You have an appointment: you will be called first.";
+                d["has_estimate"] = false;
                 d["back_href"] = fmt::format("/offices/{}/kiosk", *office);
                 return Render(deps, 201, "queue_ticket", d);
               }});
@@ -277,6 +311,11 @@ void AddQueuePages(Router& router, const PageDeps& deps) {
                   auto t = deps.queues->CheckIn(who, id("queue"), *p, person);
                   if (!t.ok()) return fail(t.status());
                   return back("done", fmt::format("Ticket {} issued", t->label));
+                }
+                if (command == "check_in_appointment" && deps.appointments != nullptr) {
+                  auto in = deps.appointments->CheckIn(Trim(FormValue(form, "reference")));
+                  if (!in.ok()) return fail(in.status());
+                  return back("done", fmt::format("Ticket {} issued for the appointment", in->ticket_label));
                 }
                 const std::map<std::string, std::string> done = {{"serve", "Serving"}, {"recall", "Called again"},
                                                                  {"no_show", "Marked as not here"},

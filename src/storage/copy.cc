@@ -187,7 +187,7 @@ const std::vector<std::string>& OnedoorTables() {
       "applications", "application_parts", "documents",
       "teams", "team_members", "work_items", "work_events",
       "directory_records", "directory_services", "directory_service_facets", "directory_meta", "interactions",
-      "queues", "counters", "tickets", "ticket_events",
+      "queues", "counters", "tickets", "ticket_events", "appointment_slots", "appointments", "outgoing_messages",
   };
   return *tables;
 }

@@ -776,6 +776,44 @@ CREATE TABLE ticket_events (
 );
 CREATE INDEX ticket_events_office ON ticket_events (office_id, id);
 )sql"},
+      {23, "appointments", R"sql(
+CREATE TABLE appointment_slots (
+  id {{id}},
+  office_id BIGINT NOT NULL REFERENCES offices(id),
+  queue_id BIGINT NOT NULL REFERENCES queues(id),
+  starts_at BIGINT NOT NULL,
+  ends_at BIGINT NOT NULL,
+  capacity BIGINT NOT NULL,
+  booked BIGINT NOT NULL CHECK (booked >= 0),
+  created_at BIGINT NOT NULL,
+  UNIQUE (queue_id, starts_at)
+);
+CREATE TABLE appointments (
+  id {{id}},
+  slot_id BIGINT NOT NULL REFERENCES appointment_slots(id),
+  office_id BIGINT NOT NULL REFERENCES offices(id),
+  person_id BIGINT REFERENCES persons(id),
+  reference TEXT NOT NULL UNIQUE,
+  contact TEXT NOT NULL,
+  state TEXT NOT NULL CHECK (state IN ('booked', 'cancelled', 'checked_in')),
+  booked_by TEXT NOT NULL,
+  booked_at BIGINT NOT NULL,
+  cancelled_at BIGINT,
+  ticket_id BIGINT REFERENCES tickets(id)
+);
+CREATE INDEX appointments_slot ON appointments (slot_id);
+CREATE TABLE outgoing_messages (
+  id {{id}},
+  appointment_id BIGINT REFERENCES appointments(id),
+  channel TEXT NOT NULL CHECK (channel IN ('sms', 'email')),
+  address TEXT NOT NULL,
+  body TEXT NOT NULL,
+  send_after BIGINT NOT NULL,
+  state TEXT NOT NULL CHECK (state IN ('queued', 'sent', 'failed', 'cancelled')),
+  created_at BIGINT NOT NULL
+);
+CREATE INDEX outgoing_messages_due ON outgoing_messages (state, send_after);
+)sql"},
   };
   return *migrations;
 }

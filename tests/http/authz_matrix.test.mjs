@@ -112,6 +112,8 @@ const kRules = {
   listCounters: { allow: ALL },
   getTicket: { allow: ALL, public: true },
   listQueueEvents: { allow: ALL, public: true },
+  listFreeSlots: { allow: ALL, public: true },
+  getAppointment: { allow: ALL, public: true },
   getLifeEvent: { allow: ALL, public: true },
 };
 
@@ -187,6 +189,14 @@ before(async () => {
   const ticket = await cw.post(`/api/v1/queues/${queue}/tickets`, { priority: 'normal' });
   assert.equal(ticket.status, 201, ticket.text);
   ids.ticket = ticket.body.id;
+  ids.queue = queue;
+  const first = new Date(Date.now() + 48 * 3600 * 1000);
+  first.setUTCMinutes(0, 0, 0);
+  const slots = await client.manager.post(`/api/v1/queues/${queue}/slots`, { first: first.toISOString().replace('.000Z', 'Z'), count: 2 });
+  assert.equal(slots.status, 201, slots.text);
+  const booked = await cw.post('/api/v1/appointments', { slot_id: slots.body.items[0].id, contact: 'visitor@example.org' });
+  assert.equal(booked.status, 201, booked.text);
+  ids.appointment = booked.body.reference;
   ids.agency = Number(await sql(db, "SELECT id FROM agencies WHERE code = 'city-social'"));
   ids.agreement = Number(await sql(db, 'SELECT min(id) FROM sharing_agreements'));
   const hook = await client.manager.put('/api/v1/agency-webhook',
@@ -230,6 +240,7 @@ function fill(p) {
     '/api/v1/persons/{id}/timeline': ids.person, '/api/v1/persons/{id}/interactions': ids.person,
     '/api/v1/offices/{id}/queues': ids.office, '/api/v1/offices/{id}/counters': ids.office,
     '/api/v1/tickets/{id}': ids.ticket, '/api/v1/offices/{id}/queue-events': ids.office,
+    '/api/v1/queues/{id}/slots': ids.queue, '/api/v1/appointments/{reference}': ids.appointment,
     '/hsds/services/{id}': ids.hsds_service, '/hsds/organizations/{id}': ids.hsds_organization,
     '/hsds/service_at_locations/{id}': ids.hsds_service_at_location, '/hsds/taxonomies/{id}': ids.hsds_taxonomy,
     '/hsds/taxonomy_terms/{id}': ids.hsds_taxonomy_term, '/api/v1/life-events/{id}': 'lost-job',

@@ -93,3 +93,38 @@ test('a ticket is never lost across a restart', T, async () => {
   assert.equal(back.body.state, 'waiting');
   assert.equal(back.body.label, 'C001');
 });
+
+test('appointments: slots opened, booked with a reference, cancelled, and never overbooked', T, async () => {
+  const manager = await login(server.url, 'manager.city', { purpose: 'service_delivery' });
+  desk = await login(server.url, 'frontdesk.city', { purpose: 'front_desk' });  // the server restarted on another port
+  const first = new Date(Date.now() + 3 * 24 * 3600 * 1000);
+  first.setUTCHours(9, 0, 0, 0);
+  const iso = first.toISOString().replace('.000Z', 'Z');
+  const made = await manager.post(`/api/v1/queues/${queues.B.id}/slots`, { first: iso, count: 2, minutes: 20, capacity: 1 });
+  assert.equal(made.status, 201, made.text);
+  assert.equal(made.body.items.length, 2);
+  assertProblem(await desk.post(`/api/v1/queues/${queues.B.id}/slots`, { first: iso }), 403);
+  assertProblem(await manager.post(`/api/v1/queues/${queues.B.id}/slots`, { first: 'tomorrow at nine' }), 400, { fields: ['first'] });
+  const free = await request(server.url, 'GET', `/api/v1/queues/${queues.B.id}/slots`);
+  assert.equal(free.status, 200);
+  assert.equal(free.body.items.length, 2);
+  const slot = made.body.items[0].id;
+  assertProblem(await desk.post('/api/v1/appointments', { slot_id: slot, contact: 'x' }), 400, { fields: ['contact'] });
+  const booked = await desk.post('/api/v1/appointments', { slot_id: slot, contact: '+1 555 0199' });
+  assert.equal(booked.status, 201, booked.text);
+  assert.match(booked.body.reference, /^[2-9A-Z]{4}-[2-9A-Z]{4}$/);
+  assertProblem(await desk.post('/api/v1/appointments', { slot_id: slot, contact: 'a@example.org' }), 412);
+  assert.equal((await request(server.url, 'GET', `/api/v1/queues/${queues.B.id}/slots`)).body.items.length, 1);
+  // By its reference, without signing in: see it, not check in three days early, cancel it.
+  const ref = booked.body.reference;
+  const seen = await request(server.url, 'GET', `/api/v1/appointments/${ref.toLowerCase().replace('-', '')}`);
+  assert.equal(seen.status, 200);
+  assert.equal(seen.body.state, 'booked');
+  assertProblem(await request(server.url, 'POST', `/api/v1/appointments/${ref}/check-in`), 412);
+  const cancelled = await request(server.url, 'POST', `/api/v1/appointments/${ref}/cancel`);
+  assert.equal(cancelled.status, 200, cancelled.text);
+  assert.equal(cancelled.body.state, 'cancelled');
+  assertProblem(await request(server.url, 'GET', '/api/v1/appointments/NOPE-NOPE'), 404);
+  assert.equal(Number(await sql(db, "SELECT count(*) FROM outgoing_messages WHERE state = 'cancelled'")), 1);
+  assert.equal((await request(server.url, 'GET', `/api/v1/queues/${queues.B.id}/slots`)).body.items.length, 2);
+});

@@ -49,6 +49,10 @@ if (board) {
   const url = new URL(board.dataset.eventsUrl, window.location.href);
   url.searchParams.set('after', board.dataset.lastEvent);
   const source = new EventSource(url);
+  // A browser does not retry a refused stream (the server busy): load the page again in a while.
+  source.addEventListener('error', () => {
+    if (source.readyState === EventSource.CLOSED) setTimeout(() => window.location.reload(), 30_000);
+  });
   source.addEventListener('queue', (e) => {
     const event = JSON.parse(e.data);
     if (event.action === 'called' || event.action === 'recalled') show(event.label, event.counter);

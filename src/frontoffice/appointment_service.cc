@@ -1,0 +1,261 @@
+#include "frontoffice/appointment_service.h"
+
+#include <fmt/format.h>
+#include <sodium.h>
+
+namespace frontoffice {
+
+using core::Status;
+using core::StatusOr;
+
+namespace {
+
+constexpr int64_t kMinuteMicros = 60'000'000;
+constexpr int64_t kDayMicros = 86'400'000'000;
+
+// Eight letters and digits a person can read out and type: no 0/O, 1/I/L.
+std::string NewReference() {
+  static constexpr char kAlphabet[] = "23456789ABCDEFGHJKMNPQRSTUVWXYZ";
+  std::string out;
+  for (int i = 0; i < 8; ++i) {
+    if (i == 4) out += '-';
+    out += kAlphabet[randombytes_uniform(sizeof kAlphabet - 1)];
+  }
+  return out;
+}
+
+std::string Normalise(std::string reference) {
+  std::string out;
+  for (char c : reference) {
+    if (std::isalnum(static_cast<unsigned char>(c))) out += static_cast<char>(std::toupper(static_cast<unsigned char>(c)));
+  }
+  if (out.size() == 8) out.insert(4, "-");
+  return out;
+}
+
+constexpr char kSlotColumns[] =
+    "SELECT s.id, s.office_id, s.queue_id, q.name, s.starts_at, s.ends_at, s.capacity, s.booked "
+    "FROM appointment_slots s JOIN queues q ON q.id = s.queue_id ";
+
+std::vector<Slot> Slots(const storage::Rows& rows) {
+  std::vector<Slot> out;
+  for (const auto& r : rows) {
+    out.push_back({r.Int(0), r.Int(1), r.Int(2), r.Text(3), core::Timestamp{r.Int(4)}, core::Timestamp{r.Int(5)},
+                   r.Int(6), r.Int(7)});
+  }
+  return out;
+}
+
+StatusOr<Appointment> Load(storage::Transaction& tx, const std::string& reference) {
+  ASSIGN_OR_RETURN(storage::Rows rows,
+                   tx.Query("SELECT a.id, a.reference, a.slot_id, a.person_id, a.state, a.ticket_id, t.label "
+                            "FROM appointments a LEFT JOIN tickets t ON t.id = a.ticket_id WHERE a.reference = ?",
+                            {reference}));
+  if (rows.empty()) return Status::NotFound("there is no appointment with that reference");
+  const auto& r = rows.at(0);
+  Appointment a;
+  a.id = r.Int(0);
+  a.reference = r.Text(1);
+  if (!r.IsNull(3)) a.person = core::PersonId{r.Int(3)};
+  a.state = r.Text(4);
+  if (!r.IsNull(5)) a.ticket = r.Int(5);
+  a.ticket_label = r.IsNull(6) ? "" : r.Text(6);
+  ASSIGN_OR_RETURN(storage::Rows slot, tx.Query(std::string(kSlotColumns) + "WHERE s.id = ?", {r.Int(2)}));
+  a.slot = Slots(slot).at(0);
+  return a;
+}
+
+bool LooksLikeContact(const std::string& c) {
+  if (c.size() < 5 || c.size() > 200) return false;
+  if (c.find('@') != std::string::npos) return c.find('.', c.find('@')) != std::string::npos && c.find(' ') == std::string::npos;
+  int digits = 0;
+  for (char ch : c) {
+    if (std::isdigit(static_cast<unsigned char>(ch))) ++digits;
+    else if (ch != ' ' && ch != '+' && ch != '-' && ch != '(' && ch != ')') return false;
+  }
+  return digits >= 6;
+}
+
+}  // namespace
+
+AppointmentService::AppointmentService(storage::Database& db, const authz::AccessGate& gate, audit::AuditLog& audit,
+                                       exchange::Outbox& outbox, const core::Clock& clock, QueueService& queues)
+    : db_(db), gate_(gate), audit_(audit), outbox_(outbox), clock_(clock), queues_(queues) {}
+
+StatusOr<std::vector<Slot>> AppointmentService::CreateSlots(const authz::Principal& who, int64_t queue,
+                                                            const NewSlots& in) {
+  std::vector<core::FieldError> errors;
+  if (in.count < 1 || in.count > 200) errors.push_back({"count", "from 1 to 200 slots at a time"});
+  if (in.minutes < 5 || in.minutes > 240) errors.push_back({"minutes", "from 5 to 240 minutes"});
+  if (in.capacity < 1 || in.capacity > 50) errors.push_back({"capacity", "from 1 to 50 people"});
+  if (in.first < clock_.Now()) errors.push_back({"first", "must be in the future"});
+  if (!errors.empty()) return Status::InvalidArgument("the slots have invalid fields", std::move(errors));
+  std::vector<Slot> out;
+  RETURN_IF_ERROR(db_.Write([&](storage::Transaction& tx) -> Status {
+    ASSIGN_OR_RETURN(storage::Rows q, tx.Query("SELECT office_id FROM queues WHERE id = ?", {queue}));
+    if (q.empty()) return Status::NotFound(fmt::format("no queue has id {}", queue));
+    const int64_t office = q.at(0).Int(0);
+    RETURN_IF_ERROR(queues_.MayWork(tx, who, office, true));
+    for (int i = 0; i < in.count; ++i) {
+      const int64_t start = in.first.micros + static_cast<int64_t>(i) * in.minutes * kMinuteMicros;
+      ASSIGN_OR_RETURN(storage::Rows dup, tx.Query("SELECT id FROM appointment_slots WHERE queue_id = ? AND starts_at = ?",
+                                                   {queue, start}));
+      if (!dup.empty()) {
+        return Status::InvalidArgument("a slot of the queue starts at the same time",
+                                       {{"first", fmt::format("the queue has a slot at {} already",
+                                                              core::Timestamp{start}.ToRfc3339())}});
+      }
+      RETURN_IF_ERROR(tx.Execute("INSERT INTO appointment_slots (office_id, queue_id, starts_at, ends_at, capacity, "
+                                 "booked, created_at) VALUES (?, ?, ?, ?, ?, 0, ?)",
+                                 {office, queue, start, start + in.minutes * kMinuteMicros,
+                                  static_cast<int64_t>(in.capacity), clock_.Now().micros})
+                          .status());
+    }
+    ASSIGN_OR_RETURN(storage::Rows rows,
+                     tx.Query(std::string(kSlotColumns) + "WHERE s.queue_id = ? AND s.starts_at >= ? AND s.starts_at < ? "
+                                                          "ORDER BY s.starts_at",
+                              {queue, in.first.micros,
+                               in.first.micros + static_cast<int64_t>(in.count) * in.minutes * kMinuteMicros}));
+    out = Slots(rows);
+    return audit_.Append(tx, who, {"slots.create", "queue", std::to_string(queue), std::nullopt, true,
+                                   fmt::format("{} slots from {}", in.count, in.first.ToRfc3339())});
+  }));
+  return out;
+}
+
+StatusOr<std::vector<Slot>> AppointmentService::FreeSlots(int64_t queue, core::Timestamp from, core::Timestamp to) {
+  std::vector<Slot> out;
+  const core::Timestamp start = std::max(from, clock_.Now());
+  RETURN_IF_ERROR(db_.Read([&](storage::Transaction& tx) -> Status {
+    ASSIGN_OR_RETURN(storage::Rows q, tx.Query("SELECT id FROM queues WHERE id = ?", {queue}));
+    if (q.empty()) return Status::NotFound(fmt::format("no queue has id {}", queue));
+    ASSIGN_OR_RETURN(storage::Rows rows,
+                     tx.Query(std::string(kSlotColumns) + "WHERE s.queue_id = ? AND s.starts_at >= ? AND s.starts_at < ? "
+                                                          "AND s.booked < s.capacity ORDER BY s.starts_at LIMIT 200",
+                              {queue, start.micros, to.micros}));
+    out = Slots(rows);
+    return Status::Ok();
+  }));
+  return out;
+}
+
+StatusOr<Appointment> AppointmentService::Book(const authz::Principal& who, int64_t slot,
+                                               std::optional<core::PersonId> person, const std::string& contact) {
+  if (!LooksLikeContact(contact)) {
+    return Status::InvalidArgument("give a phone number or an e-mail address for the reminder",
+                                   {{"contact", "give a phone number or an e-mail address for the reminder"}});
+  }
+  if (person) {
+    const authz::Decision d = gate_.DecidePerson(who, authz::Operation::kRead, *person);
+    if (!d.allowed) {
+      RETURN_IF_ERROR(db_.Write([&](storage::Transaction& tx) {
+        return audit_.Append(tx, who, {"appointment.book", "person", std::to_string(person->value), person, false, d.reason});
+      }));
+      return Status::PermissionDenied(d.reason);
+    }
+  }
+  Appointment out;
+  RETURN_IF_ERROR(db_.Write([&](storage::Transaction& tx) -> Status {
+    ASSIGN_OR_RETURN(storage::Rows found, tx.Query(std::string(kSlotColumns) + "WHERE s.id = ?", {slot}));
+    if (found.empty()) return Status::NotFound(fmt::format("no slot has id {}", slot));
+    const Slot s = Slots(found).at(0);
+    if (who.kind == authz::PrincipalKind::kStaff) RETURN_IF_ERROR(queues_.MayWork(tx, who, s.office, false));
+    if (person) {
+      ASSIGN_OR_RETURN(storage::Rows p, tx.Query("SELECT id FROM persons WHERE id = ?", {person->value}));
+      if (p.empty()) return Status::NotFound(fmt::format("no person has id {}", person->value));
+    }
+    const int64_t now = clock_.Now().micros;
+    if (s.starts_at.micros <= now) return Status::FailedPrecondition("the slot has begun; choose a later one");
+    // The place is taken only if there is one: two bookings of the last place cannot both succeed.
+    ASSIGN_OR_RETURN(int64_t taken, tx.Execute("UPDATE appointment_slots SET booked = booked + 1 "
+                                               "WHERE id = ? AND booked < capacity",
+                                               {slot}));
+    if (taken != 1) return Status::FailedPrecondition("the slot is full; choose another");
+    std::string reference;
+    for (int attempt = 0; attempt < 5 && reference.empty(); ++attempt) {
+      reference = NewReference();
+      ASSIGN_OR_RETURN(storage::Rows dup, tx.Query("SELECT id FROM appointments WHERE reference = ?", {reference}));
+      if (!dup.empty()) reference.clear();
+    }
+    if (reference.empty()) return Status::Unavailable("no free reference; try again");
+    ASSIGN_OR_RETURN(storage::Rows rows,
+                     tx.Query("INSERT INTO appointments (slot_id, office_id, person_id, reference, contact, state, "
+                              "booked_by, booked_at) VALUES (?, ?, ?, ?, ?, 'booked', ?, ?) RETURNING id",
+                              {slot, s.office, person ? storage::Value(person->value) : storage::Value(storage::Null{}),
+                               reference, contact, who.name.empty() ? std::string("online") : who.name, now}));
+    const int64_t id = rows.at(0).Int(0);
+    // The reminder, a day before (at once when the slot is sooner), waits in the message queue.
+    const int64_t remind = std::max(now, s.starts_at.micros - kDayMicros);
+    RETURN_IF_ERROR(tx.Execute("INSERT INTO outgoing_messages (appointment_id, channel, address, body, send_after, "
+                               "state, created_at) VALUES (?, ?, ?, ?, ?, 'queued', ?)",
+                               {id, contact.find('@') != std::string::npos ? "email" : "sms", contact,
+                                fmt::format("Reminder: your appointment for {} is at {} UTC. Reference {}; to cancel, use "
+                                            "the reference.",
+                                            s.queue_name, s.starts_at.ToRfc3339().substr(0, 16), reference),
+                                remind, now})
+                        .status());
+    RETURN_IF_ERROR(audit_.Append(tx, who, {"appointment.book", "appointment", std::to_string(id), person, true,
+                                            fmt::format("{} at {}", s.queue_name, s.starts_at.ToRfc3339())}));
+    RETURN_IF_ERROR(outbox_.Append(tx, "appointment.booked", "appointment", std::to_string(id),
+                                   fmt::format(R"({{"appointment_id":{},"office_id":{},"slot_id":{}}})", id, s.office, slot)));
+    ASSIGN_OR_RETURN(out, Load(tx, reference));
+    return Status::Ok();
+  }));
+  return out;
+}
+
+StatusOr<Appointment> AppointmentService::Find(const std::string& reference) {
+  Appointment out;
+  RETURN_IF_ERROR(db_.Read([&](storage::Transaction& tx) -> Status {
+    ASSIGN_OR_RETURN(out, Load(tx, Normalise(reference)));
+    return Status::Ok();
+  }));
+  return out;
+}
+
+StatusOr<Appointment> AppointmentService::Cancel(const std::string& reference) {
+  Appointment out;
+  RETURN_IF_ERROR(db_.Write([&](storage::Transaction& tx) -> Status {
+    ASSIGN_OR_RETURN(Appointment a, Load(tx, Normalise(reference)));
+    if (a.state != "booked") return Status::FailedPrecondition(fmt::format("the appointment is {} already", a.state == "cancelled" ? "cancelled" : "checked in"));
+    const int64_t now = clock_.Now().micros;
+    RETURN_IF_ERROR(tx.Execute("UPDATE appointments SET state = 'cancelled', cancelled_at = ? WHERE id = ?", {now, a.id}).status());
+    RETURN_IF_ERROR(tx.Execute("UPDATE appointment_slots SET booked = booked - 1 WHERE id = ?", {a.slot.id}).status());
+    RETURN_IF_ERROR(tx.Execute("UPDATE outgoing_messages SET state = 'cancelled' WHERE appointment_id = ? AND state = 'queued'",
+                               {a.id})
+                        .status());
+    authz::Principal by;
+    by.kind = authz::PrincipalKind::kCitizen;
+    by.name = "appointment reference";
+    RETURN_IF_ERROR(audit_.Append(tx, by, {"appointment.cancel", "appointment", std::to_string(a.id), a.person, true, ""}));
+    RETURN_IF_ERROR(outbox_.Append(tx, "appointment.cancelled", "appointment", std::to_string(a.id),
+                                   fmt::format(R"({{"appointment_id":{},"slot_id":{}}})", a.id, a.slot.id)));
+    ASSIGN_OR_RETURN(out, Load(tx, a.reference));
+    return Status::Ok();
+  }));
+  return out;
+}
+
+StatusOr<Appointment> AppointmentService::CheckIn(const std::string& reference) {
+  Appointment out;
+  RETURN_IF_ERROR(db_.Write([&](storage::Transaction& tx) -> Status {
+    ASSIGN_OR_RETURN(Appointment a, Load(tx, Normalise(reference)));
+    if (a.state != "booked") return Status::FailedPrecondition(fmt::format("the appointment is {}", a.state == "cancelled" ? "cancelled" : "checked in already"));
+    const int64_t now = clock_.Now().micros;
+    // From an hour before until the slot ends.
+    if (now < a.slot.starts_at.micros - 60 * kMinuteMicros || now > a.slot.ends_at.micros) {
+      return Status::FailedPrecondition(fmt::format("the appointment is at {} UTC: check in from an hour before",
+                                                    a.slot.starts_at.ToRfc3339().substr(0, 16)));
+    }
+    ASSIGN_OR_RETURN(Ticket t, queues_.Issue(tx, "appointment", a.slot.queue, Priority::kAppointment, a.person));
+    RETURN_IF_ERROR(tx.Execute("UPDATE appointments SET state = 'checked_in', ticket_id = ? WHERE id = ?", {t.id, a.id}).status());
+    RETURN_IF_ERROR(tx.Execute("UPDATE outgoing_messages SET state = 'cancelled' WHERE appointment_id = ? AND state = 'queued'",
+                               {a.id})
+                        .status());
+    ASSIGN_OR_RETURN(out, Load(tx, a.reference));
+    return Status::Ok();
+  }));
+  return out;
+}
+
+}  // namespace frontoffice

@@ -1,0 +1,83 @@
+#pragma once
+
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "access/access_gate.h"
+#include "access/principal.h"
+#include "audit/audit_log.h"
+#include "core/clock.h"
+#include "core/ids.h"
+#include "core/status.h"
+#include "exchange/outbox.h"
+#include "frontoffice/queue_service.h"
+#include "storage/database.h"
+
+// Appointments at an access centre: slots in a queue of an office (a start, a length and how
+// many people each takes), booked for a person by staff or by anyone with a contact for the
+// reminder, each with a reference to cancel it or to check in with; a reminder is queued as a
+// message a day before; checking in turns the appointment into a ticket that is called before
+// everyone who has none. Booking the last place of a slot twice at the same moment is impossible:
+// the slot's count is taken in one conditional update.
+namespace frontoffice {
+
+struct Slot {
+  int64_t id = 0;
+  int64_t office = 0;
+  int64_t queue = 0;
+  std::string queue_name;
+  core::Timestamp starts_at, ends_at;
+  int64_t capacity = 0;
+  int64_t booked = 0;
+};
+
+struct Appointment {
+  int64_t id = 0;
+  std::string reference;  // "K7Q2-9XWM": to cancel or check in with
+  Slot slot;
+  std::optional<core::PersonId> person;
+  std::string state;  // booked, cancelled, checked_in
+  std::optional<int64_t> ticket;
+  std::string ticket_label;
+};
+
+struct NewSlots {
+  core::Timestamp first;  // the first slot's start (UTC)
+  int count = 1;          // slots one after another
+  int minutes = 15;       // each slot's length
+  int capacity = 1;       // people per slot
+};
+
+// Thread-safe.
+class AppointmentService {
+ public:
+  AppointmentService(storage::Database& db, const authz::AccessGate& gate, audit::AuditLog& audit,
+                     exchange::Outbox& outbox, const core::Clock& clock, QueueService& queues);
+
+  // Managers and administrators of the office's agency.
+  core::StatusOr<std::vector<Slot>> CreateSlots(const authz::Principal& who, int64_t queue, const NewSlots& in);
+  // The queue's slots with a free place between `from` and `to`, in order. Public.
+  core::StatusOr<std::vector<Slot>> FreeSlots(int64_t queue, core::Timestamp from, core::Timestamp to);
+
+  // Staff of the office's agency book for a client (checked by the gate, audited on them) or
+  // anyone; `contact` (a phone number or an e-mail address) receives the reminder.
+  // kFailedPrecondition when the slot is full or has begun.
+  core::StatusOr<Appointment> Book(const authz::Principal& who, int64_t slot, std::optional<core::PersonId> person,
+                                   const std::string& contact);
+  core::StatusOr<Appointment> Find(const std::string& reference);
+  // By its reference: frees the place, cancels the reminder.
+  core::StatusOr<Appointment> Cancel(const std::string& reference);
+  // By its reference, on the day: a ticket with the appointment priority.
+  core::StatusOr<Appointment> CheckIn(const std::string& reference);
+
+ private:
+  storage::Database& db_;
+  const authz::AccessGate& gate_;
+  audit::AuditLog& audit_;
+  exchange::Outbox& outbox_;
+  const core::Clock& clock_;
+  QueueService& queues_;
+};
+
+}  // namespace frontoffice
