@@ -159,7 +159,11 @@ StatusOr<Appointment> AppointmentService::Book(const authz::Principal& who, int6
     ASSIGN_OR_RETURN(storage::Rows found, tx.Query(std::string(kSlotColumns) + "WHERE s.id = ?", {slot}));
     if (found.empty()) return Status::NotFound(fmt::format("no slot has id {}", slot));
     const Slot s = Slots(found).at(0);
-    if (who.kind == authz::PrincipalKind::kStaff) RETURN_IF_ERROR(queues_.MayWork(tx, who, s.office, false));
+    // Staff and agency systems book for their own agency's offices only; a citizen books for themselves.
+    if (who.kind != authz::PrincipalKind::kCitizen) RETURN_IF_ERROR(queues_.MayWork(tx, who, s.office, false));
+    if (who.kind == authz::PrincipalKind::kCitizen && person && (!who.person || *who.person != *person)) {
+      return Status::PermissionDenied("a person books for themselves");
+    }
     if (person) {
       ASSIGN_OR_RETURN(storage::Rows p, tx.Query("SELECT id FROM persons WHERE id = ?", {person->value}));
       if (p.empty()) return Status::NotFound(fmt::format("no person has id {}", person->value));
@@ -236,18 +240,34 @@ StatusOr<Appointment> AppointmentService::Cancel(const std::string& reference) {
   return out;
 }
 
-StatusOr<Appointment> AppointmentService::CheckIn(const std::string& reference) {
+StatusOr<Appointment> AppointmentService::CheckIn(const std::string& reference, const authz::Principal* who,
+                                                  std::optional<int64_t> office) {
   Appointment out;
   RETURN_IF_ERROR(db_.Write([&](storage::Transaction& tx) -> Status {
     ASSIGN_OR_RETURN(Appointment a, Load(tx, Normalise(reference)));
+    // At a desk or a kiosk, only the appointments of its office.
+    if (who != nullptr) RETURN_IF_ERROR(queues_.MayWork(tx, *who, a.slot.office, false));
+    if (office && *office != a.slot.office) return Status::NotFound("there is no appointment with that reference here");
     if (a.state != "booked") return Status::FailedPrecondition(fmt::format("the appointment is {}", a.state == "cancelled" ? "cancelled" : "checked in already"));
     const int64_t now = clock_.Now().micros;
     // From an hour before until the slot ends.
-    if (now < a.slot.starts_at.micros - 60 * kMinuteMicros || now > a.slot.ends_at.micros) {
+    if (now > a.slot.ends_at.micros) {
+      return Status::FailedPrecondition(fmt::format("the appointment was at {} UTC and is over: take a ticket",
+                                                    a.slot.starts_at.ToRfc3339().substr(0, 16)));
+    }
+    if (now < a.slot.starts_at.micros - 60 * kMinuteMicros) {
       return Status::FailedPrecondition(fmt::format("the appointment is at {} UTC: check in from an hour before",
                                                     a.slot.starts_at.ToRfc3339().substr(0, 16)));
     }
-    ASSIGN_OR_RETURN(Ticket t, queues_.Issue(tx, "appointment", a.slot.queue, Priority::kAppointment, a.person));
+    ASSIGN_OR_RETURN(Ticket t, queues_.Issue(tx, who ? who->name : "appointment", a.slot.queue,
+                                             Priority::kAppointment, a.person));
+    if (a.person) {
+      authz::Principal kiosk;
+      kiosk.kind = authz::PrincipalKind::kCitizen;
+      kiosk.name = "appointment reference";
+      RETURN_IF_ERROR(audit_.Append(tx, who ? *who : kiosk, {"appointment.check_in", "appointment", std::to_string(a.id),
+                                                             a.person, true, t.label}));
+    }
     RETURN_IF_ERROR(tx.Execute("UPDATE appointments SET state = 'checked_in', ticket_id = ? WHERE id = ?", {t.id, a.id}).status());
     RETURN_IF_ERROR(tx.Execute("UPDATE outgoing_messages SET state = 'cancelled' WHERE appointment_id = ? AND state = 'queued'",
                                {a.id})

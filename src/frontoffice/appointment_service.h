@@ -68,8 +68,11 @@ class AppointmentService {
   core::StatusOr<Appointment> Find(const std::string& reference);
   // By its reference: frees the place, cancels the reminder.
   core::StatusOr<Appointment> Cancel(const std::string& reference);
-  // By its reference, on the day: a ticket with the appointment priority.
-  core::StatusOr<Appointment> CheckIn(const std::string& reference);
+  // By its reference, from an hour before its slot until the slot ends: a ticket with the
+  // appointment priority. At a desk (`who`: the office's staff) or a kiosk (`office`), only the
+  // office's own appointments; audited on the client, when there is one.
+  core::StatusOr<Appointment> CheckIn(const std::string& reference, const authz::Principal* who = nullptr,
+                                      std::optional<int64_t> office = std::nullopt);
 
  private:
   storage::Database& db_;

@@ -106,6 +106,15 @@ TEST_P(AppointmentServiceTest, ABookedSlotIsRemindedCheckedInAndCalledBeforeWalk
 
   EXPECT_EQ(appointments_->Book(desk_, slots->at(0).id, std::nullopt, "call me").status().code(),
             StatusCode::kInvalidArgument);
+  // Another agency's staff or systems do not book this office's slots.
+  authz::Principal other = desk_;
+  other.agency = core::AgencyId{2};
+  EXPECT_EQ(appointments_->Book(other, slots->at(0).id, std::nullopt, "+1 555 0101").status().code(),
+            StatusCode::kPermissionDenied);
+  other.kind = authz::PrincipalKind::kSystem;
+  other.user = core::UserId{};
+  EXPECT_EQ(appointments_->Book(other, slots->at(0).id, std::nullopt, "+1 555 0101").status().code(),
+            StatusCode::kPermissionDenied);
   auto booked = appointments_->Book(desk_, slots->at(0).id, std::nullopt, "+1 555 0101");
   ASSERT_TRUE(booked.ok()) << booked.status().ToString();
   EXPECT_EQ(booked->state, "booked");
@@ -127,7 +136,8 @@ TEST_P(AppointmentServiceTest, ABookedSlotIsRemindedCheckedInAndCalledBeforeWalk
   std::string typed = booked->reference;
   typed.erase(typed.find('-'), 1);
   for (char& c : typed) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
-  auto in = appointments_->CheckIn(typed);  // as typed at a kiosk
+  EXPECT_EQ(appointments_->CheckIn(typed, nullptr, 99).status().code(), StatusCode::kNotFound);  // another office's kiosk
+  auto in = appointments_->CheckIn(typed, nullptr, 1);  // as typed at the office's kiosk
   ASSERT_TRUE(in.ok()) << in.status().ToString();
   EXPECT_EQ(in->state, "checked_in");
   ASSERT_TRUE(in->ticket.has_value());

@@ -187,11 +187,10 @@ void AddQueuePages(Router& router, const PageDeps& deps) {
                 if (deps.appointments == nullptr) return ErrorFor(deps, ctx, core::Status::NotFound("no appointments here"));
                 const auto form = ParseForm(ctx.request.body);
                 const std::string reference = Trim(FormValue(form, "reference"));
-                auto found = deps.appointments->Find(reference);
-                if (!found.ok() || found->slot.office != *office) {
+                auto in = deps.appointments->CheckIn(reference, nullptr, *office);
+                if (!in.ok() && in.status().code() == core::StatusCode::kNotFound) {
                   return kiosk_page(ctx, *office, "", "We cannot find that reference: check it, or take a ticket below");
                 }
-                auto in = deps.appointments->CheckIn(reference);
                 if (!in.ok()) {
                   std::string m = in.status().message();
                   if (!m.empty()) m[0] = static_cast<char>(std::toupper(static_cast<unsigned char>(m[0])));
@@ -313,7 +312,7 @@ void AddQueuePages(Router& router, const PageDeps& deps) {
                   return back("done", fmt::format("Ticket {} issued", t->label));
                 }
                 if (command == "check_in_appointment" && deps.appointments != nullptr) {
-                  auto in = deps.appointments->CheckIn(Trim(FormValue(form, "reference")));
+                  auto in = deps.appointments->CheckIn(Trim(FormValue(form, "reference")), &who);
                   if (!in.ok()) return fail(in.status());
                   return back("done", fmt::format("Ticket {} issued for the appointment", in->ticket_label));
                 }
