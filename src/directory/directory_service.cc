@@ -363,18 +363,19 @@ StatusOr<ImportReport> DirectoryService::Import(const authz::Principal& who, con
     ASSIGN_OR_RETURN(Dataset all, LoadAll(tx));
     std::set<std::string> changed_services;
     if (replace) {
-      for (const auto& [table, rows] : all.tables) {
+      for (auto& [table, rows] : all.tables) {
         auto incoming = data.tables.find(table);
-        for (const auto& [id, row] : rows) {
-          if (incoming == data.tables.end() || !incoming->second.count(id)) {
+        for (auto it = rows.begin(); it != rows.end();) {
+          if (incoming == data.tables.end() || !incoming->second.count(it->first)) {
             ++report.removed;
-            RETURN_IF_ERROR(tx.Execute("DELETE FROM directory_records WHERE tbl = ? AND id = ?", {table, id}).status());
+            RETURN_IF_ERROR(
+                tx.Execute("DELETE FROM directory_records WHERE tbl = ? AND id = ?", {table, it->first}).status());
+            it = rows.erase(it);
+          } else {
+            ++it;
           }
         }
       }
-      all = Dataset{};
-      // What stays is re-read below from `data`; rows that are unchanged are not rewritten.
-      ASSIGN_OR_RETURN(all, LoadAll(tx));
     }
     for (const auto& [table, rows] : data.tables) {
       Rows& stored = all.tables[table];

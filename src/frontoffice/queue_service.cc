@@ -532,6 +532,28 @@ StatusOr<std::vector<QueueEvent>> QueueService::EventsSince(int64_t office, int6
   return out;
 }
 
+StatusOr<int64_t> QueueService::LastEventId(int64_t office) {
+  int64_t out = 0;
+  RETURN_IF_ERROR(db_.Read([&](storage::Transaction& tx) -> Status {
+    ASSIGN_OR_RETURN(storage::Rows rows,
+                     tx.Query("SELECT COALESCE(MAX(id), 0) FROM ticket_events WHERE office_id = ?", {office}));
+    out = rows.at(0).Int(0);
+    return Status::Ok();
+  }));
+  return out;
+}
+
+StatusOr<std::string> QueueService::OfficeName(int64_t office) {
+  std::string out;
+  RETURN_IF_ERROR(db_.Read([&](storage::Transaction& tx) -> Status {
+    ASSIGN_OR_RETURN(storage::Rows rows, tx.Query("SELECT name FROM offices WHERE id = ?", {office}));
+    if (rows.empty()) return Status::NotFound(fmt::format("no office has id {}", office));
+    out = rows.at(0).Text(0);
+    return Status::Ok();
+  }));
+  return out;
+}
+
 StatusOr<std::vector<Ticket>> QueueService::RecentlyCalled(int64_t office, int limit) {
   std::vector<Ticket> out;
   ASSIGN_OR_RETURN(std::string today, Today());

@@ -118,6 +118,10 @@ class QueueService {
 
   // The office's events after `after_id`, oldest first (at most `limit`); for the display.
   core::StatusOr<std::vector<QueueEvent>> EventsSince(int64_t office, int64_t after_id, int limit);
+  // The id of the office's newest event (0 when none): where a display's live feed starts.
+  core::StatusOr<int64_t> LastEventId(int64_t office);
+  // The office's name; kNotFound when there is no such office.
+  core::StatusOr<std::string> OfficeName(int64_t office);
   // The tickets called most recently today (for the display's list).
   core::StatusOr<std::vector<Ticket>> RecentlyCalled(int64_t office, int limit);
 

@@ -64,17 +64,8 @@ json QueueRows(const std::vector<frontoffice::Queue>& queues) {
 }
 
 std::string OfficeName(const PageDeps& deps, int64_t office) {
-  // Offices are listed per agency; the name is found among all agencies' offices.
-  auto agencies = deps.accounts.ListAgencies();
-  if (!agencies.ok()) return "";
-  for (const auto& a : *agencies) {
-    auto offices = deps.accounts.ListOffices(a.id);
-    if (!offices.ok()) continue;
-    for (const auto& o : *offices) {
-      if (o.id.value == office) return o.name;
-    }
-  }
-  return "";
+  auto name = deps.queues->OfficeName(office);
+  return name.ok() ? *name : std::string();
 }
 
 core::StatusOr<int64_t> OfficeParam(const Context& ctx) { return ParseId(ctx.Param("id"), "id"); }
@@ -91,13 +82,8 @@ void AddQueuePages(Router& router, const PageDeps& deps) {
                 if (!queues.ok()) return ErrorFor(deps, ctx, queues.status());
                 auto called = deps.queues->RecentlyCalled(*office, 6);
                 if (!called.ok()) return ErrorFor(deps, ctx, called.status());
-                int64_t last = 0;
-                for (int64_t after = 0;;) {  // the newest event id: where the live feed starts
-                  auto page = deps.queues->EventsSince(*office, after, 500);
-                  if (!page.ok() || page->empty()) break;
-                  last = page->back().id;
-                  after = last;
-                }
+                auto last = deps.queues->LastEventId(*office);  // where the live feed starts
+                if (!last.ok()) return ErrorFor(deps, ctx, last.status());
                 json d = Common(deps, ctx, "Now calling", "");
                 d["office"] = OfficeName(deps, *office);
                 d["queues"] = QueueRows(*queues);
@@ -107,7 +93,7 @@ void AddQueuePages(Router& router, const PageDeps& deps) {
                 d["called"] = std::move(rows);
                 d["events_url"] = fmt::format("/offices/{}/display/events", *office);
                 d["queues_url"] = fmt::format("/api/v1/offices/{}/queues", *office);
-                d["last_event"] = std::to_string(last);
+                d["last_event"] = std::to_string(*last);
                 d["display"] = true;
                 return Render(deps, 200, "queue_display", d);
               }});
