@@ -88,7 +88,8 @@ int main(int argc, char** argv) {
   audit::AuditLog audit(clock);
   exchange::Outbox outbox(clock);
   authz::AccessGate gate;
-  frontoffice::QueueService queues(*db, gate, audit, outbox, clock, {});
+  frontoffice::OfficeHoursService hours(*db, audit, clock, "UTC");
+  frontoffice::QueueService queues(*db, gate, audit, outbox, clock, hours);
   std::vector<int64_t> queue_ids;
   for (const char* code : {"A", "B", "C", "D", "E"}) {
     auto q = queues.CreateQueue(Staff(1), 1, code, std::string("Queue ") + code, "");

@@ -88,11 +88,11 @@ core::StatusOr<std::unique_ptr<App>> App::Open(const core::Config& config, bool 
         cases::DocumentOptions{std::min<size_t>(5u << 20, static_cast<size_t>(config.max_body_bytes))});
     app->interactions_ = std::make_unique<frontoffice::InteractionService>(
         *app->db_, *app->categories_, *app->gate_, *app->audit_, *app->outbox_, app->clock_);
-    // Tickets are numbered by the day of the deployment's time zone.
-    const std::string zone = config.time_zone;
-    app->queues_ = std::make_unique<frontoffice::QueueService>(
-        *app->db_, *app->gate_, *app->audit_, *app->outbox_, app->clock_,
-        frontoffice::QueueOptions{[zone](core::Timestamp t) { return cases::LocalDate(t, zone); }});
+    // Offices without a time zone of their own keep the deployment's.
+    app->office_hours_ =
+        std::make_unique<frontoffice::OfficeHoursService>(*app->db_, *app->audit_, app->clock_, config.time_zone);
+    app->queues_ = std::make_unique<frontoffice::QueueService>(*app->db_, *app->gate_, *app->audit_, *app->outbox_,
+                                                               app->clock_, *app->office_hours_);
     app->appointments_ = std::make_unique<frontoffice::AppointmentService>(*app->db_, *app->gate_, *app->audit_,
                                                                           *app->outbox_, app->clock_, *app->queues_);
     if (auto zone = cases::LocalDate(app->clock_.Now(), config.time_zone); !zone.ok()) {
@@ -218,6 +218,7 @@ core::StatusOr<std::unique_ptr<App>> App::Open(const core::Config& config, bool 
   app->pages_->deps.life_events = app->life_events_.get();
   app->pages_->deps.interactions = app->interactions_.get();
   app->pages_->deps.queues = app->queues_.get();
+  app->pages_->deps.office_hours = app->office_hours_.get();
   app->pages_->deps.appointments = app->appointments_.get();
   app->AddOperationalRoutes();
   http::AddOpenApiRoute(app->router_, std::move(openapi));

@@ -60,6 +60,8 @@ class App {
   registry::PersonService& persons() { return *persons_; }
   directory::DirectoryService& service_directory() { return *service_directory_; }
   frontoffice::QueueService& queues() { return *queues_; }
+  frontoffice::OfficeHoursService& office_hours() { return *office_hours_; }
+  frontoffice::AppointmentService& appointments() { return *appointments_; }
   registry::HouseholdService& households() { return *households_; }
   identity::MatchService& match() { return *match_; }
   eligibility::ScreeningService& screenings() { return *screenings_; }
@@ -106,6 +108,7 @@ class App {
   std::unique_ptr<directory::DirectoryService> service_directory_;
   std::unique_ptr<directory::LifeEvents> life_events_;
   std::unique_ptr<frontoffice::InteractionService> interactions_;
+  std::unique_ptr<frontoffice::OfficeHoursService> office_hours_;
   std::unique_ptr<frontoffice::QueueService> queues_;
   std::unique_ptr<frontoffice::AppointmentService> appointments_;
   std::unique_ptr<sharing::GateFacts> gate_facts_;

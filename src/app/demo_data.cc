@@ -1,5 +1,6 @@
 #include "app/demo_data.h"
 
+#include <algorithm>
 #include <optional>
 #include <random>
 #include <string_view>
@@ -270,11 +271,18 @@ core::Status LoadDemoTeams(App& app) {
 
 // The queues and counters of each agency's first office: at the city's one-stop centre, three
 // queues and three counters; elsewhere one queue and one counter. Does nothing once any exists.
+constexpr char kDemoRegistrationService[] = "866a3fa4-e928-51bd-b188-d2bdf0b56f9e";
+
 core::Status LoadDemoQueues(App& app) {
   std::vector<std::pair<int64_t, int64_t>> offices;  // office, agency
+  bool has_registration = false;                      // the demo directory is loaded
   RETURN_IF_ERROR(app.db().Read([&](storage::Transaction& tx) -> core::Status {
     ASSIGN_OR_RETURN(storage::Rows any, tx.Query("SELECT COUNT(*) FROM queues"));
     if (any.at(0).Int(0) > 0) return core::Status::Ok();
+    ASSIGN_OR_RETURN(storage::Rows service, tx.Query("SELECT COUNT(*) FROM directory_records WHERE tbl = 'service' "
+                                                     "AND id = ?",
+                                                     {std::string(kDemoRegistrationService)}));
+    has_registration = service.at(0).Int(0) > 0;
     ASSIGN_OR_RETURN(storage::Rows rows, tx.Query("SELECT MIN(id), agency_id FROM offices GROUP BY agency_id ORDER BY agency_id"));
     for (const auto& r : rows) offices.push_back({r.Int(0), r.Int(1)});
     return core::Status::Ok();
@@ -290,7 +298,10 @@ core::Status LoadDemoQueues(App& app) {
                                                                 {"C", "Registrations and documents"}}
              : std::vector<std::pair<const char*, const char*>>{{"A", "General enquiries"}};
     for (const auto& [code, name] : queues) {
-      ASSIGN_OR_RETURN(auto q, app.queues().CreateQueue(manager, office, code, name, ""));
+      // Registrations serve the directory's "Registering a birth or a death", bookable online.
+      const std::string service =
+          city && has_registration && std::string_view(code) == "C" ? kDemoRegistrationService : "";
+      ASSIGN_OR_RETURN(auto q, app.queues().CreateQueue(manager, office, code, name, service));
       ids.push_back(q.id);
     }
     if (city) {
@@ -299,6 +310,34 @@ core::Status LoadDemoQueues(App& app) {
       RETURN_IF_ERROR(app.queues().CreateCounter(manager, office, "Counter 3", ids).status());
     } else {
       RETURN_IF_ERROR(app.queues().CreateCounter(manager, office, "Counter 1", ids).status());
+    }
+    if (city) {
+      // The one-stop centre keeps no hours, so that its kiosk works whenever the demo is tried;
+      // registrations and documents are by appointment too, in slots on the next five weekdays,
+      // 09:00 to 12:00 local time.
+      auto today = frontoffice::ToLocal(app.clock().Now(), app.office_hours().default_zone());
+      if (!today.ok()) return today.status();
+      int opened = 0;
+      for (int64_t day = today->date.ToDays() + 1; opened < 5; ++day) {
+        const core::Date date = core::Date::FromDays(day);
+        if (frontoffice::Weekday(date) > 5) continue;
+        ASSIGN_OR_RETURN(core::Timestamp first, frontoffice::FromLocal(date, 9 * 60, app.office_hours().default_zone()));
+        RETURN_IF_ERROR(app.appointments().CreateSlots(manager, ids[2], {first, 12, 15, 1}).status());
+        ++opened;
+      }
+    } else {
+      // Elsewhere, office hours: weekdays and Saturday morning, closed on public holidays.
+      frontoffice::HoursChange hours;
+      for (int d = 1; d <= 5; ++d) hours.periods.push_back({d, 9 * 60, 17 * 60});
+      hours.periods.push_back({6, 9 * 60, 12 * 60});
+      const int year = app.clock().Now().UtcDate().year;
+      for (int y : {year, year + 1}) {
+        hours.closures.push_back({core::Date{y, 1, 1}, "New Year's Day"});
+        hours.closures.push_back({core::Date{y, 12, 25}, "Christmas Day"});
+      }
+      std::sort(hours.closures.begin(), hours.closures.end(),
+                [](const auto& a, const auto& b) { return a.date < b.date; });
+      RETURN_IF_ERROR(app.office_hours().Set(manager, office, hours).status());
     }
   }
   return core::Status::Ok();
@@ -319,8 +358,8 @@ core::StatusOr<std::string> LoadDemoData(App& app, int people) {
   if (accounts.FindAgencyByCode(kAgencies[0].code).ok()) {
     ASSIGN_OR_RETURN(DemoSharing sharing, LoadDemoAgreements(app));
     RETURN_IF_ERROR(LoadDemoTeams(app));
-    RETURN_IF_ERROR(LoadDemoQueues(app));
     ASSIGN_OR_RETURN(int64_t directory_rows, LoadDemoDirectory(app));
+    RETURN_IF_ERROR(LoadDemoQueues(app));
     std::string added = sharing.agreements == 0 ? "" : sharing.Describe();
     if (directory_rows > 0) added += (added.empty() ? "" : ", ") + fmt::format("{} rows of the service directory", directory_rows);
     if (added.empty()) return std::string("demo data already loaded; nothing changed");
@@ -405,8 +444,8 @@ core::StatusOr<std::string> LoadDemoData(App& app, int people) {
   }
   ASSIGN_OR_RETURN(DemoSharing sharing, LoadDemoAgreements(app));
   RETURN_IF_ERROR(LoadDemoTeams(app));
-  RETURN_IF_ERROR(LoadDemoQueues(app));
   RETURN_IF_ERROR(LoadDemoDirectory(app).status());
+  RETURN_IF_ERROR(LoadDemoQueues(app));
   return fmt::format(
       "loaded {} agencies, {} staff, {} people in {} households, {}, and the service directory; every demo login "
       "uses the password {}",

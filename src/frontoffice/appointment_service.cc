@@ -12,6 +12,7 @@ namespace {
 
 constexpr int64_t kMinuteMicros = 60'000'000;
 constexpr int64_t kDayMicros = 86'400'000'000;
+constexpr int64_t kMaxOwnBookings = 3;
 
 // Eight letters and digits a person can read out and type: no 0/O, 1/I/L.
 std::string NewReference() {
@@ -96,14 +97,23 @@ StatusOr<std::vector<Slot>> AppointmentService::CreateSlots(const authz::Princip
     if (q.empty()) return Status::NotFound(fmt::format("no queue has id {}", queue));
     const int64_t office = q.at(0).Int(0);
     RETURN_IF_ERROR(queues_.MayWork(tx, who, office, true));
+    // Every slot lies within the office's opening hours, on a day it is open.
+    ASSIGN_OR_RETURN(OfficeHours hours, queues_.hours().Get(tx, office));
     for (int i = 0; i < in.count; ++i) {
       const int64_t start = in.first.micros + static_cast<int64_t>(i) * in.minutes * kMinuteMicros;
+      ASSIGN_OR_RETURN(bool covered, hours.Covers(core::Timestamp{start}, core::Timestamp{start + in.minutes * kMinuteMicros}));
+      if (!covered) {
+        return Status::InvalidArgument(
+            "the slots fall outside the office's opening hours",
+            {{i == 0 ? "first" : "count",
+              fmt::format("the office is not open for the whole of the slot at {}", hours.DateTime(core::Timestamp{start}))}});
+      }
       ASSIGN_OR_RETURN(storage::Rows dup, tx.Query("SELECT id FROM appointment_slots WHERE queue_id = ? AND starts_at = ?",
                                                    {queue, start}));
       if (!dup.empty()) {
         return Status::InvalidArgument("a slot of the queue starts at the same time",
                                        {{"first", fmt::format("the queue has a slot at {} already",
-                                                              core::Timestamp{start}.ToRfc3339())}});
+                                                              hours.DateTime(core::Timestamp{start}))}});
       }
       RETURN_IF_ERROR(tx.Execute("INSERT INTO appointment_slots (office_id, queue_id, starts_at, ends_at, capacity, "
                                  "booked, created_at) VALUES (?, ?, ?, ?, ?, 0, ?)",
@@ -119,6 +129,63 @@ StatusOr<std::vector<Slot>> AppointmentService::CreateSlots(const authz::Princip
     out = Slots(rows);
     return audit_.Append(tx, who, {"slots.create", "queue", std::to_string(queue), std::nullopt, true,
                                    fmt::format("{} slots from {}", in.count, in.first.ToRfc3339())});
+  }));
+  return out;
+}
+
+Status AppointmentService::MaySee(storage::Transaction& tx, const authz::Principal& who, int64_t office) {
+  ASSIGN_OR_RETURN(storage::Rows rows, tx.Query("SELECT agency_id FROM offices WHERE id = ?", {office}));
+  if (rows.empty()) return Status::NotFound(fmt::format("no office has id {}", office));
+  if (who.kind == authz::PrincipalKind::kCitizen || rows.at(0).Int(0) != who.agency.value) {
+    return Status::PermissionDenied("only the staff of the office's agency see its appointments");
+  }
+  if (!authz::HasClientRole(who) && !who.HasRole(authz::Role::kAdmin)) {
+    return Status::PermissionDenied("only staff who work with clients see the office's appointments");
+  }
+  return Status::Ok();
+}
+
+StatusOr<std::vector<Slot>> AppointmentService::OfficeSlots(const authz::Principal& who, int64_t office,
+                                                            core::Timestamp from, core::Timestamp to) {
+  std::vector<Slot> out;
+  RETURN_IF_ERROR(db_.Read([&](storage::Transaction& tx) -> Status {
+    RETURN_IF_ERROR(MaySee(tx, who, office));
+    ASSIGN_OR_RETURN(storage::Rows rows,
+                     tx.Query(std::string(kSlotColumns) + "WHERE s.office_id = ? AND s.starts_at >= ? AND s.starts_at < ? "
+                                                          "ORDER BY s.starts_at, q.code LIMIT 1000",
+                              {office, from.micros, to.micros}));
+    out = Slots(rows);
+    return Status::Ok();
+  }));
+  return out;
+}
+
+StatusOr<std::vector<Appointment>> AppointmentService::OfficeAppointments(const authz::Principal& who, int64_t office,
+                                                                          core::Timestamp from, core::Timestamp to) {
+  std::vector<Appointment> out;
+  RETURN_IF_ERROR(db_.Read([&](storage::Transaction& tx) -> Status {
+    RETURN_IF_ERROR(MaySee(tx, who, office));
+    ASSIGN_OR_RETURN(storage::Rows rows,
+                     tx.Query("SELECT a.reference FROM appointments a JOIN appointment_slots s ON s.id = a.slot_id "
+                              "WHERE a.office_id = ? AND s.starts_at >= ? AND s.starts_at < ? "
+                              "ORDER BY s.starts_at, a.id LIMIT 1000",
+                              {office, from.micros, to.micros}));
+    for (const auto& r : rows) {
+      ASSIGN_OR_RETURN(Appointment a, Load(tx, r.Text(0)));
+      out.push_back(std::move(a));
+    }
+    return Status::Ok();
+  }));
+  return out;
+}
+
+StatusOr<Slot> AppointmentService::GetSlot(int64_t slot) {
+  Slot out;
+  RETURN_IF_ERROR(db_.Read([&](storage::Transaction& tx) -> Status {
+    ASSIGN_OR_RETURN(storage::Rows rows, tx.Query(std::string(kSlotColumns) + "WHERE s.id = ?", {slot}));
+    if (rows.empty()) return Status::NotFound(fmt::format("no slot has id {}", slot));
+    out = Slots(rows).at(0);
+    return Status::Ok();
   }));
   return out;
 }
@@ -170,6 +237,19 @@ StatusOr<Appointment> AppointmentService::Book(const authz::Principal& who, int6
     }
     const int64_t now = clock_.Now().micros;
     if (s.starts_at.micros <= now) return Status::FailedPrecondition("the slot has begun; choose a later one");
+    ASSIGN_OR_RETURN(OfficeHours hours, queues_.hours().Get(tx, s.office));
+    // Someone booking for themselves (online, without staff) holds at most three coming
+    // appointments at an office for one contact, so that no one takes a day's places.
+    if (who.kind == authz::PrincipalKind::kCitizen) {
+      ASSIGN_OR_RETURN(storage::Rows held,
+                       tx.Query("SELECT COUNT(*) FROM appointments a JOIN appointment_slots s ON s.id = a.slot_id "
+                                "WHERE a.office_id = ? AND a.contact = ? AND a.state = 'booked' AND s.starts_at > ?",
+                                {s.office, contact, now}));
+      if (held.at(0).Int(0) >= kMaxOwnBookings) {
+        return Status::FailedPrecondition(fmt::format(
+            "that contact has {} appointments booked at the office already; cancel one to book another", kMaxOwnBookings));
+      }
+    }
     // The place is taken only if there is one: two bookings of the last place cannot both succeed.
     ASSIGN_OR_RETURN(int64_t taken, tx.Execute("UPDATE appointment_slots SET booked = booked + 1 "
                                                "WHERE id = ? AND booked < capacity",
@@ -193,9 +273,9 @@ StatusOr<Appointment> AppointmentService::Book(const authz::Principal& who, int6
     RETURN_IF_ERROR(tx.Execute("INSERT INTO outgoing_messages (appointment_id, channel, address, body, send_after, "
                                "state, created_at) VALUES (?, ?, ?, ?, ?, 'queued', ?)",
                                {id, contact.find('@') != std::string::npos ? "email" : "sms", contact,
-                                fmt::format("Reminder: your appointment for {} is at {} UTC. Reference {}; to cancel, use "
-                                            "the reference.",
-                                            s.queue_name, s.starts_at.ToRfc3339().substr(0, 16), reference),
+                                fmt::format("Reminder: your appointment for {} at {} is on {}. Reference {}; to cancel, "
+                                            "use the reference.",
+                                            s.queue_name, hours.name, hours.DateTime(s.starts_at), reference),
                                 remind, now})
                         .status());
     RETURN_IF_ERROR(audit_.Append(tx, who, {"appointment.book", "appointment", std::to_string(id), person, true,
@@ -251,13 +331,14 @@ StatusOr<Appointment> AppointmentService::CheckIn(const std::string& reference, 
     if (a.state != "booked") return Status::FailedPrecondition(fmt::format("the appointment is {}", a.state == "cancelled" ? "cancelled" : "checked in already"));
     const int64_t now = clock_.Now().micros;
     // From an hour before until the slot ends.
+    ASSIGN_OR_RETURN(OfficeHours hours, queues_.hours().Get(tx, a.slot.office));
     if (now > a.slot.ends_at.micros) {
-      return Status::FailedPrecondition(fmt::format("the appointment was at {} UTC and is over: take a ticket",
-                                                    a.slot.starts_at.ToRfc3339().substr(0, 16)));
+      return Status::FailedPrecondition(fmt::format("the appointment was on {} and is over: take a ticket",
+                                                    hours.DateTime(a.slot.starts_at)));
     }
     if (now < a.slot.starts_at.micros - 60 * kMinuteMicros) {
-      return Status::FailedPrecondition(fmt::format("the appointment is at {} UTC: check in from an hour before",
-                                                    a.slot.starts_at.ToRfc3339().substr(0, 16)));
+      return Status::FailedPrecondition(fmt::format("the appointment is on {}: check in from an hour before",
+                                                    hours.DateTime(a.slot.starts_at)));
     }
     ASSIGN_OR_RETURN(Ticket t, queues_.Issue(tx, who ? who->name : "appointment", a.slot.queue,
                                              Priority::kAppointment, a.person));

@@ -57,12 +57,23 @@ class AppointmentService {
 
   // Managers and administrators of the office's agency.
   core::StatusOr<std::vector<Slot>> CreateSlots(const authz::Principal& who, int64_t queue, const NewSlots& in);
+  // All the office's slots starting between `from` and `to` (full ones too), in order; and its
+  // appointments in them (booked, cancelled or checked in). Staff of the office's agency who
+  // work with clients, and its administrators.
+  core::StatusOr<std::vector<Slot>> OfficeSlots(const authz::Principal& who, int64_t office, core::Timestamp from,
+                                                core::Timestamp to);
+  core::StatusOr<std::vector<Appointment>> OfficeAppointments(const authz::Principal& who, int64_t office,
+                                                              core::Timestamp from, core::Timestamp to);
+  // One slot, full or not. Public, as the free ones are.
+  core::StatusOr<Slot> GetSlot(int64_t slot);
   // The queue's slots with a free place between `from` and `to`, in order. Public.
   core::StatusOr<std::vector<Slot>> FreeSlots(int64_t queue, core::Timestamp from, core::Timestamp to);
 
   // Staff of the office's agency book for a client (checked by the gate, audited on them) or
-  // anyone; `contact` (a phone number or an e-mail address) receives the reminder.
-  // kFailedPrecondition when the slot is full or has begun.
+  // anyone; a citizen (signed in, or online by reference: a citizen principal without a person)
+  // books for themselves, at most three coming appointments an office for one contact.
+  // `contact` (a phone number or an e-mail address) receives the reminder.
+  // kFailedPrecondition when the slot is full or has begun, or the contact holds three.
   core::StatusOr<Appointment> Book(const authz::Principal& who, int64_t slot, std::optional<core::PersonId> person,
                                    const std::string& contact);
   core::StatusOr<Appointment> Find(const std::string& reference);
@@ -74,7 +85,11 @@ class AppointmentService {
   core::StatusOr<Appointment> CheckIn(const std::string& reference, const authz::Principal* who = nullptr,
                                       std::optional<int64_t> office = std::nullopt);
 
+  core::Timestamp Now() const { return clock_.Now(); }
+
  private:
+  core::Status MaySee(storage::Transaction& tx, const authz::Principal& who, int64_t office);
+
   storage::Database& db_;
   const authz::AccessGate& gate_;
   audit::AuditLog& audit_;

@@ -63,7 +63,8 @@ class AppointmentServiceTest : public ::testing::TestWithParam<std::string> {
                          .status();
                    })
                     .ok());
-    queues_ = std::make_unique<QueueService>(*db_, gate_, audit_, outbox_, clock_, QueueOptions{});
+    hours_ = std::make_unique<OfficeHoursService>(*db_, audit_, clock_, "UTC");
+    queues_ = std::make_unique<QueueService>(*db_, gate_, audit_, outbox_, clock_, *hours_);
     appointments_ = std::make_unique<AppointmentService>(*db_, gate_, audit_, outbox_, clock_, *queues_);
     auto q = queues_->CreateQueue(manager_, 1, "A", "Benefits", "");
     ASSERT_TRUE(q.ok());
@@ -84,6 +85,7 @@ class AppointmentServiceTest : public ::testing::TestWithParam<std::string> {
   testing_support::TempDir dir_;
   std::unique_ptr<storage::Database> db_;
   core::FakeClock clock_;
+  std::unique_ptr<OfficeHoursService> hours_;
   audit::AuditLog audit_{clock_};
   exchange::Outbox outbox_{clock_};
   authz::AccessGate gate_;
@@ -149,6 +151,33 @@ TEST_P(AppointmentServiceTest, ABookedSlotIsRemindedCheckedInAndCalledBeforeWalk
   EXPECT_EQ((*next)->id, *in->ticket);
   EXPECT_EQ(Count("SELECT COUNT(*) FROM outgoing_messages WHERE state = 'queued'"), 0);
   EXPECT_EQ(appointments_->CheckIn(booked->reference).status().code(), StatusCode::kFailedPrecondition);
+}
+
+TEST_P(AppointmentServiceTest, SlotsLieWithinOpeningHoursAndSayTheirTimeInTheOfficesZone) {
+  // Friday 2 January 2026 in New York (UTC-5): open 09:00 to 12:00.
+  HoursChange change;
+  change.time_zone = "America/New_York";
+  change.periods = {{5, 9 * 60, 12 * 60}};
+  ASSERT_TRUE(hours_->Set(manager_, 1, change).ok());
+  const core::Timestamp nine{clock_.Now().micros + (24 + 14) * kHour};  // 14:00 UTC on 2 January
+  auto late = appointments_->CreateSlots(manager_, queue_, {nine, 13, 15, 1});  // the 13th ends at 12:15
+  ASSERT_EQ(late.status().code(), StatusCode::kInvalidArgument);
+  ASSERT_EQ(late.status().fields().size(), 1u);
+  EXPECT_EQ(late.status().fields()[0].field, "count");
+  EXPECT_EQ(late.status().fields()[0].message,
+            "the office is not open for the whole of the slot at Friday 2 January 2026, 12:00");
+  auto early = appointments_->CreateSlots(manager_, queue_, {core::Timestamp{nine.micros - kHour}, 1, 15, 1});
+  ASSERT_EQ(early.status().code(), StatusCode::kInvalidArgument);
+  EXPECT_EQ(early.status().fields()[0].field, "first");
+  EXPECT_EQ(Count("SELECT COUNT(*) FROM appointment_slots"), 0);  // nothing of the refused runs
+  auto slots = appointments_->CreateSlots(manager_, queue_, {nine, 12, 15, 1});
+  ASSERT_TRUE(slots.ok()) << slots.status().ToString();
+  auto booked = appointments_->Book(desk_, slots->at(0).id, std::nullopt, "a@example.org");
+  ASSERT_TRUE(booked.ok());
+  EXPECT_EQ(Count("SELECT COUNT(*) FROM outgoing_messages WHERE body LIKE '%is on Friday 2 January 2026, 09:00.%'"), 1);
+  auto too_soon = appointments_->CheckIn(booked->reference);
+  EXPECT_EQ(too_soon.status().message(),
+            "the appointment is on Friday 2 January 2026, 09:00: check in from an hour before");
 }
 
 TEST_P(AppointmentServiceTest, CancellingFreesThePlaceAndTheReminder) {

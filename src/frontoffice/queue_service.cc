@@ -129,12 +129,12 @@ StatusOr<Priority> ParsePriority(std::string_view name) {
 }
 
 QueueService::QueueService(storage::Database& db, const authz::AccessGate& gate, audit::AuditLog& audit,
-                           exchange::Outbox& outbox, const core::Clock& clock, QueueOptions options)
-    : db_(db), gate_(gate), audit_(audit), outbox_(outbox), clock_(clock), options_(std::move(options)) {}
+                           exchange::Outbox& outbox, const core::Clock& clock, OfficeHoursService& hours,
+                           QueueOptions options)
+    : db_(db), gate_(gate), audit_(audit), outbox_(outbox), clock_(clock), hours_(hours), options_(options) {}
 
-StatusOr<std::string> QueueService::Today() const {
-  if (!options_.local_date) return clock_.Now().UtcDate().ToString();
-  ASSIGN_OR_RETURN(core::Date d, options_.local_date(clock_.Now()));
+StatusOr<std::string> QueueService::Today(storage::Transaction& tx, int64_t office) {
+  ASSIGN_OR_RETURN(core::Date d, hours_.Today(tx, office));
   return d.ToString();
 }
 
@@ -220,12 +220,32 @@ StatusOr<Counter> QueueService::CreateCounter(const authz::Principal& who, int64
   return out;
 }
 
+StatusOr<std::vector<Queue>> QueueService::QueuesForService(const std::string& directory_service_id) {
+  std::vector<Queue> out;
+  RETURN_IF_ERROR(db_.Read([&](storage::Transaction& tx) -> Status {
+    ASSIGN_OR_RETURN(storage::Rows rows, tx.Query("SELECT id, office_id, code, name FROM queues "
+                                                  "WHERE directory_service_id = ? ORDER BY office_id, code",
+                                                  {directory_service_id}));
+    for (const auto& r : rows) {
+      Queue q;
+      q.id = r.Int(0);
+      q.office = r.Int(1);
+      q.code = r.Text(2);
+      q.name = r.Text(3);
+      q.directory_service_id = directory_service_id;
+      out.push_back(std::move(q));
+    }
+    return Status::Ok();
+  }));
+  return out;
+}
+
 StatusOr<std::vector<Queue>> QueueService::Queues(int64_t office) {
   std::vector<Queue> out;
-  ASSIGN_OR_RETURN(std::string today, Today());
   RETURN_IF_ERROR(db_.Read([&](storage::Transaction& tx) -> Status {
     ASSIGN_OR_RETURN(storage::Rows o, tx.Query("SELECT id FROM offices WHERE id = ?", {office}));
     if (o.empty()) return Status::NotFound(fmt::format("no office has id {}", office));
+    ASSIGN_OR_RETURN(std::string today, Today(tx, office));
     ASSIGN_OR_RETURN(storage::Rows rows,
                      tx.Query("SELECT q.id, q.code, q.name, q.directory_service_id, "
                               "(SELECT COUNT(*) FROM tickets t WHERE t.queue_id = q.id AND t.day = ? AND t.state = 'waiting') "
@@ -319,10 +339,10 @@ StatusOr<Counter> QueueService::SignOut(const authz::Principal& who, int64_t cou
 
 StatusOr<Ticket> QueueService::Issue(storage::Transaction& tx, const std::string& actor, int64_t queue,
                                      Priority priority, std::optional<core::PersonId> person) {
-  ASSIGN_OR_RETURN(std::string today, Today());
   ASSIGN_OR_RETURN(storage::Rows q, tx.Query("SELECT office_id, code FROM queues WHERE id = ?", {queue}));
   if (q.empty()) return Status::NotFound(fmt::format("no queue has id {}", queue));
   const int64_t office = q.at(0).Int(0);
+  ASSIGN_OR_RETURN(std::string today, Today(tx, office));
   // Numbered by the queue's letter through the day; a ticket keeps its number when transferred.
   const std::string code = q.at(0).Text(1);
   ASSIGN_OR_RETURN(storage::Rows n, tx.Query("SELECT COALESCE(MAX(number), 0) + 1 FROM tickets WHERE office_id = ? "
@@ -380,6 +400,18 @@ StatusOr<Ticket> QueueService::KioskCheckIn(int64_t queue, Priority priority) {
   }
   Ticket out;
   RETURN_IF_ERROR(db_.Write([&](storage::Transaction& tx) -> Status {
+    // The kiosk gives tickets only while the office is open; staff at a desk may still check a
+    // visitor in after closing.
+    ASSIGN_OR_RETURN(storage::Rows q, tx.Query("SELECT office_id FROM queues WHERE id = ?", {queue}));
+    if (q.empty()) return Status::NotFound(fmt::format("no queue has id {}", queue));
+    ASSIGN_OR_RETURN(OfficeHours hours, hours_.Get(tx, q.at(0).Int(0)));
+    const core::Timestamp now = clock_.Now();
+    ASSIGN_OR_RETURN(bool open, hours.OpenAt(now));
+    if (!open) {
+      ASSIGN_OR_RETURN(std::optional<core::Timestamp> next, hours.NextOpening(now));
+      return Status::FailedPrecondition(next ? "the office is closed; it opens " + hours.When(*next, now)
+                                             : std::string("the office is closed"));
+    }
     ASSIGN_OR_RETURN(out, Issue(tx, "kiosk", queue, priority, std::nullopt));
     return Status::Ok();
   }));
@@ -388,10 +420,10 @@ StatusOr<Ticket> QueueService::KioskCheckIn(int64_t queue, Priority priority) {
 
 StatusOr<std::optional<Ticket>> QueueService::CallNext(const authz::Principal& who, int64_t counter) {
   std::optional<Ticket> out;
-  ASSIGN_OR_RETURN(std::string today, Today());
   RETURN_IF_ERROR(db_.Write([&](storage::Transaction& tx) -> Status {
     int64_t staff = 0;
     ASSIGN_OR_RETURN(Counter c, LoadCounter(tx, counter, &staff));
+    ASSIGN_OR_RETURN(std::string today, Today(tx, c.office));
     RETURN_IF_ERROR(MayWork(tx, who, c.office, false));
     if (staff == 0 || staff != who.user.value) {
       return Status::FailedPrecondition(fmt::format("sign in at {} before calling", c.name));
@@ -556,8 +588,8 @@ StatusOr<std::string> QueueService::OfficeName(int64_t office) {
 
 StatusOr<std::vector<Ticket>> QueueService::RecentlyCalled(int64_t office, int limit) {
   std::vector<Ticket> out;
-  ASSIGN_OR_RETURN(std::string today, Today());
   RETURN_IF_ERROR(db_.Read([&](storage::Transaction& tx) -> Status {
+    ASSIGN_OR_RETURN(std::string today, Today(tx, office));
     ASSIGN_OR_RETURN(storage::Rows rows, tx.Query(std::string(kTicketColumns) +
                                                       "WHERE t.office_id = ? AND t.day = ? AND t.called_at IS NOT NULL "
                                                       "AND t.state IN ('called', 'serving') ORDER BY t.called_at DESC LIMIT ?",

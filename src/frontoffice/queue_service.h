@@ -13,6 +13,7 @@
 #include "core/ids.h"
 #include "core/status.h"
 #include "exchange/outbox.h"
+#include "frontoffice/office_hours.h"
 #include "storage/database.h"
 
 // The access centre's queue: each office offers queues (one per service at its counters, each
@@ -22,7 +23,7 @@
 // of arrival), may call it again or mark it a no-show, serves it, transfers it to another queue of
 // the same visit (keeping its place by arrival) and finishes it. Two counters calling at the same
 // moment never get the same ticket; tickets live in the database, so a restart loses none. Times
-// are stored in UTC; the day that numbers tickets is the office's (the deployment's time zone).
+// are stored in UTC; the day that numbers tickets is the office's, in its time zone.
 namespace frontoffice {
 
 enum class Priority { kNormal = 0, kAccessibility = 1, kUrgent = 2, kAppointment = 3 };
@@ -79,8 +80,6 @@ struct QueueEvent {
 };
 
 struct QueueOptions {
-  // The office's calendar date of an instant (cases::LocalDate with the deployment's zone).
-  std::function<core::StatusOr<core::Date>(core::Timestamp)> local_date;
   int64_t default_minutes = 5;  // a visit's length when there is no history yet
 };
 
@@ -90,7 +89,7 @@ struct QueueOptions {
 class QueueService {
  public:
   QueueService(storage::Database& db, const authz::AccessGate& gate, audit::AuditLog& audit, exchange::Outbox& outbox,
-               const core::Clock& clock, QueueOptions options);
+               const core::Clock& clock, OfficeHoursService& hours, QueueOptions options = {});
 
   core::StatusOr<Queue> CreateQueue(const authz::Principal& who, int64_t office, const std::string& code,
                                     const std::string& name, const std::string& directory_service_id);
@@ -99,6 +98,8 @@ class QueueService {
   // Public: queues with how many wait and the estimated wait; counters and who is at them.
   core::StatusOr<std::vector<Queue>> Queues(int64_t office);
   core::StatusOr<std::vector<Counter>> Counters(int64_t office);
+  // The queues that serve a service of the directory, at every office (id, office, code, name).
+  core::StatusOr<std::vector<Queue>> QueuesForService(const std::string& directory_service_id);
 
   core::StatusOr<Counter> SignIn(const authz::Principal& who, int64_t counter);
   core::StatusOr<Counter> SignOut(const authz::Principal& who, int64_t counter);
@@ -106,7 +107,8 @@ class QueueService {
   // A new ticket at the end of its priority in the queue. `person` is checked by the gate.
   core::StatusOr<Ticket> CheckIn(const authz::Principal& who, int64_t queue, Priority priority,
                                  std::optional<core::PersonId> person);
-  // The kiosk: no one signed in, normal or accessibility priority, no person.
+  // The kiosk: no one signed in, normal or accessibility priority, no person; only while the
+  // office is open (kFailedPrecondition saying when it opens).
   core::StatusOr<Ticket> KioskCheckIn(int64_t queue, Priority priority);
   // The next ticket of the counter's queues, now called to it; none when no one waits. The
   // caller must be signed in at the counter.
@@ -130,7 +132,9 @@ class QueueService {
                                std::optional<core::PersonId> person);
   // Whether `who` may work (or, with `manage`, set up) the office's queue.
   core::Status MayWork(storage::Transaction& tx, const authz::Principal& who, int64_t office, bool manage);
-  core::StatusOr<std::string> Today() const;
+  // The office's date now, as "YYYY-MM-DD": the day its tickets are numbered by.
+  core::StatusOr<std::string> Today(storage::Transaction& tx, int64_t office);
+  OfficeHoursService& hours() { return hours_; }
 
  private:
   core::Status Event(storage::Transaction& tx, const Ticket& t, const std::string& action,
@@ -141,6 +145,7 @@ class QueueService {
   audit::AuditLog& audit_;
   exchange::Outbox& outbox_;
   const core::Clock& clock_;
+  OfficeHoursService& hours_;
   QueueOptions options_;
 };
 

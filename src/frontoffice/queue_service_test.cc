@@ -69,7 +69,8 @@ class QueueServiceTest : public ::testing::TestWithParam<std::string> {
                          .status();
                    })
                     .ok());
-    service_ = std::make_unique<QueueService>(*db_, gate_, audit_, outbox_, clock_, QueueOptions{});
+    hours_ = std::make_unique<OfficeHoursService>(*db_, audit_, clock_, "UTC");
+    service_ = std::make_unique<QueueService>(*db_, gate_, audit_, outbox_, clock_, *hours_);
     auto a = service_->CreateQueue(manager_, 1, "A", "Benefits", "");
     ASSERT_TRUE(a.ok()) << a.status().ToString();
     auto b = service_->CreateQueue(manager_, 1, "B", "Housing", "");
@@ -88,6 +89,7 @@ class QueueServiceTest : public ::testing::TestWithParam<std::string> {
   testing_support::TempDir dir_;
   std::unique_ptr<storage::Database> db_;
   core::FakeClock clock_;
+  std::unique_ptr<OfficeHoursService> hours_;
   audit::AuditLog audit_{clock_};
   exchange::Outbox outbox_{clock_};
   authz::AccessGate gate_;
@@ -230,6 +232,34 @@ TEST_P(QueueServiceTest, CountersCallingAtTheSameMomentNeverGetTheSameTicket) {
   EXPECT_EQ(errors.load(), 0);
   EXPECT_EQ(called.size(), static_cast<size_t>(kTickets));
   for (const auto& [id, times] : called) EXPECT_EQ(times, 1) << "ticket " << id;
+}
+
+TEST_P(QueueServiceTest, TheKioskGivesTicketsOnlyWhileTheOfficeIsOpenAndTicketsCountByTheOfficesDay) {
+  // Thursday 1 January 2026, 00:00 UTC is 09:00 in Tokyo.
+  HoursChange change;
+  change.time_zone = "Asia/Tokyo";
+  for (int d = 1; d <= 5; ++d) change.periods.push_back({d, 9 * 60, 17 * 60});
+  ASSERT_TRUE(hours_->Set(manager_, 1, change).ok());
+  clock_.Advance(-std::chrono::minutes(1));  // 08:59 there
+  auto early = service_->KioskCheckIn(benefits_, Priority::kNormal);
+  ASSERT_EQ(early.status().code(), StatusCode::kFailedPrecondition);
+  EXPECT_EQ(early.status().message(), "the office is closed; it opens today at 09:00");
+  // Staff at the desk may still check a visitor in.
+  EXPECT_TRUE(service_->CheckIn(desk_, benefits_, Priority::kNormal, std::nullopt).ok());
+  clock_.Advance(std::chrono::minutes(1));
+  auto open = service_->KioskCheckIn(benefits_, Priority::kNormal);
+  ASSERT_TRUE(open.ok()) << open.status().ToString();
+  EXPECT_EQ(open->day, "2026-01-01");  // Tokyo's day, though it is still 31 December in UTC a minute before
+  EXPECT_EQ(open->label, "A002");
+  // Friday 17:00 in Tokyo: closed until Monday.
+  clock_.Advance(std::chrono::hours(24 + 8));
+  auto late = service_->KioskCheckIn(benefits_, Priority::kNormal);
+  EXPECT_EQ(late.status().message(), "the office is closed; it opens Monday at 09:00");
+  // A new day in Tokyo starts the numbers again.
+  auto next_day = service_->CheckIn(desk_, benefits_, Priority::kNormal, std::nullopt);
+  ASSERT_TRUE(next_day.ok());
+  EXPECT_EQ(next_day->day, "2026-01-02");
+  EXPECT_EQ(next_day->label, "A001");
 }
 
 INSTANTIATE_TEST_SUITE_P(Databases, QueueServiceTest, ::testing::Values("sqlite", "postgres"),

@@ -36,7 +36,92 @@ json CounterJson(const frontoffice::Counter& c) {
 
 auto Time = [](const std::optional<core::Timestamp>& t) { return t ? json(t->ToRfc3339()) : json(nullptr); };
 
+constexpr const char* kDays[] = {"monday", "tuesday", "wednesday", "thursday", "friday", "saturday", "sunday"};
+
 }  // namespace
+
+json OfficeHoursJson(const frontoffice::OfficeHours& h, core::Timestamp now) {
+  json periods = json::array();
+  for (const auto& p : h.periods) {
+    periods.push_back({{"day", kDays[p.weekday - 1]},
+                       {"opens", frontoffice::ClockText(p.opens)},
+                       {"closes", frontoffice::ClockText(p.closes)}});
+  }
+  json closures = json::array();
+  for (const auto& c : h.closures) closures.push_back({{"date", c.date.ToString()}, {"reason", c.reason}});
+  auto open = h.OpenAt(now);
+  auto next = h.NextOpening(now);
+  auto closes = h.ClosesAfter(now);
+  return {{"office_id", h.office},
+          {"agency_id", h.agency},
+          {"name", h.name},
+          {"address", h.address},
+          {"time_zone", h.time_zone},
+          {"own_time_zone", h.own_zone},
+          {"hours", std::move(periods)},
+          {"closures", std::move(closures)},
+          {"summary", h.HasHours() ? json(h.Describe()) : json::array({"Open at all times"})},
+          {"open_now", open.ok() && *open},
+          {"next_opening", next.ok() ? Time(*next) : json(nullptr)},
+          {"closes_at", closes.ok() ? Time(*closes) : json(nullptr)}};
+}
+
+core::StatusOr<frontoffice::HoursChange> ParseHoursChange(const json& body) {
+  JsonReader r(body);
+  r.RejectUnknown({"time_zone", "hours", "closures"});
+  frontoffice::HoursChange change;
+  change.time_zone = r.String("time_zone", false, 100);
+  if (const json* list = r.Array("hours", 70)) {
+    for (size_t i = 0; i < list->size(); ++i) {
+      const std::string at = fmt::format("hours/{}", i);
+      if (!(*list)[i].is_object()) {
+        r.Error(at, "must be an object with day, opens and closes");
+        continue;
+      }
+      JsonReader item((*list)[i], at);
+      item.RejectUnknown({"day", "opens", "closes"});
+      frontoffice::OpeningPeriod p;
+      const std::string day = item.String("day", true, 20);
+      p.weekday = 0;
+      for (int d = 0; d < 7; ++d) {
+        if (day == kDays[d]) p.weekday = d + 1;
+      }
+      if (!day.empty() && p.weekday == 0) item.Error(item.Path("day"), "a day of the week in lower case: monday to sunday");
+      for (auto [key, slot] : {std::pair{"opens", &p.opens}, std::pair{"closes", &p.closes}}) {
+        const std::string text = item.String(key, true, 10);
+        if (text.empty()) continue;
+        auto minute = frontoffice::ParseClock(text);
+        if (minute.ok()) *slot = *minute;
+        else item.Error(item.Path(key), minute.status().message());
+      }
+      r.Absorb(item);
+      change.periods.push_back(p);
+    }
+  }
+  if (const json* list = r.Array("closures", 400)) {
+    for (size_t i = 0; i < list->size(); ++i) {
+      const std::string at = fmt::format("closures/{}", i);
+      if (!(*list)[i].is_object()) {
+        r.Error(at, "must be an object with date and reason");
+        continue;
+      }
+      JsonReader item((*list)[i], at);
+      item.RejectUnknown({"date", "reason"});
+      frontoffice::Closure c;
+      const std::string date = item.String("date", true, 10);
+      c.reason = item.String("reason", false, 200);
+      if (!date.empty()) {
+        auto d = core::Date::Parse(date);
+        if (d.ok()) c.date = *d;
+        else item.Error(item.Path("date"), d.status().message());
+      }
+      r.Absorb(item);
+      change.closures.push_back(c);
+    }
+  }
+  RETURN_IF_ERROR(r.Finish("the opening hours have invalid fields"));
+  return change;
+}
 
 json TicketJson(const frontoffice::Ticket& t, bool with_person) {
   json out = {{"id", t.id},
@@ -59,6 +144,24 @@ json TicketJson(const frontoffice::Ticket& t, bool with_person) {
 }
 
 void AddQueueRoutes(Router& router, frontoffice::QueueService& queues) {
+  router.Add({"GET", "/api/v1/offices/{id}/hours", Auth::kPublic, "getOfficeHours", [&queues](Context& ctx) {
+                auto id = ParseId(ctx.Param("id"), "id");
+                if (!id.ok()) return Problem(id.status(), ctx.request.request_id);
+                auto h = queues.hours().Get(*id);
+                if (!h.ok()) return Problem(h.status(), ctx.request.request_id);
+                return JsonResponse(200, OfficeHoursJson(*h, queues.hours().Now()));
+              }});
+  router.Add({"PUT", "/api/v1/offices/{id}/hours", Auth::kApi, "setOfficeHours", [&queues](Context& ctx) {
+                auto id = ParseId(ctx.Param("id"), "id");
+                if (!id.ok()) return Problem(id.status(), ctx.request.request_id);
+                auto body = ParseJsonObject(ctx.request);
+                if (!body.ok()) return Problem(body.status(), ctx.request.request_id);
+                auto change = ParseHoursChange(*body);
+                if (!change.ok()) return Problem(change.status(), ctx.request.request_id);
+                auto h = queues.hours().Set(ctx.Who(), *id, *change);
+                if (!h.ok()) return Problem(h.status(), ctx.request.request_id);
+                return JsonResponse(200, OfficeHoursJson(*h, queues.hours().Now()));
+              }});
   router.Add({"GET", "/api/v1/offices/{id}/queues", Auth::kPublic, "listOfficeQueues", [&queues](Context& ctx) {
                 auto id = ParseId(ctx.Param("id"), "id");
                 if (!id.ok()) return Problem(id.status(), ctx.request.request_id);
@@ -285,6 +388,25 @@ void AddAppointmentRoutes(Router& router, frontoffice::AppointmentService& appoi
                                            contact);
                 if (!a.ok()) return Problem(a.status(), ctx.request.request_id);
                 return JsonResponse(201, AppointmentJson(*a));
+              }});
+  router.Add({"GET", "/api/v1/offices/{id}/appointments", Auth::kApi, "listOfficeAppointments",
+              [&appointments](Context& ctx) {
+                auto id = ParseId(ctx.Param("id"), "id");
+                if (!id.ok()) return Problem(id.status(), ctx.request.request_id);
+                const core::Timestamp now = appointments.Now();
+                auto from = TimeParam(ctx.request, "from", core::Timestamp{now.micros - 86'400'000'000LL});
+                if (!from.ok()) return Problem(from.status(), ctx.request.request_id);
+                auto to = TimeParam(ctx.request, "to", core::Timestamp{from->micros + 8LL * 86'400'000'000});
+                if (!to.ok()) return Problem(to.status(), ctx.request.request_id);
+                auto list = appointments.OfficeAppointments(ctx.Who(), *id, *from, *to);
+                if (!list.ok()) return Problem(list.status(), ctx.request.request_id);
+                json items = json::array();
+                for (const auto& a : *list) {
+                  json item = AppointmentJson(a);
+                  item["person_id"] = a.person ? json(a.person->value) : json(nullptr);
+                  items.push_back(std::move(item));
+                }
+                return JsonResponse(200, {{"items", std::move(items)}});
               }});
   router.Add({"GET", "/api/v1/appointments/{reference}", Auth::kPublic, "getAppointment", [&appointments](Context& ctx) {
                 auto a = appointments.Find(ctx.Param("reference"));

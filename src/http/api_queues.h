@@ -11,10 +11,14 @@ namespace http {
 // The access centres' queues: /api/v1/offices/{id}/queues (public list with waits; create),
 // /api/v1/offices/{id}/counters, /api/v1/counters/{id}/sign-in|sign-out|call-next,
 // /api/v1/queues/{id}/tickets (check in), /api/v1/tickets/{id} (public) and its actions, and
-// /api/v1/offices/{id}/queue-events (public, for display boards).
+// /api/v1/offices/{id}/queue-events (public, for display boards), and the office's opening
+// hours, /api/v1/offices/{id}/hours (public; replaced with PUT by its managers).
 void AddQueueRoutes(Router& router, frontoffice::QueueService& queues);
 
 nlohmann::json TicketJson(const frontoffice::Ticket& t, bool with_person);
+nlohmann::json OfficeHoursJson(const frontoffice::OfficeHours& h, core::Timestamp now);
+// The body of PUT /api/v1/offices/{id}/hours; errors name each field ("hours/2/opens").
+core::StatusOr<frontoffice::HoursChange> ParseHoursChange(const nlohmann::json& body);
 
 // Appointments: /api/v1/queues/{id}/slots (create; public list of free ones),
 // /api/v1/appointments (book), and by reference /api/v1/appointments/{reference} (public),

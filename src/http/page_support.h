@@ -65,6 +65,11 @@ void ClientContacts(const PageDeps& deps, const Context& ctx, core::PersonId per
 // /offices/{id}/display (the waiting room's board, live). In pages_queues.cc.
 void AddQueuePages(Router& router, const PageDeps& deps);
 
+// /offices (the agency's offices), /offices/{id} (hours, queues, counters, slots and the forms to
+// set them up), /offices/{id}/appointments (a day's, to cancel) and /appointments/book. In
+// pages_offices.cc.
+void AddOfficePages(Router& router, const PageDeps& deps);
+
 // /directory (find a service) and /directory/services/{id}, public. In pages_directory.cc.
 void AddDirectoryPages(Router& router, const PageDeps& deps);
 

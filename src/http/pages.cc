@@ -63,6 +63,9 @@ json Common(const PageDeps& deps, const Context& ctx, const std::string& title, 
     if (deps.queues != nullptr && authz::HasClientRole(who)) {
       nav.push_back({{"href", "/desk"}, {"label", "Desk"}, {"current", current == "desk"}});
     }
+    if (deps.office_hours != nullptr && (authz::HasClientRole(who) || who.HasRole(authz::Role::kAdmin))) {
+      nav.push_back({{"href", "/offices"}, {"label", "Offices"}, {"current", current == "offices"}});
+    }
     if (deps.work != nullptr && authz::HasClientRole(who)) {
       nav.push_back({{"href", "/work"}, {"label", "Work queue"}, {"current", current == "work"}});
     }
@@ -1538,6 +1541,7 @@ void AddPageRoutes(Router& router, const PageDeps& deps) {
   AddDirectoryPages(router, deps);
   AddInteractionPages(router, deps);
   AddQueuePages(router, deps);
+  AddOfficePages(router, deps);
 }
 
 }  // namespace http

@@ -71,6 +71,8 @@ struct PageDeps {
   frontoffice::InteractionService* interactions = nullptr;
   // The desk, kiosk and display pages of the access centres; none when null.
   frontoffice::QueueService* queues = nullptr;
+  // The office pages (/offices/{id}: opening hours, queues, counters, slots); none when null.
+  frontoffice::OfficeHoursService* office_hours = nullptr;
   // Checking in for an appointment at the kiosk and the desk; none when null.
   frontoffice::AppointmentService* appointments = nullptr;
 };

@@ -7,6 +7,8 @@
 
 #include "access/access_gate.h"
 #include "directory/directory_service.h"
+#include "frontoffice/appointment_service.h"
+#include "frontoffice/office_hours.h"
 #include "http/api_directory.h"
 #include "http/json_body.h"
 #include "http/page_support.h"
@@ -340,6 +342,21 @@ void AddDirectoryPages(Router& router, const PageDeps& deps) {
                 d["has_programs"] = !programs.empty();
                 d["programs"] = std::move(programs);
                 d["signed_in_staff"] = ctx.principal && ctx.principal->kind == authz::PrincipalKind::kStaff;
+                // Where it can be booked: the offices whose queues serve it and have free slots.
+                if (deps.queues != nullptr && deps.appointments != nullptr && deps.office_hours != nullptr) {
+                  json bookable = json::array();
+                  auto queues = deps.queues->QueuesForService(ctx.Param("id"));
+                  const core::Timestamp now = deps.office_hours->Now();
+                  for (const auto& q : queues.ok() ? *queues : std::vector<frontoffice::Queue>{}) {
+                    auto free = deps.appointments->FreeSlots(q.id, now, core::Timestamp{now.micros + 28 * 86'400'000'000LL});
+                    auto office = deps.office_hours->Get(q.office);
+                    if (!free.ok() || free->empty() || !office.ok()) continue;
+                    bookable.push_back({{"office", office->name},
+                                        {"href", fmt::format("/offices/{}/book?queue={}", q.office, q.id)}});
+                  }
+                  d["has_bookable"] = !bookable.empty();
+                  d["bookable"] = std::move(bookable);
+                }
                 d["back_href"] = person.empty() ? "/directory" : "/directory?person=" + person;
                 std::string own_agency;
                 if (ctx.principal && ctx.principal->agency.valid()) {

@@ -8,6 +8,7 @@
 #include "access/access_gate.h"
 #include "http/api_interactions.h"
 #include "http/json_body.h"
+#include "frontoffice/office_hours.h"
 #include "http/page_support.h"
 
 namespace http {
@@ -30,8 +31,33 @@ std::string Minutes(const frontoffice::Interaction& i) {
   return i.duration_seconds ? fmt::format("{} min", *i.duration_seconds / 60) : "";
 }
 
-json ContactRow(const frontoffice::Interaction& i) {
-  json row = {{"at", i.at.ToRfc3339().substr(0, 16)},
+// "2026-12-02 10:14" in the zone of the contact's office, or the deployment's for a contact
+// without one; each office's zone read once a page.
+class LocalClock {
+ public:
+  explicit LocalClock(const PageDeps& deps) : deps_(deps) {}
+  std::string Text(core::Timestamp t, std::optional<int64_t> office) {
+    std::string zone = deps_.office_hours != nullptr ? deps_.office_hours->default_zone() : "UTC";
+    if (office && deps_.office_hours != nullptr) {
+      auto found = zones_.find(*office);
+      if (found == zones_.end()) {
+        auto h = deps_.office_hours->Get(*office);
+        found = zones_.emplace(*office, h.ok() ? h->time_zone : zone).first;
+      }
+      zone = found->second;
+    }
+    auto l = frontoffice::ToLocal(t, zone);
+    if (!l.ok()) return t.ToRfc3339().substr(0, 16).replace(10, 1, " ");
+    return l->date.ToString() + " " + frontoffice::ClockText(l->minute);
+  }
+
+ private:
+  const PageDeps& deps_;
+  std::map<int64_t, std::string> zones_;
+};
+
+json ContactRow(const frontoffice::Interaction& i, LocalClock& clock) {
+  json row = {{"at", clock.Text(i.at, i.office)},
               {"agency", i.agency_name},
               {"office", i.office_name},
               {"has_office", !i.office_name.empty()},
@@ -110,7 +136,8 @@ void ClientContacts(const PageDeps& deps, const Context& ctx, core::PersonId per
   d["interactions_action"] = fmt::format("/clients/{}/contacts", person.value);
   if (contacts.ok()) {
     json rows = json::array();
-    for (const auto& i : contacts->items) rows.push_back(ContactRow(i));
+    LocalClock clock(deps);
+    for (const auto& i : contacts->items) rows.push_back(ContactRow(i, clock));
     d["has_interactions"] = !rows.empty();
     d["interactions"] = std::move(rows);
     if (!contacts->withheld.empty()) d["interactions_withheld"] = "The contacts are withheld from you: " + contacts->withheld;
@@ -152,8 +179,9 @@ void AddInteractionPages(Router& router, const PageDeps& deps) {
                 json d = Common(deps, ctx, "Contacts today", "contacts");
                 json rows = json::array();
                 int resolved = 0, rated = 0, satisfied = 0;
+                LocalClock clock(deps);
                 for (const auto& i : *day) {
-                  rows.push_back(ContactRow(i));
+                  rows.push_back(ContactRow(i, clock));
                   resolved += i.outcome == "resolved";
                   if (i.satisfaction) {
                     ++rated;

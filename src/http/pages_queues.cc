@@ -70,6 +70,36 @@ std::string OfficeName(const PageDeps& deps, int64_t office) {
 
 core::StatusOr<int64_t> OfficeParam(const Context& ctx) { return ParseId(ctx.Param("id"), "id"); }
 
+std::string Capital(std::string m) {
+  if (!m.empty()) m[0] = static_cast<char>(std::toupper(static_cast<unsigned char>(m[0])));
+  return m;
+}
+
+// Whether the office is open now, for the kiosk and the screen: `is_closed`, `closed_text`
+// ("Closed; it opens tomorrow at 09:00."), `closes_text` and the week's hours.
+void OpeningState(const PageDeps& deps, int64_t office, json& d) {
+  if (deps.office_hours == nullptr) return;
+  auto h = deps.office_hours->Get(office);
+  if (!h.ok() || !h->HasHours()) return;
+  const core::Timestamp now = deps.office_hours->Now();
+  auto open = h->OpenAt(now);
+  if (!open.ok()) return;
+  d["has_hours"] = true;
+  d["hours_summary"] = h->Describe();
+  if (*open) {
+    auto closes = h->ClosesAfter(now);
+    if (closes.ok() && *closes) {
+      d["closes_text"] = "The office closes " + h->When(**closes, now) + ".";
+      d["hours_text"] = "Open until " + h->Clock(**closes) + ".";
+    }
+    return;
+  }
+  auto next = h->NextOpening(now);
+  d["is_closed"] = true;
+  d["closed_text"] = next.ok() && *next ? "It opens " + h->When(**next, now) + "." : std::string("It is closed until further notice.");
+  d["hours_text"] = "Closed. " + d["closed_text"].get<std::string>();
+}
+
 }  // namespace
 
 void AddQueuePages(Router& router, const PageDeps& deps) {
@@ -95,6 +125,9 @@ void AddQueuePages(Router& router, const PageDeps& deps) {
                 d["queues_url"] = fmt::format("/api/v1/offices/{}/queues", *office);
                 d["last_event"] = std::to_string(*last);
                 d["display"] = true;
+                OpeningState(deps, *office, d);
+                d.erase("has_hours");
+                d.erase("hours_summary");
                 return Render(deps, 200, "queue_display", d);
               }});
 
@@ -123,6 +156,7 @@ void AddQueuePages(Router& router, const PageDeps& deps) {
     d["action"] = fmt::format("/offices/{}/kiosk", office);
     d["appointment_action"] = fmt::format("/offices/{}/kiosk/appointment", office);
     d["appointments"] = deps.appointments != nullptr;
+    OpeningState(deps, office, d);
     if (!appointment_error.empty()) {
       d["e_reference"] = appointment_error;
       d["has_errors"] = true;
@@ -155,6 +189,9 @@ void AddQueuePages(Router& router, const PageDeps& deps) {
                 const auto priority = FormValue(form, "accessibility").empty() ? frontoffice::Priority::kNormal
                                                                                : frontoffice::Priority::kAccessibility;
                 auto t = deps.queues->KioskCheckIn(*queue, priority);
+                if (!t.ok() && t.status().code() == core::StatusCode::kFailedPrecondition) {
+                  return kiosk_page(ctx, *office, Capital(t.status().message()));
+                }
                 if (!t.ok()) return ErrorFor(deps, ctx, t.status());
                 json d = Common(deps, ctx, "Your number is " + t->label, "");
                 d["label"] = t->label;
@@ -179,8 +216,7 @@ void AddQueuePages(Router& router, const PageDeps& deps) {
                 }
                 if (!in.ok()) {
                   std::string m = in.status().message();
-                  if (!m.empty()) m[0] = static_cast<char>(std::toupper(static_cast<unsigned char>(m[0])));
-                  return kiosk_page(ctx, *office, "", m);
+                  return kiosk_page(ctx, *office, "", Capital(m));
                 }
                 json d = Common(deps, ctx, "Your number is " + in->ticket_label, "");
                 d["label"] = in->ticket_label;
@@ -220,6 +256,7 @@ void AddQueuePages(Router& router, const PageDeps& deps) {
                   d["counter_name"] = mine->name;
                   d["office_name"] = OfficeName(deps, mine->office);
                   d["display_href"] = fmt::format("/offices/{}/display", mine->office);
+                  d["office_href"] = fmt::format("/offices/{}", mine->office);
                   d["kiosk_href"] = fmt::format("/offices/{}/kiosk", mine->office);
                   auto queues = deps.queues->Queues(mine->office);
                   if (!queues.ok()) return ErrorFor(deps, ctx, queues.status());

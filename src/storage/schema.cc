@@ -814,6 +814,25 @@ CREATE TABLE outgoing_messages (
 );
 CREATE INDEX outgoing_messages_due ON outgoing_messages (state, send_after);
 )sql"},
+      {24, "office opening hours and time zones, appointments by office", R"sql(
+ALTER TABLE offices ADD COLUMN time_zone TEXT NOT NULL DEFAULT '';
+CREATE TABLE office_hours (
+  office_id BIGINT NOT NULL REFERENCES offices(id),
+  weekday BIGINT NOT NULL CHECK (weekday BETWEEN 1 AND 7),
+  opens BIGINT NOT NULL,
+  closes BIGINT NOT NULL,
+  CHECK (opens >= 0 AND opens < closes AND closes <= 1440),
+  PRIMARY KEY (office_id, weekday, opens)
+);
+CREATE TABLE office_closures (
+  office_id BIGINT NOT NULL REFERENCES offices(id),
+  day TEXT NOT NULL,
+  reason TEXT NOT NULL,
+  PRIMARY KEY (office_id, day)
+);
+CREATE INDEX appointments_office_contact ON appointments (office_id, contact);
+CREATE INDEX appointment_slots_office ON appointment_slots (office_id, starts_at);
+)sql"},
   };
   return *migrations;
 }

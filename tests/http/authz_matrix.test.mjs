@@ -112,6 +112,9 @@ const kRules = {
   listCounters: { allow: ALL },
   getTicket: { allow: ALL, public: true },
   listQueueEvents: { allow: ALL, public: true },
+  getOfficeHours: { allow: ALL, public: true },
+  // An office's appointments: its own agency's staff who work with clients, and its administrators.
+  listOfficeAppointments: { allow: [...CLIENT, 'admin'] },
   listFreeSlots: { allow: ALL, public: true },
   getAppointment: { allow: ALL, public: true },
   getLifeEvent: { allow: ALL, public: true },
@@ -239,6 +242,7 @@ function fill(p) {
     '/api/v1/persons/{id}/documents': ids.person, '/api/v1/documents/{id}/content': ids.document,
     '/api/v1/persons/{id}/timeline': ids.person, '/api/v1/persons/{id}/interactions': ids.person,
     '/api/v1/offices/{id}/queues': ids.office, '/api/v1/offices/{id}/counters': ids.office,
+    '/api/v1/offices/{id}/hours': ids.office, '/api/v1/offices/{id}/appointments': ids.office,
     '/api/v1/tickets/{id}': ids.ticket, '/api/v1/offices/{id}/queue-events': ids.office,
     '/api/v1/queues/{id}/slots': ids.queue, '/api/v1/appointments/{reference}': ids.appointment,
     '/hsds/services/{id}': ids.hsds_service, '/hsds/organizations/{id}': ids.hsds_organization,

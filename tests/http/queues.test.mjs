@@ -128,3 +128,148 @@ test('appointments: slots opened, booked with a reference, cancelled, and never 
   assert.equal(Number(await sql(db, "SELECT count(*) FROM outgoing_messages WHERE state = 'cancelled'")), 1);
   assert.equal((await request(server.url, 'GET', `/api/v1/queues/${queues.B.id}/slots`)).body.items.length, 2);
 });
+
+test('opening hours: public, set by the office\'s managers with every mistake named, and kept by the kiosk and the slots', T, async () => {
+  const manager = await login(server.url, 'manager.city', { purpose: 'service_delivery' });
+  desk = await login(server.url, 'frontdesk.city', { purpose: 'front_desk' });
+  // Another agency's demo office keeps office hours: public, in words and as data.
+  const other = Number(await sql(db, "SELECT min(o.id) FROM offices o JOIN agencies a ON a.id = o.agency_id WHERE a.code <> 'city-social'"));
+  const shown = await request(server.url, 'GET', `/api/v1/offices/${other}/hours`);
+  assert.equal(shown.status, 200, shown.text);
+  assert.equal(shown.body.hours.length, 6);
+  assert.deepEqual(shown.body.hours[0], { day: 'monday', opens: '09:00', closes: '17:00' });
+  assert.deepEqual(shown.body.summary, ['Monday to Friday: 09:00 to 17:00', 'Saturday: 09:00 to 12:00', 'Sunday: closed']);
+  assert.ok(shown.body.closures.some((c) => c.reason === 'Christmas Day'));
+  assert.equal(shown.body.own_time_zone, false);
+  assert.equal(typeof shown.body.open_now, 'boolean');
+  assert.ok(shown.body.open_now ? shown.body.closes_at : shown.body.next_opening);
+  assertProblem(await request(server.url, 'GET', '/api/v1/offices/999999/hours'), 404);
+  // Only the office's own managers change them.
+  assertProblem(await manager.put(`/api/v1/offices/${other}/hours`, { hours: [] }), 403);
+  assertProblem(await desk.put(`/api/v1/offices/${office}/hours`, { hours: [] }), 403);
+  const wrong = await manager.put(`/api/v1/offices/${office}/hours`, {
+    time_zone: 'Nowhere/Land',
+    hours: [{ day: 'monday', opens: '09:00', closes: '17:00' }, { day: 'funday', opens: '9', closes: '08:00' }],
+    closures: [{ date: '2026-02-30', reason: 'No such day' }],
+  });
+  assertProblem(wrong, 400, { fields: ['hours/1/day', 'hours/1/opens', 'closures/0/date'] });
+  const zone = await manager.put(`/api/v1/offices/${office}/hours`, { time_zone: 'Nowhere/Land' });
+  assertProblem(zone, 400, { fields: ['time_zone'] });
+  assert.equal((await request(server.url, 'GET', `/api/v1/offices/${office}/hours`)).body.hours.length, 0);
+
+  // Open only on a day two days from now (UTC): the kiosk refuses, saying when it opens; the desk still checks in.
+  const days = ['sunday', 'monday', 'tuesday', 'wednesday', 'thursday', 'friday', 'saturday'];
+  const later = new Date(Date.now() + 2 * 24 * 3600 * 1000);
+  const set = await manager.put(`/api/v1/offices/${office}/hours`, {
+    time_zone: 'UTC', hours: [{ day: days[later.getUTCDay()], opens: '09:00', closes: '12:00' }],
+  });
+  assert.equal(set.status, 200, set.text);
+  assert.equal(set.body.open_now, false);
+  const opens = new Date(later);
+  opens.setUTCHours(9, 0, 0, 0);
+  assert.equal(set.body.next_opening, opens.toISOString());
+  const kiosk = await request(server.url, 'GET', `/offices/${office}/kiosk`);
+  assert.equal(kiosk.status, 200);
+  assert.match(kiosk.text, /The office is closed/);
+  const form = new URLSearchParams({ queue: String(queues.A.id), csrf_token: 'x' }).toString();
+  const refused = await request(server.url, 'POST', `/offices/${office}/kiosk`, {
+    headers: { 'Content-Type': 'application/x-www-form-urlencoded' }, body: form,
+  });
+  assert.equal(refused.status, 400);
+  assert.match(refused.text, new RegExp(`The office is closed; it opens ${days[later.getUTCDay()].replace(/^./, (c) => c.toUpperCase())} at 09:00`));
+  assert.equal((await desk.post(`/api/v1/queues/${queues.A.id}/tickets`, { priority: 'normal' })).status, 201);
+  // Slots only within the hours.
+  const inside = opens.toISOString().replace('.000Z', 'Z');
+  assertProblem(await manager.post(`/api/v1/queues/${queues.A.id}/slots`, { first: inside, count: 13, minutes: 15 }), 400, { fields: ['count'] });
+  const made = await manager.post(`/api/v1/queues/${queues.A.id}/slots`, { first: inside, count: 12, minutes: 15 });
+  assert.equal(made.status, 201, made.text);
+  const booked = await desk.post('/api/v1/appointments', { slot_id: made.body.items[0].id, contact: 'visitor@example.org' });
+  assert.equal(booked.status, 201, booked.text);
+  // The office's appointments, for its own staff only.
+  const until = new Date(opens.getTime() + 3600 * 1000).toISOString().replace('.000Z', 'Z');
+  const listed = await desk.get(`/api/v1/offices/${office}/appointments?from=${inside}&to=${until}`);
+  assert.equal(listed.status, 200, listed.text);
+  assert.deepEqual(listed.body.items.map((a) => a.reference), [booked.body.reference]);
+  assert.equal(listed.body.items[0].person_id, null);
+  const ngo = await login(server.url, 'caseworker.ngo', { purpose: 'case_work' });
+  assertProblem(await ngo.get(`/api/v1/offices/${office}/appointments`), 403);
+  assertProblem(await desk.get(`/api/v1/offices/${office}/appointments?from=yesterday`), 400, { fields: ['from'] });
+
+  // No hours again: open at all times.
+  const cleared = await manager.put(`/api/v1/offices/${office}/hours`, {});
+  assert.equal(cleared.status, 200);
+  assert.equal(cleared.body.open_now, true);
+  assert.deepEqual(cleared.body.summary, ['Open at all times']);
+  const taken = await request(server.url, 'POST', `/offices/${office}/kiosk`, {
+    headers: { 'Content-Type': 'application/x-www-form-urlencoded' }, body: form,
+  });
+  assert.equal(taken.status, 201, taken.text.slice(0, 300));
+});
+
+test('booking online without an account: a free time, a reference, at most three for one contact, and cancelling by the reference', T, async () => {
+  const manager = await login(server.url, 'manager.city', { purpose: 'service_delivery' });
+  const start = new Date(Date.now() + 5 * 24 * 3600 * 1000);
+  start.setUTCHours(14, 0, 0, 0);
+  const made = await manager.post(`/api/v1/queues/${queues.B.id}/slots`, {
+    first: start.toISOString().replace('.000Z', 'Z'), count: 5, minutes: 10, capacity: 1,
+  });
+  assert.equal(made.status, 201, made.text);
+  const page = await request(server.url, 'GET', `/offices/${office}/book`);
+  assert.equal(page.status, 200);
+  assert.match(page.text, new RegExp(`href="/offices/${office}/book\\?queue=${queues.B.id}"`));
+  const form = (fields) => ({
+    headers: { 'Content-Type': 'application/x-www-form-urlencoded' },
+    body: new URLSearchParams({ queue: String(queues.B.id), ...fields }).toString(),
+  });
+  const book = (slot, contact) => request(server.url, 'POST', `/offices/${office}/book`, form({ slot: String(slot), contact }));
+  const slots = made.body.items.map((s) => s.id);
+  // Mistakes come back on the form.
+  const noTime = await book('', 'visitor@example.org');
+  assert.equal(noTime.status, 400);
+  assert.match(noTime.text, /Choose a time/);
+  const noContact = await book(slots[0], 'soon');
+  assert.equal(noContact.status, 400);
+  assert.match(noContact.text, /Give a phone number or an e-mail address for the reminder/);
+  // A slot of another office's queue is not offered here.
+  const elsewhere = await request(server.url, 'POST', `/offices/${office}/book`, {
+    headers: { 'Content-Type': 'application/x-www-form-urlencoded' },
+    body: new URLSearchParams({ queue: String(queues.A.id), slot: String(slots[0]), contact: 'visitor@example.org' }).toString(),
+  });
+  assert.equal(elsewhere.status, 400);
+  const references = [];
+  for (const slot of slots.slice(0, 3)) {
+    const r = await book(slot, '+1 555 0142');
+    assert.equal(r.status, 201, r.text.slice(0, 300));
+    references.push(/data-testid="appointment-reference">([2-9A-Z-]+)</.exec(r.text)[1]);
+  }
+  const fourth = await book(slots[3], '+1 555 0142');
+  assert.equal(fourth.status, 400);
+  assert.match(fourth.text, /That contact has 3 appointments booked at the office already/);
+  const taken = await book(slots[0], 'someone.else@example.org');
+  assert.equal(taken.status, 400);
+  assert.match(taken.text, /The slot is full; choose another/);
+  // The booking is online: no client, recorded as such.
+  assert.equal(await sql(db, `SELECT booked_by FROM appointments WHERE reference = '${references[0]}'`), 'online');
+  // Found and cancelled by the reference.
+  const found = await request(server.url, 'GET', `/appointments/manage?reference=${references[0].toLowerCase()}`);
+  assert.equal(found.status, 200);
+  assert.match(found.text, /data-testid="appointment-state">Booked</);
+  const cancel = await request(server.url, 'POST', '/appointments/manage/cancel', {
+    headers: { 'Content-Type': 'application/x-www-form-urlencoded' },
+    body: new URLSearchParams({ reference: references[0] }).toString(),
+  });
+  assert.equal(cancel.status, 303);
+  const after = await request(server.url, 'GET', cancel.headers.get('location'));
+  assert.match(after.text, /Your appointment is cancelled/);
+  assert.match(after.text, /data-testid="appointment-state">Cancelled</);
+  const again = await request(server.url, 'POST', '/appointments/manage/cancel', {
+    headers: { 'Content-Type': 'application/x-www-form-urlencoded' },
+    body: new URLSearchParams({ reference: references[0] }).toString(),
+  });
+  assert.equal(again.status, 409);
+  const unknown = await request(server.url, 'GET', '/appointments/manage?reference=2222-2222');
+  assert.equal(unknown.status, 404);
+  assert.match(unknown.text, /we cannot find an appointment with that reference/i);
+  // With one cancelled, the contact may book again.
+  assert.equal((await book(slots[3], '+1 555 0142')).status, 201);
+});

@@ -1,0 +1,798 @@
+// The agency's offices on screen: /offices (each office, open or closed now), /offices/{id} (its
+// opening hours, queues, counters and coming appointment slots, with the forms by which its
+// managers set them up), /offices/{id}/appointments (a day's appointments, to cancel) and
+// /appointments/book (book a slot for a visitor or a client). Every time is shown in the
+// office's zone.
+
+#include <fmt/format.h>
+
+#include <set>
+
+#include "access/access_gate.h"
+#include "frontoffice/appointment_service.h"
+#include "frontoffice/office_hours.h"
+#include "frontoffice/queue_service.h"
+#include "http/json_body.h"
+#include "http/page_support.h"
+
+namespace http {
+namespace {
+
+using nlohmann::json;
+using page_support::Common;
+using page_support::ErrorFor;
+using page_support::FormValue;
+using page_support::Render;
+using page_support::Trim;
+
+constexpr int64_t kDayMicros = 86'400'000'000;
+
+bool Sees(const authz::Principal& who, const frontoffice::OfficeHours& h) {
+  return who.kind == authz::PrincipalKind::kStaff && who.agency.value == h.agency &&
+         (authz::HasClientRole(who) || who.HasRole(authz::Role::kAdmin));
+}
+
+bool Manages(const authz::Principal& who, const frontoffice::OfficeHours& h) {
+  return who.kind == authz::PrincipalKind::kStaff && who.agency.value == h.agency &&
+         who.HasAnyRole({authz::Role::kManager, authz::Role::kAdmin});
+}
+
+std::string Capital(std::string m) {
+  if (!m.empty()) m[0] = static_cast<char>(std::toupper(static_cast<unsigned char>(m[0])));
+  return m;
+}
+
+// "09:00-12:00, 13:00-17:00" (or with "to" or an en dash); empty: closed that day.
+core::StatusOr<std::vector<std::pair<int, int>>> ParseDayHours(const std::string& text) {
+  std::vector<std::pair<int, int>> out;
+  std::string rest = text;
+  for (const char* dash : {"\u2013", "\u2014"}) {
+    for (size_t at; (at = rest.find(dash)) != std::string::npos;) rest.replace(at, std::string(dash).size(), "-");
+  }
+  for (size_t at; (at = rest.find(" to ")) != std::string::npos;) rest.replace(at, 4, "-");
+  size_t start = 0;
+  while (start <= rest.size()) {
+    size_t comma = rest.find_first_of(",;", start);
+    if (comma == std::string::npos) comma = rest.size();
+    const std::string part = Trim(rest.substr(start, comma - start));
+    start = comma + 1;
+    if (part.empty()) continue;
+    const size_t dash = part.find('-');
+    if (dash == std::string::npos) {
+      return core::Status::InvalidArgument(fmt::format("write '{}' as an opening and a closing time, like 09:00-17:00", part));
+    }
+    ASSIGN_OR_RETURN(int opens, frontoffice::ParseClock(Trim(part.substr(0, dash))));
+    ASSIGN_OR_RETURN(int closes, frontoffice::ParseClock(Trim(part.substr(dash + 1))));
+    out.emplace_back(opens, closes);
+  }
+  return out;
+}
+
+std::string DayValue(const frontoffice::OfficeHours& h, int weekday) {
+  std::string out;
+  for (const auto& p : h.periods) {
+    if (p.weekday != weekday) continue;
+    if (!out.empty()) out += ", ";
+    out += frontoffice::ClockText(p.opens) + "-" + frontoffice::ClockText(p.closes);
+  }
+  return out;
+}
+
+std::string ClosuresValue(const frontoffice::OfficeHours& h) {
+  std::string out;
+  for (const auto& c : h.closures) out += c.date.ToString() + (c.reason.empty() ? "" : " " + c.reason) + "\n";
+  return out;
+}
+
+std::string StatusText(const frontoffice::OfficeHours& h, core::Timestamp now) {
+  if (!h.HasHours()) return "No opening hours are set: the office is taken to be open at all times.";
+  auto open = h.OpenAt(now);
+  if (open.ok() && *open) {
+    auto closes = h.ClosesAfter(now);
+    return closes.ok() && *closes ? "Open now; closes " + h.When(**closes, now) + "." : "Open now.";
+  }
+  auto next = h.NextOpening(now);
+  return next.ok() && *next ? "Closed now; opens " + h.When(**next, now) + "." : "Closed now.";
+}
+
+// A form's mistakes: the list at the top and each message beside its field (`e_<field>`).
+void AddError(json& d, const std::string& field, const std::string& message) {
+  d["has_errors"] = true;
+  if (!d.contains("errors") || !d["errors"].is_array()) d["errors"] = json::array();
+  d["errors"].push_back({{"message", Capital(message)}, {"href", "#" + field}});
+  const std::string key = "e_" + field;
+  if (!d.contains(key)) d[key] = Capital(message);
+}
+
+struct OfficeForms {
+  json values = json::object();  // what was typed, to show again
+  json errors = json::array();   // {field, message}
+};
+
+}  // namespace
+
+void AddOfficePages(Router& router, const PageDeps& deps) {
+  if (deps.office_hours == nullptr || deps.queues == nullptr) return;
+
+  router.Add({"GET", "/offices", Auth::kPage, "", [&deps](Context& ctx) {
+                const authz::Principal& who = ctx.Who();
+                if (!authz::HasClientRole(who) && !who.HasRole(authz::Role::kAdmin)) {
+                  return ErrorFor(deps, ctx, core::Status::PermissionDenied("only staff who work with clients and administrators see the offices"));
+                }
+                auto offices = deps.accounts.ListOffices(who.agency);
+                if (!offices.ok()) return ErrorFor(deps, ctx, offices.status());
+                const core::Timestamp now = deps.office_hours->Now();
+                json rows = json::array();
+                for (const auto& o : *offices) {
+                  auto h = deps.office_hours->Get(o.id.value);
+                  if (!h.ok()) return ErrorFor(deps, ctx, h.status());
+                  rows.push_back({{"href", fmt::format("/offices/{}", o.id.value)},
+                                  {"name", o.name},
+                                  {"address", o.address},
+                                  {"state", StatusText(*h, now)},
+                                  {"zone", h->time_zone}});
+                }
+                json d = Common(deps, ctx, "Offices", "offices");
+                d["has_offices"] = !rows.empty();
+                d["offices"] = std::move(rows);
+                return Render(deps, 200, "offices", d);
+              }});
+
+  // The office's page, with what a form that failed had typed and its mistakes.
+  auto office_page = [&deps](Context& ctx, int64_t office, const OfficeForms& forms, int status) {
+    const authz::Principal& who = ctx.Who();
+    auto h = deps.office_hours->Get(office);
+    if (!h.ok()) return ErrorFor(deps, ctx, h.status());
+    if (!Sees(who, *h)) {
+      return ErrorFor(deps, ctx, core::Status::PermissionDenied("only the staff of the office's agency see its page"));
+    }
+    const core::Timestamp now = deps.office_hours->Now();
+    auto queues = deps.queues->Queues(office);
+    if (!queues.ok()) return ErrorFor(deps, ctx, queues.status());
+    auto counters = deps.queues->Counters(office);
+    if (!counters.ok()) return ErrorFor(deps, ctx, counters.status());
+    json d = Common(deps, ctx, h->name, "offices");
+    d["office_name"] = h->name;
+    d["office_address"] = h->address;
+    d["has_address"] = !h->address.empty();
+    d["zone"] = h->time_zone;
+    d["state"] = StatusText(*h, now);
+    d["has_hours"] = h->HasHours();
+    d["summary"] = h->Describe();
+    json closures = json::array();
+    auto today = frontoffice::ToLocal(now, h->time_zone);
+    for (const auto& c : h->closures) {
+      if (today.ok() && c.date < today->date) continue;
+      closures.push_back({{"date", frontoffice::DateText(c.date)}, {"reason", c.reason}});
+    }
+    d["has_closures"] = !closures.empty();
+    d["closures"] = std::move(closures);
+
+    std::map<int64_t, std::string> codes;
+    json queue_rows = json::array();
+    for (const auto& q : *queues) {
+      codes[q.id] = q.code;
+      queue_rows.push_back({{"id", q.id},
+                            {"code", q.code},
+                            {"name", q.name},
+                            {"waiting", std::to_string(q.waiting)},
+                            {"counters", std::to_string(q.open_counters)},
+                            {"has_service", !q.directory_service_id.empty()},
+                            {"service_href", "/directory/services/" + q.directory_service_id}});
+    }
+    d["has_queues"] = !queue_rows.empty();
+    d["queue_rows"] = queue_rows;
+    json counter_rows = json::array();
+    for (const auto& c : *counters) {
+      std::string list;
+      for (int64_t q : c.queues) list += (list.empty() ? "" : ", ") + (codes.count(q) ? codes[q] : std::to_string(q));
+      counter_rows.push_back({{"name", c.name}, {"queues", list}, {"staff", c.staff.empty() ? "No one" : c.staff}});
+    }
+    d["has_counters"] = !counter_rows.empty();
+    d["counter_rows"] = std::move(counter_rows);
+
+    if (deps.appointments != nullptr) {
+      d["appointments_on"] = true;
+      auto slots = deps.appointments->OfficeSlots(who, office, now, core::Timestamp{now.micros + 14 * kDayMicros});
+      if (!slots.ok()) return ErrorFor(deps, ctx, slots.status());
+      // By the office's day: each day folds away, saying how many places are free.
+      json slot_days = json::array();
+      std::string last_day;
+      int64_t places = 0, free = 0;
+      auto close_day = [&] {
+        if (slot_days.empty()) return;
+        slot_days.back()["summary"] = fmt::format("{}: {} of {} places free", last_day, free, places);
+      };
+      for (const auto& s : *slots) {
+        auto local = frontoffice::ToLocal(s.starts_at, h->time_zone);
+        const std::string day = local.ok() ? frontoffice::DateText(local->date) : s.starts_at.ToRfc3339().substr(0, 10);
+        if (day != last_day) {
+          close_day();
+          slot_days.push_back({{"slot_rows", json::array()}});
+          last_day = day;
+          places = free = 0;
+        }
+        places += s.capacity;
+        free += s.capacity - s.booked;
+        slot_days.back()["slot_rows"].push_back({{"when", h->Clock(s.starts_at)},
+                                                 {"ends", h->Clock(s.ends_at)},
+                                                 {"queue", s.queue_name},
+                                                 {"booked", fmt::format("{} of {}", s.booked, s.capacity)},
+                                                 {"free", s.booked < s.capacity},
+                                                 {"book_href", fmt::format("/appointments/book?slot={}", s.id)}});
+      }
+      close_day();
+      d["has_slots"] = !slot_days.empty();
+      d["can_book"] = authz::HasClientRole(who);  // administrators set up, staff who serve clients book
+      d["slot_days"] = std::move(slot_days);
+      d["appointments_href"] = fmt::format("/offices/{}/appointments", office);
+    }
+    d["desk_href"] = "/desk";
+    d["kiosk_href"] = fmt::format("/offices/{}/kiosk", office);
+    d["display_href"] = fmt::format("/offices/{}/display", office);
+
+    if (Manages(who, *h)) {
+      d["manages"] = true;
+      d["hours_action"] = fmt::format("/offices/{}/hours", office);
+      d["queue_action"] = fmt::format("/offices/{}/queues", office);
+      d["counter_action"] = fmt::format("/offices/{}/counters", office);
+      d["slot_action"] = fmt::format("/offices/{}/slots", office);
+      d["default_zone"] = deps.office_hours->default_zone();
+      d["f_time_zone"] = h->own_zone ? h->time_zone : "";
+      d["f_closures"] = ClosuresValue(*h);
+      json days = json::array();
+      for (int w = 1; w <= 7; ++w) {
+        const std::string field = fmt::format("day{}", w);
+        days.push_back({{"field", field}, {"day", std::string(frontoffice::WeekdayName(w))}, {"value", DayValue(*h, w)}});
+      }
+      // The queue chosen for slots, and those ticked for a counter, stay chosen when a form comes back.
+      const std::string slot_queue = forms.values.value("f_slot_queue", "");
+      std::set<std::string> ticked;
+      if (forms.values.contains("f_counter_queues")) {
+        for (const auto& v : forms.values["f_counter_queues"]) ticked.insert(v.get<std::string>());
+      }
+      json queue_choices = json::array();
+      for (const auto& q : *queues) {
+        queue_choices.push_back({{"id", q.id},
+                                 {"text", q.code + " — " + q.name},
+                                 {"selected", std::to_string(q.id) == slot_queue},
+                                 {"ticked", ticked.count(std::to_string(q.id)) > 0}});
+      }
+      d["queue_choices"] = std::move(queue_choices);
+      d["f_slot_date"] = today.ok() ? core::Date::FromDays(today->date.ToDays() + 1).ToString() : "";
+      d["f_slot_start"] = "09:00";
+      d["f_slot_count"] = "8";
+      d["f_slot_minutes"] = "15";
+      d["f_slot_capacity"] = "1";
+      // What a failed form had typed, and its mistakes.
+      for (auto it = forms.values.begin(); it != forms.values.end(); ++it) {
+        if (it.key() != "f_counter_queues") d[it.key()] = it.value();
+      }
+      for (auto& day : days) {
+        const std::string key = "f_" + day["field"].get<std::string>();
+        if (forms.values.contains(key)) day["value"] = forms.values[key];
+      }
+      for (const auto& e : forms.errors) {
+        AddError(d, e["field"].get<std::string>(), e["message"].get<std::string>());
+      }
+      for (auto& day : days) {
+        const std::string key = "e_" + day["field"].get<std::string>();
+        if (d.contains(key)) day["error"] = d[key];
+        day["has_error"] = d.contains(key);
+      }
+      d["days"] = std::move(days);
+    } else {
+      for (const auto& e : forms.errors) AddError(d, e["field"].get<std::string>(), e["message"].get<std::string>());
+    }
+    if (const std::string f = ctx.request.Query("done"); !f.empty()) d["flash"] = f;
+    return Render(deps, status, "office", d);
+  };
+
+  auto office_param = [](const Context& ctx) { return ParseId(ctx.Param("id"), "id"); };
+
+  router.Add({"GET", "/offices/{id}", Auth::kPage, "", [&deps, office_page, office_param](Context& ctx) {
+                auto office = office_param(ctx);
+                if (!office.ok()) return ErrorFor(deps, ctx, core::Status::NotFound("no such office"));
+                return office_page(ctx, *office, OfficeForms{}, 200);
+              }});
+
+  // Refusals and missing offices are error pages; mistakes come back on the form.
+  auto refused = [](const core::Status& s) {
+    return s.code() == core::StatusCode::kPermissionDenied || s.code() == core::StatusCode::kNotFound ||
+           s.code() == core::StatusCode::kUnavailable || s.code() == core::StatusCode::kInternal;
+  };
+
+  router.Add({"POST", "/offices/{id}/hours", Auth::kPage, "", [&deps, office_page, office_param, refused](Context& ctx) {
+                auto office = office_param(ctx);
+                if (!office.ok()) return ErrorFor(deps, ctx, core::Status::NotFound("no such office"));
+                const auto form = ParseForm(ctx.request.body);
+                OfficeForms forms;
+                frontoffice::HoursChange change;
+                change.time_zone = Trim(FormValue(form, "time_zone"));
+                forms.values["f_time_zone"] = change.time_zone;
+                std::vector<int> period_day;  // the form's day of each period, to place the service's mistakes
+                for (int w = 1; w <= 7; ++w) {
+                  const std::string field = fmt::format("day{}", w);
+                  const std::string text = Trim(FormValue(form, field));
+                  forms.values["f_" + field] = text;
+                  auto parsed = ParseDayHours(text);
+                  if (!parsed.ok()) {
+                    forms.errors.push_back({{"field", field},
+                                            {"message", fmt::format("{}: {}", frontoffice::WeekdayName(w), parsed.status().message())}});
+                    continue;
+                  }
+                  for (const auto& [opens, closes] : *parsed) {
+                    change.periods.push_back({w, opens, closes});
+                    period_day.push_back(w);
+                  }
+                }
+                const std::string closures = FormValue(form, "closures");
+                forms.values["f_closures"] = closures;
+                std::vector<int> closure_line;
+                int line_no = 0;
+                size_t start = 0;
+                while (start < closures.size()) {
+                  size_t nl = closures.find('\n', start);
+                  if (nl == std::string::npos) nl = closures.size();
+                  const std::string line = Trim(closures.substr(start, nl - start));
+                  start = nl + 1;
+                  ++line_no;
+                  if (line.empty()) continue;
+                  const std::string date_text = line.substr(0, line.find_first_of(" \t"));
+                  auto date = core::Date::Parse(date_text);
+                  if (!date.ok()) {
+                    forms.errors.push_back({{"field", "closures"},
+                                            {"message", fmt::format("line {}: start with the date, like 2026-12-25 Christmas Day", line_no)}});
+                    continue;
+                  }
+                  change.closures.push_back({*date, Trim(line.substr(date_text.size()))});
+                  closure_line.push_back(line_no);
+                }
+                if (forms.errors.empty()) {
+                  auto set = deps.office_hours->Set(ctx.Who(), *office, change);
+                  if (set.ok()) return Response::Redirect(fmt::format("/offices/{}?done={}", *office, UrlEncode("Opening hours saved")));
+                  if (refused(set.status())) return ErrorFor(deps, ctx, set.status());
+                  for (const auto& f : set.status().fields()) {
+                    std::string field = "day1";
+                    std::string message = f.message;
+                    size_t index = 0;
+                    if (f.field == "time_zone") {
+                      field = "time_zone";
+                    } else if (std::sscanf(f.field.c_str(), "hours/%zu", &index) == 1 && index < period_day.size()) {
+                      field = fmt::format("day{}", period_day[index]);
+                      message = fmt::format("{}: {}", frontoffice::WeekdayName(period_day[index]),
+                                            f.field.ends_with("/opens") && f.message.starts_with("overlaps")
+                                                ? std::string("the hours overlap")
+                                                : f.message);
+                    } else if (std::sscanf(f.field.c_str(), "closures/%zu", &index) == 1 && index < closure_line.size()) {
+                      field = "closures";
+                      message = fmt::format("line {}: {}", closure_line[index], f.message);
+                    }
+                    forms.errors.push_back({{"field", field}, {"message", message}});
+                  }
+                }
+                return office_page(ctx, *office, forms, 400);
+              }});
+
+  router.Add({"POST", "/offices/{id}/queues", Auth::kPage, "", [&deps, office_page, office_param, refused](Context& ctx) {
+                auto office = office_param(ctx);
+                if (!office.ok()) return ErrorFor(deps, ctx, core::Status::NotFound("no such office"));
+                const auto form = ParseForm(ctx.request.body);
+                OfficeForms forms;
+                const std::string code = Trim(FormValue(form, "code"));
+                const std::string name = Trim(FormValue(form, "name"));
+                const std::string service = Trim(FormValue(form, "directory_service_id"));
+                forms.values = {{"f_queue_code", code}, {"f_queue_name", name}, {"f_queue_service", service}};
+                auto q = deps.queues->CreateQueue(ctx.Who(), *office, code, name, service);
+                if (q.ok()) return Response::Redirect(fmt::format("/offices/{}?done={}", *office, UrlEncode("Queue " + q->code + " added")));
+                if (refused(q.status())) return ErrorFor(deps, ctx, q.status());
+                const std::map<std::string, std::string> fields = {{"code", "queue_code"}, {"name", "queue_name"},
+                                                                   {"directory_service_id", "queue_service"}};
+                for (const auto& f : q.status().fields()) {
+                  forms.errors.push_back({{"field", fields.count(f.field) ? fields.at(f.field) : "queue_name"}, {"message", f.message}});
+                }
+                if (q.status().fields().empty()) forms.errors.push_back({{"field", "queue_name"}, {"message", q.status().message()}});
+                return office_page(ctx, *office, forms, 400);
+              }});
+
+  router.Add({"POST", "/offices/{id}/counters", Auth::kPage, "", [&deps, office_page, office_param, refused](Context& ctx) {
+                auto office = office_param(ctx);
+                if (!office.ok()) return ErrorFor(deps, ctx, core::Status::NotFound("no such office"));
+                const auto form = ParseForm(ctx.request.body);
+                OfficeForms forms;
+                const std::string name = Trim(FormValue(form, "name"));
+                forms.values = {{"f_counter_name", name}};
+                std::vector<int64_t> queues;
+                forms.values["f_counter_queues"] = json::array();
+                for (auto [it, end] = form.equal_range("queues"); it != end; ++it) {
+                  auto id = ParseId(it->second, "queues");
+                  if (id.ok()) queues.push_back(*id);
+                  forms.values["f_counter_queues"].push_back(it->second);
+                }
+                auto c = deps.queues->CreateCounter(ctx.Who(), *office, name, queues);
+                if (c.ok()) return Response::Redirect(fmt::format("/offices/{}?done={}", *office, UrlEncode(c->name + " added")));
+                if (refused(c.status())) return ErrorFor(deps, ctx, c.status());
+                for (const auto& f : c.status().fields()) {
+                  forms.errors.push_back({{"field", f.field == "queues" ? "counter_queues" : "counter_name"}, {"message", f.message}});
+                }
+                if (c.status().fields().empty()) forms.errors.push_back({{"field", "counter_name"}, {"message", c.status().message()}});
+                return office_page(ctx, *office, forms, 400);
+              }});
+
+  router.Add({"POST", "/offices/{id}/slots", Auth::kPage, "", [&deps, office_page, office_param, refused](Context& ctx) {
+                auto office = office_param(ctx);
+                if (!office.ok()) return ErrorFor(deps, ctx, core::Status::NotFound("no such office"));
+                if (deps.appointments == nullptr) return ErrorFor(deps, ctx, core::Status::NotFound("no appointments here"));
+                const auto form = ParseForm(ctx.request.body);
+                OfficeForms forms;
+                const std::string date = Trim(FormValue(form, "date"));
+                const std::string start = Trim(FormValue(form, "start"));
+                const std::string count = Trim(FormValue(form, "count"));
+                const std::string minutes = Trim(FormValue(form, "minutes"));
+                const std::string capacity = Trim(FormValue(form, "capacity"));
+                forms.values = {{"f_slot_date", date}, {"f_slot_start", start}, {"f_slot_count", count},
+                                {"f_slot_minutes", minutes}, {"f_slot_capacity", capacity},
+                                {"f_slot_queue", FormValue(form, "queue")}};
+                auto number = [&](const std::string& text, const char* field) -> int {
+                  auto v = ParseId(text, field);
+                  if (!v.ok() || *v > 100000) {
+                    forms.errors.push_back({{"field", std::string("slot_") + field}, {"message", "write a whole number, like 8"}});
+                    return 0;
+                  }
+                  return static_cast<int>(*v);
+                };
+                frontoffice::NewSlots in;
+                in.count = number(count, "count");
+                in.minutes = number(minutes, "minutes");
+                in.capacity = number(capacity, "capacity");
+                auto queue = ParseId(FormValue(form, "queue"), "queue");
+                if (!queue.ok()) forms.errors.push_back({{"field", "slot_queue"}, {"message", "choose a queue"}});
+                auto day = core::Date::Parse(date);
+                if (!day.ok()) forms.errors.push_back({{"field", "slot_date"}, {"message", "write the date like 2026-12-14"}});
+                auto minute = frontoffice::ParseClock(start);
+                if (!minute.ok()) forms.errors.push_back({{"field", "slot_start"}, {"message", minute.status().message()}});
+                auto h = deps.office_hours->Get(*office);
+                if (!h.ok()) return ErrorFor(deps, ctx, h.status());
+                if (forms.errors.empty()) {
+                  auto first = frontoffice::FromLocal(*day, *minute, h->time_zone);
+                  if (!first.ok()) return ErrorFor(deps, ctx, first.status());
+                  in.first = *first;
+                  // Only this office's queues.
+                  auto queues = deps.queues->Queues(*office);
+                  if (!queues.ok()) return ErrorFor(deps, ctx, queues.status());
+                  bool here = false;
+                  for (const auto& q : *queues) here = here || q.id == *queue;
+                  if (!here) return ErrorFor(deps, ctx, core::Status::NotFound("the office has no such queue"));
+                  auto slots = deps.appointments->CreateSlots(ctx.Who(), *queue, in);
+                  if (slots.ok()) {
+                    return Response::Redirect(fmt::format("/offices/{}?done={}", *office,
+                                                          UrlEncode(fmt::format("{} slots opened", slots->size()))));
+                  }
+                  if (refused(slots.status())) return ErrorFor(deps, ctx, slots.status());
+                  const std::map<std::string, std::string> fields = {{"first", "slot_start"}, {"count", "slot_count"},
+                                                                     {"minutes", "slot_minutes"}, {"capacity", "slot_capacity"}};
+                  for (const auto& f : slots.status().fields()) {
+                    forms.errors.push_back({{"field", fields.count(f.field) ? fields.at(f.field) : "slot_start"}, {"message", f.message}});
+                  }
+                  if (slots.status().fields().empty()) {
+                    forms.errors.push_back({{"field", "slot_start"}, {"message", slots.status().message()}});
+                  }
+                }
+                return office_page(ctx, *office, forms, 400);
+              }});
+
+  if (deps.appointments == nullptr) return;
+
+  // A day's appointments at the office, in its zone, with cancelling.
+  router.Add({"GET", "/offices/{id}/appointments", Auth::kPage, "", [&deps, office_param](Context& ctx) {
+                auto office = office_param(ctx);
+                if (!office.ok()) return ErrorFor(deps, ctx, core::Status::NotFound("no such office"));
+                auto h = deps.office_hours->Get(*office);
+                if (!h.ok()) return ErrorFor(deps, ctx, h.status());
+                const core::Timestamp now = deps.office_hours->Now();
+                auto today = frontoffice::ToLocal(now, h->time_zone);
+                if (!today.ok()) return ErrorFor(deps, ctx, today.status());
+                core::Date day = today->date;
+                json d = Common(deps, ctx, "Appointments", "offices");
+                if (const std::string q = ctx.request.Query("date"); !q.empty()) {
+                  auto parsed = core::Date::Parse(q);
+                  if (parsed.ok()) day = *parsed;
+                  else AddError(d, "date", "write the date like 2026-12-14");
+                }
+                auto from = frontoffice::FromLocal(day, 0, h->time_zone);
+                auto to = frontoffice::FromLocal(core::Date::FromDays(day.ToDays() + 1), 0, h->time_zone);
+                if (!from.ok() || !to.ok()) return ErrorFor(deps, ctx, from.ok() ? to.status() : from.status());
+                auto list = deps.appointments->OfficeAppointments(ctx.Who(), *office, *from, *to);
+                if (!list.ok()) return ErrorFor(deps, ctx, list.status());
+                json rows = json::array();
+                for (const auto& a : *list) {
+                  const char* state = a.state == "booked" ? "Booked" : a.state == "cancelled" ? "Cancelled" : "Checked in";
+                  rows.push_back({{"time", h->Clock(a.slot.starts_at)},
+                                  {"queue", a.slot.queue_name},
+                                  {"reference", a.reference},
+                                  {"state", std::string(state) + (a.ticket_label.empty() ? "" : ", ticket " + a.ticket_label)},
+                                  {"has_person", a.person.has_value()},
+                                  {"person_href", a.person ? fmt::format("/clients/{}", a.person->value) : ""},
+                                  {"person", a.person ? std::to_string(a.person->value) : ""},
+                                  {"cancellable", a.state == "booked" && a.slot.starts_at > now},
+                                  {"cancel_action", fmt::format("/offices/{}/appointments/{}/cancel", *office, a.reference)}});
+                }
+                d["office_name"] = h->name;
+                d["office_href"] = fmt::format("/offices/{}", *office);
+                d["day_text"] = frontoffice::DateText(day);
+                d["f_date"] = day.ToString();
+                d["zone"] = h->time_zone;
+                d["previous_href"] = fmt::format("/offices/{}/appointments?date={}", *office,
+                                                 core::Date::FromDays(day.ToDays() - 1).ToString());
+                d["next_href"] = fmt::format("/offices/{}/appointments?date={}", *office,
+                                             core::Date::FromDays(day.ToDays() + 1).ToString());
+                d["action"] = fmt::format("/offices/{}/appointments", *office);
+                d["has_appointments"] = !rows.empty();
+                d["appointment_rows"] = std::move(rows);
+                if (const std::string f = ctx.request.Query("done"); !f.empty()) d["flash"] = f;
+                return Render(deps, d.value("has_errors", false) ? 400 : 200, "office_appointments", d);
+              }});
+
+  router.Add({"POST", "/offices/{id}/appointments/{reference}/cancel", Auth::kPage, "", [&deps, office_param](Context& ctx) {
+                auto office = office_param(ctx);
+                if (!office.ok()) return ErrorFor(deps, ctx, core::Status::NotFound("no such office"));
+                // Staff cancel only their own agency's offices' appointments, and only of this office.
+                auto h = deps.office_hours->Get(*office);
+                if (!h.ok()) return ErrorFor(deps, ctx, h.status());
+                if (!Sees(ctx.Who(), *h)) {
+                  return ErrorFor(deps, ctx, core::Status::PermissionDenied("only the staff of the office's agency cancel its appointments"));
+                }
+                auto a = deps.appointments->Find(ctx.Param("reference"));
+                if (!a.ok() || a->slot.office != *office) {
+                  return ErrorFor(deps, ctx, core::Status::NotFound("the office has no appointment with that reference"));
+                }
+                const std::string back = fmt::format("/offices/{}/appointments?date=", *office);
+                auto local = frontoffice::ToLocal(a->slot.starts_at, h->time_zone);
+                const std::string date = local.ok() ? local->date.ToString() : "";
+                auto done = deps.appointments->Cancel(a->reference);
+                if (!done.ok() && done.status().code() == core::StatusCode::kFailedPrecondition) {
+                  return Response::Redirect(back + date + "&done=" + UrlEncode(Capital(done.status().message())));
+                }
+                if (!done.ok()) return ErrorFor(deps, ctx, done.status());
+                return Response::Redirect(back + date + "&done=" + UrlEncode("Appointment " + a->reference + " cancelled"));
+              }});
+
+  // Online, without an account: book a free slot of one of the office's services, and find or
+  // cancel an appointment by its reference.
+  auto public_book_page = [&deps](Context& ctx, int64_t office, const std::string& queue_param, const json& values,
+                                  const json& errors, int status) {
+    auto h = deps.office_hours->Get(office);
+    if (!h.ok()) return ErrorFor(deps, ctx, h.status());
+    auto queues = deps.queues->Queues(office);
+    if (!queues.ok()) return ErrorFor(deps, ctx, queues.status());
+    const core::Timestamp now = deps.office_hours->Now();
+    const core::Timestamp until{now.micros + 28 * kDayMicros};
+    json d = Common(deps, ctx, "Book an appointment", "");
+    d["office_name"] = h->name;
+    d["office_address"] = h->address;
+    d["has_address"] = !h->address.empty();
+    d["has_hours"] = h->HasHours();
+    d["summary"] = h->Describe();
+    d["zone"] = h->time_zone;
+    d["manage_href"] = "/appointments/manage";
+    json services = json::array();
+    std::optional<frontoffice::Queue> chosen;
+    for (const auto& q : *queues) {
+      auto free = deps.appointments->FreeSlots(q.id, now, until);
+      if (!free.ok()) return ErrorFor(deps, ctx, free.status());
+      if (free->empty()) continue;
+      services.push_back({{"name", q.name},
+                          {"href", fmt::format("/offices/{}/book?queue={}", office, q.id)},
+                          {"count", fmt::format("{} time{} free", free->size(), free->size() == 1 ? "" : "s")}});
+      if (queue_param == std::to_string(q.id)) chosen = q;
+    }
+    d["has_services"] = !services.empty();
+    d["services"] = std::move(services);
+    if (chosen) {
+      auto free = deps.appointments->FreeSlots(chosen->id, now, until);
+      if (!free.ok()) return ErrorFor(deps, ctx, free.status());
+      json slots = json::array();
+      const std::string picked = values.value("f_slot", "");
+      for (const auto& s : *free) {
+        slots.push_back({{"id", s.id}, {"text", h->DateTime(s.starts_at)}, {"checked", std::to_string(s.id) == picked}});
+      }
+      d["chosen"] = true;
+      d["queue_name"] = chosen->name;
+      d["queue_id"] = chosen->id;
+      d["first_slot"] = slots.empty() ? json(0) : slots.front()["id"];
+      d["free_slots"] = std::move(slots);
+      d["action"] = fmt::format("/offices/{}/book", office);
+    }
+    for (auto it = values.begin(); it != values.end(); ++it) d[it.key()] = it.value();
+    for (const auto& e : errors) AddError(d, e["field"].get<std::string>(), e["message"].get<std::string>());
+    return Render(deps, status, "appointment_online", d);
+  };
+
+  router.Add({"GET", "/offices/{id}/book", Auth::kPublic, "", [&deps, office_param, public_book_page](Context& ctx) {
+                auto office = office_param(ctx);
+                if (!office.ok()) return ErrorFor(deps, ctx, core::Status::NotFound("no such office"));
+                return public_book_page(ctx, *office, ctx.request.Query("queue"), json::object(), json::array(), 200);
+              }});
+
+  router.Add({"POST", "/offices/{id}/book", Auth::kPublic, "", [&deps, office_param, public_book_page](Context& ctx) {
+                auto office = office_param(ctx);
+                if (!office.ok()) return ErrorFor(deps, ctx, core::Status::NotFound("no such office"));
+                const auto form = ParseForm(ctx.request.body);
+                const std::string queue = FormValue(form, "queue");
+                const std::string contact = Trim(FormValue(form, "contact"));
+                json values = {{"f_contact", contact}, {"f_slot", FormValue(form, "slot")}};
+                json errors = json::array();
+                auto slot = ParseId(FormValue(form, "slot"), "slot");
+                if (!slot.ok()) errors.push_back({{"field", "slot"}, {"message", "choose a time"}});
+                if (errors.empty()) {
+                  auto s = deps.appointments->GetSlot(*slot);
+                  if (!s.ok() || s->office != *office || std::to_string(s->queue) != queue) {
+                    errors.push_back({{"field", "slot"}, {"message", "choose a time"}});
+                  }
+                }
+                if (errors.empty()) {
+                  authz::Principal online;
+                  online.kind = authz::PrincipalKind::kCitizen;
+                  online.name = "online";
+                  auto a = deps.appointments->Book(online, *slot, std::nullopt, contact);
+                  if (a.ok()) {
+                    auto h = deps.office_hours->Get(*office);
+                    if (!h.ok()) return ErrorFor(deps, ctx, h.status());
+                    json d = Common(deps, ctx, "Your appointment is booked", "");
+                    d["booked"] = true;
+                    d["reference"] = a->reference;
+                    d["when"] = h->DateTime(a->slot.starts_at);
+                    d["queue_name"] = a->slot.queue_name;
+                    d["office_name"] = h->name;
+                    d["office_address"] = h->address;
+                    d["has_address"] = !h->address.empty();
+                    d["state_text"] = "Booked";
+                    d["cancellable"] = true;
+                    d["cancel_action"] = "/appointments/manage/cancel";
+                    return Render(deps, 201, "appointment_manage", d);
+                  }
+                  const auto& st = a.status();
+                  if (st.code() == core::StatusCode::kInvalidArgument) {
+                    for (const auto& f : st.fields()) errors.push_back({{"field", "contact"}, {"message", f.message}});
+                  } else if (st.code() == core::StatusCode::kFailedPrecondition) {
+                    errors.push_back({{"field", st.message().find("contact") != std::string::npos ? "contact" : "slot"},
+                                      {"message", st.message()}});
+                  } else {
+                    return ErrorFor(deps, ctx, st);
+                  }
+                }
+                return public_book_page(ctx, *office, queue, values, errors, 400);
+              }});
+
+  auto manage_page = [&deps](Context& ctx, const std::string& reference, const std::string& error, int status) {
+    json d = Common(deps, ctx, "Your appointment", "");
+    d["f_reference"] = reference;
+    d["find_action"] = "/appointments/manage";
+    if (!error.empty()) AddError(d, "reference", error);
+    if (!reference.empty() && error.empty()) {
+      auto a = deps.appointments->Find(reference);
+      if (!a.ok()) {
+        AddError(d, "reference", "we cannot find an appointment with that reference: check it");
+        status = 404;
+      } else {
+        auto h = deps.office_hours->Get(a->slot.office);
+        if (!h.ok()) return ErrorFor(deps, ctx, h.status());
+        const core::Timestamp now = deps.office_hours->Now();
+        d["found"] = true;
+        d["reference"] = a->reference;
+        d["when"] = h->DateTime(a->slot.starts_at);
+        d["queue_name"] = a->slot.queue_name;
+        d["office_name"] = h->name;
+        d["office_address"] = h->address;
+        d["has_address"] = !h->address.empty();
+        d["state_text"] = a->state == "booked" ? (a->slot.starts_at > now ? "Booked" : "Booked; its time has begun")
+                          : a->state == "cancelled" ? "Cancelled"
+                                                    : "Checked in, ticket " + a->ticket_label;
+        d["cancellable"] = a->state == "booked" && a->slot.starts_at > now;
+        d["cancel_action"] = "/appointments/manage/cancel";
+      }
+    }
+    if (const std::string f = ctx.request.Query("done"); !f.empty()) d["flash"] = f;
+    return Render(deps, status, "appointment_manage", d);
+  };
+
+  router.Add({"GET", "/appointments/manage", Auth::kPublic, "", [manage_page](Context& ctx) {
+                return manage_page(ctx, Trim(ctx.request.Query("reference")), "", 200);
+              }});
+  router.Add({"POST", "/appointments/manage/cancel", Auth::kPublic, "", [&deps, manage_page](Context& ctx) {
+                const auto form = ParseForm(ctx.request.body);
+                const std::string reference = Trim(FormValue(form, "reference"));
+                auto done = deps.appointments->Cancel(reference);
+                if (done.ok()) {
+                  return Response::Redirect("/appointments/manage?reference=" + UrlEncode(done->reference) +
+                                            "&done=" + UrlEncode("Your appointment is cancelled"));
+                }
+                if (done.status().code() == core::StatusCode::kNotFound) {
+                  return manage_page(ctx, reference, "we cannot find an appointment with that reference: check it", 404);
+                }
+                if (done.status().code() == core::StatusCode::kFailedPrecondition) {
+                  return manage_page(ctx, reference, Capital(done.status().message()), 409);
+                }
+                return ErrorFor(deps, ctx, done.status());
+              }});
+
+  // Book a slot: for a client (checked by the gate) or a visitor, with a contact for the reminder.
+  auto book_page = [&deps](Context& ctx, int64_t slot_id, const json& values, const json& errors, int status) {
+    auto slot = deps.appointments->GetSlot(slot_id);
+    if (!slot.ok()) return ErrorFor(deps, ctx, slot.status());
+    auto hours = deps.office_hours->Get(slot->office);
+    if (!hours.ok()) return ErrorFor(deps, ctx, hours.status());
+    if (!Sees(ctx.Who(), *hours)) {
+      return ErrorFor(deps, ctx, core::Status::PermissionDenied("only the staff of the office's agency book its slots here"));
+    }
+    json d = Common(deps, ctx, "Book an appointment", "offices");
+    d["slot_id"] = slot->id;
+    d["office_name"] = hours->name;
+    d["office_href"] = fmt::format("/offices/{}", hours->office);
+    d["when"] = hours->DateTime(slot->starts_at) + " to " + hours->Clock(slot->ends_at);
+    d["queue"] = slot->queue_name;
+    d["free"] = fmt::format("{} of {} places free", slot->capacity - slot->booked, slot->capacity);
+    d["is_full"] = slot->booked >= slot->capacity;
+    for (auto it = values.begin(); it != values.end(); ++it) d[it.key()] = it.value();
+    for (const auto& e : errors) AddError(d, e["field"].get<std::string>(), e["message"].get<std::string>());
+    return Render(deps, status, "appointment_book", d);
+  };
+
+  router.Add({"GET", "/appointments/book", Auth::kPage, "", [&deps, book_page](Context& ctx) {
+                auto slot = ParseId(ctx.request.Query("slot"), "slot");
+                if (!slot.ok()) return ErrorFor(deps, ctx, core::Status::NotFound("choose a slot on the office's page"));
+                json values = json::object();
+                if (const std::string p = ctx.request.Query("person"); !p.empty()) values["f_person"] = p;
+                return book_page(ctx, *slot, values, json::array(), 200);
+              }});
+
+  router.Add({"POST", "/appointments/book", Auth::kPage, "", [&deps, book_page](Context& ctx) {
+                const auto form = ParseForm(ctx.request.body);
+                auto slot = ParseId(FormValue(form, "slot"), "slot");
+                if (!slot.ok()) return ErrorFor(deps, ctx, core::Status::NotFound("choose a slot on the office's page"));
+                const std::string person_text = Trim(FormValue(form, "person"));
+                const std::string contact = Trim(FormValue(form, "contact"));
+                json values = {{"f_person", person_text}, {"f_contact", contact}};
+                json errors = json::array();
+                std::optional<core::PersonId> person;
+                if (!person_text.empty()) {
+                  auto p = ParseId(person_text, "person");
+                  if (!p.ok()) errors.push_back({{"field", "person"}, {"message", "the client number must be a number, like 12"}});
+                  else person = core::PersonId{*p};
+                }
+                if (errors.empty()) {
+                  auto a = deps.appointments->Book(ctx.Who(), *slot, person, contact);
+                  if (a.ok()) {
+                    auto h = deps.office_hours->Get(a->slot.office);
+                    if (!h.ok()) return ErrorFor(deps, ctx, h.status());
+                    json d = Common(deps, ctx, "Appointment booked", "offices");
+                    d["reference"] = a->reference;
+                    d["when"] = h->DateTime(a->slot.starts_at);
+                    d["queue"] = a->slot.queue_name;
+                    d["office_name"] = h->name;
+                    d["has_office_address"] = !h->address.empty();
+                    d["office_address"] = h->address;
+                    d["office_href"] = fmt::format("/offices/{}", h->office);
+                    auto local = frontoffice::ToLocal(a->slot.starts_at, h->time_zone);
+                    d["appointments_href"] = fmt::format("/offices/{}/appointments?date={}", h->office,
+                                                         local.ok() ? local->date.ToString() : "");
+                    return Render(deps, 201, "appointment_booked", d);
+                  }
+                  const auto& s = a.status();
+                  if (s.code() == core::StatusCode::kPermissionDenied && person) {
+                    errors.push_back({{"field", "person"}, {"message", "you may not book for this client: " + s.message()}});
+                  } else if (s.code() == core::StatusCode::kNotFound && person && s.message().find("person") != std::string::npos) {
+                    errors.push_back({{"field", "person"}, {"message", "no client has that number"}});
+                  } else if (s.code() == core::StatusCode::kInvalidArgument) {
+                    for (const auto& f : s.fields()) errors.push_back({{"field", "contact"}, {"message", f.message}});
+                  } else if (s.code() == core::StatusCode::kFailedPrecondition) {
+                    errors.push_back({{"field", "contact"}, {"message", s.message()}});
+                  } else {
+                    return ErrorFor(deps, ctx, s);
+                  }
+                }
+                return book_page(ctx, *slot, values, errors, 400);
+              }});
+}
+
+}  // namespace http
