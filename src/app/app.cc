@@ -83,6 +83,16 @@ core::StatusOr<std::unique_ptr<App>> App::Open(const core::Config& config, bool 
                                                                *app->audit_, *app->outbox_, app->clock_);
     app->cases_ = std::make_unique<cases::CaseService>(*app->db_, *app->categories_, *app->gate_, *app->audit_,
                                                        *app->outbox_, app->clock_);
+    // Withdrawing a consent ends the referrals and case places that relied on it, at once.
+    {
+      audit::AuditLog* audit = app->audit_.get();
+      exchange::Outbox* outbox = app->outbox_.get();
+      app->consents_->OnWithdrawal([audit, outbox](storage::Transaction& tx, int64_t consent,
+                                                   const authz::Principal& who, core::Timestamp now) -> core::Status {
+        RETURN_IF_ERROR(cases::ReferralService::CloseOnWithdrawnConsent(tx, *audit, *outbox, who, consent, now));
+        return cases::CaseService::LeaveOnWithdrawnConsent(tx, *audit, *outbox, who, consent, now);
+      });
+    }
     app->documents_ = std::make_unique<cases::DocumentService>(
         *app->db_, *app->categories_, *app->gate_, *app->audit_, *app->outbox_, app->clock_,
         cases::DocumentOptions{std::min<size_t>(5u << 20, static_cast<size_t>(config.max_body_bytes))});

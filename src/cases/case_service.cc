@@ -332,6 +332,73 @@ StatusOr<Case> CaseService::AddParticipant(const authz::Principal& who, int64_t 
   });
 }
 
+namespace {
+
+// `agency` leaves case `c` within the caller's transaction: the row goes, a lead agency leaves the
+// case without a lead. Returns the text of the change.
+StatusOr<std::string> Leave(storage::Transaction& tx, const Case& c, const CaseParticipant& p, const std::string& why) {
+  RETURN_IF_ERROR(tx.Execute("DELETE FROM case_participants WHERE case_id = ? AND agency_id = ?", {c.id, p.agency.value})
+                      .status());
+  std::string text = fmt::format("{} left the case: {}", p.agency_name, why);
+  if (c.lead_agency && *c.lead_agency == p.agency) {
+    RETURN_IF_ERROR(tx.Execute("UPDATE cases SET lead_agency_id = NULL WHERE id = ?", {c.id}).status());
+    text += ". The case has no lead agency now: appoint another";
+  }
+  return text;
+}
+
+}  // namespace
+
+StatusOr<Case> CaseService::RemoveParticipant(const authz::Principal& who, int64_t id, int64_t version,
+                                              core::AgencyId agency, const std::string& reason) {
+  return Mutate(who, id, version, "remove_participant", true, [&](storage::Transaction& tx, Case& c, Change& ch) {
+    std::vector<core::FieldError> errors;
+    const auto it = std::find_if(c.participants.begin(), c.participants.end(),
+                                 [&](const CaseParticipant& p) { return p.agency == agency; });
+    if (it == c.participants.end()) {
+      errors.push_back({"agency_id", "the agency does not take part in the case"});
+    } else if (agency == c.coordinating_agency) {
+      errors.push_back({"agency_id", fmt::format("{} coordinates the case and cannot leave it: close the case instead",
+                                                 it->agency_name)});
+    }
+    CheckText(errors, "reason", reason, 500, "say why the agency leaves the case");
+    if (!errors.empty()) return Invalid(std::move(errors));
+    ASSIGN_OR_RETURN(ch.text, Leave(tx, c, *it, reason));
+    ch.kind = "participant_removed";
+    return Status::Ok();
+  });
+}
+
+Status CaseService::LeaveOnWithdrawnConsent(storage::Transaction& tx, audit::AuditLog& audit, exchange::Outbox& outbox,
+                                            const authz::Principal& who, int64_t consent_id, core::Timestamp now) {
+  ASSIGN_OR_RETURN(storage::Rows rows, tx.Query("SELECT p.case_id, p.agency_id FROM case_participants p JOIN cases c ON "
+                                                "c.id = p.case_id WHERE p.consent_id = ? AND c.state <> 'closed' "
+                                                "ORDER BY p.case_id",
+                                                {consent_id}));
+  for (const auto& row : rows) {
+    ASSIGN_OR_RETURN(std::vector<Case> found, Load(tx, "WHERE c.id = ?", {row.Int(0)}, true));
+    if (found.empty()) continue;
+    const Case& c = found.front();
+    const auto it = std::find_if(c.participants.begin(), c.participants.end(),
+                                 [&](const CaseParticipant& p) { return p.agency.value == row.Int(1); });
+    if (it == c.participants.end()) continue;
+    ASSIGN_OR_RETURN(std::string text,
+                     Leave(tx, c, *it, fmt::format("the person withdrew consent {}, which it joined on", consent_id)));
+    RETURN_IF_ERROR(tx.Execute("UPDATE cases SET version = version + 1 WHERE id = ?", {c.id}).status());
+    RETURN_IF_ERROR(tx.Execute("INSERT INTO case_events (case_id, at, user_id, actor, agency_id, kind, text) VALUES "
+                               "(?, ?, ?, ?, ?, 'participant_removed', ?)",
+                               {c.id, now.micros, who.user.value, who.name, who.agency.value, text})
+                        .status());
+    RETURN_IF_ERROR(audit.Append(tx, who, {"case.remove_participant", "case", std::to_string(c.id), c.person, true,
+                                           fmt::format("case {}: participant_removed on consent {} withdrawn", c.id,
+                                                       consent_id)}));
+    ASSIGN_OR_RETURN(std::vector<Case> updated, Load(tx, "WHERE c.id = ?", {c.id}, true));
+    RETURN_IF_ERROR(outbox.Append(tx, "case.participant_removed", "case", std::to_string(c.id),
+                                  EventPayload(updated.at(0))));
+  }
+  return Status::Ok();
+}
+
 StatusOr<Case> CaseService::AppointLead(const authz::Principal& who, int64_t id, int64_t version,
                                         core::AgencyId agency) {
   return Mutate(who, id, version, "appoint_lead", true, [&](storage::Transaction& tx, Case& c, Change& ch) {

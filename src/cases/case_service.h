@@ -160,6 +160,15 @@ class CaseService {
   // (kInvalidArgument on consent_id otherwise; agency_id when already in or unknown).
   core::StatusOr<Case> AddParticipant(const authz::Principal& who, int64_t id, int64_t version, core::AgencyId agency,
                                       int64_t consent_id);
+  // The agency leaves the case (a reason, 1-500, is required); a lead agency leaving leaves the
+  // case without a lead. The coordinating agency cannot leave: it closes the case instead.
+  core::StatusOr<Case> RemoveParticipant(const authz::Principal& who, int64_t id, int64_t version,
+                                         core::AgencyId agency, const std::string& reason);
+  // Within the transaction that withdraws consent `consent_id`: every agency that joined an open
+  // case on it leaves that case, recorded as done by `who`.
+  static core::Status LeaveOnWithdrawnConsent(storage::Transaction& tx, audit::AuditLog& audit,
+                                              exchange::Outbox& outbox, const authz::Principal& who,
+                                              int64_t consent_id, core::Timestamp now);
   // The lead agency must be participating.
   core::StatusOr<Case> AppointLead(const authz::Principal& who, int64_t id, int64_t version, core::AgencyId agency);
   core::StatusOr<Case> ScheduleConference(const authz::Principal& who, int64_t id, int64_t version,

@@ -205,6 +205,48 @@ TEST_P(CaseTest, AgenciesJoinOnlyWithThePersonsConsentAndTheLeadMustTakePart) {
   EXPECT_EQ(cases_->Get(kHarbourWorker, c.id).status().code(), StatusCode::kNotFound);
 }
 
+TEST_P(CaseTest, AnAgencyLeavesWhenTheCoordinatorSaysOrWhenThePersonWithdrawsTheConsentItJoinedOn) {
+  consents_->OnWithdrawal([this](storage::Transaction& tx, int64_t consent, const authz::Principal& who,
+                                 core::Timestamp now) {
+    return CaseService::LeaveOnWithdrawnConsent(tx, audit_, outbox_, who, consent, now);
+  });
+  Case c = MustOpen();
+  auto joined = cases_->AddParticipant(kCoordinator, c.id, c.version, kState, Consent(kState));
+  ASSERT_TRUE(joined.ok());
+  auto lead = cases_->AppointLead(kCoordinator, c.id, joined->version, kState);
+  ASSERT_TRUE(lead.ok());
+  auto coordinating = cases_->RemoveParticipant(kCoordinator, c.id, lead->version, kCity, "done");
+  ASSERT_EQ(coordinating.status().code(), StatusCode::kInvalidArgument);
+  EXPECT_THAT(coordinating.status().fields().at(0).message, HasSubstr("coordinates the case and cannot leave it"));
+  auto no_reason = cases_->RemoveParticipant(kCoordinator, c.id, lead->version, kState, "");
+  ASSERT_EQ(no_reason.status().code(), StatusCode::kInvalidArgument);
+  EXPECT_EQ(no_reason.status().fields().at(0).field, "reason");
+  EXPECT_EQ(cases_->RemoveParticipant(kCoordinator, c.id, lead->version, kHarbour, "x").status().code(),
+            StatusCode::kInvalidArgument);  // not in the case
+  EXPECT_EQ(cases_->RemoveParticipant(kStateWorker, c.id, lead->version, kState, "x").status().code(),
+            StatusCode::kPermissionDenied);
+  auto left = cases_->RemoveParticipant(kCoordinator, c.id, lead->version, kState, "Support ended");
+  ASSERT_TRUE(left.ok()) << left.status().ToString();
+  EXPECT_EQ(left->participants.size(), 1u);
+  EXPECT_FALSE(left->lead_agency.has_value());
+  EXPECT_EQ(left->timeline.back().text,
+            "state-benefits name left the case: Support ended. The case has no lead agency now: appoint another");
+  EXPECT_EQ(cases_->Get(kStateWorker, c.id).status().code(), StatusCode::kNotFound);
+
+  // Back on a new consent; the person withdraws it, and the agency leaves with it.
+  const int64_t consent = Consent(kState);
+  auto again = cases_->AddParticipant(kCoordinator, c.id, left->version, kState, consent);
+  ASSERT_TRUE(again.ok()) << again.status().ToString();
+  ASSERT_TRUE(consents_->Record(kCityWorker, consent, sharing::ConsentAction::kWithdraw, "the family asked").ok());
+  auto after = cases_->Get(kCoordinator, c.id);
+  ASSERT_TRUE(after.ok());
+  EXPECT_EQ(after->participants.size(), 1u);
+  EXPECT_EQ(after->version, again->version + 1);
+  EXPECT_EQ(after->timeline.back().kind, "participant_removed");
+  EXPECT_THAT(after->timeline.back().text, HasSubstr(fmt::format("the person withdrew consent {}", consent)));
+  EXPECT_EQ(Count("SELECT COUNT(*) FROM outbox WHERE type = 'case.participant_removed'"), 2);
+}
+
 TEST_P(CaseTest, AConferenceAgreesAPlanWhoseActionsTheirAgenciesCarryOutThenReviewAndClosure) {
   Case c = MustOpen();
   auto v = cases_->AddParticipant(kCoordinator, c.id, c.version, kState, Consent(kState));

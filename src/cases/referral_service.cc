@@ -524,4 +524,31 @@ StatusOr<std::vector<Referral>> ReferralService::ForPerson(const authz::Principa
   return out;
 }
 
+Status ReferralService::CloseOnWithdrawnConsent(storage::Transaction& tx, audit::AuditLog& audit,
+                                               exchange::Outbox& outbox, const authz::Principal& who,
+                                               int64_t consent_id, core::Timestamp now) {
+  ASSIGN_OR_RETURN(std::vector<Referral> open,
+                   Load(tx, "WHERE r.consent_id = ? AND r.state IN ('sent', 'received', 'accepted', 'in_progress') "
+                            "ORDER BY r.id",
+                        {consent_id}, false));
+  const std::string outcome = fmt::format("closed: the person withdrew consent {}, which the referral relied on",
+                                          consent_id);
+  for (const Referral& r : open) {
+    RETURN_IF_ERROR(tx.Execute(kInsertEvent, {r.id, std::string("closed"), Name(r.state), Name(ReferralState::kClosed),
+                                              who.user.value, who.name, who.agency.value, now.micros, outcome})
+                        .status());
+    RETURN_IF_ERROR(tx.Execute("UPDATE referrals SET state = 'closed', outcome = ?, updated_at = ?, version = version + 1 "
+                               "WHERE id = ?",
+                               {outcome, now.micros, r.id})
+                        .status());
+    RETURN_IF_ERROR(WorkQueueService::Settle(tx, "referral", r.id, now, who.name));
+    RETURN_IF_ERROR(audit.Append(tx, who, {"referral.close", "referral", std::to_string(r.id), r.person, true,
+                                           fmt::format("the referral went from {} to closed: consent {} withdrawn",
+                                                       Name(r.state), consent_id)}));
+    ASSIGN_OR_RETURN(std::vector<Referral> updated, Load(tx, "WHERE r.id = ?", {r.id}, false));
+    RETURN_IF_ERROR(outbox.Append(tx, "referral.closed", "referral", std::to_string(r.id), EventPayload(updated.at(0))));
+  }
+  return Status::Ok();
+}
+
 }  // namespace cases

@@ -163,6 +163,13 @@ class ReferralService {
   // (cases/work_queue.h), settled when it is answered or withdrawn.
   void SetIntake(const IntakeRules* intake) { intake_ = intake; }
 
+  // Within the transaction that withdraws consent `consent_id`: every referral relying on it that
+  // is still open (sent, received, accepted or in progress) is closed with the outcome saying so,
+  // and its open work settled; recorded as done by `who`.
+  static core::Status CloseOnWithdrawnConsent(storage::Transaction& tx, audit::AuditLog& audit,
+                                              exchange::Outbox& outbox, const authz::Principal& who,
+                                              int64_t consent_id, core::Timestamp now);
+
  private:
   static core::StatusOr<std::vector<Referral>> Load(storage::Transaction& tx, const std::string& where,
                                                     const storage::Params& params, bool events);

@@ -386,6 +386,35 @@ TEST_P(ReferralTest, AReferralWithoutAConsentThatCoversItIsRefusedByField) {
   EXPECT_EQ(Count("SELECT COUNT(*) FROM referrals"), 0);
 }
 
+TEST_P(ReferralTest, WithdrawingTheConsentClosesTheOpenReferralsThatReliedOnIt) {
+  consents_->OnWithdrawal([this](storage::Transaction& tx, int64_t consent, const authz::Principal& who,
+                                 core::Timestamp now) {
+    return ReferralService::CloseOnWithdrawnConsent(tx, audit_, outbox_, who, consent, now);
+  });
+  Referral sent = MustSend();
+  Referral started = MustSend();
+  ASSERT_TRUE(Do(started, ReferralAction::kAccept).ok());
+  auto accepted = referrals_->Get(kStateWorker, started.id);
+  ASSERT_TRUE(accepted.ok());
+  ASSERT_TRUE(Do(*accepted, ReferralAction::kStart).ok());
+  Referral declined = MustSend();
+  ASSERT_TRUE(Do(declined, ReferralAction::kDecline, "no capacity").ok());
+  ASSERT_TRUE(consents_->Record(kCityWorker, consent_, sharing::ConsentAction::kWithdraw, "she asked").ok());
+  for (int64_t id : {sent.id, started.id}) {
+    auto r = referrals_->Get(kCityWorker, id);
+    ASSERT_TRUE(r.ok()) << r.status().ToString();
+    EXPECT_EQ(r->state, ReferralState::kClosed) << id;
+    EXPECT_THAT(r->outcome, HasSubstr("the person withdrew consent"));
+    // The receiving agency answers it no more.
+    EXPECT_EQ(Do(*r, ReferralAction::kComplete).status().code(), StatusCode::kFailedPrecondition);
+  }
+  auto still = referrals_->Get(kCityWorker, declined.id);
+  ASSERT_TRUE(still.ok());
+  EXPECT_EQ(still->state, ReferralState::kDeclined);  // already settled: left as it was
+  EXPECT_EQ(Count("SELECT COUNT(*) FROM outbox WHERE type = 'referral.closed'"), 2);
+  EXPECT_EQ(Count("SELECT COUNT(*) FROM audit_log WHERE action = 'referral.close'"), 2);
+}
+
 TEST_P(ReferralTest, InboxAndSentListsPageNewestFirstAndFilterByState) {
   std::vector<Referral> sent;
   for (int i = 0; i < 5; ++i) sent.push_back(MustSend());

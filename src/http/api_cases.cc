@@ -193,6 +193,15 @@ void AddCaseRoutes(Router& router, cases::CaseService& cases) {
                if (!r.errors().empty()) return NotRun();
                return s.AddParticipant(ctx.Who(), id, version, core::AgencyId{*agency}, consent);
              });
+  AddCommand(router, cases, "/api/v1/cases/{id}/participants/remove", "removeCaseParticipant", {"agency_id", "reason"},
+             [](cases::CaseService& s, Context& ctx, int64_t id, int64_t version, JsonReader& r)
+                 -> core::StatusOr<cases::Case> {
+               const auto agency = r.OptInt("agency_id");
+               if (!agency) r.Error("agency_id", "choose the agency that leaves");
+               const std::string reason = r.String("reason", false, 2000);
+               if (!r.errors().empty()) return NotRun();
+               return s.RemoveParticipant(ctx.Who(), id, version, core::AgencyId{*agency}, reason);
+             });
   AddCommand(router, cases, "/api/v1/cases/{id}/lead", "appointCaseLead", {"agency_id"},
              [](cases::CaseService& s, Context& ctx, int64_t id, int64_t version, JsonReader& r)
                  -> core::StatusOr<cases::Case> {

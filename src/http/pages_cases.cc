@@ -79,6 +79,12 @@ json CaseData(const PageDeps& deps, const Context& ctx, const cases::Case& c) {
                             {"since", When(p.joined_at).substr(0, 10)},
                             {"lead", c.lead_agency && *c.lead_agency == p.agency}});
   }
+  json leavers = json::array();  // every agency but the coordinating one may be asked to leave
+  for (const auto& p : c.participants) {
+    if (p.consent_id != 0) leavers.push_back({{"agency_id", p.agency.value}, {"name", p.agency_name}});
+  }
+  d["has_leavers"] = !leavers.empty();
+  d["leavers"] = std::move(leavers);
   d["participants"] = std::move(participants);
   if (coordinating) {
     json others = json::array();
@@ -307,6 +313,10 @@ void AddCasePages(Router& router, const PageDeps& deps) {
                   const int64_t agency = IdOr0(form, "agency_id");
                   if (agency == 0) form_errors.push_back({"agency_id", "choose the agency to add"});
                   else done = s.AddParticipant(who, *id, version, core::AgencyId{agency}, IdOr0(form, "consent_id"));
+                } else if (command == "remove_participant") {
+                  const int64_t agency = IdOr0(form, "agency_id");
+                  if (agency == 0) form_errors.push_back({"agency_id", "choose the agency that leaves"});
+                  else done = s.RemoveParticipant(who, *id, version, core::AgencyId{agency}, Trim(FormValue(form, "reason")));
                 } else if (command == "appoint_lead") {
                   done = s.AppointLead(who, *id, version, core::AgencyId{IdOr0(form, "agency_id")});
                 } else if (command == "schedule_conference") {

@@ -412,6 +412,7 @@ StatusOr<Consent> ConsentService::Record(const authz::Principal& who, int64_t id
     RETURN_IF_ERROR(tx.Execute(kInsertEvent, {id, event, who.user.value, who.name, who.agency.value,
                                               now.micros, evidence, document_ref, reason})
                         .status());
+    if (next == ConsentState::kWithdrawn && on_withdrawal_) RETURN_IF_ERROR(on_withdrawal_(tx, id, who, now));
     RETURN_IF_ERROR(
         audit_.Append(tx, who,
                       {audit_action, "consent", std::to_string(id), person, true,

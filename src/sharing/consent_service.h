@@ -1,5 +1,6 @@
 #pragma once
 
+#include <functional>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -158,6 +159,13 @@ class ConsentService {
   core::Timestamp Now() const { return clock_.Now(); }
   const authz::DataCategories& categories() const { return categories_; }
 
+  // What else a withdrawal ends, run in the transaction that withdraws consent `consent_id` (the
+  // referrals and case places that relied on it): a failure refuses the withdrawal. Set once,
+  // before serving.
+  using WithdrawalHook = std::function<core::Status(storage::Transaction&, int64_t consent_id,
+                                                    const authz::Principal& who, core::Timestamp now)>;
+  void OnWithdrawal(WithdrawalHook hook) { on_withdrawal_ = std::move(hook); }
+
  private:
   static core::StatusOr<std::vector<Consent>> Load(storage::Transaction& tx, const std::string& where,
                                             const storage::Params& params);
@@ -174,6 +182,7 @@ class ConsentService {
   audit::AuditLog& audit_;
   exchange::Outbox& outbox_;
   const core::Clock& clock_;
+  WithdrawalHook on_withdrawal_;
 };
 
 }  // namespace sharing

@@ -156,4 +156,17 @@ test('the pages: opening a case from the client page and changing it with the fo
   assert.equal((await ngo.get(path)).status, 404);
   const list = await state.get('/cases');
   assert.match(list.text, /Page case/);
+  // The coordinator takes the state out of the case, saying why; the state no longer knows it.
+  const noWhy = await send(path, { command: 'remove_participant', version: await version(),
+    agency_id: String(agency['state-benefits']), reason: '' });
+  assert.equal(noWhy.status, 400);
+  assert.match(noWhy.text, /href="#remove_participant-reason">Say why the agency leaves the case/);
+  const removed = await send(path, { command: 'remove_participant', version: await version(),
+    agency_id: String(agency['state-benefits']), reason: 'Housing is settled' });
+  assert.equal(removed.status, 303, removed.text.slice(0, 300));
+  assert.match((await coordinator.get(path)).text, /left the case: Housing is settled/);
+  assert.equal((await state.get(path)).status, 404);
+  const api = await coordinator.post(`/api/v1/cases/${path.split('/').pop()}/participants/remove`,
+    { agency_id: agency['city-social'], reason: 'x', version: Number(await version()) });
+  assertProblem(api, 400, { fields: ['agency_id'] });
 });

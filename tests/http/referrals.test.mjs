@@ -183,7 +183,7 @@ test('the pages: a new referral from the client page, the list, and the actions 
   assert.equal((await ngo.get(`/referrals/${id}`)).status, 404);
 });
 
-test('consent recorded and withdrawn from the pages; a withdrawn consent refuses the next referral', T, async () => {
+test('consent recorded and withdrawn from the pages; withdrawing closes the referral sent on it and refuses the next', T, async () => {
   const form = await city.get(`/clients/${person}/consents/new`);
   assert.equal(form.status, 200);
   assert.doesNotMatch(form.text, /value="child_protection"/, 'black-class categories are not offered');
@@ -225,6 +225,11 @@ test('consent recorded and withdrawn from the pages; a withdrawn consent refuses
   const withdrawn = await post(`/consents/${id}/withdraw`, { reason: 'No longer wants the trust involved.' });
   assert.equal(withdrawn.status, 303);
   assert.doesNotMatch((await city.get(`/consents/${id}/receipt`)).text, /Withdraw the consent/);
+  // The referral sent on it is closed with it, saying why.
+  const closed = await city.get(`/api/v1/referrals/${sent.body.id}`);
+  assert.equal(closed.status, 200);
+  assert.equal(closed.body.state, 'closed');
+  assert.match(closed.body.outcome, new RegExp(`the person withdrew consent ${id}`));
   const refused = await city.post('/api/v1/referrals', referral(toTrust));
   assertProblem(refused, 400, { fields: ['consent_id'] });
   assert.match(JSON.stringify(refused.body.errors), /was withdrawn; the person must give consent anew/);
