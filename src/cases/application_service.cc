@@ -292,6 +292,17 @@ StatusOr<Application> ApplicationService::Apply(const authz::Principal& who, con
 
 StatusOr<Application> ApplicationService::Decide(const authz::Principal& who, int64_t part_id, PartDecision decision,
                                                  int64_t expected_version, const std::string& note) {
+  // A joint team's member decides the parts of the agency whose work the team does.
+  if (who.kind == authz::PrincipalKind::kStaff) {
+    std::optional<authz::Principal> joint;
+    RETURN_IF_ERROR(db_.Read([&](storage::Transaction& tx) -> Status {
+      ASSIGN_OR_RETURN(storage::Rows rows, tx.Query("SELECT agency_id FROM application_parts WHERE id = ?", {part_id}));
+      if (rows.empty() || rows.at(0).Int(0) == who.agency.value) return Status::Ok();
+      ASSIGN_OR_RETURN(joint, ActingFor(tx, who, core::AgencyId{rows.at(0).Int(0)}, clock_.Now().UtcDate()));
+      return Status::Ok();
+    }));
+    if (joint) return Decide(*joint, part_id, decision, expected_version, note);
+  }
   const bool needs_note = decision == PartDecision::kDeny || decision == PartDecision::kRequestInformation;
   if ((needs_note && note.empty()) || note.size() > kMaxNote) {
     return Status::InvalidArgument(
@@ -382,6 +393,25 @@ StatusOr<Application> ApplicationService::Decide(const authz::Principal& who, in
 }
 
 StatusOr<Application> ApplicationService::Get(const authz::Principal& who, int64_t id) {
+  // A joint team's member sees the application as the agency whose part the team decides.
+  if (who.kind == authz::PrincipalKind::kStaff) {
+    std::optional<authz::Principal> joint;
+    RETURN_IF_ERROR(db_.Read([&](storage::Transaction& tx) -> Status {
+      ASSIGN_OR_RETURN(storage::Rows rows, tx.Query("SELECT DISTINCT t.agency_id FROM application_parts t JOIN applications "
+                                                    "a ON a.id = t.application_id WHERE t.application_id = ? AND "
+                                                    "a.agency_id <> ? ORDER BY t.agency_id",
+                                                    {id, who.agency.value}));
+      for (const auto& r : rows) {
+        if (r.Int(0) == who.agency.value) return Status::Ok();  // a part of its own: as itself
+      }
+      for (const auto& r : rows) {
+        ASSIGN_OR_RETURN(joint, ActingFor(tx, who, core::AgencyId{r.Int(0)}, clock_.Now().UtcDate()));
+        if (joint) break;
+      }
+      return Status::Ok();
+    }));
+    if (joint) return Get(*joint, id);
+  }
   Application out;
   std::optional<std::string> refusal;
   RETURN_IF_ERROR(db_.Write([&](storage::Transaction& tx) -> Status {

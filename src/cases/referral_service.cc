@@ -300,6 +300,9 @@ StatusOr<Referral> ReferralService::Send(const authz::Principal& who, const NewR
 
 StatusOr<Referral> ReferralService::Act(const authz::Principal& who, int64_t id, ReferralAction action,
                                         int64_t expected_version, const std::string& note) {
+  // A joint team's member acts for the receiving agency on its referrals.
+  ASSIGN_OR_RETURN(std::optional<authz::Principal> joint, ForReceiver(who, id, !BySender(action)));
+  if (joint) return Act(*joint, id, action, expected_version, note);
   const bool needs_note = action == ReferralAction::kDecline || action == ReferralAction::kWithdraw ||
                           action == ReferralAction::kComplete || action == ReferralAction::kClose;
   if (needs_note && note.empty()) {
@@ -419,7 +422,27 @@ StatusOr<Referral> ReferralService::Act(const authz::Principal& who, int64_t id,
   return out;
 }
 
+StatusOr<std::optional<authz::Principal>> ReferralService::ForReceiver(const authz::Principal& who, int64_t id,
+                                                                      bool receiving_action) {
+  std::optional<authz::Principal> out;
+  if (who.kind != authz::PrincipalKind::kStaff) return out;
+  RETURN_IF_ERROR(db_.Read([&](storage::Transaction& tx) -> Status {
+    ASSIGN_OR_RETURN(storage::Rows rows, tx.Query("SELECT to_agency_id, from_agency_id FROM referrals WHERE id = ?", {id}));
+    // The sending agency's staff see it as the sender, and act as the sender but on the
+    // receiving side's steps.
+    if (rows.empty() || rows.at(0).Int(0) == who.agency.value ||
+        (rows.at(0).Int(1) == who.agency.value && !receiving_action)) {
+      return Status::Ok();
+    }
+    ASSIGN_OR_RETURN(out, ActingFor(tx, who, core::AgencyId{rows.at(0).Int(0)}, clock_.Now().UtcDate()));
+    return Status::Ok();
+  }));
+  return out;
+}
+
 StatusOr<Referral> ReferralService::Get(const authz::Principal& who, int64_t id) {
+  ASSIGN_OR_RETURN(std::optional<authz::Principal> joint, ForReceiver(who, id, false));
+  if (joint) return Get(*joint, id);
   Referral out;
   std::optional<std::string> refusal;
   RETURN_IF_ERROR(db_.Write([&](storage::Transaction& tx) -> Status {

@@ -14,6 +14,7 @@
 #include "core/status.h"
 #include "cases/intake.h"
 #include "exchange/outbox.h"
+#include "cases/work_queue.h"
 #include "storage/database.h"
 
 // Referrals: a worker of one agency refers a person, with the person's consent, to another
@@ -171,6 +172,11 @@ class ReferralService {
                                               int64_t consent_id, core::Timestamp now);
 
  private:
+  // `who` acting for the receiving agency of referral `id`, when a joint team makes them do its
+  // work (cases/work_queue.h, ActingFor); none otherwise, and none for the sending agency's staff
+  // unless it is for a step of the receiving side.
+  core::StatusOr<std::optional<authz::Principal>> ForReceiver(const authz::Principal& who, int64_t id,
+                                                              bool receiving_action);
   static core::StatusOr<std::vector<Referral>> Load(storage::Transaction& tx, const std::string& where,
                                                     const storage::Params& params, bool events);
   core::Status DenyAudited(const authz::Principal& who, const std::string& action, const std::string& id,

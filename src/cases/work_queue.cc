@@ -79,33 +79,56 @@ StatusOr<std::vector<WorkItem>> LoadItems(storage::Transaction& tx, const std::s
   return out;
 }
 
+// A joint team's agreement, in force on the day given twice as parameters.
+constexpr char kAgreementInForce[] =
+    "JOIN sharing_agreements sa ON sa.id = ta.agreement_id AND sa.state = 'approved' AND sa.valid_from <= ? AND "
+    "(sa.valid_to IS NULL OR sa.valid_to >= ?) ";
+
 StatusOr<std::vector<Team>> LoadTeams(storage::Transaction& tx, const std::string& where, const storage::Params& p) {
-  ASSIGN_OR_RETURN(storage::Rows rows, tx.Query("SELECT id, agency_id, name, tier, skills FROM teams " + where, p));
+  ASSIGN_OR_RETURN(storage::Rows rows,
+                   tx.Query("SELECT teams.id, teams.agency_id, teams.name, teams.tier, teams.skills, ag.name FROM teams "
+                            "JOIN agencies ag ON ag.id = teams.agency_id " +
+                                where,
+                            p));
   std::vector<Team> out;
   for (const auto& r : rows) {
-    Team t{r.Int(0), core::AgencyId{r.Int(1)}, r.Text(2), r.Text(3), Split(r.Text(4)), {}};
+    Team t{r.Int(0), core::AgencyId{r.Int(1)}, r.Text(2), r.Text(3), Split(r.Text(4)), {}, r.Text(5), {}};
     ASSIGN_OR_RETURN(storage::Rows m, tx.Query("SELECT user_id, username FROM team_members WHERE team_id = ? ORDER BY "
                                                "username",
                                                {t.id}));
     for (const auto& row : m) t.members.emplace_back(row.Int(0), row.Text(1));
+    ASSIGN_OR_RETURN(storage::Rows j, tx.Query("SELECT ta.agency_id, a.name, ta.agreement_id FROM team_agencies ta JOIN "
+                                               "agencies a ON a.id = ta.agency_id WHERE ta.team_id = ? ORDER BY a.name",
+                                               {t.id}));
+    for (const auto& row : j) t.joint.push_back({core::AgencyId{row.Int(0)}, row.Text(1), row.Int(2)});
     out.push_back(std::move(t));
   }
   return out;
 }
 
-// The team of `agency` for `tier` that has every skill asked for, or any team of the tier.
+// The team for `agency`'s work of `tier`: the joint teams the agency gave its work to (under an
+// agreement in force on `today`) before its own teams, the first with every skill asked for; else
+// the first joint team of the tier, else its own first; 0 when there is none.
 StatusOr<int64_t> PickTeam(storage::Transaction& tx, core::AgencyId agency, const std::string& tier,
-                           const std::vector<std::string>& skills) {
-  ASSIGN_OR_RETURN(std::vector<Team> teams,
-                   LoadTeams(tx, "WHERE agency_id = ? AND tier = ? ORDER BY id", {agency.value, tier}));
-  for (const auto& t : teams) {
-    if (std::all_of(skills.begin(), skills.end(), [&](const std::string& s) {
-          return std::find(t.skills.begin(), t.skills.end(), s) != t.skills.end();
-        })) {
-      return t.id;
+                           const std::vector<std::string>& skills, core::Date today) {
+  ASSIGN_OR_RETURN(std::vector<Team> own,
+                   LoadTeams(tx, "WHERE teams.agency_id = ? AND teams.tier = ? ORDER BY teams.id", {agency.value, tier}));
+  ASSIGN_OR_RETURN(std::vector<Team> joint,
+                   LoadTeams(tx,
+                             std::string("WHERE teams.tier = ? AND teams.id IN (SELECT ta.team_id FROM team_agencies ta ") +
+                                 kAgreementInForce + "WHERE ta.agency_id = ?) ORDER BY teams.id",
+                             {tier, today.ToString(), today.ToString(), agency.value}));
+  for (const auto* list : {&joint, &own}) {
+    for (const auto& t : *list) {
+      if (std::all_of(skills.begin(), skills.end(), [&](const std::string& s) {
+            return std::find(t.skills.begin(), t.skills.end(), s) != t.skills.end();
+          })) {
+        return t.id;
+      }
     }
   }
-  return teams.empty() ? int64_t{0} : teams.front().id;
+  if (!joint.empty()) return joint.front().id;
+  return own.empty() ? int64_t{0} : own.front().id;
 }
 
 // API tokens need the scope: cases:read to read the queue, cases:write to act on it.
@@ -153,7 +176,7 @@ Status WorkQueueService::Enqueue(storage::Transaction& tx, const IntakeRules& in
   }
   if (!in.facts.count("expedited")) in.facts["expedited"] = false;
   ASSIGN_OR_RETURN(IntakeDecision d, intake.Route(in.facts));
-  ASSIGN_OR_RETURN(int64_t team, PickTeam(tx, in.agency, d.tier, d.skills));
+  ASSIGN_OR_RETURN(int64_t team, PickTeam(tx, in.agency, d.tier, d.skills, now.UtcDate()));
   ASSIGN_OR_RETURN(storage::Rows rows,
                    tx.Query("INSERT INTO work_items (agency_id, source, source_id, person_id, title, complexity, tier, "
                             "skills, rule, team_id, state, assignee, escalated, due, created_at, updated_at, version) "
@@ -208,7 +231,7 @@ StatusOr<Team> WorkQueueService::CreateTeam(const authz::Principal& who, const s
                                                   {who.agency.value, name, tier, Join(skills), clock_.Now().micros}));
     const int64_t id = rows.at(0).Int(0);
     RETURN_IF_ERROR(audit_.Append(tx, who, {"team.create", "team", std::to_string(id), std::nullopt, true, tier}));
-    ASSIGN_OR_RETURN(std::vector<Team> teams, LoadTeams(tx, "WHERE id = ?", {id}));
+    ASSIGN_OR_RETURN(std::vector<Team> teams, LoadTeams(tx, "WHERE teams.id = ?", {id}));
     out = std::move(teams.at(0));
     return Status::Ok();
   });
@@ -220,7 +243,7 @@ StatusOr<Team> WorkQueueService::AddMember(const authz::Principal& who, int64_t 
   if (!Manages(who)) return Status::PermissionDenied("team members are added by the agency's managers and administrators");
   Team out;
   RETURN_IF_ERROR(db_.Write([&](storage::Transaction& tx) -> Status {
-    ASSIGN_OR_RETURN(std::vector<Team> teams, LoadTeams(tx, "WHERE id = ? AND agency_id = ?", {team, who.agency.value}));
+    ASSIGN_OR_RETURN(std::vector<Team> teams, LoadTeams(tx, "WHERE teams.id = ? AND teams.agency_id = ?", {team, who.agency.value}));
     if (teams.empty()) return Status::NotFound(fmt::format("your agency has no team {}", team));
     ASSIGN_OR_RETURN(storage::Rows users, tx.Query("SELECT username FROM users WHERE id = ? AND agency_id = ?",
                                                    {user, who.agency.value}));
@@ -236,7 +259,7 @@ StatusOr<Team> WorkQueueService::AddMember(const authz::Principal& who, int64_t 
       RETURN_IF_ERROR(audit_.Append(tx, who, {"team.add_member", "team", std::to_string(team), std::nullopt, true,
                                               users[0].Text(0)}));
     }
-    ASSIGN_OR_RETURN(teams, LoadTeams(tx, "WHERE id = ?", {team}));
+    ASSIGN_OR_RETURN(teams, LoadTeams(tx, "WHERE teams.id = ?", {team}));
     out = std::move(teams.at(0));
     return Status::Ok();
   }));
@@ -249,7 +272,11 @@ StatusOr<std::vector<Team>> WorkQueueService::Teams(const authz::Principal& who)
   }
   std::vector<Team> out;
   RETURN_IF_ERROR(db_.Read([&](storage::Transaction& tx) -> Status {
-    ASSIGN_OR_RETURN(out, LoadTeams(tx, "WHERE agency_id = ? ORDER BY tier, name", {who.agency.value}));
+    ASSIGN_OR_RETURN(out, LoadTeams(tx,
+                                    "WHERE teams.agency_id = ? OR teams.id IN (SELECT team_id FROM team_agencies WHERE "
+                                    "agency_id = ?) ORDER BY CASE WHEN teams.agency_id = ? THEN 0 ELSE 1 END, "
+                                    "teams.tier, teams.name",
+                                    {who.agency.value, who.agency.value, who.agency.value}));
     return Status::Ok();
   }));
   return out;
@@ -262,11 +289,17 @@ StatusOr<std::vector<WorkItem>> WorkQueueService::Queue(const authz::Principal& 
   if (std::string why = TokenRefusal(who, "cases:read"); !why.empty()) return Status::PermissionDenied(why);
   std::vector<WorkItem> out;
   RETURN_IF_ERROR(db_.Write([&](storage::Transaction& tx) -> Status {
-    std::string where = "WHERE w.agency_id = ? AND w.state <> 'done'";
-    storage::Params params{who.agency.value};
-    if (!who.HasRole(authz::Role::kManager)) {
-      where += " AND w.team_id IN (SELECT team_id FROM team_members WHERE user_id = ?)";
-      params.push_back(who.user.value);
+    // Members: the work of their teams, joint teams' work of other agencies included. Managers:
+    // their agency's work, and whatever is at its teams.
+    std::string where = "WHERE w.state <> 'done'";
+    storage::Params params;
+    if (who.HasRole(authz::Role::kManager)) {
+      where += " AND (w.agency_id = ? OR w.team_id IN (SELECT id FROM teams WHERE agency_id = ?))";
+      params = {who.agency.value, who.agency.value};
+    } else {
+      where += " AND w.team_id IN (SELECT tm.team_id FROM team_members tm JOIN teams t ON t.id = tm.team_id "
+               "WHERE tm.user_id = ? AND t.agency_id = ?)";
+      params = {who.user.value, who.agency.value};
     }
     where += " ORDER BY CASE WHEN w.team_id IS NULL THEN 0 ELSE 1 END, CASE WHEN w.due IS NULL THEN 1 ELSE 0 END, "
              "w.due, w.id LIMIT 500";
@@ -294,9 +327,13 @@ StatusOr<WorkItem> WorkQueueService::Act(const authz::Principal& who, int64_t id
     std::string where = "WHERE w.id = ?";
     if (tx.dialect() == storage::Dialect::kPostgres) where += " FOR UPDATE OF w";
     ASSIGN_OR_RETURN(std::vector<WorkItem> found, LoadItems(tx, where, {id}));
-    if (found.empty() || who.kind == authz::PrincipalKind::kCitizen || found[0].agency != who.agency) {
-      return Status::NotFound(fmt::format("your agency has no work item {}", id));
+    bool ours = !found.empty() && who.kind != authz::PrincipalKind::kCitizen && found[0].agency == who.agency;
+    if (!found.empty() && !ours && who.kind != authz::PrincipalKind::kCitizen && found[0].team != 0) {
+      // Work of another agency at one of ours: a joint team's.
+      ASSIGN_OR_RETURN(storage::Rows t, tx.Query("SELECT agency_id FROM teams WHERE id = ?", {found[0].team}));
+      ours = !t.empty() && t.at(0).Int(0) == who.agency.value;
     }
+    if (!ours) return Status::NotFound(fmt::format("your agency has no work item {}", id));
     WorkItem w = std::move(found[0]);
     person = w.person;
     ASSIGN_OR_RETURN(storage::Rows member, tx.Query("SELECT 1 FROM team_members WHERE team_id = ? AND user_id = ?",
@@ -363,7 +400,7 @@ StatusOr<WorkItem> WorkQueueService::Act(const authz::Principal& who, int64_t id
         if (w.tier == "specialist") {
           return Status::FailedPrecondition("the work is with the specialists already");
         }
-        ASSIGN_OR_RETURN(int64_t specialists, PickTeam(tx, w.agency, "specialist", {}));
+        ASSIGN_OR_RETURN(int64_t specialists, PickTeam(tx, w.agency, "specialist", {}, now.UtcDate()));
         if (specialists == 0) {
           return Status::FailedPrecondition("your agency has no specialist team to escalate to");
         }
@@ -408,6 +445,187 @@ StatusOr<WorkItem> WorkQueueService::Act(const authz::Principal& who, int64_t id
     return Status::PermissionDenied(*refusal);
   }
   return out;
+}
+
+StatusOr<Team> WorkQueueService::RemoveMember(const authz::Principal& who, int64_t team, int64_t user) {
+  if (!Manages(who)) return Status::PermissionDenied("team members are removed by the agency's managers and administrators");
+  Team out;
+  RETURN_IF_ERROR(db_.Write([&](storage::Transaction& tx) -> Status {
+    ASSIGN_OR_RETURN(std::vector<Team> teams,
+                     LoadTeams(tx, "WHERE teams.id = ? AND teams.agency_id = ?", {team, who.agency.value}));
+    if (teams.empty()) return Status::NotFound(fmt::format("your agency has no team {}", team));
+    ASSIGN_OR_RETURN(storage::Rows in, tx.Query("SELECT username FROM team_members WHERE team_id = ? AND user_id = ?",
+                                                {team, user}));
+    if (in.empty()) {
+      return Status::InvalidArgument("the member is not valid", {{"user_id", "not a member of the team"}});
+    }
+    const std::string username = in.at(0).Text(0);
+    const core::Timestamp now = clock_.Now();
+    // Their claimed work at the team goes back to it, open, for another member.
+    ASSIGN_OR_RETURN(std::vector<WorkItem> held,
+                     LoadItems(tx, "WHERE w.team_id = ? AND w.assignee_user_id = ? AND w.state = 'claimed'", {team, user}));
+    for (const auto& w : held) {
+      RETURN_IF_ERROR(tx.Execute("UPDATE work_items SET state = 'open', assignee_user_id = NULL, assignee = '', "
+                                 "updated_at = ?, version = version + 1 WHERE id = ?",
+                                 {now.micros, w.id})
+                          .status());
+      RETURN_IF_ERROR(tx.Execute("INSERT INTO work_events (item_id, at, actor, action, note) VALUES (?, ?, ?, 'release', ?)",
+                                 {w.id, now.micros, who.name, fmt::format("{} left the team", username)})
+                          .status());
+      RETURN_IF_ERROR(audit_.Append(tx, who, {"work.release", "work_item", std::to_string(w.id), w.person, true,
+                                              fmt::format("from claimed to open: {} left the team", username)}));
+      ASSIGN_OR_RETURN(std::vector<WorkItem> updated, LoadItems(tx, "WHERE w.id = ?", {w.id}));
+      RETURN_IF_ERROR(outbox_.Append(tx, "work.released", "work_item", std::to_string(w.id), Payload(updated.at(0))));
+    }
+    RETURN_IF_ERROR(tx.Execute("DELETE FROM team_members WHERE team_id = ? AND user_id = ?", {team, user}).status());
+    RETURN_IF_ERROR(audit_.Append(tx, who, {"team.remove_member", "team", std::to_string(team), std::nullopt, true,
+                                            fmt::format("{}; {} claimed items back to the team", username, held.size())}));
+    ASSIGN_OR_RETURN(teams, LoadTeams(tx, "WHERE teams.id = ?", {team}));
+    out = std::move(teams.at(0));
+    return Status::Ok();
+  }));
+  return out;
+}
+
+namespace {
+
+// The agreement that lets `team_agency` receive `agency`'s data for case work or service
+// delivery, approved and in force on `today`: kInvalidArgument (agreement_id) otherwise.
+Status CheckJointAgreement(storage::Transaction& tx, int64_t agreement, core::AgencyId agency,
+                           core::AgencyId team_agency, const std::string& team_agency_name, core::Date today) {
+  ASSIGN_OR_RETURN(storage::Rows rows,
+                   tx.Query("SELECT receiving_agency_id, holding_agency_id, purpose, state, valid_from, valid_to "
+                            "FROM sharing_agreements WHERE id = ?",
+                            {agreement}));
+  auto invalid = [](const std::string& m) {
+    return Status::InvalidArgument("the joint team has invalid fields", {{"agreement_id", m}});
+  };
+  if (rows.empty()) return invalid(fmt::format("no sharing agreement has id {}", agreement));
+  const auto& r = rows.at(0);
+  if (r.Int(0) != team_agency.value) {
+    return invalid(fmt::format("the agreement does not let {} receive your agency's data", team_agency_name));
+  }
+  if (r.OptInt(1) && *r.OptInt(1) != agency.value) return invalid("the agreement is about another agency's data");
+  if (r.Text(2) != "case_work" && r.Text(2) != "service_delivery") {
+    return invalid("the agreement is not for case work or service delivery");
+  }
+  const std::string day = today.ToString();
+  if (r.Text(3) != "approved" || r.Text(4) > day || (r.OptText(5) && *r.OptText(5) < day)) {
+    return invalid("the agreement is not approved and in force today");
+  }
+  return Status::Ok();
+}
+
+}  // namespace
+
+StatusOr<Team> WorkQueueService::JoinTeam(const authz::Principal& who, int64_t team, int64_t agreement) {
+  if (!Manages(who)) {
+    return Status::PermissionDenied("an agency's managers and administrators decide who does its work");
+  }
+  Team out;
+  RETURN_IF_ERROR(db_.Write([&](storage::Transaction& tx) -> Status {
+    ASSIGN_OR_RETURN(std::vector<Team> teams, LoadTeams(tx, "WHERE teams.id = ?", {team}));
+    if (teams.empty()) return Status::NotFound(fmt::format("no team has id {}", team));
+    const Team& t = teams.front();
+    if (t.agency == who.agency) {
+      return Status::InvalidArgument("the joint team has invalid fields",
+                                     {{"team_id", "the team is your own agency's: it does your work already"}});
+    }
+    RETURN_IF_ERROR(CheckJointAgreement(tx, agreement, who.agency, t.agency, t.agency_name, clock_.Now().UtcDate()));
+    ASSIGN_OR_RETURN(storage::Rows in, tx.Query("SELECT 1 FROM team_agencies WHERE team_id = ? AND agency_id = ?",
+                                                {team, who.agency.value}));
+    if (in.empty()) {
+      RETURN_IF_ERROR(tx.Execute("INSERT INTO team_agencies (team_id, agency_id, agreement_id, added_at, added_by) "
+                                 "VALUES (?, ?, ?, ?, ?)",
+                                 {team, who.agency.value, agreement, clock_.Now().micros, who.name})
+                          .status());
+      RETURN_IF_ERROR(audit_.Append(tx, who, {"team.join", "team", std::to_string(team), std::nullopt, true,
+                                              fmt::format("{} does the agency's work under agreement {}", t.name,
+                                                          agreement)}));
+    }
+    ASSIGN_OR_RETURN(teams, LoadTeams(tx, "WHERE teams.id = ?", {team}));
+    out = std::move(teams.at(0));
+    return Status::Ok();
+  }));
+  return out;
+}
+
+StatusOr<Team> WorkQueueService::LeaveTeam(const authz::Principal& who, int64_t team) {
+  if (!Manages(who)) {
+    return Status::PermissionDenied("an agency's managers and administrators decide who does its work");
+  }
+  Team out;
+  RETURN_IF_ERROR(db_.Write([&](storage::Transaction& tx) -> Status {
+    ASSIGN_OR_RETURN(storage::Rows in, tx.Query("SELECT 1 FROM team_agencies WHERE team_id = ? AND agency_id = ?",
+                                                {team, who.agency.value}));
+    if (in.empty()) return Status::NotFound(fmt::format("team {} does not do your agency's work", team));
+    RETURN_IF_ERROR(
+        tx.Execute("DELETE FROM team_agencies WHERE team_id = ? AND agency_id = ?", {team, who.agency.value}).status());
+    // The agency's unfinished work there is routed again, open, among what does its work now.
+    const core::Timestamp now = clock_.Now();
+    ASSIGN_OR_RETURN(std::vector<WorkItem> left,
+                     LoadItems(tx, "WHERE w.team_id = ? AND w.agency_id = ? AND w.state <> 'done'", {team, who.agency.value}));
+    for (const auto& w : left) {
+      ASSIGN_OR_RETURN(storage::Rows skills, tx.Query("SELECT skills FROM work_items WHERE id = ?", {w.id}));
+      ASSIGN_OR_RETURN(int64_t next, PickTeam(tx, w.agency, w.tier, Split(skills.at(0).Text(0)), now.UtcDate()));
+      RETURN_IF_ERROR(tx.Execute("UPDATE work_items SET team_id = ?, state = 'open', assignee_user_id = NULL, "
+                                 "assignee = '', updated_at = ?, version = version + 1 WHERE id = ?",
+                                 {next != 0 ? storage::Value(next) : storage::Value(storage::Null{}), now.micros, w.id})
+                          .status());
+      RETURN_IF_ERROR(tx.Execute("INSERT INTO work_events (item_id, at, actor, action, note) VALUES (?, ?, ?, 'release', ?)",
+                                 {w.id, now.micros, who.name, std::string("the agency took its work back from the joint team")})
+                          .status());
+      RETURN_IF_ERROR(audit_.Append(tx, who, {"work.release", "work_item", std::to_string(w.id), w.person, true,
+                                              "the agency took its work back from the joint team"}));
+      ASSIGN_OR_RETURN(std::vector<WorkItem> updated, LoadItems(tx, "WHERE w.id = ?", {w.id}));
+      RETURN_IF_ERROR(outbox_.Append(tx, "work.released", "work_item", std::to_string(w.id), Payload(updated.at(0))));
+    }
+    RETURN_IF_ERROR(audit_.Append(tx, who, {"team.leave", "team", std::to_string(team), std::nullopt, true,
+                                            fmt::format("{} work items routed again", left.size())}));
+    ASSIGN_OR_RETURN(std::vector<Team> teams, LoadTeams(tx, "WHERE teams.id = ?", {team}));
+    if (!teams.empty()) out = std::move(teams.front());
+    return Status::Ok();
+  }));
+  return out;
+}
+
+StatusOr<std::vector<JointCandidate>> WorkQueueService::JointCandidates(const authz::Principal& who) {
+  if (!Manages(who)) return Status::PermissionDenied("an agency's managers and administrators decide who does its work");
+  std::vector<JointCandidate> out;
+  RETURN_IF_ERROR(db_.Read([&](storage::Transaction& tx) -> Status {
+    const std::string day = clock_.Now().UtcDate().ToString();
+    ASSIGN_OR_RETURN(storage::Rows rows,
+                     tx.Query("SELECT receiving_agency_id, MIN(id) FROM sharing_agreements WHERE state = 'approved' AND "
+                              "valid_from <= ? AND (valid_to IS NULL OR valid_to >= ?) AND receiving_agency_id <> ? AND "
+                              "(holding_agency_id IS NULL OR holding_agency_id = ?) AND purpose IN ('case_work', "
+                              "'service_delivery') GROUP BY receiving_agency_id ORDER BY receiving_agency_id",
+                              {day, day, who.agency.value, who.agency.value}));
+    for (const auto& r : rows) {
+      ASSIGN_OR_RETURN(std::vector<Team> teams, LoadTeams(tx, "WHERE teams.agency_id = ? ORDER BY teams.tier, teams.name",
+                                                          {r.Int(0)}));
+      for (auto& t : teams) out.push_back({std::move(t), r.Int(1)});
+    }
+    return Status::Ok();
+  }));
+  return out;
+}
+
+StatusOr<std::optional<authz::Principal>> ActingFor(storage::Transaction& tx, const authz::Principal& who,
+                                                    core::AgencyId agency, core::Date today) {
+  if (who.kind != authz::PrincipalKind::kStaff || who.agency == agency || !who.user.valid()) {
+    return std::optional<authz::Principal>();
+  }
+  ASSIGN_OR_RETURN(storage::Rows rows,
+                   tx.Query(std::string("SELECT a.name FROM team_agencies ta JOIN team_members tm ON tm.team_id = "
+                                        "ta.team_id JOIN teams t ON t.id = ta.team_id JOIN agencies a ON a.id = "
+                                        "ta.agency_id ") +
+                                kAgreementInForce + "WHERE ta.agency_id = ? AND tm.user_id = ? AND t.agency_id = ? LIMIT 1",
+                            {today.ToString(), today.ToString(), agency.value, who.user.value, who.agency.value}));
+  if (rows.empty()) return std::optional<authz::Principal>();
+  authz::Principal as = who;
+  as.agency = agency;
+  as.name = fmt::format("{} for {}", who.name, rows.at(0).Text(0));
+  return std::optional<authz::Principal>(std::move(as));
 }
 
 }  // namespace cases

@@ -24,6 +24,14 @@
 //    └─────────release / escalate───────────────┘
 namespace cases {
 
+// An agency whose work a team of another agency does (a joint team), under a sharing agreement
+// that lets the team's agency receive that agency's data.
+struct JointAgency {
+  core::AgencyId agency;
+  std::string name;
+  int64_t agreement = 0;
+};
+
 struct Team {
   int64_t id = 0;
   core::AgencyId agency;
@@ -31,7 +39,23 @@ struct Team {
   std::string tier;  // front_line, specialist
   std::vector<std::string> skills;
   std::vector<std::pair<int64_t, std::string>> members;  // user id, username
+  std::string agency_name;
+  std::vector<JointAgency> joint;  // the other agencies whose work it does
 };
+
+// A team of another agency that the caller's agency may give its work to, and the agreement
+// that allows it.
+struct JointCandidate {
+  Team team;
+  int64_t agreement = 0;
+};
+
+// Whether `who` works in a joint team doing `agency`'s work under an agreement in force on
+// `today`; then `who` acting for `agency`, named so ("ana.city for State Benefits"), so that
+// the agency's work (its referrals, its parts of applications) may be done and audited as
+// such. None when `who` is of `agency` or in no such team.
+core::StatusOr<std::optional<authz::Principal>> ActingFor(storage::Transaction& tx, const authz::Principal& who,
+                                                          core::AgencyId agency, core::Date today);
 
 struct WorkItem {
   int64_t id = 0;
@@ -92,6 +116,19 @@ class WorkQueueService {
                                   const std::vector<std::string>& skills);
   // A staff member of the same agency joins a team. kInvalidArgument user_id.
   core::StatusOr<Team> AddMember(const authz::Principal& who, int64_t team, int64_t user);
+  // The member leaves the team; the work they had claimed there goes back to the team, open.
+  core::StatusOr<Team> RemoveMember(const authz::Principal& who, int64_t team, int64_t user);
+  // A joint team: the caller's agency (its managers and administrators) gives its work to a team
+  // of another agency, under agreement `agreement`: approved, in force, letting the team's agency
+  // receive the caller's agency's data for case work or service delivery (kInvalidArgument
+  // agreement_id otherwise). From then on the agency's work of the team's tier is routed to it
+  // before the agency's own teams, and its members act for the agency on that work.
+  core::StatusOr<Team> JoinTeam(const authz::Principal& who, int64_t team, int64_t agreement);
+  // The caller's agency takes its work back: its open work at the team is routed again.
+  core::StatusOr<Team> LeaveTeam(const authz::Principal& who, int64_t team);
+  // The teams of other agencies the caller's agency may give its work to, with the agreement.
+  core::StatusOr<std::vector<JointCandidate>> JointCandidates(const authz::Principal& who);
+  // The caller's agency's teams, and the joint teams of other agencies that do its work.
   core::StatusOr<std::vector<Team>> Teams(const authz::Principal& who);
   // The open and claimed work of the caller's teams (managers: all of the agency's, the
   // work without a team first), soonest due first.

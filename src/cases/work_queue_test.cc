@@ -218,6 +218,123 @@ TEST_P(WorkQueueTest, ReferralsAreRoutedByTierClaimedEscalatedAndSettledByTheAns
   EXPECT_EQ(left->front().source_id, urgent.id);
 }
 
+TEST_P(WorkQueueTest, AJointTeamOfTheCityDoesTheStatesWorkUnderAnAgreementAndActsForTheState) {
+  // The city's joint assessment team (joint.one, user 5), and the agreement that lets the city
+  // receive the state's data for case work.
+  ASSERT_TRUE(db_->Write([](storage::Transaction& tx) -> Status {
+                   for (const char* user : {"joint.one", "manager.city"}) {
+                     RETURN_IF_ERROR(tx.Execute("INSERT INTO users (kind, username, display_name, password_hash, "
+                                                "agency_id, created_at, updated_at) VALUES ('staff', ?, ?, 'x', 1, 0, 0)",
+                                                {std::string(user), std::string(user)})
+                                         .status());
+                   }
+                   for (int64_t receiving : {1, 2}) {
+                     RETURN_IF_ERROR(tx.Execute("INSERT INTO sharing_agreements (receiving_agency_id, holding_agency_id, "
+                                                "category, sharing_class, purpose, legal_basis, consent_required, "
+                                                "valid_from, description, state, approvals_needed, proposed_by, "
+                                                "proposed_at, reason, version) VALUES (?, ?, 'contact', 'white', "
+                                                "'case_work', 'Joint working order 2026', 0, '2025-01-01', '', "
+                                                "'approved', 1, 4, 0, '', 2)",
+                                                {receiving, receiving == 1 ? int64_t{2} : int64_t{1}})
+                                         .status());
+                   }
+                   return Status::Ok();
+                 })
+                  .ok());
+  const int64_t lets_city_receive = 1;
+  const int64_t lets_state_receive = 2;
+  const authz::Principal city_manager = Staff(6, core::AgencyId{1}, authz::Role::kManager, "manager.city");
+  const authz::Principal joint = Staff(5, core::AgencyId{1}, authz::Role::kCaseworker, "joint.one");
+  auto team = queue_->CreateTeam(city_manager, "Joint assessment", "front_line", {});
+  ASSERT_TRUE(team.ok()) << team.status().ToString();
+  ASSERT_TRUE(queue_->AddMember(city_manager, team->id, 5).ok());
+
+  // The state's managers decide, on an agreement letting the city receive the state's data.
+  EXPECT_EQ(queue_->JoinTeam(front1_, team->id, lets_city_receive).status().code(), StatusCode::kPermissionDenied);
+  auto wrong = queue_->JoinTeam(manager_, team->id, lets_state_receive);
+  ASSERT_EQ(wrong.status().code(), StatusCode::kInvalidArgument);
+  EXPECT_EQ(wrong.status().fields().at(0).field, "agreement_id");
+  EXPECT_THAT(wrong.status().fields().at(0).message, HasSubstr("does not let city-social name receive"));
+  EXPECT_EQ(queue_->JoinTeam(city_manager, team->id, lets_city_receive).status().code(), StatusCode::kInvalidArgument);
+  auto candidates = queue_->JointCandidates(manager_);
+  ASSERT_TRUE(candidates.ok());
+  ASSERT_EQ(candidates->size(), 1u);
+  EXPECT_EQ(candidates->front().team.id, team->id);
+  EXPECT_EQ(candidates->front().agreement, lets_city_receive);
+  auto joined = queue_->JoinTeam(manager_, team->id, lets_city_receive);
+  ASSERT_TRUE(joined.ok()) << joined.status().ToString();
+  ASSERT_EQ(joined->joint.size(), 1u);
+  EXPECT_EQ(joined->joint.front().name, "state-benefits name");
+  auto states_teams = queue_->Teams(manager_);
+  ASSERT_TRUE(states_teams.ok());
+  ASSERT_EQ(states_teams->size(), 1u);  // the state has none of its own: the joint one shows
+  EXPECT_EQ(states_teams->front().agency_name, "city-social name");
+
+  // The state's referral goes to the joint team; its member claims it and answers it for the state.
+  Referral r = Send(Urgency::kSoon);
+  auto work = queue_->Queue(joint);
+  ASSERT_TRUE(work.ok()) << work.status().ToString();
+  ASSERT_EQ(work->size(), 1u);
+  EXPECT_EQ(work->front().agency, core::AgencyId{2});
+  EXPECT_EQ(work->front().team, team->id);
+  auto claimed = queue_->Act(joint, work->front().id, WorkAction::kClaim, work->front().version, "");
+  ASSERT_TRUE(claimed.ok()) << claimed.status().ToString();
+  EXPECT_EQ(referrals_->Get(city_manager, r.id).status().code(), StatusCode::kOk);  // the sender sees it anyway
+  auto accepted = referrals_->Act(joint, r.id, ReferralAction::kAccept, r.version, "");
+  ASSERT_TRUE(accepted.ok()) << accepted.status().ToString();
+  EXPECT_EQ(accepted->state, ReferralState::kAccepted);
+  EXPECT_EQ(accepted->events.back().actor, "joint.one for state-benefits name");
+  EXPECT_EQ(accepted->events.back().agency, core::AgencyId{2});
+  auto settled = queue_->Queue(joint);
+  ASSERT_TRUE(settled.ok());
+  EXPECT_THAT(*settled, IsEmpty());  // answered: its work is done
+
+  // A member who leaves the team gives back what they had claimed.
+  Referral second = Send(Urgency::kSoon);
+  work = queue_->Queue(joint);
+  ASSERT_TRUE(work.ok());
+  ASSERT_EQ(work->size(), 1u);
+  ASSERT_TRUE(queue_->Act(joint, work->front().id, WorkAction::kClaim, work->front().version, "").ok());
+  EXPECT_EQ(queue_->RemoveMember(manager_, team->id, 5).status().code(), StatusCode::kNotFound);  // not the state's team
+  auto removed = queue_->RemoveMember(city_manager, team->id, 5);
+  ASSERT_TRUE(removed.ok()) << removed.status().ToString();
+  EXPECT_TRUE(removed->members.empty());
+  auto back = queue_->Queue(manager_);
+  ASSERT_TRUE(back.ok());
+  ASSERT_EQ(back->size(), 1u);
+  EXPECT_EQ(back->front().state, "open");
+  EXPECT_EQ(back->front().assignee, "");
+  // No longer in the team: no longer acting for the state (only as the city, which sent it).
+  auto as_city = referrals_->Act(joint, second.id, ReferralAction::kAccept, second.version, "");
+  ASSERT_EQ(as_city.status().code(), StatusCode::kPermissionDenied);
+  EXPECT_THAT(as_city.status().message(), HasSubstr("only state-benefits name, which received the referral"));
+  ASSERT_TRUE(queue_->AddMember(city_manager, team->id, 5).ok());
+  // A revoked agreement ends it at once.
+  ASSERT_TRUE(db_->Write([](storage::Transaction& tx) {
+                   return tx.Execute("UPDATE sharing_agreements SET state = 'revoked' WHERE id = 1").status();
+                 })
+                  .ok());
+  EXPECT_EQ(referrals_->Act(joint, second.id, ReferralAction::kReceive, second.version, "").status().code(),
+            StatusCode::kPermissionDenied);
+  ASSERT_TRUE(db_->Write([](storage::Transaction& tx) {
+                   return tx.Execute("UPDATE sharing_agreements SET state = 'approved' WHERE id = 1").status();
+                 })
+                  .ok());
+  auto received = referrals_->Act(joint, second.id, ReferralAction::kReceive, second.version, "");
+  ASSERT_TRUE(received.ok()) << received.status().ToString();
+
+  // The state takes its work back: what was at the joint team is routed again (no team of its own).
+  auto left = queue_->LeaveTeam(manager_, team->id);
+  ASSERT_TRUE(left.ok()) << left.status().ToString();
+  EXPECT_TRUE(left->joint.empty());
+  auto returned = queue_->Queue(manager_);
+  ASSERT_TRUE(returned.ok());
+  ASSERT_EQ(returned->size(), 1u);
+  EXPECT_EQ(returned->front().team, 0);
+  EXPECT_THAT(*queue_->Queue(joint), IsEmpty());
+  EXPECT_EQ(queue_->LeaveTeam(manager_, team->id).status().code(), StatusCode::kNotFound);
+}
+
 TEST_P(WorkQueueTest, AnActionOfACasePlanIsWorkForItsAgencyUntilItIsDone) {
   auto front = queue_->CreateTeam(manager_, "Front line", "front_line", {});
   ASSERT_TRUE(front.ok());

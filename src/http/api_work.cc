@@ -32,8 +32,13 @@ json WorkItemJson(const cases::WorkItem& w) {
 json TeamJson(const cases::Team& t) {
   json members = json::array();
   for (const auto& [id, name] : t.members) members.push_back({{"user_id", id}, {"username", name}});
-  return {{"id", t.id}, {"agency_id", t.agency.value}, {"name", t.name}, {"tier", t.tier}, {"skills", t.skills},
-          {"members", std::move(members)}};
+  json joint = json::array();
+  for (const auto& j : t.joint) {
+    joint.push_back({{"agency_id", j.agency.value}, {"name", j.name}, {"agreement_id", j.agreement}});
+  }
+  return {{"id", t.id},          {"agency_id", t.agency.value}, {"agency_name", t.agency_name},
+          {"name", t.name},      {"tier", t.tier},              {"skills", t.skills},
+          {"members", std::move(members)}, {"joint_for", std::move(joint)}};
 }
 
 void AddWorkRoutes(Router& router, cases::WorkQueueService& work) {
@@ -74,6 +79,38 @@ void AddWorkRoutes(Router& router, cases::WorkQueueService& work) {
                 if (!user) r.Error("user_id", "give the staff member's user id");
                 if (auto s = r.Finish("the member is not valid"); !s.ok()) return Problem(s, ctx.request.request_id);
                 auto team = work.AddMember(ctx.Who(), *id, *user);
+                if (!team.ok()) return Problem(team.status(), ctx.request.request_id);
+                return JsonResponse(200, TeamJson(*team));
+              }});
+  router.Add({"DELETE", "/api/v1/teams/{id}/members/{user_id}", Auth::kApi, "removeTeamMember", [&work](Context& ctx) {
+                auto id = ParseId(ctx.Param("id"), "id");
+                if (!id.ok()) return Problem(id.status(), ctx.request.request_id);
+                auto user = ParseId(ctx.Param("user_id"), "user_id");
+                if (!user.ok()) return Problem(user.status(), ctx.request.request_id);
+                auto team = work.RemoveMember(ctx.Who(), *id, *user);
+                if (!team.ok()) return Problem(team.status(), ctx.request.request_id);
+                return JsonResponse(200, TeamJson(*team));
+              }});
+  router.Add({"POST", "/api/v1/teams/{id}/joint", Auth::kApi, "joinTeam", [&work](Context& ctx) {
+                auto id = ParseId(ctx.Param("id"), "id");
+                if (!id.ok()) return Problem(id.status(), ctx.request.request_id);
+                auto body = ParseJsonObject(ctx.request);
+                if (!body.ok()) return Problem(body.status(), ctx.request.request_id);
+                JsonReader r(*body);
+                r.RejectUnknown({"agreement_id"});
+                const auto agreement = r.OptInt("agreement_id");
+                if (!agreement) r.Error("agreement_id", "give the sharing agreement that allows it");
+                if (auto s = r.Finish("the joint team has invalid fields"); !s.ok()) {
+                  return Problem(s, ctx.request.request_id);
+                }
+                auto team = work.JoinTeam(ctx.Who(), *id, *agreement);
+                if (!team.ok()) return Problem(team.status(), ctx.request.request_id);
+                return JsonResponse(200, TeamJson(*team));
+              }});
+  router.Add({"DELETE", "/api/v1/teams/{id}/joint", Auth::kApi, "leaveTeam", [&work](Context& ctx) {
+                auto id = ParseId(ctx.Param("id"), "id");
+                if (!id.ok()) return Problem(id.status(), ctx.request.request_id);
+                auto team = work.LeaveTeam(ctx.Who(), *id);
                 if (!team.ok()) return Problem(team.status(), ctx.request.request_id);
                 return JsonResponse(200, TeamJson(*team));
               }});

@@ -3,6 +3,9 @@
 
 #include <fmt/format.h>
 
+#include <algorithm>
+#include <cinttypes>
+#include <cstdio>
 #include <sstream>
 
 #include "http/json_body.h"
@@ -88,21 +91,46 @@ Response TeamsPage(const PageDeps& deps, const Context& ctx, int status, const s
     }
   }
   json list = json::array();
+  json others = json::array();  // other agencies' teams that do this agency's work
   for (const auto& t : *teams) {
     std::string skills;
     for (const auto& s : t.skills) skills += (skills.empty() ? "" : ", ") + s;
-    std::string members;
-    for (const auto& [id, name] : t.members) members += (members.empty() ? "" : ", ") + name;
-    list.push_back({{"id", t.id},
-                    {"name", t.name},
-                    {"tier", t.tier == "specialist" ? "Specialist" : "Front line"},
-                    {"has_skills", !skills.empty()},
-                    {"skills", skills},
-                    {"has_members", !members.empty()},
-                    {"members", members},
-                    {"staff", staff}});
+    json members = json::array();
+    for (const auto& [id, name] : t.members) members.push_back({{"user_id", id}, {"username", name}, {"team_id", t.id}});
+    std::string joint;
+    for (const auto& j : t.joint) joint += (joint.empty() ? "" : ", ") + j.name;
+    json row = {{"id", t.id},
+                {"name", t.name},
+                {"tier", t.tier == "specialist" ? "Specialist" : "Front line"},
+                {"has_skills", !skills.empty()},
+                {"skills", skills},
+                {"has_members", !members.empty()},
+                {"member_list", std::move(members)},
+                {"has_joint", !joint.empty()},
+                {"joint", joint},
+                {"team_agency", t.agency_name},
+                {"staff", staff}};
+    (t.agency == who.agency ? list : others).push_back(std::move(row));
   }
   d["teams"] = std::move(list);
+  d["has_joint_teams"] = !others.empty();
+  d["joint_teams"] = std::move(others);
+  if (manager && who.HasAnyRole({authz::Role::kManager, authz::Role::kAdmin})) {
+    auto candidates = deps.work->JointCandidates(who);
+    if (candidates.ok()) {
+      json choices = json::array();
+      for (const auto& c : *candidates) {
+        const bool already = std::any_of(c.team.joint.begin(), c.team.joint.end(),
+                                         [&](const cases::JointAgency& j) { return j.agency == who.agency; });
+        if (already) continue;
+        choices.push_back({{"value", fmt::format("{}:{}", c.team.id, c.agreement)},
+                           {"label", fmt::format("{}, {} ({}), under agreement {}", c.team.name, c.team.agency_name,
+                                                 c.team.tier == "specialist" ? "specialist" : "front line", c.agreement)}});
+      }
+      d["has_candidates"] = !choices.empty();
+      d["candidates"] = std::move(choices);
+    }
+  }
   json summary = json::array();
   for (const auto& e : errors) {
     std::string message = e.message;
@@ -148,6 +176,41 @@ void AddWorkPages(Router& router, const PageDeps& deps) {
                   return TeamsPage(deps, ctx, 400, team.status().fields());
                 }
                 return ErrorFor(deps, ctx, team.status());
+              }});
+  router.Add({"POST", "/teams/{id}/members/{user_id}/remove", Auth::kPage, "", [&deps](Context& ctx) {
+                auto id = ParseId(ctx.Param("id"), "id");
+                auto user = ParseId(ctx.Param("user_id"), "user_id");
+                if (!id.ok() || !user.ok()) return ErrorFor(deps, ctx, core::Status::NotFound("no such member"));
+                auto team = deps.work->RemoveMember(ctx.Who(), *id, *user);
+                if (team.ok()) return Response::Redirect("/teams");
+                if (team.status().code() == core::StatusCode::kInvalidArgument) {
+                  return TeamsPage(deps, ctx, 400, team.status().fields());
+                }
+                return ErrorFor(deps, ctx, team.status());
+              }});
+  router.Add({"POST", "/teams/joint", Auth::kPage, "", [&deps](Context& ctx) {
+                const auto form = ParseForm(ctx.request.body);
+                const std::string choice = FormValue(form, "choice");
+                int64_t team = 0;
+                int64_t agreement = 0;
+                if (std::sscanf(choice.c_str(), "%" SCNd64 ":%" SCNd64, &team, &agreement) != 2) {
+                  return TeamsPage(deps, ctx, 400, {{"choice", "choose the team that is to do your work"}});
+                }
+                auto joined = deps.work->JoinTeam(ctx.Who(), team, agreement);
+                if (joined.ok()) return Response::Redirect("/teams");
+                if (joined.status().code() == core::StatusCode::kInvalidArgument) {
+                  std::vector<core::FieldError> errors;
+                  for (const auto& f : joined.status().fields()) errors.push_back({"choice", f.message});
+                  return TeamsPage(deps, ctx, 400, errors);
+                }
+                return ErrorFor(deps, ctx, joined.status());
+              }});
+  router.Add({"POST", "/teams/{id}/leave", Auth::kPage, "", [&deps](Context& ctx) {
+                auto id = ParseId(ctx.Param("id"), "id");
+                if (!id.ok()) return ErrorFor(deps, ctx, id.status());
+                auto left = deps.work->LeaveTeam(ctx.Who(), *id);
+                if (left.ok()) return Response::Redirect("/teams");
+                return ErrorFor(deps, ctx, left.status());
               }});
   router.Add({"POST", "/work/{id}", Auth::kPage, "", [&deps](Context& ctx) {
                 auto id = ParseId(ctx.Param("id"), "id");

@@ -833,6 +833,17 @@ CREATE TABLE office_closures (
 CREATE INDEX appointments_office_contact ON appointments (office_id, contact);
 CREATE INDEX appointment_slots_office ON appointment_slots (office_id, starts_at);
 )sql"},
+      {25, "joint teams", R"sql(
+CREATE TABLE team_agencies (
+  team_id BIGINT NOT NULL REFERENCES teams(id),
+  agency_id BIGINT NOT NULL REFERENCES agencies(id),
+  agreement_id BIGINT NOT NULL REFERENCES sharing_agreements(id),
+  added_at BIGINT NOT NULL,
+  added_by TEXT NOT NULL,
+  PRIMARY KEY (team_id, agency_id)
+);
+CREATE INDEX team_agencies_agency ON team_agencies (agency_id, team_id);
+)sql"},
   };
   return *migrations;
 }

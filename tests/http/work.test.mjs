@@ -111,7 +111,7 @@ test('a manager sets up a team and adds a member from the teams page', T, async 
   const team = Number(await sql(db, "SELECT id FROM teams WHERE name = 'Housing crisis'"));
   const user = Number(await sql(db, "SELECT id FROM users WHERE username = 'caseworker.state'"));
   assert.equal((await post(`/teams/${team}/members`, { user_id: String(user) })).status, 303);
-  assert.match((await admin.get('/teams')).text, /Housing crisis[\s\S]*Skills: crisis, housing\. Members: caseworker\.state/);
+  assert.match((await admin.get('/teams')).text, /Housing crisis[\s\S]*Skills: crisis, housing\. Members:[\s\S]*caseworker\.state/);
   assert.equal((await front.get('/teams')).text.includes('Create the team'), false, 'only managers and administrators');
 });
 
@@ -128,4 +128,55 @@ test("the person's timeline puts their referrals, as each agency may see them, n
   assert.deepEqual((await ngo.get(`/api/v1/persons/${person}/timeline`)).body.items, []);
   const auditor = await login(server.url, 'auditor.city', { purpose: 'audit' });
   assertProblem(await auditor.get(`/api/v1/persons/${person}/timeline`), 403);
+});
+
+test('a joint team: the state gives its front-line work to a city team, whose member answers for the state', T, async () => {
+  const cityManager = await login(server.url, 'manager.city', { purpose: 'service_delivery' });
+  const stateManager = await login(server.url, 'admin.state', { purpose: 'administration' });
+  const cityId = Number(await sql(db, "SELECT id FROM agencies WHERE code = 'city-social'"));
+  const made = await cityManager.post('/api/v1/teams', { name: 'Joint assessment', tier: 'front_line' });
+  assert.equal(made.status, 201, made.text);
+  const team = made.body.id;
+  const worker = Number(await sql(db, "SELECT id FROM users WHERE username = 'caseworker.city'"));
+  assert.equal((await cityManager.post(`/api/v1/teams/${team}/members`, { user_id: worker })).status, 200);
+  // An agreement in force letting the city receive the state's data for service delivery.
+  const agreement = Number(await sql(db, `SELECT min(id) FROM sharing_agreements WHERE receiving_agency_id = ${cityId}
+    AND state = 'approved' AND purpose IN ('case_work', 'service_delivery') AND (holding_agency_id IS NULL OR holding_agency_id = ${state})`));
+  assertProblem(await front.post(`/api/v1/teams/${team}/joint`, { agreement_id: agreement }), 403);
+  assertProblem(await stateManager.post(`/api/v1/teams/${team}/joint`, {}), 400, { fields: ['agreement_id'] });
+  const joined = await stateManager.post(`/api/v1/teams/${team}/joint`, { agreement_id: agreement });
+  assert.equal(joined.status, 200, joined.text);
+  assert.deepEqual(joined.body.joint_for.map((j) => j.agency_id), [state]);
+  assert.ok((await stateManager.get('/api/v1/teams')).body.items.some((t) => t.id === team && t.agency_name === 'City Social Services Department'));
+
+  // The state's not-urgent referral goes to the joint team, and the city's member answers it for the state.
+  const sent = await refer('soon');
+  assert.equal(sent.status, 201, sent.text);
+  const work = await city.get('/api/v1/work');
+  assert.equal(work.status, 200, work.text);
+  const item = work.body.items.find((w) => w.source.id === sent.body.id);
+  assert.ok(item, JSON.stringify(work.body.items));
+  assert.equal(item.agency_id, state);
+  assert.equal(item.team.id, team);
+  const claimed = await city.post(`/api/v1/work/${item.id}/actions`, { action: 'claim', version: item.version });
+  assert.equal(claimed.status, 200, claimed.text);
+  const accepted = await city.post(`/api/v1/referrals/${sent.body.id}/actions`, { action: 'accept', version: sent.body.version });
+  assert.equal(accepted.status, 200, accepted.text);
+  assert.equal(accepted.body.state, 'accepted');
+  assert.match(JSON.stringify(accepted.body.events.at(-1)), /caseworker\.city for State/);
+  assert.equal(await sql(db, `SELECT state FROM work_items WHERE id = ${item.id}`), 'done');
+
+  // The teams page shows the joint team to the state's manager, who takes the work back.
+  const page = await stateManager.get('/teams');
+  assert.match(page.text, /Teams of other agencies that do your work/);
+  assert.match(page.text, /Joint assessment, City Social Services Department/);
+  const left = await stateManager.req('DELETE', `/api/v1/teams/${team}/joint`);
+  assert.equal(left.status, 200, left.text);
+  assert.deepEqual(left.body.joint_for, []);
+  assertProblem(await stateManager.req('DELETE', `/api/v1/teams/${team}/joint`), 404);
+  // A member leaves a team.
+  const removed = await cityManager.req('DELETE', `/api/v1/teams/${team}/members/${worker}`);
+  assert.equal(removed.status, 200, removed.text);
+  assert.deepEqual(removed.body.members, []);
+  assertProblem(await cityManager.req('DELETE', `/api/v1/teams/${team}/members/${worker}`), 400, { fields: ['user_id'] });
 });
