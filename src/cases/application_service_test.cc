@@ -202,6 +202,57 @@ TEST_P(ApplicationTest, OneApplicationGivesEachProgramItsOwnAgencyAndStatutoryDu
   EXPECT_EQ(applications_->Apply(kCityWorker, plain)->parts[0].due.ToString(), "2026-03-03");
 }
 
+TEST_P(ApplicationTest, AJointTeamsMemberDecidesThePartOfTheAgencyWhoseWorkTheTeamDoes) {
+  auto a = applications_->Apply(kCityWorker, ThreePrograms());
+  ASSERT_TRUE(a.ok());
+  auto theirs = applications_->Get(kStateWorker, a->id);
+  ASSERT_TRUE(theirs.ok());
+  const int64_t snap = theirs->parts.at(0).id;
+  // Not in a joint team yet: the trust's caseworker neither sees nor decides the state's part.
+  EXPECT_EQ(applications_->Get(kHarbourWorker, a->id).status().code(), StatusCode::kNotFound);
+  EXPECT_EQ(applications_->Decide(kHarbourWorker, snap, PartDecision::kApprove, 1, "").status().code(),
+            StatusCode::kNotFound);
+  // The trust's team does the state's work, under an agreement letting the trust receive it.
+  ASSERT_TRUE(db_->Write([&](storage::Transaction& tx) -> Status {
+                   RETURN_IF_ERROR(tx.Execute("INSERT INTO users (id, kind, username, display_name, password_hash, "
+                                              "agency_id, created_at, updated_at) VALUES (51, 'staff', 'caseworker.ngo', "
+                                              "'Ngo', 'x', ?, 0, 0)",
+                                              {kHarbour.value})
+                                       .status());
+                   ASSIGN_OR_RETURN(storage::Rows team,
+                                    tx.Query("INSERT INTO teams (agency_id, name, tier, skills, created_at) VALUES "
+                                             "(?, 'Joint benefits team', 'front_line', '', 0) RETURNING id",
+                                             {kHarbour.value}));
+                   ASSIGN_OR_RETURN(storage::Rows agreement,
+                                    tx.Query("INSERT INTO sharing_agreements (receiving_agency_id, holding_agency_id, "
+                                             "category, sharing_class, purpose, legal_basis, consent_required, valid_from, "
+                                             "description, state, approvals_needed, proposed_by, proposed_at, reason, "
+                                             "version) VALUES (?, ?, 'contact', 'white', 'service_delivery', 'Joint "
+                                             "working', 0, '2025-01-01', '', 'approved', 1, 1, 0, '', 2) RETURNING id",
+                                             {kHarbour.value, kState.value}));
+                   RETURN_IF_ERROR(tx.Execute("INSERT INTO team_members (team_id, user_id, username) VALUES (?, 51, "
+                                              "'caseworker.ngo')",
+                                              {team.at(0).Int(0)})
+                                       .status());
+                   return tx.Execute("INSERT INTO team_agencies (team_id, agency_id, agreement_id, added_at, added_by) "
+                                     "VALUES (?, ?, ?, 0, 'admin.state')",
+                                     {team.at(0).Int(0), kState.value, agreement.at(0).Int(0)})
+                       .status();
+                 })
+                  .ok());
+  authz::Principal ngo = kHarbourWorker;
+  ngo.purpose = authz::Purpose::kServiceDelivery;
+  auto seen = applications_->Get(ngo, a->id);
+  ASSERT_TRUE(seen.ok()) << seen.status().ToString();
+  ASSERT_EQ(seen->parts.size(), 1u);  // as the state sees it: its part only
+  EXPECT_EQ(seen->parts.at(0).id, snap);
+  auto approved = applications_->Decide(ngo, snap, PartDecision::kApprove, 1, "");
+  ASSERT_TRUE(approved.ok()) << approved.status().ToString();
+  auto decided = applications_->Get(kStateWorker, a->id);
+  ASSERT_TRUE(decided.ok());
+  EXPECT_EQ(decided->parts.at(0).decided_by, "caseworker.ngo for state-benefits name");
+}
+
 TEST_P(ApplicationTest, EveryWrongFieldIsNamedAndNothingIsStored) {
   NewApplication bad = ThreePrograms();
   bad.applicant = rawiri_;  // not a member of the household
