@@ -210,7 +210,7 @@ const std::vector<std::string>& KnownScopes() {
       "source-records:write", "audit:read",    "accounts:read",   "accounts:write",
       "changes:read",         "changes:write", "referrals:read",  "referrals:write",
       "cases:read",           "cases:write",   "applications:read", "applications:write",
-      "directory:write",      "interactions:read", "interactions:write", "queues:write"};
+      "directory:write",      "interactions:read", "interactions:write", "queues:write", "metrics:read"};
   return scopes;
 }
 

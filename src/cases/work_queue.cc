@@ -628,4 +628,14 @@ StatusOr<std::optional<authz::Principal>> ActingFor(storage::Transaction& tx, co
   return std::optional<authz::Principal>(std::move(as));
 }
 
+StatusOr<bool> WorkQueueService::ActsFor(const authz::Principal& who, core::AgencyId agency) {
+  bool out = false;
+  RETURN_IF_ERROR(db_.Read([&](storage::Transaction& tx) -> Status {
+    ASSIGN_OR_RETURN(std::optional<authz::Principal> as, ActingFor(tx, who, agency, clock_.Now().UtcDate()));
+    out = as.has_value();
+    return Status::Ok();
+  }));
+  return out;
+}
+
 }  // namespace cases

@@ -126,6 +126,9 @@ class WorkQueueService {
   core::StatusOr<Team> JoinTeam(const authz::Principal& who, int64_t team, int64_t agreement);
   // The caller's agency takes its work back: its open work at the team is routed again.
   core::StatusOr<Team> LeaveTeam(const authz::Principal& who, int64_t team);
+  // Whether `who` acts for `agency` through a joint team today (ActingFor), for the pages to
+  // offer that agency's steps.
+  core::StatusOr<bool> ActsFor(const authz::Principal& who, core::AgencyId agency);
   // The teams of other agencies the caller's agency may give its work to, with the agreement.
   core::StatusOr<std::vector<JointCandidate>> JointCandidates(const authz::Principal& who);
   // The caller's agency's teams, and the joint teams of other agencies that do its work.

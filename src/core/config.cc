@@ -90,6 +90,7 @@ const std::map<std::string, Setter>& Setters() {
          c.data_categories = v;
          return Status::Ok();
        }},
+      {"metrics_min_cell", [](Config& c, const std::string& v) { return ParseIntInto(c.metrics_min_cell, v, 1, 1000); }},
       {"time_zone",
        [](Config& c, const std::string& v) {
          if (v.empty()) return Status::InvalidArgument("must name a time zone, like Europe/Brussels or UTC");

@@ -46,6 +46,9 @@ struct Config {
   // ONEDOOR_TIME_ZONE: the IANA time zone whose calendar statutory clocks count in
   // ("Europe/Brussels"); onedoor refuses to start with an unknown one.
   std::string time_zone = "UTC";
+  // ONEDOOR_METRICS_MIN_CELL: the smallest count service metrics show; smaller ones (but not
+  // zero) are suppressed so that no one can be singled out (docs/metrics.md).
+  int metrics_min_cell = 5;
 
   // Delivery of domain events from the outbox (docs/operators.md, "Event delivery").
   std::string webhook_url;       // ONEDOOR_WEBHOOK_URL: empty = events wait in the outbox

@@ -70,6 +70,9 @@ void AddQueuePages(Router& router, const PageDeps& deps);
 // pages_offices.cc.
 void AddOfficePages(Router& router, const PageDeps& deps);
 
+// /performance: an agency's service metrics, with the CSV. In pages_metrics.cc.
+void AddMetricsPages(Router& router, const PageDeps& deps);
+
 // /directory (find a service) and /directory/services/{id}, public. In pages_directory.cc.
 void AddDirectoryPages(Router& router, const PageDeps& deps);
 

@@ -90,6 +90,10 @@ json Common(const PageDeps& deps, const Context& ctx, const std::string& title, 
     } else if (deps.agreements != nullptr && who.HasRole(authz::Role::kManager)) {
       nav.push_back({{"href", "/agreements/new"}, {"label", "Propose an agreement"}, {"current", current == "agreements"}});
     }
+    if (deps.metrics != nullptr && who.HasAnyRole({authz::Role::kManager, authz::Role::kAdmin, authz::Role::kAuditor,
+                                                   authz::Role::kGovernance})) {
+      nav.push_back({{"href", "/performance"}, {"label", "Performance"}, {"current", current == "performance"}});
+    }
     if (deps.glass != nullptr &&
         who.HasAnyRole({authz::Role::kManager, authz::Role::kAuditor, authz::Role::kGovernance})) {
       nav.push_back({{"href", "/break-glass"}, {"label", "Emergency accesses"}, {"current", current == "break-glass"}});
@@ -1542,6 +1546,7 @@ void AddPageRoutes(Router& router, const PageDeps& deps) {
   AddInteractionPages(router, deps);
   AddQueuePages(router, deps);
   AddOfficePages(router, deps);
+  AddMetricsPages(router, deps);
 }
 
 }  // namespace http

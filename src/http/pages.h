@@ -23,6 +23,10 @@
 #include "sharing/consent_service.h"
 #include "sharing/reference_directory.h"
 
+namespace metrics {
+class ServiceMetricsService;
+}  // namespace metrics
+
 namespace directory {
 class DirectoryService;
 class LifeEvents;
@@ -75,6 +79,8 @@ struct PageDeps {
   frontoffice::OfficeHoursService* office_hours = nullptr;
   // Checking in for an appointment at the kiosk and the desk; none when null.
   frontoffice::AppointmentService* appointments = nullptr;
+  // The performance page (/performance); none when null.
+  metrics::ServiceMetricsService* metrics = nullptr;
 };
 
 // The server-rendered pages for staff: sign in, home, client search, register, view, edit,

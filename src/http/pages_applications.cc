@@ -61,7 +61,13 @@ json ViewData(const PageDeps& deps, const Context& ctx, const cases::Application
       decisions.push_back({{"value", "approve"}, {"label", "Approve"}, {"part", p.id}});
       decisions.push_back({{"value", "deny"}, {"label", "Deny"}, {"part", p.id}});
     }
-    const bool decidable = !decisions.empty() && ctx.Who().agency == p.agency && authz::HasCaseworkRole(ctx.Who());
+    // The part's own agency decides, or a joint team's member acting for it.
+    bool for_agency = ctx.Who().agency == p.agency;
+    if (!for_agency && !decisions.empty() && deps.work != nullptr) {
+      auto acts = deps.work->ActsFor(ctx.Who(), p.agency);
+      for_agency = acts.ok() && *acts;
+    }
+    const bool decidable = !decisions.empty() && for_agency && authz::HasCaseworkRole(ctx.Who());
     parts.push_back({{"id", p.id},
                      {"application_id", a.id},
                      {"program", p.program_name + (p.expedited ? " (expedited)" : "")},

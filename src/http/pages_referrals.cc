@@ -114,8 +114,14 @@ json ViewData(const PageDeps& deps, const Context& ctx, const cases::Referral& r
   d["back_href"] = who.agency == r.from_agency ? "/referrals?box=sent" : "/referrals";
   json actions = json::array();
   const bool sender = who.agency == r.from_agency;
+  // The receiving side's steps: its own staff's, or a joint team's member acting for it.
+  bool receiver = who.agency == r.to_agency;
+  if (!receiver && deps.work != nullptr) {
+    auto acts = deps.work->ActsFor(who, r.to_agency);
+    receiver = acts.ok() && *acts;
+  }
   for (auto a : cases::AllowedActions(r.state)) {
-    if (cases::BySender(a) != sender) continue;
+    if (cases::BySender(a) ? !sender : !receiver) continue;
     const ActionText t = TextOf(a);
     actions.push_back({{"value", std::string(cases::ReferralActionName(a))}, {"label", t.label}, {"hint", t.hint},
                        {"checked", false}});

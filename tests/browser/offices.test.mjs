@@ -132,6 +132,13 @@ test('a manager sets up an office: hours, a queue, a counter, slots, and a booki
   await page.getByText(`Appointment ${reference} cancelled`).waitFor();
   assert.match(await page.getByTestId('office-appointments').getByRole('row').filter({ hasText: reference }).textContent(), /Cancelled/);
 
+  // The manager's performance page: figures, the chart (drawn on the server) and the CSV.
+  await page.getByRole('link', { name: 'Performance', exact: true }).click();
+  await page.getByRole('heading', { level: 1, name: 'Performance' }).waitFor();
+  await page.getByTestId('metrics-contacts').waitFor();
+  await checkA11y(page, 'performance');
+  await shot('performance');
+
   // A citizen, without an account, from the service directory: book online, then cancel.
   const visitorContext = await browser.newContext({ baseURL: server.url, bypassCSP: true });
   visitorContext.setDefaultTimeout(kActionTimeoutMs);

@@ -115,6 +115,8 @@ const kRules = {
   getOfficeHours: { allow: ALL, public: true },
   // An office's appointments: its own agency's staff who work with clients, and its administrators.
   listOfficeAppointments: { allow: [...CLIENT, 'admin'] },
+  // Service metrics: the agency's managers, administrators and auditors, and the consortium's governance.
+  getServiceMetrics: { allow: ['manager', 'admin', 'auditor', 'governance'] },
   listFreeSlots: { allow: ALL, public: true },
   getAppointment: { allow: ALL, public: true },
   getLifeEvent: { allow: ALL, public: true },

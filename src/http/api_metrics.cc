@@ -1,0 +1,175 @@
+#include "http/api_metrics.h"
+
+#include <fmt/format.h>
+
+#include <nlohmann/json.hpp>
+
+#include "frontoffice/office_hours.h"
+#include "http/json_body.h"
+#include "http/problem.h"
+
+namespace http {
+
+using nlohmann::json;
+
+namespace {
+
+json CountJson(const metrics::Count& c) {
+  return {{"value", c.suppressed ? json(nullptr) : json(c.value)}, {"suppressed", c.suppressed}};
+}
+
+json RateJson(const metrics::Rate& r) {
+  const auto percent = r.Percent();
+  return {{"part", r.suppressed ? json(nullptr) : json(r.part)},
+          {"whole", r.suppressed ? json(nullptr) : json(r.whole)},
+          {"percent", r.suppressed || !percent ? json(nullptr) : json(*percent)},
+          {"suppressed", r.suppressed}};
+}
+
+json DurationsJson(const metrics::Durations& d) {
+  return {{"count", d.suppressed ? json(nullptr) : json(d.count)},
+          {"median_minutes", d.median ? json(*d.median) : json(nullptr)},
+          {"p90_minutes", d.p90 ? json(*d.p90) : json(nullptr)},
+          {"suppressed", d.suppressed}};
+}
+
+std::string Cell(const metrics::Count& c, int k) { return c.suppressed ? fmt::format("<{}", k) : std::to_string(c.value); }
+
+std::string Cell(const metrics::Rate& r, int k) {
+  if (r.suppressed) return fmt::format("<{}", k);
+  const auto p = r.Percent();
+  return p ? fmt::format("{:.1f}", *p) : "";
+}
+
+std::string Cell(const std::optional<double>& v, bool suppressed, int k) {
+  if (suppressed) return fmt::format("<{}", k);
+  return v ? fmt::format("{:.1f}", *v) : "";
+}
+
+// RFC 4180: quoted when it holds a comma, a quote or a line break.
+std::string Csv(const std::string& s) {
+  if (s.find_first_of(",\"\r\n") == std::string::npos) return s;
+  std::string out = "\"";
+  for (char c : s) out += c == '"' ? std::string("\"\"") : std::string(1, c);
+  return out + "\"";
+}
+
+}  // namespace
+
+json ServiceMetricsJson(const metrics::ServiceMetrics& m) {
+  json channels = json::array();
+  for (const auto& c : m.by_channel) channels.push_back({{"channel", c.channel}, {"contacts", CountJson(c.contacts)}});
+  json queues = json::array();
+  for (const auto& q : m.queues) {
+    queues.push_back({{"office", {{"id", q.office}, {"name", q.office_name}}},
+                      {"queue", {{"id", q.queue}, {"name", q.queue_name}}},
+                      {"tickets", CountJson(q.tickets)},
+                      {"served", CountJson(q.served)},
+                      {"no_shows", CountJson(q.no_shows)},
+                      {"wait", DurationsJson(q.wait)},
+                      {"service", DurationsJson(q.service)}});
+  }
+  return {{"agency", {{"id", m.agency.value}, {"name", m.agency_name}}},
+          {"period", {{"from", m.period.from.ToRfc3339()}, {"to", m.period.to.ToRfc3339()}}},
+          {"min_cell", m.min_cell},
+          {"contacts",
+           {{"count", CountJson(m.contacts)},
+            {"by_channel", std::move(channels)},
+            {"first_contact_resolution", RateJson(m.first_contact_resolution)},
+            {"satisfaction_responses", CountJson(m.satisfaction_responses)},
+            {"satisfied", RateJson(m.satisfied)}}},
+          {"queues", std::move(queues)},
+          {"referrals",
+           {{"received", CountJson(m.referrals_received)},
+            {"accepted", RateJson(m.referrals_accepted)},
+            {"completed", RateJson(m.referrals_completed)},
+            {"answered_in_time", RateJson(m.referrals_answered_in_time)},
+            {"response", DurationsJson(m.referral_response)}}},
+          {"decisions", {{"count", CountJson(m.decisions)}, {"in_time", RateJson(m.decided_in_time)}}}};
+}
+
+std::string ServiceMetricsCsv(const metrics::ServiceMetrics& m) {
+  const int k = m.min_cell;
+  std::string out = "metric,office,queue,value\r\n";
+  auto row = [&](const std::string& metric, const std::string& office, const std::string& queue,
+                 const std::string& value) {
+    out += Csv(metric) + "," + Csv(office) + "," + Csv(queue) + "," + Csv(value) + "\r\n";
+  };
+  row("contacts", "", "", Cell(m.contacts, k));
+  for (const auto& c : m.by_channel) row("contacts_" + c.channel, "", "", Cell(c.contacts, k));
+  row("first_contact_resolution_percent", "", "", Cell(m.first_contact_resolution, k));
+  row("satisfaction_responses", "", "", Cell(m.satisfaction_responses, k));
+  row("satisfied_percent", "", "", Cell(m.satisfied, k));
+  for (const auto& q : m.queues) {
+    row("tickets", q.office_name, q.queue_name, Cell(q.tickets, k));
+    row("served", q.office_name, q.queue_name, Cell(q.served, k));
+    row("no_shows", q.office_name, q.queue_name, Cell(q.no_shows, k));
+    row("wait_median_minutes", q.office_name, q.queue_name, Cell(q.wait.median, q.wait.suppressed, k));
+    row("wait_p90_minutes", q.office_name, q.queue_name, Cell(q.wait.p90, q.wait.suppressed, k));
+    row("service_median_minutes", q.office_name, q.queue_name, Cell(q.service.median, q.service.suppressed, k));
+    row("service_p90_minutes", q.office_name, q.queue_name, Cell(q.service.p90, q.service.suppressed, k));
+  }
+  row("referrals_received", "", "", Cell(m.referrals_received, k));
+  row("referrals_accepted_percent", "", "", Cell(m.referrals_accepted, k));
+  row("referrals_completed_percent", "", "", Cell(m.referrals_completed, k));
+  row("referrals_answered_in_time_percent", "", "", Cell(m.referrals_answered_in_time, k));
+  row("referral_response_median_minutes", "", "", Cell(m.referral_response.median, m.referral_response.suppressed, k));
+  row("referral_response_p90_minutes", "", "", Cell(m.referral_response.p90, m.referral_response.suppressed, k));
+  row("decisions", "", "", Cell(m.decisions, k));
+  row("decided_in_time_percent", "", "", Cell(m.decided_in_time, k));
+  return out;
+}
+
+core::StatusOr<metrics::Period> PeriodFromDates(const std::string& from, const std::string& to, core::Timestamp now,
+                                                const std::string& time_zone) {
+  ASSIGN_OR_RETURN(frontoffice::LocalTime today, frontoffice::ToLocal(now, time_zone));
+  std::vector<core::FieldError> errors;
+  core::Date first{today.date.year, today.date.month, 1};
+  core::Date last = today.date;
+  if (!from.empty()) {
+    auto d = core::Date::Parse(from);
+    if (d.ok()) first = *d;
+    else errors.push_back({"from", "must be a date like 2026-03-01"});
+  }
+  if (!to.empty()) {
+    auto d = core::Date::Parse(to);
+    if (d.ok()) last = *d;
+    else errors.push_back({"to", "must be a date like 2026-03-31"});
+  }
+  if (errors.empty() && last < first) errors.push_back({"to", "must not be before from"});
+  if (errors.empty() && last.ToDays() - first.ToDays() > 365) errors.push_back({"to", "the period is at most 366 days"});
+  if (!errors.empty()) return core::Status::InvalidArgument("the period is not valid", std::move(errors));
+  ASSIGN_OR_RETURN(core::Timestamp start, frontoffice::FromLocal(first, 0, time_zone));
+  ASSIGN_OR_RETURN(core::Timestamp end, frontoffice::FromLocal(core::Date::FromDays(last.ToDays() + 1), 0, time_zone));
+  return metrics::Period{start, end};
+}
+
+void AddMetricsRoutes(Router& router, metrics::ServiceMetricsService& service, std::string time_zone) {
+  router.Add({"GET", "/api/v1/metrics/service", Auth::kApi, "getServiceMetrics", [&service, time_zone](Context& ctx) {
+                const auto& who = ctx.Who();
+                core::AgencyId agency = who.agency;
+                if (const std::string a = ctx.request.Query("agency_id"); !a.empty()) {
+                  auto id = ParseId(a, "agency_id");
+                  if (!id.ok()) return Problem(id.status(), ctx.request.request_id);
+                  agency = core::AgencyId{*id};
+                }
+                const std::string format = ctx.request.Query("format");
+                if (!format.empty() && format != "json" && format != "csv") {
+                  return Problem(core::Status::InvalidArgument("the format is not known", {{"format", "must be json or csv"}}),
+                                 ctx.request.request_id);
+                }
+                auto period = PeriodFromDates(ctx.request.Query("from"), ctx.request.Query("to"), service.Now(), time_zone);
+                if (!period.ok()) return Problem(period.status(), ctx.request.request_id);
+                auto m = service.Compute(who, agency, *period);
+                if (!m.ok()) return Problem(m.status(), ctx.request.request_id);
+                if (format == "csv") {
+                  Response r = Response::Text(200, ServiceMetricsCsv(*m), "text/csv; charset=utf-8");
+                  r.Header("Content-Disposition",
+                           fmt::format("attachment; filename=\"service-metrics-{}.csv\"", m->agency.value));
+                  return r;
+                }
+                return JsonResponse(200, ServiceMetricsJson(*m));
+              }});
+}
+
+}  // namespace http

@@ -1,0 +1,190 @@
+// /performance: an agency's service metrics over a period, for its managers, administrators and
+// auditors (and the consortium's governance, for any agency): tables of every figure, the
+// waiting and service times per queue also drawn as an accessible SVG chart made here, and the
+// CSV of the same figures. Suppressed figures say "fewer than 5".
+
+#include <fmt/format.h>
+
+#include <algorithm>
+
+#include "access/access_gate.h"
+#include "frontoffice/office_hours.h"
+#include "http/api_metrics.h"
+#include "http/json_body.h"
+#include "http/page_support.h"
+
+namespace http {
+namespace {
+
+using nlohmann::json;
+using page_support::Common;
+using page_support::ErrorFor;
+using page_support::Render;
+
+std::string Escape(const std::string& s) {
+  std::string out;
+  for (char c : s) {
+    switch (c) {
+      case '&': out += "&amp;"; break;
+      case '<': out += "&lt;"; break;
+      case '>': out += "&gt;"; break;
+      case '"': out += "&quot;"; break;
+      default: out += c;
+    }
+  }
+  return out;
+}
+
+std::string Shown(const metrics::Count& c, int k) {
+  return c.suppressed ? fmt::format("fewer than {}", k) : std::to_string(c.value);
+}
+
+std::string Shown(const metrics::Rate& r, int k) {
+  if (r.suppressed) return fmt::format("not shown: fewer than {}", k);
+  const auto p = r.Percent();
+  return p ? fmt::format("{:.1f}% ({} of {})", *p, r.part, r.whole) : "none yet";
+}
+
+std::string Minutes(const std::optional<double>& v, bool suppressed, int k) {
+  if (suppressed) return fmt::format("fewer than {}", k);
+  return v ? fmt::format("{:.0f} min", *v) : "none yet";
+}
+
+// Horizontal bars, two per row (median and 90th percentile), labelled in text; the same numbers
+// are in the table beside it. `rows`: label, median, p90 (minutes; none when not shown).
+std::string BarChart(const std::string& id, const std::string& title,
+                     const std::vector<std::tuple<std::string, std::optional<double>, std::optional<double>>>& rows) {
+  double top = 1;
+  for (const auto& [label, median, p90] : rows) top = std::max({top, median.value_or(0), p90.value_or(0)});
+  const int label_width = 220, bar_width = 360, row_height = 44;
+  const int height = 30 + static_cast<int>(rows.size()) * row_height;
+  std::string svg = fmt::format(
+      R"(<svg xmlns="http://www.w3.org/2000/svg" class="onedoor-chart" role="img" aria-labelledby="{0}-title {0}-desc" )"
+      R"(viewBox="0 0 {1} {2}" width="100%" style="max-width:{1}px">)"
+      R"(<title id="{0}-title">{3}</title><desc id="{0}-desc">Median and 90th percentile in minutes for each queue; )"
+      R"(the same figures are in the table.</desc>)",
+      id, label_width + bar_width + 80, height, Escape(title));
+  svg += fmt::format(R"(<g font-family="sans-serif" font-size="14"><rect x="{}" y="4" width="14" height="10" fill="#1d70b8"/>)"
+                     R"(<text x="{}" y="14">median</text><rect x="{}" y="4" width="14" height="10" fill="#505a5f"/>)"
+                     R"(<text x="{}" y="14">90th percentile</text>)",
+                     label_width, label_width + 20, label_width + 100, label_width + 120);
+  int y = 30;
+  for (const auto& [label, median, p90] : rows) {
+    svg += fmt::format(R"(<text x="0" y="{}">{}</text>)", y + 16, Escape(label.size() > 28 ? label.substr(0, 27) + "…" : label));
+    int bar_y = y + 4;
+    for (const auto& [value, colour] : {std::pair{median, "#1d70b8"}, std::pair{p90, "#505a5f"}}) {
+      if (value) {
+        const int w = std::max(1, static_cast<int>(*value / top * bar_width));
+        svg += fmt::format(R"(<rect x="{}" y="{}" width="{}" height="14" fill="{}"/><text x="{}" y="{}">{:.0f}</text>)",
+                           label_width, bar_y, w, colour, label_width + w + 6, bar_y + 12, *value);
+      } else {
+        svg += fmt::format(R"(<text x="{}" y="{}">not shown</text>)", label_width, bar_y + 12);
+      }
+      bar_y += 18;
+    }
+    y += row_height;
+  }
+  return svg + "</g></svg>";
+}
+
+}  // namespace
+
+void AddMetricsPages(Router& router, const PageDeps& deps) {
+  if (deps.metrics == nullptr) return;
+  router.Add({"GET", "/performance", Auth::kPage, "", [&deps](Context& ctx) {
+                const auto& who = ctx.Who();
+                json d = Common(deps, ctx, "Performance", "performance");
+                core::AgencyId agency = who.agency;
+                if (const std::string a = ctx.request.Query("agency_id"); !a.empty()) {
+                  auto id = ParseId(a, "agency_id");
+                  if (id.ok()) agency = core::AgencyId{*id};
+                }
+                const std::string zone = deps.office_hours != nullptr ? deps.office_hours->default_zone() : "UTC";
+                const std::string from = ctx.request.Query("from");
+                const std::string to = ctx.request.Query("to");
+                auto period = PeriodFromDates(from, to, deps.metrics->Now(), zone);
+                if (!period.ok()) {
+                  json errors = json::array();
+                  for (const auto& f : period.status().fields()) {
+                    std::string m = f.message;
+                    m[0] = static_cast<char>(std::toupper(static_cast<unsigned char>(m[0])));
+                    d["e_" + f.field] = m;
+                    errors.push_back({{"message", m}, {"href", "#" + f.field}});
+                  }
+                  d["has_errors"] = true;
+                  d["errors"] = std::move(errors);
+                  period = PeriodFromDates("", "", deps.metrics->Now(), zone);
+                  if (!period.ok()) return ErrorFor(deps, ctx, period.status());
+                }
+                auto m = deps.metrics->Compute(who, agency, *period);
+                if (!m.ok()) return ErrorFor(deps, ctx, m.status());
+                const int k = m->min_cell;
+                const auto first = frontoffice::ToLocal(m->period.from, zone);
+                const auto last = frontoffice::ToLocal(core::Timestamp{m->period.to.micros - 1}, zone);
+                d["f_from"] = first.ok() ? first->date.ToString() : from;
+                d["f_to"] = last.ok() ? last->date.ToString() : to;
+                d["metrics_agency"] = m->agency_name;
+                d["period_text"] = first.ok() && last.ok() ? fmt::format("{} to {}", frontoffice::DateText(first->date),
+                                                                         frontoffice::DateText(last->date))
+                                                           : "";
+                d["min_cell"] = k;
+                if (who.HasRole(authz::Role::kGovernance)) {
+                  auto agencies = deps.accounts.ListAgencies();
+                  if (agencies.ok()) {
+                    json list = json::array();
+                    for (const auto& a : *agencies) {
+                      list.push_back({{"id", a.id.value}, {"name", a.name}, {"selected", a.id == agency}});
+                    }
+                    d["choose_agency"] = true;
+                    d["agencies"] = std::move(list);
+                  }
+                }
+                json contacts = json::array({
+                    {{"key", "Contacts"}, {"value", Shown(m->contacts, k)}},
+                    {{"key", "Resolved at the first contact"}, {"value", Shown(m->first_contact_resolution, k)}},
+                    {{"key", "Satisfaction ratings"}, {"value", Shown(m->satisfaction_responses, k)}},
+                    {{"key", "Satisfied (4 or 5 out of 5)"}, {"value", Shown(m->satisfied, k)}},
+                });
+                for (const auto& c : m->by_channel) {
+                  contacts.push_back({{"key", "Contacts by " + (c.channel == "desk" ? std::string("desk") : c.channel)},
+                                      {"value", Shown(c.contacts, k)}});
+                }
+                d["contact_rows"] = std::move(contacts);
+                json queues = json::array();
+                std::vector<std::tuple<std::string, std::optional<double>, std::optional<double>>> wait_bars;
+                for (const auto& q : m->queues) {
+                  const std::string label = q.office_name + ", " + q.queue_name;
+                  queues.push_back({{"label", label},
+                                    {"tickets", Shown(q.tickets, k)},
+                                    {"served", Shown(q.served, k)},
+                                    {"no_shows", Shown(q.no_shows, k)},
+                                    {"wait_median", Minutes(q.wait.median, q.wait.suppressed, k)},
+                                    {"wait_p90", Minutes(q.wait.p90, q.wait.suppressed, k)},
+                                    {"service_median", Minutes(q.service.median, q.service.suppressed, k)},
+                                    {"service_p90", Minutes(q.service.p90, q.service.suppressed, k)}});
+                  wait_bars.emplace_back(label, q.wait.median, q.wait.p90);
+                }
+                d["has_queues"] = !queues.empty();
+                d["queue_rows"] = std::move(queues);
+                if (!wait_bars.empty()) d["wait_chart"] = BarChart("wait-chart", "Waiting times by queue, in minutes", wait_bars);
+                d["referral_rows"] = json::array({
+                    {{"key", "Referrals received"}, {"value", Shown(m->referrals_received, k)}},
+                    {{"key", "Accepted, of those answered"}, {"value", Shown(m->referrals_accepted, k)}},
+                    {{"key", "Completed, of those accepted"}, {"value", Shown(m->referrals_completed, k)}},
+                    {{"key", "Answered in time"}, {"value", Shown(m->referrals_answered_in_time, k)}},
+                    {{"key", "Time to answer, median"},
+                     {"value", Minutes(m->referral_response.median, m->referral_response.suppressed, k)}},
+                    {{"key", "Time to answer, 90th percentile"},
+                     {"value", Minutes(m->referral_response.p90, m->referral_response.suppressed, k)}},
+                });
+                d["decision_rows"] = json::array({
+                    {{"key", "Parts of applications decided"}, {"value", Shown(m->decisions, k)}},
+                    {{"key", "Decided within the statutory clock"}, {"value", Shown(m->decided_in_time, k)}},
+                });
+                d["csv_href"] = fmt::format("/api/v1/metrics/service?agency_id={}&from={}&to={}&format=csv", m->agency.value,
+                                            d["f_from"].get<std::string>(), d["f_to"].get<std::string>());
+                return Render(deps, d.value("has_errors", false) ? 400 : 200, "performance", d);
+              }});
+}
+
+}  // namespace http

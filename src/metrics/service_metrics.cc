@@ -1,0 +1,205 @@
+#include "metrics/service_metrics.h"
+
+#include <fmt/format.h>
+
+#include <algorithm>
+#include <cmath>
+#include <map>
+
+#include "access/access_gate.h"
+#include "frontoffice/office_hours.h"
+
+namespace metrics {
+
+using core::Status;
+using core::StatusOr;
+
+namespace {
+
+constexpr int64_t kMinuteMicros = 60'000'000;
+constexpr int64_t kMaxPeriodMicros = 366LL * 86'400'000'000;
+
+bool Small(int64_t n, int min_cell) { return n > 0 && n < min_cell; }
+
+Count MakeCount(int64_t n, int min_cell) { return {n, Small(n, min_cell)}; }
+
+Rate MakeRate(int64_t part, int64_t whole, int min_cell) {
+  return {part, whole, Small(whole, min_cell) || Small(part, min_cell)};
+}
+
+Durations MakeDurations(std::vector<double> minutes, int min_cell) {
+  Durations d;
+  d.count = static_cast<int64_t>(minutes.size());
+  if (d.count < min_cell) {
+    d.suppressed = d.count > 0;
+    return d;
+  }
+  std::sort(minutes.begin(), minutes.end());
+  d.median = Percentile(minutes, 50);
+  d.p90 = Percentile(minutes, 90);
+  return d;
+}
+
+double Minutes(int64_t micros) { return static_cast<double>(micros) / static_cast<double>(kMinuteMicros); }
+
+}  // namespace
+
+std::optional<double> Rate::Percent() const {
+  if (whole == 0) return std::nullopt;
+  return std::round(1000.0 * static_cast<double>(part) / static_cast<double>(whole)) / 10.0;
+}
+
+std::optional<double> Percentile(const std::vector<double>& sorted, double p) {
+  if (sorted.empty()) return std::nullopt;
+  const auto rank = static_cast<size_t>(std::ceil(p / 100.0 * static_cast<double>(sorted.size())));
+  return sorted[std::clamp<size_t>(rank, 1, sorted.size()) - 1];
+}
+
+ServiceMetricsService::ServiceMetricsService(storage::Database& db, audit::AuditLog& audit, const core::Clock& clock,
+                                             MetricsOptions options)
+    : db_(db), audit_(audit), clock_(clock), options_(std::move(options)) {}
+
+StatusOr<ServiceMetrics> ServiceMetricsService::Compute(const authz::Principal& who, core::AgencyId agency,
+                                                        Period period) {
+  if (period.to <= period.from || period.to.micros - period.from.micros > kMaxPeriodMicros) {
+    return Status::InvalidArgument("the period is not valid",
+                                   {{"to", "must be after from, and the period at most 366 days"}});
+  }
+  std::optional<std::string> refusal;
+  if (who.kind != authz::PrincipalKind::kStaff && who.kind != authz::PrincipalKind::kSystem) {
+    refusal = "service metrics are for an agency's managers, administrators and auditors";
+  } else if (who.HasRole(authz::Role::kGovernance)) {
+    // The consortium's governance sees every agency.
+  } else if (!who.HasAnyRole({authz::Role::kManager, authz::Role::kAdmin, authz::Role::kAuditor})) {
+    refusal = "service metrics are for an agency's managers, administrators and auditors";
+  } else if (who.agency != agency) {
+    refusal = "only the consortium's governance sees another agency's service metrics";
+  } else if (who.kind == authz::PrincipalKind::kSystem && !who.HasScope("metrics:read")) {
+    refusal = "the token needs the metrics:read scope";
+  }
+  if (refusal) {
+    RETURN_IF_ERROR(db_.Write([&](storage::Transaction& tx) {
+      return audit_.Append(tx, who, {"metrics.read", "agency", std::to_string(agency.value), std::nullopt, false, *refusal});
+    }));
+    return Status::PermissionDenied(*refusal);
+  }
+
+  const int k = options_.min_cell;
+  ServiceMetrics m;
+  m.agency = agency;
+  m.period = period;
+  m.min_cell = k;
+  const int64_t from = period.from.micros;
+  const int64_t to = period.to.micros;
+  RETURN_IF_ERROR(db_.Write([&](storage::Transaction& tx) -> Status {
+    ASSIGN_OR_RETURN(storage::Rows a, tx.Query("SELECT name FROM agencies WHERE id = ?", {agency.value}));
+    if (a.empty()) return Status::NotFound(fmt::format("no agency has id {}", agency.value));
+    m.agency_name = a.at(0).Text(0);
+
+    // Contacts, by channel; resolved at first contact; satisfaction.
+    ASSIGN_OR_RETURN(storage::Rows contacts,
+                     tx.Query("SELECT channel, COUNT(*), SUM(CASE WHEN outcome = 'resolved' THEN 1 ELSE 0 END), "
+                              "SUM(CASE WHEN satisfaction IS NOT NULL THEN 1 ELSE 0 END), "
+                              "SUM(CASE WHEN satisfaction >= 4 THEN 1 ELSE 0 END) FROM interactions "
+                              "WHERE agency_id = ? AND at >= ? AND at < ? GROUP BY channel ORDER BY channel",
+                              {agency.value, from, to}));
+    int64_t total = 0, resolved = 0, rated = 0, satisfied = 0;
+    for (const auto& r : contacts) {
+      m.by_channel.push_back({r.Text(0), MakeCount(r.Int(1), k)});
+      total += r.Int(1);
+      resolved += r.Int(2);
+      rated += r.Int(3);
+      satisfied += r.Int(4);
+    }
+    m.contacts = MakeCount(total, k);
+    m.first_contact_resolution = MakeRate(resolved, total, k);
+    m.satisfaction_responses = MakeCount(rated, k);
+    m.satisfied = MakeRate(satisfied, rated, k);
+
+    // Tickets issued in the period at the agency's offices, by office and queue.
+    ASSIGN_OR_RETURN(storage::Rows tickets,
+                     tx.Query("SELECT t.office_id, o.name, t.queue_id, q.name, t.state, t.arrived_at, t.called_at, "
+                              "t.served_at, t.finished_at FROM tickets t JOIN offices o ON o.id = t.office_id "
+                              "JOIN queues q ON q.id = t.queue_id WHERE o.agency_id = ? AND t.arrived_at >= ? AND "
+                              "t.arrived_at < ? ORDER BY o.name, q.code",
+                              {agency.value, from, to}));
+    struct Acc {
+      QueueMetrics q;
+      int64_t tickets = 0, served = 0, no_shows = 0;
+      std::vector<double> wait, service;
+    };
+    std::vector<Acc> queues;
+    std::map<int64_t, size_t> index;
+    for (const auto& r : tickets) {
+      const int64_t queue = r.Int(2);
+      auto [it, fresh] = index.emplace(queue, queues.size());
+      if (fresh) {
+        Acc acc;
+        acc.q.office = r.Int(0);
+        acc.q.office_name = r.Text(1);
+        acc.q.queue = queue;
+        acc.q.queue_name = r.Text(3);
+        queues.push_back(std::move(acc));
+      }
+      Acc& acc = queues[it->second];
+      ++acc.tickets;
+      if (r.Text(4) == "no_show") ++acc.no_shows;
+      if (!r.IsNull(7)) {
+        ++acc.served;
+        if (!r.IsNull(6)) acc.wait.push_back(Minutes(r.Int(6) - r.Int(5)));
+        if (!r.IsNull(8)) acc.service.push_back(Minutes(r.Int(8) - r.Int(7)));
+      }
+    }
+    for (auto& acc : queues) {
+      acc.q.tickets = MakeCount(acc.tickets, k);
+      acc.q.served = MakeCount(acc.served, k);
+      acc.q.no_shows = MakeCount(acc.no_shows, k);
+      acc.q.wait = MakeDurations(std::move(acc.wait), k);
+      acc.q.service = MakeDurations(std::move(acc.service), k);
+      m.queues.push_back(std::move(acc.q));
+    }
+
+    // Referrals the agency received in the period.
+    ASSIGN_OR_RETURN(storage::Rows referrals,
+                     tx.Query("SELECT state, created_at, answered_at, respond_by FROM referrals WHERE to_agency_id = ? "
+                              "AND created_at >= ? AND created_at < ?",
+                              {agency.value, from, to}));
+    int64_t answered = 0, accepted = 0, completed = 0, in_time = 0;
+    std::vector<double> response;
+    for (const auto& r : referrals) {
+      if (r.IsNull(2)) continue;
+      ++answered;
+      const std::string state = r.Text(0);
+      if (state != "declined") ++accepted;
+      if (state == "completed") ++completed;
+      if (r.Int(2) <= r.Int(3)) ++in_time;
+      response.push_back(Minutes(r.Int(2) - r.Int(1)));
+    }
+    m.referrals_received = MakeCount(static_cast<int64_t>(referrals.size()), k);
+    m.referrals_accepted = MakeRate(accepted, answered, k);
+    m.referrals_completed = MakeRate(completed, accepted, k);
+    m.referrals_answered_in_time = MakeRate(in_time, answered, k);
+    m.referral_response = MakeDurations(std::move(response), k);
+
+    // Parts of applications the agency decided in the period, against their due dates.
+    ASSIGN_OR_RETURN(storage::Rows parts,
+                     tx.Query("SELECT decided_at, due FROM application_parts WHERE agency_id = ? AND decided_at >= ? "
+                              "AND decided_at < ?",
+                              {agency.value, from, to}));
+    int64_t on_time = 0;
+    for (const auto& r : parts) {
+      auto local = frontoffice::ToLocal(core::Timestamp{r.Int(0)}, options_.time_zone);
+      if (!local.ok()) return local.status();
+      if (local->date.ToString() <= r.Text(1)) ++on_time;
+    }
+    m.decisions = MakeCount(static_cast<int64_t>(parts.size()), k);
+    m.decided_in_time = MakeRate(on_time, static_cast<int64_t>(parts.size()), k);
+
+    return audit_.Append(tx, who, {"metrics.read", "agency", std::to_string(agency.value), std::nullopt, true,
+                                   fmt::format("service metrics from {} to {}", period.from.ToRfc3339(),
+                                               period.to.ToRfc3339())});
+  }));
+  return m;
+}
+
+}  // namespace metrics

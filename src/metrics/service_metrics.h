@@ -1,0 +1,121 @@
+#pragma once
+
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "access/principal.h"
+#include "audit/audit_log.h"
+#include "core/clock.h"
+#include "core/ids.h"
+#include "core/status.h"
+#include "storage/database.h"
+
+// Service metrics of an agency over a period, computed from what onedoor stored as the work was
+// done (contacts, tickets, referrals, decisions), never typed in: first-contact resolution,
+// satisfaction, waiting and service times per office and queue, referral acceptance, completion
+// and response times, and decisions within their statutory clock. Every figure built from fewer
+// than `min_cell` people or records (but not none) is suppressed, so that no one can be singled
+// out.
+namespace metrics {
+
+// [from, to), UTC.
+struct Period {
+  core::Timestamp from;
+  core::Timestamp to;
+};
+
+// A count; `suppressed` when 1 to min_cell - 1 (the value is then not to be shown).
+struct Count {
+  int64_t value = 0;
+  bool suppressed = false;
+};
+
+// A share: `part` of `whole`; suppressed when whole or part is 1 to min_cell - 1 (with nothing to
+// share, none: not suppressed, and no percent).
+struct Rate {
+  int64_t part = 0;
+  int64_t whole = 0;
+  bool suppressed = false;
+  // Percent, one decimal; none when whole is 0.
+  std::optional<double> Percent() const;
+};
+
+// Durations in minutes: median and 90th percentile by the nearest-rank method, over `count`
+// measurements; suppressed (no median, no p90) under min_cell.
+struct Durations {
+  int64_t count = 0;
+  bool suppressed = false;
+  std::optional<double> median;
+  std::optional<double> p90;
+};
+
+struct QueueMetrics {
+  int64_t office = 0;
+  std::string office_name;
+  int64_t queue = 0;
+  std::string queue_name;
+  Count tickets;   // issued in the period
+  Count served;    // of those, served
+  Count no_shows;  // of those, not there when called
+  Durations wait;     // arrived → called (served tickets)
+  Durations service;  // served → finished
+};
+
+struct ChannelCount {
+  std::string channel;  // desk, phone, web, email, outreach
+  Count contacts;
+};
+
+struct ServiceMetrics {
+  core::AgencyId agency;
+  std::string agency_name;
+  Period period;
+  int min_cell = 5;
+
+  Count contacts;
+  std::vector<ChannelCount> by_channel;
+  Rate first_contact_resolution;  // outcome resolved / contacts
+  Count satisfaction_responses;
+  Rate satisfied;  // scores 4 and 5 / responses
+
+  std::vector<QueueMetrics> queues;
+
+  Count referrals_received;
+  Rate referrals_accepted;       // accepted (or later steps) / answered
+  Rate referrals_completed;      // completed / accepted
+  Rate referrals_answered_in_time;  // answered by respond_by / answered
+  Durations referral_response;   // sent → answered, in minutes
+
+  Count decisions;
+  Rate decided_in_time;  // decided on or before the due date / decided
+};
+
+// The nearest-rank percentile (0 < p ≤ 100) of sorted `values`; none when empty.
+std::optional<double> Percentile(const std::vector<double>& sorted, double p);
+
+struct MetricsOptions {
+  int min_cell = 5;             // smallest count shown
+  std::string time_zone = "UTC";  // the deployment's: the day a decision falls on
+};
+
+// Thread-safe.
+class ServiceMetricsService {
+ public:
+  ServiceMetricsService(storage::Database& db, audit::AuditLog& audit, const core::Clock& clock, MetricsOptions options);
+
+  // Managers, administrators and auditors see their own agency's; governance users any agency's.
+  // kInvalidArgument (to: after from, at most 366 days), kNotFound (no such agency),
+  // kPermissionDenied (audited). Computing is audited as metrics.read.
+  core::StatusOr<ServiceMetrics> Compute(const authz::Principal& who, core::AgencyId agency, Period period);
+  int min_cell() const { return options_.min_cell; }
+  core::Timestamp Now() const { return clock_.Now(); }
+
+ private:
+  storage::Database& db_;
+  audit::AuditLog& audit_;
+  const core::Clock& clock_;
+  MetricsOptions options_;
+};
+
+}  // namespace metrics

@@ -1,0 +1,252 @@
+#include "metrics/service_metrics.h"
+
+#include <fmt/format.h>
+#include <gmock/gmock.h>
+#include <gtest/gtest.h>
+
+#include "storage/migrations.h"
+#include "storage/postgres/postgres_database.h"
+#include "storage/schema.h"
+#include "tests/testing/postgres_cluster.h"
+#include "tests/testing/testing.h"
+
+namespace metrics {
+namespace {
+
+using core::Status;
+using core::StatusCode;
+
+const auto* const kPostgresEnvironment =
+    ::testing::AddGlobalTestEnvironment(new testing_support::PostgresEnvironment);
+
+constexpr int64_t kMinute = 60'000'000;
+constexpr int64_t kDay = 1440 * kMinute;
+// 2026-03-02T00:00:00Z, a Monday: the period is that week.
+constexpr int64_t kMonday = 1'772'409'600'000'000;
+
+authz::Principal Staff(int64_t agency, authz::Role role) {
+  authz::Principal p;
+  p.kind = authz::PrincipalKind::kStaff;
+  p.user = core::UserId{1};
+  p.agency = core::AgencyId{agency};
+  p.name = "staff";
+  p.roles = {role};
+  return p;
+}
+
+TEST(PercentileTest, NearestRank) {
+  EXPECT_FALSE(Percentile({}, 50).has_value());
+  EXPECT_EQ(*Percentile({7}, 50), 7);
+  EXPECT_EQ(*Percentile({1, 2, 3, 4}, 50), 2);
+  EXPECT_EQ(*Percentile({1, 2, 3, 4, 5}, 50), 3);
+  EXPECT_EQ(*Percentile({1, 2, 3, 4, 5, 6, 7, 8, 9, 10}, 90), 9);
+  EXPECT_EQ(*Percentile({1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11}, 90), 10);
+  EXPECT_EQ(*Percentile({1, 2, 3}, 100), 3);
+}
+
+class ServiceMetricsTest : public ::testing::TestWithParam<std::string> {
+ protected:
+  void SetUp() override {
+    if (GetParam() == "sqlite") {
+      db_ = testing_support::NewMigratedSqlite(dir_);
+    } else {
+      auto opened = storage::OpenPostgres(testing_support::PostgresEnvironment::Cluster().NewDatabaseUrl(),
+                                          {.connections = 4});
+      ASSERT_TRUE(opened.ok()) << opened.status().ToString();
+      db_ = std::move(opened).value();
+      ASSERT_TRUE(storage::Migrate(*db_, storage::OnedoorSchema()).ok());
+    }
+    clock_.Set(core::Timestamp{kMonday + 10 * kDay});
+    service_ = std::make_unique<ServiceMetricsService>(*db_, audit_, clock_, MetricsOptions{5, "America/New_York"});
+    ASSERT_TRUE(db_->Write([](storage::Transaction& tx) -> Status { return Scenario(tx); }).ok());
+  }
+
+  // A week of the city's work, each figure chosen so that the expected metric is known.
+  static Status Scenario(storage::Transaction& tx) {
+    auto run = [&](const std::string& sql, storage::Params p = {}) { return tx.Execute(sql, std::move(p)).status(); };
+    for (const char* code : {"city", "state"}) {
+      RETURN_IF_ERROR(run("INSERT INTO agencies (code, name, kind, created_at) VALUES (?, ?, 'government', 0)",
+                          {std::string(code), std::string(code) + " agency"}));
+    }
+    RETURN_IF_ERROR(run("INSERT INTO offices (agency_id, name, address, created_at) VALUES (1, 'Centre', '', 0)"));
+    RETURN_IF_ERROR(run("INSERT INTO queues (office_id, code, name, directory_service_id, created_at) VALUES "
+                        "(1, 'A', 'Benefits', NULL, 0), (1, 'B', 'Housing', NULL, 0)"));
+    // Ten contacts in the week (six at the desk, four by phone), seven resolved; six rated 5, 5,
+    // 4, 4, 3, 1. One the week before and one of the state's do not count.
+    const int64_t t = kMonday + 9 * 60 * kMinute;
+    for (int i = 0; i < 12; ++i) {
+      const int64_t agency = i == 11 ? 2 : 1;
+      const int64_t at = i == 10 ? kMonday - kDay : t + i * kMinute;
+      const std::string channel = i < 6 || i >= 10 ? "desk" : "phone";
+      const std::string outcome = i < 7 || i >= 10 ? "resolved" : "follow_up";
+      const int scores[] = {5, 5, 4, 4, 3, 1};
+      RETURN_IF_ERROR(run("INSERT INTO interactions (agency_id, recorded_by, channel, topic, outcome, note, "
+                          "satisfaction, at) VALUES (?, 'desk', ?, 'Rent', ?, '', ?, ?)",
+                          {agency, channel, outcome,
+                           i < 6 ? storage::Value(int64_t{scores[i]}) : storage::Value(storage::Null{}), at}));
+    }
+    // Queue A: six tickets served after waits of 2, 4, 6, 8, 10 and 30 minutes, served for 5, 5,
+    // 5, 10, 10 and 20 minutes. Queue B: three tickets, one of them not there when called.
+    const int waits[] = {2, 4, 6, 8, 10, 30};
+    const int serves[] = {5, 5, 5, 10, 10, 20};
+    for (int i = 0; i < 6; ++i) {
+      const int64_t arrived = t + i * 40 * kMinute;
+      const int64_t called = arrived + waits[i] * kMinute;
+      RETURN_IF_ERROR(run("INSERT INTO tickets (office_id, queue_id, day, code, number, label, priority, state, "
+                          "recalls, arrived_at, called_at, served_at, finished_at) VALUES (1, 1, '2026-03-02', 'A', "
+                          "?, ?, 0, 'done', 0, ?, ?, ?, ?)",
+                          {int64_t{i + 1}, fmt::format("A{:03}", i + 1), arrived, called, called + kMinute,
+                           called + kMinute + serves[i] * kMinute}));
+    }
+    for (int i = 0; i < 3; ++i) {
+      const int64_t arrived = t + i * kMinute;
+      RETURN_IF_ERROR(run("INSERT INTO tickets (office_id, queue_id, day, code, number, label, priority, state, "
+                          "recalls, arrived_at, called_at, served_at, finished_at) VALUES (1, 2, '2026-03-02', 'B', "
+                          "?, ?, 0, ?, 0, ?, ?, ?, ?)",
+                          {int64_t{i + 1}, fmt::format("B{:03}", i + 1), i == 2 ? "no_show" : "done", arrived,
+                           arrived + kMinute,
+                           i == 2 ? storage::Value(storage::Null{}) : storage::Value(arrived + 2 * kMinute),
+                           i == 2 ? storage::Value(storage::Null{}) : storage::Value(arrived + 9 * kMinute)}));
+    }
+    // A person, a consent, and eight referrals to the city: seven answered (one declined, six
+    // accepted of which two completed), five of them by their respond-by time, after 30, 60, 90,
+    // 120, 240, 480 and 1440 minutes; one still unanswered.
+    RETURN_IF_ERROR(run("INSERT INTO persons (version, display_name, doc, created_at, updated_at, created_by, "
+                        "created_agency) VALUES (1, 'Rua', '{}', 0, 0, 1, 2)"));
+    RETURN_IF_ERROR(run("INSERT INTO consents (person_id, receiving_agency_id, scope, categories, purpose, legal_basis, "
+                        "valid_from, how_to_withdraw, evidence, document_ref, recorded_by, recorded_by_name, agency_id, "
+                        "recorded_at, state, version) VALUES (1, 1, 'full', '', 'service_delivery', 'consent', "
+                        "'2026-01-01', 'Tell us.', 'signed_form', 'F-1', 1, 'x', 2, 0, 'active', 1)"));
+    const int responses[] = {30, 60, 90, 120, 240, 480, 1440};
+    const char* states[] = {"declined", "accepted", "accepted", "in_progress", "completed", "completed", "closed"};
+    for (int i = 0; i < 8; ++i) {
+      const int64_t created = t + i * kMinute;
+      const bool answered = i < 7;
+      const int64_t respond_by = created + (i < 5 ? 2 * kDay : kMinute);
+      RETURN_IF_ERROR(run("INSERT INTO referrals (person_id, person_name, from_agency_id, from_user_id, from_actor, "
+                          "to_agency_id, service, urgency, message, consent_id, state, reason, outcome, respond_by, "
+                          "answered_at, created_at, updated_at, version) VALUES (1, 'Rua', 2, 1, 'x', 1, 'Help', "
+                          "'routine', 'm', 1, ?, '', '', ?, ?, ?, ?, 1)",
+                          {answered ? std::string(states[i]) : std::string("sent"), respond_by,
+                           answered ? storage::Value(created + responses[i] * kMinute) : storage::Value(storage::Null{}),
+                           created, created}));
+    }
+    // Six parts the city decided: five on or before their due date (in New York, where 01:00 UTC
+    // on 6 March is still 5 March), one after.
+    RETURN_IF_ERROR(run("INSERT INTO households (name, version, created_at, created_by) VALUES ('Rua', 1, 0, 1)"));
+    RETURN_IF_ERROR(run("INSERT INTO screenings (household_id, as_of, rules_hash, input, result, created_at, "
+                        "created_by, agency_id) VALUES (1, '2026-03-01', 'h', '{}', '{}', 0, 1, 1)"));
+    RETURN_IF_ERROR(run("INSERT INTO applications (person_id, household_id, screening_id, agency_id, made_by, answers, "
+                        "created_at) VALUES (1, 1, 1, 1, 'x', '{}', 0)"));
+    const char* dues[] = {"2026-03-05", "2026-03-05", "2026-03-06", "2026-03-07", "2026-03-08", "2026-03-04"};
+    for (int i = 0; i < 6; ++i) {
+      RETURN_IF_ERROR(run("INSERT INTO application_parts (application_id, program, program_name, agency_id, screened, "
+                          "state, expedited, received, due, clock, reason, request, decided_at, decided_by, version) "
+                          "VALUES (1, 'snap', 'SNAP', 1, 'eligible', 'approved', 0, '2026-02-20', ?, '30 days', '', '', "
+                          "?, 'x', 2)",
+                          {std::string(dues[i]), kMonday + 4 * kDay + kMinute * 60}));  // 01:00 UTC, 6 March
+    }
+    return Status::Ok();
+  }
+
+  testing_support::TempDir dir_;
+  std::unique_ptr<storage::Database> db_;
+  core::FakeClock clock_;
+  audit::AuditLog audit_{clock_};
+  std::unique_ptr<ServiceMetricsService> service_;
+  const Period week_{core::Timestamp{kMonday}, core::Timestamp{kMonday + 7 * kDay}};
+};
+
+TEST_P(ServiceMetricsTest, EveryMetricMatchesTheHandComputedWeek) {
+  auto m = service_->Compute(Staff(1, authz::Role::kManager), core::AgencyId{1}, week_);
+  ASSERT_TRUE(m.ok()) << m.status().ToString();
+  EXPECT_EQ(m->agency_name, "city agency");
+  EXPECT_EQ(m->contacts.value, 10);
+  ASSERT_EQ(m->by_channel.size(), 2u);
+  EXPECT_EQ(m->by_channel[0].channel, "desk");
+  EXPECT_EQ(m->by_channel[0].contacts.value, 6);
+  EXPECT_EQ(m->by_channel[1].contacts.value, 4);
+  EXPECT_TRUE(m->by_channel[1].contacts.suppressed);  // four by phone: fewer than five
+  EXPECT_EQ(m->first_contact_resolution.part, 7);
+  EXPECT_EQ(*m->first_contact_resolution.Percent(), 70.0);
+  EXPECT_EQ(m->satisfaction_responses.value, 6);
+  EXPECT_TRUE(m->satisfied.suppressed);  // four satisfied: fewer than five
+  EXPECT_EQ(m->satisfied.part, 4);
+
+  ASSERT_EQ(m->queues.size(), 2u);
+  const QueueMetrics& a = m->queues[0];
+  EXPECT_EQ(a.queue_name, "Benefits");
+  EXPECT_EQ(a.tickets.value, 6);
+  EXPECT_EQ(a.served.value, 6);
+  EXPECT_EQ(a.wait.count, 6);
+  EXPECT_EQ(*a.wait.median, 6.0);  // nearest rank: the third of six
+  EXPECT_EQ(*a.wait.p90, 30.0);
+  EXPECT_EQ(*a.service.median, 5.0);
+  EXPECT_EQ(*a.service.p90, 20.0);
+  const QueueMetrics& b = m->queues[1];
+  EXPECT_EQ(b.queue_name, "Housing");
+  EXPECT_TRUE(b.tickets.suppressed);
+  EXPECT_TRUE(b.no_shows.suppressed);
+  EXPECT_EQ(b.no_shows.value, 1);
+  EXPECT_TRUE(b.wait.suppressed);
+  EXPECT_FALSE(b.wait.median.has_value());
+
+  EXPECT_EQ(m->referrals_received.value, 8);
+  EXPECT_EQ(m->referrals_accepted.part, 6);
+  EXPECT_EQ(m->referrals_accepted.whole, 7);
+  EXPECT_EQ(*m->referrals_accepted.Percent(), 85.7);
+  EXPECT_TRUE(m->referrals_completed.suppressed);  // two of six
+  EXPECT_EQ(m->referrals_answered_in_time.part, 5);
+  EXPECT_EQ(*m->referrals_answered_in_time.Percent(), 71.4);
+  EXPECT_EQ(*m->referral_response.median, 120.0);
+  EXPECT_EQ(*m->referral_response.p90, 1440.0);
+
+  EXPECT_EQ(m->decisions.value, 6);
+  EXPECT_EQ(m->decided_in_time.part, 5);
+  EXPECT_EQ(*m->decided_in_time.Percent(), 83.3);
+}
+
+TEST_P(ServiceMetricsTest, OnlyTheAgencysManagersAndTheConsortiumsGovernanceSeeThemAndEachReadIsAudited) {
+  EXPECT_TRUE(service_->Compute(Staff(1, authz::Role::kAuditor), core::AgencyId{1}, week_).ok());
+  EXPECT_TRUE(service_->Compute(Staff(2, authz::Role::kGovernance), core::AgencyId{1}, week_).ok());
+  EXPECT_EQ(service_->Compute(Staff(2, authz::Role::kManager), core::AgencyId{1}, week_).status().code(),
+            StatusCode::kPermissionDenied);
+  EXPECT_EQ(service_->Compute(Staff(1, authz::Role::kCaseworker), core::AgencyId{1}, week_).status().code(),
+            StatusCode::kPermissionDenied);
+  EXPECT_EQ(service_->Compute(Staff(2, authz::Role::kGovernance), core::AgencyId{9}, week_).status().code(),
+            StatusCode::kNotFound);
+  auto backwards = service_->Compute(Staff(1, authz::Role::kManager), core::AgencyId{1}, {week_.to, week_.from});
+  ASSERT_EQ(backwards.status().code(), StatusCode::kInvalidArgument);
+  EXPECT_EQ(backwards.status().fields().at(0).field, "to");
+  int64_t allowed = 0, refused = 0;
+  ASSERT_TRUE(db_->Read([&](storage::Transaction& tx) -> Status {
+                   ASSIGN_OR_RETURN(storage::Rows r, tx.Query("SELECT SUM(CASE WHEN allowed = 1 THEN 1 ELSE 0 END), "
+                                                              "SUM(CASE WHEN allowed = 0 THEN 1 ELSE 0 END) FROM "
+                                                              "audit_log WHERE action = 'metrics.read'"));
+                   allowed = r.at(0).Int(0);
+                   refused = r.at(0).Int(1);
+                   return Status::Ok();
+                 })
+                  .ok());
+  EXPECT_EQ(allowed, 2);
+  EXPECT_EQ(refused, 2);
+}
+
+TEST_P(ServiceMetricsTest, ASmallerMinimumShowsWhatFiveHides) {
+  ServiceMetricsService two(*db_, audit_, clock_, MetricsOptions{2, "UTC"});
+  auto m = two.Compute(Staff(1, authz::Role::kManager), core::AgencyId{1}, week_);
+  ASSERT_TRUE(m.ok());
+  EXPECT_FALSE(m->satisfied.suppressed);
+  EXPECT_EQ(*m->satisfied.Percent(), 66.7);
+  EXPECT_FALSE(m->queues[1].wait.suppressed);
+  EXPECT_EQ(*m->queues[1].wait.median, 1.0);
+  EXPECT_TRUE(m->queues[1].no_shows.suppressed);  // one: still fewer than two
+  // In UTC the part due on 5 March, decided at 01:00 on 6 March, is late.
+  EXPECT_EQ(m->decided_in_time.part, 3);
+}
+
+INSTANTIATE_TEST_SUITE_P(Databases, ServiceMetricsTest, ::testing::Values("sqlite", "postgres"),
+                         [](const auto& info) { return info.param; });
+
+}  // namespace
+}  // namespace metrics

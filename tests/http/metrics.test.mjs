@@ -1,0 +1,83 @@
+// Service metrics over HTTP: six contacts recorded today give 6 contacts and 83.3% resolved at the
+// first contact; a lone ticket's waits are not shown (fewer than 5); the CSV carries the same
+// figures; managers, administrators and auditors see their own agency's, governance any agency's,
+// and everyone else is refused.
+//
+//   ONEDOOR_BIN=build/dev/onedoor node --test tests/http/metrics.test.mjs
+
+import assert from 'node:assert/strict';
+import { after, before, test } from 'node:test';
+
+import { assertProblem, login, prepareDatabase, serve, sql } from './helpers.mjs';
+
+const T = { timeout: 60_000 };
+
+let server;
+let db;
+
+before(async () => {
+  const prepared = await prepareDatabase({ people: 2, prefix: 'onedoor-metrics-' });
+  db = prepared.db;
+  server = await serve(db, { logDir: prepared.dir });
+});
+
+after(async () => {
+  await server?.stop();
+});
+
+test('service metrics: counted from the work, small cells suppressed, as JSON, CSV and a page', T, async () => {
+  const desk = await login(server.url, 'frontdesk.city', { purpose: 'front_desk' });
+  const manager = await login(server.url, 'manager.city', { purpose: 'service_delivery' });
+  for (let i = 0; i < 6; ++i) {
+    const r = await desk.post('/api/v1/interactions', { channel: i < 4 ? 'desk' : 'phone', topic: 'Rent', outcome: i < 5 ? 'resolved' : 'follow_up' });
+    assert.equal(r.status, 201, r.text);
+  }
+  const office = Number(await sql(db, "SELECT min(o.id) FROM offices o JOIN agencies a ON a.id = o.agency_id WHERE a.code = 'city-social'"));
+  const queue = Number(await sql(db, `SELECT min(id) FROM queues WHERE office_id = ${office}`));
+  assert.equal((await desk.post(`/api/v1/queues/${queue}/tickets`, { priority: 'normal' })).status, 201);
+
+  const m = await manager.get('/api/v1/metrics/service');
+  assert.equal(m.status, 200, m.text);
+  assert.equal(m.body.agency.name, 'City Social Services Department');
+  assert.equal(m.body.min_cell, 5);
+  assert.deepEqual(m.body.contacts.count, { value: 6, suppressed: false });
+  assert.deepEqual(m.body.contacts.first_contact_resolution, { part: 5, whole: 6, percent: 83.3, suppressed: false });
+  assert.deepEqual(m.body.contacts.by_channel.map((c) => [c.channel, c.contacts.value]), [['desk', null], ['phone', null]]);
+  assert.equal(m.body.contacts.by_channel[0].contacts.suppressed, true);  // four: fewer than five
+  assert.equal(m.body.contacts.satisfied.percent, null);
+  assert.deepEqual(m.body.queues[0].tickets, { value: null, suppressed: true });
+
+  const csv = await manager.get('/api/v1/metrics/service?format=csv');
+  assert.equal(csv.status, 200);
+  assert.match(csv.headers.get('content-type'), /^text\/csv/);
+  const lines = csv.text.trim().split('\r\n');
+  assert.equal(lines[0], 'metric,office,queue,value');
+  assert.ok(lines.includes('contacts,,,6'), csv.text);
+  assert.ok(lines.includes('first_contact_resolution_percent,,,83.3'));
+  assert.ok(lines.includes('contacts_desk,,,<5'));
+  assert.ok(lines.some((l) => /^tickets,Riverside One-Stop Centre,Benefits and money,<5$/.test(l)), csv.text);
+
+  // Who may see them.
+  const state = Number(await sql(db, "SELECT id FROM agencies WHERE code = 'state-benefits'"));
+  assertProblem(await desk.get('/api/v1/metrics/service'), 403);
+  assertProblem(await manager.get(`/api/v1/metrics/service?agency_id=${state}`), 403);
+  const governance = await login(server.url, 'governance.city', { purpose: 'service_delivery' });
+  const theirs = await governance.get(`/api/v1/metrics/service?agency_id=${state}`);
+  assert.equal(theirs.status, 200, theirs.text);
+  assert.equal(theirs.body.contacts.count.value, 0);
+  // Nothing to share is not a small cell: shown as none.
+  assert.deepEqual(theirs.body.contacts.first_contact_resolution, { part: 0, whole: 0, percent: null, suppressed: false });
+  assertProblem(await manager.get('/api/v1/metrics/service?from=yesterday&to=2026-01-01'), 400, { fields: ['from'] });
+  assertProblem(await manager.get('/api/v1/metrics/service?from=2026-02-01&to=2026-01-01'), 400, { fields: ['to'] });
+  assertProblem(await manager.get('/api/v1/metrics/service?format=xml'), 400, { fields: ['format'] });
+  assert.equal(Number(await sql(db, "SELECT count(*) FROM audit_log WHERE action = 'metrics.read' AND allowed = 0")), 2);
+
+  // The page: the same figures, the chart, and the CSV link.
+  const page = await manager.get('/performance');
+  assert.equal(page.status, 200);
+  assert.match(page.text, /Resolved at the first contact<\/dt><dd class="govuk-summary-list__value">83\.3% \(5 of 6\)/);
+  assert.match(page.text, /<svg [^>]*role="img"/);
+  assert.match(page.text, /fewer than 5/);
+  assert.match(page.text, /href="\/api\/v1\/metrics\/service\?agency_id=\d+&amp;from=\d{4}-\d\d-\d\d&amp;to=\d{4}-\d\d-\d\d&amp;format=csv"/);
+  assert.equal((await desk.get('/performance')).status, 403);
+});
