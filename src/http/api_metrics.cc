@@ -2,7 +2,14 @@
 
 #include <fmt/format.h>
 
+#include <unistd.h>
+#include <xlsxwriter.h>
+
+#include <cstdio>
+#include <cstdlib>
+#include <fstream>
 #include <nlohmann/json.hpp>
+#include <sstream>
 
 #include "frontoffice/office_hours.h"
 #include "http/json_body.h"
@@ -88,36 +95,89 @@ json ServiceMetricsJson(const metrics::ServiceMetrics& m) {
           {"decisions", {{"count", CountJson(m.decisions)}, {"in_time", RateJson(m.decided_in_time)}}}};
 }
 
-std::string ServiceMetricsCsv(const metrics::ServiceMetrics& m) {
+std::vector<MetricRow> ServiceMetricRows(const metrics::ServiceMetrics& m) {
   const int k = m.min_cell;
-  std::string out = "metric,office,queue,value\r\n";
-  auto row = [&](const std::string& metric, const std::string& office, const std::string& queue,
-                 const std::string& value) {
-    out += Csv(metric) + "," + Csv(office) + "," + Csv(queue) + "," + Csv(value) + "\r\n";
+  std::vector<MetricRow> out;
+  auto count = [&](const std::string& metric, const std::string& office, const std::string& queue,
+                   const metrics::Count& c) {
+    out.push_back({metric, office, queue, Cell(c, k), c.suppressed ? std::nullopt : std::optional<double>(c.value)});
   };
-  row("contacts", "", "", Cell(m.contacts, k));
-  for (const auto& c : m.by_channel) row("contacts_" + c.channel, "", "", Cell(c.contacts, k));
-  row("first_contact_resolution_percent", "", "", Cell(m.first_contact_resolution, k));
-  row("satisfaction_responses", "", "", Cell(m.satisfaction_responses, k));
-  row("satisfied_percent", "", "", Cell(m.satisfied, k));
+  auto rate = [&](const std::string& metric, const metrics::Rate& r) {
+    out.push_back({metric, "", "", Cell(r, k), r.suppressed ? std::nullopt : r.Percent()});
+  };
+  auto minutes = [&](const std::string& metric, const std::string& office, const std::string& queue,
+                     const std::optional<double>& v, bool suppressed) {
+    out.push_back({metric, office, queue, Cell(v, suppressed, k), suppressed ? std::nullopt : v});
+  };
+  count("contacts", "", "", m.contacts);
+  for (const auto& c : m.by_channel) count("contacts_" + c.channel, "", "", c.contacts);
+  rate("first_contact_resolution_percent", m.first_contact_resolution);
+  count("satisfaction_responses", "", "", m.satisfaction_responses);
+  rate("satisfied_percent", m.satisfied);
   for (const auto& q : m.queues) {
-    row("tickets", q.office_name, q.queue_name, Cell(q.tickets, k));
-    row("served", q.office_name, q.queue_name, Cell(q.served, k));
-    row("no_shows", q.office_name, q.queue_name, Cell(q.no_shows, k));
-    row("wait_median_minutes", q.office_name, q.queue_name, Cell(q.wait.median, q.wait.suppressed, k));
-    row("wait_p90_minutes", q.office_name, q.queue_name, Cell(q.wait.p90, q.wait.suppressed, k));
-    row("service_median_minutes", q.office_name, q.queue_name, Cell(q.service.median, q.service.suppressed, k));
-    row("service_p90_minutes", q.office_name, q.queue_name, Cell(q.service.p90, q.service.suppressed, k));
+    count("tickets", q.office_name, q.queue_name, q.tickets);
+    count("served", q.office_name, q.queue_name, q.served);
+    count("no_shows", q.office_name, q.queue_name, q.no_shows);
+    minutes("wait_median_minutes", q.office_name, q.queue_name, q.wait.median, q.wait.suppressed);
+    minutes("wait_p90_minutes", q.office_name, q.queue_name, q.wait.p90, q.wait.suppressed);
+    minutes("service_median_minutes", q.office_name, q.queue_name, q.service.median, q.service.suppressed);
+    minutes("service_p90_minutes", q.office_name, q.queue_name, q.service.p90, q.service.suppressed);
   }
-  row("referrals_received", "", "", Cell(m.referrals_received, k));
-  row("referrals_accepted_percent", "", "", Cell(m.referrals_accepted, k));
-  row("referrals_completed_percent", "", "", Cell(m.referrals_completed, k));
-  row("referrals_answered_in_time_percent", "", "", Cell(m.referrals_answered_in_time, k));
-  row("referral_response_median_minutes", "", "", Cell(m.referral_response.median, m.referral_response.suppressed, k));
-  row("referral_response_p90_minutes", "", "", Cell(m.referral_response.p90, m.referral_response.suppressed, k));
-  row("decisions", "", "", Cell(m.decisions, k));
-  row("decided_in_time_percent", "", "", Cell(m.decided_in_time, k));
+  count("referrals_received", "", "", m.referrals_received);
+  rate("referrals_accepted_percent", m.referrals_accepted);
+  rate("referrals_completed_percent", m.referrals_completed);
+  rate("referrals_answered_in_time_percent", m.referrals_answered_in_time);
+  minutes("referral_response_median_minutes", "", "", m.referral_response.median, m.referral_response.suppressed);
+  minutes("referral_response_p90_minutes", "", "", m.referral_response.p90, m.referral_response.suppressed);
+  count("decisions", "", "", m.decisions);
+  rate("decided_in_time_percent", m.decided_in_time);
   return out;
+}
+
+std::string ServiceMetricsCsv(const metrics::ServiceMetrics& m) {
+  std::string out = "metric,office,queue,value\r\n";
+  for (const auto& r : ServiceMetricRows(m)) {
+    out += Csv(r.metric) + "," + Csv(r.office) + "," + Csv(r.queue) + "," + Csv(r.text) + "\r\n";
+  }
+  return out;
+}
+
+core::StatusOr<std::string> ServiceMetricsXlsx(const metrics::ServiceMetrics& m) {
+  // libxlsxwriter writes a file: a private temporary one, read back and removed.
+  char path[] = "/tmp/onedoor-metrics-XXXXXX.xlsx";
+  const int fd = mkstemps(path, 5);
+  if (fd < 0) return core::Status::Internal("no temporary file for the spreadsheet");
+  close(fd);
+  struct Remove {
+    const char* p;
+    ~Remove() { std::remove(p); }
+  } remove{path};
+  lxw_workbook* book = workbook_new(path);
+  if (book == nullptr) return core::Status::Internal("the spreadsheet could not be started");
+  lxw_worksheet* sheet = workbook_add_worksheet(book, "Service metrics");
+  lxw_format* bold = workbook_add_format(book);
+  format_set_bold(bold);
+  const std::string title = fmt::format("{}, {} to {} (UTC); figures from fewer than {} are not shown", m.agency_name,
+                                        m.period.from.ToRfc3339(), m.period.to.ToRfc3339(), m.min_cell);
+  worksheet_write_string(sheet, 0, 0, title.c_str(), bold);
+  const char* headers[] = {"Metric", "Office", "Queue", "Value"};
+  for (lxw_col_t c = 0; c < 4; ++c) worksheet_write_string(sheet, 2, c, headers[c], bold);
+  worksheet_set_column(sheet, 0, 0, 38, nullptr);
+  worksheet_set_column(sheet, 1, 2, 28, nullptr);
+  lxw_row_t row = 3;
+  for (const auto& r : ServiceMetricRows(m)) {
+    worksheet_write_string(sheet, row, 0, r.metric.c_str(), nullptr);
+    worksheet_write_string(sheet, row, 1, r.office.c_str(), nullptr);
+    worksheet_write_string(sheet, row, 2, r.queue.c_str(), nullptr);
+    if (r.number) worksheet_write_number(sheet, row, 3, *r.number, nullptr);
+    else worksheet_write_string(sheet, row, 3, r.text.c_str(), nullptr);
+    ++row;
+  }
+  if (workbook_close(book) != LXW_NO_ERROR) return core::Status::Internal("the spreadsheet could not be written");
+  std::ifstream in(path, std::ios::binary);
+  std::stringstream bytes;
+  bytes << in.rdbuf();
+  return bytes.str();
 }
 
 core::StatusOr<metrics::Period> PeriodFromDates(const std::string& from, const std::string& to, core::Timestamp now,
@@ -154,8 +214,8 @@ void AddMetricsRoutes(Router& router, metrics::ServiceMetricsService& service, s
                   agency = core::AgencyId{*id};
                 }
                 const std::string format = ctx.request.Query("format");
-                if (!format.empty() && format != "json" && format != "csv") {
-                  return Problem(core::Status::InvalidArgument("the format is not known", {{"format", "must be json or csv"}}),
+                if (!format.empty() && format != "json" && format != "csv" && format != "xlsx") {
+                  return Problem(core::Status::InvalidArgument("the format is not known", {{"format", "must be json, csv or xlsx"}}),
                                  ctx.request.request_id);
                 }
                 auto period = PeriodFromDates(ctx.request.Query("from"), ctx.request.Query("to"), service.Now(), time_zone);
@@ -166,6 +226,15 @@ void AddMetricsRoutes(Router& router, metrics::ServiceMetricsService& service, s
                   Response r = Response::Text(200, ServiceMetricsCsv(*m), "text/csv; charset=utf-8");
                   r.Header("Content-Disposition",
                            fmt::format("attachment; filename=\"service-metrics-{}.csv\"", m->agency.value));
+                  return r;
+                }
+                if (format == "xlsx") {
+                  auto book = ServiceMetricsXlsx(*m);
+                  if (!book.ok()) return Problem(book.status(), ctx.request.request_id);
+                  Response r = Response::Text(200, std::move(book).value(),
+                                              "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet");
+                  r.Header("Content-Disposition",
+                           fmt::format("attachment; filename=\"service-metrics-{}.xlsx\"", m->agency.value));
                   return r;
                 }
                 return JsonResponse(200, ServiceMetricsJson(*m));

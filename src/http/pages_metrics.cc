@@ -183,6 +183,8 @@ void AddMetricsPages(Router& router, const PageDeps& deps) {
                 });
                 d["csv_href"] = fmt::format("/api/v1/metrics/service?agency_id={}&from={}&to={}&format=csv", m->agency.value,
                                             d["f_from"].get<std::string>(), d["f_to"].get<std::string>());
+                d["xlsx_href"] = fmt::format("/api/v1/metrics/service?agency_id={}&from={}&to={}&format=xlsx",
+                                             m->agency.value, d["f_from"].get<std::string>(), d["f_to"].get<std::string>());
                 return Render(deps, d.value("has_errors", false) ? 400 : 200, "performance", d);
               }});
 }

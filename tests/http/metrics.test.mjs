@@ -8,7 +8,11 @@
 import assert from 'node:assert/strict';
 import { after, before, test } from 'node:test';
 
+import { createRequire } from 'node:module';
+
 import { assertProblem, login, prepareDatabase, serve, sql } from './helpers.mjs';
+
+const XLSX = createRequire(import.meta.url)('xlsx');
 
 const T = { timeout: 60_000 };
 
@@ -56,6 +60,20 @@ test('service metrics: counted from the work, small cells suppressed, as JSON, C
   assert.ok(lines.includes('first_contact_resolution_percent,,,83.3'));
   assert.ok(lines.includes('contacts_desk,,,<5'));
   assert.ok(lines.some((l) => /^tickets,Riverside One-Stop Centre,Benefits and money,<5$/.test(l)), csv.text);
+
+  // The spreadsheet, opened and read back: the same rows, numbers as numbers.
+  const book = await fetch(`${server.url}/api/v1/metrics/service?format=xlsx`, { headers: manager.headers('GET') });
+  assert.equal(book.status, 200);
+  assert.equal(book.headers.get('content-type'), 'application/vnd.openxmlformats-officedocument.spreadsheetml.sheet');
+  const workbook = XLSX.read(Buffer.from(await book.arrayBuffer()), { type: 'buffer' });
+  assert.deepEqual(workbook.SheetNames, ['Service metrics']);
+  const rows = XLSX.utils.sheet_to_json(workbook.Sheets['Service metrics'], { header: 1, range: 2 });
+  assert.deepEqual(rows[0], ['Metric', 'Office', 'Queue', 'Value']);
+  const byName = Object.fromEntries(rows.slice(1).filter((r) => !r[1]).map((r) => [r[0], r[3]]));
+  assert.equal(byName.contacts, 6);
+  assert.equal(byName.first_contact_resolution_percent, 83.3);
+  assert.equal(byName.contacts_desk, '<5');
+  assert.equal(rows.length - 1, lines.length - 1, 'as many rows as the CSV');
 
   // Who may see them.
   const state = Number(await sql(db, "SELECT id FROM agencies WHERE code = 'state-benefits'"));
