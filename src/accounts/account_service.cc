@@ -210,7 +210,8 @@ const std::vector<std::string>& KnownScopes() {
       "source-records:write", "audit:read",    "accounts:read",   "accounts:write",
       "changes:read",         "changes:write", "referrals:read",  "referrals:write",
       "cases:read",           "cases:write",   "applications:read", "applications:write",
-      "directory:write",      "interactions:read", "interactions:write", "queues:write", "metrics:read"};
+      "directory:write",      "interactions:read", "interactions:write", "queues:write", "metrics:read",
+      "metrics:write"};
   return scopes;
 }
 

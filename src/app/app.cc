@@ -104,6 +104,8 @@ core::StatusOr<std::unique_ptr<App>> App::Open(const core::Config& config, bool 
         std::make_unique<frontoffice::OfficeHoursService>(*app->db_, *app->audit_, app->clock_, config.time_zone);
     app->service_metrics_ = std::make_unique<metrics::ServiceMetricsService>(
         *app->db_, *app->audit_, app->clock_, metrics::MetricsOptions{config.metrics_min_cell, config.time_zone});
+    app->scorecards_ = std::make_unique<metrics::ScorecardService>(*app->db_, *app->audit_, app->clock_,
+                                                                   *app->service_metrics_, config.time_zone);
     app->queues_ = std::make_unique<frontoffice::QueueService>(*app->db_, *app->gate_, *app->audit_, *app->outbox_,
                                                                app->clock_, *app->office_hours_);
     app->appointments_ = std::make_unique<frontoffice::AppointmentService>(*app->db_, *app->gate_, *app->audit_,
@@ -233,6 +235,7 @@ core::StatusOr<std::unique_ptr<App>> App::Open(const core::Config& config, bool 
   app->pages_->deps.queues = app->queues_.get();
   app->pages_->deps.office_hours = app->office_hours_.get();
   app->pages_->deps.metrics = app->service_metrics_.get();
+  app->pages_->deps.scorecards = app->scorecards_.get();
   app->pages_->deps.appointments = app->appointments_.get();
   app->AddOperationalRoutes();
   http::AddOpenApiRoute(app->router_, std::move(openapi));
@@ -258,6 +261,7 @@ core::StatusOr<std::unique_ptr<App>> App::Open(const core::Config& config, bool 
   http::AddQueueRoutes(app->router_, *app->queues_);
   http::AddAppointmentRoutes(app->router_, *app->appointments_);
   http::AddMetricsRoutes(app->router_, *app->service_metrics_, config.time_zone);
+  http::AddScorecardRoutes(app->router_, *app->scorecards_);
   http::AddPageRoutes(app->router_, app->pages_->deps);
   http::AddStaticRoutes(app->router_, config.web_root, config.node_modules);
   app->dispatcher_ = std::make_unique<http::Dispatcher>(

@@ -19,6 +19,7 @@
 #include "frontoffice/interaction_service.h"
 #include "frontoffice/appointment_service.h"
 #include "frontoffice/queue_service.h"
+#include "metrics/scorecard.h"
 #include "metrics/service_metrics.h"
 #include "exchange/outbox.h"
 #include "exchange/outbox_worker.h"
@@ -111,6 +112,7 @@ class App {
   std::unique_ptr<frontoffice::InteractionService> interactions_;
   std::unique_ptr<frontoffice::OfficeHoursService> office_hours_;
   std::unique_ptr<metrics::ServiceMetricsService> service_metrics_;
+  std::unique_ptr<metrics::ScorecardService> scorecards_;
   std::unique_ptr<frontoffice::QueueService> queues_;
   std::unique_ptr<frontoffice::AppointmentService> appointments_;
   std::unique_ptr<sharing::GateFacts> gate_facts_;

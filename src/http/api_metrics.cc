@@ -241,4 +241,90 @@ void AddMetricsRoutes(Router& router, metrics::ServiceMetricsService& service, s
               }});
 }
 
+json TargetJson(const metrics::Target& t) {
+  return {{"id", t.id},
+          {"agency_id", t.agency.value},
+          {"metric", t.metric},
+          {"comparison", t.comparison},
+          {"value", t.value},
+          {"minutes", t.minutes == 0 ? json(nullptr) : json(t.minutes)},
+          {"label", t.label},
+          {"set_by", t.set_by},
+          {"set_at", t.set_at.ToRfc3339()}};
+}
+
+json ScorecardJson(const metrics::Scorecard& c) {
+  json results = json::array();
+  for (const auto& r : c.results) {
+    json trend = json::array();
+    for (const auto& m : r.trend) {
+      trend.push_back({{"month", m.month}, {"value", m.value ? json(*m.value) : json(nullptr)}, {"suppressed", m.suppressed}});
+    }
+    results.push_back({{"target", TargetJson(r.target)},
+                       {"actual", r.actual ? json(*r.actual) : json(nullptr)},
+                       {"status", r.status},
+                       {"trend", std::move(trend)}});
+  }
+  return {{"agency", {{"id", c.agency.value}, {"name", c.agency_name}}},
+          {"month", c.month},
+          {"met", c.met},
+          {"missed", c.missed},
+          {"unknown", c.unknown},
+          {"results", std::move(results)}};
+}
+
+void AddScorecardRoutes(Router& router, metrics::ScorecardService& cards) {
+  router.Add({"GET", "/api/v1/agencies/{id}/service-targets", Auth::kApi, "listServiceTargets", [&cards](Context& ctx) {
+                auto id = ParseId(ctx.Param("id"), "id");
+                if (!id.ok()) return Problem(id.status(), ctx.request.request_id);
+                auto list = cards.Targets(ctx.Who(), core::AgencyId{*id});
+                if (!list.ok()) return Problem(list.status(), ctx.request.request_id);
+                json items = json::array();
+                for (const auto& t : *list) items.push_back(TargetJson(t));
+                return JsonResponse(200, {{"items", std::move(items)}});
+              }});
+  router.Add({"POST", "/api/v1/agencies/{id}/service-targets", Auth::kApi, "addServiceTarget", [&cards](Context& ctx) {
+                auto id = ParseId(ctx.Param("id"), "id");
+                if (!id.ok()) return Problem(id.status(), ctx.request.request_id);
+                auto body = ParseJsonObject(ctx.request);
+                if (!body.ok()) return Problem(body.status(), ctx.request.request_id);
+                JsonReader r(*body);
+                r.RejectUnknown({"metric", "comparison", "value", "minutes"});
+                metrics::NewTarget in;
+                in.metric = r.String("metric", true, 60);
+                in.comparison = r.String("comparison", true, 20);
+                const auto it = body->find("value");
+                if (it == body->end()) r.Error("value", "is required");
+                else if (!it->is_number()) r.Error("value", "must be a number");
+                else in.value = it->get<double>();
+                in.minutes = static_cast<int>(r.OptInt("minutes").value_or(0));
+                if (auto s = r.Finish("the target has invalid fields"); !s.ok()) return Problem(s, ctx.request.request_id);
+                auto t = cards.AddTarget(ctx.Who(), core::AgencyId{*id}, in);
+                if (!t.ok()) return Problem(t.status(), ctx.request.request_id);
+                return JsonResponse(201, TargetJson(*t));
+              }});
+  router.Add({"DELETE", "/api/v1/service-targets/{id}", Auth::kApi, "removeServiceTarget", [&cards](Context& ctx) {
+                auto id = ParseId(ctx.Param("id"), "id");
+                if (!id.ok()) return Problem(id.status(), ctx.request.request_id);
+                if (auto s = cards.RemoveTarget(ctx.Who(), *id); !s.ok()) return Problem(s, ctx.request.request_id);
+                Response r;
+                r.status = 204;
+                return r;
+              }});
+  router.Add({"GET", "/api/v1/metrics/scorecard", Auth::kApi, "getScorecard", [&cards](Context& ctx) {
+                const auto& who = ctx.Who();
+                core::AgencyId agency = who.agency;
+                if (const std::string a = ctx.request.Query("agency_id"); !a.empty()) {
+                  auto id = ParseId(a, "agency_id");
+                  if (!id.ok()) return Problem(id.status(), ctx.request.request_id);
+                  agency = core::AgencyId{*id};
+                }
+                std::string month = ctx.request.Query("month");
+                if (month.empty()) month = cards.ThisMonth();
+                auto card = cards.Monthly(who, agency, month);
+                if (!card.ok()) return Problem(card.status(), ctx.request.request_id);
+                return JsonResponse(200, ScorecardJson(*card));
+              }});
+}
+
 }  // namespace http

@@ -6,6 +6,7 @@
 #include <vector>
 
 #include "http/router.h"
+#include "metrics/scorecard.h"
 #include "metrics/service_metrics.h"
 
 namespace http {
@@ -14,6 +15,12 @@ namespace http {
 // the deployment's time zone; the current month so far by default) as JSON, or as CSV with
 // format=csv or xlsx. Suppressed figures are null in JSON and "<5" in CSV and XLSX.
 void AddMetricsRoutes(Router& router, metrics::ServiceMetricsService& metrics, std::string time_zone);
+
+// Service targets and the monthly scorecard: /api/v1/agencies/{id}/service-targets (list; add),
+// /api/v1/service-targets/{id} (DELETE) and /api/v1/metrics/scorecard?agency_id=&month=.
+void AddScorecardRoutes(Router& router, metrics::ScorecardService& cards);
+nlohmann::json TargetJson(const metrics::Target& t);
+nlohmann::json ScorecardJson(const metrics::Scorecard& c);
 
 // One figure as exported: its name, office and queue (empty when not per queue), its text
 // ("<5" when suppressed) and its number when shown.

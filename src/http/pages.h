@@ -24,6 +24,7 @@
 #include "sharing/reference_directory.h"
 
 namespace metrics {
+class ScorecardService;
 class ServiceMetricsService;
 }  // namespace metrics
 
@@ -81,6 +82,8 @@ struct PageDeps {
   frontoffice::AppointmentService* appointments = nullptr;
   // The performance page (/performance); none when null.
   metrics::ServiceMetricsService* metrics = nullptr;
+  // The monthly scorecard against the service targets (/performance/scorecard); none when null.
+  metrics::ScorecardService* scorecards = nullptr;
 };
 
 // The server-rendered pages for staff: sign in, home, client search, register, view, edit,

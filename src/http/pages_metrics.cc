@@ -12,6 +12,7 @@
 #include "http/api_metrics.h"
 #include "http/json_body.h"
 #include "http/page_support.h"
+#include "metrics/scorecard.h"
 
 namespace http {
 namespace {
@@ -19,6 +20,7 @@ namespace {
 using nlohmann::json;
 using page_support::Common;
 using page_support::ErrorFor;
+using page_support::FormValue;
 using page_support::Render;
 
 std::string Escape(const std::string& s) {
@@ -124,6 +126,7 @@ void AddMetricsPages(Router& router, const PageDeps& deps) {
                 d["f_from"] = first.ok() ? first->date.ToString() : from;
                 d["f_to"] = last.ok() ? last->date.ToString() : to;
                 d["metrics_agency"] = m->agency_name;
+                d["agency_id"] = m->agency.value;
                 d["period_text"] = first.ok() && last.ok() ? fmt::format("{} to {}", frontoffice::DateText(first->date),
                                                                          frontoffice::DateText(last->date))
                                                            : "";
@@ -186,6 +189,126 @@ void AddMetricsPages(Router& router, const PageDeps& deps) {
                 d["xlsx_href"] = fmt::format("/api/v1/metrics/service?agency_id={}&from={}&to={}&format=xlsx",
                                              m->agency.value, d["f_from"].get<std::string>(), d["f_to"].get<std::string>());
                 return Render(deps, d.value("has_errors", false) ? 400 : 200, "performance", d);
+              }});
+
+  if (deps.scorecards == nullptr) return;
+
+  // The monthly scorecard: each target met, missed or unknown, with six months of trend; and, for
+  // governance and the agency's managers, the targets to add or remove.
+  auto card_page = [&deps](Context& ctx, core::AgencyId agency, const std::string& month, const json& errors,
+                           const json& values, int status) {
+    const auto& who = ctx.Who();
+    auto card = deps.scorecards->Monthly(who, agency, month.empty() ? deps.scorecards->ThisMonth() : month);
+    json d = Common(deps, ctx, "Scorecard", "performance");
+    if (!card.ok() && card.status().code() == core::StatusCode::kInvalidArgument) {
+      d["e_month"] = "Write the month like 2026-11";
+      d["has_errors"] = true;
+      d["errors"] = json::array({{{"message", "Write the month like 2026-11"}, {"href", "#month"}}});
+      card = deps.scorecards->Monthly(who, agency, deps.scorecards->ThisMonth());
+      status = 400;
+    }
+    if (!card.ok()) return ErrorFor(deps, ctx, card.status());
+    d["metrics_agency"] = card->agency_name;
+    d["agency_id"] = card->agency.value;
+    d["f_month"] = card->month;
+    d["summary"] = fmt::format("{} met, {} missed, {} not known", card->met, card->missed, card->unknown);
+    json rows = json::array();
+    json months = json::array();
+    for (const auto& r : card->results) {
+      json trend = json::array();
+      months = json::array();
+      for (const auto& m : r.trend) {
+        months.push_back(m.month);
+        trend.push_back(m.suppressed ? std::string("hidden") : m.value ? fmt::format("{:.1f}", *m.value) : std::string("–"));
+      }
+      const bool met = r.status == "met";
+      rows.push_back({{"id", r.target.id},
+                      {"label", r.target.label},
+                      {"actual", r.actual ? fmt::format("{:.1f}", *r.actual) : std::string("not known")},
+                      {"status", met ? "Met" : r.status == "missed" ? "Missed" : "Not known"},
+                      {"tag", met ? "govuk-tag--green" : r.status == "missed" ? "govuk-tag--red" : "govuk-tag--grey"},
+                      {"trend", std::move(trend)},
+                      {"remove_action", fmt::format("/performance/targets/{}/remove", r.target.id)}});
+    }
+    d["has_targets"] = !rows.empty();
+    d["target_rows"] = std::move(rows);
+    d["trend_months"] = std::move(months);
+    const bool may_set = who.kind == authz::PrincipalKind::kStaff &&
+                         (who.HasRole(authz::Role::kGovernance) ||
+                          (who.agency == agency && who.HasAnyRole({authz::Role::kManager, authz::Role::kAdmin})));
+    d["may_set"] = may_set;
+    json metric_choices = json::array();
+    for (const auto& m : metrics::TargetMetrics()) {
+      std::string label = m.label;
+      if (const size_t at = label.find("{minutes}"); at != std::string::npos) label.replace(at, 9, "N");
+      metric_choices.push_back({{"value", m.key},
+                                {"text", label + (m.percent ? " (%)" : " (minutes)")},
+                                {"selected", values.value("f_metric", "") == m.key}});
+    }
+    d["metric_choices"] = std::move(metric_choices);
+    d["f_value"] = values.value("f_value", "");
+    d["f_minutes"] = values.value("f_minutes", "");
+    d["at_most"] = values.value("f_comparison", "") == "at_most";
+    for (const auto& e : errors) {
+      std::string m = e["message"].get<std::string>();
+      m[0] = static_cast<char>(std::toupper(static_cast<unsigned char>(m[0])));
+      d["e_" + e["field"].get<std::string>()] = m;
+      if (!d.contains("errors") || !d["errors"].is_array()) d["errors"] = json::array();
+      d["errors"].push_back({{"message", m}, {"href", "#target-" + e["field"].get<std::string>()}});
+      d["has_errors"] = true;
+    }
+    return Render(deps, status, "scorecard", d);
+  };
+  auto agency_of = [](const Context& ctx, const std::string& text) {
+    core::AgencyId agency = ctx.Who().agency;
+    if (!text.empty()) {
+      auto id = ParseId(text, "agency_id");
+      if (id.ok()) agency = core::AgencyId{*id};
+    }
+    return agency;
+  };
+  router.Add({"GET", "/performance/scorecard", Auth::kPage, "", [card_page, agency_of](Context& ctx) {
+                return card_page(ctx, agency_of(ctx, ctx.request.Query("agency_id")), ctx.request.Query("month"),
+                                 json::array(), json::object(), 200);
+              }});
+  router.Add({"POST", "/performance/targets", Auth::kPage, "", [&deps, card_page, agency_of](Context& ctx) {
+                const auto form = ParseForm(ctx.request.body);
+                const core::AgencyId agency = agency_of(ctx, FormValue(form, "agency_id"));
+                metrics::NewTarget in;
+                in.metric = FormValue(form, "metric");
+                in.comparison = FormValue(form, "comparison");
+                json values = {{"f_metric", in.metric}, {"f_comparison", in.comparison},
+                               {"f_value", FormValue(form, "value")}, {"f_minutes", FormValue(form, "minutes")}};
+                json errors = json::array();
+                try {
+                  size_t used = 0;
+                  const std::string v = page_support::Trim(FormValue(form, "value"));
+                  in.value = std::stod(v, &used);
+                  if (used != v.size()) throw std::invalid_argument("trailing");
+                } catch (const std::exception&) {
+                  errors.push_back({{"field", "value"}, {"message", "write the target as a number, like 90"}});
+                }
+                if (const std::string mins = page_support::Trim(FormValue(form, "minutes")); !mins.empty()) {
+                  auto n = ParseId(mins, "minutes");
+                  if (n.ok() && *n <= 100000) in.minutes = static_cast<int>(*n);
+                  else errors.push_back({{"field", "minutes"}, {"message", "write the minutes as a whole number, like 20"}});
+                }
+                if (errors.empty()) {
+                  auto t = deps.scorecards->AddTarget(ctx.Who(), agency, in);
+                  if (t.ok()) {
+                    return Response::Redirect(fmt::format("/performance/scorecard?agency_id={}", agency.value));
+                  }
+                  if (t.status().code() != core::StatusCode::kInvalidArgument) return ErrorFor(deps, ctx, t.status());
+                  for (const auto& f : t.status().fields()) errors.push_back({{"field", f.field}, {"message", f.message}});
+                }
+                return card_page(ctx, agency, "", errors, values, 400);
+              }});
+  router.Add({"POST", "/performance/targets/{id}/remove", Auth::kPage, "", [&deps](Context& ctx) {
+                auto id = ParseId(ctx.Param("id"), "id");
+                if (!id.ok()) return ErrorFor(deps, ctx, core::Status::NotFound("no such target"));
+                const auto form = ParseForm(ctx.request.body);
+                if (auto s = deps.scorecards->RemoveTarget(ctx.Who(), *id); !s.ok()) return ErrorFor(deps, ctx, s);
+                return Response::Redirect("/performance/scorecard?agency_id=" + FormValue(form, "agency_id"));
               }});
 }
 

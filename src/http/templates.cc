@@ -37,7 +37,7 @@ constexpr const char* kRequired[] = {"layout",      "login",          "clients_s
                                      "client_history", "household_view", "error",          "home",
                                      "reviews",     "review",         "screening",
                                      "agreements_register", "agreements_governance", "agreement_form", "client_refused", "break_glass",
-                                     "consent_receipt", "consent_form", "referrals", "referral_form", "referral_view", "cases", "case_form", "case_view", "applications", "application_view", "work", "teams", "directory", "directory_service", "life_events", "life_event", "contacts", "contact_form", "contact_recorded", "feedback", "feedback_thanks", "queue_display", "queue_kiosk", "queue_ticket", "queue_desk", "offices", "office", "office_appointments", "appointment_book", "appointment_booked", "appointment_online", "appointment_manage", "performance"};
+                                     "consent_receipt", "consent_form", "referrals", "referral_form", "referral_view", "cases", "case_form", "case_view", "applications", "application_view", "work", "teams", "directory", "directory_service", "life_events", "life_event", "contacts", "contact_form", "contact_recorded", "feedback", "feedback_thanks", "queue_display", "queue_kiosk", "queue_ticket", "queue_desk", "offices", "office", "office_appointments", "appointment_book", "appointment_booked", "appointment_online", "appointment_manage", "performance", "scorecard"};
 
 // Pieces several templates include ({{> _contact_fields}}); named with a leading _ so that they
 // never hide a value of the page's data.

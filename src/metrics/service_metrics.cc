@@ -59,30 +59,33 @@ ServiceMetricsService::ServiceMetricsService(storage::Database& db, audit::Audit
                                              MetricsOptions options)
     : db_(db), audit_(audit), clock_(clock), options_(std::move(options)) {}
 
-StatusOr<ServiceMetrics> ServiceMetricsService::Compute(const authz::Principal& who, core::AgencyId agency,
-                                                        Period period) {
-  if (period.to <= period.from || period.to.micros - period.from.micros > kMaxPeriodMicros) {
-    return Status::InvalidArgument("the period is not valid",
-                                   {{"to", "must be after from, and the period at most 366 days"}});
-  }
+Status ServiceMetricsService::MaySee(const authz::Principal& who, core::AgencyId agency, const std::string& action) {
   std::optional<std::string> refusal;
   if (who.kind != authz::PrincipalKind::kStaff && who.kind != authz::PrincipalKind::kSystem) {
     refusal = "service metrics are for an agency's managers, administrators and auditors";
+  } else if (who.kind == authz::PrincipalKind::kSystem && !who.HasScope("metrics:read")) {
+    refusal = "the token needs the metrics:read scope";
   } else if (who.HasRole(authz::Role::kGovernance)) {
     // The consortium's governance sees every agency.
   } else if (!who.HasAnyRole({authz::Role::kManager, authz::Role::kAdmin, authz::Role::kAuditor})) {
     refusal = "service metrics are for an agency's managers, administrators and auditors";
   } else if (who.agency != agency) {
     refusal = "only the consortium's governance sees another agency's service metrics";
-  } else if (who.kind == authz::PrincipalKind::kSystem && !who.HasScope("metrics:read")) {
-    refusal = "the token needs the metrics:read scope";
   }
-  if (refusal) {
-    RETURN_IF_ERROR(db_.Write([&](storage::Transaction& tx) {
-      return audit_.Append(tx, who, {"metrics.read", "agency", std::to_string(agency.value), std::nullopt, false, *refusal});
-    }));
-    return Status::PermissionDenied(*refusal);
+  if (!refusal) return Status::Ok();
+  RETURN_IF_ERROR(db_.Write([&](storage::Transaction& tx) {
+    return audit_.Append(tx, who, {action, "agency", std::to_string(agency.value), std::nullopt, false, *refusal});
+  }));
+  return Status::PermissionDenied(*refusal);
+}
+
+StatusOr<ServiceMetrics> ServiceMetricsService::Compute(const authz::Principal& who, core::AgencyId agency,
+                                                        Period period) {
+  if (period.to <= period.from || period.to.micros - period.from.micros > kMaxPeriodMicros) {
+    return Status::InvalidArgument("the period is not valid",
+                                   {{"to", "must be after from, and the period at most 366 days"}});
   }
+  RETURN_IF_ERROR(MaySee(who, agency, "metrics.read"));
 
   const int k = options_.min_cell;
   ServiceMetrics m;
@@ -110,6 +113,19 @@ StatusOr<ServiceMetrics> ServiceMetricsService::Compute(const authz::Principal& 
       resolved += r.Int(2);
       rated += r.Int(3);
       satisfied += r.Int(4);
+    }
+    // A lone hidden channel could be worked out from the total: the next smallest is hidden too.
+    int hidden = 0;
+    for (const auto& c : m.by_channel) hidden += c.contacts.suppressed ? 1 : 0;
+    if (hidden == 1 && !Small(total, k)) {
+      ChannelCount* smallest = nullptr;
+      for (auto& c : m.by_channel) {
+        if (!c.contacts.suppressed && c.contacts.value > 0 &&
+            (smallest == nullptr || c.contacts.value < smallest->contacts.value)) {
+          smallest = &c;
+        }
+      }
+      if (smallest != nullptr) smallest->contacts.suppressed = true;
     }
     m.contacts = MakeCount(total, k);
     m.first_contact_resolution = MakeRate(resolved, total, k);
@@ -150,6 +166,9 @@ StatusOr<ServiceMetrics> ServiceMetricsService::Compute(const authz::Principal& 
         if (!r.IsNull(8)) acc.service.push_back(Minutes(r.Int(8) - r.Int(7)));
       }
     }
+    for (const auto& acc : queues) m.wait_minutes.insert(m.wait_minutes.end(), acc.wait.begin(), acc.wait.end());
+    std::sort(m.wait_minutes.begin(), m.wait_minutes.end());
+    m.wait = MakeDurations(m.wait_minutes, k);
     for (auto& acc : queues) {
       acc.q.tickets = MakeCount(acc.tickets, k);
       acc.q.served = MakeCount(acc.served, k);

@@ -32,7 +32,7 @@ struct Count {
 };
 
 // A share: `part` of `whole`; suppressed when whole or part is 1 to min_cell - 1 (with nothing to
-// share, none: not suppressed, and no percent).
+// share, none: not suppressed, and no percent). Each share is checked on its own.
 struct Rate {
   int64_t part = 0;
   int64_t whole = 0;
@@ -80,6 +80,8 @@ struct ServiceMetrics {
   Rate satisfied;  // scores 4 and 5 / responses
 
   std::vector<QueueMetrics> queues;
+  Durations wait;                   // every queue's served tickets together
+  std::vector<double> wait_minutes;  // those waits, sorted (for targets like "served within 20 minutes")
 
   Count referrals_received;
   Rate referrals_accepted;       // accepted (or later steps) / answered
@@ -108,6 +110,8 @@ class ServiceMetricsService {
   // kInvalidArgument (to: after from, at most 366 days), kNotFound (no such agency),
   // kPermissionDenied (audited). Computing is audited as metrics.read.
   core::StatusOr<ServiceMetrics> Compute(const authz::Principal& who, core::AgencyId agency, Period period);
+  // Whether `who` may see `agency`'s metrics; a refusal is audited as `action`.
+  core::Status MaySee(const authz::Principal& who, core::AgencyId agency, const std::string& action);
   int min_cell() const { return options_.min_cell; }
   core::Timestamp Now() const { return clock_.Now(); }
 

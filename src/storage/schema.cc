@@ -844,6 +844,19 @@ CREATE TABLE team_agencies (
 );
 CREATE INDEX team_agencies_agency ON team_agencies (agency_id, team_id);
 )sql"},
+      {26, "service targets", R"sql(
+CREATE TABLE service_targets (
+  id {{id}},
+  agency_id BIGINT NOT NULL REFERENCES agencies(id),
+  metric TEXT NOT NULL,
+  comparison TEXT NOT NULL CHECK (comparison IN ('at_least', 'at_most')),
+  target DOUBLE PRECISION NOT NULL,
+  minutes BIGINT NOT NULL,
+  set_by TEXT NOT NULL,
+  set_at BIGINT NOT NULL
+);
+CREATE INDEX service_targets_agency ON service_targets (agency_id, id);
+)sql"},
   };
   return *migrations;
 }

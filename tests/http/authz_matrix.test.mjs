@@ -117,6 +117,8 @@ const kRules = {
   listOfficeAppointments: { allow: [...CLIENT, 'admin'] },
   // Service metrics: the agency's managers, administrators and auditors, and the consortium's governance.
   getServiceMetrics: { allow: ['manager', 'admin', 'auditor', 'governance'] },
+  getScorecard: { allow: ['manager', 'admin', 'auditor', 'governance'] },
+  listServiceTargets: { allow: ['manager', 'admin', 'auditor', 'governance'] },
   listFreeSlots: { allow: ALL, public: true },
   getAppointment: { allow: ALL, public: true },
   getLifeEvent: { allow: ALL, public: true },
@@ -245,6 +247,7 @@ function fill(p) {
     '/api/v1/persons/{id}/timeline': ids.person, '/api/v1/persons/{id}/interactions': ids.person,
     '/api/v1/offices/{id}/queues': ids.office, '/api/v1/offices/{id}/counters': ids.office,
     '/api/v1/offices/{id}/hours': ids.office, '/api/v1/offices/{id}/appointments': ids.office,
+    '/api/v1/agencies/{id}/service-targets': ids.agency,
     '/api/v1/tickets/{id}': ids.ticket, '/api/v1/offices/{id}/queue-events': ids.office,
     '/api/v1/queues/{id}/slots': ids.queue, '/api/v1/appointments/{reference}': ids.appointment,
     '/hsds/services/{id}': ids.hsds_service, '/hsds/organizations/{id}': ids.hsds_organization,

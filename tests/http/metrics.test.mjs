@@ -99,3 +99,41 @@ test('service metrics: counted from the work, small cells suppressed, as JSON, C
   assert.match(page.text, /href="\/api\/v1\/metrics\/service\?agency_id=\d+&amp;from=\d{4}-\d\d-\d\d&amp;to=\d{4}-\d\d-\d\d&amp;format=csv"/);
   assert.equal((await desk.get('/performance')).status, 403);
 });
+
+test('service targets and the monthly scorecard: set by the agency\'s manager, met or missed on the month\'s work', T, async () => {
+  const manager = await login(server.url, 'manager.city', { purpose: 'service_delivery' });
+  const auditor = await login(server.url, 'auditor.city', { purpose: 'audit' });
+  const city = Number(await sql(db, "SELECT id FROM agencies WHERE code = 'city-social'"));
+  assertProblem(await auditor.post(`/api/v1/agencies/${city}/service-targets`, { metric: 'satisfied_percent', comparison: 'at_least', value: 90 }), 403);
+  assertProblem(await manager.post(`/api/v1/agencies/${city}/service-targets`, { metric: 'joy', comparison: 'at_least', value: 'lots' }), 400,
+    { fields: ['value'] });
+  assertProblem(await manager.post(`/api/v1/agencies/${city}/service-targets`, { metric: 'joy', comparison: 'above', value: 1 }), 400,
+    { fields: ['metric', 'comparison'] });
+  const fcr = await manager.post(`/api/v1/agencies/${city}/service-targets`, { metric: 'first_contact_resolution_percent', comparison: 'at_least', value: 80 });
+  assert.equal(fcr.status, 201, fcr.text);
+  assert.equal(fcr.body.label, 'Contacts resolved at the first contact: at least 80%');
+  const high = await manager.post(`/api/v1/agencies/${city}/service-targets`, { metric: 'first_contact_resolution_percent', comparison: 'at_least', value: 90 });
+  assert.equal(high.status, 201);
+  const within = await manager.post(`/api/v1/agencies/${city}/service-targets`, { metric: 'waited_within_percent', comparison: 'at_least', value: 90, minutes: 20 });
+  assert.equal(within.status, 201, within.text);
+  assert.equal((await auditor.get(`/api/v1/agencies/${city}/service-targets`)).body.items.length, 3);
+
+  // This month: six contacts, five resolved (83.3%): the first met, the second missed; one ticket, too few.
+  const card = await auditor.get('/api/v1/metrics/scorecard');
+  assert.equal(card.status, 200, card.text);
+  assert.deepEqual(card.body.results.map((r) => [r.target.id, r.status, r.actual]),
+    [[fcr.body.id, 'met', 83.3], [high.body.id, 'missed', 83.3], [within.body.id, 'unknown', null]]);
+  assert.equal(card.body.results[0].trend.length, 6);
+  assert.deepEqual([card.body.met, card.body.missed, card.body.unknown], [1, 1, 1]);
+  assertProblem(await auditor.get('/api/v1/metrics/scorecard?month=2026-13'), 400, { fields: ['month'] });
+
+  const page = await manager.get('/performance/scorecard');
+  assert.equal(page.status, 200);
+  assert.match(page.text, /1 met, 1 missed, 1 not known/);
+  assert.match(page.text, /Contacts resolved at the first contact: at least 90%<\/th><td class="govuk-table__cell">83\.3<\/td><td class="govuk-table__cell"><strong class="govuk-tag govuk-tag--red">Missed/);
+  assert.doesNotMatch((await auditor.get('/performance/scorecard')).text, /Add a target/);
+
+  assertProblem(await auditor.req('DELETE', `/api/v1/service-targets/${high.body.id}`), 403);
+  assert.equal((await manager.req('DELETE', `/api/v1/service-targets/${high.body.id}`)).status, 204);
+  assertProblem(await manager.req('DELETE', `/api/v1/service-targets/${high.body.id}`), 404);
+});
