@@ -6,7 +6,7 @@ DB ?= var/onedoor.db
 LISTEN ?= 127.0.0.1:8080
 JOBS ?= $(shell nproc)
 
-.PHONY: deps build release demo test test-asan bench bench-postgres bench-identity bench-eligibility bench-gate bench-notices bench-directory bench-queue fuzz format clean
+.PHONY: deps build release demo test test-asan bench bench-postgres bench-identity bench-eligibility bench-gate bench-notices bench-directory bench-queue bench-scorecard fuzz format clean
 
 deps:
 	@./scripts/install-deps.sh
@@ -75,6 +75,10 @@ bench-directory: release
 bench-queue: release
 	@cmake --build --preset release -j $(JOBS) --target queue_benchmark
 	@./build/release/bench/queue_benchmark --counters 50 --seconds 10 --rate 400
+
+bench-scorecard: release
+	@cmake --build --preset release -j $(JOBS) --target scorecard_benchmark
+	@./build/release/bench/scorecard_benchmark --interactions 1000000 --cases 100000
 
 fuzz: deps
 	@./fuzz/run.sh 600

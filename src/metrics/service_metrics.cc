@@ -132,69 +132,73 @@ StatusOr<ServiceMetrics> ServiceMetricsService::Compute(const authz::Principal& 
     m.satisfaction_responses = MakeCount(rated, k);
     m.satisfied = MakeRate(satisfied, rated, k);
 
-    // Tickets issued in the period at the agency's offices, by office and queue.
+    // Tickets issued in the period at the agency's offices: numbers only, the names after.
     ASSIGN_OR_RETURN(storage::Rows tickets,
-                     tx.Query("SELECT t.office_id, o.name, t.queue_id, q.name, t.state, t.arrived_at, t.called_at, "
-                              "t.served_at, t.finished_at FROM tickets t JOIN offices o ON o.id = t.office_id "
-                              "JOIN queues q ON q.id = t.queue_id WHERE o.agency_id = ? AND t.arrived_at >= ? AND "
-                              "t.arrived_at < ? ORDER BY o.name, q.code",
+                     tx.Query("SELECT queue_id, CASE WHEN state = 'no_show' THEN 1 ELSE 0 END, "
+                              "CASE WHEN served_at IS NULL THEN NULL ELSE called_at - arrived_at END, "
+                              "finished_at - served_at FROM tickets WHERE office_id IN (SELECT id FROM offices WHERE "
+                              "agency_id = ?) AND arrived_at >= ? AND arrived_at < ?",
                               {agency.value, from, to}));
     struct Acc {
-      QueueMetrics q;
       int64_t tickets = 0, served = 0, no_shows = 0;
       std::vector<double> wait, service;
     };
-    std::vector<Acc> queues;
-    std::map<int64_t, size_t> index;
+    std::map<int64_t, Acc> by_queue;
     for (const auto& r : tickets) {
-      const int64_t queue = r.Int(2);
-      auto [it, fresh] = index.emplace(queue, queues.size());
-      if (fresh) {
-        Acc acc;
-        acc.q.office = r.Int(0);
-        acc.q.office_name = r.Text(1);
-        acc.q.queue = queue;
-        acc.q.queue_name = r.Text(3);
-        queues.push_back(std::move(acc));
-      }
-      Acc& acc = queues[it->second];
+      Acc& acc = by_queue[r.Int(0)];
       ++acc.tickets;
-      if (r.Text(4) == "no_show") ++acc.no_shows;
-      if (!r.IsNull(7)) {
+      acc.no_shows += r.Int(1);
+      if (!r.IsNull(2)) {
         ++acc.served;
-        if (!r.IsNull(6)) acc.wait.push_back(Minutes(r.Int(6) - r.Int(5)));
-        if (!r.IsNull(8)) acc.service.push_back(Minutes(r.Int(8) - r.Int(7)));
+        acc.wait.push_back(Minutes(r.Int(2)));
+        if (!r.IsNull(3)) acc.service.push_back(Minutes(r.Int(3)));
       }
     }
-    for (const auto& acc : queues) m.wait_minutes.insert(m.wait_minutes.end(), acc.wait.begin(), acc.wait.end());
+    if (!by_queue.empty()) {
+      ASSIGN_OR_RETURN(storage::Rows names,
+                       tx.Query("SELECT q.id, q.office_id, o.name, q.name FROM queues q JOIN offices o ON o.id = "
+                                "q.office_id WHERE o.agency_id = ? ORDER BY o.name, q.code",
+                                {agency.value}));
+      for (const auto& n : names) {
+        auto it = by_queue.find(n.Int(0));
+        if (it == by_queue.end()) continue;
+        Acc& acc = it->second;
+        m.wait_minutes.insert(m.wait_minutes.end(), acc.wait.begin(), acc.wait.end());
+        QueueMetrics q;
+        q.office = n.Int(1);
+        q.office_name = n.Text(2);
+        q.queue = n.Int(0);
+        q.queue_name = n.Text(3);
+        q.tickets = MakeCount(acc.tickets, k);
+        q.served = MakeCount(acc.served, k);
+        q.no_shows = MakeCount(acc.no_shows, k);
+        q.wait = MakeDurations(std::move(acc.wait), k);
+        q.service = MakeDurations(std::move(acc.service), k);
+        m.queues.push_back(std::move(q));
+      }
+    }
     std::sort(m.wait_minutes.begin(), m.wait_minutes.end());
     m.wait = MakeDurations(m.wait_minutes, k);
-    for (auto& acc : queues) {
-      acc.q.tickets = MakeCount(acc.tickets, k);
-      acc.q.served = MakeCount(acc.served, k);
-      acc.q.no_shows = MakeCount(acc.no_shows, k);
-      acc.q.wait = MakeDurations(std::move(acc.wait), k);
-      acc.q.service = MakeDurations(std::move(acc.service), k);
-      m.queues.push_back(std::move(acc.q));
-    }
 
-    // Referrals the agency received in the period.
+    // Referrals the agency received in the period (numbers only).
     ASSIGN_OR_RETURN(storage::Rows referrals,
-                     tx.Query("SELECT state, created_at, answered_at, respond_by FROM referrals WHERE to_agency_id = ? "
-                              "AND created_at >= ? AND created_at < ?",
+                     tx.Query("SELECT answered_at - created_at, CASE WHEN state = 'declined' THEN 1 ELSE 0 END, "
+                              "CASE WHEN state = 'completed' THEN 1 ELSE 0 END, "
+                              "CASE WHEN answered_at <= respond_by THEN 1 ELSE 0 END FROM referrals "
+                              "WHERE to_agency_id = ? AND created_at >= ? AND created_at < ?",
                               {agency.value, from, to}));
+    const int64_t received = static_cast<int64_t>(referrals.size());
     int64_t answered = 0, accepted = 0, completed = 0, in_time = 0;
     std::vector<double> response;
     for (const auto& r : referrals) {
-      if (r.IsNull(2)) continue;
+      if (r.IsNull(0)) continue;
       ++answered;
-      const std::string state = r.Text(0);
-      if (state != "declined") ++accepted;
-      if (state == "completed") ++completed;
-      if (r.Int(2) <= r.Int(3)) ++in_time;
-      response.push_back(Minutes(r.Int(2) - r.Int(1)));
+      if (r.Int(1) == 0) ++accepted;
+      completed += r.Int(2);
+      in_time += r.Int(3);
+      response.push_back(Minutes(r.Int(0)));
     }
-    m.referrals_received = MakeCount(static_cast<int64_t>(referrals.size()), k);
+    m.referrals_received = MakeCount(received, k);
     m.referrals_accepted = MakeRate(accepted, answered, k);
     m.referrals_completed = MakeRate(completed, accepted, k);
     m.referrals_answered_in_time = MakeRate(in_time, answered, k);
@@ -205,11 +209,20 @@ StatusOr<ServiceMetrics> ServiceMetricsService::Compute(const authz::Principal& 
                      tx.Query("SELECT decided_at, due FROM application_parts WHERE agency_id = ? AND decided_at >= ? "
                               "AND decided_at < ?",
                               {agency.value, from, to}));
+    // On time: decided before the end of the due date in the deployment's zone (each due date's
+    // end worked out once).
     int64_t on_time = 0;
+    std::map<std::string, int64_t> day_ends;
     for (const auto& r : parts) {
-      auto local = frontoffice::ToLocal(core::Timestamp{r.Int(0)}, options_.time_zone);
-      if (!local.ok()) return local.status();
-      if (local->date.ToString() <= r.Text(1)) ++on_time;
+      const std::string due = r.Text(1);
+      auto end = day_ends.find(due);
+      if (end == day_ends.end()) {
+        ASSIGN_OR_RETURN(core::Date d, core::Date::Parse(due));
+        ASSIGN_OR_RETURN(core::Timestamp t, frontoffice::FromLocal(core::Date::FromDays(d.ToDays() + 1), 0,
+                                                                    options_.time_zone));
+        end = day_ends.emplace(due, t.micros).first;
+      }
+      if (r.Int(0) < end->second) ++on_time;
     }
     m.decisions = MakeCount(static_cast<int64_t>(parts.size()), k);
     m.decided_in_time = MakeRate(on_time, static_cast<int64_t>(parts.size()), k);

@@ -857,6 +857,14 @@ CREATE TABLE service_targets (
 );
 CREATE INDEX service_targets_agency ON service_targets (agency_id, id);
 )sql"},
+      // Service metrics read an agency's work of a period: each table by agency and time, and the
+      // contacts without visiting their rows.
+      {27, "indexes for service metrics", R"sql(
+CREATE INDEX interactions_metrics ON interactions (agency_id, at, channel, outcome, satisfaction);
+CREATE INDEX tickets_metrics ON tickets (office_id, arrived_at, queue_id, state, called_at, served_at, finished_at);
+CREATE INDEX referrals_metrics ON referrals (to_agency_id, created_at, answered_at, respond_by, state);
+CREATE INDEX application_parts_metrics ON application_parts (agency_id, decided_at, due);
+)sql"},
   };
   return *migrations;
 }
