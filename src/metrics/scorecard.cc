@@ -202,6 +202,7 @@ StatusOr<Target> ScorecardService::AddTarget(const authz::Principal& who, core::
 
 Status ScorecardService::RemoveTarget(const authz::Principal& who, int64_t id) {
   std::optional<std::string> refusal;
+  core::AgencyId refused_agency;
   RETURN_IF_ERROR(db_.Write([&](storage::Transaction& tx) -> Status {
     ASSIGN_OR_RETURN(storage::Rows rows, tx.Query("SELECT agency_id FROM service_targets WHERE id = ?", {id}));
     if (rows.empty()) return Status::NotFound(fmt::format("no target has id {}", id));
@@ -209,13 +210,20 @@ Status ScorecardService::RemoveTarget(const authz::Principal& who, int64_t id) {
     if (Status s = MaySet(tx, who, agency); !s.ok()) {
       if (s.code() != core::StatusCode::kPermissionDenied) return s;
       refusal = s.message();
+      refused_agency = agency;
       return Status::Ok();
     }
     RETURN_IF_ERROR(tx.Execute("DELETE FROM service_targets WHERE id = ?", {id}).status());
     return audit_.Append(tx, who, {"target.remove", "agency", std::to_string(agency.value), std::nullopt, true,
                                    fmt::format("target {}", id)});
   }));
-  if (refusal) return Status::PermissionDenied(*refusal);
+  if (refusal) {
+    RETURN_IF_ERROR(db_.Write([&](storage::Transaction& tx) {
+      return audit_.Append(tx, who, {"target.remove", "agency", std::to_string(refused_agency.value), std::nullopt, false,
+                                     *refusal});
+    }));
+    return Status::PermissionDenied(*refusal);
+  }
   return Status::Ok();
 }
 

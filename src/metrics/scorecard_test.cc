@@ -176,6 +176,15 @@ TEST_P(ScorecardTest, TargetsAreSetByGovernanceAndTheAgencysManagersAndEveryMist
   EXPECT_EQ(cards_->Targets(Staff(2, authz::Role::kManager), core::AgencyId{1}).status().code(),
             StatusCode::kPermissionDenied);
   EXPECT_EQ(cards_->RemoveTarget(Staff(1, authz::Role::kAuditor), set->id).code(), StatusCode::kPermissionDenied);
+  int64_t refused = 0;
+  ASSERT_TRUE(db_->Read([&](storage::Transaction& tx) -> Status {
+                   ASSIGN_OR_RETURN(storage::Rows r, tx.Query("SELECT COUNT(*) FROM audit_log WHERE action IN "
+                                                              "('target.add', 'target.remove') AND allowed = 0"));
+                   refused = r.at(0).Int(0);
+                   return Status::Ok();
+                 })
+                  .ok());
+  EXPECT_EQ(refused, 3);  // two additions, one removal
   ASSERT_TRUE(cards_->RemoveTarget(manager_, set->id).ok());
   EXPECT_EQ(cards_->RemoveTarget(manager_, set->id).code(), StatusCode::kNotFound);
   EXPECT_TRUE(cards_->Targets(manager_, core::AgencyId{1})->empty());
