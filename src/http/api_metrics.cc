@@ -22,7 +22,9 @@ using nlohmann::json;
 namespace {
 
 json CountJson(const metrics::Count& c) {
-  return {{"value", c.suppressed ? json(nullptr) : json(c.value)}, {"suppressed", c.suppressed}};
+  json out = {{"value", c.suppressed ? json(nullptr) : json(c.value)}, {"suppressed", c.suppressed}};
+  if (c.secondary) out["protects_another"] = true;  // hidden so that a smaller one cannot be worked out
+  return out;
 }
 
 json RateJson(const metrics::Rate& r) {
@@ -40,7 +42,10 @@ json DurationsJson(const metrics::Durations& d) {
           {"suppressed", d.suppressed}};
 }
 
-std::string Cell(const metrics::Count& c, int k) { return c.suppressed ? fmt::format("<{}", k) : std::to_string(c.value); }
+std::string Cell(const metrics::Count& c, int k) {
+  if (c.secondary) return "hidden";
+  return c.suppressed ? fmt::format("<{}", k) : std::to_string(c.value);
+}
 
 std::string Cell(const metrics::Rate& r, int k) {
   if (r.suppressed) return fmt::format("<{}", k);

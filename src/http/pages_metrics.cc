@@ -38,6 +38,7 @@ std::string Escape(const std::string& s) {
 }
 
 std::string Shown(const metrics::Count& c, int k) {
+  if (c.secondary) return "not shown, so that a smaller figure cannot be worked out";
   return c.suppressed ? fmt::format("fewer than {}", k) : std::to_string(c.value);
 }
 

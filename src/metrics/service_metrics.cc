@@ -125,7 +125,10 @@ StatusOr<ServiceMetrics> ServiceMetricsService::Compute(const authz::Principal& 
           smallest = &c;
         }
       }
-      if (smallest != nullptr) smallest->contacts.suppressed = true;
+      if (smallest != nullptr) {
+        smallest->contacts.suppressed = true;
+        smallest->contacts.secondary = true;
+      }
     }
     m.contacts = MakeCount(total, k);
     m.first_contact_resolution = MakeRate(resolved, total, k);

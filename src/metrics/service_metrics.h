@@ -25,10 +25,12 @@ struct Period {
   core::Timestamp to;
 };
 
-// A count; `suppressed` when 1 to min_cell - 1 (the value is then not to be shown).
+// A count; `suppressed` when 1 to min_cell - 1 (the value is then not to be shown), or, with
+// `secondary`, when it is hidden only so that a smaller hidden count cannot be worked out.
 struct Count {
   int64_t value = 0;
   bool suppressed = false;
+  bool secondary = false;
 };
 
 // A share: `part` of `whole`; suppressed when whole or part is 1 to min_cell - 1 (with nothing to

@@ -168,6 +168,8 @@ TEST_P(ServiceMetricsTest, EveryMetricMatchesTheHandComputedWeek) {
   EXPECT_EQ(m->by_channel[1].contacts.value, 4);
   EXPECT_TRUE(m->by_channel[1].contacts.suppressed);  // four by phone: fewer than five
   EXPECT_TRUE(m->by_channel[0].contacts.suppressed);  // else ten less six would give the four away
+  EXPECT_TRUE(m->by_channel[0].contacts.secondary);
+  EXPECT_FALSE(m->by_channel[1].contacts.secondary);
   EXPECT_EQ(m->first_contact_resolution.part, 7);
   EXPECT_EQ(*m->first_contact_resolution.Percent(), 70.0);
   EXPECT_EQ(m->satisfaction_responses.value, 6);
