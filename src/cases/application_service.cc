@@ -1,10 +1,9 @@
 #include "cases/application_service.h"
 
 #include "cases/work_queue.h"
+#include "frontoffice/office_hours.h"
 
 #include <fmt/format.h>
-#include <unicode/timezone.h>
-#include <unicode/unistr.h>
 
 #include <algorithm>
 #include <map>
@@ -61,21 +60,8 @@ StatusOr<PartDecision> ParsePartDecision(std::string_view name) {
 }
 
 StatusOr<core::Date> LocalDate(core::Timestamp t, const std::string& time_zone) {
-  std::unique_ptr<icu::TimeZone> tz(icu::TimeZone::createTimeZone(icu::UnicodeString::fromUTF8(time_zone)));
-  if (tz == nullptr || *tz == icu::TimeZone::getUnknown()) {
-    return Status::InvalidArgument(fmt::format("unknown time zone '{}'; use an IANA name like Europe/Brussels",
-                                               time_zone));
-  }
-  UErrorCode status = U_ZERO_ERROR;
-  int32_t raw = 0;
-  int32_t dst = 0;
-  const int64_t ms = t.micros >= 0 ? t.micros / 1000 : -((-t.micros + 999) / 1000);
-  tz->getOffset(static_cast<UDate>(ms), false, raw, dst, status);
-  if (U_FAILURE(status)) return Status::Internal("the time zone's offset could not be read");
-  const int64_t local = ms + raw + dst;
-  constexpr int64_t kDayMs = 86'400'000;
-  const int64_t days = local >= 0 ? local / kDayMs : -((-local + kDayMs - 1) / kDayMs);
-  return core::Date::FromDays(days);
+  ASSIGN_OR_RETURN(frontoffice::LocalTime local, frontoffice::ToLocal(t, time_zone));
+  return local.date;
 }
 
 ApplicationService::ApplicationService(storage::Database& db, const authz::AccessGate& gate,

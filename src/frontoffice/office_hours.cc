@@ -7,6 +7,7 @@
 #include <algorithm>
 #include <map>
 #include <memory>
+#include <mutex>
 
 namespace frontoffice {
 
@@ -21,12 +22,21 @@ constexpr int kDayMinutes = 1440;
 
 int64_t FloorDiv(int64_t a, int64_t b) { return a >= 0 ? a / b : -((-a + b - 1) / b); }
 
-StatusOr<std::unique_ptr<icu::TimeZone>> Zone(const std::string& zone) {
-  std::unique_ptr<icu::TimeZone> tz(icu::TimeZone::createTimeZone(icu::UnicodeString::fromUTF8(zone)));
-  if (zone.empty() || tz == nullptr || *tz == icu::TimeZone::getUnknown()) {
-    return Status::InvalidArgument(fmt::format("unknown time zone '{}'; use an IANA name like Europe/Brussels", zone));
+// Each zone is made once and kept: ICU's const methods may be called from any thread, and the
+// kiosk, call-next and every time on a page convert with it.
+StatusOr<const icu::TimeZone*> Zone(const std::string& zone) {
+  static std::mutex mu;
+  static auto* zones = new std::map<std::string, std::unique_ptr<icu::TimeZone>>();
+  std::lock_guard<std::mutex> lock(mu);
+  auto it = zones->find(zone);
+  if (it == zones->end()) {
+    std::unique_ptr<icu::TimeZone> tz(icu::TimeZone::createTimeZone(icu::UnicodeString::fromUTF8(zone)));
+    if (zone.empty() || tz == nullptr || *tz == icu::TimeZone::getUnknown()) {
+      return Status::InvalidArgument(fmt::format("unknown time zone '{}'; use an IANA name like Europe/Brussels", zone));
+    }
+    it = zones->emplace(zone, std::move(tz)).first;
   }
-  return tz;
+  return it->second.get();
 }
 
 constexpr std::string_view kMonths[] = {"January", "February", "March",     "April",   "May",      "June",

@@ -25,6 +25,8 @@ Response ErrorFor(const PageDeps& deps, const Context& ctx, const core::Status& 
 std::string FormValue(const std::multimap<std::string, std::string>& form, const std::string& key);
 // `s` without leading and trailing white space.
 std::string Trim(std::string s);
+// `s` with its first letter in upper case: a service's message as a sentence on a page.
+std::string Capitalised(std::string s);
 
 }  // namespace http::page_support
 

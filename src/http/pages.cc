@@ -396,6 +396,11 @@ Response ErrorFor(const PageDeps& deps, const Context& ctx, const core::Status& 
 std::string FormValue(const std::multimap<std::string, std::string>& form, const std::string& key) {
   return http::FormValue(form, key);
 }
+std::string Capitalised(std::string s) {
+  if (!s.empty()) s[0] = static_cast<char>(std::toupper(static_cast<unsigned char>(s[0])));
+  return s;
+}
+
 std::string Trim(std::string s) { return http::Trim(std::move(s)); }
 }  // namespace page_support
 

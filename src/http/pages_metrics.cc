@@ -109,8 +109,7 @@ void AddMetricsPages(Router& router, const PageDeps& deps) {
                 if (!period.ok()) {
                   json errors = json::array();
                   for (const auto& f : period.status().fields()) {
-                    std::string m = f.message;
-                    m[0] = static_cast<char>(std::toupper(static_cast<unsigned char>(m[0])));
+                    const std::string m = page_support::Capitalised(f.message);
                     d["e_" + f.field] = m;
                     errors.push_back({{"message", m}, {"href", "#" + f.field}});
                   }
@@ -251,8 +250,7 @@ void AddMetricsPages(Router& router, const PageDeps& deps) {
     d["f_minutes"] = values.value("f_minutes", "");
     d["at_most"] = values.value("f_comparison", "") == "at_most";
     for (const auto& e : errors) {
-      std::string m = e["message"].get<std::string>();
-      m[0] = static_cast<char>(std::toupper(static_cast<unsigned char>(m[0])));
+      const std::string m = page_support::Capitalised(e["message"].get<std::string>());
       d["e_" + e["field"].get<std::string>()] = m;
       if (!d.contains("errors") || !d["errors"].is_array()) d["errors"] = json::array();
       d["errors"].push_back({{"message", m}, {"href", "#target-" + e["field"].get<std::string>()}});

@@ -19,6 +19,7 @@ namespace http {
 namespace {
 
 using nlohmann::json;
+using page_support::Capitalised;
 using page_support::Common;
 using page_support::ErrorFor;
 using page_support::FormValue;
@@ -37,10 +38,6 @@ bool Manages(const authz::Principal& who, const frontoffice::OfficeHours& h) {
          who.HasAnyRole({authz::Role::kManager, authz::Role::kAdmin});
 }
 
-std::string Capital(std::string m) {
-  if (!m.empty()) m[0] = static_cast<char>(std::toupper(static_cast<unsigned char>(m[0])));
-  return m;
-}
 
 // "09:00-12:00, 13:00-17:00" (or with "to" or an en dash); empty: closed that day.
 core::StatusOr<std::vector<std::pair<int, int>>> ParseDayHours(const std::string& text) {
@@ -99,9 +96,9 @@ std::string StatusText(const frontoffice::OfficeHours& h, core::Timestamp now) {
 void AddError(json& d, const std::string& field, const std::string& message) {
   d["has_errors"] = true;
   if (!d.contains("errors") || !d["errors"].is_array()) d["errors"] = json::array();
-  d["errors"].push_back({{"message", Capital(message)}, {"href", "#" + field}});
+  d["errors"].push_back({{"message", Capitalised(message)}, {"href", "#" + field}});
   const std::string key = "e_" + field;
-  if (!d.contains(key)) d[key] = Capital(message);
+  if (!d.contains(key)) d[key] = Capitalised(message);
 }
 
 struct OfficeForms {
@@ -551,7 +548,7 @@ void AddOfficePages(Router& router, const PageDeps& deps) {
                 const std::string date = local.ok() ? local->date.ToString() : "";
                 auto done = deps.appointments->Cancel(a->reference);
                 if (!done.ok() && done.status().code() == core::StatusCode::kFailedPrecondition) {
-                  return Response::Redirect(back + date + "&done=" + UrlEncode(Capital(done.status().message())));
+                  return Response::Redirect(back + date + "&done=" + UrlEncode(Capitalised(done.status().message())));
                 }
                 if (!done.ok()) return ErrorFor(deps, ctx, done.status());
                 return Response::Redirect(back + date + "&done=" + UrlEncode("Appointment " + a->reference + " cancelled"));
@@ -711,7 +708,7 @@ void AddOfficePages(Router& router, const PageDeps& deps) {
                   return manage_page(ctx, reference, "we cannot find an appointment with that reference: check it", 404);
                 }
                 if (done.status().code() == core::StatusCode::kFailedPrecondition) {
-                  return manage_page(ctx, reference, Capital(done.status().message()), 409);
+                  return manage_page(ctx, reference, Capitalised(done.status().message()), 409);
                 }
                 return ErrorFor(deps, ctx, done.status());
               }});

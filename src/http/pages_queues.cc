@@ -17,6 +17,7 @@ namespace http {
 namespace {
 
 using nlohmann::json;
+using page_support::Capitalised;
 using page_support::Common;
 using page_support::ErrorFor;
 using page_support::FormValue;
@@ -70,10 +71,6 @@ std::string OfficeName(const PageDeps& deps, int64_t office) {
 
 core::StatusOr<int64_t> OfficeParam(const Context& ctx) { return ParseId(ctx.Param("id"), "id"); }
 
-std::string Capital(std::string m) {
-  if (!m.empty()) m[0] = static_cast<char>(std::toupper(static_cast<unsigned char>(m[0])));
-  return m;
-}
 
 // Whether the office is open now, for the kiosk and the screen: `is_closed`, `closed_text`
 // ("Closed; it opens tomorrow at 09:00."), `closes_text` and the week's hours.
@@ -190,7 +187,7 @@ void AddQueuePages(Router& router, const PageDeps& deps) {
                                                                                : frontoffice::Priority::kAccessibility;
                 auto t = deps.queues->KioskCheckIn(*queue, priority);
                 if (!t.ok() && t.status().code() == core::StatusCode::kFailedPrecondition) {
-                  return kiosk_page(ctx, *office, Capital(t.status().message()));
+                  return kiosk_page(ctx, *office, Capitalised(t.status().message()));
                 }
                 if (!t.ok()) return ErrorFor(deps, ctx, t.status());
                 json d = Common(deps, ctx, "Your number is " + t->label, "");
@@ -216,7 +213,7 @@ void AddQueuePages(Router& router, const PageDeps& deps) {
                 }
                 if (!in.ok()) {
                   std::string m = in.status().message();
-                  return kiosk_page(ctx, *office, "", Capital(m));
+                  return kiosk_page(ctx, *office, "", Capitalised(m));
                 }
                 json d = Common(deps, ctx, "Your number is " + in->ticket_label, "");
                 d["label"] = in->ticket_label;
