@@ -18,17 +18,6 @@ std::string Number(double v) {
   return std::fabs(v - std::round(v)) < 1e-9 ? fmt::format("{:.0f}", v) : fmt::format("{:.1f}", v);
 }
 
-std::string Label(const Target& t) {
-  const TargetMetric* m = FindTargetMetric(t.metric);
-  std::string name = m == nullptr ? t.metric : m->label;
-  if (const size_t at = name.find("{minutes}"); at != std::string::npos) {
-    name.replace(at, 9, std::to_string(t.minutes));
-  }
-  const bool percent = m == nullptr || m->percent;
-  return fmt::format("{}: {} {}{}", name, t.comparison == "at_least" ? "at least" : "at most", Number(t.value),
-                     percent ? "%" : " minutes");
-}
-
 StatusOr<std::vector<Target>> Load(storage::Transaction& tx, core::AgencyId agency) {
   ASSIGN_OR_RETURN(storage::Rows rows,
                    tx.Query("SELECT id, agency_id, metric, comparison, target, minutes, set_by, set_at FROM "
@@ -45,7 +34,7 @@ StatusOr<std::vector<Target>> Load(storage::Transaction& tx, core::AgencyId agen
     t.minutes = static_cast<int>(r.Int(5));
     t.set_by = r.Text(6);
     t.set_at = core::Timestamp{r.Int(7)};
-    t.label = Label(t);
+    t.label = TargetLabel(t.metric, t.minutes, t.comparison, t.value);
     out.push_back(std::move(t));
   }
   return out;
@@ -81,6 +70,41 @@ const std::vector<TargetMetric>& TargetMetrics() {
       {"decided_in_time_percent", "Decisions within the statutory clock", true, false},
   };
   return *metrics;
+}
+
+std::string TargetLabel(const std::string& metric, int minutes, const std::string& comparison, double value) {
+  const TargetMetric* m = FindTargetMetric(metric);
+  std::string name = m == nullptr ? metric : m->label;
+  if (const size_t at = name.find("{minutes}"); at != std::string::npos) {
+    name.replace(at, 9, std::to_string(minutes));
+  }
+  const bool percent = m == nullptr || m->percent;
+  return fmt::format("{}: {} {}{}", name, comparison == "at_least" ? "at least" : "at most", Number(value),
+                     percent ? "%" : " minutes");
+}
+
+std::vector<core::FieldError> CheckTarget(const NewTarget& in) {
+  std::vector<core::FieldError> errors;
+  const TargetMetric* metric = FindTargetMetric(in.metric);
+  if (metric == nullptr) {
+    std::string keys;
+    for (const auto& m : TargetMetrics()) keys += (keys.empty() ? "" : ", ") + m.key;
+    errors.push_back({"metric", "must be one of " + keys});
+  }
+  if (in.comparison != "at_least" && in.comparison != "at_most") {
+    errors.push_back({"comparison", "must be at_least or at_most"});
+  }
+  if (metric != nullptr) {
+    const double top = metric->percent ? 100 : 100000;
+    if (!(in.value >= 0 && in.value <= top)) {
+      errors.push_back({"value", metric->percent ? "a share from 0 to 100" : "minutes from 0 to 100000"});
+    }
+    if (metric->needs_minutes && (in.minutes < 1 || in.minutes > 1440)) {
+      errors.push_back({"minutes", "say within how many minutes, 1 to 1440"});
+    }
+    if (!metric->needs_minutes && in.minutes != 0) errors.push_back({"minutes", "only for waited_within_percent"});
+  }
+  return errors;
 }
 
 const TargetMetric* FindTargetMetric(const std::string& key) {
@@ -150,26 +174,7 @@ StatusOr<std::vector<Target>> ScorecardService::Targets(const authz::Principal& 
 }
 
 StatusOr<Target> ScorecardService::AddTarget(const authz::Principal& who, core::AgencyId agency, const NewTarget& in) {
-  std::vector<core::FieldError> errors;
-  const TargetMetric* metric = FindTargetMetric(in.metric);
-  if (metric == nullptr) {
-    std::string keys;
-    for (const auto& m : TargetMetrics()) keys += (keys.empty() ? "" : ", ") + m.key;
-    errors.push_back({"metric", "must be one of " + keys});
-  }
-  if (in.comparison != "at_least" && in.comparison != "at_most") {
-    errors.push_back({"comparison", "must be at_least or at_most"});
-  }
-  if (metric != nullptr) {
-    const double top = metric->percent ? 100 : 100000;
-    if (!(in.value >= 0 && in.value <= top)) {
-      errors.push_back({"value", metric->percent ? "a share from 0 to 100" : "minutes from 0 to 100000"});
-    }
-    if (metric->needs_minutes && (in.minutes < 1 || in.minutes > 1440)) {
-      errors.push_back({"minutes", "say within how many minutes, 1 to 1440"});
-    }
-    if (!metric->needs_minutes && in.minutes != 0) errors.push_back({"minutes", "only for waited_within_percent"});
-  }
+  std::vector<core::FieldError> errors = CheckTarget(in);
   if (!errors.empty()) return Status::InvalidArgument("the target has invalid fields", std::move(errors));
   Target out;
   std::optional<std::string> refusal;
@@ -270,6 +275,13 @@ StatusOr<Scorecard> ScorecardService::Monthly(const authz::Principal& who, core:
     card.results.push_back(std::move(r));
   }
   return card;
+}
+
+StatusOr<Period> ScorecardService::MonthPeriod(const std::string& month) const {
+  ASSIGN_OR_RETURN(core::Date first, MonthStart(month));
+  ASSIGN_OR_RETURN(core::Timestamp from, frontoffice::FromLocal(first, 0, time_zone_));
+  ASSIGN_OR_RETURN(core::Timestamp to, frontoffice::FromLocal(AddMonths(first, 1), 0, time_zone_));
+  return Period{from, to};
 }
 
 std::string ScorecardService::ThisMonth() const {

@@ -70,6 +70,11 @@ struct Scorecard {
   int unknown = 0;
 };
 
+// "Visitors called within 20 minutes: at least 90%".
+std::string TargetLabel(const std::string& metric, int minutes, const std::string& comparison, double value);
+// The mistakes in a target (metric, comparison, value, minutes), none when it is valid.
+std::vector<core::FieldError> CheckTarget(const NewTarget& in);
+
 // The value of `metric` in `m` (minutes for waited_within_percent); none when suppressed (then
 // `suppressed` is set) or when there is nothing to measure.
 std::optional<double> MetricValue(const ServiceMetrics& m, const std::string& metric, int minutes, bool* suppressed);
@@ -91,6 +96,8 @@ class ScorecardService {
   core::StatusOr<Scorecard> Monthly(const authz::Principal& who, core::AgencyId agency, const std::string& month);
   // The current month, in the deployment's time zone: "2026-12".
   std::string ThisMonth() const;
+  // The month ("2026-11") as a period in the deployment's time zone; kInvalidArgument (month).
+  core::StatusOr<Period> MonthPeriod(const std::string& month) const;
 
  private:
   core::Status MaySet(storage::Transaction& tx, const authz::Principal& who, core::AgencyId agency);

@@ -188,7 +188,8 @@ const std::vector<std::string>& OnedoorTables() {
       "teams", "team_members", "work_items", "work_events",
       "directory_records", "directory_services", "directory_service_facets", "directory_meta", "interactions",
       "queues", "counters", "tickets", "ticket_events", "appointment_slots", "appointments", "outgoing_messages",
-      "office_hours", "office_closures", "team_agencies", "service_targets",
+      "office_hours", "office_closures", "team_agencies", "service_targets", "outcomes", "outcome_indicators",
+      "outcome_contributions", "diagnostics",
   };
   return *tables;
 }

@@ -865,6 +865,52 @@ CREATE INDEX tickets_metrics ON tickets (office_id, arrived_at, queue_id, state,
 CREATE INDEX referrals_metrics ON referrals (to_agency_id, created_at, answered_at, respond_by, state);
 CREATE INDEX application_parts_metrics ON application_parts (agency_id, decided_at, due);
 )sql"},
+      // The outcomes framework (metrics/outcomes.h) and the integration diagnostic
+      // (metrics/diagnostic.h).
+      {28, "outcomes framework and integration diagnostic", R"sql(
+CREATE TABLE outcomes (
+  id {{id}},
+  name TEXT NOT NULL UNIQUE,
+  description TEXT NOT NULL,
+  created_by TEXT NOT NULL,
+  created_at BIGINT NOT NULL
+);
+CREATE TABLE outcome_indicators (
+  id {{id}},
+  outcome_id BIGINT NOT NULL REFERENCES outcomes(id),
+  metric TEXT NOT NULL,
+  minutes BIGINT NOT NULL,
+  comparison TEXT NOT NULL CHECK (comparison IN ('at_least', 'at_most')),
+  target DOUBLE PRECISION NOT NULL,
+  created_by TEXT NOT NULL,
+  created_at BIGINT NOT NULL
+);
+CREATE INDEX outcome_indicators_outcome ON outcome_indicators (outcome_id, id);
+CREATE TABLE outcome_contributions (
+  id {{id}},
+  outcome_id BIGINT NOT NULL REFERENCES outcomes(id),
+  agency_id BIGINT NOT NULL REFERENCES agencies(id),
+  kind TEXT NOT NULL CHECK (kind IN ('program', 'service')),
+  ref TEXT NOT NULL,
+  name TEXT NOT NULL,
+  how TEXT NOT NULL,
+  added_by TEXT NOT NULL,
+  added_at BIGINT NOT NULL,
+  UNIQUE (outcome_id, agency_id, kind, ref)
+);
+CREATE INDEX outcome_contributions_agency ON outcome_contributions (agency_id, outcome_id);
+CREATE TABLE diagnostics (
+  id {{id}},
+  initiative TEXT NOT NULL,
+  note TEXT NOT NULL,
+  answers TEXT NOT NULL,
+  model TEXT NOT NULL,
+  journey TEXT NOT NULL,
+  created_by TEXT NOT NULL,
+  created_at BIGINT NOT NULL
+);
+CREATE INDEX diagnostics_initiative ON diagnostics (initiative, created_at);
+)sql"},
   };
   return *migrations;
 }
