@@ -14,6 +14,7 @@
 #include "http/api_documents.h"
 #include "http/api_interactions.h"
 #include "http/api_metrics.h"
+#include "http/api_outcomes.h"
 #include "http/api_queues.h"
 #include "http/api_timeline.h"
 #include "http/api_work.h"
@@ -106,6 +107,16 @@ core::StatusOr<std::unique_ptr<App>> App::Open(const core::Config& config, bool 
         *app->db_, *app->audit_, app->clock_, metrics::MetricsOptions{config.metrics_min_cell, config.time_zone});
     app->scorecards_ = std::make_unique<metrics::ScorecardService>(*app->db_, *app->audit_, app->clock_,
                                                                    *app->service_metrics_, config.time_zone);
+    // The programs an agency may map to an outcome: those of the rules loaded below.
+    App* self = app.get();
+    app->outcomes_ = std::make_unique<metrics::OutcomeService>(
+        *app->db_, *app->audit_, app->clock_, *app->scorecards_, *app->service_metrics_, [self] {
+          std::vector<metrics::KnownProgram> out;
+          if (self->rules_ == nullptr) return out;
+          for (const auto& p : self->rules_->programs()) out.push_back({p.id, p.name, p.agency});
+          return out;
+        });
+    app->diagnostics_ = std::make_unique<metrics::DiagnosticService>(*app->db_, *app->audit_, app->clock_);
     app->queues_ = std::make_unique<frontoffice::QueueService>(*app->db_, *app->gate_, *app->audit_, *app->outbox_,
                                                                app->clock_, *app->office_hours_);
     app->appointments_ = std::make_unique<frontoffice::AppointmentService>(*app->db_, *app->gate_, *app->audit_,
@@ -236,6 +247,8 @@ core::StatusOr<std::unique_ptr<App>> App::Open(const core::Config& config, bool 
   app->pages_->deps.office_hours = app->office_hours_.get();
   app->pages_->deps.metrics = app->service_metrics_.get();
   app->pages_->deps.scorecards = app->scorecards_.get();
+  app->pages_->deps.outcomes = app->outcomes_.get();
+  app->pages_->deps.diagnostics = app->diagnostics_.get();
   app->pages_->deps.appointments = app->appointments_.get();
   app->AddOperationalRoutes();
   http::AddOpenApiRoute(app->router_, std::move(openapi));
@@ -262,6 +275,8 @@ core::StatusOr<std::unique_ptr<App>> App::Open(const core::Config& config, bool 
   http::AddAppointmentRoutes(app->router_, *app->appointments_);
   http::AddMetricsRoutes(app->router_, *app->service_metrics_, config.time_zone);
   http::AddScorecardRoutes(app->router_, *app->scorecards_);
+  http::AddOutcomeRoutes(app->router_, *app->outcomes_, *app->scorecards_);
+  http::AddDiagnosticRoutes(app->router_, *app->diagnostics_);
   http::AddPageRoutes(app->router_, app->pages_->deps);
   http::AddStaticRoutes(app->router_, config.web_root, config.node_modules);
   app->dispatcher_ = std::make_unique<http::Dispatcher>(

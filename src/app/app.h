@@ -19,6 +19,8 @@
 #include "frontoffice/interaction_service.h"
 #include "frontoffice/appointment_service.h"
 #include "frontoffice/queue_service.h"
+#include "metrics/diagnostic.h"
+#include "metrics/outcomes.h"
 #include "metrics/scorecard.h"
 #include "metrics/service_metrics.h"
 #include "exchange/outbox.h"
@@ -68,6 +70,8 @@ class App {
   identity::MatchService& match() { return *match_; }
   eligibility::ScreeningService& screenings() { return *screenings_; }
   const eligibility::RuleSet& rules() const { return *rules_; }
+  metrics::OutcomeService& outcomes() { return *outcomes_; }
+  metrics::DiagnosticService& diagnostics() { return *diagnostics_; }
   const authz::DataCategories& categories() const { return *categories_; }
   sharing::AgreementService& agreements() { return *agreements_; }
   sharing::ConsentService& consents() { return *consents_; }
@@ -113,6 +117,8 @@ class App {
   std::unique_ptr<frontoffice::OfficeHoursService> office_hours_;
   std::unique_ptr<metrics::ServiceMetricsService> service_metrics_;
   std::unique_ptr<metrics::ScorecardService> scorecards_;
+  std::unique_ptr<metrics::OutcomeService> outcomes_;
+  std::unique_ptr<metrics::DiagnosticService> diagnostics_;
   std::unique_ptr<frontoffice::QueueService> queues_;
   std::unique_ptr<frontoffice::AppointmentService> appointments_;
   std::unique_ptr<sharing::GateFacts> gate_facts_;

@@ -353,6 +353,88 @@ core::StatusOr<int64_t> LoadDemoDirectory(App& app) {
   return report.added + report.changed;
 }
 
+
+// The consortium's outcomes with their indicators and the agencies' programs and services mapped
+// to them, and an initiative assessed twice with the integration diagnostic. Does nothing once
+// any outcome exists.
+core::Status LoadDemoOutcomes(App& app) {
+  bool any = false;
+  RETURN_IF_ERROR(app.db().Read([&](storage::Transaction& tx) -> core::Status {
+    ASSIGN_OR_RETURN(storage::Rows rows, tx.Query("SELECT COUNT(*) FROM outcomes"));
+    any = rows.at(0).Int(0) > 0;
+    return core::Status::Ok();
+  }));
+  if (any) return core::Status::Ok();
+  ASSIGN_OR_RETURN(authz::Principal governance, DemoStaff(app, "governance.city"));
+  auto& outcomes = app.outcomes();
+  auto agency = [&](const char* code) -> core::StatusOr<core::AgencyId> {
+    ASSIGN_OR_RETURN(auto a, app.accounts().FindAgencyByCode(code));
+    return a.id;
+  };
+  struct Map {
+    const char* agency;
+    const char* kind;
+    const char* ref;
+    const char* how;
+  };
+  struct DemoOutcome {
+    const char* name;
+    const char* description;
+    std::vector<metrics::NewIndicator> indicators;
+    std::vector<Map> work;
+  };
+  const std::vector<DemoOutcome> demo = {
+      {"People are helped at their first contact",
+       "Whatever door people come through, they are asked once and most leave with their matter settled.",
+       {{"first_contact_resolution_percent", 0, "at_least", 70},
+        {"waited_within_percent", 20, "at_least", 90},
+        {"satisfied_percent", 0, "at_least", 90}},
+       {{"city-social", "service", kDemoRegistrationService, "Births and deaths registered at the one-stop centre in one visit"},
+        {"harbour-trust", "program", "harbour_food_card", "The food card is issued at the drop-in the day people ask"}}},
+      {"Households have enough to live on",
+       "Everyone gets the income support they are entitled to, on time, without having to ask twice.",
+       {{"decided_in_time_percent", 0, "at_least", 95}},
+       {{"state-benefits", "program", "snap", "Food assistance decided within the statutory clock"},
+        {"city-social", "program", "winter_fuel_grant", "A grant towards heating for older and disabled people and young children"},
+        {"harbour-trust", "program", "harbour_food_card", "Food for households waiting for a decision"}}},
+      {"Families with complex needs get one coordinated response",
+       "One plan and one lead professional for families who need several agencies at once.",
+       {{"referrals_answered_in_time_percent", 0, "at_least", 95}, {"referrals_accepted_percent", 0, "at_least", 80}},
+       {{"health-authority", "program", "medicaid_adult", "Health cover for parents, so that health needs are met within the plan"}}},
+  };
+  for (const auto& d : demo) {
+    ASSIGN_OR_RETURN(metrics::Outcome o, outcomes.AddOutcome(governance, d.name, d.description));
+    for (const auto& i : d.indicators) RETURN_IF_ERROR(outcomes.AddIndicator(governance, o.id, i).status());
+    for (const auto& w : d.work) {
+      auto id = agency(w.agency);
+      if (!id.ok()) continue;  // an agency the demo consortium does not have
+      auto added = outcomes.AddContribution(governance, o.id, {*id, w.kind, w.ref, w.how});
+      // A program the loaded rules do not have, or a service missing from the directory.
+      if (!added.ok() && added.status().code() != core::StatusCode::kInvalidArgument) return added.status();
+    }
+  }
+  // The same initiative assessed at the first workshop and again later.
+  metrics::DiagnosticAnswers first;
+  first.complexity = {{"range", 4}, {"frequency", 4}, {"nature", 4}, {"expertise", 3}};
+  for (const auto& st : metrics::ChangeStatements()) {
+    first.ratings[st.key] = st.challenge ? (st.area == "information" || st.area == "governance" ? 4 : 3) : 2;
+  }
+  RETURN_IF_ERROR(app.diagnostics()
+                      .Save(governance, "Families with complex needs, Riverside",
+                            "First workshop of the city, the state benefits agency, the health authority and the "
+                            "Harbour trust.",
+                            first)
+                      .status());
+  metrics::DiagnosticAnswers later = first;
+  for (const auto& st : metrics::ChangeStatements()) later.ratings[st.key] = st.challenge ? 3 : 3;
+  later.ratings["governance.leaders"] = 4;
+  RETURN_IF_ERROR(app.diagnostics()
+                      .Save(governance, "Families with complex needs, Riverside",
+                            "After the sharing agreements and the joint board were in place.", later)
+                      .status());
+  return core::Status::Ok();
+}
+
 core::StatusOr<std::string> LoadDemoData(App& app, int people) {
   auto& accounts = app.accounts();
   if (accounts.FindAgencyByCode(kAgencies[0].code).ok()) {
@@ -360,6 +442,7 @@ core::StatusOr<std::string> LoadDemoData(App& app, int people) {
     RETURN_IF_ERROR(LoadDemoTeams(app));
     ASSIGN_OR_RETURN(int64_t directory_rows, LoadDemoDirectory(app));
     RETURN_IF_ERROR(LoadDemoQueues(app));
+    RETURN_IF_ERROR(LoadDemoOutcomes(app));
     std::string added = sharing.agreements == 0 ? "" : sharing.Describe();
     if (directory_rows > 0) added += (added.empty() ? "" : ", ") + fmt::format("{} rows of the service directory", directory_rows);
     if (added.empty()) return std::string("demo data already loaded; nothing changed");
@@ -446,6 +529,7 @@ core::StatusOr<std::string> LoadDemoData(App& app, int people) {
   RETURN_IF_ERROR(LoadDemoTeams(app));
   RETURN_IF_ERROR(LoadDemoDirectory(app).status());
   RETURN_IF_ERROR(LoadDemoQueues(app));
+  RETURN_IF_ERROR(LoadDemoOutcomes(app));
   return fmt::format(
       "loaded {} agencies, {} staff, {} people in {} households, {}, and the service directory; every demo login "
       "uses the password {}",

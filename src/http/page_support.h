@@ -75,6 +75,11 @@ void AddOfficePages(Router& router, const PageDeps& deps);
 // /performance: an agency's service metrics, with the CSV. In pages_metrics.cc.
 void AddMetricsPages(Router& router, const PageDeps& deps);
 
+// /performance/outcomes (the outcomes framework and where an agency's work counts) and
+// /performance/diagnostics (the integration diagnostic). In pages_outcomes.cc.
+void AddOutcomePages(Router& router, const PageDeps& deps);
+void AddDiagnosticPages(Router& router, const PageDeps& deps);
+
 // /directory (find a service) and /directory/services/{id}, public. In pages_directory.cc.
 void AddDirectoryPages(Router& router, const PageDeps& deps);
 

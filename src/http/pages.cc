@@ -1552,6 +1552,8 @@ void AddPageRoutes(Router& router, const PageDeps& deps) {
   AddQueuePages(router, deps);
   AddOfficePages(router, deps);
   AddMetricsPages(router, deps);
+  AddOutcomePages(router, deps);
+  AddDiagnosticPages(router, deps);
 }
 
 }  // namespace http

@@ -24,6 +24,8 @@
 #include "sharing/reference_directory.h"
 
 namespace metrics {
+class DiagnosticService;
+class OutcomeService;
 class ScorecardService;
 class ServiceMetricsService;
 }  // namespace metrics
@@ -84,6 +86,10 @@ struct PageDeps {
   metrics::ServiceMetricsService* metrics = nullptr;
   // The monthly scorecard against the service targets (/performance/scorecard); none when null.
   metrics::ScorecardService* scorecards = nullptr;
+  // The outcomes framework (/performance/outcomes); none when null.
+  metrics::OutcomeService* outcomes = nullptr;
+  // The integration diagnostic (/performance/diagnostics); none when null.
+  metrics::DiagnosticService* diagnostics = nullptr;
 };
 
 // The server-rendered pages for staff: sign in, home, client search, register, view, edit,

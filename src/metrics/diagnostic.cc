@@ -249,15 +249,20 @@ Assessment Assess(const DiagnosticAnswers& answers) {
         "High complexity within a bounded set of needs: one team drawing its staff from the agencies can carry "
         "out the whole task together, under joint management.");
   }
+  // Near the boundary between two levels, the model of the neighbouring level can also work.
+  const auto model_for = [&](int l) -> const Model& {
+    return l <= 2 ? ModelAt(l) : ModelByKey(range == 4 ? "networked" : "joint");
+  };
   const double off = a.complexity - level;
   if (std::fabs(off) >= 0.25) {
-    const int neighbour = a.model.level + (off > 0 ? 1 : -1);
-    if (neighbour >= 1 && neighbour <= 4) {
-      a.also = ModelAt(neighbour);
+    const int neighbour = level + (off > 0 ? 1 : -1);
+    if (neighbour >= 1 && neighbour <= 4 && model_for(neighbour).key != a.model.key) {
+      a.also = model_for(neighbour);
       a.reasoning.push_back(fmt::format(
-          "The answers sit between two levels: {} can also work. The highest level of integration is not always "
-          "the most effective; choose the lighter model where it delivers the outcome.",
-          a.also->name));
+          "The answers sit between two levels: {} can also work. {}", a.also->name,
+          off < 0 ? "The highest level of integration is not always the most effective; choose the lighter model "
+                    "where it delivers the outcome."
+                  : "Watch whether the needs grow beyond what the recommended model can serve."));
     }
   }
 

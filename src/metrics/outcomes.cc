@@ -87,7 +87,17 @@ Status OutcomeService::MayMap(storage::Transaction& tx, const authz::Principal& 
   return Status::Ok();
 }
 
-std::vector<KnownProgram> OutcomeService::ProgramsOf(const std::string& agency_code) const {
+std::vector<KnownProgram> OutcomeService::ProgramsOf(core::AgencyId agency) {
+  std::string code;
+  (void)db_.Read([&](storage::Transaction& tx) -> Status {
+    ASSIGN_OR_RETURN(storage::Rows rows, tx.Query("SELECT code FROM agencies WHERE id = ?", {agency.value}));
+    if (!rows.empty()) code = rows.at(0).Text(0);
+    return Status::Ok();
+  });
+  return code.empty() ? std::vector<KnownProgram>{} : ProgramsOfCode(code);
+}
+
+std::vector<KnownProgram> OutcomeService::ProgramsOfCode(const std::string& agency_code) const {
   std::vector<KnownProgram> out;
   if (!programs_) return out;
   for (auto& p : programs_()) {
@@ -219,7 +229,7 @@ StatusOr<Contribution> OutcomeService::AddContribution(const authz::Principal& w
     ASSIGN_OR_RETURN(storage::Rows agency, tx.Query("SELECT code, name FROM agencies WHERE id = ?", {in.agency.value}));
     std::string name;
     if (in.kind == "program") {
-      for (const auto& p : ProgramsOf(agency.at(0).Text(0))) {
+      for (const auto& p : ProgramsOfCode(agency.at(0).Text(0))) {
         if (p.id == in.ref) name = p.name;
       }
       if (name.empty()) {

@@ -123,13 +123,14 @@ class OutcomeService {
   // Where `agency`'s work counts in `month`; for those who see the agency's metrics.
   core::StatusOr<AgencyOutcomes> ForAgency(const authz::Principal& who, core::AgencyId agency,
                                            const std::string& month);
-  // The programs of `agency` that may be mapped.
-  std::vector<KnownProgram> ProgramsOf(const std::string& agency_code) const;
+  // The programs of `agency` that may be mapped (those its rules say it owns).
+  std::vector<KnownProgram> ProgramsOf(core::AgencyId agency);
   static bool MayDefine(const authz::Principal& who);
 
  private:
   core::Status MayRead(const authz::Principal& who);
   core::Status MayMap(storage::Transaction& tx, const authz::Principal& who, core::AgencyId agency);
+  std::vector<KnownProgram> ProgramsOfCode(const std::string& agency_code) const;
   core::Status Refused(const authz::Principal& who, const std::string& action, const std::string& id,
                        const std::string& why);
 

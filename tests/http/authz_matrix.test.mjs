@@ -119,6 +119,13 @@ const kRules = {
   getServiceMetrics: { allow: ['manager', 'admin', 'auditor', 'governance'] },
   getScorecard: { allow: ['manager', 'admin', 'auditor', 'governance'] },
   listServiceTargets: { allow: ['manager', 'admin', 'auditor', 'governance'] },
+  // The outcomes framework holds no personal data: every staff user reads it.
+  listOutcomes: { allow: ALL },
+  getOutcome: { allow: ALL },
+  getAgencyOutcomes: { allow: ['manager', 'admin', 'auditor', 'governance'] },
+  getDiagnosticQuestions: { allow: ['manager', 'admin', 'auditor', 'governance'] },
+  listDiagnostics: { allow: ['manager', 'admin', 'auditor', 'governance'] },
+  getDiagnostic: { allow: ['manager', 'admin', 'auditor', 'governance'] },
   listFreeSlots: { allow: ALL, public: true },
   getAppointment: { allow: ALL, public: true },
   getLifeEvent: { allow: ALL, public: true },
@@ -206,6 +213,8 @@ before(async () => {
   ids.appointment = booked.body.reference;
   ids.agency = Number(await sql(db, "SELECT id FROM agencies WHERE code = 'city-social'"));
   ids.agreement = Number(await sql(db, 'SELECT min(id) FROM sharing_agreements'));
+  ids.outcome = Number(await sql(db, 'SELECT min(id) FROM outcomes'));
+  ids.diagnostic = Number(await sql(db, 'SELECT min(id) FROM diagnostics'));
   const hook = await client.manager.put('/api/v1/agency-webhook',
     { url: 'http://127.0.0.1:9/hook', secret: 'whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw' });
   assert.equal(hook.status, 200, hook.text);
@@ -247,7 +256,8 @@ function fill(p) {
     '/api/v1/persons/{id}/timeline': ids.person, '/api/v1/persons/{id}/interactions': ids.person,
     '/api/v1/offices/{id}/queues': ids.office, '/api/v1/offices/{id}/counters': ids.office,
     '/api/v1/offices/{id}/hours': ids.office, '/api/v1/offices/{id}/appointments': ids.office,
-    '/api/v1/agencies/{id}/service-targets': ids.agency,
+    '/api/v1/agencies/{id}/service-targets': ids.agency, '/api/v1/agencies/{id}/outcomes': ids.agency,
+    '/api/v1/outcomes/{id}': ids.outcome, '/api/v1/diagnostics/{id}': ids.diagnostic,
     '/api/v1/tickets/{id}': ids.ticket, '/api/v1/offices/{id}/queue-events': ids.office,
     '/api/v1/queues/{id}/slots': ids.queue, '/api/v1/appointments/{reference}': ids.appointment,
     '/hsds/services/{id}': ids.hsds_service, '/hsds/organizations/{id}': ids.hsds_organization,
