@@ -78,7 +78,7 @@ bench-queue: release
 
 bench-scorecard: release
 	@cmake --build --preset release -j $(JOBS) --target scorecard_benchmark
-	@./build/release/bench/scorecard_benchmark --interactions 1000000 --cases 100000
+	@./bench/scorecard.sh 1000000 100000
 
 fuzz: deps
 	@./fuzz/run.sh 600

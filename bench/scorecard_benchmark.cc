@@ -61,6 +61,7 @@ int main(int argc, char** argv) {
   core::Status setup = db->Write([&](storage::Transaction& tx) -> core::Status {
     auto run = [&](const std::string& sql, storage::Params p = {}) { return tx.Execute(sql, std::move(p)).status(); };
     RETURN_IF_ERROR(run("INSERT INTO agencies (code, name, kind, created_at) VALUES ('city', 'City', 'government', 0)"));
+    RETURN_IF_ERROR(run("INSERT INTO agencies (code, name, kind, created_at) VALUES ('state', 'State', 'government', 0)"));
     RETURN_IF_ERROR(run("INSERT INTO offices (agency_id, name, address, created_at) VALUES (1, 'Centre', '', 0)"));
     for (const char* code : {"A", "B", "C", "D", "E"}) {
       RETURN_IF_ERROR(run("INSERT INTO queues (office_id, code, name, directory_service_id, created_at) VALUES (1, ?, ?, "
@@ -78,13 +79,23 @@ int main(int argc, char** argv) {
                         "agency_id) VALUES (1, '2026-06-01', 'h', '{}', '{}', 0, 1, 1)"));
     RETURN_IF_ERROR(run("INSERT INTO applications (person_id, household_id, screening_id, agency_id, made_by, answers, "
                         "created_at) VALUES (1, 1, 1, 1, 'x', '{}', 0)"));
+    // One person for every twenty contacts, so that people come back (repeat contacts).
+    const int64_t people = std::max<int64_t>(1, interactions / 20);
+    for (int64_t i = 1; i < people; ++i) {
+      RETURN_IF_ERROR(run("INSERT INTO persons (version, display_name, doc, created_at, updated_at, created_by, "
+                          "created_agency) VALUES (1, 'P', '{}', 0, 0, 1, 1)"));
+    }
     const char* channels[] = {"desk", "phone", "web", "email", "outreach"};
     const char* outcomes[] = {"resolved", "resolved", "resolved", "referred", "booked", "follow_up"};
+    const char* topics[] = {"Rent", "Food", "Work", "Health", "Benefits", "Housing", "Debt", "Family"};
     for (int64_t i = 0; i < interactions; ++i) {
       const int64_t score = uniform(3) == 0 ? 1 + uniform(5) : 0;
-      RETURN_IF_ERROR(run("INSERT INTO interactions (agency_id, recorded_by, channel, topic, outcome, note, "
-                          "satisfaction, at) VALUES (1, 'x', ?, 'Topic', ?, '', ?, ?)",
-                          {std::string(channels[uniform(5)]), std::string(outcomes[uniform(6)]),
+      const bool known = uniform(10) < 7;
+      RETURN_IF_ERROR(run("INSERT INTO interactions (person_id, agency_id, recorded_by, channel, topic, outcome, note, "
+                          "satisfaction, at) VALUES (?, 1, 'x', ?, ?, ?, '', ?, ?)",
+                          {known ? storage::Value(1 + uniform(people)) : storage::Value(storage::Null{}),
+                           std::string(channels[uniform(5)]), std::string(topics[uniform(8)]),
+                           std::string(outcomes[uniform(6)]),
                            score ? storage::Value(score) : storage::Value(storage::Null{}),
                            kJune + uniform(kSixMonths)}));
     }
@@ -112,6 +123,26 @@ int main(int argc, char** argv) {
                           "VALUES (1, 'snap', 'SNAP', 1, 'eligible', 'approved', 0, '2026-06-01', ?, '30 days', '', '', ?, "
                           "'x', 2)",
                           {due, decided}));
+      // A case the city coordinates, reviewed once (on time or up to a week late) or not yet.
+      const int64_t review_due = kJune + uniform(kSixMonths);
+      const bool reviewed = uniform(4) != 0;
+      ASSIGN_OR_RETURN(storage::Rows made,
+                       tx.Query("INSERT INTO cases (person_id, title, criteria, coordinator_user_id, coordinator, "
+                                "coordinating_agency_id, state, review_every_days, next_review_at, outcome, "
+                                "close_reason, opened_at, version) VALUES (?, 'Plan', 'x', 1, 'c', 1, 'open', 28, ?, "
+                                "'', '', 0, 1) RETURNING id",
+                                {1 + uniform(people), reviewed ? review_due + 28 * kDay : review_due}));
+      if (reviewed) {
+        RETURN_IF_ERROR(run("INSERT INTO case_reviews (case_id, agency_id, due_at, reviewed_at) VALUES (?, 1, ?, ?)",
+                            {made.at(0).Int(0), review_due, review_due + (uniform(10) - 3) * kDay}));
+      }
+      // A change told to the state and sent to the city, applied within two days or not yet.
+      const int64_t told = kJune + uniform(kSixMonths);
+      const bool applied = uniform(8) != 0;
+      RETURN_IF_ERROR(run("INSERT INTO change_notices (person_id, agency_id, from_agency_id, type, fields, version, "
+                          "created_at, state, applied_at) VALUES (?, 1, 2, 'address', '[]', 1, ?, ?, ?)",
+                          {1 + uniform(people), told, std::string(applied ? "applied" : "pending"),
+                           applied ? storage::Value(told + uniform(2 * kDay)) : storage::Value(storage::Null{})}));
     }
     return core::Status::Ok();
   });
@@ -132,7 +163,10 @@ int main(int argc, char** argv) {
   for (const metrics::NewTarget& t : {metrics::NewTarget{"waited_within_percent", "at_least", 80, 20},
                                       metrics::NewTarget{"first_contact_resolution_percent", "at_least", 50, 0},
                                       metrics::NewTarget{"referrals_answered_in_time_percent", "at_least", 95, 0},
-                                      metrics::NewTarget{"decided_in_time_percent", "at_least", 90, 0}}) {
+                                      metrics::NewTarget{"decided_in_time_percent", "at_least", 90, 0},
+                                      metrics::NewTarget{"repeat_contacts_percent", "at_most", 20, 0},
+                                      metrics::NewTarget{"reviews_on_time_percent", "at_least", 90, 0},
+                                      metrics::NewTarget{"change_applied_median_minutes", "at_most", 1440, 0}}) {
     if (auto r = cards.AddTarget(who, core::AgencyId{1}, t); !r.ok()) {
       return std::fprintf(stderr, "%s\n", r.status().ToString().c_str()), 1;
     }
@@ -148,10 +182,10 @@ int main(int argc, char** argv) {
   }
   std::sort(runs.begin(), runs.end());
   std::printf("%s\n",
-              fmt::format(R"({{"database":"{}","interactions":{},"tickets":{},"referrals":{},"decisions":{},)"
+              fmt::format(R"({{"database":"{}","interactions":{},"tickets":{},"referrals":{},"decisions":{},"cases":{},"changes":{},)"
                           R"("load_s":{:.1f},"scorecard_ms_min":{:.0f},"scorecard_ms_median":{:.0f},"targets":{},)"
                           R"("met":{},"missed":{},"unknown":{}}})",
-                          url.empty() ? "sqlite" : "postgres", interactions, cases, cases, cases, load_s, runs.front(),
+                          url.empty() ? "sqlite" : "postgres", interactions, cases, cases, cases, cases, cases, load_s, runs.front(),
                           runs[runs.size() / 2], last.results.size(), last.met, last.missed, last.unknown)
                   .c_str());
   if (url.empty()) std::filesystem::remove_all(dir);

@@ -15,6 +15,7 @@
 #include "http/api_interactions.h"
 #include "http/api_metrics.h"
 #include "http/api_outcomes.h"
+#include "metrics/operational.h"
 #include "http/api_queues.h"
 #include "http/api_timeline.h"
 #include "http/api_work.h"
@@ -328,6 +329,11 @@ void App::AddOperationalRoutes() {
                            "# TYPE onedoor_change_notices_dead gauge\n"
                            "onedoor_change_notices_dead " + std::to_string(dead) + "\n";
                  }
+                 // The work waiting now at the queues and in the agencies' trays.
+                 const core::Timestamp now = clock_.Now();
+                 auto today = cases::LocalDate(now, config_.time_zone);
+                 auto gauges = metrics::OperationalGauges(*db_, now, (today.ok() ? *today : now.UtcDate()).ToString());
+                 if (gauges.ok()) text += *gauges;
                  return http::Response::Text(200, text, "text/plain; version=0.0.4; charset=utf-8");
                }});
 }

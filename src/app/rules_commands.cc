@@ -189,6 +189,8 @@ class RegisteredHouseholds {
     return core::Status::Ok();
   }
 
+ App& app() { return *app_; }
+
  private:
   std::unique_ptr<App> app_;
   core::Date as_of_;
@@ -239,6 +241,8 @@ class Households {
     return h;
   }
   const eligibility::HouseholdFeed& feed() const { return feed_; }
+  // The deployment, when the households are the registry's (--all).
+  App* app() { return registered_ ? &registered_->app() : nullptr; }
 
  private:
   Households() = default;
@@ -349,6 +353,33 @@ int ScreenOne(const core::Config& config, const ScreenArgs& args, const eligibil
     for (const auto& [program, rows_named] : unknown) {
       std::fprintf(stderr, "  (enrolments in %s, a program the rules do not have: %s rows, ignored)\n",
                    program.c_str(), Count(rows_named).c_str());
+    }
+    // The registry's take-up is kept for the service metrics of each program's agency.
+    if (App* app = households->app(); app != nullptr) {
+      core::Status recorded = app->db().Write([&](storage::Transaction& tx) -> core::Status {
+        ASSIGN_OR_RETURN(storage::Rows run,
+                         tx.Query("INSERT INTO take_up_runs (run_at, as_of, households) VALUES (?, ?, ?) RETURNING id",
+                                  {app->clock().Now().micros, args.as_of.ToString(), static_cast<int64_t>(*n)}));
+        for (const auto& c : take_up->counts()) {
+          const eligibility::Program* program = nullptr;
+          for (const auto& p : programs) {
+            if (p.id == c.program) program = &p;
+          }
+          if (program == nullptr) continue;
+          RETURN_IF_ERROR(tx.Execute("INSERT INTO take_up_counts (run_id, program, program_name, agency_code, "
+                                     "eligible, eligible_enrolled, enrolled_not_eligible) VALUES (?, ?, ?, ?, ?, ?, ?)",
+                                     {run.at(0).Int(0), c.program, program->name, program->agency,
+                                      static_cast<int64_t>(c.eligible), static_cast<int64_t>(c.eligible_enrolled),
+                                      static_cast<int64_t>(c.enrolled_not_eligible)})
+                              .status());
+        }
+        return core::Status::Ok();
+      });
+      if (!recorded.ok()) {
+        std::fprintf(stderr, "the take-up was not recorded: %s\n", recorded.message().c_str());
+        return 1;
+      }
+      std::fprintf(stderr, "take-up recorded for the service metrics\n");
     }
   }
   return 0;

@@ -305,6 +305,12 @@ TEST_P(CaseTest, AConferenceAgreesAPlanWhoseActionsTheirAgenciesCarryOutThenRevi
   auto reviewed = cases_->Review(kCoordinator, c.id, achieved->version, "Income steady; housing next.");
   ASSERT_TRUE(reviewed.ok());
   EXPECT_FALSE(reviewed->ReviewOverdueAt(clock_.Now()));
+  // Kept for the service metrics: due on day 28, done a day late.
+  EXPECT_EQ(Count(fmt::format("SELECT COUNT(*) FROM case_reviews WHERE case_id = {} AND due_at = {} AND "
+                              "reviewed_at = {} AND agency_id = {}",
+                              c.id, achieved->next_review_at.micros, clock_.Now().micros,
+                              achieved->coordinating_agency.value)),
+            1);
   EXPECT_EQ(cases_->Close(kCoordinator, c.id, reviewed->version, "", "").status().fields().size(), 2u);
   auto closed = cases_->Close(kCoordinator, c.id, reviewed->version, "The family's goals were met.", "goals met");
   ASSERT_TRUE(closed.ok()) << closed.status().ToString();

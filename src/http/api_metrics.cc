@@ -68,6 +68,22 @@ std::string Csv(const std::string& s) {
 
 }  // namespace
 
+namespace {
+
+json TakeUpJson(const metrics::ServiceMetrics& m) {
+  json programs = json::array();
+  for (const auto& t : m.take_up) {
+    programs.push_back({{"program", t.program},
+                        {"name", t.program_name},
+                        {"eligible", CountJson(t.eligible)},
+                        {"enrolled", RateJson(t.enrolled)},
+                        {"as_of", t.as_of}});
+  }
+  return {{"all", RateJson(m.take_up_all)}, {"programs", std::move(programs)}};
+}
+
+}  // namespace
+
 json ServiceMetricsJson(const metrics::ServiceMetrics& m) {
   json channels = json::array();
   for (const auto& c : m.by_channel) channels.push_back({{"channel", c.channel}, {"contacts", CountJson(c.contacts)}});
@@ -97,7 +113,15 @@ json ServiceMetricsJson(const metrics::ServiceMetrics& m) {
             {"completed", RateJson(m.referrals_completed)},
             {"answered_in_time", RateJson(m.referrals_answered_in_time)},
             {"response", DurationsJson(m.referral_response)}}},
-          {"decisions", {{"count", CountJson(m.decisions)}, {"in_time", RateJson(m.decided_in_time)}}}};
+          {"decisions", {{"count", CountJson(m.decisions)}, {"in_time", RateJson(m.decided_in_time)}}},
+          {"repeat_contacts", RateJson(m.repeat_contacts)},
+          {"case_reviews_on_time", RateJson(m.reviews_on_time)},
+          {"tell_us_once",
+           {{"changes_received", CountJson(m.changes_received)},
+            {"contacts_avoided", CountJson(m.changes_received)},
+            {"applied", RateJson(m.changes_applied)},
+            {"time_to_apply", DurationsJson(m.change_applied)}}},
+          {"take_up", TakeUpJson(m)}};
 }
 
 std::vector<MetricRow> ServiceMetricRows(const metrics::ServiceMetrics& m) {
@@ -136,6 +160,15 @@ std::vector<MetricRow> ServiceMetricRows(const metrics::ServiceMetrics& m) {
   minutes("referral_response_p90_minutes", "", "", m.referral_response.p90, m.referral_response.suppressed);
   count("decisions", "", "", m.decisions);
   rate("decided_in_time_percent", m.decided_in_time);
+  rate("repeat_contacts_percent", m.repeat_contacts);
+  rate("reviews_on_time_percent", m.reviews_on_time);
+  count("changes_received", "", "", m.changes_received);
+  count("contacts_avoided", "", "", m.changes_received);
+  rate("changes_applied_percent", m.changes_applied);
+  minutes("change_applied_median_minutes", "", "", m.change_applied.median, m.change_applied.suppressed);
+  minutes("change_applied_p90_minutes", "", "", m.change_applied.p90, m.change_applied.suppressed);
+  for (const auto& t : m.take_up) rate("take_up_percent_" + t.program, t.enrolled);
+  rate("take_up_percent", m.take_up_all);
   return out;
 }
 

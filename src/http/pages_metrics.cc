@@ -184,6 +184,29 @@ void AddMetricsPages(Router& router, const PageDeps& deps) {
                     {{"key", "Parts of applications decided"}, {"value", Shown(m->decisions, k)}},
                     {{"key", "Decided within the statutory clock"}, {"value", Shown(m->decided_in_time, k)}},
                 });
+                d["follow_rows"] = json::array({
+                    {{"key", "Repeat contacts for the same need (within 30 days)"}, {"value", Shown(m->repeat_contacts, k)}},
+                    {{"key", "Case reviews done on time"}, {"value", Shown(m->reviews_on_time, k)}},
+                });
+                d["tell_rows"] = json::array({
+                    {{"key", "Changes received from other agencies (contacts avoided)"},
+                     {"value", Shown(m->changes_received, k)}},
+                    {{"key", "Applied"}, {"value", Shown(m->changes_applied, k)}},
+                    {{"key", "Time to apply, median"},
+                     {"value", Minutes(m->change_applied.median, m->change_applied.suppressed, k)}},
+                    {{"key", "Time to apply, 90th percentile"},
+                     {"value", Minutes(m->change_applied.p90, m->change_applied.suppressed, k)}},
+                });
+                json take_up = json::array();
+                for (const auto& t : m->take_up) {
+                  take_up.push_back({{"key", t.program_name}, {"value", Shown(t.enrolled, k)}});
+                }
+                if (!m->take_up.empty()) {
+                  take_up.push_back({{"key", "All the agency's programs"}, {"value", Shown(m->take_up_all, k)}});
+                  d["take_up_as_of"] = m->take_up.front().as_of;
+                }
+                d["has_take_up"] = !take_up.empty();
+                d["take_up_rows"] = std::move(take_up);
                 d["csv_href"] = fmt::format("/api/v1/metrics/service?agency_id={}&from={}&to={}&format=csv", m->agency.value,
                                             d["f_from"].get<std::string>(), d["f_to"].get<std::string>());
                 d["xlsx_href"] = fmt::format("/api/v1/metrics/service?agency_id={}&from={}&to={}&format=xlsx",

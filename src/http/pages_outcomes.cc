@@ -46,7 +46,7 @@ std::string Number(double v) { return fmt::format("{:.1f}", v); }
 }  // namespace
 
 void AddOutcomePages(Router& router, const PageDeps& deps) {
-  if (deps.outcomes == nullptr) return;
+  if (deps.outcomes == nullptr || deps.scorecards == nullptr) return;
   // The framework, with the forms the caller may use. `form` says which form failed and what
   // was typed in it.
   auto framework = [&deps](Context& ctx, const std::string& form, const json& values,

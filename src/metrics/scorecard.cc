@@ -68,6 +68,11 @@ const std::vector<TargetMetric>& TargetMetrics() {
       {"referrals_accepted_percent", "Referrals accepted, of those answered", true, false},
       {"referral_response_median_minutes", "Time to answer a referral, median", false, false},
       {"decided_in_time_percent", "Decisions within the statutory clock", true, false},
+      {"repeat_contacts_percent", "Repeat contacts for the same need", true, false},
+      {"reviews_on_time_percent", "Case reviews done on time", true, false},
+      {"changes_applied_percent", "Changes told once that the agency applied", true, false},
+      {"change_applied_median_minutes", "Time to apply a change told once, median", false, false},
+      {"take_up_percent", "Take-up of the agency's programs by those likely eligible", true, false},
   };
   return *metrics;
 }
@@ -140,6 +145,14 @@ std::optional<double> MetricValue(const ServiceMetrics& m, const std::string& me
     return m.referral_response.median;
   }
   if (metric == "decided_in_time_percent") return rate(m.decided_in_time);
+  if (metric == "repeat_contacts_percent") return rate(m.repeat_contacts);
+  if (metric == "reviews_on_time_percent") return rate(m.reviews_on_time);
+  if (metric == "changes_applied_percent") return rate(m.changes_applied);
+  if (metric == "change_applied_median_minutes") {
+    *suppressed = m.change_applied.suppressed;
+    return m.change_applied.median;
+  }
+  if (metric == "take_up_percent") return rate(m.take_up_all);
   return std::nullopt;
 }
 

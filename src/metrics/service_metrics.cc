@@ -16,6 +16,8 @@ using core::StatusOr;
 
 namespace {
 
+constexpr int64_t kRepeatWindowMicros = int64_t{30} * 24 * 3600 * 1'000'000;
+
 constexpr int64_t kMinuteMicros = 60'000'000;
 constexpr int64_t kMaxPeriodMicros = 366LL * 86'400'000'000;
 
@@ -229,6 +231,61 @@ StatusOr<ServiceMetrics> ServiceMetricsService::Compute(const authz::Principal& 
     }
     m.decisions = MakeCount(static_cast<int64_t>(parts.size()), k);
     m.decided_in_time = MakeRate(on_time, static_cast<int64_t>(parts.size()), k);
+
+    // Repeat contacts: the same person, agency and topic within the 30 days before.
+    ASSIGN_OR_RETURN(storage::Rows repeats,
+                     tx.Query("SELECT COUNT(*), COALESCE(SUM(CASE WHEN EXISTS (SELECT 1 FROM interactions j WHERE "
+                              "j.person_id = i.person_id AND j.agency_id = i.agency_id AND j.topic = i.topic AND "
+                              "j.at < i.at AND j.at >= i.at - ?) THEN 1 ELSE 0 END), 0) FROM interactions i WHERE "
+                              "i.agency_id = ? AND i.at >= ? AND i.at < ? AND i.person_id IS NOT NULL",
+                              {kRepeatWindowMicros, agency.value, from, to}));
+    m.repeat_contacts = MakeRate(repeats.at(0).Int(1), repeats.at(0).Int(0), k);
+
+    // Case reviews due in the period, up to now: done (on time or late), or still not done.
+    const int64_t due_until = std::min(to, clock_.Now().micros);
+    ASSIGN_OR_RETURN(storage::Rows reviews,
+                     tx.Query("SELECT COUNT(*), COALESCE(SUM(CASE WHEN reviewed_at <= due_at THEN 1 ELSE 0 END), 0) "
+                              "FROM case_reviews WHERE agency_id = ? AND due_at >= ? AND due_at < ?",
+                              {agency.value, from, due_until}));
+    ASSIGN_OR_RETURN(storage::Rows overdue,
+                     tx.Query("SELECT COUNT(*) FROM cases WHERE coordinating_agency_id = ? AND state = 'open' AND "
+                              "next_review_at >= ? AND next_review_at < ?",
+                              {agency.value, from, due_until}));
+    m.reviews_on_time = MakeRate(reviews.at(0).Int(1), reviews.at(0).Int(0) + overdue.at(0).Int(0), k);
+
+    // Tell us once: the changes sent to this agency in the period.
+    ASSIGN_OR_RETURN(storage::Rows changes,
+                     tx.Query("SELECT applied_at - created_at FROM change_notices WHERE agency_id = ? AND "
+                              "created_at >= ? AND created_at < ?",
+                              {agency.value, from, to}));
+    std::vector<double> applied;
+    for (const auto& r : changes) {
+      if (!r.IsNull(0)) applied.push_back(Minutes(r.Int(0)));
+    }
+    m.changes_received = MakeCount(static_cast<int64_t>(changes.size()), k);
+    m.changes_applied = MakeRate(static_cast<int64_t>(applied.size()), static_cast<int64_t>(changes.size()), k);
+    m.change_applied = MakeDurations(std::move(applied), k);
+
+    // Take-up: the latest bulk screening of the registry run before the period ended.
+    ASSIGN_OR_RETURN(storage::Rows run,
+                     tx.Query("SELECT id, as_of FROM take_up_runs WHERE run_at < ? ORDER BY run_at DESC, id DESC "
+                              "LIMIT 1",
+                              {to}));
+    if (!run.empty()) {
+      ASSIGN_OR_RETURN(storage::Rows counts,
+                       tx.Query("SELECT c.program, c.program_name, c.eligible, c.eligible_enrolled FROM take_up_counts "
+                                "c JOIN agencies a ON a.code = c.agency_code WHERE c.run_id = ? AND a.id = ? "
+                                "ORDER BY c.program",
+                                {run.at(0).Int(0), agency.value}));
+      int64_t eligible = 0, enrolled = 0;
+      for (const auto& r : counts) {
+        m.take_up.push_back({r.Text(0), r.Text(1), MakeRate(r.Int(3), r.Int(2), k), MakeCount(r.Int(2), k),
+                             run.at(0).Text(1)});
+        eligible += r.Int(2);
+        enrolled += r.Int(3);
+      }
+      m.take_up_all = MakeRate(enrolled, eligible, k);
+    }
 
     return audit_.Append(tx, who, {"metrics.read", "agency", std::to_string(agency.value), std::nullopt, true,
                                    fmt::format("service metrics from {} to {}", period.from.ToRfc3339(),

@@ -69,6 +69,17 @@ struct ChannelCount {
   Count contacts;
 };
 
+// Take-up of one of the agency's programs, from the latest bulk screening of the registry with
+// the enrolments (`onedoor rules screen --all --enrolled … --take-up …`) run before the period
+// ended: households likely eligible, and of those, enrolled.
+struct TakeUp {
+  std::string program;
+  std::string program_name;
+  Rate enrolled;  // eligible and enrolled / eligible
+  Count eligible;
+  std::string as_of;  // the screening's date
+};
+
 struct ServiceMetrics {
   core::AgencyId agency;
   std::string agency_name;
@@ -93,6 +104,22 @@ struct ServiceMetrics {
 
   Count decisions;
   Rate decided_in_time;  // decided on or before the due date / decided
+
+  // Contacts by a known person that repeat, on the same topic, one they had with the agency in
+  // the 30 days before / contacts by a known person.
+  Rate repeat_contacts;
+  // Case reviews falling due in the period (up to now) on the cases the agency coordinates: done
+  // by the date they were due / due (done, late or still not done).
+  Rate reviews_on_time;
+  // Tell us once: changes another agency told onedoor of, sent to this agency in the period —
+  // each a contact the person did not have to make ("contacts avoided") —, the share applied,
+  // and the time from the change to the agency applying it.
+  Count changes_received;
+  Rate changes_applied;
+  Durations change_applied;
+  // Take-up of the agency's programs, and over all of them.
+  std::vector<TakeUp> take_up;
+  Rate take_up_all;
 };
 
 // The nearest-rank percentile (0 < p ≤ 100) of sorted `values`; none when empty.

@@ -1,4 +1,5 @@
 #include "metrics/service_metrics.h"
+#include "metrics/scorecard.h"
 
 #include <fmt/format.h>
 #include <gmock/gmock.h>
@@ -15,6 +16,7 @@ namespace {
 
 using core::Status;
 using core::StatusCode;
+using core::StatusOr;
 
 const auto* const kPostgresEnvironment =
     ::testing::AddGlobalTestEnvironment(new testing_support::PostgresEnvironment);
@@ -246,6 +248,109 @@ TEST_P(ServiceMetricsTest, ASmallerMinimumShowsWhatFiveHides) {
   EXPECT_TRUE(m->queues[1].no_shows.suppressed);  // one: still fewer than two
   // In UTC the part due on 5 March, decided at 01:00 on 6 March, is late.
   EXPECT_EQ(m->decided_in_time.part, 3);
+}
+
+TEST_P(ServiceMetricsTest, RepeatsReviewsTellUsOnceAndTakeUpMatchTheHandComputedWeek) {
+  ASSERT_TRUE(db_->Write([](storage::Transaction& tx) -> Status {
+                   auto run = [&](const std::string& sql, storage::Params p = {}) {
+                     return tx.Execute(sql, std::move(p)).status();
+                   };
+                   // Rua's contacts with the city: Rent ten days before the week, then in the week
+                   // Rent, Rent, Food, Food and Jobs (Jobs last 40 days before): three repeats of five.
+                   const int64_t t = kMonday + 12 * 60 * kMinute;
+                   const std::vector<std::pair<int64_t, std::string>> contacts = {
+                       {kMonday - 10 * kDay, "Rent"}, {kMonday - 40 * kDay, "Jobs"}, {t, "Rent"},
+                       {t + kDay, "Rent"}, {t + 2 * kDay, "Food"}, {t + 3 * kDay, "Food"}, {t + 4 * kDay, "Jobs"}};
+                   for (const auto& [at, topic] : contacts) {
+                     RETURN_IF_ERROR(run("INSERT INTO interactions (person_id, agency_id, recorded_by, channel, topic, "
+                                         "outcome, note, at) VALUES (1, 1, 'desk', 'desk', ?, 'resolved', '', ?)",
+                                         {topic, at}));
+                   }
+                   // Case reviews of the city's cases: one due on Tuesday done the hour before, one due
+                   // Wednesday done on Thursday, one due Friday not done; one due after today and one
+                   // due the week before do not count.
+                   auto open_case = [&](int64_t next_review) -> StatusOr<int64_t> {
+                     ASSIGN_OR_RETURN(storage::Rows rows,
+                                      tx.Query("INSERT INTO cases (person_id, title, criteria, coordinator_user_id, "
+                                               "coordinator, coordinating_agency_id, state, review_every_days, "
+                                               "next_review_at, outcome, close_reason, opened_at, version) VALUES (1, "
+                                               "'Plan', 'x', 1, 'c', 1, 'open', 28, ?, '', '', 0, 1) RETURNING id",
+                                               {next_review}));
+                     return rows.at(0).Int(0);
+                   };
+                   const std::vector<std::pair<int64_t, int64_t>> reviews = {
+                       {kMonday + kDay, kMonday + kDay - 60 * kMinute},
+                       {kMonday + 2 * kDay, kMonday + 3 * kDay},
+                       {kMonday - 2 * kDay, kMonday - 2 * kDay}};
+                   for (const auto& [due, done] : reviews) {
+                     ASSIGN_OR_RETURN(int64_t id, open_case(done + 28 * kDay));
+                     RETURN_IF_ERROR(run("INSERT INTO case_reviews (case_id, agency_id, due_at, reviewed_at) VALUES "
+                                         "(?, 1, ?, ?)",
+                                         {id, due, done}));
+                   }
+                   RETURN_IF_ERROR(open_case(kMonday + 4 * kDay).status());
+                   RETURN_IF_ERROR(open_case(kMonday + 20 * kDay).status());
+                   // Four changes told to the state and sent to the city in the week, applied after
+                   // 60, 120 and 180 minutes, one not yet; one sent to the state does not count.
+                   const std::vector<std::pair<int64_t, std::optional<int64_t>>> notices = {
+                       {1, 60}, {1, 120}, {1, 180}, {1, std::nullopt}, {2, 5}};
+                   for (size_t i = 0; i < notices.size(); ++i) {
+                     const int64_t created = kMonday + static_cast<int64_t>(i) * kDay;
+                     const auto& [to, after] = notices[i];
+                     RETURN_IF_ERROR(run("INSERT INTO change_notices (person_id, agency_id, from_agency_id, type, "
+                                         "fields, version, created_at, state, applied_at) VALUES (1, ?, 2, "
+                                         "'address', '[]', 1, ?, ?, ?)",
+                                         {to, created, std::string(after ? "applied" : "pending"),
+                                          after ? storage::Value(created + *after * kMinute)
+                                                : storage::Value(storage::Null{})}));
+                   }
+                   // Take-up: the bulk screening of Tuesday counts; the one after the week does not.
+                   for (const auto& [run_at, rent_enrolled] : std::vector<std::pair<int64_t, int64_t>>{
+                            {kMonday + kDay, 30}, {kMonday + 8 * kDay, 39}}) {
+                     ASSIGN_OR_RETURN(storage::Rows r,
+                                      tx.Query("INSERT INTO take_up_runs (run_at, as_of, households) VALUES (?, "
+                                               "'2026-03-03', 500) RETURNING id",
+                                               {run_at}));
+                     const int64_t id = r.at(0).Int(0);
+                     RETURN_IF_ERROR(run("INSERT INTO take_up_counts (run_id, program, program_name, agency_code, "
+                                         "eligible, eligible_enrolled, enrolled_not_eligible) VALUES (?, 'rent', 'Rent "
+                                         "help', 'city', 40, ?, 3), (?, 'food', 'Food card', 'city', 10, 2, 0), (?, "
+                                         "'snap', 'SNAP', 'state', 100, 50, 0)",
+                                         {id, rent_enrolled, id, id}));
+                   }
+                   return Status::Ok();
+                 })
+                  .ok());
+  ServiceMetricsService one(*db_, audit_, clock_, MetricsOptions{1, "UTC"});
+  auto m = one.Compute(Staff(1, authz::Role::kManager), core::AgencyId{1}, week_);
+  ASSERT_TRUE(m.ok()) << m.status().ToString();
+  EXPECT_EQ(m->repeat_contacts.part, 3);
+  EXPECT_EQ(m->repeat_contacts.whole, 5);
+  EXPECT_EQ(m->reviews_on_time.part, 1);
+  EXPECT_EQ(m->reviews_on_time.whole, 3);
+  EXPECT_EQ(*m->reviews_on_time.Percent(), 33.3);
+  EXPECT_EQ(m->changes_received.value, 4);
+  EXPECT_EQ(*m->changes_applied.Percent(), 75.0);
+  EXPECT_EQ(*m->change_applied.median, 120.0);
+  EXPECT_EQ(*m->change_applied.p90, 180.0);
+  ASSERT_EQ(m->take_up.size(), 2u);
+  EXPECT_EQ(m->take_up[0].program, "food");
+  EXPECT_EQ(*m->take_up[0].enrolled.Percent(), 20.0);
+  EXPECT_EQ(*m->take_up[1].enrolled.Percent(), 75.0);
+  EXPECT_EQ(m->take_up[1].as_of, "2026-03-03");
+  EXPECT_EQ(m->take_up_all.part, 32);
+  EXPECT_EQ(m->take_up_all.whole, 50);
+  bool suppressed = true;
+  EXPECT_EQ(*MetricValue(*m, "take_up_percent", 0, &suppressed), 64.0);
+  EXPECT_EQ(*MetricValue(*m, "reviews_on_time_percent", 0, &suppressed), 33.3);
+
+  // With the minimum of five: three repeats and one review on time are too few to show.
+  auto five = service_->Compute(Staff(1, authz::Role::kManager), core::AgencyId{1}, week_);
+  ASSERT_TRUE(five.ok());
+  EXPECT_TRUE(five->repeat_contacts.suppressed);
+  EXPECT_TRUE(five->reviews_on_time.suppressed);
+  EXPECT_TRUE(five->changes_received.suppressed);
+  EXPECT_FALSE(five->take_up_all.suppressed);
 }
 
 INSTANTIATE_TEST_SUITE_P(Databases, ServiceMetricsTest, ::testing::Values("sqlite", "postgres"),

@@ -911,6 +911,38 @@ CREATE TABLE diagnostics (
 );
 CREATE INDEX diagnostics_initiative ON diagnostics (initiative, created_at);
 )sql"},
+      // What the service metrics need beyond the work itself: each case review with the date it
+      // was due, and the take-up counts of each bulk screening of the registry.
+      {29, "case reviews and take-up for the service metrics", R"sql(
+CREATE TABLE case_reviews (
+  id {{id}},
+  case_id BIGINT NOT NULL REFERENCES cases(id),
+  agency_id BIGINT NOT NULL REFERENCES agencies(id),
+  due_at BIGINT NOT NULL,
+  reviewed_at BIGINT NOT NULL
+);
+CREATE INDEX case_reviews_agency ON case_reviews (agency_id, due_at, reviewed_at);
+CREATE INDEX cases_reviews_due ON cases (coordinating_agency_id, state, next_review_at);
+CREATE TABLE take_up_runs (
+  id {{id}},
+  run_at BIGINT NOT NULL,
+  as_of TEXT NOT NULL,
+  households BIGINT NOT NULL
+);
+CREATE TABLE take_up_counts (
+  run_id BIGINT NOT NULL REFERENCES take_up_runs(id),
+  program TEXT NOT NULL,
+  program_name TEXT NOT NULL,
+  agency_code TEXT NOT NULL,
+  eligible BIGINT NOT NULL,
+  eligible_enrolled BIGINT NOT NULL,
+  enrolled_not_eligible BIGINT NOT NULL,
+  PRIMARY KEY (run_id, program)
+);
+CREATE INDEX change_notices_metrics ON change_notices (agency_id, created_at, applied_at);
+CREATE INDEX interactions_repeats ON interactions (person_id, agency_id, topic, at);
+CREATE INDEX change_notices_pending ON change_notices (agency_id, state);
+)sql"},
   };
   return *migrations;
 }

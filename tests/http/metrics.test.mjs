@@ -50,6 +50,15 @@ test('service metrics: counted from the work, small cells suppressed, as JSON, C
   assert.equal(m.body.contacts.by_channel[0].contacts.suppressed, true);  // four: fewer than five
   assert.equal(m.body.contacts.satisfied.percent, null);
   assert.deepEqual(m.body.queues[0].tickets, { value: null, suppressed: true });
+  assert.deepEqual(m.body.repeat_contacts, { part: 0, whole: 0, percent: null, suppressed: false });  // no known person
+
+  // The operational gauges for Prometheus: the ticket waiting at its queue, by codes only.
+  const code = await sql(db, `SELECT code FROM queues WHERE id = ${queue}`);
+  const prom = await manager.get('/metrics');
+  assert.equal(prom.status, 200);
+  assert.match(prom.text, new RegExp(`^onedoor_queue_waiting\\{office="${office}",queue="${code}"\\} 1$`, 'm'));
+  assert.match(prom.text, /^onedoor_referrals_overdue\{agency="city-social"\} 0$/m);
+  assert.match(prom.text, /^# TYPE onedoor_changes_pending gauge$/m);
 
   const csv = await manager.get('/api/v1/metrics/service?format=csv');
   assert.equal(csv.status, 200);

@@ -152,4 +152,19 @@ test('rules screen --all re-screens every screened household, compares rule sets
   const cmp = await execFileAsync(binary, ['rules', 'screen', '--all', '--as-of', '2025-10-01', '--compare',
     'rules/inputs.yaml:rules/us', 'rules/inputs.yaml:rules/us'], { env, timeout: 60_000, cwd: new URL('../..', import.meta.url).pathname });
   assert.match(cmp.stdout.split('\n')[0], /^id,program,old_outcome,new_outcome/);
+
+  // Take-up of the registry: the household enrolled in nothing, so SNAP's take-up is 0 of the
+  // eligible; the counts are kept for the state agency's service metrics.
+  const { mkdtemp, writeFile, readFile } = await import('node:fs/promises');
+  const os = await import('node:os');
+  const dir = await mkdtemp(`${os.tmpdir()}/onedoor-take-up-`);
+  await writeFile(`${dir}/enrolled.csv`, 'id,program\n999999,snap\n');
+  const taken = await execFileAsync(binary, ['rules', 'screen', '--all', '--as-of', '2025-11-01', '--threads', '2',
+    '--enrolled', `${dir}/enrolled.csv`, '--take-up', `${dir}/take-up.csv`], { env, timeout: 60_000 });
+  assert.match(taken.stderr, /take-up recorded for the service metrics/);
+  assert.match(await readFile(`${dir}/take-up.csv`, 'utf8'), new RegExp(`^${hid},snap,`, 'm'));
+  const eligible = Number(await sql(db, "SELECT eligible FROM take_up_counts WHERE program = 'snap' AND run_id = (SELECT max(id) FROM take_up_runs)"));
+  assert.ok(eligible >= 1, `eligible for SNAP: ${eligible}`);
+  assert.equal(Number(await sql(db, "SELECT eligible_enrolled FROM take_up_counts WHERE program = 'snap' AND run_id = (SELECT max(id) FROM take_up_runs)")), 0);
+  assert.equal(await sql(db, "SELECT agency_code FROM take_up_counts WHERE program = 'snap' LIMIT 1"), 'state-benefits');
 });
