@@ -3,6 +3,7 @@
 # "Service metrics"). The PostgreSQL run uses a throwaway cluster (fsync=on) in a temporary
 # directory on a free loopback port, stopped at exit.
 # Usage: bench/scorecard.sh [contacts] [cases]   (default 1000000 100000)
+#        ONLY=postgres (or ONLY=sqlite) runs one of the two.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 CONTACTS=${1:-1000000}
@@ -23,8 +24,11 @@ cleanup() {
 }
 trap cleanup EXIT
 
-echo "SQLite:"
-"$BIN" --interactions "$CONTACTS" --cases "$CASES" 2>/dev/null
+if [ "${ONLY:-}" != postgres ]; then
+  echo "SQLite:"
+  "$BIN" --interactions "$CONTACTS" --cases "$CASES" 2>/dev/null
+fi
+[ "${ONLY:-}" = sqlite ] && exit 0
 
 pgport=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1]); s.close()')
 mkdir -p "$pgdata" "$tmp/pgsock"

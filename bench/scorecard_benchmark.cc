@@ -92,12 +92,12 @@ int main(int argc, char** argv) {
       const int64_t score = uniform(3) == 0 ? 1 + uniform(5) : 0;
       const bool known = uniform(10) < 7;
       RETURN_IF_ERROR(run("INSERT INTO interactions (person_id, agency_id, recorded_by, channel, topic, outcome, note, "
-                          "satisfaction, at) VALUES (?, 1, 'x', ?, ?, ?, '', ?, ?)",
+                          "satisfaction, at, repeat_contact) VALUES (?, 1, 'x', ?, ?, ?, '', ?, ?, ?)",
                           {known ? storage::Value(1 + uniform(people)) : storage::Value(storage::Null{}),
                            std::string(channels[uniform(5)]), std::string(topics[uniform(8)]),
                            std::string(outcomes[uniform(6)]),
                            score ? storage::Value(score) : storage::Value(storage::Null{}),
-                           kJune + uniform(kSixMonths)}));
+                           kJune + uniform(kSixMonths), int64_t{known && uniform(5) == 0 ? 1 : 0}}));
     }
     for (int64_t i = 0; i < cases; ++i) {
       const int64_t arrived = kJune + uniform(kSixMonths);

@@ -133,6 +133,8 @@ core::StatusOr<std::unique_ptr<App>> App::Open(const core::Config& config, bool 
   app->accounts_ = std::make_unique<accounts::AccountService>(*app->db_, *app->audit_, app->clock_, account_options);
   app->persons_ = std::make_unique<registry::PersonService>(*app->db_, *app->gate_, *app->audit_, *app->outbox_,
                                                             app->clock_);
+  app->portal_ = std::make_unique<portal::PortalService>(*app->db_, *app->audit_, app->clock_, *app->accounts_,
+                                                         *app->persons_, portal::PortalOptions{config.public_url});
   {
     std::vector<std::string> codes;
     std::stringstream list(config.access_log_exceptions);
@@ -250,6 +252,7 @@ core::StatusOr<std::unique_ptr<App>> App::Open(const core::Config& config, bool 
   app->pages_->deps.scorecards = app->scorecards_.get();
   app->pages_->deps.outcomes = app->outcomes_.get();
   app->pages_->deps.diagnostics = app->diagnostics_.get();
+  app->pages_->deps.portal = app->portal_.get();
   app->pages_->deps.appointments = app->appointments_.get();
   app->AddOperationalRoutes();
   http::AddOpenApiRoute(app->router_, std::move(openapi));

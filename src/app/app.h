@@ -20,6 +20,7 @@
 #include "frontoffice/appointment_service.h"
 #include "frontoffice/queue_service.h"
 #include "metrics/diagnostic.h"
+#include "portal/portal_service.h"
 #include "metrics/outcomes.h"
 #include "metrics/scorecard.h"
 #include "metrics/service_metrics.h"
@@ -72,6 +73,7 @@ class App {
   const eligibility::RuleSet& rules() const { return *rules_; }
   metrics::OutcomeService& outcomes() { return *outcomes_; }
   metrics::DiagnosticService& diagnostics() { return *diagnostics_; }
+  portal::PortalService& portal() { return *portal_; }
   const authz::DataCategories& categories() const { return *categories_; }
   sharing::AgreementService& agreements() { return *agreements_; }
   sharing::ConsentService& consents() { return *consents_; }
@@ -119,6 +121,7 @@ class App {
   std::unique_ptr<metrics::ScorecardService> scorecards_;
   std::unique_ptr<metrics::OutcomeService> outcomes_;
   std::unique_ptr<metrics::DiagnosticService> diagnostics_;
+  std::unique_ptr<portal::PortalService> portal_;
   std::unique_ptr<frontoffice::QueueService> queues_;
   std::unique_ptr<frontoffice::AppointmentService> appointments_;
   std::unique_ptr<sharing::GateFacts> gate_facts_;

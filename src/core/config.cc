@@ -91,6 +91,14 @@ const std::map<std::string, Setter>& Setters() {
          return Status::Ok();
        }},
       {"metrics_min_cell", [](Config& c, const std::string& v) { return ParseIntInto(c.metrics_min_cell, v, 1, 1000); }},
+      {"public_url",
+       [](Config& c, const std::string& v) {
+         if (v.rfind("http://", 0) != 0 && v.rfind("https://", 0) != 0) {
+           return Status::InvalidArgument("must be an http:// or https:// address, like https://onedoor.example.org");
+         }
+         c.public_url = v.back() == '/' ? v.substr(0, v.size() - 1) : v;
+         return Status::Ok();
+       }},
       {"time_zone",
        [](Config& c, const std::string& v) {
          if (v.empty()) return Status::InvalidArgument("must name a time zone, like Europe/Brussels or UTC");

@@ -49,6 +49,9 @@ struct Config {
   // ONEDOOR_METRICS_MIN_CELL: the smallest count service metrics show; smaller ones (but not
   // zero) are suppressed so that no one can be singled out (docs/metrics.md).
   int metrics_min_cell = 5;
+  // ONEDOOR_PUBLIC_URL: the address people open onedoor at, for the links in the messages it
+  // sends (confirming a portal account's e-mail address).
+  std::string public_url = "http://127.0.0.1:8080";
 
   // Delivery of domain events from the outbox (docs/operators.md, "Event delivery").
   std::string webhook_url;       // ONEDOOR_WEBHOOK_URL: empty = events wait in the outbox

@@ -176,18 +176,29 @@ StatusOr<Recorded> InteractionService::Record(const authz::Principal& who, const
   Recorded out;
   out.feedback_token = core::RandomToken(16);
   RETURN_IF_ERROR(db_.Write([&](storage::Transaction& tx) -> Status {
+    // A repeat: the same person came to this agency about the same topic in the 30 days before
+    // (kept with the contact, for the service metrics).
+    int64_t repeat = 0;
+    if (in.person) {
+      ASSIGN_OR_RETURN(storage::Rows before,
+                       tx.Query("SELECT 1 FROM interactions WHERE person_id = ? AND agency_id = ? AND topic = ? AND "
+                                "at >= ? AND at <= ? LIMIT 1",
+                                {in.person->value, who.agency.value, in.topic,
+                                 now.micros - int64_t{30} * 24 * 3600 * 1'000'000, now.micros}));
+      repeat = before.empty() ? 0 : 1;
+    }
     ASSIGN_OR_RETURN(
         storage::Rows rows,
         tx.Query("INSERT INTO interactions (person_id, agency_id, office_id, user_id, recorded_by, channel, topic, "
-                 "service_id, outcome, duration_seconds, note, feedback_hash, at) "
-                 "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) RETURNING id",
+                 "service_id, outcome, duration_seconds, note, feedback_hash, at, repeat_contact) "
+                 "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) RETURNING id",
                  {in.person ? storage::Value(in.person->value) : storage::Value(storage::Null{}), who.agency.value,
                   in.office ? storage::Value(*in.office) : storage::Value(storage::Null{}),
                   who.user.valid() ? storage::Value(who.user.value) : storage::Value(storage::Null{}), who.name,
                   in.channel, in.topic, in.service_id.empty() ? storage::Value(storage::Null{}) : storage::Value(in.service_id),
                   in.outcome,
                   in.duration_minutes ? storage::Value(*in.duration_minutes * 60) : storage::Value(storage::Null{}),
-                  in.note, core::Sha256Hex(out.feedback_token), now.micros}));
+                  in.note, core::Sha256Hex(out.feedback_token), now.micros, repeat}));
     const int64_t id = rows.at(0).Int(0);
     RETURN_IF_ERROR(audit_.Append(tx, who, {"interaction.create", "interaction", std::to_string(id), in.person, true,
                                             fmt::format("{} contact, {}{}", in.channel, in.outcome,

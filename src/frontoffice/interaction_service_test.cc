@@ -184,6 +184,19 @@ TEST_P(InteractionServiceTest, AnAnonymousEnquiryCountsInTheAgencysDay) {
   EXPECT_TRUE(other->empty());
 }
 
+TEST_P(InteractionServiceTest, AContactAboutTheSameTopicWithin30DaysIsARepeat) {
+  ASSERT_TRUE(service_->Record(desk_, {person_, 1, "desk", "Rent", "", "follow_up", {}, ""}).ok());
+  clock_.Advance(std::chrono::hours(24 * 10));
+  ASSERT_TRUE(service_->Record(desk_, {person_, 1, "phone", "Rent", "", "resolved", {}, ""}).ok());   // repeat
+  ASSERT_TRUE(service_->Record(desk_, {person_, 1, "phone", "Food", "", "resolved", {}, ""}).ok());   // new topic
+  ASSERT_TRUE(service_->Record(state_, {person_, std::nullopt, "desk", "Rent", "", "resolved", {}, ""}).ok());  // other agency
+  ASSERT_TRUE(service_->Record(desk_, {std::nullopt, 1, "desk", "Rent", "", "resolved", {}, ""}).ok());  // nobody known
+  clock_.Advance(std::chrono::hours(24 * 31));
+  ASSERT_TRUE(service_->Record(desk_, {person_, 1, "desk", "Food", "", "resolved", {}, ""}).ok());  // 31 days on
+  EXPECT_EQ(Count("SELECT COUNT(*) FROM interactions WHERE repeat_contact = 1"), 1);
+  EXPECT_EQ(Count("SELECT COUNT(*) FROM interactions WHERE repeat_contact = 1 AND topic = 'Rent' AND channel = 'phone'"), 1);
+}
+
 TEST_P(InteractionServiceTest, ThePersonRatesTheContactOnceByItsLink) {
   auto rec = service_->Record(desk_, {person_, 1, "desk", "Benefits", "", "resolved", 10, ""});
   ASSERT_TRUE(rec.ok());

@@ -80,6 +80,11 @@ void AddMetricsPages(Router& router, const PageDeps& deps);
 void AddOutcomePages(Router& router, const PageDeps& deps);
 void AddDiagnosticPages(Router& router, const PageDeps& deps);
 
+// /portal (a person's own account: sign up, confirm the address, sign in, the code to link the
+// account at a desk, their details and who looked at them) and POST /clients/{id}/portal-link
+// (staff link an account). In pages_portal.cc.
+void AddPortalPages(Router& router, const PageDeps& deps);
+
 // /directory (find a service) and /directory/services/{id}, public. In pages_directory.cc.
 void AddDirectoryPages(Router& router, const PageDeps& deps);
 

@@ -50,6 +50,16 @@ json Common(const PageDeps& deps, const Context& ctx, const std::string& title, 
     d["role_list"] = roles;
     d["purpose_label"] = std::string(authz::PurposeLabel(who.purpose));
     json nav = json::array();
+    // A person with a portal account sees their own pages only.
+    if (who.kind == authz::PrincipalKind::kCitizen) {
+      d["purpose_label"] = "your own record";
+      nav.push_back({{"href", "/portal"}, {"label", "Your account"}, {"current", current == "portal"}});
+      if (deps.services != nullptr) {
+        nav.push_back({{"href", "/directory"}, {"label", "Find a service"}, {"current", current == "directory"}});
+      }
+      d["nav"] = std::move(nav);
+      return d;
+    }
     nav.push_back({{"href", "/"}, {"label", "Home"}, {"current", current == "home"}});
     nav.push_back({{"href", "/clients"}, {"label", "Clients"}, {"current", current == "clients"}});
     nav.push_back({{"href", "/clients/new"}, {"label", "Register a client"}, {"current", current == "new"}});
@@ -1163,6 +1173,16 @@ Response ClientPage(const PageDeps& deps, Context& ctx, const registry::PersonVi
     d["emergency_href"] = fmt::format("/clients/{}/emergency", p.id.value);
   }
   if (emergency) d["emergency"] = true;
+  // Linking the person's portal account, once staff have checked who they are.
+  if (deps.portal != nullptr && authz::HasClientRole(ctx.Who())) {
+    d["portal_action"] = fmt::format("/clients/{}/portal-link", p.id.value);
+    if (const std::string e = ctx.request.Query("portal_error"); !e.empty()) {
+      d["e_portal_code"] = page_support::Capitalised(e);
+      d["has_errors"] = true;
+      d["errors"] = json::array({{{"message", d["e_portal_code"]}, {"href", "#portal-code"}}});
+    }
+    if (ctx.request.Query("portal_linked") == "1") d["flash"] = "Portal account linked";
+  }
   return Page(deps, 200, "client_view", d);
 }
 
@@ -1216,6 +1236,7 @@ void AddPageRoutes(Router& router, const PageDeps& deps) {
               }});
 
   router.Add({"GET", "/", Auth::kPage, "", [&deps](Context& ctx) {
+                if (ctx.Who().kind == authz::PrincipalKind::kCitizen) return Response::Redirect("/portal");
                 json d = Common(deps, ctx, "Home", "home");
                 json links = json::array();
                 links.push_back({{"href", "/clients"}, {"label", "Find a client"},
@@ -1554,6 +1575,7 @@ void AddPageRoutes(Router& router, const PageDeps& deps) {
   AddMetricsPages(router, deps);
   AddOutcomePages(router, deps);
   AddDiagnosticPages(router, deps);
+  AddPortalPages(router, deps);
 }
 
 }  // namespace http

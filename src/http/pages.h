@@ -30,6 +30,10 @@ class ScorecardService;
 class ServiceMetricsService;
 }  // namespace metrics
 
+namespace portal {
+class PortalService;
+}
+
 namespace directory {
 class DirectoryService;
 class LifeEvents;
@@ -90,6 +94,8 @@ struct PageDeps {
   metrics::OutcomeService* outcomes = nullptr;
   // The integration diagnostic (/performance/diagnostics); none when null.
   metrics::DiagnosticService* diagnostics = nullptr;
+  // The citizen portal (/portal) and linking an account at a client's page; none when null.
+  portal::PortalService* portal = nullptr;
 };
 
 // The server-rendered pages for staff: sign in, home, client search, register, view, edit,

@@ -16,8 +16,6 @@ using core::StatusOr;
 
 namespace {
 
-constexpr int64_t kRepeatWindowMicros = int64_t{30} * 24 * 3600 * 1'000'000;
-
 constexpr int64_t kMinuteMicros = 60'000'000;
 constexpr int64_t kMaxPeriodMicros = 366LL * 86'400'000'000;
 
@@ -105,11 +103,15 @@ StatusOr<ServiceMetrics> ServiceMetricsService::Compute(const authz::Principal& 
     ASSIGN_OR_RETURN(storage::Rows contacts,
                      tx.Query("SELECT channel, COUNT(*), SUM(CASE WHEN outcome = 'resolved' THEN 1 ELSE 0 END), "
                               "SUM(CASE WHEN satisfaction IS NOT NULL THEN 1 ELSE 0 END), "
-                              "SUM(CASE WHEN satisfaction >= 4 THEN 1 ELSE 0 END) FROM interactions "
+                              "SUM(CASE WHEN satisfaction >= 4 THEN 1 ELSE 0 END), "
+                              "SUM(CASE WHEN person_id IS NOT NULL THEN 1 ELSE 0 END), SUM(repeat_contact) "
+                              "FROM interactions "
                               "WHERE agency_id = ? AND at >= ? AND at < ? GROUP BY channel ORDER BY channel",
                               {agency.value, from, to}));
-    int64_t total = 0, resolved = 0, rated = 0, satisfied = 0;
+    int64_t total = 0, resolved = 0, rated = 0, satisfied = 0, known = 0, repeats = 0;
     for (const auto& r : contacts) {
+      known += r.Int(5);
+      repeats += r.Int(6);
       m.by_channel.push_back({r.Text(0), MakeCount(r.Int(1), k)});
       total += r.Int(1);
       resolved += r.Int(2);
@@ -136,6 +138,9 @@ StatusOr<ServiceMetrics> ServiceMetricsService::Compute(const authz::Principal& 
     m.first_contact_resolution = MakeRate(resolved, total, k);
     m.satisfaction_responses = MakeCount(rated, k);
     m.satisfied = MakeRate(satisfied, rated, k);
+    // Repeats: flagged as each contact was recorded (the same person, agency and topic in the 30
+    // days before), of the contacts by a known person.
+    m.repeat_contacts = MakeRate(repeats, known, k);
 
     // Tickets issued in the period at the agency's offices: numbers only, the names after.
     ASSIGN_OR_RETURN(storage::Rows tickets,
@@ -231,15 +236,6 @@ StatusOr<ServiceMetrics> ServiceMetricsService::Compute(const authz::Principal& 
     }
     m.decisions = MakeCount(static_cast<int64_t>(parts.size()), k);
     m.decided_in_time = MakeRate(on_time, static_cast<int64_t>(parts.size()), k);
-
-    // Repeat contacts: the same person, agency and topic within the 30 days before.
-    ASSIGN_OR_RETURN(storage::Rows repeats,
-                     tx.Query("SELECT COUNT(*), COALESCE(SUM(CASE WHEN EXISTS (SELECT 1 FROM interactions j WHERE "
-                              "j.person_id = i.person_id AND j.agency_id = i.agency_id AND j.topic = i.topic AND "
-                              "j.at < i.at AND j.at >= i.at - ?) THEN 1 ELSE 0 END), 0) FROM interactions i WHERE "
-                              "i.agency_id = ? AND i.at >= ? AND i.at < ? AND i.person_id IS NOT NULL",
-                              {kRepeatWindowMicros, agency.value, from, to}));
-    m.repeat_contacts = MakeRate(repeats.at(0).Int(1), repeats.at(0).Int(0), k);
 
     // Case reviews due in the period, up to now: done (on time or late), or still not done.
     const int64_t due_until = std::min(to, clock_.Now().micros);

@@ -258,13 +258,16 @@ TEST_P(ServiceMetricsTest, RepeatsReviewsTellUsOnceAndTakeUpMatchTheHandComputed
                    // Rua's contacts with the city: Rent ten days before the week, then in the week
                    // Rent, Rent, Food, Food and Jobs (Jobs last 40 days before): three repeats of five.
                    const int64_t t = kMonday + 12 * 60 * kMinute;
-                   const std::vector<std::pair<int64_t, std::string>> contacts = {
-                       {kMonday - 10 * kDay, "Rent"}, {kMonday - 40 * kDay, "Jobs"}, {t, "Rent"},
-                       {t + kDay, "Rent"}, {t + 2 * kDay, "Food"}, {t + 3 * kDay, "Food"}, {t + 4 * kDay, "Jobs"}};
-                   for (const auto& [at, topic] : contacts) {
+                   // Each flagged as the contact service flags it when it records the contact.
+                   const std::vector<std::tuple<int64_t, std::string, int64_t>> contacts = {
+                       {kMonday - 10 * kDay, "Rent", 0}, {kMonday - 40 * kDay, "Jobs", 0}, {t, "Rent", 1},
+                       {t + kDay, "Rent", 1},           {t + 2 * kDay, "Food", 0},       {t + 3 * kDay, "Food", 1},
+                       {t + 4 * kDay, "Jobs", 0}};
+                   for (const auto& [at, topic, repeat] : contacts) {
                      RETURN_IF_ERROR(run("INSERT INTO interactions (person_id, agency_id, recorded_by, channel, topic, "
-                                         "outcome, note, at) VALUES (1, 1, 'desk', 'desk', ?, 'resolved', '', ?)",
-                                         {topic, at}));
+                                         "outcome, note, at, repeat_contact) VALUES (1, 1, 'desk', 'desk', ?, "
+                                         "'resolved', '', ?, ?)",
+                                         {topic, at, repeat}));
                    }
                    // Case reviews of the city's cases: one due on Tuesday done the hour before, one due
                    // Wednesday done on Thursday, one due Friday not done; one due after today and one

@@ -941,7 +941,27 @@ CREATE TABLE take_up_counts (
 );
 CREATE INDEX change_notices_metrics ON change_notices (agency_id, created_at, applied_at);
 CREATE INDEX interactions_repeats ON interactions (person_id, agency_id, topic, at);
+ALTER TABLE interactions ADD COLUMN repeat_contact BIGINT NOT NULL DEFAULT 0;
+DROP INDEX interactions_metrics;
+CREATE INDEX interactions_metrics ON interactions (agency_id, at, channel, outcome, satisfaction, person_id,
+  repeat_contact);
 CREATE INDEX change_notices_pending ON change_notices (agency_id, state);
+)sql"},
+      // The citizen portal's accounts (accounts/portal_service.h): the e-mail address confirmed,
+      // and the one-time code a person shows at a desk to link the account to their record.
+      {30, "citizen portal accounts", R"sql(
+CREATE TABLE citizen_profiles (
+  user_id BIGINT PRIMARY KEY REFERENCES users(id),
+  email_verified_at BIGINT,
+  verify_hash TEXT,
+  verify_expires BIGINT NOT NULL DEFAULT 0,
+  link_hash TEXT,
+  link_expires BIGINT NOT NULL DEFAULT 0,
+  linked_at BIGINT,
+  linked_by TEXT NOT NULL DEFAULT ''
+);
+CREATE INDEX citizen_profiles_verify ON citizen_profiles (verify_hash);
+CREATE INDEX citizen_profiles_link ON citizen_profiles (link_hash);
 )sql"},
   };
   return *migrations;

@@ -1,0 +1,228 @@
+// The citizen portal: /portal/sign-up, /portal/verify, /portal/sign-in (public, each form
+// protected by its own CSRF cookie), /portal (the signed-in person's account: the code to link it
+// at a desk, then their details and who looked at their record) and POST /clients/{id}/portal-link
+// (staff link an account to the record after checking who the person is).
+
+#include <fmt/format.h>
+
+#include "core/crypto.h"
+#include "http/json_body.h"
+#include "http/page_support.h"
+#include "portal/portal_service.h"
+
+namespace http {
+namespace {
+
+using nlohmann::json;
+using page_support::Common;
+using page_support::ErrorFor;
+using page_support::FormValue;
+using page_support::Render;
+
+constexpr char kPortalCsrfCookie[] = "onedoor_portal_csrf";
+
+// A public form's page, with a fresh CSRF token in its cookie and field.
+Response FormPage(const PageDeps& deps, Context& ctx, int status, const std::string& name, json d) {
+  const std::string csrf = core::RandomToken(24);
+  d["csrf_token"] = csrf;
+  Response r = Render(deps, status, name, d);
+  r.Header("Set-Cookie", fmt::format("{}={}; Path=/portal; HttpOnly; SameSite=Strict{}", kPortalCsrfCookie, csrf,
+                                     deps.secure_cookies ? "; Secure" : ""));
+  (void)ctx;
+  return r;
+}
+
+bool CsrfOk(const Context& ctx, const std::multimap<std::string, std::string>& form) {
+  const std::string cookie = ctx.request.Cookie(kPortalCsrfCookie);
+  return !cookie.empty() && core::ConstantTimeEquals(cookie, FormValue(form, "csrf_token"));
+}
+
+void Errors(json& d, const std::vector<core::FieldError>& errors) {
+  for (const auto& e : errors) {
+    const std::string m = page_support::Capitalised(e.message);
+    d["e_" + e.field] = m;
+    d["errors"].push_back({{"message", m}, {"href", "#" + e.field}});
+    d["has_errors"] = true;
+  }
+}
+
+// What was done, in words; the action's name otherwise.
+std::string What(const std::string& action) {
+  static const std::map<std::string, std::string> kWords = {
+      {"person.read", "Looked at your record"},       {"person.update", "Changed your record"},
+      {"person.create", "Registered you"},            {"person.history", "Looked at your record's history"},
+      {"person.access_log", "Looked at this list"},   {"person.search_result", "Found you in a search"},
+      {"portal.link", "Linked your portal account"},  {"consent.create", "Recorded your consent"},
+      {"interaction.create", "Recorded a contact with you"},
+  };
+  auto it = kWords.find(action);
+  return it == kWords.end() ? action : it->second;
+}
+
+// The purpose in words ("Case work"), as the person reads it.
+std::string PurposeWords(const std::string& name) {
+  if (name == "own_record") return "Your own record";
+  auto p = authz::ParsePurpose(name);
+  return p.ok() ? std::string(authz::PurposeLabel(*p)) : name;
+}
+
+std::string When(core::Timestamp t) {
+  const std::string s = t.ToRfc3339();
+  return s.substr(0, 10) + " " + s.substr(11, 5);
+}
+
+}  // namespace
+
+void AddPortalPages(Router& router, const PageDeps& deps) {
+  if (deps.portal == nullptr) return;
+
+  auto sign_up_page = [&deps](Context& ctx, int status, const std::string& name, const std::string& email,
+                              const std::vector<core::FieldError>& errors) {
+    json d = Common(deps, ctx, "Create your account", "portal");
+    d["f_name"] = name;
+    d["f_email"] = email;
+    Errors(d, errors);
+    return FormPage(deps, ctx, status, "portal_sign_up", d);
+  };
+  router.Add({"GET", "/portal/sign-up", Auth::kPublic, "", [sign_up_page](Context& ctx) {
+                return sign_up_page(ctx, 200, "", "", {});
+              }});
+  router.Add({"POST", "/portal/sign-up", Auth::kPublic, "", [&deps, sign_up_page](Context& ctx) {
+                const auto form = ParseForm(ctx.request.body);
+                const std::string name = FormValue(form, "name");
+                const std::string email = FormValue(form, "email");
+                if (!CsrfOk(ctx, form)) {
+                  return sign_up_page(ctx, 403, name, email, {{"name", "the form expired: fill it in again"}});
+                }
+                core::Status s = deps.portal->SignUp(name, email, FormValue(form, "password"));
+                if (s.code() == core::StatusCode::kInvalidArgument) return sign_up_page(ctx, 400, name, email, s.fields());
+                if (!s.ok()) return ErrorFor(deps, ctx, s);
+                json d = Common(deps, ctx, "Check your e-mail", "portal");
+                d["f_email"] = email;
+                return Render(deps, 200, "portal_check_email", d);
+              }});
+  router.Add({"GET", "/portal/verify", Auth::kPublic, "", [&deps](Context& ctx) {
+                core::Status s = deps.portal->Verify(ctx.request.Query("token"));
+                json d = Common(deps, ctx, s.ok() ? "Your e-mail address is confirmed" : "This link does not work",
+                                "portal");
+                d["verified"] = s.ok();
+                d["problem"] = s.ok() ? "" : page_support::Capitalised(s.message()) + ".";
+                const int status = s.ok() ? 200 : s.code() == core::StatusCode::kFailedPrecondition ? 410 : 404;
+                if (!s.ok() && s.code() != core::StatusCode::kNotFound &&
+                    s.code() != core::StatusCode::kFailedPrecondition) {
+                  return ErrorFor(deps, ctx, s);
+                }
+                return Render(deps, status, "portal_verified", d);
+              }});
+
+  auto sign_in_page = [&deps](Context& ctx, int status, const std::string& email, const std::string& problem) {
+    json d = Common(deps, ctx, "Sign in to your account", "portal");
+    d["f_email"] = email;
+    if (!problem.empty()) {
+      d["e_email"] = problem;
+      d["errors"].push_back({{"message", problem}, {"href", "#email"}});
+      d["has_errors"] = true;
+    }
+    return FormPage(deps, ctx, status, "portal_sign_in", d);
+  };
+  router.Add({"GET", "/portal/sign-in", Auth::kPublic, "", [sign_in_page](Context& ctx) {
+                if (ctx.principal) return Response::Redirect("/portal");
+                return sign_in_page(ctx, 200, "", "");
+              }});
+  router.Add({"POST", "/portal/sign-in", Auth::kPublic, "", [&deps, sign_in_page](Context& ctx) {
+                const auto form = ParseForm(ctx.request.body);
+                const std::string email = page_support::Trim(FormValue(form, "email"));
+                if (!CsrfOk(ctx, form)) {
+                  return sign_in_page(ctx, 403, email, "The sign-in form expired. Enter your e-mail address and "
+                                                       "password again");
+                }
+                if (email.empty() || FormValue(form, "password").empty()) {
+                  return sign_in_page(ctx, 400, email, "Enter your e-mail address and password");
+                }
+                auto session = deps.portal->SignIn(email, FormValue(form, "password"), ctx.request.request_id);
+                if (!session.ok()) {
+                  switch (session.status().code()) {
+                    case core::StatusCode::kFailedPrecondition:
+                      return sign_in_page(ctx, 403, email, page_support::Capitalised(session.status().message()));
+                    case core::StatusCode::kResourceExhausted:
+                      return sign_in_page(ctx, 429, email, page_support::Capitalised(session.status().message()));
+                    case core::StatusCode::kUnauthenticated:
+                      return sign_in_page(ctx, 401, email, "The e-mail address or password is not right");
+                    default:
+                      return ErrorFor(deps, ctx, session.status());
+                  }
+                }
+                Response r = Response::Redirect("/portal");
+                r.Header("Set-Cookie", SessionCookie(session->session_id, deps.secure_cookies,
+                                                     deps.session_max_hours * 3600));
+                return r;
+              }});
+
+  // The account: the code to link it, or the person's details and who looked at them.
+  auto account_page = [&deps](Context& ctx, std::optional<portal::LinkCode> code) {
+    const auto& who = ctx.Who();
+    auto me = deps.portal->Me(who);
+    if (!me.ok()) return ErrorFor(deps, ctx, me.status());
+    json d = Common(deps, ctx, "Your account", "portal");
+    d["account_name"] = me->display_name;
+    d["account_email"] = me->email;
+    d["linked"] = me->person.has_value();
+    if (code) {
+      d["link_code"] = code->code;
+      d["link_expires"] = When(code->expires).substr(11) + " UTC";
+    }
+    if (!me->person) return Render(deps, 200, "portal_home", d);
+    // Their own record, read through the gate like anyone's (and so in their access log).
+    auto view = deps.persons.Get(who, *me->person);
+    if (!view.ok()) return ErrorFor(deps, ctx, view.status());
+    const auto& p = view->person;
+    d["person_name"] = p.DisplayName();
+    d["birth_date"] = p.birth_date ? p.birth_date->ToString() : "";
+    json addresses = json::array();
+    for (const auto& a : p.addresses) addresses.push_back({{"text", a.OneLine()}});
+    d["addresses"] = std::move(addresses);
+    auto log = deps.persons.AccessLog(who, *me->person, 50);
+    if (!log.ok()) return ErrorFor(deps, ctx, log.status());
+    json rows = json::array();
+    for (const auto& e : log->items) {
+      const auto& r = e.record;
+      const bool self = r.user_id == who.user.value && r.agency_id == 0;
+      rows.push_back({{"when", When(r.at)},
+                      {"who", self ? std::string("You") : e.agency_name.empty() ? std::string("onedoor") : e.agency_name},
+                      {"roles", r.roles},
+                      {"purpose", PurposeWords(r.purpose)},
+                      {"what", What(r.entry.action)},
+                      {"refused", !r.entry.allowed}});
+    }
+    d["access_rows"] = std::move(rows);
+    d["has_access_rows"] = !log->items.empty();
+    return Render(deps, 200, "portal_home", d);
+  };
+  router.Add({"GET", "/portal", Auth::kPage, "", [&deps, account_page](Context& ctx) {
+                if (ctx.Who().kind != authz::PrincipalKind::kCitizen) return Response::Redirect("/");
+                (void)deps;
+                return account_page(ctx, std::nullopt);
+              }});
+  router.Add({"POST", "/portal/link-code", Auth::kPage, "", [&deps, account_page](Context& ctx) {
+                auto code = deps.portal->NewLinkCode(ctx.Who());
+                if (!code.ok()) return ErrorFor(deps, ctx, code.status());
+                return account_page(ctx, *code);
+              }});
+
+  // Staff link an account, on the client's page.
+  router.Add({"POST", "/clients/{id}/portal-link", Auth::kPage, "", [&deps](Context& ctx) {
+                auto id = ParseId(ctx.Param("id"), "id");
+                if (!id.ok()) return ErrorFor(deps, ctx, core::Status::NotFound("no such client"));
+                const auto form = ParseForm(ctx.request.body);
+                core::Status s = deps.portal->Link(ctx.Who(), core::PersonId{*id}, FormValue(form, "code"));
+                if (s.ok()) return Response::Redirect(fmt::format("/clients/{}?portal_linked=1#portal", *id));
+                if (s.code() == core::StatusCode::kInvalidArgument || s.code() == core::StatusCode::kFailedPrecondition) {
+                  const std::string why = s.fields().empty() ? s.message() : s.fields().front().message;
+                  return Response::Redirect(
+                      fmt::format("/clients/{}?portal_error={}#portal", *id, UrlEncode(why)));
+                }
+                return ErrorFor(deps, ctx, s);
+              }});
+}
+
+}  // namespace http

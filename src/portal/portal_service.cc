@@ -1,0 +1,265 @@
+#include "portal/portal_service.h"
+
+#include <fmt/format.h>
+
+#include <algorithm>
+#include <cctype>
+
+#include "core/crypto.h"
+
+namespace portal {
+
+using core::Status;
+using core::StatusOr;
+
+namespace {
+
+constexpr int64_t kMinuteMicros = 60'000'000;
+
+std::string Lower(std::string s) {
+  for (char& c : s) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+  return s;
+}
+
+std::string Trimmed(const std::string& s) {
+  const size_t a = s.find_first_not_of(" \t\r\n");
+  if (a == std::string::npos) return "";
+  return s.substr(a, s.find_last_not_of(" \t\r\n") - a + 1);
+}
+
+bool LooksLikeEmail(const std::string& e) {
+  const size_t at = e.find('@');
+  return e.size() <= 254 && at != std::string::npos && at > 0 && e.find('@', at + 1) == std::string::npos &&
+         e.find('.', at) != std::string::npos && e.back() != '.' &&
+         std::none_of(e.begin(), e.end(), [](char c) { return std::isspace(static_cast<unsigned char>(c)); });
+}
+
+// Eight characters a person can read out and type: no 0/O, 1/I/L.
+std::string NewCode() {
+  static constexpr char kAlphabet[] = "23456789ABCDEFGHJKMNPQRSTUVWXYZ";
+  const std::string random = core::RandomToken(16);
+  std::string code;
+  for (size_t i = 0; code.size() < 9; ++i) {
+    if (code.size() == 4) code += '-';
+    code += kAlphabet[static_cast<unsigned char>(random[i % random.size()]) * 7 % (sizeof(kAlphabet) - 1)];
+  }
+  return code;
+}
+
+// The code as typed: upper case, without spaces; the dash optional.
+std::string NormalCode(const std::string& typed) {
+  std::string out;
+  for (char c : typed) {
+    if (std::isalnum(static_cast<unsigned char>(c))) {
+      out += static_cast<char>(std::toupper(static_cast<unsigned char>(c)));
+    }
+  }
+  if (out.size() == 8) out.insert(4, "-");
+  return out;
+}
+
+}  // namespace
+
+PortalService::PortalService(storage::Database& db, audit::AuditLog& audit, const core::Clock& clock,
+                             accounts::AccountService& accounts, registry::PersonService& persons,
+                             PortalOptions options)
+    : db_(db), audit_(audit), clock_(clock), accounts_(accounts), persons_(persons), options_(std::move(options)) {}
+
+Status PortalService::QueueMessage(storage::Transaction& tx, const std::string& address, const std::string& body) {
+  const int64_t now = clock_.Now().micros;
+  return tx.Execute("INSERT INTO outgoing_messages (appointment_id, channel, address, body, send_after, state, "
+                    "created_at) VALUES (NULL, 'email', ?, ?, ?, 'queued', ?)",
+                    {address, body, now, now})
+      .status();
+}
+
+Status PortalService::SignUp(const std::string& name_in, const std::string& email_in, const std::string& password) {
+  const std::string name = Trimmed(name_in);
+  const std::string email = Lower(Trimmed(email_in));
+  std::vector<core::FieldError> errors;
+  if (name.empty()) errors.push_back({"name", "enter your name"});
+  else if (name.size() > 200) errors.push_back({"name", "at most 200 characters"});
+  if (!LooksLikeEmail(email)) errors.push_back({"email", "enter an e-mail address like name@example.org"});
+  if (password.size() < 12) errors.push_back({"password", "choose a password of at least 12 characters"});
+  else if (password.size() > 256) errors.push_back({"password", "at most 256 characters"});
+  if (!errors.empty()) return Status::InvalidArgument("the sign-up form has mistakes", std::move(errors));
+
+  bool exists = false;
+  RETURN_IF_ERROR(db_.Read([&](storage::Transaction& tx) -> Status {
+    ASSIGN_OR_RETURN(storage::Rows rows, tx.Query("SELECT id FROM users WHERE kind = 'citizen' AND email = ?", {email}));
+    exists = !rows.empty();
+    return Status::Ok();
+  }));
+  if (exists) {
+    return db_.Write([&](storage::Transaction& tx) {
+      return QueueMessage(tx, email,
+                          fmt::format("Someone asked to open an onedoor account with this e-mail address, which "
+                                      "already has one. To sign in, go to {}/portal/sign-in. If it was not you, you "
+                                      "need do nothing.",
+                                      options_.public_url));
+    });
+  }
+  accounts::NewUser user;
+  user.kind = accounts::AccountKind::kCitizen;
+  user.username = "citizen-" + core::Sha256Hex(core::RandomToken(16)).substr(0, 16);
+  user.display_name = name;
+  user.email = email;
+  user.password = password;
+  ASSIGN_OR_RETURN(accounts::User made,
+                   accounts_.CreateUser(accounts::AccountService::SystemPrincipal("portal sign-up"), user));
+  const std::string token = core::RandomToken(24);
+  const int64_t now = clock_.Now().micros;
+  return db_.Write([&](storage::Transaction& tx) -> Status {
+    RETURN_IF_ERROR(tx.Execute("INSERT INTO citizen_profiles (user_id, verify_hash, verify_expires) VALUES (?, ?, ?)",
+                               {made.id.value, core::Sha256Hex(token),
+                                now + int64_t{options_.verify_hours} * 60 * kMinuteMicros})
+                        .status());
+    return QueueMessage(tx, email,
+                        fmt::format("Confirm your e-mail address to use your onedoor account: {}/portal/verify?token={} "
+                                    "(the link works for {} hours).",
+                                    options_.public_url, token, options_.verify_hours));
+  });
+}
+
+Status PortalService::Verify(const std::string& token) {
+  if (token.empty() || token.size() > 200) return Status::NotFound("this link is not known or was already used");
+  const int64_t now = clock_.Now().micros;
+  return db_.Write([&](storage::Transaction& tx) -> Status {
+    ASSIGN_OR_RETURN(storage::Rows rows,
+                     tx.Query("SELECT user_id, verify_expires FROM citizen_profiles WHERE verify_hash = ?",
+                              {core::Sha256Hex(token)}));
+    if (rows.empty()) return Status::NotFound("this link is not known or was already used");
+    if (rows.at(0).Int(1) < now) {
+      return Status::FailedPrecondition("this link has expired: sign up again to get a new one");
+    }
+    RETURN_IF_ERROR(tx.Execute("UPDATE citizen_profiles SET email_verified_at = ?, verify_hash = NULL WHERE user_id = ?",
+                               {now, rows.at(0).Int(0)})
+                        .status());
+    authz::Principal self;
+    self.kind = authz::PrincipalKind::kCitizen;
+    self.user = core::UserId{rows.at(0).Int(0)};
+    self.name = "citizen";
+    return audit_.Append(tx, self, {"portal.verify", "user", std::to_string(rows.at(0).Int(0)), std::nullopt, true,
+                                    "e-mail address confirmed"});
+  });
+}
+
+StatusOr<accounts::NewSession> PortalService::SignIn(const std::string& email_in, const std::string& password,
+                                                     const std::string& request_id) {
+  const std::string email = Lower(Trimmed(email_in));
+  std::string username;
+  bool verified = false;
+  RETURN_IF_ERROR(db_.Read([&](storage::Transaction& tx) -> Status {
+    ASSIGN_OR_RETURN(storage::Rows rows,
+                     tx.Query("SELECT u.username, p.email_verified_at FROM users u LEFT JOIN citizen_profiles p ON "
+                              "p.user_id = u.id WHERE u.kind = 'citizen' AND u.email = ?",
+                              {email}));
+    if (!rows.empty()) {
+      username = rows.at(0).Text(0);
+      verified = !rows.at(0).IsNull(1);
+    }
+    return Status::Ok();
+  }));
+  // An unknown address goes through the same check (and its throttling) as a wrong password.
+  ASSIGN_OR_RETURN(accounts::NewSession session,
+                   accounts_.Login(username.empty() ? "citizen-unknown" : username, password,
+                                   authz::Purpose::kOwnRecord, request_id));
+  if (!verified) {
+    (void)accounts_.Logout(session.session_id);
+    return Status::FailedPrecondition(
+        "confirm your e-mail address first: open the link in the message we sent you");
+  }
+  return session;
+}
+
+StatusOr<Account> PortalService::Me(const authz::Principal& citizen) {
+  if (citizen.kind != authz::PrincipalKind::kCitizen) {
+    return Status::PermissionDenied("the portal is for people with a portal account");
+  }
+  Account out;
+  RETURN_IF_ERROR(db_.Read([&](storage::Transaction& tx) -> Status {
+    ASSIGN_OR_RETURN(storage::Rows rows,
+                     tx.Query("SELECT u.id, u.display_name, u.email, u.person_id, p.linked_at FROM users u LEFT JOIN "
+                              "citizen_profiles p ON p.user_id = u.id WHERE u.id = ? AND u.kind = 'citizen'",
+                              {citizen.user.value}));
+    if (rows.empty()) return Status::NotFound("no such account");
+    const auto& r = rows.at(0);
+    out.user = core::UserId{r.Int(0)};
+    out.display_name = r.Text(1);
+    out.email = r.Text(2);
+    if (!r.IsNull(3)) out.person = core::PersonId{r.Int(3)};
+    if (!r.IsNull(4)) out.linked_at = core::Timestamp{r.Int(4)};
+    return Status::Ok();
+  }));
+  return out;
+}
+
+StatusOr<LinkCode> PortalService::NewLinkCode(const authz::Principal& citizen) {
+  ASSIGN_OR_RETURN(Account me, Me(citizen));
+  if (me.person) return Status::FailedPrecondition("your account is already linked to your record");
+  LinkCode out{NewCode(), core::Timestamp{clock_.Now().micros + int64_t{options_.link_minutes} * kMinuteMicros}};
+  RETURN_IF_ERROR(db_.Write([&](storage::Transaction& tx) -> Status {
+    // Accounts made before the portal kept profiles have none yet.
+    ASSIGN_OR_RETURN(storage::Rows has, tx.Query("SELECT user_id FROM citizen_profiles WHERE user_id = ?",
+                                                 {me.user.value}));
+    if (has.empty()) {
+      RETURN_IF_ERROR(tx.Execute("INSERT INTO citizen_profiles (user_id, email_verified_at) VALUES (?, ?)",
+                                 {me.user.value, clock_.Now().micros})
+                          .status());
+    }
+    RETURN_IF_ERROR(tx.Execute("UPDATE citizen_profiles SET link_hash = ?, link_expires = ? WHERE user_id = ?",
+                               {core::Sha256Hex(out.code), out.expires.micros, me.user.value})
+                        .status());
+    return audit_.Append(tx, citizen, {"portal.link_code", "user", std::to_string(me.user.value), std::nullopt, true,
+                                       "a code to link the account at a desk"});
+  }));
+  return out;
+}
+
+Status PortalService::Link(const authz::Principal& staff, core::PersonId person, const std::string& typed) {
+  if (staff.kind != authz::PrincipalKind::kStaff ||
+      !staff.HasAnyRole({authz::Role::kFrontdesk, authz::Role::kCaseworker, authz::Role::kCoordinator,
+                         authz::Role::kManager})) {
+    RETURN_IF_ERROR(db_.Write([&](storage::Transaction& tx) {
+      return audit_.Append(tx, staff, {"portal.link", "person", std::to_string(person.value), person, false,
+                                       "portal accounts are linked by staff who serve the person"});
+    }));
+    return Status::PermissionDenied("portal accounts are linked by staff who serve the person");
+  }
+  const std::string code = NormalCode(typed);
+  if (code.size() != 9) {
+    return Status::InvalidArgument("the code is not valid", {{"code", "enter the 8 characters the person shows you"}});
+  }
+  // The record, through the access gate (audited): whoever may not see it may not link to it.
+  RETURN_IF_ERROR(persons_.Get(staff, person).status());
+  const int64_t now = clock_.Now().micros;
+  return db_.Write([&](storage::Transaction& tx) -> Status {
+    ASSIGN_OR_RETURN(storage::Rows rows,
+                     tx.Query("SELECT user_id, link_expires FROM citizen_profiles WHERE link_hash = ?",
+                              {core::Sha256Hex(code)}));
+    if (rows.empty()) {
+      return Status::InvalidArgument("the code is not valid", {{"code", "no account has this code: ask for a new one"}});
+    }
+    if (rows.at(0).Int(1) < now) {
+      return Status::InvalidArgument("the code is not valid",
+                                     {{"code", "the code has expired: the person can ask the portal for a new one"}});
+    }
+    const int64_t user = rows.at(0).Int(0);
+    ASSIGN_OR_RETURN(storage::Rows other,
+                     tx.Query("SELECT id FROM users WHERE person_id = ? AND kind = 'citizen' AND id <> ?",
+                              {person.value, user}));
+    if (!other.empty()) {
+      return Status::FailedPrecondition("another portal account is already linked to this person");
+    }
+    RETURN_IF_ERROR(tx.Execute("UPDATE users SET person_id = ?, updated_at = ? WHERE id = ?", {person.value, now, user})
+                        .status());
+    RETURN_IF_ERROR(tx.Execute("UPDATE citizen_profiles SET link_hash = NULL, linked_at = ?, linked_by = ? WHERE "
+                               "user_id = ?",
+                               {now, staff.name, user})
+                        .status());
+    return audit_.Append(tx, staff, {"portal.link", "person", std::to_string(person.value), person, true,
+                                     fmt::format("portal account {} linked after checking who the person is", user)});
+  });
+}
+
+}  // namespace portal

@@ -1,0 +1,82 @@
+#pragma once
+
+#include <optional>
+#include <string>
+
+#include "access/principal.h"
+#include "accounts/account_service.h"
+#include "audit/audit_log.h"
+#include "core/clock.h"
+#include "core/ids.h"
+#include "core/status.h"
+#include "registry/person_service.h"
+#include "storage/database.h"
+
+// The citizen portal's accounts. A person signs up with their name, e-mail address and a
+// password; onedoor queues a message with a link that confirms the address, and only a confirmed
+// account signs in. The account sees nothing of the registry until it is linked to the person's
+// record: the person asks the portal for a one-time code and shows it at a desk, where staff
+// who may see the person's record (having checked who they are) link the two. Every step is
+// audited; the person's own reads appear in their access log.
+namespace portal {
+
+struct PortalOptions {
+  std::string public_url = "http://127.0.0.1:8080";  // for the link in the confirmation message
+  int verify_hours = 48;                             // how long the confirmation link works
+  int link_minutes = 30;                             // how long a desk code works
+};
+
+// What the portal shows of the signed-in account.
+struct Account {
+  core::UserId user;
+  std::string display_name;
+  std::string email;
+  std::optional<core::PersonId> person;  // linked
+  std::optional<core::Timestamp> linked_at;
+};
+
+struct LinkCode {
+  std::string code;  // "K7QF-2M9P"
+  core::Timestamp expires;
+};
+
+// Thread-safe.
+class PortalService {
+ public:
+  PortalService(storage::Database& db, audit::AuditLog& audit, const core::Clock& clock,
+                accounts::AccountService& accounts, registry::PersonService& persons, PortalOptions options);
+
+  // kInvalidArgument naming name, email and password (12 to 256 characters). When the address
+  // already has an account, nothing is created and that account's owner is sent a message
+  // saying so: the answer is the same, so that no one learns who has an account here.
+  core::Status SignUp(const std::string& name, const std::string& email, const std::string& password);
+  // Confirms the address of the account whose link carried `token`. kNotFound (unknown or
+  // already used), kFailedPrecondition (expired: sign up again to get a new link).
+  core::Status Verify(const std::string& token);
+  // kUnauthenticated ("the e-mail address or password is not right"), kFailedPrecondition
+  // (the address is not confirmed yet), kResourceExhausted (throttled, as for staff).
+  core::StatusOr<accounts::NewSession> SignIn(const std::string& email, const std::string& password,
+                                              const std::string& request_id);
+  core::StatusOr<Account> Me(const authz::Principal& citizen);
+  // A new code for the signed-in, not yet linked citizen (replacing any earlier one).
+  // kFailedPrecondition when the account is already linked.
+  core::StatusOr<LinkCode> NewLinkCode(const authz::Principal& citizen);
+  // Staff who may see the person's record (front desk, caseworkers, coordinators, managers)
+  // link the account that holds `code` to it, after checking who the person is. The read of
+  // the record goes through the access gate and is audited; the link is audited as
+  // portal.link. kInvalidArgument (code: not known, or expired), kPermissionDenied,
+  // kFailedPrecondition (another account is already linked to this person).
+  core::Status Link(const authz::Principal& staff, core::PersonId person, const std::string& code);
+
+ private:
+  core::Status QueueMessage(storage::Transaction& tx, const std::string& address, const std::string& body);
+
+  storage::Database& db_;
+  audit::AuditLog& audit_;
+  const core::Clock& clock_;
+  accounts::AccountService& accounts_;
+  registry::PersonService& persons_;
+  PortalOptions options_;
+};
+
+}  // namespace portal

@@ -1,0 +1,189 @@
+#include "portal/portal_service.h"
+
+#include <chrono>
+#include <regex>
+
+#include <gmock/gmock.h>
+#include <gtest/gtest.h>
+
+#include "tests/testing/testing.h"
+
+namespace portal {
+namespace {
+
+using core::Status;
+using core::StatusCode;
+using ::testing::ElementsAre;
+using ::testing::HasSubstr;
+
+std::vector<std::string> Fields(const Status& s) {
+  std::vector<std::string> out;
+  for (const auto& f : s.fields()) out.push_back(f.field);
+  return out;
+}
+
+authz::Principal Staff(authz::Role role) {
+  authz::Principal p;
+  p.kind = authz::PrincipalKind::kStaff;
+  p.user = core::UserId{1};
+  p.agency = core::AgencyId{1};
+  p.name = "frontdesk.city";
+  p.roles = {role};
+  p.purpose = authz::Purpose::kFrontDesk;
+  return p;
+}
+
+class PortalServiceTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    db_ = testing_support::NewMigratedSqlite(dir_);
+    ASSERT_TRUE(db_->Write([](storage::Transaction& tx) {
+                     return tx.Execute("INSERT INTO agencies (code, name, kind, created_at) VALUES ('city', 'City', "
+                                       "'government', 0)")
+                         .status();
+                   }).ok());
+    accounts::AccountOptions options;
+    options.fast_password_hashing = true;
+    accounts_ = std::make_unique<accounts::AccountService>(*db_, audit_, clock_, options);
+    persons_ = std::make_unique<registry::PersonService>(*db_, gate_, audit_, outbox_, clock_);
+    portal_ = std::make_unique<PortalService>(*db_, audit_, clock_, *accounts_, *persons_,
+                                              PortalOptions{"https://onedoor.example.org"});
+    registry::Person p;
+    p.names = {{"official", "Ana", "Lima"}};
+    auto made = persons_->Create(Staff(authz::Role::kCaseworker), p);
+    ASSERT_TRUE(made.ok()) << made.status().ToString();
+    person_ = made->id;
+  }
+
+  // The last message queued to `address`.
+  std::string LastMessage(const std::string& address) {
+    std::string body;
+    EXPECT_TRUE(db_->Read([&](storage::Transaction& tx) -> Status {
+                     ASSIGN_OR_RETURN(storage::Rows rows,
+                                      tx.Query("SELECT body FROM outgoing_messages WHERE address = ? AND channel = "
+                                               "'email' ORDER BY id DESC LIMIT 1",
+                                               {address}));
+                     if (!rows.empty()) body = rows.at(0).Text(0);
+                     return Status::Ok();
+                   }).ok());
+    return body;
+  }
+
+  static std::string TokenIn(const std::string& body) {
+    std::smatch m;
+    return std::regex_search(body, m, std::regex("token=([A-Za-z0-9_-]+)")) ? m[1].str() : "";
+  }
+
+  // The principal of a signed-in session.
+  authz::Principal Citizen(const accounts::NewSession& s) {
+    auto auth = accounts_->AuthenticateSession(s.session_id, "req");
+    EXPECT_TRUE(auth.ok()) << auth.status().ToString();
+    return auth.ok() ? auth->principal : authz::Principal{};
+  }
+
+  testing_support::TempDir dir_;
+  std::unique_ptr<storage::Database> db_;
+  core::FakeClock clock_{core::Timestamp{1'772'409'600'000'000}};
+  audit::AuditLog audit_{clock_};
+  exchange::Outbox outbox_{clock_};
+  authz::AccessGate gate_;
+  std::unique_ptr<accounts::AccountService> accounts_;
+  std::unique_ptr<registry::PersonService> persons_;
+  std::unique_ptr<PortalService> portal_;
+  core::PersonId person_;
+};
+
+TEST_F(PortalServiceTest, SignUpConfirmSignInLinkAtTheDeskAndReadOwnRecord) {
+  ASSERT_TRUE(portal_->SignUp("Ana Lima", " Ana@Example.org ", "correct horse battery").ok());
+  const std::string mail = LastMessage("ana@example.org");
+  EXPECT_THAT(mail, HasSubstr("https://onedoor.example.org/portal/verify?token="));
+  // Not before the address is confirmed.
+  EXPECT_EQ(portal_->SignIn("ana@example.org", "correct horse battery", "r").status().code(),
+            StatusCode::kFailedPrecondition);
+  ASSERT_TRUE(portal_->Verify(TokenIn(mail)).ok());
+  EXPECT_EQ(portal_->Verify(TokenIn(mail)).code(), StatusCode::kNotFound);  // once only
+  EXPECT_EQ(portal_->SignIn("ana@example.org", "wrong password here", "r").status().code(),
+            StatusCode::kUnauthenticated);
+  auto session = portal_->SignIn("ANA@example.org", "correct horse battery", "r");
+  ASSERT_TRUE(session.ok()) << session.status().ToString();
+  authz::Principal ana = Citizen(*session);
+  EXPECT_EQ(ana.kind, authz::PrincipalKind::kCitizen);
+  EXPECT_FALSE(ana.person.has_value());
+  // Unlinked, the account sees nothing of the registry.
+  EXPECT_EQ(persons_->Get(ana, person_).status().code(), StatusCode::kPermissionDenied);
+
+  auto code = portal_->NewLinkCode(ana);
+  ASSERT_TRUE(code.ok()) << code.status().ToString();
+  EXPECT_TRUE(std::regex_match(code->code, std::regex("[2-9A-HJKMNP-Z]{4}-[2-9A-HJKMNP-Z]{4}"))) << code->code;
+  // A caseworker of no client role may not link; a wrong code is named.
+  EXPECT_EQ(portal_->Link(Staff(authz::Role::kAuditor), person_, code->code).code(), StatusCode::kPermissionDenied);
+  EXPECT_THAT(Fields(portal_->Link(Staff(authz::Role::kFrontdesk), person_, "AAAA-AAAA")), ElementsAre("code"));
+  // Typed in lower case without the dash: still the code.
+  std::string typed = code->code;
+  typed.erase(4, 1);
+  for (char& c : typed) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+  ASSERT_TRUE(portal_->Link(Staff(authz::Role::kFrontdesk), person_, typed).ok());
+  EXPECT_THAT(Fields(portal_->Link(Staff(authz::Role::kFrontdesk), person_, code->code)), ElementsAre("code"));
+
+  ana = Citizen(*session);
+  ASSERT_TRUE(ana.person.has_value());
+  EXPECT_EQ(*ana.person, person_);
+  auto me = portal_->Me(ana);
+  ASSERT_TRUE(me.ok());
+  EXPECT_EQ(me->email, "ana@example.org");
+  ASSERT_TRUE(me->linked_at.has_value());
+  auto view = persons_->Get(ana, person_);
+  ASSERT_TRUE(view.ok()) << view.status().ToString();
+  EXPECT_EQ(view->person.DisplayName(), "Ana Lima");
+  // The desk's read and link are in the person's own access log.
+  auto log = persons_->AccessLog(ana, person_, 50);
+  ASSERT_TRUE(log.ok()) << log.status().ToString();
+  std::vector<std::string> actions;
+  for (const auto& e : log->items) actions.push_back(e.record.entry.action);
+  EXPECT_THAT(actions, ::testing::IsSupersetOf({"portal.link", "person.read"}));
+  EXPECT_EQ(portal_->NewLinkCode(ana).status().code(), StatusCode::kFailedPrecondition);
+}
+
+TEST_F(PortalServiceTest, MistakesAreNamedAndAKnownAddressGetsAMessageNotAnAccount) {
+  EXPECT_THAT(Fields(portal_->SignUp("", "not-an-address", "short")), ElementsAre("name", "email", "password"));
+  ASSERT_TRUE(portal_->SignUp("Ana Lima", "ana@example.org", "correct horse battery").ok());
+  ASSERT_TRUE(portal_->SignUp("Someone Else", "ana@example.org", "another long password").ok());
+  EXPECT_THAT(LastMessage("ana@example.org"), HasSubstr("already has one"));
+  int64_t accounts = 0;
+  ASSERT_TRUE(db_->Read([&](storage::Transaction& tx) -> Status {
+                   ASSIGN_OR_RETURN(storage::Rows rows, tx.Query("SELECT COUNT(*) FROM users WHERE kind = 'citizen'"));
+                   accounts = rows.at(0).Int(0);
+                   return Status::Ok();
+                 }).ok());
+  EXPECT_EQ(accounts, 1);
+  // A confirmation link expires.
+  ASSERT_TRUE(portal_->SignUp("Bo", "bo@example.org", "correct horse battery").ok());
+  const std::string token = TokenIn(LastMessage("bo@example.org"));
+  clock_.Advance(std::chrono::hours(49));
+  EXPECT_EQ(portal_->Verify(token).code(), StatusCode::kFailedPrecondition);
+}
+
+TEST_F(PortalServiceTest, ACodeExpiresAndOnePersonHasOneAccount) {
+  auto sign_up = [&](const std::string& email) -> authz::Principal {
+    EXPECT_TRUE(portal_->SignUp("Ana Lima", email, "correct horse battery").ok());
+    EXPECT_TRUE(portal_->Verify(TokenIn(LastMessage(email))).ok());
+    auto s = portal_->SignIn(email, "correct horse battery", "r");
+    EXPECT_TRUE(s.ok()) << s.status().ToString();
+    return s.ok() ? Citizen(*s) : authz::Principal{};
+  };
+  const authz::Principal first = sign_up("ana@example.org");
+  auto old = portal_->NewLinkCode(first);
+  ASSERT_TRUE(old.ok());
+  clock_.Advance(std::chrono::minutes(31));
+  EXPECT_THAT(Fields(portal_->Link(Staff(authz::Role::kFrontdesk), person_, old->code)), ElementsAre("code"));
+  auto fresh = portal_->NewLinkCode(first);
+  ASSERT_TRUE(fresh.ok());
+  ASSERT_TRUE(portal_->Link(Staff(authz::Role::kCaseworker), person_, fresh->code).ok());
+  const authz::Principal second = sign_up("ana.lima@example.org");
+  auto code = portal_->NewLinkCode(second);
+  ASSERT_TRUE(code.ok());
+  EXPECT_EQ(portal_->Link(Staff(authz::Role::kFrontdesk), person_, code->code).code(), StatusCode::kFailedPrecondition);
+}
+
+}  // namespace
+}  // namespace portal

@@ -1,0 +1,138 @@
+// The citizen portal over HTTP: sign up (mistakes named, the form's CSRF cookie checked), the
+// confirmation message queued with its link, sign in refused until the address is confirmed,
+// the desk code, the link made by front-desk staff on the client's page (a wrong code named
+// there), and the person's own page with their details and who looked at their record and why.
+//
+//   ONEDOOR_BIN=build/dev/onedoor node --test tests/http/portal.test.mjs
+
+import assert from 'node:assert/strict';
+import { after, before, test } from 'node:test';
+
+import { hiddenCsrf, login, prepareDatabase, request, serve, sql } from './helpers.mjs';
+
+const T = { timeout: 60_000 };
+
+let server;
+let db;
+
+before(async () => {
+  const prepared = await prepareDatabase({ people: 2, prefix: 'onedoor-portal-' });
+  db = prepared.db;
+  server = await serve(db, { logDir: prepared.dir });
+});
+
+after(async () => {
+  await server?.stop();
+});
+
+// A browser without an account: keeps its cookies between requests.
+class Visitor {
+  constructor(base) {
+    this.base = base;
+    this.cookies = new Map();
+  }
+
+  async go(method, path, form) {
+    const headers = { Cookie: [...this.cookies].map(([k, v]) => `${k}=${v}`).join('; ') };
+    let body;
+    if (form) {
+      headers['Content-Type'] = 'application/x-www-form-urlencoded';
+      body = new URLSearchParams(form).toString();
+    }
+    const r = await request(this.base, method, path, { headers, body });
+    for (const c of r.headers.getSetCookie()) {
+      const [pair] = c.split(';');
+      const eq = pair.indexOf('=');
+      const value = pair.slice(eq + 1);
+      if (value === '') this.cookies.delete(pair.slice(0, eq)); else this.cookies.set(pair.slice(0, eq), value);
+    }
+    return r;
+  }
+
+  async submit(formPath, action, fields) {
+    const page = await this.go('GET', formPath);
+    assert.equal(page.status, 200, page.text.slice(0, 200));
+    return this.go('POST', action, { csrf_token: hiddenCsrf(page.text), ...fields });
+  }
+}
+
+test('a person signs up, confirms, is linked at the desk and sees who looked at their record', T, async () => {
+  const ana = new Visitor(server.url);
+  // Mistakes are named; a form without its cookie is refused; nothing is created.
+  const bad = await ana.submit('/portal/sign-up', '/portal/sign-up', { name: '', email: 'ana', password: 'short' });
+  assert.equal(bad.status, 400);
+  assert.match(bad.text, /href="#name">Enter your name/);
+  assert.match(bad.text, /href="#email">Enter an e-mail address like name@example.org/);
+  assert.match(bad.text, /href="#password">Choose a password of at least 12 characters/);
+  const forged = await new Visitor(server.url).go('POST', '/portal/sign-up',
+    { csrf_token: 'x', name: 'Ana', email: 'ana@example.org', password: 'correct horse battery' });
+  assert.equal(forged.status, 403);
+  assert.equal(Number(await sql(db, "SELECT count(*) FROM users WHERE kind = 'citizen'")), 0);
+
+  const made = await ana.submit('/portal/sign-up', '/portal/sign-up',
+    { name: 'Ana Lima', email: 'ana@example.org', password: 'correct horse battery' });
+  assert.equal(made.status, 200);
+  assert.match(made.text, /Check your e-mail/);
+  const mail = await sql(db, "SELECT body FROM outgoing_messages WHERE address = 'ana@example.org' ORDER BY id DESC LIMIT 1");
+  const link = /http:\/\/127\.0\.0\.1:8080(\/portal\/verify\?token=[A-Za-z0-9_-]+)/.exec(mail);
+  assert.ok(link, mail);
+
+  // Not before the address is confirmed.
+  const early = await ana.submit('/portal/sign-in', '/portal/sign-in', { email: 'ana@example.org', password: 'correct horse battery' });
+  assert.equal(early.status, 403);
+  assert.match(early.text, /Confirm your e-mail address first/);
+  const confirmed = await ana.go('GET', link[1]);
+  assert.equal(confirmed.status, 200);
+  assert.match(confirmed.text, /Your e-mail address is confirmed/);
+  assert.equal((await ana.go('GET', link[1])).status, 404);
+  const wrong = await ana.submit('/portal/sign-in', '/portal/sign-in', { email: 'ana@example.org', password: 'not the password' });
+  assert.equal(wrong.status, 401);
+  assert.match(wrong.text, /The e-mail address or password is not right/);
+  const signed = await ana.submit('/portal/sign-in', '/portal/sign-in', { email: 'Ana@Example.org', password: 'correct horse battery' });
+  assert.equal(signed.status, 303, signed.text.slice(0, 300));
+  assert.equal(signed.headers.get('location'), '/portal');
+  // A person is sent from the staff home to their own pages, and sees no staff navigation.
+  assert.equal((await ana.go('GET', '/')).headers.get('location'), '/portal');
+  const home = await ana.go('GET', '/portal');
+  assert.equal(home.status, 200);
+  assert.match(home.text, /not linked to your record yet/);
+  assert.doesNotMatch(home.text, /Register a client/);
+  const coded = await ana.go('POST', '/portal/link-code', { csrf_token: hiddenCsrf(home.text) });
+  assert.equal(coded.status, 200);
+  const code = /data-testid="link-code">\s*<h2 class="govuk-panel__title">([2-9A-Z]{4}-[2-9A-Z]{4})</.exec(coded.text);
+  assert.ok(code, coded.text.slice(0, 2000));
+  // The staff API is not for a person's session.
+  assert.equal((await ana.go('GET', '/api/v1/persons')).status, 403);
+
+  // At the desk: a wrong code is named on the client's page; the right one links.
+  const person = Number(await sql(db, 'SELECT min(id) FROM persons'));
+  const desk = await login(server.url, 'frontdesk.city', { purpose: 'front_desk' });
+  const page = await desk.get(`/clients/${person}`);
+  assert.equal(page.status, 200);
+  assert.match(page.text, /Link the portal account/);
+  const post = (fields) => desk.req('POST', `/clients/${person}/portal-link`, {
+    body: new URLSearchParams({ csrf_token: hiddenCsrf(page.text), ...fields }).toString(),
+    headers: { 'Content-Type': 'application/x-www-form-urlencoded' },
+  });
+  const miss = await post({ code: 'AAAA-AAAA' });
+  assert.equal(miss.status, 303);
+  const missed = await desk.get(miss.headers.get('location').replace(/#.*/, ''));
+  assert.match(missed.text, /href="#portal-code">No account has this code: ask for a new one/);
+  const linked = await post({ code: code[1].toLowerCase().replace('-', '') });
+  assert.equal(linked.status, 303);
+  assert.match(linked.headers.get('location'), /portal_linked=1/);
+
+  // A caseworker looks at the record for case work; the person sees it, with the agency and why.
+  const caseworker = await login(server.url, 'caseworker.city', { purpose: 'case_work' });
+  assert.equal((await caseworker.get(`/api/v1/persons/${person}`)).status, 200);
+  const mine = await ana.go('GET', '/portal');
+  assert.equal(mine.status, 200);
+  assert.match(mine.text, /Your details/);
+  const rows = [...mine.text.matchAll(/<tr class="govuk-table__row"><td class="govuk-table__cell">([^<]+)<\/td><td class="govuk-table__cell">([^<]+)<\/td><td class="govuk-table__cell">([^<]*)<\/td><td class="govuk-table__cell">([^<]*)<\/td><td class="govuk-table__cell">([^<]+)/g)]
+    .map((m) => ({ who: m[2], roles: m[3], purpose: m[4], what: m[5].trim() }));
+  assert.ok(rows.some((r) => r.who === 'City Social Services Department' && r.roles.includes('caseworker') &&
+    r.purpose === 'Case work' && r.what === 'Looked at your record'), JSON.stringify(rows, null, 1));
+  assert.ok(rows.some((r) => r.what === 'Linked your portal account'), JSON.stringify(rows));
+  // Staff usernames are not shown to the person.
+  assert.doesNotMatch(mine.text, /caseworker\.city|frontdesk\.city/);
+});
