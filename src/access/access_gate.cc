@@ -148,7 +148,18 @@ Decision AccessGate::Decide(const Principal& who, Operation op, core::PersonId p
       d.fields = kAllFields;
       return d;
     }
-    return Deny("a citizen may read only their own record");
+    // Tell us once: a person keeps their own contact details up to date; everything else
+    // (names, identifiers, dates) is changed by staff who check the evidence.
+    if (op == Operation::kUpdate && resource == Resource::kPerson && who.person && *who.person == person) {
+      Decision d;
+      d.allowed = true;
+      d.reason = "a person may change their own contact details";
+      for (Field f : {Field::kAddresses, Field::kPhones, Field::kEmails, Field::kPreferredLanguage}) {
+        d.fields |= 1u << static_cast<int>(f);
+      }
+      return d;
+    }
+    return Deny("a person may read their own record and change their own contact details, nothing else");
   }
   if (auto refused = RoleRefusal(who, op, resource)) return *std::move(refused);
   const Role* role =

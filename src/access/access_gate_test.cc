@@ -166,14 +166,21 @@ TEST(AccessGate, NonClientRoleWithAClientRoleIsAllowedByTheClientRole) {
   EXPECT_THAT(d.reason, HasSubstr("caseworker"));
 }
 
-TEST(AccessGate, CitizenReadsOwnRecordOnlyAndOnlyReads) {
+TEST(AccessGate, CitizenReadsOwnRecordAndChangesOnlyOwnContactDetails) {
   const AccessGate gate;
+  uint32_t contact = 0;
+  for (Field f : {Field::kAddresses, Field::kPhones, Field::kEmails, Field::kPreferredLanguage}) {
+    contact |= 1u << static_cast<int>(f);
+  }
   for (Operation op : kOperations) {
     SCOPED_TRACE(Verb(op));
     const Decision own = gate.DecidePerson(Citizen(kPerson), op, kPerson);
-    EXPECT_EQ(own.allowed, op == Operation::kRead) << own.reason;
+    EXPECT_EQ(own.allowed, op == Operation::kRead || op == Operation::kUpdate) << own.reason;
     if (op == Operation::kRead) {
       EXPECT_EQ(own.fields, kEveryField);
+    } else if (op == Operation::kUpdate) {
+      EXPECT_EQ(own.fields, contact);  // not names, dates or identifiers
+      EXPECT_THAT(own.reason, HasSubstr("own contact details"));
     } else {
       EXPECT_THAT(own.reason, HasSubstr("own record"));
       EXPECT_EQ(own.fields, 0u);
@@ -195,7 +202,11 @@ TEST(AccessGate, CitizenRolesDoNotWidenAccess) {
   p.roles = {Role::kCaseworker};
   p.purpose = Purpose::kCaseWork;
   EXPECT_FALSE(AccessGate().DecidePerson(p, Operation::kRead, kOtherPerson).allowed);
-  EXPECT_FALSE(AccessGate().DecidePerson(p, Operation::kUpdate, kPerson).allowed);
+  EXPECT_FALSE(AccessGate().DecidePerson(p, Operation::kUpdate, kOtherPerson).allowed);
+  // Their own record: the contact details only, as without the roles.
+  EXPECT_EQ(AccessGate().DecidePerson(p, Operation::kUpdate, kPerson).fields,
+            AccessGate().DecidePerson(Citizen(kPerson), Operation::kUpdate, kPerson).fields);
+  EXPECT_FALSE(AccessGate().DecidePerson(p, Operation::kUpdate, kPerson).Sees(Field::kNames));
 }
 
 struct TokenCase {

@@ -5,10 +5,14 @@
 
 #include <fmt/format.h>
 
+#include <algorithm>
+#include <cstdlib>
+
 #include "core/crypto.h"
 #include "http/json_body.h"
 #include "http/page_support.h"
 #include "portal/portal_service.h"
+#include "sharing/change_notice_service.h"
 
 namespace http {
 namespace {
@@ -159,7 +163,8 @@ void AddPortalPages(Router& router, const PageDeps& deps) {
               }});
 
   // The account: the code to link it, or the person's details and who looked at them.
-  auto account_page = [&deps](Context& ctx, std::optional<portal::LinkCode> code) {
+  auto account_page = [&deps](Context& ctx, std::optional<portal::LinkCode> code, const json& form,
+                              const std::vector<core::FieldError>& errors, int status) {
     const auto& who = ctx.Who();
     auto me = deps.portal->Me(who);
     if (!me.ok()) return ErrorFor(deps, ctx, me.status());
@@ -171,7 +176,7 @@ void AddPortalPages(Router& router, const PageDeps& deps) {
       d["link_code"] = code->code;
       d["link_expires"] = When(code->expires).substr(11) + " UTC";
     }
-    if (!me->person) return Render(deps, 200, "portal_home", d);
+    if (!me->person) return Render(deps, status, "portal_home", d);
     // Their own record, read through the gate like anyone's (and so in their access log).
     auto view = deps.persons.Get(who, *me->person);
     if (!view.ok()) return ErrorFor(deps, ctx, view.status());
@@ -181,6 +186,35 @@ void AddPortalPages(Router& router, const PageDeps& deps) {
     json addresses = json::array();
     for (const auto& a : p.addresses) addresses.push_back({{"text", a.OneLine()}});
     d["addresses"] = std::move(addresses);
+    d["version"] = p.version;
+    // The home address, to change it (tell us once).
+    const registry::Address* home = nullptr;
+    for (const auto& a : p.addresses) {
+      if (a.use == "home" && home == nullptr) home = &a;
+    }
+    d["f_line1"] = home ? home->line1 : "";
+    d["f_line2"] = home ? home->line2 : "";
+    d["f_city"] = home ? home->city : "";
+    d["f_postcode"] = home ? home->postcode : "";
+    for (const auto& [k, v] : form.items()) d[k] = v;
+    // Where each change went, and whether each agency has applied it.
+    if (deps.changes != nullptr) {
+      auto notices = deps.changes->ForPerson(who, *me->person);
+      if (notices.ok()) {
+        json rows = json::array();
+        for (const auto& n : *notices) {
+          std::string what;
+          for (const auto& f : n.fields) what += (what.empty() ? "" : ", ") + f;
+          rows.push_back({{"agency", n.agency_name},
+                          {"when", When(n.at)},
+                          {"what", what.empty() ? n.type : what},
+                          {"applied", n.applied},
+                          {"applied_at", n.applied_at ? When(*n.applied_at) : ""}});
+        }
+        d["has_change_rows"] = !rows.empty();
+        d["change_rows"] = std::move(rows);
+      }
+    }
     auto log = deps.persons.AccessLog(who, *me->person, 50);
     if (!log.ok()) return ErrorFor(deps, ctx, log.status());
     json rows = json::array();
@@ -196,17 +230,74 @@ void AddPortalPages(Router& router, const PageDeps& deps) {
     }
     d["access_rows"] = std::move(rows);
     d["has_access_rows"] = !log->items.empty();
-    return Render(deps, 200, "portal_home", d);
+    if (ctx.request.Query("changed") == "1") d["flash"] = "Your address is changed: the agencies that know you are told";
+    Errors(d, errors);
+    return Render(deps, status, "portal_home", d);
   };
   router.Add({"GET", "/portal", Auth::kPage, "", [&deps, account_page](Context& ctx) {
                 if (ctx.Who().kind != authz::PrincipalKind::kCitizen) return Response::Redirect("/");
                 (void)deps;
-                return account_page(ctx, std::nullopt);
+                return account_page(ctx, std::nullopt, json::object(), {}, 200);
               }});
   router.Add({"POST", "/portal/link-code", Auth::kPage, "", [&deps, account_page](Context& ctx) {
                 auto code = deps.portal->NewLinkCode(ctx.Who());
                 if (!code.ok()) return ErrorFor(deps, ctx, code.status());
-                return account_page(ctx, *code);
+                return account_page(ctx, *code, json::object(), {}, 200);
+              }});
+  // Tell us once: the person changes their home address; every agency that knows them is told.
+  router.Add({"POST", "/portal/address", Auth::kPage, "", [&deps, account_page](Context& ctx) {
+                const auto& who = ctx.Who();
+                auto me = deps.portal->Me(who);
+                if (!me.ok()) return ErrorFor(deps, ctx, me.status());
+                if (!me->person) {
+                  return ErrorFor(deps, ctx, core::Status::FailedPrecondition("link your account at a desk first"));
+                }
+                const auto form = ParseForm(ctx.request.body);
+                registry::Address a;
+                a.use = "home";
+                a.line1 = page_support::Trim(FormValue(form, "line1"));
+                a.line2 = page_support::Trim(FormValue(form, "line2"));
+                a.city = page_support::Trim(FormValue(form, "city"));
+                a.postcode = page_support::Trim(FormValue(form, "postcode"));
+                const json typed = {{"f_line1", a.line1}, {"f_line2", a.line2}, {"f_city", a.city},
+                                    {"f_postcode", a.postcode}};
+                std::vector<core::FieldError> errors;
+                if (a.line1.empty()) errors.push_back({"line1", "enter the first line of your address"});
+                if (a.city.empty()) errors.push_back({"city", "enter the town or city"});
+                if (!errors.empty()) return account_page(ctx, std::nullopt, typed, errors, 400);
+                auto view = deps.persons.Get(who, *me->person);
+                if (!view.ok()) return ErrorFor(deps, ctx, view.status());
+                registry::Person p = view->person;
+                auto home = std::find_if(p.addresses.begin(), p.addresses.end(),
+                                         [](const registry::Address& x) { return x.use == "home"; });
+                if (home != p.addresses.end()) {
+                  a.country = home->country;
+                  a.region = home->region;
+                  *home = a;
+                } else {
+                  p.addresses.insert(p.addresses.begin(), a);
+                }
+                const int64_t version = FormValue(form, "version").empty() ? p.version : std::atoll(FormValue(form, "version").c_str());
+                auto saved = deps.persons.Update(who, *me->person, version, p);
+                if (saved.ok()) return Response::Redirect("/portal?changed=1#changes");
+                if (saved.status().code() == core::StatusCode::kInvalidArgument) {
+                  std::vector<core::FieldError> named;
+                  for (const auto& f : saved.status().fields()) {
+                    const std::string field = f.field.substr(f.field.rfind('/') + 1);
+                    named.push_back({field == "line1" || field == "city" || field == "postcode" || field == "line2"
+                                         ? field
+                                         : "line1",
+                                     f.message});
+                  }
+                  return account_page(ctx, std::nullopt, typed, named, 400);
+                }
+                if (saved.status().code() == core::StatusCode::kFailedPrecondition) {
+                  return account_page(ctx, std::nullopt, typed,
+                                      {{"line1", "your record was changed at an office meanwhile: check it and send "
+                                                 "your change again"}},
+                                      409);
+                }
+                return ErrorFor(deps, ctx, saved.status());
               }});
 
   // Staff link an account, on the client's page.

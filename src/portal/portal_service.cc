@@ -85,11 +85,31 @@ Status PortalService::SignUp(const std::string& name_in, const std::string& emai
   if (!errors.empty()) return Status::InvalidArgument("the sign-up form has mistakes", std::move(errors));
 
   bool exists = false;
+  std::optional<int64_t> unconfirmed;  // an account whose address was never confirmed
   RETURN_IF_ERROR(db_.Read([&](storage::Transaction& tx) -> Status {
-    ASSIGN_OR_RETURN(storage::Rows rows, tx.Query("SELECT id FROM users WHERE kind = 'citizen' AND email = ?", {email}));
+    ASSIGN_OR_RETURN(storage::Rows rows,
+                     tx.Query("SELECT u.id, p.email_verified_at, p.user_id FROM users u LEFT JOIN citizen_profiles p "
+                              "ON p.user_id = u.id WHERE u.kind = 'citizen' AND u.email = ?",
+                              {email}));
     exists = !rows.empty();
+    if (exists && rows.at(0).IsNull(1) && !rows.at(0).IsNull(2)) unconfirmed = rows.at(0).Int(0);
     return Status::Ok();
   }));
+  if (unconfirmed) {
+    // Signing up again is how a person gets a new link: the account stays, with a fresh link.
+    const std::string token = core::RandomToken(24);
+    const int64_t now = clock_.Now().micros;
+    return db_.Write([&](storage::Transaction& tx) -> Status {
+      RETURN_IF_ERROR(tx.Execute("UPDATE citizen_profiles SET verify_hash = ?, verify_expires = ? WHERE user_id = ?",
+                                 {core::Sha256Hex(token), now + int64_t{options_.verify_hours} * 60 * kMinuteMicros,
+                                  *unconfirmed})
+                          .status());
+      return QueueMessage(tx, email,
+                          fmt::format("Confirm your e-mail address to use your onedoor account: "
+                                      "{}/portal/verify?token={} (the link works for {} hours).",
+                                      options_.public_url, token, options_.verify_hours));
+    });
+  }
   if (exists) {
     return db_.Write([&](storage::Transaction& tx) {
       return QueueMessage(tx, email,

@@ -147,6 +147,7 @@ TEST_F(PortalServiceTest, SignUpConfirmSignInLinkAtTheDeskAndReadOwnRecord) {
 TEST_F(PortalServiceTest, MistakesAreNamedAndAKnownAddressGetsAMessageNotAnAccount) {
   EXPECT_THAT(Fields(portal_->SignUp("", "not-an-address", "short")), ElementsAre("name", "email", "password"));
   ASSERT_TRUE(portal_->SignUp("Ana Lima", "ana@example.org", "correct horse battery").ok());
+  ASSERT_TRUE(portal_->Verify(TokenIn(LastMessage("ana@example.org"))).ok());
   ASSERT_TRUE(portal_->SignUp("Someone Else", "ana@example.org", "another long password").ok());
   EXPECT_THAT(LastMessage("ana@example.org"), HasSubstr("already has one"));
   int64_t accounts = 0;
@@ -161,6 +162,12 @@ TEST_F(PortalServiceTest, MistakesAreNamedAndAKnownAddressGetsAMessageNotAnAccou
   const std::string token = TokenIn(LastMessage("bo@example.org"));
   clock_.Advance(std::chrono::hours(49));
   EXPECT_EQ(portal_->Verify(token).code(), StatusCode::kFailedPrecondition);
+  // Signing up again sends a new link for the same account (the password stays the first one).
+  ASSERT_TRUE(portal_->SignUp("Bo", "bo@example.org", "a different password").ok());
+  const std::string fresh = TokenIn(LastMessage("bo@example.org"));
+  ASSERT_NE(fresh, token);
+  ASSERT_TRUE(portal_->Verify(fresh).ok());
+  EXPECT_TRUE(portal_->SignIn("bo@example.org", "correct horse battery", "r").ok());
 }
 
 TEST_F(PortalServiceTest, ACodeExpiresAndOnePersonHasOneAccount) {

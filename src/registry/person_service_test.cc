@@ -372,9 +372,19 @@ TEST_F(PersonServiceTest, CitizenReadsOwnRecordButNotAnother) {
   EXPECT_EQ(own->person.DisplayName(), "Amara Okonkwo");
   auto theirs = service().Get(CitizenOf(mine.id), other.id);
   EXPECT_EQ(theirs.status().code(), StatusCode::kPermissionDenied);
+  // Their own contact details they change; anything else they send is kept as it was.
   Person changed = mine;
   changed.sex = "female";
-  EXPECT_EQ(service().Update(CitizenOf(mine.id), mine.id, 1, changed).status().code(),
+  changed.names = {{"official", "Someone", "Else"}};
+  changed.addresses = {{"home", "9 New Road", "", "Riverside", "", "1002", ""}};
+  ASSERT_TRUE(service().Update(CitizenOf(mine.id), mine.id, 1, changed).ok());
+  auto stored = service().Get(CitizenOf(mine.id), mine.id);
+  ASSERT_TRUE(stored.ok());
+  EXPECT_EQ(stored->person.DisplayName(), "Amara Okonkwo");
+  EXPECT_EQ(stored->person.sex, "");
+  ASSERT_EQ(stored->person.addresses.size(), 1u);
+  EXPECT_EQ(stored->person.addresses[0].line1, "9 New Road");
+  EXPECT_EQ(service().Update(CitizenOf(mine.id), other.id, 1, changed).status().code(),
             StatusCode::kPermissionDenied);
 }
 

@@ -135,4 +135,33 @@ test('a person signs up, confirms, is linked at the desk and sees who looked at 
   assert.ok(rows.some((r) => r.what === 'Linked your portal account'), JSON.stringify(rows));
   // Staff usernames are not shown to the person.
   assert.doesNotMatch(mine.text, /caseworker\.city|frontdesk\.city/);
+
+  // Tell us once: the person moves; a missing line is named and nothing is sent; then every
+  // agency that knows them is told, and the person sees when each has updated its records.
+  const csrf = hiddenCsrf(mine.text);
+  const version = /name="version" value="(\d+)"/.exec(mine.text)[1];
+  const sentBefore = Number(await sql(db, `SELECT count(*) FROM change_notices WHERE person_id = ${person}`));
+  const missing = await ana.go('POST', '/portal/address', { csrf_token: csrf, version, line1: '', city: 'Riverside', postcode: '1009' });
+  assert.equal(missing.status, 400);
+  assert.match(missing.text, /href="#line1">Enter the first line of your address/);
+  assert.match(missing.text, /id="postcode" name="postcode" type="text" autocomplete="postal-code" value="1009"/);
+  assert.equal(Number(await sql(db, `SELECT count(*) FROM change_notices WHERE person_id = ${person}`)), sentBefore);
+  const moved = await ana.go('POST', '/portal/address', { csrf_token: csrf, version, line1: '12 Harbour View', city: 'Riverside', postcode: '1009' });
+  assert.equal(moved.status, 303, moved.text.slice(0, 300));
+  const record = await caseworker.get(`/api/v1/persons/${person}`);
+  assert.ok(record.body.addresses.some((a) => a.line1 === '12 Harbour View'), JSON.stringify(record.body.addresses));
+  const told = (await sql(db, `SELECT n.id || ',' || a.code FROM change_notices n JOIN agencies a ON a.id = n.agency_id WHERE n.person_id = ${person} AND n.id > 0 ORDER BY n.id DESC`))
+    .split('\n').filter(Boolean).map((l) => l.split(','));
+  assert.ok(told.length >= 1, 'at least one agency is told');
+  const after = await ana.go('GET', moved.headers.get('location').replace(/#.*/, ''));
+  assert.match(after.text, /Your address is changed/);
+  assert.match(after.text, /govuk-tag--grey">Not yet/);
+  const staffOf = { 'city-social': 'caseworker.city', 'state-benefits': 'caseworker.state', 'harbour-trust': 'caseworker.ngo' };
+  const [noticeId, agencyCode] = told.find(([, code]) => staffOf[code]) ?? [];
+  assert.ok(noticeId, `an agency with a demo caseworker among ${JSON.stringify(told)}`);
+  const worker = await login(server.url, staffOf[agencyCode], { purpose: 'case_work' });
+  const applied = await worker.post(`/api/v1/changes/${noticeId}/applied`, { note: 'Updated in our system.' });
+  assert.equal(applied.status, 200, applied.text);
+  const updated = await ana.go('GET', '/portal');
+  assert.match(updated.text, /govuk-tag--green">Updated/);
 });
