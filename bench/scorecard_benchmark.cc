@@ -34,11 +34,18 @@ constexpr int64_t kSixMonths = 183 * kDay;        // June to November
 int main(int argc, char** argv) {
   int64_t interactions = 1'000'000, cases = 100'000;
   std::string url;
+  // all; or, on PostgreSQL, load (then VACUUM ANALYZE from outside, as autovacuum would in a
+  // running deployment) and measure, in two runs on the same database.
+  std::string phase = "all";
   for (int i = 1; i + 1 < argc; i += 2) {
     const std::string a = argv[i];
     if (a == "--interactions") interactions = std::stoll(argv[i + 1]);
     else if (a == "--cases") cases = std::stoll(argv[i + 1]);
     else if (a == "--db") url = argv[i + 1];
+    else if (a == "--phase") phase = argv[i + 1];
+  }
+  if (phase != "all" && (url.empty() || (phase != "load" && phase != "measure"))) {
+    return std::fprintf(stderr, "--phase load or measure needs --db postgres://...\n"), 2;
   }
   const std::string dir = std::filesystem::temp_directory_path() / fmt::format("onedoor-scorecard-bench-{}", getpid());
   std::unique_ptr<storage::Database> db;
@@ -58,7 +65,7 @@ int main(int argc, char** argv) {
   std::mt19937_64 rng(42);
   auto uniform = [&](int64_t n) { return static_cast<int64_t>(rng() % static_cast<uint64_t>(n)); };
   const auto load_start = std::chrono::steady_clock::now();
-  core::Status setup = db->Write([&](storage::Transaction& tx) -> core::Status {
+  core::Status setup = phase == "measure" ? core::Status::Ok() : db->Write([&](storage::Transaction& tx) -> core::Status {
     auto run = [&](const std::string& sql, storage::Params p = {}) { return tx.Execute(sql, std::move(p)).status(); };
     RETURN_IF_ERROR(run("INSERT INTO agencies (code, name, kind, created_at) VALUES ('city', 'City', 'government', 0)"));
     RETURN_IF_ERROR(run("INSERT INTO agencies (code, name, kind, created_at) VALUES ('state', 'State', 'government', 0)"));
@@ -167,9 +174,14 @@ int main(int argc, char** argv) {
                                       metrics::NewTarget{"repeat_contacts_percent", "at_most", 20, 0},
                                       metrics::NewTarget{"reviews_on_time_percent", "at_least", 90, 0},
                                       metrics::NewTarget{"change_applied_median_minutes", "at_most", 1440, 0}}) {
+    if (phase == "measure") break;
     if (auto r = cards.AddTarget(who, core::AgencyId{1}, t); !r.ok()) {
       return std::fprintf(stderr, "%s\n", r.status().ToString().c_str()), 1;
     }
+  }
+  if (phase == "load") {
+    std::printf("%s\n", fmt::format(R"({{"database":"postgres","phase":"load","load_s":{:.1f}}})", load_s).c_str());
+    return 0;
   }
   std::vector<double> runs;
   metrics::Scorecard last;
