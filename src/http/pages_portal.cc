@@ -13,6 +13,7 @@
 #include "http/page_support.h"
 #include "portal/portal_service.h"
 #include "sharing/change_notice_service.h"
+#include "sharing/consent_service.h"
 
 namespace http {
 namespace {
@@ -215,6 +216,33 @@ void AddPortalPages(Router& router, const PageDeps& deps) {
         d["change_rows"] = std::move(rows);
       }
     }
+    // Their consents: what each lets which agency do, and the button to withdraw it.
+    if (deps.consents != nullptr) {
+      auto consents = deps.consents->ForPerson(who, *me->person);
+      if (consents.ok()) {
+        const core::Date today = deps.consents->Today();
+        json rows = json::array();
+        for (const auto& c : *consents) {
+          std::string categories;
+          for (const auto& id : c.categories) {
+            const auto* cat = deps.consents->categories().Find(id);
+            categories += (categories.empty() ? "" : ", ") + (cat != nullptr ? cat->label : id);
+          }
+          const std::string state = c.StateOn(today);
+          rows.push_back({{"id", c.id},
+                          {"with", c.receiving_agency ? c.receiving_agency_name
+                                                      : std::string("any ") + c.agency_kind + " agency"},
+                          {"what", c.scope == sharing::ConsentScope::kFull ? std::string("Everything it may share")
+                                                                           : categories},
+                          {"why", std::string(authz::PurposeLabel(c.purpose))},
+                          {"state", page_support::Capitalised(state)},
+                          {"may_withdraw", state == "active" || state == "paused" || state == "pending"},
+                          {"withdraw_action", fmt::format("/portal/consents/{}/withdraw", c.id)}});
+        }
+        d["has_consent_rows"] = !rows.empty();
+        d["consent_rows"] = std::move(rows);
+      }
+    }
     auto log = deps.persons.AccessLog(who, *me->person, 50);
     if (!log.ok()) return ErrorFor(deps, ctx, log.status());
     json rows = json::array();
@@ -231,6 +259,7 @@ void AddPortalPages(Router& router, const PageDeps& deps) {
     d["access_rows"] = std::move(rows);
     d["has_access_rows"] = !log->items.empty();
     if (ctx.request.Query("changed") == "1") d["flash"] = "Your address is changed: the agencies that know you are told";
+    if (ctx.request.Query("withdrawn") == "1") d["flash"] = "Your consent is withdrawn";
     Errors(d, errors);
     return Render(deps, status, "portal_home", d);
   };
@@ -243,6 +272,15 @@ void AddPortalPages(Router& router, const PageDeps& deps) {
                 auto code = deps.portal->NewLinkCode(ctx.Who());
                 if (!code.ok()) return ErrorFor(deps, ctx, code.status());
                 return account_page(ctx, *code, json::object(), {}, 200);
+              }});
+  // The person withdraws a consent of their own.
+  router.Add({"POST", "/portal/consents/{id}/withdraw", Auth::kPage, "", [&deps](Context& ctx) {
+                if (deps.consents == nullptr) return ErrorFor(deps, ctx, core::Status::NotFound("no consents here"));
+                auto id = ParseId(ctx.Param("id"), "id");
+                if (!id.ok()) return ErrorFor(deps, ctx, core::Status::NotFound("no such consent"));
+                auto done = deps.consents->Record(ctx.Who(), *id, sharing::ConsentAction::kWithdraw, "");
+                if (!done.ok()) return ErrorFor(deps, ctx, done.status());
+                return Response::Redirect("/portal?withdrawn=1#consents");
               }});
   // Tell us once: the person changes their home address; every agency that knows them is told.
   router.Add({"POST", "/portal/address", Auth::kPage, "", [&deps, account_page](Context& ctx) {

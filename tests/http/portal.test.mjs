@@ -164,4 +164,31 @@ test('a person signs up, confirms, is linked at the desk and sees who looked at 
   assert.equal(applied.status, 200, applied.text);
   const updated = await ana.go('GET', '/portal');
   assert.match(updated.text, /govuk-tag--green">Updated/);
+
+  // Consents: the one given at the desk is listed; the person withdraws it themself.
+  const state = Number(await sql(db, "SELECT id FROM agencies WHERE code = 'state-benefits'"));
+  const given = await caseworker.post(`/api/v1/persons/${person}/consents`, {
+    receiving_agency_id: state, scope: 'partial', categories: ['income'], purpose: 'eligibility', legal_basis: 'consent',
+    how_to_withdraw: 'In your portal account, or tell any caseworker.', evidence: 'signed_form', document_ref: 'P-1',
+  });
+  assert.equal(given.status, 201, given.text);
+  const listed = await ana.go('GET', '/portal');
+  assert.match(listed.text, /data-testid="portal-consents"/);
+  assert.match(listed.text, /State Benefits Agency<\/td><td class="govuk-table__cell">Income<\/td><td class="govuk-table__cell">Eligibility assessment<\/td><td class="govuk-table__cell">Active/);
+  const withdrawn = await ana.go('POST', `/portal/consents/${given.body.id}/withdraw`, { csrf_token: hiddenCsrf(listed.text) });
+  assert.equal(withdrawn.status, 303, withdrawn.text.slice(0, 300));
+  assert.equal(await sql(db, `SELECT state FROM consents WHERE id = ${given.body.id}`), 'withdrawn');
+  const evidence = await sql(db, `SELECT evidence FROM consent_events WHERE consent_id = ${given.body.id} ORDER BY id DESC LIMIT 1`);
+  assert.equal(evidence, 'citizen_action');
+  assert.match((await ana.go('GET', '/portal')).text, /Withdrawn/);
+  // Not someone else's consent.
+  const other = Number(await sql(db, `SELECT min(id) FROM persons WHERE id <> ${person}`));
+  const theirs = await caseworker.post(`/api/v1/persons/${other}/consents`, {
+    receiving_agency_id: state, scope: 'partial', categories: ['income'], purpose: 'eligibility', legal_basis: 'consent',
+    how_to_withdraw: 'Tell any caseworker.', evidence: 'signed_form', document_ref: 'P-2',
+  });
+  assert.equal(theirs.status, 201, theirs.text);
+  const refused = await ana.go('POST', `/portal/consents/${theirs.body.id}/withdraw`, { csrf_token: hiddenCsrf(listed.text) });
+  assert.equal(refused.status, 403);
+  assert.equal(await sql(db, `SELECT state FROM consents WHERE id = ${theirs.body.id}`), 'active');
 });
