@@ -1,4 +1,5 @@
 #include "http/pages.h"
+#include "metrics/service_metrics.h"
 
 #include "sharing/reference_directory.h"
 
@@ -1244,6 +1245,58 @@ void AddPageRoutes(Router& router, const PageDeps& deps) {
                 links.push_back({{"href", "/clients/new"}, {"label", "Register a client"},
                                  {"description", "Record someone new to every agency of the consortium."}});
                 d["links"] = std::move(links);
+                // The work waiting, by role: counts only, with where to act on them.
+                if (deps.metrics != nullptr) {
+                  const auto& who = ctx.Who();
+                  auto g = deps.metrics->AtAGlanceFor(who);
+                  if (g.ok()) {
+                    json cards = json::array();
+                    auto card = [&](const std::string& heading, const std::string& href, const std::string& link,
+                                    json rows) {
+                      cards.push_back({{"heading", heading}, {"href", href}, {"link", link}, {"rows", std::move(rows)}});
+                    };
+                    auto row = [](const std::string& key, int64_t n, bool warn = false) {
+                      return json{{"key", key}, {"value", n}, {"warn", warn && n > 0}};
+                    };
+                    if (who.HasRole(authz::Role::kFrontdesk) || who.HasRole(authz::Role::kManager)) {
+                      card("At the desk", "/desk", "Go to the desk",
+                           {row("Visitors waiting now", g->waiting),
+                            row("Longest wait, in minutes", g->oldest_wait_minutes, g->oldest_wait_minutes >= 30),
+                            row("Contacts recorded today", g->contacts_today)});
+                    }
+                    if (who.HasAnyRole({authz::Role::kCaseworker, authz::Role::kSpecialist})) {
+                      card("Your work", "/work", "Open the work queue",
+                           {row("Claimed by you", g->my_work), row("Waiting in your teams", g->team_open),
+                            row("Past their due date", g->work_overdue, true)});
+                      card("Referrals and decisions", "/referrals", "See the referrals",
+                           {row("Referrals waiting for an answer", g->referrals_waiting),
+                            row("Of those, past their respond-by time", g->referrals_overdue, true),
+                            row("Applications to decide", g->decisions_pending),
+                            row("Of those, past their due date", g->decisions_overdue, true)});
+                    }
+                    if (who.HasAnyRole({authz::Role::kCoordinator, authz::Role::kManager})) {
+                      card("Cases", "/cases", "See the cases",
+                           {row("Open cases the agency coordinates", g->cases_open),
+                            row("Reviews overdue", g->reviews_overdue, true)});
+                    }
+                    if (who.HasRole(authz::Role::kManager)) {
+                      card("Overdue across the agency", "/performance", "See the performance",
+                           {row("Referrals past their respond-by time", g->referrals_overdue, true),
+                            row("Applications past their due date", g->decisions_overdue, true),
+                            row("Case reviews overdue", g->reviews_overdue, true),
+                            row("Changes told once, not applied yet", g->changes_pending)});
+                      json teams = json::array();
+                      for (const auto& t : g->teams) {
+                        teams.push_back({{"team", t.team}, {"members", t.members}, {"open", t.open},
+                                         {"claimed", t.claimed}, {"overdue", t.overdue}});
+                      }
+                      d["team_rows"] = std::move(teams);
+                      d["has_team_rows"] = !g->teams.empty();
+                    }
+                    d["has_cards"] = !cards.empty();
+                    d["cards"] = std::move(cards);
+                  }
+                }
                 return Page(deps, 200, "home", d);
               }});
 

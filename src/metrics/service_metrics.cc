@@ -290,4 +290,12 @@ StatusOr<ServiceMetrics> ServiceMetricsService::Compute(const authz::Principal& 
   return m;
 }
 
+StatusOr<Glance> ServiceMetricsService::AtAGlanceFor(const authz::Principal& who) {
+  const core::Timestamp now = clock_.Now();
+  auto local = frontoffice::ToLocal(now, options_.time_zone);
+  const core::Date today = local.ok() ? local->date : now.UtcDate();
+  auto start = frontoffice::FromLocal(today, 0, options_.time_zone);
+  return AtAGlance(db_, who, now, today.ToString(), start.ok() ? *start : core::Timestamp{now.micros - now.micros % 86'400'000'000});
+}
+
 }  // namespace metrics

@@ -9,6 +9,7 @@
 #include "core/clock.h"
 #include "core/ids.h"
 #include "core/status.h"
+#include "metrics/glance.h"
 #include "storage/database.h"
 
 // Service metrics of an agency over a period, computed from what onedoor stored as the work was
@@ -142,6 +143,8 @@ class ServiceMetricsService {
   // Whether `who` may see `agency`'s metrics; a refusal is audited as `action`.
   core::Status MaySee(const authz::Principal& who, core::AgencyId agency, const std::string& action);
   int min_cell() const { return options_.min_cell; }
+  // The home page's counts for `who` (metrics/glance.h), today in the deployment's time zone.
+  core::StatusOr<Glance> AtAGlanceFor(const authz::Principal& who);
   core::Timestamp Now() const { return clock_.Now(); }
 
  private:

@@ -48,6 +48,9 @@ test('a manager sets up an office: hours, a queue, a counter, slots, and a booki
   await page.getByLabel('Username', { exact: true }).fill('manager.city');
   await page.getByLabel('Password', { exact: true }).fill('demo-password-1');
   await page.getByRole('button', { name: 'Sign in', exact: true }).click();
+  // The manager's home: the work waiting across the agency and each team's load.
+  await page.getByTestId('team-load').waitFor();
+  await checkA11y(page, 'manager home');
   await page.getByRole('link', { name: 'Offices', exact: true }).click();
   await page.getByRole('heading', { level: 1, name: 'Offices' }).waitFor();
   await checkA11y(page, 'offices');

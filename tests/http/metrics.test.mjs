@@ -60,6 +60,17 @@ test('service metrics: counted from the work, small cells suppressed, as JSON, C
   assert.match(prom.text, /^onedoor_referrals_overdue\{agency="city-social"\} 0$/m);
   assert.match(prom.text, /^# TYPE onedoor_changes_pending gauge$/m);
 
+  // The home page, by role: the desk sees the visitor waiting and today's six contacts; the
+  // manager sees the teams' load and the overdue work.
+  const deskHome = await desk.get('/');
+  assert.match(deskHome.text, /Visitors waiting now<\/dt><dd class="govuk-summary-list__value">1</);
+  assert.match(deskHome.text, /Contacts recorded today<\/dt><dd class="govuk-summary-list__value">6</);
+  assert.doesNotMatch(deskHome.text, /Team load/);
+  const managerHome = await manager.get('/');
+  assert.match(managerHome.text, /Overdue across the agency/);
+  assert.match(managerHome.text, /data-testid="team-load"/);
+  assert.match(managerHome.text, /<th scope="row" class="govuk-table__header">Front line<\/th>/);
+
   const csv = await manager.get('/api/v1/metrics/service?format=csv');
   assert.equal(csv.status, 200);
   assert.match(csv.headers.get('content-type'), /^text\/csv/);
