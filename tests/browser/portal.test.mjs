@@ -1,8 +1,9 @@
 // The citizen portal on screen in Debian's chromium: a person creates an account (a mistake
 // first), confirms the address from the queued message, signs in, gets a code; front-desk staff
 // link the account on the client's page; a caseworker opens the record for case work; the person
-// sees in their access log that the city's caseworker looked at it, and why. Every page is
-// checked with axe-core.
+// sees in their access log that the city's caseworker looked at it, and why. Then they move:
+// they tell the portal once, the two agencies that know them are told and acknowledge, and the
+// person sees "Updated" for both. Every page is checked with axe-core.
 //
 //   ONEDOOR_BIN=build/dev/onedoor node --test tests/browser/portal.test.mjs
 
@@ -12,6 +13,7 @@ import path from 'node:path';
 import { test } from 'node:test';
 import { promisify } from 'node:util';
 
+import { login } from '../http/helpers.mjs';
 import { checkA11y, launch, makeTempDir, repoRoot, startServer } from './lib.mjs';
 
 const execFileAsync = promisify(execFile);
@@ -113,4 +115,33 @@ test('a person links their portal account at the desk and sees who looked at the
   assert.match(await row.first().textContent(), /caseworker/);
   await checkA11y(page, 'account, linked');
   await shot(page, 'access-log');
+
+  // Tell us once: a mistake first, then the new address.
+  await page.getByLabel('Address line 1').fill('');
+  await page.getByLabel('Town or city').fill('Riverside');
+  await page.getByRole('button', { name: 'Change my address' }).click();
+  await page.locator('.govuk-error-summary').getByText('Enter the first line of your address').waitFor();
+  await checkA11y(page, 'address with a mistake');
+  await page.getByLabel('Address line 1').fill('12 Harbour View');
+  await page.getByLabel('Postcode').fill('1009');
+  await page.getByRole('button', { name: 'Change my address' }).click();
+  await page.getByText('Your address is changed').waitFor();
+  const changes = page.getByTestId('portal-changes');
+  const told = (await sql(`SELECT n.id || ',' || a.code FROM change_notices n JOIN agencies a ON a.id = n.agency_id WHERE n.person_id = ${person} ORDER BY n.id`))
+    .split('\n').filter(Boolean).map((l) => l.split(','));
+  assert.deepEqual(told.map(([, code]) => code).sort(), ['city-social', 'health-authority']);
+  assert.equal(await changes.getByText('Not yet').count(), 2);
+  // Each agency acknowledges from its own system.
+  const staffOf = { 'city-social': 'caseworker.city', 'health-authority': 'caseworker.health' };
+  for (const [id, code] of told) {
+    const worker = await login(server.url, staffOf[code], { purpose: 'case_work' });
+    const applied = await worker.post(`/api/v1/changes/${id}/applied`, { note: 'Updated.' });
+    assert.equal(applied.status, 200, applied.text);
+  }
+  await page.goto('/portal#changes');
+  await changes.waitFor();
+  assert.equal(await changes.getByText('Updated').count(), 2);
+  assert.equal(await changes.getByText('Not yet').count(), 0);
+  await checkA11y(page, 'changes applied');
+  await shot(page, 'changes');
 });
