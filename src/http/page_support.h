@@ -6,6 +6,7 @@
 #include <map>
 #include <nlohmann/json.hpp>
 #include <string>
+#include <vector>
 
 #include "cases/timeline.h"
 #include "http/pages.h"
@@ -27,6 +28,13 @@ std::string FormValue(const std::multimap<std::string, std::string>& form, const
 std::string Trim(std::string s);
 // `s` with its first letter in upper case: a service's message as a sentence on a page.
 std::string Capitalised(std::string s);
+// The measures a service target or an outcome indicator can be set on, as <select> choices
+// with `selected` chosen. In pages_metrics.cc.
+nlohmann::json TargetMetricChoices(const std::string& selected);
+// Reads a target form's number (field `value_field`) and minutes (optional) into `value` and
+// `minutes`; the mistakes, named by field. In pages_metrics.cc.
+std::vector<core::FieldError> ReadTargetNumbers(const std::multimap<std::string, std::string>& form,
+                                                const std::string& value_field, double* value, int* minutes);
 
 }  // namespace http::page_support
 

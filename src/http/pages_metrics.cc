@@ -260,15 +260,7 @@ void AddMetricsPages(Router& router, const PageDeps& deps) {
                          (who.HasRole(authz::Role::kGovernance) ||
                           (who.agency == agency && who.HasAnyRole({authz::Role::kManager, authz::Role::kAdmin})));
     d["may_set"] = may_set;
-    json metric_choices = json::array();
-    for (const auto& m : metrics::TargetMetrics()) {
-      std::string label = m.label;
-      if (const size_t at = label.find("{minutes}"); at != std::string::npos) label.replace(at, 9, "N");
-      metric_choices.push_back({{"value", m.key},
-                                {"text", label + (m.percent ? " (%)" : " (minutes)")},
-                                {"selected", values.value("f_metric", "") == m.key}});
-    }
-    d["metric_choices"] = std::move(metric_choices);
+    d["metric_choices"] = page_support::TargetMetricChoices(values.value("f_metric", ""));
     d["f_value"] = values.value("f_value", "");
     d["f_minutes"] = values.value("f_minutes", "");
     d["at_most"] = values.value("f_comparison", "") == "at_most";
@@ -302,18 +294,8 @@ void AddMetricsPages(Router& router, const PageDeps& deps) {
                 json values = {{"f_metric", in.metric}, {"f_comparison", in.comparison},
                                {"f_value", FormValue(form, "value")}, {"f_minutes", FormValue(form, "minutes")}};
                 json errors = json::array();
-                try {
-                  size_t used = 0;
-                  const std::string v = page_support::Trim(FormValue(form, "value"));
-                  in.value = std::stod(v, &used);
-                  if (used != v.size()) throw std::invalid_argument("trailing");
-                } catch (const std::exception&) {
-                  errors.push_back({{"field", "value"}, {"message", "write the target as a number, like 90"}});
-                }
-                if (const std::string mins = page_support::Trim(FormValue(form, "minutes")); !mins.empty()) {
-                  auto n = ParseId(mins, "minutes");
-                  if (n.ok() && *n <= 100000) in.minutes = static_cast<int>(*n);
-                  else errors.push_back({{"field", "minutes"}, {"message", "write the minutes as a whole number, like 20"}});
+                for (const auto& e : page_support::ReadTargetNumbers(form, "value", &in.value, &in.minutes)) {
+                  errors.push_back({{"field", e.field}, {"message", e.message}});
                 }
                 if (errors.empty()) {
                   auto t = deps.scorecards->AddTarget(ctx.Who(), agency, in);
@@ -334,4 +316,38 @@ void AddMetricsPages(Router& router, const PageDeps& deps) {
               }});
 }
 
+namespace page_support {
+
+json TargetMetricChoices(const std::string& selected) {
+  json choices = json::array();
+  for (const auto& m : metrics::TargetMetrics()) {
+    std::string label = m.label;
+    if (const size_t at = label.find("{minutes}"); at != std::string::npos) label.replace(at, 9, "N");
+    choices.push_back({{"value", m.key},
+                       {"text", label + (m.percent ? " (%)" : " (minutes)")},
+                       {"selected", selected == m.key}});
+  }
+  return choices;
+}
+
+std::vector<core::FieldError> ReadTargetNumbers(const std::multimap<std::string, std::string>& form,
+                                                const std::string& value_field, double* value, int* minutes) {
+  std::vector<core::FieldError> errors;
+  try {
+    size_t used = 0;
+    const std::string v = Trim(FormValue(form, value_field));
+    *value = std::stod(v, &used);
+    if (used != v.size()) throw std::invalid_argument("trailing");
+  } catch (const std::exception&) {
+    errors.push_back({value_field, "write the target as a number, like 90"});
+  }
+  if (const std::string mins = Trim(FormValue(form, "minutes")); !mins.empty()) {
+    auto n = ParseId(mins, "minutes");
+    if (n.ok() && *n <= 100000) *minutes = static_cast<int>(*n);
+    else errors.push_back({"minutes", "write the minutes as a whole number, like 20"});
+  }
+  return errors;
+}
+
+}  // namespace page_support
 }  // namespace http

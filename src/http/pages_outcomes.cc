@@ -103,15 +103,7 @@ void AddOutcomePages(Router& router, const PageDeps& deps) {
     }
     d["program_choices"] = std::move(programs);
     d["has_programs"] = !d["program_choices"].empty();
-    json metric_choices = json::array();
-    for (const auto& m : metrics::TargetMetrics()) {
-      std::string label = m.label;
-      if (const size_t at = label.find("{minutes}"); at != std::string::npos) label.replace(at, 9, "N");
-      metric_choices.push_back({{"value", m.key},
-                                {"text", label + (m.percent ? " (%)" : " (minutes)")},
-                                {"selected", values.value("f_metric", "") == m.key}});
-    }
-    d["metric_choices"] = std::move(metric_choices);
+    d["metric_choices"] = page_support::TargetMetricChoices(values.value("f_metric", ""));
     for (const auto& [k, v] : values.items()) d[k] = v;
     d["kind_service"] = values.value("f_kind", "") == "service";
     d["at_most"] = values.value("f_comparison", "") == "at_most";
@@ -151,17 +143,8 @@ void AddOutcomePages(Router& router, const PageDeps& deps) {
                 std::vector<core::FieldError> errors;
                 auto id = ParseId(outcome, "outcome_id");
                 if (!id.ok()) errors.push_back({"outcome_id", "choose the outcome"});
-                try {
-                  size_t used = 0;
-                  in.target = std::stod(target, &used);
-                  if (used != target.size()) throw std::invalid_argument("trailing");
-                } catch (const std::exception&) {
-                  errors.push_back({"target", "write the target as a number, like 90"});
-                }
-                if (!minutes.empty()) {
-                  auto n = ParseId(minutes, "minutes");
-                  if (n.ok() && *n <= 100000) in.minutes = static_cast<int>(*n);
-                  else errors.push_back({"minutes", "write the minutes as a whole number, like 20"});
+                for (auto& e : page_support::ReadTargetNumbers(form, "target", &in.target, &in.minutes)) {
+                  errors.push_back(std::move(e));
                 }
                 if (errors.empty()) {
                   auto i = deps.outcomes->AddIndicator(ctx.Who(), *id, in);

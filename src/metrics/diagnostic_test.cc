@@ -3,9 +3,6 @@
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
 
-#include "storage/migrations.h"
-#include "storage/postgres/postgres_database.h"
-#include "storage/schema.h"
 #include "tests/testing/postgres_cluster.h"
 #include "tests/testing/testing.h"
 
@@ -142,15 +139,7 @@ authz::Principal Staff(authz::Role role) {
 class DiagnosticServiceTest : public ::testing::TestWithParam<std::string> {
  protected:
   void SetUp() override {
-    if (GetParam() == "sqlite") {
-      db_ = testing_support::NewMigratedSqlite(dir_);
-    } else {
-      auto opened = storage::OpenPostgres(testing_support::PostgresEnvironment::Cluster().NewDatabaseUrl(),
-                                          {.connections = 2});
-      ASSERT_TRUE(opened.ok()) << opened.status().ToString();
-      db_ = std::move(opened).value();
-      ASSERT_TRUE(storage::Migrate(*db_, storage::OnedoorSchema()).ok());
-    }
+    db_ = testing_support::NewMigratedDatabase(GetParam(), dir_, 2);
     clock_.Set(core::Timestamp{1'767'225'600'000'000});
     service_ = std::make_unique<DiagnosticService>(*db_, audit_, clock_);
   }

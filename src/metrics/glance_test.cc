@@ -3,9 +3,6 @@
 #include <fmt/format.h>
 #include <gtest/gtest.h>
 
-#include "storage/migrations.h"
-#include "storage/postgres/postgres_database.h"
-#include "storage/schema.h"
 #include "tests/testing/postgres_cluster.h"
 #include "tests/testing/testing.h"
 
@@ -25,15 +22,7 @@ constexpr int64_t kNow = kToday + 12 * 60 * kMinute;
 class GlanceTest : public ::testing::TestWithParam<std::string> {
  protected:
   void SetUp() override {
-    if (GetParam() == "sqlite") {
-      db_ = testing_support::NewMigratedSqlite(dir_);
-    } else {
-      auto opened = storage::OpenPostgres(testing_support::PostgresEnvironment::Cluster().NewDatabaseUrl(),
-                                          {.connections = 2});
-      ASSERT_TRUE(opened.ok()) << opened.status().ToString();
-      db_ = std::move(opened).value();
-      ASSERT_TRUE(storage::Migrate(*db_, storage::OnedoorSchema()).ok());
-    }
+    db_ = testing_support::NewMigratedDatabase(GetParam(), dir_, 2);
     ASSERT_TRUE(db_->Write([](storage::Transaction& tx) -> Status { return Scenario(tx); }).ok());
   }
 

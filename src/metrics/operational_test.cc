@@ -3,9 +3,6 @@
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
 
-#include "storage/migrations.h"
-#include "storage/postgres/postgres_database.h"
-#include "storage/schema.h"
 #include "tests/testing/postgres_cluster.h"
 #include "tests/testing/testing.h"
 
@@ -26,15 +23,7 @@ constexpr int64_t kNow = 1'772'409'600'000'000 + 12 * 60 * kMinute;  // 2026-03-
 class OperationalTest : public ::testing::TestWithParam<std::string> {
  protected:
   void SetUp() override {
-    if (GetParam() == "sqlite") {
-      db_ = testing_support::NewMigratedSqlite(dir_);
-    } else {
-      auto opened = storage::OpenPostgres(testing_support::PostgresEnvironment::Cluster().NewDatabaseUrl(),
-                                          {.connections = 2});
-      ASSERT_TRUE(opened.ok()) << opened.status().ToString();
-      db_ = std::move(opened).value();
-      ASSERT_TRUE(storage::Migrate(*db_, storage::OnedoorSchema()).ok());
-    }
+    db_ = testing_support::NewMigratedDatabase(GetParam(), dir_, 2);
   }
   testing_support::TempDir dir_;
   std::unique_ptr<storage::Database> db_;

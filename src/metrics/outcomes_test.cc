@@ -4,9 +4,6 @@
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
 
-#include "storage/migrations.h"
-#include "storage/postgres/postgres_database.h"
-#include "storage/schema.h"
 #include "tests/testing/postgres_cluster.h"
 #include "tests/testing/testing.h"
 
@@ -43,15 +40,7 @@ std::vector<std::string> Fields(const Status& s) {
 class OutcomesTest : public ::testing::TestWithParam<std::string> {
  protected:
   void SetUp() override {
-    if (GetParam() == "sqlite") {
-      db_ = testing_support::NewMigratedSqlite(dir_);
-    } else {
-      auto opened = storage::OpenPostgres(testing_support::PostgresEnvironment::Cluster().NewDatabaseUrl(),
-                                          {.connections = 2});
-      ASSERT_TRUE(opened.ok()) << opened.status().ToString();
-      db_ = std::move(opened).value();
-      ASSERT_TRUE(storage::Migrate(*db_, storage::OnedoorSchema()).ok());
-    }
+    db_ = testing_support::NewMigratedDatabase(GetParam(), dir_, 2);
     clock_.Set(core::Timestamp{kMar + 40 * kDay});
     metrics_ = std::make_unique<ServiceMetricsService>(*db_, audit_, clock_, MetricsOptions{5, "UTC"});
     cards_ = std::make_unique<ScorecardService>(*db_, audit_, clock_, *metrics_, "UTC");

@@ -255,9 +255,8 @@ StatusOr<Scorecard> ScorecardService::Monthly(const authz::Principal& who, core:
   std::vector<std::pair<std::string, ServiceMetrics>> months;
   for (int back = 5; back >= 0; --back) {
     const core::Date start = AddMonths(first, -back);
-    ASSIGN_OR_RETURN(core::Timestamp from, frontoffice::FromLocal(start, 0, time_zone_));
-    ASSIGN_OR_RETURN(core::Timestamp to, frontoffice::FromLocal(AddMonths(start, 1), 0, time_zone_));
-    ASSIGN_OR_RETURN(ServiceMetrics m, metrics_.Compute(who, agency, {from, to}));
+    ASSIGN_OR_RETURN(Period period, PeriodOf(start));
+    ASSIGN_OR_RETURN(ServiceMetrics m, metrics_.Compute(who, agency, period));
     months.emplace_back(start.ToString().substr(0, 7), std::move(m));
   }
   card.agency_name = months.back().second.agency_name;
@@ -290,11 +289,15 @@ StatusOr<Scorecard> ScorecardService::Monthly(const authz::Principal& who, core:
   return card;
 }
 
-StatusOr<Period> ScorecardService::MonthPeriod(const std::string& month) const {
-  ASSIGN_OR_RETURN(core::Date first, MonthStart(month));
+StatusOr<Period> ScorecardService::PeriodOf(core::Date first) const {
   ASSIGN_OR_RETURN(core::Timestamp from, frontoffice::FromLocal(first, 0, time_zone_));
   ASSIGN_OR_RETURN(core::Timestamp to, frontoffice::FromLocal(AddMonths(first, 1), 0, time_zone_));
   return Period{from, to};
+}
+
+StatusOr<Period> ScorecardService::MonthPeriod(const std::string& month) const {
+  ASSIGN_OR_RETURN(core::Date first, MonthStart(month));
+  return PeriodOf(first);
 }
 
 std::string ScorecardService::ThisMonth() const {

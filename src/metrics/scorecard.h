@@ -100,6 +100,8 @@ class ScorecardService {
   core::StatusOr<Period> MonthPeriod(const std::string& month) const;
 
  private:
+  // The month that starts on `first`, in the deployment's time zone.
+  core::StatusOr<Period> PeriodOf(core::Date first) const;
   core::Status MaySet(storage::Transaction& tx, const authz::Principal& who, core::AgencyId agency);
 
   storage::Database& db_;

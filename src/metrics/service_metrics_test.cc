@@ -5,9 +5,6 @@
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
 
-#include "storage/migrations.h"
-#include "storage/postgres/postgres_database.h"
-#include "storage/schema.h"
 #include "tests/testing/postgres_cluster.h"
 #include "tests/testing/testing.h"
 
@@ -49,15 +46,7 @@ TEST(PercentileTest, NearestRank) {
 class ServiceMetricsTest : public ::testing::TestWithParam<std::string> {
  protected:
   void SetUp() override {
-    if (GetParam() == "sqlite") {
-      db_ = testing_support::NewMigratedSqlite(dir_);
-    } else {
-      auto opened = storage::OpenPostgres(testing_support::PostgresEnvironment::Cluster().NewDatabaseUrl(),
-                                          {.connections = 4});
-      ASSERT_TRUE(opened.ok()) << opened.status().ToString();
-      db_ = std::move(opened).value();
-      ASSERT_TRUE(storage::Migrate(*db_, storage::OnedoorSchema()).ok());
-    }
+    db_ = testing_support::NewMigratedDatabase(GetParam(), dir_, 4);
     clock_.Set(core::Timestamp{kMonday + 10 * kDay});
     service_ = std::make_unique<ServiceMetricsService>(*db_, audit_, clock_, MetricsOptions{5, "America/New_York"});
     ASSERT_TRUE(db_->Write([](storage::Transaction& tx) -> Status { return Scenario(tx); }).ok());

@@ -4,8 +4,10 @@
 #include <stdexcept>
 
 #include "core/crypto.h"
+#include "storage/postgres/postgres_database.h"
 #include "storage/schema.h"
 #include "storage/sqlite/sqlite_database.h"
+#include "tests/testing/postgres_cluster.h"
 
 namespace testing_support {
 
@@ -23,6 +25,17 @@ TempDir::~TempDir() {
 std::unique_ptr<storage::Database> NewMigratedSqlite(const TempDir& dir, const std::string& name) {
   (void)core::InitCrypto();
   auto db = storage::OpenSqlite(dir.File(name), {.read_connections = 2});
+  if (!db.ok()) throw std::runtime_error(db.status().ToString());
+  auto applied = storage::Migrate(**db, storage::OnedoorSchema());
+  if (!applied.ok()) throw std::runtime_error(applied.status().ToString());
+  return std::move(db).value();
+}
+
+std::unique_ptr<storage::Database> NewMigratedDatabase(const std::string& backend, const TempDir& dir,
+                                                       int connections) {
+  if (backend == "sqlite") return NewMigratedSqlite(dir);
+  if (backend != "postgres") throw std::runtime_error("no backend " + backend);
+  auto db = storage::OpenPostgres(PostgresEnvironment::Cluster().NewDatabaseUrl(), {.connections = connections});
   if (!db.ok()) throw std::runtime_error(db.status().ToString());
   auto applied = storage::Migrate(**db, storage::OnedoorSchema());
   if (!applied.ok()) throw std::runtime_error(applied.status().ToString());

@@ -25,4 +25,10 @@ class TempDir {
 // A fresh SQLite database with onedoor's schema in `dir`.
 std::unique_ptr<storage::Database> NewMigratedSqlite(const TempDir& dir, const std::string& name = "t.db");
 
+// A fresh database with onedoor's schema on `backend`: "sqlite" in `dir`, or "postgres" as a new
+// database of the binary's cluster (tests/testing/postgres_cluster.h; register the environment)
+// with `connections` connections. Throws std::runtime_error when it cannot be made.
+std::unique_ptr<storage::Database> NewMigratedDatabase(const std::string& backend, const TempDir& dir,
+                                                       int connections = 2);
+
 }  // namespace testing_support
