@@ -6,7 +6,7 @@ DB ?= var/onedoor.db
 LISTEN ?= 127.0.0.1:8080
 JOBS ?= $(shell nproc)
 
-.PHONY: deps build release demo test test-asan bench bench-postgres bench-identity bench-eligibility bench-gate bench-notices bench-directory bench-queue bench-scorecard fuzz format clean
+.PHONY: deps build release demo test test-asan bench bench-postgres bench-identity bench-eligibility bench-gate bench-notices bench-directory bench-queue bench-scorecard bench-person-view fuzz format clean
 
 deps:
 	@./scripts/install-deps.sh
@@ -75,6 +75,9 @@ bench-directory: release
 bench-queue: release
 	@cmake --build --preset release -j $(JOBS) --target queue_benchmark
 	@./build/release/bench/queue_benchmark --counters 50 --seconds 10 --rate 400
+
+bench-person-view: release
+	@node bench/person_view.mjs --requests 500 --entries 500
 
 bench-scorecard: release
 	@cmake --build --preset release -j $(JOBS) --target scorecard_benchmark

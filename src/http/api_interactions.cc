@@ -39,7 +39,7 @@ std::vector<cases::TimelineEntry> ContactEntries(const std::vector<frontoffice::
     outcome[0] = static_cast<char>(std::tolower(static_cast<unsigned char>(outcome[0])));
     out.push_back({i.at, "contact",
                    "Contact " + channel + " with " + i.agency_name + ": " + i.topic + " (" + outcome + ")",
-                   "/clients/" + std::to_string(person_id) + "#contacts"});
+                   "/clients/" + std::to_string(person_id) + "/timeline?kind=contact"});
   }
   return out;
 }

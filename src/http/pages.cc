@@ -4,6 +4,7 @@
 #include "sharing/reference_directory.h"
 
 #include <algorithm>
+#include <charconv>
 #include <sstream>
 
 #include <fmt/format.h>
@@ -11,6 +12,7 @@
 
 #include "core/crypto.h"
 #include "cases/timeline.h"
+#include "http/api_timeline.h"
 #include "http/multipart.h"
 #include "http/page_support.h"
 
@@ -132,6 +134,12 @@ Response ErrorFor(const PageDeps& deps, const Context& ctx, const core::Status& 
       status = 403;
       heading = "You cannot see this";
       message = "Access was refused and recorded: " + s.message() + ".";
+      break;
+    case core::StatusCode::kInvalidArgument:
+      status = 400;
+      heading = "There is a problem with the page address";
+      message = s.message().empty() ? "Check the address and try again." : s.message();
+      message[0] = static_cast<char>(std::toupper(static_cast<unsigned char>(message[0])));
       break;
     case core::StatusCode::kUnavailable:
       status = 503;
@@ -929,6 +937,11 @@ Response ClientRefused(const PageDeps& deps, Context& ctx, int64_t id, const cor
 // A client's page from the gate's view of them: what is withheld and why, the agencies that
 // know the person, and (for casework roles) the emergency access form where something is
 // withheld that break-glass could open.
+// The newest entries of the timeline shown on a person's page; the rest are a link away.
+constexpr size_t kTimelineOnPersonView = 15;
+// Entries on one page of /clients/{id}/timeline.
+constexpr int64_t kTimelinePage = 50;
+
 Response ClientPage(const PageDeps& deps, Context& ctx, const registry::PersonView& view, bool emergency) {
   const auto& p = view.person;
   json d = Common(deps, ctx, p.DisplayName(), "clients");
@@ -1160,11 +1173,15 @@ Response ClientPage(const PageDeps& deps, Context& ctx, const registry::PersonVi
   if (const auto entries = cases::TimelineOf(timeline); !entries.empty()) {
     json list = json::array();
     for (const auto& e : entries) {
-      if (list.size() == 15) break;
+      if (list.size() == kTimelineOnPersonView) break;
       list.push_back({{"at", e.at.ToRfc3339().substr(0, 10)}, {"text", e.text}, {"link", e.link}});
     }
     d["has_timeline"] = true;
     d["timeline"] = std::move(list);
+    if (entries.size() > kTimelineOnPersonView) {
+      d["timeline_all"] = fmt::format("See all {} entries", entries.size());
+      d["timeline_href"] = fmt::format("/clients/{}/timeline", p.id.value);
+    }
   }
   bool openable = false;
   for (const auto& w : view.decision.withheld) {
@@ -1565,6 +1582,74 @@ void AddPageRoutes(Router& router, const PageDeps& deps) {
                 }
                 d["entries"] = std::move(entries);
                 return Page(deps, 200, "client_history", d);
+              }});
+
+  // The whole of what has happened, a page at a time, all kinds or one.
+  router.Add({"GET", "/clients/{id}/timeline", Auth::kPage, "", [&deps](Context& ctx) {
+                auto id = IdParam(ctx, "id");
+                if (!id.ok()) return ErrorFor(deps, ctx, id.status());
+                auto view = deps.persons.Get(ctx.Who(), core::PersonId{*id});
+                if (!view.ok()) return ClientRefused(deps, ctx, *id, view.status(), "", "");
+                const std::string kind = ctx.request.Query("kind");
+                static const std::vector<std::pair<std::string, std::string>> kKinds = {
+                    {"", "Everything"},      {"contact", "Contacts"}, {"referral", "Referrals"},
+                    {"case", "Cases"},       {"application", "Applications"}, {"document", "Documents"}};
+                if (std::none_of(kKinds.begin(), kKinds.end(), [&](const auto& k) { return k.first == kind; })) {
+                  return ErrorFor(deps, ctx,
+                                  core::Status::InvalidArgument(
+                                      "kind must be contact, referral, case, application or document"));
+                }
+                int64_t page = 1;
+                if (const std::string p = ctx.request.Query("page"); !p.empty()) {
+                  const auto [end, ec] = std::from_chars(p.data(), p.data() + p.size(), page);
+                  if (ec != std::errc() || end != p.data() + p.size() || page < 1) {
+                    return ErrorFor(deps, ctx, core::Status::InvalidArgument("page must be a whole number from 1"));
+                  }
+                }
+                auto entries = FullPersonTimeline(ctx.Who(), core::PersonId{*id}, deps.referrals, deps.cases,
+                                                  deps.applications, deps.documents, deps.interactions);
+                if (!entries.ok()) return ErrorFor(deps, ctx, entries.status());
+                std::vector<const cases::TimelineEntry*> chosen;
+                for (const auto& e : *entries) {
+                  if (kind.empty() || e.kind == kind) chosen.push_back(&e);
+                }
+                const int64_t pages = std::max<int64_t>(1, (static_cast<int64_t>(chosen.size()) + kTimelinePage - 1) / kTimelinePage);
+                if (page > pages) return ErrorFor(deps, ctx, core::Status::NotFound(fmt::format("there are {} pages", pages)));
+                const std::string name = view->person.DisplayName();
+                json d = Common(deps, ctx, "What has happened: " + name, "clients");
+                d["name"] = name;
+                d["back_href"] = fmt::format("/clients/{}", *id);
+                const std::string base = fmt::format("/clients/{}/timeline", *id);
+                json kinds = json::array();
+                for (const auto& [value, label] : kKinds) {
+                  kinds.push_back({{"label", label},
+                                   {"href", value.empty() ? base : base + "?kind=" + value},
+                                   {"selected", value == kind}});
+                }
+                d["kinds"] = std::move(kinds);
+                json list = json::array();
+                const size_t first = static_cast<size_t>((page - 1) * kTimelinePage);
+                for (size_t i = first; i < chosen.size() && i < first + kTimelinePage; ++i) {
+                  const auto& e = *chosen[i];
+                  std::string kind_label = e.kind;
+                  kind_label[0] = static_cast<char>(std::toupper(static_cast<unsigned char>(kind_label[0])));
+                  list.push_back({{"at", e.at.ToRfc3339().substr(0, 16).replace(10, 1, " ")},
+                                  {"kind", kind_label},
+                                  {"text", e.text},
+                                  {"link", e.link}});
+                }
+                d["has_entries"] = !list.empty();
+                d["entries"] = std::move(list);
+                d["shown"] = chosen.empty() ? "Nothing you may see has happened yet."
+                                            : fmt::format("{} to {} of {}", first + 1,
+                                                          std::min(chosen.size(), first + kTimelinePage),
+                                                          chosen.size());
+                const std::string kind_query = kind.empty() ? "" : "kind=" + kind + "&";
+                if (page > 1) d["previous_href"] = fmt::format("{}?{}page={}", base, kind_query, page - 1);
+                if (page < pages) d["next_href"] = fmt::format("{}?{}page={}", base, kind_query, page + 1);
+                d["has_pages"] = pages > 1;
+                d["page_of"] = fmt::format("Page {} of {}", page, pages);
+                return Page(deps, 200, "client_timeline", d);
               }});
 
   router.Add({"GET", "/households/{id}", Auth::kPage, "", [&deps](Context& ctx) {

@@ -135,9 +135,18 @@ void ClientContacts(const PageDeps& deps, const Context& ctx, core::PersonId per
   d["show_interactions"] = true;
   d["interactions_action"] = fmt::format("/clients/{}/contacts", person.value);
   if (contacts.ok()) {
+    // The newest contacts; the rest are on the person's timeline, one link away.
+    constexpr size_t kShown = 10;
     json rows = json::array();
     LocalClock clock(deps);
-    for (const auto& i : contacts->items) rows.push_back(ContactRow(i, clock));
+    for (const auto& i : contacts->items) {
+      if (rows.size() == kShown) break;
+      rows.push_back(ContactRow(i, clock));
+    }
+    if (contacts->items.size() > kShown) {
+      d["interactions_all"] = fmt::format("See all {} contacts", contacts->items.size());
+      d["interactions_all_href"] = fmt::format("/clients/{}/timeline?kind=contact", person.value);
+    }
     d["has_interactions"] = !rows.empty();
     d["interactions"] = std::move(rows);
     if (!contacts->withheld.empty()) d["interactions_withheld"] = "The contacts are withheld from you: " + contacts->withheld;

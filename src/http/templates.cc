@@ -13,19 +13,28 @@ namespace {
 
 namespace mstch = kainjow::mustache;
 
+// Builds each value once in place: kainjow's set() and push_back() copy the whole value given
+// them, so values are moved into the containers instead (the containers themselves are not
+// const; only their accessors are).
 mstch::data ToData(const nlohmann::json& j) {
   switch (j.type()) {
     case nlohmann::json::value_t::object: {
       mstch::data d{mstch::data::type::object};
-      for (auto it = j.begin(); it != j.end(); ++it) d.set(it.key(), ToData(it.value()));
+      for (auto it = j.begin(); it != j.end(); ++it) {
+        d.set(it.key(), mstch::data{false});
+        *const_cast<mstch::data*>(d.get(it.key())) = ToData(it.value());
+      }
       return d;
     }
     case nlohmann::json::value_t::array: {
       mstch::data d{mstch::data::type::list};
-      for (const auto& item : j) d.push_back(ToData(item));
+      // Reserved first: the vector would copy (not move) its items when it grows.
+      auto& list = const_cast<mstch::basic_list<std::string>&>(d.list_value());
+      list.reserve(j.size());
+      for (const auto& item : j) list.push_back(ToData(item));
       return d;
     }
-    case nlohmann::json::value_t::string: return mstch::data{j.get<std::string>()};
+    case nlohmann::json::value_t::string: return mstch::data{j.get_ref<const std::string&>()};
     case nlohmann::json::value_t::boolean:
       return j.get<bool>() ? mstch::data{mstch::data::type::bool_true} : mstch::data{mstch::data::type::bool_false};
     case nlohmann::json::value_t::null: return mstch::data{mstch::data::type::bool_false};
@@ -34,7 +43,7 @@ mstch::data ToData(const nlohmann::json& j) {
 }
 
 constexpr const char* kRequired[] = {"layout",      "login",          "clients_search", "client_form", "client_view",
-                                     "client_history", "household_view", "error",          "home",
+                                     "client_history", "client_timeline", "household_view", "error",          "home",
                                      "reviews",     "review",         "screening",
                                      "agreements_register", "agreements_governance", "agreement_form", "client_refused", "break_glass",
                                      "consent_receipt", "consent_form", "referrals", "referral_form", "referral_view", "cases", "case_form", "case_view", "applications", "application_view", "work", "teams", "directory", "directory_service", "life_events", "life_event", "contacts", "contact_form", "contact_recorded", "feedback", "feedback_thanks", "queue_display", "queue_kiosk", "queue_ticket", "queue_desk", "offices", "office", "office_appointments", "appointment_book", "appointment_booked", "appointment_online", "appointment_manage", "performance", "scorecard", "outcomes", "agency_outcomes", "diagnostics", "diagnostic_form", "diagnostic_view", "diagnostic_compare", "portal_sign_up", "portal_check_email", "portal_verified", "portal_sign_in", "portal_home"};
@@ -70,16 +79,52 @@ core::StatusOr<std::unique_ptr<Templates>> Templates::Load(const std::string& di
   return t;
 }
 
+// A parsed template, taken from the pool of `name` or parsed now, and given back after use: a
+// parsed template is not shared by two threads at once.
+class Templates::Lease {
+ public:
+  Lease(const Templates& t, const std::string& name) : t_(t), name_(name) {
+    {
+      std::lock_guard lock(t_.pool_mutex_);
+      auto& free = t_.pool_[name_];
+      if (!free.empty()) {
+        parsed_ = std::move(free.back());
+        free.pop_back();
+      }
+    }
+    if (!parsed_) parsed_ = std::make_unique<mstch::mustache>(t_.sources_.at(name_));
+  }
+  ~Lease() {
+    std::lock_guard lock(t_.pool_mutex_);
+    t_.pool_[name_].push_back(std::move(parsed_));
+  }
+  Lease(const Lease&) = delete;
+  Lease& operator=(const Lease&) = delete;
+  mstch::mustache& operator*() { return *parsed_; }
+
+ private:
+  const Templates& t_;
+  const std::string& name_;
+  std::unique_ptr<mstch::mustache> parsed_;
+};
+
+Templates::~Templates() = default;
+
 std::string Templates::RenderPage(const std::string& name, const nlohmann::json& data) const {
   mstch::data d = ToData(data);
   for (const auto& [partial, text] : partials_) {
     d.set(partial, mstch::partial([&text = text]() { return text; }));
   }
-  mstch::mustache page{sources_.at(name)};
-  std::string content = page.render(d);
-  d.set("content", content);
-  mstch::mustache layout{sources_.at("layout")};
-  return layout.render(d);
+  std::string content;
+  {
+    Lease page(*this, name);
+    content = (*page).render(d);
+  }
+  d.set("content", mstch::data{false});
+  *const_cast<mstch::data*>(d.get("content")) = mstch::data{std::move(content)};
+  static const std::string kLayout = "layout";
+  Lease layout(*this, kLayout);
+  return (*layout).render(d);
 }
 
 }  // namespace http

@@ -97,7 +97,13 @@ test('a visit is recorded at the desk and rated by the person through their link
   await row.getByText('Rated 5 of 5: “Clear and kind.”').waitFor();
   await row.getByText('Explained the decision letter.').waitFor();
   await checkA11y(page, 'client page with contacts');
-  await page.getByRole('link', { name: 'Contacts', exact: true }).click();
+  // The whole timeline, with contacts only, from the contact's entry.
+  await page.getByTestId('person-timeline').getByRole('link', { name: /Help with a benefit letter/ }).click();
+  await page.getByRole('heading', { level: 1, name: 'What has happened' }).waitFor();
+  await page.getByTestId('timeline-kinds').getByRole('link', { name: 'Contacts' }).and(page.locator('[aria-current="page"]')).waitFor();
+  await page.getByTestId('timeline-entries').getByRole('row', { name: /Help with a benefit letter/ }).waitFor();
+  await checkA11y(page, 'timeline of contacts');
+  await page.getByRole('link', { name: 'Contacts', exact: true }).first().click();
   await page.getByText('1 of 1 resolved at the first contact (100%)').waitFor();
   await checkA11y(page, 'contacts today');
   await shot(page, 'contacts');

@@ -90,3 +90,55 @@ test('an enquiry without a client counts in the agency\'s day, and bad fields ar
   const admin = await login(server.url, 'admin.city', { purpose: 'administration' });
   assertProblem(await admin.post('/api/v1/interactions', { channel: 'desk', topic: 'x', outcome: 'resolved' }), 403);
 });
+
+test('the person view shows the newest contacts and entries; the whole timeline is paged and filtered by kind', T, async () => {
+  const caseworker = await login(server.url, 'caseworker.city');
+  const p = await caseworker.post('/api/v1/persons', {
+    names: [{ use: 'official', given: 'Paget', family: 'Longstaff' }], birth_date: '1975-05-05',
+  });
+  assert.equal(p.status, 201, p.text);
+  const id = p.body.id;
+  for (let i = 1; i <= 62; i++) {
+    const r = await caseworker.post('/api/v1/interactions', { person_id: id, channel: 'phone', topic: `Call number ${i}`, outcome: 'resolved' });
+    assert.equal(r.status, 201, r.text);
+  }
+  const auditBefore = Number(await sql(db, `SELECT count(*) FROM audit_log WHERE person_id = ${id}`));
+  const view = await caseworker.get(`/clients/${id}`);
+  assert.equal(view.status, 200);
+  assert.ok(view.text.includes('Call number 62') && view.text.includes('Call number 53'), 'the ten newest contacts');
+  assert.ok(!view.text.includes('Call number 52<'), 'not the older ones');
+  assert.ok(view.text.includes('See all 62 contacts'));
+  assert.ok(view.text.includes(`href="/clients/${id}/timeline?kind=contact"`));
+  assert.ok(view.text.includes('See all 62 entries'));
+
+  const first = await caseworker.get(`/clients/${id}/timeline`);
+  assert.equal(first.status, 200);
+  assert.ok(first.text.includes('1 to 50 of 62'), 'the first page of all');
+  assert.ok(first.text.includes('Call number 62') && first.text.includes('Call number 13') && !first.text.includes('Call number 12 '));
+  assert.ok(first.text.includes(`href="/clients/${id}/timeline?page=2"`), 'a link to the older entries');
+  const second = await caseworker.get(`/clients/${id}/timeline?page=2`);
+  assert.ok(second.text.includes('51 to 62 of 62') && second.text.includes('Call number 1 '));
+  assert.ok(second.text.includes(`href="/clients/${id}/timeline?page=1"`), 'a link to the newer entries');
+  const referrals = await caseworker.get(`/clients/${id}/timeline?kind=referral`);
+  assert.equal(referrals.status, 200);
+  assert.ok(referrals.text.includes('Nothing you may see has happened yet.'));
+  assert.ok(/aria-current="page">Referrals</.test(referrals.text), 'the kind shown is marked');
+  // Each view of the timeline is a gated, audited read of the person's record.
+  const auditAfter = Number(await sql(db, `SELECT count(*) FROM audit_log WHERE person_id = ${id}`));
+  assert.ok(auditAfter >= auditBefore + 4, `audited: ${auditBefore} then ${auditAfter}`);
+
+  const badKind = await caseworker.get(`/clients/${id}/timeline?kind=gossip`);
+  assert.equal(badKind.status, 400);
+  assert.ok(badKind.text.includes('Kind must be contact, referral, case, application or document'));
+  assert.equal((await caseworker.get(`/clients/${id}/timeline?page=0`)).status, 400);
+  assert.equal((await caseworker.get(`/clients/${id}/timeline?page=x`)).status, 400);
+  const beyond = await caseworker.get(`/clients/${id}/timeline?page=3`);
+  assert.equal(beyond.status, 404);
+  assert.ok(beyond.text.includes('there are 2 pages'));
+  // Another agency without consent or an agreement on contacts sees none of them.
+  const health = await login(server.url, 'caseworker.health');
+  const withheld = await health.get(`/clients/${id}/timeline`);
+  assert.equal(withheld.status, 200);
+  assert.ok(!withheld.text.includes('Call number'), 'no contact of the city is shown');
+  assert.ok(withheld.text.includes('Nothing you may see has happened yet.'));
+});
