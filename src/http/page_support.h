@@ -28,6 +28,14 @@ std::string FormValue(const std::multimap<std::string, std::string>& form, const
 std::string Trim(std::string s);
 // `s` with its first letter in upper case: a service's message as a sentence on a page.
 std::string Capitalised(std::string s);
+// The language of the request: the one chosen with the language switcher (a cookie), else the
+// first of the browser's that onedoor speaks, else English.
+std::string LanguageOf(const Context& ctx);
+// `message` (English, an ICU pattern) in the request's language, with `args` filled in.
+std::string T(const PageDeps& deps, const Context& ctx, const std::string& message,
+              const std::map<std::string, std::string>& args = {});
+// A date in the request's language: "2 de diciembre de 2026".
+std::string DateText(const Context& ctx, core::Date date);
 // The measures a service target or an outcome indicator can be set on, as <select> choices
 // with `selected` chosen. In pages_metrics.cc.
 nlohmann::json TargetMetricChoices(const std::string& selected);

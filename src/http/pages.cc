@@ -13,6 +13,7 @@
 #include "core/crypto.h"
 #include "cases/timeline.h"
 #include "http/api_timeline.h"
+#include "i18n/messages.h"
 #include "http/multipart.h"
 #include "http/page_support.h"
 
@@ -22,6 +23,8 @@ namespace {
 using nlohmann::json;
 
 constexpr char kLoginCsrfCookie[] = "onedoor_login_csrf";
+// The language chosen with the switcher.
+constexpr char kLanguageCookie[] = "onedoor_lang";
 
 std::string FormValue(const std::multimap<std::string, std::string>& form, const std::string& key) {
   auto it = form.find(key);
@@ -36,8 +39,26 @@ std::string Trim(std::string s) {
 }
 
 json Common(const PageDeps& deps, const Context& ctx, const std::string& title, const std::string& current) {
-  json d = {{"title", title}, {"service_name", "onedoor"}, {"signed_in", false}, {"csrf_token", ctx.csrf_token},
-            {"errors", json::array()}, {"has_errors", false}};
+  const std::string lang = page_support::LanguageOf(ctx);
+  const i18n::Messages& messages = deps.templates.messages();
+  const i18n::Language* language = i18n::FindLanguage(lang);
+  json d = {{"title", messages.Format(lang, title)}, {"service_name", "onedoor"}, {"signed_in", false},
+            {"csrf_token", ctx.csrf_token}, {"errors", json::array()}, {"has_errors", false},
+            {"lang", lang}, {"dir", language != nullptr && language->rtl ? "rtl" : "ltr"}};
+  // The language switcher: a link per language, back to this page.
+  std::string back = ctx.request.path;
+  for (const auto& [k, v] : ctx.request.query) {
+    if (k == "lang") continue;
+    back += (back.find('?') == std::string::npos ? "?" : "&") + UrlEncode(k) + "=" + UrlEncode(v);
+  }
+  json languages = json::array();
+  for (const auto& l : i18n::Languages()) {
+    languages.push_back({{"tag", l.tag},
+                         {"language_name", l.name},
+                         {"is_current", l.tag == lang},
+                         {"switch_href", fmt::format("/language?to={}&back={}", l.tag, UrlEncode(back))}});
+  }
+  d["languages"] = std::move(languages);
   if (ctx.principal) {
     const auto& who = *ctx.principal;
     d["signed_in"] = true;
@@ -55,61 +76,61 @@ json Common(const PageDeps& deps, const Context& ctx, const std::string& title, 
     json nav = json::array();
     // A person with a portal account sees their own pages only.
     if (who.kind == authz::PrincipalKind::kCitizen) {
-      d["purpose_label"] = "your own record";
-      nav.push_back({{"href", "/portal"}, {"label", "Your account"}, {"current", current == "portal"}});
+      d["purpose_label"] = messages.Format(lang, "your own record");
+      nav.push_back({{"href", "/portal"}, {"label", messages.Format(lang, "Your account")}, {"current", current == "portal"}});
       if (deps.services != nullptr) {
-        nav.push_back({{"href", "/directory"}, {"label", "Find a service"}, {"current", current == "directory"}});
+        nav.push_back({{"href", "/directory"}, {"label", messages.Format(lang, "Find a service")}, {"current", current == "directory"}});
       }
       d["nav"] = std::move(nav);
       return d;
     }
-    nav.push_back({{"href", "/"}, {"label", "Home"}, {"current", current == "home"}});
-    nav.push_back({{"href", "/clients"}, {"label", "Clients"}, {"current", current == "clients"}});
-    nav.push_back({{"href", "/clients/new"}, {"label", "Register a client"}, {"current", current == "new"}});
-    nav.push_back({{"href", "/screening"}, {"label", "Screening"}, {"current", current == "screening"}});
+    nav.push_back({{"href", "/"}, {"label", messages.Format(lang, "Home")}, {"current", current == "home"}});
+    nav.push_back({{"href", "/clients"}, {"label", messages.Format(lang, "Clients")}, {"current", current == "clients"}});
+    nav.push_back({{"href", "/clients/new"}, {"label", messages.Format(lang, "Register a client")}, {"current", current == "new"}});
+    nav.push_back({{"href", "/screening"}, {"label", messages.Format(lang, "Screening")}, {"current", current == "screening"}});
     if (deps.services != nullptr) {
-      nav.push_back({{"href", "/directory"}, {"label", "Services"}, {"current", current == "directory"}});
+      nav.push_back({{"href", "/directory"}, {"label", messages.Format(lang, "Services")}, {"current", current == "directory"}});
     }
     if (deps.interactions != nullptr && authz::HasClientRole(who)) {
-      nav.push_back({{"href", "/contacts"}, {"label", "Contacts"}, {"current", current == "contacts"}});
+      nav.push_back({{"href", "/contacts"}, {"label", messages.Format(lang, "Contacts")}, {"current", current == "contacts"}});
     }
     if (deps.queues != nullptr && authz::HasClientRole(who)) {
-      nav.push_back({{"href", "/desk"}, {"label", "Desk"}, {"current", current == "desk"}});
+      nav.push_back({{"href", "/desk"}, {"label", messages.Format(lang, "Desk")}, {"current", current == "desk"}});
     }
     if (deps.office_hours != nullptr && (authz::HasClientRole(who) || who.HasRole(authz::Role::kAdmin))) {
-      nav.push_back({{"href", "/offices"}, {"label", "Offices"}, {"current", current == "offices"}});
+      nav.push_back({{"href", "/offices"}, {"label", messages.Format(lang, "Offices")}, {"current", current == "offices"}});
     }
     if (deps.work != nullptr && authz::HasClientRole(who)) {
-      nav.push_back({{"href", "/work"}, {"label", "Work queue"}, {"current", current == "work"}});
+      nav.push_back({{"href", "/work"}, {"label", messages.Format(lang, "Work queue")}, {"current", current == "work"}});
     }
     if (deps.work != nullptr && who.HasAnyRole({authz::Role::kManager, authz::Role::kAdmin})) {
-      nav.push_back({{"href", "/teams"}, {"label", "Teams"}, {"current", current == "teams"}});
+      nav.push_back({{"href", "/teams"}, {"label", messages.Format(lang, "Teams")}, {"current", current == "teams"}});
     }
     if (who.HasAnyRole({authz::Role::kCaseworker, authz::Role::kSpecialist, authz::Role::kCoordinator,
                         authz::Role::kManager})) {
-      nav.push_back({{"href", "/reviews"}, {"label", "Possible duplicates"}, {"current", current == "reviews"}});
+      nav.push_back({{"href", "/reviews"}, {"label", messages.Format(lang, "Possible duplicates")}, {"current", current == "reviews"}});
       if (deps.referrals != nullptr) {
-        nav.push_back({{"href", "/referrals"}, {"label", "Referrals"}, {"current", current == "referrals"}});
+        nav.push_back({{"href", "/referrals"}, {"label", messages.Format(lang, "Referrals")}, {"current", current == "referrals"}});
       }
       if (deps.cases != nullptr) {
-        nav.push_back({{"href", "/cases"}, {"label", "Cases"}, {"current", current == "cases"}});
+        nav.push_back({{"href", "/cases"}, {"label", messages.Format(lang, "Cases")}, {"current", current == "cases"}});
       }
       if (deps.applications != nullptr) {
-        nav.push_back({{"href", "/applications"}, {"label", "Applications"}, {"current", current == "applications"}});
+        nav.push_back({{"href", "/applications"}, {"label", messages.Format(lang, "Applications")}, {"current", current == "applications"}});
       }
     }
     if (deps.agreements != nullptr && who.HasRole(authz::Role::kGovernance)) {
-      nav.push_back({{"href", "/governance/agreements"}, {"label", "Sharing agreements"}, {"current", current == "agreements"}});
+      nav.push_back({{"href", "/governance/agreements"}, {"label", messages.Format(lang, "Sharing agreements")}, {"current", current == "agreements"}});
     } else if (deps.agreements != nullptr && who.HasRole(authz::Role::kManager)) {
-      nav.push_back({{"href", "/agreements/new"}, {"label", "Propose an agreement"}, {"current", current == "agreements"}});
+      nav.push_back({{"href", "/agreements/new"}, {"label", messages.Format(lang, "Propose an agreement")}, {"current", current == "agreements"}});
     }
     if (deps.metrics != nullptr && who.HasAnyRole({authz::Role::kManager, authz::Role::kAdmin, authz::Role::kAuditor,
                                                    authz::Role::kGovernance})) {
-      nav.push_back({{"href", "/performance"}, {"label", "Performance"}, {"current", current == "performance"}});
+      nav.push_back({{"href", "/performance"}, {"label", messages.Format(lang, "Performance")}, {"current", current == "performance"}});
     }
     if (deps.glass != nullptr &&
         who.HasAnyRole({authz::Role::kManager, authz::Role::kAuditor, authz::Role::kGovernance})) {
-      nav.push_back({{"href", "/break-glass"}, {"label", "Emergency accesses"}, {"current", current == "break-glass"}});
+      nav.push_back({{"href", "/break-glass"}, {"label", messages.Format(lang, "Emergency accesses")}, {"current", current == "break-glass"}});
     }
     d["nav"] = std::move(nav);
   }
@@ -421,6 +442,14 @@ std::string Capitalised(std::string s) {
 }
 
 std::string Trim(std::string s) { return http::Trim(std::move(s)); }
+std::string LanguageOf(const Context& ctx) {
+  return i18n::Negotiate(ctx.request.Cookie(kLanguageCookie), ctx.request.Header("accept-language").value_or(""));
+}
+std::string T(const PageDeps& deps, const Context& ctx, const std::string& message,
+              const std::map<std::string, std::string>& args) {
+  return deps.templates.messages().Format(LanguageOf(ctx), message, args);
+}
+std::string DateText(const Context& ctx, core::Date date) { return i18n::FormatDate(LanguageOf(ctx), date); }
 }  // namespace page_support
 
 ErrorPage MakeErrorPage(const PageDeps& deps) {
@@ -1207,6 +1236,24 @@ Response ClientPage(const PageDeps& deps, Context& ctx, const registry::PersonVi
 }  // namespace
 
 void AddPageRoutes(Router& router, const PageDeps& deps) {
+  // The language switcher: remembers the language for a year and goes back to the page. A
+  // link, so that it works without JavaScript; only a path on this site is gone back to.
+  router.Add({"GET", "/language", Auth::kPublic, "", [&deps](Context& ctx) {
+                const std::string to = ctx.request.Query("to");
+                if (i18n::FindLanguage(to) == nullptr) {
+                  return ErrorFor(deps, ctx, core::Status::InvalidArgument("to must be en, es or ar"));
+                }
+                std::string back = ctx.request.Query("back");
+                if (back.empty() || back[0] != '/' || back.starts_with("//") || back.find('\\') != std::string::npos ||
+                    back.find_first_of("\r\n") != std::string::npos) {
+                  back = "/";
+                }
+                Response r = Response::Redirect(back);
+                r.Header("Set-Cookie", fmt::format("{}={}; Path=/; Max-Age=31536000; SameSite=Lax{}", kLanguageCookie, to,
+                                                   deps.secure_cookies ? "; Secure" : ""));
+                return r;
+              }});
+
   router.Add({"GET", "/login", Auth::kPublic, "", [&deps](Context& ctx) {
                 if (ctx.principal) return Response::Redirect("/");
                 return LoginPage(deps, ctx, 200, "", "", "", ctx.request.Query("next"), core::RandomToken(24));

@@ -42,9 +42,10 @@ bool CsrfOk(const Context& ctx, const std::multimap<std::string, std::string>& f
   return !cookie.empty() && core::ConstantTimeEquals(cookie, FormValue(form, "csrf_token"));
 }
 
-void Errors(json& d, const std::vector<core::FieldError>& errors) {
+// The form's mistakes, each in the person's language (the English message is its key).
+void Errors(const PageDeps& deps, const Context& ctx, json& d, const std::vector<core::FieldError>& errors) {
   for (const auto& e : errors) {
-    const std::string m = page_support::Capitalised(e.message);
+    const std::string m = page_support::T(deps, ctx, page_support::Capitalised(e.message));
     d["e_" + e.field] = m;
     d["errors"].push_back({{"message", m}, {"href", "#" + e.field}});
     d["has_errors"] = true;
@@ -71,9 +72,11 @@ std::string PurposeWords(const std::string& name) {
   return p.ok() ? std::string(authz::PurposeLabel(*p)) : name;
 }
 
-std::string When(core::Timestamp t) {
+// A moment as the person reads it: the date in their language and the time (UTC).
+std::string When(const Context& ctx, core::Timestamp t) {
   const std::string s = t.ToRfc3339();
-  return s.substr(0, 10) + " " + s.substr(11, 5);
+  auto date = core::Date::Parse(s.substr(0, 10));
+  return (date.ok() ? page_support::DateText(ctx, *date) : s.substr(0, 10)) + " " + s.substr(11, 5);
 }
 
 }  // namespace
@@ -86,7 +89,7 @@ void AddPortalPages(Router& router, const PageDeps& deps) {
     json d = Common(deps, ctx, "Create your account", "portal");
     d["f_name"] = name;
     d["f_email"] = email;
-    Errors(d, errors);
+    Errors(deps, ctx, d, errors);
     return FormPage(deps, ctx, status, "portal_sign_up", d);
   };
   router.Add({"GET", "/portal/sign-up", Auth::kPublic, "", [sign_up_page](Context& ctx) {
@@ -111,7 +114,7 @@ void AddPortalPages(Router& router, const PageDeps& deps) {
                 json d = Common(deps, ctx, s.ok() ? "Your e-mail address is confirmed" : "This link does not work",
                                 "portal");
                 d["verified"] = s.ok();
-                d["problem"] = s.ok() ? "" : page_support::Capitalised(s.message()) + ".";
+                d["problem"] = s.ok() ? "" : page_support::T(deps, ctx, page_support::Capitalised(s.message())) + ".";
                 const int status = s.ok() ? 200 : s.code() == core::StatusCode::kFailedPrecondition ? 410 : 404;
                 if (!s.ok() && s.code() != core::StatusCode::kNotFound &&
                     s.code() != core::StatusCode::kFailedPrecondition) {
@@ -124,8 +127,9 @@ void AddPortalPages(Router& router, const PageDeps& deps) {
     json d = Common(deps, ctx, "Sign in to your account", "portal");
     d["f_email"] = email;
     if (!problem.empty()) {
-      d["e_email"] = problem;
-      d["errors"].push_back({{"message", problem}, {"href", "#email"}});
+      const std::string said = page_support::T(deps, ctx, problem);
+      d["e_email"] = said;
+      d["errors"].push_back({{"message", said}, {"href", "#email"}});
       d["has_errors"] = true;
     }
     return FormPage(deps, ctx, status, "portal_sign_in", d);
@@ -175,7 +179,7 @@ void AddPortalPages(Router& router, const PageDeps& deps) {
     d["linked"] = me->person.has_value();
     if (code) {
       d["link_code"] = code->code;
-      d["link_expires"] = When(code->expires).substr(11) + " UTC";
+      d["link_expires"] = code->expires.ToRfc3339().substr(11, 5) + " UTC";
     }
     if (!me->person) return Render(deps, status, "portal_home", d);
     // Their own record, read through the gate like anyone's (and so in their access log).
@@ -183,7 +187,12 @@ void AddPortalPages(Router& router, const PageDeps& deps) {
     if (!view.ok()) return ErrorFor(deps, ctx, view.status());
     const auto& p = view->person;
     d["person_name"] = p.DisplayName();
-    d["birth_date"] = p.birth_date ? p.birth_date->ToString() : "";
+    if (p.birth_date) {
+      const auto& b = *p.birth_date;
+      d["birth_date"] = b.complete() ? page_support::DateText(ctx, core::Date{b.year, b.month, b.day}) : b.ToDisplay();
+    } else {
+      d["birth_date"] = "";
+    }
     json addresses = json::array();
     for (const auto& a : p.addresses) addresses.push_back({{"text", a.OneLine()}});
     d["addresses"] = std::move(addresses);
@@ -207,10 +216,10 @@ void AddPortalPages(Router& router, const PageDeps& deps) {
           std::string what;
           for (const auto& f : n.fields) what += (what.empty() ? "" : ", ") + f;
           rows.push_back({{"agency", n.agency_name},
-                          {"when", When(n.at)},
+                          {"when", When(ctx, n.at)},
                           {"what", what.empty() ? n.type : what},
                           {"applied", n.applied},
-                          {"applied_at", n.applied_at ? When(*n.applied_at) : ""}});
+                          {"applied_at", n.applied_at ? When(ctx, *n.applied_at) : ""}});
         }
         d["has_change_rows"] = !rows.empty();
         d["change_rows"] = std::move(rows);
@@ -230,12 +239,14 @@ void AddPortalPages(Router& router, const PageDeps& deps) {
           }
           const std::string state = c.StateOn(today);
           rows.push_back({{"id", c.id},
-                          {"with", c.receiving_agency ? c.receiving_agency_name
-                                                      : std::string("any ") + c.agency_kind + " agency"},
-                          {"what", c.scope == sharing::ConsentScope::kFull ? std::string("Everything it may share")
-                                                                           : categories},
-                          {"why", std::string(authz::PurposeLabel(c.purpose))},
-                          {"state", page_support::Capitalised(state)},
+                          {"with", c.receiving_agency
+                                       ? c.receiving_agency_name
+                                       : page_support::T(deps, ctx, "any {kind} agency", {{"kind", c.agency_kind}})},
+                          {"what", c.scope == sharing::ConsentScope::kFull
+                                       ? page_support::T(deps, ctx, "Everything it may share")
+                                       : categories},
+                          {"why", page_support::T(deps, ctx, std::string(authz::PurposeLabel(c.purpose)))},
+                          {"state", page_support::T(deps, ctx, page_support::Capitalised(state))},
                           {"may_withdraw", state == "active" || state == "paused" || state == "pending"},
                           {"withdraw_action", fmt::format("/portal/consents/{}/withdraw", c.id)}});
         }
@@ -249,18 +260,19 @@ void AddPortalPages(Router& router, const PageDeps& deps) {
     for (const auto& e : log->items) {
       const auto& r = e.record;
       const bool self = r.user_id == who.user.value && r.agency_id == 0;
-      rows.push_back({{"when", When(r.at)},
-                      {"who", self ? std::string("You") : e.agency_name.empty() ? std::string("onedoor") : e.agency_name},
+      rows.push_back({{"when", When(ctx, r.at)},
+                      {"who", self ? page_support::T(deps, ctx, "You")
+                                   : e.agency_name.empty() ? std::string("onedoor") : e.agency_name},
                       {"roles", r.roles},
-                      {"purpose", PurposeWords(r.purpose)},
-                      {"what", What(r.entry.action)},
+                      {"purpose", page_support::T(deps, ctx, PurposeWords(r.purpose))},
+                      {"what", page_support::T(deps, ctx, What(r.entry.action))},
                       {"refused", !r.entry.allowed}});
     }
     d["access_rows"] = std::move(rows);
     d["has_access_rows"] = !log->items.empty();
-    if (ctx.request.Query("changed") == "1") d["flash"] = "Your address is changed: the agencies that know you are told";
-    if (ctx.request.Query("withdrawn") == "1") d["flash"] = "Your consent is withdrawn";
-    Errors(d, errors);
+    if (ctx.request.Query("changed") == "1") d["flash"] = page_support::T(deps, ctx, "Your address is changed: the agencies that know you are told");
+    if (ctx.request.Query("withdrawn") == "1") d["flash"] = page_support::T(deps, ctx, "Your consent is withdrawn");
+    Errors(deps, ctx, d, errors);
     return Render(deps, status, "portal_home", d);
   };
   router.Add({"GET", "/portal", Auth::kPage, "", [&deps, account_page](Context& ctx) {

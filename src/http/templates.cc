@@ -8,6 +8,8 @@
 #include <kainjow/mustache.hpp>
 #include <nlohmann/json.hpp>
 
+#include "i18n/messages.h"
+
 namespace http {
 namespace {
 
@@ -64,6 +66,9 @@ core::StatusOr<std::unique_ptr<Templates>> Templates::Load(const std::string& di
     ss << in.rdbuf();
     t->partials_[name] = ss.str();
   }
+  auto messages = i18n::Messages::Load(dir + "/locales");
+  if (!messages.ok()) return messages.status();
+  t->messages_ = std::move(*messages);
   for (const char* name : kRequired) {
     const std::string path = fmt::format("{}/templates/{}.mustache", dir, name);
     std::ifstream in(path);
@@ -115,6 +120,21 @@ std::string Templates::RenderPage(const std::string& name, const nlohmann::json&
   for (const auto& [partial, text] : partials_) {
     d.set(partial, mstch::partial([&text = text]() { return text; }));
   }
+  // {{#t}}Hello {name}{{/t}}: the message in the page's language; each argument is the page
+  // value of that name as it stands where the message is (raw, then the whole text escaped).
+  std::string lang = "en";
+  if (const auto it = data.find("lang"); it != data.end() && it->is_string()) lang = it->get<std::string>();
+  d.set("t", mstch::lambda2([this, lang](const std::string& text, const mstch::renderer& render) {
+          const std::string message = i18n::Collapse(text);
+          std::map<std::string, std::string> args;
+          if (message.find('{') != std::string::npos) {
+            auto names = i18n::ArgumentNames(message);
+            if (names.ok()) {
+              for (const auto& n : *names) args[n] = render("{{{" + n + "}}}");
+            }
+          }
+          return mstch::html_escape<std::string>(messages_->Format(lang, message, args));
+        }));
   std::string content;
   {
     Lease page(*this, name);

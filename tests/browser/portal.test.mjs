@@ -3,12 +3,16 @@
 // link the account on the client's page; a caseworker opens the record for case work; the person
 // sees in their access log that the city's caseworker looked at it, and why. Then they move:
 // they tell the portal once, the two agencies that know them are told and acknowledge, and the
-// person sees "Updated" for both. Every page is checked with axe-core.
+// person sees "Updated" for both. Every page is checked with axe-core. The person's side runs in
+// English and again in Spanish, chosen with the language switcher on the first page; every text
+// the journey looks for is taken from the Spanish catalogue by its English message (a message
+// missing from the catalogue fails the test). Last, the sign-in page in Arabic, right to left.
 //
 //   ONEDOOR_BIN=build/dev/onedoor node --test tests/browser/portal.test.mjs
 
 import assert from 'node:assert/strict';
 import { execFile } from 'node:child_process';
+import { readdirSync, readFileSync } from 'node:fs';
 import path from 'node:path';
 import { test } from 'node:test';
 import { promisify } from 'node:util';
@@ -20,10 +24,28 @@ const execFileAsync = promisify(execFile);
 const kActionTimeoutMs = 15_000;
 const binary = process.env.ONEDOOR_BIN ? path.resolve(process.env.ONEDOOR_BIN) : undefined;
 
-test('a person links their portal account at the desk and sees who looked at their record', {
+// The catalogue of a language: English message -> the language's.
+function catalogue(lang) {
+  const dir = path.join(repoRoot, 'web', 'locales', lang);
+  const all = {};
+  for (const f of readdirSync(dir).filter((n) => n.endsWith('.json'))) Object.assign(all, JSON.parse(readFileSync(path.join(dir, f), 'utf8')));
+  return all;
+}
+
+const kLanguages = { en: 'English', es: 'Español' };
+
+for (const lang of Object.keys(kLanguages)) {
+test(`a person links their portal account at the desk and sees who looked at their record (${lang})`, {
   skip: binary ? false : 'set ONEDOOR_BIN to the onedoor binary to run the browser tests',
   timeout: 120_000,
 }, async (t) => {
+  const messages = lang === 'en' ? null : catalogue(lang);
+  // A message as the person reads it.
+  const tr = (english) => {
+    if (messages === null) return english;
+    assert.ok(Object.hasOwn(messages, english), `the ${lang} catalogue has "${english}"`);
+    return messages[english];
+  };
   const tmp = await makeTempDir('onedoor-portal-');
   t.diagnostic(`screenshots and server log in ${tmp}`);
   const env = {
@@ -50,32 +72,38 @@ test('a person links their portal account at the desk and sees who looked at the
   let step = 0;
   const shot = (p, name) => p.screenshot({ path: path.join(tmp, `${String(++step).padStart(2, '0')}-${name}.png`), fullPage: true });
 
-  // The account, a mistake first.
+  const email = 'rua@example.org';
+  // The account, a mistake first; the language chosen first.
   await page.goto('/portal/sign-up');
+  if (lang !== 'en') {
+    await page.getByTestId('language-switcher').getByRole('link', { name: kLanguages[lang] }).click();
+    await page.waitForURL('**/portal/sign-up');
+  }
+  assert.equal(await page.locator('html').getAttribute('lang'), lang);
   await checkA11y(page, 'sign up');
-  await page.getByLabel('Your name').fill('Rua Tane');
-  await page.getByLabel('E-mail address').fill('rua@example.org');
-  await page.getByLabel('Password').fill('too short');
-  await page.getByRole('button', { name: 'Create the account' }).click();
-  await page.locator('.govuk-error-summary').getByText('Choose a password of at least 12 characters').waitFor();
+  await page.getByLabel(tr('Your name')).fill('Rua Tane');
+  await page.getByLabel(tr('E-mail address')).fill(email);
+  await page.getByLabel(tr('Password')).fill('too short');
+  await page.getByRole('button', { name: tr('Create the account') }).click();
+  await page.locator('.govuk-error-summary').getByText(tr('Choose a password of at least 12 characters')).waitFor();
   await checkA11y(page, 'sign up with a mistake');
-  assert.equal(await page.getByLabel('E-mail address').inputValue(), 'rua@example.org');
-  await page.getByLabel('Password').fill('kowhai tree by the river');
-  await page.getByRole('button', { name: 'Create the account' }).click();
-  await page.getByRole('heading', { name: 'Check your e-mail' }).waitFor();
+  assert.equal(await page.getByLabel(tr('E-mail address')).inputValue(), email);
+  await page.getByLabel(tr('Password')).fill('kowhai tree by the river');
+  await page.getByRole('button', { name: tr('Create the account') }).click();
+  await page.getByRole('heading', { name: tr('Check your e-mail') }).waitFor();
   await checkA11y(page, 'check your e-mail');
-  const mail = await sql("SELECT body FROM outgoing_messages WHERE address = 'rua@example.org' ORDER BY id DESC LIMIT 1");
+  const mail = await sql(`SELECT body FROM outgoing_messages WHERE address = '${email}' ORDER BY id DESC LIMIT 1`);
   const link = /(\/portal\/verify\?token=[A-Za-z0-9_-]+)/.exec(mail)[1];
   await page.goto(link);
-  await page.getByRole('heading', { name: 'Your e-mail address is confirmed' }).waitFor();
-  await page.getByRole('link', { name: 'sign in to your account' }).click();
+  await page.getByRole('heading', { name: tr('Your e-mail address is confirmed') }).waitFor();
+  await page.getByRole('link', { name: tr('sign in to your account') }).click();
   await checkA11y(page, 'sign in');
-  await page.getByLabel('E-mail address').fill('rua@example.org');
-  await page.getByLabel('Password').fill('kowhai tree by the river');
-  await page.getByRole('button', { name: 'Sign in' }).click();
-  await page.getByRole('heading', { level: 1, name: 'Your account' }).waitFor();
+  await page.getByLabel(tr('E-mail address')).fill(email);
+  await page.getByLabel(tr('Password')).fill('kowhai tree by the river');
+  await page.getByRole('button', { name: tr('Sign in') }).click();
+  await page.getByRole('heading', { level: 1, name: tr('Your account') }).waitFor();
   await checkA11y(page, 'account, not linked');
-  await page.getByRole('button', { name: 'Get a code to show at the desk' }).click();
+  await page.getByRole('button', { name: tr('Get a code to show at the desk') }).click();
   const code = (await page.getByTestId('link-code').locator('h2').textContent()).trim();
   assert.match(code, /^[2-9A-Z]{4}-[2-9A-Z]{4}$/);
   await checkA11y(page, 'account with a code');
@@ -107,30 +135,30 @@ test('a person links their portal account at the desk and sees who looked at the
 
   // The person sees it.
   await page.goto('/portal');
-  await page.getByRole('heading', { name: 'Who looked at your record' }).waitFor();
+  await page.getByRole('heading', { name: tr('Who looked at your record') }).waitFor();
   const row = page.getByTestId('portal-access-log').getByRole('row')
-    .filter({ hasText: 'City Social Services Department' }).filter({ hasText: 'Case work' })
-    .filter({ hasText: 'Looked at your record' });
+    .filter({ hasText: 'City Social Services Department' }).filter({ hasText: tr('Case work') })
+    .filter({ hasText: tr('Looked at your record') });
   assert.ok(await row.count() >= 1, 'the caseworker\'s look is in the log');
   assert.match(await row.first().textContent(), /caseworker/);
   await checkA11y(page, 'account, linked');
   await shot(page, 'access-log');
 
   // Tell us once: a mistake first, then the new address.
-  await page.getByLabel('Address line 1').fill('');
-  await page.getByLabel('Town or city').fill('Riverside');
-  await page.getByRole('button', { name: 'Change my address' }).click();
-  await page.locator('.govuk-error-summary').getByText('Enter the first line of your address').waitFor();
+  await page.getByLabel(tr('Address line 1')).fill('');
+  await page.getByLabel(tr('Town or city')).fill('Riverside');
+  await page.getByRole('button', { name: tr('Change my address') }).click();
+  await page.locator('.govuk-error-summary').getByText(tr('Enter the first line of your address')).waitFor();
   await checkA11y(page, 'address with a mistake');
-  await page.getByLabel('Address line 1').fill('12 Harbour View');
-  await page.getByLabel('Postcode').fill('1009');
-  await page.getByRole('button', { name: 'Change my address' }).click();
-  await page.getByText('Your address is changed').waitFor();
+  await page.getByLabel(tr('Address line 1')).fill('12 Harbour View');
+  await page.getByLabel(tr('Postcode')).fill('1009');
+  await page.getByRole('button', { name: tr('Change my address') }).click();
+  await page.getByText(tr('Your address is changed: the agencies that know you are told')).waitFor();
   const changes = page.getByTestId('portal-changes');
   const told = (await sql(`SELECT n.id || ',' || a.code FROM change_notices n JOIN agencies a ON a.id = n.agency_id WHERE n.person_id = ${person} ORDER BY n.id`))
     .split('\n').filter(Boolean).map((l) => l.split(','));
   assert.deepEqual(told.map(([, code]) => code).sort(), ['city-social', 'health-authority']);
-  assert.equal(await changes.getByText('Not yet').count(), 2);
+  assert.equal(await changes.getByText(tr('Not yet')).count(), 2);
   // Each agency acknowledges from its own system.
   const staffOf = { 'city-social': 'caseworker.city', 'health-authority': 'caseworker.health' };
   for (const [id, code] of told) {
@@ -140,8 +168,57 @@ test('a person links their portal account at the desk and sees who looked at the
   }
   await page.goto('/portal#changes');
   await changes.waitFor();
-  assert.equal(await changes.getByText('Updated').count(), 2);
-  assert.equal(await changes.getByText('Not yet').count(), 0);
+  assert.equal(await changes.getByText(tr('Updated')).count(), 2);
+  assert.equal(await changes.getByText(tr('Not yet')).count(), 0);
   await checkA11y(page, 'changes applied');
   await shot(page, 'changes');
+});
+}
+
+test('the sign-in page in Arabic is laid out right to left', {
+  skip: binary ? false : 'set ONEDOOR_BIN to the onedoor binary to run the browser tests',
+  timeout: 60_000,
+}, async (t) => {
+  const tmp = await makeTempDir('onedoor-portal-ar-');
+  const env = {
+    ONEDOOR_DB: path.join(tmp, 't.db'),
+    ONEDOOR_WEB_ROOT: path.join(repoRoot, 'web'),
+    ONEDOOR_NODE_MODULES: path.join(repoRoot, 'node_modules'),
+    ONEDOOR_SECURE_COOKIES: 'false',
+  };
+  await execFileAsync(binary, ['migrate'], { env: { ...process.env, ...env }, timeout: 60_000 });
+  const server = await startServer({ binary, args: ['serve'], env, logDir: tmp });
+  t.after(() => server.stop());
+  const browser = await launch();
+  t.after(() => browser.close());
+  // A browser that asks for Arabic first gets it without choosing.
+  const context = await browser.newContext({ baseURL: server.url, bypassCSP: true, locale: 'ar-EG' });
+  context.setDefaultTimeout(kActionTimeoutMs);
+  const page = await context.newPage();
+  await page.goto('/portal/sign-in');
+  const ar = catalogue('ar');
+  assert.equal(await page.locator('html').getAttribute('lang'), 'ar');
+  assert.equal(await page.locator('html').getAttribute('dir'), 'rtl');
+  await page.getByRole('heading', { level: 1, name: ar['Sign in to your account'] }).waitFor();
+  await page.getByRole('button', { name: ar['Sign in'] }).waitFor();
+  // Laid out from the right: the heading's text starts at the right of the heading, and the
+  // column is on the right of the page.
+  const layout = await page.evaluate(() => {
+    const h1 = document.querySelector('h1');
+    const range = document.createRange();
+    range.selectNodeContents(h1);
+    const text = range.getBoundingClientRect();
+    const box = h1.getBoundingClientRect();
+    const column = document.querySelector('.govuk-grid-column-two-thirds').getBoundingClientRect();
+    const row = document.querySelector('.govuk-grid-row').getBoundingClientRect();
+    return { gapRight: box.right - text.right, gapLeft: text.left - box.left, columnRight: row.right - column.right, columnLeft: column.left - row.left };
+  });
+  assert.ok(layout.gapRight < 2 && layout.gapLeft > 20, `the text is set from the right: ${JSON.stringify(layout)}`);
+  assert.ok(layout.columnRight < 2 && layout.columnLeft > 20, `the column is on the right: ${JSON.stringify(layout)}`);
+  await checkA11y(page, 'sign in, Arabic');
+  await page.screenshot({ path: path.join(tmp, 'sign-in-ar.png'), fullPage: true });
+  // Back to English with the switcher.
+  await page.getByTestId('language-switcher').getByRole('link', { name: 'English' }).click();
+  await page.getByRole('heading', { level: 1, name: 'Sign in to your account' }).waitFor();
+  assert.equal(await page.locator('html').getAttribute('dir'), 'ltr');
 });
