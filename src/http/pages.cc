@@ -141,36 +141,40 @@ Response Page(const PageDeps& deps, int status, const std::string& name, const j
   return Response::Html(status, deps.templates.RenderPage(name, data));
 }
 
+// The error page for `s`, in the request's language: the heading and the fixed sentences are
+// translated; a service's own message is translated where the catalogue has it.
 Response ErrorFor(const PageDeps& deps, const Context& ctx, const core::Status& s) {
+  using page_support::T;
+  auto said = [&](const std::string& m) { return T(deps, ctx, page_support::Capitalised(m)); };
   int status = 500;
   std::string heading = "Sorry, there is a problem with the service";
-  std::string message = "Try again later. If it keeps happening, quote the reference " + ctx.request.request_id + ".";
+  std::string message = T(deps, ctx, "Try again later. If it keeps happening, quote the reference {reference}.",
+                          {{"reference", ctx.request.request_id}});
   switch (s.code()) {
     case core::StatusCode::kNotFound:
       status = 404;
       heading = "Not found";
-      message = s.message();
+      message = T(deps, ctx, s.message());
       break;
     case core::StatusCode::kPermissionDenied:
       status = 403;
       heading = "You cannot see this";
-      message = "Access was refused and recorded: " + s.message() + ".";
+      message = T(deps, ctx, "Access was refused and recorded: {why}.", {{"why", T(deps, ctx, s.message())}});
       break;
     case core::StatusCode::kInvalidArgument:
       status = 400;
       heading = "There is a problem with the page address";
-      message = s.message().empty() ? "Check the address and try again." : s.message();
-      message[0] = static_cast<char>(std::toupper(static_cast<unsigned char>(message[0])));
+      message = s.message().empty() ? T(deps, ctx, "Check the address and try again.") : said(s.message());
       break;
     case core::StatusCode::kUnavailable:
       status = 503;
       heading = "The service is busy";
-      message = "Nothing was saved. Try again in a moment.";
+      message = T(deps, ctx, "Nothing was saved. Try again in a moment.");
       break;
     default: break;
   }
   json d = Common(deps, ctx, heading, "");
-  d["heading"] = heading;
+  d["heading"] = T(deps, ctx, heading);
   d["message"] = message;
   return Page(deps, status, "error", d);
 }
