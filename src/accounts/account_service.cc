@@ -535,6 +535,28 @@ Status AccountService::SetUserActive(const Principal& who, core::UserId id, bool
   });
 }
 
+Status AccountService::SetPassword(const Principal& who, core::UserId id, const std::string& password) {
+  if (!IsSystem(who) && who.user != id) {
+    return Refuse(who, "user.password", "user", IdText(id.value), "only the account's owner may change its password");
+  }
+  if (CodePoints(password) < 12) {
+    return Status::InvalidArgument("the password is too short", {{"password", "must be at least 12 characters long"}});
+  }
+  if (CodePoints(password) > 256) {
+    return Status::InvalidArgument("the password is too long", {{"password", "must be at most 256 characters long"}});
+  }
+  // Hashed before the write: the single writer does not wait on it.
+  ASSIGN_OR_RETURN(std::string hash, core::HashPassword(password, options_.fast_password_hashing));
+  return db_.Write([&](storage::Transaction& tx) -> Status {
+    ASSIGN_OR_RETURN(int64_t changed, tx.Execute("UPDATE users SET password_hash = ?, updated_at = ? WHERE id = ?",
+                                                 {hash, clock_.Now().micros, id.value}));
+    if (changed == 0) return Status::NotFound(fmt::format("no user has id {}", id.value));
+    // A new password ends every session: whoever knew the old one is signed out.
+    RETURN_IF_ERROR(tx.Execute("DELETE FROM sessions WHERE user_id = ?", {id.value}).status());
+    return audit_.Append(tx, who, MakeEntry("user.password_changed", "user", IdText(id.value), "password changed"));
+  });
+}
+
 // ---------------------------------------------------------------------------------------
 // API tokens
 

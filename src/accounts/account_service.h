@@ -126,6 +126,10 @@ class AccountService {
   core::StatusOr<std::vector<User>> ListUsers(const authz::Principal& who, core::AgencyId agency);
   core::StatusOr<User> GetUser(core::UserId id);
   core::Status SetUserActive(const authz::Principal& who, core::UserId id, bool active);
+  // Sets a new password for `id`, by a system principal (a reset by e-mail link) or the user
+  // themself, and ends every session of the account. kInvalidArgument (password: 12 to 256
+  // characters), kPermissionDenied (audited), kNotFound. Audited as user.password_changed.
+  core::Status SetPassword(const authz::Principal& who, core::UserId id, const std::string& password);
 
   // Issues a token of `who`'s agency. Field errors: name (1-100 characters), roles (at least
   // one), scopes (at least one) and scopes/N (not in KnownScopes()). kFailedPrecondition when

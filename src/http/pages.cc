@@ -58,7 +58,7 @@ json Common(const PageDeps& deps, const Context& ctx, const std::string& title, 
                          {"is_current", l.tag == lang},
                          {"switch_href", fmt::format("/language?to={}&back={}", l.tag, UrlEncode(back))}});
   }
-  d["languages"] = std::move(languages);
+  d["ui_languages"] = std::move(languages);
   if (ctx.principal) {
     const auto& who = *ctx.principal;
     d["signed_in"] = true;
@@ -411,12 +411,12 @@ Response LoginPage(const PageDeps& deps, const Context& ctx, int status, const s
   json d = Common(deps, ctx, "Sign in", "");
   d["csrf_token"] = csrf;
   d["username"] = username;
-  if (!error.empty()) d["login_error"] = error;
+  if (!error.empty()) d["login_error"] = page_support::T(deps, ctx, error);
   json purposes = json::array();
   for (authz::Purpose p : authz::StaffPurposes()) {
     std::string name(authz::PurposeName(p));
     purposes.push_back({{"value", name},
-                        {"label", std::string(authz::PurposeLabel(p))},
+                        {"label", page_support::T(deps, ctx, std::string(authz::PurposeLabel(p)))},
                         {"selected", purpose.empty() ? p == authz::Purpose::kServiceDelivery : purpose == name}});
   }
   d["purposes"] = std::move(purposes);

@@ -167,6 +167,70 @@ void AddPortalPages(Router& router, const PageDeps& deps) {
                 return r;
               }});
 
+  // A forgotten password: the address, then a one-time link by e-mail, then a new password.
+  auto forgotten_page = [&deps](Context& ctx, int status, const std::string& email,
+                                const std::vector<core::FieldError>& errors) {
+    json d = Common(deps, ctx, "Forgotten your password?", "portal");
+    d["f_email"] = email;
+    Errors(deps, ctx, d, errors);
+    return FormPage(deps, ctx, status, "portal_forgotten", d);
+  };
+  router.Add({"GET", "/portal/forgotten-password", Auth::kPublic, "", [forgotten_page](Context& ctx) {
+                return forgotten_page(ctx, 200, "", {});
+              }});
+  router.Add({"POST", "/portal/forgotten-password", Auth::kPublic, "", [&deps, forgotten_page](Context& ctx) {
+                const auto form = ParseForm(ctx.request.body);
+                const std::string email = page_support::Trim(FormValue(form, "email"));
+                if (!CsrfOk(ctx, form)) return forgotten_page(ctx, 403, email, {{"email", "the form expired: fill it in again"}});
+                core::Status s = deps.portal->RequestPasswordReset(email);
+                if (s.code() == core::StatusCode::kInvalidArgument) return forgotten_page(ctx, 400, email, s.fields());
+                if (!s.ok()) return ErrorFor(deps, ctx, s);
+                json d = Common(deps, ctx, "Check your e-mail", "portal");
+                d["sent"] = true;
+                d["f_email"] = email;
+                return Render(deps, 200, "portal_forgotten", d);
+              }});
+  auto reset_page = [&deps](Context& ctx, int status, const std::string& token, const core::Status& problem,
+                            const std::vector<core::FieldError>& errors) {
+    json d = Common(deps, ctx, problem.ok() ? "Choose a new password" : "This link does not work", "portal");
+    d["reset_token"] = token;
+    d["show_form"] = problem.ok();
+    d["has_problem"] = !problem.ok();
+    d["problem"] = problem.ok() ? "" : page_support::T(deps, ctx, page_support::Capitalised(problem.message())) + ".";
+    Errors(deps, ctx, d, errors);
+    return FormPage(deps, ctx, status, "portal_reset", d);
+  };
+  auto link_status = [](const core::Status& s) {
+    return s.code() == core::StatusCode::kFailedPrecondition ? 410 : 404;
+  };
+  router.Add({"GET", "/portal/reset", Auth::kPublic, "", [&deps, reset_page, link_status](Context& ctx) {
+                const std::string token = ctx.request.Query("token");
+                core::Status s = deps.portal->CheckPasswordReset(token);
+                if (!s.ok() && s.code() != core::StatusCode::kNotFound && s.code() != core::StatusCode::kFailedPrecondition) {
+                  return ErrorFor(deps, ctx, s);
+                }
+                return reset_page(ctx, s.ok() ? 200 : link_status(s), token, s, {});
+              }});
+  router.Add({"POST", "/portal/reset", Auth::kPublic, "", [&deps, reset_page, link_status](Context& ctx) {
+                const auto form = ParseForm(ctx.request.body);
+                const std::string token = FormValue(form, "token");
+                if (!CsrfOk(ctx, form)) {
+                  return reset_page(ctx, 403, token, core::Status::Ok(), {{"password", "the form expired: fill it in again"}});
+                }
+                core::Status s = deps.portal->ResetPassword(token, FormValue(form, "password"));
+                if (s.code() == core::StatusCode::kInvalidArgument) return reset_page(ctx, 400, token, core::Status::Ok(), s.fields());
+                if (s.code() == core::StatusCode::kNotFound || s.code() == core::StatusCode::kFailedPrecondition) {
+                  return reset_page(ctx, link_status(s), token, s, {});
+                }
+                if (!s.ok()) return ErrorFor(deps, ctx, s);
+                json d = Common(deps, ctx, "Your password is changed", "portal");
+                d["done"] = true;
+                Response r = Render(deps, 200, "portal_reset", d);
+                // Whoever is signed in on this browser is signed out too.
+                r.Header("Set-Cookie", SessionCookie("", deps.secure_cookies, 0));
+                return r;
+              }});
+
   // The account: the code to link it, or the person's details and who looked at them.
   auto account_page = [&deps](Context& ctx, std::optional<portal::LinkCode> code, const json& form,
                               const std::vector<core::FieldError>& errors, int status) {
@@ -206,6 +270,10 @@ void AddPortalPages(Router& router, const PageDeps& deps) {
     d["f_line2"] = home ? home->line2 : "";
     d["f_city"] = home ? home->city : "";
     d["f_postcode"] = home ? home->postcode : "";
+    json phones = json::array();
+    for (const auto& ph : p.phones) phones.push_back({{"value", ph.value}});
+    d["phones"] = std::move(phones);
+    d["f_phone"] = p.phones.empty() ? "" : p.phones.front().value;
     for (const auto& [k, v] : form.items()) d[k] = v;
     // Where each change went, and whether each agency has applied it.
     if (deps.changes != nullptr) {
@@ -272,6 +340,9 @@ void AddPortalPages(Router& router, const PageDeps& deps) {
     d["has_access_rows"] = !log->items.empty();
     if (ctx.request.Query("changed") == "1") d["flash"] = page_support::T(deps, ctx, "Your address is changed: the agencies that know you are told");
     if (ctx.request.Query("withdrawn") == "1") d["flash"] = page_support::T(deps, ctx, "Your consent is withdrawn");
+    if (ctx.request.Query("phone_changed") == "1") {
+      d["flash"] = page_support::T(deps, ctx, "Your phone number is changed: the agencies that know you are told");
+    }
     Errors(deps, ctx, d, errors);
     return Render(deps, status, "portal_home", d);
   };
@@ -344,6 +415,54 @@ void AddPortalPages(Router& router, const PageDeps& deps) {
                 if (saved.status().code() == core::StatusCode::kFailedPrecondition) {
                   return account_page(ctx, std::nullopt, typed,
                                       {{"line1", "your record was changed at an office meanwhile: check it and send "
+                                                 "your change again"}},
+                                      409);
+                }
+                return ErrorFor(deps, ctx, saved.status());
+              }});
+
+  // Tell us once: the person's phone number; the first number is replaced (or one is added).
+  router.Add({"POST", "/portal/phone", Auth::kPage, "", [&deps, account_page](Context& ctx) {
+                const auto& who = ctx.Who();
+                auto me = deps.portal->Me(who);
+                if (!me.ok()) return ErrorFor(deps, ctx, me.status());
+                if (!me->person) {
+                  return ErrorFor(deps, ctx, core::Status::FailedPrecondition("link your account at a desk first"));
+                }
+                const auto form = ParseForm(ctx.request.body);
+                const std::string phone = page_support::Trim(FormValue(form, "phone"));
+                const json typed = {{"f_phone", phone}};
+                const bool well_formed =
+                    phone.size() >= 6 && phone.size() <= 30 &&
+                    std::all_of(phone.begin(), phone.end(), [](char c) {
+                      return std::isdigit(static_cast<unsigned char>(c)) || c == ' ' || c == '+' || c == '(' || c == ')' ||
+                             c == '-';
+                    }) &&
+                    std::count_if(phone.begin(), phone.end(), [](char c) { return std::isdigit(static_cast<unsigned char>(c)); }) >= 6;
+                if (phone.empty()) return account_page(ctx, std::nullopt, typed, {{"phone", "enter your phone number"}}, 400);
+                if (!well_formed) {
+                  return account_page(ctx, std::nullopt, typed,
+                                      {{"phone", "enter a phone number of 6 to 30 digits, spaces and + ( ) -"}}, 400);
+                }
+                auto view = deps.persons.Get(who, *me->person);
+                if (!view.ok()) return ErrorFor(deps, ctx, view.status());
+                registry::Person p = view->person;
+                if (p.phones.empty()) {
+                  p.phones.push_back({"mobile", phone});
+                } else {
+                  p.phones.front().value = phone;
+                }
+                const int64_t version = FormValue(form, "version").empty() ? p.version : std::atoll(FormValue(form, "version").c_str());
+                auto saved = deps.persons.Update(who, *me->person, version, p);
+                if (saved.ok()) return Response::Redirect("/portal?phone_changed=1#changes");
+                if (saved.status().code() == core::StatusCode::kInvalidArgument) {
+                  std::vector<core::FieldError> named;
+                  for (const auto& f : saved.status().fields()) named.push_back({"phone", f.message});
+                  return account_page(ctx, std::nullopt, typed, named, 400);
+                }
+                if (saved.status().code() == core::StatusCode::kFailedPrecondition) {
+                  return account_page(ctx, std::nullopt, typed,
+                                      {{"phone", "your record was changed at an office meanwhile: check it and send "
                                                  "your change again"}},
                                       409);
                 }

@@ -92,7 +92,8 @@ std::string Negotiate(std::string_view chosen, std::string_view accept_language)
 
 std::string FormatDate(std::string_view lang, core::Date date) {
   UErrorCode status = U_ZERO_ERROR;
-  const icu::Locale locale(std::string(lang).c_str());
+  // onedoor's English is written day first, as on every other page ("2 December 2026").
+  const icu::Locale locale(lang == "en" ? "en_GB" : std::string(lang).c_str());
   std::unique_ptr<icu::DateFormat> format(icu::DateFormat::createDateInstance(icu::DateFormat::kLong, locale));
   icu::GregorianCalendar calendar(*icu::TimeZone::getGMT(), status);
   if (!format || U_FAILURE(status)) return date.ToString();

@@ -104,7 +104,7 @@ TEST(NegotiateTest, TheChosenLanguageThenAcceptLanguageThenEnglish) {
 
 TEST(FormatDateTest, DatesInTheLanguagesLongStyle) {
   const core::Date d{2026, 12, 2};
-  EXPECT_EQ(FormatDate("en", d), "December 2, 2026");
+  EXPECT_EQ(FormatDate("en", d), "2 December 2026");
   EXPECT_EQ(FormatDate("es", d), "2 de diciembre de 2026");
   // Arabic: the month's Arabic name.
   EXPECT_NE(FormatDate("ar", d).find("ديسمبر"), std::string::npos) << FormatDate("ar", d);

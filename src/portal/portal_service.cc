@@ -164,6 +164,90 @@ Status PortalService::Verify(const std::string& token) {
   });
 }
 
+Status PortalService::RequestPasswordReset(const std::string& email_in) {
+  const std::string email = Lower(Trimmed(email_in));
+  if (!LooksLikeEmail(email)) {
+    return Status::InvalidArgument("no e-mail address", {{"email", "enter an e-mail address like name@example.org"}});
+  }
+  const std::string token = core::RandomToken(24);
+  const int64_t now = clock_.Now().micros;
+  return db_.Write([&](storage::Transaction& tx) -> Status {
+    ASSIGN_OR_RETURN(storage::Rows rows,
+                     tx.Query("SELECT u.id, p.reset_asked_at FROM users u JOIN citizen_profiles p ON p.user_id = u.id "
+                              "WHERE u.kind = 'citizen' AND u.email = ? AND u.active = 1 AND "
+                              "p.email_verified_at IS NOT NULL",
+                              {email}));
+    // No such account, or a link sent a moment ago: the same answer, and no message.
+    if (rows.empty() || rows.at(0).Int(1) > now - 5 * kMinuteMicros) return Status::Ok();
+    const int64_t user = rows.at(0).Int(0);
+    RETURN_IF_ERROR(tx.Execute("UPDATE citizen_profiles SET reset_hash = ?, reset_expires = ?, reset_asked_at = ? "
+                               "WHERE user_id = ?",
+                               {core::Sha256Hex(token), now + int64_t{options_.reset_minutes} * kMinuteMicros, now, user})
+                        .status());
+    authz::Principal self;
+    self.kind = authz::PrincipalKind::kCitizen;
+    self.user = core::UserId{user};
+    self.name = "citizen";
+    RETURN_IF_ERROR(audit_.Append(tx, self, {"portal.reset_requested", "user", std::to_string(user), std::nullopt, true,
+                                             "password reset link sent to the confirmed address"}));
+    return QueueMessage(tx, email,
+                        fmt::format("To choose a new password for your onedoor account, open {}/portal/reset?token={} "
+                                    "(the link works for {} minutes, once). If you did not ask for it, you need do "
+                                    "nothing: your password stays as it is.",
+                                    options_.public_url, token, options_.reset_minutes));
+  });
+}
+
+namespace {
+
+// The account whose reset link carried `token`, while the link works.
+StatusOr<int64_t> ResetAccount(storage::Transaction& tx, const std::string& token, int64_t now) {
+  if (token.empty() || token.size() > 200) return Status::NotFound("this link is not known or was already used");
+  ASSIGN_OR_RETURN(storage::Rows rows, tx.Query("SELECT user_id, reset_expires FROM citizen_profiles WHERE reset_hash = ?",
+                                                {core::Sha256Hex(token)}));
+  if (rows.empty()) return Status::NotFound("this link is not known or was already used");
+  if (rows.at(0).Int(1) < now) {
+    return Status::FailedPrecondition("this link has expired: ask for a new one");
+  }
+  return rows.at(0).Int(0);
+}
+
+}  // namespace
+
+Status PortalService::CheckPasswordReset(const std::string& token) {
+  return db_.Read([&](storage::Transaction& tx) -> Status {
+    return ResetAccount(tx, token, clock_.Now().micros).status();
+  });
+}
+
+Status PortalService::ResetPassword(const std::string& token, const std::string& password) {
+  const int64_t now = clock_.Now().micros;
+  int64_t user = 0;
+  RETURN_IF_ERROR(db_.Read([&](storage::Transaction& tx) -> Status {
+    ASSIGN_OR_RETURN(user, ResetAccount(tx, token, now));
+    return Status::Ok();
+  }));
+  // The link is used up first, so that it cannot set two passwords; if the password is refused
+  // the link is given back.
+  RETURN_IF_ERROR(db_.Write([&](storage::Transaction& tx) -> Status {
+    ASSIGN_OR_RETURN(int64_t taken, tx.Execute("UPDATE citizen_profiles SET reset_hash = NULL WHERE user_id = ? AND "
+                                               "reset_hash = ?",
+                                               {user, core::Sha256Hex(token)}));
+    if (taken == 0) return Status::NotFound("this link is not known or was already used");
+    return Status::Ok();
+  }));
+  Status set = accounts_.SetPassword(accounts::AccountService::SystemPrincipal("portal password reset"),
+                                     core::UserId{user}, password);
+  if (!set.ok()) {
+    (void)db_.Write([&](storage::Transaction& tx) -> Status {
+      return tx.Execute("UPDATE citizen_profiles SET reset_hash = ? WHERE user_id = ? AND reset_hash IS NULL",
+                        {core::Sha256Hex(token), user})
+          .status();
+    });
+  }
+  return set;
+}
+
 StatusOr<accounts::NewSession> PortalService::SignIn(const std::string& email_in, const std::string& password,
                                                      const std::string& request_id) {
   const std::string email = Lower(Trimmed(email_in));

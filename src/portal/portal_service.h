@@ -24,6 +24,7 @@ struct PortalOptions {
   std::string public_url = "http://127.0.0.1:8080";  // for the link in the confirmation message
   int verify_hours = 48;                             // how long the confirmation link works
   int link_minutes = 30;                             // how long a desk code works
+  int reset_minutes = 60;                            // how long a password reset link works
 };
 
 // What the portal shows of the signed-in account.
@@ -57,6 +58,16 @@ class PortalService {
   // (the address is not confirmed yet), kResourceExhausted (throttled, as for staff).
   core::StatusOr<accounts::NewSession> SignIn(const std::string& email, const std::string& password,
                                               const std::string& request_id);
+  // A forgotten password: when `email` belongs to a confirmed account, a message with a
+  // one-time link (reset_minutes) is queued, at most one every 5 minutes. The answer is the
+  // same whether or not there is such an account. kInvalidArgument (email) for no address.
+  core::Status RequestPasswordReset(const std::string& email);
+  // Whether `token` is a reset link that still works (to show the form): kNotFound (unknown or
+  // used), kFailedPrecondition (expired: ask for a new one).
+  core::Status CheckPasswordReset(const std::string& token);
+  // Sets the new password of the account whose link carried `token`, uses the link up and ends
+  // the account's sessions. The errors of CheckPasswordReset, and kInvalidArgument (password).
+  core::Status ResetPassword(const std::string& token, const std::string& password);
   core::StatusOr<Account> Me(const authz::Principal& citizen);
   // A new code for the signed-in, not yet linked citizen (replacing any earlier one).
   // kFailedPrecondition when the account is already linked.

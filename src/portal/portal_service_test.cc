@@ -194,3 +194,93 @@ TEST_F(PortalServiceTest, ACodeExpiresAndOnePersonHasOneAccount) {
 
 }  // namespace
 }  // namespace portal
+
+namespace portal {
+namespace {
+
+// The number of messages queued to `address`.
+int64_t MessagesTo(storage::Database& db, const std::string& address) {
+  int64_t n = -1;
+  EXPECT_TRUE(db.Read([&](storage::Transaction& tx) -> Status {
+                  ASSIGN_OR_RETURN(storage::Rows rows,
+                                   tx.Query("SELECT count(*) FROM outgoing_messages WHERE address = ?", {address}));
+                  n = rows.at(0).Int(0);
+                  return Status::Ok();
+                }).ok());
+  return n;
+}
+
+TEST_F(PortalServiceTest, AForgottenPasswordIsResetByAOneTimeLinkThatEndsEverySession) {
+  ASSERT_TRUE(portal_->SignUp("Ana Lima", "ana@example.org", "correct horse battery").ok());
+  ASSERT_TRUE(portal_->Verify(TokenIn(LastMessage("ana@example.org"))).ok());
+  auto before = portal_->SignIn("ana@example.org", "correct horse battery", "req-1");
+  ASSERT_TRUE(before.ok()) << before.status().ToString();
+  const int64_t sent = MessagesTo(*db_, "ana@example.org");
+
+  // No account, or an address not confirmed: the same answer, and no message.
+  EXPECT_TRUE(portal_->RequestPasswordReset("nobody@example.org").ok());
+  EXPECT_EQ(MessagesTo(*db_, "nobody@example.org"), 0);
+  ASSERT_TRUE(portal_->SignUp("Bo Unconfirmed", "bo@example.org", "another long password").ok());
+  const int64_t bo = MessagesTo(*db_, "bo@example.org");
+  EXPECT_TRUE(portal_->RequestPasswordReset("bo@example.org").ok());
+  EXPECT_EQ(MessagesTo(*db_, "bo@example.org"), bo);
+  Status bad = portal_->RequestPasswordReset("not an address");
+  EXPECT_EQ(bad.code(), StatusCode::kInvalidArgument);
+  EXPECT_THAT(Fields(bad), ElementsAre("email"));
+
+  ASSERT_TRUE(portal_->RequestPasswordReset(" ANA@example.org ").ok());
+  EXPECT_EQ(MessagesTo(*db_, "ana@example.org"), sent + 1);
+  const std::string mail = LastMessage("ana@example.org");
+  EXPECT_THAT(mail, HasSubstr("https://onedoor.example.org/portal/reset?token="));
+  const std::string token = TokenIn(mail);
+  // Asked again at once: no second message.
+  ASSERT_TRUE(portal_->RequestPasswordReset("ana@example.org").ok());
+  EXPECT_EQ(MessagesTo(*db_, "ana@example.org"), sent + 1);
+
+  EXPECT_TRUE(portal_->CheckPasswordReset(token).ok());
+  EXPECT_EQ(portal_->CheckPasswordReset("made-up").code(), StatusCode::kNotFound);
+  // Too short: refused, and the link still works.
+  Status shortish = portal_->ResetPassword(token, "short");
+  EXPECT_EQ(shortish.code(), StatusCode::kInvalidArgument);
+  EXPECT_THAT(Fields(shortish), ElementsAre("password"));
+  EXPECT_TRUE(portal_->CheckPasswordReset(token).ok());
+
+  ASSERT_TRUE(portal_->ResetPassword(token, "a brand new passphrase").ok());
+  // The old session is over; the old password no longer signs in; the new one does.
+  EXPECT_EQ(accounts_->AuthenticateSession(before->session_id, "req-2").status().code(), StatusCode::kUnauthenticated);
+  EXPECT_EQ(portal_->SignIn("ana@example.org", "correct horse battery", "req-3").status().code(),
+            StatusCode::kUnauthenticated);
+  EXPECT_TRUE(portal_->SignIn("ana@example.org", "a brand new passphrase", "req-4").ok());
+  // The link works once.
+  EXPECT_EQ(portal_->ResetPassword(token, "yet another passphrase").code(), StatusCode::kNotFound);
+}
+
+TEST_F(PortalServiceTest, AResetLinkExpires) {
+  ASSERT_TRUE(portal_->SignUp("Ana Lima", "ana@example.org", "correct horse battery").ok());
+  ASSERT_TRUE(portal_->Verify(TokenIn(LastMessage("ana@example.org"))).ok());
+  ASSERT_TRUE(portal_->RequestPasswordReset("ana@example.org").ok());
+  const std::string token = TokenIn(LastMessage("ana@example.org"));
+  clock_.Advance(std::chrono::minutes(61));
+  Status late = portal_->ResetPassword(token, "a brand new passphrase");
+  EXPECT_EQ(late.code(), StatusCode::kFailedPrecondition);
+  EXPECT_THAT(late.message(), HasSubstr("ask for a new one"));
+  EXPECT_TRUE(portal_->SignIn("ana@example.org", "correct horse battery", "req").ok());
+  // A new link may be asked for once five minutes have passed (they have).
+  ASSERT_TRUE(portal_->RequestPasswordReset("ana@example.org").ok());
+  EXPECT_NE(TokenIn(LastMessage("ana@example.org")), token);
+}
+
+TEST_F(PortalServiceTest, OnlyTheOwnerOrTheSystemSetsAPassword) {
+  ASSERT_TRUE(portal_->SignUp("Ana Lima", "ana@example.org", "correct horse battery").ok());
+  ASSERT_TRUE(portal_->Verify(TokenIn(LastMessage("ana@example.org"))).ok());
+  auto session = portal_->SignIn("ana@example.org", "correct horse battery", "req");
+  ASSERT_TRUE(session.ok());
+  const authz::Principal ana = Citizen(*session);
+  authz::Principal other = ana;
+  other.user = core::UserId{ana.user.value + 1000};
+  EXPECT_EQ(accounts_->SetPassword(other, ana.user, "someone else's choice").code(), StatusCode::kPermissionDenied);
+  EXPECT_TRUE(accounts_->SetPassword(ana, ana.user, "my own new passphrase").ok());
+}
+
+}  // namespace
+}  // namespace portal

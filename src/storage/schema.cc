@@ -963,6 +963,13 @@ CREATE TABLE citizen_profiles (
 CREATE INDEX citizen_profiles_verify ON citizen_profiles (verify_hash);
 CREATE INDEX citizen_profiles_link ON citizen_profiles (link_hash);
 )sql"},
+      // A forgotten password: the one-time link sent to the confirmed address.
+      {31, "portal password reset", R"sql(
+ALTER TABLE citizen_profiles ADD COLUMN reset_hash TEXT;
+ALTER TABLE citizen_profiles ADD COLUMN reset_expires BIGINT NOT NULL DEFAULT 0;
+ALTER TABLE citizen_profiles ADD COLUMN reset_asked_at BIGINT NOT NULL DEFAULT 0;
+CREATE INDEX citizen_profiles_reset ON citizen_profiles (reset_hash);
+)sql"},
   };
   return *migrations;
 }

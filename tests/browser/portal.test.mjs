@@ -3,10 +3,11 @@
 // link the account on the client's page; a caseworker opens the record for case work; the person
 // sees in their access log that the city's caseworker looked at it, and why. Then they move:
 // they tell the portal once, the two agencies that know them are told and acknowledge, and the
-// person sees "Updated" for both. Every page is checked with axe-core. The person's side runs in
-// English and again in Spanish, chosen with the language switcher on the first page; every text
-// the journey looks for is taken from the Spanish catalogue by its English message (a message
-// missing from the catalogue fails the test). Last, the sign-in page in Arabic, right to left.
+// person sees "Updated" for both; they tell their new phone number once too. Every page is
+// checked with axe-core. The person's side runs in English and again in Spanish, chosen with the
+// language switcher on the first page; every text the journey looks for is taken from the
+// Spanish catalogue by its English message (a message missing from the catalogue fails the
+// test). Last, the sign-in page in Arabic, right to left.
 //
 //   ONEDOOR_BIN=build/dev/onedoor node --test tests/browser/portal.test.mjs
 
@@ -172,6 +173,18 @@ test(`a person links their portal account at the desk and sees who looked at the
   assert.equal(await changes.getByText(tr('Not yet')).count(), 0);
   await checkA11y(page, 'changes applied');
   await shot(page, 'changes');
+
+  // The phone number, told once too: a mistake first.
+  await page.getByLabel(tr('Phone number')).fill('call me');
+  await page.getByRole('button', { name: tr('Change my phone number') }).click();
+  await page.locator('.govuk-error-summary').getByText(tr('Enter a phone number of 6 to 30 digits, spaces and + ( ) -')).waitFor();
+  await checkA11y(page, 'phone with a mistake');
+  await page.getByLabel(tr('Phone number')).fill('+64 21 555 0199');
+  await page.getByRole('button', { name: tr('Change my phone number') }).click();
+  await page.getByText(tr('Your phone number is changed: the agencies that know you are told')).waitFor();
+  await page.getByTestId('portal-details').getByText('+64 21 555 0199').waitFor();
+  assert.equal(await changes.getByText(tr('Not yet')).count(), 2, 'both agencies are told of the new number');
+  assert.equal(Number(await sql(`SELECT count(*) FROM change_notices WHERE person_id = ${person}`)), 4);
 });
 }
 

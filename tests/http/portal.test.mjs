@@ -1,7 +1,8 @@
 // The citizen portal over HTTP: sign up (mistakes named, the form's CSRF cookie checked), the
 // confirmation message queued with its link, sign in refused until the address is confirmed,
 // the desk code, the link made by front-desk staff on the client's page (a wrong code named
-// there), and the person's own page with their details and who looked at their record and why.
+// there), the person's own page with their details and who looked at their record and why, and
+// a forgotten password reset by a one-time link.
 //
 //   ONEDOOR_BIN=build/dev/onedoor node --test tests/http/portal.test.mjs
 
@@ -191,4 +192,63 @@ test('a person signs up, confirms, is linked at the desk and sees who looked at 
   const refused = await ana.go('POST', `/portal/consents/${theirs.body.id}/withdraw`, { csrf_token: hiddenCsrf(listed.text) });
   assert.equal(refused.status, 403);
   assert.equal(await sql(db, `SELECT state FROM consents WHERE id = ${theirs.body.id}`), 'active');
+});
+
+test('a forgotten password: a link by e-mail to a confirmed address, once, then every session ends', T, async () => {
+  const bo = new Visitor(server.url);
+  const made = await bo.submit('/portal/sign-up', '/portal/sign-up',
+    { name: 'Bo Reset', email: 'bo@example.org', password: 'the first passphrase' });
+  assert.equal(made.status, 200);
+  const verify = /(\/portal\/verify\?token=[A-Za-z0-9_-]+)/.exec(
+    await sql(db, "SELECT body FROM outgoing_messages WHERE address = 'bo@example.org' ORDER BY id DESC LIMIT 1"))[1];
+  assert.equal((await bo.go('GET', verify)).status, 200);
+  const signed = await bo.submit('/portal/sign-in', '/portal/sign-in', { email: 'bo@example.org', password: 'the first passphrase' });
+  assert.equal(signed.status, 303);
+  assert.equal((await bo.go('GET', '/portal')).status, 200);
+
+  // The sign-in page offers it; a mistake is named; no address, no message.
+  const signIn = await new Visitor(server.url).go('GET', '/portal/sign-in');
+  assert.match(signIn.text, /href="\/portal\/forgotten-password">Forgotten your password\?/);
+  const other = new Visitor(server.url);
+  const bad = await other.submit('/portal/forgotten-password', '/portal/forgotten-password', { email: 'bo' });
+  assert.equal(bad.status, 400);
+  assert.match(bad.text, /href="#email">Enter an e-mail address like name@example.org/);
+  const forged = await new Visitor(server.url).go('POST', '/portal/forgotten-password', { csrf_token: 'x', email: 'bo@example.org' });
+  assert.equal(forged.status, 403);
+  const before = Number(await sql(db, "SELECT count(*) FROM outgoing_messages WHERE address = 'bo@example.org'"));
+  // The same answer for an address with no account.
+  const nobody = await other.submit('/portal/forgotten-password', '/portal/forgotten-password', { email: 'nobody@example.org' });
+  assert.equal(nobody.status, 200);
+  assert.match(nobody.text, /If an account with a confirmed address uses nobody@example.org/);
+  const asked = await other.submit('/portal/forgotten-password', '/portal/forgotten-password', { email: 'bo@example.org' });
+  assert.equal(asked.status, 200);
+  assert.equal(asked.text.replace(/bo@example.org/g, 'X').replace(/csrf_token" value="[^"]*"/g, ''),
+    nobody.text.replace(/nobody@example.org/g, 'X').replace(/csrf_token" value="[^"]*"/g, ''), 'the same page either way');
+  assert.equal(Number(await sql(db, "SELECT count(*) FROM outgoing_messages WHERE address = 'bo@example.org'")), before + 1);
+  const mail = await sql(db, "SELECT body FROM outgoing_messages WHERE address = 'bo@example.org' ORDER BY id DESC LIMIT 1");
+  const link = /(\/portal\/reset\?token=[A-Za-z0-9_-]+)/.exec(mail)[1];
+  const token = link.split('=')[1];
+
+  // A made-up link, then the real one: too short a password first.
+  const madeUp = await other.go('GET', '/portal/reset?token=made-up');
+  assert.equal(madeUp.status, 404);
+  assert.match(madeUp.text, /This link is not known or was already used/);
+  const form = await other.go('GET', link);
+  assert.equal(form.status, 200);
+  assert.match(form.text, /Choose a new password/);
+  const short = await other.go('POST', '/portal/reset', { csrf_token: hiddenCsrf(form.text), token, password: 'short' });
+  assert.equal(short.status, 400);
+  assert.match(short.text, /href="#password">Must be at least 12 characters long/);
+  const done = await other.go('POST', '/portal/reset', { csrf_token: hiddenCsrf(short.text), token, password: 'the second passphrase' });
+  assert.equal(done.status, 200, done.text.slice(0, 300));
+  assert.match(done.text, /Your password is changed/);
+  // Used up; Bo's old session is over; the old password no longer works, the new one does.
+  assert.equal((await other.go('GET', link)).status, 404);
+  assert.equal((await bo.go('GET', '/portal')).status, 303, 'the old session ended');
+  const old = await new Visitor(server.url).submit('/portal/sign-in', '/portal/sign-in', { email: 'bo@example.org', password: 'the first passphrase' });
+  assert.equal(old.status, 401);
+  const fresh = await new Visitor(server.url).submit('/portal/sign-in', '/portal/sign-in', { email: 'bo@example.org', password: 'the second passphrase' });
+  assert.equal(fresh.status, 303);
+  // Audited.
+  assert.equal(Number(await sql(db, "SELECT count(*) FROM audit_log WHERE action IN ('portal.reset_requested', 'user.password_changed')")), 2);
 });
