@@ -1,5 +1,5 @@
 // End-to-end journey through onedoor's web pages in Debian's chromium:
-// sign in, register a client (first with errors), find them, edit the phone,
+// sign in, register a client (first with errors), find them as you type, edit the phone,
 // read the history, sign out. Every page is checked with axe-core.
 //
 // Run from the repository root after building the binary and the CSS:
@@ -114,9 +114,16 @@ test('a caseworker registers, finds, edits and audits a client', {
     await shot('client-registered');
     await checkA11y(page, 'client view after registering');
 
-    // Find them by family name and open the record.
+    // Find them as you type, without pressing Search: the results follow the name, and the
+    // address bar follows the results.
+    await page.goto('/clients');
+    await field('Name').pressSequentially('Okonk', { delay: 40 });
+    const row = page.getByTestId('client-results').getByRole('row').filter({ hasText: 'Amara Okonkwo-Test' });
+    await row.first().waitFor();
+    await page.waitForURL(/\/clients\?q=Okonk/);
+    assert.equal(await page.getByTestId('client-results').getAttribute('aria-live'), 'polite');
+    // The same results without script, from the address.
     await page.goto('/clients?q=Okonkwo-Test');
-    const row = page.getByRole('row').filter({ hasText: 'Amara Okonkwo-Test' });
     await row.first().waitFor();
     await shot('search-results');
     await checkA11y(page, 'search results');
