@@ -229,6 +229,8 @@ core::StatusOr<std::unique_ptr<App>> App::Open(const core::Config& config, bool 
   }
 
   ASSIGN_OR_RETURN(app->templates_, http::Templates::Load(config.web_root));
+  // The portal's messages are written from the same catalogues as the pages.
+  app->portal_->UseMessages(&app->templates_->messages());
   ASSIGN_OR_RETURN(std::string openapi, http::LoadOpenApi(config.web_root));
   app->pages_ = std::make_unique<PageDepsHolder>(PageDepsHolder{
       {*app->templates_, *app->accounts_, *app->persons_, *app->households_, config.secure_cookies,

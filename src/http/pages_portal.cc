@@ -102,7 +102,8 @@ void AddPortalPages(Router& router, const PageDeps& deps) {
                 if (!CsrfOk(ctx, form)) {
                   return sign_up_page(ctx, 403, name, email, {{"name", "the form expired: fill it in again"}});
                 }
-                core::Status s = deps.portal->SignUp(name, email, FormValue(form, "password"));
+                core::Status s =
+                    deps.portal->SignUp(name, email, FormValue(form, "password"), page_support::LanguageOf(ctx));
                 if (s.code() == core::StatusCode::kInvalidArgument) return sign_up_page(ctx, 400, name, email, s.fields());
                 if (!s.ok()) return ErrorFor(deps, ctx, s);
                 json d = Common(deps, ctx, "Check your e-mail", "portal");
@@ -182,7 +183,7 @@ void AddPortalPages(Router& router, const PageDeps& deps) {
                 const auto form = ParseForm(ctx.request.body);
                 const std::string email = page_support::Trim(FormValue(form, "email"));
                 if (!CsrfOk(ctx, form)) return forgotten_page(ctx, 403, email, {{"email", "the form expired: fill it in again"}});
-                core::Status s = deps.portal->RequestPasswordReset(email);
+                core::Status s = deps.portal->RequestPasswordReset(email, page_support::LanguageOf(ctx));
                 if (s.code() == core::StatusCode::kInvalidArgument) return forgotten_page(ctx, 400, email, s.fields());
                 if (!s.ok()) return ErrorFor(deps, ctx, s);
                 json d = Common(deps, ctx, "Check your e-mail", "portal");

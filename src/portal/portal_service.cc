@@ -16,6 +16,16 @@ namespace {
 
 constexpr int64_t kMinuteMicros = 60'000'000;
 
+// The messages the portal sends, in English; their translations are in web/locales.
+constexpr char kConfirmMessage[] =
+    "Confirm your e-mail address to use your onedoor account: {link} (the link works for {hours} hours).";
+constexpr char kAlreadyMessage[] =
+    "Someone asked to open an onedoor account with this e-mail address, which already has one. To sign in, go to "
+    "{link}. If it was not you, you need do nothing.";
+constexpr char kResetMessage[] =
+    "To choose a new password for your onedoor account, open {link} (the link works for {minutes} minutes, once). If "
+    "you did not ask for it, you need do nothing: your password stays as it is.";
+
 std::string Lower(std::string s) {
   for (char& c : s) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
   return s;
@@ -73,7 +83,14 @@ Status PortalService::QueueMessage(storage::Transaction& tx, const std::string& 
       .status();
 }
 
-Status PortalService::SignUp(const std::string& name_in, const std::string& email_in, const std::string& password) {
+std::string PortalService::Say(const std::string& lang, const std::string& message,
+                               const std::map<std::string, std::string>& args) const {
+  static const std::unique_ptr<i18n::Messages> kEnglish = i18n::Messages::EnglishOnly();
+  return (messages_ != nullptr ? *messages_ : *kEnglish).Format(lang, message, args);
+}
+
+Status PortalService::SignUp(const std::string& name_in, const std::string& email_in, const std::string& password,
+                             const std::string& lang) {
   const std::string name = Trimmed(name_in);
   const std::string email = Lower(Trimmed(email_in));
   std::vector<core::FieldError> errors;
@@ -105,18 +122,15 @@ Status PortalService::SignUp(const std::string& name_in, const std::string& emai
                                   *unconfirmed})
                           .status());
       return QueueMessage(tx, email,
-                          fmt::format("Confirm your e-mail address to use your onedoor account: "
-                                      "{}/portal/verify?token={} (the link works for {} hours).",
-                                      options_.public_url, token, options_.verify_hours));
+                          Say(lang, kConfirmMessage,
+                              {{"link", fmt::format("{}/portal/verify?token={}", options_.public_url, token)},
+                               {"hours", std::to_string(options_.verify_hours)}}));
     });
   }
   if (exists) {
     return db_.Write([&](storage::Transaction& tx) {
       return QueueMessage(tx, email,
-                          fmt::format("Someone asked to open an onedoor account with this e-mail address, which "
-                                      "already has one. To sign in, go to {}/portal/sign-in. If it was not you, you "
-                                      "need do nothing.",
-                                      options_.public_url));
+                          Say(lang, kAlreadyMessage, {{"link", options_.public_url + "/portal/sign-in"}}));
     });
   }
   accounts::NewUser user;
@@ -135,9 +149,9 @@ Status PortalService::SignUp(const std::string& name_in, const std::string& emai
                                 now + int64_t{options_.verify_hours} * 60 * kMinuteMicros})
                         .status());
     return QueueMessage(tx, email,
-                        fmt::format("Confirm your e-mail address to use your onedoor account: {}/portal/verify?token={} "
-                                    "(the link works for {} hours).",
-                                    options_.public_url, token, options_.verify_hours));
+                        Say(lang, kConfirmMessage,
+                            {{"link", fmt::format("{}/portal/verify?token={}", options_.public_url, token)},
+                             {"hours", std::to_string(options_.verify_hours)}}));
   });
 }
 
@@ -164,7 +178,7 @@ Status PortalService::Verify(const std::string& token) {
   });
 }
 
-Status PortalService::RequestPasswordReset(const std::string& email_in) {
+Status PortalService::RequestPasswordReset(const std::string& email_in, const std::string& lang) {
   const std::string email = Lower(Trimmed(email_in));
   if (!LooksLikeEmail(email)) {
     return Status::InvalidArgument("no e-mail address", {{"email", "enter an e-mail address like name@example.org"}});
@@ -191,10 +205,9 @@ Status PortalService::RequestPasswordReset(const std::string& email_in) {
     RETURN_IF_ERROR(audit_.Append(tx, self, {"portal.reset_requested", "user", std::to_string(user), std::nullopt, true,
                                              "password reset link sent to the confirmed address"}));
     return QueueMessage(tx, email,
-                        fmt::format("To choose a new password for your onedoor account, open {}/portal/reset?token={} "
-                                    "(the link works for {} minutes, once). If you did not ask for it, you need do "
-                                    "nothing: your password stays as it is.",
-                                    options_.public_url, token, options_.reset_minutes));
+                        Say(lang, kResetMessage,
+                            {{"link", fmt::format("{}/portal/reset?token={}", options_.public_url, token)},
+                             {"minutes", std::to_string(options_.reset_minutes)}}));
   });
 }
 

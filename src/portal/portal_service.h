@@ -1,5 +1,6 @@
 #pragma once
 
+#include <map>
 #include <optional>
 #include <string>
 
@@ -9,6 +10,7 @@
 #include "core/clock.h"
 #include "core/ids.h"
 #include "core/status.h"
+#include "i18n/messages.h"
 #include "registry/person_service.h"
 #include "storage/database.h"
 
@@ -50,7 +52,9 @@ class PortalService {
   // kInvalidArgument naming name, email and password (12 to 256 characters). When the address
   // already has an account, nothing is created and that account's owner is sent a message
   // saying so: the answer is the same, so that no one learns who has an account here.
-  core::Status SignUp(const std::string& name, const std::string& email, const std::string& password);
+  // The message is written in `lang` (see UseMessages).
+  core::Status SignUp(const std::string& name, const std::string& email, const std::string& password,
+                      const std::string& lang = "en");
   // Confirms the address of the account whose link carried `token`. kNotFound (unknown or
   // already used), kFailedPrecondition (expired: sign up again to get a new link).
   core::Status Verify(const std::string& token);
@@ -61,7 +65,11 @@ class PortalService {
   // A forgotten password: when `email` belongs to a confirmed account, a message with a
   // one-time link (reset_minutes) is queued, at most one every 5 minutes. The answer is the
   // same whether or not there is such an account. kInvalidArgument (email) for no address.
-  core::Status RequestPasswordReset(const std::string& email);
+  core::Status RequestPasswordReset(const std::string& email, const std::string& lang = "en");
+  // The catalogues the messages onedoor sends are written from, in the language the person
+  // used; without them (or for a message they lack) the messages are in English. Call before
+  // serving; `messages` must outlive the service.
+  void UseMessages(const i18n::Messages* messages) { messages_ = messages; }
   // Whether `token` is a reset link that still works (to show the form): kNotFound (unknown or
   // used), kFailedPrecondition (expired: ask for a new one).
   core::Status CheckPasswordReset(const std::string& token);
@@ -81,6 +89,9 @@ class PortalService {
 
  private:
   core::Status QueueMessage(storage::Transaction& tx, const std::string& address, const std::string& body);
+  // `message` in `lang`, its arguments filled in.
+  std::string Say(const std::string& lang, const std::string& message,
+                  const std::map<std::string, std::string>& args) const;
 
   storage::Database& db_;
   audit::AuditLog& audit_;
@@ -88,6 +99,7 @@ class PortalService {
   accounts::AccountService& accounts_;
   registry::PersonService& persons_;
   PortalOptions options_;
+  const i18n::Messages* messages_ = nullptr;
 };
 
 }  // namespace portal

@@ -284,3 +284,30 @@ TEST_F(PortalServiceTest, OnlyTheOwnerOrTheSystemSetsAPassword) {
 
 }  // namespace
 }  // namespace portal
+
+namespace portal {
+namespace {
+
+TEST_F(PortalServiceTest, TheMessagesAreWrittenInTheLanguageThePersonUsed) {
+  auto messages = i18n::Messages::Load(std::string(ONEDOOR_SOURCE_DIR) + "/web/locales");
+  ASSERT_TRUE(messages.ok()) << messages.status().ToString();
+  portal_->UseMessages(messages->get());
+  ASSERT_TRUE(portal_->SignUp("Ana Lima", "ana@example.org", "correct horse battery", "es").ok());
+  const std::string mail = LastMessage("ana@example.org");
+  EXPECT_THAT(mail, HasSubstr("Confirme su dirección de correo electrónico para usar su cuenta de onedoor: "
+                              "https://onedoor.example.org/portal/verify?token="));
+  EXPECT_THAT(mail, HasSubstr("(el enlace sirve durante 48 horas)"));
+  ASSERT_TRUE(portal_->Verify(TokenIn(mail)).ok());
+  ASSERT_TRUE(portal_->RequestPasswordReset("ana@example.org", "es").ok());
+  EXPECT_THAT(LastMessage("ana@example.org"), HasSubstr("Para elegir una contraseña nueva"));
+  // Signing up again with the address: the owner is told, in the language of whoever asked.
+  ASSERT_TRUE(portal_->SignUp("Ana Lima", "ana@example.org", "correct horse battery", "en").ok());
+  EXPECT_THAT(LastMessage("ana@example.org"),
+              HasSubstr("which already has one. To sign in, go to https://onedoor.example.org/portal/sign-in."));
+  // A language without the message: English.
+  ASSERT_TRUE(portal_->SignUp("Bo", "bo@example.org", "correct horse battery", "ar").ok());
+  EXPECT_THAT(LastMessage("bo@example.org"), HasSubstr("Confirm your e-mail address to use your onedoor account"));
+}
+
+}  // namespace
+}  // namespace portal

@@ -10,7 +10,7 @@ import { readdirSync, readFileSync } from 'node:fs';
 import path from 'node:path';
 import { after, before, test } from 'node:test';
 
-import { hiddenCsrf, prepareDatabase, repoRoot, request, serve } from './helpers.mjs';
+import { hiddenCsrf, prepareDatabase, repoRoot, request, serve, sql } from './helpers.mjs';
 
 const T = { timeout: 60_000 };
 const templates = path.join(repoRoot, 'web', 'templates');
@@ -25,9 +25,11 @@ function catalogue(lang) {
 const collapse = (s) => s.replace(/\s+/g, ' ').trim();
 
 let server;
+let db;
 
 before(async () => {
   const prepared = await prepareDatabase({ people: 2, prefix: 'onedoor-i18n-' });
+  db = prepared.db;
   server = await serve(prepared.db, { logDir: prepared.dir });
 });
 
@@ -105,4 +107,17 @@ test('a mistake on the portal\'s sign-in form is told in the person\'s language'
   assert.match(posted.text, /El correo electrónico o la contraseña no son correctos/);
   assert.match(posted.text, /<h2 class="govuk-error-summary__title">Hay un problema<\/h2>/);
   assert.match(posted.text, /<title>Error: Iniciar sesión en su cuenta – onedoor<\/title>/);
+});
+
+test('the message a person is sent is written in the language they signed up in', T, async () => {
+  const form = await request(server.url, 'GET', '/portal/sign-up', { headers: { 'Accept-Language': 'es-ES' } });
+  const csrf = /onedoor_portal_csrf=([^;]+)/.exec(form.headers.get('set-cookie'))[1];
+  const posted = await request(server.url, 'POST', '/portal/sign-up', {
+    headers: { 'Content-Type': 'application/x-www-form-urlencoded', 'Accept-Language': 'es-ES', Cookie: `onedoor_portal_csrf=${csrf}` },
+    body: new URLSearchParams({ name: 'Lucía Pérez', email: 'lucia@example.org', password: 'una frase bastante larga', csrf_token: hiddenCsrf(form.text) }).toString(),
+  });
+  assert.equal(posted.status, 200, posted.text.slice(0, 300));
+  assert.match(posted.text, /Revise su correo electrónico/);
+  const mail = await sql(db, "SELECT body FROM outgoing_messages WHERE address = 'lucia@example.org'");
+  assert.match(mail, /^Confirme su dirección de correo electrónico para usar su cuenta de onedoor: http:\/\/127\.0\.0\.1:8080\/portal\/verify\?token=[A-Za-z0-9_-]+ \(el enlace sirve durante 48 horas\)\.$/);
 });
