@@ -59,7 +59,7 @@ std::string What(const std::string& action) {
       {"person.create", "Registered you"},            {"person.history", "Looked at your record's history"},
       {"person.access_log", "Looked at this list"},   {"person.search_result", "Found you in a search"},
       {"portal.link", "Linked your portal account"},  {"consent.create", "Recorded your consent"},
-      {"interaction.create", "Recorded a contact with you"},
+      {"interaction.create", "Recorded a contact with you"}, {"portal.unlink", "Unlinked your portal account"},
   };
   auto it = kWords.find(action);
   return it == kWords.end() ? action : it->second;
@@ -242,6 +242,9 @@ void AddPortalPages(Router& router, const PageDeps& deps) {
     d["account_name"] = me->display_name;
     d["account_email"] = me->email;
     d["linked"] = me->person.has_value();
+    if (ctx.request.Query("unlinked") == "1") {
+      d["flash"] = page_support::T(deps, ctx, "Your account is no longer linked to your record");
+    }
     if (code) {
       d["link_code"] = code->code;
       d["link_expires"] = code->expires.ToRfc3339().substr(11, 5) + " UTC";
@@ -468,6 +471,13 @@ void AddPortalPages(Router& router, const PageDeps& deps) {
                                       409);
                 }
                 return ErrorFor(deps, ctx, saved.status());
+              }});
+
+  // The person unlinks their account from their record.
+  router.Add({"POST", "/portal/unlink", Auth::kPage, "", [&deps](Context& ctx) {
+                core::Status s = deps.portal->Unlink(ctx.Who());
+                if (!s.ok()) return ErrorFor(deps, ctx, s);
+                return Response::Redirect("/portal?unlinked=1");
               }});
 
   // Staff link an account, on the client's page.

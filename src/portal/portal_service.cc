@@ -379,4 +379,25 @@ Status PortalService::Link(const authz::Principal& staff, core::PersonId person,
   });
 }
 
+Status PortalService::Unlink(const authz::Principal& citizen) {
+  if (citizen.kind != authz::PrincipalKind::kCitizen) {
+    return Status::PermissionDenied("the portal is for people with a portal account");
+  }
+  return db_.Write([&](storage::Transaction& tx) -> Status {
+    ASSIGN_OR_RETURN(storage::Rows rows,
+                     tx.Query("SELECT person_id FROM users WHERE id = ? AND kind = 'citizen'", {citizen.user.value}));
+    if (rows.empty()) return Status::NotFound("no such account");
+    if (rows.at(0).IsNull(0)) return Status::FailedPrecondition("your account is not linked to a record");
+    const core::PersonId person{rows.at(0).Int(0)};
+    const int64_t now = clock_.Now().micros;
+    RETURN_IF_ERROR(
+        tx.Execute("UPDATE users SET person_id = NULL, updated_at = ? WHERE id = ?", {now, citizen.user.value}).status());
+    RETURN_IF_ERROR(tx.Execute("UPDATE citizen_profiles SET linked_at = NULL, linked_by = '' WHERE user_id = ?",
+                               {citizen.user.value})
+                        .status());
+    return audit_.Append(tx, citizen, {"portal.unlink", "person", std::to_string(person.value), person, true,
+                                       "the person unlinked their portal account from their record"});
+  });
+}
+
 }  // namespace portal

@@ -86,6 +86,10 @@ class PortalService {
   // portal.link. kInvalidArgument (code: not known, or expired), kPermissionDenied,
   // kFailedPrecondition (another account is already linked to this person).
   core::Status Link(const authz::Principal& staff, core::PersonId person, const std::string& code);
+  // The signed-in person unlinks their account from their record: the account stays, sees
+  // nothing of the registry again, and can be linked anew at a desk. Audited as portal.unlink
+  // (in the person's access log). kFailedPrecondition when the account is not linked.
+  core::Status Unlink(const authz::Principal& citizen);
 
  private:
   core::Status QueueMessage(storage::Transaction& tx, const std::string& address, const std::string& body);

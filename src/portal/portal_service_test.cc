@@ -311,3 +311,50 @@ TEST_F(PortalServiceTest, TheMessagesAreWrittenInTheLanguageThePersonUsed) {
 
 }  // namespace
 }  // namespace portal
+
+namespace portal {
+namespace {
+
+TEST_F(PortalServiceTest, APersonUnlinksTheirAccountAndCanBeLinkedAgain) {
+  ASSERT_TRUE(portal_->SignUp("Ana Lima", "ana@example.org", "correct horse battery").ok());
+  ASSERT_TRUE(portal_->Verify(TokenIn(LastMessage("ana@example.org"))).ok());
+  auto session = portal_->SignIn("ana@example.org", "correct horse battery", "r");
+  ASSERT_TRUE(session.ok());
+  authz::Principal ana = Citizen(*session);
+  EXPECT_EQ(portal_->Unlink(ana).code(), StatusCode::kFailedPrecondition);  // not linked yet
+  auto code = portal_->NewLinkCode(ana);
+  ASSERT_TRUE(code.ok());
+  ASSERT_TRUE(portal_->Link(Staff(authz::Role::kFrontdesk), person_, code->code).ok());
+  ana = Citizen(*session);
+  ASSERT_TRUE(persons_->Get(ana, person_).ok());
+  EXPECT_EQ(portal_->Unlink(Staff(authz::Role::kCaseworker)).code(), StatusCode::kPermissionDenied);
+
+  ASSERT_TRUE(portal_->Unlink(ana).ok());
+  // The session goes on, but the account sees nothing of the record.
+  ana = Citizen(*session);
+  EXPECT_FALSE(ana.person.has_value());
+  EXPECT_EQ(persons_->Get(ana, person_).status().code(), StatusCode::kPermissionDenied);
+  auto me = portal_->Me(ana);
+  ASSERT_TRUE(me.ok());
+  EXPECT_FALSE(me->person.has_value());
+  EXPECT_FALSE(me->linked_at.has_value());
+  // The unlinking is recorded against the person's record (so in their access log), as their act.
+  std::string last;
+  ASSERT_TRUE(db_->Read([&](storage::Transaction& tx) -> Status {
+                   ASSIGN_OR_RETURN(storage::Rows rows,
+                                    tx.Query("SELECT action, user_id FROM audit_log WHERE person_id = ? AND action = "
+                                             "'portal.unlink'",
+                                             {person_.value}));
+                   last = rows.at(0).Text(0) + " by " + std::to_string(rows.at(0).Int(1));
+                   return Status::Ok();
+                 }).ok());
+  EXPECT_EQ(last, "portal.unlink by " + std::to_string(ana.user.value));
+  // Linked again with a new code.
+  auto again = portal_->NewLinkCode(ana);
+  ASSERT_TRUE(again.ok()) << again.status().ToString();
+  ASSERT_TRUE(portal_->Link(Staff(authz::Role::kFrontdesk), person_, again->code).ok());
+  EXPECT_TRUE(persons_->Get(Citizen(*session), person_).ok());
+}
+
+}  // namespace
+}  // namespace portal

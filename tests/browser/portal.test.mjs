@@ -3,7 +3,8 @@
 // link the account on the client's page; a caseworker opens the record for case work; the person
 // sees in their access log that the city's caseworker looked at it, and why. Then they move:
 // they tell the portal once, the two agencies that know them are told and acknowledge, and the
-// person sees "Updated" for both; they tell their new phone number once too. Every page is
+// person sees "Updated" for both; they tell their new phone number once too, and last unlink
+// the account from their record. Every page is
 // checked with axe-core. The person's side runs in English and again in Spanish, chosen with the
 // language switcher on the first page; every text the journey looks for is taken from the
 // Spanish catalogue by its English message (a message missing from the catalogue fails the
@@ -185,6 +186,14 @@ test(`a person links their portal account at the desk and sees who looked at the
   await page.getByTestId('portal-details').getByText('+64 21 555 0199').waitFor();
   assert.equal(await changes.getByText(tr('Not yet')).count(), 2, 'both agencies are told of the new number');
   assert.equal(Number(await sql(`SELECT count(*) FROM change_notices WHERE person_id = ${person}`)), 4);
+
+  // Last, the person unlinks the account: the record is no longer shown, and the act is audited.
+  await page.getByRole('button', { name: tr('Unlink my account') }).click();
+  await page.getByText(tr('Your account is no longer linked to your record')).waitFor();
+  await page.getByRole('button', { name: tr('Get a code to show at the desk') }).waitFor();
+  assert.equal(await page.getByTestId('portal-details').count(), 0);
+  await checkA11y(page, 'account, unlinked');
+  assert.equal(Number(await sql(`SELECT count(*) FROM audit_log WHERE action = 'portal.unlink' AND person_id = ${person}`)), 1);
 });
 }
 
