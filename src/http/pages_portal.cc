@@ -6,6 +6,7 @@
 #include <fmt/format.h>
 
 #include <algorithm>
+#include <functional>
 #include <cstdlib>
 
 #include "core/crypto.h"
@@ -278,6 +279,10 @@ void AddPortalPages(Router& router, const PageDeps& deps) {
     for (const auto& ph : p.phones) phones.push_back({{"value", ph.value}});
     d["phones"] = std::move(phones);
     d["f_phone"] = p.phones.empty() ? "" : p.phones.front().value;
+    json emails = json::array();
+    for (const auto& e : p.emails) emails.push_back({{"value", e.value}});
+    d["contact_emails"] = std::move(emails);
+    d["f_contact_email"] = p.emails.empty() ? "" : p.emails.front().value;
     for (const auto& [k, v] : form.items()) d[k] = v;
     // Where each change went, and whether each agency has applied it.
     if (deps.changes != nullptr) {
@@ -344,6 +349,9 @@ void AddPortalPages(Router& router, const PageDeps& deps) {
     d["has_access_rows"] = !log->items.empty();
     if (ctx.request.Query("changed") == "1") d["flash"] = page_support::T(deps, ctx, "Your address is changed: the agencies that know you are told");
     if (ctx.request.Query("withdrawn") == "1") d["flash"] = page_support::T(deps, ctx, "Your consent is withdrawn");
+    if (ctx.request.Query("email_changed") == "1") {
+      d["flash"] = page_support::T(deps, ctx, "Your e-mail address is changed: the agencies that know you are told");
+    }
     if (ctx.request.Query("phone_changed") == "1") {
       d["flash"] = page_support::T(deps, ctx, "Your phone number is changed: the agencies that know you are told");
     }
@@ -426,51 +434,74 @@ void AddPortalPages(Router& router, const PageDeps& deps) {
               }});
 
   // Tell us once: the person's phone number; the first number is replaced (or one is added).
-  router.Add({"POST", "/portal/phone", Auth::kPage, "", [&deps, account_page](Context& ctx) {
-                const auto& who = ctx.Who();
-                auto me = deps.portal->Me(who);
-                if (!me.ok()) return ErrorFor(deps, ctx, me.status());
-                if (!me->person) {
-                  return ErrorFor(deps, ctx, core::Status::FailedPrecondition("link your account at a desk first"));
-                }
-                const auto form = ParseForm(ctx.request.body);
-                const std::string phone = page_support::Trim(FormValue(form, "phone"));
-                const json typed = {{"f_phone", phone}};
-                const bool well_formed =
-                    phone.size() >= 6 && phone.size() <= 30 &&
-                    std::all_of(phone.begin(), phone.end(), [](char c) {
-                      return std::isdigit(static_cast<unsigned char>(c)) || c == ' ' || c == '+' || c == '(' || c == ')' ||
-                             c == '-';
-                    }) &&
-                    std::count_if(phone.begin(), phone.end(), [](char c) { return std::isdigit(static_cast<unsigned char>(c)); }) >= 6;
-                if (phone.empty()) return account_page(ctx, std::nullopt, typed, {{"phone", "enter your phone number"}}, 400);
-                if (!well_formed) {
-                  return account_page(ctx, std::nullopt, typed,
-                                      {{"phone", "enter a phone number of 6 to 30 digits, spaces and + ( ) -"}}, 400);
-                }
-                auto view = deps.persons.Get(who, *me->person);
-                if (!view.ok()) return ErrorFor(deps, ctx, view.status());
-                registry::Person p = view->person;
-                if (p.phones.empty()) {
-                  p.phones.push_back({"mobile", phone});
-                } else {
-                  p.phones.front().value = phone;
-                }
-                const int64_t version = FormValue(form, "version").empty() ? p.version : std::atoll(FormValue(form, "version").c_str());
-                auto saved = deps.persons.Update(who, *me->person, version, p);
-                if (saved.ok()) return Response::Redirect("/portal?phone_changed=1#changes");
-                if (saved.status().code() == core::StatusCode::kInvalidArgument) {
-                  std::vector<core::FieldError> named;
-                  for (const auto& f : saved.status().fields()) named.push_back({"phone", f.message});
-                  return account_page(ctx, std::nullopt, typed, named, 400);
-                }
-                if (saved.status().code() == core::StatusCode::kFailedPrecondition) {
-                  return account_page(ctx, std::nullopt, typed,
-                                      {{"phone", "your record was changed at an office meanwhile: check it and send "
-                                                 "your change again"}},
-                                      409);
-                }
-                return ErrorFor(deps, ctx, saved.status());
+  // Tell us once for a phone number or an e-mail address: the first of `list` is replaced (or
+  // one is added, of `use`), and every agency that knows the person is told. `check` gives the
+  // mistake in the value, or "".
+  auto change_contact = [&deps, account_page](Context& ctx, const std::string& field,
+                                               std::vector<registry::ContactPoint> registry::Person::*list,
+                                               const std::string& use,
+                                               const std::function<std::string(const std::string&)>& check,
+                                               const std::string& done) {
+    const auto& who = ctx.Who();
+    auto me = deps.portal->Me(who);
+    if (!me.ok()) return ErrorFor(deps, ctx, me.status());
+    if (!me->person) return ErrorFor(deps, ctx, core::Status::FailedPrecondition("link your account at a desk first"));
+    const auto form = ParseForm(ctx.request.body);
+    const std::string value = page_support::Trim(FormValue(form, field));
+    const json typed = {{"f_" + field, value}};
+    if (const std::string mistake = check(value); !mistake.empty()) {
+      return account_page(ctx, std::nullopt, typed, {{field, mistake}}, 400);
+    }
+    auto view = deps.persons.Get(who, *me->person);
+    if (!view.ok()) return ErrorFor(deps, ctx, view.status());
+    registry::Person p = view->person;
+    auto& points = p.*list;
+    if (points.empty()) {
+      points.push_back({use, value});
+    } else {
+      points.front().value = value;
+    }
+    const int64_t version =
+        FormValue(form, "version").empty() ? p.version : std::atoll(FormValue(form, "version").c_str());
+    auto saved = deps.persons.Update(who, *me->person, version, p);
+    if (saved.ok()) return Response::Redirect("/portal?" + done + "=1#changes");
+    if (saved.status().code() == core::StatusCode::kInvalidArgument) {
+      std::vector<core::FieldError> named;
+      for (const auto& f : saved.status().fields()) named.push_back({field, f.message});
+      return account_page(ctx, std::nullopt, typed, named, 400);
+    }
+    if (saved.status().code() == core::StatusCode::kFailedPrecondition) {
+      return account_page(ctx, std::nullopt, typed,
+                          {{field, "your record was changed at an office meanwhile: check it and send your change again"}},
+                          409);
+    }
+    return ErrorFor(deps, ctx, saved.status());
+  };
+  router.Add({"POST", "/portal/phone", Auth::kPage, "", [change_contact](Context& ctx) {
+                return change_contact(ctx, "phone", &registry::Person::phones, "mobile", [](const std::string& phone) {
+                  if (phone.empty()) return std::string("enter your phone number");
+                  const auto digits = std::count_if(phone.begin(), phone.end(),
+                                                    [](char c) { return std::isdigit(static_cast<unsigned char>(c)); });
+                  const bool allowed = std::all_of(phone.begin(), phone.end(), [](char c) {
+                    return std::isdigit(static_cast<unsigned char>(c)) || c == ' ' || c == '+' || c == '(' || c == ')' ||
+                           c == '-';
+                  });
+                  if (phone.size() > 30 || digits < 6 || !allowed) {
+                    return std::string("enter a phone number of 6 to 30 digits, spaces and + ( ) -");
+                  }
+                  return std::string();
+                }, "phone_changed");
+              }});
+  router.Add({"POST", "/portal/email", Auth::kPage, "", [change_contact](Context& ctx) {
+                return change_contact(ctx, "contact_email", &registry::Person::emails, "home", [](const std::string& e) {
+                  if (e.empty()) return std::string("enter your e-mail address");
+                  const auto at = e.find('@');
+                  const bool fine = e.size() <= 254 && at != std::string::npos && at > 0 &&
+                                    e.find('@', at + 1) == std::string::npos &&
+                                    e.find('.', at + 2) != std::string::npos && e.back() != '.' &&
+                                    e.find_first_of(" \t<>,;") == std::string::npos;
+                  return fine ? std::string() : std::string("enter an e-mail address like name@example.org");
+                }, "email_changed");
               }});
 
   // The person unlinks their account from their record.

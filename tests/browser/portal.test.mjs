@@ -3,7 +3,7 @@
 // link the account on the client's page; a caseworker opens the record for case work; the person
 // sees in their access log that the city's caseworker looked at it, and why. Then they move:
 // they tell the portal once, the two agencies that know them are told and acknowledge, and the
-// person sees "Updated" for both; they tell their new phone number once too, and last unlink
+// person sees "Updated" for both; they tell their new phone number and e-mail address once too, and last unlink
 // the account from their record. Every page is
 // checked with axe-core. The person's side runs in English and again in Spanish, chosen with the
 // language switcher on the first page; every text the journey looks for is taken from the
@@ -186,6 +186,17 @@ test(`a person links their portal account at the desk and sees who looked at the
   await page.getByTestId('portal-details').getByText('+64 21 555 0199').waitFor();
   assert.equal(await changes.getByText(tr('Not yet')).count(), 2, 'both agencies are told of the new number');
   assert.equal(Number(await sql(`SELECT count(*) FROM change_notices WHERE person_id = ${person}`)), 4);
+  // And the e-mail address agencies write to.
+  const contactEmail = page.locator('#contact_email');
+  await contactEmail.fill('rua at home');
+  await page.getByRole('button', { name: tr('Change my e-mail address') }).click();
+  await page.locator('.govuk-error-summary').getByText(tr('Enter an e-mail address like name@example.org')).waitFor();
+  await checkA11y(page, 'e-mail with a mistake');
+  await contactEmail.fill('rua.home@example.org');
+  await page.getByRole('button', { name: tr('Change my e-mail address') }).click();
+  await page.getByText(tr('Your e-mail address is changed: the agencies that know you are told')).waitFor();
+  await page.getByTestId('portal-details').getByText('rua.home@example.org').waitFor();
+  assert.equal(Number(await sql(`SELECT count(*) FROM change_notices WHERE person_id = ${person}`)), 6);
 
   // Last, the person unlinks the account: the record is no longer shown, and the act is audited.
   await page.getByRole('button', { name: tr('Unlink my account') }).click();
