@@ -1682,10 +1682,8 @@ void AddPageRoutes(Router& router, const PageDeps& deps) {
                 const size_t first = static_cast<size_t>((page - 1) * kTimelinePage);
                 for (size_t i = first; i < chosen.size() && i < first + kTimelinePage; ++i) {
                   const auto& e = *chosen[i];
-                  std::string kind_label = e.kind;
-                  kind_label[0] = static_cast<char>(std::toupper(static_cast<unsigned char>(kind_label[0])));
                   list.push_back({{"at", e.at.ToRfc3339().substr(0, 16).replace(10, 1, " ")},
-                                  {"kind", kind_label},
+                                  {"kind", page_support::Capitalised(e.kind)},
                                   {"text", e.text},
                                   {"link", e.link}});
                 }

@@ -80,6 +80,15 @@ std::string When(const Context& ctx, core::Timestamp t) {
   return (date.ok() ? page_support::DateText(ctx, *date) : s.substr(0, 10)) + " " + s.substr(11, 5);
 }
 
+// A one-time link (to confirm an address, or to choose a password) that does not work: 410 when
+// it has expired, 404 when it is not known or was used.
+int LinkStatus(const core::Status& s) { return s.code() == core::StatusCode::kFailedPrecondition ? 410 : 404; }
+
+// Why a one-time link does not work, as a sentence in the person's language.
+std::string LinkProblem(const PageDeps& deps, const Context& ctx, const core::Status& s) {
+  return s.ok() ? "" : page_support::T(deps, ctx, page_support::Capitalised(s.message())) + ".";
+}
+
 }  // namespace
 
 void AddPortalPages(Router& router, const PageDeps& deps) {
@@ -116,8 +125,8 @@ void AddPortalPages(Router& router, const PageDeps& deps) {
                 json d = Common(deps, ctx, s.ok() ? "Your e-mail address is confirmed" : "This link does not work",
                                 "portal");
                 d["verified"] = s.ok();
-                d["problem"] = s.ok() ? "" : page_support::T(deps, ctx, page_support::Capitalised(s.message())) + ".";
-                const int status = s.ok() ? 200 : s.code() == core::StatusCode::kFailedPrecondition ? 410 : 404;
+                d["problem"] = LinkProblem(deps, ctx, s);
+                const int status = s.ok() ? 200 : LinkStatus(s);
                 if (!s.ok() && s.code() != core::StatusCode::kNotFound &&
                     s.code() != core::StatusCode::kFailedPrecondition) {
                   return ErrorFor(deps, ctx, s);
@@ -198,22 +207,19 @@ void AddPortalPages(Router& router, const PageDeps& deps) {
     d["reset_token"] = token;
     d["show_form"] = problem.ok();
     d["has_problem"] = !problem.ok();
-    d["problem"] = problem.ok() ? "" : page_support::T(deps, ctx, page_support::Capitalised(problem.message())) + ".";
+    d["problem"] = LinkProblem(deps, ctx, problem);
     Errors(deps, ctx, d, errors);
     return FormPage(deps, ctx, status, "portal_reset", d);
   };
-  auto link_status = [](const core::Status& s) {
-    return s.code() == core::StatusCode::kFailedPrecondition ? 410 : 404;
-  };
-  router.Add({"GET", "/portal/reset", Auth::kPublic, "", [&deps, reset_page, link_status](Context& ctx) {
+  router.Add({"GET", "/portal/reset", Auth::kPublic, "", [&deps, reset_page](Context& ctx) {
                 const std::string token = ctx.request.Query("token");
                 core::Status s = deps.portal->CheckPasswordReset(token);
                 if (!s.ok() && s.code() != core::StatusCode::kNotFound && s.code() != core::StatusCode::kFailedPrecondition) {
                   return ErrorFor(deps, ctx, s);
                 }
-                return reset_page(ctx, s.ok() ? 200 : link_status(s), token, s, {});
+                return reset_page(ctx, s.ok() ? 200 : LinkStatus(s), token, s, {});
               }});
-  router.Add({"POST", "/portal/reset", Auth::kPublic, "", [&deps, reset_page, link_status](Context& ctx) {
+  router.Add({"POST", "/portal/reset", Auth::kPublic, "", [&deps, reset_page](Context& ctx) {
                 const auto form = ParseForm(ctx.request.body);
                 const std::string token = FormValue(form, "token");
                 if (!CsrfOk(ctx, form)) {
@@ -222,7 +228,7 @@ void AddPortalPages(Router& router, const PageDeps& deps) {
                 core::Status s = deps.portal->ResetPassword(token, FormValue(form, "password"));
                 if (s.code() == core::StatusCode::kInvalidArgument) return reset_page(ctx, 400, token, core::Status::Ok(), s.fields());
                 if (s.code() == core::StatusCode::kNotFound || s.code() == core::StatusCode::kFailedPrecondition) {
-                  return reset_page(ctx, link_status(s), token, s, {});
+                  return reset_page(ctx, LinkStatus(s), token, s, {});
                 }
                 if (!s.ok()) return ErrorFor(deps, ctx, s);
                 json d = Common(deps, ctx, "Your password is changed", "portal");

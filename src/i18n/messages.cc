@@ -1,9 +1,7 @@
 #include "i18n/messages.h"
 
 #include <fmt/format.h>
-#include <unicode/calendar.h>
 #include <unicode/datefmt.h>
-#include <unicode/gregocal.h>
 #include <unicode/messagepattern.h>
 #include <unicode/msgfmt.h>
 #include <unicode/timezone.h>
@@ -91,19 +89,22 @@ std::string Negotiate(std::string_view chosen, std::string_view accept_language)
 }
 
 std::string FormatDate(std::string_view lang, core::Date date) {
-  UErrorCode status = U_ZERO_ERROR;
-  // onedoor's English is written day first, as on every other page ("2 December 2026").
-  const icu::Locale locale(lang == "en" ? "en_GB" : std::string(lang).c_str());
-  std::unique_ptr<icu::DateFormat> format(icu::DateFormat::createDateInstance(icu::DateFormat::kLong, locale));
-  icu::GregorianCalendar calendar(*icu::TimeZone::getGMT(), status);
-  if (!format || U_FAILURE(status)) return date.ToString();
-  format->setTimeZone(*icu::TimeZone::getGMT());
-  calendar.clear();
-  calendar.set(date.year, date.month - 1, date.day, 12, 0, 0);
-  const UDate when = calendar.getTime(status);
-  if (U_FAILURE(status)) return date.ToString();
+  // One formatter per language and thread, made once: making one costs far more than using it,
+  // and a page may write a hundred dates. (An ICU formatter is not shared between threads.)
+  thread_local std::map<std::string, std::unique_ptr<icu::DateFormat>, std::less<>> formats;
+  auto it = formats.find(lang);
+  if (it == formats.end()) {
+    // onedoor's English is written day first, as on every other page ("2 December 2026").
+    const icu::Locale locale(lang == "en" ? "en_GB" : std::string(lang).c_str());
+    std::unique_ptr<icu::DateFormat> made(icu::DateFormat::createDateInstance(icu::DateFormat::kLong, locale));
+    if (made) made->setTimeZone(*icu::TimeZone::getGMT());
+    it = formats.emplace(std::string(lang), std::move(made)).first;
+  }
+  if (!it->second) return date.ToString();
+  // Noon UTC of the day, so that no time zone moves it to another day.
+  const UDate when = (static_cast<double>(date.ToDays()) * 24 + 12) * 3600 * 1000;
   icu::UnicodeString out;
-  format->format(when, out);
+  it->second->format(when, out);
   return ToUtf8(out);
 }
 

@@ -6,7 +6,7 @@
 
 import { spawn } from 'node:child_process';
 import { once } from 'node:events';
-import { createWriteStream } from 'node:fs';
+import { createWriteStream, readdirSync, readFileSync } from 'node:fs';
 import { mkdtemp, readFile } from 'node:fs/promises';
 import net from 'node:net';
 import os from 'node:os';
@@ -22,6 +22,15 @@ const kReadyTimeoutMs = 20_000;
 const kStopTimeoutMs = 5_000;
 
 // Starts headless chromium. The caller closes the returned Browser.
+// The message catalogue of a language (web/locales/<lang>/*.json merged): English message ->
+// the language's.
+export function catalogue(lang) {
+  const dir = path.join(repoRoot, 'web', 'locales', lang);
+  const all = {};
+  for (const f of readdirSync(dir).filter((n) => n.endsWith('.json'))) Object.assign(all, JSON.parse(readFileSync(path.join(dir, f), 'utf8')));
+  return all;
+}
+
 export async function launch() {
   return chromium.launch({
     executablePath: kChromiumPath,

@@ -14,25 +14,16 @@
 
 import assert from 'node:assert/strict';
 import { execFile } from 'node:child_process';
-import { readdirSync, readFileSync } from 'node:fs';
 import path from 'node:path';
 import { test } from 'node:test';
 import { promisify } from 'node:util';
 
 import { login } from '../http/helpers.mjs';
-import { checkA11y, launch, makeTempDir, repoRoot, startServer } from './lib.mjs';
+import { catalogue, checkA11y, launch, makeTempDir, repoRoot, startServer } from './lib.mjs';
 
 const execFileAsync = promisify(execFile);
 const kActionTimeoutMs = 15_000;
 const binary = process.env.ONEDOOR_BIN ? path.resolve(process.env.ONEDOOR_BIN) : undefined;
-
-// The catalogue of a language: English message -> the language's.
-function catalogue(lang) {
-  const dir = path.join(repoRoot, 'web', 'locales', lang);
-  const all = {};
-  for (const f of readdirSync(dir).filter((n) => n.endsWith('.json'))) Object.assign(all, JSON.parse(readFileSync(path.join(dir, f), 'utf8')));
-  return all;
-}
 
 const kLanguages = { en: 'English', es: 'Español' };
 

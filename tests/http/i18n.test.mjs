@@ -10,17 +10,11 @@ import { readdirSync, readFileSync } from 'node:fs';
 import path from 'node:path';
 import { after, before, test } from 'node:test';
 
+import { catalogue } from '../browser/lib.mjs';
 import { hiddenCsrf, prepareDatabase, repoRoot, request, serve, sql } from './helpers.mjs';
 
 const T = { timeout: 60_000 };
 const templates = path.join(repoRoot, 'web', 'templates');
-
-function catalogue(lang) {
-  const dir = path.join(repoRoot, 'web', 'locales', lang);
-  const all = {};
-  for (const f of readdirSync(dir).filter((n) => n.endsWith('.json'))) Object.assign(all, JSON.parse(readFileSync(path.join(dir, f), 'utf8')));
-  return all;
-}
 
 const collapse = (s) => s.replace(/\s+/g, ' ').trim();
 
