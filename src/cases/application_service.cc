@@ -78,9 +78,10 @@ StatusOr<std::vector<Application>> ApplicationService::Load(storage::Transaction
                                                             const storage::Params& params,
                                                             const authz::Principal& who) const {
   ASSIGN_OR_RETURN(storage::Rows rows,
-                   tx.Query("SELECT a.id, a.person_id, p.display_name, a.household_id, a.screening_id, a.agency_id, "
-                            "g.name, a.made_by, a.answers, a.created_at FROM applications a JOIN persons p ON p.id = "
-                            "a.person_id JOIN agencies g ON g.id = a.agency_id " +
+                   tx.Query("SELECT a.id, a.person_id, p.display_name, a.household_id, a.screening_id, "
+                            "COALESCE(a.agency_id, 0), COALESCE(g.name, ''), a.made_by, a.answers, a.created_at FROM "
+                            "applications a JOIN persons p ON p.id = a.person_id LEFT JOIN agencies g ON g.id = "
+                            "a.agency_id " +
                                 where,
                             params));
   std::vector<Application> out;
@@ -99,7 +100,8 @@ StatusOr<std::vector<Application>> ApplicationService::Load(storage::Transaction
     ASSIGN_OR_RETURN(storage::Rows parts,
                      tx.Query("SELECT t.id, t.program, t.program_name, t.agency_id, g.name, t.screened, t.state, "
                               "t.expedited, t.received, t.due, t.clock, t.reason, t.request, t.decided_at, "
-                              "t.decided_by, t.version FROM application_parts t JOIN agencies g ON g.id = t.agency_id "
+                              "t.decided_by, t.version, t.answer, t.answered_at FROM application_parts t JOIN "
+                              "agencies g ON g.id = t.agency_id "
                               "WHERE t.application_id = ? ORDER BY t.id",
                               {a.id}));
     bool owns = false;
@@ -125,6 +127,8 @@ StatusOr<std::vector<Application>> ApplicationService::Load(storage::Transaction
       if (auto at = p.OptInt(13)) part.decided_at = core::Timestamp{*at};
       part.decided_by = p.Text(14);
       part.version = p.Int(15);
+      part.answer = p.Text(16);
+      if (auto at = p.OptInt(17)) part.answered_at = core::Timestamp{*at};
       owns = owns || (who.kind != authz::PrincipalKind::kCitizen && part.agency == who.agency);
       all.push_back(std::move(part));
     }
@@ -149,11 +153,12 @@ Status ApplicationService::DenyAudited(const authz::Principal& who, const std::s
 }
 
 StatusOr<Application> ApplicationService::Apply(const authz::Principal& who, const NewApplication& in) {
-  if (who.kind == authz::PrincipalKind::kCitizen) {
+  const bool citizen = who.kind == authz::PrincipalKind::kCitizen;
+  if (citizen && !(who.person && *who.person == in.applicant)) {
     return DenyAudited(who, "application.submit", "", in.applicant,
-                       "a person applies at a desk or through an agency's staff");
+                       "a person applies for themself; someone else applies at a desk or through an agency's staff");
   }
-  if (std::string why = Refusal(who, "applications:write"); !why.empty()) {
+  if (std::string why = citizen ? "" : Refusal(who, "applications:write"); !why.empty()) {
     return DenyAudited(who, "application.submit", "", in.applicant, why);
   }
   std::string input;
@@ -244,11 +249,19 @@ StatusOr<Application> ApplicationService::Apply(const authz::Principal& who, con
   int64_t id = 0;
   Application out;
   RETURN_IF_ERROR(db_.Write([&](storage::Transaction& tx) -> Status {
+    // A person applying in the portal is named as the registry names them (their account's
+    // username means nothing to staff).
+    std::string made_by = who.name;
+    if (citizen) {
+      ASSIGN_OR_RETURN(storage::Rows p, tx.Query("SELECT display_name FROM persons WHERE id = ?", {in.applicant.value}));
+      if (!p.empty()) made_by = p[0].Text(0);
+    }
     ASSIGN_OR_RETURN(storage::Rows rows,
                      tx.Query("INSERT INTO applications (person_id, household_id, screening_id, agency_id, made_by, "
                               "answers, created_at) VALUES (?, ?, ?, ?, ?, ?, ?) RETURNING id",
-                              {in.applicant.value, household, in.screening_id, who.agency.value, who.name, input,
-                               now.micros}));
+                              {in.applicant.value, household, in.screening_id,
+                               citizen ? storage::Value(storage::Null{}) : storage::Value(who.agency.value), made_by,
+                               input, now.micros}));
     id = rows.at(0).Int(0);
     for (const auto& p : parts) {
       const core::Date due = core::Date::FromDays(received.ToDays() + p.days);
@@ -268,7 +281,8 @@ StatusOr<Application> ApplicationService::Apply(const authz::Principal& who, con
     }
     RETURN_IF_ERROR(audit_.Append(tx, who,
                                   {"application.submit", "application", std::to_string(id), in.applicant, true,
-                                   fmt::format("{}; {} programs applied for once", d.reason, parts.size())}));
+                                   fmt::format("{}; {} programs applied for once{}", d.reason, parts.size(),
+                                               citizen ? " in the portal" : "")}));
     ASSIGN_OR_RETURN(std::vector<Application> found, Load(tx, "WHERE a.id = ?", {id}, who));
     out = std::move(found.at(0));
     return outbox_.Append(tx, "application.submitted", "application", std::to_string(id), EventPayload(out, nullptr));
@@ -378,6 +392,51 @@ StatusOr<Application> ApplicationService::Decide(const authz::Principal& who, in
   return out;
 }
 
+StatusOr<Application> ApplicationService::Answer(const authz::Principal& who, int64_t part_id, int64_t expected_version,
+                                                 const std::string& answer) {
+  const bool citizen = who.kind == authz::PrincipalKind::kCitizen && who.person;
+  if (answer.find_first_not_of(" \t\r\n") == std::string::npos || answer.size() > kMaxNote) {
+    return Status::InvalidArgument("the answer has invalid fields",
+                                   {{"answer", "write your answer, 1 to 2000 characters"}});
+  }
+  Application out;
+  RETURN_IF_ERROR(db_.Write([&](storage::Transaction& tx) -> Status {
+    std::string sql = "SELECT t.application_id, t.state, t.version, a.person_id, t.request FROM application_parts t "
+                      "JOIN applications a ON a.id = t.application_id WHERE t.id = ?";
+    if (tx.dialect() == storage::Dialect::kPostgres) sql += " FOR UPDATE OF t";
+    ASSIGN_OR_RETURN(storage::Rows rows, tx.Query(sql, {part_id}));
+    if (rows.empty() || !citizen || rows[0].Int(3) != who.person->value) {
+      return Status::NotFound(fmt::format("no part of your applications has id {}", part_id));
+    }
+    const int64_t application = rows[0].Int(0);
+    if (rows[0].Text(1) != "more_information") {
+      return Status::FailedPrecondition(
+          fmt::format("the part is {}: no information is asked for", rows[0].Text(1) == "pending" ? "being decided"
+                                                                                                 : rows[0].Text(1)));
+    }
+    if (rows[0].Int(2) != expected_version) {
+      return Status::Aborted("the part changed since you loaded it; reload the page and answer again");
+    }
+    const core::Timestamp now = clock_.Now();
+    RETURN_IF_ERROR(tx.Execute("UPDATE application_parts SET state = 'pending', answer = ?, answered_at = ?, version = "
+                               "version + 1 WHERE id = ?",
+                               {answer, now.micros, part_id})
+                        .status());
+    RETURN_IF_ERROR(audit_.Append(tx, who,
+                                  {"application.answer", "application", std::to_string(application), *who.person, true,
+                                   fmt::format("the person answered the request for part {} in the portal", part_id)}));
+    ASSIGN_OR_RETURN(std::vector<Application> found, Load(tx, "WHERE a.id = ?", {application}, who));
+    out = std::move(found.at(0));
+    const ApplicationPart* part = nullptr;
+    for (const auto& p : out.parts) {
+      if (p.id == part_id) part = &p;
+    }
+    return outbox_.Append(tx, "application.information_received", "application", std::to_string(application),
+                          EventPayload(out, part));
+  }));
+  return out;
+}
+
 StatusOr<Application> ApplicationService::Get(const authz::Principal& who, int64_t id) {
   // A joint team's member sees the application as the agency whose part the team decides.
   if (who.kind == authz::PrincipalKind::kStaff) {
@@ -385,7 +444,7 @@ StatusOr<Application> ApplicationService::Get(const authz::Principal& who, int64
     RETURN_IF_ERROR(db_.Read([&](storage::Transaction& tx) -> Status {
       ASSIGN_OR_RETURN(storage::Rows rows, tx.Query("SELECT DISTINCT t.agency_id FROM application_parts t JOIN applications "
                                                     "a ON a.id = t.application_id WHERE t.application_id = ? AND "
-                                                    "a.agency_id <> ? ORDER BY t.agency_id",
+                                                    "COALESCE(a.agency_id, 0) <> ? ORDER BY t.agency_id",
                                                     {id, who.agency.value}));
       for (const auto& r : rows) {
         if (r.Int(0) == who.agency.value) return Status::Ok();  // a part of its own: as itself

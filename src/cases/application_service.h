@@ -41,6 +41,8 @@ struct ApplicationPart {
   std::string clock;  // "30 days (7 CFR 273.2(g)(1))", or the deployment's default
   std::string reason;   // why denied
   std::string request;  // what more information is needed
+  std::string answer;   // the person's answer to the request, from the portal
+  std::optional<core::Timestamp> answered_at;
   std::optional<core::Timestamp> decided_at;
   std::string decided_by;
   int64_t version = 0;
@@ -55,12 +57,14 @@ struct Application {
   std::string applicant_name;
   core::HouseholdId household;
   int64_t screening_id = 0;
-  core::AgencyId agency;  // where it was made
+  core::AgencyId agency;  // where it was made; unset when the person applied in the portal
   std::string agency_name;
   std::string made_by;
   std::string answers;  // the screening's answers, as JSON text
   core::Timestamp created_at;
   std::vector<ApplicationPart> parts;  // for staff of an owning agency only, its own
+
+  bool FromPortal() const { return !agency.valid(); }
 };
 
 struct NewApplication {
@@ -96,8 +100,11 @@ class ApplicationService {
                      audit::AuditLog& audit, exchange::Outbox& outbox, const core::Clock& clock,
                      ApplicationOptions options = {});
 
-  // kNotFound (no such screening), kPermissionDenied (audited: role, purpose, scope, or the
-  // gate refuses the applicant), kInvalidArgument naming applicant_id (not a current member
+  // A person signed in to the portal applies for themself, from a screening of their own
+  // household: the application is made at no agency, and each owning agency sees only its parts.
+  // kNotFound (no such screening), kPermissionDenied (audited: role, purpose, scope, the
+  // gate refuses the applicant, or a person applying for someone else), kInvalidArgument naming
+  // applicant_id (not a current member
   // of the screened household), programs (none, unknown to the screening, listed twice, or an
   // owning agency this deployment does not have) and expedited (not applied for, or a program
   // without expedited service).
@@ -108,6 +115,13 @@ class ApplicationService {
   // casework role), kFailedPrecondition naming the state and what it allows, kAborted (version).
   core::StatusOr<Application> Decide(const authz::Principal& who, int64_t part, PartDecision decision,
                                      int64_t expected_version, const std::string& note);
+  // The person answers a request for more information from the portal: the part goes back to
+  // pending with the answer (1 to 2000 characters) kept beside the request, audited as
+  // application.answer and announced as application.information_received. kNotFound (not a part
+  // of the person's own applications), kFailedPrecondition (no information is asked for),
+  // kAborted (version), kInvalidArgument (answer).
+  core::StatusOr<Application> Answer(const authz::Principal& citizen, int64_t part, int64_t expected_version,
+                                     const std::string& answer);
   core::StatusOr<Application> Get(const authz::Principal& who, int64_t id);
   // The parts the caller's agency decides: "open" (pending or more information; the default),
   // "decided" or "all"; soonest due first. With their applications, without the answers.

@@ -346,6 +346,64 @@ TEST_P(ApplicationTest, TheAgencysListIsSoonestDueFirstAndFlagsWhatIsOverdue) {
   EXPECT_EQ(applications_->ForPerson(kHarbourWorker, hine_)->size(), 0u);
 }
 
+authz::Principal Citizen(int64_t user, core::PersonId person, const std::string& name) {
+  authz::Principal p;
+  p.kind = authz::PrincipalKind::kCitizen;
+  p.user = core::UserId{user};
+  p.person = person;
+  p.name = name;
+  p.purpose = authz::Purpose::kOwnRecord;
+  return p;
+}
+
+TEST_P(ApplicationTest, APersonAppliesInThePortalForThemselfAndAnswersARequest) {
+  const authz::Principal hine = Citizen(900, hine_, "citizen-0a1b2c");
+  // For themself only: not for someone else, even of their household.
+  NewApplication theirs = ThreePrograms();
+  theirs.applicant = rawiri_;
+  EXPECT_EQ(applications_->Apply(hine, theirs).status().code(), StatusCode::kPermissionDenied);
+  EXPECT_EQ(Count("SELECT COUNT(*) FROM audit_log WHERE action = 'application.submit' AND allowed = 0"), 1);
+  auto a = applications_->Apply(hine, ThreePrograms());
+  ASSERT_TRUE(a.ok()) << a.status().ToString();
+  // Made at no agency: each owning agency sees its own part only, the person every part.
+  EXPECT_TRUE(a->FromPortal());
+  EXPECT_EQ(a->made_by, "Hine Tane");
+  EXPECT_EQ(a->parts.size(), 3u);
+  EXPECT_EQ(Count("SELECT COUNT(*) FROM applications WHERE agency_id IS NULL"), 1);
+  auto for_state = applications_->Get(kStateWorker, a->id);
+  ASSERT_TRUE(for_state.ok()) << for_state.status().ToString();
+  ASSERT_EQ(for_state->parts.size(), 1u);
+  EXPECT_EQ(for_state->parts[0].program, "snap");
+  auto for_city = applications_->Get(kCityWorker, a->id);  // the winter fuel grant's agency
+  ASSERT_TRUE(for_city.ok());
+  ASSERT_EQ(for_city->parts.size(), 1u);
+  EXPECT_EQ(applications_->Get(kHarbourWorker, a->id).status().code(), StatusCode::kNotFound);
+  EXPECT_EQ(applications_->ForPerson(hine, hine_)->size(), 1u);
+
+  // Nothing is asked yet: no answer.
+  const int64_t snap = for_state->parts[0].id;
+  EXPECT_EQ(applications_->Answer(hine, snap, 1, "Here").status().code(), StatusCode::kFailedPrecondition);
+  ASSERT_TRUE(applications_->Decide(kStateWorker, snap, PartDecision::kRequestInformation, 1, "Payslips").ok());
+  EXPECT_EQ(applications_->Answer(hine, snap, 2, " ").status().code(), StatusCode::kInvalidArgument);
+  EXPECT_EQ(applications_->Answer(hine, snap, 2, std::string(2001, 'x')).status().code(), StatusCode::kInvalidArgument);
+  EXPECT_EQ(applications_->Answer(hine, snap, 1, "Here").status().code(), StatusCode::kAborted);
+  // Not someone else's part, nor by staff.
+  const authz::Principal rawiri = Citizen(901, rawiri_, "citizen-3d4e5f");
+  EXPECT_EQ(applications_->Answer(rawiri, snap, 2, "Here").status().code(), StatusCode::kNotFound);
+  EXPECT_EQ(applications_->Answer(kStateWorker, snap, 2, "Here").status().code(), StatusCode::kNotFound);
+  auto answered = applications_->Answer(hine, snap, 2, "Brought to the office");
+  ASSERT_TRUE(answered.ok()) << answered.status().ToString();
+  const ApplicationPart& part = answered->parts[0];
+  EXPECT_EQ(part.state, "pending");
+  EXPECT_EQ(part.answer, "Brought to the office");
+  EXPECT_EQ(part.request, "Payslips");
+  EXPECT_TRUE(part.answered_at.has_value());
+  EXPECT_EQ(part.version, 3);
+  EXPECT_EQ(Count("SELECT COUNT(*) FROM outbox WHERE type = 'application.information_received'"), 1);
+  EXPECT_EQ(Count("SELECT COUNT(*) FROM audit_log WHERE action = 'application.answer' AND allowed = 1"), 1);
+  EXPECT_EQ(applications_->Get(kStateWorker, a->id)->parts[0].answer, "Brought to the office");
+}
+
 INSTANTIATE_TEST_SUITE_P(Databases, ApplicationTest, ::testing::Values("sqlite", "postgres"),
                          [](const auto& info) { return info.param; });
 

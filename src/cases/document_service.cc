@@ -70,8 +70,9 @@ StatusOr<std::vector<Document>> DocumentService::Load(storage::Transaction& tx, 
                                                       const storage::Params& params) const {
   ASSIGN_OR_RETURN(storage::Rows rows,
                    tx.Query("SELECT d.id, d.person_id, d.application_id, d.kind, d.category, d.file_name, "
-                            "d.media_type, d.size, d.sha256, d.uploaded_by, d.agency_id, g.name, d.uploaded_at FROM "
-                            "documents d JOIN agencies g ON g.id = d.agency_id " +
+                            "d.media_type, d.size, d.sha256, d.uploaded_by, COALESCE(d.agency_id, 0), "
+                            "COALESCE(g.name, ''), d.uploaded_at FROM documents d LEFT JOIN agencies g ON g.id = "
+                            "d.agency_id " +
                                 where,
                             params));
   std::vector<Document> out;
@@ -106,12 +107,20 @@ Status DocumentService::DenyAudited(const authz::Principal& who, const std::stri
 }
 
 StatusOr<Document> DocumentService::Upload(const authz::Principal& who, const NewDocument& in) {
+  const bool citizen = who.kind == authz::PrincipalKind::kCitizen;
+  if (citizen && !(who.person && *who.person == in.person)) {
+    return DenyAudited(who, "document.upload", "", in.person, "a person sends documents for their own record only");
+  }
   bool exists = false;
   bool application_ok = true;
   RETURN_IF_ERROR(db_.Read([&](storage::Transaction& tx) -> Status {
     ASSIGN_OR_RETURN(storage::Rows rows, tx.Query("SELECT id FROM persons WHERE id = ?", {in.person.value}));
     exists = !rows.empty();
-    if (in.application) {
+    if (in.application && citizen) {
+      ASSIGN_OR_RETURN(storage::Rows a, tx.Query("SELECT 1 FROM applications WHERE id = ? AND person_id = ?",
+                                                 {*in.application, in.person.value}));
+      application_ok = !a.empty();
+    } else if (in.application) {
       // An application of this person that the uploader's agency made or decides a part of.
       ASSIGN_OR_RETURN(storage::Rows a,
                        tx.Query("SELECT 1 FROM applications a WHERE a.id = ? AND a.person_id = ? AND (a.agency_id = ? "
@@ -123,17 +132,27 @@ StatusOr<Document> DocumentService::Upload(const authz::Principal& who, const Ne
     return Status::Ok();
   }));
   if (!exists) return Status::NotFound(fmt::format("no person has id {}", in.person.value));
-  const authz::Decision d = gate_.DecidePerson(who, authz::Operation::kUpdate, in.person);
+  authz::Decision d = gate_.DecidePerson(who, authz::Operation::kUpdate, in.person);
+  if (citizen) {
+    // A person sends documents for their own application, in the category of the screening
+    // answers the application carries: those who may decide it see them.
+    d.allowed = true;
+    d.reason = "a person sends a document for their own application";
+    d.withheld.clear();
+  }
   if (!d.allowed) return DenyAudited(who, "document.upload", "", in.person, d.reason);
   std::vector<core::FieldError> errors;
   const auto& kinds = DocumentKinds();
   if (std::find(kinds.begin(), kinds.end(), in.kind) == kinds.end()) {
     errors.push_back({"kind", "must be payslip, bank_statement, tenancy, identity, medical, letter or other"});
   }
-  const authz::DataCategory* category = categories_.Find(in.category);
+  // Left to the service, a person's document goes in the category of the screening answers.
+  const std::string category_id =
+      citizen && in.category.empty() ? gate_.CategoryOf(authz::Field::kScreening).id : in.category;
+  const authz::DataCategory* category = categories_.Find(category_id);
   if (category == nullptr) {
-    errors.push_back({"category", fmt::format("'{}' is not a data category of this deployment", in.category)});
-  } else if (!Sees(d, in.category)) {
+    errors.push_back({"category", fmt::format("'{}' is not a data category of this deployment", category_id)});
+  } else if (!Sees(d, category_id)) {
     errors.push_back({"category", fmt::format("{} is withheld from you for this person: you may not file a "
                                               "document in it",
                                               category->label)});
@@ -158,8 +177,10 @@ StatusOr<Document> DocumentService::Upload(const authz::Principal& who, const Ne
                                                                            : in.media_type == "image/png" ? "PNG"
                                                                                                           : "JPEG")});
   }
+  if (citizen && !in.application) errors.push_back({"application_id", "choose the application the document is for"});
   if (!application_ok) {
-    errors.push_back({"application_id", "not an application of this person that your agency made or decides"});
+    errors.push_back({"application_id", citizen ? "not one of your applications"
+                                                : "not an application of this person that your agency made or decides"});
   }
   if (!errors.empty()) return Status::InvalidArgument("the document has invalid fields", std::move(errors));
 
@@ -174,16 +195,17 @@ StatusOr<Document> DocumentService::Upload(const authz::Principal& who, const Ne
                  "RETURNING id",
                  {in.person.value,
                   in.application ? storage::Value(*in.application) : storage::Value(storage::Null{}), in.kind,
-                  in.category, in.file_name, in.media_type, static_cast<int64_t>(in.content.size()), sha,
-                  Encode(in.content), who.name, who.agency.value, now.micros}));
+                  category_id, in.file_name, in.media_type, static_cast<int64_t>(in.content.size()), sha,
+                  Encode(in.content), who.name,
+                  citizen ? storage::Value(storage::Null{}) : storage::Value(who.agency.value), now.micros}));
     const int64_t id = rows.at(0).Int(0);
     RETURN_IF_ERROR(audit_.Append(tx, who, {"document.upload", "document", std::to_string(id), in.person, true,
-                                            fmt::format("{}; a {} in {}", d.reason, in.kind, in.category)}));
+                                            fmt::format("{}; a {} in {}", d.reason, in.kind, category_id)}));
     ASSIGN_OR_RETURN(std::vector<Document> found, Load(tx, "WHERE d.id = ?", {id}));
     out = std::move(found.at(0));
     return outbox_.Append(tx, "document.uploaded", "document", std::to_string(id),
                           fmt::format(R"({{"document_id":{},"person_id":{},"category":"{}","agency_id":{}}})", id,
-                                      in.person.value, in.category, who.agency.value));
+                                      in.person.value, category_id, who.agency.value));
   }));
   return out;
 }

@@ -65,7 +65,9 @@ class DocumentService {
                   audit::AuditLog& audit, exchange::Outbox& outbox, const core::Clock& clock,
                   DocumentOptions options = {});
 
-  // By staff the gate lets update the person, in a category they see. kNotFound (person),
+  // By staff the gate lets update the person, in a category they see; or by the person
+  // themself, signed in to the portal, for one of their own applications (any category;
+  // the portal files it in the screening's). A person's document is uploaded at no agency. kNotFound (person),
   // kPermissionDenied (audited), kInvalidArgument naming kind, category (not declared, or
   // withheld from the uploader), file_name (1-200 characters, no path), media_type (PDF, JPEG
   // or PNG), content (empty, larger than the limit, or not what the media type says) and

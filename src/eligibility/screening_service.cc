@@ -1,5 +1,7 @@
 #include "eligibility/screening_service.h"
 
+#include <algorithm>
+
 #include <fmt/format.h>
 #include <nlohmann/json.hpp>
 
@@ -94,10 +96,16 @@ Status ScreeningService::AuditMembers(const authz::Principal& who, const std::st
                                       const std::vector<core::PersonId>& members) {
   std::string refusal;
   RETURN_IF_ERROR(db_.Write([&](storage::Transaction& tx) -> Status {
+    const bool own = who.kind == authz::PrincipalKind::kCitizen && who.person &&
+                     std::find(members.begin(), members.end(), *who.person) != members.end();
     for (core::PersonId p : members) {
       authz::Decision d = gate_.DecidePerson(who, authz::Operation::kRead, p, authz::Resource::kHousehold, &tx);
       // The screening holds the household's means: its own category (income by default).
       d.Require(authz::Field::kScreening, gate_.categories());
+      if (own && !d.allowed) {
+        d.allowed = true;
+        d.reason = "a person sees the screenings of their own household";
+      }
       RETURN_IF_ERROR(audit_.Append(tx, who, {action, "screening", std::to_string(screening), p, d.allowed, d.reason}));
       if (!d.allowed && refusal.empty()) refusal = d.reason;
     }
@@ -130,8 +138,25 @@ StatusOr<ScreeningRecord> ScreeningService::Screen(const authz::Principal& who, 
       bool has_age = false;
       for (const auto& [k, v] : rec.input.members[i]) has_age = has_age || k == "age";
       if (!has_age && rules_.FindSymbol("age") >= 0) {
-        ASSIGN_OR_RETURN(registry::PersonView view, persons_.Get(who, members[i]));
-        if (auto age = view.person.birth_date ? view.person.birth_date->AgeOn(rec.as_of) : std::nullopt) rec.input.members[i].emplace_back("age", std::to_string(*age));
+        std::optional<core::PartialDate> born;
+        if (who.kind == authz::PrincipalKind::kCitizen) {
+          // The person's household members' ages are used, not shown: the read of the household
+          // above and the screening's entries are what their access logs show.
+          RETURN_IF_ERROR(db_.Read([&](storage::Transaction& tx) -> Status {
+            ASSIGN_OR_RETURN(storage::Rows rows, tx.Query("SELECT birth_date FROM persons WHERE id = ?",
+                                                          {members[i].value}));
+            if (!rows.empty() && !rows[0].IsNull(0)) {
+              if (auto d = core::PartialDate::Parse(rows[0].Text(0)); d.ok()) born = *d;
+            }
+            return Status::Ok();
+          }));
+        } else {
+          ASSIGN_OR_RETURN(registry::PersonView view, persons_.Get(who, members[i]));
+          born = view.person.birth_date;
+        }
+        if (auto age = born ? born->AgeOn(rec.as_of) : std::nullopt) {
+          rec.input.members[i].emplace_back("age", std::to_string(*age));
+        }
       }
     }
   }
@@ -145,7 +170,7 @@ StatusOr<ScreeningRecord> ScreeningService::Screen(const authz::Principal& who, 
   rec.created_at = clock_.Now();
   rec.created_by = who.user.value;
   rec.agency = who.agency.value;
-  if (!request.household) return rec;
+  if (!request.household || !request.save) return rec;
 
   std::string input_json = InputJson(rec.input).dump();
   RETURN_IF_ERROR(db_.Write([&](storage::Transaction& tx) -> Status {

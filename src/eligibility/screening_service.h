@@ -24,6 +24,9 @@ struct ScreeningRequest {
   // The answers. With a household, members[i] adds answers for its i-th current member.
   HouseholdInput input;
   std::optional<core::Date> as_of;  // today when empty
+  // False to screen a registered household without saving the screening: the portal's
+  // questionnaire, while it still has questions to ask.
+  bool save = true;
 };
 
 struct ScreeningRecord {
@@ -56,7 +59,9 @@ class ScreeningService {
   // Screens `request`. With a household: the household is read through the gate (audited),
   // and the screening is saved in one transaction with an audit entry for each member and a
   // `screening.completed` event. Returns kInvalidArgument naming the field of a bad answer,
-  // kNotFound / kPermissionDenied from the household.
+  // kNotFound / kPermissionDenied from the household. A person signed in to the portal screens
+  // their own household: its members' ages are worked out from their records without
+  // releasing them, and each member's record shows the screening in its access log.
   core::StatusOr<ScreeningRecord> Screen(const authz::Principal& who, const ScreeningRequest& request);
   // A saved screening; each member's read is decided by the gate and audited.
   core::StatusOr<ScreeningRecord> Get(const authz::Principal& who, int64_t id);

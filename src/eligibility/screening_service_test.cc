@@ -1,5 +1,6 @@
 #include "eligibility/screening_service.h"
 
+#include <fmt/format.h>
 #include <gtest/gtest.h>
 #include <nlohmann/json.hpp>
 
@@ -135,6 +136,52 @@ TEST_P(ScreeningServiceTest, RegisteredHouseholdIsScreenedWithRegistryFactsSaved
   auto list = service_->ForHousehold(Staff(authz::Role::kCaseworker), household_, 10);
   ASSERT_TRUE(list.ok());
   EXPECT_EQ(list->size(), 1u);
+}
+
+TEST_P(ScreeningServiceTest, APersonScreensTheirOwnHouseholdWithoutSeeingTheOthersRecords) {
+  int64_t ada = 0;
+  int64_t obi = 0;
+  ASSERT_TRUE(db_->Read([&](storage::Transaction& tx) -> Status {
+                  ASSIGN_OR_RETURN(storage::Rows rows, tx.Query("SELECT person_id FROM household_members ORDER BY id"));
+                  ada = rows.at(0).Int(0);
+                  obi = rows.at(1).Int(0);
+                  return Status::Ok();
+                }).ok());
+  authz::Principal citizen;
+  citizen.kind = authz::PrincipalKind::kCitizen;
+  citizen.user = core::UserId{900};
+  citizen.person = core::PersonId{ada};
+  citizen.purpose = authz::Purpose::kOwnRecord;
+  // Their household: who lives there, and nothing more of the child's record.
+  auto h = households_->Get(citizen, household_);
+  ASSERT_TRUE(h.ok()) << h.status().ToString();
+  EXPECT_EQ(h->members.size(), 2u);
+  EXPECT_EQ(persons_->Get(citizen, core::PersonId{obi}).status().code(), StatusCode::kPermissionDenied);
+  EXPECT_EQ(*households_->CurrentOf(core::PersonId{ada}), household_);
+  // The questionnaire's steps save nothing; the ages come from the records all the same.
+  ScreeningRequest req;
+  req.household = household_;
+  req.input.values = {{"earned_income", "1500"}, {"unearned_income", "0"}, {"shelter_costs", "900"},
+                      {"has_elderly_or_disabled_member", "false"}, {"countable_assets", "200"}};
+  req.save = false;
+  auto trial = service_->Screen(citizen, req);
+  ASSERT_TRUE(trial.ok()) << trial.status().ToString();
+  EXPECT_EQ(trial->id, 0);
+  EXPECT_EQ(trial->input.members.at(1), (HouseholdInput::Values{{"age", "3"}}));
+  EXPECT_EQ(Count("SELECT COUNT(*) FROM screenings"), 0);
+  req.save = true;
+  auto saved = service_->Screen(citizen, req);
+  ASSERT_TRUE(saved.ok()) << saved.status().ToString();
+  EXPECT_EQ(Find(saved->result, "wic")->outcome, Outcome::kEligible);
+  // The child's record shows the screening; the person reads it back.
+  EXPECT_EQ(Count(fmt::format("SELECT COUNT(*) FROM audit_log WHERE action = 'screening.create' AND person_id = {}", obi)), 1);
+  EXPECT_TRUE(service_->Get(citizen, saved->id).ok());
+  // Not someone else's household.
+  authz::Principal stranger = citizen;
+  stranger.person = core::PersonId{ada + 1000};
+  EXPECT_EQ(service_->Screen(stranger, req).status().code(), StatusCode::kPermissionDenied);
+  EXPECT_EQ(service_->Get(stranger, saved->id).status().code(), StatusCode::kPermissionDenied);
+  EXPECT_EQ(Count("SELECT COUNT(*) FROM screenings"), 1);
 }
 
 TEST_P(ScreeningServiceTest, RefusedReadIsAuditedAndReleasesNothing) {

@@ -27,6 +27,8 @@ json ApplicationJson(const cases::Application& a, core::Date today) {
                      {"clock", p.clock},
                      {"reason", p.reason},
                      {"request", p.request},
+                     {"answer", p.answer},
+                     {"answered_at", p.answered_at ? json(p.answered_at->ToRfc3339()) : json(nullptr)},
                      {"decided_at", p.decided_at ? json(p.decided_at->ToRfc3339()) : json(nullptr)},
                      {"decided_by", p.decided_by},
                      {"version", p.version}});
@@ -35,7 +37,7 @@ json ApplicationJson(const cases::Application& a, core::Date today) {
               {"applicant", {{"id", a.applicant.value}, {"name", a.applicant_name}}},
               {"household_id", a.household.value},
               {"screening_id", a.screening_id},
-              {"agency", {{"id", a.agency.value}, {"name", a.agency_name}}},
+              {"agency", a.FromPortal() ? json(nullptr) : json{{"id", a.agency.value}, {"name", a.agency_name}}},
               {"made_by", a.made_by},
               {"created_at", a.created_at.ToRfc3339()},
               {"parts", std::move(parts)}};

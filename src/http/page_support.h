@@ -44,6 +44,22 @@ nlohmann::json TargetMetricChoices(const std::string& selected);
 std::vector<core::FieldError> ReadTargetNumbers(const std::multimap<std::string, std::string>& form,
                                                 const std::string& value_field, double* value, int* minutes);
 
+// Screening forms and results, shared by the staff screening page and the portal's
+// questionnaire. In pages.cc.
+// The page id of an engine field: "earned_income" → "in-earned_income", "members/2/age" → "m2-age".
+std::string FieldId(const std::string& engine_field);
+// "$", "£" or "€" for the loaded programs' currency.
+std::string_view CurrencySymbolOf(const eligibility::RuleSet& rules);
+// The form field of one input (its question as label), with the value given and its error.
+nlohmann::json InputField(const eligibility::Symbol& s, const std::string& id, const std::string& name,
+                          const std::string& value, const std::map<std::string, std::string>& errors,
+                          std::string_view currency);
+// A result's tag class and words ("Likely eligible"; English, the catalogue's key).
+std::string TagClass(const std::string& result);
+std::string ResultText(const std::string& result);
+// The agency's name for a rule pack's agency code; the code when no agency has it.
+std::string AgencyName(accounts::AccountService& accounts, const std::string& code);
+
 }  // namespace http::page_support
 
 namespace http {
@@ -100,6 +116,10 @@ void AddDiagnosticPages(Router& router, const PageDeps& deps);
 // account at a desk, their details and who looked at them) and POST /clients/{id}/portal-link
 // (staff link an account). In pages_portal.cc.
 void AddPortalPages(Router& router, const PageDeps& deps);
+// /portal/check (the questionnaire that asks only what is still needed), /portal/screenings/{id}
+// (the results, and one application to several programs), /portal/applications and
+// /portal/applications/{id} (each decision, and answering a request). In pages_portal_apply.cc.
+void AddPortalApplyPages(Router& router, const PageDeps& deps);
 
 // /directory (find a service) and /directory/services/{id}, public. In pages_directory.cc.
 void AddDirectoryPages(Router& router, const PageDeps& deps);

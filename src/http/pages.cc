@@ -15,6 +15,7 @@
 #include "http/api_timeline.h"
 #include "i18n/messages.h"
 #include "http/multipart.h"
+#include "portal/portal_service.h"
 #include "http/page_support.h"
 
 namespace http {
@@ -68,6 +69,7 @@ json Common(const PageDeps& deps, const Context& ctx, const std::string& title, 
       auto agency = deps.accounts.GetAgency(who.agency);
       if (agency.ok()) agency_name = agency->name;
     }
+    d["has_agency_name"] = !agency_name.empty();
     d["agency_name"] = agency_name;
     std::string roles = who.RoleList();
     std::replace(roles.begin(), roles.end(), ',', ' ');
@@ -76,6 +78,10 @@ json Common(const PageDeps& deps, const Context& ctx, const std::string& title, 
     json nav = json::array();
     // A person with a portal account sees their own pages only.
     if (who.kind == authz::PrincipalKind::kCitizen) {
+      // The person's own name, not the account's opaque username.
+      if (deps.portal != nullptr) {
+        if (auto me = deps.portal->Me(who); me.ok()) d["user_name"] = me->display_name;
+      }
       d["purpose_label"] = messages.Format(lang, "your own record");
       nav.push_back({{"href", "/portal"}, {"label", messages.Format(lang, "Your account")}, {"current", current == "portal"}});
       if (deps.services != nullptr) {
@@ -165,6 +171,13 @@ Response ErrorFor(const PageDeps& deps, const Context& ctx, const core::Status& 
       status = 400;
       heading = "There is a problem with the page address";
       message = s.message().empty() ? T(deps, ctx, "Check the address and try again.") : said(s.message());
+      break;
+    case core::StatusCode::kFailedPrecondition:
+    case core::StatusCode::kAborted:
+      // The thing is not in a state that allows it, or changed since the page was loaded.
+      status = 409;
+      heading = "This cannot be done now";
+      message = said(s.message()) + ".";
       break;
     case core::StatusCode::kUnavailable:
       status = 503;
@@ -475,6 +488,10 @@ std::string SideName(const identity::ReviewSide& s) {
 
 constexpr int kInlineMembers = 6;
 
+}  // namespace
+
+namespace page_support {
+
 std::string FieldId(const std::string& engine_field) {
   // "earned_income" → "in-earned_income"; "members/2/age" → "m2-age".
   if (engine_field.rfind("members/", 0) == 0) {
@@ -551,6 +568,17 @@ std::string AgencyName(accounts::AccountService& accounts, const std::string& co
   auto agency = accounts.FindAgencyByCode(code);
   return agency.ok() ? agency->name : code;
 }
+
+}  // namespace page_support
+
+namespace {
+
+using page_support::AgencyName;
+using page_support::CurrencySymbolOf;
+using page_support::FieldId;
+using page_support::InputField;
+using page_support::ResultText;
+using page_support::TagClass;
 
 // The results part of the page, from a screening's stored JSON.
 void AddResults(json& d, const std::string& result_json, const eligibility::RuleSet& rules,
@@ -1763,6 +1791,7 @@ void AddPageRoutes(Router& router, const PageDeps& deps) {
   AddOutcomePages(router, deps);
   AddDiagnosticPages(router, deps);
   AddPortalPages(router, deps);
+  AddPortalApplyPages(router, deps);
 }
 
 }  // namespace http

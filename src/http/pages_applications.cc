@@ -46,6 +46,7 @@ json ViewData(const PageDeps& deps, const Context& ctx, const cases::Application
   d["applicant"] = a.applicant_name;
   d["applicant_href"] = fmt::format("/clients/{}", a.applicant.value);
   d["agency"] = a.agency_name;
+  d["from_portal"] = a.FromPortal();
   d["made_by"] = a.made_by;
   d["created_at"] = a.created_at.ToRfc3339().substr(0, 10);
   d["screening_id"] = a.screening_id;
@@ -82,6 +83,10 @@ json ViewData(const PageDeps& deps, const Context& ctx, const cases::Application
                      {"clock", p.clock},
                      {"has_request", !p.request.empty() && p.state == "more_information"},
                      {"request", p.request},
+                     {"has_answer", !p.answer.empty()},
+                     {"answered", p.answer.empty() ? "" : "Asked: " + p.request},
+                     {"answer", p.answer},
+                     {"answered_at", p.answered_at ? p.answered_at->ToRfc3339().substr(0, 10) : ""},
                      {"has_reason", !p.reason.empty()},
                      {"reason", p.reason},
                      {"has_decided", p.decided_at.has_value()},

@@ -61,6 +61,16 @@ std::string What(const std::string& action) {
       {"person.access_log", "Looked at this list"},   {"person.search_result", "Found you in a search"},
       {"portal.link", "Linked your portal account"},  {"consent.create", "Recorded your consent"},
       {"interaction.create", "Recorded a contact with you"}, {"portal.unlink", "Unlinked your portal account"},
+      {"application.submit", "Made your application"},      {"application.read", "Looked at your application"},
+      {"application.person", "Looked at your applications"},
+      {"application.answer", "Answered a request about your application"},
+      {"application.approve", "Decided a part of your application"},
+      {"application.deny", "Decided a part of your application"},
+      {"application.request_information", "Decided a part of your application"},
+      {"screening.create", "Screened your household for every program"},
+      {"screening.read", "Looked at a screening of your household"}, {"household.read", "Looked at your household"},
+      {"document.upload", "Uploaded a document"},       {"document.list", "Looked at your documents"},
+      {"document.download", "Opened a document"},
   };
   auto it = kWords.find(action);
   return it == kWords.end() ? action : it->second;
@@ -343,9 +353,14 @@ void AddPortalPages(Router& router, const PageDeps& deps) {
     for (const auto& e : log->items) {
       const auto& r = e.record;
       const bool self = r.user_id == who.user.value && r.agency_id == 0;
+      // Another person's portal account touches this record only as a member of the household
+      // (screening it, applying from it).
+      const bool housemate = !self && r.agency_id == 0 && r.user_id != 0 && r.roles.empty();
       rows.push_back({{"when", When(ctx, r.at)},
-                      {"who", self ? page_support::T(deps, ctx, "You")
-                                   : e.agency_name.empty() ? std::string("onedoor") : e.agency_name},
+                      {"who", self        ? page_support::T(deps, ctx, "You")
+                              : housemate ? page_support::T(deps, ctx, "Someone in your household")
+                              : e.agency_name.empty() ? std::string("onedoor")
+                                                      : e.agency_name},
                       {"roles", r.roles},
                       {"purpose", page_support::T(deps, ctx, PurposeWords(r.purpose))},
                       {"what", page_support::T(deps, ctx, What(r.entry.action))},

@@ -67,8 +67,21 @@ StatusOr<Household> HouseholdService::Get(const authz::Principal& who, core::Hou
   std::string refusal;
   RETURN_IF_ERROR(db_.Write([&](storage::Transaction& tx) -> Status {
     ASSIGN_OR_RETURN(out, Load(tx, id));
+    // A person sees who lives with them now: the names and relationships of their own
+    // household's current members, nothing of anyone else's record; not who lived there before.
+    bool own = false;
+    if (who.kind == authz::PrincipalKind::kCitizen && who.person) {
+      for (const auto& m : out.members) own = own || (m.person == *who.person && m.until.empty());
+      if (own) {
+        std::erase_if(out.members, [&](const Membership& m) { return !m.until.empty() && m.person != *who.person; });
+      }
+    }
     for (const auto& m : out.members) {
       authz::Decision d = Decide(who, authz::Operation::kRead, m.person, &tx);
+      if (own && !d.allowed) {
+        d.allowed = true;
+        d.reason = "a person sees who lives in their own household";
+      }
       RETURN_IF_ERROR(audit_.Append(tx, who, {"household.read", "household", std::to_string(id.value), m.person,
                                               d.allowed, d.reason}));
       if (!d.allowed && refusal.empty()) refusal = d.reason;
@@ -82,6 +95,18 @@ StatusOr<Household> HouseholdService::Get(const authz::Principal& who, core::Hou
     return Status::Ok();
   }));
   if (!refusal.empty()) return Status::PermissionDenied(refusal);
+  return out;
+}
+
+StatusOr<std::optional<core::HouseholdId>> HouseholdService::CurrentOf(core::PersonId person) {
+  std::optional<core::HouseholdId> out;
+  RETURN_IF_ERROR(db_.Read([&](storage::Transaction& tx) -> Status {
+    ASSIGN_OR_RETURN(storage::Rows rows, tx.Query("SELECT household_id FROM household_members WHERE person_id = ? AND "
+                                                  "end_date IS NULL ORDER BY id DESC LIMIT 1",
+                                                  {person.value}));
+    if (!rows.empty()) out = core::HouseholdId{rows[0].Int(0)};
+    return Status::Ok();
+  }));
   return out;
 }
 

@@ -39,7 +39,11 @@ class HouseholdService {
       : db_(db), gate_(gate), audit_(audit), outbox_(outbox), clock_(clock) {}
 
   core::StatusOr<Household> Create(const authz::Principal& who, const std::string& name);
+  // Each member's household data is decided by the gate and audited. A person signed in to the
+  // portal sees their own household: its current members' names and relationships.
   core::StatusOr<Household> Get(const authz::Principal& who, core::HouseholdId id);
+  // The household `person` lives in now, if any. Releases no one's data: callers read it with Get.
+  core::StatusOr<std::optional<core::HouseholdId>> CurrentOf(core::PersonId person);
   // Adds `person` from `since`. A person lives in one household at a time: a current
   // membership elsewhere ends on `since` (a move).
   core::StatusOr<Household> AddMember(const authz::Principal& who, core::HouseholdId id, core::PersonId person,

@@ -76,7 +76,12 @@ core::StatusOr<int> Migrate(Database& db, const std::vector<Migration>& migratio
   for (const Migration& m : migrations) {
     if (m.version <= current) continue;
     core::Status s = db.Write([&](Transaction& tx) -> core::Status {
-      RETURN_IF_ERROR(tx.ExecuteScript(TranslateDdl(m.sql, tx.dialect())));
+      std::string sql = TranslateDdl(m.sql, tx.dialect());
+      if (sql.find("{{next_schema_version}}") != std::string::npos) {
+        ASSIGN_OR_RETURN(Rows v, tx.Query("PRAGMA schema_version"));
+        ReplaceAll(sql, "{{next_schema_version}}", std::to_string(v.at(0).Int(0) + 1));
+      }
+      RETURN_IF_ERROR(tx.ExecuteScript(sql));
       return tx.Execute("INSERT INTO schema_migrations (version, name, applied_at) VALUES (?, ?, ?)",
                         {int64_t{m.version}, m.name, core::SystemClock().Now().micros})
           .status();

@@ -14,6 +14,9 @@ namespace storage {
 // and sections for one dialect only (not nested), kept on that database and dropped on the other:
 //   {{postgres}} CREATE SEQUENCE ...; {{end}}
 //   {{sqlite}} ... {{end}}
+// In a {{sqlite}} section, {{next_schema_version}} is SQLite's schema cookie plus one: the
+// documented way to drop a NOT NULL constraint by editing sqlite_schema under
+// PRAGMA writable_schema, after which the cookie must change so that every connection reloads it.
 struct Migration {
   int version;
   std::string name;

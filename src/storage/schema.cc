@@ -970,6 +970,24 @@ ALTER TABLE citizen_profiles ADD COLUMN reset_expires BIGINT NOT NULL DEFAULT 0;
 ALTER TABLE citizen_profiles ADD COLUMN reset_asked_at BIGINT NOT NULL DEFAULT 0;
 CREATE INDEX citizen_profiles_reset ON citizen_profiles (reset_hash);
 )sql"},
+      // A person applies and uploads from the portal themself: such an application or document
+      // was made at no agency (agency_id NULL). A person's answer to a request for more
+      // information is kept with the part it answers.
+      {32, "applications and documents from the portal", R"sql(
+{{sqlite}}
+PRAGMA writable_schema=ON;
+UPDATE sqlite_schema SET sql = replace(sql, 'agency_id BIGINT NOT NULL REFERENCES agencies(id)',
+  'agency_id BIGINT REFERENCES agencies(id)') WHERE type = 'table' AND name IN ('applications', 'documents');
+PRAGMA schema_version={{next_schema_version}};
+PRAGMA writable_schema=OFF;
+{{end}}
+{{postgres}}
+ALTER TABLE applications ALTER COLUMN agency_id DROP NOT NULL;
+ALTER TABLE documents ALTER COLUMN agency_id DROP NOT NULL;
+{{end}}
+ALTER TABLE application_parts ADD COLUMN answer TEXT NOT NULL DEFAULT '';
+ALTER TABLE application_parts ADD COLUMN answered_at BIGINT;
+)sql"},
   };
   return *migrations;
 }

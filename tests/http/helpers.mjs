@@ -195,3 +195,62 @@ export function assertProblem(r, status, { fields, detail } = {}) {
 }
 
 export const sleep = (ms) => new Promise((resolve) => setTimeout(resolve, ms));
+
+// A browser without an account: keeps its cookies between requests.
+export class Visitor {
+  constructor(base) {
+    this.base = base;
+    this.cookies = new Map();
+  }
+
+  async go(method, path, form) {
+    const headers = { Cookie: [...this.cookies].map(([k, v]) => `${k}=${v}`).join('; ') };
+    let body;
+    if (form instanceof FormData) {
+      body = form;  // multipart: fetch sets the type and boundary
+    } else if (form) {
+      headers['Content-Type'] = 'application/x-www-form-urlencoded';
+      body = new URLSearchParams(form).toString();
+    }
+    const r = await request(this.base, method, path, { headers, body });
+    for (const c of r.headers.getSetCookie()) {
+      const [pair] = c.split(';');
+      const eq = pair.indexOf('=');
+      const value = pair.slice(eq + 1);
+      if (value === '') this.cookies.delete(pair.slice(0, eq)); else this.cookies.set(pair.slice(0, eq), value);
+    }
+    return r;
+  }
+
+  async submit(formPath, action, fields) {
+    const page = await this.go('GET', formPath);
+    assert.equal(page.status, 200, page.text.slice(0, 200));
+    return this.go('POST', action, { csrf_token: hiddenCsrf(page.text), ...fields });
+  }
+}
+
+// A person with a confirmed portal account, linked to client `person` at the desk by front-desk
+// staff: signed in, as a Visitor.
+export async function linkedCitizen(base, db, person, { name, email, password = 'correct horse battery' }) {
+  const v = new Visitor(base);
+  const made = await v.submit('/portal/sign-up', '/portal/sign-up', { name, email, password });
+  assert.equal(made.status, 200, made.text.slice(0, 300));
+  const mail = await sql(db, `SELECT body FROM outgoing_messages WHERE address = '${email}' ORDER BY id DESC LIMIT 1`);
+  const verify = /(\/portal\/verify\?token=[A-Za-z0-9_-]+)/.exec(mail);
+  assert.ok(verify, mail);
+  assert.equal((await v.go('GET', verify[1])).status, 200);
+  const signed = await v.submit('/portal/sign-in', '/portal/sign-in', { email, password });
+  assert.equal(signed.status, 303, signed.text.slice(0, 300));
+  const home = await v.go('GET', '/portal');
+  const coded = await v.go('POST', '/portal/link-code', { csrf_token: hiddenCsrf(home.text) });
+  const code = /data-testid="link-code">\s*<h2 class="govuk-panel__title">([2-9A-Z]{4}-[2-9A-Z]{4})</.exec(coded.text);
+  assert.ok(code, coded.text.slice(0, 500));
+  const desk = await login(base, 'frontdesk.city', { purpose: 'front_desk' });
+  const page = await desk.get(`/clients/${person}`);
+  const linked = await desk.req('POST', `/clients/${person}/portal-link`, {
+    body: new URLSearchParams({ csrf_token: hiddenCsrf(page.text), code: code[1] }).toString(),
+    headers: { 'Content-Type': 'application/x-www-form-urlencoded' },
+  });
+  assert.equal(linked.status, 303, linked.text.slice(0, 300));
+  return v;
+}

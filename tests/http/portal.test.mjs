@@ -9,7 +9,7 @@
 import assert from 'node:assert/strict';
 import { after, before, test } from 'node:test';
 
-import { hiddenCsrf, login, prepareDatabase, request, serve, sql } from './helpers.mjs';
+import { Visitor, hiddenCsrf, login, prepareDatabase, serve, sql } from './helpers.mjs';
 
 const T = { timeout: 60_000 };
 
@@ -25,37 +25,6 @@ before(async () => {
 after(async () => {
   await server?.stop();
 });
-
-// A browser without an account: keeps its cookies between requests.
-class Visitor {
-  constructor(base) {
-    this.base = base;
-    this.cookies = new Map();
-  }
-
-  async go(method, path, form) {
-    const headers = { Cookie: [...this.cookies].map(([k, v]) => `${k}=${v}`).join('; ') };
-    let body;
-    if (form) {
-      headers['Content-Type'] = 'application/x-www-form-urlencoded';
-      body = new URLSearchParams(form).toString();
-    }
-    const r = await request(this.base, method, path, { headers, body });
-    for (const c of r.headers.getSetCookie()) {
-      const [pair] = c.split(';');
-      const eq = pair.indexOf('=');
-      const value = pair.slice(eq + 1);
-      if (value === '') this.cookies.delete(pair.slice(0, eq)); else this.cookies.set(pair.slice(0, eq), value);
-    }
-    return r;
-  }
-
-  async submit(formPath, action, fields) {
-    const page = await this.go('GET', formPath);
-    assert.equal(page.status, 200, page.text.slice(0, 200));
-    return this.go('POST', action, { csrf_token: hiddenCsrf(page.text), ...fields });
-  }
-}
 
 test('a person signs up, confirms, is linked at the desk and sees who looked at their record', T, async () => {
   const ana = new Visitor(server.url);
