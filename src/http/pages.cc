@@ -1009,8 +1009,11 @@ Response ClientPage(const PageDeps& deps, Context& ctx, const registry::PersonVi
   d["name"] = p.DisplayName();
   d["id"] = std::to_string(p.id.value);
   json rows = json::array();
+  auto tr = [&](const std::string& m, const std::map<std::string, std::string>& args = {}) {
+    return page_support::T(deps, ctx, m, args);
+  };
   auto row = [&](const std::string& k, const std::string& v) {
-    if (!v.empty()) rows.push_back({{"key", k}, {"value", v}});
+    if (!v.empty()) rows.push_back({{"key", tr(k)}, {"value", v}});
   };
   if (view.decision.Sees(authz::Field::kNames)) {
     std::string others;
@@ -1018,16 +1021,16 @@ Response ClientPage(const PageDeps& deps, Context& ctx, const registry::PersonVi
       others += (others.empty() ? "" : "; ") + Trim(p.names[i].given + " " + p.names[i].family);
     }
     row("Other names", others);
-    row("Date of birth", p.birth_date ? p.birth_date->ToDisplay() : "Not known");
+    row("Date of birth", p.birth_date ? p.birth_date->ToDisplay() : tr("Not known"));
     std::string sex = p.sex;
     for (const auto& [value, label] : kSexOptions) if (value == p.sex) sex = label;
-    row("Sex (as recorded)", sex);
+    row("Sex (as recorded)", sex.empty() ? sex : tr(sex));
     row("Gender", p.gender);
   }
   if (view.decision.Sees(authz::Field::kDeathDate) && p.death_date) row("Date of death", p.death_date->ToDisplay());
   if (view.decision.Sees(authz::Field::kPreferredLanguage)) row("Preferred language", p.preferred_language);
   if (view.decision.Sees(authz::Field::kNeeds)) {
-    row("Interpreter", p.needs.interpreter ? "Needed" + (p.needs.interpreter_language.empty() ? std::string() : " (" + p.needs.interpreter_language + ")") : "Not needed");
+    row("Interpreter", p.needs.interpreter ? tr("Needed") + (p.needs.interpreter_language.empty() ? std::string() : " (" + p.needs.interpreter_language + ")") : tr("Not needed"));
     row("Accessibility needs", p.needs.accessibility);
   }
   row("Record version", std::to_string(p.version));
@@ -1037,15 +1040,15 @@ Response ClientPage(const PageDeps& deps, Context& ctx, const registry::PersonVi
     std::string kind = i.kind;
     std::replace(kind.begin(), kind.end(), '_', ' ');
     kind[0] = static_cast<char>(std::toupper(static_cast<unsigned char>(kind[0])));
-    ids.push_back({{"kind", kind + (i.issuer.empty() ? "" : " (" + i.issuer + ")")}, {"value", i.value}});
+    ids.push_back({{"kind", tr(kind) + (i.issuer.empty() ? "" : " (" + i.issuer + ")")}, {"value", i.value}});
   }
   d["identifiers"] = std::move(ids);
   json addresses = json::array();
   for (const auto& a : p.addresses) addresses.push_back({{"text", a.OneLine()}});
   d["addresses"] = std::move(addresses);
   json contacts = json::array();
-  for (const auto& c : p.phones) contacts.push_back({{"kind", "Phone"}, {"value", c.value}});
-  for (const auto& c : p.emails) contacts.push_back({{"kind", "Email"}, {"value", c.value}});
+  for (const auto& c : p.phones) contacts.push_back({{"kind", tr("Phone")}, {"value", c.value}});
+  for (const auto& c : p.emails) contacts.push_back({{"kind", tr("Email")}, {"value", c.value}});
   d["contacts"] = std::move(contacts);
   if (view.household) {
     d["household_href"] = fmt::format("/households/{}", view.household->id.value);
@@ -1062,15 +1065,15 @@ Response ClientPage(const PageDeps& deps, Context& ctx, const registry::PersonVi
   }
   if (!withheld.empty()) d["has_withheld"] = true;
   d["withheld"] = std::move(withheld);
-  if (ctx.request.Query("created") == "1") d["flash"] = "Client registered";
-  if (ctx.request.Query("saved") == "1") d["flash"] = "Changes saved";
+  if (ctx.request.Query("created") == "1") d["flash"] = tr("Client registered");
+  if (ctx.request.Query("saved") == "1") d["flash"] = tr("Changes saved");
   if (deps.directory != nullptr && view.decision.Sees(authz::Field::kSourceRecord)) {
     auto entries = deps.directory->Entries(ctx.Who(), p.id);
     if (entries.ok()) {
       json known = json::array();
       for (const auto& e : *entries) {
         known.push_back({{"agency", e.agency_name},
-                         {"capacity", std::string(sharing::CapacityLabel(e.capacity))},
+                         {"capacity", tr(std::string(sharing::CapacityLabel(e.capacity)))},
                          {"since", e.since.UtcDate().ToString()}});
       }
       if (!known.empty()) d["has_known_by"] = true;
@@ -1083,9 +1086,10 @@ Response ClientPage(const PageDeps& deps, Context& ctx, const registry::PersonVi
       json list = json::array();
       const core::Date today = deps.consents->Today();
       for (const auto& c : *consents) {
-        list.push_back({{"receiver", c.receiving_agency ? c.receiving_agency_name : "Any " + c.agency_kind + " agency"},
-                        {"purpose", std::string(authz::PurposeLabel(c.purpose))},
-                        {"state", c.StateOn(today)},
+        list.push_back({{"receiver", c.receiving_agency ? c.receiving_agency_name
+                                                        : tr("any {kind} agency", {{"kind", c.agency_kind}})},
+                        {"purpose", tr(std::string(authz::PurposeLabel(c.purpose)))},
+                        {"state", tr(c.StateOn(today))},
                         {"receipt_href", fmt::format("/consents/{}/receipt", c.id)}});
       }
       d["has_consents"] = true;
@@ -1103,7 +1107,7 @@ Response ClientPage(const PageDeps& deps, Context& ctx, const registry::PersonVi
                         {"what", fields},
                         {"from", n.from_agency_name},
                         {"to", n.agency_name},
-                        {"state", n.applied ? "Updated" : n.overdue ? "Overdue" : "Pending"},
+                        {"state", tr(n.applied ? "Updated" : n.overdue ? "Overdue" : "Pending")},
                         {"tag", n.applied ? "govuk-tag--green" : n.overdue ? "govuk-tag--red" : "govuk-tag--yellow"}});
       }
       d["has_changes"] = true;
@@ -1134,6 +1138,7 @@ Response ClientPage(const PageDeps& deps, Context& ctx, const registry::PersonVi
       for (const auto& r : *referrals) {
         std::string state(cases::ReferralStateName(r.state));
         std::replace(state.begin(), state.end(), '_', ' ');
+        state = tr(state);
         list.push_back({{"href", fmt::format("/referrals/{}", r.id)},
                         {"at", r.created_at.ToRfc3339().substr(0, 10)},
                         {"from", r.from_agency_name},
@@ -1160,7 +1165,7 @@ Response ClientPage(const PageDeps& deps, Context& ctx, const registry::PersonVi
         std::replace(kind.begin(), kind.end(), '_', ' ');
         list.push_back({{"href", fmt::format("/api/v1/documents/{}/content", doc.id)},
                         {"file_name", doc.file_name},
-                        {"kind", kind},
+                        {"kind", tr(kind)},
                         {"category", doc.category_label},
                         {"size", fmt::format("{} KB", (doc.size + 1023) / 1024)},
                         {"by", doc.agency_name},
@@ -1169,8 +1174,9 @@ Response ClientPage(const PageDeps& deps, Context& ctx, const registry::PersonVi
       d["has_documents"] = !list.empty();
       d["documents"] = std::move(list);
       if (docs->second > 0) {
-        d["documents_withheld"] = fmt::format("{} more {} in categories withheld from you.", docs->second,
-                                              docs->second == 1 ? "document is" : "documents are");
+        d["documents_withheld"] =
+            tr("{count, plural, one {# more document is} other {# more documents are}} in categories withheld from you.",
+               {{"count", std::to_string(docs->second)}});
       }
     }
     json kinds = json::array();
@@ -1178,7 +1184,7 @@ Response ClientPage(const PageDeps& deps, Context& ctx, const registry::PersonVi
       std::string label = k;
       std::replace(label.begin(), label.end(), '_', ' ');
       label[0] = static_cast<char>(std::toupper(static_cast<unsigned char>(label[0])));
-      kinds.push_back({{"value", k}, {"label", label}});
+      kinds.push_back({{"value", k}, {"label", tr(label)}});
     }
     d["document_kinds"] = std::move(kinds);
     json categories = json::array();
@@ -1195,7 +1201,7 @@ Response ClientPage(const PageDeps& deps, Context& ctx, const registry::PersonVi
       d["errors"] = json::array({{{"message", e}, {"href", "#document-file"}}});
       d["document_error"] = e;
     }
-    if (ctx.request.Query("document") == "1") d["flash"] = "Document added";
+    if (ctx.request.Query("document") == "1") d["flash"] = tr("Document added");
   }
   if (deps.interactions != nullptr && authz::HasClientRole(ctx.Who())) {
     ClientContacts(deps, ctx, p.id, d, timeline.extra);

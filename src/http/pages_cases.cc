@@ -20,6 +20,7 @@ using page_support::Common;
 using page_support::ErrorFor;
 using page_support::FormValue;
 using page_support::Render;
+using page_support::T;
 using page_support::Trim;
 
 std::string When(core::Timestamp t) {
@@ -40,6 +41,21 @@ std::string Tag(const std::string& state) {
   return "";
 }
 
+// A state of a case, a conference or a plan item ("open", "held") as a tag: "Open", "Held", in the
+// request's language. "Open" and "Done" are the lowercase word's translation, capitalised: the
+// catalogues have "Open" and "Done" already, as the words of a link.
+std::string StateText(const PageDeps& deps, const Context& ctx, const std::string& state) {
+  if (state == "open") return Capitalised(T(deps, ctx, "open"));
+  if (state == "closed") return T(deps, ctx, "Closed");
+  if (state == "scheduled") return T(deps, ctx, "Scheduled");
+  if (state == "held") return T(deps, ctx, "Held");
+  if (state == "cancelled") return T(deps, ctx, "Cancelled");
+  if (state == "done") return Capitalised(T(deps, ctx, "done"));
+  if (state == "achieved") return T(deps, ctx, "Achieved");
+  if (state == "dropped") return T(deps, ctx, "Dropped");
+  return Capitalised(state);
+}
+
 bool Coordinating(const authz::Principal& who, const cases::Case& c) {
   return c.state == "open" && who.agency == c.coordinating_agency &&
          who.HasAnyRole({authz::Role::kCoordinator, authz::Role::kManager});
@@ -56,12 +72,12 @@ json CaseData(const PageDeps& deps, const Context& ctx, const cases::Case& c) {
   d["title"] = c.title;
   d["person_name"] = c.person_name;
   d["person_href"] = fmt::format("/clients/{}", c.person.value);
-  d["state"] = Capitalised(c.state);
+  d["state"] = StateText(deps, ctx, c.state);
   d["state_class"] = Tag(c.state);
   d["review_overdue"] = c.ReviewOverdueAt(now);
   d["coordinator"] = c.coordinator;
   d["coordinating_agency"] = c.coordinating_agency_name;
-  d["lead_agency"] = c.lead_agency ? c.lead_agency_name : std::string("Not appointed yet");
+  d["lead_agency"] = c.lead_agency ? c.lead_agency_name : T(deps, ctx, "Not appointed yet");
   d["criteria"] = c.criteria;
   d["review_every_days"] = c.review_every_days;
   d["next_review"] = When(c.next_review_at).substr(0, 10);
@@ -106,16 +122,20 @@ json CaseData(const PageDeps& deps, const Context& ctx, const cases::Case& c) {
           if (!k.InForceOn(today) ||
               (k.purpose != authz::Purpose::kCaseWork && k.purpose != authz::Purpose::kServiceDelivery))
             continue;
+          const std::string receiver = k.receiving_agency
+                                           ? k.receiving_agency_name
+                                           : T(deps, ctx, "any {kind} agency", {{"kind", k.agency_kind}});
           consents.push_back({{"id", k.id},
-                              {"label", fmt::format("Consent {}: {}, {}", k.id,
-                                                    k.receiving_agency ? k.receiving_agency_name
-                                                                       : "any " + k.agency_kind + " agency",
-                                                    authz::PurposeLabel(k.purpose))}});
+                              {"label", T(deps, ctx, "Consent {id, number, ::group-off}: {receiver}, {purpose}",
+                                          {{"id", std::to_string(k.id)},
+                                           {"receiver", receiver},
+                                           {"purpose", T(deps, ctx, std::string(authz::PurposeLabel(k.purpose)))}})}});
         }
       }
     }
     d["consents"] = std::move(consents);
-    d["attendees_default"] = c.person_name + " (the client)\n" + who.name + " (coordinator)";
+    d["attendees_default"] = T(deps, ctx, "{name} (the client)", {{"name", c.person_name}}) + "\n" +
+                             T(deps, ctx, "{name} (coordinator)", {{"name", who.name}});
   }
   json conferences = json::array();
   for (const auto& f : c.conferences) {
@@ -129,10 +149,11 @@ json CaseData(const PageDeps& deps, const Context& ctx, const cases::Case& c) {
                            {"when", When(f.scheduled_at)},
                            {"place", f.place},
                            {"attendee_list", std::move(attendees)},
-                           {"state", Capitalised(f.state)},
+                           {"state", StateText(deps, ctx, f.state)},
                            {"state_class", Tag(f.state)},
                            {"has_minutes", !f.minutes.empty()},
-                           {"minutes_label", f.state == "cancelled" ? "Why it was cancelled" : "Minutes"},
+                           {"minutes_label", f.state == "cancelled" ? T(deps, ctx, "Why it was cancelled")
+                                                                    : T(deps, ctx, "Minutes")},
                            {"minutes", f.minutes},
                            {"has_decisions", !f.decisions.empty()},
                            {"decisions", f.decisions},
@@ -149,11 +170,11 @@ json CaseData(const PageDeps& deps, const Context& ctx, const cases::Case& c) {
         c.state == "open" && i.state == "open" && (coordinating || (!goal && i.agency == who.agency));
     json states = json::array();
     if (goal) {
-      states.push_back({{"value", "achieved"}, {"label", "Achieved"}});
-      states.push_back({{"value", "dropped"}, {"label", "Dropped"}});
+      states.push_back({{"value", "achieved"}, {"label", T(deps, ctx, "Achieved")}});
+      states.push_back({{"value", "dropped"}, {"label", T(deps, ctx, "Dropped")}});
     } else {
-      states.push_back({{"value", "done"}, {"label", "Done"}});
-      states.push_back({{"value", "cancelled"}, {"label", "Cancelled"}});
+      states.push_back({{"value", "done"}, {"label", Capitalised(T(deps, ctx, "done"))}});
+      states.push_back({{"value", "cancelled"}, {"label", T(deps, ctx, "Cancelled")}});
     }
     plan.push_back({{"id", i.id},
                     {"case_id", c.id},
@@ -164,7 +185,7 @@ json CaseData(const PageDeps& deps, const Context& ctx, const cases::Case& c) {
                     {"who", goal ? std::string() : i.agency_name + (i.assignee.empty() ? "" : " (" + i.assignee + ")")},
                     {"due", i.due ? i.due->ToString() : std::string()},
                     {"overdue", c.state == "open" && i.OverdueOn(today)},
-                    {"state", Capitalised(i.state)},
+                    {"state", StateText(deps, ctx, i.state)},
                     {"state_class", Tag(i.state)},
                     {"changeable", changeable},
                     {"states", std::move(states)}});
@@ -209,7 +230,7 @@ core::StatusOr<json> NewCaseData(const PageDeps& deps, const Context& ctx, core:
   }
   json list = json::array();
   for (const auto& e : errors) {
-    const std::string message = Capitalised(e.message);
+    const std::string message = T(deps, ctx, Capitalised(e.message));
     if (!d.contains("e_" + e.field)) d["e_" + e.field] = message;
     list.push_back({{"message", message}, {"href", "#" + e.field}});
   }
@@ -240,10 +261,10 @@ void AddCasePages(Router& router, const PageDeps& deps) {
                                    {"title", c.title},
                                    {"person_name", c.person_name},
                                    {"coordinating_agency", c.coordinating_agency_name},
-                                   {"lead_agency", c.lead_agency ? c.lead_agency_name : std::string("Not yet")},
+                                   {"lead_agency", c.lead_agency ? c.lead_agency_name : T(deps, ctx, "Not yet")},
                                    {"next_review", c.state == "open" ? When(c.next_review_at).substr(0, 10) : ""},
                                    {"review_overdue", c.ReviewOverdueAt(now)},
-                                   {"state", Capitalised(c.state)},
+                                   {"state", StateText(deps, ctx, c.state)},
                                    {"state_class", Tag(c.state)}});
                 }
                 d["has_items"] = !items.empty();
@@ -289,8 +310,8 @@ void AddCasePages(Router& router, const PageDeps& deps) {
                 auto c = deps.cases->Get(ctx.Who(), *id);
                 if (!c.ok()) return ErrorFor(deps, ctx, c.status());
                 json d = CaseData(deps, ctx, *c);
-                if (!ctx.request.Query("done").empty()) d["flash"] = "Saved";
-                if (ctx.request.Query("done") == "opened") d["flash"] = "Case opened";
+                if (!ctx.request.Query("done").empty()) d["flash"] = T(deps, ctx, "Saved");
+                if (ctx.request.Query("done") == "opened") d["flash"] = T(deps, ctx, "Case opened");
                 return Render(deps, 200, "case_view", d);
               }});
 
@@ -369,10 +390,10 @@ void AddCasePages(Router& router, const PageDeps& deps) {
                 json d = CaseData(deps, ctx, *c);
                 json errors = json::array();
                 if (failed.fields().empty()) {
-                  errors.push_back({{"message", Capitalised(failed.message())}, {"href", "#timeline"}});
+                  errors.push_back({{"message", T(deps, ctx, Capitalised(failed.message()))}, {"href", "#timeline"}});
                 }
                 for (const auto& e : failed.fields()) {
-                  const std::string message = Capitalised(e.message);
+                  const std::string message = T(deps, ctx, Capitalised(e.message));
                   d[fmt::format("e_{}_{}", command, e.field)] = message;
                   std::string href = fmt::format("#{}-{}", command, e.field);
                   if (command == "record_conference") href = "#conferences";

@@ -19,6 +19,7 @@ using page_support::Common;
 using page_support::ErrorFor;
 using page_support::FormValue;
 using page_support::Render;
+using page_support::T;
 using page_support::Trim;
 
 constexpr const char* kDefaultBasis = "Consent of the person (GDPR art. 6(1)(a))";
@@ -48,7 +49,7 @@ core::StatusOr<json> ConsentFormData(const PageDeps& deps, const Context& ctx, c
   for (auto [kind, label] : {std::pair{"government", "Any government agency of the consortium"},
                              std::pair{"nonprofit", "Any non-profit organisation of the consortium"}}) {
     const std::string value = std::string("kind:") + kind;
-    agencies.push_back({{"value", value}, {"name", label}, {"selected", chosen == value}});
+    agencies.push_back({{"value", value}, {"name", T(deps, ctx, label)}, {"selected", chosen == value}});
   }
   d["agencies"] = std::move(agencies);
   std::set<std::string> picked;
@@ -64,18 +65,21 @@ core::StatusOr<json> ConsentFormData(const PageDeps& deps, const Context& ctx, c
   for (auto p : {authz::Purpose::kServiceDelivery, authz::Purpose::kCaseWork, authz::Purpose::kEligibility,
                  authz::Purpose::kFrontDesk}) {
     const std::string name(authz::PurposeName(p));
-    purposes.push_back({{"value", name}, {"label", std::string(authz::PurposeLabel(p))}, {"checked", purpose == name}});
+    purposes.push_back({{"value", name},
+                        {"label", T(deps, ctx, std::string(authz::PurposeLabel(p)))},
+                        {"checked", purpose == name}});
   }
   d["purposes"] = std::move(purposes);
   d["f_valid_to"] = FormValue(form, "valid_to");
-  d["f_legal_basis"] = fresh ? kDefaultBasis : FormValue(form, "legal_basis");
-  d["f_how_to_withdraw"] = fresh ? kDefaultWithdraw : FormValue(form, "how_to_withdraw");
+  d["f_legal_basis"] = fresh ? T(deps, ctx, kDefaultBasis) : FormValue(form, "legal_basis");
+  d["f_how_to_withdraw"] = fresh ? T(deps, ctx, kDefaultWithdraw) : FormValue(form, "how_to_withdraw");
   d["f_document_ref"] = FormValue(form, "document_ref");
   json list = json::array();
   for (const auto& e : errors) {
     std::string field = e.field == "agency_kind" ? "receiving_agency_id" : e.field;
     std::string message = e.message;
     if (!message.empty()) message[0] = static_cast<char>(std::toupper(static_cast<unsigned char>(message[0])));
+    message = T(deps, ctx, message);
     if (!d.contains("e_" + field)) d["e_" + field] = message;
     std::string href = "#" + field;
     if (field == "categories") href = "#categories";
@@ -87,11 +91,26 @@ core::StatusOr<json> ConsentFormData(const PageDeps& deps, const Context& ctx, c
   return d;
 }
 
-std::string DateText(const json& iso) {
-  if (!iso.is_string()) return "No end date";
+std::string DateText(const PageDeps& deps, const Context& ctx, const json& iso) {
+  if (!iso.is_string()) return T(deps, ctx, "No end date");
   auto d = core::Date::Parse(iso.get<std::string>());
   if (!d.ok()) return iso.get<std::string>();
-  return core::PartialDate{d->year, d->month, d->day}.ToDisplay();
+  return page_support::DateText(ctx, *d);  // "2 December 2026", "2 de diciembre de 2026"
+}
+
+// A word of the receipt's state ("active") or of its history ("given"), in the request's
+// language; a word it does not know as it is.
+std::string ConsentWord(const PageDeps& deps, const Context& ctx, const json& word) {
+  if (!word.is_string()) return "";
+  const std::string w = word.get<std::string>();
+  if (w == "active") return T(deps, ctx, "active");
+  if (w == "paused") return T(deps, ctx, "paused");
+  if (w == "withdrawn") return T(deps, ctx, "withdrawn");
+  if (w == "expired") return T(deps, ctx, "expired");
+  if (w == "pending") return T(deps, ctx, "pending");
+  if (w == "given") return T(deps, ctx, "given");
+  if (w == "resumed") return T(deps, ctx, "resumed");
+  return w;
 }
 
 }  // namespace
@@ -105,33 +124,38 @@ void AddConsentPages(Router& router, const PageDeps& deps) {
                 if (!c.ok()) return ErrorFor(deps, ctx, c.status());
                 const json r = ConsentReceiptJson(*c, deps.consents->categories(), deps.consents->Today(),
                                                   deps.consents->Now());
-                json d = Common(deps, ctx, fmt::format("Consent receipt {}", r["receipt_id"].get<std::string>()),
+                json d = Common(deps, ctx,
+                                T(deps, ctx, "Consent receipt {receipt_id}",
+                                  {{"receipt_id", r["receipt_id"].get<std::string>()}}),
                                 "clients");
                 d["receipt_id"] = r["receipt_id"];
                 d["issued_at"] = r["issued_at"].get<std::string>().substr(0, 16);
                 d["person_href"] = fmt::format("/clients/{}", c->person.value);
                 d["person_id"] = c->person.value;
                 const json& controller = r["controller"];
-                d["receiver"] = controller.contains("name") ? controller["name"].get<std::string>()
-                                                             : "Any " + controller["kind"].get<std::string>() +
-                                                                   " agency of the consortium";
+                d["receiver"] = controller.contains("name")
+                                    ? controller["name"].get<std::string>()
+                                    : T(deps, ctx, "Any {kind} agency of the consortium",
+                                        {{"kind", controller["kind"].get<std::string>()}});
                 json cats = json::array();
                 for (const auto& x : r["data_categories"]) cats.push_back({{"label", x["label"]}});
                 d["categories"] = std::move(cats);
-                d["scope"] = r["scope"] == "full" ? "Full: every category that may be shared" : "Partial: the categories listed";
-                d["purpose"] = r["purpose_label"];
+                d["scope"] = r["scope"] == "full" ? T(deps, ctx, "Full: every category that may be shared")
+                                                  : T(deps, ctx, "Partial: the categories listed");
+                d["purpose"] = T(deps, ctx, r["purpose_label"].get<std::string>());
                 d["legal_basis"] = r["legal_basis"];
-                d["valid_from"] = DateText(r["valid_from"]);
-                d["valid_to"] = DateText(r["valid_to"]);
+                d["valid_from"] = DateText(deps, ctx, r["valid_from"]);
+                d["valid_to"] = DateText(deps, ctx, r["valid_to"]);
                 d["how_to_withdraw"] = r["how_to_withdraw"];
                 d["evidence"] = r["evidence"]["type"] == "signed_form"
-                                    ? "Signed form " + r["evidence"]["document_ref"].get<std::string>()
-                                    : std::string("Given by the person themself");
+                                    ? T(deps, ctx, "Signed form") + " " +
+                                          r["evidence"]["document_ref"].get<std::string>()
+                                    : T(deps, ctx, "Given by the person themself");
                 d["recorded_by"] = r["recorded_by"];
-                d["state"] = r["state"];
+                d["state"] = ConsentWord(deps, ctx, r["state"]);
                 json events = json::array();
                 for (const auto& e : r["events"]) {
-                  events.push_back({{"event", e["event"]},
+                  events.push_back({{"event", ConsentWord(deps, ctx, e["event"])},
                                     {"at", e["at"].get<std::string>().substr(0, 16)},
                                     {"actor", e["actor"]},
                                     {"reason", e["reason"]}});
@@ -141,12 +165,13 @@ void AddConsentPages(Router& router, const PageDeps& deps) {
                 if (MayRecordConsent(ctx.Who()) && c->state != sharing::ConsentState::kWithdrawn) {
                   d["withdraw_action"] = fmt::format("/consents/{}/withdraw", *id);
                 }
-                if (ctx.request.Query("recorded") == "1") d["flash"] = "Consent recorded";
-                if (ctx.request.Query("withdrawn") == "1") d["flash"] = "Consent withdrawn";
+                if (ctx.request.Query("recorded") == "1") d["flash"] = T(deps, ctx, "Consent recorded");
+                if (ctx.request.Query("withdrawn") == "1") d["flash"] = T(deps, ctx, "Consent withdrawn");
                 if (ctx.request.Query("reason") == "missing") {
-                  d["e_reason"] = "Give the reason the client gave";
+                  const std::string message = T(deps, ctx, "Give the reason the client gave");
+                  d["e_reason"] = message;
                   d["has_errors"] = true;
-                  d["errors"] = json::array({{{"message", "Give the reason the client gave"}, {"href", "#reason"}}});
+                  d["errors"] = json::array({{{"message", message}, {"href", "#reason"}}});
                 }
                 return Render(deps, 200, "consent_receipt", d);
               }});

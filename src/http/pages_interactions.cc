@@ -19,16 +19,13 @@ using page_support::Common;
 using page_support::ErrorFor;
 using page_support::FormValue;
 using page_support::Render;
+using page_support::T;
 using page_support::Trim;
 
 json Choices(const std::vector<std::string>& values, std::string (*label)(const std::string&), const std::string& chosen) {
   json out = json::array();
   for (const auto& v : values) out.push_back({{"value", v}, {"label", label(v)}, {"checked", v == chosen}});
   return out;
-}
-
-std::string Minutes(const frontoffice::Interaction& i) {
-  return i.duration_seconds ? fmt::format("{} min", *i.duration_seconds / 60) : "";
 }
 
 // "2026-12-02 10:14" in the zone of the contact's office, or the deployment's for a contact
@@ -56,15 +53,17 @@ class LocalClock {
   std::map<int64_t, std::string> zones_;
 };
 
-json ContactRow(const frontoffice::Interaction& i, LocalClock& clock) {
+json ContactRow(const PageDeps& deps, const Context& ctx, const frontoffice::Interaction& i, LocalClock& clock) {
   json row = {{"at", clock.Text(i.at, i.office)},
               {"agency", i.agency_name},
               {"office", i.office_name},
               {"has_office", !i.office_name.empty()},
-              {"channel", frontoffice::ChannelLabel(i.channel)},
+              {"channel", T(deps, ctx, frontoffice::ChannelLabel(i.channel))},
               {"topic", i.topic},
-              {"outcome", frontoffice::OutcomeLabel(i.outcome)},
-              {"minutes", Minutes(i)},
+              {"outcome", T(deps, ctx, frontoffice::OutcomeLabel(i.outcome))},
+              {"minutes", i.duration_seconds ? T(deps, ctx, "{minutes} min",
+                                                 {{"minutes", std::to_string(*i.duration_seconds / 60)}})
+                                             : std::string()},
               {"by", i.recorded_by},
               {"has_note", !i.note.empty()},
               {"note", i.note},
@@ -97,9 +96,13 @@ frontoffice::NewInteraction FromForm(const std::multimap<std::string, std::strin
 }
 
 // The form with its errors, on the page it belongs to.
-void FormInto(json& d, const std::multimap<std::string, std::string>& form, const std::vector<core::FieldError>& errors) {
+void FormInto(const PageDeps& deps, const Context& ctx, json& d, const std::multimap<std::string, std::string>& form,
+              const std::vector<core::FieldError>& errors) {
   d["channels"] = Choices(frontoffice::Channels(), frontoffice::ChannelLabel, FormValue(form, "channel"));
   d["outcomes"] = Choices(frontoffice::Outcomes(), frontoffice::OutcomeLabel, FormValue(form, "outcome"));
+  for (const char* list : {"channels", "outcomes"}) {
+    for (auto& c : d[list]) c["label"] = T(deps, ctx, c["label"].get<std::string>());
+  }
   d["f_topic"] = FormValue(form, "topic");
   d["f_minutes"] = FormValue(form, "minutes");
   d["f_note"] = FormValue(form, "note");
@@ -108,6 +111,7 @@ void FormInto(json& d, const std::multimap<std::string, std::string>& form, cons
     std::string field = e.field == "duration_minutes" ? "minutes" : e.field;
     std::string message = e.message;
     if (!message.empty()) message[0] = static_cast<char>(std::toupper(static_cast<unsigned char>(message[0])));
+    message = T(deps, ctx, message);
     if (!d.contains("e_" + field)) d["e_" + field] = message;
     std::string href = "#contact-" + field;
     if (field == "channel") href = "#contact-channel-desk";
@@ -121,7 +125,7 @@ void FormInto(json& d, const std::multimap<std::string, std::string>& form, cons
 Response Recorded(const PageDeps& deps, Context& ctx, const frontoffice::Recorded& rec, const std::string& back) {
   json d = Common(deps, ctx, "Contact recorded", "contacts");
   d["topic"] = rec.interaction.topic;
-  d["outcome"] = frontoffice::OutcomeLabel(rec.interaction.outcome);
+  d["outcome"] = T(deps, ctx, frontoffice::OutcomeLabel(rec.interaction.outcome));
   d["feedback_path"] = "/feedback/" + rec.feedback_token;
   d["back_href"] = back;
   return Render(deps, 201, "contact_recorded", d);
@@ -141,10 +145,10 @@ void ClientContacts(const PageDeps& deps, const Context& ctx, core::PersonId per
     LocalClock clock(deps);
     for (const auto& i : contacts->items) {
       if (rows.size() == kShown) break;
-      rows.push_back(ContactRow(i, clock));
+      rows.push_back(ContactRow(deps, ctx, i, clock));
     }
     if (contacts->items.size() > kShown) {
-      d["interactions_all"] = fmt::format("See all {} contacts", contacts->items.size());
+      d["interactions_all"] = T(deps, ctx, "See all {count} contacts", {{"count", std::to_string(contacts->items.size())}});
       d["interactions_all_href"] = fmt::format("/clients/{}/timeline?kind=contact", person.value);
     }
     d["has_interactions"] = !rows.empty();
@@ -152,7 +156,7 @@ void ClientContacts(const PageDeps& deps, const Context& ctx, core::PersonId per
     if (!contacts->withheld.empty()) d["interactions_withheld"] = "The contacts are withheld from you: " + contacts->withheld;
     timeline = ContactEntries(contacts->items, person.value);
   }
-  FormInto(d, {}, {});
+  FormInto(deps, ctx, d, {}, {});
   d["has_errors"] = false;
   d["errors"] = json::array();
 }
@@ -178,7 +182,7 @@ void AddInteractionPages(Router& router, const PageDeps& deps) {
                 d["action"] = fmt::format("/clients/{}/contacts", *id);
                 d["back_href"] = back;
                 d["with_client"] = true;
-                FormInto(d, form, errors);
+                FormInto(deps, ctx, d, form, errors);
                 return Render(deps, 400, "contact_form", d);
               }});
 
@@ -190,7 +194,7 @@ void AddInteractionPages(Router& router, const PageDeps& deps) {
                 int resolved = 0, rated = 0, satisfied = 0;
                 LocalClock clock(deps);
                 for (const auto& i : *day) {
-                  rows.push_back(ContactRow(i, clock));
+                  rows.push_back(ContactRow(deps, ctx, i, clock));
                   resolved += i.outcome == "resolved";
                   if (i.satisfaction) {
                     ++rated;
@@ -201,12 +205,17 @@ void AddInteractionPages(Router& router, const PageDeps& deps) {
                 d["contacts"] = std::move(rows);
                 d["count"] = std::to_string(day->size());
                 if (!day->empty()) {
-                  d["resolved_text"] = fmt::format("{} of {} resolved at the first contact ({}%)", resolved, day->size(),
-                                                   resolved * 100 / static_cast<int>(day->size()));
+                  d["resolved_text"] = T(deps, ctx, "{resolved} of {count} resolved at the first contact ({percent}%)",
+                                         {{"resolved", std::to_string(resolved)},
+                                          {"count", std::to_string(day->size())},
+                                          {"percent", std::to_string(resolved * 100 / static_cast<int>(day->size()))}});
                 }
-                if (rated > 0) d["satisfied_text"] = fmt::format("{} of {} ratings are 4 or 5", satisfied, rated);
+                if (rated > 0) {
+                  d["satisfied_text"] = T(deps, ctx, "{satisfied} of {rated} ratings are 4 or 5",
+                                          {{"satisfied", std::to_string(satisfied)}, {"rated", std::to_string(rated)}});
+                }
                 d["action"] = "/contacts";
-                FormInto(d, {}, {});
+                FormInto(deps, ctx, d, {}, {});
                 d["has_errors"] = false;
                 d["errors"] = json::array();
                 return Render(deps, 200, "contacts", d);
@@ -225,7 +234,7 @@ void AddInteractionPages(Router& router, const PageDeps& deps) {
                 json d = Common(deps, ctx, "Record an enquiry", "contacts");
                 d["action"] = "/contacts";
                 d["back_href"] = "/contacts";
-                FormInto(d, form, errors);
+                FormInto(deps, ctx, d, form, errors);
                 return Render(deps, 400, "contact_form", d);
               }});
 
@@ -241,14 +250,16 @@ void AddInteractionPages(Router& router, const PageDeps& deps) {
     const char* labels[] = {"", "1 — very dissatisfied", "2 — dissatisfied", "3 — neither", "4 — satisfied",
                             "5 — very satisfied"};
     for (int s = 5; s >= 1; --s) {
-      scores.push_back({{"value", s}, {"label", labels[s]}, {"checked", FormValue(form, "score") == std::to_string(s)}});
+      scores.push_back({{"value", s}, {"label", T(deps, ctx, labels[s])},
+                        {"checked", FormValue(form, "score") == std::to_string(s)}});
     }
     d["scores"] = std::move(scores);
     d["f_comment"] = FormValue(form, "comment");
     json list = json::array();
     for (const auto& e : errors) {
-      d["e_" + e.field] = e.message;
-      list.push_back({{"message", e.message}, {"href", e.field == "score" ? "#score-5" : "#comment"}});
+      const std::string message = T(deps, ctx, e.message);
+      d["e_" + e.field] = message;
+      list.push_back({{"message", message}, {"href", e.field == "score" ? "#score-5" : "#comment"}});
     }
     d["has_errors"] = !errors.empty();
     d["errors"] = std::move(list);

@@ -22,6 +22,7 @@ using page_support::Common;
 using page_support::ErrorFor;
 using page_support::FormValue;
 using page_support::Render;
+using page_support::T;
 using page_support::Trim;
 
 // The office's queue events as server-sent events, from the database (so that every server's
@@ -52,14 +53,16 @@ class DisplayStream : public Stream {
   int64_t after_;
 };
 
-json QueueRows(const std::vector<frontoffice::Queue>& queues) {
+json QueueRows(const PageDeps& deps, const Context& ctx, const std::vector<frontoffice::Queue>& queues) {
   json rows = json::array();
   for (const auto& q : queues) {
     rows.push_back({{"id", q.id},
                     {"code", q.code},
                     {"name", q.name},
                     {"waiting", std::to_string(q.waiting)},
-                    {"estimate", q.waiting == 0 ? "no wait" : fmt::format("about {} min", q.estimated_minutes)}});
+                    {"estimate", q.waiting == 0 ? T(deps, ctx, "no wait")
+                                                : T(deps, ctx, "about {minutes} min",
+                                                    {{"minutes", std::to_string(q.estimated_minutes)}})}});
   }
   return rows;
 }
@@ -74,7 +77,7 @@ core::StatusOr<int64_t> OfficeParam(const Context& ctx) { return ParseId(ctx.Par
 
 // Whether the office is open now, for the kiosk and the screen: `is_closed`, `closed_text`
 // ("Closed; it opens tomorrow at 09:00."), `closes_text` and the week's hours.
-void OpeningState(const PageDeps& deps, int64_t office, json& d) {
+void OpeningState(const PageDeps& deps, const Context& ctx, int64_t office, json& d) {
   if (deps.office_hours == nullptr) return;
   auto h = deps.office_hours->Get(office);
   if (!h.ok() || !h->HasHours()) return;
@@ -86,15 +89,16 @@ void OpeningState(const PageDeps& deps, int64_t office, json& d) {
   if (*open) {
     auto closes = h->ClosesAfter(now);
     if (closes.ok() && *closes) {
-      d["closes_text"] = "The office closes " + h->When(**closes, now) + ".";
-      d["hours_text"] = "Open until " + h->Clock(**closes) + ".";
+      d["closes_text"] = T(deps, ctx, "The office closes {when}.", {{"when", h->When(**closes, now)}});
+      d["hours_text"] = T(deps, ctx, "Open until {time}.", {{"time", h->Clock(**closes)}});
     }
     return;
   }
   auto next = h->NextOpening(now);
   d["is_closed"] = true;
-  d["closed_text"] = next.ok() && *next ? "It opens " + h->When(**next, now) + "." : std::string("It is closed until further notice.");
-  d["hours_text"] = "Closed. " + d["closed_text"].get<std::string>();
+  d["closed_text"] = next.ok() && *next ? T(deps, ctx, "It opens {when}.", {{"when", h->When(**next, now)}})
+                                        : T(deps, ctx, "It is closed until further notice.");
+  d["hours_text"] = T(deps, ctx, "Closed.") + " " + d["closed_text"].get<std::string>();
 }
 
 }  // namespace
@@ -113,7 +117,7 @@ void AddQueuePages(Router& router, const PageDeps& deps) {
                 if (!last.ok()) return ErrorFor(deps, ctx, last.status());
                 json d = Common(deps, ctx, "Now calling", "");
                 d["office"] = OfficeName(deps, *office);
-                d["queues"] = QueueRows(*queues);
+                d["queues"] = QueueRows(deps, ctx, *queues);
                 json rows = json::array();
                 for (const auto& t : *called) rows.push_back({{"label", t.label}, {"counter", t.counter_name}});
                 d["has_called"] = !rows.empty();
@@ -122,7 +126,7 @@ void AddQueuePages(Router& router, const PageDeps& deps) {
                 d["queues_url"] = fmt::format("/api/v1/offices/{}/queues", *office);
                 d["last_event"] = std::to_string(*last);
                 d["display"] = true;
-                OpeningState(deps, *office, d);
+                OpeningState(deps, ctx, *office, d);
                 d.erase("has_hours");
                 d.erase("hours_summary");
                 return Render(deps, 200, "queue_display", d);
@@ -149,11 +153,11 @@ void AddQueuePages(Router& router, const PageDeps& deps) {
     if (!queues.ok()) return ErrorFor(deps, ctx, queues.status());
     json d = Common(deps, ctx, "Take a ticket", "");
     d["office"] = OfficeName(deps, office);
-    d["queues"] = QueueRows(*queues);
+    d["queues"] = QueueRows(deps, ctx, *queues);
     d["action"] = fmt::format("/offices/{}/kiosk", office);
     d["appointment_action"] = fmt::format("/offices/{}/kiosk/appointment", office);
     d["appointments"] = deps.appointments != nullptr;
-    OpeningState(deps, office, d);
+    OpeningState(deps, ctx, office, d);
     if (!appointment_error.empty()) {
       d["e_reference"] = appointment_error;
       d["has_errors"] = true;
@@ -176,25 +180,29 @@ void AddQueuePages(Router& router, const PageDeps& deps) {
                 if (!office.ok()) return ErrorFor(deps, ctx, core::Status::NotFound("no such office"));
                 const auto form = ParseForm(ctx.request.body);
                 auto queue = ParseId(FormValue(form, "queue"), "queue");
-                if (!queue.ok()) return kiosk_page(ctx, *office, "Choose what you have come for");
+                if (!queue.ok()) return kiosk_page(ctx, *office, T(deps, ctx, "Choose what you have come for"));
                 // Only this office's queues.
                 auto queues = deps.queues->Queues(*office);
                 if (!queues.ok()) return ErrorFor(deps, ctx, queues.status());
                 bool here = false;
                 for (const auto& q : *queues) here = here || q.id == *queue;
-                if (!here) return kiosk_page(ctx, *office, "Choose what you have come for");
+                if (!here) return kiosk_page(ctx, *office, T(deps, ctx, "Choose what you have come for"));
                 const auto priority = FormValue(form, "accessibility").empty() ? frontoffice::Priority::kNormal
                                                                                : frontoffice::Priority::kAccessibility;
                 auto t = deps.queues->KioskCheckIn(*queue, priority);
                 if (!t.ok() && t.status().code() == core::StatusCode::kFailedPrecondition) {
-                  return kiosk_page(ctx, *office, Capitalised(t.status().message()));
+                  return kiosk_page(ctx, *office, T(deps, ctx, Capitalised(t.status().message())));
                 }
                 if (!t.ok()) return ErrorFor(deps, ctx, t.status());
-                json d = Common(deps, ctx, "Your number is " + t->label, "");
+                json d = Common(deps, ctx, T(deps, ctx, "Your number is {label}", {{"label", t->label}}), "");
                 d["label"] = t->label;
                 d["queue"] = t->queue_name;
-                d["ahead"] = t->position <= 1 ? "You are next." : fmt::format("{} people are before you.", t->position - 1);
-                d["estimate"] = t->estimated_minutes == 0 ? "" : fmt::format("About {} minutes.", t->estimated_minutes);
+                d["ahead"] = t->position <= 1 ? T(deps, ctx, "You are next.")
+                                              : T(deps, ctx, "{count, plural, one {# person is} other {# people are}} before you.",
+                                                  {{"count", std::to_string(t->position - 1)}});
+                d["estimate"] = t->estimated_minutes == 0
+                                    ? ""
+                                    : T(deps, ctx, "About {minutes} minutes.", {{"minutes", std::to_string(t->estimated_minutes)}});
                 d["has_estimate"] = t->estimated_minutes > 0;
                 d["back_href"] = fmt::format("/offices/{}/kiosk", *office);
                 return Render(deps, 201, "queue_ticket", d);
@@ -209,16 +217,17 @@ void AddQueuePages(Router& router, const PageDeps& deps) {
                 const std::string reference = Trim(FormValue(form, "reference"));
                 auto in = deps.appointments->CheckIn(reference, nullptr, *office);
                 if (!in.ok() && in.status().code() == core::StatusCode::kNotFound) {
-                  return kiosk_page(ctx, *office, "", "We cannot find that reference: check it, or take a ticket below");
+                  return kiosk_page(ctx, *office, "",
+                                    T(deps, ctx, "We cannot find that reference: check it, or take a ticket below"));
                 }
                 if (!in.ok()) {
                   std::string m = in.status().message();
-                  return kiosk_page(ctx, *office, "", Capitalised(m));
+                  return kiosk_page(ctx, *office, "", T(deps, ctx, Capitalised(m)));
                 }
-                json d = Common(deps, ctx, "Your number is " + in->ticket_label, "");
+                json d = Common(deps, ctx, T(deps, ctx, "Your number is {label}", {{"label", in->ticket_label}}), "");
                 d["label"] = in->ticket_label;
                 d["queue"] = in->slot.queue_name;
-                d["ahead"] = "You have an appointment: you will be called first.";
+                d["ahead"] = T(deps, ctx, "You have an appointment: you will be called first.");
                 d["has_estimate"] = false;
                 d["back_href"] = fmt::format("/offices/{}/kiosk", *office);
                 return Render(deps, 201, "queue_ticket", d);
@@ -257,7 +266,7 @@ void AddQueuePages(Router& router, const PageDeps& deps) {
                   d["kiosk_href"] = fmt::format("/offices/{}/kiosk", mine->office);
                   auto queues = deps.queues->Queues(mine->office);
                   if (!queues.ok()) return ErrorFor(deps, ctx, queues.status());
-                  d["queues"] = QueueRows(*queues);
+                  d["queues"] = QueueRows(deps, ctx, *queues);
                   if (mine->current_ticket) {
                     auto t = deps.queues->Get(*mine->current_ticket);
                     if (t.ok()) {
@@ -265,11 +274,12 @@ void AddQueuePages(Router& router, const PageDeps& deps) {
                       d["current"] = {{"id", t->id},
                                       {"label", t->label},
                                       {"queue", t->queue_name},
-                                      {"state", t->state == "called" ? "Called" : "Being served"},
+                                      {"state", T(deps, ctx, t->state == "called" ? "Called" : "Being served")},
                                       {"called", t->state == "called"},
                                       {"has_recalls", t->recalls > 0},
-                                      {"recall_text", fmt::format("called {} more time{}", t->recalls,
-                                                                  t->recalls == 1 ? "" : "s")},
+                                      {"recall_text", T(deps, ctx,
+                                                        "called {count, plural, one {# more time} other {# more times}}",
+                                                        {{"count", std::to_string(t->recalls)}})},
                                       {"priority", std::string(frontoffice::PriorityName(t->priority))}};
                       json others = json::array();
                       for (const auto& q : *queues) {
@@ -290,8 +300,10 @@ void AddQueuePages(Router& router, const PageDeps& deps) {
   router.Add({"POST", "/desk", Auth::kPage, "", [&deps](Context& ctx) {
                 const auto form = ParseForm(ctx.request.body);
                 const std::string command = FormValue(form, "command");
-                auto back = [](const std::string& key, const std::string& message) {
-                  return Response::Redirect("/desk?" + key + "=" + UrlEncode(message));
+                // The message goes in the person's language: the page shows it as it comes.
+                auto back = [&](const std::string& key, const std::string& message,
+                                const std::map<std::string, std::string>& args = {}) {
+                  return Response::Redirect("/desk?" + key + "=" + UrlEncode(T(deps, ctx, message, args)));
                 };
                 auto id = [&](const char* name) -> int64_t {
                   auto v = ParseId(FormValue(form, name), name);
@@ -310,13 +322,14 @@ void AddQueuePages(Router& router, const PageDeps& deps) {
                 if (command == "sign_in" || command == "sign_out") {
                   auto c = command == "sign_in" ? deps.queues->SignIn(who, id("counter")) : deps.queues->SignOut(who, id("counter"));
                   if (!c.ok()) return fail(c.status());
-                  return back("done", command == "sign_in" ? "Signed in at " + c->name : "Signed out of " + c->name);
+                  return back("done", command == "sign_in" ? "Signed in at {counter}" : "Signed out of {counter}",
+                              {{"counter", c->name}});
                 }
                 if (command == "call_next") {
                   auto next = deps.queues->CallNext(who, id("counter"));
                   if (!next.ok()) return fail(next.status());
                   if (!*next) return back("done", "No one is waiting");
-                  return back("done", "Calling " + (*next)->label);
+                  return back("done", "Calling {label}", {{"label", (*next)->label}});
                 }
                 if (command == "check_in") {
                   auto p = frontoffice::ParsePriority(FormValue(form, "priority"));
@@ -329,12 +342,12 @@ void AddQueuePages(Router& router, const PageDeps& deps) {
                   }
                   auto t = deps.queues->CheckIn(who, id("queue"), *p, person);
                   if (!t.ok()) return fail(t.status());
-                  return back("done", fmt::format("Ticket {} issued", t->label));
+                  return back("done", "Ticket {label} issued", {{"label", t->label}});
                 }
                 if (command == "check_in_appointment" && deps.appointments != nullptr) {
                   auto in = deps.appointments->CheckIn(Trim(FormValue(form, "reference")), &who);
                   if (!in.ok()) return fail(in.status());
-                  return back("done", fmt::format("Ticket {} issued for the appointment", in->ticket_label));
+                  return back("done", "Ticket {label} issued for the appointment", {{"label", in->ticket_label}});
                 }
                 const std::map<std::string, std::string> done = {{"serve", "Serving"}, {"recall", "Called again"},
                                                                  {"no_show", "Marked as not here"},
@@ -345,7 +358,7 @@ void AddQueuePages(Router& router, const PageDeps& deps) {
                   if (command == "transfer") to = id("queue");
                   auto t = deps.queues->Act(who, id("ticket"), command, to);
                   if (!t.ok()) return fail(t.status());
-                  return back("done", done.at(command) + ": " + t->label);
+                  return back("done", done.at(command) + ": {label}", {{"label", t->label}});
                 }
                 return back("error", "Choose an action");
               }});

@@ -19,6 +19,7 @@ using page_support::Common;
 using page_support::ErrorFor;
 using page_support::FormValue;
 using page_support::Render;
+using page_support::T;
 using page_support::Trim;
 
 std::string When(core::Timestamp t) {
@@ -46,15 +47,74 @@ std::string StateTag(cases::ReferralState s) {
   }
 }
 
-std::string StateLabel(cases::ReferralState s) {
+// The state as a tag: "In progress", in the request's language.
+std::string StateLabel(const PageDeps& deps, const Context& ctx, cases::ReferralState s) {
+  switch (s) {
+    case cases::ReferralState::kSent:
+      return T(deps, ctx, "Sent");
+    case cases::ReferralState::kReceived:
+      return T(deps, ctx, "Received");
+    case cases::ReferralState::kAccepted:
+      return T(deps, ctx, "Accepted");
+    case cases::ReferralState::kDeclined:
+      return T(deps, ctx, "Declined");
+    case cases::ReferralState::kInProgress:
+      return T(deps, ctx, "In progress");
+    case cases::ReferralState::kCompleted:
+      return T(deps, ctx, "Completed");
+    case cases::ReferralState::kClosed:
+      return T(deps, ctx, "Closed");
+    case cases::ReferralState::kWithdrawn:
+      return T(deps, ctx, "Withdrawn");
+  }
   std::string name(cases::ReferralStateName(s));
   std::replace(name.begin(), name.end(), '_', ' ');
-  name[0] = static_cast<char>(std::toupper(static_cast<unsigned char>(name[0])));
+  if (!name.empty()) name[0] = static_cast<char>(std::toupper(static_cast<unsigned char>(name[0])));
   return name;
 }
 
-std::string UrgencyLabel(cases::Urgency u) {
-  return u == cases::Urgency::kUrgent ? "Urgent" : u == cases::Urgency::kSoon ? "Soon" : "Routine";
+// The flash after an action: "Referral accepted", one whole message a state.
+std::string SavedFlash(const PageDeps& deps, const Context& ctx, cases::ReferralState s) {
+  switch (s) {
+    case cases::ReferralState::kSent:
+      return T(deps, ctx, "Referral sent");
+    case cases::ReferralState::kReceived:
+      return T(deps, ctx, "Referral received");
+    case cases::ReferralState::kAccepted:
+      return T(deps, ctx, "Referral accepted");
+    case cases::ReferralState::kDeclined:
+      return T(deps, ctx, "Referral declined");
+    case cases::ReferralState::kInProgress:
+      return T(deps, ctx, "Referral in progress");
+    case cases::ReferralState::kCompleted:
+      return T(deps, ctx, "Referral completed");
+    case cases::ReferralState::kClosed:
+      return T(deps, ctx, "Referral closed");
+    case cases::ReferralState::kWithdrawn:
+      return T(deps, ctx, "Referral withdrawn");
+  }
+  std::string name(cases::ReferralStateName(s));
+  std::replace(name.begin(), name.end(), '_', ' ');
+  return "Referral " + name;
+}
+
+// An event of the history ("accepted"), in the request's language; a word it does not know as it is.
+std::string EventAction(const PageDeps& deps, const Context& ctx, const std::string& action) {
+  if (action == "sent") return T(deps, ctx, "sent");
+  if (action == "received") return T(deps, ctx, "received");
+  if (action == "accepted") return T(deps, ctx, "accepted");
+  if (action == "declined") return T(deps, ctx, "declined");
+  if (action == "started") return T(deps, ctx, "started");
+  if (action == "completed") return T(deps, ctx, "completed");
+  if (action == "closed") return T(deps, ctx, "closed");
+  if (action == "withdrawn") return T(deps, ctx, "withdrawn");
+  return action;
+}
+
+std::string UrgencyLabel(const PageDeps& deps, const Context& ctx, cases::Urgency u) {
+  return u == cases::Urgency::kUrgent ? T(deps, ctx, "Urgent")
+         : u == cases::Urgency::kSoon ? T(deps, ctx, "Soon")
+                                      : T(deps, ctx, "Routine");
 }
 
 std::string UrgencyTag(cases::Urgency u) {
@@ -88,7 +148,8 @@ ActionText TextOf(cases::ReferralAction a) {
 }
 
 json ViewData(const PageDeps& deps, const Context& ctx, const cases::Referral& r) {
-  json d = Common(deps, ctx, fmt::format("Referral {}", r.id), "referrals");
+  json d = Common(deps, ctx, T(deps, ctx, "Referral {id, number, ::group-off}", {{"id", std::to_string(r.id)}}),
+                  "referrals");
   const auto& who = ctx.Who();
   d["id"] = r.id;
   d["version"] = r.version;
@@ -99,7 +160,7 @@ json ViewData(const PageDeps& deps, const Context& ctx, const cases::Referral& r
   d["to_agency"] = r.to_agency_name;
   d["service"] = r.service;
   d["has_service"] = !r.service.empty();
-  d["urgency"] = UrgencyLabel(r.urgency);
+  d["urgency"] = UrgencyLabel(deps, ctx, r.urgency);
   d["message"] = r.message;
   d["consent_id"] = r.consent_id;
   d["reason"] = r.reason;
@@ -109,7 +170,7 @@ json ViewData(const PageDeps& deps, const Context& ctx, const cases::Referral& r
   d["respond_by"] = When(r.respond_by) + " UTC";
   if (r.answered_at) d["answered_at"] = When(*r.answered_at) + " UTC";
   d["overdue"] = r.OverdueAt(deps.referrals->Now());
-  d["state"] = StateLabel(r.state);
+  d["state"] = StateLabel(deps, ctx, r.state);
   d["state_class"] = StateTag(r.state);
   d["back_href"] = who.agency == r.from_agency ? "/referrals?box=sent" : "/referrals";
   json actions = json::array();
@@ -123,14 +184,20 @@ json ViewData(const PageDeps& deps, const Context& ctx, const cases::Referral& r
   for (auto a : cases::AllowedActions(r.state)) {
     if (cases::BySender(a) ? !sender : !receiver) continue;
     const ActionText t = TextOf(a);
-    actions.push_back({{"value", std::string(cases::ReferralActionName(a))}, {"label", t.label}, {"hint", t.hint},
+    actions.push_back({{"value", std::string(cases::ReferralActionName(a))},
+                       {"label", T(deps, ctx, t.label)},
+                       {"hint", T(deps, ctx, t.hint)},
                        {"checked", false}});
   }
   d["has_actions"] = !actions.empty();
   d["actions"] = std::move(actions);
   json events = json::array();
   for (const auto& e : r.events) {
-    events.push_back({{"at", When(e.at)}, {"action", e.action}, {"actor", e.actor}, {"note", e.note}, {"has_note", !e.note.empty()}});
+    events.push_back({{"at", When(e.at)},
+                      {"action", EventAction(deps, ctx, e.action)},
+                      {"actor", e.actor},
+                      {"note", e.note},
+                      {"has_note", !e.note.empty()}});
   }
   d["events"] = std::move(events);
   return d;
@@ -163,7 +230,7 @@ core::StatusOr<json> FormData(const PageDeps& deps, const Context& ctx, core::Pe
   for (auto [value, label] : {std::pair{"routine", "Routine: within 10 working days"},
                               std::pair{"soon", "Soon: within 3 working days"},
                               std::pair{"urgent", "Urgent: by the next working day"}}) {
-    urgencies.push_back({{"value", value}, {"label", label}, {"checked", urgency == value}});
+    urgencies.push_back({{"value", value}, {"label", T(deps, ctx, label)}, {"checked", urgency == value}});
   }
   d["urgencies"] = std::move(urgencies);
   d["f_service"] = FormValue(in.form, "service");
@@ -182,12 +249,13 @@ core::StatusOr<json> FormData(const PageDeps& deps, const Context& ctx, core::Pe
         const authz::DataCategory* cat = deps.consents->categories().Find(id);
         cats += (cats.empty() ? "" : ", ") + (cat != nullptr ? cat->label : id);
       }
-      if (c.scope == sharing::ConsentScope::kFull) cats = "Every category that may be shared";
+      if (c.scope == sharing::ConsentScope::kFull) cats = T(deps, ctx, "Every category that may be shared");
       if (first_consent.empty()) first_consent = std::to_string(c.id);
       consents.push_back({{"id", c.id},
-                          {"receiver", c.receiving_agency ? c.receiving_agency_name
-                                                          : "any " + c.agency_kind + " agency"},
-                          {"purpose", std::string(authz::PurposeLabel(c.purpose))},
+                          {"receiver", c.receiving_agency
+                                           ? c.receiving_agency_name
+                                           : T(deps, ctx, "any {kind} agency", {{"kind", c.agency_kind}})},
+                          {"purpose", T(deps, ctx, std::string(authz::PurposeLabel(c.purpose)))},
                           {"categories", cats},
                           {"checked", FormValue(in.form, "consent_id") == std::to_string(c.id)}});
     }
@@ -196,11 +264,12 @@ core::StatusOr<json> FormData(const PageDeps& deps, const Context& ctx, core::Pe
   d["consents"] = std::move(consents);
   json errors = json::array();
   for (const auto& e : in.errors) {
-    if (!d.contains("e_" + e.field)) d["e_" + e.field] = e.message;
+    const std::string message = T(deps, ctx, e.message);
+    if (!d.contains("e_" + e.field)) d["e_" + e.field] = message;
     std::string href = "#" + e.field;
     if (e.field == "urgency") href = "#urgency-routine";
     if (e.field == "consent_id") href = first_consent.empty() ? "#consent_id-hint" : "#consent_id-" + first_consent;
-    errors.push_back({{"message", e.message}, {"href", href}});
+    errors.push_back({{"message", message}, {"href", href}});
   }
   d["has_errors"] = !in.errors.empty();
   d["errors"] = std::move(errors);
@@ -242,9 +311,9 @@ void AddReferralPages(Router& router, const PageDeps& deps) {
                                    {"person_name", r.person_name},
                                    {"other_agency", sent ? r.to_agency_name : r.from_agency_name},
                                    {"service", r.service},
-                                   {"urgency", UrgencyLabel(r.urgency)},
+                                   {"urgency", UrgencyLabel(deps, ctx, r.urgency)},
                                    {"urgency_class", UrgencyTag(r.urgency)},
-                                   {"state", StateLabel(r.state)},
+                                   {"state", StateLabel(deps, ctx, r.state)},
                                    {"state_class", StateTag(r.state)},
                                    {"respond_by", When(r.respond_by)},
                                    {"overdue", r.OverdueAt(now)}});
@@ -308,12 +377,8 @@ void AddReferralPages(Router& router, const PageDeps& deps) {
                 auto r = deps.referrals->Get(ctx.Who(), *id);
                 if (!r.ok()) return ErrorFor(deps, ctx, r.status());
                 json d = ViewData(deps, ctx, *r);
-                if (ctx.request.Query("sent") == "1") d["flash"] = "Referral sent";
-                if (ctx.request.Query("saved") == "1") {
-                  std::string state = StateLabel(r->state);
-                  state[0] = static_cast<char>(std::tolower(static_cast<unsigned char>(state[0])));
-                  d["flash"] = "Referral " + state;
-                }
+                if (ctx.request.Query("sent") == "1") d["flash"] = T(deps, ctx, "Referral sent");
+                if (ctx.request.Query("saved") == "1") d["flash"] = SavedFlash(deps, ctx, r->state);
                 return Render(deps, 200, "referral_view", d);
               }});
 
@@ -349,12 +414,14 @@ void AddReferralPages(Router& router, const PageDeps& deps) {
                 json errors = json::array();
                 if (failed.fields().empty()) {
                   // A conflict with the state or with someone else's change: the page as it is now.
-                  d["e_action"] = Capitalised(failed.message());
-                  errors.push_back({{"message", Capitalised(failed.message())}, {"href", "#action"}});
+                  const std::string message = T(deps, ctx, Capitalised(failed.message()));
+                  d["e_action"] = message;
+                  errors.push_back({{"message", message}, {"href", "#action"}});
                 }
                 for (const auto& e : failed.fields()) {
-                  d["e_" + e.field] = Capitalised(e.message);
-                  errors.push_back({{"message", Capitalised(e.message)}, {"href", "#" + e.field}});
+                  const std::string message = T(deps, ctx, Capitalised(e.message));
+                  d["e_" + e.field] = message;
+                  errors.push_back({{"message", message}, {"href", "#" + e.field}});
                 }
                 if (action.ok()) {
                   for (auto& a : d["actions"]) a["checked"] = a["value"] == std::string(cases::ReferralActionName(*action));
