@@ -150,7 +150,8 @@ Decision AccessGate::Decide(const Principal& who, Operation op, core::PersonId p
     }
     // Tell us once: a person keeps their own contact details up to date; everything else
     // (names, identifiers, dates) is changed by staff who check the evidence.
-    if (op == Operation::kUpdate && resource == Resource::kPerson && who.person && *who.person == person) {
+    if (op == Operation::kUpdate && resource == Resource::kPerson && who.person && *who.person == person &&
+        who.HasScope("portal:contact")) {
       Decision d;
       d.allowed = true;
       d.reason = "a person may change their own contact details";

@@ -39,7 +39,10 @@ struct Principal {
   std::vector<Role> roles;
   std::vector<std::string> scopes;  // API token scopes; empty for sessions (all scopes of the roles)
   Purpose purpose = Purpose::kServiceDelivery;
-  std::optional<core::PersonId> person;  // a citizen's own person record
+  std::optional<core::PersonId> person;  // a citizen's own person record, or the one they represent
+  // A portal account acting for `person` as their authorised representative: the grant's id
+  // (portal/representative_service.h); `scopes` then holds "portal:" and what the grant allows.
+  int64_t representation = 0;
   std::string request_id;
   // Break-glass: the justification of an emergency access to data the principal's agency
   // could not otherwise see (header `X-Break-Glass` or the form on a client's page). Empty

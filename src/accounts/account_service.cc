@@ -836,13 +836,18 @@ StatusOr<SessionAuth> AccountService::AuthenticateSession(const std::string& ses
     std::string purpose;
     int64_t last_seen = 0;
     int64_t expires = 0;
+    int64_t representation = 0;  // acting for `represented` as their representative
+    core::PersonId represented;
+    std::string scopes;
   };
   std::optional<Found> found;
   RETURN_IF_ERROR(db_.Read([&](storage::Transaction& tx) -> Status {
     ASSIGN_OR_RETURN(storage::Rows rows,
                      tx.Query("SELECT s.csrf_token, s.purpose, s.last_seen_at, s.expires_at, u.id, u.kind, "
                               "u.username, u.display_name, u.email, u.agency_id, u.office_id, u.person_id, "
-                              "u.active FROM sessions s JOIN users u ON u.id = s.user_id WHERE s.id_hash = ?",
+                              "u.active, r.id, r.person_id, r.scopes, r.until FROM sessions s JOIN users u ON u.id = "
+                              "s.user_id LEFT JOIN representatives r ON r.id = s.acting_for AND r.user_id = s.user_id "
+                              "AND r.ended_at IS NULL WHERE s.id_hash = ?",
                               {id_hash}));
     if (rows.empty()) return Status::Ok();
     Found f;
@@ -851,6 +856,14 @@ StatusOr<SessionAuth> AccountService::AuthenticateSession(const std::string& ses
     f.last_seen = rows[0].Int(2);
     f.expires = rows[0].Int(3);
     f.user = UserFromRow(rows[0], 4);
+    if (auto grant = rows[0].OptInt(13)) {
+      const std::string until = rows[0].OptText(16).value_or("");
+      if (until.empty() || until >= clock_.Now().UtcDate().ToString()) {
+        f.representation = *grant;
+        f.represented = core::PersonId{rows[0].Int(14)};
+        f.scopes = rows[0].Text(15);
+      }
+    }
     RETURN_IF_ERROR(LoadRoles(tx, f.user));
     found = std::move(f);
     return Status::Ok();
@@ -887,6 +900,19 @@ StatusOr<SessionAuth> AccountService::AuthenticateSession(const std::string& ses
   p.roles = found->user.roles;
   p.purpose = *purpose;
   if (found->user.kind == AccountKind::kCitizen) p.person = found->user.person;
+  if (found->user.kind == AccountKind::kCitizen && found->representation != 0) {
+    // Acting for someone: their record, within what they granted.
+    p.person = found->represented;
+    p.representation = found->representation;
+    p.scopes = {"portal:view"};
+    size_t start = 0;
+    while (start < found->scopes.size()) {
+      size_t comma = found->scopes.find(',', start);
+      if (comma == std::string::npos) comma = found->scopes.size();
+      if (comma > start) p.scopes.push_back("portal:" + found->scopes.substr(start, comma - start));
+      start = comma + 1;
+    }
+  }
   p.request_id = request_id;
   return auth;
 }

@@ -135,6 +135,7 @@ core::StatusOr<std::unique_ptr<App>> App::Open(const core::Config& config, bool 
                                                             app->clock_);
   app->portal_ = std::make_unique<portal::PortalService>(*app->db_, *app->audit_, app->clock_, *app->accounts_,
                                                          *app->persons_, portal::PortalOptions{config.public_url});
+  app->representatives_ = std::make_unique<portal::RepresentativeService>(*app->db_, *app->audit_, app->clock_);
   {
     std::vector<std::string> codes;
     std::stringstream list(config.access_log_exceptions);
@@ -255,6 +256,7 @@ core::StatusOr<std::unique_ptr<App>> App::Open(const core::Config& config, bool 
   app->pages_->deps.outcomes = app->outcomes_.get();
   app->pages_->deps.diagnostics = app->diagnostics_.get();
   app->pages_->deps.portal = app->portal_.get();
+  app->pages_->deps.representatives = app->representatives_.get();
   app->pages_->deps.appointments = app->appointments_.get();
   app->AddOperationalRoutes();
   http::AddOpenApiRoute(app->router_, std::move(openapi));

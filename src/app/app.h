@@ -21,6 +21,7 @@
 #include "frontoffice/queue_service.h"
 #include "metrics/diagnostic.h"
 #include "portal/portal_service.h"
+#include "portal/representative_service.h"
 #include "metrics/outcomes.h"
 #include "metrics/scorecard.h"
 #include "metrics/service_metrics.h"
@@ -122,6 +123,7 @@ class App {
   std::unique_ptr<metrics::OutcomeService> outcomes_;
   std::unique_ptr<metrics::DiagnosticService> diagnostics_;
   std::unique_ptr<portal::PortalService> portal_;
+  std::unique_ptr<portal::RepresentativeService> representatives_;
   std::unique_ptr<frontoffice::QueueService> queues_;
   std::unique_ptr<frontoffice::AppointmentService> appointments_;
   std::unique_ptr<sharing::GateFacts> gate_facts_;

@@ -198,6 +198,10 @@ core::Status AuditLog::Append(storage::Transaction& tx, const authz::Principal& 
   r.purpose = std::string(authz::PurposeName(who.purpose));
   r.request_id = who.request_id;
   r.entry = entry;
+  // Every action says who acted: a representative's entries say so.
+  if (who.representation != 0) {
+    r.entry.reason += fmt::format(" (acted by the person's representative, grant {})", who.representation);
+  }
   r.hash = ComputeHash(r);
   RETURN_IF_ERROR(
       tx.Execute(

@@ -158,6 +158,10 @@ StatusOr<Application> ApplicationService::Apply(const authz::Principal& who, con
     return DenyAudited(who, "application.submit", "", in.applicant,
                        "a person applies for themself; someone else applies at a desk or through an agency's staff");
   }
+  if (citizen && !who.HasScope("portal:apply")) {
+    return DenyAudited(who, "application.submit", "", in.applicant,
+                       "the person has not let their representative apply for them");
+  }
   if (std::string why = citizen ? "" : Refusal(who, "applications:write"); !why.empty()) {
     return DenyAudited(who, "application.submit", "", in.applicant, why);
   }
@@ -255,6 +259,10 @@ StatusOr<Application> ApplicationService::Apply(const authz::Principal& who, con
     if (citizen) {
       ASSIGN_OR_RETURN(storage::Rows p, tx.Query("SELECT display_name FROM persons WHERE id = ?", {in.applicant.value}));
       if (!p.empty()) made_by = p[0].Text(0);
+      if (who.representation != 0) {
+        ASSIGN_OR_RETURN(storage::Rows u, tx.Query("SELECT display_name FROM users WHERE id = ?", {who.user.value}));
+        if (!u.empty()) made_by += fmt::format(", by their representative {}", u[0].Text(0));
+      }
     }
     ASSIGN_OR_RETURN(storage::Rows rows,
                      tx.Query("INSERT INTO applications (person_id, household_id, screening_id, agency_id, made_by, "
@@ -394,7 +402,7 @@ StatusOr<Application> ApplicationService::Decide(const authz::Principal& who, in
 
 StatusOr<Application> ApplicationService::Answer(const authz::Principal& who, int64_t part_id, int64_t expected_version,
                                                  const std::string& answer) {
-  const bool citizen = who.kind == authz::PrincipalKind::kCitizen && who.person;
+  const bool citizen = who.kind == authz::PrincipalKind::kCitizen && who.person && who.HasScope("portal:apply");
   if (answer.find_first_not_of(" \t\r\n") == std::string::npos || answer.size() > kMaxNote) {
     return Status::InvalidArgument("the answer has invalid fields",
                                    {{"answer", "write your answer, 1 to 2000 characters"}});

@@ -32,6 +32,7 @@ class ServiceMetricsService;
 
 namespace portal {
 class PortalService;
+class RepresentativeService;
 }
 
 namespace directory {
@@ -96,6 +97,8 @@ struct PageDeps {
   metrics::DiagnosticService* diagnostics = nullptr;
   // The citizen portal (/portal) and linking an account at a client's page; none when null.
   portal::PortalService* portal = nullptr;
+  // Authorised representatives in the portal; none when null.
+  portal::RepresentativeService* representatives = nullptr;
 };
 
 // The server-rendered pages for staff: sign in, home, client search, register, view, edit,

@@ -7,12 +7,15 @@
 
 #include <algorithm>
 #include <functional>
+#include <set>
 #include <cstdlib>
 
 #include "core/crypto.h"
 #include "http/json_body.h"
 #include "http/page_support.h"
+#include "http/dispatcher.h"
 #include "portal/portal_service.h"
+#include "portal/representative_service.h"
 #include "sharing/change_notice_service.h"
 #include "sharing/consent_service.h"
 
@@ -71,6 +74,10 @@ std::string What(const std::string& action) {
       {"screening.read", "Looked at a screening of your household"}, {"household.read", "Looked at your household"},
       {"document.upload", "Uploaded a document"},       {"document.list", "Looked at your documents"},
       {"document.download", "Opened a document"},
+      {"consent.list", "Looked at your consents"},      {"person.changes", "Looked at where your changes went"},
+      {"representative.grant", "Let someone act for you"},
+      {"representative.end", "Ended a representative's right to act for you"},
+      {"representative.act", "Started acting for you as your representative"},
   };
   auto it = kWords.find(action);
   return it == kWords.end() ? action : it->second;
@@ -97,6 +104,14 @@ int LinkStatus(const core::Status& s) { return s.code() == core::StatusCode::kFa
 // Why a one-time link does not work, as a sentence in the person's language.
 std::string LinkProblem(const PageDeps& deps, const Context& ctx, const core::Status& s) {
   return s.ok() ? "" : page_support::T(deps, ctx, page_support::Capitalised(s.message())) + ".";
+}
+
+// Why a representative may not do this, or "" when they may (or the account acts for itself).
+std::string RepresentativeRefusal(const authz::Principal& who, const char* scope) {
+  if (who.representation == 0) return "";
+  if (scope == nullptr) return "only the person themself may do this, not their representative";
+  if (!who.HasScope(std::string("portal:") + scope)) return "the person has not let their representative do this";
+  return "";
 }
 
 }  // namespace
@@ -255,10 +270,60 @@ void AddPortalPages(Router& router, const PageDeps& deps) {
     const auto& who = ctx.Who();
     auto me = deps.portal->Me(who);
     if (!me.ok()) return ErrorFor(deps, ctx, me.status());
+    // A representative acting for someone sees that person's record, within the grant.
+    const bool representing = who.representation != 0;
+    if (representing) me->person = who.person;
+    std::set<int64_t> representative_users;  // their entries in the access log say so
+    if (representing) representative_users.insert(who.user.value);
     json d = Common(deps, ctx, "Your account", "portal");
     d["account_name"] = me->display_name;
     d["account_email"] = me->email;
     d["linked"] = me->person.has_value();
+    d["representing"] = representing;
+    d["is_self"] = !representing;
+    d["may_contact"] = who.HasScope("portal:contact");
+    d["may_apply"] = who.HasScope("portal:apply");
+    if (deps.representatives != nullptr) {
+      if (representing) {
+        if (auto grant = deps.representatives->Find(who.representation); grant.ok() && *grant) {
+          d["represented_name"] = (*grant)->person_name;
+          d["represented_relationship"] = (*grant)->relationship;
+        }
+      } else {
+        // The people this account acts for, and (for the person) who acts for them.
+        if (auto acting = deps.representatives->ActingFor(who); acting.ok()) {
+          json rows = json::array();
+          for (const auto& r : *acting) {
+            rows.push_back({{"id", r.id}, {"person_name", r.person_name}, {"relationship", r.relationship}});
+          }
+          d["has_acting_for"] = !rows.empty();
+          d["acting_for"] = std::move(rows);
+        }
+        if (me->person) {
+          if (auto mine = deps.representatives->ForPerson(who); mine.ok()) {
+            const core::Date today = deps.representatives->Today();
+            json rows = json::array();
+            for (const auto& r : *mine) {
+              representative_users.insert(r.user.value);
+              std::string may = page_support::T(deps, ctx, "See your record and applications");
+              if (r.Allows("contact")) may += "; " + page_support::T(deps, ctx, "tell us once of a change of contact details");
+              if (r.Allows("apply")) may += "; " + page_support::T(deps, ctx, "check what you could get and apply");
+              rows.push_back({{"id", r.id},
+                              {"rep_name", r.name},
+                              {"rep_email", r.email},
+                              {"relationship", r.relationship},
+                              {"may", may},
+                              {"until", r.until ? page_support::DateText(ctx, *r.until) : ""},
+                              {"has_until", r.until.has_value()},
+                              {"active", r.ActiveOn(today)},
+                              {"end_action", fmt::format("/portal/representatives/{}/end", r.id)}});
+            }
+            d["has_representatives"] = !rows.empty();
+            d["representatives"] = std::move(rows);
+          }
+        }
+      }
+    }
     if (ctx.request.Query("unlinked") == "1") {
       d["flash"] = page_support::T(deps, ctx, "Your account is no longer linked to your record");
     }
@@ -340,7 +405,7 @@ void AddPortalPages(Router& router, const PageDeps& deps) {
                                        : categories},
                           {"why", page_support::T(deps, ctx, std::string(authz::PurposeLabel(c.purpose)))},
                           {"state", page_support::T(deps, ctx, page_support::Capitalised(state))},
-                          {"may_withdraw", state == "active" || state == "paused" || state == "pending"},
+                          {"may_withdraw", !representing && (state == "active" || state == "paused" || state == "pending")},
                           {"withdraw_action", fmt::format("/portal/consents/{}/withdraw", c.id)}});
         }
         d["has_consent_rows"] = !rows.empty();
@@ -352,13 +417,15 @@ void AddPortalPages(Router& router, const PageDeps& deps) {
     json rows = json::array();
     for (const auto& e : log->items) {
       const auto& r = e.record;
-      const bool self = r.user_id == who.user.value && r.agency_id == 0;
+      const bool self = r.user_id == who.user.value && r.agency_id == 0 && !representing;
       // Another person's portal account touches this record only as a member of the household
       // (screening it, applying from it).
-      const bool housemate = !self && r.agency_id == 0 && r.user_id != 0 && r.roles.empty();
+      const bool by_representative = representative_users.count(r.user_id) > 0;
+      const bool housemate = !self && !by_representative && r.agency_id == 0 && r.user_id != 0 && r.roles.empty();
       rows.push_back({{"when", When(ctx, r.at)},
-                      {"who", self        ? page_support::T(deps, ctx, "You")
-                              : housemate ? page_support::T(deps, ctx, "Someone in your household")
+                      {"who", by_representative ? page_support::T(deps, ctx, "Your representative")
+                              : self              ? page_support::T(deps, ctx, "You")
+                              : housemate         ? page_support::T(deps, ctx, "Someone in your household")
                               : e.agency_name.empty() ? std::string("onedoor")
                                                       : e.agency_name},
                       {"roles", r.roles},
@@ -370,6 +437,12 @@ void AddPortalPages(Router& router, const PageDeps& deps) {
     d["has_access_rows"] = !log->items.empty();
     if (ctx.request.Query("changed") == "1") d["flash"] = page_support::T(deps, ctx, "Your address is changed: the agencies that know you are told");
     if (ctx.request.Query("withdrawn") == "1") d["flash"] = page_support::T(deps, ctx, "Your consent is withdrawn");
+    if (ctx.request.Query("representative") == "1") {
+      d["flash"] = page_support::T(deps, ctx, "Your representative may now act for you");
+    }
+    if (ctx.request.Query("representative_ended") == "1") {
+      d["flash"] = page_support::T(deps, ctx, "Your representative no longer acts for you");
+    }
     if (ctx.request.Query("email_changed") == "1") {
       d["flash"] = page_support::T(deps, ctx, "Your e-mail address is changed: the agencies that know you are told");
     }
@@ -385,6 +458,9 @@ void AddPortalPages(Router& router, const PageDeps& deps) {
                 return account_page(ctx, std::nullopt, json::object(), {}, 200);
               }});
   router.Add({"POST", "/portal/link-code", Auth::kPage, "", [&deps, account_page](Context& ctx) {
+                if (auto why = RepresentativeRefusal(ctx.Who(), nullptr); !why.empty()) {
+                  return ErrorFor(deps, ctx, core::Status::PermissionDenied(why));
+                }
                 auto code = deps.portal->NewLinkCode(ctx.Who());
                 if (!code.ok()) return ErrorFor(deps, ctx, code.status());
                 return account_page(ctx, *code, json::object(), {}, 200);
@@ -392,6 +468,9 @@ void AddPortalPages(Router& router, const PageDeps& deps) {
   // The person withdraws a consent of their own.
   router.Add({"POST", "/portal/consents/{id}/withdraw", Auth::kPage, "", [&deps](Context& ctx) {
                 if (deps.consents == nullptr) return ErrorFor(deps, ctx, core::Status::NotFound("no consents here"));
+                if (auto why = RepresentativeRefusal(ctx.Who(), nullptr); !why.empty()) {
+                  return ErrorFor(deps, ctx, core::Status::PermissionDenied(why));
+                }
                 auto id = ParseId(ctx.Param("id"), "id");
                 if (!id.ok()) return ErrorFor(deps, ctx, core::Status::NotFound("no such consent"));
                 auto done = deps.consents->Record(ctx.Who(), *id, sharing::ConsentAction::kWithdraw, "");
@@ -401,8 +480,12 @@ void AddPortalPages(Router& router, const PageDeps& deps) {
   // Tell us once: the person changes their home address; every agency that knows them is told.
   router.Add({"POST", "/portal/address", Auth::kPage, "", [&deps, account_page](Context& ctx) {
                 const auto& who = ctx.Who();
+                if (auto why = RepresentativeRefusal(who, "contact"); !why.empty()) {
+                  return ErrorFor(deps, ctx, core::Status::PermissionDenied(why));
+                }
                 auto me = deps.portal->Me(who);
                 if (!me.ok()) return ErrorFor(deps, ctx, me.status());
+                if (who.representation != 0) me->person = who.person;
                 if (!me->person) {
                   return ErrorFor(deps, ctx, core::Status::FailedPrecondition("link your account at a desk first"));
                 }
@@ -464,8 +547,12 @@ void AddPortalPages(Router& router, const PageDeps& deps) {
                                                const std::function<std::string(const std::string&)>& check,
                                                const std::string& done) {
     const auto& who = ctx.Who();
+    if (auto why = RepresentativeRefusal(who, "contact"); !why.empty()) {
+      return ErrorFor(deps, ctx, core::Status::PermissionDenied(why));
+    }
     auto me = deps.portal->Me(who);
     if (!me.ok()) return ErrorFor(deps, ctx, me.status());
+    if (who.representation != 0) me->person = who.person;
     if (!me->person) return ErrorFor(deps, ctx, core::Status::FailedPrecondition("link your account at a desk first"));
     const auto form = ParseForm(ctx.request.body);
     const std::string value = page_support::Trim(FormValue(form, field));
@@ -526,7 +613,67 @@ void AddPortalPages(Router& router, const PageDeps& deps) {
               }});
 
   // The person unlinks their account from their record.
+  // Representatives: the person lets someone act for them, or ends it; an account switches to
+  // acting for someone it represents, and back.
+  if (deps.representatives != nullptr) {
+    router.Add({"POST", "/portal/representatives", Auth::kPage, "", [&deps, account_page](Context& ctx) {
+                  const auto form = ParseForm(ctx.request.body);
+                  portal::NewRepresentative r;
+                  r.email = page_support::Trim(FormValue(form, "rep_email"));
+                  r.relationship = page_support::Trim(FormValue(form, "relationship"));
+                  for (auto [it, end] = form.equal_range("scopes"); it != end; ++it) r.scopes.push_back(it->second);
+                  std::vector<core::FieldError> errors;
+                  const std::string until = page_support::Trim(FormValue(form, "until"));
+                  if (!until.empty()) {
+                    auto d = core::Date::Parse(until);
+                    if (d.ok()) r.until = *d;
+                    else errors.push_back({"until", "enter the last day like 2027-06-30"});
+                  }
+                  json kept = {{"f_rep_email", r.email}, {"f_relationship", r.relationship}, {"f_until", until}};
+                  for (const auto& sc : r.scopes) kept["f_scope_" + sc] = true;
+                  if (!errors.empty()) return account_page(ctx, std::nullopt, kept, errors, 400);
+                  auto made = deps.representatives->Grant(ctx.Who(), r);
+                  if (!made.ok()) {
+                    if (made.status().code() == core::StatusCode::kInvalidArgument) {
+                      std::vector<core::FieldError> fields = made.status().fields();
+                      for (auto& f : fields) {
+                        if (f.field == "email") f.field = "rep_email";
+                      }
+                      return account_page(ctx, std::nullopt, kept, fields, 400);
+                    }
+                    if (made.status().code() == core::StatusCode::kAlreadyExists) {
+                      return account_page(ctx, std::nullopt, kept, {{"rep_email", made.status().message()}}, 409);
+                    }
+                    return ErrorFor(deps, ctx, made.status());
+                  }
+                  return Response::Redirect("/portal?representative=1#representatives");
+                }});
+    router.Add({"POST", "/portal/representatives/{id}/end", Auth::kPage, "", [&deps](Context& ctx) {
+                  auto id = ParseId(ctx.Param("id"), "id");
+                  if (!id.ok()) return ErrorFor(deps, ctx, core::Status::NotFound("no such representative"));
+                  core::Status s = deps.representatives->End(ctx.Who(), *id);
+                  if (!s.ok()) return ErrorFor(deps, ctx, s);
+                  return Response::Redirect("/portal?representative_ended=1#representatives");
+                }});
+    router.Add({"POST", "/portal/act-for", Auth::kPage, "", [&deps](Context& ctx) {
+                  const auto form = ParseForm(ctx.request.body);
+                  int64_t id = 0;
+                  if (const std::string v = FormValue(form, "representation"); v != "0") {
+                    auto parsed = ParseId(v, "representation");
+                    if (!parsed.ok()) return ErrorFor(deps, ctx, core::Status::NotFound("no such representative"));
+                    id = *parsed;
+                  }
+                  core::Status s = deps.representatives->Switch(
+                      ctx.Who(), core::Sha256Hex(ctx.request.Cookie(kSessionCookie)), id);
+                  if (!s.ok()) return ErrorFor(deps, ctx, s);
+                  return Response::Redirect("/portal");
+                }});
+  }
+
   router.Add({"POST", "/portal/unlink", Auth::kPage, "", [&deps](Context& ctx) {
+                if (auto why = RepresentativeRefusal(ctx.Who(), nullptr); !why.empty()) {
+                  return ErrorFor(deps, ctx, core::Status::PermissionDenied(why));
+                }
                 core::Status s = deps.portal->Unlink(ctx.Who());
                 if (!s.ok()) return ErrorFor(deps, ctx, s);
                 return Response::Redirect("/portal?unlinked=1");

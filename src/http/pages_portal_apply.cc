@@ -34,8 +34,15 @@ struct Me {
   std::optional<Response> away;
 };
 
-Me LinkedPerson(const PageDeps& deps, Context& ctx) {
+Me LinkedPerson(const PageDeps& deps, Context& ctx, bool to_apply = true) {
   if (ctx.Who().kind != authz::PrincipalKind::kCitizen) return {{}, Response::Redirect("/")};
+  // A representative acts for the person they chose, when the person let them apply.
+  if (ctx.Who().representation != 0) {
+    if (to_apply && !ctx.Who().HasScope("portal:apply")) {
+      return {{}, ErrorFor(deps, ctx, core::Status::PermissionDenied("the person has not let their representative do this"))};
+    }
+    return {*ctx.Who().person, std::nullopt};
+  }
   auto me = deps.portal->Me(ctx.Who());
   if (!me.ok()) return {{}, ErrorFor(deps, ctx, me.status())};
   if (!me->person) return {{}, Response::Redirect("/portal")};
@@ -357,7 +364,7 @@ void AddPortalApplyPages(Router& router, const PageDeps& deps) {
 
   // Every application, newest first, with where each part stands.
   router.Add({"GET", "/portal/applications", Auth::kPage, "", [&deps](Context& ctx) {
-                Me me = LinkedPerson(deps, ctx);
+                Me me = LinkedPerson(deps, ctx, false);
                 if (me.away) return std::move(*me.away);
                 auto list = deps.applications->ForPerson(ctx.Who(), me.person);
                 if (!list.ok()) return ErrorFor(deps, ctx, list.status());
@@ -388,6 +395,7 @@ void AddPortalApplyPages(Router& router, const PageDeps& deps) {
     d["made"] = page_support::DateText(ctx, a->created_at.UtcDate());
     d["made_at_desk"] = !a->FromPortal();
     d["made_where"] = a->agency_name;
+    d["may_act"] = ctx.Who().HasScope("portal:apply");
     json parts = json::array();
     json list = json::array();
     for (const auto& p : a->parts) {
@@ -420,7 +428,8 @@ void AddPortalApplyPages(Router& router, const PageDeps& deps) {
     d["parts"] = std::move(parts);
     // The documents sent for it, and the form to send another.
     if (deps.documents != nullptr) {
-      d["may_upload"] = a->parts.end() != std::find_if(a->parts.begin(), a->parts.end(),
+      d["may_upload"] = ctx.Who().HasScope("portal:apply") &&
+                        a->parts.end() != std::find_if(a->parts.begin(), a->parts.end(),
                                                        [](const cases::ApplicationPart& p) { return p.Open(); });
       d["upload_action"] = fmt::format("/portal/applications/{}/documents", a->id);
       d["max_mb"] = std::to_string(std::max<size_t>(1, deps.documents->max_bytes() >> 20));
@@ -491,7 +500,7 @@ void AddPortalApplyPages(Router& router, const PageDeps& deps) {
                 return fail(page_support::Capitalised(fields.empty() ? done.status().message() : fields.front().message));
               }});
   router.Add({"GET", "/portal/applications/{id}", Auth::kPage, "", [&deps, application_page](Context& ctx) {
-                Me me = LinkedPerson(deps, ctx);
+                Me me = LinkedPerson(deps, ctx, false);
                 if (me.away) return std::move(*me.away);
                 auto id = ParseId(ctx.Param("id"), "id");
                 if (!id.ok()) return ErrorFor(deps, ctx, core::Status::NotFound("no such application"));

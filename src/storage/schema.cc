@@ -988,6 +988,23 @@ ALTER TABLE documents ALTER COLUMN agency_id DROP NOT NULL;
 ALTER TABLE application_parts ADD COLUMN answer TEXT NOT NULL DEFAULT '';
 ALTER TABLE application_parts ADD COLUMN answered_at BIGINT;
 )sql"},
+      // Authorised representatives (portal/representative_service.h): who may act for a person
+      // in the portal, in what, until when; and the person a session acts for.
+      {33, "representatives", R"sql(
+CREATE TABLE representatives (
+  id {{id}},
+  person_id BIGINT NOT NULL REFERENCES persons(id),
+  user_id BIGINT NOT NULL REFERENCES users(id),
+  relationship TEXT NOT NULL,
+  scopes TEXT NOT NULL,
+  granted_at BIGINT NOT NULL,
+  until TEXT,
+  ended_at BIGINT
+);
+CREATE INDEX representatives_person ON representatives (person_id, id);
+CREATE INDEX representatives_user ON representatives (user_id, ended_at);
+ALTER TABLE sessions ADD COLUMN acting_for BIGINT REFERENCES representatives(id);
+)sql"},
   };
   return *migrations;
 }

@@ -229,9 +229,8 @@ export class Visitor {
   }
 }
 
-// A person with a confirmed portal account, linked to client `person` at the desk by front-desk
-// staff: signed in, as a Visitor.
-export async function linkedCitizen(base, db, person, { name, email, password = 'correct horse battery' }) {
+// A person with a confirmed portal account, signed in, as a Visitor; not linked to a record.
+export async function signedInCitizen(base, db, { name, email, password = 'correct horse battery' }) {
   const v = new Visitor(base);
   const made = await v.submit('/portal/sign-up', '/portal/sign-up', { name, email, password });
   assert.equal(made.status, 200, made.text.slice(0, 300));
@@ -241,6 +240,13 @@ export async function linkedCitizen(base, db, person, { name, email, password = 
   assert.equal((await v.go('GET', verify[1])).status, 200);
   const signed = await v.submit('/portal/sign-in', '/portal/sign-in', { email, password });
   assert.equal(signed.status, 303, signed.text.slice(0, 300));
+  return v;
+}
+
+// A person with a confirmed portal account, linked to client `person` at the desk by front-desk
+// staff: signed in, as a Visitor.
+export async function linkedCitizen(base, db, person, account) {
+  const v = await signedInCitizen(base, db, account);
   const home = await v.go('GET', '/portal');
   const coded = await v.go('POST', '/portal/link-code', { csrf_token: hiddenCsrf(home.text) });
   const code = /data-testid="link-code">\s*<h2 class="govuk-panel__title">([2-9A-Z]{4}-[2-9A-Z]{4})</.exec(coded.text);
