@@ -297,6 +297,42 @@ StatusOr<Appointment> AppointmentService::Find(const std::string& reference) {
   return out;
 }
 
+StatusOr<std::vector<Appointment>> AppointmentService::ForPerson(const authz::Principal& who, core::PersonId person) {
+  if (who.kind != authz::PrincipalKind::kCitizen || !who.person || *who.person != person) {
+    return Status::PermissionDenied("a person sees their own appointments");
+  }
+  std::vector<Appointment> out;
+  RETURN_IF_ERROR(db_.Write([&](storage::Transaction& tx) -> Status {
+    ASSIGN_OR_RETURN(storage::Rows rows,
+                     tx.Query("SELECT a.reference FROM appointments a JOIN appointment_slots s ON s.id = a.slot_id WHERE "
+                              "a.person_id = ? ORDER BY (s.starts_at < ?), CASE WHEN s.starts_at >= ? THEN s.starts_at "
+                              "ELSE -s.starts_at END LIMIT 100",
+                              {person.value, clock_.Now().micros, clock_.Now().micros}));
+    for (const auto& r : rows) {
+      ASSIGN_OR_RETURN(Appointment a, Load(tx, r.Text(0)));
+      out.push_back(std::move(a));
+    }
+    return audit_.Append(tx, who, {"appointment.list", "person", std::to_string(person.value), person, true,
+                                   "the person reads their own appointments"});
+  }));
+  return out;
+}
+
+StatusOr<std::vector<Slot>> AppointmentService::FreeSlotsAt(std::optional<int64_t> office, core::Timestamp from,
+                                                            core::Timestamp to, int limit) {
+  std::vector<Slot> out;
+  RETURN_IF_ERROR(db_.Read([&](storage::Transaction& tx) -> Status {
+    ASSIGN_OR_RETURN(storage::Rows rows,
+                     tx.Query(std::string(kSlotColumns) + "WHERE s.booked < s.capacity AND s.starts_at >= ? AND "
+                                                          "s.starts_at < ? AND (? = 0 OR s.office_id = ?) ORDER BY "
+                                                          "s.starts_at, s.id LIMIT ?",
+                              {from.micros, to.micros, office.value_or(0), office.value_or(0), int64_t{limit}}));
+    out = Slots(rows);
+    return Status::Ok();
+  }));
+  return out;
+}
+
 StatusOr<Appointment> AppointmentService::Cancel(const std::string& reference) {
   Appointment out;
   RETURN_IF_ERROR(db_.Write([&](storage::Transaction& tx) -> Status {

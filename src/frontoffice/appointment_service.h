@@ -77,6 +77,14 @@ class AppointmentService {
   core::StatusOr<Appointment> Book(const authz::Principal& who, int64_t slot, std::optional<core::PersonId> person,
                                    const std::string& contact);
   core::StatusOr<Appointment> Find(const std::string& reference);
+  // A person's own appointments (signed in to the portal, or their representative), coming
+  // first, soonest first, then the past ones, newest first; at most 100. Audited as
+  // appointment.list on the person. kPermissionDenied for anyone else.
+  core::StatusOr<std::vector<Appointment>> ForPerson(const authz::Principal& who, core::PersonId person);
+  // Every office's slots with a free place between `from` and `to`, soonest first, at most
+  // `limit`. Public, as the free ones are.
+  core::StatusOr<std::vector<Slot>> FreeSlotsAt(std::optional<int64_t> office, core::Timestamp from, core::Timestamp to,
+                                                int limit);
   // By its reference: frees the place, cancels the reminder.
   core::StatusOr<Appointment> Cancel(const std::string& reference);
   // By its reference, from an hour before its slot until the slot ends: a ticket with the

@@ -120,6 +120,9 @@ void AddPortalPages(Router& router, const PageDeps& deps);
 // (the results, and one application to several programs), /portal/applications and
 // /portal/applications/{id} (each decision, and answering a request). In pages_portal_apply.cc.
 void AddPortalApplyPages(Router& router, const PageDeps& deps);
+// /portal/appointments: the person's appointments; book, move and cancel. In
+// pages_portal_appointments.cc.
+void AddPortalAppointmentPages(Router& router, const PageDeps& deps);
 
 // /directory (find a service) and /directory/services/{id}, public. In pages_directory.cc.
 void AddDirectoryPages(Router& router, const PageDeps& deps);

@@ -1798,6 +1798,7 @@ void AddPageRoutes(Router& router, const PageDeps& deps) {
   AddDiagnosticPages(router, deps);
   AddPortalPages(router, deps);
   AddPortalApplyPages(router, deps);
+  AddPortalAppointmentPages(router, deps);
 }
 
 }  // namespace http

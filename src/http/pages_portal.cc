@@ -74,6 +74,8 @@ std::string What(const std::string& action) {
       {"screening.read", "Looked at a screening of your household"}, {"household.read", "Looked at your household"},
       {"document.upload", "Uploaded a document"},       {"document.list", "Looked at your documents"},
       {"document.download", "Opened a document"},
+      {"appointment.list", "Looked at your appointments"}, {"appointment.book", "Booked an appointment"},
+      {"appointment.cancel", "Cancelled an appointment"},
       {"consent.list", "Looked at your consents"},      {"person.changes", "Looked at where your changes went"},
       {"representative.grant", "Let someone act for you"},
       {"representative.end", "Ended a representative's right to act for you"},

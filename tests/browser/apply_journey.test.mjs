@@ -2,7 +2,7 @@
 // chromium: from their portal account (linked at a desk beforehand) they answer only the
 // questions the rules still need, see what they could get, apply once for food assistance
 // (State Benefits Agency) and two health programs (Health Authority), answer the state's request
-// for payslips (and send one), and follow each decision. Every page is checked with axe-core. The journey runs
+// for payslips (and send one), follow each decision, and book an appointment. Every page is checked with axe-core. The journey runs
 // in English and again in Spanish, chosen with the language switcher; every text it looks for
 // is taken from the Spanish catalogue by its English message.
 //
@@ -153,5 +153,19 @@ test(`a citizen is screened once and applies to three programs of two agencies (
   await page.getByText('No one in the household is pregnant, postpartum or under 5.').waitFor();
   await checkA11y(page, 'decisions');
   await shot('decisions');
+
+  // An appointment to bring the rest of the papers, booked from the account.
+  await page.goto('/portal');
+  await page.getByRole('link', { name: tr('Your appointments') }).click();
+  await page.getByRole('heading', { level: 1, name: tr('Your appointments') }).waitFor();
+  await checkA11y(page, 'appointments');
+  await page.getByRole('button', { name: tr('Show the free times') }).click();
+  await page.locator('input[name="slot"]').first().check();
+  await checkA11y(page, 'free times');
+  await page.getByRole('button', { name: tr('Book this time') }).click();
+  await page.getByText(tr('Your appointment is booked')).waitFor();
+  assert.equal(await page.getByTestId('coming').locator('tbody tr').count(), 1);
+  await checkA11y(page, 'appointment booked');
+  await shot('appointment');
 });
 }
