@@ -1470,9 +1470,40 @@ void AddPageRoutes(Router& router, const PageDeps& deps) {
                 return Page(deps, 200, "clients_search", d);
               }});
 
+  // The form. With `check=1` and the form's fields in the query (the page's script sends them as
+  // the name and date of birth are typed), the likely matches are shown above it: the same match
+  // as on registering, gated and audited, so that staff see a duplicate before filling in the rest.
   router.Add({"GET", "/clients/new", Auth::kPage, "", [&deps](Context& ctx) {
-                json d = FormData(deps, ctx, {}, {}, false);
+                std::multimap<std::string, std::string> typed;
+                if (ctx.request.Query("check") == "1") {
+                  for (const auto& [k, v] : ctx.request.query) {
+                    if (k != "check") typed.emplace(k, v);
+                  }
+                }
+                FormInput in{typed, {}};
+                json d = FormData(deps, ctx, typed, {}, false);
                 d["form_action"] = "/clients";
+                if (!typed.empty() && deps.match != nullptr) {
+                  registry::Person p;
+                  ApplyForm(in, p);
+                  const bool enough = !p.names.empty() && !Trim(p.names[0].family).empty() &&
+                                      (!Trim(p.names[0].given).empty() || p.birth_date.has_value());
+                  if (enough) {
+                    auto found = deps.match->Match(ctx.Who(), p, 5);
+                    json duplicates = json::array();
+                    if (found.ok()) {
+                      for (const auto& c : *found) {
+                        if (c.probability < 0.5) continue;
+                        duplicates.push_back({{"id", std::to_string(c.person.value)},
+                                              {"name", c.name},
+                                              {"birth_date", BirthDisplay(c.birth_date)},
+                                              {"likelihood", fmt::format("{:.0f}%", c.probability * 100)}});
+                      }
+                    }
+                    d["has_duplicates"] = !duplicates.empty();
+                    d["duplicates"] = std::move(duplicates);
+                  }
+                }
                 return Page(deps, 200, "client_form", d);
               }});
 

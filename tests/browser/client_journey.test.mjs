@@ -158,6 +158,11 @@ test('a caseworker registers, finds, edits and audits a client', {
     await field('Day').fill('14');
     await field('Month').fill('2');
     await field('Year').fill('1987');
+    // The likely match appears as the name and date of birth are typed, before the form is sent.
+    await page.getByTestId('likely-matches').getByRole('link', { name: 'Amara Okonkwo-Test' }).waitFor();
+    await page.getByTestId('likely-matches').getByText('This person may already be registered').waitFor();
+    assert.match(page.url(), /\/clients\/new$/);
+    await checkA11y(page, 'duplicate warning as you type');
     await field('Female').check();
     await main().getByRole('button', { name: 'Register client' }).click();
     await page.getByText('This person may already be registered').waitFor();
