@@ -366,6 +366,8 @@ void AddPortalPages(Router& router, const PageDeps& deps) {
     for (const auto& e : p.emails) emails.push_back({{"value", e.value}});
     d["contact_emails"] = std::move(emails);
     d["f_contact_email"] = p.emails.empty() ? "" : p.emails.front().value;
+    d["preferred_language"] = p.preferred_language;
+    d["f_preferred_language"] = p.preferred_language;
     for (const auto& [k, v] : form.items()) d[k] = v;
     // Where each change went, and whether each agency has applied it.
     if (deps.changes != nullptr) {
@@ -447,6 +449,9 @@ void AddPortalPages(Router& router, const PageDeps& deps) {
     }
     if (ctx.request.Query("email_changed") == "1") {
       d["flash"] = page_support::T(deps, ctx, "Your e-mail address is changed: the agencies that know you are told");
+    }
+    if (ctx.request.Query("language_changed") == "1") {
+      d["flash"] = page_support::T(deps, ctx, "Your language is changed: the agencies that know you are told");
     }
     if (ctx.request.Query("phone_changed") == "1") {
       d["flash"] = page_support::T(deps, ctx, "Your phone number is changed: the agencies that know you are told");
@@ -587,6 +592,46 @@ void AddPortalPages(Router& router, const PageDeps& deps) {
     }
     return ErrorFor(deps, ctx, saved.status());
   };
+  // Tell us once: the language the person would like the agencies to use with them.
+  router.Add({"POST", "/portal/preferred-language", Auth::kPage, "", [&deps, account_page](Context& ctx) {
+                const auto& who = ctx.Who();
+                if (auto why = RepresentativeRefusal(who, "contact"); !why.empty()) {
+                  return ErrorFor(deps, ctx, core::Status::PermissionDenied(why));
+                }
+                auto me = deps.portal->Me(who);
+                if (!me.ok()) return ErrorFor(deps, ctx, me.status());
+                if (who.representation != 0) me->person = who.person;
+                if (!me->person) {
+                  return ErrorFor(deps, ctx, core::Status::FailedPrecondition("link your account at a desk first"));
+                }
+                const auto form = ParseForm(ctx.request.body);
+                const std::string language = page_support::Trim(FormValue(form, "preferred_language"));
+                const json typed = {{"f_preferred_language", language}};
+                if (language.empty() || language.size() > 60) {
+                  return account_page(ctx, std::nullopt, typed,
+                                      {{"preferred_language", "enter a language, in 1 to 60 characters"}}, 400);
+                }
+                auto view = deps.persons.Get(who, *me->person);
+                if (!view.ok()) return ErrorFor(deps, ctx, view.status());
+                registry::Person p = view->person;
+                p.preferred_language = language;
+                const int64_t version =
+                    FormValue(form, "version").empty() ? p.version : std::atoll(FormValue(form, "version").c_str());
+                auto saved = deps.persons.Update(who, *me->person, version, p);
+                if (saved.ok()) return Response::Redirect("/portal?language_changed=1#changes");
+                if (saved.status().code() == core::StatusCode::kFailedPrecondition) {
+                  return account_page(ctx, std::nullopt, typed,
+                                      {{"preferred_language",
+                                        "your record was changed at an office meanwhile: check it and send your change again"}},
+                                      409);
+                }
+                if (saved.status().code() == core::StatusCode::kInvalidArgument) {
+                  std::vector<core::FieldError> named;
+                  for (const auto& f : saved.status().fields()) named.push_back({"preferred_language", f.message});
+                  return account_page(ctx, std::nullopt, typed, named, 400);
+                }
+                return ErrorFor(deps, ctx, saved.status());
+              }});
   router.Add({"POST", "/portal/phone", Auth::kPage, "", [change_contact](Context& ctx) {
                 return change_contact(ctx, "phone", &registry::Person::phones, "mobile", [](const std::string& phone) {
                   if (phone.empty()) return std::string("enter your phone number");

@@ -9,7 +9,7 @@
 import assert from 'node:assert/strict';
 import { after, before, test } from 'node:test';
 
-import { Visitor, hiddenCsrf, login, prepareDatabase, serve, sql } from './helpers.mjs';
+import { Visitor, hiddenCsrf, linkedCitizen, login, prepareDatabase, serve, sql } from './helpers.mjs';
 
 const T = { timeout: 60_000 };
 
@@ -220,4 +220,24 @@ test('a forgotten password: a link by e-mail to a confirmed address, once, then 
   assert.equal(fresh.status, 303);
   // Audited.
   assert.equal(Number(await sql(db, "SELECT count(*) FROM audit_log WHERE action IN ('portal.reset_requested', 'user.password_changed')")), 2);
+});
+
+test('a person tells once the language they would like the agencies to use', T, async () => {
+  const person = Number(await sql(db, 'SELECT max(id) FROM persons'));
+  const cy = await linkedCitizen(server.url, db, person, { name: 'Cy Lang', email: 'cy.lang@example.org' });
+  const home = await cy.go('GET', '/portal');
+  assert.match(home.text, /action="\/portal\/preferred-language"/);
+  const version = /name="version" value="(\d+)"/.exec(home.text)[1];
+  const empty = await cy.go('POST', '/portal/preferred-language', { csrf_token: hiddenCsrf(home.text), version, preferred_language: ' ' });
+  assert.equal(empty.status, 400);
+  assert.match(empty.text, /href="#preferred_language">Enter a language, in 1 to 60 characters/);
+  const changed = await cy.go('POST', '/portal/preferred-language', { csrf_token: hiddenCsrf(home.text), version, preferred_language: 'Samoan' });
+  assert.equal(changed.status, 303, changed.text.slice(0, 300));
+  const after = await cy.go('GET', changed.headers.get('location').replace(/#.*/, ''));
+  assert.match(after.text, /Your language is changed: the agencies that know you are told/);
+  assert.match(after.text, /id="preferred_language"[^>]*value="Samoan"/);
+  assert.match(await sql(db, `SELECT doc FROM persons WHERE id = ${person}`), /"preferred_language":\s*"Samoan"/);
+  // An old version is refused: the record changed at an office meanwhile.
+  const stale = await cy.go('POST', '/portal/preferred-language', { csrf_token: hiddenCsrf(home.text), version, preferred_language: 'Tongan' });
+  assert.equal(stale.status, 409);
 });
