@@ -2,7 +2,8 @@
 // chromium: from their portal account (linked at a desk beforehand) they answer only the
 // questions the rules still need, see what they could get, apply once for food assistance
 // (State Benefits Agency) and two health programs (Health Authority), answer the state's request
-// for payslips (and send one), follow each decision, and book an appointment. Every page is checked with axe-core. The journey runs
+// for payslips (and send one), follow each decision, book an appointment, and let their daughter
+// act for them, who then follows the application from her own account. Every page is checked with axe-core. The journey runs
 // in English and again in Spanish, chosen with the language switcher; every text it looks for
 // is taken from the Spanish catalogue by its English message.
 //
@@ -14,7 +15,7 @@ import path from 'node:path';
 import { test } from 'node:test';
 import { promisify } from 'node:util';
 
-import { linkedCitizen, login } from '../http/helpers.mjs';
+import { linkedCitizen, login, signedInCitizen } from '../http/helpers.mjs';
 import { catalogue, checkA11y, launch, makeTempDir, repoRoot, startServer } from './lib.mjs';
 
 const execFileAsync = promisify(execFile);
@@ -167,5 +168,34 @@ test(`a citizen is screened once and applies to three programs of two agencies (
   assert.equal(await page.getByTestId('coming').locator('tbody tr').count(), 1);
   await checkA11y(page, 'appointment booked');
   await shot('appointment');
+
+  // Their daughter follows it for them from now on: the person lets her act for them.
+  const daughter = await signedInCitizen(server.url, env.ONEDOOR_DB, { name: 'Aroha Apply', email: 'aroha@example.org' });
+  await page.goto('/portal');
+  await page.getByRole('button', { name: tr('Let them act for me') }).click();
+  await page.locator('.govuk-error-summary').waitFor();
+  await checkA11y(page, 'representative form with errors');
+  await page.getByLabel(tr('Their e-mail address')).fill('aroha@example.org');
+  await page.getByLabel(tr('Who they are to you')).fill('my daughter');
+  await page.getByLabel(tr('Check what you could get, apply, answer the agencies and send documents')).check();
+  await page.getByRole('button', { name: tr('Let them act for me') }).click();
+  await page.getByText(tr('Your representative may now act for you')).waitFor();
+  await page.getByTestId('representatives').getByText('Aroha Apply (my daughter)').waitFor();
+  await checkA11y(page, 'representative granted');
+  const her = await browser.newContext({ baseURL: server.url, bypassCSP: true });
+  her.setDefaultTimeout(kActionTimeoutMs);
+  await her.addCookies([...daughter.cookies].map(([name, value]) => ({ name, value, domain: host, path: '/' })));
+  const hers = await her.newPage();
+  await hers.goto('/portal');
+  if (lang !== 'en') {
+    await hers.getByTestId('language-switcher').getByRole('link', { name: kLanguages[lang] }).click();
+    await hers.waitForURL('**/portal');
+  }
+  await hers.getByTestId('acting-for').getByRole('button').click();
+  await hers.getByTestId('representing').waitFor();
+  await checkA11y(hers, 'acting for the person');
+  await hers.getByRole('link', { name: tr('Your applications') }).click();
+  await hers.getByRole('link', { name: tr('Application {number, number, ::group-off}').replace('{number, number, ::group-off}', String(id)) }).waitFor();
+  await checkA11y(hers, 'the person\'s applications, by their representative');
 });
 }
