@@ -54,12 +54,21 @@ std::string_view CurrencySymbolOf(const eligibility::RuleSet& rules);
 nlohmann::json InputField(const eligibility::Symbol& s, const std::string& id, const std::string& name,
                           const std::string& value, const std::map<std::string, std::string>& errors,
                           std::string_view currency);
+// A typed answer as the engine takes it: trimmed; for money and numbers without thousands
+// separators or a leading "$", "£" or "€".
+std::string AnswerValue(const eligibility::Symbol& s, std::string v);
 // A result's tag class and words ("Likely eligible"; English, the catalogue's key).
 std::string TagClass(const std::string& result);
 std::string ResultText(const std::string& result);
 // The agency's name for a rule pack's agency code; the code when no agency has it.
 std::string AgencyName(accounts::AccountService& accounts, const std::string& code);
 
+// The record a signed-in portal account works on: the person's own once linked (nullopt until
+// then), or the one it represents. `scope` is what the action needs of a representative's grant
+// ("contact", "apply"; "" to see): kPermissionDenied when the grant does not allow it. In
+// pages_portal.cc.
+core::StatusOr<std::optional<core::PersonId>> ActingPerson(const PageDeps& deps, const Context& ctx,
+                                                           const std::string& scope);
 }  // namespace http::page_support
 
 namespace http {

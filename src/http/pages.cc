@@ -544,6 +544,17 @@ json InputField(const eligibility::Symbol& s, const std::string& id, const std::
   return f;
 }
 
+std::string AnswerValue(const eligibility::Symbol& s, std::string v) {
+  v = Trim(std::move(v));
+  if (s.type == eligibility::Type::kMoney || s.type == eligibility::Type::kNumber) {
+    v.erase(std::remove(v.begin(), v.end(), ','), v.end());
+    for (std::string_view sign : {"$", "£", "€"}) {
+      if (v.rfind(sign, 0) == 0) v = v.substr(sign.size());
+    }
+  }
+  return v;
+}
+
 std::string TagClass(const std::string& result) {
   if (result == "eligible" || result == "pass") return "govuk-tag--green";
   if (result == "not_eligible" || result == "fail") return "govuk-tag--red";
@@ -574,6 +585,7 @@ std::string AgencyName(accounts::AccountService& accounts, const std::string& co
 namespace {
 
 using page_support::AgencyName;
+using page_support::AnswerValue;
 using page_support::CurrencySymbolOf;
 using page_support::FieldId;
 using page_support::InputField;
@@ -753,13 +765,7 @@ void AddScreeningPages(Router& router, const PageDeps& deps) {
                 }
                 for (const auto& s : rules.symbols()) {
                   if (!s.is_input || s.entity != eligibility::Entity::kHousehold) continue;
-                  std::string v = Trim(FormValue(form, "in." + s.name));
-                  if (s.type == eligibility::Type::kMoney || s.type == eligibility::Type::kNumber) {
-                    v.erase(std::remove(v.begin(), v.end(), ','), v.end());
-                    if (!v.empty() && (v[0] == '$' || v.rfind("£", 0) == 0 || v.rfind("€", 0) == 0)) {
-                      v = v.substr(v[0] == '$' ? 1 : std::string("£").size());
-                    }
-                  }
+                  std::string v = AnswerValue(s, FormValue(form, "in." + s.name));
                   if (!v.empty()) req.input.values.emplace_back(s.name, v);
                 }
                 int rows = req.household ? 0 : kInlineMembers;

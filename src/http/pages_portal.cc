@@ -108,15 +108,30 @@ std::string LinkProblem(const PageDeps& deps, const Context& ctx, const core::St
   return s.ok() ? "" : page_support::T(deps, ctx, page_support::Capitalised(s.message())) + ".";
 }
 
-// Why a representative may not do this, or "" when they may (or the account acts for itself).
-std::string RepresentativeRefusal(const authz::Principal& who, const char* scope) {
-  if (who.representation == 0) return "";
-  if (scope == nullptr) return "only the person themself may do this, not their representative";
-  if (!who.HasScope(std::string("portal:") + scope)) return "the person has not let their representative do this";
-  return "";
+// For what only the person may do (a desk code, consents, unlinking): why a representative may
+// not, or "" for the person themself.
+std::string RepresentativeRefusal(const authz::Principal& who) {
+  return who.representation == 0 ? "" : "only the person themself may do this, not their representative";
 }
 
 }  // namespace
+
+namespace page_support {
+
+core::StatusOr<std::optional<core::PersonId>> ActingPerson(const PageDeps& deps, const Context& ctx,
+                                                           const std::string& scope) {
+  const auto& who = ctx.Who();
+  if (who.representation != 0) {
+    if (!scope.empty() && !who.HasScope("portal:" + scope)) {
+      return core::Status::PermissionDenied("the person has not let their representative do this");
+    }
+    return who.person;
+  }
+  ASSIGN_OR_RETURN(portal::Account me, deps.portal->Me(who));
+  return me.person;
+}
+
+}  // namespace page_support
 
 void AddPortalPages(Router& router, const PageDeps& deps) {
   if (deps.portal == nullptr) return;
@@ -465,7 +480,7 @@ void AddPortalPages(Router& router, const PageDeps& deps) {
                 return account_page(ctx, std::nullopt, json::object(), {}, 200);
               }});
   router.Add({"POST", "/portal/link-code", Auth::kPage, "", [&deps, account_page](Context& ctx) {
-                if (auto why = RepresentativeRefusal(ctx.Who(), nullptr); !why.empty()) {
+                if (auto why = RepresentativeRefusal(ctx.Who()); !why.empty()) {
                   return ErrorFor(deps, ctx, core::Status::PermissionDenied(why));
                 }
                 auto code = deps.portal->NewLinkCode(ctx.Who());
@@ -475,7 +490,7 @@ void AddPortalPages(Router& router, const PageDeps& deps) {
   // The person withdraws a consent of their own.
   router.Add({"POST", "/portal/consents/{id}/withdraw", Auth::kPage, "", [&deps](Context& ctx) {
                 if (deps.consents == nullptr) return ErrorFor(deps, ctx, core::Status::NotFound("no consents here"));
-                if (auto why = RepresentativeRefusal(ctx.Who(), nullptr); !why.empty()) {
+                if (auto why = RepresentativeRefusal(ctx.Who()); !why.empty()) {
                   return ErrorFor(deps, ctx, core::Status::PermissionDenied(why));
                 }
                 auto id = ParseId(ctx.Param("id"), "id");
@@ -487,15 +502,10 @@ void AddPortalPages(Router& router, const PageDeps& deps) {
   // Tell us once: the person changes their home address; every agency that knows them is told.
   router.Add({"POST", "/portal/address", Auth::kPage, "", [&deps, account_page](Context& ctx) {
                 const auto& who = ctx.Who();
-                if (auto why = RepresentativeRefusal(who, "contact"); !why.empty()) {
-                  return ErrorFor(deps, ctx, core::Status::PermissionDenied(why));
-                }
-                auto me = deps.portal->Me(who);
-                if (!me.ok()) return ErrorFor(deps, ctx, me.status());
-                if (who.representation != 0) me->person = who.person;
-                if (!me->person) {
-                  return ErrorFor(deps, ctx, core::Status::FailedPrecondition("link your account at a desk first"));
-                }
+                auto acting = page_support::ActingPerson(deps, ctx, "contact");
+                if (!acting.ok()) return ErrorFor(deps, ctx, acting.status());
+                if (!*acting) return ErrorFor(deps, ctx, core::Status::FailedPrecondition("link your account at a desk first"));
+                const core::PersonId person = **acting;
                 const auto form = ParseForm(ctx.request.body);
                 registry::Address a;
                 a.use = "home";
@@ -509,7 +519,7 @@ void AddPortalPages(Router& router, const PageDeps& deps) {
                 if (a.line1.empty()) errors.push_back({"line1", "enter the first line of your address"});
                 if (a.city.empty()) errors.push_back({"city", "enter the town or city"});
                 if (!errors.empty()) return account_page(ctx, std::nullopt, typed, errors, 400);
-                auto view = deps.persons.Get(who, *me->person);
+                auto view = deps.persons.Get(who, person);
                 if (!view.ok()) return ErrorFor(deps, ctx, view.status());
                 registry::Person p = view->person;
                 auto home = std::find_if(p.addresses.begin(), p.addresses.end(),
@@ -522,7 +532,7 @@ void AddPortalPages(Router& router, const PageDeps& deps) {
                   p.addresses.insert(p.addresses.begin(), a);
                 }
                 const int64_t version = FormValue(form, "version").empty() ? p.version : std::atoll(FormValue(form, "version").c_str());
-                auto saved = deps.persons.Update(who, *me->person, version, p);
+                auto saved = deps.persons.Update(who, person, version, p);
                 if (saved.ok()) return Response::Redirect("/portal?changed=1#changes");
                 if (saved.status().code() == core::StatusCode::kInvalidArgument) {
                   std::vector<core::FieldError> named;
@@ -554,20 +564,17 @@ void AddPortalPages(Router& router, const PageDeps& deps) {
                                                const std::function<std::string(const std::string&)>& check,
                                                const std::string& done) {
     const auto& who = ctx.Who();
-    if (auto why = RepresentativeRefusal(who, "contact"); !why.empty()) {
-      return ErrorFor(deps, ctx, core::Status::PermissionDenied(why));
-    }
-    auto me = deps.portal->Me(who);
-    if (!me.ok()) return ErrorFor(deps, ctx, me.status());
-    if (who.representation != 0) me->person = who.person;
-    if (!me->person) return ErrorFor(deps, ctx, core::Status::FailedPrecondition("link your account at a desk first"));
+    auto acting = page_support::ActingPerson(deps, ctx, "contact");
+    if (!acting.ok()) return ErrorFor(deps, ctx, acting.status());
+    if (!*acting) return ErrorFor(deps, ctx, core::Status::FailedPrecondition("link your account at a desk first"));
+    const core::PersonId person = **acting;
     const auto form = ParseForm(ctx.request.body);
     const std::string value = page_support::Trim(FormValue(form, field));
     const json typed = {{"f_" + field, value}};
     if (const std::string mistake = check(value); !mistake.empty()) {
       return account_page(ctx, std::nullopt, typed, {{field, mistake}}, 400);
     }
-    auto view = deps.persons.Get(who, *me->person);
+    auto view = deps.persons.Get(who, person);
     if (!view.ok()) return ErrorFor(deps, ctx, view.status());
     registry::Person p = view->person;
     auto& points = p.*list;
@@ -578,7 +585,7 @@ void AddPortalPages(Router& router, const PageDeps& deps) {
     }
     const int64_t version =
         FormValue(form, "version").empty() ? p.version : std::atoll(FormValue(form, "version").c_str());
-    auto saved = deps.persons.Update(who, *me->person, version, p);
+    auto saved = deps.persons.Update(who, person, version, p);
     if (saved.ok()) return Response::Redirect("/portal?" + done + "=1#changes");
     if (saved.status().code() == core::StatusCode::kInvalidArgument) {
       std::vector<core::FieldError> named;
@@ -595,15 +602,10 @@ void AddPortalPages(Router& router, const PageDeps& deps) {
   // Tell us once: the language the person would like the agencies to use with them.
   router.Add({"POST", "/portal/preferred-language", Auth::kPage, "", [&deps, account_page](Context& ctx) {
                 const auto& who = ctx.Who();
-                if (auto why = RepresentativeRefusal(who, "contact"); !why.empty()) {
-                  return ErrorFor(deps, ctx, core::Status::PermissionDenied(why));
-                }
-                auto me = deps.portal->Me(who);
-                if (!me.ok()) return ErrorFor(deps, ctx, me.status());
-                if (who.representation != 0) me->person = who.person;
-                if (!me->person) {
-                  return ErrorFor(deps, ctx, core::Status::FailedPrecondition("link your account at a desk first"));
-                }
+                auto acting = page_support::ActingPerson(deps, ctx, "contact");
+                if (!acting.ok()) return ErrorFor(deps, ctx, acting.status());
+                if (!*acting) return ErrorFor(deps, ctx, core::Status::FailedPrecondition("link your account at a desk first"));
+                const core::PersonId person = **acting;
                 const auto form = ParseForm(ctx.request.body);
                 const std::string language = page_support::Trim(FormValue(form, "preferred_language"));
                 const json typed = {{"f_preferred_language", language}};
@@ -611,13 +613,13 @@ void AddPortalPages(Router& router, const PageDeps& deps) {
                   return account_page(ctx, std::nullopt, typed,
                                       {{"preferred_language", "enter a language, in 1 to 60 characters"}}, 400);
                 }
-                auto view = deps.persons.Get(who, *me->person);
+                auto view = deps.persons.Get(who, person);
                 if (!view.ok()) return ErrorFor(deps, ctx, view.status());
                 registry::Person p = view->person;
                 p.preferred_language = language;
                 const int64_t version =
                     FormValue(form, "version").empty() ? p.version : std::atoll(FormValue(form, "version").c_str());
-                auto saved = deps.persons.Update(who, *me->person, version, p);
+                auto saved = deps.persons.Update(who, person, version, p);
                 if (saved.ok()) return Response::Redirect("/portal?language_changed=1#changes");
                 if (saved.status().code() == core::StatusCode::kFailedPrecondition) {
                   return account_page(ctx, std::nullopt, typed,
@@ -718,7 +720,7 @@ void AddPortalPages(Router& router, const PageDeps& deps) {
   }
 
   router.Add({"POST", "/portal/unlink", Auth::kPage, "", [&deps](Context& ctx) {
-                if (auto why = RepresentativeRefusal(ctx.Who(), nullptr); !why.empty()) {
+                if (auto why = RepresentativeRefusal(ctx.Who()); !why.empty()) {
                   return ErrorFor(deps, ctx, core::Status::PermissionDenied(why));
                 }
                 core::Status s = deps.portal->Unlink(ctx.Who());

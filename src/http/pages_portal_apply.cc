@@ -36,36 +36,19 @@ struct Me {
 
 Me LinkedPerson(const PageDeps& deps, Context& ctx, bool to_apply = true) {
   if (ctx.Who().kind != authz::PrincipalKind::kCitizen) return {{}, Response::Redirect("/")};
-  // A representative acts for the person they chose, when the person let them apply.
-  if (ctx.Who().representation != 0) {
-    if (to_apply && !ctx.Who().HasScope("portal:apply")) {
-      return {{}, ErrorFor(deps, ctx, core::Status::PermissionDenied("the person has not let their representative do this"))};
-    }
-    return {*ctx.Who().person, std::nullopt};
-  }
-  auto me = deps.portal->Me(ctx.Who());
-  if (!me.ok()) return {{}, ErrorFor(deps, ctx, me.status())};
-  if (!me->person) return {{}, Response::Redirect("/portal")};
-  return {*me->person, std::nullopt};
+  auto acting = page_support::ActingPerson(deps, ctx, to_apply ? "apply" : "");
+  if (!acting.ok()) return {{}, ErrorFor(deps, ctx, acting.status())};
+  if (!*acting) return {{}, Response::Redirect("/portal")};
+  return {**acting, std::nullopt};
 }
 
 // The form's answers as the engine takes them: "in.NAME" for the household, "mI.NAME" for its
 // I-th current member. Money may be written "$1,200".
 eligibility::HouseholdInput Answers(const eligibility::RuleSet& rules, const Form& form, size_t members) {
   eligibility::HouseholdInput input;
-  auto clean = [](const eligibility::Symbol& s, std::string v) {
-    v = Trim(std::move(v));
-    if (s.type == eligibility::Type::kMoney || s.type == eligibility::Type::kNumber) {
-      v.erase(std::remove(v.begin(), v.end(), ','), v.end());
-      for (std::string_view sign : {"$", "£", "€"}) {
-        if (v.rfind(sign, 0) == 0) v = v.substr(sign.size());
-      }
-    }
-    return v;
-  };
   for (const auto& s : rules.symbols()) {
     if (!s.is_input || s.entity != eligibility::Entity::kHousehold) continue;
-    std::string v = clean(s, FormValue(form, "in." + s.name));
+    std::string v = page_support::AnswerValue(s, FormValue(form, "in." + s.name));
     if (!v.empty()) input.values.emplace_back(s.name, v);
   }
   for (size_t i = 0; i < members; ++i) {
@@ -73,7 +56,7 @@ eligibility::HouseholdInput Answers(const eligibility::RuleSet& rules, const For
     for (const auto& s : rules.symbols()) {
       if (!s.is_input || s.entity != eligibility::Entity::kPerson) continue;
       const std::string key = fmt::format("m{}.{}", i, s.name);
-      std::string v = clean(s, FormValue(form, key));
+      std::string v = page_support::AnswerValue(s, FormValue(form, key));
       if (s.type == eligibility::Type::kBool && s.default_value) {
         // A box of "tick what applies": not ticked says no.
         m.emplace_back(s.name, v == "true" ? "true" : "false");
@@ -140,9 +123,11 @@ void AddPortalApplyPages(Router& router, const PageDeps& deps) {
   if (deps.portal == nullptr || deps.screenings == nullptr || deps.applications == nullptr) return;
 
   // One step of the questionnaire: what is known, the questions still needed, and the answers
-  // given so far carried along. `errors` are the engine's (field "earned_income", "members/0/age").
+  // given so far carried along. `errors` are the engine's (field "earned_income", "members/0/age");
+  // `screened`, the unsaved screening of these answers when the caller has it already.
   auto step = [&deps](Context& ctx, core::PersonId person, const Form& form,
-                      const std::vector<core::FieldError>& errors) -> Response {
+                      const std::vector<core::FieldError>& errors,
+                      const eligibility::ScreeningRecord* screened = nullptr) -> Response {
     const auto& rules = deps.screenings->rules();
     json d = Common(deps, ctx, "Check what you could get", "portal");
     auto household_id = deps.households.CurrentOf(person);
@@ -175,18 +160,23 @@ void AddPortalApplyPages(Router& router, const PageDeps& deps) {
     std::set<std::string> missing;
     std::vector<std::set<std::string>> known(names.size());  // each member's answers, registry's included
     std::vector<core::FieldError> field_errors = errors;
-    if (field_errors.empty()) {
-      auto screened = deps.screenings->Screen(ctx.Who(), req);
-      if (!screened.ok()) {
-        if (screened.status().code() != core::StatusCode::kInvalidArgument || screened.status().fields().empty()) {
-          return ErrorFor(deps, ctx, screened.status());
+    std::optional<eligibility::ScreeningRecord> fresh;
+    if (field_errors.empty() && screened == nullptr) {
+      auto done = deps.screenings->Screen(ctx.Who(), req);
+      if (!done.ok()) {
+        if (done.status().code() != core::StatusCode::kInvalidArgument || done.status().fields().empty()) {
+          return ErrorFor(deps, ctx, done.status());
         }
-        field_errors = screened.status().fields();
+        field_errors = done.status().fields();
       } else {
-        missing = Missing(screened->result);
-        for (size_t i = 0; i < known.size() && i < screened->input.members.size(); ++i) {
-          for (const auto& [k, v] : screened->input.members[i]) known[i].insert(k);
-        }
+        fresh = std::move(done).value();
+        screened = &*fresh;
+      }
+    }
+    if (field_errors.empty() && screened != nullptr) {
+      missing = Missing(screened->result);
+      for (size_t i = 0; i < known.size() && i < screened->input.members.size(); ++i) {
+        for (const auto& [k, v] : screened->input.members[i]) known[i].insert(k);
       }
     }
     std::map<std::string, std::string> by_id;
@@ -285,7 +275,7 @@ void AddPortalApplyPages(Router& router, const PageDeps& deps) {
                   return ErrorFor(deps, ctx, trial.status());
                 }
                 // More to ask, unless the person stops here.
-                if (!finish && !Missing(trial->result).empty()) return step(ctx, me.person, form, {});
+                if (!finish && !Missing(trial->result).empty()) return step(ctx, me.person, form, {}, &*trial);
                 req.save = true;
                 auto saved = deps.screenings->Screen(ctx.Who(), req);
                 if (!saved.ok()) return ErrorFor(deps, ctx, saved.status());

@@ -23,19 +23,6 @@ using page_support::T;
 
 constexpr int kDaysAhead = 21;
 
-// The person the signed-in account acts for: their own record, or the one they represent when
-// the person let them apply (appointments are part of it). nullopt: not linked.
-std::optional<core::PersonId> PersonOf(const PageDeps& deps, Context& ctx, bool to_act, std::string* refusal) {
-  const auto& who = ctx.Who();
-  if (who.representation != 0) {
-    if (to_act && !who.HasScope("portal:apply")) *refusal = "the person has not let their representative do this";
-    return who.person;
-  }
-  auto me = deps.portal->Me(who);
-  if (!me.ok()) return std::nullopt;
-  return me->person;
-}
-
 // "Tuesday 9 December 2026, 10:00 (UTC)" in the request's language.
 std::string When(const Context& ctx, core::Timestamp t) {
   const std::string s = t.ToRfc3339();
@@ -138,13 +125,14 @@ void AddPortalAppointmentPages(Router& router, const PageDeps& deps) {
     return Render(deps, error.empty() ? 200 : 400, "portal_appointments", d);
   };
 
+  // The record worked on (appointments are part of applying, for a representative), or where
+  // to go instead.
   auto person_or = [&deps](Context& ctx, bool to_act, core::PersonId* person) -> std::optional<Response> {
     if (ctx.Who().kind != authz::PrincipalKind::kCitizen) return Response::Redirect("/");
-    std::string refusal;
-    auto p = PersonOf(deps, ctx, to_act, &refusal);
-    if (!refusal.empty()) return ErrorFor(deps, ctx, core::Status::PermissionDenied(refusal));
-    if (!p) return Response::Redirect("/portal");
-    *person = *p;
+    auto acting = page_support::ActingPerson(deps, ctx, to_act ? "apply" : "");
+    if (!acting.ok()) return ErrorFor(deps, ctx, acting.status());
+    if (!*acting) return Response::Redirect("/portal");
+    *person = **acting;
     return std::nullopt;
   };
 

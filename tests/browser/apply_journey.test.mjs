@@ -16,7 +16,7 @@ import { test } from 'node:test';
 import { promisify } from 'node:util';
 
 import { linkedCitizen, login, signedInCitizen } from '../http/helpers.mjs';
-import { catalogue, checkA11y, launch, makeTempDir, repoRoot, startServer } from './lib.mjs';
+import { checkA11y, launch, makeTempDir, repoRoot, startServer, translator } from './lib.mjs';
 
 const execFileAsync = promisify(execFile);
 const kActionTimeoutMs = 15_000;
@@ -31,12 +31,7 @@ test(`a citizen is screened once and applies to three programs of two agencies (
   skip: binary ? false : 'set ONEDOOR_BIN to the onedoor binary to run the browser tests',
   timeout: 150_000,
 }, async (t) => {
-  const messages = lang === 'en' ? null : catalogue(lang);
-  const tr = (english) => {
-    if (messages === null) return english;
-    assert.ok(Object.hasOwn(messages, english), `the ${lang} catalogue has "${english}"`);
-    return messages[english];
-  };
+  const tr = translator(lang);
   const tmp = await makeTempDir('onedoor-apply-');
   t.diagnostic(`screenshots and server log in ${tmp}`);
   const env = {

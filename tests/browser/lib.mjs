@@ -4,6 +4,7 @@
 // Nothing here downloads anything: the browser is /usr/bin/chromium (Debian's
 // package) and axe-core is read from node_modules.
 
+import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
 import { once } from 'node:events';
 import { createWriteStream, readdirSync, readFileSync } from 'node:fs';
@@ -29,6 +30,21 @@ export function catalogue(lang) {
   const all = {};
   for (const f of readdirSync(dir).filter((n) => n.endsWith('.json'))) Object.assign(all, JSON.parse(readFileSync(path.join(dir, f), 'utf8')));
   return all;
+}
+
+// A message as a person reading `lang` sees it, taken from the catalogue by its English text
+// (a message the catalogue lacks fails the test), with its simple {arguments} filled in.
+export function translator(lang) {
+  const messages = lang === 'en' ? null : catalogue(lang);
+  return (english, args = {}) => {
+    let text = english;
+    if (messages !== null) {
+      assert.ok(Object.hasOwn(messages, english), `the ${lang} catalogue has "${english}"`);
+      text = messages[english];
+    }
+    for (const [k, v] of Object.entries(args)) text = text.replaceAll(`{${k}}`, v);
+    return text;
+  };
 }
 
 export async function launch() {

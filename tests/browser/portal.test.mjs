@@ -19,7 +19,7 @@ import { test } from 'node:test';
 import { promisify } from 'node:util';
 
 import { login } from '../http/helpers.mjs';
-import { catalogue, checkA11y, launch, makeTempDir, repoRoot, startServer } from './lib.mjs';
+import { catalogue, checkA11y, launch, makeTempDir, repoRoot, startServer, translator } from './lib.mjs';
 
 const execFileAsync = promisify(execFile);
 const kActionTimeoutMs = 15_000;
@@ -32,13 +32,7 @@ test(`a person links their portal account at the desk and sees who looked at the
   skip: binary ? false : 'set ONEDOOR_BIN to the onedoor binary to run the browser tests',
   timeout: 120_000,
 }, async (t) => {
-  const messages = lang === 'en' ? null : catalogue(lang);
-  // A message as the person reads it.
-  const tr = (english) => {
-    if (messages === null) return english;
-    assert.ok(Object.hasOwn(messages, english), `the ${lang} catalogue has "${english}"`);
-    return messages[english];
-  };
+  const tr = translator(lang);
   const tmp = await makeTempDir('onedoor-portal-');
   t.diagnostic(`screenshots and server log in ${tmp}`);
   const env = {

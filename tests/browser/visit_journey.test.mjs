@@ -14,7 +14,7 @@ import path from 'node:path';
 import { test } from 'node:test';
 import { promisify } from 'node:util';
 
-import { catalogue, checkA11y, launch, makeTempDir, repoRoot, startServer } from './lib.mjs';
+import { checkA11y, launch, makeTempDir, repoRoot, startServer, translator } from './lib.mjs';
 
 const execFileAsync = promisify(execFile);
 const kActionTimeoutMs = 15_000;
@@ -27,17 +27,7 @@ test(`a visitor takes a ticket, is identified and helped at the first contact, a
   skip: binary ? false : 'set ONEDOOR_BIN to the onedoor binary to run the browser tests',
   timeout: 150_000,
 }, async (t) => {
-  const messages = lang === 'en' ? null : catalogue(lang);
-  // A message as the person reads it, with its simple {arguments} filled in.
-  const tr = (english, args = {}) => {
-    let text = english;
-    if (messages !== null) {
-      assert.ok(Object.hasOwn(messages, english), `the ${lang} catalogue has "${english}"`);
-      text = messages[english];
-    }
-    for (const [k, v] of Object.entries(args)) text = text.replaceAll(`{${k}}`, v);
-    return text;
-  };
+  const tr = translator(lang);
   const tmp = await makeTempDir('onedoor-visit-');
   t.diagnostic(`screenshots and server log in ${tmp}`);
   const env = {
