@@ -785,22 +785,45 @@ StatusOr<NewSession> AccountService::Login(const std::string& username, const st
     return Status::Unauthenticated("this account is switched off; ask an administrator");
   }
 
+  return OpenSession(*user, actor, "signed in");
+}
+
+StatusOr<NewSession> AccountService::OpenSession(const User& user, const Principal& actor, const std::string& how) {
+  const int64_t now = clock_.Now().micros;
   NewSession session;
   session.session_id = core::RandomToken(32);
   session.csrf_token = core::RandomToken(32);
-  session.user = *user;
+  session.user = user;
   const std::string id_hash = core::Sha256Hex(session.session_id);
   const int64_t expires = now + int64_t{options_.session_max_hours} * 60 * kMicrosPerMinute;
   RETURN_IF_ERROR(db_.Write([&](storage::Transaction& tx) -> Status {
-    RETURN_IF_ERROR(tx.Execute("DELETE FROM login_failures WHERE username = ?", {username}).status());
+    RETURN_IF_ERROR(tx.Execute("DELETE FROM login_failures WHERE username = ?", {user.username}).status());
     RETURN_IF_ERROR(tx.Execute("INSERT INTO sessions (id_hash, user_id, csrf_token, purpose, created_at, "
                                "last_seen_at, expires_at) VALUES (?, ?, ?, ?, ?, ?, ?)",
-                               {id_hash, user->id.value, session.csrf_token,
+                               {id_hash, user.id.value, session.csrf_token,
                                 std::string(authz::PurposeName(actor.purpose)), now, now, expires})
                         .status());
-    return audit_.Append(tx, actor, MakeEntry("login.succeeded", "session", id_hash.substr(0, 16), "signed in"));
+    return audit_.Append(tx, actor, MakeEntry("login.succeeded", "session", id_hash.substr(0, 16), how));
   }));
   return session;
+}
+
+StatusOr<NewSession> AccountService::StartVerifiedSession(core::UserId id, const std::string& how,
+                                                          const std::string& request_id) {
+  ASSIGN_OR_RETURN(User user, GetUser(id));
+  Principal actor;
+  actor.kind = user.kind == AccountKind::kCitizen ? PrincipalKind::kCitizen : PrincipalKind::kStaff;
+  actor.user = user.id;
+  actor.agency = user.agency;
+  actor.roles = user.roles;
+  actor.name = user.username;
+  actor.purpose = user.kind == AccountKind::kCitizen ? authz::Purpose::kOwnRecord : authz::Purpose::kCaseWork;
+  actor.request_id = request_id;
+  if (!user.active) {
+    AuditAlone(actor, MakeEntry("login.failed", "user", IdText(user.id.value), "the account is switched off", false));
+    return Status::Unauthenticated("this account is switched off; ask an administrator");
+  }
+  return OpenSession(user, actor, how);
 }
 
 Status AccountService::Logout(const std::string& session_id) {

@@ -146,6 +146,11 @@ class AccountService {
   // the window. Failures and successes are audited.
   core::StatusOr<NewSession> Login(const std::string& username, const std::string& password,
                                    authz::Purpose purpose, const std::string& request_id);
+  // A session for `user`, whose identity another party has verified (an OpenID Connect
+  // provider); `how` says which ("signed in with GovID") in the audit entry. kUnauthenticated
+  // when the account is switched off, kNotFound when there is no such account.
+  core::StatusOr<NewSession> StartVerifiedSession(core::UserId user, const std::string& how,
+                                                  const std::string& request_id);
   // Ends the session; an unknown session is OK (signing out twice is harmless).
   core::Status Logout(const std::string& session_id);
   // kUnauthenticated when the session is unknown, expired or idle too long, or the account
@@ -164,6 +169,8 @@ class AccountService {
   // Audits a refusal in its own committed write, then returns kPermissionDenied(message).
   core::Status Refuse(const authz::Principal& who, std::string action, std::string record_type,
                       std::string record_id, const std::string& message);
+  // A new session of `user`, audited as login.succeeded by `actor` with the reason `how`.
+  core::StatusOr<NewSession> OpenSession(const User& user, const authz::Principal& actor, const std::string& how);
   // Appends an audit entry in its own write (for events whose main write is absent).
   void AuditAlone(const authz::Principal& who, const audit::Entry& entry);
   // A hash to verify against when the username is unknown, so that timing does not tell.

@@ -136,6 +136,13 @@ core::StatusOr<std::unique_ptr<App>> App::Open(const core::Config& config, bool 
   app->portal_ = std::make_unique<portal::PortalService>(*app->db_, *app->audit_, app->clock_, *app->accounts_,
                                                          *app->persons_, portal::PortalOptions{config.public_url});
   app->representatives_ = std::make_unique<portal::RepresentativeService>(*app->db_, *app->audit_, app->clock_);
+  if (!config.oidc_providers.empty()) {
+    auto providers = portal::LoadOidcProviders(config.oidc_providers);
+    if (!providers.ok()) return core::Status(providers.status().code(), "oidc_providers: " + providers.status().message());
+    app->oidc_ = std::make_unique<portal::OidcService>(*app->db_, *app->audit_, app->clock_, *app->accounts_,
+                                                       std::move(providers).value(), config.public_url,
+                                                       portal::CurlFetch());
+  }
   {
     std::vector<std::string> codes;
     std::stringstream list(config.access_log_exceptions);
@@ -256,6 +263,7 @@ core::StatusOr<std::unique_ptr<App>> App::Open(const core::Config& config, bool 
   app->pages_->deps.outcomes = app->outcomes_.get();
   app->pages_->deps.diagnostics = app->diagnostics_.get();
   app->pages_->deps.portal = app->portal_.get();
+  app->pages_->deps.oidc = app->oidc_.get();
   app->pages_->deps.representatives = app->representatives_.get();
   app->pages_->deps.appointments = app->appointments_.get();
   app->AddOperationalRoutes();

@@ -20,6 +20,7 @@
 #include "frontoffice/appointment_service.h"
 #include "frontoffice/queue_service.h"
 #include "metrics/diagnostic.h"
+#include "portal/oidc.h"
 #include "portal/portal_service.h"
 #include "portal/representative_service.h"
 #include "metrics/outcomes.h"
@@ -124,6 +125,7 @@ class App {
   std::unique_ptr<metrics::DiagnosticService> diagnostics_;
   std::unique_ptr<portal::PortalService> portal_;
   std::unique_ptr<portal::RepresentativeService> representatives_;
+  std::unique_ptr<portal::OidcService> oidc_;  // none when no provider is configured
   std::unique_ptr<frontoffice::QueueService> queues_;
   std::unique_ptr<frontoffice::AppointmentService> appointments_;
   std::unique_ptr<sharing::GateFacts> gate_facts_;

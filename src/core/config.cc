@@ -123,6 +123,11 @@ const std::map<std::string, Setter>& Setters() {
          c.life_events = v;
          return Status::Ok();
        }},
+      {"oidc_providers",
+       [](Config& c, const std::string& v) {
+         c.oidc_providers = v;
+         return Status::Ok();
+       }},
       {"access_log_exceptions",
        [](Config& c, const std::string& v) {
          c.access_log_exceptions = v;

@@ -52,6 +52,9 @@ struct Config {
   // ONEDOOR_PUBLIC_URL: the address people open onedoor at, for the links in the messages it
   // sends (confirming a portal account's e-mail address).
   std::string public_url = "http://127.0.0.1:8080";
+  // ONEDOOR_OIDC_PROVIDERS: the OpenID Connect providers people may sign in to the portal with
+  // (docs/operators.md, "Signing in with OpenID Connect"). Empty: none, e-mail and password only.
+  std::string oidc_providers;
 
   // Delivery of domain events from the outbox (docs/operators.md, "Event delivery").
   std::string webhook_url;       // ONEDOOR_WEBHOOK_URL: empty = events wait in the outbox

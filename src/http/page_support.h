@@ -132,6 +132,8 @@ void AddPortalApplyPages(Router& router, const PageDeps& deps);
 // /portal/appointments: the person's appointments; book, move and cancel. In
 // pages_portal_appointments.cc.
 void AddPortalAppointmentPages(Router& router, const PageDeps& deps);
+// Signing in to the portal with OpenID Connect: /portal/sign-in-with/{id} and /portal/oidc/callback.
+void AddPortalOidcPages(Router& router, const PageDeps& deps);
 
 // /directory (find a service) and /directory/services/{id}, public. In pages_directory.cc.
 void AddDirectoryPages(Router& router, const PageDeps& deps);

@@ -1836,6 +1836,7 @@ void AddPageRoutes(Router& router, const PageDeps& deps) {
   AddPortalPages(router, deps);
   AddPortalApplyPages(router, deps);
   AddPortalAppointmentPages(router, deps);
+  AddPortalOidcPages(router, deps);
 }
 
 }  // namespace http

@@ -33,6 +33,7 @@ class ServiceMetricsService;
 namespace portal {
 class PortalService;
 class RepresentativeService;
+class OidcService;
 }
 
 namespace directory {
@@ -97,6 +98,8 @@ struct PageDeps {
   metrics::DiagnosticService* diagnostics = nullptr;
   // The citizen portal (/portal) and linking an account at a client's page; none when null.
   portal::PortalService* portal = nullptr;
+  // Signing in to the portal with OpenID Connect providers; none when null.
+  portal::OidcService* oidc = nullptr;
   // Authorised representatives in the portal; none when null.
   portal::RepresentativeService* representatives = nullptr;
 };

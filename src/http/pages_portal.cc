@@ -14,6 +14,7 @@
 #include "http/json_body.h"
 #include "http/page_support.h"
 #include "http/dispatcher.h"
+#include "portal/oidc.h"
 #include "portal/portal_service.h"
 #include "portal/representative_service.h"
 #include "sharing/change_notice_service.h"
@@ -114,6 +115,15 @@ std::string RepresentativeRefusal(const authz::Principal& who) {
   return who.representation == 0 ? "" : "only the person themself may do this, not their representative";
 }
 
+// The providers a person may sign in with, for the sign-in and sign-up pages.
+void AddProviders(const PageDeps& deps, json& d) {
+  if (deps.oidc == nullptr) return;
+  for (const auto& p : deps.oidc->providers()) {
+    d["oidc"].push_back({{"oidc_href", "/portal/sign-in-with/" + p.id}, {"provider", p.name}});
+    d["has_oidc"] = true;
+  }
+}
+
 }  // namespace
 
 namespace page_support {
@@ -141,6 +151,7 @@ void AddPortalPages(Router& router, const PageDeps& deps) {
     json d = Common(deps, ctx, "Create your account", "portal");
     d["f_name"] = name;
     d["f_email"] = email;
+    AddProviders(deps, d);
     Errors(deps, ctx, d, errors);
     return FormPage(deps, ctx, status, "portal_sign_up", d);
   };
@@ -179,6 +190,7 @@ void AddPortalPages(Router& router, const PageDeps& deps) {
   auto sign_in_page = [&deps](Context& ctx, int status, const std::string& email, const std::string& problem) {
     json d = Common(deps, ctx, "Sign in to your account", "portal");
     d["f_email"] = email;
+    AddProviders(deps, d);
     if (!problem.empty()) {
       const std::string said = page_support::T(deps, ctx, problem);
       d["e_email"] = said;

@@ -48,11 +48,11 @@ constexpr const char* kRequired[] = {"layout",      "login",          "clients_s
                                      "client_history", "client_timeline", "household_view", "error",          "home",
                                      "reviews",     "review",         "screening",
                                      "agreements_register", "agreements_governance", "agreement_form", "client_refused", "break_glass",
-                                     "consent_receipt", "consent_form", "referrals", "referral_form", "referral_view", "cases", "case_form", "case_view", "applications", "application_view", "work", "teams", "directory", "directory_service", "life_events", "life_event", "contacts", "contact_form", "contact_recorded", "feedback", "feedback_thanks", "queue_display", "queue_kiosk", "queue_ticket", "queue_desk", "offices", "office", "office_appointments", "appointment_book", "appointment_booked", "appointment_online", "appointment_manage", "performance", "scorecard", "outcomes", "agency_outcomes", "diagnostics", "diagnostic_form", "diagnostic_view", "diagnostic_compare", "portal_sign_up", "portal_check_email", "portal_verified", "portal_sign_in", "portal_home", "portal_forgotten", "portal_reset", "portal_check", "portal_results", "portal_applications", "portal_application", "portal_appointments"};
+                                     "consent_receipt", "consent_form", "referrals", "referral_form", "referral_view", "cases", "case_form", "case_view", "applications", "application_view", "work", "teams", "directory", "directory_service", "life_events", "life_event", "contacts", "contact_form", "contact_recorded", "feedback", "feedback_thanks", "queue_display", "queue_kiosk", "queue_ticket", "queue_desk", "offices", "office", "office_appointments", "appointment_book", "appointment_booked", "appointment_online", "appointment_manage", "performance", "scorecard", "outcomes", "agency_outcomes", "diagnostics", "diagnostic_form", "diagnostic_view", "diagnostic_compare", "portal_sign_up", "portal_check_email", "portal_verified", "portal_sign_in", "portal_home", "portal_forgotten", "portal_reset", "portal_check", "portal_results", "portal_applications", "portal_application", "portal_appointments", "portal_oidc_problem"};
 
 // Pieces several templates include ({{> _contact_fields}}); named with a leading _ so that they
 // never hide a value of the page's data.
-constexpr const char* kPartials[] = {"_contact_fields", "_appointment_summary", "_answer_field"};
+constexpr const char* kPartials[] = {"_contact_fields", "_appointment_summary", "_answer_field", "_oidc_buttons"};
 
 }  // namespace
 

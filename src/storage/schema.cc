@@ -1005,6 +1005,27 @@ CREATE INDEX representatives_person ON representatives (person_id, id);
 CREATE INDEX representatives_user ON representatives (user_id, ended_at);
 ALTER TABLE sessions ADD COLUMN acting_for BIGINT REFERENCES representatives(id);
 )sql"},
+      // Signing in to the portal with OpenID Connect (portal/oidc.h): the login attempts under
+      // way, and each provider's subject linked to its portal account.
+      {34, "openid connect sign-in", R"sql(
+CREATE TABLE oidc_logins (
+  state_hash TEXT PRIMARY KEY,
+  provider TEXT NOT NULL,
+  nonce TEXT NOT NULL,
+  verifier TEXT NOT NULL,
+  expires_at BIGINT NOT NULL
+);
+CREATE TABLE external_identities (
+  issuer TEXT NOT NULL,
+  subject TEXT NOT NULL,
+  user_id BIGINT NOT NULL REFERENCES users(id),
+  provider TEXT NOT NULL,
+  created_at BIGINT NOT NULL,
+  last_used_at BIGINT NOT NULL,
+  PRIMARY KEY (issuer, subject)
+);
+CREATE INDEX external_identities_user ON external_identities (user_id);
+)sql"},
   };
   return *migrations;
 }
