@@ -132,6 +132,9 @@ void AddPortalApplyPages(Router& router, const PageDeps& deps);
 // /portal/appointments: the person's appointments; book, move and cancel. In
 // pages_portal_appointments.cc.
 void AddPortalAppointmentPages(Router& router, const PageDeps& deps);
+// Linking a portal account by matching, with review: /portal/find-my-record, /portal-links and
+// /portal-links/{id}. In pages_portal_links.cc.
+void AddPortalLinkPages(Router& router, const PageDeps& deps);
 // Signing in to the portal with OpenID Connect: /portal/sign-in-with/{id} and /portal/oidc/callback.
 void AddPortalOidcPages(Router& router, const PageDeps& deps);
 

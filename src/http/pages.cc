@@ -1352,6 +1352,12 @@ void AddPageRoutes(Router& router, const PageDeps& deps) {
                                  {"description", "Search by name, date of birth or identity number."}});
                 links.push_back({{"href", "/clients/new"}, {"label", "Register a client"},
                                  {"description", "Record someone new to every agency of the consortium."}});
+                if (ctx.Who().HasAnyRole({authz::Role::kFrontdesk, authz::Role::kCaseworker, authz::Role::kCoordinator,
+                                          authz::Role::kManager}) &&
+                    deps.portal != nullptr) {
+                  links.push_back({{"href", "/portal-links"}, {"label", "Portal accounts to link"},
+                                   {"description", "People who asked, from the portal, to be found in the registry."}});
+                }
                 d["links"] = std::move(links);
                 // The work waiting, by role: counts only, with where to act on them.
                 if (deps.metrics != nullptr) {
@@ -1837,6 +1843,7 @@ void AddPageRoutes(Router& router, const PageDeps& deps) {
   AddPortalApplyPages(router, deps);
   AddPortalAppointmentPages(router, deps);
   AddPortalOidcPages(router, deps);
+  AddPortalLinkPages(router, deps);
 }
 
 }  // namespace http

@@ -360,7 +360,18 @@ void AddPortalPages(Router& router, const PageDeps& deps) {
       d["link_code"] = code->code;
       d["link_expires"] = code->expires.ToRfc3339().substr(11, 5) + " UTC";
     }
-    if (!me->person) return Render(deps, status, "portal_home", d);
+    if (!me->person) {
+      // Asked to be found by matching: what became of it.
+      if (auto asked = deps.portal->MyLinkRequest(who); asked.ok() && *asked) {
+        const auto& r = **asked;
+        d["link_waiting"] = r.state == "waiting";
+        d["link_declined"] = r.state == "declined";
+        d["link_asked_on"] = When(ctx, r.created_at);
+        d["link_reason"] = r.reason;
+      }
+      if (ctx.request.Query("asked") == "1") d["flash"] = page_support::T(deps, ctx, "We have your details");
+      return Render(deps, status, "portal_home", d);
+    }
     // Their own record, read through the gate like anyone's (and so in their access log).
     auto view = deps.persons.Get(who, *me->person);
     if (!view.ok()) return ErrorFor(deps, ctx, view.status());

@@ -26,6 +26,33 @@ constexpr char kResetMessage[] =
     "To choose a new password for your onedoor account, open {link} (the link works for {minutes} minutes, once). If "
     "you did not ask for it, you need do nothing: your password stays as it is.";
 
+constexpr char kLinkedMessage[] =
+    "Your onedoor account is now linked to your record: sign in to see it at {link}.";
+constexpr char kNotLinkedMessage[] =
+    "We could not be sure which record is yours, so your onedoor account is not linked yet. {reason} To have it "
+    "linked, show a member of staff at any office of the agencies a code from your account page and something that "
+    "proves who you are: {link}";
+
+constexpr char kLinkRequestColumns[] =
+    "r.id, r.user_id, u.display_name, u.email, r.given, r.family, r.birth_date, r.postcode, r.address, r.state, "
+    "r.created_at, r.decided_at, r.decided_by, r.person_id, r.reason, r.lang";
+
+LinkRequest LinkRequestFromRow(const storage::Row& r) {
+  LinkRequest out;
+  out.id = r.Int(0);
+  out.user = core::UserId{r.Int(1)};
+  out.account_name = r.Text(2);
+  out.account_email = r.Text(3);
+  out.said = {r.Text(4), r.Text(5), r.Text(6), r.Text(7), r.Text(8)};
+  out.state = r.Text(9);
+  out.created_at = core::Timestamp{r.Int(10)};
+  if (!r.IsNull(11)) out.decided_at = core::Timestamp{r.Int(11)};
+  out.decided_by = r.Text(12);
+  if (!r.IsNull(13)) out.person = core::PersonId{r.Int(13)};
+  out.reason = r.Text(14);
+  return out;
+}
+
 std::string Lower(std::string s) {
   for (char& c : s) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
   return s;
@@ -397,6 +424,184 @@ Status PortalService::Unlink(const authz::Principal& citizen) {
                         .status());
     return audit_.Append(tx, citizen, {"portal.unlink", "person", std::to_string(person.value), person, true,
                                        "the person unlinked their portal account from their record"});
+  });
+}
+
+Status PortalService::MayLink(const authz::Principal& staff, const std::string& action, const std::string& record_type,
+                              const std::string& record_id, std::optional<core::PersonId> person) {
+  if (staff.kind == authz::PrincipalKind::kStaff &&
+      staff.HasAnyRole({authz::Role::kFrontdesk, authz::Role::kCaseworker, authz::Role::kCoordinator,
+                        authz::Role::kManager})) {
+    return Status::Ok();
+  }
+  RETURN_IF_ERROR(db_.Write([&](storage::Transaction& tx) {
+    return audit_.Append(tx, staff, {action, record_type, record_id, person, false,
+                                     "portal accounts are linked by staff who serve the person"});
+  }));
+  return Status::PermissionDenied("portal accounts are linked by staff who serve the person");
+}
+
+StatusOr<LinkRequest> PortalService::RequestLink(const authz::Principal& citizen, const LinkRequestInput& in_raw,
+                                                 const std::string& lang) {
+  ASSIGN_OR_RETURN(Account me, Me(citizen));
+  LinkRequestInput in{Trimmed(in_raw.given), Trimmed(in_raw.family), Trimmed(in_raw.birth_date),
+                      Trimmed(in_raw.postcode), Trimmed(in_raw.address)};
+  std::vector<core::FieldError> errors;
+  if (in.given.empty()) errors.push_back({"given", "enter your given name"});
+  else if (in.given.size() > 200) errors.push_back({"given", "at most 200 characters"});
+  if (in.family.empty()) errors.push_back({"family", "enter your family name"});
+  else if (in.family.size() > 200) errors.push_back({"family", "at most 200 characters"});
+  auto born = core::Date::Parse(in.birth_date);
+  if (in.birth_date.empty()) {
+    errors.push_back({"birth_date", "enter your date of birth"});
+  } else if (!born.ok()) {
+    errors.push_back({"birth_date", "enter a real date of birth, like 27 3 1985"});
+  } else if (born->ToDays() > clock_.Now().micros / 86'400'000'000LL) {
+    errors.push_back({"birth_date", "the date of birth must be in the past"});
+  }
+  if (in.postcode.size() > 200) errors.push_back({"postcode", "at most 200 characters"});
+  if (in.address.size() > 200) errors.push_back({"address", "at most 200 characters"});
+  if (!errors.empty()) return Status::InvalidArgument("the form has mistakes", std::move(errors));
+  if (me.person) return Status::FailedPrecondition("your account is already linked to your record");
+
+  LinkRequest out;
+  const int64_t now = clock_.Now().micros;
+  RETURN_IF_ERROR(db_.Write([&](storage::Transaction& tx) -> Status {
+    ASSIGN_OR_RETURN(storage::Rows waiting,
+                     tx.Query("SELECT id FROM portal_link_requests WHERE user_id = ? AND state = 'waiting'",
+                              {me.user.value}));
+    if (!waiting.empty()) {
+      return Status::FailedPrecondition("you have already asked: we will tell you when it is checked");
+    }
+    ASSIGN_OR_RETURN(
+        storage::Rows made,
+        tx.Query("INSERT INTO portal_link_requests (user_id, given, family, birth_date, postcode, address, lang, state, "
+                 "created_at) VALUES (?, ?, ?, ?, ?, ?, ?, 'waiting', ?) RETURNING id",
+                 {me.user.value, in.given, in.family, in.birth_date, in.postcode, in.address, lang, now}));
+    out.id = made.at(0).Int(0);
+    return audit_.Append(tx, citizen, {"portal.link_requested", "portal_link_request", std::to_string(out.id),
+                                       std::nullopt, true, "the person asked to have their account linked by matching"});
+  }));
+  out.user = me.user;
+  out.account_name = me.display_name;
+  out.account_email = me.email;
+  out.said = in;
+  out.state = "waiting";
+  out.created_at = core::Timestamp{now};
+  return out;
+}
+
+StatusOr<std::optional<LinkRequest>> PortalService::MyLinkRequest(const authz::Principal& citizen) {
+  ASSIGN_OR_RETURN(Account me, Me(citizen));
+  std::optional<LinkRequest> out;
+  RETURN_IF_ERROR(db_.Read([&](storage::Transaction& tx) -> Status {
+    ASSIGN_OR_RETURN(storage::Rows rows,
+                     tx.Query(fmt::format("SELECT {} FROM portal_link_requests r JOIN users u ON u.id = r.user_id "
+                                          "WHERE r.user_id = ? ORDER BY r.id DESC LIMIT 1",
+                                          kLinkRequestColumns),
+                              {me.user.value}));
+    if (!rows.empty()) out = LinkRequestFromRow(rows.at(0));
+    return Status::Ok();
+  }));
+  return out;
+}
+
+StatusOr<std::vector<LinkRequest>> PortalService::WaitingLinkRequests(const authz::Principal& staff) {
+  RETURN_IF_ERROR(MayLink(staff, "portal.link_requests", "portal_link_request", "", std::nullopt));
+  std::vector<LinkRequest> out;
+  RETURN_IF_ERROR(db_.Read([&](storage::Transaction& tx) -> Status {
+    ASSIGN_OR_RETURN(storage::Rows rows,
+                     tx.Query(fmt::format("SELECT {} FROM portal_link_requests r JOIN users u ON u.id = r.user_id "
+                                          "WHERE r.state = 'waiting' ORDER BY r.id LIMIT 200",
+                                          kLinkRequestColumns)));
+    for (const auto& r : rows) out.push_back(LinkRequestFromRow(r));
+    return Status::Ok();
+  }));
+  return out;
+}
+
+StatusOr<LinkRequest> PortalService::GetLinkRequest(const authz::Principal& staff, int64_t id) {
+  RETURN_IF_ERROR(MayLink(staff, "portal.link_request", "portal_link_request", std::to_string(id), std::nullopt));
+  std::optional<LinkRequest> out;
+  RETURN_IF_ERROR(db_.Read([&](storage::Transaction& tx) -> Status {
+    ASSIGN_OR_RETURN(storage::Rows rows,
+                     tx.Query(fmt::format("SELECT {} FROM portal_link_requests r JOIN users u ON u.id = r.user_id "
+                                          "WHERE r.id = ?",
+                                          kLinkRequestColumns),
+                              {id}));
+    if (!rows.empty()) out = LinkRequestFromRow(rows.at(0));
+    return Status::Ok();
+  }));
+  if (!out) return Status::NotFound("no such request");
+  return *out;
+}
+
+Status PortalService::DecideLinkRequest(const authz::Principal& staff, int64_t id, std::optional<core::PersonId> person,
+                                        const std::string& reason_in) {
+  RETURN_IF_ERROR(MayLink(staff, "portal.link", "portal_link_request", std::to_string(id), person));
+  const std::string reason = Trimmed(reason_in);
+  if (!person) {
+    if (reason.empty()) {
+      return Status::InvalidArgument("the decision has mistakes",
+                                     {{"reason", "say why the account is not linked: the person reads it"}});
+    }
+    if (reason.size() > 500) return Status::InvalidArgument("the decision has mistakes", {{"reason", "at most 500 characters"}});
+  } else {
+    // The record, through the access gate (audited): whoever may not see it may not link to it.
+    RETURN_IF_ERROR(persons_.Get(staff, *person).status());
+  }
+  const int64_t now = clock_.Now().micros;
+  return db_.Write([&](storage::Transaction& tx) -> Status {
+    ASSIGN_OR_RETURN(storage::Rows rows,
+                     tx.Query(fmt::format("SELECT {} FROM portal_link_requests r JOIN users u ON u.id = r.user_id "
+                                          "WHERE r.id = ?",
+                                          kLinkRequestColumns),
+                              {id}));
+    if (rows.empty()) return Status::NotFound("no such request");
+    const LinkRequest request = LinkRequestFromRow(rows.at(0));
+    const std::string lang = rows.at(0).Text(15);
+    if (request.state != "waiting") return Status::FailedPrecondition("this request was already decided");
+    const int64_t user = request.user.value;
+    const std::string link = options_.public_url + "/portal";
+    if (!person) {
+      RETURN_IF_ERROR(tx.Execute("UPDATE portal_link_requests SET state = 'declined', decided_at = ?, decided_by = ?, "
+                                 "reason = ? WHERE id = ?",
+                                 {now, staff.name, reason, id})
+                          .status());
+      RETURN_IF_ERROR(audit_.Append(tx, staff, {"portal.link_declined", "portal_link_request", std::to_string(id),
+                                                std::nullopt, true, "no record matched closely enough to link"}));
+      if (request.account_email.empty()) return Status::Ok();
+      return QueueMessage(tx, request.account_email, Say(lang, kNotLinkedMessage, {{"reason", reason}, {"link", link}}));
+    }
+    ASSIGN_OR_RETURN(storage::Rows account, tx.Query("SELECT person_id FROM users WHERE id = ?", {user}));
+    if (account.empty() || !account.at(0).IsNull(0)) {
+      return Status::FailedPrecondition("the account was linked to a record meanwhile");
+    }
+    ASSIGN_OR_RETURN(storage::Rows other,
+                     tx.Query("SELECT id FROM users WHERE person_id = ? AND kind = 'citizen'", {person->value}));
+    if (!other.empty()) return Status::FailedPrecondition("another portal account is already linked to this person");
+    RETURN_IF_ERROR(
+        tx.Execute("UPDATE users SET person_id = ?, updated_at = ? WHERE id = ?", {person->value, now, user}).status());
+    ASSIGN_OR_RETURN(storage::Rows profile, tx.Query("SELECT user_id FROM citizen_profiles WHERE user_id = ?", {user}));
+    if (profile.empty()) {
+      RETURN_IF_ERROR(tx.Execute("INSERT INTO citizen_profiles (user_id, email_verified_at) VALUES (?, ?)", {user, now})
+                          .status());
+    }
+    RETURN_IF_ERROR(tx.Execute("UPDATE citizen_profiles SET link_hash = NULL, linked_at = ?, linked_by = ? WHERE "
+                               "user_id = ?",
+                               {now, staff.name, user})
+                        .status());
+    RETURN_IF_ERROR(tx.Execute("UPDATE portal_link_requests SET state = 'linked', decided_at = ?, decided_by = ?, "
+                               "person_id = ? WHERE id = ?",
+                               {now, staff.name, person->value, id})
+                        .status());
+    RETURN_IF_ERROR(audit_.Append(
+        tx, staff,
+        {"portal.link", "person", std::to_string(person->value), person, true,
+         fmt::format("portal account {} linked after matching the person's details, with review (request {})", user,
+                     id)}));
+    if (request.account_email.empty()) return Status::Ok();
+    return QueueMessage(tx, request.account_email, Say(lang, kLinkedMessage, {{"link", link}}));
   });
 }
 

@@ -38,6 +38,30 @@ struct Account {
   std::optional<core::Timestamp> linked_at;
 };
 
+// A person's request to have their account linked to their record by matching what they
+// say about themself with the registry, and what became of it.
+struct LinkRequestInput {
+  std::string given;
+  std::string family;
+  std::string birth_date;  // YYYY-MM-DD
+  std::string postcode;    // optional
+  std::string address;     // optional: the first line of their address
+};
+
+struct LinkRequest {
+  int64_t id = 0;
+  core::UserId user;
+  std::string account_name;  // the portal account's name and address, as signed up
+  std::string account_email;
+  LinkRequestInput said;
+  std::string state;  // waiting, linked, declined
+  core::Timestamp created_at;
+  std::optional<core::Timestamp> decided_at;
+  std::string decided_by;  // staff username
+  std::optional<core::PersonId> person;  // the record it was linked to
+  std::string reason;                    // why it was not linked, as told to the person
+};
+
 struct LinkCode {
   std::string code;  // "K7QF-2M9P"
   core::Timestamp expires;
@@ -86,12 +110,36 @@ class PortalService {
   // portal.link. kInvalidArgument (code: not known, or expired), kPermissionDenied,
   // kFailedPrecondition (another account is already linked to this person).
   core::Status Link(const authz::Principal& staff, core::PersonId person, const std::string& code);
+  // The signed-in, not yet linked person asks to have their account linked by matching their
+  // details; nothing of the registry is shown to them. kInvalidArgument naming given, family,
+  // birth_date (a whole date, not in the future), postcode and address (at most 200
+  // characters); kFailedPrecondition when the account is linked or already has a request
+  // waiting. Audited as portal.link_requested. The messages about it are written in `lang`.
+  core::StatusOr<LinkRequest> RequestLink(const authz::Principal& citizen, const LinkRequestInput& in,
+                                          const std::string& lang = "en");
+  // The signed-in person's latest request, if any.
+  core::StatusOr<std::optional<LinkRequest>> MyLinkRequest(const authz::Principal& citizen);
+  // For staff who may link accounts (as Link): the waiting requests, oldest first, and one
+  // request. kPermissionDenied (audited), kNotFound.
+  core::StatusOr<std::vector<LinkRequest>> WaitingLinkRequests(const authz::Principal& staff);
+  core::StatusOr<LinkRequest> GetLinkRequest(const authz::Principal& staff, int64_t id);
+  // Staff decide a waiting request after reviewing the likely records: link the account to
+  // `person` (its record read through the access gate, audited as portal.link like a link at the
+  // desk), or, without a person, decline with `reason` (told to the person; kInvalidArgument
+  // naming reason when empty or over 500 characters; audited as portal.link_declined). Either
+  // way a message is queued to the account's address. kFailedPrecondition when the request was
+  // already decided, the account was linked meanwhile, or another account is linked to the person.
+  core::Status DecideLinkRequest(const authz::Principal& staff, int64_t id, std::optional<core::PersonId> person,
+                                 const std::string& reason);
   // The signed-in person unlinks their account from their record: the account stays, sees
   // nothing of the registry again, and can be linked anew at a desk. Audited as portal.unlink
   // (in the person's access log). kFailedPrecondition when the account is not linked.
   core::Status Unlink(const authz::Principal& citizen);
 
  private:
+  // Whether `staff` may link portal accounts; audits the refusal of `action` otherwise.
+  core::Status MayLink(const authz::Principal& staff, const std::string& action, const std::string& record_type,
+                       const std::string& record_id, std::optional<core::PersonId> person);
   core::Status QueueMessage(storage::Transaction& tx, const std::string& address, const std::string& body);
   // `message` in `lang`, its arguments filled in.
   std::string Say(const std::string& lang, const std::string& message,

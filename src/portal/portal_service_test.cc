@@ -356,5 +356,67 @@ TEST_F(PortalServiceTest, APersonUnlinksTheirAccountAndCanBeLinkedAgain) {
   EXPECT_TRUE(persons_->Get(Citizen(*session), person_).ok());
 }
 
+TEST_F(PortalServiceTest, APersonAsksToBeFoundAndStaffLinkOrDeclineAfterReview) {
+  auto signed_in = [&](const std::string& name, const std::string& email) {
+    EXPECT_TRUE(portal_->SignUp(name, email, "correct horse battery").ok());
+    EXPECT_TRUE(portal_->Verify(TokenIn(LastMessage(email))).ok());
+    auto s = portal_->SignIn(email, "correct horse battery", "r");
+    EXPECT_TRUE(s.ok()) << s.status().ToString();
+    return Citizen(*s);
+  };
+  authz::Principal ana = signed_in("Ana Lima", "ana@example.org");
+  // Mistakes are named.
+  EXPECT_THAT(Fields(portal_->RequestLink(ana, {"", "", "1985-02-30", "", ""}).status()),
+              ElementsAre("given", "family", "birth_date"));
+  EXPECT_THAT(Fields(portal_->RequestLink(ana, {"Ana", "Lima", "2999-01-01", "", ""}).status()),
+              ElementsAre("birth_date"));
+  auto asked = portal_->RequestLink(ana, {" Ana ", "Lima", "1985-03-27", "1000", "12 Rue Haute"});
+  ASSERT_TRUE(asked.ok()) << asked.status().ToString();
+  EXPECT_EQ(asked->said.given, "Ana");
+  // One request waits at a time.
+  EXPECT_EQ(portal_->RequestLink(ana, {"Ana", "Lima", "1985-03-27", "", ""}).status().code(),
+            StatusCode::kFailedPrecondition);
+  auto mine = portal_->MyLinkRequest(ana);
+  ASSERT_TRUE(mine.ok() && mine->has_value());
+  EXPECT_EQ((*mine)->state, "waiting");
+
+  // Only staff who serve people review them; the refusal is audited.
+  EXPECT_EQ(portal_->WaitingLinkRequests(Staff(authz::Role::kAuditor)).status().code(), StatusCode::kPermissionDenied);
+  EXPECT_EQ(portal_->WaitingLinkRequests(ana).status().code(), StatusCode::kPermissionDenied);
+  auto waiting = portal_->WaitingLinkRequests(Staff(authz::Role::kFrontdesk));
+  ASSERT_TRUE(waiting.ok());
+  ASSERT_EQ(waiting->size(), 1u);
+  EXPECT_EQ((*waiting)[0].account_email, "ana@example.org");
+  EXPECT_EQ((*waiting)[0].said.birth_date, "1985-03-27");
+
+  const authz::Principal desk = Staff(authz::Role::kFrontdesk);
+  ASSERT_TRUE(portal_->DecideLinkRequest(desk, asked->id, person_, "").ok());
+  EXPECT_THAT(LastMessage("ana@example.org"), HasSubstr("now linked to your record"));
+  auto me = portal_->Me(ana);
+  ASSERT_TRUE(me.ok());
+  ASSERT_TRUE(me->person.has_value());
+  EXPECT_EQ(*me->person, person_);
+  // Decided once.
+  EXPECT_EQ(portal_->DecideLinkRequest(desk, asked->id, std::nullopt, "no").code(), StatusCode::kFailedPrecondition);
+  EXPECT_EQ(portal_->RequestLink(ana, {"Ana", "Lima", "1985-03-27", "", ""}).status().code(),
+            StatusCode::kFailedPrecondition);  // linked now
+
+  // Bo's details match no one closely enough: declined with a reason he reads.
+  authz::Principal bo = signed_in("Bo Diaz", "bo@example.org");
+  auto bo_asked = portal_->RequestLink(bo, {"Bo", "Diaz", "1990-01-01", "", ""});
+  ASSERT_TRUE(bo_asked.ok());
+  EXPECT_THAT(Fields(portal_->DecideLinkRequest(desk, bo_asked->id, std::nullopt, " ")), ElementsAre("reason"));
+  // The record already has Ana's account: not linked to Bo's as well.
+  EXPECT_EQ(portal_->DecideLinkRequest(desk, bo_asked->id, person_, "").code(), StatusCode::kFailedPrecondition);
+  ASSERT_TRUE(portal_->DecideLinkRequest(desk, bo_asked->id, std::nullopt, "Two records are close to your details.").ok());
+  EXPECT_THAT(LastMessage("bo@example.org"), HasSubstr("Two records are close to your details."));
+  auto bo_mine = portal_->MyLinkRequest(bo);
+  ASSERT_TRUE(bo_mine.ok() && bo_mine->has_value());
+  EXPECT_EQ((*bo_mine)->state, "declined");
+  EXPECT_FALSE(portal_->Me(bo)->person.has_value());
+  // He may ask again.
+  EXPECT_TRUE(portal_->RequestLink(bo, {"Bo", "Diaz", "1990-01-02", "", ""}).ok());
+}
+
 }  // namespace
 }  // namespace portal

@@ -1026,6 +1026,28 @@ CREATE TABLE external_identities (
 );
 CREATE INDEX external_identities_user ON external_identities (user_id);
 )sql"},
+      // A person asks from the portal to have their account linked by matching their details
+      // with the registry; staff review the likely records and link, or decline with a reason.
+      {35, "portal link requests", R"sql(
+CREATE TABLE portal_link_requests (
+  id {{id}},
+  user_id BIGINT NOT NULL REFERENCES users(id),
+  given TEXT NOT NULL,
+  family TEXT NOT NULL,
+  birth_date TEXT NOT NULL,
+  postcode TEXT NOT NULL DEFAULT '',
+  address TEXT NOT NULL DEFAULT '',
+  lang TEXT NOT NULL DEFAULT 'en',
+  state TEXT NOT NULL,
+  created_at BIGINT NOT NULL,
+  decided_at BIGINT,
+  decided_by TEXT NOT NULL DEFAULT '',
+  person_id BIGINT REFERENCES persons(id),
+  reason TEXT NOT NULL DEFAULT ''
+);
+CREATE INDEX portal_link_requests_state ON portal_link_requests (state, id);
+CREATE INDEX portal_link_requests_user ON portal_link_requests (user_id, id);
+)sql"},
   };
   return *migrations;
 }
