@@ -136,6 +136,12 @@ core::StatusOr<std::unique_ptr<App>> App::Open(const core::Config& config, bool 
   app->portal_ = std::make_unique<portal::PortalService>(*app->db_, *app->audit_, app->clock_, *app->accounts_,
                                                          *app->persons_, portal::PortalOptions{config.public_url});
   app->representatives_ = std::make_unique<portal::RepresentativeService>(*app->db_, *app->audit_, app->clock_);
+  if (!config.audit_signing_key.empty()) {
+    auto key = audit::LoadSigningKey(config.audit_signing_key);
+    if (!key.ok()) return core::Status(key.status().code(), "audit_signing_key: " + key.status().message());
+    app->sealer_ = std::make_unique<audit::PeriodicSealer>(*app->db_, std::move(key).value(), app->clock_,
+                                                           std::chrono::minutes(config.audit_seal_minutes));
+  }
   if (!config.oidc_providers.empty()) {
     auto providers = portal::LoadOidcProviders(config.oidc_providers);
     if (!providers.ok()) return core::Status(providers.status().code(), "oidc_providers: " + providers.status().message());
@@ -354,11 +360,13 @@ void App::AddOperationalRoutes() {
 }
 
 void App::StartBackgroundWork() {
+  if (sealer_) sealer_->Start();
   if (outbox_worker_) outbox_worker_->Start();
   if (notice_delivery_) notice_delivery_->Start();
 }
 
 void App::StopBackgroundWork() {
+  if (sealer_) sealer_->Stop();
   if (outbox_worker_) outbox_worker_->Stop();
   if (notice_delivery_) notice_delivery_->Stop();
 }

@@ -20,6 +20,7 @@
 #include "frontoffice/appointment_service.h"
 #include "frontoffice/queue_service.h"
 #include "metrics/diagnostic.h"
+#include "audit/seal.h"
 #include "portal/oidc.h"
 #include "portal/portal_service.h"
 #include "portal/representative_service.h"
@@ -140,6 +141,7 @@ class App {
   std::atomic<bool> draining_{false};
   std::unique_ptr<exchange::WebhookSink> webhook_;
   std::unique_ptr<exchange::OutboxWorker> outbox_worker_;
+  std::unique_ptr<audit::PeriodicSealer> sealer_;  // when a signing key is configured
   std::unique_ptr<sharing::NoticeDelivery> notice_delivery_;
 };
 

@@ -1,5 +1,6 @@
 #include "app/cli.h"
 
+#include <fcntl.h>
 #include <unistd.h>
 
 #include <algorithm>
@@ -20,6 +21,7 @@
 #include "app/directory_commands.h"
 #include "app/rules_commands.h"
 #include "audit/audit_log.h"
+#include "audit/seal.h"
 #include "core/crypto.h"
 #include "core/log.h"
 #include "http/server.h"
@@ -44,7 +46,14 @@ Commands:
   migrate             create or upgrade the database schema, then exit
   demo-data [--people N]
                       load the demo consortium (agencies, staff, people); safe to repeat
-  audit verify        check the audit log's hash chain; names the first broken entry
+  audit verify [--seals FILE]
+                      check the audit log's hash chains and its signed seals (and a copy of
+                      the seals kept elsewhere); names the first broken entry or seal
+  audit keygen ID FILE
+                      make an Ed25519 key pair for sealing: the signing key goes to FILE
+                      (readable by its owner only), the public key line is printed
+  audit seal          seal the audit log now with audit_signing_key
+  audit seals         print every seal, one JSON line each, to keep elsewhere
   backup FILE         write a consistent copy of the SQLite database to FILE while it runs
   db copy --from DB --to DB
                       copy every table into a new, empty database (DB is a SQLite path,
@@ -222,6 +231,55 @@ core::StatusOr<std::unique_ptr<storage::Database>> OpenDatabase(const std::strin
 }
 
 // onedoor db copy --from DB --to DB
+// onedoor audit keygen ID FILE | seal | seals.
+int AuditCommand(const core::Config& config, const std::vector<std::string>& args) {
+  if (args[1] == "keygen") {
+    if (args.size() != 4) return Fail(core::Status::InvalidArgument("usage: onedoor audit keygen ID FILE"));
+    if (std::ifstream(args[3])) {
+      return Fail(core::Status::AlreadyExists(args[3] + " already exists: keys are never overwritten"));
+    }
+    auto key = audit::NewSigningKey(args[2]);
+    if (!key.ok()) return Fail(key.status());
+    {
+      const int fd = ::open(args[3].c_str(), O_WRONLY | O_CREAT | O_EXCL, 0600);
+      if (fd < 0) return Fail(core::Status::InvalidArgument(args[3] + ": cannot be created"));
+      const std::string line = audit::SigningKeyLine(*key) + "\n";
+      const bool written = ::write(fd, line.data(), line.size()) == static_cast<ssize_t>(line.size()) && ::fsync(fd) == 0;
+      ::close(fd);
+      if (!written) return Fail(core::Status::Internal(args[3] + ": could not be written"));
+    }
+    std::fprintf(stderr, "signing key written to %s (keep it secret; set audit_signing_key to it)\n"
+                         "add this line to the verification keys file (audit_verify_keys):\n", args[3].c_str());
+    std::printf("%s\n", audit::VerifyKeyLine(audit::VerifyKeyOf(*key)).c_str());
+    return 0;
+  }
+  if (args[1] == "seal" && args.size() == 2) {
+    if (config.audit_signing_key.empty()) {
+      return Fail(core::Status::FailedPrecondition("set audit_signing_key (ONEDOOR_AUDIT_SIGNING_KEY) to seal"));
+    }
+    auto key = audit::LoadSigningKey(config.audit_signing_key);
+    if (!key.ok()) return Fail(key.status());
+    auto app = App::Open(config, false);
+    if (!app.ok()) return Fail(app.status());
+    core::SystemClock clock;
+    auto seal = audit::SealNow((*app)->db(), *key, clock);
+    if (!seal.ok()) return Fail(seal.status());
+    std::printf("audit log sealed: seal %lld, %lld entries on %zu chain%s, key %s\n", static_cast<long long>(seal->id),
+                static_cast<long long>(seal->Entries()), seal->heads.size(), seal->heads.size() == 1 ? "" : "s",
+                seal->key_id.c_str());
+    return 0;
+  }
+  if (args[1] == "seals" && args.size() == 2) {
+    auto app = App::Open(config, false);
+    if (!app.ok()) return Fail(app.status());
+    auto seals = audit::ListSeals((*app)->db());
+    if (!seals.ok()) return Fail(seals.status());
+    for (const auto& s : *seals) std::printf("%s\n", s.ToJson().c_str());
+    return 0;
+  }
+  return Fail(core::Status::InvalidArgument("usage: onedoor audit verify|keygen|seal|seals (see onedoor --help)"));
+}
+
 int CopyCommand(const std::vector<std::string>& args) {
   if (args.size() != 6) return Usage("usage: onedoor db copy --from DB --to DB");
   auto flags = Flags(args, 2);
@@ -397,7 +455,26 @@ int Main(int argc, char** argv) {
     return 0;
   }
 
-  if (command == "audit" && args.size() == 2 && args[1] == "verify") {
+  if (command == "audit" && args.size() >= 2 && args[1] != "verify") return AuditCommand(*config, args);
+  if (command == "audit" && args.size() >= 2 && args[1] == "verify") {
+    std::vector<audit::Seal> exported;
+    if (args.size() == 4 && args[2] == "--seals") {
+      std::ifstream in(args[3]);
+      if (!in) return Fail(core::Status::InvalidArgument(args[3] + ": cannot be read"));
+      int line_no = 0;
+      for (std::string line; std::getline(in, line);) {
+        ++line_no;
+        if (line.empty()) continue;
+        auto seal = audit::Seal::FromJson(line);
+        if (!seal.ok()) {
+          return Fail(core::Status::InvalidArgument(
+              fmt::format("{}:{}: {}", args[3], line_no, seal.status().message())));
+        }
+        exported.push_back(*seal);
+      }
+    } else if (args.size() != 2) {
+      return Fail(core::Status::InvalidArgument("usage: onedoor audit verify [--seals FILE]"));
+    }
     auto app = App::Open(*config, false);
     if (!app.ok()) return Fail(app.status());
     auto report = audit::AuditLog::Verify((*app)->db());
@@ -411,6 +488,41 @@ int Main(int argc, char** argv) {
     std::printf("audit log verified: %lld entries on %lld chain%s, every chain intact\n",
                 static_cast<long long>(report->entries), static_cast<long long>(report->chains),
                 report->chains == 1 ? "" : "s");
+    // The seals, with every key the deployment trusts (and the signing key's own).
+    std::vector<audit::VerifyKey> keys;
+    if (!config->audit_verify_keys.empty()) {
+      auto loaded = audit::LoadVerifyKeys(config->audit_verify_keys);
+      if (!loaded.ok()) return Fail(loaded.status());
+      keys = *loaded;
+    }
+    if (!config->audit_signing_key.empty()) {
+      auto signing = audit::LoadSigningKey(config->audit_signing_key);
+      if (!signing.ok()) return Fail(signing.status());
+      const audit::VerifyKey own = audit::VerifyKeyOf(*signing);
+      if (std::none_of(keys.begin(), keys.end(), [&](const audit::VerifyKey& k) { return k.id == own.id; })) {
+        keys.push_back(own);
+      }
+    }
+    auto seals = audit::ListSeals((*app)->db());
+    if (!seals.ok()) return Fail(seals.status());
+    if (seals->empty() && exported.empty()) {
+      std::printf("no seals yet: set audit_signing_key to seal the log (docs/operators.md)\n");
+      return 0;
+    }
+    if (keys.empty()) {
+      std::printf("audit seals NOT CHECKED: %zu seal%s and no key to check them with (set audit_verify_keys)\n",
+                  seals->size(), seals->size() == 1 ? "" : "s");
+      return 1;
+    }
+    auto sealed = audit::VerifySeals((*app)->db(), keys, exported);
+    if (!sealed.ok()) return Fail(sealed.status());
+    if (!sealed->ok) {
+      std::printf("audit seals BROKEN: %s\n", sealed->problem.c_str());
+      return 1;
+    }
+    std::printf("audit seals verified: %lld seal%s, every signature holds and the log holds what each sealed%s\n",
+                static_cast<long long>(sealed->seals), sealed->seals == 1 ? "" : "s",
+                exported.empty() ? "" : ", and the exported seals are all there");
     return 0;
   }
 

@@ -123,6 +123,9 @@ const std::map<std::string, Setter>& Setters() {
          c.life_events = v;
          return Status::Ok();
        }},
+      {"audit_signing_key", [](Config& c, const std::string& v) { c.audit_signing_key = v; return Status::Ok(); }},
+      {"audit_verify_keys", [](Config& c, const std::string& v) { c.audit_verify_keys = v; return Status::Ok(); }},
+      {"audit_seal_minutes", [](Config& c, const std::string& v) { return ParseIntInto(c.audit_seal_minutes, v, 1, 24 * 60); }},
       {"oidc_providers",
        [](Config& c, const std::string& v) {
          c.oidc_providers = v;

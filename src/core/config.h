@@ -52,6 +52,13 @@ struct Config {
   // ONEDOOR_PUBLIC_URL: the address people open onedoor at, for the links in the messages it
   // sends (confirming a portal account's e-mail address).
   std::string public_url = "http://127.0.0.1:8080";
+  // Sealing the audit log (docs/operators.md, "Sealing the audit log"). ONEDOOR_AUDIT_SIGNING_KEY:
+  // the file of the Ed25519 key the server seals with (empty: the server does not seal);
+  // ONEDOOR_AUDIT_VERIFY_KEYS: the file of the public keys `onedoor audit verify` trusts (old
+  // keys stay listed after a rotation); ONEDOOR_AUDIT_SEAL_MINUTES: how often the server seals.
+  std::string audit_signing_key;
+  std::string audit_verify_keys;
+  int audit_seal_minutes = 60;
   // ONEDOOR_OIDC_PROVIDERS: the OpenID Connect providers people may sign in to the portal with
   // (docs/operators.md, "Signing in with OpenID Connect"). Empty: none, e-mail and password only.
   std::string oidc_providers;

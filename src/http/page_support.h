@@ -50,8 +50,10 @@ std::vector<core::FieldError> ReadTargetNumbers(const std::multimap<std::string,
 std::string FieldId(const std::string& engine_field);
 // "$", "£" or "€" for the loaded programs' currency.
 std::string_view CurrencySymbolOf(const eligibility::RuleSet& rules);
-// The form field of one input (its question as label), with the value given and its error.
-nlohmann::json InputField(const eligibility::Symbol& s, const std::string& id, const std::string& name,
+// The form field of one input (its question as label, in the page's language), with the value
+// given and its error.
+nlohmann::json InputField(const PageDeps& deps, const Context& ctx, const eligibility::Symbol& s,
+                          const std::string& id, const std::string& name,
                           const std::string& value, const std::map<std::string, std::string>& errors,
                           std::string_view currency);
 // A typed answer as the engine takes it: trimmed; for money and numbers without thousands
@@ -135,6 +137,8 @@ void AddPortalAppointmentPages(Router& router, const PageDeps& deps);
 // Linking a portal account by matching, with review: /portal/find-my-record, /portal-links and
 // /portal-links/{id}. In pages_portal_links.cc.
 void AddPortalLinkPages(Router& router, const PageDeps& deps);
+// A person gives a consent from the portal: /portal/consents/new. In pages_portal_consents.cc.
+void AddPortalConsentPages(Router& router, const PageDeps& deps);
 // Signing in to the portal with OpenID Connect: /portal/sign-in-with/{id} and /portal/oidc/callback.
 void AddPortalOidcPages(Router& router, const PageDeps& deps);
 

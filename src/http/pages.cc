@@ -237,6 +237,12 @@ std::string BirthDisplay(const std::string& stored) {
   return d.ok() ? d->ToDisplay() : "Not known";
 }
 
+// A date of birth in the page's language: the whole date as DateText writes it; a partial one
+// ("March 1985", "1985") as stored.
+std::string BirthText(const Context& ctx, const core::PartialDate& b) {
+  return b.complete() ? page_support::DateText(ctx, core::Date{b.year, b.month, b.day}) : b.ToDisplay();
+}
+
 struct FormInput {
   std::multimap<std::string, std::string> form;
   std::vector<core::FieldError> errors;  // by form field
@@ -316,6 +322,21 @@ void ApplyForm(FormInput& in, registry::Person& p) {
   p.needs.accessibility = Trim(FormValue(f, "accessibility_needs"));
 }
 
+// A client form's error in the page's language: a fixed sentence from the catalogue, and the
+// sentences that lead a service's message ("Date of birth: the month must be between 1 and 12")
+// with each part translated.
+std::string FormErrorText(const PageDeps& deps, const Context& ctx, const std::string& message) {
+  for (const char* lead : {"Date of birth: ", "Date of death: ", "Enter the national identity number: ",
+                           "The date of death "}) {
+    const std::string l(lead);
+    if (message.rfind(l, 0) == 0) {
+      return page_support::T(deps, ctx, l + "{problem}",
+                             {{"problem", page_support::T(deps, ctx, message.substr(l.size()))}});
+    }
+  }
+  return page_support::T(deps, ctx, message);
+}
+
 json FormData(const PageDeps& deps, const Context& ctx, const std::multimap<std::string, std::string>& f,
               const std::vector<core::FieldError>& errors, bool editing) {
   json d = Common(deps, ctx, editing ? "Edit client" : "Register a client", editing ? "" : "new");
@@ -328,19 +349,21 @@ json FormData(const PageDeps& deps, const Context& ctx, const std::multimap<std:
   d["f_interpreter_needed"] = !FormValue(f, "interpreter_needed").empty();
   json options = json::array();
   for (const auto& [value, label] : kSexOptions) {
-    options.push_back({{"value", value}, {"label", label}, {"checked", FormValue(f, "sex") == value}});
+    options.push_back(
+        {{"value", value}, {"label", page_support::T(deps, ctx, label)}, {"checked", FormValue(f, "sex") == value}});
   }
   d["sex_options"] = std::move(options);
   json list = json::array();
   for (const auto& e : errors) {
-    if (!d.contains("e_" + e.field)) d["e_" + e.field] = e.message;
-    list.push_back({{"field", e.field}, {"message", e.message}, {"href", HrefFor(e.field)}});
+    const std::string message = FormErrorText(deps, ctx, e.message);
+    if (!d.contains("e_" + e.field)) d["e_" + e.field] = message;
+    list.push_back({{"field", e.field}, {"message", message}, {"href", HrefFor(e.field)}});
   }
   d["errors"] = std::move(list);
   d["has_errors"] = !errors.empty();
-  d["heading"] = editing ? "Edit client" : "Register a client";
+  d["heading"] = page_support::T(deps, ctx, editing ? "Edit client" : "Register a client");
   d["editing"] = editing;
-  d["submit_label"] = editing ? "Save changes" : "Register client";
+  d["submit_label"] = page_support::T(deps, ctx, editing ? "Save changes" : "Register client");
   return d;
 }
 
@@ -510,12 +533,14 @@ std::string_view CurrencySymbolOf(const eligibility::RuleSet& rules) {
 }
 
 // The form field of one input, with the value the user gave.
-json InputField(const eligibility::Symbol& s, const std::string& id, const std::string& name, const std::string& value,
-                const std::map<std::string, std::string>& errors, std::string_view currency) {
+json InputField(const PageDeps& deps, const Context& ctx, const eligibility::Symbol& s, const std::string& id,
+                const std::string& name, const std::string& value, const std::map<std::string, std::string>& errors,
+                std::string_view currency) {
+  auto tr = [&](const std::string& m) { return m.empty() ? m : T(deps, ctx, m); };
   json f = {{"id", id},
             {"name", name},
-            {"label", s.question.empty() ? s.label : s.question},
-            {"hint", s.question.empty() ? "" : s.label},
+            {"label", tr(s.question.empty() ? s.label : s.question)},
+            {"hint", s.question.empty() ? "" : tr(s.label)},
             {"value", value},
             {"is_bool", s.type == eligibility::Type::kBool},
             {"is_money", s.type == eligibility::Type::kMoney},
@@ -525,14 +550,16 @@ json InputField(const eligibility::Symbol& s, const std::string& id, const std::
             {"yes_checked", value == "true"},
             {"no_checked", value == "false"},
             {"currency", std::string(currency)},
-            {"period", s.period == eligibility::Period::kMonth ? "a month" : s.period == eligibility::Period::kYear ? "a year" : ""},
+            {"period", tr(s.period == eligibility::Period::kMonth  ? "a month"
+                          : s.period == eligibility::Period::kYear ? "a year"
+                                                                   : "")},
             {"optional", s.default_value.has_value()}};
   if (s.type == eligibility::Type::kEnum) {
     json options = json::array();
     for (const auto& v : s.enum_values) {
       std::string text = v;
       std::replace(text.begin(), text.end(), '_', ' ');
-      options.push_back({{"value", v}, {"text", text}, {"selected", v == value}});
+      options.push_back({{"value", v}, {"text", tr(text)}, {"selected", v == value}});
     }
     f["options"] = std::move(options);
   }
@@ -593,8 +620,11 @@ using page_support::ResultText;
 using page_support::TagClass;
 
 // The results part of the page, from a screening's stored JSON.
-void AddResults(json& d, const std::string& result_json, const eligibility::RuleSet& rules,
-                accounts::AccountService& accounts) {
+void AddResults(const PageDeps& deps, const Context& ctx, json& d, const std::string& result_json,
+                const eligibility::RuleSet& rules, accounts::AccountService& accounts) {
+  auto tr_ = [&](const std::string& m, const std::map<std::string, std::string>& args = {}) {
+    return m.empty() ? m : page_support::T(deps, ctx, m, args);
+  };
   json s = json::parse(result_json, nullptr, false);
   if (s.is_discarded()) return;
   json results = json::array();
@@ -606,33 +636,35 @@ void AddResults(json& d, const std::string& result_json, const eligibility::Rule
     json tests = json::array();
     for (const auto& t : p["tests"]) {
       std::string tr = t.value("result", "");
-      tests.push_back({{"label", t.value("label", "")}, {"tag_class", TagClass(tr)}, {"tag_text", ResultText(tr)},
+      tests.push_back({{"label", tr_(t.value("label", ""))}, {"tag_class", TagClass(tr)}, {"tag_text", tr_(ResultText(tr))},
                        {"message", t.value("message", "")}, {"citation", t.value("citation", "")}});
     }
     json trace = json::array();
     for (const auto& t : p["trace"]) {
       std::string source = t.value("reference", t.value("formula", t.value("source", "")));
-      if (t.contains("effective")) source = "from " + t.value("effective", "") + ": " + source;
-      trace.push_back({{"label", t.value("label", "")}, {"name", t.value("name", "")}, {"value", t.value("value", "")},
+      if (t.contains("effective")) {
+        source = tr_("from {effective}: {source}", {{"effective", t.value("effective", "")}, {"source", source}});
+      }
+      trace.push_back({{"label", tr_(t.value("label", ""))}, {"name", t.value("name", "")}, {"value", t.value("value", "")},
                        {"kind", t.value("kind", "")}, {"source", source}});
     }
     std::string stale;
     for (const auto& x : p["stale"]) stale += (stale.empty() ? "" : ", ") + x.get<std::string>();
     for (const auto& m : p["missing_inputs"]) missing.push_back(m.get<std::string>());
     json o = {{"program", p.value("program", "")},
-              {"name", p.value("name", "")},
+              {"name", tr_(p.value("name", ""))},
               {"agency", AgencyName(accounts, p.value("agency", ""))},
               {"legal_basis", p.value("legal_basis", "")},
               {"version", p.value("version", "")},
               {"tag_class", TagClass(result)},
-              {"tag_text", ResultText(result)},
+              {"tag_text", tr_(ResultText(result))},
               {"reason", p.value("reason", "")},
               {"tests", std::move(tests)},
               {"trace", std::move(trace)}};
     if (!stale.empty()) o["stale"] = stale;
     if (p.contains("amount")) {
       o["amount_text"] = p["amount"].value("text", "");
-      if (!p["amount"].value("label", "").empty()) o["amount_label"] = p["amount"].value("label", "");
+      if (!p["amount"].value("label", "").empty()) o["amount_label"] = tr_(p["amount"].value("label", ""));
     }
     results.push_back(std::move(o));
   }
@@ -643,7 +675,7 @@ void AddResults(json& d, const std::string& result_json, const eligibility::Rule
     int sym = rules.FindSymbol(m);
     if (sym < 0) continue;
     const auto& symbol = rules.symbols()[sym];
-    questions.push_back({{"label", symbol.label},
+    questions.push_back({{"label", tr_(symbol.label)},
                          {"href", symbol.entity == eligibility::Entity::kPerson ? "#m0-" + m : "#in-" + m}});
   }
   d["results"] = std::move(results);
@@ -669,10 +701,11 @@ void AddScreeningPages(Router& router, const PageDeps& deps) {
     json list = json::array();
     for (const auto& e : field_errors) {
       std::string id = e.field == "as_of" ? "as_of" : FieldId(e.field);
-      errors[id] = e.message;
+      const std::string message = page_support::T(deps, ctx, e.message);
+      errors[id] = message;
       int sym = rules.FindSymbol(e.field.substr(e.field.rfind('/') + 1));
-      std::string label = sym >= 0 ? rules.symbols()[sym].label : e.field;
-      list.push_back({{"href", "#" + id}, {"message", label + ": " + e.message}});
+      std::string label = sym >= 0 ? page_support::T(deps, ctx, rules.symbols()[sym].label) : e.field;
+      list.push_back({{"href", "#" + id}, {"message", label + ": " + message}});
     }
     d["errors"] = std::move(list);
     d["has_errors"] = !field_errors.empty();
@@ -684,7 +717,8 @@ void AddScreeningPages(Router& router, const PageDeps& deps) {
     for (const auto& s : rules.symbols()) {
       if (!s.is_input || s.entity != eligibility::Entity::kHousehold) continue;
       if (household && s.name == "household_size") continue;  // from the registry
-      fields.push_back(InputField(s, "in-" + s.name, "in." + s.name, FormValue(form, "in." + s.name), errors, currency));
+      fields.push_back(
+          InputField(deps, ctx, s, "in-" + s.name, "in." + s.name, FormValue(form, "in." + s.name), errors, currency));
     }
     d["household_fields"] = std::move(fields);
     std::vector<std::string> member_names;
@@ -709,26 +743,33 @@ void AddScreeningPages(Router& router, const PageDeps& deps) {
         std::string name = fmt::format("m{}.{}", i, s.name);
         std::string id = fmt::format("m{}-{}", i, s.name);
         if (s.type == eligibility::Type::kBool) {
-          json c = {{"id", id}, {"name", name}, {"label", s.label}, {"checked", FormValue(form, name) == "true"}};
+          json c = {{"id", id},
+                    {"name", name},
+                    {"label", page_support::T(deps, ctx, s.label)},
+                    {"checked", FormValue(form, name) == "true"}};
           checks.push_back(std::move(c));
         } else if (!(household && s.name == "age")) {
-          json f = InputField(s, id, name, FormValue(form, name), errors, currency);
-          f["label"] = s.label;
-          f["hint"] = household ? "Leave empty to use the date of birth in the record" : "";
+          json f = InputField(deps, ctx, s, id, name, FormValue(form, name), errors, currency);
+          f["label"] = page_support::T(deps, ctx, s.label);
+          f["hint"] = household ? page_support::T(deps, ctx, "Leave empty to use the date of birth in the record") : "";
           m_fields.push_back(std::move(f));
         }
       }
       members.push_back({{"index", std::to_string(i)},
-                         {"legend", member_names[i].empty() ? fmt::format("Person {}", i + 1) : member_names[i]},
+                         {"legend", member_names[i].empty()
+                                        ? page_support::T(deps, ctx, "Person {n}", {{"n", std::to_string(i + 1)}})
+                                        : member_names[i]},
                          {"fields", std::move(m_fields)},
                          {"checks", std::move(checks)},
                          {"has_checks", true}});
     }
     d["members"] = std::move(members);
-    d["members_hint"] = household ? "Ages come from each member's date of birth."
-                                  : "Fill in one row for each person in the household, starting with the applicant.";
+    d["members_hint"] = page_support::T(
+        deps, ctx,
+        household ? "Ages come from each member's date of birth."
+                  : "Fill in one row for each person in the household, starting with the applicant.");
     if (done != nullptr) {
-      AddResults(d, done->result_json, rules, deps.accounts);
+      AddResults(deps, ctx, d, done->result_json, rules, deps.accounts);
       if (done->id) {
         d["saved_href"] = fmt::format("/screenings/{}", done->id);
         d["saved_id"] = std::to_string(done->id);
@@ -821,7 +862,7 @@ void AddScreeningPages(Router& router, const PageDeps& deps) {
                 d["saved_id"] = std::to_string(*id);
                 d["created_at"] = r->created_at.ToRfc3339().substr(0, 16);
                 d["household_href"] = fmt::format("/households/{}", r->household->value);
-                AddResults(d, r->result_json, deps.screenings->rules(), deps.accounts);
+                AddResults(deps, ctx, d, r->result_json, deps.screenings->rules(), deps.accounts);
                 if (deps.applications != nullptr && authz::HasClientRole(ctx.Who()) && r->household) {
                   AddApplyForm(deps, ctx, d, *r);
                   if (const std::string e = ctx.request.Query("apply_error"); !e.empty() && d.contains("apply_action")) {
@@ -877,18 +918,19 @@ void AddReviewPages(Router& router, const PageDeps& deps) {
                 if (!list.ok()) return ErrorFor(deps, ctx, list.status());
                 json d = Common(deps, ctx, "Possible duplicates", "reviews");
                 json items = json::array();
+                const std::string not_known = page_support::T(deps, ctx, "Not known");
                 for (const auto& r : *list) {
                   items.push_back({{"id", std::to_string(r.id)},
                                    {"a_name", SideName(r.a)},
-                                   {"a_birth", r.a.data.birth_date ? r.a.data.birth_date->ToDisplay() : "Not known"},
+                                   {"a_birth", r.a.data.birth_date ? BirthText(ctx, *r.a.data.birth_date) : not_known},
                                    {"b_name", SideName(r.b)},
-                                   {"b_birth", r.b.data.birth_date ? r.b.data.birth_date->ToDisplay() : "Not known"},
+                                   {"b_birth", r.b.data.birth_date ? BirthText(ctx, *r.b.data.birth_date) : not_known},
                                    {"likelihood", fmt::format("{:.0f}%", r.probability * 100)}});
                 }
                 d["count"] = std::to_string(items.size());
                 d["has_items"] = !items.empty();
                 d["items"] = std::move(items);
-                if (ctx.request.Query("decided") == "1") d["flash"] = "Decision saved";
+                if (ctx.request.Query("decided") == "1") d["flash"] = page_support::T(deps, ctx, "Decision saved");
                 return Page(deps, 200, "reviews", d);
               }});
 
@@ -899,11 +941,11 @@ void AddReviewPages(Router& router, const PageDeps& deps) {
     d["likelihood"] = fmt::format("{:.0f}%", r.probability * 100);
     json rows = json::array();
     auto row = [&](const std::string& label, const std::string& a, const std::string& b) {
-      rows.push_back({{"label", label}, {"a", a.empty() ? "—" : a}, {"b", b.empty() ? "—" : b}});
+      rows.push_back({{"label", page_support::T(deps, ctx, label)}, {"a", a.empty() ? "—" : a}, {"b", b.empty() ? "—" : b}});
     };
     row("Name", SideName(r.a), SideName(r.b));
-    row("Date of birth", r.a.data.birth_date ? r.a.data.birth_date->ToDisplay() : "",
-        r.b.data.birth_date ? r.b.data.birth_date->ToDisplay() : "");
+    row("Date of birth", r.a.data.birth_date ? BirthText(ctx, *r.a.data.birth_date) : "",
+        r.b.data.birth_date ? BirthText(ctx, *r.b.data.birth_date) : "");
     row("Address", r.a.data.addresses.empty() ? "" : r.a.data.addresses.front().OneLine(),
         r.b.data.addresses.empty() ? "" : r.b.data.addresses.front().OneLine());
     auto ids = [](const registry::Person& p) {
@@ -913,8 +955,9 @@ void AddReviewPages(Router& router, const PageDeps& deps) {
     };
     row("Identifiers", ids(r.a.data), ids(r.b.data));
     row("Agency's own id", r.a.local_id, r.b.local_id);
-    row("Linked client", r.a.person ? std::to_string(r.a.person->value) : "not linked yet",
-        r.b.person ? std::to_string(r.b.person->value) : "not linked yet");
+    const std::string unlinked = page_support::T(deps, ctx, "not linked yet");
+    row("Linked client", r.a.person ? std::to_string(r.a.person->value) : unlinked,
+        r.b.person ? std::to_string(r.b.person->value) : unlinked);
     d["rows"] = std::move(rows);
     json weights = json::array();
     json explanation = json::parse(r.explanation, nullptr, false);
@@ -927,12 +970,15 @@ void AddReviewPages(Router& router, const PageDeps& deps) {
       }
     }
     d["weights"] = std::move(weights);
-    if (r.state != "pending") d["decided"] = r.state == "same" ? "the same person" : "different people";
+    if (r.state != "pending") {
+      d["decided"] = page_support::T(deps, ctx, r.state == "same" ? "the same person" : "different people");
+    }
     d["reason"] = r.reason;
     json list = json::array();
     for (const auto& e : errors) {
-      d["e_" + e.field] = e.message;
-      list.push_back({{"href", "#" + e.field}, {"message", e.message}});
+      const std::string message = page_support::T(deps, ctx, e.message);
+      d["e_" + e.field] = message;
+      list.push_back({{"href", "#" + e.field}, {"message", message}});
     }
     d["errors"] = std::move(list);
     d["has_errors"] = !errors.empty();
@@ -990,7 +1036,7 @@ Response ClientRefused(const PageDeps& deps, Context& ctx, int64_t id, const cor
     return ErrorFor(deps, ctx, refusal);
   }
   json d = Common(deps, ctx, "You cannot see this client", "clients");
-  d["reason"] = refusal.message();
+  d["reason"] = page_support::T(deps, ctx, refusal.message());
   d["emergency_href"] = fmt::format("/clients/{}/emergency", id);
   d["justification"] = justification;
   if (!error.empty()) {
@@ -1268,11 +1314,11 @@ Response ClientPage(const PageDeps& deps, Context& ctx, const registry::PersonVi
   if (deps.portal != nullptr && authz::HasClientRole(ctx.Who())) {
     d["portal_action"] = fmt::format("/clients/{}/portal-link", p.id.value);
     if (const std::string e = ctx.request.Query("portal_error"); !e.empty()) {
-      d["e_portal_code"] = page_support::Capitalised(e);
+      d["e_portal_code"] = tr(page_support::Capitalised(e));
       d["has_errors"] = true;
       d["errors"] = json::array({{{"message", d["e_portal_code"]}, {"href", "#portal-code"}}});
     }
-    if (ctx.request.Query("portal_linked") == "1") d["flash"] = "Portal account linked";
+    if (ctx.request.Query("portal_linked") == "1") d["flash"] = tr("Portal account linked");
   }
   return Page(deps, 200, "client_view", d);
 }
@@ -1347,16 +1393,17 @@ void AddPageRoutes(Router& router, const PageDeps& deps) {
   router.Add({"GET", "/", Auth::kPage, "", [&deps](Context& ctx) {
                 if (ctx.Who().kind == authz::PrincipalKind::kCitizen) return Response::Redirect("/portal");
                 json d = Common(deps, ctx, "Home", "home");
+                auto tr = [&](const std::string& m) { return page_support::T(deps, ctx, m); };
                 json links = json::array();
-                links.push_back({{"href", "/clients"}, {"label", "Find a client"},
-                                 {"description", "Search by name, date of birth or identity number."}});
-                links.push_back({{"href", "/clients/new"}, {"label", "Register a client"},
-                                 {"description", "Record someone new to every agency of the consortium."}});
+                links.push_back({{"href", "/clients"}, {"label", tr("Find a client")},
+                                 {"description", tr("Search by name, date of birth or identity number.")}});
+                links.push_back({{"href", "/clients/new"}, {"label", tr("Register a client")},
+                                 {"description", tr("Record someone new to every agency of the consortium.")}});
                 if (ctx.Who().HasAnyRole({authz::Role::kFrontdesk, authz::Role::kCaseworker, authz::Role::kCoordinator,
                                           authz::Role::kManager}) &&
                     deps.portal != nullptr) {
-                  links.push_back({{"href", "/portal-links"}, {"label", "Portal accounts to link"},
-                                   {"description", "People who asked, from the portal, to be found in the registry."}});
+                  links.push_back({{"href", "/portal-links"}, {"label", tr("Portal accounts to link")},
+                                   {"description", tr("People who asked, from the portal, to be found in the registry.")}});
                 }
                 d["links"] = std::move(links);
                 // The work waiting, by role: counts only, with where to act on them.
@@ -1367,10 +1414,11 @@ void AddPageRoutes(Router& router, const PageDeps& deps) {
                     json cards = json::array();
                     auto card = [&](const std::string& heading, const std::string& href, const std::string& link,
                                     json rows) {
-                      cards.push_back({{"heading", heading}, {"href", href}, {"link", link}, {"rows", std::move(rows)}});
+                      cards.push_back(
+                          {{"heading", tr(heading)}, {"href", href}, {"link", tr(link)}, {"rows", std::move(rows)}});
                     };
-                    auto row = [](const std::string& key, int64_t n, bool warn = false) {
-                      return json{{"key", key}, {"value", n}, {"warn", warn && n > 0}};
+                    auto row = [&tr](const std::string& key, int64_t n, bool warn = false) {
+                      return json{{"key", tr(key)}, {"value", n}, {"warn", warn && n > 0}};
                     };
                     if (who.HasRole(authz::Role::kFrontdesk) || who.HasRole(authz::Role::kManager)) {
                       card("At the desk", "/desk", "Go to the desk",
@@ -1626,7 +1674,8 @@ void AddPageRoutes(Router& router, const PageDeps& deps) {
                   return ClientRefused(deps, ctx, *id,
                                        view.ok() ? core::Status::PermissionDenied("some of this record is withheld")
                                                  : view.status(),
-                                       justification, "Say why you need this now, in 10 to 500 characters");
+                                       justification,
+                                       page_support::T(deps, ctx, "Say why you need this now, in 10 to 500 characters"));
                 }
                 ctx.principal->break_glass = justification;
                 auto view = deps.persons.Get(ctx.Who(), core::PersonId{*id});
@@ -1665,8 +1714,10 @@ void AddPageRoutes(Router& router, const PageDeps& deps) {
                   if (updated.ok()) return Response::Redirect(fmt::format("/clients/{}?saved=1", *id));
                   if (updated.status().code() == core::StatusCode::kFailedPrecondition) {
                     d = FormData(deps, ctx, in.form, {}, true);
-                    d["conflict"] = "Someone else changed this record while you were editing it. Your changes are "
-                                    "below; check them against the current record and save again.";
+                    d["conflict"] = page_support::T(deps, ctx,
+                                                    "Someone else changed this record while you were editing it. Your "
+                                                    "changes are below; check them against the current record and "
+                                                    "save again.");
                     d["version"] = std::to_string(view->person.version);
                     d["form_action"] = fmt::format("/clients/{}/edit", *id);
                     return Page(deps, 409, "client_form", d);
@@ -1689,14 +1740,17 @@ void AddPageRoutes(Router& router, const PageDeps& deps) {
                 if (!view.ok()) return ErrorFor(deps, ctx, view.status());
                 auto history = deps.persons.History(ctx.Who(), core::PersonId{*id});
                 if (!history.ok()) return ErrorFor(deps, ctx, history.status());
-                json d = Common(deps, ctx, "History of " + view->person.DisplayName(), "clients");
+                json d = Common(deps, ctx,
+                                page_support::T(deps, ctx, "History of {name}", {{"name", view->person.DisplayName()}}),
+                                "clients");
                 d["name"] = view->person.DisplayName();
                 d["back_href"] = fmt::format("/clients/{}", *id);
                 json entries = json::array();
                 for (const auto& e : *history) {
                   json changes = json::array();
                   for (const auto& c : e.changes) {
-                    json change = {{"field", c.field}, {"after", c.after.empty() ? "(removed)" : c.after}};
+                    json change = {{"field", c.field},
+                                   {"after", c.after.empty() ? page_support::T(deps, ctx, "(removed)") : c.after}};
                     if (!c.before.empty()) change["before"] = c.before;
                     changes.push_back(std::move(change));
                   }
@@ -1705,7 +1759,7 @@ void AddPageRoutes(Router& router, const PageDeps& deps) {
                   entries.push_back({{"at", e.at.ToRfc3339().substr(0, 16).replace(10, 1, " ")},
                                      {"who", e.actor},
                                      {"agency", agency},
-                                     {"action", e.action == "created" ? "Registered" : "Changed"},
+                                     {"action", page_support::T(deps, ctx, e.action == "created" ? "Registered" : "Changed")},
                                      {"changes", std::move(changes)}});
                 }
                 d["entries"] = std::move(entries);
@@ -1744,13 +1798,14 @@ void AddPageRoutes(Router& router, const PageDeps& deps) {
                 const int64_t pages = std::max<int64_t>(1, (static_cast<int64_t>(chosen.size()) + kTimelinePage - 1) / kTimelinePage);
                 if (page > pages) return ErrorFor(deps, ctx, core::Status::NotFound(fmt::format("there are {} pages", pages)));
                 const std::string name = view->person.DisplayName();
-                json d = Common(deps, ctx, "What has happened: " + name, "clients");
+                json d = Common(deps, ctx, page_support::T(deps, ctx, "What has happened: {name}", {{"name", name}}),
+                                "clients");
                 d["name"] = name;
                 d["back_href"] = fmt::format("/clients/{}", *id);
                 const std::string base = fmt::format("/clients/{}/timeline", *id);
                 json kinds = json::array();
                 for (const auto& [value, label] : kKinds) {
-                  kinds.push_back({{"label", label},
+                  kinds.push_back({{"label", page_support::T(deps, ctx, label)},
                                    {"href", value.empty() ? base : base + "?kind=" + value},
                                    {"selected", value == kind}});
                 }
@@ -1760,21 +1815,24 @@ void AddPageRoutes(Router& router, const PageDeps& deps) {
                 for (size_t i = first; i < chosen.size() && i < first + kTimelinePage; ++i) {
                   const auto& e = *chosen[i];
                   list.push_back({{"at", e.at.ToRfc3339().substr(0, 16).replace(10, 1, " ")},
-                                  {"kind", page_support::Capitalised(e.kind)},
+                                  {"kind", page_support::T(deps, ctx, page_support::Capitalised(e.kind))},
                                   {"text", e.text},
                                   {"link", e.link}});
                 }
                 d["has_entries"] = !list.empty();
                 d["entries"] = std::move(list);
-                d["shown"] = chosen.empty() ? "Nothing you may see has happened yet."
-                                            : fmt::format("{} to {} of {}", first + 1,
-                                                          std::min(chosen.size(), first + kTimelinePage),
-                                                          chosen.size());
+                d["shown"] = chosen.empty()
+                                 ? page_support::T(deps, ctx, "Nothing you may see has happened yet.")
+                                 : page_support::T(deps, ctx, "{first} to {last} of {total}",
+                                                   {{"first", std::to_string(first + 1)},
+                                                    {"last", std::to_string(std::min(chosen.size(), first + kTimelinePage))},
+                                                    {"total", std::to_string(chosen.size())}});
                 const std::string kind_query = kind.empty() ? "" : "kind=" + kind + "&";
                 if (page > 1) d["previous_href"] = fmt::format("{}?{}page={}", base, kind_query, page - 1);
                 if (page < pages) d["next_href"] = fmt::format("{}?{}page={}", base, kind_query, page + 1);
                 d["has_pages"] = pages > 1;
-                d["page_of"] = fmt::format("Page {} of {}", page, pages);
+                d["page_of"] = page_support::T(deps, ctx, "Page {page} of {pages}",
+                                               {{"page", std::to_string(page)}, {"pages", std::to_string(pages)}});
                 return Page(deps, 200, "client_timeline", d);
               }});
 
@@ -1789,6 +1847,7 @@ void AddPageRoutes(Router& router, const PageDeps& deps) {
                 for (const auto& m : h->members) {
                   std::string rel = m.relationship;
                   std::replace(rel.begin(), rel.end(), '_', ' ');
+                  rel = page_support::T(deps, ctx, rel);
                   json o = {{"href", fmt::format("/clients/{}", m.person.value)},
                             {"name", m.name},
                             {"relationship", rel},
@@ -1815,7 +1874,10 @@ void AddPageRoutes(Router& router, const PageDeps& deps) {
                       screenings.push_back({{"href", fmt::format("/screenings/{}", r.id)},
                                             {"when", r.created_at.ToRfc3339().substr(0, 10)},
                                             {"as_of", r.as_of.ToString()},
-                                            {"summary", fmt::format("{} likely eligible, {} need more answers", eligible, unknown)}});
+                                            {"summary", page_support::T(deps, ctx,
+                                                                        "{eligible} likely eligible, {unknown} need more answers",
+                                                                        {{"eligible", std::to_string(eligible)},
+                                                                         {"unknown", std::to_string(unknown)}})}});
                     }
                   }
                   d["screenings"] = std::move(screenings);
@@ -1844,6 +1906,7 @@ void AddPageRoutes(Router& router, const PageDeps& deps) {
   AddPortalAppointmentPages(router, deps);
   AddPortalOidcPages(router, deps);
   AddPortalLinkPages(router, deps);
+  AddPortalConsentPages(router, deps);
 }
 
 }  // namespace http

@@ -5,9 +5,10 @@
 #include <fmt/format.h>
 
 #include <algorithm>
-#include <cctype>
 
+#include "http/json_body.h"
 #include "http/page_support.h"
+#include "i18n/messages.h"
 
 namespace http {
 namespace {
@@ -17,18 +18,20 @@ using page_support::Common;
 using page_support::ErrorFor;
 using page_support::FormValue;
 using page_support::Render;
+using page_support::T;
 using page_support::Trim;
 
-std::string DateText(core::Date d) { return core::PartialDate{d.year, d.month, d.day}.ToDisplay(); }
+std::string DateText(const Context& ctx, core::Date d) { return page_support::DateText(ctx, d); }
 
-std::string DayOf(core::Timestamp t) {
+std::string DayOf(const Context& ctx, core::Timestamp t) {
   auto d = core::Date::Parse(t.ToRfc3339().substr(0, 10));
-  return d.ok() ? DateText(*d) : "";
+  return d.ok() ? DateText(ctx, *d) : "";
 }
 
-std::string Period(const sharing::Agreement& a) {
-  if (!a.valid_to) return "From " + DateText(a.valid_from);
-  return fmt::format("{} to {}", DateText(a.valid_from), DateText(*a.valid_to));
+std::string Period(const PageDeps& deps, const Context& ctx, const sharing::Agreement& a) {
+  if (!a.valid_to) return T(deps, ctx, "From {start}", {{"start", DateText(ctx, a.valid_from)}});
+  return T(deps, ctx, "{start} to {end}",
+           {{"start", DateText(ctx, a.valid_from)}, {"end", DateText(ctx, *a.valid_to)}});
 }
 
 std::string ClassTag(authz::SharingClass c) {
@@ -43,24 +46,29 @@ std::string ClassTag(authz::SharingClass c) {
   return "govuk-tag--grey";
 }
 
-std::string ClassText(authz::SharingClass c) {
-  std::string s(authz::SharingClassName(c));
-  s[0] = static_cast<char>(std::toupper(static_cast<unsigned char>(s[0])));
-  return s;
+// "White", "Grey" or "Black", in the request's language.
+std::string ClassText(const PageDeps& deps, const Context& ctx, authz::SharingClass c) {
+  return T(deps, ctx, page_support::Capitalised(std::string(authz::SharingClassName(c))));
 }
 
-std::string Capitalised(std::string s) {
-  if (!s.empty()) s[0] = static_cast<char>(std::toupper(static_cast<unsigned char>(s[0])));
-  return s;
+// `message` (English, maybe from a service and carrying a value) in the request's language when
+// the catalogue has it; never read as a pattern.
+std::string Known(const PageDeps& deps, const Context& ctx, const std::string& message) {
+  return deps.templates.messages().Has(page_support::LanguageOf(ctx), message) ? T(deps, ctx, message) : message;
+}
+
+std::string PurposeText(const PageDeps& deps, const Context& ctx, authz::Purpose p) {
+  return T(deps, ctx, std::string(authz::PurposeLabel(p)));
 }
 
 // What every view of an agreement shows. Nothing here is personal data except `approvals`
 // and `proposed_by` (staff usernames), which only the governance page uses.
-json AgreementView(const sharing::Agreement& a, const authz::DataCategories& categories) {
+json AgreementView(const PageDeps& deps, const Context& ctx, const sharing::Agreement& a,
+                   const authz::DataCategories& categories) {
   const authz::DataCategory* c = categories.Find(a.category);
   json approvals = json::array();
   for (const auto& e : a.events) {
-    if (e.action == "approved") approvals.push_back({{"actor", e.actor}, {"when", DayOf(e.at)}});
+    if (e.action == "approved") approvals.push_back({{"actor", e.actor}, {"when", DayOf(ctx, e.at)}});
   }
   std::string proposed_by;
   for (const auto& e : a.events) {
@@ -70,16 +78,16 @@ json AgreementView(const sharing::Agreement& a, const authz::DataCategories& cat
           {"agency", a.receiving_agency_name},
           {"category", c != nullptr ? c->label : a.category},
           {"category_description", c != nullptr ? c->description : ""},
-          {"class_text", ClassText(a.sharing_class)},
+          {"class_text", ClassText(deps, ctx, a.sharing_class)},
           {"class_tag", ClassTag(a.sharing_class)},
-          {"purpose", std::string(authz::PurposeLabel(a.purpose))},
-          {"legal_basis", a.consent_required ? "The person's consent" : a.legal_basis},
+          {"purpose", PurposeText(deps, ctx, a.purpose)},
+          {"legal_basis", a.consent_required ? T(deps, ctx, "The person's consent") : a.legal_basis},
           {"consent_required", a.consent_required},
-          {"period", Period(a)},
+          {"period", Period(deps, ctx, a)},
           // Mustache shows a section for any string, the empty one too.
           {"description", a.description.empty() ? json(false) : json(a.description)},
-          {"approved_on", a.decided_at ? DayOf(*a.decided_at) : ""},
-          {"proposed_on", DayOf(a.proposed_at)},
+          {"approved_on", a.decided_at ? DayOf(ctx, *a.decided_at) : ""},
+          {"proposed_on", DayOf(ctx, a.proposed_at)},
           {"proposed_by", proposed_by},
           {"approvals", std::move(approvals)},
           {"approvals_needed", std::to_string(a.approvals_needed)},
@@ -88,13 +96,13 @@ json AgreementView(const sharing::Agreement& a, const authz::DataCategories& cat
           {"reason", a.reason}};
 }
 
-json CategoriesView(const authz::DataCategories& categories) {
+json CategoriesView(const PageDeps& deps, const Context& ctx, const authz::DataCategories& categories) {
   json out = json::array();
   for (const auto& c : categories.categories()) {
     out.push_back({{"id", c.id},
                    {"label", c.label},
                    {"description", c.description},
-                   {"class_text", ClassText(c.sharing_class)},
+                   {"class_text", ClassText(deps, ctx, c.sharing_class)},
                    {"class_tag", ClassTag(c.sharing_class)}});
   }
   return out;
@@ -104,7 +112,7 @@ json CategoriesView(const authz::DataCategories& categories) {
 
 struct DecisionError {
   int64_t id = 0;
-  std::string message;
+  std::string message;       // in the request's language
   std::string reason;        // as typed, shown again
   bool about_reason = true;  // false: about the agreement's state; the summary links to its card
 };
@@ -136,7 +144,7 @@ Response GovernancePage(const PageDeps& deps, Context& ctx,
   };
   json pending = json::array();
   for (const auto& a : *proposed) {
-    json v = with_error(AgreementView(a, service.categories()), a.id);
+    json v = with_error(AgreementView(deps, ctx, a, service.categories()), a.id);
     bool mine = false;
     for (const auto& e : a.events)
       mine = mine || (e.action == "approved" && e.user == ctx.Who().user.value);
@@ -146,11 +154,11 @@ Response GovernancePage(const PageDeps& deps, Context& ctx,
   }
   json in_force = json::array();
   for (const auto& a : *approved) {
-    json v = with_error(AgreementView(a, service.categories()), a.id);
+    json v = with_error(AgreementView(deps, ctx, a, service.categories()), a.id);
     v["in_force"] = a.InForceOn(today);
-    v["status_text"] = a.InForceOn(today)     ? "In force"
-                       : a.valid_from > today ? "Not started"
-                                              : "Ended";
+    const char* status = a.InForceOn(today) ? "in_force" : a.valid_from > today ? "not_started" : "ended";
+    v["status_text"] = T(deps, ctx, "{status, select, in_force {In force} not_started {Not started} other {Ended}}",
+                         {{"status", status}});
     in_force.push_back(std::move(v));
   }
   json closed = json::array();
@@ -158,8 +166,8 @@ Response GovernancePage(const PageDeps& deps, Context& ctx,
   ended.insert(ended.end(), revoked->begin(), revoked->end());
   std::sort(ended.begin(), ended.end(), [](const auto& x, const auto& y) { return x.id > y.id; });
   for (const auto& a : ended) {
-    json v = AgreementView(a, service.categories());
-    v["state_text"] = a.state == sharing::AgreementState::kRefused ? "Refused" : "Revoked";
+    json v = AgreementView(deps, ctx, a, service.categories());
+    v["state_text"] = T(deps, ctx, a.state == sharing::AgreementState::kRefused ? "Refused" : "Revoked");
     closed.push_back(std::move(v));
   }
   d["pending"] = std::move(pending);
@@ -177,16 +185,20 @@ Response GovernancePage(const PageDeps& deps, Context& ctx,
     d["has_errors"] = true;
   }
   const std::string done = ctx.request.Query("done");
-  const std::string id = ctx.request.Query("id");
-  if (done == "approved")
-    d["flash"] = fmt::format("Agreement {} approved: it is on the public register", id);
-  if (done == "approval")
-    d["flash"] = fmt::format(
-        "Your approval of agreement {} is recorded: a second governance user must approve it", id);
-  if (done == "refused") d["flash"] = fmt::format("Agreement {} refused", id);
-  if (done == "revoked")
-    d["flash"] = fmt::format("Agreement {} revoked: it is no longer in force", id);
-  if (done == "proposed") d["flash"] = fmt::format("Agreement {} proposed", id);
+  if (auto id = ParseId(ctx.request.Query("id"), "id"); id.ok()) {
+    const std::map<std::string, std::string> args = {{"id", std::to_string(*id)}};
+    if (done == "approved")
+      d["flash"] = T(deps, ctx, "Agreement {id, number, ::group-off} approved: it is on the public register", args);
+    if (done == "approval")
+      d["flash"] = T(deps, ctx,
+                     "Your approval of agreement {id, number, ::group-off} is recorded: a second governance user "
+                     "must approve it",
+                     args);
+    if (done == "refused") d["flash"] = T(deps, ctx, "Agreement {id, number, ::group-off} refused", args);
+    if (done == "revoked")
+      d["flash"] = T(deps, ctx, "Agreement {id, number, ::group-off} revoked: it is no longer in force", args);
+    if (done == "proposed") d["flash"] = T(deps, ctx, "Agreement {id, number, ::group-off} proposed", args);
+  }
   return Render(deps, status, "agreements_governance", d);
 }
 
@@ -196,7 +208,8 @@ bool MayPropose(const authz::Principal& who) {
   return who.HasAnyRole({authz::Role::kGovernance, authz::Role::kManager});
 }
 
-// The page field a service field error belongs to, and the page's wording for it.
+// The page field a service field error belongs to, and the page's wording for it (English: the
+// catalogue's key, translated where the form shows it).
 std::pair<std::string, std::string> FormError(const core::FieldError& fe) {
   if (fe.field == "receiving_agency_id")
     return {"receiving_agency_id", "Select the agency that will receive the data"};
@@ -208,7 +221,7 @@ std::pair<std::string, std::string> FormError(const core::FieldError& fe) {
                             : "The end date " + fe.message};
   }
   if (fe.field == "description") return {"description", "What the data is for " + fe.message};
-  return {fe.field, Capitalised(fe.message)};
+  return {fe.field, page_support::Capitalised(fe.message)};
 }
 
 Response ProposalForm(const PageDeps& deps, Context& ctx,
@@ -242,19 +255,23 @@ Response ProposalForm(const PageDeps& deps, Context& ctx,
                           {"input_id", first ? std::string("category") : "category-" + c.id},
                           {"label", c.label},
                           {"hint", c.description},
-                          {"class_text", ClassText(c.sharing_class)},
-                          {"approvals", c.sharing_class == authz::SharingClass::kGrey
-                                            ? "two governance users approve"
-                                            : "one governance user approves"},
+                          {"class_text", ClassText(deps, ctx, c.sharing_class)},
+                          {"approvals", T(deps, ctx, c.sharing_class == authz::SharingClass::kGrey
+                                                         ? "two governance users approve"
+                                                         : "one governance user approves")},
                           {"checked", category_value == c.id}});
     first = false;
   }
-  std::string never_text;
+  std::string never_text;  // "A, B and C"
   for (size_t i = 0; i < never.size(); ++i) {
-    never_text += (i == 0                  ? ""
-                   : i + 1 == never.size() ? " and "
-                                           : ", ") +
-                  never[i].get<std::string>();
+    const std::string label = never[i].get<std::string>();
+    if (i == 0) {
+      never_text = label;
+    } else if (i + 1 < never.size()) {
+      never_text += ", " + label;
+    } else {
+      never_text = T(deps, ctx, "{items} and {last}", {{"items", never_text}, {"last", label}});
+    }
   }
   d["categories"] = std::move(categories);
   if (!never_text.empty()) d["never_shared"] = never_text;
@@ -265,7 +282,7 @@ Response ProposalForm(const PageDeps& deps, Context& ctx,
     const std::string name(authz::PurposeName(p));
     purposes.push_back({{"value", name},
                         {"input_id", first ? std::string("purpose") : "purpose-" + name},
-                        {"label", std::string(authz::PurposeLabel(p))},
+                        {"label", PurposeText(deps, ctx, p)},
                         {"checked", purpose_value == name}});
     first = false;
   }
@@ -276,15 +293,16 @@ Response ProposalForm(const PageDeps& deps, Context& ctx,
   d["valid_to"] = FormValue(form, "valid_to");
   d["description"] = FormValue(form, "description");
   json list = json::array();
-  for (const auto& [field, message] : errors) {
+  for (const auto& [field, english] : errors) {
+    const std::string message = Known(deps, ctx, english);
     if (!d.contains("e_" + field)) d["e_" + field] = message;
     list.push_back({{"href", "#" + field}, {"message", message}});
   }
   d["errors"] = std::move(list);
   d["has_errors"] = !errors.empty();
-  if (ctx.request.Query("proposed").size() > 0) {
-    d["flash"] = fmt::format("Agreement {} proposed. Governance users will decide on it",
-                             ctx.request.Query("proposed"));
+  if (auto proposed = ParseId(ctx.request.Query("proposed"), "proposed"); proposed.ok()) {
+    d["flash"] = T(deps, ctx, "Agreement {id, number, ::group-off} proposed. Governance users will decide on it",
+                   {{"id", std::to_string(*proposed)}});
   }
   return Render(deps, status, "agreement_form", d);
 }
@@ -311,16 +329,16 @@ void AddAgreementPages(Router& router, const PageDeps& deps) {
                 }
                 json items = json::array();
                 for (const auto& a : in_force) {
-                  json v = AgreementView(a, service.categories());
+                  json v = AgreementView(deps, ctx, a, service.categories());
                   v.erase("approvals");
                   v.erase("proposed_by");
                   items.push_back(std::move(v));
                 }
-                d["today"] = DateText(today);
+                d["today"] = DateText(ctx, today);
                 d["count"] = std::to_string(in_force.size());
                 d["has_items"] = !in_force.empty();
                 d["items"] = std::move(items);
-                d["categories"] = CategoriesView(service.categories());
+                d["categories"] = CategoriesView(deps, ctx, service.categories());
                 return Render(deps, 200, "agreements_register", d);
               }});
 
@@ -427,18 +445,21 @@ void AddAgreementPages(Router& router, const PageDeps& deps) {
          if (code == core::StatusCode::kInvalidArgument) {
            std::string message = done.status().fields().empty() ? done.status().message()
                                                                 : done.status().fields()[0].message;
+           const std::map<std::string, std::string> args = {{"id", std::to_string(id)}};
            if (*decision == sharing::AgreementDecision::kRefuse && reason.empty()) {
-             message = fmt::format("Enter the reason for refusing agreement {}", id);
+             message = T(deps, ctx, "Enter the reason for refusing agreement {id, number, ::group-off}", args);
            } else if (*decision == sharing::AgreementDecision::kRevoke && reason.empty()) {
-             message = fmt::format("Enter the reason for revoking agreement {}", id);
+             message = T(deps, ctx, "Enter the reason for revoking agreement {id, number, ::group-off}", args);
            } else {
-             message = fmt::format("Agreement {}: the reason {}", id, message);
+             message = T(deps, ctx, "Agreement {id, number, ::group-off}: the reason {problem}",
+                         {{"id", std::to_string(id)}, {"problem", Known(deps, ctx, message)}});
            }
            return GovernancePage(deps, ctx, DecisionError{id, message, reason}, 400);
          }
          if (code == core::StatusCode::kFailedPrecondition || code == core::StatusCode::kAborted) {
            return GovernancePage(
-               deps, ctx, DecisionError{id, Capitalised(done.status().message()), reason, false},
+               deps, ctx,
+               DecisionError{id, Known(deps, ctx, page_support::Capitalised(done.status().message())), reason, false},
                409);
          }
          return ErrorFor(deps, ctx, done.status());

@@ -5,9 +5,11 @@
 #include <fmt/format.h>
 
 #include <algorithm>
+#include <cctype>
 
 #include "http/json_body.h"
 #include "http/page_support.h"
+#include "i18n/messages.h"
 #include "http/request.h"
 
 namespace http {
@@ -18,13 +20,16 @@ using page_support::Common;
 using page_support::ErrorFor;
 using page_support::FormValue;
 using page_support::Render;
+using page_support::T;
 using page_support::Trim;
 
-std::string StateLabel(const std::string& state) {
-  if (state == "more_information") return "More information needed";
-  std::string s = state;
-  s[0] = static_cast<char>(std::toupper(static_cast<unsigned char>(s[0])));
-  return s;
+// A part's state in words, in the request's language.
+std::string StateLabel(const PageDeps& deps, const Context& ctx, const std::string& state) {
+  if (state == "pending") return T(deps, ctx, "Pending");
+  if (state == "approved") return T(deps, ctx, "Approved");
+  if (state == "denied") return T(deps, ctx, "Denied");
+  if (state == "more_information") return T(deps, ctx, "More information needed");
+  return page_support::Capitalised(state);
 }
 
 std::string StateTag(const std::string& state) {
@@ -34,13 +39,23 @@ std::string StateTag(const std::string& state) {
   return "govuk-tag--blue";
 }
 
-std::string Capitalised(std::string s) {
-  if (!s.empty()) s[0] = static_cast<char>(std::toupper(static_cast<unsigned char>(s[0])));
-  return s;
+// What the screening said of a part's program, in words.
+std::string ScreenedText(const PageDeps& deps, const Context& ctx, const std::string& screened) {
+  if (screened == "eligible") return T(deps, ctx, "likely eligible");
+  if (screened == "not_eligible") return T(deps, ctx, "not eligible");
+  return T(deps, ctx, "not known");
+}
+
+// A service's message as a sentence on the page, in the request's language when the catalogue
+// has it; never read as a pattern (it may carry a value with braces or quotes).
+std::string Said(const PageDeps& deps, const Context& ctx, const std::string& message) {
+  const std::string m = page_support::Capitalised(message);
+  return deps.templates.messages().Has(page_support::LanguageOf(ctx), m) ? T(deps, ctx, m) : m;
 }
 
 json ViewData(const PageDeps& deps, const Context& ctx, const cases::Application& a) {
-  json d = Common(deps, ctx, fmt::format("Application {}", a.id), "applications");
+  json d = Common(deps, ctx, T(deps, ctx, "Application {id, number, ::group-off}", {{"id", std::to_string(a.id)}}),
+                  "applications");
   const core::Date today = deps.applications->Today();
   d["id"] = a.id;
   d["applicant"] = a.applicant_name;
@@ -53,14 +68,17 @@ json ViewData(const PageDeps& deps, const Context& ctx, const cases::Application
   json parts = json::array();
   for (const auto& p : a.parts) {
     json decisions = json::array();
+    auto decision = [&](const char* value, const char* label) {
+      decisions.push_back({{"value", value}, {"label", T(deps, ctx, label)}, {"part", p.id}});
+    };
     if (p.state == "pending") {
-      decisions.push_back({{"value", "approve"}, {"label", "Approve"}, {"part", p.id}});
-      decisions.push_back({{"value", "deny"}, {"label", "Deny"}, {"part", p.id}});
-      decisions.push_back({{"value", "request_information"}, {"label", "Ask for more information"}, {"part", p.id}});
+      decision("approve", "Approve");
+      decision("deny", "Deny");
+      decision("request_information", "Ask for more information");
     } else if (p.state == "more_information") {
-      decisions.push_back({{"value", "information_received"}, {"label", "The information has come in"}, {"part", p.id}});
-      decisions.push_back({{"value", "approve"}, {"label", "Approve"}, {"part", p.id}});
-      decisions.push_back({{"value", "deny"}, {"label", "Deny"}, {"part", p.id}});
+      decision("information_received", "The information has come in");
+      decision("approve", "Approve");
+      decision("deny", "Deny");
     }
     // The part's own agency decides, or a joint team's member acting for it.
     bool for_agency = ctx.Who().agency == p.agency;
@@ -71,11 +89,11 @@ json ViewData(const PageDeps& deps, const Context& ctx, const cases::Application
     const bool decidable = !decisions.empty() && for_agency && authz::HasCaseworkRole(ctx.Who());
     parts.push_back({{"id", p.id},
                      {"application_id", a.id},
-                     {"program", p.program_name + (p.expedited ? " (expedited)" : "")},
+                     {"program", p.expedited ? T(deps, ctx, "{program} (expedited)", {{"program", p.program_name}})
+                                             : p.program_name},
                      {"agency", p.agency_name},
-                     {"screened", p.screened == "eligible" ? "likely eligible"
-                                  : p.screened == "not_eligible" ? "not eligible" : "not known"},
-                     {"state", StateLabel(p.state)},
+                     {"screened", ScreenedText(deps, ctx, p.screened)},
+                     {"state", StateLabel(deps, ctx, p.state)},
                      {"state_class", StateTag(p.state)},
                      {"received", p.received.ToString()},
                      {"due", p.due.ToString()},
@@ -84,7 +102,7 @@ json ViewData(const PageDeps& deps, const Context& ctx, const cases::Application
                      {"has_request", !p.request.empty() && p.state == "more_information"},
                      {"request", p.request},
                      {"has_answer", !p.answer.empty()},
-                     {"answered", p.answer.empty() ? "" : "Asked: " + p.request},
+                     {"answered", p.answer.empty() ? "" : T(deps, ctx, "Asked: {request}", {{"request", p.request}})},
                      {"answer", p.answer},
                      {"answered_at", p.answered_at ? p.answered_at->ToRfc3339().substr(0, 10) : ""},
                      {"has_reason", !p.reason.empty()},
@@ -121,7 +139,7 @@ void AddApplicationPages(Router& router, const PageDeps& deps) {
                                      {"received", p.received.ToString()},
                                      {"due", p.due.ToString()},
                                      {"overdue", p.OverdueOn(today)},
-                                     {"state", StateLabel(p.state)},
+                                     {"state", StateLabel(deps, ctx, p.state)},
                                      {"state_class", StateTag(p.state)}});
                   }
                 }
@@ -145,9 +163,20 @@ void AddApplicationPages(Router& router, const PageDeps& deps) {
                 if (made.ok()) return Response::Redirect(fmt::format("/applications/{}?made=1", made->id));
                 if (made.status().code() != core::StatusCode::kInvalidArgument) return ErrorFor(deps, ctx, made.status());
                 // Back to the screening's page with what was wrong; nothing was saved.
+                // Each in the person's language, as a sentence; after the first, with a small letter.
                 std::string messages;
-                for (const auto& e : made.status().fields()) messages += (messages.empty() ? "" : "; ") + e.message;
-                messages[0] = static_cast<char>(std::toupper(static_cast<unsigned char>(messages[0])));
+                for (const auto& e : made.status().fields()) {
+                  std::string m = Said(deps, ctx, e.message);
+                  if (!messages.empty()) {
+                    if (m == page_support::Capitalised(e.message)) {
+                      m = e.message;  // not translated: as the service wrote it
+                    } else if (!m.empty() && std::isupper(static_cast<unsigned char>(m[0]))) {
+                      m[0] = static_cast<char>(std::tolower(static_cast<unsigned char>(m[0])));
+                    }
+                  }
+                  messages += (messages.empty() ? "" : "; ") + m;
+                }
+                if (messages.empty()) messages = Said(deps, ctx, made.status().message());
                 return Response::Redirect(fmt::format("/screenings/{}?apply_error={}#apply", n.screening_id,
                                                       UrlEncode(messages)));
               }});
@@ -158,8 +187,8 @@ void AddApplicationPages(Router& router, const PageDeps& deps) {
                 auto a = deps.applications->Get(ctx.Who(), *id);
                 if (!a.ok()) return ErrorFor(deps, ctx, a.status());
                 json d = ViewData(deps, ctx, *a);
-                if (ctx.request.Query("made") == "1") d["flash"] = "Application made";
-                if (ctx.request.Query("decided") == "1") d["flash"] = "Decision saved";
+                if (ctx.request.Query("made") == "1") d["flash"] = T(deps, ctx, "Application made");
+                if (ctx.request.Query("decided") == "1") d["flash"] = T(deps, ctx, "Decision saved");
                 return Render(deps, 200, "application_view", d);
               }});
 
@@ -192,9 +221,11 @@ void AddApplicationPages(Router& router, const PageDeps& deps) {
                 json d = ViewData(deps, ctx, *a);
                 json errors = json::array();
                 const std::string anchor = fmt::format("#note-{}", *part);
-                if (failed.fields().empty()) errors.push_back({{"message", Capitalised(failed.message())}, {"href", anchor}});
+                if (failed.fields().empty()) {
+                  errors.push_back({{"message", Said(deps, ctx, failed.message())}, {"href", anchor}});
+                }
                 for (const auto& e : failed.fields()) {
-                  errors.push_back({{"message", Capitalised(e.message)},
+                  errors.push_back({{"message", Said(deps, ctx, e.message)},
                                     {"href", e.field == "decision" ? fmt::format("#decision-{}-approve", *part) : anchor}});
                 }
                 d["has_errors"] = true;

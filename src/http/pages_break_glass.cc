@@ -6,6 +6,7 @@
 
 #include "http/json_body.h"
 #include "http/page_support.h"
+#include "i18n/messages.h"
 
 namespace http {
 namespace {
@@ -15,6 +16,7 @@ using page_support::Common;
 using page_support::ErrorFor;
 using page_support::FormValue;
 using page_support::Render;
+using page_support::T;
 using page_support::Trim;
 
 Response QueuePage(const PageDeps& deps, Context& ctx, int status, const std::string& flash,
@@ -52,7 +54,7 @@ void AddBreakGlassPages(Router& router, const PageDeps& deps) {
   if (deps.glass == nullptr) return;
   router.Add({"GET", "/break-glass", Auth::kPage, "", [&deps](Context& ctx) {
                 const std::string done = ctx.request.Query("reviewed");
-                return QueuePage(deps, ctx, 200, done.empty() ? "" : "Review recorded", std::nullopt, "");
+                return QueuePage(deps, ctx, 200, done.empty() ? "" : T(deps, ctx, "Review recorded"), std::nullopt, "");
               }});
 
   router.Add({"POST", "/break-glass/{id}/review", Auth::kPage, "", [&deps](Context& ctx) {
@@ -63,13 +65,16 @@ void AddBreakGlassPages(Router& router, const PageDeps& deps) {
                 const std::string note = Trim(FormValue(form, "note"));
                 auto state = sharing::ParseGlassState(outcome);
                 if (!state.ok() || *state == sharing::GlassState::kPending) {
-                  return QueuePage(deps, ctx, 400, "", *id, "Choose whether the access was justified");
+                  return QueuePage(deps, ctx, 400, "", *id, T(deps, ctx, "Choose whether the access was justified"));
                 }
                 auto done = deps.glass->Review(ctx.Who(), *id, *state, note);
                 if (done.status().code() == core::StatusCode::kInvalidArgument) {
                   const auto& f = done.status().fields();
-                  return QueuePage(deps, ctx, 400, "", *id,
-                                   f.empty() ? done.status().message() : "Say why: " + f.front().message);
+                  // The whole English sentence is the message ("Say why: must be at most 1000 characters"),
+                  // translated when the catalogue has it; never read as a pattern.
+                  const std::string message = f.empty() ? done.status().message() : "Say why: " + f.front().message;
+                  const bool known = deps.templates.messages().Has(page_support::LanguageOf(ctx), message);
+                  return QueuePage(deps, ctx, 400, "", *id, known ? T(deps, ctx, message) : message);
                 }
                 if (!done.ok()) return ErrorFor(deps, ctx, done.status());
                 return Response::Redirect("/break-glass?reviewed=1");

@@ -20,6 +20,7 @@ using nlohmann::json;
 using page_support::Common;
 using page_support::ErrorFor;
 using page_support::Render;
+using page_support::T;
 
 std::string Text(const json& j, const char* field) {
   auto it = j.find(field);
@@ -34,16 +35,18 @@ std::string Shorten(const std::string& s, size_t max) {
   return s.substr(0, cut) + "…";
 }
 
-const char* DayName(const std::string& code) {
-  static const std::map<std::string, const char*> days = {{"MO", "Monday"},   {"TU", "Tuesday"}, {"WE", "Wednesday"},
-                                                          {"TH", "Thursday"}, {"FR", "Friday"},  {"SA", "Saturday"},
-                                                          {"SU", "Sunday"}};
-  auto it = days.find(code);
-  return it == days.end() ? nullptr : it->second;
+// The day of an iCalendar BYDAY code ("MO"), in the request's language; "" for another code.
+std::string DayName(const PageDeps& deps, const Context& ctx, const std::string& code) {
+  static const std::set<std::string> kCodes = {"MO", "TU", "WE", "TH", "FR", "SA", "SU"};
+  if (!kCodes.count(code)) return "";
+  return T(deps, ctx,
+           "{day, select, MO {Monday} TU {Tuesday} WE {Wednesday} TH {Thursday} FR {Friday} SA {Saturday} "
+           "SU {Sunday} other {}}",
+           {{"day", code}});
 }
 
 // "Monday, Wednesday: 09:00 to 17:00", or the schedule's own description.
-std::string ScheduleText(const json& s) {
+std::string ScheduleText(const PageDeps& deps, const Context& ctx, const json& s) {
   std::string days;
   std::string byday = Text(s, "byday");
   size_t start = 0;
@@ -52,15 +55,19 @@ std::string ScheduleText(const json& s) {
     if (comma == std::string::npos) comma = byday.size();
     std::string code = byday.substr(start, comma - start);
     code.erase(0, code.find_first_not_of(' '));
-    if (const char* name = DayName(code.size() > 2 ? code.substr(code.size() - 2) : code)) {
-      days += (days.empty() ? "" : ", ") + std::string(name);
+    if (const std::string name = DayName(deps, ctx, code.size() > 2 ? code.substr(code.size() - 2) : code);
+        !name.empty()) {
+      days += (days.empty() ? "" : ", ") + name;
     }
     start = comma + 1;
   }
   const std::string opens = Text(s, "opens_at").substr(0, 5), closes = Text(s, "closes_at").substr(0, 5);
-  std::string hours = !opens.empty() && !closes.empty() ? opens + " to " + closes : "";
+  std::string hours = !opens.empty() && !closes.empty()
+                          ? T(deps, ctx, "{opens} to {closes}", {{"opens", opens}, {"closes", closes}})
+                          : "";
   std::string out = days;
   if (!hours.empty()) out += (out.empty() ? "" : ": ") + hours;
+  out = page_support::Capitalised(out);  // "Lunes, martes: …", "De 09:00 a 17:00"
   const std::string description = Text(s, "description");
   if (out.empty()) return description;
   return description.empty() ? out : out + " (" + description + ")";
@@ -200,7 +207,10 @@ void AddDirectoryPages(Router& router, const PageDeps& deps) {
                 d["items"] = std::move(items);
                 d["has_items"] = !found->ids.empty();
                 d["total"] = found->total;
-                d["total_text"] = found->total == 1 ? "1 service" : fmt::format("{} services", found->total);
+                d["total_text"] = T(deps, ctx,
+                                    "{count, plural, one {{count, number, ::group-off} service} "
+                                    "other {{count, number, ::group-off} services}}",
+                                    {{"count", std::to_string(found->total)}});
                 d["any_word"] = found->any_word;
                 d["searched"] = !rq.Query("search").empty() || !rq.Query("topic").empty() ||
                                 !rq.Query("language").empty() || !rq.Query("postcode").empty();
@@ -236,7 +246,8 @@ void AddDirectoryPages(Router& router, const PageDeps& deps) {
                 const int64_t pages = (found->total + q->per_page - 1) / q->per_page;
                 if (pages > 1) {
                   d["has_pages"] = true;
-                  d["page_text"] = fmt::format("Page {} of {}", q->page, pages);
+                  d["page_text"] = T(deps, ctx, "Page {page, number, ::group-off} of {pages, number, ::group-off}",
+                                     {{"page", std::to_string(q->page)}, {"pages", std::to_string(pages)}});
                   if (q->page > 1) {
                     auto p = params;
                     p["page"] = std::to_string(q->page - 1);
@@ -261,20 +272,23 @@ void AddDirectoryPages(Router& router, const PageDeps& deps) {
                 d["name"] = Text(s, "name");
                 d["organization"] = s.contains("organization") ? Text(s["organization"], "name") : "";
                 d["inactive"] = Text(s, "status") != "active";
-                d["status"] = Text(s, "status");
+                d["status"] = T(deps, ctx, "{status, select, inactive {inactive} defunct {defunct} other {{status}}}",
+                                {{"status", Text(s, "status")}});
                 d["alert"] = Text(s, "alert");
                 d["description"] = Text(s, "description");
                 json facts = json::array();
                 auto fact = [&](const char* key, std::string value, bool link = false) {
-                  if (!value.empty()) facts.push_back({{"key", key}, {"value", value}, {"link", link}});
+                  if (!value.empty()) facts.push_back({{"key", T(deps, ctx, key)}, {"value", value}, {"link", link}});
                 };
                 std::string ages;
-                if (s.contains("minimum_age") && s.contains("maximum_age")) {
-                  ages = fmt::format("Ages {} to {}", s["minimum_age"].dump(), s["maximum_age"].dump());
-                } else if (s.contains("minimum_age")) {
-                  ages = fmt::format("Aged {} or over", s["minimum_age"].dump());
-                } else if (s.contains("maximum_age")) {
-                  ages = fmt::format("Aged up to {}", s["maximum_age"].dump());
+                const std::string min_age = s.contains("minimum_age") ? s["minimum_age"].dump() : "";
+                const std::string max_age = s.contains("maximum_age") ? s["maximum_age"].dump() : "";
+                if (!min_age.empty() && !max_age.empty()) {
+                  ages = T(deps, ctx, "Ages {min} to {max}", {{"min", min_age}, {"max", max_age}});
+                } else if (!min_age.empty()) {
+                  ages = T(deps, ctx, "Aged {min} or over", {{"min", min_age}});
+                } else if (!max_age.empty()) {
+                  ages = T(deps, ctx, "Aged up to {max}", {{"max", max_age}});
                 }
                 std::string who = Text(s, "eligibility_description");
                 if (!ages.empty()) who += (who.empty() ? "" : " ") + ages + ".";
@@ -305,7 +319,7 @@ void AddDirectoryPages(Router& router, const PageDeps& deps) {
                   json hours = json::array();
                   for (const json* list : {&sal, &loc}) {
                     for (const auto& sch : list->value("schedules", json::array())) {
-                      const std::string t = ScheduleText(sch);
+                      const std::string t = ScheduleText(deps, ctx, sch);
                       if (!t.empty()) hours.push_back({{"text", t}});
                     }
                   }
@@ -327,7 +341,7 @@ void AddDirectoryPages(Router& router, const PageDeps& deps) {
                 if (places.empty()) {
                   json hours = json::array();
                   for (const auto& sch : s.value("schedules", json::array())) {
-                    const std::string t = ScheduleText(sch);
+                    const std::string t = ScheduleText(deps, ctx, sch);
                     if (!t.empty()) hours.push_back({{"text", t}});
                   }
                   d["has_service_hours"] = !hours.empty();

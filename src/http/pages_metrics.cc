@@ -6,13 +6,25 @@
 #include <fmt/format.h>
 
 #include <algorithm>
+#include <cmath>
 
 #include "access/access_gate.h"
 #include "frontoffice/office_hours.h"
 #include "http/api_metrics.h"
 #include "http/json_body.h"
 #include "http/page_support.h"
+#include "i18n/messages.h"
 #include "metrics/scorecard.h"
+
+// In the request's language, beside TargetMetricChoices and ReadTargetNumbers (page_support.h):
+// the measures as <select> choices, and a target or indicator as its label says it ("Visitors
+// called within 20 minutes: at least 90%"; `label`, the stored English, when the metric is not
+// known). In pages_metrics.cc.
+namespace http::page_support {
+nlohmann::json TargetMetricChoices(const PageDeps& deps, const Context& ctx, const std::string& selected);
+std::string TargetText(const PageDeps& deps, const Context& ctx, const std::string& metric, int minutes,
+                       const std::string& comparison, double value, const std::string& label);
+}  // namespace http::page_support
 
 namespace http {
 namespace {
@@ -22,6 +34,25 @@ using page_support::Common;
 using page_support::ErrorFor;
 using page_support::FormValue;
 using page_support::Render;
+using page_support::T;
+
+// A message as it is, in the request's language when the catalogue has it (a service's message,
+// a label of the metrics). Never formatted as a pattern.
+std::string Said(const PageDeps& deps, const Context& ctx, const std::string& message) {
+  return deps.templates.messages().Has(page_support::LanguageOf(ctx), message) ? T(deps, ctx, message) : message;
+}
+
+// "Monday 1 December 2026", "lunes, 1 de diciembre de 2026".
+std::string DayText(const PageDeps& deps, const Context& ctx, core::Date date) {
+  return T(deps, ctx, "{weekday} {date}",
+           {{"weekday", Said(deps, ctx, std::string(frontoffice::WeekdayName(frontoffice::Weekday(date))))},
+            {"date", page_support::DateText(ctx, date)}});
+}
+
+// As the scorecard writes a target: "90", "12.5".
+std::string TargetNumber(double v) {
+  return std::fabs(v - std::round(v)) < 1e-9 ? fmt::format("{:.0f}", v) : fmt::format("{:.1f}", v);
+}
 
 std::string Escape(const std::string& s) {
   std::string out;
@@ -37,25 +68,37 @@ std::string Escape(const std::string& s) {
   return out;
 }
 
-std::string Shown(const metrics::Count& c, int k) {
-  if (c.secondary) return "not shown, so that a smaller figure cannot be worked out";
-  return c.suppressed ? fmt::format("fewer than {}", k) : std::to_string(c.value);
+std::string Shown(const PageDeps& deps, const Context& ctx, const metrics::Count& c, int k) {
+  if (c.secondary) return T(deps, ctx, "not shown, so that a smaller figure cannot be worked out");
+  return c.suppressed ? T(deps, ctx, "fewer than {k}", {{"k", std::to_string(k)}}) : std::to_string(c.value);
 }
 
-std::string Shown(const metrics::Rate& r, int k) {
-  if (r.suppressed) return fmt::format("not shown: fewer than {}", k);
+std::string Shown(const PageDeps& deps, const Context& ctx, const metrics::Rate& r, int k) {
+  if (r.suppressed) return T(deps, ctx, "not shown: fewer than {k}", {{"k", std::to_string(k)}});
   const auto p = r.Percent();
-  return p ? fmt::format("{:.1f}% ({} of {})", *p, r.part, r.whole) : "none yet";
+  if (!p) return T(deps, ctx, "none yet");
+  return T(deps, ctx, "{percent}% ({part, number, ::group-off} of {whole, number, ::group-off})",
+           {{"percent", fmt::format("{:.1f}", *p)},
+            {"part", std::to_string(r.part)},
+            {"whole", std::to_string(r.whole)}});
 }
 
-std::string Minutes(const std::optional<double>& v, bool suppressed, int k) {
-  if (suppressed) return fmt::format("fewer than {}", k);
-  return v ? fmt::format("{:.0f} min", *v) : "none yet";
+std::string Minutes(const PageDeps& deps, const Context& ctx, const std::optional<double>& v, bool suppressed, int k) {
+  if (suppressed) return T(deps, ctx, "fewer than {k}", {{"k", std::to_string(k)}});
+  return v ? fmt::format("{:.0f} min", *v) : T(deps, ctx, "none yet");
 }
+
+// The words of the chart, in the request's language.
+struct ChartWords {
+  std::string desc;    // what the chart shows
+  std::string median;  // the legend
+  std::string p90;
+  std::string not_shown;
+};
 
 // Horizontal bars, two per row (median and 90th percentile), labelled in text; the same numbers
 // are in the table beside it. `rows`: label, median, p90 (minutes; none when not shown).
-std::string BarChart(const std::string& id, const std::string& title,
+std::string BarChart(const std::string& id, const std::string& title, const ChartWords& words,
                      const std::vector<std::tuple<std::string, std::optional<double>, std::optional<double>>>& rows) {
   double top = 1;
   for (const auto& [label, median, p90] : rows) top = std::max({top, median.value_or(0), p90.value_or(0)});
@@ -64,13 +107,13 @@ std::string BarChart(const std::string& id, const std::string& title,
   std::string svg = fmt::format(
       R"(<svg xmlns="http://www.w3.org/2000/svg" class="onedoor-chart" role="img" aria-labelledby="{0}-title {0}-desc" )"
       R"(viewBox="0 0 {1} {2}" width="100%" style="max-width:{1}px">)"
-      R"(<title id="{0}-title">{3}</title><desc id="{0}-desc">Median and 90th percentile in minutes for each queue; )"
-      R"(the same figures are in the table.</desc>)",
-      id, label_width + bar_width + 80, height, Escape(title));
+      R"(<title id="{0}-title">{3}</title><desc id="{0}-desc">{4}</desc>)",
+      id, label_width + bar_width + 80, height, Escape(title), Escape(words.desc));
   svg += fmt::format(R"(<g font-family="sans-serif" font-size="14"><rect x="{}" y="4" width="14" height="10" fill="#1d70b8"/>)"
-                     R"(<text x="{}" y="14">median</text><rect x="{}" y="4" width="14" height="10" fill="#505a5f"/>)"
-                     R"(<text x="{}" y="14">90th percentile</text>)",
-                     label_width, label_width + 20, label_width + 100, label_width + 120);
+                     R"(<text x="{}" y="14">{}</text><rect x="{}" y="4" width="14" height="10" fill="#505a5f"/>)"
+                     R"(<text x="{}" y="14">{}</text>)",
+                     label_width, label_width + 20, Escape(words.median), label_width + 100, label_width + 120,
+                     Escape(words.p90));
   int y = 30;
   for (const auto& [label, median, p90] : rows) {
     svg += fmt::format(R"(<text x="0" y="{}">{}</text>)", y + 16, Escape(label.size() > 28 ? label.substr(0, 27) + "…" : label));
@@ -81,7 +124,7 @@ std::string BarChart(const std::string& id, const std::string& title,
         svg += fmt::format(R"(<rect x="{}" y="{}" width="{}" height="14" fill="{}"/><text x="{}" y="{}">{:.0f}</text>)",
                            label_width, bar_y, w, colour, label_width + w + 6, bar_y + 12, *value);
       } else {
-        svg += fmt::format(R"(<text x="{}" y="{}">not shown</text>)", label_width, bar_y + 12);
+        svg += fmt::format(R"(<text x="{}" y="{}">{}</text>)", label_width, bar_y + 12, Escape(words.not_shown));
       }
       bar_y += 18;
     }
@@ -109,7 +152,7 @@ void AddMetricsPages(Router& router, const PageDeps& deps) {
                 if (!period.ok()) {
                   json errors = json::array();
                   for (const auto& f : period.status().fields()) {
-                    const std::string m = page_support::Capitalised(f.message);
+                    const std::string m = Said(deps, ctx, page_support::Capitalised(f.message));
                     d["e_" + f.field] = m;
                     errors.push_back({{"message", m}, {"href", "#" + f.field}});
                   }
@@ -127,9 +170,11 @@ void AddMetricsPages(Router& router, const PageDeps& deps) {
                 d["f_to"] = last.ok() ? last->date.ToString() : to;
                 d["metrics_agency"] = m->agency_name;
                 d["agency_id"] = m->agency.value;
-                d["period_text"] = first.ok() && last.ok() ? fmt::format("{} to {}", frontoffice::DateText(first->date),
-                                                                         frontoffice::DateText(last->date))
-                                                           : "";
+                d["period_text"] = first.ok() && last.ok()
+                                       ? page_support::Capitalised(T(deps, ctx, "{from} to {to}",
+                                                                     {{"from", DayText(deps, ctx, first->date)},
+                                                                      {"to", DayText(deps, ctx, last->date)}}))
+                                       : "";
                 d["min_cell"] = k;
                 if (who.HasRole(authz::Role::kGovernance)) {
                   auto agencies = deps.accounts.ListAgencies();
@@ -142,15 +187,19 @@ void AddMetricsPages(Router& router, const PageDeps& deps) {
                     d["agencies"] = std::move(list);
                   }
                 }
+                // A row: its label in the request's language, and the figure.
+                auto row = [&](const char* key, const std::string& value) {
+                  return json{{"key", T(deps, ctx, key)}, {"value", value}};
+                };
                 json contacts = json::array({
-                    {{"key", "Contacts"}, {"value", Shown(m->contacts, k)}},
-                    {{"key", "Resolved at the first contact"}, {"value", Shown(m->first_contact_resolution, k)}},
-                    {{"key", "Satisfaction ratings"}, {"value", Shown(m->satisfaction_responses, k)}},
-                    {{"key", "Satisfied (4 or 5 out of 5)"}, {"value", Shown(m->satisfied, k)}},
+                    row("Contacts", Shown(deps, ctx, m->contacts, k)),
+                    row("Resolved at the first contact", Shown(deps, ctx, m->first_contact_resolution, k)),
+                    row("Satisfaction ratings", Shown(deps, ctx, m->satisfaction_responses, k)),
+                    row("Satisfied (4 or 5 out of 5)", Shown(deps, ctx, m->satisfied, k)),
                 });
                 for (const auto& c : m->by_channel) {
-                  contacts.push_back({{"key", "Contacts by " + (c.channel == "desk" ? std::string("desk") : c.channel)},
-                                      {"value", Shown(c.contacts, k)}});
+                  contacts.push_back({{"key", Said(deps, ctx, "Contacts by " + c.channel)},
+                                      {"value", Shown(deps, ctx, c.contacts, k)}});
                 }
                 d["contact_rows"] = std::move(contacts);
                 json queues = json::array();
@@ -158,51 +207,57 @@ void AddMetricsPages(Router& router, const PageDeps& deps) {
                 for (const auto& q : m->queues) {
                   const std::string label = q.office_name + ", " + q.queue_name;
                   queues.push_back({{"label", label},
-                                    {"tickets", Shown(q.tickets, k)},
-                                    {"served", Shown(q.served, k)},
-                                    {"no_shows", Shown(q.no_shows, k)},
-                                    {"wait_median", Minutes(q.wait.median, q.wait.suppressed, k)},
-                                    {"wait_p90", Minutes(q.wait.p90, q.wait.suppressed, k)},
-                                    {"service_median", Minutes(q.service.median, q.service.suppressed, k)},
-                                    {"service_p90", Minutes(q.service.p90, q.service.suppressed, k)}});
+                                    {"tickets", Shown(deps, ctx, q.tickets, k)},
+                                    {"served", Shown(deps, ctx, q.served, k)},
+                                    {"no_shows", Shown(deps, ctx, q.no_shows, k)},
+                                    {"wait_median", Minutes(deps, ctx, q.wait.median, q.wait.suppressed, k)},
+                                    {"wait_p90", Minutes(deps, ctx, q.wait.p90, q.wait.suppressed, k)},
+                                    {"service_median", Minutes(deps, ctx, q.service.median, q.service.suppressed, k)},
+                                    {"service_p90", Minutes(deps, ctx, q.service.p90, q.service.suppressed, k)}});
                   wait_bars.emplace_back(label, q.wait.median, q.wait.p90);
                 }
                 d["has_queues"] = !queues.empty();
                 d["queue_rows"] = std::move(queues);
-                if (!wait_bars.empty()) d["wait_chart"] = BarChart("wait-chart", "Waiting times by queue, in minutes", wait_bars);
+                if (!wait_bars.empty()) {
+                  const ChartWords words{T(deps, ctx,
+                                           "Median and 90th percentile in minutes for each queue; the same figures are "
+                                           "in the table."),
+                                         T(deps, ctx, "median"), T(deps, ctx, "90th percentile"),
+                                         T(deps, ctx, "not shown")};
+                  const std::string title = T(deps, ctx, "Waiting times by queue, in minutes");
+                  d["wait_chart"] = BarChart("wait-chart", title, words, wait_bars);
+                }
+                const auto& response = m->referral_response;
                 d["referral_rows"] = json::array({
-                    {{"key", "Referrals received"}, {"value", Shown(m->referrals_received, k)}},
-                    {{"key", "Accepted, of those answered"}, {"value", Shown(m->referrals_accepted, k)}},
-                    {{"key", "Completed, of those accepted"}, {"value", Shown(m->referrals_completed, k)}},
-                    {{"key", "Answered in time"}, {"value", Shown(m->referrals_answered_in_time, k)}},
-                    {{"key", "Time to answer, median"},
-                     {"value", Minutes(m->referral_response.median, m->referral_response.suppressed, k)}},
-                    {{"key", "Time to answer, 90th percentile"},
-                     {"value", Minutes(m->referral_response.p90, m->referral_response.suppressed, k)}},
+                    row("Referrals received", Shown(deps, ctx, m->referrals_received, k)),
+                    row("Accepted, of those answered", Shown(deps, ctx, m->referrals_accepted, k)),
+                    row("Completed, of those accepted", Shown(deps, ctx, m->referrals_completed, k)),
+                    row("Answered in time", Shown(deps, ctx, m->referrals_answered_in_time, k)),
+                    row("Time to answer, median", Minutes(deps, ctx, response.median, response.suppressed, k)),
+                    row("Time to answer, 90th percentile", Minutes(deps, ctx, response.p90, response.suppressed, k)),
                 });
                 d["decision_rows"] = json::array({
-                    {{"key", "Parts of applications decided"}, {"value", Shown(m->decisions, k)}},
-                    {{"key", "Decided within the statutory clock"}, {"value", Shown(m->decided_in_time, k)}},
+                    row("Parts of applications decided", Shown(deps, ctx, m->decisions, k)),
+                    row("Decided within the statutory clock", Shown(deps, ctx, m->decided_in_time, k)),
                 });
                 d["follow_rows"] = json::array({
-                    {{"key", "Repeat contacts for the same need (within 30 days)"}, {"value", Shown(m->repeat_contacts, k)}},
-                    {{"key", "Case reviews done on time"}, {"value", Shown(m->reviews_on_time, k)}},
+                    row("Repeat contacts for the same need (within 30 days)", Shown(deps, ctx, m->repeat_contacts, k)),
+                    row("Case reviews done on time", Shown(deps, ctx, m->reviews_on_time, k)),
                 });
+                const auto& applied = m->change_applied;
                 d["tell_rows"] = json::array({
-                    {{"key", "Changes received from other agencies (contacts avoided)"},
-                     {"value", Shown(m->changes_received, k)}},
-                    {{"key", "Applied"}, {"value", Shown(m->changes_applied, k)}},
-                    {{"key", "Time to apply, median"},
-                     {"value", Minutes(m->change_applied.median, m->change_applied.suppressed, k)}},
-                    {{"key", "Time to apply, 90th percentile"},
-                     {"value", Minutes(m->change_applied.p90, m->change_applied.suppressed, k)}},
+                    row("Changes received from other agencies (contacts avoided)",
+                        Shown(deps, ctx, m->changes_received, k)),
+                    row("Applied", Shown(deps, ctx, m->changes_applied, k)),
+                    row("Time to apply, median", Minutes(deps, ctx, applied.median, applied.suppressed, k)),
+                    row("Time to apply, 90th percentile", Minutes(deps, ctx, applied.p90, applied.suppressed, k)),
                 });
                 json take_up = json::array();
                 for (const auto& t : m->take_up) {
-                  take_up.push_back({{"key", t.program_name}, {"value", Shown(t.enrolled, k)}});
+                  take_up.push_back({{"key", t.program_name}, {"value", Shown(deps, ctx, t.enrolled, k)}});
                 }
                 if (!m->take_up.empty()) {
-                  take_up.push_back({{"key", "All the agency's programs"}, {"value", Shown(m->take_up_all, k)}});
+                  take_up.push_back(row("All the agency's programs", Shown(deps, ctx, m->take_up_all, k)));
                   d["take_up_as_of"] = m->take_up.front().as_of;
                 }
                 d["has_take_up"] = !take_up.empty();
@@ -224,9 +279,9 @@ void AddMetricsPages(Router& router, const PageDeps& deps) {
     auto card = deps.scorecards->Monthly(who, agency, month.empty() ? deps.scorecards->ThisMonth() : month);
     json d = Common(deps, ctx, "Scorecard", "performance");
     if (!card.ok() && card.status().code() == core::StatusCode::kInvalidArgument) {
-      d["e_month"] = "Write the month like 2026-11";
+      d["e_month"] = T(deps, ctx, "Write the month like 2026-11");
       d["has_errors"] = true;
-      d["errors"] = json::array({{{"message", "Write the month like 2026-11"}, {"href", "#month"}}});
+      d["errors"] = json::array({{{"message", d["e_month"]}, {"href", "#month"}}});
       card = deps.scorecards->Monthly(who, agency, deps.scorecards->ThisMonth());
       status = 400;
     }
@@ -234,7 +289,10 @@ void AddMetricsPages(Router& router, const PageDeps& deps) {
     d["metrics_agency"] = card->agency_name;
     d["agency_id"] = card->agency.value;
     d["f_month"] = card->month;
-    d["summary"] = fmt::format("{} met, {} missed, {} not known", card->met, card->missed, card->unknown);
+    d["summary"] = T(deps, ctx, "{met} met, {missed} missed, {unknown} not known",
+                     {{"met", std::to_string(card->met)},
+                      {"missed", std::to_string(card->missed)},
+                      {"unknown", std::to_string(card->unknown)}});
     json rows = json::array();
     json months = json::array();
     for (const auto& r : card->results) {
@@ -242,13 +300,17 @@ void AddMetricsPages(Router& router, const PageDeps& deps) {
       months = json::array();
       for (const auto& m : r.trend) {
         months.push_back(m.month);
-        trend.push_back(m.suppressed ? std::string("hidden") : m.value ? fmt::format("{:.1f}", *m.value) : std::string("–"));
+        trend.push_back(m.suppressed ? T(deps, ctx, "hidden")
+                        : m.value    ? fmt::format("{:.1f}", *m.value)
+                                     : std::string("–"));
       }
       const bool met = r.status == "met";
-      rows.push_back({{"id", r.target.id},
-                      {"label", r.target.label},
-                      {"actual", r.actual ? fmt::format("{:.1f}", *r.actual) : std::string("not known")},
-                      {"status", met ? "Met" : r.status == "missed" ? "Missed" : "Not known"},
+      const auto& t = r.target;
+      rows.push_back({{"id", t.id},
+                      {"label",
+                       page_support::TargetText(deps, ctx, t.metric, t.minutes, t.comparison, t.value, t.label)},
+                      {"actual", r.actual ? fmt::format("{:.1f}", *r.actual) : T(deps, ctx, "not known")},
+                      {"status", T(deps, ctx, met ? "Met" : r.status == "missed" ? "Missed" : "Not known")},
                       {"tag", met ? "govuk-tag--green" : r.status == "missed" ? "govuk-tag--red" : "govuk-tag--grey"},
                       {"trend", std::move(trend)},
                       {"remove_action", fmt::format("/performance/targets/{}/remove", r.target.id)}});
@@ -260,12 +322,12 @@ void AddMetricsPages(Router& router, const PageDeps& deps) {
                          (who.HasRole(authz::Role::kGovernance) ||
                           (who.agency == agency && who.HasAnyRole({authz::Role::kManager, authz::Role::kAdmin})));
     d["may_set"] = may_set;
-    d["metric_choices"] = page_support::TargetMetricChoices(values.value("f_metric", ""));
+    d["metric_choices"] = page_support::TargetMetricChoices(deps, ctx, values.value("f_metric", ""));
     d["f_value"] = values.value("f_value", "");
     d["f_minutes"] = values.value("f_minutes", "");
     d["at_most"] = values.value("f_comparison", "") == "at_most";
     for (const auto& e : errors) {
-      const std::string m = page_support::Capitalised(e["message"].get<std::string>());
+      const std::string m = Said(deps, ctx, page_support::Capitalised(e["message"].get<std::string>()));
       d["e_" + e["field"].get<std::string>()] = m;
       if (!d.contains("errors") || !d["errors"].is_array()) d["errors"] = json::array();
       d["errors"].push_back({{"message", m}, {"href", "#target-" + e["field"].get<std::string>()}});
@@ -328,6 +390,40 @@ json TargetMetricChoices(const std::string& selected) {
                        {"selected", selected == m.key}});
   }
   return choices;
+}
+
+json TargetMetricChoices(const PageDeps& deps, const Context& ctx, const std::string& selected) {
+  json choices = json::array();
+  for (const auto& m : metrics::TargetMetrics()) {
+    std::string label = m.label;
+    if (const size_t at = label.find("{minutes}"); at != std::string::npos) label.replace(at, 9, "N");
+    label = Said(deps, ctx, label);
+    choices.push_back({{"value", m.key},
+                       {"text", m.percent ? label + " (%)" : T(deps, ctx, "{measure} (minutes)", {{"measure", label}})},
+                       {"selected", selected == m.key}});
+  }
+  return choices;
+}
+
+std::string TargetText(const PageDeps& deps, const Context& ctx, const std::string& metric, int minutes,
+                       const std::string& comparison, double value, const std::string& label) {
+  const metrics::TargetMetric* m = metrics::FindTargetMetric(metric);
+  if (m == nullptr || (comparison != "at_least" && comparison != "at_most")) return label;
+  std::string measure = m->label;
+  if (const size_t at = measure.find("{minutes}"); at != std::string::npos) {
+    measure.replace(at, 9, "{minutes, number, ::group-off}");
+    measure = T(deps, ctx, measure, {{"minutes", std::to_string(minutes)}});
+  } else {
+    measure = Said(deps, ctx, measure);
+  }
+  const std::string number = TargetNumber(value);
+  const bool whole = number.find('.') == std::string::npos;
+  const std::string amount =
+      m->percent
+          ? number + "%"
+          : T(deps, ctx, whole ? "{value, number, ::group-off} minutes" : "{value} minutes", {{"value", number}});
+  return T(deps, ctx, comparison == "at_least" ? "{measure}: at least {amount}" : "{measure}: at most {amount}",
+           {{"measure", measure}, {"amount", amount}});
 }
 
 std::vector<core::FieldError> ReadTargetNumbers(const std::multimap<std::string, std::string>& form,

@@ -14,6 +14,7 @@
 #include "frontoffice/queue_service.h"
 #include "http/json_body.h"
 #include "http/page_support.h"
+#include "i18n/messages.h"
 
 namespace http {
 namespace {
@@ -24,6 +25,7 @@ using page_support::Common;
 using page_support::ErrorFor;
 using page_support::FormValue;
 using page_support::Render;
+using page_support::T;
 using page_support::Trim;
 
 constexpr int64_t kDayMicros = 86'400'000'000;
@@ -39,8 +41,94 @@ bool Manages(const authz::Principal& who, const frontoffice::OfficeHours& h) {
 }
 
 
+// A message as it is, in the request's language when the catalogue has it: a service's
+// message, or one of several words ("Monday") the catalogue gives. Never formatted as a pattern.
+std::string Said(const PageDeps& deps, const Context& ctx, const std::string& message) {
+  return deps.templates.messages().Has(page_support::LanguageOf(ctx), message) ? T(deps, ctx, message) : message;
+}
+
+// "Monday"; in Spanish "lunes" (in a sentence: capitalise it to start one).
+std::string DayName(const PageDeps& deps, const Context& ctx, int weekday) {
+  return Said(deps, ctx, std::string(frontoffice::WeekdayName(weekday)));
+}
+
+// "Monday 7 December 2026", "lunes, 7 de diciembre de 2026".
+std::string DayText(const PageDeps& deps, const Context& ctx, core::Date date) {
+  return T(deps, ctx, "{weekday} {date}",
+           {{"weekday", DayName(deps, ctx, frontoffice::Weekday(date))}, {"date", page_support::DateText(ctx, date)}});
+}
+
+// In the office's zone: "Monday 7 December 2026, 09:00".
+std::string DateTimeText(const PageDeps& deps, const Context& ctx, const frontoffice::OfficeHours& h,
+                         core::Timestamp t) {
+  auto l = frontoffice::ToLocal(t, h.time_zone);
+  return l.ok() ? DayText(deps, ctx, l->date) + ", " + frontoffice::ClockText(l->minute) : t.ToRfc3339().substr(0, 16);
+}
+
+// "today at 09:00", "tomorrow at 09:00", "Tuesday at 09:00" or the date at 09:00, as seen from `now`
+// in the office's zone.
+std::string WhenText(const PageDeps& deps, const Context& ctx, const frontoffice::OfficeHours& h, core::Timestamp t,
+                     core::Timestamp now) {
+  auto l = frontoffice::ToLocal(t, h.time_zone);
+  auto n = frontoffice::ToLocal(now, h.time_zone);
+  if (!l.ok() || !n.ok()) return t.ToRfc3339().substr(0, 16);
+  const int64_t days = l->date.ToDays() - n->date.ToDays();
+  const std::string time = frontoffice::ClockText(l->minute);
+  if (days == 0) return T(deps, ctx, "today at {time}", {{"time", time}});
+  if (days == 1) return T(deps, ctx, "tomorrow at {time}", {{"time", time}});
+  if (days < 7) {
+    return T(deps, ctx, "{weekday} at {time}", {{"weekday", DayName(deps, ctx, l->weekday)}, {"time", time}});
+  }
+  return T(deps, ctx, "{date} at {time}", {{"date", DayText(deps, ctx, l->date)}, {"time", time}});
+}
+
+// "A, B and C".
+std::string ListText(const PageDeps& deps, const Context& ctx, const std::vector<std::string>& items) {
+  if (items.empty()) return "";
+  std::string list = items.front();
+  for (size_t i = 1; i + 1 < items.size(); ++i) list += ", " + items[i];
+  return items.size() == 1 ? list : T(deps, ctx, "{list} and {last}", {{"list", list}, {"last", items.back()}});
+}
+
+// One line per group of days with the same hours: "Monday to Friday: 09:00 to 17:00" (as
+// OfficeHours::Describe, in the request's language).
+std::vector<std::string> HoursText(const PageDeps& deps, const Context& ctx, const frontoffice::OfficeHours& h) {
+  std::string day_text[8];
+  for (int d = 1; d <= 7; ++d) {
+    std::vector<std::string> parts;
+    for (const auto& p : h.periods) {
+      if (p.weekday != d) continue;
+      parts.push_back(T(deps, ctx, "{opens} to {closes}",
+                        {{"opens", frontoffice::ClockText(p.opens)}, {"closes", frontoffice::ClockText(p.closes)}}));
+    }
+    day_text[d] = parts.empty() ? T(deps, ctx, "closed") : ListText(deps, ctx, parts);
+  }
+  std::vector<std::string> out;
+  for (int d = 1; d <= 7;) {
+    int last = d;
+    while (last + 1 <= 7 && day_text[last + 1] == day_text[d]) ++last;
+    std::string days = DayName(deps, ctx, d);
+    if (last == d + 1) days = ListText(deps, ctx, {days, DayName(deps, ctx, last)});
+    if (last > d + 1) days = T(deps, ctx, "{first} to {last}", {{"first", days}, {"last", DayName(deps, ctx, last)}});
+    out.push_back(Capitalised(days) + ": " + day_text[d]);
+    d = last + 1;
+  }
+  return out;
+}
+
+// A time of day, "09:30" → 570; its mistake in the request's language.
+core::StatusOr<int> ParseTime(const PageDeps& deps, const Context& ctx, const std::string& text) {
+  auto minute = frontoffice::ParseClock(text);
+  if (minute.ok() || minute.status().message() != fmt::format("'{}' is not a time of day; write it like 09:30", text)) {
+    return minute;
+  }
+  return core::Status::InvalidArgument(
+      T(deps, ctx, "{text} is not a time of day; write it like 09:30", {{"text", "'" + text + "'"}}));
+}
+
 // "09:00-12:00, 13:00-17:00" (or with "to" or an en dash); empty: closed that day.
-core::StatusOr<std::vector<std::pair<int, int>>> ParseDayHours(const std::string& text) {
+core::StatusOr<std::vector<std::pair<int, int>>> ParseDayHours(const PageDeps& deps, const Context& ctx,
+                                                               const std::string& text) {
   std::vector<std::pair<int, int>> out;
   std::string rest = text;
   for (const char* dash : {"\u2013", "\u2014"}) {
@@ -56,10 +144,12 @@ core::StatusOr<std::vector<std::pair<int, int>>> ParseDayHours(const std::string
     if (part.empty()) continue;
     const size_t dash = part.find('-');
     if (dash == std::string::npos) {
-      return core::Status::InvalidArgument(fmt::format("write '{}' as an opening and a closing time, like 09:00-17:00", part));
+      const std::string problem =
+          T(deps, ctx, "write {part} as an opening and a closing time, like 09:00-17:00", {{"part", "'" + part + "'"}});
+      return core::Status::InvalidArgument(problem);
     }
-    ASSIGN_OR_RETURN(int opens, frontoffice::ParseClock(Trim(part.substr(0, dash))));
-    ASSIGN_OR_RETURN(int closes, frontoffice::ParseClock(Trim(part.substr(dash + 1))));
+    ASSIGN_OR_RETURN(int opens, ParseTime(deps, ctx, Trim(part.substr(0, dash))));
+    ASSIGN_OR_RETURN(int closes, ParseTime(deps, ctx, Trim(part.substr(dash + 1))));
     out.emplace_back(opens, closes);
   }
   return out;
@@ -81,18 +171,22 @@ std::string ClosuresValue(const frontoffice::OfficeHours& h) {
   return out;
 }
 
-std::string StatusText(const frontoffice::OfficeHours& h, core::Timestamp now) {
-  if (!h.HasHours()) return "No opening hours are set: the office is taken to be open at all times.";
+std::string StatusText(const PageDeps& deps, const Context& ctx, const frontoffice::OfficeHours& h,
+                       core::Timestamp now) {
+  if (!h.HasHours()) return T(deps, ctx, "No opening hours are set: the office is taken to be open at all times.");
   auto open = h.OpenAt(now);
   if (open.ok() && *open) {
     auto closes = h.ClosesAfter(now);
-    return closes.ok() && *closes ? "Open now; closes " + h.When(**closes, now) + "." : "Open now.";
+    if (!closes.ok() || !*closes) return T(deps, ctx, "Open now.");
+    return T(deps, ctx, "Open now; closes {when}.", {{"when", WhenText(deps, ctx, h, **closes, now)}});
   }
   auto next = h.NextOpening(now);
-  return next.ok() && *next ? "Closed now; opens " + h.When(**next, now) + "." : "Closed now.";
+  if (!next.ok() || !*next) return T(deps, ctx, "Closed now.");
+  return T(deps, ctx, "Closed now; opens {when}.", {{"when", WhenText(deps, ctx, h, **next, now)}});
 }
 
-// A form's mistakes: the list at the top and each message beside its field (`e_<field>`).
+// A form's mistakes, already in the request's language: the list at the top and each message
+// beside its field (`e_<field>`).
 void AddError(json& d, const std::string& field, const std::string& message) {
   d["has_errors"] = true;
   if (!d.contains("errors") || !d["errors"].is_array()) d["errors"] = json::array();
@@ -126,7 +220,7 @@ void AddOfficePages(Router& router, const PageDeps& deps) {
                   rows.push_back({{"href", fmt::format("/offices/{}", o.id.value)},
                                   {"name", o.name},
                                   {"address", o.address},
-                                  {"state", StatusText(*h, now)},
+                                  {"state", StatusText(deps, ctx, *h, now)},
                                   {"zone", h->time_zone}});
                 }
                 json d = Common(deps, ctx, "Offices", "offices");
@@ -153,14 +247,14 @@ void AddOfficePages(Router& router, const PageDeps& deps) {
     d["office_address"] = h->address;
     d["has_address"] = !h->address.empty();
     d["zone"] = h->time_zone;
-    d["state"] = StatusText(*h, now);
+    d["state"] = StatusText(deps, ctx, *h, now);
     d["has_hours"] = h->HasHours();
-    d["summary"] = h->Describe();
+    d["summary"] = HoursText(deps, ctx, *h);
     json closures = json::array();
     auto today = frontoffice::ToLocal(now, h->time_zone);
     for (const auto& c : h->closures) {
       if (today.ok() && c.date < today->date) continue;
-      closures.push_back({{"date", frontoffice::DateText(c.date)}, {"reason", c.reason}});
+      closures.push_back({{"date", Capitalised(DayText(deps, ctx, c.date))}, {"reason", c.reason}});
     }
     d["has_closures"] = !closures.empty();
     d["closures"] = std::move(closures);
@@ -183,7 +277,8 @@ void AddOfficePages(Router& router, const PageDeps& deps) {
     for (const auto& c : *counters) {
       std::string list;
       for (int64_t q : c.queues) list += (list.empty() ? "" : ", ") + (codes.count(q) ? codes[q] : std::to_string(q));
-      counter_rows.push_back({{"name", c.name}, {"queues", list}, {"staff", c.staff.empty() ? "No one" : c.staff}});
+      counter_rows.push_back(
+          {{"name", c.name}, {"queues", list}, {"staff", c.staff.empty() ? T(deps, ctx, "No one") : c.staff}});
     }
     d["has_counters"] = !counter_rows.empty();
     d["counter_rows"] = std::move(counter_rows);
@@ -198,11 +293,13 @@ void AddOfficePages(Router& router, const PageDeps& deps) {
       int64_t places = 0, free = 0;
       auto close_day = [&] {
         if (slot_days.empty()) return;
-        slot_days.back()["summary"] = fmt::format("{}: {} of {} places free", last_day, free, places);
+        slot_days.back()["summary"] = Capitalised(
+            T(deps, ctx, "{day}: {free, number, ::group-off} of {places, number, ::group-off} places free",
+              {{"day", last_day}, {"free", std::to_string(free)}, {"places", std::to_string(places)}}));
       };
       for (const auto& s : *slots) {
         auto local = frontoffice::ToLocal(s.starts_at, h->time_zone);
-        const std::string day = local.ok() ? frontoffice::DateText(local->date) : s.starts_at.ToRfc3339().substr(0, 10);
+        const std::string day = local.ok() ? DayText(deps, ctx, local->date) : s.starts_at.ToRfc3339().substr(0, 10);
         if (day != last_day) {
           close_day();
           slot_days.push_back({{"slot_rows", json::array()}});
@@ -214,7 +311,11 @@ void AddOfficePages(Router& router, const PageDeps& deps) {
         slot_days.back()["slot_rows"].push_back({{"when", h->Clock(s.starts_at)},
                                                  {"ends", h->Clock(s.ends_at)},
                                                  {"queue", s.queue_name},
-                                                 {"booked", fmt::format("{} of {}", s.booked, s.capacity)},
+                                                 {"booked", T(deps, ctx,
+                                                              "{booked, number, ::group-off} of "
+                                                              "{capacity, number, ::group-off}",
+                                                              {{"booked", std::to_string(s.booked)},
+                                                               {"capacity", std::to_string(s.capacity)}})},
                                                  {"free", s.booked < s.capacity},
                                                  {"book_href", fmt::format("/appointments/book?slot={}", s.id)}});
       }
@@ -240,7 +341,7 @@ void AddOfficePages(Router& router, const PageDeps& deps) {
       json days = json::array();
       for (int w = 1; w <= 7; ++w) {
         const std::string field = fmt::format("day{}", w);
-        days.push_back({{"field", field}, {"day", std::string(frontoffice::WeekdayName(w))}, {"value", DayValue(*h, w)}});
+        days.push_back({{"field", field}, {"day", Capitalised(DayName(deps, ctx, w))}, {"value", DayValue(*h, w)}});
       }
       // The queue chosen for slots, and those ticked for a counter, stay chosen when a form comes back.
       const std::string slot_queue = forms.values.value("f_slot_queue", "");
@@ -312,10 +413,11 @@ void AddOfficePages(Router& router, const PageDeps& deps) {
                   const std::string field = fmt::format("day{}", w);
                   const std::string text = Trim(FormValue(form, field));
                   forms.values["f_" + field] = text;
-                  auto parsed = ParseDayHours(text);
+                  auto parsed = ParseDayHours(deps, ctx, text);
                   if (!parsed.ok()) {
                     forms.errors.push_back({{"field", field},
-                                            {"message", fmt::format("{}: {}", frontoffice::WeekdayName(w), parsed.status().message())}});
+                                            {"message",
+                                             Capitalised(DayName(deps, ctx, w)) + ": " + parsed.status().message()}});
                     continue;
                   }
                   for (const auto& [opens, closes] : *parsed) {
@@ -338,8 +440,12 @@ void AddOfficePages(Router& router, const PageDeps& deps) {
                   const std::string date_text = line.substr(0, line.find_first_of(" \t"));
                   auto date = core::Date::Parse(date_text);
                   if (!date.ok()) {
-                    forms.errors.push_back({{"field", "closures"},
-                                            {"message", fmt::format("line {}: start with the date, like 2026-12-25 Christmas Day", line_no)}});
+                    forms.errors.push_back(
+                        {{"field", "closures"},
+                         {"message", T(deps, ctx,
+                                       "line {line, number, ::group-off}: start with the date, like 2026-12-25 "
+                                       "Christmas Day",
+                                       {{"line", std::to_string(line_no)}})}});
                     continue;
                   }
                   change.closures.push_back({*date, Trim(line.substr(date_text.size()))});
@@ -347,23 +453,36 @@ void AddOfficePages(Router& router, const PageDeps& deps) {
                 }
                 if (forms.errors.empty()) {
                   auto set = deps.office_hours->Set(ctx.Who(), *office, change);
-                  if (set.ok()) return Response::Redirect(fmt::format("/offices/{}?done={}", *office, UrlEncode("Opening hours saved")));
+                  if (set.ok()) {
+                    return Response::Redirect(
+                        fmt::format("/offices/{}?done={}", *office, UrlEncode(T(deps, ctx, "Opening hours saved"))));
+                  }
                   if (refused(set.status())) return ErrorFor(deps, ctx, set.status());
                   for (const auto& f : set.status().fields()) {
                     std::string field = "day1";
-                    std::string message = f.message;
+                    std::string message = Said(deps, ctx, Capitalised(f.message));
                     size_t index = 0;
                     if (f.field == "time_zone") {
                       field = "time_zone";
+                      if (f.message == fmt::format("unknown time zone '{}'; use an IANA name like Europe/Brussels",
+                                                   change.time_zone)) {
+                        message = T(deps, ctx, "Unknown time zone {zone}; use an IANA name like Europe/Brussels",
+                                    {{"zone", "'" + change.time_zone + "'"}});
+                      }
                     } else if (std::sscanf(f.field.c_str(), "hours/%zu", &index) == 1 && index < period_day.size()) {
                       field = fmt::format("day{}", period_day[index]);
-                      message = fmt::format("{}: {}", frontoffice::WeekdayName(period_day[index]),
-                                            f.field.ends_with("/opens") && f.message.starts_with("overlaps")
-                                                ? std::string("the hours overlap")
-                                                : f.message);
+                      message = Capitalised(DayName(deps, ctx, period_day[index])) + ": " +
+                                (f.field.ends_with("/opens") && f.message.starts_with("overlaps")
+                                     ? T(deps, ctx, "the hours overlap")
+                                     : Said(deps, ctx, f.message));
                     } else if (std::sscanf(f.field.c_str(), "closures/%zu", &index) == 1 && index < closure_line.size()) {
                       field = "closures";
-                      message = fmt::format("line {}: {}", closure_line[index], f.message);
+                      const std::string date = change.closures[index].date.ToString();
+                      message = T(deps, ctx, "line {line, number, ::group-off}: {problem}",
+                                  {{"line", std::to_string(closure_line[index])},
+                                   {"problem", f.message == date + " is listed already"
+                                                   ? T(deps, ctx, "{date} is listed already", {{"date", date}})
+                                                   : Said(deps, ctx, f.message)}});
                     }
                     forms.errors.push_back({{"field", field}, {"message", message}});
                   }
@@ -381,14 +500,25 @@ void AddOfficePages(Router& router, const PageDeps& deps) {
                 const std::string service = Trim(FormValue(form, "directory_service_id"));
                 forms.values = {{"f_queue_code", code}, {"f_queue_name", name}, {"f_queue_service", service}};
                 auto q = deps.queues->CreateQueue(ctx.Who(), *office, code, name, service);
-                if (q.ok()) return Response::Redirect(fmt::format("/offices/{}?done={}", *office, UrlEncode("Queue " + q->code + " added")));
+                if (q.ok()) {
+                  const std::string done = T(deps, ctx, "Queue {code} added", {{"code", q->code}});
+                  return Response::Redirect(fmt::format("/offices/{}?done={}", *office, UrlEncode(done)));
+                }
                 if (refused(q.status())) return ErrorFor(deps, ctx, q.status());
                 const std::map<std::string, std::string> fields = {{"code", "queue_code"}, {"name", "queue_name"},
                                                                    {"directory_service_id", "queue_service"}};
                 for (const auto& f : q.status().fields()) {
-                  forms.errors.push_back({{"field", fields.count(f.field) ? fields.at(f.field) : "queue_name"}, {"message", f.message}});
+                  std::string message = Said(deps, ctx, Capitalised(f.message));
+                  if (f.message == fmt::format("the office has a queue {} already", code)) {
+                    message = T(deps, ctx, "The office has a queue {code} already", {{"code", code}});
+                  }
+                  forms.errors.push_back(
+                      {{"field", fields.count(f.field) ? fields.at(f.field) : "queue_name"}, {"message", message}});
                 }
-                if (q.status().fields().empty()) forms.errors.push_back({{"field", "queue_name"}, {"message", q.status().message()}});
+                if (q.status().fields().empty()) {
+                  forms.errors.push_back(
+                      {{"field", "queue_name"}, {"message", Said(deps, ctx, Capitalised(q.status().message()))}});
+                }
                 return office_page(ctx, *office, forms, 400);
               }});
 
@@ -407,12 +537,19 @@ void AddOfficePages(Router& router, const PageDeps& deps) {
                   forms.values["f_counter_queues"].push_back(it->second);
                 }
                 auto c = deps.queues->CreateCounter(ctx.Who(), *office, name, queues);
-                if (c.ok()) return Response::Redirect(fmt::format("/offices/{}?done={}", *office, UrlEncode(c->name + " added")));
+                if (c.ok()) {
+                  return Response::Redirect(fmt::format("/offices/{}?done={}", *office,
+                                                        UrlEncode(T(deps, ctx, "{name} added", {{"name", c->name}}))));
+                }
                 if (refused(c.status())) return ErrorFor(deps, ctx, c.status());
                 for (const auto& f : c.status().fields()) {
-                  forms.errors.push_back({{"field", f.field == "queues" ? "counter_queues" : "counter_name"}, {"message", f.message}});
+                  forms.errors.push_back({{"field", f.field == "queues" ? "counter_queues" : "counter_name"},
+                                          {"message", Said(deps, ctx, Capitalised(f.message))}});
                 }
-                if (c.status().fields().empty()) forms.errors.push_back({{"field", "counter_name"}, {"message", c.status().message()}});
+                if (c.status().fields().empty()) {
+                  forms.errors.push_back(
+                      {{"field", "counter_name"}, {"message", Said(deps, ctx, Capitalised(c.status().message()))}});
+                }
                 return office_page(ctx, *office, forms, 400);
               }});
 
@@ -433,7 +570,8 @@ void AddOfficePages(Router& router, const PageDeps& deps) {
                 auto number = [&](const std::string& text, const char* field) -> int {
                   auto v = ParseId(text, field);
                   if (!v.ok() || *v > 100000) {
-                    forms.errors.push_back({{"field", std::string("slot_") + field}, {"message", "write a whole number, like 8"}});
+                    forms.errors.push_back({{"field", std::string("slot_") + field},
+                                            {"message", T(deps, ctx, "Write a whole number, like 8")}});
                     return 0;
                   }
                   return static_cast<int>(*v);
@@ -443,10 +581,15 @@ void AddOfficePages(Router& router, const PageDeps& deps) {
                 in.minutes = number(minutes, "minutes");
                 in.capacity = number(capacity, "capacity");
                 auto queue = ParseId(FormValue(form, "queue"), "queue");
-                if (!queue.ok()) forms.errors.push_back({{"field", "slot_queue"}, {"message", "choose a queue"}});
+                if (!queue.ok()) {
+                  forms.errors.push_back({{"field", "slot_queue"}, {"message", T(deps, ctx, "Choose a queue")}});
+                }
                 auto day = core::Date::Parse(date);
-                if (!day.ok()) forms.errors.push_back({{"field", "slot_date"}, {"message", "write the date like 2026-12-14"}});
-                auto minute = frontoffice::ParseClock(start);
+                if (!day.ok()) {
+                  forms.errors.push_back(
+                      {{"field", "slot_date"}, {"message", T(deps, ctx, "Write the date like 2026-12-14")}});
+                }
+                auto minute = ParseTime(deps, ctx, start);
                 if (!minute.ok()) forms.errors.push_back({{"field", "slot_start"}, {"message", minute.status().message()}});
                 auto h = deps.office_hours->Get(*office);
                 if (!h.ok()) return ErrorFor(deps, ctx, h.status());
@@ -462,17 +605,42 @@ void AddOfficePages(Router& router, const PageDeps& deps) {
                   if (!here) return ErrorFor(deps, ctx, core::Status::NotFound("the office has no such queue"));
                   auto slots = deps.appointments->CreateSlots(ctx.Who(), *queue, in);
                   if (slots.ok()) {
-                    return Response::Redirect(fmt::format("/offices/{}?done={}", *office,
-                                                          UrlEncode(fmt::format("{} slots opened", slots->size()))));
+                    return Response::Redirect(fmt::format(
+                        "/offices/{}?done={}", *office,
+                        UrlEncode(T(deps, ctx, "{count} slots opened", {{"count", std::to_string(slots->size())}}))));
                   }
                   if (refused(slots.status())) return ErrorFor(deps, ctx, slots.status());
                   const std::map<std::string, std::string> fields = {{"first", "slot_start"}, {"count", "slot_count"},
                                                                      {"minutes", "slot_minutes"}, {"capacity", "slot_capacity"}};
+                  // "the office is not open for the whole of the slot at Monday 7 December 2026, 17:00": the
+                  // slot's time found again, to write it in the request's language.
+                  auto slot_message = [&](const std::string& message) {
+                    for (const auto& [lead, tail, pattern] :
+                         {std::tuple<std::string, std::string, std::string>{
+                              "the office is not open for the whole of the slot at ", "",
+                              "The office is not open for the whole of the slot at {when}"},
+                          {"the queue has a slot at ", " already", "The queue has a slot at {when} already"}}) {
+                      if (!message.starts_with(lead) || !message.ends_with(tail) ||
+                          message.size() < lead.size() + tail.size()) {
+                        continue;
+                      }
+                      const std::string when = message.substr(lead.size(), message.size() - lead.size() - tail.size());
+                      for (int i = 0; i < in.count; ++i) {
+                        const core::Timestamp t{in.first.micros + int64_t{i} * in.minutes * 60'000'000};
+                        if (h->DateTime(t) == when) {
+                          return T(deps, ctx, pattern, {{"when", DateTimeText(deps, ctx, *h, t)}});
+                        }
+                      }
+                    }
+                    return Said(deps, ctx, Capitalised(message));
+                  };
                   for (const auto& f : slots.status().fields()) {
-                    forms.errors.push_back({{"field", fields.count(f.field) ? fields.at(f.field) : "slot_start"}, {"message", f.message}});
+                    forms.errors.push_back({{"field", fields.count(f.field) ? fields.at(f.field) : "slot_start"},
+                                            {"message", slot_message(f.message)}});
                   }
                   if (slots.status().fields().empty()) {
-                    forms.errors.push_back({{"field", "slot_start"}, {"message", slots.status().message()}});
+                    forms.errors.push_back(
+                        {{"field", "slot_start"}, {"message", slot_message(slots.status().message())}});
                   }
                 }
                 return office_page(ctx, *office, forms, 400);
@@ -494,7 +662,7 @@ void AddOfficePages(Router& router, const PageDeps& deps) {
                 if (const std::string q = ctx.request.Query("date"); !q.empty()) {
                   auto parsed = core::Date::Parse(q);
                   if (parsed.ok()) day = *parsed;
-                  else AddError(d, "date", "write the date like 2026-12-14");
+                  else AddError(d, "date", T(deps, ctx, "Write the date like 2026-12-14"));
                 }
                 auto from = frontoffice::FromLocal(day, 0, h->time_zone);
                 auto to = frontoffice::FromLocal(core::Date::FromDays(day.ToDays() + 1), 0, h->time_zone);
@@ -503,11 +671,15 @@ void AddOfficePages(Router& router, const PageDeps& deps) {
                 if (!list.ok()) return ErrorFor(deps, ctx, list.status());
                 json rows = json::array();
                 for (const auto& a : *list) {
-                  const char* state = a.state == "booked" ? "Booked" : a.state == "cancelled" ? "Cancelled" : "Checked in";
+                  const std::string state = T(deps, ctx, a.state == "booked"      ? "Booked"
+                                                         : a.state == "cancelled" ? "Cancelled"
+                                                                                  : "Checked in");
                   rows.push_back({{"time", h->Clock(a.slot.starts_at)},
                                   {"queue", a.slot.queue_name},
                                   {"reference", a.reference},
-                                  {"state", std::string(state) + (a.ticket_label.empty() ? "" : ", ticket " + a.ticket_label)},
+                                  {"state", a.ticket_label.empty() ? state
+                                                                   : T(deps, ctx, "{state}, ticket {ticket}",
+                                                                       {{"state", state}, {"ticket", a.ticket_label}})},
                                   {"has_person", a.person.has_value()},
                                   {"person_href", a.person ? fmt::format("/clients/{}", a.person->value) : ""},
                                   {"person", a.person ? std::to_string(a.person->value) : ""},
@@ -516,7 +688,7 @@ void AddOfficePages(Router& router, const PageDeps& deps) {
                 }
                 d["office_name"] = h->name;
                 d["office_href"] = fmt::format("/offices/{}", *office);
-                d["day_text"] = frontoffice::DateText(day);
+                d["day_text"] = DayText(deps, ctx, day);
                 d["f_date"] = day.ToString();
                 d["zone"] = h->time_zone;
                 d["previous_href"] = fmt::format("/offices/{}/appointments?date={}", *office,
@@ -548,10 +720,13 @@ void AddOfficePages(Router& router, const PageDeps& deps) {
                 const std::string date = local.ok() ? local->date.ToString() : "";
                 auto done = deps.appointments->Cancel(a->reference);
                 if (!done.ok() && done.status().code() == core::StatusCode::kFailedPrecondition) {
-                  return Response::Redirect(back + date + "&done=" + UrlEncode(Capitalised(done.status().message())));
+                  return Response::Redirect(back + date + "&done=" +
+                                            UrlEncode(Said(deps, ctx, Capitalised(done.status().message()))));
                 }
                 if (!done.ok()) return ErrorFor(deps, ctx, done.status());
-                return Response::Redirect(back + date + "&done=" + UrlEncode("Appointment " + a->reference + " cancelled"));
+                return Response::Redirect(
+                    back + date + "&done=" +
+                    UrlEncode(T(deps, ctx, "Appointment {reference} cancelled", {{"reference", a->reference}})));
               }});
 
   // Online, without an account: book a free slot of one of the office's services, and find or
@@ -569,7 +744,7 @@ void AddOfficePages(Router& router, const PageDeps& deps) {
     d["office_address"] = h->address;
     d["has_address"] = !h->address.empty();
     d["has_hours"] = h->HasHours();
-    d["summary"] = h->Describe();
+    d["summary"] = HoursText(deps, ctx, *h);
     d["zone"] = h->time_zone;
     d["manage_href"] = "/appointments/manage";
     json services = json::array();
@@ -580,7 +755,8 @@ void AddOfficePages(Router& router, const PageDeps& deps) {
       if (free->empty()) continue;
       services.push_back({{"name", q.name},
                           {"href", fmt::format("/offices/{}/book?queue={}", office, q.id)},
-                          {"count", fmt::format("{} time{} free", free->size(), free->size() == 1 ? "" : "s")}});
+                          {"count", T(deps, ctx, "{count, plural, one {# time free} other {# times free}}",
+                                      {{"count", std::to_string(free->size())}})}});
       if (queue_param == std::to_string(q.id)) chosen = q;
     }
     d["has_services"] = !services.empty();
@@ -591,7 +767,9 @@ void AddOfficePages(Router& router, const PageDeps& deps) {
       json slots = json::array();
       const std::string picked = values.value("f_slot", "");
       for (const auto& s : *free) {
-        slots.push_back({{"id", s.id}, {"text", h->DateTime(s.starts_at)}, {"checked", std::to_string(s.id) == picked}});
+        slots.push_back({{"id", s.id},
+                         {"text", Capitalised(DateTimeText(deps, ctx, *h, s.starts_at))},
+                         {"checked", std::to_string(s.id) == picked}});
       }
       d["chosen"] = true;
       d["queue_name"] = chosen->name;
@@ -620,11 +798,11 @@ void AddOfficePages(Router& router, const PageDeps& deps) {
                 json values = {{"f_contact", contact}, {"f_slot", FormValue(form, "slot")}};
                 json errors = json::array();
                 auto slot = ParseId(FormValue(form, "slot"), "slot");
-                if (!slot.ok()) errors.push_back({{"field", "slot"}, {"message", "choose a time"}});
+                if (!slot.ok()) errors.push_back({{"field", "slot"}, {"message", T(deps, ctx, "Choose a time")}});
                 if (errors.empty()) {
                   auto s = deps.appointments->GetSlot(*slot);
                   if (!s.ok() || s->office != *office || std::to_string(s->queue) != queue) {
-                    errors.push_back({{"field", "slot"}, {"message", "choose a time"}});
+                    errors.push_back({{"field", "slot"}, {"message", T(deps, ctx, "Choose a time")}});
                   }
                 }
                 if (errors.empty()) {
@@ -638,22 +816,24 @@ void AddOfficePages(Router& router, const PageDeps& deps) {
                     json d = Common(deps, ctx, "Your appointment is booked", "");
                     d["booked"] = true;
                     d["reference"] = a->reference;
-                    d["when"] = h->DateTime(a->slot.starts_at);
+                    d["when"] = Capitalised(DateTimeText(deps, ctx, *h, a->slot.starts_at));
                     d["queue_name"] = a->slot.queue_name;
                     d["office_name"] = h->name;
                     d["office_address"] = h->address;
                     d["has_address"] = !h->address.empty();
-                    d["state_text"] = "Booked";
+                    d["state_text"] = T(deps, ctx, "Booked");
                     d["cancellable"] = true;
                     d["cancel_action"] = "/appointments/manage/cancel";
                     return Render(deps, 201, "appointment_manage", d);
                   }
                   const auto& st = a.status();
                   if (st.code() == core::StatusCode::kInvalidArgument) {
-                    for (const auto& f : st.fields()) errors.push_back({{"field", "contact"}, {"message", f.message}});
+                    for (const auto& f : st.fields()) {
+                      errors.push_back({{"field", "contact"}, {"message", Said(deps, ctx, Capitalised(f.message))}});
+                    }
                   } else if (st.code() == core::StatusCode::kFailedPrecondition) {
                     errors.push_back({{"field", st.message().find("contact") != std::string::npos ? "contact" : "slot"},
-                                      {"message", st.message()}});
+                                      {"message", Said(deps, ctx, Capitalised(st.message()))}});
                   } else {
                     return ErrorFor(deps, ctx, st);
                   }
@@ -669,7 +849,7 @@ void AddOfficePages(Router& router, const PageDeps& deps) {
     if (!reference.empty() && error.empty()) {
       auto a = deps.appointments->Find(reference);
       if (!a.ok()) {
-        AddError(d, "reference", "we cannot find an appointment with that reference: check it");
+        AddError(d, "reference", T(deps, ctx, "We cannot find an appointment with that reference: check it"));
         status = 404;
       } else {
         auto h = deps.office_hours->Get(a->slot.office);
@@ -677,14 +857,17 @@ void AddOfficePages(Router& router, const PageDeps& deps) {
         const core::Timestamp now = deps.office_hours->Now();
         d["found"] = true;
         d["reference"] = a->reference;
-        d["when"] = h->DateTime(a->slot.starts_at);
+        d["when"] = Capitalised(DateTimeText(deps, ctx, *h, a->slot.starts_at));
         d["queue_name"] = a->slot.queue_name;
         d["office_name"] = h->name;
         d["office_address"] = h->address;
         d["has_address"] = !h->address.empty();
-        d["state_text"] = a->state == "booked" ? (a->slot.starts_at > now ? "Booked" : "Booked; its time has begun")
-                          : a->state == "cancelled" ? "Cancelled"
-                                                    : "Checked in, ticket " + a->ticket_label;
+        d["state_text"] = a->state == "booked"
+                              ? T(deps, ctx, a->slot.starts_at > now ? "Booked" : "Booked; its time has begun")
+                          : a->state == "cancelled"
+                              ? T(deps, ctx, "Cancelled")
+                              : T(deps, ctx, "{state}, ticket {ticket}",
+                                  {{"state", T(deps, ctx, "Checked in")}, {"ticket", a->ticket_label}});
         d["cancellable"] = a->state == "booked" && a->slot.starts_at > now;
         d["cancel_action"] = "/appointments/manage/cancel";
       }
@@ -702,13 +885,14 @@ void AddOfficePages(Router& router, const PageDeps& deps) {
                 auto done = deps.appointments->Cancel(reference);
                 if (done.ok()) {
                   return Response::Redirect("/appointments/manage?reference=" + UrlEncode(done->reference) +
-                                            "&done=" + UrlEncode("Your appointment is cancelled"));
+                                            "&done=" + UrlEncode(T(deps, ctx, "Your appointment is cancelled")));
                 }
                 if (done.status().code() == core::StatusCode::kNotFound) {
-                  return manage_page(ctx, reference, "we cannot find an appointment with that reference: check it", 404);
+                  return manage_page(ctx, reference,
+                                     T(deps, ctx, "We cannot find an appointment with that reference: check it"), 404);
                 }
                 if (done.status().code() == core::StatusCode::kFailedPrecondition) {
-                  return manage_page(ctx, reference, Capitalised(done.status().message()), 409);
+                  return manage_page(ctx, reference, Said(deps, ctx, Capitalised(done.status().message())), 409);
                 }
                 return ErrorFor(deps, ctx, done.status());
               }});
@@ -726,9 +910,13 @@ void AddOfficePages(Router& router, const PageDeps& deps) {
     d["slot_id"] = slot->id;
     d["office_name"] = hours->name;
     d["office_href"] = fmt::format("/offices/{}", hours->office);
-    d["when"] = hours->DateTime(slot->starts_at) + " to " + hours->Clock(slot->ends_at);
+    d["when"] = Capitalised(T(deps, ctx, "{when} to {ends}",
+                              {{"when", DateTimeText(deps, ctx, *hours, slot->starts_at)},
+                               {"ends", hours->Clock(slot->ends_at)}}));
     d["queue"] = slot->queue_name;
-    d["free"] = fmt::format("{} of {} places free", slot->capacity - slot->booked, slot->capacity);
+    d["free"] = T(deps, ctx, "{free, number, ::group-off} of {places, number, ::group-off} places free",
+                  {{"free", std::to_string(slot->capacity - slot->booked)},
+                   {"places", std::to_string(slot->capacity)}});
     d["is_full"] = slot->booked >= slot->capacity;
     for (auto it = values.begin(); it != values.end(); ++it) d[it.key()] = it.value();
     for (const auto& e : errors) AddError(d, e["field"].get<std::string>(), e["message"].get<std::string>());
@@ -754,7 +942,10 @@ void AddOfficePages(Router& router, const PageDeps& deps) {
                 std::optional<core::PersonId> person;
                 if (!person_text.empty()) {
                   auto p = ParseId(person_text, "person");
-                  if (!p.ok()) errors.push_back({{"field", "person"}, {"message", "the client number must be a number, like 12"}});
+                  if (!p.ok()) {
+                    errors.push_back(
+                        {{"field", "person"}, {"message", T(deps, ctx, "The client number must be a number, like 12")}});
+                  }
                   else person = core::PersonId{*p};
                 }
                 if (errors.empty()) {
@@ -764,7 +955,7 @@ void AddOfficePages(Router& router, const PageDeps& deps) {
                     if (!h.ok()) return ErrorFor(deps, ctx, h.status());
                     json d = Common(deps, ctx, "Appointment booked", "offices");
                     d["reference"] = a->reference;
-                    d["when"] = h->DateTime(a->slot.starts_at);
+                    d["when"] = DateTimeText(deps, ctx, *h, a->slot.starts_at);
                     d["queue"] = a->slot.queue_name;
                     d["office_name"] = h->name;
                     d["has_office_address"] = !h->address.empty();
@@ -777,13 +968,17 @@ void AddOfficePages(Router& router, const PageDeps& deps) {
                   }
                   const auto& s = a.status();
                   if (s.code() == core::StatusCode::kPermissionDenied && person) {
-                    errors.push_back({{"field", "person"}, {"message", "you may not book for this client: " + s.message()}});
+                    errors.push_back({{"field", "person"},
+                                      {"message", T(deps, ctx, "You may not book for this client: {why}",
+                                                    {{"why", Said(deps, ctx, s.message())}})}});
                   } else if (s.code() == core::StatusCode::kNotFound && person && s.message().find("person") != std::string::npos) {
-                    errors.push_back({{"field", "person"}, {"message", "no client has that number"}});
+                    errors.push_back({{"field", "person"}, {"message", T(deps, ctx, "No client has that number")}});
                   } else if (s.code() == core::StatusCode::kInvalidArgument) {
-                    for (const auto& f : s.fields()) errors.push_back({{"field", "contact"}, {"message", f.message}});
+                    for (const auto& f : s.fields()) {
+                      errors.push_back({{"field", "contact"}, {"message", Said(deps, ctx, Capitalised(f.message))}});
+                    }
                   } else if (s.code() == core::StatusCode::kFailedPrecondition) {
-                    errors.push_back({{"field", "contact"}, {"message", s.message()}});
+                    errors.push_back({{"field", "contact"}, {"message", Said(deps, ctx, Capitalised(s.message()))}});
                   } else {
                     return ErrorFor(deps, ctx, s);
                   }

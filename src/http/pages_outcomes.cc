@@ -7,13 +7,26 @@
 #include <fmt/format.h>
 
 #include <algorithm>
+#include <cctype>
+#include <map>
 #include <set>
 
 #include "http/api_outcomes.h"
 #include "http/json_body.h"
 #include "http/page_support.h"
+#include "i18n/messages.h"
 #include "metrics/diagnostic.h"
 #include "metrics/outcomes.h"
+
+// In the request's language, beside TargetMetricChoices and ReadTargetNumbers (page_support.h):
+// the measures as <select> choices, and a target or indicator as its label says it ("Visitors
+// called within 20 minutes: at least 90%"; `label`, the stored English, when the metric is not
+// known). In pages_metrics.cc.
+namespace http::page_support {
+nlohmann::json TargetMetricChoices(const PageDeps& deps, const Context& ctx, const std::string& selected);
+std::string TargetText(const PageDeps& deps, const Context& ctx, const std::string& metric, int minutes,
+                       const std::string& comparison, double value, const std::string& label);
+}  // namespace http::page_support
 
 namespace http {
 namespace {
@@ -23,17 +36,33 @@ using page_support::Common;
 using page_support::ErrorFor;
 using page_support::FormValue;
 using page_support::Render;
+using page_support::T;
 using page_support::Trim;
+
+// A message as it is, in the request's language when the catalogue has it (a service's message,
+// a fixed text of the diagnostic). Never formatted as a pattern.
+std::string Said(const PageDeps& deps, const Context& ctx, const std::string& message) {
+  return deps.templates.messages().Has(page_support::LanguageOf(ctx), message) ? T(deps, ctx, message) : message;
+}
+
+// "A, B and C".
+std::string ListText(const PageDeps& deps, const Context& ctx, const std::vector<std::string>& items) {
+  if (items.empty()) return "";
+  std::string list = items.front();
+  for (size_t i = 1; i + 1 < items.size(); ++i) list += ", " + items[i];
+  return items.size() == 1 ? list : T(deps, ctx, "{list} and {last}", {{"list", list}, {"last", items.back()}});
+}
 
 bool MayMapOwn(const authz::Principal& who) {
   return who.kind == authz::PrincipalKind::kStaff && who.HasAnyRole({authz::Role::kManager, authz::Role::kAdmin});
 }
 
 // Field errors as the page's error summary and e_ keys (prefixed ids: "outcome-name").
-void AddErrors(json& d, const std::vector<core::FieldError>& errors, const std::string& prefix) {
+void AddErrors(const PageDeps& deps, const Context& ctx, json& d, const std::vector<core::FieldError>& errors,
+               const std::string& prefix) {
   for (const auto& e : errors) {
     const std::string& field = e.field;
-    const std::string m = page_support::Capitalised(e.message);
+    const std::string m = Said(deps, ctx, page_support::Capitalised(e.message));
     d["e_" + prefix + "_" + field] = m;
     if (!d.contains("errors") || !d["errors"].is_array()) d["errors"] = json::array();
     d["errors"].push_back({{"message", m}, {"href", "#" + prefix + "-" + field}});
@@ -42,6 +71,110 @@ void AddErrors(json& d, const std::vector<core::FieldError>& errors, const std::
 }
 
 std::string Number(double v) { return fmt::format("{:.1f}", v); }
+
+// --- The diagnostic in the request's language ----------------------------------------------
+// Its fixed texts (questions, statements, models, steps) are looked up as they are; the sentences
+// the assessment builds around values are made again here, each only where it is the same
+// English as the assessment's, and otherwise kept as they are.
+
+// "Transformational, quick pace".
+std::string JourneyText(const PageDeps& deps, const Context& ctx, const metrics::Assessment& a) {
+  const std::string journey = Said(deps, ctx, page_support::Capitalised(a.journey));
+  if (a.pace == "quick") return T(deps, ctx, "{journey}, quick pace", {{"journey", journey}});
+  if (a.pace == "measured") return T(deps, ctx, "{journey}, measured pace", {{"journey", journey}});
+  return a.pace.empty() ? journey : journey + ", " + a.pace + " pace";
+}
+
+// The degree of a mean rating, as the assessment names it: "fairly high".
+std::string Degree(double v) {
+  const auto& names = metrics::RatingNames();
+  std::string s = names.at(v < 1.75 ? 0 : v < 2.5 ? 1 : v < 3.25 ? 2 : 3);
+  s[0] = static_cast<char>(std::tolower(static_cast<unsigned char>(s[0])));
+  return s;
+}
+
+// The assessment's built sentences, English → the request's language.
+std::map<std::string, std::string> BuiltSentences(const PageDeps& deps, const Context& ctx,
+                                                  const metrics::SavedDiagnostic& s) {
+  const auto& a = s.assessment;
+  std::map<std::string, std::string> out;
+  const std::map<std::string, std::string> names = {{"range", "Range of need"},
+                                                    {"frequency", "Frequency of interaction"},
+                                                    {"nature", "Nature of interaction"},
+                                                    {"expertise", "Expertise required"}};
+  for (const auto& q : metrics::ComplexityQuestions()) {
+    const auto it = s.answers.complexity.find(q.key);
+    if (it == s.answers.complexity.end() || it->second < 1 || it->second > static_cast<int>(q.choices.size()) ||
+        !names.count(q.key)) {
+      continue;
+    }
+    const std::string& answer = q.choices.at(static_cast<size_t>(it->second - 1)).text;
+    out[fmt::format("{}: {} ({} of 4).", names.at(q.key), answer, it->second)] =
+        T(deps, ctx, "{question}: {answer} ({level} of 4).",
+          {{"question", Said(deps, ctx, names.at(q.key))},
+           {"answer", Said(deps, ctx, answer)},
+           {"level", std::to_string(it->second)}});
+  }
+  const std::string complexity = fmt::format("{:.2f}", a.complexity);
+  out[fmt::format("Taken together the complexity of the outcome is {} on a scale of 1 to 4.", complexity)] =
+      T(deps, ctx, "Taken together the complexity of the outcome is {complexity} on a scale of 1 to 4.",
+        {{"complexity", complexity}});
+  if (a.also) {
+    for (const char* advice :
+         {"The highest level of integration is not always the most effective; choose the lighter model where it "
+          "delivers the outcome.",
+          "Watch whether the needs grow beyond what the recommended model can serve."}) {
+      out[fmt::format("The answers sit between two levels: {} can also work. {}", a.also->name, advice)] =
+          T(deps, ctx, "The answers sit between two levels: {model} can also work. {advice}",
+            {{"model", Said(deps, ctx, a.also->name)}, {"advice", Said(deps, ctx, advice)}});
+    }
+  }
+  std::vector<std::string> short_english;
+  std::vector<std::string> short_names;
+  for (const auto& p : a.areas) {
+    const std::string degrees = fmt::format("{} challenge, {} facility to manage change", Degree(p.challenge),
+                                            Degree(p.facility));
+    const std::map<std::string, std::pair<std::string, std::string>> tails = {
+        {"ready", {": the facility matches the challenge",
+                   "{challenge} challenge, {facility} facility to manage change: the facility matches the challenge"}},
+        {"stretch", {": the challenge is a little greater than the facility",
+                     "{challenge} challenge, {facility} facility to manage change: the challenge is a little greater "
+                     "than the facility"}},
+        {"gap", {": a gap to close before the change",
+                 "{challenge} challenge, {facility} facility to manage change: a gap to close before the change"}}};
+    if (const auto t = tails.find(p.balance); t != tails.end()) {
+      out[page_support::Capitalised(degrees + t->second.first)] = page_support::Capitalised(
+          T(deps, ctx, t->second.second,
+            {{"challenge", Said(deps, ctx, Degree(p.challenge))}, {"facility", Said(deps, ctx, Degree(p.facility))}}));
+    }
+    if (p.balance != "ready") {
+      short_english.push_back(p.name);
+      short_names.push_back(Said(deps, ctx, p.name));
+    }
+  }
+  if (!short_english.empty()) {
+    std::string list;
+    for (size_t i = 0; i < short_english.size(); ++i) {
+      list += (i == 0 ? "" : i + 1 == short_english.size() ? " and " : ", ") + short_english[i];
+    }
+    out[fmt::format("In {} the challenge is greater than the facility to manage change: build towards {} in stages "
+                    "rather than in one step.",
+                    list, a.model.name)] =
+        T(deps, ctx,
+          "In {areas} the challenge is greater than the facility to manage change: build towards {model} in stages "
+          "rather than in one step.",
+          {{"areas", ListText(deps, ctx, short_names)}, {"model", Said(deps, ctx, a.model.name)}});
+  }
+  return out;
+}
+
+// Each line in the request's language: made again when built, else looked up as it is.
+json Lines(const PageDeps& deps, const Context& ctx, const std::vector<std::string>& lines,
+           const std::map<std::string, std::string>& built) {
+  json out = json::array();
+  for (const auto& l : lines) out.push_back(built.count(l) ? built.at(l) : Said(deps, ctx, l));
+  return out;
+}
 
 }  // namespace
 
@@ -65,7 +198,8 @@ void AddOutcomePages(Router& router, const PageDeps& deps) {
     for (const auto& o : *list) {
       json indicators = json::array();
       for (const auto& i : o.indicators) {
-        indicators.push_back({{"label", i.label},
+        indicators.push_back({{"label", page_support::TargetText(deps, ctx, i.metric, i.minutes, i.comparison, i.target,
+                                                                 i.label)},
                               {"remove_action", fmt::format("/performance/outcome-indicators/{}/remove", i.id)}});
       }
       json agencies = json::array();
@@ -75,7 +209,7 @@ void AddOutcomePages(Router& router, const PageDeps& deps) {
         }
         agencies.back()["items"].push_back(
             {{"name", c.name},
-             {"kind", c.kind == "program" ? "Program" : "Service"},
+             {"kind", T(deps, ctx, c.kind == "program" ? "Program" : "Service")},
              {"how", c.how},
              {"may_remove", define || (map_own && c.agency == who.agency)},
              {"remove_action", fmt::format("/performance/outcome-contributions/{}/remove", c.id)}});
@@ -103,11 +237,11 @@ void AddOutcomePages(Router& router, const PageDeps& deps) {
     }
     d["program_choices"] = std::move(programs);
     d["has_programs"] = !d["program_choices"].empty();
-    d["metric_choices"] = page_support::TargetMetricChoices(values.value("f_metric", ""));
+    d["metric_choices"] = page_support::TargetMetricChoices(deps, ctx, values.value("f_metric", ""));
     for (const auto& [k, v] : values.items()) d[k] = v;
     d["kind_service"] = values.value("f_kind", "") == "service";
     d["at_most"] = values.value("f_comparison", "") == "at_most";
-    AddErrors(d, errors, form);
+    AddErrors(deps, ctx, d, errors, form);
     return Render(deps, status, "outcomes", d);
   };
 
@@ -199,9 +333,9 @@ void AddOutcomePages(Router& router, const PageDeps& deps) {
                 json d = Common(deps, ctx, "Where our work counts", "performance");
                 auto view = deps.outcomes->ForAgency(who, agency, month.empty() ? deps.scorecards->ThisMonth() : month);
                 if (!view.ok() && view.status().code() == core::StatusCode::kInvalidArgument) {
-                  d["e_month"] = "Write the month like 2026-11";
+                  d["e_month"] = T(deps, ctx, "Write the month like 2026-11");
                   d["has_errors"] = true;
-                  d["errors"] = json::array({{{"message", "Write the month like 2026-11"}, {"href", "#month"}}});
+                  d["errors"] = json::array({{{"message", d["e_month"]}, {"href", "#month"}}});
                   view = deps.outcomes->ForAgency(who, agency, deps.scorecards->ThisMonth());
                   status = 400;
                 }
@@ -213,24 +347,26 @@ void AddOutcomePages(Router& router, const PageDeps& deps) {
                 for (const auto& o : view->outcomes) {
                   json mine = json::array();
                   for (const auto& c : o.mine) {
-                    mine.push_back({{"name", c.name}, {"kind", c.kind == "program" ? "Program" : "Service"}, {"how", c.how}});
+                    mine.push_back({{"name", c.name},
+                                    {"kind", T(deps, ctx, c.kind == "program" ? "Program" : "Service")},
+                                    {"how", c.how}});
                   }
                   json results = json::array();
                   for (const auto& r : o.results) {
                     const bool met = r.status == "met";
-                    results.push_back({{"label", r.indicator.label},
-                                       {"actual", r.suppressed ? std::string("not shown: too few")
+                    const auto& i = r.indicator;
+                    results.push_back({{"label", page_support::TargetText(deps, ctx, i.metric, i.minutes, i.comparison,
+                                                                          i.target, i.label)},
+                                       {"actual", r.suppressed ? T(deps, ctx, "not shown: too few")
                                                   : r.actual    ? Number(*r.actual)
-                                                                : std::string("nothing to measure")},
-                                       {"status", met ? "Met" : r.status == "missed" ? "Missed" : "Not known"},
+                                                                : T(deps, ctx, "nothing to measure")},
+                                       {"status",
+                                        T(deps, ctx, met ? "Met" : r.status == "missed" ? "Missed" : "Not known")},
                                        {"tag", met ? "govuk-tag--green"
                                                : r.status == "missed" ? "govuk-tag--red"
                                                                       : "govuk-tag--grey"}});
                   }
-                  std::string partners;
-                  for (size_t i = 0; i < o.partners.size(); ++i) {
-                    partners += (i == 0 ? "" : i + 1 == o.partners.size() ? " and " : ", ") + o.partners[i];
-                  }
+                  const std::string partners = ListText(deps, ctx, o.partners);
                   outcomes.push_back({{"name", o.outcome.name},
                                       {"description", o.outcome.description},
                                       {"has_description", !o.outcome.description.empty()},
@@ -259,7 +395,7 @@ void AddDiagnosticPages(Router& router, const PageDeps& deps) {
     for (const auto& e : errors) {
       std::string id = e.field;
       std::replace(id.begin(), id.end(), '.', '-');
-      const std::string m = page_support::Capitalised(e.message);
+      const std::string m = Said(deps, ctx, page_support::Capitalised(e.message));
       problems[e.field] = m;
       summary.push_back({{"message", m}, {"href", "#" + id}});
     }
@@ -276,14 +412,14 @@ void AddDiagnosticPages(Router& router, const PageDeps& deps) {
       for (const auto& c : q.choices) {
         choices.push_back({{"id", fmt::format("complexity-{}-{}", q.key, c.level)},
                            {"level", c.level},
-                           {"text", c.text},
+                           {"text", Said(deps, ctx, c.text)},
                            {"checked", it != answers.complexity.end() && it->second == c.level}});
       }
       const std::string field = "complexity." + q.key;
       questions.push_back({{"key", q.key},
                            {"name", field},
                            {"id", "complexity-" + q.key},
-                           {"text", q.text},
+                           {"text", Said(deps, ctx, q.text)},
                            {"choices", std::move(choices)},
                            {"problem", problems.count(field) ? problems[field] : ""},
                            {"has_problem", problems.count(field) > 0}});
@@ -302,18 +438,18 @@ void AddDiagnosticPages(Router& router, const PageDeps& deps) {
         for (int level = 1; level <= 4; ++level) {
           ratings.push_back({{"id", fmt::format("{}-{}", id, level)},
                              {"level", level},
-                             {"text", metrics::RatingNames()[static_cast<size_t>(level - 1)]},
+                             {"text", Said(deps, ctx, metrics::RatingNames()[static_cast<size_t>(level - 1)])},
                              {"checked", it != answers.ratings.end() && it->second == level}});
         }
         statements.push_back({{"name", field},
                               {"id", id},
-                              {"text", s.text},
-                              {"kind", s.challenge ? "Challenge" : "Facility for change"},
+                              {"text", Said(deps, ctx, s.text)},
+                              {"kind", T(deps, ctx, s.challenge ? "Challenge" : "Facility for change")},
                               {"ratings", std::move(ratings)},
                               {"problem", problems.count(field) ? problems[field] : ""},
                               {"has_problem", problems.count(field) > 0}});
       }
-      areas.push_back({{"name", name}, {"statements", std::move(statements)}});
+      areas.push_back({{"name", Said(deps, ctx, name)}, {"statements", std::move(statements)}});
     }
     d["areas"] = std::move(areas);
     return Render(deps, status, "diagnostic_form", d);
@@ -332,8 +468,8 @@ void AddDiagnosticPages(Router& router, const PageDeps& deps) {
                   rows.push_back({{"href", fmt::format("/performance/diagnostics/{}", s.id)},
                                   {"initiative", s.initiative},
                                   {"date", date},
-                                  {"model", s.assessment.model.name},
-                                  {"journey", page_support::Capitalised(s.assessment.journey)},
+                                  {"model", Said(deps, ctx, s.assessment.model.name)},
+                                  {"journey", Said(deps, ctx, page_support::Capitalised(s.assessment.journey))},
                                   {"by", s.created_by}});
                   choices.push_back({{"value", s.id}, {"text", fmt::format("{}, {} ({})", s.initiative, date, s.id)}});
                 }
@@ -384,18 +520,21 @@ void AddDiagnosticPages(Router& router, const PageDeps& deps) {
                 return form_page(ctx, answers, initiative, note, saved.status().fields(), 400);
               }});
 
-  auto view_json = [](const metrics::SavedDiagnostic& s) {
+  auto view_json = [&deps](const Context& ctx, const metrics::SavedDiagnostic& s) {
     const auto& a = s.assessment;
+    const auto built = BuiltSentences(deps, ctx, s);
     json areas = json::array();
     for (const auto& p : a.areas) {
-      areas.push_back({{"name", p.name},
+      areas.push_back({{"name", Said(deps, ctx, p.name)},
                        {"challenge", Number(p.challenge)},
                        {"facility", Number(p.facility)},
-                       {"summary", p.summary},
+                       {"summary", built.count(p.summary) ? built.at(p.summary) : p.summary},
                        {"tag", p.balance == "ready"     ? "govuk-tag--green"
                                : p.balance == "stretch" ? "govuk-tag--yellow"
                                                         : "govuk-tag--red"},
-                       {"balance", p.balance == "ready" ? "Ready" : p.balance == "stretch" ? "Stretch" : "Gap"}});
+                       {"balance", T(deps, ctx, p.balance == "ready"     ? "Ready"
+                                                : p.balance == "stretch" ? "Stretch"
+                                                                         : "Gap")}});
     }
     return json{{"id", s.id},
                 {"initiative", s.initiative},
@@ -403,16 +542,16 @@ void AddDiagnosticPages(Router& router, const PageDeps& deps) {
                 {"has_note", !s.note.empty()},
                 {"date", s.created_at.ToRfc3339().substr(0, 10)},
                 {"by", s.created_by},
-                {"model", a.model.name},
-                {"also", a.also ? a.also->name : ""},
+                {"model", Said(deps, ctx, a.model.name)},
+                {"also", a.also ? Said(deps, ctx, a.also->name) : ""},
                 {"has_also", a.also.has_value()},
                 {"complexity", fmt::format("{:.2f}", a.complexity)},
-                {"reasoning", a.reasoning},
+                {"reasoning", Lines(deps, ctx, a.reasoning, built)},
                 {"areas", std::move(areas)},
-                {"journey", page_support::Capitalised(a.journey) + (a.pace.empty() ? "" : ", " + a.pace + " pace")},
-                {"journey_reasoning", a.journey_reasoning},
-                {"first_steps", a.first_steps},
-                {"modules", a.modules}};
+                {"journey", JourneyText(deps, ctx, a)},
+                {"journey_reasoning", Lines(deps, ctx, a.journey_reasoning, built)},
+                {"first_steps", Lines(deps, ctx, a.first_steps, built)},
+                {"modules", Lines(deps, ctx, a.modules, built)}};
   };
   router.Add({"GET", "/performance/diagnostics/compare", Auth::kPage, "", [&deps, view_json](Context& ctx) {
                 auto a = ParseId(ctx.request.Query("a"), "a");
@@ -425,31 +564,46 @@ void AddDiagnosticPages(Router& router, const PageDeps& deps) {
                 // Older on the left.
                 if (second->created_at.micros < first->created_at.micros) std::swap(first, second);
                 json d = Common(deps, ctx, "Compare diagnostics", "performance");
-                d["before"] = view_json(*first);
-                d["after"] = view_json(*second);
+                d["before"] = view_json(ctx, *first);
+                d["after"] = view_json(ctx, *second);
                 json changes = json::array();
-                if (first->assessment.model.key != second->assessment.model.key) {
-                  changes.push_back(fmt::format("The model moved from {} to {}.", first->assessment.model.name,
-                                                second->assessment.model.name));
+                const auto& was = first->assessment;
+                const auto& now = second->assessment;
+                if (was.model.key != now.model.key) {
+                  changes.push_back(T(deps, ctx, "The model moved from {before} to {after}.",
+                                      {{"before", Said(deps, ctx, was.model.name)},
+                                       {"after", Said(deps, ctx, now.model.name)}}));
                 }
-                if (first->assessment.journey != second->assessment.journey) {
-                  changes.push_back(fmt::format("The journey moved from {} to {}.", first->assessment.journey,
-                                                second->assessment.journey));
+                if (was.journey != now.journey) {
+                  changes.push_back(T(deps, ctx, "The journey moved from {before} to {after}.",
+                                      {{"before", Said(deps, ctx, was.journey)},
+                                       {"after", Said(deps, ctx, now.journey)}}));
                 }
                 json rows = json::array();
                 for (size_t i = 0; i < first->assessment.areas.size() && i < second->assessment.areas.size(); ++i) {
                   const auto& p = first->assessment.areas[i];
                   const auto& q = second->assessment.areas[i];
-                  rows.push_back({{"name", p.name},
-                                  {"before", fmt::format("{} against {}", Number(p.challenge), Number(p.facility))},
-                                  {"after", fmt::format("{} against {}", Number(q.challenge), Number(q.facility))},
-                                  {"change", p.balance == q.balance ? std::string("No change")
-                                                                    : fmt::format("{} to {}", p.balance, q.balance)}});
+                  auto against = [&](const metrics::AreaProfile& area) {
+                    return T(deps, ctx, "{challenge} against {facility}",
+                             {{"challenge", Number(area.challenge)}, {"facility", Number(area.facility)}});
+                  };
+                  const std::map<std::string, std::string> balances = {
+                      {"before", Said(deps, ctx, p.balance)}, {"after", Said(deps, ctx, q.balance)}};
+                  rows.push_back({{"name", Said(deps, ctx, p.name)},
+                                  {"before", against(p)},
+                                  {"after", against(q)},
+                                  {"change", p.balance == q.balance ? T(deps, ctx, "No change")
+                                                                    : T(deps, ctx, "{before} to {after}", balances)}});
                   if (p.balance != q.balance) {
-                    changes.push_back(fmt::format("{}: from {} to {}.", p.name, p.balance, q.balance));
+                    changes.push_back(T(deps, ctx, "{area}: from {before} to {after}.",
+                                        {{"area", Said(deps, ctx, p.name)},
+                                         {"before", balances.at("before")},
+                                         {"after", balances.at("after")}}));
                   }
                 }
-                if (changes.empty()) changes.push_back("The model, the journey and every area's balance are unchanged.");
+                if (changes.empty()) {
+                  changes.push_back(T(deps, ctx, "The model, the journey and every area's balance are unchanged."));
+                }
                 d["changes"] = std::move(changes);
                 d["area_rows"] = std::move(rows);
                 return Render(deps, 200, "diagnostic_compare", d);
@@ -459,8 +613,10 @@ void AddDiagnosticPages(Router& router, const PageDeps& deps) {
                 if (!id.ok()) return ErrorFor(deps, ctx, core::Status::NotFound("no such diagnostic"));
                 auto s = deps.diagnostics->Get(ctx.Who(), *id);
                 if (!s.ok()) return ErrorFor(deps, ctx, s.status());
-                json d = Common(deps, ctx, "Integration diagnostic: " + s->initiative, "performance");
-                d["diagnostic"] = view_json(*s);
+                const std::string title =
+                    T(deps, ctx, "Integration diagnostic: {initiative}", {{"initiative", s->initiative}});
+                json d = Common(deps, ctx, title, "performance");
+                d["diagnostic"] = view_json(ctx, *s);
                 d["may_plan"] = metrics::DiagnosticService::MayPlan(ctx.Who());
                 d["again_href"] = fmt::format("/performance/diagnostics/new?from={}", s->id);
                 // The one before it for the same initiative, to compare.

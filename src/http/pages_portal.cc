@@ -479,6 +479,7 @@ void AddPortalPages(Router& router, const PageDeps& deps) {
     d["has_access_rows"] = !log->items.empty();
     if (ctx.request.Query("changed") == "1") d["flash"] = page_support::T(deps, ctx, "Your address is changed: the agencies that know you are told");
     if (ctx.request.Query("withdrawn") == "1") d["flash"] = page_support::T(deps, ctx, "Your consent is withdrawn");
+    if (ctx.request.Query("consented") == "1") d["flash"] = page_support::T(deps, ctx, "Your consent is recorded");
     if (ctx.request.Query("representative") == "1") {
       d["flash"] = page_support::T(deps, ctx, "Your representative may now act for you");
     }

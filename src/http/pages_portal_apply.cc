@@ -203,7 +203,7 @@ void AddPortalApplyPages(Router& router, const PageDeps& deps) {
       if (s.name == "household_size") continue;  // from the registry
       const std::string name = "in." + s.name;
       asked.insert(name);
-      questions.push_back(page_support::InputField(s, "in-" + s.name, name, FormValue(form, name), by_id, currency));
+      questions.push_back(page_support::InputField(deps, ctx, s, "in-" + s.name, name, FormValue(form, name), by_id, currency));
     }
     json member_questions = json::array();
     json ticks = json::array();
@@ -216,12 +216,12 @@ void AddPortalApplyPages(Router& router, const PageDeps& deps) {
         const std::string id = fmt::format("m{}-{}", i, s.name);
         if (s.type == eligibility::Type::kBool && s.default_value) {
           asked.insert(name);
-          boxes.push_back({{"id", id}, {"name", name}, {"label", s.label}, {"checked", FormValue(form, name) == "true"}});
+          boxes.push_back({{"id", id}, {"name", name}, {"label", T(deps, ctx, s.label)}, {"checked", FormValue(form, name) == "true"}});
         } else if (missing.count(s.name) && !known[i].count(s.name)) {
           asked.insert(name);
-          fields.push_back(page_support::InputField(s, id, name, FormValue(form, name), by_id, currency));
+          fields.push_back(page_support::InputField(deps, ctx, s, id, name, FormValue(form, name), by_id, currency));
         } else if (by_id.count(id)) {
-          fields.push_back(page_support::InputField(s, id, name, FormValue(form, name), by_id, currency));
+          fields.push_back(page_support::InputField(deps, ctx, s, id, name, FormValue(form, name), by_id, currency));
         }
       }
       if (!fields.empty()) member_questions.push_back({{"legend", names[i]}, {"fields", std::move(fields)}});
@@ -299,7 +299,7 @@ void AddPortalApplyPages(Router& router, const PageDeps& deps) {
       const std::string result = p.value("result", "unknown");
       likely += result == "eligible" ? 1 : 0;
       json o = {{"program", program},
-                {"name", p.value("name", program)},
+                {"name", T(deps, ctx, p.value("name", program))},
                 {"agency", page_support::AgencyName(deps.accounts, p.value("agency", ""))},
                 {"tag_class", page_support::TagClass(result)},
                 {"tag_text", Outcome(deps, ctx, result)},
@@ -363,7 +363,7 @@ void AddPortalApplyPages(Router& router, const PageDeps& deps) {
                 for (const auto& a : *list) {
                   json parts = json::array();
                   for (const auto& p : a.parts) {
-                    parts.push_back({{"name", p.program_name}, {"agency", p.agency_name},
+                    parts.push_back({{"name", T(deps, ctx, p.program_name)}, {"agency", p.agency_name},
                                      {"tag_class", StateClass(p.state)}, {"tag_text", T(deps, ctx, StateText(p.state))}});
                   }
                   rows.push_back({{"href", fmt::format("/portal/applications/{}", a.id)},
@@ -390,7 +390,7 @@ void AddPortalApplyPages(Router& router, const PageDeps& deps) {
     json list = json::array();
     for (const auto& p : a->parts) {
       json o = {{"id", std::to_string(p.id)},
-                {"name", p.program_name},
+                {"name", T(deps, ctx, p.program_name)},
                 {"agency", p.agency_name},
                 {"tag_class", StateClass(p.state)},
                 {"tag_text", T(deps, ctx, StateText(p.state))},

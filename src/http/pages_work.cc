@@ -10,6 +10,7 @@
 
 #include "http/json_body.h"
 #include "http/page_support.h"
+#include "i18n/messages.h"
 #include "http/request.h"
 
 namespace http {
@@ -20,7 +21,28 @@ using page_support::Common;
 using page_support::ErrorFor;
 using page_support::FormValue;
 using page_support::Render;
+using page_support::T;
 using page_support::Trim;
+
+// A tier in words, in the request's language: "front line" or "specialist"; `capital` for a tag.
+std::string TierText(const PageDeps& deps, const Context& ctx, const std::string& tier, bool capital) {
+  if (tier == "specialist") return T(deps, ctx, capital ? "Specialist" : "specialist");
+  return T(deps, ctx, capital ? "Front line" : "front line");
+}
+
+// How complex the intake rules found a piece of work, in words.
+std::string ComplexityText(const PageDeps& deps, const Context& ctx, const std::string& complexity) {
+  if (complexity == "simple") return T(deps, ctx, "simple");
+  if (complexity == "complex") return T(deps, ctx, "complex");
+  return complexity;
+}
+
+// A service's message as a sentence on the page, in the request's language when the catalogue
+// has it; never read as a pattern (it may carry a value with braces or quotes).
+std::string Said(const PageDeps& deps, const Context& ctx, const std::string& message) {
+  const std::string m = page_support::Capitalised(message);
+  return deps.templates.messages().Has(page_support::LanguageOf(ctx), m) ? T(deps, ctx, m) : m;
+}
 
 Response QueuePage(const PageDeps& deps, const Context& ctx, int status, const std::string& error) {
   auto queue = deps.work->Queue(ctx.Who());
@@ -37,7 +59,7 @@ Response QueuePage(const PageDeps& deps, const Context& ctx, int status, const s
       }
     }
   }
-  d["team_names"] = teams.empty() ? std::string("none yet; ask a manager to add you to a team") : teams;
+  d["team_names"] = teams.empty() ? T(deps, ctx, "none yet; ask a manager to add you to a team") : teams;
   const core::Date today = deps.referrals != nullptr ? deps.referrals->Now().UtcDate() : core::Date{};
   json items = json::array();
   for (const auto& w : *queue) {
@@ -46,11 +68,11 @@ Response QueuePage(const PageDeps& deps, const Context& ctx, int status, const s
                      {"version", w.version},
                      {"title", w.title},
                      {"link", w.Link()},
-                     {"state", w.state == "open" ? "Waiting" : "Claimed"},
+                     {"state", T(deps, ctx, w.state == "open" ? "Waiting" : "Claimed")},
                      {"state_class", w.state == "open" ? "govuk-tag--blue" : "govuk-tag--purple"},
-                     {"team", w.team == 0 ? std::string("No team of this tier yet") : w.team_name},
-                     {"tier", w.tier == "specialist" ? "specialist" : "front line"},
-                     {"complexity", w.complexity},
+                     {"team", w.team == 0 ? T(deps, ctx, "No team of this tier yet") : w.team_name},
+                     {"tier", TierText(deps, ctx, w.tier, false)},
+                     {"complexity", ComplexityText(deps, ctx, w.complexity)},
                      {"rule", w.rule},
                      {"escalated", w.escalated},
                      {"has_due", w.due.has_value()},
@@ -101,7 +123,7 @@ Response TeamsPage(const PageDeps& deps, const Context& ctx, int status, const s
     for (const auto& j : t.joint) joint += (joint.empty() ? "" : ", ") + j.name;
     json row = {{"id", t.id},
                 {"name", t.name},
-                {"tier", t.tier == "specialist" ? "Specialist" : "Front line"},
+                {"tier", TierText(deps, ctx, t.tier, true)},
                 {"has_skills", !skills.empty()},
                 {"skills", skills},
                 {"has_members", !members.empty()},
@@ -123,9 +145,13 @@ Response TeamsPage(const PageDeps& deps, const Context& ctx, int status, const s
         const bool already = std::any_of(c.team.joint.begin(), c.team.joint.end(),
                                          [&](const cases::JointAgency& j) { return j.agency == who.agency; });
         if (already) continue;
-        choices.push_back({{"value", fmt::format("{}:{}", c.team.id, c.agreement)},
-                           {"label", fmt::format("{}, {} ({}), under agreement {}", c.team.name, c.team.agency_name,
-                                                 c.team.tier == "specialist" ? "specialist" : "front line", c.agreement)}});
+        const std::string label =
+            T(deps, ctx, "{team}, {agency} ({tier}), under agreement {agreement, number, ::group-off}",
+              {{"team", c.team.name},
+               {"agency", c.team.agency_name},
+               {"tier", TierText(deps, ctx, c.team.tier, false)},
+               {"agreement", std::to_string(c.agreement)}});
+        choices.push_back({{"value", fmt::format("{}:{}", c.team.id, c.agreement)}, {"label", label}});
       }
       d["has_candidates"] = !choices.empty();
       d["candidates"] = std::move(choices);
@@ -133,8 +159,7 @@ Response TeamsPage(const PageDeps& deps, const Context& ctx, int status, const s
   }
   json summary = json::array();
   for (const auto& e : errors) {
-    std::string message = e.message;
-    message[0] = static_cast<char>(std::toupper(static_cast<unsigned char>(message[0])));
+    const std::string message = Said(deps, ctx, e.message);
     d["e_" + e.field] = message;
     summary.push_back({{"message", message}, {"href", "#" + e.field}});
   }
@@ -223,15 +248,15 @@ void AddWorkPages(Router& router, const PageDeps& deps) {
                 } catch (const std::exception&) {
                   return ErrorFor(deps, ctx, core::Status::NotFound("the form is missing the version; reload the page"));
                 }
-                if (!action.ok()) return QueuePage(deps, ctx, 400, "Choose what to do");
+                if (!action.ok()) return QueuePage(deps, ctx, 400, T(deps, ctx, "Choose what to do"));
                 auto done = deps.work->Act(ctx.Who(), *id, *action, version, Trim(FormValue(form, "note")));
                 if (done.ok()) return Response::Redirect("/work");
                 const auto code = done.status().code();
                 if (code == core::StatusCode::kInvalidArgument || code == core::StatusCode::kFailedPrecondition ||
                     code == core::StatusCode::kAborted) {
-                  std::string message = done.status().fields().empty() ? done.status().message()
-                                                                        : done.status().fields().front().message;
-                  message[0] = static_cast<char>(std::toupper(static_cast<unsigned char>(message[0])));
+                  const std::string message = Said(deps, ctx, done.status().fields().empty()
+                                                                  ? done.status().message()
+                                                                  : done.status().fields().front().message);
                   return QueuePage(deps, ctx, code == core::StatusCode::kInvalidArgument ? 400 : 409, message);
                 }
                 return ErrorFor(deps, ctx, done.status());

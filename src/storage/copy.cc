@@ -190,7 +190,7 @@ const std::vector<std::string>& OnedoorTables() {
       "queues", "counters", "tickets", "ticket_events", "appointment_slots", "appointments", "outgoing_messages",
       "office_hours", "office_closures", "team_agencies", "service_targets", "outcomes", "outcome_indicators",
       "outcome_contributions", "diagnostics", "case_reviews", "take_up_runs", "take_up_counts", "citizen_profiles", "representatives", "oidc_logins", "external_identities",
-      "portal_link_requests",
+      "portal_link_requests", "audit_seals",
   };
   return *tables;
 }

@@ -1048,6 +1048,17 @@ CREATE TABLE portal_link_requests (
 CREATE INDEX portal_link_requests_state ON portal_link_requests (state, id);
 CREATE INDEX portal_link_requests_user ON portal_link_requests (user_id, id);
 )sql"},
+      // Seals of the audit log (audit/seal.h): each chain's newest entry and count, signed.
+      {36, "audit seals", R"sql(
+CREATE TABLE audit_seals (
+  id {{id}},
+  sealed_at BIGINT NOT NULL,
+  entries BIGINT NOT NULL,
+  heads TEXT NOT NULL,
+  key_id TEXT NOT NULL,
+  signature TEXT NOT NULL
+);
+)sql"},
   };
   return *migrations;
 }

@@ -31,7 +31,7 @@ after(async () => {
   await server?.stop();
 });
 
-test('every message of a translated template is in the Spanish catalogue, and no message holds markup', () => {
+test('the messages of every template are in the Spanish catalogue, and no message holds markup', () => {
   const es = catalogue('es');
   let messages = 0;
   let translated = 0;
@@ -39,7 +39,8 @@ test('every message of a translated template is in the Spanish catalogue, and no
     const text = readFileSync(path.join(templates, name), 'utf8');
     const opened = (text.match(/\{\{#t\}\}/g) ?? []).length;
     assert.equal(opened, (text.match(/\{\{\/t\}\}/g) ?? []).length, `${name}: every {{#t}} is closed`);
-    if (opened === 0) continue;
+    // Every page speaks the catalogue: a template with words of its own has its messages.
+    assert.ok(opened > 0, `${name}: its text is not in the catalogue ({{#t}}…{{/t}})`);
     translated++;
     for (const [, body] of text.matchAll(/\{\{#t\}\}([\s\S]*?)\{\{\/t\}\}/g)) {
       const message = collapse(body);
@@ -50,7 +51,7 @@ test('every message of a translated template is in the Spanish catalogue, and no
       assert.deepEqual(args(es[message]), args(message), `${name}: "${message}" keeps its arguments in Spanish`);
     }
   }
-  assert.ok(translated >= 8 && messages >= 90, `${translated} templates, ${messages} messages`);
+  assert.ok(translated >= 75 && messages >= 1500, `${translated} templates, ${messages} messages`);
 });
 
 test('the language is the chosen one, else the browser\'s, else English; <html> says which and its direction', T, async () => {
