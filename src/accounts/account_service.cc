@@ -2,6 +2,8 @@
 
 #include <fmt/format.h>
 
+#include <fstream>
+
 #include <algorithm>
 #include <unordered_map>
 #include <utility>
@@ -389,11 +391,8 @@ StatusOr<User> AccountService::CreateUser(const Principal& who, const NewUser& u
   if (!user.email.empty() && !ValidEmail(user.email)) {
     errors.push_back({"email", "must be an email address such as name@example.org"});
   }
-  const size_t password_length = CodePoints(user.password);
-  if (password_length < 12) {
-    errors.push_back({"password", "must be at least 12 characters long"});
-  } else if (password_length > 256) {
-    errors.push_back({"password", "must be at most 256 characters long"});
+  if (std::string problem = PasswordProblem(user.password, user.username, user.email); !problem.empty()) {
+    errors.push_back({"password", problem});
   }
   if (staff && user.roles.empty()) errors.push_back({"roles", "a staff account needs at least one role"});
   if (!staff && !user.roles.empty()) errors.push_back({"roles", "a citizen account has no roles"});
@@ -535,15 +534,50 @@ Status AccountService::SetUserActive(const Principal& who, core::UserId id, bool
   });
 }
 
+std::string AccountService::PasswordProblem(const std::string& password, const std::string& username,
+                                            const std::string& email) const {
+  const size_t length = CodePoints(password);
+  if (length < 12) return "must be at least 12 characters long";
+  if (length > 256) return "must be at most 256 characters long";
+  std::string lower = password;
+  for (char& c : lower) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+  if (blocklist_ && blocklist_->count(lower)) {
+    return "this password is on a list of passwords known to attackers: choose another";
+  }
+  std::string name = email.substr(0, email.find('@'));
+  for (char& c : name) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+  std::string user = username;
+  for (char& c : user) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+  if (lower.find("onedoor") != std::string::npos || (user.size() >= 3 && lower.find(user) != std::string::npos) ||
+      (name.size() >= 4 && lower.find(name) != std::string::npos)) {
+    return "must not contain your username, your e-mail address or the name of the service";
+  }
+  return "";
+}
+
+Status AccountService::UseBlocklist(const std::string& path) {
+  std::ifstream in(path);
+  if (!in) return Status::InvalidArgument(path + ": cannot be read");
+  auto list = std::make_shared<std::unordered_set<std::string>>();
+  for (std::string line; std::getline(in, line);) {
+    while (!line.empty() && (line.back() == '\r' || line.back() == ' ')) line.pop_back();
+    if (line.empty() || line[0] == '#') continue;
+    for (char& c : line) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+    list->insert(std::move(line));
+  }
+  blocklist_ = std::move(list);
+  return Status::Ok();
+}
+
 Status AccountService::SetPassword(const Principal& who, core::UserId id, const std::string& password) {
   if (!IsSystem(who) && who.user != id) {
     return Refuse(who, "user.password", "user", IdText(id.value), "only the account's owner may change its password");
   }
-  if (CodePoints(password) < 12) {
-    return Status::InvalidArgument("the password is too short", {{"password", "must be at least 12 characters long"}});
-  }
-  if (CodePoints(password) > 256) {
-    return Status::InvalidArgument("the password is too long", {{"password", "must be at most 256 characters long"}});
+  {
+    ASSIGN_OR_RETURN(User user, GetUser(id));
+    if (std::string problem = PasswordProblem(password, user.username, user.email); !problem.empty()) {
+      return Status::InvalidArgument("the password cannot be used", {{"password", problem}});
+    }
   }
   // Hashed before the write: the single writer does not wait on it.
   ASSIGN_OR_RETURN(std::string hash, core::HashPassword(password, options_.fast_password_hashing));

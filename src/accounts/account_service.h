@@ -2,8 +2,10 @@
 
 #include <mutex>
 #include <optional>
+#include <memory>
 #include <string>
 #include <unordered_map>
+#include <unordered_set>
 #include <vector>
 
 #include "access/principal.h"
@@ -123,6 +125,14 @@ class AccountService {
   // display_name, email, password, roles, agency and office: kInvalidArgument.
   // kAlreadyExists "that username is taken".
   core::StatusOr<User> CreateUser(const authz::Principal& who, const NewUser& user);
+  // Why `password` may not be used by an account with `username` and `email`, or "": 12 to 256
+  // characters; not on the list of passwords known to attackers (UseBlocklist), whatever the
+  // case; not holding the username, the e-mail address's name or "onedoor".
+  std::string PasswordProblem(const std::string& password, const std::string& username,
+                              const std::string& email) const;
+  // The passwords known to attackers, one a line ('#' starts a comment), compared in lower
+  // case. Call before serving. kInvalidArgument when the file cannot be read.
+  core::Status UseBlocklist(const std::string& path);
   core::StatusOr<std::vector<User>> ListUsers(const authz::Principal& who, core::AgencyId agency);
   core::StatusOr<User> GetUser(core::UserId id);
   core::Status SetUserActive(const authz::Principal& who, core::UserId id, bool active);
@@ -180,6 +190,8 @@ class AccountService {
   audit::AuditLog& audit_;
   const core::Clock& clock_;
   AccountOptions options_;
+
+  std::shared_ptr<const std::unordered_set<std::string>> blocklist_;  // set before serving
 
   std::once_flag dummy_once_;
   std::string dummy_hash_;  // written once under dummy_once_

@@ -328,6 +328,34 @@ TEST_F(AccountServiceTest, CreateUserChecksPasswordLength) {
   EXPECT_TRUE(service_.CreateUser(sys_, nu).ok());
 }
 
+TEST_F(AccountServiceTest, PasswordsKnownToAttackersAndTheAccountsOwnWordsAreRefused) {
+  // The list shipped with onedoor: the 30,000 most common leaked passwords.
+  ASSERT_TRUE(service_.UseBlocklist(std::string(ONEDOOR_SOURCE_DIR) + "/config/breached-passwords.txt").ok());
+  EXPECT_EQ(service_.UseBlocklist(dir_.File("none.txt")).code(), StatusCode::kInvalidArgument);
+  NewUser nu = StaffUser(agency_a_, "pw.list", {Role::kFrontdesk});
+  for (const char* known : {"qwerty123456", "QWERTY123456", "1q2w3e4r5t6y", "123456789987654321"}) {
+    nu.password = known;
+    auto st = service_.CreateUser(sys_, nu).status();
+    ASSERT_EQ(st.code(), StatusCode::kInvalidArgument) << known;
+    EXPECT_EQ(st.fields()[0].message, "this password is on a list of passwords known to attackers: choose another");
+  }
+  // The account's own words: its username, its e-mail address's name, the service's name.
+  nu.email = "jo.smith@example.org";
+  for (const char* own : {"my pw.list is long enough", "JO.SMITH-2026-winter", "onedoor for everyone"}) {
+    nu.password = own;
+    auto st = service_.CreateUser(sys_, nu).status();
+    ASSERT_EQ(st.code(), StatusCode::kInvalidArgument) << own;
+    EXPECT_EQ(st.fields()[0].message,
+              "must not contain your username, your e-mail address or the name of the service");
+  }
+  nu.password = "kowhai tree by the river";
+  auto made = service_.CreateUser(sys_, nu);
+  ASSERT_TRUE(made.ok()) << made.status().ToString();
+  // A new password is held to the same rules.
+  EXPECT_EQ(service_.SetPassword(sys_, made->id, "qwerty123456").code(), StatusCode::kInvalidArgument);
+  EXPECT_TRUE(service_.SetPassword(sys_, made->id, "a long walk on the beach").ok());
+}
+
 TEST_F(AccountServiceTest, CreateUserChecksDisplayNameLength) {
   NewUser nu = StaffUser(agency_a_, "dn.test", {Role::kFrontdesk});
   nu.display_name = std::string(201, 'd');

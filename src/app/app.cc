@@ -131,6 +131,11 @@ core::StatusOr<std::unique_ptr<App>> App::Open(const core::Config& config, bool 
   account_options.login_max_failures = config.login_max_failures;
   account_options.login_window_minutes = config.login_window_minutes;
   app->accounts_ = std::make_unique<accounts::AccountService>(*app->db_, *app->audit_, app->clock_, account_options);
+  if (!config.password_blocklist.empty()) {
+    if (core::Status s = app->accounts_->UseBlocklist(config.password_blocklist); !s.ok()) {
+      return core::Status(s.code(), "password_blocklist: " + s.message());
+    }
+  }
   app->persons_ = std::make_unique<registry::PersonService>(*app->db_, *app->gate_, *app->audit_, *app->outbox_,
                                                             app->clock_);
   app->portal_ = std::make_unique<portal::PortalService>(*app->db_, *app->audit_, app->clock_, *app->accounts_,
@@ -303,7 +308,8 @@ core::StatusOr<std::unique_ptr<App>> App::Open(const core::Config& config, bool 
   http::AddStaticRoutes(app->router_, config.web_root, config.node_modules);
   app->dispatcher_ = std::make_unique<http::Dispatcher>(
       app->router_, *app->accounts_, app->metrics_,
-      http::DispatcherOptions{config.secure_cookies, static_cast<size_t>(config.max_body_bytes)},
+      http::DispatcherOptions{config.secure_cookies, static_cast<size_t>(config.max_body_bytes),
+                              config.public_url.rfind("https://", 0) == 0},
       http::MakeErrorPage(app->pages_->deps));
   return app;
 }

@@ -1,5 +1,7 @@
 #include "audit/audit_log.h"
 
+#include "core/log.h"
+
 #include "access/access_gate.h"
 
 #include <fmt/format.h>
@@ -203,7 +205,7 @@ core::Status AuditLog::Append(storage::Transaction& tx, const authz::Principal& 
     r.entry.reason += fmt::format(" (acted by the person's representative, grant {})", who.representation);
   }
   r.hash = ComputeHash(r);
-  RETURN_IF_ERROR(
+  const core::Status written =
       tx.Execute(
             fmt::format("INSERT INTO audit_log ({}) VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)",
                         kColumns),
@@ -211,7 +213,17 @@ core::Status AuditLog::Append(storage::Transaction& tx, const authz::Principal& 
              r.entry.action, r.entry.record_type, r.entry.record_id,
              r.entry.person ? storage::Value(r.entry.person->value) : storage::Value(storage::Null{}),
              int64_t{r.entry.allowed ? 1 : 0}, r.entry.reason, r.prev_hash, r.hash, r.chain})
-          .status());
+          .status();
+  if (!written.ok()) {
+    // Refuse rather than lose: what cannot be audited is neither released nor changed (the
+    // transaction rolls back). A conflict the database retries keeps its code.
+    if (written.code() == core::StatusCode::kAborted || written.code() == core::StatusCode::kAlreadyExists) {
+      return written;
+    }
+    core::LogError("the audit log cannot be written", {{"error", written.ToString()}});
+    return core::Status::Unavailable("the audit log cannot be written, so nothing was released or changed: try again "
+                                     "later");
+  }
   // A person's data released by break-glass is queued for review with the entry, in the same
   // transaction: no emergency access goes unreviewed. One review per person and request (a page
   // that reads the record and its directory is one access).

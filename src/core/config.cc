@@ -123,6 +123,7 @@ const std::map<std::string, Setter>& Setters() {
          c.life_events = v;
          return Status::Ok();
        }},
+      {"password_blocklist", [](Config& c, const std::string& v) { c.password_blocklist = v; return Status::Ok(); }},
       {"audit_signing_key", [](Config& c, const std::string& v) { c.audit_signing_key = v; return Status::Ok(); }},
       {"audit_verify_keys", [](Config& c, const std::string& v) { c.audit_verify_keys = v; return Status::Ok(); }},
       {"audit_seal_minutes", [](Config& c, const std::string& v) { return ParseIntInto(c.audit_seal_minutes, v, 1, 24 * 60); }},
@@ -156,6 +157,7 @@ std::string Config::DefaultDataCategories() { return ONEDOOR_DEFAULT_DATA_CATEGO
 std::string Config::DefaultIntakeRules() { return ONEDOOR_DEFAULT_INTAKE_RULES; }
 std::string Config::DefaultDirectorySynonyms() { return ONEDOOR_DEFAULT_DIRECTORY_SYNONYMS; }
 std::string Config::DefaultLifeEvents() { return ONEDOOR_DEFAULT_LIFE_EVENTS; }
+std::string Config::DefaultPasswordBlocklist() { return ONEDOOR_DEFAULT_PASSWORD_BLOCKLIST; }
 
 StatusOr<Config> Config::Load(const std::string& path) {
   Config config;

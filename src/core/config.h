@@ -52,6 +52,10 @@ struct Config {
   // ONEDOOR_PUBLIC_URL: the address people open onedoor at, for the links in the messages it
   // sends (confirming a portal account's e-mail address).
   std::string public_url = "http://127.0.0.1:8080";
+  // ONEDOOR_PASSWORD_BLOCKLIST: passwords known to attackers, one a line, refused for every
+  // account (docs/operators.md, "Passwords"). The default is config/breached-passwords.txt of
+  // the source tree; empty: none.
+  std::string password_blocklist = DefaultPasswordBlocklist();
   // Sealing the audit log (docs/operators.md, "Sealing the audit log"). ONEDOOR_AUDIT_SIGNING_KEY:
   // the file of the Ed25519 key the server seals with (empty: the server does not seal);
   // ONEDOOR_AUDIT_VERIFY_KEYS: the file of the public keys `onedoor audit verify` trusts (old
@@ -75,6 +79,7 @@ struct Config {
   static std::string DefaultIntakeRules();
   static std::string DefaultDirectorySynonyms();
   static std::string DefaultLifeEvents();
+  static std::string DefaultPasswordBlocklist();
 
   // Reads `path` (empty: defaults only) and applies environment overrides.
   // Errors name the file, line and key.

@@ -1,5 +1,7 @@
 #include "exchange/outbox.h"
 
+#include "core/log.h"
+
 #include <algorithm>
 
 namespace exchange {
@@ -23,12 +25,18 @@ constexpr std::string_view kClaimPostgres =
 
 core::Status Outbox::Append(storage::Transaction& tx, std::string type, std::string aggregate_type,
                             std::string aggregate_id, std::string payload) {
-  return tx
-      .Execute("INSERT INTO outbox (at, type, aggregate_type, aggregate_id, payload, attempts) "
-               "VALUES (?, ?, ?, ?, ?, 0)",
-               {clock_.Now().micros, std::move(type), std::move(aggregate_type), std::move(aggregate_id),
-                std::move(payload)})
-      .status();
+  const core::Status written =
+      tx.Execute("INSERT INTO outbox (at, type, aggregate_type, aggregate_id, payload, attempts) "
+                 "VALUES (?, ?, ?, ?, ?, 0)",
+                 {clock_.Now().micros, std::move(type), std::move(aggregate_type), std::move(aggregate_id),
+                  std::move(payload)})
+          .status();
+  if (written.ok() || written.code() == core::StatusCode::kAborted) return written;
+  // Refuse rather than lose: a change whose event cannot be queued is not made (the transaction
+  // rolls back), so that no agency misses it.
+  core::LogError("the outbox cannot be written", {{"error", written.ToString()}});
+  return core::Status::Unavailable("the event of this change cannot be queued, so nothing was changed: try again "
+                                   "later");
 }
 
 core::StatusOr<std::vector<Event>> Outbox::Pending(storage::Transaction& tx, int limit) {

@@ -26,8 +26,9 @@ std::string NewRequestId(const Request& r) {
   return core::RandomToken(12);
 }
 
-void AddSecurityHeaders(Response& r, const std::string& request_id) {
+void AddSecurityHeaders(Response& r, const std::string& request_id, bool hsts) {
   r.Header("X-Request-Id", request_id);
+  if (hsts) r.Header("Strict-Transport-Security", "max-age=31536000; includeSubDomains");
   r.Header("X-Content-Type-Options", "nosniff");
   r.Header("Referrer-Policy", "same-origin");
   if (!r.FindHeader("Cache-Control")) r.Header("Cache-Control", "no-store");
@@ -36,8 +37,11 @@ void AddSecurityHeaders(Response& r, const std::string& request_id) {
     r.Header("Content-Security-Policy",
              "default-src 'self'; img-src 'self' data:; style-src 'self'; "
              "script-src 'self' 'sha256-BSFHeLq2GNduzzYVqB9l3la5g84OY4mdD1SQ2Lb9g4A='; "
-             "frame-ancestors 'none'; form-action 'self'; base-uri 'none'");
+             "object-src 'none'; frame-ancestors 'none'; form-action 'self'; base-uri 'none'");
     r.Header("X-Frame-Options", "DENY");
+  } else {
+    // Not a page: nothing in it may run or be framed, should a browser ever render it.
+    r.Header("Content-Security-Policy", "default-src 'none'; frame-ancestors 'none'");
   }
 }
 
@@ -63,7 +67,7 @@ Response Dispatcher::Handle(Request& request) {
     core::LogError("handler failed", {{"request_id", request.request_id}, {"route", route_name}, {"what", e.what()}});
     response = Problem(core::Status::Internal("unexpected error"), request.request_id);
   }
-  AddSecurityHeaders(response, request.request_id);
+  AddSecurityHeaders(response, request.request_id, options_.hsts);
   const double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
   metrics_.ObserveRequest(request.method, route_name, response.status, seconds);
   if (route_name != "/healthz" && route_name != "/readyz" && route_name != "/metrics" && route_name != "static") {

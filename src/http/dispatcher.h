@@ -14,6 +14,9 @@ inline constexpr char kSessionCookie[] = "onedoor_session";
 struct DispatcherOptions {
   bool secure_cookies = true;
   size_t max_body_bytes = 1 << 20;
+  // Served behind TLS (public_url starts with https://): every response says
+  // Strict-Transport-Security, so that browsers never come back over plain HTTP.
+  bool hsts = false;
 };
 
 // Renders an HTML error page for browser routes.

@@ -1377,6 +1377,8 @@ void AddPageRoutes(Router& router, const PageDeps& deps) {
                   message[0] = static_cast<char>(std::toupper(static_cast<unsigned char>(message[0])));
                   return LoginPage(deps, ctx, throttled ? 429 : 401, username, message, purpose_text, next, fresh);
                 }
+                // The session this browser held before, if any, ends: one sign-in, one session.
+                (void)deps.accounts.Logout(ctx.request.Cookie(kSessionCookie));
                 Response r = Response::Redirect(SafeNext(next));
                 r.Header("Set-Cookie", SessionCookie(session->session_id, deps.secure_cookies,
                                                      deps.session_max_hours * 3600));

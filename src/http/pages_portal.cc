@@ -226,6 +226,8 @@ void AddPortalPages(Router& router, const PageDeps& deps) {
                       return ErrorFor(deps, ctx, session.status());
                   }
                 }
+                // The session this browser held before, if any, ends: one sign-in, one session.
+                (void)deps.accounts.Logout(ctx.request.Cookie(kSessionCookie));
                 Response r = Response::Redirect("/portal");
                 r.Header("Set-Cookie", SessionCookie(session->session_id, deps.secure_cookies,
                                                      deps.session_max_hours * 3600));

@@ -70,7 +70,8 @@ void AddPortalOidcPages(Router& router, const PageDeps& deps) {
                   return Problem(deps, ctx, 401, "You are not signed in", "Signing in with {provider} did not finish.",
                                  {{"provider", provider}});
                 }
-                auto done = deps.oidc->Finish(state, browser_state, ctx.request.Query("code"), ctx.request.request_id);
+                auto done = deps.oidc->Finish(state, browser_state, ctx.request.Query("code"), ctx.request.Query("iss"),
+                                              ctx.request.request_id);
                 if (!done.ok()) {
                   switch (done.status().code()) {
                     case core::StatusCode::kInvalidArgument:
@@ -88,6 +89,8 @@ void AddPortalOidcPages(Router& router, const PageDeps& deps) {
                       return page_support::ErrorFor(deps, ctx, done.status());
                   }
                 }
+                // The session this browser held before, if any, ends: one sign-in, one session.
+                (void)deps.accounts.Logout(ctx.request.Cookie(kSessionCookie));
                 Response r = Response::Redirect(done->new_account ? "/portal?welcome=1" : "/portal");
                 r.Header("Set-Cookie", SessionCookie(done->session.session_id, deps.secure_cookies,
                                                      deps.session_max_hours * 3600));

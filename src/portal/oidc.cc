@@ -199,10 +199,16 @@ StatusOr<std::vector<OidcProvider>> ParseOidcProviders(const std::string& text, 
       else if (key == "client_secret_file") secret_file = v;
       else if (key == "client_secret_env") secret_env = v;
       else if (key == "scopes") p.scopes = v;
+      else if (key == "join_by_email") {
+        if (v != "true" && v != "false") {
+          return Status::InvalidArgument(fmt::format("{}: `join_by_email` must be true or false", At(file, kv.first)));
+        }
+        p.join_by_email = v == "true";
+      }
       else {
         return Status::InvalidArgument(fmt::format(
             "{}: unknown key '{}' (expected id, name, issuer, client_id, client_secret_file, client_secret_env, "
-            "scopes; a secret is never written in this file)",
+            "scopes, join_by_email; a secret is never written in this file)",
             At(file, kv.first), key));
       }
     }
@@ -343,6 +349,9 @@ StatusOr<IdToken> VerifyIdToken(const std::string& token, const std::vector<Jwk>
   if (c["exp"].get<double>() + kSkewSeconds < static_cast<double>(seconds)) return refuse("has expired");
   if (!c.contains("iat") || !c["iat"].is_number()) return refuse("has no time of issue");
   if (c["iat"].get<double>() - kSkewSeconds > static_cast<double>(seconds)) return refuse("was issued in the future");
+  if (c.contains("nbf") && (!c["nbf"].is_number() || c["nbf"].get<double>() - kSkewSeconds > static_cast<double>(seconds))) {
+    return refuse("is not valid yet");
+  }
   if (nonce.empty() || !core::ConstantTimeEquals(StringOr(c, "nonce"), nonce) ||
       StringOr(c, "nonce").size() != nonce.size()) {
     return refuse("does not belong to this sign-in (nonce)");
@@ -515,7 +524,8 @@ void OidcService::Refused(const OidcProvider& p, const std::string& why, const s
 }
 
 StatusOr<OidcSignIn> OidcService::Finish(const std::string& state, const std::string& browser_state,
-                                         const std::string& code, const std::string& request_id) {
+                                         const std::string& code, const std::string& iss,
+                                         const std::string& request_id) {
   const Status expired = Status::InvalidArgument("this sign-in has expired or was already used: start again");
   if (state.empty() || state.size() > 200 || browser_state.size() != state.size() ||
       !core::ConstantTimeEquals(state, browser_state)) {
@@ -537,6 +547,11 @@ StatusOr<OidcSignIn> OidcService::Finish(const std::string& state, const std::st
   }));
   const OidcProvider* p = Find(provider);
   if (p == nullptr) return expired;
+  if (!iss.empty() && iss != p->issuer) {
+    // The answer names another provider than the one this sign-in went to (a mix-up attack).
+    Refused(*p, "the answer came from another issuer than the one the sign-in went to", request_id);
+    return Status::Unauthenticated(p->name + " did not send this answer");
+  }
   if (code.empty() || code.size() > 2048) {
     Refused(*p, "the provider sent the browser back without a code", request_id);
     return Status::Unauthenticated(p->name + " did not send a sign-in code");
@@ -580,9 +595,12 @@ StatusOr<OidcSignIn> OidcService::Finish(const std::string& state, const std::st
 StatusOr<std::pair<core::UserId, bool>> OidcService::AccountFor(const OidcProvider& p, const IdToken& token) {
   const int64_t now = clock_.Now().micros;
   const std::string email = token.email_verified ? token.email : std::string();
+  // Without join_by_email, an address held by another account is not this one's.
+  const bool may_join = p.join_by_email;
   std::optional<int64_t> user;
   std::optional<int64_t> same_email;
   bool email_confirmed = false;
+  bool taken = false;  // another account has the address, and the provider may not join it
   RETURN_IF_ERROR(db_.Read([&](storage::Transaction& tx) -> Status {
     ASSIGN_OR_RETURN(storage::Rows rows, tx.Query("SELECT user_id FROM external_identities WHERE issuer = ? AND subject = ?",
                                                   {token.issuer, token.subject}));
@@ -595,6 +613,10 @@ StatusOr<std::pair<core::UserId, bool>> OidcService::AccountFor(const OidcProvid
     if (!mine.empty()) {
       same_email = mine.at(0).Int(0);
       email_confirmed = !mine.at(0).IsNull(1);
+      if (!may_join) {
+        same_email.reset();
+        taken = true;
+      }
     }
     return Status::Ok();
   }));
@@ -620,7 +642,7 @@ StatusOr<std::pair<core::UserId, bool>> OidcService::AccountFor(const OidcProvid
     nu.kind = accounts::AccountKind::kCitizen;
     nu.username = "citizen-" + core::Sha256Hex(core::RandomToken(16)).substr(0, 16);
     nu.display_name = !token.name.empty() ? token.name : !email.empty() ? email : "Portal account";
-    nu.email = email;
+    nu.email = taken ? std::string() : email;
     nu.password = core::RandomToken(32);  // known to no one: this account signs in through the provider
     ASSIGN_OR_RETURN(accounts::User u, accounts_.CreateUser(system, nu));
     same_email = u.id.value;
@@ -631,9 +653,9 @@ StatusOr<std::pair<core::UserId, bool>> OidcService::AccountFor(const OidcProvid
     ASSIGN_OR_RETURN(storage::Rows has, tx.Query("SELECT email_verified_at FROM citizen_profiles WHERE user_id = ?", {id}));
     if (has.empty()) {
       RETURN_IF_ERROR(tx.Execute("INSERT INTO citizen_profiles (user_id, email_verified_at) VALUES (?, ?)",
-                                 {id, email.empty() ? storage::Value() : storage::Value(now)})
+                                 {id, taken || email.empty() ? storage::Value() : storage::Value(now)})
                           .status());
-    } else if (has.at(0).IsNull(0) && !email.empty()) {
+    } else if (has.at(0).IsNull(0) && !email.empty() && !taken) {
       RETURN_IF_ERROR(tx.Execute("UPDATE citizen_profiles SET email_verified_at = ?, verify_hash = NULL WHERE user_id = ?",
                                  {now, id})
                           .status());

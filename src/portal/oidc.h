@@ -29,6 +29,9 @@ struct OidcProvider {
   std::string client_id;
   std::string client_secret;  // read from client_secret_file or client_secret_env, never the file
   std::string scopes = "openid email profile";
+  // Whether an e-mail address the provider says it verified joins the portal account of the same
+  // confirmed address. Off by default: only for a provider trusted to verify addresses.
+  bool join_by_email = false;
 };
 
 // Reads the providers file (docs/operators.md, "Signing in with OpenID Connect"). Errors name
@@ -59,7 +62,8 @@ struct IdToken {
 // Checks a compact JWS ID token: its signature (RS256 with an RSA key, ES256 with a P-256 key,
 // chosen by the header's kid, or the only key of the right type when there is no kid; "none" and
 // every other algorithm refused), iss == `issuer`, `client_id` among aud (and azp, when present),
-// exp in the future and iat not in it (60 seconds of clock skew allowed), and nonce == `nonce`.
+// exp in the future, iat and nbf (when present) not in it (60 seconds of clock skew allowed), and
+// nonce == `nonce`.
 // kUnauthenticated saying what was wrong; kNotFound when no key has the header's kid (the
 // caller may fetch the keys again: the provider may have rotated them).
 core::StatusOr<IdToken> VerifyIdToken(const std::string& token, const std::vector<Jwk>& keys,
@@ -108,13 +112,15 @@ class OidcService {
   std::string ProviderOf(const std::string& state);
   // Ends the attempt of `state` without signing in (the provider answered with an error).
   void Abandon(const std::string& state);
-  // The browser came back with `code` for `state`. kInvalidArgument when the state is unknown,
+  // The browser came back with `code` for `state`, and `iss` when the provider names itself in
+  // its answer (RFC 9207; "" when it does not). kInvalidArgument when the state is unknown,
   // used, expired or not the one this browser (`browser_state`, from its cookie) began;
+  // kUnauthenticated when `iss` is not the attempt's provider (a mix-up);
   // kUnavailable when the provider cannot be reached; kUnauthenticated when it refuses the code
   // or its ID token does not pass VerifyIdToken (audited as login.failed); kUnauthenticated
   // when the account is switched off.
   core::StatusOr<OidcSignIn> Finish(const std::string& state, const std::string& browser_state,
-                                    const std::string& code, const std::string& request_id);
+                                    const std::string& code, const std::string& iss, const std::string& request_id);
 
  private:
   struct Discovered {

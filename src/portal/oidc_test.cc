@@ -178,6 +178,9 @@ TEST_F(VerifyIdTokenTest, RefusesEveryTokenThatCannotBeTrusted) {
   c["iat"] = kNow + 120;
   refused(rs, c, "in the future");
   c = Claims();
+  c["nbf"] = kNow + 120;
+  refused(rs, c, "not valid yet");
+  c = Claims();
   c["nonce"] = "n-999";
   refused(rs, c, "nonce");
   c = Claims();
@@ -282,6 +285,7 @@ class OidcServiceTest : public ::testing::Test {
     p.issuer = kIssuer;
     p.client_id = "onedoor";
     p.client_secret = "s3cret";
+    p.join_by_email = true;
     oidc_ = std::make_unique<OidcService>(*db_, audit_, clock_, *accounts_, std::vector<OidcProvider>{p},
                                           "https://onedoor.example.org", provider_.Fetch());
   }
@@ -336,7 +340,7 @@ class OidcServiceTest : public ::testing::Test {
 
 TEST_F(OidcServiceTest, TheFirstSignInMakesTheAccountAndLaterOnesSignInToIt) {
   std::string state = Begin();
-  auto first = oidc_->Finish(state, state, "good-code", "req-1");
+  auto first = oidc_->Finish(state, state, "good-code", "", "req-1");
   ASSERT_TRUE(first.ok()) << first.status().ToString();
   EXPECT_TRUE(first->new_account);
   EXPECT_EQ(first->session.user.display_name, "Ana Lima");
@@ -349,11 +353,11 @@ TEST_F(OidcServiceTest, TheFirstSignInMakesTheAccountAndLaterOnesSignInToIt) {
   EXPECT_EQ(who->principal.kind, authz::PrincipalKind::kCitizen);
   EXPECT_TRUE(portal_->Me(who->principal).ok());
   // The state works once.
-  EXPECT_EQ(oidc_->Finish(state, state, "good-code", "r").status().code(), StatusCode::kInvalidArgument);
+  EXPECT_EQ(oidc_->Finish(state, state, "good-code", "", "r").status().code(), StatusCode::kInvalidArgument);
 
   clock_.Advance(std::chrono::minutes(30));
   state = Begin();
-  auto second = oidc_->Finish(state, state, "good-code", "req-2");
+  auto second = oidc_->Finish(state, state, "good-code", "", "req-2");
   ASSERT_TRUE(second.ok()) << second.status().ToString();
   EXPECT_FALSE(second->new_account);
   EXPECT_EQ(second->session.user.id, first->session.user.id);
@@ -363,28 +367,28 @@ TEST_F(OidcServiceTest, TheFirstSignInMakesTheAccountAndLaterOnesSignInToIt) {
   // After an hour they are fetched again (the provider may have rotated its keys).
   clock_.Advance(std::chrono::minutes(31));
   state = Begin();
-  ASSERT_TRUE(oidc_->Finish(state, state, "good-code", "req-3").ok());
+  ASSERT_TRUE(oidc_->Finish(state, state, "good-code", "", "req-3").ok());
   EXPECT_EQ(provider_.calls, 2 + 2 + 2 + 1);
 }
 
 TEST_F(OidcServiceTest, RefusesAnotherBrowserAnExpiredAttemptABadCodeAndAnUntrustedToken) {
   std::string state = Begin();
   // The browser that comes back is not the one that began (login CSRF): refused, attempt kept.
-  EXPECT_EQ(oidc_->Finish(state, "someone-elses-state-xyzw12", "good-code", "r").status().code(),
+  EXPECT_EQ(oidc_->Finish(state, "someone-elses-state-xyzw12", "good-code", "", "r").status().code(),
             StatusCode::kInvalidArgument);
-  EXPECT_EQ(oidc_->Finish(state, "", "good-code", "r").status().code(), StatusCode::kInvalidArgument);
+  EXPECT_EQ(oidc_->Finish(state, "", "good-code", "", "r").status().code(), StatusCode::kInvalidArgument);
   // The provider refuses the code: audited.
-  EXPECT_EQ(oidc_->Finish(state, state, "bad-code", "r").status().code(), StatusCode::kUnauthenticated);
+  EXPECT_EQ(oidc_->Finish(state, state, "bad-code", "", "r").status().code(), StatusCode::kUnauthenticated);
   EXPECT_EQ(CountAudit("login.failed"), 1);
 
   state = Begin();
   clock_.Advance(std::chrono::minutes(11));
-  EXPECT_EQ(oidc_->Finish(state, state, "good-code", "r").status().code(), StatusCode::kInvalidArgument);
+  EXPECT_EQ(oidc_->Finish(state, state, "good-code", "", "r").status().code(), StatusCode::kInvalidArgument);
 
   json wrong = Claims();
   wrong["aud"] = "another-client";
   state = Begin(wrong);
-  auto r = oidc_->Finish(state, state, "good-code", "r");
+  auto r = oidc_->Finish(state, state, "good-code", "", "r");
   EXPECT_EQ(r.status().code(), StatusCode::kUnauthenticated);
   EXPECT_THAT(r.status().message(), HasSubstr("could not be trusted"));
   EXPECT_EQ(CountAudit("login.failed"), 2);
@@ -398,6 +402,40 @@ TEST_F(OidcServiceTest, RefusesAnotherBrowserAnExpiredAttemptABadCodeAndAnUntrus
   EXPECT_EQ(accounts, 0);
 
   EXPECT_EQ(oidc_->Start("nobody").status().code(), StatusCode::kNotFound);
+
+  // The answer names another issuer than the one the sign-in went to (RFC 9207): refused.
+  state = Begin();
+  auto mixed = oidc_->Finish(state, state, "good-code", "https://evil.example", "r");
+  EXPECT_EQ(mixed.status().code(), StatusCode::kUnauthenticated);
+  EXPECT_EQ(CountAudit("login.failed"), 3);
+  state = Begin();
+  EXPECT_TRUE(oidc_->Finish(state, state, "good-code", kIssuer, "r").ok());
+}
+
+TEST_F(OidcServiceTest, WithoutJoinByEmailAnAddressHeldByAnotherAccountStaysThere) {
+  ASSERT_TRUE(portal_->SignUp("Ana Lima", "ana@example.org", "correct horse battery").ok());
+  OidcProvider p;
+  p.id = "govid";
+  p.name = "GovID";
+  p.issuer = kIssuer;
+  p.client_id = "onedoor";
+  p.client_secret = "s3cret";
+  oidc_ = std::make_unique<OidcService>(*db_, audit_, clock_, *accounts_, std::vector<OidcProvider>{p},
+                                        "https://onedoor.example.org", provider_.Fetch());
+  std::string state = Begin();
+  auto made = oidc_->Finish(state, state, "good-code", "", "r");
+  ASSERT_TRUE(made.ok()) << made.status().ToString();
+  EXPECT_TRUE(made->new_account);
+  EXPECT_EQ(made->session.user.email, "");
+  // The account that had the address keeps it, and its password.
+  int64_t holders = 0;
+  ASSERT_TRUE(db_->Read([&](storage::Transaction& tx) -> Status {
+                   ASSIGN_OR_RETURN(storage::Rows rows,
+                                    tx.Query("SELECT COUNT(*) FROM users WHERE email = 'ana@example.org'"));
+                   holders = rows.at(0).Int(0);
+                   return Status::Ok();
+                 }).ok());
+  EXPECT_EQ(holders, 1);
 }
 
 TEST_F(OidcServiceTest, AnUnreachableProviderIsSaidSo) {
@@ -417,7 +455,7 @@ TEST_F(OidcServiceTest, JoinsTheAccountOfTheSameConfirmedAddressAndTakesBackAnUn
                  }).ok());
   ASSERT_TRUE(portal_->Verify(token).ok());
   std::string state = Begin();
-  auto joined = oidc_->Finish(state, state, "good-code", "r");
+  auto joined = oidc_->Finish(state, state, "good-code", "", "r");
   ASSERT_TRUE(joined.ok()) << joined.status().ToString();
   EXPECT_FALSE(joined->new_account);
   EXPECT_TRUE(portal_->SignIn("ana@example.org", "correct horse battery", "r").ok());  // her password still works
@@ -429,7 +467,7 @@ TEST_F(OidcServiceTest, JoinsTheAccountOfTheSameConfirmedAddressAndTakesBackAnUn
   bo["email"] = "bo@example.org";
   bo["name"] = "Bo Diaz";
   state = Begin(bo);
-  auto taken = oidc_->Finish(state, state, "good-code", "r");
+  auto taken = oidc_->Finish(state, state, "good-code", "", "r");
   ASSERT_TRUE(taken.ok()) << taken.status().ToString();
   // The password chosen at that sign-up no longer opens the account.
   EXPECT_EQ(portal_->SignIn("bo@example.org", "chosen by someone else", "r").status().code(),
@@ -441,7 +479,7 @@ TEST_F(OidcServiceTest, JoinsTheAccountOfTheSameConfirmedAddressAndTakesBackAnUn
   carl["email"] = "ana@example.org";
   carl["email_verified"] = false;
   state = Begin(carl);
-  auto fresh = oidc_->Finish(state, state, "good-code", "r");
+  auto fresh = oidc_->Finish(state, state, "good-code", "", "r");
   ASSERT_TRUE(fresh.ok()) << fresh.status().ToString();
   EXPECT_TRUE(fresh->new_account);
   EXPECT_NE(fresh->session.user.id, joined->session.user.id);

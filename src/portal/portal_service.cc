@@ -124,8 +124,13 @@ Status PortalService::SignUp(const std::string& name_in, const std::string& emai
   if (name.empty()) errors.push_back({"name", "enter your name"});
   else if (name.size() > 200) errors.push_back({"name", "at most 200 characters"});
   if (!LooksLikeEmail(email)) errors.push_back({"email", "enter an e-mail address like name@example.org"});
-  if (password.size() < 12) errors.push_back({"password", "choose a password of at least 12 characters"});
-  else if (password.size() > 256) errors.push_back({"password", "at most 256 characters"});
+  if (password.size() < 12) {
+    errors.push_back({"password", "choose a password of at least 12 characters"});
+  } else if (password.size() > 256) {
+    errors.push_back({"password", "at most 256 characters"});
+  } else if (std::string problem = accounts_.PasswordProblem(password, "", email); !problem.empty()) {
+    errors.push_back({"password", problem});
+  }
   if (!errors.empty()) return Status::InvalidArgument("the sign-up form has mistakes", std::move(errors));
 
   bool exists = false;

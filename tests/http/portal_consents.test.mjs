@@ -45,7 +45,7 @@ test('a person gives a consent from the portal and withdraws it', T, async () =>
   assert.match(bad.text, /href="#until_day">Enter the last day as a real date, like 31 3 2027/);
   assert.equal(Number(await sql(db, `SELECT count(*) FROM consents WHERE person_id = ${person}`)), before);
 
-  const agency = await sql(db, "SELECT id FROM agencies WHERE code = 'health'");
+  const agency = await sql(db, "SELECT id FROM agencies WHERE code = 'health-authority'");
   const given = await ana.go('POST', '/portal/consents/new', [
     ['csrf_token', hiddenCsrf(form.text)], ['receiving_agency_id', `agency:${agency}`],
     ['categories', 'income'], ['categories', 'housing'], ['purpose', 'case_work'],
@@ -63,7 +63,7 @@ test('a person gives a consent from the portal and withdraws it', T, async () =>
 
   const page = await ana.go('GET', '/portal?consented=1');
   assert.match(page.text, /Your consent is recorded/);
-  assert.match(page.text, /data-testid="portal-consents"[^]*Health/);
+  assert.match(page.text, /data-testid="portal-consents"[^]*Regional Health Authority/);
   const withdraw = await ana.go('POST', `/portal/consents/${id}/withdraw`, { csrf_token: hiddenCsrf(page.text) });
   assert.equal(withdraw.status, 303);
   assert.equal(await sql(db, `SELECT state FROM consents WHERE id = ${id}`), 'withdrawn');

@@ -1,0 +1,118 @@
+// Web security over HTTP: the security headers of pages and API answers (a Content-Security-Policy
+// without 'unsafe-inline', frames refused, no sniffing, no caching, the referrer kept on the
+// site, and Strict-Transport-Security when onedoor is served behind TLS); the session cookie's
+// attributes; a second sign-in in the same browser ending the session it held; signing out ending
+// the session; a form without its CSRF token refused and nothing written; and a name with markup
+// shown as text, never as markup.
+//
+//   ONEDOOR_BIN=build/dev/onedoor node --test tests/http/web_security.test.mjs
+
+import assert from 'node:assert/strict';
+import { after, before, test } from 'node:test';
+
+import { countRows, hiddenCsrf, kPassword, login, prepareDatabase, request, serve } from './helpers.mjs';
+
+const T = { timeout: 60_000 };
+
+let plain;
+let tls;
+let db;
+
+before(async () => {
+  const prepared = await prepareDatabase({ people: 2, prefix: 'onedoor-websec-' });
+  db = prepared.db;
+  plain = await serve(db, { logDir: prepared.dir });
+  // As a deployment behind a TLS proxy: https public address, Secure cookies.
+  tls = await serve(db, { env: { ONEDOOR_PUBLIC_URL: 'https://onedoor.example.org', ONEDOOR_SECURE_COOKIES: 'true' } });
+});
+
+after(async () => {
+  await plain?.stop();
+  await tls?.stop();
+});
+
+test('pages and API answers carry the security headers; HSTS only behind TLS', T, async () => {
+  const page = await request(plain.url, 'GET', '/login');
+  const csp = page.headers.get('content-security-policy');
+  for (const part of ["default-src 'self'", "object-src 'none'", "frame-ancestors 'none'", "form-action 'self'",
+    "base-uri 'none'", "style-src 'self'"]) {
+    assert.ok(csp.includes(part), `${part} in ${csp}`);
+  }
+  assert.doesNotMatch(csp, /unsafe-inline|unsafe-eval/);
+  assert.equal(page.headers.get('x-frame-options'), 'DENY');
+  assert.equal(page.headers.get('x-content-type-options'), 'nosniff');
+  assert.equal(page.headers.get('referrer-policy'), 'same-origin');
+  assert.equal(page.headers.get('cache-control'), 'no-store');
+  assert.equal(page.headers.get('strict-transport-security'), null);
+
+  const api = await request(plain.url, 'GET', '/api/v1/persons/1');
+  assert.equal(api.status, 401);
+  assert.equal(api.headers.get('x-content-type-options'), 'nosniff');
+  assert.equal(api.headers.get('cache-control'), 'no-store');
+  assert.equal(api.headers.get('content-security-policy'), "default-src 'none'; frame-ancestors 'none'");
+
+  const behindTls = await request(tls.url, 'GET', '/login');
+  assert.equal(behindTls.headers.get('strict-transport-security'), 'max-age=31536000; includeSubDomains');
+  assert.match(behindTls.headers.get('set-cookie'), /onedoor_login_csrf=[^;]+;.*HttpOnly.*SameSite=Strict.*Secure/);
+});
+
+// Signs in through the form, sending `cookie` along; returns the new session cookie's Set-Cookie.
+async function signIn(base, username, cookie = '') {
+  const form = await request(base, 'GET', '/login');
+  const csrf = /onedoor_login_csrf=([^;]+)/.exec(form.headers.get('set-cookie'))[1];
+  const posted = await request(base, 'POST', '/login', {
+    headers: { 'Content-Type': 'application/x-www-form-urlencoded', Cookie: `onedoor_login_csrf=${csrf}${cookie ? `; ${cookie}` : ''}` },
+    body: new URLSearchParams({ username, password: kPassword, purpose: 'service_delivery', csrf_token: hiddenCsrf(form.text) }).toString(),
+  });
+  assert.equal(posted.status, 303, posted.text.slice(0, 200));
+  return posted.headers.getSetCookie().find((c) => c.startsWith('onedoor_session='));
+}
+
+test('the session cookie is HttpOnly and SameSite; a new sign-in ends the old session; signing out ends it', T, async () => {
+  const first = await signIn(plain.url, 'caseworker.city');
+  assert.match(first, /^onedoor_session=[A-Za-z0-9_-]{40,}; Path=\/; HttpOnly; SameSite=Lax; Max-Age=\d+$/);
+  const secure = await signIn(tls.url, 'caseworker.city');
+  assert.match(secure, /; Secure$/);
+
+  const old = first.split(';')[0];
+  assert.equal((await request(plain.url, 'GET', '/', { headers: { Cookie: old } })).status, 200);
+  // The same browser signs in again (as someone else): the session it held ends.
+  const second = (await signIn(plain.url, 'frontdesk.city', old)).split(';')[0];
+  assert.notEqual(second, old);
+  const stale = await request(plain.url, 'GET', '/', { headers: { Cookie: old } });
+  assert.equal(stale.status, 303);
+  assert.match(stale.headers.get('location'), /^\/login/);
+  const home = await request(plain.url, 'GET', '/', { headers: { Cookie: second } });
+  assert.equal(home.status, 200);
+
+  const out = await request(plain.url, 'POST', '/logout', {
+    headers: { Cookie: second, 'Content-Type': 'application/x-www-form-urlencoded' },
+    body: new URLSearchParams({ csrf_token: hiddenCsrf(home.text) }).toString(),
+  });
+  assert.equal(out.status, 303);
+  assert.match(out.headers.get('set-cookie'), /^onedoor_session=; .*Max-Age=0/);
+  assert.equal((await request(plain.url, 'GET', '/', { headers: { Cookie: second } })).status, 303);
+});
+
+test('a form without its CSRF token is refused and writes nothing; markup in a name is shown as text', T, async () => {
+  const staff = await login(plain.url, 'frontdesk.city', { purpose: 'front_desk' });
+  const before = await countRows(db, 'persons');
+  const form = { given_name: '<script>alert(1)</script>', family_name: 'Tane"><img src=x onerror=alert(2)>',
+    birth_day: '1', birth_month: '2', birth_year: '1980', duplicate_decision: 'new', duplicate_reason: 'a test of escaping' };
+  const forged = await request(plain.url, 'POST', '/clients', {
+    headers: { Cookie: staff.auth.cookie, 'Content-Type': 'application/x-www-form-urlencoded' },
+    body: new URLSearchParams(form).toString(),
+  });
+  assert.equal(forged.status, 403);
+  assert.equal(await countRows(db, 'persons'), before);
+
+  const made = await request(plain.url, 'POST', '/clients', {
+    headers: { Cookie: staff.auth.cookie, 'Content-Type': 'application/x-www-form-urlencoded' },
+    body: new URLSearchParams({ ...form, csrf_token: staff.auth.csrf }).toString(),
+  });
+  assert.equal(made.status, 303, made.text.slice(0, 300));
+  const page = await request(plain.url, 'GET', made.headers.get('location'), { headers: { Cookie: staff.auth.cookie } });
+  assert.equal(page.status, 200);
+  assert.doesNotMatch(page.text, /<script>alert\(1\)<\/script>|<img src=x/);
+  assert.match(page.text, /&lt;script&gt;alert\(1\)&lt;\/script&gt;/);
+});
