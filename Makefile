@@ -84,7 +84,7 @@ bench-scorecard: release
 	@./bench/scorecard.sh 1000000 100000
 
 fuzz: deps
-	@./fuzz/run.sh 600
+	@for target in rules csv json hsds config; do ./fuzz/run.sh 600 $$target || exit 1; done
 
 format:
 	@clang-format -i $$(git ls-files '*.h' '*.cc')
