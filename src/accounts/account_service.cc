@@ -591,6 +591,24 @@ Status AccountService::SetPassword(const Principal& who, core::UserId id, const 
   });
 }
 
+Status AccountService::ChangeOwnPassword(const Principal& who, const std::string& current,
+                                         const std::string& password) {
+  if (who.kind != PrincipalKind::kStaff && who.kind != PrincipalKind::kCitizen) {
+    return Status::PermissionDenied("only a signed-in user changes their own password");
+  }
+  ASSIGN_OR_RETURN(User user, GetUser(who.user));
+  // The current password is checked like a sign-in, with its throttling.
+  auto session = Login(user.username, current, who.purpose, who.request_id);
+  if (!session.ok()) {
+    if (session.status().code() == core::StatusCode::kUnauthenticated) {
+      return Status::InvalidArgument("the password was not changed", {{"current", "the current password is not right"}});
+    }
+    return session.status();
+  }
+  // The check made a session of its own: SetPassword ends it with the others.
+  return SetPassword(who, who.user, password);
+}
+
 // ---------------------------------------------------------------------------------------
 // API tokens
 

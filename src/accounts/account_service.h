@@ -140,6 +140,12 @@ class AccountService {
   // themself, and ends every session of the account. kInvalidArgument (password: 12 to 256
   // characters), kPermissionDenied (audited), kNotFound. Audited as user.password_changed.
   core::Status SetPassword(const authz::Principal& who, core::UserId id, const std::string& password);
+  // The signed-in user changes their own password, giving the current one: kInvalidArgument
+  // naming current ("the current password is not right"; counted as a failed sign-in, so that
+  // the form cannot be used to guess it) or password (SetPassword's rules). Every session of the
+  // account ends, this one too. kResourceExhausted when sign-in is throttled for the account.
+  core::Status ChangeOwnPassword(const authz::Principal& who, const std::string& current,
+                                 const std::string& password);
 
   // Issues a token of `who`'s agency. Field errors: name (1-100 characters), roles (at least
   // one), scopes (at least one) and scopes/N (not in KnownScopes()). kFailedPrecondition when

@@ -448,6 +448,9 @@ Response LoginPage(const PageDeps& deps, const Context& ctx, int status, const s
   d["csrf_token"] = csrf;
   d["username"] = username;
   if (!error.empty()) d["login_error"] = page_support::T(deps, ctx, error);
+  if (ctx.request.Query("changed") == "1") {
+    d["flash"] = page_support::T(deps, ctx, "Your password is changed. Sign in with the new one.");
+  }
   json purposes = json::array();
   for (authz::Purpose p : authz::StaffPurposes()) {
     std::string name(authz::PurposeName(p));
@@ -1385,6 +1388,43 @@ void AddPageRoutes(Router& router, const PageDeps& deps) {
                 return r;
               }});
 
+  // Changing one's own password: the current one, then the new one twice.
+  auto password_page = [&deps](Context& ctx, int status, const std::vector<core::FieldError>& errors) {
+    json d = Common(deps, ctx, "Change your password", "");
+    json list = json::array();
+    for (const auto& e : errors) {
+      const std::string message = page_support::T(deps, ctx, page_support::Capitalised(e.message));
+      if (!d.contains("e_" + e.field)) d["e_" + e.field] = message;
+      list.push_back({{"message", message}, {"href", "#" + e.field}});
+    }
+    d["errors"] = std::move(list);
+    d["has_errors"] = !errors.empty();
+    return Page(deps, status, "account_password", d);
+  };
+  router.Add({"GET", "/account/password", Auth::kPage, "", [password_page](Context& ctx) {
+                return password_page(ctx, 200, {});
+              }});
+  router.Add({"POST", "/account/password", Auth::kPage, "", [&deps, password_page](Context& ctx) {
+                const auto form = ParseForm(ctx.request.body);
+                const std::string password = FormValue(form, "password");
+                if (ctx.Who().representation != 0) {
+                  return ErrorFor(deps, ctx, core::Status::PermissionDenied("only the account's owner changes its password"));
+                }
+                if (password != FormValue(form, "confirm")) {
+                  return password_page(ctx, 400, {{"confirm", "the two new passwords are not the same"}});
+                }
+                core::Status s = deps.accounts.ChangeOwnPassword(ctx.Who(), FormValue(form, "current"), password);
+                if (s.code() == core::StatusCode::kInvalidArgument) return password_page(ctx, 400, s.fields());
+                if (s.code() == core::StatusCode::kResourceExhausted) {
+                  return password_page(ctx, 429, {{"current", s.message()}});
+                }
+                if (!s.ok()) return ErrorFor(deps, ctx, s);
+                const bool citizen = ctx.Who().kind == authz::PrincipalKind::kCitizen;
+                Response r = Response::Redirect(citizen ? "/portal/sign-in?changed=1" : "/login?changed=1");
+                r.Header("Set-Cookie", SessionCookie("", deps.secure_cookies, 0));
+                return r;
+              }});
+
   router.Add({"POST", "/logout", Auth::kPage, "", [&deps](Context& ctx) {
                 (void)deps.accounts.Logout(ctx.session_id);
                 Response r = Response::Redirect("/login");
@@ -1407,6 +1447,8 @@ void AddPageRoutes(Router& router, const PageDeps& deps) {
                   links.push_back({{"href", "/portal-links"}, {"label", tr("Portal accounts to link")},
                                    {"description", tr("People who asked, from the portal, to be found in the registry.")}});
                 }
+                links.push_back({{"href", "/account/password"}, {"label", tr("Change your password")},
+                                 {"description", tr("Choose a new password, giving the one you have.")}});
                 d["links"] = std::move(links);
                 // The work waiting, by role: counts only, with where to act on them.
                 if (deps.metrics != nullptr) {
