@@ -170,11 +170,15 @@ StatusOr<Config> Config::Load(const std::string& path) {
     } catch (const YAML::Exception& e) {
       return Status::InvalidArgument(fmt::format("{}:{}:{}: {}", path, e.mark.line + 1, e.mark.column + 1, e.msg));
     }
-    if (root && !root.IsNull()) {
+    if (root && !root.IsNull()) try {
       if (!root.IsMap()) return Status::InvalidArgument(fmt::format("{}: the file must be a mapping of settings", path));
       for (const auto& kv : root) {
-        const std::string key = kv.first.as<std::string>();
         const int line = kv.first.Mark().line + 1;
+        // A key that is a list or a mapping (YAML allows it: "? [a, b]: 1") is no setting.
+        if (!kv.first.IsScalar()) {
+          return Status::InvalidArgument(fmt::format("{}:{}: a setting's name must be a word", path, line));
+        }
+        const std::string key = kv.first.Scalar();
         auto it = Setters().find(key);
         if (it == Setters().end()) {
           return Status::InvalidArgument(fmt::format("{}:{}: unknown setting '{}'", path, line, key));
@@ -185,6 +189,9 @@ StatusOr<Config> Config::Load(const std::string& path) {
         Status s = it->second(config, kv.second.as<std::string>());
         if (!s.ok()) return Status::InvalidArgument(fmt::format("{}:{}: '{}' {}", path, line, key, s.message()));
       }
+    } catch (const YAML::Exception& e) {
+      // Whatever shape the YAML has, a mistake is an error naming the file, never a crash.
+      return Status::InvalidArgument(fmt::format("{}:{}:{}: {}", path, e.mark.line + 1, e.mark.column + 1, e.msg));
     }
   }
   for (const auto& [key, setter] : Setters()) {

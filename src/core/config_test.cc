@@ -95,6 +95,14 @@ TEST_F(ConfigTest, EmptyFileGivesDefaults) {
   EXPECT_EQ(c->worker_threads, 64);
 }
 
+// Found by the configuration fuzzer: a key that is itself a mapping threw out of Load.
+TEST_F(ConfigTest, AKeyThatIsNotAWordIsAnErrorNamingTheLine) {
+  auto c = Config::Load(Write("db: x.db\n? var/o.,+o.0n: 128r/o.0\n"));
+  ASSERT_FALSE(c.ok());
+  EXPECT_THAT(c.status().message(), ::testing::HasSubstr(":2: a setting's name must be a word"));
+  EXPECT_FALSE(Config::Load(Write("? [a, b]\n: 1\n")).ok());
+}
+
 TEST_F(ConfigTest, ReadsValuesFromTheFile) {
   auto c = Config::Load(Write(
       "# onedoor settings\n"
