@@ -244,6 +244,12 @@ Status AccountService::Refuse(const Principal& who, std::string action, std::str
   return Status::PermissionDenied(message);
 }
 
+void AccountService::AuditRefusedRequest(const Principal& who, const std::string& method, const std::string& route,
+                                         const std::string& reason) {
+  AuditAlone(who, MakeEntry("request.refused", "route", method + " " + route, reason.substr(0, 300),
+                            /*allowed=*/false));
+}
+
 const std::string& AccountService::DummyHash() {
   std::call_once(dummy_once_, [this] {
     auto hash = core::HashPassword(core::RandomToken(16), options_.fast_password_hashing);

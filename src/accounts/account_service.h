@@ -178,6 +178,12 @@ class AccountService {
   core::StatusOr<authz::Principal> AuthenticateToken(const std::string& bearer, authz::Purpose purpose,
                                                       const std::string& request_id);
 
+  // Audits, in its own write, that a request by `who` to `method` `route` (the route pattern) was
+  // refused with 403 for `reason` — so that every refusal leaves a trace, whichever part of the
+  // program refused. A failed write is logged, and the request stays refused.
+  void AuditRefusedRequest(const authz::Principal& who, const std::string& method, const std::string& route,
+                           const std::string& reason);
+
   // A principal for command-line tools and demo data: kind kSystem, role admin.
   static authz::Principal SystemPrincipal(std::string name = "system");
 

@@ -92,6 +92,8 @@ Commands:
                       add a staff account; the password is read from ONEDOOR_PASSWORD or stdin
   token create --agency CODE --name NAME --roles ROLE[,ROLE] --scopes SCOPE[,SCOPE]
                       issue an API token for an agency system; prints the secret once
+  routes              print the route table, one JSON line per route: method, pattern,
+                      authentication (public, page, api) and OpenAPI operationId
   version             print the version
   --help              show this help
 
@@ -428,6 +430,19 @@ int Main(int argc, char** argv) {
     auto version = storage::SchemaVersion((*app)->db());
     if (!version.ok()) return Fail(version.status());
     std::printf("database %s is at schema version %d\n", (*app)->db().Describe().c_str(), *version);
+    return 0;
+  }
+
+  if (command == "routes") {
+    if (args.size() != 1) return Usage("usage: onedoor routes");
+    core::SetLogLevel(core::LogLevel::kError);
+    auto app = App::Open(*config, true);
+    if (!app.ok()) return Fail(app.status());
+    for (const http::Route& route : (*app)->router().routes()) {
+      const char* auth = route.auth == http::Auth::kPublic ? "public" : route.auth == http::Auth::kPage ? "page" : "api";
+      std::printf("{\"method\":\"%s\",\"pattern\":\"%s\",\"auth\":\"%s\",\"operation_id\":\"%s\"}\n",
+                  route.method.c_str(), route.pattern.c_str(), auth, route.operation_id.c_str());
+    }
     return 0;
   }
 

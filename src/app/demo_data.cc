@@ -9,6 +9,7 @@
 #include <fmt/format.h>
 
 #include "app/directory_commands.h"
+#include "identity/registry_linker.h"
 
 #include <set>
 
@@ -515,13 +516,23 @@ core::StatusOr<std::string> LoadDemoData(App& app, int people) {
       ASSIGN_OR_RETURN(auto h, app.households().AddMember(worker, household.id, person.id, relationship,
                                                           core::Date{2020 + static_cast<int>(rng() % 5), 1 + static_cast<int>(rng() % 12), 1}));
       (void)h;
-      // Each agency that knows the person keeps its own source record.
+      // Each agency that knows the person keeps its own source record: the registering agency
+      // names the person; the others' records are linked to them by the client index, as
+      // matching would.
       for (size_t a = 0; a < workers.size(); ++a) {
-        if (rng() % 3 != 0 && a != static_cast<size_t>(worker.agency.value - agencies[0].id.value)) continue;
-        RETURN_IF_ERROR(app.persons()
-                            .PutSourceRecord(workers[a], fmt::format("{}-{:05}", kAgencies[a].suffix, person.id.value),
-                                             person.id, R"({"source":"demo"})")
-                            .status());
+        const bool registered_here = a == static_cast<size_t>(worker.agency.value - agencies[0].id.value);
+        if (rng() % 3 != 0 && !registered_here) continue;
+        const std::string local_id = fmt::format("{}-{:05}", kAgencies[a].suffix, person.id.value);
+        ASSIGN_OR_RETURN(auto record, app.persons().PutSourceRecord(
+                                          workers[a], local_id,
+                                          registered_here ? std::optional(person.id) : std::nullopt,
+                                          R"({"source":"demo"})"));
+        if (!registered_here) {
+          RETURN_IF_ERROR(app.persons()
+                              .LinkSources(identity::ClientIndexPrincipal(), person.id, nullptr,
+                                           {{record.id, std::nullopt}}, "demo")
+                              .status());
+        }
       }
     }
   }

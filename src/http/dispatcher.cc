@@ -3,6 +3,7 @@
 #include <chrono>
 
 #include <fmt/format.h>
+#include <nlohmann/json.hpp>
 
 #include "core/crypto.h"
 #include "core/log.h"
@@ -16,6 +17,18 @@ namespace {
 bool IsSafe(const std::string& method) { return method == "GET" || method == "HEAD" || method == "OPTIONS"; }
 
 bool IsApiPath(const std::string& path) { return path.rfind("/api/", 0) == 0; }
+
+// Why a 403 response refused: the problem's detail, or a plain sentence for a page.
+std::string RefusalReason(const Response& r) {
+  auto type = r.FindHeader("Content-Type");
+  if (type && type->rfind("application/problem+json", 0) == 0) {
+    auto body = nlohmann::json::parse(r.body, nullptr, false);
+    if (body.is_object() && body.contains("detail") && body["detail"].is_string()) {
+      return body["detail"].get<std::string>();
+    }
+  }
+  return "the page refused the request";
+}
 
 std::string NewRequestId(const Request& r) {
   if (auto given = r.Header("x-request-id")) {
@@ -134,6 +147,8 @@ Response Dispatcher::Dispatch(Request& request, std::string& route_name) {
       if (!IsSafe(request.method)) {
         auto token = request.Header("x-csrf-token");
         if (!token || !core::ConstantTimeEquals(*token, session->csrf_token)) {
+          accounts_.AuditRefusedRequest(session->principal, request.method, route.pattern,
+                                        "the X-CSRF-Token header was missing or wrong");
           return Problem(core::Status::PermissionDenied(
                              "a request signed in by a session cookie must carry the X-CSRF-Token header"),
                          request.request_id);
@@ -159,6 +174,8 @@ Response Dispatcher::Dispatch(Request& request, std::string& route_name) {
                        request.request_id);
       }
       if (!authz::HasCaseworkRole(*ctx.principal)) {
+        accounts_.AuditRefusedRequest(*ctx.principal, request.method, route.pattern,
+                                      "emergency access asked for without a casework role");
         return Problem(core::Status::PermissionDenied(
                            "only caseworkers, specialists, coordinators and managers may use emergency access"),
                        request.request_id);
@@ -189,6 +206,8 @@ Response Dispatcher::Dispatch(Request& request, std::string& route_name) {
         }
         auto it = form.find("csrf_token");
         if (it == form.end() || !core::ConstantTimeEquals(it->second, session->csrf_token)) {
+          accounts_.AuditRefusedRequest(session->principal, request.method, route.pattern,
+                                        "the form's csrf_token was missing or wrong");
           return error_page_(403, "The form has expired",
                              "For your security the form could not be sent. Go back, reload the page and try again.",
                              ctx);
@@ -200,6 +219,9 @@ Response Dispatcher::Dispatch(Request& request, std::string& route_name) {
     }
   }
   Response r = route.handler(ctx);
+  if (r.status == 403 && ctx.principal) {
+    accounts_.AuditRefusedRequest(*ctx.principal, request.method, route.pattern, RefusalReason(r));
+  }
   if (request.method == "HEAD") r.body.clear();
   return r;
 }

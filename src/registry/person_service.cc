@@ -497,16 +497,25 @@ StatusOr<SourceRecord> PersonService::PutSourceRecord(const authz::Principal& wh
                                                        authz::Resource::kSourceRecord);
   SourceRecord rec{{}, who.agency, local_id, person, data.dump(), clock_.Now()};
   Status s = db_.Write([&](storage::Transaction& tx) -> Status {
-    RETURN_IF_ERROR(audit_.Append(tx, who, {"source_record.put", "source_record", local_id, person, decision.allowed,
-                                            decision.reason}));
-    if (!decision.allowed) return Status::Ok();
-    if (person) {
-      ASSIGN_OR_RETURN(storage::Rows exists, tx.Query("SELECT 1 FROM persons WHERE id = ?", {person->value}));
-      if (exists.empty()) {
+    if (decision.allowed && person) {
+      ASSIGN_OR_RETURN(Holding holding, KnowsPerson(tx, who.agency, *person));
+      if (!holding.exists) {
         return Status::InvalidArgument("the source record has invalid fields",
                                        {{"person_id", fmt::format("no client has id {}", person->value)}});
       }
+      // Keeping a record of a person makes the agency one that holds them, and so opens their
+      // record: an agency may name only a person it holds already. Others are found by the
+      // client index, which matches the record's details and sends doubtful pairs to review.
+      if (!holding.holds) {
+        decision.allowed = false;
+        decision.reason =
+            "your agency does not hold this person: send the record without person_id and the client index links it "
+            "by matching";
+      }
     }
+    RETURN_IF_ERROR(audit_.Append(tx, who, {"source_record.put", "source_record", local_id, person, decision.allowed,
+                                            decision.reason}));
+    if (!decision.allowed) return Status::Ok();
     ASSIGN_OR_RETURN(storage::Rows rows,
                      tx.Query("INSERT INTO source_records (agency_id, local_id, person_id, data, created_at, updated_at) "
                               "VALUES (?, ?, ?, ?, ?, ?) ON CONFLICT (agency_id, local_id) DO UPDATE SET "

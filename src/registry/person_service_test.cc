@@ -681,6 +681,26 @@ TEST_F(PersonServiceTest, PutSourceRecordForMissingPersonNamesPersonId) {
   EXPECT_EQ(Count("SELECT COUNT(*) FROM source_records"), 0);
 }
 
+// Keeping a record of a person makes an agency one that holds them, and so opens their record:
+// an agency names only a person it holds already; the client index links the others.
+TEST_F(PersonServiceTest, AnAgencyNamesInItsSourceRecordOnlyAPersonItHolds) {
+  Sql("INSERT INTO agencies (code,name,kind,created_at) VALUES ('b','Agency B','nonprofit',0)");
+  Person p = MustCreate(NewPerson("Amara", "Okonkwo"));
+  Principal other = Caseworker();
+  other.agency = core::AgencyId{2};
+  other.name = "cw.other";
+  auto rec = service().PutSourceRecord(other, "B-1", p.id, "{}");
+  ASSERT_FALSE(rec.ok());
+  EXPECT_EQ(rec.status().code(), StatusCode::kPermissionDenied);
+  EXPECT_THAT(rec.status().message(), testing::HasSubstr("client index"));
+  EXPECT_EQ(Count("SELECT COUNT(*) FROM source_records"), 0);
+  EXPECT_EQ(Count("SELECT COUNT(*) FROM audit_log WHERE action = 'source_record.put' AND allowed = 0"), 1);
+  // Without a person the record is kept, for the client index to match; the holding agency
+  // names its own client.
+  EXPECT_TRUE(service().PutSourceRecord(other, "B-1", std::nullopt, "{}").ok());
+  EXPECT_TRUE(service().PutSourceRecord(Caseworker(), "A-1", p.id, "{}").ok());
+}
+
 TEST_F(PersonServiceTest, PutSourceRecordValidatesLocalIdAndData) {
   auto rec = service().PutSourceRecord(Caseworker(), "", std::nullopt, "[1]");
   ASSERT_FALSE(rec.ok());

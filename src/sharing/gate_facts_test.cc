@@ -161,6 +161,21 @@ class GateFactsTest : public ::testing::TestWithParam<std::string> {
   std::unique_ptr<GateFacts> facts_;
   std::unique_ptr<authz::AccessGate> gate_;
   std::unique_ptr<registry::PersonService> persons_;
+
+  // The state keeps a client record of `person`: the record comes without a person, and the
+  // client index links it, as matching does (an agency names only a person it holds already).
+  void StateKeepsRecordOf(core::PersonId person, const std::string& local_id, const std::string& data = "{}") {
+    auto rec = persons_->PutSourceRecord(kStateWorker, local_id, std::nullopt, data);
+    ASSERT_TRUE(rec.ok()) << rec.status().ToString();
+    authz::Principal index;
+    index.kind = authz::PrincipalKind::kSystem;
+    index.name = "client index";
+    index.roles = {authz::Role::kCaseworker};
+    index.scopes = {"source-records:write"};
+    index.purpose = authz::Purpose::kServiceDelivery;
+    auto linked = persons_->LinkSources(index, person, nullptr, {{rec->id, std::nullopt}}, "auto");
+    ASSERT_TRUE(linked.ok()) << linked.status().ToString();
+  }
   std::unique_ptr<ConsentService> consents_;
   std::unique_ptr<ReferenceDirectory> directory_;
   core::PersonId ada_;
@@ -272,8 +287,11 @@ TEST_P(GateFactsTest, AgreementOnConsentNeedsTheConsentAndAWithdrawalCountsAtOnc
 }
 
 TEST_P(GateFactsTest, ASourceRecordMakesTheAgencyAHolderAndTheDirectoryListsIt) {
-  auto rec = persons_->PutSourceRecord(kStateWorker, "ST-77", ada_, R"({"case":"x"})");
-  ASSERT_TRUE(rec.ok()) << rec.status().ToString();
+  // The state cannot name Ada in its record before it holds her: naming would open her record.
+  EXPECT_EQ(persons_->PutSourceRecord(kStateWorker, "ST-77", ada_, R"({"case":"x"})").status().code(),
+            StatusCode::kPermissionDenied);
+  EXPECT_EQ(persons_->Get(kStateWorker, ada_).status().code(), StatusCode::kPermissionDenied);
+  StateKeepsRecordOf(ada_, "ST-77", R"({"case":"x"})");
   auto view = persons_->Get(kStateWorker, ada_);
   ASSERT_TRUE(view.ok()) << view.status().ToString();
   EXPECT_EQ(view->person.needs, Ada().needs);
@@ -347,7 +365,7 @@ TEST_P(GateFactsTest, BreakGlassOpensWhiteAndGreyButNotBlackAndSaysSo) {
 
 TEST_P(GateFactsTest, TellUsOnceNotifiesEveryOtherAgencyThatKnowsThePersonAndTracksWhoApplied) {
   // The state keeps a client record of Ada; the trust does not know her.
-  ASSERT_TRUE(persons_->PutSourceRecord(kStateWorker, "ST-1", ada_, "{}").ok());
+  StateKeepsRecordOf(ada_, "ST-1");
   auto view = persons_->Get(kCityWorker, ada_);
   ASSERT_TRUE(view.ok());
   registry::Person moved = view->person;
@@ -419,7 +437,7 @@ TEST_P(GateFactsTest, TellUsOnceNotifiesEveryOtherAgencyThatKnowsThePersonAndTra
 }
 
 TEST_P(GateFactsTest, ADeathIsItsOwnNoticeAndCannotPrecedeTheBirthOrComeFromTheFuture) {
-  ASSERT_TRUE(persons_->PutSourceRecord(kStateWorker, "ST-1", ada_, "{}").ok());
+  StateKeepsRecordOf(ada_, "ST-1");
   auto view = persons_->Get(kCityWorker, ada_);
   ASSERT_TRUE(view.ok());
   registry::Person died = view->person;
@@ -478,7 +496,7 @@ class FakeSink final : public exchange::EventSink {
 };
 
 TEST_P(GateFactsTest, NoticesArePushedInOrderRetriedWithBackoffDeadLetteredAfter72HoursAndA410Disables) {
-  ASSERT_TRUE(persons_->PutSourceRecord(kStateWorker, "ST-1", ada_, "{}").ok());
+  StateKeepsRecordOf(ada_, "ST-1");
   ChangeNoticeService changes(*db_, *gate_, audit_, outbox_, clock_);
   const authz::Principal state_manager = Staff(42, kState, authz::Role::kManager, "manager.state");
   EXPECT_EQ(changes.SetWebhook(kStateWorker, "http://127.0.0.1:9/hook", "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw")
@@ -591,7 +609,7 @@ TEST_P(GateFactsTest, NoticesArePushedInOrderRetriedWithBackoffDeadLetteredAfter
 }
 
 TEST_P(GateFactsTest, ANewSecretRotatesTheOldOneOutOverADay) {
-  ASSERT_TRUE(persons_->PutSourceRecord(kStateWorker, "ST-1", ada_, "{}").ok());
+  StateKeepsRecordOf(ada_, "ST-1");
   ChangeNoticeService changes(*db_, *gate_, audit_, outbox_, clock_);
   const authz::Principal state_manager = Staff(42, kState, authz::Role::kManager, "manager.state");
   const std::string first = "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw";

@@ -11,7 +11,7 @@ import { readFile, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { after, before, test } from 'node:test';
 
-import { assertProblem, login, prepareDatabase, repoRoot, request, serve, sql } from './helpers.mjs';
+import { assertProblem, linkAsTheIndexWould, login, prepareDatabase, repoRoot, request, serve, sql } from './helpers.mjs';
 
 const T = { timeout: 60_000 };
 const kCanary = 'CANARY-7f3a9c-black';
@@ -199,8 +199,9 @@ test('a page shows another agency only what it may see, with what is withheld an
 test('tell us once: a change reaches every other agency that knows the person, which marks it applied', T, async () => {
   const state = await login(server.url, 'caseworker.state');
   // The state's benefits agency keeps its own record of the person.
-  const rec = await state.put('/api/v1/source-records/ST-GATE-1', { person_id: person, data: { case: 'B-1' } });
+  const rec = await state.put('/api/v1/source-records/ST-GATE-1', { data: { case: 'B-1' } });
   assert.ok([200, 201].includes(rec.status), rec.text);
+  await linkAsTheIndexWould(db, 'state-benefits', 'ST-GATE-1', person);
   const start = await state.get('/api/v1/changes');
   assert.equal(start.status, 200, start.text);
   const cursor = start.body.cursor;

@@ -52,6 +52,16 @@ export async function sql(db, query) {
   return stdout.trim();
 }
 
+// Links agency `agencyCode`'s source record `localId` to `person` as the client index does when
+// it matches them (onedoor link dedupe, or a reviewer's "same"): an agency may name in its own
+// record only a person it holds already.
+export async function linkAsTheIndexWould(db, agencyCode, localId, person) {
+  const record = `(SELECT r.id FROM source_records r JOIN agencies a ON a.id = r.agency_id WHERE a.code = '${agencyCode}' AND r.local_id = '${localId}')`;
+  await run('sqlite3', [db, `BEGIN; UPDATE source_records SET person_id = ${Number(person)} WHERE id = ${record}; `
+    + `INSERT INTO source_record_links (source_record_id, person_id, previous_person_id, action, cause, at, user_id, actor) `
+    + `VALUES (${record}, ${Number(person)}, NULL, 'linked', 'auto', 0, 0, 'client index'); COMMIT;`], { timeout: 15_000 });
+}
+
 export async function countRows(db, table) {
   return Number(await sql(db, `SELECT count(*) FROM ${table}`));
 }

@@ -12,7 +12,7 @@ import { createServer } from 'node:http';
 import { once } from 'node:events';
 import { after, test } from 'node:test';
 
-import { assertProblem, login, prepareDatabase, request, serve, sleep, sql } from './helpers.mjs';
+import { assertProblem, linkAsTheIndexWould, login, prepareDatabase, request, serve, sleep, sql } from './helpers.mjs';
 
 const T = { timeout: 120_000 };
 const key = randomBytes(32);
@@ -71,8 +71,9 @@ test('every notice reaches the agency webhook at least once, in order per person
     });
     assert.equal(made.status, 201, made.text);
     people.push(made.body.id);
-    const rec = await state.put(`/api/v1/source-records/BURST-${given}`, { person_id: made.body.id, data: {} });
+    const rec = await state.put(`/api/v1/source-records/BURST-${given}`, { data: {} });
     assert.ok([200, 201].includes(rec.status), rec.text);
+    await linkAsTheIndexWould(db, 'state-benefits', `BURST-${given}`, made.body.id);
   }
 
   async function move(person, n) {
