@@ -1454,7 +1454,17 @@ class RuleLoader {
   void CheckCycles() {
     size_t n = rs_->symbols_.size();
     std::vector<int> state(n, 0);  // 0 new, 1 on the path, 2 done
+    std::vector<size_t> chain(n, 0);  // the longest chain of variables from each, itself included
     std::vector<int> path;
+    // A variable is evaluated inside those that use it: a chain this long would exhaust the stack.
+    constexpr size_t kMaxChain = 200;
+    auto too_deep = [&](int s, size_t length) {
+      Error(rs_->symbols_[s].pos,
+            fmt::format("variables depend on each other too deeply: {} starts a chain of {} or more variables, each "
+                        "using the next (at most {})",
+                        rs_->symbols_[s].name, length, kMaxChain));
+      return false;
+    };
     std::function<bool(int)> visit = [&](int s) -> bool {
       if (state[s] == 2) return true;
       if (state[s] == 1) {
@@ -1465,11 +1475,18 @@ class RuleLoader {
         Error(rs_->symbols_[s].pos, fmt::format("variables depend on each other in a cycle: {}", cycle));
         return false;
       }
+      if (path.size() >= kMaxChain) return too_deep(path.front(), path.size() + 1);
       state[s] = 1;
       path.push_back(s);
       std::vector<int> syms, params;
       for (const auto& f : rs_->symbols_[s].formulas) if (f.root >= 0) Refs(f.root, syms, params);
-      for (int d : syms) if (!visit(d)) return false;
+      size_t longest = 0;
+      for (int d : syms) {
+        if (!visit(d)) return false;
+        longest = std::max(longest, chain[d]);
+      }
+      chain[s] = longest + 1;
+      if (chain[s] > kMaxChain) return too_deep(s, chain[s]);
       path.pop_back();
       state[s] = 2;
       return true;

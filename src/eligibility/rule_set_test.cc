@@ -410,6 +410,28 @@ tests:
   EXPECT_EQ(LoadError(p), "the rules have 1 problem:\nbad.yaml:9:3: variables depend on each other in a cycle: v1 -> v2 -> v1");
 }
 
+// A chain of variables each using the next is evaluated one inside the other: past 200 (the input
+// at its end counted) it is refused when the pack loads, naming where, rather than exhausting the
+// stack later.
+TEST(RuleSetLoad, AChainOfVariablesTooLongIsRefused) {
+  auto pack = [](int n) {
+    std::string p = "program: c\nname: C\nagency: x\njurisdiction: J\nlegal_basis: L\nversion: \"1\"\ncurrency: USD\nvariables:\n";
+    p += "  v0: {type: money, entity: household, period: month, label: V, formula: a}\n";
+    for (int i = 1; i < n; ++i) {
+      p += fmt::format("  v{}: {{type: money, entity: household, period: month, label: V, formula: v{} + a}}\n", i, i - 1);
+    }
+    p += fmt::format("tests:\n  - {{name: t, condition: v{} > 0, citation: C, pass: ok, fail: no}}\n", n - 1);
+    return p;
+  };
+  EXPECT_EQ(LoadError(pack(150)), "ok");
+  EXPECT_EQ(LoadError(pack(201)),
+            "the rules have 1 problem:\nbad.yaml:208:3: variables depend on each other too deeply: v199 starts a chain of "
+            "201 or more variables, each using the next (at most 200)");
+  const std::string error = LoadError(pack(5000));
+  EXPECT_NE(error.find("variables depend on each other too deeply: v199 starts a chain of 201"), std::string::npos)
+      << error.substr(0, 600);
+}
+
 TEST(RuleSetLoad, UnknownKeysMissingReferencesAndDuplicatesNameTheirPlace) {
   std::string p = R"(program: c
 name: C

@@ -1,5 +1,6 @@
 #include "eligibility/expr/parser.h"
 
+#include <algorithm>
 #include <cctype>
 
 #include <fmt/format.h>
@@ -160,6 +161,28 @@ class Parser {
     return nullptr;
   }
   bool IsWord(std::string_view w) const { return tok_.kind == Tok::kName && tok_.text == w; }
+
+  // Adds `arg` to `e`, keeping e's height; nullptr (and the error) when the formula gets too deep.
+  std::unique_ptr<Expr> Adopt(std::unique_ptr<Expr> e, std::unique_ptr<Expr> arg) {
+    e->height = std::max(e->height, arg->height + 1);
+    e->args.push_back(std::move(arg));
+    if (e->height > kMaxFormulaDepth) return TooDeep(e->pos);
+    return e;
+  }
+  std::unique_ptr<Expr> TooDeep(Pos pos) {
+    return Fail(pos, fmt::format("the formula is too complex: it nests more than {} levels; split it into "
+                                 "variables",
+                                 kMaxFormulaDepth));
+  }
+  // Counts the parser's own recursion, which brackets and prefixes deepen before any node exists.
+  struct Nest {
+    explicit Nest(int& depth) : depth_(depth) { ++depth_; }
+    ~Nest() { --depth_; }
+    Nest(const Nest&) = delete;
+    Nest& operator=(const Nest&) = delete;
+    int& depth_;
+  };
+  int depth_ = 0;
   bool IsOp(std::string_view o) const { return tok_.kind == Tok::kOp && tok_.text == o; }
 
   static std::unique_ptr<Expr> Make(ExprKind kind, Pos pos, std::string text) {
@@ -171,6 +194,8 @@ class Parser {
   }
 
   std::unique_ptr<Expr> ParseExpr() {
+    Nest nest(depth_);
+    if (depth_ > kMaxFormulaDepth) return TooDeep(tok_.pos);
     if (IsWord("if")) return ParseIf();
     return ParseOr();
   }
@@ -185,8 +210,10 @@ class Parser {
       if (!Advance()) return nullptr;
       auto then = ParseExpr();
       if (!then) return nullptr;
-      e->args.push_back(std::move(cond));
-      e->args.push_back(std::move(then));
+      e = Adopt(std::move(e), std::move(cond));
+      if (!e) return nullptr;
+      e = Adopt(std::move(e), std::move(then));
+      if (!e) return nullptr;
       if (IsWord("elif")) {
         if (!Advance()) return nullptr;
         continue;
@@ -195,16 +222,15 @@ class Parser {
       if (!Advance()) return nullptr;
       auto otherwise = ParseExpr();
       if (!otherwise) return nullptr;
-      e->args.push_back(std::move(otherwise));
-      return e;
+      return Adopt(std::move(e), std::move(otherwise));
     }
   }
 
   std::unique_ptr<Expr> Binary(std::string op, Pos pos, std::unique_ptr<Expr> l, std::unique_ptr<Expr> r) {
     auto e = Make(ExprKind::kBinary, pos, std::move(op));
-    e->args.push_back(std::move(l));
-    e->args.push_back(std::move(r));
-    return e;
+    e = Adopt(std::move(e), std::move(l));
+    if (!e) return nullptr;
+    return Adopt(std::move(e), std::move(r));
   }
 
   std::unique_ptr<Expr> ParseOr() {
@@ -233,12 +259,13 @@ class Parser {
 
   std::unique_ptr<Expr> ParseNot() {
     if (IsWord("not")) {
+      Nest nest(depth_);
+      if (depth_ > kMaxFormulaDepth) return TooDeep(tok_.pos);
       auto e = Make(ExprKind::kUnary, tok_.pos, "not");
       if (!Advance()) return nullptr;
       auto operand = ParseNot();
       if (!operand) return nullptr;
-      e->args.push_back(std::move(operand));
-      return e;
+      return Adopt(std::move(e), std::move(operand));
     }
     return ParseComparison();
   }
@@ -290,12 +317,13 @@ class Parser {
 
   std::unique_ptr<Expr> ParseUnary() {
     if (IsOp("-")) {
+      Nest nest(depth_);
+      if (depth_ > kMaxFormulaDepth) return TooDeep(tok_.pos);
       auto e = Make(ExprKind::kUnary, tok_.pos, "-");
       if (!Advance()) return nullptr;
       auto operand = ParseUnary();
       if (!operand) return nullptr;
-      e->args.push_back(std::move(operand));
-      return e;
+      return Adopt(std::move(e), std::move(operand));
     }
     return ParsePrimary();
   }
@@ -331,7 +359,8 @@ class Parser {
             while (true) {
               auto arg = ParseExpr();
               if (!arg) return nullptr;
-              call->args.push_back(std::move(arg));
+              call = Adopt(std::move(call), std::move(arg));
+              if (!call) return nullptr;
               if (tok_.kind == Tok::kComma) {
                 if (!Advance()) return nullptr;
                 continue;
@@ -351,9 +380,9 @@ class Parser {
           if (!key) return nullptr;
           if (tok_.kind != Tok::kRBracket) return Fail(tok_.pos, "expected ']'");
           if (!Advance()) return nullptr;
-          index->args.push_back(std::move(name));
-          index->args.push_back(std::move(key));
-          return index;
+          index = Adopt(std::move(index), std::move(name));
+          if (!index) return nullptr;
+          return Adopt(std::move(index), std::move(key));
         }
         return name;
       }

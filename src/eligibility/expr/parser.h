@@ -31,7 +31,13 @@ struct Expr {
   Pos pos;
   std::string text;
   std::vector<std::unique_ptr<Expr>> args;
+  int height = 1;  // 1 for a leaf, else 1 + the tallest argument's
 };
+
+// The deepest formula accepted: nesting (brackets, calls, `if`, `not`, minus signs) and chains of
+// operators (`a + b + c …`) past this many levels are refused as too complex, so that checking
+// and evaluating a formula never exhausts the stack.
+inline constexpr int kMaxFormulaDepth = 64;
 
 struct ParseError {
   Pos pos;

@@ -33,5 +33,29 @@ TEST(ExprParser, ErrorsGiveLineAndColumn) {
   EXPECT_EQ(P("3abc"), "error 1:2: unexpected 'a' after the number 3");
 }
 
+std::string Repeat(std::string_view s, int n) {
+  std::string out;
+  for (int i = 0; i < n; ++i) out += s;
+  return out;
+}
+
+// A formula deeper than kMaxFormulaDepth is refused with its place, however the depth is built,
+// and the largest one accepted still parses: checking and evaluating never exhaust the stack.
+TEST(ExprParser, AFormulaTooDeepIsRefusedWithItsPlace) {
+  const std::string kTooDeep = "the formula is too complex: it nests more than 64 levels; split it into variables";
+  // Brackets: 64 levels of ParseExpr are the formula and 63 brackets.
+  EXPECT_EQ(P(Repeat("(", 63) + "a" + Repeat(")", 63)), "a");
+  EXPECT_EQ(P(Repeat("(", 100000) + "a" + Repeat(")", 100000)), "error 1:65: " + kTooDeep);
+  EXPECT_EQ(P(Repeat("-", 100000) + "a").substr(0, 12), "error 1:64: ");
+  EXPECT_EQ(P(Repeat("not ", 100000) + "a").substr(0, 6), "error ");
+  EXPECT_EQ(P(Repeat("max(", 100000) + "a"), "error 1:257: " + kTooDeep);
+  // Chains: a + a + … is a left-deep tree, one level per operator.
+  EXPECT_EQ(P("a" + Repeat(" + a", 63)).substr(0, 3), "(((");
+  const std::string chain = P("a" + Repeat(" + a", 100000));
+  EXPECT_EQ(chain.substr(0, 6), "error ") << chain;
+  EXPECT_NE(chain.find(kTooDeep), std::string::npos) << chain;
+  EXPECT_EQ(P(Repeat("if a then 1 else ", 100000) + "1").substr(0, 6), "error ");
+}
+
 }  // namespace
 }  // namespace eligibility::expr
