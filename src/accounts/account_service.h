@@ -179,8 +179,8 @@ class AccountService {
                                                       const std::string& request_id);
 
   // Audits, in its own write, that a request by `who` to `method` `route` (the route pattern) was
-  // refused with 403 for `reason` — so that every refusal leaves a trace, whichever part of the
-  // program refused. A failed write is logged, and the request stays refused.
+  // refused (403, or 404) for `reason` — so that every refusal leaves a trace, whichever part of
+  // the program refused. A failed write is logged, and the request stays refused.
   void AuditRefusedRequest(const authz::Principal& who, const std::string& method, const std::string& route,
                            const std::string& reason);
 

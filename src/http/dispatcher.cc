@@ -27,7 +27,7 @@ std::string RefusalReason(const Response& r) {
       return body["detail"].get<std::string>();
     }
   }
-  return "the page refused the request";
+  return r.status == 404 ? "the page found nothing the caller may see" : "the page refused the request";
 }
 
 std::string NewRequestId(const Request& r) {
@@ -219,7 +219,10 @@ Response Dispatcher::Dispatch(Request& request, std::string& route_name) {
     }
   }
   Response r = route.handler(ctx);
-  if (r.status == 403 && ctx.principal) {
+  // Every refusal to someone signed in leaves a trace, whichever part of the program refused:
+  // a 403, and a 404 from a route that exists (a record that is not there, or not the caller's
+  // to know of: asking for other ids one by one is worth seeing).
+  if ((r.status == 403 || r.status == 404) && ctx.principal) {
     accounts_.AuditRefusedRequest(*ctx.principal, request.method, route.pattern, RefusalReason(r));
   }
   if (request.method == "HEAD") r.body.clear();

@@ -91,8 +91,11 @@ json Common(const PageDeps& deps, const Context& ctx, const std::string& title, 
       return d;
     }
     nav.push_back({{"href", "/"}, {"label", messages.Format(lang, "Home")}, {"current", current == "home"}});
-    nav.push_back({{"href", "/clients"}, {"label", messages.Format(lang, "Clients")}, {"current", current == "clients"}});
-    nav.push_back({{"href", "/clients/new"}, {"label", messages.Format(lang, "Register a client")}, {"current", current == "new"}});
+    // Administrators, auditors and governance staff do not open client records.
+    if (authz::HasClientRole(who)) {
+      nav.push_back({{"href", "/clients"}, {"label", messages.Format(lang, "Clients")}, {"current", current == "clients"}});
+      nav.push_back({{"href", "/clients/new"}, {"label", messages.Format(lang, "Register a client")}, {"current", current == "new"}});
+    }
     nav.push_back({{"href", "/screening"}, {"label", messages.Format(lang, "Screening")}, {"current", current == "screening"}});
     if (deps.services != nullptr) {
       nav.push_back({{"href", "/directory"}, {"label", messages.Format(lang, "Services")}, {"current", current == "directory"}});
@@ -1027,6 +1030,13 @@ void AddReviewPages(Router& router, const PageDeps& deps) {
               }});
 }
 
+// Finding and registering clients is for the roles that work with client records; the refusal
+// comes before the form is read, so that a role that may not use the page learns nothing from it.
+std::optional<Response> RefusedClientWork(const PageDeps& deps, const Context& ctx) {
+  if (authz::HasClientRole(ctx.Who())) return std::nullopt;
+  return ErrorFor(deps, ctx, core::Status::PermissionDenied("only staff who work with clients find and register them"));
+}
+
 // Break-glass is for casework roles; the front desk only signposts.
 bool MayBreakGlass(const authz::Principal& who) {
   return who.kind == authz::PrincipalKind::kStaff && authz::HasCaseworkRole(who);
@@ -1326,9 +1336,55 @@ Response ClientPage(const PageDeps& deps, Context& ctx, const registry::PersonVi
   return Page(deps, 200, "client_view", d);
 }
 
+// Who a page that needs signing in is for. The portal's pages (/portal and below) are for people
+// with a portal account; every other such page is for the agencies' staff, except the home page
+// (which sends a person to their account), changing one's own password and signing out.
+enum class Audience { kAnyone, kStaff, kPortal };
+
+Audience AudienceOf(const Route& route) {
+  if (route.auth != Auth::kPage) return Audience::kAnyone;
+  const std::string& p = route.pattern;
+  if (p == "/" || p == "/account/password" || p == "/logout") return Audience::kAnyone;
+  if (p == "/portal" || p.starts_with("/portal/")) return Audience::kPortal;
+  return Audience::kStaff;
+}
+
+// `route` with its handler behind the check of its audience: a person signed in to the portal
+// is refused a staff page, even one about their own record (it shows staff names, notes and
+// forms that are not theirs to use); staff are sent home from a portal page, and refused its
+// forms. A refusal is a 403, which the dispatcher records in the audit log.
+Route ForItsAudience(Route route, const PageDeps& deps) {
+  const Audience audience = AudienceOf(route);
+  if (audience == Audience::kAnyone) return route;
+  route.handler = [&deps, audience, method = route.method, handler = std::move(route.handler)](Context& ctx) {
+    const bool citizen = ctx.principal && ctx.Who().kind == authz::PrincipalKind::kCitizen;
+    if (audience == Audience::kStaff && citizen) {
+      return ErrorFor(deps, ctx,
+                      core::Status::PermissionDenied("this page is for the agencies' staff; your own record is "
+                                                     "under Your account"));
+    }
+    if (audience == Audience::kPortal && ctx.principal && !citizen) {
+      if (method == "GET") return Response::Redirect("/");
+      return ErrorFor(deps, ctx, core::Status::PermissionDenied("the portal is for people with a portal account"));
+    }
+    return handler(ctx);
+  };
+  return route;
+}
+
+void AddPages(Router& router, const PageDeps& deps);
+
 }  // namespace
 
 void AddPageRoutes(Router& router, const PageDeps& deps) {
+  Router pages;
+  AddPages(pages, deps);
+  for (const Route& route : pages.routes()) router.Add(ForItsAudience(route, deps));
+}
+
+namespace {
+
+void AddPages(Router& router, const PageDeps& deps) {
   // The language switcher: remembers the language for a year and goes back to the page. A
   // link, so that it works without JavaScript; only a path on this site is gone back to.
   router.Add({"GET", "/language", Auth::kPublic, "", [&deps](Context& ctx) {
@@ -1437,10 +1493,12 @@ void AddPageRoutes(Router& router, const PageDeps& deps) {
                 json d = Common(deps, ctx, "Home", "home");
                 auto tr = [&](const std::string& m) { return page_support::T(deps, ctx, m); };
                 json links = json::array();
-                links.push_back({{"href", "/clients"}, {"label", tr("Find a client")},
-                                 {"description", tr("Search by name, date of birth or identity number.")}});
-                links.push_back({{"href", "/clients/new"}, {"label", tr("Register a client")},
-                                 {"description", tr("Record someone new to every agency of the consortium.")}});
+                if (authz::HasClientRole(ctx.Who())) {
+                  links.push_back({{"href", "/clients"}, {"label", tr("Find a client")},
+                                   {"description", tr("Search by name, date of birth or identity number.")}});
+                  links.push_back({{"href", "/clients/new"}, {"label", tr("Register a client")},
+                                   {"description", tr("Record someone new to every agency of the consortium.")}});
+                }
                 if (ctx.Who().HasAnyRole({authz::Role::kFrontdesk, authz::Role::kCaseworker, authz::Role::kCoordinator,
                                           authz::Role::kManager}) &&
                     deps.portal != nullptr) {
@@ -1507,6 +1565,7 @@ void AddPageRoutes(Router& router, const PageDeps& deps) {
               }});
 
   router.Add({"GET", "/clients", Auth::kPage, "", [&deps](Context& ctx) {
+                if (auto refused = RefusedClientWork(deps, ctx)) return std::move(*refused);
                 json d = Common(deps, ctx, "Find a client", "clients");
                 const auto& req = ctx.request;
                 const std::string q = Trim(req.Query("q"));
@@ -1578,6 +1637,7 @@ void AddPageRoutes(Router& router, const PageDeps& deps) {
   // the name and date of birth are typed), the likely matches are shown above it: the same match
   // as on registering, gated and audited, so that staff see a duplicate before filling in the rest.
   router.Add({"GET", "/clients/new", Auth::kPage, "", [&deps](Context& ctx) {
+                if (auto refused = RefusedClientWork(deps, ctx)) return std::move(*refused);
                 std::multimap<std::string, std::string> typed;
                 if (ctx.request.Query("check") == "1") {
                   for (const auto& [k, v] : ctx.request.query) {
@@ -1612,6 +1672,7 @@ void AddPageRoutes(Router& router, const PageDeps& deps) {
               }});
 
   router.Add({"POST", "/clients", Auth::kPage, "", [&deps](Context& ctx) {
+                if (auto refused = RefusedClientWork(deps, ctx)) return std::move(*refused);
                 FormInput in{ParseForm(ctx.request.body), {}};
                 registry::Person p;
                 ApplyForm(in, p);
@@ -1678,23 +1739,34 @@ void AddPageRoutes(Router& router, const PageDeps& deps) {
                 auto fail = [&](const std::string& message) {
                   return Response::Redirect(back + "?document_error=" + UrlEncode(message) + "#documents");
                 };
-                if (!parts) return fail("Choose a file to add");
                 auto value = [&](const char* name) {
+                  if (!parts) return std::string();
                   auto it = parts->find(name);
                   return it == parts->end() ? std::string() : it->second.value;
                 };
-                auto file = parts->find("file");
-                if (file == parts->end() || file->second.file_name.empty()) return fail("Choose a file to add");
+                // Without a file the service still decides first whether the caller may add to this
+                // person's record (a refusal is a refusal, whatever the form holds); it then names
+                // what is missing, and nothing is kept.
                 cases::NewDocument doc;
                 doc.person = core::PersonId{*id};
                 doc.kind = value("kind");
                 doc.category = value("category");
-                doc.file_name = file->second.file_name;
-                doc.media_type = file->second.content_type;
-                doc.content = std::move(file->second.value);
+                bool has_file = false;
+                if (parts) {
+                  auto file = parts->find("file");
+                  if (file != parts->end() && !file->second.file_name.empty()) {
+                    has_file = true;
+                    doc.file_name = file->second.file_name;
+                    doc.media_type = file->second.content_type;
+                    doc.content = std::move(file->second.value);
+                  }
+                }
                 auto done = deps.documents->Upload(ctx.Who(), doc);
-                if (done.ok()) return Response::Redirect(back + "?document=1#documents");
-                if (done.status().code() != core::StatusCode::kInvalidArgument) return ErrorFor(deps, ctx, done.status());
+                if (done.ok() && has_file) return Response::Redirect(back + "?document=1#documents");
+                if (!done.ok() && done.status().code() != core::StatusCode::kInvalidArgument) {
+                  return ErrorFor(deps, ctx, done.status());
+                }
+                if (!has_file) return fail("Choose a file to add");
                 std::string message;
                 for (const auto& e : done.status().fields()) message += (message.empty() ? "" : "; ") + e.message;
                 message[0] = static_cast<char>(std::toupper(static_cast<unsigned char>(message[0])));
@@ -1741,6 +1813,10 @@ void AddPageRoutes(Router& router, const PageDeps& deps) {
   router.Add({"POST", "/clients/{id}/edit", Auth::kPage, "", [&deps](Context& ctx) {
                 auto id = IdParam(ctx, "id");
                 if (!id.ok()) return ErrorFor(deps, ctx, id.status());
+                // The record first, through the gate: whoever may not see it is refused before the form
+                // is read.
+                auto view = deps.persons.Get(ctx.Who(), core::PersonId{*id});
+                if (!view.ok()) return ErrorFor(deps, ctx, view.status());
                 FormInput in{ParseForm(ctx.request.body), {}};
                 int64_t version = 0;
                 try {
@@ -1748,8 +1824,6 @@ void AddPageRoutes(Router& router, const PageDeps& deps) {
                 } catch (const std::exception&) {
                   return ErrorFor(deps, ctx, core::Status::NotFound("The form is missing the record version; reload the page"));
                 }
-                auto view = deps.persons.Get(ctx.Who(), core::PersonId{*id});
-                if (!view.ok()) return ErrorFor(deps, ctx, view.status());
                 registry::Person p = view->person;
                 ApplyForm(in, p);
                 json d;
@@ -1780,10 +1854,11 @@ void AddPageRoutes(Router& router, const PageDeps& deps) {
   router.Add({"GET", "/clients/{id}/history", Auth::kPage, "", [&deps](Context& ctx) {
                 auto id = IdParam(ctx, "id");
                 if (!id.ok()) return ErrorFor(deps, ctx, id.status());
-                auto view = deps.persons.Get(ctx.Who(), core::PersonId{*id});
-                if (!view.ok()) return ErrorFor(deps, ctx, view.status());
+                // The history first: a role that may not read it is refused before the record is read.
                 auto history = deps.persons.History(ctx.Who(), core::PersonId{*id});
                 if (!history.ok()) return ErrorFor(deps, ctx, history.status());
+                auto view = deps.persons.Get(ctx.Who(), core::PersonId{*id});
+                if (!view.ok()) return ErrorFor(deps, ctx, view.status());
                 json d = Common(deps, ctx,
                                 page_support::T(deps, ctx, "History of {name}", {{"name", view->person.DisplayName()}}),
                                 "clients");
@@ -1952,5 +2027,7 @@ void AddPageRoutes(Router& router, const PageDeps& deps) {
   AddPortalLinkPages(router, deps);
   AddPortalConsentPages(router, deps);
 }
+
+}  // namespace
 
 }  // namespace http

@@ -354,6 +354,11 @@ void AddAgreementPages(Router& router, const PageDeps& deps) {
 
   router.Add(
       {"POST", "/agreements/new", Auth::kPage, "", [&deps](Context& ctx) {
+         // Who may propose is settled before the form is read.
+         if (!MayPropose(ctx.Who())) {
+           return ErrorFor(deps, ctx,
+                           core::Status::PermissionDenied("only managers and governance users propose sharing agreements"));
+         }
          auto form = ParseForm(ctx.request.body);
          std::vector<std::pair<std::string, std::string>> errors;
          sharing::Proposal p;
@@ -428,6 +433,11 @@ void AddAgreementPages(Router& router, const PageDeps& deps) {
          }
          if (id == 0)
            return ErrorFor(deps, ctx, core::Status::NotFound("There is no such agreement"));
+         // Only governance users decide; the register is public, so the agreement is no secret and
+         // everyone else is refused before the form is read.
+         if (!ctx.Who().HasRole(authz::Role::kGovernance)) {
+           return ErrorFor(deps, ctx, core::Status::PermissionDenied("only governance users decide sharing agreements"));
+         }
          auto form = ParseForm(ctx.request.body);
          const std::string reason = Trim(FormValue(form, "reason"));
          auto decision = sharing::ParseAgreementDecision(FormValue(form, "decision"));

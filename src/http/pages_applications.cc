@@ -118,6 +118,16 @@ json ViewData(const PageDeps& deps, const Context& ctx, const cases::Application
   return d;
 }
 
+// Applying is for the roles that work with clients, deciding a part for casework roles
+// (docs/staff.md); other roles are refused before the form is read.
+std::optional<Response> Refused(const PageDeps& deps, const Context& ctx, bool deciding) {
+  const auto& who = ctx.Who();
+  if (deciding ? authz::HasCaseworkRole(who) : authz::HasClientRole(who)) return std::nullopt;
+  return ErrorFor(deps, ctx,
+                  core::Status::PermissionDenied(deciding ? "deciding is for caseworkers, specialists, coordinators and managers"
+                                                          : "applications are made by staff who work with clients"));
+}
+
 }  // namespace
 
 void AddApplicationPages(Router& router, const PageDeps& deps) {
@@ -149,6 +159,7 @@ void AddApplicationPages(Router& router, const PageDeps& deps) {
               }});
 
   router.Add({"POST", "/applications/new", Auth::kPage, "", [&deps](Context& ctx) {
+                if (auto refused = Refused(deps, ctx, false)) return std::move(*refused);
                 const auto form = ParseForm(ctx.request.body);
                 cases::NewApplication n;
                 auto screening = ParseId(FormValue(form, "screening_id"), "screening_id");
@@ -195,6 +206,7 @@ void AddApplicationPages(Router& router, const PageDeps& deps) {
   router.Add({"POST", "/applications/{id}", Auth::kPage, "", [&deps](Context& ctx) {
                 auto id = ParseId(ctx.Param("id"), "id");
                 if (!id.ok()) return ErrorFor(deps, ctx, id.status());
+                if (auto refused = Refused(deps, ctx, true)) return std::move(*refused);
                 const auto form = ParseForm(ctx.request.body);
                 auto part = ParseId(FormValue(form, "part"), "part");
                 if (!part.ok()) return ErrorFor(deps, ctx, core::Status::NotFound("the form names no part; reload the page"));

@@ -244,6 +244,18 @@ int64_t IdOr0(const std::multimap<std::string, std::string>& form, const std::st
   return id.ok() ? *id : 0;
 }
 
+// Opening a case is for coordinators and managers; acting on one is casework (docs/staff.md).
+// Other roles are refused before the form is read.
+std::optional<Response> Refused(const PageDeps& deps, const Context& ctx, bool opening) {
+  const auto& who = ctx.Who();
+  if (opening ? who.HasAnyRole({authz::Role::kCoordinator, authz::Role::kManager}) : authz::HasCaseworkRole(who)) {
+    return std::nullopt;
+  }
+  return ErrorFor(deps, ctx,
+                  core::Status::PermissionDenied(opening ? "cases are opened by coordinators and managers"
+                                                         : "cases are for caseworkers, specialists, coordinators and managers"));
+}
+
 }  // namespace
 
 void AddCasePages(Router& router, const PageDeps& deps) {
@@ -273,6 +285,7 @@ void AddCasePages(Router& router, const PageDeps& deps) {
               }});
 
   router.Add({"GET", "/cases/new", Auth::kPage, "", [&deps](Context& ctx) {
+                if (auto refused = Refused(deps, ctx, true)) return std::move(*refused);
                 auto person = ParseId(ctx.request.Query("person"), "person");
                 if (!person.ok()) return ErrorFor(deps, ctx, core::Status::NotFound("choose the client first"));
                 auto d = NewCaseData(deps, ctx, core::PersonId{*person}, {}, {});
@@ -281,6 +294,7 @@ void AddCasePages(Router& router, const PageDeps& deps) {
               }});
 
   router.Add({"POST", "/cases/new", Auth::kPage, "", [&deps](Context& ctx) {
+                if (auto refused = Refused(deps, ctx, true)) return std::move(*refused);
                 const auto form = ParseForm(ctx.request.body);
                 auto person = ParseId(FormValue(form, "person_id"), "person_id");
                 if (!person.ok()) return ErrorFor(deps, ctx, core::Status::NotFound("the form names no client"));
@@ -318,6 +332,7 @@ void AddCasePages(Router& router, const PageDeps& deps) {
   router.Add({"POST", "/cases/{id}", Auth::kPage, "", [&deps](Context& ctx) {
                 auto id = ParseId(ctx.Param("id"), "id");
                 if (!id.ok()) return ErrorFor(deps, ctx, id.status());
+                if (auto refused = Refused(deps, ctx, false)) return std::move(*refused);
                 const auto form = ParseForm(ctx.request.body);
                 const std::string command = FormValue(form, "command");
                 int64_t version = 0;

@@ -29,6 +29,11 @@ bool MayRecordConsent(const authz::Principal& who) {
   return who.kind == authz::PrincipalKind::kStaff && authz::HasCaseworkRole(who);
 }
 
+// The refusal of the consent forms to a role that does not record consent (docs/staff.md).
+core::Status ConsentRoleRefusal() {
+  return core::Status::PermissionDenied("only caseworkers, specialists, coordinators and managers record consent");
+}
+
 // The form to record a consent of `person`, with what was typed and its errors.
 core::StatusOr<json> ConsentFormData(const PageDeps& deps, const Context& ctx, core::PersonId person,
                                      const std::multimap<std::string, std::string>& form, bool fresh,
@@ -179,9 +184,15 @@ void AddConsentPages(Router& router, const PageDeps& deps) {
   router.Add({"POST", "/consents/{id}/withdraw", Auth::kPage, "", [&deps](Context& ctx) {
                 auto id = ParseId(ctx.Param("id"), "id");
                 if (!id.ok()) return ErrorFor(deps, ctx, id.status());
+                if (!MayRecordConsent(ctx.Who())) return ErrorFor(deps, ctx, ConsentRoleRefusal());
                 const auto form = ParseForm(ctx.request.body);
                 const std::string reason = Trim(FormValue(form, "reason"));
-                if (reason.empty()) return Response::Redirect(fmt::format("/consents/{}/receipt?reason=missing#reason", *id));
+                if (reason.empty()) {
+                  // Back to the receipt to give the reason, if the consent is the caller's to see.
+                  auto c = deps.consents->Get(ctx.Who(), *id, "consent.receipt");
+                  if (!c.ok()) return ErrorFor(deps, ctx, c.status());
+                  return Response::Redirect(fmt::format("/consents/{}/receipt?reason=missing#reason", *id));
+                }
                 auto done = deps.consents->Record(ctx.Who(), *id, sharing::ConsentAction::kWithdraw, reason);
                 if (!done.ok()) return ErrorFor(deps, ctx, done.status());
                 return Response::Redirect(fmt::format("/consents/{}/receipt?withdrawn=1", *id));
@@ -190,6 +201,7 @@ void AddConsentPages(Router& router, const PageDeps& deps) {
   router.Add({"GET", "/clients/{id}/consents/new", Auth::kPage, "", [&deps](Context& ctx) {
                 auto id = ParseId(ctx.Param("id"), "id");
                 if (!id.ok()) return ErrorFor(deps, ctx, id.status());
+                if (!MayRecordConsent(ctx.Who())) return ErrorFor(deps, ctx, ConsentRoleRefusal());
                 auto d = ConsentFormData(deps, ctx, core::PersonId{*id}, {}, true, {});
                 if (!d.ok()) return ErrorFor(deps, ctx, d.status());
                 return Render(deps, 200, "consent_form", *d);
@@ -198,6 +210,7 @@ void AddConsentPages(Router& router, const PageDeps& deps) {
   router.Add({"POST", "/clients/{id}/consents/new", Auth::kPage, "", [&deps](Context& ctx) {
                 auto id = ParseId(ctx.Param("id"), "id");
                 if (!id.ok()) return ErrorFor(deps, ctx, id.status());
+                if (!MayRecordConsent(ctx.Who())) return ErrorFor(deps, ctx, ConsentRoleRefusal());
                 const auto form = ParseForm(ctx.request.body);
                 std::vector<core::FieldError> errors;
                 sharing::ConsentGrant g;

@@ -350,6 +350,13 @@ void AddMetricsPages(Router& router, const PageDeps& deps) {
   router.Add({"POST", "/performance/targets", Auth::kPage, "", [&deps, card_page, agency_of](Context& ctx) {
                 const auto form = ParseForm(ctx.request.body);
                 const core::AgencyId agency = agency_of(ctx, FormValue(form, "agency_id"));
+                // Who may set the agency's targets is settled before the figures are read.
+                const auto& who = ctx.Who();
+                if (!who.HasRole(authz::Role::kGovernance) &&
+                    !(who.agency == agency && who.HasAnyRole({authz::Role::kManager, authz::Role::kAdmin}))) {
+                  return ErrorFor(deps, ctx, core::Status::PermissionDenied(
+                                                 "targets are set by the consortium's governance and the agency's managers"));
+                }
                 metrics::NewTarget in;
                 in.metric = FormValue(form, "metric");
                 in.comparison = FormValue(form, "comparison");

@@ -557,6 +557,16 @@ void AddOfficePages(Router& router, const PageDeps& deps) {
                 auto office = office_param(ctx);
                 if (!office.ok()) return ErrorFor(deps, ctx, core::Status::NotFound("no such office"));
                 if (deps.appointments == nullptr) return ErrorFor(deps, ctx, core::Status::NotFound("no appointments here"));
+                // Who may open slots here is settled before the form is read.
+                auto here = deps.office_hours->Get(*office);
+                if (!here.ok()) return ErrorFor(deps, ctx, here.status());
+                if (!Sees(ctx.Who(), *here)) {
+                  return ErrorFor(deps, ctx, core::Status::PermissionDenied("only the staff of the office's agency see its page"));
+                }
+                if (!Manages(ctx.Who(), *here)) {
+                  return ErrorFor(deps, ctx,
+                                  core::Status::PermissionDenied("only a manager or an administrator opens appointment slots"));
+                }
                 const auto form = ParseForm(ctx.request.body);
                 OfficeForms forms;
                 const std::string date = Trim(FormValue(form, "date"));
@@ -898,7 +908,15 @@ void AddOfficePages(Router& router, const PageDeps& deps) {
               }});
 
   // Book a slot: for a client (checked by the gate) or a visitor, with a contact for the reminder.
-  auto book_page = [&deps](Context& ctx, int64_t slot_id, const json& values, const json& errors, int status) {
+  // Booking for a visitor is for the staff who work with clients (docs/staff.md); an administrator
+  // sees and cancels the day's appointments, and does not book.
+  auto refused_booking = [&deps](const Context& ctx) -> std::optional<Response> {
+    if (authz::HasClientRole(ctx.Who())) return std::nullopt;
+    return ErrorFor(deps, ctx, core::Status::PermissionDenied("only staff who work with clients book appointments"));
+  };
+  auto book_page = [&deps, refused_booking](Context& ctx, int64_t slot_id, const json& values, const json& errors,
+                                            int status) {
+    if (auto refused = refused_booking(ctx)) return std::move(*refused);
     auto slot = deps.appointments->GetSlot(slot_id);
     if (!slot.ok()) return ErrorFor(deps, ctx, slot.status());
     auto hours = deps.office_hours->Get(slot->office);
@@ -931,7 +949,8 @@ void AddOfficePages(Router& router, const PageDeps& deps) {
                 return book_page(ctx, *slot, values, json::array(), 200);
               }});
 
-  router.Add({"POST", "/appointments/book", Auth::kPage, "", [&deps, book_page](Context& ctx) {
+  router.Add({"POST", "/appointments/book", Auth::kPage, "", [&deps, book_page, refused_booking](Context& ctx) {
+                if (auto refused = refused_booking(ctx)) return std::move(*refused);
                 const auto form = ParseForm(ctx.request.body);
                 auto slot = ParseId(FormValue(form, "slot"), "slot");
                 if (!slot.ok()) return ErrorFor(deps, ctx, core::Status::NotFound("choose a slot on the office's page"));

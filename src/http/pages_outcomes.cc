@@ -265,6 +265,11 @@ void AddOutcomePages(Router& router, const PageDeps& deps) {
                 return Response::Redirect("/performance/outcomes");
               }});
   router.Add({"POST", "/performance/outcome-indicators", Auth::kPage, "", [&deps, framework](Context& ctx) {
+                // Who may define indicators is settled before the form is read.
+                if (!ctx.Who().HasRole(authz::Role::kGovernance)) {
+                  return ErrorFor(deps, ctx,
+                                  core::Status::PermissionDenied("indicators are defined by the consortium's governance"));
+                }
                 const auto form = ParseForm(ctx.request.body);
                 const std::string outcome = FormValue(form, "outcome_id");
                 metrics::NewIndicator in;
@@ -295,6 +300,11 @@ void AddOutcomePages(Router& router, const PageDeps& deps) {
                 return Response::Redirect("/performance/outcomes");
               }});
   router.Add({"POST", "/performance/outcome-contributions", Auth::kPage, "", [&deps, framework](Context& ctx) {
+                // The caller's own agency's work, mapped by its managers and administrators, or by governance.
+                if (!ctx.Who().HasAnyRole({authz::Role::kGovernance, authz::Role::kManager, authz::Role::kAdmin})) {
+                  return ErrorFor(deps, ctx, core::Status::PermissionDenied(
+                                                 "an agency's work is mapped by its managers and the consortium's governance"));
+                }
                 const auto form = ParseForm(ctx.request.body);
                 const std::string outcome = FormValue(form, "outcome_id");
                 metrics::NewContribution in;

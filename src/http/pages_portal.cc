@@ -762,6 +762,11 @@ void AddPortalPages(Router& router, const PageDeps& deps) {
                 core::Status s = deps.portal->Link(ctx.Who(), core::PersonId{*id}, FormValue(form, "code"));
                 if (s.ok()) return Response::Redirect(fmt::format("/clients/{}?portal_linked=1#portal", *id));
                 if (s.code() == core::StatusCode::kInvalidArgument || s.code() == core::StatusCode::kFailedPrecondition) {
+                  // The mistake goes back to the client's page, for someone who may see it: a code
+                  // that is not even well formed is answered before the service reads the record.
+                  if (auto view = deps.persons.Get(ctx.Who(), core::PersonId{*id}); !view.ok()) {
+                    return ErrorFor(deps, ctx, view.status());
+                  }
                   const std::string why = s.fields().empty() ? s.message() : s.fields().front().message;
                   return Response::Redirect(
                       fmt::format("/clients/{}?portal_error={}#portal", *id, UrlEncode(why)));

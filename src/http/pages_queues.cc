@@ -298,6 +298,9 @@ void AddQueuePages(Router& router, const PageDeps& deps) {
               }});
 
   router.Add({"POST", "/desk", Auth::kPage, "", [&deps](Context& ctx) {
+                if (!authz::HasClientRole(ctx.Who())) {
+                  return ErrorFor(deps, ctx, core::Status::PermissionDenied("only staff who work with clients work at a desk"));
+                }
                 const auto form = ParseForm(ctx.request.body);
                 const std::string command = FormValue(form, "command");
                 // The message goes in the person's language: the page shows it as it comes.

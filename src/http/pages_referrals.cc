@@ -281,6 +281,14 @@ std::string Capitalised(std::string s) {
   return s;
 }
 
+// Referring and answering referrals is casework (docs/staff.md); other roles are refused before
+// the form is read.
+std::optional<Response> RefusedReferralWork(const PageDeps& deps, const Context& ctx) {
+  if (authz::HasCaseworkRole(ctx.Who())) return std::nullopt;
+  return ErrorFor(deps, ctx,
+                  core::Status::PermissionDenied("referrals are for caseworkers, specialists, coordinators and managers"));
+}
+
 }  // namespace
 
 void AddReferralPages(Router& router, const PageDeps& deps) {
@@ -328,6 +336,7 @@ void AddReferralPages(Router& router, const PageDeps& deps) {
               }});
 
   router.Add({"GET", "/referrals/new", Auth::kPage, "", [&deps](Context& ctx) {
+                if (auto refused = RefusedReferralWork(deps, ctx)) return std::move(*refused);
                 auto person = ParseId(ctx.request.Query("person"), "person");
                 if (!person.ok()) return ErrorFor(deps, ctx, core::Status::NotFound("choose the client to refer first"));
                 // From a service of the directory: its agency and its name, filled in.
@@ -350,6 +359,7 @@ void AddReferralPages(Router& router, const PageDeps& deps) {
               }});
 
   router.Add({"POST", "/referrals/new", Auth::kPage, "", [&deps](Context& ctx) {
+                if (auto refused = RefusedReferralWork(deps, ctx)) return std::move(*refused);
                 FormState in{ParseForm(ctx.request.body), {}};
                 auto person = ParseId(FormValue(in.form, "person_id"), "person_id");
                 if (!person.ok()) return ErrorFor(deps, ctx, core::Status::NotFound("the form names no client"));
@@ -385,6 +395,7 @@ void AddReferralPages(Router& router, const PageDeps& deps) {
   router.Add({"POST", "/referrals/{id}", Auth::kPage, "", [&deps](Context& ctx) {
                 auto id = ParseId(ctx.Param("id"), "id");
                 if (!id.ok()) return ErrorFor(deps, ctx, id.status());
+                if (auto refused = RefusedReferralWork(deps, ctx)) return std::move(*refused);
                 const auto form = ParseForm(ctx.request.body);
                 const std::string note = Trim(FormValue(form, "note"));
                 int64_t version = 0;

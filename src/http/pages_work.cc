@@ -192,6 +192,10 @@ void AddWorkPages(Router& router, const PageDeps& deps) {
   router.Add({"POST", "/teams/{id}/members", Auth::kPage, "", [&deps](Context& ctx) {
                 auto id = ParseId(ctx.Param("id"), "id");
                 if (!id.ok()) return ErrorFor(deps, ctx, id.status());
+                if (!ctx.Who().HasAnyRole({authz::Role::kManager, authz::Role::kAdmin})) {
+                  return ErrorFor(deps, ctx, core::Status::PermissionDenied(
+                                                 "team members are added by the agency's managers and administrators"));
+                }
                 const auto form = ParseForm(ctx.request.body);
                 auto user = ParseId(FormValue(form, "user_id"), "user_id");
                 if (!user.ok()) return TeamsPage(deps, ctx, 400, {{"user_id", "choose a staff member"}});
@@ -214,6 +218,10 @@ void AddWorkPages(Router& router, const PageDeps& deps) {
                 return ErrorFor(deps, ctx, team.status());
               }});
   router.Add({"POST", "/teams/joint", Auth::kPage, "", [&deps](Context& ctx) {
+                if (!ctx.Who().HasAnyRole({authz::Role::kManager, authz::Role::kAdmin})) {
+                  return ErrorFor(deps, ctx, core::Status::PermissionDenied(
+                                                 "an agency's managers and administrators decide who does its work"));
+                }
                 const auto form = ParseForm(ctx.request.body);
                 const std::string choice = FormValue(form, "choice");
                 int64_t team = 0;
@@ -240,6 +248,10 @@ void AddWorkPages(Router& router, const PageDeps& deps) {
   router.Add({"POST", "/work/{id}", Auth::kPage, "", [&deps](Context& ctx) {
                 auto id = ParseId(ctx.Param("id"), "id");
                 if (!id.ok()) return ErrorFor(deps, ctx, id.status());
+                if (!authz::HasClientRole(ctx.Who())) {
+                  return ErrorFor(deps, ctx,
+                                  core::Status::PermissionDenied("work queues are for staff who work with clients"));
+                }
                 const auto form = ParseForm(ctx.request.body);
                 auto action = cases::ParseWorkAction(FormValue(form, "action"));
                 int64_t version = 0;
