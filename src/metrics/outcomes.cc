@@ -215,17 +215,18 @@ StatusOr<Contribution> OutcomeService::AddContribution(const authz::Principal& w
   if (in.kind != "program" && in.kind != "service") errors.push_back({"kind", "must be program or service"});
   if (in.ref.empty()) errors.push_back({"ref", in.kind == "service" ? "choose a service" : "choose a program"});
   if (in.how.empty() || in.how.size() > 500) errors.push_back({"how", "say how it contributes, in 1 to 500 characters"});
-  if (!errors.empty()) return Status::InvalidArgument("the contribution has invalid fields", std::move(errors));
   Contribution out;
   std::optional<std::string> refusal;
   RETURN_IF_ERROR(db_.Write([&](storage::Transaction& tx) -> Status {
     ASSIGN_OR_RETURN(storage::Rows o, tx.Query("SELECT id FROM outcomes WHERE id = ?", {outcome}));
     if (o.empty()) return Status::NotFound(fmt::format("no outcome has id {}", outcome));
+    // A refusal comes before the form is judged: who may not map learns nothing from it.
     if (Status s = MayMap(tx, who, in.agency); !s.ok()) {
       if (s.code() != core::StatusCode::kPermissionDenied) return s;
       refusal = s.message();
       return Status::Ok();
     }
+    if (!errors.empty()) return Status::InvalidArgument("the contribution has invalid fields", std::move(errors));
     ASSIGN_OR_RETURN(storage::Rows agency, tx.Query("SELECT code, name FROM agencies WHERE id = ?", {in.agency.value}));
     std::string name;
     if (in.kind == "program") {

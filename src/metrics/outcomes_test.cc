@@ -139,6 +139,10 @@ TEST_P(OutcomesTest, AgenciesMapTheirOwnProgramsAndServices) {
                 .code(),
             StatusCode::kPermissionDenied);
   EXPECT_EQ(Refusals("contribution.add"), 1);
+  // Refused before the form is judged: a wrong form from someone who may not map is a refusal.
+  EXPECT_EQ(outcomes_->AddContribution(city_manager_, o->id, {core::AgencyId{2}, "office", "", ""}).status().code(),
+            StatusCode::kPermissionDenied);
+  EXPECT_EQ(Refusals("contribution.add"), 2);
   EXPECT_THAT(Fields(outcomes_->AddContribution(city_manager_, o->id, {core::AgencyId{1}, "program", "snap", "Food"})
                          .status()),
               ElementsAre("ref: city agency has no program snap"));

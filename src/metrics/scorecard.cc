@@ -188,15 +188,16 @@ StatusOr<std::vector<Target>> ScorecardService::Targets(const authz::Principal& 
 
 StatusOr<Target> ScorecardService::AddTarget(const authz::Principal& who, core::AgencyId agency, const NewTarget& in) {
   std::vector<core::FieldError> errors = CheckTarget(in);
-  if (!errors.empty()) return Status::InvalidArgument("the target has invalid fields", std::move(errors));
   Target out;
   std::optional<std::string> refusal;
   RETURN_IF_ERROR(db_.Write([&](storage::Transaction& tx) -> Status {
+    // A refusal comes before the form is judged: who may not set targets learns nothing from it.
     if (Status s = MaySet(tx, who, agency); !s.ok()) {
       if (s.code() != core::StatusCode::kPermissionDenied) return s;
       refusal = s.message();
       return Status::Ok();
     }
+    if (!errors.empty()) return Status::InvalidArgument("the target has invalid fields", std::move(errors));
     const int64_t now = clock_.Now().micros;
     ASSIGN_OR_RETURN(storage::Rows rows,
                      tx.Query("INSERT INTO service_targets (agency_id, metric, comparison, target, minutes, set_by, "

@@ -137,6 +137,9 @@ TEST_P(ScorecardTest, EachTargetIsMetMissedOrUnknownWithItsTrend) {
 }
 
 TEST_P(ScorecardTest, TargetsAreSetByGovernanceAndTheAgencysManagersAndEveryMistakeIsNamed) {
+  // Another agency's manager is refused before the target is judged.
+  EXPECT_EQ(cards_->AddTarget(manager_, core::AgencyId{2}, {"happiness", "about", -1, 0}).status().code(),
+            StatusCode::kPermissionDenied);
   auto bad = cards_->AddTarget(manager_, core::AgencyId{1}, {"happiness", "about", -1, 0});
   ASSERT_EQ(bad.status().code(), StatusCode::kInvalidArgument);
   std::vector<std::string> fields;
@@ -173,7 +176,7 @@ TEST_P(ScorecardTest, TargetsAreSetByGovernanceAndTheAgencysManagersAndEveryMist
                    return Status::Ok();
                  })
                   .ok());
-  EXPECT_EQ(refused, 3);  // two additions, one removal
+  EXPECT_EQ(refused, 4);  // three additions (the first above), one removal
   ASSERT_TRUE(cards_->RemoveTarget(manager_, set->id).ok());
   EXPECT_EQ(cards_->RemoveTarget(manager_, set->id).code(), StatusCode::kNotFound);
   EXPECT_TRUE(cards_->Targets(manager_, core::AgencyId{1})->empty());
