@@ -61,7 +61,7 @@ void AddSecurityHeaders(Response& r, const std::string& request_id, bool hsts) {
 }  // namespace
 
 std::string SessionCookie(const std::string& value, bool secure, int max_age_seconds) {
-  return fmt::format("{}={}; Path=/; HttpOnly; SameSite=Lax; Max-Age={}{}", kSessionCookie, value,
+  return fmt::format("{}={}; Path=/; HttpOnly; SameSite=Lax; Max-Age={}{}", SessionCookieName(secure), value,
                      value.empty() ? 0 : max_age_seconds, secure ? "; Secure" : "");
 }
 
@@ -121,7 +121,7 @@ Response Dispatcher::Dispatch(Request& request, std::string& route_name) {
                                                                                                     : route.pattern;
 
   // Authentication.
-  const std::string session_cookie = request.Cookie(kSessionCookie);
+  const std::string session_cookie = request.Cookie(SessionCookieName(options_.secure_cookies));
   if (route.auth == Auth::kApi) {
     auto authz = request.Header("authorization");
     if (authz && authz->rfind("Bearer ", 0) == 0) {

@@ -9,7 +9,12 @@
 
 namespace http {
 
+// The session cookie's name. Sent only over TLS (secure_cookies, the default), it carries the
+// __Host- prefix, so that browsers take it only from this host, over HTTPS, for every path, and
+// never from a sibling subdomain; without TLS (local development, tests) the plain name.
 inline constexpr char kSessionCookie[] = "onedoor_session";
+inline constexpr char kHostSessionCookie[] = "__Host-onedoor_session";
+inline const char* SessionCookieName(bool secure) { return secure ? kHostSessionCookie : kSessionCookie; }
 
 struct DispatcherOptions {
   bool secure_cookies = true;

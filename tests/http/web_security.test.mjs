@@ -1,7 +1,7 @@
 // Web security over HTTP: the security headers of pages and API answers (a Content-Security-Policy
 // without 'unsafe-inline', frames refused, no sniffing, no caching, the referrer kept on the
 // site, and Strict-Transport-Security when onedoor is served behind TLS); the session cookie's
-// attributes; a second sign-in in the same browser ending the session it held; signing out ending
+// attributes and, behind TLS, its __Host- prefix; a second sign-in in the same browser ending the session it held; signing out ending
 // the session; a form without its CSRF token refused and nothing written; and a name with markup
 // shown as text, never as markup.
 //
@@ -65,14 +65,21 @@ async function signIn(base, username, cookie = '') {
     body: new URLSearchParams({ username, password: kPassword, purpose: 'service_delivery', csrf_token: hiddenCsrf(form.text) }).toString(),
   });
   assert.equal(posted.status, 303, posted.text.slice(0, 200));
-  return posted.headers.getSetCookie().find((c) => c.startsWith('onedoor_session='));
+  return posted.headers.getSetCookie().find((c) => /^(__Host-)?onedoor_session=/.test(c));
 }
 
 test('the session cookie is HttpOnly and SameSite; a new sign-in ends the old session; signing out ends it', T, async () => {
   const first = await signIn(plain.url, 'caseworker.city');
   assert.match(first, /^onedoor_session=[A-Za-z0-9_-]{40,}; Path=\/; HttpOnly; SameSite=Lax; Max-Age=\d+$/);
+  // Behind TLS the cookie carries the __Host- prefix (Secure, Path=/, no Domain): the browser
+  // takes it only from this host over HTTPS, and the plain name opens nothing.
   const secure = await signIn(tls.url, 'caseworker.city');
-  assert.match(secure, /; Secure$/);
+  assert.match(secure, /^__Host-onedoor_session=[A-Za-z0-9_-]{40,}; Path=\/; HttpOnly; SameSite=Lax; Max-Age=\d+; Secure$/);
+  assert.doesNotMatch(secure, /Domain=/i);
+  const hostPair = secure.split(';')[0];
+  assert.equal((await request(tls.url, 'GET', '/', { headers: { Cookie: hostPair } })).status, 200);
+  const plainNamed = hostPair.replace('__Host-', '');
+  assert.equal((await request(tls.url, 'GET', '/', { headers: { Cookie: plainNamed } })).status, 303);
 
   const old = first.split(';')[0];
   assert.equal((await request(plain.url, 'GET', '/', { headers: { Cookie: old } })).status, 200);
