@@ -1,8 +1,10 @@
-// Crash safety: a mixed workload of creates and updates against a real server, which is killed
-// with SIGKILL at a random moment, several times, and restarted; then every write the server
-// acknowledged is present with its event in the outbox, the audit chain verifies, and, with a
-// webhook receiver listening, every event of an acknowledged write is delivered: nothing lost.
-// On SQLite and on PostgreSQL (a throwaway cluster started here). Bounded: a few kills each.
+// Crash safety: a mixed workload against a real server — people created and renamed, referrals
+// sent to another agency with the person's consent, tickets taken at the desk, called to a
+// counter and finished — which is killed with SIGKILL at a random moment, several times, and restarted; then
+// every write the server acknowledged is present in its acknowledged state with its event in
+// the outbox, the audit chain verifies, and, with a webhook receiver listening, every event of
+// an acknowledged write is delivered once the server is back: nothing lost. On SQLite and on
+// PostgreSQL (a throwaway cluster started here). Bounded: a few kills each.
 //
 //   ONEDOOR_BIN=build/dev/onedoor node --test tests/crash/crash.test.mjs
 
@@ -13,7 +15,7 @@ import { after, test } from 'node:test';
 import { promisify } from 'node:util';
 
 import { makeTempDir, startServer } from '../browser/lib.mjs';
-import { Client, binary, onedoorEnv, sleep } from '../http/helpers.mjs';
+import { Client, binary, login, onedoorEnv, sleep } from '../http/helpers.mjs';
 import { startPostgres } from '../multiserver/postgres.mjs';
 import { newWebhookSecret, startWebhookReceiver } from '../multiserver/webhook.mjs';
 
@@ -49,12 +51,61 @@ async function crashRun(t, { db, kills, query }) {
   const start = () => startServer({ binary, args: ['serve'], env: onedoorEnv(db, env), logDir: tmp });
 
   const acknowledged = new Map(); // id -> family name, as last acknowledged
+  const referrals = new Set(); // acknowledged referral ids
+  const tickets = new Map(); // acknowledged ticket id -> 'issued' or 'called'
+  const [city, state] = (await query("SELECT id FROM agencies WHERE code IN ('city-social', 'state-benefits') ORDER BY code"))
+    .split('\n').filter(Boolean).map(Number);
+  const counter = Number((await query(`SELECT min(c.id) FROM counters c JOIN offices o ON o.id = c.office_id WHERE o.agency_id = ${city}`)).trim());
+  const queue = Number(/\d+/.exec(await query(`SELECT queues FROM counters WHERE id = ${counter}`))[0]);
   let n = 0;
   let killed = 0;
   for (let round = 0; round < kills; round++) {
     const server = await start();
     const api = new Client(server.url, { token });
+    const caseworker = await login(server.url, 'caseworker.city', { purpose: 'case_work' });
+    const desk = await login(server.url, 'frontdesk.city', { purpose: 'front_desk' });
+    await desk.post(`/api/v1/counters/${counter}/sign-in`, {});
     let running = true;
+    // A referral for a person of the city's: the person's consent, then the referral to the state.
+    const referrer = async () => {
+      while (running) {
+        const i = n++;
+        try {
+          const made = await caseworker.post('/api/v1/persons', { names: [{ use: 'official', given: 'Refa', family: letters(i) }] });
+          if (made.status !== 201) continue;
+          acknowledged.set(made.body.id, letters(i));
+          const consent = await caseworker.post(`/api/v1/persons/${made.body.id}/consents`, {
+            receiving_agency_id: state, scope: 'partial', categories: ['identity', 'contact'], purpose: 'service_delivery',
+            legal_basis: 'consent', how_to_withdraw: 'Tell any caseworker.', evidence: 'signed_form', document_ref: `CR-${i}`,
+          });
+          if (consent.status !== 201) continue;
+          const sent = await caseworker.post('/api/v1/referrals', {
+            person_id: made.body.id, to_agency_id: state, urgency: 'routine', message: 'Needs help with rent.', consent_id: consent.body.id,
+          });
+          if (sent.status === 201) referrals.add(sent.body.id);
+        } catch {
+          // Killed under the request: not acknowledged.
+        }
+      }
+    };
+    // The front desk: a ticket taken, then called to the counter.
+    const frontDesk = async () => {
+      while (running) {
+        try {
+          const taken = await desk.post(`/api/v1/queues/${queue}/tickets`, { priority: 'normal' });
+          if (taken.status !== 201) continue;
+          tickets.set(taken.body.id, 'issued');
+          const called = await desk.post(`/api/v1/counters/${counter}/call-next`, {});
+          if (called.status !== 200 || !called.body.ticket) continue;
+          const id = called.body.ticket.id;
+          tickets.set(id, 'called');
+          const finished = await desk.post(`/api/v1/tickets/${id}/actions`, { action: 'finish' });
+          if (finished.status === 200) tickets.set(id, 'done');
+        } catch {
+          // Killed under the request: not acknowledged.
+        }
+      }
+    };
     const worker = async (w) => {
       while (running) {
         const i = n++;
@@ -76,7 +127,7 @@ async function crashRun(t, { db, kills, query }) {
         }
       }
     };
-    const workers = Array.from({ length: kWorkers }, (_, w) => worker(w));
+    const workers = [...Array.from({ length: kWorkers }, (_, w) => worker(w)), referrer(), frontDesk()];
     await sleep(400 + Math.floor(Math.random() * 1200));
     process.kill(server.pid, 'SIGKILL');
     killed++;
@@ -100,8 +151,33 @@ async function crashRun(t, { db, kills, query }) {
     assert.ok(name.endsWith(family) || name.endsWith(`${family}b`), `person ${id}: ${name}, acknowledged as ${family}`);
   }
   const events = await query(`SELECT id FROM outbox WHERE type = 'person.created' AND aggregate_id IN (${ids.map((i) => `'${i}'`).join(',')})`);
-  const eventIds = events.split('\n').filter(Boolean);
-  assert.equal(eventIds.length, ids.length, 'every acknowledged creation has its event');
+  const personEvents = events.split('\n').filter(Boolean);
+  assert.equal(personEvents.length, ids.length, 'every acknowledged creation has its event');
+  // Every acknowledged referral is there, sent, with its event.
+  assert.ok(referrals.size >= kills, `only ${referrals.size} referrals acknowledged`);
+  const refIds = [...referrals];
+  const sentRows = await query(`SELECT count(*) FROM referrals WHERE id IN (${refIds.join(',')})`);
+  assert.equal(Number(sentRows.trim()), refIds.length, 'every acknowledged referral is there');
+  const refEvents = (await query(`SELECT id FROM outbox WHERE type = 'referral.sent' AND aggregate_id IN (${refIds.map((i) => `'${i}'`).join(',')})`))
+    .split('\n').filter(Boolean);
+  assert.equal(refEvents.length, refIds.length, 'every acknowledged referral has its event');
+  // Every acknowledged ticket is there; every acknowledged call left it called (or further on).
+  assert.ok(tickets.size >= kills, `only ${tickets.size} tickets acknowledged`);
+  const ticketIds = [...tickets.keys()];
+  const states = new Map((await query(`SELECT id, state FROM tickets WHERE id IN (${ticketIds.join(',')})`))
+    .split('\n').filter(Boolean).map((l) => { const [id, st] = l.split('|'); return [Number(id), st]; }));
+  for (const [id, st] of tickets) {
+    assert.ok(states.has(id), `acknowledged ticket ${id} is missing`);
+    if (st === 'called') assert.notEqual(states.get(id), 'waiting', `ticket ${id} was called, and is waiting again`);
+    if (st === 'done') assert.equal(states.get(id), 'done', `ticket ${id} was finished, and is ${states.get(id)}`);
+  }
+  const ticketEvents = (await query(`SELECT id FROM outbox WHERE type IN ('ticket.issued', 'ticket.called', 'ticket.done') AND aggregate_id IN (${ticketIds.map((i) => `'${i}'`).join(',')})`))
+    .split('\n').filter(Boolean);
+  const calls = [...tickets.values()].filter((v) => v !== 'issued').length;
+  const done = [...tickets.values()].filter((v) => v === 'done').length;
+  assert.ok(ticketEvents.length >= ticketIds.length + calls + done,
+    `ticket events: ${ticketEvents.length} for ${ticketIds.length} tickets, ${calls} calls and ${done} finished`);
+  const eventIds = [...personEvents, ...refEvents, ...ticketEvents];
   const verify = await onedoor(['audit', 'verify']);
   assert.match(verify.stdout, /audit log verified: \d+ entries on \d+ chains?, every chain intact/);
   const deadline = Date.now() + 60_000;
@@ -109,8 +185,9 @@ async function crashRun(t, { db, kills, query }) {
   while (Date.now() < deadline && !eventIds.every((e) => delivered().has(e))) await sleep(200);
   const missing = eventIds.filter((e) => !delivered().has(e));
   assert.equal(missing.length, 0, `events never delivered: ${missing.slice(0, 5).join(', ')}`);
-  t.diagnostic(`${killed} kills survived; ${ids.length} acknowledged records and ${eventIds.length} events checked`);
-  return { killed, writes: ids.length };
+  t.diagnostic(`${killed} kills survived; ${ids.length} people, ${refIds.length} referrals, ${ticketIds.length} tickets `
+    + `(${calls} called, ${done} finished) and ${eventIds.length} events checked`);
+  return { killed, writes: ids.length + refIds.length + ticketIds.length };
 }
 
 test('SQLite: killed with SIGKILL mid-workload, it loses no acknowledged write or event', T, async (t) => {
