@@ -90,6 +90,8 @@ Commands:
                       add a partner agency
   user create --agency CODE --username NAME --name "DISPLAY NAME" --roles ROLE[,ROLE]
                       add a staff account; the password is read from ONEDOOR_PASSWORD or stdin
+  user disable|enable --agency CODE --username NAME
+                      switch a staff account off (its sessions end at once) or back on
   token create --agency CODE --name NAME --roles ROLE[,ROLE] --scopes SCOPE[,SCOPE]
                       issue an API token for an agency system; prints the secret once
   routes              print the route table, one JSON line per route: method, pattern,
@@ -194,6 +196,33 @@ int AccountCommand(const core::Config& config, const std::vector<std::string>& a
   auto issued = accounts.IssueToken(system, flags["name"], roles, SplitList(flags["scopes"]));
   if (!issued.ok()) return Fail(issued.status());
   std::printf("%s\n", issued->secret.c_str());
+  return 0;
+}
+
+// onedoor user disable|enable --agency CODE --username NAME: switches a staff account off (its
+// sessions end at once, and it can no longer sign in) or back on. Audited.
+int UserActiveCommand(const core::Config& config, const std::vector<std::string>& args) {
+  auto flags = Flags(args, 2);
+  const bool enable = args[1] == "enable";
+  if (args.size() != 6 || !flags.count("agency") || !flags.count("username")) {
+    return Usage("usage: onedoor user disable|enable --agency CODE --username NAME");
+  }
+  auto app = App::Open(config, false);
+  if (!app.ok()) return Fail(app.status());
+  auto& accounts = (*app)->accounts();
+  auto agency = accounts.FindAgencyByCode(flags["agency"]);
+  if (!agency.ok()) return Fail(agency.status());
+  authz::Principal system = accounts::AccountService::SystemPrincipal("cli");
+  system.agency = agency->id;
+  auto users = accounts.ListUsers(system, agency->id);
+  if (!users.ok()) return Fail(users.status());
+  auto user = std::find_if(users->begin(), users->end(), [&](const accounts::User& u) { return u.username == flags["username"]; });
+  if (user == users->end()) {
+    return Fail(core::Status::NotFound(fmt::format("{} has no staff account {}", agency->code, flags["username"])));
+  }
+  if (auto s = accounts.SetUserActive(system, user->id, enable); !s.ok()) return Fail(s);
+  std::printf("%s\n", enable ? fmt::format("account {} switched on", user->username).c_str()
+                               : fmt::format("account {} switched off; its sessions have ended", user->username).c_str());
   return 0;
 }
 
@@ -545,6 +574,9 @@ int Main(int argc, char** argv) {
     return AccountCommand(*config, args);
   }
 
+  if (command == "user" && args.size() >= 2 && (args[1] == "disable" || args[1] == "enable")) {
+    return UserActiveCommand(*config, args);
+  }
   if (command == "db" && args.size() >= 2 && args[1] == "copy") return CopyCommand(args);
   if (command == "import") return ImportCommand(*config, args);
   if (command == "rules") return RulesCommand(*config, args);

@@ -10,7 +10,7 @@
 import assert from 'node:assert/strict';
 import { after, before, test } from 'node:test';
 
-import { countRows, hiddenCsrf, kPassword, login, prepareDatabase, request, serve } from './helpers.mjs';
+import { binary, countRows, hiddenCsrf, kPassword, login, onedoorEnv, prepareDatabase, request, serve, sql } from './helpers.mjs';
 
 const T = { timeout: 60_000 };
 
@@ -122,4 +122,22 @@ test('a form without its CSRF token is refused and writes nothing; markup in a n
   assert.equal(page.status, 200);
   assert.doesNotMatch(page.text, /<script>alert\(1\)<\/script>|<img src=x/);
   assert.match(page.text, /&lt;script&gt;alert\(1\)&lt;\/script&gt;/);
+});
+
+test('an account switched off from the command line loses its sessions at once and cannot sign in until switched on', T, async () => {
+  const { execFile } = await import('node:child_process');
+  const { promisify } = await import('node:util');
+  const run = (verb) => promisify(execFile)(binary, ['user', verb, '--agency', 'city-social', '--username', 'coordinator.city'],
+    { env: onedoorEnv(db), timeout: 60_000 });
+  const staff = await login(plain.url, 'coordinator.city', { purpose: 'service_delivery' });
+  assert.equal((await staff.get('/api/v1/me')).status, 200);
+  const off = await run('disable');
+  assert.match(off.stdout, /account coordinator\.city switched off; its sessions have ended/);
+  assert.equal((await staff.get('/api/v1/me')).status, 401);
+  await assert.rejects(login(plain.url, 'coordinator.city', { purpose: 'service_delivery' }));
+  const on = await run('enable');
+  assert.match(on.stdout, /account coordinator\.city switched on/);
+  assert.equal((await (await login(plain.url, 'coordinator.city', { purpose: 'service_delivery' })).get('/api/v1/me')).status, 200);
+  assert.equal(await sql(db, "SELECT group_concat(action) FROM audit_log WHERE action IN ('user.deactivated', 'user.activated')"),
+    'user.deactivated,user.activated');
 });
