@@ -304,8 +304,13 @@ void AddDirectoryPages(Router& router, const PageDeps& deps) {
                   phones += (phones.empty() ? "" : ", ") + Text(p, "number");
                 }
                 fact("Phone", phones);
+                // Only a web address becomes a link: an imported javascript:, data: or other
+                // scheme is shown as text, never followed.
+                const std::string url = Text(s, "url");
+                const bool web = url.rfind("https://", 0) == 0 || url.rfind("http://", 0) == 0;
+                if (!web) fact("Website", url);
                 d["facts"] = std::move(facts);
-                d["url"] = Text(s, "url");
+                if (web) d["url"] = url;
                 json documents = json::array();
                 for (const auto& r : s.value("required_documents", json::array())) {
                   if (!Text(r, "document").empty()) documents.push_back({{"text", Text(r, "document")}});

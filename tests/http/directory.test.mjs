@@ -299,3 +299,18 @@ test('life events give the steps in order with the directory\'s services for eac
   assert.ok(job.body.questions.find((q) => q.name === 'household_size').question.startsWith('How many people'));
   assertProblem(await request(server.url, 'GET', '/api/v1/life-events/won-the-lottery'), 404);
 });
+
+test('a service\'s website is a link only when it is a web address; another scheme is shown as text', T, async () => {
+  const id = '33333333-3333-4333-8333-333333333333';
+  const r = await admin.post('/api/v1/directory/imports?type=service',
+    { id, name: 'Scheme check service', status: 'active', url: 'javascript:alert(document.cookie)' });
+  assert.equal(r.status, 200, r.text);
+  const page = await request(server.url, 'GET', `/directory/services/${id}`);
+  assert.equal(page.status, 200);
+  assert.ok(page.text.includes('javascript:alert(document.cookie)'), 'the address is shown');
+  assert.doesNotMatch(page.text, /href="javascript:/i);
+  const web = await admin.post('/api/v1/directory/imports?type=service',
+    { id, name: 'Scheme check service', status: 'active', url: 'https://advice.example.org/' });
+  assert.equal(web.status, 200, web.text);
+  assert.match((await request(server.url, 'GET', `/directory/services/${id}`)).text, /href="https:\/\/advice\.example\.org\/"/);
+});
