@@ -82,6 +82,7 @@ core::StatusOr<std::unique_ptr<App>> App::Open(const core::Config& config, bool 
     app->glass_ = std::make_unique<sharing::BreakGlassService>(*app->db_, *app->audit_, *app->outbox_, app->clock_);
     app->changes_ = std::make_unique<sharing::ChangeNoticeService>(*app->db_, *app->gate_, *app->audit_,
                                                                    *app->outbox_, app->clock_);
+    app->changes_->OnlyPublicWebhooks(!config.agency_webhooks_internal);
     app->referrals_ = std::make_unique<cases::ReferralService>(*app->db_, *app->categories_, *app->gate_,
                                                                *app->audit_, *app->outbox_, app->clock_);
     app->cases_ = std::make_unique<cases::CaseService>(*app->db_, *app->categories_, *app->gate_, *app->audit_,
@@ -226,7 +227,8 @@ core::StatusOr<std::unique_ptr<App>> App::Open(const core::Config& config, bool 
         sharing::NoticeDeliveryOptions{.owner = instance,
                                        .poll_interval = std::chrono::milliseconds(config.outbox_poll_ms),
                                        .lease = std::chrono::seconds(config.outbox_lease_seconds),
-                                       .audit = app->audit_.get()});
+                                       .audit = app->audit_.get(),
+                                       .public_only = !config.agency_webhooks_internal});
   }
   if (!config.webhook_url.empty() || !config.webhook_secret.empty()) {
     if (config.webhook_url.empty() || config.webhook_secret.empty()) {

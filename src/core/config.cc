@@ -59,6 +59,8 @@ const std::map<std::string, Setter>& Setters() {
          return Status::Ok();
        }},
       {"secure_cookies", [](Config& c, const std::string& v) { return ParseBoolInto(c.secure_cookies, v); }},
+      {"agency_webhooks_internal",
+       [](Config& c, const std::string& v) { return ParseBoolInto(c.agency_webhooks_internal, v); }},
       {"session_idle_minutes", [](Config& c, const std::string& v) { return ParseIntInto(c.session_idle_minutes, v, 1, 24 * 60); }},
       {"max_body_bytes", [](Config& c, const std::string& v) { return ParseIntInto(c.max_body_bytes, v, 1024, 64 << 20); }},
       {"login_max_failures", [](Config& c, const std::string& v) { return ParseIntInto(c.login_max_failures, v, 1, 1000); }},

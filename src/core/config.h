@@ -71,6 +71,9 @@ struct Config {
   std::string webhook_url;       // ONEDOOR_WEBHOOK_URL: empty = events wait in the outbox
   std::string webhook_secret;    // ONEDOOR_WEBHOOK_SECRET: "whsec_" + base64 of 16-128 bytes
   std::string instance;          // ONEDOOR_INSTANCE: this server's name; empty = host:pid
+  // ONEDOOR_AGENCY_WEBHOOKS_INTERNAL: let agencies' own webhooks (set by their managers) be
+  // http:// or inside the network. False: https:// to public addresses only.
+  bool agency_webhooks_internal = false;
   int outbox_poll_ms = 1000;     // ONEDOOR_OUTBOX_POLL_MS
   int outbox_lease_seconds = 30;  // ONEDOOR_OUTBOX_LEASE_SECONDS: a dead server's claims end after it
 

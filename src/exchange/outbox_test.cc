@@ -383,3 +383,35 @@ TEST(Webhook, ARotationSignsWithEverySecretAndGoneIsNotRetried) {
 
 }  // namespace
 }  // namespace exchange
+
+namespace exchange {
+namespace {
+
+// Agencies' receivers are reached at public addresses only: the ranges inside a network (and
+// this machine) are not public, in IPv4, IPv6 and IPv4 mapped into IPv6.
+TEST(PublicAddress, InternalRangesAreNotPublic) {
+  for (const char* ip : {"127.0.0.1", "10.1.2.3", "172.16.0.1", "172.31.255.255", "192.168.1.1", "169.254.169.254",
+                         "100.64.0.1", "0.0.0.0", "224.0.0.1", "255.255.255.255", "::1", "::", "fc00::1", "fd12::1",
+                         "fe80::1", "ff02::1", "::ffff:127.0.0.1", "::ffff:10.0.0.1", "not an address", ""}) {
+    EXPECT_FALSE(IsPublicAddress(ip)) << ip;
+  }
+  for (const char* ip : {"93.184.216.34", "172.32.0.1", "8.8.8.8", "2606:4700::1111", "::ffff:8.8.8.8"}) {
+    EXPECT_TRUE(IsPublicAddress(ip)) << ip;
+  }
+}
+
+TEST(PublicAddress, AnAgencysReceiverMustBeHttpsToAPublicHost) {
+  EXPECT_EQ(NonPublicWebhookReason("https://hooks.example.org/onedoor"), "");
+  EXPECT_EQ(NonPublicWebhookReason("https://93.184.216.34:8443/x"), "");
+  EXPECT_EQ(NonPublicWebhookReason("http://hooks.example.org/onedoor"), "must be an https:// address");
+  for (const char* url : {"https://localhost/x", "https://LOCALHOST./x", "https://api.localhost:8080/x"}) {
+    EXPECT_EQ(NonPublicWebhookReason(url), "must be a public address, not this machine") << url;
+  }
+  for (const char* url : {"https://127.0.0.1/x", "https://10.0.0.5:9000/x", "https://[::1]:8443/x",
+                          "https://user@192.168.1.10/x", "https://169.254.169.254/latest/meta-data"}) {
+    EXPECT_EQ(NonPublicWebhookReason(url), "must be a public address, not one inside the network") << url;
+  }
+}
+
+}  // namespace
+}  // namespace exchange

@@ -1,9 +1,11 @@
 #include "exchange/webhook_sink.h"
 
+#include <arpa/inet.h>
 #include <curl/curl.h>
 #include <fmt/format.h>
 #include <sodium.h>
 
+#include <algorithm>
 #include <mutex>
 
 #include "core/log.h"
@@ -21,7 +23,65 @@ std::string Base64(std::string_view bytes) {
 
 size_t Discard(char*, size_t size, size_t n, void*) { return size * n; }
 
+// Refuses, before the request is sent, a connection to an address that is not public.
+int CheckPublicAddress(void* /*user*/, char* conn_primary_ip, char* /*local_ip*/, int /*primary_port*/,
+                       int /*local_port*/) {
+  return IsPublicAddress(conn_primary_ip) ? CURL_PREREQFUNC_OK : CURL_PREREQFUNC_ABORT;
+}
+
 }  // namespace
+
+bool IsPublicAddress(const std::string& ip) {
+  unsigned char a[16];
+  if (inet_pton(AF_INET, ip.c_str(), a) == 1) {
+    const unsigned b0 = a[0], b1 = a[1];
+    if (b0 == 0 || b0 == 10 || b0 == 127 || b0 >= 224) return false;              // this, private, loopback, multicast, reserved
+    if (b0 == 169 && b1 == 254) return false;                                     // link-local
+    if (b0 == 172 && (b1 & 0xf0) == 16) return false;                             // private
+    if (b0 == 192 && b1 == 168) return false;                                     // private
+    if (b0 == 100 && (b1 & 0xc0) == 64) return false;                             // carrier-grade NAT
+    if (b0 == 192 && b1 == 0 && a[2] == 0) return false;                          // IETF protocol assignments
+    if (b0 == 198 && (b1 & 0xfe) == 18) return false;                             // benchmarking
+    return true;
+  }
+  if (inet_pton(AF_INET6, ip.c_str(), a) == 1) {
+    static const unsigned char kMapped[12] = {0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0xff, 0xff};
+    if (std::equal(a, a + 12, kMapped)) {
+      return IsPublicAddress(fmt::format("{}.{}.{}.{}", a[12], a[13], a[14], a[15]));
+    }
+    bool zero_prefix = std::all_of(a, a + 15, [](unsigned char c) { return c == 0; });
+    if (zero_prefix && (a[15] == 0 || a[15] == 1)) return false;  // :: and ::1
+    if ((a[0] & 0xfe) == 0xfc) return false;                      // unique local fc00::/7
+    if (a[0] == 0xfe && (a[1] & 0xc0) == 0x80) return false;      // link-local fe80::/10
+    if (a[0] == 0xff) return false;                               // multicast
+    return true;
+  }
+  return false;
+}
+
+std::string NonPublicWebhookReason(const std::string& url) {
+  if (url.rfind("https://", 0) != 0) return "must be an https:// address";
+  std::string rest = url.substr(8);
+  rest = rest.substr(0, rest.find_first_of("/?#"));
+  if (auto at = rest.rfind('@'); at != std::string::npos) rest = rest.substr(at + 1);
+  std::string host;
+  if (!rest.empty() && rest[0] == '[') {
+    host = rest.substr(1, rest.find(']') == std::string::npos ? std::string::npos : rest.find(']') - 1);
+  } else {
+    host = rest.substr(0, rest.find(':'));
+  }
+  std::string lower;
+  for (char c : host) lower += static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+  while (!lower.empty() && lower.back() == '.') lower.pop_back();
+  if (lower.empty()) return "must name a host";
+  if (lower == "localhost" || (lower.size() > 10 && lower.ends_with(".localhost"))) {
+    return "must be a public address, not this machine";
+  }
+  unsigned char buf[16];
+  const bool literal = inet_pton(AF_INET, lower.c_str(), buf) == 1 || inet_pton(AF_INET6, lower.c_str(), buf) == 1;
+  if (literal && !IsPublicAddress(lower)) return "must be a public address, not one inside the network";
+  return "";
+}
 
 std::string CloudEventJson(const Event& event) {
   // The payload is already a JSON object built by the service that wrote the event.
@@ -113,12 +173,16 @@ core::Status WebhookSink::Deliver(const Event& event) {
   curl_easy_setopt(curl, CURLOPT_TIMEOUT, static_cast<long>(options_.timeout_seconds));
   curl_easy_setopt(curl, CURLOPT_NOSIGNAL, 1L);
   curl_easy_setopt(curl, CURLOPT_FOLLOWLOCATION, 0L);
-  curl_easy_setopt(curl, CURLOPT_PROTOCOLS_STR, "http,https");
+  curl_easy_setopt(curl, CURLOPT_PROTOCOLS_STR, options_.public_only ? "https" : "http,https");
+  if (options_.public_only) curl_easy_setopt(curl, CURLOPT_PREREQFUNCTION, &CheckPublicAddress);
   curl_easy_setopt(curl, CURLOPT_WRITEFUNCTION, &Discard);
   const CURLcode rc = curl_easy_perform(curl);
   long status = 0;
   curl_easy_getinfo(curl, CURLINFO_RESPONSE_CODE, &status);
   curl_slist_free_all(headers);
+  if (rc == CURLE_ABORTED_BY_CALLBACK) {
+    return core::Status::Unavailable("the webhook's address is not public: deliveries go to public addresses only");
+  }
   if (rc != CURLE_OK) {
     return core::Status::Unavailable(fmt::format("the webhook could not be reached: {}", curl_easy_strerror(rc)));
   }

@@ -19,7 +19,20 @@ struct WebhookOptions {
   // Earlier secrets still accepted by the receiver during a rotation: each delivery carries a
   // signature with every one of them, space-separated (Standard Webhooks).
   std::vector<std::string> previous_secrets;
+  // Set for receivers named by agencies rather than the operator: a delivery connects only to a
+  // public address (checked on the address actually connected to, after name resolution, so a
+  // name that resolves inside the network is refused too) and only over https.
+  bool public_only = false;
 };
+
+// Whether `ip` (an IPv4 or IPv6 address in text) is a public address: not loopback, private,
+// link-local, carrier-grade NAT, unique-local, multicast, unspecified or reserved (an IPv4-mapped
+// IPv6 address is judged by its IPv4 address). False for text that is not an address.
+bool IsPublicAddress(const std::string& ip);
+
+// Why `url` may not be an agency's receiver when only public ones are allowed, or empty: it must
+// be https://, and its host may not be localhost or an address that is not public.
+std::string NonPublicWebhookReason(const std::string& url);
 
 // Delivers each event as a CloudEvents 1.0 JSON object (structured mode) by HTTP POST, signed
 // the Standard Webhooks way: headers webhook-id (the event id), webhook-timestamp (Unix

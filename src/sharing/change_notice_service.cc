@@ -189,6 +189,8 @@ StatusOr<AgencyWebhook> ChangeNoticeService::SetWebhook(const authz::Principal& 
   std::vector<core::FieldError> errors;
   if (!(url.rfind("http://", 0) == 0 || url.rfind("https://", 0) == 0) || url.size() > 500 || url.size() < 10) {
     errors.push_back({"url", "give the http:// or https:// address of your receiver, at most 500 characters"});
+  } else if (public_only_) {
+    if (std::string why = exchange::NonPublicWebhookReason(url); !why.empty()) errors.push_back({"url", why});
   }
   auto key = exchange::DecodeWebhookSecret(secret);
   if (!key.ok()) {

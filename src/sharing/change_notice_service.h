@@ -89,6 +89,10 @@ class ChangeNoticeService {
   // Get when none was set.
   core::StatusOr<AgencyWebhook> SetWebhook(const authz::Principal& who, const std::string& url,
                                            const std::string& secret);
+  // With `public_only` (the server's default, agency_webhooks_internal false) an agency's
+  // receiver must be https:// and may not name this machine or an address inside the network
+  // (kInvalidArgument naming url); deliveries check the address connected to as well.
+  void OnlyPublicWebhooks(bool public_only) { public_only_ = public_only; }
   core::StatusOr<AgencyWebhook> GetWebhook(const authz::Principal& who);
   core::Status RemoveWebhook(const authz::Principal& who);
 
@@ -109,6 +113,7 @@ class ChangeNoticeService {
   exchange::Outbox& outbox_;
   const core::Clock& clock_;
   const ChangeNoticeOptions options_;
+  bool public_only_ = false;
 };
 
 }  // namespace sharing

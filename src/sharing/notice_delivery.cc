@@ -50,14 +50,16 @@ NoticeDelivery::NoticeDelivery(storage::Database& db, const core::Clock& clock, 
     : db_(db), clock_(clock), options_(std::move(options)), factory_(std::move(factory)) {
   if (!factory_) {
     const std::string owner = options_.owner;
+    const bool public_only = options_.public_only;
     const core::Clock* c = &clock_;
-    factory_ = [owner, c](const std::string& url,
+    factory_ = [owner, public_only, c](const std::string& url,
                           const std::vector<std::string>& secrets) -> StatusOr<std::unique_ptr<exchange::EventSink>> {
       exchange::WebhookOptions o;
       o.url = url;
       o.secret = secrets.at(0);
       o.previous_secrets.assign(secrets.begin() + 1, secrets.end());
       o.instance = owner;
+      o.public_only = public_only;
       ASSIGN_OR_RETURN(auto sink, exchange::WebhookSink::Create(std::move(o), *c));
       return std::unique_ptr<exchange::EventSink>(std::move(sink));
     };

@@ -37,6 +37,9 @@ struct NoticeDeliveryOptions {
   // When set, each push is audited as the receiving agency's ("change.push", about the
   // person), in the transaction that records it delivered, so the person sees who was told.
   audit::AuditLog* audit = nullptr;
+  // Agencies' receivers are reached over https at public addresses only (agency_webhooks_internal
+  // false, the default): see exchange::WebhookOptions::public_only.
+  bool public_only = false;
 };
 
 // Makes the sink for an agency's webhook: its URL and its secrets, the current one first, then

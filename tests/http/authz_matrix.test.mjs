@@ -139,7 +139,7 @@ const ids = {};
 before(async () => {
   const prepared = await prepareDatabase({ people: 6, prefix: 'onedoor-matrix-' });
   db = prepared.db;
-  server = await serve(db, { logDir: prepared.dir });
+  server = await serve(db, { logDir: prepared.dir, env: { ONEDOOR_AGENCY_WEBHOOKS_INTERNAL: 'true' } });
   for (const [key, [user, purpose]] of Object.entries(kWho)) client[key] = await login(server.url, user, { purpose });
   // The records the matrix reads, all held by the city.
   const cw = client.caseworker;

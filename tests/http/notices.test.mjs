@@ -49,7 +49,9 @@ after(async () => {
 test('every notice reaches the agency webhook at least once, in order per person, across a SIGKILL', T, async () => {
   const prepared = await prepareDatabase({ people: 2, prefix: 'onedoor-notices-' });
   const { db } = prepared;
-  const env = { ONEDOOR_OUTBOX_POLL_MS: '100', ONEDOOR_OUTBOX_LEASE_SECONDS: '2' };
+  // The receiver here is on this machine over plain http, which a deployment allows only with
+  // agency_webhooks_internal (the last test checks the default refuses it).
+  const env = { ONEDOOR_OUTBOX_POLL_MS: '100', ONEDOOR_OUTBOX_LEASE_SECONDS: '2', ONEDOOR_AGENCY_WEBHOOKS_INTERNAL: 'true' };
   server = await serve(db, { logDir: prepared.dir, env });
   let city = await login(server.url, 'caseworker.city');
   let state = await login(server.url, 'caseworker.state');
@@ -138,4 +140,28 @@ test('every notice reaches the agency webhook at least once, in order per person
   execFileSync('sqlite3', ['-cmd', '.timeout 5000', db,
     `UPDATE change_notices SET delivery_state = 'dead' WHERE id = ${expected[0][0]}`]);
   assert.equal(await metric('onedoor_change_notices_dead'), 1);
+});
+
+test('by default an agency\'s receiver must be https:// at a public address', T, async () => {
+  const prepared = await prepareDatabase({ people: 0, prefix: 'onedoor-notices-public-' });
+  const strict = await serve(prepared.db, { logDir: prepared.dir });
+  try {
+    const admin = await login(strict.url, 'admin.city', { purpose: 'administration' });
+    const secret = 'whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw';
+    for (const [url, why] of [
+      [hookUrl, /must be an https:\/\/ address/],
+      ['https://127.0.0.1:8443/onedoor', /not one inside the network/],
+      ['https://169.254.169.254/latest/meta-data', /not one inside the network/],
+      ['https://[::1]/onedoor', /not one inside the network/],
+      ['https://localhost/onedoor', /not this machine/],
+    ]) {
+      const r = await admin.put('/api/v1/agency-webhook', { url, secret });
+      assertProblem(r, 400, { fields: ['url'] });
+      assert.match(r.body.errors.find((e) => e.field === 'url').message, why, url);
+    }
+    const ok = await admin.put('/api/v1/agency-webhook', { url: 'https://hooks.example.org/onedoor', secret });
+    assert.equal(ok.status, 200, ok.text);
+  } finally {
+    await strict.stop();
+  }
 });
