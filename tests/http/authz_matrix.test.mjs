@@ -33,7 +33,8 @@ const ALL = Object.keys(kWho);
 const CLIENT = ['frontdesk', 'caseworker', 'coordinator', 'manager'];
 const CASEWORK = ['caseworker', 'coordinator', 'manager'];
 
-// operationId → who gets 200. `personal`: a refusal must be audited. `path` fills the path.
+// operationId → who gets 200. `personal`: the answer is about a person, and the access gate
+// decides it. `leaks`: what the trust's caseworker's answer must not hold.
 const kRules = {
   getHealth: { allow: ALL, public: true },
   getReadiness: { allow: ALL, public: true },
