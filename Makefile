@@ -6,7 +6,7 @@ DB ?= var/onedoor.db
 LISTEN ?= 127.0.0.1:8080
 JOBS ?= $(shell nproc)
 
-.PHONY: deps build release demo test test-asan bench bench-postgres bench-identity bench-eligibility bench-gate bench-notices bench-directory bench-queue bench-scorecard bench-person-view fuzz format clean
+.PHONY: deps build release demo test test-asan test-sanitize bench bench-postgres bench-identity bench-eligibility bench-gate bench-notices bench-directory bench-queue bench-scorecard bench-person-view fuzz format clean
 
 deps:
 	@./scripts/install-deps.sh
@@ -43,6 +43,22 @@ test-asan: deps
 	@cmake --preset asan-ubsan >/dev/null
 	@cmake --build --preset asan-ubsan -j $(JOBS)
 	@ctest --test-dir build/asan-ubsan --output-on-failure -j 2 -LE browser
+
+# The C++ suites under the sanitizers, as CI runs them after `make test`: every unit and storage
+# test (SQLite and PostgreSQL) under AddressSanitizer and UndefinedBehaviorSanitizer, then the
+# concurrency-heavy ones under ThreadSanitizer. A finding fails the run.
+SANITIZE_UNIT = core_test access_test audit_test exchange_test accounts_test registry_test eligibility_test \
+	eligibility_registry_test sharing_test cases_test directory_test frontoffice_test metrics_test portal_test \
+	http_test identity_test identity_registry_test storage_conformance_test openapi_test db_copy_test
+SANITIZE_THREADS = storage_conformance_test audit_test exchange_test frontoffice_test sharing_test eligibility_test \
+	identity_test
+test-sanitize: deps
+	@cmake --preset asan-ubsan >/dev/null
+	@cmake --build --preset asan-ubsan -j $(JOBS) --target $(SANITIZE_UNIT)
+	@ASAN_OPTIONS=detect_leaks=1 ctest --test-dir build/asan-ubsan --output-on-failure -j 2 -L 'unit|storage'
+	@cmake --preset tsan >/dev/null
+	@cmake --build --preset tsan -j $(JOBS) --target $(SANITIZE_THREADS)
+	@TSAN_OPTIONS=halt_on_error=1 ctest --test-dir build/tsan --output-on-failure -j 2 -L 'unit|storage'
 
 bench: release
 	@cmake --build --preset release -j $(JOBS) --target bare_server person_benchmark
