@@ -186,10 +186,12 @@ StatusOr<ApiToken> TokenFromRow(const storage::Row& row) {
   t.created_at = {row.Int(5)};
   if (auto r = row.OptInt(6)) t.revoked_at = core::Timestamp{*r};
   if (auto u = row.OptInt(7)) t.last_used_at = core::Timestamp{*u};
+  if (auto e = row.OptInt(8)) t.expires_at = core::Timestamp{*e};
   return t;
 }
 
-constexpr std::string_view kTokenColumns = "id, agency_id, name, roles, scopes, created_at, revoked_at, last_used_at";
+constexpr std::string_view kTokenColumns =
+    "id, agency_id, name, roles, scopes, created_at, revoked_at, last_used_at, expires_at";
 
 audit::Entry MakeEntry(std::string action, std::string record_type, std::string record_id, std::string reason,
                        bool allowed = true) {
@@ -620,7 +622,7 @@ Status AccountService::ChangeOwnPassword(const Principal& who, const std::string
 
 StatusOr<IssuedToken> AccountService::IssueToken(const Principal& who, const std::string& name,
                                                  const std::vector<Role>& roles,
-                                                 const std::vector<std::string>& scopes) {
+                                                 const std::vector<std::string>& scopes, int valid_days) {
   if (auto why = AdminRefusal(who, std::nullopt, "accounts:write", "issue API tokens")) {
     return Refuse(who, "token.issue", "api_token", "", *why);
   }
@@ -643,6 +645,7 @@ StatusOr<IssuedToken> AccountService::IssueToken(const Principal& who, const std
       errors.push_back({fmt::format("scopes/{}", i), "is not a known scope"});
     }
   }
+  if (valid_days < 1 || valid_days > 730) errors.push_back({"expires_in_days", "must be from 1 to 730 days"});
   if (!errors.empty()) return Status::InvalidArgument("the token has invalid fields", std::move(errors));
 
   IssuedToken out;
@@ -656,15 +659,16 @@ StatusOr<IssuedToken> AccountService::IssueToken(const Principal& who, const std
     }
   }
   out.token.created_at = clock_.Now();
+  out.token.expires_at = core::Timestamp{out.token.created_at.micros + int64_t{valid_days} * 86'400'000'000};
   RETURN_IF_ERROR(db_.Write([&](storage::Transaction& tx) -> Status {
     ASSIGN_OR_RETURN(
         storage::Rows rows,
-        tx.Query("INSERT INTO api_tokens (agency_id, name, token_hash, roles, scopes, created_by, created_at) "
-                 "VALUES (?, ?, ?, ?, ?, ?, ?) RETURNING id",
+        tx.Query("INSERT INTO api_tokens (agency_id, name, token_hash, roles, scopes, created_by, created_at, "
+                 "expires_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?) RETURNING id",
                  {who.agency.value, name, core::Sha256Hex(out.secret), JoinRoles(out.token.roles),
                   JoinStrings(out.token.scopes),
                   who.user.valid() ? storage::Value(who.user.value) : storage::Value(storage::Null{}),
-                  out.token.created_at.micros}));
+                  out.token.created_at.micros, out.token.expires_at->micros}));
     out.token.id = core::ApiTokenId{rows.at(0).Int(0)};
     return audit_.Append(tx, who,
                          MakeEntry("token.issued", "api_token", std::to_string(out.token.id.value),
@@ -737,6 +741,10 @@ StatusOr<Principal> AccountService::AuthenticateToken(const std::string& bearer,
   }));
   if (!token) return Status::Unauthenticated(std::string(kTokenNotValid));
   if (token->revoked_at) return Status::Unauthenticated("the API token was revoked");
+  if (token->expires_at && clock_.Now().micros >= token->expires_at->micros) {
+    return Status::Unauthenticated(fmt::format("the API token expired on {}; ask your agency's administrator for a new one",
+                                               token->expires_at->UtcDate().ToString()));
+  }
 
   Principal p;
   p.kind = PrincipalKind::kSystem;

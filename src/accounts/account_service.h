@@ -68,6 +68,7 @@ struct ApiToken {
   core::Timestamp created_at;
   std::optional<core::Timestamp> revoked_at;
   std::optional<core::Timestamp> last_used_at;
+  std::optional<core::Timestamp> expires_at;  // none for tokens issued before tokens expired
 };
 
 // A newly issued token: `secret` is shown once and stored only as a hash.
@@ -150,9 +151,11 @@ class AccountService {
   // Issues a token of `who`'s agency. Field errors: name (1-100 characters), roles (at least
   // one), scopes (at least one) and scopes/N (not in KnownScopes()). kFailedPrecondition when
   // `who` belongs to no agency.
+  // The token is valid for `valid_days` (1 to 730, kInvalidArgument naming expires_in_days
+  // otherwise); after that it authenticates nothing, and a new one is issued.
   core::StatusOr<IssuedToken> IssueToken(const authz::Principal& who, const std::string& name,
                                          const std::vector<authz::Role>& roles,
-                                         const std::vector<std::string>& scopes);
+                                         const std::vector<std::string>& scopes, int valid_days = 365);
   core::StatusOr<std::vector<ApiToken>> ListTokens(const authz::Principal& who);
   // kNotFound for an unknown token; revoking a revoked token is OK and changes nothing.
   core::Status RevokeToken(const authz::Principal& who, core::ApiTokenId id);

@@ -760,6 +760,32 @@ TEST_F(AccountServiceTest, RevokedTokenNoLongerAuthenticates) {
   EXPECT_EQ(service_.RevokeToken(admin_a_, core::ApiTokenId{999}).code(), StatusCode::kNotFound);
 }
 
+// A token is valid for the days it was issued for (365 unless said), then authenticates nothing.
+TEST_F(AccountServiceTest, ATokenExpiresAfterItsDays) {
+  auto issued = service_.IssueToken(admin_a_, "feed", {Role::kCaseworker}, {"persons:read"}, 30);
+  ASSERT_TRUE(issued.ok()) << issued.status().ToString();
+  ASSERT_TRUE(issued->token.expires_at.has_value());
+  EXPECT_EQ(issued->token.expires_at->micros, clock_.Now().micros + int64_t{30} * 86'400'000'000);
+  clock_.Advance(std::chrono::hours(24 * 30) - 1s);
+  EXPECT_TRUE(service_.AuthenticateToken(issued->secret, Purpose::kServiceDelivery, "r").ok());
+  clock_.Advance(1s);
+  auto st = service_.AuthenticateToken(issued->secret, Purpose::kServiceDelivery, "r").status();
+  EXPECT_EQ(st.code(), StatusCode::kUnauthenticated);
+  EXPECT_THAT(st.message(), testing::StartsWith("the API token expired on "));
+  auto list = service_.ListTokens(admin_a_);
+  ASSERT_TRUE(list.ok());
+  ASSERT_EQ(list->size(), 1u);
+  EXPECT_EQ((*list)[0].expires_at, issued->token.expires_at);
+
+  auto year = service_.IssueToken(admin_a_, "default", {Role::kCaseworker}, {"persons:read"});
+  ASSERT_TRUE(year.ok());
+  EXPECT_EQ(year->token.expires_at->micros - year->token.created_at.micros, int64_t{365} * 86'400'000'000);
+  for (int days : {0, 731}) {
+    EXPECT_THAT(FieldNames(service_.IssueToken(admin_a_, "x", {Role::kCaseworker}, {"persons:read"}, days).status()),
+                ElementsAre("expires_in_days"));
+  }
+}
+
 TEST_F(AccountServiceTest, IssueTokenValidatesNameRolesAndScopes) {
   auto st = service_.IssueToken(admin_a_, "", {}, {"persons:read", "persons:delete", "audit:read", "x"}).status();
   ASSERT_EQ(st.code(), StatusCode::kInvalidArgument);

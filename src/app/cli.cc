@@ -92,8 +92,9 @@ Commands:
                       add a staff account; the password is read from ONEDOOR_PASSWORD or stdin
   user disable|enable --agency CODE --username NAME
                       switch a staff account off (its sessions end at once) or back on
-  token create --agency CODE --name NAME --roles ROLE[,ROLE] --scopes SCOPE[,SCOPE]
-                      issue an API token for an agency system; prints the secret once
+  token create --agency CODE --name NAME --roles ROLE[,ROLE] --scopes SCOPE[,SCOPE] [--days N]
+                      issue an API token for an agency system, valid N days (1 to 730, default
+                      365); prints the secret once
   routes              print the route table, one JSON line per route: method, pattern,
                       authentication (public, page, api) and OpenAPI operationId
   version             print the version
@@ -193,7 +194,15 @@ int AccountCommand(const core::Config& config, const std::vector<std::string>& a
     std::printf("user %s created with id %lld\n", created->username.c_str(), static_cast<long long>(created->id.value));
     return 0;
   }
-  auto issued = accounts.IssueToken(system, flags["name"], roles, SplitList(flags["scopes"]));
+  int days = 365;
+  if (flags.count("days")) {
+    try {
+      days = std::stoi(flags["days"]);
+    } catch (const std::exception&) {
+      days = 0;
+    }
+  }
+  auto issued = accounts.IssueToken(system, flags["name"], roles, SplitList(flags["scopes"]), days);
   if (!issued.ok()) return Fail(issued.status());
   std::printf("%s\n", issued->secret.c_str());
   return 0;

@@ -79,7 +79,8 @@ json TokenJson(const accounts::ApiToken& t) {
           {"scopes", t.scopes},
           {"created_at", t.created_at.ToRfc3339()},
           {"revoked_at", OptTime(t.revoked_at)},
-          {"last_used_at", OptTime(t.last_used_at)}};
+          {"last_used_at", OptTime(t.last_used_at)},
+          {"expires_at", OptTime(t.expires_at)}};
 }
 
 json Items(json items) { return {{"items", std::move(items)}}; }
@@ -254,12 +255,14 @@ Response IssueToken(accounts::AccountService& accounts, Context& ctx) {
   auto body = ParseJsonObject(ctx.request);
   if (!body.ok()) return Fail(body.status(), ctx);
   JsonReader r(*body);
-  r.RejectUnknown({"name", "roles", "scopes"});
+  r.RejectUnknown({"name", "roles", "scopes", "expires_in_days"});
   const std::string name = r.String("name", true, 1000);
   const std::vector<authz::Role> roles = ReadRoles(r, "roles");
   const std::vector<std::string> scopes = ReadStrings(r, "scopes", 50);
+  const int64_t asked = r.OptInt("expires_in_days").value_or(365);
+  const int days = asked >= 1 && asked <= 730 ? static_cast<int>(asked) : 0;  // 0: refused, naming the field
   if (auto st = r.Finish(); !st.ok()) return Fail(st, ctx);
-  auto issued = accounts.IssueToken(ctx.Who(), name, roles, scopes);
+  auto issued = accounts.IssueToken(ctx.Who(), name, roles, scopes, days);
   if (!issued.ok()) return Fail(issued.status(), ctx);
   json out = TokenJson(issued->token);
   out["secret"] = issued->secret;

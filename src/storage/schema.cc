@@ -1059,6 +1059,11 @@ CREATE TABLE audit_seals (
   signature TEXT NOT NULL
 );
 )sql"},
+      // API tokens expire (accounts/account_service.h, IssueToken); those issued before keep
+      // working until revoked.
+      {37, "api token expiry", R"sql(
+ALTER TABLE api_tokens ADD COLUMN expires_at BIGINT;
+)sql"},
   };
   return *migrations;
 }

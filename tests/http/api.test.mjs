@@ -174,6 +174,18 @@ describe('authentication', () => {
     assert.equal(bySession.body.purpose, 'case_work');
   });
 
+  test('a token is issued for a number of days, 365 unless said, 730 at most', T, async () => {
+    const made = await admin.post('/api/v1/tokens', { name: 'expiring', roles: ['caseworker'], scopes: ['persons:read'], expires_in_days: 30 });
+    assert.equal(made.status, 201, made.text);
+    assert.equal(Date.parse(made.body.expires_at) - Date.parse(made.body.created_at), 30 * 86_400_000);
+    const plain = await admin.post('/api/v1/tokens', { name: 'yearly', roles: ['caseworker'], scopes: ['persons:read'] });
+    assert.equal(Date.parse(plain.body.expires_at) - Date.parse(plain.body.created_at), 365 * 86_400_000);
+    for (const days of [0, 731, 100000000000]) {
+      assertProblem(await admin.post('/api/v1/tokens', { name: 'x', roles: ['caseworker'], scopes: ['persons:read'], expires_in_days: days }),
+        400, { fields: ['expires_in_days'] });
+    }
+  });
+
   test('pages redirect to the sign-in page', T, async () => {
     for (const [path, next] of [['/', '%2F'], ['/clients', '%2Fclients'], ['/clients/1', '%2Fclients%2F1']]) {
       const r = await request(server.url, 'GET', path);
