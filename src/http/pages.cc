@@ -24,6 +24,7 @@ namespace {
 using nlohmann::json;
 
 constexpr char kLoginCsrfCookie[] = "onedoor_login_csrf";
+constexpr char kClearSiteData[] = "\"cache\", \"storage\"";
 // The language chosen with the switcher.
 constexpr char kLanguageCookie[] = "onedoor_lang";
 
@@ -1478,6 +1479,7 @@ void AddPages(Router& router, const PageDeps& deps) {
                 const bool citizen = ctx.Who().kind == authz::PrincipalKind::kCitizen;
                 Response r = Response::Redirect(citizen ? "/portal/sign-in?changed=1" : "/login?changed=1");
                 r.Header("Set-Cookie", SessionCookie("", deps.secure_cookies, 0));
+                r.Header("Clear-Site-Data", kClearSiteData);
                 return r;
               }});
 
@@ -1485,6 +1487,9 @@ void AddPages(Router& router, const PageDeps& deps) {
                 (void)deps.accounts.Logout(ctx.session_id);
                 Response r = Response::Redirect("/login");
                 r.Header("Set-Cookie", SessionCookie("", deps.secure_cookies, 0));
+                // The browser forgets the pages it kept of the session (and any storage); the
+                // language chosen, a cookie, stays.
+                r.Header("Clear-Site-Data", kClearSiteData);
                 return r;
               }});
 

@@ -47,6 +47,7 @@ test('staff change their own password, giving the current one', T, async () => {
   const done = await change({ current: kPassword, password: 'a long walk on the beach', confirm: 'a long walk on the beach' });
   assert.equal(done.status, 303, done.text.slice(0, 300));
   assert.equal(done.headers.get('location'), '/login?changed=1');
+  assert.equal(done.headers.get('clear-site-data'), '"cache", "storage"');
   assert.match((await request(server.url, 'GET', '/login?changed=1')).text, /Your password is changed. Sign in with the new one./);
   // Every session of the account has ended, the other browser's too.
   assert.equal((await staff.get('/')).status, 303);

@@ -98,6 +98,7 @@ test('the session cookie is HttpOnly and SameSite; a new sign-in ends the old se
   });
   assert.equal(out.status, 303);
   assert.match(out.headers.get('set-cookie'), /^onedoor_session=; .*Max-Age=0/);
+  assert.equal(out.headers.get('clear-site-data'), '"cache", "storage"');
   assert.equal((await request(plain.url, 'GET', '/', { headers: { Cookie: second } })).status, 303);
 });
 
