@@ -6,6 +6,7 @@
 #include <sodium.h>
 
 #include <algorithm>
+#include <memory>
 #include <mutex>
 
 #include "core/log.h"
@@ -61,15 +62,16 @@ bool IsPublicAddress(const std::string& ip) {
 
 std::string NonPublicWebhookReason(const std::string& url) {
   if (url.rfind("https://", 0) != 0) return "must be an https:// address";
-  std::string rest = url.substr(8);
-  rest = rest.substr(0, rest.find_first_of("/?#"));
-  if (auto at = rest.rfind('@'); at != std::string::npos) rest = rest.substr(at + 1);
-  std::string host;
-  if (!rest.empty() && rest[0] == '[') {
-    host = rest.substr(1, rest.find(']') == std::string::npos ? std::string::npos : rest.find(']') - 1);
-  } else {
-    host = rest.substr(0, rest.find(':'));
+  // libcurl's own parser, so that the host judged here is the one a delivery connects to.
+  std::unique_ptr<CURLU, decltype(&curl_url_cleanup)> parsed(curl_url(), &curl_url_cleanup);
+  char* host_part = nullptr;
+  if (!parsed || curl_url_set(parsed.get(), CURLUPART_URL, url.c_str(), 0) != CURLUE_OK ||
+      curl_url_get(parsed.get(), CURLUPART_HOST, &host_part, 0) != CURLUE_OK) {
+    return "must name a host";
   }
+  std::string host(host_part);
+  curl_free(host_part);
+  if (host.size() >= 2 && host.front() == '[' && host.back() == ']') host = host.substr(1, host.size() - 2);
   std::string lower;
   for (char c : host) lower += static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
   while (!lower.empty() && lower.back() == '.') lower.pop_back();

@@ -1438,7 +1438,7 @@ void AddPages(Router& router, const PageDeps& deps) {
                   return LoginPage(deps, ctx, throttled ? 429 : 401, username, message, purpose_text, next, fresh);
                 }
                 // The session this browser held before, if any, ends: one sign-in, one session.
-                (void)deps.accounts.Logout(ctx.request.Cookie(SessionCookieName(deps.secure_cookies)));
+                (void)deps.accounts.Logout(ctx.session_id);
                 Response r = Response::Redirect(SafeNext(next));
                 r.Header("Set-Cookie", SessionCookie(session->session_id, deps.secure_cookies,
                                                      deps.session_max_hours * 3600));

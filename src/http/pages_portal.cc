@@ -227,7 +227,7 @@ void AddPortalPages(Router& router, const PageDeps& deps) {
                   }
                 }
                 // The session this browser held before, if any, ends: one sign-in, one session.
-                (void)deps.accounts.Logout(ctx.request.Cookie(SessionCookieName(deps.secure_cookies)));
+                (void)deps.accounts.Logout(ctx.session_id);
                 Response r = Response::Redirect("/portal");
                 r.Header("Set-Cookie", SessionCookie(session->session_id, deps.secure_cookies,
                                                      deps.session_max_hours * 3600));
@@ -739,7 +739,7 @@ void AddPortalPages(Router& router, const PageDeps& deps) {
                     id = *parsed;
                   }
                   core::Status s = deps.representatives->Switch(
-                      ctx.Who(), core::Sha256Hex(ctx.request.Cookie(SessionCookieName(deps.secure_cookies))), id);
+                      ctx.Who(), core::Sha256Hex(ctx.session_id), id);
                   if (!s.ok()) return ErrorFor(deps, ctx, s);
                   return Response::Redirect("/portal");
                 }});

@@ -90,7 +90,7 @@ void AddPortalOidcPages(Router& router, const PageDeps& deps) {
                   }
                 }
                 // The session this browser held before, if any, ends: one sign-in, one session.
-                (void)deps.accounts.Logout(ctx.request.Cookie(SessionCookieName(deps.secure_cookies)));
+                (void)deps.accounts.Logout(ctx.session_id);
                 Response r = Response::Redirect(done->new_account ? "/portal?welcome=1" : "/portal");
                 r.Header("Set-Cookie", SessionCookie(done->session.session_id, deps.secure_cookies,
                                                      deps.session_max_hours * 3600));

@@ -14,24 +14,12 @@ import path from 'node:path';
 import { after, before, test } from 'node:test';
 
 import { login, prepareDatabase, repoRoot, request, serve, sql } from './helpers.mjs';
+import { CASEWORK, CLIENT, kWho } from './authz_columns.mjs';
 
 const T = { timeout: 120_000 };
 
-// Who signs in, with the purpose each works for. `ngo` is a caseworker of another agency
-// (the harbour trust) working for case work, for which no agreement shares anything.
-const kWho = {
-  frontdesk: ['frontdesk.city', 'front_desk'],
-  caseworker: ['caseworker.city', 'case_work'],
-  coordinator: ['coordinator.city', 'service_delivery'],
-  manager: ['manager.city', 'service_delivery'],
-  auditor: ['auditor.city', 'audit'],
-  admin: ['admin.city', 'administration'],
-  governance: ['governance.city', 'service_delivery'],
-  ngo: ['caseworker.ngo', 'case_work'],
-};
+// The columns: the city's staff and the trust's caseworker (authz_columns.mjs).
 const ALL = Object.keys(kWho);
-const CLIENT = ['frontdesk', 'caseworker', 'coordinator', 'manager'];
-const CASEWORK = ['caseworker', 'coordinator', 'manager'];
 
 // operationId → who gets 200. `personal`: the answer is about a person, and the access gate
 // decides it. `leaks`: what the trust's caseworker's answer must not hold.

@@ -30,26 +30,15 @@ import {
   binary, hiddenCsrf, kPassword, linkedCitizen, login, onedoorEnv, prepareDatabase, request, serve, signedInCitizen,
   sql, Visitor,
 } from './helpers.mjs';
+import { CASEWORK, CLIENT, kWho } from './authz_columns.mjs';
 
 const T = { timeout: 120_000 };
 const run = promisify(execFile);
 
-// Who signs in, with the purpose each works for, as in the API's matrix (authz_matrix.test.mjs).
-// `ngo` is a caseworker of the harbour trust; `citizen` is the city's client, signed in to the portal.
-const kWho = {
-  frontdesk: ['frontdesk.city', 'front_desk'],
-  caseworker: ['caseworker.city', 'case_work'],
-  coordinator: ['coordinator.city', 'service_delivery'],
-  manager: ['manager.city', 'service_delivery'],
-  auditor: ['auditor.city', 'audit'],
-  admin: ['admin.city', 'administration'],
-  governance: ['governance.city', 'service_delivery'],
-  ngo: ['caseworker.ngo', 'case_work'],
-};
+// The columns: the city's staff and the trust's caseworker (authz_columns.mjs), and `citizen`,
+// the city's client, signed in to the portal.
 const STAFF = Object.keys(kWho);
 const ALL = [...STAFF, 'citizen'];
-const CLIENT = ['frontdesk', 'caseworker', 'coordinator', 'manager'];
-const CASEWORK = ['caseworker', 'coordinator', 'manager'];
 const MANAGERS = ['manager', 'admin'];
 const METRICS = ['manager', 'auditor', 'admin', 'governance'];
 const PORTAL = ['citizen'];

@@ -18,23 +18,12 @@ import { promisify } from 'node:util';
 import { after, before, test } from 'node:test';
 
 import { login, prepareDatabase, repoRoot, request, serve, sql } from './helpers.mjs';
+import { CASEWORK, CLIENT, kWho } from './authz_columns.mjs';
 
 const T = { timeout: 300_000 };
 
-// Who signs in, with the purpose each works for, as in the read matrix (authz_matrix.test.mjs).
-const kWho = {
-  frontdesk: ['frontdesk.city', 'front_desk'],
-  caseworker: ['caseworker.city', 'case_work'],
-  coordinator: ['coordinator.city', 'service_delivery'],
-  manager: ['manager.city', 'service_delivery'],
-  auditor: ['auditor.city', 'audit'],
-  admin: ['admin.city', 'administration'],
-  governance: ['governance.city', 'service_delivery'],
-  ngo: ['caseworker.ngo', 'case_work'],
-};
+// The columns: the city's staff and the trust's caseworker (authz_columns.mjs).
 const ALL = Object.keys(kWho);
-const CLIENT = ['frontdesk', 'caseworker', 'coordinator', 'manager'];
-const CASEWORK = ['caseworker', 'coordinator', 'manager'];
 const MANAGERS = ['manager', 'admin'];
 // A case is run by the coordinators and managers of the agency that coordinates it.
 const COORDINATES = ['coordinator', 'manager'];
