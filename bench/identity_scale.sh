@@ -41,6 +41,7 @@ print(f"dedup: F1 {r['f1']:.6f} (precision {r['precision']:.6f}, recall {r['reca
       f"blocking recall {r['blocking_recall']:.6f}")
 print(f"cluster F1 {r['cluster_f1']:.6f}, links {r['links']:,}, review {r['review']:,}, "
       f"merges refused {r['merges_refused']:,}")
+print("pairs by key: " + ", ".join(f"{k} {v:,}" for k, v in r["pairs_by_key"].items() if v))
 print(f"engine seconds {r['seconds']:.1f}; `link eval` wall {eval_s:.1f} s (with evaluation); "
       f"peak RSS {peak_kb / 1048576:.2f} GiB")
 PY

@@ -400,6 +400,68 @@ constexpr std::string_view kFamilySuffixes[] = {
     "ley",   "ton",    "well", "field", "worth", "by",    "ham",  "wood", "more",
     "stone", "bridge", "dale", "ford",  "hurst", "brook", "mann", "berg", "ridge"};
 
+// The long tail. In a real population a few hundred family names are common, but a large share
+// of people carry names that few others have; a generator drawing only from lists of common
+// names makes far too many namesakes. Tail names are built from syllables with an ending typical
+// of the culture (about 3,000 syllables, 260 short ones and a dozen endings per culture: millions
+// of names, pronounceable, most of them rare).
+constexpr std::string_view kOnsets[] = {"b",  "br", "c", "ch", "d",  "dr", "f",  "g", "gr",
+                                        "h",  "j",  "k", "l",  "m",  "n",  "p",  "pr", "r",
+                                        "s",  "sh", "st", "t", "tr", "v",  "w",  "z"};
+constexpr std::string_view kVowels[] = {"a", "e", "i", "o", "u", "ai", "ea", "ie", "ou", "y"};
+constexpr std::string_view kCodas[] = {"", "n", "r", "l", "s", "t", "m", "nd", "rt", "ck", "ll", "ng"};
+struct TailEndings {
+  std::string_view culture;
+  std::string_view family[12];  // "" ends the list
+  std::string_view given[8];
+};
+constexpr TailEndings kTailEndings[] = {
+    {"english",
+     {"ley", "ton", "well", "field", "worth", "by", "ham", "wood", "more", "son", "er", "s"},
+     {"a", "ie", "y", "el", "en", "in", "er", "on"}},
+    {"german", {"mann", "berg", "er", "stein", "feld", "bach", "hof", "dorf", "ner", "ler"},
+     {"a", "e", "o", "ert", "olf", "ine"}},
+    {"nordic", {"sen", "son", "berg", "strom", "lund", "qvist", "dahl", "vik"},
+     {"a", "e", "un", "ar", "il", "rid"}},
+    {"italian", {"elli", "etti", "ini", "one", "ucci", "ani", "ato", "ino", "esi"},
+     {"a", "o", "io", "ina", "ello"}},
+    {"hispanic", {"ez", "es", "ado", "ero", "illo", "ano", "era"}, {"a", "o", "ita", "ito", "el"}},
+    {"french", {"eau", "et", "ot", "ier", "and", "on", "ard", "in"},
+     {"e", "ette", "ine", "ien", "ard"}},
+    {"polish", {"ski", "wski", "czyk", "ak", "ek", "owicz"}, {"a", "ek", "usz", "ina"}},
+    {"russian", {"ov", "ev", "in", "enko", "sky", "chenko"}, {"a", "ei", "ya", "il"}},
+    {"greek", {"opoulos", "akis", "idis", "ou", "atos", "eas"}, {"a", "os", "is", "i"}},
+    {"indian", {"an", "war", "kar", "appa", "esh", "ani", "ia"}, {"a", "esh", "ini", "it", "ya"}},
+};
+const TailEndings* TailEndingsOf(std::string_view culture) {
+  for (const TailEndings& e : kTailEndings) {
+    if (e.culture == culture) return &e;
+  }
+  return nullptr;
+}
+size_t EndingCount(std::span<const std::string_view> endings) {
+  size_t n = 0;
+  while (n < endings.size() && !endings[n].empty()) ++n;
+  return n;
+}
+// A tail name: a syllable (common ones more often), often a short second one, and an ending.
+std::string TailName(Rng& rng, std::span<const std::string_view> endings) {
+  const size_t syllables = std::size(kOnsets) * std::size(kVowels) * std::size(kCodas);
+  size_t s = rng.Skewed(syllables);
+  std::string name = std::string(kOnsets[s % std::size(kOnsets)]) +
+                     std::string(kVowels[(s / std::size(kOnsets)) % std::size(kVowels)]) +
+                     std::string(kCodas[s / (std::size(kOnsets) * std::size(kVowels))]);
+  if (rng.Chance(0.5)) {
+    name += kOnsets[rng.Below(std::size(kOnsets))];
+    name += kVowels[rng.Below(std::size(kVowels))];
+  }
+  name += endings[rng.Below(EndingCount(endings))];
+  return name;
+}
+// The shares of people with a tail family name and a tail given name, in cultures that have one.
+constexpr double kTailFamilyShare = 0.4;
+constexpr double kTailGivenShare = 0.2;
+
 constexpr std::string_view kStreetNames[] = {
     "acacia",     "albert",     "alexandra",   "anzac",      "archer",    "arthur",    "ashford",
     "banksia",    "barton",     "bass",        "beach",      "belmont",   "birch",     "blackwood",
@@ -594,7 +656,8 @@ struct Address {
 };
 
 struct Person {
-  const NameForms* given = nullptr;
+  const NameForms* given = nullptr;  // null when the given name is a tail name
+  NameForms tail_given;              // the tail given name (one form)
   const NameForms* family = nullptr;
   std::string composed_family;  // set when the family name is composed (one form)
   size_t given_form = 0, family_form = 0;
@@ -602,6 +665,8 @@ struct Person {
   Address address;
   std::string identifier;
   size_t culture = 0;
+
+  const NameForms& Given() const { return given != nullptr ? *given : tail_given; }
 };
 
 Address MakeAddress(Rng& rng) {
@@ -633,8 +698,16 @@ Person MakePerson(const Tables& t, Rng& rng, int64_t entity, uint64_t seed) {
   size_t given_culture = rng.Chance(0.1) ? rng.Weighted(t.culture_weights) : p.culture;
   const auto& gc = t.cultures[given_culture];
   const auto& fc = t.cultures[p.culture];
-  p.given = &gc.given[rng.Skewed(gc.given.size())];
-  if (fc.composed_family && rng.Chance(0.25)) {
+  const TailEndings* given_tail = TailEndingsOf(gc.name);
+  if (given_tail != nullptr && rng.Chance(kTailGivenShare)) {
+    p.tail_given.forms = {TailName(rng, given_tail->given)};
+  } else {
+    p.given = &gc.given[rng.Skewed(gc.given.size())];
+  }
+  const TailEndings* family_tail = TailEndingsOf(fc.name);
+  if (family_tail != nullptr && rng.Chance(kTailFamilyShare)) {
+    p.composed_family = TailName(rng, family_tail->family);
+  } else if (fc.composed_family && rng.Chance(0.25)) {
     p.composed_family = std::string(kFamilyRoots[rng.Below(std::size(kFamilyRoots))]) +
                         std::string(kFamilySuffixes[rng.Below(std::size(kFamilySuffixes))]);
   } else {
@@ -648,7 +721,7 @@ Person MakePerson(const Tables& t, Rng& rng, int64_t entity, uint64_t seed) {
     }
     return rng.Chance(0.7) ? 0 : rng.Below(n.forms.size());
   };
-  p.given_form = first_form(*p.given);
+  p.given_form = first_form(p.Given());
   if (p.family) p.family_form = first_form(*p.family);
   p.year = 1930 + static_cast<int>(rng.Below(90));
   p.month = 1 + static_cast<int>(rng.Below(12));
@@ -671,7 +744,7 @@ std::string Date(int year, int month, int day) {
 
 PersonRecord RecordOf(const Person& p) {
   PersonRecord r;
-  r.given_name = Form(*p.given, p.given_form);
+  r.given_name = Form(p.Given(), p.given_form);
   r.family_name = p.family ? std::string(Form(*p.family, p.family_form)) : p.composed_family;
   r.date_of_birth = Date(p.year, p.month, p.day);
   r.street_number = p.address.street_number;
@@ -848,7 +921,7 @@ std::optional<Corruption> Apply(Corruption c, const Person& p, const Tables& t, 
     case Corruption::kKeyboard:
       return char_level(Keyboard, c);
     case Corruption::kNickname: {
-      const std::vector<std::string>* d = t.Diminutives(Form(*p.given, p.given_form));
+      const std::vector<std::string>* d = t.Diminutives(Form(p.Given(), p.given_form));
       if (d == nullptr) return char_level(Typo, Corruption::kTypo);
       r.given_name = (*d)[rng.Below(d->size())];
       return c;
@@ -877,10 +950,15 @@ std::optional<Corruption> Apply(Corruption c, const Person& p, const Tables& t, 
     case Corruption::kMarriage: {
       // A new family name from the same culture (or a composed one), and often a new home.
       const auto& fc = t.cultures[p.culture];
+      const TailEndings* tail = TailEndingsOf(fc.name);
       std::string name;
       do {
-        const NameForms& n = fc.family[rng.Skewed(fc.family.size())];
-        name = n.forms[n.forms.size() > 1 && !IsAscii(n.forms[0]) ? 1 : 0];
+        if (tail != nullptr && rng.Chance(kTailFamilyShare)) {
+          name = TailName(rng, tail->family);
+        } else {
+          const NameForms& n = fc.family[rng.Skewed(fc.family.size())];
+          name = n.forms[n.forms.size() > 1 && !IsAscii(n.forms[0]) ? 1 : 0];
+        }
       } while (name == r.family_name);
       // Some keep the old name beside the new one.
       r.family_name = rng.Chance(0.15) && IsAscii(r.family_name) && !r.family_name.empty()
@@ -890,11 +968,11 @@ std::optional<Corruption> Apply(Corruption c, const Person& p, const Tables& t, 
       return c;
     }
     case Corruption::kTransliteration: {
-      bool given_ok = p.given->forms.size() > 1;
+      bool given_ok = p.Given().forms.size() > 1;
       bool family_ok = p.family != nullptr && p.family->forms.size() > 1;
       if (!given_ok && !family_ok) return char_level(Typo, Corruption::kTypo);
       bool given = given_ok && (!family_ok || rng.Below(2) == 0);
-      const NameForms& n = given ? *p.given : *p.family;
+      const NameForms& n = given ? p.Given() : *p.family;
       size_t current = given ? p.given_form : p.family_form;
       size_t other = (current + 1 + rng.Below(n.forms.size() - 1)) % n.forms.size();
       (given ? r.given_name : r.family_name) = n.forms[other];

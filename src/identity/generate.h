@@ -7,7 +7,9 @@
 // marriage, a name in another script or another transliteration, a move to a new address.
 //
 // The names, streets and localities are built-in lists written for onedoor (no external data);
-// nicknames come from src/identity/data/nicknames.tsv. The output is FEBRL CSV (see febrl.h),
+// nicknames come from src/identity/data/nicknames.tsv. Beside the common names, a share of the
+// people get a rarer name built from syllables with endings of their culture, as real
+// populations have a long tail of names few others share. The output is FEBRL CSV (see febrl.h),
 // with record ids rec-N-org and rec-N-dup-K, so that `onedoor link eval` measures the matcher
 // against the generator's truth.
 //

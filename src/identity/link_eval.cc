@@ -124,7 +124,10 @@ core::StatusOr<LinkEvalReport> EvaluateFebrl(const std::vector<std::string>& fil
   }
   const bool link = data.size() == 2;
   const auto split = static_cast<uint32_t>(data[0].size());
-  MatchResult result = link ? LinkTables(table, split, options) : Deduplicate(table, options);
+  // Blocking recall: how many true pairs the blocking let through to comparison.
+  MatchOptions counting = options;
+  counting.count_pairs_where = [&entity](uint32_t a, uint32_t b) { return entity[a] == entity[b]; };
+  MatchResult result = link ? LinkTables(table, split, counting) : Deduplicate(table, counting);
   double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
 
   LinkEvalReport report;
@@ -140,21 +143,7 @@ core::StatusOr<LinkEvalReport> EvaluateFebrl(const std::vector<std::string>& fil
   report.clusters = EvaluateClusters(result.cluster, entity);
   report.model = std::move(result.model);
 
-  // Blocking recall: how many true pairs the blocking let through to comparison.
-  BlockingStats ignored;
-  std::vector<uint32_t> rows_b, candidates;
-  if (link) {
-    for (uint32_t r = split; r < total; ++r) rows_b.push_back(r);
-  } else {
-    for (uint32_t r = 0; r < total; ++r) rows_b.push_back(r);
-  }
-  BlockingIndex index(table, rows_b, options.use, options.max_block_size);
-  for (uint32_t a = 0; a < (link ? split : total); ++a) {
-    index.Candidates(table, a, candidates, ignored, link ? 0 : a + 1);
-    for (uint32_t b : candidates) {
-      if (entity[a] == entity[b]) ++report.true_pairs_compared;
-    }
-  }
+  report.true_pairs_compared = result.pairs_counted;
   return report;
 }
 
@@ -189,6 +178,17 @@ std::string ReportJson(const LinkEvalReport& r) {
                                              static_cast<double>(r.pairs.true_pairs)));
   field("blocks", integer(r.blocking.blocks));
   field("blocks_capped", integer(r.blocking.blocks_capped));
+  auto by_key = [](const std::array<uint64_t, kBlockingKeyCount>& counts) {
+    std::string o = "{";
+    for (size_t k = 0; k < kBlockingKeyCount; ++k) {
+      if (k > 0) o += ",";
+      o += "\"" + std::string(BlockingKeyName(static_cast<BlockingKey>(k))) + "\":" +
+           std::to_string(counts[k]);
+    }
+    return o + "}";
+  };
+  field("pairs_by_key", by_key(r.blocking.pairs_by_key));
+  field("blocks_capped_by_key", by_key(r.blocking.capped_by_key));
   field("links", integer(r.links));
   field("review", integer(r.review));
   field("merges_refused", integer(r.merges_refused));

@@ -3,8 +3,11 @@
 #include <algorithm>
 #include <cmath>
 #include <cstdio>
+#include <atomic>
 #include <future>
 #include <numeric>
+#include <thread>
+#include <unordered_map>
 
 #include "identity/compare.h"
 
@@ -464,20 +467,80 @@ Levels CompareProbe(const RecordTable& t, const ProbeKeys& probe, uint32_t row,
 
 std::string_view BlockingKeyName(BlockingKey k) {
   static constexpr std::string_view kNames[] = {"identifier",
-                                                "date_of_birth",
+                                                "date_of_birth_given_initial",
+                                                "date_of_birth_family_initial",
+                                                "date_of_birth_postcode",
                                                 "names_phonetic",
                                                 "family_name_birth_year",
-                                                "postcode_street_number",
+                                                "postcode_number_street_initial",
                                                 "given_name_postcode",
                                                 "family_name_postcode",
                                                 "family_name_street_number",
-                                                "given_name_family_initial",
+                                                "given_name_family_prefix",
                                                 "address_line1_locality",
                                                 "address_line2_locality",
                                                 "address_line1_postcode",
                                                 "phone"};
   static_assert(std::size(kNames) == kBlockingKeyCount);
   return kNames[static_cast<size_t>(k)];
+}
+
+FeatureMask BlockingKeyFeatures(BlockingKey k) {
+  FeatureMask m{};
+  auto set = [&](std::initializer_list<Feature> fs) {
+    for (Feature f : fs) m[Idx(f)] = true;
+  };
+  switch (k) {
+    case BlockingKey::kIdentifier: set({Feature::kIdentifier}); break;
+    case BlockingKey::kDateOfBirthGivenInitial:
+    case BlockingKey::kDateOfBirthFamilyInitial:
+      set({Feature::kDateOfBirth});
+      break;
+    case BlockingKey::kDateOfBirthPostcode: set({Feature::kDateOfBirth, Feature::kPostcode}); break;
+    case BlockingKey::kNamesPhonetic: set({Feature::kGivenName, Feature::kFamilyName}); break;
+    case BlockingKey::kFamilyNameBirthYear:
+      set({Feature::kFamilyName, Feature::kDateOfBirth});
+      break;
+    case BlockingKey::kPostcodeNumberStreetInitial:
+      set({Feature::kPostcode, Feature::kStreetNumber});
+      break;
+    case BlockingKey::kGivenNamePostcode: set({Feature::kGivenName, Feature::kPostcode}); break;
+    case BlockingKey::kFamilyNamePostcode: set({Feature::kFamilyName, Feature::kPostcode}); break;
+    case BlockingKey::kFamilyNameStreetNumber:
+      set({Feature::kFamilyName, Feature::kStreetNumber});
+      break;
+    case BlockingKey::kGivenNameFamilyPrefix:
+      set({Feature::kGivenName, Feature::kFamilyName});
+      break;
+    case BlockingKey::kAddressLine1Locality:
+    case BlockingKey::kAddressLine2Locality:
+      set({Feature::kAddressLine1, Feature::kAddressLine2, Feature::kLocality});
+      break;
+    case BlockingKey::kAddressLine1Postcode:
+      set({Feature::kAddressLine1, Feature::kPostcode});
+      break;
+    case BlockingKey::kPhone: set({Feature::kPhone}); break;
+  }
+  return m;
+}
+
+Levels SelectionFreeLevels(Levels levels, uint16_t keys) {
+  static const std::array<FeatureMask, kBlockingKeyCount> kFeaturesOf = [] {
+    std::array<FeatureMask, kBlockingKeyCount> a{};
+    for (size_t k = 0; k < kBlockingKeyCount; ++k) {
+      a[k] = BlockingKeyFeatures(static_cast<BlockingKey>(k));
+    }
+    return a;
+  }();
+  if (keys == 0) return levels;
+  for (size_t i = 0; i < kFeatureCount; ++i) {
+    bool in_every_key = true;
+    for (size_t k = 0; k < kBlockingKeyCount && in_every_key; ++k) {
+      if ((keys >> k) & 1u) in_every_key = kFeaturesOf[k][i];
+    }
+    if (in_every_key) levels[i] = kLevelNull;
+  }
+  return levels;
 }
 
 namespace {
@@ -495,9 +558,26 @@ std::array<uint64_t, kBlockingKeyCount> KeysOfView(const View& v, const FeatureM
   const uint32_t line1 = value(Feature::kAddressLine1), line2 = value(Feature::kAddressLine2);
   if (uint32_t v = value(Feature::kIdentifier)) set(BlockingKey::kIdentifier, v, 0);
   if (uint32_t v = value(Feature::kPhone)) set(BlockingKey::kPhone, v, 0);
+  auto initial = [&](Feature f) -> uint64_t {
+    std::string_view text = v.Text(f);
+    return text.empty() ? 0 : static_cast<unsigned char>(text[0]);
+  };
   if (dob != 0) {
     const DateKey& d = v.Date();
-    if (d.year && d.month && d.day) set(BlockingKey::kDateOfBirth, dob, 0);
+    if (d.year && d.month && d.day) {
+      // Both initials hash under one key kind, so a given name written as the family name
+      // still meets.
+      constexpr uint64_t kKind = 200;
+      if (given != 0) {
+        keys[static_cast<size_t>(BlockingKey::kDateOfBirthGivenInitial)] =
+            KeyHash(kKind, dob, initial(Feature::kGivenName));
+      }
+      if (family != 0) {
+        keys[static_cast<size_t>(BlockingKey::kDateOfBirthFamilyInitial)] =
+            KeyHash(kKind, dob, initial(Feature::kFamilyName));
+      }
+      if (postcode != 0) set(BlockingKey::kDateOfBirthPostcode, dob, postcode);
+    }
     if (family != 0 && d.year)
       set(BlockingKey::kFamilyNameBirthYear, family, static_cast<uint64_t>(d.year));
   }
@@ -505,11 +585,19 @@ std::array<uint64_t, kBlockingKeyCount> KeysOfView(const View& v, const FeatureM
     uint32_t x = v.Codes(Feature::kGivenName).metaphone_primary;
     uint32_t y = v.Codes(Feature::kFamilyName).metaphone_primary;
     if (x != 0 && y != 0) set(BlockingKey::kNamesPhonetic, std::min(x, y), std::max(x, y));
-    set(BlockingKey::kGivenNameFamilyInitial, given,
-        static_cast<unsigned char>(v.Text(Feature::kFamilyName)[0]));
+    std::string_view f = v.Text(Feature::kFamilyName);
+    set(BlockingKey::kGivenNameFamilyPrefix, given, HashText(f.substr(0, 2)));
   }
   if (postcode != 0) {
-    if (number != 0) set(BlockingKey::kPostcodeStreetNumber, postcode, number);
+    if (number != 0) {
+      uint32_t street = line1 != 0 ? line1 : line2;
+      if (street != 0) {
+        std::string_view text =
+            v.Text(line1 != 0 ? Feature::kAddressLine1 : Feature::kAddressLine2);
+        set(BlockingKey::kPostcodeNumberStreetInitial, postcode,
+            (static_cast<uint64_t>(number) << 8) | static_cast<unsigned char>(text[0]));
+      }
+    }
     if (given != 0) set(BlockingKey::kGivenNamePostcode, given, postcode);
     if (family != 0) set(BlockingKey::kFamilyNamePostcode, family, postcode);
     if (line1 != 0) set(BlockingKey::kAddressLine1Postcode, line1, postcode);
@@ -546,17 +634,25 @@ std::array<uint64_t, kBlockingKeyCount> BlockingIndex::KeysOf(const ProbeKeys& p
 BlockingIndex::BlockingIndex(const RecordTable& table, std::span<const uint32_t> rows,
                              const FeatureMask& use, size_t max_block_size)
     : use_(use), max_block_size_(max_block_size) {
-  std::vector<std::pair<uint64_t, uint32_t>> entries;
-  entries.reserve(rows.size() * 5);
+  struct Entry {
+    uint64_t key;
+    uint32_t row;
+    uint8_t kind;
+  };
+  std::vector<Entry> entries;
+  entries.reserve(rows.size() * 8);
   for (uint32_t row : rows) {
-    for (uint64_t k : KeysOf(table, row, use)) {
-      if (k != 0) entries.emplace_back(k, row);
+    auto keys = KeysOf(table, row, use);
+    for (size_t k = 0; k < kBlockingKeyCount; ++k) {
+      if (keys[k] != 0) entries.push_back({keys[k], row, static_cast<uint8_t>(k)});
     }
   }
-  std::sort(entries.begin(), entries.end());
+  std::sort(entries.begin(), entries.end(), [](const Entry& x, const Entry& y) {
+    return x.key != y.key ? x.key < y.key : x.row < y.row;
+  });
   size_t distinct = 0;
   for (size_t i = 0; i < entries.size(); ++i) {
-    if (i == 0 || entries[i].first != entries[i - 1].first) ++distinct;
+    if (i == 0 || entries[i].key != entries[i - 1].key) ++distinct;
   }
   size_t capacity = 16;
   while (capacity < distinct * 2) capacity <<= 1;
@@ -564,20 +660,27 @@ BlockingIndex::BlockingIndex(const RecordTable& table, std::span<const uint32_t>
   rows_.resize(entries.size());
   for (size_t i = 0; i < entries.size();) {
     size_t j = i;
-    while (j < entries.size() && entries[j].first == entries[i].first) {
-      rows_[j] = entries[j].second;
+    while (j < entries.size() && entries[j].key == entries[i].key) {
+      rows_[j] = entries[j].row;
       ++j;
     }
-    size_t pos = static_cast<size_t>(entries[i].first) & (capacity - 1);
+    size_t pos = static_cast<size_t>(entries[i].key) & (capacity - 1);
     while (slots_[pos].key != 0) pos = (pos + 1) & (capacity - 1);
-    slots_[pos] = Slot{entries[i].first, static_cast<uint32_t>(i), static_cast<uint32_t>(j - i)};
+    slots_[pos] = Slot{entries[i].key, static_cast<uint32_t>(i), static_cast<uint32_t>(j - i)};
     ++block_count_;
     if (j - i > max_block_size_) {
       ++capped_blocks_;
+      ++capped_by_key_[entries[i].kind];
       rows_in_capped_ += j - i;
     }
     i = j;
   }
+}
+
+void BlockingStats::AddPairs(const BlockingStats& other) {
+  pairs_generated += other.pairs_generated;
+  pairs_compared += other.pairs_compared;
+  for (size_t k = 0; k < kBlockingKeyCount; ++k) pairs_by_key[k] += other.pairs_by_key[k];
 }
 
 const BlockingIndex::Slot* BlockingIndex::Find(uint64_t key) const {
@@ -592,31 +695,62 @@ const BlockingIndex::Slot* BlockingIndex::Find(uint64_t key) const {
 
 void BlockingIndex::Candidates(const RecordTable& table, uint32_t row, std::vector<uint32_t>& out,
                                BlockingStats& stats, uint32_t min_row) const {
-  Gather(KeysOf(table, row, use_), row, min_row, out, stats);
+  Gather(KeysOf(table, row, use_), row, min_row, out, nullptr, stats);
+}
+
+void BlockingIndex::Candidates(const RecordTable& table, uint32_t row, std::vector<uint32_t>& out,
+                               std::vector<uint16_t>& keys, BlockingStats& stats,
+                               uint32_t min_row) const {
+  Gather(KeysOf(table, row, use_), row, min_row, out, &keys, stats);
 }
 
 void BlockingIndex::Candidates(const ProbeKeys& probe, std::vector<uint32_t>& out,
                                BlockingStats& stats) const {
-  Gather(KeysOf(probe, use_), ProbeKeys::kUnseen, 0, out, stats);
+  Gather(KeysOf(probe, use_), ProbeKeys::kUnseen, 0, out, nullptr, stats);
 }
 
 void BlockingIndex::Gather(const std::array<uint64_t, kBlockingKeyCount>& keys, uint32_t row,
                            uint32_t min_row, std::vector<uint32_t>& out,
-                           BlockingStats& stats) const {
+                           std::vector<uint16_t>* key_masks, BlockingStats& stats) const {
   out.clear();
-  for (uint64_t k : keys) {
-    if (k == 0) continue;
-    const Slot* slot = Find(k);
+  if (key_masks != nullptr) key_masks->clear();
+  // With key masks, each found row is gathered as (row << 16 | bit of the key) into `tagged`.
+  thread_local std::vector<uint64_t> tagged;
+  tagged.clear();
+  for (size_t k = 0; k < kBlockingKeyCount; ++k) {
+    if (keys[k] == 0) continue;
+    const Slot* slot = Find(keys[k]);
     if (slot == nullptr || slot->count > max_block_size_) continue;
+    uint64_t found = 0;
     for (uint32_t i = slot->start; i < slot->start + slot->count; ++i) {
       if (rows_[i] >= min_row && rows_[i] != row) {
-        out.push_back(rows_[i]);
-        ++stats.pairs_generated;
+        if (key_masks != nullptr) {
+          tagged.push_back(static_cast<uint64_t>(rows_[i]) << 16 | (1u << k));
+        } else {
+          out.push_back(rows_[i]);
+        }
+        ++found;
       }
     }
+    stats.pairs_by_key[k] += found;
+    stats.pairs_generated += found;
   }
-  std::sort(out.begin(), out.end());
-  out.erase(std::unique(out.begin(), out.end()), out.end());
+  if (key_masks != nullptr) {
+    std::sort(tagged.begin(), tagged.end());
+    for (uint64_t t : tagged) {
+      const auto r = static_cast<uint32_t>(t >> 16);
+      const auto bit = static_cast<uint16_t>(t & 0xFFFF);
+      if (!out.empty() && out.back() == r) {
+        key_masks->back() |= bit;
+      } else {
+        out.push_back(r);
+        key_masks->push_back(bit);
+      }
+    }
+  } else {
+    std::sort(out.begin(), out.end());
+    out.erase(std::unique(out.begin(), out.end()), out.end());
+  }
   stats.pairs_compared += out.size();
 }
 
@@ -974,26 +1108,40 @@ Model EstimateU(const RecordTable& table, std::span<const uint32_t> rows_a,
   return model;
 }
 
+namespace {
+
+uint64_t PatternCode(const Levels& l) {
+  uint64_t c = 0;
+  for (size_t i = 0; i < kFeatureCount; ++i) c |= static_cast<uint64_t>(l[i]) << (4 * i);
+  return c;
+}
+
+Levels PatternLevels(uint64_t code) {
+  Levels l{};
+  for (size_t i = 0; i < kFeatureCount; ++i) l[i] = static_cast<uint8_t>((code >> (4 * i)) & 0xF);
+  return l;
+}
+
+}  // namespace
+
 Model EstimateM(std::span<const Levels> levels, Model model, int max_iterations) {
   // Distinct comparison vectors with their counts: EM then costs little whatever the number
   // of pairs.
   std::vector<uint64_t> codes(levels.size());
-  for (size_t p = 0; p < levels.size(); ++p) {
-    uint64_t c = 0;
-    for (size_t i = 0; i < kFeatureCount; ++i) c |= static_cast<uint64_t>(levels[p][i]) << (4 * i);
-    codes[p] = c;
-  }
+  for (size_t p = 0; p < levels.size(); ++p) codes[p] = PatternCode(levels[p]);
   std::sort(codes.begin(), codes.end());
   std::vector<std::pair<Levels, double>> patterns;
   for (size_t p = 0; p < codes.size();) {
     size_t q = p;
     while (q < codes.size() && codes[q] == codes[p]) ++q;
-    Levels l{};
-    for (size_t i = 0; i < kFeatureCount; ++i)
-      l[i] = static_cast<uint8_t>((codes[p] >> (4 * i)) & 0xF);
-    patterns.emplace_back(l, static_cast<double>(q - p));
+    patterns.emplace_back(PatternLevels(codes[p]), static_cast<double>(q - p));
     p = q;
   }
+  return EstimateM(patterns, std::move(model), max_iterations);
+}
+
+Model EstimateM(std::span<const std::pair<Levels, double>> patterns, Model model,
+                int max_iterations) {
   if (patterns.empty()) return model;
 
   std::array<std::vector<double>, kFeatureCount> m, u;
@@ -1132,7 +1280,23 @@ void DropDeterminedFeatures(const RecordTable& table, FeatureMask& use) {
 struct Candidates {
   std::vector<ScoredPair> pairs;
   std::vector<Levels> levels;
+  std::vector<uint16_t> keys;  // the blocking keys that found each pair
 };
+
+// The distinct selection-free comparison vectors of the candidate pairs with their counts, in
+// code order (so that EM adds them up in the same order every time).
+std::vector<std::pair<Levels, double>> TrainingPatterns(const Candidates& c) {
+  std::unordered_map<uint64_t, double> counts;
+  for (size_t p = 0; p < c.levels.size(); ++p) {
+    counts[PatternCode(SelectionFreeLevels(c.levels[p], c.keys[p]))] += 1.0;
+  }
+  std::vector<std::pair<uint64_t, double>> sorted(counts.begin(), counts.end());
+  std::sort(sorted.begin(), sorted.end());
+  std::vector<std::pair<Levels, double>> patterns;
+  patterns.reserve(sorted.size());
+  for (const auto& [code, count] : sorted) patterns.emplace_back(PatternLevels(code), count);
+  return patterns;
+}
 
 // Starts estimating u on another thread: it reads the table only, and takes about as long
 // as generating and comparing the candidate pairs, which the caller does meanwhile.
@@ -1151,7 +1315,7 @@ Model Train(const RecordTable& table, std::span<const uint32_t> rows_a,
     if (table.NonNullCount(static_cast<Feature>(i)) == 0) model.use[i] = false;  // no evidence
   }
   DropDeterminedFeatures(table, model.use);
-  model = EstimateM(c.levels, std::move(model), options.em_iterations);
+  model = EstimateM(TrainingPatterns(c), std::move(model), options.em_iterations);
   // EM gives the share of matches among the candidate pairs; the model keeps the chance that
   // two records drawn at random match, which does not depend on the blocking. Blocking is
   // assumed to let (nearly) all matches through.
@@ -1167,15 +1331,110 @@ Model Train(const RecordTable& table, std::span<const uint32_t> rows_a,
   return model;
 }
 
-void ScoreAll(const Scorer& scorer, Candidates& c) {
-  for (size_t p = 0; p < c.pairs.size(); ++p) {
-    c.pairs[p].weight = static_cast<float>(scorer.Weight(c.levels[p], c.pairs[p].a));
-  }
-  std::sort(c.pairs.begin(), c.pairs.end(), [](const ScoredPair& x, const ScoredPair& y) {
-    if (x.weight != y.weight) return x.weight > y.weight;
-    if (x.a != y.a) return x.a < y.a;
-    return x.b < y.b;
+unsigned ThreadCount(const MatchOptions& options) {
+  if (options.threads != 0) return options.threads;
+  return std::clamp(std::thread::hardware_concurrency(), 1u, 8u);
+}
+
+// Runs work(t) for t in [0, threads), t = 0 on the calling thread.
+template <typename Work>
+void RunOnThreads(unsigned threads, Work&& work) {
+  std::vector<std::thread> pool;
+  for (unsigned t = 1; t < threads; ++t) pool.emplace_back(work, t);
+  work(0u);
+  for (std::thread& t : pool) t.join();
+}
+
+// Generates the candidate pairs of each row of `rows_a` with the rows of `index` (when
+// deduplicating, only with later rows, so that each pair is seen once) and compares them.
+// Rows go in chunks to whichever thread is free. A first pass counts each chunk's pairs, so
+// that the second writes them straight into arrays of the exact size, in row order as one
+// thread would, and memory holds each pair once.
+Candidates GenerateCandidates(const RecordTable& table, const BlockingIndex& index,
+                              std::span<const uint32_t> rows_a, bool dedup,
+                              const MatchOptions& options, MatchResult& result) {
+  constexpr size_t kChunk = 1024;
+  const size_t chunks = (rows_a.size() + kChunk - 1) / kChunk;
+  const unsigned threads = ThreadCount(options);
+  auto chunk_rows = [&](size_t chunk) {
+    return rows_a.subspan(chunk * kChunk, std::min(kChunk, rows_a.size() - chunk * kChunk));
+  };
+
+  std::vector<size_t> offset(chunks + 1, 0);
+  std::atomic<size_t> next{0};
+  RunOnThreads(threads, [&](unsigned) {
+    std::vector<uint32_t> buffer;
+    BlockingStats ignored;
+    for (size_t chunk = next++; chunk < chunks; chunk = next++) {
+      size_t n = 0;
+      for (uint32_t a : chunk_rows(chunk)) {
+        index.Candidates(table, a, buffer, ignored, dedup ? a + 1 : 0);
+        n += buffer.size();
+      }
+      offset[chunk + 1] = n;
+    }
   });
+  for (size_t chunk = 0; chunk < chunks; ++chunk) offset[chunk + 1] += offset[chunk];
+
+  Candidates c;
+  c.pairs.resize(offset[chunks]);
+  c.levels.resize(offset[chunks]);
+  c.keys.resize(offset[chunks]);
+  std::vector<BlockingStats> stats(threads);
+  std::vector<uint64_t> counted(threads, 0);
+  next = 0;
+  RunOnThreads(threads, [&](unsigned t) {
+    std::vector<uint32_t> buffer;
+    std::vector<uint16_t> keys;
+    for (size_t chunk = next++; chunk < chunks; chunk = next++) {
+      size_t at = offset[chunk];
+      for (uint32_t a : chunk_rows(chunk)) {
+        index.Candidates(table, a, buffer, keys, stats[t], dedup ? a + 1 : 0);
+        for (size_t i = 0; i < buffer.size(); ++i, ++at) {
+          const uint32_t b = buffer[i];
+          c.pairs[at] = {a, b, 0};
+          c.levels[at] = CompareRows(table, a, b, options.use);
+          c.keys[at] = keys[i];
+          if (options.count_pairs_where && options.count_pairs_where(a, b)) ++counted[t];
+        }
+      }
+    }
+  });
+  for (unsigned t = 0; t < threads; ++t) {
+    result.blocking.AddPairs(stats[t]);
+    result.pairs_counted += counted[t];
+  }
+  return c;
+}
+
+bool BetterPair(const ScoredPair& x, const ScoredPair& y) {
+  if (x.weight != y.weight) return x.weight > y.weight;
+  if (x.a != y.a) return x.a < y.a;
+  return x.b < y.b;
+}
+
+// Scores every pair and sorts them best first (ties by row), the halves on their own threads.
+void ScoreAll(const Scorer& scorer, Candidates& c, unsigned threads) {
+  const size_t n = c.pairs.size();
+  threads = n < 100000 ? 1 : threads;
+  RunOnThreads(threads, [&](unsigned t) {
+    const size_t from = n * t / threads, to = n * (t + 1) / threads;
+    for (size_t p = from; p < to; ++p) {
+      c.pairs[p].weight = static_cast<float>(scorer.Weight(c.levels[p], c.pairs[p].a));
+    }
+    std::sort(c.pairs.begin() + static_cast<std::ptrdiff_t>(from),
+              c.pairs.begin() + static_cast<std::ptrdiff_t>(to), BetterPair);
+  });
+  // Merges the sorted ranges pairwise until one is left.
+  for (size_t width = 1; width < threads; width *= 2) {
+    for (size_t t = 0; t + width < threads; t += 2 * width) {
+      auto at = [&](size_t k) {
+        return c.pairs.begin() + static_cast<std::ptrdiff_t>(n * std::min<size_t>(k, threads) /
+                                                             threads);
+      };
+      std::inplace_merge(at(t), at(t + width), at(t + 2 * width), BetterPair);
+    }
+  }
 }
 
 std::vector<uint32_t> Iota(uint32_t from, uint32_t to) {
@@ -1196,19 +1455,12 @@ MatchResult LinkTables(const RecordTable& table, uint32_t split, const MatchOpti
   result.blocking.blocks = index.block_count();
   result.blocking.blocks_capped = index.capped_block_count();
   result.blocking.rows_in_capped_blocks = index.rows_in_capped_blocks();
+  result.blocking.capped_by_key = index.capped_by_key();
 
-  Candidates c;
-  std::vector<uint32_t> buffer;
-  for (uint32_t a : rows_a) {
-    index.Candidates(table, a, buffer, result.blocking);
-    for (uint32_t b : buffer) {
-      c.pairs.push_back({a, b, 0});
-      c.levels.push_back(CompareRows(table, a, b, options.use));
-    }
-  }
+  Candidates c = GenerateCandidates(table, index, rows_a, false, options, result);
   result.model = options.model ? *options.model : Train(table, rows_a, rows_b, c, u.get(), options);
   Scorer scorer(table, result.model);
-  ScoreAll(scorer, c);
+  ScoreAll(scorer, c, ThreadCount(options));
 
   const double link_w = Scorer::WeightOfProbability(options.link_probability);
   const double review_w = Scorer::WeightOfProbability(options.review_probability);
@@ -1248,19 +1500,12 @@ MatchResult Deduplicate(const RecordTable& table, const MatchOptions& options) {
   result.blocking.blocks = index.block_count();
   result.blocking.blocks_capped = index.capped_block_count();
   result.blocking.rows_in_capped_blocks = index.rows_in_capped_blocks();
+  result.blocking.capped_by_key = index.capped_by_key();
 
-  Candidates c;
-  std::vector<uint32_t> buffer;
-  for (uint32_t a : rows) {
-    index.Candidates(table, a, buffer, result.blocking, a + 1);
-    for (uint32_t b : buffer) {
-      c.pairs.push_back({a, b, 0});
-      c.levels.push_back(CompareRows(table, a, b, options.use));
-    }
-  }
+  Candidates c = GenerateCandidates(table, index, rows, true, options, result);
   result.model = options.model ? *options.model : Train(table, rows, {}, c, u.get(), options);
   Scorer scorer(table, result.model);
-  ScoreAll(scorer, c);
+  ScoreAll(scorer, c, ThreadCount(options));
 
   const double link_w = Scorer::WeightOfProbability(options.link_probability);
   const double review_w = Scorer::WeightOfProbability(options.review_probability);

@@ -12,6 +12,7 @@
 
 #include <array>
 #include <cstdint>
+#include <functional>
 #include <optional>
 #include <span>
 #include <string>
@@ -177,22 +178,26 @@ Levels CompareProbe(const RecordTable& table, const ProbeKeys& probe, uint32_t r
 // The blocking keys. Two rows become a candidate pair when they share any one key (OR).
 // Each key joins two fields, so that one typo rarely hides a pair from every key.
 enum class BlockingKey : uint8_t {
-  kIdentifier,              // the identifier
-  kDateOfBirth,             // the full date of birth
-  kNamesPhonetic,           // metaphone of given and family name, in either order
-  kFamilyNameBirthYear,     // family name and year of birth
-  kPostcodeStreetNumber,    // postcode and street number
-  kGivenNamePostcode,       // given name and postcode
-  kFamilyNamePostcode,      // family name and postcode
-  kFamilyNameStreetNumber,  // family name and street number
-  kGivenNameFamilyInitial,  // given name and the first letter of the family name
-  kAddressLine1Locality,    // an address line and the locality; the two lines share one
-  kAddressLine2Locality,    //   key space, so lines written in each other's place still meet
-  kAddressLine1Postcode,    // first address line and postcode
-  kPhone,                   // the phone number
+  kIdentifier,                 // the identifier
+  kDateOfBirthGivenInitial,    // the full date of birth and the first letter of a name; the
+  kDateOfBirthFamilyInitial,   //   two names share one key space, so names swapped still meet
+  kDateOfBirthPostcode,        // the full date of birth and the postcode
+  kNamesPhonetic,              // metaphone of given and family name, in either order
+  kFamilyNameBirthYear,        // family name and year of birth
+  kPostcodeNumberStreetInitial,  // postcode, street number and the street's first letter
+  kGivenNamePostcode,          // given name and postcode
+  kFamilyNamePostcode,         // family name and postcode
+  kFamilyNameStreetNumber,     // family name and street number
+  kGivenNameFamilyPrefix,      // given name and the first two letters of the family name
+  kAddressLine1Locality,       // an address line and the locality; the two lines share one
+  kAddressLine2Locality,       //   key space, so lines written in each other's place still meet
+  kAddressLine1Postcode,       // first address line and postcode
+  kPhone,                      // the phone number
 };
-inline constexpr size_t kBlockingKeyCount = 13;
+inline constexpr size_t kBlockingKeyCount = 15;
 std::string_view BlockingKeyName(BlockingKey k);
+// The features a blocking key is made of: two rows that share the key agree on them.
+FeatureMask BlockingKeyFeatures(BlockingKey k);
 
 struct BlockingStats {
   uint64_t pairs_generated = 0;  // summed over keys, before removing repeats
@@ -200,6 +205,13 @@ struct BlockingStats {
   uint64_t blocks = 0;           // distinct (key, value) blocks in the index
   uint64_t blocks_capped = 0;    // blocks larger than the cap, which generate no pairs
   uint64_t rows_in_capped_blocks = 0;
+  // Per blocking key: the pairs it generated (a pair found by several keys counts for each)
+  // and its blocks over the cap, so that a key that costs much and adds little shows.
+  std::array<uint64_t, kBlockingKeyCount> pairs_by_key{};
+  std::array<uint64_t, kBlockingKeyCount> capped_by_key{};
+
+  // Adds the pair counts of `other` (the index's block counts are not summed).
+  void AddPairs(const BlockingStats& other);
 };
 
 // An in-memory index from blocking-key values to rows, rebuilt from the records (never a
@@ -219,10 +231,16 @@ class BlockingIndex {
                   BlockingStats& stats, uint32_t min_row = 0) const;
   // The same for a probe made by table.Probe().
   void Candidates(const ProbeKeys& probe, std::vector<uint32_t>& out, BlockingStats& stats) const;
+  // As the first, and also fills `keys` with, for each row of `out`, the blocking keys it
+  // shares with `row` (bit k for BlockingKey k).
+  void Candidates(const RecordTable& table, uint32_t row, std::vector<uint32_t>& out,
+                  std::vector<uint16_t>& keys, BlockingStats& stats, uint32_t min_row = 0) const;
 
   uint64_t block_count() const { return block_count_; }
   uint64_t capped_block_count() const { return capped_blocks_; }
   uint64_t rows_in_capped_blocks() const { return rows_in_capped_; }
+  // Blocks over the cap, per key.
+  const std::array<uint64_t, kBlockingKeyCount>& capped_by_key() const { return capped_by_key_; }
 
   // The key hashes of a row (0 where the row has no value for the key); exposed for tests.
   static std::array<uint64_t, kBlockingKeyCount> KeysOf(const RecordTable& table, uint32_t row,
@@ -232,7 +250,8 @@ class BlockingIndex {
 
  private:
   void Gather(const std::array<uint64_t, kBlockingKeyCount>& keys, uint32_t row, uint32_t min_row,
-              std::vector<uint32_t>& out, BlockingStats& stats) const;
+              std::vector<uint32_t>& out, std::vector<uint16_t>* key_masks,
+              BlockingStats& stats) const;
   struct Slot {
     uint64_t key = 0;  // 0 = empty
     uint32_t start = 0;
@@ -247,6 +266,7 @@ class BlockingIndex {
   uint64_t block_count_ = 0;
   uint64_t capped_blocks_ = 0;
   uint64_t rows_in_capped_ = 0;
+  std::array<uint64_t, kBlockingKeyCount> capped_by_key_{};
 };
 
 // ---------------------------------------------------------------------------------------------
@@ -381,6 +401,17 @@ Model EstimateU(const RecordTable& table, std::span<const uint32_t> rows_a,
 // replaced and prior set to the estimated share of matches among these pairs; u is left as
 // given. `levels` holds one comparison vector per pair.
 Model EstimateM(std::span<const Levels> levels, Model model, int max_iterations = 100);
+// The same over distinct comparison vectors, each with the number of pairs that have it.
+Model EstimateM(std::span<const std::pair<Levels, double>> patterns, Model model,
+                int max_iterations = 100);
+
+// The comparison vector EM learns from, for a pair found by the blocking keys `keys` (bit k
+// for BlockingKey k): a feature that every one of those keys is made of is set to null. The
+// pair was chosen because it agrees there, so its agreement says nothing about whether it is
+// a match; were it counted, the pairs that one broad key brings (everyone with the same given
+// name and family initial, say) could form a "class" of their own and EM would take it for
+// the matches.
+Levels SelectionFreeLevels(Levels levels, uint16_t keys);
 
 // ---------------------------------------------------------------------------------------------
 // Linking and clustering
@@ -403,6 +434,13 @@ struct MatchOptions {
   size_t chain_guard_max_checks = 256;
   // A model to score with (a stored one, perhaps edited by hand) instead of training one.
   std::optional<Model> model;
+  // Threads that generate, compare and score the candidate pairs (0: one per core, at most 8).
+  // The result does not depend on it.
+  unsigned threads = 0;
+  // When set, the candidate pairs (a, b) for which it holds are counted into
+  // MatchResult::pairs_counted (an evaluation counts the true pairs that blocking let through).
+  // Called from several threads at once.
+  std::function<bool(uint32_t a, uint32_t b)> count_pairs_where;
 };
 
 struct ScoredPair {
@@ -420,6 +458,7 @@ struct MatchResult {
   // same cluster are the same person.
   std::vector<uint32_t> cluster;
   uint64_t merges_refused = 0;  // links the chaining guard refused
+  uint64_t pairs_counted = 0;   // candidate pairs for which options.count_pairs_where held
 };
 
 // Links rows [0, split) with rows [split, table.size()): trains the model on these tables

@@ -8,6 +8,7 @@
 #include <string>
 #include <vector>
 
+#include "identity/generate.h"
 #include "identity/link_eval.h"
 
 namespace identity {
@@ -25,6 +26,12 @@ PersonRecord Person(std::string given, std::string family, std::string dob = "",
 }
 
 uint8_t Level(Feature f, std::string_view name) { return *LevelByName(f, name); }
+
+std::vector<uint32_t> Iota(size_t n) {
+  std::vector<uint32_t> v(n);
+  for (size_t i = 0; i < n; ++i) v[i] = static_cast<uint32_t>(i);
+  return v;
+}
 
 // ---------------------------------------------------------------------------------------------
 // Comparison levels
@@ -151,8 +158,8 @@ TEST(BlockingIndex, FindsRowsSharingAnyKey) {
   index.Candidates(t, 0, out, stats);
   EXPECT_EQ(out, (std::vector<uint32_t>{1, 2}));
   EXPECT_EQ(stats.pairs_compared, 2u);
-  // Row 1 shares the date of birth; row 2 two keys: names_phonetic and
-  // given_name_family_initial (not family_name_birth_year: another year).
+  // Row 1 shares the date of birth with the family initial; row 2 two keys: names_phonetic
+  // and given_name_family_prefix (not family_name_birth_year: another year).
   EXPECT_EQ(stats.pairs_generated, 3u);
   index.Candidates(t, 0, out, stats, 2);  // only rows from 2 on
   EXPECT_EQ(out, (std::vector<uint32_t>{2}));
@@ -161,10 +168,10 @@ TEST(BlockingIndex, FindsRowsSharingAnyKey) {
 TEST(BlockingIndex, LeavesBlocksOverTheCapOut) {
   RecordTable t;
   std::vector<uint32_t> rows;
-  // Five people born the same day, with nothing else in common.
-  for (const char* name : {"anna", "bella", "chloe", "dana", "erin"}) {
-    rows.push_back(t.Add(Person(name, std::string(name) + "son", "19800101")));
-  }
+  // Five people born the same day whose family names start alike, with nothing else in common.
+  const char* given[] = {"anna", "bella", "chloe", "dana", "erin"};
+  const char* family[] = {"smith", "stone", "sharp", "swan", "stark"};
+  for (int i = 0; i < 5; ++i) rows.push_back(t.Add(Person(given[i], family[i], "19800101")));
   BlockingIndex capped(t, rows, kAllFeatures, 3);
   EXPECT_EQ(capped.capped_block_count(), 1u);
   EXPECT_EQ(capped.rows_in_capped_blocks(), 5u);
@@ -177,6 +184,62 @@ TEST(BlockingIndex, LeavesBlocksOverTheCapOut) {
   EXPECT_EQ(out, (std::vector<uint32_t>{1, 2, 3, 4}));
 }
 
+TEST(BlockingIndex, ReportsWhichKeysFoundEachCandidateAndCountsPairsPerKey) {
+  RecordTable t;
+  t.Add(Person("anna", "lee", "19800101"));      // 0
+  t.Add(Person("hannah", "leigh", "19800101"));  // 1: same date of birth only
+  t.Add(Person("anna", "lee", "19900101"));      // 2: same names, another year
+  std::vector<uint32_t> rows = {1, 2};
+  BlockingIndex index(t, rows, kAllFeatures, 100);
+  std::vector<uint32_t> out;
+  std::vector<uint16_t> keys;
+  BlockingStats stats;
+  index.Candidates(t, 0, out, keys, stats);
+  ASSERT_EQ(out, (std::vector<uint32_t>{1, 2}));
+  auto bit = [](BlockingKey k) { return static_cast<uint16_t>(1u << static_cast<size_t>(k)); };
+  // Row 1: the date of birth with the family initial "l" (anna/hannah differ).
+  EXPECT_EQ(keys[0], bit(BlockingKey::kDateOfBirthFamilyInitial));
+  EXPECT_EQ(keys[1], bit(BlockingKey::kNamesPhonetic) | bit(BlockingKey::kGivenNameFamilyPrefix));
+  EXPECT_EQ(stats.pairs_by_key[static_cast<size_t>(BlockingKey::kDateOfBirthFamilyInitial)], 1u);
+  EXPECT_EQ(stats.pairs_by_key[static_cast<size_t>(BlockingKey::kNamesPhonetic)], 1u);
+  EXPECT_EQ(stats.pairs_by_key[static_cast<size_t>(BlockingKey::kGivenNameFamilyPrefix)], 1u);
+  EXPECT_EQ(stats.pairs_generated, 3u);
+  EXPECT_EQ(stats.pairs_compared, 2u);
+  // The plain form finds the same rows.
+  std::vector<uint32_t> plain;
+  index.Candidates(t, 0, plain, stats);
+  EXPECT_EQ(plain, out);
+}
+
+TEST(SelectionFreeLevels, HidesOnlyWhatEveryKeyOfThePairIsMadeOf) {
+  Levels l{};
+  for (size_t i = 0; i < kFeatureCount; ++i) l[i] = ExactLevel(static_cast<Feature>(i));
+  auto bit = [](BlockingKey k) { return static_cast<uint16_t>(1u << static_cast<size_t>(k)); };
+  const auto given = static_cast<size_t>(Feature::kGivenName);
+  const auto family = static_cast<size_t>(Feature::kFamilyName);
+  const auto dob = static_cast<size_t>(Feature::kDateOfBirth);
+  const auto postcode = static_cast<size_t>(Feature::kPostcode);
+
+  // Found only because given and family name agree: their agreement is no evidence.
+  Levels names = SelectionFreeLevels(l, bit(BlockingKey::kGivenNameFamilyPrefix));
+  EXPECT_EQ(names[given], kLevelNull);
+  EXPECT_EQ(names[family], kLevelNull);
+  EXPECT_EQ(names[dob], ExactLevel(Feature::kDateOfBirth));
+
+  // Found by two keys: only what both are made of (the given name) is hidden.
+  Levels two = SelectionFreeLevels(
+      l, bit(BlockingKey::kGivenNameFamilyPrefix) | bit(BlockingKey::kGivenNamePostcode));
+  EXPECT_EQ(two[given], kLevelNull);
+  EXPECT_EQ(two[family], ExactLevel(Feature::kFamilyName));
+  EXPECT_EQ(two[postcode], ExactLevel(Feature::kPostcode));
+
+  // Found by keys with nothing in common: everything counts.
+  EXPECT_EQ(SelectionFreeLevels(l, bit(BlockingKey::kDateOfBirthGivenInitial) |
+                                       bit(BlockingKey::kIdentifier)),
+            l);
+  EXPECT_EQ(SelectionFreeLevels(l, 0), l);
+}
+
 TEST(BlockingIndex, IgnoredFeaturesMakeNoKeys) {
   RecordTable t;
   PersonRecord r = Person("anna", "lee", "19800101");
@@ -187,7 +250,8 @@ TEST(BlockingIndex, IgnoredFeaturesMakeNoKeys) {
   use[static_cast<size_t>(Feature::kDateOfBirth)] = false;
   auto keys = BlockingIndex::KeysOf(t, 0, use);
   EXPECT_EQ(keys[static_cast<size_t>(BlockingKey::kIdentifier)], 0u);
-  EXPECT_EQ(keys[static_cast<size_t>(BlockingKey::kDateOfBirth)], 0u);
+  EXPECT_EQ(keys[static_cast<size_t>(BlockingKey::kDateOfBirthGivenInitial)], 0u);
+  EXPECT_EQ(keys[static_cast<size_t>(BlockingKey::kDateOfBirthFamilyInitial)], 0u);
   EXPECT_EQ(keys[static_cast<size_t>(BlockingKey::kFamilyNameBirthYear)], 0u);
   EXPECT_NE(keys[static_cast<size_t>(BlockingKey::kNamesPhonetic)], 0u);
 }
@@ -369,6 +433,54 @@ TEST(Deduplicate, ClustersTheSamePersonAndKeepsOthersApart) {
   EXPECT_EQ(r.cluster[20], r.cluster[0]);
   EXPECT_EQ(r.cluster[21], r.cluster[0]);
   for (uint32_t i = 1; i < 20; ++i) EXPECT_NE(r.cluster[i], r.cluster[0]) << i;
+}
+
+TEST(Deduplicate, GivesTheSameResultOnOneThreadAsOnSeveral) {
+  GeneratorOptions g;
+  g.records = 3000;
+  g.seed = 11;
+  RecordTable t;
+  for (const GeneratedRecord& r : GenerateRecords(g)) t.Add(r.record);
+  MatchOptions one, three;
+  one.threads = 1;
+  three.threads = 3;
+  MatchResult a = Deduplicate(t, one), b = Deduplicate(t, three);
+  EXPECT_EQ(a.cluster, b.cluster);
+  ASSERT_EQ(a.links.size(), b.links.size());
+  for (size_t i = 0; i < a.links.size(); ++i) {
+    EXPECT_EQ(a.links[i].a, b.links[i].a);
+    EXPECT_EQ(a.links[i].b, b.links[i].b);
+    EXPECT_EQ(a.links[i].weight, b.links[i].weight);
+  }
+  EXPECT_EQ(a.model.ToText(), b.model.ToText());
+  EXPECT_EQ(a.blocking.pairs_compared, b.blocking.pairs_compared);
+  EXPECT_EQ(a.blocking.pairs_by_key, b.blocking.pairs_by_key);
+  EXPECT_GT(a.links.size(), 500u);
+}
+
+TEST(Deduplicate, CountsTheCandidatePairsAPredicateSelects) {
+  GeneratorOptions g;
+  g.records = 2000;
+  g.seed = 5;
+  std::vector<GeneratedRecord> records = GenerateRecords(g);
+  RecordTable t;
+  for (const GeneratedRecord& r : records) t.Add(r.record);
+  MatchOptions options;
+  options.count_pairs_where = [&](uint32_t a, uint32_t b) {
+    return records[a].entity == records[b].entity;
+  };
+  MatchResult r = Deduplicate(t, options);
+  // Count the true pairs among the candidates the slow way.
+  BlockingIndex index(t, Iota(t.size()), kAllFeatures, options.max_block_size);
+  BlockingStats ignored;
+  std::vector<uint32_t> out;
+  uint64_t expected = 0;
+  for (uint32_t a = 0; a < t.size(); ++a) {
+    index.Candidates(t, a, out, ignored, a + 1);
+    for (uint32_t b : out) expected += records[a].entity == records[b].entity;
+  }
+  EXPECT_EQ(r.pairs_counted, expected);
+  EXPECT_GT(expected, 500u);
 }
 
 // ---------------------------------------------------------------------------------------------
