@@ -208,10 +208,8 @@ StatusOr<std::vector<Slot>> AppointmentService::FreeSlots(int64_t queue, core::T
 
 StatusOr<Appointment> AppointmentService::Book(const authz::Principal& who, int64_t slot,
                                                std::optional<core::PersonId> person, const std::string& contact) {
-  if (!LooksLikeContact(contact)) {
-    return Status::InvalidArgument("give a phone number or an e-mail address for the reminder",
-                                   {{"contact", "give a phone number or an e-mail address for the reminder"}});
-  }
+  // Who may book is decided before the request is judged, so that a refused caller learns
+  // nothing from the answer.
   if (person) {
     const authz::Decision d = gate_.DecidePerson(who, authz::Operation::kRead, *person);
     if (!d.allowed) {
@@ -230,6 +228,10 @@ StatusOr<Appointment> AppointmentService::Book(const authz::Principal& who, int6
     if (who.kind != authz::PrincipalKind::kCitizen) RETURN_IF_ERROR(queues_.MayWork(tx, who, s.office, false));
     if (who.kind == authz::PrincipalKind::kCitizen && person && (!who.person || *who.person != *person)) {
       return Status::PermissionDenied("a person books for themselves");
+    }
+    if (!LooksLikeContact(contact)) {
+      return Status::InvalidArgument("give a phone number or an e-mail address for the reminder",
+                                     {{"contact", "give a phone number or an e-mail address for the reminder"}});
     }
     if (person) {
       ASSIGN_OR_RETURN(storage::Rows p, tx.Query("SELECT id FROM persons WHERE id = ?", {person->value}));

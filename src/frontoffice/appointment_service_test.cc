@@ -194,6 +194,27 @@ TEST_P(AppointmentServiceTest, CancellingFreesThePlaceAndTheReminder) {
   EXPECT_TRUE(appointments_->Book(desk_, slots->at(0).id, std::nullopt, "other@example.org").ok());
 }
 
+// A caller who may not book is refused before the request is judged: a bad contact does not
+// tell them anything first.
+TEST_P(AppointmentServiceTest, ACallerWhoMayNotBookIsRefusedBeforeTheContactIsChecked) {
+  auto slots = appointments_->CreateSlots(manager_, queue_, {core::Timestamp{clock_.Now().micros + 3 * kHour}, 1, 30, 1});
+  ASSERT_TRUE(slots.ok());
+  authz::Principal elsewhere = Staff(3, authz::Role::kFrontdesk);
+  elsewhere.agency = core::AgencyId{2};
+  EXPECT_EQ(appointments_->Book(elsewhere, slots->at(0).id, std::nullopt, "not a contact").status().code(),
+            StatusCode::kPermissionDenied);
+  authz::Principal citizen;
+  citizen.kind = authz::PrincipalKind::kCitizen;
+  citizen.user = core::UserId{9};
+  citizen.person = core::PersonId{1};
+  EXPECT_EQ(appointments_->Book(citizen, slots->at(0).id, core::PersonId{2}, "not a contact").status().code(),
+            StatusCode::kPermissionDenied);
+  // Someone who may book hears what is wrong with the contact.
+  EXPECT_EQ(appointments_->Book(desk_, slots->at(0).id, std::nullopt, "not a contact").status().code(),
+            StatusCode::kInvalidArgument);
+  EXPECT_EQ(Count("SELECT COUNT(*) FROM appointments"), 0);
+}
+
 // Many people booking the last places at once: exactly as many as there are places succeed.
 TEST_P(AppointmentServiceTest, TheLastPlacesAreNeverBookedTwice) {
   auto slots = appointments_->CreateSlots(manager_, queue_, {core::Timestamp{clock_.Now().micros + 3 * kHour}, 1, 30, 3});

@@ -375,12 +375,13 @@ Status PortalService::Link(const authz::Principal& staff, core::PersonId person,
     }));
     return Status::PermissionDenied("portal accounts are linked by staff who serve the person");
   }
+  // The record, through the access gate (audited): whoever may not see it may not link to it,
+  // and learns nothing of the code.
+  RETURN_IF_ERROR(persons_.Get(staff, person).status());
   const std::string code = NormalCode(typed);
   if (code.size() != 9) {
     return Status::InvalidArgument("the code is not valid", {{"code", "enter the 8 characters the person shows you"}});
   }
-  // The record, through the access gate (audited): whoever may not see it may not link to it.
-  RETURN_IF_ERROR(persons_.Get(staff, person).status());
   const int64_t now = clock_.Now().micros;
   return db_.Write([&](storage::Transaction& tx) -> Status {
     ASSIGN_OR_RETURN(storage::Rows rows,

@@ -117,6 +117,11 @@ TEST_F(PortalServiceTest, SignUpConfirmSignInLinkAtTheDeskAndReadOwnRecord) {
   EXPECT_TRUE(std::regex_match(code->code, std::regex("[2-9A-HJKMNP-Z]{4}-[2-9A-HJKMNP-Z]{4}"))) << code->code;
   // A caseworker of no client role may not link; a wrong code is named.
   EXPECT_EQ(portal_->Link(Staff(authz::Role::kAuditor), person_, code->code).code(), StatusCode::kPermissionDenied);
+  // Nor may staff whom the gate does not let see the person (here: not working with clients);
+  // they learn nothing of the code.
+  authz::Principal administering = Staff(authz::Role::kFrontdesk);
+  administering.purpose = authz::Purpose::kAdministration;
+  EXPECT_EQ(portal_->Link(administering, person_, "x").code(), StatusCode::kPermissionDenied);
   EXPECT_THAT(Fields(portal_->Link(Staff(authz::Role::kFrontdesk), person_, "AAAA-AAAA")), ElementsAre("code"));
   // Typed in lower case without the dash: still the code.
   std::string typed = code->code;
