@@ -4,6 +4,7 @@
 // every page needs, rendering and error pages. Includes nlohmann/json: page files only.
 
 #include <map>
+#include <optional>
 #include <nlohmann/json.hpp>
 #include <string>
 #include <vector>
@@ -43,6 +44,17 @@ nlohmann::json TargetMetricChoices(const std::string& selected);
 // `minutes`; the mistakes, named by field. In pages_metrics.cc.
 std::vector<core::FieldError> ReadTargetNumbers(const std::multimap<std::string, std::string>& form,
                                                 const std::string& value_field, double* value, int* minutes);
+
+// Consent forms, shared by the staff form and the portal's. In pages_consents.cc.
+// Who may receive the information, as <select> choices: every agency of the consortium but
+// `except` ("agency:N"), then any government agency and any non-profit ("kind:K"), `chosen`
+// selected.
+core::StatusOr<nlohmann::json> ReceivingAgencyChoices(const PageDeps& deps, const Context& ctx,
+                                                      const std::string& chosen,
+                                                      std::optional<core::AgencyId> except);
+// Reads the form's receiving_agency_id ("agency:N" or "kind:K") into the grant; false when it
+// names neither.
+bool ReadReceivingAgency(const std::multimap<std::string, std::string>& form, sharing::ConsentGrant& grant);
 
 // Screening forms and results, shared by the staff screening page and the portal's
 // questionnaire. In pages.cc.

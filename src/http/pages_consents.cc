@@ -12,12 +12,50 @@
 #include "http/request.h"
 
 namespace http {
+
+using json = nlohmann::json;
+
+namespace page_support {
+
+core::StatusOr<json> ReceivingAgencyChoices(const PageDeps& deps, const Context& ctx, const std::string& chosen,
+                                            std::optional<core::AgencyId> except) {
+  json agencies = json::array();
+  ASSIGN_OR_RETURN(std::vector<accounts::Agency> all, deps.accounts.ListAgencies());
+  for (const auto& a : all) {
+    if (except && a.id == *except) continue;
+    const std::string value = fmt::format("agency:{}", a.id.value);
+    agencies.push_back({{"value", value}, {"name", a.name}, {"selected", chosen == value}});
+  }
+  for (auto [kind, label] : {std::pair{"government", "Any government agency of the consortium"},
+                             std::pair{"nonprofit", "Any non-profit organisation of the consortium"}}) {
+    const std::string value = std::string("kind:") + kind;
+    agencies.push_back({{"value", value}, {"name", T(deps, ctx, label)}, {"selected", chosen == value}});
+  }
+  return agencies;
+}
+
+bool ReadReceivingAgency(const std::multimap<std::string, std::string>& form, sharing::ConsentGrant& grant) {
+  const std::string to = FormValue(form, "receiving_agency_id");
+  if (to.rfind("agency:", 0) == 0) {
+    if (auto agency = ParseId(to.substr(7), "receiving_agency_id"); agency.ok()) {
+      grant.receiving_agency = core::AgencyId{*agency};
+    }
+  } else if (to.rfind("kind:", 0) == 0) {
+    grant.agency_kind = to.substr(5);
+  }
+  return grant.receiving_agency.has_value() || !grant.agency_kind.empty();
+}
+
+}  // namespace page_support
+
 namespace {
 
 using nlohmann::json;
 using page_support::Common;
 using page_support::ErrorFor;
 using page_support::FormValue;
+using page_support::ReadReceivingAgency;
+using page_support::ReceivingAgencyChoices;
 using page_support::Render;
 using page_support::T;
 using page_support::Trim;
@@ -43,20 +81,8 @@ core::StatusOr<json> ConsentFormData(const PageDeps& deps, const Context& ctx, c
   d["person_name"] = view.person.DisplayName();
   d["back_href"] = fmt::format("/clients/{}", person.value);
   d["form_action"] = fmt::format("/clients/{}/consents/new", person.value);
-  const std::string chosen = FormValue(form, "receiving_agency_id");
-  json agencies = json::array();
-  ASSIGN_OR_RETURN(std::vector<accounts::Agency> all, deps.accounts.ListAgencies());
-  for (const auto& a : all) {
-    if (a.id == ctx.Who().agency) continue;
-    const std::string value = fmt::format("agency:{}", a.id.value);
-    agencies.push_back({{"value", value}, {"name", a.name}, {"selected", chosen == value}});
-  }
-  for (auto [kind, label] : {std::pair{"government", "Any government agency of the consortium"},
-                             std::pair{"nonprofit", "Any non-profit organisation of the consortium"}}) {
-    const std::string value = std::string("kind:") + kind;
-    agencies.push_back({{"value", value}, {"name", T(deps, ctx, label)}, {"selected", chosen == value}});
-  }
-  d["agencies"] = std::move(agencies);
+  ASSIGN_OR_RETURN(d["agencies"],
+                   ReceivingAgencyChoices(deps, ctx, FormValue(form, "receiving_agency_id"), ctx.Who().agency));
   std::set<std::string> picked;
   for (auto [it, end] = form.equal_range("categories"); it != end; ++it) picked.insert(it->second);
   json categories = json::array();
@@ -214,14 +240,7 @@ void AddConsentPages(Router& router, const PageDeps& deps) {
                 const auto form = ParseForm(ctx.request.body);
                 std::vector<core::FieldError> errors;
                 sharing::ConsentGrant g;
-                const std::string to = FormValue(form, "receiving_agency_id");
-                if (to.rfind("agency:", 0) == 0) {
-                  auto agency = ParseId(to.substr(7), "receiving_agency_id");
-                  if (agency.ok()) g.receiving_agency = core::AgencyId{*agency};
-                } else if (to.rfind("kind:", 0) == 0) {
-                  g.agency_kind = to.substr(5);
-                }
-                if (!g.receiving_agency && g.agency_kind.empty()) {
+                if (!ReadReceivingAgency(form, g)) {
                   errors.push_back({"receiving_agency_id", "Choose who may receive the information"});
                 }
                 g.scope = sharing::ConsentScope::kPartial;

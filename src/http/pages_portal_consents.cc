@@ -20,6 +20,8 @@ using nlohmann::json;
 using page_support::Common;
 using page_support::ErrorFor;
 using page_support::FormValue;
+using page_support::ReadReceivingAgency;
+using page_support::ReceivingAgencyChoices;
 using page_support::Render;
 using page_support::T;
 using page_support::Trim;
@@ -53,20 +55,9 @@ std::optional<std::string> UntilDate(const std::multimap<std::string, std::strin
 Response FormPage(const PageDeps& deps, Context& ctx, int status, const std::multimap<std::string, std::string>& form,
                   const std::vector<core::FieldError>& errors) {
   json d = Common(deps, ctx, "Give a consent", "portal");
-  const std::string chosen = FormValue(form, "receiving_agency_id");
-  json agencies = json::array();
-  auto all = deps.accounts.ListAgencies();
-  if (!all.ok()) return ErrorFor(deps, ctx, all.status());
-  for (const auto& a : *all) {
-    const std::string value = fmt::format("agency:{}", a.id.value);
-    agencies.push_back({{"value", value}, {"name", a.name}, {"selected", chosen == value}});
-  }
-  for (auto [kind, label] : {std::pair{"government", "Any government agency of the consortium"},
-                             std::pair{"nonprofit", "Any non-profit organisation of the consortium"}}) {
-    const std::string value = std::string("kind:") + kind;
-    agencies.push_back({{"value", value}, {"name", T(deps, ctx, label)}, {"selected", chosen == value}});
-  }
-  d["agencies"] = std::move(agencies);
+  auto agencies = ReceivingAgencyChoices(deps, ctx, FormValue(form, "receiving_agency_id"), std::nullopt);
+  if (!agencies.ok()) return ErrorFor(deps, ctx, agencies.status());
+  d["agencies"] = std::move(agencies).value();
   std::set<std::string> picked;
   for (auto [it, end] = form.equal_range("categories"); it != end; ++it) picked.insert(it->second);
   json categories = json::array();
@@ -122,15 +113,7 @@ void AddPortalConsentPages(Router& router, const PageDeps& deps) {
                 const auto form = ParseForm(ctx.request.body);
                 std::vector<core::FieldError> errors;
                 sharing::ConsentGrant g;
-                const std::string to = FormValue(form, "receiving_agency_id");
-                if (to.rfind("agency:", 0) == 0) {
-                  if (auto agency = ParseId(to.substr(7), "receiving_agency_id"); agency.ok()) {
-                    g.receiving_agency = core::AgencyId{*agency};
-                  }
-                } else if (to.rfind("kind:", 0) == 0) {
-                  g.agency_kind = to.substr(5);
-                }
-                if (!g.receiving_agency && g.agency_kind.empty()) {
+                if (!ReadReceivingAgency(form, g)) {
                   errors.push_back({"receiving_agency_id", "choose who may receive your information"});
                 }
                 g.scope = sharing::ConsentScope::kPartial;
