@@ -221,7 +221,7 @@ before(async () => {
 async function sqlWrite(statement) {
   const { execFile } = await import('node:child_process');
   const { promisify } = await import('node:util');
-  await promisify(execFile)('sqlite3', [db, statement], { timeout: 15_000 });
+  await promisify(execFile)('sqlite3', ['-cmd', '.timeout 10000', db, statement], { timeout: 15_000 });
 }
 
 after(async () => {

@@ -54,7 +54,7 @@ let seq = 0;
 let slotHour = 72;  // each fresh slot an hour after the one before, from three days ahead
 
 async function sqlWrite(statement) {
-  await run('sqlite3', [db, statement], { timeout: 15_000 });
+  await run('sqlite3', ['-cmd', '.timeout 10000', db, statement], { timeout: 15_000 });
 }
 
 async function ok(r, status = [200, 201]) {

@@ -39,7 +39,7 @@ let seq = 0;
 const unique = (stem) => `${stem}-${process.pid}-${++seq}`;
 
 async function sqlWrite(statement) {
-  await promisify(execFile)('sqlite3', [db, statement], { timeout: 15_000 });
+  await promisify(execFile)('sqlite3', ['-cmd', '.timeout 10000', db, statement], { timeout: 15_000 });
 }
 
 async function ok(r, status = [200, 201]) {

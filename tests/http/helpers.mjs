@@ -57,7 +57,7 @@ export async function sql(db, query) {
 // record only a person it holds already.
 export async function linkAsTheIndexWould(db, agencyCode, localId, person) {
   const record = `(SELECT r.id FROM source_records r JOIN agencies a ON a.id = r.agency_id WHERE a.code = '${agencyCode}' AND r.local_id = '${localId}')`;
-  await run('sqlite3', [db, `BEGIN; UPDATE source_records SET person_id = ${Number(person)} WHERE id = ${record}; `
+  await run('sqlite3', ['-cmd', '.timeout 10000', db, `BEGIN; UPDATE source_records SET person_id = ${Number(person)} WHERE id = ${record}; `
     + `INSERT INTO source_record_links (source_record_id, person_id, previous_person_id, action, cause, at, user_id, actor) `
     + `VALUES (${record}, ${Number(person)}, NULL, 'linked', 'auto', 0, 0, 'client index'); COMMIT;`], { timeout: 15_000 });
 }
