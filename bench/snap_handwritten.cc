@@ -2,6 +2,8 @@
 
 #include <algorithm>
 
+#include "core/wide.h"
+
 namespace bench {
 namespace {
 
@@ -46,7 +48,7 @@ int64_t CeilDollar(int64_t x) {
 
 }  // namespace
 
-SnapResult SnapFy2026(const SnapHousehold& h) {
+inline SnapResult Snap(const SnapHousehold& h) {
   const int size = h.household_size;
   const bool elderly = h.has_elderly_or_disabled_member;
   const int64_t gross = h.earned_income + h.unearned_income;
@@ -84,6 +86,12 @@ SnapResult SnapFy2026(const SnapHousehold& h) {
       std::max<int64_t>(BySize(kMaxAllotment, kMaxAllotmentAdditional, size) - contribution, 0);
   if (size <= kMinimumBenefitMaxSize) allotment = std::max(allotment, kMinimumBenefit * kDollar);
   return {SnapOutcome::kEligible, allotment};
+}
+
+SnapResult SnapFy2026(const SnapHousehold& h) { return Snap(h); }
+
+ONEDOOR_WIDE void SnapFy2026(const SnapHousehold* households, SnapResult* results, size_t n) {
+  for (size_t i = 0; i < n; ++i) results[i] = Snap(households[i]);
 }
 
 }  // namespace bench

@@ -12,6 +12,7 @@
 // benchmark can say how far the engine is from code written for one program, and check that
 // both give the same answer for every household.
 
+#include <cstddef>
 #include <cstdint>
 #include <optional>
 
@@ -37,5 +38,8 @@ struct SnapResult {
 };
 
 SnapResult SnapFy2026(const SnapHousehold& h);
+
+// The same over n households, compiled like the engine's loops (ONEDOOR_WIDE, core/wide.h).
+void SnapFy2026(const SnapHousehold* households, SnapResult* results, size_t n);
 
 }  // namespace bench

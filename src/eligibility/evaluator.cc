@@ -1,9 +1,10 @@
 #include "eligibility/evaluator.h"
 
-#include <algorithm>
-
 #include <fmt/format.h>
 
+#include <algorithm>
+
+#include "core/wide.h"
 #include "eligibility/decimal.h"
 
 namespace eligibility {
@@ -15,7 +16,9 @@ inline uint8_t Merge(uint8_t a, uint8_t b) { return a > b ? a : b; }
 // always: amounts and rates), and the same results; the 128-bit versions otherwise.
 // `when ? b : a` without a branch: the compilers turn ternaries whose operands come from memory
 // into jumps, which mispredict on data that is true for some rows and false for others.
-inline int64_t Select(bool when, int64_t a, int64_t b) { return a ^ ((a ^ b) & -static_cast<int64_t>(when)); }
+inline int64_t Select(bool when, int64_t a, int64_t b) {
+  return a ^ ((a ^ b) & -static_cast<int64_t>(when));
+}
 inline uint8_t Select(bool when, uint8_t a, uint8_t b) {
   return static_cast<uint8_t>(a ^ ((a ^ b) & -static_cast<uint8_t>(when)));
 }
@@ -28,18 +31,24 @@ inline bool AllKnown(const uint8_t* s, size_t n) {
   return any == kKnown;
 }
 
-// p / 10^6 rounded halves away from zero, without a branch on the data.
-inline int64_t DivScaleRound(int64_t p) {
-  int64_t q = p / decimal::kScale;
-  int64_t r = p - q * decimal::kScale;
-  int64_t away = (p >> 63) | 1;  // -1 or 1
-  return q + (away & -static_cast<int64_t>(2 * (r < 0 ? -r : r) >= decimal::kScale));
+// a * b / 10^6 rounded halves away from zero (decimal::Mul), as (p ± 10^6 / 2) / 10^6 with a
+// division by a constant; false when that leaves 64 bits (decimal::Mul then decides).
+inline bool MulRound(int64_t a, int64_t b, int64_t* out) {
+  int64_t p;
+  if (__builtin_mul_overflow(a, b, &p)) return false;
+  const int64_t sign = p >> 63;  // 0 or -1
+  const int64_t half = ((decimal::kScale / 2) ^ sign) - sign;
+  int64_t t;
+  if (__builtin_add_overflow(p, half, &t)) return false;
+  *out = t / decimal::kScale;
+  return true;
 }
 
 inline std::optional<int64_t> MulFast(int64_t a, int64_t b) {
-  int64_t p;
-  if (__builtin_mul_overflow(a, b, &p)) [[unlikely]] return decimal::Mul(a, b);
-  return DivScaleRound(p);
+  int64_t r;
+  if (!MulRound(a, b, &r)) [[unlikely]]
+    return decimal::Mul(a, b);
+  return r;
 }
 
 inline std::optional<int64_t> DivFast(int64_t a, int64_t b) {
@@ -63,8 +72,12 @@ inline bool RoundToWhole(int64_t value, decimal::Rounding mode, int64_t* out) {
   int64_t q = value / decimal::kScale;
   int64_t r = value - q * decimal::kScale;
   switch (mode) {
-    case decimal::Rounding::kDown: q -= r < 0; break;
-    case decimal::Rounding::kUp: q += r > 0; break;
+    case decimal::Rounding::kDown:
+      q -= r < 0;
+      break;
+    case decimal::Rounding::kUp:
+      q += r > 0;
+      break;
     case decimal::Rounding::kNearest:
       q += ((r >> 63) | 1) & -static_cast<int64_t>(2 * (r < 0 ? -r : r) >= decimal::kScale);
       break;
@@ -72,7 +85,8 @@ inline bool RoundToWhole(int64_t value, decimal::Rounding mode, int64_t* out) {
   return !__builtin_mul_overflow(q, decimal::kScale, out);
 }
 
-inline std::optional<int64_t> RoundToFast(int64_t value, int64_t unit, decimal::Rounding mode) __attribute__((always_inline));
+inline std::optional<int64_t> RoundToFast(int64_t value, int64_t unit, decimal::Rounding mode)
+    __attribute__((always_inline));
 inline std::optional<int64_t> RoundToFast(int64_t value, int64_t unit, decimal::Rounding mode) {
   if (unit <= 0) return std::nullopt;
   int64_t q = value / unit;
@@ -99,7 +113,8 @@ inline std::optional<int64_t> RoundToFast(int64_t value, int64_t unit, decimal::
 
 }  // namespace
 
-core::StatusOr<int64_t> ParseValue(const Symbol& symbol, std::string_view text, const std::string& field) {
+core::StatusOr<int64_t> ParseValue(const Symbol& symbol, std::string_view text,
+                                   const std::string& field) {
   auto bad = [&](std::string message) {
     return core::Status::InvalidArgument(fmt::format("{}: {}", field, message), {{field, message}});
   };
@@ -111,10 +126,14 @@ core::StatusOr<int64_t> ParseValue(const Symbol& symbol, std::string_view text, 
     case Type::kNumber:
     case Type::kMoney: {
       auto v = decimal::Parse(text);
-      if (!v) return bad(symbol.type == Type::kMoney ? "expected an amount like 1234.56" : "expected a number");
+      if (!v)
+        return bad(symbol.type == Type::kMoney ? "expected an amount like 1234.56"
+                                               : "expected a number");
       if (symbol.integer && *v % decimal::kScale != 0) return bad("expected a whole number");
-      if (symbol.min && *v < *symbol.min) return bad(fmt::format("must be at least {}", decimal::ToString(*symbol.min)));
-      if (symbol.max && *v > *symbol.max) return bad(fmt::format("must be at most {}", decimal::ToString(*symbol.max)));
+      if (symbol.min && *v < *symbol.min)
+        return bad(fmt::format("must be at least {}", decimal::ToString(*symbol.min)));
+      if (symbol.max && *v > *symbol.max)
+        return bad(fmt::format("must be at most {}", decimal::ToString(*symbol.max)));
       return *v;
     }
     case Type::kDate: {
@@ -156,10 +175,13 @@ core::Status Batch::Add(const HouseholdInput& household) {
   values.reserve(household.values.size());
   for (const auto& [name, text] : household.values) {
     int s = rules_.FindSymbol(name);
-    if (s < 0) return core::Status::InvalidArgument(fmt::format("{}: unknown input", name), {{name, "unknown input"}});
+    if (s < 0)
+      return core::Status::InvalidArgument(fmt::format("{}: unknown input", name),
+                                           {{name, "unknown input"}});
     if (symbols[s].entity == Entity::kPerson) {
-      return core::Status::InvalidArgument(fmt::format("{}: a value for each member: give it under members", name),
-                                           {{name, "a value for each member: give it under members"}});
+      return core::Status::InvalidArgument(
+          fmt::format("{}: a value for each member: give it under members", name),
+          {{name, "a value for each member: give it under members"}});
     }
     ASSIGN_OR_RETURN(int64_t v, ParseValue(symbols[s], text, name));
     values.push_back({s, v});
@@ -174,12 +196,14 @@ core::Status Batch::Add(const HouseholdInput& household) {
       int s = rules_.FindSymbol(name);
       if (s < 0) {
         std::string f = field();
-        return core::Status::InvalidArgument(fmt::format("{}: unknown input", f), {{f, "unknown input"}});
+        return core::Status::InvalidArgument(fmt::format("{}: unknown input", f),
+                                             {{f, "unknown input"}});
       }
       if (symbols[s].entity != Entity::kPerson) {
         std::string f = field();
-        return core::Status::InvalidArgument(fmt::format("{}: a value for the household, not for a member", f),
-                                             {{f, "a value for the household, not for a member"}});
+        return core::Status::InvalidArgument(
+            fmt::format("{}: a value for the household, not for a member", f),
+            {{f, "a value for the household, not for a member"}});
       }
       auto v = ParseValue(symbols[s], text, name);
       if (!v.ok()) return ParseValue(symbols[s], text, field()).status();
@@ -217,6 +241,8 @@ Evaluator::Evaluator(const RuleSet& rules) : rules_(rules) {
   sym_cols_.resize(rules.symbols().size());
   sym_result_.assign(rules.symbols().size(), nullptr);
   uniform_.resize(n);
+  dense_.resize(n);
+  sym_uniform_.resize(rules.symbols().size());
   active_root_.assign(rules.symbols().size(), -1);
   params_.assign(rules.parameters().size(), nullptr);
   param_ended_.assign(rules.parameters().size(), 0);
@@ -311,19 +337,44 @@ void Evaluator::ComputeSymbol(int s) {
   Column& out = sym_cols_[s];
   out.v.resize(n);
   out.s.resize(n);
-  if (sym.is_input) {
-    std::fill(out.v.begin(), out.v.end(), sym.default_value.value_or(0));
-    std::fill(out.s.begin(), out.s.end(), sym.default_value ? kKnown : kUnknown);
-  } else if (root < 0) {
-    std::fill(out.v.begin(), out.v.end(), 0);
-    std::fill(out.s.begin(), out.s.end(), kError);
-  } else {
-    const Column& f = Node(root);
-    std::copy(f.v.begin(), f.v.end(), out.v.begin());
-    std::copy(f.s.begin(), f.s.end(), out.s.begin());
-  }
   int64_t* ov = out.v.data();
   uint8_t* os = out.s.data();
+  Uniform& u = sym_uniform_[s];
+  if (sym.is_input && given.size() == n) {
+    // Given for every row, once each and in order (as bulk loading gives them): a copy.
+    uint32_t off = 0;
+    for (size_t i = 0; i < n; ++i) {
+      ov[i] = given[i].value;
+      off |= given[i].row ^ static_cast<uint32_t>(i);
+    }
+    if (off == 0) {
+      std::fill(os, os + n, kKnown);
+      u.filled = false;
+      sym_result_[s] = &out;
+      return;
+    }
+    u.filled = false;  // the copy wrote over the column
+  }
+  if (sym.is_input) {
+    // Not given anywhere: the default (or unknown) in every row, kept from the last batch.
+    const int64_t v = sym.default_value.value_or(0);
+    const uint8_t st = sym.default_value ? kKnown : kUnknown;
+    if (!(u.filled && u.v == v && u.s == st && u.rows == n)) {
+      std::fill(ov, ov + n, v);
+      std::fill(os, os + n, st);
+    }
+    u = {true, v, st, n};
+  } else if (root < 0) {
+    std::fill(ov, ov + n, 0);
+    std::fill(os, os + n, kError);
+    u.filled = false;
+  } else {
+    const Column& f = Node(root);
+    std::copy(f.v.begin(), f.v.end(), ov);
+    std::copy(f.s.begin(), f.s.end(), os);
+    u.filled = false;
+  }
+  if (!given.empty()) u.filled = false;
   for (const auto& g : given) {
     ov[g.row] = g.value;
     os[g.row] = kKnown;
@@ -331,10 +382,105 @@ void Evaluator::ComputeSymbol(int s) {
   sym_result_[s] = &out;
 }
 
+// `if c1 then t1 elif c2 then t2 ... else e` over the rows, for B conditions (0: any number).
+// A row takes the first branch whose condition is true; a condition not known before that
+// blocks the row, which is then known only when every branch gives the same known value.
+template <size_t B>
+void Evaluator::IfRows(const std::vector<int>& a, size_t n, int64_t* __restrict ov,
+                       uint8_t* __restrict os) {
+  const size_t branches = B ? B : a.size() / 2;
+  std::vector<const Column*> cols(a.size());
+  for (size_t k = 0; k < a.size(); ++k) cols[k] = result_[a[k]];
+  constexpr size_t kInline = B ? B : 1;
+  const int64_t* cv_fixed[kInline];
+  const uint8_t* cs_fixed[kInline];
+  const int64_t* tv_fixed[kInline];
+  const uint8_t* ts_fixed[kInline];
+  std::vector<const int64_t*> cv_dyn, tv_dyn;
+  std::vector<const uint8_t*> cs_dyn, ts_dyn;
+  const int64_t** cv = cv_fixed;
+  const uint8_t** cs = cs_fixed;
+  const int64_t** tv = tv_fixed;
+  const uint8_t** ts = ts_fixed;
+  if (!B) {
+    cv_dyn.resize(branches), cs_dyn.resize(branches), tv_dyn.resize(branches),
+        ts_dyn.resize(branches);
+    cv = cv_dyn.data(), cs = cs_dyn.data(), tv = tv_dyn.data(), ts = ts_dyn.data();
+  }
+  for (size_t b = 0; b < branches; ++b) {
+    cv[b] = cols[2 * b]->v.data();
+    cs[b] = cols[2 * b]->s.data();
+    tv[b] = cols[2 * b + 1]->v.data();
+    ts[b] = cols[2 * b + 1]->s.data();
+  }
+  const int64_t* ev = cols.back()->v.data();
+  const uint8_t* es = cols.back()->s.data();
+  for (size_t i = 0; i < n; ++i) {
+    // From the last branch to the first, so that the first true condition has the last word;
+    // `blocked` is the state of the condition that blocks the row (kKnown when none does): the
+    // first one not known with only false ones before it.
+    int64_t v = ev[i];
+    uint8_t st = es[i];
+    uint8_t blocked = kKnown;
+    for (size_t b = branches; b-- > 0;) {
+      const uint8_t c_s = cs[b][i];
+      const bool known = c_s == kKnown;
+      const bool take = known & (cv[b][i] != 0);
+      v = Select(take, v, tv[b][i]);
+      st = Select(take, st, ts[b][i]);
+      blocked = Select(known, c_s, Select(take, blocked, uint8_t{kKnown}));
+    }
+    if (blocked != kKnown) [[unlikely]] {
+      // An unknown condition still gives an answer when every branch gives the same one.
+      const int64_t first = tv[0][i];
+      bool same = true;
+      for (size_t b = 0; b < branches && same; ++b) same = ts[b][i] == kKnown && tv[b][i] == first;
+      same = same && es[i] == kKnown && ev[i] == first;
+      v = first;
+      st = same && blocked == kUnknown ? kKnown : blocked;
+    }
+    ov[i] = v;
+    os[i] = st;
+  }
+}
+
+// Which entry of a dense table each row's key falls on, for the keys of one column from
+// `first_key`: made once per batch for a column that several table look-ups use (household
+// size), and kept in a few slots.
+const Evaluator::KeyIndex& Evaluator::IndexKeys(const Column& key, int64_t first_key) {
+  for (const KeyIndex& k : key_index_) {
+    if (k.key == &key && k.epoch == epoch_ && k.first_key == first_key) return k;
+  }
+  KeyIndex& k = key_index_[key_index_next_++ % key_index_.size()];
+  k.key = &key;
+  k.epoch = epoch_;
+  k.first_key = first_key;
+  const size_t n = key.v.size();
+  k.idx.resize(n);
+  const int64_t* kv = key.v.data();
+  const uint8_t* ks = key.s.data();
+  uint8_t* ix = k.idx.data();
+  uint8_t special = 0;
+  for (size_t i = 0; i < n; ++i) {
+    // The offset from the first key in whole keys, when it is one (a 32-bit division by a
+    // constant); the rows that are not fall to the slow path.
+    const uint64_t d = static_cast<uint64_t>(kv[i]) - static_cast<uint64_t>(first_key);
+    const uint32_t j = static_cast<uint32_t>(d) / static_cast<uint32_t>(decimal::kScale);
+    const bool in = (d < static_cast<uint64_t>(KeyIndex::kDense) * decimal::kScale) &
+                    (j * static_cast<uint64_t>(decimal::kScale) == d);
+    const uint8_t code = Select(ks[i] == kKnown, KeyIndex::kNotKnown,
+                                Select(in, KeyIndex::kOther, static_cast<uint8_t>(j)));
+    ix[i] = code;
+    special |= static_cast<uint8_t>(code >= KeyIndex::kDense);
+  }
+  k.special = special != 0;
+  return k;
+}
+
 // The loops below read their columns through raw pointers taken once: writing a status byte
 // (uint8_t may alias anything) would otherwise make the compiler reload every vector's data
 // pointer on each row.
-void Evaluator::Compute(int id) {
+ONEDOOR_WIDE void Evaluator::Compute(int id) {
   const eligibility::Node& node = rules_.nodes()[id];
   const auto& a = node.args;
   if (node.op == Op::kSymbol) {
@@ -342,7 +488,8 @@ void Evaluator::Compute(int id) {
     return;
   }
   // Children first (they may resize cols_ entries of other nodes, never this one).
-  for (int c : a) if (c >= 0) Node(c);
+  for (int c : a)
+    if (c >= 0) Node(c);
   Column& out = Own(id, node.entity);
   const size_t n = out.v.size();
   int64_t* ov = out.v.data();
@@ -381,41 +528,64 @@ void Evaluator::Compute(int id) {
       const int64_t last_key = t.back().first;
       const int64_t last_value = t.back().second;
       const int64_t additional = pv->additional.value_or(0);
-      // Whole keys between the first and the last (household sizes): looked up in a dense copy
-      // of the table instead of a binary search per row. Keys not listed take the nearest
-      // smaller key, as in the search.
-      int64_t dense[64];
-      int64_t span = 0;
-      bool use_dense = first_key % decimal::kScale == 0 && last_key % decimal::kScale == 0 &&
-                       !__builtin_sub_overflow(last_key, first_key, &span) && span / decimal::kScale < 64;
-      if (use_dense) {
-        for (int64_t j = 0; j < span / decimal::kScale; ++j) {
-          int64_t k = first_key + j * decimal::kScale;
-          dense[j] = std::prev(std::upper_bound(t.begin(), t.end(), std::make_pair(k, INT64_MAX)))->second;
+      // The value for one key, known, as the search and the `additional` per key above the
+      // last one give it; false when out of range.
+      auto lookup = [&](int64_t k, int64_t* v) {
+        if (k % decimal::kScale != 0 || k < first_key) return false;
+        if (k >= last_key) {
+          int64_t extra = (k - last_key) / decimal::kScale;
+          decimal::Int128 r = static_cast<decimal::Int128>(last_value) +
+                              static_cast<decimal::Int128>(extra) * additional;
+          if (r > INT64_MAX || r < INT64_MIN) return false;
+          *v = static_cast<int64_t>(r);
+          return true;
         }
-      }
-      const int64_t first_whole = first_key / decimal::kScale;
-      for (size_t i = 0; i < n; ++i) {
-        uint8_t st = ks[i];
-        int64_t k = kv[i];
-        int64_t v = 0;
-        if (st == kKnown) {
-          int64_t whole = k / decimal::kScale;
-          if (whole * decimal::kScale != k || k < first_key) {
-            st = kError;
-          } else if (k >= last_key) [[unlikely]] {
-            int64_t extra = (k - last_key) / decimal::kScale;
-            decimal::Int128 r = static_cast<decimal::Int128>(last_value) + static_cast<decimal::Int128>(extra) * additional;
-            if (r > INT64_MAX || r < INT64_MIN) {
-              st = kError;
-            } else {
-              v = static_cast<int64_t>(r);
-            }
-          } else if (use_dense) {
-            v = dense[whole - first_whole];
-          } else {
-            v = std::prev(std::upper_bound(t.begin(), t.end(), std::make_pair(k, INT64_MAX)))->second;
+        *v = std::prev(std::upper_bound(t.begin(), t.end(), std::make_pair(k, INT64_MAX)))->second;
+        return true;
+      };
+      // Whole keys from the first one (household sizes) are read from a dense table of the
+      // next kDense keys, made once per parameter value, instead of a search per row.
+      constexpr int64_t kDense = KeyIndex::kDense;
+      if (first_key % decimal::kScale == 0 &&
+          first_key / decimal::kScale <= INT64_MAX / decimal::kScale - kDense) {
+        DenseTable& d = dense_[id];
+        if (d.of != pv) {
+          d.of = pv;
+          d.v.assign(kDense + 2, 0);
+          d.s.assign(kDense + 2, kKnown);
+          for (int64_t j = 0; j < kDense; ++j) {
+            if (!lookup(first_key + j * decimal::kScale, &d.v[j])) d.s[j] = kError;
           }
+        }
+        const KeyIndex& ki = IndexKeys(arg(0), first_key);
+        const uint8_t* ix = ki.idx.data();
+        const int64_t* dv = d.v.data();
+        const uint8_t* ds = d.s.data();
+        for (size_t i = 0; i < n; ++i) {
+          const uint8_t j = ix[i];
+          ov[i] = dv[j];
+          os[i] = ds[j];
+        }
+        if (ki.special) [[unlikely]] {
+          for (size_t i = 0; i < n; ++i) {
+            if (ix[i] == KeyIndex::kNotKnown) {
+              os[i] = ks[i];
+            } else if (ix[i] == KeyIndex::kOther) {
+              int64_t v = 0;
+              const bool ok = lookup(kv[i], &v);
+              ov[i] = ok ? v : 0;
+              os[i] = ok ? kKnown : kError;
+            }
+          }
+        }
+        return;
+      }
+      for (size_t i = 0; i < n; ++i) {
+        int64_t v = 0;
+        uint8_t st = ks[i];
+        if (st == kKnown && !lookup(kv[i], &v)) {
+          v = 0;
+          st = kError;
         }
         ov[i] = v;
         os[i] = st;
@@ -493,34 +663,38 @@ void Evaluator::Compute(int id) {
       const int64_t* y = V(1);
       const uint8_t* xs = S(0);
       const uint8_t* ys = S(1);
-      const bool known = AllKnown(xs, n) && AllKnown(ys, n);
-      if (known && node.op == Op::kAdd) {
+      // Wrapping arithmetic, with the sign bit of `over` set when some row overflowed (rare):
+      // loops without a branch or a flag, which vectorise; the rows that overflowed become
+      // errors after.
+      int64_t over = 0;
+      if (node.op == Op::kAdd) {
         for (size_t i = 0; i < n; ++i) {
-          int64_t r;
-          bool overflow = __builtin_add_overflow(x[i], y[i], &r);
-          ov[i] = Select(overflow, r, 0);
-          os[i] = overflow ? kError : kKnown;
-        }
-      } else if (known) {
-        for (size_t i = 0; i < n; ++i) {
-          int64_t r;
-          bool overflow = __builtin_sub_overflow(x[i], y[i], &r);
-          ov[i] = Select(overflow, r, 0);
-          os[i] = overflow ? kError : kKnown;
-        }
-      } else if (node.op == Op::kAdd) {
-        for (size_t i = 0; i < n; ++i) {
-          int64_t r;
-          bool overflow = __builtin_add_overflow(x[i], y[i], &r);
-          ov[i] = overflow ? 0 : r;
-          os[i] = Merge(Merge(xs[i], ys[i]), overflow ? kError : kKnown);
+          const int64_t r =
+              static_cast<int64_t>(static_cast<uint64_t>(x[i]) + static_cast<uint64_t>(y[i]));
+          over |= (x[i] ^ r) & (y[i] ^ r);
+          ov[i] = r;
         }
       } else {
         for (size_t i = 0; i < n; ++i) {
+          const int64_t r =
+              static_cast<int64_t>(static_cast<uint64_t>(x[i]) - static_cast<uint64_t>(y[i]));
+          over |= (x[i] ^ y[i]) & (x[i] ^ r);
+          ov[i] = r;
+        }
+      }
+      if (AllKnown(xs, n) && AllKnown(ys, n)) {
+        std::fill(os, os + n, kKnown);
+      } else {
+        for (size_t i = 0; i < n; ++i) os[i] = Merge(xs[i], ys[i]);
+      }
+      if (over < 0) [[unlikely]] {
+        for (size_t i = 0; i < n; ++i) {
           int64_t r;
-          bool overflow = __builtin_sub_overflow(x[i], y[i], &r);
-          ov[i] = overflow ? 0 : r;
-          os[i] = Merge(Merge(xs[i], ys[i]), overflow ? kError : kKnown);
+          if (node.op == Op::kAdd ? __builtin_add_overflow(x[i], y[i], &r)
+                                  : __builtin_sub_overflow(x[i], y[i], &r)) {
+            ov[i] = 0;
+            os[i] = kError;
+          }
         }
       }
       return;
@@ -533,14 +707,14 @@ void Evaluator::Compute(int id) {
       const uint8_t* ys = S(1);
       if (node.op == Op::kMul && AllKnown(xs, n) && AllKnown(ys, n)) {
         for (size_t i = 0; i < n; ++i) {
-          int64_t p;
-          if (__builtin_mul_overflow(x[i], y[i], &p)) [[unlikely]] {
+          int64_t q;
+          if (!MulRound(x[i], y[i], &q)) [[unlikely]] {
             auto r = decimal::Mul(x[i], y[i]);
             ov[i] = r.value_or(0);
             os[i] = r ? kKnown : kError;
             continue;
           }
-          ov[i] = DivScaleRound(p);
+          ov[i] = q;
           os[i] = kKnown;
         }
         return;
@@ -548,14 +722,14 @@ void Evaluator::Compute(int id) {
       if (node.op == Op::kMul) {
         for (size_t i = 0; i < n; ++i) {
           uint8_t s = Merge(xs[i], ys[i]);
-          int64_t p;
-          if (__builtin_mul_overflow(x[i], y[i], &p)) [[unlikely]] {
+          int64_t q;
+          if (!MulRound(x[i], y[i], &q)) [[unlikely]] {
             auto r = s == kKnown ? decimal::Mul(x[i], y[i]) : std::optional<int64_t>(0);
             ov[i] = r.value_or(0);
             os[i] = r ? s : kError;
             continue;
           }
-          ov[i] = Select(s != kKnown, DivScaleRound(p), 0);
+          ov[i] = Select(s != kKnown, q, 0);
           os[i] = s;
         }
         return;
@@ -568,7 +742,12 @@ void Evaluator::Compute(int id) {
       }
       return;
     }
-    case Op::kEq: case Op::kNe: case Op::kLt: case Op::kLe: case Op::kGt: case Op::kGe: {
+    case Op::kEq:
+    case Op::kNe:
+    case Op::kLt:
+    case Op::kLe:
+    case Op::kGt:
+    case Op::kGe: {
       const int64_t* x = V(0);
       const int64_t* y = V(1);
       const uint8_t* xs = S(0);
@@ -579,12 +758,24 @@ void Evaluator::Compute(int id) {
         for (size_t i = 0; i < n; ++i) os[i] = Merge(xs[i], ys[i]);
       }
       switch (node.op) {
-        case Op::kEq: for (size_t i = 0; i < n; ++i) ov[i] = x[i] == y[i]; break;
-        case Op::kNe: for (size_t i = 0; i < n; ++i) ov[i] = x[i] != y[i]; break;
-        case Op::kLt: for (size_t i = 0; i < n; ++i) ov[i] = x[i] < y[i]; break;
-        case Op::kLe: for (size_t i = 0; i < n; ++i) ov[i] = x[i] <= y[i]; break;
-        case Op::kGt: for (size_t i = 0; i < n; ++i) ov[i] = x[i] > y[i]; break;
-        default: for (size_t i = 0; i < n; ++i) ov[i] = x[i] >= y[i]; break;
+        case Op::kEq:
+          for (size_t i = 0; i < n; ++i) ov[i] = x[i] == y[i];
+          break;
+        case Op::kNe:
+          for (size_t i = 0; i < n; ++i) ov[i] = x[i] != y[i];
+          break;
+        case Op::kLt:
+          for (size_t i = 0; i < n; ++i) ov[i] = x[i] < y[i];
+          break;
+        case Op::kLe:
+          for (size_t i = 0; i < n; ++i) ov[i] = x[i] <= y[i];
+          break;
+        case Op::kGt:
+          for (size_t i = 0; i < n; ++i) ov[i] = x[i] > y[i];
+          break;
+        default:
+          for (size_t i = 0; i < n; ++i) ov[i] = x[i] >= y[i];
+          break;
       }
       return;
     }
@@ -598,7 +789,8 @@ void Evaluator::Compute(int id) {
       const int64_t decisive = node.op == Op::kAnd ? 0 : 1;
       for (size_t i = 0; i < n; ++i) {
         const uint8_t x_s = xs[i], y_s = ys[i];
-        const bool d = ((x_s == kKnown) & (xv[i] == decisive)) | ((y_s == kKnown) & (yv[i] == decisive));
+        const bool d =
+            ((x_s == kKnown) & (xv[i] == decisive)) | ((y_s == kKnown) & (yv[i] == decisive));
         ov[i] = Select(d, 1 - decisive, decisive);
         os[i] = Select(d, Merge(x_s, y_s), kKnown);
       }
@@ -620,6 +812,11 @@ void Evaluator::Compute(int id) {
           std::fill(os, os + n, kKnown);
           return;
         }
+        if (AllKnown(cs, n)) {  // a known condition picks a branch, its value and its state
+          for (size_t i = 0; i < n; ++i) ov[i] = Select(cv[i] == 0, tv[i], ev[i]);
+          for (size_t i = 0; i < n; ++i) os[i] = Select(cv[i] == 0, ts[i], es[i]);
+          return;
+        }
         for (size_t i = 0; i < n; ++i) {
           const int64_t t = tv[i], e = ev[i];
           const uint8_t c_s = cs[i], t_s = ts[i], e_s = es[i];
@@ -633,47 +830,13 @@ void Evaluator::Compute(int id) {
         }
         return;
       }
-      // Several conditions: branch by branch over the column. scratch_ holds each row's state:
-      // 0 still open, 1 settled by a true condition, 2 blocked by a condition not known (its
-      // state kept in os until the end).
-      scratch_.assign(n, 0);
-      uint8_t* state = scratch_.data();
-      std::fill(ov, ov + n, 0);
-      std::fill(os, os + n, kKnown);
-      for (size_t b = 0; b < branches; ++b) {
-        const int64_t* cv = V(2 * b);
-        const uint8_t* cs = S(2 * b);
-        const int64_t* tv = V(2 * b + 1);
-        const uint8_t* ts = S(2 * b + 1);
-        for (size_t i = 0; i < n; ++i) {
-          const bool open = state[i] == 0;
-          const uint8_t c_s = cs[i];
-          const bool blocked = open & (c_s != kKnown);
-          const bool take = open & (c_s == kKnown) & (cv[i] != 0);
-          ov[i] = Select(take, ov[i], tv[i]);
-          os[i] = Select(blocked, Select(take, os[i], ts[i]), c_s);
-          state[i] = Select(blocked, Select(take, state[i], uint8_t{1}), uint8_t{2});
-        }
-      }
-      const int64_t* ev = V(a.size() - 1);
-      const uint8_t* es = S(a.size() - 1);
-      for (size_t i = 0; i < n; ++i) {
-        const bool open = state[i] == 0;
-        ov[i] = Select(open, ov[i], ev[i]);
-        os[i] = Select(open, os[i], es[i]);
-      }
-      for (size_t i = 0; i < n; ++i) {
-        if (state[i] != 2) continue;
-        // An unknown condition still gives an answer when every branch gives the same one.
-        const uint8_t blocked = os[i];
-        const int64_t first = V(1)[i];
-        bool same = true;
-        for (size_t b = 0; b <= branches && same; ++b) {
-          const size_t k = b < branches ? 2 * b + 1 : a.size() - 1;
-          same = S(k)[i] == kKnown && V(k)[i] == first;
-        }
-        ov[i] = first;
-        os[i] = same && blocked == kUnknown ? kKnown : blocked;
+      // Several conditions: row by row, the branches in registers.
+      if (branches == 2) {
+        IfRows<2>(a, n, ov, os);
+      } else if (branches == 3) {
+        IfRows<3>(a, n, ov, os);
+      } else {
+        IfRows<0>(a, n, ov, os);
       }
       return;
     }
@@ -712,8 +875,9 @@ void Evaluator::Compute(int id) {
       const uint8_t* xs = S(0);
       const int64_t* uv = V(1);
       const uint8_t* us = S(1);
-      auto mode = node.op == Op::kRound ? decimal::Rounding::kNearest
-                  : node.op == Op::kFloor ? decimal::Rounding::kDown : decimal::Rounding::kUp;
+      auto mode = node.op == Op::kRound   ? decimal::Rounding::kNearest
+                  : node.op == Op::kFloor ? decimal::Rounding::kDown
+                                          : decimal::Rounding::kUp;
       for (size_t i = 0; i < n; ++i) {
         uint8_t s = Merge(xs[i], us[i]);
         if (uv[i] == decimal::kScale) {
@@ -737,7 +901,8 @@ void Evaluator::Compute(int id) {
     case Op::kAll: {
       const uint32_t* mb = batch_->member_begin_.data();
       const Column* value = node.op == Op::kSum ? &arg(0) : nullptr;
-      const Column* filter = node.op == Op::kSum ? (a.size() > 1 ? &arg(1) : nullptr) : (a.empty() ? nullptr : &arg(0));
+      const Column* filter = node.op == Op::kSum ? (a.size() > 1 ? &arg(1) : nullptr)
+                                                 : (a.empty() ? nullptr : &arg(0));
       const int64_t* vv = value ? value->v.data() : nullptr;
       const uint8_t* vs = value ? value->s.data() : nullptr;
       const int64_t* fv_col = filter ? filter->v.data() : nullptr;
@@ -762,16 +927,22 @@ void Evaluator::Compute(int id) {
               break;
             }
             case Op::kCount:
-              if (fs == kKnown) acc += fv ? decimal::kScale : 0;
-              else st = Merge(st, fs);
+              if (fs == kKnown)
+                acc += fv ? decimal::kScale : 0;
+              else
+                st = Merge(st, fs);
               break;
             case Op::kAny:
-              if (fs == kKnown && fv) settled = true;
-              else if (fs != kKnown) st = Merge(st, fs);
+              if (fs == kKnown && fv)
+                settled = true;
+              else if (fs != kKnown)
+                st = Merge(st, fs);
               break;
             default:  // kAll
-              if (fs == kKnown && !fv) settled = true;
-              else if (fs != kKnown) st = Merge(st, fs);
+              if (fs == kKnown && !fv)
+                settled = true;
+              else if (fs != kKnown)
+                st = Merge(st, fs);
               break;
           }
         }
@@ -788,7 +959,8 @@ void Evaluator::Compute(int id) {
       const uint8_t* xs = S(0);
       const bool monthly = node.op == Op::kMonthly;
       for (size_t i = 0; i < n; ++i) {
-        auto r = monthly ? DivFast(xv[i], decimal::FromInt(12)) : MulFast(xv[i], decimal::FromInt(12));
+        auto r =
+            monthly ? DivFast(xv[i], decimal::FromInt(12)) : MulFast(xv[i], decimal::FromInt(12));
         ov[i] = r.value_or(0);
         os[i] = r ? xs[i] : kError;
       }
@@ -811,7 +983,8 @@ void Evaluator::Compute(int id) {
           std::swap(from, to);
           sign = -1;
         }
-        int months = (to.year - from.year) * 12 + (to.month - from.month) - (to.day < from.day ? 1 : 0);
+        int months =
+            (to.year - from.year) * 12 + (to.month - from.month) - (to.day < from.day ? 1 : 0);
         int64_t whole = node.op == Op::kYearsBetween ? months / 12 : months;
         ov[i] = sign * whole * decimal::kScale;
       }
@@ -837,7 +1010,8 @@ void Evaluator::Compute(int id) {
           auto [as, applies] = applies_if(i);
           const uint8_t c_s = cs[i];
           // Bitwise, not short-circuit: every operand is already loaded, and && would branch.
-          const bool skip = ((as == kKnown) & !applies) | ((c_s == kKnown) & (cv[i] != 0));  // n/a or passes
+          const bool skip =
+              ((as == kKnown) & !applies) | ((c_s == kKnown) & (cv[i] != 0));  // n/a or passes
           const bool fail = !skip & (c_s == kKnown) & (as == kKnown);
           ov[i] |= fail;
           os[i] = Merge(os[i], Select(skip | fail, Merge(c_s, as), kKnown));
@@ -886,7 +1060,8 @@ std::string Evaluator::ErrorAt(int node, uint32_t row) {
 
 // Follows the cells that are unknown (or an error) down to their cause: a missing input, or
 // the node where the error arose.
-void Evaluator::Walk(int id, uint32_t row, std::vector<int>* missing, std::string* error, std::vector<uint8_t>& seen) {
+void Evaluator::Walk(int id, uint32_t row, std::vector<int>* missing, std::string* error,
+                     std::vector<uint8_t>& seen) {
   if (error && !error->empty()) return;
   const eligibility::Node& node = rules_.nodes()[id];
   const Column& c = Node(id);
@@ -900,7 +1075,9 @@ void Evaluator::Walk(int id, uint32_t row, std::vector<int>* missing, std::strin
     }
     int root = active_root_[node.symbol];
     if (root < 0) {
-      if (error) *error = fmt::format("{}: no formula of {} is in force on {}", sym.pos.ToString(), sym.name, as_of_.ToString());
+      if (error)
+        *error = fmt::format("{}: no formula of {} is in force on {}", sym.pos.ToString(), sym.name,
+                             as_of_.ToString());
       return;
     }
     if (sym.entity == Entity::kHousehold) {
@@ -937,20 +1114,25 @@ void Evaluator::Walk(int id, uint32_t row, std::vector<int>* missing, std::strin
   if (error && !child_has && error->empty()) {
     std::string where = node.pos.ToString();
     switch (node.op) {
-      case Op::kDiv: *error = fmt::format("{}: division by zero", where); break;
+      case Op::kDiv:
+        *error = fmt::format("{}: division by zero", where);
+        break;
       case Op::kParam:
       case Op::kParamIndex:
       case Op::kBracket:
       case Op::kScale: {
         const eligibility::Parameter& p = rules_.parameters()[node.parameter];
         if (!params_[node.parameter]) {
-          *error = fmt::format("{}: parameter {} has no value on {}", where, p.name, as_of_.ToString());
+          *error =
+              fmt::format("{}: parameter {} has no value on {}", where, p.name, as_of_.ToString());
         } else {
           *error = fmt::format("{}: parameter {} has no value for this key", where, p.name);
         }
         break;
       }
-      default: *error = fmt::format("{}: the value is out of range", where); break;
+      default:
+        *error = fmt::format("{}: the value is out of range", where);
+        break;
     }
   }
 }

@@ -1,5 +1,6 @@
 #pragma once
 
+#include <array>
 #include <cstdint>
 #include <span>
 #include <string>
@@ -80,7 +81,8 @@ class Batch {
 };
 
 // Parses one value of `symbol`'s type; `field` names it in the error.
-core::StatusOr<int64_t> ParseValue(const Symbol& symbol, std::string_view text, const std::string& field);
+core::StatusOr<int64_t> ParseValue(const Symbol& symbol, std::string_view text,
+                                   const std::string& field);
 
 // Evaluates the rules over a batch, column by column: every node is computed once for all the
 // households of the batch, on demand, and kept until the next Run. Not thread-safe; one per
@@ -110,11 +112,15 @@ class Evaluator {
 
  private:
   void Compute(int node);
+  template <size_t B>
+  void IfRows(const std::vector<int>& args, size_t n, int64_t* __restrict ov,
+              uint8_t* __restrict os);
   void FillUniform(int node, int64_t v, uint8_t s);
   void ComputeSymbol(int symbol);
   size_t Rows(Entity e) const;
   Column& Own(int node, Entity e);
-  void Walk(int node, uint32_t row, std::vector<int>* missing, std::string* error, std::vector<uint8_t>& seen);
+  void Walk(int node, uint32_t row, std::vector<int>* missing, std::string* error,
+            std::vector<uint8_t>& seen);
 
   const RuleSet& rules_;
   const Batch* batch_ = nullptr;
@@ -123,7 +129,7 @@ class Evaluator {
   uint32_t epoch_ = 0;
   std::vector<uint32_t> node_epoch_, symbol_epoch_;
   std::vector<Column> cols_;
-  std::vector<Column> sym_cols_;  // a symbol's own column, when it cannot point at another
+  std::vector<Column> sym_cols_;           // a symbol's own column, when it cannot point at another
   std::vector<const Column*> sym_result_;  // a symbol's values: sym_cols_ or its formula's column
   struct Uniform {  // what a constant or parameter node's column was last filled with
     bool filled = false;
@@ -132,7 +138,27 @@ class Evaluator {
     size_t rows = 0;
   };
   std::vector<Uniform> uniform_;
-  std::vector<uint8_t> scratch_;  // per-row state of a multi-branch `if`
+  std::vector<Uniform>
+      sym_uniform_;    // an input's own column, when it holds its default in every row
+  struct DenseTable {  // a table parameter node's values for the first whole keys, by key
+    const ParameterValue* of = nullptr;
+    std::vector<int64_t> v;
+    std::vector<uint8_t> s;
+  };
+  std::vector<DenseTable> dense_;
+  struct KeyIndex {
+    static constexpr uint8_t kDense = 64;          // entries of a dense table
+    static constexpr uint8_t kNotKnown = kDense;   // the key is unknown or an error
+    static constexpr uint8_t kOther = kDense + 1;  // known, not a whole key of the dense table
+    const Column* key = nullptr;
+    uint32_t epoch = 0;
+    int64_t first_key = 0;
+    bool special = false;  // some row is kNotKnown or kOther
+    std::vector<uint8_t> idx;
+  };
+  std::array<KeyIndex, 4> key_index_;
+  size_t key_index_next_ = 0;
+  const KeyIndex& IndexKeys(const Column& key, int64_t first_key);
   std::vector<const Column*> result_;
   std::vector<int> active_root_;
   std::vector<const ParameterValue*> params_;
