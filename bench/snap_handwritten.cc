@@ -46,8 +46,6 @@ int64_t CeilDollar(int64_t x) {
   return q * kDollar;
 }
 
-}  // namespace
-
 inline SnapResult Snap(const SnapHousehold& h) {
   const int size = h.household_size;
   const bool elderly = h.has_elderly_or_disabled_member;
@@ -88,7 +86,7 @@ inline SnapResult Snap(const SnapHousehold& h) {
   return {SnapOutcome::kEligible, allotment};
 }
 
-SnapResult SnapFy2026(const SnapHousehold& h) { return Snap(h); }
+}  // namespace
 
 ONEDOOR_WIDE void SnapFy2026(const SnapHousehold* households, SnapResult* results, size_t n) {
   for (size_t i = 0; i < n; ++i) results[i] = Snap(households[i]);

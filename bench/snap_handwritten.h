@@ -37,9 +37,7 @@ struct SnapResult {
   int64_t allotment = 0;  // decimals, when eligible
 };
 
-SnapResult SnapFy2026(const SnapHousehold& h);
-
-// The same over n households, compiled like the engine's loops (ONEDOOR_WIDE, core/wide.h).
+// SNAP for n households, compiled like the engine's loops (ONEDOOR_WIDE, core/wide.h).
 void SnapFy2026(const SnapHousehold* households, SnapResult* results, size_t n);
 
 }  // namespace bench

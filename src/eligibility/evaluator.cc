@@ -242,7 +242,7 @@ Evaluator::Evaluator(const RuleSet& rules) : rules_(rules) {
   sym_result_.assign(rules.symbols().size(), nullptr);
   uniform_.resize(n);
   dense_.resize(n);
-  sym_uniform_.resize(rules.symbols().size());
+  sym_default_rows_.assign(rules.symbols().size(), 0);
   active_root_.assign(rules.symbols().size(), -1);
   params_.assign(rules.parameters().size(), nullptr);
   param_ended_.assign(rules.parameters().size(), 0);
@@ -339,7 +339,10 @@ void Evaluator::ComputeSymbol(int s) {
   out.s.resize(n);
   int64_t* ov = out.v.data();
   uint8_t* os = out.s.data();
-  Uniform& u = sym_uniform_[s];
+  // The column holds the input's default in every row from the last batch only if nothing
+  // below writes anything else.
+  const bool was_default = sym_default_rows_[s] == n;
+  sym_default_rows_[s] = 0;
   if (sym.is_input && given.size() == n) {
     // Given for every row, once each and in order (as bulk loading gives them): a copy.
     uint32_t off = 0;
@@ -349,32 +352,25 @@ void Evaluator::ComputeSymbol(int s) {
     }
     if (off == 0) {
       std::fill(os, os + n, kKnown);
-      u.filled = false;
       sym_result_[s] = &out;
       return;
     }
-    u.filled = false;  // the copy wrote over the column
   }
   if (sym.is_input) {
-    // Not given anywhere: the default (or unknown) in every row, kept from the last batch.
-    const int64_t v = sym.default_value.value_or(0);
-    const uint8_t st = sym.default_value ? kKnown : kUnknown;
-    if (!(u.filled && u.v == v && u.s == st && u.rows == n)) {
-      std::fill(ov, ov + n, v);
-      std::fill(os, os + n, st);
+    // Given nowhere: the default (or unknown) in every row, kept from the last batch.
+    if (!given.empty() || !was_default) {
+      std::fill(ov, ov + n, sym.default_value.value_or(0));
+      std::fill(os, os + n, sym.default_value ? kKnown : kUnknown);
     }
-    u = {true, v, st, n};
+    if (given.empty()) sym_default_rows_[s] = n;
   } else if (root < 0) {
     std::fill(ov, ov + n, 0);
     std::fill(os, os + n, kError);
-    u.filled = false;
   } else {
     const Column& f = Node(root);
     std::copy(f.v.begin(), f.v.end(), ov);
     std::copy(f.s.begin(), f.s.end(), os);
-    u.filled = false;
   }
-  if (!given.empty()) u.filled = false;
   for (const auto& g : given) {
     ov[g.row] = g.value;
     os[g.row] = kKnown;
@@ -389,32 +385,20 @@ template <size_t B>
 void Evaluator::IfRows(const std::vector<int>& a, size_t n, int64_t* __restrict ov,
                        uint8_t* __restrict os) {
   const size_t branches = B ? B : a.size() / 2;
-  std::vector<const Column*> cols(a.size());
-  for (size_t k = 0; k < a.size(); ++k) cols[k] = result_[a[k]];
-  constexpr size_t kInline = B ? B : 1;
-  const int64_t* cv_fixed[kInline];
-  const uint8_t* cs_fixed[kInline];
-  const int64_t* tv_fixed[kInline];
-  const uint8_t* ts_fixed[kInline];
-  std::vector<const int64_t*> cv_dyn, tv_dyn;
-  std::vector<const uint8_t*> cs_dyn, ts_dyn;
-  const int64_t** cv = cv_fixed;
-  const uint8_t** cs = cs_fixed;
-  const int64_t** tv = tv_fixed;
-  const uint8_t** ts = ts_fixed;
-  if (!B) {
-    cv_dyn.resize(branches), cs_dyn.resize(branches), tv_dyn.resize(branches),
-        ts_dyn.resize(branches);
-    cv = cv_dyn.data(), cs = cs_dyn.data(), tv = tv_dyn.data(), ts = ts_dyn.data();
-  }
+  struct Branch {
+    const int64_t* cv;
+    const uint8_t* cs;
+    const int64_t* tv;
+    const uint8_t* ts;
+  };
+  std::vector<Branch> br(branches);
   for (size_t b = 0; b < branches; ++b) {
-    cv[b] = cols[2 * b]->v.data();
-    cs[b] = cols[2 * b]->s.data();
-    tv[b] = cols[2 * b + 1]->v.data();
-    ts[b] = cols[2 * b + 1]->s.data();
+    const Column& c = *result_[a[2 * b]];
+    const Column& t = *result_[a[2 * b + 1]];
+    br[b] = {c.v.data(), c.s.data(), t.v.data(), t.s.data()};
   }
-  const int64_t* ev = cols.back()->v.data();
-  const uint8_t* es = cols.back()->s.data();
+  const int64_t* ev = result_[a.back()]->v.data();
+  const uint8_t* es = result_[a.back()]->s.data();
   for (size_t i = 0; i < n; ++i) {
     // From the last branch to the first, so that the first true condition has the last word;
     // `blocked` is the state of the condition that blocks the row (kKnown when none does): the
@@ -423,18 +407,19 @@ void Evaluator::IfRows(const std::vector<int>& a, size_t n, int64_t* __restrict 
     uint8_t st = es[i];
     uint8_t blocked = kKnown;
     for (size_t b = branches; b-- > 0;) {
-      const uint8_t c_s = cs[b][i];
+      const uint8_t c_s = br[b].cs[i];
       const bool known = c_s == kKnown;
-      const bool take = known & (cv[b][i] != 0);
-      v = Select(take, v, tv[b][i]);
-      st = Select(take, st, ts[b][i]);
+      const bool take = known & (br[b].cv[i] != 0);
+      v = Select(take, v, br[b].tv[i]);
+      st = Select(take, st, br[b].ts[i]);
       blocked = Select(known, c_s, Select(take, blocked, uint8_t{kKnown}));
     }
     if (blocked != kKnown) [[unlikely]] {
       // An unknown condition still gives an answer when every branch gives the same one.
-      const int64_t first = tv[0][i];
+      const int64_t first = br[0].tv[i];
       bool same = true;
-      for (size_t b = 0; b < branches && same; ++b) same = ts[b][i] == kKnown && tv[b][i] == first;
+      for (size_t b = 0; b < branches && same; ++b)
+        same = br[b].ts[i] == kKnown && br[b].tv[i] == first;
       same = same && es[i] == kKnown && ev[i] == first;
       v = first;
       st = same && blocked == kUnknown ? kKnown : blocked;

@@ -138,8 +138,8 @@ class Evaluator {
     size_t rows = 0;
   };
   std::vector<Uniform> uniform_;
-  std::vector<Uniform>
-      sym_uniform_;    // an input's own column, when it holds its default in every row
+  // The rows of an input's own column when it holds the input's default in every row, else 0.
+  std::vector<size_t> sym_default_rows_;
   struct DenseTable {  // a table parameter node's values for the first whole keys, by key
     const ParameterValue* of = nullptr;
     std::vector<int64_t> v;
