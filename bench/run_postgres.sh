@@ -150,7 +150,7 @@ measure sq_read read.lua 64 "$a"
 measure sq_c1 create.lua 1 "$a"
 measure sq_c64 create.lua 64 "$a"
 stop_servers
-ONEDOOR_DB=$SQLITE_DB "$BIN" audit verify > "$tmp/verify_sqlite.txt" 2>&1 || { cat "$tmp/verify_sqlite.txt"; exit 1; }
+ONEDOOR_LOG_LEVEL=error ONEDOOR_DB=$SQLITE_DB "$BIN" audit verify > "$tmp/verify_sqlite.txt" 2>&1 || { cat "$tmp/verify_sqlite.txt"; exit 1; }
 
 # --- (b) PostgreSQL, one server --------------------------------------------------------------
 ONEDOOR_TOKEN=$(setup_db "$PGURL")
@@ -164,7 +164,7 @@ start_server "$PGURL"; b="http://127.0.0.1:$last_port"; check_read "$b"
 measure pg2_read read.lua 64 "$a" "$b"
 measure pg2_c64 create.lua 64 "$a" "$b"
 stop_servers
-ONEDOOR_DB=$PGURL "$BIN" audit verify > "$tmp/verify_pg.txt" 2>&1 || { cat "$tmp/verify_pg.txt"; exit 1; }
+ONEDOOR_LOG_LEVEL=error ONEDOOR_DB=$PGURL "$BIN" audit verify > "$tmp/verify_pg.txt" 2>&1 || { cat "$tmp/verify_pg.txt"; exit 1; }
 # Rows and on-disk bytes per row (heap + indexes + TOAST) of the main tables, for docs/SCALING.md.
 pg_rows=$(as_pg "$PGBIN/psql" -h 127.0.0.1 -p "$pgport" -U onedoor -d onedoor -AtF' ' -c \
   "SELECT t, n, pg_total_relation_size(t::regclass), pg_total_relation_size(t::regclass) / greatest(n, 1)

@@ -615,6 +615,126 @@ TEST_P(StorageConformance, BadSqlIsInternal) {
   EXPECT_EQ(s2.code(), StatusCode::kInternal);
 }
 
+TEST_P(StorageConformance, QueuedStatementsAreKeptWithTheWrite) {
+  ASSERT_TRUE(db_->Write([&](Transaction& tx) -> Status {
+                   RETURN_IF_ERROR(tx.Queue("INSERT INTO kv (k, n) VALUES (?, ?)", {"a", int64_t{1}}));
+                   RETURN_IF_ERROR(tx.Queue("INSERT INTO kv (k, n) VALUES (?, ?)", {"b", int64_t{2}}));
+                   // A later statement of the same transaction sees what was queued before it.
+                   ASSIGN_OR_RETURN(Rows rows, tx.Query("SELECT SUM(n) FROM kv"));
+                   EXPECT_EQ(rows.at(0).Int(0), 3);
+                   // Queued last, sent with the commit.
+                   return tx.Queue("UPDATE kv SET v = ? WHERE k = ?", {"last", "b"});
+                 }).ok());
+  // A write made of queued statements only.
+  ASSERT_TRUE(db_->Write([&](Transaction& tx) -> Status {
+                   return tx.Queue("INSERT INTO kv (k) VALUES (?)", {"c"});
+                 }).ok());
+  EXPECT_EQ(Keys(), (std::set<std::string>{"a", "b", "c"}));
+  ASSERT_TRUE(db_->Read([&](Transaction& tx) -> Status {
+                   ASSIGN_OR_RETURN(Rows rows, tx.Query("SELECT v FROM kv WHERE k = ?", {"b"}));
+                   EXPECT_EQ(rows.at(0).Text(0), "last");
+                   return Status::Ok();
+                 }).ok());
+}
+
+TEST_P(StorageConformance, ManyQueuedStatementsAreAllKept) {
+  ASSERT_TRUE(db_->Write([&](Transaction& tx) -> Status {
+                   for (int i = 0; i < 1000; ++i) {
+                     RETURN_IF_ERROR(tx.Queue("INSERT INTO kv (k) VALUES (?)", {"k" + std::to_string(i)}));
+                   }
+                   return Status::Ok();
+                 }).ok());
+  EXPECT_EQ(Count(), 1000);
+}
+
+TEST_P(StorageConformance, FailingQueuedStatementFailsTheWriteAtCommit) {
+  ASSERT_TRUE(Insert("dup").ok());
+  Status s = db_->Write([&](Transaction& tx) -> Status {
+    RETURN_IF_ERROR(tx.Queue("INSERT INTO kv (k) VALUES (?)", {"fresh"}));
+    return tx.Queue("INSERT INTO kv (k) VALUES (?)", {"dup"});
+  });
+  EXPECT_EQ(s.code(), StatusCode::kAlreadyExists) << s.ToString();
+  EXPECT_EQ(Keys(), std::set<std::string>{"dup"});
+  // The caller's own error for the failure, wherever it is reported.
+  auto refuse = [](Status) { return Status::Unavailable("the log cannot be written"); };
+  Status s2 = db_->Write([&](Transaction& tx) -> Status {
+    RETURN_IF_ERROR(tx.Queue("INSERT INTO kv (k) VALUES (?)", {"dup"}, refuse));
+    return tx.Queue("INSERT INTO kv (k) VALUES (?)", {"after"});
+  });
+  EXPECT_EQ(s2.code(), StatusCode::kUnavailable) << s2.ToString();
+  EXPECT_EQ(s2.message(), "the log cannot be written");
+  EXPECT_EQ(Keys(), std::set<std::string>{"dup"});
+}
+
+TEST_P(StorageConformance, FailingQueuedStatementIsReportedByTheNextStatement) {
+  bool reported = false;  // by Queue itself (SQLite runs it at once) or by the next statement
+  Status s = db_->Write([&](Transaction& tx) -> Status {
+    Status queued = tx.Queue("INSERT INTO child (kv_id, note) VALUES (?, ?)", {int64_t{12345}, "orphan"});
+    if (!queued.ok()) {
+      reported = true;
+      return queued;
+    }
+    auto rows = tx.Query("SELECT COUNT(*) FROM kv");
+    reported = !rows.ok();
+    return rows.status();
+  });
+  EXPECT_TRUE(reported);
+  EXPECT_EQ(s.code(), StatusCode::kFailedPrecondition) << s.ToString();
+  EXPECT_EQ(Count("child"), 0);
+}
+
+TEST_P(StorageConformance, QueuedStatementErrorsLeaveTheSessionUsable) {
+  Status count = db_->Write([&](Transaction& tx) -> Status {
+    return tx.Queue("INSERT INTO kv (k, v) VALUES (?, ?)", {"only one"});
+  });
+  EXPECT_EQ(count.code(), StatusCode::kInternal) << count.ToString();
+  Status bad = db_->Write([&](Transaction& tx) -> Status {
+    RETURN_IF_ERROR(tx.Queue("INSRT INTO kv VALUES (1)"));
+    return tx.Queue("INSERT INTO kv (k) VALUES (?)", {"never"});
+  });
+  EXPECT_EQ(bad.code(), StatusCode::kInternal) << bad.ToString();
+  // Every session of the pool, with whatever it cached, still writes and reads.
+  for (int i = 0; i < 8; ++i) {
+    ASSERT_TRUE(db_->Write([&](Transaction& tx) -> Status {
+                     return tx.Queue("INSERT INTO kv (k) VALUES (?)", {"ok" + std::to_string(i)});
+                   }).ok());
+  }
+  EXPECT_EQ(Count(), 8);
+}
+
+TEST_P(StorageConformance, WorkThatRunsNothingSucceeds) {
+  EXPECT_TRUE(db_->Write([](Transaction&) { return Status::Ok(); }).ok());
+  EXPECT_TRUE(db_->Read([](Transaction&) { return Status::Ok(); }).ok());
+  EXPECT_EQ(db_->Write([](Transaction&) { return Status::NotFound("nothing"); }).code(), StatusCode::kNotFound);
+  EXPECT_EQ(Count(), 0);
+}
+
+// Pooled sessions the server closed meanwhile (a restart, an idle timeout, an operator's
+// pg_terminate_backend) are opened again, and the work goes through.
+TEST_P(StorageConformance, LostPooledSessionsAreReplaced) {
+  if (db_->dialect() != Dialect::kPostgres) GTEST_SKIP() << "PostgreSQL sessions only";
+  ASSERT_TRUE(Insert("before").ok());
+  ASSERT_EQ(Count(), 1);  // a reading session in the pool too
+  auto other = Open();
+  auto terminate = [&] {
+    ASSERT_TRUE(other->Write([](Transaction& tx) -> Status {
+                       ASSIGN_OR_RETURN(Rows rows,
+                                        tx.Query("SELECT COUNT(pg_terminate_backend(pid)) FROM pg_stat_activity "
+                                                 "WHERE datname = current_database() AND pid <> pg_backend_pid() "
+                                                 "AND backend_type = 'client backend'"));
+                       EXPECT_GE(rows.at(0).Int(0), 1);
+                       return Status::Ok();
+                     }).ok());
+  };
+  terminate();
+  EXPECT_TRUE(Insert("after").ok());
+  EXPECT_EQ(Keys(), (std::set<std::string>{"before", "after"}));
+  terminate();
+  // A write of queued statements only: sent first, committed after, so it too goes through.
+  EXPECT_TRUE(db_->Write([](Transaction& tx) { return tx.Queue("INSERT INTO kv (k) VALUES (?)", {"queued"}); }).ok());
+  EXPECT_EQ(Count(), 3);
+}
+
 INSTANTIATE_TEST_SUITE_P(Backends, StorageConformance, ::testing::ValuesIn(kBackends),
                          [](const ::testing::TestParamInfo<BackendFactory>& info) { return info.param.name; });
 

@@ -33,11 +33,13 @@ constexpr std::string_view kLockChain =
     "set_config('onedoor.audit_chain', chain::text, true) FROM pick";
 
 // Run after kLockChain, in a new statement so that at READ COMMITTED it sees the entry the
-// chain's previous holder committed. nextval comes after the lock, so seq increases along the
-// chain in commit order.
+// chain's previous holder committed: the chain kLockChain settled on, the entry's seq and the
+// chain's last hash. nextval comes after the lock, so seq increases along the chain in commit
+// order.
 constexpr std::string_view kPostgresHead =
-    "SELECT nextval('audit_log_seq'), "
-    "(SELECT hash FROM audit_log WHERE chain = ? ORDER BY seq DESC LIMIT 1)";
+    "WITH c AS (SELECT current_setting('onedoor.audit_chain')::bigint AS chain) "
+    "SELECT c.chain, nextval('audit_log_seq'), "
+    "(SELECT a.hash FROM audit_log a WHERE a.chain = c.chain ORDER BY a.seq DESC LIMIT 1) FROM c";
 
 Record FromRow(const storage::Row& row) {
   Record r;
@@ -170,11 +172,12 @@ core::Status AuditLog::Append(storage::Transaction& tx, const authz::Principal& 
     // Concurrent appenders to one chain would read the same last entry and fork it; the chain's
     // lock, held until the transaction ends, orders them. One lock per transaction: with two,
     // transactions taking them in opposite orders would deadlock.
-    ASSIGN_OR_RETURN(storage::Rows locked, tx.Query(kLockChain, {PostgresChain(who, entry)}));
-    r.chain = locked.at(0).Int(0);
-    ASSIGN_OR_RETURN(storage::Rows head, tx.Query(kPostgresHead, {r.chain}));
-    r.seq = head.at(0).Int(0);
-    r.prev_hash = head.at(0).IsNull(1) ? Genesis() : head.at(0).Text(1);
+    // The lock is queued: it goes to the server with the head's query, in one round trip.
+    RETURN_IF_ERROR(tx.Queue(kLockChain, {PostgresChain(who, entry)}));
+    ASSIGN_OR_RETURN(storage::Rows head, tx.Query(kPostgresHead));
+    r.chain = head.at(0).Int(0);
+    r.seq = head.at(0).Int(1);
+    r.prev_hash = head.at(0).IsNull(2) ? Genesis() : head.at(0).Text(2);
   } else {
     // The single writer: chain 0, seq one past the last entry. After a copy from PostgreSQL the
     // last entry may be on another chain; chain 0 then continues from its own last entry.
@@ -205,25 +208,25 @@ core::Status AuditLog::Append(storage::Transaction& tx, const authz::Principal& 
     r.entry.reason += fmt::format(" (acted by the person's representative, grant {})", who.representation);
   }
   r.hash = ComputeHash(r);
-  const core::Status written =
-      tx.Execute(
-            fmt::format("INSERT INTO audit_log ({}) VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)",
-                        kColumns),
-            {r.seq, r.at.micros, r.user_id, r.agency_id, r.actor, r.roles, r.purpose, r.request_id,
-             r.entry.action, r.entry.record_type, r.entry.record_id,
-             r.entry.person ? storage::Value(r.entry.person->value) : storage::Value(storage::Null{}),
-             int64_t{r.entry.allowed ? 1 : 0}, r.entry.reason, r.prev_hash, r.hash, r.chain})
-          .status();
-  if (!written.ok()) {
-    // Refuse rather than lose: what cannot be audited is neither released nor changed (the
-    // transaction rolls back). A conflict the database retries keeps its code.
+  // Refuse rather than lose: what cannot be audited is neither released nor changed (the
+  // transaction rolls back). A conflict the database retries keeps its code. The entry is
+  // queued, so on PostgreSQL a failure may be reported by the transaction's next statement or
+  // its commit; either way, no data goes out before the entry is durable.
+  auto refuse = [](core::Status written) {
     if (written.code() == core::StatusCode::kAborted || written.code() == core::StatusCode::kAlreadyExists) {
       return written;
     }
     core::LogError("the audit log cannot be written", {{"error", written.ToString()}});
     return core::Status::Unavailable("the audit log cannot be written, so nothing was released or changed: try again "
                                      "later");
-  }
+  };
+  RETURN_IF_ERROR(tx.Queue(
+      fmt::format("INSERT INTO audit_log ({}) VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)", kColumns),
+      {r.seq, r.at.micros, r.user_id, r.agency_id, r.actor, r.roles, r.purpose, r.request_id, r.entry.action,
+       r.entry.record_type, r.entry.record_id,
+       r.entry.person ? storage::Value(r.entry.person->value) : storage::Value(storage::Null{}),
+       int64_t{r.entry.allowed ? 1 : 0}, r.entry.reason, r.prev_hash, r.hash, r.chain},
+      refuse));
   // A person's data released by break-glass is queued for review with the entry, in the same
   // transaction: no emergency access goes unreviewed. One review per person and request (a page
   // that reads the record and its directory is one access).

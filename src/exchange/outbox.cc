@@ -25,18 +25,20 @@ constexpr std::string_view kClaimPostgres =
 
 core::Status Outbox::Append(storage::Transaction& tx, std::string type, std::string aggregate_type,
                             std::string aggregate_id, std::string payload) {
-  const core::Status written =
-      tx.Execute("INSERT INTO outbox (at, type, aggregate_type, aggregate_id, payload, attempts) "
-                 "VALUES (?, ?, ?, ?, ?, 0)",
-                 {clock_.Now().micros, std::move(type), std::move(aggregate_type), std::move(aggregate_id),
-                  std::move(payload)})
-          .status();
-  if (written.ok() || written.code() == core::StatusCode::kAborted) return written;
   // Refuse rather than lose: a change whose event cannot be queued is not made (the transaction
-  // rolls back), so that no agency misses it.
-  core::LogError("the outbox cannot be written", {{"error", written.ToString()}});
-  return core::Status::Unavailable("the event of this change cannot be queued, so nothing was changed: try again "
-                                   "later");
+  // rolls back), so that no agency misses it. The insert may be sent with the commit, which then
+  // fails.
+  auto refuse = [](core::Status written) {
+    if (written.code() == core::StatusCode::kAborted) return written;
+    core::LogError("the outbox cannot be written", {{"error", written.ToString()}});
+    return core::Status::Unavailable("the event of this change cannot be queued, so nothing was changed: try again "
+                                     "later");
+  };
+  return tx.Queue("INSERT INTO outbox (at, type, aggregate_type, aggregate_id, payload, attempts) "
+                  "VALUES (?, ?, ?, ?, ?, 0)",
+                  {clock_.Now().micros, std::move(type), std::move(aggregate_type), std::move(aggregate_id),
+                   std::move(payload)},
+                  refuse);
 }
 
 core::StatusOr<std::vector<Event>> Outbox::Pending(storage::Transaction& tx, int limit) {

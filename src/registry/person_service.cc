@@ -66,20 +66,18 @@ StatusOr<authz::Decision> PersonService::Gate(storage::Transaction& tx, const au
 
 Status PersonService::WriteIndexes(storage::Transaction& tx, const Person& p, bool replace) {
   if (replace) {
-    RETURN_IF_ERROR(tx.Execute("DELETE FROM person_names WHERE person_id = ?", {p.id.value}).status());
-    RETURN_IF_ERROR(tx.Execute("DELETE FROM person_identifiers WHERE person_id = ?", {p.id.value}).status());
+    RETURN_IF_ERROR(tx.Queue("DELETE FROM person_names WHERE person_id = ?", {p.id.value}));
+    RETURN_IF_ERROR(tx.Queue("DELETE FROM person_identifiers WHERE person_id = ?", {p.id.value}));
   }
   for (const auto& n : p.names) {
     std::string given = NameKey(n.given);
     std::string family = NameKey(n.family);
-    RETURN_IF_ERROR(tx.Execute("INSERT INTO person_names (person_id, family_key, given_key, full_key) VALUES (?,?,?,?)",
-                               {p.id.value, family, given, " " + given + " " + family + " "})
-                        .status());
+    RETURN_IF_ERROR(tx.Queue("INSERT INTO person_names (person_id, family_key, given_key, full_key) VALUES (?,?,?,?)",
+                             {p.id.value, family, given, " " + given + " " + family + " "}));
   }
   for (const auto& i : p.identifiers) {
-    RETURN_IF_ERROR(tx.Execute("INSERT INTO person_identifiers (person_id, kind, value) VALUES (?,?,?)",
-                               {p.id.value, i.kind, i.value})
-                        .status());
+    RETURN_IF_ERROR(tx.Queue("INSERT INTO person_identifiers (person_id, kind, value) VALUES (?,?,?)",
+                             {p.id.value, i.kind, i.value}));
   }
   return Status::Ok();
 }
@@ -95,11 +93,10 @@ Status PersonService::InsertPerson(storage::Transaction& tx, const authz::Princi
                              p.updated_at.micros, who.user.value, who.agency.value}));
   p.id = core::PersonId{rows.at(0).Int(0)};
   RETURN_IF_ERROR(WriteIndexes(tx, p, /*replace=*/false));
-  RETURN_IF_ERROR(tx.Execute("INSERT INTO person_history (person_id, version, at, user_id, agency_id, actor, action, "
-                             "changes) VALUES (?, 1, ?, ?, ?, ?, 'created', ?)",
-                             {p.id.value, p.created_at.micros, who.user.value, who.agency.value, who.name,
-                              ChangesJson(Diff(Person{}, p))})
-                      .status());
+  RETURN_IF_ERROR(tx.Queue("INSERT INTO person_history (person_id, version, at, user_id, agency_id, actor, action, "
+                           "changes) VALUES (?, 1, ?, ?, ?, ?, 'created', ?)",
+                           {p.id.value, p.created_at.micros, who.user.value, who.agency.value, who.name,
+                            ChangesJson(Diff(Person{}, p))}));
   RETURN_IF_ERROR(
       audit_.Append(tx, who, {"person.create", "person", std::to_string(p.id.value), p.id, true, decision.reason}));
   return outbox_.Append(tx, "person.created", "person", std::to_string(p.id.value),
@@ -286,11 +283,10 @@ StatusOr<Person> PersonService::Update(const authz::Principal& who, core::Person
                                  p.updated_at.micros, id.value, current}));
     if (changed != 1) return Status::Aborted("the client record changed during the update; try again");
     RETURN_IF_ERROR(WriteIndexes(tx, p, /*replace=*/true));
-    RETURN_IF_ERROR(tx.Execute("INSERT INTO person_history (person_id, version, at, user_id, agency_id, actor, action, "
-                               "changes) VALUES (?, ?, ?, ?, ?, ?, 'updated', ?)",
-                               {id.value, p.version, p.updated_at.micros, who.user.value, who.agency.value, who.name,
-                                ChangesJson(changes)})
-                        .status());
+    RETURN_IF_ERROR(tx.Queue("INSERT INTO person_history (person_id, version, at, user_id, agency_id, actor, action, "
+                             "changes) VALUES (?, ?, ?, ?, ?, ?, 'updated', ?)",
+                             {id.value, p.version, p.updated_at.micros, who.user.value, who.agency.value, who.name,
+                              ChangesJson(changes)}));
     json fields = json::array();
     for (const auto& c : changes) {
       std::string top = c.field.substr(0, c.field.find('/'));

@@ -53,6 +53,17 @@ class Transaction {
   virtual core::StatusOr<Rows> Query(std::string_view sql, const Params& params = {}) = 0;
   // Returns the number of rows changed.
   virtual core::StatusOr<int64_t> Execute(std::string_view sql, const Params& params = {}) = 0;
+  // Runs a statement whose result the caller does not need (an INSERT into a log, an index
+  // row). A database may hold it and send it with the next statement or the commit
+  // (PostgreSQL sends them together, one round trip for all); a failure is then reported by
+  // that later call, or by the commit, and fails the write all the same. `on_error`, when
+  // given, turns such a failure into the error the caller would have returned for it.
+  using OnError = std::function<core::Status(core::Status)>;
+  virtual core::Status Queue(std::string_view sql, const Params& params = {},
+                             const OnError& on_error = nullptr) {
+    core::Status s = Execute(sql, params).status();
+    return s.ok() || !on_error ? s : on_error(std::move(s));
+  }
   // Runs several statements without parameters (schema migrations).
   virtual core::Status ExecuteScript(std::string_view sql) = 0;
   virtual Dialect dialect() const = 0;

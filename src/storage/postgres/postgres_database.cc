@@ -11,6 +11,7 @@
 #include <cstring>
 #include <functional>
 #include <mutex>
+#include <optional>
 #include <unordered_map>
 #include <vector>
 
@@ -143,7 +144,23 @@ Value DecodeValue(Oid type, const char* text, int length) {
   }
 }
 
+// A statement waiting to be sent: its text as the caller wrote it (the key of the
+// prepared-statement cache) and its parameters as text.
+struct Statement {
+  std::string sql;
+  bool prepare = true;  // false for BEGIN and COMMIT: sent as written, without parameters
+  std::vector<std::optional<std::string>> values;
+  Transaction::OnError on_error;
+
+  static Statement Plain(std::string_view sql) { return {std::string(sql), false, {}, nullptr}; }
+};
+
 // One session with its prepared-statement cache. Used by one thread at a time.
+//
+// Statements are sent in pipelines: a transaction's BEGIN waits for its first statement, and
+// statements queued with Queue() wait for the next statement or the commit, so that all of them
+// make one round trip to the server. Within a pipeline the server runs them in order and skips
+// the rest after a failure; the first failure is the one reported.
 class Connection {
  public:
   ~Connection() {
@@ -173,101 +190,78 @@ class Connection {
     return conn;
   }
 
-  // Runs statements without parameters through the simple protocol; `tag` gets the command
-  // tag of the last one ("COMMIT", or "ROLLBACK" when COMMIT found a failed transaction).
-  Status Simple(std::string_view sql, std::string* tag = nullptr) {
+  // Starts a transaction with `command`; it is sent with the transaction's first statement.
+  void Begin(std::string_view command) {
+    pending_.clear();
+    pending_.push_back(Statement::Plain(command));
+    begin_pending_ = true;
+  }
+
+  // Ends the transaction with `command` (COMMIT); `tag` gets the server's command tag
+  // ("COMMIT", or "ROLLBACK" when COMMIT found a failed transaction). A transaction that ran
+  // nothing ends without a round trip.
+  Status End(std::string_view command, std::string* tag) {
+    if (begin_pending_ && pending_.size() == 1) {
+      pending_.clear();
+      begin_pending_ = false;
+      if (tag != nullptr) *tag = std::string(command);
+      return Status::Ok();
+    }
+    // A session lost meanwhile is replaced only before anything is committed: the statements
+    // go first, the commit after.
+    if (begin_pending_) RETURN_IF_ERROR(Flush(nullptr, nullptr, nullptr, nullptr));
+    Statement end = Statement::Plain(command);
+    return Flush(&end, nullptr, nullptr, tag);
+  }
+
+  // Forgets what is queued and rolls back what the server has begun.
+  void Abandon() {
+    pending_.clear();
+    begin_pending_ = false;
+    if (!broken() && PQtransactionStatus(conn_) != PQTRANS_IDLE) (void)Simple("ROLLBACK");
+  }
+
+  // Runs statements without parameters through the simple protocol, after what is queued.
+  Status Simple(std::string_view sql) {
+    if (!pending_.empty()) RETURN_IF_ERROR(Flush(nullptr, nullptr, nullptr, nullptr));
     ResultPtr res(PQexec(conn_, std::string(sql).c_str()), &PQclear);
     const ExecStatusType st = res ? PQresultStatus(res.get()) : PGRES_FATAL_ERROR;
     if (st != PGRES_COMMAND_OK && st != PGRES_TUPLES_OK && st != PGRES_EMPTY_QUERY) {
       return Fail(res.get(), "script");
     }
-    if (tag != nullptr) *tag = PQcmdStatus(res.get());
     return Status::Ok();
   }
 
-  // Runs one statement; collects rows when `rows` is given. Returns the rows changed.
+  // Runs one statement after what is queued; collects rows when `rows` is given. Returns the
+  // rows changed.
   StatusOr<int64_t> Run(std::string_view sql, const Params& params, Rows* rows) {
-    const std::string key(sql);
-    auto it = cache_.find(key);
-    if (it == cache_.end()) {
-      int count = 0;
-      const std::string text = TranslatePlaceholders(sql, count);
-      // Checked before anything reaches the server, so the transaction stays usable.
-      if (static_cast<int>(params.size()) != count) return WrongCount(count, params.size(), sql);
-      std::string name = fmt::format("onedoor_{}", cache_.size() + 1);
-      ResultPtr res(PQprepare(conn_, name.c_str(), text.c_str(), count, nullptr), &PQclear);
-      if (!res || PQresultStatus(res.get()) != PGRES_COMMAND_OK) {
-        return Fail(res.get(), fmt::format("prepare [{}]", sql));
-      }
-      it = cache_.emplace(key, Prepared{std::move(name), count}).first;
-    }
-    const Prepared& stmt = it->second;
-    if (static_cast<int>(params.size()) != stmt.params)
-      return WrongCount(stmt.params, params.size(), sql);
-
-    // Parameters go as text; the server converts them to the types it inferred.
-    std::vector<std::string> formatted(params.size());
-    std::vector<const char*> values(params.size(), nullptr);
-    for (size_t i = 0; i < params.size(); ++i) {
-      const Value& v = params[i];
-      if (std::holds_alternative<Null>(v)) continue;
-      if (auto* n = std::get_if<int64_t>(&v)) {
-        formatted[i] = std::to_string(*n);
-        values[i] = formatted[i].c_str();
-      } else if (auto* d = std::get_if<double>(&v)) {
-        formatted[i] = FormatDouble(*d);
-        values[i] = formatted[i].c_str();
-      } else {
-        const auto& s = std::get<std::string>(v);
-        if (std::memchr(s.data(), '\0', s.size()) != nullptr) {
-          return Status::Internal(
-              fmt::format("parameter {} contains a NUL character, which PostgreSQL text "
-                          "cannot hold: {}",
-                          i + 1, sql));
-        }
-        values[i] = s.c_str();
-      }
-    }
-    ResultPtr res(
-        PQexecPrepared(conn_, stmt.name.c_str(), stmt.params, values.data(), nullptr, nullptr, 0),
-        &PQclear);
-    const ExecStatusType st = res ? PQresultStatus(res.get()) : PGRES_FATAL_ERROR;
-    if (st != PGRES_COMMAND_OK && st != PGRES_TUPLES_OK)
-      return Fail(res.get(), fmt::format("statement [{}]", sql));
-    if (st == PGRES_TUPLES_OK && rows != nullptr) {
-      const int nrows = PQntuples(res.get());
-      const int ncols = PQnfields(res.get());
-      std::vector<Oid> types(ncols);
-      for (int c = 0; c < ncols; ++c) types[c] = PQftype(res.get(), c);
-      rows->reserve(rows->size() + nrows);
-      for (int r = 0; r < nrows; ++r) {
-        std::vector<Value> row;
-        row.reserve(ncols);
-        for (int c = 0; c < ncols; ++c) {
-          if (PQgetisnull(res.get(), r, c)) {
-            row.emplace_back(Null{});
-          } else {
-            row.push_back(
-                DecodeValue(types[c], PQgetvalue(res.get(), r, c), PQgetlength(res.get(), r, c)));
-          }
-        }
-        rows->emplace_back(std::move(row));
-      }
-    }
+    ASSIGN_OR_RETURN(Statement stmt, Make(sql, params, nullptr));
     int64_t changed = 0;
-    const char* tuples = PQcmdTuples(res.get());
-    std::from_chars(tuples, tuples + std::strlen(tuples), changed);
+    RETURN_IF_ERROR(Flush(&stmt, rows, &changed, nullptr));
     return changed;
+  }
+
+  // Queues a statement for the next round trip. Only a wrong parameter count fails here.
+  Status Queue(std::string_view sql, const Params& params, const Transaction::OnError& on_error) {
+    ASSIGN_OR_RETURN(Statement stmt, Make(sql, params, on_error));
+    pending_.push_back(std::move(stmt));
+    // The server's answers to a pipeline wait in the socket until it is read; keep them few.
+    if (pending_.size() >= kMaxQueued) return Flush(nullptr, nullptr, nullptr, nullptr);
+    return Status::Ok();
   }
 
   // True once the session cannot be used again; the pool then drops it.
   bool broken() const { return broken_ || PQstatus(conn_) != CONNECTION_OK; }
+  // Idle, with nothing queued: fit to go back to the pool.
+  bool idle() const { return pending_.empty() && PQtransactionStatus(conn_) == PQTRANS_IDLE; }
   PGTransactionStatusType transaction_status() const { return PQtransactionStatus(conn_); }
   // The SQLSTATE of the last failed statement since ClearError(), or "".
   const std::string& last_sqlstate() const { return last_sqlstate_; }
   void ClearError() { last_sqlstate_.clear(); }
 
  private:
+  static constexpr size_t kMaxQueued = 256;
+
   struct Prepared {
     std::string name;
     int params;
@@ -278,6 +272,172 @@ class Connection {
   static Status WrongCount(int expected, size_t got, std::string_view sql) {
     return Status::Internal(
         fmt::format("statement expects {} parameters, got {}: {}", expected, got, sql));
+  }
+
+  // The statement with its parameters as text, checked before anything reaches the server so
+  // that a wrong count leaves the transaction usable.
+  StatusOr<Statement> Make(std::string_view sql, const Params& params,
+                           const Transaction::OnError& on_error) {
+    int count = 0;
+    auto it = cache_.find(std::string(sql));
+    if (it != cache_.end()) {
+      count = it->second.params;
+    } else {
+      (void)TranslatePlaceholders(sql, count);
+    }
+    if (static_cast<int>(params.size()) != count) return WrongCount(count, params.size(), sql);
+    Statement stmt{std::string(sql), true, {}, on_error};
+    stmt.values.resize(params.size());
+    for (size_t i = 0; i < params.size(); ++i) {
+      const Value& v = params[i];
+      if (std::holds_alternative<Null>(v)) continue;
+      if (auto* n = std::get_if<int64_t>(&v)) {
+        stmt.values[i] = std::to_string(*n);
+      } else if (auto* d = std::get_if<double>(&v)) {
+        stmt.values[i] = FormatDouble(*d);
+      } else {
+        const auto& s = std::get<std::string>(v);
+        if (std::memchr(s.data(), '\0', s.size()) != nullptr) {
+          return Status::Internal(
+              fmt::format("parameter {} contains a NUL character, which PostgreSQL text "
+                          "cannot hold: {}",
+                          i + 1, sql));
+        }
+        stmt.values[i] = s;
+      }
+    }
+    return stmt;
+  }
+
+  // Sends what is queued, then `last` if given, in one pipeline, and reads the answers: the
+  // rows, rows changed and command tag of `last`, and the first failure of any.
+  Status Flush(Statement* last, Rows* rows, int64_t* changed, std::string* tag) {
+    // While its BEGIN is in the batch, nothing of the transaction has been committed: a pooled
+    // session the server closed meanwhile (a restart, an idle timeout) is opened again and the
+    // batch sent once more. Never with a COMMIT in it, which may have been carried out.
+    const bool resendable = begin_pending_ && (last == nullptr || last->prepare);
+    begin_pending_ = false;
+    std::vector<Statement> batch = std::move(pending_);
+    pending_.clear();
+    if (last != nullptr) batch.push_back(std::move(*last));
+    Status s = Send(batch, rows, changed, tag);
+    if (s.ok() || !resendable || !broken() || !Reconnect()) return s;
+    if (rows != nullptr) rows->clear();
+    return Send(batch, rows, changed, tag);
+  }
+
+  bool Reconnect() {
+    PQreset(conn_);
+    if (PQstatus(conn_) != CONNECTION_OK) return false;
+    if (PQpipelineStatus(conn_) != PQ_PIPELINE_OFF && PQexitPipelineMode(conn_) != 1) return false;
+    cache_.clear();
+    broken_ = false;
+    last_sqlstate_.clear();
+    core::LogInfo("database session opened again", {});
+    return true;
+  }
+
+  Status Lost(std::string_view what) {
+    broken_ = true;
+    const std::string message = Clean(PQerrorMessage(conn_), "");
+    core::LogWarn("database session lost; it will be replaced", {{"error", message}});
+    return Status::Unavailable(
+        fmt::format("the database connection was lost during {}: {}", what, message));
+  }
+
+  Status Send(const std::vector<Statement>& batch, Rows* rows, int64_t* changed,
+              std::string* tag) {
+    if (PQenterPipelineMode(conn_) != 1) return Lost("a pipeline");
+    // Statements seen for the first time are prepared in the same pipeline, just before.
+    std::vector<char> prepared_here(batch.size(), 0);
+    for (size_t i = 0; i < batch.size(); ++i) {
+      const Statement& st = batch[i];
+      int sent = 0;
+      if (!st.prepare) {
+        sent = PQsendQueryParams(conn_, st.sql.c_str(), 0, nullptr, nullptr, nullptr, nullptr, 0);
+      } else {
+        auto it = cache_.find(st.sql);
+        if (it == cache_.end()) {
+          int count = 0;
+          const std::string text = TranslatePlaceholders(st.sql, count);
+          std::string name = fmt::format("onedoor_{}", ++names_);
+          if (PQsendPrepare(conn_, name.c_str(), text.c_str(), count, nullptr) != 1) {
+            return Lost("a prepare");
+          }
+          it = cache_.emplace(st.sql, Prepared{std::move(name), count}).first;
+          prepared_here[i] = 1;
+        }
+        std::vector<const char*> values(st.values.size(), nullptr);
+        for (size_t v = 0; v < st.values.size(); ++v) {
+          if (st.values[v]) values[v] = st.values[v]->c_str();
+        }
+        sent = PQsendQueryPrepared(conn_, it->second.name.c_str(), it->second.params,
+                                   values.data(), nullptr, nullptr, 0);
+      }
+      if (sent != 1) return Lost("a statement");
+    }
+    if (PQpipelineSync(conn_) != 1) return Lost("a pipeline");
+
+    Status first = Status::Ok();
+    auto failed = [&](const PGresult* res, const Statement& st, std::string_view verb) {
+      if (!first.ok()) return;
+      first = Fail(res, fmt::format("{} [{}]", verb, st.sql));
+      if (st.on_error) first = st.on_error(std::move(first));
+    };
+    for (size_t i = 0; i < batch.size(); ++i) {
+      const Statement& st = batch[i];
+      if (prepared_here[i]) {
+        ResultPtr res(PQgetResult(conn_), &PQclear);
+        if (!res) return Lost("a prepare");
+        const ExecStatusType ps = PQresultStatus(res.get());
+        if (ps != PGRES_COMMAND_OK) {
+          cache_.erase(st.sql);
+          if (ps != PGRES_PIPELINE_ABORTED) failed(res.get(), st, "prepare");
+        }
+        if (PQgetResult(conn_) != nullptr) return Lost("a prepare");
+      }
+      ResultPtr res(PQgetResult(conn_), &PQclear);
+      if (!res) return Lost("a statement");
+      const ExecStatusType rs = PQresultStatus(res.get());
+      if (rs == PGRES_COMMAND_OK || rs == PGRES_TUPLES_OK) {
+        if (i + 1 == batch.size()) {  // the outputs are given only with `last`
+          if (rs == PGRES_TUPLES_OK && rows != nullptr) Collect(res.get(), rows);
+          if (changed != nullptr) {
+            const char* tuples = PQcmdTuples(res.get());
+            std::from_chars(tuples, tuples + std::strlen(tuples), *changed);
+          }
+          if (tag != nullptr) *tag = PQcmdStatus(res.get());
+        }
+      } else if (rs != PGRES_PIPELINE_ABORTED) {
+        failed(res.get(), st, st.prepare ? "statement" : "command");
+        if (broken()) return first;
+      }
+      if (PQgetResult(conn_) != nullptr) return Lost("a statement");
+    }
+    ResultPtr sync(PQgetResult(conn_), &PQclear);
+    if (!sync || PQresultStatus(sync.get()) != PGRES_PIPELINE_SYNC) return Lost("a pipeline");
+    if (PQexitPipelineMode(conn_) != 1) return Lost("a pipeline");
+    return first;
+  }
+
+  static void Collect(const PGresult* res, Rows* rows) {
+    const int nrows = PQntuples(res);
+    const int ncols = PQnfields(res);
+    std::vector<Oid> types(ncols);
+    for (int c = 0; c < ncols; ++c) types[c] = PQftype(res, c);
+    rows->reserve(rows->size() + nrows);
+    for (int r = 0; r < nrows; ++r) {
+      std::vector<Value> row;
+      row.reserve(ncols);
+      for (int c = 0; c < ncols; ++c) {
+        if (PQgetisnull(res, r, c)) {
+          row.emplace_back(Null{});
+        } else {
+          row.push_back(DecodeValue(types[c], PQgetvalue(res, r, c), PQgetlength(res, r, c)));
+        }
+      }
+      rows->emplace_back(std::move(row));
+    }
   }
 
   // Maps a failed result to the storage::Transaction error codes. The public message never
@@ -321,6 +481,9 @@ class Connection {
 
   PGconn* conn_ = nullptr;
   std::unordered_map<std::string, Prepared> cache_;
+  int64_t names_ = 0;  // prepared statements named so far
+  std::vector<Statement> pending_;
+  bool begin_pending_ = false;  // pending_ starts with the transaction's BEGIN
   bool broken_ = false;
   std::string last_sqlstate_;
 };
@@ -335,6 +498,9 @@ class PostgresTransaction final : public Transaction {
   }
   StatusOr<int64_t> Execute(std::string_view sql, const Params& params) override {
     return conn_.Run(sql, params, nullptr);
+  }
+  Status Queue(std::string_view sql, const Params& params, const OnError& on_error) override {
+    return conn_.Queue(sql, params, on_error);
   }
   Status ExecuteScript(std::string_view sql) override { return conn_.Simple(sql); }
   Dialect dialect() const override { return Dialect::kPostgres; }
@@ -373,7 +539,7 @@ class Pool {
 
   // Takes back a session; one that is broken or was left inside a transaction is closed.
   void Release(std::unique_ptr<Connection> conn) {
-    if (conn->broken() || conn->transaction_status() != PQTRANS_IDLE) conn.reset();
+    if (conn->broken() || !conn->idle()) conn.reset();
     {
       std::lock_guard lock(mu_);
       if (conn) {
@@ -412,37 +578,46 @@ class PostgresDatabase final : public Database {
   }
 
   Status Read(const Work& work) override {
-    ASSIGN_OR_RETURN(auto conn, Begin(readers_, "BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY"));
+    ASSIGN_OR_RETURN(auto conn, readers_.Acquire());
+    conn->Begin("BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY");
     PostgresTransaction tx(*conn);
     Status result = RunWork(work, tx);
     // A read keeps nothing, so a transaction a failed statement has aborted simply ends.
-    Status end =
-        conn->Simple(conn->transaction_status() == PQTRANS_INERROR ? "ROLLBACK" : "COMMIT");
+    Status end = Status::Ok();
+    if (!result.ok() || conn->transaction_status() == PQTRANS_INERROR) {
+      conn->Abandon();
+    } else {
+      end = conn->End("COMMIT", nullptr);
+      if (!end.ok()) conn->Abandon();
+    }
     readers_.Release(std::move(conn));
     return result.ok() ? end : result;
   }
 
   Status Write(const Work& work) override {
     for (int attempt = 1;; ++attempt) {
-      ASSIGN_OR_RETURN(auto conn, Begin(writers_, "BEGIN"));
+      ASSIGN_OR_RETURN(auto conn, writers_.Acquire());
+      conn->Begin("BEGIN");
       conn->ClearError();
       PostgresTransaction tx(*conn);
       Status result = RunWork(work, tx);
       bool retry = false;
       if (!result.ok()) {
         retry = IsRetryable(conn->last_sqlstate());
-        (void)conn->Simple("ROLLBACK");
+        conn->Abandon();
       } else if (conn->transaction_status() == PQTRANS_INERROR) {
         // The callback went on after a failed statement; PostgreSQL has already discarded
         // the transaction, and COMMIT would quietly roll it back.
-        (void)conn->Simple("ROLLBACK");
+        conn->Abandon();
         result =
             Status::Internal("a statement of this write failed, so none of its changes were kept");
       } else {
+        // Statements still queued go with the COMMIT; the first to fail fails the write.
         std::string tag;
-        result = conn->Simple("COMMIT", &tag);
+        result = conn->End("COMMIT", &tag);
         if (!result.ok()) {
           retry = IsRetryable(conn->last_sqlstate());
+          conn->Abandon();
         } else if (tag != "COMMIT") {
           result = Status::Internal("the database rolled the write back instead of committing it");
         }
@@ -460,19 +635,6 @@ class PostgresDatabase final : public Database {
  private:
   StatusOr<std::unique_ptr<Connection>> Open() {
     return Connection::Open(url_, redacted_, password_, options_);
-  }
-
-  // A session inside a transaction begun with `begin`. Pooled sessions the server has closed
-  // meanwhile (a restart, an idle timeout) are replaced, up to the size of the pool.
-  static StatusOr<std::unique_ptr<Connection>> Begin(Pool& pool, const char* begin) {
-    for (int attempt = 0;; ++attempt) {
-      ASSIGN_OR_RETURN(auto conn, pool.Acquire());
-      Status s = conn->Simple(begin);
-      if (s.ok()) return conn;
-      const bool lost = conn->broken();
-      pool.Release(std::move(conn));
-      if (!lost || attempt >= pool.max()) return s;
-    }
   }
 
   static Status RunWork(const Work& work, Transaction& tx) {
