@@ -14,7 +14,7 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 SECS=${1:-8}
-SRC_BIN=build/release/onedoor
+SRC_BIN=${ONEDOOR_BENCH_BIN:-build/release/onedoor}  # another build to compare: ONEDOOR_BENCH_BIN=path
 PGBIN=/usr/lib/postgresql/15/bin
 [ -x "$SRC_BIN" ] || { echo "missing $SRC_BIN: cmake --preset release && ninja -C build/release onedoor" >&2; exit 1; }
 [ -x "$PGBIN/initdb" ] || { echo "PostgreSQL 15 is not installed (apt-get install postgresql-15)" >&2; exit 1; }

@@ -709,6 +709,22 @@ TEST_P(StorageConformance, WorkThatRunsNothingSucceeds) {
   EXPECT_EQ(Count(), 0);
 }
 
+TEST_P(StorageConformance, ReadOneRunsOneStatementInItsOwnSnapshot) {
+  ASSERT_TRUE(Insert("a", std::string("x")).ok());
+  auto rows = db_->ReadOne("SELECT k, v FROM kv WHERE k = ?", {"a"});
+  ASSERT_TRUE(rows.ok()) << rows.status().ToString();
+  ASSERT_EQ(rows->size(), 1u);
+  EXPECT_EQ(rows->at(0).Text(1), "x");
+  EXPECT_TRUE(db_->ReadOne("SELECT k FROM kv WHERE k = ?", {"none"})->empty());
+  // It cannot write, and its errors are those of Query.
+  EXPECT_FALSE(db_->ReadOne("INSERT INTO kv (k) VALUES (?) RETURNING id", {"sneaky"}).ok());
+  EXPECT_EQ(db_->ReadOne("SELECT nope FROM kv").status().code(), StatusCode::kInternal);
+  EXPECT_EQ(db_->ReadOne("SELECT k FROM kv WHERE k = ?").status().code(), StatusCode::kInternal);
+  EXPECT_EQ(Keys(), std::set<std::string>{"a"});
+  // The sessions it used are still good.
+  for (int i = 0; i < 6; ++i) EXPECT_EQ(db_->ReadOne("SELECT COUNT(*) FROM kv")->at(0).Int(0), 1);
+}
+
 // Pooled sessions the server closed meanwhile (a restart, an idle timeout, an operator's
 // pg_terminate_backend) are opened again, and the work goes through.
 TEST_P(StorageConformance, LostPooledSessionsAreReplaced) {
@@ -727,6 +743,9 @@ TEST_P(StorageConformance, LostPooledSessionsAreReplaced) {
                      }).ok());
   };
   terminate();
+  auto one = db_->ReadOne("SELECT COUNT(*) FROM kv");
+  ASSERT_TRUE(one.ok()) << one.status().ToString();
+  EXPECT_EQ(one->at(0).Int(0), 1);
   EXPECT_TRUE(Insert("after").ok());
   EXPECT_EQ(Keys(), (std::set<std::string>{"before", "after"}));
   terminate();

@@ -731,14 +731,12 @@ StatusOr<Principal> AccountService::AuthenticateToken(const std::string& bearer,
     return Status::Unauthenticated(std::string(kTokenNotValid));
   }
   std::optional<ApiToken> token;
-  RETURN_IF_ERROR(db_.Read([&](storage::Transaction& tx) -> Status {
-    ASSIGN_OR_RETURN(storage::Rows rows,
-                     tx.Query(fmt::format("SELECT {} FROM api_tokens WHERE token_hash = ?", kTokenColumns),
-                              {core::Sha256Hex(bearer)}));
-    if (rows.empty()) return Status::Ok();
+  ASSIGN_OR_RETURN(storage::Rows rows,
+                   db_.ReadOne(fmt::format("SELECT {} FROM api_tokens WHERE token_hash = ?", kTokenColumns),
+                               {core::Sha256Hex(bearer)}));
+  if (!rows.empty()) {
     ASSIGN_OR_RETURN(token, TokenFromRow(rows[0]));
-    return Status::Ok();
-  }));
+  }
   if (!token) return Status::Unauthenticated(std::string(kTokenNotValid));
   if (token->revoked_at) return Status::Unauthenticated("the API token was revoked");
   if (token->expires_at && clock_.Now().micros >= token->expires_at->micros) {

@@ -78,6 +78,18 @@ class Database {
   // Runs `work` in a read-only snapshot. Many readers run at once.
   virtual core::Status Read(const Work& work) = 0;
 
+  // Runs one read-only statement in a snapshot of its own: Read with a single Query, in one
+  // round trip where the database can (PostgreSQL sends BEGIN, the statement and COMMIT
+  // together).
+  virtual core::StatusOr<Rows> ReadOne(std::string_view sql, const Params& params = {}) {
+    Rows rows;
+    RETURN_IF_ERROR(Read([&](Transaction& tx) -> core::Status {
+      ASSIGN_OR_RETURN(rows, tx.Query(sql, params));
+      return core::Status::Ok();
+    }));
+    return rows;
+  }
+
   // Runs `work` in a write transaction and returns once it is durable or has failed.
   // If `work` returns an error, none of its changes are kept and the error is returned.
   // Writes that arrive together may be committed together (group commit); each still

@@ -241,6 +241,14 @@ class Connection {
     return changed;
   }
 
+  // Runs one statement and ends the transaction with `end`, all in one round trip. Only for a
+  // read-only transaction: if the session turns out lost, the whole is sent again.
+  Status RunAndEnd(std::string_view sql, const Params& params, Rows* rows, std::string_view end) {
+    ASSIGN_OR_RETURN(Statement stmt, Make(sql, params, nullptr));
+    Statement then = Statement::Plain(end);
+    return Flush(&stmt, rows, nullptr, nullptr, &then);
+  }
+
   // Queues a statement for the next round trip. Only a wrong parameter count fails here.
   Status Queue(std::string_view sql, const Params& params, const Transaction::OnError& on_error) {
     ASSIGN_OR_RETURN(Statement stmt, Make(sql, params, on_error));
@@ -309,21 +317,25 @@ class Connection {
     return stmt;
   }
 
-  // Sends what is queued, then `last` if given, in one pipeline, and reads the answers: the
-  // rows, rows changed and command tag of `last`, and the first failure of any.
-  Status Flush(Statement* last, Rows* rows, int64_t* changed, std::string* tag) {
+  // Sends what is queued, then `last` and `then` if given, in one pipeline, and reads the
+  // answers: the rows, rows changed and command tag of `last`, and the first failure of any.
+  Status Flush(Statement* last, Rows* rows, int64_t* changed, std::string* tag,
+               Statement* then = nullptr) {
     // While its BEGIN is in the batch, nothing of the transaction has been committed: a pooled
     // session the server closed meanwhile (a restart, an idle timeout) is opened again and the
-    // batch sent once more. Never with a COMMIT in it, which may have been carried out.
+    // batch sent once more. Never with a COMMIT of a write in it, which may have been carried
+    // out (RunAndEnd's `then` ends a read).
     const bool resendable = begin_pending_ && (last == nullptr || last->prepare);
     begin_pending_ = false;
     std::vector<Statement> batch = std::move(pending_);
     pending_.clear();
+    size_t out = batch.size();  // the statement whose outputs are wanted
     if (last != nullptr) batch.push_back(std::move(*last));
-    Status s = Send(batch, rows, changed, tag);
+    if (then != nullptr) batch.push_back(std::move(*then));
+    Status s = Send(batch, out, rows, changed, tag);
     if (s.ok() || !resendable || !broken() || !Reconnect()) return s;
     if (rows != nullptr) rows->clear();
-    return Send(batch, rows, changed, tag);
+    return Send(batch, out, rows, changed, tag);
   }
 
   bool Reconnect() {
@@ -345,7 +357,7 @@ class Connection {
         fmt::format("the database connection was lost during {}: {}", what, message));
   }
 
-  Status Send(const std::vector<Statement>& batch, Rows* rows, int64_t* changed,
+  Status Send(const std::vector<Statement>& batch, size_t out, Rows* rows, int64_t* changed,
               std::string* tag) {
     if (PQenterPipelineMode(conn_) != 1) return Lost("a pipeline");
     // Statements seen for the first time are prepared in the same pipeline, just before.
@@ -400,7 +412,7 @@ class Connection {
       if (!res) return Lost("a statement");
       const ExecStatusType rs = PQresultStatus(res.get());
       if (rs == PGRES_COMMAND_OK || rs == PGRES_TUPLES_OK) {
-        if (i + 1 == batch.size()) {  // the outputs are given only with `last`
+        if (i == out) {
           if (rs == PGRES_TUPLES_OK && rows != nullptr) Collect(res.get(), rows);
           if (changed != nullptr) {
             const char* tuples = PQcmdTuples(res.get());
@@ -560,6 +572,8 @@ class Pool {
   int opened_ = 0;                                 // GUARDED_BY(mu_)
 };
 
+constexpr std::string_view kReadBegin = "BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY";
+
 class PostgresDatabase final : public Database {
  public:
   PostgresDatabase(std::string url, std::string password, PostgresOptions options)
@@ -579,7 +593,7 @@ class PostgresDatabase final : public Database {
 
   Status Read(const Work& work) override {
     ASSIGN_OR_RETURN(auto conn, readers_.Acquire());
-    conn->Begin("BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY");
+    conn->Begin(kReadBegin);
     PostgresTransaction tx(*conn);
     Status result = RunWork(work, tx);
     // A read keeps nothing, so a transaction a failed statement has aborted simply ends.
@@ -592,6 +606,17 @@ class PostgresDatabase final : public Database {
     }
     readers_.Release(std::move(conn));
     return result.ok() ? end : result;
+  }
+
+  StatusOr<Rows> ReadOne(std::string_view sql, const Params& params) override {
+    ASSIGN_OR_RETURN(auto conn, readers_.Acquire());
+    conn->Begin(kReadBegin);
+    Rows rows;
+    Status s = conn->RunAndEnd(sql, params, &rows, "COMMIT");
+    if (!s.ok() || !conn->idle()) conn->Abandon();
+    readers_.Release(std::move(conn));
+    RETURN_IF_ERROR(s);
+    return rows;
   }
 
   Status Write(const Work& work) override {
