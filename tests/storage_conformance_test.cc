@@ -630,11 +630,9 @@ TEST_P(StorageConformance, QueuedStatementsAreKeptWithTheWrite) {
                    return tx.Queue("INSERT INTO kv (k) VALUES (?)", {"c"});
                  }).ok());
   EXPECT_EQ(Keys(), (std::set<std::string>{"a", "b", "c"}));
-  ASSERT_TRUE(db_->Read([&](Transaction& tx) -> Status {
-                   ASSIGN_OR_RETURN(Rows rows, tx.Query("SELECT v FROM kv WHERE k = ?", {"b"}));
-                   EXPECT_EQ(rows.at(0).Text(0), "last");
-                   return Status::Ok();
-                 }).ok());
+  auto b = db_->ReadOne("SELECT v FROM kv WHERE k = ?", {"b"});
+  ASSERT_TRUE(b.ok()) << b.status().ToString();
+  EXPECT_EQ(b->at(0).Text(0), "last");
 }
 
 TEST_P(StorageConformance, ManyQueuedStatementsAreAllKept) {

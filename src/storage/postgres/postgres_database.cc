@@ -286,15 +286,15 @@ class Connection {
   // that a wrong count leaves the transaction usable.
   StatusOr<Statement> Make(std::string_view sql, const Params& params,
                            const Transaction::OnError& on_error) {
+    Statement stmt{std::string(sql), true, {}, on_error};
     int count = 0;
-    auto it = cache_.find(std::string(sql));
+    auto it = cache_.find(stmt.sql);
     if (it != cache_.end()) {
       count = it->second.params;
     } else {
       (void)TranslatePlaceholders(sql, count);
     }
     if (static_cast<int>(params.size()) != count) return WrongCount(count, params.size(), sql);
-    Statement stmt{std::string(sql), true, {}, on_error};
     stmt.values.resize(params.size());
     for (size_t i = 0; i < params.size(); ++i) {
       const Value& v = params[i];
@@ -549,7 +549,8 @@ class Pool {
     return conn;
   }
 
-  // Takes back a session; one that is broken or was left inside a transaction is closed.
+  // Takes back a session; one that is broken, or was left inside a transaction or with
+  // statements queued, is closed.
   void Release(std::unique_ptr<Connection> conn) {
     if (conn->broken() || !conn->idle()) conn.reset();
     {
