@@ -723,6 +723,51 @@ TEST_P(StorageConformance, ReadOneRunsOneStatementInItsOwnSnapshot) {
   for (int i = 0; i < 6; ++i) EXPECT_EQ(db_->ReadOne("SELECT COUNT(*) FROM kv")->at(0).Int(0), 1);
 }
 
+// A Read inside a Read of the same database on the same thread joins it: with every session
+// held by a reader waiting for a second one, the nested reads would wait forever. Here more
+// threads than sessions each read inside a read inside a read (a cache filled during a
+// read does this).
+TEST_P(StorageConformance, NestedReadsJoinTheOuterReadAndNeverWaitForASession) {
+  ASSERT_TRUE(Insert("a", std::string("x")).ok());
+  constexpr int kThreads = 12;  // more than either pool's sessions (2 and 4)
+  std::atomic<int> done{0};
+  std::vector<std::thread> threads;
+  for (int t = 0; t < kThreads; ++t) {
+    threads.emplace_back([&] {
+      for (int i = 0; i < 20; ++i) {
+        Status s = db_->Read([&](Transaction& outer) -> Status {
+          RETURN_IF_ERROR(outer.Query("SELECT COUNT(*) FROM kv").status());
+          return db_->Read([&](Transaction& inner) -> Status {
+            // The outer read's own transaction, not another one.
+            EXPECT_EQ(&inner, &outer);
+            ASSIGN_OR_RETURN(Rows rows, db_->ReadOne("SELECT v FROM kv WHERE k = ?", {"a"}));
+            EXPECT_EQ(rows.at(0).Text(0), "x");
+            return inner.Query("SELECT k FROM kv").status();
+          });
+        });
+        EXPECT_TRUE(s.ok()) << s.ToString();
+      }
+      ++done;
+    });
+  }
+  for (auto& t : threads) t.join();
+  EXPECT_EQ(done.load(), kThreads);
+  // The nested read sees the outer read's snapshot: a write committed in between is not in it.
+  Status s = db_->Read([&](Transaction& outer) -> Status {
+    EXPECT_EQ(outer.Query("SELECT COUNT(*) FROM kv")->at(0).Int(0), 1);
+    EXPECT_TRUE(Insert("b").ok());
+    return db_->Read([&](Transaction& inner) -> Status {
+      EXPECT_EQ(inner.Query("SELECT COUNT(*) FROM kv")->at(0).Int(0), 1);
+      EXPECT_EQ(db_->ReadOne("SELECT COUNT(*) FROM kv")->at(0).Int(0), 1);
+      return Status::Ok();
+    });
+  });
+  EXPECT_TRUE(s.ok()) << s.ToString();
+  // Outside it, reads are their own again.
+  EXPECT_EQ(Count(), 2);
+  EXPECT_EQ(db_->ReadOne("SELECT COUNT(*) FROM kv")->at(0).Int(0), 2);
+}
+
 // Pooled sessions the server closed meanwhile (a restart, an idle timeout, an operator's
 // pg_terminate_backend) are opened again, and the work goes through.
 TEST_P(StorageConformance, LostPooledSessionsAreReplaced) {

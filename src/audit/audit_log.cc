@@ -6,6 +6,7 @@
 
 #include <fmt/format.h>
 
+#include <algorithm>
 #include <limits>
 #include <optional>
 #include <unordered_map>
@@ -36,10 +37,13 @@ constexpr std::string_view kLockChain =
 // chain's previous holder committed: the chain kLockChain settled on, the entry's seq and the
 // chain's last hash. nextval comes after the lock, so seq increases along the chain in commit
 // order.
+// One row per entry to append (the parameter): each with its own seq, all with the chain and
+// its last hash.
 constexpr std::string_view kPostgresHead =
-    "WITH c AS (SELECT current_setting('onedoor.audit_chain')::bigint AS chain) "
-    "SELECT c.chain, nextval('audit_log_seq'), "
-    "(SELECT a.hash FROM audit_log a WHERE a.chain = c.chain ORDER BY a.seq DESC LIMIT 1) FROM c";
+    "WITH c AS (SELECT current_setting('onedoor.audit_chain')::bigint AS chain), "
+    "h AS MATERIALIZED (SELECT (SELECT a.hash FROM audit_log a WHERE a.chain = c.chain "
+    "ORDER BY a.seq DESC LIMIT 1) AS hash FROM c) "
+    "SELECT c.chain, nextval('audit_log_seq'), h.hash FROM c, h, generate_series(1, CAST(? AS INTEGER))";
 
 Record FromRow(const storage::Row& row) {
   Record r;
@@ -167,51 +171,51 @@ int64_t AuditLog::PostgresChain(const authz::Principal& who, const Entry& entry)
 
 core::Status AuditLog::Append(storage::Transaction& tx, const authz::Principal& who,
                               const Entry& entry) {
-  Record r;
+  const Item item{&who, &entry};
+  return AppendAll(tx, std::span<const Item>(&item, 1));
+}
+
+core::Status AuditLog::AppendAll(storage::Transaction& tx, std::span<const Item> items) {
+  if (items.empty()) return core::Status::Ok();
+  int64_t chain = 0;
+  std::vector<int64_t> seqs;
+  std::string prev_hash = Genesis();
   if (tx.dialect() == storage::Dialect::kPostgres) {
     // Concurrent appenders to one chain would read the same last entry and fork it; the chain's
     // lock, held until the transaction ends, orders them. One lock per transaction: with two,
     // transactions taking them in opposite orders would deadlock.
     // The lock is queued: it goes to the server with the head's query, in one round trip.
-    RETURN_IF_ERROR(tx.Queue(kLockChain, {PostgresChain(who, entry)}));
-    ASSIGN_OR_RETURN(storage::Rows head, tx.Query(kPostgresHead));
-    r.chain = head.at(0).Int(0);
-    r.seq = head.at(0).Int(1);
-    r.prev_hash = head.at(0).IsNull(2) ? Genesis() : head.at(0).Text(2);
+    RETURN_IF_ERROR(tx.Queue(kLockChain, {PostgresChain(*items[0].who, *items[0].entry)}));
+    ASSIGN_OR_RETURN(storage::Rows head, tx.Query(kPostgresHead, {static_cast<int64_t>(items.size())}));
+    if (head.size() != items.size()) {
+      return core::Status::Internal(
+          fmt::format("the audit log's head gave {} sequence numbers for {} entries", head.size(), items.size()));
+    }
+    chain = head[0].Int(0);
+    if (!head[0].IsNull(2)) prev_hash = head[0].Text(2);
+    for (const auto& row : head) seqs.push_back(row.Int(1));
+    // Along the chain in the order they were taken, whatever order the rows came in.
+    std::sort(seqs.begin(), seqs.end());
   } else {
     // The single writer: chain 0, seq one past the last entry. After a copy from PostgreSQL the
     // last entry may be on another chain; chain 0 then continues from its own last entry.
     ASSIGN_OR_RETURN(storage::Rows last,
                      tx.Query("SELECT seq, hash, chain FROM audit_log ORDER BY seq DESC LIMIT 1"));
-    r.chain = 0;
-    r.seq = last.empty() ? 1 : last[0].Int(0) + 1;
-    r.prev_hash = Genesis();
+    const int64_t first = last.empty() ? 1 : last[0].Int(0) + 1;
+    for (size_t i = 0; i < items.size(); ++i) seqs.push_back(first + static_cast<int64_t>(i));
     if (!last.empty() && last[0].Int(2) == 0) {
-      r.prev_hash = last[0].Text(1);
+      prev_hash = last[0].Text(1);
     } else if (!last.empty()) {
       ASSIGN_OR_RETURN(
           storage::Rows zero,
           tx.Query("SELECT hash FROM audit_log WHERE chain = 0 ORDER BY seq DESC LIMIT 1"));
-      if (!zero.empty()) r.prev_hash = zero[0].Text(0);
+      if (!zero.empty()) prev_hash = zero[0].Text(0);
     }
   }
-  r.at = clock_.Now();
-  r.user_id = who.user.value;
-  r.agency_id = who.agency.value;
-  r.actor = who.name;
-  r.roles = who.RoleList();
-  r.purpose = std::string(authz::PurposeName(who.purpose));
-  r.request_id = who.request_id;
-  r.entry = entry;
-  // Every action says who acted: a representative's entries say so.
-  if (who.representation != 0) {
-    r.entry.reason += fmt::format(" (acted by the person's representative, grant {})", who.representation);
-  }
-  r.hash = ComputeHash(r);
   // Refuse rather than lose: what cannot be audited is neither released nor changed (the
-  // transaction rolls back). A conflict the database retries keeps its code. The entry is
+  // transaction rolls back). A conflict the database retries keeps its code. The entries are
   // queued, so on PostgreSQL a failure may be reported by the transaction's next statement or
-  // its commit; either way, no data goes out before the entry is durable.
+  // its commit; either way, no data goes out before the entries are durable.
   auto refuse = [](core::Status written) {
     if (written.code() == core::StatusCode::kAborted || written.code() == core::StatusCode::kAlreadyExists) {
       return written;
@@ -220,35 +224,106 @@ core::Status AuditLog::Append(storage::Transaction& tx, const authz::Principal& 
     return core::Status::Unavailable("the audit log cannot be written, so nothing was released or changed: try again "
                                      "later");
   };
-  RETURN_IF_ERROR(tx.Queue(
-      fmt::format("INSERT INTO audit_log ({}) VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)", kColumns),
-      {r.seq, r.at.micros, r.user_id, r.agency_id, r.actor, r.roles, r.purpose, r.request_id, r.entry.action,
-       r.entry.record_type, r.entry.record_id,
-       r.entry.person ? storage::Value(r.entry.person->value) : storage::Value(storage::Null{}),
-       int64_t{r.entry.allowed ? 1 : 0}, r.entry.reason, r.prev_hash, r.hash, r.chain},
-      refuse));
-  // A person's data released by break-glass is queued for review with the entry, in the same
-  // transaction: no emergency access goes unreviewed. One review per person and request (a page
-  // that reads the record and its directory is one access).
-  if (!who.break_glass.empty() && entry.allowed && entry.person &&
-      entry.reason.find(authz::kBreakGlassMarker) != std::string::npos) {
-    bool queued = false;
-    if (!who.request_id.empty()) {
-      ASSIGN_OR_RETURN(storage::Rows same,
-                       tx.Query("SELECT 1 FROM break_glass_accesses WHERE request_id = ? AND person_id = ?",
-                                {who.request_id, entry.person->value}));
-      queued = !same.empty();
+  static const std::string kInsert =
+      fmt::format("INSERT INTO audit_log ({}) VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)", kColumns);
+  for (size_t i = 0; i < items.size(); ++i) {
+    const authz::Principal& who = *items[i].who;
+    const Entry& entry = *items[i].entry;
+    Record r;
+    r.chain = chain;
+    r.seq = seqs[i];
+    r.prev_hash = std::move(prev_hash);
+    r.at = clock_.Now();
+    r.user_id = who.user.value;
+    r.agency_id = who.agency.value;
+    r.actor = who.name;
+    r.roles = who.RoleList();
+    r.purpose = std::string(authz::PurposeName(who.purpose));
+    r.request_id = who.request_id;
+    r.entry = entry;
+    // Every action says who acted: a representative's entries say so.
+    if (who.representation != 0) {
+      r.entry.reason += fmt::format(" (acted by the person's representative, grant {})", who.representation);
     }
-    if (!queued) {
-      RETURN_IF_ERROR(tx.Execute("INSERT INTO break_glass_accesses (audit_seq, at, user_id, actor, agency_id, "
-                                 "person_id, action, justification, request_id, state) "
-                                 "VALUES (?,?,?,?,?,?,?,?,?,'pending')",
-                                 {r.seq, r.at.micros, r.user_id, r.actor, r.agency_id, entry.person->value,
-                                  entry.action, who.break_glass.substr(0, 500), who.request_id})
-                          .status());
+    r.hash = ComputeHash(r);
+    prev_hash = r.hash;
+    RETURN_IF_ERROR(tx.Queue(
+        kInsert,
+        {r.seq, r.at.micros, r.user_id, r.agency_id, r.actor, r.roles, r.purpose, r.request_id, r.entry.action,
+         r.entry.record_type, r.entry.record_id,
+         r.entry.person ? storage::Value(r.entry.person->value) : storage::Value(storage::Null{}),
+         int64_t{r.entry.allowed ? 1 : 0}, r.entry.reason, r.prev_hash, r.hash, r.chain},
+        refuse));
+    // A person's data released by break-glass is queued for review with the entry, in the same
+    // transaction: no emergency access goes unreviewed. One review per person and request (a
+    // page that reads the record and its directory is one access).
+    if (!who.break_glass.empty() && entry.allowed && entry.person &&
+        entry.reason.find(authz::kBreakGlassMarker) != std::string::npos) {
+      bool queued = false;
+      if (!who.request_id.empty()) {
+        ASSIGN_OR_RETURN(storage::Rows same,
+                         tx.Query("SELECT 1 FROM break_glass_accesses WHERE request_id = ? AND person_id = ?",
+                                  {who.request_id, entry.person->value}));
+        queued = !same.empty();
+      }
+      if (!queued) {
+        RETURN_IF_ERROR(tx.Execute("INSERT INTO break_glass_accesses (audit_seq, at, user_id, actor, agency_id, "
+                                   "person_id, action, justification, request_id, state) "
+                                   "VALUES (?,?,?,?,?,?,?,?,?,'pending')",
+                                   {r.seq, r.at.micros, r.user_id, r.actor, r.agency_id, entry.person->value,
+                                    entry.action, who.break_glass.substr(0, 500), who.request_id})
+                            .status());
+      }
     }
   }
   return core::Status::Ok();
+}
+
+core::Status AuditLog::Write(storage::Database& db, const authz::Principal& who, const Entry& entry) {
+  if (db.dialect() == storage::Dialect::kSqlite) {
+    return db.Write([&](storage::Transaction& tx) { return Append(tx, who, entry); });
+  }
+  Waiter me{&db, Item{&who, &entry}};
+  std::unique_lock lock(group_mu_);
+  waiting_.push_back(&me);
+  while (writing_ && !me.done) me.wake.wait(lock);
+  if (me.done) return me.result;
+  // No group is being written: this caller writes the next one, with every waiting entry for
+  // the same database (up to kMaxGroup), its own first.
+  std::vector<Waiter*> group{&me};
+  for (Waiter* w : waiting_) {
+    if (w != &me && w->db == &db && group.size() < kMaxGroup) group.push_back(w);
+  }
+  std::erase_if(waiting_, [&](Waiter* w) { return std::find(group.begin(), group.end(), w) != group.end(); });
+  writing_ = true;
+  lock.unlock();
+  std::vector<Item> items;
+  items.reserve(group.size());
+  for (Waiter* w : group) items.push_back(w->item);
+  const core::Status result = db.Write([&](storage::Transaction& tx) { return AppendAll(tx, items); });
+  lock.lock();
+  writing_ = false;
+  for (Waiter* w : group) {
+    w->result = result;
+    w->done = true;
+    if (w != &me) w->wake.notify_one();
+  }
+  // The first still waiting writes the next group.
+  if (!waiting_.empty()) waiting_.front()->wake.notify_one();
+  return result;
+}
+
+core::Status AuditLog::AuditedRead(storage::Database& db, const authz::Principal& who, const ReadWork& read) {
+  if (db.dialect() == storage::Dialect::kSqlite) {
+    return db.Write([&](storage::Transaction& tx) -> core::Status {
+      Entry entry;
+      RETURN_IF_ERROR(read(tx, entry));
+      return Append(tx, who, entry);
+    });
+  }
+  Entry entry;
+  RETURN_IF_ERROR(db.Read([&](storage::Transaction& tx) { return read(tx, entry); }));
+  return Write(db, who, entry);
 }
 
 core::StatusOr<std::vector<Record>> AuditLog::ForPerson(storage::Transaction& tx,

@@ -1,6 +1,10 @@
 #pragma once
 
+#include <condition_variable>
+#include <functional>
+#include <mutex>
 #include <optional>
+#include <span>
 #include <string>
 #include <vector>
 
@@ -60,7 +64,8 @@ struct VerifyReport {
 // gaps where a transaction rolled back, and not in commit order across chains. Entries from
 // before chains existed stay on chain 0 with their seq and hashes.
 //
-// Thread-safe; Append must run inside a write transaction.
+// Thread-safe; Append must run inside a write transaction. Write appends in a transaction of
+// its own, grouped with concurrent Writes.
 class AuditLog {
  public:
   // The number of chains entries are spread over on PostgreSQL. Changing it is safe (new
@@ -75,6 +80,33 @@ class AuditLog {
   // transaction mode). Errors are those of `tx` (kAlreadyExists if the PostgreSQL sequence
   // audit_log_seq is behind the largest seq, e.g. after copying entries in without moving it).
   core::Status Append(storage::Transaction& tx, const authz::Principal& who, const Entry& entry);
+
+  // One entry and who made it, for AppendAll.
+  struct Item {
+    const authz::Principal* who;
+    const Entry* entry;
+  };
+  // Appends `items` in order, as consecutive entries of one chain (on PostgreSQL the chain the
+  // transaction holds, else the first item's): the chain's head is read and its lock taken
+  // once for all of them. Append is AppendAll of one item.
+  core::Status AppendAll(storage::Transaction& tx, std::span<const Item> items);
+
+  // Appends `entry` in a write transaction of its own on `db` and returns once it is durable:
+  // what a read records before it releases anything. Concurrent Writes are grouped: the caller
+  // that finds no group being written writes every entry waiting (one transaction, one chain
+  // lock, one commit) while the others wait for it; each waiting caller gets its group's
+  // result. A refused or failed group leaves none of its entries.
+  // On SQLite it is one Database::Write: the single writer groups concurrent writes itself.
+  core::Status Write(storage::Database& db, const authz::Principal& who, const Entry& entry);
+
+  // A read that is audited: runs `read`, which reads what it needs and fills in the entry
+  // recording it (allowed or refused), then makes that entry durable before returning. If
+  // `read` fails, nothing is recorded and its error is returned. On PostgreSQL `read` runs in
+  // a read-only snapshot and the entry is written by Write, grouped with other reads' entries;
+  // on SQLite `read` runs in the single writer's transaction with the entry appended after it
+  // (one hand-over to the writer instead of a snapshot and a write), so it must not write.
+  using ReadWork = std::function<core::Status(storage::Transaction&, Entry&)>;
+  core::Status AuditedRead(storage::Database& db, const authz::Principal& who, const ReadWork& read);
 
   // Entries about `person`, newest first (by seq).
   core::StatusOr<std::vector<Record>> ForPerson(storage::Transaction& tx, core::PersonId person,
@@ -107,7 +139,20 @@ class AuditLog {
   static int64_t PostgresChain(const authz::Principal& who, const Entry& entry);
 
  private:
+  // A Write waiting for its group.
+  struct Waiter {
+    storage::Database* db;
+    Item item;
+    bool done = false;
+    core::Status result;
+    std::condition_variable wake;  // when done, or when it is to write the next group
+  };
+  static constexpr size_t kMaxGroup = 256;
+
   const core::Clock& clock_;
+  std::mutex group_mu_;
+  std::vector<Waiter*> waiting_;  // GUARDED_BY(group_mu_)
+  bool writing_ = false;          // GUARDED_BY(group_mu_): a group is being written
 };
 
 }  // namespace audit

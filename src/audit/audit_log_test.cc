@@ -10,6 +10,8 @@
 #include <functional>
 #include <map>
 #include <memory>
+#include <mutex>
+#include <set>
 #include <stdexcept>
 #include <string>
 #include <thread>
@@ -328,6 +330,133 @@ TEST_P(AuditLogTest, ManyWritersAppendingManyEntriesKeepEveryChainValid) {
           << r.seq;
     }
   }
+}
+
+// Write: entries made durable in transactions of their own, concurrent ones grouped. Every
+// entry of every thread is there once, in its chain, and the chains verify.
+TEST_P(AuditLogTest, WritesFromManyThreadsAreAllKeptInChainsThatVerify) {
+  constexpr int kThreads = 12;
+  constexpr int kPerThread = 25;
+  std::vector<std::thread> threads;
+  std::atomic<int> failures{0};
+  for (int t = 0; t < kThreads; ++t) {
+    threads.emplace_back([&, t] {
+      const authz::Principal who = Caseworker("req-" + std::to_string(t));
+      for (int i = 0; i < kPerThread; ++i) {
+        Status s = log_.Write(*db_, who, ReadPerson(t * 100 + i, "n" + std::to_string(i)));
+        if (!s.ok()) {
+          ADD_FAILURE() << s.ToString();
+          ++failures;
+        }
+      }
+    });
+  }
+  for (auto& t : threads) t.join();
+  EXPECT_EQ(failures.load(), 0);
+  VerifyReport report = Verify();
+  EXPECT_TRUE(report.ok) << report.problem;
+  EXPECT_EQ(report.entries, kThreads * kPerThread);
+  std::set<std::pair<std::string, int64_t>> seen;
+  for (const Record& r : All()) {
+    EXPECT_TRUE(seen.emplace(r.request_id, r.entry.person->value).second) << "twice: " << r.seq;
+    // Each entry is the one its thread wrote, whole.
+    EXPECT_EQ(r.entry.reason, "n" + std::to_string(r.entry.person->value % 100));
+    if (!OnPostgres()) {
+      EXPECT_EQ(r.chain, 0);
+    }
+  }
+  EXPECT_EQ(seen.size(), static_cast<size_t>(kThreads * kPerThread));
+}
+
+// AuditedRead: the read sees the data, and the entry it filled in is stored before it returns;
+// a read that fails stores nothing.
+TEST_P(AuditLogTest, AuditedReadStoresTheEntryItsReadFilledInAndNothingIfTheReadFails) {
+  AppendMany(2);
+  int64_t seen = -1;
+  Status s = log_.AuditedRead(*db_, Caseworker("req-r"), [&](storage::Transaction& tx, Entry& entry) -> Status {
+    ASSIGN_OR_RETURN(storage::Rows rows, tx.Query("SELECT COUNT(*) FROM audit_log"));
+    seen = rows.at(0).Int(0);
+    entry = ReadPerson(42, "read what it saw");
+    return Status::Ok();
+  });
+  ASSERT_TRUE(s.ok()) << s.ToString();
+  EXPECT_EQ(seen, 2);  // its own entry comes after the read
+  std::vector<Record> all = All();
+  ASSERT_EQ(all.size(), 3u);
+  EXPECT_EQ(all.back().entry.person->value, 42);
+  EXPECT_EQ(all.back().entry.reason, "read what it saw");
+  EXPECT_EQ(all.back().request_id, "req-r");
+
+  s = log_.AuditedRead(*db_, Caseworker(), [&](storage::Transaction&, Entry& entry) -> Status {
+    entry = ReadPerson(43);
+    return Status::NotFound("gone");
+  });
+  EXPECT_EQ(s.code(), StatusCode::kNotFound);
+  EXPECT_EQ(All().size(), 3u);
+  VerifyReport report = Verify();
+  EXPECT_TRUE(report.ok) << report.problem;
+}
+
+// Makes the audit log refuse entries whose action is "refused.read", as a full disk would.
+void RefuseAction(storage::Database& db) {
+  Status s = db.Write([](storage::Transaction& tx) {
+    if (tx.dialect() == Dialect::kPostgres) {
+      return tx.ExecuteScript(
+          "CREATE FUNCTION refuse_audit() RETURNS trigger LANGUAGE plpgsql AS $$ BEGIN "
+          "IF NEW.action = 'refused.read' THEN RAISE EXCEPTION 'disk full'; END IF; RETURN NEW; END $$; "
+          "CREATE TRIGGER refuse_audit BEFORE INSERT ON audit_log FOR EACH ROW EXECUTE FUNCTION refuse_audit();");
+    }
+    return tx.ExecuteScript(
+        "CREATE TRIGGER refuse_audit BEFORE INSERT ON audit_log WHEN NEW.action = 'refused.read' "
+        "BEGIN SELECT RAISE(ABORT, 'disk full'); END;");
+  });
+  ASSERT_TRUE(s.ok()) << s.ToString();
+}
+
+// A Write whose entry cannot be stored fails, and leaves nothing; so does every Write grouped
+// with it, and only those: an entry is kept exactly when its Write said so.
+TEST_P(AuditLogTest, AWriteThatCannotBeStoredFailsAndKeepsNothingOfItsGroup) {
+  RefuseAction(*db_);
+  Entry refused = ReadPerson(7);
+  refused.action = "refused.read";
+  Status alone = log_.Write(*db_, Caseworker(), refused);
+  EXPECT_EQ(alone.code(), StatusCode::kUnavailable) << alone.ToString();
+  EXPECT_TRUE(All().empty());
+
+  constexpr int kThreads = 8;
+  constexpr int kPerThread = 30;
+  std::vector<std::thread> threads;
+  std::mutex mu;
+  std::set<std::string> kept;  // "thread:i" of each Write that succeeded
+  int refusals = 0;
+  for (int t = 0; t < kThreads; ++t) {
+    threads.emplace_back([&, t] {
+      const authz::Principal who = Caseworker("req-" + std::to_string(t));
+      for (int i = 0; i < kPerThread; ++i) {
+        Entry e = ReadPerson(t + 1, fmt::format("{}:{}", t, i));
+        if (t == 0 && i % 3 == 0) e.action = "refused.read";
+        Status s = log_.Write(*db_, who, e);
+        std::lock_guard lock(mu);
+        if (s.ok()) {
+          EXPECT_NE(e.action, "refused.read");
+          kept.insert(e.reason);
+        } else {
+          EXPECT_EQ(s.code(), StatusCode::kUnavailable) << s.ToString();
+          ++refusals;
+        }
+      }
+    });
+  }
+  for (auto& t : threads) t.join();
+  EXPECT_GE(refusals, kPerThread / 3);
+  std::set<std::string> stored;
+  for (const Record& r : All()) stored.insert(r.entry.reason);
+  EXPECT_EQ(stored, kept);
+  VerifyReport report = Verify();
+  EXPECT_TRUE(report.ok) << report.problem;
+  // And once entries are accepted again, Write works.
+  ASSERT_TRUE(log_.Write(*db_, Caseworker(), ReadPerson(3, "after")).ok());
+  EXPECT_EQ(All().back().entry.reason, "after");
 }
 
 // Two transactions each append about persons on two chains, in opposite orders, and each

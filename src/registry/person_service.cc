@@ -208,11 +208,17 @@ StatusOr<PersonView> PersonService::Get(const authz::Principal& who, core::Perso
   int64_t version = 0;
   PersonView view;
   bool found = false;
-  Status s = db_.Write([&](storage::Transaction& tx) -> Status {
-    ASSIGN_OR_RETURN(decision, Gate(tx, who, authz::Operation::kRead, id, "person.read"));
+  // The entry recording the read, allowed or not, is durable before anything is returned.
+  Status s = audit_.AuditedRead(db_, who, [&](storage::Transaction& tx, audit::Entry& entry) -> Status {
+    view.sources.clear();
+    view.household.reset();
+    found = false;
+    decision = gate_.DecidePerson(who, authz::Operation::kRead, id, authz::Resource::kPerson, &tx);
+    entry = {"person.read", "person", id.valid() ? std::to_string(id.value) : "",
+             id.valid() ? std::optional(id) : std::nullopt, decision.allowed, decision.reason};
     if (!decision.allowed) return Status::Ok();
     ASSIGN_OR_RETURN(storage::Rows rows, tx.Query("SELECT version, doc FROM persons WHERE id = ?", {id.value}));
-    // Commit so that the read attempt stays audited; NotFound is returned after the write.
+    // The read attempt stays audited; NotFound is returned after the entry is written.
     if (rows.empty()) return Status::Ok();
     found = true;
     version = rows[0].Int(0);

@@ -1,8 +1,37 @@
 #include "storage/database.h"
 
+#include <iterator>
+
 #include <fmt/format.h>
 
 namespace storage {
+
+namespace {
+struct OpenRead {
+  const Database* db;
+  Transaction* tx;
+};
+// The reads the calling thread is inside, innermost last.
+thread_local std::vector<OpenRead> t_open_reads;
+}  // namespace
+
+ReadScope::ReadScope(const Database* db, Transaction* tx) : db_(db) { t_open_reads.push_back({db, tx}); }
+
+ReadScope::~ReadScope() {
+  for (auto it = t_open_reads.rbegin(); it != t_open_reads.rend(); ++it) {
+    if (it->db == db_) {
+      t_open_reads.erase(std::next(it).base());
+      return;
+    }
+  }
+}
+
+Transaction* ReadScope::Current(const Database* db) {
+  for (auto it = t_open_reads.rbegin(); it != t_open_reads.rend(); ++it) {
+    if (it->db == db) return it->tx;
+  }
+  return nullptr;
+}
 
 int64_t Row::Int(size_t i) const {
   const Value& v = values_.at(i);

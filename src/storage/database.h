@@ -69,13 +69,33 @@ class Transaction {
   virtual Dialect dialect() const = 0;
 };
 
+class Database;
+
+// Marks, for its lifetime, the calling thread as inside a read of `db` in `tx`: what lets a
+// nested Read join the outer one. For implementations of Database.
+class ReadScope {
+ public:
+  ReadScope(const Database* db, Transaction* tx);
+  ~ReadScope();
+  ReadScope(const ReadScope&) = delete;
+  ReadScope& operator=(const ReadScope&) = delete;
+  // The read of `db` the calling thread is inside, or null.
+  static Transaction* Current(const Database* db);
+
+ private:
+  const Database* db_;
+};
+
 // A database. Thread-safe.
 class Database {
  public:
   using Work = std::function<core::Status(Transaction&)>;
   virtual ~Database() = default;
 
-  // Runs `work` in a read-only snapshot. Many readers run at once.
+  // Runs `work` in a read-only snapshot. Many readers run at once. A Read (or ReadOne) made
+  // inside a Read of the same database, on the same thread, joins it: it runs in the outer
+  // read's snapshot, on its session, so that nested reads never wait for a second session
+  // (with every session held by a reader waiting for another, they would wait forever).
   virtual core::Status Read(const Work& work) = 0;
 
   // Runs one read-only statement in a snapshot of its own: Read with a single Query, in one

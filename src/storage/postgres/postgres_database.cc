@@ -593,10 +593,15 @@ class PostgresDatabase final : public Database {
   }
 
   Status Read(const Work& work) override {
+    if (Transaction* outer = ReadScope::Current(this)) return RunWork(work, *outer);
     ASSIGN_OR_RETURN(auto conn, readers_.Acquire());
     conn->Begin(kReadBegin);
     PostgresTransaction tx(*conn);
-    Status result = RunWork(work, tx);
+    Status result;
+    {
+      ReadScope scope(this, &tx);
+      result = RunWork(work, tx);
+    }
     // A read keeps nothing, so a transaction a failed statement has aborted simply ends.
     Status end = Status::Ok();
     if (!result.ok() || conn->transaction_status() == PQTRANS_INERROR) {
@@ -610,6 +615,7 @@ class PostgresDatabase final : public Database {
   }
 
   StatusOr<Rows> ReadOne(std::string_view sql, const Params& params) override {
+    if (Transaction* outer = ReadScope::Current(this)) return outer->Query(sql, params);
     ASSIGN_OR_RETURN(auto conn, readers_.Acquire());
     conn->Begin(kReadBegin);
     Rows rows;

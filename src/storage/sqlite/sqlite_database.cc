@@ -188,6 +188,7 @@ class SqliteDatabase final : public Database {
   }
 
   Status Read(const Work& work) override {
+    if (Transaction* outer = ReadScope::Current(this)) return RunWork(work, *outer);
     std::unique_ptr<Connection> conn;
     {
       std::unique_lock lock(read_mu_);
@@ -195,7 +196,7 @@ class SqliteDatabase final : public Database {
       conn = std::move(readers_.back());
       readers_.pop_back();
     }
-    Status result = RunRead(*conn, work);
+    Status result = RunRead(*conn, work, this);
     {
       std::lock_guard lock(read_mu_);
       readers_.push_back(std::move(conn));
@@ -238,10 +239,14 @@ class SqliteDatabase final : public Database {
     }
   }
 
-  static Status RunRead(Connection& conn, const Work& work) {
+  static Status RunRead(Connection& conn, const Work& work, const Database* db) {
     RETURN_IF_ERROR(conn.Run("BEGIN", {}, nullptr).status());
     SqliteTransaction tx(conn);
-    Status result = RunWork(work, tx);
+    Status result;
+    {
+      ReadScope scope(db, &tx);
+      result = RunWork(work, tx);
+    }
     Status end = conn.Run("COMMIT", {}, nullptr).status();
     if (!end.ok()) (void)conn.Run("ROLLBACK", {}, nullptr);
     return result.ok() ? end : result;
