@@ -368,6 +368,32 @@ TEST_P(AuditLogTest, WritesFromManyThreadsAreAllKeptInChainsThatVerify) {
   EXPECT_EQ(seen.size(), static_cast<size_t>(kThreads * kPerThread));
 }
 
+// AppendAll: several entries in one go are consecutive entries of the first one's chain (on
+// PostgreSQL), after what was there, and the chains verify.
+TEST_P(AuditLogTest, AppendAllPutsItsEntriesInOrderOnOneChain) {
+  AppendMany(3);
+  const authz::Principal who = Caseworker("req-all");
+  const Entry a = ReadPerson(5, "a"), b = ReadPerson(6, "b"), c = ReadPerson(7, "c");
+  const std::vector<AuditLog::Item> items{{&who, &a}, {&who, &b}, {&who, &c}};
+  ASSERT_TRUE(db_->Write([&](storage::Transaction& tx) { return log_.AppendAll(tx, items); }).ok());
+  AppendMany(1);
+  std::vector<Record> all = All();
+  ASSERT_EQ(all.size(), 7u);
+  const int64_t chain = OnPostgres() ? AuditLog::PostgresChain(who, a) : 0;
+  for (int i = 0; i < 3; ++i) {
+    const Record& r = all[3 + i];
+    EXPECT_EQ(r.entry.reason, std::string(1, static_cast<char>('a' + i)));
+    EXPECT_EQ(r.chain, chain);
+    if (i > 0) {
+      EXPECT_EQ(r.prev_hash, all[2 + i].hash);
+      EXPECT_GT(r.seq, all[2 + i].seq);
+    }
+  }
+  VerifyReport report = Verify();
+  EXPECT_TRUE(report.ok) << report.problem;
+  EXPECT_EQ(report.entries, 7);
+}
+
 // AuditedRead: the read sees the data, and the entry it filled in is stored before it returns;
 // a read that fails stores nothing.
 TEST_P(AuditLogTest, AuditedReadStoresTheEntryItsReadFilledInAndNothingIfTheReadFails) {
