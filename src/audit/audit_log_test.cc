@@ -123,6 +123,26 @@ class AuditLogTest : public ::testing::TestWithParam<Dialect> {
         {r.chain, r.entry.reason, r.prev_hash, r.hash, seq});
   }
 
+  // Runs `op(thread, i)` for i in [0, per_thread) on each of `threads` threads at once;
+  // returns how many failed (each also a test failure).
+  static int Concurrently(int threads, int per_thread, const std::function<Status(int, int)>& op) {
+    std::vector<std::thread> running;
+    std::atomic<int> failures{0};
+    for (int t = 0; t < threads; ++t) {
+      running.emplace_back([&, t] {
+        for (int i = 0; i < per_thread; ++i) {
+          Status s = op(t, i);
+          if (!s.ok()) {
+            ADD_FAILURE() << s.ToString();
+            ++failures;
+          }
+        }
+      });
+    }
+    for (auto& t : running) t.join();
+    return failures.load();
+  }
+
   VerifyReport Verify() { return VerifyOf(*db_); }
 
   static VerifyReport VerifyOf(storage::Database& db) {
@@ -303,24 +323,12 @@ TEST_P(AuditLogTest, ManyWritersAppendingManyEntriesKeepEveryChainValid) {
   for (bool same_person : {false, true}) {
     SCOPED_TRACE(same_person ? "same person" : "different persons");
     db_ = NewDb();
-    std::vector<std::thread> threads;
-    std::atomic<int> failures{0};
-    for (int t = 0; t < kThreads; ++t) {
-      threads.emplace_back([&, t] {
-        for (int i = 0; i < kPerThread; ++i) {
-          Status s = db_->Write([&](storage::Transaction& tx) {
-            return log_.Append(tx, Caseworker("req-" + std::to_string(t)),
-                               ReadPerson(same_person ? 5 : t + 1));
-          });
-          if (!s.ok()) {
-            ADD_FAILURE() << s.ToString();
-            ++failures;
-          }
-        }
+    const int failures = Concurrently(kThreads, kPerThread, [&](int t, int) {
+      return db_->Write([&](storage::Transaction& tx) {
+        return log_.Append(tx, Caseworker("req-" + std::to_string(t)), ReadPerson(same_person ? 5 : t + 1));
       });
-    }
-    for (auto& t : threads) t.join();
-    EXPECT_EQ(failures.load(), 0);
+    });
+    EXPECT_EQ(failures, 0);
     VerifyReport report = Verify();
     EXPECT_TRUE(report.ok) << report.problem;
     EXPECT_EQ(report.entries, kThreads * kPerThread);
@@ -337,22 +345,10 @@ TEST_P(AuditLogTest, ManyWritersAppendingManyEntriesKeepEveryChainValid) {
 TEST_P(AuditLogTest, WritesFromManyThreadsAreAllKeptInChainsThatVerify) {
   constexpr int kThreads = 12;
   constexpr int kPerThread = 25;
-  std::vector<std::thread> threads;
-  std::atomic<int> failures{0};
-  for (int t = 0; t < kThreads; ++t) {
-    threads.emplace_back([&, t] {
-      const authz::Principal who = Caseworker("req-" + std::to_string(t));
-      for (int i = 0; i < kPerThread; ++i) {
-        Status s = log_.Write(*db_, who, ReadPerson(t * 100 + i, "n" + std::to_string(i)));
-        if (!s.ok()) {
-          ADD_FAILURE() << s.ToString();
-          ++failures;
-        }
-      }
-    });
-  }
-  for (auto& t : threads) t.join();
-  EXPECT_EQ(failures.load(), 0);
+  const int failures = Concurrently(kThreads, kPerThread, [&](int t, int i) {
+    return log_.Write(*db_, Caseworker("req-" + std::to_string(t)), ReadPerson(t * 100 + i, "n" + std::to_string(i)));
+  });
+  EXPECT_EQ(failures, 0);
   VerifyReport report = Verify();
   EXPECT_TRUE(report.ok) << report.problem;
   EXPECT_EQ(report.entries, kThreads * kPerThread);

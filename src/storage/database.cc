@@ -1,7 +1,5 @@
 #include "storage/database.h"
 
-#include <iterator>
-
 #include <fmt/format.h>
 
 namespace storage {
@@ -15,16 +13,10 @@ struct OpenRead {
 thread_local std::vector<OpenRead> t_open_reads;
 }  // namespace
 
-ReadScope::ReadScope(const Database* db, Transaction* tx) : db_(db) { t_open_reads.push_back({db, tx}); }
+// Scopes live on their thread's stack, so the one ending is always the innermost.
+ReadScope::ReadScope(const Database* db, Transaction* tx) { t_open_reads.push_back({db, tx}); }
 
-ReadScope::~ReadScope() {
-  for (auto it = t_open_reads.rbegin(); it != t_open_reads.rend(); ++it) {
-    if (it->db == db_) {
-      t_open_reads.erase(std::next(it).base());
-      return;
-    }
-  }
-}
+ReadScope::~ReadScope() { t_open_reads.pop_back(); }
 
 Transaction* ReadScope::Current(const Database* db) {
   for (auto it = t_open_reads.rbegin(); it != t_open_reads.rend(); ++it) {

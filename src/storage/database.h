@@ -81,9 +81,6 @@ class ReadScope {
   ReadScope& operator=(const ReadScope&) = delete;
   // The read of `db` the calling thread is inside, or null.
   static Transaction* Current(const Database* db);
-
- private:
-  const Database* db_;
 };
 
 // A database. Thread-safe.
