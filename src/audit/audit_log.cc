@@ -291,34 +291,17 @@ core::Status AuditLog::Write(storage::Database& db, const authz::Principal& who,
   if (db.dialect() == storage::Dialect::kSqlite) {
     return db.Write([&](storage::Transaction& tx) { return Append(tx, who, entry); });
   }
-  Waiter me{&db, Item{&who, &entry}};
-  std::unique_lock lock(group_mu_);
-  waiting_.push_back(&me);
-  while (writing_ && !me.done) me.wake.wait(lock);
-  if (me.done) return me.result;
-  // No group is being written: this caller writes the next one, with every waiting entry for
-  // the same database (up to kMaxGroup), its own first.
-  std::vector<Waiter*> group{&me};
-  for (Waiter* w : waiting_) {
-    if (w != &me && w->db == &db && group.size() < kMaxGroup) group.push_back(w);
-  }
-  std::erase_if(waiting_, [&](Waiter* w) { return std::find(group.begin(), group.end(), w) != group.end(); });
-  writing_ = true;
-  lock.unlock();
-  std::vector<Item> items;
-  items.reserve(group.size());
-  for (Waiter* w : group) items.push_back(w->item);
-  const core::Status result = db.Write([&](storage::Transaction& tx) { return AppendAll(tx, items); });
-  lock.lock();
-  writing_ = false;
-  for (Waiter* w : group) {
-    w->result = result;
-    w->done = true;
-    if (w != &me) w->wake.notify_one();
-  }
-  // The first still waiting writes the next group.
-  if (!waiting_.empty()) waiting_.front()->wake.notify_one();
-  return result;
+  // The caller that finds no group being written writes every entry waiting for the same
+  // database (up to kMaxGroup), its own first: one transaction, one chain lock, one commit.
+  Pending mine{Item{&who, &entry}, core::Status::Ok()};
+  writes_.Submit(&db, mine, [this, &db](std::span<Pending* const> group) {
+    std::vector<Item> items;
+    items.reserve(group.size());
+    for (const Pending* p : group) items.push_back(p->item);
+    const core::Status result = db.Write([&](storage::Transaction& tx) { return AppendAll(tx, items); });
+    for (Pending* p : group) p->result = result;
+  });
+  return mine.result;
 }
 
 core::Status AuditLog::AuditedRead(storage::Database& db, const authz::Principal& who, const ReadWork& read) {

@@ -1,14 +1,13 @@
 #pragma once
 
-#include <condition_variable>
 #include <functional>
-#include <mutex>
 #include <optional>
 #include <span>
 #include <string>
 #include <vector>
 
 #include "access/principal.h"
+#include "core/batch.h"
 #include "core/clock.h"
 #include "core/ids.h"
 #include "storage/database.h"
@@ -139,20 +138,15 @@ class AuditLog {
   static int64_t PostgresChain(const authz::Principal& who, const Entry& entry);
 
  private:
-  // A Write waiting for its group.
-  struct Waiter {
-    storage::Database* db;
+  // A Write waiting for its group, and the group's result.
+  struct Pending {
     Item item;
-    bool done = false;
     core::Status result;
-    std::condition_variable wake;  // when done, or when it is to write the next group
   };
   static constexpr size_t kMaxGroup = 256;
 
   const core::Clock& clock_;
-  std::mutex group_mu_;
-  std::vector<Waiter*> waiting_;  // GUARDED_BY(group_mu_)
-  bool writing_ = false;          // GUARDED_BY(group_mu_): a group is being written
+  core::Batcher<Pending> writes_{kMaxGroup};  // keyed by database
 };
 
 }  // namespace audit

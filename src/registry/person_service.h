@@ -1,11 +1,13 @@
 #pragma once
 
 #include <optional>
+#include <span>
 #include <string>
 #include <vector>
 
 #include "access/access_gate.h"
 #include "audit/audit_log.h"
+#include "core/batch.h"
 #include "core/clock.h"
 #include "exchange/outbox.h"
 #include "registry/person.h"
@@ -170,7 +172,21 @@ class PersonService {
                                             const Person* new_person, const std::string& cause);
 
  private:
-  // Inserts `p` as a new person (indexes, history, audit, event); sets its id and version.
+  // A create on its way to the database, alone or with concurrent ones, and its outcome.
+  struct PendingCreate {
+    const authz::Principal* who;
+    Person* person;
+    authz::Decision decision;
+    core::Status result;
+  };
+  // Writes the creates of `batch` in one transaction (one commit, one audit chain lock); if that
+  // fails and it holds more than one, writes each alone, so that a create fails only for a reason
+  // of its own.
+  void CreateAll(std::span<PendingCreate* const> batch);
+  // Inserts each person of `batch` whose decision allows it (indexes, history, audit, event; sets
+  // its id and version) and records the refusal of the others, in `tx`.
+  core::Status InsertPersons(storage::Transaction& tx, std::span<PendingCreate* const> batch);
+  // InsertPersons of one person the gate allowed to be created.
   core::Status InsertPerson(storage::Transaction& tx, const authz::Principal& who, Person& p,
                             const authz::Decision& decision);
   // Decides, audits the decision in `tx`, and returns it.
@@ -189,6 +205,9 @@ class PersonService {
   exchange::Outbox& outbox_;
   const core::Clock& clock_;
   std::vector<std::string> log_exceptions_;
+  // Concurrent creates are written together, up to this many in one transaction.
+  static constexpr size_t kMaxCreateBatch = 64;
+  core::Batcher<PendingCreate> creates_{kMaxCreateBatch};
 };
 
 }  // namespace registry
