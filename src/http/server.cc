@@ -22,7 +22,12 @@ namespace {
 class WorkerPool {
  public:
   explicit WorkerPool(int n) {
-    for (int i = 0; i < n; ++i) threads_.emplace_back([this] { Loop(); });
+    for (int i = 0; i < n; ++i) {
+      threads_.emplace_back([this] {
+        pthread_setname_np(pthread_self(), "od-worker");  // as `top -H` and `ps -L` show it
+        Loop();
+      });
+    }
   }
   ~WorkerPool() {
     {

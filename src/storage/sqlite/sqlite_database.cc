@@ -1,5 +1,6 @@
 #include "storage/sqlite/sqlite_database.h"
 
+#include <pthread.h>
 #include <sqlite3.h>
 
 #include <condition_variable>
@@ -183,7 +184,10 @@ class SqliteDatabase final : public Database {
       ASSIGN_OR_RETURN(auto conn, Connection::Open(path_, true, options_));
       readers_.push_back(std::move(conn));
     }
-    writer_ = std::thread([this] { WriterLoop(); });
+    writer_ = std::thread([this] {
+      pthread_setname_np(pthread_self(), "od-sqlite-write");  // as `top -H` and `ps -L` show it
+      WriterLoop();
+    });
     return Status::Ok();
   }
 
