@@ -8,7 +8,7 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 SECS=${1:-10}
-BIN=build/release/onedoor
+BIN=${ONEDOOR_BENCH_BIN:-build/release/onedoor}  # another build to compare: ONEDOOR_BENCH_BIN=path
 BARE=build/release/bench/bare_server
 for f in "$BIN" "$BARE"; do [ -x "$f" ] || { echo "missing $f: run make bench" >&2; exit 1; }; done
 command -v wrk >/dev/null || { echo "wrk is not installed: run make deps" >&2; exit 1; }
