@@ -421,17 +421,7 @@ TEST_P(AuditLogTest, AuditedReadStoresTheEntryItsReadFilledInAndNothingIfTheRead
 
 // Makes the audit log refuse entries whose action is "refused.read", as a full disk would.
 void RefuseAction(storage::Database& db) {
-  Status s = db.Write([](storage::Transaction& tx) {
-    if (tx.dialect() == Dialect::kPostgres) {
-      return tx.ExecuteScript(
-          "CREATE FUNCTION refuse_audit() RETURNS trigger LANGUAGE plpgsql AS $$ BEGIN "
-          "IF NEW.action = 'refused.read' THEN RAISE EXCEPTION 'disk full'; END IF; RETURN NEW; END $$; "
-          "CREATE TRIGGER refuse_audit BEFORE INSERT ON audit_log FOR EACH ROW EXECUTE FUNCTION refuse_audit();");
-    }
-    return tx.ExecuteScript(
-        "CREATE TRIGGER refuse_audit BEFORE INSERT ON audit_log WHEN NEW.action = 'refused.read' "
-        "BEGIN SELECT RAISE(ABORT, 'disk full'); END;");
-  });
+  Status s = testing_support::RefuseInserts(db, "audit_log", "NEW.action = 'refused.read'");
   ASSERT_TRUE(s.ok()) << s.ToString();
 }
 

@@ -33,20 +33,17 @@ class Batcher {
     while (running_ && !me.done) me.wake.wait(lock);
     if (me.done) return;
     std::vector<Waiter*> taken{&me};
-    std::vector<Item*> batch{&item};
     std::vector<Waiter*> left;
     for (Waiter* w : waiting_) {
       if (w == &me) continue;
-      if (w->key == key && taken.size() < max_) {
-        taken.push_back(w);
-        batch.push_back(w->item);
-      } else {
-        left.push_back(w);
-      }
+      (w->key == key && taken.size() < max_ ? taken : left).push_back(w);
     }
     waiting_ = std::move(left);
     running_ = true;
     lock.unlock();
+    std::vector<Item*> batch;
+    batch.reserve(taken.size());
+    for (const Waiter* w : taken) batch.push_back(w->item);
     run(std::span<Item* const>(batch));
     lock.lock();
     running_ = false;

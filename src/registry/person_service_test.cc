@@ -80,10 +80,13 @@ Person NewPerson(std::string given, std::string family, std::string birth = "") 
 class PersonServiceTest : public ::testing::Test {
  protected:
   void SetUp() override {
-    db_ = testing_support::NewMigratedSqlite(dir_);
+    db_ = testing_support::NewMigratedDatabase(Backend(), dir_, 4);
     Sql("INSERT INTO agencies (code,name,kind,created_at) VALUES ('a','Agency A','government',0)");
     owned_service_ = std::make_unique<PersonService>(*db_, gate_, audit_, outbox_, clock_);
   }
+
+  // "sqlite", or what a parameterised fixture runs on.
+  virtual std::string Backend() const { return "sqlite"; }
 
   void Sql(const std::string& sql, const storage::Params& params = {}) {
     Status s = db_->Write([&](storage::Transaction& tx) { return tx.Execute(sql, params).status(); });
@@ -756,17 +759,9 @@ TEST_F(PersonServiceTest, OutboxEventsNameFieldsButCarryNoPersonalData) {
 // -------- Concurrent creates, written together --------
 
 // Concurrent creates go to the database in batches (one transaction each); on both databases.
-class PersonCreateBatchTest : public ::testing::TestWithParam<std::string> {
+class PersonCreateBatchTest : public PersonServiceTest, public ::testing::WithParamInterface<std::string> {
  protected:
-  void SetUp() override {
-    db_ = testing_support::NewMigratedDatabase(GetParam(), dir_, 4);
-    ASSERT_TRUE(db_->Write([](storage::Transaction& tx) {
-                     return tx.Execute("INSERT INTO agencies (code,name,kind,created_at) "
-                                       "VALUES ('a','Agency A','government',0)")
-                         .status();
-                   }).ok());
-    service_ = std::make_unique<PersonService>(*db_, gate_, audit_, outbox_, clock_);
-  }
+  std::string Backend() const override { return GetParam(); }
 
   storage::Rows Query(const std::string& sql) {
     storage::Rows rows;
@@ -800,7 +795,7 @@ class PersonCreateBatchTest : public ::testing::TestWithParam<std::string> {
         for (int i = 0; i < per_thread; ++i) {
           Person p = NewPerson("Given", name(t, i), "1980-02-03");
           p.identifiers = {{"agency_number", fmt::format("{}-{}", t, i), "Agency A"}};
-          auto created = service_->Create(who, p);
+          auto created = service().Create(who, p);
           std::lock_guard lock(mu);
           if (!created.ok()) {
             ++failed[created.status().code()];
@@ -837,10 +832,7 @@ class PersonCreateBatchTest : public ::testing::TestWithParam<std::string> {
     EXPECT_EQ(Column("SELECT person_id, record_id FROM audit_log WHERE action = 'person.create' AND allowed = 1 "
                      "AND person_id IS NOT NULL"),
               entries);
-    EXPECT_EQ(Query("SELECT COUNT(*) FROM audit_log WHERE action = 'person.create' AND allowed = 0")
-                  .at(0)
-                  .Int(0),
-              refusals);
+    EXPECT_EQ(Count("SELECT COUNT(*) FROM audit_log WHERE action = 'person.create' AND allowed = 0"), refusals);
     std::map<int64_t, std::string> events;
     for (const auto& r : Query("SELECT aggregate_id, payload FROM outbox WHERE type = 'person.created'")) {
       EXPECT_EQ(json::parse(r.Text(1))["person_id"].get<int64_t>(), std::stoll(r.Text(0)));
@@ -851,14 +843,6 @@ class PersonCreateBatchTest : public ::testing::TestWithParam<std::string> {
     ASSERT_TRUE(report.ok()) << report.status().ToString();
     EXPECT_TRUE(report->ok) << report->problem;
   }
-
-  testing_support::TempDir dir_;
-  std::unique_ptr<storage::Database> db_;
-  core::FakeClock clock_;
-  authz::AccessGate gate_;
-  audit::AuditLog audit_{clock_};
-  exchange::Outbox outbox_{clock_};
-  std::unique_ptr<PersonService> service_;
 };
 
 // Thread 0 is refused (governance may not create); the others' creates are each kept whole,
@@ -874,7 +858,7 @@ TEST_P(PersonCreateBatchTest, ConcurrentCreatesAreEachKeptWholeUnderTheIdTheyWer
   ExpectExactly(made, kPerThread);
   if (GetParam() == "postgres") {
     // They were written together: fewer transactions than persons (xmin is the writing one).
-    const int64_t transactions = Query("SELECT COUNT(DISTINCT xmin::text) FROM persons").at(0).Int(0);
+    const int64_t transactions = Count("SELECT COUNT(DISTINCT xmin::text) FROM persons");
     EXPECT_LT(transactions, static_cast<int64_t>(made.size()));
     std::cout << made.size() << " creates in " << transactions << " transactions\n";
   }
@@ -883,17 +867,7 @@ TEST_P(PersonCreateBatchTest, ConcurrentCreatesAreEachKeptWholeUnderTheIdTheyWer
 // A create the database refuses (here a trigger, as a full disk or a constraint would) fails
 // alone: the creates batched with it are written again without it and kept.
 TEST_P(PersonCreateBatchTest, ACreateTheDatabaseRefusesFailsAloneAndTheOthersAreKept) {
-  Status trigger = db_->Write([](storage::Transaction& tx) {
-    if (tx.dialect() == storage::Dialect::kPostgres) {
-      return tx.ExecuteScript(
-          "CREATE FUNCTION refuse_person() RETURNS trigger LANGUAGE plpgsql AS $$ BEGIN "
-          "IF NEW.doc LIKE '%Refused%' THEN RAISE EXCEPTION 'refused'; END IF; RETURN NEW; END $$; "
-          "CREATE TRIGGER refuse_person BEFORE INSERT ON persons FOR EACH ROW EXECUTE FUNCTION refuse_person();");
-    }
-    return tx.ExecuteScript(
-        "CREATE TRIGGER refuse_person BEFORE INSERT ON persons WHEN NEW.doc LIKE '%Refused%' "
-        "BEGIN SELECT RAISE(ABORT, 'refused'); END;");
-  });
+  Status trigger = testing_support::RefuseInserts(*db_, "persons", "NEW.doc LIKE '%Refused%'");
   ASSERT_TRUE(trigger.ok()) << trigger.ToString();
   constexpr int kThreads = 8;
   constexpr int kPerThread = 15;

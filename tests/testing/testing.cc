@@ -42,4 +42,18 @@ std::unique_ptr<storage::Database> NewMigratedDatabase(const std::string& backen
   return std::move(db).value();
 }
 
+core::Status RefuseInserts(storage::Database& db, const std::string& table, const std::string& condition) {
+  return db.Write([&](storage::Transaction& tx) {
+    const std::string name = "refuse_" + table;
+    if (tx.dialect() == storage::Dialect::kPostgres) {
+      return tx.ExecuteScript("CREATE FUNCTION " + name + "() RETURNS trigger LANGUAGE plpgsql AS $$ BEGIN IF " +
+                              condition + " THEN RAISE EXCEPTION 'refused by the test'; END IF; RETURN NEW; END $$; " +
+                              "CREATE TRIGGER " + name + " BEFORE INSERT ON " + table +
+                              " FOR EACH ROW EXECUTE FUNCTION " + name + "();");
+    }
+    return tx.ExecuteScript("CREATE TRIGGER " + name + " BEFORE INSERT ON " + table + " WHEN " + condition +
+                            " BEGIN SELECT RAISE(ABORT, 'refused by the test'); END;");
+  });
+}
+
 }  // namespace testing_support

@@ -31,4 +31,10 @@ std::unique_ptr<storage::Database> NewMigratedSqlite(const TempDir& dir, const s
 std::unique_ptr<storage::Database> NewMigratedDatabase(const std::string& backend, const TempDir& dir,
                                                        int connections = 2);
 
+// Makes `db` refuse, as a full disk or a broken rule would, every insert into `table` for which
+// `condition` holds: SQL over the new row (`NEW.column`) that SQLite and PostgreSQL both read.
+// A trigger named refuse_<table>; SQLite reports the refusal as a failed check, PostgreSQL as an
+// error.
+core::Status RefuseInserts(storage::Database& db, const std::string& table, const std::string& condition);
+
 }  // namespace testing_support
