@@ -301,7 +301,8 @@ json ToJson(const Person& p, const authz::Decision& visible) {
   for (int f = 0; f <= static_cast<int>(authz::Field::kDeathDate); ++f) {
     const auto field = static_cast<authz::Field>(f);
     const std::string name(authz::FieldName(field));
-    if (visible.Sees(field) && j.contains(name)) out[name] = j[name];
+    if (!visible.Sees(field)) continue;
+    if (auto it = j.find(name); it != j.end()) out[name] = std::move(*it);
   }
   out["created_at"] = p.created_at.ToRfc3339();
   out["updated_at"] = p.updated_at.ToRfc3339();
@@ -411,16 +412,23 @@ core::StatusOr<Person> FromStorageJson(const std::string& text) {
   // erase() below throws on anything but an object.
   if (!j.is_object()) return core::Status::DataLoss("a stored client record has an unexpected shape");
   std::vector<core::FieldError> errors;
-  json copy = j;
-  copy.erase("created_at");
-  copy.erase("updated_at");
-  Person p = Read(copy, errors, true);
-  for (const char* k : {"created_at", "updated_at"}) {
-    if (j.contains(k) && !j[k].is_number_integer()) errors.push_back({k, "must be an integer"});
+  // The timestamps are taken out first: Read knows only the fields a caller may send.
+  std::optional<int64_t> stamps[2];
+  const char* const keys[2] = {"created_at", "updated_at"};
+  for (int i = 0; i < 2; ++i) {
+    auto it = j.find(keys[i]);
+    if (it == j.end()) continue;
+    if (it->is_number_integer()) {
+      stamps[i] = it->get<int64_t>();
+    } else {
+      errors.push_back({keys[i], "must be an integer"});
+    }
+    j.erase(it);
   }
+  Person p = Read(j, errors, true);
   if (!errors.empty()) return core::Status::DataLoss("a stored client record has an unexpected shape");
-  if (j.contains("created_at")) p.created_at = {j["created_at"].get<int64_t>()};
-  if (j.contains("updated_at")) p.updated_at = {j["updated_at"].get<int64_t>()};
+  if (stamps[0]) p.created_at = {*stamps[0]};
+  if (stamps[1]) p.updated_at = {*stamps[1]};
   return p;
 }
 
