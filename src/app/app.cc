@@ -123,6 +123,7 @@ core::StatusOr<std::unique_ptr<App>> App::Open(const core::Config& config, bool 
                                                                app->clock_, *app->office_hours_);
     app->appointments_ = std::make_unique<frontoffice::AppointmentService>(*app->db_, *app->gate_, *app->audit_,
                                                                           *app->outbox_, app->clock_, *app->queues_);
+    app->reference_guesses_ = std::make_unique<http::GuessThrottle>(app->clock_);
     if (auto zone = cases::LocalDate(app->clock_.Now(), config.time_zone); !zone.ok()) {
       return core::Status::InvalidArgument("time_zone: " + zone.status().message());
     }
@@ -279,6 +280,7 @@ core::StatusOr<std::unique_ptr<App>> App::Open(const core::Config& config, bool 
   app->pages_->deps.oidc = app->oidc_.get();
   app->pages_->deps.representatives = app->representatives_.get();
   app->pages_->deps.appointments = app->appointments_.get();
+  app->pages_->deps.reference_guesses = app->reference_guesses_.get();
   app->AddOperationalRoutes();
   http::AddOpenApiRoute(app->router_, std::move(openapi));
   http::AddAccountRoutes(app->router_, *app->accounts_);
@@ -301,17 +303,19 @@ core::StatusOr<std::unique_ptr<App>> App::Open(const core::Config& config, bool 
                           app->documents_.get(), app->interactions_.get());
   http::AddInteractionRoutes(app->router_, *app->interactions_);
   http::AddQueueRoutes(app->router_, *app->queues_);
-  http::AddAppointmentRoutes(app->router_, *app->appointments_);
+  http::AddAppointmentRoutes(app->router_, *app->appointments_, *app->reference_guesses_);
   http::AddMetricsRoutes(app->router_, *app->service_metrics_, config.time_zone);
   http::AddScorecardRoutes(app->router_, *app->scorecards_);
   http::AddOutcomeRoutes(app->router_, *app->outcomes_, *app->scorecards_);
   http::AddDiagnosticRoutes(app->router_, *app->diagnostics_);
   http::AddPageRoutes(app->router_, app->pages_->deps);
   http::AddStaticRoutes(app->router_, config.web_root, config.node_modules);
+  auto trusted_proxies = core::SplitAddresses(config.trusted_proxies);
+  if (!trusted_proxies.ok()) return core::Status::InvalidArgument("trusted_proxies: " + trusted_proxies.status().message());
   app->dispatcher_ = std::make_unique<http::Dispatcher>(
       app->router_, *app->accounts_, app->metrics_,
       http::DispatcherOptions{config.secure_cookies, static_cast<size_t>(config.max_body_bytes),
-                              config.public_url.rfind("https://", 0) == 0},
+                              config.public_url.rfind("https://", 0) == 0, std::move(trusted_proxies).value()},
       http::MakeErrorPage(app->pages_->deps));
   return app;
 }

@@ -1,5 +1,7 @@
 #include "core/config.h"
 
+#include <arpa/inet.h>
+
 #include <cstdlib>
 #include <fstream>
 #include <functional>
@@ -35,6 +37,32 @@ Status ParseBoolInto(bool& out, const std::string& text) {
   }
   return Status::Ok();
 }
+
+}  // namespace
+
+StatusOr<std::vector<std::string>> SplitAddresses(const std::string& text) {
+  std::vector<std::string> out;
+  size_t start = 0;
+  while (start <= text.size()) {
+    size_t comma = text.find(',', start);
+    if (comma == std::string::npos) comma = text.size();
+    std::string item = text.substr(start, comma - start);
+    while (!item.empty() && item.front() == ' ') item.erase(item.begin());
+    while (!item.empty() && item.back() == ' ') item.pop_back();
+    if (!item.empty()) {
+      unsigned char buf[16];
+      if (inet_pton(AF_INET, item.c_str(), buf) != 1 && inet_pton(AF_INET6, item.c_str(), buf) != 1) {
+        return Status::InvalidArgument(
+            fmt::format("\"{}\" is not an IP address: give addresses like 127.0.0.1 or ::1, separated by commas", item));
+      }
+      out.push_back(std::move(item));
+    }
+    start = comma + 1;
+  }
+  return out;
+}
+
+namespace {
 
 const std::map<std::string, Setter>& Setters() {
   static const auto* setters = new std::map<std::string, Setter>{
@@ -137,6 +165,13 @@ const std::map<std::string, Setter>& Setters() {
       {"access_log_exceptions",
        [](Config& c, const std::string& v) {
          c.access_log_exceptions = v;
+         return Status::Ok();
+       }},
+      {"trusted_proxies",
+       [](Config& c, const std::string& v) {
+         auto list = SplitAddresses(v);
+         if (!list.ok()) return list.status();
+         c.trusted_proxies = v;
          return Status::Ok();
        }},
       {"outbox_poll_ms", [](Config& c, const std::string& v) { return ParseIntInto(c.outbox_poll_ms, v, 10, 600000); }},

@@ -1,6 +1,7 @@
 #pragma once
 
 #include <string>
+#include <vector>
 
 #include "core/status.h"
 
@@ -8,6 +9,9 @@ namespace core {
 
 // Everything an operator can set. Loaded from a YAML file, then overridden by environment
 // variables (ONEDOOR_DB, ONEDOOR_LISTEN, ...). See docs/operators.md.
+// The IP addresses of a comma-separated list (trusted_proxies), each checked.
+StatusOr<std::vector<std::string>> SplitAddresses(const std::string& text);
+
 struct Config {
   std::string db = "var/onedoor.db";       // ONEDOOR_DB: a SQLite file path
   std::string listen = "127.0.0.1:8080";   // ONEDOOR_LISTEN: host:port
@@ -66,6 +70,11 @@ struct Config {
   // ONEDOOR_OIDC_PROVIDERS: the OpenID Connect providers people may sign in to the portal with
   // (docs/operators.md, "Signing in with OpenID Connect"). Empty: none, e-mail and password only.
   std::string oidc_providers;
+
+  // ONEDOOR_TRUSTED_PROXIES: the addresses of the reverse proxies in front of onedoor, separated
+  // by commas; a request from one of them is taken to come from the address its
+  // X-Forwarded-For names (for throttling by client address). Empty: none.
+  std::string trusted_proxies = "127.0.0.1,::1";
 
   // Delivery of domain events from the outbox (docs/operators.md, "Event delivery").
   std::string webhook_url;       // ONEDOOR_WEBHOOK_URL: empty = events wait in the outbox

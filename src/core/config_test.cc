@@ -20,7 +20,8 @@ constexpr const char* kEnvNames[] = {
     "ONEDOOR_DB", "ONEDOOR_LISTEN", "ONEDOOR_WEB_ROOT", "ONEDOOR_NODE_MODULES", "ONEDOOR_IO_THREADS",
     "ONEDOOR_WORKER_THREADS", "ONEDOOR_READ_CONNECTIONS", "ONEDOOR_LOG_LEVEL", "ONEDOOR_SECURE_COOKIES",
     "ONEDOOR_SESSION_IDLE_MINUTES", "ONEDOOR_MAX_BODY_BYTES", "ONEDOOR_LOGIN_MAX_FAILURES",
-    "ONEDOOR_LOGIN_WINDOW_MINUTES", "ONEDOOR_SHUTDOWN_GRACE_SECONDS", "ONEDOOR_DATA_CATEGORIES"};
+    "ONEDOOR_LOGIN_WINDOW_MINUTES", "ONEDOOR_SHUTDOWN_GRACE_SECONDS", "ONEDOOR_DATA_CATEGORIES",
+    "ONEDOOR_TRUSTED_PROXIES"};
 
 // Clears every ONEDOOR_* variable the loader reads so the host environment cannot leak in,
 // and puts the original values back afterwards.
@@ -173,6 +174,26 @@ TEST_F(ConfigTest, RejectsBadValues) {
     EXPECT_EQ(c.status().code(), StatusCode::kInvalidArgument) << text;
     EXPECT_THAT(c.status().message(), HasSubstr(path + ":1")) << text;
   }
+}
+
+TEST_F(ConfigTest, TrustedProxiesAreIpAddresses) {
+  EXPECT_EQ(Config::Load("").value().trusted_proxies, "127.0.0.1,::1") << "loopback by default";
+  auto c = Config::Load(Write("trusted_proxies: \"10.0.0.5, fd00::7\"\n"));
+  ASSERT_TRUE(c.ok()) << c.status().ToString();
+  EXPECT_EQ(SplitAddresses(c->trusted_proxies).value(), (std::vector<std::string>{"10.0.0.5", "fd00::7"}));
+  EXPECT_TRUE(SplitAddresses("").value().empty());
+
+  const std::string path = Write("db: x.db\ntrusted_proxies: 10.0.0.5, proxy.example.org\n");
+  auto bad = Config::Load(path);
+  ASSERT_FALSE(bad.ok());
+  EXPECT_EQ(bad.status().code(), StatusCode::kInvalidArgument);
+  EXPECT_THAT(bad.status().message(), HasSubstr(path + ":2"));
+  EXPECT_THAT(bad.status().message(), HasSubstr("\"proxy.example.org\" is not an IP address"));
+
+  setenv("ONEDOOR_TRUSTED_PROXIES", "10.0.0.0/8", 1);
+  auto from_env = Config::Load("");
+  ASSERT_FALSE(from_env.ok());
+  EXPECT_THAT(from_env.status().message(), HasSubstr("ONEDOOR_TRUSTED_PROXIES"));
 }
 
 TEST_F(ConfigTest, MalformedYamlNamesFileAndLine) {

@@ -5,6 +5,7 @@
 #include <ctime>
 #include <nlohmann/json.hpp>
 
+#include "http/guess_throttle.h"
 #include "http/json_body.h"
 #include "http/problem.h"
 
@@ -332,7 +333,7 @@ core::StatusOr<core::Timestamp> TimeParam(const Request& rq, const char* name, c
 
 }  // namespace
 
-void AddAppointmentRoutes(Router& router, frontoffice::AppointmentService& appointments) {
+void AddAppointmentRoutes(Router& router, frontoffice::AppointmentService& appointments, GuessThrottle& guesses) {
   router.Add({"POST", "/api/v1/queues/{id}/slots", Auth::kApi, "createSlots", [&appointments](Context& ctx) {
                 auto id = ParseId(ctx.Param("id"), "id");
                 if (!id.ok()) return Problem(id.status(), ctx.request.request_id);
@@ -408,17 +409,30 @@ void AddAppointmentRoutes(Router& router, frontoffice::AppointmentService& appoi
                 }
                 return JsonResponse(200, {{"items", std::move(items)}});
               }});
-  router.Add({"GET", "/api/v1/appointments/{reference}", Auth::kPublic, "getAppointment", [&appointments](Context& ctx) {
-                auto a = appointments.Find(ctx.Param("reference"));
-                if (!a.ok()) return Problem(a.status(), ctx.request.request_id);
-                return JsonResponse(200, AppointmentJson(*a));
+  // The reference is the proof: whoever tries references that find nothing is slowed down.
+  auto by_reference = [&guesses](Context& ctx, auto&& act) {
+    if (const int64_t wait = guesses.RetryAfterSeconds(ctx.request.client_address); wait > 0) {
+      Response r = Problem(core::Status::ResourceExhausted(TooManyGuesses(wait)), ctx.request.request_id);
+      r.Header("Retry-After", std::to_string(wait));
+      return r;
+    }
+    core::StatusOr<frontoffice::Appointment> a = act(ctx.Param("reference"));
+    if (!a.ok()) {
+      if (a.status().code() == core::StatusCode::kNotFound) guesses.Missed(ctx.request.client_address);
+      return Problem(a.status(), ctx.request.request_id);
+    }
+    return JsonResponse(200, AppointmentJson(*a));
+  };
+  router.Add({"GET", "/api/v1/appointments/{reference}", Auth::kPublic, "getAppointment",
+              [&appointments, by_reference](Context& ctx) {
+                return by_reference(ctx, [&](const std::string& ref) { return appointments.Find(ref); });
               }});
   router.Add({"POST", "/api/v1/appointments/{reference}/cancel", Auth::kPublic, "cancelAppointment",
-              [&appointments](Context& ctx) {
-                auto a = appointments.Cancel(ctx.Param("reference"));
-                if (!a.ok()) return Problem(a.status(), ctx.request.request_id);
-                return JsonResponse(200, AppointmentJson(*a));
+              [&appointments, by_reference](Context& ctx) {
+                return by_reference(ctx, [&](const std::string& ref) { return appointments.Cancel(ref); });
               }});
+  // Not slowed: kiosks share one address among many visitors, and a check-in works only near
+  // the slot's time.
   router.Add({"POST", "/api/v1/appointments/{reference}/check-in", Auth::kPublic, "checkInAppointment",
               [&appointments](Context& ctx) {
                 auto a = appointments.CheckIn(ctx.Param("reference"));

@@ -8,6 +8,8 @@
 
 namespace http {
 
+class GuessThrottle;
+
 // The access centres' queues: /api/v1/offices/{id}/queues (public list with waits; create),
 // /api/v1/offices/{id}/counters, /api/v1/counters/{id}/sign-in|sign-out|call-next,
 // /api/v1/queues/{id}/tickets (check in), /api/v1/tickets/{id} (public) and its actions, and
@@ -22,7 +24,9 @@ core::StatusOr<frontoffice::HoursChange> ParseHoursChange(const nlohmann::json& 
 
 // Appointments: /api/v1/queues/{id}/slots (create; public list of free ones),
 // /api/v1/appointments (book), and by reference /api/v1/appointments/{reference} (public),
-// /cancel and /check-in (public: the reference is the proof).
-void AddAppointmentRoutes(Router& router, frontoffice::AppointmentService& appointments);
+// /cancel and /check-in (public: the reference is the proof, so finding and cancelling count
+// the references that find nothing by client address in `guesses`, refused with 429 past its
+// limit).
+void AddAppointmentRoutes(Router& router, frontoffice::AppointmentService& appointments, GuessThrottle& guesses);
 
 }  // namespace http

@@ -8,6 +8,7 @@
 #include "core/crypto.h"
 #include "core/log.h"
 #include "access/access_gate.h"
+#include "http/guess_throttle.h"
 #include "http/multipart.h"
 #include "http/problem.h"
 
@@ -72,6 +73,8 @@ Dispatcher::Dispatcher(const Router& router, accounts::AccountService& accounts,
 Response Dispatcher::Handle(Request& request) {
   const auto start = std::chrono::steady_clock::now();
   request.request_id = NewRequestId(request);
+  const std::optional<std::string> forwarded = request.Header("x-forwarded-for");
+  request.client_address = ClientAddress(request.remote_ip, forwarded ? &*forwarded : nullptr, options_.trusted_proxies);
   std::string route_name = "unmatched";
   Response response;
   try {

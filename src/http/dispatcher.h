@@ -22,6 +22,8 @@ struct DispatcherOptions {
   // Served behind TLS (public_url starts with https://): every response says
   // Strict-Transport-Security, so that browsers never come back over plain HTTP.
   bool hsts = false;
+  // The reverse proxies whose X-Forwarded-For names the client (Request::client_address).
+  std::vector<std::string> trusted_proxies;
 };
 
 // Renders an HTML error page for browser routes.

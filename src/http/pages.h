@@ -43,6 +43,8 @@ class LifeEvents;
 
 namespace http {
 
+class GuessThrottle;
+
 struct PageDeps {
   const Templates& templates;
   accounts::AccountService& accounts;
@@ -88,6 +90,9 @@ struct PageDeps {
   frontoffice::OfficeHoursService* office_hours = nullptr;
   // Checking in for an appointment at the kiosk and the desk; none when null.
   frontoffice::AppointmentService* appointments = nullptr;
+  // Counts the appointment references that found nothing, per client address (the public
+  // "manage your appointment" page); required with `appointments`.
+  GuessThrottle* reference_guesses = nullptr;
   // The performance page (/performance); none when null.
   metrics::ServiceMetricsService* metrics = nullptr;
   // The monthly scorecard against the service targets (/performance/scorecard); none when null.

@@ -12,6 +12,7 @@
 #include "frontoffice/appointment_service.h"
 #include "frontoffice/office_hours.h"
 #include "frontoffice/queue_service.h"
+#include "http/guess_throttle.h"
 #include "http/json_body.h"
 #include "http/page_support.h"
 #include "i18n/messages.h"
@@ -199,6 +200,14 @@ struct OfficeForms {
   json values = json::object();  // what was typed, to show again
   json errors = json::array();   // {field, message}
 };
+
+// For a client past the limit of references that find nothing (GuessThrottle).
+std::string TooManyGuessesText(const PageDeps& deps, const Context& ctx, int64_t retry_after_seconds) {
+  return T(deps, ctx,
+           "Too many appointment references that do not exist were tried from your address: try again in "
+           "{minutes, plural, one {# minute} other {# minutes}}",
+           {{"minutes", std::to_string((retry_after_seconds + 59) / 60)}});
+}
 
 }  // namespace
 
@@ -856,9 +865,15 @@ void AddOfficePages(Router& router, const PageDeps& deps) {
     d["f_reference"] = reference;
     d["find_action"] = "/appointments/manage";
     if (!error.empty()) AddError(d, "reference", error);
-    if (!reference.empty() && error.empty()) {
+    const int64_t wait =
+        reference.empty() || !error.empty() ? 0 : deps.reference_guesses->RetryAfterSeconds(ctx.request.client_address);
+    if (wait > 0) {
+      AddError(d, "reference", TooManyGuessesText(deps, ctx, wait));
+      status = 429;
+    } else if (!reference.empty() && error.empty()) {
       auto a = deps.appointments->Find(reference);
       if (!a.ok()) {
+        if (a.status().code() == core::StatusCode::kNotFound) deps.reference_guesses->Missed(ctx.request.client_address);
         AddError(d, "reference", T(deps, ctx, "We cannot find an appointment with that reference: check it"));
         status = 404;
       } else {
@@ -883,7 +898,9 @@ void AddOfficePages(Router& router, const PageDeps& deps) {
       }
     }
     if (const std::string f = ctx.request.Query("done"); !f.empty()) d["flash"] = f;
-    return Render(deps, status, "appointment_manage", d);
+    Response r = Render(deps, status, "appointment_manage", d);
+    if (wait > 0) r.Header("Retry-After", std::to_string(wait));
+    return r;
   };
 
   router.Add({"GET", "/appointments/manage", Auth::kPublic, "", [manage_page](Context& ctx) {
@@ -892,7 +909,15 @@ void AddOfficePages(Router& router, const PageDeps& deps) {
   router.Add({"POST", "/appointments/manage/cancel", Auth::kPublic, "", [&deps, manage_page](Context& ctx) {
                 const auto form = ParseForm(ctx.request.body);
                 const std::string reference = Trim(FormValue(form, "reference"));
+                if (const int64_t wait = deps.reference_guesses->RetryAfterSeconds(ctx.request.client_address); wait > 0) {
+                  Response r = manage_page(ctx, reference, TooManyGuessesText(deps, ctx, wait), 429);
+                  r.Header("Retry-After", std::to_string(wait));
+                  return r;
+                }
                 auto done = deps.appointments->Cancel(reference);
+                if (!done.ok() && done.status().code() == core::StatusCode::kNotFound) {
+                  deps.reference_guesses->Missed(ctx.request.client_address);
+                }
                 if (done.ok()) {
                   return Response::Redirect("/appointments/manage?reference=" + UrlEncode(done->reference) +
                                             "&done=" + UrlEncode(T(deps, ctx, "Your appointment is cancelled")));

@@ -18,7 +18,8 @@ struct Request {
   std::multimap<std::string, std::string> query;    // decoded query parameters
   std::vector<std::pair<std::string, std::string>> headers;  // names lower-cased
   std::string body;
-  std::string remote_ip;
+  std::string remote_ip;       // the peer: a reverse proxy, when there is one
+  std::string client_address;  // the client: remote_ip, or what a trusted proxy says it is
   std::string request_id;
 
   std::optional<std::string> Header(std::string_view lower_name) const;

@@ -273,3 +273,56 @@ test('booking online without an account: a free time, a reference, at most three
   // With one cancelled, the contact may book again.
   assert.equal((await book(slots[3], '+1 555 0142')).status, 201);
 });
+
+test('appointment references: an address that tries many that do not exist is slowed down, others are not', T, async () => {
+  const manager = await login(server.url, 'manager.city', { purpose: 'service_delivery' });
+  desk = await login(server.url, 'frontdesk.city', { purpose: 'front_desk' });
+  const first = new Date(Date.now() + 5 * 24 * 3600 * 1000);
+  first.setUTCHours(14, 0, 0, 0);
+  const made = await manager.post(`/api/v1/queues/${queues.C.id}/slots`,
+    { first: first.toISOString().replace('.000Z', 'Z'), count: 1, minutes: 20, capacity: 1 });
+  assert.equal(made.status, 201, made.text);
+  const booked = await desk.post('/api/v1/appointments', { slot_id: made.body.items[0].id, contact: '+1 555 0177' });
+  assert.equal(booked.status, 201, booked.text);
+  const ref = booked.body.reference;
+  // Clients behind the proxy (this test's loopback peer is trusted by default), told apart by X-Forwarded-For.
+  const from = (address) => ({ headers: { 'X-Forwarded-For': `198.51.100.99, ${address}` } });
+  const guesser = from('203.0.113.7');
+  const neighbour = from('203.0.113.8');
+  for (let i = 0; i < 10; i += 1) {
+    const guess = `2345-${String(6780 + i).replace(/[01]/g, '9')}`;
+    assertProblem(await request(server.url, 'GET', `/api/v1/appointments/${guess}`, guesser), 404);
+  }
+  const refused = await request(server.url, 'GET', '/api/v1/appointments/2345-6789', guesser);
+  assertProblem(refused, 429, { detail: /too many appointment references that do not exist were tried from your address; try again in 15 minutes/ });
+  const wait = Number(refused.headers.get('retry-after'));
+  assert.ok(wait > 0 && wait <= 900, `Retry-After ${wait}`);
+  // Refused even with the right reference, and nothing is cancelled.
+  assertProblem(await request(server.url, 'GET', `/api/v1/appointments/${ref}`, guesser), 429);
+  assertProblem(await request(server.url, 'POST', `/api/v1/appointments/${ref}/cancel`, guesser), 429);
+  assert.equal(await sql(db, `SELECT state FROM appointments WHERE reference = '${ref}'`), 'booked');
+  // Checking in is not slowed (a kiosk's visitors share its address): five days early, it is 412.
+  assertProblem(await request(server.url, 'POST', `/api/v1/appointments/${ref}/check-in`, guesser), 412);
+  const page = await request(server.url, 'GET', `/appointments/manage?reference=${ref}`, guesser);
+  assert.equal(page.status, 429);
+  assert.ok(Number(page.headers.get('retry-after')) > 0);
+  assert.match(page.text, /Too many appointment references that do not exist were tried from your address: try again in 15 minutes/);
+  assert.doesNotMatch(page.text, /data-testid="appointment-state"/);
+  const cancelPage = await request(server.url, 'POST', '/appointments/manage/cancel', {
+    headers: { ...guesser.headers, 'Content-Type': 'application/x-www-form-urlencoded' },
+    body: new URLSearchParams({ reference: ref }).toString(),
+  });
+  assert.equal(cancelPage.status, 429);
+  assert.equal(await sql(db, `SELECT state FROM appointments WHERE reference = '${ref}'`), 'booked');
+  // Another address is not slowed: it finds the appointment, on the API and the page.
+  const seen = await request(server.url, 'GET', `/api/v1/appointments/${ref}`, neighbour);
+  assert.equal(seen.status, 200, seen.text);
+  assert.equal(seen.body.state, 'booked');
+  const neighbourPage = await request(server.url, 'GET', `/appointments/manage?reference=${ref}`, neighbour);
+  assert.equal(neighbourPage.status, 200);
+  assert.match(neighbourPage.text, /data-testid="appointment-state">Booked</);
+  // Right references cost nothing: many lookups of one that exists are never slowed.
+  for (let i = 0; i < 12; i += 1) {
+    assert.equal((await request(server.url, 'GET', `/api/v1/appointments/${ref}`, neighbour)).status, 200);
+  }
+});
