@@ -123,7 +123,10 @@ core::StatusOr<std::unique_ptr<App>> App::Open(const core::Config& config, bool 
                                                                app->clock_, *app->office_hours_);
     app->appointments_ = std::make_unique<frontoffice::AppointmentService>(*app->db_, *app->gate_, *app->audit_,
                                                                           *app->outbox_, app->clock_, *app->queues_);
-    app->reference_guesses_ = std::make_unique<http::GuessThrottle>(app->clock_);
+    app->reference_guesses_ = std::make_unique<http::AddressThrottle>(app->clock_);
+    app->online_bookings_ = std::make_unique<http::AddressThrottle>(
+        app->clock_, http::AddressThrottle::Limits{.max = config.online_bookings_per_hour,
+                                                   .window_micros = 60 * 60 * int64_t{1'000'000}});
     if (auto zone = cases::LocalDate(app->clock_.Now(), config.time_zone); !zone.ok()) {
       return core::Status::InvalidArgument("time_zone: " + zone.status().message());
     }
@@ -281,6 +284,7 @@ core::StatusOr<std::unique_ptr<App>> App::Open(const core::Config& config, bool 
   app->pages_->deps.representatives = app->representatives_.get();
   app->pages_->deps.appointments = app->appointments_.get();
   app->pages_->deps.reference_guesses = app->reference_guesses_.get();
+  app->pages_->deps.online_bookings = app->online_bookings_.get();
   app->AddOperationalRoutes();
   http::AddOpenApiRoute(app->router_, std::move(openapi));
   http::AddAccountRoutes(app->router_, *app->accounts_);

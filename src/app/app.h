@@ -31,7 +31,7 @@
 #include "exchange/outbox_worker.h"
 #include "exchange/webhook_sink.h"
 #include "http/dispatcher.h"
-#include "http/guess_throttle.h"
+#include "http/address_throttle.h"
 #include "http/metrics.h"
 #include "http/router.h"
 #include "identity/match_service.h"
@@ -130,7 +130,8 @@ class App {
   std::unique_ptr<portal::OidcService> oidc_;  // none when no provider is configured
   std::unique_ptr<frontoffice::QueueService> queues_;
   std::unique_ptr<frontoffice::AppointmentService> appointments_;
-  std::unique_ptr<http::GuessThrottle> reference_guesses_;  // appointment references that found nothing
+  std::unique_ptr<http::AddressThrottle> reference_guesses_;  // appointment references that found nothing
+  std::unique_ptr<http::AddressThrottle> online_bookings_;    // appointments booked without an account
   std::unique_ptr<sharing::GateFacts> gate_facts_;
   std::unique_ptr<authz::AccessGate> gate_;
   std::unique_ptr<sharing::ReferenceDirectory> directory_;

@@ -174,6 +174,8 @@ const std::map<std::string, Setter>& Setters() {
          c.trusted_proxies = v;
          return Status::Ok();
        }},
+      {"online_bookings_per_hour",
+       [](Config& c, const std::string& v) { return ParseIntInto(c.online_bookings_per_hour, v, 1, 100000); }},
       {"outbox_poll_ms", [](Config& c, const std::string& v) { return ParseIntInto(c.outbox_poll_ms, v, 10, 600000); }},
       {"outbox_lease_seconds", [](Config& c, const std::string& v) { return ParseIntInto(c.outbox_lease_seconds, v, 1, 3600); }},
       {"shutdown_grace_seconds", [](Config& c, const std::string& v) { return ParseIntInto(c.shutdown_grace_seconds, v, 0, 600); }},

@@ -75,6 +75,9 @@ struct Config {
   // by commas; a request from one of them is taken to come from the address its
   // X-Forwarded-For names (for throttling by client address). Empty: none.
   std::string trusted_proxies = "127.0.0.1,::1";
+  // ONEDOOR_ONLINE_BOOKINGS_PER_HOUR: how many appointments one client address may book online,
+  // without an account, within an hour (docs/front-office.md, "Booking online").
+  int online_bookings_per_hour = 20;
 
   // Delivery of domain events from the outbox (docs/operators.md, "Event delivery").
   std::string webhook_url;       // ONEDOOR_WEBHOOK_URL: empty = events wait in the outbox

@@ -166,7 +166,7 @@ TEST_F(ConfigTest, WrongTypeNamesFileLineAndKey) {
 TEST_F(ConfigTest, RejectsBadValues) {
   for (const char* text : {"worker_threads: 0\n", "worker_threads: 2000\n", "worker_threads: 4.5\n",
                            "read_connections: -1\n", "secure_cookies: maybe\n", "log_level: loud\n",
-                           "listen: localhost\n", "max_body_bytes: 99999999999999999999\n",
+                           "listen: localhost\n", "max_body_bytes: 99999999999999999999\n", "online_bookings_per_hour: 0\n",
                            "db: [a, b]\n", "db:\n  nested: 1\n"}) {
     const std::string path = Write(text);
     auto c = Config::Load(path);

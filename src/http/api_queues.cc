@@ -5,7 +5,7 @@
 #include <ctime>
 #include <nlohmann/json.hpp>
 
-#include "http/guess_throttle.h"
+#include "http/address_throttle.h"
 #include "http/json_body.h"
 #include "http/problem.h"
 
@@ -333,7 +333,7 @@ core::StatusOr<core::Timestamp> TimeParam(const Request& rq, const char* name, c
 
 }  // namespace
 
-void AddAppointmentRoutes(Router& router, frontoffice::AppointmentService& appointments, GuessThrottle& guesses) {
+void AddAppointmentRoutes(Router& router, frontoffice::AppointmentService& appointments, AddressThrottle& guesses) {
   router.Add({"POST", "/api/v1/queues/{id}/slots", Auth::kApi, "createSlots", [&appointments](Context& ctx) {
                 auto id = ParseId(ctx.Param("id"), "id");
                 if (!id.ok()) return Problem(id.status(), ctx.request.request_id);
@@ -418,7 +418,7 @@ void AddAppointmentRoutes(Router& router, frontoffice::AppointmentService& appoi
     }
     core::StatusOr<frontoffice::Appointment> a = act(ctx.Param("reference"));
     if (!a.ok()) {
-      if (a.status().code() == core::StatusCode::kNotFound) guesses.Missed(ctx.request.client_address);
+      if (a.status().code() == core::StatusCode::kNotFound) guesses.Count(ctx.request.client_address);
       return Problem(a.status(), ctx.request.request_id);
     }
     return JsonResponse(200, AppointmentJson(*a));

@@ -8,7 +8,7 @@
 
 namespace http {
 
-class GuessThrottle;
+class AddressThrottle;
 
 // The access centres' queues: /api/v1/offices/{id}/queues (public list with waits; create),
 // /api/v1/offices/{id}/counters, /api/v1/counters/{id}/sign-in|sign-out|call-next,
@@ -27,6 +27,6 @@ core::StatusOr<frontoffice::HoursChange> ParseHoursChange(const nlohmann::json& 
 // /cancel and /check-in (public: the reference is the proof, so finding and cancelling count
 // the references that find nothing by client address in `guesses`, refused with 429 past its
 // limit).
-void AddAppointmentRoutes(Router& router, frontoffice::AppointmentService& appointments, GuessThrottle& guesses);
+void AddAppointmentRoutes(Router& router, frontoffice::AppointmentService& appointments, AddressThrottle& guesses);
 
 }  // namespace http

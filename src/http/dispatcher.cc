@@ -8,7 +8,7 @@
 #include "core/crypto.h"
 #include "core/log.h"
 #include "access/access_gate.h"
-#include "http/guess_throttle.h"
+#include "http/address_throttle.h"
 #include "http/multipart.h"
 #include "http/problem.h"
 

@@ -43,7 +43,7 @@ class LifeEvents;
 
 namespace http {
 
-class GuessThrottle;
+class AddressThrottle;
 
 struct PageDeps {
   const Templates& templates;
@@ -92,7 +92,10 @@ struct PageDeps {
   frontoffice::AppointmentService* appointments = nullptr;
   // Counts the appointment references that found nothing, per client address (the public
   // "manage your appointment" page); required with `appointments`.
-  GuessThrottle* reference_guesses = nullptr;
+  AddressThrottle* reference_guesses = nullptr;
+  // Counts the appointments booked online without an account, per client address (the public
+  // booking page); required with `appointments`.
+  AddressThrottle* online_bookings = nullptr;
   // The performance page (/performance); none when null.
   metrics::ServiceMetricsService* metrics = nullptr;
   // The monthly scorecard against the service targets (/performance/scorecard); none when null.

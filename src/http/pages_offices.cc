@@ -12,7 +12,7 @@
 #include "frontoffice/appointment_service.h"
 #include "frontoffice/office_hours.h"
 #include "frontoffice/queue_service.h"
-#include "http/guess_throttle.h"
+#include "http/address_throttle.h"
 #include "http/json_body.h"
 #include "http/page_support.h"
 #include "i18n/messages.h"
@@ -201,7 +201,7 @@ struct OfficeForms {
   json errors = json::array();   // {field, message}
 };
 
-// For a client past the limit of references that find nothing (GuessThrottle).
+// For a client past the limit of references that find nothing (AddressThrottle).
 std::string TooManyGuessesText(const PageDeps& deps, const Context& ctx, int64_t retry_after_seconds) {
   return T(deps, ctx,
            "Too many appointment references that do not exist were tried from your address: try again in "
@@ -824,11 +824,23 @@ void AddOfficePages(Router& router, const PageDeps& deps) {
                     errors.push_back({{"field", "slot"}, {"message", T(deps, ctx, "Choose a time")}});
                   }
                 }
+                // One address books a limited number an hour, so that nobody takes every free time.
+                if (const int64_t wait = deps.online_bookings->RetryAfterSeconds(ctx.request.client_address); wait > 0) {
+                  errors = json::array({{{"field", "slot"},
+                                         {"message", T(deps, ctx,
+                                                       "Too many appointments were booked from your address: try "
+                                                       "again in {minutes, plural, one {# minute} other {# minutes}}",
+                                                       {{"minutes", std::to_string((wait + 59) / 60)}})}}});
+                  Response r = public_book_page(ctx, *office, queue, values, errors, 429);
+                  r.Header("Retry-After", std::to_string(wait));
+                  return r;
+                }
                 if (errors.empty()) {
                   authz::Principal online;
                   online.kind = authz::PrincipalKind::kCitizen;
                   online.name = "online";
                   auto a = deps.appointments->Book(online, *slot, std::nullopt, contact);
+                  if (a.ok()) deps.online_bookings->Count(ctx.request.client_address);
                   if (a.ok()) {
                     auto h = deps.office_hours->Get(*office);
                     if (!h.ok()) return ErrorFor(deps, ctx, h.status());
@@ -873,7 +885,7 @@ void AddOfficePages(Router& router, const PageDeps& deps) {
     } else if (!reference.empty() && error.empty()) {
       auto a = deps.appointments->Find(reference);
       if (!a.ok()) {
-        if (a.status().code() == core::StatusCode::kNotFound) deps.reference_guesses->Missed(ctx.request.client_address);
+        if (a.status().code() == core::StatusCode::kNotFound) deps.reference_guesses->Count(ctx.request.client_address);
         AddError(d, "reference", T(deps, ctx, "We cannot find an appointment with that reference: check it"));
         status = 404;
       } else {
@@ -916,7 +928,7 @@ void AddOfficePages(Router& router, const PageDeps& deps) {
                 }
                 auto done = deps.appointments->Cancel(reference);
                 if (!done.ok() && done.status().code() == core::StatusCode::kNotFound) {
-                  deps.reference_guesses->Missed(ctx.request.client_address);
+                  deps.reference_guesses->Count(ctx.request.client_address);
                 }
                 if (done.ok()) {
                   return Response::Redirect("/appointments/manage?reference=" + UrlEncode(done->reference) +

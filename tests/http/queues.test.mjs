@@ -326,3 +326,29 @@ test('appointment references: an address that tries many that do not exist is sl
     assert.equal((await request(server.url, 'GET', `/api/v1/appointments/${ref}`, neighbour)).status, 200);
   }
 });
+
+test('booking online: one address books at most 20 an hour (online_bookings_per_hour), others still can', T, async () => {
+  const manager = await login(server.url, 'manager.city', { purpose: 'service_delivery' });
+  const start = new Date(Date.now() + 5 * 24 * 3600 * 1000);
+  start.setUTCHours(14, 20, 0, 0);
+  const made = await manager.post(`/api/v1/queues/${queues.C.id}/slots`,
+    { first: start.toISOString().replace('.000Z', 'Z'), count: 1, minutes: 20, capacity: 30 });
+  assert.equal(made.status, 201, made.text);
+  const slot = made.body.items[0].id;
+  const book = (address, contact) => request(server.url, 'POST', `/offices/${office}/book`, {
+    headers: { 'Content-Type': 'application/x-www-form-urlencoded', 'X-Forwarded-For': address },
+    body: new URLSearchParams({ queue: String(queues.C.id), slot: String(slot), contact }).toString(),
+  });
+  for (let i = 0; i < 20; i += 1) {
+    const r = await book('203.0.113.20', `+1 555 01${String(i).padStart(2, '0')}`);
+    assert.equal(r.status, 201, `booking ${i}: ${r.text.slice(0, 200)}`);
+  }
+  const refused = await book('203.0.113.20', '+1 555 0120');
+  assert.equal(refused.status, 429);
+  const wait = Number(refused.headers.get('retry-after'));
+  assert.ok(wait > 3500 && wait <= 3600, `Retry-After ${wait}`);
+  assert.match(refused.text, /Too many appointments were booked from your address: try again in 60 minutes/);
+  const other = await book('203.0.113.21', '+1 555 0120');
+  assert.equal(other.status, 201, other.text.slice(0, 200));
+  assert.equal(Number(await sql(db, `SELECT count(*) FROM appointments WHERE slot_id = ${slot}`)), 21);
+});

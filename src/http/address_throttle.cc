@@ -1,4 +1,4 @@
-#include "http/guess_throttle.h"
+#include "http/address_throttle.h"
 
 #include <algorithm>
 
@@ -6,51 +6,51 @@
 
 namespace http {
 
-void GuessThrottle::DropOld(std::deque<int64_t>& misses, int64_t now) const {
-  while (!misses.empty() && misses.front() <= now - limits_.window_micros) misses.pop_front();
+void AddressThrottle::DropOld(std::deque<int64_t>& acts, int64_t now) const {
+  while (!acts.empty() && acts.front() <= now - limits_.window_micros) acts.pop_front();
 }
 
-int64_t GuessThrottle::RetryAfterSeconds(const std::string& address) {
+int64_t AddressThrottle::RetryAfterSeconds(const std::string& address) {
   const int64_t now = clock_.Now().micros;
   std::lock_guard lock(mu_);
-  auto it = misses_.find(address);
-  if (it == misses_.end()) return 0;
+  auto it = acts_.find(address);
+  if (it == acts_.end()) return 0;
   DropOld(it->second, now);
   if (it->second.empty()) {
-    misses_.erase(it);
+    acts_.erase(it);
     return 0;
   }
-  if (static_cast<int>(it->second.size()) < limits_.max_misses) return 0;
+  if (static_cast<int>(it->second.size()) < limits_.max) return 0;
   const int64_t free_at = it->second.front() + limits_.window_micros;
   return std::max<int64_t>(1, (free_at - now + 999'999) / 1'000'000);
 }
 
-void GuessThrottle::Missed(const std::string& address) {
+void AddressThrottle::Count(const std::string& address) {
   const int64_t now = clock_.Now().micros;
   std::lock_guard lock(mu_);
-  auto it = misses_.find(address);
-  if (it == misses_.end()) {
+  auto it = acts_.find(address);
+  if (it == acts_.end()) {
     MakeRoom(now);
-    it = misses_.emplace(address, std::deque<int64_t>{}).first;
+    it = acts_.emplace(address, std::deque<int64_t>{}).first;
   }
   DropOld(it->second, now);
   it->second.push_back(now);
-  // Only the newest max_misses count: older ones can change nothing.
-  while (static_cast<int>(it->second.size()) > limits_.max_misses) it->second.pop_front();
+  // Only the newest `max` count: older ones can change nothing.
+  while (static_cast<int>(it->second.size()) > limits_.max) it->second.pop_front();
 }
 
-void GuessThrottle::MakeRoom(int64_t now) {
-  if (misses_.size() < limits_.max_addresses) return;
-  for (auto it = misses_.begin(); it != misses_.end();) {
+void AddressThrottle::MakeRoom(int64_t now) {
+  if (acts_.size() < limits_.max_addresses) return;
+  for (auto it = acts_.begin(); it != acts_.end();) {
     DropOld(it->second, now);
-    it = it->second.empty() ? misses_.erase(it) : std::next(it);
+    it = it->second.empty() ? acts_.erase(it) : std::next(it);
   }
-  // Still full: forget the address whose newest miss is oldest.
-  while (!misses_.empty() && misses_.size() >= limits_.max_addresses) {
-    auto stalest = std::min_element(misses_.begin(), misses_.end(), [](const auto& a, const auto& b) {
+  // Still full: forget the address whose newest act is oldest.
+  while (!acts_.empty() && acts_.size() >= limits_.max_addresses) {
+    auto stalest = std::min_element(acts_.begin(), acts_.end(), [](const auto& a, const auto& b) {
       return a.second.back() < b.second.back();
     });
-    misses_.erase(stalest);
+    acts_.erase(stalest);
   }
 }
 

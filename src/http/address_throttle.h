@@ -11,36 +11,36 @@
 
 namespace http {
 
-// Slows down the guessing of short codes that a person types (an appointment reference): each
-// client address may try `max_misses` codes that find nothing within `window`; after that it
-// is refused, even a right code, until its oldest miss leaves the window. Right codes cost
-// nothing. Kept in memory, per server. Thread-safe.
-class GuessThrottle {
+// Limits what one client address does within a sliding window: `Count` records one act (an
+// appointment reference tried that found nothing, an appointment booked online); once `max`
+// acts fall within `window`, the address is refused until the oldest of them leaves it. Kept in
+// memory, per server. Thread-safe.
+class AddressThrottle {
  public:
   struct Limits {
-    int max_misses = 10;
+    int max = 10;
     int64_t window_micros = 15 * 60 * int64_t{1'000'000};
     size_t max_addresses = 100'000;  // remembered at once; the stalest are forgotten first
   };
 
-  explicit GuessThrottle(const core::Clock& clock) : GuessThrottle(clock, Limits{}) {}
-  GuessThrottle(const core::Clock& clock, Limits limits) : clock_(clock), limits_(limits) {}
+  explicit AddressThrottle(const core::Clock& clock) : AddressThrottle(clock, Limits{}) {}
+  AddressThrottle(const core::Clock& clock, Limits limits) : clock_(clock), limits_(limits) {}
 
-  // 0 when `address` may try a code now; otherwise the whole seconds until it may.
+  // 0 when `address` may act now; otherwise the whole seconds until it may.
   int64_t RetryAfterSeconds(const std::string& address);
-  // Records that a code tried from `address` found nothing.
-  void Missed(const std::string& address);
+  // Records one act of `address`.
+  void Count(const std::string& address);
 
   const Limits& limits() const { return limits_; }
 
  private:
-  void DropOld(std::deque<int64_t>& misses, int64_t now) const;
+  void DropOld(std::deque<int64_t>& acts, int64_t now) const;
   void MakeRoom(int64_t now);  // REQUIRES(mu_)
 
   const core::Clock& clock_;
   const Limits limits_;
   std::mutex mu_;
-  std::unordered_map<std::string, std::deque<int64_t>> misses_;  // GUARDED_BY(mu_), oldest first
+  std::unordered_map<std::string, std::deque<int64_t>> acts_;  // GUARDED_BY(mu_), oldest first
 };
 
 // What a client past its limit is told: "too many appointment references that do not exist

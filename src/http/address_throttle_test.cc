@@ -1,4 +1,4 @@
-#include "http/guess_throttle.h"
+#include "http/address_throttle.h"
 
 #include <chrono>
 
@@ -10,16 +10,16 @@ namespace {
 using std::chrono::minutes;
 using std::chrono::seconds;
 
-class GuessThrottleTest : public ::testing::Test {
+class AddressThrottleTest : public ::testing::Test {
  protected:
   core::FakeClock clock_;
 };
 
-TEST_F(GuessThrottleTest, RefusesAnAddressPastItsMissesUntilTheOldestLeavesTheWindow) {
-  GuessThrottle throttle(clock_, {.max_misses = 3, .window_micros = 10 * 60 * int64_t{1'000'000}});
+TEST_F(AddressThrottleTest, RefusesAnAddressPastItsMissesUntilTheOldestLeavesTheWindow) {
+  AddressThrottle throttle(clock_, {.max = 3, .window_micros = 10 * 60 * int64_t{1'000'000}});
   for (int i = 0; i < 3; ++i) {
     EXPECT_EQ(throttle.RetryAfterSeconds("203.0.113.7"), 0) << "miss " << i;
-    throttle.Missed("203.0.113.7");
+    throttle.Count("203.0.113.7");
     clock_.Advance(minutes(1));
   }
   // Three misses at 0, 1 and 2 minutes; now 3 minutes: free when the first is 10 minutes old.
@@ -30,26 +30,26 @@ TEST_F(GuessThrottleTest, RefusesAnAddressPastItsMissesUntilTheOldestLeavesTheWi
   clock_.Advance(seconds(1));
   EXPECT_EQ(throttle.RetryAfterSeconds("203.0.113.7"), 0);
   // One more miss refuses it again until the second miss is 10 minutes old.
-  throttle.Missed("203.0.113.7");
+  throttle.Count("203.0.113.7");
   EXPECT_EQ(throttle.RetryAfterSeconds("203.0.113.7"), 60);
 }
 
-TEST_F(GuessThrottleTest, MissesOutsideTheWindowDoNotCount) {
-  GuessThrottle throttle(clock_, {.max_misses = 2, .window_micros = 60 * int64_t{1'000'000}});
+TEST_F(AddressThrottleTest, MissesOutsideTheWindowDoNotCount) {
+  AddressThrottle throttle(clock_, {.max = 2, .window_micros = 60 * int64_t{1'000'000}});
   for (int i = 0; i < 10; ++i) {
-    throttle.Missed("::1");
+    throttle.Count("::1");
     clock_.Advance(seconds(61));
     EXPECT_EQ(throttle.RetryAfterSeconds("::1"), 0) << "miss " << i;
   }
 }
 
-TEST_F(GuessThrottleTest, ForgetsTheStalestAddressWhenFull) {
-  GuessThrottle throttle(clock_, {.max_misses = 1, .window_micros = 60 * int64_t{1'000'000}, .max_addresses = 2});
-  throttle.Missed("a");
+TEST_F(AddressThrottleTest, ForgetsTheStalestAddressWhenFull) {
+  AddressThrottle throttle(clock_, {.max = 1, .window_micros = 60 * int64_t{1'000'000}, .max_addresses = 2});
+  throttle.Count("a");
   clock_.Advance(seconds(1));
-  throttle.Missed("b");
+  throttle.Count("b");
   clock_.Advance(seconds(1));
-  throttle.Missed("c");  // full: "a" goes
+  throttle.Count("c");  // full: "a" goes
   EXPECT_EQ(throttle.RetryAfterSeconds("a"), 0);
   EXPECT_GT(throttle.RetryAfterSeconds("b"), 0);
   EXPECT_GT(throttle.RetryAfterSeconds("c"), 0);
