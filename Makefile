@@ -6,7 +6,7 @@ DB ?= var/onedoor.db
 LISTEN ?= 127.0.0.1:8080
 JOBS ?= $(shell nproc)
 
-.PHONY: deps build release demo test test-asan test-sanitize bench bench-postgres bench-identity bench-eligibility bench-gate bench-notices bench-directory bench-queue bench-scorecard bench-person-view fuzz format clean
+.PHONY: deps build release demo test test-asan test-sanitize bench bench-postgres bench-identity bench-eligibility bench-gate bench-notices bench-directory bench-queue bench-scorecard bench-person-view bench-match fuzz format clean
 
 deps:
 	@./scripts/install-deps.sh
@@ -51,7 +51,7 @@ SANITIZE_UNIT = core_test access_test audit_test exchange_test accounts_test reg
 	eligibility_registry_test sharing_test cases_test directory_test frontoffice_test metrics_test portal_test \
 	http_test identity_test identity_registry_test storage_conformance_test openapi_test db_copy_test
 SANITIZE_THREADS = storage_conformance_test audit_test exchange_test frontoffice_test sharing_test eligibility_test \
-	identity_test
+	identity_test identity_registry_test
 test-sanitize: deps
 	@cmake --preset asan-ubsan >/dev/null
 	@cmake --build --preset asan-ubsan -j $(JOBS) --target $(SANITIZE_UNIT)
@@ -91,6 +91,10 @@ bench-directory: release
 bench-queue: release
 	@cmake --build --preset release -j $(JOBS) --target queue_benchmark
 	@./build/release/bench/queue_benchmark --counters 50 --seconds 10 --rate 400
+
+bench-match: release
+	@cmake --build --preset release -j $(JOBS) --target match_refresh_benchmark
+	@./build/release/bench/match_refresh_benchmark --persons 1000000 --changes 10
 
 bench-person-view: release
 	@node bench/person_view.mjs --requests 500 --entries 500

@@ -3,6 +3,8 @@
 #include <fmt/format.h>
 
 #include <algorithm>
+#include <shared_mutex>
+#include <unordered_map>
 
 #include "identity/registry_linker.h"
 
@@ -11,15 +13,27 @@ namespace identity {
 using core::Status;
 using core::StatusOr;
 
-// One build of the index: the persons as read, the table, the index over it, and what the
-// database looked like (to tell when it is stale).
+// The index: the persons as read, the table, the index over it, what the database looked like
+// when it was last brought up to date, and the rows added since its build. Read under a
+// shared lock; rows are added under an exclusive one.
 struct MatchService::Index {
-  std::string state;  // "newest person id:newest history id:newest model id"
+  State state;
   std::vector<core::PersonId> person_of_row;
   std::vector<std::string> name_of_row;
   std::vector<std::string> birth_of_row;
+  std::unordered_map<int64_t, uint32_t> row_of_person;  // each person's current row
+  std::vector<uint32_t> added;                         // rows added since the build, ascending
   RecordTable table;
   std::unique_ptr<ClientIndex> index;
+  std::shared_mutex lock;
+
+  void Put(core::PersonId id, const registry::Person& person) {
+    const uint32_t row = table.Add(ToPersonRecord(person));
+    person_of_row.push_back(id);
+    name_of_row.push_back(person.DisplayName());
+    birth_of_row.push_back(person.birth_date ? person.birth_date->ToString() : "");
+    row_of_person[id.value] = row;
+  }
 };
 
 MatchService::MatchService(storage::Database& db, const authz::AccessGate& gate, audit::AuditLog& audit,
@@ -28,28 +42,23 @@ MatchService::MatchService(storage::Database& db, const authz::AccessGate& gate,
 
 Model MatchService::StarterModel() { return Model::Starter(); }
 
-StatusOr<std::shared_ptr<const MatchService::Index>> MatchService::CurrentIndex() {
-  std::lock_guard lock(mu_);
-  const auto now = std::chrono::steady_clock::now();
-  if (index_ && now - checked_at_ < options_.max_staleness) return index_;
-  std::string state;
-  RETURN_IF_ERROR(db_.Read([&](storage::Transaction& tx) -> Status {
-    // Persons are never deleted and every change adds a history row, so the newest ids tell
-    // whether anything changed; each is one index probe.
-    ASSIGN_OR_RETURN(storage::Rows rows,
-                     tx.Query("SELECT (SELECT MAX(id) FROM persons), (SELECT MAX(id) FROM person_history), "
-                              "(SELECT MAX(id) FROM identity_models)"));
-    const auto& r = rows.at(0);
-    state = fmt::format("{}:{}:{}", r.OptInt(0).value_or(0), r.OptInt(1).value_or(0), r.OptInt(2).value_or(0));
-    return Status::Ok();
-  }));
-  checked_at_ = now;
-  if (index_ && index_->state == state) return index_;
+namespace {
 
+// Persons are never deleted and every change (a creation too) adds a history row, so the
+// newest ids tell whether anything changed; each is one index probe.
+constexpr char kStateQuery[] =
+    "SELECT (SELECT MAX(id) FROM persons), (SELECT MAX(id) FROM person_history), (SELECT MAX(id) FROM identity_models)";
+
+}  // namespace
+
+StatusOr<std::shared_ptr<MatchService::Index>> MatchService::Build() {
   auto fresh = std::make_shared<Index>();
-  fresh->state = state;
   Model model = StarterModel();
   RETURN_IF_ERROR(db_.Read([&](storage::Transaction& tx) -> Status {
+    // The state and the persons from one snapshot: nothing changed in between goes unseen.
+    ASSIGN_OR_RETURN(storage::Rows state, tx.Query(kStateQuery));
+    const auto& r = state.at(0);
+    fresh->state = {r.OptInt(0).value_or(0), r.OptInt(1).value_or(0), r.OptInt(2).value_or(0)};
     ASSIGN_OR_RETURN(storage::Rows stored,
                      tx.Query("SELECT model FROM identity_models ORDER BY id DESC LIMIT 1"));
     if (!stored.empty()) {
@@ -61,16 +70,107 @@ StatusOr<std::shared_ptr<const MatchService::Index>> MatchService::CurrentIndex(
     for (const auto& row : rows) {
       auto person = registry::FromStorageJson(row.Text(1));
       if (!person.ok()) continue;
-      fresh->table.Add(ToPersonRecord(*person));
-      fresh->person_of_row.push_back(core::PersonId{row.Int(0)});
-      fresh->name_of_row.push_back(person->DisplayName());
-      fresh->birth_of_row.push_back(person->birth_date ? person->birth_date->ToString() : "");
+      fresh->Put(core::PersonId{row.Int(0)}, *person);
     }
     return Status::Ok();
   }));
   fresh->index = std::make_unique<ClientIndex>(fresh->table, std::move(model));
-  index_ = std::move(fresh);
+  return fresh;
+}
+
+Status MatchService::CatchUp(Index& index, const State& to) {
+  std::vector<std::pair<core::PersonId, registry::Person>> changed;
+  RETURN_IF_ERROR(db_.Read([&](storage::Transaction& tx) -> Status {
+    changed.clear();
+    ASSIGN_OR_RETURN(storage::Rows ids,
+                     tx.Query("SELECT DISTINCT person_id FROM person_history WHERE id > ? AND id <= ? UNION "
+                              "SELECT id FROM persons WHERE id > ? AND id <= ? ORDER BY 1",
+                              {index.state.history, to.history, index.state.person, to.person}));
+    if (index.added.size() + ids.size() > options_.max_added) {
+      return Status::ResourceExhausted("too many changes to add: build the index again");
+    }
+    constexpr size_t kChunk = 200;
+    for (size_t i = 0; i < ids.size(); i += kChunk) {
+      const size_t n = std::min(kChunk, ids.size() - i);
+      std::string sql = "SELECT id, doc FROM persons WHERE id IN (";
+      storage::Params params;
+      for (size_t j = 0; j < n; ++j) {
+        sql += j == 0 ? "?" : ",?";
+        params.push_back(ids[i + j].Int(0));
+      }
+      sql += ") ORDER BY id";
+      ASSIGN_OR_RETURN(storage::Rows rows, tx.Query(sql, params));
+      for (const auto& row : rows) {
+        auto person = registry::FromStorageJson(row.Text(1));
+        if (person.ok()) changed.emplace_back(core::PersonId{row.Int(0)}, std::move(person).value());
+      }
+    }
+    return Status::Ok();
+  }));
+  std::unique_lock write(index.lock);
+  for (const auto& [id, person] : changed) {
+    if (auto old = index.row_of_person.find(id.value); old != index.row_of_person.end()) {
+      index.index->Retire(old->second);
+    }
+    index.Put(id, person);
+    index.added.push_back(static_cast<uint32_t>(index.table.size() - 1));
+  }
+  if (!changed.empty()) index.index->IndexAlso(index.added);
+  index.state = to;
+  return Status::Ok();
+}
+
+StatusOr<std::shared_ptr<MatchService::Index>> MatchService::CurrentIndex() {
+  std::unique_lock lock(mu_);
+  // The first build: wait for the one under way.
+  built_.wait(lock, [&] { return index_ != nullptr || !building_; });
+  const auto now = std::chrono::steady_clock::now();
+  // While a whole build is under way, requests use the index there is.
+  if (index_ && (building_ || now - checked_at_ < options_.max_staleness)) return index_;
+  if (index_) {
+    State state;
+    RETURN_IF_ERROR(db_.Read([&](storage::Transaction& tx) -> Status {
+      ASSIGN_OR_RETURN(storage::Rows rows, tx.Query(kStateQuery));
+      const auto& r = rows.at(0);
+      state = {r.OptInt(0).value_or(0), r.OptInt(1).value_or(0), r.OptInt(2).value_or(0)};
+      return Status::Ok();
+    }));
+    checked_at_ = now;
+    if (state == index_->state) return index_;
+    if (state.model == index_->state.model) {
+      Status caught = CatchUp(*index_, state);
+      if (caught.ok()) return index_;
+      if (caught.code() != core::StatusCode::kResourceExhausted) return caught;
+    }
+  }
+  // A whole build, without holding mu_: other requests go on with the index they have.
+  building_ = true;
+  lock.unlock();
+  StatusOr<std::shared_ptr<Index>> built = Build();
+  lock.lock();
+  building_ = false;
+  built_.notify_all();
+  if (!built.ok()) return built.status();
+  index_ = std::move(built).value();
+  checked_at_ = now;
+  ++builds_;
   return index_;
+}
+
+MatchIndexStats MatchService::Stats() {
+  std::shared_ptr<Index> index;
+  MatchIndexStats out;
+  {
+    std::lock_guard lock(mu_);
+    index = index_;
+    out.builds = builds_;
+  }
+  if (index) {
+    std::shared_lock read(index->lock);
+    out.rows = index->table.size();
+    out.added = index->added.size();
+  }
+  return out;
 }
 
 namespace {
@@ -109,8 +209,9 @@ StatusOr<std::vector<MatchCandidate>> MatchService::Match(const authz::Principal
     }));
     return Status::PermissionDenied(decision.reason);
   }
-  ASSIGN_OR_RETURN(std::shared_ptr<const Index> index, CurrentIndex());
+  ASSIGN_OR_RETURN(std::shared_ptr<Index> index, CurrentIndex());
   std::vector<MatchCandidate> out;
+  std::shared_lock read(index->lock);
   if (index->table.size() > 0) {
     const ProbeKeys keys = index->table.Probe(record);
     for (const ClientIndex::Match& m :
@@ -126,6 +227,7 @@ StatusOr<std::vector<MatchCandidate>> MatchService::Match(const authz::Principal
       out.push_back(std::move(c));
     }
   }
+  read.unlock();
   // Every candidate shown is a read of that person, decided by the gate on its own (one the
   // principal may not see by name is left out) and audited before anything is released.
   std::vector<MatchCandidate> shown;

@@ -1,6 +1,7 @@
 #pragma once
 
 #include <chrono>
+#include <condition_variable>
 #include <memory>
 #include <mutex>
 #include <string>
@@ -31,14 +32,27 @@ struct MatchServiceOptions {
   std::chrono::milliseconds max_staleness{0};
   // Candidates below this probability are not shown.
   double min_probability = 0.05;
+  // Persons created or changed since the index was built are added to it as they come (the old
+  // record of a changed person is hidden); once more than this many have been added, the index
+  // is built again from the persons table. 0: build it again at every change.
+  size_t max_added = 50'000;
+};
+
+// What the index holds, for operators and tests.
+struct MatchIndexStats {
+  int64_t builds = 0;  // whole builds from the persons table since the start
+  size_t rows = 0;     // records in the index, hidden ones included
+  size_t added = 0;    // records added since the last whole build
 };
 
 // Real-time matching of a person's fields against every person of the registry ("is this
 // person already known?"), for the registration page and partner systems. Keeps an in-memory
-// index (identity::ClientIndex) rebuilt from the persons table — never a second source of
+// index (identity::ClientIndex) built from the persons table — never a second source of
 // truth: a request finds it stale when a person was created or changed, on this server or
-// another (the newest person and history ids moved), and rebuilds it. Scores with the newest trained model (identity_models,
-// written by `onedoor link dedupe`), or a conservative hand-set one before the first training.
+// another (the newest person and history ids moved), and adds the persons changed since
+// (`max_added`, then a whole build, during which requests use the index they have). Scores
+// with the newest trained model (identity_models, written by `onedoor link dedupe`; a new one
+// means a whole build), or a conservative hand-set one before the first training.
 // Every candidate shown is a read of that person's data, audited before it is released.
 // Thread-safe.
 class MatchService {
@@ -60,9 +74,19 @@ class MatchService {
   // The model used until a trained one is stored.
   static Model StarterModel();
 
+  MatchIndexStats Stats();
+
  private:
   struct Index;
-  core::StatusOr<std::shared_ptr<const Index>> CurrentIndex();
+  struct State {
+    int64_t person = 0, history = 0, model = 0;  // the newest ids
+    bool operator==(const State&) const = default;
+  };
+  core::StatusOr<std::shared_ptr<Index>> CurrentIndex();
+  core::StatusOr<std::shared_ptr<Index>> Build();
+  // Adds the persons changed between the index's state and `to`; kResourceExhausted when
+  // they are more than max_added allows (build it whole instead).
+  core::Status CatchUp(Index& index, const State& to);
 
   storage::Database& db_;
   const authz::AccessGate& gate_;
@@ -70,7 +94,10 @@ class MatchService {
   const core::Clock& clock_;
   const MatchServiceOptions options_;
   std::mutex mu_;
-  std::shared_ptr<const Index> index_;  // GUARDED_BY(mu_)
+  std::condition_variable built_;                     // a whole build ended
+  std::shared_ptr<Index> index_;                      // GUARDED_BY(mu_)
+  bool building_ = false;                             // GUARDED_BY(mu_)
+  int64_t builds_ = 0;                                // GUARDED_BY(mu_)
   std::chrono::steady_clock::time_point checked_at_;  // GUARDED_BY(mu_)
 };
 

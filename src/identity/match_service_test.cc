@@ -1,5 +1,8 @@
 #include "identity/match_service.h"
 
+#include <atomic>
+#include <thread>
+
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
 
@@ -79,6 +82,101 @@ TEST_F(MatchServiceTest, WithinTheStalenessWindowTheIndexIsReused) {
   auto found = a.Match(Caseworker(), Named("Ben", "Ashby", {1990, 5, 1}), 5);
   ASSERT_TRUE(found.ok());
   EXPECT_TRUE(found->empty());
+}
+
+TEST_F(MatchServiceTest, ChangesAreAddedToTheIndexWithoutBuildingItAgain) {
+  auto ben = persons_.Create(Caseworker(), Named("Ben", "Ashby", {1990, 5, 1}));
+  ASSERT_TRUE(ben.ok());
+  ASSERT_TRUE(persons_.Create(Caseworker(), Named("Amara", "Okonkwo", {1984, 3, 7})).ok());
+  MatchService a(*db_, gate_, audit_, clock_, {.max_staleness = 0ms});
+  ASSERT_TRUE(a.Match(Caseworker(), Named("Ben", "Ashby", {1990, 5, 1}), 5).ok());
+  EXPECT_EQ(a.Stats().builds, 1);
+  EXPECT_EQ(a.Stats().rows, 2u);
+
+  // A new person, and a changed one: found as they are now, with no second build.
+  auto cleo = persons_.Create(Caseworker(), Named("Cleo", "Marsh", {2001, 8, 30}));
+  ASSERT_TRUE(cleo.ok());
+  registry::Person renamed = *ben;
+  renamed.names = {{"official", "Benedict", "Ashworth"}};
+  ASSERT_TRUE(persons_.Update(Caseworker(), ben->id, ben->version, renamed).ok());
+  auto found = a.Match(Caseworker(), Named("Cleo", "Marsh", {2001, 8, 30}), 5);
+  ASSERT_TRUE(found.ok()) << found.status().ToString();
+  ASSERT_FALSE(found->empty());
+  EXPECT_EQ((*found)[0].person, cleo->id);
+  auto now = a.Match(Caseworker(), Named("Benedict", "Ashworth", {1990, 5, 1}), 5);
+  ASSERT_TRUE(now.ok());
+  ASSERT_FALSE(now->empty());
+  EXPECT_EQ((*now)[0].person, ben->id);
+  EXPECT_EQ((*now)[0].name, "Benedict Ashworth");
+  // The old record is hidden: the old name finds the person once at most, under the new name.
+  auto old = a.Match(Caseworker(), Named("Ben", "Ashby", {1990, 5, 1}), 5);
+  ASSERT_TRUE(old.ok());
+  int seen = 0;
+  for (const auto& c : *old) {
+    if (c.person != ben->id) continue;
+    ++seen;
+    EXPECT_EQ(c.name, "Benedict Ashworth");
+  }
+  EXPECT_LE(seen, 1);
+  const MatchIndexStats stats = a.Stats();
+  EXPECT_EQ(stats.builds, 1);
+  EXPECT_EQ(stats.rows, 4u) << "two built, one new, one changed";
+  EXPECT_EQ(stats.added, 2u);
+}
+
+TEST_F(MatchServiceTest, PastMaxAddedTheIndexIsBuiltAgain) {
+  MatchService a(*db_, gate_, audit_, clock_, {.max_staleness = 0ms, .max_added = 2});
+  ASSERT_TRUE(a.Match(Caseworker(), Named("Ben", "Ashby", {1990, 5, 1}), 5).ok());
+  std::vector<core::PersonId> made;
+  for (const char* family : {"Ashby", "Marsh", "Okonkwo"}) {
+    auto p = persons_.Create(Caseworker(), Named("Ben", family, {1990, 5, 1}));
+    ASSERT_TRUE(p.ok());
+    made.push_back(p->id);
+    ASSERT_TRUE(a.Match(Caseworker(), Named("Ben", family, {1990, 5, 1}), 5).ok());
+  }
+  // Built at the first match (empty), added two, then built again with all three.
+  MatchIndexStats stats = a.Stats();
+  EXPECT_EQ(stats.builds, 2);
+  EXPECT_EQ(stats.rows, 3u);
+  EXPECT_EQ(stats.added, 0u);
+  auto found = a.Match(Caseworker(), Named("Ben", "Okonkwo", {1990, 5, 1}), 5);
+  ASSERT_TRUE(found.ok());
+  ASSERT_FALSE(found->empty());
+  EXPECT_EQ((*found)[0].person, made[2]);
+
+  // max_added 0: every change builds it again.
+  MatchService every(*db_, gate_, audit_, clock_, {.max_staleness = 0ms, .max_added = 0});
+  ASSERT_TRUE(every.Match(Caseworker(), Named("Ben", "Ashby", {1990, 5, 1}), 5).ok());
+  ASSERT_TRUE(persons_.Create(Caseworker(), Named("Dora", "Marsh", {1970, 1, 2})).ok());
+  ASSERT_TRUE(every.Match(Caseworker(), Named("Dora", "Marsh", {1970, 1, 2}), 5).ok());
+  EXPECT_EQ(every.Stats().builds, 2);
+}
+
+TEST_F(MatchServiceTest, MatchesWhileChangesAreAddedFromOtherThreads) {
+  MatchService a(*db_, gate_, audit_, clock_, {.max_staleness = 0ms, .max_added = 15});
+  ASSERT_TRUE(persons_.Create(Caseworker(), Named("Ben", "Ashby", {1990, 5, 1})).ok());
+  std::atomic<bool> done{false};
+  std::vector<std::thread> readers;
+  std::atomic<int> failures{0};
+  for (int t = 0; t < 3; ++t) {
+    readers.emplace_back([&] {
+      while (!done) {
+        auto m = a.Match(Caseworker(), Named("Ben", "Ashby", {1990, 5, 1}), 5);
+        if (!m.ok() || m->empty()) ++failures;
+      }
+    });
+  }
+  for (int i = 0; i < 40; ++i) {
+    ASSERT_TRUE(persons_.Create(Caseworker(), Named("Walker" + std::to_string(i), "Quist", {1980, 1, 1 + i % 28})).ok());
+  }
+  done = true;
+  for (auto& t : readers) t.join();
+  EXPECT_EQ(failures.load(), 0);
+  auto last = a.Match(Caseworker(), Named("Walker39", "Quist", {1980, 1, 12}), 5);
+  ASSERT_TRUE(last.ok());
+  ASSERT_FALSE(last->empty());
+  EXPECT_EQ((*last)[0].name, "Walker39 Quist");
+  EXPECT_EQ(a.Stats().rows, 41u);
 }
 
 TEST_F(MatchServiceTest, RefusedRolesAreAuditedAndGetNothing) {

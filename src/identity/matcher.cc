@@ -1009,7 +1009,17 @@ std::vector<uint32_t> AllRows(const RecordTable& table) {
 ClientIndex::ClientIndex(const RecordTable& table, Model model, size_t max_block_size)
     : table_(table),
       scorer_(table, std::move(model)),
-      index_(table, AllRows(table), scorer_.model().use, max_block_size) {}
+      index_(table, AllRows(table), scorer_.model().use, max_block_size),
+      max_block_size_(max_block_size) {}
+
+void ClientIndex::IndexAlso(std::span<const uint32_t> rows) {
+  added_ = std::make_unique<BlockingIndex>(table_, rows, scorer_.model().use, max_block_size_);
+}
+
+void ClientIndex::Retire(uint32_t row) {
+  if (row >= retired_.size()) retired_.resize(static_cast<size_t>(row) + 1, false);
+  retired_[row] = true;
+}
 
 std::vector<ClientIndex::Match> ClientIndex::Find(const PersonRecord& record, size_t limit,
                                                   double min_probability) const {
@@ -1017,10 +1027,17 @@ std::vector<ClientIndex::Match> ClientIndex::Find(const PersonRecord& record, si
   std::vector<uint32_t> candidates;
   BlockingStats stats;
   index_.Candidates(probe, candidates, stats);
+  if (added_) {
+    // Added rows come after every row of the first index: appended, the list stays sorted.
+    std::vector<uint32_t> more;
+    added_->Candidates(probe, more, stats);
+    candidates.insert(candidates.end(), more.begin(), more.end());
+  }
   const double min_weight =
       min_probability > 0 ? Scorer::WeightOfProbability(min_probability) : -1e300;
   std::vector<Match> matches;
   for (uint32_t row : candidates) {
+    if (row < retired_.size() && retired_[row]) continue;
     Levels levels = CompareProbe(table_, probe, row, scorer_.model().use);
     double w = scorer_.Weight(levels, row);
     if (w >= min_weight) matches.push_back({row, w, 0});

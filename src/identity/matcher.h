@@ -14,6 +14,7 @@
 #include <cstdint>
 #include <functional>
 #include <optional>
+#include <memory>
 #include <span>
 #include <string>
 #include <string_view>
@@ -376,12 +377,23 @@ class ClientIndex {
   std::vector<Match> Find(const PersonRecord& record, size_t limit = 10,
                           double min_probability = 0) const;
 
+  // Keeping up with changes without indexing every row again. The table may grow after the
+  // index is built (RecordTable::Add); `IndexAlso` makes Find see `rows`, the rows added since
+  // (ascending), in a small index of their own, replacing what an earlier call gave; `Retire`
+  // hides a row for good (a record replaced by a newer one). Scores use the table's value
+  // counts as they are at the time of Find. Neither may run while a Find or another call runs.
+  void IndexAlso(std::span<const uint32_t> rows);
+  void Retire(uint32_t row);
+
   const Scorer& scorer() const { return scorer_; }
 
  private:
   const RecordTable& table_;
   Scorer scorer_;
   BlockingIndex index_;
+  size_t max_block_size_;
+  std::unique_ptr<BlockingIndex> added_;  // rows added after the build; none until IndexAlso
+  std::vector<bool> retired_;             // by row; rows past its end are not retired
 };
 
 // ---------------------------------------------------------------------------------------------
