@@ -127,6 +127,8 @@ core::StatusOr<std::unique_ptr<App>> App::Open(const core::Config& config, bool 
     app->online_bookings_ = std::make_unique<http::AddressThrottle>(
         app->clock_, http::AddressThrottle::Limits{.max = config.online_bookings_per_hour,
                                                    .window_micros = 60 * 60 * int64_t{1'000'000}});
+    app->sign_ups_ = std::make_unique<http::AddressThrottle>(
+        app->clock_, http::AddressThrottle::Limits{.max = 10, .window_micros = 60 * 60 * int64_t{1'000'000}});
     if (auto zone = cases::LocalDate(app->clock_.Now(), config.time_zone); !zone.ok()) {
       return core::Status::InvalidArgument("time_zone: " + zone.status().message());
     }
@@ -285,6 +287,7 @@ core::StatusOr<std::unique_ptr<App>> App::Open(const core::Config& config, bool 
   app->pages_->deps.appointments = app->appointments_.get();
   app->pages_->deps.reference_guesses = app->reference_guesses_.get();
   app->pages_->deps.online_bookings = app->online_bookings_.get();
+  app->pages_->deps.sign_ups = app->sign_ups_.get();
   app->AddOperationalRoutes();
   http::AddOpenApiRoute(app->router_, std::move(openapi));
   http::AddAccountRoutes(app->router_, *app->accounts_);

@@ -132,6 +132,7 @@ class App {
   std::unique_ptr<frontoffice::AppointmentService> appointments_;
   std::unique_ptr<http::AddressThrottle> reference_guesses_;  // appointment references that found nothing
   std::unique_ptr<http::AddressThrottle> online_bookings_;    // appointments booked without an account
+  std::unique_ptr<http::AddressThrottle> sign_ups_;           // portal accounts asked for
   std::unique_ptr<sharing::GateFacts> gate_facts_;
   std::unique_ptr<authz::AccessGate> gate_;
   std::unique_ptr<sharing::ReferenceDirectory> directory_;

@@ -96,6 +96,9 @@ struct PageDeps {
   // Counts the appointments booked online without an account, per client address (the public
   // booking page); required with `appointments`.
   AddressThrottle* online_bookings = nullptr;
+  // Counts the portal accounts asked for, per client address (the sign-up page); required with
+  // `portal`.
+  AddressThrottle* sign_ups = nullptr;
   // The performance page (/performance); none when null.
   metrics::ServiceMetricsService* metrics = nullptr;
   // The monthly scorecard against the service targets (/performance/scorecard); none when null.

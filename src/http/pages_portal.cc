@@ -12,6 +12,7 @@
 
 #include "core/crypto.h"
 #include "http/json_body.h"
+#include "http/address_throttle.h"
 #include "http/page_support.h"
 #include "http/dispatcher.h"
 #include "portal/oidc.h"
@@ -165,10 +166,19 @@ void AddPortalPages(Router& router, const PageDeps& deps) {
                 if (!CsrfOk(ctx, form)) {
                   return sign_up_page(ctx, 403, name, email, {{"name", "the form expired: fill it in again"}});
                 }
+                // One address asks for a limited number of accounts an hour: the form sends e-mail
+                // to whatever address it is given.
+                if (const int64_t wait = deps.sign_ups->RetryAfterSeconds(ctx.request.client_address); wait > 0) {
+                  Response r = sign_up_page(ctx, 429, name, email,
+                                            {{"email", "too many accounts were asked for from your address: try again later"}});
+                  r.Header("Retry-After", std::to_string(wait));
+                  return r;
+                }
                 core::Status s =
                     deps.portal->SignUp(name, email, FormValue(form, "password"), page_support::LanguageOf(ctx));
                 if (s.code() == core::StatusCode::kInvalidArgument) return sign_up_page(ctx, 400, name, email, s.fields());
                 if (!s.ok()) return ErrorFor(deps, ctx, s);
+                deps.sign_ups->Count(ctx.request.client_address);
                 json d = Common(deps, ctx, "Check your e-mail", "portal");
                 d["f_email"] = email;
                 return Render(deps, 200, "portal_check_email", d);

@@ -144,11 +144,23 @@ Status PortalService::SignUp(const std::string& name_in, const std::string& emai
     if (exists && rows.at(0).IsNull(1) && !rows.at(0).IsNull(2)) unconfirmed = rows.at(0).Int(0);
     return Status::Ok();
   }));
+  // At most one message about an account to an address every 5 minutes, whoever asks: the
+  // form cannot be used to flood someone's inbox. The answer is the same.
+  const int64_t sent_after = clock_.Now().micros - 5 * kMinuteMicros;
+  auto sent_lately = [&](storage::Transaction& tx) -> StatusOr<bool> {
+    ASSIGN_OR_RETURN(storage::Rows rows,
+                     tx.Query("SELECT 1 FROM outgoing_messages WHERE address = ? AND created_at > ? AND "
+                              "appointment_id IS NULL LIMIT 1",
+                              {email, sent_after}));
+    return !rows.empty();
+  };
   if (unconfirmed) {
     // Signing up again is how a person gets a new link: the account stays, with a fresh link.
     const std::string token = core::RandomToken(24);
     const int64_t now = clock_.Now().micros;
     return db_.Write([&](storage::Transaction& tx) -> Status {
+      ASSIGN_OR_RETURN(bool lately, sent_lately(tx));
+      if (lately) return Status::Ok();
       RETURN_IF_ERROR(tx.Execute("UPDATE citizen_profiles SET verify_hash = ?, verify_expires = ? WHERE user_id = ?",
                                  {core::Sha256Hex(token), now + int64_t{options_.verify_hours} * 60 * kMinuteMicros,
                                   *unconfirmed})
@@ -160,7 +172,9 @@ Status PortalService::SignUp(const std::string& name_in, const std::string& emai
     });
   }
   if (exists) {
-    return db_.Write([&](storage::Transaction& tx) {
+    return db_.Write([&](storage::Transaction& tx) -> Status {
+      ASSIGN_OR_RETURN(bool lately, sent_lately(tx));
+      if (lately) return Status::Ok();
       return QueueMessage(tx, email,
                           Say(lang, kAlreadyMessage, {{"link", options_.public_url + "/portal/sign-in"}}));
     });

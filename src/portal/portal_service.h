@@ -75,8 +75,10 @@ class PortalService {
 
   // kInvalidArgument naming name, email and password (12 to 256 characters). When the address
   // already has an account, nothing is created and that account's owner is sent a message
-  // saying so: the answer is the same, so that no one learns who has an account here.
-  // The message is written in `lang` (see UseMessages).
+  // saying so: the answer is the same, so that no one learns who has an account here. An
+  // address that was sent a message about its account in the last 5 minutes (a confirmation
+  // link, this one, a reset link) is not sent another. The message is written in `lang` (see
+  // UseMessages).
   core::Status SignUp(const std::string& name, const std::string& email, const std::string& password,
                       const std::string& lang = "en");
   // Confirms the address of the account whose link carried `token`. kNotFound (unknown or

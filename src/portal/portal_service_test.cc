@@ -68,6 +68,16 @@ class PortalServiceTest : public ::testing::Test {
                    }).ok());
     return body;
   }
+  int64_t MessageCount(const std::string& address) {
+    int64_t n = -1;
+    EXPECT_TRUE(db_->Read([&](storage::Transaction& tx) -> Status {
+                     ASSIGN_OR_RETURN(storage::Rows rows,
+                                      tx.Query("SELECT COUNT(*) FROM outgoing_messages WHERE address = ?", {address}));
+                     n = rows.at(0).Int(0);
+                     return Status::Ok();
+                   }).ok());
+    return n;
+  }
 
   static std::string TokenIn(const std::string& body) {
     std::smatch m;
@@ -153,8 +163,15 @@ TEST_F(PortalServiceTest, MistakesAreNamedAndAKnownAddressGetsAMessageNotAnAccou
   EXPECT_THAT(Fields(portal_->SignUp("", "not-an-address", "short")), ElementsAre("name", "email", "password"));
   ASSERT_TRUE(portal_->SignUp("Ana Lima", "ana@example.org", "correct horse battery").ok());
   ASSERT_TRUE(portal_->Verify(TokenIn(LastMessage("ana@example.org"))).ok());
+  // Within 5 minutes of the confirmation link, no other message to the address, however often asked.
+  const int64_t before = MessageCount("ana@example.org");
+  for (int i = 0; i < 3; ++i) ASSERT_TRUE(portal_->SignUp("Someone Else", "ana@example.org", "another long password").ok());
+  EXPECT_EQ(MessageCount("ana@example.org"), before);
+  clock_.Advance(std::chrono::minutes(5));
   ASSERT_TRUE(portal_->SignUp("Someone Else", "ana@example.org", "another long password").ok());
   EXPECT_THAT(LastMessage("ana@example.org"), HasSubstr("already has one"));
+  ASSERT_TRUE(portal_->SignUp("Someone Else", "ana@example.org", "another long password").ok());
+  EXPECT_EQ(MessageCount("ana@example.org"), before + 1);
   int64_t accounts = 0;
   ASSERT_TRUE(db_->Read([&](storage::Transaction& tx) -> Status {
                    ASSIGN_OR_RETURN(storage::Rows rows, tx.Query("SELECT COUNT(*) FROM users WHERE kind = 'citizen'"));
@@ -305,7 +322,9 @@ TEST_F(PortalServiceTest, TheMessagesAreWrittenInTheLanguageThePersonUsed) {
   ASSERT_TRUE(portal_->Verify(TokenIn(mail)).ok());
   ASSERT_TRUE(portal_->RequestPasswordReset("ana@example.org", "es").ok());
   EXPECT_THAT(LastMessage("ana@example.org"), HasSubstr("Para elegir una contraseña nueva"));
-  // Signing up again with the address: the owner is told, in the language of whoever asked.
+  // Signing up again with the address (past the 5 minutes after the last message): the owner
+  // is told, in the language of whoever asked.
+  clock_.Advance(std::chrono::minutes(6));
   ASSERT_TRUE(portal_->SignUp("Ana Lima", "ana@example.org", "correct horse battery", "en").ok());
   EXPECT_THAT(LastMessage("ana@example.org"),
               HasSubstr("which already has one. To sign in, go to https://onedoor.example.org/portal/sign-in."));

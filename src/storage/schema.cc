@@ -1064,6 +1064,11 @@ CREATE TABLE audit_seals (
       {37, "api token expiry", R"sql(
 ALTER TABLE api_tokens ADD COLUMN expires_at BIGINT;
 )sql"},
+      // The portal sends at most one message about an account to an address every few minutes
+      // (portal/portal_service.h, SignUp): the newest message to an address, by an index probe.
+      {38, "messages by address", R"sql(
+CREATE INDEX outgoing_messages_address ON outgoing_messages (address, created_at);
+)sql"},
   };
   return *migrations;
 }

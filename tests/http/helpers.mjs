@@ -208,13 +208,15 @@ export const sleep = (ms) => new Promise((resolve) => setTimeout(resolve, ms));
 
 // A browser without an account: keeps its cookies between requests.
 export class Visitor {
-  constructor(base) {
+  // `headers` go with every request (X-Forwarded-For, to come from another client address).
+  constructor(base, headers = {}) {
     this.base = base;
     this.cookies = new Map();
+    this.extra = headers;
   }
 
   async go(method, path, form) {
-    const headers = { Cookie: [...this.cookies].map(([k, v]) => `${k}=${v}`).join('; ') };
+    const headers = { ...this.extra, Cookie: [...this.cookies].map(([k, v]) => `${k}=${v}`).join('; ') };
     let body;
     if (form instanceof FormData) {
       body = form;  // multipart: fetch sets the type and boundary

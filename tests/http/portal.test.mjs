@@ -241,3 +241,27 @@ test('a person tells once the language they would like the agencies to use', T, 
   const stale = await cy.go('POST', '/portal/preferred-language', { csrf_token: hiddenCsrf(home.text), version, preferred_language: 'Tongan' });
   assert.equal(stale.status, 409);
 });
+
+test('one address asks for at most 10 accounts an hour; another still can', T, async () => {
+  const from = (address) => ({ 'X-Forwarded-For': address });
+  for (let i = 0; i < 10; i += 1) {
+    const v = new Visitor(server.url, from('203.0.113.30'));
+    const made = await v.submit('/portal/sign-up', '/portal/sign-up',
+      { name: `Many ${i}`, email: `many.${i}@example.org`, password: 'correct horse battery' });
+    assert.equal(made.status, 200, made.text.slice(0, 300));
+  }
+  const refused = await new Visitor(server.url, from('203.0.113.30')).submit('/portal/sign-up', '/portal/sign-up',
+    { name: 'Many 10', email: 'many.10@example.org', password: 'correct horse battery' });
+  assert.equal(refused.status, 429);
+  assert.ok(Number(refused.headers.get('retry-after')) > 3500);
+  assert.match(refused.text, /href="#email">Too many accounts were asked for from your address: try again later/);
+  assert.equal(Number(await sql(db, "SELECT count(*) FROM users WHERE email = 'many.10@example.org'")), 0);
+  const other = await new Visitor(server.url, from('203.0.113.31')).submit('/portal/sign-up', '/portal/sign-up',
+    { name: 'Many 10', email: 'many.10@example.org', password: 'correct horse battery' });
+  assert.equal(other.status, 200, other.text.slice(0, 300));
+  // Asked again at once for the same address, the account's owner gets no second message.
+  const again = await new Visitor(server.url, from('203.0.113.32')).submit('/portal/sign-up', '/portal/sign-up',
+    { name: 'Many 10', email: 'many.10@example.org', password: 'correct horse battery' });
+  assert.equal(again.status, 200);
+  assert.equal(Number(await sql(db, "SELECT count(*) FROM outgoing_messages WHERE address = 'many.10@example.org'")), 1);
+});
