@@ -6,6 +6,7 @@
 #include <shared_mutex>
 #include <unordered_map>
 
+#include "core/log.h"
 #include "identity/registry_linker.h"
 
 namespace identity {
@@ -143,18 +144,49 @@ StatusOr<std::shared_ptr<MatchService::Index>> MatchService::CurrentIndex() {
       if (caught.code() != core::StatusCode::kResourceExhausted) return caught;
     }
   }
-  // A whole build, without holding mu_: other requests go on with the index they have.
   building_ = true;
+  if (index_) {
+    // A whole build on a thread of its own: every request, this one too, goes on with the index
+    // there is until it is done.
+    if (builder_.joinable()) builder_.join();  // the last one, finished: building_ was false
+    builder_ = std::thread([this] {
+      StatusOr<std::shared_ptr<Index>> built = Build();
+      std::lock_guard done(mu_);
+      Finish(std::move(built));
+    });
+    return index_;
+  }
+  // The first build: in this request; others wait for it.
   lock.unlock();
   StatusOr<std::shared_ptr<Index>> built = Build();
   lock.lock();
+  const Status status = built.status();
+  Finish(std::move(built));
+  if (!status.ok()) return status;
+  return index_;
+}
+
+void MatchService::Finish(StatusOr<std::shared_ptr<Index>> built) {
   building_ = false;
   built_.notify_all();
-  if (!built.ok()) return built.status();
+  if (!built.ok()) {
+    core::LogError("the real-time match index could not be built", {{"error", built.status().ToString()}});
+    return;
+  }
   index_ = std::move(built).value();
-  checked_at_ = now;
+  checked_at_ = std::chrono::steady_clock::now();
   ++builds_;
-  return index_;
+}
+
+void MatchService::WaitForBuild() {
+  std::unique_lock lock(mu_);
+  built_.wait(lock, [&] { return !building_; });
+}
+
+MatchService::~MatchService() {
+  WaitForBuild();
+  std::lock_guard lock(mu_);
+  if (builder_.joinable()) builder_.join();
 }
 
 MatchIndexStats MatchService::Stats() {

@@ -5,6 +5,7 @@
 #include <memory>
 #include <mutex>
 #include <string>
+#include <thread>
 #include <vector>
 
 #include "access/access_gate.h"
@@ -52,9 +53,10 @@ struct MatchIndexStats {
 // index (identity::ClientIndex) built from the persons table — never a second source of
 // truth: a request finds it stale when a person was created or changed, on this server or
 // another (the newest person and history ids moved), and adds the persons changed since
-// (`max_added`, then a whole build, during which requests use the index they have). Scores
-// with the newest trained model (identity_models, written by `onedoor link dedupe`; a new one
-// means a whole build), or a conservative hand-set one before the first training.
+// (`max_added`, then a whole build on a thread of its own, during which requests use the index
+// there is). Scores with the newest trained model (identity_models, written by `onedoor link
+// dedupe`; a new one means a whole build), or a conservative hand-set one before the first
+// training.
 // Every candidate shown is a read of that person's data, audited before it is released.
 // Thread-safe.
 class MatchService {
@@ -77,6 +79,12 @@ class MatchService {
   static Model StarterModel();
 
   MatchIndexStats Stats();
+  // Returns once no whole build of the index is under way.
+  void WaitForBuild();
+
+  ~MatchService();
+  MatchService(const MatchService&) = delete;
+  MatchService& operator=(const MatchService&) = delete;
 
  private:
   struct Index;
@@ -89,6 +97,8 @@ class MatchService {
   // Adds the persons changed between the index's state and `to`; kResourceExhausted when
   // they are more than max_added allows (build it whole instead).
   core::Status CatchUp(Index& index, const State& to);
+  // Takes a whole build's result. REQUIRES(mu_)
+  void Finish(core::StatusOr<std::shared_ptr<Index>> built);
 
   storage::Database& db_;
   const authz::AccessGate& gate_;
@@ -101,6 +111,7 @@ class MatchService {
   bool building_ = false;                             // GUARDED_BY(mu_)
   int64_t builds_ = 0;                                // GUARDED_BY(mu_)
   std::chrono::steady_clock::time_point checked_at_;  // GUARDED_BY(mu_)
+  std::thread builder_;                               // GUARDED_BY(mu_): the last whole build after the first
 };
 
 }  // namespace identity
