@@ -379,6 +379,7 @@ void App::AddOperationalRoutes() {
 }
 
 void App::StartBackgroundWork() {
+  if (match_) match_->StartBuilding();
   if (sealer_) sealer_->Start();
   if (outbox_worker_) outbox_worker_->Start();
   if (notice_delivery_) notice_delivery_->Start();

@@ -148,12 +148,7 @@ StatusOr<std::shared_ptr<MatchService::Index>> MatchService::CurrentIndex() {
   if (index_) {
     // A whole build on a thread of its own: every request, this one too, goes on with the index
     // there is until it is done.
-    if (builder_.joinable()) builder_.join();  // the last one, finished: building_ was false
-    builder_ = std::thread([this] {
-      StatusOr<std::shared_ptr<Index>> built = Build();
-      std::lock_guard done(mu_);
-      Finish(std::move(built));
-    });
+    SpawnBuild();
     return index_;
   }
   // The first build: in this request; others wait for it.
@@ -176,6 +171,22 @@ void MatchService::Finish(StatusOr<std::shared_ptr<Index>> built) {
   index_ = std::move(built).value();
   checked_at_ = std::chrono::steady_clock::now();
   ++builds_;
+}
+
+void MatchService::StartBuilding() {
+  std::lock_guard lock(mu_);
+  if (index_ || building_) return;
+  building_ = true;
+  SpawnBuild();
+}
+
+void MatchService::SpawnBuild() {
+  if (builder_.joinable()) builder_.join();  // the last one, finished: building_ was false
+  builder_ = std::thread([this] {
+    StatusOr<std::shared_ptr<Index>> built = Build();
+    std::lock_guard done(mu_);
+    Finish(std::move(built));
+  });
 }
 
 void MatchService::WaitForBuild() {

@@ -79,6 +79,9 @@ class MatchService {
   static Model StarterModel();
 
   MatchIndexStats Stats();
+  // Starts the first build of the index on a thread of its own, if none is there or under way,
+  // so that the first match does not wait for it all (the server calls this at start).
+  void StartBuilding();
   // Returns once no whole build of the index is under way.
   void WaitForBuild();
 
@@ -99,6 +102,8 @@ class MatchService {
   core::Status CatchUp(Index& index, const State& to);
   // Takes a whole build's result. REQUIRES(mu_)
   void Finish(core::StatusOr<std::shared_ptr<Index>> built);
+  // Runs a whole build on builder_, building_ set by the caller. REQUIRES(mu_)
+  void SpawnBuild();
 
   storage::Database& db_;
   const authz::AccessGate& gate_;

@@ -191,6 +191,20 @@ TEST_F(MatchServiceTest, MatchesWhileChangesAreAddedFromOtherThreads) {
   EXPECT_EQ(a.Stats().rows, 41u);
 }
 
+TEST_F(MatchServiceTest, StartBuildingBuildsOnceAndTheFirstMatchUsesIt) {
+  ASSERT_TRUE(persons_.Create(Caseworker(), Named("Ben", "Ashby", {1990, 5, 1})).ok());
+  MatchService a(*db_, gate_, audit_, clock_, {.max_staleness = 1h});
+  a.StartBuilding();
+  a.StartBuilding();  // one build under way (or done) is enough
+  auto found = a.Match(Caseworker(), Named("Ben", "Ashby", {1990, 5, 1}), 5);
+  ASSERT_TRUE(found.ok());
+  ASSERT_EQ(found->size(), 1u);
+  EXPECT_EQ(a.Stats().builds, 1);
+  a.StartBuilding();
+  a.WaitForBuild();
+  EXPECT_EQ(a.Stats().builds, 1) << "built already: nothing more";
+}
+
 TEST_F(MatchServiceTest, RefusedRolesAreAuditedAndGetNothing) {
   ASSERT_TRUE(persons_.Create(Caseworker(), Named("Ben", "Ashby", {1990, 5, 1})).ok());
   MatchService a(*db_, gate_, audit_, clock_);
