@@ -1,6 +1,9 @@
 #include "http/address_throttle.h"
 
+#include <arpa/inet.h>
+
 #include <algorithm>
+#include <cstring>
 
 #include <fmt/format.h>
 
@@ -10,8 +13,24 @@ void AddressThrottle::DropOld(std::deque<int64_t>& acts, int64_t now) const {
   while (!acts.empty() && acts.front() <= now - limits_.window_micros) acts.pop_front();
 }
 
-int64_t AddressThrottle::RetryAfterSeconds(const std::string& address) {
+std::string AddressThrottle::Key(const std::string& address) {
+  if (address.find(':') == std::string::npos) return address;
+  in6_addr a{};
+  if (inet_pton(AF_INET6, address.c_str(), &a) != 1) return address;
+  static constexpr unsigned char kMapped[12] = {0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0xff, 0xff};
+  char text[INET6_ADDRSTRLEN] = {};
+  if (std::memcmp(a.s6_addr, kMapped, sizeof kMapped) == 0) {
+    // An IPv4 client on a dual-stack socket: its IPv4 address.
+    return inet_ntop(AF_INET, a.s6_addr + 12, text, sizeof text) ? std::string(text) : address;
+  }
+  // One IPv6 client usually holds a whole /64: counted as one.
+  std::memset(a.s6_addr + 8, 0, 8);
+  return inet_ntop(AF_INET6, &a, text, sizeof text) ? std::string(text) + "/64" : address;
+}
+
+int64_t AddressThrottle::RetryAfterSeconds(const std::string& client) {
   const int64_t now = clock_.Now().micros;
+  const std::string address = Key(client);
   std::lock_guard lock(mu_);
   auto it = acts_.find(address);
   if (it == acts_.end()) return 0;
@@ -25,8 +44,9 @@ int64_t AddressThrottle::RetryAfterSeconds(const std::string& address) {
   return std::max<int64_t>(1, (free_at - now + 999'999) / 1'000'000);
 }
 
-void AddressThrottle::Count(const std::string& address) {
+void AddressThrottle::Count(const std::string& client) {
   const int64_t now = clock_.Now().micros;
+  const std::string address = Key(client);
   std::lock_guard lock(mu_);
   auto it = acts_.find(address);
   if (it == acts_.end()) {
@@ -45,13 +65,18 @@ void AddressThrottle::MakeRoom(int64_t now) {
     DropOld(it->second, now);
     it = it->second.empty() ? acts_.erase(it) : std::next(it);
   }
-  // Still full: forget the address whose newest act is oldest.
-  while (!acts_.empty() && acts_.size() >= limits_.max_addresses) {
-    auto stalest = std::min_element(acts_.begin(), acts_.end(), [](const auto& a, const auto& b) {
-      return a.second.back() < b.second.back();
-    });
-    acts_.erase(stalest);
-  }
+  if (acts_.size() < limits_.max_addresses) return;
+  // Still full: forget the eighth of the addresses whose newest acts are oldest, so that this
+  // walk over every address comes once in many new ones.
+  std::vector<std::pair<int64_t, const std::string*>> newest;
+  newest.reserve(acts_.size());
+  for (const auto& [key, acts] : acts_) newest.emplace_back(acts.back(), &key);
+  const size_t forget = std::max<size_t>(1, acts_.size() / 8);
+  std::nth_element(newest.begin(), newest.begin() + static_cast<ptrdiff_t>(forget - 1), newest.end());
+  std::vector<std::string> gone;
+  gone.reserve(forget);
+  for (size_t i = 0; i < forget; ++i) gone.push_back(*newest[i].second);
+  for (const auto& key : gone) acts_.erase(key);
 }
 
 std::string TooManyGuesses(int64_t retry_after_seconds) {

@@ -13,8 +13,9 @@ namespace http {
 
 // Limits what one client address does within a sliding window: `Count` records one act (an
 // appointment reference tried that found nothing, an appointment booked online); once `max`
-// acts fall within `window`, the address is refused until the oldest of them leaves it. Kept in
-// memory, per server. Thread-safe.
+// acts fall within `window`, the address is refused until the oldest of them leaves it. An IPv6
+// client is counted by its /64 (see Key). Kept in memory, per server, at most `max_addresses`
+// at once (when full, the eighth whose newest acts are oldest are forgotten). Thread-safe.
 class AddressThrottle {
  public:
   struct Limits {
@@ -30,6 +31,10 @@ class AddressThrottle {
   int64_t RetryAfterSeconds(const std::string& address);
   // Records one act of `address`.
   void Count(const std::string& address);
+
+  // What an address is counted under: an IPv4 address itself (also when written as an IPv4-mapped
+  // IPv6 address), an IPv6 address's /64 ("2001:db8:1:2::/64"), anything else as it is.
+  static std::string Key(const std::string& address);
 
   const Limits& limits() const { return limits_; }
 

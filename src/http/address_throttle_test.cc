@@ -43,16 +43,39 @@ TEST_F(AddressThrottleTest, MissesOutsideTheWindowDoNotCount) {
   }
 }
 
-TEST_F(AddressThrottleTest, ForgetsTheStalestAddressWhenFull) {
-  AddressThrottle throttle(clock_, {.max = 1, .window_micros = 60 * int64_t{1'000'000}, .max_addresses = 2});
-  throttle.Count("a");
+TEST_F(AddressThrottleTest, ForgetsTheStalestAddressesWhenFull) {
+  AddressThrottle throttle(clock_, {.max = 1, .window_micros = 60 * int64_t{1'000'000}, .max_addresses = 16});
+  for (int i = 0; i < 16; ++i) {
+    throttle.Count("10.0.0." + std::to_string(i));
+    clock_.Advance(seconds(1));
+  }
+  throttle.Count("10.0.1.1");  // full: the two stalest (an eighth) go
+  EXPECT_EQ(throttle.RetryAfterSeconds("10.0.0.0"), 0);
+  EXPECT_EQ(throttle.RetryAfterSeconds("10.0.0.1"), 0);
+  for (int i = 2; i < 16; ++i) EXPECT_GT(throttle.RetryAfterSeconds("10.0.0." + std::to_string(i)), 0) << i;
+  EXPECT_GT(throttle.RetryAfterSeconds("10.0.1.1"), 0);
+  // Full again; addresses whose acts have all left the window go first, and that makes room:
+  // nothing that still counts is forgotten.
   clock_.Advance(seconds(1));
-  throttle.Count("b");
-  clock_.Advance(seconds(1));
-  throttle.Count("c");  // full: "a" goes
-  EXPECT_EQ(throttle.RetryAfterSeconds("a"), 0);
-  EXPECT_GT(throttle.RetryAfterSeconds("b"), 0);
-  EXPECT_GT(throttle.RetryAfterSeconds("c"), 0);
+  throttle.Count("10.0.1.3");  // 16 addresses
+  clock_.Advance(seconds(50));  // now 67 s: the acts of 10.0.0.2 .. 10.0.0.7 (2 s .. 7 s) are a minute old
+  throttle.Count("10.0.1.2");
+  for (int i = 8; i < 16; ++i) EXPECT_GT(throttle.RetryAfterSeconds("10.0.0." + std::to_string(i)), 0) << i;
+  EXPECT_GT(throttle.RetryAfterSeconds("10.0.1.1"), 0);
+  EXPECT_GT(throttle.RetryAfterSeconds("10.0.1.3"), 0);
+  EXPECT_GT(throttle.RetryAfterSeconds("10.0.1.2"), 0);
+}
+
+TEST_F(AddressThrottleTest, AnIpv6ClientIsCountedByItsSlash64) {
+  EXPECT_EQ(AddressThrottle::Key("203.0.113.7"), "203.0.113.7");
+  EXPECT_EQ(AddressThrottle::Key("::ffff:203.0.113.7"), "203.0.113.7");
+  EXPECT_EQ(AddressThrottle::Key("2001:db8:1:2:aaaa:bbbb:cccc:dddd"), "2001:db8:1:2::/64");
+  EXPECT_EQ(AddressThrottle::Key("not an address"), "not an address");
+  AddressThrottle throttle(clock_, {.max = 2, .window_micros = 60 * int64_t{1'000'000}});
+  throttle.Count("2001:db8:1:2::1");
+  throttle.Count("2001:db8:1:2:ffff::9");
+  EXPECT_GT(throttle.RetryAfterSeconds("2001:db8:1:2::77"), 0) << "the same /64";
+  EXPECT_EQ(throttle.RetryAfterSeconds("2001:db8:1:3::1"), 0) << "another /64";
 }
 
 TEST(TooManyGuessesTest, SaysTheWaitInWholeMinutes) {
