@@ -14,16 +14,15 @@ namespace identity {
 using core::Status;
 using core::StatusOr;
 
-// The index: the persons as read, the table, the index over it, what the database looked like
-// when it was last brought up to date, and the rows added since its build. Read under a
-// shared lock; rows are added under an exclusive one.
+// The index: the persons as read, the table, the index over it, and what the database looked
+// like when it was last brought up to date. Read under a shared lock; rows are added under an
+// exclusive one.
 struct MatchService::Index {
   State state;
   std::vector<core::PersonId> person_of_row;
   std::vector<std::string> name_of_row;
   std::vector<std::string> birth_of_row;
   std::unordered_map<int64_t, uint32_t> row_of_person;  // each person's current row
-  std::vector<uint32_t> added;                         // rows added since the build, ascending
   RecordTable table;
   std::unique_ptr<ClientIndex> index;
   std::shared_mutex lock;
@@ -43,23 +42,20 @@ MatchService::MatchService(storage::Database& db, const authz::AccessGate& gate,
 
 Model MatchService::StarterModel() { return Model::Starter(); }
 
-namespace {
-
-// Persons are never deleted and every change (a creation too) adds a history row, so the
-// newest ids tell whether anything changed; each is one index probe.
-constexpr char kStateQuery[] =
-    "SELECT (SELECT MAX(id) FROM persons), (SELECT MAX(id) FROM person_history), (SELECT MAX(id) FROM identity_models)";
-
-}  // namespace
+StatusOr<MatchService::State> MatchService::ReadState(storage::Transaction& tx) {
+  ASSIGN_OR_RETURN(storage::Rows rows,
+                   tx.Query("SELECT (SELECT MAX(id) FROM persons), (SELECT MAX(id) FROM person_history), "
+                            "(SELECT MAX(id) FROM identity_models)"));
+  const auto& r = rows.at(0);
+  return State{r.OptInt(0).value_or(0), r.OptInt(1).value_or(0), r.OptInt(2).value_or(0)};
+}
 
 StatusOr<std::shared_ptr<MatchService::Index>> MatchService::Build() {
   auto fresh = std::make_shared<Index>();
   Model model = StarterModel();
   RETURN_IF_ERROR(db_.Read([&](storage::Transaction& tx) -> Status {
     // The state and the persons from one snapshot: nothing changed in between goes unseen.
-    ASSIGN_OR_RETURN(storage::Rows state, tx.Query(kStateQuery));
-    const auto& r = state.at(0);
-    fresh->state = {r.OptInt(0).value_or(0), r.OptInt(1).value_or(0), r.OptInt(2).value_or(0)};
+    ASSIGN_OR_RETURN(fresh->state, ReadState(tx));
     ASSIGN_OR_RETURN(storage::Rows stored,
                      tx.Query("SELECT model FROM identity_models ORDER BY id DESC LIMIT 1"));
     if (!stored.empty()) {
@@ -87,7 +83,7 @@ Status MatchService::CatchUp(Index& index, const State& to) {
                      tx.Query("SELECT DISTINCT person_id FROM person_history WHERE id > ? AND id <= ? UNION "
                               "SELECT id FROM persons WHERE id > ? AND id <= ? ORDER BY 1",
                               {index.state.history, to.history, index.state.person, to.person}));
-    if (index.added.size() + ids.size() > options_.max_added) {
+    if (index.index->added() + ids.size() > options_.max_added) {
       return Status::ResourceExhausted("too many changes to add: build the index again");
     }
     constexpr size_t kChunk = 200;
@@ -114,9 +110,8 @@ Status MatchService::CatchUp(Index& index, const State& to) {
       index.index->Retire(old->second);
     }
     index.Put(id, person);
-    index.added.push_back(static_cast<uint32_t>(index.table.size() - 1));
   }
-  if (!changed.empty()) index.index->IndexAlso(index.added);
+  if (!changed.empty()) index.index->IndexAdded();
   index.state = to;
   return Status::Ok();
 }
@@ -131,9 +126,7 @@ StatusOr<std::shared_ptr<MatchService::Index>> MatchService::CurrentIndex() {
   if (index_) {
     State state;
     RETURN_IF_ERROR(db_.Read([&](storage::Transaction& tx) -> Status {
-      ASSIGN_OR_RETURN(storage::Rows rows, tx.Query(kStateQuery));
-      const auto& r = rows.at(0);
-      state = {r.OptInt(0).value_or(0), r.OptInt(1).value_or(0), r.OptInt(2).value_or(0)};
+      ASSIGN_OR_RETURN(state, ReadState(tx));
       return Status::Ok();
     }));
     checked_at_ = now;
@@ -211,7 +204,7 @@ MatchIndexStats MatchService::Stats() {
   if (index) {
     std::shared_lock read(index->lock);
     out.rows = index->table.size();
-    out.added = index->added.size();
+    out.added = index->index->added();
   }
   return out;
 }

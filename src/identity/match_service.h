@@ -91,10 +91,14 @@ class MatchService {
 
  private:
   struct Index;
+  // What the database looked like: the newest person, history and model ids.
   struct State {
-    int64_t person = 0, history = 0, model = 0;  // the newest ids
+    int64_t person = 0, history = 0, model = 0;
     bool operator==(const State&) const = default;
   };
+  // Persons are never deleted and every change (a creation too) adds a history row, so the
+  // newest ids tell whether anything changed; each is one index probe.
+  static core::StatusOr<State> ReadState(storage::Transaction& tx);
   core::StatusOr<std::shared_ptr<Index>> CurrentIndex();
   core::StatusOr<std::shared_ptr<Index>> Build();
   // Adds the persons changed between the index's state and `to`; kResourceExhausted when

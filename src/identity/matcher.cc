@@ -1010,9 +1010,12 @@ ClientIndex::ClientIndex(const RecordTable& table, Model model, size_t max_block
     : table_(table),
       scorer_(table, std::move(model)),
       index_(table, AllRows(table), scorer_.model().use, max_block_size),
-      max_block_size_(max_block_size) {}
+      max_block_size_(max_block_size),
+      built_rows_(table.size()) {}
 
-void ClientIndex::IndexAlso(std::span<const uint32_t> rows) {
+void ClientIndex::IndexAdded() {
+  std::vector<uint32_t> rows(added());
+  std::iota(rows.begin(), rows.end(), static_cast<uint32_t>(built_rows_));
   added_ = std::make_unique<BlockingIndex>(table_, rows, scorer_.model().use, max_block_size_);
 }
 

@@ -378,12 +378,14 @@ class ClientIndex {
                           double min_probability = 0) const;
 
   // Keeping up with changes without indexing every row again. The table may grow after the
-  // index is built (RecordTable::Add); `IndexAlso` makes Find see `rows`, the rows added since
-  // (ascending), in a small index of their own, replacing what an earlier call gave; `Retire`
-  // hides a row for good (a record replaced by a newer one). Scores use the table's value
-  // counts as they are at the time of Find. Neither may run while a Find or another call runs.
-  void IndexAlso(std::span<const uint32_t> rows);
+  // index is built (RecordTable::Add); `IndexAdded` makes Find see every row added since, in a
+  // small index of their own made again at each call; `Retire` hides a row for good (a record
+  // replaced by a newer one). Scores use the table's value counts as they are at the time of
+  // Find. Neither may run while a Find or another call runs.
+  void IndexAdded();
   void Retire(uint32_t row);
+  // Rows of the table added since the build.
+  size_t added() const { return table_.size() - built_rows_; }
 
   const Scorer& scorer() const { return scorer_; }
 
@@ -392,7 +394,8 @@ class ClientIndex {
   Scorer scorer_;
   BlockingIndex index_;
   size_t max_block_size_;
-  std::unique_ptr<BlockingIndex> added_;  // rows added after the build; none until IndexAlso
+  size_t built_rows_;                     // the table's rows at the build
+  std::unique_ptr<BlockingIndex> added_;  // rows added after the build; none until IndexAdded
   std::vector<bool> retired_;             // by row; rows past its end are not retired
 };
 
