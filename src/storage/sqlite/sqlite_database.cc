@@ -5,7 +5,7 @@
 
 #include <condition_variable>
 #include <deque>
-#include <future>
+#include <atomic>
 #include <mutex>
 #include <thread>
 #include <unordered_map>
@@ -210,24 +210,38 @@ class SqliteDatabase final : public Database {
   }
 
   Status Write(const Work& work) override {
-    Pending pending{&work, {}};
-    std::future<Status> done = pending.promise.get_future();
+    Pending pending{&work};
     {
       std::lock_guard lock(write_mu_);
       if (stopping_) return Status::Unavailable("the database is closing");
       queue_.push_back(&pending);
     }
     write_cv_.notify_one();
-    return done.get();
+    // Woken once per group, not once per write: the writer marks every write of the group done,
+    // then moves `committed_groups_` on and wakes all waiters in one call.
+    uint32_t seen = committed_groups_.load(std::memory_order_acquire);
+    while (!pending.done.load(std::memory_order_acquire)) {
+      committed_groups_.wait(seen, std::memory_order_acquire);
+      seen = committed_groups_.load(std::memory_order_acquire);
+    }
+    return std::move(pending.result);
   }
 
   Dialect dialect() const override { return Dialect::kSqlite; }
   std::string Describe() const override { return "sqlite:" + path_; }
 
  private:
+  // One write waiting for its group's commit. The writer sets `result`, then `done`; the waiting
+  // thread reads `result` once it sees `done`.
   struct Pending {
     const Work* work;
-    std::promise<Status> promise;
+    Status result;
+    std::atomic<bool> done{false};
+    // After this, the writer no longer touches the Pending: its thread may return at once.
+    void Finish(Status s) {
+      result = std::move(s);
+      done.store(true, std::memory_order_release);
+    }
   };
 
   static Status RunWork(const Work& work, Transaction& tx) {
@@ -278,7 +292,8 @@ class SqliteDatabase final : public Database {
     std::vector<Status> results(batch.size());
     Status begin = conn.Run("BEGIN IMMEDIATE", {}, nullptr).status();
     if (!begin.ok()) {
-      for (Pending* p : batch) p->promise.set_value(begin);
+      for (Pending* p : batch) p->Finish(begin);
+      WakeWaiters();
       return;
     }
     SqliteTransaction tx(conn);
@@ -303,11 +318,18 @@ class SqliteDatabase final : public Database {
       }
     }
     (void)any_ok;
-    for (size_t i = 0; i < batch.size(); ++i) batch[i]->promise.set_value(results[i]);
+    for (size_t i = 0; i < batch.size(); ++i) batch[i]->Finish(std::move(results[i]));
+    WakeWaiters();
+  }
+
+  void WakeWaiters() {
+    committed_groups_.fetch_add(1, std::memory_order_release);
+    committed_groups_.notify_all();
   }
 
   const std::string path_;
   const SqliteOptions options_;
+  std::atomic<uint32_t> committed_groups_{0};
 
   std::unique_ptr<Connection> writer_conn_;
   std::thread writer_;
@@ -325,6 +347,10 @@ class SqliteDatabase final : public Database {
 
 StatusOr<std::unique_ptr<Database>> OpenSqlite(const std::string& path, const SqliteOptions& options) {
   if (sqlite3_threadsafe() == 0) return Status::Internal("SQLite was built without thread safety");
+  // Memory statistics take a process-wide mutex on every allocation; nothing here reads them.
+  // Has effect only before SQLite is first used, so it is done once, before the first open.
+  static const int no_memstatus = sqlite3_config(SQLITE_CONFIG_MEMSTATUS, 0);
+  (void)no_memstatus;
   auto db = std::make_unique<SqliteDatabase>(path, options);
   RETURN_IF_ERROR(db->Init());
   return std::unique_ptr<Database>(std::move(db));
