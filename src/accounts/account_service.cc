@@ -206,6 +206,19 @@ audit::Entry MakeEntry(std::string action, std::string record_type, std::string 
 
 std::string IdText(int64_t id) { return id > 0 ? std::to_string(id) : std::string(); }
 
+// A browser's User-Agent as kept with its session: printable ASCII, at most 256 characters.
+std::string KeptUserAgent(std::string_view agent) {
+  std::string out;
+  for (char c : agent.substr(0, 256)) out += c >= 0x20 && c < 0x7f ? c : '?';
+  return out;
+}
+
+// A session's reference as shown to its owner and in the audit log: 16 hex digits.
+bool ValidSessionRef(std::string_view ref) {
+  return ref.size() == 16 &&
+         std::all_of(ref.begin(), ref.end(), [](char c) { return (c >= '0' && c <= '9') || (c >= 'a' && c <= 'f'); });
+}
+
 }  // namespace
 
 const std::vector<std::string>& KnownScopes() {
@@ -862,6 +875,10 @@ StatusOr<NewSession> AccountService::OpenSession(const User& user, const Princip
   const int64_t expires = now + int64_t{options_.session_max_hours} * 60 * kMicrosPerMinute;
   RETURN_IF_ERROR(db_.Write([&](storage::Transaction& tx) -> Status {
     RETURN_IF_ERROR(tx.Execute("DELETE FROM login_failures WHERE username = ?", {user.username}).status());
+    // Sessions that have ended, of any account, go with what they kept of where they were used.
+    RETURN_IF_ERROR(tx.Execute("DELETE FROM sessions WHERE expires_at < ? OR last_seen_at < ?",
+                               {now, now - int64_t{options_.session_idle_minutes} * kMicrosPerMinute})
+                        .status());
     RETURN_IF_ERROR(tx.Execute("INSERT INTO sessions (id_hash, user_id, csrf_token, purpose, created_at, "
                                "last_seen_at, expires_at) VALUES (?, ?, ?, ?, ?, ?, ?)",
                                {id_hash, user.id.value, session.csrf_token,
@@ -911,8 +928,89 @@ Status AccountService::Logout(const std::string& session_id) {
   });
 }
 
+StatusOr<std::vector<SessionInfo>> AccountService::ListOwnSessions(const Principal& who,
+                                                                   const std::string& current_session_id) {
+  if (!who.user.valid() || who.token.valid()) {
+    return Status::FailedPrecondition("only a signed-in account has sessions");
+  }
+  const int64_t now = clock_.Now().micros;
+  const std::string current = current_session_id.empty() ? "" : core::Sha256Hex(current_session_id).substr(0, 16);
+  std::vector<SessionInfo> out;
+  RETURN_IF_ERROR(db_.Read([&](storage::Transaction& tx) -> Status {
+    out.clear();
+    ASSIGN_OR_RETURN(storage::Rows rows,
+                     tx.Query("SELECT id_hash, created_at, last_seen_at, expires_at, client_address, user_agent, "
+                              "purpose FROM sessions WHERE user_id = ? AND expires_at >= ? AND last_seen_at >= ? "
+                              "ORDER BY last_seen_at DESC, created_at DESC",
+                              {who.user.value, now, now - int64_t{options_.session_idle_minutes} * kMicrosPerMinute}));
+    for (const auto& row : rows) {
+      SessionInfo info;
+      info.ref = row.Text(0).substr(0, 16);
+      info.created_at = {row.Int(1)};
+      info.last_seen_at = {row.Int(2)};
+      info.expires_at = {row.Int(3)};
+      info.client_address = row.Text(4);
+      info.user_agent = row.Text(5);
+      if (auto purpose = authz::ParsePurpose(row.Text(6)); purpose.ok()) info.purpose = *purpose;
+      info.current = info.ref == current;
+      out.push_back(std::move(info));
+    }
+    return Status::Ok();
+  }));
+  // The one asking first.
+  std::stable_partition(out.begin(), out.end(), [](const SessionInfo& s) { return s.current; });
+  return out;
+}
+
+Status AccountService::EndOwnSession(const Principal& who, const std::string& ref,
+                                     const std::string& current_session_id) {
+  if (!who.user.valid() || who.token.valid()) {
+    return Status::FailedPrecondition("only a signed-in account has sessions");
+  }
+  if (!ValidSessionRef(ref)) return Status::NotFound("you have no such session");
+  if (!current_session_id.empty() && core::Sha256Hex(current_session_id).starts_with(ref)) {
+    return Status::FailedPrecondition("this is the session you are using: sign out to end it");
+  }
+  bool ended = false;
+  RETURN_IF_ERROR(db_.Write([&](storage::Transaction& tx) -> Status {
+    // Sessions of this account whose hash begins with `ref` (16 hex digits name one).
+    ASSIGN_OR_RETURN(storage::Rows rows,
+                     tx.Query("SELECT id_hash FROM sessions WHERE user_id = ?", {who.user.value}));
+    for (const auto& row : rows) {
+      const std::string hash = row.Text(0);
+      if (!hash.starts_with(ref)) continue;
+      RETURN_IF_ERROR(tx.Execute("DELETE FROM sessions WHERE id_hash = ?", {hash}).status());
+      ended = true;
+    }
+    if (!ended) return Status::Ok();
+    return audit_.Append(tx, who, MakeEntry("session.ended", "session", ref, "signed out by the account's owner "
+                                                                              "from another session"));
+  }));
+  if (!ended) return Status::NotFound("you have no such session: it may have ended already");
+  return Status::Ok();
+}
+
+StatusOr<int> AccountService::EndOtherSessions(const Principal& who, const std::string& current_session_id) {
+  if (!who.user.valid() || who.token.valid()) {
+    return Status::FailedPrecondition("only a signed-in account has sessions");
+  }
+  const std::string keep = current_session_id.empty() ? "" : core::Sha256Hex(current_session_id);
+  int ended = 0;
+  RETURN_IF_ERROR(db_.Write([&](storage::Transaction& tx) -> Status {
+    ASSIGN_OR_RETURN(int64_t n, tx.Execute("DELETE FROM sessions WHERE user_id = ? AND id_hash <> ?",
+                                           {who.user.value, keep}));
+    ended = static_cast<int>(n);
+    if (ended == 0) return Status::Ok();
+    return audit_.Append(tx, who,
+                         MakeEntry("session.ended_others", "user", IdText(who.user.value),
+                                   fmt::format("{} other session{} ended by the account's owner", ended,
+                                               ended == 1 ? "" : "s")));
+  }));
+  return ended;
+}
+
 StatusOr<SessionAuth> AccountService::AuthenticateSession(const std::string& session_id,
-                                                          const std::string& request_id) {
+                                                          const std::string& request_id, const SessionUse& use) {
   if (session_id.empty()) return Status::Unauthenticated("sign in again");
   const std::string id_hash = core::Sha256Hex(session_id);
   const int64_t now = clock_.Now().micros;
@@ -926,13 +1024,16 @@ StatusOr<SessionAuth> AccountService::AuthenticateSession(const std::string& ses
     int64_t representation = 0;  // acting for `represented` as their representative
     core::PersonId represented;
     std::string scopes;
+    std::string client_address;
+    std::string user_agent;
   };
   std::optional<Found> found;
   RETURN_IF_ERROR(db_.Read([&](storage::Transaction& tx) -> Status {
     ASSIGN_OR_RETURN(storage::Rows rows,
                      tx.Query("SELECT s.csrf_token, s.purpose, s.last_seen_at, s.expires_at, u.id, u.kind, "
                               "u.username, u.display_name, u.email, u.agency_id, u.office_id, u.person_id, "
-                              "u.active, r.id, r.person_id, r.scopes, r.until FROM sessions s JOIN users u ON u.id = "
+                              "u.active, r.id, r.person_id, r.scopes, r.until, s.client_address, s.user_agent FROM sessions s "
+                              "JOIN users u ON u.id = "
                               "s.user_id LEFT JOIN representatives r ON r.id = s.acting_for AND r.user_id = s.user_id "
                               "AND r.ended_at IS NULL WHERE s.id_hash = ?",
                               {id_hash}));
@@ -942,6 +1043,8 @@ StatusOr<SessionAuth> AccountService::AuthenticateSession(const std::string& ses
     f.purpose = rows[0].Text(1);
     f.last_seen = rows[0].Int(2);
     f.expires = rows[0].Int(3);
+    f.client_address = rows[0].Text(17);
+    f.user_agent = rows[0].Text(18);
     f.user = UserFromRow(rows[0], 4);
     if (auto grant = rows[0].OptInt(13)) {
       const std::string until = rows[0].OptText(16).value_or("");
@@ -969,8 +1072,18 @@ StatusOr<SessionAuth> AccountService::AuthenticateSession(const std::string& ses
   auto purpose = authz::ParsePurpose(found->purpose);
   if (!purpose.ok()) return Status::Internal("a stored session has a purpose unknown to this version of onedoor");
 
-  if (now - found->last_seen >= kTouchIntervalMicros) {
+  const std::string agent = KeptUserAgent(use.user_agent);
+  const bool first_use = found->client_address.empty() && !use.client_address.empty();
+  if (now - found->last_seen >= kTouchIntervalMicros || first_use) {
+    const bool where = !use.client_address.empty() &&
+                       (use.client_address != found->client_address || agent != found->user_agent);
     Status st = db_.Write([&](storage::Transaction& tx) -> Status {
+      if (where) {
+        return tx
+            .Execute("UPDATE sessions SET last_seen_at = ?, client_address = ?, user_agent = ? WHERE id_hash = ?",
+                     {now, use.client_address, agent, id_hash})
+            .status();
+      }
       return tx.Execute("UPDATE sessions SET last_seen_at = ? WHERE id_hash = ?", {now, id_hash}).status();
     });
     // Bookkeeping only: at worst the session ends a little early.

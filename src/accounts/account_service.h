@@ -88,6 +88,25 @@ struct SessionAuth {
   std::string csrf_token;
 };
 
+// Where a session is used from, as the request shows it: kept with the session so that its
+// owner can tell their devices apart (ListOwnSessions).
+struct SessionUse {
+  std::string client_address;
+  std::string user_agent;  // kept to its first 256 characters
+};
+
+// One of an account's live sessions, as its owner sees it.
+struct SessionInfo {
+  std::string ref;  // the first 16 hex digits of the session's hash, as in the audit log
+  core::Timestamp created_at;
+  core::Timestamp last_seen_at;  // written at most once a minute
+  core::Timestamp expires_at;    // the latest it ends; it ends sooner when left idle
+  std::string client_address;    // where it was last used from; "" before its first use
+  std::string user_agent;
+  authz::Purpose purpose = authz::Purpose::kServiceDelivery;
+  bool current = false;  // the session asking
+};
+
 struct AccountOptions {
   int session_idle_minutes = 30;
   int session_max_hours = 12;
@@ -175,8 +194,24 @@ class AccountService {
   // kUnauthenticated when the session is unknown, expired or idle too long, or the account
   // was switched off. last_seen_at is written at most once a minute, so a session may end
   // up to a minute before session_idle_minutes of true idleness.
-  core::StatusOr<SessionAuth> AuthenticateSession(const std::string& session_id,
-                                                  const std::string& request_id);
+  // `use` (where the session is used from) is written with that once-a-minute write, and at once
+  // on the session's first use.
+  core::StatusOr<SessionAuth> AuthenticateSession(const std::string& session_id, const std::string& request_id,
+                                                  const SessionUse& use = {});
+  // The live sessions of `who`'s own account (staff or portal), the most recently used first;
+  // the one whose cookie is `current_session_id` is marked current. kFailedPrecondition for a
+  // principal without an account (an API token). Not audited: the owner sees their own sessions.
+  core::StatusOr<std::vector<SessionInfo>> ListOwnSessions(const authz::Principal& who,
+                                                            const std::string& current_session_id);
+  // Ends the session `ref` of `who`'s own account, as when signing out there. kNotFound when the
+  // account has no live session `ref`; kFailedPrecondition for the session asking (signing out
+  // ends that one). Audited as session.ended.
+  core::Status EndOwnSession(const authz::Principal& who, const std::string& ref,
+                             const std::string& current_session_id);
+  // Ends every session of `who`'s own account but the one asking; returns how many ended.
+  // Audited as session.ended_others.
+  core::StatusOr<int> EndOtherSessions(const authz::Principal& who, const std::string& current_session_id);
+
   // `bearer` is the token secret. kUnauthenticated when unknown or revoked.
   core::StatusOr<authz::Principal> AuthenticateToken(const std::string& bearer, authz::Purpose purpose,
                                                       const std::string& request_id);

@@ -683,6 +683,113 @@ TEST_F(AccountServiceTest, LogoutEndsTheSession) {
   EXPECT_EQ(CountAudit("logout"), 1);
 }
 
+TEST_F(AccountServiceTest, AnAccountSeesItsLiveSessionsAndWhereTheyAreUsedFrom) {
+  auto here = service_.Login("case.a", kPassword, Purpose::kCaseWork, "r");
+  ASSERT_TRUE(here.ok());
+  clock_.Advance(5min);
+  auto there = service_.Login("case.a", kPassword, Purpose::kCaseWork, "r");
+  ASSERT_TRUE(there.ok());
+  auto admins = service_.Login("admin.a", kPassword, Purpose::kAdministration, "r");
+  ASSERT_TRUE(admins.ok());
+  // Where a session is used from is written on its first use, then with the once-a-minute write.
+  const std::string firefox = "Mozilla/5.0 (Windows NT 10.0; Win64; x64; rv:133.0) Gecko/20100101 Firefox/133.0";
+  auto auth = service_.AuthenticateSession(here->session_id, "r", {"203.0.113.7", firefox});
+  ASSERT_TRUE(auth.ok());
+  ASSERT_TRUE(service_.AuthenticateSession(there->session_id, "r", {"198.51.100.2", std::string(400, 'x') + "\n"}).ok());
+  clock_.Advance(30s);
+  ASSERT_TRUE(service_.AuthenticateSession(here->session_id, "r", {"203.0.113.99", firefox}).ok());
+
+  auto list = service_.ListOwnSessions(auth->principal, here->session_id);
+  ASSERT_TRUE(list.ok()) << list.status().ToString();
+  ASSERT_EQ(list->size(), 2u);  // not the administrator's
+  const SessionInfo& mine = (*list)[0];
+  EXPECT_TRUE(mine.current);
+  EXPECT_EQ(mine.ref, core::Sha256Hex(here->session_id).substr(0, 16));
+  EXPECT_EQ(mine.client_address, "203.0.113.7");  // the next write is due a minute after the last
+  EXPECT_EQ(mine.user_agent, firefox);
+  EXPECT_EQ(mine.purpose, Purpose::kCaseWork);
+  EXPECT_EQ(mine.expires_at.micros, mine.created_at.micros + 12 * 3600 * int64_t{1'000'000});
+  const SessionInfo& other = (*list)[1];
+  EXPECT_FALSE(other.current);
+  EXPECT_EQ(other.client_address, "198.51.100.2");
+  EXPECT_EQ(other.user_agent, std::string(256, 'x'));  // kept to 256 printable characters
+
+  clock_.Advance(31s);
+  ASSERT_TRUE(service_.AuthenticateSession(here->session_id, "r", {"203.0.113.99", firefox}).ok());
+  list = service_.ListOwnSessions(auth->principal, here->session_id);
+  ASSERT_TRUE(list.ok());
+  EXPECT_EQ((*list)[0].client_address, "203.0.113.99");
+  // Reading one's own sessions is not an audited read of anyone's data.
+  EXPECT_EQ(CountAudit("session.ended"), 0);
+
+  // An idle session is no longer listed.
+  clock_.Advance(31min);
+  ASSERT_TRUE(service_.AuthenticateSession(here->session_id, "r").status().code() == StatusCode::kUnauthenticated);
+  auto again = service_.Login("case.a", kPassword, Purpose::kCaseWork, "r");
+  ASSERT_TRUE(again.ok());
+  auto fresh = service_.AuthenticateSession(again->session_id, "r");
+  ASSERT_TRUE(fresh.ok());
+  list = service_.ListOwnSessions(fresh->principal, again->session_id);
+  ASSERT_TRUE(list.ok());
+  EXPECT_EQ(list->size(), 1u);
+  // Signing in took away the sessions that had ended, of every account, with where they were used.
+  EXPECT_EQ(Query("SELECT COUNT(*) FROM sessions")[0].Int(0), 1);
+}
+
+TEST_F(AccountServiceTest, AnAccountEndsOneOfItsOtherSessionsOrAllOfThem) {
+  std::vector<NewSession> sessions;
+  for (int i = 0; i < 4; ++i) {
+    auto s = service_.Login("case.a", kPassword, Purpose::kCaseWork, "r");
+    ASSERT_TRUE(s.ok());
+    sessions.push_back(*s);
+  }
+  auto admins = service_.Login("admin.a", kPassword, Purpose::kAdministration, "r");
+  ASSERT_TRUE(admins.ok());
+  auto auth = service_.AuthenticateSession(sessions[0].session_id, "r");
+  ASSERT_TRUE(auth.ok());
+  const Principal& me = auth->principal;
+  auto ref = [](const NewSession& s) { return core::Sha256Hex(s.session_id).substr(0, 16); };
+
+  // Another account's session, an unknown one and a malformed one are not there to end.
+  for (const std::string& r : {ref(*admins), std::string("0123456789abcdef"), std::string("' OR 1=1 --")}) {
+    auto st = service_.EndOwnSession(me, r, sessions[0].session_id);
+    EXPECT_EQ(st.code(), StatusCode::kNotFound) << r;
+  }
+  EXPECT_TRUE(service_.AuthenticateSession(admins->session_id, "r").ok());
+  // The session asking is ended by signing out.
+  EXPECT_EQ(service_.EndOwnSession(me, ref(sessions[0]), sessions[0].session_id).code(),
+            StatusCode::kFailedPrecondition);
+
+  ASSERT_TRUE(service_.EndOwnSession(me, ref(sessions[1]), sessions[0].session_id).ok());
+  EXPECT_EQ(service_.AuthenticateSession(sessions[1].session_id, "r").status().code(), StatusCode::kUnauthenticated);
+  EXPECT_TRUE(service_.AuthenticateSession(sessions[2].session_id, "r").ok());
+  const audit::Record* ended = LastAudit("session.ended");
+  ASSERT_NE(ended, nullptr);
+  EXPECT_EQ(ended->entry.record_id, ref(sessions[1]));
+  EXPECT_EQ(ended->actor, "case.a");
+  EXPECT_EQ(service_.EndOwnSession(me, ref(sessions[1]), sessions[0].session_id).code(), StatusCode::kNotFound);
+
+  auto n = service_.EndOtherSessions(me, sessions[0].session_id);
+  ASSERT_TRUE(n.ok());
+  EXPECT_EQ(*n, 2);
+  for (int i = 1; i < 4; ++i) {
+    EXPECT_EQ(service_.AuthenticateSession(sessions[i].session_id, "r").status().code(), StatusCode::kUnauthenticated);
+  }
+  EXPECT_TRUE(service_.AuthenticateSession(sessions[0].session_id, "r").ok());
+  EXPECT_TRUE(service_.AuthenticateSession(admins->session_id, "r").ok());
+  EXPECT_EQ(CountAudit("session.ended_others"), 1);
+  n = service_.EndOtherSessions(me, sessions[0].session_id);
+  ASSERT_TRUE(n.ok());
+  EXPECT_EQ(*n, 0);
+  EXPECT_EQ(CountAudit("session.ended_others"), 1);  // nothing ended, nothing recorded
+
+  // A principal from an API token has no sessions.
+  Principal token = me;
+  token.token = core::ApiTokenId{1};
+  EXPECT_EQ(service_.ListOwnSessions(token, "").status().code(), StatusCode::kFailedPrecondition);
+  EXPECT_EQ(service_.EndOtherSessions(token, "").status().code(), StatusCode::kFailedPrecondition);
+}
+
 // ---- API tokens ----------------------------------------------------------------------
 
 TEST_F(AccountServiceTest, IssuedTokenAuthenticatesAndIsStoredHashed) {

@@ -19,6 +19,11 @@ bool IsSafe(const std::string& method) { return method == "GET" || method == "HE
 
 bool IsApiPath(const std::string& path) { return path.rfind("/api/", 0) == 0; }
 
+// Where a session is used from, kept with it for its owner to see.
+accounts::SessionUse UseOf(const Request& request) {
+  return {request.client_address, std::string(request.Header("user-agent").value_or(""))};
+}
+
 // Why a 403 response refused: the problem's detail, or a plain sentence for a page.
 std::string RefusalReason(const Response& r) {
   auto type = r.FindHeader("Content-Type");
@@ -145,7 +150,7 @@ Response Dispatcher::Dispatch(Request& request, std::string& route_name) {
       }
       ctx.principal = std::move(principal).value();
     } else if (!session_cookie.empty()) {
-      auto session = accounts_.AuthenticateSession(session_cookie, request.request_id);
+      auto session = accounts_.AuthenticateSession(session_cookie, request.request_id, UseOf(request));
       if (!session.ok()) return Problem(session.status(), request.request_id);
       if (!IsSafe(request.method)) {
         auto token = request.Header("x-csrf-token");
@@ -188,7 +193,7 @@ Response Dispatcher::Dispatch(Request& request, std::string& route_name) {
   } else if (route.auth == Auth::kPage || !session_cookie.empty()) {
     std::optional<accounts::SessionAuth> session;
     if (!session_cookie.empty()) {
-      auto s = accounts_.AuthenticateSession(session_cookie, request.request_id);
+      auto s = accounts_.AuthenticateSession(session_cookie, request.request_id, UseOf(request));
       if (s.ok()) session = std::move(s).value();
     }
     if (!session && route.auth == Auth::kPage) {

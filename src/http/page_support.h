@@ -87,6 +87,18 @@ core::StatusOr<std::optional<core::PersonId>> ActingPerson(const PageDeps& deps,
 
 namespace http {
 
+// /account/sessions: where the signed-in account is signed in, with forms to sign out of one
+// session or of all the others. In pages_account.cc.
+void AddAccountPages(Router& router, const PageDeps& deps);
+
+// A browser and its operating system as a person would name them ("Firefox", "Windows"), from a
+// User-Agent header; either is "" when not recognised.
+struct BrowserDescription {
+  std::string browser;
+  std::string system;
+};
+BrowserDescription DescribeUserAgent(std::string_view agent);
+
 // /agreements (the public register), /agreements/new (propose) and /governance/agreements
 // (decide). In pages_agreements.cc.
 void AddAgreementPages(Router& router, const PageDeps& deps);

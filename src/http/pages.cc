@@ -1339,13 +1339,14 @@ Response ClientPage(const PageDeps& deps, Context& ctx, const registry::PersonVi
 
 // Who a page that needs signing in is for. The portal's pages (/portal and below) are for people
 // with a portal account; every other such page is for the agencies' staff, except the home page
-// (which sends a person to their account), changing one's own password and signing out.
+// (which sends a person to their account), one's own account (/account/...: the password, the
+// sessions) and signing out.
 enum class Audience { kAnyone, kStaff, kPortal };
 
 Audience AudienceOf(const Route& route) {
   if (route.auth != Auth::kPage) return Audience::kAnyone;
   const std::string& p = route.pattern;
-  if (p == "/" || p == "/account/password" || p == "/logout") return Audience::kAnyone;
+  if (p == "/" || p.starts_with("/account/") || p == "/logout") return Audience::kAnyone;
   if (p == "/portal" || p.starts_with("/portal/")) return Audience::kPortal;
   return Audience::kStaff;
 }
@@ -1512,6 +1513,8 @@ void AddPages(Router& router, const PageDeps& deps) {
                 }
                 links.push_back({{"href", "/account/password"}, {"label", tr("Change your password")},
                                  {"description", tr("Choose a new password, giving the one you have.")}});
+                links.push_back({{"href", "/account/sessions"}, {"label", tr("Where you are signed in")},
+                                 {"description", tr("See the browsers signed in to your account, and sign them out.")}});
                 d["links"] = std::move(links);
                 // The work waiting, by role: counts only, with where to act on them.
                 if (deps.metrics != nullptr) {
@@ -2013,6 +2016,7 @@ void AddPages(Router& router, const PageDeps& deps) {
   if (deps.screenings != nullptr) AddScreeningPages(router, deps);
   if (deps.agreements != nullptr) AddAgreementPages(router, deps);
   AddBreakGlassPages(router, deps);
+  AddAccountPages(router, deps);
   AddConsentPages(router, deps);
   AddReferralPages(router, deps);
   AddCasePages(router, deps);

@@ -1069,6 +1069,12 @@ ALTER TABLE api_tokens ADD COLUMN expires_at BIGINT;
       {38, "messages by address", R"sql(
 CREATE INDEX outgoing_messages_address ON outgoing_messages (address, created_at);
 )sql"},
+      // Where a session is used from, so that its owner can tell their devices apart
+      // (accounts/account_service.h, ListOwnSessions).
+      {39, "where sessions are used from", R"sql(
+ALTER TABLE sessions ADD COLUMN client_address TEXT NOT NULL DEFAULT '';
+ALTER TABLE sessions ADD COLUMN user_agent TEXT NOT NULL DEFAULT '';
+)sql"},
   };
   return *migrations;
 }

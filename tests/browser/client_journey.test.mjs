@@ -194,6 +194,13 @@ test('a caseworker registers, finds, edits and audits a client', {
     await page.getByText('Decision saved').waitFor();
     await main().getByText('There is nothing to review.').waitFor();
 
+    // Where this account is signed in: this browser, marked as such.
+    await page.goto('/');
+    await main().getByRole('link', { name: 'Where you are signed in' }).click();
+    await page.getByRole('heading', { level: 1, name: 'Where you are signed in' }).waitFor();
+    await page.getByTestId('sessions').getByText('This browser').waitFor();
+    await checkA11y(page, 'where you are signed in');
+
     // Sign out.
     await page.getByRole('button', { name: 'Sign out', exact: true }).click();
     await page.getByRole('button', { name: 'Sign out', exact: true }).waitFor({ state: 'detached' });

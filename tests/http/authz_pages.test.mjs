@@ -121,6 +121,11 @@ const kRules = {
   'GET /account/password': { allow: ALL },
   'POST /account/password': { allow: ALL, last: 'it would change the password of the session' },
   'POST /logout': { allow: ALL, last: 'it ends the session' },
+  // Every signed-in user sees where they are signed in and ends their other sessions (a session
+  // that is not theirs is not found: tests/http/sessions.test.mjs).
+  'GET /account/sessions': { allow: ALL },
+  'POST /account/sessions/{ref}/end': { allow: ALL },
+  'POST /account/sessions/end-others': { allow: ALL, last: 'it would end the sessions the other cells use' },
   // The staff home page; a person is sent to their account.
   'GET /': { allow: STAFF, away: { citizen: '/portal' } },
 
@@ -395,7 +400,7 @@ function fill(pattern) {
     ['/portal/representatives/', ids.representative], ['/portal/screenings/', ids.screening],
     ['/portal/applications/', ids.application], ['/portal-links/', ids.link],
   ];
-  const other = { reference: ids.appointment, part: ids.part, user_id: ids.caseworkerUser };
+  const other = { reference: ids.appointment, part: ids.part, user_id: ids.caseworkerUser, ref: '0123456789abcdef' };
   return pattern.replace(/\{([a-z_]+)\}/g, (_, name) => {
     const value = name === 'id' ? byPath.find(([prefix]) => pattern.startsWith(prefix))?.[1] : other[name];
     assert.ok(value !== undefined, `no value to fill {${name}} of ${pattern}`);
@@ -503,7 +508,7 @@ test('every page has a rule, and each role gets exactly what the rule allows', T
   for (const id of letThrough.filter((i) => refusedIds.has(i))) wrong.push(`${refusedIds.get(id)}: refused, and audited as allowed`);
 
   assert.deepEqual(wrong, [], `${wrong.length} of ${cells} cells differ from the rules`);
-  assert.ok(cells >= (routes.length - 3) * ALL.length);
+  assert.ok(cells >= (routes.length - 4) * ALL.length);
 });
 
 test('a form without its csrf_token is refused, recorded, and writes nothing', T, async () => {
@@ -516,11 +521,12 @@ test('a form without its csrf_token is refused, recorded, and writes nothing', T
   }
 });
 
-// Last, each on a session of its own: the forms that end or change the session they come with.
+// Last, each on a session of its own: the forms that end or change the session they come with, or
+// end the other sessions of the account.
 // An allowed cell is not refused (an empty password form comes back with what is missing, and the
 // password stays as it was); a refused one is a 403, recorded in the audit log.
-test('signing out, changing the password and unlinking the portal account, on sessions of their own', T, async () => {
-  const kLast = ['POST /portal/unlink', 'POST /account/password', 'POST /logout'];
+test('signing out everywhere else, signing out, changing the password and unlinking the portal account, on sessions of their own', T, async () => {
+  const kLast = ['POST /account/sessions/end-others', 'POST /portal/unlink', 'POST /account/password', 'POST /logout'];
   assert.deepEqual(Object.keys(kRules).filter((k) => kRules[k].last).sort(), [...kLast].sort());
   const sessions = {};
   for (const [key, [user, purpose]] of Object.entries(kWho)) {
