@@ -27,7 +27,7 @@ constexpr int64_t kMicrosPerMinute = 60'000'000;
 constexpr int64_t kTouchIntervalMicros = 60'000'000;
 
 constexpr std::string_view kUserColumns =
-    "id, kind, username, display_name, email, agency_id, office_id, person_id, active";
+    "id, kind, username, display_name, email, agency_id, office_id, person_id, active, password_change_required";
 
 constexpr std::string_view kWrongCredentials = "the username or password is not right";
 constexpr std::string_view kTokenNotValid = "the API token is not valid";
@@ -161,6 +161,7 @@ User UserFromRow(const storage::Row& row, size_t first = 0) {
   u.office = core::OfficeId{row.OptInt(first + 6).value_or(0)};
   if (auto p = row.OptInt(first + 7)) u.person = core::PersonId{*p};
   u.active = row.Int(first + 8) != 0;
+  u.password_change_required = row.Int(first + 9) != 0;
   return u;
 }
 
@@ -454,14 +455,16 @@ StatusOr<User> AccountService::CreateUser(const Principal& who, const NewUser& u
   out.office = staff ? user.office : core::OfficeId{};
   out.roles = CanonicalRoles(user.roles);
   out.active = true;
+  out.password_change_required = user.temporary_password;
   const int64_t now = clock_.Now().micros;
   RETURN_IF_ERROR(db_.Write([&](storage::Transaction& tx) -> Status {
     auto rows = tx.Query(
         "INSERT INTO users (kind, username, display_name, email, password_hash, agency_id, office_id, active, "
-        "created_at, updated_at) VALUES (?, ?, ?, ?, ?, ?, ?, 1, ?, ?) RETURNING id",
+        "password_change_required, created_at, updated_at) VALUES (?, ?, ?, ?, ?, ?, ?, 1, ?, ?, ?) RETURNING id",
         {std::string(AccountKindName(user.kind)), user.username, user.display_name, user.email, hash,
          out.agency.valid() ? storage::Value(out.agency.value) : storage::Value(storage::Null{}),
-         out.office.valid() ? storage::Value(out.office.value) : storage::Value(storage::Null{}), now, now});
+         out.office.valid() ? storage::Value(out.office.value) : storage::Value(storage::Null{}),
+         int64_t{user.temporary_password ? 1 : 0}, now, now});
     if (!rows.ok()) {
       if (rows.status().code() == StatusCode::kAlreadyExists) return Status::AlreadyExists("that username is taken");
       return rows.status();
@@ -505,6 +508,18 @@ StatusOr<std::vector<User>> AccountService::ListUsers(const Principal& who, core
       if (auto it = index.find(row.Int(0)); it != index.end()) out[it->second].roles.push_back(*role);
     }
     for (auto& u : out) u.roles = CanonicalRoles(std::move(u.roles));
+    const int64_t now = clock_.Now().micros;
+    ASSIGN_OR_RETURN(storage::Rows live,
+                     tx.Query("SELECT s.user_id, COUNT(*), MAX(s.last_seen_at) FROM sessions s JOIN users u ON "
+                              "u.id = s.user_id WHERE u.agency_id = ? AND s.expires_at >= ? AND s.last_seen_at >= ? "
+                              "GROUP BY s.user_id",
+                              {agency.value, now, now - int64_t{options_.session_idle_minutes} * kMicrosPerMinute}));
+    for (const auto& row : live) {
+      if (auto it = index.find(row.Int(0)); it != index.end()) {
+        out[it->second].live_sessions = static_cast<int>(row.Int(1));
+        out[it->second].last_seen_at = core::Timestamp{row.Int(2)};
+      }
+    }
     return Status::Ok();
   }));
   return out;
@@ -552,6 +567,91 @@ Status AccountService::SetUserActive(const Principal& who, core::UserId id, bool
     return audit_.Append(tx, who,
                          MakeEntry(active ? "user.activated" : "user.deactivated", "user", IdText(id.value),
                                    active ? "account switched on" : "account switched off"));
+  });
+}
+
+StatusOr<User> AccountService::StaffAccountFor(const Principal& who, core::UserId id, const std::string& action,
+                                               std::string_view what) {
+  // Refuse before looking up, so that a caller without the right learns nothing of ids.
+  if (auto why = AdminRefusal(who, std::nullopt, "accounts:write", what)) {
+    return Refuse(who, action, "user", IdText(id.value), *why);
+  }
+  std::optional<User> user;
+  RETURN_IF_ERROR(db_.Read([&](storage::Transaction& tx) -> Status {
+    ASSIGN_OR_RETURN(storage::Rows rows,
+                     tx.Query(fmt::format("SELECT {} FROM users WHERE id = ? AND kind = 'staff'", kUserColumns),
+                              {id.value}));
+    if (rows.empty()) return Status::Ok();
+    user = UserFromRow(rows[0]);
+    return LoadRoles(tx, *user);
+  }));
+  if (!user) return Status::NotFound(fmt::format("no staff account has id {}", id.value));
+  if (auto why = AdminRefusal(who, user->agency, "accounts:write", what)) {
+    return Refuse(who, action, "user", IdText(id.value), *why);
+  }
+  return *user;
+}
+
+StatusOr<int> AccountService::EndUserSessions(const Principal& who, core::UserId id) {
+  ASSIGN_OR_RETURN(User user, StaffAccountFor(who, id, "user.end_sessions", "end the sessions of accounts"));
+  int ended = 0;
+  RETURN_IF_ERROR(db_.Write([&](storage::Transaction& tx) -> Status {
+    ASSIGN_OR_RETURN(int64_t n, tx.Execute("DELETE FROM sessions WHERE user_id = ?", {id.value}));
+    ended = static_cast<int>(n);
+    return audit_.Append(tx, who,
+                         MakeEntry("user.sessions_ended", "user", IdText(id.value),
+                                   fmt::format("{} session{} ended by an administrator", ended, ended == 1 ? "" : "s")));
+  }));
+  return ended;
+}
+
+Status AccountService::SetRoles(const Principal& who, core::UserId id, const std::vector<Role>& roles) {
+  ASSIGN_OR_RETURN(User user, StaffAccountFor(who, id, "user.set_roles", "change the roles of accounts"));
+  const std::vector<Role> wanted = CanonicalRoles(roles);
+  if (wanted.empty()) {
+    return Status::InvalidArgument("the roles were not changed", {{"roles", "a staff account needs at least one role"}});
+  }
+  if (who.user == id && std::find(wanted.begin(), wanted.end(), Role::kAdmin) == wanted.end()) {
+    return Status::FailedPrecondition("you cannot take the admin role from yourself: ask another administrator");
+  }
+  if (wanted == user.roles) return Status::Ok();
+  return db_.Write([&](storage::Transaction& tx) -> Status {
+    RETURN_IF_ERROR(tx.Execute("DELETE FROM user_roles WHERE user_id = ?", {id.value}).status());
+    for (Role r : wanted) {
+      RETURN_IF_ERROR(tx.Execute("INSERT INTO user_roles (user_id, role) VALUES (?, ?)",
+                                 {id.value, std::string(authz::RoleName(r))})
+                          .status());
+    }
+    RETURN_IF_ERROR(
+        tx.Execute("UPDATE users SET updated_at = ? WHERE id = ?", {clock_.Now().micros, id.value}).status());
+    return audit_.Append(tx, who,
+                         MakeEntry("user.roles_changed", "user", IdText(id.value),
+                                   fmt::format("roles {} became {}", JoinRoles(user.roles), JoinRoles(wanted))));
+  });
+}
+
+Status AccountService::SetTemporaryPassword(const Principal& who, core::UserId id, const std::string& password) {
+  ASSIGN_OR_RETURN(User user, StaffAccountFor(who, id, "user.password_reset", "give accounts a temporary password"));
+  if (who.user == id) {
+    return Status::FailedPrecondition("change your own password on Change your password, giving the current one");
+  }
+  if (std::string problem = PasswordProblem(password, user.username, user.email); !problem.empty()) {
+    return Status::InvalidArgument("the password cannot be used", {{"password", problem}});
+  }
+  // Hashed before the write: the single writer does not wait on it.
+  ASSIGN_OR_RETURN(std::string hash, core::HashPassword(password, options_.fast_password_hashing));
+  return db_.Write([&](storage::Transaction& tx) -> Status {
+    RETURN_IF_ERROR(tx.Execute("UPDATE users SET password_hash = ?, password_change_required = 1, updated_at = ? "
+                               "WHERE id = ?",
+                               {hash, clock_.Now().micros, id.value})
+                        .status());
+    // Signed out everywhere: whoever held a session of the account before the reset loses it.
+    RETURN_IF_ERROR(tx.Execute("DELETE FROM sessions WHERE user_id = ?", {id.value}).status());
+    // Failed sign-ins are forgotten, so that someone locked out can sign in with the new one.
+    RETURN_IF_ERROR(tx.Execute("DELETE FROM login_failures WHERE username = ?", {user.username}).status());
+    return audit_.Append(tx, who,
+                         MakeEntry("user.password_reset", "user", IdText(id.value),
+                                   "temporary password given by an administrator; to be changed at sign-in"));
   });
 }
 
@@ -603,8 +703,10 @@ Status AccountService::SetPassword(const Principal& who, core::UserId id, const 
   // Hashed before the write: the single writer does not wait on it.
   ASSIGN_OR_RETURN(std::string hash, core::HashPassword(password, options_.fast_password_hashing));
   return db_.Write([&](storage::Transaction& tx) -> Status {
-    ASSIGN_OR_RETURN(int64_t changed, tx.Execute("UPDATE users SET password_hash = ?, updated_at = ? WHERE id = ?",
-                                                 {hash, clock_.Now().micros, id.value}));
+    ASSIGN_OR_RETURN(int64_t changed,
+                     tx.Execute("UPDATE users SET password_hash = ?, password_change_required = 0, updated_at = ? "
+                                "WHERE id = ?",
+                                {hash, clock_.Now().micros, id.value}));
     if (changed == 0) return Status::NotFound(fmt::format("no user has id {}", id.value));
     // A new password ends every session: whoever knew the old one is signed out.
     RETURN_IF_ERROR(tx.Execute("DELETE FROM sessions WHERE user_id = ?", {id.value}).status());
@@ -807,7 +909,7 @@ StatusOr<NewSession> AccountService::Login(const std::string& username, const st
         tx.Query(fmt::format("SELECT {}, password_hash FROM users WHERE username = ?", kUserColumns), {username}));
     if (users.empty()) return Status::Ok();
     user = UserFromRow(users[0]);
-    hash = users[0].Text(9);
+    hash = users[0].Text(10);
     return LoadRoles(tx, *user);
   }));
 
@@ -1032,7 +1134,8 @@ StatusOr<SessionAuth> AccountService::AuthenticateSession(const std::string& ses
     ASSIGN_OR_RETURN(storage::Rows rows,
                      tx.Query("SELECT s.csrf_token, s.purpose, s.last_seen_at, s.expires_at, u.id, u.kind, "
                               "u.username, u.display_name, u.email, u.agency_id, u.office_id, u.person_id, "
-                              "u.active, r.id, r.person_id, r.scopes, r.until, s.client_address, s.user_agent FROM sessions s "
+                              "u.active, u.password_change_required, r.id, r.person_id, r.scopes, r.until, "
+                              "s.client_address, s.user_agent FROM sessions s "
                               "JOIN users u ON u.id = "
                               "s.user_id LEFT JOIN representatives r ON r.id = s.acting_for AND r.user_id = s.user_id "
                               "AND r.ended_at IS NULL WHERE s.id_hash = ?",
@@ -1043,15 +1146,15 @@ StatusOr<SessionAuth> AccountService::AuthenticateSession(const std::string& ses
     f.purpose = rows[0].Text(1);
     f.last_seen = rows[0].Int(2);
     f.expires = rows[0].Int(3);
-    f.client_address = rows[0].Text(17);
-    f.user_agent = rows[0].Text(18);
+    f.client_address = rows[0].Text(18);
+    f.user_agent = rows[0].Text(19);
     f.user = UserFromRow(rows[0], 4);
-    if (auto grant = rows[0].OptInt(13)) {
-      const std::string until = rows[0].OptText(16).value_or("");
+    if (auto grant = rows[0].OptInt(14)) {
+      const std::string until = rows[0].OptText(17).value_or("");
       if (until.empty() || until >= clock_.Now().UtcDate().ToString()) {
         f.representation = *grant;
-        f.represented = core::PersonId{rows[0].Int(14)};
-        f.scopes = rows[0].Text(15);
+        f.represented = core::PersonId{rows[0].Int(15)};
+        f.scopes = rows[0].Text(16);
       }
     }
     RETURN_IF_ERROR(LoadRoles(tx, f.user));
@@ -1092,6 +1195,7 @@ StatusOr<SessionAuth> AccountService::AuthenticateSession(const std::string& ses
 
   SessionAuth auth;
   auth.csrf_token = std::move(found->csrf);
+  auth.password_change_required = found->user.password_change_required;
   Principal& p = auth.principal;
   p.kind = found->user.kind == AccountKind::kCitizen ? PrincipalKind::kCitizen : PrincipalKind::kStaff;
   p.user = found->user.id;

@@ -46,6 +46,11 @@ struct User {
   std::vector<authz::Role> roles;
   bool active = true;
   std::optional<core::PersonId> person;  // citizen's own record, once linked
+  // An administrator set the password: the account chooses its own before anything else.
+  bool password_change_required = false;
+  // Filled by ListUsers: the account's live sessions, and the newest use of one of them.
+  int live_sessions = 0;
+  std::optional<core::Timestamp> last_seen_at;
 };
 
 struct NewUser {
@@ -57,6 +62,9 @@ struct NewUser {
   core::AgencyId agency;
   core::OfficeId office;
   std::vector<authz::Role> roles;
+  // The password is a temporary one, given by an administrator: the account must choose its own
+  // at its first sign-in.
+  bool temporary_password = false;
 };
 
 struct ApiToken {
@@ -86,6 +94,8 @@ struct NewSession {
 struct SessionAuth {
   authz::Principal principal;
   std::string csrf_token;
+  // The account signed in with a temporary password: it may only choose its own, or sign out.
+  bool password_change_required = false;
 };
 
 // Where a session is used from, as the request shows it: kept with the session so that its
@@ -156,6 +166,20 @@ class AccountService {
   core::StatusOr<std::vector<User>> ListUsers(const authz::Principal& who, core::AgencyId agency);
   core::StatusOr<User> GetUser(core::UserId id);
   core::Status SetUserActive(const authz::Principal& who, core::UserId id, bool active);
+  // An administrator of the staff account's agency (or a system principal) ends every session of
+  // the account; returns how many. kNotFound for no such staff account; audited as
+  // user.sessions_ended.
+  core::StatusOr<int> EndUserSessions(const authz::Principal& who, core::UserId id);
+  // An administrator of the staff account's agency sets its roles: at least one (kInvalidArgument
+  // naming roles); an administrator cannot take the admin role from themself (kFailedPrecondition).
+  // Takes effect at the account's next request. Audited as user.roles_changed, with both lists.
+  core::Status SetRoles(const authz::Principal& who, core::UserId id, const std::vector<authz::Role>& roles);
+  // An administrator of the staff account's agency gives it a temporary password (the password
+  // rules apply: kInvalidArgument naming password), for someone who forgot theirs: every session
+  // of the account ends, and at its next sign-in it must choose its own before anything else.
+  // Not for one's own account (kFailedPrecondition: change it on Change your password). Audited
+  // as user.password_reset.
+  core::Status SetTemporaryPassword(const authz::Principal& who, core::UserId id, const std::string& password);
   // Sets a new password for `id`, by a system principal (a reset by e-mail link) or the user
   // themself, and ends every session of the account. kInvalidArgument (password: 12 to 256
   // characters), kPermissionDenied (audited), kNotFound. Audited as user.password_changed.
@@ -229,6 +253,11 @@ class AccountService {
   // Audits a refusal in its own committed write, then returns kPermissionDenied(message).
   core::Status Refuse(const authz::Principal& who, std::string action, std::string record_type,
                       std::string record_id, const std::string& message);
+  // The staff account `id`, with its roles, for an administrator of its agency (or a system
+  // principal) to change: refusals audited as `action`; kNotFound when there is no such staff
+  // account (a refused caller learns nothing of ids).
+  core::StatusOr<User> StaffAccountFor(const authz::Principal& who, core::UserId id, const std::string& action,
+                                       std::string_view what);
   // A new session of `user`, audited as login.succeeded by `actor` with the reason `how`.
   core::StatusOr<NewSession> OpenSession(const User& user, const authz::Principal& actor, const std::string& how);
   // Appends an audit entry in its own write (for events whose main write is absent).

@@ -480,6 +480,124 @@ TEST_F(AccountServiceTest, SetUserActiveChecksAgencyAndRefusesSelf) {
   EXPECT_TRUE(service_.GetUser(caseworker_a_.user)->active);
 }
 
+TEST_F(AccountServiceTest, AnAdministratorGivesATemporaryPasswordThatIsChangedBeforeAnythingElse) {
+  auto before = service_.Login("case.a", kPassword, Purpose::kCaseWork, "r");
+  ASSERT_TRUE(before.ok());
+  for (int i = 0; i < 3; ++i) ASSERT_FALSE(service_.Login("case.a", "not the password", Purpose::kCaseWork, "r").ok());
+  const std::string temporary = "blue harbour lantern 42";
+
+  // Only an administrator of the account's agency, not for their own account, within the rules.
+  EXPECT_EQ(service_.SetTemporaryPassword(caseworker_a_, caseworker_a_.user, temporary).code(),
+            StatusCode::kPermissionDenied);
+  EXPECT_EQ(service_.SetTemporaryPassword(admin_b_, caseworker_a_.user, temporary).code(), StatusCode::kPermissionDenied);
+  const audit::Record* refused = LastAudit("user.password_reset");
+  ASSERT_NE(refused, nullptr);
+  EXPECT_FALSE(refused->entry.allowed);
+  EXPECT_EQ(service_.SetTemporaryPassword(admin_a_, admin_a_.user, temporary).code(), StatusCode::kFailedPrecondition);
+  EXPECT_EQ(service_.SetTemporaryPassword(admin_a_, core::UserId{999}, temporary).code(), StatusCode::kNotFound);
+  auto weak = service_.SetTemporaryPassword(admin_a_, caseworker_a_.user, "short");
+  ASSERT_EQ(weak.code(), StatusCode::kInvalidArgument);
+  ASSERT_EQ(weak.fields().size(), 1u);
+  EXPECT_EQ(weak.fields()[0].field, "password");
+  EXPECT_TRUE(service_.AuthenticateSession(before->session_id, "r").ok());  // nothing changed yet
+
+  ASSERT_TRUE(service_.SetTemporaryPassword(admin_a_, caseworker_a_.user, temporary).ok());
+  EXPECT_EQ(service_.AuthenticateSession(before->session_id, "r").status().code(), StatusCode::kUnauthenticated);
+  EXPECT_FALSE(service_.Login("case.a", kPassword, Purpose::kCaseWork, "r").ok());
+  EXPECT_EQ(Query("SELECT COUNT(*) FROM login_failures WHERE username = 'case.a'")[0].Int(0), 1);  // the line above
+  auto with_temporary = service_.Login("case.a", temporary, Purpose::kCaseWork, "r");
+  ASSERT_TRUE(with_temporary.ok());
+  auto auth = service_.AuthenticateSession(with_temporary->session_id, "r");
+  ASSERT_TRUE(auth.ok());
+  EXPECT_TRUE(auth->password_change_required);
+  const audit::Record* reset = LastAudit("user.password_reset");
+  ASSERT_NE(reset, nullptr);
+  EXPECT_TRUE(reset->entry.allowed);
+  EXPECT_EQ(reset->actor, "admin.a");
+  EXPECT_EQ(reset->entry.record_id, std::to_string(caseworker_a_.user.value));
+
+  // Choosing their own clears it.
+  ASSERT_TRUE(service_.ChangeOwnPassword(auth->principal, temporary, "a quiet walk by the river").ok());
+  auto own = service_.Login("case.a", "a quiet walk by the river", Purpose::kCaseWork, "r");
+  ASSERT_TRUE(own.ok());
+  auto after = service_.AuthenticateSession(own->session_id, "r");
+  ASSERT_TRUE(after.ok());
+  EXPECT_FALSE(after->password_change_required);
+}
+
+TEST_F(AccountServiceTest, AnAccountCreatedWithATemporaryPasswordChangesItAtItsFirstSignIn) {
+  NewUser u = StaffUser(agency_a_, "new.starter", {Role::kFrontdesk});
+  u.temporary_password = true;
+  auto made = service_.CreateUser(admin_a_, u);
+  ASSERT_TRUE(made.ok()) << made.status().ToString();
+  EXPECT_TRUE(made->password_change_required);
+  auto session = service_.Login("new.starter", kPassword, Purpose::kServiceDelivery, "r");
+  ASSERT_TRUE(session.ok());
+  auto auth = service_.AuthenticateSession(session->session_id, "r");
+  ASSERT_TRUE(auth.ok());
+  EXPECT_TRUE(auth->password_change_required);
+  auto listed = service_.ListUsers(admin_a_, agency_a_);
+  ASSERT_TRUE(listed.ok());
+  auto it = std::find_if(listed->begin(), listed->end(), [](const User& x) { return x.username == "new.starter"; });
+  ASSERT_NE(it, listed->end());
+  EXPECT_TRUE(it->password_change_required);
+}
+
+TEST_F(AccountServiceTest, AnAdministratorSetsRolesThatApplyAtTheNextRequest) {
+  auto session = service_.Login("case.a", kPassword, Purpose::kCaseWork, "r");
+  ASSERT_TRUE(session.ok());
+  EXPECT_EQ(service_.SetRoles(caseworker_a_, caseworker_a_.user, {Role::kAdmin}).code(), StatusCode::kPermissionDenied);
+  EXPECT_EQ(service_.SetRoles(admin_b_, caseworker_a_.user, {Role::kManager}).code(), StatusCode::kPermissionDenied);
+  auto none = service_.SetRoles(admin_a_, caseworker_a_.user, {});
+  ASSERT_EQ(none.code(), StatusCode::kInvalidArgument);
+  EXPECT_EQ(none.fields()[0].field, "roles");
+  EXPECT_EQ(service_.SetRoles(admin_a_, admin_a_.user, {Role::kManager}).code(), StatusCode::kFailedPrecondition);
+
+  ASSERT_TRUE(service_.SetRoles(admin_a_, caseworker_a_.user, {Role::kManager, Role::kCaseworker}).ok());
+  auto auth = service_.AuthenticateSession(session->session_id, "r");
+  ASSERT_TRUE(auth.ok());
+  EXPECT_THAT(auth->principal.roles, ElementsAre(Role::kCaseworker, Role::kManager));
+  const audit::Record* changed = LastAudit("user.roles_changed");
+  ASSERT_NE(changed, nullptr);
+  EXPECT_EQ(changed->entry.reason, "roles caseworker became caseworker,manager");
+  // The same roles again change nothing and record nothing.
+  ASSERT_TRUE(service_.SetRoles(admin_a_, caseworker_a_.user, {Role::kCaseworker, Role::kManager}).ok());
+  EXPECT_EQ(CountAudit("user.roles_changed"), 1);
+  // An administrator may keep their own admin role while adding another.
+  EXPECT_TRUE(service_.SetRoles(admin_a_, admin_a_.user, {Role::kAdmin, Role::kAuditor}).ok());
+}
+
+TEST_F(AccountServiceTest, AnAdministratorSeesWhereTheAgencysAccountsAreSignedInAndSignsOneOutEverywhere) {
+  auto one = service_.Login("case.a", kPassword, Purpose::kCaseWork, "r");
+  clock_.Advance(2min);
+  auto two = service_.Login("case.a", kPassword, Purpose::kCaseWork, "r");
+  ASSERT_TRUE(one.ok() && two.ok());
+  auto listed = service_.ListUsers(admin_a_, agency_a_);
+  ASSERT_TRUE(listed.ok());
+  for (const User& u : *listed) {
+    if (u.username == "case.a") {
+      EXPECT_EQ(u.live_sessions, 2);
+      ASSERT_TRUE(u.last_seen_at.has_value());
+      EXPECT_EQ(u.last_seen_at->micros, clock_.Now().micros);
+    } else {
+      EXPECT_EQ(u.live_sessions, 0) << u.username;
+      EXPECT_FALSE(u.last_seen_at.has_value());
+    }
+  }
+  EXPECT_EQ(service_.EndUserSessions(admin_b_, caseworker_a_.user).status().code(), StatusCode::kPermissionDenied);
+  EXPECT_EQ(service_.EndUserSessions(caseworker_a_, caseworker_a_.user).status().code(), StatusCode::kPermissionDenied);
+  auto ended = service_.EndUserSessions(admin_a_, caseworker_a_.user);
+  ASSERT_TRUE(ended.ok());
+  EXPECT_EQ(*ended, 2);
+  EXPECT_FALSE(service_.AuthenticateSession(one->session_id, "r").ok());
+  EXPECT_FALSE(service_.AuthenticateSession(two->session_id, "r").ok());
+  const audit::Record* entry = LastAudit("user.sessions_ended");
+  ASSERT_NE(entry, nullptr);
+  EXPECT_EQ(entry->entry.reason, "2 sessions ended by an administrator");
+  // The account can sign in again.
+  EXPECT_TRUE(service_.Login("case.a", kPassword, Purpose::kCaseWork, "r").ok());
+}
+
 // ---- sign-in -------------------------------------------------------------------------
 
 TEST_F(AccountServiceTest, LoginCreatesAHashedSessionAndAuthenticates) {

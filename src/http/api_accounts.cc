@@ -66,7 +66,8 @@ json UserJson(const accounts::User& u) {
           {"agency_id", IdOrNull(u.agency.value)},
           {"office_id", IdOrNull(u.office.value)},
           {"roles", RolesJson(u.roles)},
-          {"active", u.active}};
+          {"active", u.active},
+          {"password_change_required", u.password_change_required}};
 }
 
 json OptTime(const std::optional<core::Timestamp>& t) { return t ? json(t->ToRfc3339()) : json(nullptr); }
@@ -226,7 +227,7 @@ Response CreateUser(accounts::AccountService& accounts, Context& ctx) {
   auto body = ParseJsonObject(ctx.request);
   if (!body.ok()) return Fail(body.status(), ctx);
   JsonReader r(*body);
-  r.RejectUnknown({"username", "display_name", "email", "password", "roles", "office_id"});
+  r.RejectUnknown({"username", "display_name", "email", "password", "roles", "office_id", "temporary_password"});
   accounts::NewUser user;
   user.kind = accounts::AccountKind::kStaff;
   user.agency = core::AgencyId{*id};
@@ -237,6 +238,7 @@ Response CreateUser(accounts::AccountService& accounts, Context& ctx) {
   user.password = r.String("password", true, 1024);
   user.roles = ReadRoles(r, "roles");
   if (auto office = r.OptInt("office_id")) user.office = core::OfficeId{*office};
+  user.temporary_password = r.OptBool("temporary_password").value_or(false);
   if (auto st = r.Finish(); !st.ok()) return Fail(st, ctx);
   auto created = accounts.CreateUser(ctx.Who(), user);
   if (!created.ok()) return Fail(created.status(), ctx);

@@ -152,6 +152,14 @@ Response Dispatcher::Dispatch(Request& request, std::string& route_name) {
     } else if (!session_cookie.empty()) {
       auto session = accounts_.AuthenticateSession(session_cookie, request.request_id, UseOf(request));
       if (!session.ok()) return Problem(session.status(), request.request_id);
+      if (session->password_change_required) {
+        accounts_.AuditRefusedRequest(session->principal, request.method, route.pattern,
+                                      "the account has a temporary password to change first");
+        return Problem(core::Status::PermissionDenied(
+                           "this account signed in with a temporary password: choose your own on "
+                           "/account/password first"),
+                       request.request_id);
+      }
       if (!IsSafe(request.method)) {
         auto token = request.Header("x-csrf-token");
         if (!token || !core::ConstantTimeEquals(*token, session->csrf_token)) {
@@ -195,6 +203,11 @@ Response Dispatcher::Dispatch(Request& request, std::string& route_name) {
     if (!session_cookie.empty()) {
       auto s = accounts_.AuthenticateSession(session_cookie, request.request_id, UseOf(request));
       if (s.ok()) session = std::move(s).value();
+    }
+    // A temporary password, given by an administrator, is changed before anything else is done.
+    if (session && session->password_change_required && route.auth == Auth::kPage &&
+        route.pattern != "/account/password" && route.pattern != "/logout") {
+      return Response::Redirect("/account/password?required=1");
     }
     if (!session && route.auth == Auth::kPage) {
       std::string next = request.path;

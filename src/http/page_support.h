@@ -91,6 +91,11 @@ namespace http {
 // session or of all the others. In pages_account.cc.
 void AddAccountPages(Router& router, const PageDeps& deps);
 
+// /staff (the agency's staff accounts, for its administrators), /staff/new and /staff/{id} with
+// its commands (roles, temporary password, sign out everywhere, switch off or on). In
+// pages_staff.cc.
+void AddStaffPages(Router& router, const PageDeps& deps);
+
 // A browser and its operating system as a person would name them ("Firefox", "Windows"), from a
 // User-Agent header; either is "" when not recognised.
 struct BrowserDescription {

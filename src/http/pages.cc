@@ -134,6 +134,9 @@ json Common(const PageDeps& deps, const Context& ctx, const std::string& title, 
     } else if (deps.agreements != nullptr && who.HasRole(authz::Role::kManager)) {
       nav.push_back({{"href", "/agreements/new"}, {"label", messages.Format(lang, "Propose an agreement")}, {"current", current == "agreements"}});
     }
+    if (who.HasRole(authz::Role::kAdmin) && who.agency.valid()) {
+      nav.push_back({{"href", "/staff"}, {"label", messages.Format(lang, "Staff accounts")}, {"current", current == "staff"}});
+    }
     if (deps.metrics != nullptr && who.HasAnyRole({authz::Role::kManager, authz::Role::kAdmin, authz::Role::kAuditor,
                                                    authz::Role::kGovernance})) {
       nav.push_back({{"href", "/performance"}, {"label", messages.Format(lang, "Performance")}, {"current", current == "performance"}});
@@ -1449,6 +1452,7 @@ void AddPages(Router& router, const PageDeps& deps) {
   // Changing one's own password: the current one, then the new one twice.
   auto password_page = [&deps](Context& ctx, int status, const std::vector<core::FieldError>& errors) {
     json d = Common(deps, ctx, "Change your password", "");
+    d["required"] = ctx.request.Query("required") == "1";
     json list = json::array();
     for (const auto& e : errors) {
       const std::string message = page_support::T(deps, ctx, page_support::Capitalised(e.message));
@@ -2017,6 +2021,7 @@ void AddPages(Router& router, const PageDeps& deps) {
   if (deps.agreements != nullptr) AddAgreementPages(router, deps);
   AddBreakGlassPages(router, deps);
   AddAccountPages(router, deps);
+  AddStaffPages(router, deps);
   AddConsentPages(router, deps);
   AddReferralPages(router, deps);
   AddCasePages(router, deps);

@@ -1075,6 +1075,11 @@ CREATE INDEX outgoing_messages_address ON outgoing_messages (address, created_at
 ALTER TABLE sessions ADD COLUMN client_address TEXT NOT NULL DEFAULT '';
 ALTER TABLE sessions ADD COLUMN user_agent TEXT NOT NULL DEFAULT '';
 )sql"},
+      // An administrator gives a staff account a temporary password, to be changed at its next
+      // sign-in (accounts/account_service.h, SetTemporaryPassword).
+      {40, "temporary passwords", R"sql(
+ALTER TABLE users ADD COLUMN password_change_required BIGINT NOT NULL DEFAULT 0;
+)sql"},
   };
   return *migrations;
 }

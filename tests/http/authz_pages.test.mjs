@@ -93,6 +93,14 @@ const fresh = {
     return (await ok(await api.manager.post(`/api/v1/outcomes/${o}/contributions`,
       { kind: 'program', ref: 'lifeline', how: 'A phone to find work.' }))).id;
   },
+  // A staff account of the city's, for the forms that change or switch off the account they are
+  // sent for.
+  async staff() {
+    const n = ++seq;
+    return (await ok(await api.admin.post(`/api/v1/agencies/${ids.agency}/users`, {
+      username: `pages.staff.${n}`, display_name: `Pages Staff ${n}`, password: 'a long harbour walk', roles: ['frontdesk'],
+    }))).id;
+  },
   async member() {
     const team = (await ok(await api.manager.post('/api/v1/teams', { name: `Pages team ${++seq}`, tier: 'front_line' }))).id;
     await ok(await api.manager.post(`/api/v1/teams/${team}/members`, { user_id: ids.caseworkerUser }));
@@ -124,6 +132,17 @@ const kRules = {
   // Every signed-in user sees where they are signed in and ends their other sessions (a session
   // that is not theirs is not found: tests/http/sessions.test.mjs).
   'GET /account/sessions': { allow: ALL },
+  // Staff accounts: an agency's administrators only (docs/staff.md, "Staff accounts"); the
+  // commands each on a fresh account of the city's.
+  'GET /staff': { allow: ['admin'] },
+  'GET /staff/new': { allow: ['admin'] },
+  'POST /staff': { allow: ['admin'], count: 'SELECT count(*) FROM users' },
+  'GET /staff/{id}': { allow: ['admin'] },
+  'POST /staff/{id}/roles': { allow: ['admin'], url: async () => `/staff/${await fresh.staff()}/roles`, count: 'SELECT count(*) FROM user_roles' },
+  'POST /staff/{id}/password': { allow: ['admin'], url: async () => `/staff/${await fresh.staff()}/password`, count: "SELECT count(*) FROM audit_log WHERE action = 'user.password_reset' AND allowed = 1" },
+  'POST /staff/{id}/sign-out': { allow: ['admin'], url: async () => `/staff/${await fresh.staff()}/sign-out`, count: "SELECT count(*) FROM audit_log WHERE action = 'user.sessions_ended'" },
+  'POST /staff/{id}/switch-off': { allow: ['admin'], url: async () => `/staff/${await fresh.staff()}/switch-off`, count: 'SELECT count(*) FROM users WHERE active = 0' },
+  'POST /staff/{id}/switch-on': { allow: ['admin'], url: async () => `/staff/${await fresh.staff()}/switch-on`, count: "SELECT count(*) FROM audit_log WHERE action = 'user.activated'" },
   'POST /account/sessions/{ref}/end': { allow: ALL },
   'POST /account/sessions/end-others': { allow: ALL, last: 'it would end the sessions the other cells use' },
   // The staff home page; a person is sent to their account.
@@ -398,7 +417,7 @@ function fill(pattern) {
     ['/performance/outcomes/', ids.outcome], ['/performance/outcome-indicators/', ids.indicator],
     ['/performance/outcome-contributions/', ids.contribution], ['/portal/consents/', ids.consent],
     ['/portal/representatives/', ids.representative], ['/portal/screenings/', ids.screening],
-    ['/portal/applications/', ids.application], ['/portal-links/', ids.link],
+    ['/portal/applications/', ids.application], ['/portal-links/', ids.link], ['/staff/', ids.caseworkerUser],
   ];
   const other = { reference: ids.appointment, part: ids.part, user_id: ids.caseworkerUser, ref: '0123456789abcdef' };
   return pattern.replace(/\{([a-z_]+)\}/g, (_, name) => {

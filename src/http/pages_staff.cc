@@ -1,0 +1,340 @@
+// Staff accounts, for an agency's administrators: the agency's accounts with their roles, state
+// and live sessions (/staff), a new account with a temporary password (/staff/new), and one
+// account (/staff/{id}) with its roles, a temporary password, signing it out everywhere and
+// switching it off or on. Calls accounts::AccountService, which checks the caller is an
+// administrator of the account's agency and audits every change and refusal.
+
+#include <algorithm>
+
+#include <fmt/format.h>
+
+#include "frontoffice/office_hours.h"
+#include "http/page_support.h"
+
+namespace http {
+namespace {
+
+using authz::Role;
+using nlohmann::json;
+using page_support::Capitalised;
+using page_support::Common;
+using page_support::ErrorFor;
+using page_support::FormValue;
+using page_support::Render;
+using page_support::T;
+using page_support::Trim;
+using Form = std::multimap<std::string, std::string>;
+
+struct RoleText {
+  Role role;
+  const char* label;
+  const char* hint;
+};
+
+// What each role does, as the form explains it (docs/staff.md, "Staff accounts").
+constexpr RoleText kRoleTexts[] = {
+    {Role::kFrontdesk, "Front desk", "Registers and finds clients, books appointments and serves visitors at a counter."},
+    {Role::kCaseworker, "Caseworker", "Works with clients: their records, screenings, referrals, cases and applications."},
+    {Role::kSpecialist, "Specialist", "A caseworker of a specialist team, which takes the work escalated to it."},
+    {Role::kCoordinator, "Coordinator", "Leads the team around a client across agencies."},
+    {Role::kManager, "Manager", "Runs the agency's teams: work queues, performance, sharing proposals and reviews of emergency access."},
+    {Role::kGovernance, "Governance", "Decides on sharing agreements between agencies; does not open client records."},
+    {Role::kAdmin, "Administrator", "Manages the agency's staff accounts, offices and API tokens; does not open client records."},
+    {Role::kAuditor, "Auditor", "Reviews emergency accesses and the audit log; does not open client records."},
+};
+
+std::string RoleLabel(const PageDeps& deps, const Context& ctx, Role r) {
+  for (const auto& t : kRoleTexts) {
+    if (t.role == r) return T(deps, ctx, t.label);
+  }
+  return std::string(authz::RoleName(r));
+}
+
+std::string RoleList(const PageDeps& deps, const Context& ctx, const std::vector<Role>& roles) {
+  std::string out;
+  for (Role r : roles) out += (out.empty() ? "" : ", ") + RoleLabel(deps, ctx, r);
+  return out;
+}
+
+json RoleChoices(const PageDeps& deps, const Context& ctx, const std::vector<Role>& chosen) {
+  json out = json::array();
+  for (const auto& t : kRoleTexts) {
+    const std::string name(authz::RoleName(t.role));
+    out.push_back({{"value", name},
+                   {"id", "role-" + name},
+                   {"label", T(deps, ctx, t.label)},
+                   {"hint", T(deps, ctx, t.hint)},
+                   {"checked", std::find(chosen.begin(), chosen.end(), t.role) != chosen.end()}});
+  }
+  return out;
+}
+
+// The roles ticked on a form; an unknown value is left out (the choices are fixed).
+std::vector<Role> RolesOf(const Form& form) {
+  std::vector<Role> out;
+  for (auto [it, end] = form.equal_range("roles"); it != end; ++it) {
+    if (auto r = authz::ParseRole(it->second); r.ok()) out.push_back(*r);
+  }
+  return out;
+}
+
+std::string LocalText(const PageDeps& deps, core::Timestamp t) {
+  const std::string zone = deps.office_hours != nullptr ? deps.office_hours->default_zone() : "UTC";
+  auto local = frontoffice::ToLocal(t, zone);
+  if (!local.ok()) return t.ToRfc3339().substr(0, 16).replace(10, 1, " ");
+  return local->date.ToString() + " " + frontoffice::ClockText(local->minute);
+}
+
+std::string StateText(const PageDeps& deps, const Context& ctx, const accounts::User& u) {
+  if (!u.active) return T(deps, ctx, "Switched off");
+  if (u.password_change_required) return T(deps, ctx, "Temporary password");
+  return T(deps, ctx, "Active");
+}
+
+std::string StateTag(const accounts::User& u) {
+  if (!u.active) return "govuk-tag--grey";
+  if (u.password_change_required) return "govuk-tag--yellow";
+  return "govuk-tag--green";
+}
+
+std::string SessionsText(const PageDeps& deps, const Context& ctx, const accounts::User& u) {
+  if (u.live_sessions == 0) return T(deps, ctx, "Not signed in");
+  return T(deps, ctx,
+           "{count, plural, one {Signed in on # browser} other {Signed in on # browsers}}, last used {when}",
+           {{"count", std::to_string(u.live_sessions)}, {"when", LocalText(deps, *u.last_seen_at)}});
+}
+
+// The field errors of `s` on the page: each message by its field, and the summary's links.
+void AddErrors(const PageDeps& deps, const Context& ctx, json& d, const std::vector<core::FieldError>& errors) {
+  json list = json::array();
+  for (const auto& e : errors) {
+    std::string field = e.field;
+    if (field.rfind("roles", 0) == 0) field = "roles";
+    const std::string message = T(deps, ctx, Capitalised(e.message));
+    if (!d.contains("e_" + field)) d["e_" + field] = message;
+    list.push_back({{"message", message}, {"href", "#" + (field == "roles" ? std::string("role-frontdesk") : field)}});
+  }
+  d["errors"] = std::move(list);
+  d["has_errors"] = !errors.empty();
+}
+
+core::StatusOr<std::vector<accounts::User>> AgencyStaff(const PageDeps& deps, const Context& ctx) {
+  if (!ctx.Who().agency.valid()) return core::Status::PermissionDenied("only an administrator of an agency manages its staff");
+  return deps.accounts.ListUsers(ctx.Who(), ctx.Who().agency);
+}
+
+Response ListPage(const PageDeps& deps, const Context& ctx, const std::string& flash) {
+  auto users = AgencyStaff(deps, ctx);
+  if (!users.ok()) return ErrorFor(deps, ctx, users.status());
+  auto offices = deps.accounts.ListOffices(ctx.Who().agency);
+  json d = Common(deps, ctx, "Staff accounts", "staff");
+  json rows = json::array();
+  for (const auto& u : *users) {
+    std::string office;
+    if (offices.ok()) {
+      for (const auto& o : *offices) {
+        if (o.id == u.office) office = o.name;
+      }
+    }
+    rows.push_back({{"id", u.id.value},
+                    {"href", fmt::format("/staff/{}", u.id.value)},
+                    {"name", u.display_name},
+                    {"username", u.username},
+                    {"roles", RoleList(deps, ctx, u.roles)},
+                    {"office", office},
+                    {"state", StateText(deps, ctx, u)},
+                    {"state_tag", StateTag(u)},
+                    {"sessions", SessionsText(deps, ctx, u)}});
+  }
+  d["accounts"] = std::move(rows);
+  if (!flash.empty()) d["flash"] = flash;
+  return Render(deps, 200, "staff_accounts", d);
+}
+
+Response NewPage(const PageDeps& deps, const Context& ctx, int status, const Form& form,
+                 const std::vector<core::FieldError>& errors) {
+  // Only an administrator of the agency: the same check as the list, audited when refused.
+  auto users = AgencyStaff(deps, ctx);
+  if (!users.ok()) return ErrorFor(deps, ctx, users.status());
+  json d = Common(deps, ctx, "New staff account", "staff");
+  for (const char* f : {"display_name", "username", "email"}) d[std::string("f_") + f] = FormValue(form, f);
+  d["roles"] = RoleChoices(deps, ctx, RolesOf(form));
+  json offices = json::array({{{"value", ""}, {"label", T(deps, ctx, "No office")}, {"selected", false}}});
+  if (auto list = deps.accounts.ListOffices(ctx.Who().agency); list.ok()) {
+    for (const auto& o : *list) {
+      const std::string v = std::to_string(o.id.value);
+      offices.push_back({{"value", v}, {"label", o.name}, {"selected", FormValue(form, "office") == v}});
+    }
+  }
+  d["offices"] = std::move(offices);
+  AddErrors(deps, ctx, d, errors);
+  return Render(deps, status, "staff_new", d);
+}
+
+Response AccountPage(const PageDeps& deps, const Context& ctx, int64_t id, int status, const std::string& flash,
+                     const std::vector<core::FieldError>& errors, const std::string& problem) {
+  auto users = AgencyStaff(deps, ctx);
+  if (!users.ok()) return ErrorFor(deps, ctx, users.status());
+  auto it = std::find_if(users->begin(), users->end(), [&](const accounts::User& u) { return u.id.value == id; });
+  if (it == users->end()) {
+    return ErrorFor(deps, ctx, core::Status::NotFound(fmt::format("no staff account of your agency has id {}", id)));
+  }
+  const accounts::User& u = *it;
+  json d = Common(deps, ctx, u.display_name, "staff");
+  std::string office;
+  if (auto list = deps.accounts.ListOffices(ctx.Who().agency); list.ok()) {
+    for (const auto& o : *list) {
+      if (o.id == u.office) office = o.name;
+    }
+  }
+  const std::string base = fmt::format("/staff/{}", u.id.value);
+  d["account"] = {{"name", u.display_name},
+                  {"username", u.username},
+                  {"email", u.email},
+                  {"has_email", !u.email.empty()},
+                  {"office", office},
+                  {"has_office", !office.empty()},
+                  {"roles_text", RoleList(deps, ctx, u.roles)},
+                  {"state", StateText(deps, ctx, u)},
+                  {"state_tag", StateTag(u)},
+                  {"sessions", SessionsText(deps, ctx, u)},
+                  {"signed_in", u.live_sessions > 0},
+                  {"active", u.active},
+                  {"self", u.id == ctx.Who().user},
+                  {"roles_href", base + "/roles"},
+                  {"password_href", base + "/password"},
+                  {"sign_out_href", base + "/sign-out"},
+                  {"switch_href", base + (u.active ? "/switch-off" : "/switch-on")}};
+  d["roles"] = RoleChoices(deps, ctx, u.roles);
+  if (!flash.empty()) d["flash"] = flash;
+  AddErrors(deps, ctx, d, errors);
+  if (!problem.empty()) {
+    d["has_errors"] = true;
+    d["errors"].push_back({{"message", problem}, {"href", "#actions"}});
+  }
+  return Render(deps, status, "staff_account", d);
+}
+
+// The answer to a command on account `id`: back to its page with `done` said, or the page again
+// with what was wrong.
+Response AfterCommand(const PageDeps& deps, const Context& ctx, int64_t id, const core::Status& s, const std::string& done) {
+  if (s.ok()) return Response::Redirect(fmt::format("/staff/{}?done={}", id, done));
+  if (s.code() == core::StatusCode::kInvalidArgument) return AccountPage(deps, ctx, id, 400, "", s.fields(), "");
+  if (s.code() == core::StatusCode::kFailedPrecondition) {
+    return AccountPage(deps, ctx, id, 409, "", {}, T(deps, ctx, Capitalised(s.message())));
+  }
+  return ErrorFor(deps, ctx, s);
+}
+
+core::StatusOr<int64_t> AccountId(const Context& ctx) {
+  const std::string text = ctx.Param("id");
+  int64_t id = 0;
+  if (text.empty() || text.size() > 18 || !std::all_of(text.begin(), text.end(), ::isdigit)) {
+    return core::Status::NotFound("no staff account has this id");
+  }
+  id = std::stoll(text);
+  return id;
+}
+
+}  // namespace
+
+void AddStaffPages(Router& router, const PageDeps& deps) {
+  router.Add({"GET", "/staff", Auth::kPage, "", [&deps](Context& ctx) {
+                std::string flash;
+                if (ctx.request.Query("created") == "1") flash = T(deps, ctx, "Account created");
+                return ListPage(deps, ctx, flash);
+              }});
+
+  router.Add({"GET", "/staff/new", Auth::kPage, "", [&deps](Context& ctx) {
+                return NewPage(deps, ctx, 200, {}, {});
+              }});
+
+  router.Add({"POST", "/staff", Auth::kPage, "", [&deps](Context& ctx) {
+                const Form form = ParseForm(ctx.request.body);
+                accounts::NewUser user;
+                user.kind = accounts::AccountKind::kStaff;
+                user.display_name = Trim(FormValue(form, "display_name"));
+                user.username = Trim(FormValue(form, "username"));
+                user.email = Trim(FormValue(form, "email"));
+                user.password = FormValue(form, "password");
+                user.agency = ctx.Who().agency;
+                user.roles = RolesOf(form);
+                user.temporary_password = true;
+                const std::string office = FormValue(form, "office");
+                if (!office.empty()) {
+                  if (office.size() > 18 || !std::all_of(office.begin(), office.end(), ::isdigit)) {
+                    return NewPage(deps, ctx, 400, form, {{"office", "choose one of the agency's offices"}});
+                  }
+                  user.office = core::OfficeId{std::stoll(office)};
+                }
+                auto made = deps.accounts.CreateUser(ctx.Who(), user);
+                if (made.status().code() == core::StatusCode::kInvalidArgument) {
+                  return NewPage(deps, ctx, 400, form, made.status().fields());
+                }
+                if (made.status().code() == core::StatusCode::kAlreadyExists) {
+                  return NewPage(deps, ctx, 409, form, {{"username", "that username is taken: choose another"}});
+                }
+                if (!made.ok()) return ErrorFor(deps, ctx, made.status());
+                return Response::Redirect(fmt::format("/staff/{}?done=created", made->id.value));
+              }});
+
+  router.Add({"GET", "/staff/{id}", Auth::kPage, "", [&deps](Context& ctx) {
+                auto id = AccountId(ctx);
+                if (!id.ok()) return ErrorFor(deps, ctx, id.status());
+                static const std::map<std::string, std::string> kDone = {
+                    {"created", "Account created. Give its username and temporary password to its owner, who "
+                                "chooses their own at the first sign-in"},
+                    {"roles", "Roles saved"},
+                    {"password", "Temporary password set, and the account signed out everywhere"},
+                    {"signed-out", "The account is signed out everywhere"},
+                    {"switched-off", "The account is switched off and signed out everywhere"},
+                    {"switched-on", "The account is switched on"}};
+                std::string flash;
+                if (auto it = kDone.find(ctx.request.Query("done")); it != kDone.end()) flash = T(deps, ctx, it->second);
+                return AccountPage(deps, ctx, *id, 200, flash, {}, "");
+              }});
+
+  router.Add({"POST", "/staff/{id}/roles", Auth::kPage, "", [&deps](Context& ctx) {
+                auto id = AccountId(ctx);
+                if (!id.ok()) return ErrorFor(deps, ctx, id.status());
+                const Form form = ParseForm(ctx.request.body);
+                return AfterCommand(deps, ctx, *id, deps.accounts.SetRoles(ctx.Who(), core::UserId{*id}, RolesOf(form)),
+                                    "roles");
+              }});
+
+  router.Add({"POST", "/staff/{id}/password", Auth::kPage, "", [&deps](Context& ctx) {
+                auto id = AccountId(ctx);
+                if (!id.ok()) return ErrorFor(deps, ctx, id.status());
+                const Form form = ParseForm(ctx.request.body);
+                return AfterCommand(deps, ctx, *id,
+                                    deps.accounts.SetTemporaryPassword(ctx.Who(), core::UserId{*id},
+                                                                      FormValue(form, "password")),
+                                    "password");
+              }});
+
+  router.Add({"POST", "/staff/{id}/sign-out", Auth::kPage, "", [&deps](Context& ctx) {
+                auto id = AccountId(ctx);
+                if (!id.ok()) return ErrorFor(deps, ctx, id.status());
+                return AfterCommand(deps, ctx, *id, deps.accounts.EndUserSessions(ctx.Who(), core::UserId{*id}).status(),
+                                    "signed-out");
+              }});
+
+  for (const bool on : {false, true}) {
+    router.Add({"POST", on ? "/staff/{id}/switch-on" : "/staff/{id}/switch-off", Auth::kPage, "",
+                [&deps, on](Context& ctx) {
+                  auto id = AccountId(ctx);
+                  if (!id.ok()) return ErrorFor(deps, ctx, id.status());
+                  // Staff of the caller's agency only (the service would also let an
+                  // administrator switch a portal account).
+                  auto users = AgencyStaff(deps, ctx);
+                  if (!users.ok()) return ErrorFor(deps, ctx, users.status());
+                  if (std::none_of(users->begin(), users->end(), [&](const accounts::User& u) { return u.id.value == *id; })) {
+                    return ErrorFor(deps, ctx, core::Status::NotFound(fmt::format("no staff account of your agency has id {}", *id)));
+                  }
+                  return AfterCommand(deps, ctx, *id, deps.accounts.SetUserActive(ctx.Who(), core::UserId{*id}, on),
+                                      on ? "switched-on" : "switched-off");
+                }});
+  }
+}
+
+}  // namespace http

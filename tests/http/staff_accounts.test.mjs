@@ -1,0 +1,203 @@
+// Staff accounts, over HTTP, for an agency's administrators: the list with roles, state and live
+// sessions; a new account with a temporary password, which its owner must change before any other
+// page; roles that apply at the next request; a temporary password for someone locked out;
+// signing an account out everywhere; switching it off and on. Only the administrators of the
+// account's agency may, every refusal is recorded, and no form works without its CSRF token.
+//
+//   ONEDOOR_BIN=build/dev/onedoor node --test tests/http/staff_accounts.test.mjs
+
+import assert from 'node:assert/strict';
+import { after, before, test } from 'node:test';
+
+import { Visitor, assertProblem, hiddenCsrf, kPassword, login, prepareDatabase, serve, sql } from './helpers.mjs';
+
+const T = { timeout: 60_000 };
+
+let server;
+let db;
+
+before(async () => {
+  const prepared = await prepareDatabase({ people: 1, prefix: 'onedoor-staff-' });
+  db = prepared.db;
+  server = await serve(db, { logDir: prepared.dir });
+});
+
+after(async () => {
+  await server?.stop();
+});
+
+async function signIn(username, password = kPassword) {
+  const v = new Visitor(server.url);
+  const r = await v.submit('/login', '/login', { username, password, purpose: 'administration' });
+  assert.equal(r.status, 303, `${username}: ${r.text.slice(0, 300)}`);
+  return v;
+}
+
+// Sends the form at `action` from the page at `page`, with its CSRF token.
+async function send(v, page, action, fields = {}) {
+  const form = await v.go('GET', page);
+  assert.equal(form.status, 200, `${page}: ${form.text.slice(0, 200)}`);
+  return v.go('POST', action, new URLSearchParams([['csrf_token', hiddenCsrf(form.text)], ...Object.entries(fields)]));
+}
+
+const idOf = async (username) => Number(await sql(db, `SELECT id FROM users WHERE username = '${username}'`));
+const summary = (html) => /data-testid="account-summary">([\s\S]*?)<\/dl>/.exec(html)?.[1] ?? '';
+const errorSummary = (html) => [...html.matchAll(/<a href="#([\w-]+)">([^<]*)<\/a>/g)].map((m) => [m[1], m[2]]);
+
+test('an administrator adds an account whose owner chooses their own password before anything else', T, async () => {
+  const admin = await signIn('admin.city');
+  const home = await admin.go('GET', '/');
+  assert.match(home.text, /href="\/staff"[^>]*>Staff accounts/);
+  const list = await admin.go('GET', '/staff');
+  assert.equal(list.status, 200);
+  assert.match(list.text, /data-testid="account-caseworker.city"[\s\S]*?Casey Worker[\s\S]*?Caseworker/);
+  assert.match(list.text, /data-testid="account-admin.city"[\s\S]*?Signed in on 1 browser, last used/);
+  assert.doesNotMatch(list.text, /caseworker\.state/, 'another agency\'s accounts are not listed');
+
+  const users = await sql(db, 'SELECT count(*) FROM users');
+  const empty = await send(admin, '/staff/new', '/staff', {});
+  assert.equal(empty.status, 400);
+  assert.deepEqual(errorSummary(empty.text).map(([f]) => f).sort(), ['display_name', 'password', 'role-frontdesk', 'username']);
+  assert.match(empty.text, /A staff account needs at least one role/);
+  const taken = await send(admin, '/staff/new', '/staff', {
+    display_name: 'Rita Newcomer', username: 'caseworker.city', password: 'river stones and moss', roles: 'frontdesk',
+  });
+  assert.equal(taken.status, 409);
+  assert.match(taken.text, /That username is taken: choose another/);
+  assert.match(taken.text, /value="Rita Newcomer"/, 'what was typed is kept');
+  assert.equal(await sql(db, 'SELECT count(*) FROM users'), users);
+
+  const made = await send(admin, '/staff/new', '/staff', {
+    display_name: 'Rita Newcomer', username: 'rita.newcomer', email: 'rita@city.example', password: 'river stones and moss', roles: 'frontdesk',
+  });
+  assert.equal(made.status, 303, made.text.slice(0, 300));
+  const id = await idOf('rita.newcomer');
+  assert.equal(made.headers.get('location'), `/staff/${id}?done=created`);
+  const page = await admin.go('GET', made.headers.get('location'));
+  assert.match(page.text, /Account created/);
+  assert.match(summary(page.text), /rita\.newcomer[\s\S]*Front desk[\s\S]*Temporary password/);
+  assert.equal(await sql(db, `SELECT agency_id = (SELECT id FROM agencies WHERE code = 'city-social') FROM users WHERE id = ${id}`), '1');
+
+  // Rita signs in: every page sends her to choose her own password, and the API refuses her session.
+  const rita = await signIn('rita.newcomer', 'river stones and moss');
+  for (const path of ['/', '/clients', '/account/sessions']) {
+    const r = await rita.go('GET', path);
+    assert.equal(r.status, 303, path);
+    assert.equal(r.headers.get('location'), '/account/password?required=1');
+  }
+  const required = await rita.go('GET', '/account/password?required=1');
+  assert.match(required.text, /An administrator gave your account a temporary password/);
+  const api = await rita.go('GET', '/api/v1/me');
+  assert.equal(api.status, 403);
+  assert.match(api.text, /temporary password/);
+  const changed = await rita.go('POST', '/account/password', {
+    csrf_token: hiddenCsrf(required.text), current: 'river stones and moss', password: 'a lighthouse in the fog', confirm: 'a lighthouse in the fog',
+  });
+  assert.equal(changed.status, 303);
+  assert.equal(changed.headers.get('location'), '/login?changed=1');
+  const again = await signIn('rita.newcomer', 'a lighthouse in the fog');
+  assert.equal((await again.go('GET', '/')).status, 200);
+  assert.match(summary((await admin.go('GET', `/staff/${id}`)).text), /Active/);
+});
+
+test('an administrator changes roles, gives a temporary password, signs an account out and switches it off', T, async () => {
+  const admin = await signIn('admin.city');
+  const id = await idOf('frontdesk.city');
+  const desk = await signIn('frontdesk.city');
+  const base = `/staff/${id}`;
+  assert.doesNotMatch((await desk.go('GET', '/')).text, /href="\/cases"/);
+
+  // Roles: none is refused; the new ones apply at the next request.
+  const none = await send(admin, base, `${base}/roles`, {});
+  assert.equal(none.status, 400);
+  assert.match(none.text, /A staff account needs at least one role/);
+  const roles = await admin.go('POST', `${base}/roles`, new URLSearchParams([['csrf_token', hiddenCsrf(none.text)], ['roles', 'frontdesk'], ['roles', 'caseworker']]));
+  assert.equal(roles.status, 303);
+  assert.match((await admin.go('GET', roles.headers.get('location'))).text, /Roles saved/);
+  assert.match((await desk.go('GET', '/')).text, /href="\/cases"/);
+  assert.equal(await sql(db, `SELECT reason FROM audit_log WHERE action = 'user.roles_changed' AND record_id = '${id}'`), 'roles frontdesk became frontdesk,caseworker');
+
+  // Signed out everywhere: the desk's session ends; the account signs in again.
+  const out = await send(admin, base, `${base}/sign-out`);
+  assert.equal(out.status, 303);
+  assert.equal((await desk.go('GET', '/')).status, 303);
+  assert.equal(await sql(db, `SELECT count(*) FROM audit_log WHERE action = 'user.sessions_ended' AND record_id = '${id}'`), '1');
+
+  // A temporary password for someone locked out.
+  const weak = await send(admin, base, `${base}/password`, { password: 'password123' });
+  assert.equal(weak.status, 400);
+  assert.deepEqual(errorSummary(weak.text).map(([f]) => f), ['password']);
+  const desk2 = await signIn('frontdesk.city');
+  const reset = await send(admin, base, `${base}/password`, { password: 'seven swans swimming' });
+  assert.equal(reset.status, 303);
+  assert.equal((await desk2.go('GET', '/')).status, 303, 'signed out by the reset');
+  await assert.rejects(signIn('frontdesk.city'));
+  const locked = await signIn('frontdesk.city', 'seven swans swimming');
+  assert.equal((await locked.go('GET', '/')).headers.get('location'), '/account/password?required=1');
+
+  // Switched off: signed out and unable to sign in; switched on again.
+  const off = await send(admin, base, `${base}/switch-off`);
+  assert.equal(off.status, 303);
+  assert.match((await admin.go('GET', off.headers.get('location'))).text, /The account is switched off and signed out everywhere/);
+  assert.equal((await locked.go('GET', '/account/password')).status, 303);
+  await assert.rejects(signIn('frontdesk.city', 'seven swans swimming'));
+  const on = await send(admin, base, `${base}/switch-on`);
+  assert.equal(on.status, 303);
+  await signIn('frontdesk.city', 'seven swans swimming');
+});
+
+test('only the administrators of the account\'s agency manage it; their own account they cannot switch off', T, async () => {
+  const cityAdmin = await signIn('admin.city');
+  const stateAdmin = await signIn('admin.state');
+  const caseworker = await signIn('caseworker.city');
+  const city = await idOf('caseworker.city');
+
+  const refused = await caseworker.go('GET', '/staff');
+  assert.equal(refused.status, 403);
+  assert.equal((await caseworker.go('GET', `/staff/${city}`)).status, 403);
+  assert.equal((await stateAdmin.go('GET', `/staff/${city}`)).status, 404);
+  for (const action of ['switch-off', 'sign-out', 'password', 'roles']) {
+    const r = await send(stateAdmin, '/staff', `/staff/${city}/${action}`, { password: 'seven swans swimming', roles: 'admin' });
+    assert.ok([403, 404].includes(r.status), `${action}: ${r.status}`);
+  }
+  assert.equal(await sql(db, `SELECT active FROM users WHERE id = ${city}`), '1');
+  assert.equal(await sql(db, `SELECT group_concat(role) FROM user_roles WHERE user_id = ${city}`), 'caseworker');
+  assert.ok((await caseworker.go('GET', '/')).status === 200, 'still signed in');
+  // A portal account is not a staff account of any agency.
+  const citizen = Number(await sql(db, "SELECT id FROM users WHERE kind = 'citizen' LIMIT 1") || 0);
+  if (citizen > 0) assert.equal((await send(cityAdmin, '/staff', `/staff/${citizen}/switch-off`)).status, 404);
+
+  // Without the form's token nothing happens.
+  const forged = await cityAdmin.go('POST', `/staff/${city}/switch-off`, { csrf_token: 'wrong' });
+  assert.equal(forged.status, 403);
+  assert.equal(await sql(db, `SELECT active FROM users WHERE id = ${city}`), '1');
+
+  const self = await idOf('admin.city');
+  const own = await cityAdmin.go('GET', `/staff/${self}`);
+  assert.match(own.text, /This is your own account/);
+  assert.doesNotMatch(own.text, /Switch the account off/);
+  const off = await send(cityAdmin, `/staff/${self}`, `/staff/${self}/switch-off`);
+  assert.equal(off.status, 409);
+  assert.match(off.text, /You cannot switch off your own account/);
+  const demote = await send(cityAdmin, `/staff/${self}`, `/staff/${self}/roles`, { roles: 'manager' });
+  assert.equal(demote.status, 409);
+  assert.match(demote.text, /You cannot take the admin role from yourself/);
+  assert.ok(Number(await sql(db, "SELECT count(*) FROM audit_log WHERE action = 'request.refused' AND actor IN ('caseworker.city', 'admin.state')")) >= 3);
+});
+
+test('partner IT creates an account with a temporary password through the API', T, async () => {
+  const admin = await login(server.url, 'admin.city', { purpose: 'administration' });
+  const agency = Number(await sql(db, "SELECT id FROM agencies WHERE code = 'city-social'"));
+  const body = { username: 'api.starter', display_name: 'Api Starter', password: 'four calm green hills', roles: ['caseworker'] };
+  assertProblem(await admin.post(`/api/v1/agencies/${agency}/users`, { ...body, temporary_password: 'yes' }), 400, { fields: ['temporary_password'] });
+  assert.equal(await sql(db, "SELECT count(*) FROM users WHERE username = 'api.starter'"), '0');
+  const made = await admin.post(`/api/v1/agencies/${agency}/users`, { ...body, temporary_password: true });
+  assert.equal(made.status, 201, made.text);
+  assert.equal(made.body.password_change_required, true);
+  const plain = await admin.post(`/api/v1/agencies/${agency}/users`, { ...body, username: 'api.plain' });
+  assert.equal(plain.body.password_change_required, false);
+  const starter = await signIn('api.starter', 'four calm green hills');
+  assert.equal((await starter.go('GET', '/')).headers.get('location'), '/account/password?required=1');
+  const listed = await admin.get(`/api/v1/agencies/${agency}/users`);
+  assert.equal(listed.body.items.find((u) => u.username === 'api.starter').password_change_required, true);
+});
