@@ -96,6 +96,10 @@ void AddAccountPages(Router& router, const PageDeps& deps);
 // pages_staff.cc.
 void AddStaffPages(Router& router, const PageDeps& deps);
 
+// /tokens (the agency's API tokens, for its administrators), /tokens/new (issue one; the secret
+// is shown once) and /tokens/{id}/revoke. In pages_tokens.cc.
+void AddTokenPages(Router& router, const PageDeps& deps);
+
 // A browser and its operating system as a person would name them ("Firefox", "Windows"), from a
 // User-Agent header; either is "" when not recognised.
 struct BrowserDescription {

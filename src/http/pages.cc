@@ -136,6 +136,7 @@ json Common(const PageDeps& deps, const Context& ctx, const std::string& title, 
     }
     if (who.HasRole(authz::Role::kAdmin) && who.agency.valid()) {
       nav.push_back({{"href", "/staff"}, {"label", messages.Format(lang, "Staff accounts")}, {"current", current == "staff"}});
+      nav.push_back({{"href", "/tokens"}, {"label", messages.Format(lang, "API tokens")}, {"current", current == "tokens"}});
     }
     if (deps.metrics != nullptr && who.HasAnyRole({authz::Role::kManager, authz::Role::kAdmin, authz::Role::kAuditor,
                                                    authz::Role::kGovernance})) {
@@ -2022,6 +2023,7 @@ void AddPages(Router& router, const PageDeps& deps) {
   AddBreakGlassPages(router, deps);
   AddAccountPages(router, deps);
   AddStaffPages(router, deps);
+  AddTokenPages(router, deps);
   AddConsentPages(router, deps);
   AddReferralPages(router, deps);
   AddCasePages(router, deps);

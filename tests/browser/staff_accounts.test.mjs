@@ -1,5 +1,6 @@
 // Staff accounts in Debian's chromium: the city's administrator opens Staff accounts, adds an
-// account (first with a field missing, which the form names), gives it a temporary password; the
+// account (first with a field missing, which the form names) with a temporary password, and
+// issues an API token (first without roles and scopes), whose secret is shown once; the
 // new member of staff signs in, is held on Change your password until they choose their own, then
 // reaches their home page. Every page is checked with axe-core.
 //
@@ -81,6 +82,23 @@ test('an administrator adds a member of staff, who then chooses their own passwo
     assert.match(await page.getByTestId('account-state').textContent(), /Temporary password/);
     await checkA11y(page, 'a staff account');
     await shot('account');
+
+    // An API token for one of the agency's systems: its secret shown once.
+    await page.getByRole('navigation', { name: 'Menu' }).getByRole('link', { name: 'API tokens' }).click();
+    await page.getByRole('heading', { level: 1, name: 'API tokens' }).waitFor();
+    await checkA11y(page, 'API tokens');
+    await main().getByRole('button', { name: 'Issue a token' }).click();
+    await field('Name').fill('Case system');
+    await main().getByRole('button', { name: 'Issue the token' }).click();
+    await page.locator('.govuk-error-summary').getByText('A token needs at least one role').waitFor();
+    await checkA11y(page, 'issue a token with errors');
+    await page.getByLabel('caseworker', { exact: true }).check();
+    await page.getByLabel('persons:read', { exact: true }).check();
+    await main().getByRole('button', { name: 'Issue the token' }).click();
+    await page.getByRole('heading', { level: 1, name: 'Token issued' }).waitFor();
+    assert.match(await page.getByTestId('secret').textContent(), /^od_/);
+    await checkA11y(page, 'token issued');
+    await shot('token');
     await page.getByRole('button', { name: 'Sign out', exact: true }).click();
 
     // Rosa's first sign-in: nothing but choosing her own password.

@@ -101,6 +101,9 @@ const fresh = {
       username: `pages.staff.${n}`, display_name: `Pages Staff ${n}`, password: 'a long harbour walk', roles: ['frontdesk'],
     }))).id;
   },
+  async token() {
+    return (await ok(await api.admin.post('/api/v1/tokens', { name: `Pages token ${++seq}`, roles: ['caseworker'], scopes: ['persons:read'] }))).id;
+  },
   async member() {
     const team = (await ok(await api.manager.post('/api/v1/teams', { name: `Pages team ${++seq}`, tier: 'front_line' }))).id;
     await ok(await api.manager.post(`/api/v1/teams/${team}/members`, { user_id: ids.caseworkerUser }));
@@ -142,6 +145,10 @@ const kRules = {
   'POST /staff/{id}/password': { allow: ['admin'], url: async () => `/staff/${await fresh.staff()}/password`, count: "SELECT count(*) FROM audit_log WHERE action = 'user.password_reset' AND allowed = 1" },
   'POST /staff/{id}/sign-out': { allow: ['admin'], url: async () => `/staff/${await fresh.staff()}/sign-out`, count: "SELECT count(*) FROM audit_log WHERE action = 'user.sessions_ended'" },
   'POST /staff/{id}/switch-off': { allow: ['admin'], url: async () => `/staff/${await fresh.staff()}/switch-off`, count: 'SELECT count(*) FROM users WHERE active = 0' },
+  'GET /tokens': { allow: ['admin'] },
+  'GET /tokens/new': { allow: ['admin'] },
+  'POST /tokens': { allow: ['admin'], count: 'SELECT count(*) FROM api_tokens' },
+  'POST /tokens/{id}/revoke': { allow: ['admin'], url: async () => `/tokens/${await fresh.token()}/revoke`, count: 'SELECT count(*) FROM api_tokens WHERE revoked_at IS NOT NULL' },
   'POST /staff/{id}/switch-on': { allow: ['admin'], url: async () => `/staff/${await fresh.staff()}/switch-on`, count: "SELECT count(*) FROM audit_log WHERE action = 'user.activated'" },
   'POST /account/sessions/{ref}/end': { allow: ALL },
   'POST /account/sessions/end-others': { allow: ALL, last: 'it would end the sessions the other cells use' },
@@ -417,7 +424,7 @@ function fill(pattern) {
     ['/performance/outcomes/', ids.outcome], ['/performance/outcome-indicators/', ids.indicator],
     ['/performance/outcome-contributions/', ids.contribution], ['/portal/consents/', ids.consent],
     ['/portal/representatives/', ids.representative], ['/portal/screenings/', ids.screening],
-    ['/portal/applications/', ids.application], ['/portal-links/', ids.link], ['/staff/', ids.caseworkerUser],
+    ['/portal/applications/', ids.application], ['/portal-links/', ids.link], ['/staff/', ids.caseworkerUser], ['/tokens/', 1],
   ];
   const other = { reference: ids.appointment, part: ids.part, user_id: ids.caseworkerUser, ref: '0123456789abcdef' };
   return pattern.replace(/\{([a-z_]+)\}/g, (_, name) => {

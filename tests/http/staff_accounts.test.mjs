@@ -1,12 +1,14 @@
-// Staff accounts, over HTTP, for an agency's administrators: the list with roles, state and live
-// sessions; a new account with a temporary password, which its owner must change before any other
-// page; roles that apply at the next request; a temporary password for someone locked out;
-// signing an account out everywhere; switching it off and on. Only the administrators of the
-// account's agency may, every refusal is recorded, and no form works without its CSRF token.
+// Staff accounts and API tokens, over HTTP, for an agency's administrators: the list with roles,
+// state and live sessions; a new account with a temporary password, which its owner must change
+// before any other page; roles that apply at the next request; a temporary password for someone
+// locked out; signing an account out everywhere; switching it off and on; issuing an API token
+// whose secret is shown once, and revoking it. Only the administrators of the agency may, every
+// refusal is recorded, and no form works without its CSRF token.
 //
 //   ONEDOOR_BIN=build/dev/onedoor node --test tests/http/staff_accounts.test.mjs
 
 import assert from 'node:assert/strict';
+import { createHash } from 'node:crypto';
 import { after, before, test } from 'node:test';
 
 import { Visitor, assertProblem, hiddenCsrf, kPassword, login, prepareDatabase, serve, sql } from './helpers.mjs';
@@ -200,4 +202,50 @@ test('partner IT creates an account with a temporary password through the API', 
   assert.equal((await starter.go('GET', '/')).headers.get('location'), '/account/password?required=1');
   const listed = await admin.get(`/api/v1/agencies/${agency}/users`);
   assert.equal(listed.body.items.find((u) => u.username === 'api.starter').password_change_required, true);
+});
+
+test('an administrator issues an API token, sees its secret once, and revokes it', T, async () => {
+  const admin = await signIn('admin.city');
+  assert.match((await admin.go('GET', '/')).text, /href="\/tokens"[^>]*>API tokens/);
+  const tokens = await sql(db, 'SELECT count(*) FROM api_tokens');
+  const empty = await send(admin, '/tokens/new', '/tokens', { days: '0' });
+  assert.equal(empty.status, 400);
+  assert.deepEqual(errorSummary(empty.text).map(([f]) => f).sort(), ['days', 'name', 'role-frontdesk', 'scope-persons-read']);
+  assert.equal(await sql(db, 'SELECT count(*) FROM api_tokens'), tokens);
+
+  const form = await admin.go('GET', '/tokens/new');
+  const issued = await admin.go('POST', '/tokens', new URLSearchParams([
+    ['csrf_token', hiddenCsrf(form.text)], ['name', 'Case system'], ['roles', 'caseworker'],
+    ['scopes', 'persons:read'], ['scopes', 'cases:read'], ['days', '30']]));
+  assert.equal(issued.status, 201, issued.text.slice(0, 300));
+  assert.match(issued.headers.get('cache-control') ?? '', /no-store/);
+  const secret = /data-testid="secret">(od_[A-Za-z0-9_-]+)</.exec(issued.text)?.[1];
+  assert.ok(secret, 'the secret is on the page');
+  const expires = new Date(Date.now() + 30 * 86_400_000).toISOString().slice(0, 10);
+  assert.match(issued.text, new RegExp(`It works until ${expires}`));
+  const bearer = { headers: { Authorization: `Bearer ${secret}` } };
+  const me = await fetch(new URL('/api/v1/me', server.url), bearer);
+  assert.equal(me.status, 200);
+  assert.equal(await sql(db, "SELECT token_hash FROM api_tokens WHERE name = 'Case system'"),
+    createHash('sha256').update(secret).digest('hex'), 'stored as its hash only');
+
+  const list = await admin.go('GET', '/tokens');
+  const id = await sql(db, "SELECT id FROM api_tokens WHERE name = 'Case system'");
+  const row = new RegExp(`data-testid="token-${id}">([\\s\\S]*?)</tr>`).exec(list.text)?.[1] ?? '';
+  assert.match(row, /Case system[\s\S]*caseworker[\s\S]*persons:read, cases:read[\s\S]*Active/);
+  assert.doesNotMatch(list.text, new RegExp(secret), 'the list never shows a secret');
+
+  // Another agency's administrator and a caseworker cannot revoke it.
+  const stateAdmin = await signIn('admin.state');
+  assert.equal((await send(stateAdmin, '/tokens', `/tokens/${id}/revoke`)).status, 403);
+  const caseworker = await signIn('caseworker.city');
+  assert.equal((await caseworker.go('GET', '/tokens')).status, 403);
+  assert.equal((await fetch(new URL('/api/v1/me', server.url), bearer)).status, 200);
+
+  const revoked = await admin.go('POST', `/tokens/${id}/revoke`, { csrf_token: hiddenCsrf(list.text) });
+  assert.equal(revoked.status, 303);
+  const after = await admin.go('GET', revoked.headers.get('location'));
+  assert.match(after.text, /Token revoked/);
+  assert.match(new RegExp(`data-testid="token-${id}">([\\s\\S]*?)</tr>`).exec(after.text)[1], /Revoked \d{4}-\d{2}-\d{2}/);
+  assert.equal((await fetch(new URL('/api/v1/me', server.url), bearer)).status, 401);
 });
