@@ -630,6 +630,47 @@ Status AccountService::SetRoles(const Principal& who, core::UserId id, const std
   });
 }
 
+Status AccountService::SetStaffDetails(const Principal& who, core::UserId id, const std::string& display_name,
+                                       const std::string& email, core::OfficeId office) {
+  ASSIGN_OR_RETURN(User user, StaffAccountFor(who, id, "user.set_details", "change the details of accounts"));
+  std::vector<core::FieldError> errors;
+  if (Blank(display_name)) {
+    errors.push_back({"display_name", "is required"});
+  } else if (CodePoints(display_name) > 200) {
+    errors.push_back({"display_name", "must be at most 200 characters long"});
+  }
+  if (!email.empty() && !ValidEmail(email)) {
+    errors.push_back({"email", "must be an email address such as name@example.org"});
+  }
+  if (office.valid()) {
+    RETURN_IF_ERROR(db_.Read([&](storage::Transaction& tx) -> Status {
+      ASSIGN_OR_RETURN(storage::Rows rows, tx.Query("SELECT agency_id FROM offices WHERE id = ?", {office.value}));
+      if (rows.empty() || rows[0].Int(0) != user.agency.value) {
+        errors.push_back({"office", "no office of this agency has this id"});
+      }
+      return Status::Ok();
+    }));
+  }
+  if (!errors.empty()) return Status::InvalidArgument("the account has invalid fields", std::move(errors));
+  std::vector<std::string> changed;
+  if (display_name != user.display_name) changed.push_back("name");
+  if (email != user.email) changed.push_back("e-mail address");
+  if (office != user.office) changed.push_back("office");
+  if (changed.empty()) return Status::Ok();
+  std::string what;
+  for (size_t i = 0; i < changed.size(); ++i) {
+    what += (i == 0 ? "" : i + 1 == changed.size() ? " and " : ", ") + changed[i];
+  }
+  return db_.Write([&](storage::Transaction& tx) -> Status {
+    RETURN_IF_ERROR(tx.Execute("UPDATE users SET display_name = ?, email = ?, office_id = ?, updated_at = ? WHERE id = ?",
+                               {display_name, email,
+                                office.valid() ? storage::Value(office.value) : storage::Value(storage::Null{}),
+                                clock_.Now().micros, id.value})
+                        .status());
+    return audit_.Append(tx, who, MakeEntry("user.details_changed", "user", IdText(id.value), what + " changed"));
+  });
+}
+
 Status AccountService::SetTemporaryPassword(const Principal& who, core::UserId id, const std::string& password) {
   ASSIGN_OR_RETURN(User user, StaffAccountFor(who, id, "user.password_reset", "give accounts a temporary password"));
   if (who.user == id) {

@@ -174,6 +174,11 @@ class AccountService {
   // naming roles); an administrator cannot take the admin role from themself (kFailedPrecondition).
   // Takes effect at the account's next request. Audited as user.roles_changed, with both lists.
   core::Status SetRoles(const authz::Principal& who, core::UserId id, const std::vector<authz::Role>& roles);
+  // An administrator of the staff account's agency changes its name, work e-mail address and
+  // office (an office of the agency, or none): field errors name display_name, email and office
+  // (kInvalidArgument). Audited as user.details_changed, naming the fields changed.
+  core::Status SetStaffDetails(const authz::Principal& who, core::UserId id, const std::string& display_name,
+                               const std::string& email, core::OfficeId office);
   // An administrator of the staff account's agency gives it a temporary password (the password
   // rules apply: kInvalidArgument naming password), for someone who forgot theirs: every session
   // of the account ends, and at its next sign-in it must choose its own before anything else.

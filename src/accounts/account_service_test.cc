@@ -525,6 +525,37 @@ TEST_F(AccountServiceTest, AnAdministratorGivesATemporaryPasswordThatIsChangedBe
   EXPECT_FALSE(after->password_change_required);
 }
 
+TEST_F(AccountServiceTest, AnAdministratorChangesTheNameEmailAndOfficeOfAnAccountOfTheAgency) {
+  auto office_a = service_.CreateOffice(admin_a_, {.agency = agency_a_, .name = "North Hub"});
+  auto office_b = service_.CreateOffice(admin_b_, {.agency = agency_b_, .name = "Pantry"});
+  ASSERT_TRUE(office_a.ok() && office_b.ok());
+  const core::UserId id = caseworker_a_.user;
+  EXPECT_EQ(service_.SetStaffDetails(admin_b_, id, "Casey New", "", {}).code(), StatusCode::kPermissionDenied);
+  EXPECT_EQ(service_.SetStaffDetails(caseworker_a_, id, "Casey New", "", {}).code(), StatusCode::kPermissionDenied);
+  auto bad = service_.SetStaffDetails(admin_a_, id, " ", "not an address", office_b->id);
+  ASSERT_EQ(bad.code(), StatusCode::kInvalidArgument);
+  std::vector<std::string> fields;
+  for (const auto& f : bad.fields()) fields.push_back(f.field);
+  EXPECT_THAT(fields, ElementsAre("display_name", "email", "office"));
+  EXPECT_EQ(service_.GetUser(id)->display_name, "Staff Member");
+
+  ASSERT_TRUE(service_.SetStaffDetails(admin_a_, id, "Casey New", "casey@city.example", office_a->id).ok());
+  auto user = service_.GetUser(id);
+  ASSERT_TRUE(user.ok());
+  EXPECT_EQ(user->display_name, "Casey New");
+  EXPECT_EQ(user->email, "casey@city.example");
+  EXPECT_EQ(user->office, office_a->id);
+  const audit::Record* entry = LastAudit("user.details_changed");
+  ASSERT_NE(entry, nullptr);
+  EXPECT_EQ(entry->entry.reason, "name, e-mail address and office changed");
+  // No office, the rest the same: one field changed; nothing changed records nothing.
+  ASSERT_TRUE(service_.SetStaffDetails(admin_a_, id, "Casey New", "casey@city.example", {}).ok());
+  EXPECT_FALSE(service_.GetUser(id)->office.valid());
+  EXPECT_EQ(LastAudit("user.details_changed")->entry.reason, "office changed");
+  ASSERT_TRUE(service_.SetStaffDetails(admin_a_, id, "Casey New", "casey@city.example", {}).ok());
+  EXPECT_EQ(CountAudit("user.details_changed"), 2);
+}
+
 TEST_F(AccountServiceTest, AnAccountCreatedWithATemporaryPasswordChangesItAtItsFirstSignIn) {
   NewUser u = StaffUser(agency_a_, "new.starter", {Role::kFrontdesk});
   u.temporary_password = true;

@@ -172,7 +172,8 @@ Response NewPage(const PageDeps& deps, const Context& ctx, int status, const For
 }
 
 Response AccountPage(const PageDeps& deps, const Context& ctx, int64_t id, int status, const std::string& flash,
-                     const std::vector<core::FieldError>& errors, const std::string& problem) {
+                     const std::vector<core::FieldError>& errors, const std::string& problem,
+                     const Form* details = nullptr) {
   auto users = AgencyStaff(deps, ctx);
   if (!users.ok()) return ErrorFor(deps, ctx, users.status());
   auto it = std::find_if(users->begin(), users->end(), [&](const accounts::User& u) { return u.id.value == id; });
@@ -182,11 +183,20 @@ Response AccountPage(const PageDeps& deps, const Context& ctx, int64_t id, int s
   const accounts::User& u = *it;
   json d = Common(deps, ctx, u.display_name, "staff");
   std::string office;
+  // The details form shows what was sent when it comes back with an error, else the account's.
+  const std::string chosen_office = details != nullptr ? FormValue(*details, "office")
+                                                       : (u.office.valid() ? std::to_string(u.office.value) : "");
+  json offices = json::array({{{"value", ""}, {"label", T(deps, ctx, "No office")}, {"selected", chosen_office.empty()}}});
   if (auto list = deps.accounts.ListOffices(ctx.Who().agency); list.ok()) {
     for (const auto& o : *list) {
       if (o.id == u.office) office = o.name;
+      const std::string v = std::to_string(o.id.value);
+      offices.push_back({{"value", v}, {"label", o.name}, {"selected", chosen_office == v}});
     }
   }
+  d["offices"] = std::move(offices);
+  d["f_display_name"] = details != nullptr ? FormValue(*details, "display_name") : u.display_name;
+  d["f_email"] = details != nullptr ? FormValue(*details, "email") : u.email;
   const std::string base = fmt::format("/staff/{}", u.id.value);
   d["account"] = {{"name", u.display_name},
                   {"username", u.username},
@@ -202,6 +212,7 @@ Response AccountPage(const PageDeps& deps, const Context& ctx, int64_t id, int s
                   {"active", u.active},
                   {"self", u.id == ctx.Who().user},
                   {"roles_href", base + "/roles"},
+                  {"details_href", base + "/details"},
                   {"password_href", base + "/password"},
                   {"sign_out_href", base + "/sign-out"},
                   {"switch_href", base + (u.active ? "/switch-off" : "/switch-on")}};
@@ -285,6 +296,7 @@ void AddStaffPages(Router& router, const PageDeps& deps) {
                     {"created", "Account created. Give its username and temporary password to its owner, who "
                                 "chooses their own at the first sign-in"},
                     {"roles", "Roles saved"},
+                    {"details", "Details saved"},
                     {"password", "Temporary password set, and the account signed out everywhere"},
                     {"signed-out", "The account is signed out everywhere"},
                     {"switched-off", "The account is switched off and signed out everywhere"},
@@ -300,6 +312,28 @@ void AddStaffPages(Router& router, const PageDeps& deps) {
                 const Form form = ParseForm(ctx.request.body);
                 return AfterCommand(deps, ctx, *id, deps.accounts.SetRoles(ctx.Who(), core::UserId{*id}, RolesOf(form)),
                                     "roles");
+              }});
+
+  router.Add({"POST", "/staff/{id}/details", Auth::kPage, "", [&deps](Context& ctx) {
+                auto id = AccountId(ctx);
+                if (!id.ok()) return ErrorFor(deps, ctx, id.status());
+                const Form form = ParseForm(ctx.request.body);
+                const std::string office = FormValue(form, "office");
+                core::OfficeId office_id;
+                if (!office.empty()) {
+                  if (office.size() > 18 || !std::all_of(office.begin(), office.end(), ::isdigit)) {
+                    return AccountPage(deps, ctx, *id, 400, "", {{"office", "choose one of the agency's offices"}}, "",
+                                       &form);
+                  }
+                  office_id = core::OfficeId{std::stoll(office)};
+                }
+                core::Status s = deps.accounts.SetStaffDetails(ctx.Who(), core::UserId{*id},
+                                                               Trim(FormValue(form, "display_name")),
+                                                               Trim(FormValue(form, "email")), office_id);
+                if (s.code() == core::StatusCode::kInvalidArgument) {
+                  return AccountPage(deps, ctx, *id, 400, "", s.fields(), "", &form);
+                }
+                return AfterCommand(deps, ctx, *id, s, "details");
               }});
 
   router.Add({"POST", "/staff/{id}/password", Auth::kPage, "", [&deps](Context& ctx) {

@@ -142,6 +142,7 @@ const kRules = {
   'POST /staff': { allow: ['admin'], count: 'SELECT count(*) FROM users' },
   'GET /staff/{id}': { allow: ['admin'] },
   'POST /staff/{id}/roles': { allow: ['admin'], url: async () => `/staff/${await fresh.staff()}/roles`, count: 'SELECT count(*) FROM user_roles' },
+  'POST /staff/{id}/details': { allow: ['admin'], url: async () => `/staff/${await fresh.staff()}/details`, count: "SELECT count(*) FROM audit_log WHERE action = 'user.details_changed'" },
   'POST /staff/{id}/password': { allow: ['admin'], url: async () => `/staff/${await fresh.staff()}/password`, count: "SELECT count(*) FROM audit_log WHERE action = 'user.password_reset' AND allowed = 1" },
   'POST /staff/{id}/sign-out': { allow: ['admin'], url: async () => `/staff/${await fresh.staff()}/sign-out`, count: "SELECT count(*) FROM audit_log WHERE action = 'user.sessions_ended'" },
   'POST /staff/{id}/switch-off': { allow: ['admin'], url: async () => `/staff/${await fresh.staff()}/switch-off`, count: 'SELECT count(*) FROM users WHERE active = 0' },

@@ -52,6 +52,7 @@ test('staff see where they are signed in and sign out one of the other browsers'
 
   const home = await laptop.go('GET', '/');
   assert.match(home.text, /href="\/account\/sessions"/);
+  assert.match(home.text, /href="\/account\/password"/);
   const page = await laptop.go('GET', '/account/sessions');
   assert.equal(page.status, 200);
   const listed = rows(page.text);
@@ -113,6 +114,7 @@ test('a person with a portal account sees their sessions too, from their account
   const home = await citizen.go('GET', '/portal');
   assert.equal(home.status, 200);
   assert.match(home.text, /href="\/account\/sessions"/);
+  assert.match(home.text, /href="\/account\/password"/);
   const page = await citizen.go('GET', '/account/sessions');
   assert.equal(page.status, 200);
   assert.equal(rows(page.text).size, 1);

@@ -102,7 +102,7 @@ test('an administrator adds an account whose owner chooses their own password be
   assert.match(summary((await admin.go('GET', `/staff/${id}`)).text), /Active/);
 });
 
-test('an administrator changes roles, gives a temporary password, signs an account out and switches it off', T, async () => {
+test('an administrator changes roles and details, gives a temporary password, signs an account out and switches it off', T, async () => {
   const admin = await signIn('admin.city');
   const id = await idOf('frontdesk.city');
   const desk = await signIn('frontdesk.city');
@@ -118,6 +118,19 @@ test('an administrator changes roles, gives a temporary password, signs an accou
   assert.match((await admin.go('GET', roles.headers.get('location'))).text, /Roles saved/);
   assert.match((await desk.go('GET', '/')).text, /href="\/cases"/);
   assert.equal(await sql(db, `SELECT reason FROM audit_log WHERE action = 'user.roles_changed' AND record_id = '${id}'`), 'roles frontdesk became frontdesk,caseworker');
+
+  // Details: a wrong e-mail address is named and nothing changes; then the name and office change.
+  const office = await sql(db, "SELECT min(o.id) FROM offices o JOIN agencies a ON a.id = o.agency_id WHERE a.code = 'city-social'");
+  const stateOffice = await sql(db, "SELECT min(o.id) FROM offices o JOIN agencies a ON a.id = o.agency_id WHERE a.code <> 'city-social'");
+  const wrong = await send(admin, base, `${base}/details`, { display_name: 'Farah Desk-Smith', email: 'farah at city', office: stateOffice });
+  assert.equal(wrong.status, 400);
+  assert.deepEqual(errorSummary(wrong.text).map(([f]) => f), ['email', 'office']);
+  assert.match(wrong.text, /value="Farah Desk-Smith"/, 'what was typed is kept');
+  assert.equal(await sql(db, `SELECT display_name FROM users WHERE id = ${id}`), 'Farah Desk');
+  const details = await send(admin, base, `${base}/details`, { display_name: 'Farah Desk-Smith', email: 'farah@city.example', office });
+  assert.equal(details.status, 303);
+  assert.match((await admin.go('GET', details.headers.get('location'))).text, /Details saved/);
+  assert.equal(await sql(db, `SELECT display_name || '|' || email || '|' || office_id FROM users WHERE id = ${id}`), `Farah Desk-Smith|farah@city.example|${office}`);
 
   // Signed out everywhere: the desk's session ends; the account signs in again.
   const out = await send(admin, base, `${base}/sign-out`);
