@@ -1,5 +1,7 @@
 #include "http/api_accounts.h"
 
+#include <algorithm>
+
 #include <charconv>
 #include <optional>
 #include <string>
@@ -280,6 +282,29 @@ Response RevokeToken(accounts::AccountService& accounts, Context& ctx) {
   return Response{204, {}, ""};
 }
 
+// Switches a staff account of the agency in the path off (its sessions end) or on; the account
+// as it is then.
+Response SetUserActive(accounts::AccountService& accounts, Context& ctx, bool active) {
+  auto agency = PathId(ctx, "id");
+  if (!agency.ok()) return Fail(agency.status(), ctx);
+  auto user_id = PathId(ctx, "user_id");
+  if (!user_id.ok()) return Fail(user_id.status(), ctx);
+  // Only the agency's own accounts, and only for its administrators (refused and audited).
+  auto users = accounts.ListUsers(ctx.Who(), core::AgencyId{*agency});
+  if (!users.ok()) return Fail(users.status(), ctx);
+  auto it = std::find_if(users->begin(), users->end(), [&](const accounts::User& u) { return u.id.value == *user_id; });
+  if (it == users->end()) {
+    return Fail(core::Status::NotFound(fmt::format("agency {} has no staff account {}", *agency, *user_id)), ctx);
+  }
+  if (auto st = accounts.SetUserActive(ctx.Who(), it->id, active); !st.ok()) return Fail(st, ctx);
+  auto user = accounts.GetUser(it->id);
+  if (!user.ok()) return Fail(user.status(), ctx);
+  return JsonResponse(200, UserJson(*user));
+}
+
+Response DeactivateUser(accounts::AccountService& accounts, Context& ctx) { return SetUserActive(accounts, ctx, false); }
+Response ActivateUser(accounts::AccountService& accounts, Context& ctx) { return SetUserActive(accounts, ctx, true); }
+
 }  // namespace
 
 void AddAccountRoutes(Router& router, accounts::AccountService& accounts) {
@@ -294,6 +319,9 @@ void AddAccountRoutes(Router& router, accounts::AccountService& accounts) {
   router.Add({"POST", "/api/v1/agencies/{id}/offices", Auth::kApi, "createOffice", with(CreateOffice)});
   router.Add({"GET", "/api/v1/agencies/{id}/users", Auth::kApi, "listUsers", with(ListUsers)});
   router.Add({"POST", "/api/v1/agencies/{id}/users", Auth::kApi, "createUser", with(CreateUser)});
+  router.Add({"POST", "/api/v1/agencies/{id}/users/{user_id}/deactivate", Auth::kApi, "deactivateUser",
+              with(DeactivateUser)});
+  router.Add({"POST", "/api/v1/agencies/{id}/users/{user_id}/activate", Auth::kApi, "activateUser", with(ActivateUser)});
   router.Add({"GET", "/api/v1/tokens", Auth::kApi, "listTokens", with(ListTokens)});
   router.Add({"POST", "/api/v1/tokens", Auth::kApi, "issueToken", with(IssueToken)});
   router.Add({"DELETE", "/api/v1/tokens/{id}", Auth::kApi, "revokeToken", with(RevokeToken)});

@@ -162,6 +162,11 @@ const fx = {
       { screening_id: screening, applicant_id: person, programs: ['lifeline'] }));
     return a.parts[0];
   },
+  async staff() {
+    return (await ok(await client.admin.post(`/api/v1/agencies/${agency.city}/users`, {
+      username: unique('staff').toLowerCase(), display_name: 'Fresh Staff', password: 'a-long-enough-password-42', roles: ['frontdesk'],
+    }))).id;
+  },
   async token() {
     return (await ok(await client.admin.post('/api/v1/tokens', { name: unique('system'), roles: ['caseworker'], scopes: ['persons:read'] }))).id;
   },
@@ -222,6 +227,8 @@ const kRules = {
     make: async () => ({ url: `/api/v1/agencies/${agency.city}/users`,
       body: { username: unique('user').toLowerCase(), display_name: 'New Staff', password: 'a-long-enough-password-42', roles: ['caseworker'] } }),
   },
+  deactivateUser: { allow: ['admin'], make: async () => ({ url: `/api/v1/agencies/${agency.city}/users/${await fx.staff()}/deactivate` }) },
+  activateUser: { allow: ['admin'], make: async () => ({ url: `/api/v1/agencies/${agency.city}/users/${await fx.staff()}/activate` }) },
   issueToken: { allow: ['admin'], make: async () => ({ body: { name: unique('sys'), roles: ['caseworker'], scopes: ['persons:read'] } }) },
   revokeToken: { allow: ['admin'], make: async () => ({ url: `/api/v1/tokens/${await fx.token()}` }) },
   // A screening of a registered household, saved to its record. (A household given inline is

@@ -200,7 +200,7 @@ test('only the administrators of the account\'s agency manage it; their own acco
   assert.ok(Number(await sql(db, "SELECT count(*) FROM audit_log WHERE action = 'request.refused' AND actor IN ('caseworker.city', 'admin.state')")) >= 3);
 });
 
-test('partner IT creates an account with a temporary password through the API', T, async () => {
+test('partner IT creates an account with a temporary password, and switches a leaver off, through the API', T, async () => {
   const admin = await login(server.url, 'admin.city', { purpose: 'administration' });
   const agency = Number(await sql(db, "SELECT id FROM agencies WHERE code = 'city-social'"));
   const body = { username: 'api.starter', display_name: 'Api Starter', password: 'four calm green hills', roles: ['caseworker'] };
@@ -215,6 +215,28 @@ test('partner IT creates an account with a temporary password through the API', 
   assert.equal((await starter.go('GET', '/')).headers.get('location'), '/account/password?required=1');
   const listed = await admin.get(`/api/v1/agencies/${agency}/users`);
   assert.equal(listed.body.items.find((u) => u.username === 'api.starter').password_change_required, true);
+
+  // A leaver, switched off by the HR system: signed out at once, unable to sign in; then back on.
+  const leaver = made.body.id;
+  const stateAdmin = await login(server.url, 'admin.state', { purpose: 'administration' });
+  assertProblem(await stateAdmin.post(`/api/v1/agencies/${agency}/users/${leaver}/deactivate`), 403);
+  const stateAgency = Number(await sql(db, "SELECT id FROM agencies WHERE code = 'state-benefits'"));
+  const stateUser = Number(await sql(db, "SELECT id FROM users WHERE username = 'caseworker.state'"));
+  assertProblem(await admin.post(`/api/v1/agencies/${agency}/users/${stateUser}/deactivate`), 404);
+  assertProblem(await admin.post(`/api/v1/agencies/${stateAgency}/users/${stateUser}/deactivate`), 403);
+  const self = Number(await sql(db, "SELECT id FROM users WHERE username = 'admin.city'"));
+  assertProblem(await admin.post(`/api/v1/agencies/${agency}/users/${self}/deactivate`), 412);
+  assert.equal(await sql(db, "SELECT sum(active) FROM users WHERE username IN ('api.starter', 'caseworker.state', 'admin.city')"), '3');
+
+  const off = await admin.post(`/api/v1/agencies/${agency}/users/${leaver}/deactivate`);
+  assert.equal(off.status, 200, off.text);
+  assert.equal(off.body.active, false);
+  assert.equal((await starter.go('GET', '/account/password')).status, 303, 'signed out');
+  await assert.rejects(signIn('api.starter', 'four calm green hills'));
+  const on = await admin.post(`/api/v1/agencies/${agency}/users/${leaver}/activate`);
+  assert.equal(on.status, 200);
+  assert.equal(on.body.active, true);
+  await signIn('api.starter', 'four calm green hills');
 });
 
 test('an administrator issues an API token, sees its secret once, and revokes it', T, async () => {
