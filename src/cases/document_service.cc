@@ -28,6 +28,28 @@ bool Looks(const std::string& media_type, const std::string& content) {
   return false;
 }
 
+// Whether a file name's ending, if it has one, is one of the media type's: a PDF named .exe, or
+// a photo named .pdf, is refused; a name without an ending is taken as it is.
+bool NameFits(const std::string& media_type, const std::string& file_name, std::string& ending) {
+  const size_t dot = file_name.rfind('.');
+  if (dot == std::string::npos || dot == 0 || dot + 1 == file_name.size()) return true;
+  ending = file_name.substr(dot + 1);
+  std::string lower = ending;
+  for (char& c : lower) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+  if (media_type == "application/pdf") return lower == "pdf";
+  if (media_type == "image/jpeg") return lower == "jpg" || lower == "jpeg" || lower == "jpe" || lower == "jfif";
+  if (media_type == "image/png") return lower == "png";
+  return true;
+}
+
+const char* TypeName(const std::string& media_type) {
+  return media_type == "application/pdf" ? "PDF" : media_type == "image/png" ? "PNG" : "JPEG";
+}
+
+const char* UsualEnding(const std::string& media_type) {
+  return media_type == "application/pdf" ? ".pdf" : media_type == "image/png" ? ".png" : ".jpg";
+}
+
 // The bytes are kept as base64 text: the same column type on SQLite and PostgreSQL.
 std::string Encode(const std::string& bytes) {
   std::string out(sodium_base64_ENCODED_LEN(bytes.size(), sodium_base64_VARIANT_ORIGINAL), '\0');
@@ -173,9 +195,12 @@ StatusOr<Document> DocumentService::Upload(const authz::Principal& who, const Ne
                                      : fmt::format("the file is {} bytes; the limit is {} KiB", in.content.size(),
                                                    options_.max_bytes >> 10)});
   } else if (known_type && !Looks(in.media_type, in.content)) {
-    errors.push_back({"content", fmt::format("the file is not a {} file", in.media_type == "application/pdf" ? "PDF"
-                                                                           : in.media_type == "image/png" ? "PNG"
-                                                                                                          : "JPEG")});
+    errors.push_back({"content", fmt::format("the file is not a {} file", TypeName(in.media_type))});
+  }
+  if (std::string ending; known_type && !in.file_name.empty() && !NameFits(in.media_type, in.file_name, ending)) {
+    errors.push_back({"file_name", fmt::format("the name ends in .{}, but the file is a {}: name it with {}",
+                                               ending.substr(0, 20), TypeName(in.media_type),
+                                               UsualEnding(in.media_type))});
   }
   if (citizen && !in.application) errors.push_back({"application_id", "choose the application the document is for"});
   if (!application_ok) {

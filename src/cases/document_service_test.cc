@@ -137,12 +137,29 @@ TEST_P(DocumentTest, EveryWrongFieldIsNamedAndNothingIsStored) {
   NewDocument lying = Payslip();
   lying.media_type = "image/png";
   EXPECT_EQ(documents_->Upload(kWorker, lying).status().fields().at(0).message, "the file is not a PNG file");
+  // The name's ending must be the type's, whatever its case; a name without one is taken.
+  NewDocument disguised = Payslip();
+  disguised.file_name = "payslip.pdf.exe";
+  auto named = documents_->Upload(kWorker, disguised).status();
+  ASSERT_EQ(named.fields().size(), 1u);
+  EXPECT_EQ(named.fields()[0].field, "file_name");
+  EXPECT_EQ(named.fields()[0].message, "the name ends in .exe, but the file is a PDF: name it with .pdf");
+  NewDocument photo = Payslip();
+  photo.file_name = "scan.JPG";
+  EXPECT_EQ(documents_->Upload(kWorker, photo).status().fields().at(0).message,
+            "the name ends in .JPG, but the file is a PDF: name it with .pdf");
   EXPECT_EQ(documents_->Upload(kWorker, NewDocument{core::PersonId{777}, std::nullopt, "payslip", "income", "a.pdf",
                                                     "application/pdf", Pdf()})
                 .status()
                 .code(),
             StatusCode::kNotFound);
   EXPECT_EQ(Count("SELECT COUNT(*) FROM documents"), 0);
+  NewDocument plain = Payslip();
+  plain.file_name = "PAYSLIP";
+  EXPECT_TRUE(documents_->Upload(kWorker, plain).ok());
+  NewDocument upper = Payslip();
+  upper.file_name = "Payslip.PDF";
+  EXPECT_TRUE(documents_->Upload(kWorker, upper).ok());
 }
 
 TEST_P(DocumentTest, ACategoryTheGateWithholdsHidesTheDocumentAndItsContent) {

@@ -51,6 +51,9 @@ test('a PDF uploaded through the API comes back byte for byte, as the gate allow
   assertProblem(await raw(city, `/api/v1/persons/${person}/documents?kind=selfie&category=hobbies&file_name=a%2Fb.gif`, pdf, 'image/gif'),
     400, { fields: ['kind', 'category', 'file_name', 'media_type'] });
   assertProblem(await raw(city, url, Buffer.from('not a pdf'), 'application/pdf'), 400, { fields: ['content'] });
+  const disguised = assertProblem(await raw(city, `/api/v1/persons/${person}/documents?kind=payslip&category=income&file_name=pay.pdf.exe`, pdf, 'application/pdf'),
+    400, { fields: ['file_name'] });
+  assert.match(JSON.stringify(disguised.errors), /ends in \.exe, but the file is a PDF/);
 
   const r = await fetch(server.url + made.body.content, { headers: city.headers('GET') });
   assert.equal(r.status, 200);
