@@ -5,7 +5,8 @@
 // client. A route without a rule here fails the test: a new page cannot ship without saying who
 // may use it.
 //
-// A GET the rules allow must answer 200 with HTML; any other cell must be refused (403, or 404
+// A GET the rules allow must answer 200 with HTML that has the Sign out button; any other cell
+// must be refused (403, or 404
 // where the record is not the caller's to know of), never with the client's data, or sent away
 // where the rule says so (staff opening a portal page go to their home page; the person opening
 // the staff home page goes to their account). A POST is sent with the session's csrf_token and
@@ -448,6 +449,9 @@ async function send(as, method, url, form) {
   return { ...r, requestId };
 }
 
+// Pages without the header and its Sign out button (none today; a screen's or a printer's page
+// would be named here).
+const kNoHeader = new Set([]);
 const isHtml = (r) => (r.headers.get('content-type') ?? '').startsWith('text/html');
 // What a page said, for a failure's message: its heading and first paragraph.
 const gist = (r) => [/<h1[^>]*>([^<]*)</, /<p class="govuk-body">([^<]*)</]
@@ -491,6 +495,8 @@ test('every page has a rule, and each role gets exactly what the rule allows', T
           if (r.status !== 303 || location !== rule.answer[role]) wrong.push(`${cell}: expected 303 to ${rule.answer[role]}, got ${r.status} ${location}`);
         } else if (r.status !== 200 || !isHtml(r)) {
           wrong.push(`${cell}: expected 200 with HTML, got ${r.status} ${gist(r)}`);
+        } else if (!kNoHeader.has(key) && !/<form method="post" action="\/logout"/.test(r.text)) {
+          wrong.push(`${cell}: the page has no Sign out button`);
         } else if (rule.leaks && role === 'ngo' && rule.leaks(r.text)) {
           wrong.push(`${cell}: the page shows the city's client`);
         } else if (rule.leaks && role !== 'ngo' && rule.leaks(r.text)) {
