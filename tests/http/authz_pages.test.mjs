@@ -5,15 +5,14 @@
 // client. A route without a rule here fails the test: a new page cannot ship without saying who
 // may use it.
 //
-// A GET the rules allow must answer 200 with HTML that has the Sign out button; any other cell
-// must be refused (403, or 404
-// where the record is not the caller's to know of), never with the client's data, or sent away
-// where the rule says so (staff opening a portal page go to their home page; the person opening
-// the staff home page goes to their account). A POST is sent with the session's csrf_token and
-// nothing else: an allowed cell must not be refused (it gets the form back with what is missing,
-// or a redirect), a refused cell must be refused before the form is read, and nothing may be
-// written: no audit entry that allows something carries the request's id and, where a rule names
-// a count, the count is unchanged. Every 403 given to a signed-in caller leaves a
+// A GET the rules allow must answer 200 with HTML that has the Sign out button; any other cell must
+// be refused (403, or 404 where the record is not the caller's to know of), never with the client's
+// data, or sent away where the rule says so (staff opening a portal page go to their home page; the
+// person opening the staff home page goes to their account). A POST is sent with the session's
+// csrf_token and nothing else: an allowed cell must not be refused (it gets the form back with what
+// is missing, or a redirect), a refused cell must be refused before the form is read, and nothing
+// may be written: no audit entry that allows something carries the request's id and, where a rule
+// names a count, the count is unchanged. Every 403 given to a signed-in caller leaves a
 // 'request.refused' entry in the audit log, naming the caller and the route. Without a session
 // every page sends the browser to sign in, and a form without its csrf_token is refused.
 //
