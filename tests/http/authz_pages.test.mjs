@@ -16,8 +16,8 @@
 // 'request.refused' entry in the audit log, naming the caller and the route. Without a session
 // every page sends the browser to sign in, and a form without its csrf_token is refused.
 //
-// Signing out, changing one's password and unlinking a portal account end or change the session
-// they are sent with, so they are tried last, each on a session of its own.
+// Signing out, signing out everywhere else, changing one's password and unlinking a portal account
+// end or change the sessions of the account, so they are tried last, each on a session of its own.
 //
 //   ONEDOOR_BIN=build/dev/onedoor node --test tests/http/authz_pages.test.mjs
 
