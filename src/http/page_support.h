@@ -37,6 +37,8 @@ std::string T(const PageDeps& deps, const Context& ctx, const std::string& messa
               const std::map<std::string, std::string>& args = {});
 // A date in the request's language: "2 de diciembre de 2026".
 std::string DateText(const Context& ctx, core::Date date);
+// A moment on the region's clock (the offices' default time zone, else UTC): "2026-12-05 14:05".
+std::string RegionTime(const PageDeps& deps, core::Timestamp t);
 // The measures a service target or an outcome indicator can be set on, as <select> choices
 // with `selected` chosen. In pages_metrics.cc.
 nlohmann::json TargetMetricChoices(const std::string& selected);

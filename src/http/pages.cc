@@ -11,6 +11,7 @@
 #include <nlohmann/json.hpp>
 
 #include "core/crypto.h"
+#include "frontoffice/office_hours.h"
 #include "cases/timeline.h"
 #include "http/api_timeline.h"
 #include "i18n/messages.h"
@@ -501,6 +502,12 @@ std::string T(const PageDeps& deps, const Context& ctx, const std::string& messa
   return deps.templates.messages().Format(LanguageOf(ctx), message, args);
 }
 std::string DateText(const Context& ctx, core::Date date) { return i18n::FormatDate(LanguageOf(ctx), date); }
+std::string RegionTime(const PageDeps& deps, core::Timestamp t) {
+  const std::string zone = deps.office_hours != nullptr ? deps.office_hours->default_zone() : "UTC";
+  auto local = frontoffice::ToLocal(t, zone);
+  if (!local.ok()) return t.ToRfc3339().substr(0, 16).replace(10, 1, " ");
+  return local->date.ToString() + " " + frontoffice::ClockText(local->minute);
+}
 }  // namespace page_support
 
 ErrorPage MakeErrorPage(const PageDeps& deps) {

@@ -4,7 +4,6 @@
 
 #include <fmt/format.h>
 
-#include "frontoffice/office_hours.h"
 #include "http/page_support.h"
 
 namespace http {
@@ -15,14 +14,6 @@ using page_support::Common;
 using page_support::ErrorFor;
 using page_support::Render;
 using page_support::T;
-
-// A session's time as the region's clock shows it: "2026-12-05 14:05".
-std::string LocalText(const PageDeps& deps, core::Timestamp t) {
-  const std::string zone = deps.office_hours != nullptr ? deps.office_hours->default_zone() : "UTC";
-  auto local = frontoffice::ToLocal(t, zone);
-  if (!local.ok()) return t.ToRfc3339().substr(0, 16).replace(10, 1, " ");
-  return local->date.ToString() + " " + frontoffice::ClockText(local->minute);
-}
 
 Response SessionsPage(const PageDeps& deps, Context& ctx, int status, const std::string& flash,
                       const std::string& error) {
@@ -46,8 +37,8 @@ Response SessionsPage(const PageDeps& deps, Context& ctx, int status, const std:
                     {"device", device},
                     {"user_agent", s.user_agent},
                     {"address", s.client_address.empty() ? T(deps, ctx, "Not yet known") : s.client_address},
-                    {"signed_in", LocalText(deps, s.created_at)},
-                    {"last_used", LocalText(deps, s.last_seen_at)},
+                    {"signed_in", page_support::RegionTime(deps, s.created_at)},
+                    {"last_used", page_support::RegionTime(deps, s.last_seen_at)},
                     {"current", s.current},
                     {"end_href", fmt::format("/account/sessions/{}/end", s.ref)}});
     if (!s.current) ++others;

@@ -8,7 +8,7 @@
 
 #include <fmt/format.h>
 
-#include "frontoffice/office_hours.h"
+#include "http/json_body.h"
 #include "http/page_support.h"
 
 namespace http {
@@ -78,13 +78,6 @@ std::vector<Role> RolesOf(const Form& form) {
   return out;
 }
 
-std::string LocalText(const PageDeps& deps, core::Timestamp t) {
-  const std::string zone = deps.office_hours != nullptr ? deps.office_hours->default_zone() : "UTC";
-  auto local = frontoffice::ToLocal(t, zone);
-  if (!local.ok()) return t.ToRfc3339().substr(0, 16).replace(10, 1, " ");
-  return local->date.ToString() + " " + frontoffice::ClockText(local->minute);
-}
-
 std::string StateText(const PageDeps& deps, const Context& ctx, const accounts::User& u) {
   if (!u.active) return T(deps, ctx, "Switched off");
   if (u.password_change_required) return T(deps, ctx, "Temporary password");
@@ -101,7 +94,7 @@ std::string SessionsText(const PageDeps& deps, const Context& ctx, const account
   if (u.live_sessions == 0) return T(deps, ctx, "Not signed in");
   return T(deps, ctx,
            "{count, plural, one {Signed in on # browser} other {Signed in on # browsers}}, last used {when}",
-           {{"count", std::to_string(u.live_sessions)}, {"when", LocalText(deps, *u.last_seen_at)}});
+           {{"count", std::to_string(u.live_sessions)}, {"when", page_support::RegionTime(deps, *u.last_seen_at)}});
 }
 
 // The field errors of `s` on the page: each message by its field, and the summary's links.
@@ -237,15 +230,7 @@ Response AfterCommand(const PageDeps& deps, const Context& ctx, int64_t id, cons
   return ErrorFor(deps, ctx, s);
 }
 
-core::StatusOr<int64_t> AccountId(const Context& ctx) {
-  const std::string text = ctx.Param("id");
-  int64_t id = 0;
-  if (text.empty() || text.size() > 18 || !std::all_of(text.begin(), text.end(), ::isdigit)) {
-    return core::Status::NotFound("no staff account has this id");
-  }
-  id = std::stoll(text);
-  return id;
-}
+core::StatusOr<int64_t> AccountId(const Context& ctx) { return ParseId(ctx.Param("id"), "id"); }
 
 }  // namespace
 
@@ -271,12 +256,10 @@ void AddStaffPages(Router& router, const PageDeps& deps) {
                 user.agency = ctx.Who().agency;
                 user.roles = RolesOf(form);
                 user.temporary_password = true;
-                const std::string office = FormValue(form, "office");
-                if (!office.empty()) {
-                  if (office.size() > 18 || !std::all_of(office.begin(), office.end(), ::isdigit)) {
-                    return NewPage(deps, ctx, 400, form, {{"office", "choose one of the agency's offices"}});
-                  }
-                  user.office = core::OfficeId{std::stoll(office)};
+                if (const std::string office = FormValue(form, "office"); !office.empty()) {
+                  auto parsed = ParseId(office, "office");
+                  if (!parsed.ok()) return NewPage(deps, ctx, 400, form, {{"office", "choose one of the agency's offices"}});
+                  user.office = core::OfficeId{*parsed};
                 }
                 auto made = deps.accounts.CreateUser(ctx.Who(), user);
                 if (made.status().code() == core::StatusCode::kInvalidArgument) {
@@ -318,14 +301,14 @@ void AddStaffPages(Router& router, const PageDeps& deps) {
                 auto id = AccountId(ctx);
                 if (!id.ok()) return ErrorFor(deps, ctx, id.status());
                 const Form form = ParseForm(ctx.request.body);
-                const std::string office = FormValue(form, "office");
                 core::OfficeId office_id;
-                if (!office.empty()) {
-                  if (office.size() > 18 || !std::all_of(office.begin(), office.end(), ::isdigit)) {
+                if (const std::string office = FormValue(form, "office"); !office.empty()) {
+                  auto parsed = ParseId(office, "office");
+                  if (!parsed.ok()) {
                     return AccountPage(deps, ctx, *id, 400, "", {{"office", "choose one of the agency's offices"}}, "",
                                        &form);
                   }
-                  office_id = core::OfficeId{std::stoll(office)};
+                  office_id = core::OfficeId{*parsed};
                 }
                 core::Status s = deps.accounts.SetStaffDetails(ctx.Who(), core::UserId{*id},
                                                                Trim(FormValue(form, "display_name")),

@@ -8,6 +8,7 @@
 #include <fmt/format.h>
 
 #include "core/clock.h"
+#include "http/json_body.h"
 #include "http/page_support.h"
 
 namespace http {
@@ -146,11 +147,9 @@ void AddTokenPages(Router& router, const PageDeps& deps) {
               }});
 
   router.Add({"POST", "/tokens/{id}/revoke", Auth::kPage, "", [&deps](Context& ctx) {
-                const std::string text = ctx.Param("id");
-                if (text.empty() || text.size() > 18 || !std::all_of(text.begin(), text.end(), ::isdigit)) {
-                  return ErrorFor(deps, ctx, core::Status::NotFound("no API token has this id"));
-                }
-                core::Status s = deps.accounts.RevokeToken(ctx.Who(), core::ApiTokenId{std::stoll(text)});
+                auto id = ParseId(ctx.Param("id"), "id");
+                if (!id.ok()) return ErrorFor(deps, ctx, id.status());
+                core::Status s = deps.accounts.RevokeToken(ctx.Who(), core::ApiTokenId{*id});
                 if (!s.ok()) return ErrorFor(deps, ctx, s);
                 return Response::Redirect("/tokens?revoked=1");
               }});
