@@ -15,8 +15,8 @@ Response Fail(const core::Status& s, const Context& ctx) { return Problem(s, ctx
 
 std::string ETag(int64_t version) { return fmt::format("\"{}\"", version); }
 
-json PersonBody(const registry::PersonView& v) {
-  json out = registry::ToJson(v.person, v.decision);
+// The API form of `v`: `out` (the person's own fields) with their source records and household.
+json PersonBody(const registry::PersonView& v, json out) {
   json sources = json::array();
   for (const auto& s : v.sources) {
     sources.push_back({{"agency_id", s.agency.value}, {"agency_name", s.agency_name}, {"local_id", s.local_id}});
@@ -116,9 +116,11 @@ void AddPersonRoutes(Router& router, registry::PersonService& persons, registry:
   router.Add({"GET", "/api/v1/persons/{id}", Auth::kApi, "getPerson", [&persons](Context& ctx) {
                 auto id = ParseId(ctx.Param("id"), "id");
                 if (!id.ok()) return Fail(id.status(), ctx);
-                auto view = persons.Get(ctx.Who(), core::PersonId{*id});
+                auto view = persons.GetStored(ctx.Who(), core::PersonId{*id});
                 if (!view.ok()) return Fail(view.status(), ctx);
-                Response r = JsonResponse(200, PersonBody(*view));
+                auto body = registry::StoredToJson(view->stored, view->person.id, view->person.version, view->decision);
+                if (!body.ok()) return Fail(body.status(), ctx);
+                Response r = JsonResponse(200, PersonBody(*view, std::move(body).value()));
                 r.Header("ETag", ETag(view->person.version));
                 return r;
               }});

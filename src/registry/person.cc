@@ -295,17 +295,20 @@ core::Status Validate(const Person& p) {
   return core::Status::InvalidArgument("the client record has invalid fields", std::move(e));
 }
 
-json ToJson(const Person& p, const authz::Decision& visible) {
-  json j = ToStorageJson(p);
-  json out = {{"id", p.id.value}, {"version", p.version}};
+namespace {
+
+// The API form from the storage form `j` (whose fields it takes).
+json ApiForm(json& j, core::PersonId id, int64_t version, core::Timestamp created_at, core::Timestamp updated_at,
+             const authz::Decision& visible) {
+  json out = {{"id", id.value}, {"version", version}};
   for (int f = 0; f <= static_cast<int>(authz::Field::kDeathDate); ++f) {
     const auto field = static_cast<authz::Field>(f);
     const std::string name(authz::FieldName(field));
     if (!visible.Sees(field)) continue;
     if (auto it = j.find(name); it != j.end()) out[name] = std::move(*it);
   }
-  out["created_at"] = p.created_at.ToRfc3339();
-  out["updated_at"] = p.updated_at.ToRfc3339();
+  out["created_at"] = created_at.ToRfc3339();
+  out["updated_at"] = updated_at.ToRfc3339();
   if (!visible.withheld.empty()) {
     json w = json::array();
     for (const auto& x : visible.withheld) {
@@ -314,6 +317,29 @@ json ToJson(const Person& p, const authz::Decision& visible) {
     out["withheld"] = std::move(w);
   }
   return out;
+}
+
+}  // namespace
+
+json ToJson(const Person& p, const authz::Decision& visible) {
+  json j = ToStorageJson(p);
+  return ApiForm(j, p.id, p.version, p.created_at, p.updated_at, visible);
+}
+
+core::StatusOr<json> StoredToJson(const std::string& text, core::PersonId id, int64_t version,
+                                  const authz::Decision& visible) {
+  json j = json::parse(text, nullptr, false);
+  if (j.is_discarded()) return core::Status::DataLoss("a stored client record is not valid JSON");
+  if (!j.is_object()) return core::Status::DataLoss("a stored client record has an unexpected shape");
+  core::Timestamp stamps[2];
+  const char* const keys[2] = {"created_at", "updated_at"};
+  for (int i = 0; i < 2; ++i) {
+    auto it = j.find(keys[i]);
+    if (it == j.end()) continue;
+    if (!it->is_number_integer()) return core::Status::DataLoss("a stored client record has an unexpected shape");
+    stamps[i] = {it->get<int64_t>()};
+  }
+  return ApiForm(j, id, version, stamps[0], stamps[1], visible);
 }
 
 namespace {

@@ -262,7 +262,13 @@ StatusOr<core::PersonId> PersonService::LinkSources(const authz::Principal& who,
   return target;
 }
 
-StatusOr<PersonView> PersonService::Get(const authz::Principal& who, core::PersonId id) {
+StatusOr<PersonView> PersonService::Get(const authz::Principal& who, core::PersonId id) { return Read(who, id, true); }
+
+StatusOr<PersonView> PersonService::GetStored(const authz::Principal& who, core::PersonId id) {
+  return Read(who, id, false);
+}
+
+StatusOr<PersonView> PersonService::Read(const authz::Principal& who, core::PersonId id, bool parse) {
   authz::Decision decision;
   std::string doc;
   int64_t version = 0;
@@ -303,8 +309,12 @@ StatusOr<PersonView> PersonService::Get(const authz::Principal& who, core::Perso
   RETURN_IF_ERROR(s);
   if (!decision.allowed) return Denied(decision);
   if (!found) return Status::NotFound(fmt::format("no client has id {}", id.value));
-  ASSIGN_OR_RETURN(view.person, FromStorageJson(doc));
-  Redact(view.person, decision);
+  if (parse) {
+    ASSIGN_OR_RETURN(view.person, FromStorageJson(doc));
+    Redact(view.person, decision);
+  } else {
+    view.stored = std::move(doc);
+  }
   view.person.id = id;
   view.person.version = version;
   view.decision = std::move(decision);

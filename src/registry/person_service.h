@@ -29,7 +29,8 @@ struct HouseholdRef {
 
 // A person as a principal may see them, with the gate's decision (what is withheld, why).
 struct PersonView {
-  Person person;
+  Person person;  // with GetStored: only its id and version
+  std::string stored;  // with GetStored: the stored document (StoredToJson makes the API form)
   authz::Decision decision;
   std::vector<SourceRef> sources;
   std::optional<HouseholdRef> household;
@@ -114,6 +115,9 @@ class PersonService {
   core::StatusOr<Person> Create(const authz::Principal& who, Person input);
   // kNotFound, kPermissionDenied.
   core::StatusOr<PersonView> Get(const authz::Principal& who, core::PersonId id);
+  // The same read, gated and audited alike, leaving the stored document as it is in `stored`
+  // instead of reading it into `person`: for answers that send it on (StoredToJson).
+  core::StatusOr<PersonView> GetStored(const authz::Principal& who, core::PersonId id);
   // kFailedPrecondition when `expected_version` is not the current version.
   // Fields the gate withholds from `who` keep their stored values; the result is redacted to
   // what `who` sees, and `decision` (when given) receives the gate's decision.
@@ -172,6 +176,7 @@ class PersonService {
                                             const Person* new_person, const std::string& cause);
 
  private:
+  core::StatusOr<PersonView> Read(const authz::Principal& who, core::PersonId id, bool parse);
   // A create on its way to the database, alone or with concurrent ones, and its outcome.
   struct PendingCreate {
     const authz::Principal* who;

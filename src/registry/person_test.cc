@@ -265,6 +265,48 @@ TEST(PersonToJson, HidesWithheldCategoriesAndListsThem) {
   EXPECT_EQ(j.dump().find("555"), std::string::npos);
 }
 
+// A read sends the stored document on without reading it into a Person: the answer must be
+// exactly the one made from the Person, for every shape of record and every decision.
+TEST(PersonStoredToJson, IsExactlyToJsonOfTheStoredRecord) {
+  Person minimal;
+  minimal.names = {{"official", "Li", ""}};
+  Person partial = FullPerson();
+  partial.birth_date = core::PartialDate{1990, 0, 0};
+  partial.death_date = core::PartialDate{2024, 5, 0};
+  partial.needs = {false, "", ""};
+  partial.emails.clear();
+  Person unicode = FullPerson();
+  unicode.names = {{"official", "Zoë", "Ngāti-Ōrākei"}, {"other", "Алексей", "李"}};
+  const std::vector<authz::Decision> decisions = {
+      authz::SeeEverything("all"),
+      Seeing({"identity"}, {{"contact", "Contact details", "not shared"}}),
+      Seeing({"identity", "needs"}, {{"contact", "Contact details", "x"}, {"needs", "Needs", "y"}}),
+      Seeing({}),
+  };
+  int compared = 0;
+  for (Person p : {FullPerson(), minimal, partial, unicode}) {
+    p.id = core::PersonId{77};
+    p.version = 5;
+    const std::string stored = ToStorageJson(p).dump();
+    auto read = FromStorageJson(stored);
+    ASSERT_TRUE(read.ok());
+    read->id = p.id;
+    read->version = p.version;
+    for (const auto& d : decisions) {
+      Person redacted = *read;
+      Redact(redacted, d);
+      auto direct = StoredToJson(stored, p.id, p.version, d);
+      ASSERT_TRUE(direct.ok()) << direct.status().ToString();
+      EXPECT_EQ(direct->dump(), ToJson(redacted, d).dump()) << stored;
+      ++compared;
+    }
+  }
+  EXPECT_EQ(compared, 16);
+  EXPECT_EQ(StoredToJson("not json", {}, 1, decisions[0]).status().code(), StatusCode::kDataLoss);
+  EXPECT_EQ(StoredToJson("[1]", {}, 1, decisions[0]).status().code(), StatusCode::kDataLoss);
+  EXPECT_EQ(StoredToJson(R"({"created_at": "yesterday"})", {}, 1, decisions[0]).status().code(), StatusCode::kDataLoss);
+}
+
 TEST(PersonToJson, ShowsEverythingAndNoWithheldWhenAllVisible) {
   authz::Decision d = authz::SeeEverything("test");
   json j = ToJson(FullPerson(), d);
