@@ -97,7 +97,7 @@ std::string SessionsText(const PageDeps& deps, const Context& ctx, const account
            {{"count", std::to_string(u.live_sessions)}, {"when", page_support::RegionTime(deps, *u.last_seen_at)}});
 }
 
-// The field errors of `s` on the page: each message by its field, and the summary's links.
+// `errors` on the page: each message by its field, and the summary's links.
 void AddErrors(const PageDeps& deps, const Context& ctx, json& d, const std::vector<core::FieldError>& errors) {
   json list = json::array();
   for (const auto& e : errors) {
