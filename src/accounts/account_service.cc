@@ -513,7 +513,7 @@ StatusOr<std::vector<User>> AccountService::ListUsers(const Principal& who, core
                      tx.Query("SELECT s.user_id, COUNT(*), MAX(s.last_seen_at) FROM sessions s JOIN users u ON "
                               "u.id = s.user_id WHERE u.agency_id = ? AND s.expires_at >= ? AND s.last_seen_at >= ? "
                               "GROUP BY s.user_id",
-                              {agency.value, now, now - int64_t{options_.session_idle_minutes} * kMicrosPerMinute}));
+                              {agency.value, now, LiveSince(now)}));
     for (const auto& row : live) {
       if (auto it = index.find(row.Int(0)); it != index.end()) {
         out[it->second].live_sessions = static_cast<int>(row.Int(1));
@@ -540,22 +540,11 @@ StatusOr<User> AccountService::GetUser(core::UserId id) {
 
 Status AccountService::SetUserActive(const Principal& who, core::UserId id, bool active) {
   const std::string action = active ? "user.activate" : "user.deactivate";
-  std::optional<User> user;
-  // Refuse before looking up, so that a caller without the right learns nothing of ids.
-  if (auto why = AdminRefusal(who, std::nullopt, "accounts:write", "switch accounts on or off")) {
-    return Refuse(who, action, "user", IdText(id.value), *why);
-  }
-  RETURN_IF_ERROR(db_.Read([&](storage::Transaction& tx) -> Status {
-    ASSIGN_OR_RETURN(storage::Rows rows,
-                     tx.Query(fmt::format("SELECT {} FROM users WHERE id = ?", kUserColumns), {id.value}));
-    if (!rows.empty()) user = UserFromRow(rows[0]);
-    return Status::Ok();
-  }));
-  if (!user) return Status::NotFound(fmt::format("no user has id {}", id.value));
-  if (user->kind == AccountKind::kStaff) {
-    if (auto why = AdminRefusal(who, user->agency, "accounts:write", "switch accounts on or off")) {
-      return Refuse(who, action, "user", IdText(id.value), *why);
-    }
+  // The operator switches any account, a portal one too; an administrator the staff of their agency.
+  if (IsSystem(who)) {
+    RETURN_IF_ERROR(GetUser(id).status());
+  } else {
+    RETURN_IF_ERROR(StaffAccountFor(who, id, action, "switch accounts on or off").status());
   }
   if (!active && who.user == id) return Status::FailedPrecondition("you cannot switch off your own account");
   return db_.Write([&](storage::Transaction& tx) -> Status {
@@ -568,6 +557,10 @@ Status AccountService::SetUserActive(const Principal& who, core::UserId id, bool
                          MakeEntry(active ? "user.activated" : "user.deactivated", "user", IdText(id.value),
                                    active ? "account switched on" : "account switched off"));
   });
+}
+
+int64_t AccountService::LiveSince(int64_t now) const {
+  return now - int64_t{options_.session_idle_minutes} * kMicrosPerMinute;
 }
 
 StatusOr<User> AccountService::StaffAccountFor(const Principal& who, core::UserId id, const std::string& action,
@@ -847,8 +840,10 @@ StatusOr<std::vector<ApiToken>> AccountService::ListTokens(const Principal& who)
                          : tx.Query(fmt::format("SELECT {} FROM api_tokens WHERE agency_id = ? ORDER BY id",
                                                 kTokenColumns),
                                     {who.agency.value}));
+    const int64_t now = clock_.Now().micros;
     for (const auto& row : rows) {
       ASSIGN_OR_RETURN(ApiToken t, TokenFromRow(row));
+      t.expired = t.expires_at && t.expires_at->micros <= now;
       out.push_back(std::move(t));
     }
     return Status::Ok();
@@ -1019,9 +1014,8 @@ StatusOr<NewSession> AccountService::OpenSession(const User& user, const Princip
   RETURN_IF_ERROR(db_.Write([&](storage::Transaction& tx) -> Status {
     RETURN_IF_ERROR(tx.Execute("DELETE FROM login_failures WHERE username = ?", {user.username}).status());
     // Sessions that have ended, of any account, go with what they kept of where they were used.
-    RETURN_IF_ERROR(tx.Execute("DELETE FROM sessions WHERE expires_at < ? OR last_seen_at < ?",
-                               {now, now - int64_t{options_.session_idle_minutes} * kMicrosPerMinute})
-                        .status());
+    RETURN_IF_ERROR(
+        tx.Execute("DELETE FROM sessions WHERE expires_at < ? OR last_seen_at < ?", {now, LiveSince(now)}).status());
     RETURN_IF_ERROR(tx.Execute("INSERT INTO sessions (id_hash, user_id, csrf_token, purpose, created_at, "
                                "last_seen_at, expires_at) VALUES (?, ?, ?, ?, ?, ?, ?)",
                                {id_hash, user.id.value, session.csrf_token,
@@ -1085,7 +1079,7 @@ StatusOr<std::vector<SessionInfo>> AccountService::ListOwnSessions(const Princip
                      tx.Query("SELECT id_hash, created_at, last_seen_at, expires_at, client_address, user_agent, "
                               "purpose FROM sessions WHERE user_id = ? AND expires_at >= ? AND last_seen_at >= ? "
                               "ORDER BY last_seen_at DESC, created_at DESC",
-                              {who.user.value, now, now - int64_t{options_.session_idle_minutes} * kMicrosPerMinute}));
+                              {who.user.value, now, LiveSince(now)}));
     for (const auto& row : rows) {
       SessionInfo info;
       info.ref = row.Text(0).substr(0, 16);
@@ -1116,15 +1110,10 @@ Status AccountService::EndOwnSession(const Principal& who, const std::string& re
   }
   bool ended = false;
   RETURN_IF_ERROR(db_.Write([&](storage::Transaction& tx) -> Status {
-    // Sessions of this account whose hash begins with `ref` (16 hex digits name one).
-    ASSIGN_OR_RETURN(storage::Rows rows,
-                     tx.Query("SELECT id_hash FROM sessions WHERE user_id = ?", {who.user.value}));
-    for (const auto& row : rows) {
-      const std::string hash = row.Text(0);
-      if (!hash.starts_with(ref)) continue;
-      RETURN_IF_ERROR(tx.Execute("DELETE FROM sessions WHERE id_hash = ?", {hash}).status());
-      ended = true;
-    }
+    // The session of this account whose hash begins with `ref`.
+    ASSIGN_OR_RETURN(int64_t n, tx.Execute("DELETE FROM sessions WHERE user_id = ? AND substr(id_hash, 1, 16) = ?",
+                                           {who.user.value, ref}));
+    ended = n > 0;
     if (!ended) return Status::Ok();
     return audit_.Append(tx, who, MakeEntry("session.ended", "session", ref, "signed out by the account's owner "
                                                                               "from another session"));
@@ -1204,8 +1193,7 @@ StatusOr<SessionAuth> AccountService::AuthenticateSession(const std::string& ses
   }));
   if (!found) return Status::Unauthenticated("sign in again");
 
-  const int64_t idle = int64_t{options_.session_idle_minutes} * kMicrosPerMinute;
-  const bool ended = now > found->expires || now - found->last_seen > idle;
+  const bool ended = now > found->expires || found->last_seen < LiveSince(now);
   if (ended || !found->user.active) {
     RETURN_IF_ERROR(db_.Write([&](storage::Transaction& tx) -> Status {
       return tx.Execute("DELETE FROM sessions WHERE id_hash = ?", {id_hash}).status();
@@ -1216,19 +1204,16 @@ StatusOr<SessionAuth> AccountService::AuthenticateSession(const std::string& ses
   auto purpose = authz::ParsePurpose(found->purpose);
   if (!purpose.ok()) return Status::Internal("a stored session has a purpose unknown to this version of onedoor");
 
-  const std::string agent = KeptUserAgent(use.user_agent);
-  const bool first_use = found->client_address.empty() && !use.client_address.empty();
-  if (now - found->last_seen >= kTouchIntervalMicros || first_use) {
-    const bool where = !use.client_address.empty() &&
-                       (use.client_address != found->client_address || agent != found->user_agent);
+  const bool known = !use.client_address.empty();
+  if (now - found->last_seen >= kTouchIntervalMicros || (known && found->client_address.empty())) {
+    // Where it is used from now, when the request says; else what it was.
+    const std::string address = known ? use.client_address : found->client_address;
+    const std::string agent = known ? KeptUserAgent(use.user_agent) : found->user_agent;
     Status st = db_.Write([&](storage::Transaction& tx) -> Status {
-      if (where) {
-        return tx
-            .Execute("UPDATE sessions SET last_seen_at = ?, client_address = ?, user_agent = ? WHERE id_hash = ?",
-                     {now, use.client_address, agent, id_hash})
-            .status();
-      }
-      return tx.Execute("UPDATE sessions SET last_seen_at = ? WHERE id_hash = ?", {now, id_hash}).status();
+      return tx
+          .Execute("UPDATE sessions SET last_seen_at = ?, client_address = ?, user_agent = ? WHERE id_hash = ?",
+                   {now, address, agent, id_hash})
+          .status();
     });
     // Bookkeeping only: at worst the session ends a little early.
     if (!st.ok()) core::LogWarn("could not record a session's use", {{"error", st.ToString()}});

@@ -77,6 +77,7 @@ struct ApiToken {
   std::optional<core::Timestamp> revoked_at;
   std::optional<core::Timestamp> last_used_at;
   std::optional<core::Timestamp> expires_at;  // none for tokens issued before tokens expired
+  bool expired = false;                        // expires_at has passed (ListTokens)
 };
 
 // A newly issued token: `secret` is shown once and stored only as a hash.
@@ -165,6 +166,9 @@ class AccountService {
   core::Status UseBlocklist(const std::string& path);
   core::StatusOr<std::vector<User>> ListUsers(const authz::Principal& who, core::AgencyId agency);
   core::StatusOr<User> GetUser(core::UserId id);
+  // Switching an account off ends its sessions; nobody switches off their own. A system principal
+  // switches any account; an administrator the staff accounts of their agency (kNotFound for any
+  // other account). Audited as user.deactivated or user.activated, refusals too.
   core::Status SetUserActive(const authz::Principal& who, core::UserId id, bool active);
   // An administrator of the staff account's agency (or a system principal) ends every session of
   // the account; returns how many. kNotFound for no such staff account; audited as
@@ -263,6 +267,8 @@ class AccountService {
   // account (a refused caller learns nothing of ids).
   core::StatusOr<User> StaffAccountFor(const authz::Principal& who, core::UserId id, const std::string& action,
                                        std::string_view what);
+  // Sessions last used at or after this are live; the others ended by idling.
+  int64_t LiveSince(int64_t now) const;
   // A new session of `user`, audited as login.succeeded by `actor` with the reason `how`.
   core::StatusOr<NewSession> OpenSession(const User& user, const authz::Principal& actor, const std::string& how);
   // Appends an audit entry in its own write (for events whose main write is absent).

@@ -341,13 +341,6 @@ void AddStaffPages(Router& router, const PageDeps& deps) {
                 [&deps, on](Context& ctx) {
                   auto id = AccountId(ctx);
                   if (!id.ok()) return ErrorFor(deps, ctx, id.status());
-                  // Staff of the caller's agency only (the service would also let an
-                  // administrator switch a portal account).
-                  auto users = AgencyStaff(deps, ctx);
-                  if (!users.ok()) return ErrorFor(deps, ctx, users.status());
-                  if (std::none_of(users->begin(), users->end(), [&](const accounts::User& u) { return u.id.value == *id; })) {
-                    return ErrorFor(deps, ctx, core::Status::NotFound(fmt::format("no staff account of your agency has id {}", *id)));
-                  }
                   return AfterCommand(deps, ctx, *id, deps.accounts.SetUserActive(ctx.Who(), core::UserId{*id}, on),
                                       on ? "switched-on" : "switched-off");
                 }});

@@ -7,7 +7,6 @@
 
 #include <fmt/format.h>
 
-#include "core/clock.h"
 #include "http/json_body.h"
 #include "http/page_support.h"
 
@@ -29,7 +28,6 @@ std::string Day(core::Timestamp t) { return t.ToRfc3339().substr(0, 10); }
 Response ListPage(const PageDeps& deps, const Context& ctx, const std::string& flash) {
   auto tokens = deps.accounts.ListTokens(ctx.Who());
   if (!tokens.ok()) return ErrorFor(deps, ctx, tokens.status());
-  const core::Timestamp now = core::SystemClock().Now();
   json d = Common(deps, ctx, "API tokens", "tokens");
   json rows = json::array();
   // The newest first.
@@ -40,7 +38,7 @@ Response ListPage(const PageDeps& deps, const Context& ctx, const std::string& f
     std::string scopes;
     for (const auto& s : t.scopes) scopes += (scopes.empty() ? "" : ", ") + s;
     const bool revoked = t.revoked_at.has_value();
-    const bool expired = !revoked && t.expires_at && t.expires_at->micros <= now.micros;
+    const bool expired = !revoked && t.expired;
     std::string state = T(deps, ctx, "Active");
     std::string tag = "govuk-tag--green";
     if (revoked) {

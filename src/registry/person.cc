@@ -297,6 +297,21 @@ core::Status Validate(const Person& p) {
 
 namespace {
 
+// Takes created_at and updated_at (integers; 0 when absent) out of a stored document; false when
+// one is not an integer.
+bool TakeTimestamps(json& j, core::Timestamp& created_at, core::Timestamp& updated_at) {
+  core::Timestamp* const stamps[2] = {&created_at, &updated_at};
+  const char* const keys[2] = {"created_at", "updated_at"};
+  for (int i = 0; i < 2; ++i) {
+    auto it = j.find(keys[i]);
+    if (it == j.end()) continue;
+    if (!it->is_number_integer()) return false;
+    *stamps[i] = {it->get<int64_t>()};
+    j.erase(it);
+  }
+  return true;
+}
+
 // The API form from the storage form `j` (whose fields it takes).
 json ApiForm(json& j, core::PersonId id, int64_t version, core::Timestamp created_at, core::Timestamp updated_at,
              const authz::Decision& visible) {
@@ -331,15 +346,12 @@ core::StatusOr<json> StoredToJson(const std::string& text, core::PersonId id, in
   json j = json::parse(text, nullptr, false);
   if (j.is_discarded()) return core::Status::DataLoss("a stored client record is not valid JSON");
   if (!j.is_object()) return core::Status::DataLoss("a stored client record has an unexpected shape");
-  core::Timestamp stamps[2];
-  const char* const keys[2] = {"created_at", "updated_at"};
-  for (int i = 0; i < 2; ++i) {
-    auto it = j.find(keys[i]);
-    if (it == j.end()) continue;
-    if (!it->is_number_integer()) return core::Status::DataLoss("a stored client record has an unexpected shape");
-    stamps[i] = {it->get<int64_t>()};
+  core::Timestamp created_at;
+  core::Timestamp updated_at;
+  if (!TakeTimestamps(j, created_at, updated_at)) {
+    return core::Status::DataLoss("a stored client record has an unexpected shape");
   }
-  return ApiForm(j, id, version, stamps[0], stamps[1], visible);
+  return ApiForm(j, id, version, created_at, updated_at, visible);
 }
 
 namespace {
@@ -437,24 +449,17 @@ core::StatusOr<Person> FromStorageJson(const std::string& text) {
   if (j.is_discarded()) return core::Status::DataLoss("a stored client record is not valid JSON");
   // erase() below throws on anything but an object.
   if (!j.is_object()) return core::Status::DataLoss("a stored client record has an unexpected shape");
-  std::vector<core::FieldError> errors;
   // The timestamps are taken out first: Read knows only the fields a caller may send.
-  std::optional<int64_t> stamps[2];
-  const char* const keys[2] = {"created_at", "updated_at"};
-  for (int i = 0; i < 2; ++i) {
-    auto it = j.find(keys[i]);
-    if (it == j.end()) continue;
-    if (it->is_number_integer()) {
-      stamps[i] = it->get<int64_t>();
-    } else {
-      errors.push_back({keys[i], "must be an integer"});
-    }
-    j.erase(it);
+  core::Timestamp created_at;
+  core::Timestamp updated_at;
+  if (!TakeTimestamps(j, created_at, updated_at)) {
+    return core::Status::DataLoss("a stored client record has an unexpected shape");
   }
+  std::vector<core::FieldError> errors;
   Person p = Read(j, errors, true);
   if (!errors.empty()) return core::Status::DataLoss("a stored client record has an unexpected shape");
-  if (stamps[0]) p.created_at = {*stamps[0]};
-  if (stamps[1]) p.updated_at = {*stamps[1]};
+  p.created_at = created_at;
+  p.updated_at = updated_at;
   return p;
 }
 

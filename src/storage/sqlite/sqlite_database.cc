@@ -3,9 +3,9 @@
 #include <pthread.h>
 #include <sqlite3.h>
 
+#include <atomic>
 #include <condition_variable>
 #include <deque>
-#include <atomic>
 #include <mutex>
 #include <thread>
 #include <unordered_map>
