@@ -7,7 +7,7 @@ cd "$(dirname "$0")/.."
 
 packages=(
   build-essential cmake ninja-build ccache pkg-config git
-  libsqlite3-dev sqlite3 postgresql libpq-dev libyaml-cpp-dev nlohmann-json3-dev libsodium-dev
+  libsqlite3-dev sqlite3 postgresql libpq-dev libyaml-cpp-dev nlohmann-json3-dev libsimdjson-dev libsodium-dev
   librestinio-dev libasio-dev libfmt-dev libhttp-parser-dev libkainjow-mustache-dev
   libgtest-dev libgmock-dev libbenchmark-dev libicu-dev libxlsxwriter-dev libgoogle-perftools-dev time
   chromium wrk curl ca-certificates nginx libcurl4-openssl-dev libssl-dev clang

@@ -118,9 +118,10 @@ void AddPersonRoutes(Router& router, registry::PersonService& persons, registry:
                 if (!id.ok()) return Fail(id.status(), ctx);
                 auto view = persons.GetStored(ctx.Who(), core::PersonId{*id});
                 if (!view.ok()) return Fail(view.status(), ctx);
-                auto body = registry::StoredToJson(view->stored, view->person.id, view->person.version, view->decision);
+                auto body = registry::StoredToJsonText(view->stored, view->person.id, view->person.version,
+                                                       view->decision, PersonBody(*view, json::object()));
                 if (!body.ok()) return Fail(body.status(), ctx);
-                Response r = JsonResponse(200, PersonBody(*view, std::move(body).value()));
+                Response r = Response::Json(200, std::move(body).value());
                 r.Header("ETag", ETag(view->person.version));
                 return r;
               }});

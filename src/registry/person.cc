@@ -341,19 +341,6 @@ json ToJson(const Person& p, const authz::Decision& visible) {
   return ApiForm(j, p.id, p.version, p.created_at, p.updated_at, visible);
 }
 
-core::StatusOr<json> StoredToJson(const std::string& text, core::PersonId id, int64_t version,
-                                  const authz::Decision& visible) {
-  json j = json::parse(text, nullptr, false);
-  if (j.is_discarded()) return core::Status::DataLoss("a stored client record is not valid JSON");
-  if (!j.is_object()) return core::Status::DataLoss("a stored client record has an unexpected shape");
-  core::Timestamp created_at;
-  core::Timestamp updated_at;
-  if (!TakeTimestamps(j, created_at, updated_at)) {
-    return core::Status::DataLoss("a stored client record has an unexpected shape");
-  }
-  return ApiForm(j, id, version, created_at, updated_at, visible);
-}
-
 namespace {
 
 // Calls f(field, member-swapper) for each person field: `move(from, to)` copies the field.

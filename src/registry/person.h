@@ -90,11 +90,13 @@ core::Status Validate(const Person& p);
 // The API form: the fields `visible` lets through (authz::Field), with id, version, the
 // timestamps and, when something is withheld, "withheld": [{category, label, reason}].
 nlohmann::json ToJson(const Person& p, const authz::Decision& visible);
-// The same API form made straight from a stored document (ToStorageJson's, as `persons.doc`
-// holds it), without reading it into a Person: what a read of the API sends. kDataLoss when the
-// document is not a JSON object or its timestamps are not integers.
-core::StatusOr<nlohmann::json> StoredToJson(const std::string& doc, core::PersonId id, int64_t version,
-                                            const authz::Decision& visible);
+// The text of the same API form made straight from a stored document (ToStorageJson's, as
+// `persons.doc` holds it), without reading it into a Person, and with the members of `more` (an
+// object, whose keys are not the record's) added: what a read of the API sends. Byte for byte
+// what ToJson(...) with `more` merged dumps. kDataLoss when the document is not a JSON object or
+// its timestamps are not integers.
+core::StatusOr<std::string> StoredToJsonText(std::string_view stored, core::PersonId id, int64_t version,
+                                             const authz::Decision& visible, const nlohmann::json& more);
 
 // Clears the fields of `p` that `visible` does not let through, so that what is handed on
 // holds only what the principal may see.

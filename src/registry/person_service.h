@@ -30,7 +30,7 @@ struct HouseholdRef {
 // A person as a principal may see them, with the gate's decision (what is withheld, why).
 struct PersonView {
   Person person;  // with GetStored: only its id and version
-  std::string stored;  // with GetStored: the stored document (StoredToJson makes the API form)
+  std::string stored;  // with GetStored: the stored document (StoredToJsonText makes the API form)
   authz::Decision decision;
   std::vector<SourceRef> sources;
   std::optional<HouseholdRef> household;
@@ -116,7 +116,7 @@ class PersonService {
   // kNotFound, kPermissionDenied.
   core::StatusOr<PersonView> Get(const authz::Principal& who, core::PersonId id);
   // The same read, gated and audited alike, leaving the stored document as it is in `stored`
-  // instead of reading it into `person`: for answers that send it on (StoredToJson).
+  // instead of reading it into `person`: for answers that send it on (StoredToJsonText).
   core::StatusOr<PersonView> GetStored(const authz::Principal& who, core::PersonId id);
   // kFailedPrecondition when `expected_version` is not the current version.
   // Fields the gate withholds from `who` keep their stored values; the result is redacted to

@@ -267,7 +267,7 @@ TEST(PersonToJson, HidesWithheldCategoriesAndListsThem) {
 
 // A read sends the stored document on without reading it into a Person: the answer must be
 // exactly the one made from the Person, for every shape of record and every decision.
-TEST(PersonStoredToJson, IsExactlyToJsonOfTheStoredRecord) {
+TEST(PersonStoredToJsonText, IsExactlyToJsonOfTheStoredRecord) {
   Person minimal;
   minimal.names = {{"official", "Li", ""}};
   Person partial = FullPerson();
@@ -295,16 +295,27 @@ TEST(PersonStoredToJson, IsExactlyToJsonOfTheStoredRecord) {
     for (const auto& d : decisions) {
       Person redacted = *read;
       Redact(redacted, d);
-      auto direct = StoredToJson(stored, p.id, p.version, d);
+      // What the read adds to it (the person's source records and household), merged in.
+      const nlohmann::json more = {{"source_records", nlohmann::json::array({{{"agency_id", 2}, {"local_id", "A-1"}}})},
+                                   {"household", {{"id", 9}, {"name", "Ward \"Ngā\" home"}}}};
+      nlohmann::json expected = ToJson(redacted, d);
+      expected.update(more);
+      auto direct = StoredToJsonText(stored, p.id, p.version, d, more);
       ASSERT_TRUE(direct.ok()) << direct.status().ToString();
-      EXPECT_EQ(direct->dump(), ToJson(redacted, d).dump()) << stored;
+      EXPECT_EQ(*direct, expected.dump()) << stored;
+      // And without them, spaced as another writer might have stored it.
+      auto spaced = StoredToJsonText(nlohmann::json::parse(stored).dump(2), p.id, p.version, d, nlohmann::json::object());
+      ASSERT_TRUE(spaced.ok()) << spaced.status().ToString();
+      EXPECT_EQ(nlohmann::json::parse(*spaced), ToJson(redacted, d)) << stored;
       ++compared;
     }
   }
   EXPECT_EQ(compared, 16);
-  EXPECT_EQ(StoredToJson("not json", {}, 1, decisions[0]).status().code(), StatusCode::kDataLoss);
-  EXPECT_EQ(StoredToJson("[1]", {}, 1, decisions[0]).status().code(), StatusCode::kDataLoss);
-  EXPECT_EQ(StoredToJson(R"({"created_at": "yesterday"})", {}, 1, decisions[0]).status().code(), StatusCode::kDataLoss);
+  const nlohmann::json none = nlohmann::json::object();
+  for (const char* bad : {"not json", "[1]", "", R"({"created_at": "yesterday"})", R"({"names": [1, 2)",
+                          R"({"names": []} trailing)", R"({"sex": })"}) {
+    EXPECT_EQ(StoredToJsonText(bad, {}, 1, decisions[0], none).status().code(), StatusCode::kDataLoss) << bad;
+  }
 }
 
 TEST(PersonToJson, ShowsEverythingAndNoWithheldWhenAllVisible) {
