@@ -16,20 +16,6 @@ Response Fail(const core::Status& s, const Context& ctx) { return Problem(s, ctx
 std::string ETag(int64_t version) { return fmt::format("\"{}\"", version); }
 
 // The API form of `v`: `out` (the person's own fields) with their source records and household.
-json PersonBody(const registry::PersonView& v, json out) {
-  json sources = json::array();
-  for (const auto& s : v.sources) {
-    sources.push_back({{"agency_id", s.agency.value}, {"agency_name", s.agency_name}, {"local_id", s.local_id}});
-  }
-  out["source_records"] = std::move(sources);
-  if (v.household) {
-    out["household"] = {{"id", v.household->id.value},
-                        {"name", v.household->name},
-                        {"relationship", v.household->relationship}};
-  }
-  return out;
-}
-
 json HouseholdBody(const registry::Household& h) {
   json members = json::array();
   for (const auto& m : h.members) {
@@ -118,8 +104,7 @@ void AddPersonRoutes(Router& router, registry::PersonService& persons, registry:
                 if (!id.ok()) return Fail(id.status(), ctx);
                 auto view = persons.GetStored(ctx.Who(), core::PersonId{*id});
                 if (!view.ok()) return Fail(view.status(), ctx);
-                auto body = registry::StoredToJsonText(view->stored, view->person.id, view->person.version,
-                                                       view->decision, PersonBody(*view, json::object()));
+                auto body = registry::ReadAnswerText(*view);
                 if (!body.ok()) return Fail(body.status(), ctx);
                 Response r = Response::Json(200, std::move(body).value());
                 r.Header("ETag", ETag(view->person.version));

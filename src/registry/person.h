@@ -2,7 +2,9 @@
 
 #include <optional>
 #include <set>
+#include <span>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include <nlohmann/json_fwd.hpp>
@@ -90,13 +92,24 @@ core::Status Validate(const Person& p);
 // The API form: the fields `visible` lets through (authz::Field), with id, version, the
 // timestamps and, when something is withheld, "withheld": [{category, label, reason}].
 nlohmann::json ToJson(const Person& p, const authz::Decision& visible);
+// A member to add to an API form written as text: its key (a plain name, written as it is) and
+// its value as JSON text.
+struct JsonMember {
+  std::string_view key;
+  std::string text;
+};
+
 // The text of the same API form made straight from a stored document (ToStorageJson's, as
-// `persons.doc` holds it), without reading it into a Person, and with the members of `more` (an
-// object, whose keys are not the record's) added: what a read of the API sends. Byte for byte
-// what ToJson(...) with `more` merged dumps. kDataLoss when the document is not a JSON object or
-// its timestamps are not integers.
+// `persons.doc` holds it), without reading it into a Person, with the members of `more` (whose
+// keys are not the record's) added: what a read of the API sends. Byte for byte what
+// ToJson(...) with `more` merged dumps. kDataLoss when the document is not a JSON object or its
+// timestamps are not integers.
 core::StatusOr<std::string> StoredToJsonText(std::string_view stored, core::PersonId id, int64_t version,
-                                             const authz::Decision& visible, const nlohmann::json& more);
+                                             const authz::Decision& visible, std::span<const JsonMember> more = {});
+
+// Appends `s` to `out` as a JSON string, quoted and escaped as nlohmann::json's dump() writes it
+// (`"`, `\` and control characters escaped; other UTF-8 as it is).
+void AppendJsonString(std::string& out, std::string_view s);
 
 // Clears the fields of `p` that `visible` does not let through, so that what is handed on
 // holds only what the principal may see.

@@ -36,6 +36,10 @@ struct PersonView {
   std::optional<HouseholdRef> household;
 };
 
+// The text of what a read of the API answers for `view` (from GetStored): the API form of the
+// stored document with the person's source records and, when there is one, household.
+core::StatusOr<std::string> ReadAnswerText(const PersonView& view);
+
 struct SearchQuery {
   std::string name;        // words that must each start a name part, any order
   std::string birth_date;  // YYYY, YYYY-MM or YYYY-MM-DD

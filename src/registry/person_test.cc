@@ -1,4 +1,5 @@
 #include "registry/person.h"
+#include "registry/person_service.h"
 
 #include <functional>
 #include <string>
@@ -295,26 +296,69 @@ TEST(PersonStoredToJsonText, IsExactlyToJsonOfTheStoredRecord) {
     for (const auto& d : decisions) {
       Person redacted = *read;
       Redact(redacted, d);
-      // What the read adds to it (the person's source records and household), merged in.
-      const nlohmann::json more = {{"source_records", nlohmann::json::array({{{"agency_id", 2}, {"local_id", "A-1"}}})},
-                                   {"household", {{"id", 9}, {"name", "Ward \"Ngā\" home"}}}};
-      nlohmann::json expected = ToJson(redacted, d);
-      expected.update(more);
-      auto direct = StoredToJsonText(stored, p.id, p.version, d, more);
+      auto direct = StoredToJsonText(stored, p.id, p.version, d);
       ASSERT_TRUE(direct.ok()) << direct.status().ToString();
-      EXPECT_EQ(*direct, expected.dump()) << stored;
-      // And without them, spaced as another writer might have stored it.
-      auto spaced = StoredToJsonText(nlohmann::json::parse(stored).dump(2), p.id, p.version, d, nlohmann::json::object());
+      EXPECT_EQ(*direct, ToJson(redacted, d).dump()) << stored;
+      // Spaced as another writer might have stored it.
+      auto spaced = StoredToJsonText(nlohmann::json::parse(stored).dump(2), p.id, p.version, d);
       ASSERT_TRUE(spaced.ok()) << spaced.status().ToString();
       EXPECT_EQ(nlohmann::json::parse(*spaced), ToJson(redacted, d)) << stored;
       ++compared;
     }
   }
   EXPECT_EQ(compared, 16);
-  const nlohmann::json none = nlohmann::json::object();
   for (const char* bad : {"not json", "[1]", "", R"({"created_at": "yesterday"})", R"({"names": [1, 2)",
                           R"({"names": []} trailing)", R"({"sex": })"}) {
-    EXPECT_EQ(StoredToJsonText(bad, {}, 1, decisions[0], none).status().code(), StatusCode::kDataLoss) << bad;
+    EXPECT_EQ(StoredToJsonText(bad, {}, 1, decisions[0]).status().code(), StatusCode::kDataLoss) << bad;
+  }
+}
+
+// What a read of the API answers: the stored record's API form with the person's source records
+// and household, as the JSON tree of the same would be written.
+TEST(ReadAnswerText, IsTheApiFormWithSourcesAndHousehold) {
+  Person p = FullPerson();
+  p.id = core::PersonId{12};
+  p.version = 3;
+  const authz::Decision d = Seeing({"identity"}, {{"contact", "Contact details", "not \"shared\" here"}});
+  PersonView view;
+  view.stored = ToStorageJson(p).dump();
+  view.person.id = p.id;
+  view.person.version = p.version;
+  view.decision = d;
+  view.sources = {{core::AgencyId{2}, "Health \"North\"", "H-1"}, {core::AgencyId{5}, "Zoë's Trust", "Z\\9"}};
+  view.household = HouseholdRef{core::HouseholdId{40}, "Okonkwo household", "parent"};
+  Person redacted = p;
+  Redact(redacted, d);
+  nlohmann::json expected = ToJson(redacted, d);
+  expected["source_records"] = {{{"agency_id", 2}, {"agency_name", "Health \"North\""}, {"local_id", "H-1"}},
+                                {{"agency_id", 5}, {"agency_name", "Zoë's Trust"}, {"local_id", "Z\\9"}}};
+  expected["household"] = {{"id", 40}, {"name", "Okonkwo household"}, {"relationship", "parent"}};
+  auto text = ReadAnswerText(view);
+  ASSERT_TRUE(text.ok()) << text.status().ToString();
+  EXPECT_EQ(*text, expected.dump());
+
+  view.sources.clear();
+  view.household.reset();
+  expected["source_records"] = nlohmann::json::array();
+  expected.erase("household");
+  text = ReadAnswerText(view);
+  ASSERT_TRUE(text.ok());
+  EXPECT_EQ(*text, expected.dump());
+
+  view.stored = "{";
+  EXPECT_EQ(ReadAnswerText(view).status().code(), StatusCode::kDataLoss);
+}
+
+// Strings written as nlohmann::json writes them, for every character that needs escaping.
+TEST(AppendJsonString, EscapesAsNlohmannDumpDoes) {
+  std::string every_byte;
+  for (int c = 1; c < 256; ++c) every_byte += static_cast<char>(c);
+  for (std::string s : {std::string(), std::string("plain"), std::string("quote \" and \\ back"),
+                        std::string("Zoë 李 Ngāti-Ōrākei\u00a0"), std::string("\b\f\n\r\t\x01\x1f\x7f end"),
+                        std::string(1, '\0') + "nul", every_byte.substr(0, 0x7f)}) {  // bytes 1 to 0x7f
+    std::string out;
+    AppendJsonString(out, s);
+    EXPECT_EQ(out, nlohmann::json(s).dump()) << s;
   }
 }
 

@@ -7,9 +7,10 @@
 #include <array>
 #include <charconv>
 
-#include <nlohmann/json.hpp>
+#include <fmt/format.h>
 
 #include "registry/person.h"
+#include "registry/person_service.h"
 
 namespace registry {
 namespace {
@@ -50,9 +51,31 @@ simdjson::error_code RawText(simdjson::ondemand::value value, std::string_view& 
 
 }  // namespace
 
+void AppendJsonString(std::string& out, std::string_view s) {
+  out += '"';
+  size_t start = 0;
+  for (size_t i = 0; i < s.size(); ++i) {
+    const auto c = static_cast<unsigned char>(s[i]);
+    if (c >= 0x20 && c != '"' && c != '\\') continue;
+    out.append(s, start, i - start);
+    start = i + 1;
+    switch (c) {
+      case '"': out += "\\\""; break;
+      case '\\': out += "\\\\"; break;
+      case '\b': out += "\\b"; break;
+      case '\f': out += "\\f"; break;
+      case '\n': out += "\\n"; break;
+      case '\r': out += "\\r"; break;
+      case '\t': out += "\\t"; break;
+      default: fmt::format_to(std::back_inserter(out), "\\u{:04x}", c);
+    }
+  }
+  out.append(s, start, s.size() - start);
+  out += '"';
+}
+
 core::StatusOr<std::string> StoredToJsonText(std::string_view stored, core::PersonId id, int64_t version,
-                                             const authz::Decision& visible, const nlohmann::json& more) {
-  if (!more.is_object()) return core::Status::Internal("the members to add to a client record must be an object");
+                                             const authz::Decision& visible, std::span<const JsonMember> more) {
   // The parser and its padded copy of the document are kept per thread: a read allocates neither.
   thread_local simdjson::ondemand::parser parser;
   thread_local std::string padded;
@@ -89,26 +112,37 @@ core::StatusOr<std::string> StoredToJsonText(std::string_view stored, core::Pers
   // The members in the order nlohmann::json writes an object's keys (sorted), so that the text is
   // the one ToJson(...).dump() makes of the same record.
   std::vector<std::pair<std::string_view, std::string_view>> members;
-  std::vector<std::string> owned;  // texts made here; reserved so that views into it stay valid
-  owned.reserve(6 + more.size());
   members.reserve(kPersonFields + 6 + more.size());
   for (int f = 0; f < kPersonFields; ++f) {
     if (present[f] && visible.Sees(static_cast<authz::Field>(f))) {
       members.emplace_back(authz::FieldName(static_cast<authz::Field>(f)), fields[f]);
     }
   }
-  members.emplace_back("id", owned.emplace_back(std::to_string(id.value)));
-  members.emplace_back("version", owned.emplace_back(std::to_string(version)));
-  members.emplace_back("created_at", owned.emplace_back('"' + created_at.ToRfc3339() + '"'));
-  members.emplace_back("updated_at", owned.emplace_back('"' + updated_at.ToRfc3339() + '"'));
+  const std::string id_text = std::to_string(id.value);
+  const std::string version_text = std::to_string(version);
+  const std::string created_text = '"' + created_at.ToRfc3339() + '"';
+  const std::string updated_text = '"' + updated_at.ToRfc3339() + '"';
+  members.emplace_back("id", id_text);
+  members.emplace_back("version", version_text);
+  members.emplace_back("created_at", created_text);
+  members.emplace_back("updated_at", updated_text);
+  std::string withheld;
   if (!visible.withheld.empty()) {
-    nlohmann::json w = nlohmann::json::array();
+    withheld += '[';
     for (const auto& x : visible.withheld) {
-      w.push_back({{"category", x.category}, {"label", x.label}, {"reason", x.reason}});
+      if (withheld.size() > 1) withheld += ',';
+      withheld += "{\"category\":";
+      AppendJsonString(withheld, x.category);
+      withheld += ",\"label\":";
+      AppendJsonString(withheld, x.label);
+      withheld += ",\"reason\":";
+      AppendJsonString(withheld, x.reason);
+      withheld += '}';
     }
-    members.emplace_back("withheld", owned.emplace_back(w.dump()));
+    withheld += ']';
+    members.emplace_back("withheld", withheld);
   }
-  for (const auto& [key, value] : more.items()) members.emplace_back(key, owned.emplace_back(value.dump()));
+  for (const auto& m : more) members.emplace_back(m.key, m.text);
   std::sort(members.begin(), members.end());
 
   size_t size = 2;
@@ -125,6 +159,30 @@ core::StatusOr<std::string> StoredToJsonText(std::string_view stored, core::Pers
   }
   out += '}';
   return out;
+}
+
+core::StatusOr<std::string> ReadAnswerText(const PersonView& view) {
+  std::string sources = "[";
+  for (const auto& s : view.sources) {
+    if (sources.size() > 1) sources += ',';
+    fmt::format_to(std::back_inserter(sources), "{{\"agency_id\":{},\"agency_name\":", s.agency.value);
+    AppendJsonString(sources, s.agency_name);
+    sources += ",\"local_id\":";
+    AppendJsonString(sources, s.local_id);
+    sources += '}';
+  }
+  sources += ']';
+  std::vector<JsonMember> more;
+  more.push_back({"source_records", std::move(sources)});
+  if (view.household) {
+    std::string h = fmt::format("{{\"id\":{},\"name\":", view.household->id.value);
+    AppendJsonString(h, view.household->name);
+    h += ",\"relationship\":";
+    AppendJsonString(h, view.household->relationship);
+    h += '}';
+    more.push_back({"household", std::move(h)});
+  }
+  return StoredToJsonText(view.stored, view.person.id, view.person.version, view.decision, more);
 }
 
 }  // namespace registry
