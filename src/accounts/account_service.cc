@@ -27,7 +27,8 @@ constexpr int64_t kMicrosPerMinute = 60'000'000;
 constexpr int64_t kTouchIntervalMicros = 60'000'000;
 
 constexpr std::string_view kUserColumns =
-    "id, kind, username, display_name, email, agency_id, office_id, person_id, active, password_change_required";
+    "id, kind, username, display_name, email, agency_id, office_id, person_id, active, password_change_required, "
+    "password_expires_at";
 
 constexpr std::string_view kWrongCredentials = "the username or password is not right";
 constexpr std::string_view kTokenNotValid = "the API token is not valid";
@@ -162,7 +163,13 @@ User UserFromRow(const storage::Row& row, size_t first = 0) {
   if (auto p = row.OptInt(first + 7)) u.person = core::PersonId{*p};
   u.active = row.Int(first + 8) != 0;
   u.password_change_required = row.Int(first + 9) != 0;
+  if (auto at = row.OptInt(first + 10); at && u.password_change_required) u.password_expires_at = core::Timestamp{*at};
   return u;
+}
+
+// Whether the temporary password of `u` has stopped working at `now`.
+void MarkExpiry(User& u, int64_t now) {
+  u.password_expired = u.password_expires_at && now >= u.password_expires_at->micros;
 }
 
 Status LoadRoles(storage::Transaction& tx, User& user) {
@@ -457,14 +464,18 @@ StatusOr<User> AccountService::CreateUser(const Principal& who, const NewUser& u
   out.active = true;
   out.password_change_required = user.temporary_password;
   const int64_t now = clock_.Now().micros;
+  if (user.temporary_password) out.password_expires_at = core::Timestamp{TemporaryPasswordExpiry(now)};
   RETURN_IF_ERROR(db_.Write([&](storage::Transaction& tx) -> Status {
     auto rows = tx.Query(
         "INSERT INTO users (kind, username, display_name, email, password_hash, agency_id, office_id, active, "
-        "password_change_required, created_at, updated_at) VALUES (?, ?, ?, ?, ?, ?, ?, 1, ?, ?, ?) RETURNING id",
+        "password_change_required, password_expires_at, created_at, updated_at) "
+        "VALUES (?, ?, ?, ?, ?, ?, ?, 1, ?, ?, ?, ?) RETURNING id",
         {std::string(AccountKindName(user.kind)), user.username, user.display_name, user.email, hash,
          out.agency.valid() ? storage::Value(out.agency.value) : storage::Value(storage::Null{}),
          out.office.valid() ? storage::Value(out.office.value) : storage::Value(storage::Null{}),
-         int64_t{user.temporary_password ? 1 : 0}, now, now});
+         int64_t{user.temporary_password ? 1 : 0},
+         out.password_expires_at ? storage::Value(out.password_expires_at->micros) : storage::Value(storage::Null{}),
+         now, now});
     if (!rows.ok()) {
       if (rows.status().code() == StatusCode::kAlreadyExists) return Status::AlreadyExists("that username is taken");
       return rows.status();
@@ -507,8 +518,11 @@ StatusOr<std::vector<User>> AccountService::ListUsers(const Principal& who, core
       if (!role.ok()) return Status::Internal("a stored role is not known to this version of onedoor");
       if (auto it = index.find(row.Int(0)); it != index.end()) out[it->second].roles.push_back(*role);
     }
-    for (auto& u : out) u.roles = CanonicalRoles(std::move(u.roles));
     const int64_t now = clock_.Now().micros;
+    for (auto& u : out) {
+      u.roles = CanonicalRoles(std::move(u.roles));
+      MarkExpiry(u, now);
+    }
     ASSIGN_OR_RETURN(storage::Rows live,
                      tx.Query("SELECT s.user_id, COUNT(*), MAX(s.last_seen_at) FROM sessions s JOIN users u ON "
                               "u.id = s.user_id WHERE u.agency_id = ? AND s.expires_at >= ? AND s.last_seen_at >= ? "
@@ -532,6 +546,7 @@ StatusOr<User> AccountService::GetUser(core::UserId id) {
                      tx.Query(fmt::format("SELECT {} FROM users WHERE id = ?", kUserColumns), {id.value}));
     if (rows.empty()) return Status::Ok();
     out = UserFromRow(rows[0]);
+    MarkExpiry(*out, clock_.Now().micros);
     return LoadRoles(tx, *out);
   }));
   if (!out) return Status::NotFound(fmt::format("no user has id {}", id.value));
@@ -563,6 +578,10 @@ int64_t AccountService::LiveSince(int64_t now) const {
   return now - int64_t{options_.session_idle_minutes} * kMicrosPerMinute;
 }
 
+int64_t AccountService::TemporaryPasswordExpiry(int64_t now) const {
+  return now + int64_t{options_.temporary_password_days} * 24 * 60 * kMicrosPerMinute;
+}
+
 StatusOr<User> AccountService::StaffAccountFor(const Principal& who, core::UserId id, const std::string& action,
                                                std::string_view what) {
   // Refuse before looking up, so that a caller without the right learns nothing of ids.
@@ -576,6 +595,7 @@ StatusOr<User> AccountService::StaffAccountFor(const Principal& who, core::UserI
                               {id.value}));
     if (rows.empty()) return Status::Ok();
     user = UserFromRow(rows[0]);
+    MarkExpiry(*user, clock_.Now().micros);
     return LoadRoles(tx, *user);
   }));
   if (!user) return Status::NotFound(fmt::format("no staff account has id {}", id.value));
@@ -675,9 +695,10 @@ Status AccountService::SetTemporaryPassword(const Principal& who, core::UserId i
   // Hashed before the write: the single writer does not wait on it.
   ASSIGN_OR_RETURN(std::string hash, core::HashPassword(password, options_.fast_password_hashing));
   return db_.Write([&](storage::Transaction& tx) -> Status {
-    RETURN_IF_ERROR(tx.Execute("UPDATE users SET password_hash = ?, password_change_required = 1, updated_at = ? "
-                               "WHERE id = ?",
-                               {hash, clock_.Now().micros, id.value})
+    const int64_t now = clock_.Now().micros;
+    RETURN_IF_ERROR(tx.Execute("UPDATE users SET password_hash = ?, password_change_required = 1, "
+                               "password_expires_at = ?, updated_at = ? WHERE id = ?",
+                               {hash, TemporaryPasswordExpiry(now), now, id.value})
                         .status());
     // Signed out everywhere: whoever held a session of the account before the reset loses it.
     RETURN_IF_ERROR(tx.Execute("DELETE FROM sessions WHERE user_id = ?", {id.value}).status());
@@ -685,7 +706,9 @@ Status AccountService::SetTemporaryPassword(const Principal& who, core::UserId i
     RETURN_IF_ERROR(tx.Execute("DELETE FROM login_failures WHERE username = ?", {user.username}).status());
     return audit_.Append(tx, who,
                          MakeEntry("user.password_reset", "user", IdText(id.value),
-                                   "temporary password given by an administrator; to be changed at sign-in"));
+                                   fmt::format("temporary password given by an administrator; to be changed at "
+                                               "sign-in within {} days",
+                                               options_.temporary_password_days)));
   });
 }
 
@@ -738,8 +761,8 @@ Status AccountService::SetPassword(const Principal& who, core::UserId id, const 
   ASSIGN_OR_RETURN(std::string hash, core::HashPassword(password, options_.fast_password_hashing));
   return db_.Write([&](storage::Transaction& tx) -> Status {
     ASSIGN_OR_RETURN(int64_t changed,
-                     tx.Execute("UPDATE users SET password_hash = ?, password_change_required = 0, updated_at = ? "
-                                "WHERE id = ?",
+                     tx.Execute("UPDATE users SET password_hash = ?, password_change_required = 0, "
+                                "password_expires_at = NULL, updated_at = ? WHERE id = ?",
                                 {hash, clock_.Now().micros, id.value}));
     if (changed == 0) return Status::NotFound(fmt::format("no user has id {}", id.value));
     // A new password ends every session: whoever knew the old one is signed out.
@@ -945,7 +968,7 @@ StatusOr<NewSession> AccountService::Login(const std::string& username, const st
         tx.Query(fmt::format("SELECT {}, password_hash FROM users WHERE username = ?", kUserColumns), {username}));
     if (users.empty()) return Status::Ok();
     user = UserFromRow(users[0]);
-    hash = users[0].Text(10);
+    hash = users[0].Text(11);
     return LoadRoles(tx, *user);
   }));
 
@@ -998,6 +1021,11 @@ StatusOr<NewSession> AccountService::Login(const std::string& username, const st
   if (!user->active) {
     AuditAlone(actor, MakeEntry("login.failed", "user", record_id, "the account is switched off", false));
     return Status::Unauthenticated("this account is switched off; ask an administrator");
+  }
+  if (user->password_expires_at && now >= user->password_expires_at->micros) {
+    AuditAlone(actor, MakeEntry("login.failed", "user", record_id, "the temporary password expired", false));
+    return Status::FailedPrecondition(
+        "this temporary password has expired; ask your agency's administrator for a new one");
   }
 
   return OpenSession(*user, actor, "signed in");
@@ -1164,7 +1192,8 @@ StatusOr<SessionAuth> AccountService::AuthenticateSession(const std::string& ses
     ASSIGN_OR_RETURN(storage::Rows rows,
                      tx.Query("SELECT s.csrf_token, s.purpose, s.last_seen_at, s.expires_at, u.id, u.kind, "
                               "u.username, u.display_name, u.email, u.agency_id, u.office_id, u.person_id, "
-                              "u.active, u.password_change_required, r.id, r.person_id, r.scopes, r.until, "
+                              "u.active, u.password_change_required, u.password_expires_at, r.id, r.person_id, "
+                              "r.scopes, r.until, "
                               "s.client_address, s.user_agent FROM sessions s "
                               "JOIN users u ON u.id = "
                               "s.user_id LEFT JOIN representatives r ON r.id = s.acting_for AND r.user_id = s.user_id "
@@ -1176,15 +1205,15 @@ StatusOr<SessionAuth> AccountService::AuthenticateSession(const std::string& ses
     f.purpose = rows[0].Text(1);
     f.last_seen = rows[0].Int(2);
     f.expires = rows[0].Int(3);
-    f.client_address = rows[0].Text(18);
-    f.user_agent = rows[0].Text(19);
+    f.client_address = rows[0].Text(19);
+    f.user_agent = rows[0].Text(20);
     f.user = UserFromRow(rows[0], 4);
-    if (auto grant = rows[0].OptInt(14)) {
-      const std::string until = rows[0].OptText(17).value_or("");
+    if (auto grant = rows[0].OptInt(15)) {
+      const std::string until = rows[0].OptText(18).value_or("");
       if (until.empty() || until >= clock_.Now().UtcDate().ToString()) {
         f.representation = *grant;
-        f.represented = core::PersonId{rows[0].Int(15)};
-        f.scopes = rows[0].Text(16);
+        f.represented = core::PersonId{rows[0].Int(16)};
+        f.scopes = rows[0].Text(17);
       }
     }
     RETURN_IF_ERROR(LoadRoles(tx, f.user));

@@ -48,6 +48,9 @@ struct User {
   std::optional<core::PersonId> person;  // citizen's own record, once linked
   // An administrator set the password: the account chooses its own before anything else.
   bool password_change_required = false;
+  // When the temporary password stops working (with password_change_required).
+  std::optional<core::Timestamp> password_expires_at;
+  bool password_expired = false;  // by then; filled by ListUsers, GetUser and StaffAccountFor
   // Filled by ListUsers: the account's live sessions, and the newest use of one of them.
   int live_sessions = 0;
   std::optional<core::Timestamp> last_seen_at;
@@ -123,6 +126,7 @@ struct AccountOptions {
   int session_max_hours = 12;
   int login_max_failures = 5;
   int login_window_minutes = 15;
+  int temporary_password_days = 7;  // a temporary password stops working after this
   bool fast_password_hashing = false;  // tests and demo data only
 };
 
@@ -213,8 +217,9 @@ class AccountService {
   core::Status RevokeToken(const authz::Principal& who, core::ApiTokenId id);
 
   // kUnauthenticated for a wrong username or password (same message for both), an inactive
-  // account; kResourceExhausted once login_max_failures failures for the username fall in
-  // the window. Failures and successes are audited.
+  // account; kFailedPrecondition for the right temporary password after temporary_password_days;
+  // kResourceExhausted once login_max_failures failures for the username fall in the window.
+  // Failures and successes are audited.
   core::StatusOr<NewSession> Login(const std::string& username, const std::string& password,
                                    authz::Purpose purpose, const std::string& request_id);
   // A session for `user`, whose identity another party has verified (an OpenID Connect
@@ -269,6 +274,8 @@ class AccountService {
                                        std::string_view what);
   // Sessions last used at or after this are live; the others ended by idling.
   int64_t LiveSince(int64_t now) const;
+  // When a temporary password given at `now` stops working.
+  int64_t TemporaryPasswordExpiry(int64_t now) const;
   // A new session of `user`, audited as login.succeeded by `actor` with the reason `how`.
   core::StatusOr<NewSession> OpenSession(const User& user, const authz::Principal& actor, const std::string& how);
   // Appends an audit entry in its own write (for events whose main write is absent).

@@ -574,6 +574,53 @@ TEST_F(AccountServiceTest, AnAccountCreatedWithATemporaryPasswordChangesItAtItsF
   EXPECT_TRUE(it->password_change_required);
 }
 
+// A temporary password works for temporary_password_days (7 here), then only a new one from an
+// administrator lets its owner in; a password the owner chose does not expire.
+TEST_F(AccountServiceTest, ATemporaryPasswordStopsWorkingAfterItsDays) {
+  NewUser u = StaffUser(agency_a_, "late.starter", {Role::kFrontdesk});
+  u.temporary_password = true;
+  auto made = service_.CreateUser(admin_a_, u);
+  ASSERT_TRUE(made.ok()) << made.status().ToString();
+  ASSERT_TRUE(made->password_expires_at.has_value());
+  EXPECT_EQ(made->password_expires_at->micros, clock_.Now().micros + int64_t{7} * 24 * 3600 * 1'000'000);
+  EXPECT_EQ(service_.GetUser(made->id)->password_expires_at, made->password_expires_at);
+
+  clock_.Advance(7 * 24h - 1s);
+  EXPECT_TRUE(service_.Login("late.starter", kPassword, Purpose::kServiceDelivery, "r").ok());
+  clock_.Advance(1s);
+  auto expired = service_.Login("late.starter", kPassword, Purpose::kServiceDelivery, "r");
+  ASSERT_EQ(expired.status().code(), StatusCode::kFailedPrecondition);
+  EXPECT_THAT(expired.status().message(), HasSubstr("temporary password has expired"));
+  const audit::Record* refused = LastAudit("login.failed");
+  ASSERT_NE(refused, nullptr);
+  EXPECT_EQ(refused->entry.reason, "the temporary password expired");
+  // The wrong password still says only that it is wrong: expiry is told to whoever knows it.
+  EXPECT_EQ(service_.Login("late.starter", "not the password at all", Purpose::kServiceDelivery, "r")
+                .status()
+                .message(),
+            "the username or password is not right");
+
+  // A new temporary password from an administrator starts its own days.
+  const std::string temporary = "green meadow lantern 77";
+  ASSERT_TRUE(service_.SetTemporaryPassword(admin_a_, made->id, temporary).ok());
+  auto listed = service_.ListUsers(admin_a_, agency_a_);
+  ASSERT_TRUE(listed.ok());
+  auto it = std::find_if(listed->begin(), listed->end(), [](const User& x) { return x.username == "late.starter"; });
+  ASSERT_NE(it, listed->end());
+  ASSERT_TRUE(it->password_expires_at.has_value());
+  EXPECT_EQ(it->password_expires_at->micros, clock_.Now().micros + int64_t{7} * 24 * 3600 * 1'000'000);
+  auto session = service_.Login("late.starter", temporary, Purpose::kServiceDelivery, "r");
+  ASSERT_TRUE(session.ok());
+  auto auth = service_.AuthenticateSession(session->session_id, "r");
+  ASSERT_TRUE(auth.ok());
+
+  // Chosen by its owner, the password has no end.
+  ASSERT_TRUE(service_.ChangeOwnPassword(auth->principal, temporary, "a long walk by the harbour").ok());
+  EXPECT_FALSE(service_.GetUser(made->id)->password_expires_at.has_value());
+  clock_.Advance(400 * 24h);
+  EXPECT_TRUE(service_.Login("late.starter", "a long walk by the harbour", Purpose::kServiceDelivery, "r").ok());
+}
+
 TEST_F(AccountServiceTest, AnAdministratorSetsRolesThatApplyAtTheNextRequest) {
   auto session = service_.Login("case.a", kPassword, Purpose::kCaseWork, "r");
   ASSERT_TRUE(session.ok());

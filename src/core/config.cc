@@ -93,6 +93,7 @@ const std::map<std::string, Setter>& Setters() {
       {"max_body_bytes", [](Config& c, const std::string& v) { return ParseIntInto(c.max_body_bytes, v, 1024, 64 << 20); }},
       {"login_max_failures", [](Config& c, const std::string& v) { return ParseIntInto(c.login_max_failures, v, 1, 1000); }},
       {"login_window_minutes", [](Config& c, const std::string& v) { return ParseIntInto(c.login_window_minutes, v, 1, 24 * 60); }},
+      {"temporary_password_days", [](Config& c, const std::string& v) { return ParseIntInto(c.temporary_password_days, v, 1, 90); }},
       {"webhook_url",
        [](Config& c, const std::string& v) {
          if (!v.empty() && v.rfind("http://", 0) != 0 && v.rfind("https://", 0) != 0) {

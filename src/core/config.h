@@ -26,6 +26,7 @@ struct Config {
   int max_body_bytes = 1 << 20;    // ONEDOOR_MAX_BODY_BYTES
   int login_max_failures = 5;      // ONEDOOR_LOGIN_MAX_FAILURES within login_window_minutes
   int login_window_minutes = 15;
+  int temporary_password_days = 7;  // a temporary password from an administrator stops working after this
   int shutdown_grace_seconds = 10;
   // ONEDOOR_RULES_DIRS: the rule packs to load, files or folders separated by ':'
   // (docs/rules.md). The default is the shared inputs and the US and demo packs.

@@ -70,6 +70,7 @@ TEST_F(ConfigTest, EmptyPathGivesDefaults) {
   EXPECT_EQ(c->max_body_bytes, 1 << 20);
   EXPECT_EQ(c->login_max_failures, 5);
   EXPECT_EQ(c->login_window_minutes, 15);
+  EXPECT_EQ(c->temporary_password_days, 7);
   EXPECT_EQ(c->shutdown_grace_seconds, 10);
 }
 
@@ -120,6 +121,7 @@ TEST_F(ConfigTest, ReadsValuesFromTheFile) {
       "max_body_bytes: 4096\n"
       "login_max_failures: 9\n"
       "login_window_minutes: 20\n"
+      "temporary_password_days: 3\n"
       "shutdown_grace_seconds: 0\n"));
   ASSERT_TRUE(c.ok()) << c.status().ToString();
   EXPECT_EQ(c->db, "/srv/onedoor/data.db");
@@ -135,6 +137,7 @@ TEST_F(ConfigTest, ReadsValuesFromTheFile) {
   EXPECT_EQ(c->max_body_bytes, 4096);
   EXPECT_EQ(c->login_max_failures, 9);
   EXPECT_EQ(c->login_window_minutes, 20);
+  EXPECT_EQ(c->temporary_password_days, 3);
   EXPECT_EQ(c->shutdown_grace_seconds, 0);
 }
 
@@ -167,6 +170,7 @@ TEST_F(ConfigTest, RejectsBadValues) {
   for (const char* text : {"worker_threads: 0\n", "worker_threads: 2000\n", "worker_threads: 4.5\n",
                            "read_connections: -1\n", "secure_cookies: maybe\n", "log_level: loud\n",
                            "listen: localhost\n", "max_body_bytes: 99999999999999999999\n", "online_bookings_per_hour: 0\n",
+                           "temporary_password_days: 0\n", "temporary_password_days: 91\n",
                            "db: [a, b]\n", "db:\n  nested: 1\n"}) {
     const std::string path = Write(text);
     auto c = Config::Load(path);

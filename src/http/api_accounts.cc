@@ -58,6 +58,8 @@ json OfficeJson(const accounts::Office& o) {
   return {{"id", o.id.value}, {"agency_id", o.agency.value}, {"name", o.name}, {"address", o.address}};
 }
 
+json OptTime(const std::optional<core::Timestamp>& t) { return t ? json(t->ToRfc3339()) : json(nullptr); }
+
 // Never the password hash: accounts::User does not carry it.
 json UserJson(const accounts::User& u) {
   return {{"id", u.id.value},
@@ -69,10 +71,9 @@ json UserJson(const accounts::User& u) {
           {"office_id", IdOrNull(u.office.value)},
           {"roles", RolesJson(u.roles)},
           {"active", u.active},
-          {"password_change_required", u.password_change_required}};
+          {"password_change_required", u.password_change_required},
+          {"password_expires_at", OptTime(u.password_expires_at)}};
 }
-
-json OptTime(const std::optional<core::Timestamp>& t) { return t ? json(t->ToRfc3339()) : json(nullptr); }
 
 json TokenJson(const accounts::ApiToken& t) {
   return {{"id", t.id.value},

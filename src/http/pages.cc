@@ -1445,7 +1445,10 @@ void AddPages(Router& router, const PageDeps& deps) {
                                                    ctx.request.request_id);
                 if (!session.ok()) {
                   const bool throttled = session.status().code() == core::StatusCode::kResourceExhausted;
-                  std::string message = throttled ? session.status().message() : "The username or password is not right";
+                  // Told only to whoever typed the right password: it has expired.
+                  const bool expired = session.status().code() == core::StatusCode::kFailedPrecondition;
+                  std::string message = throttled || expired ? session.status().message()
+                                                             : "The username or password is not right";
                   message[0] = static_cast<char>(std::toupper(static_cast<unsigned char>(message[0])));
                   return LoginPage(deps, ctx, throttled ? 429 : 401, username, message, purpose_text, next, fresh);
                 }

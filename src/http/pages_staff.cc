@@ -80,12 +80,14 @@ std::vector<Role> RolesOf(const Form& form) {
 
 std::string StateText(const PageDeps& deps, const Context& ctx, const accounts::User& u) {
   if (!u.active) return T(deps, ctx, "Switched off");
+  if (u.password_expired) return T(deps, ctx, "Temporary password expired");
   if (u.password_change_required) return T(deps, ctx, "Temporary password");
   return T(deps, ctx, "Active");
 }
 
 std::string StateTag(const accounts::User& u) {
   if (!u.active) return "govuk-tag--grey";
+  if (u.password_expired) return "govuk-tag--red";
   if (u.password_change_required) return "govuk-tag--yellow";
   return "govuk-tag--green";
 }
@@ -201,6 +203,9 @@ Response AccountPage(const PageDeps& deps, const Context& ctx, int64_t id, int s
                   {"state", StateText(deps, ctx, u)},
                   {"state_tag", StateTag(u)},
                   {"sessions", SessionsText(deps, ctx, u)},
+                  {"password_until", u.password_expires_at && !u.password_expired
+                                         ? page_support::RegionTime(deps, *u.password_expires_at)
+                                         : std::string()},
                   {"signed_in", u.live_sessions > 0},
                   {"active", u.active},
                   {"self", u.id == ctx.Who().user},

@@ -1080,6 +1080,11 @@ ALTER TABLE sessions ADD COLUMN user_agent TEXT NOT NULL DEFAULT '';
       {40, "temporary passwords", R"sql(
 ALTER TABLE users ADD COLUMN password_change_required BIGINT NOT NULL DEFAULT 0;
 )sql"},
+      // A temporary password stops working after a few days (temporary_password_days); NULL for
+      // a password the account chose itself.
+      {41, "temporary passwords expire", R"sql(
+ALTER TABLE users ADD COLUMN password_expires_at BIGINT;
+)sql"},
   };
   return *migrations;
 }

@@ -35,6 +35,12 @@ async function signIn(username, password = kPassword) {
   return v;
 }
 
+async function sqlWrite(statement) {
+  const { execFile } = await import('node:child_process');
+  const { promisify } = await import('node:util');
+  await promisify(execFile)('sqlite3', ['-cmd', '.timeout 10000', db, statement], { timeout: 15_000 });
+}
+
 // Sends the form at `action` from the page at `page`, with its CSRF token.
 async function send(v, page, action, fields = {}) {
   const form = await v.go('GET', page);
@@ -149,6 +155,28 @@ test('an administrator changes roles and details, gives a temporary password, si
   await assert.rejects(signIn('frontdesk.city'));
   const locked = await signIn('frontdesk.city', 'seven swans swimming');
   assert.equal((await locked.go('GET', '/')).headers.get('location'), '/account/password?required=1');
+  const until = (await admin.go('GET', base)).text;
+  assert.match(until, /data-testid="account-password-until">[^<]*\d{4}/, 'the page says until when it works');
+  const expires = Number(await sql(db, `SELECT password_expires_at - updated_at FROM users WHERE username = 'frontdesk.city'`));
+  assert.equal(expires, 7 * 24 * 3600 * 1e6, 'seven days by default');
+
+  // Not used in time, it stops working: whoever types it is told so, and the page shows it.
+  await sqlWrite(`UPDATE users SET password_expires_at = 1 WHERE username = 'frontdesk.city'`);
+  const late = await new Visitor(server.url).submit('/login', '/login', {
+    username: 'frontdesk.city', password: 'seven swans swimming', purpose: 'administration',
+  });
+  assert.equal(late.status, 401);
+  assert.match(late.text, /This temporary password has expired; ask your agency(&apos;|')s administrator for a new one/);
+  const mistyped = await new Visitor(server.url).submit('/login', '/login', {
+    username: 'frontdesk.city', password: 'not the right one at all', purpose: 'administration',
+  });
+  assert.match(mistyped.text, /The username or password is not right/);
+  assert.doesNotMatch(mistyped.text, /expired/);
+  assert.match(summary((await admin.go('GET', base)).text), /Temporary password expired/);
+  assert.equal(await sql(db, "SELECT reason FROM audit_log WHERE action = 'login.failed' AND actor = 'frontdesk.city' ORDER BY seq DESC LIMIT 1 OFFSET 1"), 'the temporary password expired');
+  // A new one from the administrator starts its own seven days.
+  assert.equal((await send(admin, base, `${base}/password`, { password: 'seven swans swimming' })).status, 303);
+  assert.ok(Number(await sql(db, `SELECT password_expires_at FROM users WHERE username = 'frontdesk.city'`)) > Date.now() * 1000);
 
   // Switched off: signed out and unable to sign in; switched on again.
   const off = await send(admin, base, `${base}/switch-off`);
@@ -209,8 +237,11 @@ test('partner IT creates an account with a temporary password, and switches a le
   const made = await admin.post(`/api/v1/agencies/${agency}/users`, { ...body, temporary_password: true });
   assert.equal(made.status, 201, made.text);
   assert.equal(made.body.password_change_required, true);
+  const days = (Date.parse(made.body.password_expires_at) - Date.now()) / 86_400_000;
+  assert.ok(days > 6.9 && days <= 7, `the temporary password works for seven days: ${made.body.password_expires_at}`);
   const plain = await admin.post(`/api/v1/agencies/${agency}/users`, { ...body, username: 'api.plain' });
   assert.equal(plain.body.password_change_required, false);
+  assert.equal(plain.body.password_expires_at, null);
   const starter = await signIn('api.starter', 'four calm green hills');
   assert.equal((await starter.go('GET', '/')).headers.get('location'), '/account/password?required=1');
   const listed = await admin.get(`/api/v1/agencies/${agency}/users`);
