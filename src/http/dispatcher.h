@@ -15,6 +15,11 @@ namespace http {
 inline constexpr char kSessionCookie[] = "onedoor_session";
 inline constexpr char kHostSessionCookie[] = "__Host-onedoor_session";
 inline const char* SessionCookieName(bool secure) { return secure ? kHostSessionCookie : kSessionCookie; }
+// The name of a short-lived cookie limited to one path (a form's CSRF token, a sign-in's state):
+// over TLS with the __Secure- prefix, so that browsers take it only over HTTPS.
+inline std::string PathCookieName(std::string_view name, bool secure) {
+  return secure ? "__Secure-" + std::string(name) : std::string(name);
+}
 
 struct DispatcherOptions {
   bool secure_cookies = true;

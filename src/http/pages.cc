@@ -470,7 +470,8 @@ Response LoginPage(const PageDeps& deps, const Context& ctx, int status, const s
   d["purposes"] = std::move(purposes);
   d["next"] = next;
   Response r = Page(deps, status, "login", d);
-  r.Header("Set-Cookie", fmt::format("{}={}; Path=/login; HttpOnly; SameSite=Strict{}", kLoginCsrfCookie, csrf,
+  r.Header("Set-Cookie", fmt::format("{}={}; Path=/login; HttpOnly; SameSite=Strict{}",
+                                     PathCookieName(kLoginCsrfCookie, deps.secure_cookies), csrf,
                                      deps.secure_cookies ? "; Secure" : ""));
   return r;
 }
@@ -1426,7 +1427,7 @@ void AddPages(Router& router, const PageDeps& deps) {
                 const std::string username = Trim(FormValue(form, "username"));
                 const std::string purpose_text = FormValue(form, "purpose");
                 const std::string next = FormValue(form, "next");
-                const std::string cookie_csrf = ctx.request.Cookie(kLoginCsrfCookie);
+                const std::string cookie_csrf = ctx.request.Cookie(PathCookieName(kLoginCsrfCookie, deps.secure_cookies));
                 const std::string fresh = core::RandomToken(24);
                 if (cookie_csrf.empty() || !core::ConstantTimeEquals(cookie_csrf, FormValue(form, "csrf_token"))) {
                   return LoginPage(deps, ctx, 403, username,

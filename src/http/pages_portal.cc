@@ -37,14 +37,15 @@ Response FormPage(const PageDeps& deps, Context& ctx, int status, const std::str
   const std::string csrf = core::RandomToken(24);
   d["csrf_token"] = csrf;
   Response r = Render(deps, status, name, d);
-  r.Header("Set-Cookie", fmt::format("{}={}; Path=/portal; HttpOnly; SameSite=Strict{}", kPortalCsrfCookie, csrf,
+  r.Header("Set-Cookie", fmt::format("{}={}; Path=/portal; HttpOnly; SameSite=Strict{}",
+                                     PathCookieName(kPortalCsrfCookie, deps.secure_cookies), csrf,
                                      deps.secure_cookies ? "; Secure" : ""));
   (void)ctx;
   return r;
 }
 
-bool CsrfOk(const Context& ctx, const std::multimap<std::string, std::string>& form) {
-  const std::string cookie = ctx.request.Cookie(kPortalCsrfCookie);
+bool CsrfOk(const PageDeps& deps, const Context& ctx, const std::multimap<std::string, std::string>& form) {
+  const std::string cookie = ctx.request.Cookie(PathCookieName(kPortalCsrfCookie, deps.secure_cookies));
   return !cookie.empty() && core::ConstantTimeEquals(cookie, FormValue(form, "csrf_token"));
 }
 
@@ -163,7 +164,7 @@ void AddPortalPages(Router& router, const PageDeps& deps) {
                 const auto form = ParseForm(ctx.request.body);
                 const std::string name = FormValue(form, "name");
                 const std::string email = FormValue(form, "email");
-                if (!CsrfOk(ctx, form)) {
+                if (!CsrfOk(deps, ctx, form)) {
                   return sign_up_page(ctx, 403, name, email, {{"name", "the form expired: fill it in again"}});
                 }
                 // One address asks for a limited number of accounts an hour: the form sends e-mail
@@ -216,7 +217,7 @@ void AddPortalPages(Router& router, const PageDeps& deps) {
   router.Add({"POST", "/portal/sign-in", Auth::kPublic, "", [&deps, sign_in_page](Context& ctx) {
                 const auto form = ParseForm(ctx.request.body);
                 const std::string email = page_support::Trim(FormValue(form, "email"));
-                if (!CsrfOk(ctx, form)) {
+                if (!CsrfOk(deps, ctx, form)) {
                   return sign_in_page(ctx, 403, email, "The sign-in form expired. Enter your e-mail address and "
                                                        "password again");
                 }
@@ -258,7 +259,7 @@ void AddPortalPages(Router& router, const PageDeps& deps) {
   router.Add({"POST", "/portal/forgotten-password", Auth::kPublic, "", [&deps, forgotten_page](Context& ctx) {
                 const auto form = ParseForm(ctx.request.body);
                 const std::string email = page_support::Trim(FormValue(form, "email"));
-                if (!CsrfOk(ctx, form)) return forgotten_page(ctx, 403, email, {{"email", "the form expired: fill it in again"}});
+                if (!CsrfOk(deps, ctx, form)) return forgotten_page(ctx, 403, email, {{"email", "the form expired: fill it in again"}});
                 core::Status s = deps.portal->RequestPasswordReset(email, page_support::LanguageOf(ctx));
                 if (s.code() == core::StatusCode::kInvalidArgument) return forgotten_page(ctx, 400, email, s.fields());
                 if (!s.ok()) return ErrorFor(deps, ctx, s);
@@ -288,7 +289,7 @@ void AddPortalPages(Router& router, const PageDeps& deps) {
   router.Add({"POST", "/portal/reset", Auth::kPublic, "", [&deps, reset_page](Context& ctx) {
                 const auto form = ParseForm(ctx.request.body);
                 const std::string token = FormValue(form, "token");
-                if (!CsrfOk(ctx, form)) {
+                if (!CsrfOk(deps, ctx, form)) {
                   return reset_page(ctx, 403, token, core::Status::Ok(), {{"password", "the form expired: fill it in again"}});
                 }
                 core::Status s = deps.portal->ResetPassword(token, FormValue(form, "password"));

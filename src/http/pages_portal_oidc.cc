@@ -21,7 +21,7 @@ constexpr char kOidcCookie[] = "onedoor_oidc";
 
 // SameSite=Lax: the browser comes back from the provider's site, a cross-site navigation.
 std::string StateCookie(const std::string& state, bool secure) {
-  return fmt::format("{}={}; Path=/portal/oidc; HttpOnly; SameSite=Lax; Max-Age={}{}", kOidcCookie, state,
+  return fmt::format("{}={}; Path=/portal/oidc; HttpOnly; SameSite=Lax; Max-Age={}{}", PathCookieName(kOidcCookie, secure), state,
                      state.empty() ? 0 : 600, secure ? "; Secure" : "");
 }
 
@@ -59,7 +59,7 @@ void AddPortalOidcPages(Router& router, const PageDeps& deps) {
 
   router.Add({"GET", "/portal/oidc/callback", Auth::kPublic, "", [&deps](Context& ctx) {
                 const std::string state = ctx.request.Query("state");
-                const std::string browser_state = ctx.request.Cookie(kOidcCookie);
+                const std::string browser_state = ctx.request.Cookie(PathCookieName(kOidcCookie, deps.secure_cookies));
                 const std::string error = ctx.request.Query("error");
                 const bool this_browser = !state.empty() && state == browser_state;
                 const std::string provider = this_browser ? deps.oidc->ProviderOf(state) : std::string();

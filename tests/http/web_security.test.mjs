@@ -53,15 +53,29 @@ test('pages and API answers carry the security headers; HSTS only behind TLS', T
 
   const behindTls = await request(tls.url, 'GET', '/login');
   assert.equal(behindTls.headers.get('strict-transport-security'), 'max-age=31536000; includeSubDomains');
-  assert.match(behindTls.headers.get('set-cookie'), /onedoor_login_csrf=[^;]+;.*HttpOnly.*SameSite=Strict.*Secure/);
+  // Over TLS the form's short-lived cookie carries the __Secure- prefix too.
+  assert.match(behindTls.headers.get('set-cookie'), /^__Secure-onedoor_login_csrf=[^;]+;.*HttpOnly.*SameSite=Strict.*Secure/);
+  assert.match(page.headers.get('set-cookie'), /^onedoor_login_csrf=/);
+  // The portal's forms too: only the prefixed cookie is taken over TLS.
+  const signUp = await request(tls.url, 'GET', '/portal/sign-up');
+  const [, portalCsrf] = /^__Secure-onedoor_portal_csrf=([^;]+);.*Path=\/portal.*Secure/.exec(signUp.headers.get('set-cookie')) ?? [];
+  assert.ok(portalCsrf, signUp.headers.get('set-cookie'));
+  const post = (cookieName) => request(tls.url, 'POST', '/portal/sign-up', {
+    headers: { 'Content-Type': 'application/x-www-form-urlencoded', Cookie: `${cookieName}=${portalCsrf}` },
+    body: new URLSearchParams({ name: '', email: '', password: '', csrf_token: hiddenCsrf(signUp.text) }).toString(),
+  });
+  const unprefixed = await post('onedoor_portal_csrf');
+  assert.equal(unprefixed.status, 403);
+  assert.match(unprefixed.text, /The form expired/);
+  assert.equal((await post('__Secure-onedoor_portal_csrf')).status, 400, 'the form is read, and its empty fields named');
 });
 
 // Signs in through the form, sending `cookie` along; returns the new session cookie's Set-Cookie.
 async function signIn(base, username, cookie = '') {
   const form = await request(base, 'GET', '/login');
-  const csrf = /onedoor_login_csrf=([^;]+)/.exec(form.headers.get('set-cookie'))[1];
+  const [, name, csrf] = /^((?:__Secure-)?onedoor_login_csrf)=([^;]+)/.exec(form.headers.get('set-cookie'));
   const posted = await request(base, 'POST', '/login', {
-    headers: { 'Content-Type': 'application/x-www-form-urlencoded', Cookie: `onedoor_login_csrf=${csrf}${cookie ? `; ${cookie}` : ''}` },
+    headers: { 'Content-Type': 'application/x-www-form-urlencoded', Cookie: `${name}=${csrf}${cookie ? `; ${cookie}` : ''}` },
     body: new URLSearchParams({ username, password: kPassword, purpose: 'service_delivery', csrf_token: hiddenCsrf(form.text) }).toString(),
   });
   assert.equal(posted.status, 303, posted.text.slice(0, 200));
