@@ -1008,8 +1008,14 @@ StatusOr<NewSession> AccountService::Login(const std::string& username, const st
   }
   if (!verified) {
     Status st = db_.Write([&](storage::Transaction& tx) -> Status {
-      RETURN_IF_ERROR(
-          tx.Execute("INSERT INTO login_failures (username, at) VALUES (?, ?)", {username, now}).status());
+      // Only what could be a username is counted: text that cannot be one (perhaps a password
+      // typed in the wrong box) is kept nowhere, and no account has it to lock. Failures that
+      // have left the window are of no more use and go.
+      if (ValidUsername(username)) {
+        RETURN_IF_ERROR(tx.Execute("DELETE FROM login_failures WHERE at <= ?", {now - window}).status());
+        RETURN_IF_ERROR(
+            tx.Execute("INSERT INTO login_failures (username, at) VALUES (?, ?)", {username, now}).status());
+      }
       return audit_.Append(tx, actor,
                            MakeEntry("login.failed", "user", record_id,
                                      user ? "the password was not right" : "no account has this username",

@@ -744,6 +744,19 @@ TEST_F(AccountServiceTest, SomethingThatIsNotAUsernameIsNotWrittenToTheAuditLog)
   const auto* entry = LastAudit("login.failed");
   ASSERT_NE(entry, nullptr);
   EXPECT_EQ(entry->actor, "(not a username)");
+  // Nor kept as a failed sign-in.
+  EXPECT_EQ(Query("SELECT COUNT(*) FROM login_failures")[0].Int(0), 0);
+}
+
+TEST_F(AccountServiceTest, FailedSignInsAreKeptOnlyWhileTheyCount) {
+  ASSERT_FALSE(service_.Login("case.a", "wrong password!", Purpose::kCaseWork, "r").ok());
+  ASSERT_FALSE(service_.Login("nobody.here", "wrong password!", Purpose::kCaseWork, "r").ok());
+  EXPECT_EQ(Query("SELECT COUNT(*) FROM login_failures")[0].Int(0), 2);
+  clock_.Advance(15min);  // the window (login_window_minutes)
+  ASSERT_FALSE(service_.Login("admin.a", "wrong password!", Purpose::kCaseWork, "r").ok());
+  auto kept = Query("SELECT username FROM login_failures");
+  ASSERT_EQ(kept.size(), 1u);
+  EXPECT_EQ(kept[0].Text(0), "admin.a");
 }
 
 TEST_F(AccountServiceTest, LoginIsThrottledAfterMaxFailuresUntilTheWindowPasses) {

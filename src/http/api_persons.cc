@@ -15,7 +15,6 @@ Response Fail(const core::Status& s, const Context& ctx) { return Problem(s, ctx
 
 std::string ETag(int64_t version) { return fmt::format("\"{}\"", version); }
 
-// The API form of `v`: `out` (the person's own fields) with their source records and household.
 json HouseholdBody(const registry::Household& h) {
   json members = json::array();
   for (const auto& m : h.members) {
