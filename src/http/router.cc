@@ -29,6 +29,7 @@ void Router::Add(Route route) {
       throw std::logic_error("duplicate route " + route.method + " " + route.pattern);
     }
   }
+  patterns_.push_back(Split(route.pattern));
   routes_.push_back(std::move(route));
 }
 
@@ -36,8 +37,9 @@ Match Router::Find(const std::string& method, const std::string& path) const {
   Match m;
   if (path.empty() || path[0] != '/') return m;
   const auto segments = Split(path);
-  for (const auto& r : routes_) {
-    const auto pattern = Split(r.pattern);
+  for (size_t k = 0; k < routes_.size(); ++k) {
+    const Route& r = routes_[k];
+    const auto& pattern = patterns_[k];
     if (pattern.size() != segments.size()) continue;
     std::map<std::string, std::string> params;
     bool ok = true;

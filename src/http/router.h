@@ -56,6 +56,7 @@ class Router {
 
  private:
   std::vector<Route> routes_;
+  std::vector<std::vector<std::string>> patterns_;  // each route's pattern split at "/", as Add made it
 };
 
 }  // namespace http
