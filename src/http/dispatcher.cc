@@ -92,7 +92,13 @@ Response Dispatcher::Handle(Request& request) {
   const double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
   metrics_.ObserveRequest(request.method, route_name, response.status, seconds);
   if (route_name != "/healthz" && route_name != "/readyz" && route_name != "/metrics" && route_name != "static") {
-    core::Log(response.status >= 500 ? core::LogLevel::kError : core::LogLevel::kDebug, "request",
+    // Input refused as invalid (400, 413) shows at info, so that someone probing the checks is
+    // seen without debug logging: the route and status only, never what was sent.
+    const bool invalid = response.status == 400 || response.status == 413;
+    core::Log(response.status >= 500 ? core::LogLevel::kError
+              : invalid              ? core::LogLevel::kInfo
+                                     : core::LogLevel::kDebug,
+              "request",
               {{"request_id", request.request_id},
                {"method", request.method},
                {"route", route_name},

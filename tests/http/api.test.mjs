@@ -396,6 +396,26 @@ describe('bad input', () => {
     await rejected(raw(''), 400);
   });
 
+  test('refused input is logged at info with its route and status, never what was sent', T, async () => {
+    const { readFile } = await import('node:fs/promises');
+    const r = await rejected(raw('{"names": [{"given": "Probeworthy Zanzibar" "family": 1}]}'), 400);
+    assert.ok((await api.get('/api/v1/persons/1')).status === 200);
+    let lines = [];
+    for (let i = 0; i < 50 && !lines.some((l) => l.request_id === r.instance); i++) {
+      lines = (await readFile(server.logPath, 'utf8')).split('\n').filter((l) => l.startsWith('{')).map((l) => JSON.parse(l));
+      await new Promise((done) => setTimeout(done, 20));
+    }
+    const refused = lines.find((l) => l.request_id === r.instance);
+    assert.ok(refused, 'a line for the refused request');
+    assert.equal(refused.level, 'info');
+    assert.equal(refused.route, '/api/v1/persons');
+    assert.equal(refused.status, '400');
+    const log = await readFile(server.logPath, 'utf8');
+    assert.doesNotMatch(log, /Probeworthy|Zanzibar/);
+    // An answered request stays at debug.
+    assert.ok(!lines.some((l) => l.msg === 'request' && l.status === '200'));
+  });
+
   test('a JSON array, a scalar and a wrong Content-Type are refused', T, async () => {
     const a = await rejected(raw(JSON.stringify([newPerson('Arrayson')])), 400);
     assert.match(a.detail, /object/);
