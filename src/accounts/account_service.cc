@@ -952,17 +952,23 @@ StatusOr<Principal> AccountService::AuthenticateToken(const std::string& bearer,
 // Sign-in and sessions
 
 StatusOr<NewSession> AccountService::Login(const std::string& username, const std::string& password,
-                                           authz::Purpose purpose, const std::string& request_id) {
+                                           authz::Purpose purpose, const std::string& request_id,
+                                           const std::string& client) {
   const int64_t now = clock_.Now().micros;
   const int64_t window = int64_t{options_.login_window_minutes} * kMicrosPerMinute;
-  std::vector<int64_t> failures;  // newest first
+  // The username's failures within the window, newest first: all of them, and those from `client`.
+  std::vector<int64_t> failures;
+  std::vector<int64_t> from_client;
   std::optional<User> user;
   std::string hash;
   RETURN_IF_ERROR(db_.Read([&](storage::Transaction& tx) -> Status {
-    ASSIGN_OR_RETURN(storage::Rows rows,
-                     tx.Query("SELECT at FROM login_failures WHERE username = ? AND at > ? ORDER BY at DESC",
-                              {username, now - window}));
-    for (const auto& row : rows) failures.push_back(row.Int(0));
+    ASSIGN_OR_RETURN(storage::Rows rows, tx.Query("SELECT at, client_address FROM login_failures WHERE username = ? "
+                                                  "AND at > ? ORDER BY at DESC",
+                                                  {username, now - window}));
+    for (const auto& row : rows) {
+      failures.push_back(row.Int(0));
+      if (row.Text(1) == client) from_client.push_back(row.Int(0));
+    }
     ASSIGN_OR_RETURN(
         storage::Rows users,
         tx.Query(fmt::format("SELECT {}, password_hash FROM users WHERE username = ?", kUserColumns), {username}));
@@ -986,13 +992,27 @@ StatusOr<NewSession> AccountService::Login(const std::string& username, const st
   actor.request_id = request_id;
   const std::string record_id = user ? IdText(user->id.value) : std::string();
 
+  // Locked for this client after max_failures of its own; for every client after ten times as
+  // many from all of them (guesses spread over many addresses). So someone who knows a username
+  // cannot, from elsewhere, keep its owner out with a few wrong passwords.
   const auto max_failures = static_cast<size_t>(std::max(1, options_.login_max_failures));
-  if (failures.size() >= max_failures) {
-    // Sign-in opens again when the max_failures-th newest failure leaves the window.
-    const int64_t reopens = failures[max_failures - 1] + window;
+  const size_t max_all = max_failures * 10;
+  const std::vector<int64_t>* counted = nullptr;
+  size_t limit = 0;
+  if (from_client.size() >= max_failures) {
+    counted = &from_client;
+    limit = max_failures;
+  } else if (failures.size() >= max_all) {
+    counted = &failures;
+    limit = max_all;
+  }
+  if (counted != nullptr) {
+    // Sign-in opens again when the limit-th newest counted failure leaves the window.
+    const int64_t reopens = (*counted)[limit - 1] + window;
     const int64_t minutes = std::max<int64_t>(1, (reopens - now + kMicrosPerMinute - 1) / kMicrosPerMinute);
     AuditAlone(actor, MakeEntry("login.throttled", "user", record_id,
-                                fmt::format("{} failed sign-in attempts in {} minutes", failures.size(),
+                                fmt::format("{} failed sign-in attempts {} in {} minutes", counted->size(),
+                                            counted == &from_client ? "from this address" : "from all addresses",
                                             options_.login_window_minutes),
                                 /*allowed=*/false));
     return Status::ResourceExhausted(fmt::format("too many failed sign-in attempts; try again in {} minute{}",
@@ -1013,8 +1033,9 @@ StatusOr<NewSession> AccountService::Login(const std::string& username, const st
       // have left the window are of no more use and go.
       if (ValidUsername(username)) {
         RETURN_IF_ERROR(tx.Execute("DELETE FROM login_failures WHERE at <= ?", {now - window}).status());
-        RETURN_IF_ERROR(
-            tx.Execute("INSERT INTO login_failures (username, at) VALUES (?, ?)", {username, now}).status());
+        RETURN_IF_ERROR(tx.Execute("INSERT INTO login_failures (username, at, client_address) VALUES (?, ?, ?)",
+                                   {username, now, client})
+                            .status());
       }
       return audit_.Append(tx, actor,
                            MakeEntry("login.failed", "user", record_id,

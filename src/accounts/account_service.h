@@ -218,10 +218,12 @@ class AccountService {
 
   // kUnauthenticated for a wrong username or password (same message for both), an inactive
   // account; kFailedPrecondition for the right temporary password after temporary_password_days;
-  // kResourceExhausted once login_max_failures failures for the username fall in the window.
-  // Failures and successes are audited.
+  // kResourceExhausted once login_max_failures failures for the username from `client` (the
+  // caller's address, or what it is counted under) fall in the window, or ten times as many
+  // from all addresses. Failures and successes are audited.
   core::StatusOr<NewSession> Login(const std::string& username, const std::string& password,
-                                   authz::Purpose purpose, const std::string& request_id);
+                                   authz::Purpose purpose, const std::string& request_id,
+                                   const std::string& client = "");
   // A session for `user`, whose identity another party has verified (an OpenID Connect
   // provider); `how` says which ("signed in with GovID") in the audit entry. kUnauthenticated
   // when the account is switched off, kNotFound when there is no such account.

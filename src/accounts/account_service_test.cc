@@ -748,6 +748,33 @@ TEST_F(AccountServiceTest, SomethingThatIsNotAUsernameIsNotWrittenToTheAuditLog)
   EXPECT_EQ(Query("SELECT COUNT(*) FROM login_failures")[0].Int(0), 0);
 }
 
+// Wrong passwords from one address lock the username there only; the owner signs in from
+// another. Ten times as many from all addresses together lock it everywhere.
+TEST_F(AccountServiceTest, FailedSignInsLockTheirOwnAddressAndManyFromEverywhereLockAll) {
+  for (int i = 0; i < 5; ++i) {
+    ASSERT_EQ(service_.Login("case.a", "wrong password!", Purpose::kCaseWork, "r", "203.0.113.9").status().code(),
+              StatusCode::kUnauthenticated);
+  }
+  auto there = service_.Login("case.a", kPassword, Purpose::kCaseWork, "r", "203.0.113.9");
+  EXPECT_EQ(there.status().code(), StatusCode::kResourceExhausted);
+  const auto* throttled = LastAudit("login.throttled");
+  ASSERT_NE(throttled, nullptr);
+  EXPECT_EQ(throttled->entry.reason, "5 failed sign-in attempts from this address in 15 minutes");
+  EXPECT_TRUE(service_.Login("case.a", kPassword, Purpose::kCaseWork, "r", "198.51.100.7").ok()) << "the owner, elsewhere";
+
+  // Signing in cleared the failures; now 50 from ten addresses, 5 from each.
+  for (int a = 0; a < 10; ++a) {
+    for (int i = 0; i < 5; ++i) {
+      (void)service_.Login("case.a", "wrong password!", Purpose::kCaseWork, "r", "192.0.2." + std::to_string(a));
+    }
+  }
+  auto everywhere = service_.Login("case.a", kPassword, Purpose::kCaseWork, "r", "198.51.100.7");
+  EXPECT_EQ(everywhere.status().code(), StatusCode::kResourceExhausted);
+  EXPECT_EQ(LastAudit("login.throttled")->entry.reason, "50 failed sign-in attempts from all addresses in 15 minutes");
+  clock_.Advance(15min);
+  EXPECT_TRUE(service_.Login("case.a", kPassword, Purpose::kCaseWork, "r", "198.51.100.7").ok());
+}
+
 TEST_F(AccountServiceTest, FailedSignInsAreKeptOnlyWhileTheyCount) {
   ASSERT_FALSE(service_.Login("case.a", "wrong password!", Purpose::kCaseWork, "r").ok());
   ASSERT_FALSE(service_.Login("nobody.here", "wrong password!", Purpose::kCaseWork, "r").ok());

@@ -13,6 +13,7 @@
 #include "core/crypto.h"
 #include "frontoffice/office_hours.h"
 #include "cases/timeline.h"
+#include "http/address_throttle.h"
 #include "http/api_timeline.h"
 #include "i18n/messages.h"
 #include "http/multipart.h"
@@ -1443,7 +1444,8 @@ void AddPages(Router& router, const PageDeps& deps) {
                   return LoginPage(deps, ctx, 400, username, "Select why you are signing in", purpose_text, next, fresh);
                 }
                 auto session = deps.accounts.Login(username, FormValue(form, "password"), *purpose,
-                                                   ctx.request.request_id);
+                                                   ctx.request.request_id,
+                                                   AddressThrottle::Key(ctx.request.client_address));
                 if (!session.ok()) {
                   const bool throttled = session.status().code() == core::StatusCode::kResourceExhausted;
                   // Told only to whoever typed the right password: it has expired.

@@ -224,7 +224,8 @@ void AddPortalPages(Router& router, const PageDeps& deps) {
                 if (email.empty() || FormValue(form, "password").empty()) {
                   return sign_in_page(ctx, 400, email, "Enter your e-mail address and password");
                 }
-                auto session = deps.portal->SignIn(email, FormValue(form, "password"), ctx.request.request_id);
+                auto session = deps.portal->SignIn(email, FormValue(form, "password"), ctx.request.request_id,
+                                                    AddressThrottle::Key(ctx.request.client_address));
                 if (!session.ok()) {
                   switch (session.status().code()) {
                     case core::StatusCode::kFailedPrecondition:

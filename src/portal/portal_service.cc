@@ -308,7 +308,7 @@ Status PortalService::ResetPassword(const std::string& token, const std::string&
 }
 
 StatusOr<accounts::NewSession> PortalService::SignIn(const std::string& email_in, const std::string& password,
-                                                     const std::string& request_id) {
+                                                     const std::string& request_id, const std::string& client) {
   const std::string email = Lower(Trimmed(email_in));
   std::string username;
   bool verified = false;
@@ -326,7 +326,7 @@ StatusOr<accounts::NewSession> PortalService::SignIn(const std::string& email_in
   // An unknown address goes through the same check (and its throttling) as a wrong password.
   ASSIGN_OR_RETURN(accounts::NewSession session,
                    accounts_.Login(username.empty() ? "citizen-unknown" : username, password,
-                                   authz::Purpose::kOwnRecord, request_id));
+                                   authz::Purpose::kOwnRecord, request_id, client));
   if (!verified) {
     (void)accounts_.Logout(session.session_id);
     return Status::FailedPrecondition(

@@ -85,9 +85,10 @@ class PortalService {
   // already used), kFailedPrecondition (expired: sign up again to get a new link).
   core::Status Verify(const std::string& token);
   // kUnauthenticated ("the e-mail address or password is not right"), kFailedPrecondition
-  // (the address is not confirmed yet), kResourceExhausted (throttled, as for staff).
+  // (the address is not confirmed yet), kResourceExhausted (throttled, as for staff; `client` is
+  // the caller's address as the throttle counts it).
   core::StatusOr<accounts::NewSession> SignIn(const std::string& email, const std::string& password,
-                                              const std::string& request_id);
+                                              const std::string& request_id, const std::string& client = "");
   // A forgotten password: when `email` belongs to a confirmed account, a message with a
   // one-time link (reset_minutes) is queued, at most one every 5 minutes. The answer is the
   // same whether or not there is such an account. kInvalidArgument (email) for no address.

@@ -1085,6 +1085,11 @@ ALTER TABLE users ADD COLUMN password_change_required BIGINT NOT NULL DEFAULT 0;
       {41, "temporary passwords expire", R"sql(
 ALTER TABLE users ADD COLUMN password_expires_at BIGINT;
 )sql"},
+      // Failed sign-ins are counted per client address too, so that wrong passwords from one
+      // place do not lock the account's owner out everywhere (accounts/account_service.h, Login).
+      {42, "failed sign-ins by address", R"sql(
+ALTER TABLE login_failures ADD COLUMN client_address TEXT NOT NULL DEFAULT '';
+)sql"},
   };
   return *migrations;
 }

@@ -156,3 +156,22 @@ test('an account switched off from the command line loses its sessions at once a
   assert.equal(await sql(db, "SELECT group_concat(action) FROM audit_log WHERE action IN ('user.deactivated', 'user.activated')"),
     'user.deactivated,user.activated');
 });
+
+// Wrong passwords lock the username for the address they came from (as the trusted proxy names
+// it in X-Forwarded-For), not for its owner signing in from elsewhere.
+test('failed sign-ins lock their own address only', T, async () => {
+  const attempt = async (from, password) => {
+    const form = await request(plain.url, 'GET', '/login');
+    const [, name, csrf] = /^((?:__Secure-)?onedoor_login_csrf)=([^;]+)/.exec(form.headers.get('set-cookie'));
+    return request(plain.url, 'POST', '/login', {
+      headers: { 'Content-Type': 'application/x-www-form-urlencoded', Cookie: `${name}=${csrf}`, 'X-Forwarded-For': from },
+      body: new URLSearchParams({ username: 'manager.city', password, purpose: 'service_delivery', csrf_token: hiddenCsrf(form.text) }).toString(),
+    });
+  };
+  for (let i = 0; i < 5; i++) assert.equal((await attempt('203.0.113.5', 'not the password at all')).status, 401);
+  const locked = await attempt('203.0.113.5', kPassword);
+  assert.equal(locked.status, 429);
+  assert.match(locked.text, /Too many failed sign-in attempts; try again in 15 minutes/);
+  assert.equal((await attempt('198.51.100.20', kPassword)).status, 303, 'the owner signs in from elsewhere');
+  assert.equal(await sql(db, "SELECT count(*) FROM login_failures WHERE username = 'manager.city'"), '0', 'cleared by signing in');
+});
