@@ -131,14 +131,16 @@ test('plain HTTP is sent to HTTPS', T, async () => {
   assert.equal(r.headers.get('location'), `https://127.0.0.1:${httpsPort}/login?next=%2F`);
 });
 
-test('over HTTPS: HSTS on every answer, the __Host- session cookie, and the cookie opens the staff pages', T, async () => {
+test('over HTTPS: HSTS on every answer, the __Secure- form cookie, the __Host- session cookie, and the cookie opens the staff pages', T, async () => {
   const form = await get('/login');
   assert.equal(form.status, 200);
   assert.equal(form.headers['strict-transport-security'], 'max-age=31536000; includeSubDomains');
-  const loginCsrf = /onedoor_login_csrf=([^;]+)/.exec(form.headers['set-cookie'].join('\n'))[1];
+  // The sign-in form's own cookie carries the __Secure- prefix over HTTPS.
+  const loginCsrf = /(?:^|\n)__Secure-onedoor_login_csrf=([^;]+);[^\n]*; Secure/.exec(form.headers['set-cookie'].join('\n'))?.[1];
+  assert.ok(loginCsrf, form.headers['set-cookie'].join('\n'));
   const posted = await get('/login', {
     method: 'POST',
-    headers: { 'Content-Type': 'application/x-www-form-urlencoded', Cookie: `onedoor_login_csrf=${loginCsrf}` },
+    headers: { 'Content-Type': 'application/x-www-form-urlencoded', Cookie: `__Secure-onedoor_login_csrf=${loginCsrf}` },
     body: new URLSearchParams({ username: 'caseworker.city', password: kPassword, purpose: 'case_work',
       csrf_token: hiddenCsrf(form.text) }).toString(),
   });
