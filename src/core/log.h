@@ -21,7 +21,10 @@ inline void LogInfo(std::string_view m, std::initializer_list<LogField> f = {}) 
 inline void LogWarn(std::string_view m, std::initializer_list<LogField> f = {}) { Log(LogLevel::kWarn, m, f); }
 inline void LogError(std::string_view m, std::initializer_list<LogField> f = {}) { Log(LogLevel::kError, m, f); }
 
-// JSON string escaping, exposed for the few places that write JSON by hand.
+// JSON string escaping, exposed for the few places that write JSON by hand: `"`, `\` and
+// control characters escaped as nlohmann::json's dump() writes them; other UTF-8 as it is.
 std::string JsonEscape(std::string_view s);
+// The same, appended to `out`.
+void AppendJsonEscaped(std::string& out, std::string_view s);
 
 }  // namespace core

@@ -8,6 +8,7 @@
 
 #include <fmt/format.h>
 
+#include "core/log.h"
 #include "registry/person.h"
 #include "registry/person_service.h"
 
@@ -52,24 +53,7 @@ simdjson::error_code RawText(simdjson::ondemand::value value, std::string_view& 
 
 void AppendJsonString(std::string& out, std::string_view s) {
   out += '"';
-  size_t start = 0;
-  for (size_t i = 0; i < s.size(); ++i) {
-    const auto c = static_cast<unsigned char>(s[i]);
-    if (c >= 0x20 && c != '"' && c != '\\') continue;
-    out.append(s, start, i - start);
-    start = i + 1;
-    switch (c) {
-      case '"': out += "\\\""; break;
-      case '\\': out += "\\\\"; break;
-      case '\b': out += "\\b"; break;
-      case '\f': out += "\\f"; break;
-      case '\n': out += "\\n"; break;
-      case '\r': out += "\\r"; break;
-      case '\t': out += "\\t"; break;
-      default: fmt::format_to(std::back_inserter(out), "\\u{:04x}", c);
-    }
-  }
-  out.append(s, start, s.size() - start);
+  core::AppendJsonEscaped(out, s);
   out += '"';
 }
 
