@@ -6,6 +6,7 @@
 #include <atomic>
 #include <cstdint>
 #include <functional>
+#include <future>
 #include <latch>
 #include <limits>
 #include <map>
@@ -795,6 +796,168 @@ TEST_P(StorageConformance, LostPooledSessionsAreReplaced) {
   // A write of queued statements only: sent first, committed after, so it too goes through.
   EXPECT_TRUE(db_->Write([](Transaction& tx) { return tx.Queue("INSERT INTO kv (k) VALUES (?)", {"queued"}); }).ok());
   EXPECT_EQ(Count(), 3);
+}
+
+// Waits for `submitted` and gives its result.
+Status AwaitSubmitted(const std::shared_ptr<Submitted>& submitted) {
+  std::promise<Status> result;
+  submitted->OnFinished([&](Status s) { result.set_value(std::move(s)); });
+  return result.get_future().get();
+}
+
+// A submitted write is a Write whose result comes later: kept when it succeeds, nothing of it
+// kept when it fails, each on its own among writes submitted together.
+TEST_P(StorageConformance, SubmittedWritesSucceedOrFailAlone) {
+  std::vector<std::shared_ptr<Submitted>> writes;
+  for (int i = 0; i < 20; ++i) {
+    writes.push_back(db_->Submit([i](Transaction& tx) -> Status {
+      RETURN_IF_ERROR(
+          tx.Execute("INSERT INTO kv (k) VALUES (?)", {"k" + std::to_string(i)}).status());
+      if (i % 5 == 4) return Status::FailedPrecondition("refused " + std::to_string(i));
+      return Status::Ok();
+    }));
+  }
+  for (int i = 0; i < 20; ++i) {
+    Status s = AwaitSubmitted(writes[i]);
+    if (i % 5 == 4) {
+      EXPECT_EQ(s.code(), StatusCode::kFailedPrecondition) << i;
+      EXPECT_EQ(s.message(), "refused " + std::to_string(i));
+    } else {
+      EXPECT_TRUE(s.ok()) << i << ": " << s.ToString();
+    }
+  }
+  EXPECT_EQ(Count(), 16);
+  EXPECT_EQ(Keys().count("k4"), 0u);
+  EXPECT_EQ(Keys().count("k5"), 1u);
+}
+
+// Once finished, a submitted write's result is given at once, on the calling thread.
+TEST_P(StorageConformance, FinishedSubmittedWriteAnswersAtOnce) {
+  auto submitted = db_->Submit(
+      [](Transaction& tx) { return tx.Execute("INSERT INTO kv (k) VALUES ('x')").status(); });
+  ASSERT_TRUE(AwaitSubmitted(submitted).ok());
+  const auto caller = std::this_thread::get_id();
+  std::thread::id answered_on;
+  Status again = Status::Internal("not called");
+  submitted->OnFinished([&](Status s) {
+    answered_on = std::this_thread::get_id();
+    again = std::move(s);
+  });
+  EXPECT_TRUE(again.ok()) << again.ToString();
+  EXPECT_EQ(answered_on, caller);
+}
+
+// Inside a DeferScope, where the database can take a write without the caller waiting,
+// WriteOrDefer returns at once and the scope holds the write; elsewhere it is a Write.
+TEST_P(StorageConformance, WriteOrDeferDefersOnlyInsideAScope) {
+  auto insert = [](std::string k) {
+    return
+        [k](Transaction& tx) { return tx.Execute("INSERT INTO kv (k) VALUES (?)", {k}).status(); };
+  };
+  EXPECT_FALSE(WillDefer(*db_));
+  ASSERT_TRUE(WriteOrDefer(*db_, insert("outside")).ok());
+  EXPECT_EQ(Count(), 1);
+  std::vector<std::shared_ptr<Submitted>> held;
+  {
+    DeferScope scope;
+    EXPECT_EQ(WillDefer(*db_), db_->CanSubmit());
+    ASSERT_TRUE(WriteOrDefer(*db_, insert("inside")).ok());
+    ASSERT_TRUE(
+        WriteOrDefer(*db_, [](Transaction&) { return Status::Unavailable("disk full"); }).ok() ||
+        !db_->CanSubmit());
+    held = scope.Take();
+  }
+  EXPECT_FALSE(WillDefer(*db_));
+  if (!db_->CanSubmit()) {
+    EXPECT_TRUE(held.empty());
+    EXPECT_EQ(Keys(), (std::set<std::string>{"outside", "inside"}));
+    return;
+  }
+  ASSERT_EQ(held.size(), 2u);
+  std::promise<Status> all;
+  WhenAllFinished(held, [&](Status s) { all.set_value(std::move(s)); });
+  Status s = all.get_future().get();
+  EXPECT_EQ(s.code(), StatusCode::kUnavailable);
+  EXPECT_EQ(s.message(), "disk full");
+  EXPECT_EQ(Keys(), (std::set<std::string>{"outside", "inside"}));
+}
+
+// A thread inside a DeferScope (one that must not wait) reads even while every pooled
+// connection is held by a long read elsewhere.
+TEST_P(StorageConformance, ReadsThatMustNotWaitGetAConnectionWhenThePoolIsHeld) {
+  if (!db_->CanSubmit()) GTEST_SKIP() << "only where writes can be deferred";
+  ASSERT_TRUE(Insert("x").ok());
+  std::latch held(2);
+  std::promise<void> release;
+  std::shared_future<void> released = release.get_future().share();
+  std::vector<std::thread> long_reads;
+  for (int i = 0; i < 2; ++i) {  // the suite's SQLite pool has two connections
+    long_reads.emplace_back([&] {
+      EXPECT_TRUE(db_->Read([&](Transaction&) {
+                       held.count_down();
+                       released.wait();
+                       return Status::Ok();
+                     })
+                      .ok());
+    });
+  }
+  held.wait();
+  int64_t n = -1;
+  std::thread quick([&] {
+    DeferScope scope;
+    EXPECT_TRUE(db_->Read([&](Transaction& tx) -> Status {
+                     ASSIGN_OR_RETURN(Rows rows, tx.Query("SELECT COUNT(*) FROM kv"));
+                     n = rows.at(0).Int(0);
+                     return Status::Ok();
+                   })
+                    .ok());
+  });
+  quick.join();  // would hang here if it waited for the pool
+  EXPECT_EQ(n, 1);
+  release.set_value();
+  for (auto& t : long_reads) t.join();
+}
+
+// WhenAllFinished answers once, after the last, with the first error if any.
+TEST_P(StorageConformance, WhenAllFinishedWaitsForEveryWrite) {
+  std::atomic<int> calls{0};
+  WhenAllFinished({}, [&](Status s) {
+    EXPECT_TRUE(s.ok());
+    ++calls;
+  });
+  EXPECT_EQ(calls.load(), 1);
+  std::vector<std::shared_ptr<Submitted>> writes;
+  for (int i = 0; i < 10; ++i) writes.push_back(std::make_shared<Submitted>());
+  Status seen = Status::Internal("not called");
+  WhenAllFinished(writes, [&](Status s) {
+    seen = std::move(s);
+    ++calls;
+  });
+  for (int i = 0; i < 9; ++i) writes[i]->Finish(i == 3 ? Status::NotFound("third") : Status::Ok());
+  EXPECT_EQ(calls.load(), 1);
+  writes[9]->Finish(Status::Aborted("last"));
+  EXPECT_EQ(calls.load(), 2);
+  EXPECT_EQ(seen.code(), StatusCode::kNotFound);
+}
+
+// Writes submitted before the database closes are committed, and their results given.
+TEST_P(StorageConformance, SubmittedWritesAreCommittedBeforeClosing) {
+  std::vector<Status> results(50, Status::Internal("not called"));
+  std::atomic<int> answered{0};
+  for (int i = 0; i < 50; ++i) {
+    db_->Submit([i](Transaction& tx) {
+         return tx.Execute("INSERT INTO kv (k) VALUES (?)", {"c" + std::to_string(i)}).status();
+       })
+        ->OnFinished([&, i](Status s) {
+          results[i] = std::move(s);
+          ++answered;
+        });
+  }
+  db_.reset();
+  EXPECT_EQ(answered.load(), 50);
+  for (const Status& s : results) EXPECT_TRUE(s.ok()) << s.ToString();
+  db_ = Open();
+  EXPECT_EQ(Count(), 50);
 }
 
 INSTANTIATE_TEST_SUITE_P(Backends, StorageConformance, ::testing::ValuesIn(kBackends),

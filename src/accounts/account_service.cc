@@ -254,7 +254,9 @@ authz::Principal AccountService::SystemPrincipal(std::string name) {
 }
 
 void AccountService::AuditAlone(const Principal& who, const audit::Entry& entry) {
-  Status st = db_.Write([&](storage::Transaction& tx) { return audit_.Append(tx, who, entry); });
+  // Deferred inside a storage::DeferScope: the answer then waits for the entry.
+  Status st = storage::WriteOrDefer(
+      db_, [this, who, entry](storage::Transaction& tx) { return audit_.Append(tx, who, entry); });
   if (!st.ok()) {
     core::LogError("an audit entry could not be written", {{"action", entry.action}, {"error", st.ToString()}});
   }
@@ -939,8 +941,9 @@ StatusOr<Principal> AccountService::AuthenticateToken(const std::string& bearer,
     }
   }
   if (touch) {
-    Status st = db_.Write([&](storage::Transaction& tx) -> Status {
-      return tx.Execute("UPDATE api_tokens SET last_used_at = ? WHERE id = ?", {now, token->id.value}).status();
+    // Deferred inside a storage::DeferScope, like the request's audit entries.
+    Status st = storage::WriteOrDefer(db_, [now, id = token->id.value](storage::Transaction& tx) -> Status {
+      return tx.Execute("UPDATE api_tokens SET last_used_at = ? WHERE id = ?", {now, id}).status();
     });
     // Bookkeeping only: the request goes on even if it could not be recorded.
     if (!st.ok()) core::LogWarn("could not record an API token's use", {{"error", st.ToString()}});

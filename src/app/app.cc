@@ -323,7 +323,8 @@ core::StatusOr<std::unique_ptr<App>> App::Open(const core::Config& config, bool 
   app->dispatcher_ = std::make_unique<http::Dispatcher>(
       app->router_, *app->accounts_, app->metrics_,
       http::DispatcherOptions{config.secure_cookies, static_cast<size_t>(config.max_body_bytes),
-                              config.public_url.rfind("https://", 0) == 0, std::move(trusted_proxies).value()},
+                              config.public_url.rfind("https://", 0) == 0, std::move(trusted_proxies).value(),
+                              app->db_->CanSubmit(), app->db_->CanSubmit() ? app->db_.get() : nullptr},
       http::MakeErrorPage(app->pages_->deps));
   return app;
 }

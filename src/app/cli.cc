@@ -247,6 +247,7 @@ int Serve(const core::Config& config) {
   options.max_body_bytes = std::max<size_t>(static_cast<size_t>(config.max_body_bytes) * 4, 8u << 20);
   options.grace_seconds = config.shutdown_grace_seconds;
   App& a = **app;
+  options.runs_inline = [&a](const http::Request& r) { return a.dispatcher().RunsInline(r); };
   core::Status s = http::Serve(
       options, [&a](http::Request& r) { return a.dispatcher().Handle(r); },
       [&] {

@@ -288,6 +288,10 @@ core::Status AuditLog::AppendAll(storage::Transaction& tx, std::span<const Item>
 }
 
 core::Status AuditLog::Write(storage::Database& db, const authz::Principal& who, const Entry& entry) {
+  if (storage::WillDefer(db)) {
+    // The answer is held back until the entry is durable; the work outlives this call.
+    return storage::WriteOrDefer(db, [this, who, entry](storage::Transaction& tx) { return Append(tx, who, entry); });
+  }
   if (db.dialect() == storage::Dialect::kSqlite) {
     return db.Write([&](storage::Transaction& tx) { return Append(tx, who, entry); });
   }
@@ -305,7 +309,7 @@ core::Status AuditLog::Write(storage::Database& db, const authz::Principal& who,
 }
 
 core::Status AuditLog::AuditedRead(storage::Database& db, const authz::Principal& who, const ReadWork& read) {
-  if (db.dialect() == storage::Dialect::kSqlite) {
+  if (db.dialect() == storage::Dialect::kSqlite && !storage::WillDefer(db)) {
     return db.Write([&](storage::Transaction& tx) -> core::Status {
       Entry entry;
       RETURN_IF_ERROR(read(tx, entry));

@@ -96,6 +96,8 @@ class AuditLog {
   // lock, one commit) while the others wait for it; each waiting caller gets its group's
   // result. A refused or failed group leaves none of its entries.
   // On SQLite it is one Database::Write: the single writer groups concurrent writes itself.
+  // Inside a storage::DeferScope (on SQLite) the entry is submitted and Write returns at once:
+  // the scope holds the answer back until the entry is durable.
   core::Status Write(storage::Database& db, const authz::Principal& who, const Entry& entry);
 
   // A read that is audited: runs `read`, which reads what it needs and fills in the entry
@@ -104,6 +106,8 @@ class AuditLog {
   // a read-only snapshot and the entry is written by Write, grouped with other reads' entries;
   // on SQLite `read` runs in the single writer's transaction with the entry appended after it
   // (one hand-over to the writer instead of a snapshot and a write), so it must not write.
+  // Inside a storage::DeferScope, `read` runs in a read-only snapshot and the entry is deferred
+  // as by Write: the answer is held back until it is durable.
   using ReadWork = std::function<core::Status(storage::Transaction&, Entry&)>;
   core::Status AuditedRead(storage::Database& db, const authz::Principal& who, const ReadWork& read);
 

@@ -2,6 +2,9 @@
 
 #include <sodium.h>
 
+#include <algorithm>
+#include <cstdint>
+#include <cstring>
 #include <vector>
 
 namespace core {
@@ -25,6 +28,25 @@ std::string RandomToken(size_t bytes) {
   std::string out(sodium_base64_ENCODED_LEN(bytes, sodium_base64_VARIANT_URLSAFE_NO_PADDING), '\0');
   sodium_bin2base64(out.data(), out.size(), buf.data(), buf.size(),
                     sodium_base64_VARIANT_URLSAFE_NO_PADDING);
+  out.resize(std::char_traits<char>::length(out.c_str()));
+  return out;
+}
+
+std::string RandomId(size_t bytes) {
+  struct Stream {
+    unsigned char key[crypto_stream_chacha20_KEYBYTES];
+    uint64_t counter = 0;
+    Stream() { randombytes_buf(key, sizeof key); }
+  };
+  thread_local Stream stream;
+  unsigned char buf[48];
+  bytes = std::min(bytes, sizeof buf);
+  unsigned char nonce[crypto_stream_chacha20_NONCEBYTES] = {};
+  const uint64_t n = stream.counter++;
+  std::memcpy(nonce, &n, std::min(sizeof n, sizeof nonce));
+  crypto_stream_chacha20(buf, bytes, nonce, stream.key);
+  std::string out(sodium_base64_ENCODED_LEN(bytes, sodium_base64_VARIANT_URLSAFE_NO_PADDING), '\0');
+  sodium_bin2base64(out.data(), out.size(), buf, bytes, sodium_base64_VARIANT_URLSAFE_NO_PADDING);
   out.resize(std::char_traits<char>::length(out.c_str()));
   return out;
 }

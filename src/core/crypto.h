@@ -15,6 +15,10 @@ std::string Sha256Hex(std::string_view data);
 
 // `bytes` random bytes, URL-safe base64 without padding.
 std::string RandomToken(size_t bytes = 32);
+// The same form, for ids that must be unique and unguessable but are not secrets (request ids):
+// drawn from a ChaCha20 stream keyed once per thread from the system's generator, without a
+// system call per id. At most 48 bytes.
+std::string RandomId(size_t bytes = 12);
 
 // Argon2id password hash in the PHC string format. `fast` lowers the cost for tests and
 // demo data only; verification reads the parameters from the hash either way.

@@ -1,6 +1,9 @@
 #include "core/crypto.h"
 
+#include <cctype>
 #include <set>
+#include <thread>
+#include <vector>
 #include <string>
 
 #include <gtest/gtest.h>
@@ -37,6 +40,31 @@ TEST_F(CryptoTest, RandomTokenLengthAndAlphabet) {
     EXPECT_TRUE((c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '-' || c == '_')
         << "unexpected character " << static_cast<int>(c);
   }
+}
+
+TEST_F(CryptoTest, RandomIdsAreUniqueAcrossThreadsInTheTokenAlphabet) {
+  EXPECT_EQ(RandomId().size(), 16u);
+  EXPECT_EQ(RandomId(48).size(), 64u);
+  EXPECT_EQ(RandomId(100).size(), 64u);  // at most 48 bytes
+  std::vector<std::vector<std::string>> drawn(4);
+  std::vector<std::thread> threads;
+  for (auto& mine : drawn) {
+    threads.emplace_back([&mine] {
+      for (int i = 0; i < 5000; ++i) mine.push_back(RandomId());
+    });
+  }
+  for (auto& t : threads) t.join();
+  std::set<std::string> seen;
+  for (const auto& mine : drawn) {
+    for (const auto& id : mine) {
+      seen.insert(id);
+      for (char c : id)
+        EXPECT_TRUE(std::isalnum(static_cast<unsigned char>(c)) || c == '-' || c == '_') << id;
+    }
+  }
+  EXPECT_EQ(seen.size(), 20000u);
+  // Not a counter: consecutive ids of one thread share no prefix to speak of.
+  EXPECT_NE(drawn[0][0].substr(0, 4), drawn[0][1].substr(0, 4));
 }
 
 TEST_F(CryptoTest, RandomTokensAreUnique) {

@@ -63,6 +63,8 @@ std::string JsonEscape(std::string_view s) {
   return out;
 }
 
+bool LogEnabled(LogLevel level) { return static_cast<int>(level) >= g_level.load(std::memory_order_relaxed); }
+
 void Log(LogLevel level, std::string_view message, std::initializer_list<LogField> fields) {
   if (static_cast<int>(level) < g_level.load(std::memory_order_relaxed)) return;
   std::string line = fmt::format(R"({{"time":"{}","level":"{}","msg":"{}")",

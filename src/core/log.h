@@ -16,6 +16,8 @@ LogLevel ParseLogLevel(std::string_view name);
 
 using LogField = std::pair<std::string_view, std::string>;
 void Log(LogLevel level, std::string_view message, std::initializer_list<LogField> fields = {});
+// Whether a line at `level` would be written: lets a caller skip making its fields.
+bool LogEnabled(LogLevel level);
 
 inline void LogInfo(std::string_view m, std::initializer_list<LogField> f = {}) { Log(LogLevel::kInfo, m, f); }
 inline void LogWarn(std::string_view m, std::initializer_list<LogField> f = {}) { Log(LogLevel::kWarn, m, f); }

@@ -108,7 +108,8 @@ void AddPersonRoutes(Router& router, registry::PersonService& persons, registry:
                 Response r = Response::Json(200, std::move(body).value());
                 r.Header("ETag", ETag(view->person.version));
                 return r;
-              }});
+              },
+              /*defers_writes=*/true});
 
   router.Add({"PUT", "/api/v1/persons/{id}", Auth::kApi, "updatePerson", [&persons](Context& ctx) {
                 auto id = ParseId(ctx.Param("id"), "id");

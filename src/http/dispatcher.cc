@@ -42,7 +42,7 @@ std::string NewRequestId(const Request& r) {
     for (char c : *given) sane = sane && (std::isalnum(static_cast<unsigned char>(c)) || c == '-' || c == '_');
     if (sane) return *given;
   }
-  return core::RandomToken(12);
+  return core::RandomId(12);
 }
 
 void AddSecurityHeaders(Response& r, const std::string& request_id, bool hsts) {
@@ -82,33 +82,58 @@ Response Dispatcher::Handle(Request& request) {
   request.client_address = ClientAddress(request.remote_ip, forwarded ? &*forwarded : nullptr, options_.trusted_proxies);
   std::string route_name = "unmatched";
   Response response;
-  try {
-    response = Dispatch(request, route_name);
-  } catch (const std::exception& e) {
-    core::LogError("handler failed", {{"request_id", request.request_id}, {"route", route_name}, {"what", e.what()}});
-    response = Problem(core::Status::Internal("unexpected error"), request.request_id);
+  {
+    std::optional<storage::DeferScope> defer;
+    try {
+      response = Dispatch(request, route_name, defer);
+    } catch (const std::exception& e) {
+      core::LogError("handler failed", {{"request_id", request.request_id}, {"route", route_name}, {"what", e.what()}});
+      response = Problem(core::Status::Internal("unexpected error"), request.request_id);
+    }
+    if (defer) response.after_commit = defer->Take();
   }
   AddSecurityHeaders(response, request.request_id, options_.hsts);
-  const double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
-  metrics_.ObserveRequest(request.method, route_name, response.status, seconds);
-  if (route_name != "/healthz" && route_name != "/readyz" && route_name != "/metrics" && route_name != "static") {
+  // Metrics and the access log as the answer goes out: for one held back for its audit entries,
+  // after their commit, so that the latency is what the caller waited.
+  response.sent = [this, start, method = request.method, route_name, request_id = request.request_id](int status) {
+    const double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+    metrics_.ObserveRequest(method, route_name, status, seconds);
+    if (route_name == "/healthz" || route_name == "/readyz" || route_name == "/metrics" || route_name == "static") {
+      return;
+    }
     // Input refused as invalid (400, 413) shows at info, so that someone probing the checks is
     // seen without debug logging: the route and status only, never what was sent.
-    const bool invalid = response.status == 400 || response.status == 413;
-    core::Log(response.status >= 500 ? core::LogLevel::kError
-              : invalid              ? core::LogLevel::kInfo
-                                     : core::LogLevel::kDebug,
-              "request",
-              {{"request_id", request.request_id},
-               {"method", request.method},
+    const bool invalid = status == 400 || status == 413;
+    const core::LogLevel level = status >= 500 ? core::LogLevel::kError
+                                 : invalid     ? core::LogLevel::kInfo
+                                               : core::LogLevel::kDebug;
+    if (!core::LogEnabled(level)) return;
+    core::Log(level, "request",
+              {{"request_id", request_id},
+               {"method", method},
                {"route", route_name},
-               {"status", std::to_string(response.status)},
+               {"status", std::to_string(status)},
                {"ms", fmt::format("{:.2f}", seconds * 1000)}});
+  };
+  if (!response.after_commit.empty()) {
+    response.if_failed = [request_id = request.request_id, hsts = options_.hsts](const core::Status& error) {
+      Response r = Problem(error, request_id);
+      AddSecurityHeaders(r, request_id, hsts);
+      return r;
+    };
   }
   return response;
 }
 
-Response Dispatcher::Dispatch(Request& request, std::string& route_name) {
+bool Dispatcher::RunsInline(const Request& request) const {
+  if (!options_.inline_deferred_routes) return false;
+  auto authz = request.Header("authorization");
+  if (!authz || authz->rfind("Bearer ", 0) != 0) return false;
+  const Match match = router_.Find(request.method == "HEAD" ? "GET" : request.method, request.path);
+  return match.route != nullptr && match.route->defers_writes;
+}
+
+Response Dispatcher::Dispatch(Request& request, std::string& route_name, std::optional<storage::DeferScope>& defer) {
   const bool api = IsApiPath(request.path);
   if (request.body.size() > options_.max_body_bytes) {
     return Problem(core::Status::InvalidArgument(fmt::format(
@@ -133,7 +158,22 @@ Response Dispatcher::Dispatch(Request& request, std::string& route_name) {
   const Route& route = *match.route;
   route_name = route.pattern.rfind("/static/", 0) == 0 || route.pattern.rfind("/assets/", 0) == 0 ? "static"
                                                                                                     : route.pattern;
+  if (!route.defers_writes) return Run(request, route, ctx);
+  // From here on, this request's audit entries are deferred: the answer waits for them instead
+  // of the thread (the token's check and refusals included).
+  defer.emplace();
+  if (options_.snapshot_db == nullptr) return Run(request, route, ctx);
+  // Its reads (the token's and the handler's) share one snapshot.
+  Response r;
+  core::Status read = options_.snapshot_db->Read([&](storage::Transaction&) {
+    r = Run(request, route, ctx);
+    return core::Status::Ok();
+  });
+  if (!read.ok()) return Problem(read, request.request_id);
+  return r;
+}
 
+Response Dispatcher::Run(Request& request, const Route& route, Context& ctx) {
   // Authentication.
   const std::string session_cookie = request.Cookie(SessionCookieName(options_.secure_cookies));
   if (route.auth == Auth::kApi) {

@@ -6,6 +6,7 @@
 #include "accounts/account_service.h"
 #include "http/metrics.h"
 #include "http/router.h"
+#include "storage/database.h"
 
 namespace http {
 
@@ -29,6 +30,15 @@ struct DispatcherOptions {
   bool hsts = false;
   // The reverse proxies whose X-Forwarded-For names the client (Request::client_address).
   std::vector<std::string> trusted_proxies;
+  // Requests to routes that defer their writes, made with an API token, are answered on the
+  // I/O thread that read them (RunsInline). Only where the database can take a write without
+  // the caller waiting for it (storage::Database::CanSubmit).
+  bool inline_deferred_routes = false;
+  // When set, a request to a route that defers its writes makes all its reads (the token's,
+  // the handler's) in one read snapshot of this database: one transaction instead of several.
+  // Only where writes are deferred (storage::Database::CanSubmit): within the snapshot, the
+  // request's own writes would not be seen.
+  storage::Database* snapshot_db = nullptr;
 };
 
 // Renders an HTML error page for browser routes.
@@ -43,10 +53,17 @@ class Dispatcher {
  public:
   Dispatcher(const Router& router, accounts::AccountService& accounts, Metrics& metrics, DispatcherOptions options,
              ErrorPage error_page);
+  // The answer; if its after_commit is not empty, the caller sends it once those writes are
+  // durable (what its if_failed makes of the error otherwise), calling its `sent` first.
   Response Handle(Request& request);
+  // Whether `request` may be handled on the thread that read it, which must never wait: a
+  // route that defers its writes, called with an API token (a session's use is written at once).
+  bool RunsInline(const Request& request) const;
 
  private:
-  Response Dispatch(Request& request, std::string& route_name);
+  Response Dispatch(Request& request, std::string& route_name, std::optional<storage::DeferScope>& defer);
+  // Authenticates the caller of `route` and runs its handler.
+  Response Run(Request& request, const Route& route, Context& ctx);
 
   const Router& router_;
   accounts::AccountService& accounts_;

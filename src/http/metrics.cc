@@ -73,16 +73,29 @@ class InstrumentedDatabase final : public storage::Database {
       : inner_(std::move(inner)), metrics_(metrics) {}
   core::Status Read(const Work& work) override { return Timed("read", [&] { return inner_->Read(work); }); }
   core::Status Write(const Work& work) override { return Timed("write", [&] { return inner_->Write(work); }); }
+  std::shared_ptr<storage::Submitted> Submit(Work work) override {
+    auto start = std::chrono::steady_clock::now();
+    auto outer = std::make_shared<storage::Submitted>();
+    inner_->Submit(std::move(work))->OnFinished([this, start, outer](core::Status s) {
+      Observe("write", start, s);
+      outer->Finish(std::move(s));
+    });
+    return outer;
+  }
+  bool CanSubmit() const override { return inner_->CanSubmit(); }
   storage::Dialect dialect() const override { return inner_->dialect(); }
   std::string Describe() const override { return inner_->Describe(); }
 
  private:
+  void Observe(const char* kind, std::chrono::steady_clock::time_point start, const core::Status& s) {
+    metrics_.ObserveDb(kind, std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count(),
+                       s.ok() || s.code() != core::StatusCode::kUnavailable);
+  }
   template <typename F>
   core::Status Timed(const char* kind, F f) {
     auto start = std::chrono::steady_clock::now();
     core::Status s = f();
-    metrics_.ObserveDb(kind, std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count(),
-                       s.ok() || s.code() != core::StatusCode::kUnavailable);
+    Observe(kind, start, s);
     return s;
   }
   std::unique_ptr<storage::Database> inner_;

@@ -1,6 +1,7 @@
 #pragma once
 
 #include <chrono>
+#include <functional>
 #include <map>
 #include <memory>
 #include <optional>
@@ -8,6 +9,12 @@
 #include <string_view>
 #include <utility>
 #include <vector>
+
+#include "core/status.h"
+
+namespace storage {
+class Submitted;
+}
 
 // Requests and responses as plain values, so that handlers and tests never see RESTinio.
 namespace http {
@@ -53,6 +60,14 @@ struct Response {
   // `body` is ignored. Browsers' EventSource reconnects by itself when it ends.
   std::shared_ptr<Stream> stream;
   int stream_seconds = 300;
+  // Writes the answer is held back for (audit entries deferred by a storage::DeferScope): it is
+  // sent once all of them are durable. If one failed, what `if_failed` makes of its error is
+  // sent instead: nothing is released whose audit entry was not written.
+  std::vector<std::shared_ptr<storage::Submitted>> after_commit;
+  std::function<Response(const core::Status&)> if_failed;
+  // Called with the status about to be sent, once the answer is ready to go out (metrics and
+  // the access log).
+  std::function<void(int status)> sent;
 
   Response& Header(std::string name, std::string value) {
     headers.emplace_back(std::move(name), std::move(value));

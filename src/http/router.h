@@ -37,6 +37,10 @@ struct Route {
   Auth auth = Auth::kApi;
   std::string operation_id;  // OpenAPI operationId for API routes
   Handler handler;
+  // The handler never waits for a write: it reads, and its writes are audit entries deferred
+  // (storage::WriteOrDefer), its answer held back until they are durable. Such a route may run
+  // on an I/O thread (Dispatcher::RunsInline) instead of a worker.
+  bool defers_writes = false;
 };
 
 struct Match {

@@ -14,6 +14,7 @@
 #include <restinio/all.hpp>
 
 #include "core/log.h"
+#include "storage/database.h"
 
 namespace http {
 namespace {
@@ -119,6 +120,35 @@ void Send(const restinio::request_handle_t& req, const Response& r) {
   resp.done();
 }
 
+// Sends `r` now, or once the writes it waits for are durable; then `done`.
+void Answer(const restinio::request_handle_t& req, Response r, std::function<void()> done) {
+  // `sent` first: its log line is written before the caller can see the answer.
+  if (r.after_commit.empty()) {
+    if (r.sent) r.sent(r.status);
+    Send(req, r);
+    done();
+    return;
+  }
+  auto writes = std::move(r.after_commit);
+  auto held = std::make_shared<Response>(std::move(r));
+  // On the thread that finishes the writes (the database's writer): a send only queues the answer
+  // for its connection's I/O thread.
+  storage::WhenAllFinished(std::move(writes), [req, held, done = std::move(done)](core::Status s) {
+    try {
+      if (!s.ok() && held->if_failed) {
+        *held = held->if_failed(s);
+      } else if (!s.ok()) {
+        *held = Response::Text(503, "the audit log cannot be written; try again later");
+      }
+      if (held->sent) held->sent(held->status);
+      Send(req, *held);
+    } catch (const std::exception& e) {
+      core::LogError("request failed", {{"what", e.what()}});
+    }
+    done();
+  });
+}
+
 // Set when the server is stopping, so that event streams end and let it.
 std::atomic<bool> g_stopping{false};
 std::atomic<int> g_streams{0};
@@ -193,7 +223,9 @@ core::Status Serve(const ServerOptions& options, const RequestHandler& handler, 
   sigaddset(&signals, SIGINT);
   pthread_sigmask(SIG_BLOCK, &signals, nullptr);
 
-  std::atomic<int64_t> in_flight{0};
+  // Shared with answers that are sent when their writes commit, which may outlive a stop that
+  // timed out.
+  auto in_flight = std::make_shared<std::atomic<int64_t>>(0);
   auto workers = std::make_unique<WorkerPool>(options.worker_threads);
   const int io_threads = options.io_threads > 0 ? options.io_threads
                                                 : std::max(1, static_cast<int>(std::thread::hardware_concurrency()));
@@ -207,15 +239,16 @@ core::Status Serve(const ServerOptions& options, const RequestHandler& handler, 
             .max_pipelined_requests(4)
             .incoming_http_msg_limits(restinio::incoming_http_msg_limits_t{}.max_body_size(options.max_body_bytes))
             .request_handler([&](restinio::request_handle_t req) {
-              ++in_flight;
-              workers->Post([req, &handler, &in_flight] {
+              ++*in_flight;
+              auto run = [req, &handler, in_flight](Request& request) {
                 try {
-                  Request request = Convert(req);
                   Response response = handler(request);
                   if (response.stream) {
+                    if (response.sent) response.sent(response.status);
                     SendStream(req, response);
                   } else {
-                    Send(req, response);
+                    Answer(req, std::move(response), [in_flight] { --*in_flight; });
+                    return;
                   }
                 } catch (const std::exception& e) {
                   core::LogError("request failed", {{"what", e.what()}});
@@ -224,8 +257,23 @@ core::Status Serve(const ServerOptions& options, const RequestHandler& handler, 
                   } catch (...) {
                   }
                 }
-                --in_flight;
-              });
+                --*in_flight;
+              };
+              try {
+                Request request = Convert(req);
+                if (options.runs_inline && options.runs_inline(request)) {
+                  run(request);
+                } else {
+                  workers->Post([run, request = std::move(request)]() mutable { run(request); });
+                }
+              } catch (const std::exception& e) {
+                core::LogError("request failed", {{"what", e.what()}});
+                try {
+                  Send(req, Response::Text(500, "internal error"));
+                } catch (...) {
+                }
+                --*in_flight;
+              }
               return restinio::request_accepted();
             }),
         static_cast<std::size_t>(io_threads));
@@ -238,16 +286,16 @@ core::Status Serve(const ServerOptions& options, const RequestHandler& handler, 
   sigwait(&signals, &sig);
   g_stopping = true;
   core::LogInfo("stopping", {{"signal", sig == SIGTERM ? "SIGTERM" : "SIGINT"},
-                             {"in_flight", std::to_string(in_flight.load())}});
+                             {"in_flight", std::to_string(in_flight->load())}});
   if (on_draining) on_draining();
   const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(options.grace_seconds);
-  while (in_flight.load() > 0 && std::chrono::steady_clock::now() < deadline) {
+  while (in_flight->load() > 0 && std::chrono::steady_clock::now() < deadline) {
     std::this_thread::sleep_for(std::chrono::milliseconds(10));
   }
   server->stop();
   server->wait();
   workers.reset();
-  core::LogInfo("stopped", {{"unfinished", std::to_string(in_flight.load())}});
+  core::LogInfo("stopped", {{"unfinished", std::to_string(in_flight->load())}});
   return core::Status::Ok();
 }
 

@@ -25,6 +25,86 @@ Transaction* ReadScope::Current(const Database* db) {
   return nullptr;
 }
 
+void Submitted::OnFinished(Then then) {
+  std::unique_lock lock(mu_);
+  if (!finished_) {
+    then_ = std::move(then);
+    return;
+  }
+  core::Status result = result_;
+  lock.unlock();
+  then(std::move(result));
+}
+
+void Submitted::Finish(core::Status result) {
+  Then then;
+  {
+    std::lock_guard lock(mu_);
+    finished_ = true;
+    result_ = result;
+    then = std::move(then_);
+  }
+  if (then) then(std::move(result));
+}
+
+void WhenAllFinished(std::vector<std::shared_ptr<Submitted>> writes, Submitted::Then then) {
+  if (writes.empty()) {
+    then(core::Status::Ok());
+    return;
+  }
+  if (writes.size() == 1) {
+    writes[0]->OnFinished(std::move(then));
+    return;
+  }
+  struct Join {
+    std::mutex mu;
+    size_t left;
+    core::Status first_error;
+    Submitted::Then then;
+  };
+  auto join = std::make_shared<Join>();
+  join->left = writes.size();
+  join->then = std::move(then);
+  for (auto& w : writes) {
+    w->OnFinished([join](core::Status s) {
+      Submitted::Then done;
+      core::Status result;
+      {
+        std::lock_guard lock(join->mu);
+        if (!s.ok() && join->first_error.ok()) join->first_error = std::move(s);
+        if (--join->left > 0) return;
+        done = std::move(join->then);
+        result = join->first_error;
+      }
+      done(std::move(result));
+    });
+  }
+}
+
+std::shared_ptr<Submitted> Database::Submit(Work work) {
+  auto submitted = std::make_shared<Submitted>();
+  submitted->Finish(Write(work));
+  return submitted;
+}
+
+namespace {
+thread_local DeferScope* t_defer_scope = nullptr;
+}  // namespace
+
+DeferScope::DeferScope() { t_defer_scope = this; }
+
+DeferScope::~DeferScope() { t_defer_scope = nullptr; }
+
+bool DeferScope::Active() { return t_defer_scope != nullptr; }
+
+bool WillDefer(const Database& db) { return t_defer_scope != nullptr && db.CanSubmit(); }
+
+core::Status WriteOrDefer(Database& db, Database::Work work) {
+  if (t_defer_scope == nullptr || !db.CanSubmit()) return db.Write(work);
+  t_defer_scope->writes_.push_back(db.Submit(std::move(work)));
+  return core::Status::Ok();
+}
+
 int64_t Row::Int(size_t i) const {
   const Value& v = values_.at(i);
   if (auto* p = std::get_if<int64_t>(&v)) return *p;

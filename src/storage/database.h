@@ -3,6 +3,7 @@
 #include <cstdint>
 #include <functional>
 #include <memory>
+#include <mutex>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -83,6 +84,29 @@ class ReadScope {
   static Transaction* Current(const Database* db);
 };
 
+// A write handed to the database without waiting for it (Database::Submit): its result, once
+// it is committed or has failed. Thread-safe.
+class Submitted {
+ public:
+  using Then = std::function<void(core::Status)>;
+  // Calls `then` once with the result: at once, on the calling thread, if the write is already
+  // finished; else on the thread that finishes it (the database's writer), which commits
+  // nothing more until `then` returns, so `then` must be short and must not wait for a write.
+  // Only one `then` per write.
+  void OnFinished(Then then);
+  // For implementations: sets the result and calls the waiting `then`, if any.
+  void Finish(core::Status result);
+
+ private:
+  std::mutex mu_;
+  bool finished_ = false;  // GUARDED_BY(mu_)
+  core::Status result_;    // GUARDED_BY(mu_)
+  Then then_;              // GUARDED_BY(mu_)
+};
+
+// Calls `then` once, with the first error among `writes` or Ok, when all of them are finished.
+void WhenAllFinished(std::vector<std::shared_ptr<Submitted>> writes, Submitted::Then then);
+
 // A database. Thread-safe.
 class Database {
  public:
@@ -113,9 +137,46 @@ class Database {
   // succeeds or fails alone.
   virtual core::Status Write(const Work& work) = 0;
 
+  // Submits `work` as a Write, without waiting for it: the result comes through the returned
+  // Submitted. Only where CanSubmit() is true is the calling thread free at once; elsewhere
+  // this is Write, and what it returns is already finished.
+  virtual std::shared_ptr<Submitted> Submit(Work work);
+  virtual bool CanSubmit() const { return false; }
+
   virtual Dialect dialect() const = 0;
   // "sqlite:var/onedoor.db" — never a password.
   virtual std::string Describe() const = 0;
 };
+
+// Marks, for its lifetime, the calling thread as handling a request whose answer is held back
+// until the writes it defers are durable, instead of the thread waiting for each of them: what
+// lets a request be answered by a thread that must never wait (an I/O thread). Only writes
+// whose result the caller does not need are deferred (an audit entry, a token's last use), by
+// WriteOrDefer. Scopes do not nest.
+class DeferScope {
+ public:
+  DeferScope();
+  ~DeferScope();
+  DeferScope(const DeferScope&) = delete;
+  DeferScope& operator=(const DeferScope&) = delete;
+  // The writes deferred so far, handed over to whatever holds the answer back.
+  std::vector<std::shared_ptr<Submitted>> Take() { return std::move(writes_); }
+  // Whether the calling thread is inside a scope: a thread that must not wait, which a
+  // database serves without waiting for a free connection where it can.
+  static bool Active();
+
+ private:
+  friend core::Status WriteOrDefer(Database& db, Database::Work work);
+  // Whether WriteOrDefer on `db` would defer, here and now.
+  bool WillDefer(const Database& db);
+  std::vector<std::shared_ptr<Submitted>> writes_;
+};
+
+// Inside a DeferScope, on a database that CanSubmit(): submits `work` and returns Ok at once,
+// leaving the scope to hold the answer back until it is durable (and to answer with an error
+// if it failed). Elsewhere: db.Write(work).
+core::Status WriteOrDefer(Database& db, Database::Work work);
+// Whether WriteOrDefer on `db` would defer, here and now.
+bool WillDefer(const Database& db);
 
 }  // namespace storage

@@ -10,7 +10,7 @@ import { execFile } from 'node:child_process';
 import { after, before, test } from 'node:test';
 import { promisify } from 'node:util';
 
-import { countRows, login, prepareDatabase, serve, sql } from './helpers.mjs';
+import { Client, countRows, issueToken, login, prepareDatabase, serve, sql } from './helpers.mjs';
 
 const T = { timeout: 60_000 };
 const execFileP = promisify(execFile);
@@ -37,6 +37,10 @@ test('no audit, no data: a read or a change that cannot be audited is refused wi
   const ok = await staff.get(`/api/v1/persons/${person}`);
   assert.equal(ok.status, 200);
   assert.ok(ok.text.includes(name.split(' ')[0]));
+  // A partner system's token: its reads are answered by the I/O thread once the entry commits.
+  const admin = await login(server.url, 'admin.city', { purpose: 'administration' });
+  const api = new Client(server.url, { token: await issueToken(admin, { name: 'refuse-test', roles: ['caseworker'], scopes: ['persons:read'] }) });
+  assert.equal((await api.get(`/api/v1/persons/${person}`)).status, 200);
 
   await write("CREATE TRIGGER refuse_audit BEFORE INSERT ON audit_log BEGIN SELECT RAISE(ABORT, 'disk full'); END;");
   try {
@@ -45,6 +49,13 @@ test('no audit, no data: a read or a change that cannot be audited is refused wi
     assert.equal(read.headers.get('content-type'), 'application/problem+json');
     assert.match(read.body.detail, /the audit log cannot be written, so nothing was released or changed/);
     assert.ok(!read.text.includes(name.split(' ')[0]), 'no part of the record is released');
+    const byToken = await api.get(`/api/v1/persons/${person}`);
+    assert.equal(byToken.status, 503, byToken.text);
+    assert.equal(byToken.headers.get('content-type'), 'application/problem+json');
+    assert.match(byToken.body.detail, /the audit log cannot be written, so nothing was released or changed/);
+    assert.ok(!byToken.text.includes(name.split(' ')[0]), 'no part of the record is released');
+    assert.equal(byToken.headers.get('x-content-type-options'), 'nosniff');
+    assert.equal(byToken.body.instance, byToken.headers.get('x-request-id'));
     const page = await staff.get(`/clients/${person}`);
     assert.equal(page.status, 503);
     assert.ok(!page.text.includes(name), 'the page shows nothing of the record');
@@ -57,6 +68,7 @@ test('no audit, no data: a read or a change that cannot be audited is refused wi
     await write('DROP TRIGGER refuse_audit;');
   }
   assert.equal((await staff.get(`/api/v1/persons/${person}`)).status, 200);
+  assert.equal((await api.get(`/api/v1/persons/${person}`)).status, 200);
 });
 
 test('no event, no change: a change whose event cannot be queued is refused with 503', T, async () => {

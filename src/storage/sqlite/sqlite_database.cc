@@ -196,9 +196,23 @@ class SqliteDatabase final : public Database {
     std::unique_ptr<Connection> conn;
     {
       std::unique_lock lock(read_mu_);
-      read_cv_.wait(lock, [&] { return !readers_.empty(); });
-      conn = std::move(readers_.back());
-      readers_.pop_back();
+      // A thread that must not wait (an I/O thread answering a request) opens one more
+      // connection rather than wait for one held by a long read elsewhere.
+      if (readers_.empty() && DeferScope::Active() && extra_readers_ < kMaxExtraReaders) {
+        ++extra_readers_;
+        lock.unlock();
+        auto opened = Connection::Open(path_, true, options_);
+        if (!opened.ok()) {
+          std::lock_guard again(read_mu_);
+          --extra_readers_;
+          return opened.status();
+        }
+        conn = std::move(opened).value();
+      } else {
+        read_cv_.wait(lock, [&] { return !readers_.empty(); });
+        conn = std::move(readers_.back());
+        readers_.pop_back();
+      }
     }
     Status result = RunRead(*conn, work, this);
     {
@@ -227,22 +241,63 @@ class SqliteDatabase final : public Database {
     return std::move(pending.result);
   }
 
+  std::shared_ptr<Submitted> Submit(Work work) override {
+    auto submitted = std::make_shared<Submitted>();
+    auto pending = std::make_unique<Pending>();
+    pending->owned = std::move(work);
+    pending->work = &pending->owned;
+    pending->submitted = submitted;
+    bool closing = false;
+    {
+      std::lock_guard lock(write_mu_);
+      closing = stopping_;
+      if (!closing) queue_.push_back(pending.release());  // the writer deletes it once finished
+    }
+    if (closing) {
+      submitted->Finish(Status::Unavailable("the database is closing"));
+      return submitted;
+    }
+    write_cv_.notify_one();
+    return submitted;
+  }
+  bool CanSubmit() const override { return true; }
+
   Dialect dialect() const override { return Dialect::kSqlite; }
   std::string Describe() const override { return "sqlite:" + path_; }
 
  private:
   // One write waiting for its group's commit. The writer sets `result`, then `done`; the waiting
   // thread reads `result` once it sees `done`.
+  // A submitted write (Submit) owns its work and is finished through `submitted`, after which
+  // the writer deletes it; nothing waits on `done`.
   struct Pending {
-    const Work* work;
+    const Work* work = nullptr;
     Status result;
     std::atomic<bool> done{false};
-    // After this, the writer no longer touches the Pending: its thread may return at once.
+    Work owned;
+    std::shared_ptr<Submitted> submitted;
+    // After this, the writer no longer touches a waited-for Pending: its thread may return at once.
     void Finish(Status s) {
       result = std::move(s);
       done.store(true, std::memory_order_release);
     }
   };
+
+  // Marks every write of `batch` finished with its result, wakes the threads waiting for theirs,
+  // then hands the submitted ones their results.
+  void FinishAll(const std::vector<Pending*>& batch, std::vector<Status> results) {
+    std::vector<std::pair<std::shared_ptr<Submitted>, Status>> submitted;
+    for (size_t i = 0; i < batch.size(); ++i) {
+      if (batch[i]->submitted) {
+        submitted.emplace_back(std::move(batch[i]->submitted), std::move(results[i]));
+        delete batch[i];
+      } else {
+        batch[i]->Finish(std::move(results[i]));
+      }
+    }
+    WakeWaiters();
+    for (auto& [s, result] : submitted) s->Finish(std::move(result));
+  }
 
   static Status RunWork(const Work& work, Transaction& tx) {
     try {
@@ -292,8 +347,7 @@ class SqliteDatabase final : public Database {
     std::vector<Status> results(batch.size());
     Status begin = conn.Run("BEGIN IMMEDIATE", {}, nullptr).status();
     if (!begin.ok()) {
-      for (Pending* p : batch) p->Finish(begin);
-      WakeWaiters();
+      FinishAll(batch, std::vector<Status>(batch.size(), begin));
       return;
     }
     SqliteTransaction tx(conn);
@@ -318,8 +372,7 @@ class SqliteDatabase final : public Database {
       }
     }
     (void)any_ok;
-    for (size_t i = 0; i < batch.size(); ++i) batch[i]->Finish(std::move(results[i]));
-    WakeWaiters();
+    FinishAll(batch, std::move(results));
   }
 
   void WakeWaiters() {
@@ -338,9 +391,14 @@ class SqliteDatabase final : public Database {
   std::deque<Pending*> queue_;  // GUARDED_BY(write_mu_)
   bool stopping_ = false;       // GUARDED_BY(write_mu_)
 
+  // Connections opened beyond read_connections, for threads that must not wait; they join the
+  // pool once opened.
+  static constexpr int kMaxExtraReaders = 8;
+
   std::mutex read_mu_;
   std::condition_variable read_cv_;
   std::vector<std::unique_ptr<Connection>> readers_;  // GUARDED_BY(read_mu_)
+  int extra_readers_ = 0;                             // GUARDED_BY(read_mu_)
 };
 
 }  // namespace
