@@ -324,7 +324,7 @@ core::StatusOr<std::unique_ptr<App>> App::Open(const core::Config& config, bool 
       app->router_, *app->accounts_, app->metrics_,
       http::DispatcherOptions{config.secure_cookies, static_cast<size_t>(config.max_body_bytes),
                               config.public_url.rfind("https://", 0) == 0, std::move(trusted_proxies).value(),
-                              app->db_->CanSubmit(), app->db_->CanSubmit() ? app->db_.get() : nullptr},
+                              app->db_->CanSubmit() ? app->db_.get() : nullptr},
       http::MakeErrorPage(app->pages_->deps));
   return app;
 }

@@ -66,7 +66,7 @@ std::string JsonEscape(std::string_view s) {
 bool LogEnabled(LogLevel level) { return static_cast<int>(level) >= g_level.load(std::memory_order_relaxed); }
 
 void Log(LogLevel level, std::string_view message, std::initializer_list<LogField> fields) {
-  if (static_cast<int>(level) < g_level.load(std::memory_order_relaxed)) return;
+  if (!LogEnabled(level)) return;
   std::string line = fmt::format(R"({{"time":"{}","level":"{}","msg":"{}")",
                                  SystemClock().Now().ToRfc3339(), LevelName(level), JsonEscape(message));
   for (const auto& [k, v] : fields) {

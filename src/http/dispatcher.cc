@@ -126,7 +126,7 @@ Response Dispatcher::Handle(Request& request) {
 }
 
 bool Dispatcher::RunsInline(const Request& request) const {
-  if (!options_.inline_deferred_routes) return false;
+  if (options_.deferring_db == nullptr) return false;
   auto authz = request.Header("authorization");
   if (!authz || authz->rfind("Bearer ", 0) != 0) return false;
   const Match match = router_.Find(request.method == "HEAD" ? "GET" : request.method, request.path);
@@ -162,10 +162,10 @@ Response Dispatcher::Dispatch(Request& request, std::string& route_name, std::op
   // From here on, this request's audit entries are deferred: the answer waits for them instead
   // of the thread (the token's check and refusals included).
   defer.emplace();
-  if (options_.snapshot_db == nullptr) return Run(request, route, ctx);
+  if (options_.deferring_db == nullptr) return Run(request, route, ctx);
   // Its reads (the token's and the handler's) share one snapshot.
   Response r;
-  core::Status read = options_.snapshot_db->Read([&](storage::Transaction&) {
+  core::Status read = options_.deferring_db->Read([&](storage::Transaction&) {
     r = Run(request, route, ctx);
     return core::Status::Ok();
   });

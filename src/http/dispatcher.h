@@ -30,15 +30,12 @@ struct DispatcherOptions {
   bool hsts = false;
   // The reverse proxies whose X-Forwarded-For names the client (Request::client_address).
   std::vector<std::string> trusted_proxies;
-  // Requests to routes that defer their writes, made with an API token, are answered on the
-  // I/O thread that read them (RunsInline). Only where the database can take a write without
-  // the caller waiting for it (storage::Database::CanSubmit).
-  bool inline_deferred_routes = false;
-  // When set, a request to a route that defers its writes makes all its reads (the token's,
-  // the handler's) in one read snapshot of this database: one transaction instead of several.
-  // Only where writes are deferred (storage::Database::CanSubmit): within the snapshot, the
-  // request's own writes would not be seen.
-  storage::Database* snapshot_db = nullptr;
+  // The database, when it can take a write without the caller waiting for it
+  // (storage::Database::CanSubmit); null otherwise. When set, a request to a route that defers
+  // its writes makes all its reads (the token's, the handler's) in one read snapshot of it, one
+  // transaction instead of several (within it, the request's own writes would not be seen),
+  // and, made with an API token, is answered on the I/O thread that read it (RunsInline).
+  storage::Database* deferring_db = nullptr;
 };
 
 // Renders an HTML error page for browser routes.

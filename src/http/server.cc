@@ -120,6 +120,15 @@ void Send(const restinio::request_handle_t& req, const Response& r) {
   resp.done();
 }
 
+// After a request failed unexpectedly: logs why and answers 500, if the connection still can.
+void SendInternalError(const restinio::request_handle_t& req, const std::exception& e) {
+  core::LogError("request failed", {{"what", e.what()}});
+  try {
+    Send(req, Response::Text(500, "internal error"));
+  } catch (...) {
+  }
+}
+
 // Sends `r` now, or once the writes it waits for are durable; then `done`.
 void Answer(const restinio::request_handle_t& req, Response r, std::function<void()> done) {
   // `sent` first: its log line is written before the caller can see the answer.
@@ -251,11 +260,7 @@ core::Status Serve(const ServerOptions& options, const RequestHandler& handler, 
                     return;
                   }
                 } catch (const std::exception& e) {
-                  core::LogError("request failed", {{"what", e.what()}});
-                  try {
-                    Send(req, Response::Text(500, "internal error"));
-                  } catch (...) {
-                  }
+                  SendInternalError(req, e);
                 }
                 --*in_flight;
               };
@@ -267,11 +272,7 @@ core::Status Serve(const ServerOptions& options, const RequestHandler& handler, 
                   workers->Post([run, request = std::move(request)]() mutable { run(request); });
                 }
               } catch (const std::exception& e) {
-                core::LogError("request failed", {{"what", e.what()}});
-                try {
-                  Send(req, Response::Text(500, "internal error"));
-                } catch (...) {
-                }
+                SendInternalError(req, e);
                 --*in_flight;
               }
               return restinio::request_accepted();

@@ -167,8 +167,6 @@ class DeferScope {
 
  private:
   friend core::Status WriteOrDefer(Database& db, Database::Work work);
-  // Whether WriteOrDefer on `db` would defer, here and now.
-  bool WillDefer(const Database& db);
   std::vector<std::shared_ptr<Submitted>> writes_;
 };
 

@@ -351,7 +351,6 @@ class SqliteDatabase final : public Database {
       return;
     }
     SqliteTransaction tx(conn);
-    bool any_ok = false;
     for (size_t i = 0; i < batch.size(); ++i) {
       Status sp = conn.Run("SAVEPOINT w", {}, nullptr).status();
       if (!sp.ok()) {
@@ -361,7 +360,6 @@ class SqliteDatabase final : public Database {
       results[i] = RunWork(*batch[i]->work, tx);
       if (!results[i].ok()) (void)conn.Run("ROLLBACK TO w", {}, nullptr);
       (void)conn.Run("RELEASE w", {}, nullptr);
-      any_ok = any_ok || results[i].ok();
     }
     Status commit = conn.Run("COMMIT", {}, nullptr).status();
     if (!commit.ok()) {
@@ -371,7 +369,6 @@ class SqliteDatabase final : public Database {
         if (r.ok()) r = Status::Unavailable("the change could not be saved: " + commit.message());
       }
     }
-    (void)any_ok;
     FinishAll(batch, std::move(results));
   }
 
