@@ -312,7 +312,7 @@ void AddAccountRoutes(Router& router, accounts::AccountService& accounts) {
   auto with = [&accounts](Response (*handler)(accounts::AccountService&, Context&)) {
     return [&accounts, handler](Context& ctx) { return handler(accounts, ctx); };
   };
-  router.Add({"GET", "/api/v1/me", Auth::kApi, "getMe", GetMe});
+  router.Add({"GET", "/api/v1/me", Auth::kApi, "getMe", GetMe, /*defers_writes=*/true});
   router.Add({"GET", "/api/v1/agencies", Auth::kApi, "listAgencies", with(ListAgencies)});
   router.Add({"POST", "/api/v1/agencies", Auth::kApi, "createAgency", with(CreateAgency)});
   router.Add({"GET", "/api/v1/agencies/{id}", Auth::kApi, "getAgency", with(GetAgency)});

@@ -174,6 +174,17 @@ describe('authentication', () => {
     assert.equal(bySession.body.purpose, 'case_work');
   });
 
+  test("a token's last use is saved by the call that used it, before its answer", T, async () => {
+    // /api/v1/me with a token is answered on the I/O thread once the deferred last use commits.
+    const secret = await issueToken(admin, { name: 'last-use', roles: ['caseworker'], scopes: ['persons:read'] });
+    const lastUse = async () => (await admin.get('/api/v1/tokens')).body.items.find((t) => t.name === 'last-use').last_used_at;
+    assert.equal(await lastUse(), null);
+    const me = await new Client(server.url, { token: secret }).get('/api/v1/me');
+    assert.equal(me.status, 200);
+    assert.equal(me.body.name, 'last-use');
+    assert.ok(Date.parse(await lastUse()) > 0, 'last_used_at is set');
+  });
+
   test('a token is issued for a number of days, 365 unless said, 730 at most', T, async () => {
     const made = await admin.post('/api/v1/tokens', { name: 'expiring', roles: ['caseworker'], scopes: ['persons:read'], expires_in_days: 30 });
     assert.equal(made.status, 201, made.text);
