@@ -24,6 +24,8 @@ rps() { awk '/Requests\/sec/ {print $2}' "$1"; }
 p99() { awk '$1=="99%" {print $2}' "$1"; }
 
 export ONEDOOR_DB=$tmp/bench.db ONEDOOR_LOG_LEVEL=warn
+# One token makes every read: its limit is set out of reach, so that the check is still measured.
+export ONEDOOR_TOKEN_REQUESTS_PER_MINUTE=1000000000
 "$BIN" migrate >/dev/null 2>&1
 "$BIN" demo-data >/dev/null 2>&1
 export ONEDOOR_TOKEN=$("$BIN" token create --agency city-social --name bench --roles caseworker --scopes persons:read,persons:write 2>/dev/null)

@@ -44,6 +44,9 @@ struct Principal {
   // (portal/representative_service.h); `scopes` then holds "portal:" and what the grant allows.
   int64_t representation = 0;
   std::string request_id;
+  // Where the request came from (http::Request::client_address): kept in its audit entries.
+  // Empty for work no one asked for over the network (commands, background jobs).
+  std::string client_address;
   // Break-glass: the justification of an emergency access to data the principal's agency
   // could not otherwise see (header `X-Break-Glass` or the form on a client's page). Empty
   // for a normal request. The gate flags every decision that relied on it.

@@ -993,6 +993,7 @@ StatusOr<NewSession> AccountService::Login(const std::string& username, const st
   actor.name = ValidUsername(username) ? username : std::string("(not a username)");
   actor.purpose = user && user->kind == AccountKind::kCitizen ? authz::Purpose::kOwnRecord : purpose;
   actor.request_id = request_id;
+  actor.client_address = client;
   const std::string record_id = user ? IdText(user->id.value) : std::string();
 
   // Locked for this client after max_failures of its own; for every client after ten times as

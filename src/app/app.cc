@@ -129,6 +129,9 @@ core::StatusOr<std::unique_ptr<App>> App::Open(const core::Config& config, bool 
                                                    .window_micros = 60 * 60 * int64_t{1'000'000}});
     app->sign_ups_ = std::make_unique<http::AddressThrottle>(
         app->clock_, http::AddressThrottle::Limits{.max = 10, .window_micros = 60 * 60 * int64_t{1'000'000}});
+    app->caller_limit_ = std::make_unique<http::CallerLimit>(
+        app->clock_, http::CallerLimit::Limits{.user_per_minute = config.user_requests_per_minute,
+                                               .token_per_minute = config.token_requests_per_minute});
     if (auto zone = cases::LocalDate(app->clock_.Now(), config.time_zone); !zone.ok()) {
       return core::Status::InvalidArgument("time_zone: " + zone.status().message());
     }
@@ -324,7 +327,7 @@ core::StatusOr<std::unique_ptr<App>> App::Open(const core::Config& config, bool 
       app->router_, *app->accounts_, app->metrics_,
       http::DispatcherOptions{config.secure_cookies, static_cast<size_t>(config.max_body_bytes),
                               config.public_url.rfind("https://", 0) == 0, std::move(trusted_proxies).value(),
-                              app->db_->CanSubmit() ? app->db_.get() : nullptr},
+                              app->db_->CanSubmit() ? app->db_.get() : nullptr, app->caller_limit_.get()},
       http::MakeErrorPage(app->pages_->deps));
   return app;
 }

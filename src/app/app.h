@@ -32,6 +32,7 @@
 #include "exchange/webhook_sink.h"
 #include "http/dispatcher.h"
 #include "http/address_throttle.h"
+#include "http/caller_limit.h"
 #include "http/metrics.h"
 #include "http/router.h"
 #include "identity/match_service.h"
@@ -133,6 +134,7 @@ class App {
   std::unique_ptr<http::AddressThrottle> reference_guesses_;  // appointment references that found nothing
   std::unique_ptr<http::AddressThrottle> online_bookings_;    // appointments booked without an account
   std::unique_ptr<http::AddressThrottle> sign_ups_;           // portal accounts asked for
+  std::unique_ptr<http::CallerLimit> caller_limit_;           // requests per signed-in caller
   std::unique_ptr<sharing::GateFacts> gate_facts_;
   std::unique_ptr<authz::AccessGate> gate_;
   std::unique_ptr<sharing::ReferenceDirectory> directory_;

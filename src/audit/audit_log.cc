@@ -18,7 +18,7 @@ namespace {
 
 constexpr std::string_view kColumns =
     "seq, at, user_id, agency_id, actor, roles, purpose, request_id, action, record_type, "
-    "record_id, person_id, allowed, reason, prev_hash, hash, chain";
+    "record_id, person_id, allowed, reason, prev_hash, hash, chain, client_address";
 
 // The previous hash of the first entry of every chain.
 std::string Genesis() { return std::string(64, '0'); }
@@ -70,6 +70,7 @@ Record FromRow(const storage::Row& row) {
   r.prev_hash = row.Text(14);
   r.hash = row.Text(15);
   r.chain = row.Int(16);
+  r.client_address = row.Text(17);
   return r;
 }
 
@@ -166,6 +167,9 @@ std::string AuditLog::ComputeHash(const Record& r) {
       r.entry.person ? r.entry.person->value : 0, r.entry.allowed ? 1 : 0, Escape(r.entry.reason));
   // A 16th field only off chain 0: chain 0's hashes, written before chains existed, stay valid.
   if (r.chain != 0) canonical += fmt::format("\x1f{}", r.chain);
+  // The client's address last, tagged so that it cannot pass for a chain: only when there is
+  // one, so that entries without (all those from before addresses were kept) hash as before.
+  if (!r.client_address.empty()) canonical += "\x1f" "a=" + Escape(r.client_address);
   return core::Sha256Hex(canonical);
 }
 
@@ -233,7 +237,7 @@ core::Status AuditLog::AppendAll(storage::Transaction& tx, std::span<const Item>
                                      "later");
   };
   static const std::string kInsert =
-      fmt::format("INSERT INTO audit_log ({}) VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)", kColumns);
+      fmt::format("INSERT INTO audit_log ({}) VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)", kColumns);
   for (size_t i = 0; i < items.size(); ++i) {
     const authz::Principal& who = *items[i].who;
     const Entry& entry = *items[i].entry;
@@ -248,6 +252,7 @@ core::Status AuditLog::AppendAll(storage::Transaction& tx, std::span<const Item>
     r.roles = who.RoleList();
     r.purpose = std::string(authz::PurposeName(who.purpose));
     r.request_id = who.request_id;
+    r.client_address = who.client_address;
     r.entry = entry;
     // Every action says who acted: a representative's entries say so.
     if (who.representation != 0) {
@@ -260,7 +265,7 @@ core::Status AuditLog::AppendAll(storage::Transaction& tx, std::span<const Item>
         {r.seq, r.at.micros, r.user_id, r.agency_id, r.actor, r.roles, r.purpose, r.request_id, r.entry.action,
          r.entry.record_type, r.entry.record_id,
          r.entry.person ? storage::Value(r.entry.person->value) : storage::Value(storage::Null{}),
-         int64_t{r.entry.allowed ? 1 : 0}, r.entry.reason, r.prev_hash, r.hash, r.chain},
+         int64_t{r.entry.allowed ? 1 : 0}, r.entry.reason, r.prev_hash, r.hash, r.chain, r.client_address},
         refuse));
     // A person's data released by break-glass is queued for review with the entry, in the same
     // transaction: no emergency access goes unreviewed. One review per person and request (a

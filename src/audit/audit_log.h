@@ -35,6 +35,9 @@ struct Record {
   std::string roles;
   std::string purpose;
   std::string request_id;
+  // The address the request came from (its principal's client_address); empty for entries of
+  // commands and background jobs, and for entries written before addresses were kept.
+  std::string client_address;
   Entry entry;
   std::string prev_hash;  // the hash of the entry before this one on its chain; 64 zeros first
   std::string hash;

@@ -48,6 +48,7 @@ authz::Principal Caseworker(const std::string& request_id = "req-1") {
   p.roles = {authz::Role::kCaseworker};
   p.purpose = authz::Purpose::kCaseWork;
   p.request_id = request_id;
+  p.client_address = "198.51.100.4";
   return p;
 }
 
@@ -213,6 +214,7 @@ TEST_P(AuditLogTest, AppendedEntriesFormChainsThatVerify) {
     EXPECT_EQ(r.roles, "caseworker");
     EXPECT_EQ(r.purpose, "case_work");
     EXPECT_EQ(r.request_id, "req-1");
+    EXPECT_EQ(r.client_address, "198.51.100.4");
     EXPECT_EQ(r.entry.action, "person.read");
     EXPECT_EQ(r.entry.record_type, "person");
     EXPECT_EQ(r.entry.person, core::PersonId{person});
@@ -525,6 +527,8 @@ TEST_P(AuditLogTest, ModifiedFieldIsReportedAtThatEntry) {
       {"prev_hash", kGenesis},
       {"hash", std::string(64, 'a')},
       {"chain", int64_t{7}},  // moved to another chain
+      {"client_address", std::string("192.0.2.9")},
+      {"client_address", std::string("")},
   };
   AppendAlternating(6);
   const Record original = At(3);
@@ -537,12 +541,12 @@ TEST_P(AuditLogTest, ModifiedFieldIsReportedAtThatEntry) {
     EXPECT_EQ(report.problem, "entry 3 was modified: its content does not match its hash");
     Sql("UPDATE audit_log SET at = ?, user_id = ?, agency_id = ?, actor = ?, roles = ?, "
         "purpose = ?, request_id = ?, action = ?, record_type = ?, record_id = ?, person_id = ?, "
-        "allowed = ?, reason = ?, prev_hash = ?, hash = ?, chain = ? WHERE seq = 3",
+        "allowed = ?, reason = ?, prev_hash = ?, hash = ?, chain = ?, client_address = ? WHERE seq = 3",
         {original.at.micros, original.user_id, original.agency_id, original.actor, original.roles,
          original.purpose, original.request_id, original.entry.action, original.entry.record_type,
          original.entry.record_id, original.entry.person->value,
          int64_t{original.entry.allowed ? 1 : 0}, original.entry.reason, original.prev_hash,
-         original.hash, original.chain});
+         original.hash, original.chain, original.client_address});
     ASSERT_TRUE(Verify().ok) << "restoring entry 3";
   }
 }
@@ -879,7 +883,7 @@ TEST(AuditLogHash, CoversEveryField) {
   const Record base = SampleRecord();
   const std::string h = AuditLog::ComputeHash(base);
   EXPECT_EQ(h, AuditLog::ComputeHash(base));  // deterministic
-  std::vector<Record> variants(17, base);
+  std::vector<Record> variants(18, base);
   variants[0].seq = 4;
   variants[1].at = {1001};
   variants[2].user_id = 9;
@@ -897,6 +901,7 @@ TEST(AuditLogHash, CoversEveryField) {
   variants[14].prev_hash = std::string(64, '1');
   variants[15].chain = 6;
   variants[16].chain = -1;
+  variants[17].client_address = "203.0.113.7";
   for (size_t i = 0; i < variants.size(); ++i)
     EXPECT_NE(AuditLog::ComputeHash(variants[i]), h) << i;
   Record on_6 = base;
@@ -924,6 +929,25 @@ TEST(AuditLogHash, ChainZeroHashesAsBeforeChainsAndOtherChainsAddTheChain) {
   r.chain = 6;
   EXPECT_EQ(AuditLog::ComputeHash(r),
             "7b6a9e46fed0e46937b57b1ce2915f79001290dab6e3111c7d8ae8e9720053fc");
+}
+
+// The client's address comes last, as "a=" and the address, only when there is one: entries
+// without keep their hashes.
+TEST(AuditLogHash, TheClientAddressIsALastTaggedFieldOnlyWhenKnown) {
+  Record r = SampleRecord();
+  r.client_address = "203.0.113.7";
+  EXPECT_EQ(AuditLog::ComputeHash(r),
+            "357c6fe2369971b1561899e2deea879001657a7986bfbc1f1e7228c796a376dc");
+  r.chain = 6;
+  r.client_address = "2001:db8::1";
+  EXPECT_EQ(AuditLog::ComputeHash(r),
+            "a72f37f9bdd1d977caf7cdadfe94bd76d60c3a2415a4cd660bc32e8b61615533");
+  // An address cannot pass for a chain, nor a chain for an address.
+  Record chain_only = SampleRecord();
+  chain_only.chain = 6;
+  Record address_only = SampleRecord();
+  address_only.client_address = "6";
+  EXPECT_NE(AuditLog::ComputeHash(chain_only), AuditLog::ComputeHash(address_only));
 }
 
 }  // namespace

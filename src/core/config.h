@@ -79,6 +79,11 @@ struct Config {
   // ONEDOOR_ONLINE_BOOKINGS_PER_HOUR: how many appointments one client address may book online,
   // without an account, within an hour (docs/front-office.md, "Booking online").
   int online_bookings_per_hour = 20;
+  // ONEDOOR_USER_REQUESTS_PER_MINUTE, ONEDOOR_TOKEN_REQUESTS_PER_MINUTE: how many requests one
+  // signed-in person (a staff user, a portal account) and one API token may make in a minute,
+  // all at once or spread out (docs/operators.md, "Limits per caller"). 0: no limit.
+  int user_requests_per_minute = 600;
+  int token_requests_per_minute = 6000;
 
   // Delivery of domain events from the outbox (docs/operators.md, "Event delivery").
   std::string webhook_url;       // ONEDOOR_WEBHOOK_URL: empty = events wait in the outbox

@@ -171,6 +171,7 @@ TEST_F(ConfigTest, RejectsBadValues) {
                            "read_connections: -1\n", "secure_cookies: maybe\n", "log_level: loud\n",
                            "listen: localhost\n", "max_body_bytes: 99999999999999999999\n", "online_bookings_per_hour: 0\n",
                            "temporary_password_days: 0\n", "temporary_password_days: 91\n",
+                           "user_requests_per_minute: -1\n", "token_requests_per_minute: 2000000000\n",
                            "db: [a, b]\n", "db:\n  nested: 1\n"}) {
     const std::string path = Write(text);
     auto c = Config::Load(path);
@@ -178,6 +179,16 @@ TEST_F(ConfigTest, RejectsBadValues) {
     EXPECT_EQ(c.status().code(), StatusCode::kInvalidArgument) << text;
     EXPECT_THAT(c.status().message(), HasSubstr(path + ":1")) << text;
   }
+}
+
+TEST_F(ConfigTest, RequestLimitsPerCallerHaveDefaultsAndZeroTurnsThemOff) {
+  const Config defaults = Config::Load("").value();
+  EXPECT_EQ(defaults.user_requests_per_minute, 600);
+  EXPECT_EQ(defaults.token_requests_per_minute, 6000);
+  auto c = Config::Load(Write("user_requests_per_minute: 0\ntoken_requests_per_minute: 120000\n"));
+  ASSERT_TRUE(c.ok()) << c.status().ToString();
+  EXPECT_EQ(c->user_requests_per_minute, 0);
+  EXPECT_EQ(c->token_requests_per_minute, 120000);
 }
 
 TEST_F(ConfigTest, TrustedProxiesAreIpAddresses) {

@@ -189,9 +189,11 @@ void AddPersonRoutes(Router& router, registry::PersonService& persons, registry:
                                {"purpose", r.purpose},
                                {"action", r.entry.action},
                                {"allowed", r.entry.allowed}};
-                  // The person sees agencies, roles and purposes; usernames and reasons are for auditors.
+                  // The person sees agencies, roles and purposes; usernames, reasons and the addresses
+                  // of others' requests are for auditors.
                   if (!r.actor.empty()) item["actor"] = r.actor;
                   if (!r.entry.reason.empty()) item["reason"] = r.entry.reason;
+                  if (!r.client_address.empty()) item["client_address"] = r.client_address;
                   items.push_back(std::move(item));
                 }
                 json next = nullptr;

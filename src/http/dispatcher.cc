@@ -195,9 +195,11 @@ Response Dispatcher::Run(Request& request, const Route& route, Context& ctx) {
         return r;
       }
       ctx.principal = std::move(principal).value();
+      ctx.principal->client_address = request.client_address;  // for its audit entries
     } else if (!session_cookie.empty()) {
       auto session = accounts_.AuthenticateSession(session_cookie, request.request_id, UseOf(request));
       if (!session.ok()) return Problem(session.status(), request.request_id);
+      session->principal.client_address = request.client_address;
       if (session->password_change_required) {
         accounts_.AuditRefusedRequest(session->principal, request.method, route.pattern,
                                       "the account has a temporary password to change first");
@@ -248,7 +250,10 @@ Response Dispatcher::Run(Request& request, const Route& route, Context& ctx) {
     std::optional<accounts::SessionAuth> session;
     if (!session_cookie.empty()) {
       auto s = accounts_.AuthenticateSession(session_cookie, request.request_id, UseOf(request));
-      if (s.ok()) session = std::move(s).value();
+      if (s.ok()) {
+        session = std::move(s).value();
+        session->principal.client_address = request.client_address;  // for its audit entries
+      }
     }
     // A temporary password, given by an administrator, is changed before anything else is done.
     if (session && session->password_change_required && route.auth == Auth::kPage &&
@@ -283,6 +288,20 @@ Response Dispatcher::Run(Request& request, const Route& route, Context& ctx) {
       ctx.principal = std::move(session->principal);
       ctx.csrf_token = session->csrf_token;
       ctx.session_id = session_cookie;
+    }
+  }
+  if (ctx.principal && options_.caller_limit != nullptr && route.auth != Auth::kPublic) {
+    if (const int64_t wait = options_.caller_limit->Take(*ctx.principal); wait > 0) {
+      const std::string message = TooManyRequests(options_.caller_limit->PerMinute(*ctx.principal), wait);
+      Response r = route.auth == Auth::kApi
+                       ? Problem(core::Status::ResourceExhausted(message), request.request_id)
+                       : error_page_(429, "Too many requests",
+                                     fmt::format("You have opened too many pages in a short time. Wait {} second{} "
+                                                 "and try again.",
+                                                 wait, wait == 1 ? "" : "s"),
+                                     ctx);
+      r.Header("Retry-After", std::to_string(wait));
+      return r;
     }
   }
   Response r = route.handler(ctx);

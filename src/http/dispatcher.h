@@ -4,6 +4,7 @@
 #include <string>
 
 #include "accounts/account_service.h"
+#include "http/caller_limit.h"
 #include "http/metrics.h"
 #include "http/router.h"
 #include "storage/database.h"
@@ -36,6 +37,9 @@ struct DispatcherOptions {
   // transaction instead of several (within it, the request's own writes would not be seen),
   // and, made with an API token, is answered on the I/O thread that read it (RunsInline).
   storage::Database* deferring_db = nullptr;
+  // The limit on each signed-in caller's requests to API routes and pages (429 beyond it);
+  // null: none.
+  CallerLimit* caller_limit = nullptr;
 };
 
 // Renders an HTML error page for browser routes.

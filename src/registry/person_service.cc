@@ -536,8 +536,10 @@ StatusOr<AccessLogPage> PersonService::AccessLog(const authz::Principal& who, co
         auto it = agencies.find(batch[i].agency_id);
         AccessLogEntry e{std::move(batch[i]), it == agencies.end() ? "" : it->second.second};
         if (own) {
-          // Staff usernames and the gate's reasons are for auditors.
-          e.record.actor = e.record.user_id == who.user.value ? who.name : "";
+          // Staff usernames, the gate's reasons and where others' requests came from are for auditors.
+          const bool theirs = e.record.user_id == who.user.value;
+          e.record.actor = theirs ? who.name : "";
+          if (!theirs) e.record.client_address.clear();
           e.record.entry.reason.clear();
         }
         page.items.push_back(std::move(e));

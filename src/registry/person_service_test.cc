@@ -606,6 +606,29 @@ TEST_F(PersonServiceTest, CitizenReadsOwnAccessLog) {
   EXPECT_EQ(full->items[2].record.actor, "cw.jones");
 }
 
+TEST_F(PersonServiceTest, AccessLogKeepsWhereEachRequestCameFromForAuditorsAndThePersonsOwnForThem) {
+  Person p = MustCreate(NewPerson("Amara", "Okonkwo"));
+  Principal staff = Caseworker();
+  staff.client_address = "198.51.100.4";
+  ASSERT_TRUE(service().Get(staff, p.id).ok());
+  Principal citizen = CitizenOf(p.id);
+  citizen.client_address = "203.0.113.9";
+  auto mine = service().AccessLog(citizen, p.id, 50);  // itself an entry, from the person's address
+  ASSERT_TRUE(mine.ok()) << mine.status().ToString();
+  auto again = service().AccessLog(citizen, p.id, 50);
+  ASSERT_TRUE(again.ok());
+  ASSERT_GE(again->items.size(), 3u);
+  EXPECT_EQ(again->items[1].record.entry.action, "person.access_log");
+  EXPECT_EQ(again->items[1].record.client_address, "203.0.113.9") << "the person's own request";
+  EXPECT_EQ(again->items[2].record.entry.action, "person.read");
+  EXPECT_EQ(again->items[2].record.client_address, "") << "a caseworker's address is for auditors";
+  auto full = service().AccessLog(StaffUser({Role::kAuditor}, Purpose::kAudit), p.id, 50);
+  ASSERT_TRUE(full.ok());
+  EXPECT_EQ(full->items[3].record.entry.action, "person.read");
+  EXPECT_EQ(full->items[3].record.client_address, "198.51.100.4");
+  EXPECT_EQ(full->items[1].record.client_address, "203.0.113.9");
+}
+
 TEST_F(PersonServiceTest, AccessLogPagesNewestFirstAndHidesTheLegalExceptionsFromThePerson) {
   Person p = MustCreate(NewPerson("Amara", "Okonkwo"));
   for (int i = 0; i < 4; ++i) ASSERT_TRUE(service().Get(Caseworker(), p.id).ok());

@@ -1090,6 +1090,11 @@ ALTER TABLE users ADD COLUMN password_expires_at BIGINT;
       {42, "failed sign-ins by address", R"sql(
 ALTER TABLE login_failures ADD COLUMN client_address TEXT NOT NULL DEFAULT '';
 )sql"},
+      // Each audit entry keeps the address its request came from (audit/audit_log.h, Record);
+      // entries from before have none, and hash as they did.
+      {43, "where audited requests came from", R"sql(
+ALTER TABLE audit_log ADD COLUMN client_address TEXT NOT NULL DEFAULT '';
+)sql"},
   };
   return *migrations;
 }

@@ -6,15 +6,19 @@
 // graceful-shutdown test. Every request has a timeout; each test has one too.
 
 import assert from 'node:assert/strict';
+import { execFile } from 'node:child_process';
 import http from 'node:http';
+import { promisify } from 'node:util';
 import { after, afterEach, before, describe, test } from 'node:test';
 
 import {
   Client,
   assertProblem,
+  binary,
   countRows,
   issueToken,
   login,
+  onedoorEnv,
   prepareDatabase,
   request,
   serve,
@@ -172,6 +176,21 @@ describe('authentication', () => {
     assert.equal(bySession.body.kind, 'staff');
     assert.equal(bySession.body.name, 'caseworker.city');
     assert.equal(bySession.body.purpose, 'case_work');
+  });
+
+  test('each access is audited with the address it came from, as the trusted proxy gave it', T, async () => {
+    const created = await create(api, newPerson('Whereabouts'));
+    const id = created.body.id;
+    // The test talks to the server over loopback, a trusted proxy unless configured otherwise.
+    assert.equal((await api.get(`/api/v1/persons/${id}`, { headers: { 'X-Forwarded-For': '203.0.113.50' } })).status, 200);
+    assert.equal((await caseworker.get(`/api/v1/persons/${id}`)).status, 200);
+    const items = await accessLog(id);
+    const reads = items.filter((e) => e.action === 'person.read');
+    assert.equal(reads.length, 2);
+    assert.equal(reads[1].client_address, '203.0.113.50', 'the token read, by the forwarded address');
+    assert.match(reads[0].client_address, /^(127\.0\.0\.1|::1|::ffff:127\.0\.0\.1)$/, 'the session read, from loopback');
+    // The chain, addresses included, verifies.
+    await promisify(execFile)(binary, ['audit', 'verify'], { env: { ...process.env, ...onedoorEnv(db) }, timeout: 60_000 });
   });
 
   test("a token's last use is saved by the call that used it, before its answer", T, async () => {
