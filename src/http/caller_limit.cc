@@ -20,8 +20,10 @@ uint64_t CallerLimit::Id(const authz::Principal& who) {
   return static_cast<uint64_t>(who.user.value);
 }
 
-int CallerLimit::PerMinute(const authz::Principal& who) const {
-  return who.token.valid() ? limits_.token_per_minute : limits_.user_per_minute;
+int CallerLimit::PerMinute(const authz::Principal& who) const { return PerMinuteOf(Id(who)); }
+
+int CallerLimit::PerMinuteOf(uint64_t id) const {
+  return id >> 62 == 1 ? limits_.token_per_minute : limits_.user_per_minute;
 }
 
 // A bucket counts in 60,000,000ths of a request: a microsecond adds `per_minute` of them, so
@@ -38,7 +40,7 @@ int64_t CallerLimit::Take(const authz::Principal& who) {
   std::lock_guard lock(shard.mu);
   auto it = shard.buckets.find(key);
   if (it == shard.buckets.end()) {
-    MakeRoom(shard, now, per_minute);
+    MakeRoom(shard, now);
     it = shard.buckets.emplace(key, Bucket{full, now, false}).first;
   }
   Bucket& b = it->second;
@@ -59,12 +61,13 @@ int64_t CallerLimit::Take(const authz::Principal& who) {
   return std::max<int64_t>(1, (wait_micros + 999'999) / 1'000'000);
 }
 
-void CallerLimit::MakeRoom(Shard& shard, int64_t now, int per_minute) {
+void CallerLimit::MakeRoom(Shard& shard, int64_t now) {
   const size_t room = std::max<size_t>(1, limits_.max_callers / kShards);
   if (shard.buckets.size() < room) return;
   // A bucket that has refilled is the same as none.
   std::erase_if(shard.buckets, [&](const auto& kv) {
     const int64_t idle = now - kv.second.at;
+    const int64_t per_minute = PerMinuteOf(kv.first);
     return idle >= kRequest || kv.second.left + idle * per_minute >= per_minute * kRequest;
   });
   if (shard.buckets.size() < room) return;

@@ -52,7 +52,8 @@ class CallerLimit {
 
   // What a caller is counted under: its id, its kind in the top two bits.
   static uint64_t Id(const authz::Principal& who);
-  void MakeRoom(Shard& shard, int64_t now, int per_minute);  // REQUIRES(shard.mu)
+  int PerMinuteOf(uint64_t id) const;
+  void MakeRoom(Shard& shard, int64_t now);  // REQUIRES(shard.mu)
 
   const core::Clock& clock_;
   const Limits limits_;

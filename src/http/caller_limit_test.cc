@@ -89,6 +89,16 @@ TEST_F(CallerLimitTest, ForgetsRefilledCallersFirstWhenFull) {
   EXPECT_EQ(limit.Take(Staff(999)), 0);
 }
 
+TEST_F(CallerLimitTest, ACallerStillWithinItsMinuteIsNotForgottenToMakeRoom) {
+  CallerLimit limit(clock_, {.user_per_minute = 600, .token_per_minute = 6000, .max_callers = 16});
+  for (int i = 0; i < 5000; ++i) ASSERT_EQ(limit.Take(Token(7)), 0) << i;
+  // New people in every shard, while the token has a thousand requests left of its six thousand
+  // (more than a person's whole minute): its count is judged by its own limit, and kept.
+  for (int u = 100; u < 132; ++u) ASSERT_EQ(limit.Take(Staff(u)), 0) << u;
+  for (int i = 0; i < 1000; ++i) ASSERT_EQ(limit.Take(Token(7)), 0) << i;
+  EXPECT_GT(limit.Take(Token(7)), 0);
+}
+
 TEST(TooManyRequestsTest, SaysTheLimitAndTheWait) {
   EXPECT_EQ(TooManyRequests(600, 1), "too many requests: at most 600 a minute are accepted from one caller; try again in 1 second");
   EXPECT_EQ(TooManyRequests(6, 10), "too many requests: at most 6 a minute are accepted from one caller; try again in 10 seconds");
