@@ -1304,6 +1304,7 @@ StatusOr<SessionAuth> AccountService::AuthenticateSession(const std::string& ses
     }
   }
   p.request_id = request_id;
+  p.client_address = use.client_address;  // for its audit entries
   return auth;
 }
 

@@ -235,7 +235,7 @@ class AccountService {
   // was switched off. last_seen_at is written at most once a minute, so a session may end
   // up to a minute before session_idle_minutes of true idleness.
   // `use` (where the session is used from) is written with that once-a-minute write, and at once
-  // on the session's first use.
+  // on the session's first use; its address is the principal's, for its audit entries.
   core::StatusOr<SessionAuth> AuthenticateSession(const std::string& session_id, const std::string& request_id,
                                                   const SessionUse& use = {});
   // The live sessions of `who`'s own account (staff or portal), the most recently used first;

@@ -199,7 +199,6 @@ Response Dispatcher::Run(Request& request, const Route& route, Context& ctx) {
     } else if (!session_cookie.empty()) {
       auto session = accounts_.AuthenticateSession(session_cookie, request.request_id, UseOf(request));
       if (!session.ok()) return Problem(session.status(), request.request_id);
-      session->principal.client_address = request.client_address;
       if (session->password_change_required) {
         accounts_.AuditRefusedRequest(session->principal, request.method, route.pattern,
                                       "the account has a temporary password to change first");
@@ -250,10 +249,7 @@ Response Dispatcher::Run(Request& request, const Route& route, Context& ctx) {
     std::optional<accounts::SessionAuth> session;
     if (!session_cookie.empty()) {
       auto s = accounts_.AuthenticateSession(session_cookie, request.request_id, UseOf(request));
-      if (s.ok()) {
-        session = std::move(s).value();
-        session->principal.client_address = request.client_address;  // for its audit entries
-      }
+      if (s.ok()) session = std::move(s).value();
     }
     // A temporary password, given by an administrator, is changed before anything else is done.
     if (session && session->password_change_required && route.auth == Auth::kPage &&
