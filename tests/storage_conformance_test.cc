@@ -847,6 +847,38 @@ TEST_P(StorageConformance, FinishedSubmittedWriteAnswersAtOnce) {
   EXPECT_EQ(answered_on, caller);
 }
 
+// Several requests may wait on one write: each is answered once, in the order it asked, both
+// when it asked before the write finished and after.
+TEST_P(StorageConformance, EveryWaiterOnASubmittedWriteIsAnsweredOnce) {
+  std::promise<void> release;
+  std::shared_future<void> released = release.get_future().share();
+  // Where Submit is a Write (the caller waits), the write must not wait for the caller.
+  if (!db_->CanSubmit()) release.set_value();
+  auto submitted = db_->Submit([released](Transaction& tx) {
+    released.wait();
+    return tx.Execute("INSERT INTO kv (k) VALUES ('shared')").status();
+  });
+  std::mutex mu;
+  std::vector<int> calls;
+  for (int i = 0; i < 3; ++i) {
+    submitted->OnFinished([&, i](Status s) {
+      EXPECT_TRUE(s.ok()) << s.ToString();
+      std::lock_guard lock(mu);
+      calls.push_back(i);
+    });
+  }
+  if (db_->CanSubmit()) release.set_value();
+  ASSERT_TRUE(AwaitSubmitted(submitted).ok());
+  submitted->OnFinished([&](Status s) {
+    EXPECT_TRUE(s.ok()) << s.ToString();
+    std::lock_guard lock(mu);
+    calls.push_back(3);
+  });
+  std::lock_guard lock(mu);
+  EXPECT_EQ(calls, (std::vector<int>{0, 1, 2, 3}));
+  EXPECT_EQ(Count(), 1);
+}
+
 // Inside a DeferScope, where the database can take a write without the caller waiting,
 // WriteOrDefer returns at once and the scope holds the write; elsewhere it is a Write.
 TEST_P(StorageConformance, WriteOrDeferDefersOnlyInsideAScope) {

@@ -87,6 +87,7 @@ core::StatusOr<std::vector<Record>> Records(storage::Transaction& tx, std::strin
 // other: without it, moving a "\x1f" from one field to the next kept the hash. Text without
 // either character is unchanged, so hashes of ordinary entries are the same as before.
 std::string Escape(std::string_view text) {
+  if (text.find_first_of("\\\x1f") == std::string_view::npos) return std::string(text);
   std::string out;
   out.reserve(text.size());
   for (char c : text) {
@@ -293,10 +294,7 @@ core::Status AuditLog::AppendAll(storage::Transaction& tx, std::span<const Item>
 }
 
 core::Status AuditLog::Write(storage::Database& db, const authz::Principal& who, const Entry& entry) {
-  if (storage::WillDefer(db)) {
-    // The answer is held back until the entry is durable; the work outlives this call.
-    return storage::WriteOrDefer(db, [this, who, entry](storage::Transaction& tx) { return Append(tx, who, entry); });
-  }
+  if (storage::WillDefer(db)) return Defer(db, who, entry);
   if (db.dialect() == storage::Dialect::kSqlite) {
     return db.Write([&](storage::Transaction& tx) { return Append(tx, who, entry); });
   }
@@ -311,6 +309,40 @@ core::Status AuditLog::Write(storage::Database& db, const authz::Principal& who,
     for (Pending* p : group) p->result = result;
   });
   return mine.result;
+}
+
+core::Status AuditLog::Defer(storage::Database& db, const authz::Principal& who, const Entry& entry) {
+  std::shared_ptr<DeferredBatch> batch;
+  bool first = false;
+  {
+    std::lock_guard lock(deferred_mu_);
+    if (open_batch_ == nullptr || open_batch_->db != &db || open_batch_->items.size() >= kMaxGroup) {
+      open_batch_ = std::make_shared<DeferredBatch>();
+      open_batch_->db = &db;
+      first = true;
+    }
+    open_batch_->items.emplace_back(who, entry);
+    batch = open_batch_;
+  }
+  // The answer is held back until the batch is durable.
+  storage::DeferOn(batch->done);
+  if (!first) return core::Status::Ok();
+  auto close = [this](const std::shared_ptr<DeferredBatch>& b) {
+    std::lock_guard lock(deferred_mu_);
+    if (open_batch_ == b) open_batch_.reset();
+  };
+  db.Submit([this, batch, close](storage::Transaction& tx) -> core::Status {
+      // No entry joins once the writer has started: `items` is read without the lock.
+      close(batch);
+      std::vector<Item> items;
+      items.reserve(batch->items.size());
+      for (const auto& [w, e] : batch->items) items.push_back(Item{&w, &e});
+      return AppendAll(tx, items);
+    })->OnFinished([batch, close](core::Status result) {
+    close(batch);  // a write that never ran (the database closing) takes no more entries
+    batch->done->Finish(std::move(result));
+  });
+  return core::Status::Ok();
 }
 
 core::Status AuditLog::AuditedRead(storage::Database& db, const authz::Principal& who, const ReadWork& read) {

@@ -1,6 +1,8 @@
 #pragma once
 
 #include <functional>
+#include <memory>
+#include <mutex>
 #include <optional>
 #include <span>
 #include <string>
@@ -99,8 +101,11 @@ class AuditLog {
   // lock, one commit) while the others wait for it; each waiting caller gets its group's
   // result. A refused or failed group leaves none of its entries.
   // On SQLite it is one Database::Write: the single writer groups concurrent writes itself.
-  // Inside a storage::DeferScope (on SQLite) the entry is submitted and Write returns at once:
-  // the scope holds the answer back until the entry is durable.
+  // Inside a storage::DeferScope (on SQLite) Write returns at once and the scope holds the
+  // answer back until the entry is durable. Entries deferred so are appended together: the
+  // first to find no batch waiting for the writer submits one (one write, the chain's head read
+  // once), and those that come before the writer starts it join it; a batch that fails leaves
+  // none of its entries, and every request waiting on it is answered with the error.
   core::Status Write(storage::Database& db, const authz::Principal& who, const Entry& entry);
 
   // A read that is audited: runs `read`, which reads what it needs and fills in the entry
@@ -152,8 +157,20 @@ class AuditLog {
   };
   static constexpr size_t kMaxGroup = 256;
 
+  // Entries deferred inside storage::DeferScopes, appended by one submitted write.
+  struct DeferredBatch {
+    const storage::Database* db = nullptr;
+    std::vector<std::pair<authz::Principal, Entry>> items;
+    // Finished with the write's result; every request whose entry is in `items` waits on it.
+    std::shared_ptr<storage::Submitted> done = std::make_shared<storage::Submitted>();
+  };
+  core::Status Defer(storage::Database& db, const authz::Principal& who, const Entry& entry);
+
   const core::Clock& clock_;
   core::Batcher<Pending> writes_{kMaxGroup};  // keyed by database
+  std::mutex deferred_mu_;
+  // The batch taking entries until the writer starts it, if any.
+  std::shared_ptr<DeferredBatch> open_batch_;  // GUARDED_BY(deferred_mu_)
 };
 
 }  // namespace audit

@@ -8,6 +8,7 @@
 #include <atomic>
 #include <chrono>
 #include <functional>
+#include <future>
 #include <map>
 #include <memory>
 #include <mutex>
@@ -471,6 +472,126 @@ TEST_P(AuditLogTest, AWriteThatCannotBeStoredFailsAndKeepsNothingOfItsGroup) {
   // And once entries are accepted again, Write works.
   ASSERT_TRUE(log_.Write(*db_, Caseworker(), ReadPerson(3, "after")).ok());
   EXPECT_EQ(All().back().entry.reason, "after");
+}
+
+// Waits for a deferred write and gives its result.
+Status Await(const std::shared_ptr<storage::Submitted>& write) {
+  std::promise<Status> result;
+  write->OnFinished([&](Status s) { result.set_value(std::move(s)); });
+  return result.get_future().get();
+}
+
+// Holds the database's writer in a write of its own until Release(), so that what is submitted
+// meanwhile waits for it.
+class HeldWriter {
+ public:
+  explicit HeldWriter(storage::Database& db) {
+    std::promise<void> started;
+    held_ = db.Submit([this, &started](storage::Transaction&) {
+      started.set_value();
+      release_.get_future().wait();
+      return Status::Ok();
+    });
+    started.get_future().wait();
+  }
+  void Release() { release_.set_value(); }
+  ~HeldWriter() { (void)Await(held_); }
+
+ private:
+  std::promise<void> release_;
+  std::shared_ptr<storage::Submitted> held_;
+};
+
+// Inside a DeferScope (on SQLite, a request answered by an I/O thread) Write returns at once
+// and its request waits on the entry's write. Entries deferred while the writer is busy are
+// appended by one write, in the order they came, and each request is answered only once that
+// write is durable.
+TEST_P(AuditLogTest, DeferredEntriesAreWrittenTogetherAndEachRequestWaitsForThem) {
+  if (OnPostgres()) GTEST_SKIP() << "writes are deferred only where the database takes them without waiting (SQLite)";
+  ASSERT_TRUE(log_.Write(*db_, Caseworker(), ReadPerson(9, "before")).ok());
+  std::vector<std::vector<std::shared_ptr<storage::Submitted>>> held;
+  {
+    HeldWriter writer(*db_);
+    for (int i = 0; i < 5; ++i) {
+      storage::DeferScope request;
+      ASSERT_TRUE(storage::WillDefer(*db_));
+      ASSERT_TRUE(log_.Write(*db_, Caseworker("req-" + std::to_string(i)), ReadPerson(i + 1, fmt::format("r{}", i))).ok());
+      held.push_back(request.Take());
+    }
+    for (const auto& writes : held) {
+      ASSERT_EQ(writes.size(), 1u);
+      EXPECT_EQ(writes[0], held[0][0]) << "every entry deferred while the writer is busy is in one write";
+    }
+    EXPECT_EQ(All().size(), 1u) << "nothing is written before the writer gets to it";
+    writer.Release();
+  }
+  std::vector<int> answered;
+  std::mutex mu;
+  std::promise<void> all;
+  for (int i = 0; i < 5; ++i) {
+    held[i][0]->OnFinished([&, i](Status s) {
+      EXPECT_TRUE(s.ok()) << s.ToString();
+      std::lock_guard lock(mu);
+      answered.push_back(i);
+      if (answered.size() == 5) all.set_value();
+    });
+  }
+  all.get_future().wait();
+  EXPECT_THAT(answered, ::testing::UnorderedElementsAre(0, 1, 2, 3, 4));
+  const std::vector<Record> records = All();
+  ASSERT_EQ(records.size(), 6u);
+  for (int i = 0; i < 5; ++i) {
+    const Record& r = records[static_cast<size_t>(i) + 1];
+    EXPECT_EQ(r.seq, records[0].seq + i + 1);
+    EXPECT_EQ(r.entry.reason, fmt::format("r{}", i));
+    EXPECT_EQ(r.request_id, fmt::format("req-{}", i));
+    EXPECT_EQ(r.client_address, "198.51.100.4");
+  }
+  VerifyReport report = Verify();
+  EXPECT_TRUE(report.ok) << report.problem;
+  // The next request's entry, the writer being free, is a write of its own.
+  storage::DeferScope later;
+  ASSERT_TRUE(log_.Write(*db_, Caseworker(), ReadPerson(1, "later")).ok());
+  auto writes = later.Take();
+  ASSERT_EQ(writes.size(), 1u);
+  EXPECT_NE(writes[0], held[0][0]);
+  EXPECT_TRUE(Await(writes[0]).ok());
+  EXPECT_EQ(All().back().entry.reason, "later");
+}
+
+// An entry of a deferred write that cannot be stored fails the write: none of its entries is
+// kept, every request waiting on it is answered with the error, and the next write is not
+// affected.
+TEST_P(AuditLogTest, ADeferredWriteThatCannotBeStoredAnswersEveryRequestInItWithTheError) {
+  if (OnPostgres()) GTEST_SKIP() << "writes are deferred only where the database takes them without waiting (SQLite)";
+  RefuseAction(*db_);
+  std::vector<std::shared_ptr<storage::Submitted>> held;
+  {
+    HeldWriter writer(*db_);
+    for (int i = 0; i < 3; ++i) {
+      storage::DeferScope request;
+      Entry e = ReadPerson(i + 1, fmt::format("r{}", i));
+      if (i == 1) e.action = "refused.read";
+      ASSERT_TRUE(log_.Write(*db_, Caseworker(), e).ok());
+      auto writes = request.Take();
+      ASSERT_EQ(writes.size(), 1u);
+      held.push_back(writes[0]);
+    }
+    writer.Release();
+  }
+  for (const auto& write : held) {
+    Status s = Await(write);
+    EXPECT_EQ(s.code(), StatusCode::kUnavailable) << s.ToString();
+    EXPECT_THAT(s.message(), ::testing::HasSubstr("the audit log cannot be written"));
+  }
+  EXPECT_TRUE(All().empty());
+  storage::DeferScope next;
+  ASSERT_TRUE(log_.Write(*db_, Caseworker(), ReadPerson(4, "next")).ok());
+  auto writes = next.Take();
+  ASSERT_EQ(writes.size(), 1u);
+  EXPECT_TRUE(Await(writes[0]).ok());
+  ASSERT_EQ(All().size(), 1u);
+  EXPECT_EQ(All()[0].entry.reason, "next");
 }
 
 // Two transactions each append about persons on two chains, in opposite orders, and each

@@ -2,6 +2,8 @@
 
 #include <fmt/format.h>
 
+#include <cstdlib>
+
 namespace storage {
 
 namespace {
@@ -28,7 +30,7 @@ Transaction* ReadScope::Current(const Database* db) {
 void Submitted::OnFinished(Then then) {
   std::unique_lock lock(mu_);
   if (!finished_) {
-    then_ = std::move(then);
+    then_.push_back(std::move(then));
     return;
   }
   core::Status result = result_;
@@ -37,14 +39,14 @@ void Submitted::OnFinished(Then then) {
 }
 
 void Submitted::Finish(core::Status result) {
-  Then then;
+  std::vector<Then> then;
   {
     std::lock_guard lock(mu_);
     finished_ = true;
     result_ = result;
     then = std::move(then_);
   }
-  if (then) then(std::move(result));
+  for (Then& t : then) t(result);
 }
 
 void WhenAllFinished(std::vector<std::shared_ptr<Submitted>> writes, Submitted::Then then) {
@@ -103,6 +105,14 @@ core::Status WriteOrDefer(Database& db, Database::Work work) {
   if (t_defer_scope == nullptr || !db.CanSubmit()) return db.Write(work);
   t_defer_scope->writes_.push_back(db.Submit(std::move(work)));
   return core::Status::Ok();
+}
+
+void DeferOn(std::shared_ptr<Submitted> write) {
+  if (t_defer_scope == nullptr) {
+    // A caller error; the answer would go out before the write is durable if it were ignored.
+    std::abort();
+  }
+  t_defer_scope->writes_.push_back(std::move(write));
 }
 
 int64_t Row::Int(size_t i) const {

@@ -92,7 +92,8 @@ class Submitted {
   // Calls `then` once with the result: at once, on the calling thread, if the write is already
   // finished; else on the thread that finishes it (the database's writer), which commits
   // nothing more until `then` returns, so `then` must be short and must not wait for a write.
-  // Only one `then` per write.
+  // Several requests may wait on one write (entries written together): each `then` is called
+  // once, in the order given.
   void OnFinished(Then then);
   // For implementations: sets the result and calls the waiting `then`, if any.
   void Finish(core::Status result);
@@ -101,7 +102,7 @@ class Submitted {
   std::mutex mu_;
   bool finished_ = false;  // GUARDED_BY(mu_)
   core::Status result_;    // GUARDED_BY(mu_)
-  Then then_;              // GUARDED_BY(mu_)
+  std::vector<Then> then_;  // GUARDED_BY(mu_)
 };
 
 // Calls `then` once, with the first error among `writes` or Ok, when all of them are finished.
@@ -167,6 +168,7 @@ class DeferScope {
 
  private:
   friend core::Status WriteOrDefer(Database& db, Database::Work work);
+  friend void DeferOn(std::shared_ptr<Submitted> write);
   std::vector<std::shared_ptr<Submitted>> writes_;
 };
 
@@ -176,5 +178,9 @@ class DeferScope {
 core::Status WriteOrDefer(Database& db, Database::Work work);
 // Whether WriteOrDefer on `db` would defer, here and now.
 bool WillDefer(const Database& db);
+// Inside a DeferScope: holds the answer back until `write`, already submitted (by this request
+// or shared with others, as the audit log's entries written together are), is durable, and
+// answers with an error if it failed. Only where WillDefer is true.
+void DeferOn(std::shared_ptr<Submitted> write);
 
 }  // namespace storage

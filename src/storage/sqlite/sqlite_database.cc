@@ -75,7 +75,7 @@ class Connection {
   }
 
   StatusOr<sqlite3_stmt*> Prepare(std::string_view sql) {
-    auto it = cache_.find(std::string(sql));
+    auto it = cache_.find(sql);
     if (it != cache_.end()) return it->second;
     sqlite3_stmt* stmt = nullptr;
     int rc = sqlite3_prepare_v3(db_, sql.data(), static_cast<int>(sql.size()), SQLITE_PREPARE_PERSISTENT,
@@ -144,7 +144,12 @@ class Connection {
  private:
   Connection() = default;
   sqlite3* db_ = nullptr;
-  std::unordered_map<std::string, sqlite3_stmt*> cache_;
+  // Looked up by the statement's text as given, without a copy of it.
+  struct SqlHash {
+    using is_transparent = void;
+    size_t operator()(std::string_view sql) const { return std::hash<std::string_view>{}(sql); }
+  };
+  std::unordered_map<std::string, sqlite3_stmt*, SqlHash, std::equal_to<>> cache_;
 };
 
 class SqliteTransaction final : public Transaction {
@@ -406,6 +411,11 @@ StatusOr<std::unique_ptr<Database>> OpenSqlite(const std::string& path, const Sq
   // Has effect only before SQLite is first used, so it is done once, before the first open.
   static const int no_memstatus = sqlite3_config(SQLITE_CONFIG_MEMSTATUS, 0);
   (void)no_memstatus;
+  // Each write of a group runs in a savepoint, whose undo pages (the statement journal) SQLite
+  // keeps in memory up to 64 KiB and then writes to a temporary file: a write of a few dozen
+  // entries went over it. Up to 16 MiB stay in memory.
+  static const int stmt_spill = sqlite3_config(SQLITE_CONFIG_STMTJRNL_SPILL, 16 << 20);
+  (void)stmt_spill;
   auto db = std::make_unique<SqliteDatabase>(path, options);
   RETURN_IF_ERROR(db->Init());
   return std::unique_ptr<Database>(std::move(db));
