@@ -1086,7 +1086,7 @@ StatusOr<NewSession> AccountService::OpenSession(const User& user, const Princip
 }
 
 StatusOr<NewSession> AccountService::StartVerifiedSession(core::UserId id, const std::string& how,
-                                                          const std::string& request_id) {
+                                                          const std::string& request_id, const std::string& client) {
   ASSIGN_OR_RETURN(User user, GetUser(id));
   Principal actor;
   actor.kind = user.kind == AccountKind::kCitizen ? PrincipalKind::kCitizen : PrincipalKind::kStaff;
@@ -1096,6 +1096,7 @@ StatusOr<NewSession> AccountService::StartVerifiedSession(core::UserId id, const
   actor.name = user.username;
   actor.purpose = user.kind == AccountKind::kCitizen ? authz::Purpose::kOwnRecord : authz::Purpose::kCaseWork;
   actor.request_id = request_id;
+  actor.client_address = client;
   if (!user.active) {
     AuditAlone(actor, MakeEntry("login.failed", "user", IdText(user.id.value), "the account is switched off", false));
     return Status::Unauthenticated("this account is switched off; ask an administrator");

@@ -226,9 +226,10 @@ class AccountService {
                                    const std::string& client = "");
   // A session for `user`, whose identity another party has verified (an OpenID Connect
   // provider); `how` says which ("signed in with GovID") in the audit entry. kUnauthenticated
-  // when the account is switched off, kNotFound when there is no such account.
+  // when the account is switched off, kNotFound when there is no such account. `client`, the
+  // address the browser came from, goes into the audit entry.
   core::StatusOr<NewSession> StartVerifiedSession(core::UserId user, const std::string& how,
-                                                  const std::string& request_id);
+                                                  const std::string& request_id, const std::string& client = "");
   // Ends the session; an unknown session is OK (signing out twice is harmless).
   core::Status Logout(const std::string& session_id);
   // kUnauthenticated when the session is unknown, expired or idle too long, or the account

@@ -6,6 +6,7 @@
 
 #include <map>
 
+#include "http/address_throttle.h"
 #include "http/dispatcher.h"
 #include "http/page_support.h"
 #include "portal/oidc.h"
@@ -71,7 +72,7 @@ void AddPortalOidcPages(Router& router, const PageDeps& deps) {
                                  {{"provider", provider}});
                 }
                 auto done = deps.oidc->Finish(state, browser_state, ctx.request.Query("code"), ctx.request.Query("iss"),
-                                              ctx.request.request_id);
+                                              ctx.request.request_id, AddressThrottle::Key(ctx.request.client_address));
                 if (!done.ok()) {
                   switch (done.status().code()) {
                     case core::StatusCode::kInvalidArgument:

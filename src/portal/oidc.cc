@@ -511,9 +511,11 @@ void OidcService::Abandon(const std::string& state) {
   });
 }
 
-void OidcService::Refused(const OidcProvider& p, const std::string& why, const std::string& request_id) {
+void OidcService::Refused(const OidcProvider& p, const std::string& why, const std::string& request_id,
+                          const std::string& client) {
   authz::Principal actor = accounts::AccountService::SystemPrincipal("sign-in with " + p.name);
   actor.request_id = request_id;
+  actor.client_address = client;
   audit::Entry e;
   e.action = "login.failed";
   e.record_type = "oidc_provider";
@@ -525,7 +527,7 @@ void OidcService::Refused(const OidcProvider& p, const std::string& why, const s
 
 StatusOr<OidcSignIn> OidcService::Finish(const std::string& state, const std::string& browser_state,
                                          const std::string& code, const std::string& iss,
-                                         const std::string& request_id) {
+                                         const std::string& request_id, const std::string& client) {
   const Status expired = Status::InvalidArgument("this sign-in has expired or was already used: start again");
   if (state.empty() || state.size() > 200 || browser_state.size() != state.size() ||
       !core::ConstantTimeEquals(state, browser_state)) {
@@ -549,11 +551,11 @@ StatusOr<OidcSignIn> OidcService::Finish(const std::string& state, const std::st
   if (p == nullptr) return expired;
   if (!iss.empty() && iss != p->issuer) {
     // The answer names another provider than the one this sign-in went to (a mix-up attack).
-    Refused(*p, "the answer came from another issuer than the one the sign-in went to", request_id);
+    Refused(*p, "the answer came from another issuer than the one the sign-in went to", request_id, client);
     return Status::Unauthenticated(p->name + " did not send this answer");
   }
   if (code.empty() || code.size() > 2048) {
-    Refused(*p, "the provider sent the browser back without a code", request_id);
+    Refused(*p, "the provider sent the browser back without a code", request_id, client);
     return Status::Unauthenticated(p->name + " did not send a sign-in code");
   }
   ASSIGN_OR_RETURN(Discovered d, Discover(*p, false));
@@ -571,7 +573,7 @@ StatusOr<OidcSignIn> OidcService::Finish(const std::string& state, const std::st
   auto body = JsonOf(answer->body);
   if (answer->status != 200 || !body || !body->is_object()) {
     const std::string error = body && body->is_object() ? StringOr(*body, "error") : std::string();
-    Refused(*p, fmt::format("the token endpoint answered HTTP {} {}", answer->status, error.substr(0, 64)), request_id);
+    Refused(*p, fmt::format("the token endpoint answered HTTP {} {}", answer->status, error.substr(0, 64)), request_id, client);
     if (answer->status >= 500) return Status::Unavailable(p->name + " could not finish the sign-in");
     return Status::Unauthenticated(p->name + " did not accept the sign-in: start again");
   }
@@ -583,16 +585,17 @@ StatusOr<OidcSignIn> OidcService::Finish(const std::string& state, const std::st
     token = VerifyIdToken(id_token, again.keys, p->issuer, p->client_id, nonce, clock_.Now());
   }
   if (!token.ok()) {
-    Refused(*p, token.status().message(), request_id);
+    Refused(*p, token.status().message(), request_id, client);
     return Status::Unauthenticated(fmt::format("the sign-in with {} could not be trusted: start again", p->name));
   }
-  ASSIGN_OR_RETURN(auto account, AccountFor(*p, *token));
+  ASSIGN_OR_RETURN(auto account, AccountFor(*p, *token, client));
   ASSIGN_OR_RETURN(accounts::NewSession session,
-                   accounts_.StartVerifiedSession(account.first, "signed in with " + p->name, request_id));
+                   accounts_.StartVerifiedSession(account.first, "signed in with " + p->name, request_id, client));
   return OidcSignIn{std::move(session), account.second};
 }
 
-StatusOr<std::pair<core::UserId, bool>> OidcService::AccountFor(const OidcProvider& p, const IdToken& token) {
+StatusOr<std::pair<core::UserId, bool>> OidcService::AccountFor(const OidcProvider& p, const IdToken& token,
+                                                                 const std::string& client) {
   const int64_t now = clock_.Now().micros;
   const std::string email = token.email_verified ? token.email : std::string();
   // Without join_by_email, an address held by another account is not this one's.
@@ -629,7 +632,8 @@ StatusOr<std::pair<core::UserId, bool>> OidcService::AccountFor(const OidcProvid
     return std::make_pair(core::UserId{*user}, false);
   }
 
-  const authz::Principal system = accounts::AccountService::SystemPrincipal("sign-in with " + p.name);
+  authz::Principal system = accounts::AccountService::SystemPrincipal("sign-in with " + p.name);
+  system.client_address = client;
   bool made = false;
   if (same_email && !email_confirmed) {
     // Someone signed up with this address and never confirmed it: the provider has now proved

@@ -118,9 +118,11 @@ class OidcService {
   // kUnauthenticated when `iss` is not the attempt's provider (a mix-up);
   // kUnavailable when the provider cannot be reached; kUnauthenticated when it refuses the code
   // or its ID token does not pass VerifyIdToken (audited as login.failed); kUnauthenticated
-  // when the account is switched off.
+  // when the account is switched off. `client` is the address the browser came from, kept in
+  // the audit entries of the sign-in.
   core::StatusOr<OidcSignIn> Finish(const std::string& state, const std::string& browser_state,
-                                    const std::string& code, const std::string& iss, const std::string& request_id);
+                                    const std::string& code, const std::string& iss, const std::string& request_id,
+                                    const std::string& client = "");
 
  private:
   struct Discovered {
@@ -132,8 +134,10 @@ class OidcService {
   };
   core::StatusOr<Discovered> Discover(const OidcProvider& p, bool fresh);
   // The account for the provider's subject: found, joined by confirmed e-mail, or made.
-  core::StatusOr<std::pair<core::UserId, bool>> AccountFor(const OidcProvider& p, const IdToken& token);
-  void Refused(const OidcProvider& p, const std::string& why, const std::string& request_id);
+  core::StatusOr<std::pair<core::UserId, bool>> AccountFor(const OidcProvider& p, const IdToken& token,
+                                                           const std::string& client);
+  void Refused(const OidcProvider& p, const std::string& why, const std::string& request_id,
+               const std::string& client);
 
   storage::Database& db_;
   audit::AuditLog& audit_;

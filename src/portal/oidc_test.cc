@@ -325,6 +325,18 @@ class OidcServiceTest : public ::testing::Test {
     return n;
   }
 
+  // The client addresses of the audit entries with `action`, oldest first.
+  std::vector<std::string> AuditAddresses(const std::string& action) {
+    std::vector<std::string> out;
+    EXPECT_TRUE(db_->Read([&](storage::Transaction& tx) -> Status {
+                     ASSIGN_OR_RETURN(storage::Rows rows,
+                                      tx.Query("SELECT client_address FROM audit_log WHERE action = ? ORDER BY seq", {action}));
+                     for (const auto& r : rows) out.push_back(r.Text(0));
+                     return Status::Ok();
+                   }).ok());
+    return out;
+  }
+
   testing_support::TempDir dir_;
   std::unique_ptr<storage::Database> db_;
   core::FakeClock clock_{core::Timestamp{kNow * 1'000'000}};
@@ -369,6 +381,22 @@ TEST_F(OidcServiceTest, TheFirstSignInMakesTheAccountAndLaterOnesSignInToIt) {
   state = Begin();
   ASSERT_TRUE(oidc_->Finish(state, state, "good-code", "", "req-3").ok());
   EXPECT_EQ(provider_.calls, 2 + 2 + 2 + 1);
+}
+
+// The audit entries of a sign-in with a provider (refused, the account made, signed in) keep the
+// address the browser came from, as a sign-in with a password does.
+TEST_F(OidcServiceTest, TheSignInsEntriesKeepTheAddressTheBrowserCameFrom) {
+  std::string state = Begin();
+  EXPECT_EQ(oidc_->Finish(state, state, "bad-code", "", "r", "203.0.113.9").status().code(),
+            StatusCode::kUnauthenticated);
+  state = Begin();
+  auto first = oidc_->Finish(state, state, "good-code", "", "req-1", "2001:db8:5:6::/64");
+  ASSERT_TRUE(first.ok()) << first.status().ToString();
+  EXPECT_EQ(AuditAddresses("login.failed"), std::vector<std::string>{"203.0.113.9"});
+  EXPECT_EQ(AuditAddresses("login.succeeded"), std::vector<std::string>{"2001:db8:5:6::/64"});
+  const auto made = AuditAddresses("account.sign_in_added");
+  ASSERT_FALSE(made.empty());
+  EXPECT_EQ(made.back(), "2001:db8:5:6::/64");
 }
 
 TEST_F(OidcServiceTest, RefusesAnotherBrowserAnExpiredAttemptABadCodeAndAnUntrustedToken) {
