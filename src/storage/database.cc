@@ -103,7 +103,7 @@ bool WillDefer(const Database& db) { return t_defer_scope != nullptr && db.CanSu
 
 core::Status WriteOrDefer(Database& db, Database::Work work) {
   if (t_defer_scope == nullptr || !db.CanSubmit()) return db.Write(work);
-  t_defer_scope->writes_.push_back(db.Submit(std::move(work)));
+  DeferOn(db.Submit(std::move(work)));
   return core::Status::Ok();
 }
 

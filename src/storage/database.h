@@ -95,7 +95,7 @@ class Submitted {
   // Several requests may wait on one write (entries written together): each `then` is called
   // once, in the order given.
   void OnFinished(Then then);
-  // For implementations: sets the result and calls the waiting `then`, if any.
+  // For implementations: sets the result and calls each waiting `then`.
   void Finish(core::Status result);
 
  private:
@@ -167,7 +167,6 @@ class DeferScope {
   static bool Active();
 
  private:
-  friend core::Status WriteOrDefer(Database& db, Database::Work work);
   friend void DeferOn(std::shared_ptr<Submitted> write);
   std::vector<std::shared_ptr<Submitted>> writes_;
 };
