@@ -5,6 +5,7 @@
 #include <algorithm>
 #include <atomic>
 #include <cstdint>
+#include <filesystem>
 #include <functional>
 #include <future>
 #include <latch>
@@ -994,6 +995,75 @@ TEST_P(StorageConformance, SubmittedWritesAreCommittedBeforeClosing) {
 
 INSTANTIATE_TEST_SUITE_P(Backends, StorageConformance, ::testing::ValuesIn(kBackends),
                          [](const ::testing::TestParamInfo<BackendFactory>& info) { return info.param.name; });
+
+// SQLite only: checkpoints run on a thread of their own (storage/sqlite/sqlite_database.h). While
+// writes keep coming and reads run beside them, the write-ahead log is still copied back into
+// the database file and started again, so that it does not grow with every write.
+TEST(SqliteCheckpoints, TheLogIsStartedAgainWhileWritesKeepComing) {
+  TempDir dir;
+  const std::string path = dir.File("checkpoints.db");
+  constexpr int kWriters = 4;
+  constexpr int kWritesEach = 300;
+  const std::string filler(3000, 'x');  // about one page of table per write
+  {
+    auto opened = OpenSqlite(path, {.read_connections = 2, .checkpoint_pages = 64});
+    ASSERT_TRUE(opened.ok()) << opened.status().ToString();
+    auto db = std::move(opened).value();
+    ASSERT_TRUE(db->Write([](Transaction& tx) {
+                    return tx.ExecuteScript("CREATE TABLE big (id INTEGER PRIMARY KEY, v TEXT NOT NULL)");
+                  }).ok());
+    std::atomic<bool> writing{true};
+    std::atomic<int64_t> last_seen{0};
+    std::atomic<bool> went_back{false};
+    std::thread reader([&] {
+      while (writing.load()) {
+        (void)db->Read([&](Transaction& tx) -> Status {
+          ASSIGN_OR_RETURN(Rows rows, tx.Query("SELECT COALESCE(MAX(id), 0) FROM big", {}));
+          const int64_t n = rows[0].Int(0);
+          if (n < last_seen.load()) went_back = true;
+          last_seen = n;
+          return Status::Ok();
+        });
+      }
+    });
+    std::vector<std::thread> writers;
+    std::atomic<int> failed{0};
+    for (int w = 0; w < kWriters; ++w) {
+      writers.emplace_back([&] {
+        for (int i = 0; i < kWritesEach; ++i) {
+          Status s = db->Write([&](Transaction& tx) {
+            return tx.Execute("INSERT INTO big (v) VALUES (?)", {filler}).status();
+          });
+          if (!s.ok()) ++failed;
+        }
+      });
+    }
+    for (auto& t : writers) t.join();
+    writing = false;
+    reader.join();
+    EXPECT_EQ(failed.load(), 0);
+    EXPECT_FALSE(went_back.load()) << "a read saw less than an earlier one";
+    // Every write added a page or more to the log; had it never been started again, it would
+    // hold them all. It was started again, so it is shorter: its file is as long as the longest
+    // the log has been.
+    const auto wal_bytes = std::filesystem::file_size(path + "-wal");
+    const auto all_writes_bytes = static_cast<uintmax_t>(kWriters * kWritesEach) * 4096;
+    EXPECT_LT(wal_bytes, all_writes_bytes * 3 / 4) << "the log held " << wal_bytes << " bytes";
+    // Pages were copied into the database file while it was open.
+    EXPECT_GT(std::filesystem::file_size(path), all_writes_bytes / 4);
+  }
+  auto reopened = OpenSqlite(path);
+  ASSERT_TRUE(reopened.ok()) << reopened.status().ToString();
+  int64_t count = -1;
+  ASSERT_TRUE((*reopened)
+                  ->Read([&](Transaction& tx) -> Status {
+                    ASSIGN_OR_RETURN(Rows rows, tx.Query("SELECT COUNT(*) FROM big", {}));
+                    count = rows[0].Int(0);
+                    return Status::Ok();
+                  })
+                  .ok());
+  EXPECT_EQ(count, kWriters * kWritesEach);
+}
 
 }  // namespace
 }  // namespace storage

@@ -3,6 +3,7 @@
 #include <pthread.h>
 #include <sqlite3.h>
 
+#include <algorithm>
 #include <atomic>
 #include <condition_variable>
 #include <deque>
@@ -181,6 +182,12 @@ class SqliteDatabase final : public Database {
     }
     write_cv_.notify_all();
     if (writer_.joinable()) writer_.join();
+    {
+      std::lock_guard lock(checkpoint_mu_);
+      checkpoint_stopping_ = true;
+    }
+    checkpoint_cv_.notify_all();
+    if (checkpointer_.joinable()) checkpointer_.join();
   }
 
   Status Init() {
@@ -188,6 +195,18 @@ class SqliteDatabase final : public Database {
     for (int i = 0; i < options_.read_connections; ++i) {
       ASSIGN_OR_RETURN(auto conn, Connection::Open(path_, true, options_));
       readers_.push_back(std::move(conn));
+    }
+    // Checkpoints run on a thread of their own rather than in the writer's commits (SQLite's
+    // default, every 1,000 pages): a group's commit no longer waits for pages to be copied back
+    // into the database file and synced, and each page changed often is copied once per
+    // `checkpoint_pages` of log instead of once per 1,000.
+    if (options_.checkpoint_pages > 0) {
+      ASSIGN_OR_RETURN(checkpoint_conn_, Connection::Open(path_, false, options_));
+      sqlite3_wal_hook(writer_conn_->raw(), &SqliteDatabase::OnWalCommit, this);
+      checkpointer_ = std::thread([this] {
+        pthread_setname_np(pthread_self(), "od-sqlite-ckpt");
+        CheckpointLoop();
+      });
     }
     writer_ = std::thread([this] {
       pthread_setname_np(pthread_self(), "od-sqlite-write");  // as `top -H` and `ps -L` show it
@@ -377,6 +396,56 @@ class SqliteDatabase final : public Database {
     FinishAll(batch, std::move(results));
   }
 
+  // Called by SQLite on the writer's thread after each commit, with the log's length in pages.
+  // Once the checkpointer has copied all but the last few pages, the writer copies those itself
+  // (a sixteenth of the log at most, where it would otherwise copy every page of it): the log is then
+  // entirely in the database file, and the next write starts it again from its beginning. A
+  // checkpointer alone would stay behind a writer that never pauses, and the log would grow.
+  static int OnWalCommit(void* self, sqlite3* db, const char* /*name*/, int pages) {
+    auto* d = static_cast<SqliteDatabase*>(self);
+    if (d->checkpoint_caught_up_.exchange(false, std::memory_order_acq_rel)) {
+      (void)sqlite3_wal_checkpoint_v2(db, nullptr, SQLITE_CHECKPOINT_PASSIVE, nullptr, nullptr);
+    } else if (pages >= d->options_.checkpoint_pages) {
+      {
+        std::lock_guard lock(d->checkpoint_mu_);
+        d->checkpoint_wanted_ = true;
+      }
+      d->checkpoint_cv_.notify_one();
+    }
+    return SQLITE_OK;
+  }
+
+  // Copies the log's committed pages into the database file without blocking the writer or the
+  // readers (passive checkpoints), until fewer than a sixteenth of `checkpoint_pages` remain.
+  void CheckpointLoop() {
+    sqlite3* db = checkpoint_conn_->raw();
+    const int catch_up = std::max(16, options_.checkpoint_pages / 16);
+    for (;;) {
+      {
+        std::unique_lock lock(checkpoint_mu_);
+        checkpoint_cv_.wait(lock, [&] { return checkpoint_stopping_ || checkpoint_wanted_; });
+        if (checkpoint_stopping_) return;
+        checkpoint_wanted_ = false;
+      }
+      for (int round = 0; round < 8; ++round) {
+        int log = 0;
+        int copied = 0;
+        int rc = sqlite3_wal_checkpoint_v2(db, nullptr, SQLITE_CHECKPOINT_PASSIVE, &log, &copied);
+        if (rc != SQLITE_OK) {
+          if (rc != SQLITE_BUSY) {
+            core::LogError("checkpoint failed", {{"error", FromSqlite(rc, db, "checkpoint").ToString()}});
+          }
+          break;
+        }
+        if (log - copied < catch_up) {
+          checkpoint_caught_up_.store(true, std::memory_order_release);
+          break;
+        }
+        // The writer appended while this checkpoint ran: copy what it appended.
+      }
+    }
+  }
+
   void WakeWaiters() {
     committed_groups_.fetch_add(1, std::memory_order_release);
     committed_groups_.notify_all();
@@ -392,6 +461,14 @@ class SqliteDatabase final : public Database {
   std::condition_variable write_cv_;
   std::deque<Pending*> queue_;  // GUARDED_BY(write_mu_)
   bool stopping_ = false;       // GUARDED_BY(write_mu_)
+
+  std::unique_ptr<Connection> checkpoint_conn_;
+  std::thread checkpointer_;
+  std::mutex checkpoint_mu_;
+  std::condition_variable checkpoint_cv_;
+  bool checkpoint_wanted_ = false;    // GUARDED_BY(checkpoint_mu_)
+  std::atomic<bool> checkpoint_caught_up_{false};
+  bool checkpoint_stopping_ = false;  // GUARDED_BY(checkpoint_mu_)
 
   // Connections opened beyond read_connections, for threads that must not wait; they join the
   // pool once opened.

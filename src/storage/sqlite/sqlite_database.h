@@ -12,6 +12,9 @@ struct SqliteOptions {
   int busy_timeout_ms = 5000;
   // Most writes committed together in one transaction.
   int max_group_size = 256;
+  // Length of the write-ahead log, in pages, at which a checkpoint copies it back into the
+  // database file, on a thread of its own; 0 leaves checkpoints to SQLite, in the commits.
+  int checkpoint_pages = 8192;
 };
 
 // Opens (creating if needed) the SQLite database at `path` in WAL mode with foreign keys on
