@@ -14,7 +14,7 @@ seconds="${1:-30}"
 target="${2:-rules}"
 out=build/fuzz
 core=(src/core/status.cc src/core/date.cc src/core/crypto.cc)
-libs=(-lyaml-cpp -lfmt -lsodium)
+libs=(-lyaml-cpp -lfmt -lsodium -lcrypto)
 case "$target" in
   rules)
     sources=(src/eligibility/decimal.cc src/eligibility/expr/parser.cc src/eligibility/rule_set.cc

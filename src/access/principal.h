@@ -47,6 +47,8 @@ struct Principal {
   // Where the request came from (http::Request::client_address): kept in its audit entries.
   // Empty for work no one asked for over the network (commands, background jobs).
   std::string client_address;
+  // An API token's own request limit a minute (0: none); unset: the deployment's for tokens.
+  std::optional<int> requests_per_minute;
   // Break-glass: the justification of an emergency access to data the principal's agency
   // could not otherwise see (header `X-Break-Glass` or the form on a client's page). Empty
   // for a normal request. The gate flags every decision that relied on it.

@@ -195,11 +195,40 @@ StatusOr<ApiToken> TokenFromRow(const storage::Row& row) {
   if (auto r = row.OptInt(6)) t.revoked_at = core::Timestamp{*r};
   if (auto u = row.OptInt(7)) t.last_used_at = core::Timestamp{*u};
   if (auto e = row.OptInt(8)) t.expires_at = core::Timestamp{*e};
+  if (auto l = row.OptInt(9)) t.requests_per_minute = static_cast<int>(*l);
   return t;
 }
 
 constexpr std::string_view kTokenColumns =
-    "id, agency_id, name, roles, scopes, created_at, revoked_at, last_used_at, expires_at";
+    "id, agency_id, name, roles, scopes, created_at, revoked_at, last_used_at, expires_at, requests_per_minute";
+
+// What is wrong with `limit` as a token's own request limit set by `who`, or nothing. An
+// administrator may only lower the deployment's limit (`deployment`, 0: none) for a token of
+// theirs; an operator may set any, 0 for none.
+std::optional<std::string> TokenLimitProblem(const Principal& who, std::optional<int64_t> limit, int deployment) {
+  constexpr int64_t kMost = 1'000'000'000;
+  if (!limit) return std::nullopt;
+  if (IsSystem(who)) {
+    if (*limit < 0 || *limit > kMost) return fmt::format("must be from 0 (no limit) to {} requests a minute", kMost);
+    return std::nullopt;
+  }
+  if (deployment <= 0) {
+    if (*limit < 1 || *limit > kMost) return fmt::format("must be from 1 to {} requests a minute", kMost);
+    return std::nullopt;
+  }
+  if (*limit < 1 || *limit > deployment) {
+    return fmt::format("must be from 1 to {} requests a minute: a token may have a lower limit than the "
+                       "deployment's, not a higher one",
+                       deployment);
+  }
+  return std::nullopt;
+}
+
+std::string TokenLimitText(std::optional<int64_t> limit) {
+  if (!limit) return "the deployment's request limit";
+  if (*limit == 0) return "no request limit";
+  return fmt::format("at most {} requests a minute", *limit);
+}
 
 audit::Entry MakeEntry(std::string action, std::string record_type, std::string record_id, std::string reason,
                        bool allowed = true) {
@@ -796,7 +825,8 @@ Status AccountService::ChangeOwnPassword(const Principal& who, const std::string
 
 StatusOr<IssuedToken> AccountService::IssueToken(const Principal& who, const std::string& name,
                                                  const std::vector<Role>& roles,
-                                                 const std::vector<std::string>& scopes, int valid_days) {
+                                                 const std::vector<std::string>& scopes, int valid_days,
+                                                 std::optional<int64_t> requests_per_minute) {
   if (auto why = AdminRefusal(who, std::nullopt, "accounts:write", "issue API tokens")) {
     return Refuse(who, "token.issue", "api_token", "", *why);
   }
@@ -820,6 +850,9 @@ StatusOr<IssuedToken> AccountService::IssueToken(const Principal& who, const std
     }
   }
   if (valid_days < 1 || valid_days > 730) errors.push_back({"expires_in_days", "must be from 1 to 730 days"});
+  if (auto problem = TokenLimitProblem(who, requests_per_minute, options_.token_requests_per_minute)) {
+    errors.push_back({"requests_per_minute", *problem});
+  }
   if (!errors.empty()) return Status::InvalidArgument("the token has invalid fields", std::move(errors));
 
   IssuedToken out;
@@ -834,20 +867,21 @@ StatusOr<IssuedToken> AccountService::IssueToken(const Principal& who, const std
   }
   out.token.created_at = clock_.Now();
   out.token.expires_at = core::Timestamp{out.token.created_at.micros + int64_t{valid_days} * 86'400'000'000};
+  if (requests_per_minute) out.token.requests_per_minute = static_cast<int>(*requests_per_minute);
   RETURN_IF_ERROR(db_.Write([&](storage::Transaction& tx) -> Status {
     ASSIGN_OR_RETURN(
         storage::Rows rows,
         tx.Query("INSERT INTO api_tokens (agency_id, name, token_hash, roles, scopes, created_by, created_at, "
-                 "expires_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?) RETURNING id",
+                 "expires_at, requests_per_minute) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?) RETURNING id",
                  {who.agency.value, name, core::Sha256Hex(out.secret), JoinRoles(out.token.roles),
                   JoinStrings(out.token.scopes),
                   who.user.valid() ? storage::Value(who.user.value) : storage::Value(storage::Null{}),
-                  out.token.created_at.micros, out.token.expires_at->micros}));
+                  out.token.created_at.micros, out.token.expires_at->micros,
+                  requests_per_minute ? storage::Value(*requests_per_minute) : storage::Value(storage::Null{})}));
     out.token.id = core::ApiTokenId{rows.at(0).Int(0)};
-    return audit_.Append(tx, who,
-                         MakeEntry("token.issued", "api_token", std::to_string(out.token.id.value),
-                                   fmt::format("roles {}; scopes {}", JoinRoles(out.token.roles),
-                                               JoinStrings(out.token.scopes))));
+    std::string reason = fmt::format("roles {}; scopes {}", JoinRoles(out.token.roles), JoinStrings(out.token.scopes));
+    if (requests_per_minute) reason += "; " + TokenLimitText(requests_per_minute);
+    return audit_.Append(tx, who, MakeEntry("token.issued", "api_token", std::to_string(out.token.id.value), reason));
   }));
   return out;
 }
@@ -901,6 +935,41 @@ Status AccountService::RevokeToken(const Principal& who, core::ApiTokenId id) {
   return Status::Ok();
 }
 
+StatusOr<ApiToken> AccountService::SetTokenLimit(const Principal& who, core::ApiTokenId id,
+                                                 std::optional<int64_t> requests_per_minute) {
+  if (auto why = AdminRefusal(who, std::nullopt, "accounts:write", "change API tokens")) {
+    return Refuse(who, "token.limit", "api_token", IdText(id.value), *why);
+  }
+  std::optional<ApiToken> token;
+  RETURN_IF_ERROR(db_.Read([&](storage::Transaction& tx) -> Status {
+    ASSIGN_OR_RETURN(storage::Rows rows,
+                     tx.Query(fmt::format("SELECT {} FROM api_tokens WHERE id = ?", kTokenColumns), {id.value}));
+    if (!rows.empty()) {
+      ASSIGN_OR_RETURN(token, TokenFromRow(rows[0]));
+    }
+    return Status::Ok();
+  }));
+  if (!token) return Status::NotFound(fmt::format("no API token has id {}", id.value));
+  if (auto why = AdminRefusal(who, token->agency, "accounts:write", "change API tokens")) {
+    return Refuse(who, "token.limit", "api_token", IdText(id.value), *why);
+  }
+  if (auto problem = TokenLimitProblem(who, requests_per_minute, options_.token_requests_per_minute)) {
+    return Status::InvalidArgument("the token's request limit is not valid", {{"requests_per_minute", *problem}});
+  }
+  RETURN_IF_ERROR(db_.Write([&](storage::Transaction& tx) -> Status {
+    RETURN_IF_ERROR(tx.Execute("UPDATE api_tokens SET requests_per_minute = ? WHERE id = ?",
+                               {requests_per_minute ? storage::Value(*requests_per_minute) : storage::Value(storage::Null{}),
+                                id.value})
+                        .status());
+    return audit_.Append(tx, who, MakeEntry("token.limit_changed", "api_token", IdText(id.value),
+                                            TokenLimitText(requests_per_minute)));
+  }));
+  token->requests_per_minute.reset();
+  if (requests_per_minute) token->requests_per_minute = static_cast<int>(*requests_per_minute);
+  token->expired = token->expires_at && clock_.Now().micros >= token->expires_at->micros;
+  return *token;
+}
+
 StatusOr<Principal> AccountService::AuthenticateToken(const std::string& bearer, authz::Purpose purpose,
                                                       const std::string& request_id) {
   if (bearer.size() <= 3 || bearer.compare(0, 3, "od_") != 0) {
@@ -927,6 +996,7 @@ StatusOr<Principal> AccountService::AuthenticateToken(const std::string& bearer,
   p.name = token->name;
   p.roles = token->roles;
   p.scopes = token->scopes;
+  p.requests_per_minute = token->requests_per_minute;
   p.purpose = purpose;
   p.request_id = request_id;
 

@@ -81,6 +81,9 @@ struct ApiToken {
   std::optional<core::Timestamp> last_used_at;
   std::optional<core::Timestamp> expires_at;  // none for tokens issued before tokens expired
   bool expired = false;                        // expires_at has passed (ListTokens)
+  // Its own request limit a minute (http/caller_limit.h); none: the deployment's
+  // token_requests_per_minute; 0 (set by an operator only): no limit.
+  std::optional<int> requests_per_minute;
 };
 
 // A newly issued token: `secret` is shown once and stored only as a hash.
@@ -128,6 +131,9 @@ struct AccountOptions {
   int login_window_minutes = 15;
   int temporary_password_days = 7;  // a temporary password stops working after this
   bool fast_password_hashing = false;  // tests and demo data only
+  // The deployment's request limit a minute for a token (0: none): an administrator may give a
+  // token a lower limit of its own, not a higher one.
+  int token_requests_per_minute = 6000;
 };
 
 // Every API token scope known to onedoor.
@@ -209,10 +215,22 @@ class AccountService {
   // `who` belongs to no agency.
   // The token is valid for `valid_days` (1 to 730, kInvalidArgument naming expires_in_days
   // otherwise); after that it authenticates nothing, and a new one is issued.
+  // `requests_per_minute`: the token's own request limit (CheckTokenLimit); none: the deployment's.
   core::StatusOr<IssuedToken> IssueToken(const authz::Principal& who, const std::string& name,
                                          const std::vector<authz::Role>& roles,
-                                         const std::vector<std::string>& scopes, int valid_days = 365);
+                                         const std::vector<std::string>& scopes, int valid_days = 365,
+                                         std::optional<int64_t> requests_per_minute = std::nullopt);
+  // Gives a token of `who`'s agency its own request limit a minute, or (nullopt) the
+  // deployment's again; applies from the token's next request. An administrator may set 1 up to
+  // the deployment's token_requests_per_minute; a system principal (an operator at the command
+  // line) any limit, 0 for none. kInvalidArgument naming requests_per_minute otherwise;
+  // kNotFound for no such token; refused (audited) for another agency's. Audited. The token as
+  // it is then.
+  core::StatusOr<ApiToken> SetTokenLimit(const authz::Principal& who, core::ApiTokenId id,
+                                         std::optional<int64_t> requests_per_minute);
   core::StatusOr<std::vector<ApiToken>> ListTokens(const authz::Principal& who);
+  // The deployment's request limit a minute for a token without its own (0: none).
+  int DeploymentTokenLimit() const { return options_.token_requests_per_minute; }
   // kNotFound for an unknown token; revoking a revoked token is OK and changes nothing.
   core::Status RevokeToken(const authz::Principal& who, core::ApiTokenId id);
 

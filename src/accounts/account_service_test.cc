@@ -1140,6 +1140,74 @@ TEST_F(AccountServiceTest, IssueTokenValidatesNameRolesAndScopes) {
   EXPECT_TRUE(service_.IssueToken(admin_a_, std::string(100, 'n'), {Role::kCaseworker}, KnownScopes()).ok());
 }
 
+// A token may have a request limit of its own: an administrator may set one lower than the
+// deployment's (6000 here, the default), an operator any, 0 for none. The principal the token
+// authenticates as carries it; changes are audited.
+TEST_F(AccountServiceTest, ATokenHasARequestLimitOfItsOwnOnlyBelowTheDeploymentsUnlessAnOperatorSetsIt) {
+  auto issued = service_.IssueToken(admin_a_, "feed", {Role::kCaseworker}, {"persons:read"}, 365, 120);
+  ASSERT_TRUE(issued.ok()) << issued.status().ToString();
+  EXPECT_EQ(issued->token.requests_per_minute, 120);
+  EXPECT_THAT(LastAudit("token.issued")->entry.reason, testing::EndsWith("; at most 120 requests a minute"));
+  auto who = service_.AuthenticateToken(issued->secret, Purpose::kServiceDelivery, "r");
+  ASSERT_TRUE(who.ok());
+  EXPECT_EQ(who->requests_per_minute, 120);
+
+  for (int64_t wrong : {int64_t{0}, int64_t{-1}, int64_t{6001}, int64_t{1} << 40}) {
+    EXPECT_THAT(FieldNames(service_.IssueToken(admin_a_, "x", {Role::kCaseworker}, {"persons:read"}, 365, wrong)
+                               .status()),
+                ElementsAre("requests_per_minute"))
+        << wrong;
+    auto st = service_.SetTokenLimit(admin_a_, issued->token.id, wrong).status();
+    EXPECT_THAT(FieldNames(st), ElementsAre("requests_per_minute")) << wrong;
+  }
+  EXPECT_EQ(service_.SetTokenLimit(admin_a_, issued->token.id, 7000).status().fields()[0].message,
+            "must be from 1 to 6000 requests a minute: a token may have a lower limit than the deployment's, not a "
+            "higher one");
+  EXPECT_EQ(Query("SELECT requests_per_minute FROM api_tokens")[0].Int(0), 120) << "nothing was changed";
+
+  auto changed = service_.SetTokenLimit(admin_a_, issued->token.id, 6000);
+  ASSERT_TRUE(changed.ok()) << changed.status().ToString();
+  EXPECT_EQ(changed->requests_per_minute, 6000);
+  EXPECT_EQ(LastAudit("token.limit_changed")->entry.reason, "at most 6000 requests a minute");
+  changed = service_.SetTokenLimit(admin_a_, issued->token.id, std::nullopt);
+  ASSERT_TRUE(changed.ok());
+  EXPECT_FALSE(changed->requests_per_minute.has_value());
+  EXPECT_EQ(LastAudit("token.limit_changed")->entry.reason, "the deployment's request limit");
+  who = service_.AuthenticateToken(issued->secret, Purpose::kServiceDelivery, "r");
+  ASSERT_TRUE(who.ok());
+  EXPECT_FALSE(who->requests_per_minute.has_value());
+
+  // An operator (a system principal, at the command line) may raise it, or take it away.
+  changed = service_.SetTokenLimit(sys_, issued->token.id, 50'000);
+  ASSERT_TRUE(changed.ok()) << changed.status().ToString();
+  EXPECT_EQ(changed->requests_per_minute, 50'000);
+  changed = service_.SetTokenLimit(sys_, issued->token.id, 0);
+  ASSERT_TRUE(changed.ok());
+  EXPECT_EQ(changed->requests_per_minute, 0);
+  EXPECT_EQ(LastAudit("token.limit_changed")->entry.reason, "no request limit");
+  EXPECT_EQ(service_.AuthenticateToken(issued->secret, Purpose::kServiceDelivery, "r")->requests_per_minute, 0);
+  EXPECT_THAT(FieldNames(service_.SetTokenLimit(sys_, issued->token.id, -5).status()),
+              ElementsAre("requests_per_minute"));
+  auto listed = service_.ListTokens(admin_a_);
+  ASSERT_TRUE(listed.ok());
+  EXPECT_EQ((*listed)[0].requests_per_minute, 0);
+}
+
+TEST_F(AccountServiceTest, OnlyTheTokensOwnAdministratorsChangeItsLimit) {
+  auto issued = service_.IssueToken(admin_a_, "feed", {Role::kCaseworker}, {"persons:read"});
+  ASSERT_TRUE(issued.ok());
+  auto other = service_.SetTokenLimit(admin_b_, issued->token.id, 10);
+  EXPECT_EQ(other.status().code(), StatusCode::kPermissionDenied);
+  EXPECT_EQ(other.status().message(), "an administrator may change API tokens only in their own agency");
+  ASSERT_NE(LastAudit("token.limit"), nullptr);
+  EXPECT_FALSE(LastAudit("token.limit")->entry.allowed);
+  EXPECT_EQ(service_.SetTokenLimit(caseworker_a_, issued->token.id, 10).status().code(),
+            StatusCode::kPermissionDenied);
+  EXPECT_EQ(service_.SetTokenLimit(admin_a_, core::ApiTokenId{999}, 10).status().code(), StatusCode::kNotFound);
+  EXPECT_TRUE(Query("SELECT requests_per_minute FROM api_tokens")[0].IsNull(0));
+  EXPECT_EQ(CountAudit("token.limit_changed"), 0);
+}
+
 TEST_F(AccountServiceTest, IssueTokenNeedsAnAdminOfAnAgency) {
   auto st = service_.IssueToken(caseworker_a_, "mine", {Role::kCaseworker}, {"persons:read"}).status();
   EXPECT_EQ(st.code(), StatusCode::kPermissionDenied);

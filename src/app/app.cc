@@ -140,6 +140,7 @@ core::StatusOr<std::unique_ptr<App>> App::Open(const core::Config& config, bool 
   account_options.session_idle_minutes = config.session_idle_minutes;
   account_options.login_max_failures = config.login_max_failures;
   account_options.login_window_minutes = config.login_window_minutes;
+  account_options.token_requests_per_minute = config.token_requests_per_minute;
   account_options.temporary_password_days = config.temporary_password_days;
   app->accounts_ = std::make_unique<accounts::AccountService>(*app->db_, *app->audit_, app->clock_, account_options);
   if (!config.password_blocklist.empty()) {

@@ -10,6 +10,7 @@
 #include <filesystem>
 #include <fstream>
 #include <memory>
+#include <optional>
 #include <map>
 #include <string>
 #include <vector>
@@ -93,8 +94,13 @@ Commands:
   user disable|enable --agency CODE --username NAME
                       switch a staff account off (its sessions end at once) or back on
   token create --agency CODE --name NAME --roles ROLE[,ROLE] --scopes SCOPE[,SCOPE] [--days N]
+               [--requests-per-minute N]
                       issue an API token for an agency system, valid N days (1 to 730, default
-                      365); prints the secret once
+                      365), with its own request limit a minute if given (0: none); prints the
+                      secret once
+  token limit --id ID --requests-per-minute N|default
+                      give a token its own request limit a minute (0: none), or the
+                      deployment's token_requests_per_minute again
   routes              print the route table, one JSON line per route: method, pattern,
                       authentication (public, page, api) and OpenAPI operationId
   version             print the version
@@ -140,6 +146,44 @@ std::vector<std::string> SplitList(const std::string& s) {
 int Usage(const std::string& what) {
   std::fprintf(stderr, "onedoor: %s\n", what.c_str());
   return 2;
+}
+
+// A request limit a minute as given at the command line: digits only, at most ten of them.
+std::optional<int64_t> ParseLimit(const std::string& text) {
+  if (text.empty() || text.size() > 10 ||
+      !std::all_of(text.begin(), text.end(), [](char c) { return c >= '0' && c <= '9'; })) {
+    return std::nullopt;
+  }
+  return std::stoll(text);
+}
+
+// onedoor token limit --id ID --requests-per-minute N|default: a token's own request limit a
+// minute, or the deployment's again. Audited; applies from the token's next request.
+int TokenLimitCommand(const core::Config& config, const std::vector<std::string>& args) {
+  auto flags = Flags(args, 2);
+  const char* usage = "usage: onedoor token limit --id ID --requests-per-minute N|default";
+  if (args.size() != 6 || !flags.count("id") || !flags.count("requests-per-minute")) return Usage(usage);
+  auto id = ParseLimit(flags["id"]);
+  if (!id || *id < 1) return Usage("--id must be a token's id: a whole number from 1");
+  std::optional<int64_t> limit;
+  if (flags["requests-per-minute"] != "default") {
+    limit = ParseLimit(flags["requests-per-minute"]);
+    if (!limit) return Usage("--requests-per-minute must be default or a whole number from 0 (no limit) to 1000000000");
+  }
+  auto app = App::Open(config, false);
+  if (!app.ok()) return Fail(app.status());
+  auto token = (*app)->accounts().SetTokenLimit(accounts::AccountService::SystemPrincipal("cli"),
+                                                core::ApiTokenId{*id}, limit);
+  if (!token.ok()) return Fail(token.status());
+  if (!token->requests_per_minute) {
+    std::printf("token %lld (%s) has the deployment's request limit\n", static_cast<long long>(*id), token->name.c_str());
+  } else if (*token->requests_per_minute == 0) {
+    std::printf("token %lld (%s) has no request limit\n", static_cast<long long>(*id), token->name.c_str());
+  } else {
+    std::printf("token %lld (%s) may make at most %d requests a minute\n", static_cast<long long>(*id),
+                token->name.c_str(), *token->requests_per_minute);
+  }
+  return 0;
 }
 
 int AccountCommand(const core::Config& config, const std::vector<std::string>& args) {
@@ -202,7 +246,13 @@ int AccountCommand(const core::Config& config, const std::vector<std::string>& a
       days = 0;
     }
   }
-  auto issued = accounts.IssueToken(system, flags["name"], roles, SplitList(flags["scopes"]), days);
+  std::optional<int64_t> limit;
+  if (flags.count("requests-per-minute")) {
+    auto parsed = ParseLimit(flags["requests-per-minute"]);
+    if (!parsed) return Usage("--requests-per-minute must be a whole number from 0 (no limit) to 1000000000");
+    limit = *parsed;
+  }
+  auto issued = accounts.IssueToken(system, flags["name"], roles, SplitList(flags["scopes"]), days, limit);
   if (!issued.ok()) return Fail(issued.status());
   std::printf("%s\n", issued->secret.c_str());
   return 0;
@@ -584,6 +634,7 @@ int Main(int argc, char** argv) {
     return AccountCommand(*config, args);
   }
 
+  if (command == "token" && args.size() >= 2 && args[1] == "limit") return TokenLimitCommand(*config, args);
   if (command == "user" && args.size() >= 2 && (args[1] == "disable" || args[1] == "enable")) {
     return UserActiveCommand(*config, args);
   }

@@ -84,7 +84,8 @@ json TokenJson(const accounts::ApiToken& t) {
           {"created_at", t.created_at.ToRfc3339()},
           {"revoked_at", OptTime(t.revoked_at)},
           {"last_used_at", OptTime(t.last_used_at)},
-          {"expires_at", OptTime(t.expires_at)}};
+          {"expires_at", OptTime(t.expires_at)},
+          {"requests_per_minute", t.requests_per_minute ? json(*t.requests_per_minute) : json(nullptr)}};
 }
 
 json Items(json items) { return {{"items", std::move(items)}}; }
@@ -260,20 +261,39 @@ Response IssueToken(accounts::AccountService& accounts, Context& ctx) {
   auto body = ParseJsonObject(ctx.request);
   if (!body.ok()) return Fail(body.status(), ctx);
   JsonReader r(*body);
-  r.RejectUnknown({"name", "roles", "scopes", "expires_in_days"});
+  r.RejectUnknown({"name", "roles", "scopes", "expires_in_days", "requests_per_minute"});
   const std::string name = r.String("name", true, 1000);
   const std::vector<authz::Role> roles = ReadRoles(r, "roles");
   const std::vector<std::string> scopes = ReadStrings(r, "scopes", 50);
   const int64_t asked = r.OptInt("expires_in_days").value_or(365);
   const int days = asked >= 1 && asked <= 730 ? static_cast<int>(asked) : 0;  // 0: refused, naming the field
+  const std::optional<int64_t> limit = r.OptInt("requests_per_minute");
   if (auto st = r.Finish(); !st.ok()) return Fail(st, ctx);
-  auto issued = accounts.IssueToken(ctx.Who(), name, roles, scopes, days);
+  auto issued = accounts.IssueToken(ctx.Who(), name, roles, scopes, days, limit);
   if (!issued.ok()) return Fail(issued.status(), ctx);
   json out = TokenJson(issued->token);
   out["secret"] = issued->secret;
   Response resp = JsonResponse(201, out);
   resp.Header("Cache-Control", "no-store");
   return resp;
+}
+
+// Changes a token's own request limit; null gives it the deployment's again.
+Response UpdateToken(accounts::AccountService& accounts, Context& ctx) {
+  auto id = PathId(ctx, "id");
+  if (!id.ok()) return Fail(id.status(), ctx);
+  auto body = ParseJsonObject(ctx.request);
+  if (!body.ok()) return Fail(body.status(), ctx);
+  JsonReader r(*body);
+  r.RejectUnknown({"requests_per_minute"});
+  if (!body->contains("requests_per_minute")) {
+    r.Error("requests_per_minute", "is required: a whole number, or null for the deployment's limit");
+  }
+  const std::optional<int64_t> limit = r.OptInt("requests_per_minute");
+  if (auto st = r.Finish(); !st.ok()) return Fail(st, ctx);
+  auto token = accounts.SetTokenLimit(ctx.Who(), core::ApiTokenId{*id}, limit);
+  if (!token.ok()) return Fail(token.status(), ctx);
+  return JsonResponse(200, TokenJson(*token));
 }
 
 Response RevokeToken(accounts::AccountService& accounts, Context& ctx) {
@@ -325,6 +345,7 @@ void AddAccountRoutes(Router& router, accounts::AccountService& accounts) {
   router.Add({"POST", "/api/v1/agencies/{id}/users/{user_id}/activate", Auth::kApi, "activateUser", with(ActivateUser)});
   router.Add({"GET", "/api/v1/tokens", Auth::kApi, "listTokens", with(ListTokens)});
   router.Add({"POST", "/api/v1/tokens", Auth::kApi, "issueToken", with(IssueToken)});
+  router.Add({"PATCH", "/api/v1/tokens/{id}", Auth::kApi, "updateToken", with(UpdateToken)});
   router.Add({"DELETE", "/api/v1/tokens/{id}", Auth::kApi, "revokeToken", with(RevokeToken)});
 }
 

@@ -106,7 +106,7 @@ TEST_F(ApiAccountsTest, RegistersEveryOperation) {
   for (const auto& r : router_.routes()) ids.push_back(r.operation_id);
   EXPECT_THAT(ids, ElementsAre("getMe", "listAgencies", "createAgency", "getAgency", "listOffices", "createOffice",
                                "listUsers", "createUser", "deactivateUser", "activateUser", "listTokens", "issueToken",
-                               "revokeToken"));
+                               "updateToken", "revokeToken"));
 }
 
 TEST_F(ApiAccountsTest, MeDescribesTheCaller) {
@@ -264,6 +264,43 @@ TEST_F(ApiAccountsTest, TokensAreIssuedListedAndRevoked) {
   EXPECT_EQ(Call("DELETE", "/api/v1/tokens/999", admin_).status, 404);
   EXPECT_EQ(service_.AuthenticateToken(secret, authz::Purpose::kServiceDelivery, "r").status().code(),
             core::StatusCode::kUnauthenticated);
+}
+
+TEST_F(ApiAccountsTest, ATokensRequestLimitIsGivenWhenIssuedAndChanged) {
+  Response r = Call("POST", "/api/v1/tokens", admin_,
+                    R"({"name":"feed","roles":["caseworker"],"scopes":["persons:read"],"requests_per_minute":100})");
+  ASSERT_EQ(r.status, 201) << r.body;
+  json body = json::parse(r.body);
+  EXPECT_EQ(body["requests_per_minute"], 100);
+  const std::string path = "/api/v1/tokens/" + std::to_string(body["id"].get<int64_t>());
+
+  Response changed = Call("PATCH", path, admin_, R"({"requests_per_minute":null})");
+  ASSERT_EQ(changed.status, 200) << changed.body;
+  EXPECT_TRUE(json::parse(changed.body)["requests_per_minute"].is_null());
+  changed = Call("PATCH", path, admin_, R"({"requests_per_minute":25})");
+  ASSERT_EQ(changed.status, 200) << changed.body;
+  EXPECT_EQ(json::parse(changed.body)["requests_per_minute"], 25);
+  Response list = Call("GET", "/api/v1/tokens", admin_);
+  EXPECT_EQ(json::parse(list.body)["items"][0]["requests_per_minute"], 25);
+
+  // Each wrong body names its field, and the limit stays 25.
+  for (const char* wrong : {R"({})", R"({"requests_per_minute":"fast"})", R"({"requests_per_minute":1.5})",
+                            R"({"requests_per_minute":6001})", R"({"requests_per_minute":0})"}) {
+    Response bad = Call("PATCH", path, admin_, wrong);
+    EXPECT_EQ(bad.status, 400) << wrong;
+    EXPECT_THAT(ProblemFields(bad), ElementsAre("requests_per_minute")) << wrong;
+  }
+  Response unknown = Call("PATCH", path, admin_, R"({"requests_per_minute":10,"burst":5})");
+  EXPECT_EQ(unknown.status, 400);
+  EXPECT_THAT(ProblemFields(unknown), ElementsAre("burst"));
+  EXPECT_EQ(json::parse(Call("GET", "/api/v1/tokens", admin_).body)["items"][0]["requests_per_minute"], 25);
+
+  EXPECT_EQ(Call("PATCH", "/api/v1/tokens/999", admin_, R"({"requests_per_minute":10})").status, 404);
+  EXPECT_EQ(Call("PATCH", path, caseworker_, R"({"requests_per_minute":10})").status, 403);
+  r = Call("POST", "/api/v1/tokens", admin_,
+           R"({"name":"greedy","roles":["caseworker"],"scopes":["persons:read"],"requests_per_minute":100000})");
+  EXPECT_EQ(r.status, 400);
+  EXPECT_THAT(ProblemFields(r), ElementsAre("requests_per_minute"));
 }
 
 TEST_F(ApiAccountsTest, TokenScopesAndRolesAreValidated) {

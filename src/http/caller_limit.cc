@@ -20,10 +20,9 @@ uint64_t CallerLimit::Id(const authz::Principal& who) {
   return static_cast<uint64_t>(who.user.value);
 }
 
-int CallerLimit::PerMinute(const authz::Principal& who) const { return PerMinuteOf(Id(who)); }
-
-int CallerLimit::PerMinuteOf(uint64_t id) const {
-  return id >> 62 == 1 ? limits_.token_per_minute : limits_.user_per_minute;
+int CallerLimit::PerMinute(const authz::Principal& who) const {
+  if (who.token.valid()) return who.requests_per_minute.value_or(limits_.token_per_minute);
+  return limits_.user_per_minute;
 }
 
 // A bucket counts in 60,000,000ths of a request: a microsecond adds `per_minute` of them, so
@@ -41,9 +40,10 @@ int64_t CallerLimit::Take(const authz::Principal& who) {
   auto it = shard.buckets.find(key);
   if (it == shard.buckets.end()) {
     MakeRoom(shard, now);
-    it = shard.buckets.emplace(key, Bucket{full, now, false}).first;
+    it = shard.buckets.emplace(key, Bucket{full, now, false, per_minute}).first;
   }
   Bucket& b = it->second;
+  b.per_minute = per_minute;  // a token's own limit may have changed since
   const int64_t idle = std::max<int64_t>(0, now - b.at);
   b.left = idle >= kRequest ? full : std::min(full, b.left + idle * per_minute);
   b.at = now;
@@ -67,7 +67,7 @@ void CallerLimit::MakeRoom(Shard& shard, int64_t now) {
   // A bucket that has refilled is the same as none.
   std::erase_if(shard.buckets, [&](const auto& kv) {
     const int64_t idle = now - kv.second.at;
-    const int64_t per_minute = PerMinuteOf(kv.first);
+    const int64_t per_minute = kv.second.per_minute;
     return idle >= kRequest || kv.second.left + idle * per_minute >= per_minute * kRequest;
   });
   if (shard.buckets.size() < room) return;

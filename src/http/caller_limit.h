@@ -29,7 +29,8 @@ class CallerLimit {
   // Counts one request of `who`: 0 when it may go on, otherwise the whole seconds until it may
   // (the request is then not counted).
   int64_t Take(const authz::Principal& who);
-  // The limit that applies to `who`, per minute; 0: none.
+  // The limit that applies to `who`, per minute; 0: none. An API token's own limit
+  // (Principal::requests_per_minute) when it has one, else the deployment's for its kind.
   int PerMinute(const authz::Principal& who) const;
 
   // How many callers are remembered now.
@@ -43,6 +44,7 @@ class CallerLimit {
     int64_t left = 0;  // what may be spent now, in 60,000,000ths of a request
     int64_t at = 0;    // when `left` was last brought up to date
     bool refused = false;  // the last request was refused (logged once per refusal spell)
+    int per_minute = 0;    // the caller's limit at its last request
   };
   struct Shard {
     std::mutex mu;
@@ -52,7 +54,6 @@ class CallerLimit {
 
   // What a caller is counted under: its id, its kind in the top two bits.
   static uint64_t Id(const authz::Principal& who);
-  int PerMinuteOf(uint64_t id) const;
   void MakeRoom(Shard& shard, int64_t now);  // REQUIRES(shard.mu)
 
   const core::Clock& clock_;

@@ -99,6 +99,33 @@ TEST_F(CallerLimitTest, ACallerStillWithinItsMinuteIsNotForgottenToMakeRoom) {
   EXPECT_GT(limit.Take(Token(7)), 0);
 }
 
+// A token given a limit of its own (accounts::AccountService::SetTokenLimit) is counted
+// against it, from its next request; 0 is none; others keep the deployment's.
+TEST_F(CallerLimitTest, ATokenWithALimitOfItsOwnIsCountedAgainstIt) {
+  CallerLimit limit(clock_, {.user_per_minute = 600, .token_per_minute = 6});
+  authz::Principal slow = Token(1);
+  slow.requests_per_minute = 2;
+  authz::Principal unlimited = Token(2);
+  unlimited.requests_per_minute = 0;
+  EXPECT_EQ(limit.PerMinute(slow), 2);
+  EXPECT_EQ(limit.PerMinute(unlimited), 0);
+  EXPECT_EQ(limit.PerMinute(Token(3)), 6);
+  EXPECT_EQ(limit.Take(slow), 0);
+  EXPECT_EQ(limit.Take(slow), 0);
+  EXPECT_EQ(limit.Take(slow), 30) << "two a minute: one comes back every 30 seconds";
+  for (int i = 0; i < 100; ++i) ASSERT_EQ(limit.Take(unlimited), 0) << "request " << i;
+  for (int i = 0; i < 6; ++i) EXPECT_EQ(limit.Take(Token(3)), 0);
+  EXPECT_GT(limit.Take(Token(3)), 0);
+  // Its limit raised: the next request is counted against the new one.
+  clock_.Advance(seconds(30));
+  slow.requests_per_minute = 60;
+  EXPECT_EQ(limit.Take(slow), 0);
+  EXPECT_EQ(limit.Take(slow), 0) << "30 s at 60 a minute brought back more than one request";
+  // A staff user is never counted by a token's own limit.
+  authz::Principal person = Staff(1);
+  EXPECT_EQ(limit.PerMinute(person), 600);
+}
+
 TEST(TooManyRequestsTest, SaysTheLimitAndTheWait) {
   EXPECT_EQ(TooManyRequests(600, 1), "too many requests: at most 600 a minute are accepted from one caller; try again in 1 second");
   EXPECT_EQ(TooManyRequests(6, 10), "too many requests: at most 6 a minute are accepted from one caller; try again in 10 seconds");

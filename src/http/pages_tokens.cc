@@ -1,5 +1,6 @@
-// API tokens, for an agency's administrators: the agency's tokens with their roles, scopes, expiry
-// and last use (/tokens), issuing one whose secret is shown once (/tokens/new), and revoking one.
+// API tokens, for an agency's administrators: the agency's tokens with their roles, scopes, expiry,
+// last use and request limit (/tokens), issuing one whose secret is shown once (/tokens/new),
+// giving one a request limit of its own (/tokens/{id}/limit), and revoking one.
 // Calls accounts::AccountService, which checks the caller is an administrator of the agency and
 // audits every issue, revocation and refusal.
 
@@ -24,6 +25,43 @@ using page_support::Trim;
 using Form = std::multimap<std::string, std::string>;
 
 std::string Day(core::Timestamp t) { return t.ToRfc3339().substr(0, 10); }
+
+// A token's request limit as the list shows it.
+std::string LimitText(const PageDeps& deps, const Context& ctx, std::optional<int> own) {
+  const int deployment = deps.accounts.DeploymentTokenLimit();
+  if (!own) {
+    if (deployment <= 0) return T(deps, ctx, "No limit (the deployment's)");
+    return T(deps, ctx, "{n} (the deployment's)", {{"n", std::to_string(deployment)}});
+  }
+  if (*own == 0) return T(deps, ctx, "No limit");
+  return std::to_string(*own);
+}
+
+// The limit field of a form: empty for the deployment's, else digits (anything else is sent on
+// as -1, which the service refuses, naming the field).
+std::optional<int64_t> FormLimit(const Form& form) {
+  const std::string text = Trim(FormValue(form, "limit"));
+  if (text.empty()) return std::nullopt;
+  if (text.size() > 10 || !std::all_of(text.begin(), text.end(), [](char c) { return c >= '0' && c <= '9'; })) {
+    return -1;
+  }
+  return std::stoll(text);
+}
+
+// The error shown for a limit the service refused (its message names the same bounds).
+std::string LimitError(const PageDeps& deps, const Context& ctx) {
+  const int deployment = deps.accounts.DeploymentTokenLimit();
+  return T(deps, ctx, "Enter a whole number of requests a minute from 1 to {n}, or leave it empty",
+           {{"n", std::to_string(deployment > 0 ? deployment : 1'000'000'000)}});
+}
+
+std::string LimitHint(const PageDeps& deps, const Context& ctx) {
+  const int deployment = deps.accounts.DeploymentTokenLimit();
+  if (deployment <= 0) return T(deps, ctx, "Leave empty for no limit, as the deployment has none.");
+  return T(deps, ctx,
+           "Leave empty for the deployment's limit, {n} a minute. A lower one keeps a runaway system from taking more than its share.",
+           {{"n", std::to_string(deployment)}});
+}
 
 Response ListPage(const PageDeps& deps, const Context& ctx, const std::string& flash) {
   auto tokens = deps.accounts.ListTokens(ctx.Who());
@@ -57,6 +95,8 @@ Response ListPage(const PageDeps& deps, const Context& ctx, const std::string& f
                     {"last_used", t.last_used_at ? Day(*t.last_used_at) : T(deps, ctx, "Not yet")},
                     {"state", state},
                     {"state_tag", tag},
+                    {"limit", LimitText(deps, ctx, t.requests_per_minute)},
+                    {"limit_href", fmt::format("/tokens/{}/limit", t.id.value)},
                     {"may_revoke", !revoked && !expired},
                     {"revoke_href", fmt::format("/tokens/{}/revoke", t.id.value)}});
   }
@@ -74,6 +114,8 @@ Response NewPage(const PageDeps& deps, const Context& ctx, int status, const For
   json d = Common(deps, ctx, "Issue an API token", "tokens");
   d["f_name"] = FormValue(form, "name");
   d["f_days"] = form.count("days") ? FormValue(form, "days") : "365";
+  d["f_limit"] = FormValue(form, "limit");
+  d["limit_hint"] = LimitHint(deps, ctx);
   auto picked = [&](const std::string& key, const std::string& value) {
     for (auto [it, end] = form.equal_range(key); it != end; ++it) {
       if (it->second == value) return true;
@@ -98,7 +140,8 @@ Response NewPage(const PageDeps& deps, const Context& ctx, int status, const For
     std::string field = e.field;
     if (field.rfind("scopes", 0) == 0) field = "scopes";
     if (field == "expires_in_days") field = "days";
-    const std::string message = T(deps, ctx, Capitalised(e.message));
+    if (field == "requests_per_minute") field = "limit";
+    const std::string message = field == "limit" ? LimitError(deps, ctx) : T(deps, ctx, Capitalised(e.message));
     if (!d.contains("e_" + field)) d["e_" + field] = message;
     const std::string href = field == "roles" ? "role-frontdesk" : field == "scopes" ? "scope-persons-read" : field;
     list.push_back({{"message", message}, {"href", "#" + href}});
@@ -108,11 +151,35 @@ Response NewPage(const PageDeps& deps, const Context& ctx, int status, const For
   return Render(deps, status, "token_new", d);
 }
 
+// The form that gives a token its own request limit, or the deployment's again.
+Response LimitPage(const PageDeps& deps, const Context& ctx, int64_t id, int status, const std::string& value,
+                   const std::string& error) {
+  auto tokens = deps.accounts.ListTokens(ctx.Who());
+  if (!tokens.ok()) return ErrorFor(deps, ctx, tokens.status());
+  auto it = std::find_if(tokens->begin(), tokens->end(), [&](const accounts::ApiToken& t) { return t.id.value == id; });
+  if (it == tokens->end()) return ErrorFor(deps, ctx, core::Status::NotFound(fmt::format("no API token has id {}", id)));
+  json d = Common(deps, ctx, "Change a token's request limit", "tokens");
+  d["name"] = it->name;
+  d["action"] = fmt::format("/tokens/{}/limit", id);
+  d["current"] = LimitText(deps, ctx, it->requests_per_minute);
+  d["f_limit"] = status == 200 ? (it->requests_per_minute ? std::to_string(*it->requests_per_minute) : "") : value;
+  d["limit_hint"] = LimitHint(deps, ctx);
+  if (!error.empty()) {
+    d["e_limit"] = error;
+    d["errors"] = json::array({{{"message", error}, {"href", "#limit"}}});
+    d["has_errors"] = true;
+  }
+  return Render(deps, status, "token_limit", d);
+}
+
 }  // namespace
 
 void AddTokenPages(Router& router, const PageDeps& deps) {
   router.Add({"GET", "/tokens", Auth::kPage, "", [&deps](Context& ctx) {
-                return ListPage(deps, ctx, ctx.request.Query("revoked") == "1" ? T(deps, ctx, "Token revoked") : "");
+                std::string flash;
+                if (ctx.request.Query("revoked") == "1") flash = T(deps, ctx, "Token revoked");
+                if (ctx.request.Query("limit") == "1") flash = T(deps, ctx, "Request limit changed");
+                return ListPage(deps, ctx, flash);
               }});
 
   router.Add({"GET", "/tokens/new", Auth::kPage, "", [&deps](Context& ctx) { return NewPage(deps, ctx, 200, {}, {}); }});
@@ -131,7 +198,8 @@ void AddTokenPages(Router& router, const PageDeps& deps) {
                     std::all_of(days_text.begin(), days_text.end(), ::isdigit)) {
                   days = std::stoi(days_text);
                 }
-                auto issued = deps.accounts.IssueToken(ctx.Who(), Trim(FormValue(form, "name")), roles, scopes, days);
+                auto issued = deps.accounts.IssueToken(ctx.Who(), Trim(FormValue(form, "name")), roles, scopes, days,
+                                                       FormLimit(form));
                 if (issued.status().code() == core::StatusCode::kInvalidArgument) {
                   return NewPage(deps, ctx, 400, form, issued.status().fields());
                 }
@@ -142,6 +210,24 @@ void AddTokenPages(Router& router, const PageDeps& deps) {
                 d["secret"] = issued->secret;
                 d["expires"] = issued->token.expires_at ? Day(*issued->token.expires_at) : "";
                 return Render(deps, 201, "token_issued", d);
+              }});
+
+  router.Add({"GET", "/tokens/{id}/limit", Auth::kPage, "", [&deps](Context& ctx) {
+                auto id = ParseId(ctx.Param("id"), "id");
+                if (!id.ok()) return ErrorFor(deps, ctx, id.status());
+                return LimitPage(deps, ctx, *id, 200, "", "");
+              }});
+
+  router.Add({"POST", "/tokens/{id}/limit", Auth::kPage, "", [&deps](Context& ctx) {
+                auto id = ParseId(ctx.Param("id"), "id");
+                if (!id.ok()) return ErrorFor(deps, ctx, id.status());
+                const Form form = ParseForm(ctx.request.body);
+                auto changed = deps.accounts.SetTokenLimit(ctx.Who(), core::ApiTokenId{*id}, FormLimit(form));
+                if (changed.status().code() == core::StatusCode::kInvalidArgument && !changed.status().fields().empty()) {
+                  return LimitPage(deps, ctx, *id, 400, FormValue(form, "limit"), LimitError(deps, ctx));
+                }
+                if (!changed.ok()) return ErrorFor(deps, ctx, changed.status());
+                return Response::Redirect("/tokens?limit=1");
               }});
 
   router.Add({"POST", "/tokens/{id}/revoke", Auth::kPage, "", [&deps](Context& ctx) {

@@ -1095,6 +1095,11 @@ ALTER TABLE login_failures ADD COLUMN client_address TEXT NOT NULL DEFAULT '';
       {43, "where audited requests came from", R"sql(
 ALTER TABLE audit_log ADD COLUMN client_address TEXT NOT NULL DEFAULT '';
 )sql"},
+      // An API token's own request limit a minute (http/caller_limit.h); NULL: the deployment's
+      // token_requests_per_minute, 0: none (set by an operator only).
+      {44, "request limits per API token", R"sql(
+ALTER TABLE api_tokens ADD COLUMN requests_per_minute BIGINT;
+)sql"},
   };
   return *migrations;
 }

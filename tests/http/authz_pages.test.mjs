@@ -149,6 +149,8 @@ const kRules = {
   'GET /tokens': { allow: ['admin'] },
   'GET /tokens/new': { allow: ['admin'] },
   'POST /tokens': { allow: ['admin'], count: 'SELECT count(*) FROM api_tokens' },
+  'GET /tokens/{id}/limit': { allow: ['admin'], url: async () => `/tokens/${await fresh.token()}/limit` },
+  'POST /tokens/{id}/limit': { allow: ['admin'], url: async () => `/tokens/${await fresh.token()}/limit`, count: "SELECT count(*) FROM audit_log WHERE action = 'token.limit_changed'" },
   'POST /tokens/{id}/revoke': { allow: ['admin'], url: async () => `/tokens/${await fresh.token()}/revoke`, count: 'SELECT count(*) FROM api_tokens WHERE revoked_at IS NOT NULL' },
   'POST /staff/{id}/switch-on': { allow: ['admin'], url: async () => `/staff/${await fresh.staff()}/switch-on`, count: "SELECT count(*) FROM audit_log WHERE action = 'user.activated'" },
   'POST /account/sessions/{ref}/end': { allow: ALL },

@@ -230,6 +230,7 @@ const kRules = {
   deactivateUser: { allow: ['admin'], make: async () => ({ url: `/api/v1/agencies/${agency.city}/users/${await fx.staff()}/deactivate` }) },
   activateUser: { allow: ['admin'], make: async () => ({ url: `/api/v1/agencies/${agency.city}/users/${await fx.staff()}/activate` }) },
   issueToken: { allow: ['admin'], make: async () => ({ body: { name: unique('sys'), roles: ['caseworker'], scopes: ['persons:read'] } }) },
+  updateToken: { allow: ['admin'], make: async () => ({ url: `/api/v1/tokens/${await fx.token()}`, body: { requests_per_minute: 600 } }) },
   revokeToken: { allow: ['admin'], make: async () => ({ url: `/api/v1/tokens/${await fx.token()}` }) },
   // A screening of a registered household, saved to its record. (A household given inline is
   // screened for anyone signed in, like a calculator: nothing about a person is read or kept.)

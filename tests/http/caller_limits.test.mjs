@@ -5,10 +5,12 @@
 //   ONEDOOR_BIN=build/dev/onedoor node --test tests/http/caller_limits.test.mjs
 
 import assert from 'node:assert/strict';
+import { execFile } from 'node:child_process';
 import { readFile } from 'node:fs/promises';
 import { after, before, test } from 'node:test';
+import { promisify } from 'node:util';
 
-import { Client, assertProblem, countRows, issueToken, login, prepareDatabase, serve } from './helpers.mjs';
+import { Client, assertProblem, binary, countRows, issueToken, login, onedoorEnv, prepareDatabase, serve, sql } from './helpers.mjs';
 
 const T = { timeout: 60_000 };
 
@@ -69,4 +71,64 @@ test('a signed-in person gets a page saying to wait, pages and API together; pub
   assert.equal((await desk.get('/api/v1/life-events')).status, 200, 'a public route is not counted');
   const caseworker = await login(server.url, 'caseworker.city');
   assert.equal((await caseworker.get('/clients')).status, 200, 'another person is not slowed');
+});
+
+// A token's own limit: an administrator may lower the deployment's for one of the agency's tokens
+// (API and pages), an operator may set any, or none (onedoor token limit). Its own server, so
+// that the administrator's pages are not counted against the five a minute above.
+test('a token with a limit of its own is counted against it; an administrator may only lower it, the operator any', T, async () => {
+  const prepared = await prepareDatabase({ people: 1, prefix: 'onedoor-token-limits-' });
+  const own = await serve(prepared.db, { logDir: prepared.dir, env: { ONEDOOR_TOKEN_REQUESTS_PER_MINUTE: '8' } });
+  try {
+    const admin = await login(own.url, 'admin.city', { purpose: 'administration' });
+    const issued = await admin.post('/api/v1/tokens', { name: 'small-system', roles: ['caseworker'], scopes: ['persons:read'], requests_per_minute: 2 });
+    assert.equal(issued.status, 201, issued.text);
+    assert.equal(issued.body.requests_per_minute, 2);
+    const id = issued.body.id;
+    const small = new Client(own.url, { token: issued.body.secret });
+    for (let i = 0; i < 2; i++) assert.equal((await small.get('/api/v1/me')).status, 200, `request ${i + 1}`);
+    const refused = assertProblem(await small.get('/api/v1/me'), 429, { detail: /at most 2 a minute are accepted from one caller; try again in 30 seconds/ });
+    assert.equal(refused.title, 'Too many requests');
+
+    // Above the deployment's is the operator's to give: refused, naming the field, nothing changed.
+    assertProblem(await admin.req('PATCH', `/api/v1/tokens/${id}`, { json: { requests_per_minute: 9 } }), 400, { fields: ['requests_per_minute'] });
+    assert.deepEqual(await sql(prepared.db, `SELECT requests_per_minute FROM api_tokens WHERE id = ${id}`), '2');
+
+    // The operator takes the limit away while the server runs; the next request is not counted.
+    const { stdout } = await promisify(execFile)(binary, ['token', 'limit', '--id', String(id), '--requests-per-minute', '0'],
+      { env: { ...process.env, ...onedoorEnv(prepared.db) }, timeout: 60_000 });
+    assert.equal(stdout.trim(), `token ${id} (small-system) has no request limit`);
+    for (let i = 0; i < 12; i++) assert.equal((await small.get('/api/v1/me')).status, 200, `request ${i + 1} without a limit`);
+
+    // The administrator's page shows it, and gives the token a limit of its own again.
+    const list = await admin.get('/tokens');
+    assert.equal(list.status, 200);
+    assert.match(list.text, /small-system[\s\S]*No limit[\s\S]*Change/);
+    const formPage = await admin.get(`/tokens/${id}/limit`);
+    assert.equal(formPage.status, 200);
+    assert.match(formPage.text, /Now: No limit/);
+    const post = (limit) => admin.req('POST', `/tokens/${id}/limit`, {
+      headers: { 'Content-Type': 'application/x-www-form-urlencoded' },
+      body: new URLSearchParams({ limit, csrf_token: admin.auth.csrf }).toString(),
+    });
+    for (const wrong of ['9', 'lots', '0']) {
+      const bad = await post(wrong);
+      assert.equal(bad.status, 400, wrong);
+      assert.match(bad.text, /Enter a whole number of requests a minute from 1 to 8, or leave it empty/);
+      assert.match(bad.text, new RegExp(`value="${wrong}"`), 'what was typed is kept');
+    }
+    assert.deepEqual(await sql(prepared.db, `SELECT requests_per_minute FROM api_tokens WHERE id = ${id}`), '0');
+    const saved = await post('3');
+    assert.equal(saved.status, 303);
+    assert.equal(saved.headers.get('location'), '/tokens?limit=1');
+    assert.match((await admin.get('/tokens?limit=1')).text, /Request limit changed/);
+    assert.equal((await admin.get('/api/v1/tokens')).body.items.find((t) => t.id === id).requests_per_minute, 3);
+    const cleared = await post('');
+    assert.equal(cleared.status, 303);
+    assert.deepEqual(await sql(prepared.db, `SELECT requests_per_minute FROM api_tokens WHERE id = ${id}`), '');
+    assert.equal(await sql(prepared.db, "SELECT reason FROM audit_log WHERE action = 'token.limit_changed' ORDER BY seq"),
+      "no request limit\nat most 3 requests a minute\nthe deployment's request limit");
+  } finally {
+    await own.stop();
+  }
 });
