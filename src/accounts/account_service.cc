@@ -184,7 +184,14 @@ Status LoadRoles(storage::Transaction& tx, User& user) {
   return Status::Ok();
 }
 
-StatusOr<ApiToken> TokenFromRow(const storage::Row& row) {
+// A token's request limit as kept with it (validated by TokenLimitProblem, so it fits).
+std::optional<int> AsLimit(std::optional<int64_t> limit) {
+  if (!limit) return std::nullopt;
+  return static_cast<int>(*limit);
+}
+
+// A token as stored, `expired` as of `now` (micros).
+StatusOr<ApiToken> TokenFromRow(const storage::Row& row, int64_t now) {
   ApiToken t;
   t.id = core::ApiTokenId{row.Int(0)};
   t.agency = core::AgencyId{row.Int(1)};
@@ -195,7 +202,8 @@ StatusOr<ApiToken> TokenFromRow(const storage::Row& row) {
   if (auto r = row.OptInt(6)) t.revoked_at = core::Timestamp{*r};
   if (auto u = row.OptInt(7)) t.last_used_at = core::Timestamp{*u};
   if (auto e = row.OptInt(8)) t.expires_at = core::Timestamp{*e};
-  if (auto l = row.OptInt(9)) t.requests_per_minute = static_cast<int>(*l);
+  t.expired = t.expires_at && t.expires_at->micros <= now;
+  t.requests_per_minute = AsLimit(row.OptInt(9));
   return t;
 }
 
@@ -867,7 +875,7 @@ StatusOr<IssuedToken> AccountService::IssueToken(const Principal& who, const std
   }
   out.token.created_at = clock_.Now();
   out.token.expires_at = core::Timestamp{out.token.created_at.micros + int64_t{valid_days} * 86'400'000'000};
-  if (requests_per_minute) out.token.requests_per_minute = static_cast<int>(*requests_per_minute);
+  out.token.requests_per_minute = AsLimit(requests_per_minute);
   RETURN_IF_ERROR(db_.Write([&](storage::Transaction& tx) -> Status {
     ASSIGN_OR_RETURN(
         storage::Rows rows,
@@ -901,8 +909,7 @@ StatusOr<std::vector<ApiToken>> AccountService::ListTokens(const Principal& who)
                                     {who.agency.value}));
     const int64_t now = clock_.Now().micros;
     for (const auto& row : rows) {
-      ASSIGN_OR_RETURN(ApiToken t, TokenFromRow(row));
-      t.expired = t.expires_at && t.expires_at->micros <= now;
+      ASSIGN_OR_RETURN(ApiToken t, TokenFromRow(row, now));
       out.push_back(std::move(t));
     }
     return Status::Ok();
@@ -945,7 +952,7 @@ StatusOr<ApiToken> AccountService::SetTokenLimit(const Principal& who, core::Api
     ASSIGN_OR_RETURN(storage::Rows rows,
                      tx.Query(fmt::format("SELECT {} FROM api_tokens WHERE id = ?", kTokenColumns), {id.value}));
     if (!rows.empty()) {
-      ASSIGN_OR_RETURN(token, TokenFromRow(rows[0]));
+      ASSIGN_OR_RETURN(token, TokenFromRow(rows[0], clock_.Now().micros));
     }
     return Status::Ok();
   }));
@@ -964,9 +971,7 @@ StatusOr<ApiToken> AccountService::SetTokenLimit(const Principal& who, core::Api
     return audit_.Append(tx, who, MakeEntry("token.limit_changed", "api_token", IdText(id.value),
                                             TokenLimitText(requests_per_minute)));
   }));
-  token->requests_per_minute.reset();
-  if (requests_per_minute) token->requests_per_minute = static_cast<int>(*requests_per_minute);
-  token->expired = token->expires_at && clock_.Now().micros >= token->expires_at->micros;
+  token->requests_per_minute = AsLimit(requests_per_minute);
   return *token;
 }
 
@@ -980,11 +985,11 @@ StatusOr<Principal> AccountService::AuthenticateToken(const std::string& bearer,
                    db_.ReadOne(fmt::format("SELECT {} FROM api_tokens WHERE token_hash = ?", kTokenColumns),
                                {core::Sha256Hex(bearer)}));
   if (!rows.empty()) {
-    ASSIGN_OR_RETURN(token, TokenFromRow(rows[0]));
+    ASSIGN_OR_RETURN(token, TokenFromRow(rows[0], clock_.Now().micros));
   }
   if (!token) return Status::Unauthenticated(std::string(kTokenNotValid));
   if (token->revoked_at) return Status::Unauthenticated("the API token was revoked");
-  if (token->expires_at && clock_.Now().micros >= token->expires_at->micros) {
+  if (token->expired) {
     return Status::Unauthenticated(fmt::format("the API token expired on {}; ask your agency's administrator for a new one",
                                                token->expires_at->UtcDate().ToString()));
   }

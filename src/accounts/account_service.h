@@ -80,7 +80,7 @@ struct ApiToken {
   std::optional<core::Timestamp> revoked_at;
   std::optional<core::Timestamp> last_used_at;
   std::optional<core::Timestamp> expires_at;  // none for tokens issued before tokens expired
-  bool expired = false;                        // expires_at has passed (ListTokens)
+  bool expired = false;                        // expires_at has passed when it was read
   // Its own request limit a minute (http/caller_limit.h); none: the deployment's
   // token_requests_per_minute; 0 (set by an operator only): no limit.
   std::optional<int> requests_per_minute;
@@ -215,7 +215,7 @@ class AccountService {
   // `who` belongs to no agency.
   // The token is valid for `valid_days` (1 to 730, kInvalidArgument naming expires_in_days
   // otherwise); after that it authenticates nothing, and a new one is issued.
-  // `requests_per_minute`: the token's own request limit (CheckTokenLimit); none: the deployment's.
+  // `requests_per_minute`: the token's own request limit (as SetTokenLimit); none: the deployment's.
   core::StatusOr<IssuedToken> IssueToken(const authz::Principal& who, const std::string& name,
                                          const std::vector<authz::Role>& roles,
                                          const std::vector<std::string>& scopes, int valid_days = 365,

@@ -148,8 +148,8 @@ int Usage(const std::string& what) {
   return 2;
 }
 
-// A request limit a minute as given at the command line: digits only, at most ten of them.
-std::optional<int64_t> ParseLimit(const std::string& text) {
+// A whole number as given at the command line: digits only, at most ten of them.
+std::optional<int64_t> ParseWholeNumber(const std::string& text) {
   if (text.empty() || text.size() > 10 ||
       !std::all_of(text.begin(), text.end(), [](char c) { return c >= '0' && c <= '9'; })) {
     return std::nullopt;
@@ -163,11 +163,11 @@ int TokenLimitCommand(const core::Config& config, const std::vector<std::string>
   auto flags = Flags(args, 2);
   const char* usage = "usage: onedoor token limit --id ID --requests-per-minute N|default";
   if (args.size() != 6 || !flags.count("id") || !flags.count("requests-per-minute")) return Usage(usage);
-  auto id = ParseLimit(flags["id"]);
+  auto id = ParseWholeNumber(flags["id"]);
   if (!id || *id < 1) return Usage("--id must be a token's id: a whole number from 1");
   std::optional<int64_t> limit;
   if (flags["requests-per-minute"] != "default") {
-    limit = ParseLimit(flags["requests-per-minute"]);
+    limit = ParseWholeNumber(flags["requests-per-minute"]);
     if (!limit) return Usage("--requests-per-minute must be default or a whole number from 0 (no limit) to 1000000000");
   }
   auto app = App::Open(config, false);
@@ -248,7 +248,7 @@ int AccountCommand(const core::Config& config, const std::vector<std::string>& a
   }
   std::optional<int64_t> limit;
   if (flags.count("requests-per-minute")) {
-    auto parsed = ParseLimit(flags["requests-per-minute"]);
+    auto parsed = ParseWholeNumber(flags["requests-per-minute"]);
     if (!parsed) return Usage("--requests-per-minute must be a whole number from 0 (no limit) to 1000000000");
     limit = *parsed;
   }
