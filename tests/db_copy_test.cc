@@ -73,7 +73,7 @@ registry::Person NewPerson(const std::string& given, const std::string& family) 
 }
 
 std::unique_ptr<storage::Database> MigratedPostgres() {
-  auto db = storage::OpenPostgres(testing_support::PostgresEnvironment::Cluster().NewDatabaseUrl(),
+  auto db = storage::OpenPostgres(testing_support::PostgresEnvironment::Cluster().NewMigratedDatabaseUrl(),
                                   {.connections = 2});
   EXPECT_TRUE(db.ok()) << db.status().ToString();
   auto applied = storage::Migrate(**db, storage::OnedoorSchema());

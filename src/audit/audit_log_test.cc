@@ -61,8 +61,10 @@ Entry ReadPerson(int64_t person, std::string reason = "role caseworker may read 
 // A fresh PostgreSQL database of the binary's cluster, migrated to `migrations`.
 std::unique_ptr<storage::Database> NewPostgres(const std::vector<storage::Migration>& migrations) {
   (void)core::InitCrypto();
-  auto db = storage::OpenPostgres(testing_support::PostgresEnvironment::Cluster().NewDatabaseUrl(),
-                                  {.connections = 8});
+  auto& cluster = testing_support::PostgresEnvironment::Cluster();
+  auto db = storage::OpenPostgres(
+      &migrations == &storage::OnedoorSchema() ? cluster.NewMigratedDatabaseUrl() : cluster.NewDatabaseUrl(),
+      {.connections = 8});
   if (!db.ok()) throw std::runtime_error(db.status().ToString());
   auto applied = storage::Migrate(**db, migrations);
   if (!applied.ok()) throw std::runtime_error(applied.status().ToString());

@@ -50,7 +50,7 @@ class DocumentTest : public ::testing::TestWithParam<std::string> {
     if (GetParam() == "sqlite") {
       db_ = testing_support::NewMigratedSqlite(dir_);
     } else {
-      auto opened = storage::OpenPostgres(testing_support::PostgresEnvironment::Cluster().NewDatabaseUrl(),
+      auto opened = storage::OpenPostgres(testing_support::PostgresEnvironment::Cluster().NewMigratedDatabaseUrl(),
                                           {.connections = 4});
       ASSERT_TRUE(opened.ok()) << opened.status().ToString();
       db_ = std::move(opened).value();

@@ -165,7 +165,7 @@ TEST_F(OutboxOnSqlite, StartedWorkerDeliversWhatArrivesLater) {
 // Two workers on one PostgreSQL database, claiming at the same time from their own sessions:
 // every event is delivered exactly once.
 TEST(OutboxOnPostgres, ConcurrentWorkersNeverDeliverTheSameEvent) {
-  const std::string url = testing_support::PostgresEnvironment::Cluster().NewDatabaseUrl();
+  const std::string url = testing_support::PostgresEnvironment::Cluster().NewMigratedDatabaseUrl();
   auto db = storage::OpenPostgres(url, {.connections = 4});
   ASSERT_TRUE(db.ok()) << db.status().ToString();
   ASSERT_TRUE(storage::Migrate(**db, storage::OnedoorSchema()).ok());
@@ -205,7 +205,7 @@ TEST(OutboxOnPostgres, ConcurrentWorkersNeverDeliverTheSameEvent) {
 }
 
 TEST(OutboxOnPostgres, DeadOwnersEventsAreTakenOverAfterTheLease) {
-  const std::string url = testing_support::PostgresEnvironment::Cluster().NewDatabaseUrl();
+  const std::string url = testing_support::PostgresEnvironment::Cluster().NewMigratedDatabaseUrl();
   auto db = storage::OpenPostgres(url, {.connections = 2});
   ASSERT_TRUE(db.ok()) << db.status().ToString();
   ASSERT_TRUE(storage::Migrate(**db, storage::OnedoorSchema()).ok());

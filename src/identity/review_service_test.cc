@@ -182,7 +182,7 @@ const auto* const kPostgresEnvironment =
     ::testing::AddGlobalTestEnvironment(new testing_support::PostgresEnvironment);
 
 TEST(ClientIndexOnPostgres, LinkMatchAndReviewWork) {
-  auto opened = storage::OpenPostgres(testing_support::PostgresEnvironment::Cluster().NewDatabaseUrl(),
+  auto opened = storage::OpenPostgres(testing_support::PostgresEnvironment::Cluster().NewMigratedDatabaseUrl(),
                                       {.connections = 4});
   ASSERT_TRUE(opened.ok()) << opened.status().ToString();
   auto db = std::move(opened).value();

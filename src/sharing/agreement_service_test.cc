@@ -85,7 +85,7 @@ class AgreementServiceTest : public ::testing::TestWithParam<std::string> {
       db_ = testing_support::NewMigratedSqlite(dir_);
     } else {
       auto opened = storage::OpenPostgres(
-          testing_support::PostgresEnvironment::Cluster().NewDatabaseUrl(), {.connections = 4});
+          testing_support::PostgresEnvironment::Cluster().NewMigratedDatabaseUrl(), {.connections = 4});
       ASSERT_TRUE(opened.ok()) << opened.status().ToString();
       db_ = std::move(opened).value();
       ASSERT_TRUE(storage::Migrate(*db_, storage::OnedoorSchema()).ok());

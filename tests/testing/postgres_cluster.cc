@@ -19,6 +19,10 @@
 #include <thread>
 #include <vector>
 
+#include "storage/migrations.h"
+#include "storage/postgres/postgres_database.h"
+#include "storage/schema.h"
+
 namespace testing_support {
 namespace {
 
@@ -82,6 +86,41 @@ int FreePort() {
   return ntohs(addr.sin_port);
 }
 
+// When running as root, PostgreSQL runs as this user (it refuses to run as root).
+const passwd* ServerUser() {
+  const passwd* pw = getpwnam("postgres");
+  if (pw == nullptr) pw = getpwnam("nobody");
+  if (pw == nullptr) throw std::runtime_error("running as root, and neither user postgres nor nobody exists");
+  return pw;
+}
+
+std::filesystem::path Bindir() {
+  const char* env_bindir = std::getenv("ONEDOOR_PG_BINDIR");
+  return env_bindir != nullptr && *env_bindir != '\0' ? env_bindir : kDefaultBindir;
+}
+
+std::string ReadFile(const std::filesystem::path& file) {
+  std::ifstream in(file);
+  std::stringstream ss;
+  ss << in.rdbuf();
+  return ss.str();
+}
+
+// Runs `sql` on the cluster's `postgres` database; returns the first value of the first row,
+// if any. Throws with PostgreSQL's message when it fails.
+std::string AdminExec(PGconn* conn, const std::string& sql) {
+  PGresult* res = PQexec(conn, sql.c_str());
+  const auto status = PQresultStatus(res);
+  if (status != PGRES_COMMAND_OK && status != PGRES_TUPLES_OK) {
+    std::string why = PQresultErrorMessage(res);
+    PQclear(res);
+    throw std::runtime_error("[" + sql + "] failed: " + why);
+  }
+  std::string out = PQntuples(res) > 0 && PQnfields(res) > 0 ? PQgetvalue(res, 0, 0) : "";
+  PQclear(res);
+  return out;
+}
+
 std::string AdminConninfo(int port, const std::string& dbname) {
   return fmt::format("host=127.0.0.1 port={} user=onedoor dbname={} connect_timeout=5", port,
                      dbname);
@@ -89,10 +128,9 @@ std::string AdminConninfo(int port, const std::string& dbname) {
 
 }  // namespace
 
-std::unique_ptr<PostgresCluster> PostgresCluster::Start() {
+std::unique_ptr<PostgresCluster> PostgresCluster::Start(const fs::path& root) {
   auto cluster = std::unique_ptr<PostgresCluster>(new PostgresCluster());
-  const char* env_bindir = std::getenv("ONEDOOR_PG_BINDIR");
-  cluster->bindir_ = env_bindir != nullptr && *env_bindir != '\0' ? env_bindir : kDefaultBindir;
+  cluster->bindir_ = Bindir();
   for (const char* tool : {"initdb", "pg_ctl", "postgres"}) {
     if (!IsExecutable(cluster->bindir_ / tool)) {
       throw std::runtime_error(fmt::format(
@@ -103,17 +141,20 @@ std::unique_ptr<PostgresCluster> PostgresCluster::Start() {
     }
   }
 
-  std::string tmpl = (fs::temp_directory_path() / "onedoor-pg-XXXXXX").string();
-  if (mkdtemp(tmpl.data()) == nullptr) throw std::runtime_error("mkdtemp failed");
-  cluster->root_ = tmpl;
+  if (root.empty()) {
+    std::string tmpl = (fs::temp_directory_path() / "onedoor-pg-XXXXXX").string();
+    if (mkdtemp(tmpl.data()) == nullptr) throw std::runtime_error("mkdtemp failed");
+    cluster->root_ = tmpl;
+  } else {
+    StopAt(root);  // what a run that was killed left behind
+    fs::create_directories(root);
+    cluster->root_ = root;
+  }
 
   // PostgreSQL refuses to run as root: hand the directory to an unprivileged user.
   std::vector<std::string> prefix;
   if (geteuid() == 0) {
-    const passwd* pw = getpwnam("postgres");
-    if (pw == nullptr) pw = getpwnam("nobody");
-    if (pw == nullptr)
-      throw std::runtime_error("running as root, and neither user postgres nor nobody exists");
+    const passwd* pw = ServerUser();
     cluster->run_as_ = pw->pw_name;
     std::string runuser = IsExecutable("/usr/sbin/runuser") ? "/usr/sbin/runuser" : "/sbin/runuser";
     prefix = {runuser, "-u", cluster->run_as_, "--"};
@@ -172,7 +213,55 @@ std::unique_ptr<PostgresCluster> PostgresCluster::Start() {
   return cluster;
 }
 
-PostgresCluster::~PostgresCluster() { Stop(); }
+std::unique_ptr<PostgresCluster> PostgresCluster::Attach(const fs::path& root) {
+  // The process that starts the run's cluster writes why it could not, if it could not.
+  if (fs::exists(root / "error")) throw std::runtime_error(ReadFile(root / "error"));
+  const std::string port = ReadFile(root / "port");
+  auto cluster = std::unique_ptr<PostgresCluster>(new PostgresCluster());
+  try {
+    cluster->port_ = std::stoi(port);
+  } catch (const std::exception&) {
+    throw std::runtime_error("no PostgreSQL test cluster in " + root.string() + " (no port file)");
+  }
+  cluster->bindir_ = Bindir();
+  cluster->owned_ = false;
+  if (PQping(AdminConninfo(cluster->port_, "postgres").c_str()) != PQPING_OK) {
+    throw std::runtime_error("the PostgreSQL test cluster in " + root.string() + " does not answer on port " + port);
+  }
+  return cluster;
+}
+
+void PostgresCluster::StopAt(const fs::path& root) {
+  if (!fs::exists(root)) return;
+  auto cluster = std::unique_ptr<PostgresCluster>(new PostgresCluster());
+  cluster->bindir_ = Bindir();
+  cluster->root_ = root;
+  if (geteuid() == 0) cluster->run_as_ = ServerUser()->pw_name;
+  cluster->running_ = fs::exists(root / "data" / "postmaster.pid");
+  // Destroyed here: stopped and removed.
+}
+
+PostgresCluster::~PostgresCluster() {
+  if (owned_) {
+    Stop();
+  } else {
+    DropCreatedDatabases();
+  }
+}
+
+void PostgresCluster::DropCreatedDatabases() {
+  std::vector<std::string> names;
+  {
+    std::lock_guard lock(mu_);
+    names.swap(created_);
+  }
+  if (names.empty()) return;
+  PGconn* conn = PQconnectdb(AdminConninfo(port_, "postgres").c_str());
+  if (PQstatus(conn) == CONNECTION_OK) {
+    for (const auto& name : names) PQclear(PQexec(conn, ("DROP DATABASE IF EXISTS " + name + " WITH (FORCE)").c_str()));
+  }
+  PQfinish(conn);
+}
 
 void PostgresCluster::Stop() {
   if (root_.empty()) return;
@@ -192,11 +281,48 @@ void PostgresCluster::Stop() {
   root_.clear();
 }
 
-std::string PostgresCluster::NewDatabaseUrl() {
+std::string PostgresCluster::NewDatabaseUrl() { return CreateDatabase("template1"); }
+
+std::string PostgresCluster::NewMigratedDatabaseUrl() {
+  // The template is made once per cluster, by whichever process asks first: the others wait
+  // on the lock. It gets its name only once migrated, so a failed attempt leaves nothing used.
+  constexpr const char* kTemplate = "onedoor_schema";
+  PGconn* conn = PQconnectdb(AdminConninfo(port_, "postgres").c_str());
+  if (PQstatus(conn) != CONNECTION_OK) {
+    std::string why = PQerrorMessage(conn);
+    PQfinish(conn);
+    throw std::runtime_error("cannot connect to the PostgreSQL test server: " + why);
+  }
+  try {
+    AdminExec(conn, "SELECT pg_advisory_lock(20261206)");
+    if (AdminExec(conn, fmt::format("SELECT count(*) FROM pg_database WHERE datname = '{}'", kTemplate)) == "0") {
+      const std::string building = std::string(kTemplate) + "_building";
+      AdminExec(conn, "DROP DATABASE IF EXISTS " + building + " WITH (FORCE)");
+      AdminExec(conn, "CREATE DATABASE " + building);
+      {
+        auto db = storage::OpenPostgres(fmt::format("postgresql://onedoor@127.0.0.1:{}/{}", port_, building),
+                                        {.connections = 1});
+        if (!db.ok()) throw std::runtime_error(db.status().ToString());
+        auto applied = storage::Migrate(**db, storage::OnedoorSchema());
+        if (!applied.ok()) throw std::runtime_error(applied.status().ToString());
+      }
+      AdminExec(conn, fmt::format("ALTER DATABASE {} RENAME TO {}", building, kTemplate));
+    }
+    AdminExec(conn, "SELECT pg_advisory_unlock(20261206)");
+  } catch (...) {
+    PQfinish(conn);
+    throw;
+  }
+  PQfinish(conn);
+  return CreateDatabase(kTemplate);
+}
+
+std::string PostgresCluster::CreateDatabase(const std::string& template_name) {
   std::string name;
   {
     std::lock_guard lock(mu_);
-    name = fmt::format("db{}", ++databases_);
+    // Unique among the processes that share the cluster.
+    name = fmt::format("db{}_{}", getpid(), ++databases_);
   }
   PGconn* conn = PQconnectdb(AdminConninfo(port_, "postgres").c_str());
   if (PQstatus(conn) != CONNECTION_OK) {
@@ -204,12 +330,16 @@ std::string PostgresCluster::NewDatabaseUrl() {
     PQfinish(conn);
     throw std::runtime_error("cannot connect to the PostgreSQL test server: " + why);
   }
-  PGresult* res = PQexec(conn, ("CREATE DATABASE " + name).c_str());
+  PGresult* res = PQexec(conn, fmt::format("CREATE DATABASE {} TEMPLATE {}", name, template_name).c_str());
   const bool ok = PQresultStatus(res) == PGRES_COMMAND_OK;
   std::string why = ok ? "" : PQresultErrorMessage(res);
   PQclear(res);
   PQfinish(conn);
   if (!ok) throw std::runtime_error("createdb " + name + " failed: " + why);
+  {
+    std::lock_guard lock(mu_);
+    created_.push_back(name);
+  }
   return fmt::format("postgresql://onedoor@127.0.0.1:{}/{}", port_, name);
 }
 
@@ -227,7 +357,9 @@ PostgresCluster& PostgresEnvironment::Cluster() {
   if (!environment_error.empty()) throw std::runtime_error(environment_error);
   if (!environment_cluster) {
     try {
-      environment_cluster = PostgresCluster::Start();
+      const char* shared = std::getenv("ONEDOOR_TEST_PG_DIR");
+      environment_cluster = shared != nullptr && *shared != '\0' ? PostgresCluster::Attach(shared)
+                                                                  : PostgresCluster::Start();
     } catch (const std::exception& e) {
       environment_error = e.what();
       throw;

@@ -35,7 +35,7 @@ std::unique_ptr<storage::Database> NewMigratedDatabase(const std::string& backen
                                                        int connections) {
   if (backend == "sqlite") return NewMigratedSqlite(dir);
   if (backend != "postgres") throw std::runtime_error("no backend " + backend);
-  auto db = storage::OpenPostgres(PostgresEnvironment::Cluster().NewDatabaseUrl(), {.connections = connections});
+  auto db = storage::OpenPostgres(PostgresEnvironment::Cluster().NewMigratedDatabaseUrl(), {.connections = connections});
   if (!db.ok()) throw std::runtime_error(db.status().ToString());
   auto applied = storage::Migrate(**db, storage::OnedoorSchema());
   if (!applied.ok()) throw std::runtime_error(applied.status().ToString());
