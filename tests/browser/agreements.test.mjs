@@ -11,7 +11,7 @@ import path from 'node:path';
 import { test } from 'node:test';
 import { promisify } from 'node:util';
 
-import { checkA11y, launch, makeTempDir, repoRoot, startServer } from './lib.mjs';
+import { checkA11y, launch, makeTempDir, repoRoot, startServer, demoDatabase } from './lib.mjs';
 
 const execFileAsync = promisify(execFile);
 const kActionTimeoutMs = 15_000;
@@ -29,9 +29,7 @@ test('a governance user approves a pending agreement and the public register sho
     ONEDOOR_NODE_MODULES: path.join(repoRoot, 'node_modules'),
     ONEDOOR_SECURE_COOKIES: 'false',
   };
-  for (const args of [['migrate'], ['demo-data', '--people', '6']]) {
-    await execFileAsync(binary, args, { env: { ...process.env, ...env }, timeout: 60_000 });
-  }
+  await demoDatabase(binary, env.ONEDOOR_DB, 6);
   const pending = (await execFileAsync('sqlite3', [env.ONEDOOR_DB,
     "SELECT id FROM sharing_agreements WHERE state = 'proposed' AND category = 'household'"])).stdout.trim();
   assert.match(pending, /^\d+$/, 'the demo data has a pending household agreement');

@@ -16,7 +16,7 @@ import { test } from 'node:test';
 import { promisify } from 'node:util';
 
 import { linkedCitizen, login, signedInCitizen } from '../http/helpers.mjs';
-import { checkA11y, launch, makeTempDir, repoRoot, startServer, translator } from './lib.mjs';
+import { checkA11y, launch, makeTempDir, repoRoot, startServer, translator, demoDatabase } from './lib.mjs';
 
 const execFileAsync = promisify(execFile);
 const kActionTimeoutMs = 15_000;
@@ -40,9 +40,7 @@ test(`a citizen is screened once and applies to three programs of two agencies (
     ONEDOOR_NODE_MODULES: path.join(repoRoot, 'node_modules'),
     ONEDOOR_SECURE_COOKIES: 'false',
   };
-  for (const args of [['migrate'], ['demo-data', '--people', '12']]) {
-    await execFileAsync(binary, args, { env: { ...process.env, ...env }, timeout: 60_000 });
-  }
+  await demoDatabase(binary, env.ONEDOOR_DB, 12);
   const sql = async (query) => (await execFileAsync('sqlite3', [env.ONEDOOR_DB, query])).stdout.trim();
   const server = await startServer({ binary, args: ['serve'], env, logDir: tmp });
   t.after(() => server.stop());

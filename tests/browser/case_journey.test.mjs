@@ -16,7 +16,7 @@ import path from 'node:path';
 import { test } from 'node:test';
 import { promisify } from 'node:util';
 
-import { checkA11y, launch, makeTempDir, repoRoot, startServer, translator } from './lib.mjs';
+import { checkA11y, launch, makeTempDir, repoRoot, startServer, translator, demoDatabase } from './lib.mjs';
 
 const execFileAsync = promisify(execFile);
 const kActionTimeoutMs = 15_000;
@@ -39,9 +39,7 @@ test(`a family goes from a referral with partial consent through a case conferen
     ONEDOOR_NODE_MODULES: path.join(repoRoot, 'node_modules'),
     ONEDOOR_SECURE_COOKIES: 'false',
   };
-  for (const args of [['migrate'], ['demo-data', '--people', '6']]) {
-    await execFileAsync(binary, args, { env: { ...process.env, ...env }, timeout: 60_000 });
-  }
+  await demoDatabase(binary, env.ONEDOOR_DB, 6);
   const client = (await execFileAsync('sqlite3', [env.ONEDOOR_DB,
     "SELECT max(id) FROM persons WHERE created_agency = (SELECT id FROM agencies WHERE code = 'city-social')"]))
     .stdout.trim();

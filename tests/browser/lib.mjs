@@ -5,18 +5,56 @@
 // package) and axe-core is read from node_modules.
 
 import assert from 'node:assert/strict';
-import { spawn } from 'node:child_process';
+import { execFile, spawn } from 'node:child_process';
+import { createHash } from 'node:crypto';
 import { once } from 'node:events';
 import { createWriteStream, readdirSync, readFileSync } from 'node:fs';
-import { mkdtemp, readFile } from 'node:fs/promises';
+import { copyFile, mkdtemp, readFile, rename, rm, stat } from 'node:fs/promises';
 import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { promisify } from 'node:util';
 
 import { chromium } from 'playwright-core';
 
 export const repoRoot = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '..');
+
+const execFileAsync = promisify(execFile);
+
+// Makes `db` a database with onedoor's schema, the demo consortium and `people` demo clients, as
+// `onedoor migrate` and `onedoor demo-data --people N` would: a copy of one made once per
+// binary, size and hour, so that each test does not wait for the hundreds of durable commits of
+// demo-data. The copies are kept in the temporary folder (onedoor-demo-*.db), a few MB each.
+export async function demoDatabase(binary, db, people) {
+  const built = (await stat(binary)).mtimeMs;
+  const day = new Date().toISOString().slice(0, 10);
+  const key = createHash('sha256').update(`${path.resolve(binary)} ${built} ${people} ${day}`).digest('hex').slice(0, 16);
+  const template = path.join(os.tmpdir(), `onedoor-demo-${key}.db`);
+  // Remade after an hour, so that what demo-data dates from its own time stays recent.
+  const made = await stat(template).then((st) => st.mtimeMs, () => 0);
+  if (Date.now() - made < 3_600_000) {
+    await copyFile(template, db);
+    return;
+  }
+  // Made under its own name, then renamed: tests running at once may each make it, and none
+  // copies one half made.
+  const dir = await mkdtemp(path.join(os.tmpdir(), 'onedoor-demo-make-'));
+  try {
+    const env = {
+      ...process.env,
+      ONEDOOR_DB: path.join(dir, 'demo.db'),
+      ONEDOOR_WEB_ROOT: path.join(repoRoot, 'web'),
+      ONEDOOR_NODE_MODULES: path.join(repoRoot, 'node_modules'),
+    };
+    await execFileAsync(binary, ['migrate'], { env, timeout: 60_000 });
+    await execFileAsync(binary, ['demo-data', '--people', String(people)], { env, timeout: 120_000 });
+    await rename(env.ONEDOOR_DB, template);
+  } finally {
+    await rm(dir, { recursive: true, force: true });
+  }
+  await copyFile(template, db);
+}
 
 const kChromiumPath = process.env.ONEDOOR_CHROMIUM ?? '/usr/bin/chromium';
 const kReadyTimeoutMs = 20_000;

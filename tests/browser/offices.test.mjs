@@ -12,7 +12,7 @@ import path from 'node:path';
 import { test } from 'node:test';
 import { promisify } from 'node:util';
 
-import { checkA11y, launch, makeTempDir, repoRoot, startServer } from './lib.mjs';
+import { checkA11y, launch, makeTempDir, repoRoot, startServer, demoDatabase } from './lib.mjs';
 
 const execFileAsync = promisify(execFile);
 const kActionTimeoutMs = 15_000;
@@ -30,9 +30,7 @@ test('a manager sets up an office: hours, a queue, a counter, slots, and a booki
     ONEDOOR_NODE_MODULES: path.join(repoRoot, 'node_modules'),
     ONEDOOR_SECURE_COOKIES: 'false',
   };
-  for (const args of [['migrate'], ['demo-data', '--people', '2']]) {
-    await execFileAsync(binary, args, { env: { ...process.env, ...env }, timeout: 60_000 });
-  }
+  await demoDatabase(binary, env.ONEDOOR_DB, 2);
   const server = await startServer({ binary, args: ['serve'], env, logDir: tmp });
   t.after(() => server.stop());
   const browser = await launch();

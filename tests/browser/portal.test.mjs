@@ -19,7 +19,7 @@ import { test } from 'node:test';
 import { promisify } from 'node:util';
 
 import { login } from '../http/helpers.mjs';
-import { catalogue, checkA11y, launch, makeTempDir, repoRoot, startServer, translator } from './lib.mjs';
+import { catalogue, checkA11y, launch, makeTempDir, repoRoot, startServer, translator, demoDatabase } from './lib.mjs';
 
 const execFileAsync = promisify(execFile);
 const kActionTimeoutMs = 15_000;
@@ -41,9 +41,7 @@ test(`a person links their portal account at the desk and sees who looked at the
     ONEDOOR_NODE_MODULES: path.join(repoRoot, 'node_modules'),
     ONEDOOR_SECURE_COOKIES: 'false',
   };
-  for (const args of [['migrate'], ['demo-data', '--people', '2']]) {
-    await execFileAsync(binary, args, { env: { ...process.env, ...env }, timeout: 60_000 });
-  }
+  await demoDatabase(binary, env.ONEDOOR_DB, 2);
   const sql = async (query) => (await execFileAsync('sqlite3', [env.ONEDOOR_DB, query])).stdout.trim();
   const server = await startServer({ binary, args: ['serve'], env, logDir: tmp });
   t.after(() => server.stop());

@@ -13,7 +13,7 @@ import { test } from 'node:test';
 import { promisify } from 'node:util';
 
 import { signedInCitizen } from '../http/helpers.mjs';
-import { checkA11y, launch, makeTempDir, repoRoot, startServer, translator } from './lib.mjs';
+import { checkA11y, launch, makeTempDir, repoRoot, startServer, translator, demoDatabase } from './lib.mjs';
 
 const execFileAsync = promisify(execFile);
 const kActionTimeoutMs = 15_000;
@@ -33,9 +33,7 @@ test(`a person is found by their details, linked after review, and gives a conse
     ONEDOOR_NODE_MODULES: path.join(repoRoot, 'node_modules'),
     ONEDOOR_SECURE_COOKIES: 'false',
   };
-  for (const args of [['migrate'], ['demo-data', '--people', '20']]) {
-    await execFileAsync(binary, args, { env: { ...process.env, ...env }, timeout: 60_000 });
-  }
+  await demoDatabase(binary, env.ONEDOOR_DB, 20);
   const sql = async (query) => (await execFileAsync('sqlite3', [env.ONEDOOR_DB, query])).stdout.trim();
   const server = await startServer({ binary, args: ['serve'], env, logDir: tmp });
   t.after(() => server.stop());

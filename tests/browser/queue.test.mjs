@@ -11,7 +11,7 @@ import path from 'node:path';
 import { test } from 'node:test';
 import { promisify } from 'node:util';
 
-import { checkA11y, launch, makeTempDir, repoRoot, startServer } from './lib.mjs';
+import { checkA11y, launch, makeTempDir, repoRoot, startServer, demoDatabase } from './lib.mjs';
 
 const execFileAsync = promisify(execFile);
 const kActionTimeoutMs = 15_000;
@@ -29,9 +29,7 @@ test('check-in at the kiosk, a call at the counter, and the screen updating live
     ONEDOOR_NODE_MODULES: path.join(repoRoot, 'node_modules'),
     ONEDOOR_SECURE_COOKIES: 'false',
   };
-  for (const args of [['migrate'], ['demo-data', '--people', '2']]) {
-    await execFileAsync(binary, args, { env: { ...process.env, ...env }, timeout: 60_000 });
-  }
+  await demoDatabase(binary, env.ONEDOOR_DB, 2);
   const office = (await execFileAsync('sqlite3', [env.ONEDOOR_DB,
     "SELECT min(o.id) FROM offices o JOIN agencies a ON a.id = o.agency_id WHERE a.code = 'city-social'"])).stdout.trim();
 

@@ -10,7 +10,7 @@ import path from 'node:path';
 import { test } from 'node:test';
 import { promisify } from 'node:util';
 
-import { checkA11y, launch, makeTempDir, repoRoot, startServer } from './lib.mjs';
+import { checkA11y, launch, makeTempDir, repoRoot, startServer, demoDatabase } from './lib.mjs';
 
 const execFileAsync = promisify(execFile);
 const kActionTimeoutMs = 15_000;
@@ -27,9 +27,7 @@ test('a caseworker screens a household for every program', {
     ONEDOOR_WEB_ROOT: path.join(repoRoot, 'web'),
     ONEDOOR_NODE_MODULES: path.join(repoRoot, 'node_modules'),
   };
-  for (const args of [['migrate'], ['demo-data', '--people', '12']]) {
-    await execFileAsync(binary, args, { env: { ...process.env, ...env }, timeout: 60_000 });
-  }
+  await demoDatabase(binary, env.ONEDOOR_DB, 12);
   const server = await startServer({ binary, args: ['serve'], env, logDir: tmp });
   t.after(() => server.stop());
   const browser = await launch();

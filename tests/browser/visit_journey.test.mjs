@@ -14,7 +14,7 @@ import path from 'node:path';
 import { test } from 'node:test';
 import { promisify } from 'node:util';
 
-import { checkA11y, launch, makeTempDir, repoRoot, startServer, translator } from './lib.mjs';
+import { checkA11y, launch, makeTempDir, repoRoot, startServer, translator, demoDatabase } from './lib.mjs';
 
 const execFileAsync = promisify(execFile);
 const kActionTimeoutMs = 15_000;
@@ -36,9 +36,7 @@ test(`a visitor takes a ticket, is identified and helped at the first contact, a
     ONEDOOR_NODE_MODULES: path.join(repoRoot, 'node_modules'),
     ONEDOOR_SECURE_COOKIES: 'false',
   };
-  for (const args of [['migrate'], ['demo-data', '--people', '6']]) {
-    await execFileAsync(binary, args, { env: { ...process.env, ...env }, timeout: 60_000 });
-  }
+  await demoDatabase(binary, env.ONEDOOR_DB, 6);
   const sql = async (query) => (await execFileAsync('sqlite3', [env.ONEDOOR_DB, query])).stdout.trim();
   const office = await sql("SELECT min(o.id) FROM offices o JOIN agencies a ON a.id = o.agency_id WHERE a.code = 'city-social'");
   const [client, clientName] = (await sql(

@@ -7,7 +7,7 @@ import { execFile } from 'node:child_process';
 import path from 'node:path';
 import { promisify } from 'node:util';
 
-import { makeTempDir, repoRoot, startServer } from '../browser/lib.mjs';
+import { demoDatabase, makeTempDir, repoRoot, startServer } from '../browser/lib.mjs';
 
 export { repoRoot };
 
@@ -35,9 +35,7 @@ export function onedoorEnv(db, extra = {}) {
 export async function prepareDatabase({ people = 20, prefix = 'onedoor-http-' } = {}) {
   const dir = await makeTempDir(prefix);
   const db = path.join(dir, 'onedoor.db');
-  const env = { ...process.env, ...onedoorEnv(db) };
-  await run(binary, ['migrate'], { env, timeout: 60_000 });
-  await run(binary, ['demo-data', '--people', String(people)], { env, timeout: 120_000 });
+  await demoDatabase(binary, db, people);
   return { dir, db };
 }
 
