@@ -25,7 +25,8 @@ const execFileAsync = promisify(execFile);
 // Makes `db` a database with onedoor's schema, the demo consortium and `people` demo clients, as
 // `onedoor migrate` and `onedoor demo-data --people N` would: a copy of one made once per
 // binary, size and hour, so that each test does not wait for the hundreds of durable commits of
-// demo-data. The copies are kept in the temporary folder (onedoor-demo-*.db), a few MB each.
+// demo-data. The copies are kept in the temporary folder (onedoor-demo-*.db, about 1 MB each)
+// for a day.
 export async function demoDatabase(binary, db, people) {
   const built = (await stat(binary)).mtimeMs;
   const day = new Date().toISOString().slice(0, 10);
@@ -36,6 +37,11 @@ export async function demoDatabase(binary, db, people) {
   if (Date.now() - made < 3_600_000) {
     await copyFile(template, db);
     return;
+  }
+  // Those of earlier runs go once a day old.
+  for (const name of readdirSync(os.tmpdir()).filter((n) => /^onedoor-demo-[0-9a-f]{16}\.db$/.test(n))) {
+    const old = path.join(os.tmpdir(), name);
+    if (Date.now() - (await stat(old).then((st) => st.mtimeMs, () => Date.now())) > 86_400_000) await rm(old, { force: true });
   }
   // Made under its own name, then renamed: tests running at once may each make it, and none
   // copies one half made.
