@@ -981,9 +981,9 @@ StatusOr<Principal> AccountService::AuthenticateToken(const std::string& bearer,
     return Status::Unauthenticated(std::string(kTokenNotValid));
   }
   std::optional<ApiToken> token;
-  ASSIGN_OR_RETURN(storage::Rows rows,
-                   db_.ReadOne(fmt::format("SELECT {} FROM api_tokens WHERE token_hash = ?", kTokenColumns),
-                               {core::Sha256Hex(bearer)}));
+  // Made once: this runs on every API request.
+  static const std::string kByHash = fmt::format("SELECT {} FROM api_tokens WHERE token_hash = ?", kTokenColumns);
+  ASSIGN_OR_RETURN(storage::Rows rows, db_.ReadOne(kByHash, {core::Sha256Hex(bearer)}));
   if (!rows.empty()) {
     ASSIGN_OR_RETURN(token, TokenFromRow(rows[0], clock_.Now().micros));
   }
