@@ -60,11 +60,15 @@ int Run(const std::vector<std::string>& argv, const fs::path& log, const fs::pat
   return WIFEXITED(status) ? WEXITSTATUS(status) : -1;
 }
 
-std::string Tail(const fs::path& file, size_t max_chars = 3000) {
+std::string ReadFile(const fs::path& file) {
   std::ifstream in(file);
   std::stringstream ss;
   ss << in.rdbuf();
-  std::string text = ss.str();
+  return ss.str();
+}
+
+std::string Tail(const fs::path& file, size_t max_chars = 3000) {
+  std::string text = ReadFile(file);
   return text.size() > max_chars ? "..." + text.substr(text.size() - max_chars) : text;
 }
 
@@ -99,13 +103,6 @@ std::filesystem::path Bindir() {
   return env_bindir != nullptr && *env_bindir != '\0' ? env_bindir : kDefaultBindir;
 }
 
-std::string ReadFile(const std::filesystem::path& file) {
-  std::ifstream in(file);
-  std::stringstream ss;
-  ss << in.rdbuf();
-  return ss.str();
-}
-
 // Runs `sql` on the cluster's `postgres` database; returns the first value of the first row,
 // if any. Throws with PostgreSQL's message when it fails.
 std::string AdminExec(PGconn* conn, const std::string& sql) {
@@ -125,6 +122,21 @@ std::string AdminConninfo(int port, const std::string& dbname) {
   return fmt::format("host=127.0.0.1 port={} user=onedoor dbname={} connect_timeout=5", port,
                      dbname);
 }
+
+// A connection to the cluster's `postgres` database, closed when it goes.
+struct AdminConnection {
+  explicit AdminConnection(int port) : conn(PQconnectdb(AdminConninfo(port, "postgres").c_str())) {}
+  ~AdminConnection() { PQfinish(conn); }
+  AdminConnection(const AdminConnection&) = delete;
+  AdminConnection& operator=(const AdminConnection&) = delete;
+  bool ok() const { return PQstatus(conn) == CONNECTION_OK; }
+  // Throws if it could not connect.
+  PGconn* get() const {
+    if (!ok()) throw std::runtime_error(std::string("cannot connect to the PostgreSQL test server: ") + PQerrorMessage(conn));
+    return conn;
+  }
+  PGconn* conn;
+};
 
 }  // namespace
 
@@ -256,11 +268,9 @@ void PostgresCluster::DropCreatedDatabases() {
     names.swap(created_);
   }
   if (names.empty()) return;
-  PGconn* conn = PQconnectdb(AdminConninfo(port_, "postgres").c_str());
-  if (PQstatus(conn) == CONNECTION_OK) {
-    for (const auto& name : names) PQclear(PQexec(conn, ("DROP DATABASE IF EXISTS " + name + " WITH (FORCE)").c_str()));
-  }
-  PQfinish(conn);
+  AdminConnection admin(port_);
+  if (!admin.ok()) return;
+  for (const auto& name : names) PQclear(PQexec(admin.conn, ("DROP DATABASE IF EXISTS " + name + " WITH (FORCE)").c_str()));
 }
 
 void PostgresCluster::Stop() {
@@ -287,14 +297,11 @@ std::string PostgresCluster::NewMigratedDatabaseUrl() {
   // The template is made once per cluster, by whichever process asks first: the others wait
   // on the lock. It gets its name only once migrated, so a failed attempt leaves nothing used.
   constexpr const char* kTemplate = "onedoor_schema";
-  PGconn* conn = PQconnectdb(AdminConninfo(port_, "postgres").c_str());
-  if (PQstatus(conn) != CONNECTION_OK) {
-    std::string why = PQerrorMessage(conn);
-    PQfinish(conn);
-    throw std::runtime_error("cannot connect to the PostgreSQL test server: " + why);
-  }
-  try {
-    AdminExec(conn, "SELECT pg_advisory_lock(20261206)");
+  std::lock_guard template_lock(template_mu_);
+  if (!template_ready_) {
+    AdminConnection admin(port_);
+    PGconn* conn = admin.get();
+    AdminExec(conn, "SELECT pg_advisory_lock(20261206)");  // released when the connection closes
     if (AdminExec(conn, fmt::format("SELECT count(*) FROM pg_database WHERE datname = '{}'", kTemplate)) == "0") {
       const std::string building = std::string(kTemplate) + "_building";
       AdminExec(conn, "DROP DATABASE IF EXISTS " + building + " WITH (FORCE)");
@@ -308,12 +315,8 @@ std::string PostgresCluster::NewMigratedDatabaseUrl() {
       }
       AdminExec(conn, fmt::format("ALTER DATABASE {} RENAME TO {}", building, kTemplate));
     }
-    AdminExec(conn, "SELECT pg_advisory_unlock(20261206)");
-  } catch (...) {
-    PQfinish(conn);
-    throw;
+    template_ready_ = true;
   }
-  PQfinish(conn);
   return CreateDatabase(kTemplate);
 }
 
@@ -324,18 +327,8 @@ std::string PostgresCluster::CreateDatabase(const std::string& template_name) {
     // Unique among the processes that share the cluster.
     name = fmt::format("db{}_{}", getpid(), ++databases_);
   }
-  PGconn* conn = PQconnectdb(AdminConninfo(port_, "postgres").c_str());
-  if (PQstatus(conn) != CONNECTION_OK) {
-    std::string why = PQerrorMessage(conn);
-    PQfinish(conn);
-    throw std::runtime_error("cannot connect to the PostgreSQL test server: " + why);
-  }
-  PGresult* res = PQexec(conn, fmt::format("CREATE DATABASE {} TEMPLATE {}", name, template_name).c_str());
-  const bool ok = PQresultStatus(res) == PGRES_COMMAND_OK;
-  std::string why = ok ? "" : PQresultErrorMessage(res);
-  PQclear(res);
-  PQfinish(conn);
-  if (!ok) throw std::runtime_error("createdb " + name + " failed: " + why);
+  AdminConnection admin(port_);
+  AdminExec(admin.get(), fmt::format("CREATE DATABASE {} TEMPLATE {}", name, template_name));
   {
     std::lock_guard lock(mu_);
     created_.push_back(name);

@@ -68,6 +68,8 @@ class PostgresCluster {
   std::mutex mu_;
   int databases_ = 0;                 // GUARDED_BY(mu_)
   std::vector<std::string> created_;  // GUARDED_BY(mu_): dropped at the end when not owned
+  std::mutex template_mu_;
+  bool template_ready_ = false;  // GUARDED_BY(template_mu_): onedoor_schema exists
 };
 
 // The one cluster of a test binary, found the first time Cluster() is called (so that a
