@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Installs what onedoor needs to build, run and test on Debian 12: apt packages (only those
-# missing), the npm packages of package-lock.json, and the compiled stylesheet.
+# missing), Node.js 22 where the machine's is too old, the npm packages of package-lock.json, and
+# the compiled stylesheet.
 # Safe to run again: it does only what is missing.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -25,6 +26,22 @@ if ((${#missing[@]})); then
   [ "$(id -u)" -eq 0 ] || sudo="sudo"
   $sudo apt-get update -qq
   DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+fi
+
+# Node.js 20.19 or later (the stylesheet compiler and the browser driver need it). Debian 12 has 18:
+# then Node.js 22 comes from the npm registry into tools/node, which the Makefile puts first on PATH.
+node_recent() {
+  node -e 'const [a, b] = process.versions.node.split(".").map(Number); process.exit(a > 20 || (a === 20 && b >= 19) ? 0 : 1)' \
+    2>/dev/null
+}
+if ! node_recent; then
+  if [ ! -x tools/node/node_modules/.bin/node ] ||
+    [ tools/node/package-lock.json -nt tools/node/node_modules/.package-lock.json ]; then
+    echo "onedoor: installing Node.js 22 from the npm registry (this machine has Node.js $(node --version 2>/dev/null))"
+    npm ci --prefix tools/node --no-audit --no-fund --loglevel=error
+  fi
+  export PATH="$PWD/tools/node/node_modules/.bin:$PATH"
+  node_recent || { echo "onedoor: Node.js 20.19 or later is needed, and tools/node did not provide it" >&2; exit 1; }
 fi
 
 if [ ! -d node_modules ] || [ package-lock.json -nt node_modules/.package-lock.json ]; then
