@@ -7,7 +7,7 @@ LISTEN ?= 127.0.0.1:8080
 JOBS ?= $(shell nproc)
 # Where the machine's Node.js is older than 20.19 (Debian 12's), scripts/install-deps.sh puts a newer
 # one here; every command below then finds it first.
-export PATH := $(CURDIR)/tools/node/node_modules/.bin:$(PATH)
+export PATH := $(CURDIR)/tools/node/bin:$(PATH)
 
 .PHONY: deps build release demo test test-asan test-sanitize bench bench-postgres bench-identity bench-eligibility bench-gate bench-notices bench-directory bench-queue bench-scorecard bench-person-view bench-match fuzz format clean
 

@@ -35,12 +35,17 @@ node_recent() {
     2>/dev/null
 }
 if ! node_recent; then
-  if [ ! -x tools/node/node_modules/.bin/node ] ||
+  if [ ! -x tools/node/bin/node ] ||
     [ tools/node/package-lock.json -nt tools/node/node_modules/.package-lock.json ]; then
     echo "onedoor: installing Node.js 22 from the npm registry (this machine has Node.js $(node --version 2>/dev/null))"
     npm ci --prefix tools/node --no-audit --no-fund --loglevel=error
+    # One package per processor; npm skips the others (they are optional dependencies).
+    found=$(find tools/node/node_modules -path '*/node-linux-*/bin/node' -type f | head -1)
+    [ -n "$found" ] || { echo "onedoor: the npm registry has no Node.js 22 package for $(uname -m)" >&2; exit 1; }
+    mkdir -p tools/node/bin
+    ln -sf "../${found#tools/node/}" tools/node/bin/node
   fi
-  export PATH="$PWD/tools/node/node_modules/.bin:$PATH"
+  export PATH="$PWD/tools/node/bin:$PATH"
   node_recent || { echo "onedoor: Node.js 20.19 or later is needed, and tools/node did not provide it" >&2; exit 1; }
 fi
 
