@@ -12,6 +12,7 @@ packages=(
   librestinio-dev libasio-dev libfmt-dev libhttp-parser-dev libkainjow-mustache-dev
   libgtest-dev libgmock-dev libbenchmark-dev libicu-dev libxlsxwriter-dev libgoogle-perftools-dev time
   chromium wrk curl ca-certificates nginx libcurl4-openssl-dev libssl-dev clang
+  zlib1g-dev # xlsxwriter's pkg-config file links -lz, and libxlsxwriter-dev does not bring it
 )
 command -v node >/dev/null 2>&1 || packages+=(nodejs)
 command -v npm >/dev/null 2>&1 || packages+=(npm)
