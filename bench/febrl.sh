@@ -5,7 +5,7 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 BIN=build/release/onedoor
-D=${FEBRL_DIR:-../shared/data/febrl}
+D=${FEBRL_DIR:-third_party/febrl}
 [ -x "$BIN" ] || { echo "missing $BIN: run make bench-identity" >&2; exit 1; }
 run() {  # label, args...
   local label=$1; shift

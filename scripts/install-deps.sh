@@ -13,6 +13,7 @@ packages=(
   libgtest-dev libgmock-dev libbenchmark-dev libicu-dev libxlsxwriter-dev libgoogle-perftools-dev time
   chromium wrk curl ca-certificates nginx libcurl4-openssl-dev libssl-dev clang
   zlib1g-dev # xlsxwriter's pkg-config file links -lz, and libxlsxwriter-dev does not bring it
+  libclang-rt-14-dev # the fuzzers: libFuzzer and the sanitizers' runtimes for clang
 )
 command -v node >/dev/null 2>&1 || packages+=(nodejs)
 command -v npm >/dev/null 2>&1 || packages+=(npm)

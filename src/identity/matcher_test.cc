@@ -567,7 +567,7 @@ TEST(ClientIndex, FindsNobodyForAStranger) {
 }
 
 // ---------------------------------------------------------------------------------------------
-// FEBRL: the goals of the [identity] issue, measured end to end.
+// FEBRL (third_party/febrl): the client index's goals, measured end to end.
 
 std::string FebrlFile(const char* name) { return std::string(ONEDOOR_FEBRL_DIR) + "/" + name; }
 
@@ -582,7 +582,7 @@ bool HaveFebrl() {
 constexpr double kSecondsBound = 5.0;
 
 TEST(Matcher, LinksFebrl4WithAllFields) {
-  if (!HaveFebrl()) GTEST_SKIP() << "FEBRL data not found in " << ONEDOOR_FEBRL_DIR;
+  ASSERT_TRUE(HaveFebrl()) << "FEBRL data not found in " << ONEDOOR_FEBRL_DIR;
   auto report = EvaluateFebrl({FebrlFile("dataset4a.csv"), FebrlFile("dataset4b.csv")}, {});
   ASSERT_TRUE(report.ok()) << report.status().ToString();
   EXPECT_EQ(report->pairs.true_pairs, 5000u);
@@ -594,7 +594,7 @@ TEST(Matcher, LinksFebrl4WithAllFields) {
 }
 
 TEST(Matcher, LinksFebrl4WithoutTheSocialSecurityNumber) {
-  if (!HaveFebrl()) GTEST_SKIP() << "FEBRL data not found in " << ONEDOOR_FEBRL_DIR;
+  ASSERT_TRUE(HaveFebrl()) << "FEBRL data not found in " << ONEDOOR_FEBRL_DIR;
   MatchOptions options;
   options.use[static_cast<size_t>(Feature::kIdentifier)] = false;
   auto report = EvaluateFebrl({FebrlFile("dataset4a.csv"), FebrlFile("dataset4b.csv")}, options);
@@ -606,7 +606,7 @@ TEST(Matcher, LinksFebrl4WithoutTheSocialSecurityNumber) {
 }
 
 TEST(Matcher, DeduplicatesFebrl3) {
-  if (!HaveFebrl()) GTEST_SKIP() << "FEBRL data not found in " << ONEDOOR_FEBRL_DIR;
+  ASSERT_TRUE(HaveFebrl()) << "FEBRL data not found in " << ONEDOOR_FEBRL_DIR;
   auto report = EvaluateFebrl({FebrlFile("dataset3.csv")}, {});
   ASSERT_TRUE(report.ok()) << report.status().ToString();
   EXPECT_EQ(report->pairs.true_pairs, 6538u);

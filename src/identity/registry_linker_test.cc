@@ -91,7 +91,7 @@ TEST(ToPersonRecord, TakesTheOfficialNameAndSplitsTheHouseNumber) {
 // of them: 35 dates of birth that do not exist and 6 without a name), then linked: each new person
 // holds the records of one true person, and running it again changes nothing.
 TEST_F(RegistryLinkerTest, FebrlClientListBecomesOnePersonPerTruePerson) {
-  ImportFebrl(std::string(ONEDOOR_SOURCE_DIR) + "/../shared/data/febrl/dataset3.csv");
+  ImportFebrl(std::string(ONEDOOR_SOURCE_DIR) + "/third_party/febrl/dataset3.csv");
   const int64_t records = Count("SELECT COUNT(*) FROM source_records");
   ASSERT_EQ(records, 4959);
 

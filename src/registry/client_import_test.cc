@@ -189,7 +189,7 @@ TEST_F(ClientImportTest, FebrlFileImportsWithTheShippedMapping) {
   auto m = ImportMapping::Load(std::string(ONEDOOR_SOURCE_DIR) + "/docs/examples/febrl-mapping.yaml");
   ASSERT_TRUE(m.ok()) << m.status().ToString();
   mapping_ = *m;
-  std::ifstream in(std::string(ONEDOOR_SOURCE_DIR) + "/../shared/data/febrl/dataset4a.csv");
+  std::ifstream in(std::string(ONEDOOR_SOURCE_DIR) + "/third_party/febrl/dataset4a.csv");
   ASSERT_TRUE(in) << "the FEBRL data set is missing";
   std::ostringstream rejects;
   auto s = ImportClients(persons_, AgencySystem(), mapping_, in, rejects, {.batch = 500, .source_name = "4a"});
