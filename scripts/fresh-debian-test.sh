@@ -26,6 +26,7 @@ done
 mountpoint -q "$root/dev/shm" || { mount -t tmpfs tmpfs "$root/dev/shm"; mounted+=("$root/dev/shm"); }
 cp /etc/resolv.conf "$root/etc/"
 if compgen -G "/usr/local/share/ca-certificates/*.crt" >/dev/null; then
+  mkdir -p "$root/usr/local/share/ca-certificates"
   cp /usr/local/share/ca-certificates/*.crt "$root/usr/local/share/ca-certificates/"
   [ ! -f /etc/npmrc ] || cp /etc/npmrc "$root/etc/npmrc"
 fi
