@@ -3,7 +3,7 @@
 # (debootstrap) in DIR, clones this repository's HEAD into it, installs git and make (the two
 # tools the quick start begins from) and runs `make test` there, as the README says.
 #   sudo scripts/fresh-debian-test.sh [DIR] [make target]   (default /var/tmp/onedoor-fresh, test)
-# The first run takes about 40 minutes on 2 cores; a second reuses DIR (git pull, then make).
+# The first run takes about 25 minutes on 2 cores; a second reuses DIR (git pull, then make).
 # Only this machine's local CA certificates are copied in, for a proxy that it trusts.
 set -euo pipefail
 cd "$(dirname "$0")/.."
