@@ -4,7 +4,7 @@
 # tools the quick start begins from) and runs `make test` there, as the README says.
 #   sudo scripts/fresh-debian-test.sh [DIR] [make target]   (default /var/tmp/onedoor-fresh, test)
 # The first run takes about 25 minutes on 2 cores; a second reuses DIR (git pull, then make).
-# Only this machine's local CA certificates are copied in, for a proxy that it trusts.
+# Of this machine, only its local CA certificates and /etc/npmrc are copied in, for a proxy it trusts.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 root=${1:-/var/tmp/onedoor-fresh}

@@ -138,6 +138,27 @@ struct AdminConnection {
   PGconn* conn;
 };
 
+// Makes the migrated database `name` unless it exists. Made once per cluster, by whichever
+// process asks first: the others wait on the lock. It gets its name only once migrated, so a
+// failed attempt leaves nothing used.
+void MakeMigratedTemplate(int port, const std::string& name) {
+  AdminConnection admin(port);
+  PGconn* conn = admin.get();
+  AdminExec(conn, "SELECT pg_advisory_lock(20261206)");  // released when the connection closes
+  if (AdminExec(conn, fmt::format("SELECT count(*) FROM pg_database WHERE datname = '{}'", name)) != "0") return;
+  const std::string building = name + "_building";
+  AdminExec(conn, "DROP DATABASE IF EXISTS " + building + " WITH (FORCE)");
+  AdminExec(conn, "CREATE DATABASE " + building);
+  {
+    auto db = storage::OpenPostgres(fmt::format("postgresql://onedoor@127.0.0.1:{}/{}", port, building),
+                                    {.connections = 1});
+    if (!db.ok()) throw std::runtime_error(db.status().ToString());
+    auto applied = storage::Migrate(**db, storage::OnedoorSchema());
+    if (!applied.ok()) throw std::runtime_error(applied.status().ToString());
+  }
+  AdminExec(conn, fmt::format("ALTER DATABASE {} RENAME TO {}", building, name));
+}
+
 }  // namespace
 
 std::unique_ptr<PostgresCluster> PostgresCluster::Start(const fs::path& root) {
@@ -294,28 +315,13 @@ void PostgresCluster::Stop() {
 std::string PostgresCluster::NewDatabaseUrl() { return CreateDatabase("template1"); }
 
 std::string PostgresCluster::NewMigratedDatabaseUrl() {
-  // The template is made once per cluster, by whichever process asks first: the others wait
-  // on the lock. It gets its name only once migrated, so a failed attempt leaves nothing used.
   constexpr const char* kTemplate = "onedoor_schema";
-  std::lock_guard template_lock(template_mu_);
-  if (!template_ready_) {
-    AdminConnection admin(port_);
-    PGconn* conn = admin.get();
-    AdminExec(conn, "SELECT pg_advisory_lock(20261206)");  // released when the connection closes
-    if (AdminExec(conn, fmt::format("SELECT count(*) FROM pg_database WHERE datname = '{}'", kTemplate)) == "0") {
-      const std::string building = std::string(kTemplate) + "_building";
-      AdminExec(conn, "DROP DATABASE IF EXISTS " + building + " WITH (FORCE)");
-      AdminExec(conn, "CREATE DATABASE " + building);
-      {
-        auto db = storage::OpenPostgres(fmt::format("postgresql://onedoor@127.0.0.1:{}/{}", port_, building),
-                                        {.connections = 1});
-        if (!db.ok()) throw std::runtime_error(db.status().ToString());
-        auto applied = storage::Migrate(**db, storage::OnedoorSchema());
-        if (!applied.ok()) throw std::runtime_error(applied.status().ToString());
-      }
-      AdminExec(conn, fmt::format("ALTER DATABASE {} RENAME TO {}", building, kTemplate));
+  {
+    std::lock_guard template_lock(template_mu_);  // not held while the copy is made
+    if (!template_ready_) {
+      MakeMigratedTemplate(port_, kTemplate);
+      template_ready_ = true;
     }
-    template_ready_ = true;
   }
   return CreateDatabase(kTemplate);
 }
