@@ -53,6 +53,17 @@ std::optional<std::string> AdminRefusal(const Principal& who, std::optional<core
   return std::nullopt;
 }
 
+// The governance role decides what the agencies share with one another: an agency's own
+// administrator neither gives it, takes it, nor sets the password of an account that has it; the
+// deployment's operator does (`onedoor user create`, system principals).
+constexpr std::string_view kGovernanceByOperator =
+    "the governance role decides sharing for the whole consortium: the deployment's operator gives it "
+    "(onedoor user create), not an agency's administrator";
+
+bool HasGovernance(const std::vector<Role>& roles) {
+  return std::find(roles.begin(), roles.end(), Role::kGovernance) != roles.end();
+}
+
 size_t CodePoints(std::string_view s) {
   return static_cast<size_t>(
       std::count_if(s.begin(), s.end(), [](char c) { return (static_cast<unsigned char>(c) & 0xC0) != 0x80; }));
@@ -312,6 +323,10 @@ void AccountService::AuditRefusedRequest(const Principal& who, const std::string
                             /*allowed=*/false));
 }
 
+void AccountService::SpendPasswordHashTime(std::string_view password) {
+  (void)core::VerifyPassword(DummyHash(), password);
+}
+
 const std::string& AccountService::DummyHash() {
   std::call_once(dummy_once_, [this] {
     auto hash = core::HashPassword(core::RandomToken(16), options_.fast_password_hashing);
@@ -445,6 +460,9 @@ StatusOr<User> AccountService::CreateUser(const Principal& who, const NewUser& u
   if (auto why = AdminRefusal(who, staff ? std::optional(user.agency) : std::nullopt, "accounts:write",
                               "create accounts")) {
     return Refuse(who, "user.create", "user", "", *why);
+  }
+  if (staff && HasGovernance(user.roles) && !IsSystem(who)) {
+    return Refuse(who, "user.create", "user", "", std::string(kGovernanceByOperator));
   }
 
   std::vector<core::FieldError> errors;
@@ -667,6 +685,9 @@ Status AccountService::SetRoles(const Principal& who, core::UserId id, const std
     return Status::FailedPrecondition("you cannot take the admin role from yourself: ask another administrator");
   }
   if (wanted == user.roles) return Status::Ok();
+  if (HasGovernance(wanted) != HasGovernance(user.roles) && !IsSystem(who)) {
+    return Refuse(who, "user.set_roles", "user", IdText(id.value), std::string(kGovernanceByOperator));
+  }
   return db_.Write([&](storage::Transaction& tx) -> Status {
     RETURN_IF_ERROR(tx.Execute("DELETE FROM user_roles WHERE user_id = ?", {id.value}).status());
     for (Role r : wanted) {
@@ -727,6 +748,12 @@ Status AccountService::SetTemporaryPassword(const Principal& who, core::UserId i
   ASSIGN_OR_RETURN(User user, StaffAccountFor(who, id, "user.password_reset", "give accounts a temporary password"));
   if (who.user == id) {
     return Status::FailedPrecondition("change your own password on Change your password, giving the current one");
+  }
+  if (HasGovernance(user.roles) && !IsSystem(who)) {
+    // Else an administrator could sign in as the agency's governance user.
+    return Refuse(who, "user.password_reset", "user", IdText(id.value),
+                  "a governance account's password is not reset by an agency's administrator: its owner changes it, "
+                  "or the deployment's operator replaces the account");
   }
   if (std::string problem = PasswordProblem(password, user.username, user.email); !problem.empty()) {
     return Status::InvalidArgument("the password cannot be used", {{"password", problem}});
@@ -849,6 +876,13 @@ StatusOr<IssuedToken> AccountService::IssueToken(const Principal& who, const std
     errors.push_back({"name", "must be at most 100 characters long"});
   }
   if (roles.empty()) errors.push_back({"roles", "a token needs at least one role"});
+  for (size_t i = 0; i < roles.size(); ++i) {
+    if (roles[i] == Role::kGovernance) {
+      errors.push_back({fmt::format("roles/{}", i),
+                        "a token cannot have the governance role: sharing decisions and reviews are made by people, "
+                        "signed in"});
+    }
+  }
   // A token without scopes would be unrestricted (Principal::HasScope), so one is required.
   if (scopes.empty()) errors.push_back({"scopes", "a token needs at least one scope"});
   for (size_t i = 0; i < scopes.size(); ++i) {

@@ -239,6 +239,9 @@ class AccountService {
   // kResourceExhausted once login_max_failures failures for the username from `client` (the
   // caller's address, or what it is counted under) fall in the window, or ten times as many
   // from all addresses. Failures and successes are audited.
+  // Spends the time hashing `password` takes, and nothing else: for a form whose answer must not
+  // tell by its timing whether an account exists (the portal's sign-up).
+  void SpendPasswordHashTime(std::string_view password);
   core::StatusOr<NewSession> Login(const std::string& username, const std::string& password,
                                    authz::Purpose purpose, const std::string& request_id,
                                    const std::string& client = "");

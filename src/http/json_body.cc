@@ -6,20 +6,38 @@
 
 namespace http {
 
+namespace {
+
+// Whether a Content-Type is JSON: "application/json", in any case, with any parameters.
+bool IsJsonType(std::string_view type) {
+  type = type.substr(0, type.find(';'));
+  while (!type.empty() && (type.back() == ' ' || type.back() == '\t')) type.remove_suffix(1);
+  while (!type.empty() && (type.front() == ' ' || type.front() == '\t')) type.remove_prefix(1);
+  constexpr std::string_view kJson = "application/json";
+  if (type.size() != kJson.size()) return false;
+  for (size_t i = 0; i < kJson.size(); ++i) {
+    const char c = type[i] >= 'A' && type[i] <= 'Z' ? static_cast<char>(type[i] - 'A' + 'a') : type[i];
+    if (c != kJson[i]) return false;
+  }
+  return true;
+}
+
+}  // namespace
+
 core::StatusOr<nlohmann::json> ParseJsonObject(const Request& request) {
   auto type = request.Header("content-type");
-  if (!type || type->find("application/json") == std::string::npos) {
+  if (!type || !IsJsonType(*type)) {
     return core::Status::InvalidArgument("the request body must be JSON (Content-Type: application/json)");
   }
-  nlohmann::json body = nlohmann::json::parse(request.body, nullptr, /*allow_exceptions=*/false);
-  if (body.is_discarded()) {
-    // Re-parse to find where it breaks; the message gives the byte offset, not the content.
-    try {
-      auto ignored = nlohmann::json::parse(request.body);
-      (void)ignored;
-    } catch (const nlohmann::json::parse_error& e) {
-      return core::Status::InvalidArgument(fmt::format("the body is not valid JSON (at byte {})", e.byte));
-    }
+  nlohmann::json body;
+  try {
+    body = nlohmann::json::parse(request.body);
+  } catch (const nlohmann::json::parse_error& e) {
+    // The message gives the byte offset, not the content.
+    return core::Status::InvalidArgument(fmt::format("the body is not valid JSON (at byte {})", e.byte));
+  } catch (const nlohmann::json::out_of_range&) {
+    return core::Status::InvalidArgument("the body is not valid JSON: a number is too large");
+  } catch (const nlohmann::json::exception&) {
     return core::Status::InvalidArgument("the body is not valid JSON");
   }
   if (!body.is_object()) return core::Status::InvalidArgument("the body must be a JSON object");

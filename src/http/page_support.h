@@ -70,9 +70,11 @@ nlohmann::json InputField(const PageDeps& deps, const Context& ctx, const eligib
                           const std::string& id, const std::string& name,
                           const std::string& value, const std::map<std::string, std::string>& errors,
                           std::string_view currency);
-// A typed answer as the engine takes it: trimmed; for money and numbers without thousands
-// separators or a leading "$", "£" or "€".
-std::string AnswerValue(const eligibility::Symbol& s, std::string v);
+// A typed answer as the engine takes it: trimmed; money and numbers as NumberFromTyped reads
+// them in the page's language ("1.200,50" → "1200.50"); nullopt when a number is unclear, for
+// the field's error UnclearNumber (English, the catalogue's key).
+std::optional<std::string> AnswerValue(const eligibility::Symbol& s, std::string v, std::string_view language);
+std::string UnclearNumber(const eligibility::Symbol& s);
 // A result's tag class and words ("Likely eligible"; English, the catalogue's key).
 std::string TagClass(const std::string& result);
 std::string ResultText(const std::string& result);

@@ -19,6 +19,7 @@
 #include "http/multipart.h"
 #include "portal/portal_service.h"
 #include "http/page_support.h"
+#include "http/typed_number.h"
 
 namespace http {
 namespace {
@@ -591,15 +592,15 @@ json InputField(const PageDeps& deps, const Context& ctx, const eligibility::Sym
   return f;
 }
 
-std::string AnswerValue(const eligibility::Symbol& s, std::string v) {
+std::optional<std::string> AnswerValue(const eligibility::Symbol& s, std::string v, std::string_view language) {
   v = Trim(std::move(v));
-  if (s.type == eligibility::Type::kMoney || s.type == eligibility::Type::kNumber) {
-    v.erase(std::remove(v.begin(), v.end(), ','), v.end());
-    for (std::string_view sign : {"$", "£", "€"}) {
-      if (v.rfind(sign, 0) == 0) v = v.substr(sign.size());
-    }
-  }
-  return v;
+  if (v.empty() || (s.type != eligibility::Type::kMoney && s.type != eligibility::Type::kNumber)) return v;
+  return NumberFromTyped(v, s.type == eligibility::Type::kMoney, DecimalMarkOf(language));
+}
+
+std::string UnclearNumber(const eligibility::Symbol& s) {
+  return s.type == eligibility::Type::kMoney ? "Write the amount in figures, like 3500 or 3500.50"
+                                             : "Write the number in figures, like 12 or 12.5";
 }
 
 std::string TagClass(const std::string& result) {
@@ -826,8 +827,9 @@ void AddScreeningPages(Router& router, const PageDeps& deps) {
                 }
                 for (const auto& s : rules.symbols()) {
                   if (!s.is_input || s.entity != eligibility::Entity::kHousehold) continue;
-                  std::string v = AnswerValue(s, FormValue(form, "in." + s.name));
-                  if (!v.empty()) req.input.values.emplace_back(s.name, v);
+                  auto v = AnswerValue(s, FormValue(form, "in." + s.name), page_support::LanguageOf(ctx));
+                  if (!v) errors.push_back({s.name, page_support::UnclearNumber(s)});
+                  else if (!v->empty()) req.input.values.emplace_back(s.name, *v);
                 }
                 int rows = req.household ? 0 : kInlineMembers;
                 if (req.household) {
@@ -842,7 +844,13 @@ void AddScreeningPages(Router& router, const PageDeps& deps) {
                   bool answered = false;
                   for (const auto& s : rules.symbols()) {
                     if (!s.is_input || s.entity != eligibility::Entity::kPerson) continue;
-                    std::string v = Trim(FormValue(form, fmt::format("m{}.{}", i, s.name)));
+                    auto typed = AnswerValue(s, FormValue(form, fmt::format("m{}.{}", i, s.name)), page_support::LanguageOf(ctx));
+                    if (!typed) {
+                      errors.push_back({fmt::format("members/{}/{}", i, s.name), page_support::UnclearNumber(s)});
+                      answered = true;
+                      continue;
+                    }
+                    const std::string& v = *typed;
                     if (s.type == eligibility::Type::kBool) {
                       // A box not ticked says no, once the row is in use.
                       if (v == "true") answered = true;
@@ -1504,7 +1512,8 @@ void AddPages(Router& router, const PageDeps& deps) {
 
   router.Add({"POST", "/logout", Auth::kPage, "", [&deps](Context& ctx) {
                 (void)deps.accounts.Logout(ctx.session_id);
-                Response r = Response::Redirect("/login");
+                const bool citizen = ctx.Who().kind == authz::PrincipalKind::kCitizen;
+                Response r = Response::Redirect(citizen ? "/portal/sign-in" : "/login");
                 r.Header("Set-Cookie", SessionCookie("", deps.secure_cookies, 0));
                 // The browser forgets the pages it kept of the session (and any storage); the
                 // language chosen, a cookie, stays.

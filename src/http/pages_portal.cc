@@ -24,6 +24,16 @@
 namespace http {
 namespace {
 
+// Where a citizen goes once signed in: the portal page they were sent away from, else the portal.
+std::string PortalNext(const std::string& next) {
+  const bool portal = next == "/portal" || next.rfind("/portal/", 0) == 0;
+  if (!portal || next.find("//") != std::string::npos || next.find('\\') != std::string::npos ||
+      next.rfind("/portal/sign-", 0) == 0) {
+    return "/portal";
+  }
+  return next;
+}
+
 using nlohmann::json;
 using page_support::Common;
 using page_support::ErrorFor;
@@ -201,6 +211,11 @@ void AddPortalPages(Router& router, const PageDeps& deps) {
   auto sign_in_page = [&deps](Context& ctx, int status, const std::string& email, const std::string& problem) {
     json d = Common(deps, ctx, "Sign in to your account", "portal");
     d["f_email"] = email;
+    d["next"] = PortalNext(ctx.request.method == "GET" ? ctx.request.Query("next")
+                                                       : FormValue(ParseForm(ctx.request.body), "next"));
+    if (ctx.request.Query("changed") == "1") {
+      d["flash"] = page_support::T(deps, ctx, "Your password is changed. Sign in with the new one.");
+    }
     AddProviders(deps, d);
     if (!problem.empty()) {
       const std::string said = page_support::T(deps, ctx, problem);
@@ -240,7 +255,7 @@ void AddPortalPages(Router& router, const PageDeps& deps) {
                 }
                 // The session this browser held before, if any, ends: one sign-in, one session.
                 (void)deps.accounts.Logout(ctx.session_id);
-                Response r = Response::Redirect("/portal");
+                Response r = Response::Redirect(PortalNext(FormValue(form, "next")));
                 r.Header("Set-Cookie", SessionCookie(session->session_id, deps.secure_cookies,
                                                      deps.session_max_hours * 3600));
                 return r;

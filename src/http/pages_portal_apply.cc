@@ -22,6 +22,7 @@ using nlohmann::json;
 using page_support::Common;
 using page_support::ErrorFor;
 using page_support::FormValue;
+using page_support::LanguageOf;
 using page_support::Render;
 using page_support::T;
 using page_support::Trim;
@@ -43,25 +44,33 @@ Me LinkedPerson(const PageDeps& deps, Context& ctx, bool to_apply = true) {
 }
 
 // The form's answers as the engine takes them: "in.NAME" for the household, "mI.NAME" for its
-// I-th current member. Money may be written "$1,200".
-eligibility::HouseholdInput Answers(const eligibility::RuleSet& rules, const Form& form, size_t members) {
+// I-th current member. Money may be written "$1,200" or, in Spanish, "1.200,50". An answer that
+// is not clearly a number is left out, with its error in `errors` when given.
+eligibility::HouseholdInput Answers(const eligibility::RuleSet& rules, const Form& form, size_t members,
+                                    std::string_view language, std::vector<core::FieldError>* errors) {
   eligibility::HouseholdInput input;
   for (const auto& s : rules.symbols()) {
     if (!s.is_input || s.entity != eligibility::Entity::kHousehold) continue;
-    std::string v = page_support::AnswerValue(s, FormValue(form, "in." + s.name));
-    if (!v.empty()) input.values.emplace_back(s.name, v);
+    auto v = page_support::AnswerValue(s, FormValue(form, "in." + s.name), language);
+    if (!v) {
+      if (errors != nullptr) errors->push_back({s.name, page_support::UnclearNumber(s)});
+    } else if (!v->empty()) {
+      input.values.emplace_back(s.name, *v);
+    }
   }
   for (size_t i = 0; i < members; ++i) {
     eligibility::HouseholdInput::Values m;
     for (const auto& s : rules.symbols()) {
       if (!s.is_input || s.entity != eligibility::Entity::kPerson) continue;
       const std::string key = fmt::format("m{}.{}", i, s.name);
-      std::string v = page_support::AnswerValue(s, FormValue(form, key));
-      if (s.type == eligibility::Type::kBool && s.default_value) {
+      auto v = page_support::AnswerValue(s, FormValue(form, key), language);
+      if (!v) {
+        if (errors != nullptr) errors->push_back({fmt::format("members/{}/{}", i, s.name), page_support::UnclearNumber(s)});
+      } else if (s.type == eligibility::Type::kBool && s.default_value) {
         // A box of "tick what applies": not ticked says no.
-        m.emplace_back(s.name, v == "true" ? "true" : "false");
-      } else if (!v.empty()) {
-        m.emplace_back(s.name, v);
+        m.emplace_back(s.name, *v == "true" ? "true" : "false");
+      } else if (!v->empty()) {
+        m.emplace_back(s.name, *v);
       }
     }
     input.members.push_back(std::move(m));
@@ -155,11 +164,12 @@ void AddPortalApplyPages(Router& router, const PageDeps& deps) {
     // Screen with what is known so far; nothing is saved until no question is left.
     eligibility::ScreeningRequest req;
     req.household = *household_id;
-    req.input = Answers(rules, form, names.size());
+    std::vector<core::FieldError> unclear;
+    req.input = Answers(rules, form, names.size(), LanguageOf(ctx), &unclear);
     req.save = false;
     std::set<std::string> missing;
     std::vector<std::set<std::string>> known(names.size());  // each member's answers, registry's included
-    std::vector<core::FieldError> field_errors = errors;
+    std::vector<core::FieldError> field_errors = errors.empty() ? unclear : errors;
     std::optional<eligibility::ScreeningRecord> fresh;
     if (field_errors.empty() && screened == nullptr) {
       auto done = deps.screenings->Screen(ctx.Who(), req);
@@ -265,7 +275,9 @@ void AddPortalApplyPages(Router& router, const PageDeps& deps) {
                 for (const auto& m : household->members) current += m.until.empty() ? 1 : 0;
                 eligibility::ScreeningRequest req;
                 req.household = *household_id;
-                req.input = Answers(rules, form, current);
+                std::vector<core::FieldError> unclear;
+                req.input = Answers(rules, form, current, LanguageOf(ctx), &unclear);
+                if (!unclear.empty()) return step(ctx, me.person, form, unclear);
                 req.save = false;
                 auto trial = deps.screenings->Screen(ctx.Who(), req);
                 if (!trial.ok()) {

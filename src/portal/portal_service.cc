@@ -154,6 +154,9 @@ Status PortalService::SignUp(const std::string& name_in, const std::string& emai
                               {email, sent_after}));
     return !rows.empty();
   };
+  // An address that has an account takes as long to answer as a new one, whose password is
+  // hashed: the timing does not tell who has an account.
+  if (unconfirmed || exists) accounts_.SpendPasswordHashTime(password);
   if (unconfirmed) {
     // Signing up again is how a person gets a new link: the account stays, with a fresh link.
     const std::string token = core::RandomToken(24);

@@ -506,21 +506,37 @@ StatusOr<AccessLogPage> PersonService::AccessLog(const authz::Principal& who, co
   const bool own = who.kind == authz::PrincipalKind::kCitizen && who.person && *who.person == id;
   const bool role_ok = own || who.HasAnyRole({authz::Role::kAuditor, authz::Role::kManager});
   const bool scope_ok = who.kind != authz::PrincipalKind::kSystem || who.HasScope("audit:read");
-  const bool allowed = role_ok && scope_ok;
-  const std::string reason = !scope_ok ? "the API token lacks the scope audit:read"
-                             : own     ? "a person may see who looked at their data"
-                             : allowed ? "auditors and managers may read a person's access log"
-                                       : "only the person, an auditor or a manager may read the access log";
   AccessLogPage page;
+  bool allowed = false;
+  bool exists = true;
+  std::string reason;
   RETURN_IF_ERROR(db_.Write([&](storage::Transaction& tx) -> Status {
     page = AccessLogPage{};
+    allowed = role_ok && scope_ok;
+    reason = !scope_ok ? "the API token lacks the scope audit:read"
+             : own     ? "a person may see who looked at their data"
+             : allowed ? "auditors and managers may read the access log of their agency's clients"
+                       : "only the person, an auditor or a manager may read the access log";
+    if (allowed && !own) {
+      // Staff read the log of the people their own agency holds, and no one else's.
+      ASSIGN_OR_RETURN(Holding holding, KnowsPerson(tx, who.agency, id));
+      exists = holding.exists;
+      if (!holding.holds) {
+        allowed = false;
+        reason = exists ? "your agency does not hold this client: auditors and managers read the access log of their "
+                          "agency's clients only"
+                        : "there is no such client";
+      }
+    }
     RETURN_IF_ERROR(audit_.Append(tx, who, {"person.access_log", "person", std::to_string(id.value), id, allowed, reason}));
     if (!allowed) return Status::Ok();
     std::map<int64_t, std::pair<std::string, std::string>> agencies;  // id -> code, name
     ASSIGN_OR_RETURN(storage::Rows rows, tx.Query("SELECT id, code, name FROM agencies"));
     for (const auto& r : rows) agencies[r.Int(0)] = {r.Text(1), r.Text(2)};
+    // The entries of an agency under a legal exception are seen by that agency's own auditors and
+    // managers only: not by the person, nor by other agencies.
     auto hidden = [&](const audit::Record& r) {
-      if (!own) return false;
+      if (!own && r.agency_id == who.agency.value) return false;
       auto it = agencies.find(r.agency_id);
       return it != agencies.end() &&
              std::find(log_exceptions_.begin(), log_exceptions_.end(), it->second.first) != log_exceptions_.end();
@@ -541,6 +557,12 @@ StatusOr<AccessLogPage> PersonService::AccessLog(const authz::Principal& who, co
           e.record.actor = theirs ? who.name : "";
           if (!theirs) e.record.client_address.clear();
           e.record.entry.reason.clear();
+        } else if (e.record.agency_id != 0 && e.record.agency_id != who.agency.value) {
+          // Another agency's staff, reasons (a break-glass justification among them) and addresses
+          // are for that agency's auditors: here, what the person sees of them.
+          e.record.actor.clear();
+          e.record.client_address.clear();
+          e.record.entry.reason.clear();
         }
         page.items.push_back(std::move(e));
       }
@@ -553,6 +575,7 @@ StatusOr<AccessLogPage> PersonService::AccessLog(const authz::Principal& who, co
     }
     return Status::Ok();
   }));
+  if (!exists) return Status::NotFound(fmt::format("no client has id {}", id.value));
   if (!allowed) return Status::PermissionDenied(reason);
   return page;
 }

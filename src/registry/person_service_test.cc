@@ -682,6 +682,48 @@ TEST_F(PersonServiceTest, AccessLogForStaffNeedsAuditorOrManager) {
   EXPECT_TRUE(service().AccessLog(StaffUser({Role::kAuditor}, Purpose::kAudit), p.id, 50).ok());
 }
 
+TEST_F(PersonServiceTest, AccessLogIsForTheAuditorsAndManagersOfAnAgencyThatHoldsThePerson) {
+  Sql("INSERT INTO agencies (code,name,kind,created_at) VALUES ('b','Agency B','nonprofit',0)");
+  Person p = MustCreate(NewPerson("Amara", "Okonkwo"));  // held by agency 1
+  Principal b_caseworker = Caseworker();
+  b_caseworker.agency = core::AgencyId{2};
+  b_caseworker.user = core::UserId{8};
+  b_caseworker.name = "cw.other";
+  b_caseworker.client_address = "192.0.2.8";
+  (void)service().Get(b_caseworker, p.id);  // in the log, allowed or not
+
+  // Agency B's auditor and manager: B does not hold the person. Refused, and the refusal audited.
+  for (Role role : {Role::kAuditor, Role::kManager}) {
+    Principal b = StaffUser({role}, Purpose::kAudit);
+    b.agency = core::AgencyId{2};
+    auto log = service().AccessLog(b, p.id, 50);
+    ASSERT_EQ(log.status().code(), StatusCode::kPermissionDenied);
+    EXPECT_THAT(log.status().message(), HasSubstr("does not hold this client"));
+    EXPECT_FALSE(AuditFor(p.id)[0].entry.allowed);
+  }
+  Principal b_manager = StaffUser({Role::kManager}, Purpose::kAudit);
+  b_manager.agency = core::AgencyId{2};
+  EXPECT_EQ(service().AccessLog(b_manager, core::PersonId{404}, 50).status().code(), StatusCode::kNotFound);
+
+  // Agency 1's auditor sees its own staff in full, and of agency B what the person sees.
+  auto log = service().AccessLog(StaffUser({Role::kAuditor}, Purpose::kAudit), p.id, 50);
+  ASSERT_TRUE(log.ok()) << log.status().ToString();
+  bool saw_b = false;
+  for (const auto& e : log->items) {
+    if (e.record.agency_id == 2 && e.record.entry.action == "person.read") {
+      saw_b = true;
+      EXPECT_EQ(e.record.actor, "");
+      EXPECT_EQ(e.record.client_address, "");
+      EXPECT_EQ(e.record.entry.reason, "");
+      EXPECT_EQ(e.agency_name, "Agency B");
+    }
+    if (e.record.entry.action == "person.create") {
+      EXPECT_EQ(e.record.actor, "cw.jones");
+    }
+  }
+  EXPECT_TRUE(saw_b);
+}
+
 // -------- Source records --------
 
 TEST_F(PersonServiceTest, PutSourceRecordUpsertsByLocalId) {

@@ -13,8 +13,10 @@ constexpr const char* kSelect =
     "g.justification, g.state, g.reviewer, g.reviewed_at, g.review_note FROM break_glass_accesses g "
     "JOIN agencies a ON a.id = g.agency_id ";
 
+// Reviews are made by people signed in: a partner system's token neither lists nor reviews.
 bool MayReview(const authz::Principal& who) {
-  return who.HasAnyRole({authz::Role::kManager, authz::Role::kAuditor, authz::Role::kGovernance});
+  return who.kind == authz::PrincipalKind::kStaff && who.user.valid() &&
+         who.HasAnyRole({authz::Role::kManager, authz::Role::kAuditor, authz::Role::kGovernance});
 }
 
 // Governance users see every agency's accesses; managers and auditors their own agency's.
@@ -81,7 +83,7 @@ StatusOr<std::vector<GlassAccess>> BreakGlassService::List(const authz::Principa
     return Status::InvalidArgument("the page size is out of range", {{"limit", "must be from 1 to 200"}});
   }
   if (!MayReview(who)) {
-    return DenyAudited(who, "break_glass.list", "", "only managers, auditors and governance users review emergency accesses");
+    return DenyAudited(who, "break_glass.list", "", "only managers, auditors and governance users, signed in, review emergency accesses");
   }
   storage::Params params;
   std::string where = "WHERE " + Scope(who, params) + " AND g.id > ?";
@@ -107,7 +109,7 @@ StatusOr<GlassAccess> BreakGlassService::Review(const authz::Principal& who, int
   const std::string record = std::to_string(id);
   if (!MayReview(who)) {
     return DenyAudited(who, "break_glass.review", record,
-                       "only managers, auditors and governance users review emergency accesses");
+                       "only managers, auditors and governance users, signed in, review emergency accesses");
   }
   std::vector<core::FieldError> errors;
   if (outcome == GlassState::kPending) errors.push_back({"outcome", "must be justified or not_justified"});

@@ -140,6 +140,32 @@ test('break-glass opens white and grey data, is flagged, and is reviewed by gove
   assert.equal(reviewed.body.state, 'justified');
   assertProblem(await greta.post(`/api/v1/break-glass/${mine[0].id}/review`, { outcome: 'justified' }), 409);
   assertProblem(await ngo.get('/api/v1/break-glass'), 403);
+
+  // Reviews are made by people signed in: a manager's token neither lists nor reviews.
+  const cityAdmin = await login(server.url, 'admin.city', { purpose: 'administration' });
+  const issued = await cityAdmin.post('/api/v1/tokens', { name: 'manager-system', roles: ['manager', 'auditor'], scopes: ['persons:read', 'audit:read'] });
+  assert.equal(issued.status, 201, issued.text);
+  const managerToken = (method, url, json) => request(server.url, method, url, { headers: { Authorization: `Bearer ${issued.body.secret}` }, json });
+  assertProblem(await managerToken('GET', '/api/v1/break-glass'), 403, { detail: /signed in/ });
+  assertProblem(await managerToken('POST', `/api/v1/break-glass/${mine[0].id}/review`, { outcome: 'justified' }), 403);
+
+  // The access log: the city holds the person, so its auditors read it, with the trust's entries
+  // as the person sees them (no username, no reason: the justification stays with the trust).
+  const log = await managerToken('GET', `/api/v1/persons/${person}/access-log?limit=200`);
+  assert.equal(log.status, 200, log.text);
+  const trusts = log.body.items.filter((e) => e.agency === 'Harbour Community Trust');
+  assert.ok(trusts.length > 0, JSON.stringify(log.body.items.slice(0, 3)));
+  for (const e of trusts) {
+    assert.equal(e.actor, undefined, JSON.stringify(e));
+    assert.ok(!JSON.stringify(e).includes('drop-in'), JSON.stringify(e));
+  }
+  assert.ok(log.body.items.some((e) => e.actor === 'caseworker.city'), "the city's own staff are named");
+  // An agency that does not hold the person reads no log of theirs.
+  const stateAdmin = await login(server.url, 'admin.state', { purpose: 'administration' });
+  const stateIssued = await stateAdmin.post('/api/v1/tokens', { name: 'state-audit', roles: ['auditor'], scopes: ['audit:read'] });
+  assert.equal(stateIssued.status, 201, stateIssued.text);
+  const stateLog = await request(server.url, 'GET', `/api/v1/persons/${person}/access-log`, { headers: { Authorization: `Bearer ${stateIssued.body.secret}` } });
+  assertProblem(stateLog, 403, { detail: /does not hold this client/ });
 });
 
 test('the reference directory lists who knows the person', T, async () => {

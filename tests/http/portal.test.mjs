@@ -58,6 +58,16 @@ test('a person signs up, confirms, is linked at the desk and sees who looked at 
   const wrong = await ana.submit('/portal/sign-in', '/portal/sign-in', { email: 'ana@example.org', password: 'not the password' });
   assert.equal(wrong.status, 401);
   assert.match(wrong.text, /The e-mail address or password is not right/);
+  // A page of the portal sends a signed-out person to the portal's sign-in, and back there after it.
+  const away = await new Visitor(server.url).go('GET', '/portal/applications');
+  assert.equal(away.status, 303);
+  assert.match(away.headers.get('location'), /^\/portal\/sign-in\?next=(%2F|\/)portal(%2F|\/)applications$/);
+  const back = await new Visitor(server.url).submit(away.headers.get('location'), '/portal/sign-in',
+    { email: 'ana@example.org', password: 'correct horse battery', next: '/portal/applications' });
+  assert.equal(back.headers.get('location'), '/portal/applications');
+  const offsite = await new Visitor(server.url).submit('/portal/sign-in', '/portal/sign-in',
+    { email: 'ana@example.org', password: 'correct horse battery', next: '//elsewhere.example/portal' });
+  assert.equal(offsite.headers.get('location'), '/portal');
   const signed = await ana.submit('/portal/sign-in', '/portal/sign-in', { email: 'Ana@Example.org', password: 'correct horse battery' });
   assert.equal(signed.status, 303, signed.text.slice(0, 300));
   assert.equal(signed.headers.get('location'), '/portal');

@@ -28,7 +28,8 @@ after(async () => {
 });
 
 // The answers a household gives, by question; any other question is answered no or 0.
-const kAnswers = { earned_income: '1,100', unearned_income: '0', shelter_costs: '$850', countable_assets: '300', age: '34' };
+// Amounts as people write them: "1.100" is 1100 (an amount has no third decimal).
+const kAnswers = { earned_income: '1.100', unearned_income: '0', shelter_costs: '$850', countable_assets: '300', age: '34' };
 
 // The questions on a questionnaire page (form names), and the answers it carries unseen.
 function questionsOf(html) {
@@ -72,6 +73,10 @@ test('a person is screened once in the portal and applies to three programs of t
   assert.match(wrong.text, /govuk-error-summary/);
   assert.match(wrong.text, /href="#in-earned_income"/);
   assert.match(wrong.text, /id="in-earned_income-error"/);
+  // An amount that could be read two ways is asked again, not guessed.
+  const unclear = await ana.go('POST', '/portal/check', [['csrf_token', hiddenCsrf(page.text)], ['in.earned_income', '1.2005']]);
+  assert.equal(unclear.status, 400);
+  assert.match(unclear.text, /href="#in-earned_income">Write the amount in figures, like 3500 or 3500.50/);
 
   // Step by step until the rules need nothing more; each step carries the earlier answers.
   let done;

@@ -182,8 +182,10 @@ test('only governance users decide, signed in; refusals of permission are audite
   assertProblem(await caseworker.post(`/api/v1/sharing-agreements/${p.body.id}/decision`, { decision: 'approve' }), 403,
     { detail: /governance/ });
   assertProblem(await manager.post(`/api/v1/sharing-agreements/${p.body.id}/decision`, { decision: 'approve' }), 403);
-  // A token with the governance role is not a governance user: decisions are personal.
-  const secret = await issueToken(admin, { name: 'governance-sync', roles: ['governance'], scopes: ['persons:read'] });
+  // Decisions are personal: no token has the governance role, and a token's decision is refused.
+  assertProblem(await admin.post('/api/v1/tokens', { name: 'governance-sync', roles: ['governance'], scopes: ['persons:read'] }),
+    400, { fields: ['roles/0'] });
+  const secret = await issueToken(admin, { name: 'manager-sync', roles: ['manager'], scopes: ['persons:read'] });
   const token = await request(server.url, 'POST', `/api/v1/sharing-agreements/${p.body.id}/decision`, {
     headers: { Authorization: `Bearer ${secret}` }, json: { decision: 'approve' },
   });

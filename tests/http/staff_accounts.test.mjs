@@ -225,6 +225,24 @@ test('only the administrators of the account\'s agency manage it; their own acco
   const demote = await send(cityAdmin, `/staff/${self}`, `/staff/${self}/roles`, { roles: 'manager' });
   assert.equal(demote.status, 409);
   assert.match(demote.text, /You cannot take the admin role from yourself/);
+  // The governance role is the operator's to give: an agency's administrator gives it to no one,
+  // themselves included, and does not reset the password of an account that has it.
+  const form = await cityAdmin.go('GET', `/staff/${self}`);
+  const grab = await cityAdmin.go('POST', `/staff/${self}/roles`,
+    new URLSearchParams([['csrf_token', hiddenCsrf(form.text)], ['roles', 'admin'], ['roles', 'governance']]));
+  assert.equal(grab.status, 403);
+  assert.match(grab.text, /operator/);
+  assert.equal(await sql(db, `SELECT group_concat(role) FROM user_roles WHERE user_id = ${self}`), 'admin');
+  const governance = await idOf('governance.city');
+  const hash = await sql(db, `SELECT password_hash FROM users WHERE id = ${governance}`);
+  const reset = await send(cityAdmin, `/staff/${governance}`, `/staff/${governance}/password`, { password: 'seven swans swimming' });
+  assert.equal(reset.status, 403);
+  assert.equal(await sql(db, `SELECT password_hash FROM users WHERE id = ${governance}`), hash);
+  const cityApi = await login(server.url, 'admin.city', { purpose: 'administration' });
+  const made = await cityApi.post(`/api/v1/agencies/${await sql(db, "SELECT id FROM agencies WHERE code = 'city-social'")}/users`,
+    { username: 'second.governor', display_name: 'Second Governor', password: 'four calm green hills', roles: ['governance'] });
+  assertProblem(made, 403, { detail: /operator/ });
+  assert.equal(await sql(db, "SELECT count(*) FROM users WHERE username = 'second.governor'"), '0');
   assert.ok(Number(await sql(db, "SELECT count(*) FROM audit_log WHERE action = 'request.refused' AND actor IN ('caseworker.city', 'admin.state')")) >= 3);
 });
 
