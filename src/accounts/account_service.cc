@@ -57,7 +57,8 @@ std::optional<std::string> AdminRefusal(const Principal& who, std::optional<core
 // administrator neither gives it, takes it, nor sets the password of an account that has it; the
 // deployment's operator does (`onedoor user create`, system principals).
 constexpr std::string_view kGovernanceByOperator =
-    "the governance role decides sharing for the whole consortium: the deployment's operator gives it "
+    "the governance role decides sharing for the whole consortium: the deployment's operator gives "
+    "it "
     "(onedoor user create), not an agency's administrator";
 
 bool HasGovernance(const std::vector<Role>& roles) {
@@ -686,7 +687,8 @@ Status AccountService::SetRoles(const Principal& who, core::UserId id, const std
   }
   if (wanted == user.roles) return Status::Ok();
   if (HasGovernance(wanted) != HasGovernance(user.roles) && !IsSystem(who)) {
-    return Refuse(who, "user.set_roles", "user", IdText(id.value), std::string(kGovernanceByOperator));
+    return Refuse(who, "user.set_roles", "user", IdText(id.value),
+                  std::string(kGovernanceByOperator));
   }
   return db_.Write([&](storage::Transaction& tx) -> Status {
     RETURN_IF_ERROR(tx.Execute("DELETE FROM user_roles WHERE user_id = ?", {id.value}).status());
@@ -752,7 +754,8 @@ Status AccountService::SetTemporaryPassword(const Principal& who, core::UserId i
   if (HasGovernance(user.roles) && !IsSystem(who)) {
     // Else an administrator could sign in as the agency's governance user.
     return Refuse(who, "user.password_reset", "user", IdText(id.value),
-                  "a governance account's password is not reset by an agency's administrator: its owner changes it, "
+                  "a governance account's password is not reset by an agency's administrator: its "
+                  "owner changes it, "
                   "or the deployment's operator replaces the account");
   }
   if (std::string problem = PasswordProblem(password, user.username, user.email); !problem.empty()) {
@@ -879,7 +882,8 @@ StatusOr<IssuedToken> AccountService::IssueToken(const Principal& who, const std
   for (size_t i = 0; i < roles.size(); ++i) {
     if (roles[i] == Role::kGovernance) {
       errors.push_back({fmt::format("roles/{}", i),
-                        "a token cannot have the governance role: sharing decisions and reviews are made by people, "
+                        "a token cannot have the governance role: sharing decisions and reviews "
+                        "are made by people, "
                         "signed in"});
     }
   }

@@ -260,7 +260,8 @@ Response Dispatcher::Run(Request& request, const Route& route, Context& ctx) {
       std::string next = request.path;
       // A citizen's page sends them to the portal's own sign-in, staff pages to the staff one.
       const bool portal = next == "/portal" || next.rfind("/portal/", 0) == 0;
-      Response r = Response::Redirect((portal ? "/portal/sign-in?next=" : "/login?next=") + UrlEncode(next));
+      Response r =
+          Response::Redirect((portal ? "/portal/sign-in?next=" : "/login?next=") + UrlEncode(next));
       if (!session_cookie.empty()) r.Header("Set-Cookie", SessionCookie("", options_.secure_cookies, 0));
       return r;
     }

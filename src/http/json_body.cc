@@ -16,7 +16,8 @@ bool IsJsonType(std::string_view type) {
   constexpr std::string_view kJson = "application/json";
   if (type.size() != kJson.size()) return false;
   for (size_t i = 0; i < kJson.size(); ++i) {
-    const char c = type[i] >= 'A' && type[i] <= 'Z' ? static_cast<char>(type[i] - 'A' + 'a') : type[i];
+    const char c =
+        type[i] >= 'A' && type[i] <= 'Z' ? static_cast<char>(type[i] - 'A' + 'a') : type[i];
     if (c != kJson[i]) return false;
   }
   return true;
@@ -34,7 +35,8 @@ core::StatusOr<nlohmann::json> ParseJsonObject(const Request& request) {
     body = nlohmann::json::parse(request.body);
   } catch (const nlohmann::json::parse_error& e) {
     // The message gives the byte offset, not the content.
-    return core::Status::InvalidArgument(fmt::format("the body is not valid JSON (at byte {})", e.byte));
+    return core::Status::InvalidArgument(
+        fmt::format("the body is not valid JSON (at byte {})", e.byte));
   } catch (const nlohmann::json::out_of_range&) {
     return core::Status::InvalidArgument("the body is not valid JSON: a number is too large");
   } catch (const nlohmann::json::exception&) {

@@ -73,7 +73,8 @@ nlohmann::json InputField(const PageDeps& deps, const Context& ctx, const eligib
 // A typed answer as the engine takes it: trimmed; money and numbers as NumberFromTyped reads
 // them in the page's language ("1.200,50" → "1200.50"); nullopt when a number is unclear, for
 // the field's error UnclearNumber (English, the catalogue's key).
-std::optional<std::string> AnswerValue(const eligibility::Symbol& s, std::string v, std::string_view language);
+std::optional<std::string> AnswerValue(const eligibility::Symbol& s, std::string v,
+                                       std::string_view language);
 std::string UnclearNumber(const eligibility::Symbol& s);
 // A result's tag class and words ("Likely eligible"; English, the catalogue's key).
 std::string TagClass(const std::string& result);

@@ -1,25 +1,24 @@
 #include "http/pages.h"
-#include "metrics/service_metrics.h"
 
-#include "sharing/reference_directory.h"
+#include <fmt/format.h>
 
 #include <algorithm>
 #include <charconv>
+#include <nlohmann/json.hpp>
 #include <sstream>
 
-#include <fmt/format.h>
-#include <nlohmann/json.hpp>
-
+#include "cases/timeline.h"
 #include "core/crypto.h"
 #include "frontoffice/office_hours.h"
-#include "cases/timeline.h"
 #include "http/address_throttle.h"
 #include "http/api_timeline.h"
-#include "i18n/messages.h"
 #include "http/multipart.h"
-#include "portal/portal_service.h"
 #include "http/page_support.h"
 #include "http/typed_number.h"
+#include "i18n/messages.h"
+#include "metrics/service_metrics.h"
+#include "portal/portal_service.h"
+#include "sharing/reference_directory.h"
 
 namespace http {
 namespace {
@@ -592,9 +591,11 @@ json InputField(const PageDeps& deps, const Context& ctx, const eligibility::Sym
   return f;
 }
 
-std::optional<std::string> AnswerValue(const eligibility::Symbol& s, std::string v, std::string_view language) {
+std::optional<std::string> AnswerValue(const eligibility::Symbol& s, std::string v,
+                                       std::string_view language) {
   v = Trim(std::move(v));
-  if (v.empty() || (s.type != eligibility::Type::kMoney && s.type != eligibility::Type::kNumber)) return v;
+  if (v.empty() || (s.type != eligibility::Type::kMoney && s.type != eligibility::Type::kNumber))
+    return v;
   return NumberFromTyped(v, s.type == eligibility::Type::kMoney, DecimalMarkOf(language));
 }
 
@@ -827,9 +828,12 @@ void AddScreeningPages(Router& router, const PageDeps& deps) {
                 }
                 for (const auto& s : rules.symbols()) {
                   if (!s.is_input || s.entity != eligibility::Entity::kHousehold) continue;
-                  auto v = AnswerValue(s, FormValue(form, "in." + s.name), page_support::LanguageOf(ctx));
-                  if (!v) errors.push_back({s.name, page_support::UnclearNumber(s)});
-                  else if (!v->empty()) req.input.values.emplace_back(s.name, *v);
+                  auto v = AnswerValue(s, FormValue(form, "in." + s.name),
+                                       page_support::LanguageOf(ctx));
+                  if (!v)
+                    errors.push_back({s.name, page_support::UnclearNumber(s)});
+                  else if (!v->empty())
+                    req.input.values.emplace_back(s.name, *v);
                 }
                 int rows = req.household ? 0 : kInlineMembers;
                 if (req.household) {
@@ -844,9 +848,11 @@ void AddScreeningPages(Router& router, const PageDeps& deps) {
                   bool answered = false;
                   for (const auto& s : rules.symbols()) {
                     if (!s.is_input || s.entity != eligibility::Entity::kPerson) continue;
-                    auto typed = AnswerValue(s, FormValue(form, fmt::format("m{}.{}", i, s.name)), page_support::LanguageOf(ctx));
+                    auto typed = AnswerValue(s, FormValue(form, fmt::format("m{}.{}", i, s.name)),
+                                             page_support::LanguageOf(ctx));
                     if (!typed) {
-                      errors.push_back({fmt::format("members/{}/{}", i, s.name), page_support::UnclearNumber(s)});
+                      errors.push_back({fmt::format("members/{}/{}", i, s.name),
+                                        page_support::UnclearNumber(s)});
                       answered = true;
                       continue;
                     }

@@ -211,10 +211,12 @@ void AddPortalPages(Router& router, const PageDeps& deps) {
   auto sign_in_page = [&deps](Context& ctx, int status, const std::string& email, const std::string& problem) {
     json d = Common(deps, ctx, "Sign in to your account", "portal");
     d["f_email"] = email;
-    d["next"] = PortalNext(ctx.request.method == "GET" ? ctx.request.Query("next")
-                                                       : FormValue(ParseForm(ctx.request.body), "next"));
+    d["next"] =
+        PortalNext(ctx.request.method == "GET" ? ctx.request.Query("next")
+                                               : FormValue(ParseForm(ctx.request.body), "next"));
     if (ctx.request.Query("changed") == "1") {
-      d["flash"] = page_support::T(deps, ctx, "Your password is changed. Sign in with the new one.");
+      d["flash"] =
+          page_support::T(deps, ctx, "Your password is changed. Sign in with the new one.");
     }
     AddProviders(deps, d);
     if (!problem.empty()) {

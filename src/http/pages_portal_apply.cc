@@ -46,8 +46,9 @@ Me LinkedPerson(const PageDeps& deps, Context& ctx, bool to_apply = true) {
 // The form's answers as the engine takes them: "in.NAME" for the household, "mI.NAME" for its
 // I-th current member. Money may be written "$1,200" or, in Spanish, "1.200,50". An answer that
 // is not clearly a number is left out, with its error in `errors` when given.
-eligibility::HouseholdInput Answers(const eligibility::RuleSet& rules, const Form& form, size_t members,
-                                    std::string_view language, std::vector<core::FieldError>* errors) {
+eligibility::HouseholdInput Answers(const eligibility::RuleSet& rules, const Form& form,
+                                    size_t members, std::string_view language,
+                                    std::vector<core::FieldError>* errors) {
   eligibility::HouseholdInput input;
   for (const auto& s : rules.symbols()) {
     if (!s.is_input || s.entity != eligibility::Entity::kHousehold) continue;
@@ -65,7 +66,9 @@ eligibility::HouseholdInput Answers(const eligibility::RuleSet& rules, const For
       const std::string key = fmt::format("m{}.{}", i, s.name);
       auto v = page_support::AnswerValue(s, FormValue(form, key), language);
       if (!v) {
-        if (errors != nullptr) errors->push_back({fmt::format("members/{}/{}", i, s.name), page_support::UnclearNumber(s)});
+        if (errors != nullptr)
+          errors->push_back(
+              {fmt::format("members/{}/{}", i, s.name), page_support::UnclearNumber(s)});
       } else if (s.type == eligibility::Type::kBool && s.default_value) {
         // A box of "tick what applies": not ticked says no.
         m.emplace_back(s.name, *v == "true" ? "true" : "false");

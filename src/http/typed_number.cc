@@ -32,7 +32,8 @@ std::string Plain(std::string_view text) {
       ++i;
     } else if (b == 0xC2 && next == 0xA0) {  // no-break space
       ++i;
-    } else if (b == 0xE2 && next == 0x80 && (third == 0xAF || third == 0x89)) {  // narrow and thin spaces
+    } else if (b == 0xE2 && next == 0x80 &&
+               (third == 0xAF || third == 0x89)) {  // narrow and thin spaces
       i += 2;
     } else if (b != ' ' && b != '\t') {
       out += static_cast<char>(b);
@@ -72,7 +73,8 @@ std::optional<std::string> NumberFromTyped(std::string_view text, bool money, ch
     s.erase(0, 1);
   }
   if (s.empty()) return std::nullopt;
-  if (!std::all_of(s.begin(), s.end(), [](char c) { return IsDigit(c) || c == '.' || c == ','; })) return std::nullopt;
+  if (!std::all_of(s.begin(), s.end(), [](char c) { return IsDigit(c) || c == '.' || c == ','; }))
+    return std::nullopt;
   const size_t last = s.find_last_of(".,");
   if (last == std::string::npos) return sign + s;
 
@@ -86,8 +88,10 @@ std::optional<std::string> NumberFromTyped(std::string_view text, bool money, ch
     if (marks > 1) return std::nullopt;  // "1.200.50,5"
     decimal = mark;
   } else if (marks == 1) {
-    if (tail != 3) decimal = mark;
-    else if (!money && mark == decimal_mark) decimal = mark;
+    if (tail != 3)
+      decimal = mark;
+    else if (!money && mark == decimal_mark)
+      decimal = mark;
   }
   std::string whole = decimal != 0 ? s.substr(0, last) : s;
   const std::string fraction = decimal != 0 ? s.substr(last + 1) : "";
@@ -102,7 +106,8 @@ std::optional<std::string> NumberFromTyped(std::string_view text, bool money, ch
     std::string digits;
     while (true) {
       const size_t end = whole.find(group, start);
-      const std::string part = whole.substr(start, end == std::string::npos ? std::string::npos : end - start);
+      const std::string part =
+          whole.substr(start, end == std::string::npos ? std::string::npos : end - start);
       if (part.find_first_of(".,") != std::string::npos) return std::nullopt;
       if (start == 0 ? (part.empty() || part.size() > 3) : part.size() != 3) return std::nullopt;
       digits += part;
@@ -117,8 +122,9 @@ std::optional<std::string> NumberFromTyped(std::string_view text, bool money, ch
 
 char DecimalMarkOf(std::string_view language) {
   const std::string_view base = language.substr(0, language.find_first_of("-_"));
-  static constexpr std::array<std::string_view, 16> kComma = {"es", "fr", "de", "it", "pt", "nl", "ru", "pl",
-                                                              "tr", "uk", "ro", "sv", "da", "nb", "fi", "cs"};
+  static constexpr std::array<std::string_view, 16> kComma = {"es", "fr", "de", "it", "pt", "nl",
+                                                              "ru", "pl", "tr", "uk", "ro", "sv",
+                                                              "da", "nb", "fi", "cs"};
   return std::find(kComma.begin(), kComma.end(), base) != kComma.end() ? ',' : '.';
 }
 

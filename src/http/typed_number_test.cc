@@ -37,13 +37,13 @@ TEST(NumberFromTyped, DropsCurrencySignsSpacesAndReadsArabicDigits) {
   EXPECT_EQ(Amount("US$ 75"), "75");
   EXPECT_EQ(Amount("-$20"), "-20");
   EXPECT_EQ(Amount("\u0661\u0662\u0660\u0660\u066b\u0665\u0660"), "1200.50");  // ١٢٠٠٫٥٠
-  EXPECT_EQ(Amount("\u06f3\u06f5\u06f0\u06f0"), "3500");                        // ۳۵۰۰
+  EXPECT_EQ(Amount("\u06f3\u06f5\u06f0\u06f0"), "3500");                       // ۳۵۰۰
   EXPECT_EQ(Amount(".5"), "0.5");
 }
 
 TEST(NumberFromTyped, RefusesWhatIsNotClearlyOneAmount) {
-  for (const char* text : {"abc", "12a", "1.200.50", "1,2,3", "1.20,500", "12,3456", "1.2005", "1,00,000", "$",
-                           "3..5", "1,200,50.5", "1.200,505"}) {
+  for (const char* text : {"abc", "12a", "1.200.50", "1,2,3", "1.20,500", "12,3456", "1.2005",
+                           "1,00,000", "$", "3..5", "1,200,50.5", "1.200,505"}) {
     EXPECT_EQ(Amount(text), "unclear") << text;
   }
 }

@@ -523,7 +523,8 @@ StatusOr<AccessLogPage> PersonService::AccessLog(const authz::Principal& who, co
       exists = holding.exists;
       if (!holding.holds) {
         allowed = false;
-        reason = exists ? "your agency does not hold this client: auditors and managers read the access log of their "
+        reason = exists ? "your agency does not hold this client: auditors and managers read the "
+                          "access log of their "
                           "agency's clients only"
                         : "there is no such client";
       }

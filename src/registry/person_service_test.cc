@@ -703,7 +703,8 @@ TEST_F(PersonServiceTest, AccessLogIsForTheAuditorsAndManagersOfAnAgencyThatHold
   }
   Principal b_manager = StaffUser({Role::kManager}, Purpose::kAudit);
   b_manager.agency = core::AgencyId{2};
-  EXPECT_EQ(service().AccessLog(b_manager, core::PersonId{404}, 50).status().code(), StatusCode::kNotFound);
+  EXPECT_EQ(service().AccessLog(b_manager, core::PersonId{404}, 50).status().code(),
+            StatusCode::kNotFound);
 
   // Agency 1's auditor sees its own staff in full, and of agency B what the person sees.
   auto log = service().AccessLog(StaffUser({Role::kAuditor}, Purpose::kAudit), p.id, 50);

@@ -83,7 +83,9 @@ StatusOr<std::vector<GlassAccess>> BreakGlassService::List(const authz::Principa
     return Status::InvalidArgument("the page size is out of range", {{"limit", "must be from 1 to 200"}});
   }
   if (!MayReview(who)) {
-    return DenyAudited(who, "break_glass.list", "", "only managers, auditors and governance users, signed in, review emergency accesses");
+    return DenyAudited(
+        who, "break_glass.list", "",
+        "only managers, auditors and governance users, signed in, review emergency accesses");
   }
   storage::Params params;
   std::string where = "WHERE " + Scope(who, params) + " AND g.id > ?";
@@ -108,8 +110,9 @@ StatusOr<GlassAccess> BreakGlassService::Review(const authz::Principal& who, int
                                                 const std::string& note) {
   const std::string record = std::to_string(id);
   if (!MayReview(who)) {
-    return DenyAudited(who, "break_glass.review", record,
-                       "only managers, auditors and governance users, signed in, review emergency accesses");
+    return DenyAudited(
+        who, "break_glass.review", record,
+        "only managers, auditors and governance users, signed in, review emergency accesses");
   }
   std::vector<core::FieldError> errors;
   if (outcome == GlassState::kPending) errors.push_back({"outcome", "must be justified or not_justified"});
