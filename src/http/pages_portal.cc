@@ -485,8 +485,16 @@ void AddPortalPages(Router& router, const PageDeps& deps) {
         d["consent_rows"] = std::move(rows);
       }
     }
-    auto log = deps.persons.AccessLog(who, *me->person, 50);
+    // Others' entries only unless asked (`all=1`), 50 a page, older ones by `before`.
+    const bool all_entries = ctx.request.Query("all") == "1";
+    int64_t before = 0;
+    if (auto b = ParseId(ctx.request.Query("before"), "before"); b.ok()) before = *b;
+    auto log = deps.persons.AccessLog(who, *me->person, 50, before, !all_entries);
     if (!log.ok()) return ErrorFor(deps, ctx, log.status());
+    d["access_all"] = all_entries;
+    if (log->next_before) {
+      d["older_href"] = fmt::format("/portal?{}before={}#access-log", all_entries ? "all=1&" : "", *log->next_before);
+    }
     json rows = json::array();
     for (const auto& e : log->items) {
       const auto& r = e.record;

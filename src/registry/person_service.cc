@@ -499,7 +499,7 @@ StatusOr<std::vector<HistoryEntry>> PersonService::History(const authz::Principa
 }
 
 StatusOr<AccessLogPage> PersonService::AccessLog(const authz::Principal& who, core::PersonId id, int limit,
-                                                 int64_t before) {
+                                                 int64_t before, bool others_only) {
   if (limit < 1 || limit > 200) {
     return Status::InvalidArgument("the page size is out of range", {{"limit", "must be from 1 to 200"}});
   }
@@ -537,6 +537,7 @@ StatusOr<AccessLogPage> PersonService::AccessLog(const authz::Principal& who, co
     // The entries of an agency under a legal exception are seen by that agency's own auditors and
     // managers only: not by the person, nor by other agencies.
     auto hidden = [&](const audit::Record& r) {
+      if (others_only && r.agency_id == 0 && r.user_id != 0 && r.user_id == who.user.value) return true;
       if (!own && r.agency_id == who.agency.value) return false;
       auto it = agencies.find(r.agency_id);
       return it != agencies.end() &&

@@ -136,8 +136,10 @@ class PersonService {
   // in SetAccessLogExceptions (a legal exception of the deployment: those entries stay in the
   // audit log, and auditors see them), nor staff usernames and the gate's reasons: they see
   // the agency, the roles, the purpose and what was done. The request is audited.
+  // With `others_only`, the entries of the caller's own portal account are left out (the person
+  // looking at their own record, again and again, would push the agencies' entries off the page).
   core::StatusOr<AccessLogPage> AccessLog(const authz::Principal& who, core::PersonId id, int limit,
-                                          int64_t before = 0);
+                                          int64_t before = 0, bool others_only = false);
   // The codes of the agencies whose accesses the person does not see in their access log.
   void SetAccessLogExceptions(std::vector<std::string> agency_codes) { log_exceptions_ = std::move(agency_codes); }
 

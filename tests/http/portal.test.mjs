@@ -108,13 +108,27 @@ test('a person signs up, confirms, is linked at the desk and sees who looked at 
   const mine = await ana.go('GET', '/portal');
   assert.equal(mine.status, 200);
   assert.match(mine.text, /Your details/);
-  const rows = [...mine.text.matchAll(/<tr class="govuk-table__row"><td class="govuk-table__cell">([^<]+)<\/td><td class="govuk-table__cell">([^<]+)<\/td><td class="govuk-table__cell">([^<]*)<\/td><td class="govuk-table__cell">([^<]*)<\/td><td class="govuk-table__cell">([^<]+)/g)]
+  const logRows = (html) => [...html.matchAll(/<tr class="govuk-table__row"><td class="govuk-table__cell">([^<]+)<\/td><td class="govuk-table__cell">([^<]+)<\/td><td class="govuk-table__cell">([^<]*)<\/td><td class="govuk-table__cell">([^<]*)<\/td><td class="govuk-table__cell">([^<]+)/g)]
     .map((m) => ({ who: m[2], roles: m[3], purpose: m[4], what: m[5].trim() }));
+  const rows = logRows(mine.text);
   assert.ok(rows.some((r) => r.who === 'City Social Services Department' && r.roles.includes('caseworker') &&
     r.purpose === 'Case work' && r.what === 'Looked at your record'), JSON.stringify(rows, null, 1));
   assert.ok(rows.some((r) => r.what === 'Linked your portal account'), JSON.stringify(rows));
   // Staff usernames are not shown to the person.
   assert.doesNotMatch(mine.text, /caseworker\.city|frontdesk\.city/);
+  // The person's own visits, four entries each, do not push the agencies' off the page: their
+  // own actions are listed when they ask, and older entries are a page away.
+  for (let i = 0; i < 15; i++) await ana.go('GET', '/portal');
+  const later = logRows((await ana.go('GET', '/portal')).text);
+  assert.ok(later.some((r) => r.who === 'City Social Services Department' && r.what === 'Looked at your record'), JSON.stringify(later));
+  assert.ok(!later.some((r) => r.who === 'You'), JSON.stringify(later));
+  const everything = await ana.go('GET', '/portal?all=1');
+  assert.ok(logRows(everything.text).some((r) => r.who === 'You'));
+  const older = /href="(\/portal\?all=1&amp;before=\d+#access-log)"/.exec(everything.text);
+  assert.ok(older, 'a link to older entries');
+  const olderPage = await ana.go('GET', older[1].replace('&amp;', '&').replace(/#.*/, ''));
+  assert.equal(olderPage.status, 200);
+  assert.ok(logRows(olderPage.text).length > 0);
 
   // Tell us once: the person moves; a missing line is named and nothing is sent; then every
   // agency that knows them is told, and the person sees when each has updated its records.
