@@ -4,6 +4,7 @@
 #include <unistd.h>
 
 #include <algorithm>
+#include <sstream>
 #include <chrono>
 #include <cstdio>
 #include <cstdlib>
@@ -139,6 +140,24 @@ std::vector<std::string> SplitList(const std::string& s) {
     if (comma == std::string::npos) comma = s.size();
     if (comma > start) out.push_back(s.substr(start, comma - start));
     start = comma + 1;
+  }
+  return out;
+}
+
+// The lines of the usage about `command` ("backup", "user"...), or "" when it has none.
+std::string CommandUsage(const std::string& command) {
+  std::istringstream in(kUsage);
+  std::string line;
+  std::string out;
+  bool inside = false;
+  while (std::getline(in, line)) {
+    if (line.size() > 2 && line.compare(0, 2, "  ") == 0 && line[2] != ' ') {
+      inside = line.compare(2, command.size(), command) == 0 &&
+               (line.size() == 2 + command.size() || line[2 + command.size()] == ' ');
+    } else if (line.compare(0, 3, "   ") != 0) {
+      inside = false;
+    }
+    if (inside) out += line + "\n";
   }
   return out;
 }
@@ -493,13 +512,33 @@ int Main(int argc, char** argv) {
   std::vector<std::string> args(argv + 1, argv + argc);
   std::string config_path;
   if (const char* env = std::getenv("ONEDOOR_CONFIG")) config_path = env;
-  if (args.size() >= 2 && args[0] == "--config") {
-    config_path = args[1];
-    args.erase(args.begin(), args.begin() + 2);
+  // --config FILE (or --config=FILE) before or after the command.
+  for (size_t i = 0; i < args.size();) {
+    if (args[i] == "--config") {
+      if (i + 1 >= args.size()) return Usage("--config needs a file: onedoor --config FILE COMMAND");
+      config_path = args[i + 1];
+      args.erase(args.begin() + static_cast<std::ptrdiff_t>(i), args.begin() + static_cast<std::ptrdiff_t>(i) + 2);
+    } else if (args[i].rfind("--config=", 0) == 0) {
+      config_path = args[i].substr(9);
+      args.erase(args.begin() + static_cast<std::ptrdiff_t>(i));
+    } else {
+      ++i;
+    }
   }
   if (args.empty() || args[0] == "--help" || args[0] == "-h" || args[0] == "help") {
     std::fputs(kUsage, args.empty() ? stderr : stdout);
     return args.empty() ? 2 : 0;
+  }
+  // COMMAND --help: that command's lines of the usage, and nothing done.
+  if (std::find(args.begin() + 1, args.end(), "--help") != args.end() ||
+      std::find(args.begin() + 1, args.end(), "-h") != args.end()) {
+    const std::string lines = CommandUsage(args[0]);
+    if (lines.empty()) {
+      std::fprintf(stderr, "onedoor: unknown command '%s'\n\n%s", args[0].c_str(), kUsage);
+      return 2;
+    }
+    std::printf("Usage: onedoor [--config FILE] ...\n%s", lines.c_str());
+    return 0;
   }
   if (args[0] == "version" || args[0] == "--version") {
     std::printf("onedoor 0.1.0\n");
@@ -511,9 +550,13 @@ int Main(int argc, char** argv) {
   core::SetLogLevel(core::ParseLogLevel(config->log_level));
   const std::string& command = args[0];
 
-  if (command == "serve") return Serve(*config);
+  if (command == "serve") {
+    if (args.size() != 1) return Usage("usage: onedoor [--config FILE] serve (settings come from the file and ONEDOOR_*)");
+    return Serve(*config);
+  }
 
   if (command == "migrate") {
+    if (args.size() != 1) return Usage("usage: onedoor [--config FILE] migrate");
     auto app = App::Open(*config, false);
     if (!app.ok()) return Fail(app.status());
     auto version = storage::SchemaVersion((*app)->db());
@@ -655,6 +698,9 @@ int Main(int argc, char** argv) {
                                    std::vector<std::string>(args.begin() + 2, args.end()));
   }
 
+  if (command == "backup" && args.size() == 2 && args[1].rfind('-', 0) == 0) {
+    return Usage("usage: onedoor backup FILE (a file name, not an option: '" + args[1] + "')");
+  }
   if (command == "backup" && args.size() == 2) {
     if (config->db.rfind("postgres", 0) == 0) {
       std::fprintf(stderr, "onedoor: backup copies a SQLite database; back up PostgreSQL with pg_dump or "
@@ -666,6 +712,11 @@ int Main(int argc, char** argv) {
     return 0;
   }
 
+  if (const std::string lines = CommandUsage(command); !lines.empty()) {
+    std::fprintf(stderr, "onedoor: '%s' was given arguments it does not take; its usage:\n%s", command.c_str(),
+                 lines.c_str());
+    return 2;
+  }
   std::fprintf(stderr, "onedoor: unknown command '%s'\n\n%s", command.c_str(), kUsage);
   return 2;
 }

@@ -533,5 +533,55 @@ TEST(RuleSetLoad, ShippedPacksLoadAndTheirContentHashIsStable) {
   EXPECT_FALSE(w1.empty());  // the FY 2026 amounts ended on 2026-10-01
 }
 
+// The guide's examples work as written: the test case of "Testing rules" passes against the
+// shipped packs, and the inputs of "Inputs" load.
+std::string GuideBlock(const std::string& guide, const std::string& section) {
+  const size_t at = guide.find(section);
+  if (at == std::string::npos) return "";
+  const size_t open = guide.find("```yaml\n", at);
+  const size_t close = guide.find("```", open + 8);
+  if (open == std::string::npos || close == std::string::npos) return "";
+  return guide.substr(open + 8, close - open - 8);
+}
+
+TEST(RuleSetLoad, TheGuidesExamplesWorkAsWritten) {
+  std::ifstream in(std::string(ONEDOOR_SOURCE_DIR) + "/docs/rules.md");
+  std::stringstream ss;
+  ss << in.rdbuf();
+  const std::string guide = ss.str();
+
+  const std::string test_case = GuideBlock(guide, "## Testing rules");
+  ASSERT_FALSE(test_case.empty());
+  std::string root = std::string(ONEDOOR_SOURCE_DIR) + "/rules";
+  std::vector<std::string> w;
+  auto rules = RuleSet::Load({root + "/inputs.yaml", root + "/us", root + "/demo"}, kToday, &w);
+  ASSERT_TRUE(rules.ok()) << rules.status().message();
+  std::ostringstream out;
+  auto summary = RunRuleTestText(**rules, "rules.md", test_case, out);
+  ASSERT_TRUE(summary.ok()) << summary.status().message();
+  EXPECT_EQ(summary->failed, 0) << out.str();
+  EXPECT_EQ(summary->passed, 1) << out.str();
+
+  const std::string inputs = GuideBlock(guide, "## Inputs");
+  ASSERT_FALSE(inputs.empty());
+  std::vector<std::string> w2;
+  auto loaded = RuleSet::LoadText({{"inputs.yaml", inputs}}, kToday, &w2);
+  EXPECT_TRUE(loaded.ok()) << loaded.status().message();
+}
+
+TEST(RuleTests, AFolderWithoutTestFilesIsAnErrorNotAPass) {
+  const std::string empty = ::testing::TempDir() + "/rule-tests-empty";
+  std::filesystem::create_directories(empty);
+  std::string root = std::string(ONEDOOR_SOURCE_DIR) + "/rules";
+  std::vector<std::string> w;
+  auto rules = RuleSet::Load({root + "/inputs.yaml", root + "/us", root + "/demo"}, kToday, &w);
+  ASSERT_TRUE(rules.ok()) << rules.status().message();
+  std::ostringstream out;
+  auto summary = RunRuleTests(**rules, {empty}, out);
+  ASSERT_FALSE(summary.ok());
+  EXPECT_EQ(summary.status().code(), core::StatusCode::kNotFound);
+  EXPECT_NE(summary.status().message().find("no test files"), std::string::npos);
+}
+
 }  // namespace
 }  // namespace eligibility

@@ -208,10 +208,13 @@ core::StatusOr<RuleTestSummary> RunRuleTests(const RuleSet& rules, const std::ve
   for (const auto& p : paths) {
     std::error_code ec;
     if (fs::is_directory(p, ec)) {
+      const size_t before = files.size();
       for (auto it = fs::recursive_directory_iterator(p, ec); it != fs::recursive_directory_iterator(); it.increment(ec)) {
         if (ec) break;
         if (it->is_regular_file() && it->path().extension() == ".yaml") files.push_back(it->path().string());
       }
+      // A wrong folder must not pass as "0 passed, 0 failed".
+      if (files.size() == before) return core::Status::NotFound(fmt::format("{}: no test files (*.yaml) in this folder", p));
     } else if (fs::is_regular_file(p, ec)) {
       files.push_back(p);
     } else {

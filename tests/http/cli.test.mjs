@@ -1,0 +1,67 @@
+// The command line as an operator meets it: --config before or after the command, a command's
+// own --help that does nothing else, and arguments a command does not take refused instead of
+// ignored (a backup written to a file named "--help", a server on the wrong database).
+//
+//   ONEDOOR_BIN=build/dev/onedoor node --test tests/http/cli.test.mjs
+
+import assert from 'node:assert/strict';
+import { execFile } from 'node:child_process';
+import { existsSync } from 'node:fs';
+import { mkdtemp, readdir, rm, writeFile } from 'node:fs/promises';
+import os from 'node:os';
+import path from 'node:path';
+import { after, before, test } from 'node:test';
+
+import { binary } from './helpers.mjs';
+
+let dir;
+
+// Runs onedoor in `dir` with no ONEDOOR_* settings of the caller's: { code, stdout, stderr }.
+function onedoor(args, env = {}) {
+  const clean = Object.fromEntries(Object.entries(process.env).filter(([k]) => !k.startsWith('ONEDOOR_')));
+  return new Promise((resolve) => {
+    execFile(path.resolve(binary), args, { cwd: dir, env: { ...clean, ONEDOOR_LOG_LEVEL: 'error', ...env }, timeout: 60_000 },
+      (error, stdout, stderr) => resolve({ code: error ? error.code : 0, stdout, stderr }));
+  });
+}
+
+before(async () => { dir = await mkdtemp(path.join(os.tmpdir(), 'onedoor-cli-')); });
+after(async () => { await rm(dir, { recursive: true, force: true }); });
+
+test('a command given --help shows its usage and does nothing', async () => {
+  for (const command of ['backup', 'serve', 'migrate', 'token', 'user', 'audit']) {
+    const r = await onedoor([command, '--help']);
+    assert.equal(r.code, 0, `${command}: ${r.stderr}`);
+    assert.match(r.stdout, new RegExp(`^  ${command}\\b`, 'm'), `${command}: ${r.stdout}`);
+  }
+  assert.deepEqual(await readdir(dir), [], 'no database made, no backup written');
+  const unknown = await onedoor(['frobnicate', '--help']);
+  assert.equal(unknown.code, 2);
+  assert.match(unknown.stderr, /unknown command 'frobnicate'/);
+});
+
+test('--config is read after the command too, and a command refuses arguments it does not take', async () => {
+  const db = path.join(dir, 'configured.db');
+  await writeFile(path.join(dir, 'onedoor.yaml'), `db: ${db}\n`);
+  for (const args of [['--config', 'onedoor.yaml', 'migrate'], ['migrate', '--config', 'onedoor.yaml'], ['migrate', '--config=onedoor.yaml']]) {
+    const r = await onedoor(args);
+    assert.equal(r.code, 0, `${args.join(' ')}: ${r.stderr}`);
+    assert.match(r.stdout, /configured\.db is at schema version \d+/);
+  }
+  assert.ok(existsSync(db));
+  assert.ok(!existsSync(path.join(dir, 'var')), 'no database at the default path');
+
+  const serve = await onedoor(['serve', '--confg', 'onedoor.yaml']);
+  assert.equal(serve.code, 2);
+  assert.match(serve.stderr, /usage: onedoor \[--config FILE\] serve/);
+  const backup = await onedoor(['--config', 'onedoor.yaml', 'backup', '-o']);
+  assert.equal(backup.code, 2);
+  assert.match(backup.stderr, /a file name, not an option/);
+  const two = await onedoor(['--config', 'onedoor.yaml', 'backup', 'a.db', 'b.db']);
+  assert.equal(two.code, 2);
+  assert.match(two.stderr, /'backup' was given arguments it does not take; its usage:\n  backup FILE/);
+  assert.ok(!existsSync(path.join(dir, 'a.db')) && !existsSync(path.join(dir, '-o')));
+  const copy = await onedoor(['backup', path.join(dir, 'copy.db'), '--config', 'onedoor.yaml']);
+  assert.equal(copy.code, 0, copy.stderr);
+  assert.ok(existsSync(path.join(dir, 'copy.db')));
+});
