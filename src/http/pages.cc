@@ -1151,7 +1151,12 @@ Response ClientPage(const PageDeps& deps, Context& ctx, const registry::PersonVi
   for (const auto& s : view.sources) sources.push_back({{"agency", s.agency_name}, {"local_id", s.local_id}});
   d["sources"] = std::move(sources);
   d["edit_href"] = fmt::format("/clients/{}/edit", p.id.value);
-  d["history_href"] = fmt::format("/clients/{}/history", p.id.value);
+  // What is withheld is said so, not shown as missing; no link to a history the gate refuses.
+  if (view.decision.Sees(authz::Field::kHistory)) d["history_href"] = fmt::format("/clients/{}/history", p.id.value);
+  d["identifiers_withheld"] = !view.decision.Sees(authz::Field::kIdentifiers);
+  d["addresses_withheld"] = !view.decision.Sees(authz::Field::kAddresses);
+  d["contacts_withheld"] = !view.decision.Sees(authz::Field::kPhones) || !view.decision.Sees(authz::Field::kEmails);
+  d["household_withheld"] = !view.decision.Sees(authz::Field::kHousehold);
   json withheld = json::array();
   for (const auto& w : view.decision.withheld) {
     withheld.push_back({{"category", w.label}, {"reason", w.reason}});

@@ -67,6 +67,23 @@ test('the agency that registered the person sees every field, the canary include
   assert.equal(r.body.withheld, undefined);
 });
 
+test('a client page says what is withheld, and links no history the gate refuses', T, async () => {
+  // The state's front desk sees who the person is, not where they live or whom with.
+  const desk = await login(server.url, 'frontdesk.state', { purpose: 'front_desk' });
+  const page = await desk.get(`/clients/${person}`);
+  assert.equal(page.status, 200, page.text.slice(0, 300));
+  assert.ok(!page.text.includes('9 Tide Street') && !page.text.includes('+61 400 999 001'));
+  const addresses = /Addresses<\/h2>\s*<ul class="govuk-list">\s*<li>([^<]*)<\/li>/.exec(page.text);
+  assert.equal(addresses?.[1], 'Withheld from you', page.text.slice(page.text.indexOf('Addresses'), page.text.indexOf('Addresses') + 300));
+  assert.match(page.text, /<td class="govuk-table__cell" colspan="2">Withheld from you<\/td>/);
+  assert.doesNotMatch(page.text, /href="\/clients\/\d+\/history"/);
+  // The agency that holds them: everything, the history linked.
+  const own = await city.get(`/clients/${person}`);
+  assert.match(own.text, /9 Tide Street/);
+  assert.match(own.text, new RegExp(`href="/clients/${person}/history"`));
+  assert.doesNotMatch(own.text, /Withheld from you/);
+});
+
 test('another agency sees what the consortium agreements give it, field by field', T, async () => {
   const r = await ngo.get(`/api/v1/persons/${person}`);
   assert.equal(r.status, 200, r.text);
