@@ -20,15 +20,17 @@ using core::StatusOr;
 using nlohmann::json;
 
 // A date of death after today is a typing error; so is one recorded in a later year or month.
-Status NotDeadInFuture(const Person& p, core::Timestamp now) {
-  if (!p.death_date) return Status::Ok();
+// A date of birth or of death after today is a mistake in the record (a year typed wrong).
+Status NotInFuture(const Person& p, core::Timestamp now) {
   const core::Date today = now.UtcDate();
-  const core::PartialDate& d = *p.death_date;
-  const bool future = d.year != today.year ? d.year > today.year
-                      : d.month != today.month ? d.month > today.month
-                                               : d.day > today.day;
-  if (!future) return Status::Ok();
-  return Status::InvalidArgument("the client record has invalid fields", {{"death_date", "is in the future"}});
+  auto future = [&](const core::PartialDate& d) {
+    return d.year != today.year ? d.year > today.year : d.month != today.month ? d.month > today.month : d.day > today.day;
+  };
+  std::vector<core::FieldError> errors;
+  if (p.birth_date && future(*p.birth_date)) errors.push_back({"birth_date", "is in the future"});
+  if (p.death_date && future(*p.death_date)) errors.push_back({"death_date", "is in the future"});
+  if (errors.empty()) return Status::Ok();
+  return Status::InvalidArgument("the client record has invalid fields", std::move(errors));
 }
 
 std::string BirthText(const Person& p) { return p.birth_date ? p.birth_date->ToString() : std::string(); }
@@ -171,7 +173,7 @@ void PersonService::CreateAll(std::span<PendingCreate* const> batch) {
 
 StatusOr<Person> PersonService::Create(const authz::Principal& who, Person input) {
   RETURN_IF_ERROR(Validate(input));
-  RETURN_IF_ERROR(NotDeadInFuture(input, clock_.Now()));
+  RETURN_IF_ERROR(NotInFuture(input, clock_.Now()));
   Person p = std::move(input);
   PendingCreate mine{&who, &p, {}, Status::Ok()};
   creates_.Submit(&db_, mine, [this](std::span<PendingCreate* const> batch) { CreateAll(batch); });
@@ -341,7 +343,7 @@ StatusOr<Person> PersonService::Update(const authz::Principal& who, core::Person
     ASSIGN_OR_RETURN(Person old, FromStorageJson(rows[0].Text(1)));
     KeepWithheld(p, old, decision);
     RETURN_IF_ERROR(Validate(p));
-    RETURN_IF_ERROR(NotDeadInFuture(p, clock_.Now()));
+    RETURN_IF_ERROR(NotInFuture(p, clock_.Now()));
     std::vector<Change> changes = Diff(old, p);
     p.id = id;
     p.created_at = old.created_at;

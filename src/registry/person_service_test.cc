@@ -217,6 +217,27 @@ TEST_F(PersonServiceTest, CreateRejectsInvalidInputWithFieldErrorsAndWritesNothi
   EXPECT_EQ(OutboxCount(), 0);
 }
 
+TEST_F(PersonServiceTest, ADateOfBirthOrDeathAfterTodayIsRefused) {
+  // The fake clock's today is 2026-01-01.
+  for (const char* birth : {"2026-01-02", "2026-02", "2027"}) {
+    auto created = service().Create(Caseworker(), NewPerson("Amara", "Okonkwo", birth));
+    ASSERT_FALSE(created.ok()) << birth;
+    EXPECT_THAT(FieldNames(created.status()), ElementsAre("birth_date")) << birth;
+  }
+  Person dead = NewPerson("Amara", "Okonkwo", "1950-05-05");
+  dead.death_date = *core::PartialDate::Parse("2026-03-01");
+  EXPECT_THAT(FieldNames(service().Create(Caseworker(), dead).status()), ElementsAre("death_date"));
+  EXPECT_EQ(Count("SELECT COUNT(*) FROM persons"), 0);
+  for (const char* birth : {"2026-01-01", "2026-01", "2026", "1901"}) {
+    EXPECT_TRUE(service().Create(Caseworker(), NewPerson("Amara", "Okonkwo", birth)).ok()) << birth;
+  }
+  Person p = MustCreate(NewPerson("Amara", "Okonkwo", "1980-01-01"));
+  p.birth_date = *core::PartialDate::Parse("2030-01-01");
+  auto updated = service().Update(Caseworker(), p.id, p.version, p);
+  ASSERT_FALSE(updated.ok());
+  EXPECT_THAT(FieldNames(updated.status()), ElementsAre("birth_date"));
+}
+
 TEST_F(PersonServiceTest, GetOfUnknownPersonIsNotFound) {
   auto view = service().Get(Caseworker(), core::PersonId{404});
   ASSERT_FALSE(view.ok());
