@@ -281,7 +281,7 @@ bool ValidSessionRef(std::string_view ref) {
 const std::vector<std::string>& KnownScopes() {
   static const std::vector<std::string> scopes = {
       "persons:read",         "persons:write", "households:read", "households:write",
-      "source-records:write", "audit:read",    "accounts:read",   "accounts:write",
+      "source-records:read",  "source-records:write", "audit:read", "accounts:read", "accounts:write",
       "changes:read",         "changes:write", "referrals:read",  "referrals:write",
       "cases:read",           "cases:write",   "applications:read", "applications:write",
       "directory:write",      "interactions:read", "interactions:write", "queues:write", "metrics:read",

@@ -841,6 +841,11 @@ describe('match reviews', () => {
     assertProblem(await api.post('/api/v1/match-reviews/999999/decision', { decision: 'same' }), 404);
     assertProblem(await api.post('/api/v1/match-reviews/1/decision', { decision: 'maybe' }), 400, { fields: ['decision'] });
     assertProblem(await api.post('/api/v1/match-reviews/1/decision', {}), 400, { fields: ['decision'] });
+    // The scope the queue's records need can be issued, and works.
+    const secret = await issueToken(admin, { name: 'review-system', roles: ['caseworker'], scopes: ['source-records:read', 'persons:read'] });
+    const reviewer = new Client(server.url, { token: secret });
+    const byToken = await reviewer.get('/api/v1/match-reviews?state=pending');
+    assert.equal(byToken.status, 200, byToken.text);
   });
 });
 
