@@ -63,7 +63,13 @@ core::StatusOr<std::unique_ptr<App>> App::Open(const core::Config& config, bool 
   if (!categories.ok()) {
     return core::Status(categories.status().code(), "data categories: " + categories.status().message());
   }
-  RETURN_IF_ERROR(storage::Migrate(*app->db_, storage::OnedoorSchema()).status());
+  {
+    std::vector<storage::Migration> schema = storage::OnedoorSchema();
+    for (auto& m : schema) {
+      if (m.version == 45) m.step = registry::RekeyFoldedNames;
+    }
+    RETURN_IF_ERROR(storage::Migrate(*app->db_, schema).status());
+  }
   app->audit_ = std::make_unique<audit::AuditLog>(app->clock_);
   app->outbox_ = std::make_unique<exchange::Outbox>(app->clock_);
   {

@@ -1,11 +1,15 @@
 #include "registry/person.h"
 
+#include <algorithm>
 #include <map>
 #include <regex>
 #include <set>
 
 #include <fmt/format.h>
 #include <nlohmann/json.hpp>
+#include <unicode/normalizer2.h>
+#include <unicode/uchar.h>
+#include <unicode/unistr.h>
 
 namespace registry {
 namespace {
@@ -450,7 +454,39 @@ core::StatusOr<Person> FromStorageJson(const std::string& text) {
   return p;
 }
 
-std::string NameKey(std::string_view name) {
+namespace {
+
+// `name` case-folded in every script (NFKC_Casefold: "ÉMILIE" → "émilie", "ß" → "ss") and
+// without the marks that sit on letters ("émilie" → "emilie", Arabic and Hebrew vowel points).
+// ASCII is returned as it is: the rest of NameKey lower-cases it.
+std::string FoldForSearch(std::string_view name) {
+  if (std::all_of(name.begin(), name.end(), [](char c) { return static_cast<unsigned char>(c) < 0x80; })) {
+    return std::string(name);
+  }
+  UErrorCode status = U_ZERO_ERROR;
+  const icu::Normalizer2* fold = icu::Normalizer2::getNFKCCasefoldInstance(status);
+  const icu::Normalizer2* nfd = icu::Normalizer2::getNFDInstance(status);
+  const icu::Normalizer2* nfc = icu::Normalizer2::getNFCInstance(status);
+  if (U_FAILURE(status)) return std::string(name);
+  const icu::UnicodeString text = icu::UnicodeString::fromUTF8(icu::StringPiece(name.data(), static_cast<int32_t>(name.size())));
+  const icu::UnicodeString decomposed = nfd->normalize(fold->normalize(text, status), status);
+  icu::UnicodeString bare;
+  for (int32_t i = 0; i < decomposed.length();) {
+    const UChar32 c = decomposed.char32At(i);
+    if (u_charType(c) != U_NON_SPACING_MARK) bare.append(c);
+    i += U16_LENGTH(c);
+  }
+  const icu::UnicodeString out = nfc->normalize(bare, status);
+  if (U_FAILURE(status)) return std::string(name);
+  std::string utf8;
+  out.toUTF8String(utf8);
+  return utf8;
+}
+
+}  // namespace
+
+std::string NameKey(std::string_view raw) {
+  const std::string name = FoldForSearch(raw);
   std::string out;
   bool space = false;
   for (unsigned char c : name) {

@@ -123,7 +123,9 @@ nlohmann::json ToStorageJson(const Person& p);
 core::StatusOr<Person> FromJson(const nlohmann::json& body);
 core::StatusOr<Person> FromStorageJson(const std::string& text);
 
-// Lower-case, punctuation-free key for name search ("O'Brien-Smith" -> "obrien smith").
+// Lower-case, punctuation-free key for name search ("O'Brien-Smith" -> "obrien smith"), the
+// same for a name in any case and with or without accents ("ÉMILIE", "Émilie", "emilie" ->
+// "emilie"; "Пушкин" -> "пушкин").
 std::string NameKey(std::string_view name);
 
 // Field-level differences between two versions: path, before, after.

@@ -1,6 +1,7 @@
 #include "registry/person_service.h"
 
 #include "registry/change_notices.h"
+#include "core/log.h"
 
 #include <map>
 
@@ -64,6 +65,31 @@ StatusOr<authz::Decision> PersonService::Gate(storage::Transaction& tx, const au
                  id.valid() ? std::optional(id) : std::nullopt, d.allowed, d.reason};
   RETURN_IF_ERROR(audit_.Append(tx, who, e));
   return d;
+}
+
+Status RekeyFoldedNames(storage::Transaction& tx) {
+  // Keys of ASCII names are the same as before; only those with other characters may differ.
+  ASSIGN_OR_RETURN(storage::Rows ids,
+                   tx.Query(tx.dialect() == storage::Dialect::kPostgres
+                                ? "SELECT DISTINCT person_id FROM person_names WHERE full_key ~ '[^ -~]' ORDER BY person_id"
+                                : "SELECT DISTINCT person_id FROM person_names WHERE full_key GLOB '*[^ -~]*' "
+                                  "ORDER BY person_id"));
+  for (const auto& row : ids) {
+    const int64_t id = row.Int(0);
+    ASSIGN_OR_RETURN(storage::Rows doc, tx.Query("SELECT doc FROM persons WHERE id = ?", {id}));
+    if (doc.empty()) continue;
+    ASSIGN_OR_RETURN(Person p, FromStorageJson(doc[0].Text(0)));
+    RETURN_IF_ERROR(tx.Execute("DELETE FROM person_names WHERE person_id = ?", {id}).status());
+    for (const auto& n : p.names) {
+      const std::string given = NameKey(n.given);
+      const std::string family = NameKey(n.family);
+      RETURN_IF_ERROR(tx.Execute("INSERT INTO person_names (person_id, family_key, given_key, full_key) VALUES (?,?,?,?)",
+                                 {id, family, given, " " + given + " " + family + " "})
+                          .status());
+    }
+  }
+  if (!ids.empty()) core::LogInfo("name search keys folded", {{"persons", std::to_string(ids.size())}});
+  return Status::Ok();
 }
 
 Status PersonService::WriteIndexes(storage::Transaction& tx, const Person& p, bool replace) {

@@ -109,6 +109,10 @@ struct SourceLinkRequest {
 // Every method asks the access gate, writes the gate's decision to the audit log in the
 // same transaction as the work, and (for changes) appends a domain event to the outbox.
 // Thread-safe.
+// Schema migration 45's step: the name search keys of every person whose names are not plain
+// ASCII made again with today's NameKey (case and accents folded), in the migration's transaction.
+core::Status RekeyFoldedNames(storage::Transaction& tx);
+
 class PersonService {
  public:
   PersonService(storage::Database& db, const authz::AccessGate& gate, audit::AuditLog& audit,

@@ -448,6 +448,31 @@ TEST_F(PersonServiceTest, SearchFindsAliasesAndUnicodeNames) {
   EXPECT_THAT(SearchIds({.name = "王"}), ElementsAre(p.id.value));
 }
 
+TEST_F(PersonServiceTest, SearchIgnoresCaseAndAccentsInEveryScript) {
+  Person a = MustCreate(NewPerson("Émilie", "Østergård"));
+  Person b = MustCreate(NewPerson("Александр", "Пушкин"));
+  Person c = MustCreate(NewPerson("Tomás", "Hughes"));
+  for (const char* q : {"émilie", "EMILIE", "emilie østergård", "ØSTERGÅRD"}) {
+    EXPECT_THAT(SearchIds({.name = q}), ElementsAre(a.id.value)) << q;
+  }
+  for (const char* q : {"пушкин", "ПУШКИН", "александр"}) EXPECT_THAT(SearchIds({.name = q}), ElementsAre(b.id.value)) << q;
+  for (const char* q : {"tomas hughes", "TOMÁS", "Tomás Hughes"}) EXPECT_THAT(SearchIds({.name = q}), ElementsAre(c.id.value)) << q;
+}
+
+TEST_F(PersonServiceTest, MigrationStepRekeysNamesIndexedBeforeFolding) {
+  Person a = MustCreate(NewPerson("Émilie", "Østergård"));
+  Person b = MustCreate(NewPerson("Jack", "Cohen"));
+  // The keys as the program made them before folding: bytes other than A-Z left as they were.
+  Sql("UPDATE person_names SET given_key = 'émilie', family_key = 'østergård', full_key = ' émilie østergård ' "
+      "WHERE person_id = " + std::to_string(a.id.value));
+  EXPECT_THAT(SearchIds({.name = "emilie"}), IsEmpty());
+  ASSERT_TRUE(db_->Write([](storage::Transaction& tx) { return RekeyFoldedNames(tx); }).ok());
+  EXPECT_THAT(SearchIds({.name = "emilie"}), ElementsAre(a.id.value));
+  EXPECT_THAT(SearchIds({.name = "ÉMILIE østergård"}), ElementsAre(a.id.value));
+  EXPECT_THAT(SearchIds({.name = "jack cohen"}), ElementsAre(b.id.value));
+  EXPECT_EQ(Count("SELECT COUNT(*) FROM person_names"), 2);
+}
+
 TEST_F(PersonServiceTest, SearchNameUsesTheCurrentNamesAfterUpdate) {
   Person p = MustCreate(NewPerson("Amara", "Okonkwo"));
   Person renamed = p;
@@ -968,6 +993,18 @@ TEST_P(PersonCreateBatchTest, ACreateTheDatabaseRefusesFailsAloneAndTheOthersAre
   const StatusCode refused = GetParam() == "sqlite" ? StatusCode::kFailedPrecondition : StatusCode::kInternal;
   EXPECT_EQ(failed, (std::map<StatusCode, int>{{StatusCode::kPermissionDenied, kPerThread}, {refused, kPerThread / 3}}));
   ExpectExactly(made, kPerThread);
+}
+
+// Migration 45's step finds the names to fold with each database's own pattern match.
+TEST_P(PersonCreateBatchTest, NamesIndexedBeforeFoldingAreRekeyed) {
+  Person a = MustCreate(NewPerson("Émilie", "Østergård"));
+  Person b = MustCreate(NewPerson("Jack", "Cohen"));
+  Sql("UPDATE person_names SET given_key = 'émilie', family_key = 'østergård', full_key = ' émilie østergård ' "
+      "WHERE person_id = " + std::to_string(a.id.value));
+  EXPECT_THAT(SearchIds({.name = "emilie"}), IsEmpty());
+  ASSERT_TRUE(db_->Write([](storage::Transaction& tx) { return RekeyFoldedNames(tx); }).ok());
+  EXPECT_THAT(SearchIds({.name = "ÉMILIE"}), ElementsAre(a.id.value));
+  EXPECT_THAT(SearchIds({.name = "cohen"}), ElementsAre(b.id.value));
 }
 
 INSTANTIATE_TEST_SUITE_P(Databases, PersonCreateBatchTest, ::testing::Values("sqlite", "postgres"),

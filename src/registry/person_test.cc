@@ -472,8 +472,22 @@ TEST(PersonNameKey, FoldsCaseAndPunctuation) {
   EXPECT_EQ(NameKey("ANNE--marie,  JONES"), "anne marie jones");
   EXPECT_EQ(NameKey(""), "");
   EXPECT_EQ(NameKey(" - "), "");
-  EXPECT_EQ(NameKey("Ngā"), "ngā");
+  EXPECT_EQ(NameKey("Ngā"), "nga");
   EXPECT_EQ(NameKey("王 芳"), "王 芳");
+}
+
+TEST(PersonNameKey, FoldsCaseAndAccentsInEveryScript) {
+  for (const char* name : {"Émilie", "ÉMILIE", "émilie", "emilie", "E\u0301milie"}) EXPECT_EQ(NameKey(name), "emilie") << name;
+  EXPECT_EQ(NameKey("Østergård"), "østergard");
+  EXPECT_EQ(NameKey("ØSTERGÅRD"), "østergard");
+  EXPECT_EQ(NameKey("Пушкин"), "пушкин");
+  EXPECT_EQ(NameKey("ПУШКИН"), "пушкин");
+  EXPECT_EQ(NameKey("Ñúñez"), "nunez");
+  EXPECT_EQ(NameKey("Łukasiewicz"), "łukasiewicz");
+  EXPECT_EQ(NameKey("ŁUKASIEWICZ"), "łukasiewicz");
+  EXPECT_EQ(NameKey("Weiß"), "weiss");
+  EXPECT_EQ(NameKey("Tomás Hughes"), "tomas hughes");
+  EXPECT_EQ(NameKey("مُحَمَّد"), "محمد");  // vowel points
 }
 
 TEST(PersonDisplayName, UsesTheFirstOfficialName) {

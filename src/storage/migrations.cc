@@ -81,7 +81,8 @@ core::StatusOr<int> Migrate(Database& db, const std::vector<Migration>& migratio
         ASSIGN_OR_RETURN(Rows v, tx.Query("PRAGMA schema_version"));
         ReplaceAll(sql, "{{next_schema_version}}", std::to_string(v.at(0).Int(0) + 1));
       }
-      RETURN_IF_ERROR(tx.ExecuteScript(sql));
+      if (!sql.empty()) RETURN_IF_ERROR(tx.ExecuteScript(sql));
+      if (m.step) RETURN_IF_ERROR(m.step(tx));
       return tx.Execute("INSERT INTO schema_migrations (version, name, applied_at) VALUES (?, ?, ?)",
                         {int64_t{m.version}, m.name, core::SystemClock().Now().micros})
           .status();

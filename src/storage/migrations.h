@@ -1,5 +1,6 @@
 #pragma once
 
+#include <functional>
 #include <string>
 #include <vector>
 
@@ -21,6 +22,9 @@ struct Migration {
   int version;
   std::string name;
   std::string sql;
+  // Work in the program's terms that SQL cannot do (keys made by its code), run after `sql` in
+  // the same transaction; set by the program that owns the code (app::App for the schema's).
+  std::function<core::Status(Transaction&)> step = nullptr;
 };
 
 // Replaces the dialect tokens in `sql`.
