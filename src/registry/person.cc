@@ -1,15 +1,15 @@
 #include "registry/person.h"
 
-#include <algorithm>
-#include <map>
-#include <regex>
-#include <set>
-
 #include <fmt/format.h>
-#include <nlohmann/json.hpp>
 #include <unicode/normalizer2.h>
 #include <unicode/uchar.h>
 #include <unicode/unistr.h>
+
+#include <algorithm>
+#include <map>
+#include <nlohmann/json.hpp>
+#include <regex>
+#include <set>
 
 namespace registry {
 namespace {
@@ -460,7 +460,8 @@ namespace {
 // without the marks that sit on letters ("émilie" → "emilie", Arabic and Hebrew vowel points).
 // ASCII is returned as it is: the rest of NameKey lower-cases it.
 std::string FoldForSearch(std::string_view name) {
-  if (std::all_of(name.begin(), name.end(), [](char c) { return static_cast<unsigned char>(c) < 0x80; })) {
+  if (std::all_of(name.begin(), name.end(),
+                  [](char c) { return static_cast<unsigned char>(c) < 0x80; })) {
     return std::string(name);
   }
   UErrorCode status = U_ZERO_ERROR;
@@ -468,7 +469,8 @@ std::string FoldForSearch(std::string_view name) {
   const icu::Normalizer2* nfd = icu::Normalizer2::getNFDInstance(status);
   const icu::Normalizer2* nfc = icu::Normalizer2::getNFCInstance(status);
   if (U_FAILURE(status)) return std::string(name);
-  const icu::UnicodeString text = icu::UnicodeString::fromUTF8(icu::StringPiece(name.data(), static_cast<int32_t>(name.size())));
+  const icu::UnicodeString text = icu::UnicodeString::fromUTF8(
+      icu::StringPiece(name.data(), static_cast<int32_t>(name.size())));
   const icu::UnicodeString decomposed = nfd->normalize(fold->normalize(text, status), status);
   icu::UnicodeString bare;
   for (int32_t i = 0; i < decomposed.length();) {

@@ -1,17 +1,16 @@
 #include "registry/person_service.h"
 
-#include "registry/change_notices.h"
-#include "core/log.h"
-
-#include <map>
+#include <fmt/format.h>
 
 #include <algorithm>
-#include <set>
-#include <tuple>
-#include <sstream>
-
-#include <fmt/format.h>
+#include <map>
 #include <nlohmann/json.hpp>
+#include <set>
+#include <sstream>
+#include <tuple>
+
+#include "core/log.h"
+#include "registry/change_notices.h"
 
 namespace registry {
 namespace {
@@ -69,11 +68,13 @@ StatusOr<authz::Decision> PersonService::Gate(storage::Transaction& tx, const au
 
 Status RekeyFoldedNames(storage::Transaction& tx) {
   // Keys of ASCII names are the same as before; only those with other characters may differ.
-  ASSIGN_OR_RETURN(storage::Rows ids,
-                   tx.Query(tx.dialect() == storage::Dialect::kPostgres
-                                ? "SELECT DISTINCT person_id FROM person_names WHERE full_key ~ '[^ -~]' ORDER BY person_id"
-                                : "SELECT DISTINCT person_id FROM person_names WHERE full_key GLOB '*[^ -~]*' "
-                                  "ORDER BY person_id"));
+  ASSIGN_OR_RETURN(
+      storage::Rows ids,
+      tx.Query(tx.dialect() == storage::Dialect::kPostgres
+                   ? "SELECT DISTINCT person_id FROM person_names WHERE full_key ~ '[^ -~]' ORDER "
+                     "BY person_id"
+                   : "SELECT DISTINCT person_id FROM person_names WHERE full_key GLOB '*[^ -~]*' "
+                     "ORDER BY person_id"));
   for (const auto& row : ids) {
     const int64_t id = row.Int(0);
     ASSIGN_OR_RETURN(storage::Rows doc, tx.Query("SELECT doc FROM persons WHERE id = ?", {id}));
@@ -83,12 +84,14 @@ Status RekeyFoldedNames(storage::Transaction& tx) {
     for (const auto& n : p.names) {
       const std::string given = NameKey(n.given);
       const std::string family = NameKey(n.family);
-      RETURN_IF_ERROR(tx.Execute("INSERT INTO person_names (person_id, family_key, given_key, full_key) VALUES (?,?,?,?)",
+      RETURN_IF_ERROR(tx.Execute("INSERT INTO person_names (person_id, family_key, given_key, "
+                                 "full_key) VALUES (?,?,?,?)",
                                  {id, family, given, " " + given + " " + family + " "})
                           .status());
     }
   }
-  if (!ids.empty()) core::LogInfo("name search keys folded", {{"persons", std::to_string(ids.size())}});
+  if (!ids.empty())
+    core::LogInfo("name search keys folded", {{"persons", std::to_string(ids.size())}});
   return Status::Ok();
 }
 

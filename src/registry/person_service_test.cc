@@ -455,16 +455,20 @@ TEST_F(PersonServiceTest, SearchIgnoresCaseAndAccentsInEveryScript) {
   for (const char* q : {"émilie", "EMILIE", "emilie østergård", "ØSTERGÅRD"}) {
     EXPECT_THAT(SearchIds({.name = q}), ElementsAre(a.id.value)) << q;
   }
-  for (const char* q : {"пушкин", "ПУШКИН", "александр"}) EXPECT_THAT(SearchIds({.name = q}), ElementsAre(b.id.value)) << q;
-  for (const char* q : {"tomas hughes", "TOMÁS", "Tomás Hughes"}) EXPECT_THAT(SearchIds({.name = q}), ElementsAre(c.id.value)) << q;
+  for (const char* q : {"пушкин", "ПУШКИН", "александр"})
+    EXPECT_THAT(SearchIds({.name = q}), ElementsAre(b.id.value)) << q;
+  for (const char* q : {"tomas hughes", "TOMÁS", "Tomás Hughes"})
+    EXPECT_THAT(SearchIds({.name = q}), ElementsAre(c.id.value)) << q;
 }
 
 TEST_F(PersonServiceTest, MigrationStepRekeysNamesIndexedBeforeFolding) {
   Person a = MustCreate(NewPerson("Émilie", "Østergård"));
   Person b = MustCreate(NewPerson("Jack", "Cohen"));
   // The keys as the program made them before folding: bytes other than A-Z left as they were.
-  Sql("UPDATE person_names SET given_key = 'émilie', family_key = 'østergård', full_key = ' émilie østergård ' "
-      "WHERE person_id = " + std::to_string(a.id.value));
+  Sql("UPDATE person_names SET given_key = 'émilie', family_key = 'østergård', full_key = ' émilie "
+      "østergård ' "
+      "WHERE person_id = " +
+      std::to_string(a.id.value));
   EXPECT_THAT(SearchIds({.name = "emilie"}), IsEmpty());
   ASSERT_TRUE(db_->Write([](storage::Transaction& tx) { return RekeyFoldedNames(tx); }).ok());
   EXPECT_THAT(SearchIds({.name = "emilie"}), ElementsAre(a.id.value));
@@ -999,8 +1003,10 @@ TEST_P(PersonCreateBatchTest, ACreateTheDatabaseRefusesFailsAloneAndTheOthersAre
 TEST_P(PersonCreateBatchTest, NamesIndexedBeforeFoldingAreRekeyed) {
   Person a = MustCreate(NewPerson("Émilie", "Østergård"));
   Person b = MustCreate(NewPerson("Jack", "Cohen"));
-  Sql("UPDATE person_names SET given_key = 'émilie', family_key = 'østergård', full_key = ' émilie østergård ' "
-      "WHERE person_id = " + std::to_string(a.id.value));
+  Sql("UPDATE person_names SET given_key = 'émilie', family_key = 'østergård', full_key = ' émilie "
+      "østergård ' "
+      "WHERE person_id = " +
+      std::to_string(a.id.value));
   EXPECT_THAT(SearchIds({.name = "emilie"}), IsEmpty());
   ASSERT_TRUE(db_->Write([](storage::Transaction& tx) { return RekeyFoldedNames(tx); }).ok());
   EXPECT_THAT(SearchIds({.name = "ÉMILIE"}), ElementsAre(a.id.value));

@@ -477,7 +477,8 @@ TEST(PersonNameKey, FoldsCaseAndPunctuation) {
 }
 
 TEST(PersonNameKey, FoldsCaseAndAccentsInEveryScript) {
-  for (const char* name : {"Émilie", "ÉMILIE", "émilie", "emilie", "E\u0301milie"}) EXPECT_EQ(NameKey(name), "emilie") << name;
+  for (const char* name : {"Émilie", "ÉMILIE", "émilie", "emilie", "E\u0301milie"})
+    EXPECT_EQ(NameKey(name), "emilie") << name;
   EXPECT_EQ(NameKey("Østergård"), "østergard");
   EXPECT_EQ(NameKey("ØSTERGÅRD"), "østergard");
   EXPECT_EQ(NameKey("Пушкин"), "пушкин");
