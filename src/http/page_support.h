@@ -183,4 +183,11 @@ void AddPortalOidcPages(Router& router, const PageDeps& deps);
 // /directory (find a service) and /directory/services/{id}, public. In pages_directory.cc.
 void AddDirectoryPages(Router& router, const PageDeps& deps);
 
+// A message carried to the next page through a redirect's query: "NAME=<message>&NAME_sig=<mac>",
+// the mac keyed by the browser's session (else by this process), so that a link made elsewhere
+// cannot put words of its own in a page's banner or error. In pages.cc.
+std::string SignedQuery(const Context& ctx, std::string_view name, std::string_view message);
+// The message NAME of the request's query when its mac holds; "" otherwise.
+std::string SignedQueryValue(const Context& ctx, std::string_view name);
+
 }  // namespace http

@@ -899,7 +899,7 @@ void AddScreeningPages(Router& router, const PageDeps& deps) {
                 AddResults(deps, ctx, d, r->result_json, deps.screenings->rules(), deps.accounts);
                 if (deps.applications != nullptr && authz::HasClientRole(ctx.Who()) && r->household) {
                   AddApplyForm(deps, ctx, d, *r);
-                  if (const std::string e = ctx.request.Query("apply_error"); !e.empty() && d.contains("apply_action")) {
+                  if (const std::string e = SignedQueryValue(ctx, "apply_error"); !e.empty() && d.contains("apply_action")) {
                     d["has_errors"] = true;
                     d["errors"] = json::array({{{"message", e}, {"href", "#apply"}}});
                   }
@@ -1294,7 +1294,7 @@ Response ClientPage(const PageDeps& deps, Context& ctx, const registry::PersonVi
       }
     }
     d["document_categories"] = std::move(categories);
-    if (const std::string e = ctx.request.Query("document_error"); !e.empty()) {
+    if (const std::string e = SignedQueryValue(ctx, "document_error"); !e.empty()) {
       d["has_errors"] = true;
       d["errors"] = json::array({{{"message", e}, {"href", "#document-file"}}});
       d["document_error"] = e;
@@ -1359,7 +1359,7 @@ Response ClientPage(const PageDeps& deps, Context& ctx, const registry::PersonVi
   // Linking the person's portal account, once staff have checked who they are.
   if (deps.portal != nullptr && authz::HasClientRole(ctx.Who())) {
     d["portal_action"] = fmt::format("/clients/{}/portal-link", p.id.value);
-    if (const std::string e = ctx.request.Query("portal_error"); !e.empty()) {
+    if (const std::string e = SignedQueryValue(ctx, "portal_error"); !e.empty()) {
       d["e_portal_code"] = tr(page_support::Capitalised(e));
       d["has_errors"] = true;
       d["errors"] = json::array({{{"message", d["e_portal_code"]}, {"href", "#portal-code"}}});
@@ -1783,7 +1783,7 @@ void AddPages(Router& router, const PageDeps& deps) {
                 auto parts = ParseMultipartForm(ctx.request);
                 const std::string back = fmt::format("/clients/{}", *id);
                 auto fail = [&](const std::string& message) {
-                  return Response::Redirect(back + "?document_error=" + UrlEncode(message) + "#documents");
+                  return Response::Redirect(back + "?" + SignedQuery(ctx, "document_error", message) + "#documents");
                 };
                 auto value = [&](const char* name) {
                   if (!parts) return std::string();
@@ -2078,5 +2078,26 @@ void AddPages(Router& router, const PageDeps& deps) {
 }
 
 }  // namespace
+
+namespace {
+
+std::string QueryMac(const Context& ctx, std::string_view name, std::string_view message) {
+  static const std::string process_key = core::RandomToken(32);
+  const std::string key = ctx.session_id.empty() ? process_key : "session:" + ctx.session_id;
+  return core::HmacSha256Hex(key, std::string(name) + "\n" + std::string(message));
+}
+
+}  // namespace
+
+std::string SignedQuery(const Context& ctx, std::string_view name, std::string_view message) {
+  return fmt::format("{}={}&{}_sig={}", name, UrlEncode(std::string(message)), name, QueryMac(ctx, name, message));
+}
+
+std::string SignedQueryValue(const Context& ctx, std::string_view name) {
+  const std::string message = ctx.request.Query(std::string(name));
+  if (message.empty()) return "";
+  const std::string mac = ctx.request.Query(std::string(name) + "_sig");
+  return core::ConstantTimeEquals(mac, QueryMac(ctx, name, message)) ? message : "";
+}
 
 }  // namespace http

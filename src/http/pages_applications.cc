@@ -188,8 +188,8 @@ void AddApplicationPages(Router& router, const PageDeps& deps) {
                   messages += (messages.empty() ? "" : "; ") + m;
                 }
                 if (messages.empty()) messages = Said(deps, ctx, made.status().message());
-                return Response::Redirect(fmt::format("/screenings/{}?apply_error={}#apply", n.screening_id,
-                                                      UrlEncode(messages)));
+                return Response::Redirect(fmt::format("/screenings/{}?{}#apply", n.screening_id,
+                                                      SignedQuery(ctx, "apply_error", messages)));
               }});
 
   router.Add({"GET", "/applications/{id}", Auth::kPage, "", [&deps](Context& ctx) {

@@ -391,7 +391,7 @@ void AddOfficePages(Router& router, const PageDeps& deps) {
     } else {
       for (const auto& e : forms.errors) AddError(d, e["field"].get<std::string>(), e["message"].get<std::string>());
     }
-    if (const std::string f = ctx.request.Query("done"); !f.empty()) d["flash"] = f;
+    if (const std::string f = SignedQueryValue(ctx, "done"); !f.empty()) d["flash"] = f;
     return Render(deps, status, "office", d);
   };
 
@@ -464,7 +464,7 @@ void AddOfficePages(Router& router, const PageDeps& deps) {
                   auto set = deps.office_hours->Set(ctx.Who(), *office, change);
                   if (set.ok()) {
                     return Response::Redirect(
-                        fmt::format("/offices/{}?done={}", *office, UrlEncode(T(deps, ctx, "Opening hours saved"))));
+                        fmt::format("/offices/{}?{}", *office, SignedQuery(ctx, "done", T(deps, ctx, "Opening hours saved"))));
                   }
                   if (refused(set.status())) return ErrorFor(deps, ctx, set.status());
                   for (const auto& f : set.status().fields()) {
@@ -511,7 +511,7 @@ void AddOfficePages(Router& router, const PageDeps& deps) {
                 auto q = deps.queues->CreateQueue(ctx.Who(), *office, code, name, service);
                 if (q.ok()) {
                   const std::string done = T(deps, ctx, "Queue {code} added", {{"code", q->code}});
-                  return Response::Redirect(fmt::format("/offices/{}?done={}", *office, UrlEncode(done)));
+                  return Response::Redirect(fmt::format("/offices/{}?{}", *office, SignedQuery(ctx, "done", done)));
                 }
                 if (refused(q.status())) return ErrorFor(deps, ctx, q.status());
                 const std::map<std::string, std::string> fields = {{"code", "queue_code"}, {"name", "queue_name"},
@@ -547,8 +547,8 @@ void AddOfficePages(Router& router, const PageDeps& deps) {
                 }
                 auto c = deps.queues->CreateCounter(ctx.Who(), *office, name, queues);
                 if (c.ok()) {
-                  return Response::Redirect(fmt::format("/offices/{}?done={}", *office,
-                                                        UrlEncode(T(deps, ctx, "{name} added", {{"name", c->name}}))));
+                  return Response::Redirect(fmt::format("/offices/{}?{}", *office,
+                                                        SignedQuery(ctx, "done", T(deps, ctx, "{name} added", {{"name", c->name}}))));
                 }
                 if (refused(c.status())) return ErrorFor(deps, ctx, c.status());
                 for (const auto& f : c.status().fields()) {
@@ -625,8 +625,8 @@ void AddOfficePages(Router& router, const PageDeps& deps) {
                   auto slots = deps.appointments->CreateSlots(ctx.Who(), *queue, in);
                   if (slots.ok()) {
                     return Response::Redirect(fmt::format(
-                        "/offices/{}?done={}", *office,
-                        UrlEncode(T(deps, ctx, "{count} slots opened", {{"count", std::to_string(slots->size())}}))));
+                        "/offices/{}?{}", *office,
+                        SignedQuery(ctx, "done", T(deps, ctx, "{count} slots opened", {{"count", std::to_string(slots->size())}}))));
                   }
                   if (refused(slots.status())) return ErrorFor(deps, ctx, slots.status());
                   const std::map<std::string, std::string> fields = {{"first", "slot_start"}, {"count", "slot_count"},
@@ -717,7 +717,7 @@ void AddOfficePages(Router& router, const PageDeps& deps) {
                 d["action"] = fmt::format("/offices/{}/appointments", *office);
                 d["has_appointments"] = !rows.empty();
                 d["appointment_rows"] = std::move(rows);
-                if (const std::string f = ctx.request.Query("done"); !f.empty()) d["flash"] = f;
+                if (const std::string f = SignedQueryValue(ctx, "done"); !f.empty()) d["flash"] = f;
                 return Render(deps, d.value("has_errors", false) ? 400 : 200, "office_appointments", d);
               }});
 
@@ -739,13 +739,13 @@ void AddOfficePages(Router& router, const PageDeps& deps) {
                 const std::string date = local.ok() ? local->date.ToString() : "";
                 auto done = deps.appointments->Cancel(a->reference);
                 if (!done.ok() && done.status().code() == core::StatusCode::kFailedPrecondition) {
-                  return Response::Redirect(back + date + "&done=" +
-                                            UrlEncode(Said(deps, ctx, Capitalised(done.status().message()))));
+                  return Response::Redirect(back + date + "&" +
+                                            SignedQuery(ctx, "done", Said(deps, ctx, Capitalised(done.status().message()))));
                 }
                 if (!done.ok()) return ErrorFor(deps, ctx, done.status());
                 return Response::Redirect(
-                    back + date + "&done=" +
-                    UrlEncode(T(deps, ctx, "Appointment {reference} cancelled", {{"reference", a->reference}})));
+                    back + date + "&" +
+                    SignedQuery(ctx, "done", T(deps, ctx, "Appointment {reference} cancelled", {{"reference", a->reference}})));
               }});
 
   // Online, without an account: book a free slot of one of the office's services, and find or
@@ -909,7 +909,7 @@ void AddOfficePages(Router& router, const PageDeps& deps) {
         d["cancel_action"] = "/appointments/manage/cancel";
       }
     }
-    if (const std::string f = ctx.request.Query("done"); !f.empty()) d["flash"] = f;
+    if (const std::string f = SignedQueryValue(ctx, "done"); !f.empty()) d["flash"] = f;
     Response r = Render(deps, status, "appointment_manage", d);
     if (wait > 0) r.Header("Retry-After", std::to_string(wait));
     return r;
@@ -932,7 +932,7 @@ void AddOfficePages(Router& router, const PageDeps& deps) {
                 }
                 if (done.ok()) {
                   return Response::Redirect("/appointments/manage?reference=" + UrlEncode(done->reference) +
-                                            "&done=" + UrlEncode(T(deps, ctx, "Your appointment is cancelled")));
+                                            "&" + SignedQuery(ctx, "done", T(deps, ctx, "Your appointment is cancelled")));
                 }
                 if (done.status().code() == core::StatusCode::kNotFound) {
                   return manage_page(ctx, reference,

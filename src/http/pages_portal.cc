@@ -806,7 +806,7 @@ void AddPortalPages(Router& router, const PageDeps& deps) {
                   }
                   const std::string why = s.fields().empty() ? s.message() : s.fields().front().message;
                   return Response::Redirect(
-                      fmt::format("/clients/{}?portal_error={}#portal", *id, UrlEncode(why)));
+                      fmt::format("/clients/{}?{}#portal", *id, SignedQuery(ctx, "portal_error", why)));
                 }
                 return ErrorFor(deps, ctx, s);
               }});

@@ -454,7 +454,7 @@ void AddPortalApplyPages(Router& router, const PageDeps& deps) {
       json kinds = json::array();
       for (const auto& k : cases::DocumentKinds()) kinds.push_back({{"value", k}, {"text", T(deps, ctx, KindText(k))}});
       d["kinds"] = std::move(kinds);
-      if (const std::string e = ctx.request.Query("document_error"); !e.empty()) {
+      if (const std::string e = SignedQueryValue(ctx, "document_error"); !e.empty()) {
         d["e_file"] = T(deps, ctx, e);
         list.push_back({{"href", "#file"}, {"message", d["e_file"]}});
       }
@@ -477,7 +477,7 @@ void AddPortalApplyPages(Router& router, const PageDeps& deps) {
                 }
                 const std::string back = fmt::format("/portal/applications/{}", *id);
                 auto fail = [&](const std::string& message) {
-                  return Response::Redirect(back + "?document_error=" + UrlEncode(message) + "#documents");
+                  return Response::Redirect(back + "?" + SignedQuery(ctx, "document_error", message) + "#documents");
                 };
                 auto parts = ParseMultipartForm(ctx.request);
                 if (!parts) return fail("Choose a file to send");

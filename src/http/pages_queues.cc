@@ -289,8 +289,8 @@ void AddQueuePages(Router& router, const PageDeps& deps) {
                     }
                   }
                 }
-                if (const std::string f = ctx.request.Query("done"); !f.empty()) d["flash"] = f;
-                if (const std::string e = ctx.request.Query("error"); !e.empty()) {
+                if (const std::string f = SignedQueryValue(ctx, "done"); !f.empty()) d["flash"] = f;
+                if (const std::string e = SignedQueryValue(ctx, "error"); !e.empty()) {
                   d["has_errors"] = true;
                   d["errors"] = json::array({{{"message", e}, {"href", "#desk"}}});
                 }
@@ -306,7 +306,7 @@ void AddQueuePages(Router& router, const PageDeps& deps) {
                 // The message goes in the person's language: the page shows it as it comes.
                 auto back = [&](const std::string& key, const std::string& message,
                                 const std::map<std::string, std::string>& args = {}) {
-                  return Response::Redirect("/desk?" + key + "=" + UrlEncode(T(deps, ctx, message, args)));
+                  return Response::Redirect("/desk?" + SignedQuery(ctx, key, T(deps, ctx, message, args)));
                 };
                 auto id = [&](const char* name) -> int64_t {
                   auto v = ParseId(FormValue(form, name), name);

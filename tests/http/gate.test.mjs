@@ -82,6 +82,14 @@ test('a client page says what is withheld, and links no history the gate refuses
   assert.match(own.text, /9 Tide Street/);
   assert.match(own.text, new RegExp(`href="/clients/${person}/history"`));
   assert.doesNotMatch(own.text, /Withheld from you/);
+  // A message in a link made elsewhere is not shown as the page's own: it needs the mac that
+  // onedoor adds when it redirects with a message.
+  for (const url of [`/clients/${person}?portal_error=Call%20555-0100%20with%20your%20bank%20details`,
+    `/clients/${person}?document_error=Call%20555-0100&document_error_sig=00`]) {
+    const forged = await city.get(url);
+    assert.equal(forged.status, 200);
+    assert.doesNotMatch(forged.text, /555-0100 with|Call 555-0100/);
+  }
 });
 
 test('another agency sees what the consortium agreements give it, field by field', T, async () => {
