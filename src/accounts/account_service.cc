@@ -619,7 +619,11 @@ Status AccountService::SetUserActive(const Principal& who, core::UserId id, bool
   } else {
     RETURN_IF_ERROR(StaffAccountFor(who, id, action, "switch accounts on or off").status());
   }
-  if (!active && who.user == id) return Status::FailedPrecondition("you cannot switch off your own account");
+  if (!active && who.user == id) {
+    const std::string why = "you cannot switch off your own account";
+    AuditAlone(who, MakeEntry(action, "user", IdText(id.value), why, /*allowed=*/false));
+    return Status::FailedPrecondition(why);
+  }
   return db_.Write([&](storage::Transaction& tx) -> Status {
     RETURN_IF_ERROR(tx.Execute("UPDATE users SET active = ?, updated_at = ? WHERE id = ?",
                                {int64_t{active ? 1 : 0}, clock_.Now().micros, id.value})
@@ -683,7 +687,9 @@ Status AccountService::SetRoles(const Principal& who, core::UserId id, const std
     return Status::InvalidArgument("the roles were not changed", {{"roles", "a staff account needs at least one role"}});
   }
   if (who.user == id && std::find(wanted.begin(), wanted.end(), Role::kAdmin) == wanted.end()) {
-    return Status::FailedPrecondition("you cannot take the admin role from yourself: ask another administrator");
+    const std::string why = "you cannot take the admin role from yourself: ask another administrator";
+    AuditAlone(who, MakeEntry("user.set_roles", "user", IdText(id.value), why, /*allowed=*/false));
+    return Status::FailedPrecondition(why);
   }
   if (wanted == user.roles) return Status::Ok();
   if (HasGovernance(wanted) != HasGovernance(user.roles) && !IsSystem(who)) {

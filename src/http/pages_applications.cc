@@ -240,6 +240,16 @@ void AddApplicationPages(Router& router, const PageDeps& deps) {
                   errors.push_back({{"message", Said(deps, ctx, e.message)},
                                     {"href", e.field == "decision" ? fmt::format("#decision-{}-approve", *part) : anchor}});
                 }
+                // The form comes back as it was sent, each mistake beside its field.
+                const std::string chosen = FormValue(form, "decision");
+                for (auto& p : d["parts"]) {
+                  if (p.value("id", int64_t{0}) != *part) continue;
+                  p["f_note"] = FormValue(form, "note");
+                  for (auto& option : p["decisions"]) option["checked"] = option.value("value", "") == chosen;
+                  for (const auto& e : failed.fields()) {
+                    p[e.field == "decision" ? "e_decision" : "e_note"] = Said(deps, ctx, e.message);
+                  }
+                }
                 d["has_errors"] = true;
                 d["errors"] = std::move(errors);
                 return Render(deps, code == core::StatusCode::kInvalidArgument ? 400 : 409, "application_view", d);

@@ -124,6 +124,13 @@ test('the pages: apply from the screening page, then decide from the agency list
   const noReason = await decide({ decision: 'deny', note: '' });
   assert.equal(noReason.status, 400);
   assert.match(noReason.text, /Give the reason for the denial/);
+  // What was chosen and typed comes back, the mistake beside its field.
+  assert.match(noReason.text, new RegExp(`id="decision-${part}-deny" name="decision" type="radio" value="deny" checked`));
+  assert.match(noReason.text, new RegExp(`id="note-${part}-error"`));
+  const noDecision = await decide({ note: 'Waiting for the payslips of March' });
+  assert.equal(noDecision.status, 400);
+  assert.match(noDecision.text, />Waiting for the payslips of March<\/textarea>/);
+  assert.match(noDecision.text, new RegExp(`id="decision-${part}-error"`));
   const denied = await decide({ decision: 'deny', note: 'Income above the limit for a household of one.' });
   assert.equal(denied.status, 303);
   const after = await state.get(path);

@@ -225,6 +225,8 @@ test('only the administrators of the account\'s agency manage it; their own acco
   const demote = await send(cityAdmin, `/staff/${self}`, `/staff/${self}/roles`, { roles: 'manager' });
   assert.equal(demote.status, 409);
   assert.match(demote.text, /You cannot take the admin role from yourself/);
+  // Both refusals are in the audit log.
+  assert.equal(await sql(db, `SELECT count(*) FROM audit_log WHERE allowed = 0 AND record_id = '${self}' AND action IN ('user.deactivate', 'user.set_roles')`), '2');
   // The governance role is the operator's to give: an agency's administrator gives it to no one,
   // themselves included, and does not reset the password of an account that has it.
   const form = await cityAdmin.go('GET', `/staff/${self}`);
