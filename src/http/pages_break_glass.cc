@@ -19,8 +19,11 @@ using page_support::Render;
 using page_support::T;
 using page_support::Trim;
 
+// `error` is about `field` ("outcome" or "note") of the review form of `error_id`, which comes
+// back with the `outcome` and `note` that were sent.
 Response QueuePage(const PageDeps& deps, Context& ctx, int status, const std::string& flash,
-                   std::optional<int64_t> error_id, const std::string& error) {
+                   std::optional<int64_t> error_id, const std::string& error, const std::string& field = "outcome",
+                   const std::string& outcome = "", const std::string& note = "") {
   auto pending = deps.glass->List(ctx.Who(), {.state = sharing::GlassState::kPending, .limit = 200});
   if (!pending.ok()) return ErrorFor(deps, ctx, pending.status());
   json d = Common(deps, ctx, "Emergency accesses", "break-glass");
@@ -35,7 +38,12 @@ Response QueuePage(const PageDeps& deps, Context& ctx, int status, const std::st
                  {"action", g.action},
                  {"justification", g.justification},
                  {"review_href", fmt::format("/break-glass/{}/review", g.id)}};
-    if (error_id && *error_id == g.id) item["error"] = error;
+    if (error_id && *error_id == g.id) {
+      item[field == "note" ? "e_note" : "error"] = error;
+      item["justified_checked"] = outcome == "justified";
+      item["not_justified_checked"] = outcome == "not_justified";
+      item["f_note"] = note;
+    }
     items.push_back(std::move(item));
   }
   d["has_items"] = !items.empty();
@@ -43,7 +51,8 @@ Response QueuePage(const PageDeps& deps, Context& ctx, int status, const std::st
   if (!flash.empty()) d["flash"] = flash;
   if (error_id) {
     d["has_errors"] = true;
-    d["errors"] = json::array({{{"message", error}, {"href", fmt::format("#outcome-{}", *error_id)}}});
+    const std::string href = (field == "note" ? "#note-" : "#outcome-") + std::to_string(*error_id);
+    d["errors"] = json::array({{{"message", error}, {"href", href}}});
   }
   return Render(deps, status, "break_glass", d);
 }
@@ -65,16 +74,21 @@ void AddBreakGlassPages(Router& router, const PageDeps& deps) {
                 const std::string note = Trim(FormValue(form, "note"));
                 auto state = sharing::ParseGlassState(outcome);
                 if (!state.ok() || *state == sharing::GlassState::kPending) {
-                  return QueuePage(deps, ctx, 400, "", *id, T(deps, ctx, "Choose whether the access was justified"));
+                  return QueuePage(deps, ctx, 400, "", *id, T(deps, ctx, "Choose whether the access was justified"),
+                                   "outcome", outcome, FormValue(form, "note"));
                 }
                 auto done = deps.glass->Review(ctx.Who(), *id, *state, note);
                 if (done.status().code() == core::StatusCode::kInvalidArgument) {
                   const auto& f = done.status().fields();
-                  // The whole English sentence is the message ("Say why: must be at most 1000 characters"),
-                  // translated when the catalogue has it; never read as a pattern.
-                  const std::string message = f.empty() ? done.status().message() : "Say why: " + f.front().message;
+                  // A whole English sentence ("Say why the access was not justified", "The note must
+                  // be at most 1000 characters"), translated when the catalogue has it; never read
+                  // as a pattern.
+                  std::string message = f.empty() ? done.status().message() : f.front().message;
+                  message = message.rfind("must be", 0) == 0 ? "The note " + message : page_support::Capitalised(message);
                   const bool known = deps.templates.messages().Has(page_support::LanguageOf(ctx), message);
-                  return QueuePage(deps, ctx, 400, "", *id, known ? T(deps, ctx, message) : message);
+                  return QueuePage(deps, ctx, 400, "", *id, known ? T(deps, ctx, message) : message,
+                                   f.empty() || f.front().field != "note" ? "outcome" : "note", outcome,
+                                   FormValue(form, "note"));
                 }
                 if (!done.ok()) return ErrorFor(deps, ctx, done.status());
                 return Response::Redirect("/break-glass?reviewed=1");

@@ -11,7 +11,7 @@ import { readFile, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { after, before, test } from 'node:test';
 
-import { assertProblem, linkAsTheIndexWould, login, prepareDatabase, repoRoot, request, serve, sql } from './helpers.mjs';
+import { assertProblem, hiddenCsrf, linkAsTheIndexWould, login, prepareDatabase, repoRoot, request, serve, sql } from './helpers.mjs';
 
 const T = { timeout: 60_000 };
 const kCanary = 'CANARY-7f3a9c-black';
@@ -157,6 +157,21 @@ test('break-glass opens white and grey data, is flagged, and is reviewed by gove
   assert.equal(mine.length, 1);
   assert.equal(mine[0].justification, reason);
   assert.equal(mine[0].actor, 'caseworker.ngo');
+  // The review page: a mistake keeps what was chosen and typed, with the error beside its field.
+  const queue = await greta.get('/break-glass');
+  const reviewForm = (fields) => greta.req('POST', `/break-glass/${mine[0].id}/review`, {
+    body: new URLSearchParams({ csrf_token: hiddenCsrf(queue.text), ...fields }).toString(),
+    headers: { 'Content-Type': 'application/x-www-form-urlencoded' },
+  });
+  const noNote = await reviewForm({ outcome: 'not_justified', note: '' });
+  assert.equal(noNote.status, 400);
+  assert.match(noNote.text, new RegExp(`id="outcome-${mine[0].id}-no" name="outcome" type="radio" value="not_justified" checked`));
+  assert.match(noNote.text, new RegExp(`href="#note-${mine[0].id}">Say why the access was not justified`));
+  assert.match(noNote.text, new RegExp(`id="note-${mine[0].id}-error"`));
+  const longNote = await reviewForm({ outcome: 'not_justified', note: 'x'.repeat(1001) });
+  assert.equal(longNote.status, 400);
+  assert.match(longNote.text, /The note must be at most 1000 characters/);
+  assert.match(longNote.text, />x{1001}<\/textarea>/);
   assertProblem(await greta.post(`/api/v1/break-glass/${mine[0].id}/review`, { outcome: 'not_justified' }), 400,
     { fields: ['note'] });
   const reviewed = await greta.post(`/api/v1/break-glass/${mine[0].id}/review`,
