@@ -149,10 +149,15 @@ void AddMetricsPages(Router& router, const PageDeps& deps) {
                 const std::string from = ctx.request.Query("from");
                 const std::string to = ctx.request.Query("to");
                 auto period = PeriodFromDates(from, to, deps.metrics->Now(), zone);
+                const bool bad_dates = !period.ok();
                 if (!period.ok()) {
                   json errors = json::array();
                   for (const auto& f : period.status().fields()) {
-                    const std::string m = Said(deps, ctx, page_support::Capitalised(f.message));
+                    // The page's words for the fields, not the API's names.
+                    const std::string said = f.message == "must not be before from"
+                                                 ? "The end date must not be before the start date"
+                                                 : page_support::Capitalised(f.message);
+                    const std::string m = Said(deps, ctx, said);
                     d["e_" + f.field] = m;
                     errors.push_back({{"message", m}, {"href", "#" + f.field}});
                   }
@@ -166,8 +171,12 @@ void AddMetricsPages(Router& router, const PageDeps& deps) {
                 const int k = m->min_cell;
                 const auto first = frontoffice::ToLocal(m->period.from, zone);
                 const auto last = frontoffice::ToLocal(core::Timestamp{m->period.to.micros - 1}, zone);
-                d["f_from"] = first.ok() ? first->date.ToString() : from;
-                d["f_to"] = last.ok() ? last->date.ToString() : to;
+                // Dates written wrong stay in the fields, to be corrected; the figures below are
+                // those of the period the page says.
+                const std::string shown_from = first.ok() ? first->date.ToString() : from;
+                const std::string shown_to = last.ok() ? last->date.ToString() : to;
+                d["f_from"] = bad_dates ? from : shown_from;
+                d["f_to"] = bad_dates ? to : shown_to;
                 d["metrics_agency"] = m->agency_name;
                 d["agency_id"] = m->agency.value;
                 d["period_text"] = first.ok() && last.ok()
@@ -262,10 +271,11 @@ void AddMetricsPages(Router& router, const PageDeps& deps) {
                 }
                 d["has_take_up"] = !take_up.empty();
                 d["take_up_rows"] = std::move(take_up);
+                // The downloads are of the period shown.
                 d["csv_href"] = fmt::format("/api/v1/metrics/service?agency_id={}&from={}&to={}&format=csv", m->agency.value,
-                                            d["f_from"].get<std::string>(), d["f_to"].get<std::string>());
+                                            shown_from, shown_to);
                 d["xlsx_href"] = fmt::format("/api/v1/metrics/service?agency_id={}&from={}&to={}&format=xlsx",
-                                             m->agency.value, d["f_from"].get<std::string>(), d["f_to"].get<std::string>());
+                                             m->agency.value, shown_from, shown_to);
                 return Render(deps, d.value("has_errors", false) ? 400 : 200, "performance", d);
               }});
 
@@ -288,7 +298,8 @@ void AddMetricsPages(Router& router, const PageDeps& deps) {
     if (!card.ok()) return ErrorFor(deps, ctx, card.status());
     d["metrics_agency"] = card->agency_name;
     d["agency_id"] = card->agency.value;
-    d["f_month"] = card->month;
+    // A month written wrong stays in the field, to be corrected.
+    d["f_month"] = d.contains("e_month") ? month : card->month;
     d["summary"] = T(deps, ctx, "{met} met, {missed} missed, {unknown} not known",
                      {{"met", std::to_string(card->met)},
                       {"missed", std::to_string(card->missed)},

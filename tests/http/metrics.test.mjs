@@ -118,6 +118,16 @@ test('service metrics: counted from the work, small cells suppressed, as JSON, C
   assert.match(page.text, /fewer than 5/);
   assert.match(page.text, /href="\/api\/v1\/metrics\/service\?agency_id=\d+&amp;from=\d{4}-\d\d-\d\d&amp;to=\d{4}-\d\d-\d\d&amp;format=csv"/);
   assert.equal((await desk.get('/performance')).status, 403);
+  // Dates written wrong stay in their fields, the mistake named in the page's words; the figures
+  // and downloads are of the period the page says.
+  const wrong = await manager.get('/performance?from=2026-12-06&to=2026-01-01');
+  assert.match(wrong.text, /The end date must not be before the start date/);
+  assert.match(wrong.text, /id="from" name="from" type="date" value="2026-12-06"|value="2026-12-06"/);
+  assert.match(wrong.text, /value="2026-01-01"/);
+  assert.doesNotMatch(wrong.text, /from=2026-12-06&amp;to=2026-01-01&amp;format=csv/);
+  const month = await manager.get('/performance/scorecard?month=2026-13');
+  assert.match(month.text, /Write the month like 2026-11/);
+  assert.match(month.text, /value="2026-13"/);
 });
 
 test('service targets and the monthly scorecard: set by the agency\'s manager, met or missed on the month\'s work', T, async () => {
