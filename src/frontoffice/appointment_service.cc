@@ -207,7 +207,8 @@ StatusOr<std::vector<Slot>> AppointmentService::FreeSlots(int64_t queue, core::T
 }
 
 StatusOr<Appointment> AppointmentService::Book(const authz::Principal& who, int64_t slot,
-                                               std::optional<core::PersonId> person, const std::string& contact) {
+                                               std::optional<core::PersonId> person, const std::string& contact,
+                                               const std::string& replacing) {
   // Who may book is decided before the request is judged, so that a refused caller learns
   // nothing from the answer.
   if (person) {
@@ -245,8 +246,9 @@ StatusOr<Appointment> AppointmentService::Book(const authz::Principal& who, int6
     if (who.kind == authz::PrincipalKind::kCitizen) {
       ASSIGN_OR_RETURN(storage::Rows held,
                        tx.Query("SELECT COUNT(*) FROM appointments a JOIN appointment_slots s ON s.id = a.slot_id "
-                                "WHERE a.office_id = ? AND a.contact = ? AND a.state = 'booked' AND s.starts_at > ?",
-                                {s.office, contact, now}));
+                                "WHERE a.office_id = ? AND a.contact = ? AND a.state = 'booked' AND s.starts_at > ? "
+                                "AND a.reference <> ?",
+                                {s.office, contact, now, replacing}));
       if (held.at(0).Int(0) >= kMaxOwnBookings) {
         return Status::FailedPrecondition(fmt::format(
             "that contact has {} appointments booked at the office already; cancel one to book another", kMaxOwnBookings));

@@ -74,8 +74,10 @@ class AppointmentService {
   // books for themselves, at most three coming appointments an office for one contact.
   // `contact` (a phone number or an e-mail address) receives the reminder.
   // kFailedPrecondition when the slot is full or has begun, or the contact holds three.
+  // `replacing`: the reference of an appointment this one moves (cancelled once it is booked),
+  // which does not count towards the three.
   core::StatusOr<Appointment> Book(const authz::Principal& who, int64_t slot, std::optional<core::PersonId> person,
-                                   const std::string& contact);
+                                   const std::string& contact, const std::string& replacing = "");
   core::StatusOr<Appointment> Find(const std::string& reference);
   // A person's own appointments (signed in to the portal, or their representative), coming
   // first, soonest first, then the past ones, newest first; at most 100. Audited as

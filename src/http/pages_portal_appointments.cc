@@ -179,7 +179,9 @@ void AddPortalAppointmentPages(Router& router, const PageDeps& deps) {
                 if (!chosen.ok() || chosen->queue != old->slot.queue) {
                   return page(ctx, person, reference, T(deps, ctx, "Choose a time"));
                 }
-                auto booked = deps.appointments->Book(ctx.Who(), *slot, person, ContactFor(deps, ctx, person));
+                // The appointment moved does not count towards the three a person may hold.
+                auto booked =
+                    deps.appointments->Book(ctx.Who(), *slot, person, ContactFor(deps, ctx, person), old->reference);
                 if (!booked.ok()) {
                   if (booked.status().code() == core::StatusCode::kFailedPrecondition) {
                     return page(ctx, person, reference, T(deps, ctx, page_support::Capitalised(booked.status().message())));

@@ -95,4 +95,20 @@ test('a person books, moves and cancels an appointment from their account', T, a
   await bo.go('POST', '/portal/act-for', { csrf_token: hiddenCsrf(boHome.text), representation: grant });
   assert.equal((await bo.go('GET', '/portal/appointments')).status, 200);
   assert.equal((await bo.go('POST', '/portal/appointments', { csrf_token: hiddenCsrf(boHome.text), slot: slots[0] })).status, 403);
+
+  // Holding the most one may (three), a person still moves one of them: the one moved does not count.
+  page = await ana.go('GET', `/portal/appointments?office=${office}`);
+  const free = [...page.text.matchAll(/name="slot" type="radio" value="(\d+)"/g)].map((m) => m[1]);
+  assert.ok(free.length >= 4, `free times: ${free.length}`);
+  for (const slot of free.slice(0, 3)) {
+    const r = await ana.go('POST', '/portal/appointments', { csrf_token: hiddenCsrf(page.text), slot });
+    assert.equal(r.status, 303, r.text.slice(0, 300));
+  }
+  const fourth = await ana.go('POST', '/portal/appointments', { csrf_token: hiddenCsrf(page.text), slot: free[3] });
+  assert.equal(fourth.status, 400, 'a fourth is refused');
+  const held = await sql(db, `SELECT reference FROM appointments WHERE person_id = ${person} AND state = 'booked' AND slot_id = ${free[0]}`);
+  const target = free.slice(3).find((s) => s !== free[0]);
+  const movedAtLimit = await ana.go('POST', `/portal/appointments/${held}/move`, { csrf_token: hiddenCsrf(page.text), slot: target });
+  assert.equal(movedAtLimit.status, 303, movedAtLimit.text.slice(0, 500));
+  assert.equal(await sql(db, `SELECT state FROM appointments WHERE reference = '${held}'`), 'cancelled');
 });
