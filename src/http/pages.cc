@@ -600,8 +600,8 @@ std::optional<std::string> AnswerValue(const eligibility::Symbol& s, std::string
 }
 
 std::string UnclearNumber(const eligibility::Symbol& s) {
-  return s.type == eligibility::Type::kMoney ? "Write the amount in figures, like 3500 or 3500.50"
-                                             : "Write the number in figures, like 12 or 12.5";
+  return s.type == eligibility::Type::kMoney ? "write the amount in figures, like 3500 or 3500.50"
+                                             : "write the number in figures, like 12 or 12.5";
 }
 
 std::string TagClass(const std::string& result) {

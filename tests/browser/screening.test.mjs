@@ -97,7 +97,7 @@ test('a caseworker screens a household for every program', {
   await page.getByRole('button', { name: 'Screen for every program' }).click();
   await page.locator('.govuk-error-summary').waitFor();
   await checkA11y(page, 'screening form with an error');
-  assert.match(await page.locator('.govuk-error-summary').textContent(), /Earned income: expected an amount like 1234\.56/);
+  assert.match(await page.locator('.govuk-error-summary').textContent(), /Earned income: write the amount in figures, like 3500 or 3500\.50/);
   await shot('error');
 
   // A registered household: members and ages from the registry; the screening is saved.

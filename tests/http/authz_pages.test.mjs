@@ -474,9 +474,10 @@ test('every page has a rule, and each role gets exactly what the rule allows', T
     const key = `${route.method} ${route.pattern}`;
     const rule = kRules[key];
     if (rule.last) continue;
-    // Without a session, every page sends the browser to sign in.
+    // Without a session, every page sends the browser to sign in: a portal page to the portal's.
     const anonymous = await request(server.url, route.method, fill(route.pattern));
-    if (anonymous.status !== 303 || !(anonymous.headers.get('location') ?? '').startsWith('/login?next=')) {
+    const signIn = route.pattern === '/portal' || route.pattern.startsWith('/portal/') ? '/portal/sign-in?next=' : '/login?next=';
+    if (anonymous.status !== 303 || !(anonymous.headers.get('location') ?? '').startsWith(signIn)) {
       wrong.push(`${key} without a session: ${anonymous.status} ${anonymous.headers.get('location') ?? ''}`);
     }
     // The refused first, so that a form that removes its record leaves it for them.
