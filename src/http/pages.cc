@@ -1096,6 +1096,22 @@ constexpr size_t kTimelineOnPersonView = 15;
 // Entries on one page of /clients/{id}/timeline.
 constexpr int64_t kTimelinePage = 50;
 
+// Whether the client index's candidate is shown as someone a new registration may duplicate: a
+// likely match, or a namesake (the same names, whatever the case and accents), or someone of the
+// same family name born on the same full date (a typo in the given name). The index's probability
+// alone leaves out a namesake when no date of birth is given.
+bool WorthShowing(const identity::MatchCandidate& c, const registry::Person& p) {
+  if (c.probability >= 0.5) return true;
+  if (p.names.empty()) return false;
+  const std::string candidate = " " + registry::NameKey(c.name) + " ";
+  const std::string typed = registry::NameKey(p.names[0].given + " " + p.names[0].family);
+  if (!typed.empty() && candidate == " " + typed + " ") return true;
+  const std::string family = registry::NameKey(p.names[0].family);
+  const bool full_birth = p.birth_date && p.birth_date->month > 0 && p.birth_date->day > 0;
+  return full_birth && p.birth_date->ToString() == c.birth_date && !family.empty() &&
+         candidate.find(" " + family + " ") != std::string::npos;
+}
+
 Response ClientPage(const PageDeps& deps, Context& ctx, const registry::PersonView& view, bool emergency) {
   const auto& p = view.person;
   json d = Common(deps, ctx, p.DisplayName(), "clients");
@@ -1699,11 +1715,12 @@ void AddPages(Router& router, const PageDeps& deps) {
                   const bool enough = !p.names.empty() && !Trim(p.names[0].family).empty() &&
                                       (!Trim(p.names[0].given).empty() || p.birth_date.has_value());
                   if (enough) {
-                    auto found = deps.match->Match(ctx.Who(), p, 5);
+                    auto found = deps.match->Match(ctx.Who(), p, 5, 0.0,
+                                                   [&p](const identity::MatchCandidate& c) { return WorthShowing(c, p); });
                     json duplicates = json::array();
                     if (found.ok()) {
                       for (const auto& c : *found) {
-                        if (c.probability < 0.5) continue;
+                        if (!WorthShowing(c, p)) continue;
                         duplicates.push_back({{"id", std::to_string(c.person.value)},
                                               {"name", c.name},
                                               {"birth_date", BirthDisplay(c.birth_date)},
@@ -1728,10 +1745,11 @@ void AddPages(Router& router, const PageDeps& deps) {
                 const bool confirmed_new = FormValue(in.form, "duplicate_decision") == "new";
                 const std::string duplicate_reason = Trim(FormValue(in.form, "duplicate_reason"));
                 if (in.errors.empty() && deps.match != nullptr) {
-                  auto found = deps.match->Match(ctx.Who(), p, 5);
+                  auto found = deps.match->Match(ctx.Who(), p, 5, 0.0,
+                                                 [&p](const identity::MatchCandidate& c) { return WorthShowing(c, p); });
                   if (found.ok()) {
                     for (const auto& c : *found) {
-                      if (c.probability < 0.5) continue;
+                      if (!WorthShowing(c, p)) continue;
                       candidate_ids.push_back(c.person);
                       duplicates.push_back({{"id", std::to_string(c.person.value)},
                                             {"name", c.name},

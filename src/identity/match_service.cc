@@ -232,7 +232,8 @@ authz::Field FieldOf(Feature f) {
 }  // namespace
 
 StatusOr<std::vector<MatchCandidate>> MatchService::Match(const authz::Principal& who, const registry::Person& probe,
-                                                          int limit) {
+                                                          int limit, double min_probability,
+                                                          const std::function<bool(const MatchCandidate&)>& keep) {
   if (limit < 1 || limit > 20) return Status::InvalidArgument("the limit is out of range", {{"limit", "must be from 1 to 20"}});
   PersonRecord record = ToPersonRecord(probe);
   if (record.given_name.empty() && record.family_name.empty()) {
@@ -251,7 +252,8 @@ StatusOr<std::vector<MatchCandidate>> MatchService::Match(const authz::Principal
   if (index->table.size() > 0) {
     const ProbeKeys keys = index->table.Probe(record);
     for (const ClientIndex::Match& m :
-         index->index->Find(record, static_cast<size_t>(limit), options_.min_probability)) {
+         index->index->Find(record, static_cast<size_t>(limit),
+                            min_probability >= 0 ? min_probability : options_.min_probability)) {
       MatchCandidate c;
       c.person = index->person_of_row[m.row];
       c.name = index->name_of_row[m.row];
@@ -264,6 +266,7 @@ StatusOr<std::vector<MatchCandidate>> MatchService::Match(const authz::Principal
     }
   }
   read.unlock();
+  if (keep) std::erase_if(out, [&](const MatchCandidate& c) { return !keep(c); });
   // Every candidate shown is a read of that person, decided by the gate on its own (one the
   // principal may not see by name is left out) and audited before anything is released.
   std::vector<MatchCandidate> shown;

@@ -2,6 +2,7 @@
 
 #include <chrono>
 #include <condition_variable>
+#include <functional>
 #include <memory>
 #include <mutex>
 #include <string>
@@ -66,8 +67,12 @@ class MatchService {
 
   // Up to `limit` (1..20) candidates, best first. kInvalidArgument if the probe has neither a
   // given nor a family name; kPermissionDenied when the gate refuses a search (audited).
+  // `min_probability` (when not negative) replaces the options' for this call, and `keep` (when
+  // given) chooses among the candidates found before any is audited or released: a caller that
+  // shows only some of them reads no one else.
   core::StatusOr<std::vector<MatchCandidate>> Match(const authz::Principal& who, const registry::Person& probe,
-                                                    int limit);
+                                                    int limit, double min_probability = -1,
+                                                    const std::function<bool(const MatchCandidate&)>& keep = {});
 
   // Records that staff registered `person` although the match showed `candidates`, and why
   // (audited with the new person, so that it shows in their access log and in audits).

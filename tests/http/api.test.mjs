@@ -830,6 +830,22 @@ describe('match', () => {
   });
 });
 
+describe('registering someone already known', () => {
+  test('a namesake without a date of birth, and a typo with the same date of birth, are shown as possible duplicates', T, async () => {
+    const known = await create(caseworker, { names: [{ use: 'official', given: 'Zéphyrine', family: 'Quillon' }] });
+    const dated = await create(caseworker, { names: [{ use: 'official', given: 'Jacques', family: 'Vermandois' }], birth_date: '1977-01-16' });
+    const likely = (html) => /data-testid="likely-matches"[\s\S]*?<\/div>\s*<\/div>/.exec(html)?.[0] ?? '';
+    const namesake = await caseworker.get('/clients/new?check=1&given_name=Zephyrine&family_name=QUILLON');
+    assert.equal(namesake.status, 200);
+    assert.match(namesake.text, new RegExp(`href="/clients/${known.body.id}"`), likely(namesake.text) || namesake.text.slice(0, 300));
+    const typo = await caseworker.get('/clients/new?check=1&given_name=Jaques&family_name=Vermandois&birth_day=16&birth_month=1&birth_year=1977');
+    assert.match(typo.text, new RegExp(`href="/clients/${dated.body.id}"`));
+    // Someone else entirely is not.
+    const other = await caseworker.get('/clients/new?check=1&given_name=Zephyrine&family_name=Vermandois');
+    assert.doesNotMatch(other.text, new RegExp(`href="/clients/(${known.body.id}|${dated.body.id})"`));
+  });
+});
+
 describe('match reviews', () => {
   test('the queue lists, decides and remembers; bad input is named', T, async () => {
     const list = await api.get('/api/v1/match-reviews?state=pending');
