@@ -30,6 +30,7 @@ case "$target" in
     sources=(src/registry/person.cc src/access/data_categories.cc src/access/principal.cc src/access/access_gate.cc
              src/core/money.cc src/core/clock.cc)
     headers=(src/registry/person.h src/access/*.h)
+    libs+=(-licuuc)  # names folded for search
     seeds=(fuzz/corpus/json) ;;
   hsds)
     sources=(src/directory/hsds.cc src/registry/csv.cc)
