@@ -74,12 +74,14 @@ std::optional<uint64_t> ParseCount(const std::string& text) {
   return v;
 }
 
-// Standard output, or a file. Writes go through one buffer per batch of results.
+// Standard output, or a file. Writes go through one buffer per batch of results. A file is
+// written beside its place ("FILE.partial") and takes its name only once complete, so that a
+// run that fails leaves the file that was there (last month's outreach list) as it was.
 class Output {
  public:
   bool Open(const std::string& path) {
     if (path.empty() || path == "-") return true;
-    file_.open(path, std::ios::binary | std::ios::trunc);
+    file_.open(path + ".partial", std::ios::binary | std::ios::trunc);
     if (!file_) {
       std::fprintf(stderr, "cannot write %s\n", path.c_str());
       return false;
@@ -97,14 +99,20 @@ class Output {
     std::ostream& out = file_.is_open() ? static_cast<std::ostream&>(file_) : std::cout;
     out.flush();
     if (!out) return core::Status::DataLoss(fmt::format("cannot write {}", path_.empty() ? "standard output" : path_));
-    if (file_.is_open()) file_.close();
+    if (file_.is_open()) {
+      file_.close();
+      if (std::rename((path_ + ".partial").c_str(), path_.c_str()) != 0) {
+        return core::Status::DataLoss(fmt::format("cannot write {}", path_));
+      }
+    }
     return core::Status::Ok();
   }
-  // After an error: a file left half written would pass for a result, so it goes.
+  // After an error: a file left half written would pass for a result, so it goes; the one that
+  // was there before stays.
   void Discard() {
     if (!file_.is_open()) return;
     file_.close();
-    std::remove(path_.c_str());
+    std::remove((path_ + ".partial").c_str());
   }
 
  private:

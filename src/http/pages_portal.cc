@@ -93,9 +93,19 @@ std::string What(const std::string& action) {
       {"representative.grant", "Let someone act for you"},
       {"representative.end", "Ended a representative's right to act for you"},
       {"representative.act", "Started acting for you as your representative"},
+      {"consent.give", "Recorded your consent"},
+      {"consent.withdraw", "Recorded that a consent of yours is withdrawn"},
+      {"interaction.list", "Looked at your contacts with the agencies"},
+      {"person.directory", "Looked at which agencies know you"},
+      {"case.person", "Looked at your cases"},
+      {"referral.person", "Looked at your referrals"},
+      {"source_record.put", "Updated its own record of you"},
+      {"source_record.link", "Linked its own record of you to your record"},
+      {"household.add_member", "Changed who is in your household"},
   };
   auto it = kWords.find(action);
-  return it == kWords.end() ? action : it->second;
+  // An action without words of its own is still said plainly, not as the program's code.
+  return it == kWords.end() ? "Used your record" : it->second;
 }
 
 // The purpose in words ("Case work"), as the person reads it.
@@ -445,7 +455,7 @@ void AddPortalPages(Router& router, const PageDeps& deps) {
         json rows = json::array();
         for (const auto& n : *notices) {
           std::string what;
-          for (const auto& f : n.fields) what += (what.empty() ? "" : ", ") + f;
+          for (const auto& f : n.fields) what += (what.empty() ? "" : ", ") + page_support::T(deps, ctx, f);
           rows.push_back({{"agency", n.agency_name},
                           {"when", When(ctx, n.at)},
                           {"what", what.empty() ? n.type : what},
@@ -466,7 +476,8 @@ void AddPortalPages(Router& router, const PageDeps& deps) {
           std::string categories;
           for (const auto& id : c.categories) {
             const auto* cat = deps.consents->categories().Find(id);
-            categories += (categories.empty() ? "" : ", ") + (cat != nullptr ? cat->label : id);
+            // The deployment's label, in the page's language where the catalogue has it.
+            categories += (categories.empty() ? "" : ", ") + (cat != nullptr ? page_support::T(deps, ctx, cat->label) : id);
           }
           const std::string state = c.StateOn(today);
           rows.push_back({{"id", c.id},

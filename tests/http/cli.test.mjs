@@ -7,7 +7,7 @@
 import assert from 'node:assert/strict';
 import { execFile } from 'node:child_process';
 import { existsSync } from 'node:fs';
-import { mkdtemp, readdir, rm, writeFile } from 'node:fs/promises';
+import { mkdtemp, readFile, readdir, rm, writeFile } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { after, before, test } from 'node:test';
@@ -64,4 +64,18 @@ test('--config is read after the command too, and a command refuses arguments it
   const copy = await onedoor(['backup', path.join(dir, 'copy.db'), '--config', 'onedoor.yaml']);
   assert.equal(copy.code, 0, copy.stderr);
   assert.ok(existsSync(path.join(dir, 'copy.db')));
+});
+
+test('a screening run that fails leaves the output file that was there', async () => {
+  await writeFile(path.join(dir, 'results.csv'), 'last month\n');
+  await writeFile(path.join(dir, 'bad.csv'), 'id,household_size,earned_income\n1,2,100\n2,two,100\n');
+  const r = await onedoor(['rules', 'screen', '--as-of', '2025-11-01', '--csv', 'bad.csv', '--out', 'results.csv']);
+  assert.notEqual(r.code, 0);
+  assert.match(r.stderr, /bad\.csv:3/);
+  assert.equal(await readFile(path.join(dir, 'results.csv'), 'utf8'), 'last month\n');
+  assert.ok(!existsSync(path.join(dir, 'results.csv.partial')));
+  await writeFile(path.join(dir, 'good.csv'), 'id,household_size,earned_income\n1,2,100\n');
+  const ok = await onedoor(['rules', 'screen', '--as-of', '2025-11-01', '--csv', 'good.csv', '--out', 'results.csv']);
+  assert.equal(ok.code, 0, ok.stderr);
+  assert.notEqual(await readFile(path.join(dir, 'results.csv'), 'utf8'), 'last month\n');
 });

@@ -34,6 +34,9 @@ test('a person signs up, confirms, is linked at the desk and sees who looked at 
   assert.match(bad.text, /href="#name">Enter your name/);
   assert.match(bad.text, /href="#email">Enter an e-mail address like name@example.org/);
   assert.match(bad.text, /href="#password">Choose a password of at least 12 characters/);
+  // Each field is described by its error as well as its hint, for screen readers.
+  assert.match(bad.text, /id="email"[^>]*aria-describedby="email-hint email-error"/);
+  assert.match(bad.text, /id="password"[^>]*aria-describedby="password-hint password-error"/);
   const forged = await new Visitor(server.url).go('POST', '/portal/sign-up',
     { csrf_token: 'x', name: 'Ana', email: 'ana@example.org', password: 'correct horse battery' });
   assert.equal(forged.status, 403);
