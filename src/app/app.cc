@@ -105,7 +105,10 @@ core::StatusOr<std::unique_ptr<App>> App::Open(const core::Config& config, bool 
     }
     app->documents_ = std::make_unique<cases::DocumentService>(
         *app->db_, *app->categories_, *app->gate_, *app->audit_, *app->outbox_, app->clock_,
-        cases::DocumentOptions{std::min<size_t>(5u << 20, static_cast<size_t>(config.max_body_bytes))});
+        // A file travels in a form with its other fields: 64 KiB of the request's limit is kept for them.
+        cases::DocumentOptions{std::min<size_t>(5u << 20, config.max_body_bytes > (128 << 10)
+                                                              ? static_cast<size_t>(config.max_body_bytes) - (64 << 10)
+                                                              : static_cast<size_t>(config.max_body_bytes))});
     app->interactions_ = std::make_unique<frontoffice::InteractionService>(
         *app->db_, *app->categories_, *app->gate_, *app->audit_, *app->outbox_, app->clock_);
     // Offices without a time zone of their own keep the deployment's.

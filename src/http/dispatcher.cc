@@ -135,14 +135,22 @@ bool Dispatcher::RunsInline(const Request& request) const {
 
 Response Dispatcher::Dispatch(Request& request, std::string& route_name, std::optional<storage::DeferScope>& defer) {
   const bool api = IsApiPath(request.path);
+  std::string method = request.method == "HEAD" ? "GET" : request.method;
+  Match match = router_.Find(method, request.path);
+  Context ctx{request, std::move(match.params), std::nullopt, "", ""};
   if (request.body.size() > options_.max_body_bytes) {
+    if (match.route != nullptr) route_name = match.route->pattern;  // for the log line
+    if (!api) {
+      // A form in a browser: a page that says what happened, not a machine's answer.
+      return error_page_(413, "The form was too large to send",
+                         "The file or text sent with the form was larger than this service accepts. Go back, choose "
+                         "a smaller file, and send the form again.",
+                         ctx);
+    }
     return Problem(core::Status::InvalidArgument(fmt::format(
                        "the request body is too large: at most {} bytes are accepted", options_.max_body_bytes)),
                    request.request_id, 413);
   }
-  std::string method = request.method == "HEAD" ? "GET" : request.method;
-  Match match = router_.Find(method, request.path);
-  Context ctx{request, std::move(match.params), std::nullopt, "", ""};
   if (match.route == nullptr) {
     if (match.path_exists) {
       Response r = Problem(core::Status(core::StatusCode::kInvalidArgument, "this method is not allowed on this path"),

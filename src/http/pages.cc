@@ -514,9 +514,14 @@ std::string RegionTime(const PageDeps& deps, core::Timestamp t) {
 
 ErrorPage MakeErrorPage(const PageDeps& deps) {
   return [&deps](int status, const std::string& heading, const std::string& message, const Context& ctx) {
-    json d = Common(deps, ctx, heading, "");
-    d["heading"] = heading;
-    d["message"] = message;
+    // In the page's language where the catalogue has the words; never read as a pattern otherwise.
+    const std::string language = page_support::LanguageOf(ctx);
+    auto said = [&](const std::string& text) {
+      return deps.templates.messages().Has(language, text) ? page_support::T(deps, ctx, text) : text;
+    };
+    json d = Common(deps, ctx, said(heading), "");
+    d["heading"] = said(heading);
+    d["message"] = said(message);
     return Page(deps, status, "error", d);
   };
 }

@@ -437,7 +437,9 @@ void AddPortalApplyPages(Router& router, const PageDeps& deps) {
                         a->parts.end() != std::find_if(a->parts.begin(), a->parts.end(),
                                                        [](const cases::ApplicationPart& p) { return p.Open(); });
       d["upload_action"] = fmt::format("/portal/applications/{}/documents", a->id);
-      d["max_mb"] = std::to_string(std::max<size_t>(1, deps.documents->max_bytes() >> 20));
+      std::string max_mb = fmt::format("{:.1f}", static_cast<double>(deps.documents->max_bytes()) / (1 << 20));
+      if (max_mb.size() > 2 && max_mb.compare(max_mb.size() - 2, 2, ".0") == 0) max_mb.resize(max_mb.size() - 2);
+      d["max_mb"] = max_mb;
       auto docs = deps.documents->ForPerson(ctx.Who(), a->applicant);
       json rows = json::array();
       if (docs.ok()) {

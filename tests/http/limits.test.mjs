@@ -77,6 +77,16 @@ test('each bound is refused past its limit with a problem naming the field, and 
   assert.equal(await countRows(db, 'source_records'), sources, 'no source record was written');
 });
 
+test('a form too large for a page is answered with a page, not with a problem for machines', T, async () => {
+  const r = await caseworker.req('POST', `/clients/${person}/documents`, {
+    body: `csrf_token=x&note=${'x'.repeat(1_100_000)}`, headers: { 'Content-Type': 'application/x-www-form-urlencoded' },
+  });
+  assert.equal(r.status, 413);
+  assert.match(r.headers.get('content-type') ?? '', /text\/html/);
+  assert.match(r.text, /The form was too large to send/);
+  assert.match(r.text, /choose a smaller file/);
+});
+
 test('a rule formula or a chain of variables too deep is refused when the pack loads, naming the place', T, async () => {
   const dir = await mkdtemp(path.join(os.tmpdir(), 'onedoor-limits-rules-'));
   const pack = (formula) => [
