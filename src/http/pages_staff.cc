@@ -214,6 +214,8 @@ Response AccountPage(const PageDeps& deps, const Context& ctx, int64_t id, int s
                   {"password_href", base + "/password"},
                   {"sign_out_href", base + "/sign-out"},
                   {"switch_href", base + (u.active ? "/switch-off" : "/switch-on")}};
+  // A section shows for any string, an empty one too: no row without a temporary password.
+  if (d["account"]["password_until"].get<std::string>().empty()) d["account"].erase("password_until");
   d["roles"] = RoleChoices(deps, ctx, u.roles);
   if (!flash.empty()) d["flash"] = flash;
   AddErrors(deps, ctx, d, errors);

@@ -99,6 +99,11 @@ test('a person asks to be found, staff review the likely records and link the ac
 
   const mine = await ana.go('GET', '/portal');
   assert.match(mine.text, /data-testid="portal-details"/);
+  // Names, addresses, phone numbers and e-mail addresses keep their own direction in a page
+  // written right to left.
+  const details = /data-testid="portal-details">[\s\S]*?<\/dl>/.exec(mine.text)[0];
+  assert.match(details, /<bdi>[^<]+<\/bdi>/);
+  assert.doesNotMatch(details.replace(/<(bdi|span dir="ltr")>[^<]*<\/(bdi|span)>/g, ''), /<p class="govuk-body govuk-!-margin-bottom-1">[^<]/);
   // Decided once.
   assert.equal((await decide({ choice: 'none', reason: 'x' })).status, 409);
 });

@@ -148,6 +148,8 @@ test('an administrator changes roles and details, gives a temporary password, si
   const weak = await send(admin, base, `${base}/password`, { password: 'password123' });
   assert.equal(weak.status, 400);
   assert.deepEqual(errorSummary(weak.text).map(([f]) => f), ['password']);
+  // Before any temporary password, the page has no row for one.
+  assert.doesNotMatch((await admin.go('GET', base)).text, /account-password-until/);
   const desk2 = await signIn('frontdesk.city');
   const reset = await send(admin, base, `${base}/password`, { password: 'seven swans swimming' });
   assert.equal(reset.status, 303);
