@@ -57,8 +57,7 @@ std::optional<std::string> AdminRefusal(const Principal& who, std::optional<core
 // administrator neither gives it, takes it, nor sets the password of an account that has it; the
 // deployment's operator does (`onedoor user create`, system principals).
 constexpr std::string_view kGovernanceByOperator =
-    "the governance role decides sharing for the whole consortium: the deployment's operator gives "
-    "it "
+    "the governance role decides sharing for the whole consortium: the deployment's operator gives it "
     "(onedoor user create), not an agency's administrator";
 
 bool HasGovernance(const std::vector<Role>& roles) {
@@ -760,9 +759,8 @@ Status AccountService::SetTemporaryPassword(const Principal& who, core::UserId i
   if (HasGovernance(user.roles) && !IsSystem(who)) {
     // Else an administrator could sign in as the agency's governance user.
     return Refuse(who, "user.password_reset", "user", IdText(id.value),
-                  "a governance account's password is not reset by an agency's administrator: its "
-                  "owner changes it, "
-                  "or the deployment's operator replaces the account");
+                  "a governance account's password is not reset by an agency's administrator: its owner "
+                  "changes it, or the deployment's operator replaces the account");
   }
   if (std::string problem = PasswordProblem(password, user.username, user.email); !problem.empty()) {
     return Status::InvalidArgument("the password cannot be used", {{"password", problem}});
@@ -888,9 +886,8 @@ StatusOr<IssuedToken> AccountService::IssueToken(const Principal& who, const std
   for (size_t i = 0; i < roles.size(); ++i) {
     if (roles[i] == Role::kGovernance) {
       errors.push_back({fmt::format("roles/{}", i),
-                        "a token cannot have the governance role: sharing decisions and reviews "
-                        "are made by people, "
-                        "signed in"});
+                        "a token cannot have the governance role: sharing decisions and reviews are made "
+                        "by people, signed in"});
     }
   }
   // A token without scopes would be unrestricted (Principal::HasScope), so one is required.

@@ -4,7 +4,6 @@
 #include <unistd.h>
 
 #include <algorithm>
-#include <sstream>
 #include <chrono>
 #include <cstdio>
 #include <cstdlib>
@@ -13,6 +12,7 @@
 #include <memory>
 #include <optional>
 #include <map>
+#include <sstream>
 #include <string>
 #include <vector>
 

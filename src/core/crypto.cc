@@ -82,14 +82,19 @@ bool VerifyPassword(std::string_view hash, std::string_view password) {
   return crypto_pwhash_str_verify(h.c_str(), password.data(), password.size()) == 0;
 }
 
-std::string HmacSha256Hex(std::string_view key, std::string_view data) {
+std::string HmacSha256(std::string_view key, std::string_view data) {
   unsigned char mac[crypto_auth_hmacsha256_BYTES];
   crypto_auth_hmacsha256_state state;
   crypto_auth_hmacsha256_init(&state, reinterpret_cast<const unsigned char*>(key.data()), key.size());
   crypto_auth_hmacsha256_update(&state, reinterpret_cast<const unsigned char*>(data.data()), data.size());
   crypto_auth_hmacsha256_final(&state, mac);
+  return std::string(reinterpret_cast<const char*>(mac), sizeof mac);
+}
+
+std::string HmacSha256Hex(std::string_view key, std::string_view data) {
+  const std::string mac = HmacSha256(key, data);
   char hex[crypto_auth_hmacsha256_BYTES * 2 + 1];
-  sodium_bin2hex(hex, sizeof hex, mac, sizeof mac);
+  sodium_bin2hex(hex, sizeof hex, reinterpret_cast<const unsigned char*>(mac.data()), mac.size());
   return std::string(hex, crypto_auth_hmacsha256_BYTES * 2);
 }
 

@@ -28,7 +28,8 @@ bool VerifyPassword(std::string_view hash, std::string_view password);
 // Constant-time comparison of two strings of equal length.
 bool ConstantTimeEquals(std::string_view a, std::string_view b);
 
-// HMAC-SHA-256 of `data` under `key`, as 64 lower-case hex digits.
+// HMAC-SHA-256 of `data` under `key`: its 32 bytes, or as 64 lower-case hex digits.
+std::string HmacSha256(std::string_view key, std::string_view data);
 std::string HmacSha256Hex(std::string_view key, std::string_view data);
 
 }  // namespace core

@@ -9,6 +9,7 @@
 #include <memory>
 #include <mutex>
 
+#include "core/crypto.h"
 #include "core/log.h"
 
 namespace exchange {
@@ -115,14 +116,7 @@ core::StatusOr<std::string> DecodeWebhookSecret(std::string_view secret) {
 }
 
 std::string SignWebhook(std::string_view key, std::string_view id, int64_t timestamp, std::string_view body) {
-  const std::string signed_content = fmt::format("{}.{}.{}", id, timestamp, body);
-  unsigned char mac[crypto_auth_hmacsha256_BYTES];
-  crypto_auth_hmacsha256_state state;
-  crypto_auth_hmacsha256_init(&state, reinterpret_cast<const unsigned char*>(key.data()), key.size());
-  crypto_auth_hmacsha256_update(&state, reinterpret_cast<const unsigned char*>(signed_content.data()),
-                                signed_content.size());
-  crypto_auth_hmacsha256_final(&state, mac);
-  return "v1," + Base64(std::string_view(reinterpret_cast<const char*>(mac), sizeof mac));
+  return "v1," + Base64(core::HmacSha256(key, fmt::format("{}.{}.{}", id, timestamp, body)));
 }
 
 core::StatusOr<std::unique_ptr<WebhookSink>> WebhookSink::Create(WebhookOptions options, const core::Clock& clock) {

@@ -32,6 +32,9 @@ std::string Capitalised(std::string s);
 // The language of the request: the one chosen with the language switcher (a cookie), else the
 // first of the browser's that onedoor speaks, else English.
 std::string LanguageOf(const Context& ctx);
+// `message`, a whole English sentence that is not a pattern (a service's message), in the
+// request's language where the catalogue has it, else as it is.
+std::string Said(const PageDeps& deps, const Context& ctx, const std::string& message);
 // `message` (English, an ICU pattern) in the request's language, with `args` filled in.
 std::string T(const PageDeps& deps, const Context& ctx, const std::string& message,
               const std::map<std::string, std::string>& args = {});

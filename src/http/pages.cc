@@ -496,6 +496,9 @@ std::string Capitalised(std::string s) {
 }
 
 std::string Trim(std::string s) { return http::Trim(std::move(s)); }
+std::string Said(const PageDeps& deps, const Context& ctx, const std::string& message) {
+  return deps.templates.messages().Has(LanguageOf(ctx), message) ? T(deps, ctx, message) : message;
+}
 std::string LanguageOf(const Context& ctx) {
   return i18n::Negotiate(ctx.request.Cookie(kLanguageCookie), ctx.request.Header("accept-language").value_or(""));
 }
@@ -514,14 +517,10 @@ std::string RegionTime(const PageDeps& deps, core::Timestamp t) {
 
 ErrorPage MakeErrorPage(const PageDeps& deps) {
   return [&deps](int status, const std::string& heading, const std::string& message, const Context& ctx) {
-    // In the page's language where the catalogue has the words; never read as a pattern otherwise.
-    const std::string language = page_support::LanguageOf(ctx);
-    auto said = [&](const std::string& text) {
-      return deps.templates.messages().Has(language, text) ? page_support::T(deps, ctx, text) : text;
-    };
-    json d = Common(deps, ctx, said(heading), "");
-    d["heading"] = said(heading);
-    d["message"] = said(message);
+    const std::string said_heading = page_support::Said(deps, ctx, heading);
+    json d = Common(deps, ctx, said_heading, "");
+    d["heading"] = said_heading;
+    d["message"] = page_support::Said(deps, ctx, message);
     return Page(deps, status, "error", d);
   };
 }
@@ -1725,7 +1724,6 @@ void AddPages(Router& router, const PageDeps& deps) {
                     json duplicates = json::array();
                     if (found.ok()) {
                       for (const auto& c : *found) {
-                        if (!WorthShowing(c, p)) continue;
                         duplicates.push_back({{"id", std::to_string(c.person.value)},
                                               {"name", c.name},
                                               {"birth_date", BirthDisplay(c.birth_date)},
@@ -1754,7 +1752,6 @@ void AddPages(Router& router, const PageDeps& deps) {
                                                  [&p](const identity::MatchCandidate& c) { return WorthShowing(c, p); });
                   if (found.ok()) {
                     for (const auto& c : *found) {
-                      if (!WorthShowing(c, p)) continue;
                       candidate_ids.push_back(c.person);
                       duplicates.push_back({{"id", std::to_string(c.person.value)},
                                             {"name", c.name},

@@ -49,8 +49,7 @@ std::string ScreenedText(const PageDeps& deps, const Context& ctx, const std::st
 // A service's message as a sentence on the page, in the request's language when the catalogue
 // has it; never read as a pattern (it may carry a value with braces or quotes).
 std::string Said(const PageDeps& deps, const Context& ctx, const std::string& message) {
-  const std::string m = page_support::Capitalised(message);
-  return deps.templates.messages().Has(page_support::LanguageOf(ctx), m) ? T(deps, ctx, m) : m;
+  return page_support::Said(deps, ctx, page_support::Capitalised(message));
 }
 
 json ViewData(const PageDeps& deps, const Context& ctx, const cases::Application& a) {

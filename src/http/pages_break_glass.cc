@@ -85,8 +85,7 @@ void AddBreakGlassPages(Router& router, const PageDeps& deps) {
                   // as a pattern.
                   std::string message = f.empty() ? done.status().message() : f.front().message;
                   message = message.rfind("must be", 0) == 0 ? "The note " + message : page_support::Capitalised(message);
-                  const bool known = deps.templates.messages().Has(page_support::LanguageOf(ctx), message);
-                  return QueuePage(deps, ctx, 400, "", *id, known ? T(deps, ctx, message) : message,
+                  return QueuePage(deps, ctx, 400, "", *id, page_support::Said(deps, ctx, message),
                                    f.empty() || f.front().field != "note" ? "outcome" : "note", outcome,
                                    FormValue(form, "note"));
                 }

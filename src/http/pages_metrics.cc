@@ -34,13 +34,11 @@ using page_support::Common;
 using page_support::ErrorFor;
 using page_support::FormValue;
 using page_support::Render;
+using page_support::Said;
 using page_support::T;
 
 // A message as it is, in the request's language when the catalogue has it (a service's message,
 // a label of the metrics). Never formatted as a pattern.
-std::string Said(const PageDeps& deps, const Context& ctx, const std::string& message) {
-  return deps.templates.messages().Has(page_support::LanguageOf(ctx), message) ? T(deps, ctx, message) : message;
-}
 
 // "Monday 1 December 2026", "lunes, 1 de diciembre de 2026".
 std::string DayText(const PageDeps& deps, const Context& ctx, core::Date date) {

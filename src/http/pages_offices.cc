@@ -26,6 +26,7 @@ using page_support::Common;
 using page_support::ErrorFor;
 using page_support::FormValue;
 using page_support::Render;
+using page_support::Said;
 using page_support::T;
 using page_support::Trim;
 
@@ -44,9 +45,6 @@ bool Manages(const authz::Principal& who, const frontoffice::OfficeHours& h) {
 
 // A message as it is, in the request's language when the catalogue has it: a service's
 // message, or one of several words ("Monday") the catalogue gives. Never formatted as a pattern.
-std::string Said(const PageDeps& deps, const Context& ctx, const std::string& message) {
-  return deps.templates.messages().Has(page_support::LanguageOf(ctx), message) ? T(deps, ctx, message) : message;
-}
 
 // "Monday"; in Spanish "lunes" (in a sentence: capitalise it to start one).
 std::string DayName(const PageDeps& deps, const Context& ctx, int weekday) {

@@ -36,14 +36,12 @@ using page_support::Common;
 using page_support::ErrorFor;
 using page_support::FormValue;
 using page_support::Render;
+using page_support::Said;
 using page_support::T;
 using page_support::Trim;
 
 // A message as it is, in the request's language when the catalogue has it (a service's message,
 // a fixed text of the diagnostic). Never formatted as a pattern.
-std::string Said(const PageDeps& deps, const Context& ctx, const std::string& message) {
-  return deps.templates.messages().Has(page_support::LanguageOf(ctx), message) ? T(deps, ctx, message) : message;
-}
 
 // "A, B and C".
 std::string ListText(const PageDeps& deps, const Context& ctx, const std::vector<std::string>& items) {

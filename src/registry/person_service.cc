@@ -52,6 +52,17 @@ std::vector<std::string> Tokens(const std::string& key) {
 
 Status Denied(const authz::Decision& d) { return Status::PermissionDenied(d.reason); }
 
+// The name search keys of person `id`, one row a name.
+Status WriteNameKeys(storage::Transaction& tx, int64_t id, const std::vector<PersonName>& names) {
+  for (const auto& n : names) {
+    const std::string given = NameKey(n.given);
+    const std::string family = NameKey(n.family);
+    RETURN_IF_ERROR(tx.Queue("INSERT INTO person_names (person_id, family_key, given_key, full_key) VALUES (?,?,?,?)",
+                             {id, family, given, " " + given + " " + family + " "}));
+  }
+  return Status::Ok();
+}
+
 }  // namespace
 
 StatusOr<authz::Decision> PersonService::Gate(storage::Transaction& tx, const authz::Principal& who,
@@ -68,30 +79,20 @@ StatusOr<authz::Decision> PersonService::Gate(storage::Transaction& tx, const au
 
 Status RekeyFoldedNames(storage::Transaction& tx) {
   // Keys of ASCII names are the same as before; only those with other characters may differ.
-  ASSIGN_OR_RETURN(
-      storage::Rows ids,
-      tx.Query(tx.dialect() == storage::Dialect::kPostgres
-                   ? "SELECT DISTINCT person_id FROM person_names WHERE full_key ~ '[^ -~]' ORDER "
-                     "BY person_id"
-                   : "SELECT DISTINCT person_id FROM person_names WHERE full_key GLOB '*[^ -~]*' "
-                     "ORDER BY person_id"));
+  ASSIGN_OR_RETURN(storage::Rows ids,
+                   tx.Query(tx.dialect() == storage::Dialect::kPostgres
+                                ? "SELECT DISTINCT person_id FROM person_names WHERE full_key ~ '[^ -~]' ORDER BY person_id"
+                                : "SELECT DISTINCT person_id FROM person_names WHERE full_key GLOB '*[^ -~]*' "
+                                  "ORDER BY person_id"));
   for (const auto& row : ids) {
     const int64_t id = row.Int(0);
     ASSIGN_OR_RETURN(storage::Rows doc, tx.Query("SELECT doc FROM persons WHERE id = ?", {id}));
     if (doc.empty()) continue;
     ASSIGN_OR_RETURN(Person p, FromStorageJson(doc[0].Text(0)));
-    RETURN_IF_ERROR(tx.Execute("DELETE FROM person_names WHERE person_id = ?", {id}).status());
-    for (const auto& n : p.names) {
-      const std::string given = NameKey(n.given);
-      const std::string family = NameKey(n.family);
-      RETURN_IF_ERROR(tx.Execute("INSERT INTO person_names (person_id, family_key, given_key, "
-                                 "full_key) VALUES (?,?,?,?)",
-                                 {id, family, given, " " + given + " " + family + " "})
-                          .status());
-    }
+    RETURN_IF_ERROR(tx.Queue("DELETE FROM person_names WHERE person_id = ?", {id}));
+    RETURN_IF_ERROR(WriteNameKeys(tx, id, p.names));
   }
-  if (!ids.empty())
-    core::LogInfo("name search keys folded", {{"persons", std::to_string(ids.size())}});
+  if (!ids.empty()) core::LogInfo("name search keys folded", {{"persons", std::to_string(ids.size())}});
   return Status::Ok();
 }
 
@@ -100,12 +101,7 @@ Status PersonService::WriteIndexes(storage::Transaction& tx, const Person& p, bo
     RETURN_IF_ERROR(tx.Queue("DELETE FROM person_names WHERE person_id = ?", {p.id.value}));
     RETURN_IF_ERROR(tx.Queue("DELETE FROM person_identifiers WHERE person_id = ?", {p.id.value}));
   }
-  for (const auto& n : p.names) {
-    std::string given = NameKey(n.given);
-    std::string family = NameKey(n.family);
-    RETURN_IF_ERROR(tx.Queue("INSERT INTO person_names (person_id, family_key, given_key, full_key) VALUES (?,?,?,?)",
-                             {p.id.value, family, given, " " + given + " " + family + " "}));
-  }
+  RETURN_IF_ERROR(WriteNameKeys(tx, p.id.value, p.names));
   for (const auto& i : p.identifiers) {
     RETURN_IF_ERROR(tx.Queue("INSERT INTO person_identifiers (person_id, kind, value) VALUES (?,?,?)",
                              {p.id.value, i.kind, i.value}));
@@ -554,9 +550,8 @@ StatusOr<AccessLogPage> PersonService::AccessLog(const authz::Principal& who, co
       exists = holding.exists;
       if (!holding.holds) {
         allowed = false;
-        reason = exists ? "your agency does not hold this client: auditors and managers read the "
-                          "access log of their "
-                          "agency's clients only"
+        reason = exists ? "your agency does not hold this client: auditors and managers read the access log "
+                          "of their agency's clients only"
                         : "there is no such client";
       }
     }
