@@ -9,6 +9,7 @@
 #include <sstream>
 #include <string>
 
+#include "core/utf8.h"
 #include "registry/csv.h"
 
 extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
@@ -25,7 +26,7 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
           last_line = record.line;
           if (!record.error.empty()) continue;
           for (const auto& f : record.fields) {
-            if (!registry::IsValidUtf8(f)) std::abort();  // a usable record is UTF-8
+            if (!core::IsValidUtf8(f)) std::abort();  // a usable record is UTF-8
           }
         }
       }

@@ -13,7 +13,7 @@ cd "$(dirname "$0")/.."
 seconds="${1:-30}"
 target="${2:-rules}"
 out=build/fuzz
-core=(src/core/status.cc src/core/date.cc src/core/crypto.cc)
+core=(src/core/status.cc src/core/date.cc src/core/crypto.cc src/core/utf8.cc)
 libs=(-lyaml-cpp -lfmt -lsodium -lcrypto)
 case "$target" in
   rules)

@@ -121,7 +121,24 @@ void AddPersonRoutes(Router& router, registry::PersonService& persons, registry:
                                  ctx.request.request_id, 428);
                 }
                 std::string tag = *if_match;
-                if (tag.rfind("W/", 0) == 0) tag = tag.substr(2);
+                tag.erase(0, tag.find_first_not_of(" \t"));
+                tag.erase(tag.find_last_not_of(" \t") + 1);
+                if (tag == "*" || tag.find(',') != std::string::npos) {
+                  return Fail(
+                      core::Status::InvalidArgument(
+                          "the If-Match header is not valid",
+                          {{"If-Match",
+                            "send the one ETag you read, like \"3\": a change is made only to "
+                            "the version it was made from"}}),
+                      ctx);
+                }
+                if (tag.rfind("W/", 0) == 0) {
+                  // A weak tag never matches for a change (RFC 9110, 13.1.1: strong comparison).
+                  return Problem(
+                      core::Status::FailedPrecondition("a weak ETag (W/...) does not name one "
+                                                       "version: send the ETag as it was read"),
+                      ctx.request.request_id, 412);
+                }
                 if (tag.size() >= 2 && tag.front() == '"' && tag.back() == '"') tag = tag.substr(1, tag.size() - 2);
                 auto version = ParseId(tag, "If-Match");
                 if (!version.ok()) return Fail(version.status(), ctx);
@@ -283,7 +300,8 @@ void AddPersonRoutes(Router& router, registry::PersonService& persons, registry:
                     rec.RejectUnknown({"local_id", "person"});
                     std::string local_id = rec.String("local_id", true, 64);
                     const json* person = rec.Object("person");
-                    if (person == nullptr && rec.errors().empty()) rec.Error("person", "is required");
+                    if (!item.contains("person") || item["person"].is_null())
+                      rec.Error(rec.Path("person"), "is required");
                     errors.insert(errors.end(), rec.errors().begin(), rec.errors().end());
                     if (person == nullptr) continue;
                     auto parsed = registry::FromJson(*person);

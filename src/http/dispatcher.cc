@@ -1,19 +1,61 @@
 #include "http/dispatcher.h"
 
-#include <chrono>
-
 #include <fmt/format.h>
+
+#include <cctype>
+#include <chrono>
 #include <nlohmann/json.hpp>
 
+#include "access/access_gate.h"
 #include "core/crypto.h"
 #include "core/log.h"
-#include "access/access_gate.h"
+#include "core/utf8.h"
 #include "http/address_throttle.h"
 #include "http/multipart.h"
 #include "http/problem.h"
 
 namespace http {
 namespace {
+
+// The token of an `Authorization: Bearer TOKEN` header; the scheme's name in any case (RFC 9110,
+// 11.1).
+std::optional<std::string> BearerToken(const Request& request) {
+  auto header = request.Header("authorization");
+  constexpr std::string_view kScheme = "bearer ";
+  if (!header || header->size() <= kScheme.size()) return std::nullopt;
+  for (size_t i = 0; i < kScheme.size(); ++i) {
+    if (std::tolower(static_cast<unsigned char>((*header)[i])) != kScheme[i]) return std::nullopt;
+  }
+  const size_t start = header->find_first_not_of(' ', kScheme.size());
+  if (start == std::string::npos) return std::nullopt;
+  return header->substr(start);
+}
+
+// The first part of the request that is not UTF-8 once decoded (the path, a query parameter, a
+// field of a form), by name; nullopt if there is none. Files sent with a form are not text.
+std::optional<std::string> NotUtf8(const Request& request) {
+  if (!core::IsValidUtf8(request.path)) return "path";
+  for (const auto& [name, value] : request.query) {
+    if (!core::IsValidUtf8(name) || !core::IsValidUtf8(value))
+      return core::IsValidUtf8(name) ? name : "query";
+  }
+  auto type = request.Header("content-type");
+  if (request.body.empty() || !type) return std::nullopt;
+  if (type->rfind("application/x-www-form-urlencoded", 0) == 0) {
+    for (const auto& [name, value] : ParseForm(request.body)) {
+      if (!core::IsValidUtf8(name) || !core::IsValidUtf8(value))
+        return core::IsValidUtf8(name) ? name : "form";
+    }
+  } else if (auto parts = ParseMultipartForm(request)) {
+    for (const auto& [name, part] : *parts) {
+      if (!core::IsValidUtf8(name)) return "form";
+      if (part.file_name.empty() ? !core::IsValidUtf8(part.value)
+                                 : !core::IsValidUtf8(part.file_name))
+        return name;
+    }
+  }
+  return std::nullopt;
+}
 
 bool IsSafe(const std::string& method) { return method == "GET" || method == "HEAD" || method == "OPTIONS"; }
 
@@ -92,6 +134,7 @@ Response Dispatcher::Handle(Request& request) {
     }
     if (defer) response.after_commit = defer->Take();
   }
+  response.head = request.method == "HEAD";
   AddSecurityHeaders(response, request.request_id, options_.hsts);
   // Metrics and the access log as the answer goes out: for one held back for its audit entries,
   // after their commit, so that the latency is what the caller waited.
@@ -116,8 +159,10 @@ Response Dispatcher::Handle(Request& request) {
                {"ms", fmt::format("{:.2f}", seconds * 1000)}});
   };
   if (!response.after_commit.empty()) {
-    response.if_failed = [request_id = request.request_id, hsts = options_.hsts](const core::Status& error) {
+    response.if_failed = [request_id = request.request_id, hsts = options_.hsts,
+                          head = response.head](const core::Status& error) {
       Response r = Problem(error, request_id);
+      r.head = head;
       AddSecurityHeaders(r, request_id, hsts);
       return r;
     };
@@ -127,8 +172,7 @@ Response Dispatcher::Handle(Request& request) {
 
 bool Dispatcher::RunsInline(const Request& request) const {
   if (options_.deferring_db == nullptr) return false;
-  auto authz = request.Header("authorization");
-  if (!authz || authz->rfind("Bearer ", 0) != 0) return false;
+  if (!BearerToken(request)) return false;
   const Match match = router_.Find(request.method == "HEAD" ? "GET" : request.method, request.path);
   return match.route != nullptr && match.route->defers_writes;
 }
@@ -164,6 +208,19 @@ Response Dispatcher::Dispatch(Request& request, std::string& route_name, std::op
     return error_page_(404, "Page not found", "If you typed the web address, check it is correct.", ctx);
   }
   const Route& route = *match.route;
+  if (std::optional<std::string> where = NotUtf8(request)) {
+    route_name = route.pattern;
+    if (!api) {
+      return error_page_(
+          400, "The form could not be read",
+          "Some of what was sent is not text this service can read. Go back, retype what you "
+          "pasted, and send the form again.",
+          ctx);
+    }
+    return Problem(core::Status::InvalidArgument("the request is not valid",
+                                                 {{*where, "must be text in UTF-8"}}),
+                   request.request_id);
+  }
   route_name = route.pattern.rfind("/static/", 0) == 0 || route.pattern.rfind("/assets/", 0) == 0 ? "static"
                                                                                                     : route.pattern;
   if (!route.defers_writes) return Run(request, route, ctx);
@@ -185,8 +242,7 @@ Response Dispatcher::Run(Request& request, const Route& route, Context& ctx) {
   // Authentication.
   const std::string session_cookie = request.Cookie(SessionCookieName(options_.secure_cookies));
   if (route.auth == Auth::kApi) {
-    auto authz = request.Header("authorization");
-    if (authz && authz->rfind("Bearer ", 0) == 0) {
+    if (const std::optional<std::string> bearer = BearerToken(request)) {
       authz::Purpose purpose = authz::Purpose::kServiceDelivery;
       if (auto p = request.Header("x-purpose")) {
         auto parsed = authz::ParsePurpose(*p);
@@ -196,7 +252,7 @@ Response Dispatcher::Run(Request& request, const Route& route, Context& ctx) {
         }
         purpose = *parsed;
       }
-      auto principal = accounts_.AuthenticateToken(authz->substr(7), purpose, request.request_id);
+      auto principal = accounts_.AuthenticateToken(*bearer, purpose, request.request_id);
       if (!principal.ok()) {
         Response r = Problem(principal.status(), request.request_id);
         r.Header("WWW-Authenticate", "Bearer");
@@ -318,7 +374,6 @@ Response Dispatcher::Run(Request& request, const Route& route, Context& ctx) {
   if ((r.status == 403 || r.status == 404) && ctx.principal) {
     accounts_.AuditRefusedRequest(*ctx.principal, request.method, route.pattern, RefusalReason(r));
   }
-  if (request.method == "HEAD") r.body.clear();
   return r;
 }
 

@@ -68,6 +68,9 @@ struct Response {
   // Called with the status about to be sent, once the answer is ready to go out (metrics and
   // the access log).
   std::function<void(int status)> sent;
+  // The answer to a HEAD request: its headers, Content-Length the body's as GET would send it,
+  // and no body.
+  bool head = false;
 
   Response& Header(std::string name, std::string value) {
     headers.emplace_back(std::move(name), std::move(value));

@@ -113,8 +113,17 @@ const char* ReasonPhrase(int status) {
 }
 
 void Send(const restinio::request_handle_t& req, const Response& r) {
-  auto resp = req->create_response(restinio::http_status_line_t{
-      restinio::http_status_code_t{static_cast<std::uint16_t>(r.status)}, ReasonPhrase(r.status)});
+  const restinio::http_status_line_t line{
+      restinio::http_status_code_t{static_cast<std::uint16_t>(r.status)}, ReasonPhrase(r.status)};
+  if (r.head) {
+    // The length GET would send, and no body (RFC 9110, 9.3.2).
+    auto resp = req->create_response<restinio::user_controlled_output_t>(line);
+    for (const auto& [k, v] : r.headers) resp.append_header(k, v);
+    resp.set_content_length(r.body.size());
+    resp.done();
+    return;
+  }
+  auto resp = req->create_response(line);
   for (const auto& [k, v] : r.headers) resp.append_header(k, v);
   resp.set_body(r.body);
   resp.done();
@@ -144,10 +153,16 @@ void Answer(const restinio::request_handle_t& req, Response r, std::function<voi
   // for its connection's I/O thread.
   storage::WhenAllFinished(std::move(writes), [req, held, done = std::move(done)](core::Status s) {
     try {
-      if (!s.ok() && held->if_failed) {
-        *held = held->if_failed(s);
-      } else if (!s.ok()) {
-        *held = Response::Text(503, "the audit log cannot be written; try again later");
+      if (!s.ok()) {
+        // The answer held back is replaced by the error; it goes out as the request's answer
+        // (logged and counted, without a body to a HEAD).
+        const bool head = held->head;
+        auto sent = std::move(held->sent);
+        *held = held->if_failed
+                    ? held->if_failed(s)
+                    : Response::Text(503, "the audit log cannot be written; try again later");
+        held->head = head;
+        held->sent = std::move(sent);
       }
       if (held->sent) held->sent(held->status);
       Send(req, *held);

@@ -2,6 +2,8 @@
 
 #include <array>
 
+#include "core/utf8.h"
+
 namespace registry {
 namespace {
 
@@ -45,44 +47,6 @@ core::StatusOr<Encoding> ParseEncoding(const std::string& name) {
   return core::Status::InvalidArgument("must be utf-8, latin1 or windows-1252");
 }
 
-bool IsValidUtf8(std::string_view text) {
-  size_t i = 0;
-  const size_t n = text.size();
-  while (i < n) {
-    const auto c = static_cast<unsigned char>(text[i]);
-    int extra = 0;
-    char32_t cp = 0;
-    if (c < 0x80) {
-      ++i;
-      continue;
-    } else if ((c & 0xE0) == 0xC0) {
-      extra = 1;
-      cp = c & 0x1F;
-    } else if ((c & 0xF0) == 0xE0) {
-      extra = 2;
-      cp = c & 0x0F;
-    } else if ((c & 0xF8) == 0xF0) {
-      extra = 3;
-      cp = c & 0x07;
-    } else {
-      return false;
-    }
-    if (i + extra >= n) return false;
-    for (int k = 1; k <= extra; ++k) {
-      const auto cc = static_cast<unsigned char>(text[i + k]);
-      if ((cc & 0xC0) != 0x80) return false;
-      cp = (cp << 6) | (cc & 0x3F);
-    }
-    // Overlong forms, surrogates and values past U+10FFFF.
-    if ((extra == 1 && cp < 0x80) || (extra == 2 && cp < 0x800) || (extra == 3 && cp < 0x10000) ||
-        (cp >= 0xD800 && cp <= 0xDFFF) || cp > 0x10FFFF) {
-      return false;
-    }
-    i += extra + 1;
-  }
-  return true;
-}
-
 std::string ToUtf8(std::string_view text, Encoding from) {
   if (from == Encoding::kUtf8) return std::string(text);
   std::string out;
@@ -124,7 +88,7 @@ bool CsvReader::Next(CsvRecord& out) {
   auto convert = [&](std::string& text) {
     if (encoding_ != Encoding::kUtf8) {
       text = ToUtf8(text, encoding_);
-    } else if (out.error.empty() && !IsValidUtf8(text)) {
+    } else if (out.error.empty() && !core::IsValidUtf8(text)) {
       out.error = "the record is not valid UTF-8 (set encoding: latin1 or windows-1252 in the mapping?)";
     }
   };

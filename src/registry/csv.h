@@ -50,9 +50,6 @@ class CsvReader {
   int64_t bytes_read_ = 0;
 };
 
-// True if `text` is well-formed UTF-8.
-bool IsValidUtf8(std::string_view text);
-
 // `text` from Latin-1 or Windows-1252 to UTF-8 (unassigned Windows-1252 bytes become U+FFFD).
 std::string ToUtf8(std::string_view text, Encoding from);
 

@@ -76,13 +76,5 @@ TEST(CsvReader, Latin1AndWindows1252AreConvertedToUtf8) {
   EXPECT_THAT(cp1252[1].fields, ElementsAre("1", "\u201cO\u2019Brien\u201d \u20ac"));
 }
 
-TEST(Utf8, ValidityCheck) {
-  EXPECT_TRUE(IsValidUtf8("Александр 张伟 ok"));
-  EXPECT_FALSE(IsValidUtf8("\xC0\xAF"));          // overlong "/"
-  EXPECT_FALSE(IsValidUtf8("\xED\xA0\x80"));      // a surrogate
-  EXPECT_FALSE(IsValidUtf8("abc\xE2\x82"));       // cut short
-  EXPECT_FALSE(IsValidUtf8("\xF4\x90\x80\x80"));  // past U+10FFFF
-}
-
 }  // namespace
 }  // namespace registry

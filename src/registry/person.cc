@@ -4,6 +4,7 @@
 #include <unicode/normalizer2.h>
 #include <unicode/uchar.h>
 #include <unicode/unistr.h>
+#include <unicode/utf8.h>
 
 #include <algorithm>
 #include <map>
@@ -23,7 +24,39 @@ const std::set<std::string> kSexes = {"female", "male", "other", "unknown"};
 const std::set<std::string> kAddressUses = {"home", "postal", "temporary"};
 const std::set<std::string> kPhoneUses = {"", "mobile", "home", "work"};
 
-bool Blank(const std::string& s) { return s.find_first_not_of(" \t\r\n") == std::string::npos; }
+// Characters that show nothing: white space, controls, and format characters such as U+200B
+// (zero width space) and U+FEFF.
+bool Invisible(UChar32 c) {
+  const auto type = static_cast<UCharCategory>(u_charType(c));
+  return c < 0 || u_isUWhiteSpace(c) || type == U_CONTROL_CHAR || type == U_FORMAT_CHAR;
+}
+
+// True if `s` shows nothing on a page: empty, or only invisible characters.
+bool Blank(const std::string& s) {
+  int32_t i = 0;
+  const auto n = static_cast<int32_t>(s.size());
+  while (i < n) {
+    UChar32 c = 0;
+    U8_NEXT(s.data(), i, n, c);
+    if (!Invisible(c)) return false;
+  }
+  return true;
+}
+
+// Control characters (NUL, escape, line breaks...) have no place in a one-line field.
+void CheckLine(std::vector<core::FieldError>& errors, const std::string& path,
+               const std::string& v) {
+  int32_t i = 0;
+  const auto n = static_cast<int32_t>(v.size());
+  while (i < n) {
+    UChar32 c = 0;
+    U8_NEXT(v.data(), i, n, c);
+    if (c < 0 || u_charType(c) == U_CONTROL_CHAR) {
+      errors.push_back({path, "must be one line of text, without control characters"});
+      return;
+    }
+  }
+}
 
 std::string OneOf(const std::set<std::string>& values) {
   std::string out;
@@ -243,9 +276,14 @@ core::Status Validate(const Person& p) {
     const auto& n = p.names[i];
     const std::string path = "names/" + std::to_string(i);
     if (!kNameUses.count(n.use)) e.push_back({path + "/use", OneOf(kNameUses)});
-    if (Blank(n.family) && Blank(n.given)) e.push_back({path + "/family", "enter the family name or the given name"});
     CheckLength(e, path + "/given", n.given, 200);
     CheckLength(e, path + "/family", n.family, 200);
+    if (Blank(n.family) && Blank(n.given)) {
+      e.push_back({path + "/family", "enter the family name or the given name"});
+    } else {
+      CheckLine(e, path + "/given", n.given);
+      CheckLine(e, path + "/family", n.family);
+    }
     official = official || n.use == "official";
   }
   if (!p.names.empty() && !official) e.push_back({"names", "must include one official name"});
@@ -261,6 +299,7 @@ core::Status Validate(const Person& p) {
     if (!kIdentifierKinds.count(id.kind)) e.push_back({path + "/kind", OneOf(kIdentifierKinds)});
     if (Blank(id.value)) e.push_back({path + "/value", "is required"});
     CheckLength(e, path + "/value", id.value, 64);
+    CheckLine(e, path + "/value", id.value);
     if (id.kind == "agency_number" && Blank(id.issuer)) {
       e.push_back({path + "/issuer", "an agency number needs the agency that issued it"});
     }
@@ -276,6 +315,11 @@ core::Status Validate(const Person& p) {
     CheckLength(e, path + "/city", a.city, 200);
     CheckLength(e, path + "/region", a.region, 200);
     CheckLength(e, path + "/postcode", a.postcode, 16);
+    for (const auto& [field, value] :
+         {std::pair{"line1", &a.line1}, std::pair{"line2", &a.line2}, std::pair{"city", &a.city},
+          std::pair{"region", &a.region}, std::pair{"postcode", &a.postcode}}) {
+      CheckLine(e, path + "/" + field, *value);
+    }
   }
   static const std::regex kPhone(R"(^\+?[0-9 ()\-.]{3,30}$)");
   for (size_t i = 0; i < p.phones.size(); ++i) {
@@ -293,6 +337,8 @@ core::Status Validate(const Person& p) {
     }
   }
   CheckLength(e, "preferred_language", p.preferred_language, 35);
+  CheckLine(e, "preferred_language", p.preferred_language);
+  CheckLine(e, "gender", p.gender);
   CheckLength(e, "needs/interpreter_language", p.needs.interpreter_language, 35);
   CheckLength(e, "needs/accessibility", p.needs.accessibility, 2000);
   if (e.empty()) return core::Status::Ok();

@@ -51,6 +51,13 @@ TEST(PersonValidate, FullyValidPersonPasses) {
   EXPECT_TRUE(s.ok()) << s.ToString();
 }
 
+TEST(PersonValidate, NamesInAnyScriptWithJoinersPass) {
+  Person p;
+  // A zero width non-joiner inside a Persian name, and combining marks, are part of the name.
+  p.names = {{"official", "\u0645\u06cc\u200c\u062e\u0648\u0627\u0647\u0645", "Nguy\u1ec5n"}};
+  EXPECT_TRUE(Validate(p).ok());
+}
+
 TEST(PersonValidate, MinimalPersonWithOnlyAGivenNamePasses) {
   Person p;
   p.names = {{"official", "Amara", ""}};
@@ -66,33 +73,96 @@ struct ValidateCase {
 TEST(PersonValidate, EachRuleNamesTheExactField) {
   const std::vector<ValidateCase> cases = {
       {"no names", [](Person& p) { p.names.clear(); }, {"names"}},
-      {"blank name", [](Person& p) { p.names[0].given = " "; p.names[0].family = ""; }, {"names/0/family"}},
+      {"blank name",
+       [](Person& p) {
+         p.names[0].given = " ";
+         p.names[0].family = "";
+       },
+       {"names/0/family"}},
       {"unknown name use", [](Person& p) { p.names[1].use = "nickname"; }, {"names/1/use"}},
+      {"name of a zero width space and a NUL",
+       [](Person& p) {
+         p.names[0].given = "\u200b";
+         p.names[0].family = std::string(1, '\0');
+       },
+       {"names/0/family"}},
+      {"name of a no-break space and a byte order mark",
+       [](Person& p) {
+         p.names[0].given = "\u00a0";
+         p.names[0].family = "\ufeff";
+       },
+       {"names/0/family"}},
+      {"name with a line break",
+       [](Person& p) { p.names[0].given = "Amara\nOkonkwo"; },
+       {"names/0/given"}},
+      {"name with an escape",
+       [](Person& p) { p.names[0].family = "Ok\x1b[31m"; },
+       {"names/0/family"}},
+      {"identifier with a NUL",
+       [](Person& p) { p.identifiers[0].value = std::string("P1\0", 3); },
+       {"identifiers/0/value"}},
+      {"address line with a tab",
+       [](Person& p) { p.addresses[0].line1 = "12\tHigh Street"; },
+       {"addresses/0/line1"}},
       {"no official name", [](Person& p) { p.names[0].use = "alias"; }, {"names"}},
-      {"long family name", [](Person& p) { p.names[0].family = std::string(201, 'x'); }, {"names/0/family"}},
-      {"unknown identifier kind", [](Person& p) { p.identifiers[0].kind = "ssn"; }, {"identifiers/0/kind"}},
-      {"blank identifier value", [](Person& p) { p.identifiers[0].value = ""; }, {"identifiers/0/value"}},
+      {"long family name",
+       [](Person& p) { p.names[0].family = std::string(201, 'x'); },
+       {"names/0/family"}},
+      {"unknown identifier kind",
+       [](Person& p) { p.identifiers[0].kind = "ssn"; },
+       {"identifiers/0/kind"}},
+      {"blank identifier value",
+       [](Person& p) { p.identifiers[0].value = ""; },
+       {"identifiers/0/value"}},
       {"agency number without issuer",
-       [](Person& p) { p.identifiers = {{"agency_number", "A-1", ""}}; },
+       [](Person& p) {
+         p.identifiers = {{"agency_number", "A-1", ""}};
+       },
        {"identifiers/0/issuer"}},
       {"duplicate identifier",
-       [](Person& p) { p.identifiers = {{"passport", "P1", ""}, {"passport", "P1", ""}}; },
+       [](Person& p) {
+         p.identifiers = {{"passport", "P1", ""}, {"passport", "P1", ""}};
+       },
        {"identifiers/1"}},
       {"empty address", [](Person& p) { p.addresses = {Address{}}; }, {"addresses/0"}},
-      {"unknown address use", [](Person& p) { p.addresses[0].use = "holiday"; }, {"addresses/0/use"}},
-      {"long address line", [](Person& p) { p.addresses[0].line1 = std::string(201, 'x'); }, {"addresses/0/line1"}},
-      {"long city", [](Person& p) { p.addresses[0].city = std::string(201, 'x'); }, {"addresses/0/city"}},
-      {"long postcode", [](Person& p) { p.addresses[0].postcode = std::string(17, '1'); }, {"addresses/0/postcode"}},
+      {"unknown address use",
+       [](Person& p) { p.addresses[0].use = "holiday"; },
+       {"addresses/0/use"}},
+      {"long address line",
+       [](Person& p) { p.addresses[0].line1 = std::string(201, 'x'); },
+       {"addresses/0/line1"}},
+      {"long city",
+       [](Person& p) { p.addresses[0].city = std::string(201, 'x'); },
+       {"addresses/0/city"}},
+      {"long postcode",
+       [](Person& p) { p.addresses[0].postcode = std::string(17, '1'); },
+       {"addresses/0/postcode"}},
       {"bad phone", [](Person& p) { p.phones[0].value = "call me"; }, {"phones/0/value"}},
       {"unknown phone use", [](Person& p) { p.phones[0].use = "fax"; }, {"phones/0/use"}},
       {"bad email", [](Person& p) { p.emails[0].value = "amara.example.org"; }, {"emails/0/value"}},
-      {"email with two ats", [](Person& p) { p.emails[0].value = "a@b@example.org"; }, {"emails/0/value"}},
+      {"email with two ats",
+       [](Person& p) { p.emails[0].value = "a@b@example.org"; },
+       {"emails/0/value"}},
       {"unknown sex", [](Person& p) { p.sex = "yes"; }, {"sex"}},
       {"long gender", [](Person& p) { p.gender = std::string(101, 'g'); }, {"gender"}},
-      {"long language", [](Person& p) { p.preferred_language = std::string(36, 'l'); }, {"preferred_language"}},
-      {"died the year before birth", [](Person& p) { p.death_date = core::PartialDate{1984, 0, 0}; }, {"death_date"}},
-      {"died the month before birth", [](Person& p) { p.death_date = core::PartialDate{1985, 2, 0}; }, {"death_date"}},
-      {"died the day before birth", [](Person& p) { p.death_date = core::PartialDate{1985, 3, 26}; }, {"death_date"}},
+      {"long language",
+       [](Person& p) { p.preferred_language = std::string(36, 'l'); },
+       {"preferred_language"}},
+      {"died the year before birth",
+       [](Person& p) {
+         p.death_date = core::PartialDate{1984, 0, 0};
+       },
+       {"death_date"}},
+      {"died the month before birth",
+       [](Person& p) {
+         p.death_date = core::PartialDate{1985, 2, 0};
+       },
+       {"death_date"}},
+      {"died the day before birth",
+       [](Person& p) {
+         p.death_date = core::PartialDate{1985, 3, 26};
+       },
+       {"death_date"}},
   };
   for (const auto& c : cases) {
     SCOPED_TRACE(c.name);

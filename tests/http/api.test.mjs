@@ -16,6 +16,7 @@ import {
   assertProblem,
   binary,
   countRows,
+  hiddenCsrf,
   issueToken,
   login,
   onedoorEnv,
@@ -149,6 +150,44 @@ describe('authentication', () => {
     }
     const stale = await request(server.url, 'GET', '/api/v1/persons', { headers: { Cookie: 'onedoor_session=nonsense' } });
     assertProblem(stale, 401);
+  });
+
+  test('the Bearer scheme is named in any case, as HTTP allows', T, async () => {
+    for (const scheme of ['bearer', 'BEARER', 'Bearer ']) {
+      const r = await request(server.url, 'GET', '/api/v1/me', { headers: { Authorization: `${scheme} ${api.auth.token}` } });
+      assert.equal(r.status, 200, `${scheme}: ${r.text}`);
+      assert.equal(r.body.name, 'http-api-test');
+    }
+    const none = await request(server.url, 'GET', '/api/v1/me', { headers: { Authorization: `Basic ${api.auth.token}` } });
+    assertProblem(none, 401);
+  });
+
+  test('HEAD answers the length GET would send, and no body, on one connection with other requests', T, async () => {
+    const created = (await create(api, newPerson('Headcount'))).body;
+    const agent = new http.Agent({ keepAlive: true, maxSockets: 1 });
+    const send = (method, urlPath, headers = {}) => new Promise((resolve, reject) => {
+      const req = http.request(new URL(urlPath, server.url), { method, agent, headers }, (res) => {
+        let body = '';
+        res.setEncoding('utf8');
+        res.on('data', (c) => { body += c; });
+        res.on('end', () => resolve({ status: res.statusCode, headers: res.headers, body }));
+      });
+      req.on('error', reject);
+      req.end();
+    });
+    try {
+      const auth = { Authorization: `Bearer ${api.auth.token}` };
+      for (const [urlPath, headers] of [[`/api/v1/persons/${created.id}`, auth], ['/login', {}], ['/no-such-page', {}]]) {
+        const head = await send('HEAD', urlPath, headers);
+        const get = await send('GET', urlPath, headers);
+        assert.equal(head.status, get.status, urlPath);
+        assert.equal(head.body, '', urlPath);
+        assert.ok(get.body.length > 0, urlPath);
+        assert.equal(Number(head.headers['content-length']), Buffer.byteLength(get.body), urlPath);
+      }
+    } finally {
+      agent.destroy();
+    }
   });
 
   test('a sane X-Request-Id is echoed and used as the problem instance', T, async () => {
@@ -356,6 +395,11 @@ describe('persons', () => {
 
     const garbage = await api.put(url, changed, { headers: { 'If-Match': '"abc"' } });
     assertProblem(garbage, 400, { fields: ['If-Match'] });
+    // "*" and a list would change a version the sender has not seen; a weak tag names none.
+    for (const tag of ['*', '"1", "2"']) {
+      assertProblem(await api.put(url, changed, { headers: { 'If-Match': tag } }), 400, { fields: ['If-Match'] });
+    }
+    assertProblem(await api.put(url, changed, { headers: { 'If-Match': 'W/"2"' } }), 412, { detail: /weak ETag/ });
 
     // The same data again changes nothing.
     const same = await api.put(url, changed, { headers: { 'If-Match': '"2"' } });
@@ -547,7 +591,7 @@ describe('bad input', () => {
     assertProblem(await api.get(`${url}?after=xyz`), 400, { fields: ['after'] });
     assert.equal((await api.get(`${url}?limit=100`)).status, 200);
     assert.equal((await api.get(`${url}?limit=1`)).status, 200);
-    for (const id of ['abc', '0', '-3', '1.5', '12abc']) {
+    for (const id of ['abc', '0', '-3', '1.5', '12abc', '9223372036854775808', '18446744073709551615']) {
       assertProblem(await api.get(`${url}/${id}`), 400, { fields: ['id'] });
     }
     assertProblem(await api.get(`${url}/999999`), 404, { detail: /999999/ });
@@ -555,6 +599,21 @@ describe('bad input', () => {
     assertProblem(await api.get('/api/v1/no-such-thing'), 404);
     const wrongMethod = await api.req('DELETE', `${url}/1`);
     assertProblem(wrongMethod, 405);
+  });
+
+  test('text that is not UTF-8 is named in the API and refused with a page in a form; nothing is stored', T, async () => {
+    assertProblem(await api.get(`${url}?name=Ab%FFc`), 400, { fields: ['name'] });
+    assertProblem(await api.get(`${url}/%C0%AF`), 400, { fields: ['path'] });
+    const before = await personCount();
+    const form = await caseworker.get('/clients/new');
+    const r = await caseworker.req('POST', '/clients', {
+      headers: { 'Content-Type': 'application/x-www-form-urlencoded' },
+      body: `csrf_token=${encodeURIComponent(hiddenCsrf(form.text))}&given_name=Ab%FFc&family_name=Zed`
+        + '&birth_day=1&birth_month=2&birth_year=1990',
+    });
+    assert.equal(r.status, 400, r.text.slice(0, 300));
+    assert.match(r.text, /The form could not be read/);
+    assert.equal(await personCount(), before);
   });
 
   test('428 and 405 problem bodies carry their own status and title', T, async () => {
@@ -786,7 +845,8 @@ describe('source record batches', () => {
       { local_id: 'BATCH-3', person: person('Cleo', 'Marsh', '2 High Street') },
       { person: person('Dev', 'Patel', '4 Quay') },
       'not an object',
-    ] }), 400, { fields: ['records/1/person/names', 'records/3/local_id', 'records/4'] });
+      { local_id: 'BATCH-5' },
+    ] }), 400, { fields: ['records/1/person/names', 'records/3/local_id', 'records/4', 'records/5/person'] });
     assertProblem(await api.post(url, { records: [
       { local_id: 'BATCH-3', person: person('Cleo', 'Marsh', '2 High Street') },
       { local_id: 'BATCH-3', person: person('Cleo', 'Marsh', '2 High Street') },
