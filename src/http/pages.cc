@@ -217,6 +217,86 @@ core::StatusOr<int64_t> IdParam(const Context& ctx, const std::string& name) {
 const std::vector<std::pair<std::string, std::string>> kSexOptions = {
     {"female", "Female"}, {"male", "Male"}, {"other", "Other"}, {"unknown", "Not known"}};
 
+// A change of a client record (registry::Diff's path, before and after) in words, in the page's
+// language: "names/1/family" → "Name 2: family name", "needs/interpreter" "false" → "No".
+json ChangeInWords(const PageDeps& deps, const Context& ctx, const registry::Change& c) {
+  auto tr = [&](const std::string& m) { return page_support::T(deps, ctx, m); };
+  static const std::map<std::string, std::string> kTop = {
+      {"names", "Name"},
+      {"identifiers", "Identifier"},
+      {"addresses", "Address"},
+      {"phones", "Phone"},
+      {"emails", "Email"},
+      {"birth_date", "Date of birth"},
+      {"death_date", "Date of death"},
+      {"sex", "Sex (as recorded)"},
+      {"gender", "Gender"},
+      {"preferred_language", "Preferred language"},
+      {"needs/interpreter", "Interpreter needed"},
+      {"needs/interpreter_language", "Interpreter language"},
+      {"needs/accessibility", "Accessibility needs"}};
+  static const std::map<std::string, std::string> kPart = {
+      {"use", "kind"},         {"given", "given name"},  {"family", "family name"},
+      {"kind", "kind"},        {"value", "number"},      {"issuer", "issued by"},
+      {"line1", "first line"}, {"line2", "second line"}, {"city", "town or city"},
+      {"region", "region"},    {"postcode", "postcode"}};
+  static const std::map<std::string, std::string> kValues = {
+      {"official", "Official name"},
+      {"alias", "Alias"},
+      {"previous", "Previous name"},
+      {"other_script", "Name in another script"},
+      {"national_id", "National id"},
+      {"passport", "Passport"},
+      {"driver_licence", "Driver licence"},
+      {"health_number", "Health number"},
+      {"tax_number", "Tax number"},
+      {"agency_number", "Agency number"},
+      {"postal", "Postal address"},
+      {"temporary", "Temporary address"},
+      {"mobile", "Mobile"},
+      {"true", "Yes"},
+      {"false", "No"}};
+  std::vector<std::string> parts;
+  for (size_t start = 0; start <= c.field.size();) {
+    const size_t slash = std::min(c.field.find('/', start), c.field.size());
+    parts.push_back(c.field.substr(start, slash - start));
+    start = slash + 1;
+  }
+  std::string label = c.field;
+  std::string part;
+  if (auto it = kTop.find(c.field); it != kTop.end()) {
+    label = tr(it->second);
+  } else if (parts.size() == 3 && kTop.count(parts[0]) && !parts[1].empty() &&
+             std::all_of(parts[1].begin(), parts[1].end(),
+                         [](char ch) { return ch >= '0' && ch <= '9'; })) {
+    // A list's item: the first is "Name", the others "Name 2", "Name 3"...
+    const int n = std::stoi(parts[1]) + 1;
+    label = tr(kTop.at(parts[0])) + (n > 1 ? " " + std::to_string(n) : "");
+    part = parts[2];
+    if (auto p = kPart.find(part); p != kPart.end() && !(parts[0] == "emails" && part == "value")) {
+      label += ": " + tr(p->second);
+    }
+  }
+  auto value = [&](const std::string& v) -> std::string {
+    if (v.empty()) return v;
+    if (c.field == "sex") {
+      for (const auto& [code, words] : kSexOptions)
+        if (code == v) return tr(words);
+    }
+    if (part == "use" && v == "home")
+      return tr(parts[0] == "phones" ? "Home phone" : "Home address");
+    if (part == "use" && v == "work") return tr("Work phone");
+    const bool coded = part == "use" || part == "kind" || c.field == "needs/interpreter";
+    if (auto it = kValues.find(v); coded && it != kValues.end()) return tr(it->second);
+    return v;
+  };
+  json out = {{"field", label},
+              {"after", c.after.empty() ? tr("(removed)") : value(c.after)},
+              {"now", c.before.empty() ? tr("(none)") : value(c.before)}};
+  if (!c.before.empty()) out["before"] = value(c.before);
+  return out;
+}
+
 // The form fields and the record paths whose errors they show.
 std::string FormFieldFor(const std::string& path) {
   if (path.rfind("names/0/family", 0) == 0 || path == "names") return "family_name";
@@ -1902,6 +1982,14 @@ void AddPages(Router& router, const PageDeps& deps) {
                                                     "Someone else changed this record while you were editing it. Your "
                                                     "changes are below; check them against the current record and "
                                                     "save again.");
+                    // What saving again would change in the record as it is now, field by field,
+                    // so that nobody's change is overwritten unseen.
+                    json differences = json::array();
+                    for (const auto& c : registry::Diff(view->person, p)) {
+                      differences.push_back(ChangeInWords(deps, ctx, c));
+                    }
+                    d["differences"] = std::move(differences);
+                    d["has_differences"] = !d["differences"].empty();
                     d["version"] = std::to_string(view->person.version);
                     d["form_action"] = fmt::format("/clients/{}/edit", *id);
                     return Page(deps, 409, "client_form", d);
@@ -1933,12 +2021,7 @@ void AddPages(Router& router, const PageDeps& deps) {
                 json entries = json::array();
                 for (const auto& e : *history) {
                   json changes = json::array();
-                  for (const auto& c : e.changes) {
-                    json change = {{"field", c.field},
-                                   {"after", c.after.empty() ? page_support::T(deps, ctx, "(removed)") : c.after}};
-                    if (!c.before.empty()) change["before"] = c.before;
-                    changes.push_back(std::move(change));
-                  }
+                  for (const auto& c : e.changes) changes.push_back(ChangeInWords(deps, ctx, c));
                   std::string agency;
                   if (auto a = deps.accounts.GetAgency(core::AgencyId{e.agency_id}); a.ok()) agency = a->name;
                   entries.push_back({{"at", e.at.ToRfc3339().substr(0, 16).replace(10, 1, " ")},

@@ -710,6 +710,64 @@ describe('roles', () => {
   });
 });
 
+describe('the edit form', () => {
+  // The form as the page fills it.
+  function formOf(html) {
+    const form = new URLSearchParams();
+    for (const [tag] of html.matchAll(/<input[^>]*>/g)) {
+      const name = /\bname="([^"]+)"/.exec(tag);
+      const value = /\bvalue="([^"]*)"/.exec(tag);
+      if (!name || !value || (/type="(radio|checkbox)"/.test(tag) && !/\bchecked\b/.test(tag))) continue;
+      form.set(name[1], value[1].replaceAll('&#x2F;', '/').replaceAll('&amp;', '&').replaceAll('&#43;', '+'));
+    }
+    return form;
+  }
+
+  test('an edit made on a stale page shows what saving again would change; the history says changes in words', T, async () => {
+    const created = (await create(api, newPerson('Stalemate'))).body;
+    const page = await caseworker.get(`/clients/${created.id}/edit`);
+    assert.equal(page.status, 200);
+    const form = formOf(page.text);
+    assert.equal(form.get('version'), '1');
+
+    // Meanwhile a partner system changes the phone number.
+    const other = await api.put(`/api/v1/persons/${created.id}`,
+      newPerson('Stalemate', { phones: [{ use: 'mobile', value: '+61 400 999 000' }] }), { headers: { 'If-Match': '"1"' } });
+    assert.equal(other.status, 200, other.text);
+
+    form.set('given_name', 'Zelda');
+    const send = () => caseworker.req('POST', `/clients/${created.id}/edit`, {
+      body: form.toString(), headers: { 'Content-Type': 'application/x-www-form-urlencoded' },
+    });
+    const stale = await send();
+    assert.equal(stale.status, 409, stale.text.slice(0, 300));
+    assert.match(stale.text, /Someone else changed this record while you were editing it/);
+    const table = /data-testid="conflict-differences"[\s\S]*?<\/table>/.exec(stale.text)?.[0] ?? '';
+    const rows = [...table.matchAll(/<th scope="row"[^>]*>([^<]*)<\/th>\s*<td[^>]*>([^<]*)<\/td>\s*<td[^>]*>([^<]*)<\/td>/g)]
+      .map((m) => m.slice(1).map((t) => t.replaceAll('&#43;', '+')));
+    assert.deepEqual(rows, [
+      ['Name: given name', 'Zephyrine', 'Zelda'],
+      ['Phone: number', '+61 400 999 000', '+61 400 123 456'],
+    ]);
+    // Nothing was saved by the refused form.
+    const now = await api.get(`/api/v1/persons/${created.id}`);
+    assert.equal(now.headers.get('etag'), '"2"');
+    assert.equal(now.body.names[0].given, 'Zephyrine');
+
+    // Saving the refilled form again, having seen the differences, is the caseworker's choice.
+    form.set('version', '2');
+    const saved = await send();
+    assert.equal(saved.status, 303, saved.text.slice(0, 300));
+
+    const history = await caseworker.get(`/clients/${created.id}/history`);
+    assert.equal(history.status, 200);
+    assert.match(history.text, /<strong>Phone: number<\/strong>: from \+61 400 123 456 to \+61 400 999 000/);
+    assert.match(history.text, /<strong>Name: given name<\/strong>: from Zephyrine to Zelda/);
+    assert.match(history.text, /<strong>Identifier: kind<\/strong>: to Passport/);
+    assert.doesNotMatch(history.text, /names\/0\/given|phones\/0\/value/);
+  });
+});
+
 describe('households', () => {
   test('create, add members, move a member, end a membership', T, async () => {
     const a = (await create(api, newPerson('Homer'))).body.id;
