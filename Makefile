@@ -35,6 +35,7 @@ demo: release
 	@echo "    caseworker.health  caseworker, Regional Health Authority"
 	@echo "    caseworker.ngo     caseworker, Harbour Community Trust"
 	@echo "    admin.city         administrator (staff and API tokens; no client records)"
+	@echo "    governance.city    governance: decides sharing agreements (one is waiting)"
 	@echo "  Stop the server with Ctrl-C."
 	@echo
 	@ONEDOOR_DB=$(DB) ONEDOOR_LISTEN=$(LISTEN) ONEDOOR_SECURE_COOKIES=false exec ./build/release/onedoor serve

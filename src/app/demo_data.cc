@@ -56,6 +56,7 @@ const std::vector<DemoUser>& Users() {
       {"specialist.state", "Sigrid Special", 1, {Role::kSpecialist}},
       {"frontdesk.state", "Theo Counter", 1, {Role::kFrontdesk}},
       {"admin.state", "Ada State", 1, {Role::kAdmin}},
+      {"manager.state", "Stan Manager", 1, {Role::kManager}},
       {"caseworker.health", "Hana Nurse", 2, {Role::kCaseworker}},
       {"governance.health", "Gus Governance", 2, {Role::kGovernance}},
       {"governance.city", "Greta Governance", 0, {Role::kGovernance}},
@@ -90,19 +91,23 @@ struct DemoAgreement {
   std::vector<const char*> approvers;  // governance usernames, in order; none: left pending
   const char* refused_by = nullptr;
   const char* reason = "";
+  // Who proposed it: a manager of the receiving agency or a governance user. Nobody approves
+  // what they proposed, nor an agreement for their own agency to receive data.
+  const char* proposer = "governance.health";
 };
 
 const std::vector<DemoAgreement>& Agreements() {
   using authz::Purpose;
+  // clang-format off
   static auto* agreements = new std::vector<DemoAgreement>{
       {"city-social", "contact", Purpose::kServiceDelivery,
        "GDPR art. 6(1)(e); Social Services Act s.12 (duty of partner agencies to cooperate)",
        "To reach clients referred by partner agencies, and to keep their addresses and phone numbers current.",
-       {2025, 1, 1}, std::nullopt, {"governance.health"}},
+       {2025, 1, 1}, std::nullopt, {"governance.health"}, nullptr, "", "manager.city"},
       {"state-benefits", "income", Purpose::kEligibility,
        "GDPR art. 6(1)(c); Social Security Act s.45 (verification of means)",
        "To check the income a household declares when it is screened and when a claim is decided.",
-       {2025, 4, 1}, std::nullopt, {"governance.health", "governance.city"}},
+       {2025, 4, 1}, std::nullopt, {"governance.health", "governance.city"}, nullptr, "", "manager.state"},
       {"harbour-trust", "needs", Purpose::kServiceDelivery, "consent",
        "To book interpreters and arrange accessible appointments at the Harbour drop-in centre.",
        {2026, 1, 1}, core::Date{2027, 12, 31}, {"governance.city"}},
@@ -110,12 +115,14 @@ const std::vector<DemoAgreement>& Agreements() {
        "To take a client's health into account in the trust's support plans.", {2026, 1, 1}, std::nullopt, {},
        "governance.health",
        "The trust's support plans do not need health records; a referral with the person's consent gives what is "
-       "needed."},
+       "needed.",
+       "governance.city"},
       {"health-authority", "household", Purpose::kCaseWork,
        "GDPR art. 6(1)(e) and 9(2)(h); Health and Care Act s.82 (cooperation with social services)",
        "To plan hospital discharge and home care with the people the patient lives with.", {2026, 1, 1},
        std::nullopt, {}},
   };
+  // clang-format on
   static const bool consortium = [] {
     // The consortium's common ground: every partner may recognise a person who comes to any of
     // its doors (identity, at the front desk and in service delivery) and reach them (contact).
@@ -134,9 +141,20 @@ const std::vector<DemoAgreement>& Agreements() {
                               d.purpose == purpose);
         }
         if (exists) continue;
-        agreements->push_back({a.code, category, purpose,
-                               "GDPR art. 6(1)(e); Consortium Partnership Agreement s.3 (one front door)", description,
-                               {2025, 1, 1}, std::nullopt, {"governance.city"}});
+        // Proposed and approved by the two governance users, neither for their own agency.
+        const bool city = std::string_view(a.code) == kAgencies[0].code;
+        agreements->push_back(
+            {a.code,
+             category,
+             purpose,
+             "GDPR art. 6(1)(e); Consortium Partnership Agreement s.3 (one front door)",
+             description,
+             {2025, 1, 1},
+             std::nullopt,
+             {city ? "governance.health" : "governance.city"},
+             nullptr,
+             "",
+             city ? "governance.city" : "governance.health"});
       }
     }
     return true;
@@ -167,8 +185,8 @@ core::StatusOr<authz::Principal> DemoStaff(App& app, const std::string& username
 }
 
 // The demo sharing agreements, proposed and decided through the service (so audited, with
-// events). Does nothing if any agreement exists; adds governance.city to a demo database
-// loaded before it existed.
+// events). Does nothing if any agreement exists; adds governance.city and manager.state to a
+// demo database loaded before they existed.
 struct DemoSharing {
   int agreements = 0;  // 0 when they were there already
   int approved = 0;
@@ -184,21 +202,26 @@ core::StatusOr<DemoSharing> LoadDemoAgreements(App& app) {
   any.limit = 1;
   ASSIGN_OR_RETURN(auto existing, app.agreements().List(any));
   if (!existing.empty()) return out;
-  if (!DemoStaff(app, "governance.city").ok()) {
-    ASSIGN_OR_RETURN(auto city, app.accounts().FindAgencyByCode(kAgencies[0].code));
-    ASSIGN_OR_RETURN(auto offices, app.accounts().ListOffices(city.id));
+  // Users who decide or propose agreements and came after the first demo databases.
+  for (const DemoUser& u : Users()) {
+    if (std::string_view(u.username) != "governance.city" &&
+        std::string_view(u.username) != "manager.state")
+      continue;
+    if (DemoStaff(app, u.username).ok()) continue;
+    ASSIGN_OR_RETURN(auto agency, app.accounts().FindAgencyByCode(kAgencies[u.agency].code));
+    ASSIGN_OR_RETURN(auto offices, app.accounts().ListOffices(agency.id));
     accounts::NewUser nu;
-    nu.username = "governance.city";
-    nu.display_name = "Greta Governance";
-    nu.email = "governance.city@demo.onedoor.example";
+    nu.username = u.username;
+    nu.display_name = u.display;
+    nu.email = std::string(u.username) + "@demo.onedoor.example";
     nu.password = kDemoPassword;
-    nu.agency = city.id;
+    nu.agency = agency.id;
     if (!offices.empty()) nu.office = offices.front().id;
-    nu.roles = {authz::Role::kGovernance};
+    nu.roles = u.roles;
     RETURN_IF_ERROR(app.accounts().CreateUser(accounts::AccountService::SystemPrincipal("demo-data"), nu).status());
   }
-  ASSIGN_OR_RETURN(authz::Principal proposer, DemoStaff(app, "governance.health"));
   for (const auto& d : Agreements()) {
+    ASSIGN_OR_RETURN(authz::Principal proposer, DemoStaff(app, d.proposer));
     ASSIGN_OR_RETURN(auto receiving, app.accounts().FindAgencyByCode(d.receiving));
     sharing::Proposal p;
     p.receiving_agency = receiving.id;

@@ -149,7 +149,13 @@ Response GovernancePage(const PageDeps& deps, Context& ctx,
     for (const auto& e : a.events)
       mine = mine || (e.action == "approved" && e.user == ctx.Who().user.value);
     v["approved_by_me"] = mine;
-    v["can_approve"] = !mine;
+    // Nobody approves what they proposed, nor their own agency's receiving (the service refuses
+    // it too): the page says so instead of offering the button.
+    const bool proposed_by_me = a.proposed_by == ctx.Who().user.value;
+    const bool for_my_agency = a.receiving_agency == ctx.Who().agency;
+    v["proposed_by_me"] = proposed_by_me;
+    v["for_my_agency"] = for_my_agency && !proposed_by_me;
+    v["can_approve"] = !mine && !proposed_by_me && !for_my_agency;
     pending.push_back(std::move(v));
   }
   json in_force = json::array();

@@ -326,7 +326,9 @@ StatusOr<Agreement> AgreementService::Decide(const authz::Principal& who, int64_
         {{"reason", decision == AgreementDecision::kRefuse ? "say why the agreement is refused"
                                                            : "say why the agreement is revoked"}});
   }
-  RETURN_IF_ERROR(db_.Write([&](storage::Transaction& tx) -> Status {
+  // Why this user may not approve this agreement (a conflict of interest), once it is read.
+  std::string conflict;
+  const Status written = db_.Write([&](storage::Transaction& tx) -> Status {
     ASSIGN_OR_RETURN(std::vector<Agreement> found, Load(tx, "WHERE a.id = ?", {id}));
     if (found.empty()) return Status::NotFound(fmt::format("no sharing agreement has id {}", id));
     const Agreement& a = found.front();
@@ -349,6 +351,19 @@ StatusOr<Agreement> AgreementService::Decide(const authz::Principal& who, int64_
               fmt::format("the category {} is {} now: it cannot be shared; refuse the proposal",
                           a.category, category == nullptr ? "no longer declared" : "black-class"));
         }
+        // Nobody approves what they asked for: not the user who proposed it, not the agency
+        // that would receive the data (it may refuse, or withdraw by refusing).
+        if (a.proposed_by == who.user.value) {
+          conflict = fmt::format(
+              "you proposed agreement {}: a governance user who did not propose it decides on it",
+              id);
+        } else if (a.receiving_agency == who.agency) {
+          conflict = fmt::format(
+              "agreement {} is for your own agency to receive data: a governance user of another "
+              "agency approves it",
+              id);
+        }
+        if (!conflict.empty()) return Status::PermissionDenied(conflict);
         for (const auto& e : a.events) {
           if (e.action == "approved" && e.user == who.user.value) {
             return Status::FailedPrecondition(
@@ -420,7 +435,9 @@ StatusOr<Agreement> AgreementService::Decide(const authz::Principal& who, int64_
         {action, "sharing_agreement", std::to_string(id), std::nullopt, true, audit_reason}));
     return outbox_.Append(tx, event_type, "sharing_agreement", std::to_string(id),
                           EventPayload(a, next));
-  }));
+  });
+  if (!conflict.empty()) return DenyAudited(who, action, std::to_string(id), conflict);
+  RETURN_IF_ERROR(written);
   return Get(id);
 }
 

@@ -24,6 +24,7 @@ const auto* const kPostgresEnvironment =
 constexpr core::AgencyId kCity{1};
 constexpr core::AgencyId kState{2};
 constexpr core::AgencyId kHealth{3};
+constexpr core::AgencyId kBoard{4};  // the consortium's data governance board
 
 authz::Principal Staff(int64_t user, core::AgencyId agency, authz::Role role,
                        const std::string& name) {
@@ -39,6 +40,8 @@ authz::Principal Staff(int64_t user, core::AgencyId agency, authz::Role role,
 
 const authz::Principal kGus = Staff(11, kHealth, authz::Role::kGovernance, "governance.health");
 const authz::Principal kGwen = Staff(12, kCity, authz::Role::kGovernance, "governance.city");
+const authz::Principal kPia = Staff(13, kBoard, authz::Role::kGovernance, "pia.board");
+const authz::Principal kBo = Staff(14, kBoard, authz::Role::kGovernance, "bo.board");
 const authz::Principal kMina = Staff(21, kState, authz::Role::kManager, "manager.state");
 const authz::Principal kCasey = Staff(31, kCity, authz::Role::kCaseworker, "caseworker.city");
 
@@ -92,7 +95,8 @@ class AgreementServiceTest : public ::testing::TestWithParam<std::string> {
     }
     ASSERT_TRUE(
         db_->Write([](storage::Transaction& tx) -> Status {
-             for (const char* code : {"city-social", "state-benefits", "health-authority"}) {
+             for (const char* code :
+                  {"city-social", "state-benefits", "health-authority", "board"}) {
                RETURN_IF_ERROR(
                    tx.Execute("INSERT INTO agencies (code, name, kind, created_at) VALUES "
                               "(?, ?, 'government', 0)",
@@ -116,16 +120,20 @@ class AgreementServiceTest : public ::testing::TestWithParam<std::string> {
     return n;
   }
 
-  // Proposes and approves (once, or twice for grey).
+  // Proposed by the board, approved (once, or twice for grey) by governance users of other
+  // agencies than the receiving one.
   Agreement Approved(const Proposal& p) {
-    auto proposed = service_->Propose(kGus, p);
+    auto proposed = service_->Propose(kPia, p);
     EXPECT_TRUE(proposed.ok()) << proposed.status().ToString();
-    auto done = service_->Decide(kGus, proposed->id, AgreementDecision::kApprove, "");
-    EXPECT_TRUE(done.ok()) << done.status().ToString();
-    if (done->state == AgreementState::kProposed)
-      done = service_->Decide(kGwen, proposed->id, AgreementDecision::kApprove, "");
-    EXPECT_EQ(done->state, AgreementState::kApproved);
-    return *done;
+    Agreement done = *proposed;
+    for (const authz::Principal* who : {&kGus, &kGwen, &kBo}) {
+      if (done.state != AgreementState::kProposed || who->agency == p.receiving_agency) continue;
+      auto decided = service_->Decide(*who, proposed->id, AgreementDecision::kApprove, "");
+      EXPECT_TRUE(decided.ok()) << decided.status().ToString();
+      if (decided.ok()) done = *decided;
+    }
+    EXPECT_EQ(done.state, AgreementState::kApproved);
+    return done;
   }
 
   testing_support::TempDir dir_;
@@ -138,7 +146,7 @@ class AgreementServiceTest : public ::testing::TestWithParam<std::string> {
 };
 
 TEST_P(AgreementServiceTest, WhiteCategoryIsApprovedByOneGovernanceUserWithAuditAndEvents) {
-  auto p = service_->Propose(kGus, For(kState, "identity"));
+  auto p = service_->Propose(kPia, For(kState, "identity"));
   ASSERT_TRUE(p.ok()) << p.status().ToString();
   EXPECT_GT(p->id, 0);
   EXPECT_EQ(p->state, AgreementState::kProposed);
@@ -150,7 +158,7 @@ TEST_P(AgreementServiceTest, WhiteCategoryIsApprovedByOneGovernanceUserWithAudit
   EXPECT_FALSE(p->consent_required);
   ASSERT_EQ(p->events.size(), 1u);
   EXPECT_EQ(p->events[0].action, "proposed");
-  EXPECT_EQ(p->events[0].actor, "governance.health");
+  EXPECT_EQ(p->events[0].actor, "pia.board");
   EXPECT_EQ(
       Count("SELECT COUNT(*) FROM audit_log WHERE action = 'agreement.propose' AND allowed = 1"),
       1);
@@ -197,8 +205,54 @@ TEST_P(AgreementServiceTest, GreyCategoryNeedsTwoDifferentGovernanceUsers) {
   EXPECT_EQ(Count("SELECT COUNT(*) FROM outbox WHERE type = 'agreement.approved'"), 1);
 }
 
+// Nobody approves what they asked for: the proposer may not approve (they may withdraw, by
+// refusing), nor may a governance user of the agency that would receive the data. Each refusal
+// is audited; the agreement waits for someone else.
+TEST_P(AgreementServiceTest, NobodyApprovesWhatTheyProposedOrWhatTheirAgencyReceives) {
+  auto own = service_->Propose(kGus, For(kState, "identity"));
+  ASSERT_TRUE(own.ok()) << own.status().ToString();
+  auto self = service_->Decide(kGus, own->id, AgreementDecision::kApprove, "");
+  EXPECT_EQ(self.status().code(), StatusCode::kPermissionDenied);
+  EXPECT_THAT(self.status().message(), HasSubstr("you proposed agreement"));
+  EXPECT_EQ(service_->Get(own->id)->state, AgreementState::kProposed);
+  EXPECT_EQ(service_->Get(own->id)->approvals(), 0);
+  auto withdrawn =
+      service_->Decide(kGus, own->id, AgreementDecision::kRefuse, "withdrawn: asked by mistake");
+  ASSERT_TRUE(withdrawn.ok()) << withdrawn.status().ToString();
+  EXPECT_EQ(withdrawn->state, AgreementState::kRefused);
+
+  auto for_health = service_->Propose(kPia, For(kHealth, "identity"));
+  ASSERT_TRUE(for_health.ok());
+  auto receiver = service_->Decide(kGus, for_health->id, AgreementDecision::kApprove, "");
+  EXPECT_EQ(receiver.status().code(), StatusCode::kPermissionDenied);
+  EXPECT_THAT(receiver.status().message(), HasSubstr("for your own agency to receive data"));
+  auto other = service_->Decide(kGwen, for_health->id, AgreementDecision::kApprove, "");
+  ASSERT_TRUE(other.ok()) << other.status().ToString();
+  EXPECT_EQ(other->state, AgreementState::kApproved);
+
+  // A grey agreement for the city: health approves, the city may not, the board's second user does.
+  auto grey = service_->Propose(kPia, For(kCity, "income"));
+  ASSERT_TRUE(grey.ok());
+  ASSERT_TRUE(service_->Decide(kGus, grey->id, AgreementDecision::kApprove, "").ok());
+  EXPECT_EQ(service_->Decide(kGwen, grey->id, AgreementDecision::kApprove, "").status().code(),
+            StatusCode::kPermissionDenied);
+  EXPECT_EQ(service_->Decide(kPia, grey->id, AgreementDecision::kApprove, "").status().code(),
+            StatusCode::kPermissionDenied);
+  auto second = service_->Decide(kBo, grey->id, AgreementDecision::kApprove, "");
+  ASSERT_TRUE(second.ok()) << second.status().ToString();
+  EXPECT_EQ(second->state, AgreementState::kApproved);
+
+  EXPECT_EQ(
+      Count("SELECT COUNT(*) FROM audit_log WHERE action = 'agreement.approve' AND allowed = 0"),
+      4);
+  EXPECT_EQ(
+      Count("SELECT COUNT(*) FROM audit_log WHERE action = 'agreement.approve' AND allowed = 0 AND "
+            "reason LIKE '%own agency%'"),
+      2);
+}
+
 TEST_P(AgreementServiceTest, ABlackCategoryCannotBeProposed) {
-  auto r = service_->Propose(kGus, For(kState, "justice"));
+  auto r = service_->Propose(kPia, For(kState, "justice"));
   ASSERT_EQ(r.status().code(), StatusCode::kInvalidArgument);
   ASSERT_EQ(r.status().fields().size(), 1u);
   EXPECT_EQ(r.status().fields()[0].field, "category");
@@ -212,7 +266,7 @@ TEST_P(AgreementServiceTest, AnInvalidProposalNamesEveryField) {
   p.legal_basis = "";
   p.valid_to = core::Date{2025, 12, 1};
   p.description = std::string(1001, 'x');
-  auto r = service_->Propose(kGus, p);
+  auto r = service_->Propose(kPia, p);
   ASSERT_EQ(r.status().code(), StatusCode::kInvalidArgument);
   std::vector<std::string> fields;
   for (const auto& f : r.status().fields()) fields.push_back(f.field);
@@ -221,7 +275,7 @@ TEST_P(AgreementServiceTest, AnInvalidProposalNamesEveryField) {
   Proposal past = For(kState, "identity");
   past.valid_from = {2025, 1, 1};
   past.valid_to = core::Date{2025, 6, 30};
-  auto r2 = service_->Propose(kGus, past);
+  auto r2 = service_->Propose(kPia, past);
   ASSERT_EQ(r2.status().code(), StatusCode::kInvalidArgument);
   EXPECT_EQ(r2.status().fields()[0].message, "must not be in the past");
   EXPECT_EQ(Count("SELECT COUNT(*) FROM sharing_agreements"), 0);
@@ -241,7 +295,7 @@ TEST_P(AgreementServiceTest, OnlyManagersAndGovernancePropose_ManagersForTheirOw
 }
 
 TEST_P(AgreementServiceTest, OnlySignedInGovernanceUsersDecideAndRefusalsAreAudited) {
-  auto p = service_->Propose(kGus, For(kState, "identity"));
+  auto p = service_->Propose(kPia, For(kState, "identity"));
   ASSERT_TRUE(p.ok());
   auto by_manager = service_->Decide(kMina, p->id, AgreementDecision::kApprove, "");
   EXPECT_EQ(by_manager.status().code(), StatusCode::kPermissionDenied);
@@ -260,7 +314,7 @@ TEST_P(AgreementServiceTest, OnlySignedInGovernanceUsersDecideAndRefusalsAreAudi
 }
 
 TEST_P(AgreementServiceTest, RefusalAndRevocationNeedReasonsAndFollowTheStates) {
-  auto p = service_->Propose(kGus, For(kState, "identity"));
+  auto p = service_->Propose(kPia, For(kState, "identity"));
   ASSERT_TRUE(p.ok());
   auto no_reason = service_->Decide(kGwen, p->id, AgreementDecision::kRefuse, "");
   ASSERT_EQ(no_reason.status().code(), StatusCode::kInvalidArgument);
@@ -306,7 +360,7 @@ TEST_P(AgreementServiceTest, InForceByAgencyCategoryPurposeAndDate) {
   p.valid_from = {2026, 2, 1};
   p.valid_to = core::Date{2026, 6, 30};
   Agreement a = Approved(p);
-  auto pending = service_->Propose(kGus, For(kState, "identity", authz::Purpose::kEligibility));
+  auto pending = service_->Propose(kPia, For(kState, "identity", authz::Purpose::kEligibility));
   ASSERT_TRUE(pending.ok());
 
   auto in = [&](core::AgencyId agency, const std::string& category, authz::Purpose purpose,
@@ -341,7 +395,7 @@ TEST_P(AgreementServiceTest, InForceSeesDecisionsMadeByAnotherServer) {
   EXPECT_FALSE(
       service_->InForce(kState, "identity", authz::Purpose::kCaseWork, {2026, 3, 1})->has_value());
   AgreementService other(*db_, *categories_, audit_, outbox_, clock_);
-  auto p = other.Propose(kGus, For(kState, "identity"));
+  auto p = other.Propose(kPia, For(kState, "identity"));
   ASSERT_TRUE(p.ok());
   ASSERT_TRUE(other.Decide(kGus, p->id, AgreementDecision::kApprove, "").ok());
   auto r = service_->InForce(kState, "identity", authz::Purpose::kCaseWork, {2026, 3, 1});
@@ -352,7 +406,7 @@ TEST_P(AgreementServiceTest, InForceSeesDecisionsMadeByAnotherServer) {
 
 TEST_P(AgreementServiceTest, ACategoryReclassifiedAsBlackIsNoLongerShared) {
   Agreement a = Approved(For(kState, "health"));
-  auto pending = service_->Propose(kGus, For(kHealth, "health"));
+  auto pending = service_->Propose(kPia, For(kHealth, "health"));
   ASSERT_TRUE(pending.ok());
   auto black = Categories("black");
   AgreementService now(*db_, *black, audit_, outbox_, clock_);
@@ -360,7 +414,7 @@ TEST_P(AgreementServiceTest, ACategoryReclassifiedAsBlackIsNoLongerShared) {
   AgreementQuery q;
   q.in_force_on = core::Date{2026, 3, 1};
   EXPECT_TRUE(now.List(q)->empty());
-  auto approve = now.Decide(kGus, pending->id, AgreementDecision::kApprove, "");
+  auto approve = now.Decide(kGwen, pending->id, AgreementDecision::kApprove, "");
   EXPECT_EQ(approve.status().code(), StatusCode::kFailedPrecondition);
   EXPECT_THAT(approve.status().message(), HasSubstr("black-class"));
   EXPECT_TRUE(
@@ -370,7 +424,7 @@ TEST_P(AgreementServiceTest, ACategoryReclassifiedAsBlackIsNoLongerShared) {
 
 TEST_P(AgreementServiceTest, ListFiltersByStateAgencyAndInForce) {
   Agreement a = Approved(For(kState, "identity"));
-  auto p = service_->Propose(kGus, For(kHealth, "income"));
+  auto p = service_->Propose(kPia, For(kHealth, "income"));
   ASSERT_TRUE(p.ok());
   Proposal future = For(kCity, "identity");
   future.valid_from = {2027, 1, 1};
@@ -402,7 +456,7 @@ TEST_P(AgreementServiceTest, ListFiltersByStateAgencyAndInForce) {
 TEST_P(AgreementServiceTest, ConsentAsTheLegalBasisMeansConsentIsNeeded) {
   Proposal p = For(kState, "identity");
   p.legal_basis = "consent";
-  auto r = service_->Propose(kGus, p);
+  auto r = service_->Propose(kPia, p);
   ASSERT_TRUE(r.ok());
   EXPECT_TRUE(r->consent_required);
 }
@@ -412,7 +466,7 @@ TEST_P(AgreementServiceTest, ConsentAsTheLegalBasisMeansConsentIsNeeded) {
 // same user approving twice at once records one approval.
 TEST_P(AgreementServiceTest, ConcurrentApprovalsNeitherLoseOneNorCountAUserTwice) {
   for (int round = 0; round < 5; ++round) {
-    auto p = service_->Propose(kGus, For(kState, "income"));
+    auto p = service_->Propose(kPia, For(kState, "income"));
     ASSERT_TRUE(p.ok());
     auto approve = [&](const authz::Principal& who) {
       for (;;) {
@@ -435,7 +489,7 @@ TEST_P(AgreementServiceTest, ConcurrentApprovalsNeitherLoseOneNorCountAUserTwice
               std::to_string(p->id) + "'"),
         1);
 
-    auto q = service_->Propose(kGus, For(kState, "income"));
+    auto q = service_->Propose(kPia, For(kState, "income"));
     ASSERT_TRUE(q.ok());
     StatusCode once = StatusCode::kUnknown, twice = StatusCode::kUnknown;
     std::thread c([&] {

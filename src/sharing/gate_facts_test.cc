@@ -54,6 +54,8 @@ const authz::Principal kStateEligibility =
 const authz::Principal kHarbourWorker = Staff(51, kHarbour, authz::Role::kCaseworker, "caseworker.ngo");
 const authz::Principal kGus = Staff(11, kCity, authz::Role::kGovernance, "governance.city");
 const authz::Principal kGwen = Staff(12, kState, authz::Role::kGovernance, "governance.state");
+const authz::Principal kPia = Staff(13, kHarbour, authz::Role::kGovernance, "governance.ngo");
+const authz::Principal kBo = Staff(14, kCity, authz::Role::kGovernance, "governance2.city");
 
 // identity (white), contact (white), health (grey: the needs), income (grey: screenings),
 // case_notes (black: the history).
@@ -140,15 +142,20 @@ class GateFactsTest : public ::testing::TestWithParam<std::string> {
     p.legal_basis = basis;
     p.valid_from = {2026, 1, 1};
     p.description = "To coordinate support for shared clients.";
-    auto proposed = agreements_->Propose(kGus, p);
+    // Proposed by one governance user, approved by the others but the receiving agency's.
+    const authz::Principal& proposer = agency == kHarbour ? kGus : kPia;
+    auto proposed = agreements_->Propose(proposer, p);
     EXPECT_TRUE(proposed.ok()) << proposed.status().ToString();
-    auto done = agreements_->Decide(kGus, proposed->id, AgreementDecision::kApprove, "");
-    EXPECT_TRUE(done.ok()) << done.status().ToString();
-    if (done->state == AgreementState::kProposed) {
-      done = agreements_->Decide(kGwen, proposed->id, AgreementDecision::kApprove, "");
+    Agreement done = *proposed;
+    for (const authz::Principal* who : {&kGus, &kGwen, &kPia, &kBo}) {
+      if (done.state != AgreementState::kProposed || who == &proposer || who->agency == agency)
+        continue;
+      auto decided = agreements_->Decide(*who, proposed->id, AgreementDecision::kApprove, "");
+      EXPECT_TRUE(decided.ok()) << decided.status().ToString();
+      if (decided.ok()) done = *decided;
     }
-    EXPECT_EQ(done->state, AgreementState::kApproved);
-    return *done;
+    EXPECT_EQ(done.state, AgreementState::kApproved);
+    return done;
   }
 
   testing_support::TempDir dir_;

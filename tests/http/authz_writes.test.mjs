@@ -149,9 +149,11 @@ const fx = {
     assert.equal(r.status, 200, r.text);
     return Number(await sql(db, `SELECT max(id) FROM break_glass_accesses WHERE person_id = ${person}`));
   },
+  // Proposed by the state's manager: the governance user deciding it (the city's) neither
+  // proposed it nor works for the agency that would receive the data.
   async agreement() {
-    const r = await ok(await client.manager.post('/api/v1/sharing-agreements', {
-      receiving_agency_id: agency.city, category: 'contact', purpose: 'service_delivery', legal_basis: unique('Statute s.'),
+    const r = await ok(await client.stateAgreements.post('/api/v1/sharing-agreements', {
+      receiving_agency_id: agency.state, category: 'contact', purpose: 'service_delivery', legal_basis: unique('Statute s.'),
     }));
     return r.id;
   },
@@ -589,6 +591,7 @@ before(async () => {
     { name: 'matrix-system', roles: ['caseworker'], scopes: ['persons:read', 'persons:write', 'source-records:write'] }));
   client.token = new (client.admin.constructor)(server.url, { token: t.secret ?? t.token });
   client.stateManager = await login(server.url, 'admin.state', { purpose: 'administration' });
+  client.stateAgreements = await login(server.url, 'manager.state', { purpose: 'administration' });
 });
 
 after(async () => {

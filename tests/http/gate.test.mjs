@@ -113,8 +113,10 @@ test('another agency sees what the consortium agreements give it, field by field
 test('an agreement on consent opens with the consent and closes on the next request after a withdrawal', T, async () => {
   // Without an agreement for case work the trust does not see the person at all.
   assertProblem(await ngoCase.get(`/api/v1/persons/${person}`), 403, { detail: /does not hold this person/ });
-  // Governance approves identity for case work, on the person's consent.
-  const proposed = await greta.post('/api/v1/sharing-agreements', {
+  // Governance approves identity for case work, on the person's consent: proposed by one
+  // governance user, approved by another.
+  const gus = await login(server.url, 'governance.health');
+  const proposed = await gus.post('/api/v1/sharing-agreements', {
     receiving_agency_id: agency['harbour-trust'], category: 'identity', purpose: 'case_work', legal_basis: 'consent',
     valid_from: '2026-01-01', description: 'To coordinate support plans with the people who ask the trust for help.',
   });

@@ -25,6 +25,7 @@ let db;
 let gus;       // governance.health
 let greta;     // governance.city
 let manager;   // manager.city
+let managerState;  // manager.state
 let caseworker;
 let admin;
 let dir;
@@ -38,6 +39,7 @@ before(async () => {
   gus = await login(server.url, 'governance.health');
   greta = await login(server.url, 'governance.city');
   manager = await login(server.url, 'manager.city');
+  managerState = await login(server.url, 'manager.state');
   caseworker = await login(server.url, 'caseworker.city');
   admin = await login(server.url, 'admin.city');
   for (const code of ['city-social', 'state-benefits', 'health-authority', 'harbour-trust']) {
@@ -121,15 +123,17 @@ test('the demo agreements are listed and filtered', T, async () => {
 
 test('grey data needs the approval of two different governance users, each audited', T, async () => {
   const audits = await count("audit_log WHERE action = 'agreement.approve' AND allowed = 1");
-  const p = await manager.post('/api/v1/sharing-agreements',
-    proposal({ category: 'income', purpose: 'eligibility', valid_from: '2026-01-01', valid_to: '2030-12-31' }));
+  const p = await managerState.post('/api/v1/sharing-agreements', proposal({
+    receiving_agency_id: agency['state-benefits'], category: 'income', purpose: 'eligibility',
+    valid_from: '2026-01-01', valid_to: '2030-12-31',
+  }));
   assert.equal(p.status, 201, p.text);
   assert.equal(p.headers.get('location'), `/api/v1/sharing-agreements/${p.body.id}`);
   assert.equal(p.body.state, 'proposed');
   assert.equal(p.body.sharing_class, 'grey');
   assert.equal(p.body.approvals_needed, 2);
   assert.equal(p.body.valid_to, '2030-12-31');
-  assert.equal(p.body.events[0].actor, 'manager.city');
+  assert.equal(p.body.events[0].actor, 'manager.state');
   const decide = (who, body) => who.post(`/api/v1/sharing-agreements/${p.body.id}/decision`, body);
 
   const first = await decide(gus, { decision: 'approve', reason: 'meets the regional protocol' });
@@ -196,6 +200,43 @@ test('only governance users decide, signed in; refusals of permission are audite
   assert.equal(still.body.state, 'proposed');
 });
 
+test('nobody approves what they proposed, or what their own agency would receive; the page says so', T, async () => {
+  const refusals = await count("audit_log WHERE action = 'agreement.approve' AND allowed = 0");
+  const own = await gus.post('/api/v1/sharing-agreements',
+    proposal({ receiving_agency_id: agency['state-benefits'], category: 'contact', purpose: 'case_work' }));
+  assert.equal(own.status, 201, own.text);
+  assertProblem(await gus.post(`/api/v1/sharing-agreements/${own.body.id}/decision`, { decision: 'approve' }), 403,
+    { detail: /you proposed agreement/ });
+
+  const forCity = await manager.post('/api/v1/sharing-agreements', proposal({ category: 'needs', purpose: 'case_work' }));
+  assert.equal(forCity.status, 201, forCity.text);
+  const url = `/api/v1/sharing-agreements/${forCity.body.id}/decision`;
+  assertProblem(await greta.post(url, { decision: 'approve' }), 403, { detail: /for your own agency to receive data/ });
+  assert.equal(await count("audit_log WHERE action = 'agreement.approve' AND allowed = 0"), refusals + 2);
+
+  // Each sees the reason instead of the button; the other governance user may approve.
+  const block = (html, id) => {
+    const start = html.indexOf(`action="/governance/agreements/${id}"`);
+    return html.slice(html.lastIndexOf('govuk-summary-list', start), html.indexOf('</form>', start));
+  };
+  const gretaPage = (await greta.get('/governance/agreements')).text;
+  assert.match(block(gretaPage, forCity.body.id), /for your own agency to receive data/);
+  assert.doesNotMatch(block(gretaPage, forCity.body.id), /value="approve"/);
+  assert.match(block(gretaPage, own.body.id), /value="approve"/);
+  const gusPage = (await gus.get('/governance/agreements')).text;
+  assert.match(block(gusPage, own.body.id), /You proposed this agreement/);
+  assert.doesNotMatch(block(gusPage, own.body.id), /value="approve"/);
+  assert.match(block(gusPage, forCity.body.id), /value="approve"/);
+
+  const approved = await gus.post(url, { decision: 'approve' });
+  assert.equal(approved.status, 200, approved.text);
+  assert.equal(approved.body.state, 'approved');
+  const withdrawn = await gus.post(`/api/v1/sharing-agreements/${own.body.id}/decision`,
+    { decision: 'refuse', reason: 'Withdrawn: proposed by mistake.' });
+  assert.equal(withdrawn.status, 200, withdrawn.text);
+  assert.equal(withdrawn.body.state, 'refused');
+});
+
 test('refusal and revocation need reasons; a decision the state does not allow is a 409', T, async () => {
   const p = await gus.post('/api/v1/sharing-agreements', proposal({ category: 'housing', purpose: 'service_delivery' }));
   assert.equal(p.status, 201, p.text);
@@ -211,7 +252,8 @@ test('refusal and revocation need reasons; a decision the state does not allow i
   assertProblem(await gus.post(url, { decision: 'approve' }), 409, { detail: /is refused/ });
   assert.equal(await count(`outbox WHERE type = 'agreement.refused' AND aggregate_id = '${p.body.id}'`), 1);
 
-  const q = await gus.post('/api/v1/sharing-agreements', proposal({ category: 'household', purpose: 'front_desk' }));
+  const q = await gus.post('/api/v1/sharing-agreements',
+    proposal({ receiving_agency_id: agency['state-benefits'], category: 'household', purpose: 'front_desk' }));
   const approved = await greta.post(`/api/v1/sharing-agreements/${q.body.id}/decision`, { decision: 'approve' });
   assert.equal(approved.body.state, 'approved');
   assert.equal(approved.body.in_force, true);
