@@ -279,6 +279,8 @@ core::StatusOr<std::unique_ptr<App>> App::Open(const core::Config& config, bool 
   app->pages_->deps.agreements = app->agreements_.get();
   app->pages_->deps.directory = app->directory_.get();
   app->pages_->deps.glass = app->glass_.get();
+  app->audit_search_ = std::make_unique<audit::AuditSearch>(*app->db_, *app->audit_);
+  app->pages_->deps.audit_search = app->audit_search_.get();
   app->pages_->deps.consents = app->consents_.get();
   app->pages_->deps.changes = app->changes_.get();
   app->pages_->deps.referrals = app->referrals_.get();

@@ -376,6 +376,53 @@ core::StatusOr<std::vector<Record>> AuditLog::List(storage::Transaction& tx, int
       {before_seq > 0 ? before_seq : INT64_MAX, int64_t{limit}});
 }
 
+core::StatusOr<std::vector<Record>> AuditLog::Search(storage::Transaction& tx, const Query& q) {
+  std::string where = "seq < ?";
+  std::vector<storage::Value> args{q.before_seq > 0 ? q.before_seq : INT64_MAX};
+  if (q.agency) {
+    where += " AND agency_id = ?";
+    args.emplace_back(q.agency->value);
+  }
+  if (!q.actor.empty()) {
+    where += " AND actor = ?";
+    args.emplace_back(q.actor);
+  }
+  if (!q.action.empty()) {
+    // A family matches its actions only: "person" is person.read, person.update... The family's
+    // own characters are plain (letters, digits and '_' escaped), so LIKE matches them as such.
+    if (q.action.find('.') != std::string::npos) {
+      where += " AND action = ?";
+      args.emplace_back(q.action);
+    } else {
+      std::string pattern;
+      for (char c : q.action) {
+        if (c == '_' || c == '%' || c == '\\') pattern += '\\';
+        pattern += c;
+      }
+      where += " AND action LIKE ? ESCAPE '\\'";
+      args.emplace_back(pattern + ".%");
+    }
+  }
+  if (q.person) {
+    where += " AND person_id = ?";
+    args.emplace_back(q.person->value);
+  }
+  if (q.refused_only) where += " AND allowed = 0";
+  if (q.from) {
+    where += " AND at >= ?";
+    args.emplace_back(q.from->micros);
+  }
+  if (q.to) {
+    where += " AND at < ?";
+    args.emplace_back(q.to->micros);
+  }
+  args.emplace_back(int64_t{q.limit});
+  return Records(
+      tx,
+      fmt::format("SELECT {} FROM audit_log WHERE {} ORDER BY seq DESC LIMIT ?", kColumns, where),
+      args);
+}
+
 core::StatusOr<VerifyReport> AuditLog::Verify(storage::Database& db) {
   constexpr int64_t kPage = 5000;
   const std::string page_sql =

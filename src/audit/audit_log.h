@@ -45,6 +45,19 @@ struct Record {
   std::string hash;
 };
 
+// What an auditor looks for in the log. Every filter set must hold.
+struct Query {
+  std::optional<core::AgencyId> agency;  // entries made by this agency's staff and systems
+  std::string actor;                     // a username or token name, exactly
+  std::string action;                    // "person.read" exactly, or a family: "person" is person.*
+  std::optional<core::PersonId> person;  // entries about this person
+  bool refused_only = false;
+  std::optional<core::Timestamp> from;  // at or after
+  std::optional<core::Timestamp> to;    // before
+  int64_t before_seq = 0;               // entries before this one (the next page); 0: the newest
+  int limit = 50;
+};
+
 struct VerifyReport {
   int64_t entries = 0;
   int64_t chains = 0;  // distinct chains among the entries checked
@@ -125,6 +138,10 @@ class AuditLog {
   // All entries, newest first (by seq), optionally filtered.
   core::StatusOr<std::vector<Record>> List(storage::Transaction& tx, int limit,
                                            int64_t before_seq = 0);
+  // The entries `q` asks for, newest first (by seq), at most q.limit. With a person, the
+  // person's index is used; otherwise the log is read from the newest entry down until the
+  // page is full.
+  static core::StatusOr<std::vector<Record>> Search(storage::Transaction& tx, const Query& q);
 
   // Walks every chain in one read snapshot, entries in seq order a page at a time (memory is
   // bounded by the page and the number of chains, not by the log). Checks, stopping at the

@@ -108,6 +108,10 @@ void AddStaffPages(Router& router, const PageDeps& deps);
 // is shown once) and /tokens/{id}/revoke. In pages_tokens.cc.
 void AddTokenPages(Router& router, const PageDeps& deps);
 
+// /audit (the agency's audit log, searched by its auditors) and /audit/export.csv. In
+// pages_audit.cc.
+void AddAuditPages(Router& router, const PageDeps& deps);
+
 // A browser and its operating system as a person would name them ("Firefox", "Windows"), from a
 // User-Agent header; either is "" when not recognised.
 struct BrowserDescription {

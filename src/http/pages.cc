@@ -148,6 +148,11 @@ json Common(const PageDeps& deps, const Context& ctx, const std::string& title, 
         who.HasAnyRole({authz::Role::kManager, authz::Role::kAuditor, authz::Role::kGovernance})) {
       nav.push_back({{"href", "/break-glass"}, {"label", messages.Format(lang, "Emergency accesses")}, {"current", current == "break-glass"}});
     }
+    if (deps.audit_search != nullptr && who.HasRole(authz::Role::kAuditor)) {
+      nav.push_back({{"href", "/audit"},
+                     {"label", messages.Format(lang, "Audit log")},
+                     {"current", current == "audit"}});
+    }
     d["nav"] = std::move(nav);
   }
   return d;
@@ -2160,6 +2165,7 @@ void AddPages(Router& router, const PageDeps& deps) {
   AddAccountPages(router, deps);
   AddStaffPages(router, deps);
   AddTokenPages(router, deps);
+  AddAuditPages(router, deps);
   AddConsentPages(router, deps);
   AddReferralPages(router, deps);
   AddCasePages(router, deps);

@@ -23,6 +23,10 @@
 #include "sharing/consent_service.h"
 #include "sharing/reference_directory.h"
 
+namespace audit {
+class AuditSearch;
+}
+
 namespace metrics {
 class DiagnosticService;
 class OutcomeService;
@@ -113,6 +117,8 @@ struct PageDeps {
   portal::OidcService* oidc = nullptr;
   // Authorised representatives in the portal; none when null.
   portal::RepresentativeService* representatives = nullptr;
+  // The audit log's page for auditors (/audit); none when null.
+  audit::AuditSearch* audit_search = nullptr;
 };
 
 // The server-rendered pages for staff: sign in, home, client search, register, view, edit,

@@ -195,6 +195,9 @@ const kRules = {
   // Sharing agreements: managers propose for their own agency, governance users decide.
   'GET /agreements/new': { allow: ['manager', 'governance'] },
   'POST /agreements/new': { allow: ['manager', 'governance'], count: 'SELECT count(*) FROM sharing_agreements' },
+  // The audit log is searched by the agency's auditors only.
+  'GET /audit': { allow: ['auditor'] },
+  'GET /audit/export.csv': { allow: ['auditor'], csv: true },
   'GET /governance/agreements': { allow: ['governance'] },
   'POST /governance/agreements/{id}': { allow: ['governance'], count: 'SELECT count(*) FROM sharing_agreement_events' },
   // Emergency accesses are reviewed by managers and auditors (their agency's) and governance.
@@ -495,6 +498,11 @@ test('every page has a rule, and each role gets exactly what the rule allows', T
       if (allowed && route.method === 'GET') {
         if (rule.answer?.[role]) {
           if (r.status !== 303 || location !== rule.answer[role]) wrong.push(`${cell}: expected 303 to ${rule.answer[role]}, got ${r.status} ${location}`);
+        } else if (rule.csv) {
+          // A download: the file, not a page.
+          if (r.status !== 200 || !/^text\/csv/.test(r.headers.get('content-type') ?? '')) {
+            wrong.push(`${cell}: expected 200 with CSV, got ${r.status} ${gist(r)}`);
+          }
         } else if (r.status !== 200 || !isHtml(r)) {
           wrong.push(`${cell}: expected 200 with HTML, got ${r.status} ${gist(r)}`);
         } else if (!kNoHeader.has(key) && !/<form method="post" action="\/logout"/.test(r.text)) {
