@@ -108,15 +108,25 @@ Commands:
   --help              show this help
 
 Configuration comes from the YAML file given by --config (or ONEDOOR_CONFIG), then from
-environment variables that override it: ONEDOOR_DB, ONEDOOR_LISTEN, ONEDOOR_WEB_ROOT,
-ONEDOOR_NODE_MODULES, ONEDOOR_LOG_LEVEL, ONEDOOR_SECURE_COOKIES, ONEDOOR_WORKER_THREADS,
-ONEDOOR_IO_THREADS, ONEDOOR_READ_CONNECTIONS, ONEDOOR_MAX_BODY_BYTES,
-ONEDOOR_SESSION_IDLE_MINUTES, ONEDOOR_LOGIN_MAX_FAILURES, ONEDOOR_LOGIN_WINDOW_MINUTES,
-ONEDOOR_SHUTDOWN_GRACE_SECONDS, ONEDOOR_WEBHOOK_URL, ONEDOOR_WEBHOOK_SECRET, ONEDOOR_INSTANCE,
-ONEDOOR_OUTBOX_POLL_MS, ONEDOOR_OUTBOX_LEASE_SECONDS, ONEDOOR_RULES_DIRS,
-ONEDOOR_DATA_CATEGORIES, ONEDOOR_INTAKE_RULES, ONEDOOR_DIRECTORY_SYNONYMS, ONEDOOR_TIME_ZONE.
-See docs/operators.md.
+environment variables that override it, one for each setting of the file (ONEDOOR_ and the
+setting's name in capitals):
 )";
+
+// The usage with every environment variable a setting has, as core::Config reads them.
+std::string UsageText() {
+  std::string out = kUsage;
+  std::string line;
+  const std::vector<std::string> names = core::Config::EnvironmentVariables();
+  for (size_t i = 0; i < names.size(); ++i) {
+    const std::string word = names[i] + (i + 1 < names.size() ? "," : ".");
+    if (!line.empty() && line.size() + 1 + word.size() > 96) {
+      out += line + "\n";
+      line.clear();
+    }
+    line += (line.empty() ? "" : " ") + word;
+  }
+  return out + line + "\nSee docs/operators.md.\n";
+}
 
 int Fail(const core::Status& s) {
   std::fprintf(stderr, "onedoor: %s\n", s.ToString().c_str());
@@ -146,7 +156,7 @@ std::vector<std::string> SplitList(const std::string& s) {
 
 // The lines of the usage about `command` ("backup", "user"...), or "" when it has none.
 std::string CommandUsage(const std::string& command) {
-  std::istringstream in(kUsage);
+  std::istringstream in(UsageText());
   std::string line;
   std::string out;
   bool inside = false;
@@ -526,7 +536,7 @@ int Main(int argc, char** argv) {
     }
   }
   if (args.empty() || args[0] == "--help" || args[0] == "-h" || args[0] == "help") {
-    std::fputs(kUsage, args.empty() ? stderr : stdout);
+    std::fputs(UsageText().c_str(), args.empty() ? stderr : stdout);
     return args.empty() ? 2 : 0;
   }
   // COMMAND --help: that command's lines of the usage, and nothing done.
@@ -534,7 +544,8 @@ int Main(int argc, char** argv) {
       std::find(args.begin() + 1, args.end(), "-h") != args.end()) {
     const std::string lines = CommandUsage(args[0]);
     if (lines.empty()) {
-      std::fprintf(stderr, "onedoor: unknown command '%s'\n\n%s", args[0].c_str(), kUsage);
+      std::fprintf(stderr, "onedoor: unknown command '%s'\n\n%s", args[0].c_str(),
+                   UsageText().c_str());
       return 2;
     }
     std::printf("Usage: onedoor [--config FILE] ...\n%s", lines.c_str());
@@ -591,7 +602,7 @@ int Main(int argc, char** argv) {
         return 2;
       }
     } else if (args.size() != 1) {
-      std::fputs(kUsage, stderr);
+      std::fputs(UsageText().c_str(), stderr);
       return 2;
     }
     auto app = App::Open(*config, false);
@@ -717,7 +728,7 @@ int Main(int argc, char** argv) {
                  lines.c_str());
     return 2;
   }
-  std::fprintf(stderr, "onedoor: unknown command '%s'\n\n%s", command.c_str(), kUsage);
+  std::fprintf(stderr, "onedoor: unknown command '%s'\n\n%s", command.c_str(), UsageText().c_str());
   return 2;
 }
 

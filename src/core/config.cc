@@ -1,14 +1,14 @@
 #include "core/config.h"
 
 #include <arpa/inet.h>
+#include <fmt/format.h>
+#include <yaml-cpp/yaml.h>
 
+#include <algorithm>
 #include <cstdlib>
 #include <fstream>
 #include <functional>
 #include <map>
-
-#include <fmt/format.h>
-#include <yaml-cpp/yaml.h>
 
 namespace core {
 namespace {
@@ -202,6 +202,13 @@ std::string Config::DefaultIntakeRules() { return ONEDOOR_DEFAULT_INTAKE_RULES; 
 std::string Config::DefaultDirectorySynonyms() { return ONEDOOR_DEFAULT_DIRECTORY_SYNONYMS; }
 std::string Config::DefaultLifeEvents() { return ONEDOOR_DEFAULT_LIFE_EVENTS; }
 std::string Config::DefaultPasswordBlocklist() { return ONEDOOR_DEFAULT_PASSWORD_BLOCKLIST; }
+
+std::vector<std::string> Config::EnvironmentVariables() {
+  std::vector<std::string> out;
+  for (const auto& [key, setter] : Setters()) out.push_back(EnvName(key));
+  std::sort(out.begin(), out.end());
+  return out;
+}
 
 StatusOr<Config> Config::Load(const std::string& path) {
   Config config;

@@ -102,6 +102,9 @@ struct Config {
   static std::string DefaultLifeEvents();
   static std::string DefaultPasswordBlocklist();
 
+  // The environment variable of each setting (ONEDOOR_ and its name in capitals), sorted.
+  static std::vector<std::string> EnvironmentVariables();
+
   // Reads `path` (empty: defaults only) and applies environment overrides.
   // Errors name the file, line and key.
   static StatusOr<Config> Load(const std::string& path);

@@ -5,6 +5,7 @@
 #include <algorithm>
 #include <charconv>
 #include <cmath>
+#include <map>
 
 namespace frontoffice {
 
@@ -486,7 +487,24 @@ StatusOr<Ticket> QueueService::Act(const authz::Principal& who, int64_t ticket, 
       for (const char* s : states) {
         if (t.state == s) return Status::Ok();
       }
-      return Status::FailedPrecondition(fmt::format("{} is {}: it cannot be {}", t.label, t.state, action));
+      // In words, not codes: "A012 is being served: it cannot be called again".
+      static const std::map<std::string, std::string> kStates = {{"waiting", "waiting"},
+                                                                 {"called", "called"},
+                                                                 {"serving", "being served"},
+                                                                 {"done", "finished"},
+                                                                 {"no_show", "marked as not come"},
+                                                                 {"transferred", "transferred"},
+                                                                 {"cancelled", "cancelled"}};
+      static const std::map<std::string, std::string> kActions = {{"recall", "called again"},
+                                                                  {"no_show", "marked as not come"},
+                                                                  {"serve", "served"},
+                                                                  {"finish", "finished"},
+                                                                  {"transfer", "transferred"}};
+      const auto state = kStates.find(t.state);
+      const auto done = kActions.find(action);
+      return Status::FailedPrecondition(fmt::format(
+          "{} is {}: it cannot be {}", t.label, state != kStates.end() ? state->second : t.state,
+          done != kActions.end() ? done->second : action));
     };
     std::string event = action;
     if (action == "recall") {

@@ -1003,9 +1003,19 @@ void AddApplyForm(const PageDeps& deps, const Context& ctx, json& d, const eligi
   auto household = deps.households.Get(ctx.Who(), *r.household);
   if (!household.ok()) return;
   json members = json::array();
+  // The head of the household applies unless someone else is chosen; else its partner, else the
+  // first listed (a household's first member may be a child).
+  std::optional<int64_t> chosen;
+  for (const char* relationship : {"head", "partner"}) {
+    for (const auto& m : household->members) {
+      if (!chosen && m.until.empty() && m.relationship == relationship) chosen = m.person.value;
+    }
+  }
   for (const auto& m : household->members) {
     if (!m.until.empty()) continue;
-    members.push_back({{"id", m.person.value}, {"name", m.name}, {"checked", members.empty()}});
+    if (!chosen) chosen = m.person.value;
+    members.push_back(
+        {{"id", m.person.value}, {"name", m.name}, {"checked", m.person.value == *chosen}});
   }
   const json result = json::parse(r.result_json, nullptr, false);
   if (members.empty() || !result.is_object()) return;

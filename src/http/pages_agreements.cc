@@ -191,7 +191,18 @@ Response GovernancePage(const PageDeps& deps, Context& ctx,
     d["has_errors"] = true;
   }
   const std::string done = ctx.request.Query("done");
-  if (auto id = ParseId(ctx.request.Query("id"), "id"); id.ok()) {
+  // The banner only says what is so: the agreement exists and is in the state it announces.
+  auto matches = [&](int64_t id) {
+    auto a = service.Get(id);
+    if (!a.ok()) return false;
+    using S = sharing::AgreementState;
+    return (done == "approved" && a->state == S::kApproved) ||
+           (done == "approval" && a->state == S::kProposed && a->approvals() > 0) ||
+           (done == "refused" && a->state == S::kRefused) ||
+           (done == "revoked" && a->state == S::kRevoked) ||
+           (done == "proposed" && a->state == S::kProposed);
+  };
+  if (auto id = ParseId(ctx.request.Query("id"), "id"); id.ok() && !done.empty() && matches(*id)) {
     const std::map<std::string, std::string> args = {{"id", std::to_string(*id)}};
     if (done == "approved")
       d["flash"] = T(deps, ctx, "Agreement {id, number, ::group-off} approved: it is on the public register", args);

@@ -93,6 +93,30 @@ test('one application, each part decided by its own agency by its statutory date
   assert.equal(await count(`audit_log WHERE person_id = ${person} AND action IN ('application.submit', 'application.request_information', 'application.approve')`), 3);
 });
 
+test('the apply form chooses the head of the household as applicant, whoever is listed first', T, async () => {
+  const add = async (given, birth) => (await city.post('/api/v1/persons',
+    { names: [{ use: 'official', given, family: 'Firstlisted' }], birth_date: birth })).body.id;
+  const child = await add('Tama', '2016-05-05');
+  const head = await add('Hine', '1984-03-03');
+  const h = await city.post('/api/v1/households', { name: 'The Firstlisted household' });
+  for (const [id, relationship] of [[child, 'child'], [head, 'head']]) {
+    const m = await city.post(`/api/v1/households/${h.body.id}/members`, { person_id: id, relationship, since: '2020-01-01' });
+    assert.equal(m.status, 200, m.text);
+  }
+  const s = await city.post('/api/v1/screenings', {
+    household_id: h.body.id,
+    inputs: { earned_income: '900', unearned_income: 0, shelter_costs: '700', has_elderly_or_disabled_member: false, countable_assets: '0' },
+  });
+  assert.equal(s.status, 201, s.text);
+  const page = await city.get(`/screenings/${s.body.id}`);
+  assert.equal(page.status, 200);
+  const checked = [...page.text.matchAll(/<input[^>]*name="applicant_id"[^>]*>/g)].map((m) => m[0])
+    .filter((tag) => /\bchecked\b/.test(tag));
+  assert.equal(checked.length, 1);
+  assert.match(checked[0], new RegExp(`value="${head}"`));
+  assert.ok(page.text.indexOf(`value="${child}"`) < page.text.indexOf(`value="${head}"`), 'the child is listed first');
+});
+
 test('the pages: apply from the screening page, then decide from the agency list', T, async () => {
   const page = await city.get(`/screenings/${screening}`);
   assert.equal(page.status, 200);

@@ -12,7 +12,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { after, before, test } from 'node:test';
 
-import { binary } from './helpers.mjs';
+import { binary, repoRoot } from './helpers.mjs';
 
 let dir;
 
@@ -38,6 +38,21 @@ test('a command given --help shows its usage and does nothing', async () => {
   const unknown = await onedoor(['frobnicate', '--help']);
   assert.equal(unknown.code, 2);
   assert.match(unknown.stderr, /unknown command 'frobnicate'/);
+});
+
+test('--help names the environment variable of every setting, as the operators\' guide does', async () => {
+  const r = await onedoor(['--help']);
+  assert.equal(r.code, 0, r.stderr);
+  const listed = new Set(r.stdout.slice(r.stdout.indexOf('Configuration comes from')).match(/ONEDOOR_[A-Z_]+/g));
+  const guide = await readFile(path.join(repoRoot, 'docs', 'operators.md'), 'utf8');
+  const start = guide.indexOf('## Configure');
+  const documented = new Set(guide.slice(start, guide.indexOf('\n## ', start + 1)).match(/^\w+:.*# (ONEDOOR_[A-Z_]+)/gm)
+    .map((line) => /# (ONEDOOR_[A-Z_]+)/.exec(line)[1]));
+  assert.ok(documented.size >= 30, `settings in the guide: ${[...documented]}`);
+  assert.deepEqual([...documented].filter((v) => !listed.has(v)), [], 'in the guide, not in --help');
+  for (const v of ['ONEDOOR_DB', 'ONEDOOR_AUDIT_SIGNING_KEY', 'ONEDOOR_TOKEN_REQUESTS_PER_MINUTE', 'ONEDOOR_TIME_ZONE']) {
+    assert.ok(listed.has(v), `${v} in --help`);
+  }
 });
 
 test('--config is read after the command too, and a command refuses arguments it does not take', async () => {

@@ -67,7 +67,10 @@ test('visitors are called by priority then arrival, and the display sees every s
   assert.equal(third.body.ticket.label, 'A001');
   assert.equal((await desk.post(`/api/v1/tickets/${a1.body.id}/actions`, { action: 'recall' })).body.recalls, 1);
   assert.equal((await desk.post(`/api/v1/tickets/${a1.body.id}/actions`, { action: 'no_show' })).body.state, 'no_show');
-  assertProblem(await desk.post(`/api/v1/tickets/${a1.body.id}/actions`, { action: 'serve' }), 412);
+  assertProblem(await desk.post(`/api/v1/tickets/${a1.body.id}/actions`, { action: 'serve' }), 412,
+    { detail: /^A001 is marked as not come: it cannot be served$/ });
+  assertProblem(await desk.post(`/api/v1/tickets/${b1.body.id}/actions`, { action: 'recall' }), 412,
+    { detail: /^B001 is finished: it cannot be called again$/ });
   // The public views: no person, and the feed of events in order.
   const pub = await request(server.url, 'GET', `/api/v1/tickets/${a2.body.id}`);
   assert.equal(pub.status, 200);

@@ -237,6 +237,16 @@ test('nobody approves what they proposed, or what their own agency would receive
   assert.equal(withdrawn.body.state, 'refused');
 });
 
+test("the governance page's banner announces only what is so", T, async () => {
+  const approved = Number(await sql(db, "SELECT min(id) FROM sharing_agreements WHERE state = 'approved'"));
+  const pending = Number(await sql(db, "SELECT min(id) FROM sharing_agreements WHERE state = 'proposed'"));
+  const banner = async (query) => /govuk-notification-banner/.test((await greta.get(`/governance/agreements?${query}`)).text);
+  assert.equal(await banner(`done=approved&id=${approved}`), true);
+  assert.equal(await banner('done=approved&id=999999'), false);
+  assert.equal(await banner(`done=approved&id=${pending}`), false);
+  assert.equal(await banner(`done=revoked&id=${approved}`), false);
+});
+
 test('refusal and revocation need reasons; a decision the state does not allow is a 409', T, async () => {
   const p = await gus.post('/api/v1/sharing-agreements', proposal({ category: 'housing', purpose: 'service_delivery' }));
   assert.equal(p.status, 201, p.text);
