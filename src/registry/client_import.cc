@@ -73,6 +73,7 @@ StatusOr<ImportMapping> ImportMapping::Parse(const std::string& yaml, const std:
     const YAML::Node& v = kv.second;
     if (key == "local_id") {
       ASSIGN_OR_RETURN(m.local_id_column, scalar(v, key));
+      m.places["local_id"] = fmt::format("{}:{}", name, kv.first.Mark().line + 1);
     } else if (key == "delimiter") {
       ASSIGN_OR_RETURN(std::string d, scalar(v, key));
       if (d == "\\t" || d == "tab") d = "\t";
@@ -127,6 +128,7 @@ StatusOr<ImportMapping> ImportMapping::Parse(const std::string& yaml, const std:
           columns.push_back(col);
         }
         if (columns.empty()) return error(f.first, "fields." + target, "names no column");
+        m.places["fields." + target] = fmt::format("{}:{}", name, f.first.Mark().line + 1);
         m.fields.emplace_back(target, std::move(columns));
       }
     } else {
@@ -181,20 +183,25 @@ StatusOr<RowMapper> RowMapper::Create(const ImportMapping& mapping, const std::v
   r.columns_ = header.size();
   std::map<std::string, size_t> index;
   for (size_t i = 0; i < header.size(); ++i) index.emplace(header[i], i);
-  auto find = [&](const std::string& col) -> StatusOr<size_t> {
+  // A column the header lacks: where the mapping names it, and what the header has.
+  auto find = [&](const std::string& col, const std::string& setting) -> StatusOr<size_t> {
     auto it = index.find(col);
     if (it == index.end()) {
-      return Status::InvalidArgument(fmt::format("the mapping names the column '{}', which is not in the file's header",
-                                                 col));
+      std::string have;
+      for (const auto& h : header) have += fmt::format("{}'{}'", have.empty() ? "" : ", ", h);
+      auto place = mapping.places.find(setting);
+      return Status::InvalidArgument(fmt::format(
+          "{}'{}' names the column '{}', which is not in the file's header (its columns: {})",
+          place != mapping.places.end() ? place->second + ": " : "", setting, col, have));
     }
     return it->second;
   };
-  ASSIGN_OR_RETURN(r.local_id_index_, find(mapping.local_id_column));
+  ASSIGN_OR_RETURN(r.local_id_index_, find(mapping.local_id_column, "local_id"));
   for (const auto& [target, columns] : mapping.fields) {
     std::vector<size_t> idx;
     std::string names;
     for (const auto& c : columns) {
-      ASSIGN_OR_RETURN(size_t i, find(c));
+      ASSIGN_OR_RETURN(size_t i, find(c, "fields." + target));
       idx.push_back(i);
       names += (names.empty() ? "" : "+") + c;
     }
@@ -315,7 +322,20 @@ StatusOr<ImportSummary> ImportClients(PersonService& persons, const authz::Princ
   auto flush = [&]() -> Status {
     if (batch.empty()) return Status::Ok();
     const std::string note = fmt::format("{} lines {}-{}", options.source_name, batch_first, batch_last);
-    ASSIGN_OR_RETURN(std::vector<PutOutcome> outcomes, persons.PutSourceRecords(who, batch, note));
+    auto put = persons.PutSourceRecords(who, batch, note);
+    if (!put.ok()) {
+      // How far it got: the batches before this one are stored, and running the import again
+      // finds them unchanged.
+      return Status(
+          put.status().code(),
+          fmt::format(
+              "the import stopped at lines {}-{}, which are not stored: {}. The lines before "
+              "line {} are stored ({} created, {} updated, {} unchanged); run the import again "
+              "to finish it",
+              batch_first, batch_last, put.status().message(), batch_first, summary.created,
+              summary.updated, summary.unchanged));
+    }
+    const std::vector<PutOutcome>& outcomes = *put;
     for (PutOutcome o : outcomes) {
       if (o == PutOutcome::kCreated) ++summary.created;
       if (o == PutOutcome::kUpdated) ++summary.updated;

@@ -43,6 +43,9 @@ struct ImportMapping {
   std::string date_format = "YYYY-MM-DD";
   std::map<std::string, std::map<std::string, std::string>> values;  // target -> from -> to
   std::vector<std::pair<std::string, std::vector<std::string>>> fields;  // target -> columns, in file order
+  // Where each setting that names columns is in the mapping file ("name:line" of local_id and
+  // of each target), for errors about the data file's header.
+  std::map<std::string, std::string> places;
 
   // Reads a mapping file. Errors name the file, the line and the key.
   static core::StatusOr<ImportMapping> Load(const std::string& path);

@@ -168,8 +168,47 @@ TEST_F(ClientImportTest, ReimportingTheSameFileChangesNothingAndAChangedRowUpdat
 TEST_F(ClientImportTest, AMappedColumnMissingFromTheHeaderStopsBeforeAnyWrite) {
   auto s = Import("client_no,first_name,surname\nH-1,Amara,Okonkwo\n");
   EXPECT_EQ(s.status().code(), StatusCode::kInvalidArgument);
-  EXPECT_THAT(s.status().message(), HasSubstr("the column 'dob', which is not in the file's header"));
+  EXPECT_EQ(s.status().message(),
+            "harbour.yaml:9: 'fields.birth_date' names the column 'dob', which is not in the "
+            "file's header (its "
+            "columns: 'client_no', 'first_name', 'surname')");
   EXPECT_EQ(Count("SELECT COUNT(*) FROM source_records"), 0);
+}
+
+// A batch the database refuses (here a trigger, as a full disk or a lock would) stops the
+// import: the batches before it are stored, the message says which lines are not, and running
+// the import again finishes it.
+TEST_F(ClientImportTest, AnImportStoppedPartWaySaysHowFarItGotAndARerunFinishesIt) {
+  const std::string file =
+      "client_no,first_name,surname,dob,gender,house,street,zip,nin\n"
+      "H-1,Amara,Okonkwo,,F,,,,\nH-2,Bo,Lind,,M,,,,\nH-3,Cy,Moss,,M,,,,\nH-4,Di,Nash,,F,,,,\n";
+  ASSERT_TRUE(db_->Write([](storage::Transaction& tx) {
+                   return tx
+                       .Execute(
+                           "CREATE TRIGGER stop_h3 BEFORE INSERT ON source_records "
+                           "WHEN NEW.local_id = 'H-3' BEGIN SELECT RAISE(ABORT, 'disk full'); END")
+                       .status();
+                 })
+                  .ok());
+  auto stopped = Import(file);
+  ASSERT_FALSE(stopped.ok());
+  EXPECT_THAT(stopped.status().message(),
+              HasSubstr("the import stopped at lines 4-5, which are not stored"));
+  EXPECT_THAT(
+      stopped.status().message(),
+      HasSubstr(
+          "The lines before line 4 are stored (2 created, 0 updated, 0 unchanged); run the import "
+          "again to finish it"));
+  EXPECT_EQ(Count("SELECT COUNT(*) FROM source_records"), 2);
+  ASSERT_TRUE(db_->Write([](storage::Transaction& tx) {
+                   return tx.Execute("DROP TRIGGER stop_h3").status();
+                 })
+                  .ok());
+  auto again = Import(file);
+  ASSERT_TRUE(again.ok()) << again.status().ToString();
+  EXPECT_EQ(again->created, 2);
+  EXPECT_EQ(again->unchanged, 2);
+  EXPECT_EQ(Count("SELECT COUNT(*) FROM source_records"), 4);
 }
 
 TEST_F(ClientImportTest, BatchWithAnInvalidRecordWritesNothing) {
