@@ -1396,6 +1396,23 @@ class RuleLoader {
       all.pos = prog.pos;
       for (size_t i = 0; i < pp.tests.size(); ++i) {
         ProgramTest& t = rs_->programs_[pp.index].tests[i];
+        // A placeholder that names nothing would reach staff and citizens as written.
+        for (const auto& [which, text] :
+             {std::pair{"pass", &t.pass_message}, std::pair{"fail", &t.fail_message}}) {
+          for (size_t open = text->find('{'); open != std::string::npos;
+               open = text->find('{', open + 1)) {
+            const size_t close = text->find('}', open);
+            if (close == std::string::npos) break;
+            const std::string key = text->substr(open + 1, close - open - 1);
+            if (key == "value" || key == "limit" || key == "margin" || rs_->FindSymbol(key) >= 0)
+              continue;
+            Error(t.pos,
+                  fmt::format(
+                      "the {} message of test {} has {{{}}}, which names nothing: use {{value}}, "
+                      "{{limit}}, {{margin}} or the name of a variable or input",
+                      which, t.name, key));
+          }
+        }
         int cond = BindText(pp.tests[i].first, Entity::kHousehold, fmt::format("test {}", t.name));
         int applies = -1;
         if (pp.tests[i].second) {

@@ -460,6 +460,28 @@ inputs:
   EXPECT_EQ(LoadError("program: [\n"), "the rules have 1 problem:\nbad.yaml:2:1: YAML: end of sequence flow not found");
 }
 
+TEST(RuleSetLoad, AMessagePlaceholderThatNamesNothingIsRefusedAtItsTest) {
+  std::string p = R"(program: c
+name: C
+agency: x
+jurisdiction: J
+legal_basis: L
+version: "1"
+currency: USD
+tests:
+  - name: income
+    condition: a <= 100
+    citation: Test Act s.2
+    pass: Income of {value} for {hosehold_size} people is within {limit}.
+    fail: Income of {value} is {margin} above {limit}; savings {cash}.
+)";
+  EXPECT_EQ(LoadError(p),
+            "the rules have 1 problem:\n"
+            "bad.yaml:9:5: the pass message of test income has {hosehold_size}, which names "
+            "nothing: use {value}, "
+            "{limit}, {margin} or the name of a variable or input");
+}
+
 TEST(RuleTests, ReportsEachMismatchWithVariableAndPeriodAndRejectsUnknownKeys) {
   auto rules = Load();
   std::ostringstream out;
