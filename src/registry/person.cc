@@ -477,8 +477,24 @@ json ToStorageJson(const Person& p) {
 core::StatusOr<Person> FromJson(const json& body) {
   std::vector<core::FieldError> errors;
   Person p = Read(body, errors, false);
-  if (!errors.empty()) return core::Status::InvalidArgument("the client record has invalid fields", std::move(errors));
-  return p;
+  if (errors.empty()) return p;
+  // Every mistake at once: the fields that were read are validated too, except where a field
+  // (or the list holding it) could not be read, whose validation would only repeat the error.
+  const core::Status invalid = Validate(p);
+  const size_t read_errors = errors.size();
+  for (const auto& fe : invalid.fields()) {
+    bool covered = false;
+    for (size_t i = 0; i < read_errors && !covered; ++i) {
+      const std::string& r = errors[i].field;
+      const auto within = [](const std::string& a, const std::string& b) {  // a is b, or inside b
+        return a.size() >= b.size() && a.compare(0, b.size(), b) == 0 &&
+               (a.size() == b.size() || a[b.size()] == '/');
+      };
+      covered = within(fe.field, r) || within(r, fe.field);
+    }
+    if (!covered) errors.push_back(fe);
+  }
+  return core::Status::InvalidArgument("the client record has invalid fields", std::move(errors));
 }
 
 core::StatusOr<Person> FromStorageJson(const std::string& text) {

@@ -268,6 +268,18 @@ TEST(PersonFromJson, WrongTypesAreFieldErrors) {
   }
 }
 
+TEST(PersonFromJson, ReadErrorsAndInvalidValuesAreReportedTogether) {
+  json body = ValidBody();
+  body["sex"] = 1;                                   // cannot be read
+  body["emails"][0]["value"] = "amara.example.org";  // read, not valid
+  body["phones"][0]["value"] = "call me";            // read, not valid
+  body["identifiers"][0]["value"] = 5;               // cannot be read: not also "is required"
+  auto p = FromJson(body);
+  ASSERT_FALSE(p.ok());
+  EXPECT_THAT(FieldNames(p.status()), UnorderedElementsAre("sex", "identifiers/0/value",
+                                                           "emails/0/value", "phones/0/value"));
+}
+
 TEST(PersonFromJson, BodyMustBeAnObject) {
   auto p = FromJson(json::array());
   ASSERT_FALSE(p.ok());
