@@ -170,21 +170,29 @@ void Batch::Clear() {
 
 core::Status Batch::Add(const HouseholdInput& household) {
   const auto& symbols = rules_.symbols();
-  // Parse everything first, so that a bad value appends nothing.
+  // Parse everything first, so that a bad value appends nothing; every bad value is named.
+  std::vector<core::FieldError> errors;
+  auto refuse = [&](const std::string& field, const std::string& message) {
+    errors.push_back({field, message});
+  };
   std::vector<Value> values;
   values.reserve(household.values.size());
   for (const auto& [name, text] : household.values) {
     int s = rules_.FindSymbol(name);
-    if (s < 0)
-      return core::Status::InvalidArgument(fmt::format("{}: unknown input", name),
-                                           {{name, "unknown input"}});
-    if (symbols[s].entity == Entity::kPerson) {
-      return core::Status::InvalidArgument(
-          fmt::format("{}: a value for each member: give it under members", name),
-          {{name, "a value for each member: give it under members"}});
+    if (s < 0) {
+      refuse(name, "unknown input");
+      continue;
     }
-    ASSIGN_OR_RETURN(int64_t v, ParseValue(symbols[s], text, name));
-    values.push_back({s, v});
+    if (symbols[s].entity == Entity::kPerson) {
+      refuse(name, "a value for each member: give it under members");
+      continue;
+    }
+    auto v = ParseValue(symbols[s], text, name);
+    if (!v.ok()) {
+      for (const auto& fe : v.status().fields()) errors.push_back(fe);
+      continue;
+    }
+    values.push_back({s, *v});
   }
   std::vector<MemberValue> member_values;
   for (size_t m = 0; m < household.members.size(); ++m) {
@@ -195,20 +203,27 @@ core::Status Batch::Add(const HouseholdInput& household) {
       auto field = [&] { return fmt::format("members/{}/{}", m, name); };
       int s = rules_.FindSymbol(name);
       if (s < 0) {
-        std::string f = field();
-        return core::Status::InvalidArgument(fmt::format("{}: unknown input", f),
-                                             {{f, "unknown input"}});
+        refuse(field(), "unknown input");
+        continue;
       }
       if (symbols[s].entity != Entity::kPerson) {
-        std::string f = field();
-        return core::Status::InvalidArgument(
-            fmt::format("{}: a value for the household, not for a member", f),
-            {{f, "a value for the household, not for a member"}});
+        refuse(field(), "a value for the household, not for a member");
+        continue;
       }
       auto v = ParseValue(symbols[s], text, name);
-      if (!v.ok()) return ParseValue(symbols[s], text, field()).status();
+      if (!v.ok()) {
+        const core::Status named = ParseValue(symbols[s], text, field()).status();
+        for (const auto& fe : named.fields()) errors.push_back(fe);
+        continue;
+      }
       member_values.push_back({static_cast<uint32_t>(m), s, *v});
     }
+  }
+  if (!errors.empty()) {
+    // The first in the message, as a caller that shows one line would; all of them by field.
+    std::string message = fmt::format("{}: {}", errors.front().field, errors.front().message);
+    if (errors.size() > 1) message += fmt::format(" (and {} more)", errors.size() - 1);
+    return core::Status::InvalidArgument(std::move(message), std::move(errors));
   }
   AddParsed(values, static_cast<uint32_t>(household.members.size()), member_values);
   return core::Status::Ok();

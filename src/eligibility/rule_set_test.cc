@@ -385,6 +385,13 @@ TEST(Screening, BadInputIsRefusedWithTheField) {
   auto s4 = Screen(*rules, HouseholdInput{{{"nope", "1"}}, {}}, {2025, 3, 1});
   EXPECT_EQ(s4.status().message(), "nope: unknown input");
   EXPECT_EQ(s4.status().fields().at(0).field, "nope");
+  // Every bad value at once, by field; the message names the first.
+  auto s5 =
+      Screen(*rules, HouseholdInput{{{"a", "x"}, {"nope", "1"}}, {{{"age", "y"}}}}, {2025, 3, 1});
+  EXPECT_EQ(s5.status().message(), "a: expected an amount like 1234.56 (and 2 more)");
+  std::vector<std::string> fields;
+  for (const auto& fe : s5.status().fields()) fields.push_back(fe.field);
+  EXPECT_EQ(fields, (std::vector<std::string>{"a", "nope", "members/0/age"}));
 }
 
 std::string LoadError(const std::string& program) {
