@@ -110,7 +110,9 @@ test('bad answers are refused naming each field, and nothing is saved', T, async
   const r = await caseworker.post('/api/v1/screenings', {
     inputs: { earned_income: 'lots', household_size: 3 }, members: [{ age: -4 }],
   });
-  assertProblem(r, 400, { fields: ['inputs/earned_income'] });
+  assertProblem(r, 400, { fields: ['inputs/earned_income', 'members/0/age'] });
+  const several = await caseworker.post('/api/v1/screenings', { inputs: { earned_income: 'lots', no_such_input: 1, household_size: 0 } });
+  assertProblem(several, 400, { fields: ['inputs/earned_income', 'inputs/no_such_input', 'inputs/household_size'] });
   const r2 = await caseworker.post('/api/v1/screenings', { inputs: { household_size: 0 } });
   assertProblem(r2, 400, { fields: ['inputs/household_size'] });
   const r3 = await caseworker.post('/api/v1/screenings', { inputs: { no_such_input: 1 } });
