@@ -27,7 +27,8 @@ core::StatusOr<std::vector<Record>> AuditSearch::Search(const authz::Principal& 
   }
   const bool auditor = who.kind == authz::PrincipalKind::kStaff && who.user.valid() &&
                        who.HasRole(authz::Role::kAuditor);
-  Entry entry{action, "audit_log", "", std::nullopt, auditor, ""};
+  // A search about one person is theirs to see in their access log, like any look at their record.
+  Entry entry{action, "audit_log", "", auditor ? q.person : std::nullopt, auditor, ""};
   if (!auditor) {
     entry.reason = "only auditors, signed in, search the audit log";
     RETURN_IF_ERROR(log_.Write(db_, who, entry));

@@ -21,8 +21,9 @@ class AuditSearch {
   // The entries made by `who`'s agency (its staff and systems) that `q` asks for, newest first;
   // q.agency is set to `who`'s. Only auditors signed in with their own account search
   // (kPermissionDenied otherwise, the attempt audited). The search is audited as `action`
-  // ("audit.search", or "audit.export" for a download) with its filters, before the entries
-  // are returned. q.limit must be 1 to kMaxExport.
+  // ("audit.search", or "audit.export" for a download) with its filters, about q.person when
+  // set (so that the person sees it in their access log), before the entries are returned.
+  // q.limit must be 1 to kMaxExport.
   core::StatusOr<std::vector<Record>> Search(const authz::Principal& who, Query q,
                                              const std::string& action = "audit.search");
 

@@ -65,6 +65,9 @@ test('every search is recorded in the log with its filters, and the download say
   const reason = await sql(db, "SELECT reason FROM audit_log WHERE action = 'audit.search' AND actor = 'auditor.city' "
     + 'ORDER BY seq DESC LIMIT 1');
   assert.match(reason, new RegExp(`person=${person}, refused=only`));
+  // A search about a person is in their own access log, as any look at their record is.
+  assert.equal(await sql(db, "SELECT person_id FROM audit_log WHERE action = 'audit.search' AND actor = 'auditor.city' "
+    + 'ORDER BY seq DESC LIMIT 1'), String(person));
 
   const csv = await auditor.get(`/audit/export.csv?person=${person}&action=person.read`);
   assert.equal(csv.status, 200);
