@@ -179,7 +179,9 @@ bool ManagesAgency(const authz::Principal& who) {
          who.HasAnyRole({authz::Role::kManager, authz::Role::kAdmin});
 }
 
-constexpr const char* kNotManager = "only the agency's managers and administrators set its webhook";
+constexpr const char* kNotManager =
+    "only the agency's managers and administrators, signed in with their own account, set its "
+    "webhook";
 
 }  // namespace
 
@@ -258,7 +260,9 @@ Status ChangeNoticeService::RemoveWebhook(const authz::Principal& who) {
 StatusOr<ChangeNotice> ChangeNoticeService::Redeliver(const authz::Principal& who, int64_t id) {
   const std::string record = std::to_string(id);
   if (!ManagesAgency(who)) {
-    return DenyAudited(who, "change.redeliver", record, "only the agency's managers and administrators redeliver");
+    return DenyAudited(who, "change.redeliver", record,
+                       "only the agency's managers and administrators, signed in with their own "
+                       "account, redeliver");
   }
   ChangeNotice out;
   RETURN_IF_ERROR(db_.Write([&](storage::Transaction& tx) -> Status {

@@ -12,7 +12,9 @@ import { createServer } from 'node:http';
 import { once } from 'node:events';
 import { after, test } from 'node:test';
 
-import { assertProblem, linkAsTheIndexWould, login, prepareDatabase, request, serve, sleep, sql } from './helpers.mjs';
+import {
+  Client, assertProblem, issueToken, linkAsTheIndexWould, login, prepareDatabase, request, serve, sleep, sql,
+} from './helpers.mjs';
 
 const T = { timeout: 120_000 };
 const key = randomBytes(32);
@@ -161,6 +163,12 @@ test('by default an agency\'s receiver must be https:// at a public address', T,
     }
     const ok = await admin.put('/api/v1/agency-webhook', { url: 'https://hooks.example.org/onedoor', secret });
     assert.equal(ok.status, 200, ok.text);
+    // A system's token, even with the manager role, is told that a person signs in to do it.
+    const token = await issueToken(admin, { name: 'notice-system', roles: ['manager'], scopes: ['changes:read', 'changes:write'] });
+    const system = new Client(strict.url, { token });
+    assertProblem(await system.post('/api/v1/changes/1/redeliver', {}), 403, { detail: /signed in with their own account, redeliver/ });
+    assertProblem(await system.put('/api/v1/agency-webhook', { url: 'https://hooks.example.org/x', secret }), 403,
+      { detail: /signed in with their own account, set its webhook/ });
   } finally {
     await strict.stop();
   }
