@@ -328,9 +328,11 @@ TEST_F(PortalServiceTest, TheMessagesAreWrittenInTheLanguageThePersonUsed) {
   ASSERT_TRUE(portal_->SignUp("Ana Lima", "ana@example.org", "correct horse battery", "en").ok());
   EXPECT_THAT(LastMessage("ana@example.org"),
               HasSubstr("which already has one. To sign in, go to https://onedoor.example.org/portal/sign-in."));
-  // A language without the message: English.
   ASSERT_TRUE(portal_->SignUp("Bo", "bo@example.org", "correct horse battery", "ar").ok());
-  EXPECT_THAT(LastMessage("bo@example.org"), HasSubstr("Confirm your e-mail address to use your onedoor account"));
+  EXPECT_THAT(LastMessage("bo@example.org"), HasSubstr("أكّد عنوان بريدك الإلكتروني لاستخدام حسابك في onedoor"));
+  // A language without a catalogue: English.
+  ASSERT_TRUE(portal_->SignUp("Cy", "cy@example.org", "correct horse battery", "fr").ok());
+  EXPECT_THAT(LastMessage("cy@example.org"), HasSubstr("Confirm your e-mail address to use your onedoor account"));
 }
 
 }  // namespace
