@@ -59,6 +59,10 @@ std::optional<std::string> NotUtf8(const Request& request) {
 
 bool IsSafe(const std::string& method) { return method == "GET" || method == "HEAD" || method == "OPTIONS"; }
 
+const std::string& RoutedPath(const Request& request) {
+  return request.raw_path.empty() ? request.path : request.raw_path;
+}
+
 bool IsApiPath(const std::string& path) { return path.rfind("/api/", 0) == 0; }
 
 // Where a session is used from, kept with it for its owner to see.
@@ -173,14 +177,15 @@ Response Dispatcher::Handle(Request& request) {
 bool Dispatcher::RunsInline(const Request& request) const {
   if (options_.deferring_db == nullptr) return false;
   if (!BearerToken(request)) return false;
-  const Match match = router_.Find(request.method == "HEAD" ? "GET" : request.method, request.path);
+  const Match match =
+      router_.Find(request.method == "HEAD" ? "GET" : request.method, RoutedPath(request));
   return match.route != nullptr && match.route->defers_writes;
 }
 
 Response Dispatcher::Dispatch(Request& request, std::string& route_name, std::optional<storage::DeferScope>& defer) {
   const bool api = IsApiPath(request.path);
   std::string method = request.method == "HEAD" ? "GET" : request.method;
-  Match match = router_.Find(method, request.path);
+  Match match = router_.Find(method, RoutedPath(request));
   Context ctx{request, std::move(match.params), std::nullopt, "", ""};
   if (request.body.size() > options_.max_body_bytes) {
     if (match.route != nullptr) route_name = match.route->pattern;  // for the log line

@@ -22,6 +22,10 @@ namespace http {
 struct Request {
   std::string method;  // "GET"
   std::string path;    // decoded path without the query
+  // The path as sent, still percent-encoded; routes are matched on it segment by segment, so
+  // that "%2F" inside a segment ("/source-records/HSG%2F12") stays part of that segment. When
+  // empty (requests made in tests), `path` is used.
+  std::string raw_path;
   std::multimap<std::string, std::string> query;    // decoded query parameters
   std::vector<std::pair<std::string, std::string>> headers;  // names lower-cased
   std::string body;

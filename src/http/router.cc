@@ -4,13 +4,15 @@
 
 namespace http {
 namespace {
-std::vector<std::string> Split(const std::string& path) {
+std::vector<std::string> Split(const std::string& path, bool decode) {
   std::vector<std::string> out;
   size_t start = 1;
   while (start <= path.size()) {
     size_t slash = path.find('/', start);
     if (slash == std::string::npos) slash = path.size();
-    out.push_back(path.substr(start, slash - start));
+    std::string_view segment(path.data() + start, slash - start);
+    out.push_back(decode && segment.find('%') != std::string_view::npos ? PathDecode(segment)
+                                                                        : std::string(segment));
     start = slash + 1;
   }
   return out;
@@ -29,14 +31,14 @@ void Router::Add(Route route) {
       throw std::logic_error("duplicate route " + route.method + " " + route.pattern);
     }
   }
-  patterns_.push_back(Split(route.pattern));
+  patterns_.push_back(Split(route.pattern, false));
   routes_.push_back(std::move(route));
 }
 
 Match Router::Find(const std::string& method, const std::string& path) const {
   Match m;
   if (path.empty() || path[0] != '/') return m;
-  const auto segments = Split(path);
+  const auto segments = Split(path, true);
   for (size_t k = 0; k < routes_.size(); ++k) {
     const Route& r = routes_[k];
     const auto& pattern = patterns_[k];

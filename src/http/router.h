@@ -50,7 +50,9 @@ struct Match {
   std::vector<std::string> allowed;  // those methods, for the Allow header
 };
 
-// Routes by method and path pattern. Segments in braces match one path segment.
+// Routes by method and path pattern. Segments in braces match one path segment. Find takes the
+// path as sent (percent-encoded) and decodes each segment after splitting it at "/", so a
+// parameter may hold an encoded slash.
 // Not thread-safe while routes are added; read-only use afterwards is.
 class Router {
  public:

@@ -62,6 +62,20 @@ TEST(Router, UnknownPathsEmptyParametersAndExtraSegmentsDoNotMatch) {
   }
 }
 
+TEST(Router, SegmentsAreDecodedAfterSplittingSoAnEncodedSlashStaysInItsParameter) {
+  Router router;
+  router.Add(R("PUT", "/api/v1/source-records/{local_id}"));
+  Match m = router.Find("PUT", "/api/v1/source-records/HSG%2F2024%2F7");
+  ASSERT_NE(m.route, nullptr);
+  EXPECT_EQ(m.params.at("local_id"), "HSG/2024/7");
+  Match spaced = router.Find("PUT", "/api/v1/source-records/A%20B%25");
+  ASSERT_NE(spaced.route, nullptr);
+  EXPECT_EQ(spaced.params.at("local_id"), "A B%");
+  // A literal segment may be sent encoded too; an unencoded slash still separates segments.
+  EXPECT_NE(router.Find("PUT", "/api/v1/source%2Drecords/7").route, nullptr);
+  EXPECT_EQ(router.Find("PUT", "/api/v1/source-records/HSG/2024").route, nullptr);
+}
+
 TEST(Router, ADuplicateRouteIsRefused) {
   Router router;
   router.Add(R("GET", "/a/{id}"));

@@ -75,7 +75,8 @@ Request Convert(const restinio::request_handle_t& req) {
   Request out;
   const auto& h = req->header();
   out.method = h.method().c_str();
-  out.path = PathDecode(std::string(h.path()));
+  out.raw_path = std::string(h.path());
+  out.path = PathDecode(out.raw_path);
   // Decoded leniently, like a form: a "/" or "?" left unescaped in a value is kept, not refused.
   out.query = ParseForm(h.query());
   for (const auto& field : h) {

@@ -868,6 +868,23 @@ describe('source records', () => {
     assert.deepEqual(view.body.source_records,
       [{ agency_id: me.body.agency_id, agency_name: 'City Social Services Department', local_id: 'CITY-TEST-0001' }]);
   });
+
+  test('a local id with a slash is addressed with %2F', T, async () => {
+    const pid = (await create(api, newPerson('Slashley'))).body.id;
+    const url = '/api/v1/source-records/HSG%2F2024%2F7';
+    const first = await api.put(url, { person_id: pid, data: { v: 1 } });
+    assert.equal(first.status, 200, first.text);
+    assert.equal(first.body.local_id, 'HSG/2024/7');
+    const second = await api.put(url, { person_id: pid, data: { v: 2 } });
+    assert.equal(second.status, 200, second.text);
+    assert.equal(second.body.id, first.body.id);
+    assert.deepEqual(second.body.data, { v: 2 });
+    assert.equal(await countRows(db, "source_records WHERE local_id = 'HSG/2024/7'"), 1);
+    const view = await api.get(`/api/v1/persons/${pid}`);
+    assert.deepEqual(view.body.source_records.map((r) => r.local_id), ['HSG/2024/7']);
+    // Unencoded, the slashes are the path's own: no such route.
+    assert.equal((await api.put('/api/v1/source-records/HSG/2024/7', { person_id: pid, data: {} })).status, 404);
+  });
 });
 
 describe('source record batches', () => {
