@@ -27,6 +27,10 @@ Response ErrorFor(const PageDeps& deps, const Context& ctx, const core::Status& 
 std::string FormValue(const std::multimap<std::string, std::string>& form, const std::string& key);
 // `s` without leading and trailing white space.
 std::string Trim(std::string s);
+// `path` when it is a path on this site to send a browser back to ("/clients/7?tab=a"), else
+// `otherwise`. Refused: anything not starting with one "/", a backslash, and control characters
+// (browsers drop tabs and line breaks, so "/\t/evil.example" would become "//evil.example").
+std::string LocalPath(const std::string& path, const std::string& otherwise);
 // `s` with its first letter in upper case: a service's message as a sentence on a page.
 std::string Capitalised(std::string s);
 // The language of the request: the one chosen with the language switcher (a cookie), else the

@@ -526,14 +526,6 @@ std::multimap<std::string, std::string> FormFromPerson(const registry::Person& p
   return f;
 }
 
-std::string SafeNext(const std::string& next) {
-  if (next.size() > 1 && next[0] == '/' && next[1] != '/' && next[1] != '\\' &&
-      next.find("://") == std::string::npos) {
-    return next;
-  }
-  return "/";
-}
-
 // --- Handlers ----------------------------------------------------------------------------
 
 Response LoginPage(const PageDeps& deps, const Context& ctx, int status, const std::string& username,
@@ -581,6 +573,15 @@ std::string Capitalised(std::string s) {
 }
 
 std::string Trim(std::string s) { return http::Trim(std::move(s)); }
+
+std::string LocalPath(const std::string& path, const std::string& otherwise) {
+  if (path.size() < 1 || path[0] != '/' || (path.size() > 1 && path[1] == '/')) return otherwise;
+  for (const char c : path) {
+    const auto u = static_cast<unsigned char>(c);
+    if (u < 0x20 || u == 0x7f || c == '\\') return otherwise;
+  }
+  return path;
+}
 std::string Said(const PageDeps& deps, const Context& ctx, const std::string& message) {
   return deps.templates.messages().Has(LanguageOf(ctx), message) ? T(deps, ctx, message) : message;
 }
@@ -1541,12 +1542,7 @@ void AddPages(Router& router, const PageDeps& deps) {
                 if (i18n::FindLanguage(to) == nullptr) {
                   return ErrorFor(deps, ctx, core::Status::InvalidArgument("to must be en, es or ar"));
                 }
-                std::string back = ctx.request.Query("back");
-                if (back.empty() || back[0] != '/' || back.starts_with("//") || back.find('\\') != std::string::npos ||
-                    back.find_first_of("\r\n") != std::string::npos) {
-                  back = "/";
-                }
-                Response r = Response::Redirect(back);
+                Response r = Response::Redirect(page_support::LocalPath(ctx.request.Query("back"), "/"));
                 r.Header("Set-Cookie", fmt::format("{}={}; Path=/; Max-Age=31536000; SameSite=Lax{}", kLanguageCookie, to,
                                                    deps.secure_cookies ? "; Secure" : ""));
                 return r;
@@ -1591,7 +1587,7 @@ void AddPages(Router& router, const PageDeps& deps) {
                 }
                 // The session this browser held before, if any, ends: one sign-in, one session.
                 (void)deps.accounts.Logout(ctx.session_id);
-                Response r = Response::Redirect(SafeNext(next));
+                Response r = Response::Redirect(page_support::LocalPath(next, "/"));
                 r.Header("Set-Cookie", SessionCookie(session->session_id, deps.secure_cookies,
                                                      deps.session_max_hours * 3600));
                 return r;

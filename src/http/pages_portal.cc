@@ -11,6 +11,7 @@
 #include <cstdlib>
 
 #include "core/crypto.h"
+#include "core/utf8.h"
 #include "http/json_body.h"
 #include "http/address_throttle.h"
 #include "http/page_support.h"
@@ -27,8 +28,8 @@ namespace {
 // Where a citizen goes once signed in: the portal page they were sent away from, else the portal.
 std::string PortalNext(const std::string& next) {
   const bool portal = next == "/portal" || next.rfind("/portal/", 0) == 0;
-  if (!portal || next.find("//") != std::string::npos || next.find('\\') != std::string::npos ||
-      next.rfind("/portal/sign-", 0) == 0) {
+  if (!portal || next.find("//") != std::string::npos || next.rfind("/portal/sign-", 0) == 0 ||
+      page_support::LocalPath(next, "").empty()) {
     return "/portal";
   }
   return next;
@@ -695,7 +696,7 @@ void AddPortalPages(Router& router, const PageDeps& deps) {
                 const auto form = ParseForm(ctx.request.body);
                 const std::string language = page_support::Trim(FormValue(form, "preferred_language"));
                 const json typed = {{"f_preferred_language", language}};
-                if (language.empty() || language.size() > 60) {
+                if (language.empty() || core::Utf8Length(language) > 60) {
                   return account_page(ctx, std::nullopt, typed,
                                       {{"preferred_language", "enter a language, in 1 to 60 characters"}}, 400);
                 }

@@ -78,7 +78,8 @@ test('the switcher remembers the language and goes back only to a path on this s
   assert.equal(r.status, 303);
   assert.equal(r.headers.get('location'), '/portal/sign-in?x=1');
   assert.equal(r.headers.get('set-cookie'), 'onedoor_lang=es; Path=/; Max-Age=31536000; SameSite=Lax');
-  for (const back of ['//evil.example/x', 'https://evil.example/', '/\\evil.example', '']) {
+  for (const back of ['//evil.example/x', 'https://evil.example/', '/\\evil.example', '', '/\t/evil.example',
+    '/\n/evil.example', '/\x7f/x']) {
     const away = await request(server.url, 'GET', `/language?to=es&back=${encodeURIComponent(back)}`);
     assert.equal(away.status, 303, back);
     assert.equal(away.headers.get('location'), '/', `back=${back} is not followed`);

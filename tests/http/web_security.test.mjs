@@ -175,3 +175,23 @@ test('failed sign-ins lock their own address only', T, async () => {
   assert.equal((await attempt('198.51.100.20', kPassword)).status, 303, 'the owner signs in from elsewhere');
   assert.equal(await sql(db, "SELECT count(*) FROM login_failures WHERE username = 'manager.city'"), '0', 'cleared by signing in');
 });
+
+test('after signing in, the browser goes back only to a path on this site', T, async () => {
+  const landing = async (next) => {
+    const form = await request(plain.url, 'GET', `/login?next=${encodeURIComponent(next)}`);
+    const [, name, csrf] = /^((?:__Secure-)?onedoor_login_csrf)=([^;]+)/.exec(form.headers.get('set-cookie'));
+    const posted = await request(plain.url, 'POST', '/login', {
+      headers: { 'Content-Type': 'application/x-www-form-urlencoded', Cookie: `${name}=${csrf}` },
+      body: new URLSearchParams({ username: 'frontdesk.city', password: kPassword, purpose: 'service_delivery',
+        csrf_token: hiddenCsrf(form.text), next }).toString(),
+    });
+    assert.equal(posted.status, 303, posted.text.slice(0, 200));
+    return posted.headers.get('location');
+  };
+  assert.equal(await landing('/clients?q=Ng'), '/clients?q=Ng');
+  // Browsers drop tabs and line breaks from a URL: "/\t/evil.example" would be "//evil.example".
+  for (const next of ['//evil.example', '/\\evil.example', 'https://evil.example/', '/\t/evil.example',
+    '/\n/evil.example', '/\r\n/evil.example', '']) {
+    assert.equal(await landing(next), '/', JSON.stringify(next));
+  }
+});
