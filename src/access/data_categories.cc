@@ -8,6 +8,8 @@
 #include <map>
 #include <sstream>
 
+#include "core/utf8.h"
+
 namespace authz {
 namespace {
 
@@ -90,13 +92,13 @@ StatusOr<DataCategory> ParseCategory(const Errors& errors, const YAML::Node& nod
                     c.id, kMaxIdLength));
   }
   ASSIGN_OR_RETURN(c.label, Text(errors, node["label"], "label"));
-  if (c.label.empty() || c.label.size() > kMaxLabelLength) {
+  if (c.label.empty() || core::Utf8Length(c.label) > kMaxLabelLength) {
     return errors.At(node["label"], fmt::format("the label of '{}' must have 1 to {} characters",
                                                 c.id, kMaxLabelLength));
   }
   if (node["description"]) {
     ASSIGN_OR_RETURN(c.description, Text(errors, node["description"], "description"));
-    if (c.description.size() > kMaxDescriptionLength) {
+    if (core::Utf8Length(c.description) > kMaxDescriptionLength) {
       return errors.At(node["description"],
                        fmt::format("the description of '{}' is longer than {} characters", c.id,
                                    kMaxDescriptionLength));

@@ -1,8 +1,5 @@
 #include "cases/application_service.h"
 
-#include "cases/work_queue.h"
-#include "frontoffice/office_hours.h"
-
 #include <fmt/format.h>
 
 #include <algorithm>
@@ -10,6 +7,10 @@
 #include <memory>
 #include <nlohmann/json.hpp>
 #include <set>
+
+#include "cases/work_queue.h"
+#include "core/utf8.h"
+#include "frontoffice/office_hours.h"
 
 namespace cases {
 
@@ -403,7 +404,8 @@ StatusOr<Application> ApplicationService::Decide(const authz::Principal& who, in
 StatusOr<Application> ApplicationService::Answer(const authz::Principal& who, int64_t part_id, int64_t expected_version,
                                                  const std::string& answer) {
   const bool citizen = who.kind == authz::PrincipalKind::kCitizen && who.person && who.HasScope("portal:apply");
-  if (answer.find_first_not_of(" \t\r\n") == std::string::npos || answer.size() > kMaxNote) {
+  if (answer.find_first_not_of(" \t\r\n") == std::string::npos ||
+      core::Utf8Length(answer) > kMaxNote) {
     return Status::InvalidArgument("the answer has invalid fields",
                                    {{"answer", "write your answer, 1 to 2000 characters"}});
   }

@@ -7,6 +7,7 @@
 
 #include "cases/consent_check.h"
 #include "cases/work_queue.h"
+#include "core/utf8.h"
 
 namespace cases {
 
@@ -62,7 +63,8 @@ bool Coordinates(const authz::Principal& who, const Case& c) {
 
 void CheckText(std::vector<core::FieldError>& errors, const std::string& field, const std::string& text, size_t max,
                const std::string& what) {
-  if (text.empty() || text.size() > max) errors.push_back({field, fmt::format("{}, 1 to {} characters", what, max)});
+  if (text.empty() || core::Utf8Length(text) > max)
+    errors.push_back({field, fmt::format("{}, 1 to {} characters", what, max)});
 }
 
 Status Invalid(std::vector<core::FieldError> errors) {
@@ -501,7 +503,8 @@ StatusOr<Case> CaseService::AddAction(const authz::Principal& who, int64_t id, i
         })) {
       errors.push_back({"goal_id", "no goal of this case has this id"});
     }
-    if (a.assignee.size() > 100) errors.push_back({"assignee", "at most 100 characters"});
+    if (core::Utf8Length(a.assignee) > 100)
+      errors.push_back({"assignee", "at most 100 characters"});
     if (!errors.empty()) return Invalid(std::move(errors));
     ASSIGN_OR_RETURN(storage::Rows made,
                      tx.Query("INSERT INTO case_items (case_id, kind, goal_id, text, agency_id, assignee, due_date, "
@@ -543,7 +546,7 @@ StatusOr<Case> CaseService::SetItemState(const authz::Principal& who, int64_t id
           fmt::format("the {} is {}; only an open {} can become {}", it->kind, it->state, it->kind, state));
     }
     const bool ends = state == "dropped" || state == "cancelled";
-    if ((ends && note.empty()) || note.size() > 2000) {
+    if ((ends && note.empty()) || core::Utf8Length(note) > 2000) {
       return Invalid({{"note", ends ? "give the reason, 1 to 2000 characters" : "at most 2000 characters"}});
     }
     RETURN_IF_ERROR(tx.Execute("UPDATE case_items SET state = ?, note = ?, updated_at = ? WHERE id = ?",

@@ -6,6 +6,7 @@
 #include <algorithm>
 
 #include "core/crypto.h"
+#include "core/utf8.h"
 
 namespace cases {
 
@@ -179,7 +180,8 @@ StatusOr<Document> DocumentService::Upload(const authz::Principal& who, const Ne
                                               "document in it",
                                               category->label)});
   }
-  if (in.file_name.empty() || in.file_name.size() > 200 || in.file_name.find_first_of("/\\") != std::string::npos ||
+  if (in.file_name.empty() || core::Utf8Length(in.file_name) > 200 ||
+      in.file_name.find_first_of("/\\") != std::string::npos ||
       in.file_name.find('\0') != std::string::npos) {
     errors.push_back({"file_name", "give the file's name, 1 to 200 characters, without a folder"});
   }

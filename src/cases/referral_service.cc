@@ -7,6 +7,7 @@
 
 #include "cases/consent_check.h"
 #include "cases/work_queue.h"
+#include "core/utf8.h"
 
 namespace cases {
 
@@ -248,10 +249,11 @@ StatusOr<Referral> ReferralService::Send(const authz::Principal& who, const NewR
     errors.push_back({"to_agency_id", "refer to another agency; your own agency's work goes to its queues"});
   }
   if (!in.urgency) errors.push_back({"urgency", "choose routine, soon or urgent"});
-  if (in.message.empty() || in.message.size() > kMaxText) {
+  if (in.message.empty() || core::Utf8Length(in.message) > kMaxText) {
     errors.push_back({"message", "say what the person needs and why, 1 to 2000 characters"});
   }
-  if (in.service.size() > kMaxService) errors.push_back({"service", "must be at most 200 characters"});
+  if (core::Utf8Length(in.service) > kMaxService)
+    errors.push_back({"service", "must be at most 200 characters"});
   if (!to_name.empty()) {
     RETURN_IF_ERROR(db_.Read([&](storage::Transaction& tx) {
       return CheckConsent(tx, categories_, clock_.Now().UtcDate(), in.person, in.consent_id,
@@ -311,7 +313,7 @@ StatusOr<Referral> ReferralService::Act(const authz::Principal& who, int64_t id,
                            : "give the reason";
     return Status::InvalidArgument("the referral action has invalid fields", {{"note", what}});
   }
-  if (note.size() > kMaxText) {
+  if (core::Utf8Length(note) > kMaxText) {
     return Status::InvalidArgument("the referral action has invalid fields", {{"note", "must be at most 2000 characters"}});
   }
   const std::string action_name(ReferralActionName(action));

@@ -7,6 +7,7 @@
 #include <set>
 
 #include "access/access_gate.h"
+#include "core/utf8.h"
 #include "registry/change_notices.h"
 
 namespace cases {
@@ -209,7 +210,8 @@ StatusOr<Team> WorkQueueService::CreateTeam(const authz::Principal& who, const s
                                             const std::string& tier, const std::vector<std::string>& skills) {
   if (!Manages(who)) return Status::PermissionDenied("teams are set up by the agency's managers and administrators");
   std::vector<core::FieldError> errors;
-  if (name.empty() || name.size() > 100) errors.push_back({"name", "give the team a name, 1 to 100 characters"});
+  if (name.empty() || core::Utf8Length(name) > 100)
+    errors.push_back({"name", "give the team a name, 1 to 100 characters"});
   if (tier != "front_line" && tier != "specialist") errors.push_back({"tier", "must be front_line or specialist"});
   static const std::regex kSkill("^[a-z][a-z0-9_]{0,39}$");
   for (const auto& s : skills) {

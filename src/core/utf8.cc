@@ -40,4 +40,10 @@ bool IsValidUtf8(std::string_view text) {
   return true;
 }
 
+size_t Utf8Length(std::string_view text) {
+  size_t n = 0;
+  for (const char c : text) n += (static_cast<unsigned char>(c) & 0xC0) != 0x80;
+  return n;
+}
+
 }  // namespace core

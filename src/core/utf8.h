@@ -1,5 +1,6 @@
 #pragma once
 
+#include <cstddef>
 #include <string_view>
 
 namespace core {
@@ -7,5 +8,9 @@ namespace core {
 // True if `text` is well-formed UTF-8: no overlong forms, surrogates, values past U+10FFFF or
 // sequences cut short.
 bool IsValidUtf8(std::string_view text);
+
+// The number of characters (code points) in UTF-8 `text`: what a limit of "200 characters" counts,
+// as JSON Schema's maxLength does. "山" is one character of three bytes.
+size_t Utf8Length(std::string_view text);
 
 }  // namespace core

@@ -13,5 +13,14 @@ TEST(Utf8, ValidityCheck) {
   EXPECT_FALSE(IsValidUtf8("\xF4\x90\x80\x80"));  // past U+10FFFF
 }
 
+TEST(Utf8, LengthCountsCharactersNotBytes) {
+  EXPECT_EQ(Utf8Length(""), 0u);
+  EXPECT_EQ(Utf8Length("Ana"), 3u);
+  EXPECT_EQ(Utf8Length("山"), 1u);  // three bytes
+  EXPECT_EQ(Utf8Length("März"), 4u);
+  EXPECT_EQ(Utf8Length("\xF0\x9F\x98\x80x"), 2u);  // an emoji of four bytes, then "x"
+  EXPECT_EQ(Utf8Length("محمد"), 4u);
+}
+
 }  // namespace
 }  // namespace core

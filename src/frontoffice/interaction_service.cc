@@ -5,6 +5,7 @@
 #include <algorithm>
 
 #include "core/crypto.h"
+#include "core/utf8.h"
 
 namespace frontoffice {
 
@@ -152,8 +153,10 @@ StatusOr<Recorded> InteractionService::Record(const authz::Principal& who, const
   if (std::find(outcomes.begin(), outcomes.end(), in.outcome) == outcomes.end()) {
     errors.push_back({"outcome", "must be resolved, referred, booked or follow_up"});
   }
-  if (in.topic.empty() || in.topic.size() > 200) errors.push_back({"topic", "say what it was about, in 1 to 200 characters"});
-  if (in.note.size() > 2000) errors.push_back({"note", "the note is longer than 2,000 characters"});
+  if (in.topic.empty() || core::Utf8Length(in.topic) > 200)
+    errors.push_back({"topic", "say what it was about, in 1 to 200 characters"});
+  if (core::Utf8Length(in.note) > 2000)
+    errors.push_back({"note", "the note is longer than 2,000 characters"});
   if (in.duration_minutes && (*in.duration_minutes < 0 || *in.duration_minutes > 600)) {
     errors.push_back({"duration_minutes", "must be from 0 to 600"});
   }
@@ -266,7 +269,8 @@ StatusOr<Interaction> InteractionService::Rate(const authz::Principal& who, int6
   if (!who.HasScope("interactions:write")) return Status::PermissionDenied("the token needs the interactions:write scope");
   std::vector<core::FieldError> errors;
   if (score < 1 || score > 5) errors.push_back({"score", "must be from 1 to 5"});
-  if (comment.size() > 1000) errors.push_back({"comment", "the comment is longer than 1,000 characters"});
+  if (core::Utf8Length(comment) > 1000)
+    errors.push_back({"comment", "the comment is longer than 1,000 characters"});
   if (!errors.empty()) return Status::InvalidArgument("the rating has invalid fields", std::move(errors));
   Interaction out;
   RETURN_IF_ERROR(db_.Write([&](storage::Transaction& tx) -> Status {
@@ -307,7 +311,8 @@ StatusOr<Interaction> InteractionService::FeedbackFor(const std::string& token) 
 Status InteractionService::Feedback(const std::string& token, int score, const std::string& comment) {
   std::vector<core::FieldError> errors;
   if (score < 1 || score > 5) errors.push_back({"score", "choose how satisfied you are, from 1 to 5"});
-  if (comment.size() > 1000) errors.push_back({"comment", "the comment is longer than 1,000 characters"});
+  if (core::Utf8Length(comment) > 1000)
+    errors.push_back({"comment", "the comment is longer than 1,000 characters"});
   const int64_t oldest = clock_.Now().micros - kFeedbackDays * kDayMicros;
   return db_.Write([&](storage::Transaction& tx) -> Status {
     ASSIGN_OR_RETURN(storage::Rows rows,

@@ -9,6 +9,8 @@
 #include <memory>
 #include <mutex>
 
+#include "core/utf8.h"
+
 namespace frontoffice {
 
 using core::Status;
@@ -314,7 +316,8 @@ StatusOr<OfficeHours> OfficeHoursService::Set(const authz::Principal& who, int64
   for (size_t i = 0; i < change.closures.size(); ++i) {
     const auto& c = change.closures[i];
     const std::string at = fmt::format("closures/{}", i);
-    if (c.reason.size() > 200) errors.push_back({at + "/reason", "at most 200 characters"});
+    if (core::Utf8Length(c.reason) > 200)
+      errors.push_back({at + "/reason", "at most 200 characters"});
     for (size_t j = 0; j < i; ++j) {
       if (change.closures[j].date == c.date) {
         errors.push_back({at + "/date", fmt::format("{} is listed already", c.date.ToString())});

@@ -7,6 +7,8 @@
 #include <cmath>
 #include <map>
 
+#include "core/utf8.h"
+
 namespace frontoffice {
 
 using core::Status;
@@ -173,7 +175,8 @@ StatusOr<Queue> QueueService::CreateQueue(const authz::Principal& who, int64_t o
   if (code.size() != 1 || !std::isupper(static_cast<unsigned char>(code[0]))) {
     errors.push_back({"code", "one capital letter, A to Z, that starts its tickets' numbers"});
   }
-  if (name.empty() || name.size() > 100) errors.push_back({"name", "1 to 100 characters"});
+  if (name.empty() || core::Utf8Length(name) > 100)
+    errors.push_back({"name", "1 to 100 characters"});
   Queue out;
   RETURN_IF_ERROR(db_.Write([&](storage::Transaction& tx) -> Status {
     RETURN_IF_ERROR(MayWork(tx, who, office, true));
@@ -203,7 +206,8 @@ StatusOr<Counter> QueueService::CreateCounter(const authz::Principal& who, int64
   RETURN_IF_ERROR(db_.Write([&](storage::Transaction& tx) -> Status {
     RETURN_IF_ERROR(MayWork(tx, who, office, true));
     std::vector<core::FieldError> errors;
-    if (name.empty() || name.size() > 100) errors.push_back({"name", "1 to 100 characters"});
+    if (name.empty() || core::Utf8Length(name) > 100)
+      errors.push_back({"name", "1 to 100 characters"});
     if (queues.empty()) errors.push_back({"queues", "a counter takes at least one queue"});
     for (int64_t q : queues) {
       ASSIGN_OR_RETURN(storage::Rows rows, tx.Query("SELECT id FROM queues WHERE id = ? AND office_id = ?", {q, office}));

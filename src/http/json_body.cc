@@ -1,8 +1,10 @@
 #include "http/json_body.h"
 
+#include <fmt/format.h>
+
 #include <charconv>
 
-#include <fmt/format.h>
+#include "core/utf8.h"
 
 namespace http {
 
@@ -68,8 +70,8 @@ std::string JsonReader::String(std::string_view key, bool required, size_t max_l
     return {};
   }
   std::string v = it->get<std::string>();
-  if (v.size() > max_len) {
-    Error(Path(key), fmt::format("must be at most {} bytes long", max_len));
+  if (core::Utf8Length(v) > max_len) {
+    Error(Path(key), fmt::format("must be at most {} characters", max_len));
     return {};
   }
   if (required && v.find_first_not_of(" \t\r\n") == std::string::npos) Error(Path(key), "must not be empty");

@@ -5,6 +5,7 @@
 #include <fmt/format.h>
 
 #include "audit/audit_search.h"
+#include "core/utf8.h"
 #include "frontoffice/office_hours.h"
 #include "http/json_body.h"
 #include "http/page_support.h"
@@ -32,7 +33,8 @@ Filters ReadFilters(const PageDeps& deps, const Context& ctx) {
     f.typed[key] = Trim(ctx.request.Query(key));
   }
   f.query.actor = f.typed["actor"];
-  if (f.query.actor.size() > 200) f.errors.push_back({"actor", "Enter at most 200 characters"});
+  if (core::Utf8Length(f.query.actor) > 200)
+    f.errors.push_back({"actor", "Enter at most 200 characters"});
   const std::string& action = f.typed["action"];
   if (action.empty()) {
   } else if (action.size() > 100 ||

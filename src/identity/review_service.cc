@@ -2,6 +2,8 @@
 
 #include <fmt/format.h>
 
+#include "core/utf8.h"
+
 namespace identity {
 
 using core::Status;
@@ -108,7 +110,9 @@ StatusOr<MatchReview> ReviewService::Get(const authz::Principal& who, int64_t id
 
 StatusOr<MatchReview> ReviewService::Decide(const authz::Principal& who, int64_t id, ReviewDecision decision,
                                             const std::string& reason) {
-  if (reason.size() > 500) return Status::InvalidArgument("the reason is too long", {{"reason", "must be at most 500 characters"}});
+  if (core::Utf8Length(reason) > 500)
+    return Status::InvalidArgument("the reason is too long",
+                                   {{"reason", "must be at most 500 characters"}});
   if (!who.HasAnyRole({authz::Role::kCaseworker, authz::Role::kSpecialist, authz::Role::kCoordinator,
                        authz::Role::kManager})) {
     RETURN_IF_ERROR(db_.Write([&](storage::Transaction& tx) {

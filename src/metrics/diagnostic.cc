@@ -1,10 +1,12 @@
 #include "metrics/diagnostic.h"
 
 #include <fmt/format.h>
-#include <nlohmann/json.hpp>
 
 #include <algorithm>
 #include <cmath>
+#include <nlohmann/json.hpp>
+
+#include "core/utf8.h"
 
 namespace metrics {
 
@@ -413,10 +415,10 @@ StatusOr<SavedDiagnostic> DiagnosticService::Save(const authz::Principal& who, c
     return Status::PermissionDenied("diagnostics are saved by governance, managers and administrators");
   }
   std::vector<core::FieldError> errors;
-  if (initiative.empty() || initiative.size() > 200) {
+  if (initiative.empty() || core::Utf8Length(initiative) > 200) {
     errors.push_back({"initiative", "say what is being planned, in 1 to 200 characters"});
   }
-  if (note.size() > 2000) errors.push_back({"note", "at most 2000 characters"});
+  if (core::Utf8Length(note) > 2000) errors.push_back({"note", "at most 2000 characters"});
   if (Status s = CheckAnswers(answers); !s.ok()) {
     for (const auto& f : s.fields()) errors.push_back(f);
   }

@@ -6,6 +6,8 @@
 #include <map>
 #include <set>
 
+#include "core/utf8.h"
+
 namespace metrics {
 
 using core::Status;
@@ -133,8 +135,10 @@ StatusOr<Outcome> OutcomeService::AddOutcome(const authz::Principal& who, const 
     return Refused(who, "outcome.add", "", "outcomes are defined by the consortium's governance");
   }
   std::vector<core::FieldError> errors;
-  if (name.empty() || name.size() > 200) errors.push_back({"name", "name the outcome in 1 to 200 characters"});
-  if (description.size() > 2000) errors.push_back({"description", "at most 2000 characters"});
+  if (name.empty() || core::Utf8Length(name) > 200)
+    errors.push_back({"name", "name the outcome in 1 to 200 characters"});
+  if (core::Utf8Length(description) > 2000)
+    errors.push_back({"description", "at most 2000 characters"});
   if (!errors.empty()) return Status::InvalidArgument("the outcome has invalid fields", std::move(errors));
   int64_t id = 0;
   RETURN_IF_ERROR(db_.Write([&](storage::Transaction& tx) -> Status {
@@ -214,7 +218,8 @@ StatusOr<Contribution> OutcomeService::AddContribution(const authz::Principal& w
   std::vector<core::FieldError> errors;
   if (in.kind != "program" && in.kind != "service") errors.push_back({"kind", "must be program or service"});
   if (in.ref.empty()) errors.push_back({"ref", in.kind == "service" ? "choose a service" : "choose a program"});
-  if (in.how.empty() || in.how.size() > 500) errors.push_back({"how", "say how it contributes, in 1 to 500 characters"});
+  if (in.how.empty() || core::Utf8Length(in.how) > 500)
+    errors.push_back({"how", "say how it contributes, in 1 to 500 characters"});
   Contribution out;
   std::optional<std::string> refusal;
   RETURN_IF_ERROR(db_.Write([&](storage::Transaction& tx) -> Status {

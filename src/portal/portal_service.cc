@@ -6,6 +6,7 @@
 #include <cctype>
 
 #include "core/crypto.h"
+#include "core/utf8.h"
 
 namespace portal {
 
@@ -122,13 +123,15 @@ Status PortalService::SignUp(const std::string& name_in, const std::string& emai
   const std::string email = Lower(Trimmed(email_in));
   std::vector<core::FieldError> errors;
   if (name.empty()) errors.push_back({"name", "enter your name"});
-  else if (name.size() > 200) errors.push_back({"name", "at most 200 characters"});
+  else if (core::Utf8Length(name) > 200)
+    errors.push_back({"name", "at most 200 characters"});
   if (!LooksLikeEmail(email)) errors.push_back({"email", "enter an e-mail address like name@example.org"});
-  if (password.size() < 12) {
+  if (core::Utf8Length(password) < 12) {
     errors.push_back({"password", "choose a password of at least 12 characters"});
-  } else if (password.size() > 256) {
+  } else if (core::Utf8Length(password) > 256) {
     errors.push_back({"password", "at most 256 characters"});
-  } else if (std::string problem = accounts_.PasswordProblem(password, "", email); !problem.empty()) {
+  } else if (std::string problem = accounts_.PasswordProblem(password, "", email);
+             !problem.empty()) {
     errors.push_back({"password", problem});
   }
   if (!errors.empty()) return Status::InvalidArgument("the sign-up form has mistakes", std::move(errors));
@@ -471,9 +474,11 @@ StatusOr<LinkRequest> PortalService::RequestLink(const authz::Principal& citizen
                       Trimmed(in_raw.postcode), Trimmed(in_raw.address)};
   std::vector<core::FieldError> errors;
   if (in.given.empty()) errors.push_back({"given", "enter your given name"});
-  else if (in.given.size() > 200) errors.push_back({"given", "at most 200 characters"});
+  else if (core::Utf8Length(in.given) > 200)
+    errors.push_back({"given", "at most 200 characters"});
   if (in.family.empty()) errors.push_back({"family", "enter your family name"});
-  else if (in.family.size() > 200) errors.push_back({"family", "at most 200 characters"});
+  else if (core::Utf8Length(in.family) > 200)
+    errors.push_back({"family", "at most 200 characters"});
   auto born = core::Date::Parse(in.birth_date);
   if (in.birth_date.empty()) {
     errors.push_back({"birth_date", "enter your date of birth"});
@@ -482,8 +487,8 @@ StatusOr<LinkRequest> PortalService::RequestLink(const authz::Principal& citizen
   } else if (born->ToDays() > clock_.Now().micros / 86'400'000'000LL) {
     errors.push_back({"birth_date", "the date of birth must be in the past"});
   }
-  if (in.postcode.size() > 200) errors.push_back({"postcode", "at most 200 characters"});
-  if (in.address.size() > 200) errors.push_back({"address", "at most 200 characters"});
+  if (core::Utf8Length(in.postcode) > 200) errors.push_back({"postcode", "at most 200 characters"});
+  if (core::Utf8Length(in.address) > 200) errors.push_back({"address", "at most 200 characters"});
   if (!errors.empty()) return Status::InvalidArgument("the form has mistakes", std::move(errors));
   if (me.person) return Status::FailedPrecondition("your account is already linked to your record");
 
@@ -568,7 +573,9 @@ Status PortalService::DecideLinkRequest(const authz::Principal& staff, int64_t i
       return Status::InvalidArgument("the decision has mistakes",
                                      {{"reason", "say why the account is not linked: the person reads it"}});
     }
-    if (reason.size() > 500) return Status::InvalidArgument("the decision has mistakes", {{"reason", "at most 500 characters"}});
+    if (core::Utf8Length(reason) > 500)
+      return Status::InvalidArgument("the decision has mistakes",
+                                     {{"reason", "at most 500 characters"}});
   } else {
     // The record, through the access gate (audited): whoever may not see it may not link to it.
     RETURN_IF_ERROR(persons_.Get(staff, *person).status());

@@ -4,6 +4,8 @@
 
 #include <algorithm>
 
+#include "core/utf8.h"
+
 namespace portal {
 
 using core::Status;
@@ -88,7 +90,8 @@ StatusOr<Representative> RepresentativeService::Grant(const authz::Principal& wh
   std::transform(email.begin(), email.end(), email.begin(), [](unsigned char c) { return std::tolower(c); });
   if (email.find('@') == std::string::npos) errors.push_back({"email", "enter their e-mail address, like name@example.org"});
   const std::string relationship = in.relationship;
-  if (relationship.find_first_not_of(" \t\r\n") == std::string::npos || relationship.size() > 100) {
+  if (relationship.find_first_not_of(" \t\r\n") == std::string::npos ||
+      core::Utf8Length(relationship) > 100) {
     errors.push_back({"relationship", "say who they are to you, in 1 to 100 characters"});
   }
   std::vector<std::string> scopes;

@@ -1,5 +1,6 @@
 #include "registry/client_import.h"
 
+#include <fmt/format.h>
 #include <yaml-cpp/yaml.h>
 
 #include <chrono>
@@ -7,7 +8,7 @@
 #include <set>
 #include <sstream>
 
-#include <fmt/format.h>
+#include "core/utf8.h"
 
 namespace registry {
 namespace {
@@ -217,7 +218,7 @@ StatusOr<MappedRow> RowMapper::Map(const std::vector<std::string>& row) const {
   }
   MappedRow out;
   out.local_id = row[local_id_index_];
-  if (out.local_id.empty() || out.local_id.size() > 64) {
+  if (out.local_id.empty() || core::Utf8Length(out.local_id) > 64) {
     return Status::InvalidArgument(
         fmt::format("column {}: the agency's id must be 1 to 64 characters", mapping_->local_id_column));
   }

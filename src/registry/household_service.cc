@@ -1,10 +1,11 @@
 #include "registry/household_service.h"
 
-#include "registry/change_notices.h"
+#include <fmt/format.h>
 
 #include <set>
 
-#include <fmt/format.h>
+#include "core/utf8.h"
+#include "registry/change_notices.h"
 
 namespace registry {
 namespace {
@@ -41,7 +42,7 @@ authz::Decision HouseholdService::Decide(const authz::Principal& who, authz::Ope
 }
 
 StatusOr<Household> HouseholdService::Create(const authz::Principal& who, const std::string& name) {
-  if (name.find_first_not_of(" \t\r\n") == std::string::npos || name.size() > 200) {
+  if (name.find_first_not_of(" \t\r\n") == std::string::npos || core::Utf8Length(name) > 200) {
     return Status::InvalidArgument("the household has invalid fields", {{"name", "enter a name of 1 to 200 characters"}});
   }
   authz::Decision d = gate_.DecidePerson(who, authz::Operation::kCreate, {}, authz::Resource::kHousehold);

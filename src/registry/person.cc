@@ -12,6 +12,8 @@
 #include <regex>
 #include <set>
 
+#include "core/utf8.h"
+
 namespace registry {
 namespace {
 
@@ -211,7 +213,8 @@ Person Read(const json& body, std::vector<core::FieldError>& errors, bool storag
 }
 
 void CheckLength(std::vector<core::FieldError>& errors, const std::string& path, const std::string& v, size_t max) {
-  if (v.size() > max) errors.push_back({path, fmt::format("must be at most {} characters", max)});
+  if (core::Utf8Length(v) > max)
+    errors.push_back({path, fmt::format("must be at most {} characters", max)});
 }
 
 void Flatten(const json& j, const std::string& prefix, std::map<std::string, std::string>& out) {

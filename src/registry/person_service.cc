@@ -10,6 +10,7 @@
 #include <tuple>
 
 #include "core/log.h"
+#include "core/utf8.h"
 #include "registry/change_notices.h"
 
 namespace registry {
@@ -612,7 +613,8 @@ StatusOr<SourceRecord> PersonService::PutSourceRecord(const authz::Principal& wh
                                                       std::optional<core::PersonId> person,
                                                       const std::string& data_json) {
   std::vector<core::FieldError> errors;
-  if (local_id.empty() || local_id.size() > 64) errors.push_back({"local_id", "must be 1 to 64 characters"});
+  if (local_id.empty() || core::Utf8Length(local_id) > 64)
+    errors.push_back({"local_id", "must be 1 to 64 characters"});
   json data = json::parse(data_json, nullptr, false);
   if (data.is_discarded() || !data.is_object()) errors.push_back({"data", "must be a JSON object"});
   if (data_json.size() > 64 * 1024) errors.push_back({"data", "must be at most 64 KiB"});
@@ -671,7 +673,8 @@ StatusOr<std::vector<PutOutcome>> PersonService::PutSourceRecords(const authz::P
   for (size_t i = 0; i < records.size(); ++i) {
     const SourceRecordInput& r = records[i];
     const std::string at = fmt::format("records/{}/", i);
-    if (r.local_id.empty() || r.local_id.size() > 64) errors.push_back({at + "local_id", "must be 1 to 64 characters"});
+    if (r.local_id.empty() || core::Utf8Length(r.local_id) > 64)
+      errors.push_back({at + "local_id", "must be 1 to 64 characters"});
     if (!seen.insert(r.local_id).second) errors.push_back({at + "local_id", "appears twice in the batch"});
     if (Status v = Validate(r.person); !v.ok()) {
       for (const auto& fe : v.fields()) errors.push_back({at + "person/" + fe.field, fe.message});

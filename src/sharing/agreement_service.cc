@@ -6,6 +6,8 @@
 #include <map>
 #include <tuple>
 
+#include "core/utf8.h"
+
 namespace sharing {
 
 using core::Status;
@@ -244,7 +246,7 @@ StatusOr<Agreement> AgreementService::Propose(const authz::Principal& who, const
   }
   if (p.legal_basis.empty()) {
     errors.push_back({"legal_basis", "give the legal basis (the law and section), or consent"});
-  } else if (p.legal_basis.size() > kMaxLegalBasis) {
+  } else if (core::Utf8Length(p.legal_basis) > kMaxLegalBasis) {
     errors.push_back({"legal_basis", "must be at most 500 characters"});
   }
   if (p.valid_to && *p.valid_to < p.valid_from) {
@@ -252,7 +254,7 @@ StatusOr<Agreement> AgreementService::Propose(const authz::Principal& who, const
   } else if (p.valid_to && *p.valid_to < Today()) {
     errors.push_back({"valid_to", "must not be in the past"});
   }
-  if (p.description.size() > kMaxDescription)
+  if (core::Utf8Length(p.description) > kMaxDescription)
     errors.push_back({"description", "must be at most 1000 characters"});
   if (!errors.empty())
     return Status::InvalidArgument("the proposed agreement has invalid fields", std::move(errors));
@@ -315,7 +317,7 @@ StatusOr<Agreement> AgreementService::Decide(const authz::Principal& who, int64_
     return DenyAudited(who, action, std::to_string(id),
                        "only governance users, signed in, decide sharing agreements");
   }
-  if (reason.size() > kMaxReason) {
+  if (core::Utf8Length(reason) > kMaxReason) {
     return Status::InvalidArgument("the reason is too long",
                                    {{"reason", "must be at most 500 characters"}});
   }

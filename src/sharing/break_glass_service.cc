@@ -2,6 +2,8 @@
 
 #include <fmt/format.h>
 
+#include "core/utf8.h"
+
 namespace sharing {
 namespace {
 
@@ -119,7 +121,7 @@ StatusOr<GlassAccess> BreakGlassService::Review(const authz::Principal& who, int
   if (outcome == GlassState::kNotJustified && note.find_first_not_of(" \t\r\n") == std::string::npos) {
     errors.push_back({"note", "say why the access was not justified"});
   }
-  if (note.size() > 1000) errors.push_back({"note", "must be at most 1000 characters"});
+  if (core::Utf8Length(note) > 1000) errors.push_back({"note", "must be at most 1000 characters"});
   if (!errors.empty()) return Status::InvalidArgument("the review has invalid fields", std::move(errors));
   GlassAccess out;
   std::string refusal;

@@ -4,6 +4,7 @@
 
 #include <sstream>
 
+#include "core/utf8.h"
 #include "exchange/webhook_sink.h"
 
 namespace sharing {
@@ -114,7 +115,7 @@ StatusOr<ChangeNotice> ChangeNoticeService::MarkApplied(const authz::Principal& 
   if (std::string why = FeedRefusal(who, "changes:write"); !why.empty()) {
     return DenyAudited(who, "change.applied", record, why);
   }
-  if (note.size() > 500) {
+  if (core::Utf8Length(note) > 500) {
     return Status::InvalidArgument("the acknowledgement has invalid fields", {{"note", "must be at most 500 characters"}});
   }
   ChangeNotice out;

@@ -5,6 +5,7 @@
 #include <algorithm>
 #include <map>
 
+#include "core/utf8.h"
 #include "sharing/agreement_service.h"
 
 namespace sharing {
@@ -258,11 +259,11 @@ StatusOr<Consent> ConsentService::Give(const authz::Principal& who, core::Person
   if (std::find(purposes.begin(), purposes.end(), g.purpose) == purposes.end()) {
     errors.push_back({"purpose", "must be service_delivery, case_work, eligibility or front_desk"});
   }
-  if (g.legal_basis.empty() || g.legal_basis.size() > kMaxText)
+  if (g.legal_basis.empty() || core::Utf8Length(g.legal_basis) > kMaxText)
     errors.push_back({"legal_basis", "give the legal basis, 1 to 500 characters"});
   if (g.valid_to && *g.valid_to < g.valid_from)
     errors.push_back({"valid_to", "must not be before valid_from"});
-  if (g.how_to_withdraw.empty() || g.how_to_withdraw.size() > kMaxText)
+  if (g.how_to_withdraw.empty() || core::Utf8Length(g.how_to_withdraw) > kMaxText)
     errors.push_back({"how_to_withdraw", "say how the person withdraws, 1 to 500 characters"});
   const bool citizen = who.kind == authz::PrincipalKind::kCitizen;
   const std::string evidence =
@@ -275,7 +276,7 @@ StatusOr<Consent> ConsentService::Give(const authz::Principal& who, core::Person
   } else if (!citizen && g.document_ref.empty()) {
     errors.push_back({"document_ref", "name the signed form (its document reference)"});
   }
-  if (g.document_ref.size() > kMaxDocumentRef)
+  if (core::Utf8Length(g.document_ref) > kMaxDocumentRef)
     errors.push_back({"document_ref", "must be at most 200 characters"});
   if (!errors.empty())
     return Status::InvalidArgument("the consent has invalid fields", std::move(errors));
@@ -347,11 +348,11 @@ StatusOr<Consent> ConsentService::Record(const authz::Principal& who, int64_t id
   const authz::Decision d = MayRecord(who, person, action == ConsentAction::kWithdraw);
   if (!d.allowed) return DenyAudited(who, audit_action, std::to_string(id), person, d.reason);
   const bool citizen = who.kind == authz::PrincipalKind::kCitizen;
-  if (reason.size() > kMaxText) {
+  if (core::Utf8Length(reason) > kMaxText) {
     return Status::InvalidArgument("the reason is too long",
                                    {{"reason", "must be at most 500 characters"}});
   }
-  if (document_ref.size() > kMaxDocumentRef) {
+  if (core::Utf8Length(document_ref) > kMaxDocumentRef) {
     return Status::InvalidArgument("the document reference is too long",
                                    {{"document_ref", "must be at most 200 characters"}});
   }

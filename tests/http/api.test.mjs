@@ -550,6 +550,15 @@ describe('bad input', () => {
     { fields: ['identifiers/1'] });
   });
 
+  test('limits count characters, not bytes: 200 of a three-byte letter is a name', T, async () => {
+    const given = (n) => ({ names: [{ use: 'official', given: '山'.repeat(n), family: 'Limitova' }], birth_date: '1990-01-02' });
+    const ok = await api.post(url, given(200));
+    assert.equal(ok.status, 201, ok.text);
+    assert.equal(ok.body.names[0].given.length, 200);
+    const long = await rejected(() => api.post(url, given(201)), 400, { fields: ['names/0/given'] });
+    assert.match(long.errors[0].message, /at most 200 characters/);
+  });
+
   test('a bad update leaves the record unchanged', T, async () => {
     const made = await create(api, newPerson('Steadfast'));
     const u = made.headers.get('location');
