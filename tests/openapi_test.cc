@@ -15,6 +15,7 @@
 
 #include <nlohmann/json.hpp>
 
+#include "accounts/account_service.h"
 #include "app/app.h"
 #include "core/config.h"
 #include "http/request.h"
@@ -226,6 +227,16 @@ TEST_F(OpenApiTest, EveryRefResolvesInsideTheDocument) {
   };
   walk(doc_, "");
   EXPECT_GT(refs, 0);
+}
+
+TEST_F(OpenApiTest, TheScopesAreTheOnesTokensAreIssuedWith) {
+  // A token's scopes come back in /api/v1/me and the token list: a scope missing from the enum
+  // would make those answers fail a client generated from the document.
+  const auto& scope = doc_["components"]["schemas"]["Scope"];
+  ASSERT_TRUE(scope.contains("enum"));
+  const std::set<std::string> documented(scope["enum"].begin(), scope["enum"].end());
+  const std::set<std::string> known(accounts::KnownScopes().begin(), accounts::KnownScopes().end());
+  EXPECT_EQ(documented, known);
 }
 
 TEST_F(OpenApiTest, TheServedDocumentIsTheFile) {
