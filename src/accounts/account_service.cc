@@ -2,14 +2,14 @@
 
 #include <fmt/format.h>
 
-#include <fstream>
-
 #include <algorithm>
+#include <fstream>
 #include <unordered_map>
 #include <utility>
 
 #include "core/crypto.h"
 #include "core/log.h"
+#include "core/utf8.h"
 
 namespace accounts {
 namespace {
@@ -350,6 +350,8 @@ StatusOr<Agency> AccountService::CreateAgency(const Principal& who, const Agency
     errors.push_back({"name", "is required"});
   } else if (CodePoints(agency.name) > 200) {
     errors.push_back({"name", "must be at most 200 characters long"});
+  } else if (core::HasControlCharacter(agency.name)) {
+    errors.push_back({"name", "must be one line of text, without control characters"});
   }
   if (!errors.empty()) return Status::InvalidArgument("the agency has invalid fields", std::move(errors));
 
@@ -414,6 +416,8 @@ StatusOr<Office> AccountService::CreateOffice(const Principal& who, const Office
     errors.push_back({"name", "is required"});
   } else if (CodePoints(office.name) > 200) {
     errors.push_back({"name", "must be at most 200 characters long"});
+  } else if (core::HasControlCharacter(office.name)) {
+    errors.push_back({"name", "must be one line of text, without control characters"});
   }
   if (CodePoints(office.address) > 500) errors.push_back({"address", "must be at most 500 characters long"});
   if (!errors.empty()) return Status::InvalidArgument("the office has invalid fields", std::move(errors));
@@ -473,6 +477,8 @@ StatusOr<User> AccountService::CreateUser(const Principal& who, const NewUser& u
     errors.push_back({"display_name", "is required"});
   } else if (CodePoints(user.display_name) > 200) {
     errors.push_back({"display_name", "must be at most 200 characters long"});
+  } else if (core::HasControlCharacter(user.display_name)) {
+    errors.push_back({"display_name", "must be one line of text, without control characters"});
   }
   if (!user.email.empty() && !ValidEmail(user.email)) {
     errors.push_back({"email", "must be an email address such as name@example.org"});
@@ -718,6 +724,8 @@ Status AccountService::SetStaffDetails(const Principal& who, core::UserId id, co
     errors.push_back({"display_name", "is required"});
   } else if (CodePoints(display_name) > 200) {
     errors.push_back({"display_name", "must be at most 200 characters long"});
+  } else if (core::HasControlCharacter(display_name)) {
+    errors.push_back({"display_name", "must be one line of text, without control characters"});
   }
   if (!email.empty() && !ValidEmail(email)) {
     errors.push_back({"email", "must be an email address such as name@example.org"});
@@ -881,6 +889,8 @@ StatusOr<IssuedToken> AccountService::IssueToken(const Principal& who, const std
     errors.push_back({"name", "is required"});
   } else if (name_length > 100) {
     errors.push_back({"name", "must be at most 100 characters long"});
+  } else if (core::HasControlCharacter(name)) {
+    errors.push_back({"name", "must be one line of text, without control characters"});
   }
   if (roles.empty()) errors.push_back({"roles", "a token needs at least one role"});
   for (size_t i = 0; i < roles.size(); ++i) {

@@ -2,6 +2,8 @@
 
 #include <gtest/gtest.h>
 
+#include <string>
+
 namespace core {
 namespace {
 
@@ -20,6 +22,17 @@ TEST(Utf8, LengthCountsCharactersNotBytes) {
   EXPECT_EQ(Utf8Length("März"), 4u);
   EXPECT_EQ(Utf8Length("\xF0\x9F\x98\x80x"), 2u);  // an emoji of four bytes, then "x"
   EXPECT_EQ(Utf8Length("محمد"), 4u);
+}
+
+TEST(Utf8, ControlCharactersAreFound) {
+  EXPECT_FALSE(HasControlCharacter("Zoë Ngata-Brown 山"));
+  EXPECT_FALSE(HasControlCharacter("\xE2\x80\x8C"));  // a zero-width non-joiner is not one
+  EXPECT_TRUE(HasControlCharacter(std::string("a\0b", 3)));
+  EXPECT_TRUE(HasControlCharacter("a\tb"));
+  EXPECT_TRUE(HasControlCharacter("a\nb"));
+  EXPECT_TRUE(HasControlCharacter("a\x7f"));
+  EXPECT_TRUE(HasControlCharacter("a\xC2\x85"));  // NEL, a C1 control
+  EXPECT_FALSE(HasControlCharacter("\xC2\xA0"));  // a no-break space is not
 }
 
 }  // namespace

@@ -125,6 +125,8 @@ Status PortalService::SignUp(const std::string& name_in, const std::string& emai
   if (name.empty()) errors.push_back({"name", "enter your name"});
   else if (core::Utf8Length(name) > 200)
     errors.push_back({"name", "at most 200 characters"});
+  else if (core::HasControlCharacter(name))
+    errors.push_back({"name", "one line of text, without control characters"});
   if (!LooksLikeEmail(email)) errors.push_back({"email", "enter an e-mail address like name@example.org"});
   if (core::Utf8Length(password) < 12) {
     errors.push_back({"password", "choose a password of at least 12 characters"});

@@ -222,6 +222,11 @@ StatusOr<MappedRow> RowMapper::Map(const std::vector<std::string>& row) const {
     return Status::InvalidArgument(
         fmt::format("column {}: the agency's id must be 1 to 64 characters", mapping_->local_id_column));
   }
+  if (core::HasControlCharacter(out.local_id)) {
+    return Status::InvalidArgument(fmt::format(
+        "column {}: the agency's id must be one line of text, without control characters",
+        mapping_->local_id_column));
+  }
   Person& p = out.person;
   PersonName name;
   Address address;

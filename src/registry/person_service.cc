@@ -613,8 +613,11 @@ StatusOr<SourceRecord> PersonService::PutSourceRecord(const authz::Principal& wh
                                                       std::optional<core::PersonId> person,
                                                       const std::string& data_json) {
   std::vector<core::FieldError> errors;
-  if (local_id.empty() || core::Utf8Length(local_id) > 64)
+  if (local_id.empty() || core::Utf8Length(local_id) > 64) {
     errors.push_back({"local_id", "must be 1 to 64 characters"});
+  } else if (core::HasControlCharacter(local_id)) {
+    errors.push_back({"local_id", "must be one line of text, without control characters"});
+  }
   json data = json::parse(data_json, nullptr, false);
   if (data.is_discarded() || !data.is_object()) errors.push_back({"data", "must be a JSON object"});
   if (data_json.size() > 64 * 1024) errors.push_back({"data", "must be at most 64 KiB"});
@@ -673,8 +676,11 @@ StatusOr<std::vector<PutOutcome>> PersonService::PutSourceRecords(const authz::P
   for (size_t i = 0; i < records.size(); ++i) {
     const SourceRecordInput& r = records[i];
     const std::string at = fmt::format("records/{}/", i);
-    if (r.local_id.empty() || core::Utf8Length(r.local_id) > 64)
+    if (r.local_id.empty() || core::Utf8Length(r.local_id) > 64) {
       errors.push_back({at + "local_id", "must be 1 to 64 characters"});
+    } else if (core::HasControlCharacter(r.local_id)) {
+      errors.push_back({at + "local_id", "must be one line of text, without control characters"});
+    }
     if (!seen.insert(r.local_id).second) errors.push_back({at + "local_id", "appears twice in the batch"});
     if (Status v = Validate(r.person); !v.ok()) {
       for (const auto& fe : v.fields()) errors.push_back({at + "person/" + fe.field, fe.message});

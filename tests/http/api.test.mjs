@@ -253,6 +253,12 @@ describe('authentication', () => {
       assertProblem(await admin.post('/api/v1/tokens', { name: 'x', roles: ['caseworker'], scopes: ['persons:read'], expires_in_days: days }),
         400, { fields: ['expires_in_days'] });
     }
+    // A token's name is who did things in the history and the audit log: one line of text.
+    for (const name of ['x\u0000y', 'two\nlines']) {
+      const bad = assertProblem(await admin.post('/api/v1/tokens', { name, roles: ['caseworker'], scopes: ['persons:read'] }),
+        400, { fields: ['name'] });
+      assert.match(bad.errors[0].message, /control characters/);
+    }
   });
 
   test('pages redirect to the sign-in page', T, async () => {
@@ -893,6 +899,14 @@ describe('source records', () => {
     assert.deepEqual(view.body.source_records.map((r) => r.local_id), ['HSG/2024/7']);
     // Unencoded, the slashes are the path's own: no such route.
     assert.equal((await api.put('/api/v1/source-records/HSG/2024/7', { person_id: pid, data: {} })).status, 404);
+    // An id is one line: a NUL, a line break or a tab is refused, in a PUT and in a batch.
+    const before = await countRows(db, 'source_records');
+    for (const id of ['x%00y', 'nl%0Ahere', 'tab%09here']) {
+      assertProblem(await api.put(`/api/v1/source-records/${id}`, { person_id: pid, data: {} }), 400, { fields: ['local_id'] });
+    }
+    assertProblem(await api.post('/api/v1/source-records/batch', { records: [{ local_id: 'x\u0000z',
+      person: { names: [{ use: 'official', given: 'Ana', family: 'Slashley' }] } }] }), 400, { fields: ['records/0/local_id'] });
+    assert.equal(await countRows(db, 'source_records'), before);
   });
 });
 

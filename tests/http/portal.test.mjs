@@ -37,6 +37,10 @@ test('a person signs up, confirms, is linked at the desk and sees who looked at 
   // Each field is described by its error as well as its hint, for screen readers.
   assert.match(bad.text, /id="email"[^>]*aria-describedby="email-hint email-error"/);
   assert.match(bad.text, /id="password"[^>]*aria-describedby="password-hint password-error"/);
+  const control = await ana.submit('/portal/sign-up', '/portal/sign-up',
+    { name: 'Ana\u0001', email: 'ana@example.org', password: 'correct horse battery' });
+  assert.equal(control.status, 400);
+  assert.match(control.text, /href="#name">One line of text, without control characters/);
   const forged = await new Visitor(server.url).go('POST', '/portal/sign-up',
     { csrf_token: 'x', name: 'Ana', email: 'ana@example.org', password: 'correct horse battery' });
   assert.equal(forged.status, 403);
