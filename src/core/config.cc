@@ -128,6 +128,7 @@ const std::map<std::string, Setter>& Setters() {
            return Status::InvalidArgument("must be an http:// or https:// address, like https://onedoor.example.org");
          }
          c.public_url = v.back() == '/' ? v.substr(0, v.size() - 1) : v;
+         c.public_url_set = true;
          return Status::Ok();
        }},
       {"time_zone",
@@ -252,6 +253,8 @@ StatusOr<Config> Config::Load(const std::string& path) {
       if (!s.ok()) return Status::InvalidArgument(fmt::format("environment variable {} {}", env, s.message()));
     }
   }
+  // Links in e-mails lead to where the server listens unless the address people use is given.
+  if (!config.public_url_set) config.public_url = "http://" + config.listen;
   return config;
 }
 

@@ -55,8 +55,10 @@ struct Config {
   // zero) are suppressed so that no one can be singled out (docs/metrics.md).
   int metrics_min_cell = 5;
   // ONEDOOR_PUBLIC_URL: the address people open onedoor at, for the links in the messages it
-  // sends (confirming a portal account's e-mail address).
+  // sends (confirming a portal account's e-mail address). Unset, Load makes it http:// and the
+  // listen address.
   std::string public_url = "http://127.0.0.1:8080";
+  bool public_url_set = false;  // given in the file or the environment
   // ONEDOOR_PASSWORD_BLOCKLIST: passwords known to attackers, one a line, refused for every
   // account (docs/operators.md, "Passwords"). The default is config/breached-passwords.txt of
   // the source tree; empty: none.

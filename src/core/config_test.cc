@@ -16,12 +16,23 @@ namespace {
 
 using ::testing::HasSubstr;
 
-constexpr const char* kEnvNames[] = {
-    "ONEDOOR_DB", "ONEDOOR_LISTEN", "ONEDOOR_WEB_ROOT", "ONEDOOR_NODE_MODULES", "ONEDOOR_IO_THREADS",
-    "ONEDOOR_WORKER_THREADS", "ONEDOOR_READ_CONNECTIONS", "ONEDOOR_LOG_LEVEL", "ONEDOOR_SECURE_COOKIES",
-    "ONEDOOR_SESSION_IDLE_MINUTES", "ONEDOOR_MAX_BODY_BYTES", "ONEDOOR_LOGIN_MAX_FAILURES",
-    "ONEDOOR_LOGIN_WINDOW_MINUTES", "ONEDOOR_SHUTDOWN_GRACE_SECONDS", "ONEDOOR_DATA_CATEGORIES",
-    "ONEDOOR_TRUSTED_PROXIES"};
+constexpr const char* kEnvNames[] = {"ONEDOOR_DB",
+                                     "ONEDOOR_LISTEN",
+                                     "ONEDOOR_WEB_ROOT",
+                                     "ONEDOOR_NODE_MODULES",
+                                     "ONEDOOR_IO_THREADS",
+                                     "ONEDOOR_WORKER_THREADS",
+                                     "ONEDOOR_READ_CONNECTIONS",
+                                     "ONEDOOR_LOG_LEVEL",
+                                     "ONEDOOR_SECURE_COOKIES",
+                                     "ONEDOOR_SESSION_IDLE_MINUTES",
+                                     "ONEDOOR_MAX_BODY_BYTES",
+                                     "ONEDOOR_LOGIN_MAX_FAILURES",
+                                     "ONEDOOR_LOGIN_WINDOW_MINUTES",
+                                     "ONEDOOR_SHUTDOWN_GRACE_SECONDS",
+                                     "ONEDOOR_DATA_CATEGORIES",
+                                     "ONEDOOR_TRUSTED_PROXIES",
+                                     "ONEDOOR_PUBLIC_URL"};
 
 // Clears every ONEDOOR_* variable the loader reads so the host environment cannot leak in,
 // and puts the original values back afterwards.
@@ -247,6 +258,16 @@ TEST_F(ConfigTest, EnvironmentOverridesDefaults) {
   ASSERT_TRUE(c.ok()) << c.status().ToString();
   EXPECT_EQ(c->listen, "[::1]:7000");
   EXPECT_EQ(c->shutdown_grace_seconds, 3);
+}
+
+TEST_F(ConfigTest, ThePublicAddressIsTheListenAddressUnlessGiven) {
+  setenv("ONEDOOR_LISTEN", "127.0.0.1:18232", 1);
+  auto c = Config::Load("");
+  ASSERT_TRUE(c.ok()) << c.status().ToString();
+  EXPECT_EQ(c->public_url, "http://127.0.0.1:18232");  // the links in e-mails reach this server
+  auto given = Config::Load(Write("public_url: https://onedoor.example.org/\n"));
+  ASSERT_TRUE(given.ok()) << given.status().ToString();
+  EXPECT_EQ(given->public_url, "https://onedoor.example.org");
 }
 
 TEST_F(ConfigTest, InvalidEnvironmentValueNamesTheVariable) {
