@@ -1212,6 +1212,36 @@ bool WorthShowing(const identity::MatchCandidate& c, const registry::Person& p) 
          candidate.find(" " + family + " ") != std::string::npos;
 }
 
+// The people registered already with an identity number the form gives: found through the gate
+// like any search (each one shown is audited), and listed with the likely matches, as the same
+// number is the surest sign of the same person. Ones the match listed already say so.
+void SameIdentifier(const PageDeps& deps, const Context& ctx, const registry::Person& p,
+                    json& duplicates, std::vector<core::PersonId>& ids) {
+  for (const auto& identifier : p.identifiers) {
+    if (registry::IdentifierKey(identifier.value).empty()) continue;
+    registry::SearchQuery query;
+    query.identifier = identifier.value;
+    query.limit = 5;
+    auto found = deps.persons.Search(ctx.Who(), query);
+    if (!found.ok()) continue;
+    for (const auto& s : found->items) {
+      const std::string same = page_support::T(deps, ctx, "Same identity number");
+      auto known = std::find(ids.begin(), ids.end(), s.id);
+      if (known != ids.end()) {
+        duplicates[known - ids.begin()]["likelihood"] = same;
+        continue;
+      }
+      std::string dob = s.birth_date;
+      if (auto parsed = core::PartialDate::Parse(dob); parsed.ok()) dob = parsed->ToDisplay();
+      ids.push_back(s.id);
+      duplicates.push_back({{"id", std::to_string(s.id.value)},
+                            {"name", s.name},
+                            {"birth_date", dob},
+                            {"likelihood", same}});
+    }
+  }
+}
+
 Response ClientPage(const PageDeps& deps, Context& ctx, const registry::PersonView& view, bool emergency) {
   const auto& p = view.person;
   json d = Common(deps, ctx, p.DisplayName(), "clients");
@@ -1729,16 +1759,26 @@ void AddPages(Router& router, const PageDeps& deps) {
                 const std::string day = Trim(req.Query("dob_day"));
                 const std::string month = Trim(req.Query("dob_month"));
                 const std::string year = Trim(req.Query("dob_year"));
+                // A number typed where the name goes is looked for as an identity number: staff
+                // type what they have in front of them.
+                std::string identifier = Trim(req.Query("identifier"));
+                std::string name = q;
+                if (identifier.empty() &&
+                    std::any_of(q.begin(), q.end(), [](char c) { return c >= '0' && c <= '9'; })) {
+                  identifier = q;
+                  name.clear();
+                }
+                d["identifier"] = Trim(req.Query("identifier"));
                 d["q"] = q;
                 d["dob_day"] = day;
                 d["dob_month"] = month;
                 d["dob_year"] = year;
-                const bool searched = !q.empty() || !year.empty() || !req.Query("identifier").empty();
+                const bool searched = !q.empty() || !year.empty() || !identifier.empty();
                 d["searched"] = searched;
                 if (!searched) return Page(deps, 200, "clients_search", d);
                 registry::SearchQuery query;
-                query.name = q;
-                query.identifier = Trim(req.Query("identifier"));
+                query.name = name;
+                query.identifier = identifier;
                 if (!year.empty() || !month.empty() || !day.empty()) {
                   auto dob = core::PartialDate::FromParts(day, month, year);
                   if (!dob.ok()) {
@@ -1781,11 +1821,13 @@ void AddPages(Router& router, const PageDeps& deps) {
                                      {"address", s.address}});
                 }
                 d["result_count"] = std::to_string(results.size()) + (page->next_after ? " or more" : "");
+                d["one_result"] = results.size() == 1 && !page->next_after;
                 d["results"] = std::move(results);
                 if (page->next_after) {
-                  d["next_href"] = fmt::format("/clients?q={}&dob_day={}&dob_month={}&dob_year={}&after={}",
-                                               UrlEncode(q), UrlEncode(day), UrlEncode(month), UrlEncode(year),
-                                               *page->next_after);
+                  d["next_href"] = fmt::format(
+                      "/clients?q={}&dob_day={}&dob_month={}&dob_year={}&identifier={}&after={}",
+                      UrlEncode(q), UrlEncode(day), UrlEncode(month), UrlEncode(year),
+                      UrlEncode(Trim(req.Query("identifier"))), *page->next_after);
                 }
                 return Page(deps, 200, "clients_search", d);
               }});
@@ -1807,23 +1849,27 @@ void AddPages(Router& router, const PageDeps& deps) {
                 if (!typed.empty() && deps.match != nullptr) {
                   registry::Person p;
                   ApplyForm(in, p);
+                  json duplicates = json::array();
+                  std::vector<core::PersonId> ids;
                   const bool enough = !p.names.empty() && !Trim(p.names[0].family).empty() &&
                                       (!Trim(p.names[0].given).empty() || p.birth_date.has_value());
                   if (enough) {
-                    auto found = deps.match->Match(ctx.Who(), p, 5, 0.0,
-                                                   [&p](const identity::MatchCandidate& c) { return WorthShowing(c, p); });
-                    json duplicates = json::array();
+                    auto found = deps.match->Match(
+                        ctx.Who(), p, 5, 0.0,
+                        [&p](const identity::MatchCandidate& c) { return WorthShowing(c, p); });
                     if (found.ok()) {
                       for (const auto& c : *found) {
+                        ids.push_back(c.person);
                         duplicates.push_back({{"id", std::to_string(c.person.value)},
                                               {"name", c.name},
                                               {"birth_date", BirthDisplay(c.birth_date)},
                                               {"likelihood", fmt::format("{:.0f}%", c.probability * 100)}});
                       }
                     }
-                    d["has_duplicates"] = !duplicates.empty();
-                    d["duplicates"] = std::move(duplicates);
                   }
+                  SameIdentifier(deps, ctx, p, duplicates, ids);
+                  d["has_duplicates"] = !duplicates.empty();
+                  d["duplicates"] = std::move(duplicates);
                 }
                 return Page(deps, 200, "client_form", d);
               }});
@@ -1850,6 +1896,7 @@ void AddPages(Router& router, const PageDeps& deps) {
                                             {"likelihood", fmt::format("{:.0f}%", c.probability * 100)}});
                     }
                   }
+                  SameIdentifier(deps, ctx, p, duplicates, candidate_ids);
                   if (!candidate_ids.empty() && confirmed_new && duplicate_reason.empty()) {
                     in.errors.push_back({"duplicate_reason", "Say why this is not one of the people listed"});
                   }

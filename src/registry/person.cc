@@ -552,6 +552,16 @@ std::string FoldForSearch(std::string_view name) {
 
 }  // namespace
 
+std::string IdentifierKey(std::string_view value) {
+  std::string key;
+  key.reserve(value.size());
+  for (const char c : value) {
+    if (c == ' ' || c == '-' || c == '.' || c == '\t') continue;
+    key += (c >= 'a' && c <= 'z') ? static_cast<char>(c - 'a' + 'A') : c;
+  }
+  return key;
+}
+
 std::string NameKey(std::string_view raw) {
   const std::string name = FoldForSearch(raw);
   std::string out;

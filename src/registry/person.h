@@ -127,6 +127,10 @@ core::StatusOr<Person> FromStorageJson(const std::string& text);
 // same for a name in any case and with or without accents ("ÉMILIE", "Émilie", "emilie" ->
 // "emilie"; "Пушкин" -> "пушкин").
 std::string NameKey(std::string_view name);
+// The key an identifier is found by, so that it is found however it was typed: "ab 12-34.56 c"
+// and "AB123456C" have the same key. Spaces, hyphens and dots are dropped and ASCII letters put
+// in upper case; other characters are kept as they are.
+std::string IdentifierKey(std::string_view value);
 
 // Field-level differences between two versions: path, before, after.
 struct Change {

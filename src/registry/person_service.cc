@@ -97,6 +97,17 @@ Status RekeyFoldedNames(storage::Transaction& tx) {
   return Status::Ok();
 }
 
+Status KeyIdentifiers(storage::Transaction& tx) {
+  ASSIGN_OR_RETURN(storage::Rows values,
+                   tx.Query("SELECT DISTINCT value FROM person_identifiers ORDER BY value"));
+  for (const auto& row : values) {
+    const std::string value = row.Text(0);
+    RETURN_IF_ERROR(tx.Queue("UPDATE person_identifiers SET value_key = ? WHERE value = ?",
+                             {IdentifierKey(value), value}));
+  }
+  return Status::Ok();
+}
+
 Status PersonService::WriteIndexes(storage::Transaction& tx, const Person& p, bool replace) {
   if (replace) {
     RETURN_IF_ERROR(tx.Queue("DELETE FROM person_names WHERE person_id = ?", {p.id.value}));
@@ -104,8 +115,9 @@ Status PersonService::WriteIndexes(storage::Transaction& tx, const Person& p, bo
   }
   RETURN_IF_ERROR(WriteNameKeys(tx, p.id.value, p.names));
   for (const auto& i : p.identifiers) {
-    RETURN_IF_ERROR(tx.Queue("INSERT INTO person_identifiers (person_id, kind, value) VALUES (?,?,?)",
-                             {p.id.value, i.kind, i.value}));
+    RETURN_IF_ERROR(tx.Queue(
+        "INSERT INTO person_identifiers (person_id, kind, value, value_key) VALUES (?,?,?,?)",
+        {p.id.value, i.kind, i.value, IdentifierKey(i.value)}));
   }
   return Status::Ok();
 }
@@ -451,8 +463,8 @@ StatusOr<SearchPage> PersonService::Search(const authz::Principal& who, const Se
     params.emplace_back(dob);
   }
   if (!q.identifier.empty()) {
-    sql += " AND EXISTS (SELECT 1 FROM person_identifiers i WHERE i.person_id = p.id AND i.value = ?)";
-    params.emplace_back(q.identifier);
+    sql += " AND p.id IN (SELECT i.person_id FROM person_identifiers i WHERE i.value_key = ?)";
+    params.emplace_back(IdentifierKey(q.identifier));
   }
   sql += " ORDER BY p.id LIMIT ?";
   params.emplace_back(int64_t{0});  // the batch size, set per batch below

@@ -112,6 +112,8 @@ struct SourceLinkRequest {
 // Schema migration 45's step: the name search keys of every person whose names are not plain
 // ASCII made again with today's NameKey (case and accents folded), in the migration's transaction.
 core::Status RekeyFoldedNames(storage::Transaction& tx);
+// Schema migration 46's step: the search key (IdentifierKey) of every identifier stored before.
+core::Status KeyIdentifiers(storage::Transaction& tx);
 
 class PersonService {
  public:

@@ -1001,6 +1001,23 @@ TEST_P(PersonCreateBatchTest, NamesIndexedBeforeFoldingAreRekeyed) {
   EXPECT_EQ(Count("SELECT COUNT(*) FROM person_names"), 2);
 }
 
+// Identifiers are found however they are typed; migration 46's step keys those stored before.
+TEST_P(PersonCreateBatchTest, IdentifiersAreFoundHoweverTyped) {
+  Person p = NewPerson("Ruth", "Cohen");
+  p.identifiers = {{"national_id", "qz 771-204", ""}};
+  Person a = MustCreate(p);
+  for (const char* typed : {"QZ771204", "qz771204", "QZ 771 204", "Qz-771.204"}) {
+    EXPECT_THAT(SearchIds({.identifier = typed}), ElementsAre(a.id.value)) << typed;
+  }
+  EXPECT_THAT(SearchIds({.identifier = "QZ771205"}), IsEmpty());
+  Sql("UPDATE person_identifiers SET value_key = ''");
+  EXPECT_THAT(SearchIds({.identifier = "QZ771204"}), IsEmpty());
+  ASSERT_TRUE(db_->Write([](storage::Transaction& tx) { return KeyIdentifiers(tx); }).ok());
+  EXPECT_THAT(SearchIds({.identifier = "QZ771204"}), ElementsAre(a.id.value));
+  EXPECT_EQ(IdentifierKey("ab 12-34.56 c"), "AB123456C");
+  EXPECT_EQ(IdentifierKey("é-1"), "é1");
+}
+
 INSTANTIATE_TEST_SUITE_P(Databases, PersonCreateBatchTest, ::testing::Values("sqlite", "postgres"),
                          [](const auto& info) { return info.param; });
 

@@ -1104,6 +1104,13 @@ ALTER TABLE api_tokens ADD COLUMN requests_per_minute BIGINT;
       // names that are not plain ASCII are made again by the program's step
       // (registry::RekeyFoldedNames, set by app::App).
       {45, "names folded for search", ""},
+      // Identifiers are found however they were typed (registry::IdentifierKey: "ni 100-000"
+      // finds NI100000); the keys of identifiers stored before are made by the program's step
+      // (registry::KeyIdentifiers, set by app::App).
+      {46, "identifiers found however typed", R"sql(
+ALTER TABLE person_identifiers ADD COLUMN value_key TEXT NOT NULL DEFAULT '';
+CREATE INDEX person_identifiers_key ON person_identifiers (value_key);
+)sql"},
   };
   return *migrations;
 }

@@ -1002,6 +1002,31 @@ describe('registering someone already known', () => {
     const other = await caseworker.get('/clients/new?check=1&given_name=Zephyrine&family_name=Vermandois');
     assert.doesNotMatch(other.text, new RegExp(`href="/clients/(${known.body.id}|${dated.body.id})"`));
   });
+
+  test('someone with the same identity number is shown, however the number is typed; the search finds it too', T, async () => {
+    const held = await create(caseworker, { names: [{ use: 'official', given: 'Ethel', family: 'Marchbanks' }],
+      identifiers: [{ kind: 'national_id', value: 'QZ 771-204' }] });
+    assert.equal(held.status, 201, held.text);
+    const same = await caseworker.get('/clients/new?check=1&family_name=Cohen&national_id=qz771204');
+    assert.match(same.text, new RegExp(`href="/clients/${held.body.id}"[^<]*</a></td>\\s*<td[^>]*>[^<]*</td>\\s*<td[^>]*>Same identity number`));
+    // Registering anyway asks why, as for any likely match.
+    const form = await caseworker.get('/clients/new');
+    const posted = await caseworker.req('POST', '/clients', { headers: { 'Content-Type': 'application/x-www-form-urlencoded' },
+      body: new URLSearchParams({ csrf_token: hiddenCsrf(form.text), family_name: 'Cohen', given_name: 'Ruth',
+        national_id: 'QZ771204' }).toString() });
+    assert.equal(posted.status, 200, posted.text.slice(0, 300));
+    assert.match(posted.text, /This person may already be registered/);
+    assert.match(posted.text, new RegExp(`href="/clients/${held.body.id}"`));
+    // The search: the number in its own field, or typed where the name goes.
+    for (const query of ['identifier=qz-771204', 'q=QZ771204', 'q=qz%20771%20204']) {
+      const found = await caseworker.get(`/clients?${query}`);
+      assert.equal(found.status, 200);
+      assert.match(found.text, new RegExp(`href="/clients/${held.body.id}"`), query);
+      assert.match(found.text, /1 client found/, query);
+    }
+    const api = await caseworker.get('/api/v1/persons?identifier=qz771204');
+    assert.deepEqual(api.body.items.map((p) => p.id), [held.body.id]);
+  });
 });
 
 describe('match reviews', () => {

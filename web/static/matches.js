@@ -1,5 +1,5 @@
 // Duplicate warnings as a client is registered: once the family name and the given name (or a
-// full date of birth) are typed, the likely matches already in the registry appear above the
+// full date of birth), or a national identity number, are typed, the likely matches already in the registry appear above the
 // form, after a short pause, before the rest is filled in. They come from the same page with
 // `check=1`, so the match is the server's, gated and audited like any other. Without script the
 // matches are shown when the form is sent, as before.
@@ -7,7 +7,7 @@ const form = document.querySelector('[data-module="onedoor-match-as-you-type"]')
 const region = document.getElementById('likely-matches');
 if (form && region) {
   const kPauseMs = 500;
-  const kFields = ['given_name', 'family_name', 'birth_day', 'birth_month', 'birth_year'];
+  const kFields = ['given_name', 'family_name', 'birth_day', 'birth_month', 'birth_year', 'national_id'];
   let timer = null;
   let latest = 0;
   let last = '';
@@ -15,7 +15,7 @@ if (form && region) {
   const typed = () => {
     const v = Object.fromEntries(kFields.map((n) => [n, (form.elements[n]?.value ?? '').trim()]));
     const dob = v.birth_day !== '' && v.birth_month !== '' && v.birth_year.length === 4;
-    return v.family_name.length >= 2 && (v.given_name.length >= 2 || dob) ? v : null;
+    return (v.family_name.length >= 2 && (v.given_name.length >= 2 || dob)) || v.national_id.length >= 4 ? v : null;
   };
 
   const check = async () => {
