@@ -1,6 +1,6 @@
 // Finding a client as you type: once the name has 3 characters (or the date of birth is
-// complete), the results under the form follow what is typed, after a short pause, without
-// pressing Search. The results come from the same page the Search button opens, so the search
+// complete, or an identity number has 6), the results under the form follow what is typed,
+// after a short pause, without pressing Search. The results come from the same page the Search button opens, so the search
 // is the server's, gated and audited like any other; the address bar follows, so that Back and
 // a shared link show the same results. Without script the form works as before.
 const form = document.querySelector('[data-module="onedoor-live-search"]');
@@ -13,7 +13,8 @@ if (form && results) {
   const ready = () => {
     const q = form.elements.q.value.trim();
     const dob = ['dob_day', 'dob_month', 'dob_year'].map((n) => form.elements[n].value.trim());
-    return q.length >= 3 || (dob.every((v) => v !== '') && dob[2].length === 4);
+    const identifier = form.elements.identifier?.value.trim() ?? '';
+    return q.length >= 3 || (dob.every((v) => v !== '') && dob[2].length === 4) || identifier.length >= 6;
   };
 
   const search = async () => {
