@@ -6,6 +6,7 @@
 #include <fmt/format.h>
 
 #include <algorithm>
+#include <set>
 #include <sstream>
 
 #include "http/json_body.h"
@@ -101,6 +102,7 @@ json CaseData(const PageDeps& deps, const Context& ctx, const cases::Case& c) {
   }
   d["has_leavers"] = !leavers.empty();
   d["leavers"] = std::move(leavers);
+  d["action_agencies"] = participants;
   d["participants"] = std::move(participants);
   if (coordinating) {
     json others = json::array();
@@ -203,6 +205,7 @@ json CaseData(const PageDeps& deps, const Context& ctx, const cases::Case& c) {
   }
   d["has_plan"] = !plan.empty();
   d["plan"] = std::move(plan);
+  d["action_goals"] = goals;
   d["goals"] = std::move(goals);
   json timeline = json::array();
   for (const auto& e : c.timeline) timeline.push_back({{"at", When(e.at)}, {"actor", e.actor}, {"text", e.text}});
@@ -254,6 +257,49 @@ std::optional<Response> Refused(const PageDeps& deps, const Context& ctx, bool o
   return ErrorFor(deps, ctx,
                   core::Status::PermissionDenied(opening ? "cases are opened by coordinators and managers"
                                                          : "cases are for caseworkers, specialists, coordinators and managers"));
+}
+
+}  // namespace
+
+namespace {
+
+// What was typed in the form that failed, put back in it (`f.<command>.<field>`, and the choices
+// of its lists marked selected), so that a mistake costs no one their text. The forms of one
+// conference or one item of the plan are left as they are: one page holds several of them.
+void KeepTyped(json& d, const std::string& command,
+               const std::multimap<std::string, std::string>& form) {
+  static const std::set<std::string> kSingle = {"add_participant",
+                                                "remove_participant",
+                                                "schedule_conference",
+                                                "add_goal",
+                                                "add_action",
+                                                "review",
+                                                "close"};
+  if (!kSingle.contains(command)) return;
+  json typed = json::object();
+  for (const auto& [k, v] : form) {
+    if (k != "csrf_token" && k != "version" && k != "command") typed[k] = v;
+  }
+  const auto mark = [&](const char* list, const char* key, const char* field) {
+    if (!d.contains(list) || !typed.contains(field)) return;
+    for (auto& item : d[list]) {
+      const json& id = item[key];
+      const std::string text = id.is_string() ? id.get<std::string>() : id.dump();
+      if (text == typed[field].get<std::string>()) item["selected"] = true;
+    }
+  };
+  if (command == "add_participant") {
+    mark("other_agencies", "id", "agency_id");
+    mark("consents", "id", "consent_id");
+  } else if (command == "remove_participant") {
+    mark("leavers", "agency_id", "agency_id");
+  } else if (command == "add_action") {
+    mark("action_goals", "id", "goal_id");
+    mark("action_agencies", "agency_id", "agency_id");
+  } else if (command == "schedule_conference" && typed.contains("attendees")) {
+    d["attendees_default"] = typed["attendees"];
+  }
+  d["f"] = {{command, std::move(typed)}};
 }
 
 }  // namespace
@@ -416,6 +462,7 @@ void AddCasePages(Router& router, const PageDeps& deps) {
                   errors.push_back({{"message", message}, {"href", href}});
                 }
                 if (command == "schedule_conference") d["open_schedule"] = true;
+                KeepTyped(d, command, form);
                 d["has_errors"] = true;
                 d["errors"] = std::move(errors);
                 return Render(deps, code == core::StatusCode::kInvalidArgument ? 400 : 409, "case_view", d);

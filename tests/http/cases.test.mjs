@@ -149,6 +149,24 @@ test('the pages: opening a case from the client page and changing it with the fo
   assert.match(stale.text, /The case changed since you loaded it/);
   const goal = await send(path, { command: 'add_goal', version: await version(), text: 'A home of their own' });
   assert.equal(goal.status, 303);
+  // A mistake costs no one their text: the form comes back with what was typed and chosen.
+  const badDue = await send(path, { command: 'add_action', version: await version(), text: 'Apply for the housing list',
+    goal_id: '', agency_id: String(agency['state-benefits']), assignee: 'R. Hale', due: '2026-13-01' });
+  assert.equal(badDue.status, 400);
+  assert.match(badDue.text, /href="#add_action-due">Enter the date like 2026-03-31/);
+  assert.match(badDue.text, /id="add_action-text" name="text" type="text" value="Apply for the housing list"/);
+  assert.match(badDue.text, /id="add_action-assignee" name="assignee" type="text" value="R\. Hale"/);
+  assert.match(badDue.text, /id="add_action-due" name="due" type="date" value="2026-13-01"/);
+  assert.match(badDue.text, new RegExp(`id="add_action-agency_id"[^]*?<option value="${agency['state-benefits']}" selected>`));
+  const noReason = await send(path, { command: 'close', version: await version(), outcome: 'Housed and working', reason: '' });
+  assert.equal(noReason.status, 400, noReason.text.slice(0, 300));
+  assert.match(noReason.text, /id="close-outcome" name="outcome" rows="3">Housed and working<\/textarea>/);
+  // The conference form keeps its place and attendees.
+  const badWhen = await send(path, { command: 'schedule_conference', version: await version(), scheduled_at: '2027-02-30 10:00',
+    place: 'Room KEEP', attendees: 'Aroha\nThe state' });
+  assert.equal(badWhen.status, 400);
+  assert.match(badWhen.text, /id="schedule_conference-place" name="place" type="text" value="Room KEEP"/);
+  assert.match(badWhen.text, /id="schedule_conference-attendees" name="attendees" rows="4">Aroha\nThe state<\/textarea>/);
   const theirs = await state.get(path);
   assert.equal(theirs.status, 200);
   assert.match(theirs.text, /A home of their own/);
