@@ -146,65 +146,76 @@ std::string ConsentWord(const PageDeps& deps, const Context& ctx, const json& wo
 
 }  // namespace
 
+namespace {
+
+// The receipt page; with `reason_error`, the withdrawal form says what is wrong with the reason
+// and keeps what was typed.
+Response ReceiptPage(const PageDeps& deps, Context& ctx, int64_t id, int status,
+                     const std::string& reason_error = "", const std::string& typed_reason = "") {
+  auto c = deps.consents->Get(ctx.Who(), id, "consent.receipt");
+  if (!c.ok()) return ErrorFor(deps, ctx, c.status());
+  const json r = ConsentReceiptJson(*c, deps.consents->categories(), deps.consents->Today(),
+                                    deps.consents->Now());
+  json d = Common(deps, ctx,
+                  T(deps, ctx, "Consent receipt {receipt_id}",
+                    {{"receipt_id", r["receipt_id"].get<std::string>()}}),
+                  "clients");
+  d["receipt_id"] = r["receipt_id"];
+  d["issued_at"] = r["issued_at"].get<std::string>().substr(0, 16);
+  d["person_href"] = fmt::format("/clients/{}", c->person.value);
+  d["person_id"] = c->person.value;
+  const json& controller = r["controller"];
+  d["receiver"] = controller.contains("name")
+                      ? controller["name"].get<std::string>()
+                      : T(deps, ctx, "Any {kind} agency of the consortium",
+                          {{"kind", controller["kind"].get<std::string>()}});
+  json cats = json::array();
+  for (const auto& x : r["data_categories"]) cats.push_back({{"label", x["label"]}});
+  d["categories"] = std::move(cats);
+  d["scope"] = r["scope"] == "full" ? T(deps, ctx, "Full: every category that may be shared")
+                                    : T(deps, ctx, "Partial: the categories listed");
+  d["purpose"] = T(deps, ctx, r["purpose_label"].get<std::string>());
+  d["legal_basis"] = r["legal_basis"];
+  d["valid_from"] = DateText(deps, ctx, r["valid_from"]);
+  d["valid_to"] = DateText(deps, ctx, r["valid_to"]);
+  d["how_to_withdraw"] = r["how_to_withdraw"];
+  d["evidence"] =
+      r["evidence"]["type"] == "signed_form"
+          ? T(deps, ctx, "Signed form") + " " + r["evidence"]["document_ref"].get<std::string>()
+          : T(deps, ctx, "Given by the person themself");
+  d["recorded_by"] = r["recorded_by"];
+  d["state"] = ConsentWord(deps, ctx, r["state"]);
+  json events = json::array();
+  for (const auto& e : r["events"]) {
+    events.push_back({{"event", ConsentWord(deps, ctx, e["event"])},
+                      {"at", e["at"].get<std::string>().substr(0, 16)},
+                      {"actor", e["actor"]},
+                      {"reason", e["reason"]}});
+  }
+  d["events"] = std::move(events);
+  d["json_href"] = fmt::format("/api/v1/consents/{}/receipt", id);
+  if (MayRecordConsent(ctx.Who()) && c->state != sharing::ConsentState::kWithdrawn) {
+    d["withdraw_action"] = fmt::format("/consents/{}/withdraw", id);
+  }
+  if (ctx.request.Query("recorded") == "1") d["flash"] = T(deps, ctx, "Consent recorded");
+  if (ctx.request.Query("withdrawn") == "1") d["flash"] = T(deps, ctx, "Consent withdrawn");
+  if (!reason_error.empty()) {
+    d["e_reason"] = reason_error;
+    d["f_reason"] = typed_reason;
+    d["has_errors"] = true;
+    d["errors"] = json::array({{{"message", reason_error}, {"href", "#reason"}}});
+  }
+  return Render(deps, status, "consent_receipt", d);
+}
+
+}  // namespace
+
 void AddConsentPages(Router& router, const PageDeps& deps) {
   if (deps.consents == nullptr) return;
   router.Add({"GET", "/consents/{id}/receipt", Auth::kPage, "", [&deps](Context& ctx) {
                 auto id = ParseId(ctx.Param("id"), "id");
                 if (!id.ok()) return ErrorFor(deps, ctx, id.status());
-                auto c = deps.consents->Get(ctx.Who(), *id, "consent.receipt");
-                if (!c.ok()) return ErrorFor(deps, ctx, c.status());
-                const json r = ConsentReceiptJson(*c, deps.consents->categories(), deps.consents->Today(),
-                                                  deps.consents->Now());
-                json d = Common(deps, ctx,
-                                T(deps, ctx, "Consent receipt {receipt_id}",
-                                  {{"receipt_id", r["receipt_id"].get<std::string>()}}),
-                                "clients");
-                d["receipt_id"] = r["receipt_id"];
-                d["issued_at"] = r["issued_at"].get<std::string>().substr(0, 16);
-                d["person_href"] = fmt::format("/clients/{}", c->person.value);
-                d["person_id"] = c->person.value;
-                const json& controller = r["controller"];
-                d["receiver"] = controller.contains("name")
-                                    ? controller["name"].get<std::string>()
-                                    : T(deps, ctx, "Any {kind} agency of the consortium",
-                                        {{"kind", controller["kind"].get<std::string>()}});
-                json cats = json::array();
-                for (const auto& x : r["data_categories"]) cats.push_back({{"label", x["label"]}});
-                d["categories"] = std::move(cats);
-                d["scope"] = r["scope"] == "full" ? T(deps, ctx, "Full: every category that may be shared")
-                                                  : T(deps, ctx, "Partial: the categories listed");
-                d["purpose"] = T(deps, ctx, r["purpose_label"].get<std::string>());
-                d["legal_basis"] = r["legal_basis"];
-                d["valid_from"] = DateText(deps, ctx, r["valid_from"]);
-                d["valid_to"] = DateText(deps, ctx, r["valid_to"]);
-                d["how_to_withdraw"] = r["how_to_withdraw"];
-                d["evidence"] = r["evidence"]["type"] == "signed_form"
-                                    ? T(deps, ctx, "Signed form") + " " +
-                                          r["evidence"]["document_ref"].get<std::string>()
-                                    : T(deps, ctx, "Given by the person themself");
-                d["recorded_by"] = r["recorded_by"];
-                d["state"] = ConsentWord(deps, ctx, r["state"]);
-                json events = json::array();
-                for (const auto& e : r["events"]) {
-                  events.push_back({{"event", ConsentWord(deps, ctx, e["event"])},
-                                    {"at", e["at"].get<std::string>().substr(0, 16)},
-                                    {"actor", e["actor"]},
-                                    {"reason", e["reason"]}});
-                }
-                d["events"] = std::move(events);
-                d["json_href"] = fmt::format("/api/v1/consents/{}/receipt", *id);
-                if (MayRecordConsent(ctx.Who()) && c->state != sharing::ConsentState::kWithdrawn) {
-                  d["withdraw_action"] = fmt::format("/consents/{}/withdraw", *id);
-                }
-                if (ctx.request.Query("recorded") == "1") d["flash"] = T(deps, ctx, "Consent recorded");
-                if (ctx.request.Query("withdrawn") == "1") d["flash"] = T(deps, ctx, "Consent withdrawn");
-                if (ctx.request.Query("reason") == "missing") {
-                  const std::string message = T(deps, ctx, "Give the reason the client gave");
-                  d["e_reason"] = message;
-                  d["has_errors"] = true;
-                  d["errors"] = json::array({{{"message", message}, {"href", "#reason"}}});
-                }
-                return Render(deps, 200, "consent_receipt", d);
+                return ReceiptPage(deps, ctx, *id, 200);
               }});
 
   router.Add({"POST", "/consents/{id}/withdraw", Auth::kPage, "", [&deps](Context& ctx) {
@@ -213,13 +224,20 @@ void AddConsentPages(Router& router, const PageDeps& deps) {
                 if (!MayRecordConsent(ctx.Who())) return ErrorFor(deps, ctx, ConsentRoleRefusal());
                 const auto form = ParseForm(ctx.request.body);
                 const std::string reason = Trim(FormValue(form, "reason"));
-                if (reason.empty()) {
-                  // Back to the receipt to give the reason, if the consent is the caller's to see.
-                  auto c = deps.consents->Get(ctx.Who(), *id, "consent.receipt");
-                  if (!c.ok()) return ErrorFor(deps, ctx, c.status());
-                  return Response::Redirect(fmt::format("/consents/{}/receipt?reason=missing#reason", *id));
-                }
+                // The receipt again, with the mistake beside the reason, if the consent is the
+                // caller's to see.
+                if (reason.empty())
+                  return ReceiptPage(deps, ctx, *id, 400,
+                                     T(deps, ctx, "Give the reason the client gave"));
                 auto done = deps.consents->Record(ctx.Who(), *id, sharing::ConsentAction::kWithdraw, reason);
+                if (!done.ok() && done.status().code() == core::StatusCode::kInvalidArgument) {
+                  std::string message = done.status().message();
+                  for (const auto& e : done.status().fields()) {
+                    if (e.field == "reason") message = "the reason " + e.message;
+                  }
+                  return ReceiptPage(deps, ctx, *id, 400,
+                                     T(deps, ctx, page_support::Capitalised(message)), reason);
+                }
                 if (!done.ok()) return ErrorFor(deps, ctx, done.status());
                 return Response::Redirect(fmt::format("/consents/{}/receipt?withdrawn=1", *id));
               }});

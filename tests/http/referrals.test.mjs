@@ -220,8 +220,15 @@ test('consent recorded and withdrawn from the pages; withdrawing closes the refe
   const sent = await city.post('/api/v1/referrals', referral(toTrust));
   assert.equal(sent.status, 201, sent.text);
   const noReason = await post(`/consents/${id}/withdraw`, { reason: '' });
-  assert.equal(noReason.status, 303);
-  assert.match((await city.get(noReason.headers.get('location'))).text, /Give the reason the client gave/);
+  assert.equal(noReason.status, 400);
+  assert.match(noReason.text, /href="#reason">Give the reason the client gave/);
+  // A reason too long is named at the form, and what was typed is kept.
+  const long = `She said: ${'no more. '.repeat(60)}`;
+  const tooLong = await post(`/consents/${id}/withdraw`, { reason: long });
+  assert.equal(tooLong.status, 400);
+  assert.match(tooLong.text, /href="#reason">The reason must be at most 500 characters/);
+  assert.ok(tooLong.text.includes(`rows="2">${long.trim()}</textarea>`));
+  assert.match((await city.get(`/consents/${id}/receipt`)).text, /Withdraw the consent/, 'still in force');
   const withdrawn = await post(`/consents/${id}/withdraw`, { reason: 'No longer wants the trust involved.' });
   assert.equal(withdrawn.status, 303);
   assert.doesNotMatch((await city.get(`/consents/${id}/receipt`)).text, /Withdraw the consent/);
