@@ -9,6 +9,7 @@
 
 #include "cases/timeline.h"
 #include "core/crypto.h"
+#include "core/utf8.h"
 #include "frontoffice/office_hours.h"
 #include "http/address_throttle.h"
 #include "http/api_timeline.h"
@@ -1242,7 +1243,11 @@ void SameIdentifier(const PageDeps& deps, const Context& ctx, const registry::Pe
   }
 }
 
-Response ClientPage(const PageDeps& deps, Context& ctx, const registry::PersonView& view, bool emergency) {
+// With `justification_error`, the emergency access form is open and says what is wrong with what
+// was typed (`justification`), which it keeps.
+Response ClientPage(const PageDeps& deps, Context& ctx, const registry::PersonView& view,
+                    bool emergency, const std::string& justification_error = "",
+                    const std::string& justification = "") {
   const auto& p = view.person;
   json d = Common(deps, ctx, p.DisplayName(), "clients");
   d["name"] = p.DisplayName();
@@ -1511,6 +1516,13 @@ Response ClientPage(const PageDeps& deps, Context& ctx, const registry::PersonVi
       d["errors"] = json::array({{{"message", d["e_portal_code"]}, {"href", "#portal-code"}}});
     }
     if (ctx.request.Query("portal_linked") == "1") d["flash"] = tr("Portal account linked");
+  }
+  if (!justification_error.empty() && d.contains("emergency_href")) {
+    d["e_justification"] = justification_error;
+    d["f_justification"] = justification;
+    d["has_errors"] = true;
+    d["errors"] = json::array({{{"message", justification_error}, {"href", "#justification"}}});
+    return Page(deps, 400, "client_view", d);
   }
   return Page(deps, 200, "client_view", d);
 }
@@ -1989,8 +2001,13 @@ void AddPages(Router& router, const PageDeps& deps) {
                                                  "only caseworkers, specialists, coordinators and managers may use "
                                                  "emergency access"));
                 }
-                if (justification.size() < 10 || justification.size() > 500) {
+                if (core::Utf8Length(justification) < 10 || core::Utf8Length(justification) > 500) {
+                  const std::string error = page_support::T(
+                      deps, ctx, "Say why you need this now, in 10 to 500 characters");
                   auto view = deps.persons.Get(ctx.Who(), core::PersonId{*id});
+                  // Part of the record is open to them: it stays on the page, the mistake beside
+                  // the reason.
+                  if (view.ok()) return ClientPage(deps, ctx, *view, false, error, justification);
                   return ClientRefused(deps, ctx, *id,
                                        view.ok() ? core::Status::PermissionDenied("some of this record is withheld")
                                                  : view.status(),

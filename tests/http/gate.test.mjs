@@ -264,6 +264,24 @@ test('a page shows another agency only what it may see, with what is withheld an
   assert.equal(refused.status, 403);
 });
 
+test('a reason too short for emergency access keeps the part of the record already shown, and what was typed', T, async () => {
+  const page = await ngo.get(`/clients/${person}`);
+  assert.match(page.text, /Emergency access to what is withheld/);
+  const before = await count('break_glass_accesses');
+  const short = await ngo.req('POST', `/clients/${person}/emergency`, {
+    headers: { 'Content-Type': 'application/x-www-form-urlencoded' },
+    body: new URLSearchParams({ csrf_token: hiddenCsrf(page.text), justification: 'short' }).toString(),
+  });
+  assert.equal(short.status, 400);
+  assert.match(short.text, /Gatekeeper/);
+  assert.match(short.text, /9 Tide Street/);
+  assert.match(short.text, /href="#justification">Say why you need this now, in 10 to 500 characters/);
+  assert.match(short.text, /<details class="govuk-details" open>/);
+  assert.match(short.text, /name="justification" rows="3" aria-describedby="justification-error">short<\/textarea>/);
+  assert.doesNotMatch(short.text, /You cannot see this client/);
+  assert.equal(await count('break_glass_accesses'), before);
+});
+
 test('tell us once: a change reaches every other agency that knows the person, which marks it applied', T, async () => {
   const state = await login(server.url, 'caseworker.state');
   // The state's benefits agency keeps its own record of the person.
