@@ -60,11 +60,20 @@ json RoleChoices(const PageDeps& deps, const Context& ctx, const std::vector<Rol
   json out = json::array();
   for (const auto& t : kRoleTexts) {
     const std::string name(authz::RoleName(t.role));
-    out.push_back({{"value", name},
-                   {"id", "role-" + name},
-                   {"label", T(deps, ctx, t.label)},
-                   {"hint", T(deps, ctx, t.hint)},
-                   {"checked", std::find(chosen.begin(), chosen.end(), t.role) != chosen.end()}});
+    const bool checked = std::find(chosen.begin(), chosen.end(), t.role) != chosen.end();
+    // The governance role is the deployment operator's to give and take (`onedoor user create`),
+    // not an administrator's: it is not offered, and an account that has it keeps it.
+    const bool fixed = t.role == Role::kGovernance;
+    if (fixed && !checked) continue;
+    out.push_back(
+        {{"value", name},
+         {"id", "role-" + name},
+         {"label", T(deps, ctx, t.label)},
+         {"hint",
+          fixed ? T(deps, ctx, "Given and taken by the deployment's operator, not here: it stays")
+                : T(deps, ctx, t.hint)},
+         {"checked", checked},
+         {"fixed", fixed}});
   }
   return out;
 }

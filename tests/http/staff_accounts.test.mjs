@@ -232,12 +232,19 @@ test('only the administrators of the account\'s agency manage it; their own acco
   // The governance role is the operator's to give: an agency's administrator gives it to no one,
   // themselves included, and does not reset the password of an account that has it.
   const form = await cityAdmin.go('GET', `/staff/${self}`);
+  // It is not offered on the forms; an account that has it shows it, fixed, and keeps it.
+  assert.doesNotMatch(form.text, /id="role-governance"/);
+  assert.doesNotMatch((await cityAdmin.go('GET', '/staff/new')).text, /id="role-governance"/);
+  const governor = await idOf('governance.city');
+  const theirs = await cityAdmin.go('GET', `/staff/${governor}`);
+  assert.match(theirs.text, /<input type="hidden" name="roles" value="governance">/);
+  assert.match(theirs.text, /id="role-governance" type="checkbox" value="governance" checked disabled/);
   const grab = await cityAdmin.go('POST', `/staff/${self}/roles`,
     new URLSearchParams([['csrf_token', hiddenCsrf(form.text)], ['roles', 'admin'], ['roles', 'governance']]));
   assert.equal(grab.status, 403);
   assert.match(grab.text, /operator/);
   assert.equal(await sql(db, `SELECT group_concat(role) FROM user_roles WHERE user_id = ${self}`), 'admin');
-  const governance = await idOf('governance.city');
+  const governance = governor;
   const hash = await sql(db, `SELECT password_hash FROM users WHERE id = ${governance}`);
   const reset = await send(cityAdmin, `/staff/${governance}`, `/staff/${governance}/password`, { password: 'seven swans swimming' });
   assert.equal(reset.status, 403);
