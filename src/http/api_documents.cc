@@ -2,6 +2,7 @@
 
 #include <fmt/format.h>
 
+#include <cctype>
 #include <nlohmann/json.hpp>
 
 #include "http/json_body.h"
@@ -27,12 +28,36 @@ json DocumentJson(const cases::Document& d) {
           {"content", fmt::format("/api/v1/documents/{}/content", d.id)}};
 }
 
-// The file name for Content-Disposition: printable ASCII without quotes or backslashes, the
-// rest replaced, so that no header can be broken by a name.
-std::string SafeFileName(const std::string& name) {
-  std::string out;
-  for (unsigned char c : name) out.push_back(c >= 0x20 && c < 0x7f && c != '"' && c != '\\' ? static_cast<char>(c) : '_');
-  return out.empty() ? "document" : out;
+// Content-Disposition for a file's name (RFC 6266): `filename` with printable ASCII only (quotes,
+// backslashes and each other character replaced by "_", so that no header can be broken by a
+// name), and, when the name has more than that, `filename*` with the whole name in UTF-8,
+// percent-encoded (RFC 8187), which browsers prefer: "Lohn März.pdf" downloads as it was named.
+std::string ContentDisposition(const std::string& name) {
+  std::string ascii;
+  std::string encoded;
+  bool plain = true;
+  for (size_t i = 0; i < name.size(); ++i) {
+    const auto c = static_cast<unsigned char>(name[i]);
+    if (c >= 0x80) {
+      plain = false;
+      if ((c & 0xC0) != 0x80) ascii.push_back('_');  // one "_" per character, not per byte
+    } else if (c < 0x20 || c == 0x7f || c == '"' || c == '\\') {
+      plain = false;
+      ascii.push_back('_');
+    } else {
+      ascii.push_back(static_cast<char>(c));
+    }
+    const bool attr_char = std::isalnum(c) != 0 && c < 0x80;
+    if (attr_char ||
+        std::string_view("!#$&+-.^_`|~").find(static_cast<char>(c)) != std::string_view::npos) {
+      encoded.push_back(static_cast<char>(c));
+    } else {
+      encoded += fmt::format("%{:02X}", c);
+    }
+  }
+  if (ascii.empty()) return "attachment; filename=\"document\"";
+  if (plain) return fmt::format("attachment; filename=\"{}\"", ascii);
+  return fmt::format("attachment; filename=\"{}\"; filename*=UTF-8''{}", ascii, encoded);
 }
 
 void AddDocumentRoutes(Router& router, cases::DocumentService& documents) {
@@ -79,8 +104,7 @@ void AddDocumentRoutes(Router& router, cases::DocumentService& documents) {
                 resp.status = 200;
                 resp.body = std::move(got->second);
                 resp.Header("Content-Type", got->first.media_type);
-                resp.Header("Content-Disposition",
-                            fmt::format("attachment; filename=\"{}\"", SafeFileName(got->first.file_name)));
+                resp.Header("Content-Disposition", ContentDisposition(got->first.file_name));
                 resp.Header("Cache-Control", "no-store");
                 resp.Header("ETag", fmt::format("\"{}\"", got->first.sha256));
                 return resp;

@@ -59,13 +59,21 @@ test('a PDF uploaded through the API comes back byte for byte, as the gate allow
   assert.equal(r.status, 200);
   assert.equal(r.headers.get('content-type'), 'application/pdf');
   assert.equal(r.headers.get('x-content-type-options'), 'nosniff');
-  assert.equal(r.headers.get('content-disposition'), 'attachment; filename="pay _march_.pdf"');
+  // The name as it was in filename* (RFC 8187), which browsers prefer; printable ASCII in filename.
+  assert.equal(r.headers.get('content-disposition'), 'attachment; filename="pay _march_.pdf"; filename*=UTF-8\'\'pay%20%22march%22.pdf');
   assert.equal(r.headers.get('etag'), `"${made.body.sha256}"`);
   assert.ok(Buffer.from(await r.arrayBuffer()).equals(pdf), 'the same bytes');
 
+  const umlaut = await raw(city, `/api/v1/persons/${person}/documents?kind=payslip&category=income&file_name=${encodeURIComponent('Lohn März.pdf')}`,
+    pdf, 'application/pdf');
+  assert.equal(umlaut.status, 201, umlaut.text);
+  const named = await fetch(server.url + umlaut.body.content, { headers: city.headers('GET') });
+  assert.equal(named.headers.get('content-disposition'), "attachment; filename=\"Lohn M_rz.pdf\"; filename*=UTF-8''Lohn%20M%C3%A4rz.pdf");
+  await named.arrayBuffer();
+
   const list = await city.get(`/api/v1/persons/${person}/documents`);
   assert.equal(list.status, 200, list.text);
-  assert.deepEqual(list.body.items.map((d) => d.file_name), ['pay "march".pdf']);
+  assert.deepEqual(list.body.items.map((d) => d.file_name), ['Lohn März.pdf', 'pay "march".pdf']);
   // The trust holds nothing of the person and has no agreement: refused, and the bytes not found.
   assertProblem(await ngo.get(`/api/v1/persons/${person}/documents`), 403);
   assertProblem(await ngo.get(made.body.content), 404);
@@ -104,5 +112,5 @@ test('the client page takes a file from a multipart form', T, async () => {
   assert.equal(back.status, 303);
   const again = await city.get(back.headers.get('location').replace(/#.*/, ''));
   assert.match(again.text, /The file is not a PNG file/);
-  assert.equal(Number(await sql(db, `SELECT count(*) FROM documents WHERE person_id = ${person}`)), 2);
+  assert.equal(Number(await sql(db, `SELECT count(*) FROM documents WHERE person_id = ${person}`)), 3);
 });
