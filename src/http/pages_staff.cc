@@ -4,9 +4,10 @@
 // switching it off or on. Calls accounts::AccountService, which checks the caller is an
 // administrator of the account's agency and audits every change and refusal.
 
-#include <algorithm>
-
 #include <fmt/format.h>
+
+#include <algorithm>
+#include <map>
 
 #include "http/json_body.h"
 #include "http/page_support.h"
@@ -114,7 +115,21 @@ void AddErrors(const PageDeps& deps, const Context& ctx, json& d, const std::vec
   for (const auto& e : errors) {
     std::string field = e.field;
     if (field.rfind("roles", 0) == 0) field = "roles";
-    const std::string message = T(deps, ctx, Capitalised(e.message));
+    // A message that is part of a sentence ("is required") is said with its field's name, as it
+    // alone does not say which.
+    static const std::map<std::string, std::string> kLabels = {{"display_name", "Full name"},
+                                                               {"username", "Username"},
+                                                               {"email", "Work e-mail address"},
+                                                               {"password", "Temporary password"},
+                                                               {"office", "Office"},
+                                                               {"roles", "Roles"}};
+    std::string message = T(deps, ctx, Capitalised(e.message));
+    const bool fragment = e.message.rfind("is ", 0) == 0 || e.message.rfind("must ", 0) == 0;
+    if (auto label = kLabels.find(field); fragment && label != kLabels.end()) {
+      if (!message.empty() && message[0] >= 'A' && message[0] <= 'Z')
+        message[0] = static_cast<char>(message[0] - 'A' + 'a');
+      message = T(deps, ctx, label->second) + ": " + message;
+    }
     if (!d.contains("e_" + field)) d["e_" + field] = message;
     list.push_back({{"message", message}, {"href", "#" + (field == "roles" ? std::string("role-frontdesk") : field)}});
   }

@@ -67,6 +67,9 @@ test('an administrator adds an account whose owner chooses their own password be
   assert.equal(empty.status, 400);
   assert.deepEqual(errorSummary(empty.text).map(([f]) => f).sort(), ['display_name', 'password', 'role-frontdesk', 'username']);
   assert.match(empty.text, /A staff account needs at least one role/);
+  // Each message names its field: "Is required" alone does not say which.
+  assert.match(empty.text, /href="#display_name">Full name: is required/);
+  assert.match(empty.text, /href="#username">Username: must be 3 to 64 characters/);
   const taken = await send(admin, '/staff/new', '/staff', {
     display_name: 'Rita Newcomer', username: 'caseworker.city', password: 'river stones and moss', roles: 'frontdesk',
   });
