@@ -584,19 +584,23 @@ void AddOfficePages(Router& router, const PageDeps& deps) {
                 forms.values = {{"f_slot_date", date}, {"f_slot_start", start}, {"f_slot_count", count},
                                 {"f_slot_minutes", minutes}, {"f_slot_capacity", capacity},
                                 {"f_slot_queue", FormValue(form, "queue")}};
-                auto number = [&](const std::string& text, const char* field) -> int {
+                // Each number's message says which it is and what it may be (the service's limits).
+                auto number = [&](const std::string& text, const char* field,
+                                  const char* message) -> int {
                   auto v = ParseId(text, field);
                   if (!v.ok() || *v > 100000) {
                     forms.errors.push_back({{"field", std::string("slot_") + field},
-                                            {"message", T(deps, ctx, "Write a whole number, like 8")}});
+                                            {"message", T(deps, ctx, message)}});
                     return 0;
                   }
                   return static_cast<int>(*v);
                 };
                 frontoffice::NewSlots in;
-                in.count = number(count, "count");
-                in.minutes = number(minutes, "minutes");
-                in.capacity = number(capacity, "capacity");
+                in.count = number(count, "count", "Enter how many slots to open, from 1 to 200");
+                in.minutes = number(minutes, "minutes",
+                                    "Enter how long each slot is, from 5 to 240 minutes");
+                in.capacity = number(capacity, "capacity",
+                                     "Enter how many people each slot takes, from 1 to 50");
                 auto queue = ParseId(FormValue(form, "queue"), "queue");
                 if (!queue.ok()) {
                   forms.errors.push_back({{"field", "slot_queue"}, {"message", T(deps, ctx, "Choose a queue")}});
@@ -651,9 +655,19 @@ void AddOfficePages(Router& router, const PageDeps& deps) {
                     }
                     return Said(deps, ctx, Capitalised(message));
                   };
+                  static const std::map<std::string, std::string> kNumbers = {
+                      {"count", "Enter how many slots to open, from 1 to 200"},
+                      {"minutes", "Enter how long each slot is, from 5 to 240 minutes"},
+                      {"capacity", "Enter how many people each slot takes, from 1 to 50"}};
                   for (const auto& f : slots.status().fields()) {
-                    forms.errors.push_back({{"field", fields.count(f.field) ? fields.at(f.field) : "slot_start"},
-                                            {"message", slot_message(f.message)}});
+                    // A number out of range ("from 1 to 200 slots at a time"); other messages about
+                    // a field (the office closed during a slot) are the service's.
+                    auto number =
+                        f.message.starts_with("from ") ? kNumbers.find(f.field) : kNumbers.end();
+                    forms.errors.push_back(
+                        {{"field", fields.count(f.field) ? fields.at(f.field) : "slot_start"},
+                         {"message", number != kNumbers.end() ? T(deps, ctx, number->second)
+                                                              : slot_message(f.message)}});
                   }
                   if (slots.status().fields().empty()) {
                     forms.errors.push_back(

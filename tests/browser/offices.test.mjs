@@ -95,6 +95,16 @@ test('a manager sets up an office: hours, a queue, a counter, slots, and a booki
   await page.locator('#slot_queue').selectOption({ label: 'D — Passports' });
   await page.locator('#slot_date').fill(date);
   await page.locator('#slot_start').fill('16:30');
+  // Each number is named with what it may be.
+  for (const id of ['#slot_count', '#slot_minutes', '#slot_capacity']) await page.locator(id).fill('0');
+  await page.getByRole('button', { name: 'Open the slots' }).click();
+  const summary = page.locator('.govuk-error-summary');
+  await summary.waitFor();
+  for (const message of ['Enter how many slots to open, from 1 to 200', 'Enter how long each slot is, from 5 to 240 minutes',
+    'Enter how many people each slot takes, from 1 to 50']) {
+    await summary.getByText(message).waitFor();
+  }
+  await page.locator('#slot_capacity').fill('1');
   await page.locator('#slot_count').fill('4');
   await page.locator('#slot_minutes').fill('15');
   await page.getByRole('button', { name: 'Open the slots' }).click();
