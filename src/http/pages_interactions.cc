@@ -5,10 +5,12 @@
 
 #include <fmt/format.h>
 
+#include <map>
+
 #include "access/access_gate.h"
+#include "frontoffice/office_hours.h"
 #include "http/api_interactions.h"
 #include "http/json_body.h"
-#include "frontoffice/office_hours.h"
 #include "http/page_support.h"
 
 namespace http {
@@ -109,8 +111,15 @@ void FormInto(const PageDeps& deps, const Context& ctx, json& d, const std::mult
   json list = json::array();
   for (const auto& e : errors) {
     std::string field = e.field == "duration_minutes" ? "minutes" : e.field;
+    // The service's messages name its codes ("follow_up"); a person is asked in words.
+    static const std::map<std::string, std::string> kAsked = {
+        {"channel", "Choose how the contact was made"},
+        {"outcome", "Choose the outcome"},
+        {"minutes", "Enter the minutes it took, from 0 to 600"}};
     std::string message = e.message;
     if (!message.empty()) message[0] = static_cast<char>(std::toupper(static_cast<unsigned char>(message[0])));
+    if (auto asked = kAsked.find(field); asked != kAsked.end() && e.message.starts_with("must be "))
+      message = asked->second;
     message = T(deps, ctx, message);
     if (!d.contains("e_" + field)) d["e_" + field] = message;
     std::string href = "#contact-" + field;

@@ -59,7 +59,7 @@ test('a visit is recorded at the desk and rated by the person through their link
   await page.getByText('Record a contact', { exact: true }).click();
   await button('Record the contact').click();
   await page.getByRole('heading', { level: 1, name: 'Record a contact' }).waitFor();
-  await page.locator('.govuk-error-summary').getByText('Must be desk, phone, web, email or outreach').waitFor();
+  await page.locator('.govuk-error-summary').getByText('Choose how the contact was made').waitFor();
   await checkA11y(page, 'contact form with errors');
   await page.getByLabel('At the desk').check();
   await field('What was it about?').fill('Help with a benefit letter');
