@@ -422,8 +422,9 @@ void ApplyForm(FormInput& in, registry::Person& p) {
 // sentences that lead a service's message ("Date of birth: the month must be between 1 and 12")
 // with each part translated.
 std::string FormErrorText(const PageDeps& deps, const Context& ctx, const std::string& message) {
-  for (const char* lead : {"Date of birth: ", "Date of death: ", "Enter the national identity number: ",
-                           "The date of death "}) {
+  for (const char* lead :
+       {"Date of birth: ", "Date of death: ", "Enter the national identity number: ",
+        "The date of death ", "The family name ", "The given name "}) {
     const std::string l(lead);
     if (message.rfind(l, 0) == 0) {
       return page_support::T(deps, ctx, l + "{problem}",
@@ -469,7 +470,17 @@ std::vector<core::FieldError> ToFormErrors(const core::Status& s) {
   for (const auto& e : s.fields()) {
     std::string field = FormFieldFor(e.field);
     std::string message = e.message;
-    if (field == "family_name" && e.field.find("/family") != std::string::npos) message = "Enter the family name or the given name";
+    if (field == "family_name" && e.field.find("/family") != std::string::npos) {
+      // A name too long or not one line is said as it is; a missing one asks for either name.
+      message = e.message.rfind("must ", 0) == 0 ? "The family name " + e.message
+                                                 : "Enter the family name or the given name";
+    }
+    if (field == "given_name" && e.message.rfind("must ", 0) == 0)
+      message = "The given name " + e.message;
+    if (field == "birth_date" && e.field == "birth_date" &&
+        e.message.rfind("Date of birth", 0) != 0) {
+      message = "Date of birth: " + e.message;
+    }
     if (field == "phone") message = "Enter a phone number, like 0400 123 456 or +61 400 123 456";
     if (field == "email") message = "Enter an email address in the right format, like name@example.org";
     if (field == "sex") message = "Select the sex as recorded";

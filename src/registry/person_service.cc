@@ -20,8 +20,8 @@ using core::Status;
 using core::StatusOr;
 using nlohmann::json;
 
-// A date of death after today is a typing error; so is one recorded in a later year or month.
-// A date of birth or of death after today is a mistake in the record (a year typed wrong).
+// A date of birth or of death after today is a mistake in the record (a year typed wrong); so is
+// a living person's date of birth more than 130 years ago.
 Status NotInFuture(const Person& p, core::Timestamp now) {
   const core::Date today = now.UtcDate();
   auto future = [&](const core::PartialDate& d) {
@@ -29,9 +29,31 @@ Status NotInFuture(const Person& p, core::Timestamp now) {
   };
   std::vector<core::FieldError> errors;
   if (p.birth_date && future(*p.birth_date)) errors.push_back({"birth_date", "is in the future"});
+  // Nobody alive was born more than 130 years ago: a year typed wrong (1800 for 1980), unless the
+  // record says the person died.
+  if (p.birth_date && !p.death_date && p.birth_date->year < today.year - 130) {
+    errors.push_back({"birth_date", "is more than 130 years ago: check the year"});
+  }
   if (p.death_date && future(*p.death_date)) errors.push_back({"death_date", "is in the future"});
   if (errors.empty()) return Status::Ok();
   return Status::InvalidArgument("the client record has invalid fields", std::move(errors));
+}
+
+// Validate and NotInFuture together, so that every mistake is named at once (a name too long and
+// a date of birth in the future); a field already wrong is named once.
+Status CheckRecord(const Person& p, core::Timestamp now) {
+  Status v = Validate(p);
+  Status f = NotInFuture(p, now);
+  if (v.ok()) return f;
+  if (f.ok() || v.code() != core::StatusCode::kInvalidArgument) return v;
+  std::vector<core::FieldError> fields = v.fields();
+  for (const auto& e : f.fields()) {
+    if (std::none_of(fields.begin(), fields.end(),
+                     [&](const core::FieldError& x) { return x.field == e.field; })) {
+      fields.push_back(e);
+    }
+  }
+  return Status::InvalidArgument(v.message(), std::move(fields));
 }
 
 std::string BirthText(const Person& p) { return p.birth_date ? p.birth_date->ToString() : std::string(); }
@@ -210,8 +232,7 @@ void PersonService::CreateAll(std::span<PendingCreate* const> batch) {
 }
 
 StatusOr<Person> PersonService::Create(const authz::Principal& who, Person input) {
-  RETURN_IF_ERROR(Validate(input));
-  RETURN_IF_ERROR(NotInFuture(input, clock_.Now()));
+  RETURN_IF_ERROR(CheckRecord(input, clock_.Now()));
   Person p = std::move(input);
   PendingCreate mine{&who, &p, {}, Status::Ok()};
   creates_.Submit(&db_, mine, [this](std::span<PendingCreate* const> batch) { CreateAll(batch); });
@@ -380,8 +401,7 @@ StatusOr<Person> PersonService::Update(const authz::Principal& who, core::Person
     }
     ASSIGN_OR_RETURN(Person old, FromStorageJson(rows[0].Text(1)));
     KeepWithheld(p, old, decision);
-    RETURN_IF_ERROR(Validate(p));
-    RETURN_IF_ERROR(NotInFuture(p, clock_.Now()));
+    RETURN_IF_ERROR(CheckRecord(p, clock_.Now()));
     std::vector<Change> changes = Diff(old, p);
     p.id = id;
     p.created_at = old.created_at;

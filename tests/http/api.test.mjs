@@ -551,6 +551,12 @@ describe('bad input', () => {
     assert.ok(names);
     await rejected(() => api.post(url, noNames), 400, { fields: ['names'] });
     await rejected(() => api.post(url, newPerson('Sexy', { sex: 'sometimes' })), 400, { fields: ['sex'] });
+    // A living person born more than 130 years ago is a year typed wrong; one who died is history.
+    const ancient = await rejected(() => api.post(url, newPerson('Ancient', { birth_date: '1800-01-01' })), 400,
+      { fields: ['birth_date'] });
+    assert.match(ancient.errors[0].message, /more than 130 years ago/);
+    const historic = await api.post(url, newPerson('Historic', { birth_date: '1800-01-01', death_date: '1870-05-02' }));
+    assert.equal(historic.status, 201, historic.text);
     await rejected(() => api.post(url, newPerson('Dup', {
       identifiers: [{ kind: 'passport', value: 'X1' }, { kind: 'passport', value: 'X1' }] })), 400,
     { fields: ['identifiers/1'] });
@@ -563,6 +569,22 @@ describe('bad input', () => {
     assert.equal(ok.body.names[0].given.length, 200);
     const long = await rejected(() => api.post(url, given(201)), 400, { fields: ['names/0/given'] });
     assert.match(long.errors[0].message, /at most 200 characters/);
+  });
+
+  test('the registration form says which name or date is wrong, in the page\'s language', T, async () => {
+    const form = await caseworker.get('/clients/new');
+    const send = (fields, headers = {}) => caseworker.req('POST', '/clients', {
+      headers: { 'Content-Type': 'application/x-www-form-urlencoded', ...headers },
+      body: new URLSearchParams({ csrf_token: hiddenCsrf(form.text), ...fields }).toString() });
+    const before = await personCount();
+    const long = await send({ given_name: 'Zed', family_name: 'L'.repeat(201), birth_day: '1', birth_month: '2', birth_year: '2090' });
+    assert.equal(long.status, 400);
+    assert.match(long.text, /href="#family_name">The family name must be at most 200 characters/);
+    assert.match(long.text, /href="#birth_day">Date of birth: is in the future/);
+    const es = await send({ given_name: 'Zed', family_name: 'Lopez', birth_day: '1', birth_month: '2', birth_year: '2090' },
+      { Cookie: `${caseworker.auth.cookie}; onedoor_lang=es` });
+    assert.match(es.text, /Fecha de nacimiento: es una fecha futura/);
+    assert.equal(await personCount(), before);
   });
 
   test('a bad update leaves the record unchanged', T, async () => {
