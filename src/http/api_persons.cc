@@ -139,9 +139,19 @@ void AddPersonRoutes(Router& router, registry::PersonService& persons, registry:
                                                        "version: send the ETag as it was read"),
                       ctx.request.request_id, 412);
                 }
-                if (tag.size() >= 2 && tag.front() == '"' && tag.back() == '"') tag = tag.substr(1, tag.size() - 2);
+                // An entity tag is quoted (RFC 9110, 8.8.3), and this one is a version as written
+                // in the ETag: "2", never 2 or "02".
+                const bool quoted = tag.size() >= 3 && tag.front() == '"' && tag.back() == '"';
+                if (quoted) tag = tag.substr(1, tag.size() - 2);
                 auto version = ParseId(tag, "If-Match");
-                if (!version.ok()) return Fail(version.status(), ctx);
+                if (!quoted || !version.ok() || std::to_string(*version) != tag) {
+                  return Fail(
+                      core::Status::InvalidArgument(
+                          "the If-Match header is not valid",
+                          {{"If-Match",
+                            "send the ETag you read as it was sent, quotes included, like \"3\""}}),
+                      ctx);
+                }
                 auto body = ParseJsonObject(ctx.request);
                 if (!body.ok()) return Fail(body.status(), ctx);
                 auto person = registry::FromJson(*body);

@@ -399,8 +399,11 @@ describe('persons', () => {
     const missing = await api.put(url, changed);
     assertProblem(missing, 428, { detail: /If-Match/ });
 
-    const garbage = await api.put(url, changed, { headers: { 'If-Match': '"abc"' } });
-    assertProblem(garbage, 400, { fields: ['If-Match'] });
+    // Not an ETag as it was sent: a word, no quotes, a leading zero.
+    for (const tag of ['"abc"', '2', '"02"', '""']) {
+      const garbage = assertProblem(await api.put(url, changed, { headers: { 'If-Match': tag } }), 400, { fields: ['If-Match'] });
+      assert.match(garbage.errors[0].message, /quotes included/, tag);
+    }
     // "*" and a list would change a version the sender has not seen; a weak tag names none.
     for (const tag of ['*', '"1", "2"']) {
       assertProblem(await api.put(url, changed, { headers: { 'If-Match': tag } }), 400, { fields: ['If-Match'] });
