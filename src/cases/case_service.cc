@@ -571,7 +571,12 @@ StatusOr<Case> CaseService::Review(const authz::Principal& who, int64_t id, int6
                         .status());
     RETURN_IF_ERROR(tx.Execute("UPDATE cases SET next_review_at = ? WHERE id = ?", {next.micros, c.id}).status());
     ch.kind = "reviewed";
-    ch.text = fmt::format("Reviewed: {} Next review by {}.", notes, When(next).substr(0, 10));
+    // The notes as a sentence of their own, ended if they were not: "Going well. Next review by …".
+    const bool ended =
+        !notes.empty() && std::string_view(".!?").find(notes.back()) != std::string_view::npos;
+    ch.text = notes.empty() ? fmt::format("Reviewed. Next review by {}.", When(next).substr(0, 10))
+                            : fmt::format("Reviewed: {}{} Next review by {}.", notes,
+                                          ended ? "" : ".", When(next).substr(0, 10));
     return Status::Ok();
   });
 }

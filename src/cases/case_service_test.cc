@@ -302,9 +302,13 @@ TEST_P(CaseTest, AConferenceAgreesAPlanWhoseActionsTheirAgenciesCarryOutThenRevi
   // A review four weeks on, then closure.
   clock_.Advance(std::chrono::hours(24 * 29));
   EXPECT_TRUE(achieved->ReviewOverdueAt(clock_.Now()));
-  auto reviewed = cases_->Review(kCoordinator, c.id, achieved->version, "Income steady; housing next.");
+  auto reviewed =
+      cases_->Review(kCoordinator, c.id, achieved->version, "Income steady; housing next");
   ASSERT_TRUE(reviewed.ok());
   EXPECT_FALSE(reviewed->ReviewOverdueAt(clock_.Now()));
+  // The notes are a sentence of their own on the timeline.
+  EXPECT_THAT(reviewed->timeline.back().text,
+              ::testing::StartsWith("Reviewed: Income steady; housing next. Next review by "));
   // Kept for the service metrics: due on day 28, done a day late.
   EXPECT_EQ(Count(fmt::format("SELECT COUNT(*) FROM case_reviews WHERE case_id = {} AND due_at = {} AND "
                               "reviewed_at = {} AND agency_id = {}",
