@@ -2150,7 +2150,11 @@ void AddPages(Router& router, const PageDeps& deps) {
                   if (kind.empty() || e.kind == kind) chosen.push_back(&e);
                 }
                 const int64_t pages = std::max<int64_t>(1, (static_cast<int64_t>(chosen.size()) + kTimelinePage - 1) / kTimelinePage);
-                if (page > pages) return ErrorFor(deps, ctx, core::Status::NotFound(fmt::format("there are {} pages", pages)));
+                if (page > pages) {
+                  return ErrorFor(deps, ctx,
+                                  core::Status::NotFound(pages == 1 ? std::string("there is only 1 page")
+                                                                    : fmt::format("there are {} pages", pages)));
+                }
                 const std::string name = view->person.DisplayName();
                 json d = Common(deps, ctx, page_support::T(deps, ctx, "What has happened: {name}", {{"name", name}}),
                                 "clients");
