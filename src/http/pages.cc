@@ -327,16 +327,17 @@ std::string HrefFor(const std::string& field) {
   return "#" + field;
 }
 
-// "14 February 1987" from a stored date, full or partial; "Not known" when there is none.
-std::string BirthDisplay(const std::string& stored) {
-  auto d = core::PartialDate::Parse(stored);
-  return d.ok() ? d->ToDisplay() : "Not known";
-}
-
 // A date of birth in the page's language: the whole date as DateText writes it; a partial one
 // ("March 1985", "1985") as stored.
 std::string BirthText(const Context& ctx, const core::PartialDate& b) {
   return b.complete() ? page_support::DateText(ctx, core::Date{b.year, b.month, b.day}) : b.ToDisplay();
+}
+
+// The same from a stored date, full or partial; "Not known" (in the page's language) when there
+// is none.
+std::string BirthDisplay(const PageDeps& deps, const Context& ctx, const std::string& stored) {
+  auto d = core::PartialDate::Parse(stored);
+  return d.ok() ? BirthText(ctx, *d) : page_support::T(deps, ctx, "Not known");
 }
 
 struct FormInput {
@@ -1244,7 +1245,7 @@ void SameIdentifier(const PageDeps& deps, const Context& ctx, const registry::Pe
         continue;
       }
       std::string dob = s.birth_date;
-      if (auto parsed = core::PartialDate::Parse(dob); parsed.ok()) dob = parsed->ToDisplay();
+      if (auto parsed = core::PartialDate::Parse(dob); parsed.ok()) dob = BirthText(ctx, *parsed);
       ids.push_back(s.id);
       duplicates.push_back({{"id", std::to_string(s.id.value)},
                             {"name", s.name},
@@ -1276,13 +1277,13 @@ Response ClientPage(const PageDeps& deps, Context& ctx, const registry::PersonVi
       others += (others.empty() ? "" : "; ") + Trim(p.names[i].given + " " + p.names[i].family);
     }
     row("Other names", others);
-    row("Date of birth", p.birth_date ? p.birth_date->ToDisplay() : tr("Not known"));
+    row("Date of birth", p.birth_date ? BirthText(ctx, *p.birth_date) : tr("Not known"));
     std::string sex = p.sex;
     for (const auto& [value, label] : kSexOptions) if (value == p.sex) sex = label;
     row("Sex (as recorded)", sex.empty() ? sex : tr(sex));
     row("Gender", p.gender);
   }
-  if (view.decision.Sees(authz::Field::kDeathDate) && p.death_date) row("Date of death", p.death_date->ToDisplay());
+  if (view.decision.Sees(authz::Field::kDeathDate) && p.death_date) row("Date of death", BirthText(ctx, *p.death_date));
   if (view.decision.Sees(authz::Field::kPreferredLanguage)) row("Preferred language", p.preferred_language);
   if (view.decision.Sees(authz::Field::kNeeds)) {
     row("Interpreter", p.needs.interpreter ? tr("Needed") + (p.needs.interpreter_language.empty() ? std::string() : " (" + p.needs.interpreter_language + ")") : tr("Not needed"));
@@ -1835,7 +1836,7 @@ void AddPages(Router& router, const PageDeps& deps) {
                   std::string ids;
                   for (const auto& i : s.identifiers) ids += (ids.empty() ? "" : ", ") + i.value;
                   std::string dob = s.birth_date;
-                  if (auto parsed = core::PartialDate::Parse(dob); parsed.ok()) dob = parsed->ToDisplay();
+                  if (auto parsed = core::PartialDate::Parse(dob); parsed.ok()) dob = BirthText(ctx, *parsed);
                   results.push_back({{"id", s.id.value},
                                      {"href", fmt::format("/clients/{}", s.id.value)},
                                      {"name", s.name},
@@ -1885,7 +1886,7 @@ void AddPages(Router& router, const PageDeps& deps) {
                         ids.push_back(c.person);
                         duplicates.push_back({{"id", std::to_string(c.person.value)},
                                               {"name", c.name},
-                                              {"birth_date", BirthDisplay(c.birth_date)},
+                                              {"birth_date", BirthDisplay(deps, ctx, c.birth_date)},
                                               {"likelihood", fmt::format("{:.0f}%", c.probability * 100)}});
                       }
                     }
@@ -1915,7 +1916,7 @@ void AddPages(Router& router, const PageDeps& deps) {
                       candidate_ids.push_back(c.person);
                       duplicates.push_back({{"id", std::to_string(c.person.value)},
                                             {"name", c.name},
-                                            {"birth_date", BirthDisplay(c.birth_date)},
+                                            {"birth_date", BirthDisplay(deps, ctx, c.birth_date)},
                                             {"likelihood", fmt::format("{:.0f}%", c.probability * 100)}});
                     }
                   }

@@ -588,6 +588,11 @@ describe('bad input', () => {
       { Cookie: `${caseworker.auth.cookie}; onedoor_lang=es` });
     assert.match(es.text, /Fecha de nacimiento: es una fecha futura/);
     assert.equal(await personCount(), before);
+    // A client's page in Spanish writes the date of birth in Spanish.
+    const made = await create(caseworker, { names: [{ use: 'official', given: 'Junio', family: 'Fechado' }], birth_date: '1957-06-03' });
+    const page = await caseworker.get(`/clients/${made.body.id}`, { headers: { Cookie: `${caseworker.auth.cookie}; onedoor_lang=es` } });
+    assert.match(page.text, /3 de junio de 1957/);
+    assert.doesNotMatch(page.text, /3 June 1957/);
   });
 
   test('a bad update leaves the record unchanged', T, async () => {
