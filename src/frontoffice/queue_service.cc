@@ -308,7 +308,8 @@ StatusOr<Counter> QueueService::SignIn(const authz::Principal& who, int64_t coun
     RETURN_IF_ERROR(MayWork(tx, who, out.office, false));
     if (!who.user.valid()) return Status::PermissionDenied("a member of staff signs in at a counter, not a token");
     if (staff != 0 && staff != who.user.value) {
-      return Status::FailedPrecondition(fmt::format("{} is taken: {} is signed in there", out.name, out.staff));
+      return Status::FailedPrecondition(
+          fmt::format("{} is taken: {} is signed in there", out.name, out.staff));
     }
     // One counter at a time: leave any other.
     RETURN_IF_ERROR(tx.Execute("UPDATE counters SET staff_user_id = NULL, staff = '', signed_in_at = NULL "

@@ -1283,7 +1283,8 @@ Response ClientPage(const PageDeps& deps, Context& ctx, const registry::PersonVi
     row("Sex (as recorded)", sex.empty() ? sex : tr(sex));
     row("Gender", p.gender);
   }
-  if (view.decision.Sees(authz::Field::kDeathDate) && p.death_date) row("Date of death", BirthText(ctx, *p.death_date));
+  if (view.decision.Sees(authz::Field::kDeathDate) && p.death_date)
+    row("Date of death", BirthText(ctx, *p.death_date));
   if (view.decision.Sees(authz::Field::kPreferredLanguage)) row("Preferred language", p.preferred_language);
   if (view.decision.Sees(authz::Field::kNeeds)) {
     row("Interpreter", p.needs.interpreter ? tr("Needed") + (p.needs.interpreter_language.empty() ? std::string() : " (" + p.needs.interpreter_language + ")") : tr("Not needed"));
@@ -1836,7 +1837,8 @@ void AddPages(Router& router, const PageDeps& deps) {
                   std::string ids;
                   for (const auto& i : s.identifiers) ids += (ids.empty() ? "" : ", ") + i.value;
                   std::string dob = s.birth_date;
-                  if (auto parsed = core::PartialDate::Parse(dob); parsed.ok()) dob = BirthText(ctx, *parsed);
+                  if (auto parsed = core::PartialDate::Parse(dob); parsed.ok())
+                    dob = BirthText(ctx, *parsed);
                   results.push_back({{"id", s.id.value},
                                      {"href", fmt::format("/clients/{}", s.id.value)},
                                      {"name", s.name},
@@ -1884,10 +1886,11 @@ void AddPages(Router& router, const PageDeps& deps) {
                     if (found.ok()) {
                       for (const auto& c : *found) {
                         ids.push_back(c.person);
-                        duplicates.push_back({{"id", std::to_string(c.person.value)},
-                                              {"name", c.name},
-                                              {"birth_date", BirthDisplay(deps, ctx, c.birth_date)},
-                                              {"likelihood", fmt::format("{:.0f}%", c.probability * 100)}});
+                        duplicates.push_back(
+                            {{"id", std::to_string(c.person.value)},
+                             {"name", c.name},
+                             {"birth_date", BirthDisplay(deps, ctx, c.birth_date)},
+                             {"likelihood", fmt::format("{:.0f}%", c.probability * 100)}});
                       }
                     }
                   }
@@ -1914,10 +1917,11 @@ void AddPages(Router& router, const PageDeps& deps) {
                   if (found.ok()) {
                     for (const auto& c : *found) {
                       candidate_ids.push_back(c.person);
-                      duplicates.push_back({{"id", std::to_string(c.person.value)},
-                                            {"name", c.name},
-                                            {"birth_date", BirthDisplay(deps, ctx, c.birth_date)},
-                                            {"likelihood", fmt::format("{:.0f}%", c.probability * 100)}});
+                      duplicates.push_back(
+                          {{"id", std::to_string(c.person.value)},
+                           {"name", c.name},
+                           {"birth_date", BirthDisplay(deps, ctx, c.birth_date)},
+                           {"likelihood", fmt::format("{:.0f}%", c.probability * 100)}});
                     }
                   }
                   SameIdentifier(deps, ctx, p, duplicates, candidate_ids);
@@ -2153,8 +2157,9 @@ void AddPages(Router& router, const PageDeps& deps) {
                 const int64_t pages = std::max<int64_t>(1, (static_cast<int64_t>(chosen.size()) + kTimelinePage - 1) / kTimelinePage);
                 if (page > pages) {
                   return ErrorFor(deps, ctx,
-                                  core::Status::NotFound(pages == 1 ? std::string("there is only 1 page")
-                                                                    : fmt::format("there are {} pages", pages)));
+                                  core::Status::NotFound(
+                                      pages == 1 ? std::string("there is only 1 page")
+                                                 : fmt::format("there are {} pages", pages)));
                 }
                 const std::string name = view->person.DisplayName();
                 json d = Common(deps, ctx, page_support::T(deps, ctx, "What has happened: {name}", {{"name", name}}),
