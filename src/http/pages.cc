@@ -78,7 +78,7 @@ json Common(const PageDeps& deps, const Context& ctx, const std::string& title, 
     std::string roles = who.RoleList();
     std::replace(roles.begin(), roles.end(), ',', ' ');
     d["role_list"] = roles;
-    d["purpose_label"] = std::string(authz::PurposeLabel(who.purpose));
+    d["purpose_label"] = messages.Format(lang, std::string(authz::PurposeLabel(who.purpose)));
     json nav = json::array();
     // A person with a portal account sees their own pages only.
     if (who.kind == authz::PrincipalKind::kCitizen) {

@@ -11,7 +11,7 @@ import path from 'node:path';
 import { after, before, test } from 'node:test';
 
 import { catalogue } from '../browser/lib.mjs';
-import { hiddenCsrf, prepareDatabase, repoRoot, request, serve, sql } from './helpers.mjs';
+import { hiddenCsrf, login, prepareDatabase, repoRoot, request, serve, sql } from './helpers.mjs';
 
 const T = { timeout: 60_000 };
 const templates = path.join(repoRoot, 'web', 'templates');
@@ -116,4 +116,11 @@ test('the message a person is sent is written in the language they signed up in'
   assert.match(posted.text, /Revise su correo electrónico/);
   const mail = await sql(db, "SELECT body FROM outgoing_messages WHERE address = 'lucia@example.org'");
   assert.match(mail, /^Confirme su dirección de correo electrónico para usar su cuenta de onedoor: http:\/\/127\.0\.0\.1:\d+\/portal\/verify\?token=[A-Za-z0-9_-]+ \(el enlace sirve durante 48 horas\)\.$/);
+});
+
+test("a staff member's home page names the session's purpose in the page's language", T, async () => {
+  const staff = await login(server.url, 'caseworker.city');
+  const home = await request(server.url, 'GET', '/', { headers: { Cookie: `${staff.auth.cookie}; onedoor_lang=es` } });
+  assert.equal(home.status, 200);
+  assert.match(home.text, /Motivo de esta sesión: Prestación de servicios\./);
 });
