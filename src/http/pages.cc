@@ -240,7 +240,8 @@ json ChangeInWords(const PageDeps& deps, const Context& ctx, const registry::Cha
       {"preferred_language", "Preferred language"},
       {"needs/interpreter", "Interpreter needed"},
       {"needs/interpreter_language", "Interpreter language"},
-      {"needs/accessibility", "Accessibility needs"}};
+      {"needs/accessibility", "Accessibility needs"},
+      {"needs", "Needs"}};
   static const std::map<std::string, std::string> kPart = {
       {"use", "kind"},         {"given", "given name"},  {"family", "family name"},
       {"kind", "kind"},        {"value", "number"},      {"issuer", "issued by"},
@@ -1363,8 +1364,12 @@ Response ClientPage(const PageDeps& deps, Context& ctx, const registry::PersonVi
     if (changes.ok() && !changes->empty()) {
       json list = json::array();
       for (const auto& n : *changes) {
+        // The record's parts in words ("Phone", "Address"), as the history says them.
         std::string fields;
-        for (const auto& f : n.fields) fields += (fields.empty() ? "" : ", ") + f;
+        for (const auto& f : n.fields) {
+          const json words = ChangeInWords(deps, ctx, registry::Change{f, "", ""});
+          fields += (fields.empty() ? "" : ", ") + words.value("field", f);
+        }
         list.push_back({{"at", n.at.ToRfc3339().substr(0, 10)},
                         {"what", fields},
                         {"from", n.from_agency_name},

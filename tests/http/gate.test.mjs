@@ -360,7 +360,7 @@ test("a client's page shows where each change went and the consents with their r
   const page = await city.get(`/clients/${person}`);
   assert.equal(page.status, 200);
   assert.match(page.text, /Where changes went/);
-  assert.match(page.text, /addresses[\s\S]*City Social Services Department[\s\S]*State Benefits Agency[\s\S]*Updated/);
+  assert.match(page.text, /<td class="govuk-table__cell">Address<\/td>[\s\S]*City Social Services Department[\s\S]*State Benefits Agency[\s\S]*Updated/);
   assert.match(page.text, /Consents/);
   assert.match(page.text, /\/consents\/\d+\/receipt/);
 });
