@@ -2048,6 +2048,8 @@ void AddPages(Router& router, const PageDeps& deps) {
                 if (!view.ok()) return ErrorFor(deps, ctx, view.status());
                 json d = FormData(deps, ctx, FormFromPerson(view->person), {}, true);
                 d["form_action"] = fmt::format("/clients/{}/edit", *id);
+                d["record_name"] = view->person.DisplayName();  // as saved, not as typed
+                d["back_href"] = fmt::format("/clients/{}", *id);
                 d["version"] = std::to_string(view->person.version);
                 return Page(deps, 200, "client_form", d);
               }});
@@ -2088,6 +2090,8 @@ void AddPages(Router& router, const PageDeps& deps) {
                     d["has_differences"] = !d["differences"].empty();
                     d["version"] = std::to_string(view->person.version);
                     d["form_action"] = fmt::format("/clients/{}/edit", *id);
+                    d["record_name"] = view->person.DisplayName();  // as saved, not as typed
+                    d["back_href"] = fmt::format("/clients/{}", *id);
                     return Page(deps, 409, "client_form", d);
                   }
                   if (updated.status().code() != core::StatusCode::kInvalidArgument) {
@@ -2098,6 +2102,8 @@ void AddPages(Router& router, const PageDeps& deps) {
                 d = FormData(deps, ctx, in.form, in.errors, true);
                 d["version"] = std::to_string(version);
                 d["form_action"] = fmt::format("/clients/{}/edit", *id);
+                d["record_name"] = view->person.DisplayName();  // as saved, not as typed
+                d["back_href"] = fmt::format("/clients/{}", *id);
                 return Page(deps, 400, "client_form", d);
               }});
 

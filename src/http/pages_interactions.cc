@@ -214,10 +214,13 @@ void AddInteractionPages(Router& router, const PageDeps& deps) {
                 d["contacts"] = std::move(rows);
                 d["count"] = std::to_string(day->size());
                 if (!day->empty()) {
-                  d["resolved_text"] = T(deps, ctx, "{resolved} of {count} resolved at the first contact ({percent}%)",
-                                         {{"resolved", std::to_string(resolved)},
-                                          {"count", std::to_string(day->size())},
-                                          {"percent", std::to_string(resolved * 100 / static_cast<int>(day->size()))}});
+                  d["resolved_text"] = T(
+                      deps, ctx, "{resolved} of {count} resolved at the first contact ({percent}%)",
+                      {{"resolved", std::to_string(resolved)},
+                       {"count", std::to_string(day->size())},
+                       // One decimal, as the performance pages write the same rate.
+                       {"percent", fmt::format("{:.1f}", resolved * 100.0 /
+                                                             static_cast<double>(day->size()))}});
                 }
                 if (rated > 0) {
                   d["satisfied_text"] = T(deps, ctx, "{satisfied} of {rated} ratings are 4 or 5",

@@ -102,7 +102,7 @@ test('a visit is recorded at the desk and rated by the person through their link
   await page.getByTestId('timeline-entries').getByRole('row', { name: /Help with a benefit letter/ }).waitFor();
   await checkA11y(page, 'timeline of contacts');
   await page.getByRole('link', { name: 'Contacts', exact: true }).first().click();
-  await page.getByText('1 of 1 resolved at the first contact (100%)').waitFor();
+  await page.getByText('1 of 1 resolved at the first contact (100.0%)').waitFor();
   await checkA11y(page, 'contacts today');
   await shot(page, 'contacts');
 });

@@ -130,7 +130,7 @@ test(`a visitor takes a ticket, is identified and helped at the first contact, a
 
   // The desk sees the day's contacts.
   await desk.getByRole('link', { name: tr('Contacts'), exact: true }).first().click();
-  await desk.getByText(tr('{resolved} of {count} resolved at the first contact ({percent}%)', { resolved: '1', count: '1', percent: '100' })).waitFor();
+  await desk.getByText(tr('{resolved} of {count} resolved at the first contact ({percent}%)', { resolved: '1', count: '1', percent: '100.0' })).waitFor();
   await checkA11y(desk, 'contacts today');
   await shot(desk, 'contacts');
 });

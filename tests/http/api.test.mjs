@@ -768,6 +768,20 @@ describe('the edit form', () => {
     return form;
   }
 
+  test('an edit refused for a mistake keeps the saved name above the form, and a way back', T, async () => {
+    const created = (await create(api, newPerson('Steadfast'))).body;
+    const page = await caseworker.get(`/clients/${created.id}/edit`);
+    assert.match(page.text, new RegExp(`<a class="govuk-link" href="/clients/${created.id}">Cancel</a>`));
+    const form = formOf(page.text);
+    form.set('family_name', 'Renamed');
+    form.set('email', 'not an address');
+    const bad = await caseworker.req('POST', `/clients/${created.id}/edit`, {
+      headers: { 'Content-Type': 'application/x-www-form-urlencoded' }, body: form.toString() });
+    assert.equal(bad.status, 400);
+    assert.match(bad.text, /<span class="govuk-caption-l">[^<]*Steadfast<\/span>/);
+    assert.match(bad.text, /value="Renamed"/, 'what was typed stays in the form');
+  });
+
   test('an edit made on a stale page shows what saving again would change; the history says changes in words', T, async () => {
     const created = (await create(api, newPerson('Stalemate'))).body;
     const page = await caseworker.get(`/clients/${created.id}/edit`);
