@@ -350,9 +350,13 @@ void AddCasePages(Router& router, const PageDeps& deps) {
                 n.title = Trim(FormValue(form, "title"));
                 n.criteria = Trim(FormValue(form, "criteria"));
                 std::vector<core::FieldError> errors;
-                try {
-                  n.review_every_days = std::stoi(Trim(FormValue(form, "review_every_days")));
-                } catch (const std::exception&) {
+                // A whole number of days, all of it: "7.5" or "14 days" is refused, not read as 7
+                // or 14.
+                if (auto days =
+                        ParseId(Trim(FormValue(form, "review_every_days")), "review_every_days");
+                    days.ok() && *days <= 100000) {
+                  n.review_every_days = static_cast<int>(*days);
+                } else {
                   n.review_every_days = 0;
                 }
                 auto opened = deps.cases->Open(ctx.Who(), n);

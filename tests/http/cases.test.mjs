@@ -131,6 +131,9 @@ test('the pages: opening a case from the client page and changing it with the fo
   const bad = await send('/cases/new', { person_id: String(person), title: '', criteria: '', review_every_days: '28' });
   assert.equal(bad.status, 400);
   assert.match(bad.text, /href="#title">Give the case a short title/);
+  const fraction = await send('/cases/new', { person_id: String(person), title: 'Half days', criteria: 'Checked.', review_every_days: '7.5' });
+  assert.equal(fraction.status, 400, 'a fraction of a day is refused, not read as 7');
+  assert.match(fraction.text, /href="#review_every_days">/);
   const made = await send('/cases/new', { person_id: String(person), title: 'Page case', criteria: 'Checked.', review_every_days: '14' });
   assert.equal(made.status, 303, made.text.slice(0, 200));
   const path = made.headers.get('location').split('?')[0];
