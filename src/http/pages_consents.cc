@@ -284,6 +284,13 @@ void AddConsentPages(Router& router, const PageDeps& deps) {
                     return ErrorFor(deps, ctx, given.status());
                   }
                   errors = given.status().fields();
+                  // The service names its fields; the form's words are "the last day" (the consent
+                  // starts today).
+                  for (auto& e : errors) {
+                    if (e.field == "valid_to" && e.message == "must not be before valid_from") {
+                      e.message = "The last day must be today or later";
+                    }
+                  }
                 }
                 auto d = ConsentFormData(deps, ctx, core::PersonId{*id}, form, false, errors);
                 if (!d.ok()) return ErrorFor(deps, ctx, d.status());

@@ -202,6 +202,12 @@ test('consent recorded and withdrawn from the pages; withdrawing closes the refe
   });
   assert.equal(noForm.status, 400);
   assert.match(noForm.text, /href="#document_ref">Name the signed form/);
+  const past = await post(`/clients/${person}/consents/new`, {
+    receiving_agency_id: `agency:${agency['harbour-trust']}`, categories: 'identity', purpose: 'service_delivery',
+    legal_basis: 'Consent', how_to_withdraw: 'Tell us.', document_ref: 'HT-0', valid_to: '2020-01-01',
+  });
+  assert.equal(past.status, 400);
+  assert.match(past.text, /href="#valid_to">The last day must be today or later/);
   const body = new URLSearchParams({ csrf_token: csrf, receiving_agency_id: `agency:${agency['harbour-trust']}`,
     purpose: 'service_delivery', legal_basis: 'Consent', how_to_withdraw: 'Tell us.', document_ref: 'HT-1' });
   body.append('categories', 'identity');
