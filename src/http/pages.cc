@@ -831,7 +831,9 @@ void AddScreeningPages(Router& router, const PageDeps& deps) {
       errors[id] = message;
       int sym = rules.FindSymbol(e.field.substr(e.field.rfind('/') + 1));
       std::string label = sym >= 0 ? page_support::T(deps, ctx, rules.symbols()[sym].label) : e.field;
-      list.push_back({{"href", "#" + id}, {"message", label + ": " + message}});
+      // The date's message says which date it is already.
+      list.push_back(
+          {{"href", "#" + id}, {"message", e.field == "as_of" ? message : label + ": " + message}});
     }
     d["errors"] = std::move(list);
     d["has_errors"] = !field_errors.empty();
@@ -928,7 +930,8 @@ void AddScreeningPages(Router& router, const PageDeps& deps) {
                 if (!as_of.empty()) {
                   auto d = core::Date::Parse(as_of);
                   if (d.ok()) req.as_of = *d;
-                  else errors.push_back({"as_of", "Enter the date like 2025-10-01"});
+                  else
+                    errors.push_back({"as_of", "Enter the date to screen on like 2025-10-01"});
                 }
                 for (const auto& s : rules.symbols()) {
                   if (!s.is_input || s.entity != eligibility::Entity::kHousehold) continue;

@@ -380,7 +380,14 @@ void AddMetricsPages(Router& router, const PageDeps& deps) {
                   if (t.ok()) {
                     return Response::Redirect(fmt::format("/performance/scorecard?agency_id={}", agency.value));
                   }
-                  if (t.status().code() != core::StatusCode::kInvalidArgument) return ErrorFor(deps, ctx, t.status());
+                  if (t.status().code() == core::StatusCode::kAlreadyExists) {
+                    errors.push_back(
+                        {{"field", "metric"},
+                         {"message",
+                          "The agency has this target already: change or remove the one it has"}});
+                  } else if (t.status().code() != core::StatusCode::kInvalidArgument) {
+                    return ErrorFor(deps, ctx, t.status());
+                  }
                   for (const auto& f : t.status().fields()) errors.push_back({{"field", f.field}, {"message", f.message}});
                 }
                 return card_page(ctx, agency, "", errors, values, 400);

@@ -107,7 +107,10 @@ std::vector<core::FieldError> CheckTarget(const NewTarget& in) {
     if (metric->needs_minutes && (in.minutes < 1 || in.minutes > 1440)) {
       errors.push_back({"minutes", "say within how many minutes, 1 to 1440"});
     }
-    if (!metric->needs_minutes && in.minutes != 0) errors.push_back({"minutes", "only for waited_within_percent"});
+    if (!metric->needs_minutes && in.minutes != 0)
+      errors.push_back({"minutes",
+                        "leave it empty: minutes are only for visitors called within a time "
+                        "(waited_within_percent)"});
   }
   return errors;
 }
@@ -198,6 +201,17 @@ StatusOr<Target> ScorecardService::AddTarget(const authz::Principal& who, core::
       return Status::Ok();
     }
     if (!errors.empty()) return Status::InvalidArgument("the target has invalid fields", std::move(errors));
+    // The same target twice would be one row shown twice on the scorecard.
+    ASSIGN_OR_RETURN(
+        storage::Rows same,
+        tx.Query(
+            "SELECT id FROM service_targets WHERE agency_id = ? AND metric = ? AND comparison = ? "
+            "AND target = ? AND minutes = ?",
+            {agency.value, in.metric, in.comparison, in.value, static_cast<int64_t>(in.minutes)}));
+    if (!same.empty()) {
+      return Status::AlreadyExists(
+          "the agency has this target already: change or remove the one it has");
+    }
     const int64_t now = clock_.Now().micros;
     ASSIGN_OR_RETURN(storage::Rows rows,
                      tx.Query("INSERT INTO service_targets (agency_id, metric, comparison, target, minutes, set_by, "

@@ -146,6 +146,12 @@ test('service targets and the monthly scorecard: set by the agency\'s manager, m
   assert.equal(high.status, 201);
   const within = await manager.post(`/api/v1/agencies/${city}/service-targets`, { metric: 'waited_within_percent', comparison: 'at_least', value: 90, minutes: 20 });
   assert.equal(within.status, 201, within.text);
+  // The same target again is refused: it would be one row shown twice.
+  assertProblem(await manager.post(`/api/v1/agencies/${city}/service-targets`,
+    { metric: 'waited_within_percent', comparison: 'at_least', value: 90, minutes: 20 }), 409, { detail: /has this target already/ });
+  const minutes = assertProblem(await manager.post(`/api/v1/agencies/${city}/service-targets`,
+    { metric: 'satisfied_percent', comparison: 'at_least', value: 90, minutes: 5 }), 400, { fields: ['minutes'] });
+  assert.match(minutes.errors[0].message, /leave it empty/);
   assert.equal((await auditor.get(`/api/v1/agencies/${city}/service-targets`)).body.items.length, 3);
 
   // This month: six contacts, five resolved (83.3%): the first met, the second missed; one ticket, too few.
