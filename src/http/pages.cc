@@ -180,12 +180,14 @@ Response ErrorFor(const PageDeps& deps, const Context& ctx, const core::Status& 
       break;
     case core::StatusCode::kPermissionDenied:
       status = 403;
-      heading = "You cannot see this";
+      // A form sent is something done, not something looked at.
+      heading = ctx.request.method == "POST" ? "You cannot do this" : "You cannot see this";
       message = T(deps, ctx, "Access was refused and recorded: {why}.", {{"why", T(deps, ctx, s.message())}});
       break;
     case core::StatusCode::kInvalidArgument:
       status = 400;
-      heading = "There is a problem with the page address";
+      heading = ctx.request.method == "POST" ? "There is a problem with what was sent"
+                                             : "There is a problem with the page address";
       message = s.message().empty() ? T(deps, ctx, "Check the address and try again.") : said(s.message());
       break;
     case core::StatusCode::kFailedPrecondition:

@@ -174,6 +174,13 @@ test('the pages: opening a case from the client page and changing it with the fo
   assert.equal(theirs.status, 200);
   assert.match(theirs.text, /A home of their own/);
   assert.doesNotMatch(theirs.text, /Close the case/, 'only the coordinating agency closes');
+  // A change refused is something they cannot do, not something they cannot see.
+  const stateGoal = await state.req('POST', path, {
+    body: new URLSearchParams({ csrf_token: hiddenCsrf(theirs.text), command: 'add_goal', version: await version(), text: 'Theirs' }).toString(),
+    headers: { 'Content-Type': 'application/x-www-form-urlencoded' },
+  });
+  assert.equal(stateGoal.status, 403, stateGoal.text.slice(0, 200));
+  assert.match(stateGoal.text, /<h1[^>]*>You cannot do this<\/h1>/);
   assert.equal((await ngo.get(path)).status, 404);
   const list = await state.get('/cases');
   assert.match(list.text, /Page case/);
