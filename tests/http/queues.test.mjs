@@ -180,6 +180,11 @@ test('opening hours: public, set by the office\'s managers with every mistake na
   });
   assert.equal(refused.status, 400);
   assert.match(refused.text, new RegExp(`The office is closed; it opens ${days[later.getUTCDay()].replace(/^./, (c) => c.toUpperCase())} at 09:00`));
+  // The waiting room's screen says when it opens, and does not ask anyone to take a ticket.
+  const screen = await request(server.url, 'GET', `/offices/${office}/display`);
+  assert.equal(screen.status, 200);
+  assert.match(screen.text, /data-testid="display-hours">Closed\. It opens/);
+  assert.doesNotMatch(screen.text, /Please take a ticket/);
   assert.equal((await desk.post(`/api/v1/queues/${queues.A.id}/tickets`, { priority: 'normal' })).status, 201);
   // Slots only within the hours.
   const inside = opens.toISOString().replace('.000Z', 'Z');
@@ -203,6 +208,7 @@ test('opening hours: public, set by the office\'s managers with every mistake na
   assert.equal(cleared.status, 200);
   assert.equal(cleared.body.open_now, true);
   assert.deepEqual(cleared.body.summary, ['Open at all times']);
+  assert.match((await request(server.url, 'GET', `/offices/${office}/display`)).text, /Please take a ticket/);
   const taken = await request(server.url, 'POST', `/offices/${office}/kiosk`, {
     headers: { 'Content-Type': 'application/x-www-form-urlencoded' }, body: form,
   });

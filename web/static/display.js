@@ -36,14 +36,14 @@ if (board) {
     li.append(strong, ` to ${counter}`);
     list.prepend(li);
     while (list.children.length > kShown) list.lastElementChild.remove();
-    empty.hidden = true;
+    if (empty) empty.hidden = true;
   };
 
   const remove = (label) => {
     for (const li of list.querySelectorAll('li')) {
       if (li.querySelector('.onedoor-display__label').textContent === label) li.remove();
     }
-    empty.hidden = list.children.length > 0;
+    if (empty) empty.hidden = list.children.length > 0;
   };
 
   const url = new URL(board.dataset.eventsUrl, window.location.href);
