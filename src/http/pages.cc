@@ -1456,7 +1456,9 @@ Response ClientPage(const PageDeps& deps, Context& ctx, const registry::PersonVi
       std::string label = k;
       std::replace(label.begin(), label.end(), '_', ' ');
       label[0] = static_cast<char>(std::toupper(static_cast<unsigned char>(label[0])));
-      kinds.push_back({{"value", k}, {"label", tr(label)}});
+      // After a refused file, the choices made are kept (doc_kind, doc_category in the address).
+      kinds.push_back(
+          {{"value", k}, {"label", tr(label)}, {"selected", ctx.request.Query("doc_kind") == k}});
     }
     d["document_kinds"] = std::move(kinds);
     json categories = json::array();
@@ -1464,7 +1466,11 @@ Response ClientPage(const PageDeps& deps, Context& ctx, const registry::PersonVi
       for (const auto& c : deps.consents->categories().categories()) {
         const bool withheld = std::any_of(view.decision.withheld.begin(), view.decision.withheld.end(),
                                           [&](const authz::Withheld& w) { return w.category == c.id; });
-        if (!withheld) categories.push_back({{"value", c.id}, {"label", c.label}});
+        if (!withheld) {
+          categories.push_back({{"value", c.id},
+                                {"label", c.label},
+                                {"selected", ctx.request.Query("doc_category") == c.id}});
+        }
       }
     }
     d["document_categories"] = std::move(categories);
@@ -1978,13 +1984,16 @@ void AddPages(Router& router, const PageDeps& deps) {
                 if (deps.documents == nullptr) return ErrorFor(deps, ctx, core::Status::NotFound("no documents here"));
                 auto parts = ParseMultipartForm(ctx.request);
                 const std::string back = fmt::format("/clients/{}", *id);
-                auto fail = [&](const std::string& message) {
-                  return Response::Redirect(back + "?" + SignedQuery(ctx, "document_error", message) + "#documents");
-                };
                 auto value = [&](const char* name) {
                   if (!parts) return std::string();
                   auto it = parts->find(name);
                   return it == parts->end() ? std::string() : it->second.value;
+                };
+                auto fail = [&](const std::string& message) {
+                  return Response::Redirect(
+                      back + "?" + SignedQuery(ctx, "document_error", message) +
+                      "&doc_kind=" + UrlEncode(value("kind")) +
+                      "&doc_category=" + UrlEncode(value("category")) + "#documents");
                 };
                 // Without a file the service still decides first whether the caller may add to this
                 // person's record (a refusal is a refusal, whatever the form holds); it then names

@@ -112,5 +112,8 @@ test('the client page takes a file from a multipart form', T, async () => {
   assert.equal(back.status, 303);
   const again = await city.get(back.headers.get('location').replace(/#.*/, ''));
   assert.match(again.text, /The file is not a PNG file/);
+  // The kind and category chosen are still chosen.
+  assert.match(again.text, /<option value="tenancy" selected>/);
+  assert.match(again.text, /<option value="housing" selected>/);
   assert.equal(Number(await sql(db, `SELECT count(*) FROM documents WHERE person_id = ${person}`)), 3);
 });
