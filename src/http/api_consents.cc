@@ -165,9 +165,8 @@ void AddConsentRoutes(Router& router, sharing::ConsentService& consents) {
                 g.how_to_withdraw = r.String("how_to_withdraw", true, 500);
                 g.evidence = r.OptString("evidence", 40).value_or("");
                 g.document_ref = r.OptString("document_ref", 200).value_or("");
-                if (auto s = r.Finish("the consent has invalid fields"); !s.ok())
-                  return Problem(s, ctx.request.request_id);
-                auto done = consents.Give(ctx.Who(), core::PersonId{*person}, g);
+                // What could not be read is named with every other mistake, by the service.
+                auto done = consents.Give(ctx.Who(), core::PersonId{*person}, g, r.errors());
                 if (!done.ok()) return Problem(done.status(), ctx.request.request_id);
                 Response resp = JsonResponse(201, ConsentJson(*done, consents.Today()));
                 resp.Header("Location", fmt::format("/api/v1/consents/{}", done->id));

@@ -218,7 +218,8 @@ Status ConsentService::DenyAudited(const authz::Principal& who, const std::strin
 }
 
 StatusOr<Consent> ConsentService::Give(const authz::Principal& who, core::PersonId person,
-                                       const ConsentGrant& g) {
+                                       const ConsentGrant& g,
+                                       std::vector<core::FieldError> read_errors) {
   bool person_known = false;
   bool agency_known = false;
   RETURN_IF_ERROR(db_.Read([&](storage::Transaction& tx) -> Status {
@@ -278,6 +279,14 @@ StatusOr<Consent> ConsentService::Give(const authz::Principal& who, core::Person
   }
   if (core::Utf8Length(g.document_ref) > kMaxDocumentRef)
     errors.push_back({"document_ref", "must be at most 200 characters"});
+  // What could not be read comes first; a field it names is not named again.
+  for (auto& e : errors) {
+    if (std::none_of(read_errors.begin(), read_errors.end(),
+                     [&](const core::FieldError& r) { return r.field == e.field; })) {
+      read_errors.push_back(std::move(e));
+    }
+  }
+  errors = std::move(read_errors);
   if (!errors.empty())
     return Status::InvalidArgument("the consent has invalid fields", std::move(errors));
 

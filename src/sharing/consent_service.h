@@ -123,9 +123,12 @@ class ConsentService {
   // (exactly one; the agency must exist; kind government or nonprofit), categories (declared
   // ids; at least one for partial), purpose, legal_basis (1-500), valid_to (not before
   // valid_from), how_to_withdraw (1-500), evidence (signed_form with document_ref for staff,
-  // citizen_action for the person), document_ref (at most 200).
+  // citizen_action for the person), document_ref (at most 200). `read_errors` are the fields a
+  // caller could not read into `grant` (a purpose that is no purpose): named with the rest, each
+  // field once, after the person and the caller's right are checked.
   core::StatusOr<Consent> Give(const authz::Principal& who, core::PersonId person,
-                               const ConsentGrant& grant);
+                               const ConsentGrant& grant,
+                               std::vector<core::FieldError> read_errors = {});
 
   // Pauses, resumes or withdraws consent `id`. kNotFound; kPermissionDenied (audited; a
   // citizen may only withdraw their own); kInvalidArgument (field reason: over 500

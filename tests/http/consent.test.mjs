@@ -129,6 +129,12 @@ test('invalid fields are named; 403 is audited; 404 for nothing there', T, async
   assertProblem(r, 400, { fields: ['purpose', 'categories', 'valid_to'] });
   assertProblem(await caseworker.post(`/api/v1/persons/${person}/consents`, grant({ valid_to: 'soon' })), 400,
     { fields: ['valid_to'] });
+  // A value that cannot be read is named with every other mistake at once, each field once.
+  const all = assertProblem(await caseworker.post(`/api/v1/persons/${person}/consents`, grant({
+    purpose: 'fun', receiving_agency_id: 999999, agency_kind: undefined, categories: ['nope'], valid_to: '2020-01-01',
+    legal_basis: '', shoe_size: 42,
+  })), 400, { fields: ['purpose', 'receiving_agency_id', 'categories', 'valid_to', 'legal_basis', 'shoe_size'] });
+  assert.equal(all.errors.filter((e) => e.field === 'purpose').length, 1);
   assertProblem(await caseworker.post(`/api/v1/persons/${person}/consents`, grant({ document_ref: '' })), 400,
     { fields: ['document_ref'] });
   assert.equal(await count('consents'), before);
