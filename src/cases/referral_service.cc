@@ -212,7 +212,8 @@ Status ReferralService::DenyAudited(const authz::Principal& who, const std::stri
   return Status::PermissionDenied(message);
 }
 
-StatusOr<Referral> ReferralService::Send(const authz::Principal& who, const NewReferral& in) {
+StatusOr<Referral> ReferralService::Send(const authz::Principal& who, const NewReferral& in,
+                                         std::vector<core::FieldError> read_errors) {
   if (who.kind == authz::PrincipalKind::kCitizen) {
     return DenyAudited(who, "referral.send", "", in.person, "a person asks an agency to refer them");
   }
@@ -222,9 +223,17 @@ StatusOr<Referral> ReferralService::Send(const authz::Principal& who, const NewR
   std::string person_name;
   std::string to_name;
   std::string to_kind;
+  const auto named = [&](std::string_view field) {
+    return std::any_of(read_errors.begin(), read_errors.end(),
+                       [&](const core::FieldError& e) { return e.field == field; });
+  };
+  const bool person_read = !named("person_id");
   RETURN_IF_ERROR(db_.Read([&](storage::Transaction& tx) -> Status {
-    ASSIGN_OR_RETURN(storage::Rows rows, tx.Query("SELECT display_name FROM persons WHERE id = ?", {in.person.value}));
-    if (!rows.empty()) person_name = rows[0].Text(0);
+    if (person_read) {
+      ASSIGN_OR_RETURN(storage::Rows rows, tx.Query("SELECT display_name FROM persons WHERE id = ?",
+                                                    {in.person.value}));
+      if (!rows.empty()) person_name = rows[0].Text(0);
+    }
     if (in.to_agency) {
       ASSIGN_OR_RETURN(storage::Rows agencies,
                        tx.Query("SELECT name, kind FROM agencies WHERE id = ?", {in.to_agency->value}));
@@ -235,10 +244,14 @@ StatusOr<Referral> ReferralService::Send(const authz::Principal& who, const NewR
     }
     return Status::Ok();
   }));
-  if (person_name.empty()) return Status::NotFound(fmt::format("no person has id {}", in.person.value));
-  authz::Decision d = gate_.DecidePerson(who, authz::Operation::kRead, in.person);
-  d.Require(authz::Field::kNames, categories_);
-  if (!d.allowed) return DenyAudited(who, "referral.send", "", in.person, d.reason);
+  authz::Decision d;  // a referral is sent only with a person read, so only after this is decided
+  if (person_read) {
+    if (person_name.empty())
+      return Status::NotFound(fmt::format("no person has id {}", in.person.value));
+    d = gate_.DecidePerson(who, authz::Operation::kRead, in.person);
+    d.Require(authz::Field::kNames, categories_);
+    if (!d.allowed) return DenyAudited(who, "referral.send", "", in.person, d.reason);
+  }
 
   std::vector<core::FieldError> errors;
   if (!in.to_agency) {
@@ -254,7 +267,7 @@ StatusOr<Referral> ReferralService::Send(const authz::Principal& who, const NewR
   }
   if (core::Utf8Length(in.service) > kMaxService)
     errors.push_back({"service", "must be at most 200 characters"});
-  if (!to_name.empty()) {
+  if (!to_name.empty() && person_read) {
     RETURN_IF_ERROR(db_.Read([&](storage::Transaction& tx) {
       return CheckConsent(tx, categories_, clock_.Now().UtcDate(), in.person, in.consent_id,
                           {*in.to_agency, to_kind, to_name}, "consent_id", errors);
@@ -262,7 +275,12 @@ StatusOr<Referral> ReferralService::Send(const authz::Principal& who, const NewR
   } else if (in.consent_id <= 0) {
     errors.push_back({"consent_id", "the person's consent is needed to share their details with the receiving agency"});
   }
-  if (!errors.empty()) return Status::InvalidArgument("the referral has invalid fields", std::move(errors));
+  // What could not be read comes first; a field it names is not named again.
+  for (auto& e : errors) {
+    if (!named(e.field)) read_errors.push_back(std::move(e));
+  }
+  if (!read_errors.empty())
+    return Status::InvalidArgument("the referral has invalid fields", std::move(read_errors));
 
   const core::Timestamp now = clock_.Now();
   const int days = *in.urgency == Urgency::kUrgent ? options_.urgent_days

@@ -141,7 +141,10 @@ class ReferralService {
   // urgent), message (1-2000 characters), service (at most 200), consent_id (required: the
   // person's consent, in force today, naming the receiving agency or its kind, for service
   // delivery or case work, covering the categories of the person's names and contact details).
-  core::StatusOr<Referral> Send(const authz::Principal& who, const NewReferral& r);
+  // `read_errors` are the fields a caller could not read into `r`: named with the rest, each field
+  // once (without a person_id that could be read, nothing about the person is checked).
+  core::StatusOr<Referral> Send(const authz::Principal& who, const NewReferral& r,
+                                std::vector<core::FieldError> read_errors = {});
   // Takes `action` on referral `id` at `expected_version`. `note` is the reason (decline,
   // withdraw: required), the outcome (complete, close: required) or a remark (1-2000).
   // kNotFound (not a referral the caller knows of), kPermissionDenied (audited: the other

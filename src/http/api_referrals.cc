@@ -79,9 +79,8 @@ void AddReferralRoutes(Router& router, cases::ReferralService& referrals) {
                 }
                 in.message = r.String("message", false, 2000);
                 in.consent_id = r.OptInt("consent_id").value_or(0);
-                if (auto s = r.Finish("the referral has invalid fields"); !s.ok())
-                  return Problem(s, ctx.request.request_id);
-                auto sent = referrals.Send(ctx.Who(), in);
+                // What could not be read is named with every other mistake, by the service.
+                auto sent = referrals.Send(ctx.Who(), in, r.errors());
                 if (!sent.ok()) return Problem(sent.status(), ctx.request.request_id);
                 Response resp = JsonResponse(201, ReferralJson(*sent, referrals.Now()));
                 resp.Header("Location", fmt::format("/api/v1/referrals/{}", sent->id));

@@ -63,8 +63,11 @@ const referral = (overrides = {}) => ({
 
 test('a referral goes from sent to completed, each step audited on the person with an event', T, async () => {
   assertProblem(await city.post('/api/v1/referrals', referral({ consent_id: undefined })), 400, { fields: ['consent_id'] });
-  assertProblem(await city.post('/api/v1/referrals', referral({ urgency: 'now', message: '' })), 400,
-    { fields: ['urgency'] });
+  // Every mistake at once, what cannot be read with the rest.
+  assertProblem(await city.post('/api/v1/referrals', referral({ urgency: 'now', message: '', to_agency_id: agency['city-social'],
+    consent_id: 999999 })), 400, { fields: ['urgency', 'message', 'to_agency_id'] });
+  assertProblem(await city.post('/api/v1/referrals', referral({ person_id: 'x', urgency: 'now', message: '' })), 400,
+    { fields: ['person_id', 'urgency', 'message'] });
   assertProblem(await city.post('/api/v1/referrals', referral({ to_agency_id: agency['city-social'] })), 400,
     { fields: ['to_agency_id'] });
   const sent = await city.post('/api/v1/referrals', referral());
