@@ -875,8 +875,10 @@ Status AccountService::ChangeOwnPassword(const Principal& who, const std::string
 
 StatusOr<IssuedToken> AccountService::IssueToken(const Principal& who, const std::string& name,
                                                  const std::vector<Role>& roles,
-                                                 const std::vector<std::string>& scopes, int valid_days,
-                                                 std::optional<int64_t> requests_per_minute) {
+                                                 const std::vector<std::string>& scopes,
+                                                 int valid_days,
+                                                 std::optional<int64_t> requests_per_minute,
+                                                 const std::vector<core::FieldError>& read_errors) {
   if (auto why = AdminRefusal(who, std::nullopt, "accounts:write", "issue API tokens")) {
     return Refuse(who, "token.issue", "api_token", "", *why);
   }
@@ -912,6 +914,7 @@ StatusOr<IssuedToken> AccountService::IssueToken(const Principal& who, const std
   if (auto problem = TokenLimitProblem(who, requests_per_minute, options_.token_requests_per_minute)) {
     errors.push_back({"requests_per_minute", *problem});
   }
+  errors = core::MergeFieldErrors(read_errors, errors);
   if (!errors.empty()) return Status::InvalidArgument("the token has invalid fields", std::move(errors));
 
   IssuedToken out;

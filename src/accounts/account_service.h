@@ -215,11 +215,15 @@ class AccountService {
   // `who` belongs to no agency.
   // The token is valid for `valid_days` (1 to 730, kInvalidArgument naming expires_in_days
   // otherwise); after that it authenticates nothing, and a new one is issued.
-  // `requests_per_minute`: the token's own request limit (as SetTokenLimit); none: the deployment's.
+  // `requests_per_minute`: the token's own request limit (as SetTokenLimit); none: the
+  // deployment's. `read_errors`: what a caller could not read, named with the rest
+  // (core::MergeFieldErrors).
   core::StatusOr<IssuedToken> IssueToken(const authz::Principal& who, const std::string& name,
                                          const std::vector<authz::Role>& roles,
-                                         const std::vector<std::string>& scopes, int valid_days = 365,
-                                         std::optional<int64_t> requests_per_minute = std::nullopt);
+                                         const std::vector<std::string>& scopes,
+                                         int valid_days = 365,
+                                         std::optional<int64_t> requests_per_minute = std::nullopt,
+                                         const std::vector<core::FieldError>& read_errors = {});
   // Gives a token of `who`'s agency its own request limit a minute, or (nullopt) the
   // deployment's again; applies from the token's next request. An administrator may set 1 up to
   // the deployment's token_requests_per_minute; a system principal (an operator at the command

@@ -39,4 +39,20 @@ std::string Status::ToString() const {
   return out;
 }
 
+std::vector<FieldError> MergeFieldErrors(std::vector<FieldError> first,
+                                         const std::vector<FieldError>& then) {
+  const size_t read = first.size();
+  for (const auto& e : then) {
+    bool named = false;
+    for (size_t i = 0; i < read && !named; ++i) {
+      const std::string& f = first[i].field;
+      named =
+          f == e.field || (f.size() > e.field.size() &&
+                           f.compare(0, e.field.size(), e.field) == 0 && f[e.field.size()] == '/');
+    }
+    if (!named) first.push_back(e);
+  }
+  return first;
+}
+
 }  // namespace core

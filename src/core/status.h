@@ -39,6 +39,12 @@ struct FieldError {
   bool operator==(const FieldError&) const = default;
 };
 
+// `first` followed by those of `then` about a field `first` does not name already, nor a part
+// of one it names ("roles" when "roles/0" is named): the mistakes a caller could not read,
+// then the ones a service found in what could be read, each field once.
+std::vector<FieldError> MergeFieldErrors(std::vector<FieldError> first,
+                                         const std::vector<FieldError>& then);
+
 // The result of an operation that can fail. Messages are meant for the person who made the
 // request: they say what was wrong and where, and never carry personal data.
 class [[nodiscard]] Status {

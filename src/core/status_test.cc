@@ -159,5 +159,19 @@ TEST(StatusOr, BuiltFromOkStatusIsAnInternalError) {
   EXPECT_EQ(r.status().code(), StatusCode::kInternal);
 }
 
+TEST(FieldErrors, MergedEachFieldOnceWhatCouldNotBeReadFirst) {
+  const std::vector<FieldError> read = {{"roles/0", "is not a role"}, {"name", "must be a string"}};
+  const std::vector<FieldError> found = {{"name", "is required"},
+                                         {"roles", "a token needs at least one role"},
+                                         {"scopes/0", "is not a known scope"},
+                                         {"rolesx", "other"}};
+  EXPECT_EQ(MergeFieldErrors(read, found),
+            (std::vector<FieldError>{{"roles/0", "is not a role"},
+                                     {"name", "must be a string"},
+                                     {"scopes/0", "is not a known scope"},
+                                     {"rolesx", "other"}}));
+  EXPECT_EQ(MergeFieldErrors({}, found), found);
+}
+
 }  // namespace
 }  // namespace core

@@ -268,8 +268,8 @@ Response IssueToken(accounts::AccountService& accounts, Context& ctx) {
   const int64_t asked = r.OptInt("expires_in_days").value_or(365);
   const int days = asked >= 1 && asked <= 730 ? static_cast<int>(asked) : 0;  // 0: refused, naming the field
   const std::optional<int64_t> limit = r.OptInt("requests_per_minute");
-  if (auto st = r.Finish(); !st.ok()) return Fail(st, ctx);
-  auto issued = accounts.IssueToken(ctx.Who(), name, roles, scopes, days, limit);
+  // What could not be read is named with every other mistake, after the caller's right is checked.
+  auto issued = accounts.IssueToken(ctx.Who(), name, roles, scopes, days, limit, r.errors());
   if (!issued.ok()) return Fail(issued.status(), ctx);
   json out = TokenJson(issued->token);
   out["secret"] = issued->secret;

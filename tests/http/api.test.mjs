@@ -253,6 +253,11 @@ describe('authentication', () => {
       assertProblem(await admin.post('/api/v1/tokens', { name: 'x', roles: ['caseworker'], scopes: ['persons:read'], expires_in_days: days }),
         400, { fields: ['expires_in_days'] });
     }
+    // Every mistake at once: a role that is none beside an unknown scope, an empty name beside 0 days.
+    assertProblem(await admin.post('/api/v1/tokens', { name: 'x', roles: ['god'], scopes: ['nope:read'] }), 400,
+      { fields: ['roles/0', 'scopes/0'] });
+    assertProblem(await admin.post('/api/v1/tokens', { name: '', roles: ['caseworker'], scopes: ['persons:read'], expires_in_days: 0 }),
+      400, { fields: ['name', 'expires_in_days'] });
     // A token's name is who did things in the history and the audit log: one line of text.
     for (const name of ['x\u0000y', 'two\nlines']) {
       const bad = assertProblem(await admin.post('/api/v1/tokens', { name, roles: ['caseworker'], scopes: ['persons:read'] }),
