@@ -3,6 +3,9 @@
 #include <fmt/format.h>
 
 #include <charconv>
+#include <optional>
+#include <set>
+#include <vector>
 
 #include "core/utf8.h"
 
@@ -33,8 +36,25 @@ core::StatusOr<nlohmann::json> ParseJsonObject(const Request& request) {
     return core::Status::InvalidArgument("the request body must be JSON (Content-Type: application/json)");
   }
   nlohmann::json body;
+  // A member named twice in one object (`{"sex": "female", "sex": "male"}`) is refused: which
+  // one counts would be the parser's guess, not the sender's.
+  std::vector<std::set<std::string>> members;
+  std::optional<std::string> twice;
+  const auto check = [&](int /*depth*/, nlohmann::json::parse_event_t event,
+                         nlohmann::json& parsed) {
+    using Event = nlohmann::json::parse_event_t;
+    if (event == Event::object_start) {
+      members.emplace_back();
+    } else if (event == Event::object_end) {
+      if (!members.empty()) members.pop_back();
+    } else if (event == Event::key && !members.empty()) {
+      if (!members.back().insert(parsed.get<std::string>()).second && !twice)
+        twice = parsed.get<std::string>();
+    }
+    return true;
+  };
   try {
-    body = nlohmann::json::parse(request.body);
+    body = nlohmann::json::parse(request.body, check);
   } catch (const nlohmann::json::parse_error& e) {
     // The message gives the byte offset, not the content.
     return core::Status::InvalidArgument(
@@ -45,6 +65,11 @@ core::StatusOr<nlohmann::json> ParseJsonObject(const Request& request) {
     return core::Status::InvalidArgument("the body is not valid JSON");
   }
   if (!body.is_object()) return core::Status::InvalidArgument("the body must be a JSON object");
+  if (twice) {
+    return core::Status::InvalidArgument(
+        "the body names a member twice in one object: send each once",
+        {{*twice, "appears twice in one object"}});
+  }
   return body;
 }
 

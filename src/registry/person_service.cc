@@ -120,12 +120,15 @@ Status RekeyFoldedNames(storage::Transaction& tx) {
 }
 
 Status KeyIdentifiers(storage::Transaction& tx) {
-  ASSIGN_OR_RETURN(storage::Rows values,
-                   tx.Query("SELECT DISTINCT value FROM person_identifiers ORDER BY value"));
+  // By kind and value, so that each update finds its rows through person_identifiers_value.
+  ASSIGN_OR_RETURN(
+      storage::Rows values,
+      tx.Query("SELECT DISTINCT kind, value FROM person_identifiers ORDER BY kind, value"));
   for (const auto& row : values) {
-    const std::string value = row.Text(0);
-    RETURN_IF_ERROR(tx.Queue("UPDATE person_identifiers SET value_key = ? WHERE value = ?",
-                             {IdentifierKey(value), value}));
+    const std::string value = row.Text(1);
+    RETURN_IF_ERROR(
+        tx.Queue("UPDATE person_identifiers SET value_key = ? WHERE kind = ? AND value = ?",
+                 {IdentifierKey(value), row.Text(0), value}));
   }
   return Status::Ok();
 }

@@ -497,6 +497,13 @@ describe('bad input', () => {
       const big = await rejected(raw(`{"names": [{"given": "A", "family": "B"}], "x": ${n}}`), 400);
       assert.match(big.detail, /not valid JSON: a number is too large/);
     }
+    // A member named twice is refused, at any depth: which one counts would be a guess.
+    await rejected(raw('{"names": [{"use": "official", "given": "A", "family": "B"}], "sex": "female", "sex": "male"}'), 400,
+      { fields: ['sex'] });
+    await rejected(raw('{"names": [{"use": "official", "given": "A", "family": "B", "family": "C"}]}'), 400, { fields: ['family'] });
+    // The same name in two objects is not twice.
+    const two = await api.post(url, { names: [{ use: 'official', given: 'Twyla', family: 'Twice' }, { use: 'alias', given: 'Tw', family: 'Twice' }] });
+    assert.equal(two.status, 201, two.text);
   });
 
   test('refused input is logged at info with its route and status, never what was sent', T, async () => {
