@@ -64,11 +64,6 @@ bool HasGovernance(const std::vector<Role>& roles) {
   return std::find(roles.begin(), roles.end(), Role::kGovernance) != roles.end();
 }
 
-size_t CodePoints(std::string_view s) {
-  return static_cast<size_t>(
-      std::count_if(s.begin(), s.end(), [](char c) { return (static_cast<unsigned char>(c) & 0xC0) != 0x80; }));
-}
-
 bool Blank(std::string_view s) { return s.find_first_not_of(" \t\r\n") == std::string_view::npos; }
 
 bool ValidUsername(std::string_view u) {
@@ -348,7 +343,7 @@ StatusOr<Agency> AccountService::CreateAgency(const Principal& who, const Agency
   }
   if (Blank(agency.name)) {
     errors.push_back({"name", "is required"});
-  } else if (CodePoints(agency.name) > 200) {
+  } else if (core::Utf8Length(agency.name) > 200) {
     errors.push_back({"name", "must be at most 200 characters long"});
   } else if (core::HasControlCharacter(agency.name)) {
     errors.push_back({"name", "must be one line of text, without control characters"});
@@ -414,12 +409,13 @@ StatusOr<Office> AccountService::CreateOffice(const Principal& who, const Office
   std::vector<core::FieldError> errors;
   if (Blank(office.name)) {
     errors.push_back({"name", "is required"});
-  } else if (CodePoints(office.name) > 200) {
+  } else if (core::Utf8Length(office.name) > 200) {
     errors.push_back({"name", "must be at most 200 characters long"});
   } else if (core::HasControlCharacter(office.name)) {
     errors.push_back({"name", "must be one line of text, without control characters"});
   }
-  if (CodePoints(office.address) > 500) errors.push_back({"address", "must be at most 500 characters long"});
+  if (core::Utf8Length(office.address) > 500)
+    errors.push_back({"address", "must be at most 500 characters long"});
   if (!errors.empty()) return Status::InvalidArgument("the office has invalid fields", std::move(errors));
 
   Office out = office;
@@ -475,7 +471,7 @@ StatusOr<User> AccountService::CreateUser(const Principal& who, const NewUser& u
   }
   if (Blank(user.display_name)) {
     errors.push_back({"display_name", "is required"});
-  } else if (CodePoints(user.display_name) > 200) {
+  } else if (core::Utf8Length(user.display_name) > 200) {
     errors.push_back({"display_name", "must be at most 200 characters long"});
   } else if (core::HasControlCharacter(user.display_name)) {
     errors.push_back({"display_name", "must be one line of text, without control characters"});
@@ -722,7 +718,7 @@ Status AccountService::SetStaffDetails(const Principal& who, core::UserId id, co
   std::vector<core::FieldError> errors;
   if (Blank(display_name)) {
     errors.push_back({"display_name", "is required"});
-  } else if (CodePoints(display_name) > 200) {
+  } else if (core::Utf8Length(display_name) > 200) {
     errors.push_back({"display_name", "must be at most 200 characters long"});
   } else if (core::HasControlCharacter(display_name)) {
     errors.push_back({"display_name", "must be one line of text, without control characters"});
@@ -795,7 +791,7 @@ Status AccountService::SetTemporaryPassword(const Principal& who, core::UserId i
 
 std::string AccountService::PasswordProblem(const std::string& password, const std::string& username,
                                             const std::string& email) const {
-  const size_t length = CodePoints(password);
+  const size_t length = core::Utf8Length(password);
   if (length < 12) return "must be at least 12 characters long";
   if (length > 256) return "must be at most 256 characters long";
   std::string lower = password;
@@ -886,7 +882,7 @@ StatusOr<IssuedToken> AccountService::IssueToken(const Principal& who, const std
     return Status::FailedPrecondition("an API token belongs to an agency; issue it as an administrator of one");
   }
   std::vector<core::FieldError> errors;
-  const size_t name_length = CodePoints(name);
+  const size_t name_length = core::Utf8Length(name);
   if (Blank(name)) {
     errors.push_back({"name", "is required"});
   } else if (name_length > 100) {
