@@ -2,6 +2,8 @@
 // API route is documented with its operationId, every documented operation is routed, and the
 // document is internally sound.
 
+#include "http/openapi.h"
+
 #include <gtest/gtest.h>
 
 #include <algorithm>
@@ -9,11 +11,11 @@
 #include <fstream>
 #include <functional>
 #include <memory>
+#include <nlohmann/json.hpp>
 #include <set>
 #include <sstream>
 #include <string>
-
-#include <nlohmann/json.hpp>
+#include <vector>
 
 #include "accounts/account_service.h"
 #include "app/app.h"
@@ -237,6 +239,65 @@ TEST_F(OpenApiTest, TheScopesAreTheOnesTokensAreIssuedWith) {
   const std::set<std::string> documented(scope["enum"].begin(), scope["enum"].end());
   const std::set<std::string> known(accounts::KnownScopes().begin(), accounts::KnownScopes().end());
   EXPECT_EQ(documented, known);
+}
+
+TEST_F(OpenApiTest, QueryParametersAreReadFromTheDocument) {
+  const auto taken = http::QueryParameters(doc_.dump());
+  ASSERT_TRUE(taken.count("listPersons"));
+  const auto& persons = taken.at("listPersons");  // declared through references
+  for (const char* name : {"q", "birth_date", "identifier", "limit", "after"}) {
+    EXPECT_TRUE(std::binary_search(persons.begin(), persons.end(), name)) << name;
+  }
+  ASSERT_TRUE(taken.count("getPerson"));
+  EXPECT_TRUE(
+      taken.at("getPerson").empty());  // headers and path parameters are not query parameters
+  EXPECT_TRUE(http::QueryParameters("not json").empty());
+}
+
+TEST_F(OpenApiTest, AnOperationRefusesQueryParametersItDoesNotDeclare) {
+  // Every documented API operation, before any authentication: a parameter it does not declare
+  // is a 400 naming it; those it declares are not refused as unknown.
+  int checked = 0;
+  for (const auto& [path, item] : doc_["paths"].items()) {
+    if (path.rfind("/api/", 0) != 0) continue;
+    for (const auto& [method, op] : item.items()) {
+      if (!kMethods.count(method)) continue;
+      const std::string id = op.value("operationId", "");
+      std::vector<std::string> declared;
+      for (const json* list : {item.contains("parameters") ? &item["parameters"] : nullptr,
+                               op.contains("parameters") ? &op["parameters"] : nullptr}) {
+        if (list == nullptr) continue;
+        for (const auto& p : *list) {
+          const json* param = Resolve(p);
+          ASSERT_NE(param, nullptr) << id;
+          if (param->value("in", "") == "query") declared.push_back(param->value("name", ""));
+        }
+      }
+      http::Request request;
+      request.method = Upper(method);
+      request.path = FillPlaceholders(path);
+      request.query.emplace("colour", "blue");
+      for (const auto& name : declared) request.query.emplace(name, "1");
+      http::Response refused = app_->dispatcher().Handle(request);
+      EXPECT_EQ(refused.status, 400) << id << ": " << refused.body;
+      const json body = json::parse(refused.body, nullptr, false);
+      ASSERT_TRUE(body.is_object() && body.contains("errors")) << id << ": " << refused.body;
+      ASSERT_EQ(body["errors"].size(), 1u) << id << ": " << refused.body;
+      EXPECT_EQ(body["errors"][0]["field"], "colour") << id;
+      for (const auto& name : declared) {
+        if (body["errors"][0]["message"].get<std::string>().find(name) == std::string::npos) {
+          ADD_FAILURE() << id << ": the message does not list " << name << ": " << refused.body;
+        }
+      }
+      request.query.erase("colour");
+      http::Response taken = app_->dispatcher().Handle(request);
+      EXPECT_EQ(taken.body.find("names a query parameter this endpoint does not take"),
+                std::string::npos)
+          << id << ": " << taken.body;
+      ++checked;
+    }
+  }
+  EXPECT_GT(checked, 100);
 }
 
 TEST_F(OpenApiTest, TheServedDocumentIsTheFile) {

@@ -306,6 +306,7 @@ core::StatusOr<std::unique_ptr<App>> App::Open(const core::Config& config, bool 
   app->pages_->deps.online_bookings = app->online_bookings_.get();
   app->pages_->deps.sign_ups = app->sign_ups_.get();
   app->AddOperationalRoutes();
+  const std::string openapi_text = openapi;
   http::AddOpenApiRoute(app->router_, std::move(openapi));
   http::AddAccountRoutes(app->router_, *app->accounts_);
   http::AddPersonRoutes(app->router_, *app->persons_, *app->households_);
@@ -339,8 +340,10 @@ core::StatusOr<std::unique_ptr<App>> App::Open(const core::Config& config, bool 
   app->dispatcher_ = std::make_unique<http::Dispatcher>(
       app->router_, *app->accounts_, app->metrics_,
       http::DispatcherOptions{config.secure_cookies, static_cast<size_t>(config.max_body_bytes),
-                              config.public_url.rfind("https://", 0) == 0, std::move(trusted_proxies).value(),
-                              app->db_->CanSubmit() ? app->db_.get() : nullptr, app->caller_limit_.get()},
+                              config.public_url.rfind("https://", 0) == 0,
+                              std::move(trusted_proxies).value(),
+                              app->db_->CanSubmit() ? app->db_.get() : nullptr,
+                              app->caller_limit_.get(), http::QueryParameters(openapi_text)},
       http::MakeErrorPage(app->pages_->deps));
   return app;
 }

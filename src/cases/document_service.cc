@@ -129,7 +129,8 @@ Status DocumentService::DenyAudited(const authz::Principal& who, const std::stri
   return Status::PermissionDenied(message);
 }
 
-StatusOr<Document> DocumentService::Upload(const authz::Principal& who, const NewDocument& in) {
+StatusOr<Document> DocumentService::Upload(const authz::Principal& who, const NewDocument& in,
+                                           std::vector<core::FieldError> read_errors) {
   const bool citizen = who.kind == authz::PrincipalKind::kCitizen;
   if (citizen && !(who.person && *who.person == in.person && who.HasScope("portal:apply"))) {
     return DenyAudited(who, "document.upload", "", in.person, "a person sends documents for their own record only");
@@ -209,6 +210,7 @@ StatusOr<Document> DocumentService::Upload(const authz::Principal& who, const Ne
     errors.push_back({"application_id", citizen ? "not one of your applications"
                                                 : "not an application of this person that your agency made or decides"});
   }
+  errors = core::MergeFieldErrors(std::move(read_errors), errors);
   if (!errors.empty()) return Status::InvalidArgument("the document has invalid fields", std::move(errors));
 
   const core::Timestamp now = clock_.Now();

@@ -67,12 +67,15 @@ class DocumentService {
 
   // By staff the gate lets update the person, in a category they see; or by the person
   // themself, signed in to the portal, for one of their own applications (any category;
-  // the portal files it in the screening's). A person's document is uploaded at no agency. kNotFound (person),
-  // kPermissionDenied (audited), kInvalidArgument naming kind, category (not declared, or
-  // withheld from the uploader), file_name (1-200 characters, no path), media_type (PDF, JPEG
-  // or PNG), content (empty, larger than the limit, or not what the media type says) and
+  // the portal files it in the screening's). A person's document is uploaded at no agency.
+  // kNotFound (person), kPermissionDenied (audited), kInvalidArgument naming kind, category (not
+  // declared, or withheld from the uploader), file_name (1-200 characters, no path), media_type
+  // (PDF, JPEG or PNG), content (empty, larger than the limit, or not what the media type says) and
   // application_id (not an application of this person).
-  core::StatusOr<Document> Upload(const authz::Principal& who, const NewDocument& d);
+  // `read_errors` are the fields the caller could not read (an application id that is not a
+  // number); they are named with every other mistake, once the uploader's right is checked.
+  core::StatusOr<Document> Upload(const authz::Principal& who, const NewDocument& d,
+                                  std::vector<core::FieldError> read_errors = {});
   // The documents of `person` whose category the caller sees, newest first, and how many
   // others are withheld.
   core::StatusOr<std::pair<std::vector<Document>, int>> ForPerson(const authz::Principal& who, core::PersonId person);

@@ -69,16 +69,21 @@ void AddDocumentRoutes(Router& router, cases::DocumentService& documents) {
                 d.kind = ctx.request.Query("kind");
                 d.category = ctx.request.Query("category");
                 d.file_name = ctx.request.Query("file_name");
+                std::vector<core::FieldError> unread;  // named with the rest by the service
                 if (const std::string a = ctx.request.Query("application_id"); !a.empty()) {
                   auto id = ParseId(a, "application_id");
-                  if (!id.ok()) return Problem(id.status(), ctx.request.request_id);
-                  d.application = *id;
+                  if (id.ok()) {
+                    d.application = *id;
+                  } else {
+                    for (const auto& fe : id.status().fields()) unread.push_back(fe);
+                    if (unread.empty()) unread.push_back({"application_id", id.status().message()});
+                  }
                 }
                 std::string type = ctx.request.Header("content-type").value_or("");
                 if (const size_t semi = type.find(';'); semi != std::string::npos) type.resize(semi);
                 d.media_type = type;
                 d.content = ctx.request.body;
-                auto done = documents.Upload(ctx.Who(), d);
+                auto done = documents.Upload(ctx.Who(), d, std::move(unread));
                 if (!done.ok()) return Problem(done.status(), ctx.request.request_id);
                 Response resp = JsonResponse(201, DocumentJson(*done));
                 resp.Header("Location", fmt::format("/api/v1/documents/{}/content", done->id));

@@ -1,7 +1,8 @@
 #include "http/api_persons.h"
 
-
 #include <fmt/format.h>
+
+#include <set>
 
 #include "http/json_body.h"
 #include "http/problem.h"
@@ -263,6 +264,8 @@ void AddPersonRoutes(Router& router, registry::PersonService& persons, registry:
                 auto person = r.OptInt("person_id");
                 if (!person && r.errors().empty()) r.Error("person_id", "is required");
                 std::string relationship = r.String("relationship", true, 40);
+                if (!relationship.empty() && !registry::IsRelationship(relationship))
+                  r.Error("relationship", registry::kRelationshipMessage);
                 auto since = ReadDate(r, "since");
                 if (auto s = r.Finish("the membership has invalid fields"); !s.ok()) return Fail(s, ctx);
                 auto h = households.AddMember(ctx.Who(), core::HouseholdId{*id}, core::PersonId{*person}, relationship,
@@ -298,6 +301,7 @@ void AddPersonRoutes(Router& router, registry::PersonService& persons, registry:
                 if (records == nullptr && r.errors().empty()) r.Error("records", "is required");
                 std::vector<registry::SourceRecordInput> inputs;
                 std::vector<core::FieldError> errors(r.errors().begin(), r.errors().end());
+                std::set<std::string> seen;  // local ids
                 if (records != nullptr) {
                   for (size_t i = 0; i < records->size(); ++i) {
                     const std::string at = fmt::format("records/{}", i);
@@ -309,6 +313,8 @@ void AddPersonRoutes(Router& router, registry::PersonService& persons, registry:
                     JsonReader rec(item, at);
                     rec.RejectUnknown({"local_id", "person"});
                     std::string local_id = rec.String("local_id", true, 64);
+                    if (!local_id.empty() && !seen.insert(local_id).second)
+                      rec.Error(rec.Path("local_id"), "appears twice in the batch");
                     const json* person = rec.Object("person");
                     if (!item.contains("person") || item["person"].is_null())
                       rec.Error(rec.Path("person"), "is required");
@@ -321,7 +327,7 @@ void AddPersonRoutes(Router& router, registry::PersonService& persons, registry:
                       }
                       continue;
                     }
-                    if (core::Status v = registry::Validate(*parsed); !v.ok()) {
+                    if (core::Status v = persons.Check(*parsed); !v.ok()) {
                       for (const auto& fe : v.fields()) errors.push_back({at + "/person/" + fe.field, fe.message});
                       continue;
                     }

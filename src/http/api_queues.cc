@@ -2,6 +2,7 @@
 
 #include <fmt/format.h>
 
+#include <algorithm>
 #include <ctime>
 #include <nlohmann/json.hpp>
 
@@ -242,10 +243,16 @@ void AddQueueRoutes(Router& router, frontoffice::QueueService& queues) {
                 JsonReader r(*body);
                 r.RejectUnknown({"priority", "person_id"});
                 const std::string priority = r.String("priority", false, 20);
-                const auto person = r.OptInt("person_id");
-                if (auto s = r.Finish("the ticket has invalid fields"); !s.ok()) return Problem(s, ctx.request.request_id);
                 auto p = frontoffice::ParsePriority(priority);
-                if (!p.ok()) return Problem(p.status(), ctx.request.request_id);
+                const bool priority_named =
+                    std::any_of(r.errors().begin(), r.errors().end(),
+                                [](const core::FieldError& e) { return e.field == "priority"; });
+                if (!p.ok() && !priority_named) {
+                  for (const auto& fe : p.status().fields()) r.Error(fe.field, fe.message);
+                }
+                const auto person = r.OptInt("person_id");
+                if (auto s = r.Finish("the ticket has invalid fields"); !s.ok())
+                  return Problem(s, ctx.request.request_id);
                 auto t = queues.CheckIn(ctx.Who(), *id, *p,
                                         person ? std::optional<core::PersonId>(core::PersonId{*person}) : std::nullopt);
                 if (!t.ok()) return Problem(t.status(), ctx.request.request_id);

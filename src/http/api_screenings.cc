@@ -1,9 +1,12 @@
 #include "http/api_screenings.h"
 
 #include <fmt/format.h>
+
+#include <algorithm>
 #include <nlohmann/json.hpp>
 
 #include "eligibility/decimal.h"
+#include "eligibility/evaluator.h"
 #include "http/json_body.h"
 #include "http/problem.h"
 
@@ -35,9 +38,9 @@ std::string TypeName(const eligibility::Symbol& s) {
 
 }  // namespace
 
-core::StatusOr<eligibility::HouseholdInput::Values> AnswersFromJson(const json& object, const std::string& prefix) {
+eligibility::HouseholdInput::Values AnswersFromJson(const json& object, const std::string& prefix,
+                                                    std::vector<core::FieldError>& errors) {
   eligibility::HouseholdInput::Values out;
-  std::vector<core::FieldError> errors;
   for (const auto& [key, value] : object.items()) {
     if (value.is_null()) continue;
     if (value.is_boolean()) {
@@ -59,7 +62,6 @@ core::StatusOr<eligibility::HouseholdInput::Values> AnswersFromJson(const json& 
       errors.push_back({prefix + key, "must be a number, a string, true or false"});
     }
   }
-  if (!errors.empty()) return core::Status::InvalidArgument("the answers have invalid values", std::move(errors));
   return out;
 }
 
@@ -83,31 +85,37 @@ void AddScreeningRoutes(Router& router, eligibility::ScreeningService& screening
                   if (!d.ok()) r.Error("as_of", "must be a date like 2025-10-01");
                   else req.as_of = *d;
                 }
-                if (inputs != nullptr) {
-                  auto values = AnswersFromJson(*inputs, "inputs/");
-                  if (!values.ok()) {
-                    for (const auto& fe : values.status().fields()) r.Error(fe.field, fe.message);
-                  } else {
-                    req.input.values = std::move(values).value();
-                  }
-                }
+                std::vector<core::FieldError> unread;
+                if (inputs != nullptr)
+                  req.input.values = AnswersFromJson(*inputs, "inputs/", unread);
                 if (members != nullptr) {
                   for (size_t i = 0; i < members->size(); ++i) {
                     const json& m = (*members)[i];
                     if (!m.is_object()) {
                       r.Error(fmt::format("members/{}", i), "must be an object of answers");
+                      req.input.members.emplace_back();  // keeps the next members' numbers
                       continue;
                     }
-                    auto values = AnswersFromJson(m, fmt::format("members/{}/", i));
-                    if (!values.ok()) {
-                      for (const auto& fe : values.status().fields()) r.Error(fe.field, fe.message);
-                    } else {
-                      req.input.members.push_back(std::move(values).value());
-                    }
+                    req.input.members.push_back(
+                        AnswersFromJson(m, fmt::format("members/{}/", i), unread));
                   }
                 }
-                if (auto s = r.Finish("the screening request has invalid fields"); !s.ok()) {
-                  return Problem(s, ctx.request.request_id);
+                for (auto& fe : unread) r.Error(std::move(fe.field), std::move(fe.message));
+                if (!r.errors().empty()) {
+                  // The answers that could be read are checked against the programs' questions
+                  // too (names, types, bounds; nothing is read or kept), so that every mistake is
+                  // named at once.
+                  eligibility::Batch check(screenings.rules());
+                  const core::Status checked = check.Add(req.input);
+                  for (const auto& fe : checked.fields()) {
+                    std::string field =
+                        fe.field.rfind("members/", 0) == 0 ? fe.field : "inputs/" + fe.field;
+                    if (std::none_of(r.errors().begin(), r.errors().end(),
+                                     [&](const core::FieldError& e) { return e.field == field; }))
+                      r.Error(std::move(field), fe.message);
+                  }
+                  return Problem(r.Finish("the screening request has invalid fields"),
+                                 ctx.request.request_id);
                 }
                 auto done = screenings.Screen(ctx.Who(), req);
                 if (!done.ok()) {

@@ -9,8 +9,11 @@ namespace http {
 // and GET /api/v1/programs (the programs and the questions they may ask).
 void AddScreeningRoutes(Router& router, eligibility::ScreeningService& screenings);
 
-// A JSON map of answers → the engine's text values; field errors are named under `prefix`.
-// Numbers keep their written form, booleans are true/false, null means "not given".
-core::StatusOr<eligibility::HouseholdInput::Values> AnswersFromJson(const nlohmann::json& object, const std::string& prefix);
+// A JSON map of answers → the engine's text values; an answer that cannot be read is left out and
+// named in `errors` under `prefix`, the others are still returned. Numbers keep their written
+// form, booleans are true/false, null means "not given".
+eligibility::HouseholdInput::Values AnswersFromJson(const nlohmann::json& object,
+                                                    const std::string& prefix,
+                                                    std::vector<core::FieldError>& errors);
 
 }  // namespace http

@@ -2,6 +2,7 @@
 
 #include <fmt/format.h>
 
+#include <algorithm>
 #include <cctype>
 #include <chrono>
 #include <nlohmann/json.hpp>
@@ -228,6 +229,30 @@ Response Dispatcher::Dispatch(Request& request, std::string& route_name, std::op
   }
   route_name = route.pattern.rfind("/static/", 0) == 0 || route.pattern.rfind("/assets/", 0) == 0 ? "static"
                                                                                                     : route.pattern;
+  if (api && !request.query.empty()) {
+    if (auto taken = options_.query_parameters.find(route.operation_id);
+        taken != options_.query_parameters.end()) {
+      std::vector<core::FieldError> unknown;
+      const std::vector<std::string>& names = taken->second;
+      for (auto it = request.query.begin(); it != request.query.end();
+           it = request.query.upper_bound(it->first)) {
+        if (std::binary_search(names.begin(), names.end(), it->first)) continue;
+        std::string takes = "this endpoint takes no query parameters";
+        if (!names.empty()) {
+          takes = "not a query parameter of this endpoint; it takes ";
+          for (size_t i = 0; i < names.size(); ++i) takes += (i == 0 ? "" : ", ") + names[i];
+        }
+        unknown.push_back(
+            {it->first.size() > 64 ? it->first.substr(0, 64) : it->first, std::move(takes)});
+      }
+      if (!unknown.empty()) {
+        return Problem(core::Status::InvalidArgument(
+                           "the request names a query parameter this endpoint does not take",
+                           std::move(unknown)),
+                       request.request_id);
+      }
+    }
+  }
   if (!route.defers_writes) return Run(request, route, ctx);
   // From here on, this request's audit entries are deferred: the answer waits for them instead
   // of the thread (the token's check and refusals included).

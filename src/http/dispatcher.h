@@ -1,7 +1,9 @@
 #pragma once
 
 #include <functional>
+#include <map>
 #include <string>
+#include <vector>
 
 #include "accounts/account_service.h"
 #include "http/caller_limit.h"
@@ -40,6 +42,10 @@ struct DispatcherOptions {
   // The limit on each signed-in caller's requests to API routes and pages (429 beyond it);
   // null: none.
   CallerLimit* caller_limit = nullptr;
+  // The query parameters each API operation takes, by operationId (QueryParameters of the
+  // OpenAPI document): a request to one of them that names another is refused with a 400 that
+  // names it, as an unknown member of a body is. Operations not listed are not checked.
+  std::map<std::string, std::vector<std::string>> query_parameters;
 };
 
 // Renders an HTML error page for browser routes.

@@ -767,8 +767,7 @@ void AddPortalPages(Router& router, const PageDeps& deps) {
                   }
                   json kept = {{"f_rep_email", r.email}, {"f_relationship", r.relationship}, {"f_until", until}};
                   for (const auto& sc : r.scopes) kept["f_scope_" + sc] = true;
-                  if (!errors.empty()) return account_page(ctx, std::nullopt, kept, errors, 400);
-                  auto made = deps.representatives->Grant(ctx.Who(), r);
+                  auto made = deps.representatives->Grant(ctx.Who(), r, std::move(errors));
                   if (!made.ok()) {
                     if (made.status().code() == core::StatusCode::kInvalidArgument) {
                       std::vector<core::FieldError> fields = made.status().fields();

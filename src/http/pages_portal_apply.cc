@@ -10,6 +10,7 @@
 #include <algorithm>
 #include <set>
 
+#include "eligibility/evaluator.h"
 #include "http/json_body.h"
 #include "http/multipart.h"
 #include "http/page_support.h"
@@ -41,6 +42,15 @@ Me LinkedPerson(const PageDeps& deps, Context& ctx, bool to_apply = true) {
   if (!acting.ok()) return {{}, ErrorFor(deps, ctx, acting.status())};
   if (!*acting) return {{}, Response::Redirect("/portal")};
   return {**acting, std::nullopt};
+}
+
+// The engine's checks of the answers that could be read (their bounds and choices), named
+// beside those that could not, so that every mistake shows at once. Nothing is read or kept.
+void AddEngineErrors(const eligibility::RuleSet& rules, const eligibility::HouseholdInput& input,
+                     std::vector<core::FieldError>& errors) {
+  eligibility::Batch check(rules);
+  const core::Status checked = check.Add(input);
+  errors = core::MergeFieldErrors(std::move(errors), checked.fields());
 }
 
 // The form's answers as the engine takes them: "in.NAME" for the household, "mI.NAME" for its
@@ -280,7 +290,10 @@ void AddPortalApplyPages(Router& router, const PageDeps& deps) {
                 req.household = *household_id;
                 std::vector<core::FieldError> unclear;
                 req.input = Answers(rules, form, current, LanguageOf(ctx), &unclear);
-                if (!unclear.empty()) return step(ctx, me.person, form, unclear);
+                if (!unclear.empty()) {
+                  AddEngineErrors(rules, req.input, unclear);
+                  return step(ctx, me.person, form, unclear);
+                }
                 req.save = false;
                 auto trial = deps.screenings->Screen(ctx.Who(), req);
                 if (!trial.ok()) {

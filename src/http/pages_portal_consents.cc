@@ -130,20 +130,20 @@ void AddPortalConsentPages(Router& router, const PageDeps& deps) {
                 g.valid_from = deps.consents->Today();
                 const auto until = UntilDate(form);
                 if (!until) {
-                  errors.push_back({"until", "enter the last day as a real date, like 31 3 2027"});
+                  errors.push_back(
+                      {"valid_to", "enter the last day as a real date, like 31 3 2027"});
                 } else if (!until->empty()) {
                   g.valid_to = *core::Date::Parse(*until);
-                  if (*g.valid_to < g.valid_from) errors.push_back({"until", "the last day cannot be in the past"});
+                  if (*g.valid_to < g.valid_from)
+                    errors.push_back({"valid_to", "the last day cannot be in the past"});
                 }
-                if (errors.empty()) {
-                  auto given = deps.consents->Give(ctx.Who(), *ctx.Who().person, g);
-                  if (given.ok()) return Response::Redirect("/portal?consented=1#consents");
-                  if (given.status().code() != core::StatusCode::kInvalidArgument) {
-                    return ErrorFor(deps, ctx, given.status());
-                  }
-                  errors = given.status().fields();
-                }
-                return FormPage(deps, ctx, 400, form, errors);
+                // What the form could not read is named with the service's own checks, at once
+                // (the service writes nothing while there is any).
+                auto given = deps.consents->Give(ctx.Who(), *ctx.Who().person, g, errors);
+                if (given.ok()) return Response::Redirect("/portal?consented=1#consents");
+                if (given.status().code() != core::StatusCode::kInvalidArgument)
+                  return ErrorFor(deps, ctx, given.status());
+                return FormPage(deps, ctx, 400, form, given.status().fields());
               }});
 }
 

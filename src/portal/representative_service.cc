@@ -76,7 +76,9 @@ StatusOr<std::vector<Representative>> RepresentativeService::Load(storage::Trans
   return out;
 }
 
-StatusOr<Representative> RepresentativeService::Grant(const authz::Principal& who, const NewRepresentative& in) {
+StatusOr<Representative> RepresentativeService::Grant(const authz::Principal& who,
+                                                      const NewRepresentative& in,
+                                                      std::vector<core::FieldError> read_errors) {
   if (std::string why = NotThePerson(who); !why.empty()) {
     RETURN_IF_ERROR(db_.Write([&](storage::Transaction& tx) {
       return audit_.Append(tx, who, {"representative.grant", "representative", "", who.person, false, why});
@@ -118,6 +120,7 @@ StatusOr<Representative> RepresentativeService::Grant(const authz::Principal& wh
   } else if (account && *account == who.user.value) {
     errors.push_back({"email", "this is your own account"});
   }
+  errors = core::MergeFieldErrors(std::move(read_errors), errors);
   if (!errors.empty()) return Status::InvalidArgument("the representative has invalid fields", std::move(errors));
 
   std::string scope_list;

@@ -60,7 +60,10 @@ class RepresentativeService {
   // has it, or it is the person's own), relationship (1 to 100 characters), scopes (unknown)
   // and until (past); kAlreadyExists when that account already represents the person.
   // Audited as representative.grant, against the person.
-  core::StatusOr<Representative> Grant(const authz::Principal& person, const NewRepresentative& r);
+  // `read_errors` are the fields the caller could not read (a date that is none); they are
+  // named with every other mistake, once the caller is known to be the person.
+  core::StatusOr<Representative> Grant(const authz::Principal& person, const NewRepresentative& r,
+                                       std::vector<core::FieldError> read_errors = {});
   // The person ends a grant of theirs now. kNotFound (not theirs), kFailedPrecondition (ended).
   core::Status End(const authz::Principal& person, int64_t id);
   // The person's grants, current first, then ended, newest first.

@@ -17,6 +17,10 @@ const std::set<std::string> kRelationships = {"head",       "partner",        "c
                                               "carer",      "lodger",         "other"};
 }  // namespace
 
+bool IsRelationship(const std::string& relationship) {
+  return kRelationships.count(relationship) > 0;
+}
+
 StatusOr<Household> HouseholdService::Load(storage::Transaction& tx, core::HouseholdId id) {
   ASSIGN_OR_RETURN(storage::Rows h, tx.Query("SELECT name, version FROM households WHERE id = ?", {id.value}));
   if (h.empty()) return Status::NotFound(fmt::format("no household has id {}", id.value));
@@ -114,10 +118,9 @@ StatusOr<std::optional<core::HouseholdId>> HouseholdService::CurrentOf(core::Per
 StatusOr<Household> HouseholdService::AddMember(const authz::Principal& who, core::HouseholdId id,
                                                 core::PersonId person, const std::string& relationship,
                                                 core::Date since) {
-  if (!kRelationships.count(relationship)) {
+  if (!IsRelationship(relationship)) {
     return Status::InvalidArgument("the membership has invalid fields",
-                                   {{"relationship", "must be one of head, partner, child, parent, sibling, grandparent, "
-                                                     "grandchild, other_relative, carer, lodger, other"}});
+                                   {{"relationship", kRelationshipMessage}});
   }
   authz::Decision d = Decide(who, authz::Operation::kUpdate, person, nullptr);
   Household out;

@@ -23,6 +23,13 @@ struct Membership {
   std::string until;
 };
 
+// Whether `relationship` is one a member may have (see Membership), and what to say when it is not.
+bool IsRelationship(const std::string& relationship);
+inline constexpr const char* kRelationshipMessage =
+    "must be one of head, partner, child, parent, sibling, grandparent, grandchild, "
+    "other_relative, carer, lodger, "
+    "other";
+
 struct Household {
   core::HouseholdId id;
   std::string name;

@@ -234,6 +234,8 @@ void PersonService::CreateAll(std::span<PendingCreate* const> batch) {
   for (PendingCreate* c : batch) c->result = write(std::span(&c, 1));
 }
 
+Status PersonService::Check(const Person& p) const { return CheckRecord(p, clock_.Now()); }
+
 StatusOr<Person> PersonService::Create(const authz::Principal& who, Person input) {
   RETURN_IF_ERROR(CheckRecord(input, clock_.Now()));
   Person p = std::move(input);
@@ -717,7 +719,7 @@ StatusOr<std::vector<PutOutcome>> PersonService::PutSourceRecords(const authz::P
       errors.push_back({at + "local_id", "must be one line of text, without control characters"});
     }
     if (!seen.insert(r.local_id).second) errors.push_back({at + "local_id", "appears twice in the batch"});
-    if (Status v = Validate(r.person); !v.ok()) {
+    if (Status v = CheckRecord(r.person, clock_.Now()); !v.ok()) {
       for (const auto& fe : v.fields()) errors.push_back({at + "person/" + fe.field, fe.message});
     }
     docs.push_back(ToStorageJson(r.person).dump());

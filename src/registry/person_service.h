@@ -121,6 +121,10 @@ class PersonService {
                 exchange::Outbox& outbox, const core::Clock& clock)
       : db_(db), gate_(gate), audit_(audit), outbox_(outbox), clock_(clock) {}
 
+  // What Create and Update check of a record before anything is read or written: its fields
+  // (Validate) and its dates against today (none in the future, a living person's birth within
+  // 130 years), every mistake at once. kInvalidArgument with field errors.
+  core::Status Check(const Person& p) const;
   // kInvalidArgument with field errors, kPermissionDenied.
   core::StatusOr<Person> Create(const authz::Principal& who, Person input);
   // kNotFound, kPermissionDenied.

@@ -341,6 +341,12 @@ describe('persons', () => {
 
     const badDate = await api.get('/api/v1/persons?birth_date=1987-13');
     assertProblem(badDate, 400, { fields: ['birth_date'] });
+    // A parameter the endpoint does not take is named, not ignored: a typo would otherwise
+    // return every client instead of the one asked for.
+    const typo = await api.get('/api/v1/persons?q=Quillfeather&limt=1&birthdate=1987');
+    assertProblem(typo, 400, { fields: ['limt', 'birthdate'] });
+    assert.match(typo.body.errors[0].message, /it takes after, birth_date, identifier, limit, q/);
+    assertProblem(await api.get(`/api/v1/persons/${person.id}?fields=names`), 400, { fields: ['fields'] });
   });
 
   test('cursor pagination with limit=2 walks every page once', T, async () => {
@@ -868,6 +874,9 @@ describe('households', () => {
       { relationship: 'child', since: '2024-02-01' }), 400, { fields: ['person_id'] });
     assertProblem(await api.post(`/api/v1/households/${h1}/members`,
       { person_id: b, relationship: 'child', since: '2024-02-30' }), 400, { fields: ['since'] });
+    // A relationship that is none is named beside a date that cannot be read, at once.
+    const both = await api.post(`/api/v1/households/${h1}/members`, { person_id: b, relationship: 'cousin', since: 'soon' });
+    assertProblem(both, 400, { fields: ['relationship', 'since'] });
     assertProblem(await api.post(`/api/v1/households/${h1}/members`,
       { person_id: b, relationship: 'child', since: '2024-02-01', role: 'x' }), 400, { fields: ['role'] });
     assertProblem(await api.post('/api/v1/households', { name: '   ' }), 400, { fields: ['name'] });
@@ -1000,7 +1009,17 @@ describe('source record batches', () => {
       { person: person('Dev', 'Patel', '4 Quay') },
       'not an object',
       { local_id: 'BATCH-5' },
-    ] }), 400, { fields: ['records/1/person/names', 'records/3/local_id', 'records/4', 'records/5/person'] });
+    ] }), 400, { fields: ['records/1/person/names', 'records/2/local_id', 'records/3/local_id', 'records/4',
+      'records/5/person'] });
+    // Dates are checked as a single create checks them: none in the future, a living person's
+    // birth within 130 years.
+    const dated = await api.post(url, { records: [
+      { local_id: 'BATCH-6', person: { ...person('Eve', 'Fowler', '5 Quay'), birth_date: '2999-01-01' } },
+      { local_id: 'BATCH-7', person: { ...person('Finn', 'Gale', '6 Quay'), birth_date: '1801-01-01' } },
+      { local_id: 'BATCH-8', person: { ...person('Gus', 'Hale', '7 Quay'), death_date: '2999-12-31' } },
+    ] });
+    assertProblem(dated, 400, { fields: ['records/0/person/birth_date', 'records/1/person/birth_date',
+      'records/2/person/death_date'] });
     assertProblem(await api.post(url, { records: [
       { local_id: 'BATCH-3', person: person('Cleo', 'Marsh', '2 High Street') },
       { local_id: 'BATCH-3', person: person('Cleo', 'Marsh', '2 High Street') },

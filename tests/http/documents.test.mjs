@@ -50,6 +50,11 @@ test('a PDF uploaded through the API comes back byte for byte, as the gate allow
   assert.equal(made.body.size, pdf.length);
   assertProblem(await raw(city, `/api/v1/persons/${person}/documents?kind=selfie&category=hobbies&file_name=a%2Fb.gif`, pdf, 'image/gif'),
     400, { fields: ['kind', 'category', 'file_name', 'media_type'] });
+  // An application id that is not a number is named with the rest, not alone.
+  const unread = await raw(city, `/api/v1/persons/${person}/documents?kind=selfie&category=income&file_name=a.pdf&application_id=x`,
+    pdf, 'application/pdf');
+  assertProblem(unread, 400, { fields: ['application_id', 'kind'] });
+  assert.equal(unread.body.errors.length, 2, unread.text);
   assertProblem(await raw(city, url, Buffer.from('not a pdf'), 'application/pdf'), 400, { fields: ['content'] });
   const disguised = assertProblem(await raw(city, `/api/v1/persons/${person}/documents?kind=payslip&category=income&file_name=pay.pdf.exe`, pdf, 'application/pdf'),
     400, { fields: ['file_name'] });

@@ -77,6 +77,12 @@ test('a person is screened once in the portal and applies to three programs of t
   const unclear = await ana.go('POST', '/portal/check', [['csrf_token', hiddenCsrf(page.text)], ['in.earned_income', '1.2005']]);
   assert.equal(unclear.status, 400);
   assert.match(unclear.text, /href="#in-earned_income">Write the amount in figures, like 3500 or 3500.50/);
+  // An answer out of bounds is named beside one that could not be read, at once.
+  const both = await ana.go('POST', '/portal/check',
+    [['csrf_token', hiddenCsrf(page.text)], ['in.earned_income', 'lots'], ['in.unearned_income', '-5']]);
+  assert.equal(both.status, 400);
+  assert.match(both.text, /href="#in-earned_income"/);
+  assert.match(both.text, /href="#in-unearned_income"/);
 
   // Step by step until the rules need nothing more; each step carries the earlier answers.
   let done;

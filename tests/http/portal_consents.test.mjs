@@ -43,6 +43,15 @@ test('a person gives a consent from the portal and withdraws it', T, async () =>
   assert.match(bad.text, /href="#categories">Select at least one kind of information/);
   assert.match(bad.text, /href="#purpose-service_delivery">Choose what your information may be used for/);
   assert.match(bad.text, /href="#until_day">Enter the last day as a real date, like 31 3 2027/);
+  // The service's own checks are named beside what the form could not read.
+  const tampered = await ana.go('POST', '/portal/consents/new', [
+    ['csrf_token', hiddenCsrf(form.text)], ['receiving_agency_id', ''], ['categories', 'dreams'], ['purpose', 'case_work'],
+    ['until_day', '1'], ['until_month', '1'], ['until_year', '2001'],
+  ]);
+  assert.equal(tampered.status, 400);
+  assert.match(tampered.text, /href="#receiving_agency_id">Choose who may receive your information/);
+  assert.match(tampered.text, /href="#categories">(&apos;|&#39;|')dreams(&apos;|&#39;|') is not a data category/);
+  assert.match(tampered.text, /href="#until_day">The last day cannot be in the past/);
   assert.equal(Number(await sql(db, `SELECT count(*) FROM consents WHERE person_id = ${person}`)), before);
 
   const agency = await sql(db, "SELECT id FROM agencies WHERE code = 'health-authority'");

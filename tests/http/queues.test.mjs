@@ -47,6 +47,8 @@ test('visitors are called by priority then arrival, and the display sees every s
   assert.equal(a2.body.label, 'A002');
   assert.equal(a2.body.position, 2);
   assertProblem(await desk.post(`/api/v1/queues/${queues.A.id}/tickets`, { priority: 'vip' }), 400, { fields: ['priority'] });
+  assertProblem(await desk.post(`/api/v1/queues/${queues.A.id}/tickets`, { priority: 'vip', person_id: 'me' }), 400,
+    { fields: ['priority', 'person_id'] });
   // Calling needs signing in at the counter.
   assertProblem(await desk.post(`/api/v1/counters/${counter}/call-next`, {}), 412);
   assert.equal((await desk.post(`/api/v1/counters/${counter}/sign-in`, {})).status, 200);

@@ -41,6 +41,10 @@ test('a person lets their daughter act for them, within what they grant, and end
   assert.match(bad.text, /href="#rep_email">No portal account has this e-mail address: ask them to create one first/);
   assert.match(bad.text, /href="#relationship">Say who they are to you, in 1 to 100 characters/);
   assert.match(bad.text, /href="#until">The last day cannot be in the past/);
+  const unread = await grant([['rep_email', 'nobody@example.org'], ['relationship', 'son'], ['until', 'soon']]);
+  assert.equal(unread.status, 400);
+  assert.match(unread.text, /href="#until">Enter the last day like 2027-06-30/);
+  assert.match(unread.text, /href="#rep_email">No portal account has this e-mail address/);
   const self = await grant([['rep_email', 'ana.rep@example.org'], ['relationship', 'me']]);
   assert.match(self.text, /This is your own account/);
   assert.equal(await sql(db, 'SELECT count(*) FROM representatives'), '0');

@@ -119,6 +119,16 @@ test('bad answers are refused naming each field, and nothing is saved', T, async
   assertProblem(r3, 400, { fields: ['inputs/no_such_input'] });
   const r4 = await caseworker.post('/api/v1/screenings', { inputs: {}, as_of: '2025-13-01', colour: 'blue' });
   assertProblem(r4, 400, { fields: ['as_of', 'colour'] });
+  // A date or a member that cannot be read does not hide the answers' own mistakes.
+  const r5 = await caseworker.post('/api/v1/screenings', {
+    as_of: 'yesterday', inputs: { household_size: 0, no_such_input: 1, shelter_costs: [900] },
+    members: [7, { age: -4 }, { age: 30, favourite_colour: 'blue' }],
+  });
+  assertProblem(r5, 400, {
+    fields: ['as_of', 'inputs/household_size', 'inputs/no_such_input', 'inputs/shelter_costs', 'members/0',
+      'members/1/age', 'members/2/favourite_colour'],
+  });
+  assert.equal(r5.body.errors.length, 7, r5.text);
   assertProblem(await caseworker.post('/api/v1/screenings', { household_id: 999999 }), 404);
   assert.equal(await countRows(db, 'screenings'), saved);
 });
