@@ -561,6 +561,25 @@ int Main(int argc, char** argv) {
   core::SetLogLevel(core::ParseLogLevel(config->log_level));
   const std::string& command = args[0];
 
+  // Commands that work on a database made before (by `migrate`, `serve` or `demo-data`): a path
+  // typed wrong would otherwise be created empty, and `audit verify` would find its empty log
+  // intact.
+  const bool on_existing_database =
+      (command == "audit" && args.size() >= 2 && args[1] != "keygen") || command == "agency" ||
+      command == "user" || command == "token" || command == "import" || command == "backup" ||
+      command == "directory" || (command == "link" && args.size() >= 2 && args[1] == "dedupe") ||
+      (command == "rules" && std::find(args.begin(), args.end(), "--all") != args.end());
+  if (on_existing_database && !storage::IsPostgresUrl(config->db)) {
+    const std::string path = SqlitePath(config->db);
+    if (std::error_code ec;
+        !path.empty() && path != ":memory:" && !std::filesystem::exists(path, ec)) {
+      return Fail(
+          core::Status::NotFound(fmt::format("there is no database at {}: check the db setting "
+                                             "(ONEDOOR_DB), or create it with onedoor migrate",
+                                             path)));
+    }
+  }
+
   if (command == "serve") {
     if (args.size() != 1) return Usage("usage: onedoor [--config FILE] serve (settings come from the file and ONEDOOR_*)");
     return Serve(*config);
@@ -591,18 +610,22 @@ int Main(int argc, char** argv) {
 
   if (command == "demo-data") {
     int people = 300;
-    if (args.size() == 3 && args[1] == "--people") {
+    if (args.size() <= 3 && args.size() >= 2 && args[1] == "--people") {
+      size_t used = 0;
       try {
-        people = std::stoi(args[2]);
+        people = args.size() == 3 ? std::stoi(args[2], &used) : -1;
       } catch (const std::exception&) {
         people = -1;
       }
+      if (args.size() == 3 && used != args[2].size()) people = -1;
       if (people < 0 || people > 100000) {
         std::fprintf(stderr, "onedoor: --people must be a number from 0 to 100000\n");
         return 2;
       }
     } else if (args.size() != 1) {
-      std::fputs(UsageText().c_str(), stderr);
+      std::fprintf(stderr,
+                   "onedoor: 'demo-data' was given arguments it does not take; its usage:\n%s",
+                   CommandUsage("demo-data").c_str());
       return 2;
     }
     auto app = App::Open(*config, false);
@@ -718,7 +741,7 @@ int Main(int argc, char** argv) {
                            "pg_basebackup (see docs/operators.md)\n");
       return 2;
     }
-    if (auto s = storage::BackupSqlite(config->db, args[1]); !s.ok()) return Fail(s);
+    if (auto s = storage::BackupSqlite(SqlitePath(config->db), args[1]); !s.ok()) return Fail(s);
     std::printf("backup written to %s\n", args[1].c_str());
     return 0;
   }

@@ -596,8 +596,18 @@ int RulesCommand(const core::Config& config, const std::vector<std::string>& arg
   if (!rules) return 1;
   if (sub == "check") {
     if (!rest.empty()) return Usage();
-    std::printf("%zu programs, %zu inputs and variables, %zu parameters; rules %s\n", rules->programs().size(),
-                rules->symbols().size(), rules->parameters().size(), rules->content_hash().substr(0, 16).c_str());
+    // A folder typed wrong, or one without rule files, must not pass as a pack that checks.
+    if (rules->programs().empty()) {
+      std::fprintf(
+          stderr,
+          "onedoor: %s: no programs in these rules: check the folders (rules_dirs or --rules)\n",
+          dirs.c_str());
+      return 1;
+    }
+    const size_t programs = rules->programs().size();
+    std::printf("%zu %s, %zu inputs and variables, %zu parameters; rules %s\n", programs,
+                programs == 1 ? "program" : "programs", rules->symbols().size(),
+                rules->parameters().size(), rules->content_hash().substr(0, 16).c_str());
     for (const auto& p : rules->programs()) {
       std::printf("  %-24s %-18s %s (version %s)\n", p.id.c_str(), p.agency.c_str(), p.name.c_str(), p.version.c_str());
     }

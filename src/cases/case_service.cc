@@ -225,6 +225,21 @@ StatusOr<Case> CaseService::Open(const authz::Principal& who, const NewCase& n) 
   const core::Timestamp now = clock_.Now();
   Case out;
   RETURN_IF_ERROR(db_.Write([&](storage::Transaction& tx) -> Status {
+    // The same case twice (a form sent twice, two coordinators at once) is one case: the second
+    // is told where the first is.
+    ASSIGN_OR_RETURN(
+        storage::Rows same,
+        tx.Query(
+            "SELECT id FROM cases WHERE person_id = ? AND coordinating_agency_id = ? AND state = "
+            "'open' AND lower(title) = lower(?) ORDER BY id LIMIT 1",
+            {n.person.value, who.agency.value, n.title}));
+    if (!same.empty()) {
+      return Invalid(
+          {{"title",
+            fmt::format("case {} of this client has this title and is open: continue it there, "
+                        "or give this case a title of its own",
+                        same.at(0).Int(0))}});
+    }
     ASSIGN_OR_RETURN(
         storage::Rows rows,
         tx.Query("INSERT INTO cases (person_id, household_id, title, criteria, coordinator_user_id, coordinator, "
@@ -416,13 +431,15 @@ StatusOr<Case> CaseService::AppointLead(const authz::Principal& who, int64_t id,
   });
 }
 
-StatusOr<Case> CaseService::ScheduleConference(const authz::Principal& who, int64_t id, int64_t version,
-                                               const NewConference& n) {
+StatusOr<Case> CaseService::ScheduleConference(const authz::Principal& who, int64_t id,
+                                               int64_t version, const NewConference& n,
+                                               std::vector<core::FieldError> read_errors) {
   return Mutate(who, id, version, "schedule_conference", true, [&](storage::Transaction& tx, Case& c, Change& ch) {
     std::vector<core::FieldError> errors;
     if (!n.scheduled_at) errors.push_back({"scheduled_at", "give the date and time, like 2026-03-02T10:00"});
     CheckText(errors, "place", n.place, 200, "say where it takes place (or how to join)");
     CheckText(errors, "attendees", n.attendees, 2000, "list who attends, the family included");
+    errors = core::MergeFieldErrors(read_errors, errors);
     if (!errors.empty()) return Invalid(std::move(errors));
     RETURN_IF_ERROR(tx.Execute("INSERT INTO case_conferences (case_id, scheduled_at, place, attendees, state, minutes, "
                                "decisions, recorded_by) VALUES (?, ?, ?, ?, 'scheduled', '', '', '')",
@@ -447,6 +464,12 @@ StatusOr<Case> CaseService::RecordConference(const authz::Principal& who, int64_
                   if (it->state != "scheduled") {
                     return Status::FailedPrecondition(fmt::format(
                         "the conference is {}; only a scheduled conference is recorded or cancelled", it->state));
+                  }
+                  if (held && clock_.Now() < it->scheduled_at) {
+                    return Status::FailedPrecondition(
+                        fmt::format("the conference is on {}: record it as held once it has taken "
+                                    "place, or cancel it",
+                                    When(it->scheduled_at)));
                   }
                   std::vector<core::FieldError> errors;
                   if (held) {

@@ -171,8 +171,10 @@ class CaseService {
                                               int64_t consent_id, core::Timestamp now);
   // The lead agency must be participating.
   core::StatusOr<Case> AppointLead(const authz::Principal& who, int64_t id, int64_t version, core::AgencyId agency);
+  // `read_errors`: what the caller could not read (a date that is none), named with the rest.
   core::StatusOr<Case> ScheduleConference(const authz::Principal& who, int64_t id, int64_t version,
-                                          const NewConference& c);
+                                          const NewConference& c,
+                                          std::vector<core::FieldError> read_errors = {});
   // `held`: minutes and decisions required; otherwise cancelled with `minutes` as the reason.
   core::StatusOr<Case> RecordConference(const authz::Principal& who, int64_t id, int64_t version, int64_t conference,
                                         bool held, const std::string& minutes, const std::string& decisions);

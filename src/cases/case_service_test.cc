@@ -251,12 +251,27 @@ TEST_P(CaseTest, AConferenceAgreesAPlanWhoseActionsTheirAgenciesCarryOutThenRevi
   Case c = MustOpen();
   auto v = cases_->AddParticipant(kCoordinator, c.id, c.version, kState, Consent(kState));
   ASSERT_TRUE(v.ok());
-  NewConference conf{ParseDateTime("2026-01-08T10:00").value(), "Riverside One-Stop Centre, room 2",
+  // Held on the morning of the day before (the clock is at 2026-01-01), recorded afterwards.
+  NewConference conf{ParseDateTime("2025-12-31T10:00").value(), "Riverside One-Stop Centre, room 2",
                      "Mere Whanau (the mother)\ncoordinator.city\ncaseworker.state"};
+  // One still to come is not held yet: it may be cancelled.
+  NewConference later{ParseDateTime("2026-01-08T10:00").value(), "Riverside", "coordinator.city"};
+  auto planned = cases_->ScheduleConference(kCoordinator, c.id, v->version, later);
+  ASSERT_TRUE(planned.ok()) << planned.status().ToString();
+  const int64_t later_id = planned->conferences[0].id;
+  auto too_soon = cases_->RecordConference(kCoordinator, c.id, planned->version, later_id, true,
+                                           "Met.", "Agreed.");
+  ASSERT_EQ(too_soon.status().code(), StatusCode::kFailedPrecondition);
+  EXPECT_THAT(too_soon.status().message(), HasSubstr("the conference is on 2026-01-08 10:00"));
+  auto cancelled =
+      cases_->RecordConference(kCoordinator, c.id, planned->version, later_id, false, "Moved.", "");
+  ASSERT_TRUE(cancelled.ok()) << cancelled.status().ToString();
+  v = cancelled;
   auto scheduled = cases_->ScheduleConference(kCoordinator, c.id, v->version, conf);
   ASSERT_TRUE(scheduled.ok()) << scheduled.status().ToString();
-  ASSERT_EQ(scheduled->conferences.size(), 1u);
-  const int64_t conf_id = scheduled->conferences[0].id;
+  ASSERT_EQ(scheduled->conferences.size(), 2u);
+  const int64_t conf_id = scheduled->conferences[0].id;  // by date: the earlier first
+  ASSERT_NE(conf_id, later_id);
   // Not closed while a conference is scheduled.
   auto early = cases_->Close(kCoordinator, c.id, scheduled->version, "x", "y");
   ASSERT_EQ(early.status().code(), StatusCode::kFailedPrecondition);
@@ -267,6 +282,7 @@ TEST_P(CaseTest, AConferenceAgreesAPlanWhoseActionsTheirAgenciesCarryOutThenRevi
                                        "The family wants stable housing and income.", "State leads on income.");
   ASSERT_TRUE(held.ok()) << held.status().ToString();
   EXPECT_EQ(held->conferences[0].state, "held");
+  EXPECT_EQ(held->conferences[1].state, "cancelled");
   EXPECT_EQ(cases_->RecordConference(kCoordinator, c.id, held->version, conf_id, false, "no", "").status().code(),
             StatusCode::kFailedPrecondition);
 
@@ -326,9 +342,11 @@ TEST_P(CaseTest, AConferenceAgreesAPlanWhoseActionsTheirAgenciesCarryOutThenRevi
 
   std::vector<std::string> kinds;
   for (const auto& e : closed->timeline) kinds.push_back(e.kind);
-  EXPECT_THAT(kinds, ElementsAre("opened", "participant_added", "conference_scheduled", "conference_held",
-                                 "goal_added", "action_added", "action_done", "goal_achieved", "reviewed", "closed"));
-  EXPECT_EQ(Count("SELECT COUNT(*) FROM outbox WHERE type LIKE 'case.%'"), 10);
+  EXPECT_THAT(kinds, ElementsAre("opened", "participant_added", "conference_scheduled",
+                                 "conference_cancelled", "conference_scheduled", "conference_held",
+                                 "goal_added", "action_added", "action_done", "goal_achieved",
+                                 "reviewed", "closed"));
+  EXPECT_EQ(Count("SELECT COUNT(*) FROM outbox WHERE type LIKE 'case.%'"), 12);
   EXPECT_EQ(Count(fmt::format("SELECT COUNT(*) FROM audit_log WHERE person_id = {} AND action LIKE 'case.%' AND "
                               "allowed = 0",
                               mere_.value)),

@@ -36,6 +36,21 @@ std::optional<int64_t> Parse(std::string_view text) {
   std::string_view frac = dot == std::string_view::npos ? std::string_view{} : text.substr(dot + 1);
   if (whole.empty() && frac.empty()) return std::nullopt;
   if (frac.size() > 6) return std::nullopt;
+  // Commas group thousands, as written ("1,234,567"): "12,34" is a mistake, not 1234.
+  if (whole.find(',') != std::string_view::npos) {
+    size_t group = 0;  // digits since the last comma
+    bool first = true;
+    for (char c : whole) {
+      if (c == ',') {
+        if (group == 0 || group > 3 || (!first && group != 3)) return std::nullopt;
+        first = false;
+        group = 0;
+      } else if (c != '_') {
+        ++group;
+      }
+    }
+    if (group != 3) return std::nullopt;
+  }
   Int128 v = 0;
   for (char c : whole) {
     if (c == '_' || c == ',') continue;

@@ -19,6 +19,16 @@ TEST(Decimal, ParsesAndPrintsExactly) {
   EXPECT_EQ(ToMoneyString(*Parse("-2888")), "-2,888.00");
 }
 
+TEST(Decimal, CommasGroupThousandsAsWrittenOrTheNumberIsRefused) {
+  EXPECT_EQ(Parse("1,200"), FromInt(1200));
+  EXPECT_EQ(Parse("1,234,567.5"), Parse("1234567.5"));
+  EXPECT_EQ(Parse("-12,000"), FromInt(-12000));
+  EXPECT_EQ(Parse("1_000"), FromInt(1000));
+  for (const char* wrong : {"12,34.5", "1,2", "1234,567", ",123", "123,", "1,,234", "1,2345"}) {
+    EXPECT_EQ(Parse(wrong), std::nullopt) << wrong;
+  }
+}
+
 TEST(Decimal, MoneyTimesRateIsExact) {
   // 0.1 + 0.2 is 0.3 here, unlike binary floating point.
   EXPECT_EQ(Add(*Parse("0.1"), *Parse("0.2")), Parse("0.3"));

@@ -136,6 +136,7 @@ class RuleLoader {
       sources_.push_back({name, text});
     }
     for (size_t i = 0; i < sources_.size(); ++i) Declare(i);
+    CheckBreakdowns();
     if (errors_.empty()) BindAll();
     if (errors_.empty()) CheckCycles();
     if (errors_.empty()) ComputeClosures();
@@ -646,6 +647,13 @@ class RuleLoader {
     }
     if (root["effective_from"]) prog.effective_from = DateOf(src, root["effective_from"], "effective_from");
     if (root["effective_to"]) prog.effective_to = DateOf(src, root["effective_to"], "effective_to");
+    if (prog.effective_from && prog.effective_to && *prog.effective_to < *prog.effective_from) {
+      Error(src, root["effective_to"],
+            fmt::format("effective_to ({}) is before effective_from ({}): the program would never "
+                        "be in force",
+                        prog.effective_to->ToString(), prog.effective_from->ToString()));
+      ok = false;
+    }
     if (const YAML::Node& clock = root["decision_clock"]) {
       if (!clock.IsMap()) {
         Error(src, clock, "decision_clock: must be a map with days, expedited_days and citation");
@@ -1378,6 +1386,22 @@ class RuleLoader {
       return false;
     }
     return true;
+  }
+
+  // A parameter's breakdown names the integer input its table is keyed by (docs/rules.md).
+  void CheckBreakdowns() {
+    for (const auto& p : rs_->parameters_) {
+      if (p.breakdown.empty()) continue;
+      const int s = rs_->FindSymbol(p.breakdown);
+      if (s < 0) {
+        Error(p.pos,
+              fmt::format("{}: breakdown names '{}', which is not an input", p.name, p.breakdown));
+      } else if (!rs_->symbols_[s].is_input || rs_->symbols_[s].type != Type::kNumber ||
+                 !rs_->symbols_[s].integer) {
+        Error(p.pos, fmt::format("{}: breakdown names '{}', which is not an integer input", p.name,
+                                 p.breakdown));
+      }
+    }
   }
 
   void BindAll() {

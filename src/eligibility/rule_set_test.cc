@@ -532,6 +532,78 @@ TEST(RuleTests, ReportsEachMismatchWithVariableAndPeriodAndRejectsUnknownKeys) {
   EXPECT_EQ(bad_value.status().message(), "t.yaml:3:14: a: expected an amount like 1234.56");
 }
 
+TEST(RuleTests, AProgramNotInForceOnTheTestsDateIsNotInForceAsAScreeningSaysIt) {
+  // The grant is in force from 2025-01-01: a test of 2024 gets no result from its formulas.
+  auto rules = Load();
+  std::ostringstream out;
+  auto summary = RunRuleTestText(*rules, "t.yaml", R"(
+- name: before it starts, expecting a result
+  period: 2024-11
+  input: {a: 100, b: 50, n: 1, flag: true}
+  output: {income: 150, grant_eligible: true}
+- name: before it starts
+  period: 2024-11
+  input: {a: 100, b: 50, n: 1, flag: true}
+  output: {grant_eligible: not_in_force}
+- name: in force, expecting none
+  period: 2025-03
+  input: {a: 100, b: 50, n: 1, flag: true}
+  output: {grant_eligible: not_in_force}
+)",
+                                 out);
+  ASSERT_TRUE(summary.ok()) << summary.status().message();
+  EXPECT_EQ(summary->passed, 1);
+  EXPECT_EQ(summary->failed, 2);
+  EXPECT_EQ(out.str(),
+            "t.yaml:5: before it starts, expecting a result: grant_eligible for 2024-11: expected "
+            "true, got "
+            "not_in_force (Test grant is in force from 2025-01-01)\n"
+            "t.yaml:13: in force, expecting none: grant_eligible for 2025-03: expected "
+            "not_in_force, got true\n");
+  // Only a program's result may be expected not_in_force.
+  auto bad = RunRuleTestText(
+      *rules, "t.yaml", "- name: x\n  period: 2025-03\n  output: {income: not_in_force}\n", out);
+  EXPECT_FALSE(bad.ok());
+}
+
+TEST(RuleSetLoad, ABreakdownNamesAnIntegerInput) {
+  const std::string error = LoadError(R"(parameters:
+  t.by_housing:
+    label: By housing
+    type: money
+    breakdown: housing
+    last_reviewed: 2025-01-01
+    values:
+      2025-01-01: {value: {1: 10}, reference: "x"}
+  t.by_nothing:
+    label: By nothing
+    type: money
+    breakdown: nonexistent_thing
+    last_reviewed: 2025-01-01
+    values:
+      2025-01-01: {value: {1: 10}, reference: "x"}
+)");
+  EXPECT_NE(error.find("the rules have 2 problems:"), std::string::npos) << error;
+  EXPECT_NE(
+      error.find(
+          "bad.yaml:2:3: t.by_housing: breakdown names 'housing', which is not an integer input"),
+      std::string::npos)
+      << error;
+  EXPECT_NE(error.find("t.by_nothing: breakdown names 'nonexistent_thing', which is not an input"),
+            std::string::npos)
+      << error;
+}
+
+TEST(RuleSetLoad, AnEndBeforeTheStartIsRefused) {
+  std::string p = kProgram;
+  p.replace(p.find("effective_from: 2025-01-01"), 26,
+            "effective_from: 2025-01-01\neffective_to: 2024-06-01");
+  EXPECT_EQ(LoadError(p),
+            "the rules have 1 problem:\nbad.yaml:9:15: effective_to (2024-06-01) is before "
+            "effective_from "
+            "(2025-01-01): the program would never be in force");
+}
+
 TEST(RuleSetLoad, InputsTheFuzzerFoundLoadWithAnErrorNotACrash) {
   // Each regression-* seed once threw from inside yaml-cpp.
   namespace fs = std::filesystem;

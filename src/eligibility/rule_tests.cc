@@ -1,12 +1,13 @@
 #include "eligibility/rule_tests.h"
 
+#include <fmt/format.h>
+#include <yaml-cpp/yaml.h>
+
 #include <algorithm>
 #include <filesystem>
 #include <fstream>
+#include <map>
 #include <sstream>
-
-#include <fmt/format.h>
-#include <yaml-cpp/yaml.h>
 
 #include "eligibility/decimal.h"
 #include "eligibility/evaluator.h"
@@ -14,6 +15,23 @@
 
 namespace eligibility {
 namespace {
+
+// Whether symbol `s` is a program's `<id>_eligible`, which a test may expect to be not_in_force.
+bool EligibleOf(const RuleSet& rules, int s) {
+  for (const auto& p : rules.programs()) {
+    if (p.eligible_symbol == s) return true;
+  }
+  return false;
+}
+
+// "from 2026-01-01", "until 2025-06-01", "from 2026-01-01 until 2027-12-31".
+std::string InForceText(const Program& p) {
+  std::string out;
+  if (p.effective_from) out += "from " + p.effective_from->ToString();
+  if (p.effective_to)
+    out += (out.empty() ? "" : " ") + std::string("until ") + p.effective_to->ToString();
+  return out;
+}
 
 core::Status Bad(const std::string& file, const YAML::Node& at, const std::string& message) {
   return core::Status::InvalidArgument(fmt::format("{}:{}:{}: {}", file, at.Mark().line + 1, at.Mark().column + 1, message));
@@ -132,7 +150,8 @@ core::StatusOr<RuleTestSummary> RunRuleTestText(const RuleSet& rules, const std:
         }
       } else {
         if (!kv.second.IsScalar()) return Bad(file, kv.second, fmt::format("{} must be a single value", name));
-        if (kv.second.Scalar() != "unknown") {
+        if (kv.second.Scalar() != "unknown" &&
+            !(kv.second.Scalar() == "not_in_force" && EligibleOf(rules, s))) {
           // Outputs are checked without min/max: a variable may be outside an input's bounds.
           Symbol unbounded = sym;
           unbounded.min.reset();
@@ -154,6 +173,15 @@ core::StatusOr<RuleTestSummary> RunRuleTestText(const RuleSet& rules, const std:
     if (!added.ok()) return core::Status::InvalidArgument(fmt::format("{}:{}: {}", file, c.line, added.message()));
     ev.Run(batch, c.as_of);
     bool ok = true;
+    // As a screening says it: a program not in force on the test's date has no result, only
+    // not_in_force, whatever its formulas give.
+    std::map<int, const Program*> not_in_force;
+    for (const auto& p : rules.programs()) {
+      if (p.eligible_symbol >= 0 && ((p.effective_from && c.as_of < *p.effective_from) ||
+                                     (p.effective_to && *p.effective_to < c.as_of))) {
+        not_in_force[p.eligible_symbol] = &p;
+      }
+    }
     for (const auto& [s, expected, line] : c.outputs) {
       const Symbol& sym = rules.symbols()[s];
       const Column& col = ev.Symbol(s);
@@ -170,11 +198,23 @@ core::StatusOr<RuleTestSummary> RunRuleTestText(const RuleSet& rules, const std:
         ok = false;
         continue;
       }
+      if (auto off = not_in_force.find(s); off != not_in_force.end()) {
+        if (expected_values[0] != "not_in_force") {
+          out << fmt::format(
+              "{}:{}: {}: {} for {}: expected {}, got not_in_force ({} is in force {})\n", file,
+              line, c.name, sym.name, c.period, expected_values[0], off->second->name,
+              InForceText(*off->second));
+          ok = false;
+        }
+        continue;
+      }
       for (size_t i = 0; i < rows; ++i) {
         std::string actual = col.s[i] == kKnown ? RawValue(rules, sym.type, s, col.v[i])
                              : col.s[i] == kUnknown ? "unknown" : "error";
         bool match;
-        if (expected_values[i] == "unknown" || col.s[i] != kKnown) {
+        if (expected_values[i] == "not_in_force") {
+          match = false;  // the program is in force on this date
+        } else if (expected_values[i] == "unknown" || col.s[i] != kKnown) {
           match = expected_values[i] == actual;
         } else if (sym.type == Type::kNumber || sym.type == Type::kMoney) {
           int64_t want = *decimal::Parse(expected_values[i]);

@@ -123,7 +123,8 @@ StatusOr<std::vector<Interaction>> InteractionService::Load(storage::Transaction
   return out;
 }
 
-StatusOr<Recorded> InteractionService::Record(const authz::Principal& who, const NewInteraction& in) {
+StatusOr<Recorded> InteractionService::Record(const authz::Principal& who, const NewInteraction& in,
+                                              std::vector<core::FieldError> read_errors) {
   if (!authz::HasClientRole(who) || !who.agency.valid()) {
     return Status::PermissionDenied("only the staff of an agency who work with clients record contacts");
   }
@@ -173,12 +174,29 @@ StatusOr<Recorded> InteractionService::Record(const authz::Principal& who, const
     }
     return Status::Ok();
   }));
+  errors = core::MergeFieldErrors(std::move(read_errors), errors);
   if (!errors.empty()) return Status::InvalidArgument("the contact has invalid fields", std::move(errors));
 
   const core::Timestamp now = clock_.Now();
   Recorded out;
   out.feedback_token = core::RandomToken(16);
   RETURN_IF_ERROR(db_.Write([&](storage::Transaction& tx) -> Status {
+    if (in.person) {
+      // The same contact sent again at once (a double click, a reload) is one contact, or the
+      // day's counts and the repeat-contact figures would count it twice.
+      ASSIGN_OR_RETURN(
+          storage::Rows same,
+          tx.Query("SELECT 1 FROM interactions WHERE person_id = ? AND agency_id = ? AND "
+                   "recorded_by = ? "
+                   "AND channel = ? AND topic = ? AND outcome = ? AND note = ? AND "
+                   "COALESCE(duration_seconds, -1) = ? AND at >= ? LIMIT 1",
+                   {in.person->value, who.agency.value, who.name, in.channel, in.topic, in.outcome,
+                    in.note, in.duration_minutes ? *in.duration_minutes * 60 : int64_t{-1},
+                    now.micros - int64_t{120} * 1'000'000}));
+      if (!same.empty()) {
+        return Status::AlreadyExists("this contact was recorded a moment ago; it is kept once");
+      }
+    }
     // A repeat: the same person came to this agency about the same topic in the 30 days before
     // (kept with the contact, for the service metrics).
     int64_t repeat = 0;

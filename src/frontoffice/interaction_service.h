@@ -83,7 +83,11 @@ class InteractionService {
   // characters), note (up to 2,000), duration_minutes (0 to 600), office_id (an office of the
   // caller's agency) or service_id (not in the directory); kNotFound (person); kPermissionDenied
   // (audited) when the gate withholds the person's contacts from the caller.
-  core::StatusOr<Recorded> Record(const authz::Principal& who, const NewInteraction& in);
+  // `read_errors` are the fields the caller could not read (minutes that are not a number); they
+  // are named with every other mistake. The same contact with a person sent again within two
+  // minutes by the same member of staff (a form sent twice) is kAlreadyExists, recorded once.
+  core::StatusOr<Recorded> Record(const authz::Principal& who, const NewInteraction& in,
+                                  std::vector<core::FieldError> read_errors = {});
 
   // The person's contacts with every agency, as far as the gate lets the caller see them.
   core::StatusOr<PersonContacts> ForPerson(const authz::Principal& who, core::PersonId person);

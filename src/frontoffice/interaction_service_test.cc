@@ -197,6 +197,38 @@ TEST_P(InteractionServiceTest, AContactAboutTheSameTopicWithin30DaysIsARepeat) {
   EXPECT_EQ(Count("SELECT COUNT(*) FROM interactions WHERE repeat_contact = 1 AND topic = 'Rent' AND channel = 'phone'"), 1);
 }
 
+TEST_P(InteractionServiceTest, TheSameContactSentTwiceAtOnceIsRecordedOnce) {
+  const NewInteraction visit{person_, 1,          "desk", "Rent arrears",
+                             "",      "resolved", 12,     "Paid the arrears."};
+  ASSERT_TRUE(service_->Record(desk_, visit).ok());
+  auto twice = service_->Record(desk_, visit);
+  EXPECT_EQ(twice.status().code(), StatusCode::kAlreadyExists);
+  // Anyone else, anything else, or later, is another contact; so is a visit by nobody known.
+  ASSERT_TRUE(service_
+                  ->Record(state_, {person_, std::nullopt, "desk", "Rent arrears", "", "resolved",
+                                    12, "Paid the arrears."})
+                  .ok());
+  NewInteraction longer = visit;
+  longer.duration_minutes = 13;
+  ASSERT_TRUE(service_->Record(desk_, longer).ok());
+  const NewInteraction walk_in{std::nullopt, 1, "desk", "Bus pass", "", "resolved", {}, ""};
+  ASSERT_TRUE(service_->Record(desk_, walk_in).ok());
+  ASSERT_TRUE(service_->Record(desk_, walk_in).ok());
+  clock_.Advance(std::chrono::minutes(3));
+  ASSERT_TRUE(service_->Record(desk_, visit).ok());
+  EXPECT_EQ(Count("SELECT COUNT(*) FROM interactions"), 6);
+}
+
+TEST_P(InteractionServiceTest, WhatTheCallerCouldNotReadIsNamedWithTheRest) {
+  auto r = service_->Record(desk_, {person_, 1, "", "", "", "", {}, ""},
+                            {{"duration_minutes", "not a number"}});
+  ASSERT_EQ(r.status().code(), StatusCode::kInvalidArgument);
+  std::vector<std::string> fields;
+  for (const auto& f : r.status().fields()) fields.push_back(f.field);
+  EXPECT_THAT(fields, ::testing::ElementsAre("duration_minutes", "channel", "outcome", "topic"));
+  EXPECT_EQ(Count("SELECT COUNT(*) FROM interactions"), 0);
+}
+
 TEST_P(InteractionServiceTest, ThePersonRatesTheContactOnceByItsLink) {
   auto rec = service_->Record(desk_, {person_, 1, "desk", "Benefits", "", "resolved", 10, ""});
   ASSERT_TRUE(rec.ok());

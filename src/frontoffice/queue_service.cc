@@ -434,11 +434,21 @@ StatusOr<std::optional<Ticket>> QueueService::CallNext(const authz::Principal& w
     if (staff == 0 || staff != who.user.value) {
       return Status::FailedPrecondition(fmt::format("sign in at {} before calling", c.name));
     }
-    ASSIGN_OR_RETURN(storage::Rows current, tx.Query("SELECT label FROM tickets WHERE counter_id = ? AND state = 'called'",
-                                                     {counter}));
-    if (!current.empty()) {
+    // One visitor at a time: a page left open (or the browser's back button) must not call the
+    // next while the last is still at the counter, which would leave them there out of sight.
+    ASSIGN_OR_RETURN(storage::Rows current,
+                     tx.Query("SELECT label, state FROM tickets WHERE counter_id = ? AND state IN "
+                              "('called', 'serving') "
+                              "ORDER BY id LIMIT 1",
+                              {counter}));
+    if (!current.empty() && current.at(0).Text(1) == "called") {
       return Status::FailedPrecondition(fmt::format("{} is still called to {}: serve it or mark it a no-show first",
                                                     current.at(0).Text(0), c.name));
+    }
+    if (!current.empty()) {
+      return Status::FailedPrecondition(
+          fmt::format("{} is still being served at {}: finish or transfer it first",
+                      current.at(0).Text(0), c.name));
     }
     std::string in;
     storage::Params params;

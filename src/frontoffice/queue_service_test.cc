@@ -21,6 +21,7 @@ namespace {
 using core::Status;
 using core::StatusCode;
 using ::testing::ElementsAre;
+using ::testing::HasSubstr;
 
 const auto* const kPostgresEnvironment =
     ::testing::AddGlobalTestEnvironment(new testing_support::PostgresEnvironment);
@@ -156,6 +157,11 @@ TEST_P(QueueServiceTest, RecallNoShowServeAndTransferKeepThePlace) {
   EXPECT_EQ(recalled->recalls, 1);
   ASSERT_TRUE(service_->Act(desk_, early.id, "serve", std::nullopt).ok());
   EXPECT_EQ(service_->Act(desk_, early.id, "no_show", std::nullopt).status().code(), StatusCode::kFailedPrecondition);
+  // One at a time: a stale page's "Call next" does not leave the visitor being served out of sight.
+  auto stale = service_->CallNext(desk_, counter->id);
+  ASSERT_EQ(stale.status().code(), StatusCode::kFailedPrecondition);
+  EXPECT_THAT(stale.status().message(),
+              HasSubstr("is still being served at Counter 1: finish or transfer it first"));
   // Housing's matter: to the other queue, ahead of who came after.
   auto moved = service_->Act(desk_, early.id, "transfer", housing_);
   ASSERT_TRUE(moved.ok()) << moved.status().ToString();

@@ -197,6 +197,12 @@ Response ErrorFor(const PageDeps& deps, const Context& ctx, const core::Status& 
       heading = "This cannot be done now";
       message = said(s.message()) + ".";
       break;
+    case core::StatusCode::kAlreadyExists:
+      // A form sent twice, or something someone else did first.
+      status = 409;
+      heading = "This is done already";
+      message = said(s.message()) + ".";
+      break;
     case core::StatusCode::kUnavailable:
       status = 503;
       heading = "The service is busy";

@@ -275,6 +275,18 @@ void KeepTyped(json& d, const std::string& command,
                                                 "add_action",
                                                 "review",
                                                 "close"};
+  if (command == "record_conference") {
+    // Its own form among the page's conferences: the one the form names gets back its text.
+    const std::string id = page_support::FormValue(form, "conference");
+    if (!d.contains("conferences")) return;
+    for (auto& f : d["conferences"]) {
+      if (f["id"].dump() != id) continue;
+      f["typed_minutes"] = page_support::FormValue(form, "minutes");
+      f["typed_decisions"] = page_support::FormValue(form, "decisions");
+      f["cancelled_checked"] = page_support::FormValue(form, "outcome") == "cancelled";
+    }
+    return;
+  }
   if (!kSingle.contains(command)) return;
   json typed = json::object();
   for (const auto& [k, v] : form) {
@@ -408,11 +420,14 @@ void AddCasePages(Router& router, const PageDeps& deps) {
                 } else if (command == "schedule_conference") {
                   cases::NewConference n;
                   const std::string at = Trim(FormValue(form, "scheduled_at"));
+                  std::vector<core::FieldError> unread;  // named with the service's checks, at once
                   if (auto parsed = cases::ParseDateTime(at); parsed.ok()) n.scheduled_at = *parsed;
-                  else if (!at.empty()) form_errors.push_back({"scheduled_at", "enter the date and time like 2026-03-02 10:00"});
+                  else
+                    unread.push_back(
+                        {"scheduled_at", "enter the date and time like 2026-03-02 10:00"});
                   n.place = Trim(FormValue(form, "place"));
                   n.attendees = Trim(FormValue(form, "attendees"));
-                  if (form_errors.empty()) done = s.ScheduleConference(who, *id, version, n);
+                  done = s.ScheduleConference(who, *id, version, n, std::move(unread));
                 } else if (command == "record_conference") {
                   done = s.RecordConference(who, *id, version, IdOr0(form, "conference"),
                                             FormValue(form, "outcome") != "cancelled", Trim(FormValue(form, "minutes")),
@@ -461,7 +476,18 @@ void AddCasePages(Router& router, const PageDeps& deps) {
                   const std::string message = T(deps, ctx, Capitalised(e.message));
                   d[fmt::format("e_{}_{}", command, e.field)] = message;
                   std::string href = fmt::format("#{}-{}", command, e.field);
-                  if (command == "record_conference") href = "#conferences";
+                  if (command == "record_conference") {
+                    // The field of the conference's own form, when the message is about one.
+                    const std::string conference = FormValue(form, "conference");
+                    href = "#conferences";
+                    for (auto& f : d["conferences"]) {
+                      if (f["id"].dump() != conference ||
+                          (e.field != "minutes" && e.field != "decisions"))
+                        continue;
+                      f["e_" + e.field] = message;
+                      href = fmt::format("#record_conference-{}-{}", conference, e.field);
+                    }
+                  }
                   if (command == "update_item") href = "#plan";
                   errors.push_back({{"message", message}, {"href", href}});
                 }

@@ -5,6 +5,7 @@
 
 #include <fmt/format.h>
 
+#include <algorithm>
 #include <map>
 
 #include "access/access_gate.h"
@@ -109,7 +110,16 @@ void FormInto(const PageDeps& deps, const Context& ctx, json& d, const std::mult
   d["f_minutes"] = FormValue(form, "minutes");
   d["f_note"] = FormValue(form, "note");
   json list = json::array();
-  for (const auto& e : errors) {
+  // In the order the fields are on the page.
+  static const std::map<std::string, int> kPlace = {
+      {"channel", 0}, {"topic", 1}, {"outcome", 2}, {"duration_minutes", 3}, {"note", 4}};
+  std::vector<core::FieldError> ordered = errors;
+  std::stable_sort(
+      ordered.begin(), ordered.end(), [](const core::FieldError& a, const core::FieldError& b) {
+        const auto pa = kPlace.find(a.field), pb = kPlace.find(b.field);
+        return (pa == kPlace.end() ? 9 : pa->second) < (pb == kPlace.end() ? 9 : pb->second);
+      });
+  for (const auto& e : ordered) {
     std::string field = e.field == "duration_minutes" ? "minutes" : e.field;
     // The service's messages name its codes ("follow_up"); a person is asked in words.
     static const std::map<std::string, std::string> kAsked = {
@@ -181,8 +191,9 @@ void AddInteractionPages(Router& router, const PageDeps& deps) {
                 frontoffice::NewInteraction in = FromForm(form, errors);
                 in.person = core::PersonId{*id};
                 const std::string back = fmt::format("/clients/{}#contacts", *id);
-                if (errors.empty()) {
-                  auto rec = deps.interactions->Record(ctx.Who(), in);
+                {
+                  // What could not be read is named with the service's own checks, at once.
+                  auto rec = deps.interactions->Record(ctx.Who(), in, errors);
                   if (rec.ok()) return Recorded(deps, ctx, *rec, back);
                   if (rec.status().code() != core::StatusCode::kInvalidArgument) return ErrorFor(deps, ctx, rec.status());
                   errors = rec.status().fields();
@@ -237,8 +248,8 @@ void AddInteractionPages(Router& router, const PageDeps& deps) {
                 const auto form = ParseForm(ctx.request.body);
                 std::vector<core::FieldError> errors;
                 frontoffice::NewInteraction in = FromForm(form, errors);
-                if (errors.empty()) {
-                  auto rec = deps.interactions->Record(ctx.Who(), in);
+                {
+                  auto rec = deps.interactions->Record(ctx.Who(), in, errors);
                   if (rec.ok()) return Recorded(deps, ctx, *rec, "/contacts");
                   if (rec.status().code() != core::StatusCode::kInvalidArgument) return ErrorFor(deps, ctx, rec.status());
                   errors = rec.status().fields();

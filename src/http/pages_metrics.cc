@@ -29,6 +29,16 @@ std::string TargetText(const PageDeps& deps, const Context& ctx, const std::stri
 namespace http {
 namespace {
 
+// The row of a contact channel's figure, as people say it.
+std::string ChannelRow(const std::string& channel) {
+  if (channel == "desk") return "Contacts at a desk";
+  if (channel == "phone") return "Contacts by phone";
+  if (channel == "web") return "Contacts online";
+  if (channel == "email") return "Contacts by email";
+  if (channel == "outreach") return "Contacts through outreach";
+  return "Contacts by " + channel;
+}
+
 using nlohmann::json;
 using page_support::Common;
 using page_support::ErrorFor;
@@ -205,7 +215,7 @@ void AddMetricsPages(Router& router, const PageDeps& deps) {
                     row("Satisfied (4 or 5 out of 5)", Shown(deps, ctx, m->satisfied, k)),
                 });
                 for (const auto& c : m->by_channel) {
-                  contacts.push_back({{"key", Said(deps, ctx, "Contacts by " + c.channel)},
+                  contacts.push_back({{"key", Said(deps, ctx, ChannelRow(c.channel))},
                                       {"value", Shown(deps, ctx, c.contacts, k)}});
                 }
                 d["contact_rows"] = std::move(contacts);
@@ -381,10 +391,10 @@ void AddMetricsPages(Router& router, const PageDeps& deps) {
                     return Response::Redirect(fmt::format("/performance/scorecard?agency_id={}", agency.value));
                   }
                   if (t.status().code() == core::StatusCode::kAlreadyExists) {
-                    errors.push_back(
-                        {{"field", "metric"},
-                         {"message",
-                          "The agency has this target already: change or remove the one it has"}});
+                    errors.push_back({{"field", "metric"},
+                                      {"message",
+                                       "The agency has this target already: to set another value, "
+                                       "remove it first"}});
                   } else if (t.status().code() != core::StatusCode::kInvalidArgument) {
                     return ErrorFor(deps, ctx, t.status());
                   }

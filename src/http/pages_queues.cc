@@ -292,7 +292,22 @@ void AddQueuePages(Router& router, const PageDeps& deps) {
                 if (const std::string f = SignedQueryValue(ctx, "done"); !f.empty()) d["flash"] = f;
                 if (const std::string e = SignedQueryValue(ctx, "error"); !e.empty()) {
                   d["has_errors"] = true;
-                  d["errors"] = json::array({{{"message", e}, {"href", "#desk"}}});
+                  // A check-in's mistake names its field, which gets back what was chosen and
+                  // typed.
+                  const std::string field = ctx.request.Query("checkin_field");
+                  const bool checkin = field == "queue" || field == "priority" || field == "person";
+                  d["errors"] = json::array(
+                      {{{"message", e}, {"href", checkin ? "#checkin-" + field : "#desk"}}});
+                  if (checkin) {
+                    d["e_checkin_" + field] = e;
+                    d["f_checkin_person"] = ctx.request.Query("person");
+                    d["p_" + ctx.request.Query("priority")] = true;
+                    if (d.contains("queues")) {
+                      for (auto& q : d["queues"]) {
+                        if (q["id"].dump() == ctx.request.Query("queue")) q["selected"] = true;
+                      }
+                    }
+                  }
                 }
                 return Render(deps, 200, "queue_desk", d);
               }});
@@ -335,15 +350,41 @@ void AddQueuePages(Router& router, const PageDeps& deps) {
                   return back("done", "Calling {label}", {{"label", (*next)->label}});
                 }
                 if (command == "check_in") {
+                  // A mistake comes back with what was chosen and typed, the message beside its
+                  // field.
+                  auto again = [&](const std::string& field, const std::string& message) {
+                    std::string m = message;
+                    if (!m.empty())
+                      m[0] = static_cast<char>(std::toupper(static_cast<unsigned char>(m[0])));
+                    return Response::Redirect(
+                        "/desk?" + SignedQuery(ctx, "error", T(deps, ctx, m)) + "&checkin_field=" +
+                        field + "&queue=" + UrlEncode(FormValue(form, "queue")) +
+                        "&priority=" + UrlEncode(FormValue(form, "priority")) + "&person=" +
+                        UrlEncode(Trim(FormValue(form, "person"))) + "#checkin-" + field);
+                  };
                   auto p = frontoffice::ParsePriority(FormValue(form, "priority"));
-                  if (!p.ok()) return fail(p.status());
+                  if (!p.ok()) return again("priority", "choose the priority from the list");
                   std::optional<core::PersonId> person;
                   if (const std::string pid = Trim(FormValue(form, "person")); !pid.empty()) {
                     auto parsed = ParseId(pid, "person");
-                    if (!parsed.ok()) return back("error", "The client number must be a number, like 12");
+                    if (!parsed.ok())
+                      return again("person", "The client number must be a number, like 12");
                     person = core::PersonId{*parsed};
                   }
                   auto t = deps.queues->CheckIn(who, id("queue"), *p, person);
+                  if (!t.ok() && (t.status().code() == core::StatusCode::kInvalidArgument ||
+                                  t.status().code() == core::StatusCode::kNotFound)) {
+                    const auto& fields = t.status().fields();
+                    const std::string field =
+                        fields.empty()
+                            ? (t.status().message().find("person") != std::string::npos ? "person"
+                                                                                        : "queue")
+                            : fields.front().field;
+                    return again(field == "person_id"  ? "person"
+                                 : field == "queue_id" ? "queue"
+                                                       : field,
+                                 fields.empty() ? t.status().message() : fields.front().message);
+                  }
                   if (!t.ok()) return fail(t.status());
                   return back("done", "Ticket {label} issued", {{"label", t->label}});
                 }

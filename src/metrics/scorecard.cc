@@ -210,7 +210,7 @@ StatusOr<Target> ScorecardService::AddTarget(const authz::Principal& who, core::
             {agency.value, in.metric, in.comparison, in.value, static_cast<int64_t>(in.minutes)}));
     if (!same.empty()) {
       return Status::AlreadyExists(
-          "the agency has this target already: change or remove the one it has");
+          "the agency has this target already: to set another value, remove it first");
     }
     const int64_t now = clock_.Now().micros;
     ASSIGN_OR_RETURN(storage::Rows rows,

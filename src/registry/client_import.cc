@@ -101,6 +101,19 @@ StatusOr<ImportMapping> ImportMapping::Parse(const std::string& yaml, const std:
         if (!t.second.IsMap()) return error(t.first, "values." + target, "must be a table of {from: to}");
         for (const auto& ft : t.second) {
           ASSIGN_OR_RETURN(std::string to, scalar(ft.second, "values." + target));
+          if (target == "sex") {
+            // A value the record cannot take would reject every row that has it: said here, once.
+            Person probe;
+            probe.sex = to;
+            const Status checked = Validate(probe);
+            for (const auto& fe : checked.fields()) {
+              if (fe.field == "sex") {
+                return error(ft.second, "values.sex." + ft.first.as<std::string>(),
+                             fmt::format("is '{}', which a record cannot have: it {}",
+                                         to.substr(0, 40), fe.message));
+              }
+            }
+          }
           m.values[target][ft.first.as<std::string>()] = to;
         }
       }
@@ -212,7 +225,7 @@ StatusOr<RowMapper> RowMapper::Create(const ImportMapping& mapping, const std::v
   return r;
 }
 
-StatusOr<MappedRow> RowMapper::Map(const std::vector<std::string>& row) const {
+StatusOr<MappedRow> RowMapper::Map(const std::vector<std::string>& row, core::Timestamp now) const {
   if (row.size() != columns_) {
     return Status::InvalidArgument(fmt::format("has {} fields where the header has {}", row.size(), columns_));
   }
@@ -284,7 +297,7 @@ StatusOr<MappedRow> RowMapper::Map(const std::vector<std::string>& row) const {
   if (!address.line1.empty() || !address.line2.empty() || !address.city.empty() || !address.postcode.empty()) {
     p.addresses.push_back(address);
   }
-  if (Status v = Validate(p); !v.ok()) {
+  if (Status v = CheckRecord(p, now); !v.ok()) {
     // Name the column behind the first problem; never the value.
     const auto& fe = v.fields().front();
     std::string column;
@@ -293,6 +306,7 @@ StatusOr<MappedRow> RowMapper::Map(const std::vector<std::string>& row) const {
       return it == column_of_.end() ? std::string() : it->second;
     };
     if (fe.field.rfind("names", 0) == 0) column = mapped("family").empty() ? mapped("given") : mapped("family");
+    if (fe.field.rfind("birth_date", 0) == 0) column = mapped("birth_date");
     if (fe.field.rfind("sex", 0) == 0) column = mapped("sex");
     if (fe.field.rfind("phones", 0) == 0) column = mapped("phone").empty() ? mapped("mobile") : mapped("phone");
     if (fe.field.rfind("emails", 0) == 0) column = mapped("email");
@@ -315,6 +329,7 @@ StatusOr<ImportSummary> ImportClients(PersonService& persons, const authz::Princ
   if (!reader.Next(header)) return Status::InvalidArgument("the file is empty: it needs a header row");
   if (!header.error.empty()) return Status::InvalidArgument(fmt::format("line {}: {}", header.line, header.error));
   ASSIGN_OR_RETURN(RowMapper mapper, RowMapper::Create(mapping, header.fields));
+  const core::Timestamp now = persons.Now();
 
   ImportSummary summary;
   rejects << "line,reason,record\n";
@@ -359,7 +374,7 @@ StatusOr<ImportSummary> ImportClients(PersonService& persons, const authz::Princ
       reject(rec, rec.error);
       continue;
     }
-    auto mapped = mapper.Map(rec.fields);
+    auto mapped = mapper.Map(rec.fields, now);
     if (!mapped.ok()) {
       reject(rec, mapped.status().message());
       continue;

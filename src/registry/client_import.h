@@ -65,7 +65,8 @@ class RowMapper {
   // kInvalidArgument if a mapped column is not in the header (naming it).
   static core::StatusOr<RowMapper> Create(const ImportMapping& mapping, const std::vector<std::string>& header);
   // The person of `row`, or kInvalidArgument with a reason naming the column (never a value).
-  core::StatusOr<MappedRow> Map(const std::vector<std::string>& row) const;
+  // The person is checked as a single create checks it (CheckRecord): its dates against `now`.
+  core::StatusOr<MappedRow> Map(const std::vector<std::string>& row, core::Timestamp now) const;
   size_t columns() const { return columns_; }
 
  private:

@@ -329,7 +329,9 @@ core::Status Validate(const Person& p) {
     const std::string path = "phones/" + std::to_string(i);
     if (!kPhoneUses.count(p.phones[i].use)) e.push_back({path + "/use", OneOf(kPhoneUses)});
     if (!std::regex_match(p.phones[i].value, kPhone)) {
-      e.push_back({path + "/value", "enter a phone number using digits, spaces and an optional leading +"});
+      e.push_back({path + "/value",
+                   "enter a phone number of 3 to 30 characters: digits, spaces, brackets, dashes "
+                   "or dots, with an optional leading +"});
     }
   }
   static const std::regex kEmail(R"(^[^@\s]{1,64}@[^@\s]+\.[^@\s]+$)");
@@ -605,6 +607,46 @@ std::vector<Change> Diff(const Person& before, const Person& after) {
     if (!a.count(k)) out.push_back({k, "", v});
   }
   return out;
+}
+
+namespace {
+
+core::Status NotInFuture(const Person& p, core::Timestamp now) {
+  const core::Date today = now.UtcDate();
+  auto future = [&](const core::PartialDate& d) {
+    return d.year != today.year     ? d.year > today.year
+           : d.month != today.month ? d.month > today.month
+                                    : d.day > today.day;
+  };
+  std::vector<core::FieldError> errors;
+  if (p.birth_date && future(*p.birth_date)) errors.push_back({"birth_date", "is in the future"});
+  // Nobody alive was born more than 130 years ago: a year typed wrong (1800 for 1980), unless the
+  // record says the person died.
+  if (p.birth_date && !p.death_date && p.birth_date->year < today.year - 130) {
+    errors.push_back({"birth_date", "is more than 130 years ago: check the year"});
+  }
+  if (p.death_date && future(*p.death_date)) errors.push_back({"death_date", "is in the future"});
+  if (errors.empty()) return core::Status::Ok();
+  return core::Status::InvalidArgument("the client record has invalid fields", std::move(errors));
+}
+
+}  // namespace
+
+// Validate and NotInFuture together, so that every mistake is named at once (a name too long and
+// a date of birth in the future); a field already wrong is named once.
+core::Status CheckRecord(const Person& p, core::Timestamp now) {
+  core::Status v = Validate(p);
+  core::Status f = NotInFuture(p, now);
+  if (v.ok()) return f;
+  if (f.ok() || v.code() != core::StatusCode::kInvalidArgument) return v;
+  std::vector<core::FieldError> fields = v.fields();
+  for (const auto& e : f.fields()) {
+    if (std::none_of(fields.begin(), fields.end(),
+                     [&](const core::FieldError& x) { return x.field == e.field; })) {
+      fields.push_back(e);
+    }
+  }
+  return core::Status::InvalidArgument(v.message(), std::move(fields));
 }
 
 }  // namespace registry

@@ -89,6 +89,10 @@ const std::set<std::string>& IdentifierKinds();
 // Every problem with `p` as field errors named by JSON path ("names/0/family").
 core::Status Validate(const Person& p);
 
+// Validate, and the dates against `now`: none in the future, and a living person's birth within
+// 130 years (1800 for 1980 is a year typed wrong). Every mistake at once, each field once.
+core::Status CheckRecord(const Person& p, core::Timestamp now);
+
 // The API form: the fields `visible` lets through (authz::Field), with id, version, the
 // timestamps and, when something is withheld, "withheld": [{category, label, reason}].
 nlohmann::json ToJson(const Person& p, const authz::Decision& visible);

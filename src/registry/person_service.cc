@@ -22,40 +22,6 @@ using nlohmann::json;
 
 // A date of birth or of death after today is a mistake in the record (a year typed wrong); so is
 // a living person's date of birth more than 130 years ago.
-Status NotInFuture(const Person& p, core::Timestamp now) {
-  const core::Date today = now.UtcDate();
-  auto future = [&](const core::PartialDate& d) {
-    return d.year != today.year ? d.year > today.year : d.month != today.month ? d.month > today.month : d.day > today.day;
-  };
-  std::vector<core::FieldError> errors;
-  if (p.birth_date && future(*p.birth_date)) errors.push_back({"birth_date", "is in the future"});
-  // Nobody alive was born more than 130 years ago: a year typed wrong (1800 for 1980), unless the
-  // record says the person died.
-  if (p.birth_date && !p.death_date && p.birth_date->year < today.year - 130) {
-    errors.push_back({"birth_date", "is more than 130 years ago: check the year"});
-  }
-  if (p.death_date && future(*p.death_date)) errors.push_back({"death_date", "is in the future"});
-  if (errors.empty()) return Status::Ok();
-  return Status::InvalidArgument("the client record has invalid fields", std::move(errors));
-}
-
-// Validate and NotInFuture together, so that every mistake is named at once (a name too long and
-// a date of birth in the future); a field already wrong is named once.
-Status CheckRecord(const Person& p, core::Timestamp now) {
-  Status v = Validate(p);
-  Status f = NotInFuture(p, now);
-  if (v.ok()) return f;
-  if (f.ok() || v.code() != core::StatusCode::kInvalidArgument) return v;
-  std::vector<core::FieldError> fields = v.fields();
-  for (const auto& e : f.fields()) {
-    if (std::none_of(fields.begin(), fields.end(),
-                     [&](const core::FieldError& x) { return x.field == e.field; })) {
-      fields.push_back(e);
-    }
-  }
-  return Status::InvalidArgument(v.message(), std::move(fields));
-}
-
 std::string BirthText(const Person& p) { return p.birth_date ? p.birth_date->ToString() : std::string(); }
 
 storage::Value OrNull(const std::string& s) { return s.empty() ? storage::Value(storage::Null{}) : storage::Value(s); }

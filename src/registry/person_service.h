@@ -125,6 +125,8 @@ class PersonService {
   // (Validate) and its dates against today (none in the future, a living person's birth within
   // 130 years), every mistake at once. kInvalidArgument with field errors.
   core::Status Check(const Person& p) const;
+  // The service's clock, for checks made before a record reaches it (an import's rows).
+  core::Timestamp Now() const { return clock_.Now(); }
   // kInvalidArgument with field errors, kPermissionDenied.
   core::StatusOr<Person> Create(const authz::Principal& who, Person input);
   // kNotFound, kPermissionDenied.

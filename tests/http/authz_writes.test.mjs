@@ -335,7 +335,7 @@ const kRules = {
     make: async () => {
       const c = await fx.openCase();
       const s = await ok(await client.coordinator.post(`/api/v1/cases/${c.id}/conferences`,
-        { scheduled_at: '2027-03-02T10:00', place: 'Riverside', attendees: 'coordinator.city', version: c.version }));
+        { scheduled_at: '2026-03-02T10:00', place: 'Riverside', attendees: 'coordinator.city', version: c.version }));
       return { url: `/api/v1/cases/${c.id}/conferences/${s.conferences[0].id}`, body: { outcome: 'held', minutes: 'Met.', decisions: 'The city leads.', version: s.version } };
     },
   },

@@ -137,6 +137,10 @@ test('the pages: opening a case from the client page and changing it with the fo
   const made = await send('/cases/new', { person_id: String(person), title: 'Page case', criteria: 'Checked.', review_every_days: '14' });
   assert.equal(made.status, 303, made.text.slice(0, 200));
   const path = made.headers.get('location').split('?')[0];
+  // Sent twice (a double click, a reload): one case, and the second is told where it is.
+  const twice = await send('/cases/new', { person_id: String(person), title: 'page CASE', criteria: 'Checked.', review_every_days: '14' });
+  assert.equal(twice.status, 400);
+  assert.match(twice.text, new RegExp(`href="#title">Case ${path.split('/').pop()} of this client has this title and is open`));
   const page = await coordinator.get(path);
   assert.match(page.text, /Case opened/);
   assert.match(page.text, /Every 14 days/);
@@ -170,6 +174,40 @@ test('the pages: opening a case from the client page and changing it with the fo
   assert.equal(badWhen.status, 400);
   assert.match(badWhen.text, /id="schedule_conference-place" name="place" type="text" value="Room KEEP"/);
   assert.match(badWhen.text, /id="schedule_conference-attendees" name="attendees" rows="4">Aroha\nThe state<\/textarea>/);
+  const nothing = await send(path, { command: 'schedule_conference', version: await version(), scheduled_at: 'soon',
+    place: '', attendees: 'Aroha' });
+  assert.equal(nothing.status, 400);
+  assert.match(nothing.text, /href="#schedule_conference-scheduled_at">Enter the date and time like 2026-03-02 10:00/);
+  assert.match(nothing.text, /href="#schedule_conference-place">/, 'the place is named at once too');
+  // Recording a conference keeps its minutes after a mistake, and one still to come is not held yet.
+  const past = await send(path, { command: 'schedule_conference', version: await version(), scheduled_at: '2026-01-05T10:00',
+    place: 'Room 1', attendees: 'Aroha' });
+  assert.equal(past.status, 303, past.text.slice(0, 300));
+  const future = await send(path, { command: 'schedule_conference', version: await version(), scheduled_at: '2099-01-05T10:00',
+    place: 'Room 2', attendees: 'Aroha' });
+  assert.equal(future.status, 303, future.text.slice(0, 300));
+  const ids = [...(await coordinator.get(path)).text.matchAll(/name="conference" value="(\d+)"/g)].map((m) => m[1]);
+  assert.equal(ids.length, 2);
+  const noDecisions = await send(path, { command: 'record_conference', version: await version(), conference: ids[0], outcome: 'held',
+    minutes: 'Met the family KEEP', decisions: '' });
+  assert.equal(noDecisions.status, 400);
+  assert.match(noDecisions.text, new RegExp(`href="#record_conference-${ids[0]}-decisions">Write what was decided`));
+  assert.match(noDecisions.text, new RegExp(`id="record_conference-${ids[0]}-minutes" name="minutes" rows="4">Met the family KEEP</textarea>`));
+  assert.match(noDecisions.text, new RegExp(`id="record_conference-${ids[1]}-minutes" name="minutes" rows="4"></textarea>`), 'the other form is empty');
+  const cancelledNoReason = await send(path, { command: 'record_conference', version: await version(), conference: ids[0],
+    outcome: 'cancelled', minutes: '' });
+  assert.equal(cancelledNoReason.status, 400);
+  assert.match(cancelledNoReason.text, new RegExp(`id="record_conference-${ids[0]}-cancelled" name="outcome" type="radio" value="cancelled" checked`));
+  const early = await send(path, { command: 'record_conference', version: await version(), conference: ids[1], outcome: 'held',
+    minutes: 'Too soon KEEP', decisions: 'Nothing' });
+  assert.equal(early.status, 409);
+  assert.match(early.text, /The conference is on 2099-01-05 10:00 UTC: record it as held once it has taken place, or cancel it/);
+  assert.match(early.text, /rows="4">Too soon KEEP<\/textarea>/);
+  for (const [id, outcome] of [[ids[0], 'held'], [ids[1], 'cancelled']]) {
+    const recorded = await send(path, { command: 'record_conference', version: await version(), conference: id, outcome,
+      minutes: 'Done.', decisions: 'Agreed.' });
+    assert.equal(recorded.status, 303, recorded.text.slice(0, 300));
+  }
   const theirs = await state.get(path);
   assert.equal(theirs.status, 200);
   assert.match(theirs.text, /A home of their own/);

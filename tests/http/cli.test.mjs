@@ -7,7 +7,7 @@
 import assert from 'node:assert/strict';
 import { execFile } from 'node:child_process';
 import { existsSync } from 'node:fs';
-import { mkdtemp, readFile, readdir, rm, writeFile } from 'node:fs/promises';
+import { mkdir, mkdtemp, readFile, readdir, rm, writeFile } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { after, before, test } from 'node:test';
@@ -79,6 +79,53 @@ test('--config is read after the command too, and a command refuses arguments it
   const copy = await onedoor(['backup', path.join(dir, 'copy.db'), '--config', 'onedoor.yaml']);
   assert.equal(copy.code, 0, copy.stderr);
   assert.ok(existsSync(path.join(dir, 'copy.db')));
+});
+
+test('a database path typed wrong is named, not made: audit verify does not find an empty log intact', async () => {
+  const missing = path.join(dir, 'no-such.db');
+  for (const args of [['audit', 'verify'], ['audit', 'seals'], ['backup', path.join(dir, 'b.db')], ['rules', 'screen', '--all'],
+    ['agency', 'create', '--code', 'x', '--name', 'X', '--kind', 'government']]) {
+    const r = await onedoor(args, { ONEDOOR_DB: missing });
+    assert.equal(r.code, 1, `${args.join(' ')}: ${r.stdout} ${r.stderr}`);
+    assert.match(r.stderr, /there is no database at .*no-such\.db: check the db setting \(ONEDOOR_DB\), or create it with onedoor migrate/);
+    assert.ok(!existsSync(missing), `${args.join(' ')} made no database`);
+  }
+  assert.ok(!existsSync(path.join(dir, 'b.db')));
+});
+
+test('a backup needs a file of its own: not an empty name, not the database, not a file of something else', async () => {
+  const db = path.join(dir, 'live.db');
+  assert.equal((await onedoor(['migrate'], { ONEDOOR_DB: db })).code, 0);
+  const empty = await onedoor(['backup', ''], { ONEDOOR_DB: db });
+  assert.equal(empty.code, 1);
+  assert.match(empty.stderr, /give the name of the backup file/);
+  const itself = await onedoor(['backup', db], { ONEDOOR_DB: db });
+  assert.equal(itself.code, 1);
+  assert.match(itself.stderr, /live\.db is the database itself: write the backup to another file/);
+  await writeFile(path.join(dir, 'notes.txt'), 'not a database, and longer than a header of one hundred bytes or so'.repeat(4));
+  const other = await onedoor(['backup', path.join(dir, 'notes.txt')], { ONEDOOR_DB: db });
+  assert.equal(other.code, 1);
+  assert.match(other.stderr, /notes\.txt is a file that is not a SQLite database: give the backup a new file name/);
+  assert.match(await readFile(path.join(dir, 'notes.txt'), 'utf8'), /^not a database/);
+});
+
+test('demo-data names what is wrong with its arguments', async () => {
+  for (const args of [['demo-data', '--people'], ['demo-data', '--people', '12x'], ['demo-data', '--people', '-1']]) {
+    const r = await onedoor(args, { ONEDOOR_DB: path.join(dir, 'demo-args.db') });
+    assert.equal(r.code, 2, args.join(' '));
+    assert.match(r.stderr, /--people must be a number from 0 to 100000/);
+  }
+  const other = await onedoor(['demo-data', '--persons', '5'], { ONEDOOR_DB: path.join(dir, 'demo-args.db') });
+  assert.equal(other.code, 2);
+  assert.match(other.stderr, /'demo-data' was given arguments it does not take; its usage:\n  demo-data/);
+  assert.ok(!existsSync(path.join(dir, 'demo-args.db')));
+});
+
+test('rules check on a folder without programs fails instead of checking nothing', async () => {
+  await mkdir(path.join(dir, 'empty-rules'), { recursive: true });
+  const r = await onedoor(['rules', 'check', '--rules', path.join(dir, 'empty-rules')]);
+  assert.equal(r.code, 1, r.stdout);
+  assert.match(r.stderr, /empty-rules: no programs in these rules: check the folders/);
 });
 
 test('a screening run that fails leaves the output file that was there', async () => {

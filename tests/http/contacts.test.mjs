@@ -142,3 +142,25 @@ test('the person view shows the newest contacts and entries; the whole timeline 
   assert.ok(!withheld.text.includes('Call number'), 'no contact of the city is shown');
   assert.ok(withheld.text.includes('Nothing you may see has happened yet.'));
 });
+
+test('the contact form names every mistake at once, in page order, and a form sent twice records one contact', T, async () => {
+  const page = await desk.get(`/clients/${person}`);
+  assert.equal(page.status, 200);
+  const send = (fields) => desk.req('POST', `/clients/${person}/contacts`, {
+    body: new URLSearchParams({ csrf_token: hiddenCsrf(page.text), ...fields }).toString(),
+    headers: { 'Content-Type': 'application/x-www-form-urlencoded' },
+  });
+  const bad = await send({ channel: '', topic: '', outcome: '', minutes: 'abc' });
+  assert.equal(bad.status, 400);
+  const hrefs = [...bad.text.matchAll(/<a href="(#contact-[a-z-]+)">/g)].map((m) => m[1]);
+  assert.deepEqual(hrefs, ['#contact-channel-desk', '#contact-topic', '#contact-outcome-resolved', '#contact-minutes']);
+  assert.match(bad.text, /Give the minutes as a whole number, like 10/);
+
+  const before = Number(await sql(db, `SELECT count(*) FROM interactions WHERE person_id = ${person}`));
+  const visit = { channel: 'desk', topic: 'Sent twice', outcome: 'resolved', minutes: '12' };
+  assert.equal((await send(visit)).status, 201);
+  const again = await send(visit);
+  assert.equal(again.status, 409);
+  assert.match(again.text, /This contact was recorded a moment ago; it is kept once/);
+  assert.equal(Number(await sql(db, `SELECT count(*) FROM interactions WHERE person_id = ${person}`)), before + 1);
+});

@@ -116,6 +116,8 @@ test('service metrics: counted from the work, small cells suppressed, as JSON, C
   assert.match(page.text, /Resolved at the first contact<\/dt><dd class="govuk-summary-list__value">83\.3% \(5 of 6\)/);
   assert.match(page.text, /<svg [^>]*role="img"/);
   assert.match(page.text, /fewer than 5/);
+  assert.match(page.text, /Contacts at a desk<\/dt>/);
+  assert.match(page.text, /Contacts by phone<\/dt>/);
   assert.match(page.text, /href="\/api\/v1\/metrics\/service\?agency_id=\d+&amp;from=\d{4}-\d\d-\d\d&amp;to=\d{4}-\d\d-\d\d&amp;format=csv"/);
   assert.equal((await desk.get('/performance')).status, 403);
   // Dates written wrong stay in their fields, the mistake named in the page's words; the figures

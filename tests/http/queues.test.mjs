@@ -8,7 +8,7 @@
 import assert from 'node:assert/strict';
 import { after, before, test } from 'node:test';
 
-import { assertProblem, login, prepareDatabase, request, serve, sql } from './helpers.mjs';
+import { assertProblem, hiddenCsrf, login, prepareDatabase, request, serve, sql } from './helpers.mjs';
 
 const T = { timeout: 60_000 };
 
@@ -86,6 +86,39 @@ test('visitors are called by priority then arrival, and the display sees every s
   // Another agency's staff do not work this office's queue.
   const state = await login(server.url, 'frontdesk.state', { purpose: 'front_desk' });
   assertProblem(await state.post(`/api/v1/queues/${queues.A.id}/tickets`, {}), 403);
+});
+
+test('the desk: a check-in with a mistake keeps what was chosen; a stale call does not hide who is being served', T, async () => {
+  const page = await desk.get('/desk');
+  if (!/name="command" value="sign_out"/.test(page.text)) {
+    assert.equal((await desk.post(`/api/v1/counters/${counter}/sign-in`, {})).status, 200);
+  }
+  const form = (fields) => desk.req('POST', '/desk', {
+    body: new URLSearchParams({ csrf_token: hiddenCsrf(page.text), ...fields }).toString(),
+    headers: { 'Content-Type': 'application/x-www-form-urlencoded' },
+  });
+  const wrong = await form({ command: 'check_in', queue: String(queues.B.id), priority: 'urgent', person: '99999' });
+  assert.equal(wrong.status, 303);
+  assert.match(wrong.headers.get('location'), /#checkin-person$/);
+  const back = await desk.get(wrong.headers.get('location').replace(/#.*/, ''));
+  assert.match(back.text, /href="#checkin-person">No person has id 99999/);
+  assert.match(back.text, new RegExp(`<option value="${queues.B.id}" selected>`));
+  assert.match(back.text, /<option value="urgent" selected>/);
+  assert.match(back.text, /id="checkin-person" name="person" type="text" inputmode="numeric" value="99999"/);
+
+  // A visitor being served stays at the counter until finished: "Call next" from a page left open is refused.
+  await desk.post(`/api/v1/queues/${queues.A.id}/tickets`, {});
+  await desk.post(`/api/v1/queues/${queues.A.id}/tickets`, {});
+  const called = await desk.post(`/api/v1/counters/${counter}/call-next`, {});
+  assert.equal(called.status, 200, called.text);
+  const ticket = called.body.ticket;
+  assert.equal((await desk.post(`/api/v1/tickets/${ticket.id}/actions`, { action: 'serve' })).status, 200);
+  const stale = await form({ command: 'call_next', counter: String(counter) });
+  assert.equal(stale.status, 303);
+  const refused = await desk.get(stale.headers.get('location'));
+  assert.match(refused.text, new RegExp(`${ticket.label} is still being served at Counter 1: finish or transfer it first`));
+  assert.equal((await request(server.url, 'GET', `/api/v1/tickets/${ticket.id}`)).body.state, 'serving');
+  assert.equal((await desk.post(`/api/v1/tickets/${ticket.id}/actions`, { action: 'finish' })).status, 200);
 });
 
 test('a ticket is never lost across a restart', T, async () => {

@@ -1,5 +1,6 @@
 #include "storage/sqlite/sqlite_database.h"
 
+#include <fmt/format.h>
 #include <pthread.h>
 #include <sqlite3.h>
 
@@ -7,11 +8,10 @@
 #include <atomic>
 #include <condition_variable>
 #include <deque>
+#include <filesystem>
 #include <mutex>
 #include <thread>
 #include <unordered_map>
-
-#include <fmt/format.h>
 
 #include "core/log.h"
 
@@ -499,6 +499,13 @@ StatusOr<std::unique_ptr<Database>> OpenSqlite(const std::string& path, const Sq
 }
 
 Status BackupSqlite(const std::string& from, const std::string& to) {
+  if (to.empty())
+    return Status::InvalidArgument("give the name of the backup file: onedoor backup FILE");
+  if (std::error_code ec;
+      std::filesystem::exists(to, ec) && std::filesystem::equivalent(from, to, ec)) {
+    return Status::InvalidArgument(
+        fmt::format("{} is the database itself: write the backup to another file", to));
+  }
   sqlite3* src = nullptr;
   sqlite3* dst = nullptr;
   int rc = sqlite3_open_v2(from.c_str(), &src, SQLITE_OPEN_READONLY, nullptr);
@@ -514,7 +521,10 @@ Status BackupSqlite(const std::string& from, const std::string& to) {
   }
   sqlite3_backup* b = sqlite3_backup_init(dst, "main", src, "main");
   Status result = Status::Ok();
-  if (b == nullptr) {
+  if (b == nullptr && sqlite3_errcode(dst) == SQLITE_NOTADB) {
+    result = Status::InvalidArgument(fmt::format(
+        "{} is a file that is not a SQLite database: give the backup a new file name", to));
+  } else if (b == nullptr) {
     result = FromSqlite(sqlite3_errcode(dst), dst, "backup");
   } else {
     do {
@@ -522,7 +532,12 @@ Status BackupSqlite(const std::string& from, const std::string& to) {
       if (rc == SQLITE_BUSY || rc == SQLITE_LOCKED) sqlite3_sleep(50);
     } while (rc == SQLITE_OK || rc == SQLITE_BUSY || rc == SQLITE_LOCKED);
     sqlite3_backup_finish(b);
-    if (rc != SQLITE_DONE) result = FromSqlite(rc, dst, "backup");
+    if (rc == SQLITE_NOTADB) {
+      result = Status::InvalidArgument(fmt::format(
+          "{} is a file that is not a SQLite database: give the backup a new file name", to));
+    } else if (rc != SQLITE_DONE) {
+      result = FromSqlite(rc, dst, "backup");
+    }
   }
   sqlite3_close_v2(src);
   sqlite3_close_v2(dst);
