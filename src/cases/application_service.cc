@@ -299,8 +299,10 @@ StatusOr<Application> ApplicationService::Apply(const authz::Principal& who, con
   return out;
 }
 
-StatusOr<Application> ApplicationService::Decide(const authz::Principal& who, int64_t part_id, PartDecision decision,
-                                                 int64_t expected_version, const std::string& note) {
+StatusOr<Application> ApplicationService::Decide(const authz::Principal& who, int64_t part_id,
+                                                 PartDecision decision, int64_t expected_version,
+                                                 const std::string& note,
+                                                 std::optional<int64_t> meant) {
   // A joint team's member decides the parts of the agency whose work the team does.
   if (who.kind == authz::PrincipalKind::kStaff) {
     std::optional<authz::Principal> joint;
@@ -310,7 +312,7 @@ StatusOr<Application> ApplicationService::Decide(const authz::Principal& who, in
       ASSIGN_OR_RETURN(joint, ActingFor(tx, who, core::AgencyId{rows.at(0).Int(0)}, clock_.Now().UtcDate()));
       return Status::Ok();
     }));
-    if (joint) return Decide(*joint, part_id, decision, expected_version, note);
+    if (joint) return Decide(*joint, part_id, decision, expected_version, note, meant);
   }
   const bool needs_note = decision == PartDecision::kDeny || decision == PartDecision::kRequestInformation;
   if ((needs_note && note.empty()) || note.size() > kMaxNote) {
@@ -328,6 +330,9 @@ StatusOr<Application> ApplicationService::Decide(const authz::Principal& who, in
                       "JOIN applications a ON a.id = t.application_id WHERE t.id = ?";
     if (tx.dialect() == storage::Dialect::kPostgres) sql += " FOR UPDATE OF t";
     ASSIGN_OR_RETURN(storage::Rows rows, tx.Query(sql, {part_id}));
+    if (!rows.empty() && meant && rows[0].Int(0) != *meant) {
+      return Status::NotFound(fmt::format("application {} has no part {}", *meant, part_id));
+    }
     if (rows.empty() || who.kind == authz::PrincipalKind::kCitizen || rows[0].Int(1) != who.agency.value ||
         !authz::HasClientRole(who)) {
       return Status::NotFound(fmt::format("no application part of your agency has id {}", part_id));

@@ -113,8 +113,12 @@ class ApplicationService {
   // needed (request_information), required for those, at most 2000 characters.
   // kNotFound (unknown, or not the caller agency's part), kPermissionDenied (audited: not a
   // casework role), kFailedPrecondition naming the state and what it allows, kAborted (version).
-  core::StatusOr<Application> Decide(const authz::Principal& who, int64_t part, PartDecision decision,
-                                     int64_t expected_version, const std::string& note);
+  // `application`, when given, is the application the caller means (its page's address): a part
+  // of another is kNotFound, nothing decided.
+  core::StatusOr<Application> Decide(const authz::Principal& who, int64_t part,
+                                     PartDecision decision, int64_t expected_version,
+                                     const std::string& note,
+                                     std::optional<int64_t> application = std::nullopt);
   // The person answers a request for more information from the portal: the part goes back to
   // pending with the answer (1 to 2000 characters) kept beside the request, audited as
   // application.answer and announced as application.information_received. kNotFound (not a part

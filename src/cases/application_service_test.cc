@@ -294,7 +294,13 @@ TEST_P(ApplicationTest, EachAgencyDecidesItsOwnPartThroughItsStateMachine) {
             StatusCode::kAborted);
   EXPECT_EQ(applications_->Decide(kStateWorker, snap.id, PartDecision::kDeny, 1, "").status().fields().at(0).field,
             "note");
-  auto approved = applications_->Decide(kStateWorker, snap.id, PartDecision::kApprove, 1, "");
+  // Through another application's page, the part is not found and nothing is decided.
+  EXPECT_EQ(applications_->Decide(kStateWorker, snap.id, PartDecision::kApprove, 1, "", a->id + 1)
+                .status()
+                .code(),
+            StatusCode::kNotFound);
+  auto approved =
+      applications_->Decide(kStateWorker, snap.id, PartDecision::kApprove, 1, "", a->id);
   ASSERT_TRUE(approved.ok()) << approved.status().ToString();
   EXPECT_EQ(approved->parts[0].state, "approved");
   EXPECT_EQ(approved->parts[0].decided_by, "caseworker.state");

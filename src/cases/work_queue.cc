@@ -346,8 +346,14 @@ StatusOr<WorkItem> WorkQueueService::Act(const authz::Principal& who, int64_t id
     std::string why = TokenRefusal(who, "cases:write");
     if (action == WorkAction::kClaim && !in_team && !manager) why = "only the team's members claim its work";
     if (action == WorkAction::kAssign && !manager) why = "managers assign work";
-    if ((action == WorkAction::kRelease || action == WorkAction::kEscalate) && !assignee && !manager && !in_team) {
-      why = "only the team's members and managers release or escalate its work";
+    // Claimed work is the claimer's: another member may not give it back or send it on.
+    if (action == WorkAction::kRelease && !assignee && !manager) {
+      why = "only the one who has the work, or a manager, releases it";
+    }
+    if (action == WorkAction::kEscalate && !manager &&
+        (w.state == "claimed" ? !assignee : !in_team)) {
+      why = w.state == "claimed" ? "only the one who has the work, or a manager, escalates it"
+                                 : "only the team's members and managers escalate its work";
     }
     if (action == WorkAction::kDone && !assignee) why = "only the one who has the work marks it done";
     if (!why.empty()) {

@@ -196,6 +196,14 @@ TEST_P(WorkQueueTest, ReferralsAreRoutedByTierClaimedEscalatedAndSettledByTheAns
   EXPECT_EQ(queue_->Act(front2_, item.id, WorkAction::kDone, claimed->version, "").status().code(),
             StatusCode::kPermissionDenied);
   EXPECT_EQ(queue_->Act(front1_, item.id, WorkAction::kRelease, 1, "").status().code(), StatusCode::kAborted);
+  // Another member of the team may not give back or send on the work someone has claimed.
+  EXPECT_EQ(
+      queue_->Act(front2_, item.id, WorkAction::kRelease, claimed->version, "").status().code(),
+      StatusCode::kPermissionDenied);
+  EXPECT_EQ(queue_->Act(front2_, item.id, WorkAction::kEscalate, claimed->version, "Not mine")
+                .status()
+                .code(),
+            StatusCode::kPermissionDenied);
   // Too complex for the front line: escalated to the specialists, with the reason.
   EXPECT_EQ(queue_->Act(front1_, item.id, WorkAction::kEscalate, claimed->version, "").status().code(),
             StatusCode::kInvalidArgument);

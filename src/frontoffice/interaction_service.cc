@@ -109,12 +109,13 @@ StatusOr<std::vector<Interaction>> InteractionService::Load(storage::Transaction
     i.service_id = r.IsNull(8) ? "" : r.Text(8);
     i.outcome = r.Text(9);
     if (!r.IsNull(10)) i.duration_seconds = r.Int(10);
-    i.recorded_by = r.Text(11);
     i.at = core::Timestamp{r.Int(12)};
     if (!r.IsNull(13)) i.satisfaction = static_cast<int>(r.Int(13));
-    // The notes and the person's own words stay with the agency that recorded the contact.
+    // The notes, the person's own words and who of its staff recorded the contact stay with the
+    // agency that recorded it.
     i.own = viewer.valid() && viewer == i.agency;
     if (i.own) {
+      i.recorded_by = r.Text(11);
       i.note = r.Text(14);
       i.satisfaction_comment = r.Text(15);
     }

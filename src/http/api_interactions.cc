@@ -10,19 +10,20 @@ namespace http {
 using nlohmann::json;
 
 json InteractionJson(const frontoffice::Interaction& i) {
-  json out = {{"id", i.id},
-              {"person_id", i.person ? json(i.person->value) : json(nullptr)},
-              {"agency", {{"id", i.agency.value}, {"name", i.agency_name}}},
-              {"office", i.office ? json{{"id", *i.office}, {"name", i.office_name}} : json(nullptr)},
-              {"channel", i.channel},
-              {"topic", i.topic},
-              {"service_id", i.service_id.empty() ? json(nullptr) : json(i.service_id)},
-              {"outcome", i.outcome},
-              {"duration_minutes", i.duration_seconds ? json(*i.duration_seconds / 60) : json(nullptr)},
-              {"recorded_by", i.recorded_by},
-              {"at", i.at.ToRfc3339()},
-              {"satisfaction", i.satisfaction ? json(*i.satisfaction) : json(nullptr)}};
+  json out = {
+      {"id", i.id},
+      {"person_id", i.person ? json(i.person->value) : json(nullptr)},
+      {"agency", {{"id", i.agency.value}, {"name", i.agency_name}}},
+      {"office", i.office ? json{{"id", *i.office}, {"name", i.office_name}} : json(nullptr)},
+      {"channel", i.channel},
+      {"topic", i.topic},
+      {"service_id", i.service_id.empty() ? json(nullptr) : json(i.service_id)},
+      {"outcome", i.outcome},
+      {"duration_minutes", i.duration_seconds ? json(*i.duration_seconds / 60) : json(nullptr)},
+      {"at", i.at.ToRfc3339()},
+      {"satisfaction", i.satisfaction ? json(*i.satisfaction) : json(nullptr)}};
   if (i.own) {
+    out["recorded_by"] = i.recorded_by;
     out["note"] = i.note;
     out["satisfaction_comment"] = i.satisfaction_comment;
   }

@@ -19,11 +19,15 @@ std::string ETag(int64_t version) { return fmt::format("\"{}\"", version); }
 json HouseholdBody(const registry::Household& h) {
   json members = json::array();
   for (const auto& m : h.members) {
-    json o = {{"person_id", m.person.value}, {"name", m.name}, {"relationship", m.relationship}, {"since", m.since}};
+    // A name withheld is absent, as withheld fields of a person are.
+    json o = {{"person_id", m.person.value}, {"relationship", m.relationship}, {"since", m.since}};
+    if (!m.name_withheld) o["name"] = m.name;
     o["until"] = m.until.empty() ? json(nullptr) : json(m.until);
     members.push_back(std::move(o));
   }
-  return {{"id", h.id.value}, {"name", h.name}, {"version", h.version}, {"members", std::move(members)}};
+  json body = {{"id", h.id.value}, {"version", h.version}, {"members", std::move(members)}};
+  if (!h.name_withheld) body["name"] = h.name;
+  return body;
 }
 
 core::StatusOr<core::Date> ReadDate(JsonReader& r, std::string_view key) {
@@ -209,14 +213,17 @@ void AddPersonRoutes(Router& router, registry::PersonService& persons, registry:
                 json items = json::array();
                 for (const auto& e : log->items) {
                   const auto& r = e.record;
-                  json item = {{"seq", r.seq},
-                               {"at", r.at.ToRfc3339()},
-                               {"agency_id", r.agency_id},
-                               {"agency", e.agency_name},
-                               {"roles", r.roles},
-                               {"purpose", r.purpose},
-                               {"action", r.entry.action},
-                               {"allowed", r.entry.allowed}};
+                  json item = {
+                      {"seq", r.seq},
+                      {"at", r.at.ToRfc3339()},
+                      {"agency_id", r.agency_id},
+                      {"agency", e.agency_name},
+                      {"roles", r.roles},
+                      {"purpose", r.purpose},
+                      {"action", r.entry.action},
+                      {"allowed", r.entry.allowed},
+                      // Opened by emergency access (break-glass), which its agency reviews.
+                      {"emergency", e.emergency}};
                   // The person sees agencies, roles and purposes; usernames, reasons and the addresses
                   // of others' requests are for auditors.
                   if (!r.actor.empty()) item["actor"] = r.actor;

@@ -5,6 +5,7 @@
 #include <algorithm>
 #include <charconv>
 #include <nlohmann/json.hpp>
+#include <set>
 #include <sstream>
 
 #include "cases/timeline.h"
@@ -862,10 +863,17 @@ void AddScreeningPages(Router& router, const PageDeps& deps) {
       auto h = deps.households.Get(ctx.Who(), *household);
       if (!h.ok()) return ErrorFor(deps, ctx, h.status());
       d["household_id"] = std::to_string(household->value);
-      d["household_name"] = h->name;
+      d["household_name"] = h->name_withheld
+                                ? page_support::T(deps, ctx, "Household {id, number, ::group-off}",
+                                                  {{"id", std::to_string(household->value)}})
+                                : h->name;
       d["household_href"] = fmt::format("/households/{}", household->value);
       for (const auto& m : h->members) {
-        if (m.until.empty()) member_names.push_back(m.name);
+        if (!m.until.empty()) continue;
+        member_names.push_back(m.name_withheld
+                                   ? page_support::T(deps, ctx, "Client {id, number, ::group-off}",
+                                                     {{"id", std::to_string(m.person.value)}})
+                                   : m.name);
       }
     } else {
       for (int i = 0; i < kInlineMembers; ++i) member_names.push_back("");
@@ -1037,11 +1045,30 @@ void AddApplyForm(const PageDeps& deps, const Context& ctx, json& d, const eligi
       if (!chosen && m.until.empty() && m.relationship == relationship) chosen = m.person.value;
     }
   }
+  // Back from a mistake, the form shows what was chosen (the query carries it).
+  const bool again = ctx.request.Query("chosen") == "1";
+  std::set<std::string> ticked, fast;
+  if (again) {
+    for (auto [it, end] = ctx.request.query.equal_range("programs"); it != end; ++it)
+      ticked.insert(it->second);
+    for (auto [it, end] = ctx.request.query.equal_range("expedited"); it != end; ++it)
+      fast.insert(it->second);
+    const std::string text = ctx.request.Query("applicant_id");
+    int64_t applicant = 0;
+    std::from_chars(text.data(), text.data() + text.size(), applicant);
+    for (const auto& m : household->members) {
+      if (m.until.empty() && applicant > 0 && m.person.value == applicant) chosen = applicant;
+    }
+  }
   for (const auto& m : household->members) {
     if (!m.until.empty()) continue;
     if (!chosen) chosen = m.person.value;
+    const std::string name = m.name_withheld
+                                 ? page_support::T(deps, ctx, "Client {id, number, ::group-off}",
+                                                   {{"id", std::to_string(m.person.value)}})
+                                 : m.name;
     members.push_back(
-        {{"id", m.person.value}, {"name", m.name}, {"checked", m.person.value == *chosen}});
+        {{"id", m.person.value}, {"name", name}, {"checked", m.person.value == *chosen}});
   }
   const json result = json::parse(r.result_json, nullptr, false);
   if (members.empty() || !result.is_object()) return;
@@ -1056,12 +1083,16 @@ void AddApplyForm(const PageDeps& deps, const Context& ctx, json& d, const eligi
     programs.push_back({{"id", id},
                         {"name", p.value("name", id)},
                         {"agency", agency},
-                        {"result", outcome == "eligible" ? "likely eligible" : outcome == "not_eligible" ? "not eligible" : "not known yet"},
-                        {"likely", outcome == "eligible"}});
+                        {"result", outcome == "eligible"       ? "likely eligible"
+                                   : outcome == "not_eligible" ? "not eligible"
+                                                               : "not known yet"},
+                        {"likely", again ? ticked.count(id) > 0 : outcome == "eligible"}});
     const int index = rules.FindProgram(id);
     if (index >= 0 && rules.programs()[static_cast<size_t>(index)].expedited_days > 0) {
-      expedited.push_back({{"id", id}, {"name", p.value("name", id)},
-                           {"days", rules.programs()[static_cast<size_t>(index)].expedited_days}});
+      expedited.push_back({{"id", id},
+                           {"name", p.value("name", id)},
+                           {"days", rules.programs()[static_cast<size_t>(index)].expedited_days},
+                           {"checked", fast.count(id) > 0}});
     }
   }
   d["apply_action"] = "/applications/new";
@@ -1321,7 +1352,10 @@ Response ClientPage(const PageDeps& deps, Context& ctx, const registry::PersonVi
   d["contacts"] = std::move(contacts);
   if (view.household) {
     d["household_href"] = fmt::format("/households/{}", view.household->id.value);
-    d["household_name"] = view.household->name;
+    d["household_name"] = view.household->name.empty()
+                              ? page_support::T(deps, ctx, "Household {id, number, ::group-off}",
+                                                {{"id", std::to_string(view.household->id.value)}})
+                              : view.household->name;
   }
   json sources = json::array();
   for (const auto& s : view.sources) sources.push_back({{"agency", s.agency_name}, {"local_id", s.local_id}});
@@ -2236,17 +2270,28 @@ void AddPages(Router& router, const PageDeps& deps) {
                 if (!id.ok()) return ErrorFor(deps, ctx, id.status());
                 auto h = deps.households.Get(ctx.Who(), core::HouseholdId{*id});
                 if (!h.ok()) return ErrorFor(deps, ctx, h.status());
-                json d = Common(deps, ctx, h->name, "clients");
-                d["name"] = h->name;
+                // Names the reader may not see are not shown: the member by number, the household
+                // by its.
+                const std::string title =
+                    h->name_withheld
+                        ? page_support::T(deps, ctx, "Household {id, number, ::group-off}",
+                                          {{"id", std::to_string(*id)}})
+                        : h->name;
+                json d = Common(deps, ctx, title, "clients");
+                d["name"] = title;
                 json members = json::array();
                 for (const auto& m : h->members) {
                   std::string rel = m.relationship;
                   std::replace(rel.begin(), rel.end(), '_', ' ');
                   rel = page_support::T(deps, ctx, rel);
-                  json o = {{"href", fmt::format("/clients/{}", m.person.value)},
-                            {"name", m.name},
-                            {"relationship", rel},
-                            {"since", m.since}};
+                  json o = {
+                      {"href", fmt::format("/clients/{}", m.person.value)},
+                      {"name", m.name_withheld
+                                   ? page_support::T(deps, ctx, "Client {id, number, ::group-off}",
+                                                     {{"id", std::to_string(m.person.value)}})
+                                   : m.name},
+                      {"relationship", rel},
+                      {"since", m.since}};
                   if (!m.until.empty()) o["until"] = m.until;
                   members.push_back(std::move(o));
                 }

@@ -187,8 +187,16 @@ void AddApplicationPages(Router& router, const PageDeps& deps) {
                   messages += (messages.empty() ? "" : "; ") + m;
                 }
                 if (messages.empty()) messages = Said(deps, ctx, made.status().message());
-                return Response::Redirect(fmt::format("/screenings/{}?{}#apply", n.screening_id,
-                                                      SignedQuery(ctx, "apply_error", messages)));
+                // What was chosen comes back chosen: the programs ticked, expedited service, the
+                // applicant.
+                std::string chosen = "&chosen=1";
+                for (const auto& p : n.programs) chosen += "&programs=" + UrlEncode(p);
+                for (const auto& p : n.expedited) chosen += "&expedited=" + UrlEncode(p);
+                if (n.applicant.valid())
+                  chosen += fmt::format("&applicant_id={}", n.applicant.value);
+                return Response::Redirect(fmt::format("/screenings/{}?{}{}#apply", n.screening_id,
+                                                      SignedQuery(ctx, "apply_error", messages),
+                                                      chosen));
               }});
 
   router.Add({"GET", "/applications/{id}", Auth::kPage, "", [&deps](Context& ctx) {
@@ -218,7 +226,8 @@ void AddApplicationPages(Router& router, const PageDeps& deps) {
                 auto decision = cases::ParsePartDecision(FormValue(form, "decision"));
                 core::Status failed = core::Status::InvalidArgument("choose a decision", {{"decision", "choose a decision"}});
                 if (decision.ok()) {
-                  auto done = deps.applications->Decide(ctx.Who(), *part, *decision, version, Trim(FormValue(form, "note")));
+                  auto done = deps.applications->Decide(ctx.Who(), *part, *decision, version,
+                                                        Trim(FormValue(form, "note")), *id);
                   if (done.ok()) return Response::Redirect(fmt::format("/applications/{}?decided=1", *id));
                   failed = done.status();
                 }

@@ -37,7 +37,9 @@ Response QueuePage(const PageDeps& deps, Context& ctx, int status, const std::st
                  {"person_id", g.person.value},
                  {"action", g.action},
                  {"justification", g.justification},
-                 {"review_href", fmt::format("/break-glass/{}/review", g.id)}};
+                 {"review_href", fmt::format("/break-glass/{}/review", g.id)},
+                 // Nobody reviews their own: the form is not offered for it.
+                 {"own", g.user != 0 && g.user == ctx.Who().user.value}};
     if (error_id && *error_id == g.id) {
       item[field == "note" ? "e_note" : "error"] = error;
       item["justified_checked"] = outcome == "justified";

@@ -226,10 +226,14 @@ core::StatusOr<json> NewCaseData(const PageDeps& deps, const Context& ctx, core:
   d["f_review_every_days"] = form.count("review_every_days") ? FormValue(form, "review_every_days") : "28";
   if (view.household) {
     d["has_households"] = true;
-    d["households"] = json::array({{{"id", view.household->id.value},
-                                    {"name", view.household->name},
-                                    {"selected", FormValue(form, "household_id") ==
-                                                     std::to_string(view.household->id.value)}}});
+    d["households"] =
+        json::array({{{"id", view.household->id.value},
+                      {"name", view.household->name.empty()
+                                   ? T(deps, ctx, "Household {id, number, ::group-off}",
+                                       {{"id", std::to_string(view.household->id.value)}})
+                                   : view.household->name},
+                      {"selected", FormValue(form, "household_id") ==
+                                       std::to_string(view.household->id.value)}}});
   }
   json list = json::array();
   for (const auto& e : errors) {

@@ -529,14 +529,16 @@ void AddPortalPages(Router& router, const PageDeps& deps) {
       const bool housemate = !self && !by_representative && r.agency_id == 0 && r.user_id != 0 && r.roles.empty();
       rows.push_back({{"when", When(ctx, r.at)},
                       {"who", by_representative ? page_support::T(deps, ctx, "Your representative")
-                              : self              ? page_support::T(deps, ctx, "You")
-                              : housemate         ? page_support::T(deps, ctx, "Someone in your household")
+                              : self            ? page_support::T(deps, ctx, "You")
+                              : housemate ? page_support::T(deps, ctx, "Someone in your household")
                               : e.agency_name.empty() ? std::string("onedoor")
                                                       : e.agency_name},
                       {"roles", r.roles},
                       {"purpose", page_support::T(deps, ctx, PurposeWords(r.purpose))},
                       {"what", page_support::T(deps, ctx, What(r.entry.action))},
-                      {"refused", !r.entry.allowed}});
+                      {"refused", !r.entry.allowed},
+                      // Opened by someone's emergency access, which their agency reviews.
+                      {"emergency", e.emergency}});
     }
     d["access_rows"] = std::move(rows);
     d["has_access_rows"] = !log->items.empty();

@@ -59,31 +59,50 @@ constexpr const char* kOwnPair =
     "EXISTS (SELECT 1 FROM source_records own WHERE own.id IN (r.record_a, r.record_b) AND own.agency_id = ?)";
 
 // Both records of each review are personal data: the gate decides per record, and each view is
-// audited on the records' persons before anything is released.
-Status ReviewService::AuditView(const authz::Principal& who, const std::vector<MatchReview>& reviews) {
-  std::string refusal;
+// audited on the records' persons before anything is released. The caller's own agency's record
+// is its source record; the other agency's is that agency's data about a person, released only as
+// the person's record would be (its agreements and the person's consents). Returns the reason
+// each review is refused, "" for those shown.
+StatusOr<std::vector<std::string>> ReviewService::AuditView(const authz::Principal& who,
+                                                            std::vector<MatchReview>& reviews) {
   // Deciding duplicates is casework: the front desk signposts, it does not merge records.
   if (!authz::HasCaseworkRole(who)) {
-    refusal = "only caseworkers, specialists, coordinators and managers review possible duplicates";
+    const std::string refusal =
+        "only caseworkers, specialists, coordinators and managers review possible duplicates";
     RETURN_IF_ERROR(db_.Write([&](storage::Transaction& tx) {
       return audit_.Append(tx, who, {"match_review.read", "match_review", "", std::nullopt, false, refusal});
     }));
     return Status::PermissionDenied(refusal);
   }
+  std::vector<std::string> refusals(reviews.size());
   RETURN_IF_ERROR(db_.Write([&](storage::Transaction& tx) -> Status {
-    for (const auto& r : reviews) {
-      for (const ReviewSide* s : {&r.a, &r.b}) {
-        authz::Decision d = gate_.DecidePerson(who, authz::Operation::kRead, s->person.value_or(core::PersonId{}),
-                                               authz::Resource::kSourceRecord);
+    for (size_t i = 0; i < reviews.size(); ++i) {
+      MatchReview& r = reviews[i];
+      refusals[i].clear();  // the write may run again
+      for (ReviewSide* s : {&r.a, &r.b}) {
+        authz::Decision d;
+        if (s->agency == who.agency) {
+          d = gate_.DecidePerson(who, authz::Operation::kRead, s->person.value_or(core::PersonId{}),
+                                 authz::Resource::kSourceRecord, &tx);
+        } else if (s->person) {
+          d = gate_.DecidePerson(who, authz::Operation::kRead, *s->person, authz::Resource::kPerson,
+                                 &tx);
+        } else {
+          d.allowed = false;
+          d.reason =
+              "the other agency's record is not linked to a client, so nothing lets your agency "
+              "receive it";
+        }
         RETURN_IF_ERROR(audit_.Append(tx, who, {"match_review.read", "source_record", std::to_string(s->record.value),
                                                 s->person, d.allowed, d.reason}));
-        if (!d.allowed && refusal.empty()) refusal = d.reason;
+        if (!d.allowed && refusals[i].empty()) refusals[i] = d.reason;
+        // The other agency's record shows what the person's record would: nothing withheld.
+        if (d.allowed && s->agency != who.agency) registry::Redact(s->data, d);
       }
     }
     return Status::Ok();
   }));
-  if (!refusal.empty()) return Status::PermissionDenied(refusal);
-  return Status::Ok();
+  return refusals;
 }
 
 StatusOr<std::vector<MatchReview>> ReviewService::List(const authz::Principal& who, const std::string& state,
@@ -96,15 +115,22 @@ StatusOr<std::vector<MatchReview>> ReviewService::List(const authz::Principal& w
   ASSIGN_OR_RETURN(std::vector<MatchReview> reviews,
                    Load(std::string("WHERE r.state = ? AND r.id > ? AND ") + kOwnPair + " ORDER BY r.id LIMIT ?",
                         {state, after, who.agency.value, int64_t{limit}}));
-  RETURN_IF_ERROR(AuditView(who, reviews));
-  return reviews;
+  // A pair whose other record the caller may not see is left out of the list (its refusal is in
+  // the audit log); the other agency reviews it.
+  ASSIGN_OR_RETURN(std::vector<std::string> refusals, AuditView(who, reviews));
+  std::vector<MatchReview> shown;
+  for (size_t i = 0; i < reviews.size(); ++i) {
+    if (refusals[i].empty()) shown.push_back(std::move(reviews[i]));
+  }
+  return shown;
 }
 
 StatusOr<MatchReview> ReviewService::Get(const authz::Principal& who, int64_t id) {
   ASSIGN_OR_RETURN(std::vector<MatchReview> found,
                    Load(std::string("WHERE r.id = ? AND ") + kOwnPair, {id, who.agency.value}));
   if (found.empty()) return Status::NotFound(fmt::format("no match review {} involves your agency's records", id));
-  RETURN_IF_ERROR(AuditView(who, found));
+  ASSIGN_OR_RETURN(std::vector<std::string> refusals, AuditView(who, found));
+  if (!refusals.front().empty()) return Status::PermissionDenied(refusals.front());
   return found.front();
 }
 
@@ -121,7 +147,13 @@ StatusOr<MatchReview> ReviewService::Decide(const authz::Principal& who, int64_t
     }));
     return Status::PermissionDenied("only caseworkers, specialists, coordinators and managers decide duplicates");
   }
-  ASSIGN_OR_RETURN(MatchReview review, Get(who, id));
+  // Get checks that the caller may see both records (and audits the view); what is written uses
+  // the records as they are, not as redacted for the caller.
+  RETURN_IF_ERROR(Get(who, id).status());
+  ASSIGN_OR_RETURN(std::vector<MatchReview> stored, Load("WHERE r.id = ?", {id}));
+  if (stored.empty())
+    return Status::NotFound(fmt::format("no match review {} involves your agency's records", id));
+  const MatchReview review = std::move(stored.front());
   const std::string state = decision == ReviewDecision::kSame ? "same" : "not_same";
   const bool override = review.state != "pending";
   if (override) {
@@ -145,7 +177,20 @@ StatusOr<MatchReview> ReviewService::Decide(const authz::Principal& who, int64_t
       const ReviewSide& loose = a.person ? b : a;
       RETURN_IF_ERROR(persons_.LinkSources(who, linked.person, nullptr, {{loose.record, review.weight}}, "review").status());
     } else if (*a.person != *b.person) {
-      RETURN_IF_ERROR(persons_.MoveSource(who, b.record, *b.person, a.person, nullptr, "review").status());
+      // Every record on b's person goes with it: those an earlier decision (or the linker) put
+      // with b are the same person too, and would otherwise be parted from it without a word.
+      std::vector<core::SourceRecordId> records;
+      RETURN_IF_ERROR(db_.Read([&](storage::Transaction& tx) -> Status {
+        ASSIGN_OR_RETURN(storage::Rows rows,
+                         tx.Query("SELECT id FROM source_records WHERE person_id = ? ORDER BY id",
+                                  {b.person->value}));
+        for (const auto& row : rows) records.push_back(core::SourceRecordId{row.Int(0)});
+        return Status::Ok();
+      }));
+      for (const core::SourceRecordId record : records) {
+        RETURN_IF_ERROR(
+            persons_.MoveSource(who, record, *b.person, a.person, nullptr, "review").status());
+      }
     }
   } else if (a.person && b.person && *a.person == *b.person) {
     RETURN_IF_ERROR(persons_.MoveSource(who, b.record, *b.person, std::nullopt, &b.data, "review").status());

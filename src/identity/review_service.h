@@ -67,7 +67,8 @@ class ReviewService {
 
  private:
   core::StatusOr<std::vector<MatchReview>> Load(const std::string& where, const storage::Params& params);
-  core::Status AuditView(const authz::Principal& who, const std::vector<MatchReview>& reviews);
+  core::StatusOr<std::vector<std::string>> AuditView(const authz::Principal& who,
+                                                     std::vector<MatchReview>& reviews);
 
   storage::Database& db_;
   registry::PersonService& persons_;

@@ -137,6 +137,22 @@ TEST_F(ReviewServiceTest, SameAcrossTwoPersonsMovesTheSecondRecordWithHistory) {
   EXPECT_EQ(Count("SELECT COUNT(*) FROM persons"), 2);  // the old person stays, with its history
 }
 
+TEST_F(ReviewServiceTest, SameAcrossTwoPersonsBringsEveryRecordOfTheSecondPersonAlong) {
+  // R-3 was put with R-2 before (by the linker or an earlier decision): deciding are
+  // the same person keeps R-3 with R-2, instead of parting them without a word.
+  ASSERT_TRUE(
+      persons_.PutSourceRecords(Importer(), {{"R-3", Named("Amara", "Okonkwo-Smith")}}, "test")
+          .ok());
+  Link(1, std::nullopt);
+  Link(2, std::nullopt);
+  Link(3, PersonOf(2));
+  const int64_t first = PersonOf(1);
+  ASSERT_NE(PersonOf(2), first);
+  ASSERT_TRUE(reviews_.Decide(Staff(authz::Role::kCaseworker), 1, ReviewDecision::kSame, "").ok());
+  EXPECT_EQ(PersonOf(2), first);
+  EXPECT_EQ(PersonOf(3), first);
+}
+
 TEST_F(ReviewServiceTest, NotSameSplitsRecordsThatShareAPerson) {
   Link(1, std::nullopt);
   Link(2, PersonOf(1));

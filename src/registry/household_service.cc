@@ -24,7 +24,10 @@ bool IsRelationship(const std::string& relationship) {
 StatusOr<Household> HouseholdService::Load(storage::Transaction& tx, core::HouseholdId id) {
   ASSIGN_OR_RETURN(storage::Rows h, tx.Query("SELECT name, version FROM households WHERE id = ?", {id.value}));
   if (h.empty()) return Status::NotFound(fmt::format("no household has id {}", id.value));
-  Household out{id, h[0].Text(0), h[0].Int(1), {}};
+  Household out;
+  out.id = id;
+  out.name = h[0].Text(0);
+  out.version = h[0].Int(1);
   ASSIGN_OR_RETURN(storage::Rows m,
                    tx.Query("SELECT m.person_id, p.display_name, m.relationship, m.start_date, m.end_date "
                             "FROM household_members m JOIN persons p ON p.id = m.person_id WHERE m.household_id = ? "
@@ -81,7 +84,11 @@ StatusOr<Household> HouseholdService::Get(const authz::Principal& who, core::Hou
         std::erase_if(out.members, [&](const Membership& m) { return !m.until.empty() && m.person != *who.person; });
       }
     }
-    for (const auto& m : out.members) {
+    // A member's name is identity data: shown only where the reader sees the member's names (the
+    // household category alone does not release them); the household's name, often the family's,
+    // only where the reader sees some current member's.
+    bool a_name_seen = false;
+    for (auto& m : out.members) {
       authz::Decision d = Decide(who, authz::Operation::kRead, m.person, &tx);
       if (own && !d.allowed) {
         d.allowed = true;
@@ -90,6 +97,16 @@ StatusOr<Household> HouseholdService::Get(const authz::Principal& who, core::Hou
       RETURN_IF_ERROR(audit_.Append(tx, who, {"household.read", "household", std::to_string(id.value), m.person,
                                               d.allowed, d.reason}));
       if (!d.allowed && refusal.empty()) refusal = d.reason;
+      if (!own && !d.Sees(authz::Field::kNames)) {
+        m.name.clear();
+        m.name_withheld = true;
+      } else if (m.until.empty()) {
+        a_name_seen = true;
+      }
+    }
+    if (!own && !out.members.empty() && !a_name_seen) {
+      out.name.clear();
+      out.name_withheld = true;
     }
     if (out.members.empty()) {
       authz::Decision d = gate_.DecidePerson(who, authz::Operation::kSearch, {}, authz::Resource::kHousehold);

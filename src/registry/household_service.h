@@ -21,6 +21,7 @@ struct Membership {
                              // other_relative, carer, lodger, other
   std::string since;         // YYYY-MM-DD
   std::string until;
+  bool name_withheld = false;  // the reader may not see the member's names: `name` is empty
 };
 
 // Whether `relationship` is one a member may have (see Membership), and what to say when it is not.
@@ -32,9 +33,10 @@ inline constexpr const char* kRelationshipMessage =
 
 struct Household {
   core::HouseholdId id;
-  std::string name;
+  std::string name;  // empty, with name_withheld, when the reader sees no current member's names
   int64_t version = 0;
   std::vector<Membership> members;  // current first, then past
+  bool name_withheld = false;
 };
 
 // Households, their members and moves between households. Gated and audited like persons:

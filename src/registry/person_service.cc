@@ -334,7 +334,12 @@ StatusOr<PersonView> PersonService::Read(const authz::Principal& who, core::Pers
                                 "h.id = m.household_id WHERE m.person_id = ? AND m.end_date IS NULL "
                                 "ORDER BY m.id DESC LIMIT 1",
                                 {id.value}));
-      if (!hh.empty()) view.household = HouseholdRef{core::HouseholdId{hh[0].Int(0)}, hh[0].Text(1), hh[0].Text(2)};
+      // The household's name is often the family's: not shown to a reader who may not see names.
+      if (!hh.empty()) {
+        view.household = HouseholdRef{
+            core::HouseholdId{hh[0].Int(0)},
+            decision.Sees(authz::Field::kNames) ? hh[0].Text(1) : std::string(), hh[0].Text(2)};
+      }
     }
     return Status::Ok();
   });
@@ -583,6 +588,10 @@ StatusOr<AccessLogPage> PersonService::AccessLog(const authz::Principal& who, co
         if (hidden(batch[i])) continue;
         auto it = agencies.find(batch[i].agency_id);
         AccessLogEntry e{std::move(batch[i]), it == agencies.end() ? "" : it->second.second};
+        // Whether emergency access opened it is said to everyone who reads the log; the reason
+        // given for it is for the agency's auditors.
+        e.emergency = e.record.entry.allowed &&
+                      e.record.entry.reason.find(authz::kBreakGlassMarker) != std::string::npos;
         if (own) {
           // Staff usernames, the gate's reasons and where others' requests came from are for auditors.
           const bool theirs = e.record.user_id == who.user.value;

@@ -23,7 +23,7 @@ struct SourceRef {
 
 struct HouseholdRef {
   core::HouseholdId id;
-  std::string name;
+  std::string name;  // empty when the reader may not see the person's names
   std::string relationship;
 };
 
@@ -92,6 +92,7 @@ enum class PutOutcome { kCreated, kUpdated, kUnchanged };
 struct AccessLogEntry {
   audit::Record record;
   std::string agency_name;
+  bool emergency = false;  // the data was opened by emergency access (break-glass)
 };
 
 struct AccessLogPage {

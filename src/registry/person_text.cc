@@ -158,8 +158,12 @@ core::StatusOr<std::string> ReadAnswerText(const PersonView& view) {
   std::vector<JsonMember> more;
   more.push_back({"source_records", std::move(sources)});
   if (view.household) {
-    std::string h = fmt::format("{{\"id\":{},\"name\":", view.household->id.value);
-    AppendJsonString(h, view.household->name);
+    // A name withheld from the reader is absent (HouseholdRef).
+    std::string h = fmt::format("{{\"id\":{}", view.household->id.value);
+    if (!view.household->name.empty()) {
+      h += ",\"name\":";
+      AppendJsonString(h, view.household->name);
+    }
     h += ",\"relationship\":";
     AppendJsonString(h, view.household->relationship);
     h += '}';

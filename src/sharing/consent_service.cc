@@ -447,8 +447,15 @@ StatusOr<Consent> ConsentService::Get(const authz::Principal& who, int64_t id,
   if (who.kind != authz::PrincipalKind::kCitizen) {
     const authz::Decision pre = gate_.DecidePerson(who, authz::Operation::kRead, core::PersonId{});
     if (!pre.allowed) {
-      RETURN_IF_ERROR(db_.Write([&](storage::Transaction& tx) {
-        return audit_.Append(tx, who, {action, "consent", std::to_string(id), std::nullopt, false, pre.reason});
+      // The refusal is the same whether the consent exists or not; its entry names the person
+      // when it does, so that it is in their access log.
+      RETURN_IF_ERROR(db_.Write([&](storage::Transaction& tx) -> Status {
+        ASSIGN_OR_RETURN(storage::Rows rows,
+                         tx.Query("SELECT person_id FROM consents WHERE id = ?", {id}));
+        std::optional<core::PersonId> about;
+        if (!rows.empty()) about = core::PersonId{rows.at(0).Int(0)};
+        return audit_.Append(tx, who,
+                             {action, "consent", std::to_string(id), about, false, pre.reason});
       }));
       return Status::PermissionDenied(pre.reason);
     }

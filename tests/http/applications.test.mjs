@@ -129,6 +129,18 @@ test('the pages: apply from the screening page, then decide from the agency list
   assert.equal(none.status, 303);
   assert.match(none.headers.get('location'), new RegExp(`^/screenings/${screening}\\?apply_error=`));
   assert.match((await city.get(none.headers.get('location').replace(/#.*/, ''))).text, /href="#apply">Choose at least one program to apply for/);
+  // A mistake keeps what was chosen: the programs ticked (not the likely ones), expedited service, the applicant.
+  const wrong = new URLSearchParams(body);
+  wrong.append('programs', 'wic');
+  wrong.append('expedited', 'snap');
+  const mistaken = await city.req('POST', '/applications/new', { body: wrong.toString(), headers: { 'Content-Type': 'application/x-www-form-urlencoded' } });
+  assert.equal(mistaken.status, 303);
+  const back = await city.get(mistaken.headers.get('location').replace(/#.*/, ''));
+  assert.match(back.text, /href="#apply">/);
+  assert.match(back.text, /id="program-wic" name="programs" type="checkbox" value="wic" checked>/);
+  assert.match(back.text, /id="program-snap" name="programs" type="checkbox" value="snap">/);
+  assert.match(back.text, /id="expedited-snap" name="expedited" type="checkbox" value="snap" checked>/);
+  assert.match(back.text, new RegExp(`id="applicant-${person}" name="applicant_id" type="radio" value="${person}" checked>`));
   body.append('programs', 'snap');
   const made = await city.req('POST', '/applications/new', { body: body.toString(), headers: { 'Content-Type': 'application/x-www-form-urlencoded' } });
   assert.equal(made.status, 303, made.text.slice(0, 300));

@@ -87,6 +87,12 @@ test('a consent is given, listed, read and has a receipt; each step audited with
   assert.equal(receipt.body.state, 'active');
   assert.deepEqual(receipt.body.data_categories.map((c) => c.id), ['child_protection', 'income']);
   assert.equal(await count(`audit_log WHERE action = 'consent.receipt' AND record_id = '${given.body.id}'`), 1);
+  // A role that may not read client records is refused alike for a consent that exists and one
+  // that does not; the refusal about the person is in the person's access log.
+  assertProblem(await governance.get(`/api/v1/consents/${given.body.id}/receipt`), 403);
+  assertProblem(await governance.get('/api/v1/consents/999999/receipt'), 403);
+  assert.equal(await count(`audit_log WHERE action = 'consent.receipt' AND record_id = '${given.body.id}' AND allowed = 0 `
+    + `AND person_id = ${person}`), 1);
 });
 
 test('pause, resume and withdraw; a withdrawal cannot be undone', T, async () => {

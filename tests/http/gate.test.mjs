@@ -153,6 +153,15 @@ test('break-glass opens white and grey data, is flagged, and is reviewed by gove
   assert.equal(r.status, 200, r.text);
   assert.equal(r.body.needs.interpreter_language, 'mi');
   assert.equal(r.body.gender, undefined, 'never black');
+  // The person's access log says it was an emergency access, not an ordinary one.
+  const cityManager = await login(server.url, 'manager.city');
+  const accessLog = await cityManager.get(`/api/v1/persons/${person}/access-log?limit=200`);
+  assert.equal(accessLog.status, 200, accessLog.text);
+  const flagged = accessLog.body.items.filter((e) => e.emergency === true);
+  assert.ok(flagged.length >= 1, JSON.stringify(accessLog.body.items.slice(0, 5)));
+  // Whose it was and the reason given stay with the trust's auditors; that it was an emergency does not.
+  assert.ok(flagged.every((e) => e.agency === 'Harbour Community Trust' && e.reason === undefined), JSON.stringify(flagged));
+  assert.ok(accessLog.body.items.some((e) => e.emergency === false && e.allowed), 'ordinary reads are not flagged');
   const pending = await greta.get('/api/v1/break-glass?state=pending');
   assert.equal(pending.status, 200, pending.text);
   const mine = pending.body.items.filter((g) => g.person_id === person);
@@ -398,4 +407,91 @@ test('a death recorded on the edit form is its own notice to every agency that k
   const record = await state.get(`/api/v1/persons/${person}`);
   assert.equal(record.body.death_date, '2025-02-03');
   assert.match((await city.get(`/clients/${person}`)).text, /Date of death[\s\S]{0,200}3 February 2025/);
+});
+
+test('a possible duplicate shows the other agency\'s record only as the gate lets the person\'s record be seen', T, async () => {
+  // The city's record of the person (the canary and access needs among its data) and the
+  // trust's own record of someone like them, paired for review.
+  const cityRecord = await city.put('/api/v1/source-records/GATE-PAIR-1', {
+    person_id: person,
+    data: { names: [{ use: 'official', given: 'Marama', family: 'Gatekeeper' }], birth_date: '1979-09-09', gender: kCanary,
+      needs: { interpreter: true, interpreter_language: 'mi' } },
+  });
+  assert.equal(cityRecord.status, 200, cityRecord.text);
+  const own = await ngo.post('/api/v1/persons', { names: [{ use: 'official', given: 'Marama', family: 'Gatekeeper-Hale' }] });
+  assert.equal(own.status, 201, own.text);
+  const ngoRecord = await ngo.put('/api/v1/source-records/GATE-PAIR-2', {
+    person_id: own.body.id, data: { names: [{ use: 'official', given: 'Marama', family: 'Gatekeeper-Hale' }] },
+  });
+  assert.equal(ngoRecord.status, 200, ngoRecord.text);
+  await sqlWrite(`INSERT INTO match_reviews (record_a, record_b, weight, probability, explanation, state, created_at) VALUES (${cityRecord.body.id}, ${ngoRecord.body.id}, 5, 0.7, '{"prior_weight":-10,"fields":[]}', 'pending', 0)`);
+  const review = Number(await sql(db, 'SELECT max(id) FROM match_reviews'));
+  const seen = await ngo.get(`/api/v1/match-reviews/${review}`);
+  assert.equal(seen.status, 200, seen.text);
+  assert.deepEqual(seen.body.a.data.names.map((n) => n.family), ['Gatekeeper'], 'identity: under the agreement');
+  assert.equal(seen.body.a.data.gender, undefined, 'the canary never leaves the city');
+  assert.equal(seen.body.a.data.needs?.interpreter_language, undefined, 'access needs: the person has not consented');
+  assert.notEqual(seen.body.a.data.needs?.interpreter, true);
+  assert.equal(seen.body.b.data.names[0].family, 'Gatekeeper-Hale');
+  const page = await ngo.get(`/reviews/${review}`);
+  assert.equal(page.status, 200);
+  assert.ok(!page.text.includes(kCanary), 'the page shows no canary either');
+  // Each view of the city's record is in the person's access log.
+  const audited = await sql(db, `SELECT count(*) FROM audit_log WHERE action = 'match_review.read' AND actor = 'caseworker.ngo' AND person_id = ${person}`);
+  assert.ok(Number(audited) >= 2, audited);
+});
+
+test('a manager\'s own emergency access is left to someone else to review, without a form that cannot work', T, async () => {
+  const theirs = await ngo.post('/api/v1/persons', { names: [{ use: 'official', given: 'Rangi', family: 'Elsewhere' }] });
+  assert.equal(theirs.status, 201, theirs.text);
+  const manager = await login(server.url, 'manager.city', { purpose: 'case_work' });
+  const opened = await manager.get(`/api/v1/persons/${theirs.body.id}`, { headers: { 'X-Break-Glass': 'Collapsed in our waiting room; need next of kin' } });
+  assert.equal(opened.status, 200, opened.text);
+  const id = Number(await sql(db, `SELECT max(id) FROM break_glass_accesses WHERE person_id = ${theirs.body.id}`));
+  assert.ok(id > 0);
+  const page = await manager.get('/break-glass');
+  assert.equal(page.status, 200);
+  assert.match(page.text, /This is your own emergency access: another manager, an auditor or governance reviews it/);
+  assert.ok(!page.text.includes(`action="/break-glass/${id}/review"`), 'no form for one\'s own');
+});
+
+async function sqlWrite(statement) {
+  const { execFile } = await import('node:child_process');
+  const { promisify } = await import('node:util');
+  await promisify(execFile)('sqlite3', ['-cmd', '.timeout 10000', db, statement], { timeout: 15_000 });
+}
+
+test('an agreement on households alone shows who lives where by number, not the names it does not give', T, async () => {
+  const made = await city.post('/api/v1/households', { name: 'The Gatekeeper household' });
+  assert.equal(made.status, 201, made.text);
+  const household = made.body.id;
+  const joined = await city.post(`/api/v1/households/${household}/members`, { person_id: person, relationship: 'head', since: '2020-01-01' });
+  assert.equal(joined.status, 200, joined.text);
+  const gus = await login(server.url, 'governance.health');
+  const proposed = await gus.post('/api/v1/sharing-agreements', {
+    receiving_agency_id: agency['harbour-trust'], category: 'household', purpose: 'case_work',
+    legal_basis: 'Family Support Act 2019 s.12', valid_from: '2026-01-01',
+    description: 'So that the trust knows which families it supports live together.',
+  });
+  assert.equal(proposed.status, 201, proposed.text);
+  const approved = await greta.post(`/api/v1/sharing-agreements/${proposed.body.id}/decision`, { decision: 'approve' });
+  assert.equal(approved.status, 200, approved.text);
+  const theirs = await ngoCase.get(`/api/v1/households/${household}`);
+  assert.equal(theirs.status, 200, theirs.text);
+  assert.equal(theirs.body.members[0].person_id, person);
+  assert.equal(theirs.body.members[0].name, undefined, 'the member\'s name is identity data');
+  assert.equal(theirs.body.name, undefined, 'nor the household\'s, which is the family\'s');
+  const page = await ngoCase.get(`/households/${household}`);
+  assert.equal(page.status, 200);
+  assert.ok(!page.text.includes('Gatekeeper'), 'the page names nobody');
+  assert.match(page.text, new RegExp(`Client ${person}`));
+  const record = await ngoCase.get(`/api/v1/persons/${person}`);
+  if (record.status === 200) {
+    assert.equal(record.body.names, undefined);
+    assert.equal(record.body.household?.name, undefined);
+  }
+  // The city, which holds the person, sees every name.
+  const own = await city.get(`/api/v1/households/${household}`);
+  assert.equal(own.body.name, 'The Gatekeeper household');
+  assert.match(own.body.members[0].name, /Gatekeeper/);
 });
