@@ -265,6 +265,29 @@ StatusOr<Application> ApplicationService::Apply(const authz::Principal& who, con
         if (!u.empty()) made_by += fmt::format(", by their representative {}", u[0].Text(0));
       }
     }
+    // The same application sent again at once (a double click, the browser's Back) is one
+    // application: each agency would otherwise decide every part twice.
+    {
+      std::vector<std::string> programs;
+      for (const auto& p : parts) programs.push_back(p.program);
+      std::sort(programs.begin(), programs.end());
+      ASSIGN_OR_RETURN(
+          storage::Rows recent,
+          tx.Query("SELECT a.id, t.program FROM applications a JOIN application_parts t ON "
+                   "t.application_id = a.id WHERE a.screening_id = ? AND a.person_id = ? AND "
+                   "a.made_by = ? "
+                   "AND a.created_at >= ? ORDER BY a.id, t.program",
+                   {in.screening_id, in.applicant.value, made_by,
+                    now.micros - int64_t{120} * 1'000'000}));
+      std::map<int64_t, std::vector<std::string>> made;
+      for (const auto& row : recent) made[row.Int(0)].push_back(row.Text(1));
+      for (const auto& [earlier, theirs] : made) {
+        if (theirs == programs) {
+          return Status::AlreadyExists(fmt::format(
+              "this application was made a moment ago (application {}); it is made once", earlier));
+        }
+      }
+    }
     ASSIGN_OR_RETURN(storage::Rows rows,
                      tx.Query("INSERT INTO applications (person_id, household_id, screening_id, agency_id, made_by, "
                               "answers, created_at) VALUES (?, ?, ?, ?, ?, ?, ?) RETURNING id",

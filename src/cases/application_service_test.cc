@@ -331,6 +331,18 @@ TEST_P(ApplicationTest, EachAgencyDecidesItsOwnPartThroughItsStateMachine) {
   EXPECT_EQ(Count("SELECT COUNT(*) FROM outbox WHERE type LIKE 'application.%'"), 5);
 }
 
+TEST_P(ApplicationTest, TheSameApplicationSentTwiceAtOnceIsMadeOnce) {
+  ASSERT_TRUE(applications_->Apply(kCityWorker, ThreePrograms()).ok());
+  auto twice = applications_->Apply(kCityWorker, ThreePrograms());
+  ASSERT_EQ(twice.status().code(), StatusCode::kAlreadyExists);
+  EXPECT_THAT(twice.status().message(), HasSubstr("was made a moment ago"));
+  NewApplication fewer = ThreePrograms();
+  fewer.programs = {"snap"};
+  fewer.expedited.clear();
+  EXPECT_TRUE(applications_->Apply(kCityWorker, fewer).ok());  // another choice of programs
+  EXPECT_EQ(Count("SELECT COUNT(*) FROM applications"), 2);
+}
+
 TEST_P(ApplicationTest, TheAgencysListIsSoonestDueFirstAndFlagsWhatIsOverdue) {
   NewApplication first = ThreePrograms();
   first.programs = {"snap"};

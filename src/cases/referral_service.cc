@@ -288,6 +288,21 @@ StatusOr<Referral> ReferralService::Send(const authz::Principal& who, const NewR
                                                    : options_.routine_days;
   Referral r;
   RETURN_IF_ERROR(db_.Write([&](storage::Transaction& tx) -> Status {
+    // The same referral sent again at once (a double click, the browser's Back) is one referral:
+    // the receiving agency would otherwise answer it twice.
+    ASSIGN_OR_RETURN(storage::Rows same,
+                     tx.Query("SELECT id FROM referrals WHERE person_id = ? AND from_user_id = ? "
+                              "AND to_agency_id = ? "
+                              "AND service = ? AND urgency = ? AND message = ? AND state = 'sent' "
+                              "AND created_at >= ? "
+                              "LIMIT 1",
+                              {in.person.value, who.user.value, in.to_agency->value, in.service,
+                               std::string(UrgencyName(*in.urgency)), in.message,
+                               now.micros - int64_t{120} * 1'000'000}));
+    if (!same.empty()) {
+      return Status::AlreadyExists(fmt::format(
+          "this referral was sent a moment ago (referral {}); it is sent once", same.at(0).Int(0)));
+    }
     ASSIGN_OR_RETURN(storage::Rows rows,
                      tx.Query("INSERT INTO referrals (person_id, person_name, from_agency_id, from_user_id, "
                               "from_actor, to_agency_id, service, urgency, message, consent_id, state, reason, "

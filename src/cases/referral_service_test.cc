@@ -160,11 +160,16 @@ class ReferralTest : public ::testing::TestWithParam<std::string> {
     return r;
   }
 
+  // Each a referral of its own: the same one sent again at once is refused as sent twice.
   Referral MustSend() {
-    auto r = referrals_->Send(kCityWorker, ToState());
+    NewReferral in = ToState();
+    in.message += fmt::format(" (note {})", ++sent_);
+    auto r = referrals_->Send(kCityWorker, in);
     EXPECT_TRUE(r.ok()) << r.status().ToString();
     return r.ok() ? *r : Referral{};
   }
+
+  int sent_ = 0;
 
   core::StatusOr<Referral> Do(const Referral& r, ReferralAction a, const std::string& note = "noted") {
     const auto& who = BySender(a) ? kCityWorker : kStateWorker;
@@ -459,4 +464,15 @@ INSTANTIATE_TEST_SUITE_P(Databases, ReferralTest, ::testing::Values("sqlite", "p
                          [](const auto& info) { return info.param; });
 
 }  // namespace
+TEST_P(ReferralTest, TheSameReferralSentTwiceAtOnceIsSentOnce) {
+  ASSERT_TRUE(referrals_->Send(kCityWorker, ToState()).ok());
+  auto twice = referrals_->Send(kCityWorker, ToState());
+  EXPECT_EQ(twice.status().code(), StatusCode::kAlreadyExists);
+  NewReferral other = ToState();
+  other.message = "Another matter.";
+  EXPECT_TRUE(referrals_->Send(kCityWorker, other).ok());
+  clock_.Advance(std::chrono::minutes(3));
+  EXPECT_TRUE(referrals_->Send(kCityWorker, ToState()).ok());
+}
+
 }  // namespace cases

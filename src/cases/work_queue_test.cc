@@ -129,12 +129,16 @@ class WorkQueueTest : public ::testing::TestWithParam<std::string> {
   }
 
   Referral Send(Urgency u) {
-    NewReferral r{person_, core::AgencyId{2}, "Hardship payment", u, "Needs help.", consent_};
+    // Each a referral of its own: the same one sent again at once is refused as sent twice.
+    NewReferral r{
+        person_, core::AgencyId{2}, "Hardship payment", u, fmt::format("Needs help ({}).", ++sent_),
+        consent_};
     auto sent = referrals_->Send(city_, r);
     EXPECT_TRUE(sent.ok()) << sent.status().ToString();
     return sent.ok() ? *sent : Referral{};
   }
 
+  int sent_ = 0;
   testing_support::TempDir dir_;
   std::unique_ptr<storage::Database> db_;
   core::FakeClock clock_;

@@ -1124,9 +1124,14 @@ void AddReviewPages(Router& router, const PageDeps& deps) {
                 return Page(deps, 200, "reviews", d);
               }});
 
-  auto render = [&deps](Context& ctx, const identity::MatchReview& r, const std::vector<core::FieldError>& errors,
-                        int status) {
+  auto render = [&deps](Context& ctx, const identity::MatchReview& r,
+                        const std::vector<core::FieldError>& errors, int status,
+                        const std::string& chosen = "", const std::string& typed = "") {
     json d = Common(deps, ctx, "Are these the same person?", "reviews");
+    // After a mistake, the decision chosen and the reason typed are kept.
+    d["chose_same"] = chosen == "same";
+    d["chose_not_same"] = chosen == "not_same";
+    d["typed_reason"] = typed;
     d["id"] = std::to_string(r.id);
     d["likelihood"] = fmt::format("{:.0f}%", r.probability * 100);
     json rows = json::array();
@@ -1163,7 +1168,7 @@ void AddReviewPages(Router& router, const PageDeps& deps) {
     if (r.state != "pending") {
       d["decided"] = page_support::T(deps, ctx, r.state == "same" ? "the same person" : "different people");
     }
-    d["reason"] = r.reason;
+    if (!r.reason.empty()) d["reason"] = r.reason;
     json list = json::array();
     for (const auto& e : errors) {
       const std::string message = page_support::T(deps, ctx, e.message);
@@ -1210,7 +1215,7 @@ void AddReviewPages(Router& router, const PageDeps& deps) {
                 }
                 auto r = deps.reviews->Get(ctx.Who(), *id);
                 if (!r.ok()) return ErrorFor(deps, ctx, r.status());
-                return render(ctx, *r, errors, 400);
+                return render(ctx, *r, errors, 400, decision, reason);
               }});
 }
 
@@ -1854,7 +1859,9 @@ void AddPages(Router& router, const PageDeps& deps) {
                 d["dob_day"] = day;
                 d["dob_month"] = month;
                 d["dob_year"] = year;
-                const bool searched = !q.empty() || !year.empty() || !identifier.empty();
+                // A day or month without a year is a search too: it is told the year is missing.
+                const bool searched = !q.empty() || !year.empty() || !month.empty() ||
+                                      !day.empty() || !identifier.empty();
                 d["searched"] = searched;
                 if (!searched) return Page(deps, 200, "clients_search", d);
                 registry::SearchQuery query;

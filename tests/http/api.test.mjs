@@ -1101,6 +1101,10 @@ describe('registering someone already known', () => {
     }
     const api = await caseworker.get('/api/v1/persons?identifier=qz771204');
     assert.deepEqual(api.body.items.map((p) => p.id), [held.body.id]);
+    // A day and month without a year say so; they were ignored.
+    const noYear = await caseworker.get('/clients?dob_day=12&dob_month=7');
+    assert.equal(noYear.status, 400);
+    assert.match(noYear.text, /href="#dob_day">Date of birth: the date must include a year/);
   });
 });
 

@@ -439,6 +439,18 @@ test('a possible duplicate shows the other agency\'s record only as the gate let
   // Each view of the city's record is in the person's access log.
   const audited = await sql(db, `SELECT count(*) FROM audit_log WHERE action = 'match_review.read' AND actor = 'caseworker.ngo' AND person_id = ${person}`);
   assert.ok(Number(audited) >= 2, audited);
+  // A mistake keeps the choice and the reason typed; a decision without a reason shows none.
+  const form = (fields) => ngo.req('POST', `/reviews/${review}`, {
+    body: new URLSearchParams({ csrf_token: hiddenCsrf(page.text), ...fields }).toString(),
+    headers: { 'Content-Type': 'application/x-www-form-urlencoded' },
+  });
+  const tooLong = await form({ decision: 'same', reason: `Same NI number KEEP ${'x'.repeat(500)}` });
+  assert.equal(tooLong.status, 400);
+  assert.match(tooLong.text, /name="decision" type="radio" value="same" checked>/);
+  assert.match(tooLong.text, /rows="2"[^>]*>Same NI number KEEP x/);
+  assert.equal((await form({ decision: 'not_same', reason: '' })).status, 303);
+  const decided = await ngo.get(`/reviews/${review}`);
+  assert.match(decided.text, /Decided: different people\. /, 'no dash for a reason not given');
 });
 
 test('a manager\'s own emergency access is left to someone else to review, without a form that cannot work', T, async () => {
