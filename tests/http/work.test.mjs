@@ -43,8 +43,10 @@ after(async () => {
   await server?.stop();
 });
 
+// Each a referral of its own: the same one sent again at once is refused as sent twice.
+let referrals = 0;
 const refer = (urgency) => city.post('/api/v1/referrals',
-  { person_id: person, to_agency_id: state, urgency, message: 'Needs help.', consent_id: consent });
+  { person_id: person, to_agency_id: state, urgency, message: `Needs help (${++referrals}).`, consent_id: consent });
 
 test('incoming referrals are routed by the intake rules, claimed, escalated and finished', T, async () => {
   const soon = await refer('soon');
