@@ -11,6 +11,7 @@
 #include "cases/timeline.h"
 #include "core/crypto.h"
 #include "core/utf8.h"
+#include "eligibility/evaluator.h"
 #include "frontoffice/office_hours.h"
 #include "http/address_throttle.h"
 #include "http/api_timeline.h"
@@ -999,7 +1000,19 @@ void AddScreeningPages(Router& router, const PageDeps& deps) {
                   for (const auto& m : h->members) current += m.until.empty() ? 1 : 0;
                   req.input.members.resize(std::min(req.input.members.size(), current));
                 }
-                if (!errors.empty()) return render(ctx, form, req.household, nullptr, errors);
+                if (!errors.empty()) {
+                  // The answers that could be read are checked too (bounds, choices; nothing is
+                  // read or kept), so that every mistake shows at once. A member's row is named by
+                  // its place only where every row is kept (a registered household's).
+                  eligibility::Batch check(rules);
+                  const core::Status checked = check.Add(req.input);
+                  std::vector<core::FieldError> more;
+                  for (const auto& fe : checked.fields()) {
+                    if (req.household || fe.field.rfind("members/", 0) != 0) more.push_back(fe);
+                  }
+                  errors = core::MergeFieldErrors(std::move(errors), more);
+                  return render(ctx, form, req.household, nullptr, errors);
+                }
                 auto done = deps.screenings->Screen(ctx.Who(), req);
                 if (!done.ok()) {
                   if (done.status().code() == core::StatusCode::kInvalidArgument && !done.status().fields().empty()) {

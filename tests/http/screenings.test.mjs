@@ -9,7 +9,7 @@ import { after, before, test } from 'node:test';
 import { execFile } from 'node:child_process';
 import { promisify } from 'node:util';
 
-import { assertProblem, binary, countRows, login, onedoorEnv, prepareDatabase, serve, sql } from './helpers.mjs';
+import { assertProblem, binary, countRows, hiddenCsrf, login, onedoorEnv, prepareDatabase, serve, sql } from './helpers.mjs';
 
 const execFileAsync = promisify(execFile);
 
@@ -131,6 +131,19 @@ test('bad answers are refused naming each field, and nothing is saved', T, async
   assert.equal(r5.body.errors.length, 7, r5.text);
   assertProblem(await caseworker.post('/api/v1/screenings', { household_id: 999999 }), 404);
   assert.equal(await countRows(db, 'screenings'), saved);
+});
+
+test('the screening page names every mistake at once: an answer out of bounds beside one that cannot be read', T, async () => {
+  const page = await caseworker.get('/screening');
+  assert.equal(page.status, 200);
+  const posted = await caseworker.req('POST', '/screening', {
+    body: new URLSearchParams({ csrf_token: hiddenCsrf(page.text), 'in.earned_income': 'lots', 'in.shelter_costs': '-5',
+      'in.household_size': '2' }).toString(),
+    headers: { 'Content-Type': 'application/x-www-form-urlencoded' },
+  });
+  assert.equal(posted.status, 400, posted.text.slice(0, 300));
+  assert.match(posted.text, /href="#in-earned_income"/);
+  assert.match(posted.text, /href="#in-shelter_costs"/);
 });
 
 test('the programs list gives every question with its type', T, async () => {
