@@ -761,6 +761,7 @@ Model Model::Starter() {
   Model model = Neutral();
   model.note = "hand-set starter model, used until `onedoor link dedupe` trains one";
   model.prior = 1e-4;
+  model.contact_as_one = true;
   for (size_t i = 0; i < kFeatureCount; ++i) {
     const size_t n = model.m[i].size();
     for (size_t l = 1; l < n; ++l) {
@@ -801,6 +802,7 @@ std::string Model::ToText() const {
   out += "version " + std::to_string(version) + "\n";
   if (!note.empty()) out += "note " + note + "\n";
   out += "prior " + FormatDouble(prior) + "\n";
+  if (contact_as_one) out += "contact_as_one 1\n";
   for (size_t i = 0; i < kFeatureCount; ++i) {
     auto f = static_cast<Feature>(i);
     out += "feature " + std::string(FeatureName(f)) + " use=" + (use[i] ? "1" : "0") +
@@ -867,6 +869,9 @@ core::StatusOr<Model> Model::FromText(std::string_view text) {
       if (!parse_double(words[1], &model.prior) || !(model.prior > 0 && model.prior < 1)) {
         return error("prior must be a number between 0 and 1");
       }
+    } else if (words[0] == "contact_as_one" && words.size() == 2) {
+      if (words[1] != "0" && words[1] != "1") return error("contact_as_one must be 0 or 1");
+      model.contact_as_one = words[1] == "1";
     } else if (words[0] == "feature" && words.size() == 4) {
       auto f = FeatureByName(words[1]);
       if (!f) return error("unknown feature '" + std::string(words[1]) + "'");
@@ -955,41 +960,78 @@ double Scorer::ExactTermWeight(Feature f, uint32_t value) const {
   return std::max(log2_m_exact_[i] - std::log2(p), weight_[i][exact - 1]);
 }
 
-double Scorer::Weight(const Levels& levels, uint32_t a) const {
-  double w = prior_weight_;
-  for (size_t i = 0; i < kFeatureCount; ++i) {
-    uint8_t l = levels[i];
-    if (l == kLevelNull) continue;
-    if (model_.term_frequency[i] && l == weight_[i].size() - 1) {
-      auto f = static_cast<Feature>(i);
-      w += ExactTermWeight(f, table_.Value(a, f));
-    } else {
-      w += weight_[i][l];
+namespace {
+// Where a person lives and how to reach them: the address's parts and the phone. They describe
+// one fact about a person and change together (a move, a new household), and people of one
+// household share them, so they are not independent evidence: however many of them agree, they
+// count together as much as the strongest one of them, and however many disagree, as much as
+// the strongest disagreement. Without this a different person at the same address scored
+// certain and the same person after a move scored nothing.
+constexpr std::array<Feature, 7> kContactFeatures = {
+    Feature::kStreetNumber, Feature::kAddressLine1, Feature::kAddressLine2, Feature::kLocality,
+    Feature::kPostcode,     Feature::kRegion,       Feature::kPhone};
+
+void CombineContact(std::array<double, kFeatureCount>& w) {
+  double sum_for = 0, most_for = 0, sum_against = 0, most_against = 0;
+  for (Feature f : kContactFeatures) {
+    const double x = w[Idx(f)];
+    if (x > 0) {
+      sum_for += x;
+      most_for = std::max(most_for, x);
+    } else if (x < 0) {
+      sum_against += x;
+      most_against = std::min(most_against, x);
     }
   }
-  return w;
+  const double scale_for = sum_for > most_for ? most_for / sum_for : 1.0;
+  const double scale_against = sum_against < most_against ? most_against / sum_against : 1.0;
+  if (scale_for == 1.0 && scale_against == 1.0) return;
+  for (Feature f : kContactFeatures) {
+    double& x = w[Idx(f)];
+    x *= x > 0 ? scale_for : scale_against;
+  }
+}
+}  // namespace
+
+void Scorer::FieldWeights(const Levels& levels, uint32_t a,
+                          std::array<double, kFeatureCount>& w) const {
+  for (size_t i = 0; i < kFeatureCount; ++i) {
+    const uint8_t l = levels[i];
+    if (l == kLevelNull || !model_.use[i]) {
+      w[i] = 0;
+    } else if (model_.term_frequency[i] && l == weight_[i].size() - 1) {
+      const auto f = static_cast<Feature>(i);
+      w[i] = ExactTermWeight(f, table_.Value(a, f));
+    } else {
+      w[i] = weight_[i][l];
+    }
+  }
+  if (model_.contact_as_one) CombineContact(w);
+}
+
+double Scorer::Weight(const Levels& levels, uint32_t a) const {
+  std::array<double, kFeatureCount> w;
+  FieldWeights(levels, a, w);
+  double total = prior_weight_;
+  for (double x : w) total += x;
+  return total;
 }
 
 Explanation Scorer::Explain(uint32_t a, uint32_t b) const { return Explain(Compare(a, b), a); }
 
 Explanation Scorer::Explain(const Levels& levels, uint32_t a) const {
+  std::array<double, kFeatureCount> w;
+  FieldWeights(levels, a, w);
   Explanation e;
   e.prior_weight = prior_weight_;
   e.total = prior_weight_;
   for (size_t i = 0; i < kFeatureCount; ++i) {
     if (!model_.use[i]) continue;
     auto f = static_cast<Feature>(i);
-    FieldWeight fw{f, LevelName(f, levels[i]), 0.0, false};
-    if (levels[i] != kLevelNull) {
-      if (model_.term_frequency[i] && levels[i] == weight_[i].size() - 1) {
-        fw.weight = ExactTermWeight(f, table_.Value(a, f));
-        fw.term_frequency_adjusted = true;
-      } else {
-        fw.weight = weight_[i][levels[i]];
-      }
-    }
-    e.total += fw.weight;
-    e.fields.push_back(fw);
+    const bool tf =
+        levels[i] != kLevelNull && model_.term_frequency[i] && levels[i] == weight_[i].size() - 1;
+    e.fields.push_back(FieldWeight{f, LevelName(f, levels[i]), w[i], tf});
+    e.total += w[i];
   }
   e.probability = Probability(e.total);
   return e;

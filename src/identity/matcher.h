@@ -284,13 +284,18 @@ struct Model {
   FeatureMask use = kAllFeatures;
   // Term-frequency adjustment of the exact level, per feature.
   FeatureMask term_frequency{};
+  // The address's parts and the phone count as one fact (see Scorer): for data where they are
+  // not independent evidence (households share them; a move changes them together), as a
+  // hand-set model has not learnt how much each is worth.
+  bool contact_as_one = false;
   std::array<std::vector<double>, kFeatureCount> m;  // by level, size LevelCount(f)
   std::array<std::vector<double>, kFeatureCount> u;
 
   // A model with every level present and neutral (m == u).
   static Model Neutral();
   // A conservative hand-set model for use before any training: agreement levels share most of
-  // m, disagreement most of u; names get the term-frequency adjustment. Prior 1e-4.
+  // m, disagreement most of u; names get the term-frequency adjustment; the address and phone
+  // count as one fact. Prior 1e-4.
   static Model Starter();
 
   // The text form, one line per fact:
@@ -298,6 +303,7 @@ struct Model {
   //   version 3
   //   note trained by EM on 41234 candidate pairs
   //   prior 0.132
+  //   contact_as_one 1          (only when set)
   //   feature given_name use=1 tf=1
   //   level given_name exact m=0.87 u=0.0021
   //   ...
@@ -325,7 +331,9 @@ struct Explanation {
 // Scores compared pairs with a model: the match weight is the prior log-odds plus, per feature,
 // log2(m/u) of its level; an exact agreement on a feature with term-frequency adjustment uses
 // log2(m_exact / p(value)) instead, where p(value) is the value's share of the table, never
-// less than the feature's next level's weight.
+// less than the feature's next level's weight. In a model with contact_as_one, the address's
+// parts and the phone count as one fact: the weights of those that agree are scaled down to add up
+// to the largest of them, and those that disagree to the most negative of them.
 class Scorer {
  public:
   Scorer(const RecordTable& table, Model model);
@@ -346,6 +354,8 @@ class Scorer {
 
  private:
   double ExactTermWeight(Feature f, uint32_t value) const;
+  // Each feature's weight for `levels`, the contact features combined as above.
+  void FieldWeights(const Levels& levels, uint32_t row, std::array<double, kFeatureCount>& w) const;
 
   const RecordTable& table_;
   Model model_;
