@@ -260,9 +260,19 @@ void AddConsentPages(Router& router, const PageDeps& deps) {
                 sharing::ConsentGrant g;
                 if (!ReadReceivingAgency(form, g)) {
                   errors.push_back({"receiving_agency_id", "Choose who may receive the information"});
+                } else if (g.receiving_agency && *g.receiving_agency == ctx.Who().agency) {
+                  // Not offered: the consent is for another agency to receive what this one holds.
+                  errors.push_back({"receiving_agency_id", "Choose another agency than your own"});
                 }
                 g.scope = sharing::ConsentScope::kPartial;
-                for (auto [it, end] = form.equal_range("categories"); it != end; ++it) g.categories.push_back(it->second);
+                for (auto [it, end] = form.equal_range("categories"); it != end; ++it) {
+                  g.categories.push_back(it->second);
+                  const auto* category = deps.consents->categories().Find(it->second);
+                  if (category != nullptr && category->sharing_class == authz::SharingClass::kBlack) {
+                    // Not offered either: it never leaves the agency that holds it.
+                    errors.push_back({"categories", "Select only kinds of information the form offers"});
+                  }
+                }
                 if (g.categories.empty()) errors.push_back({"categories", "Select at least one kind of information"});
                 auto purpose = authz::ParsePurpose(FormValue(form, "purpose"));
                 if (purpose.ok()) g.purpose = *purpose;
@@ -277,19 +287,19 @@ void AddConsentPages(Router& router, const PageDeps& deps) {
                 g.how_to_withdraw = Trim(FormValue(form, "how_to_withdraw"));
                 g.evidence = std::string(sharing::kSignedForm);
                 g.document_ref = Trim(FormValue(form, "document_ref"));
-                if (errors.empty()) {
-                  auto given = deps.consents->Give(ctx.Who(), core::PersonId{*id}, g);
-                  if (given.ok()) return Response::Redirect(fmt::format("/consents/{}/receipt?recorded=1", given->id));
-                  if (given.status().code() != core::StatusCode::kInvalidArgument) {
-                    return ErrorFor(deps, ctx, given.status());
-                  }
-                  errors = given.status().fields();
-                  // The service names its fields; the form's words are "the last day" (the consent
-                  // starts today).
-                  for (auto& e : errors) {
-                    if (e.field == "valid_to" && e.message == "must not be before valid_from") {
-                      e.message = "The last day must be today or later";
-                    }
+                // What the form could not read is named with the service's own checks, at once
+                // (the service writes nothing while there is any).
+                auto given = deps.consents->Give(ctx.Who(), core::PersonId{*id}, g, errors);
+                if (given.ok()) return Response::Redirect(fmt::format("/consents/{}/receipt?recorded=1", given->id));
+                if (given.status().code() != core::StatusCode::kInvalidArgument) {
+                  return ErrorFor(deps, ctx, given.status());
+                }
+                errors = given.status().fields();
+                // The service names its fields; the form's words are "the last day" (the consent
+                // starts today).
+                for (auto& e : errors) {
+                  if (e.field == "valid_to" && e.message == "must not be before valid_from") {
+                    e.message = "The last day must be today or later";
                   }
                 }
                 auto d = ConsentFormData(deps, ctx, core::PersonId{*id}, form, false, errors);

@@ -205,6 +205,22 @@ test('consent recorded and withdrawn from the pages; withdrawing closes the refe
   });
   assert.equal(noForm.status, 400);
   assert.match(noForm.text, /href="#document_ref">Name the signed form/);
+  // Sent by hand, what the form does not offer is refused beside every other mistake, at once.
+  const byHand = new URLSearchParams({ csrf_token: csrf, receiving_agency_id: `agency:${agency['city-social']}`,
+    purpose: 'service_delivery', legal_basis: 'Consent', how_to_withdraw: 'Tell us.', document_ref: '',
+    valid_to: '31/03/2027' });
+  byHand.append('categories', 'identity');
+  byHand.append('categories', 'child_protection');
+  const offered = await city.req('POST', `/clients/${person}/consents/new`, {
+    body: byHand.toString(), headers: { 'Content-Type': 'application/x-www-form-urlencoded' },
+  });
+  assert.equal(offered.status, 400);
+  assert.match(offered.text, /href="#receiving_agency_id">Choose another agency than your own/);
+  assert.match(offered.text, /href="#categories">Select only kinds of information the form offers/);
+  assert.match(offered.text, /href="#valid_to">Enter the last day like 2027-03-31/);
+  assert.match(offered.text, /href="#document_ref">Name the signed form/);
+  assert.match(offered.text, /aria-describedby="valid_to-hint valid_to-error"/);
+  assert.match(offered.text, /value="31\/03\/2027"/);
   const past = await post(`/clients/${person}/consents/new`, {
     receiving_agency_id: `agency:${agency['harbour-trust']}`, categories: 'identity', purpose: 'service_delivery',
     legal_basis: 'Consent', how_to_withdraw: 'Tell us.', document_ref: 'HT-0', valid_to: '2020-01-01',
