@@ -257,7 +257,7 @@ core::Status AuditLog::AppendAll(storage::Transaction& tx, std::span<const Item>
     r.entry = entry;
     // Every action says who acted: a representative's entries say so.
     if (who.representation != 0) {
-      r.entry.reason += fmt::format(" (acted by the person's representative, grant {})", who.representation);
+      r.entry.reason += fmt::format("{}{})", kActedByRepresentative, who.representation);
     }
     r.hash = ComputeHash(r);
     prev_hash = r.hash;

@@ -26,6 +26,18 @@ struct Entry {
   std::string reason;  // why allowed or refused: "role caseworker may read persons"
 };
 
+// Added to the reason of every entry a representative's request made (with the grant's number).
+inline constexpr std::string_view kActedByRepresentative =
+    " (acted by the person's representative, grant ";
+// Whether a representative acting for the person made the entry.
+inline bool ActedByRepresentative(const Entry& e) {
+  return e.reason.find(kActedByRepresentative) != std::string::npos;
+}
+
+// The actor of what was done with an appointment's reference alone, without an account (a
+// cancellation on the public page, a check-in at a kiosk).
+inline constexpr std::string_view kAppointmentReferenceActor = "appointment reference";
+
 // A stored entry.
 struct Record {
   int64_t seq = 0;

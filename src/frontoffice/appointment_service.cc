@@ -337,7 +337,8 @@ StatusOr<std::vector<Slot>> AppointmentService::FreeSlotsAt(std::optional<int64_
   return out;
 }
 
-StatusOr<Appointment> AppointmentService::Cancel(const std::string& reference) {
+StatusOr<Appointment> AppointmentService::Cancel(const std::string& reference,
+                                                 const authz::Principal* who) {
   Appointment out;
   RETURN_IF_ERROR(db_.Write([&](storage::Transaction& tx) -> Status {
     ASSIGN_OR_RETURN(Appointment a, Load(tx, Normalise(reference)));
@@ -350,8 +351,10 @@ StatusOr<Appointment> AppointmentService::Cancel(const std::string& reference) {
                         .status());
     authz::Principal by;
     by.kind = authz::PrincipalKind::kCitizen;
-    by.name = "appointment reference";
-    RETURN_IF_ERROR(audit_.Append(tx, by, {"appointment.cancel", "appointment", std::to_string(a.id), a.person, true, ""}));
+    by.name = std::string(kByReference);
+    RETURN_IF_ERROR(audit_.Append(
+        tx, who != nullptr ? *who : by,
+        {"appointment.cancel", "appointment", std::to_string(a.id), a.person, true, ""}));
     RETURN_IF_ERROR(outbox_.Append(tx, "appointment.cancelled", "appointment", std::to_string(a.id),
                                    fmt::format(R"({{"appointment_id":{},"slot_id":{}}})", a.id, a.slot.id)));
     ASSIGN_OR_RETURN(out, Load(tx, a.reference));
@@ -385,7 +388,7 @@ StatusOr<Appointment> AppointmentService::CheckIn(const std::string& reference, 
     if (a.person) {
       authz::Principal kiosk;
       kiosk.kind = authz::PrincipalKind::kCitizen;
-      kiosk.name = "appointment reference";
+      kiosk.name = std::string(kByReference);
       RETURN_IF_ERROR(audit_.Append(tx, who ? *who : kiosk, {"appointment.check_in", "appointment", std::to_string(a.id),
                                                              a.person, true, t.label}));
     }

@@ -2,6 +2,7 @@
 
 #include <optional>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "access/access_gate.h"
@@ -21,6 +22,8 @@
 // everyone who has none. Booking the last place of a slot twice at the same moment is impossible:
 // the slot's count is taken in one conditional update.
 namespace frontoffice {
+
+inline constexpr std::string_view kByReference = audit::kAppointmentReferenceActor;
 
 struct Slot {
   int64_t id = 0;
@@ -87,8 +90,10 @@ class AppointmentService {
   // `limit`. Public, as the free ones are.
   core::StatusOr<std::vector<Slot>> FreeSlotsAt(std::optional<int64_t> office, core::Timestamp from, core::Timestamp to,
                                                 int limit);
-  // By its reference: frees the place, cancels the reminder.
-  core::StatusOr<Appointment> Cancel(const std::string& reference);
+  // By its reference: frees the place, cancels the reminder. Audited as `who` when given (the
+  // person in the portal, the office's staff), else as someone holding the reference.
+  core::StatusOr<Appointment> Cancel(const std::string& reference,
+                                     const authz::Principal* who = nullptr);
   // By its reference, from an hour before its slot until the slot ends: a ticket with the
   // appointment priority. At a desk (`who`: the office's staff) or a kiosk (`office`), only the
   // office's own appointments; audited on the client, when there is one.

@@ -749,7 +749,7 @@ void AddOfficePages(Router& router, const PageDeps& deps) {
                 const std::string back = fmt::format("/offices/{}/appointments?date=", *office);
                 auto local = frontoffice::ToLocal(a->slot.starts_at, h->time_zone);
                 const std::string date = local.ok() ? local->date.ToString() : "";
-                auto done = deps.appointments->Cancel(a->reference);
+                auto done = deps.appointments->Cancel(a->reference, &ctx.Who());
                 if (!done.ok() && done.status().code() == core::StatusCode::kFailedPrecondition) {
                   return Response::Redirect(back + date + "&" +
                                             SignedQuery(ctx, "done", Said(deps, ctx, Capitalised(done.status().message()))));

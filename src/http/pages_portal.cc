@@ -356,8 +356,6 @@ void AddPortalPages(Router& router, const PageDeps& deps) {
     // A representative acting for someone sees that person's record, within the grant.
     const bool representing = who.representation != 0;
     if (representing) me->person = who.person;
-    std::set<int64_t> representative_users;  // their entries in the access log say so
-    if (representing) representative_users.insert(who.user.value);
     json d = Common(deps, ctx, "Your account", "portal");
     d["account_name"] = me->display_name;
     d["account_email"] = me->email;
@@ -387,7 +385,6 @@ void AddPortalPages(Router& router, const PageDeps& deps) {
             const core::Date today = deps.representatives->Today();
             json rows = json::array();
             for (const auto& r : *mine) {
-              representative_users.insert(r.user.value);
               std::string may = page_support::T(deps, ctx, "See your record and applications");
               if (r.Allows("contact")) may += "; " + page_support::T(deps, ctx, "tell us once of a change of contact details");
               if (r.Allows("apply")) may += "; " + page_support::T(deps, ctx, "check what you could get and apply");
@@ -522,17 +519,32 @@ void AddPortalPages(Router& router, const PageDeps& deps) {
     json rows = json::array();
     for (const auto& e : log->items) {
       const auto& r = e.record;
-      const bool self = r.user_id == who.user.value && r.agency_id == 0 && !representing;
-      // Another person's portal account touches this record only as a member of the household
-      // (screening it, applying from it).
-      const bool by_representative = representative_users.count(r.user_id) > 0;
-      const bool housemate = !self && !by_representative && r.agency_id == 0 && r.user_id != 0 && r.roles.empty();
+      // A representative's entries say so (the audit log marks what they did as such, at the
+      // time: not what their account did before or after the grant).
+      const bool by_representative = e.representative;
+      const bool self =
+          r.user_id == who.user.value && r.agency_id == 0 && !representing && !by_representative;
+      const bool citizen = r.agency_id == 0 && r.user_id != 0 && r.roles.empty();
+      // Another person's portal account is let into this record only as a member of the
+      // household (screening it, applying from it); refused, it may be anyone's.
+      const bool housemate = !self && !by_representative && citizen && r.entry.allowed;
+      const bool someone_else = !self && !by_representative && citizen && !r.entry.allowed;
+      std::string by;
+      if (by_representative)
+        by = page_support::T(deps, ctx, "Your representative");
+      else if (self)
+        by = page_support::T(deps, ctx, "You");
+      else if (housemate)
+        by = page_support::T(deps, ctx, "Someone in your household");
+      else if (someone_else)
+        by = page_support::T(deps, ctx, "Someone else with an account");
+      else if (e.by_reference) {
+        by = page_support::T(deps, ctx, "Someone with the appointment's reference");
+      } else {
+        by = e.agency_name.empty() ? std::string("onedoor") : e.agency_name;
+      }
       rows.push_back({{"when", When(ctx, r.at)},
-                      {"who", by_representative ? page_support::T(deps, ctx, "Your representative")
-                              : self            ? page_support::T(deps, ctx, "You")
-                              : housemate ? page_support::T(deps, ctx, "Someone in your household")
-                              : e.agency_name.empty() ? std::string("onedoor")
-                                                      : e.agency_name},
+                      {"who", by},
                       {"roles", r.roles},
                       {"purpose", page_support::T(deps, ctx, PurposeWords(r.purpose))},
                       {"what", page_support::T(deps, ctx, What(r.entry.action))},

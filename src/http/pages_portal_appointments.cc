@@ -188,7 +188,7 @@ void AddPortalAppointmentPages(Router& router, const PageDeps& deps) {
                   }
                   return ErrorFor(deps, ctx, booked.status());
                 }
-                auto cancelled = deps.appointments->Cancel(old->reference);
+                auto cancelled = deps.appointments->Cancel(old->reference, &ctx.Who());
                 if (!cancelled.ok()) return ErrorFor(deps, ctx, cancelled.status());
                 return Response::Redirect("/portal/appointments?moved=1");
               }});
@@ -199,7 +199,7 @@ void AddPortalAppointmentPages(Router& router, const PageDeps& deps) {
                 if (!a.ok() || a->person != person) {
                   return ErrorFor(deps, ctx, core::Status::NotFound("you have no such appointment"));
                 }
-                auto cancelled = deps.appointments->Cancel(a->reference);
+                auto cancelled = deps.appointments->Cancel(a->reference, &ctx.Who());
                 if (!cancelled.ok()) return ErrorFor(deps, ctx, cancelled.status());
                 return Response::Redirect("/portal/appointments?cancelled=1");
               }});

@@ -117,7 +117,16 @@ void AddPortalConsentPages(Router& router, const PageDeps& deps) {
                   errors.push_back({"receiving_agency_id", "choose who may receive your information"});
                 }
                 g.scope = sharing::ConsentScope::kPartial;
-                for (auto [it, end] = form.equal_range("categories"); it != end; ++it) g.categories.push_back(it->second);
+                for (auto [it, end] = form.equal_range("categories"); it != end; ++it) {
+                  g.categories.push_back(it->second);
+                  // Not offered: it never leaves the agency that holds it.
+                  const auto* category = deps.consents->categories().Find(it->second);
+                  if (category != nullptr &&
+                      category->sharing_class == authz::SharingClass::kBlack) {
+                    errors.push_back(
+                        {"categories", "select only kinds of information the form offers"});
+                  }
+                }
                 if (g.categories.empty()) errors.push_back({"categories", "select at least one kind of information"});
                 auto purpose = authz::ParsePurpose(FormValue(form, "purpose"));
                 if (purpose.ok() && std::find(std::begin(kPurposes), std::end(kPurposes), *purpose) != std::end(kPurposes)) {

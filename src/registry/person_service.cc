@@ -592,6 +592,9 @@ StatusOr<AccessLogPage> PersonService::AccessLog(const authz::Principal& who, co
         // given for it is for the agency's auditors.
         e.emergency = e.record.entry.allowed &&
                       e.record.entry.reason.find(authz::kBreakGlassMarker) != std::string::npos;
+        e.representative = audit::ActedByRepresentative(e.record.entry);
+        e.by_reference = e.record.agency_id == 0 && e.record.user_id == 0 &&
+                         e.record.actor == audit::kAppointmentReferenceActor;
         if (own) {
           // Staff usernames, the gate's reasons and where others' requests came from are for auditors.
           const bool theirs = e.record.user_id == who.user.value;

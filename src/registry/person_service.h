@@ -93,6 +93,8 @@ struct AccessLogEntry {
   audit::Record record;
   std::string agency_name;
   bool emergency = false;  // the data was opened by emergency access (break-glass)
+  bool representative = false;  // a representative acting for the person made it
+  bool by_reference = false;    // made with an appointment's reference alone (no account)
 };
 
 struct AccessLogPage {

@@ -88,6 +88,12 @@ test('a person books, moves and cancels an appointment from their account', T, a
   // The person's access log shows their own look at their appointments, when asked for.
   assert.doesNotMatch((await ana.go('GET', '/portal')).text, /Looked at your appointments/);
   assert.match((await ana.go('GET', '/portal?all=1')).text, /Looked at your appointments/);
+  // Her cancellations (the move's and this one) are hers in the audit log, not an anonymous
+  // reference's, and so among her own actions, not others'.
+  const cancels = await sql(db, `SELECT DISTINCT actor || '/' || purpose FROM audit_log WHERE action = 'appointment.cancel' AND user_id = (SELECT user_id FROM audit_log WHERE action = 'appointment.list' ORDER BY seq DESC LIMIT 1)`);
+  assert.match(cancels, /^citizen-[0-9a-f]+\/own_record$/);
+  assert.equal(await sql(db, "SELECT count(*) FROM audit_log WHERE action = 'appointment.cancel' AND user_id = 0"), '0');
+  assert.doesNotMatch(/data-testid="portal-access-log"[\s\S]*?<\/table>/.exec((await ana.go('GET', '/portal')).text)?.[0] ?? '', /Cancelled an appointment/);
 
   // A representative who may only see: sees the list, cannot book.
   await ana.go('POST', '/portal/representatives', { csrf_token: hiddenCsrf(page.text), rep_email: 'bo.other.book@example.org', relationship: 'my neighbour' });

@@ -49,6 +49,28 @@ test('a person lets their daughter act for them, within what they grant, and end
   assert.match(self.text, /This is your own account/);
   assert.equal(await sql(db, 'SELECT count(*) FROM representatives'), '0');
 
+  // Before anything is granted, Mere tries to withdraw a consent of Ana's (and a case_notes one by
+  // hand is refused to Ana, as the form does not offer it): refused, and in Ana's log as someone
+  // else's account, not as her household's, nor later as her representative's.
+  const agency = await sql(db, "SELECT id FROM agencies WHERE code = 'health-authority'");
+  const consentForm = await ana.go('GET', '/portal/consents/new');
+  const consent = (categories) => ana.go('POST', '/portal/consents/new', [
+    ['csrf_token', hiddenCsrf(consentForm.text)], ['receiving_agency_id', `agency:${agency}`],
+    ...categories.map((c) => ['categories', c]), ['purpose', 'case_work'],
+  ]);
+  const black = await consent(['identity', 'case_notes']);
+  assert.equal(black.status, 400);
+  assert.match(black.text, /href="#categories">Select only kinds of information the form offers/);
+  assert.equal((await consent(['identity'])).status, 303);
+  const consentId = await sql(db, `SELECT max(id) FROM consents WHERE person_id = ${person}`);
+  const mereHome = await mere.go('GET', '/portal');
+  const early = await mere.go('POST', `/portal/consents/${consentId}/withdraw`, { csrf_token: hiddenCsrf(mereHome.text) });
+  assert.ok([403, 404].includes(early.status), String(early.status));
+  const accessLog = async () => /data-testid="portal-access-log"[\s\S]*?<\/table>/.exec((await ana.go('GET', '/portal?all=1')).text)?.[0] ?? '';
+  let log = await accessLog();
+  assert.match(log, /Someone else with an account<\/td>/, log);
+  assert.doesNotMatch(log, /Someone in your household/);
+
   // Mere may see and apply, not change contact details.
   const made = await grant([['rep_email', 'Mere.Daughter@example.org'], ['relationship', 'my daughter'], ['scopes', 'apply']]);
   assert.equal(made.status, 303, made.text.slice(0, 300));
@@ -93,6 +115,8 @@ test('a person lets their daughter act for them, within what they grant, and end
   home = await ana.go('GET', '/portal');
   assert.match(home.text, /<td class="govuk-table__cell">Your representative<\/td>/, /data-testid="portal-access-log"[\s\S]*?<\/table>/.exec(home.text)?.[0]);
   assert.match(home.text, /Started acting for you as your representative/);
+  log = await accessLog();
+  assert.match(log, /Someone else with an account<\/td>/, 'her attempt before the grant is still not her representative\'s');
 
   // Ana ends it: Mere's session is her own again at once.
   const ended = await ana.go('POST', `/portal/representatives/${id}/end`, { csrf_token: hiddenCsrf(home.text) });
