@@ -3,6 +3,8 @@
 #include <fmt/format.h>
 #include <sodium.h>
 
+#include <set>
+
 namespace frontoffice {
 
 using core::Status;
@@ -163,16 +165,29 @@ StatusOr<std::vector<Slot>> AppointmentService::OfficeSlots(const authz::Princip
 StatusOr<std::vector<Appointment>> AppointmentService::OfficeAppointments(const authz::Principal& who, int64_t office,
                                                                           core::Timestamp from, core::Timestamp to) {
   std::vector<Appointment> out;
-  RETURN_IF_ERROR(db_.Read([&](storage::Transaction& tx) -> Status {
+  RETURN_IF_ERROR(db_.Write([&](storage::Transaction& tx) -> Status {
+    out.clear();
     RETURN_IF_ERROR(MaySee(tx, who, office));
+    // A partner system sees who has an appointment, and the references that cancel them, only
+    // with the scope of the systems that work the office's queues.
+    if (!who.HasScope("queues:write"))
+      return Status::PermissionDenied("the token needs the queues:write scope");
     ASSIGN_OR_RETURN(storage::Rows rows,
                      tx.Query("SELECT a.reference FROM appointments a JOIN appointment_slots s ON s.id = a.slot_id "
                               "WHERE a.office_id = ? AND s.starts_at >= ? AND s.starts_at < ? "
                               "ORDER BY s.starts_at, a.id LIMIT 1000",
                               {office, from.micros, to.micros}));
+    std::set<int64_t> people;
     for (const auto& r : rows) {
       ASSIGN_OR_RETURN(Appointment a, Load(tx, r.Text(0)));
+      if (a.person) people.insert(a.person->value);
       out.push_back(std::move(a));
+    }
+    // That someone has an appointment, where and when, is theirs to know was seen.
+    for (int64_t person : people) {
+      RETURN_IF_ERROR(audit_.Append(tx, who,
+                                    {"appointment.list", "office", std::to_string(office),
+                                     core::PersonId{person}, true, "the office's appointments"}));
     }
     return Status::Ok();
   }));

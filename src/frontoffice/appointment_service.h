@@ -65,6 +65,8 @@ class AppointmentService {
   // work with clients, and its administrators.
   core::StatusOr<std::vector<Slot>> OfficeSlots(const authz::Principal& who, int64_t office, core::Timestamp from,
                                                 core::Timestamp to);
+  // A token also needs the queues:write scope; each person with an appointment listed is audited
+  // (appointment.list), as it is theirs to see who looked.
   core::StatusOr<std::vector<Appointment>> OfficeAppointments(const authz::Principal& who, int64_t office,
                                                               core::Timestamp from, core::Timestamp to);
   // One slot, full or not. Public, as the free ones are.

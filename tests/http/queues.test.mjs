@@ -8,7 +8,7 @@
 import assert from 'node:assert/strict';
 import { after, before, test } from 'node:test';
 
-import { assertProblem, hiddenCsrf, login, prepareDatabase, request, serve, sql } from './helpers.mjs';
+import { assertProblem, hiddenCsrf, issueToken, login, prepareDatabase, request, serve, sql } from './helpers.mjs';
 
 const T = { timeout: 60_000 };
 
@@ -236,6 +236,18 @@ test('opening hours: public, set by the office\'s managers with every mistake na
   assert.equal(listed.body.items[0].person_id, null);
   const ngo = await login(server.url, 'caseworker.ngo', { purpose: 'case_work' });
   assertProblem(await ngo.get(`/api/v1/offices/${office}/appointments`), 403);
+  // A client's appointment in the list is a read of theirs, in their access log; a partner
+  // system sees the list (and the references that cancel) only with the queues' scope.
+  const client = Number(await sql(db, 'SELECT min(id) FROM persons'));
+  const theirs = await desk.post('/api/v1/appointments', { slot_id: made.body.items[1].id, person_id: client, contact: 'client@example.org' });
+  assert.equal(theirs.status, 201, theirs.text);
+  const seen = Number(await sql(db, `SELECT count(*) FROM audit_log WHERE action = 'appointment.list' AND person_id = ${client}`));
+  assert.equal((await desk.get(`/api/v1/offices/${office}/appointments?from=${inside}&to=${until}`)).status, 200);
+  assert.equal(Number(await sql(db, `SELECT count(*) FROM audit_log WHERE action = 'appointment.list' AND person_id = ${client}`)), seen + 1);
+  const admin = await login(server.url, 'admin.city', { purpose: 'service_delivery' });
+  const metricsOnly = await issueToken(admin, { name: 'dashboard', roles: ['caseworker'], scopes: ['metrics:read'] });
+  const noScope = await request(server.url, "GET", `/api/v1/offices/${office}/appointments`, { headers: { Authorization: `Bearer ${metricsOnly}` } });
+  assertProblem(noScope, 403, { detail: /the token needs the queues:write scope/ });
   assertProblem(await desk.get(`/api/v1/offices/${office}/appointments?from=yesterday`), 400, { fields: ['from'] });
 
   // No hours again: open at all times.
