@@ -598,14 +598,34 @@ int Main(int argc, char** argv) {
   if (command == "routes") {
     if (args.size() != 1) return Usage("usage: onedoor routes");
     core::SetLogLevel(core::LogLevel::kError);
-    auto app = App::Open(*config, true);
-    if (!app.ok()) return Fail(app.status());
-    for (const http::Route& route : (*app)->router().routes()) {
-      const char* auth = route.auth == http::Auth::kPublic ? "public" : route.auth == http::Auth::kPage ? "page" : "api";
-      std::printf("{\"method\":\"%s\",\"pattern\":\"%s\",\"auth\":\"%s\",\"operation_id\":\"%s\"}\n",
-                  route.method.c_str(), route.pattern.c_str(), auth, route.operation_id.c_str());
+    // The routes are the program's, not the database's: they are built on a throwaway database,
+    // so that printing them never creates or upgrades the configured one.
+    std::error_code ec;
+    const std::filesystem::path scratch =
+        std::filesystem::temp_directory_path(ec) / ("onedoor-routes-" + std::to_string(::getpid()));
+    std::filesystem::create_directories(scratch, ec);
+    if (ec)
+      return Fail(core::Status::Unavailable("cannot make a temporary folder: " + ec.message()));
+    int rc = 0;
+    {
+      core::Config scratch_config = *config;
+      scratch_config.db = (scratch / "routes.db").string();
+      auto app = App::Open(scratch_config, true);
+      if (!app.ok()) {
+        rc = Fail(app.status());
+      } else {
+        for (const http::Route& route : (*app)->router().routes()) {
+          const char* auth = route.auth == http::Auth::kPublic ? "public"
+                             : route.auth == http::Auth::kPage ? "page"
+                                                               : "api";
+          std::printf(
+              "{\"method\":\"%s\",\"pattern\":\"%s\",\"auth\":\"%s\",\"operation_id\":\"%s\"}\n",
+              route.method.c_str(), route.pattern.c_str(), auth, route.operation_id.c_str());
+        }
+      }
     }
-    return 0;
+    std::filesystem::remove_all(scratch, ec);
+    return rc;
   }
 
   if (command == "demo-data") {

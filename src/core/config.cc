@@ -6,6 +6,7 @@
 
 #include <algorithm>
 #include <cstdlib>
+#include <filesystem>
 #include <fstream>
 #include <functional>
 #include <map>
@@ -66,7 +67,15 @@ namespace {
 
 const std::map<std::string, Setter>& Setters() {
   static const auto* setters = new std::map<std::string, Setter>{
-      {"db", [](Config& c, const std::string& v) { c.db = v; return Status::Ok(); }},
+      {"db",
+       [](Config& c, const std::string& v) {
+         // SQLite takes an empty name for a private temporary database, lost when it closes.
+         if (v.find_first_not_of(" \t") == std::string::npos) {
+           return Status::InvalidArgument("must name the database: a SQLite file path, sqlite:PATH or postgres://...");
+         }
+         c.db = v;
+         return Status::Ok();
+       }},
       {"listen",
        [](Config& c, const std::string& v) {
          if (v.rfind(':') == std::string::npos) return Status::InvalidArgument("must be host:port");
@@ -214,6 +223,11 @@ std::vector<std::string> Config::EnvironmentVariables() {
 StatusOr<Config> Config::Load(const std::string& path) {
   Config config;
   if (!path.empty()) {
+    std::error_code ec;
+    if (std::filesystem::is_directory(path, ec)) {
+      return Status::InvalidArgument(
+          fmt::format("{}: is a folder: give the configuration file in it", path));
+    }
     std::ifstream in(path);
     if (!in) return Status::NotFound(fmt::format("{}: cannot open the configuration file", path));
     YAML::Node root;
@@ -221,9 +235,12 @@ StatusOr<Config> Config::Load(const std::string& path) {
       root = YAML::Load(in);
     } catch (const YAML::Exception& e) {
       return Status::InvalidArgument(fmt::format("{}:{}:{}: {}", path, e.mark.line + 1, e.mark.column + 1, e.msg));
+    } catch (const std::exception&) {
+      return Status::InvalidArgument(fmt::format("{}: cannot read the configuration file", path));
     }
     if (root && !root.IsNull()) try {
       if (!root.IsMap()) return Status::InvalidArgument(fmt::format("{}: the file must be a mapping of settings", path));
+      std::map<std::string, int> seen;  // setting -> its line
       for (const auto& kv : root) {
         const int line = kv.first.Mark().line + 1;
         // A key that is a list or a mapping (YAML allows it: "? [a, b]: 1") is no setting.
@@ -234,6 +251,11 @@ StatusOr<Config> Config::Load(const std::string& path) {
         auto it = Setters().find(key);
         if (it == Setters().end()) {
           return Status::InvalidArgument(fmt::format("{}:{}: unknown setting '{}'", path, line, key));
+        }
+        if (auto [first, added] = seen.emplace(key, line); !added) {
+          return Status::InvalidArgument(
+              fmt::format("{}:{}: '{}' is set twice (also on line {}): keep one", path, line, key,
+                          first->second));
         }
         if (!kv.second.IsScalar()) {
           return Status::InvalidArgument(fmt::format("{}:{}: '{}' must be a single value", path, line, key));

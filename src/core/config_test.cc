@@ -180,10 +180,11 @@ TEST_F(ConfigTest, WrongTypeNamesFileLineAndKey) {
 TEST_F(ConfigTest, RejectsBadValues) {
   for (const char* text : {"worker_threads: 0\n", "worker_threads: 2000\n", "worker_threads: 4.5\n",
                            "read_connections: -1\n", "secure_cookies: maybe\n", "log_level: loud\n",
-                           "listen: localhost\n", "max_body_bytes: 99999999999999999999\n", "online_bookings_per_hour: 0\n",
-                           "temporary_password_days: 0\n", "temporary_password_days: 91\n",
-                           "user_requests_per_minute: -1\n", "token_requests_per_minute: 2000000000\n",
-                           "db: [a, b]\n", "db:\n  nested: 1\n"}) {
+                           "listen: localhost\n", "max_body_bytes: 99999999999999999999\n",
+                           "online_bookings_per_hour: 0\n", "temporary_password_days: 0\n",
+                           "temporary_password_days: 91\n", "user_requests_per_minute: -1\n",
+                           "token_requests_per_minute: 2000000000\n", "db: [a, b]\n",
+                           "db:\n  nested: 1\n", "db: \"\"\n", "db: ' '\n"}) {
     const std::string path = Write(text);
     auto c = Config::Load(path);
     ASSERT_FALSE(c.ok()) << text;
@@ -268,6 +269,32 @@ TEST_F(ConfigTest, ThePublicAddressIsTheListenAddressUnlessGiven) {
   auto given = Config::Load(Write("public_url: https://onedoor.example.org/\n"));
   ASSERT_TRUE(given.ok()) << given.status().ToString();
   EXPECT_EQ(given->public_url, "https://onedoor.example.org");
+}
+
+TEST_F(ConfigTest, ASettingGivenTwiceNamesBothLines) {
+  const std::string path = Write("db: /srv/a.db\nlisten: 127.0.0.1:1\ndb: /srv/b.db\n");
+  auto c = Config::Load(path);
+  ASSERT_FALSE(c.ok());
+  EXPECT_EQ(c.status().message(), path + ":3: 'db' is set twice (also on line 1): keep one");
+}
+
+TEST_F(ConfigTest, AFolderIsNamedNotRead) {
+  auto c = Config::Load(dir_.path().string());
+  ASSERT_FALSE(c.ok());
+  EXPECT_EQ(c.status().code(), StatusCode::kInvalidArgument);
+  EXPECT_EQ(c.status().message(),
+            dir_.path().string() + ": is a folder: give the configuration file in it");
+}
+
+TEST_F(ConfigTest, AnEmptyDatabaseNameIsRefused) {
+  // SQLite would open a private temporary database and lose everything written to it.
+  setenv("ONEDOOR_DB", "", 1);
+  auto c = Config::Load("");
+  unsetenv("ONEDOOR_DB");
+  ASSERT_FALSE(c.ok());
+  EXPECT_EQ(c.status().message(),
+            "environment variable ONEDOOR_DB must name the database: a SQLite file path, "
+            "sqlite:PATH or postgres://...");
 }
 
 TEST_F(ConfigTest, InvalidEnvironmentValueNamesTheVariable) {

@@ -93,6 +93,30 @@ test('a database path typed wrong is named, not made: audit verify does not find
   assert.ok(!existsSync(path.join(dir, 'b.db')));
 });
 
+test('routes are printed without creating or upgrading the database', async () => {
+  const missing = path.join(dir, 'routes-no-such.db');
+  const r = await onedoor(['routes'], { ONEDOOR_DB: missing });
+  assert.equal(r.code, 0, r.stderr);
+  assert.match(r.stdout, /"pattern":"\/api\/v1\/persons\/\{id\}"/);
+  assert.ok(!existsSync(missing), 'no database made');
+  assert.ok(!existsSync(path.join(dir, 'var')), 'nor the default one');
+});
+
+test('an empty database name, a setting given twice and a folder for --config are named, and nothing runs', async () => {
+  const empty = await onedoor(['migrate'], { ONEDOOR_DB: '' });
+  assert.equal(empty.code, 1);
+  assert.match(empty.stderr, /environment variable ONEDOOR_DB must name the database/);
+  const twice = path.join(dir, 'twice.yaml');
+  await writeFile(twice, `db: ${path.join(dir, 'one.db')}\ndb: ${path.join(dir, 'two.db')}\n`);
+  const r = await onedoor(['--config', twice, 'migrate']);
+  assert.equal(r.code, 1);
+  assert.ok(r.stderr.includes(`${twice}:2: 'db' is set twice (also on line 1): keep one`), r.stderr);
+  assert.ok(!existsSync(path.join(dir, 'one.db')) && !existsSync(path.join(dir, 'two.db')));
+  const folder = await onedoor(['--config', dir, 'migrate']);
+  assert.equal(folder.code, 1, folder.stderr);
+  assert.ok(folder.stderr.includes(`${dir}: is a folder: give the configuration file in it`), folder.stderr);
+});
+
 test('a backup needs a file of its own: not an empty name, not the database, not a file of something else', async () => {
   const db = path.join(dir, 'live.db');
   assert.equal((await onedoor(['migrate'], { ONEDOOR_DB: db })).code, 0);
