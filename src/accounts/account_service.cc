@@ -629,12 +629,26 @@ Status AccountService::SetUserActive(const Principal& who, core::UserId id, bool
     RETURN_IF_ERROR(tx.Execute("UPDATE users SET active = ?, updated_at = ? WHERE id = ?",
                                {int64_t{active ? 1 : 0}, clock_.Now().micros, id.value})
                         .status());
-    // Switching an account off ends its sessions at once.
-    if (!active) RETURN_IF_ERROR(tx.Execute("DELETE FROM sessions WHERE user_id = ?", {id.value}).status());
+    // Switching an account off ends its sessions at once, and frees the counter it was at.
+    if (!active) {
+      RETURN_IF_ERROR(tx.Execute("DELETE FROM sessions WHERE user_id = ?", {id.value}).status());
+      RETURN_IF_ERROR(LeaveCounters(tx, id));
+    }
     return audit_.Append(tx, who,
                          MakeEntry(active ? "user.activated" : "user.deactivated", "user", IdText(id.value),
                                    active ? "account switched on" : "account switched off"));
   });
+}
+
+// An account an administrator signs out everywhere leaves the access-centre counter it was signed
+// in at, which would otherwise stay taken with no one there to free it (docs/front-office.md).
+Status AccountService::LeaveCounters(storage::Transaction& tx, core::UserId id) {
+  return tx
+      .Execute(
+          "UPDATE counters SET staff_user_id = NULL, staff = '', signed_in_at = NULL WHERE "
+          "staff_user_id = ?",
+          {id.value})
+      .status();
 }
 
 int64_t AccountService::LiveSince(int64_t now) const {
@@ -674,6 +688,7 @@ StatusOr<int> AccountService::EndUserSessions(const Principal& who, core::UserId
   RETURN_IF_ERROR(db_.Write([&](storage::Transaction& tx) -> Status {
     ASSIGN_OR_RETURN(int64_t n, tx.Execute("DELETE FROM sessions WHERE user_id = ?", {id.value}));
     ended = static_cast<int>(n);
+    RETURN_IF_ERROR(LeaveCounters(tx, id));
     return audit_.Append(tx, who,
                          MakeEntry("user.sessions_ended", "user", IdText(id.value),
                                    fmt::format("{} session{} ended by an administrator", ended, ended == 1 ? "" : "s")));
@@ -779,6 +794,7 @@ Status AccountService::SetTemporaryPassword(const Principal& who, core::UserId i
                         .status());
     // Signed out everywhere: whoever held a session of the account before the reset loses it.
     RETURN_IF_ERROR(tx.Execute("DELETE FROM sessions WHERE user_id = ?", {id.value}).status());
+    RETURN_IF_ERROR(LeaveCounters(tx, id));
     // Failed sign-ins are forgotten, so that someone locked out can sign in with the new one.
     RETURN_IF_ERROR(tx.Execute("DELETE FROM login_failures WHERE username = ?", {user.username}).status());
     return audit_.Append(tx, who,

@@ -302,6 +302,7 @@ class AccountService {
                                        std::string_view what);
   // Sessions last used at or after this are live; the others ended by idling.
   int64_t LiveSince(int64_t now) const;
+  static core::Status LeaveCounters(storage::Transaction& tx, core::UserId id);
   // When a temporary password given at `now` stops working.
   int64_t TemporaryPasswordExpiry(int64_t now) const;
   // A new session of `user`, audited as login.succeeded by `actor` with the reason `how`.

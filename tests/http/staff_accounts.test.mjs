@@ -194,6 +194,21 @@ test('an administrator changes roles and details, gives a temporary password, si
   await signIn('frontdesk.city', 'seven swans swimming');
 });
 
+test('an account switched off or signed out by an administrator leaves the counter it was at', T, async () => {
+  const admin = await signIn('admin.city');
+  const counter = await sql(db, "SELECT min(c.id) FROM counters c JOIN offices o ON o.id = c.office_id JOIN agencies a ON a.id = o.agency_id WHERE a.code = 'city-social'");
+  const user = await sql(db, "SELECT id FROM users WHERE username = 'caseworker.city'");
+  const base = `/staff/${user}`;
+  for (const action of ['switch-off', 'sign-out']) {
+    const desk = await login(server.url, 'caseworker.city', { purpose: 'front_desk' });
+    assert.equal((await desk.post(`/api/v1/counters/${counter}/sign-in`, {})).status, 200);
+    assert.equal(await sql(db, `SELECT staff FROM counters WHERE id = ${counter}`), 'caseworker.city');
+    assert.equal((await send(admin, base, `${base}/${action}`)).status, 303, action);
+    assert.equal(await sql(db, `SELECT count(*) FROM counters WHERE staff_user_id IS NOT NULL OR staff <> ''`), '0', action);
+    if (action === 'switch-off') assert.equal((await send(admin, base, `${base}/switch-on`)).status, 303);
+  }
+});
+
 test('only the administrators of the account\'s agency manage it; their own account they cannot switch off', T, async () => {
   const cityAdmin = await signIn('admin.city');
   const stateAdmin = await signIn('admin.state');
