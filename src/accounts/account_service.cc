@@ -810,6 +810,7 @@ std::string AccountService::PasswordProblem(const std::string& password, const s
   const size_t length = core::Utf8Length(password);
   if (length < 12) return "must be at least 12 characters long";
   if (length > 256) return "must be at most 256 characters long";
+  if (password.find_first_not_of(" \t") == std::string::npos) return "must not be only spaces";
   std::string lower = password;
   for (char& c : lower) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
   if (blocklist_ && blocklist_->count(lower)) {
@@ -819,8 +820,12 @@ std::string AccountService::PasswordProblem(const std::string& password, const s
   for (char& c : name) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
   std::string user = username;
   for (char& c : user) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
-  if (lower.find("onedoor") != std::string::npos || (user.size() >= 3 && lower.find(user) != std::string::npos) ||
-      (name.size() >= 4 && lower.find(name) != std::string::npos)) {
+  std::string address = email;
+  for (char& c : address) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+  if (lower.find("onedoor") != std::string::npos ||
+      (user.size() >= 3 && lower.find(user) != std::string::npos) ||
+      (name.size() >= 3 && lower.find(name) != std::string::npos) ||
+      (!address.empty() && lower.find(address) != std::string::npos)) {
     return "must not contain your username, your e-mail address or the name of the service";
   }
   return "";
@@ -877,6 +882,11 @@ Status AccountService::ChangeOwnPassword(const Principal& who, const std::string
       return Status::InvalidArgument("the password was not changed", {{"current", "the current password is not right"}});
     }
     return session.status();
+  }
+  // A temporary password an administrator typed is known to them: the new one must be another.
+  if (password == current) {
+    return Status::InvalidArgument("the password was not changed",
+                                   {{"password", "must differ from your current password"}});
   }
   // The check made a session of its own: SetPassword ends it with the others.
   return SetPassword(who, who.user, password);

@@ -348,6 +348,19 @@ TEST_F(AccountServiceTest, PasswordsKnownToAttackersAndTheAccountsOwnWordsAreRef
     EXPECT_EQ(st.fields()[0].message,
               "must not contain your username, your e-mail address or the name of the service");
   }
+  // A short address is still the address, and its name of three letters still its name.
+  nu.email = "li2@example.org";
+  for (const char* own : {"LI2@EXAMPLE.ORG extra", "li2@example.org", "the li2 of the river"}) {
+    nu.password = own;
+    auto st = service_.CreateUser(sys_, nu).status();
+    ASSERT_EQ(st.code(), StatusCode::kInvalidArgument) << own;
+    EXPECT_EQ(st.fields()[0].message,
+              "must not contain your username, your e-mail address or the name of the service");
+  }
+  nu.password = std::string(14, ' ');
+  auto blank = service_.CreateUser(sys_, nu).status();
+  ASSERT_EQ(blank.code(), StatusCode::kInvalidArgument);
+  EXPECT_EQ(blank.fields()[0].message, "must not be only spaces");
   nu.password = "kowhai tree by the river";
   auto made = service_.CreateUser(sys_, nu);
   ASSERT_TRUE(made.ok()) << made.status().ToString();
@@ -516,7 +529,10 @@ TEST_F(AccountServiceTest, AnAdministratorGivesATemporaryPasswordThatIsChangedBe
   EXPECT_EQ(reset->actor, "admin.a");
   EXPECT_EQ(reset->entry.record_id, std::to_string(caseworker_a_.user.value));
 
-  // Choosing their own clears it.
+  // Choosing their own clears it: not the temporary one again, which the administrator knows.
+  auto same = service_.ChangeOwnPassword(auth->principal, temporary, temporary);
+  ASSERT_EQ(same.code(), StatusCode::kInvalidArgument);
+  EXPECT_EQ(same.fields()[0].message, "must differ from your current password");
   ASSERT_TRUE(service_.ChangeOwnPassword(auth->principal, temporary, "a quiet walk by the river").ok());
   auto own = service_.Login("case.a", "a quiet walk by the river", Purpose::kCaseWork, "r");
   ASSERT_TRUE(own.ok());
