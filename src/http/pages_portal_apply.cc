@@ -334,6 +334,12 @@ void AddPortalApplyPages(Router& router, const PageDeps& deps) {
                 {"reason", p.value("reason", "")},
                 {"likely", result == "eligible"}};
       if (p.contains("amount") && !p["amount"].value("text", "").empty()) o["amount_text"] = p["amount"].value("text", "");
+      // Worked out with amounts no longer in force (the rule pack awaits its new values): said
+      // as staff are told, in the person's words.
+      if (p.contains("stale") && p["stale"].is_array() && !p["stale"].empty()) {
+        o["stale"] = true;
+        d["has_stale"] = true;
+      }
       const int index = rules.FindProgram(program);
       if (index >= 0 && rules.programs()[static_cast<size_t>(index)].expedited_days > 0) {
         o["expedited_days"] = std::to_string(rules.programs()[static_cast<size_t>(index)].expedited_days);

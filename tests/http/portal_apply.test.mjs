@@ -110,6 +110,14 @@ test('a person is screened once in the portal and applies to three programs of t
   const results = await ana.go('GET', done);
   assert.equal(results.status, 200);
   for (const program of ['snap', 'medicaid_adult', 'wic']) assert.match(results.text, new RegExp(`data-program="${program}"`));
+  // A result worked out with amounts no longer in force is marked, as staff are told (the
+  // shipped SNAP amounts end on 2026-10-01 until the pack has the next year's).
+  const stored = JSON.parse(await sql(db, `SELECT result FROM screenings WHERE id = ${screening}`));
+  const staleOnes = stored.programs.filter((p) => (p.stale ?? []).length > 0).map((p) => p.program);
+  assert.equal(/data-testid="stale-results"/.test(results.text), staleOnes.length > 0, staleOnes.join());
+  for (const program of staleOnes) {
+    assert.match(results.text, new RegExp(`data-program="${program}">(?:(?!</tr>)[^])*May be out of date`));
+  }
   // None chosen: named.
   const none = await ana.go('POST', `/portal/screenings/${screening}/apply`, [['csrf_token', hiddenCsrf(results.text)]]);
   assert.equal(none.status, 400);
