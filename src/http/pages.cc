@@ -52,11 +52,29 @@ json Common(const PageDeps& deps, const Context& ctx, const std::string& title, 
   json d = {{"title", messages.Format(lang, title)}, {"service_name", "onedoor"}, {"signed_in", false},
             {"csrf_token", ctx.csrf_token}, {"errors", json::array()}, {"has_errors", false},
             {"lang", lang}, {"dir", language != nullptr && language->rtl ? "rtl" : "ltr"}};
-  // The language switcher: a link per language, back to this page.
+  // The language switcher: a link per language, back to this page. A page that answers a form
+  // (an error, a code shown once) cannot be opened again by its address: back to the page the
+  // form was on, when it is this site's, else to the start.
   std::string back = ctx.request.path;
   for (const auto& [k, v] : ctx.request.query) {
     if (k == "lang") continue;
     back += (back.find('?') == std::string::npos ? "?" : "&") + UrlEncode(k) + "=" + UrlEncode(v);
+  }
+  if (ctx.request.method != "GET" && ctx.request.method != "HEAD") {
+    back = "/";
+    if (auto referer = ctx.request.Header("referer")) {
+      // Only its path and query: the switcher goes back on this site alone.
+      std::string_view r = *referer;
+      if (const size_t scheme = r.find("://"); scheme != std::string_view::npos) {
+        const size_t path = r.find('/', scheme + 3);
+        r = path == std::string_view::npos ? std::string_view("/") : r.substr(path);
+      }
+      back = page_support::LocalPath(
+          std::string(r),
+          ctx.principal && ctx.principal->kind == authz::PrincipalKind::kCitizen ? "/portal" : "/");
+    } else if (ctx.principal && ctx.principal->kind == authz::PrincipalKind::kCitizen) {
+      back = "/portal";
+    }
   }
   json languages = json::array();
   for (const auto& l : i18n::Languages()) {

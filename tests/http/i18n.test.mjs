@@ -11,7 +11,7 @@ import path from 'node:path';
 import { after, before, test } from 'node:test';
 
 import { catalogue } from '../browser/lib.mjs';
-import { hiddenCsrf, login, prepareDatabase, repoRoot, request, serve, sql } from './helpers.mjs';
+import { Visitor, hiddenCsrf, login, prepareDatabase, repoRoot, request, serve, signedInCitizen, sql } from './helpers.mjs';
 
 const T = { timeout: 60_000 };
 const templates = path.join(repoRoot, 'web', 'templates');
@@ -123,4 +123,25 @@ test("a staff member's home page names the session's purpose in the page's langu
   const home = await request(server.url, 'GET', '/', { headers: { Cookie: `${staff.auth.cookie}; onedoor_lang=es` } });
   assert.equal(home.status, 200);
   assert.match(home.text, /Motivo de esta sesión: Prestación de servicios\./);
+});
+
+test('the language switcher on a page that answers a form goes back to a page that opens, not to the form\'s address', async () => {
+  const citizen = await signedInCitizen(server.url, db, { name: 'Lang Switch', email: 'lang.switch@example.org' });
+  const home = await citizen.go('GET', '/portal');
+  // The desk code is shown once, as the answer to the form: its address has no page to open.
+  const coded = await citizen.go('POST', '/portal/link-code', { csrf_token: hiddenCsrf(home.text) });
+  assert.equal(coded.status, 200);
+  const back = (html) => [...html.matchAll(/href="\/language\?to=[a-z]+&amp;back=([^"]*)"/g)].map((m) => decodeURIComponent(m[1]))[0];
+  assert.equal(back(coded.text), '/portal');
+  const switched = await citizen.go('GET', `/language?to=es&back=${encodeURIComponent(back(coded.text))}`);
+  assert.equal(switched.status, 303);
+  assert.equal((await citizen.go('GET', switched.headers.get('location'))).status, 200);
+  // Where the browser says which page the form was on, back to that page.
+  const referred = new Visitor(server.url, { Referer: `${server.url}/portal/consents/new` });
+  referred.cookies = citizen.cookies;
+  const again = await referred.go('POST', '/portal/link-code', { csrf_token: hiddenCsrf(home.text) });
+  assert.equal(again.status, 200, again.text.slice(0, 300));
+  assert.equal(back(again.text), '/portal/consents/new');
+  // A page opened by its address keeps its own.
+  assert.equal(back((await citizen.go('GET', '/account/password')).text), '/account/password');
 });
