@@ -3,6 +3,7 @@
 #include <fmt/format.h>
 #include <sodium.h>
 
+#include <map>
 #include <set>
 
 namespace frontoffice {
@@ -215,10 +216,28 @@ StatusOr<std::vector<Slot>> AppointmentService::FreeSlots(int64_t queue, core::T
                      tx.Query(std::string(kSlotColumns) + "WHERE s.queue_id = ? AND s.starts_at >= ? AND s.starts_at < ? "
                                                           "AND s.booked < s.capacity ORDER BY s.starts_at LIMIT 200",
                               {queue, start.micros, to.micros}));
-    out = Slots(rows);
+    ASSIGN_OR_RETURN(out, WhileOpen(tx, Slots(rows)));
     return Status::Ok();
   }));
   return out;
+}
+
+// The slots that still lie within their office's opening hours: hours changed after slots were
+// opened (a day closed, a time zone set) leave those slots unbookable, not offered.
+StatusOr<std::vector<Slot>> AppointmentService::WhileOpen(storage::Transaction& tx,
+                                                          std::vector<Slot> slots) {
+  std::map<int64_t, OfficeHours> hours;
+  std::vector<Slot> open;
+  for (Slot& s : slots) {
+    auto it = hours.find(s.office);
+    if (it == hours.end()) {
+      ASSIGN_OR_RETURN(OfficeHours h, queues_.hours().Get(tx, s.office));
+      it = hours.emplace(s.office, std::move(h)).first;
+    }
+    ASSIGN_OR_RETURN(bool covered, it->second.Covers(s.starts_at, s.ends_at));
+    if (covered) open.push_back(std::move(s));
+  }
+  return open;
 }
 
 StatusOr<Appointment> AppointmentService::Book(const authz::Principal& who, int64_t slot,
@@ -255,6 +274,11 @@ StatusOr<Appointment> AppointmentService::Book(const authz::Principal& who, int6
     }
     const int64_t now = clock_.Now().micros;
     if (s.starts_at.micros <= now) return Status::FailedPrecondition("the slot has begun; choose a later one");
+    ASSIGN_OR_RETURN(std::vector<Slot> open, WhileOpen(tx, {s}));
+    if (open.empty()) {
+      return Status::FailedPrecondition(
+          "the office is no longer open at that time; choose another");
+    }
     ASSIGN_OR_RETURN(OfficeHours hours, queues_.hours().Get(tx, s.office));
     // Someone booking for themselves (online, without staff) holds at most three coming
     // appointments at an office for one contact, so that no one takes a day's places.
@@ -346,7 +370,7 @@ StatusOr<std::vector<Slot>> AppointmentService::FreeSlotsAt(std::optional<int64_
                                                           "s.starts_at < ? AND (? = 0 OR s.office_id = ?) ORDER BY "
                                                           "s.starts_at, s.id LIMIT ?",
                               {from.micros, to.micros, office.value_or(0), office.value_or(0), int64_t{limit}}));
-    out = Slots(rows);
+    ASSIGN_OR_RETURN(out, WhileOpen(tx, Slots(rows)));
     return Status::Ok();
   }));
   return out;

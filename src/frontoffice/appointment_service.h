@@ -105,6 +105,8 @@ class AppointmentService {
   core::Timestamp Now() const { return clock_.Now(); }
 
  private:
+  // The slots still within their office's opening hours (they may have changed since).
+  core::StatusOr<std::vector<Slot>> WhileOpen(storage::Transaction& tx, std::vector<Slot> slots);
   core::Status MaySee(storage::Transaction& tx, const authz::Principal& who, int64_t office);
 
   storage::Database& db_;

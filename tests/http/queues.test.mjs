@@ -250,6 +250,17 @@ test('opening hours: public, set by the office\'s managers with every mistake na
   assertProblem(noScope, 403, { detail: /the token needs the queues:write scope/ });
   assertProblem(await desk.get(`/api/v1/offices/${office}/appointments?from=yesterday`), 400, { fields: ['from'] });
 
+  // The day closed after its slots were opened: they are no longer offered, nor booked.
+  const freeA = async () => (await request(server.url, 'GET', `/api/v1/queues/${queues.A.id}/slots?from=${inside}`)).body.items.map((x) => x.id);
+  assert.ok((await freeA()).includes(made.body.items[2].id));
+  const closed = await manager.put(`/api/v1/offices/${office}/hours`, {
+    time_zone: 'UTC', hours: [{ day: days[(later.getUTCDay() + 1) % 7], opens: '09:00', closes: '12:00' }],
+  });
+  assert.equal(closed.status, 200, closed.text);
+  assert.deepEqual(await freeA(), []);
+  const tooLate = await desk.post('/api/v1/appointments', { slot_id: made.body.items[2].id, contact: 'late@example.org' });
+  assertProblem(tooLate, 412, { detail: /the office is no longer open at that time; choose another/ });
+
   // No hours again: open at all times.
   const cleared = await manager.put(`/api/v1/offices/${office}/hours`, {});
   assert.equal(cleared.status, 200);
