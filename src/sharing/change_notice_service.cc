@@ -207,7 +207,9 @@ StatusOr<AgencyWebhook> ChangeNoticeService::SetWebhook(const authz::Principal& 
     // A new secret is a rotation: the one it replaces keeps signing deliveries for a day, so that
     // the receiver can switch over without losing any.
     ASSIGN_OR_RETURN(storage::Rows current,
-                     tx.Query("SELECT secret FROM agency_webhooks WHERE agency_id = ?", {who.agency.value}));
+                     tx.Query("SELECT secret, previous_secret, previous_until FROM agency_webhooks "
+                              "WHERE agency_id = ?",
+                              {who.agency.value}));
     storage::Value previous = storage::Null{};
     storage::Value previous_until = storage::Null{};
     if (!current.empty() && current[0].Text(0) != secret) {
@@ -215,6 +217,12 @@ StatusOr<AgencyWebhook> ChangeNoticeService::SetWebhook(const authz::Principal& 
       previous_until = out.updated_at.micros + std::chrono::duration_cast<std::chrono::microseconds>(
                                                    std::chrono::hours(24))
                                                    .count();
+    } else if (!current.empty() && !current[0].IsNull(1) && !current[0].IsNull(2) &&
+               current[0].Int(2) > out.updated_at.micros) {
+      // The same secret again (to enable the webhook after it was disabled, say): a rotation under
+      // way keeps the rest of its day.
+      previous = current[0].Text(1);
+      previous_until = current[0].Int(2);
     }
     RETURN_IF_ERROR(tx.Execute("DELETE FROM agency_webhooks WHERE agency_id = ?", {who.agency.value}).status());
     RETURN_IF_ERROR(tx.Execute("INSERT INTO agency_webhooks (agency_id, url, secret, previous_secret, previous_until, "

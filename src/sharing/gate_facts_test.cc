@@ -642,11 +642,17 @@ TEST_P(GateFactsTest, ANewSecretRotatesTheOldOneOutOverADay) {
   ASSERT_EQ(*delivery.RunOnce(), 1);
   ASSERT_EQ(made.size(), 1u);
   EXPECT_EQ(made[0], (std::vector<std::string>{second, first}));
-  clock_.Advance(std::chrono::hours(25));
+  // The same secret set again within the day (to enable the webhook again, say) keeps the old
+  // one for the rest of it.
+  clock_.Advance(std::chrono::hours(2));
+  ASSERT_TRUE(changes.SetWebhook(state_manager, "http://127.0.0.1:9/hook", second).ok());
+  change("1a Rotation Road");
+  ASSERT_EQ(*delivery.RunOnce(), 1);
+  EXPECT_EQ(made.back(), (std::vector<std::string>{second, first}));
+  clock_.Advance(std::chrono::hours(23));
   change("2 Rotation Road");
   ASSERT_EQ(*delivery.RunOnce(), 1);
-  ASSERT_EQ(made.size(), 2u);
-  EXPECT_EQ(made[1], (std::vector<std::string>{second}));
+  EXPECT_EQ(made.back(), (std::vector<std::string>{second}));
 }
 
 INSTANTIATE_TEST_SUITE_P(Databases, GateFactsTest, ::testing::Values("sqlite", "postgres"),
