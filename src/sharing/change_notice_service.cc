@@ -94,6 +94,17 @@ StatusOr<std::vector<ChangeNotice>> ChangeNoticeService::Feed(const authz::Princ
   }
   std::vector<ChangeNotice> out;
   RETURN_IF_ERROR(db_.Write([&](storage::Transaction& tx) -> Status {
+    // A cursor past every notice written would skip those still to come: no answer gave it.
+    if (after > 0) {
+      ASSIGN_OR_RETURN(storage::Rows newest,
+                       tx.Query("SELECT COALESCE(MAX(id), 0) FROM change_notices"));
+      if (after > newest.at(0).Int(0)) {
+        return Status::InvalidArgument("the cursor is past the newest notice",
+                                       {{"after",
+                                         "is past the newest notice: give the cursor of your last "
+                                         "answer, or 0 to start again"}});
+      }
+    }
     ASSIGN_OR_RETURN(out, Load(tx,
                                std::string("WHERE n.agency_id = ? AND n.id > ?") +
                                    (pending_only ? " AND n.state = 'pending'" : "") +

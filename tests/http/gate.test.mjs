@@ -300,6 +300,9 @@ test('tell us once: a change reaches every other agency that knows the person, w
   const start = await state.get('/api/v1/changes');
   assert.equal(start.status, 200, start.text);
   const cursor = start.body.cursor;
+  // A cursor no answer gave (past every notice) would skip those to come: refused.
+  const newest = Number(await sql(db, 'SELECT COALESCE(MAX(id), 0) FROM change_notices'));
+  assertProblem(await state.get(`/api/v1/changes?after=${newest + 1000}`), 400, { fields: ['after'] });
 
   const current = await city.get(`/api/v1/persons/${person}`);
   const moved = await city.put(`/api/v1/persons/${person}`,
