@@ -43,6 +43,9 @@ class Outbox {
   // Records that event `id` was delivered. Succeeds even if the lease ran out meanwhile (the
   // event was delivered all the same). Returns kNotFound if there is no such event.
   core::Status MarkDelivered(storage::Transaction& tx, int64_t id);
+  // Gives a claimed event back undelivered, untried (it waits behind an earlier event of its
+  // record that failed): claimable again at once, and claimed after that one.
+  core::Status Release(storage::Transaction& tx, int64_t id, const std::string& owner);
   // Records a failed delivery of `id` by `owner`: counts the attempt, releases the claim and
   // makes the event wait until `retry_at`. Does nothing if `owner` no longer holds the claim.
   core::Status MarkFailed(storage::Transaction& tx, int64_t id, const std::string& owner,

@@ -150,6 +150,30 @@ TEST_F(OutboxOnSqlite, WorkerDeliversInOrderAndRetriesFailuresWithBackoff) {
   EXPECT_EQ(rows.at(0).Int(0), 2);
 }
 
+TEST_F(OutboxOnSqlite, ARecordsLaterEventsWaitBehindItsFailedOneAndOthersGoOn) {
+  // Household 7 is created, then gets a member; person 1 changes between them.
+  for (auto [type, aggregate, id] : {std::tuple{"household.created", "household", "7"},
+                                     std::tuple{"person.updated", "person", "1"},
+                                     std::tuple{"household.member_added", "household", "7"}}) {
+    ASSERT_TRUE(db_->Write([&](storage::Transaction& tx) {
+                     return outbox_.Append(tx, type, aggregate, id, "{}");
+                   })
+                    .ok());
+  }
+  RecordingSink sink;
+  sink.failing = {1};
+  OutboxWorker worker(*db_, outbox_, sink, clock_, {.owner = "w", .batch = 10});
+  EXPECT_EQ(*worker.RunOnce(), 1);
+  EXPECT_EQ(sink.delivered, (std::vector<int64_t>{2}));  // not the member before the household
+  // While the household's first event waits for its retry, its second is not claimed.
+  EXPECT_TRUE(ClaimAs(*db_, outbox_, "other", 10).empty());
+  EXPECT_EQ(*worker.RunOnce(), 0);
+  sink.failing.clear();
+  clock_.Advance(1s);
+  EXPECT_EQ(*worker.RunOnce(), 2);
+  EXPECT_EQ(sink.delivered, (std::vector<int64_t>{2, 1, 3}));
+}
+
 TEST_F(OutboxOnSqlite, StartedWorkerDeliversWhatArrivesLater) {
   core::SystemClock clock;
   Outbox outbox(clock);

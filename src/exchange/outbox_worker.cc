@@ -1,6 +1,8 @@
 #include "exchange/outbox_worker.h"
 
 #include <algorithm>
+#include <set>
+#include <utility>
 
 #include "core/log.h"
 
@@ -19,10 +21,17 @@ core::StatusOr<int> OutboxWorker::RunOnce() {
     return core::Status::Ok();
   }));
   int delivered = 0;
+  // The records whose event failed in this batch: their later events wait behind it.
+  std::set<std::pair<std::string, std::string>> failed_records;
   for (const Event& event : batch) {
     {
       std::lock_guard lock(mu_);
       if (stopping_) break;
+    }
+    if (failed_records.count({event.aggregate_type, event.aggregate_id}) > 0) {
+      RETURN_IF_ERROR(db_.Write(
+          [&](storage::Transaction& tx) { return outbox_.Release(tx, event.id, options_.owner); }));
+      continue;
     }
     core::Status sent = sink_.Deliver(event);
     if (sent.ok()) {
@@ -32,6 +41,7 @@ core::StatusOr<int> OutboxWorker::RunOnce() {
       continue;
     }
     ++failed_;
+    failed_records.insert({event.aggregate_type, event.aggregate_id});
     // 1 s, 2 s, 4 s… up to the ceiling.
     const int shift = static_cast<int>(std::min<int64_t>(event.attempts, 20));
     const auto backoff = std::min<std::chrono::seconds>(std::chrono::seconds(int64_t{1} << shift), options_.max_backoff);

@@ -1111,6 +1111,11 @@ ALTER TABLE api_tokens ADD COLUMN requests_per_minute BIGINT;
 ALTER TABLE person_identifiers ADD COLUMN value_key TEXT NOT NULL DEFAULT '';
 CREATE INDEX person_identifiers_key ON person_identifiers (value_key);
 )sql"},
+      // The events of one record are delivered in their order even when one of them fails and
+      // waits for its retry (exchange/outbox.cc, Claim): the events still to deliver, by record.
+      {47, "events of a record in order", R"sql(
+CREATE INDEX outbox_aggregate_pending ON outbox (aggregate_type, aggregate_id, id) WHERE delivered_at IS NULL;
+)sql"},
   };
   return *migrations;
 }
