@@ -473,7 +473,11 @@ void AddPortalApplyPages(Router& router, const PageDeps& deps) {
       d["has_documents"] = !rows.empty();
       d["documents"] = std::move(rows);
       json kinds = json::array();
-      for (const auto& k : cases::DocumentKinds()) kinds.push_back({{"value", k}, {"text", T(deps, ctx, KindText(k))}});
+      const std::string chosen_kind = ctx.request.Query("kind");
+      for (const auto& k : cases::DocumentKinds()) {
+        kinds.push_back(
+            {{"value", k}, {"text", T(deps, ctx, KindText(k))}, {"selected", k == chosen_kind}});
+      }
       d["kinds"] = std::move(kinds);
       if (const std::string e = SignedQueryValue(ctx, "document_error"); !e.empty()) {
         d["e_file"] = T(deps, ctx, e);
@@ -497,10 +501,21 @@ void AddPortalApplyPages(Router& router, const PageDeps& deps) {
                   return ErrorFor(deps, ctx, core::Status::NotFound("no such application"));
                 }
                 const std::string back = fmt::format("/portal/applications/{}", *id);
-                auto fail = [&](const std::string& message) {
-                  return Response::Redirect(back + "?" + SignedQuery(ctx, "document_error", message) + "#documents");
-                };
                 auto parts = ParseMultipartForm(ctx.request);
+                // The kind chosen stays chosen when the file is refused: a smaller file sent next
+                // is not labelled as the form's first kind.
+                std::string chosen_kind;
+                if (parts) {
+                  if (auto k = parts->find("kind"); k != parts->end())
+                    chosen_kind = k->second.value;
+                }
+                auto fail = [&](const std::string& message) {
+                  std::string query = "?" + SignedQuery(ctx, "document_error", message);
+                  const auto& kinds = cases::DocumentKinds();
+                  if (std::find(kinds.begin(), kinds.end(), chosen_kind) != kinds.end())
+                    query += "&kind=" + chosen_kind;
+                  return Response::Redirect(back + query + "#documents");
+                };
                 if (!parts) return fail("Choose a file to send");
                 auto file = parts->find("file");
                 if (file == parts->end() || file->second.file_name.empty()) return fail("Choose a file to send");
@@ -523,6 +538,16 @@ void AddPortalApplyPages(Router& router, const PageDeps& deps) {
                 const std::string field = fields.empty() ? "" : fields.front().field;
                 if (field == "media_type") return fail("Send a PDF, JPEG or PNG file");
                 if (field == "kind") return fail("Choose what the document is");
+                // The size in the hint's words, not in bytes.
+                if (field == "content" &&
+                    fields.front().message.find("the limit is") != std::string::npos) {
+                  return fail("The file is too big: send one smaller than the limit");
+                }
+                if (field == "content" &&
+                    fields.front().message.find("is not a") != std::string::npos) {
+                  return fail(
+                      "The file is not the kind its name says: send a PDF, JPEG or PNG file");
+                }
                 return fail(page_support::Capitalised(fields.empty() ? done.status().message() : fields.front().message));
               }});
   router.Add({"GET", "/portal/applications/{id}", Auth::kPage, "", [&deps, application_page](Context& ctx) {

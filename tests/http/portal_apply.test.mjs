@@ -169,17 +169,19 @@ test('a person is screened once in the portal and applies to three programs of t
   assert.equal(seen.body.parts[0].answer, 'I brought them to the office on Main Street.');
   assert.equal(await sql(db, `SELECT count(*) FROM outbox WHERE type = 'application.information_received' AND aggregate_id = '${id}'`), '1');
   // A payslip for it, from the portal; a picture called a PDF is refused and nothing is kept.
-  const send = async (name, type, bytes) => {
+  const send = async (name, type, bytes, kind = 'payslip') => {
     const form = new FormData();
     form.append('csrf_token', hiddenCsrf(mine.text));
-    form.append('kind', 'payslip');
+    form.append('kind', kind);
     form.append('file', new Blob([bytes], { type }), name);
     return ana.go('POST', `/portal/applications/${id}/documents`, form);
   };
-  const fake = await send('payslip.pdf', 'application/pdf', Buffer.from([0x89, 0x50, 0x4e, 0x47, 1, 2, 3]));
+  const fake = await send('statement.pdf', 'application/pdf', Buffer.from([0x89, 0x50, 0x4e, 0x47, 1, 2, 3]), 'bank_statement');
   assert.equal(fake.status, 303);
   const refusedPage = await ana.go('GET', fake.headers.get('location').replace(/#.*/, ''));
-  assert.match(refusedPage.text, /href="#file">The file is not a PDF file/);
+  assert.match(refusedPage.text, /href="#file">The file is not the kind its name says: send a PDF, JPEG or PNG file/);
+  // The kind chosen stays chosen, so that the next file is not sent as the first kind.
+  assert.match(refusedPage.text, /<option value="bank_statement" selected>/);
   assert.equal(await sql(db, `SELECT count(*) FROM documents WHERE application_id = ${id}`), '0');
   const sent = await send('payslip-november.pdf', 'application/pdf', Buffer.from('%PDF-1.4\n% a payslip\n'));
   assert.equal(sent.status, 303);
