@@ -6,16 +6,17 @@
 #include <fmt/format.h>
 
 #include <algorithm>
+#include <cstdlib>
 #include <functional>
 #include <set>
-#include <cstdlib>
 
 #include "core/crypto.h"
 #include "core/utf8.h"
-#include "http/json_body.h"
 #include "http/address_throttle.h"
-#include "http/page_support.h"
 #include "http/dispatcher.h"
+#include "http/json_body.h"
+#include "http/page_support.h"
+#include "http/typed_number.h"
 #include "portal/oidc.h"
 #include "portal/portal_service.h"
 #include "portal/representative_service.h"
@@ -670,7 +671,9 @@ void AddPortalPages(Router& router, const PageDeps& deps) {
     if (!*acting) return ErrorFor(deps, ctx, core::Status::FailedPrecondition("link your account at a desk first"));
     const core::PersonId person = **acting;
     const auto form = ParseForm(ctx.request.body);
-    const std::string value = page_support::Trim(FormValue(form, field));
+    // A phone number typed in Arabic-Indic digits is kept in ASCII ones, as the agencies read it.
+    const std::string trimmed = page_support::Trim(FormValue(form, field));
+    const std::string value = field == "phone" ? AsciiDigits(trimmed) : trimmed;
     const json typed = {{"f_" + field, value}};
     if (const std::string mistake = check(value); !mistake.empty()) {
       return account_page(ctx, std::nullopt, typed, {{field, mistake}}, 400);
@@ -773,7 +776,8 @@ void AddPortalPages(Router& router, const PageDeps& deps) {
                   r.relationship = page_support::Trim(FormValue(form, "relationship"));
                   for (auto [it, end] = form.equal_range("scopes"); it != end; ++it) r.scopes.push_back(it->second);
                   std::vector<core::FieldError> errors;
-                  const std::string until = page_support::Trim(FormValue(form, "until"));
+                  const std::string until =
+                      AsciiDigits(page_support::Trim(FormValue(form, "until")));
                   if (!until.empty()) {
                     auto d = core::Date::Parse(until);
                     if (d.ok()) r.until = *d;

@@ -11,6 +11,7 @@
 #include "http/dispatcher.h"
 #include "http/json_body.h"
 #include "http/page_support.h"
+#include "http/typed_number.h"
 #include "sharing/consent_service.h"
 
 namespace http {
@@ -36,9 +37,9 @@ constexpr const char* kHowToWithdraw =
 
 // "2027-03-31" from the three boxes; "" when all are empty; nullopt when they are not a date.
 std::optional<std::string> UntilDate(const std::multimap<std::string, std::string>& form) {
-  const std::string day = Trim(FormValue(form, "until_day"));
-  const std::string month = Trim(FormValue(form, "until_month"));
-  const std::string year = Trim(FormValue(form, "until_year"));
+  const std::string day = AsciiDigits(Trim(FormValue(form, "until_day")));
+  const std::string month = AsciiDigits(Trim(FormValue(form, "until_month")));
+  const std::string year = AsciiDigits(Trim(FormValue(form, "until_year")));
   if (day.empty() && month.empty() && year.empty()) return std::string();
   try {
     size_t a = 0, b = 0, c = 0;

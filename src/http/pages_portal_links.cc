@@ -9,6 +9,7 @@
 #include "http/dispatcher.h"
 #include "http/json_body.h"
 #include "http/page_support.h"
+#include "http/typed_number.h"
 #include "identity/match_service.h"
 #include "portal/portal_service.h"
 
@@ -38,9 +39,9 @@ void Errors(const PageDeps& deps, const Context& ctx, json& d, const std::vector
 
 // "1985-03-27" from the three boxes; the boxes as typed when they are not a date.
 std::string BirthDate(const std::multimap<std::string, std::string>& form) {
-  const std::string day = Trim(FormValue(form, "dob_day"));
-  const std::string month = Trim(FormValue(form, "dob_month"));
-  const std::string year = Trim(FormValue(form, "dob_year"));
+  const std::string day = AsciiDigits(Trim(FormValue(form, "dob_day")));
+  const std::string month = AsciiDigits(Trim(FormValue(form, "dob_month")));
+  const std::string year = AsciiDigits(Trim(FormValue(form, "dob_year")));
   if (day.empty() && month.empty() && year.empty()) return "";
   auto digits = [](const std::string& s) {
     return !s.empty() && s.size() <= 4 && std::all_of(s.begin(), s.end(), [](char c) { return c >= '0' && c <= '9'; });

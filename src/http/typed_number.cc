@@ -42,6 +42,29 @@ std::string Plain(std::string_view text) {
   return out;
 }
 
+}  // namespace
+
+std::string AsciiDigits(std::string_view text) {
+  std::string out;
+  out.reserve(text.size());
+  for (size_t i = 0; i < text.size(); ++i) {
+    const auto b = static_cast<unsigned char>(text[i]);
+    const auto next = i + 1 < text.size() ? static_cast<unsigned char>(text[i + 1]) : 0;
+    if (b == 0xD9 && next >= 0xA0 && next <= 0xA9) {
+      out += static_cast<char>('0' + (next - 0xA0));
+      ++i;
+    } else if (b == 0xDB && next >= 0xB0 && next <= 0xB9) {
+      out += static_cast<char>('0' + (next - 0xB0));
+      ++i;
+    } else {
+      out += static_cast<char>(b);
+    }
+  }
+  return out;
+}
+
+namespace {
+
 // `s` without the currency signs at its start (after a minus) or end.
 std::string WithoutCurrency(std::string s) {
   static constexpr std::array<std::string_view, 5> kSigns = {"US$", "$", "£", "€", "USD"};

@@ -15,6 +15,10 @@ namespace http {
 // number: letters, groups that are not of three digits, more than two decimals in an amount.
 std::optional<std::string> NumberFromTyped(std::string_view text, bool money, char decimal_mark);
 
+// `text` with Arabic-Indic digits (U+0660-0669, U+06F0-06F9) written as ASCII digits, and
+// nothing else changed: for dates and phone numbers typed on a page in Arabic.
+std::string AsciiDigits(std::string_view text);
+
 // The decimal mark of a language ("es" → ',', "en" → '.').
 char DecimalMarkOf(std::string_view language);
 

@@ -41,6 +41,14 @@ TEST(NumberFromTyped, DropsCurrencySignsSpacesAndReadsArabicDigits) {
   EXPECT_EQ(Amount(".5"), "0.5");
 }
 
+TEST(AsciiDigits, WritesArabicIndicDigitsAsAsciiAndLeavesTheRest) {
+  EXPECT_EQ(AsciiDigits("٣٠"), "30");            // ٣٠
+  EXPECT_EQ(AsciiDigits("٠٥٠ ١٢٣"), "050 123");  // ٠٥٠ ١٢٣
+  EXPECT_EQ(AsciiDigits("۲۰۲۷"), "2027");        // ۲۰۲۷ (Persian)
+  EXPECT_EQ(AsciiDigits("+44 (0) 20-7946"), "+44 (0) 20-7946");
+  EXPECT_EQ(AsciiDigits("شارع 9"), "شارع 9");  // letters kept
+}
+
 TEST(NumberFromTyped, RefusesWhatIsNotClearlyOneAmount) {
   for (const char* text : {"abc", "12a", "1.200.50", "1,2,3", "1.20,500", "12,3456", "1.2005",
                            "1,00,000", "$", "3..5", "1,200,50.5", "1.200,505"}) {

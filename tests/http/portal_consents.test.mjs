@@ -58,7 +58,7 @@ test('a person gives a consent from the portal and withdraws it', T, async () =>
   const given = await ana.go('POST', '/portal/consents/new', [
     ['csrf_token', hiddenCsrf(form.text)], ['receiving_agency_id', `agency:${agency}`],
     ['categories', 'income'], ['categories', 'housing'], ['purpose', 'case_work'],
-    ['until_day', '31'], ['until_month', '12'], ['until_year', '2099'],
+    ['until_day', '٣١'], ['until_month', '١٢'], ['until_year', '٢٠٩٩'],  // as typed in Arabic
   ]);
   assert.equal(given.status, 303, given.text.slice(0, 400));
   assert.equal(given.headers.get('location'), '/portal?consented=1#consents');
