@@ -243,6 +243,7 @@ StatusOr<MappedRow> RowMapper::Map(const std::vector<std::string>& row, core::Ti
   Person& p = out.person;
   PersonName name;
   Address address;
+  std::vector<std::string> phone_targets, identifier_targets;  // the target behind each, in order
   for (const auto& [target, idx] : fields_) {
     std::vector<std::string> parts;
     for (size_t i : idx) parts.push_back(row[i]);
@@ -272,8 +273,10 @@ StatusOr<MappedRow> RowMapper::Map(const std::vector<std::string>& row, core::Ti
       p.preferred_language = value;
     } else if (target == "phone") {
       p.phones.push_back({"", value});
+      phone_targets.push_back(target);
     } else if (target == "mobile") {
       p.phones.push_back({"mobile", value});
+      phone_targets.push_back(target);
     } else if (target == "email") {
       p.emails.push_back({"", value});
     } else if (target == "address.line1") {
@@ -290,6 +293,7 @@ StatusOr<MappedRow> RowMapper::Map(const std::vector<std::string>& row, core::Ti
       address.country = value;
     } else {  // identifier.KIND
       p.identifiers.push_back({target.substr(11), value, ""});
+      identifier_targets.push_back(target);
     }
   }
   p.names.push_back(name);
@@ -298,24 +302,53 @@ StatusOr<MappedRow> RowMapper::Map(const std::vector<std::string>& row, core::Ti
     p.addresses.push_back(address);
   }
   if (Status v = CheckRecord(p, now); !v.ok()) {
-    // Name the column behind the first problem; never the value.
-    const auto& fe = v.fields().front();
-    std::string column;
+    // Name the column behind each problem, all of them at once; never the value.
     auto mapped = [&](const std::string& target) {
       auto it = column_of_.find(target);
       return it == column_of_.end() ? std::string() : it->second;
     };
-    if (fe.field.rfind("names", 0) == 0) column = mapped("family").empty() ? mapped("given") : mapped("family");
-    if (fe.field.rfind("birth_date", 0) == 0) column = mapped("birth_date");
-    if (fe.field.rfind("sex", 0) == 0) column = mapped("sex");
-    if (fe.field.rfind("phones", 0) == 0) column = mapped("phone").empty() ? mapped("mobile") : mapped("phone");
-    if (fe.field.rfind("emails", 0) == 0) column = mapped("email");
-    if (fe.field.rfind("addresses", 0) == 0) column = mapped("address.line1");
-    if (fe.field.rfind("identifiers", 0) == 0 && !p.identifiers.empty()) {
-      column = mapped("identifier." + p.identifiers.front().kind);
+    // "addresses/0/postcode" -> 0 and "postcode"; "phones/1" -> 1 and "".
+    auto split = [](const std::string& field, size_t prefix) {
+      std::pair<size_t, std::string> out{0, ""};
+      const size_t slash = field.find('/', prefix);
+      out.first = static_cast<size_t>(std::strtoul(field.c_str() + prefix, nullptr, 10));
+      if (slash != std::string::npos) out.second = field.substr(slash + 1);
+      return out;
+    };
+    auto column_of = [&](const std::string& field) -> std::string {
+      if (field.rfind("names/", 0) == 0) {
+        const std::string part = split(field, 6).second;
+        if (part == "given" || part == "family") return mapped(part);
+        return mapped("family").empty() ? mapped("given") : mapped("family");
+      }
+      if (field.rfind("addresses/", 0) == 0) {
+        const std::string part = split(field, 10).second;
+        const std::string target = part == "city" ? "address.city" : "address." + part;
+        if (!part.empty() && !mapped(target).empty()) return mapped(target);
+        return mapped("address.line1");
+      }
+      if (field.rfind("phones/", 0) == 0) {
+        const size_t i = split(field, 7).first;
+        return i < phone_targets.size() ? mapped(phone_targets[i]) : "";
+      }
+      if (field.rfind("identifiers/", 0) == 0) {
+        const size_t i = split(field, 12).first;
+        return i < identifier_targets.size() ? mapped(identifier_targets[i]) : "";
+      }
+      if (field.rfind("emails", 0) == 0) return mapped("email");
+      for (const char* plain : {"birth_date", "sex", "gender", "preferred_language"}) {
+        if (field.rfind(plain, 0) == 0) return mapped(plain);
+      }
+      return "";
+    };
+    std::string said;
+    for (const auto& fe : v.fields()) {
+      const std::string column = column_of(fe.field);
+      said += (said.empty() ? "" : "; ") + (column.empty()
+                                                ? fmt::format("{}: {}", fe.field, fe.message)
+                                                : fmt::format("column {}: {}", column, fe.message));
     }
-    return Status::InvalidArgument(column.empty() ? fmt::format("{}: {}", fe.field, fe.message)
-                                                  : fmt::format("column {}: {}", column, fe.message));
+    return Status::InvalidArgument(said);
   }
   return out;
 }

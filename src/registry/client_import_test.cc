@@ -171,6 +171,28 @@ TEST_F(ClientImportTest,
   EXPECT_EQ(Count("SELECT COUNT(*) FROM source_records"), 1);
 }
 
+TEST_F(ClientImportTest, EveryProblemOfARowIsNamedByItsOwnColumn) {
+  // A postcode too long was blamed on the street, a given name on the surname, and only the
+  // first problem of a row was named, so that a corrected file was refused again.
+  std::string rejects;
+  const std::string zip(300, '9');
+  auto s = Import(
+      "client_no,first_name,surname,dob,gender,house,street,zip,nin\n"
+      "H-1,\"Ama\tra\",Okonkwo,07/03/2984,F,3,Station Road," +
+          zip + ",\n",
+      &rejects);
+  ASSERT_TRUE(s.ok()) << s.status().ToString();
+  EXPECT_EQ(s->rejected, 1);
+  const std::string reason = rejects.substr(rejects.find('\n') + 1);
+  EXPECT_THAT(reason, ::testing::HasSubstr("column first_name: "));
+  EXPECT_THAT(reason, ::testing::HasSubstr("column dob: is in the future"));
+  EXPECT_THAT(reason, ::testing::HasSubstr("column zip: "));
+  EXPECT_THAT(reason, ::testing::Not(::testing::HasSubstr("column surname")));
+  EXPECT_THAT(reason, ::testing::Not(::testing::HasSubstr("house+street")));
+  EXPECT_EQ(reason.find(zip),
+            reason.rfind(zip));  // the value only in the record, never in the reason
+}
+
 TEST_F(ClientImportTest, ReimportingTheSameFileChangesNothingAndAChangedRowUpdates) {
   ASSERT_TRUE(Import(kFile).ok());
   const int64_t events = Count("SELECT COUNT(*) FROM outbox");
