@@ -280,6 +280,22 @@ StatusOr<Appointment> AppointmentService::Book(const authz::Principal& who, int6
           "the office is no longer open at that time; choose another");
     }
     ASSIGN_OR_RETURN(OfficeHours hours, queues_.hours().Get(tx, s.office));
+    // The same time booked again for the same person or contact (a form sent twice, a page
+    // reloaded) is the booking they have.
+    ASSIGN_OR_RETURN(
+        storage::Rows same,
+        tx.Query(
+            "SELECT reference FROM appointments WHERE slot_id = ? AND state = 'booked' AND "
+            "reference <> ? AND (person_id = ? OR (? = 0 AND person_id IS NULL AND contact = ?))",
+            {slot, replacing, person ? person->value : int64_t{-1}, int64_t{person ? 1 : 0},
+             contact}));
+    if (!same.empty()) {
+      // Its reference is not said: whoever typed someone else's contact would learn what cancels
+      // it.
+      return Status::AlreadyExists(
+          "this time is booked already for this person or contact: the reference was given "
+          "with the booking");
+    }
     // Someone booking for themselves (online, without staff) holds at most three coming
     // appointments at an office for one contact, so that no one takes a day's places.
     if (who.kind == authz::PrincipalKind::kCitizen) {

@@ -874,7 +874,8 @@ void AddOfficePages(Router& router, const PageDeps& deps) {
                     for (const auto& f : st.fields()) {
                       errors.push_back({{"field", "contact"}, {"message", Said(deps, ctx, Capitalised(f.message))}});
                     }
-                  } else if (st.code() == core::StatusCode::kFailedPrecondition) {
+                  } else if (st.code() == core::StatusCode::kFailedPrecondition ||
+                             st.code() == core::StatusCode::kAlreadyExists) {
                     errors.push_back({{"field", st.message().find("contact") != std::string::npos ? "contact" : "slot"},
                                       {"message", Said(deps, ctx, Capitalised(st.message()))}});
                   } else {
@@ -1045,7 +1046,8 @@ void AddOfficePages(Router& router, const PageDeps& deps) {
                     for (const auto& f : s.fields()) {
                       errors.push_back({{"field", "contact"}, {"message", Said(deps, ctx, Capitalised(f.message))}});
                     }
-                  } else if (s.code() == core::StatusCode::kFailedPrecondition) {
+                  } else if (s.code() == core::StatusCode::kFailedPrecondition ||
+                             s.code() == core::StatusCode::kAlreadyExists) {
                     errors.push_back({{"field", "contact"}, {"message", Said(deps, ctx, Capitalised(s.message()))}});
                   } else {
                     return ErrorFor(deps, ctx, s);

@@ -150,8 +150,10 @@ void AddPortalAppointmentPages(Router& router, const PageDeps& deps) {
                 auto booked = deps.appointments->Book(ctx.Who(), *slot, person, ContactFor(deps, ctx, person));
                 if (!booked.ok()) {
                   const auto code = booked.status().code();
-                  if (code == core::StatusCode::kFailedPrecondition || code == core::StatusCode::kInvalidArgument ||
-                      code == core::StatusCode::kNotFound) {
+                  if (code == core::StatusCode::kFailedPrecondition ||
+                      code == core::StatusCode::kInvalidArgument ||
+                      code == core::StatusCode::kNotFound ||
+                      code == core::StatusCode::kAlreadyExists) {
                     return page(ctx, person, "", T(deps, ctx, page_support::Capitalised(booked.status().message())));
                   }
                   return ErrorFor(deps, ctx, booked.status());

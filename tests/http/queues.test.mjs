@@ -309,6 +309,11 @@ test('booking online without an account: a free time, a reference, at most three
     assert.equal(r.status, 201, r.text.slice(0, 300));
     references.push(/data-testid="appointment-reference">([2-9A-Z-]+)</.exec(r.text)[1]);
   }
+  // The same time again for the same contact (a form sent twice) is the booking they have.
+  const twice = await book(slots[1], '+1 555 0142');
+  assert.equal(twice.status, 400);
+  assert.match(twice.text, /This time is booked already for this person or contact/);
+  assert.equal(await sql(db, `SELECT count(*) FROM appointments WHERE slot_id = ${slots[1]} AND state = 'booked'`), '1');
   const fourth = await book(slots[3], '+1 555 0142');
   assert.equal(fourth.status, 400);
   assert.match(fourth.text, /That contact has 3 appointments booked at the office already/);
