@@ -118,6 +118,23 @@ StatusOr<std::vector<Slot>> AppointmentService::CreateSlots(const authz::Princip
                                        {{"first", fmt::format("the queue has a slot at {} already",
                                                               hours.DateTime(core::Timestamp{start}))}});
       }
+      // Nor one that overlaps a slot of the queue: several people at one time are a slot's
+      // capacity.
+      const int64_t end = start + in.minutes * kMinuteMicros;
+      ASSIGN_OR_RETURN(
+          storage::Rows overlap,
+          tx.Query(
+              "SELECT starts_at FROM appointment_slots WHERE queue_id = ? AND starts_at < ? AND "
+              "ends_at > ? ORDER BY starts_at LIMIT 1",
+              {queue, end, start}));
+      if (!overlap.empty()) {
+        return Status::InvalidArgument(
+            "a slot would overlap one of the queue's",
+            {{i == 0 ? "first" : "count",
+              fmt::format("the slot at {} would overlap the queue's slot at {}",
+                          hours.DateTime(core::Timestamp{start}),
+                          hours.DateTime(core::Timestamp{overlap.at(0).Int(0)}))}});
+      }
       RETURN_IF_ERROR(tx.Execute("INSERT INTO appointment_slots (office_id, queue_id, starts_at, ends_at, capacity, "
                                  "booked, created_at) VALUES (?, ?, ?, ?, ?, 0, ?)",
                                  {office, queue, start, start + in.minutes * kMinuteMicros,

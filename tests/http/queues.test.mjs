@@ -143,6 +143,12 @@ test('appointments: slots opened, booked with a reference, cancelled, and never 
   assert.equal(made.body.items.length, 2);
   assertProblem(await desk.post(`/api/v1/queues/${queues.B.id}/slots`, { first: iso }), 403);
   assertProblem(await manager.post(`/api/v1/queues/${queues.B.id}/slots`, { first: 'tomorrow at nine' }), 400, { fields: ['first'] });
+  // A slot overlapping one of the queue's (09:10 against 09:00-09:20) is refused, and none is opened.
+  const overlapping = new Date(first.getTime() + 10 * 60 * 1000).toISOString().replace('.000Z', 'Z');
+  const slotsBefore = await sql(db, 'SELECT count(*) FROM appointment_slots');
+  assertProblem(await manager.post(`/api/v1/queues/${queues.B.id}/slots`, { first: overlapping, minutes: 30 }), 400,
+    { fields: ['first'], detail: /a slot would overlap one of the queue's/ });
+  assert.equal(await sql(db, 'SELECT count(*) FROM appointment_slots'), slotsBefore);
   const free = await request(server.url, 'GET', `/api/v1/queues/${queues.B.id}/slots`);
   assert.equal(free.status, 200);
   assert.equal(free.body.items.length, 2);
