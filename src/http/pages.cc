@@ -1724,6 +1724,17 @@ void AddPages(Router& router, const PageDeps& deps) {
                                                    ctx.request.request_id,
                                                    AddressThrottle::Key(ctx.request.client_address));
                 if (!session.ok()) {
+                  // The database failing (a full disk, say) is said as such, not as a wrong
+                  // password.
+                  switch (session.status().code()) {
+                    case core::StatusCode::kUnavailable:
+                    case core::StatusCode::kInternal:
+                    case core::StatusCode::kAborted:
+                    case core::StatusCode::kDeadlineExceeded:
+                      return ErrorFor(deps, ctx, session.status());
+                    default:
+                      break;
+                  }
                   const bool throttled = session.status().code() == core::StatusCode::kResourceExhausted;
                   // Told only to whoever typed the right password: it has expired.
                   const bool expired = session.status().code() == core::StatusCode::kFailedPrecondition;

@@ -10,7 +10,7 @@ import { execFile } from 'node:child_process';
 import { after, before, test } from 'node:test';
 import { promisify } from 'node:util';
 
-import { Client, countRows, issueToken, login, prepareDatabase, serve, sql } from './helpers.mjs';
+import { Client, Visitor, countRows, issueToken, kPassword, login, prepareDatabase, serve, sql } from './helpers.mjs';
 
 const T = { timeout: 60_000 };
 const execFileP = promisify(execFile);
@@ -64,6 +64,11 @@ test('no audit, no data: a read or a change that cannot be audited is refused wi
     const made = await staff.post('/api/v1/persons', { names: [{ use: 'official', given: 'Hemi', family: 'Walker' }] });
     assert.equal(made.status, 503, made.text);
     assert.equal(await countRows(db, 'persons'), people);
+    // Signing in with the right password is refused as the database's trouble, not as a wrong password.
+    const visitor = new Visitor(server.url);
+    const signIn = await visitor.submit('/login', '/login', { username: 'caseworker.city', password: kPassword, purpose: 'case_work' });
+    assert.equal(signIn.status, 503, signIn.text.slice(0, 300));
+    assert.doesNotMatch(signIn.text, /username or password is not right/);
   } finally {
     await write('DROP TRIGGER refuse_audit;');
   }
