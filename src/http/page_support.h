@@ -33,6 +33,8 @@ std::string Trim(std::string s);
 std::string LocalPath(const std::string& path, const std::string& otherwise);
 // `s` with its first letter in upper case: a service's message as a sentence on a page.
 std::string Capitalised(std::string s);
+// A role as people say it ("Front desk", "Administrator"), in the request's language.
+std::string RoleLabel(const PageDeps& deps, const Context& ctx, authz::Role role);
 // The language of the request: the one chosen with the language switcher (a cookie), else the
 // first of the browser's that onedoor speaks, else English.
 std::string LanguageOf(const Context& ctx);

@@ -378,4 +378,10 @@ void AddStaffPages(Router& router, const PageDeps& deps) {
   }
 }
 
+namespace page_support {
+std::string RoleLabel(const PageDeps& deps, const Context& ctx, authz::Role role) {
+  return http::RoleLabel(deps, ctx, role);
+}
+}  // namespace page_support
+
 }  // namespace http

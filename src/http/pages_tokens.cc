@@ -72,7 +72,8 @@ Response ListPage(const PageDeps& deps, const Context& ctx, const std::string& f
   for (auto it = tokens->rbegin(); it != tokens->rend(); ++it) {
     const accounts::ApiToken& t = *it;
     std::string roles;
-    for (auto r : t.roles) roles += (roles.empty() ? "" : ", ") + std::string(authz::RoleName(r));
+    for (auto r : t.roles)
+      roles += (roles.empty() ? "" : ", ") + page_support::RoleLabel(deps, ctx, r);
     std::string scopes;
     for (const auto& s : t.scopes) scopes += (scopes.empty() ? "" : ", ") + s;
     const bool revoked = t.revoked_at.has_value();
@@ -124,8 +125,13 @@ Response NewPage(const PageDeps& deps, const Context& ctx, int status, const For
   };
   json roles = json::array();
   for (authz::Role r : authz::AllRoles()) {
+    // Governance decides agreements as a person, never as a system: not offered.
+    if (r == authz::Role::kGovernance) continue;
     const std::string name(authz::RoleName(r));
-    roles.push_back({{"value", name}, {"id", "role-" + name}, {"label", name}, {"checked", picked("roles", name)}});
+    roles.push_back({{"value", name},
+                     {"id", "role-" + name},
+                     {"label", page_support::RoleLabel(deps, ctx, r)},
+                     {"checked", picked("roles", name)}});
   }
   d["roles"] = std::move(roles);
   json scopes = json::array();
@@ -139,6 +145,7 @@ Response NewPage(const PageDeps& deps, const Context& ctx, int status, const For
   for (const auto& e : errors) {
     std::string field = e.field;
     if (field.rfind("scopes", 0) == 0) field = "scopes";
+    if (field.rfind("roles", 0) == 0) field = "roles";
     if (field == "expires_in_days") field = "days";
     if (field == "requests_per_minute") field = "limit";
     const std::string message = field == "limit" ? LimitError(deps, ctx) : T(deps, ctx, Capitalised(e.message));

@@ -327,6 +327,15 @@ test('an administrator issues an API token, sees its secret once, and revokes it
   assert.equal(await sql(db, 'SELECT count(*) FROM api_tokens'), tokens);
 
   const form = await admin.go('GET', '/tokens/new');
+  // Roles as people say them; governance, which a token can never have, is not offered, and
+  // sent by hand it is named at the roles.
+  assert.match(form.text, /for="role-frontdesk">Front desk</);
+  assert.doesNotMatch(form.text, /value="governance"/);
+  const governance = await admin.go('POST', '/tokens', new URLSearchParams([
+    ['csrf_token', hiddenCsrf(form.text)], ['name', 'Board'], ['roles', 'governance'], ['scopes', 'persons:read'], ['days', '30']]));
+  assert.equal(governance.status, 400);
+  assert.deepEqual(errorSummary(governance.text).map(([f]) => f), ['role-frontdesk']);
+  assert.match(governance.text, /id="roles-error"/);
   const issued = await admin.go('POST', '/tokens', new URLSearchParams([
     ['csrf_token', hiddenCsrf(form.text)], ['name', 'Case system'], ['roles', 'caseworker'],
     ['scopes', 'persons:read'], ['scopes', 'cases:read'], ['days', '30']]));
@@ -345,7 +354,7 @@ test('an administrator issues an API token, sees its secret once, and revokes it
   const list = await admin.go('GET', '/tokens');
   const id = await sql(db, "SELECT id FROM api_tokens WHERE name = 'Case system'");
   const row = new RegExp(`data-testid="token-${id}">([\\s\\S]*?)</tr>`).exec(list.text)?.[1] ?? '';
-  assert.match(row, /Case system[\s\S]*caseworker[\s\S]*persons:read, cases:read[\s\S]*Active/);
+  assert.match(row, /Case system[\s\S]*Caseworker[\s\S]*persons:read, cases:read[\s\S]*Active/);
   assert.doesNotMatch(list.text, new RegExp(secret), 'the list never shows a secret');
 
   // Another agency's administrator and a caseworker cannot revoke it.
