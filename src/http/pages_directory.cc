@@ -244,6 +244,12 @@ void AddDirectoryPages(Router& router, const PageDeps& deps) {
                 }
                 // Pages: previous, next, and "page N of M".
                 const int64_t pages = (found->total + q->per_page - 1) / q->per_page;
+                if (q->page > 1 && q->page > pages) {
+                  return ErrorFor(deps, ctx,
+                                  core::Status::NotFound(fmt::format(
+                                      "there is no page {} of this list: it has {} page{}", q->page,
+                                      std::max<int64_t>(pages, 1), pages > 1 ? "s" : "")));
+                }
                 if (pages > 1) {
                   d["has_pages"] = true;
                   d["page_text"] = T(deps, ctx, "Page {page, number, ::group-off} of {pages, number, ::group-off}",

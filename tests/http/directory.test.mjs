@@ -104,6 +104,11 @@ test('services come in the HSDS page envelope, and pages count every match', T, 
   assert.equal(last.body.last_page, true);
   const beyond = await request(server.url, 'GET', '/hsds/services?per_page=6&page=9');
   assert.equal(beyond.body.empty, true);
+  // The directory's page past the last is not an empty directory: it is not there.
+  const pastEnd = await request(server.url, 'GET', '/directory?page=9');
+  assert.equal(pastEnd.status, 404);
+  assert.match(pastEnd.text, /there is no page 9 of this list: it has 2 pages/);
+  assert.doesNotMatch(pastEnd.text, /The directory is empty/);
   const ids = new Set();
   for (let page = 1; page <= 4; page += 1) {
     const r = await request(server.url, 'GET', `/hsds/services?per_page=6&page=${page}`);
