@@ -1,16 +1,18 @@
 // Moving a deployment between databases (`onedoor db copy`) and backing one up.
 
+#include <gtest/gtest.h>
+
 #include <algorithm>
 #include <atomic>
 #include <cstdint>
 #include <cstdlib>
+#include <filesystem>
+#include <fstream>
 #include <mutex>
 #include <set>
 #include <string>
 #include <thread>
 #include <vector>
-
-#include <gtest/gtest.h>
 
 #include "app/app.h"
 #include "app/demo_data.h"
@@ -223,6 +225,23 @@ TEST(Backup, SqliteBackupWhileWritingHasEveryAcknowledgedPerson) {
 // The PostgreSQL procedure of docs/operators.md, "Backing up PostgreSQL": pg_dump while the
 // deployment runs, pg_restore into a new database, and the restored database has every row and
 // an intact audit chain, and takes new records.
+TEST(Backup, AFailedBackupLeavesNoNewFileBehind) {
+  // SQLite would open an empty file left behind as an empty database: someone could take it for
+  // a backup. The source here is not a database, so the copy fails part-way.
+  testing_support::TempDir dir;
+  {
+    std::ofstream text(dir.File("notes.txt"));
+    text << std::string(8192, 'x');
+  }
+  Status s = storage::BackupSqlite(dir.File("notes.txt"), dir.File("backup.db"));
+  ASSERT_FALSE(s.ok());
+  EXPECT_FALSE(std::filesystem::exists(dir.File("backup.db")));
+  // A file that was there before is left as it was.
+  { std::ofstream old(dir.File("kept.db")); }
+  ASSERT_FALSE(storage::BackupSqlite(dir.File("notes.txt"), dir.File("kept.db")).ok());
+  EXPECT_TRUE(std::filesystem::exists(dir.File("kept.db")));
+}
+
 TEST(Backup, PostgresDumpAndRestoreKeepEveryRowAndTheAuditChain) {
   TempDir dir;
   auto& cluster = testing_support::PostgresEnvironment::Cluster();

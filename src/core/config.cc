@@ -78,7 +78,15 @@ const std::map<std::string, Setter>& Setters() {
        }},
       {"listen",
        [](Config& c, const std::string& v) {
-         if (v.rfind(':') == std::string::npos) return Status::InvalidArgument("must be host:port");
+         const size_t colon = v.rfind(':');
+         if (colon == std::string::npos) return Status::InvalidArgument("must be host:port");
+         // Checked here, before any database is opened or changed.
+         if (colon == 0) return Status::InvalidArgument("must name the host before the port, like 127.0.0.1:8080");
+         const std::string port = v.substr(colon + 1);
+         int number = 0;
+         if (port.empty() || !ParseIntInto(number, port, 0, 65535).ok()) {
+           return Status::InvalidArgument("must end with a port from 0 to 65535, like 127.0.0.1:8080");
+         }
          c.listen = v;
          return Status::Ok();
        }},

@@ -178,13 +178,26 @@ TEST_F(ConfigTest, WrongTypeNamesFileLineAndKey) {
 }
 
 TEST_F(ConfigTest, RejectsBadValues) {
-  for (const char* text : {"worker_threads: 0\n", "worker_threads: 2000\n", "worker_threads: 4.5\n",
-                           "read_connections: -1\n", "secure_cookies: maybe\n", "log_level: loud\n",
-                           "listen: localhost\n", "max_body_bytes: 99999999999999999999\n",
-                           "online_bookings_per_hour: 0\n", "temporary_password_days: 0\n",
-                           "temporary_password_days: 91\n", "user_requests_per_minute: -1\n",
-                           "token_requests_per_minute: 2000000000\n", "db: [a, b]\n",
-                           "db:\n  nested: 1\n", "db: \"\"\n", "db: ' '\n"}) {
+  for (const char* text : {"worker_threads: 0\n",
+                           "worker_threads: 2000\n",
+                           "worker_threads: 4.5\n",
+                           "read_connections: -1\n",
+                           "secure_cookies: maybe\n",
+                           "log_level: loud\n",
+                           "listen: localhost\n",
+                           "listen: 127.0.0.1:99999\n",
+                           "listen: ':8080'\n",
+                           "listen: '127.0.0.1:'\n",
+                           "max_body_bytes: 99999999999999999999\n",
+                           "online_bookings_per_hour: 0\n",
+                           "temporary_password_days: 0\n",
+                           "temporary_password_days: 91\n",
+                           "user_requests_per_minute: -1\n",
+                           "token_requests_per_minute: 2000000000\n",
+                           "db: [a, b]\n",
+                           "db:\n  nested: 1\n",
+                           "db: \"\"\n",
+                           "db: ' '\n"}) {
     const std::string path = Write(text);
     auto c = Config::Load(path);
     ASSERT_FALSE(c.ok()) << text;

@@ -506,6 +506,8 @@ Status BackupSqlite(const std::string& from, const std::string& to) {
     return Status::InvalidArgument(
         fmt::format("{} is the database itself: write the backup to another file", to));
   }
+  std::error_code exists_ec;
+  const bool existed = std::filesystem::exists(to, exists_ec);
   sqlite3* src = nullptr;
   sqlite3* dst = nullptr;
   int rc = sqlite3_open_v2(from.c_str(), &src, SQLITE_OPEN_READONLY, nullptr);
@@ -541,6 +543,13 @@ Status BackupSqlite(const std::string& from, const std::string& to) {
   }
   sqlite3_close_v2(src);
   sqlite3_close_v2(dst);
+  // A backup that failed (a full disk, say) leaves no new file behind, which SQLite would open as
+  // an empty database and someone might take for a backup.
+  if (!result.ok() && !existed) {
+    std::error_code ec;
+    std::filesystem::remove(to, ec);
+    std::filesystem::remove(to + "-journal", ec);
+  }
   return result;
 }
 
