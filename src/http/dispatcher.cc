@@ -229,7 +229,9 @@ Response Dispatcher::Dispatch(Request& request, std::string& route_name, std::op
   }
   route_name = route.pattern.rfind("/static/", 0) == 0 || route.pattern.rfind("/assets/", 0) == 0 ? "static"
                                                                                                     : route.pattern;
-  if (api && !request.query.empty()) {
+  // The API and the Open Referral (HSDS) endpoints refuse a query parameter they do not take:
+  // a misspelt filter would otherwise be ignored and every item answered.
+  if ((api || request.path.rfind("/hsds/", 0) == 0) && !request.query.empty()) {
     if (auto taken = options_.query_parameters.find(route.operation_id);
         taken != options_.query_parameters.end()) {
       std::vector<core::FieldError> unknown;
