@@ -44,6 +44,19 @@ Me LinkedPerson(const PageDeps& deps, Context& ctx, bool to_apply = true) {
   return {**acting, std::nullopt};
 }
 
+// An answer's mistake in the page's language: the engine's bounds ("must be at least 0") say
+// their number in a sentence the catalogues know.
+std::string AnswerError(const PageDeps& deps, const Context& ctx, const std::string& message) {
+  for (auto [prefix, sentence] : {std::pair{"must be at least ", "Must be at least {n}"},
+                                  std::pair{"must be at most ", "Must be at most {n}"}}) {
+    const std::string_view p(prefix);
+    if (message.rfind(p, 0) == 0 && message.find(' ', p.size()) == std::string::npos) {
+      return T(deps, ctx, sentence, {{"n", message.substr(p.size())}});
+    }
+  }
+  return T(deps, ctx, page_support::Capitalised(message));
+}
+
 // The engine's checks of the answers that could be read (their bounds and choices), named
 // beside those that could not, so that every mistake shows at once. Nothing is read or kept.
 void AddEngineErrors(const eligibility::RuleSet& rules, const eligibility::HouseholdInput& input,
@@ -207,7 +220,7 @@ void AddPortalApplyPages(Router& router, const PageDeps& deps) {
     std::set<std::string> asked;  // form names on the page
     for (const auto& e : field_errors) {
       const std::string id = page_support::FieldId(e.field);
-      by_id[id] = T(deps, ctx, page_support::Capitalised(e.message));
+      by_id[id] = AnswerError(deps, ctx, e.message);
       error_list.push_back({{"href", "#" + id}, {"message", by_id[id]}});
       // An answer with a mistake is asked again.
       const std::string name = e.field.rfind("members/", 0) == 0

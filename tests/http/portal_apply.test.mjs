@@ -82,7 +82,12 @@ test('a person is screened once in the portal and applies to three programs of t
     [['csrf_token', hiddenCsrf(page.text)], ['in.earned_income', 'lots'], ['in.unearned_income', '-5']]);
   assert.equal(both.status, 400);
   assert.match(both.text, /href="#in-earned_income"/);
-  assert.match(both.text, /href="#in-unearned_income"/);
+  assert.match(both.text, /href="#in-unearned_income">Must be at least 0</);
+  // In Spanish, the bound is said in Spanish too.
+  ana.cookies.set('onedoor_lang', 'es');
+  const spanish = await ana.go('POST', '/portal/check', [['csrf_token', hiddenCsrf(page.text)], ['in.unearned_income', '-5']]);
+  ana.cookies.delete('onedoor_lang');
+  assert.match(spanish.text, /href="#in-unearned_income">Debe ser al menos 0</);
 
   // Step by step until the rules need nothing more; each step carries the earlier answers.
   let done;
