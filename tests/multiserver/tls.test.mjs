@@ -29,6 +29,7 @@ let nginx;
 let ca;
 let httpsPort;
 let httpPort;
+let accessLog;
 
 // The guide's server blocks, with this run's ports, certificate and upstream.
 async function guideConfig({ upstream, cert, key }) {
@@ -46,7 +47,11 @@ async function guideConfig({ upstream, cert, key }) {
   swap('/etc/letsencrypt/live/onedoor.example.org/fullchain.pem', cert);
   swap('/etc/letsencrypt/live/onedoor.example.org/privkey.pem', key);
   swap('proxy_pass http://127.0.0.1:8080;', `proxy_pass http://${upstream};`);
-  return conf;
+  swap('access_log /var/log/nginx/onedoor.access.log onedoor_paths;', `access_log ${accessLog} onedoor_paths;`);
+  // The access log's format, declared in the http block as the guide says.
+  const format = /log_format onedoor_paths[^\n]*;/.exec(guide.slice(block.index + block[0].length));
+  assert.ok(format, 'docs/operators.md declares the log_format onedoor_paths after the server block');
+  return `${format[0]}\n${conf}`;
 }
 
 function get(urlPath, { headers = {}, method = 'GET', body } = {}) {
@@ -89,6 +94,7 @@ before(async () => {
     await chmod(key, 0o644);
   }
   const p = (name) => path.join(prefix, name);
+  accessLog = p('onedoor.access.log');
   const conf = `${user ? `user ${user.name} ${user.group};` : ''}
 daemon off;
 worker_processes 1;
@@ -147,8 +153,12 @@ test('over HTTPS: HSTS on every answer, the __Secure- form cookie, the __Host- s
   assert.equal(posted.status, 303, posted.text.slice(0, 200));
   const session = posted.headers['set-cookie'].find((c) => c.startsWith('__Host-onedoor_session='));
   assert.match(session, /; Path=\/; HttpOnly; SameSite=Lax; Max-Age=\d+; Secure$/);
-  const home = await get('/clients', { headers: { Cookie: session.split(';')[0] } });
+  const home = await get('/clients?q=Zyxwvut+Qqqplonk', { headers: { Cookie: session.split(';')[0] } });
   assert.equal(home.status, 200);
+  // nginx logs the search's path, never what was searched for.
+  const logged = await readFile(accessLog, 'utf8');
+  assert.match(logged, /"GET \/clients" 200/);
+  assert.doesNotMatch(logged, /Zyxwvut|Qqqplonk/);
   assert.equal(home.headers['strict-transport-security'], 'max-age=31536000; includeSubDomains');
   const api = await get('/api/v1/me', { headers: { Cookie: session.split(';')[0] } });
   assert.equal(api.status, 200);
