@@ -682,6 +682,9 @@ void AddPortalPages(Router& router, const PageDeps& deps) {
     if (!view.ok()) return ErrorFor(deps, ctx, view.status());
     registry::Person p = view->person;
     auto& points = p.*list;
+    // The record holds it already (the form sent twice, or reloaded): done, not a conflict.
+    if (!points.empty() && points.front().value == value)
+      return Response::Redirect("/portal?" + done + "=1#changes");
     if (points.empty()) {
       points.push_back({use, value});
     } else {

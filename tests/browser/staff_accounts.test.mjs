@@ -90,7 +90,7 @@ test('an administrator adds a member of staff, who then chooses their own passwo
     await main().getByRole('button', { name: 'Issue the token' }).click();
     await page.locator('.govuk-error-summary').getByText('A token needs at least one role').waitFor();
     await checkA11y(page, 'issue a token with errors');
-    await page.getByLabel('caseworker', { exact: true }).check();
+    await page.getByLabel('Caseworker', { exact: true }).check();
     await page.getByLabel('persons:read', { exact: true }).check();
     await main().getByRole('button', { name: 'Issue the token' }).click();
     await page.getByRole('heading', { level: 1, name: 'Token issued' }).waitFor();

@@ -145,6 +145,9 @@ test('a person lets their daughter act for them, within what they grant, and end
   const phoned = await mere.go('POST', '/portal/phone', { csrf_token: hiddenCsrf(mine.text), version: v2, phone: '٠٢١ ٥٥٥ ٠١٩٩' });
   assert.equal(phoned.status, 303, phoned.text.slice(0, 300));
   assert.match(await sql(db, `SELECT doc FROM persons WHERE id = ${person}`), /"value":"021 555 0199"/);
+  // Sent again (a double click, a reload), with the version it was sent with: done, not a conflict.
+  const twice = await mere.go('POST', '/portal/phone', { csrf_token: hiddenCsrf(mine.text), version: v2, phone: '021 555 0199' });
+  assert.equal(twice.status, 303, twice.text.slice(0, 300));
   assert.equal((await mere.go('GET', '/portal/check')).status, 403);
   const by = await sql(db, `SELECT reason FROM audit_log WHERE action = 'person.update' AND person_id = ${person} ORDER BY seq DESC LIMIT 1`);
   assert.match(by, /acted by the person's representative, grant \d+/);
