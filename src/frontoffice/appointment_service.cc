@@ -212,6 +212,30 @@ StatusOr<std::vector<Appointment>> AppointmentService::OfficeAppointments(const 
   return out;
 }
 
+StatusOr<std::vector<Appointment>> AppointmentService::BookedOutsideHours(
+    const authz::Principal& who, int64_t office) {
+  std::vector<Appointment> out;
+  RETURN_IF_ERROR(db_.Read([&](storage::Transaction& tx) -> Status {
+    out.clear();
+    RETURN_IF_ERROR(MaySee(tx, who, office));
+    ASSIGN_OR_RETURN(OfficeHours hours, queues_.hours().Get(tx, office));
+    ASSIGN_OR_RETURN(
+        storage::Rows rows,
+        tx.Query(
+            "SELECT a.reference FROM appointments a JOIN appointment_slots s ON s.id = a.slot_id "
+            "WHERE a.office_id = ? AND a.state = 'booked' AND s.starts_at > ? "
+            "ORDER BY s.starts_at, a.id LIMIT 1000",
+            {office, clock_.Now().micros}));
+    for (const auto& r : rows) {
+      ASSIGN_OR_RETURN(Appointment a, Load(tx, r.Text(0)));
+      ASSIGN_OR_RETURN(bool covered, hours.Covers(a.slot.starts_at, a.slot.ends_at));
+      if (!covered) out.push_back(std::move(a));
+    }
+    return Status::Ok();
+  }));
+  return out;
+}
+
 StatusOr<Slot> AppointmentService::GetSlot(int64_t slot) {
   Slot out;
   RETURN_IF_ERROR(db_.Read([&](storage::Transaction& tx) -> Status {

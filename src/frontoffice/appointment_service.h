@@ -69,6 +69,11 @@ class AppointmentService {
   // (appointment.list), as it is theirs to see who looked.
   core::StatusOr<std::vector<Appointment>> OfficeAppointments(const authz::Principal& who, int64_t office,
                                                               core::Timestamp from, core::Timestamp to);
+  // The office's coming appointments, still booked, that its opening hours no longer cover (the
+  // hours or time zone changed after they were booked), soonest first: someone should tell the
+  // clients. As OfficeSlots may see them.
+  core::StatusOr<std::vector<Appointment>> BookedOutsideHours(const authz::Principal& who,
+                                                              int64_t office);
   // One slot, full or not. Public, as the free ones are.
   core::StatusOr<Slot> GetSlot(int64_t slot);
   // The queue's slots with a free place between `from` and `to`, in order. Public.

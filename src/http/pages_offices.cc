@@ -461,8 +461,25 @@ void AddOfficePages(Router& router, const PageDeps& deps) {
                 if (forms.errors.empty()) {
                   auto set = deps.office_hours->Set(ctx.Who(), *office, change);
                   if (set.ok()) {
+                    std::string said = T(deps, ctx, "Opening hours saved");
+                    // Appointments booked before the change that now fall outside the hours stay
+                    // booked: the manager is told, so that the clients can be told.
+                    if (deps.appointments != nullptr) {
+                      auto outside = deps.appointments->BookedOutsideHours(ctx.Who(), *office);
+                      if (outside.ok() && !outside->empty()) {
+                        said =
+                            T(deps, ctx,
+                              "Opening hours saved. {count, plural, one {One booked appointment "
+                              "falls} other "
+                              "{{count, number, ::group-off} booked appointments fall}} outside "
+                              "them now, the first "
+                              "on {when}: tell the clients, or cancel on that day's appointments",
+                              {{"count", std::to_string(outside->size())},
+                               {"when", set->DateTime(outside->front().slot.starts_at)}});
+                      }
+                    }
                     return Response::Redirect(
-                        fmt::format("/offices/{}?{}", *office, SignedQuery(ctx, "done", T(deps, ctx, "Opening hours saved"))));
+                        fmt::format("/offices/{}?{}", *office, SignedQuery(ctx, "done", said)));
                   }
                   if (refused(set.status())) return ErrorFor(deps, ctx, set.status());
                   for (const auto& f : set.status().fields()) {

@@ -259,10 +259,16 @@ test('opening hours: public, set by the office\'s managers with every mistake na
   // The day closed after its slots were opened: they are no longer offered, nor booked.
   const freeA = async () => (await request(server.url, 'GET', `/api/v1/queues/${queues.A.id}/slots?from=${inside}`)).body.items.map((x) => x.id);
   assert.ok((await freeA()).includes(made.body.items[2].id));
-  const closed = await manager.put(`/api/v1/offices/${office}/hours`, {
-    time_zone: 'UTC', hours: [{ day: days[(later.getUTCDay() + 1) % 7], opens: '09:00', closes: '12:00' }],
+  // Closed on the office's page: the manager is told of the appointments booked that day.
+  const officePage = await manager.get(`/offices/${office}`);
+  const nextDay = ((later.getUTCDay() + 1) % 7) || 7;  // the form's days run Monday (1) to Sunday (7)
+  const closed = await manager.req('POST', `/offices/${office}/hours`, {
+    body: new URLSearchParams({ csrf_token: hiddenCsrf(officePage.text), time_zone: 'UTC', [`day${nextDay}`]: '09:00-12:00' }).toString(),
+    headers: { 'Content-Type': 'application/x-www-form-urlencoded' },
   });
-  assert.equal(closed.status, 200, closed.text);
+  assert.equal(closed.status, 303, closed.text.slice(0, 300));
+  const told = await manager.get(closed.headers.get('location'));
+  assert.match(told.text, /Opening hours saved\. (One booked appointment falls|\d+ booked appointments fall) outside them now, the first on \w+day/);
   assert.deepEqual(await freeA(), []);
   const tooLate = await desk.post('/api/v1/appointments', { slot_id: made.body.items[2].id, contact: 'late@example.org' });
   assertProblem(tooLate, 412, { detail: /the office is no longer open at that time; choose another/ });
