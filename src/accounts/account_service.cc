@@ -870,23 +870,31 @@ Status AccountService::SetPassword(const Principal& who, core::UserId id, const 
 }
 
 Status AccountService::ChangeOwnPassword(const Principal& who, const std::string& current,
-                                         const std::string& password) {
+                                         const std::string& password,
+                                         std::vector<core::FieldError> read_errors) {
   if (who.kind != PrincipalKind::kStaff && who.kind != PrincipalKind::kCitizen) {
     return Status::PermissionDenied("only a signed-in user changes their own password");
   }
   ASSIGN_OR_RETURN(User user, GetUser(who.user));
+  std::vector<core::FieldError> errors;
   // The current password is checked like a sign-in, with its throttling.
   auto session = Login(user.username, current, who.purpose, who.request_id);
   if (!session.ok()) {
-    if (session.status().code() == core::StatusCode::kUnauthenticated) {
-      return Status::InvalidArgument("the password was not changed", {{"current", "the current password is not right"}});
-    }
-    return session.status();
+    if (session.status().code() != core::StatusCode::kUnauthenticated) return session.status();
+    errors.push_back({"current", "the current password is not right"});
   }
-  // A temporary password an administrator typed is known to them: the new one must be another.
-  if (password == current) {
-    return Status::InvalidArgument("the password was not changed",
-                                   {{"password", "must differ from your current password"}});
+  if (session.ok() && password == current) {
+    // A temporary password an administrator typed is known to them: the new one must be another.
+    errors.push_back({"password", "must differ from your current password"});
+  } else if (std::string problem = PasswordProblem(password, user.username, user.email);
+             !problem.empty()) {
+    errors.push_back({"password", problem});
+  }
+  // Every mistake at once: the form's own (the new password typed twice differently) too.
+  errors = core::MergeFieldErrors(std::move(errors), read_errors);
+  if (!errors.empty()) {
+    if (session.ok()) (void)Logout(session->session_id);  // the check's session, given to no one
+    return Status::InvalidArgument("the password was not changed", std::move(errors));
   }
   // The check made a session of its own: SetPassword ends it with the others.
   return SetPassword(who, who.user, password);

@@ -207,8 +207,11 @@ class AccountService {
   // naming current ("the current password is not right"; counted as a failed sign-in, so that
   // the form cannot be used to guess it) or password (SetPassword's rules). Every session of the
   // account ends, this one too. kResourceExhausted when sign-in is throttled for the account.
+  // `read_errors` are the form's own (the new password typed twice differently), named with the
+  // rest, each field once.
   core::Status ChangeOwnPassword(const authz::Principal& who, const std::string& current,
-                                 const std::string& password);
+                                 const std::string& password,
+                                 std::vector<core::FieldError> read_errors = {});
 
   // Issues a token of `who`'s agency. Field errors: name (1-100 characters), roles (at least
   // one), scopes (at least one) and scopes/N (not in KnownScopes()). kFailedPrecondition when

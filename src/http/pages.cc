@@ -1774,10 +1774,12 @@ void AddPages(Router& router, const PageDeps& deps) {
                 if (ctx.Who().representation != 0) {
                   return ErrorFor(deps, ctx, core::Status::PermissionDenied("only the account's owner changes its password"));
                 }
+                std::vector<core::FieldError> read_errors;
                 if (password != FormValue(form, "confirm")) {
-                  return password_page(ctx, 400, {{"confirm", "the two new passwords are not the same"}});
+                  read_errors.push_back({"confirm", "the two new passwords are not the same"});
                 }
-                core::Status s = deps.accounts.ChangeOwnPassword(ctx.Who(), FormValue(form, "current"), password);
+                core::Status s = deps.accounts.ChangeOwnPassword(
+                    ctx.Who(), FormValue(form, "current"), password, read_errors);
                 if (s.code() == core::StatusCode::kInvalidArgument) return password_page(ctx, 400, s.fields());
                 if (s.code() == core::StatusCode::kResourceExhausted) {
                   return password_page(ctx, 429, {{"current", s.message()}});

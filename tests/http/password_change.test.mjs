@@ -40,6 +40,15 @@ test('staff change their own password, giving the current one', T, async () => {
   assert.equal(await sql(db, "SELECT count(*) FROM audit_log WHERE action = 'login.failed' AND actor = 'caseworker.state'"), '1');
   const mismatch = await change({ current: kPassword, password: 'a long walk on the beach', confirm: 'a long walk on the sand' });
   assert.match(mismatch.text, /href="#confirm">The two new passwords are not the same/);
+  // Every mistake at once: a wrong current password beside new ones that differ.
+  const both = await change({ current: 'not the password', password: 'a long walk on the beach', confirm: 'a long walk on the sand' });
+  assert.equal(both.status, 400);
+  assert.match(both.text, /href="#current">The current password is not right[\s\S]*href="#confirm">The two new passwords are not the same/);
+  // Checking a right current password leaves no session behind when the change is refused.
+  const userId = await sql(db, "SELECT id FROM users WHERE username = 'caseworker.state'");
+  const sessions = await sql(db, `SELECT count(*) FROM sessions WHERE user_id = ${userId}`);
+  assert.equal((await change({ current: kPassword, password: 'qwerty123456', confirm: 'qwerty123456' })).status, 400);
+  assert.equal(await sql(db, `SELECT count(*) FROM sessions WHERE user_id = ${userId}`), sessions);
   const common = await change({ current: kPassword, password: 'qwerty123456', confirm: 'qwerty123456' });
   assert.equal(common.status, 400);
   assert.match(common.text, /href="#password">This password is on a list of passwords known to attackers/);
