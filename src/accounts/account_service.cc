@@ -506,7 +506,12 @@ StatusOr<User> AccountService::CreateUser(const Principal& who, const NewUser& u
     username_taken = !taken.empty();
     return Status::Ok();
   }));
-  if (!errors.empty()) return Status::InvalidArgument("the account has invalid fields", std::move(errors));
+  if (!errors.empty()) {
+    // Named with the rest, so that the form is not sent again only to learn it.
+    if (username_taken)
+      errors.insert(errors.begin(), {"username", "that username is taken: choose another"});
+    return Status::InvalidArgument("the account has invalid fields", std::move(errors));
+  }
   if (username_taken) return Status::AlreadyExists("that username is taken");
 
   // Hashed outside the write: the single writer must not wait on Argon2id.

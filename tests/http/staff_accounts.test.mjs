@@ -76,6 +76,13 @@ test('an administrator adds an account whose owner chooses their own password be
   assert.equal(taken.status, 409);
   assert.match(taken.text, /That username is taken: choose another/);
   assert.match(taken.text, /value="Rita Newcomer"/, 'what was typed is kept');
+  // Beside other mistakes, it is named with them, not after they are put right.
+  const takenAndShort = await send(admin, '/staff/new', '/staff', {
+    display_name: 'Rita Newcomer', username: 'caseworker.city', password: 'short', roles: 'frontdesk',
+  });
+  assert.equal(takenAndShort.status, 400);
+  assert.match(takenAndShort.text, /href="#username">[^<]*that username is taken: choose another/i);
+  assert.match(takenAndShort.text, /href="#password">/);
   assert.equal(await sql(db, 'SELECT count(*) FROM users'), users);
 
   const made = await send(admin, '/staff/new', '/staff', {
