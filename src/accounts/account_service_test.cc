@@ -339,18 +339,15 @@ TEST_F(AccountServiceTest, PasswordsKnownToAttackersAndTheAccountsOwnWordsAreRef
     ASSERT_EQ(st.code(), StatusCode::kInvalidArgument) << known;
     EXPECT_EQ(st.fields()[0].message, "this password is on a list of passwords known to attackers: choose another");
   }
-  // The account's own words: its username, its e-mail address's name, the service's name.
-  nu.email = "jo.smith@example.org";
-  for (const char* own : {"my pw.list is long enough", "JO.SMITH-2026-winter", "onedoor for everyone"}) {
-    nu.password = own;
-    auto st = service_.CreateUser(sys_, nu).status();
-    ASSERT_EQ(st.code(), StatusCode::kInvalidArgument) << own;
-    EXPECT_EQ(st.fields()[0].message,
-              "must not contain your username, your e-mail address or the name of the service");
-  }
-  // A short address is still the address, and its name of three letters still its name.
-  nu.email = "li2@example.org";
-  for (const char* own : {"LI2@EXAMPLE.ORG extra", "li2@example.org", "the li2 of the river"}) {
+  // The account's own words: its username, its e-mail address's name, the service's name; a
+  // short address is still the address, and its name of three letters still its name.
+  for (auto [email, own] : {std::pair{"jo.smith@example.org", "my pw.list is long enough"},
+                            std::pair{"jo.smith@example.org", "JO.SMITH-2026-winter"},
+                            std::pair{"jo.smith@example.org", "onedoor for everyone"},
+                            std::pair{"li2@example.org", "LI2@EXAMPLE.ORG extra"},
+                            std::pair{"li2@example.org", "li2@example.org"},
+                            std::pair{"li2@example.org", "the li2 of the river"}}) {
+    nu.email = email;
     nu.password = own;
     auto st = service_.CreateUser(sys_, nu).status();
     ASSERT_EQ(st.code(), StatusCode::kInvalidArgument) << own;

@@ -314,13 +314,13 @@ StatusOr<Appointment> AppointmentService::Book(const authz::Principal& who, int6
       if (p.empty()) return Status::NotFound(fmt::format("no person has id {}", person->value));
     }
     const int64_t now = clock_.Now().micros;
-    if (s.starts_at.micros <= now) return Status::FailedPrecondition("the slot has begun; choose a later one");
-    ASSIGN_OR_RETURN(std::vector<Slot> open, WhileOpen(tx, {s}));
-    if (open.empty()) {
+    if (s.starts_at.micros <= now)
+      return Status::FailedPrecondition("the slot has begun; choose a later one");
+    ASSIGN_OR_RETURN(OfficeHours hours, queues_.hours().Get(tx, s.office));
+    ASSIGN_OR_RETURN(bool open, hours.Covers(s.starts_at, s.ends_at));
+    if (!open)
       return Status::FailedPrecondition(
           "the office is no longer open at that time; choose another");
-    }
-    ASSIGN_OR_RETURN(OfficeHours hours, queues_.hours().Get(tx, s.office));
     // The same time booked again for the same person or contact (a form sent twice, a page
     // reloaded) is the booking they have.
     ASSIGN_OR_RETURN(

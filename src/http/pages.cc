@@ -61,7 +61,9 @@ json Common(const PageDeps& deps, const Context& ctx, const std::string& title, 
     back += (back.find('?') == std::string::npos ? "?" : "&") + UrlEncode(k) + "=" + UrlEncode(v);
   }
   if (ctx.request.method != "GET" && ctx.request.method != "HEAD") {
-    back = "/";
+    const std::string home =
+        ctx.principal && ctx.principal->kind == authz::PrincipalKind::kCitizen ? "/portal" : "/";
+    back = home;
     if (auto referer = ctx.request.Header("referer")) {
       // Only its path and query: the switcher goes back on this site alone.
       std::string_view r = *referer;
@@ -69,11 +71,7 @@ json Common(const PageDeps& deps, const Context& ctx, const std::string& title, 
         const size_t path = r.find('/', scheme + 3);
         r = path == std::string_view::npos ? std::string_view("/") : r.substr(path);
       }
-      back = page_support::LocalPath(
-          std::string(r),
-          ctx.principal && ctx.principal->kind == authz::PrincipalKind::kCitizen ? "/portal" : "/");
-    } else if (ctx.principal && ctx.principal->kind == authz::PrincipalKind::kCitizen) {
-      back = "/portal";
+      back = page_support::LocalPath(std::string(r), home);
     }
   }
   json languages = json::array();

@@ -5,26 +5,40 @@
 
 namespace http {
 
-namespace {
-
-bool IsDigit(char c) { return c >= '0' && c <= '9'; }
-
-// The text with Arabic-Indic digits and marks made ASCII, and spaces (which group digits in
-// many languages) dropped.
-std::string Plain(std::string_view text) {
+std::string AsciiDigits(std::string_view text) {
   std::string out;
   out.reserve(text.size());
   for (size_t i = 0; i < text.size(); ++i) {
     const auto b = static_cast<unsigned char>(text[i]);
     const auto next = i + 1 < text.size() ? static_cast<unsigned char>(text[i + 1]) : 0;
-    const auto third = i + 2 < text.size() ? static_cast<unsigned char>(text[i + 2]) : 0;
     if (b == 0xD9 && next >= 0xA0 && next <= 0xA9) {  // U+0660–0669
       out += static_cast<char>('0' + (next - 0xA0));
       ++i;
     } else if (b == 0xDB && next >= 0xB0 && next <= 0xB9) {  // U+06F0–06F9
       out += static_cast<char>('0' + (next - 0xB0));
       ++i;
-    } else if (b == 0xD9 && next == 0xAB) {  // U+066B, the Arabic decimal separator
+    } else {
+      out += static_cast<char>(b);
+    }
+  }
+  return out;
+}
+
+namespace {
+
+bool IsDigit(char c) { return c >= '0' && c <= '9'; }
+
+// The text with Arabic-Indic digits and marks made ASCII, and spaces (which group digits in
+// many languages) dropped.
+std::string Plain(std::string_view typed) {
+  const std::string text = AsciiDigits(typed);
+  std::string out;
+  out.reserve(text.size());
+  for (size_t i = 0; i < text.size(); ++i) {
+    const auto b = static_cast<unsigned char>(text[i]);
+    const auto next = i + 1 < text.size() ? static_cast<unsigned char>(text[i + 1]) : 0;
+    const auto third = i + 2 < text.size() ? static_cast<unsigned char>(text[i + 2]) : 0;
+    if (b == 0xD9 && next == 0xAB) {  // U+066B, the Arabic decimal separator
       out += '.';
       ++i;
     } else if (b == 0xD9 && next == 0xAC) {  // U+066C, the Arabic thousands separator
@@ -41,29 +55,6 @@ std::string Plain(std::string_view text) {
   }
   return out;
 }
-
-}  // namespace
-
-std::string AsciiDigits(std::string_view text) {
-  std::string out;
-  out.reserve(text.size());
-  for (size_t i = 0; i < text.size(); ++i) {
-    const auto b = static_cast<unsigned char>(text[i]);
-    const auto next = i + 1 < text.size() ? static_cast<unsigned char>(text[i + 1]) : 0;
-    if (b == 0xD9 && next >= 0xA0 && next <= 0xA9) {
-      out += static_cast<char>('0' + (next - 0xA0));
-      ++i;
-    } else if (b == 0xDB && next >= 0xB0 && next <= 0xB9) {
-      out += static_cast<char>('0' + (next - 0xB0));
-      ++i;
-    } else {
-      out += static_cast<char>(b);
-    }
-  }
-  return out;
-}
-
-namespace {
 
 // `s` without the currency signs at its start (after a minus) or end.
 std::string WithoutCurrency(std::string s) {
