@@ -22,7 +22,8 @@ json EventsJson(const sharing::Consent& c) {
                       {"at", e.at.ToRfc3339()},
                       {"evidence", e.evidence},
                       {"document_ref", e.document_ref},
-                      {"reason", e.reason}});
+                      {"reason", e.reason_withheld ? json(nullptr) : json(e.reason)},
+                      {"reason_withheld", e.reason_withheld}});
   }
   return events;
 }

@@ -1422,7 +1422,7 @@ Response ClientPage(const PageDeps& deps, Context& ctx, const registry::PersonVi
       d["known_by"] = std::move(known);
     }
   }
-  if (deps.consents != nullptr) {
+  if (deps.consents != nullptr && sharing::ConsentService::ReadsConsents(ctx.Who())) {
     auto consents = deps.consents->ForPerson(ctx.Who(), p.id);
     if (consents.ok() && !consents->empty()) {
       json list = json::array();

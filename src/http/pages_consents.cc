@@ -190,7 +190,9 @@ Response ReceiptPage(const PageDeps& deps, Context& ctx, int64_t id, int status,
     events.push_back({{"event", ConsentWord(deps, ctx, e["event"])},
                       {"at", e["at"].get<std::string>().substr(0, 16)},
                       {"actor", e["actor"]},
-                      {"reason", e["reason"]}});
+                      {"reason", e.value("reason_withheld", false)
+                                     ? T(deps, ctx, "Kept by the agency that recorded it")
+                                     : e["reason"].get<std::string>()}});
   }
   d["events"] = std::move(events);
   d["json_href"] = fmt::format("/api/v1/consents/{}/receipt", id);

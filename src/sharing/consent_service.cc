@@ -437,7 +437,33 @@ StatusOr<Consent> ConsentService::Record(const authz::Principal& who, int64_t id
     return Status::Ok();
   }));
   if (after.empty()) return Status::NotFound(fmt::format("no consent has id {}", id));
+  ForReader(who, after.front());
   return std::move(after.front());
+}
+
+bool ConsentService::ReadsConsents(const authz::Principal& who) {
+  return who.kind == authz::PrincipalKind::kCitizen || IsRecordingRole(who);
+}
+
+namespace {
+authz::Decision ReaderRefusal(const authz::Principal& who) {
+  return {false,
+          fmt::format("no role of {} reads consents: caseworkers, specialists, coordinators and "
+                      "managers do",
+                      who.RoleList().empty() ? "(none)" : who.RoleList()),
+          {},
+          {}};
+}
+}  // namespace
+
+void ConsentService::ForReader(const authz::Principal& who, Consent& c) {
+  if (who.kind == authz::PrincipalKind::kCitizen) return;
+  for (auto& e : c.events) {
+    if (e.agency != who.agency && !e.reason.empty()) {
+      e.reason.clear();
+      e.reason_withheld = true;
+    }
+  }
 }
 
 StatusOr<Consent> ConsentService::Get(const authz::Principal& who, int64_t id,
@@ -445,7 +471,9 @@ StatusOr<Consent> ConsentService::Get(const authz::Principal& who, int64_t id,
   // Whether the role may read consents at all comes first, so that an unknown id tells nothing
   // to someone who could not read a consent anyway.
   if (who.kind != authz::PrincipalKind::kCitizen) {
-    const authz::Decision pre = gate_.DecidePerson(who, authz::Operation::kRead, core::PersonId{});
+    const authz::Decision pre =
+        ReadsConsents(who) ? gate_.DecidePerson(who, authz::Operation::kRead, core::PersonId{})
+                           : ReaderRefusal(who);
     if (!pre.allowed) {
       // The refusal is the same whether the consent exists or not; its entry names the person
       // when it does, so that it is in their access log.
@@ -473,6 +501,7 @@ StatusOr<Consent> ConsentService::Get(const authz::Principal& who, int64_t id,
         {action, "consent", std::to_string(id), found.front().person, d.allowed, d.reason});
   }));
   if (!d.allowed) return Status::PermissionDenied(d.reason);
+  ForReader(who, found.front());
   return std::move(found.front());
 }
 
@@ -486,7 +515,9 @@ StatusOr<std::vector<Consent>> ConsentService::ForPerson(const authz::Principal&
     return Status::Ok();
   }));
   if (!person_known) return Status::NotFound(fmt::format("no person has id {}", person.value));
-  const authz::Decision d = gate_.DecidePerson(who, authz::Operation::kRead, person);
+  const authz::Decision d = ReadsConsents(who)
+                                ? gate_.DecidePerson(who, authz::Operation::kRead, person)
+                                : ReaderRefusal(who);
   std::vector<Consent> out;
   RETURN_IF_ERROR(db_.Write([&](storage::Transaction& tx) -> Status {
     RETURN_IF_ERROR(audit_.Append(
@@ -497,6 +528,7 @@ StatusOr<std::vector<Consent>> ConsentService::ForPerson(const authz::Principal&
     return Status::Ok();
   }));
   if (!d.allowed) return Status::PermissionDenied(d.reason);
+  for (auto& c : out) ForReader(who, c);
   return out;
 }
 

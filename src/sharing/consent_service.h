@@ -51,7 +51,9 @@ struct ConsentEvent {
   core::Timestamp at;
   std::string evidence;
   std::string document_ref;
-  std::string reason;
+  std::string
+      reason;  // in the client's words: shown to the person and the agency that recorded the event
+  bool reason_withheld = false;  // a reason kept from the reader (ConsentService::Get, ForPerson)
 };
 
 struct Consent {
@@ -111,7 +113,10 @@ struct ConsentGrant {
 // the access gate lets them update, or by the person themself (a citizen may give and
 // withdraw their own consent). Every step is one transaction with its audit entry on the
 // person and an outbox event: consent.given, consent.paused, consent.resumed,
-// consent.withdrawn. Reads are gated and audited like the person's record. Thread-safe.
+// consent.withdrawn. Reads are gated and audited like the person's record, and need a role that
+// records consent (ReadsConsents): a consent says which agencies the person deals with, and why
+// they paused or withdrew one is in their own words, which only the agency that recorded the
+// step (and the person) reads. Thread-safe.
 class ConsentService {
  public:
   ConsentService(storage::Database& db, const authz::DataCategories& categories,
@@ -138,7 +143,12 @@ class ConsentService {
   core::StatusOr<Consent> Record(const authz::Principal& who, int64_t id, ConsentAction action,
                                  const std::string& reason, const std::string& document_ref = "");
 
-  // Gated and audited (`action` names the audit entry, e.g. consent.read). kNotFound.
+  // Whether `who` reads consents at all: the person themself, and staff or systems with a role
+  // that records consent. Others are refused (audited) by Get and ForPerson.
+  static bool ReadsConsents(const authz::Principal& who);
+
+  // Gated and audited (`action` names the audit entry, e.g. consent.read). kNotFound. The
+  // reasons of steps recorded by another agency are withheld from staff (reason_withheld).
   core::StatusOr<Consent> Get(const authz::Principal& who, int64_t id,
                               const std::string& action = "consent.read");
   // The person's consents, newest first; gated and audited. kNotFound (no such person).
@@ -172,6 +182,8 @@ class ConsentService {
  private:
   static core::StatusOr<std::vector<Consent>> Load(storage::Transaction& tx, const std::string& where,
                                             const storage::Params& params);
+  // Withholds from staff the reasons of steps their agency did not record.
+  static void ForReader(const authz::Principal& who, Consent& c);
   // Whether `who` may record for `person`: the gate for staff, own record for a citizen.
   authz::Decision MayRecord(const authz::Principal& who, core::PersonId person,
                             bool citizen_allowed) const;

@@ -320,6 +320,38 @@ TEST_P(ConsentServiceTest, WhoMayRecordAndReadIsCheckedAndAudited) {
             1);
 }
 
+TEST_P(ConsentServiceTest, FrontDeskReadsNoConsentsAndReasonsStayWithTheirAgency) {
+  Consent c = Given(To(kHarbour, {"income"}));
+  ASSERT_TRUE(
+      service_->Record(kCasey, c.id, ConsentAction::kWithdraw, "my ex-partner works there").ok());
+
+  // The front desk reads no consent, listed or one by one; each refusal is in the person's log.
+  EXPECT_EQ(service_->ForPerson(kFrank, kAda).status().code(), StatusCode::kPermissionDenied);
+  EXPECT_EQ(service_->Get(kFrank, c.id).status().code(), StatusCode::kPermissionDenied);
+  EXPECT_EQ(Count("SELECT COUNT(*) FROM audit_log WHERE action IN ('consent.list', 'consent.read') "
+                  "AND allowed = 0 AND person_id = 1"),
+            2);
+
+  auto reason_of = [&](const authz::Principal& who) -> std::pair<std::string, bool> {
+    auto got = service_->Get(who, c.id);
+    EXPECT_TRUE(got.ok()) << got.status().ToString();
+    if (!got.ok() || got->events.size() != 2) return {"?", false};
+    return {got->events[1].reason, got->events[1].reason_withheld};
+  };
+  // The agency that recorded the withdrawal, and the person, read the reason in their words.
+  EXPECT_EQ(reason_of(kCasey), std::make_pair(std::string("my ex-partner works there"), false));
+  EXPECT_EQ(reason_of(kAdaSelf), std::make_pair(std::string("my ex-partner works there"), false));
+  // Another agency's caseworker (the one withdrawn from among them) sees that it was withdrawn, not
+  // why.
+  const authz::Principal harbour = Staff(51, kHarbour, authz::Role::kCaseworker, "caseworker.ngo");
+  EXPECT_EQ(reason_of(harbour), std::make_pair(std::string(), true));
+  auto listed = service_->ForPerson(harbour, kAda);
+  ASSERT_TRUE(listed.ok()) << listed.status().ToString();
+  ASSERT_EQ(listed->size(), 1u);
+  EXPECT_EQ(listed->front().events.back().event, "withdrawn");
+  EXPECT_TRUE(listed->front().events.back().reason.empty());
+}
+
 INSTANTIATE_TEST_SUITE_P(Backends, ConsentServiceTest, ::testing::Values("sqlite", "postgres"),
                          [](const auto& info) { return info.param; });
 

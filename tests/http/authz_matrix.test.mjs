@@ -45,9 +45,10 @@ const kRules = {
   getPersonAccessLog: { allow: ['manager', 'auditor'], personal: true },
   getPersonAgencies: { allow: CLIENT, personal: true },
   listPersonChanges: { allow: CLIENT, personal: true },
-  listConsents: { allow: CLIENT, personal: true },
-  getConsent: { allow: CLIENT, personal: true },
-  getConsentReceipt: { allow: CLIENT, personal: true },
+  // Consents name the agencies a client deals with: casework roles read them (docs/staff.md).
+  listConsents: { allow: CASEWORK, personal: true },
+  getConsent: { allow: CASEWORK, personal: true },
+  getConsentReceipt: { allow: CASEWORK, personal: true },
   getHousehold: { allow: CLIENT, personal: true },
   getScreening: { allow: CLIENT, personal: true },
   listHouseholdScreenings: { allow: CLIENT, personal: true },

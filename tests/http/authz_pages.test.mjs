@@ -186,7 +186,7 @@ const kRules = {
   'GET /screening': { allow: CLIENT, url: () => `/screening?household=${ids.household}` },
   'POST /screening': { allow: STAFF, count: 'SELECT count(*) FROM screenings' },
   'GET /screenings/{id}': { allow: CLIENT },
-  'GET /consents/{id}/receipt': { allow: CLIENT },
+  'GET /consents/{id}/receipt': { allow: CASEWORK },
   // Consent is recorded and withdrawn by casework roles (docs/staff.md, "Consents and their receipts").
   'POST /consents/{id}/withdraw': { allow: CASEWORK, count: 'SELECT count(*) FROM consent_events' },
   'GET /clients/{id}/consents/new': { allow: CASEWORK },
