@@ -73,8 +73,11 @@ class ScreeningService {
   core::Date Today() const;
 
  private:
-  core::Status AuditMembers(const authz::Principal& who, const std::string& action, int64_t screening,
-                            const std::vector<core::PersonId>& members);
+  // `made_by` is the agency that made the screening (0 for several or for the portal): its staff
+  // read what they asked and were answered, whether or not the agency holds the members.
+  core::Status AuditMembers(const authz::Principal& who, const std::string& action,
+                            int64_t screening, const std::vector<core::PersonId>& members,
+                            int64_t made_by);
 
   storage::Database& db_;
   const RuleSet& rules_;

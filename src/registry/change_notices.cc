@@ -33,12 +33,12 @@ StatusOr<std::vector<KnownBy>> AgenciesThatKnow(storage::Transaction& tx, core::
 
 StatusOr<Holding> KnowsPerson(storage::Transaction& tx, core::AgencyId agency, core::PersonId person) {
   // The first row says whether the person exists and who registered them.
-  ASSIGN_OR_RETURN(storage::Rows rows,
-                   tx.Query("SELECT 0, created_agency FROM persons WHERE id = ? "
-                            "UNION ALL SELECT 1, agency_id FROM source_records WHERE person_id = ? AND agency_id = ? "
-                            "UNION ALL SELECT 2, s.agency_id FROM household_members m JOIN screenings s ON "
-                            "s.household_id = m.household_id WHERE m.person_id = ? AND s.agency_id = ?",
-                            {person.value, person.value, agency.value, person.value, agency.value}));
+  ASSIGN_OR_RETURN(
+      storage::Rows rows,
+      tx.Query(
+          "SELECT 0, created_agency FROM persons WHERE id = ? "
+          "UNION ALL SELECT 1, agency_id FROM source_records WHERE person_id = ? AND agency_id = ?",
+          {person.value, person.value, agency.value}));
   Holding out;
   for (const auto& r : rows) {
     if (r.Int(0) == 0) out.exists = true;

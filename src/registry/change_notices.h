@@ -30,11 +30,13 @@ struct KnownBy {
 
 struct Holding {
   bool exists = false;  // there is such a person
-  bool holds = false;   // the agency knows them in some capacity
+  bool holds = false;   // the agency registered them or keeps a source record of them
 };
 
-// Whether `person` exists and `agency` knows them in any capacity: one indexed probe per
-// capacity, for the access gate's every decision.
+// Whether `person` exists and `agency` holds them (registered them, or keeps a source record of
+// them): one indexed probe each, for the access gate's every decision. Screening a household puts
+// an agency in its members' directory (AgenciesThatKnow) but does not make it hold them: anyone
+// who may see a household could otherwise screen it and so read all of its members' data.
 core::StatusOr<Holding> KnowsPerson(storage::Transaction& tx, core::AgencyId agency, core::PersonId person);
 
 // Every agency that knows `person`, by agency name then capacity; empty for an unknown person.

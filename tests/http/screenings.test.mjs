@@ -193,3 +193,29 @@ test('rules screen --all re-screens every screened household, compares rule sets
   assert.equal(Number(await sql(db, "SELECT eligible_enrolled FROM take_up_counts WHERE program = 'snap' AND run_id = (SELECT max(id) FROM take_up_runs)")), 0);
   assert.equal(await sql(db, "SELECT agency_code FROM take_up_counts WHERE program = 'snap' LIMIT 1"), 'state-benefits');
 });
+
+test('screening a household the agency does not hold does not make it hold the members', T, async () => {
+  // A household none of whose members the state's benefits agency registered or keeps a record of.
+  const hid = Number(await sql(db, "SELECT m.household_id FROM household_members m JOIN persons p ON p.id = m.person_id " +
+    "JOIN agencies a ON a.id = p.created_agency WHERE m.end_date IS NULL GROUP BY m.household_id " +
+    "HAVING min(a.code) = 'city-social' AND max(a.code) = 'city-social' AND NOT EXISTS (SELECT 1 FROM source_records s " +
+    "JOIN household_members k ON k.person_id = s.person_id JOIN agencies b ON b.id = s.agency_id " +
+    "WHERE k.household_id = m.household_id AND b.code = 'state-benefits') ORDER BY m.household_id LIMIT 1"));
+  const member = Number(await sql(db, `SELECT person_id FROM household_members WHERE household_id = ${hid} AND end_date IS NULL ORDER BY id LIMIT 1`));
+  const state = await login(server.url, 'caseworker.state', { purpose: 'case_work' });
+  assertProblem(await state.get(`/api/v1/persons/${member}/history`), 403);
+
+  // Emergency access opens the household for that one request, and the screening is saved.
+  const glass = { headers: { 'X-Break-Glass': 'Family at risk of eviction tonight; screening for emergency help' } };
+  const r = await state.post('/api/v1/screenings', { household_id: hid, inputs: { earned_income: '900' } }, glass);
+  assert.equal(r.status, 201, r.text);
+
+  // The agency reads the screening it made; the members' record stays as closed as before.
+  assert.equal((await state.get(`/api/v1/screenings/${r.body.id}`)).status, 200);
+  assertProblem(await state.get(`/api/v1/persons/${member}/history`), 403);
+  assertProblem(await state.get(`/api/v1/persons/${member}`), 403);
+  // The screening is in the person's directory all the same: the agency is told of changes.
+  const known = await caseworker.get(`/api/v1/persons/${member}/agencies`);
+  assert.equal(known.status, 200, known.text);
+  assert.ok(known.body.items.some((k) => k.agency.code === 'state-benefits' && k.capacity === 'screened'), known.text);
+});
