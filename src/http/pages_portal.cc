@@ -523,8 +523,9 @@ void AddPortalPages(Router& router, const PageDeps& deps) {
       // A representative's entries say so (the audit log marks what they did as such, at the
       // time: not what their account did before or after the grant).
       const bool by_representative = e.representative;
-      const bool self =
-          r.user_id == who.user.value && r.agency_id == 0 && !representing && !by_representative;
+      // The person's own doings: "You" to them; their name to a representative reading their log.
+      const bool self = e.by_person || (r.user_id == who.user.value && r.agency_id == 0 &&
+                                        !representing && !by_representative);
       const bool citizen = r.agency_id == 0 && r.user_id != 0 && r.roles.empty();
       // Another person's portal account is let into this record only as a member of the
       // household (screening it, applying from it); refused, it may be anyone's.
@@ -533,6 +534,9 @@ void AddPortalPages(Router& router, const PageDeps& deps) {
       std::string by;
       if (by_representative)
         by = page_support::T(deps, ctx, "Your representative");
+      else if (self && representing)
+        by = d.contains("represented_name") ? d["represented_name"].get<std::string>()
+                                            : page_support::T(deps, ctx, "The person themself");
       else if (self)
         by = page_support::T(deps, ctx, "You");
       else if (housemate)

@@ -571,8 +571,18 @@ StatusOr<AccessLogPage> PersonService::AccessLog(const authz::Principal& who, co
     for (const auto& r : rows) agencies[r.Int(0)] = {r.Text(1), r.Text(2)};
     // The entries of an agency under a legal exception are seen by that agency's own auditors and
     // managers only: not by the person, nor by other agencies.
+    // The person's own portal accounts: what they did themselves (not as someone's representative).
+    std::set<int64_t> person_accounts;
+    ASSIGN_OR_RETURN(storage::Rows accounts,
+                     tx.Query("SELECT id FROM users WHERE person_id = ?", {id.value}));
+    for (const auto& r : accounts) person_accounts.insert(r.Int(0));
+    auto by_person = [&](const audit::Record& r) {
+      return r.agency_id == 0 && r.user_id != 0 && r.roles.empty() &&
+             person_accounts.count(r.user_id) > 0 && !audit::ActedByRepresentative(r.entry);
+    };
     auto hidden = [&](const audit::Record& r) {
       if (others_only && r.agency_id == 0 && r.user_id != 0 && r.user_id == who.user.value) return true;
+      if (others_only && by_person(r)) return true;
       if (!own && r.agency_id == who.agency.value) return false;
       auto it = agencies.find(r.agency_id);
       return it != agencies.end() &&
@@ -592,7 +602,11 @@ StatusOr<AccessLogPage> PersonService::AccessLog(const authz::Principal& who, co
         // given for it is for the agency's auditors.
         e.emergency = e.record.entry.allowed &&
                       e.record.entry.reason.find(authz::kBreakGlassMarker) != std::string::npos;
-        e.representative = audit::ActedByRepresentative(e.record.entry);
+        // Switching to act for the person is the first thing done under the grant.
+        e.representative =
+            audit::ActedByRepresentative(e.record.entry) ||
+            (e.record.entry.action == "representative.act" && e.record.entry.allowed);
+        e.by_person = by_person(e.record);
         e.by_reference = e.record.agency_id == 0 && e.record.user_id == 0 &&
                          e.record.actor == audit::kAppointmentReferenceActor;
         if (own) {

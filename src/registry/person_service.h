@@ -95,6 +95,7 @@ struct AccessLogEntry {
   bool emergency = false;  // the data was opened by emergency access (break-glass)
   bool representative = false;  // a representative acting for the person made it
   bool by_reference = false;    // made with an appointment's reference alone (no account)
+  bool by_person = false;       // the person's own portal account made it, not as a representative
 };
 
 struct AccessLogPage {

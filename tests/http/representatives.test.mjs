@@ -118,6 +118,11 @@ test('a person lets their daughter act for them, within what they grant, and end
   log = await accessLog();
   assert.match(log, /Someone else with an account<\/td>/, 'her attempt before the grant is still not her representative\'s');
 
+  // Mere, reading Ana's log for her, sees what Ana did herself under Ana's name.
+  const repLog = /data-testid="portal-access-log"[\s\S]*?<\/table>/.exec((await mere.go('GET', '/portal?all=1')).text)?.[0] ?? '';
+  assert.ok(repLog.includes(`<td class="govuk-table__cell">${name}</td>`), repLog);
+  assert.doesNotMatch(repLog, /Someone in your household/);
+
   // Ana ends it: Mere's session is her own again at once.
   const ended = await ana.go('POST', `/portal/representatives/${id}/end`, { csrf_token: hiddenCsrf(home.text) });
   assert.equal(ended.status, 303);
