@@ -125,23 +125,28 @@ core::StatusOr<frontoffice::HoursChange> ParseHoursChange(const json& body) {
   return change;
 }
 
-json TicketJson(const frontoffice::Ticket& t, bool with_person) {
-  json out = {{"id", t.id},
-              {"office_id", t.office},
-              {"queue", {{"id", t.queue}, {"name", t.queue_name}}},
-              {"label", t.label},
-              {"day", t.day},
-              {"priority", std::string(frontoffice::PriorityName(t.priority))},
-              {"state", t.state},
-              {"counter", t.counter ? json{{"id", *t.counter}, {"name", t.counter_name}} : json(nullptr)},
-              {"recalls", t.recalls},
-              {"arrived_at", t.arrived_at.ToRfc3339()},
-              {"called_at", Time(t.called_at)},
-              {"served_at", Time(t.served_at)},
-              {"finished_at", Time(t.finished_at)},
-              {"position", t.state == "waiting" ? json(t.position) : json(nullptr)},
-              {"estimated_minutes", t.state == "waiting" ? json(t.estimated_minutes) : json(nullptr)}};
-  if (with_person) out["person_id"] = t.person ? json(t.person->value) : json(nullptr);
+// `for_staff`: the client and the ticket's priority (urgent, accessibility needs...) are for
+// staff; anyone may follow a ticket by its id, and sees its place, not why it has it.
+json TicketJson(const frontoffice::Ticket& t, bool for_staff) {
+  json out = {
+      {"id", t.id},
+      {"office_id", t.office},
+      {"queue", {{"id", t.queue}, {"name", t.queue_name}}},
+      {"label", t.label},
+      {"day", t.day},
+      {"state", t.state},
+      {"counter", t.counter ? json{{"id", *t.counter}, {"name", t.counter_name}} : json(nullptr)},
+      {"recalls", t.recalls},
+      {"arrived_at", t.arrived_at.ToRfc3339()},
+      {"called_at", Time(t.called_at)},
+      {"served_at", Time(t.served_at)},
+      {"finished_at", Time(t.finished_at)},
+      {"position", t.state == "waiting" ? json(t.position) : json(nullptr)},
+      {"estimated_minutes", t.state == "waiting" ? json(t.estimated_minutes) : json(nullptr)}};
+  if (for_staff) {
+    out["person_id"] = t.person ? json(t.person->value) : json(nullptr);
+    out["priority"] = std::string(frontoffice::PriorityName(t.priority));
+  }
   return out;
 }
 

@@ -25,6 +25,37 @@ using page_support::Render;
 using page_support::T;
 using page_support::Trim;
 
+// The words for a ticket's priority, as the check-in form names them.
+std::string PriorityWords(frontoffice::Priority p) {
+  switch (p) {
+    case frontoffice::Priority::kAccessibility:
+      return "Accessibility needs";
+    case frontoffice::Priority::kUrgent:
+      return "Urgent";
+    case frontoffice::Priority::kAppointment:
+      return "Has an appointment";
+    case frontoffice::Priority::kNormal:
+      break;
+  }
+  return "None";
+}
+
+// A ticket's client for the desk: their name and number when the gate lets the desk see the
+// name (a read of the record, audited), else the number alone; and the link to their record.
+json ClientLine(const PageDeps& deps, Context& ctx, core::PersonId person) {
+  json out = {{"href", fmt::format("/clients/{}", person.value)},
+              {"text", T(deps, ctx, "client {id}", {{"id", std::to_string(person.value)}})}};
+  auto view = deps.persons.Get(ctx.Who(), person);
+  if (view.ok()) {
+    const std::string name = view->person.DisplayName();
+    if (!name.empty()) {
+      out["text"] = T(deps, ctx, "{name} (client {id})",
+                      {{"name", name}, {"id", std::to_string(person.value)}});
+    }
+  }
+  return out;
+}
+
 // The office's queue events as server-sent events, from the database (so that every server's
 // display sees every server's calls), polled twice a second.
 class DisplayStream : public Stream {
@@ -281,6 +312,14 @@ void AddQueuePages(Router& router, const PageDeps& deps) {
                                                         "called {count, plural, one {# more time} other {# more times}}",
                                                         {{"count", std::to_string(t->recalls)}})},
                                       {"priority", std::string(frontoffice::PriorityName(t->priority))}};
+                      // Why the visitor went first, and who they are when the desk said: the
+                      // counter serves them without asking again (the read is gated and audited).
+                      if (t->priority != frontoffice::Priority::kNormal) {
+                        d["current"]["priority_label"] = T(deps, ctx, PriorityWords(t->priority));
+                      }
+                      if (t->person) {
+                        d["current"]["client"] = ClientLine(deps, ctx, *t->person);
+                      }
                       json others = json::array();
                       for (const auto& q : *queues) {
                         if (q.id != t->queue) others.push_back({{"id", q.id}, {"name", q.code + " — " + q.name}});
@@ -290,6 +329,17 @@ void AddQueuePages(Router& router, const PageDeps& deps) {
                   }
                 }
                 if (const std::string f = SignedQueryValue(ctx, "done"); !f.empty()) d["flash"] = f;
+                if (const std::string issued = SignedQueryValue(ctx, "issued"); !issued.empty()) {
+                  auto n = ParseId(issued, "issued");
+                  auto t = n.ok() ? deps.queues->Get(*n)
+                                  : core::StatusOr<frontoffice::Ticket>(n.status());
+                  if (t.ok() && t->person) {
+                    const json client = ClientLine(deps, ctx, *t->person);
+                    d["flash"] =
+                        T(deps, ctx, "Ticket {label} issued for {client}",
+                          {{"label", t->label}, {"client", client["text"].get<std::string>()}});
+                  }
+                }
                 if (const std::string e = SignedQueryValue(ctx, "error"); !e.empty()) {
                   d["has_errors"] = true;
                   // A check-in's mistake names its field, which gets back what was chosen and
@@ -386,6 +436,11 @@ void AddQueuePages(Router& router, const PageDeps& deps) {
                                  fields.empty() ? t.status().message() : fields.front().message);
                   }
                   if (!t.ok()) return fail(t.status());
+                  if (person) {
+                    // The desk page names the client, so that a mistyped number is seen at once.
+                    return Response::Redirect("/desk?" +
+                                              SignedQuery(ctx, "issued", std::to_string(t->id)));
+                  }
                   return back("done", "Ticket {label} issued", {{"label", t->label}});
                 }
                 if (command == "check_in_appointment" && deps.appointments != nullptr) {

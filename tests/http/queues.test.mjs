@@ -73,10 +73,12 @@ test('visitors are called by priority then arrival, and the display sees every s
     { detail: /^A001 is marked as not come: it cannot be served$/ });
   assertProblem(await desk.post(`/api/v1/tickets/${b1.body.id}/actions`, { action: 'recall' }), 412,
     { detail: /^B001 is finished: it cannot be called again$/ });
-  // The public views: no person, and the feed of events in order.
+  // The public views: no person, no priority (why someone goes first), and the feed of events in order.
   const pub = await request(server.url, 'GET', `/api/v1/tickets/${a2.body.id}`);
   assert.equal(pub.status, 200);
   assert.equal(pub.body.person_id, undefined);
+  assert.equal(pub.body.priority, undefined);
+  assert.equal((await request(server.url, 'GET', `/api/v1/tickets/${b1.body.id}`)).body.priority, undefined);
   assert.equal(pub.body.position, 1);
   const events = await request(server.url, 'GET', `/api/v1/offices/${office}/queue-events?after=0`);
   const b1Steps = events.body.items.filter((e) => e.label === 'B001').map((e) => e.action);
@@ -119,6 +121,25 @@ test('the desk: a check-in with a mistake keeps what was chosen; a stale call do
   assert.match(refused.text, new RegExp(`${ticket.label} is still being served at Counter 1: finish or transfer it first`));
   assert.equal((await request(server.url, 'GET', `/api/v1/tickets/${ticket.id}`)).body.state, 'serving');
   assert.equal((await desk.post(`/api/v1/tickets/${ticket.id}/actions`, { action: 'finish' })).status, 200);
+
+  // A client checked in is named on the desk at once (a mistyped number shows), and the counter
+  // that calls them sees why they go first and who they are.
+  const registered = await desk.post('/api/v1/persons', { names: [{ use: 'official', given: 'Maria', family: 'Queuewell' }] });
+  assert.equal(registered.status, 201, registered.text);
+  const person = String(registered.body.id);
+  const name = 'Maria Queuewell';
+  const issued = await form({ command: 'check_in', queue: String(queues.A.id), priority: 'urgent', person });
+  assert.equal(issued.status, 303);
+  const shown = await desk.get(issued.headers.get('location'));
+  const label = /Ticket (A\d+) issued for/.exec(shown.text)?.[1];
+  assert.ok(shown.text.includes(`Ticket ${label} issued for ${name} (client ${person})`), shown.text.slice(0, 3000));
+  assert.ok(!issued.headers.get('location').includes(encodeURIComponent(name.split(' ')[0])), 'no name in the address');
+  const next = await desk.post(`/api/v1/counters/${counter}/call-next`, {});
+  assert.equal(next.body.ticket.label, label);
+  const atCounter = await desk.get('/desk');
+  assert.match(atCounter.text, /data-testid="current-priority">Urgent</);
+  assert.ok(atCounter.text.includes(`href="/clients/${person}">${name} (client ${person})</a>`));
+  assert.equal((await desk.post(`/api/v1/tickets/${next.body.ticket.id}/actions`, { action: 'finish' })).status, 200);
 });
 
 test('a ticket is never lost across a restart', T, async () => {
