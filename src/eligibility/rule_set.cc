@@ -1,5 +1,8 @@
 #include "eligibility/rule_set.h"
 
+#include <fmt/format.h>
+#include <yaml-cpp/yaml.h>
+
 #include <algorithm>
 #include <atomic>
 #include <filesystem>
@@ -10,12 +13,10 @@
 #include <sstream>
 #include <unordered_map>
 
-#include <fmt/format.h>
-#include <yaml-cpp/yaml.h>
-
 #include "core/crypto.h"
 #include "eligibility/decimal.h"
 #include "eligibility/expr/parser.h"
+#include "eligibility/yaml_keys.h"
 
 namespace eligibility {
 namespace {
@@ -382,10 +383,16 @@ class RuleLoader {
     try {
       root = YAML::Load(sources_[src].text);
     } catch (const YAML::Exception& e) {
-      Error(SourcePos{sources_[src].name, e.mark.line + 1, e.mark.column + 1}, "YAML: " + e.msg);
+      Error(SourcePos{sources_[src].name, e.mark.line + 1, e.mark.column + 1}, YamlErrorText(e));
       return;
     }
     if (!root || root.IsNull()) return;
+    if (auto dup = FirstDuplicateKey(root)) {
+      Error(PosOf(src, dup->second),
+            fmt::format("'{}' is given twice in the same place (first at line {}): each key once",
+                        dup->key, dup->first.line + 1));
+      return;
+    }
     if (!root.IsMap()) {
       Error(src, root, "a rules file is a map with inputs:, parameters: or program:");
       return;
@@ -533,6 +540,12 @@ class RuleLoader {
         }
         auto reference = Text(src, dv.second, "reference", true, fmt::format("the value of {} from {}", name, from->ToString()));
         if (!reference || reference->empty()) {
+          if (reference) {
+            Error(src, dv.second["reference"],
+                  fmt::format(
+                      "the value of {} from {} needs a reference: where the figure comes from",
+                      name, from->ToString()));
+          }
           ok = false;
           continue;
         }
@@ -571,6 +584,21 @@ class RuleLoader {
           if (v.table.empty()) {
             Error(src, value, "the table is empty");
             ok = false;
+          }
+          // A key left out would take the value of the one below it without a word.
+          for (size_t i = 1; i < v.table.size(); ++i) {
+            if (v.table[i].first - v.table[i - 1].first > decimal::kScale) {
+              Error(
+                  src, value,
+                  fmt::format(
+                      "the table of {} from {} has no value for {} {}: give every {} from {} to {}",
+                      name, from->ToString(), p.breakdown,
+                      decimal::ToString(v.table[i - 1].first + decimal::kScale), p.breakdown,
+                      decimal::ToString(v.table.front().first),
+                      decimal::ToString(v.table.back().first)));
+              ok = false;
+              break;
+            }
           }
         } else if (p.brackets) {
           if (!value.IsSequence() || value.size() == 0) {

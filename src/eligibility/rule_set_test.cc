@@ -37,8 +37,8 @@ parameters:
     breakdown: n
     last_reviewed: 2025-01-01
     values:
-      2025-01-01: {value: {1: 1000, 2: 1500, 4: 2000, additional: 300}, reference: "test A"}
-      2025-07-01: {value: {1: 1100, 2: 1600, 4: 2100, additional: 300}, reference: "test B"}
+      2025-01-01: {value: {1: 1000, 2: 1500, 3: 1750, 4: 2000, additional: 300}, reference: "test A"}
+      2025-07-01: {value: {1: 1100, 2: 1600, 3: 1850, 4: 2100, additional: 300}, reference: "test B"}
   t.rate:
     label: Rate
     type: number
@@ -592,6 +592,62 @@ TEST(RuleSetLoad, ABreakdownNamesAnIntegerInput) {
   EXPECT_NE(error.find("t.by_nothing: breakdown names 'nonexistent_thing', which is not an input"),
             std::string::npos)
       << error;
+}
+
+TEST(RuleSetLoad, KeysGivenTwiceGapsInTablesAndEmptyReferencesAreRefused) {
+  // A value's date copied and left unchanged: YAML would keep either silently.
+  EXPECT_EQ(LoadError(R"(parameters:
+  t.grant:
+    label: Grant
+    type: money
+    last_reviewed: 2025-01-01
+    values:
+      2025-07-01: {value: 400, reference: "x"}
+      2025-07-01: {value: 450, reference: "x"}
+)"),
+            "the rules have 1 problem:\nbad.yaml:8:7: '2025-07-01' is given twice in the same "
+            "place (first at "
+            "line 7): each key once");
+  // A household size given twice, and one left out (3 would take the limit of 2).
+  EXPECT_EQ(LoadError(R"(parameters:
+  t.limit:
+    label: Limit
+    type: money
+    breakdown: household_size
+    last_reviewed: 2025-01-01
+    values:
+      2025-01-01: {value: {1: 2100, 3: 3500, 3: 9999, additional: 720}, reference: "x"}
+)"),
+            "the rules have 1 problem:\nbad.yaml:8:46: '3' is given twice in the same place (first "
+            "at line 8): "
+            "each key once");
+  EXPECT_EQ(LoadError(R"(parameters:
+  t.limit:
+    label: Limit
+    type: money
+    breakdown: household_size
+    last_reviewed: 2025-01-01
+    values:
+      2025-01-01: {value: {1: 2100, 2: 2800, 4: 4200, additional: 720}, reference: "x"}
+)"),
+            "the rules have 1 problem:\nbad.yaml:8:27: the table of t.limit from 2025-01-01 has no "
+            "value for "
+            "household_size 3: give every household_size from 1 to 4");
+  // An empty reference is named where it is, not later as an unknown parameter.
+  EXPECT_EQ(LoadError(R"(parameters:
+  t.grant:
+    label: Grant
+    type: money
+    last_reviewed: 2025-01-01
+    values:
+      2025-07-01: {value: 400, reference: ""}
+)"),
+            "the rules have 1 problem:\nbad.yaml:7:43: the value of t.grant from 2025-07-01 needs "
+            "a reference: "
+            "where the figure comes from");
+  // Text with ": " reads as a map: the message says to quote it.
+  EXPECT_NE(LoadError("program: c\nname: Costs: {x} a month\n").find("must be in quotes"),
+            std::string::npos);
 }
 
 TEST(RuleSetLoad, AnEndBeforeTheStartIsRefused) {

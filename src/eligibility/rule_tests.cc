@@ -12,6 +12,7 @@
 #include "eligibility/decimal.h"
 #include "eligibility/evaluator.h"
 #include "eligibility/screening.h"
+#include "eligibility/yaml_keys.h"
 
 namespace eligibility {
 namespace {
@@ -77,10 +78,16 @@ core::StatusOr<RuleTestSummary> RunRuleTestText(const RuleSet& rules, const std:
   try {
     root = YAML::Load(text);
   } catch (const YAML::Exception& e) {
-    return core::Status::InvalidArgument(fmt::format("{}:{}:{}: YAML: {}", file, e.mark.line + 1, e.mark.column + 1, e.msg));
+    return core::Status::InvalidArgument(
+        fmt::format("{}:{}:{}: {}", file, e.mark.line + 1, e.mark.column + 1, YamlErrorText(e)));
   }
   RuleTestSummary summary;
   if (!root || root.IsNull()) return summary;
+  if (auto dup = FirstDuplicateKey(root)) {
+    return core::Status::InvalidArgument(fmt::format(
+        "{}:{}:{}: '{}' is given twice in the same place (first at line {}): each key once", file,
+        dup->second.line + 1, dup->second.column + 1, dup->key, dup->first.line + 1));
+  }
   if (!root.IsSequence()) return Bad(file, root, "a test file is a list of tests (each starting with '- name:')");
   // Check the whole file before running anything.
   struct Case {
