@@ -296,6 +296,30 @@ StatusOr<Consent> ConsentService::Give(const authz::Principal& who, core::Person
   const core::Timestamp now = clock_.Now();
   int64_t id = 0;
   RETURN_IF_ERROR(db_.Write([&](storage::Transaction& tx) -> Status {
+    // The same consent recorded again (the browser's Back and send, a double click) is one
+    // consent: a withdrawal of "the" consent would otherwise leave its twin in force. A signed
+    // form is recorded once while its consent stands; without a form (the person's own), the
+    // same grant by the same account within two minutes is the same.
+    {
+      ASSIGN_OR_RETURN(
+          storage::Rows same,
+          tx.Query(
+              "SELECT id FROM consents WHERE person_id = ? AND state IN ('active', 'paused') AND "
+              "COALESCE(receiving_agency_id, 0) = ? AND COALESCE(agency_kind, '') = ? AND scope = "
+              "? AND "
+              "categories = ? AND purpose = ? AND "
+              "(document_ref = ? AND (? <> '' OR (recorded_by = ? AND recorded_at >= ?))) "
+              "ORDER BY id LIMIT 1",
+              {person.value, g.receiving_agency ? g.receiving_agency->value : int64_t{0},
+               g.receiving_agency ? std::string() : g.agency_kind,
+               std::string(ConsentScopeName(g.scope)), JoinCategories(ids),
+               std::string(authz::PurposeName(g.purpose)), g.document_ref, g.document_ref,
+               who.user.value, now.micros - int64_t{120} * 1'000'000}));
+      if (!same.empty()) {
+        return Status::AlreadyExists(fmt::format(
+            "this consent is recorded already (consent {}); it is recorded once", same[0].Int(0)));
+      }
+    }
     ASSIGN_OR_RETURN(
         storage::Rows rows,
         tx.Query(

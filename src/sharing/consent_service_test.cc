@@ -352,6 +352,27 @@ TEST_P(ConsentServiceTest, FrontDeskReadsNoConsentsAndReasonsStayWithTheirAgency
   EXPECT_TRUE(listed->front().events.back().reason.empty());
 }
 
+TEST_P(ConsentServiceTest, TheSameConsentRecordedAgainIsRecordedOnce) {
+  Consent first = Given(To(kState, {"income"}));
+  // Sent again (Back and send): refused, naming the consent, and nothing more is recorded.
+  auto again = service_->Give(kCasey, kAda, To(kState, {"income"}));
+  EXPECT_EQ(again.status().code(), StatusCode::kAlreadyExists);
+  EXPECT_NE(again.status().message().find("consent " + std::to_string(first.id)),
+            std::string::npos);
+  // The same signed form later, by someone else, is the same consent while it stands.
+  clock_.Advance(std::chrono::hours(1));
+  const authz::Principal other = Staff(33, kCity, authz::Role::kCaseworker, "caseworker2.city");
+  EXPECT_EQ(service_->Give(other, kAda, To(kState, {"income"})).status().code(),
+            StatusCode::kAlreadyExists);
+  // Another form, or the same form once the consent is withdrawn, is a new consent.
+  ConsentGrant renewed = To(kState, {"income"});
+  renewed.document_ref = "DOC-2026-0002";
+  EXPECT_TRUE(service_->Give(other, kAda, renewed).ok());
+  ASSERT_TRUE(service_->Record(kCasey, first.id, ConsentAction::kWithdraw, "no longer").ok());
+  EXPECT_TRUE(service_->Give(kCasey, kAda, To(kState, {"income"})).ok());
+  EXPECT_EQ(Count("SELECT COUNT(*) FROM consents"), 3);
+}
+
 INSTANTIATE_TEST_SUITE_P(Backends, ConsentServiceTest, ::testing::Values("sqlite", "postgres"),
                          [](const auto& info) { return info.param; });
 
