@@ -18,7 +18,7 @@ libs=(-lyaml-cpp -lfmt -lsodium -lcrypto)
 case "$target" in
   rules)
     sources=(src/eligibility/decimal.cc src/eligibility/expr/parser.cc src/eligibility/rule_set.cc
-             src/eligibility/evaluator.cc src/eligibility/screening.cc)
+             src/eligibility/evaluator.cc src/eligibility/screening.cc src/eligibility/yaml_keys.cc)
     headers=(src/eligibility/*.h src/eligibility/expr/*.h)
     # Shipped rule files are the best seeds: real programs, parameters and inputs.
     seeds=(fuzz/corpus/rules rules/us rules/uk rules/demo) ;;

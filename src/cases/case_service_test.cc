@@ -95,6 +95,7 @@ class CaseTest : public ::testing::TestWithParam<std::string> {
     mere_ = mere->id;
   }
 
+  int forms_ = 0;
   int64_t Consent(core::AgencyId to, authz::Purpose purpose = authz::Purpose::kCaseWork) {
     sharing::ConsentGrant g;
     g.receiving_agency = to;
@@ -103,7 +104,7 @@ class CaseTest : public ::testing::TestWithParam<std::string> {
     g.legal_basis = "GDPR art. 6(1)(a)";
     g.valid_from = clock_.Now().UtcDate();
     g.how_to_withdraw = "Tell the coordinator.";
-    g.document_ref = "SF-1";
+    g.document_ref = "SF-" + std::to_string(++forms_);  // each a signed form of its own
     auto c = consents_->Give(kCityWorker, mere_, g);
     EXPECT_TRUE(c.ok()) << c.status().ToString();
     return c.ok() ? c->id : 0;
