@@ -17,7 +17,9 @@ using core::StatusOr;
 namespace {
 
 constexpr int64_t kMinuteMicros = 60'000'000;
-constexpr int64_t kMaxPeriodMicros = 366LL * 86'400'000'000;
+// 366 local days: an hour longer where they cross the autumn clock change (an hour of slack
+// more for zones whose change is not an hour).
+constexpr int64_t kMaxPeriodMicros = 366LL * 86'400'000'000 + 2LL * 3'600'000'000;
 
 bool Small(int64_t n, int min_cell) { return n > 0 && n < min_cell; }
 
