@@ -104,8 +104,8 @@ struct PersonFacts {
   // There is a person with that id. When not, the role decides alone (there is nothing to
   // withhold, and the caller answers "not found" after auditing).
   bool exists = true;
-  // The principal's agency holds the person: it registered them, keeps a source record of
-  // them or screened their household (the reference directory).
+  // The principal's agency holds the person: it registered them or keeps a source record of
+  // them (registry::KnowsPerson).
   bool holds = false;
   // When !holds: per category, in the order of DataCategories::categories().
   std::vector<CategoryFacts> categories;

@@ -88,15 +88,29 @@ StatusOr<Household> HouseholdService::Get(const authz::Principal& who, core::Hou
     // household category alone does not release them); the household's name, often the family's,
     // only where the reader sees some current member's.
     bool a_name_seen = false;
+    std::vector<authz::Decision> decisions;
     for (auto& m : out.members) {
       authz::Decision d = Decide(who, authz::Operation::kRead, m.person, &tx);
       if (own && !d.allowed) {
         d.allowed = true;
         d.reason = "a person sees who lives in their own household";
       }
-      RETURN_IF_ERROR(audit_.Append(tx, who, {"household.read", "household", std::to_string(id.value), m.person,
-                                              d.allowed, d.reason}));
       if (!d.allowed && refusal.empty()) refusal = d.reason;
+      decisions.push_back(std::move(d));
+    }
+    // A household one member of which the reader may not see is refused whole: then nothing of
+    // any member was shown, and each member's entry says so.
+    for (size_t i = 0; i < out.members.size(); ++i) {
+      const authz::Decision& d = decisions[i];
+      const bool shown = d.allowed && refusal.empty();
+      RETURN_IF_ERROR(audit_.Append(
+          tx, who,
+          {"household.read", "household", std::to_string(id.value), out.members[i].person, shown,
+           shown || !d.allowed ? d.reason : "not shown: the household has a member the reader may not see (" + refusal + ")"}));
+    }
+    for (size_t i = 0; i < out.members.size(); ++i) {
+      auto& m = out.members[i];
+      const authz::Decision& d = decisions[i];
       if (!own && !d.Sees(authz::Field::kNames)) {
         m.name.clear();
         m.name_withheld = true;

@@ -273,6 +273,36 @@ TEST_F(HouseholdServiceTest, GetListsCurrentMembersBeforePastOnes) {
                           M(amara_, "head", "2015-01-01", "2020-01-01")));
 }
 
+// Holds the one person it is given; nothing is shared of anyone else.
+class HoldsOne : public authz::PersonFactsSource {
+ public:
+  explicit HoldsOne(core::PersonId held) : held_(held) {}
+  core::StatusOr<authz::PersonFacts> Facts(storage::Transaction*, const Principal&, core::PersonId person) const override {
+    authz::PersonFacts f;
+    f.holds = person == held_;
+    return f;
+  }
+
+ private:
+  core::PersonId held_;
+};
+
+TEST_F(HouseholdServiceTest, AHouseholdRefusedForOneMemberIsAuditedAsShownToNone) {
+  Household h = MustCreate("Okonkwo family");
+  MustAdd(h.id, amara_, "head", D(2020, 1, 1));
+  MustAdd(h.id, chidi_, "child", D(2020, 1, 1));
+  HoldsOne facts(amara_);
+  authz::AccessGate gate(gate_.categories(), facts);
+  HouseholdService households(*db_, gate, audit_, outbox_, clock_);
+  auto out = households.Get(Caseworker(), h.id);
+  EXPECT_EQ(out.status().code(), StatusCode::kPermissionDenied);
+  // Nothing was shown: neither member's access log says their household was looked at.
+  EXPECT_EQ(Count("SELECT COUNT(*) FROM audit_log WHERE action = 'household.read' AND allowed = 1"), 0);
+  EXPECT_EQ(Count("SELECT COUNT(*) FROM audit_log WHERE action = 'household.read' AND allowed = 0 AND person_id = ?",
+                  {amara_.value}),
+            1);
+}
+
 TEST_F(HouseholdServiceTest, GetByGovernanceIsDeniedAndAudited) {
   Household h = MustCreate("Okonkwo family");
   MustAdd(h.id, amara_, "head", D(2020, 1, 1));
