@@ -313,9 +313,11 @@ Status AccountService::Refuse(const Principal& who, std::string action, std::str
 }
 
 void AccountService::AuditRefusedRequest(const Principal& who, const std::string& method, const std::string& route,
-                                         const std::string& reason) {
-  AuditAlone(who, MakeEntry("request.refused", "route", method + " " + route, reason.substr(0, 300),
-                            /*allowed=*/false));
+                                         const std::string& reason, std::optional<core::PersonId> about) {
+  audit::Entry e = MakeEntry("request.refused", "route", method + " " + route, reason.substr(0, 600),
+                             /*allowed=*/false);
+  e.person = about;
+  AuditAlone(who, std::move(e));
 }
 
 void AccountService::SpendPasswordHashTime(std::string_view password) {

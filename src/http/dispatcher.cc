@@ -12,6 +12,7 @@
 #include "core/log.h"
 #include "core/utf8.h"
 #include "http/address_throttle.h"
+#include "http/json_body.h"
 #include "http/multipart.h"
 #include "http/problem.h"
 
@@ -333,8 +334,16 @@ Response Dispatcher::Run(Request& request, const Route& route, Context& ctx) {
                        request.request_id);
       }
       if (!authz::HasCaseworkRole(*ctx.principal)) {
+        // The person it was asked for sees the attempt in their access log, with its reason.
+        std::optional<core::PersonId> about;
+        if (route.pattern.rfind("/api/v1/persons/{", 0) == 0) {
+          const size_t open = route.pattern.find('{');
+          const std::string name = route.pattern.substr(open + 1, route.pattern.find('}') - open - 1);
+          if (auto n = ParseId(ctx.Param(name), name); n.ok()) about = core::PersonId{*n};
+        }
         accounts_.AuditRefusedRequest(*ctx.principal, request.method, route.pattern,
-                                      "emergency access asked for without a casework role");
+                                      "emergency access asked for without a casework role: " + justification,
+                                      about);
         return Problem(core::Status::PermissionDenied(
                            "only caseworkers, specialists, coordinators and managers may use emergency access"),
                        request.request_id);

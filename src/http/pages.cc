@@ -2121,6 +2121,10 @@ void AddPages(Router& router, const PageDeps& deps) {
                 const auto form = ParseForm(ctx.request.body);
                 const std::string justification = Trim(FormValue(form, "justification"));
                 if (!MayBreakGlass(ctx.Who())) {
+                  deps.accounts.AuditRefusedRequest(
+                      ctx.Who(), "POST", "/clients/{id}/emergency",
+                      "emergency access asked for without a casework role: " + justification,
+                      core::PersonId{*id});
                   return ErrorFor(deps, ctx, core::Status::PermissionDenied(
                                                  "only caseworkers, specialists, coordinators and managers may use "
                                                  "emergency access"));

@@ -162,6 +162,19 @@ test('break-glass opens white and grey data, is flagged, and is reviewed by gove
   // Whose it was and the reason given stay with the trust's auditors; that it was an emergency does not.
   assert.ok(flagged.every((e) => e.agency === 'Harbour Community Trust' && e.reason === undefined), JSON.stringify(flagged));
   assert.ok(accessLog.body.items.some((e) => e.emergency === false && e.allowed), 'ordinary reads are not flagged');
+  // The front desk may not use emergency access: refused, by the API and by the page, each
+  // attempt in the person's access log with the reason it gave.
+  const desk = await login(server.url, 'frontdesk.state', { purpose: 'front_desk' });
+  assertProblem(await desk.get(`/api/v1/persons/${person}/history`, { headers: { 'X-Break-Glass': 'Desk emergency, need history' } }), 403);
+  const deskPage = await desk.get(`/clients/${person}`);
+  const refusedPage = await desk.req('POST', `/clients/${person}/emergency`, {
+    body: new URLSearchParams({ csrf_token: hiddenCsrf(deskPage.text) ?? desk.auth.csrf, justification: 'Desk emergency, by the page' }).toString(),
+    headers: { 'Content-Type': 'application/x-www-form-urlencoded' },
+  });
+  assert.equal(refusedPage.status, 403);
+  const attempts = (await cityManager.get(`/api/v1/persons/${person}/access-log?limit=200`)).body.items.filter((e) => !e.allowed && e.action === 'request.refused');
+  assert.equal(attempts.length, 2, JSON.stringify(attempts));
+  assert.equal(await count(`audit_log WHERE person_id = ${person} AND action = 'request.refused' AND reason LIKE '%Desk emergency%'`), 2);
   const pending = await greta.get('/api/v1/break-glass?state=pending');
   assert.equal(pending.status, 200, pending.text);
   const mine = pending.body.items.filter((g) => g.person_id === person);
