@@ -19,7 +19,7 @@ namespace sharing {
 using Capacity = registry::Capacity;
 using DirectoryEntry = registry::KnownBy;
 
-std::string_view CapacityName(Capacity c);   // "registered", "client_record", "screened"
+std::string_view CapacityName(Capacity c);   // "registered", "client_record", "screened", "applied"
 std::string_view CapacityLabel(Capacity c);  // "Registered the person"
 
 class ReferenceDirectory {

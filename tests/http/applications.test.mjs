@@ -91,6 +91,18 @@ test('one application, each part decided by its own agency by its statutory date
   assert.deepEqual(all.body.parts.map((p) => p.state), ['approved', 'pending']);
   assert.equal(await count(`outbox WHERE type LIKE 'application.%' AND aggregate_id = '${id}'`), 3);
   assert.equal(await count(`audit_log WHERE person_id = ${person} AND action IN ('application.submit', 'application.request_information', 'application.approve')`), 3);
+
+  // The applicant moves: the state, which decided their SNAP, is told, as the city's own
+  // change to the record tells every agency that knows them.
+  const current = await city.get(`/api/v1/persons/${person}`);
+  const { id: _id, version: _v, created_at: _c, updated_at: _u, household: _h, source_records: _s, ...body } = current.body;
+  const moved = await city.put(`/api/v1/persons/${person}`,
+    { ...body, addresses: [{ use: 'home', line1: '4 New Street', city: 'Northside' }] },
+    { headers: { 'If-Match': current.headers.get('etag') } });
+  assert.equal(moved.status, 200, moved.text);
+  assert.equal(await count(`change_notices n JOIN agencies a ON a.id = n.agency_id WHERE n.person_id = ${person} AND a.code = 'state-benefits'`), 1);
+  const known = await city.get(`/api/v1/persons/${person}/agencies`);
+  assert.ok(known.body.items.some((k) => k.agency.code === 'state-benefits' && k.capacity === 'applied'), known.text);
 });
 
 test('the apply form chooses the head of the household as applicant, whoever is listed first', T, async () => {
