@@ -312,10 +312,12 @@ Status AccountService::Refuse(const Principal& who, std::string action, std::str
   return Status::PermissionDenied(message);
 }
 
-void AccountService::AuditRefusedRequest(const Principal& who, const std::string& method, const std::string& route,
-                                         const std::string& reason, std::optional<core::PersonId> about) {
-  audit::Entry e = MakeEntry("request.refused", "route", method + " " + route, reason.substr(0, 600),
-                             /*allowed=*/false);
+void AccountService::AuditRefusedRequest(const Principal& who, const std::string& method,
+                                         const std::string& route, const std::string& reason,
+                                         std::optional<core::PersonId> about) {
+  audit::Entry e =
+      MakeEntry("request.refused", "route", method + " " + route, reason.substr(0, 600),
+                /*allowed=*/false);
   e.person = about;
   AuditAlone(who, std::move(e));
 }

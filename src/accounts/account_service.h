@@ -289,8 +289,9 @@ class AccountService {
   // refused (403, or 404) for `reason` — so that every refusal leaves a trace, whichever part of
   // the program refused. A failed write is logged, and the request stays refused.
   // `about`: the person the request was for, when the route names one (in their access log).
-  void AuditRefusedRequest(const authz::Principal& who, const std::string& method, const std::string& route,
-                           const std::string& reason, std::optional<core::PersonId> about = std::nullopt);
+  void AuditRefusedRequest(const authz::Principal& who, const std::string& method,
+                           const std::string& route, const std::string& reason,
+                           std::optional<core::PersonId> about = std::nullopt);
 
   // A principal for command-line tools and demo data: kind kSystem, role admin.
   static authz::Principal SystemPrincipal(std::string name = "system");

@@ -338,12 +338,13 @@ Response Dispatcher::Run(Request& request, const Route& route, Context& ctx) {
         std::optional<core::PersonId> about;
         if (route.pattern.rfind("/api/v1/persons/{", 0) == 0) {
           const size_t open = route.pattern.find('{');
-          const std::string name = route.pattern.substr(open + 1, route.pattern.find('}') - open - 1);
+          const std::string name =
+              route.pattern.substr(open + 1, route.pattern.find('}') - open - 1);
           if (auto n = ParseId(ctx.Param(name), name); n.ok()) about = core::PersonId{*n};
         }
-        accounts_.AuditRefusedRequest(*ctx.principal, request.method, route.pattern,
-                                      "emergency access asked for without a casework role: " + justification,
-                                      about);
+        accounts_.AuditRefusedRequest(
+            *ctx.principal, request.method, route.pattern,
+            "emergency access asked for without a casework role: " + justification, about);
         return Problem(core::Status::PermissionDenied(
                            "only caseworkers, specialists, coordinators and managers may use emergency access"),
                        request.request_id);

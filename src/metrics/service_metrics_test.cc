@@ -211,11 +211,13 @@ TEST_P(ServiceMetricsTest, OnlyTheAgencysManagersAndTheConsortiumsGovernanceSeeT
             StatusCode::kNotFound);
   // 366 local days that cross the autumn clock change are an hour longer; 367 days are too many.
   constexpr int64_t kHour = 3'600'000'000;
-  EXPECT_TRUE(service_->Compute(Staff(1, authz::Role::kManager), core::AgencyId{1},
-                                {week_.from, core::Timestamp{week_.from.micros + 366 * kDay + kHour}})
+  EXPECT_TRUE(service_
+                  ->Compute(Staff(1, authz::Role::kManager), core::AgencyId{1},
+                            {week_.from, core::Timestamp{week_.from.micros + 366 * kDay + kHour}})
                   .ok());
-  EXPECT_EQ(service_->Compute(Staff(1, authz::Role::kManager), core::AgencyId{1},
-                              {week_.from, core::Timestamp{week_.from.micros + 367 * kDay}})
+  EXPECT_EQ(service_
+                ->Compute(Staff(1, authz::Role::kManager), core::AgencyId{1},
+                          {week_.from, core::Timestamp{week_.from.micros + 367 * kDay}})
                 .status()
                 .code(),
             StatusCode::kInvalidArgument);

@@ -10,16 +10,20 @@ using core::StatusOr;
 StatusOr<std::vector<KnownBy>> AgenciesThatKnow(storage::Transaction& tx, core::PersonId person) {
   ASSIGN_OR_RETURN(
       storage::Rows rows,
-      tx.Query("SELECT k.capacity, a.id, a.code, a.name, k.since FROM ("
-               "SELECT 0 AS capacity, created_agency AS agency_id, created_at AS since FROM persons WHERE id = ? "
-               "UNION ALL SELECT 1, agency_id, MIN(created_at) FROM source_records WHERE person_id = ? "
-               "GROUP BY agency_id "
-               "UNION ALL SELECT 2, s.agency_id, MIN(s.created_at) FROM household_members m JOIN screenings s ON "
-               "s.household_id = m.household_id WHERE m.person_id = ? GROUP BY s.agency_id "
-               "UNION ALL SELECT 3, t.agency_id, MIN(p.created_at) FROM applications p JOIN application_parts t ON "
-               "t.application_id = p.id WHERE p.person_id = ? GROUP BY t.agency_id"
-               ") k JOIN agencies a ON a.id = k.agency_id ORDER BY a.name, a.id, k.capacity",
-               {person.value, person.value, person.value, person.value}));
+      tx.Query(
+          "SELECT k.capacity, a.id, a.code, a.name, k.since FROM ("
+          "SELECT 0 AS capacity, created_agency AS agency_id, created_at AS since FROM persons "
+          "WHERE id = ? "
+          "UNION ALL SELECT 1, agency_id, MIN(created_at) FROM source_records WHERE person_id = ? "
+          "GROUP BY agency_id "
+          "UNION ALL SELECT 2, s.agency_id, MIN(s.created_at) FROM household_members m JOIN "
+          "screenings s ON "
+          "s.household_id = m.household_id WHERE m.person_id = ? GROUP BY s.agency_id "
+          "UNION ALL SELECT 3, t.agency_id, MIN(p.created_at) FROM applications p JOIN "
+          "application_parts t ON "
+          "t.application_id = p.id WHERE p.person_id = ? GROUP BY t.agency_id"
+          ") k JOIN agencies a ON a.id = k.agency_id ORDER BY a.name, a.id, k.capacity",
+          {person.value, person.value, person.value, person.value}));
   std::vector<KnownBy> out;
   for (const auto& r : rows) {
     KnownBy e;

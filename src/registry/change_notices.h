@@ -18,7 +18,7 @@ enum class Capacity {
   kRegistered,    // its staff registered the person in the shared registry
   kClientRecord,  // it keeps its own record of the person (a source record)
   kScreened,      // it screened the person's household for programs
-  kApplied,       // the person applied to one of its programs (it decides a part of their application)
+  kApplied,  // the person applied to one of its programs (it decides a part of their application)
 };
 
 struct KnownBy {

@@ -106,7 +106,9 @@ StatusOr<Household> HouseholdService::Get(const authz::Principal& who, core::Hou
       RETURN_IF_ERROR(audit_.Append(
           tx, who,
           {"household.read", "household", std::to_string(id.value), out.members[i].person, shown,
-           shown || !d.allowed ? d.reason : "not shown: the household has a member the reader may not see (" + refusal + ")"}));
+           shown || !d.allowed ? d.reason
+                               : "not shown: the household has a member the reader may not see (" +
+                                     refusal + ")"}));
     }
     for (size_t i = 0; i < out.members.size(); ++i) {
       auto& m = out.members[i];

@@ -277,7 +277,8 @@ TEST_F(HouseholdServiceTest, GetListsCurrentMembersBeforePastOnes) {
 class HoldsOne : public authz::PersonFactsSource {
  public:
   explicit HoldsOne(core::PersonId held) : held_(held) {}
-  core::StatusOr<authz::PersonFacts> Facts(storage::Transaction*, const Principal&, core::PersonId person) const override {
+  core::StatusOr<authz::PersonFacts> Facts(storage::Transaction*, const Principal&,
+                                           core::PersonId person) const override {
     authz::PersonFacts f;
     f.holds = person == held_;
     return f;
@@ -297,8 +298,10 @@ TEST_F(HouseholdServiceTest, AHouseholdRefusedForOneMemberIsAuditedAsShownToNone
   auto out = households.Get(Caseworker(), h.id);
   EXPECT_EQ(out.status().code(), StatusCode::kPermissionDenied);
   // Nothing was shown: neither member's access log says their household was looked at.
-  EXPECT_EQ(Count("SELECT COUNT(*) FROM audit_log WHERE action = 'household.read' AND allowed = 1"), 0);
-  EXPECT_EQ(Count("SELECT COUNT(*) FROM audit_log WHERE action = 'household.read' AND allowed = 0 AND person_id = ?",
+  EXPECT_EQ(Count("SELECT COUNT(*) FROM audit_log WHERE action = 'household.read' AND allowed = 1"),
+            0);
+  EXPECT_EQ(Count("SELECT COUNT(*) FROM audit_log WHERE action = 'household.read' AND allowed = 0 "
+                  "AND person_id = ?",
                   {amara_.value}),
             1);
 }

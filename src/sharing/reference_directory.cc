@@ -15,7 +15,8 @@ std::string_view CapacityName(Capacity c) {
     case Capacity::kRegistered: return "registered";
     case Capacity::kClientRecord: return "client_record";
     case Capacity::kScreened: return "screened";
-    case Capacity::kApplied: return "applied";
+    case Capacity::kApplied:
+      return "applied";
   }
   return "unknown";
 }
@@ -25,7 +26,8 @@ std::string_view CapacityLabel(Capacity c) {
     case Capacity::kRegistered: return "Registered the person";
     case Capacity::kClientRecord: return "Keeps a client record";
     case Capacity::kScreened: return "Screened the household for programs";
-    case Capacity::kApplied: return "Decides an application of the person";
+    case Capacity::kApplied:
+      return "Decides an application of the person";
   }
   return "Unknown";
 }
