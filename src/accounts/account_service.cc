@@ -1282,6 +1282,11 @@ Status AccountService::Logout(const std::string& session_id) {
                               {id_hash}));
     if (rows.empty()) return Status::Ok();
     RETURN_IF_ERROR(tx.Execute("DELETE FROM sessions WHERE id_hash = ?", {id_hash}).status());
+    // Signed out of the last session, the account leaves its counter: no one is there any more.
+    ASSIGN_OR_RETURN(
+        storage::Rows left,
+        tx.Query("SELECT 1 FROM sessions WHERE user_id = ? LIMIT 1", {rows[0].Int(0)}));
+    if (left.empty()) RETURN_IF_ERROR(LeaveCounters(tx, core::UserId{rows[0].Int(0)}));
     Principal who;
     who.kind = rows[0].Text(1) == "citizen" ? PrincipalKind::kCitizen : PrincipalKind::kStaff;
     who.user = core::UserId{rows[0].Int(0)};

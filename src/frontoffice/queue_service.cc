@@ -334,6 +334,21 @@ StatusOr<Counter> QueueService::SignOut(const authz::Principal& who, int64_t cou
     if (staff != who.user.value && !who.HasRole(authz::Role::kManager)) {
       return Status::FailedPrecondition("you are not signed in at this counter");
     }
+    // Whoever leaves their own counter settles its visitor first, who would otherwise stay called
+    // there with no one to serve them; a manager freeing the counter of someone gone may.
+    if (staff == who.user.value) {
+      ASSIGN_OR_RETURN(
+          storage::Rows current,
+          tx.Query("SELECT label, state FROM tickets WHERE counter_id = ? AND state IN "
+                   "('called', 'serving') ORDER BY id LIMIT 1",
+                   {counter}));
+      if (!current.empty()) {
+        return Status::FailedPrecondition(
+            fmt::format("{} is still {} {}: finish it, transfer it{} first", current.at(0).Text(0),
+                        current.at(0).Text(1) == "called" ? "called to" : "being served at",
+                        out.name, current.at(0).Text(1) == "called" ? " or mark it not here" : ""));
+      }
+    }
     RETURN_IF_ERROR(tx.Execute("UPDATE counters SET staff_user_id = NULL, staff = '', signed_in_at = NULL WHERE id = ?",
                                {counter})
                         .status());

@@ -136,6 +136,9 @@ test('the desk: a check-in with a mistake keeps what was chosen; a stale call do
   assert.ok(!issued.headers.get('location').includes(encodeURIComponent(name.split(' ')[0])), 'no name in the address');
   const next = await desk.post(`/api/v1/counters/${counter}/call-next`, {});
   assert.equal(next.body.ticket.label, label);
+  // Leaving the counter with the visitor still called is refused: they would wait there for no one.
+  assertProblem(await desk.post(`/api/v1/counters/${counter}/sign-out`, {}), 412,
+    { detail: new RegExp(`^${label} is still called to Counter 1: finish it, transfer it or mark it not here first$`) });
   const atCounter = await desk.get('/desk');
   assert.match(atCounter.text, /data-testid="current-priority">Urgent</);
   assert.ok(atCounter.text.includes(`href="/clients/${person}">${name} (client ${person})</a>`));

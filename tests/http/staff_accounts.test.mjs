@@ -214,6 +214,19 @@ test('an account switched off or signed out by an administrator leaves the count
     assert.equal(await sql(db, `SELECT count(*) FROM counters WHERE staff_user_id IS NOT NULL OR staff <> ''`), '0', action);
     if (action === 'switch-off') assert.equal((await send(admin, base, `${base}/switch-on`)).status, 303);
   }
+  // Signing out oneself: the counter stays taken while another session of the account is open,
+  // and is freed with the last.
+  const first = await login(server.url, 'caseworker.city', { purpose: 'front_desk' });
+  const second = await login(server.url, 'caseworker.city', { purpose: 'front_desk' });
+  assert.equal((await first.post(`/api/v1/counters/${counter}/sign-in`, {})).status, 200);
+  const logout = (c) => c.req('POST', '/logout', {
+    body: new URLSearchParams({ csrf_token: c.auth.csrf }).toString(),
+    headers: { 'Content-Type': 'application/x-www-form-urlencoded' },
+  });
+  assert.equal((await logout(first)).status, 303);
+  assert.equal(await sql(db, `SELECT staff FROM counters WHERE id = ${counter}`), 'caseworker.city');
+  assert.equal((await logout(second)).status, 303);
+  assert.equal(await sql(db, `SELECT count(*) FROM counters WHERE staff_user_id IS NOT NULL OR staff <> ''`), '0');
 });
 
 test('only the administrators of the account\'s agency manage it; their own account they cannot switch off', T, async () => {
