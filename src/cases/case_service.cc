@@ -353,9 +353,29 @@ namespace {
 
 // `agency` leaves case `c` within the caller's transaction: the row goes, a lead agency leaves the
 // case without a lead. Returns the text of the change.
-StatusOr<std::string> Leave(storage::Transaction& tx, const Case& c, const CaseParticipant& p, const std::string& why) {
+// The case's open work for `agency` (its actions in the work queue; all agencies' when `agency` is
+// unset) is settled: an agency out of the case, or a closed case, leaves nothing in a queue that
+// would link to a case its staff can no longer open, or count as overdue for ever.
+Status SettleCaseWork(storage::Transaction& tx, int64_t case_id,
+                      std::optional<core::AgencyId> agency, core::Timestamp now,
+                      const std::string& by) {
+  return tx
+      .Execute(
+          "UPDATE work_items SET state = 'done', assignee = CASE WHEN assignee = '' THEN ? ELSE "
+          "assignee END, "
+          "updated_at = ?, version = version + 1 WHERE source = 'case_action' AND state <> 'done' "
+          "AND "
+          "(? = 0 OR agency_id = ?) AND source_id IN (SELECT id FROM case_items WHERE case_id = ?)",
+          {by, now.micros, agency ? agency->value : int64_t{0}, agency ? agency->value : int64_t{0},
+           case_id})
+      .status();
+}
+
+StatusOr<std::string> Leave(storage::Transaction& tx, const Case& c, const CaseParticipant& p,
+                            const std::string& why, core::Timestamp now, const std::string& by) {
   RETURN_IF_ERROR(tx.Execute("DELETE FROM case_participants WHERE case_id = ? AND agency_id = ?", {c.id, p.agency.value})
                       .status());
+  RETURN_IF_ERROR(SettleCaseWork(tx, c.id, p.agency, now, by));
   std::string text = fmt::format("{} left the case: {}", p.agency_name, why);
   if (c.lead_agency && *c.lead_agency == p.agency) {
     RETURN_IF_ERROR(tx.Execute("UPDATE cases SET lead_agency_id = NULL WHERE id = ?", {c.id}).status());
@@ -380,7 +400,7 @@ StatusOr<Case> CaseService::RemoveParticipant(const authz::Principal& who, int64
     }
     CheckText(errors, "reason", reason, 500, "say why the agency leaves the case");
     if (!errors.empty()) return Invalid(std::move(errors));
-    ASSIGN_OR_RETURN(ch.text, Leave(tx, c, *it, reason));
+    ASSIGN_OR_RETURN(ch.text, Leave(tx, c, *it, reason, clock_.Now(), who.name));
     ch.kind = "participant_removed";
     return Status::Ok();
   });
@@ -399,8 +419,11 @@ Status CaseService::LeaveOnWithdrawnConsent(storage::Transaction& tx, audit::Aud
     const auto it = std::find_if(c.participants.begin(), c.participants.end(),
                                  [&](const CaseParticipant& p) { return p.agency.value == row.Int(1); });
     if (it == c.participants.end()) continue;
-    ASSIGN_OR_RETURN(std::string text,
-                     Leave(tx, c, *it, fmt::format("the person withdrew consent {}, which it joined on", consent_id)));
+    ASSIGN_OR_RETURN(
+        std::string text,
+        Leave(tx, c, *it,
+              fmt::format("the person withdrew consent {}, which it joined on", consent_id), now,
+              who.name));
     RETURN_IF_ERROR(tx.Execute("UPDATE cases SET version = version + 1 WHERE id = ?", {c.id}).status());
     RETURN_IF_ERROR(tx.Execute("INSERT INTO case_events (case_id, at, user_id, actor, agency_id, kind, text) VALUES "
                                "(?, ?, ?, ?, ?, 'participant_removed', ?)",
@@ -622,6 +645,7 @@ StatusOr<Case> CaseService::Close(const authz::Principal& who, int64_t id, int64
                                "id = ?",
                                {outcome, reason, now.micros, c.id})
                         .status());
+    RETURN_IF_ERROR(SettleCaseWork(tx, c.id, std::nullopt, now, who.name));
     ch.kind = "closed";
     ch.text = fmt::format("Case closed ({}): {}", reason, outcome);
     return Status::Ok();

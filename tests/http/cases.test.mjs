@@ -97,6 +97,10 @@ test('a case from opening to closure, with its agencies, conference, plan and re
   const action = await post(coordinator, '/actions',
     { goal_id: goalId, text: 'Assess for income support', agency_id: agency['state-benefits'], due: '2026-03-20' });
   const actionId = action.body.plan[1].id;
+  // An action still open when the case closes: its work leaves the state's queue with the case.
+  const open = await post(coordinator, '/actions', { text: 'Check the housing benefit', agency_id: agency['state-benefits'], due: '2026-03-27' });
+  const openId = open.body.plan.at(-1).id;
+  assert.equal(await count(`work_items WHERE source = 'case_action' AND source_id = ${openId} AND state = 'open'`), 1);
   assertProblem(await state.post(`/api/v1/cases/${id}/goals`, { text: 'More', version }), 403);
   assertProblem(await state.post(`/api/v1/cases/${id}/items/${actionId}`, { state: 'done', version: 1 }), 409);
   await post(state, `/items/${actionId}`, { state: 'done', note: 'Granted.' });
@@ -105,14 +109,15 @@ test('a case from opening to closure, with its agencies, conference, plan and re
   assertProblem(await coordinator.post(`/api/v1/cases/${id}/close`, { version }), 400, { fields: ['outcome', 'reason'] });
   const closed = await post(coordinator, '/close', { outcome: 'Aroha has a steady income.', reason: 'goals met' });
   assert.equal(closed.body.state, 'closed');
+  assert.equal(await count(`work_items WHERE source = 'case_action' AND source_id IN (${actionId}, ${openId}) AND state <> 'done'`), 0);
   const late = await coordinator.post(`/api/v1/cases/${id}/goals`, { text: 'More', version });
   assertProblem(late, 409);
   assert.match(late.body.detail, /the case is closed/);
 
   assert.deepEqual(closed.body.timeline.map((e) => e.kind), ['opened', 'participant_added', 'conference_scheduled',
-    'conference_held', 'lead_appointed', 'goal_added', 'action_added', 'action_done', 'goal_achieved', 'reviewed', 'closed']);
-  assert.equal(await count(`outbox WHERE type LIKE 'case.%' AND aggregate_id = '${id}'`), 11);
-  assert.equal(await count(`audit_log WHERE person_id = ${person} AND action LIKE 'case.%' AND allowed = 1 AND action NOT IN ('case.read', 'case.list', 'case.person')`), 11);
+    'conference_held', 'lead_appointed', 'goal_added', 'action_added', 'action_added', 'action_done', 'goal_achieved', 'reviewed', 'closed']);
+  assert.equal(await count(`outbox WHERE type LIKE 'case.%' AND aggregate_id = '${id}'`), 12);
+  assert.equal(await count(`audit_log WHERE person_id = ${person} AND action LIKE 'case.%' AND allowed = 1 AND action NOT IN ('case.read', 'case.list', 'case.person')`), 12);
   assert.deepEqual((await state.get('/api/v1/cases?state=all')).body.items.map((c) => c.id), [id]);
   assert.equal((await ngo.get(`/api/v1/persons/${person}/cases`)).body.items.length, 0);
   assertProblem(await state.get('/api/v1/cases?state=shut'), 400, { fields: ['state'] });
@@ -222,7 +227,14 @@ test('the pages: opening a case from the client page and changing it with the fo
   assert.equal((await ngo.get(path)).status, 404);
   const list = await state.get('/cases');
   assert.match(list.text, /Page case/);
-  // The coordinator takes the state out of the case, saying why; the state no longer knows it.
+  // The coordinator takes the state out of the case, saying why; the state no longer knows it,
+  // and the case's work in the state's queue goes with it.
+  const caseId = path.split('/').pop();
+  const stateAction = await coordinator.post(`/api/v1/cases/${caseId}/actions`,
+    { text: 'Pay the first month of arrears', agency_id: agency['state-benefits'], due: '2026-03-27', version: Number(await version()) });
+  assert.equal(stateAction.status, 200, stateAction.text);
+  const stateActionId = stateAction.body.plan.at(-1).id;
+  assert.equal(await count(`work_items WHERE source = 'case_action' AND source_id = ${stateActionId} AND state = 'open'`), 1);
   const noWhy = await send(path, { command: 'remove_participant', version: await version(),
     agency_id: String(agency['state-benefits']), reason: '' });
   assert.equal(noWhy.status, 400);
@@ -232,6 +244,7 @@ test('the pages: opening a case from the client page and changing it with the fo
   assert.equal(removed.status, 303, removed.text.slice(0, 300));
   assert.match((await coordinator.get(path)).text, /left the case: Housing is settled/);
   assert.equal((await state.get(path)).status, 404);
+  assert.equal(await count(`work_items WHERE source = 'case_action' AND source_id = ${stateActionId} AND state <> 'done'`), 0);
   const api = await coordinator.post(`/api/v1/cases/${path.split('/').pop()}/participants/remove`,
     { agency_id: agency['city-social'], reason: 'x', version: Number(await version()) });
   assertProblem(api, 400, { fields: ['agency_id'] });
