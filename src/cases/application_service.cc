@@ -70,9 +70,11 @@ ApplicationService::ApplicationService(storage::Database& db, const authz::Acces
                                        exchange::Outbox& outbox, const core::Clock& clock, ApplicationOptions options)
     : db_(db), gate_(gate), rules_(rules), audit_(audit), outbox_(outbox), clock_(clock), options_(std::move(options)) {}
 
-core::Date ApplicationService::Today() const {
-  auto d = LocalDate(clock_.Now(), options_.time_zone);
-  return d.ok() ? *d : clock_.Now().UtcDate();
+core::Date ApplicationService::Today() const { return LocalDay(clock_.Now()); }
+
+core::Date ApplicationService::LocalDay(core::Timestamp t) const {
+  auto d = LocalDate(t, options_.time_zone);
+  return d.ok() ? *d : t.UtcDate();
 }
 
 StatusOr<std::vector<Application>> ApplicationService::Load(storage::Transaction& tx, const std::string& where,

@@ -133,6 +133,9 @@ class ApplicationService {
   core::StatusOr<std::vector<Application>> ForPerson(const authz::Principal& who, core::PersonId person);
 
   core::Date Today() const;
+  // The calendar day of `t` in the deployment's time zone, the one the statutory clocks count in:
+  // what pages show as the day an application was made or decided.
+  core::Date LocalDay(core::Timestamp t) const;
   core::Timestamp Now() const { return clock_.Now(); }
   // With intake rules, each part becomes work in the owning agency's queues
   // (cases/work_queue.h), settled when it is approved or denied.

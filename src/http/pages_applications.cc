@@ -62,7 +62,7 @@ json ViewData(const PageDeps& deps, const Context& ctx, const cases::Application
   d["agency"] = a.agency_name;
   d["from_portal"] = a.FromPortal();
   d["made_by"] = a.made_by;
-  d["created_at"] = a.created_at.ToRfc3339().substr(0, 10);
+  d["created_at"] = deps.applications->LocalDay(a.created_at).ToString();
   d["screening_id"] = a.screening_id;
   json parts = json::array();
   for (const auto& p : a.parts) {
@@ -86,32 +86,36 @@ json ViewData(const PageDeps& deps, const Context& ctx, const cases::Application
       for_agency = acts.ok() && *acts;
     }
     const bool decidable = !decisions.empty() && for_agency && authz::HasCaseworkRole(ctx.Who());
-    parts.push_back({{"id", p.id},
-                     {"application_id", a.id},
-                     {"program", p.expedited ? T(deps, ctx, "{program} (expedited)", {{"program", p.program_name}})
-                                             : p.program_name},
-                     {"agency", p.agency_name},
-                     {"screened", ScreenedText(deps, ctx, p.screened)},
-                     {"state", StateLabel(deps, ctx, p.state)},
-                     {"state_class", StateTag(p.state)},
-                     {"received", p.received.ToString()},
-                     {"due", p.due.ToString()},
-                     {"overdue", p.OverdueOn(today)},
-                     {"clock", p.clock},
-                     {"has_request", !p.request.empty() && p.state == "more_information"},
-                     {"request", p.request},
-                     {"has_answer", !p.answer.empty()},
-                     {"answered", p.answer.empty() ? "" : T(deps, ctx, "Asked: {request}", {{"request", p.request}})},
-                     {"answer", p.answer},
-                     {"answered_at", p.answered_at ? p.answered_at->ToRfc3339().substr(0, 10) : ""},
-                     {"has_reason", !p.reason.empty()},
-                     {"reason", p.reason},
-                     {"has_decided", p.decided_at.has_value()},
-                     {"decided_at", p.decided_at ? p.decided_at->ToRfc3339().substr(0, 10) : ""},
-                     {"decided_by", p.decided_by},
-                     {"version", p.version},
-                     {"decidable", decidable},
-                     {"decisions", std::move(decisions)}});
+    parts.push_back(
+        {{"id", p.id},
+         {"application_id", a.id},
+         {"program", p.expedited
+                         ? T(deps, ctx, "{program} (expedited)", {{"program", p.program_name}})
+                         : p.program_name},
+         {"agency", p.agency_name},
+         {"screened", ScreenedText(deps, ctx, p.screened)},
+         {"state", StateLabel(deps, ctx, p.state)},
+         {"state_class", StateTag(p.state)},
+         {"received", p.received.ToString()},
+         {"due", p.due.ToString()},
+         {"overdue", p.OverdueOn(today)},
+         {"clock", p.clock},
+         {"has_request", !p.request.empty() && p.state == "more_information"},
+         {"request", p.request},
+         {"has_answer", !p.answer.empty()},
+         {"answered",
+          p.answer.empty() ? "" : T(deps, ctx, "Asked: {request}", {{"request", p.request}})},
+         {"answer", p.answer},
+         {"answered_at",
+          p.answered_at ? deps.applications->LocalDay(*p.answered_at).ToString() : ""},
+         {"has_reason", !p.reason.empty()},
+         {"reason", p.reason},
+         {"has_decided", p.decided_at.has_value()},
+         {"decided_at", p.decided_at ? deps.applications->LocalDay(*p.decided_at).ToString() : ""},
+         {"decided_by", p.decided_by},
+         {"version", p.version},
+         {"decidable", decidable},
+         {"decisions", std::move(decisions)}});
   }
   d["parts"] = std::move(parts);
   return d;

@@ -331,7 +331,7 @@ void AddPortalApplyPages(Router& router, const PageDeps& deps) {
     if (!s.is_object()) return ErrorFor(deps, ctx, core::Status::Internal("the screening is stored unreadably"));
     json d = Common(deps, ctx, "What you could get", "portal");
     d["screening_id"] = std::to_string(id);
-    d["screened_on"] = page_support::DateText(ctx, r->created_at.UtcDate());
+    d["screened_on"] = page_support::DateText(ctx, deps.applications->LocalDay(r->created_at));
     const auto& rules = deps.screenings->rules();
     json programs = json::array();
     int likely = 0;
@@ -415,7 +415,8 @@ void AddPortalApplyPages(Router& router, const PageDeps& deps) {
                   }
                   rows.push_back({{"href", fmt::format("/portal/applications/{}", a.id)},
                                   {"number", std::to_string(a.id)},
-                                  {"made", page_support::DateText(ctx, a.created_at.UtcDate())},
+                                  {"made", page_support::DateText(
+                                               ctx, deps.applications->LocalDay(a.created_at))},
                                   {"parts", std::move(parts)}});
                 }
                 d["has_applications"] = !rows.empty();
@@ -429,7 +430,7 @@ void AddPortalApplyPages(Router& router, const PageDeps& deps) {
     if (!a.ok()) return ErrorFor(deps, ctx, a.status());
     json d = Common(deps, ctx, "Your application", "portal");
     d["number"] = std::to_string(a->id);
-    d["made"] = page_support::DateText(ctx, a->created_at.UtcDate());
+    d["made"] = page_support::DateText(ctx, deps.applications->LocalDay(a->created_at));
     d["made_at_desk"] = !a->FromPortal();
     d["made_where"] = a->agency_name;
     d["may_act"] = ctx.Who().HasScope("portal:apply");
@@ -451,7 +452,8 @@ void AddPortalApplyPages(Router& router, const PageDeps& deps) {
                 {"answer_given", p.answer},
                 {"version", std::to_string(p.version)},
                 {"answer_action", fmt::format("/portal/applications/{}/parts/{}/answer", a->id, p.id)}};
-      if (p.decided_at) o["decided_on"] = page_support::DateText(ctx, p.decided_at->UtcDate());
+      if (p.decided_at)
+        o["decided_on"] = page_support::DateText(ctx, deps.applications->LocalDay(*p.decided_at));
       if (p.id == error_part) {
         o["f_answer"] = answer;
         for (const auto& e : errors) {
@@ -477,10 +479,11 @@ void AddPortalApplyPages(Router& router, const PageDeps& deps) {
       if (docs.ok()) {
         for (const auto& doc : docs->first) {
           if (doc.application != a->id) continue;
-          rows.push_back({{"file", doc.file_name},
-                          {"kind", T(deps, ctx, KindText(doc.kind))},
-                          {"sent", page_support::DateText(ctx, doc.uploaded_at.UtcDate())},
-                          {"by", doc.agency.valid() ? doc.agency_name : T(deps, ctx, "You")}});
+          rows.push_back(
+              {{"file", doc.file_name},
+               {"kind", T(deps, ctx, KindText(doc.kind))},
+               {"sent", page_support::DateText(ctx, deps.applications->LocalDay(doc.uploaded_at))},
+               {"by", doc.agency.valid() ? doc.agency_name : T(deps, ctx, "You")}});
         }
       }
       d["has_documents"] = !rows.empty();

@@ -186,3 +186,24 @@ test('the pages: apply from the screening page, then decide from the agency list
   assert.match(after.text, /Income above the limit/);
   assert.doesNotMatch(after.text, /Save the decision/);
 });
+
+test('the application page gives its days in the deployment\'s time zone, as the statutory clock counts them', T, async () => {
+  // A zone whose calendar day is not UTC's right now: fourteen hours ahead, or twelve behind.
+  const day = (zone, at) => new Intl.DateTimeFormat('en-CA', { timeZone: zone, year: 'numeric', month: '2-digit', day: '2-digit' }).format(at);
+  const now = new Date();
+  const zone = day('Pacific/Kiritimati', now) !== now.toISOString().slice(0, 10) ? 'Pacific/Kiritimati' : 'Etc/GMT+12';
+  const local = await serve(db, { env: { ONEDOOR_TIME_ZONE: zone } });
+  try {
+    const cw = await login(local.url, 'caseworker.city', { purpose: 'eligibility' });
+    const made = await cw.post('/api/v1/applications', { screening_id: screening, applicant_id: person, programs: ['winter_fuel_grant'] });
+    assert.equal(made.status, 201, made.text);
+    const today = day(zone, new Date());
+    assert.notEqual(today, new Date().toISOString().slice(0, 10), 'the test needs a day other than UTC\'s');
+    assert.equal(made.body.parts[0].received, today);
+    const page = await cw.get(`/applications/${made.body.id}`);
+    assert.equal(page.status, 200);
+    assert.ok(page.text.includes(`, ${today}</dd>`), /Made at[\s\S]{0,300}/.exec(page.text)?.[0]);
+  } finally {
+    await local.stop();
+  }
+});
