@@ -175,6 +175,12 @@ StatusOr<std::vector<Slot>> AppointmentService::OfficeSlots(const authz::Princip
                                                           "ORDER BY s.starts_at, q.code LIMIT 1000",
                               {office, from.micros, to.micros}));
     out = Slots(rows);
+    // Slots the hours, changed since they were opened, no longer cover stay listed for staff
+    // (some may be booked) and are marked.
+    ASSIGN_OR_RETURN(std::vector<Slot> open, WhileOpen(tx, out));
+    std::set<int64_t> open_ids;
+    for (const auto& s : open) open_ids.insert(s.id);
+    for (auto& s : out) s.outside_hours = open_ids.count(s.id) == 0;
     return Status::Ok();
   }));
   return out;

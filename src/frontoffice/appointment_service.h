@@ -33,6 +33,8 @@ struct Slot {
   core::Timestamp starts_at, ends_at;
   int64_t capacity = 0;
   int64_t booked = 0;
+  bool outside_hours =
+      false;  // the office no longer opens then (OfficeSlots): not offered, not bookable
 };
 
 struct Appointment {

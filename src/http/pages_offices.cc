@@ -313,18 +313,22 @@ void AddOfficePages(Router& router, const PageDeps& deps) {
           last_day = day;
           places = free = 0;
         }
-        places += s.capacity;
-        free += s.capacity - s.booked;
-        slot_days.back()["slot_rows"].push_back({{"when", h->Clock(s.starts_at)},
-                                                 {"ends", h->Clock(s.ends_at)},
-                                                 {"queue", s.queue_name},
-                                                 {"booked", T(deps, ctx,
-                                                              "{booked, number, ::group-off} of "
-                                                              "{capacity, number, ::group-off}",
-                                                              {{"booked", std::to_string(s.booked)},
-                                                               {"capacity", std::to_string(s.capacity)}})},
-                                                 {"free", s.booked < s.capacity},
-                                                 {"book_href", fmt::format("/appointments/book?slot={}", s.id)}});
+        if (!s.outside_hours) {
+          places += s.capacity;
+          free += s.capacity - s.booked;
+        }
+        slot_days.back()["slot_rows"].push_back(
+            {{"when", h->Clock(s.starts_at)},
+             {"ends", h->Clock(s.ends_at)},
+             {"queue", s.queue_name},
+             {"booked",
+              T(deps, ctx,
+                "{booked, number, ::group-off} of "
+                "{capacity, number, ::group-off}",
+                {{"booked", std::to_string(s.booked)}, {"capacity", std::to_string(s.capacity)}})},
+             {"free", s.booked < s.capacity && !s.outside_hours},
+             {"outside_hours", s.outside_hours},
+             {"book_href", fmt::format("/appointments/book?slot={}", s.id)}});
       }
       close_day();
       d["has_slots"] = !slot_days.empty();

@@ -296,6 +296,10 @@ test('opening hours: public, set by the office\'s managers with every mistake na
   assert.deepEqual(await freeA(), []);
   const tooLate = await desk.post('/api/v1/appointments', { slot_id: made.body.items[2].id, contact: 'late@example.org' });
   assertProblem(tooLate, 412, { detail: /the office is no longer open at that time; choose another/ });
+  // The office's page still lists them for staff, marked, with no Book link.
+  const officeNow = await desk.get(`/offices/${office}`);
+  assert.match(officeNow.text, /Outside the opening hours/);
+  assert.ok(!officeNow.text.includes(`/appointments/book?slot=${made.body.items[2].id}"`), 'no Book link for a slot outside the hours');
 
   // No hours again: open at all times.
   const cleared = await manager.put(`/api/v1/offices/${office}/hours`, {});
