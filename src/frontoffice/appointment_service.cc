@@ -470,8 +470,18 @@ StatusOr<Appointment> AppointmentService::CheckIn(const std::string& reference, 
   Appointment out;
   RETURN_IF_ERROR(db_.Write([&](storage::Transaction& tx) -> Status {
     ASSIGN_OR_RETURN(Appointment a, Load(tx, Normalise(reference)));
-    // At a desk or a kiosk, only the appointments of its office.
-    if (who != nullptr) RETURN_IF_ERROR(queues_.MayWork(tx, *who, a.slot.office, false));
+    // At a desk or a kiosk, only the appointments of its office. Another agency's office is
+    // named, so that the desk can send the visitor on, and nothing is done.
+    if (who != nullptr) {
+      ASSIGN_OR_RETURN(storage::Rows o, tx.Query("SELECT name, agency_id FROM offices WHERE id = ?",
+                                                 {a.slot.office}));
+      if (!o.empty() && o[0].Int(1) != who->agency.value && authz::HasClientRole(*who)) {
+        return Status::FailedPrecondition(fmt::format(
+            "the appointment is at {}, another agency's office: the visitor checks in there",
+            o[0].Text(0)));
+      }
+      RETURN_IF_ERROR(queues_.MayWork(tx, *who, a.slot.office, false));
+    }
     if (office && *office != a.slot.office) return Status::NotFound("there is no appointment with that reference here");
     if (a.state != "booked") return Status::FailedPrecondition(fmt::format("the appointment is {}", a.state == "cancelled" ? "cancelled" : "checked in already"));
     const int64_t now = clock_.Now().micros;

@@ -189,6 +189,17 @@ test('appointments: slots opened, booked with a reference, cancelled, and never 
   assert.equal(seen.status, 200);
   assert.equal(seen.body.state, 'booked');
   assertProblem(await request(server.url, 'POST', `/api/v1/appointments/${ref}/check-in`), 412);
+  // Another agency's desk is told where the appointment is, on its own desk page, and nothing is done.
+  const stateDesk = await login(server.url, 'frontdesk.state', { purpose: 'front_desk' });
+  const statePage = await stateDesk.get('/desk');
+  const elsewhere = await stateDesk.req('POST', '/desk', {
+    body: new URLSearchParams({ csrf_token: hiddenCsrf(statePage.text), command: 'check_in_appointment', reference: ref }).toString(),
+    headers: { 'Content-Type': 'application/x-www-form-urlencoded' },
+  });
+  assert.equal(elsewhere.status, 303);
+  const told = await stateDesk.get(elsewhere.headers.get('location'));
+  assert.match(told.text, /The appointment is at [^<]+, another agency&apos;s office: the visitor checks in there/);
+  assert.equal((await request(server.url, 'GET', `/api/v1/appointments/${ref}`)).body.state, 'booked');
   const cancelled = await request(server.url, 'POST', `/api/v1/appointments/${ref}/cancel`);
   assert.equal(cancelled.status, 200, cancelled.text);
   assert.equal(cancelled.body.state, 'cancelled');
