@@ -542,7 +542,7 @@ StatusOr<Ticket> QueueService::Act(const authz::Principal& who, int64_t ticket, 
       RETURN_IF_ERROR(tx.Execute("UPDATE tickets SET recalls = recalls + 1, called_at = ? WHERE id = ?", {now, ticket}).status());
       event = "recalled";
     } else if (action == "no_show") {
-      RETURN_IF_ERROR(need({"called"}));
+      RETURN_IF_ERROR(need({"called", "waiting"}));
       RETURN_IF_ERROR(tx.Execute("UPDATE tickets SET state = 'no_show', finished_at = ? WHERE id = ?", {now, ticket}).status());
     } else if (action == "serve") {
       RETURN_IF_ERROR(need({"called"}));
@@ -556,7 +556,7 @@ StatusOr<Ticket> QueueService::Act(const authz::Principal& who, int64_t ticket, 
                           .status());
       event = "done";
     } else if (action == "transfer") {
-      RETURN_IF_ERROR(need({"called", "serving"}));
+      RETURN_IF_ERROR(need({"called", "serving", "waiting"}));
       if (!to_queue) return Status::InvalidArgument("say which queue", {{"queue_id", "give the queue to transfer to"}});
       ASSIGN_OR_RETURN(storage::Rows q, tx.Query("SELECT id FROM queues WHERE id = ? AND office_id = ?", {*to_queue, t.office}));
       if (q.empty() || *to_queue == t.queue) {
@@ -590,6 +590,29 @@ StatusOr<Ticket> QueueService::Get(int64_t ticket) {
   RETURN_IF_ERROR(db_.Read([&](storage::Transaction& tx) -> Status {
     ASSIGN_OR_RETURN(storage::Rows found, tx.Query(std::string(kTicketColumns) + "WHERE t.id = ?", {ticket}));
     if (found.empty()) return Status::NotFound(fmt::format("no ticket has id {}", ticket));
+    out = Tickets(found).at(0);
+    return Place(tx, out, options_.default_minutes);
+  }));
+  return out;
+}
+
+StatusOr<Ticket> QueueService::ByLabel(int64_t office, const std::string& label) {
+  std::string wanted;
+  for (char c : label) {
+    if (c != ' ') wanted += static_cast<char>(std::toupper(static_cast<unsigned char>(c)));
+  }
+  Ticket out;
+  RETURN_IF_ERROR(db_.Read([&](storage::Transaction& tx) -> Status {
+    ASSIGN_OR_RETURN(storage::Rows found,
+                     tx.Query(std::string(kTicketColumns) +
+                                  "WHERE t.office_id = ? AND t.day = (SELECT MAX(day) FROM tickets "
+                                  "WHERE office_id = ?) AND t.label = ? ORDER BY t.id DESC LIMIT 1",
+                              {office, office, wanted}));
+    if (found.empty()) {
+      return Status::NotFound(
+          wanted.empty() ? "give the ticket's number, like A019"
+                         : fmt::format("there is no ticket {} at this office today", wanted));
+    }
     out = Tickets(found).at(0);
     return Place(tx, out, options_.default_minutes);
   }));

@@ -113,10 +113,15 @@ class QueueService {
   // The next ticket of the counter's queues, now called to it; none when no one waits. The
   // caller must be signed in at the counter.
   core::StatusOr<std::optional<Ticket>> CallNext(const authz::Principal& who, int64_t counter);
-  // recall (call again), no_show, serve, finish, transfer (to `to_queue`, same office).
+  // recall (call again), no_show, serve, finish, transfer (to `to_queue`, same office). A
+  // waiting ticket may be marked no_show (the visitor left before being called) or transferred
+  // (checked in to the wrong queue), keeping its arrival.
   core::StatusOr<Ticket> Act(const authz::Principal& who, int64_t ticket, const std::string& action,
                              std::optional<int64_t> to_queue);
   core::StatusOr<Ticket> Get(int64_t ticket);
+  // The office's latest ticket with `label` ("A019", as typed: case and spaces do not matter), for
+  // the desk. kNotFound naming the label.
+  core::StatusOr<Ticket> ByLabel(int64_t office, const std::string& label);
 
   // The office's events after `after_id`, oldest first (at most `limit`); for the display.
   core::StatusOr<std::vector<QueueEvent>> EventsSince(int64_t office, int64_t after_id, int limit);

@@ -295,6 +295,7 @@ void AddQueuePages(Router& router, const PageDeps& deps) {
                   d["display_href"] = fmt::format("/offices/{}/display", mine->office);
                   d["office_href"] = fmt::format("/offices/{}", mine->office);
                   d["kiosk_href"] = fmt::format("/offices/{}/kiosk", mine->office);
+                  d["office_id"] = mine->office;
                   auto queues = deps.queues->Queues(mine->office);
                   if (!queues.ok()) return ErrorFor(deps, ctx, queues.status());
                   d["queues"] = QueueRows(deps, ctx, *queues);
@@ -442,6 +443,27 @@ void AddQueuePages(Router& router, const PageDeps& deps) {
                                               SignedQuery(ctx, "issued", std::to_string(t->id)));
                   }
                   return back("done", "Ticket {label} issued", {{"label", t->label}});
+                }
+                // A visitor still waiting: left before being called, or in the wrong queue.
+                if (command == "waiting_left" || command == "waiting_move") {
+                  auto t = deps.queues->ByLabel(id("office"), Trim(FormValue(form, "label")));
+                  if (!t.ok()) return fail(t.status());
+                  if (t->state != "waiting") {
+                    return fail(core::Status::FailedPrecondition(fmt::format(
+                        "{} is not waiting: {}", t->label,
+                        t->state == "called" || t->state == "serving" ? "act on it at its counter"
+                                                                      : "it is over")));
+                  }
+                  const bool left = command == "waiting_left";
+                  auto done =
+                      deps.queues->Act(who, t->id, left ? "no_show" : "transfer",
+                                       left ? std::nullopt : std::optional<int64_t>(id("queue")));
+                  if (!done.ok()) return fail(done.status());
+                  if (left)
+                    return back("done", "{label} is off the queue: the visitor left",
+                                {{"label", done->label}});
+                  return back("done", "{label} moved to {queue}, keeping its place",
+                              {{"label", done->label}, {"queue", done->queue_name}});
                 }
                 if (command == "check_in_appointment" && deps.appointments != nullptr) {
                   auto in = deps.appointments->CheckIn(Trim(FormValue(form, "reference")), &who);

@@ -143,6 +143,30 @@ test('the desk: a check-in with a mistake keeps what was chosen; a stale call do
   assert.match(atCounter.text, /data-testid="current-priority">Urgent</);
   assert.ok(atCounter.text.includes(`href="/clients/${person}">${name} (client ${person})</a>`));
   assert.equal((await desk.post(`/api/v1/tickets/${next.body.ticket.id}/actions`, { action: 'finish' })).status, 200);
+
+  // A visitor checked in to the wrong queue is moved, keeping their place; one who leaves before
+  // being called is taken off the queue, so that no counter calls them.
+  const desked = await desk.get('/desk');
+  const waiting = (fields) => desk.req('POST', '/desk', {
+    body: new URLSearchParams({ csrf_token: hiddenCsrf(desked.text), office: String(office), ...fields }).toString(),
+    headers: { 'Content-Type': 'application/x-www-form-urlencoded' },
+  });
+  const wrongQueue = await desk.post(`/api/v1/queues/${queues.A.id}/tickets`, {});
+  const leaver = await desk.post(`/api/v1/queues/${queues.A.id}/tickets`, {});
+  const moved = await waiting({ command: 'waiting_move', label: ` ${wrongQueue.body.label.toLowerCase()} `, queue: String(queues.B.id) });
+  assert.equal(moved.status, 303);
+  assert.match((await desk.get(moved.headers.get('location'))).text, new RegExp(`${wrongQueue.body.label} moved to [^<]+, keeping its place`));
+  const after = (await request(server.url, 'GET', `/api/v1/tickets/${wrongQueue.body.id}`)).body;
+  assert.deepEqual([after.state, after.queue.id, after.arrived_at], ['waiting', queues.B.id, wrongQueue.body.arrived_at]);
+  const gone = await waiting({ command: 'waiting_left', label: leaver.body.label });
+  assert.match((await desk.get(gone.headers.get('location'))).text, new RegExp(`${leaver.body.label} is off the queue: the visitor left`));
+  assert.equal((await request(server.url, 'GET', `/api/v1/tickets/${leaver.body.id}`)).body.state, 'no_show');
+  const again = await waiting({ command: 'waiting_left', label: leaver.body.label });
+  assert.match((await desk.get(again.headers.get('location'))).text, new RegExp(`${leaver.body.label} is not waiting: it is over`));
+  const nobody = await waiting({ command: 'waiting_left', label: 'Z999' });
+  assert.match((await desk.get(nobody.headers.get('location'))).text, /There is no ticket Z999 at this office today/);
+  // Take the moved one off too, so that the later tests start with empty queues.
+  assert.equal((await desk.post(`/api/v1/tickets/${wrongQueue.body.id}/actions`, { action: 'no_show' })).status, 200);
 });
 
 test('a ticket is never lost across a restart', T, async () => {
