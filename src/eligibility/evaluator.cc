@@ -157,6 +157,11 @@ core::StatusOr<int64_t> ParseValue(const Symbol& symbol, std::string_view text,
 }
 
 Batch::Batch(const RuleSet& rules) : rules_(rules) {
+  const int size = rules.FindSymbol("household_size");
+  if (size >= 0 && rules.symbols()[size].entity == Entity::kHousehold &&
+      rules.symbols()[size].integer) {
+    size_symbol_ = size;
+  }
   given_.resize(rules.symbols().size());
   member_begin_.push_back(0);
 }
@@ -237,6 +242,11 @@ void Batch::AddParsed(std::span<const Value> values, uint32_t members,
     auto& g = given_[x.symbol];
     if (g.empty()) used_.push_back(x.symbol);
     g.push_back({h, x.value});
+    // The people the household's size counts but no one listed: members of whom nothing is known.
+    if (x.symbol == size_symbol_ && x.value > 0) {
+      const int64_t size = x.value / decimal::kScale;
+      if (size > members && size <= 1000) members = static_cast<uint32_t>(size);
+    }
   }
   member_household_.resize(first + members, h);
   for (const MemberValue& x : member_values) {

@@ -52,10 +52,12 @@ class Batch {
     int64_t value;
   };
   // Appends one household of `members` members whose values are already typed and checked: for
-  // bulk screening of generated or pre-parsed data, without text. Symbols not listed are not
-  // given; a symbol given twice keeps the last value, as with Add. REQUIRES: `values` name
-  // household symbols and `member_values` person symbols of this batch's rules, with values of
-  // their type within their bounds (nothing is checked).
+  // bulk screening of generated or pre-parsed data, without text. A household_size above
+  // `members` adds members of whom nothing is known (their inputs are asked for, and what depends
+  // on them is unknown), as does Add: the people not listed are not taken to be no one. Symbols not
+  // listed are not given; a symbol given twice keeps the last value, as with Add. REQUIRES:
+  // `values` name household symbols and `member_values` person symbols of this batch's rules, with
+  // values of their type within their bounds (nothing is checked).
   void AddParsed(std::span<const Value> values, uint32_t members,
                  std::span<const MemberValue> member_values);
 
@@ -67,6 +69,7 @@ class Batch {
  private:
   friend class Evaluator;
   const RuleSet& rules_;
+  int size_symbol_ = -1;  // household_size, if the rules have it
   // The values given, per symbol, as (row, value) in the order they were added: appending a
   // household costs one entry per value given, whatever the number of symbols; the evaluator
   // spreads them over a column when it first reads the symbol.

@@ -726,6 +726,37 @@ TEST(RuleSetLoad, TheGuidesExamplesWorkAsWritten) {
   EXPECT_TRUE(loaded.ok()) << loaded.status().message();
 }
 
+TEST(Screening, PeopleTheSizeCountsButNoOneListedAreAskedAboutNotTakenToBeNoOne) {
+  std::string root = std::string(ONEDOOR_SOURCE_DIR) + "/rules";
+  std::vector<std::string> w;
+  auto rules = RuleSet::Load({root + "/inputs.yaml", root + "/us"}, kToday, &w);
+  ASSERT_TRUE(rules.ok()) << rules.status().message();
+  auto wic = [&](const HouseholdInput& h) {
+    auto s = Screen(**rules, h, {2025, 11, 1});
+    EXPECT_TRUE(s.ok()) << s.status().message();
+    for (const auto& p : s->programs) {
+      if (p.program == "wic") return p;
+    }
+    ADD_FAILURE() << "no wic";
+    return ProgramResult{};
+  };
+  // Three people, one of them described (aged 67): the other two may be a pregnant woman or a
+  // child under five, so WIC is unknown and asks about them; it is not "no one in the household
+  // is".
+  HouseholdInput three{
+      {{"household_size", "3"}, {"earned_income", "1000"}, {"unearned_income", "0"}},
+      {{{"age", "67"}}}};
+  const ProgramResult unknown = wic(three);
+  EXPECT_EQ(unknown.outcome, Outcome::kUnknown) << unknown.reason;
+  EXPECT_FALSE(unknown.missing_inputs.empty());
+  // Everyone described: the answer is known.
+  HouseholdInput all = three;
+  all.members = {{{"age", "67"}, {"is_pregnant", "false"}},
+                 {{"age", "40"}, {"is_pregnant", "false"}},
+                 {{"age", "30"}, {"is_pregnant", "false"}}};
+  EXPECT_EQ(wic(all).outcome, Outcome::kNotEligible) << wic(all).reason;
+}
+
 TEST(RuleTests, AFolderWithoutTestFilesIsAnErrorNotAPass) {
   const std::string empty = ::testing::TempDir() + "/rule-tests-empty";
   std::filesystem::create_directories(empty);
