@@ -106,6 +106,17 @@ struct ChartWords {
 
 // Horizontal bars, two per row (median and 90th percentile), labelled in text; the same numbers
 // are in the table beside it. `rows`: label, median, p90 (minutes; none when not shown).
+// At most `n` characters of `text` (not bytes: a name in another script is not cut inside a
+// character), with an ellipsis when cut.
+std::string Clip(const std::string& text, size_t n) {
+  std::vector<size_t> starts;  // where each character starts
+  for (size_t i = 0; i < text.size(); ++i) {
+    if ((static_cast<unsigned char>(text[i]) & 0xC0) != 0x80) starts.push_back(i);
+  }
+  if (starts.size() <= n) return text;
+  return text.substr(0, starts[n - 1]) + "…";
+}
+
 std::string BarChart(const std::string& id, const std::string& title, const ChartWords& words,
                      const std::vector<std::tuple<std::string, std::optional<double>, std::optional<double>>>& rows) {
   double top = 1;
@@ -124,7 +135,16 @@ std::string BarChart(const std::string& id, const std::string& title, const Char
                      Escape(words.p90));
   int y = 30;
   for (const auto& [label, median, p90] : rows) {
-    svg += fmt::format(R"(<text x="0" y="{}">{}</text>)", y + 16, Escape(label.size() > 28 ? label.substr(0, 27) + "…" : label));
+    // "Office, queue" on two lines, the queue below, so that the queues of one office differ.
+    const size_t comma = label.find(", ");
+    if (comma == std::string::npos) {
+      svg += fmt::format(R"(<text x="0" y="{}">{}</text>)", y + 16, Escape(Clip(label, 28)));
+    } else {
+      svg += fmt::format(
+          R"(<text x="0" y="{}" font-size="12" fill="#505a5f">{}</text><text x="0" y="{}">{}</text>)",
+          y + 12, Escape(Clip(label.substr(0, comma), 32)), y + 30,
+          Escape(Clip(label.substr(comma + 2), 28)));
+    }
     int bar_y = y + 4;
     for (const auto& [value, colour] : {std::pair{median, "#1d70b8"}, std::pair{p90, "#505a5f"}}) {
       if (value) {

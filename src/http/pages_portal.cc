@@ -116,6 +116,15 @@ std::string What(const std::string& action) {
       {"household.add_member", "Changed who is in your household"},
       {"audit.search", "Checked who looked at your record"},
       {"audit.export", "Checked who looked at your record"},
+      {"change.push", "Was told of a change to your record"},
+      {"change.feed", "Was told of a change to your record"},
+      {"change.redeliver", "Was told of a change to your record again"},
+      {"change.applied", "Updated its own records after a change to yours"},
+      {"ticket.create", "Gave you a ticket at an office"},
+      {"ticket.call", "Called you to a counter"},
+      {"appointment.check_in", "Checked you in for an appointment"},
+      {"work.list", "Looked at work about you"},
+      {"person.match_candidate", "Found you when checking for a duplicate"},
   };
   auto it = kWords.find(action);
   // An action without words of its own is still said plainly, not as the program's code.

@@ -71,6 +71,12 @@ test('service metrics: counted from the work, small cells suppressed, as JSON, C
   assert.match(managerHome.text, /data-testid="team-load"/);
   assert.match(managerHome.text, /<th scope="row" class="govuk-table__header">Front line<\/th>/);
 
+  // The wait chart names each queue on a line of its own under its office, so that two queues
+  // of one office do not read the same.
+  const performance = await manager.get('/performance');
+  assert.equal(performance.status, 200);
+  assert.match(performance.text, /<text x="0" y="\d+" font-size="12" fill="#505a5f">Riverside One-Stop Centre<\/text><text x="0" y="\d+">Benefits and money<\/text>/);
+
   const csv = await manager.get('/api/v1/metrics/service?format=csv');
   assert.equal(csv.status, 200);
   assert.match(csv.headers.get('content-type'), /^text\/csv/);
