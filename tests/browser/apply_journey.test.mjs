@@ -88,6 +88,11 @@ test(`a citizen is screened once and applies to three programs of two agencies (
   await page.getByRole('heading', { level: 1, name: tr('What you could get') }).waitFor();
   await checkA11y(page, 'results');
   await shot('results');
+  // On a phone's width the results fit: no sideways scrolling.
+  await page.setViewportSize({ width: 375, height: 800 });
+  assert.ok(await page.evaluate(() => document.documentElement.scrollWidth <= window.innerWidth),
+    `the results are ${await page.evaluate(() => document.documentElement.scrollWidth)} px wide at 375 px`);
+  await page.setViewportSize({ width: 1280, height: 800 });
   for (const program of ['snap', 'medicaid_adult', 'wic']) {
     assert.equal(await page.locator(`tr[data-program="${program}"]`).count(), 1, program);
   }
@@ -150,6 +155,10 @@ test(`a citizen is screened once and applies to three programs of two agencies (
 
   // An appointment to bring the rest of the papers, booked from the account.
   await page.goto('/portal');
+  await page.setViewportSize({ width: 375, height: 800 });
+  assert.ok(await page.evaluate(() => document.documentElement.scrollWidth <= window.innerWidth),
+    `the account page is ${await page.evaluate(() => document.documentElement.scrollWidth)} px wide at 375 px`);
+  await page.setViewportSize({ width: 1280, height: 800 });
   await page.getByRole('link', { name: tr('Your appointments') }).click();
   await page.getByRole('heading', { level: 1, name: tr('Your appointments') }).waitFor();
   await checkA11y(page, 'appointments');
