@@ -459,7 +459,17 @@ StatusOr<Case> CaseService::ScheduleConference(const authz::Principal& who, int6
                                                std::vector<core::FieldError> read_errors) {
   return Mutate(who, id, version, "schedule_conference", true, [&](storage::Transaction& tx, Case& c, Change& ch) {
     std::vector<core::FieldError> errors;
-    if (!n.scheduled_at) errors.push_back({"scheduled_at", "give the date and time, like 2026-03-02T10:00"});
+    if (!n.scheduled_at) {
+      errors.push_back({"scheduled_at", "give the date and time, like 2026-03-02T10:00"});
+    } else if (n.scheduled_at->UtcDate().ToDays() < c.opened_at.UtcDate().ToDays() - 366) {
+      // One held before the case was opened here may be recorded, not one from years before.
+      errors.push_back({"scheduled_at",
+                        fmt::format("the case opened on {}: a conference of the case is at most a "
+                                    "year before it",
+                                    c.opened_at.UtcDate().ToString())});
+    } else if (n.scheduled_at->micros > clock_.Now().micros + int64_t{2} * 365 * 86'400'000'000) {
+      errors.push_back({"scheduled_at", "a conference is scheduled at most two years ahead"});
+    }
     CheckText(errors, "place", n.place, 200, "say where it takes place (or how to join)");
     CheckText(errors, "attendees", n.attendees, 2000, "list who attends, the family included");
     errors = core::MergeFieldErrors(read_errors, errors);

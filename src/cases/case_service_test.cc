@@ -255,6 +255,14 @@ TEST_P(CaseTest, AConferenceAgreesAPlanWhoseActionsTheirAgenciesCarryOutThenRevi
   // Held on the morning of the day before (the clock is at 2026-01-01), recorded afterwards.
   NewConference conf{ParseDateTime("2025-12-31T10:00").value(), "Riverside One-Stop Centre, room 2",
                      "Mere Whanau (the mother)\ncoordinator.city\ncaseworker.state"};
+  // A date long before the case, or years ahead, is a mistake.
+  for (const char* when : {"1900-01-01T10:00", "2029-01-01T10:00"}) {
+    auto wrong =
+        cases_->ScheduleConference(kCoordinator, c.id, v->version,
+                                   {ParseDateTime(when).value(), "Riverside", "coordinator.city"});
+    ASSERT_EQ(wrong.status().code(), StatusCode::kInvalidArgument) << when;
+    EXPECT_EQ(wrong.status().fields().at(0).field, "scheduled_at");
+  }
   // One still to come is not held yet: it may be cancelled.
   NewConference later{ParseDateTime("2026-01-08T10:00").value(), "Riverside", "coordinator.city"};
   auto planned = cases_->ScheduleConference(kCoordinator, c.id, v->version, later);
