@@ -169,8 +169,13 @@ Status QueueService::Event(storage::Transaction& tx, const Ticket& t, const std:
                                     t.queue, t.label));
 }
 
-StatusOr<Queue> QueueService::CreateQueue(const authz::Principal& who, int64_t office, const std::string& code,
-                                          const std::string& name, const std::string& directory_service_id) {
+StatusOr<Queue> QueueService::CreateQueue(const authz::Principal& who, int64_t office,
+                                          const std::string& typed_code, const std::string& name,
+                                          const std::string& directory_service_id) {
+  // A letter typed in lower case is the same letter.
+  std::string code = typed_code;
+  if (code.size() == 1 && std::islower(static_cast<unsigned char>(code[0])))
+    code[0] = static_cast<char>(std::toupper(static_cast<unsigned char>(code[0])));
   std::vector<core::FieldError> errors;
   if (code.size() != 1 || !std::isupper(static_cast<unsigned char>(code[0]))) {
     errors.push_back({"code", "one capital letter, A to Z, that starts its tickets' numbers"});

@@ -191,6 +191,12 @@ TEST_P(QueueServiceTest, OnlyTheOfficesAgencyWorksItsQueue) {
   EXPECT_EQ(service_->CreateQueue(desk_, 1, "C", "Other", "").status().code(), StatusCode::kPermissionDenied);
   EXPECT_EQ(service_->CreateQueue(manager_, 1, "A", "Again", "").status().code(), StatusCode::kInvalidArgument);
   EXPECT_EQ(service_->CreateQueue(manager_, 1, "ab", "", "").status().fields().size(), 2u);
+  // A letter typed in lower case is the letter; "a" is A, which the office has already.
+  auto lower = service_->CreateQueue(manager_, 1, "d", "Debt advice", "");
+  ASSERT_TRUE(lower.ok()) << lower.status().ToString();
+  EXPECT_EQ(lower->code, "D");
+  EXPECT_EQ(service_->CreateQueue(manager_, 1, "a", "Again", "").status().code(),
+            StatusCode::kInvalidArgument);
   EXPECT_EQ(service_->KioskCheckIn(benefits_, Priority::kUrgent).status().code(), StatusCode::kInvalidArgument);
   auto kiosk = service_->KioskCheckIn(benefits_, Priority::kAccessibility);
   ASSERT_TRUE(kiosk.ok());

@@ -466,7 +466,11 @@ void AddQueuePages(Router& router, const PageDeps& deps) {
                               {{"label", done->label}, {"queue", done->queue_name}});
                 }
                 if (command == "check_in_appointment" && deps.appointments != nullptr) {
-                  auto in = deps.appointments->CheckIn(Trim(FormValue(form, "reference")), &who);
+                  const std::string reference = Trim(FormValue(form, "reference"));
+                  if (reference.empty())
+                    return back("error",
+                                "Enter the reference the visitor gives you, like K7Q2-9XWM");
+                  auto in = deps.appointments->CheckIn(reference, &who);
                   if (!in.ok()) return fail(in.status());
                   return back("done", "Ticket {label} issued for the appointment", {{"label", in->ticket_label}});
                 }

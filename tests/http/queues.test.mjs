@@ -107,6 +107,8 @@ test('the desk: a check-in with a mistake keeps what was chosen; a stale call do
   assert.match(back.text, new RegExp(`<option value="${queues.B.id}" selected>`));
   assert.match(back.text, /<option value="urgent" selected>/);
   assert.match(back.text, /id="checkin-person" name="person" type="text" inputmode="numeric" value="99999"/);
+  const noReference = await form({ command: 'check_in_appointment', reference: '  ' });
+  assert.match((await desk.get(noReference.headers.get('location'))).text, /Enter the reference the visitor gives you, like K7Q2-9XWM/);
 
   // A visitor being served stays at the counter until finished: "Call next" from a page left open is refused.
   await desk.post(`/api/v1/queues/${queues.A.id}/tickets`, {});
