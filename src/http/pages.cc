@@ -1332,6 +1332,38 @@ void SameIdentifier(const PageDeps& deps, const Context& ctx, const registry::Pe
   }
 }
 
+// The people a search by the typed name finds (it reads every name a person is known by: other
+// names and aliases, in any script), which the index's score can miss when the typed name is one
+// of those: "Maria Ivanova" for someone registered as Мария Иванова with her name in Latin letters
+// among her other names. Through the gate like any search; a date of birth given on both sides
+// must agree on the year. Ones listed already stay as they are.
+void SameName(const PageDeps& deps, const Context& ctx, const registry::Person& p, json& duplicates,
+              std::vector<core::PersonId>& ids) {
+  if (p.names.empty() || p.names[0].given.empty() || p.names[0].family.empty()) return;
+  registry::SearchQuery query;
+  query.name = p.names[0].given + " " + p.names[0].family;
+  query.limit = 5;
+  auto found = deps.persons.Search(ctx.Who(), query);
+  if (!found.ok()) return;
+  int added = 0;
+  for (const auto& s : found->items) {
+    if (std::find(ids.begin(), ids.end(), s.id) != ids.end()) continue;
+    if (p.birth_date && s.birth_date.size() >= 4 &&
+        s.birth_date.substr(0, 4) != p.birth_date->ToString().substr(0, 4)) {
+      continue;
+    }
+    if (added++ == 3) break;
+    std::string dob = s.birth_date;
+    if (auto parsed = core::PartialDate::Parse(dob); parsed.ok()) dob = BirthText(ctx, *parsed);
+    ids.push_back(s.id);
+    duplicates.push_back(
+        {{"id", std::to_string(s.id.value)},
+         {"name", s.name},
+         {"birth_date", dob},
+         {"likelihood", page_support::T(deps, ctx, "Same name, or one they are known by")}});
+  }
+}
+
 // With `justification_error`, the emergency access form is open and says what is wrong with what
 // was typed (`justification`), which it keeps.
 Response ClientPage(const PageDeps& deps, Context& ctx, const registry::PersonView& view,
@@ -2000,6 +2032,7 @@ void AddPages(Router& router, const PageDeps& deps) {
                     }
                   }
                   SameIdentifier(deps, ctx, p, duplicates, ids);
+                  if (enough) SameName(deps, ctx, p, duplicates, ids);
                   d["has_duplicates"] = !duplicates.empty();
                   d["duplicates"] = std::move(duplicates);
                 }
@@ -2030,6 +2063,7 @@ void AddPages(Router& router, const PageDeps& deps) {
                     }
                   }
                   SameIdentifier(deps, ctx, p, duplicates, candidate_ids);
+                  SameName(deps, ctx, p, duplicates, candidate_ids);
                   if (!candidate_ids.empty() && confirmed_new && duplicate_reason.empty()) {
                     in.errors.push_back({"duplicate_reason", "Say why this is not one of the people listed"});
                   }

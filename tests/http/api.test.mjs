@@ -1078,6 +1078,23 @@ describe('registering someone already known', () => {
     assert.doesNotMatch(other.text, new RegExp(`href="/clients/(${known.body.id}|${dated.body.id})"`));
   });
 
+  test('someone registered in another script, with the name typed among their other names, is shown as a possible duplicate', T, async () => {
+    const known = await create(caseworker, { names: [{ use: 'official', given: 'Мария', family: 'Иванова' },
+      { use: 'alias', given: 'Maria', family: 'Ivanova' }] });
+    const check = await caseworker.get('/clients/new?check=1&given_name=Maria&family_name=Ivanova');
+    assert.equal(check.status, 200);
+    assert.match(check.text, new RegExp(`href="/clients/${known.body.id}"`));
+    assert.match(check.text, /Same name, or one they are known by/);
+    // Registering without looking lists them too, before anything is saved.
+    const page = await caseworker.get('/clients/new');
+    const sent = await caseworker.req('POST', '/clients', {
+      body: new URLSearchParams({ csrf_token: hiddenCsrf(page.text), given_name: 'Maria', family_name: 'Ivanova' }).toString(),
+      headers: { 'Content-Type': 'application/x-www-form-urlencoded' },
+    });
+    assert.equal(sent.status, 200, sent.text.slice(0, 300));
+    assert.match(sent.text, new RegExp(`href="/clients/${known.body.id}"`));
+  });
+
   test('someone with the same identity number is shown, however the number is typed; the search finds it too', T, async () => {
     const held = await create(caseworker, { names: [{ use: 'official', given: 'Ethel', family: 'Marchbanks' }],
       identifiers: [{ kind: 'national_id', value: 'QZ 771-204' }] });
