@@ -363,6 +363,13 @@ tests:
   auto early = Screen(**rules, h, {2024, 12, 31});
   EXPECT_EQ(Only(*early).outcome, Outcome::kError);
   EXPECT_EQ(Only(*early).reason, "d.yaml:9:3: no formula of counted is in force on 2024-12-31");
+  // Loaded from a folder of the server, the result names the file, not the folders: staff and
+  // partner systems read it.
+  auto placed = RuleSet::LoadText(
+      {{"/srv/onedoor/rules/base.yaml", kBase}, {"/srv/onedoor/rules/d.yaml", p}}, kToday, &w);
+  ASSERT_TRUE(placed.ok()) << placed.status().message();
+  EXPECT_EQ(Only(*Screen(**placed, h, {2024, 12, 31})).reason,
+            "d.yaml:9:3: no formula of counted is in force on 2024-12-31");
 }
 
 TEST(Screening, ProgramNotInForceBeforeItStarts) {

@@ -10,6 +10,16 @@
 namespace eligibility {
 namespace {
 
+// An error's place as the rule's file and line ("snap.yaml:26:29: ..."), without the folders the
+// server loaded the packs from: results are read by staff and partner systems.
+std::string FileNameOnly(std::string error) {
+  const size_t place_end = error.find(": ");
+  if (place_end == std::string::npos) return error;
+  const size_t slash = error.rfind('/', place_end);
+  if (slash == std::string::npos) return error;
+  return error.substr(slash + 1);
+}
+
 std::string_view CurrencySymbol(std::string_view currency) {
   if (currency == "GBP") return "£";
   if (currency == "EUR") return "€";
@@ -178,7 +188,7 @@ class ProgramExplainer {
         ev_.Missing(p_.amount_node, 0, &missing);
       } else {
         r.outcome = Outcome::kError;
-        r.reason = ev_.ErrorAt(p_.amount_node, 0);
+        r.reason = FileNameOnly(ev_.ErrorAt(p_.amount_node, 0));
       }
     }
     // Only an open answer needs more questions: a failed test settles it, whatever is missing.
@@ -190,7 +200,8 @@ class ProgramExplainer {
     missing.erase(std::unique(missing.begin(), missing.end()), missing.end());
     for (int s : missing) r.missing_inputs.push_back(rules_.symbols()[s].name);
     if (r.outcome == Outcome::kError && r.reason.empty()) {
-      r.reason = ev_.ErrorAt(rules_.symbols()[p_.eligible_symbol].formulas[0].root, 0);
+      r.reason =
+          FileNameOnly(ev_.ErrorAt(rules_.symbols()[p_.eligible_symbol].formulas[0].root, 0));
     }
     if (r.reason.empty()) r.reason = Reason(r);
     Trace(r);
@@ -260,7 +271,7 @@ class ProgramExplainer {
     }
     if (cond.s[0] == kError || as == kError) {
       r.outcome = TestOutcome::kError;
-      r.message = ev_.ErrorAt(cond.s[0] == kError ? t.condition : t.applies_if, 0);
+      r.message = FileNameOnly(ev_.ErrorAt(cond.s[0] == kError ? t.condition : t.applies_if, 0));
       return r;
     }
     r.outcome = TestOutcome::kUnknown;
