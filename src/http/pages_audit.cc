@@ -142,6 +142,15 @@ void AddAuditPages(Router& router, const PageDeps& deps) {
            rows.push_back({{"at", page_support::RegionTime(deps, r.at)},
                            {"actor", r.actor},
                            {"roles", r.roles},
+                           // Why they worked, as they stated it when they signed in.
+                           {"purpose",
+                            [&] {
+                              auto purpose = authz::ParsePurpose(r.purpose);
+                              return purpose.ok() ? page_support::T(
+                                                        deps, ctx,
+                                                        std::string(authz::PurposeLabel(*purpose)))
+                                                  : r.purpose;
+                            }()},
                            {"action", r.entry.action},
                            {"record", record},
                            {"person", r.entry.person ? std::to_string(r.entry.person->value) : ""},

@@ -43,7 +43,7 @@ test('an auditor finds who read a client, and the refusals, newest first', T, as
   assert.equal(page.status, 200, page.text.slice(0, 300));
   const found = rows(page.text);
   assert.ok(found.length >= 2, JSON.stringify(found));
-  assert.match(found[0][1], /^frontdesk\.city frontdesk/);
+  assert.match(found[0][1], /^frontdesk\.city frontdesk · Front desk/, 'who, their roles and the purpose they stated');
   assert.match(found[0][2], /^person\.history person/);
   assert.match(found[0][4], /^Refused/);
   assert.ok(found.some((r) => /^caseworker\.city/.test(r[1]) && /^person\.read/.test(r[2]) && /^Allowed/.test(r[4])));
