@@ -171,6 +171,8 @@ test('the consent receipt prints as a page, read through the gate', T, async () 
   assert.match(page.text, /GDPR art\. 6\(1\)\(a\) and 9\(2\)\(a\): consent/);
   assert.match(page.text, /Tell any caseworker, or use the citizen portal\./);
   assert.match(page.text, /Signed form DOC-PRINT-1/);
+  // The withdrawal form says beforehand what a withdrawal ends.
+  assert.match(page.text, /At once, each open referral sent on this consent is closed, and each agency that joined a case on it leaves the case/);
   assert.equal(Number(await sql(db, `SELECT count(*) FROM audit_log WHERE action = 'consent.receipt' AND record_id = '${given.body.id}'`)), 1);
   const governanceView = await governance.get(`/consents/${given.body.id}/receipt`);
   assert.equal(governanceView.status, 403);
