@@ -180,7 +180,8 @@ std::string ServiceMetricsCsv(const metrics::ServiceMetrics& m) {
   return out;
 }
 
-core::StatusOr<std::string> ServiceMetricsXlsx(const metrics::ServiceMetrics& m) {
+core::StatusOr<std::string> ServiceMetricsXlsx(const metrics::ServiceMetrics& m,
+                                               const std::string& time_zone) {
   // libxlsxwriter writes a file: a private temporary one, read back and removed.
   char path[] = "/tmp/onedoor-metrics-XXXXXX.xlsx";
   const int fd = mkstemps(path, 5);
@@ -195,8 +196,15 @@ core::StatusOr<std::string> ServiceMetricsXlsx(const metrics::ServiceMetrics& m)
   lxw_worksheet* sheet = workbook_add_worksheet(book, "Service metrics");
   lxw_format* bold = workbook_add_format(book);
   format_set_bold(bold);
-  const std::string title = fmt::format("{}, {} to {} (UTC); figures from fewer than {} are not shown", m.agency_name,
-                                        m.period.from.ToRfc3339(), m.period.to.ToRfc3339(), m.min_cell);
+  // The period as the days it covers, in the deployment's time zone, as the page gives them.
+  auto first = frontoffice::ToLocal(m.period.from, time_zone);
+  auto last = frontoffice::ToLocal(core::Timestamp{m.period.to.micros - 1}, time_zone);
+  std::string title = first.ok() && last.ok()
+                          ? fmt::format("{}, {} to {} ({})", m.agency_name, first->date.ToString(),
+                                        last->date.ToString(), time_zone)
+                          : fmt::format("{}, {} to {} (UTC)", m.agency_name,
+                                        m.period.from.ToRfc3339(), m.period.to.ToRfc3339());
+  if (m.min_cell > 1) title += fmt::format("; figures from 1 to {} are not shown", m.min_cell - 1);
   worksheet_write_string(sheet, 0, 0, title.c_str(), bold);
   const char* headers[] = {"Metric", "Office", "Queue", "Value"};
   for (lxw_col_t c = 0; c < 4; ++c) worksheet_write_string(sheet, 2, c, headers[c], bold);
@@ -267,7 +275,7 @@ void AddMetricsRoutes(Router& router, metrics::ServiceMetricsService& service, s
                   return r;
                 }
                 if (format == "xlsx") {
-                  auto book = ServiceMetricsXlsx(*m);
+                  auto book = ServiceMetricsXlsx(*m, time_zone);
                   if (!book.ok()) return Problem(book.status(), ctx.request.request_id);
                   Response r = Response::Text(200, std::move(book).value(),
                                               "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet");

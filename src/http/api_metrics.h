@@ -36,7 +36,8 @@ struct MetricRow {
 nlohmann::json ServiceMetricsJson(const metrics::ServiceMetrics& m);
 std::vector<MetricRow> ServiceMetricRows(const metrics::ServiceMetrics& m);
 std::string ServiceMetricsCsv(const metrics::ServiceMetrics& m);
-core::StatusOr<std::string> ServiceMetricsXlsx(const metrics::ServiceMetrics& m);
+core::StatusOr<std::string> ServiceMetricsXlsx(const metrics::ServiceMetrics& m,
+                                               const std::string& time_zone = "UTC");
 
 // The period of `from` and `to` (YYYY-MM-DD, both included) in `time_zone`; by default from the
 // first of the current month to today. kInvalidArgument naming from or to.

@@ -93,7 +93,9 @@ std::string Shown(const PageDeps& deps, const Context& ctx, const metrics::Rate&
 
 std::string Minutes(const PageDeps& deps, const Context& ctx, const std::optional<double>& v, bool suppressed, int k) {
   if (suppressed) return T(deps, ctx, "fewer than {k}", {{"k", std::to_string(k)}});
-  return v ? fmt::format("{:.0f} min", *v) : T(deps, ctx, "none yet");
+  // Half a minute up, as people round (the formatter would round 6.5 to the even 6).
+  return v ? fmt::format("{} min", static_cast<int64_t>(std::floor(*v + 0.5)))
+           : T(deps, ctx, "none yet");
 }
 
 // The words of the chart, in the request's language.

@@ -93,6 +93,9 @@ test('service metrics: counted from the work, small cells suppressed, as JSON, C
   assert.equal(book.headers.get('content-type'), 'application/vnd.openxmlformats-officedocument.spreadsheetml.sheet');
   const workbook = XLSX.read(Buffer.from(await book.arrayBuffer()), { type: 'buffer' });
   assert.deepEqual(workbook.SheetNames, ['Service metrics']);
+  // Its title gives the period's days in the deployment's time zone, and what is not shown.
+  const title = workbook.Sheets['Service metrics'].A1.v;
+  assert.match(title, /^City Social Services Department, \d{4}-\d{2}-01 to \d{4}-\d{2}-\d{2} \(UTC\); figures from 1 to 4 are not shown$/, title);
   const rows = XLSX.utils.sheet_to_json(workbook.Sheets['Service metrics'], { header: 1, range: 2 });
   assert.deepEqual(rows[0], ['Metric', 'Office', 'Queue', 'Value']);
   const byName = Object.fromEntries(rows.slice(1).filter((r) => !r[1]).map((r) => [r[0], r[3]]));
