@@ -359,16 +359,15 @@ namespace {
 Status SettleCaseWork(storage::Transaction& tx, int64_t case_id,
                       std::optional<core::AgencyId> agency, core::Timestamp now,
                       const std::string& by) {
-  return tx
-      .Execute(
-          "UPDATE work_items SET state = 'done', assignee = CASE WHEN assignee = '' THEN ? ELSE "
-          "assignee END, "
-          "updated_at = ?, version = version + 1 WHERE source = 'case_action' AND state <> 'done' "
-          "AND "
-          "(? = 0 OR agency_id = ?) AND source_id IN (SELECT id FROM case_items WHERE case_id = ?)",
-          {by, now.micros, agency ? agency->value : int64_t{0}, agency ? agency->value : int64_t{0},
-           case_id})
-      .status();
+  ASSIGN_OR_RETURN(storage::Rows actions,
+                   tx.Query("SELECT id FROM case_items WHERE case_id = ? AND kind = 'action' AND "
+                            "(? = 0 OR agency_id = ?)",
+                            {case_id, agency ? agency->value : int64_t{0},
+                             agency ? agency->value : int64_t{0}}));
+  for (const auto& a : actions) {
+    RETURN_IF_ERROR(WorkQueueService::Settle(tx, "case_action", a.Int(0), now, by));
+  }
+  return Status::Ok();
 }
 
 StatusOr<std::string> Leave(storage::Transaction& tx, const Case& c, const CaseParticipant& p,

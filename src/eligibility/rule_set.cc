@@ -388,9 +388,7 @@ class RuleLoader {
     }
     if (!root || root.IsNull()) return;
     if (auto dup = FirstDuplicateKey(root)) {
-      Error(PosOf(src, dup->second),
-            fmt::format("'{}' is given twice in the same place (first at line {}): each key once",
-                        dup->key, dup->first.line + 1));
+      Error(PosOf(src, dup->second), DuplicateKeyText(*dup));
       return;
     }
     if (!root.IsMap()) {

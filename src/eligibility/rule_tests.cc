@@ -84,9 +84,9 @@ core::StatusOr<RuleTestSummary> RunRuleTestText(const RuleSet& rules, const std:
   RuleTestSummary summary;
   if (!root || root.IsNull()) return summary;
   if (auto dup = FirstDuplicateKey(root)) {
-    return core::Status::InvalidArgument(fmt::format(
-        "{}:{}:{}: '{}' is given twice in the same place (first at line {}): each key once", file,
-        dup->second.line + 1, dup->second.column + 1, dup->key, dup->first.line + 1));
+    return core::Status::InvalidArgument(fmt::format("{}:{}:{}: {}", file, dup->second.line + 1,
+                                                     dup->second.column + 1,
+                                                     DuplicateKeyText(*dup)));
   }
   if (!root.IsSequence()) return Bad(file, root, "a test file is a list of tests (each starting with '- name:')");
   // Check the whole file before running anything.

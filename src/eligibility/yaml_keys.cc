@@ -1,5 +1,7 @@
 #include "eligibility/yaml_keys.h"
 
+#include <fmt/format.h>
+
 #include <map>
 
 namespace eligibility {
@@ -20,6 +22,11 @@ std::optional<DuplicateKey> FirstDuplicateKey(const YAML::Node& node) {
     }
   }
   return std::nullopt;
+}
+
+std::string DuplicateKeyText(const DuplicateKey& dup) {
+  return fmt::format("'{}' is given twice in the same place (first at line {}): each key once",
+                     dup.key, dup.first.line + 1);
 }
 
 std::string YamlErrorText(const YAML::Exception& e) {

@@ -17,6 +17,9 @@ struct DuplicateKey {
 
 // The first map key given twice anywhere under `node`, in document order, if any.
 std::optional<DuplicateKey> FirstDuplicateKey(const YAML::Node& node);
+// What is wrong, for the place of `dup.second`: "'2025-07-01' is given twice in the same place
+// (first at line 7): each key once".
+std::string DuplicateKeyText(const DuplicateKey& dup);
 
 // yaml-cpp's message for a parse error, with a hint where the usual cause is plain text that
 // holds ": " or starts with "{" (a message's words), which YAML reads as a map.

@@ -177,10 +177,11 @@ StatusOr<std::vector<Slot>> AppointmentService::OfficeSlots(const authz::Princip
     out = Slots(rows);
     // Slots the hours, changed since they were opened, no longer cover stay listed for staff
     // (some may be booked) and are marked.
-    ASSIGN_OR_RETURN(std::vector<Slot> open, WhileOpen(tx, out));
-    std::set<int64_t> open_ids;
-    for (const auto& s : open) open_ids.insert(s.id);
-    for (auto& s : out) s.outside_hours = open_ids.count(s.id) == 0;
+    ASSIGN_OR_RETURN(OfficeHours hours, queues_.hours().Get(tx, office));
+    for (auto& s : out) {
+      ASSIGN_OR_RETURN(bool covered, hours.Covers(s.starts_at, s.ends_at));
+      s.outside_hours = !covered;
+    }
     return Status::Ok();
   }));
   return out;

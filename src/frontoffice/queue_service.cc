@@ -110,6 +110,18 @@ Status Place(storage::Transaction& tx, Ticket& t, int64_t fallback) {
   return Status::Ok();
 }
 
+// The visitor called to `counter` or being served there, if any: their ticket's label and state.
+StatusOr<std::optional<std::pair<std::string, std::string>>> VisitorAt(storage::Transaction& tx,
+                                                                       int64_t counter) {
+  ASSIGN_OR_RETURN(storage::Rows rows,
+                   tx.Query("SELECT label, state FROM tickets WHERE counter_id = ? AND state IN "
+                            "('called', 'serving') ORDER BY id LIMIT 1",
+                            {counter}));
+  if (rows.empty()) return std::optional<std::pair<std::string, std::string>>();
+  return std::optional<std::pair<std::string, std::string>>(
+      std::pair{rows.at(0).Text(0), rows.at(0).Text(1)});
+}
+
 }  // namespace
 
 std::string_view PriorityName(Priority p) {
@@ -342,16 +354,13 @@ StatusOr<Counter> QueueService::SignOut(const authz::Principal& who, int64_t cou
     // Whoever leaves their own counter settles its visitor first, who would otherwise stay called
     // there with no one to serve them; a manager freeing the counter of someone gone may.
     if (staff == who.user.value) {
-      ASSIGN_OR_RETURN(
-          storage::Rows current,
-          tx.Query("SELECT label, state FROM tickets WHERE counter_id = ? AND state IN "
-                   "('called', 'serving') ORDER BY id LIMIT 1",
-                   {counter}));
-      if (!current.empty()) {
+      ASSIGN_OR_RETURN(auto current, VisitorAt(tx, counter));
+      if (current) {
+        const bool called = current->second == "called";
         return Status::FailedPrecondition(
-            fmt::format("{} is still {} {}: finish it, transfer it{} first", current.at(0).Text(0),
-                        current.at(0).Text(1) == "called" ? "called to" : "being served at",
-                        out.name, current.at(0).Text(1) == "called" ? " or mark it not here" : ""));
+            fmt::format("{} is still {} {}: finish it, transfer it{} first", current->first,
+                        called ? "called to" : "being served at", out.name,
+                        called ? " or mark it not here" : ""));
       }
     }
     RETURN_IF_ERROR(tx.Execute("UPDATE counters SET staff_user_id = NULL, staff = '', signed_in_at = NULL WHERE id = ?",
@@ -456,19 +465,14 @@ StatusOr<std::optional<Ticket>> QueueService::CallNext(const authz::Principal& w
     }
     // One visitor at a time: a page left open (or the browser's back button) must not call the
     // next while the last is still at the counter, which would leave them there out of sight.
-    ASSIGN_OR_RETURN(storage::Rows current,
-                     tx.Query("SELECT label, state FROM tickets WHERE counter_id = ? AND state IN "
-                              "('called', 'serving') "
-                              "ORDER BY id LIMIT 1",
-                              {counter}));
-    if (!current.empty() && current.at(0).Text(1) == "called") {
-      return Status::FailedPrecondition(fmt::format("{} is still called to {}: serve it or mark it a no-show first",
-                                                    current.at(0).Text(0), c.name));
+    ASSIGN_OR_RETURN(auto current, VisitorAt(tx, counter));
+    if (current && current->second == "called") {
+      return Status::FailedPrecondition(fmt::format(
+          "{} is still called to {}: serve it or mark it a no-show first", current->first, c.name));
     }
-    if (!current.empty()) {
-      return Status::FailedPrecondition(
-          fmt::format("{} is still being served at {}: finish or transfer it first",
-                      current.at(0).Text(0), c.name));
+    if (current) {
+      return Status::FailedPrecondition(fmt::format(
+          "{} is still being served at {}: finish or transfer it first", current->first, c.name));
     }
     std::string in;
     storage::Params params;
