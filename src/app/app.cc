@@ -186,8 +186,12 @@ core::StatusOr<std::unique_ptr<App>> App::Open(const core::Config& config, bool 
     }
     app->persons_->SetAccessLogExceptions(std::move(codes));
   }
-  app->households_ = std::make_unique<registry::HouseholdService>(*app->db_, *app->gate_, *app->audit_,
-                                                                  *app->outbox_, app->clock_);
+  app->households_ = std::make_unique<registry::HouseholdService>(
+      *app->db_, *app->gate_, *app->audit_, *app->outbox_, app->clock_,
+      [clock = &app->clock_, zone = config.time_zone] {
+        auto day = cases::LocalDate(clock->Now(), zone);
+        return day.ok() ? *day : clock->Now().UtcDate();
+      });
   app->match_ = std::make_unique<identity::MatchService>(*app->db_, *app->gate_, *app->audit_, app->clock_);
   app->reviews_ =
       std::make_unique<identity::ReviewService>(*app->db_, *app->persons_, *app->gate_, *app->audit_, app->clock_);

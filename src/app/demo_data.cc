@@ -536,8 +536,11 @@ core::StatusOr<std::string> LoadDemoData(App& app, int people) {
       ASSIGN_OR_RETURN(auto person, app.persons().Create(worker, p));
       ++created;
       const char* relationship = m == 0 ? "head" : m == 1 ? "partner" : "child";
-      ASSIGN_OR_RETURN(auto h, app.households().AddMember(worker, household.id, person.id, relationship,
-                                                          core::Date{2020 + static_cast<int>(rng() % 5), 1 + static_cast<int>(rng() % 12), 1}));
+      core::Date since{2020 + static_cast<int>(rng() % 5), 1 + static_cast<int>(rng() % 12), 1};
+      // A child born after the family moved in lives there from their birth.
+      since = std::max(since, core::Date{dob.year, dob.month, std::max(dob.day, 1)});
+      ASSIGN_OR_RETURN(
+          auto h, app.households().AddMember(worker, household.id, person.id, relationship, since));
       (void)h;
       // Each agency that knows the person keeps its own source record: the registering agency
       // names the person; the others' records are linked to them by the client index, as

@@ -147,6 +147,11 @@ void AddCasePages(Router& router, const PageDeps& deps);
 // /applications/{id} with the decision forms. In pages_applications.cc.
 void AddApplicationPages(Router& router, const PageDeps& deps);
 
+// /households/{id} (members, screenings, and the forms to add a member and record that one
+// left), /households/{id}/members/{person}/end and /clients/{id}/household/new (start a household
+// with the client). In pages_households.cc.
+void AddHouseholdPages(Router& router, const PageDeps& deps);
+
 // /work, the work queue of the caller's teams. In pages_work.cc.
 void AddWorkPages(Router& router, const PageDeps& deps);
 

@@ -1433,6 +1433,9 @@ Response ClientPage(const PageDeps& deps, Context& ctx, const registry::PersonVi
   d["addresses_withheld"] = !view.decision.Sees(authz::Field::kAddresses);
   d["contacts_withheld"] = !view.decision.Sees(authz::Field::kPhones) || !view.decision.Sees(authz::Field::kEmails);
   d["household_withheld"] = !view.decision.Sees(authz::Field::kHousehold);
+  if (!view.household && view.decision.Sees(authz::Field::kHousehold)) {
+    d["start_household_href"] = fmt::format("/clients/{}/household/new", p.id.value);
+  }
   json withheld = json::array();
   for (const auto& w : view.decision.withheld) {
     withheld.push_back({{"category", w.label}, {"reason", w.reason}});
@@ -2352,66 +2355,7 @@ void AddPages(Router& router, const PageDeps& deps) {
                 return Page(deps, 200, "client_timeline", d);
               }});
 
-  router.Add({"GET", "/households/{id}", Auth::kPage, "", [&deps](Context& ctx) {
-                auto id = IdParam(ctx, "id");
-                if (!id.ok()) return ErrorFor(deps, ctx, id.status());
-                auto h = deps.households.Get(ctx.Who(), core::HouseholdId{*id});
-                if (!h.ok()) return ErrorFor(deps, ctx, h.status());
-                // Names the reader may not see are not shown: the member by number, the household
-                // by its.
-                const std::string title =
-                    h->name_withheld
-                        ? page_support::T(deps, ctx, "Household {id, number, ::group-off}",
-                                          {{"id", std::to_string(*id)}})
-                        : h->name;
-                json d = Common(deps, ctx, title, "clients");
-                d["name"] = title;
-                json members = json::array();
-                for (const auto& m : h->members) {
-                  std::string rel = m.relationship;
-                  std::replace(rel.begin(), rel.end(), '_', ' ');
-                  rel = page_support::T(deps, ctx, rel);
-                  json o = {
-                      {"href", fmt::format("/clients/{}", m.person.value)},
-                      {"name", m.name_withheld
-                                   ? page_support::T(deps, ctx, "Client {id, number, ::group-off}",
-                                                     {{"id", std::to_string(m.person.value)}})
-                                   : m.name},
-                      {"relationship", rel},
-                      {"since", m.since}};
-                  if (!m.until.empty()) o["until"] = m.until;
-                  members.push_back(std::move(o));
-                }
-                d["members"] = std::move(members);
-                d["back_href"] = "/clients";
-                if (deps.screenings != nullptr) {
-                  d["screen_href"] = fmt::format("/screening?household={}", *id);
-                  auto list = deps.screenings->ForHousehold(ctx.Who(), core::HouseholdId{*id}, 10);
-                  json screenings = json::array();
-                  if (list.ok()) {
-                    for (const auto& r : *list) {
-                      json s = json::parse(r.result_json, nullptr, false);
-                      int eligible = 0, unknown = 0;
-                      if (!s.is_discarded()) {
-                        for (const auto& p : s["programs"]) {
-                          eligible += p.value("result", "") == "eligible";
-                          unknown += p.value("result", "") == "unknown";
-                        }
-                      }
-                      screenings.push_back({{"href", fmt::format("/screenings/{}", r.id)},
-                                            {"when", r.created_at.ToRfc3339().substr(0, 10)},
-                                            {"as_of", r.as_of.ToString()},
-                                            {"summary", page_support::T(deps, ctx,
-                                                                        "{eligible} likely eligible, {unknown} need more answers",
-                                                                        {{"eligible", std::to_string(eligible)},
-                                                                         {"unknown", std::to_string(unknown)}})}});
-                    }
-                  }
-                  d["screenings"] = std::move(screenings);
-                }
-                return Page(deps, 200, "household_view", d);
-              }});
-
+  AddHouseholdPages(router, deps);
   if (deps.reviews != nullptr) AddReviewPages(router, deps);
   if (deps.screenings != nullptr) AddScreeningPages(router, deps);
   if (deps.agreements != nullptr) AddAgreementPages(router, deps);

@@ -114,6 +114,8 @@ std::string What(const std::string& action) {
       {"source_record.put", "Updated its own record of you"},
       {"source_record.link", "Linked its own record of you to your record"},
       {"household.add_member", "Changed who is in your household"},
+      {"household.end_member", "Changed who is in your household"},
+      {"household.create", "Started a household with you in it"},
       {"audit.search", "Checked who looked at your record"},
       {"audit.export", "Checked who looked at your record"},
       {"change.push", "Was told of a change to your record"},

@@ -148,6 +148,71 @@ StatusOr<std::optional<core::HouseholdId>> HouseholdService::CurrentOf(core::Per
   return out;
 }
 
+core::Date HouseholdService::Today() const { return today_ ? today_() : clock_.Now().UtcDate(); }
+
+Status HouseholdService::AddMemberIn(storage::Transaction& tx, const authz::Principal& who,
+                                     core::HouseholdId id, core::PersonId person,
+                                     const std::string& relationship, core::Date since) {
+  ASSIGN_OR_RETURN(storage::Rows p,
+                   tx.Query("SELECT birth_date FROM persons WHERE id = ?", {person.value}));
+  if (p.empty()) {
+    return Status::InvalidArgument(
+        "the membership has invalid fields",
+        {{"person_id", fmt::format("no client has id {}", person.value)}});
+  }
+  ASSIGN_OR_RETURN(storage::Rows h, tx.Query("SELECT 1 FROM households WHERE id = ?", {id.value}));
+  if (h.empty()) return Status::NotFound(fmt::format("no household has id {}", id.value));
+  const std::string since_text = since.ToString();
+  if (since > Today()) {
+    return Status::InvalidArgument("the membership has invalid fields",
+                                   {{"since", "must not be after today"}});
+  }
+  // A birth date known to the year or month ("1990", "1990-05") is a prefix of the days it may
+  // be: only a day before all of them is refused.
+  if (const std::string birth = p[0].OptText(0).value_or("");
+      !birth.empty() && since_text < birth) {
+    return Status::InvalidArgument("the membership has invalid fields",
+                                   {{"since", "must not be before the client's date of birth"}});
+  }
+  ASSIGN_OR_RETURN(
+      storage::Rows current,
+      tx.Query("SELECT id, household_id, start_date FROM household_members WHERE person_id = ? AND "
+               "end_date IS NULL",
+               {person.value}));
+  for (const auto& c : current) {
+    if (c.Int(1) == id.value) {
+      return Status::AlreadyExists("the client is already a member of this household");
+    }
+    if (c.Text(2) > since_text) {
+      return Status::InvalidArgument(
+          "the membership has invalid fields",
+          {{"since", "must not be before the start of the client's current household"}});
+    }
+    RETURN_IF_ERROR(
+        tx.Execute("UPDATE household_members SET end_date = ? WHERE id = ?", {since_text, c.Int(0)})
+            .status());
+    RETURN_IF_ERROR(
+        tx.Execute("UPDATE households SET version = version + 1 WHERE id = ?", {c.Int(1)})
+            .status());
+  }
+  RETURN_IF_ERROR(
+      tx.Execute(
+            "INSERT INTO household_members (household_id, person_id, relationship, start_date, "
+            "created_at) VALUES (?, ?, ?, ?, ?)",
+            {id.value, person.value, relationship, since_text, clock_.Now().micros})
+          .status());
+  RETURN_IF_ERROR(
+      tx.Execute("UPDATE households SET version = version + 1 WHERE id = ?", {id.value}).status());
+  RETURN_IF_ERROR(outbox_.Append(
+      tx, current.empty() ? "household.member_added" : "household.member_moved", "household",
+      std::to_string(id.value),
+      fmt::format(R"({{"household_id":{},"person_id":{}}})", id.value, person.value)));
+  return NotifyAgencies(tx, person, who.agency,
+                        current.empty() ? "household.member_added" : "household.member_moved",
+                        {"household"}, 0, clock_.Now())
+      .status();
+}
+
 StatusOr<Household> HouseholdService::AddMember(const authz::Principal& who, core::HouseholdId id,
                                                 core::PersonId person, const std::string& relationship,
                                                 core::Date since) {
@@ -161,46 +226,75 @@ StatusOr<Household> HouseholdService::AddMember(const authz::Principal& who, cor
     RETURN_IF_ERROR(audit_.Append(tx, who, {"household.add_member", "household", std::to_string(id.value), person,
                                             d.allowed, d.reason}));
     if (!d.allowed) return Status::Ok();
-    ASSIGN_OR_RETURN(storage::Rows p, tx.Query("SELECT 1 FROM persons WHERE id = ?", {person.value}));
-    if (p.empty()) {
-      return Status::InvalidArgument("the membership has invalid fields",
-                                     {{"person_id", fmt::format("no client has id {}", person.value)}});
-    }
-    ASSIGN_OR_RETURN(storage::Rows h, tx.Query("SELECT 1 FROM households WHERE id = ?", {id.value}));
-    if (h.empty()) return Status::NotFound(fmt::format("no household has id {}", id.value));
-    ASSIGN_OR_RETURN(storage::Rows current,
-                     tx.Query("SELECT id, household_id, start_date FROM household_members WHERE person_id = ? AND "
-                              "end_date IS NULL",
-                              {person.value}));
-    const std::string since_text = since.ToString();
-    for (const auto& c : current) {
-      if (c.Int(1) == id.value) {
-        return Status::AlreadyExists("the client is already a member of this household");
-      }
-      if (c.Text(2) > since_text) {
-        return Status::InvalidArgument("the membership has invalid fields",
-                                       {{"since", "must not be before the start of the client's current household"}});
-      }
-      RETURN_IF_ERROR(tx.Execute("UPDATE household_members SET end_date = ? WHERE id = ?", {since_text, c.Int(0)}).status());
-      RETURN_IF_ERROR(tx.Execute("UPDATE households SET version = version + 1 WHERE id = ?", {c.Int(1)}).status());
-    }
-    RETURN_IF_ERROR(tx.Execute("INSERT INTO household_members (household_id, person_id, relationship, start_date, "
-                               "created_at) VALUES (?, ?, ?, ?, ?)",
-                               {id.value, person.value, relationship, since_text, clock_.Now().micros})
-                        .status());
-    RETURN_IF_ERROR(tx.Execute("UPDATE households SET version = version + 1 WHERE id = ?", {id.value}).status());
-    RETURN_IF_ERROR(outbox_.Append(tx, current.empty() ? "household.member_added" : "household.member_moved",
-                                   "household", std::to_string(id.value),
-                                   fmt::format(R"({{"household_id":{},"person_id":{}}})", id.value, person.value)));
-    RETURN_IF_ERROR(NotifyAgencies(tx, person, who.agency,
-                                   current.empty() ? "household.member_added" : "household.member_moved", {"household"},
-                                   0, clock_.Now())
-                        .status());
+    RETURN_IF_ERROR(AddMemberIn(tx, who, id, person, relationship, since));
     ASSIGN_OR_RETURN(out, Load(tx, id));
     return Status::Ok();
   }));
   if (!d.allowed) return Status::PermissionDenied(d.reason);
   return out;
+}
+
+StatusOr<Household> HouseholdService::Start(const authz::Principal& who, const std::string& name,
+                                            core::PersonId person, const std::string& relationship,
+                                            core::Date since) {
+  std::vector<core::FieldError> errors;
+  if (name.find_first_not_of(" \t\r\n") == std::string::npos || core::Utf8Length(name) > 200) {
+    errors.push_back({"name", "enter a name of 1 to 200 characters"});
+  }
+  if (!IsRelationship(relationship)) errors.push_back({"relationship", kRelationshipMessage});
+  if (!errors.empty())
+    return Status::InvalidArgument("the household has invalid fields", std::move(errors));
+  authz::Decision create =
+      gate_.DecidePerson(who, authz::Operation::kCreate, {}, authz::Resource::kHousehold);
+  authz::Decision add = Decide(who, authz::Operation::kUpdate, person, nullptr);
+  Household out;
+  RETURN_IF_ERROR(db_.Write([&](storage::Transaction& tx) -> Status {
+    if (!create.allowed) {
+      // Refused for the person the household was started with: it is in their access log.
+      return audit_.Append(tx, who,
+                           {"household.create", "household", "", person, false, create.reason});
+    }
+    if (!add.allowed) {
+      return audit_.Append(tx, who,
+                           {"household.add_member", "household", "", person, false, add.reason});
+    }
+    ASSIGN_OR_RETURN(
+        storage::Rows rows,
+        tx.Query(
+            "INSERT INTO households (name, version, created_at, created_by) VALUES (?, 1, ?, ?) "
+            "RETURNING id",
+            {name, clock_.Now().micros, who.user.value}));
+    const core::HouseholdId id{rows.at(0).Int(0)};
+    RETURN_IF_ERROR(audit_.Append(tx, who,
+                                  {"household.create", "household", std::to_string(id.value),
+                                   std::nullopt, true, create.reason}));
+    RETURN_IF_ERROR(outbox_.Append(tx, "household.created", "household", std::to_string(id.value),
+                                   fmt::format(R"({{"household_id":{}}})", id.value)));
+    RETURN_IF_ERROR(audit_.Append(
+        tx, who,
+        {"household.add_member", "household", std::to_string(id.value), person, true, add.reason}));
+    RETURN_IF_ERROR(AddMemberIn(tx, who, id, person, relationship, since));
+    ASSIGN_OR_RETURN(out, Load(tx, id));
+    return Status::Ok();
+  }));
+  if (!create.allowed) return Status::PermissionDenied(create.reason);
+  if (!add.allowed) return Status::PermissionDenied(add.reason);
+  return out;
+}
+
+Status HouseholdService::CheckChange(const authz::Principal& who, const std::string& action,
+                                     core::HouseholdId id, std::optional<core::PersonId> person) {
+  const authz::Operation op =
+      action == "household.create" ? authz::Operation::kCreate : authz::Operation::kUpdate;
+  authz::Decision d = gate_.DecidePerson(who, op, {}, authz::Resource::kHousehold);
+  if (d.allowed && person) d = Decide(who, authz::Operation::kUpdate, *person, nullptr);
+  if (d.allowed) return Status::Ok();
+  RETURN_IF_ERROR(db_.Write([&](storage::Transaction& tx) {
+    return audit_.Append(
+        tx, who,
+        {action, "household", id.valid() ? std::to_string(id.value) : "", person, false, d.reason});
+  }));
+  return Status::PermissionDenied(d.reason);
 }
 
 StatusOr<Household> HouseholdService::EndMembership(const authz::Principal& who, core::HouseholdId id,
@@ -218,6 +312,10 @@ StatusOr<Household> HouseholdService::EndMembership(const authz::Principal& who,
     if (m.empty()) return Status::NotFound("the client is not a current member of this household");
     if (m[0].Text(1) > until.ToString()) {
       return Status::InvalidArgument("the membership has invalid fields", {{"until", "must not be before the start"}});
+    }
+    if (until > Today()) {
+      return Status::InvalidArgument("the membership has invalid fields",
+                                     {{"until", "must not be after today"}});
     }
     RETURN_IF_ERROR(tx.Execute("UPDATE household_members SET end_date = ? WHERE id = ?", {until.ToString(), m[0].Int(0)}).status());
     RETURN_IF_ERROR(tx.Execute("UPDATE households SET version = version + 1 WHERE id = ?", {id.value}).status());

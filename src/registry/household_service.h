@@ -1,5 +1,6 @@
 #pragma once
 
+#include <functional>
 #include <optional>
 #include <string>
 #include <vector>
@@ -43,21 +44,41 @@ struct Household {
 // reading a household reads each member's household data. Thread-safe.
 class HouseholdService {
  public:
+  // `today` gives the day in the deployment's time zone (the day no membership may start or end
+  // after); without it, the UTC day of `clock`.
   HouseholdService(storage::Database& db, const authz::AccessGate& gate, audit::AuditLog& audit,
-                   exchange::Outbox& outbox, const core::Clock& clock)
-      : db_(db), gate_(gate), audit_(audit), outbox_(outbox), clock_(clock) {}
+                   exchange::Outbox& outbox, const core::Clock& clock,
+                   std::function<core::Date()> today = {})
+      : db_(db),
+        gate_(gate),
+        audit_(audit),
+        outbox_(outbox),
+        clock_(clock),
+        today_(std::move(today)) {}
 
   core::StatusOr<Household> Create(const authz::Principal& who, const std::string& name);
+  // Creates the household `name` with `person` as its first member, from `since`, in one
+  // transaction: both or neither. Checked as Create and AddMember are.
+  core::StatusOr<Household> Start(const authz::Principal& who, const std::string& name,
+                                  core::PersonId person, const std::string& relationship,
+                                  core::Date since);
   // Each member's household data is decided by the gate and audited. A person signed in to the
   // portal sees their own household: its current members' names and relationships.
   core::StatusOr<Household> Get(const authz::Principal& who, core::HouseholdId id);
   // The household `person` lives in now, if any. Releases no one's data: callers read it with Get.
   core::StatusOr<std::optional<core::HouseholdId>> CurrentOf(core::PersonId person);
-  // Adds `person` from `since`. A person lives in one household at a time: a current
-  // membership elsewhere ends on `since` (a move).
+  // Adds `person` from `since`, which may be neither after today nor before the person's birth
+  // (as far as it is known). A person lives in one household at a time: a current membership
+  // elsewhere ends on `since` (a move).
   core::StatusOr<Household> AddMember(const authz::Principal& who, core::HouseholdId id, core::PersonId person,
                                       const std::string& relationship, core::Date since);
-  // Ends the current membership of `person` on `until`.
+  // Whether `who` may make the change `action` ("household.create", "household.add_member",
+  // "household.end_member"): by their role, and with `person`, to that person's household data.
+  // Refused: PermissionDenied with the gate's reason, recorded in the audit log. Allowed: Ok,
+  // recording nothing (the change itself is recorded). For a form, before it is read.
+  core::Status CheckChange(const authz::Principal& who, const std::string& action,
+                           core::HouseholdId id, std::optional<core::PersonId> person);
+  // Ends the current membership of `person` on `until`: not before its start, not after today.
   core::StatusOr<Household> EndMembership(const authz::Principal& who, core::HouseholdId id, core::PersonId person,
                                           core::Date until);
 
@@ -65,12 +86,18 @@ class HouseholdService {
   authz::Decision Decide(const authz::Principal& who, authz::Operation op, core::PersonId person,
                          storage::Transaction* tx) const;
   core::StatusOr<Household> Load(storage::Transaction& tx, core::HouseholdId id);
+  // AddMember's work inside `tx`, once the gate has allowed it.
+  core::Status AddMemberIn(storage::Transaction& tx, const authz::Principal& who,
+                           core::HouseholdId id, core::PersonId person,
+                           const std::string& relationship, core::Date since);
+  core::Date Today() const;
 
   storage::Database& db_;
   const authz::AccessGate& gate_;
   audit::AuditLog& audit_;
   exchange::Outbox& outbox_;
   const core::Clock& clock_;
+  std::function<core::Date()> today_;
 };
 
 }  // namespace registry

@@ -70,9 +70,11 @@ class HouseholdServiceTest : public ::testing::Test {
     chidi_ = NewPerson("Chidi", "Okonkwo");
   }
 
-  core::PersonId NewPerson(const std::string& given, const std::string& family) {
+  core::PersonId NewPerson(const std::string& given, const std::string& family,
+                           const std::string& birth = "") {
     Person p;
     p.names = {{"official", given, family}};
+    if (!birth.empty()) p.birth_date = core::PartialDate::Parse(birth).value();
     auto created = persons_->Create(Caseworker(), p);
     EXPECT_TRUE(created.ok()) << created.status().ToString();
     return created.ok() ? created->id : core::PersonId{};
@@ -331,6 +333,119 @@ TEST_F(HouseholdServiceTest, AddMemberByGovernanceIsDeniedAndChangesNothing) {
 
 TEST_F(HouseholdServiceTest, GetOfUnknownHouseholdIsNotFound) {
   EXPECT_EQ(households_->Get(Caseworker(), core::HouseholdId{404}).status().code(), StatusCode::kNotFound);
+}
+
+TEST_F(HouseholdServiceTest, AMembershipStartingOrEndingAfterTodayIsInvalidAndChangesNothing) {
+  // The fake clock's today is 2026-01-01.
+  Household h = MustCreate("Okonkwo family");
+  auto later = households_->AddMember(Caseworker(), h.id, amara_, "head", D(2026, 1, 2));
+  ASSERT_FALSE(later.ok());
+  EXPECT_EQ(later.status().code(), StatusCode::kInvalidArgument);
+  EXPECT_THAT(FieldNames(later.status()), ElementsAre("since"));
+  EXPECT_THAT(later.status().fields()[0].message, HasSubstr("after today"));
+  EXPECT_THAT(MustGet(h.id).members, IsEmpty());
+  EXPECT_EQ(Count("SELECT COUNT(*) FROM audit_log WHERE action = 'household.add_member'"), 0);
+
+  MustAdd(h.id, amara_, "head", D(2026, 1, 1));
+  auto leaves = households_->EndMembership(Caseworker(), h.id, amara_, D(2026, 1, 2));
+  EXPECT_EQ(leaves.status().code(), StatusCode::kInvalidArgument);
+  EXPECT_THAT(FieldNames(leaves.status()), ElementsAre("until"));
+  EXPECT_THAT(Members(MustGet(h.id)), ElementsAre(M(amara_, "head", "2026-01-01")));
+}
+
+TEST_F(HouseholdServiceTest, TodayIsTheDeploymentsDayWhenGiven) {
+  // West of UTC, the evening of 31 December is still 2025 while UTC says 2026-01-01.
+  HouseholdService west(*db_, gate_, audit_, outbox_, clock_, [] { return D(2025, 12, 31); });
+  auto h = west.Create(Caseworker(), "Okonkwo family");
+  ASSERT_TRUE(h.ok());
+  auto later = west.AddMember(Caseworker(), h->id, amara_, "head", D(2026, 1, 1));
+  EXPECT_THAT(FieldNames(later.status()), ElementsAre("since"));
+  EXPECT_TRUE(west.AddMember(Caseworker(), h->id, amara_, "head", D(2025, 12, 31)).ok());
+}
+
+TEST_F(HouseholdServiceTest, AMembershipBeforeTheClientsBirthIsInvalid) {
+  Household h = MustCreate("Okonkwo family");
+  const core::PersonId baby = NewPerson("Ada", "Okonkwo", "2024-05-12");
+  auto before = households_->AddMember(Caseworker(), h.id, baby, "child", D(2024, 5, 11));
+  ASSERT_FALSE(before.ok());
+  EXPECT_THAT(FieldNames(before.status()), ElementsAre("since"));
+  EXPECT_THAT(before.status().fields()[0].message, HasSubstr("date of birth"));
+  // No personal data in the message: the date of birth is not said.
+  EXPECT_THAT(before.status().ToString(), ::testing::Not(HasSubstr("2024-05-12")));
+  MustAdd(h.id, baby, "child", D(2024, 5, 12));
+
+  // Born some time in 2010: a day in 2010 may be after the birth, a day in 2009 may not.
+  const core::PersonId year_only = NewPerson("Ike", "Okonkwo", "2010");
+  EXPECT_THAT(
+      FieldNames(
+          households_->AddMember(Caseworker(), h.id, year_only, "child", D(2009, 12, 31)).status()),
+      ElementsAre("since"));
+  MustAdd(h.id, year_only, "child", D(2010, 1, 1));
+  const core::PersonId month_only = NewPerson("Obi", "Okonkwo", "2012-03");
+  EXPECT_THAT(
+      FieldNames(
+          households_->AddMember(Caseworker(), h.id, month_only, "child", D(2012, 2, 29)).status()),
+      ElementsAre("since"));
+  MustAdd(h.id, month_only, "child", D(2012, 3, 1));
+}
+
+TEST_F(HouseholdServiceTest, StartCreatesTheHouseholdWithItsFirstMember) {
+  auto h = households_->Start(Caseworker(), "Okonkwo family", amara_, "head", D(2020, 1, 15));
+  ASSERT_TRUE(h.ok()) << h.status().ToString();
+  EXPECT_EQ(h->name, "Okonkwo family");
+  EXPECT_THAT(Members(*h), ElementsAre(M(amara_, "head", "2020-01-15")));
+  EXPECT_EQ(Members(MustGet(h->id)), Members(*h));
+  EXPECT_EQ(Count("SELECT COUNT(*) FROM outbox WHERE type IN ('household.created', "
+                  "'household.member_added')"),
+            2);
+  EXPECT_EQ(Count("SELECT COUNT(*) FROM audit_log WHERE action = 'household.add_member' AND "
+                  "person_id = ? AND "
+                  "record_id = ?",
+                  {amara_.value, std::to_string(h->id.value)}),
+            1);
+
+  // Starting another household moves the client there.
+  auto next = households_->Start(Caseworker(), "Amara's flat", amara_, "head", D(2023, 9, 1));
+  ASSERT_TRUE(next.ok()) << next.status().ToString();
+  EXPECT_THAT(Members(MustGet(h->id)), ElementsAre(M(amara_, "head", "2020-01-15", "2023-09-01")));
+}
+
+TEST_F(HouseholdServiceTest, StartWritesBothOrNeither) {
+  // Every field mistake at once, before anything is written.
+  auto bad = households_->Start(Caseworker(), " ", amara_, "landlord", D(2020, 1, 1));
+  EXPECT_EQ(bad.status().code(), StatusCode::kInvalidArgument);
+  EXPECT_THAT(FieldNames(bad.status()), ElementsAre("name", "relationship"));
+  // A mistake found once the household would exist leaves no household behind.
+  auto later = households_->Start(Caseworker(), "Okonkwo family", amara_, "head", D(2026, 2, 1));
+  EXPECT_THAT(FieldNames(later.status()), ElementsAre("since"));
+  auto nobody = households_->Start(Caseworker(), "Okonkwo family", core::PersonId{404}, "head",
+                                   D(2020, 1, 1));
+  EXPECT_THAT(FieldNames(nobody.status()), ElementsAre("person_id"));
+  auto refused = households_->Start(Governance(), "Okonkwo family", amara_, "head", D(2020, 1, 1));
+  EXPECT_EQ(refused.status().code(), StatusCode::kPermissionDenied);
+  EXPECT_EQ(Count("SELECT COUNT(*) FROM households"), 0);
+  EXPECT_EQ(Count("SELECT COUNT(*) FROM household_members"), 0);
+  EXPECT_EQ(Count("SELECT COUNT(*) FROM outbox WHERE type LIKE 'household.%'"), 0);
+  EXPECT_EQ(Count("SELECT COUNT(*) FROM audit_log WHERE action = 'household.create' AND allowed = "
+                  "0 AND person_id = ?",
+                  {amara_.value}),
+            1);
+}
+
+TEST_F(HouseholdServiceTest, CheckChangeRecordsARefusalAndNothingElse) {
+  Household h = MustCreate("Okonkwo family");
+  EXPECT_TRUE(
+      households_->CheckChange(Caseworker(), "household.add_member", h.id, std::nullopt).ok());
+  EXPECT_TRUE(households_->CheckChange(Caseworker(), "household.end_member", h.id, amara_).ok());
+  EXPECT_EQ(Count("SELECT COUNT(*) FROM audit_log WHERE action LIKE 'household.%' AND action <> "
+                  "'household.create'"),
+            0);
+  const Status refused = households_->CheckChange(Governance(), "household.create", {}, amara_);
+  EXPECT_EQ(refused.code(), StatusCode::kPermissionDenied);
+  EXPECT_EQ(Count("SELECT COUNT(*) FROM audit_log WHERE action = 'household.create' AND allowed = "
+                  "0 AND person_id = ?",
+                  {amara_.value}),
+            1);
 }
 
 }  // namespace

@@ -150,6 +150,31 @@ test('a caseworker registers, finds, edits and audits a client', {
     await shot('history');
     await checkA11y(page, 'history');
 
+    // A household started from the client's page: the form's mistakes, then the household's page
+    // with its form to add a member.
+    await page.goBack();
+    await page.getByRole('heading', { level: 1, name: /Amara Okonkwo-Test/ }).waitFor();
+    await main().getByRole('link', { name: 'Start a household with them' }).click();
+    await page.getByRole('heading', { level: 1, name: 'Start a household' }).waitFor();
+    assert.equal(await field('Name of the household').inputValue(), 'Okonkwo-Test household');
+    await checkA11y(page, 'start a household');
+    await field('Name of the household').fill('');
+    await main().getByRole('button', { name: 'Start the household' }).click();
+    await page.getByRole('link', { name: 'Enter a name for the household' }).waitFor();
+    await checkA11y(page, 'start a household with an error');
+    await field('Name of the household').fill('The Okonkwo-Test household');
+    await main().getByRole('button', { name: 'Start the household' }).click();
+    await page.getByRole('heading', { level: 1, name: 'The Okonkwo-Test household' }).waitFor();
+    await main().getByText(/Household started: Amara Okonkwo-Test/).waitFor();
+    await shot('household');
+    await checkA11y(page, 'household with the form to add a member');
+    await main().getByRole('button', { name: 'Add the member' }).click();
+    await page.getByRole('link', { name: 'Enter the client number of the person joining' }).waitFor();
+    await checkA11y(page, 'add a member with an error');
+    await main().getByRole('link', { name: /Record that they left/ }).click();
+    await page.getByRole('heading', { level: 1, name: 'Record that a member left' }).waitFor();
+    await checkA11y(page, 'record that a member left');
+
     // Registering the same person again shows the likely match first; registering anyway
     // needs a reason.
     await page.goto('/clients/new');

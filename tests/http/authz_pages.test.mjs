@@ -178,6 +178,12 @@ const kRules = {
   // needs it here (the form without a reason comes back).
   'POST /clients/{id}/emergency': { allow: [...CASEWORK, 'ngo'], count: 'SELECT count(*) FROM break_glass_accesses' },
   'GET /households/{id}': { allow: CLIENT },
+  // Who lives where is changed by the roles that work with client records, for the clients they see.
+  'POST /households/{id}/members': { allow: CLIENT, count: 'SELECT count(*) FROM household_members' },
+  'GET /households/{id}/members/{person}/end': { allow: CLIENT },
+  'POST /households/{id}/members/{person}/end': { allow: CLIENT, count: 'SELECT count(*) FROM household_members WHERE end_date IS NULL' },
+  'GET /clients/{id}/household/new': { allow: CLIENT },
+  'POST /clients/{id}/household/new': { allow: CLIENT, count: 'SELECT count(*) FROM households' },
   // Possible duplicates: casework roles; the trust's list holds only pairs of its own records.
   'GET /reviews': { allow: [...CASEWORK, 'ngo'], leaks: (text) => text.includes(`href="/reviews/${ids.review}"`) },
   'GET /reviews/{id}': { allow: CASEWORK },
@@ -432,7 +438,7 @@ function fill(pattern) {
     ['/portal/representatives/', ids.representative], ['/portal/screenings/', ids.screening],
     ['/portal/applications/', ids.application], ['/portal-links/', ids.link], ['/staff/', ids.caseworkerUser], ['/tokens/', 1],
   ];
-  const other = { reference: ids.appointment, part: ids.part, user_id: ids.caseworkerUser, ref: '0123456789abcdef' };
+  const other = { reference: ids.appointment, part: ids.part, user_id: ids.caseworkerUser, ref: '0123456789abcdef', person: ids.person };
   return pattern.replace(/\{([a-z_]+)\}/g, (_, name) => {
     const value = name === 'id' ? byPath.find(([prefix]) => pattern.startsWith(prefix))?.[1] : other[name];
     assert.ok(value !== undefined, `no value to fill {${name}} of ${pattern}`);

@@ -1,0 +1,194 @@
+// Households on the staff pages: a caseworker starts a household from a client's page, adds the
+// people who live there by client number and records that one left; every mistake is named at
+// its field at once and changes nothing; a date after today or before a member's birth is
+// refused (pages and API alike); a role that may not change households is refused and recorded.
+//
+//   ONEDOOR_BIN=build/dev/onedoor node --test tests/http/households.test.mjs
+
+import assert from 'node:assert/strict';
+import { after, before, test } from 'node:test';
+
+import { assertProblem, hiddenCsrf, login, prepareDatabase, serve, sql } from './helpers.mjs';
+
+const T = { timeout: 60_000 };
+
+let server;
+let db;
+let worker;
+let governance;
+let adult;
+let baby;
+let other;
+
+// A day `days` from today, as the date field sends it. Two days ahead is after today in every
+// time zone.
+const day = (days) => new Date(Date.now() + days * 86_400_000).toISOString().slice(0, 10);
+
+const person = async (given, family, birth) => {
+  const r = await worker.post('/api/v1/persons', { names: [{ use: 'official', given, family }], birth_date: birth });
+  assert.equal(r.status, 201, r.text);
+  return r.body.id;
+};
+
+// Sends a page's form as a browser does: with the CSRF token of the page it came from.
+const send = async (client, page, path, fields) => {
+  const form = await client.get(page);
+  assert.equal(form.status, 200, `${page}: ${form.text.slice(0, 200)}`);
+  return client.req('POST', path, {
+    body: new URLSearchParams({ csrf_token: hiddenCsrf(form.text), ...fields }).toString(),
+    headers: { 'Content-Type': 'application/x-www-form-urlencoded' },
+  });
+};
+
+const count = async (where) => Number(await sql(db, `SELECT count(*) FROM ${where}`));
+const summary = (html) => [...html.matchAll(/<li><a href="(#[^"]+)">([^<]+)<\/a><\/li>/g)].map((m) => `${m[1]} ${m[2]}`);
+
+before(async () => {
+  const prepared = await prepareDatabase({ people: 2, prefix: 'onedoor-households-' });
+  db = prepared.db;
+  server = await serve(db, { logDir: prepared.dir });
+  worker = await login(server.url, 'caseworker.city');
+  governance = await login(server.url, 'governance.city', { purpose: 'administration' });
+  adult = await person('Wanjiru', 'Kamau', '1984-03-09');
+  baby = await person('Njeri', 'Kamau', '2025-06-14');
+  other = await person('Otieno', 'Kamau', '1979-11-30');
+});
+
+after(async () => {
+  await server?.stop();
+});
+
+test('a household is started from the client page, every mistake named at once and nothing kept', T, async () => {
+  const client = await worker.get(`/clients/${adult}`);
+  assert.match(client.text, /Not recorded as part of a household/);
+  assert.match(client.text, new RegExp(`href="/clients/${adult}/household/new">Start a household with them`));
+
+  const form = await worker.get(`/clients/${adult}/household/new`);
+  assert.equal(form.status, 200);
+  assert.match(form.text, /Wanjiru Kamau \(client \d+\)/);
+  assert.match(form.text, /name="name" type="text" aria-describedby="start-name-hint" value="Kamau household"/);
+  assert.match(form.text, /<option value="head" selected>head<\/option>/);
+  assert.match(form.text, new RegExp(`name="since" type="date" value="${day(0)}"|name="since" type="date" value="${day(-1)}"`));
+
+  const before = await count('households');
+  const bad = await send(worker, `/clients/${adult}/household/new`, `/clients/${adult}/household/new`,
+    { name: '  ', relationship: '', since: '' });
+  assert.equal(bad.status, 400);
+  assert.deepEqual(summary(bad.text), [
+    '#start-name Enter a name for the household',
+    '#start-relationship Select how they are related to the household',
+    '#start-since Enter the date they joined',
+  ]);
+  const later = await send(worker, `/clients/${adult}/household/new`, `/clients/${adult}/household/new`,
+    { name: 'Kamau household', relationship: 'head', since: day(2) });
+  assert.equal(later.status, 400);
+  assert.deepEqual(summary(later.text), ['#start-since The date they joined must be today or in the past']);
+  assert.match(later.text, /value="Kamau household"/, 'what was typed is kept');
+  const early = await send(worker, `/clients/${adult}/household/new`, `/clients/${adult}/household/new`,
+    { name: 'Kamau household', relationship: 'head', since: '1984-03-08' });
+  assert.deepEqual(summary(early.text), ['#start-since The date they joined must not be before their date of birth']);
+  assert.equal(await count('households'), before, 'no household is left behind by a refused start');
+
+  const made = await send(worker, `/clients/${adult}/household/new`, `/clients/${adult}/household/new`,
+    { name: 'Kamau household', relationship: 'head', since: '2019-05-01' });
+  assert.equal(made.status, 303, made.text.slice(0, 300));
+  const location = made.headers.get('location');
+  assert.match(location, /^\/households\/\d+\?done=/);
+  const page = await worker.get(location);
+  assert.equal(page.status, 200);
+  assert.match(page.text, /Household started: Wanjiru Kamau \(client \d+\) lives here from 2019-05-01/);
+  assert.match(page.text, /<h1 class="govuk-heading-l">Kamau household<\/h1>/);
+  const household = Number(/\/households\/(\d+)/.exec(location)[1]);
+  assert.equal(await count(`household_members WHERE household_id = ${household} AND person_id = ${adult} AND relationship = 'head' AND start_date = '2019-05-01' AND end_date IS NULL`), 1);
+  assert.match((await worker.get(`/clients/${adult}`)).text, new RegExp(`href="/households/${household}">View household`));
+});
+
+test('members are added by client number and leave on a date, with their mistakes named', T, async () => {
+  const household = Number(await sql(db, `SELECT household_id FROM household_members WHERE person_id = ${adult} AND end_date IS NULL`));
+  const page = `/households/${household}`;
+  const add = (fields) => send(worker, page, `${page}/members`, fields);
+
+  const empty = await add({ person_id: '', relationship: '', since: '' });
+  assert.equal(empty.status, 400);
+  assert.deepEqual(summary(empty.text), [
+    '#add-person_id Enter the client number of the person joining',
+    '#add-relationship Select how they are related to the household',
+    '#add-since Enter the date they joined',
+  ]);
+  const words = await add({ person_id: 'Njeri', relationship: 'child', since: 'yesterday' });
+  assert.deepEqual(summary(words.text), [
+    '#add-person_id Enter the client number in figures, like 301',
+    '#add-since Enter the date they joined as a real date, like 2026-03-01',
+  ]);
+  assert.match(words.text, /value="Njeri"/);
+  const nobody = await add({ person_id: '99999999', relationship: 'child', since: '2025-07-01' });
+  assert.deepEqual(summary(nobody.text), ['#add-person_id There is no client with that number']);
+  const unborn = await add({ person_id: String(baby), relationship: 'child', since: '2025-06-13' });
+  assert.deepEqual(summary(unborn.text), ['#add-since The date they joined must not be before their date of birth']);
+  const again = await add({ person_id: String(adult), relationship: 'head', since: '2025-01-01' });
+  assert.deepEqual(summary(again.text), ['#add-person_id They are already a member of this household']);
+  assert.equal(await count(`household_members WHERE household_id = ${household}`), 1, 'nothing was added');
+
+  const born = await add({ person_id: String(baby), relationship: 'child', since: '2025-06-14' });
+  assert.equal(born.status, 303, born.text.slice(0, 300));
+  const shown = await worker.get(born.headers.get('location'));
+  assert.match(shown.text, /Njeri Kamau \(client \d+\) joined the household on 2025-06-14/);
+  assert.match(shown.text, new RegExp(`href="/households/${household}/members/${baby}/end"`));
+
+  // Someone who lives elsewhere moves in: their membership there ends on the day they joined.
+  const flat = (await worker.post('/api/v1/households', { name: 'Otieno flat' })).body.id;
+  assert.equal((await worker.post(`/api/v1/households/${flat}/members`, { person_id: other, relationship: 'head', since: '2015-01-01' })).status, 200);
+  const moved = await add({ person_id: String(other), relationship: 'partner', since: '2024-02-01' });
+  assert.equal(moved.status, 303);
+  assert.equal(await sql(db, `SELECT end_date FROM household_members WHERE household_id = ${flat} AND person_id = ${other}`), '2024-02-01');
+
+  const leave = `${page}/members/${other}/end`;
+  const form = await worker.get(leave);
+  assert.equal(form.status, 200);
+  assert.match(form.text, /Otieno Kamau \(client \d+\)/);
+  assert.match(form.text, /They joined on 2024-02-01/);
+  const future = await send(worker, leave, leave, { until: day(2) });
+  assert.deepEqual(summary(future.text), ['#end-until The date they left must be today or in the past']);
+  const before = await send(worker, leave, leave, { until: '2024-01-31' });
+  assert.deepEqual(summary(before.text), ['#end-until The date they left must not be before they joined']);
+  const missing = await send(worker, leave, leave, { until: '' });
+  assert.deepEqual(summary(missing.text), ['#end-until Enter the date they left']);
+  assert.equal(await count(`household_members WHERE household_id = ${household} AND person_id = ${other} AND end_date IS NULL`), 1);
+  const left = await send(worker, leave, leave, { until: '2025-09-30' });
+  assert.equal(left.status, 303, left.text.slice(0, 300));
+  const after = await worker.get(left.headers.get('location'));
+  assert.match(after.text, /Otieno Kamau \(client \d+\) left the household on 2025-09-30/);
+  assert.doesNotMatch(after.text, new RegExp(`/members/${other}/end`), 'a past member has no link to leave again');
+  assert.equal((await worker.get(leave)).status, 404);
+  // The agencies that know them were told of each change.
+  assert.ok(await count(`outbox WHERE type IN ('household.member_added', 'household.member_moved', 'household.member_left') AND aggregate_id = '${household}'`) >= 3);
+});
+
+test('a date after today is refused by the API too, naming the field', T, async () => {
+  const household = (await worker.post('/api/v1/households', { name: 'Tomorrow house' })).body.id;
+  assertProblem(await worker.post(`/api/v1/households/${household}/members`, { person_id: baby, relationship: 'child', since: day(2) }),
+    400, { fields: ['since'] });
+  assertProblem(await worker.post(`/api/v1/households/${household}/members`, { person_id: baby, relationship: 'child', since: '2025-06-01' }),
+    400, { fields: ['since'] });
+  assert.equal(await count(`household_members WHERE household_id = ${household}`), 0);
+});
+
+test('a role that may not change households is refused and recorded, and nothing changes', T, async () => {
+  const household = Number(await sql(db, `SELECT household_id FROM household_members WHERE person_id = ${adult} AND end_date IS NULL`));
+  const members = await count('household_members');
+  const csrf = hiddenCsrf((await governance.get('/')).text);
+  const post = (path, fields) => governance.req('POST', path, {
+    body: new URLSearchParams({ csrf_token: csrf, ...fields }).toString(),
+    headers: { 'Content-Type': 'application/x-www-form-urlencoded' },
+  });
+  const added = await post(`/households/${household}/members`, { person_id: String(other), relationship: 'lodger', since: '2025-01-01' });
+  assert.equal(added.status, 403);
+  assert.match(added.text, /Access was refused and recorded/);
+  const started = await post(`/clients/${other}/household/new`, { name: 'Theirs', relationship: 'head', since: '2025-01-01' });
+  assert.equal(started.status, 403);
+  assert.equal(await count('household_members'), members);
+  // Refused before the form is read: the add is recorded against the household, the start (its
+  // client in the address) against the person.
+  assert.equal(await count(`audit_log WHERE action = 'household.add_member' AND record_id = '${household}' AND allowed = 0 AND person_id IS NULL`), 1);
+  assert.equal(await count(`audit_log WHERE person_id = ${other} AND action = 'household.create' AND allowed = 0`), 1);
+});
