@@ -1,33 +1,35 @@
 #include "app/app.h"
 
+#include <fmt/format.h>
 #include <unistd.h>
 
 #include <filesystem>
+#include <set>
 #include <sstream>
 
+#include "app/rules_commands.h"
+#include "core/log.h"
 #include "http/api_accounts.h"
 #include "http/api_agreements.h"
-#include "http/api_consents.h"
 #include "http/api_applications.h"
 #include "http/api_cases.h"
+#include "http/api_consents.h"
 #include "http/api_directory.h"
 #include "http/api_documents.h"
 #include "http/api_interactions.h"
+#include "http/api_match.h"
 #include "http/api_metrics.h"
 #include "http/api_outcomes.h"
-#include "metrics/operational.h"
+#include "http/api_persons.h"
 #include "http/api_queues.h"
+#include "http/api_referrals.h"
+#include "http/api_screenings.h"
 #include "http/api_timeline.h"
 #include "http/api_work.h"
-#include "http/api_referrals.h"
-#include "app/rules_commands.h"
-#include "core/log.h"
-#include "http/api_match.h"
-#include "http/api_screenings.h"
-#include "http/api_persons.h"
 #include "http/openapi.h"
 #include "http/pages.h"
 #include "http/static_files.h"
+#include "metrics/operational.h"
 #include "storage/postgres/postgres_database.h"
 #include "storage/schema.h"
 #include "storage/sqlite/sqlite_database.h"
@@ -201,6 +203,21 @@ core::StatusOr<std::unique_ptr<App>> App::Open(const core::Config& config, bool 
     core::Date today = app->clock_.Now().UtcDate();
     auto rules = eligibility::RuleSet::Load(RulesDirs(config.rules_dirs), today, &warnings);
     if (!rules.ok()) return core::Status(rules.status().code(), "rules: " + rules.status().message());
+    // A program's agency is the code of an agency of the deployment: a misspelt one would show
+    // its code on screening results and have every application to it refused.
+    if (auto agencies = app->accounts_->ListAgencies(); agencies.ok() && !agencies->empty()) {
+      std::set<std::string> codes;
+      for (const auto& a : *agencies) codes.insert(a.code);
+      for (const auto& program : (*rules)->programs()) {
+        if (codes.count(program.agency) == 0) {
+          warnings.push_back(fmt::format(
+              "program {} names agency '{}', which no agency of this deployment has: screening "
+              "results show the "
+              "code, and applications to the program are refused until an agency has it",
+              program.id, program.agency));
+        }
+      }
+    }
     for (const auto& w : warnings) core::LogWarn("rules.warning", {{"detail", w}});
     app->rules_ = std::move(rules).value();
     app->screenings_ = std::make_unique<eligibility::ScreeningService>(

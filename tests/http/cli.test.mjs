@@ -152,6 +152,29 @@ test('rules check on a folder without programs fails instead of checking nothing
   assert.match(r.stderr, /empty-rules: no programs in these rules: check the folders/);
 });
 
+test('a program whose agency no agency of the deployment has is named when the rules are loaded', async () => {
+  const db = path.join(dir, 'agencies.db');
+  assert.equal((await onedoor(['migrate'], { ONEDOOR_DB: db })).code, 0);
+  assert.equal((await onedoor(['demo-data', '--people', '0'], { ONEDOOR_DB: db })).code, 0);
+  const rules = path.join(dir, 'misspelt-rules');
+  await mkdir(rules, { recursive: true });
+  const us = path.join(repoRoot, 'rules', 'us');
+  await writeFile(path.join(rules, 'inputs.yaml'), await readFile(path.join(repoRoot, 'rules', 'inputs.yaml'), 'utf8'));
+  await mkdir(path.join(rules, 'parameters'));
+  for (const f of await readdir(path.join(us, 'parameters'))) {
+    await writeFile(path.join(rules, 'parameters', f), await readFile(path.join(us, 'parameters', f), 'utf8'));
+  }
+  for (const f of (await readdir(us)).filter((n) => n.endsWith('.yaml'))) {
+    const text = await readFile(path.join(us, f), 'utf8');
+    await writeFile(path.join(rules, f), f === 'snap.yaml' ? text.replace('agency: state-benefits', 'agency: state-benefit') : text);
+  }
+  // Any command that opens the deployment loads its rules: an empty bulk screening of the registry.
+  const r = await onedoor(['rules', 'screen', '--all', '--as-of', '2025-11-01', '--out', path.join(dir, 'all.csv')],
+    { ONEDOOR_DB: db, ONEDOOR_RULES_DIRS: rules, ONEDOOR_LOG_LEVEL: 'warn' });
+  assert.match(r.stderr, /program snap names agency 'state-benefit', which no agency of this deployment has/);
+  assert.doesNotMatch(r.stderr, /program wic names agency/, 'the others are the codes of agencies');
+});
+
 test('a screening run that fails leaves the output file that was there', async () => {
   await writeFile(path.join(dir, 'results.csv'), 'last month\n');
   await writeFile(path.join(dir, 'bad.csv'), 'id,household_size,earned_income\n1,2,100\n2,two,100\n');
