@@ -1454,8 +1454,18 @@ class RuleLoader {
             const size_t close = text->find('}', open);
             if (close == std::string::npos) break;
             const std::string key = text->substr(open + 1, close - open - 1);
-            if (key == "value" || key == "limit" || key == "margin" || rs_->FindSymbol(key) >= 0)
+            if (key == "value" || key == "limit" || key == "margin") continue;
+            if (const int s = rs_->FindSymbol(key); s >= 0) {
+              // A member's value has one answer per member, and the message is about the household.
+              if (rs_->symbols_[static_cast<size_t>(s)].entity != Entity::kPerson) continue;
+              Error(t.pos,
+                    fmt::format(
+                        "the {} message of test {} has {{{}}}, a value for each member, which a "
+                        "message about the household cannot give: name a household value, or "
+                        "{{value}}, {{limit}} or {{margin}}",
+                        which, t.name, key));
               continue;
+            }
             Error(t.pos,
                   fmt::format(
                       "the {} message of test {} has {{{}}}, which names nothing: use {{value}}, "

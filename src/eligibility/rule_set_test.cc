@@ -496,6 +496,31 @@ tests:
             "{limit}, {margin} or the name of a variable or input");
 }
 
+// A member's value has an answer per member: in a message about the household it could only be
+// shown as "(for each member)".
+TEST(RuleSetLoad, AMessagePlaceholderNamingAMembersValueIsRefusedAtItsTest) {
+  std::string p = R"(program: c
+name: C
+agency: x
+jurisdiction: J
+legal_basis: L
+version: "1"
+currency: USD
+tests:
+  - name: income
+    condition: a <= 100
+    citation: Test Act s.2
+    pass: Income of {value} for {n} people is within {limit}.
+    fail: Someone aged {age} earns {value}.
+)";
+  EXPECT_EQ(
+      LoadError(p),
+      "the rules have 1 problem:\n"
+      "bad.yaml:9:5: the fail message of test income has {age}, a value for each member, which a "
+      "message "
+      "about the household cannot give: name a household value, or {value}, {limit} or {margin}");
+}
+
 TEST(RuleTests, ReportsEachMismatchWithVariableAndPeriodAndRejectsUnknownKeys) {
   auto rules = Load();
   std::ostringstream out;
