@@ -68,7 +68,7 @@ core::StatusOr<std::unique_ptr<App>> App::Open(const core::Config& config, bool 
   {
     std::vector<storage::Migration> schema = storage::OnedoorSchema();
     for (auto& m : schema) {
-      if (m.version == 45) m.step = registry::RekeyFoldedNames;
+      if (m.version == 45 || m.version == 48) m.step = registry::RekeyFoldedNames;
       if (m.version == 46) m.step = registry::KeyIdentifiers;
     }
     RETURN_IF_ERROR(storage::Migrate(*app->db_, schema).status());

@@ -41,13 +41,36 @@ std::vector<std::string> Tokens(const std::string& key) {
 
 Status Denied(const authz::Decision& d) { return Status::PermissionDenied(d.reason); }
 
+// The words of a folded name that begin with the Arabic article (ال, "al-") and have at least two
+// letters after it, without it, each followed by a space: "العلي" also as "علي", as people
+// often write or say the name without it. A search matches the start of a word.
+std::string WithoutArticle(const std::string& key) {
+  static constexpr std::string_view kArticle = "\xD8\xA7\xD9\x84";  // U+0627 U+0644
+  std::string out;
+  size_t start = 0;
+  while (start < key.size()) {
+    size_t end = key.find(' ', start);
+    if (end == std::string::npos) end = key.size();
+    const std::string_view word(key.data() + start, end - start);
+    // Two letters of the Arabic block are four bytes.
+    if (word.size() >= kArticle.size() + 4 && word.substr(0, kArticle.size()) == kArticle) {
+      out += word.substr(kArticle.size());
+      out += ' ';
+    }
+    start = end + 1;
+  }
+  return out;
+}
+
 // The name search keys of person `id`, one row a name.
 Status WriteNameKeys(storage::Transaction& tx, int64_t id, const std::vector<PersonName>& names) {
   for (const auto& n : names) {
     const std::string given = NameKey(n.given);
     const std::string family = NameKey(n.family);
-    RETURN_IF_ERROR(tx.Queue("INSERT INTO person_names (person_id, family_key, given_key, full_key) VALUES (?,?,?,?)",
-                             {id, family, given, " " + given + " " + family + " "}));
+    const std::string full = " " + given + " " + family + " ";
+    RETURN_IF_ERROR(tx.Queue(
+        "INSERT INTO person_names (person_id, family_key, given_key, full_key) VALUES (?,?,?,?)",
+        {id, family, given, full + WithoutArticle(given + " " + family)}));
   }
   return Status::Ok();
 }
