@@ -218,7 +218,12 @@ core::StatusOr<std::unique_ptr<App>> App::Open(const core::Config& config, bool 
         }
       }
     }
-    for (const auto& w : warnings) core::LogWarn("rules.warning", {{"detail", w}});
+    // Said by the server as it starts; the commands that check the rules say them their own way,
+    // and the others (a token issued, an account switched off, a verify run by cron) do not
+    // repeat them.
+    if (web) {
+      for (const auto& w : warnings) core::LogWarn("rules.warning", {{"detail", w}});
+    }
     app->rules_ = std::move(rules).value();
     app->screenings_ = std::make_unique<eligibility::ScreeningService>(
         *app->db_, *app->rules_, *app->persons_, *app->households_, *app->gate_, *app->audit_, *app->outbox_,

@@ -1,6 +1,8 @@
 #include "app/cli.h"
 
 #include <fcntl.h>
+#include <fmt/format.h>
+#include <termios.h>
 #include <unistd.h>
 
 #include <algorithm>
@@ -9,14 +11,12 @@
 #include <cstdlib>
 #include <filesystem>
 #include <fstream>
+#include <map>
 #include <memory>
 #include <optional>
-#include <map>
 #include <sstream>
 #include <string>
 #include <vector>
-
-#include <fmt/format.h>
 
 #include "app/app.h"
 #include "app/demo_data.h"
@@ -45,7 +45,8 @@ Usage: onedoor [--config FILE] COMMAND [ARGS]
 
 Commands:
   serve               run the web server and API (ONEDOOR_LISTEN, default 127.0.0.1:8080)
-  migrate             create or upgrade the database schema, then exit
+  migrate [--check]   create or upgrade the database schema, then exit; --check says the
+                      version and what it would apply, and changes nothing
   demo-data [--people N]
                       load the demo consortium (agencies, staff, people); safe to repeat
   audit verify [--seals FILE]
@@ -99,6 +100,11 @@ Commands:
                       issue an API token for an agency system, valid N days (1 to 730, default
                       365), with its own request limit a minute if given (0: none); prints the
                       secret once
+  token list [--agency CODE]
+                      list the API tokens (of one agency): id, agency, name, roles, scopes,
+                      expiry, last use and whether revoked; never their secrets
+  token revoke --id ID
+                      revoke a token: its next request is refused
   token limit --id ID --requests-per-minute N|default
                       give a token its own request limit a minute (0: none), or the
                       deployment's token_requests_per_minute again
@@ -138,6 +144,32 @@ std::map<std::string, std::string> Flags(const std::vector<std::string>& args, s
   std::map<std::string, std::string> out;
   for (size_t i = from; i + 1 < args.size(); i += 2) {
     if (args[i].rfind("--", 0) == 0) out[args[i].substr(2)] = args[i + 1];
+  }
+  return out;
+}
+
+// The "--key value" pairs of a command that takes only `known` options: an option it does not
+// take, or one without its value, is named with the command's usage instead of being ignored.
+std::optional<std::map<std::string, std::string>> KnownFlags(const std::vector<std::string>& args,
+                                                             size_t from,
+                                                             const std::vector<std::string>& known,
+                                                             const std::string& command,
+                                                             std::string* problem) {
+  std::map<std::string, std::string> out;
+  for (size_t i = from; i < args.size(); i += 2) {
+    const std::string& a = args[i];
+    const std::string key = a.rfind("--", 0) == 0 ? a.substr(2) : "";
+    if (key.empty() || std::find(known.begin(), known.end(), key) == known.end()) {
+      *problem = a.rfind("--", 0) == 0
+                     ? fmt::format("'{}' does not take {}", command, a)
+                     : fmt::format("'{}' does not take '{}' (options start with --)", command, a);
+      return std::nullopt;
+    }
+    if (i + 1 >= args.size()) {
+      *problem = fmt::format("{} needs a value", a);
+      return std::nullopt;
+    }
+    out[key] = args[i + 1];
   }
   return out;
 }
@@ -215,8 +247,55 @@ int TokenLimitCommand(const core::Config& config, const std::vector<std::string>
   return 0;
 }
 
+// A password typed at the terminal: asked for on standard error and not shown as it is typed.
+// From a pipe, the first line.
+std::optional<std::string> ReadPassword(const std::string& username) {
+  const bool terminal = ::isatty(STDIN_FILENO) == 1;
+  termios before{};
+  if (terminal) {
+    std::fprintf(stderr, "Password for %s (not shown as you type): ", username.c_str());
+    std::fflush(stderr);
+    if (::tcgetattr(STDIN_FILENO, &before) == 0) {
+      termios quiet = before;
+      quiet.c_lflag &= ~static_cast<tcflag_t>(ECHO);
+      ::tcsetattr(STDIN_FILENO, TCSAFLUSH, &quiet);
+    }
+  }
+  char buf[512];
+  const bool got = std::fgets(buf, sizeof buf, stdin) != nullptr;
+  if (terminal) {
+    ::tcsetattr(STDIN_FILENO, TCSAFLUSH, &before);
+    std::fputc('\n', stderr);
+  }
+  if (!got) return std::nullopt;
+  std::string password = buf;
+  while (!password.empty() && (password.back() == '\n' || password.back() == '\r'))
+    password.pop_back();
+  return password;
+}
+
 int AccountCommand(const core::Config& config, const std::vector<std::string>& args) {
-  auto flags = Flags(args, 2);
+  const std::string& what = args[0];
+  const std::vector<std::string> known =
+      what == "agency" ? std::vector<std::string>{"code", "name", "kind"}
+      : what == "user" ? std::vector<std::string>{"agency", "username", "name", "email", "roles"}
+                       : std::vector<std::string>{"agency", "name", "roles",
+                                                  "scopes", "days", "requests-per-minute"};
+  std::string problem;
+  auto known_flags = KnownFlags(args, 2, known, what + " create", &problem);
+  if (!known_flags) {
+    std::fprintf(stderr, "onedoor: %s; its usage:\n%s", problem.c_str(),
+                 CommandUsage(what).c_str());
+    return 2;
+  }
+  auto& flags = *known_flags;
+  std::optional<int> days;
+  if (flags.count("days")) {
+    auto parsed = ParseWholeNumber(flags["days"]);
+    if (!parsed || *parsed < 1 || *parsed > 730)
+      return Usage("--days must be a whole number of days from 1 to 730");
+    days = static_cast<int>(*parsed);
+  }
   auto app = App::Open(config, false);
   if (!app.ok()) return Fail(app.status());
   auto& accounts = (*app)->accounts();
@@ -255,25 +334,14 @@ int AccountCommand(const core::Config& config, const std::vector<std::string>& a
     if (const char* pw = std::getenv("ONEDOOR_PASSWORD")) {
       user.password = pw;
     } else {
-      char buf[512];
-      if (std::fgets(buf, sizeof buf, stdin) == nullptr) return Usage("give the password on stdin or in ONEDOOR_PASSWORD");
-      user.password = buf;
-      while (!user.password.empty() && (user.password.back() == '\n' || user.password.back() == '\r')) {
-        user.password.pop_back();
-      }
+      auto typed = ReadPassword(user.username);
+      if (!typed) return Usage("give the password on stdin or in ONEDOOR_PASSWORD");
+      user.password = *typed;
     }
     auto created = accounts.CreateUser(system, user);
     if (!created.ok()) return Fail(created.status());
     std::printf("user %s created with id %lld\n", created->username.c_str(), static_cast<long long>(created->id.value));
     return 0;
-  }
-  int days = 365;
-  if (flags.count("days")) {
-    try {
-      days = std::stoi(flags["days"]);
-    } catch (const std::exception&) {
-      days = 0;
-    }
   }
   std::optional<int64_t> limit;
   if (flags.count("requests-per-minute")) {
@@ -281,9 +349,79 @@ int AccountCommand(const core::Config& config, const std::vector<std::string>& a
     if (!parsed) return Usage("--requests-per-minute must be a whole number from 0 (no limit) to 1000000000");
     limit = *parsed;
   }
-  auto issued = accounts.IssueToken(system, flags["name"], roles, SplitList(flags["scopes"]), days, limit);
+  auto issued = accounts.IssueToken(system, flags["name"], roles, SplitList(flags["scopes"]),
+                                    days.value_or(365), limit);
   if (!issued.ok()) return Fail(issued.status());
+  // The secret alone on standard output (scripts keep it); what it is, for the operator, beside it.
+  std::fprintf(stderr, "token %lld (%s) for %s, valid until %s; the secret is shown once:\n",
+               static_cast<long long>(issued->token.id.value), issued->token.name.c_str(),
+               agency->code.c_str(),
+               issued->token.expires_at
+                   ? issued->token.expires_at->ToRfc3339().substr(0, 10).c_str()
+                   : "revoked");
   std::printf("%s\n", issued->secret.c_str());
+  return 0;
+}
+
+// onedoor token list [--agency CODE]: the tokens, never their secrets.
+int TokenListCommand(const core::Config& config, const std::vector<std::string>& args) {
+  std::string problem;
+  auto flags = KnownFlags(args, 2, {"agency"}, "token list", &problem);
+  if (!flags) return Usage(problem + "; usage: onedoor token list [--agency CODE]");
+  auto app = App::Open(config, false);
+  if (!app.ok()) return Fail(app.status());
+  auto& accounts = (*app)->accounts();
+  authz::Principal system = accounts::AccountService::SystemPrincipal("cli");
+  if (flags->count("agency")) {
+    auto agency = accounts.FindAgencyByCode((*flags)["agency"]);
+    if (!agency.ok())
+      return Fail(core::Status(
+          agency.status().code(),
+          fmt::format("--agency {}: {}", (*flags)["agency"], agency.status().message())));
+    system.agency = agency->id;
+  }
+  auto agencies = accounts.ListAgencies();
+  if (!agencies.ok()) return Fail(agencies.status());
+  std::map<int64_t, std::string> codes;
+  for (const auto& a : *agencies) codes[a.id.value] = a.code;
+  auto tokens = accounts.ListTokens(system);
+  if (!tokens.ok()) return Fail(tokens.status());
+  auto day = [](const std::optional<core::Timestamp>& t) {
+    return t ? t->ToRfc3339().substr(0, 10) : std::string("-");
+  };
+  std::printf("%-5s %-18s %-20s %-9s %-10s %-10s %-24s %s\n", "id", "agency", "name", "state",
+              "expires", "last used", "roles", "scopes");
+  for (const auto& t : *tokens) {
+    std::string roles;
+    for (auto r : t.roles) roles += (roles.empty() ? "" : ",") + std::string(authz::RoleName(r));
+    std::string scopes;
+    for (const auto& sc : t.scopes) scopes += (scopes.empty() ? "" : ",") + sc;
+    const char* state = t.revoked_at ? "revoked" : t.expired ? "expired" : "active";
+    std::printf("%-5lld %-18s %-20s %-9s %-10s %-10s %-24s %s\n",
+                static_cast<long long>(t.id.value), codes[t.agency.value].c_str(), t.name.c_str(),
+                state, day(t.expires_at).c_str(), day(t.last_used_at).c_str(), roles.c_str(),
+                scopes.c_str());
+  }
+  return 0;
+}
+
+// onedoor token revoke --id ID: the token's next request is refused. Audited.
+int TokenRevokeCommand(const core::Config& config, const std::vector<std::string>& args) {
+  std::string problem;
+  auto flags = KnownFlags(args, 2, {"id"}, "token revoke", &problem);
+  if (!flags || !flags->count("id")) {
+    return Usage((flags ? std::string("token revoke needs --id") : problem) +
+                 "; usage: onedoor token revoke --id ID");
+  }
+  auto id = ParseWholeNumber((*flags)["id"]);
+  if (!id || *id < 1)
+    return Usage("--id must be a token's id (onedoor token list): a whole number from 1");
+  auto app = App::Open(config, false);
+  if (!app.ok()) return Fail(app.status());
+  auto& accounts = (*app)->accounts();
+  const authz::Principal system = accounts::AccountService::SystemPrincipal("cli");
+  if (auto s = accounts.RevokeToken(system, core::ApiTokenId{*id}); !s.ok()) return Fail(s);
+  std::printf("token %lld revoked: its next request is refused\n", static_cast<long long>(*id));
   return 0;
 }
 
@@ -350,6 +488,48 @@ core::StatusOr<std::unique_ptr<storage::Database>> OpenDatabase(const std::strin
   return storage::OpenSqlite(path);
 }
 
+// The configured database opened to be checked, as it is: neither created nor upgraded. Refused
+// when it is not an onedoor database (an empty file, a file that is not a database, one without
+// the schema) or one written by a newer onedoor; `note` says when it is older than this build's.
+core::StatusOr<std::unique_ptr<storage::Database>> OpenToCheck(const core::Config& config,
+                                                               std::string* note) {
+  const bool sqlite = !storage::IsPostgresUrl(config.db);
+  const std::string name = sqlite ? SqlitePath(config.db) : std::string("the PostgreSQL database");
+  if (std::error_code ec; sqlite && std::filesystem::is_regular_file(name, ec) &&
+                          std::filesystem::file_size(name, ec) == 0) {
+    return core::Status::FailedPrecondition(
+        fmt::format("{} is empty: it is not an onedoor database (check the db setting, or the file "
+                    "a restore copied)",
+                    name));
+  }
+  auto db = OpenDatabase(config.db);
+  if (!db.ok())
+    return core::Status(db.status().code(), fmt::format("{}: {}", name, db.status().message()));
+  auto version = storage::ReadSchemaVersion(**db);
+  if (!version.ok())
+    return core::Status(version.status().code(),
+                        fmt::format("{}: {}", name, version.status().message()));
+  const int latest = storage::OnedoorSchema().back().version;
+  if (*version == 0) {
+    return core::Status::FailedPrecondition(
+        fmt::format("{} has no onedoor schema: it is not an onedoor database (check the db "
+                    "setting, or the file a "
+                    "restore copied)",
+                    name));
+  }
+  if (*version > latest) {
+    return core::Status::FailedPrecondition(fmt::format(
+        "{} is at schema version {}, written by a newer onedoor (this one knows up to {})", name,
+        *version, latest));
+  }
+  if (*version < latest && note != nullptr) {
+    *note = fmt::format(
+        "{} is at schema version {} (this onedoor's is {}): checked as it is, not upgraded", name,
+        *version, latest);
+  }
+  return std::move(db).value();
+}
+
 // onedoor db copy --from DB --to DB
 // onedoor audit keygen ID FILE | seal | seals.
 int AuditCommand(const core::Config& config, const std::vector<std::string>& args) {
@@ -390,9 +570,9 @@ int AuditCommand(const core::Config& config, const std::vector<std::string>& arg
     return 0;
   }
   if (args[1] == "seals" && args.size() == 2) {
-    auto app = App::Open(config, false);
-    if (!app.ok()) return Fail(app.status());
-    auto seals = audit::ListSeals((*app)->db());
+    auto db = OpenToCheck(config, nullptr);
+    if (!db.ok()) return Fail(db.status());
+    auto seals = audit::ListSeals(**db);
     if (!seals.ok()) return Fail(seals.status());
     for (const auto& s : *seals) std::printf("%s\n", s.ToJson().c_str());
     return 0;
@@ -585,8 +765,36 @@ int Main(int argc, char** argv) {
     return Serve(*config);
   }
 
+  if (command == "migrate" && args.size() == 2 && args[1] == "--check") {
+    // The version, and what `migrate` would do, without doing it.
+    if (!storage::IsPostgresUrl(config->db)) {
+      if (std::error_code ec; !std::filesystem::exists(SqlitePath(config->db), ec)) {
+        std::printf("there is no database at %s: onedoor migrate would create it\n",
+                    SqlitePath(config->db).c_str());
+        return 0;
+      }
+    }
+    auto db = OpenDatabase(config->db);
+    if (!db.ok()) return Fail(db.status());
+    auto version = storage::ReadSchemaVersion(**db);
+    if (!version.ok()) return Fail(version.status());
+    const int latest = storage::OnedoorSchema().back().version;
+    std::printf("database %s is at schema version %d; this onedoor's is %d",
+                (*db)->Describe().c_str(), *version, latest);
+    if (*version < latest) {
+      std::printf(
+          ": onedoor migrate would apply %d migration%s (back up first: docs/operators.md)\n",
+          latest - *version, latest - *version == 1 ? "" : "s");
+    } else if (*version > latest) {
+      std::printf(": written by a newer onedoor, which this one refuses\n");
+    } else {
+      std::printf(": nothing to apply\n");
+    }
+    return 0;
+  }
+
   if (command == "migrate") {
-    if (args.size() != 1) return Usage("usage: onedoor [--config FILE] migrate");
+    if (args.size() != 1) return Usage("usage: onedoor [--config FILE] migrate [--check]");
     auto app = App::Open(*config, false);
     if (!app.ok()) return Fail(app.status());
     auto version = storage::SchemaVersion((*app)->db());
@@ -674,11 +882,17 @@ int Main(int argc, char** argv) {
         exported.push_back(*seal);
       }
     } else if (args.size() != 2) {
-      return Fail(core::Status::InvalidArgument("usage: onedoor audit verify [--seals FILE]"));
+      // A mistyped command is not a broken log: the usage's status, not the tampering one.
+      return Usage("usage: onedoor audit verify [--seals FILE]");
     }
-    auto app = App::Open(*config, false);
-    if (!app.ok()) return Fail(app.status());
-    auto report = audit::AuditLog::Verify((*app)->db());
+    // Checked as it is: a backup verified before it is restored must still open with the build
+    // that wrote it.
+    std::string older;
+    auto checked = OpenToCheck(*config, &older);
+    if (!checked.ok()) return Fail(checked.status());
+    storage::Database& db = **checked;
+    if (!older.empty()) std::printf("%s\n", older.c_str());
+    auto report = audit::AuditLog::Verify(db);
     if (!report.ok()) return Fail(report.status());
     if (!report->ok) {
       std::printf("audit log BROKEN at entry %lld: %s (%lld entries checked)\n",
@@ -704,7 +918,7 @@ int Main(int argc, char** argv) {
         keys.push_back(own);
       }
     }
-    auto seals = audit::ListSeals((*app)->db());
+    auto seals = audit::ListSeals(db);
     if (!seals.ok()) return Fail(seals.status());
     if (seals->empty() && exported.empty()) {
       std::printf("no seals yet: set audit_signing_key to seal the log (docs/operators.md)\n");
@@ -715,7 +929,7 @@ int Main(int argc, char** argv) {
                   seals->size(), seals->size() == 1 ? "" : "s");
       return 1;
     }
-    auto sealed = audit::VerifySeals((*app)->db(), keys, exported);
+    auto sealed = audit::VerifySeals(db, keys, exported);
     if (!sealed.ok()) return Fail(sealed.status());
     if (!sealed->ok) {
       std::printf("audit seals BROKEN: %s\n", sealed->problem.c_str());
@@ -732,6 +946,10 @@ int Main(int argc, char** argv) {
   }
 
   if (command == "token" && args.size() >= 2 && args[1] == "limit") return TokenLimitCommand(*config, args);
+  if (command == "token" && args.size() >= 2 && args[1] == "list")
+    return TokenListCommand(*config, args);
+  if (command == "token" && args.size() >= 2 && args[1] == "revoke")
+    return TokenRevokeCommand(*config, args);
   if (command == "user" && args.size() >= 2 && (args[1] == "disable" || args[1] == "enable")) {
     return UserActiveCommand(*config, args);
   }

@@ -239,7 +239,14 @@ Response Dispatcher::Dispatch(Request& request, std::string& route_name, std::op
       const std::vector<std::string>& names = taken->second;
       for (auto it = request.query.begin(); it != request.query.end();
            it = request.query.upper_bound(it->first)) {
-        if (std::binary_search(names.begin(), names.end(), it->first)) continue;
+        if (std::binary_search(names.begin(), names.end(), it->first)) {
+          // Given twice (`?after=14&after=0`), which one counts would be a guess: a feed's cursor
+          // could skip what it should deliver.
+          if (const size_t n = request.query.count(it->first); n > 1) {
+            unknown.push_back({it->first, fmt::format("is given {} times: give it once", n)});
+          }
+          continue;
+        }
         std::string takes = "this endpoint takes no query parameters";
         if (!names.empty()) {
           takes = "not a query parameter of this endpoint; it takes ";
@@ -249,10 +256,11 @@ Response Dispatcher::Dispatch(Request& request, std::string& route_name, std::op
             {it->first.size() > 64 ? it->first.substr(0, 64) : it->first, std::move(takes)});
       }
       if (!unknown.empty()) {
-        return Problem(core::Status::InvalidArgument(
-                           "the request names a query parameter this endpoint does not take",
-                           std::move(unknown)),
-                       request.request_id);
+        return Problem(
+            core::Status::InvalidArgument(
+                "the request names a query parameter this endpoint does not take, or one twice",
+                std::move(unknown)),
+            request.request_id);
       }
     }
   }

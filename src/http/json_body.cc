@@ -37,19 +37,52 @@ core::StatusOr<nlohmann::json> ParseJsonObject(const Request& request) {
   }
   nlohmann::json body;
   // A member named twice in one object (`{"sex": "female", "sex": "male"}`) is refused: which
-  // one counts would be the parser's guess, not the sender's.
-  std::vector<std::set<std::string>> members;
-  std::optional<std::string> twice;
+  // one counts would be the parser's guess, not the sender's. Each one is named by its JSON path
+  // ("records/2/person/names/0/given"), as the other field errors are.
+  struct Frame {
+    bool array = false;
+    std::string key;     // an object's member being read
+    int64_t index = -1;  // an array's element being read
+    std::set<std::string> members;
+  };
+  std::vector<Frame> frames;
+  std::vector<core::FieldError> twice;
+  const auto path_to = [&frames](const std::string& last) {
+    std::string out;
+    for (size_t i = 0; i + 1 < frames.size(); ++i) {
+      out += frames[i].array ? std::to_string(frames[i].index) : frames[i].key;
+      out += '/';
+    }
+    return out + last;
+  };
+  const auto element = [&frames] {
+    if (!frames.empty() && frames.back().array) ++frames.back().index;
+  };
   const auto check = [&](int /*depth*/, nlohmann::json::parse_event_t event,
                          nlohmann::json& parsed) {
     using Event = nlohmann::json::parse_event_t;
-    if (event == Event::object_start) {
-      members.emplace_back();
-    } else if (event == Event::object_end) {
-      if (!members.empty()) members.pop_back();
-    } else if (event == Event::key && !members.empty()) {
-      if (!members.back().insert(parsed.get<std::string>()).second && !twice)
-        twice = parsed.get<std::string>();
+    switch (event) {
+      case Event::object_start:
+      case Event::array_start:
+        element();
+        frames.push_back({event == Event::array_start, {}, -1, {}});
+        break;
+      case Event::object_end:
+      case Event::array_end:
+        if (!frames.empty()) frames.pop_back();
+        break;
+      case Event::key:
+        if (!frames.empty()) {
+          Frame& f = frames.back();
+          f.key = parsed.get<std::string>();
+          if (!f.members.insert(f.key).second && twice.size() < 100) {
+            twice.push_back({path_to(f.key), "appears twice in one object"});
+          }
+        }
+        break;
+      case Event::value:
+        element();
+        break;
     }
     return true;
   };
@@ -65,10 +98,9 @@ core::StatusOr<nlohmann::json> ParseJsonObject(const Request& request) {
     return core::Status::InvalidArgument("the body is not valid JSON");
   }
   if (!body.is_object()) return core::Status::InvalidArgument("the body must be a JSON object");
-  if (twice) {
+  if (!twice.empty()) {
     return core::Status::InvalidArgument(
-        "the body names a member twice in one object: send each once",
-        {{*twice, "appears twice in one object"}});
+        "the body names a member twice in one object: send each once", std::move(twice));
   }
   return body;
 }

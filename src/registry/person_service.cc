@@ -698,19 +698,60 @@ StatusOr<SourceRecord> PersonService::PutSourceRecord(const authz::Principal& wh
     RETURN_IF_ERROR(audit_.Append(tx, who, {"source_record.put", "source_record", local_id, person, decision.allowed,
                                             decision.reason}));
     if (!decision.allowed) return Status::Ok();
-    ASSIGN_OR_RETURN(storage::Rows rows,
-                     tx.Query("INSERT INTO source_records (agency_id, local_id, person_id, data, created_at, updated_at) "
-                              "VALUES (?, ?, ?, ?, ?, ?) ON CONFLICT (agency_id, local_id) DO UPDATE SET "
-                              "person_id = excluded.person_id, data = excluded.data, updated_at = excluded.updated_at "
-                              "RETURNING id",
-                              {who.agency.value, local_id,
-                               person ? storage::Value(person->value) : storage::Value(storage::Null{}), rec.data,
-                               rec.updated_at.micros, rec.updated_at.micros}));
-    rec.id = core::SourceRecordId{rows.at(0).Int(0)};
-    return outbox_.Append(tx, "source_record.updated", "source_record", std::to_string(rec.id.value),
+    ASSIGN_OR_RETURN(
+        storage::Rows existing,
+        tx.Query(
+            "SELECT id, data, person_id, updated_at FROM source_records WHERE agency_id = ? AND "
+            "local_id = ?",
+            {who.agency.value, local_id}));
+    // Without person_id the record keeps the person it is linked to (by the client index, or
+    // by an earlier put): a sync that sends its records again must not undo the index's work.
+    std::optional<core::PersonId> before;
+    if (!existing.empty() && !existing[0].IsNull(2)) before = core::PersonId{existing[0].Int(2)};
+    rec.person = person ? person : before;
+    if (!existing.empty() && existing[0].Text(1) == rec.data && rec.person == before) {
+      // The same record again: nothing changed, and no one is told.
+      rec.id = core::SourceRecordId{existing[0].Int(0)};
+      rec.updated_at = core::Timestamp{existing[0].Int(3)};
+      return Status::Ok();
+    }
+    const storage::Value linked =
+        rec.person ? storage::Value(rec.person->value) : storage::Value(storage::Null{});
+    if (existing.empty()) {
+      ASSIGN_OR_RETURN(
+          storage::Rows rows,
+          tx.Query("INSERT INTO source_records (agency_id, local_id, person_id, data, created_at, "
+                   "updated_at) VALUES (?, ?, ?, ?, ?, ?) RETURNING id",
+                   {who.agency.value, local_id, linked, rec.data, rec.updated_at.micros,
+                    rec.updated_at.micros}));
+      rec.id = core::SourceRecordId{rows.at(0).Int(0)};
+    } else {
+      rec.id = core::SourceRecordId{existing[0].Int(0)};
+      RETURN_IF_ERROR(
+          tx.Execute(
+                "UPDATE source_records SET person_id = ?, data = ?, updated_at = ? WHERE id = ?",
+                {linked, rec.data, rec.updated_at.micros, rec.id.value})
+              .status());
+    }
+    if (rec.person != before) {
+      // The agency named the person itself: kept in the record's link history, as the index's
+      // links are.
+      RETURN_IF_ERROR(
+          tx.Execute(
+                "INSERT INTO source_record_links (source_record_id, person_id, previous_person_id, "
+                "action, cause, weight, at, user_id, actor) VALUES (?, ?, ?, 'linked', ?, NULL, ?, "
+                "?, "
+                "?)",
+                {rec.id.value, linked,
+                 before ? storage::Value(before->value) : storage::Value(storage::Null{}),
+                 std::string("agency"), rec.updated_at.micros, who.user.value, who.name})
+              .status());
+    }
+    return outbox_.Append(tx, "source_record.updated", "source_record",
+                          std::to_string(rec.id.value),
                           json{{"source_record_id", rec.id.value},
                                {"agency_id", who.agency.value},
-                               {"person_id", person ? json(person->value) : json(nullptr)}}
+                               {"person_id", rec.person ? json(rec.person->value) : json(nullptr)}}
                               .dump());
   });
   RETURN_IF_ERROR(s);

@@ -813,6 +813,50 @@ TEST_F(PersonServiceTest, AnAgencyNamesInItsSourceRecordOnlyAPersonItHolds) {
   EXPECT_TRUE(service().PutSourceRecord(Caseworker(), "A-1", p.id, "{}").ok());
 }
 
+// A nightly sync sends its records again: without person_id a record keeps the person the client
+// index linked it to, and one sent unchanged changes nothing and tells no one. A link the agency
+// makes itself is kept in the link history.
+TEST_F(PersonServiceTest, ARecordSentAgainKeepsItsLinkAndOneUnchangedTellsNoOne) {
+  Sql("INSERT INTO agencies (code,name,kind,created_at) VALUES ('b','Agency B','nonprofit',0)");
+  Person p = MustCreate(NewPerson("Amara", "Okonkwo"));
+  Principal other = Caseworker();
+  other.agency = core::AgencyId{2};
+  other.name = "cw.other";
+  const std::string events = "SELECT COUNT(*) FROM outbox WHERE type = 'source_record.updated'";
+  ASSERT_TRUE(service().PutSourceRecord(other, "B-1", std::nullopt, R"({"tenancy":"T-1"})").ok());
+  EXPECT_EQ(Count(events), 1);
+  // The client index links it (as a run of link dedupe would).
+  Sql("UPDATE source_records SET person_id = " + std::to_string(p.id.value) +
+      " WHERE local_id = 'B-1'");
+
+  clock_.Advance(1s);
+  auto again = service().PutSourceRecord(other, "B-1", std::nullopt, R"({"tenancy":"T-2"})");
+  ASSERT_TRUE(again.ok()) << again.status().ToString();
+  EXPECT_EQ(again->person, p.id);
+  EXPECT_EQ(Count("SELECT COUNT(*) FROM source_records WHERE local_id = 'B-1' AND person_id = " +
+                  std::to_string(p.id.value) + " AND data LIKE '%T-2%'"),
+            1);
+  EXPECT_EQ(Count(events), 2);
+  EXPECT_TRUE(service().Get(other, p.id).ok()) << "the agency still holds the person";
+
+  clock_.Advance(1s);
+  auto same = service().PutSourceRecord(other, "B-1", std::nullopt, R"({"tenancy":"T-2"})");
+  ASSERT_TRUE(same.ok());
+  EXPECT_EQ(same->updated_at, again->updated_at);
+  EXPECT_EQ(same->person, p.id);
+  EXPECT_EQ(Count(events), 2);
+
+  // The registering agency names its client: the link is in the history, once.
+  ASSERT_TRUE(service().PutSourceRecord(Caseworker(), "A-1", p.id, "{}").ok());
+  ASSERT_TRUE(service().PutSourceRecord(Caseworker(), "A-1", p.id, "{}").ok());
+  EXPECT_EQ(Count("SELECT COUNT(*) FROM source_record_links WHERE cause = 'agency' AND action = "
+                  "'linked' AND "
+                  "person_id = " +
+                  std::to_string(p.id.value)),
+            1);
+  EXPECT_EQ(Count(events), 3);
+}
+
 TEST_F(PersonServiceTest, PutSourceRecordValidatesLocalIdAndData) {
   auto rec = service().PutSourceRecord(Caseworker(), "", std::nullopt, "[1]");
   ASSERT_FALSE(rec.ok());

@@ -63,6 +63,25 @@ core::StatusOr<int> SchemaVersion(Database& db) {
   return version;
 }
 
+core::StatusOr<int> ReadSchemaVersion(Database& db) {
+  int version = 0;
+  RETURN_IF_ERROR(db.Read([&](Transaction& tx) -> core::Status {
+    ASSIGN_OR_RETURN(
+        Rows table,
+        tx.Query(tx.dialect() == Dialect::kPostgres
+                     ? "SELECT COUNT(*) FROM information_schema.tables WHERE table_schema = "
+                       "current_schema() AND table_name = 'schema_migrations'"
+                     : "SELECT COUNT(*) FROM sqlite_master WHERE type = 'table' AND name = "
+                       "'schema_migrations'"));
+    if (table.at(0).Int(0) == 0) return core::Status::Ok();
+    ASSIGN_OR_RETURN(Rows rows,
+                     tx.Query("SELECT COALESCE(MAX(version), 0) FROM schema_migrations"));
+    version = static_cast<int>(rows.at(0).Int(0));
+    return core::Status::Ok();
+  }));
+  return version;
+}
+
 core::StatusOr<int> Migrate(Database& db, const std::vector<Migration>& migrations) {
   ASSIGN_OR_RETURN(int current, SchemaVersion(db));
   int known = migrations.empty() ? 0 : migrations.back().version;

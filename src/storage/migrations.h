@@ -37,5 +37,9 @@ core::StatusOr<int> Migrate(Database& db, const std::vector<Migration>& migratio
 
 // The highest applied version, 0 for an empty database.
 core::StatusOr<int> SchemaVersion(Database& db);
+// The same, read without writing anything: 0 when the database has no schema table (an empty
+// file, or one that was never migrated). For commands that check a database and must leave it
+// as it was.
+core::StatusOr<int> ReadSchemaVersion(Database& db);
 
 }  // namespace storage

@@ -347,6 +347,10 @@ describe('persons', () => {
     assertProblem(typo, 400, { fields: ['limt', 'birthdate'] });
     assert.match(typo.body.errors[0].message, /it takes after, birth_date, identifier, limit, q/);
     assertProblem(await api.get(`/api/v1/persons/${person.id}?fields=names`), 400, { fields: ['fields'] });
+    // One given twice is refused too: which one counts would be a guess.
+    const twice = await api.get('/api/v1/persons?limit=10&q=Quillfeather&limit=20');
+    assertProblem(twice, 400, { fields: ['limit'] });
+    assert.match(twice.body.errors[0].message, /is given 2 times: give it once/);
   });
 
   test('cursor pagination with limit=2 walks every page once', T, async () => {
@@ -506,7 +510,10 @@ describe('bad input', () => {
     // A member named twice is refused, at any depth: which one counts would be a guess.
     await rejected(raw('{"names": [{"use": "official", "given": "A", "family": "B"}], "sex": "female", "sex": "male"}'), 400,
       { fields: ['sex'] });
-    await rejected(raw('{"names": [{"use": "official", "given": "A", "family": "B", "family": "C"}]}'), 400, { fields: ['family'] });
+    await rejected(raw('{"names": [{"use": "official", "given": "A", "family": "B", "family": "C"}]}'), 400, { fields: ['names/0/family'] });
+    // Each one by its path, in whichever element it is.
+    await rejected(raw('{"names": [{"use": "official", "given": "A", "family": "B"}, {"use": "alias", "given": "A", "given": "C", ' +
+      '"family": "B"}], "phones": [], "sex": "male", "sex": "female"}'), 400, { fields: ['names/1/given', 'sex'] });
     // The same name in two objects is not twice.
     const two = await api.post(url, { names: [{ use: 'official', given: 'Twyla', family: 'Twice' }, { use: 'alias', given: 'Tw', family: 'Twice' }] });
     assert.equal(two.status, 201, two.text);

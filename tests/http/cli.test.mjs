@@ -5,9 +5,9 @@
 //   ONEDOOR_BIN=build/dev/onedoor node --test tests/http/cli.test.mjs
 
 import assert from 'node:assert/strict';
-import { execFile } from 'node:child_process';
+import { execFile, spawn } from 'node:child_process';
 import { existsSync } from 'node:fs';
-import { mkdir, mkdtemp, readFile, readdir, rm, writeFile } from 'node:fs/promises';
+import { mkdir, mkdtemp, readFile, readdir, rm, stat, writeFile } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { after, before, test } from 'node:test';
@@ -23,6 +23,11 @@ function onedoor(args, env = {}) {
     execFile(path.resolve(binary), args, { cwd: dir, env: { ...clean, ONEDOOR_LOG_LEVEL: 'error', ...env }, timeout: 60_000 },
       (error, stdout, stderr) => resolve({ code: error ? error.code : 0, stdout, stderr }));
   });
+}
+
+// A query on a database file, with the sqlite3 shell.
+function sqlite(db, query) {
+  return new Promise((resolve, reject) => execFile('sqlite3', [db, query], (e, out) => (e ? reject(e) : resolve(out.trim()))));
 }
 
 before(async () => { dir = await mkdtemp(path.join(os.tmpdir(), 'onedoor-cli-')); });
@@ -168,11 +173,111 @@ test('a program whose agency no agency of the deployment has is named when the r
     const text = await readFile(path.join(us, f), 'utf8');
     await writeFile(path.join(rules, f), f === 'snap.yaml' ? text.replace('agency: state-benefits', 'agency: state-benefit') : text);
   }
-  // Any command that opens the deployment loads its rules: an empty bulk screening of the registry.
-  const r = await onedoor(['rules', 'screen', '--all', '--as-of', '2025-11-01', '--out', path.join(dir, 'all.csv')],
-    { ONEDOOR_DB: db, ONEDOOR_RULES_DIRS: rules, ONEDOOR_LOG_LEVEL: 'warn' });
-  assert.match(r.stderr, /program snap names agency 'state-benefit', which no agency of this deployment has/);
-  assert.doesNotMatch(r.stderr, /program wic names agency/, 'the others are the codes of agencies');
+  // The server says it as it starts (the demo's programs beside, for the life events).
+  const dirs = `${rules}:${path.join(repoRoot, 'rules', 'demo')}`;
+  const clean = Object.fromEntries(Object.entries(process.env).filter(([k]) => !k.startsWith('ONEDOOR_')));
+  const server = spawn(path.resolve(binary), ['serve'], {
+    cwd: repoRoot,
+    env: { ...clean, ONEDOOR_DB: db, ONEDOOR_RULES_DIRS: dirs, ONEDOOR_LOG_LEVEL: 'warn', ONEDOOR_LISTEN: '127.0.0.1:0' },
+  });
+  let stderr = '';
+  server.stderr.on('data', (d) => { stderr += d; });
+  await new Promise((resolve, reject) => {
+    const timer = setTimeout(() => reject(new Error(`the server did not start: ${stderr}`)), 30_000);
+    server.stdout.on('data', (d) => { if (/running at/.test(String(d))) { clearTimeout(timer); resolve(); } });
+    server.on('exit', (code) => { clearTimeout(timer); reject(new Error(`the server stopped (${code}): ${stderr}`)); });
+  });
+  server.removeAllListeners('exit');
+  const stopped = new Promise((resolve) => server.on('exit', resolve));
+  server.kill('SIGTERM');
+  await stopped;
+  assert.match(stderr, /program snap names agency 'state-benefit', which no agency of this deployment has/);
+  assert.doesNotMatch(stderr, /program wic names agency/, 'the others are the codes of agencies');
+  // The other commands do not repeat the rules' warnings (an operator's cron job would mail them).
+  const token = await onedoor(['token', 'create', '--agency', 'city-social', '--name', 'cron', '--roles', 'caseworker',
+    '--scopes', 'persons:read'], { ONEDOOR_DB: db, ONEDOOR_RULES_DIRS: dirs, ONEDOOR_LOG_LEVEL: 'warn' });
+  assert.equal(token.code, 0, token.stderr);
+  assert.doesNotMatch(token.stderr, /rules\.warning/);
+});
+
+test('audit verify checks a database as it is: an older one is not upgraded, an empty file is no database', async () => {
+  const db = path.join(dir, 'verify.db');
+  assert.equal((await onedoor(['migrate'], { ONEDOOR_DB: db })).code, 0);
+  // A backup made by the build before the last migration.
+  const older = path.join(dir, 'older.db');
+  await writeFile(older, await readFile(db));
+  const latest = Number((await onedoor(['migrate', '--check'], { ONEDOOR_DB: db })).stdout.match(/this onedoor's is (\d+)/)[1]);
+  await new Promise((resolve, reject) => execFile('sqlite3', [older, `DELETE FROM schema_migrations WHERE version = ${latest}`],
+    (e) => (e ? reject(e) : resolve())));
+  const before = await readFile(older);
+  const check = await onedoor(['migrate', '--check'], { ONEDOOR_DB: older });
+  assert.equal(check.code, 0, check.stderr);
+  assert.match(check.stdout, new RegExp(`is at schema version ${latest - 1}; this onedoor's is ${latest}: onedoor migrate would apply 1 migration`));
+  const verified = await onedoor(['audit', 'verify'], { ONEDOOR_DB: older });
+  assert.equal(verified.code, 0, verified.stderr);
+  assert.match(verified.stdout, new RegExp(`at schema version ${latest - 1} \\(this onedoor's is ${latest}\\): checked as it is, not upgraded`));
+  assert.match(verified.stdout, /audit log verified/);
+  assert.ok((await readFile(older)).equals(before), 'the file is unchanged');
+
+  await writeFile(path.join(dir, 'empty.db'), '');
+  const empty = await onedoor(['audit', 'verify'], { ONEDOOR_DB: path.join(dir, 'empty.db') });
+  assert.equal(empty.code, 1);
+  assert.match(empty.stderr, /empty\.db is empty: it is not an onedoor database/);
+  assert.equal((await readFile(path.join(dir, 'empty.db'))).length, 0, 'and it stays empty');
+  await writeFile(path.join(dir, 'text.db'), 'not a database at all, but long enough to look like a file with a header');
+  const text = await onedoor(['audit', 'verify'], { ONEDOOR_DB: path.join(dir, 'text.db') });
+  assert.equal(text.code, 1);
+  assert.match(text.stderr, /text\.db: /, 'the file is named');
+  // A mistyped command is a usage error (2), not a broken log (1).
+  assert.equal((await onedoor(['audit', 'verify', 'extra'], { ONEDOOR_DB: db })).code, 2);
+});
+
+test('tokens are listed and revoked from the command line, and a mistyped option is refused', async () => {
+  const db = path.join(dir, 'tokens.db');
+  assert.equal((await onedoor(['migrate'], { ONEDOOR_DB: db })).code, 0);
+  assert.equal((await onedoor(['demo-data', '--people', '0'], { ONEDOOR_DB: db })).code, 0);
+  const create = (...more) => onedoor(['token', 'create', '--agency', 'city-social', '--name', 'sync', '--roles', 'caseworker',
+    '--scopes', 'persons:read', ...more], { ONEDOOR_DB: db });
+  const typo = await create('--expires', '30');
+  assert.equal(typo.code, 2);
+  assert.match(typo.stderr, /'token create' does not take --expires; its usage:\n {2}token create/);
+  const days = await create('--days', '30x');
+  assert.equal(days.code, 2);
+  assert.match(days.stderr, /--days must be a whole number of days from 1 to 730/);
+  assert.equal(Number(await sqlite(db, 'SELECT count(*) FROM api_tokens')), 0, 'nothing was issued');
+  const made = await create('--days', '30');
+  assert.equal(made.code, 0, made.stderr);
+  assert.match(made.stdout, /^od_\S+\n$/, 'the secret alone on standard output');
+  const id = Number(/token (\d+) \(sync\) for city-social, valid until \d{4}-\d\d-\d\d/.exec(made.stderr)[1]);
+  const list = await onedoor(['token', 'list', '--agency', 'city-social'], { ONEDOOR_DB: db });
+  assert.equal(list.code, 0, list.stderr);
+  assert.match(list.stdout, new RegExp(`^${id}\\s+city-social\\s+sync\\s+active\\s+`, 'm'));
+  assert.doesNotMatch(list.stdout, /od_/, 'never a secret');
+  const revoked = await onedoor(['token', 'revoke', '--id', String(id)], { ONEDOOR_DB: db });
+  assert.equal(revoked.code, 0, revoked.stderr);
+  assert.match(revoked.stdout, new RegExp(`token ${id} revoked`));
+  assert.match((await onedoor(['token', 'list'], { ONEDOOR_DB: db })).stdout, new RegExp(`^${id}\\s+city-social\\s+sync\\s+revoked`, 'm'));
+  assert.match((await onedoor(['token', 'revoke', '--id', '999'], { ONEDOOR_DB: db })).stderr, /no API token has id 999/);
+  const user = await onedoor(['user', 'create', '--agency', 'city-social', '--username', 'new.user', '--nmae', 'New User',
+    '--roles', 'caseworker'], { ONEDOOR_DB: db, ONEDOOR_PASSWORD: 'a long enough passphrase 7' });
+  assert.equal(user.code, 2);
+  assert.match(user.stderr, /'user create' does not take --nmae/);
+});
+
+test('a backup names the file at fault and is readable by its owner only', async () => {
+  const db = path.join(dir, 'backed.db');
+  assert.equal((await onedoor(['migrate'], { ONEDOOR_DB: db })).code, 0);
+  const copy = path.join(dir, 'backed-copy.db');
+  assert.equal((await onedoor(['backup', copy], { ONEDOOR_DB: db })).code, 0);
+  assert.equal((await stat(copy)).mode & 0o777, 0o600);
+  await writeFile(path.join(dir, 'notdb.db'), 'this is a text file, not a database, and long enough to have a header');
+  const bad = await onedoor(['backup', path.join(dir, 'x.db')], { ONEDOOR_DB: path.join(dir, 'notdb.db') });
+  assert.equal(bad.code, 1);
+  assert.match(bad.stderr, /the database .*notdb\.db is a file that is not a SQLite database/);
+  assert.ok(!existsSync(path.join(dir, 'x.db')));
+  await mkdir(path.join(dir, 'backups'), { recursive: true });
+  const folder = await onedoor(['backup', path.join(dir, 'backups')], { ONEDOOR_DB: db });
+  assert.match(folder.stderr, /backups is a folder: give the backup a file name inside it/);
 });
 
 test('a screening run that fails leaves the output file that was there', async () => {

@@ -1,12 +1,16 @@
 #include "storage/sqlite/sqlite_database.h"
 
+#include <fcntl.h>
 #include <fmt/format.h>
 #include <pthread.h>
 #include <sqlite3.h>
+#include <unistd.h>
 
 #include <algorithm>
 #include <atomic>
+#include <cerrno>
 #include <condition_variable>
+#include <cstring>
 #include <deque>
 #include <filesystem>
 #include <mutex>
@@ -506,6 +510,10 @@ Status BackupSqlite(const std::string& from, const std::string& to) {
     return Status::InvalidArgument(
         fmt::format("{} is the database itself: write the backup to another file", to));
   }
+  if (std::error_code ec; std::filesystem::is_directory(to, ec)) {
+    return Status::InvalidArgument(
+        fmt::format("{} is a folder: give the backup a file name inside it", to));
+  }
   std::error_code exists_ec;
   const bool existed = std::filesystem::exists(to, exists_ec);
   sqlite3* src = nullptr;
@@ -514,6 +522,29 @@ Status BackupSqlite(const std::string& from, const std::string& to) {
   if (rc != SQLITE_OK) {
     sqlite3_close_v2(src);
     return Status::NotFound(fmt::format("cannot open the database {}", from));
+  }
+  // The source is checked first, so that a mistake in it is not blamed on the backup file.
+  rc = sqlite3_exec(src, "SELECT COUNT(*) FROM sqlite_master", nullptr, nullptr, nullptr);
+  if (rc != SQLITE_OK) {
+    const Status bad =
+        rc == SQLITE_NOTADB
+            ? Status::InvalidArgument(fmt::format(
+                  "the database {} is a file that is not a SQLite database: check the db setting",
+                  from))
+            : FromSqlite(rc, src, "backup");
+    sqlite3_close_v2(src);
+    return bad;
+  }
+  // A new backup holds the whole register: readable by its owner only, like the database.
+  if (!existed) {
+    const int fd = ::open(to.c_str(), O_WRONLY | O_CREAT | O_EXCL, 0600);
+    if (fd < 0) {
+      const int err = errno;
+      sqlite3_close_v2(src);
+      return Status::Unavailable(
+          fmt::format("cannot create the backup file {}: {}", to, std::strerror(err)));
+    }
+    ::close(fd);
   }
   rc = sqlite3_open_v2(to.c_str(), &dst, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE, nullptr);
   if (rc != SQLITE_OK) {
