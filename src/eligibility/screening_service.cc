@@ -222,10 +222,20 @@ StatusOr<std::vector<ScreeningRecord>> ScreeningService::ForHousehold(const auth
   if (limit < 1 || limit > 100) return Status::InvalidArgument("the page size is out of range", {{"limit", "must be from 1 to 100"}});
   // Reading the household checks and audits each member's household data.
   ASSIGN_OR_RETURN(registry::Household h, households_.Get(who, household));
+  return ForReadHousehold(who, h, limit);
+}
+
+StatusOr<std::vector<ScreeningRecord>> ScreeningService::ForReadHousehold(
+    const authz::Principal& who, const registry::Household& h, int limit) {
+  if (limit < 1 || limit > 100)
+    return Status::InvalidArgument("the page size is out of range",
+                                   {{"limit", "must be from 1 to 100"}});
   std::vector<ScreeningRecord> out;
   RETURN_IF_ERROR(db_.Read([&](storage::Transaction& tx) -> Status {
-    ASSIGN_OR_RETURN(storage::Rows rows, tx.Query(std::string(kSelect) + "WHERE household_id = ? ORDER BY id DESC LIMIT ?",
-                                                  {household.value, int64_t{limit}}));
+    ASSIGN_OR_RETURN(
+        storage::Rows rows,
+        tx.Query(std::string(kSelect) + "WHERE household_id = ? ORDER BY id DESC LIMIT ?",
+                 {h.id.value, int64_t{limit}}));
     for (const auto& row : rows) out.push_back(FromRow(row));
     return Status::Ok();
   }));

@@ -68,6 +68,10 @@ class ScreeningService {
   // A household's saved screenings, newest first.
   core::StatusOr<std::vector<ScreeningRecord>> ForHousehold(const authz::Principal& who, core::HouseholdId household,
                                                             int limit);
+  // The same for a household the caller has just read through HouseholdService::Get (gated and
+  // audited there): its members are not read, nor recorded as read, a second time.
+  core::StatusOr<std::vector<ScreeningRecord>> ForReadHousehold(
+      const authz::Principal& who, const registry::Household& household, int limit);
 
   const RuleSet& rules() const { return rules_; }
   core::Date Today() const;

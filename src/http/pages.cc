@@ -1417,7 +1417,13 @@ Response ClientPage(const PageDeps& deps, Context& ctx, const registry::PersonVi
   for (const auto& c : p.emails) contacts.push_back({{"kind", tr("Email")}, {"value", c.value}});
   d["contacts"] = std::move(contacts);
   if (view.household) {
-    d["household_href"] = fmt::format("/households/{}", view.household->id.value);
+    // A household one member of which the reader may not see is refused whole: no link to a
+    // page that would refuse them (and record the attempt in every member's access log).
+    if (deps.households.MaySee(ctx.Who(), view.household->id)) {
+      d["household_href"] = fmt::format("/households/{}", view.household->id.value);
+    } else {
+      d["household_partly_withheld"] = true;
+    }
     d["household_name"] = view.household->name.empty()
                               ? page_support::T(deps, ctx, "Household {id, number, ::group-off}",
                                                 {{"id", std::to_string(view.household->id.value)}})

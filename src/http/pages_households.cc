@@ -71,6 +71,9 @@ std::string DateProblem(const PageDeps& deps, const Context& ctx, bool joined,
     return T(deps, ctx,
              "The date they joined must not be before they joined the household they live in now");
   }
+  if (message == "must not be after the client's date of death") {
+    return T(deps, ctx, "The date they joined must not be after their date of death");
+  }
   if (message == "must not be before the start") {
     return T(deps, ctx, "The date they left must not be before they joined");
   }
@@ -83,7 +86,9 @@ void AddErrors(json& d, const std::string& form_id, const std::vector<core::Fiel
   d["has_errors"] = true;
   json list = json::array();
   for (const auto& e : errors) {
-    list.push_back({{"message", e.message}, {"href", "#" + form_id + "-" + e.field}});
+    // A change someone else made meanwhile is about the household, not a field.
+    list.push_back({{"message", e.message},
+                    {"href", e.field == "household" ? "#members" : "#" + form_id + "-" + e.field}});
     d["e_" + e.field] = e.message;
   }
   d["errors"] = std::move(list);
@@ -111,6 +116,14 @@ std::string Today(const PageDeps& deps) {
                                       : core::SystemClock().Now().UtcDate().ToString();
 }
 
+// The household's version a form was shown with (its hidden field), if it has one.
+registry::MembershipCheck CheckOf(const Form& form) {
+  registry::MembershipCheck check;
+  if (auto v = ParseId(FormValue(form, "version"), "version"); v.ok()) check.version = *v;
+  check.move_confirmed = FormValue(form, "move") == "yes";
+  return check;
+}
+
 // The household page, with the add-a-member form holding `form` and showing `errors`.
 Response HouseholdPage(const PageDeps& deps, const Context& ctx, int64_t id, int status,
                        const Form& form, const std::vector<core::FieldError>& errors) {
@@ -123,6 +136,7 @@ Response HouseholdPage(const PageDeps& deps, const Context& ctx, int64_t id, int
   json d = Common(deps, ctx, title, "clients");
   d["name"] = title;
   d["id"] = std::to_string(id);
+  d["version"] = std::to_string(h->version);
   json members = json::array();
   for (const auto& m : h->members) {
     json o = {{"href", fmt::format("/clients/{}", m.person.value)},
@@ -145,10 +159,18 @@ Response HouseholdPage(const PageDeps& deps, const Context& ctx, int64_t id, int
   d["f_person_id"] = FormValue(form, "person_id");
   d["f_since"] = form.empty() ? Today(deps) : FormValue(form, "since");
   d["relationships"] = RelationshipChoices(deps, ctx, FormValue(form, "relationship"));
+  // Someone who lives in another household: the form asks to confirm the move, keeping what
+  // was typed.
+  for (const auto& e : errors) {
+    if (e.field == "move") {
+      d["confirm_move"] = true;
+      d["f_relationship"] = FormValue(form, "relationship");
+    }
+  }
   AddErrors(d, "add", errors);
   if (deps.screenings != nullptr) {
     d["screen_href"] = fmt::format("/screening?household={}", id);
-    auto list = deps.screenings->ForHousehold(ctx.Who(), core::HouseholdId{id}, 10);
+    auto list = deps.screenings->ForReadHousehold(ctx.Who(), *h, 10);
     json screenings = json::array();
     if (list.ok()) {
       for (const auto& r : *list) {
@@ -189,6 +211,12 @@ Response StartPage(const PageDeps& deps, const Context& ctx, int64_t person, int
             : T(deps, ctx, "Client {id, number, ::group-off}", {{"id", std::to_string(person)}});
   d["action"] = fmt::format("/clients/{}/household/new", person);
   d["back_href"] = fmt::format("/clients/{}", person);
+  // Someone who lives in a household already is not offered a second one (the form sent again
+  // would move them out of the first): the household's page is where people join it.
+  if (auto current = deps.households.CurrentOf(core::PersonId{person}); current.ok() && *current) {
+    d["lives_in_href"] = fmt::format("/households/{}", (*current)->value);
+    return Render(deps, status == 200 ? 200 : 409, "household_start", d);
+  }
   if (form.empty()) {
     d["f_name"] = named && !p.names[0].family.empty()
                       ? T(deps, ctx, "{family} household", {{"family", p.names[0].family}})
@@ -222,6 +250,7 @@ Response EndPage(const PageDeps& deps, const Context& ctx, int64_t id, int64_t p
   d["household_href"] = fmt::format("/households/{}", id);
   d["action"] = fmt::format("/households/{}/members/{}/end", id, person);
   d["f_until"] = form.empty() ? Today(deps) : FormValue(form, "until");
+  d["version"] = std::to_string(h->version);
   AddErrors(d, "end", errors);
   return Render(deps, status, "household_end", d);
 }
@@ -233,6 +262,13 @@ std::optional<std::vector<core::FieldError>> FormErrors(const PageDeps& deps, co
   if (s.code() == core::StatusCode::kAlreadyExists) {
     return std::vector<core::FieldError>{
         {"person_id", T(deps, ctx, "They are already a member of this household")}};
+  }
+  if (s.code() == core::StatusCode::kAborted) {
+    return std::vector<core::FieldError>{
+        {"household",
+         T(deps, ctx,
+           "The household changed since you opened the page, so nothing was saved: check who "
+           "lives here now and try again")}};
   }
   if (s.code() != core::StatusCode::kInvalidArgument || s.fields().empty()) return std::nullopt;
   std::vector<core::FieldError> out;
@@ -297,12 +333,26 @@ void AddHouseholdPages(Router& router, const PageDeps& deps) {
              form, "since", T(deps, ctx, "Enter the date they joined"),
              T(deps, ctx, "Enter the date they joined as a real date, like 2026-03-01"), errors);
          if (!errors.empty()) return HouseholdPage(deps, ctx, *id, 400, form, errors);
-         auto done = deps.households.AddMember(ctx.Who(), core::HouseholdId{*id},
-                                               core::PersonId{*person}, relationship, *since);
+         auto done =
+             deps.households.AddMember(ctx.Who(), core::HouseholdId{*id}, core::PersonId{*person},
+                                       relationship, *since, CheckOf(form));
          if (!done.ok()) {
            auto shown = FormErrors(deps, ctx, done.status(), true);
            if (!shown) return ErrorFor(deps, ctx, done.status());
-           return HouseholdPage(deps, ctx, *id, 400, form, *shown);
+           for (auto& e : *shown) {
+             // A move is made only once it is confirmed: a mistyped number would otherwise take a
+             // stranger out of their household.
+             if (e.field == "move") {
+               e.message = T(
+                   deps, ctx,
+                   "Client {id, number, ::group-off} lives in another household now. If they have "
+                   "moved here, confirm it: they leave that household on {date}",
+                   {{"id", std::to_string(*person)}, {"date", since->ToString()}});
+             }
+           }
+           return HouseholdPage(deps, ctx, *id,
+                                done.status().code() == core::StatusCode::kAborted ? 409 : 400,
+                                form, *shown);
          }
          const std::string said =
              T(deps, ctx, "{member} joined the household on {date}",
@@ -340,7 +390,14 @@ void AddHouseholdPages(Router& router, const PageDeps& deps) {
              T(deps, ctx, "Enter the date they left as a real date, like 2026-03-01"), errors);
          if (!errors.empty()) return EndPage(deps, ctx, *id, *person, 400, form, errors);
          auto done = deps.households.EndMembership(ctx.Who(), core::HouseholdId{*id},
-                                                   core::PersonId{*person}, *until);
+                                                   core::PersonId{*person}, *until, CheckOf(form));
+         // Changed meanwhile (a second tab recorded it, or someone else did): the household as it
+         // is now, with nothing saved.
+         if (done.status().code() == core::StatusCode::kAborted ||
+             done.status().code() == core::StatusCode::kNotFound) {
+           return HouseholdPage(deps, ctx, *id, 409, {},
+                                *FormErrors(deps, ctx, core::Status::Aborted(""), false));
+         }
          if (!done.ok()) {
            auto shown = FormErrors(deps, ctx, done.status(), false);
            if (!shown) return ErrorFor(deps, ctx, done.status());
@@ -387,6 +444,9 @@ void AddHouseholdPages(Router& router, const PageDeps& deps) {
          if (!errors.empty()) return StartPage(deps, ctx, *id, 400, form, errors);
          auto done =
              deps.households.Start(ctx.Who(), name, core::PersonId{*id}, relationship, *since);
+         if (done.status().code() == core::StatusCode::kAlreadyExists) {
+           return StartPage(deps, ctx, *id, 409, form, {});
+         }
          if (!done.ok()) {
            auto shown = FormErrors(deps, ctx, done.status(), true);
            if (!shown) return ErrorFor(deps, ctx, done.status());

@@ -6,6 +6,7 @@
 
 #include "core/utf8.h"
 #include "registry/change_notices.h"
+#include "registry/person.h"
 
 namespace registry {
 namespace {
@@ -150,16 +151,48 @@ StatusOr<std::optional<core::HouseholdId>> HouseholdService::CurrentOf(core::Per
 
 core::Date HouseholdService::Today() const { return today_ ? today_() : clock_.Now().UtcDate(); }
 
+Status HouseholdService::CheckVersion(storage::Transaction& tx, core::HouseholdId id,
+                                      const MembershipCheck& check) {
+  if (!check.version) return Status::Ok();
+  ASSIGN_OR_RETURN(storage::Rows h,
+                   tx.Query("SELECT version FROM households WHERE id = ?", {id.value}));
+  if (h.empty()) return Status::NotFound(fmt::format("no household has id {}", id.value));
+  if (h[0].Int(0) != *check.version) {
+    return Status::Aborted("the household changed since the page was loaded: nothing was saved");
+  }
+  return Status::Ok();
+}
+
+Status HouseholdService::NotifyOtherMembers(storage::Transaction& tx, const authz::Principal& who,
+                                            int64_t household, core::PersonId person) {
+  // An agency deciding a member's application counts the household; it is told about its own
+  // client, never about a member it does not know.
+  ASSIGN_OR_RETURN(
+      storage::Rows others,
+      tx.Query(
+          "SELECT DISTINCT person_id FROM household_members WHERE household_id = ? AND end_date IS "
+          "NULL AND person_id <> ? ORDER BY person_id",
+          {household, person.value}));
+  for (const auto& o : others) {
+    RETURN_IF_ERROR(NotifyAgencies(tx, core::PersonId{o.Int(0)}, who.agency, "household.changed",
+                                   {"household"}, 0, clock_.Now())
+                        .status());
+  }
+  return Status::Ok();
+}
+
 Status HouseholdService::AddMemberIn(storage::Transaction& tx, const authz::Principal& who,
                                      core::HouseholdId id, core::PersonId person,
-                                     const std::string& relationship, core::Date since) {
+                                     const std::string& relationship, core::Date since,
+                                     const MembershipCheck& check) {
   ASSIGN_OR_RETURN(storage::Rows p,
-                   tx.Query("SELECT birth_date FROM persons WHERE id = ?", {person.value}));
+                   tx.Query("SELECT birth_date, doc FROM persons WHERE id = ?", {person.value}));
   if (p.empty()) {
     return Status::InvalidArgument(
         "the membership has invalid fields",
         {{"person_id", fmt::format("no client has id {}", person.value)}});
   }
+  RETURN_IF_ERROR(CheckVersion(tx, id, check));
   ASSIGN_OR_RETURN(storage::Rows h, tx.Query("SELECT 1 FROM households WHERE id = ?", {id.value}));
   if (h.empty()) return Status::NotFound(fmt::format("no household has id {}", id.value));
   const std::string since_text = since.ToString();
@@ -167,12 +200,19 @@ Status HouseholdService::AddMemberIn(storage::Transaction& tx, const authz::Prin
     return Status::InvalidArgument("the membership has invalid fields",
                                    {{"since", "must not be after today"}});
   }
-  // A birth date known to the year or month ("1990", "1990-05") is a prefix of the days it may
-  // be: only a day before all of them is refused.
+  // A date known to the year or month ("1990", "1990-05") is a prefix of the days it may be:
+  // only a day before all of them (for a birth) or after all of them (for a death) is refused.
   if (const std::string birth = p[0].OptText(0).value_or("");
       !birth.empty() && since_text < birth) {
     return Status::InvalidArgument("the membership has invalid fields",
                                    {{"since", "must not be before the client's date of birth"}});
+  }
+  if (auto stored = FromStorageJson(p[0].Text(1)); stored.ok() && stored->death_date) {
+    const std::string death = stored->death_date->ToString();
+    if (since_text > death && since_text.rfind(death, 0) != 0) {
+      return Status::InvalidArgument("the membership has invalid fields",
+                                     {{"since", "must not be after the client's date of death"}});
+    }
   }
   ASSIGN_OR_RETURN(
       storage::Rows current,
@@ -188,12 +228,24 @@ Status HouseholdService::AddMemberIn(storage::Transaction& tx, const authz::Prin
           "the membership has invalid fields",
           {{"since", "must not be before the start of the client's current household"}});
     }
+    if (!check.move_confirmed) {
+      return Status::InvalidArgument(
+          "the membership has invalid fields",
+          {{"move",
+            fmt::format(
+                "the client lives in another household now: adding them here ends their membership "
+                "there on {}",
+                since_text)}});
+    }
+  }
+  for (const auto& c : current) {
     RETURN_IF_ERROR(
         tx.Execute("UPDATE household_members SET end_date = ? WHERE id = ?", {since_text, c.Int(0)})
             .status());
     RETURN_IF_ERROR(
         tx.Execute("UPDATE households SET version = version + 1 WHERE id = ?", {c.Int(1)})
             .status());
+    RETURN_IF_ERROR(NotifyOtherMembers(tx, who, c.Int(1), person));
   }
   RETURN_IF_ERROR(
       tx.Execute(
@@ -207,15 +259,18 @@ Status HouseholdService::AddMemberIn(storage::Transaction& tx, const authz::Prin
       tx, current.empty() ? "household.member_added" : "household.member_moved", "household",
       std::to_string(id.value),
       fmt::format(R"({{"household_id":{},"person_id":{}}})", id.value, person.value)));
-  return NotifyAgencies(tx, person, who.agency,
-                        current.empty() ? "household.member_added" : "household.member_moved",
-                        {"household"}, 0, clock_.Now())
-      .status();
+  RETURN_IF_ERROR(
+      NotifyAgencies(tx, person, who.agency,
+                     current.empty() ? "household.member_added" : "household.member_moved",
+                     {"household"}, 0, clock_.Now())
+          .status());
+  return NotifyOtherMembers(tx, who, id.value, person);
 }
 
 StatusOr<Household> HouseholdService::AddMember(const authz::Principal& who, core::HouseholdId id,
-                                                core::PersonId person, const std::string& relationship,
-                                                core::Date since) {
+                                                core::PersonId person,
+                                                const std::string& relationship, core::Date since,
+                                                const MembershipCheck& check) {
   if (!IsRelationship(relationship)) {
     return Status::InvalidArgument("the membership has invalid fields",
                                    {{"relationship", kRelationshipMessage}});
@@ -226,7 +281,7 @@ StatusOr<Household> HouseholdService::AddMember(const authz::Principal& who, cor
     RETURN_IF_ERROR(audit_.Append(tx, who, {"household.add_member", "household", std::to_string(id.value), person,
                                             d.allowed, d.reason}));
     if (!d.allowed) return Status::Ok();
-    RETURN_IF_ERROR(AddMemberIn(tx, who, id, person, relationship, since));
+    RETURN_IF_ERROR(AddMemberIn(tx, who, id, person, relationship, since, check));
     ASSIGN_OR_RETURN(out, Load(tx, id));
     return Status::Ok();
   }));
@@ -258,6 +313,18 @@ StatusOr<Household> HouseholdService::Start(const authz::Principal& who, const s
       return audit_.Append(tx, who,
                            {"household.add_member", "household", "", person, false, add.reason});
     }
+    // A household is started for someone who lives in none: the same form sent again (Back and
+    // send) must not move them out of the household it made.
+    ASSIGN_OR_RETURN(
+        storage::Rows current,
+        tx.Query("SELECT 1 FROM household_members WHERE person_id = ? AND end_date IS NULL",
+                 {person.value}));
+    if (!current.empty()) {
+      return Status::AlreadyExists(
+          "the client lives in a household already: add people to it from its page, or record that "
+          "the client left "
+          "it first");
+    }
     ASSIGN_OR_RETURN(
         storage::Rows rows,
         tx.Query(
@@ -273,7 +340,7 @@ StatusOr<Household> HouseholdService::Start(const authz::Principal& who, const s
     RETURN_IF_ERROR(audit_.Append(
         tx, who,
         {"household.add_member", "household", std::to_string(id.value), person, true, add.reason}));
-    RETURN_IF_ERROR(AddMemberIn(tx, who, id, person, relationship, since));
+    RETURN_IF_ERROR(AddMemberIn(tx, who, id, person, relationship, since, {}));
     ASSIGN_OR_RETURN(out, Load(tx, id));
     return Status::Ok();
   }));
@@ -297,14 +364,35 @@ Status HouseholdService::CheckChange(const authz::Principal& who, const std::str
   return Status::PermissionDenied(d.reason);
 }
 
-StatusOr<Household> HouseholdService::EndMembership(const authz::Principal& who, core::HouseholdId id,
-                                                    core::PersonId person, core::Date until) {
+bool HouseholdService::MaySee(const authz::Principal& who, core::HouseholdId id) {
+  bool all = true;
+  const Status s = db_.Read([&](storage::Transaction& tx) -> Status {
+    ASSIGN_OR_RETURN(
+        storage::Rows members,
+        tx.Query("SELECT DISTINCT person_id FROM household_members WHERE household_id = ?",
+                 {id.value}));
+    for (const auto& m : members) {
+      if (!Decide(who, authz::Operation::kRead, core::PersonId{m.Int(0)}, &tx).allowed) {
+        all = false;
+        break;
+      }
+    }
+    return Status::Ok();
+  });
+  return s.ok() && all;
+}
+
+StatusOr<Household> HouseholdService::EndMembership(const authz::Principal& who,
+                                                    core::HouseholdId id, core::PersonId person,
+                                                    core::Date until,
+                                                    const MembershipCheck& check) {
   authz::Decision d = Decide(who, authz::Operation::kUpdate, person, nullptr);
   Household out;
   RETURN_IF_ERROR(db_.Write([&](storage::Transaction& tx) -> Status {
     RETURN_IF_ERROR(audit_.Append(tx, who, {"household.end_member", "household", std::to_string(id.value), person,
                                             d.allowed, d.reason}));
     if (!d.allowed) return Status::Ok();
+    RETURN_IF_ERROR(CheckVersion(tx, id, check));
     ASSIGN_OR_RETURN(storage::Rows m,
                      tx.Query("SELECT id, start_date FROM household_members WHERE household_id = ? AND person_id = ? "
                               "AND end_date IS NULL",
@@ -323,6 +411,7 @@ StatusOr<Household> HouseholdService::EndMembership(const authz::Principal& who,
                                    fmt::format(R"({{"household_id":{},"person_id":{}}})", id.value, person.value)));
     RETURN_IF_ERROR(
         NotifyAgencies(tx, person, who.agency, "household.member_left", {"household"}, 0, clock_.Now()).status());
+    RETURN_IF_ERROR(NotifyOtherMembers(tx, who, id.value, person));
     ASSIGN_OR_RETURN(out, Load(tx, id));
     return Status::Ok();
   }));

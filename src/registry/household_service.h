@@ -32,6 +32,16 @@ inline constexpr const char* kRelationshipMessage =
     "other_relative, carer, lodger, "
     "other";
 
+// What a change of membership expects of the household, for a form that showed it first.
+struct MembershipCheck {
+  // The household's version the change was made on: another one is kAborted, nothing saved (a
+  // second tab, a form sent again after someone else's change).
+  std::optional<int64_t> version;
+  // Adding someone who lives in another household now moves them (their membership there ends).
+  // False: such an add is refused, with the field `move`, until it is confirmed.
+  bool move_confirmed = true;
+};
+
 struct Household {
   core::HouseholdId id;
   std::string name;  // empty, with name_withheld, when the reader sees no current member's names
@@ -70,8 +80,9 @@ class HouseholdService {
   // Adds `person` from `since`, which may be neither after today nor before the person's birth
   // (as far as it is known). A person lives in one household at a time: a current membership
   // elsewhere ends on `since` (a move).
-  core::StatusOr<Household> AddMember(const authz::Principal& who, core::HouseholdId id, core::PersonId person,
-                                      const std::string& relationship, core::Date since);
+  core::StatusOr<Household> AddMember(const authz::Principal& who, core::HouseholdId id,
+                                      core::PersonId person, const std::string& relationship,
+                                      core::Date since, const MembershipCheck& check = {});
   // Whether `who` may make the change `action` ("household.create", "household.add_member",
   // "household.end_member"): by their role, and with `person`, to that person's household data.
   // Refused: PermissionDenied with the gate's reason, recorded in the audit log. Allowed: Ok,
@@ -79,8 +90,13 @@ class HouseholdService {
   core::Status CheckChange(const authz::Principal& who, const std::string& action,
                            core::HouseholdId id, std::optional<core::PersonId> person);
   // Ends the current membership of `person` on `until`: not before its start, not after today.
-  core::StatusOr<Household> EndMembership(const authz::Principal& who, core::HouseholdId id, core::PersonId person,
-                                          core::Date until);
+  core::StatusOr<Household> EndMembership(const authz::Principal& who, core::HouseholdId id,
+                                          core::PersonId person, core::Date until,
+                                          const MembershipCheck& check = {});
+  // Whether `who` would be shown household `id` whole (Get refuses a household one member of
+  // which the reader may not see): for a link to it. Decides without recording anything and
+  // releases nothing.
+  bool MaySee(const authz::Principal& who, core::HouseholdId id);
 
  private:
   authz::Decision Decide(const authz::Principal& who, authz::Operation op, core::PersonId person,
@@ -89,7 +105,15 @@ class HouseholdService {
   // AddMember's work inside `tx`, once the gate has allowed it.
   core::Status AddMemberIn(storage::Transaction& tx, const authz::Principal& who,
                            core::HouseholdId id, core::PersonId person,
-                           const std::string& relationship, core::Date since);
+                           const std::string& relationship, core::Date since,
+                           const MembershipCheck& check);
+  // Tells the agencies that know the other current members of `household` (not `person`, whose
+  // own notice is written apart) that their household changed.
+  core::Status NotifyOtherMembers(storage::Transaction& tx, const authz::Principal& who,
+                                  int64_t household, core::PersonId person);
+  // kAborted when `check` names a version the household is no longer at.
+  core::Status CheckVersion(storage::Transaction& tx, core::HouseholdId id,
+                            const MembershipCheck& check);
   core::Date Today() const;
 
   storage::Database& db_;

@@ -404,7 +404,8 @@ TEST_F(HouseholdServiceTest, StartCreatesTheHouseholdWithItsFirstMember) {
                   {amara_.value, std::to_string(h->id.value)}),
             1);
 
-  // Starting another household moves the client there.
+  // Once she has left, she may start another.
+  ASSERT_TRUE(households_->EndMembership(Caseworker(), h->id, amara_, D(2023, 9, 1)).ok());
   auto next = households_->Start(Caseworker(), "Amara's flat", amara_, "head", D(2023, 9, 1));
   ASSERT_TRUE(next.ok()) << next.status().ToString();
   EXPECT_THAT(Members(MustGet(h->id)), ElementsAre(M(amara_, "head", "2020-01-15", "2023-09-01")));
@@ -446,6 +447,112 @@ TEST_F(HouseholdServiceTest, CheckChangeRecordsARefusalAndNothingElse) {
                   "0 AND person_id = ?",
                   {amara_.value}),
             1);
+}
+
+void Exec(storage::Database& db, const std::string& sql) {
+  Status s = db.Write([&](storage::Transaction& tx) { return tx.Execute(sql).status(); });
+  ASSERT_TRUE(s.ok()) << s.ToString();
+}
+
+TEST_F(HouseholdServiceTest, StartIsRefusedForSomeoneWhoLivesInAHouseholdAlready) {
+  auto first = households_->Start(Caseworker(), "Okonkwo family", amara_, "head", D(2020, 1, 15));
+  ASSERT_TRUE(first.ok());
+  // The same form sent again (Back and send) does not move her out of the household it made.
+  auto again = households_->Start(Caseworker(), "Okonkwo family", amara_, "head", D(2020, 1, 15));
+  EXPECT_EQ(again.status().code(), StatusCode::kAlreadyExists);
+  EXPECT_EQ(Count("SELECT COUNT(*) FROM households"), 1);
+  EXPECT_THAT(Members(MustGet(first->id)), ElementsAre(M(amara_, "head", "2020-01-15")));
+}
+
+TEST_F(HouseholdServiceTest, AChangeMadeOnAnOlderVersionOfTheHouseholdIsAbortedAndChangesNothing) {
+  Household h = MustCreate("Okonkwo family");
+  Household seen = MustAdd(h.id, amara_, "head", D(2020, 1, 1));
+  MustAdd(h.id, chidi_, "child", D(2021, 1, 1));  // made in another tab
+  auto stale = households_->EndMembership(Caseworker(), h.id, amara_, D(2025, 1, 1),
+                                          {.version = seen.version});
+  EXPECT_EQ(stale.status().code(), StatusCode::kAborted);
+  const core::PersonId third = NewPerson("Ada", "Okonkwo");
+  auto add = households_->AddMember(Caseworker(), h.id, third, "child", D(2022, 1, 1),
+                                    {.version = seen.version});
+  EXPECT_EQ(add.status().code(), StatusCode::kAborted);
+  Household now = MustGet(h.id);
+  EXPECT_THAT(Members(now),
+              ElementsAre(M(amara_, "head", "2020-01-01"), M(chidi_, "child", "2021-01-01")));
+  EXPECT_TRUE(
+      households_
+          ->EndMembership(Caseworker(), h.id, amara_, D(2025, 1, 1), {.version = now.version})
+          .ok());
+}
+
+TEST_F(HouseholdServiceTest, AMoveNotConfirmedIsRefusedNamingTheField) {
+  Household old_home = MustCreate("First");
+  Household new_home = MustCreate("Second");
+  MustAdd(old_home.id, amara_, "head", D(2020, 1, 1));
+  auto unconfirmed = households_->AddMember(Caseworker(), new_home.id, amara_, "head",
+                                            D(2024, 5, 1), {.move_confirmed = false});
+  EXPECT_THAT(FieldNames(unconfirmed.status()), ElementsAre("move"));
+  EXPECT_THAT(Members(MustGet(old_home.id)), ElementsAre(M(amara_, "head", "2020-01-01")));
+  EXPECT_THAT(MustGet(new_home.id).members, IsEmpty());
+  // Someone who lives nowhere needs no confirmation; a confirmed move is made.
+  EXPECT_TRUE(households_
+                  ->AddMember(Caseworker(), new_home.id, chidi_, "child", D(2024, 5, 1),
+                              {.move_confirmed = false})
+                  .ok());
+  EXPECT_TRUE(
+      households_->AddMember(Caseworker(), new_home.id, amara_, "head", D(2024, 5, 1)).ok());
+  EXPECT_THAT(Members(MustGet(old_home.id)),
+              ElementsAre(M(amara_, "head", "2020-01-01", "2024-05-01")));
+}
+
+TEST_F(HouseholdServiceTest, AMembershipAfterTheClientsDeathIsInvalid) {
+  Person p;
+  p.names = {{"official", "Obi", "Okonkwo"}};
+  p.birth_date = core::PartialDate::Parse("1940-02-02").value();
+  p.death_date = core::PartialDate::Parse("2025-03").value();
+  auto created = persons_->Create(Caseworker(), p);
+  ASSERT_TRUE(created.ok()) << created.status().ToString();
+  Household h = MustCreate("Okonkwo family");
+  auto after =
+      households_->AddMember(Caseworker(), h.id, created->id, "grandparent", D(2025, 4, 1));
+  EXPECT_THAT(FieldNames(after.status()), ElementsAre("since"));
+  EXPECT_THAT(after.status().fields()[0].message, HasSubstr("date of death"));
+  // In the month of the death, known to the month only: it may have been after.
+  MustAdd(h.id, created->id, "grandparent", D(2025, 3, 20));
+}
+
+TEST_F(HouseholdServiceTest, TheAgenciesThatKnowTheOtherMembersAreToldTheirHouseholdChanged) {
+  // Agency B decides an application of Amara's (it keeps a record of her); it does not know Chidi.
+  Exec(*db_,
+       "INSERT OR IGNORE INTO agencies (id, code, name, kind, created_at) VALUES (1, 'a', 'Agency "
+       "A', "
+       "'government', 0), (2, 'b', 'Agency B', 'government', 0)");
+  Exec(*db_,
+       "INSERT INTO source_records (agency_id, local_id, person_id, data, created_at, updated_at) "
+       "VALUES (2, "
+       "'B-1', " +
+           std::to_string(amara_.value) + ", '{}', 0, 0)");
+  Household h = MustCreate("Okonkwo family");
+  MustAdd(h.id, amara_, "head", D(2020, 1, 1));
+  MustAdd(h.id, chidi_, "child", D(2021, 1, 1));
+  ASSERT_TRUE(households_->EndMembership(Caseworker(), h.id, chidi_, D(2025, 1, 1)).ok());
+  EXPECT_EQ(
+      Count("SELECT COUNT(*) FROM change_notices WHERE agency_id = 2 AND person_id = ? AND type = "
+            "'household.changed'",
+            {amara_.value}),
+      2);
+  EXPECT_EQ(Count("SELECT COUNT(*) FROM change_notices WHERE agency_id = 2 AND person_id = ?",
+                  {chidi_.value}),
+            0)
+      << "nothing about a member the agency does not know";
+}
+
+TEST_F(HouseholdServiceTest, MaySeeDecidesWithoutRecordingAnything) {
+  Household h = MustCreate("Okonkwo family");
+  MustAdd(h.id, amara_, "head", D(2020, 1, 1));
+  const int64_t entries = Count("SELECT COUNT(*) FROM audit_log");
+  EXPECT_TRUE(households_->MaySee(Caseworker(), h.id));
+  EXPECT_FALSE(households_->MaySee(Governance(), h.id));
+  EXPECT_EQ(Count("SELECT COUNT(*) FROM audit_log"), entries);
 }
 
 }  // namespace

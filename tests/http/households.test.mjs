@@ -41,6 +41,7 @@ const send = async (client, page, path, fields) => {
 };
 
 const count = async (where) => Number(await sql(db, `SELECT count(*) FROM ${where}`));
+const add = (household, fields) => send(worker, `/households/${household}`, `/households/${household}/members`, fields);
 const summary = (html) => [...html.matchAll(/<li><a href="(#[^"]+)">([^<]+)<\/a><\/li>/g)].map((m) => `${m[1]} ${m[2]}`);
 
 before(async () => {
@@ -138,8 +139,14 @@ test('members are added by client number and leave on a date, with their mistake
   // Someone who lives elsewhere moves in: their membership there ends on the day they joined.
   const flat = (await worker.post('/api/v1/households', { name: 'Otieno flat' })).body.id;
   assert.equal((await worker.post(`/api/v1/households/${flat}/members`, { person_id: other, relationship: 'head', since: '2015-01-01' })).status, 200);
-  const moved = await add({ person_id: String(other), relationship: 'partner', since: '2024-02-01' });
-  assert.equal(moved.status, 303);
+  // The move is made once it is confirmed: a mistyped number would take a stranger out of their home.
+  const asked = await add({ person_id: String(other), relationship: 'partner', since: '2024-02-01' });
+  assert.equal(asked.status, 400);
+  assert.deepEqual(summary(asked.text), [`#add-move Client ${other} lives in another household now. If they have moved here, confirm it: they leave that household on 2024-02-01`]);
+  assert.match(asked.text, /<option value="partner" selected>/, 'what was chosen is kept');
+  assert.equal(await sql(db, `SELECT end_date IS NULL FROM household_members WHERE household_id = ${flat} AND person_id = ${other}`), '1');
+  const moved = await add({ person_id: String(other), relationship: 'partner', since: '2024-02-01', move: 'yes' });
+  assert.equal(moved.status, 303, moved.text.slice(0, 300));
   assert.equal(await sql(db, `SELECT end_date FROM household_members WHERE household_id = ${flat} AND person_id = ${other}`), '2024-02-01');
 
   const leave = `${page}/members/${other}/end`;
@@ -162,6 +169,44 @@ test('members are added by client number and leave on a date, with their mistake
   assert.equal((await worker.get(leave)).status, 404);
   // The agencies that know them were told of each change.
   assert.ok(await count(`outbox WHERE type IN ('household.member_added', 'household.member_moved', 'household.member_left') AND aggregate_id = '${household}'`) >= 3);
+});
+
+test('a form sent again, or from a second tab, changes nothing it should not', T, async () => {
+  const household = Number(await sql(db, `SELECT household_id FROM household_members WHERE person_id = ${adult} AND end_date IS NULL`));
+  const households = await count('households');
+  // Back and send on "Start a household": she lives in one now, so no second one is made.
+  const again = await send(worker, `/clients/${adult}/household/new`, `/clients/${adult}/household/new`,
+    { name: 'Kamau household', relationship: 'head', since: '2019-05-01' });
+  assert.equal(again.status, 409);
+  assert.match(again.text, /They live in a household already/);
+  assert.match(again.text, new RegExp(`href="/households/${household}">View their household`));
+  assert.equal(await count('households'), households);
+  assert.equal(await count(`household_members WHERE person_id = ${adult} AND end_date IS NULL AND household_id = ${household}`), 1);
+  // Two tabs on "Record that they left": the first records it, the household changes, and the
+  // second's form, on the household as it was, saves nothing.
+  const leave = `/households/${household}/members/${baby}/end`;
+  const first = await worker.get(leave);
+  const second = await worker.get(leave);
+  const post = (page) => worker.req('POST', leave, {
+    body: new URLSearchParams({ csrf_token: hiddenCsrf(page.text), version: /name="version" value="(\d+)"/.exec(page.text)[1], until: '2025-10-01' }).toString(),
+    headers: { 'Content-Type': 'application/x-www-form-urlencoded' },
+  });
+  assert.equal((await post(first)).status, 303);
+  const back = await add(household, { person_id: String(baby), relationship: 'child', since: '2025-11-01' });
+  assert.equal(back.status, 303, back.text.slice(0, 300));
+  const stale = await post(second);
+  assert.equal(stale.status, 409);
+  assert.deepEqual(summary(stale.text), ['#members The household changed since you opened the page, so nothing was saved: check who lives here now and try again']);
+  assert.equal(await count(`household_members WHERE person_id = ${baby} AND end_date IS NULL AND household_id = ${household}`), 1);
+});
+
+test('a household page is recorded once for each membership it shows, not once more for its screenings', T, async () => {
+  const household = Number(await sql(db, `SELECT household_id FROM household_members WHERE person_id = ${adult} AND end_date IS NULL`));
+  // One entry for each membership listed (a member who left and came back is listed twice).
+  const members = await count(`household_members WHERE household_id = ${household}`);
+  const before = await count("audit_log WHERE action = 'household.read'");
+  assert.equal((await worker.get(`/households/${household}`)).status, 200);
+  assert.equal(await count("audit_log WHERE action = 'household.read'"), before + members);
 });
 
 test('a date after today is refused by the API too, naming the field', T, async () => {
