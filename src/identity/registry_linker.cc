@@ -78,10 +78,11 @@ PersonRecord ToPersonRecord(const registry::Person& p) {
 
 std::string DedupeReport::ToJson() const {
   return fmt::format(
-      R"({{"records":{},"unusable":{},"clusters":{},"persons_created":{},"records_linked":{},"conflicts":{},)"
-      R"("review_queued":{},"review_known":{},"pairs_compared":{},"merges_refused":{},"seconds":{:.3f}}})",
-      records, unusable, clusters, persons_created, records_linked, conflicts, review_queued, review_known,
-      pairs_compared, merges_refused, seconds);
+      R"({{"records":{},"registered":{},"unusable":{},"clusters":{},"persons_created":{},"records_linked":{},)"
+      R"("conflicts":{},"review_queued":{},"review_known":{},"review_unqueued":{},"pairs_compared":{},)"
+      R"("merges_refused":{},"seconds":{:.3f}}})",
+      records, registered, unusable, clusters, persons_created, records_linked, conflicts,
+      review_queued, review_known, review_unqueued, pairs_compared, merges_refused, seconds);
 }
 
 authz::Principal ClientIndexPrincipal() {
@@ -89,7 +90,7 @@ authz::Principal ClientIndexPrincipal() {
   p.kind = authz::PrincipalKind::kSystem;
   p.name = "client index";
   p.roles = {authz::Role::kCaseworker};
-  p.scopes = {"source-records:read", "source-records:write", "persons:write"};
+  p.scopes = {"source-records:read", "source-records:write", "persons:read", "persons:write"};
   p.purpose = authz::Purpose::kServiceDelivery;
   p.request_id = "client-index";
   return p;
@@ -116,6 +117,24 @@ StatusOr<DedupeReport> RegistryLinker::Dedupe(const authz::Principal& who, const
     table.Add(ToPersonRecord(*person));
     source_of_row.push_back(i);
     person_of_row.push_back(std::move(person).value());
+  }
+  // Persons registered at a desk or through the API have no source record: their stored record
+  // joins the table as a row already linked to them, so that an agency's record of one of them
+  // joins them instead of making a duplicate.
+  constexpr size_t kRegistered = SIZE_MAX;
+  std::vector<std::optional<core::PersonId>> registered_of_row(source_of_row.size());
+  std::vector<std::pair<core::PersonId, std::string>> registered;
+  if (!source_of_row.empty()) {
+    ASSIGN_OR_RETURN(registered, persons_.PersonsWithoutSources(who));
+  }
+  for (auto& [id, doc] : registered) {
+    auto person = registry::FromStorageJson(doc);
+    if (!person.ok() || person->names.empty()) continue;
+    table.Add(ToPersonRecord(*person));
+    source_of_row.push_back(kRegistered);
+    person_of_row.push_back(std::move(person).value());
+    registered_of_row.push_back(id);
+    ++report.registered;
   }
   if (table.size() == 0) {
     report.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
@@ -161,6 +180,10 @@ StatusOr<DedupeReport> RegistryLinker::Dedupe(const authz::Principal& who, const
     std::set<int64_t> linked_to;
     std::vector<registry::SourceLinkRequest> unlinked;
     for (uint32_t row : rows) {
+      if (registered_of_row[row]) {
+        linked_to.insert(registered_of_row[row]->value);
+        continue;
+      }
       const registry::SourceRecord& s = sources[source_of_row[row]];
       if (s.person) {
         linked_to.insert(s.person->value);
@@ -208,6 +231,12 @@ StatusOr<DedupeReport> RegistryLinker::Dedupe(const authz::Principal& who, const
 
   // The review queue: a pair is asked once; a decided pair is remembered.
   for (const auto& [a, b] : to_review) {
+    // A pair is reviewed as two agencies' records; a registered person with none has no record
+    // to name (the pair is counted, and its records stay as they are).
+    if (registered_of_row[a] || registered_of_row[b]) {
+      ++report.review_unqueued;
+      continue;
+    }
     int64_t ra = sources[source_of_row[a]].id.value;
     int64_t rb = sources[source_of_row[b]].id.value;
     if (ra == rb) continue;

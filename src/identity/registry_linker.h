@@ -20,6 +20,7 @@ PersonRecord ToPersonRecord(const registry::Person& person);
 
 struct DedupeReport {
   int64_t records = 0;          // source records read
+  int64_t registered = 0;       // persons without a source record, matched against too
   int64_t unusable = 0;         // records whose data is not a person (left alone)
   int64_t clusters = 0;         // people found
   int64_t persons_created = 0;  // new shared persons
@@ -27,6 +28,7 @@ struct DedupeReport {
   int64_t conflicts = 0;        // clusters holding records of several persons: sent to review
   int64_t review_queued = 0;    // new pairs waiting for a person to decide
   int64_t review_known = 0;     // pairs already queued or decided (not asked again)
+  int64_t review_unqueued = 0;  // doubtful pairs with a registered person who has no record to name
   int64_t pairs_compared = 0;
   uint64_t merges_refused = 0;
   double seconds = 0;

@@ -161,6 +161,41 @@ TEST_F(RegistryLinkerTest, ANewRecordOfAKnownPersonJoinsThatPerson) {
   EXPECT_EQ(Count("SELECT COUNT(DISTINCT person_id) FROM source_records WHERE local_id IN ('A-1', 'A-3')"), 1);
 }
 
+// Someone registered at a desk (or through the API) has no source record: an agency's record of
+// them later joins them instead of making a second person.
+TEST_F(RegistryLinkerTest, AnAgencysRecordOfSomeoneRegisteredAtADeskJoinsThem) {
+  registry::Person theo;
+  theo.names = {{"official", "Theodora", "Quillfeather"}};
+  theo.birth_date = core::PartialDate{1979, 11, 23};
+  theo.addresses = {{"home", "8 Harbour View", "", "Ashford", "", "2600", ""}};
+  theo.identifiers = {{"national_id", "QF987654Z", ""}};
+  authz::Principal desk = ImportingSystem();
+  desk.kind = authz::PrincipalKind::kStaff;
+  desk.name = "desk";
+  auto registered = persons_.Create(desk, theo);
+  ASSERT_TRUE(registered.ok()) << registered.status().ToString();
+  registry::Person other;
+  other.names = {{"official", "Ben", "Ashby"}};
+  other.birth_date = core::PartialDate{1990, 5, 1};
+  ASSERT_TRUE(
+      persons_.PutSourceRecords(ImportingSystem(), {{"BEN-QF-1", theo}, {"BEN-2", other}}, "test")
+          .ok());
+  auto report = linker_.Dedupe(ClientIndexPrincipal(), MatchOptions{}, false);
+  ASSERT_TRUE(report.ok()) << report.status().ToString();
+  EXPECT_EQ(report->registered, 1);
+  EXPECT_EQ(report->records_linked, 2);
+  EXPECT_EQ(report->persons_created, 1) << "only for Ben";
+  EXPECT_EQ(Query("SELECT person_id FROM source_records WHERE local_id = 'BEN-QF-1'").at(0).Int(0),
+            registered->id.value);
+  EXPECT_EQ(Count("SELECT COUNT(*) FROM persons"), 2);
+  EXPECT_EQ(Count("SELECT COUNT(*) FROM audit_log WHERE action = 'person.index_read'"), 1);
+  // Theodora now has a record: the next run reads her through it.
+  auto again = linker_.Dedupe(ClientIndexPrincipal(), MatchOptions{}, false);
+  ASSERT_TRUE(again.ok());
+  EXPECT_EQ(again->registered, 0);
+  EXPECT_EQ(again->records_linked, 0);
+}
+
 TEST_F(RegistryLinkerTest, DryRunWritesNothing) {
   registry::Person p;
   p.names = {{"official", "Cleo", "Marsh"}};

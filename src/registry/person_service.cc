@@ -263,6 +263,34 @@ StatusOr<std::vector<SourceRecord>> PersonService::AllSourceRecords(const authz:
   return out;
 }
 
+StatusOr<std::vector<std::pair<core::PersonId, std::string>>> PersonService::PersonsWithoutSources(
+    const authz::Principal& who) {
+  authz::Decision decision = gate_.DecidePerson(who, authz::Operation::kRead, core::PersonId{});
+  std::vector<std::pair<core::PersonId, std::string>> out;
+  if (decision.allowed) {
+    RETURN_IF_ERROR(db_.Read([&](storage::Transaction& tx) -> Status {
+      ASSIGN_OR_RETURN(
+          storage::Rows rows,
+          tx.Query(
+              "SELECT p.id, p.doc FROM persons p WHERE NOT EXISTS (SELECT 1 FROM source_records s "
+              "WHERE s.person_id = p.id) ORDER BY p.id"));
+      out.reserve(rows.size());
+      for (const auto& r : rows) out.emplace_back(core::PersonId{r.Int(0)}, r.Text(1));
+      return Status::Ok();
+    }));
+  }
+  RETURN_IF_ERROR(db_.Write([&](storage::Transaction& tx) {
+    return audit_.Append(
+        tx, who,
+        {"person.index_read", "person",
+         decision.allowed ? fmt::format("all {} persons without a source record", out.size())
+                          : "all persons without a source record",
+         std::nullopt, decision.allowed, decision.reason});
+  }));
+  if (!decision.allowed) return Denied(decision);
+  return out;
+}
+
 StatusOr<core::PersonId> PersonService::LinkSources(const authz::Principal& who, std::optional<core::PersonId> person,
                                                     const Person* new_person,
                                                     const std::vector<SourceLinkRequest>& records,

@@ -178,6 +178,11 @@ class PersonService {
   // entry for the whole read (released only once that entry is durable). kPermissionDenied
   // without source-records:read.
   core::StatusOr<std::vector<SourceRecord>> AllSourceRecords(const authz::Principal& who);
+  // Every person no agency keeps a source record of (registered at a desk or through the API),
+  // with their stored document, for the client index to match agencies' records against them
+  // too. Gated and audited like AllSourceRecords: one entry for the read.
+  core::StatusOr<std::vector<std::pair<core::PersonId, std::string>>> PersonsWithoutSources(
+      const authz::Principal& who);
 
   // Links `records` (each not linked yet) to `person`, or, when `person` is empty, to a new
   // person made from `new_person` — in one transaction, so that a record is never left
