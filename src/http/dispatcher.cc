@@ -422,7 +422,12 @@ Response Dispatcher::Run(Request& request, const Route& route, Context& ctx) {
   // a 403, and a 404 from a route that exists (a record that is not there, or not the caller's
   // to know of: asking for other ids one by one is worth seeing).
   if ((r.status == 403 || r.status == 404) && ctx.principal) {
-    accounts_.AuditRefusedRequest(*ctx.principal, request.method, route.pattern, RefusalReason(r));
+    // A representative's refused attempt is in the access log of the person they act for, who
+    // is told of everything done in their name (docs/portal.md).
+    std::optional<core::PersonId> about;
+    if (ctx.principal->representation != 0) about = ctx.principal->person;
+    accounts_.AuditRefusedRequest(*ctx.principal, request.method, route.pattern, RefusalReason(r),
+                                  about);
   }
   return r;
 }

@@ -127,6 +127,7 @@ std::string What(const std::string& action) {
       {"appointment.check_in", "Checked you in for an appointment"},
       {"work.list", "Looked at work about you"},
       {"person.match_candidate", "Found you when checking for a duplicate"},
+      {"request.refused", "Asked to do something with your record and was refused"},
   };
   auto it = kWords.find(action);
   // An action without words of its own is still said plainly, not as the program's code.
@@ -585,6 +586,10 @@ void AddPortalPages(Router& router, const PageDeps& deps) {
     if (ctx.request.Query("language_changed") == "1") {
       d["flash"] = page_support::T(deps, ctx, "Your language is changed: the agencies that know you are told");
     }
+    if (ctx.request.Query("unchanged") == "1") {
+      d["flash"] = page_support::T(
+          deps, ctx, "Nothing was changed: your record already says that, so no agency is told");
+    }
     if (ctx.request.Query("phone_changed") == "1") {
       d["flash"] = page_support::T(deps, ctx, "Your phone number is changed: the agencies that know you are told");
     }
@@ -644,6 +649,10 @@ void AddPortalPages(Router& router, const PageDeps& deps) {
                 if (home != p.addresses.end()) {
                   a.country = home->country;
                   a.region = home->region;
+                  // The address as it is, sent on the version it was shown with: nothing to tell.
+                  if (*home == a && FormValue(form, "version") == std::to_string(p.version)) {
+                    return Response::Redirect("/portal?unchanged=1#changes");
+                  }
                   *home = a;
                 } else {
                   p.addresses.insert(p.addresses.begin(), a);
@@ -697,9 +706,13 @@ void AddPortalPages(Router& router, const PageDeps& deps) {
     if (!view.ok()) return ErrorFor(deps, ctx, view.status());
     registry::Person p = view->person;
     auto& points = p.*list;
-    // The record holds it already (the form sent twice, or reloaded): done, not a conflict.
-    if (!points.empty() && points.front().value == value)
-      return Response::Redirect("/portal?" + done + "=1#changes");
+    // The record holds it already: sent on the version it was shown with, nothing changed (and
+    // no one is told); on an older one, the form was sent twice and the first one changed it.
+    if (!points.empty() && points.front().value == value) {
+      return Response::Redirect(FormValue(form, "version") == std::to_string(p.version)
+                                    ? "/portal?unchanged=1#changes"
+                                    : "/portal?" + done + "=1#changes");
+    }
     if (points.empty()) {
       points.push_back({use, value});
     } else {
@@ -738,6 +751,10 @@ void AddPortalPages(Router& router, const PageDeps& deps) {
                 auto view = deps.persons.Get(who, person);
                 if (!view.ok()) return ErrorFor(deps, ctx, view.status());
                 registry::Person p = view->person;
+                if (p.preferred_language == language &&
+                    FormValue(form, "version") == std::to_string(p.version)) {
+                  return Response::Redirect("/portal?unchanged=1#changes");
+                }
                 p.preferred_language = language;
                 const int64_t version =
                     FormValue(form, "version").empty() ? p.version : std::atoll(FormValue(form, "version").c_str());

@@ -55,6 +55,10 @@ void AddPortalAppointmentPages(Router& router, const PageDeps& deps) {
   auto page = [&deps, office_name](Context& ctx, core::PersonId person, const std::string& moving,
                                    const std::string& error) -> Response {
     json d = Common(deps, ctx, moving.empty() ? "Your appointments" : "Move your appointment", "portal");
+    // A representative whose grant does not cover applying sees the appointments, and is not
+    // offered what they may not do (booking, moving, cancelling).
+    const bool may_book = page_support::ActingPerson(deps, ctx, "apply").ok();
+    d["may_book"] = may_book;
     const core::Timestamp now = deps.appointments->Now();
     std::optional<int64_t> queue;
     if (moving.empty()) {
@@ -112,12 +116,19 @@ void AddPortalAppointmentPages(Router& router, const PageDeps& deps) {
     if (office) d["chosen_office"] = office_name(*office);
     d["slots"] = std::move(slots);
     d["has_slots"] = !d["slots"].empty();
-    d["book_action"] = moving.empty() ? std::string("/portal/appointments")
-                                      : fmt::format("/portal/appointments/{}/move", moving);
+    // The office chosen goes with the form, so that a mistake shows its times again.
+    d["book_action"] = moving.empty()
+                           ? (office ? fmt::format("/portal/appointments?office={}", *office)
+                                     : std::string("/portal/appointments"))
+                           : fmt::format("/portal/appointments/{}/move", moving);
     if (!error.empty()) {
       d["has_errors"] = true;
       d["e_slot"] = error;
-      d["errors"] = json::array({{{"message", error}, {"href", "#slots"}}});
+      // The summary's link moves to the first time to choose (a radio button takes the focus).
+      const std::string href = d["slots"].empty()
+                                   ? std::string("#slots")
+                                   : fmt::format("#slot-{}", d["slots"][0]["id"].get<int64_t>());
+      d["errors"] = json::array({{{"message", error}, {"href", href}}});
     }
     if (ctx.request.Query("booked") == "1") d["flash"] = T(deps, ctx, "Your appointment is booked");
     if (ctx.request.Query("moved") == "1") d["flash"] = T(deps, ctx, "Your appointment is moved");

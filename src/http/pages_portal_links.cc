@@ -144,7 +144,12 @@ void AddPortalLinkPages(Router& router, const PageDeps& deps) {
     d["account_name"] = r.account_name;
     d["account_email"] = r.account_email;
     d["waiting"] = r.state == "waiting";
-    d["f_reason"] = reason.empty() ? T(deps, ctx, kDefaultDecline) : reason;
+    // The reason reaches the person, in the language they asked in: the sentence offered is in
+    // theirs, and the page says which it is.
+    d["f_reason"] =
+        reason.empty() ? deps.templates.messages().Format(r.lang, kDefaultDecline, {}) : reason;
+    const char* language = r.lang == "es" ? "Spanish" : r.lang == "ar" ? "Arabic" : "English";
+    d["person_language"] = T(deps, ctx, language);
     d["none_checked"] = choice == "none";
     json candidates = json::array();
     if (r.state == "waiting" && deps.match != nullptr) {

@@ -51,6 +51,7 @@ LinkRequest LinkRequestFromRow(const storage::Row& r) {
   out.decided_by = r.Text(12);
   if (!r.IsNull(13)) out.person = core::PersonId{r.Int(13)};
   out.reason = r.Text(14);
+  out.lang = r.Text(15);
   return out;
 }
 

@@ -60,6 +60,7 @@ struct LinkRequest {
   std::string decided_by;  // staff username
   std::optional<core::PersonId> person;  // the record it was linked to
   std::string reason;                    // why it was not linked, as told to the person
+  std::string lang = "en";               // the language the person asked in, and is answered in
 };
 
 struct LinkCode {

@@ -167,6 +167,15 @@ test('a person signs up, confirms, is linked at the desk and sees who looked at 
   assert.equal(applied.status, 200, applied.text);
   const updated = await ana.go('GET', '/portal');
   assert.match(updated.text, /govuk-tag--green">Updated/);
+  // The form sent as it is shown (nothing typed): nothing changes, no one is told, and the page
+  // does not say otherwise.
+  const shown = /name="version" value="(\d+)"/.exec(updated.text)[1];
+  const noticesNow = Number(await sql(db, `SELECT count(*) FROM change_notices WHERE person_id = ${person}`));
+  const same = await ana.go('POST', '/portal/address', { csrf_token: csrf, version: shown, line1: '12 Harbour View', city: 'Riverside', postcode: '1009' });
+  assert.equal(same.status, 303);
+  const unchanged = await ana.go('GET', same.headers.get('location').replace(/#.*/, ''));
+  assert.match(unchanged.text, /Nothing was changed: your record already says that, so no agency is told/);
+  assert.equal(Number(await sql(db, `SELECT count(*) FROM change_notices WHERE person_id = ${person}`)), noticesNow);
 
   // Consents: the one given at the desk is listed; the person withdraws it themself.
   const state = Number(await sql(db, "SELECT id FROM agencies WHERE code = 'state-benefits'"));

@@ -37,11 +37,15 @@ test('a person books, moves and cancels an appointment from their account', T, a
   const slots = [...page.text.matchAll(/name="slot" type="radio" value="(\d+)"/g)].map((m) => m[1]);
   assert.ok(slots.length >= 2, `free times: ${slots.length}`);
 
-  // None chosen: named; then booked.
-  const none = await ana.go('POST', '/portal/appointments', { csrf_token: hiddenCsrf(page.text) });
+  // None chosen: named, with the office's times still there to choose from, the summary's link
+  // on the first of them; then booked.
+  const action = /<form method="post" action="([^"]+)"/.exec(page.text.slice(page.text.indexOf('name="slot"') - 2000))[1].replaceAll('&amp;', '&');
+  assert.equal(action, `/portal/appointments?office=${office}`);
+  const none = await ana.go('POST', action, { csrf_token: hiddenCsrf(page.text) });
   assert.equal(none.status, 400);
-  assert.match(none.text, /href="#slots">Choose a time/);
-  const booked = await ana.go('POST', '/portal/appointments', { csrf_token: hiddenCsrf(page.text), slot: slots[0] });
+  assert.match(none.text, new RegExp(`href="#slot-${slots[0]}">Choose a time`));
+  assert.match(none.text, new RegExp(`id="slot-${slots[0]}" name="slot"`), 'the times are shown again');
+  const booked = await ana.go('POST', action, { csrf_token: hiddenCsrf(page.text), slot: slots[0] });
   assert.equal(booked.status, 303, booked.text.slice(0, 300));
   page = await ana.go('GET', booked.headers.get('location'));
   assert.match(page.text, /Your appointment is booked/);

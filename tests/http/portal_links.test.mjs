@@ -129,3 +129,15 @@ test('staff decline with a reason the person reads, and the person may ask again
   assert.match(await sql(db, "SELECT body FROM outgoing_messages WHERE address = 'bo.nobody@example.org' ORDER BY id DESC LIMIT 1"), /We found no record with these details\./);
   assert.equal((await ask(bo, { given: 'Bo', family: 'Nobody', dob_day: '2', dob_month: '1', dob_year: '1990' })).status, 303);
 });
+
+test('the reason offered to staff is in the language the person asked in, and the page says which', T, async () => {
+  const lucia = await signedInCitizen(server.url, db, { name: 'Lucía Nadie', email: 'lucia.nadie@example.org' });
+  lucia.extra['Accept-Language'] = 'es-ES,es;q=0.9';
+  assert.equal((await ask(lucia, { given: 'Lucía', family: 'Nadie', dob_day: '3', dob_month: '3', dob_year: '1991' })).status, 303);
+  const desk = await login(server.url, 'caseworker.city', { purpose: 'case_work' });
+  const id = await sql(db, "SELECT max(r.id) FROM portal_link_requests r JOIN users u ON u.id = r.user_id WHERE u.email = 'lucia.nadie@example.org'");
+  const page = await desk.get(`/portal-links/${id}`);
+  assert.equal(page.status, 200);
+  assert.match(page.text, /They asked in Spanish: the reason goes to them as you write it\./);
+  assert.match(page.text, />Los datos que indicó no coincidían lo suficiente con un único expediente\.<\/textarea>/);
+});

@@ -106,6 +106,9 @@ test('a person lets their daughter act for them, within what they grant, and end
   assert.equal((await mere.go('POST', '/portal/unlink', { csrf_token: csrf })).status, 403);
   assert.equal((await mere.go('POST', '/portal/link-code', { csrf_token: csrf })).status, 403);
   assert.equal((await mere.go('POST', '/portal/representatives', { csrf_token: csrf, rep_email: 'stranger@example.org', relationship: 'x' })).status, 403);
+  // What she tried and was refused is in Ana's log too, as her representative's.
+  const refused = Number(await sql(db, `SELECT count(*) FROM audit_log WHERE person_id = ${person} AND allowed = 0 AND reason LIKE '%representative, grant ${id})%'`));
+  assert.ok(refused >= 4, `refused attempts in the person's log: ${refused}`);
   assert.equal((await mere.go('GET', '/portal/check')).status, 200);
   assert.equal((await mere.go('GET', '/portal/applications')).status, 200);
 
@@ -154,6 +157,11 @@ test('a person lets their daughter act for them, within what they grant, and end
   const twice = await mere.go('POST', '/portal/phone', { csrf_token: hiddenCsrf(mine.text), version: v2, phone: '021 555 0199' });
   assert.equal(twice.status, 303, twice.text.slice(0, 300));
   assert.equal((await mere.go('GET', '/portal/check')).status, 403);
+  // Nor is she offered to book, move or cancel an appointment, which applying covers.
+  const appointments = await mere.go('GET', '/portal/appointments');
+  assert.equal(appointments.status, 200);
+  assert.match(appointments.text, /does not include booking appointments/);
+  assert.doesNotMatch(appointments.text, /Show the free times|name="slot"/);
   const by = await sql(db, `SELECT reason FROM audit_log WHERE action = 'person.update' AND person_id = ${person} ORDER BY seq DESC LIMIT 1`);
   assert.match(by, /acted by the person's representative, grant \d+/);
 });
