@@ -113,7 +113,10 @@ core::StatusOr<json> ConsentFormData(const PageDeps& deps, const Context& ctx, c
     message = T(deps, ctx, message);
     if (!d.contains("e_" + field)) d["e_" + field] = message;
     std::string href = "#" + field;
-    if (field == "categories") href = "#categories";
+    // A group of boxes is reached through its first box, which takes the focus.
+    if (field == "categories" && d.contains("categories") && !d["categories"].empty()) {
+      href = "#category-" + d["categories"][0]["id"].get<std::string>();
+    }
     if (field == "purpose") href = "#purpose-service_delivery";
     list.push_back({{"message", message}, {"href", href}});
   }

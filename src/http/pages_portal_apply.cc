@@ -365,7 +365,19 @@ void AddPortalApplyPages(Router& router, const PageDeps& deps) {
     for (const auto& e : errors) {
       const std::string m = T(deps, ctx, page_support::Capitalised(e.message));
       d["e_" + e.field] = m;
-      list.push_back({{"href", "#" + e.field}, {"message", m}});
+      // A group of boxes is reached through its first box, which takes the focus.
+      std::string href = "#" + e.field;
+      if (e.field == "programs" && !d["programs"].empty()) {
+        href = "#program-" + d["programs"][0].value("program", "");
+      } else if (e.field == "expedited") {
+        for (const auto& p : d["programs"]) {
+          if (p.contains("expedited_days")) {
+            href = "#expedited-" + p.value("program", "");
+            break;
+          }
+        }
+      }
+      list.push_back({{"href", href}, {"message", m}});
     }
     d["errors"] = std::move(list);
     d["has_errors"] = !errors.empty();

@@ -85,6 +85,10 @@ Response FormPage(const PageDeps& deps, Context& ctx, int status, const std::mul
     std::string href = "#" + field;
     if (field == "purpose") href = "#purpose-service_delivery";
     if (field == "until") href = "#until_day";
+    // A group of boxes is reached through its first box, which takes the focus.
+    if (field == "categories" && d.contains("categories") && !d["categories"].empty()) {
+      href = "#category-" + d["categories"][0]["category_id"].get<std::string>();
+    }
     list.push_back({{"message", message}, {"href", href}});
   }
   d["has_errors"] = !errors.empty();

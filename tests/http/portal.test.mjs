@@ -147,6 +147,9 @@ test('a person signs up, confirms, is linked at the desk and sees who looked at 
   const missing = await ana.go('POST', '/portal/address', { csrf_token: csrf, version, line1: '', city: 'Riverside', postcode: '1009' });
   assert.equal(missing.status, 400);
   assert.match(missing.text, /href="#line1">Enter the first line of your address/);
+  // The message is read with its field (a screen reader says it on reaching the box).
+  assert.match(missing.text, /id="line1" aria-describedby="line1-error"/);
+  assert.match(missing.text, /<p class="govuk-error-message" id="line1-error">/);
   assert.match(missing.text, /id="postcode" name="postcode" type="text" autocomplete="postal-code" value="1009"/);
   assert.equal(Number(await sql(db, `SELECT count(*) FROM change_notices WHERE person_id = ${person}`)), sentBefore);
   const moved = await ana.go('POST', '/portal/address', { csrf_token: csrf, version, line1: '12 Harbour View', city: 'Riverside', postcode: '1009' });

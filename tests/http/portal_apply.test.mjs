@@ -126,7 +126,7 @@ test('a person is screened once in the portal and applies to three programs of t
   // None chosen: named.
   const none = await ana.go('POST', `/portal/screenings/${screening}/apply`, [['csrf_token', hiddenCsrf(results.text)]]);
   assert.equal(none.status, 400);
-  assert.match(none.text, /href="#programs">Choose at least one program to apply for/);
+  assert.match(none.text, /href="#program-[a-z_]+">Choose at least one program to apply for/);
   // Three programs of two agencies, at once.
   const applied = await ana.go('POST', `/portal/screenings/${screening}/apply`, [
     ['csrf_token', hiddenCsrf(results.text)], ['programs', 'snap'], ['programs', 'medicaid_adult'], ['programs', 'wic']]);

@@ -40,7 +40,7 @@ test('a person gives a consent from the portal and withdraws it', T, async () =>
   const bad = await post({ receiving_agency_id: '', until_day: '31', until_month: '2', until_year: '2030' });
   assert.equal(bad.status, 400);
   assert.match(bad.text, /href="#receiving_agency_id">Choose who may receive your information/);
-  assert.match(bad.text, /href="#categories">Select at least one kind of information/);
+  assert.match(bad.text, /href="#category-[a-z_]+">Select at least one kind of information/);
   assert.match(bad.text, /href="#purpose-service_delivery">Choose what your information may be used for/);
   assert.match(bad.text, /href="#until_day">Enter the last day as a real date, like 31 3 2027/);
   // The service's own checks are named beside what the form could not read.
@@ -50,7 +50,7 @@ test('a person gives a consent from the portal and withdraws it', T, async () =>
   ]);
   assert.equal(tampered.status, 400);
   assert.match(tampered.text, /href="#receiving_agency_id">Choose who may receive your information/);
-  assert.match(tampered.text, /href="#categories">(&apos;|&#39;|')dreams(&apos;|&#39;|') is not a data category/);
+  assert.match(tampered.text, /href="#category-[a-z_]+">(&apos;|&#39;|')dreams(&apos;|&#39;|') is not a data category/);
   assert.match(tampered.text, /href="#until_day">The last day cannot be in the past/);
   assert.equal(Number(await sql(db, `SELECT count(*) FROM consents WHERE person_id = ${person}`)), before);
 

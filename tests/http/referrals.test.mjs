@@ -198,7 +198,7 @@ test('consent recorded and withdrawn from the pages; withdrawing closes the refe
   const empty = await post(`/clients/${person}/consents/new`, { purpose: 'service_delivery' });
   assert.equal(empty.status, 400);
   assert.match(empty.text, /href="#receiving_agency_id">Choose who may receive the information/);
-  assert.match(empty.text, /href="#categories">Select at least one kind of information/);
+  assert.match(empty.text, /href="#category-[a-z_]+">Select at least one kind of information/);
   const noForm = await post(`/clients/${person}/consents/new`, {
     receiving_agency_id: `agency:${agency['harbour-trust']}`, categories: 'identity', purpose: 'service_delivery',
     legal_basis: 'Consent', how_to_withdraw: 'Tell us.', document_ref: '',
@@ -216,7 +216,7 @@ test('consent recorded and withdrawn from the pages; withdrawing closes the refe
   });
   assert.equal(offered.status, 400);
   assert.match(offered.text, /href="#receiving_agency_id">Choose another agency than your own/);
-  assert.match(offered.text, /href="#categories">Select only kinds of information the form offers/);
+  assert.match(offered.text, /href="#category-[a-z_]+">Select only kinds of information the form offers/);
   assert.match(offered.text, /href="#valid_to">Enter the last day like 2027-03-31/);
   assert.match(offered.text, /href="#document_ref">Name the signed form/);
   assert.match(offered.text, /aria-describedby="valid_to-hint valid_to-error"/);

@@ -60,7 +60,7 @@ test('a person lets their daughter act for them, within what they grant, and end
   ]);
   const black = await consent(['identity', 'case_notes']);
   assert.equal(black.status, 400);
-  assert.match(black.text, /href="#categories">Select only kinds of information the form offers/);
+  assert.match(black.text, /href="#category-[a-z_]+">Select only kinds of information the form offers/);
   assert.equal((await consent(['identity'])).status, 303);
   const consentId = await sql(db, `SELECT max(id) FROM consents WHERE person_id = ${person}`);
   const mereHome = await mere.go('GET', '/portal');
