@@ -562,6 +562,11 @@ core::StatusOr<std::string> LoadDemoData(App& app, int people) {
       }
     }
   }
+  // The households are the consortium's history, loaded as it stands, not changes someone made
+  // today: no agency is told that a member joined the household of a client it knows.
+  RETURN_IF_ERROR(app.db().Write([](storage::Transaction& tx) {
+    return tx.Execute("DELETE FROM change_notices WHERE type = 'household.changed'").status();
+  }));
   ASSIGN_OR_RETURN(DemoSharing sharing, LoadDemoAgreements(app));
   RETURN_IF_ERROR(LoadDemoTeams(app));
   RETURN_IF_ERROR(LoadDemoDirectory(app).status());

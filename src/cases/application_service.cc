@@ -204,6 +204,7 @@ StatusOr<Application> ApplicationService::Apply(const authz::Principal& who, con
     std::string program, name, agency_code, screened, clock;
     bool expedited = false;
     int days = 0;
+    bool household_wide = false;  // decided for the household (SNAP), not for one member of it
   };
   std::vector<Part> parts;
   std::set<std::string> seen;
@@ -231,6 +232,11 @@ StatusOr<Application> ApplicationService::Apply(const authz::Principal& who, con
     if (rules_ != nullptr) {
       const int index = rules_->FindProgram(id);
       if (index >= 0) program = &rules_->programs()[static_cast<size_t>(index)];
+    }
+    if (program != nullptr && program->eligible_symbol >= 0) {
+      part.household_wide =
+          rules_->symbols()[static_cast<size_t>(program->eligible_symbol)].entity ==
+          eligibility::Entity::kHousehold;
     }
     part.expedited = std::find(in.expedited.begin(), in.expedited.end(), id) != in.expedited.end();
     if (part.expedited && (program == nullptr || program->expedited_days == 0)) {
@@ -289,6 +295,30 @@ StatusOr<Application> ApplicationService::Apply(const authz::Principal& who, con
               "this application was made a moment ago (application {}); it is made once", earlier));
         }
       }
+    }
+    // A program applied for and not decided yet is not applied for again: for the household when
+    // the program decides for the household, for the applicant otherwise. The agency would
+    // otherwise decide the same thing twice.
+    {
+      std::vector<core::FieldError> open;
+      for (const auto& p : parts) {
+        ASSIGN_OR_RETURN(
+            storage::Rows earlier,
+            tx.Query(std::string("SELECT a.id FROM applications a JOIN application_parts t ON "
+                                 "t.application_id = a.id WHERE t.program = ? AND t.state IN "
+                                 "('pending', 'more_information') AND ") +
+                         (p.household_wide ? "a.household_id = ?" : "a.person_id = ?") +
+                         " ORDER BY a.id LIMIT 1",
+                     {p.program, p.household_wide ? household : in.applicant.value}));
+        if (!earlier.empty()) {
+          open.push_back(
+              {"programs",
+               fmt::format("{} is applied for already (application {}) and not decided yet", p.name,
+                           earlier[0].Int(0))});
+        }
+      }
+      if (!open.empty())
+        return Status::InvalidArgument("the application has invalid fields", std::move(open));
     }
     ASSIGN_OR_RETURN(storage::Rows rows,
                      tx.Query("INSERT INTO applications (person_id, household_id, screening_id, agency_id, made_by, "

@@ -336,11 +336,17 @@ TEST_P(ApplicationTest, TheSameApplicationSentTwiceAtOnceIsMadeOnce) {
   auto twice = applications_->Apply(kCityWorker, ThreePrograms());
   ASSERT_EQ(twice.status().code(), StatusCode::kAlreadyExists);
   EXPECT_THAT(twice.status().message(), HasSubstr("was made a moment ago"));
+  // Another choice that holds a program applied for and not decided yet: refused, naming it.
   NewApplication fewer = ThreePrograms();
   fewer.programs = {"snap"};
   fewer.expedited.clear();
-  EXPECT_TRUE(applications_->Apply(kCityWorker, fewer).ok());  // another choice of programs
-  EXPECT_EQ(Count("SELECT COUNT(*) FROM applications"), 2);
+  auto again = applications_->Apply(kCityWorker, fewer);
+  ASSERT_EQ(again.status().code(), StatusCode::kInvalidArgument);
+  ASSERT_EQ(again.status().fields().size(), 1u);
+  EXPECT_EQ(again.status().fields()[0].field, "programs");
+  EXPECT_THAT(again.status().fields()[0].message,
+              HasSubstr("SNAP is applied for already (application"));
+  EXPECT_EQ(Count("SELECT COUNT(*) FROM applications"), 1);
 }
 
 TEST_P(ApplicationTest, TheAgencysListIsSoonestDueFirstAndFlagsWhatIsOverdue) {

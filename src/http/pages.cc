@@ -2122,10 +2122,10 @@ void AddPages(Router& router, const PageDeps& deps) {
                   return it == parts->end() ? std::string() : it->second.value;
                 };
                 auto fail = [&](const std::string& message) {
-                  return Response::Redirect(
-                      back + "?" + SignedQuery(ctx, "document_error", message) +
-                      "&doc_kind=" + UrlEncode(value("kind")) +
-                      "&doc_category=" + UrlEncode(value("category")) + "#documents");
+                  return Response::Redirect(back + "?" +
+                                            SignedQuery(ctx, "document_error", message) +
+                                            "&doc_kind=" + UrlEncode(value("kind")) +
+                                            "&doc_category=" + UrlEncode(value("category")));
                 };
                 // Without a file the service still decides first whether the caller may add to this
                 // person's record (a refusal is a refusal, whatever the form holds); it then names

@@ -542,7 +542,9 @@ void AddPortalApplyPages(Router& router, const PageDeps& deps) {
                   const auto& kinds = cases::DocumentKinds();
                   if (std::find(kinds.begin(), kinds.end(), chosen_kind) != kinds.end())
                     query += "&kind=" + chosen_kind;
-                  return Response::Redirect(back + query + "#documents");
+                  // No fragment: the page opens at its error summary, which takes the focus and
+                  // links to the file field (a fragment would scroll past it, unannounced).
+                  return Response::Redirect(back + query);
                 };
                 if (!parts) return fail("Choose a file to send");
                 auto file = parts->find("file");

@@ -195,7 +195,7 @@ test('the application page gives its days in the deployment\'s time zone, as the
   const local = await serve(db, { env: { ONEDOOR_TIME_ZONE: zone } });
   try {
     const cw = await login(local.url, 'caseworker.city', { purpose: 'eligibility' });
-    const made = await cw.post('/api/v1/applications', { screening_id: screening, applicant_id: person, programs: ['winter_fuel_grant'] });
+    const made = await cw.post('/api/v1/applications', { screening_id: screening, applicant_id: person, programs: ['lifeline'] });
     assert.equal(made.status, 201, made.text);
     const today = day(zone, new Date());
     assert.notEqual(today, new Date().toISOString().slice(0, 10), 'the test needs a day other than UTC\'s');

@@ -122,7 +122,7 @@ test('members are added by client number and leave on a date, with their mistake
     '#add-since Enter the date they joined as a real date, like 2026-03-01',
   ]);
   assert.match(words.text, /value="Njeri"/);
-  assert.match(words.text, /id="add-person_id" aria-describedby="add-person_id-error"/);
+  assert.match(words.text, /id="add-person_id" [^>]*aria-describedby="add-person_id-error"/);
   const nobody = await add({ person_id: '99999999', relationship: 'child', since: '2025-07-01' });
   assert.deepEqual(summary(nobody.text), ['#add-person_id There is no client with that number']);
   const unborn = await add({ person_id: String(baby), relationship: 'child', since: '2025-06-13' });
