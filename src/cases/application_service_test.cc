@@ -195,11 +195,20 @@ TEST_P(ApplicationTest, OneApplicationGivesEachProgramItsOwnAgencyAndStatutoryDu
   EXPECT_EQ(Count("SELECT COUNT(*) FROM outbox WHERE type = 'application.submitted'"), 1);
   EXPECT_EQ(Count("SELECT COUNT(*) FROM audit_log WHERE action = 'application.submit' AND allowed = 1"), 1);
 
-  // Not expedited: SNAP's 30 days from 1 February is 3 March.
+  // Not expedited: SNAP's 30 days from 1 February is 3 March (applied for again once the first
+  // SNAP part is decided).
+  ASSERT_TRUE(
+      db_->Write([](storage::Transaction& tx) {
+           return tx.Execute("UPDATE application_parts SET state = 'denied' WHERE program = 'snap'")
+               .status();
+         })
+          .ok());
   NewApplication plain = ThreePrograms();
   plain.programs = {"snap"};
   plain.expedited.clear();
-  EXPECT_EQ(applications_->Apply(kCityWorker, plain)->parts[0].due.ToString(), "2026-03-03");
+  auto again = applications_->Apply(kCityWorker, plain);
+  ASSERT_TRUE(again.ok()) << again.status().ToString();
+  EXPECT_EQ(again->parts[0].due.ToString(), "2026-03-03");
 }
 
 TEST_P(ApplicationTest, AJointTeamsMemberDecidesThePartOfTheAgencyWhoseWorkTheTeamDoes) {
@@ -350,10 +359,31 @@ TEST_P(ApplicationTest, TheSameApplicationSentTwiceAtOnceIsMadeOnce) {
 }
 
 TEST_P(ApplicationTest, TheAgencysListIsSoonestDueFirstAndFlagsWhatIsOverdue) {
+  // Two households apply for SNAP: Rawiri's own (a copy of the screening, saved with it), then
+  // Hine's.
+  auto other = households_->Start(kCityWorker, "Rawiri household", rawiri_, "head", {2024, 1, 1});
+  ASSERT_TRUE(other.ok()) << other.status().ToString();
+  int64_t other_screening = 0;
+  ASSERT_TRUE(
+      db_->Write([&](storage::Transaction& tx) -> Status {
+           ASSIGN_OR_RETURN(
+               storage::Rows rows,
+               tx.Query("INSERT INTO screenings (household_id, as_of, rules_hash, input, result, "
+                        "created_at, created_by, agency_id) SELECT ?, as_of, rules_hash, input, "
+                        "result, created_at, created_by, agency_id FROM screenings WHERE id = ? "
+                        "RETURNING id",
+                        {other->id.value, screening_}));
+           other_screening = rows.at(0).Int(0);
+           return Status::Ok();
+         })
+          .ok());
   NewApplication first = ThreePrograms();
+  first.screening_id = other_screening;
+  first.applicant = rawiri_;
   first.programs = {"snap"};
   first.expedited.clear();
-  ASSERT_TRUE(applications_->Apply(kCityWorker, first).ok());  // due 3 March
+  auto made = applications_->Apply(kCityWorker, first);  // due 3 March
+  ASSERT_TRUE(made.ok()) << made.status().ToString();
   ASSERT_TRUE(applications_->Apply(kCityWorker, ThreePrograms()).ok());  // SNAP due 8 February
   auto list = applications_->ToDecide(kStateWorker, "open");
   ASSERT_TRUE(list.ok()) << list.status().ToString();
@@ -366,7 +396,8 @@ TEST_P(ApplicationTest, TheAgencysListIsSoonestDueFirstAndFlagsWhatIsOverdue) {
   EXPECT_FALSE((*list)[1].parts[0].OverdueOn(applications_->Today()));
   EXPECT_THAT(*applications_->ToDecide(kStateWorker, "decided"), IsEmpty());
   EXPECT_EQ(applications_->ToDecide(kStateWorker, "later").status().code(), StatusCode::kInvalidArgument);
-  EXPECT_EQ(applications_->ForPerson(kCityWorker, hine_)->size(), 2u);
+  EXPECT_EQ(applications_->ForPerson(kCityWorker, hine_)->size(), 1u);
+  EXPECT_EQ(applications_->ForPerson(kCityWorker, rawiri_)->size(), 1u);
   EXPECT_EQ(applications_->ForPerson(kHarbourWorker, hine_)->size(), 0u);
 }
 
