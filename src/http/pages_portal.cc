@@ -9,6 +9,7 @@
 #include <cstdlib>
 #include <functional>
 #include <set>
+#include <sstream>
 
 #include "core/crypto.h"
 #include "core/utf8.h"
@@ -560,14 +561,26 @@ void AddPortalPages(Router& router, const PageDeps& deps) {
       } else {
         by = e.agency_name.empty() ? std::string("onedoor") : e.agency_name;
       }
-      rows.push_back({{"when", When(ctx, r.at)},
-                      {"who", by},
-                      {"roles", r.roles},
-                      {"purpose", page_support::T(deps, ctx, PurposeWords(r.purpose))},
-                      {"what", page_support::T(deps, ctx, What(r.entry.action))},
-                      {"refused", !r.entry.allowed},
-                      // Opened by someone's emergency access, which their agency reviews.
-                      {"emergency", e.emergency}});
+      // The job in words, in the person's language ("Front desk"), not the program's codes.
+      std::string roles;
+      {
+        std::stringstream list(r.roles);
+        for (std::string code; std::getline(list, code, ',');) {
+          auto role = authz::ParseRole(code);
+          roles += (roles.empty() ? "" : ", ") +
+                   (role.ok() ? page_support::RoleLabel(deps, ctx, *role) : code);
+        }
+      }
+      rows.push_back(
+          {{"when", When(ctx, r.at)},
+           {"who", by},
+           {"roles", roles},
+           {"purpose", by_representative ? page_support::T(deps, ctx, "Acting for you")
+                                         : page_support::T(deps, ctx, PurposeWords(r.purpose))},
+           {"what", page_support::T(deps, ctx, What(r.entry.action))},
+           {"refused", !r.entry.allowed},
+           // Opened by someone's emergency access, which their agency reviews.
+           {"emergency", e.emergency}});
     }
     d["access_rows"] = std::move(rows);
     d["has_access_rows"] = !log->items.empty();
@@ -634,7 +647,8 @@ void AddPortalPages(Router& router, const PageDeps& deps) {
                 a.line1 = page_support::Trim(FormValue(form, "line1"));
                 a.line2 = page_support::Trim(FormValue(form, "line2"));
                 a.city = page_support::Trim(FormValue(form, "city"));
-                a.postcode = page_support::Trim(FormValue(form, "postcode"));
+                // Typed in Arabic-Indic digits, kept in ASCII ones as the agencies read it.
+                a.postcode = AsciiDigits(page_support::Trim(FormValue(form, "postcode")));
                 const json typed = {{"f_line1", a.line1}, {"f_line2", a.line2}, {"f_city", a.city},
                                     {"f_postcode", a.postcode}};
                 std::vector<core::FieldError> errors;
@@ -827,6 +841,16 @@ void AddPortalPages(Router& router, const PageDeps& deps) {
                       for (auto& f : fields) {
                         if (f.field == "email") f.field = "rep_email";
                       }
+                      // In the order of the form's fields, as the error summary lists them.
+                      const auto place = [](const std::string& field) {
+                        static const std::vector<std::string> kOrder = {"rep_email", "relationship",
+                                                                        "scopes", "until"};
+                        return std::find(kOrder.begin(), kOrder.end(), field) - kOrder.begin();
+                      };
+                      std::stable_sort(fields.begin(), fields.end(),
+                                       [&](const auto& a, const auto& b) {
+                                         return place(a.field) < place(b.field);
+                                       });
                       return account_page(ctx, std::nullopt, kept, fields, 400);
                     }
                     if (made.status().code() == core::StatusCode::kAlreadyExists) {

@@ -14,6 +14,7 @@
 #include "http/json_body.h"
 #include "http/multipart.h"
 #include "http/page_support.h"
+#include "http/typed_number.h"
 #include "portal/portal_service.h"
 
 namespace http {
@@ -485,6 +486,8 @@ void AddPortalApplyPages(Router& router, const PageDeps& deps) {
       d["upload_action"] = fmt::format("/portal/applications/{}/documents", a->id);
       std::string max_mb = fmt::format("{:.1f}", static_cast<double>(deps.documents->max_bytes()) / (1 << 20));
       if (max_mb.size() > 2 && max_mb.compare(max_mb.size() - 2, 2, ".0") == 0) max_mb.resize(max_mb.size() - 2);
+      // With the decimal mark of the page's language: "0,9" in Spanish.
+      std::replace(max_mb.begin(), max_mb.end(), '.', DecimalMarkOf(page_support::LanguageOf(ctx)));
       d["max_mb"] = max_mb;
       auto docs = deps.documents->ForPerson(ctx.Who(), a->applicant);
       json rows = json::array();

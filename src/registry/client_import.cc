@@ -244,6 +244,9 @@ StatusOr<MappedRow> RowMapper::Map(const std::vector<std::string>& row, core::Ti
   PersonName name;
   Address address;
   std::vector<std::string> phone_targets, identifier_targets;  // the target behind each, in order
+  // Every problem of the row is named at once (a row rejected for one, fixed, and rejected again
+  // for the next would take as many imports as it has problems).
+  std::vector<std::string> problems;
   for (const auto& [target, idx] : fields_) {
     std::vector<std::string> parts;
     for (size_t i : idx) parts.push_back(row[i]);
@@ -251,8 +254,10 @@ StatusOr<MappedRow> RowMapper::Map(const std::vector<std::string>& row, core::Ti
     if (auto recode = mapping_->values.find(target); recode != mapping_->values.end() && !value.empty()) {
       auto to = recode->second.find(value);
       if (to == recode->second.end()) {
-        return Status::InvalidArgument(
-            fmt::format("column {}: a value not listed under values.{} in the mapping", column_of_.at(target), target));
+        problems.push_back(
+            fmt::format("column {}: a value not listed under values.{} in the mapping",
+                        column_of_.at(target), target));
+        continue;
       }
       value = to->second;
     }
@@ -263,7 +268,11 @@ StatusOr<MappedRow> RowMapper::Map(const std::vector<std::string>& row, core::Ti
       name.family = value;
     } else if (target == "birth_date") {
       auto date = ParseDateInFormat(value, mapping_->date_format);
-      if (!date.ok()) return Status::InvalidArgument(fmt::format("column {}: {}", column_of_.at(target), date.status().message()));
+      if (!date.ok()) {
+        problems.push_back(
+            fmt::format("column {}: {}", column_of_.at(target), date.status().message()));
+        continue;
+      }
       p.birth_date = *date;
     } else if (target == "sex") {
       p.sex = value;
@@ -301,7 +310,8 @@ StatusOr<MappedRow> RowMapper::Map(const std::vector<std::string>& row, core::Ti
   if (!address.line1.empty() || !address.line2.empty() || !address.city.empty() || !address.postcode.empty()) {
     p.addresses.push_back(address);
   }
-  if (Status v = CheckRecord(p, now); !v.ok()) {
+  const Status v = CheckRecord(p, now);
+  if (!v.ok() || !problems.empty()) {
     // Name the column behind each problem, all of them at once; never the value.
     auto mapped = [&](const std::string& target) {
       auto it = column_of_.find(target);
@@ -342,6 +352,7 @@ StatusOr<MappedRow> RowMapper::Map(const std::vector<std::string>& row, core::Ti
       return "";
     };
     std::string said;
+    for (const auto& problem : problems) said += (said.empty() ? "" : "; ") + problem;
     for (const auto& fe : v.fields()) {
       const std::string column = column_of(fe.field);
       said += (said.empty() ? "" : "; ") + (column.empty()

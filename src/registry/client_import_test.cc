@@ -193,6 +193,25 @@ TEST_F(ClientImportTest, EveryProblemOfARowIsNamedByItsOwnColumn) {
             reason.rfind(zip));  // the value only in the record, never in the reason
 }
 
+// A sex code the mapping does not list, or a date that does not exist, is named with the row's
+// other problems, not instead of them.
+TEST_F(ClientImportTest, AnUnlistedCodeOrAnImpossibleDateIsNamedWithTheRowsOtherProblems) {
+  std::string rejects;
+  const std::string zip(300, '9');
+  auto s = Import(
+      "client_no,first_name,surname,dob,gender,house,street,zip,nin\n"
+      "H-1,\"Ama\tra\",Okonkwo,31/02/1980,X,3,Station Road," +
+          zip + ",\n",
+      &rejects);
+  ASSERT_TRUE(s.ok()) << s.status().ToString();
+  EXPECT_EQ(s->rejected, 1);
+  const std::string reason = rejects.substr(rejects.find('\n') + 1);
+  EXPECT_THAT(reason, ::testing::HasSubstr("column gender: a value not listed under values.sex"));
+  EXPECT_THAT(reason, ::testing::HasSubstr("column dob: "));
+  EXPECT_THAT(reason, ::testing::HasSubstr("column first_name: "));
+  EXPECT_THAT(reason, ::testing::HasSubstr("column zip: "));
+}
+
 TEST_F(ClientImportTest, ReimportingTheSameFileChangesNothingAndAChangedRowUpdates) {
   ASSERT_TRUE(Import(kFile).ok());
   const int64_t events = Count("SELECT COUNT(*) FROM outbox");
