@@ -2058,6 +2058,14 @@ void AddPages(Router& router, const PageDeps& deps) {
                 std::vector<core::PersonId> candidate_ids;
                 const bool confirmed_new = FormValue(in.form, "duplicate_decision") == "new";
                 const std::string duplicate_reason = Trim(FormValue(in.form, "duplicate_reason"));
+                // What the record could not hold (a date of birth in the future) is said before the
+                // people it may be: the check for them compares what is right.
+                if (in.errors.empty()) {
+                  if (core::Status v = registry::CheckRecord(p, core::SystemClock().Now());
+                      v.code() == core::StatusCode::kInvalidArgument) {
+                    in.errors = ToFormErrors(v);
+                  }
+                }
                 if (in.errors.empty() && deps.match != nullptr) {
                   auto found = deps.match->Match(ctx.Who(), p, 5, 0.0,
                                                  [&p](const identity::MatchCandidate& c) { return WorthShowing(c, p); });

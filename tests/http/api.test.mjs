@@ -612,7 +612,14 @@ describe('bad input', () => {
     const es = await send({ given_name: 'Zed', family_name: 'Lopez', birth_day: '1', birth_month: '2', birth_year: '2090' },
       { Cookie: `${caseworker.auth.cookie}; onedoor_lang=es` });
     assert.match(es.text, /Fecha de nacimiento: es una fecha futura/);
-    assert.equal(await personCount(), before);
+    // Someone registered already, typed with a date in the future: the date is named first, not
+    // after the likely matches have been dealt with.
+    await create(caseworker, { names: [{ use: 'official', given: 'Sofia', family: 'Futurova' }], birth_date: '2025-11-12' });
+    const later = await send({ given_name: 'Sofia', family_name: 'Futurova', birth_day: '12', birth_month: '12', birth_year: '2090' });
+    assert.equal(later.status, 400);
+    assert.match(later.text, /href="#birth_day">Date of birth: is in the future/);
+    assert.doesNotMatch(later.text, /aria-labelledby="duplicates-title"/);
+    assert.equal(await personCount(), before + 1);
     // A client's page in Spanish writes the date of birth in Spanish.
     const made = await create(caseworker, { names: [{ use: 'official', given: 'Junio', family: 'Fechado' }], birth_date: '1957-06-03' });
     const page = await caseworker.get(`/clients/${made.body.id}`, { headers: { Cookie: `${caseworker.auth.cookie}; onedoor_lang=es` } });
