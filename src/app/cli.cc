@@ -169,6 +169,11 @@ std::optional<std::map<std::string, std::string>> KnownFlags(const std::vector<s
       *problem = fmt::format("{} needs a value", a);
       return std::nullopt;
     }
+    // Given twice, which one counts would be a guess (a token revoked, another left working).
+    if (out.count(key) > 0) {
+      *problem = fmt::format("{} is given twice: give it once", a);
+      return std::nullopt;
+    }
     out[key] = args[i + 1];
   }
   return out;

@@ -852,6 +852,10 @@ void AddScreeningPages(Router& router, const PageDeps& deps) {
     std::map<std::string, std::string> errors;
     json list = json::array();
     for (const auto& e : field_errors) {
+      if (e.field == "household") {  // the members' rows as a whole, said in the page's words
+        list.push_back({{"href", "#members-hint"}, {"message", e.message}});
+        continue;
+      }
       std::string id = e.field == "as_of" ? "as_of" : FieldId(e.field);
       const std::string message = page_support::T(deps, ctx, e.message);
       errors[id] = message;
@@ -880,6 +884,9 @@ void AddScreeningPages(Router& router, const PageDeps& deps) {
       auto h = deps.households.Get(ctx.Who(), *household);
       if (!h.ok()) return ErrorFor(deps, ctx, h.status());
       d["household_id"] = std::to_string(household->value);
+      // The rows below are its current members, in order: answers sent for another set of members
+      // (someone joined or left meanwhile) would go to the wrong person.
+      d["household_version"] = std::to_string(h->version);
       d["household_name"] = h->name_withheld
                                 ? page_support::T(deps, ctx, "Household {id, number, ::group-off}",
                                                   {{"id", std::to_string(household->value)}})
@@ -909,7 +916,9 @@ void AddScreeningPages(Router& router, const PageDeps& deps) {
                     {"label", page_support::T(deps, ctx, s.label)},
                     {"checked", FormValue(form, name) == "true"}};
           checks.push_back(std::move(c));
-        } else if (!(household && s.name == "age")) {
+        } else {
+          // For a registered household too: a date of birth known only to the year or month gives
+          // no age, and the worker answers it here.
           json f = InputField(deps, ctx, s, id, name, FormValue(form, name), errors, currency);
           f["label"] = page_support::T(deps, ctx, s.label);
           f["hint"] = household ? page_support::T(deps, ctx, "Leave empty to use the date of birth in the record") : "";
@@ -1015,6 +1024,16 @@ void AddScreeningPages(Router& router, const PageDeps& deps) {
                   size_t current = 0;
                   for (const auto& m : h->members) current += m.until.empty() ? 1 : 0;
                   req.input.members.resize(std::min(req.input.members.size(), current));
+                  if (const std::string v = FormValue(form, "household_version");
+                      !v.empty() && v != std::to_string(h->version)) {
+                    return render(
+                        ctx, form, req.household, nullptr,
+                        {{"household",
+                          page_support::T(
+                              deps, ctx,
+                              "The household changed since you opened the page, so its "
+                              "members' answers were not used: check them and screen again")}});
+                  }
                 }
                 if (!errors.empty()) {
                   // The answers that could be read are checked too (bounds, choices; nothing is
@@ -1046,7 +1065,7 @@ void AddScreeningPages(Router& router, const PageDeps& deps) {
                 json d = Common(deps, ctx, fmt::format("Screening {}", *id), "screening");
                 d["saved_view"] = true;
                 d["saved_id"] = std::to_string(*id);
-                d["created_at"] = r->created_at.ToRfc3339().substr(0, 16);
+                d["created_at"] = page_support::RegionTime(deps, r->created_at);
                 d["household_href"] = fmt::format("/households/{}", r->household->value);
                 AddResults(deps, ctx, d, r->result_json, deps.screenings->rules(), deps.accounts);
                 if (deps.applications != nullptr && authz::HasClientRole(ctx.Who()) && r->household) {
@@ -1112,9 +1131,10 @@ void AddApplyForm(const PageDeps& deps, const Context& ctx, json& d, const eligi
     programs.push_back({{"id", id},
                         {"name", p.value("name", id)},
                         {"agency", agency},
-                        {"result", outcome == "eligible"       ? "likely eligible"
-                                   : outcome == "not_eligible" ? "not eligible"
-                                                               : "not known yet"},
+                        {"result", page_support::T(deps, ctx,
+                                                   outcome == "eligible"       ? "likely eligible"
+                                                   : outcome == "not_eligible" ? "not eligible"
+                                                                               : "not known yet")},
                         {"likely", again ? ticked.count(id) > 0 : outcome == "eligible"}});
     const int index = rules.FindProgram(id);
     if (index >= 0 && rules.programs()[static_cast<size_t>(index)].expedited_days > 0) {

@@ -119,8 +119,15 @@ std::string Today(const PageDeps& deps) {
 // The household's version a form was shown with (its hidden field), if it has one.
 registry::MembershipCheck CheckOf(const Form& form) {
   registry::MembershipCheck check;
-  if (auto v = ParseId(FormValue(form, "version"), "version"); v.ok()) check.version = *v;
-  check.move_confirmed = FormValue(form, "move") == "yes";
+  // A version that is not one (edited, cut short) matches none: nothing is saved.
+  if (const std::string v = FormValue(form, "version"); !v.empty()) {
+    auto parsed = ParseId(v, "version");
+    check.version = parsed.ok() ? *parsed : -1;
+  }
+  // The move confirmed is the one asked about: for the client number it named, not for another
+  // typed after it.
+  const std::string move = FormValue(form, "move");
+  check.move_confirmed = !move.empty() && move == Trim(FormValue(form, "person_id"));
   return check;
 }
 
@@ -164,7 +171,7 @@ Response HouseholdPage(const PageDeps& deps, const Context& ctx, int64_t id, int
   for (const auto& e : errors) {
     if (e.field == "move") {
       d["confirm_move"] = true;
-      d["f_relationship"] = FormValue(form, "relationship");
+      d["move_for"] = Trim(FormValue(form, "person_id"));
     }
   }
   AddErrors(d, "add", errors);
@@ -211,10 +218,24 @@ Response StartPage(const PageDeps& deps, const Context& ctx, int64_t person, int
             : T(deps, ctx, "Client {id, number, ::group-off}", {{"id", std::to_string(person)}});
   d["action"] = fmt::format("/clients/{}/household/new", person);
   d["back_href"] = fmt::format("/clients/{}", person);
+  // Whether and where someone lives is household data: the form is for those who may see it.
+  if (!view->decision.Sees(authz::Field::kHousehold)) {
+    if (auto refused =
+            deps.households.CheckChange(ctx.Who(), "household.create", {}, core::PersonId{person});
+        !refused.ok()) {
+      return ErrorFor(deps, ctx, refused);
+    }
+    return ErrorFor(deps, ctx,
+                    core::Status::PermissionDenied("the household category is withheld from you"));
+  }
   // Someone who lives in a household already is not offered a second one (the form sent again
-  // would move them out of the first): the household's page is where people join it.
+  // would move them out of the first): the household's page is where people join it, linked when
+  // the reader may see it whole.
   if (auto current = deps.households.CurrentOf(core::PersonId{person}); current.ok() && *current) {
-    d["lives_in_href"] = fmt::format("/households/{}", (*current)->value);
+    d["lives_in"] = true;
+    if (deps.households.MaySee(ctx.Who(), **current)) {
+      d["lives_in_href"] = fmt::format("/households/{}", (*current)->value);
+    }
     return Render(deps, status == 200 ? 200 : 409, "household_start", d);
   }
   if (form.empty()) {
@@ -267,8 +288,8 @@ std::optional<std::vector<core::FieldError>> FormErrors(const PageDeps& deps, co
     return std::vector<core::FieldError>{
         {"household",
          T(deps, ctx,
-           "The household changed since you opened the page, so nothing was saved: check who "
-           "lives here now and try again")}};
+           "The household changed since you opened the page (this form may have been sent "
+           "already), so this one saved nothing: check who lives here now")}};
   }
   if (s.code() != core::StatusCode::kInvalidArgument || s.fields().empty()) return std::nullopt;
   std::vector<core::FieldError> out;

@@ -96,11 +96,13 @@ StatusOr<Household> HouseholdService::Get(const authz::Principal& who, core::Hou
         d.allowed = true;
         d.reason = "a person sees who lives in their own household";
       }
-      if (!d.allowed && refusal.empty()) refusal = d.reason;
+      // A past member the reader may not see is left out of the list; a current one refuses the
+      // household whole.
+      if (!d.allowed && refusal.empty() && m.until.empty()) refusal = d.reason;
       decisions.push_back(std::move(d));
     }
-    // A household one member of which the reader may not see is refused whole: then nothing of
-    // any member was shown, and each member's entry says so.
+    // A household one current member of which the reader may not see is refused whole: then
+    // nothing of any member was shown, and each member's entry says so.
     for (size_t i = 0; i < out.members.size(); ++i) {
       const authz::Decision& d = decisions[i];
       const bool shown = d.allowed && refusal.empty();
@@ -110,6 +112,18 @@ StatusOr<Household> HouseholdService::Get(const authz::Principal& who, core::Hou
            shown || !d.allowed ? d.reason
                                : "not shown: the household has a member the reader may not see (" +
                                      refusal + ")"}));
+    }
+    {
+      // The past members not shown go from the list.
+      std::vector<Membership> kept;
+      std::vector<authz::Decision> kept_decisions;
+      for (size_t i = 0; i < out.members.size(); ++i) {
+        if (!decisions[i].allowed && !out.members[i].until.empty()) continue;
+        kept.push_back(std::move(out.members[i]));
+        kept_decisions.push_back(std::move(decisions[i]));
+      }
+      out.members = std::move(kept);
+      decisions = std::move(kept_decisions);
     }
     for (size_t i = 0; i < out.members.size(); ++i) {
       auto& m = out.members[i];
@@ -150,6 +164,43 @@ StatusOr<std::optional<core::HouseholdId>> HouseholdService::CurrentOf(core::Per
 }
 
 core::Date HouseholdService::Today() const { return today_ ? today_() : clock_.Now().UtcDate(); }
+
+Status HouseholdService::RequireWholeHousehold(storage::Transaction& tx,
+                                               const authz::Principal& who, core::HouseholdId id,
+                                               core::PersonId person, authz::Decision& d) {
+  if (!d.allowed) return Status::Ok();
+  ASSIGN_OR_RETURN(
+      storage::Rows members,
+      tx.Query(
+          "SELECT DISTINCT person_id FROM household_members WHERE household_id = ? AND end_date IS "
+          "NULL AND person_id <> ?",
+          {id.value, person.value}));
+  for (const auto& m : members) {
+    if (!Decide(who, authz::Operation::kRead, core::PersonId{m.Int(0)}, &tx).allowed) {
+      d.allowed = false;
+      d.reason = "the household has a member you may not see, so you may not change it";
+      break;
+    }
+  }
+  return Status::Ok();
+}
+
+void HouseholdService::WithholdNames(storage::Transaction& tx, const authz::Principal& who,
+                                     Household& h) {
+  bool a_name_seen = false;
+  for (auto& m : h.members) {
+    if (!Decide(who, authz::Operation::kRead, m.person, &tx).Sees(authz::Field::kNames)) {
+      m.name.clear();
+      m.name_withheld = true;
+    } else if (m.until.empty()) {
+      a_name_seen = true;
+    }
+  }
+  if (!h.members.empty() && !a_name_seen) {
+    h.name.clear();
+    h.name_withheld = true;
+  }
+}
 
 Status HouseholdService::CheckVersion(storage::Transaction& tx, core::HouseholdId id,
                                       const MembershipCheck& check) {
@@ -192,9 +243,19 @@ Status HouseholdService::AddMemberIn(storage::Transaction& tx, const authz::Prin
         "the membership has invalid fields",
         {{"person_id", fmt::format("no client has id {}", person.value)}});
   }
-  RETURN_IF_ERROR(CheckVersion(tx, id, check));
   ASSIGN_OR_RETURN(storage::Rows h, tx.Query("SELECT 1 FROM households WHERE id = ?", {id.value}));
   if (h.empty()) return Status::NotFound(fmt::format("no household has id {}", id.value));
+  // The same form sent again finds the client a member already: said so, before the household's
+  // version (which the first send changed) is compared.
+  ASSIGN_OR_RETURN(
+      storage::Rows here,
+      tx.Query(
+          "SELECT 1 FROM household_members WHERE person_id = ? AND household_id = ? AND end_date "
+          "IS NULL",
+          {person.value, id.value}));
+  if (!here.empty())
+    return Status::AlreadyExists("the client is already a member of this household");
+  RETURN_IF_ERROR(CheckVersion(tx, id, check));
   const std::string since_text = since.ToString();
   if (since > Today()) {
     return Status::InvalidArgument("the membership has invalid fields",
@@ -278,11 +339,13 @@ StatusOr<Household> HouseholdService::AddMember(const authz::Principal& who, cor
   authz::Decision d = Decide(who, authz::Operation::kUpdate, person, nullptr);
   Household out;
   RETURN_IF_ERROR(db_.Write([&](storage::Transaction& tx) -> Status {
+    RETURN_IF_ERROR(RequireWholeHousehold(tx, who, id, person, d));
     RETURN_IF_ERROR(audit_.Append(tx, who, {"household.add_member", "household", std::to_string(id.value), person,
                                             d.allowed, d.reason}));
     if (!d.allowed) return Status::Ok();
     RETURN_IF_ERROR(AddMemberIn(tx, who, id, person, relationship, since, check));
     ASSIGN_OR_RETURN(out, Load(tx, id));
+    WithholdNames(tx, who, out);
     return Status::Ok();
   }));
   if (!d.allowed) return Status::PermissionDenied(d.reason);
@@ -342,6 +405,7 @@ StatusOr<Household> HouseholdService::Start(const authz::Principal& who, const s
         {"household.add_member", "household", std::to_string(id.value), person, true, add.reason}));
     RETURN_IF_ERROR(AddMemberIn(tx, who, id, person, relationship, since, {}));
     ASSIGN_OR_RETURN(out, Load(tx, id));
+    WithholdNames(tx, who, out);
     return Status::Ok();
   }));
   if (!create.allowed) return Status::PermissionDenied(create.reason);
@@ -355,6 +419,11 @@ Status HouseholdService::CheckChange(const authz::Principal& who, const std::str
       action == "household.create" ? authz::Operation::kCreate : authz::Operation::kUpdate;
   authz::Decision d = gate_.DecidePerson(who, op, {}, authz::Resource::kHousehold);
   if (d.allowed && person) d = Decide(who, authz::Operation::kUpdate, *person, nullptr);
+  if (d.allowed && id.valid()) {
+    RETURN_IF_ERROR(db_.Read([&](storage::Transaction& tx) {
+      return RequireWholeHousehold(tx, who, id, person.value_or(core::PersonId{}), d);
+    }));
+  }
   if (d.allowed) return Status::Ok();
   RETURN_IF_ERROR(db_.Write([&](storage::Transaction& tx) {
     return audit_.Append(
@@ -369,7 +438,8 @@ bool HouseholdService::MaySee(const authz::Principal& who, core::HouseholdId id)
   const Status s = db_.Read([&](storage::Transaction& tx) -> Status {
     ASSIGN_OR_RETURN(
         storage::Rows members,
-        tx.Query("SELECT DISTINCT person_id FROM household_members WHERE household_id = ?",
+        tx.Query("SELECT DISTINCT person_id FROM household_members WHERE household_id = ? AND "
+                 "end_date IS NULL",
                  {id.value}));
     for (const auto& m : members) {
       if (!Decide(who, authz::Operation::kRead, core::PersonId{m.Int(0)}, &tx).allowed) {
@@ -389,6 +459,7 @@ StatusOr<Household> HouseholdService::EndMembership(const authz::Principal& who,
   authz::Decision d = Decide(who, authz::Operation::kUpdate, person, nullptr);
   Household out;
   RETURN_IF_ERROR(db_.Write([&](storage::Transaction& tx) -> Status {
+    RETURN_IF_ERROR(RequireWholeHousehold(tx, who, id, person, d));
     RETURN_IF_ERROR(audit_.Append(tx, who, {"household.end_member", "household", std::to_string(id.value), person,
                                             d.allowed, d.reason}));
     if (!d.allowed) return Status::Ok();
@@ -413,6 +484,7 @@ StatusOr<Household> HouseholdService::EndMembership(const authz::Principal& who,
         NotifyAgencies(tx, person, who.agency, "household.member_left", {"household"}, 0, clock_.Now()).status());
     RETURN_IF_ERROR(NotifyOtherMembers(tx, who, id.value, person));
     ASSIGN_OR_RETURN(out, Load(tx, id));
+    WithholdNames(tx, who, out);
     return Status::Ok();
   }));
   if (!d.allowed) return Status::PermissionDenied(d.reason);

@@ -111,6 +111,14 @@ class HouseholdService {
   // own notice is written apart) that their household changed.
   core::Status NotifyOtherMembers(storage::Transaction& tx, const authz::Principal& who,
                                   int64_t household, core::PersonId person);
+  // Refuses `d` (when allowed) if household `id` has a current member other than `person` whom
+  // `who` may not see: a household is changed only by someone who may see it whole.
+  core::Status RequireWholeHousehold(storage::Transaction& tx, const authz::Principal& who,
+                                     core::HouseholdId id, core::PersonId person,
+                                     authz::Decision& d);
+  // `h` (read by Load) as `who` may be shown it: the names of members whose names are withheld
+  // from them cleared, as Get clears them.
+  void WithholdNames(storage::Transaction& tx, const authz::Principal& who, Household& h);
   // kAborted when `check` names a version the household is no longer at.
   core::Status CheckVersion(storage::Transaction& tx, core::HouseholdId id,
                             const MembershipCheck& check);

@@ -7,7 +7,7 @@
 import assert from 'node:assert/strict';
 import { execFile, spawn } from 'node:child_process';
 import { existsSync } from 'node:fs';
-import { mkdir, mkdtemp, readFile, readdir, rm, stat, writeFile } from 'node:fs/promises';
+import { chmod, mkdir, mkdtemp, readFile, readdir, rm, stat, writeFile } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { after, before, test } from 'node:test';
@@ -258,6 +258,10 @@ test('tokens are listed and revoked from the command line, and a mistyped option
   assert.match(revoked.stdout, new RegExp(`token ${id} revoked`));
   assert.match((await onedoor(['token', 'list'], { ONEDOOR_DB: db })).stdout, new RegExp(`^${id}\\s+city-social\\s+sync\\s+revoked`, 'm'));
   assert.match((await onedoor(['token', 'revoke', '--id', '999'], { ONEDOOR_DB: db })).stderr, /no API token has id 999/);
+  // An option given twice is refused, not half done (one token revoked, the other left working).
+  const twice = await onedoor(['token', 'revoke', '--id', String(id), '--id', '1'], { ONEDOOR_DB: db });
+  assert.equal(twice.code, 2);
+  assert.match(twice.stderr, /--id is given twice: give it once/);
   const user = await onedoor(['user', 'create', '--agency', 'city-social', '--username', 'new.user', '--nmae', 'New User',
     '--roles', 'caseworker'], { ONEDOOR_DB: db, ONEDOOR_PASSWORD: 'a long enough passphrase 7' });
   assert.equal(user.code, 2);
@@ -267,7 +271,13 @@ test('tokens are listed and revoked from the command line, and a mistyped option
 test('a backup names the file at fault and is readable by its owner only', async () => {
   const db = path.join(dir, 'backed.db');
   assert.equal((await onedoor(['migrate'], { ONEDOOR_DB: db })).code, 0);
+  // The database itself, made by migrate, is its owner's only.
+  assert.equal((await stat(db)).mode & 0o777, 0o600);
   const copy = path.join(dir, 'backed-copy.db');
+  assert.equal((await onedoor(['backup', copy], { ONEDOOR_DB: db })).code, 0);
+  assert.equal((await stat(copy)).mode & 0o777, 0o600);
+  // The nightly copy over an earlier one left readable by others is made its owner's only too.
+  await chmod(copy, 0o644);
   assert.equal((await onedoor(['backup', copy], { ONEDOOR_DB: db })).code, 0);
   assert.equal((await stat(copy)).mode & 0o777, 0o600);
   await writeFile(path.join(dir, 'notdb.db'), 'this is a text file, not a database, and long enough to have a header');

@@ -146,7 +146,11 @@ test('members are added by client number and leave on a date, with their mistake
   assert.deepEqual(summary(asked.text), [`#add-move Client ${other} lives in another household now. If they have moved here, confirm it: they leave that household on 2024-02-01`]);
   assert.match(asked.text, /<option value="partner" selected>/, 'what was chosen is kept');
   assert.equal(await sql(db, `SELECT end_date IS NULL FROM household_members WHERE household_id = ${flat} AND person_id = ${other}`), '1');
-  const moved = await add({ person_id: String(other), relationship: 'partner', since: '2024-02-01', move: 'yes' });
+  // The box confirms the move of the client it asked about, not of a number typed after it.
+  assert.match(asked.text, new RegExp(`name="move" type="checkbox" value="${other}"`));
+  const other_number = await add({ person_id: String(other), relationship: 'partner', since: '2024-02-01', move: String(other + 1) });
+  assert.equal(other_number.status, 400);
+  const moved = await add({ person_id: String(other), relationship: 'partner', since: '2024-02-01', move: String(other) });
   assert.equal(moved.status, 303, moved.text.slice(0, 300));
   assert.equal(await sql(db, `SELECT end_date FROM household_members WHERE household_id = ${flat} AND person_id = ${other}`), '2024-02-01');
 
@@ -197,8 +201,55 @@ test('a form sent again, or from a second tab, changes nothing it should not', T
   assert.equal(back.status, 303, back.text.slice(0, 300));
   const stale = await post(second);
   assert.equal(stale.status, 409);
-  assert.deepEqual(summary(stale.text), ['#members The household changed since you opened the page, so nothing was saved: check who lives here now and try again']);
+  assert.deepEqual(summary(stale.text), ['#members The household changed since you opened the page (this form may have been sent already), so this one saved nothing: check who lives here now']);
   assert.equal(await count(`household_members WHERE person_id = ${baby} AND end_date IS NULL AND household_id = ${household}`), 1);
+});
+
+test('a household is changed only by someone who may see it whole, and a form cut short saves nothing', T, async () => {
+  const household = Number(await sql(db, `SELECT household_id FROM household_members WHERE person_id = ${adult} AND end_date IS NULL`));
+  // The trust's caseworker registers a client of its own, whom it may see, but not the city's
+  // clients who live in the household.
+  const ngo = await login(server.url, 'caseworker.ngo', { purpose: 'case_work' });
+  const own = (await ngo.post('/api/v1/persons', { names: [{ use: 'official', given: 'Tevita', family: 'Lodger' }], birth_date: '1990-04-04' })).body.id;
+  const members = await count(`household_members WHERE household_id = ${household}`);
+  const csrf = hiddenCsrf((await ngo.get('/')).text);
+  const added = await ngo.req('POST', `/households/${household}/members`, {
+    body: new URLSearchParams({ csrf_token: csrf, person_id: String(own), relationship: 'lodger', since: '2025-01-01' }).toString(),
+    headers: { 'Content-Type': 'application/x-www-form-urlencoded' },
+  });
+  assert.equal(added.status, 403);
+  assertProblem(await ngo.post(`/api/v1/households/${household}/members`, { person_id: own, relationship: 'lodger', since: '2025-01-01' }), 403);
+  assert.equal(await count(`household_members WHERE household_id = ${household}`), members);
+  assert.ok(await count(`audit_log WHERE action = 'household.add_member' AND allowed = 0 AND reason LIKE '%member you may not see%'`) >= 1);
+  // The start form is not offered for someone whose household the reader may not see.
+  assert.equal((await ngo.get(`/clients/${adult}/household/new`)).status, 403);
+
+  // A version edited or cut short matches none.
+  const leave = `/households/${household}/members/${baby}/end`;
+  const page = await worker.get(leave);
+  const cut = await worker.req('POST', leave, {
+    body: new URLSearchParams({ csrf_token: hiddenCsrf(page.text), version: '1x', until: '2025-12-01' }).toString(),
+    headers: { 'Content-Type': 'application/x-www-form-urlencoded' },
+  });
+  assert.equal(cut.status, 409);
+  assert.equal(await count(`household_members WHERE person_id = ${baby} AND end_date IS NULL AND household_id = ${household}`), 1);
+});
+
+test('a screening form opened before someone joined does not give its rows to the wrong members', T, async () => {
+  const household = Number(await sql(db, `SELECT household_id FROM household_members WHERE person_id = ${adult} AND end_date IS NULL`));
+  const form = await worker.get(`/screening?household=${household}`);
+  assert.equal(form.status, 200);
+  const version = /name="household_version" value="(\d+)"/.exec(form.text)[1];
+  const newcomer = await person('Wambui', 'Kamau', '1950-02-02');
+  assert.equal((await add(household, { person_id: String(newcomer), relationship: 'grandparent', since: '2025-12-01' })).status, 303);
+  const screenings = await count(`screenings WHERE household_id = ${household}`);
+  const sent = await worker.req('POST', `/screening?household=${household}`, {
+    body: new URLSearchParams({ csrf_token: hiddenCsrf(form.text), household_version: version, earned_income: '1000' }).toString(),
+    headers: { 'Content-Type': 'application/x-www-form-urlencoded' },
+  });
+  assert.equal(sent.status, 400);
+  assert.deepEqual(summary(sent.text), ['#members-hint The household changed since you opened the page, so its members&apos; answers were not used: check them and screen again']);
+  assert.equal(await count(`screenings WHERE household_id = ${household}`), screenings, 'nothing saved');
 });
 
 test('a household page is recorded once for each membership it shows, not once more for its screenings', T, async () => {
@@ -235,6 +286,6 @@ test('a role that may not change households is refused and recorded, and nothing
   assert.equal(await count('household_members'), members);
   // Refused before the form is read: the add is recorded against the household, the start (its
   // client in the address) against the person.
-  assert.equal(await count(`audit_log WHERE action = 'household.add_member' AND record_id = '${household}' AND allowed = 0 AND person_id IS NULL`), 1);
+  assert.equal(await count(`audit_log WHERE action = 'household.add_member' AND record_id = '${household}' AND allowed = 0 AND person_id IS NULL AND user_id = (SELECT id FROM users WHERE username = 'governance.city')`), 1);
   assert.equal(await count(`audit_log WHERE person_id = ${other} AND action = 'household.create' AND allowed = 0`), 1);
 });

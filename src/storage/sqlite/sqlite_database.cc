@@ -497,6 +497,13 @@ StatusOr<std::unique_ptr<Database>> OpenSqlite(const std::string& path, const Sq
   // entries went over it. Up to 16 MiB stay in memory.
   static const int stmt_spill = sqlite3_config(SQLITE_CONFIG_STMTJRNL_SPILL, 16 << 20);
   (void)stmt_spill;
+  // A new database holds personal data: readable by its owner only (SQLite gives its write-ahead
+  // log and shared-memory files the database file's permissions).
+  if (std::error_code ec; !path.empty() && path != ":memory:" && path.rfind("file:", 0) != 0 &&
+                          !std::filesystem::exists(path, ec)) {
+    const int fd = ::open(path.c_str(), O_WRONLY | O_CREAT | O_EXCL, 0600);
+    if (fd >= 0) ::close(fd);
+  }
   auto db = std::make_unique<SqliteDatabase>(path, options);
   RETURN_IF_ERROR(db->Init());
   return std::unique_ptr<Database>(std::move(db));
@@ -574,6 +581,13 @@ Status BackupSqlite(const std::string& from, const std::string& to) {
   }
   sqlite3_close_v2(src);
   sqlite3_close_v2(dst);
+  // A file replaced (the nightly copy to the same name) is made readable by its owner only too.
+  if (result.ok()) {
+    std::error_code ec;
+    std::filesystem::permissions(
+        to, std::filesystem::perms::owner_read | std::filesystem::perms::owner_write,
+        std::filesystem::perm_options::replace, ec);
+  }
   // A backup that failed (a full disk, say) leaves no new file behind, which SQLite would open as
   // an empty database and someone might take for a backup.
   if (!result.ok() && !existed) {
