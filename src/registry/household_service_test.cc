@@ -308,6 +308,65 @@ TEST_F(HouseholdServiceTest, AHouseholdRefusedForOneMemberIsAuditedAsShownToNone
             1);
 }
 
+// Holds everyone but the one person it is given, of whom nothing is shared.
+class HidesOne : public authz::PersonFactsSource {
+ public:
+  explicit HidesOne(core::PersonId hidden) : hidden_(hidden) {}
+  core::StatusOr<authz::PersonFacts> Facts(storage::Transaction*, const Principal&,
+                                           core::PersonId person) const override {
+    authz::PersonFacts f;
+    f.holds = person != hidden_;
+    return f;
+  }
+
+ private:
+  core::PersonId hidden_;
+};
+
+TEST_F(HouseholdServiceTest, AHouseholdIsChangedOnlyBySomeoneWhoMaySeeItsCurrentMembers) {
+  Household h = MustCreate("Okonkwo family");
+  MustAdd(h.id, amara_, "head", D(2020, 1, 1));
+  MustAdd(h.id, chidi_, "child", D(2020, 1, 1));
+  const core::PersonId lodger = NewPerson("Tevita", "Lodger");
+  HidesOne facts(amara_);
+  authz::AccessGate gate(gate_.categories(), facts);
+  HouseholdService households(*db_, gate, audit_, outbox_, clock_);
+  EXPECT_FALSE(households.MaySee(Caseworker(), h.id));
+  auto added = households.AddMember(Caseworker(), h.id, lodger, "lodger", D(2025, 1, 1));
+  EXPECT_EQ(added.status().code(), StatusCode::kPermissionDenied);
+  EXPECT_THAT(added.status().message(), HasSubstr("member you may not see"));
+  auto ended = households.EndMembership(Caseworker(), h.id, chidi_, D(2025, 1, 1));
+  EXPECT_EQ(ended.status().code(), StatusCode::kPermissionDenied);
+  EXPECT_EQ(households.CheckChange(Caseworker(), "household.add_member", h.id, std::nullopt).code(),
+            StatusCode::kPermissionDenied);
+  EXPECT_THAT(Members(MustGet(h.id)),
+              ElementsAre(M(amara_, "head", "2020-01-01"), M(chidi_, "child", "2020-01-01")));
+  EXPECT_EQ(Count("SELECT COUNT(*) FROM audit_log WHERE action IN ('household.add_member', "
+                  "'household.end_member') "
+                  "AND allowed = 0 AND reason LIKE '%member you may not see%'"),
+            3);
+}
+
+TEST_F(HouseholdServiceTest, APastMemberTheReaderMayNotSeeIsLeftOutInsteadOfRefusingTheHousehold) {
+  Household h = MustCreate("Okonkwo family");
+  MustAdd(h.id, amara_, "head", D(2020, 1, 1));
+  MustAdd(h.id, chidi_, "child", D(2020, 1, 1));
+  ASSERT_TRUE(households_->EndMembership(Caseworker(), h.id, amara_, D(2024, 1, 1)).ok());
+  HidesOne facts(amara_);
+  authz::AccessGate gate(gate_.categories(), facts);
+  HouseholdService households(*db_, gate, audit_, outbox_, clock_);
+  EXPECT_TRUE(households.MaySee(Caseworker(), h.id));
+  auto seen = households.Get(Caseworker(), h.id);
+  ASSERT_TRUE(seen.ok()) << seen.status().ToString();
+  EXPECT_THAT(Members(*seen), ElementsAre(M(chidi_, "child", "2020-01-01")));
+  EXPECT_EQ(Count("SELECT COUNT(*) FROM audit_log WHERE action = 'household.read' AND allowed = 0 "
+                  "AND person_id = ?",
+                  {amara_.value}),
+            1);
+  EXPECT_TRUE(households.EndMembership(Caseworker(), h.id, chidi_, D(2025, 1, 1)).ok())
+      << "a past member withheld does not stop a change";
+}
+
 TEST_F(HouseholdServiceTest, GetByGovernanceIsDeniedAndAudited) {
   Household h = MustCreate("Okonkwo family");
   MustAdd(h.id, amara_, "head", D(2020, 1, 1));
