@@ -25,10 +25,6 @@ using page_support::Trim;
 
 using Form = std::multimap<std::string, std::string>;
 
-constexpr std::array<const char*, 11> kRelationships = {
-    "head",       "partner",        "child", "parent", "sibling", "grandparent",
-    "grandchild", "other_relative", "carer", "lodger", "other"};
-
 // A relationship in words, in the request's language: "other_relative" → "other relative".
 std::string RelationshipText(const PageDeps& deps, const Context& ctx, std::string relationship) {
   std::replace(relationship.begin(), relationship.end(), '_', ' ');
@@ -37,7 +33,7 @@ std::string RelationshipText(const PageDeps& deps, const Context& ctx, std::stri
 
 json RelationshipChoices(const PageDeps& deps, const Context& ctx, const std::string& chosen) {
   json out = json::array();
-  for (const char* r : kRelationships) {
+  for (const char* r : registry::kRelationships) {
     out.push_back(
         {{"value", r}, {"label", RelationshipText(deps, ctx, r)}, {"selected", chosen == r}});
   }
@@ -109,6 +105,26 @@ std::optional<core::Date> FormDate(const Form& form, const std::string& field,
     return std::nullopt;
   }
   return *date;
+}
+
+// The relationship and the date joined, as the add-a-member and start-a-household forms give
+// them; their mistakes go to `errors`.
+struct MembershipFields {
+  std::string relationship;
+  std::optional<core::Date> since;
+};
+MembershipFields ReadMembership(const PageDeps& deps, const Context& ctx, const Form& form,
+                                std::vector<core::FieldError>& errors) {
+  MembershipFields out;
+  out.relationship = FormValue(form, "relationship");
+  if (!registry::IsRelationship(out.relationship)) {
+    errors.push_back(
+        {"relationship", T(deps, ctx, "Select how they are related to the household")});
+  }
+  out.since =
+      FormDate(form, "since", T(deps, ctx, "Enter the date they joined"),
+               T(deps, ctx, "Enter the date they joined as a real date, like 2026-03-01"), errors);
+  return out;
 }
 
 std::string Today(const PageDeps& deps) {
@@ -276,6 +292,14 @@ Response EndPage(const PageDeps& deps, const Context& ctx, int64_t id, int64_t p
   return Render(deps, status, "household_end", d);
 }
 
+// The page's error when the household changed after the form was shown.
+std::vector<core::FieldError> Stale(const PageDeps& deps, const Context& ctx) {
+  return {{"household",
+           T(deps, ctx,
+             "The household changed since you opened the page (this form may have been sent "
+             "already), so this one saved nothing: check who lives here now")}};
+}
+
 // The service's refusal of a form's values as the page's errors; nullopt for what is not about
 // the values (refused, not found, unavailable), which gets its error page.
 std::optional<std::vector<core::FieldError>> FormErrors(const PageDeps& deps, const Context& ctx,
@@ -284,13 +308,7 @@ std::optional<std::vector<core::FieldError>> FormErrors(const PageDeps& deps, co
     return std::vector<core::FieldError>{
         {"person_id", T(deps, ctx, "They are already a member of this household")}};
   }
-  if (s.code() == core::StatusCode::kAborted) {
-    return std::vector<core::FieldError>{
-        {"household",
-         T(deps, ctx,
-           "The household changed since you opened the page (this form may have been sent "
-           "already), so this one saved nothing: check who lives here now")}};
-  }
+  if (s.code() == core::StatusCode::kAborted) return Stale(deps, ctx);
   if (s.code() != core::StatusCode::kInvalidArgument || s.fields().empty()) return std::nullopt;
   std::vector<core::FieldError> out;
   for (const auto& f : s.fields()) {
@@ -345,14 +363,7 @@ void AddHouseholdPages(Router& router, const PageDeps& deps) {
            errors.push_back(
                {"person_id", T(deps, ctx, "Enter the client number in figures, like 301")});
          }
-         const std::string relationship = FormValue(form, "relationship");
-         if (!registry::IsRelationship(relationship)) {
-           errors.push_back(
-               {"relationship", T(deps, ctx, "Select how they are related to the household")});
-         }
-         auto since = FormDate(
-             form, "since", T(deps, ctx, "Enter the date they joined"),
-             T(deps, ctx, "Enter the date they joined as a real date, like 2026-03-01"), errors);
+         const auto [relationship, since] = ReadMembership(deps, ctx, form, errors);
          if (!errors.empty()) return HouseholdPage(deps, ctx, *id, 400, form, errors);
          auto done =
              deps.households.AddMember(ctx.Who(), core::HouseholdId{*id}, core::PersonId{*person},
@@ -416,8 +427,7 @@ void AddHouseholdPages(Router& router, const PageDeps& deps) {
          // is now, with nothing saved.
          if (done.status().code() == core::StatusCode::kAborted ||
              done.status().code() == core::StatusCode::kNotFound) {
-           return HouseholdPage(deps, ctx, *id, 409, {},
-                                *FormErrors(deps, ctx, core::Status::Aborted(""), false));
+           return HouseholdPage(deps, ctx, *id, 409, {}, Stale(deps, ctx));
          }
          if (!done.ok()) {
            auto shown = FormErrors(deps, ctx, done.status(), false);
@@ -454,14 +464,7 @@ void AddHouseholdPages(Router& router, const PageDeps& deps) {
          const std::string name = Trim(FormValue(form, "name"));
          if (name.empty())
            errors.push_back({"name", T(deps, ctx, "Enter a name for the household")});
-         const std::string relationship = FormValue(form, "relationship");
-         if (!registry::IsRelationship(relationship)) {
-           errors.push_back(
-               {"relationship", T(deps, ctx, "Select how they are related to the household")});
-         }
-         auto since = FormDate(
-             form, "since", T(deps, ctx, "Enter the date they joined"),
-             T(deps, ctx, "Enter the date they joined as a real date, like 2026-03-01"), errors);
+         const auto [relationship, since] = ReadMembership(deps, ctx, form, errors);
          if (!errors.empty()) return StartPage(deps, ctx, *id, 400, form, errors);
          auto done =
              deps.households.Start(ctx.Who(), name, core::PersonId{*id}, relationship, *since);

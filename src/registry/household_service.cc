@@ -2,7 +2,7 @@
 
 #include <fmt/format.h>
 
-#include <set>
+#include <algorithm>
 
 #include "core/utf8.h"
 #include "registry/change_notices.h"
@@ -12,14 +12,30 @@ namespace registry {
 namespace {
 using core::Status;
 using core::StatusOr;
-
-const std::set<std::string> kRelationships = {"head",       "partner",        "child", "parent", "sibling",
-                                              "grandparent", "grandchild",     "other_relative",
-                                              "carer",      "lodger",         "other"};
+// Clears the names of the members whose names `decisions` (one for each member, in order)
+// withhold, and the household's when no current member's is seen: a member's name is identity
+// data, and the household's is often the family's.
+void ApplyNameDecisions(Household& h, const std::vector<authz::Decision>& decisions) {
+  bool a_name_seen = false;
+  for (size_t i = 0; i < h.members.size(); ++i) {
+    Membership& m = h.members[i];
+    if (!decisions[i].Sees(authz::Field::kNames)) {
+      m.name.clear();
+      m.name_withheld = true;
+    } else if (m.until.empty()) {
+      a_name_seen = true;
+    }
+  }
+  if (!h.members.empty() && !a_name_seen) {
+    h.name.clear();
+    h.name_withheld = true;
+  }
+}
 }  // namespace
 
 bool IsRelationship(const std::string& relationship) {
-  return kRelationships.count(relationship) > 0;
+  return std::find(kRelationships.begin(), kRelationships.end(), relationship) !=
+         kRelationships.end();
 }
 
 StatusOr<Household> HouseholdService::Load(storage::Transaction& tx, core::HouseholdId id) {
@@ -85,10 +101,8 @@ StatusOr<Household> HouseholdService::Get(const authz::Principal& who, core::Hou
         std::erase_if(out.members, [&](const Membership& m) { return !m.until.empty() && m.person != *who.person; });
       }
     }
-    // A member's name is identity data: shown only where the reader sees the member's names (the
-    // household category alone does not release them); the household's name, often the family's,
-    // only where the reader sees some current member's.
-    bool a_name_seen = false;
+    // A member's name is shown only where the reader sees the member's names (the household
+    // category alone does not release them): ApplyNameDecisions.
     std::vector<authz::Decision> decisions;
     for (auto& m : out.members) {
       authz::Decision d = Decide(who, authz::Operation::kRead, m.person, &tx);
@@ -125,20 +139,7 @@ StatusOr<Household> HouseholdService::Get(const authz::Principal& who, core::Hou
       out.members = std::move(kept);
       decisions = std::move(kept_decisions);
     }
-    for (size_t i = 0; i < out.members.size(); ++i) {
-      auto& m = out.members[i];
-      const authz::Decision& d = decisions[i];
-      if (!own && !d.Sees(authz::Field::kNames)) {
-        m.name.clear();
-        m.name_withheld = true;
-      } else if (m.until.empty()) {
-        a_name_seen = true;
-      }
-    }
-    if (!own && !out.members.empty() && !a_name_seen) {
-      out.name.clear();
-      out.name_withheld = true;
-    }
+    if (!own) ApplyNameDecisions(out, decisions);
     if (out.members.empty()) {
       authz::Decision d = gate_.DecidePerson(who, authz::Operation::kSearch, {}, authz::Resource::kHousehold);
       RETURN_IF_ERROR(audit_.Append(tx, who, {"household.read", "household", std::to_string(id.value), std::nullopt,
@@ -187,19 +188,10 @@ Status HouseholdService::RequireWholeHousehold(storage::Transaction& tx,
 
 void HouseholdService::WithholdNames(storage::Transaction& tx, const authz::Principal& who,
                                      Household& h) {
-  bool a_name_seen = false;
-  for (auto& m : h.members) {
-    if (!Decide(who, authz::Operation::kRead, m.person, &tx).Sees(authz::Field::kNames)) {
-      m.name.clear();
-      m.name_withheld = true;
-    } else if (m.until.empty()) {
-      a_name_seen = true;
-    }
-  }
-  if (!h.members.empty() && !a_name_seen) {
-    h.name.clear();
-    h.name_withheld = true;
-  }
+  std::vector<authz::Decision> decisions;
+  for (const auto& m : h.members)
+    decisions.push_back(Decide(who, authz::Operation::kRead, m.person, &tx));
+  ApplyNameDecisions(h, decisions);
 }
 
 Status HouseholdService::CheckVersion(storage::Transaction& tx, core::HouseholdId id,
@@ -434,22 +426,12 @@ Status HouseholdService::CheckChange(const authz::Principal& who, const std::str
 }
 
 bool HouseholdService::MaySee(const authz::Principal& who, core::HouseholdId id) {
-  bool all = true;
-  const Status s = db_.Read([&](storage::Transaction& tx) -> Status {
-    ASSIGN_OR_RETURN(
-        storage::Rows members,
-        tx.Query("SELECT DISTINCT person_id FROM household_members WHERE household_id = ? AND "
-                 "end_date IS NULL",
-                 {id.value}));
-    for (const auto& m : members) {
-      if (!Decide(who, authz::Operation::kRead, core::PersonId{m.Int(0)}, &tx).allowed) {
-        all = false;
-        break;
-      }
-    }
-    return Status::Ok();
+  authz::Decision d;
+  d.allowed = true;
+  const Status s = db_.Read([&](storage::Transaction& tx) {
+    return RequireWholeHousehold(tx, who, id, core::PersonId{}, d);
   });
-  return s.ok() && all;
+  return s.ok() && d.allowed;
 }
 
 StatusOr<Household> HouseholdService::EndMembership(const authz::Principal& who,

@@ -1,5 +1,6 @@
 #pragma once
 
+#include <array>
 #include <functional>
 #include <optional>
 #include <string>
@@ -25,7 +26,11 @@ struct Membership {
   bool name_withheld = false;  // the reader may not see the member's names: `name` is empty
 };
 
-// Whether `relationship` is one a member may have (see Membership), and what to say when it is not.
+// The relationships a member may have (see Membership), in the order forms offer them.
+inline constexpr std::array<const char*, 11> kRelationships = {
+    "head",       "partner",        "child", "parent", "sibling", "grandparent",
+    "grandchild", "other_relative", "carer", "lodger", "other"};
+// Whether `relationship` is one of them, and what to say when it is not.
 bool IsRelationship(const std::string& relationship);
 inline constexpr const char* kRelationshipMessage =
     "must be one of head, partner, child, parent, sibling, grandparent, grandchild, "

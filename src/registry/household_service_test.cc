@@ -1,12 +1,13 @@
 #include "registry/household_service.h"
 
+#include <gmock/gmock.h>
+#include <gtest/gtest.h>
+
 #include <chrono>
+#include <functional>
 #include <memory>
 #include <string>
 #include <vector>
-
-#include <gmock/gmock.h>
-#include <gtest/gtest.h>
 
 #include "core/clock.h"
 #include "registry/person_service.h"
@@ -275,26 +276,32 @@ TEST_F(HouseholdServiceTest, GetListsCurrentMembersBeforePastOnes) {
                           M(amara_, "head", "2015-01-01", "2020-01-01")));
 }
 
-// Holds the one person it is given; nothing is shared of anyone else.
-class HoldsOne : public authz::PersonFactsSource {
+// Holds the persons `held` says it holds; nothing is shared of anyone else.
+class Holds : public authz::PersonFactsSource {
  public:
-  explicit HoldsOne(core::PersonId held) : held_(held) {}
+  explicit Holds(std::function<bool(core::PersonId)> held) : held_(std::move(held)) {}
   core::StatusOr<authz::PersonFacts> Facts(storage::Transaction*, const Principal&,
                                            core::PersonId person) const override {
     authz::PersonFacts f;
-    f.holds = person == held_;
+    f.holds = held_(person);
     return f;
   }
 
  private:
-  core::PersonId held_;
+  std::function<bool(core::PersonId)> held_;
 };
+Holds HoldsOnly(core::PersonId held) {
+  return Holds([held](core::PersonId p) { return p == held; });
+}
+Holds HoldsAllBut(core::PersonId hidden) {
+  return Holds([hidden](core::PersonId p) { return p != hidden; });
+}
 
 TEST_F(HouseholdServiceTest, AHouseholdRefusedForOneMemberIsAuditedAsShownToNone) {
   Household h = MustCreate("Okonkwo family");
   MustAdd(h.id, amara_, "head", D(2020, 1, 1));
   MustAdd(h.id, chidi_, "child", D(2020, 1, 1));
-  HoldsOne facts(amara_);
+  const Holds facts = HoldsOnly(amara_);
   authz::AccessGate gate(gate_.categories(), facts);
   HouseholdService households(*db_, gate, audit_, outbox_, clock_);
   auto out = households.Get(Caseworker(), h.id);
@@ -308,27 +315,12 @@ TEST_F(HouseholdServiceTest, AHouseholdRefusedForOneMemberIsAuditedAsShownToNone
             1);
 }
 
-// Holds everyone but the one person it is given, of whom nothing is shared.
-class HidesOne : public authz::PersonFactsSource {
- public:
-  explicit HidesOne(core::PersonId hidden) : hidden_(hidden) {}
-  core::StatusOr<authz::PersonFacts> Facts(storage::Transaction*, const Principal&,
-                                           core::PersonId person) const override {
-    authz::PersonFacts f;
-    f.holds = person != hidden_;
-    return f;
-  }
-
- private:
-  core::PersonId hidden_;
-};
-
 TEST_F(HouseholdServiceTest, AHouseholdIsChangedOnlyBySomeoneWhoMaySeeItsCurrentMembers) {
   Household h = MustCreate("Okonkwo family");
   MustAdd(h.id, amara_, "head", D(2020, 1, 1));
   MustAdd(h.id, chidi_, "child", D(2020, 1, 1));
   const core::PersonId lodger = NewPerson("Tevita", "Lodger");
-  HidesOne facts(amara_);
+  const Holds facts = HoldsAllBut(amara_);
   authz::AccessGate gate(gate_.categories(), facts);
   HouseholdService households(*db_, gate, audit_, outbox_, clock_);
   EXPECT_FALSE(households.MaySee(Caseworker(), h.id));
@@ -352,7 +344,7 @@ TEST_F(HouseholdServiceTest, APastMemberTheReaderMayNotSeeIsLeftOutInsteadOfRefu
   MustAdd(h.id, amara_, "head", D(2020, 1, 1));
   MustAdd(h.id, chidi_, "child", D(2020, 1, 1));
   ASSERT_TRUE(households_->EndMembership(Caseworker(), h.id, amara_, D(2024, 1, 1)).ok());
-  HidesOne facts(amara_);
+  const Holds facts = HoldsAllBut(amara_);
   authz::AccessGate gate(gate_.categories(), facts);
   HouseholdService households(*db_, gate, audit_, outbox_, clock_);
   EXPECT_TRUE(households.MaySee(Caseworker(), h.id));
