@@ -472,10 +472,14 @@ int Serve(const core::Config& config) {
   options.runs_inline = [&a](const http::Request& r) { return a.dispatcher().RunsInline(r); };
   core::Status s = http::Serve(
       options, [&a](http::Request& r) { return a.dispatcher().Handle(r); },
-      [&] {
-        core::LogInfo("listening", {{"address", config.listen}, {"database", a.db().Describe()}});
+      [&](uint16_t port) {
+        // The address as bound: with port 0 in listen, the port the system chose.
+        const std::string host =
+            options.host.find(':') != std::string::npos ? "[" + options.host + "]" : options.host;
+        const std::string address = fmt::format("{}:{}", host, port);
+        core::LogInfo("listening", {{"address", address}, {"database", a.db().Describe()}});
         a.StartBackgroundWork();
-        std::printf("onedoor is running at http://%s/\n", config.listen.c_str());
+        std::printf("onedoor is running at http://%s/\n", address.c_str());
         std::fflush(stdout);
       },
       [&a] { a.SetDraining(); });

@@ -239,7 +239,8 @@ core::Status ParseListen(const std::string& listen, std::string& host, uint16_t&
   return core::Status::Ok();
 }
 
-core::Status Serve(const ServerOptions& options, const RequestHandler& handler, const std::function<void()>& on_ready,
+core::Status Serve(const ServerOptions& options, const RequestHandler& handler,
+                   const std::function<void(uint16_t port)>& on_ready,
                    const std::function<void()>& on_draining) {
   // Block the stop signals in every thread; this thread waits for them with sigwait.
   sigset_t signals;
@@ -255,6 +256,7 @@ core::Status Serve(const ServerOptions& options, const RequestHandler& handler, 
   const int io_threads = options.io_threads > 0 ? options.io_threads
                                                 : std::max(1, static_cast<int>(std::thread::hardware_concurrency()));
   restinio::running_server_handle_t<Traits> server;
+  std::atomic<uint16_t> bound_port{options.port};
   try {
     server = restinio::run_async<Traits>(
         restinio::own_io_context(),
@@ -262,7 +264,11 @@ core::Status Serve(const ServerOptions& options, const RequestHandler& handler, 
             .port(options.port)
             .address(options.host)
             .max_pipelined_requests(4)
-            .incoming_http_msg_limits(restinio::incoming_http_msg_limits_t{}.max_body_size(options.max_body_bytes))
+            .acceptor_post_bind_hook([&bound_port](restinio::asio_ns::ip::tcp::acceptor& acceptor) {
+              bound_port = acceptor.local_endpoint().port();
+            })
+            .incoming_http_msg_limits(
+                restinio::incoming_http_msg_limits_t{}.max_body_size(options.max_body_bytes))
             .request_handler([&](restinio::request_handle_t req) {
               ++*in_flight;
               auto run = [req, &handler, in_flight](Request& request) {
@@ -298,7 +304,7 @@ core::Status Serve(const ServerOptions& options, const RequestHandler& handler, 
     return core::Status::Unavailable(std::string("cannot listen on ") + options.host + ":" +
                                      std::to_string(options.port) + ": " + e.what());
   }
-  if (on_ready) on_ready();
+  if (on_ready) on_ready(bound_port.load());
   int sig = 0;
   sigwait(&signals, &sig);
   g_stopping = true;

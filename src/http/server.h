@@ -25,11 +25,13 @@ using RequestHandler = std::function<Response(Request&)>;
 
 // Serves HTTP until SIGTERM or SIGINT. An answer whose after_commit is not empty is sent when
 // those writes are durable (or what its if_failed makes of their error), from the thread that
-// finished them; each answer's `sent` is called just before it goes out. On a signal it stops taking new work (readiness
-// turns false through `on_draining`), waits up to grace_seconds for in-flight requests to
-// finish, then closes. `on_ready` runs once the listening socket is open.
+// finished them; each answer's `sent` is called just before it goes out. On a signal it stops
+// taking new work (readiness turns false through `on_draining`), waits up to grace_seconds for
+// in-flight requests to finish, then closes. `on_ready` runs once the listening socket is open,
+// with the port it is bound to (the one the system chose, for port 0).
 core::Status Serve(const ServerOptions& options, const RequestHandler& handler,
-                   const std::function<void()>& on_ready, const std::function<void()>& on_draining);
+                   const std::function<void(uint16_t port)>& on_ready,
+                   const std::function<void()>& on_draining);
 
 // "host:port" into its parts; kInvalidArgument if malformed.
 core::Status ParseListen(const std::string& listen, std::string& host, uint16_t& port);

@@ -135,8 +135,9 @@ async function isReady(url) {
   }
 }
 
-// Starts `binary ...args` with ONEDOOR_LISTEN=127.0.0.1:<free port> added to the
-// environment (on top of process.env and `env`), and waits up to 20 s for
+// Starts `binary ...args` with ONEDOOR_LISTEN=127.0.0.1:0 added to the environment (on top
+// of process.env and `env`), so that the system gives it a free port, which the server
+// prints ("onedoor is running at http://127.0.0.1:PORT/"); then waits up to 20 s for
 // GET /readyz to answer 200. Output goes to <logDir or a temp dir>/server.log,
 // which is printed if the server does not become ready.
 //
@@ -144,18 +145,28 @@ async function isReady(url) {
 // up to 5 s, then SIGKILL.
 export async function startServer({ binary, args = ['serve'], env = {}, logDir } = {}) {
   if (!binary) throw new Error('startServer: no binary given (set ONEDOOR_BIN)');
-  const port = await freePort();
-  const url = `http://127.0.0.1:${port}`;
   const dir = logDir ?? (await makeTempDir('onedoor-server-'));
   const logPath = path.join(dir, 'server.log');
   const log = createWriteStream(logPath);
   await once(log, 'open');
 
   const child = spawn(binary, args, {
-    env: { ...process.env, ...env, ONEDOOR_LISTEN: `127.0.0.1:${port}` },
+    env: { ...process.env, ...env, ONEDOOR_LISTEN: '127.0.0.1:0' },
     stdio: ['ignore', 'pipe', 'pipe'],
   });
   child.stdout.pipe(log, { end: false });
+  // The port the server was given, from the line it prints once it listens.
+  let port = null;
+  let printed = '';
+  const readPort = (chunk) => {
+    printed += chunk.toString('utf8');
+    const m = /onedoor is running at http:\/\/127\.0\.0\.1:(\d+)\//.exec(printed);
+    if (m) {
+      port = Number(m[1]);
+      child.stdout.off('data', readPort);
+    }
+  };
+  child.stdout.on('data', readPort);
   child.stderr.pipe(log, { end: false });
   const exited = new Promise((resolve) => {
     child.once('exit', (code, signal) => resolve({ code, signal }));
@@ -180,7 +191,7 @@ export async function startServer({ binary, args = ['serve'], env = {}, logDir }
   }
 
   const deadline = Date.now() + kReadyTimeoutMs;
-  while (!(await isReady(url))) {
+  while (port === null || !(await isReady(`http://127.0.0.1:${port}`))) {
     if (exitStatus !== null || Date.now() > deadline) {
       const why = exitStatus !== null
         ? `exited (${exitStatus.error?.message ?? `code ${exitStatus.code}, signal ${exitStatus.signal}`})`
@@ -191,6 +202,7 @@ export async function startServer({ binary, args = ['serve'], env = {}, logDir }
     }
     await sleep(100);
   }
+  const url = `http://127.0.0.1:${port}`;
   // exitStatus() is null while the server runs, then {code, signal} once it has exited.
   return { url, port, logPath, stop, pid: child.pid, exitStatus: () => exitStatus };
 }

@@ -182,12 +182,16 @@ test('a program whose agency no agency of the deployment has is named when the r
   });
   let stderr = '';
   server.stderr.on('data', (d) => { stderr += d; });
-  await new Promise((resolve, reject) => {
+  const printed = await new Promise((resolve, reject) => {
     const timer = setTimeout(() => reject(new Error(`the server did not start: ${stderr}`)), 30_000);
-    server.stdout.on('data', (d) => { if (/running at/.test(String(d))) { clearTimeout(timer); resolve(); } });
+    server.stdout.on('data', (d) => { if (/running at/.test(String(d))) { clearTimeout(timer); resolve(String(d)); } });
     server.on('exit', (code) => { clearTimeout(timer); reject(new Error(`the server stopped (${code}): ${stderr}`)); });
   });
   server.removeAllListeners('exit');
+  // Port 0 in listen: the server prints the port the system gave it, and answers there.
+  const url = /onedoor is running at (http:\/\/127\.0\.0\.1:(\d+))\//.exec(printed);
+  assert.ok(url && Number(url[2]) > 0, printed);
+  assert.equal((await fetch(`${url[1]}/healthz`)).status, 200);
   const stopped = new Promise((resolve) => server.on('exit', resolve));
   server.kill('SIGTERM');
   await stopped;
