@@ -183,11 +183,30 @@ StatusOr<ScreeningRecord> ScreeningService::Screen(const authz::Principal& who, 
 
   std::string input_json = InputJson(rec.input).dump();
   RETURN_IF_ERROR(db_.Write([&](storage::Transaction& tx) -> Status {
-    ASSIGN_OR_RETURN(storage::Rows rows,
-                     tx.Query("INSERT INTO screenings (household_id, as_of, rules_hash, input, result, created_at, "
-                              "created_by, agency_id) VALUES (?, ?, ?, ?, ?, ?, ?, ?) RETURNING id",
-                              {rec.household->value, rec.as_of.ToString(), rules_.content_hash(), input_json,
-                               rec.result_json, rec.created_at.micros, rec.created_by, rec.agency}));
+    storage::Value token = storage::Null{};
+    if (!request.form_token.empty() && rec.created_by != 0) {
+      ASSIGN_OR_RETURN(storage::Rows sent,
+                       tx.Query("SELECT id, household_id, as_of, input, created_at FROM screenings "
+                                "WHERE created_by = ? AND form_token = ?",
+                                {rec.created_by, request.form_token}));
+      if (sent.empty()) {
+        token = request.form_token;
+      } else if (sent[0].Int(1) == rec.household->value &&
+                 sent[0].Text(2) == rec.as_of.ToString() && sent[0].Text(3) == input_json) {
+        rec.id = sent[0].Int(0);
+        rec.created_at = core::Timestamp{sent[0].Int(4)};
+        rec.repeated = true;
+        return Status::Ok();
+      }
+      // Else the form was sent again with other answers (back, changed, sent): a new screening.
+    }
+    ASSIGN_OR_RETURN(
+        storage::Rows rows,
+        tx.Query(
+            "INSERT INTO screenings (household_id, as_of, rules_hash, input, result, created_at, "
+            "created_by, agency_id, form_token) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?) RETURNING id",
+            {rec.household->value, rec.as_of.ToString(), rules_.content_hash(), input_json,
+             rec.result_json, rec.created_at.micros, rec.created_by, rec.agency, token}));
     rec.id = rows.at(0).Int(0);
     for (core::PersonId p : members) {
       RETURN_IF_ERROR(audit_.Append(tx, who, {"screening.create", "screening", std::to_string(rec.id), p, true,

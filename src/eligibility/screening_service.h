@@ -27,6 +27,11 @@ struct ScreeningRequest {
   // False to screen a registered household without saving the screening: the portal's
   // questionnaire, while it still has questions to ask.
   bool save = true;
+  // The key of the staff form that sent it, new each time the form is shown: a screening sent
+  // again with the same key by the same account, with the same date and answers (the page
+  // reloaded, the button pressed twice), is the one saved the first time, not a second one.
+  // Empty: none (the API, the portal).
+  std::string form_token;
 };
 
 struct ScreeningRecord {
@@ -39,6 +44,9 @@ struct ScreeningRecord {
   HouseholdInput input;     // as screened, registry facts included (Screen only)
   Screening result;         // Screen only
   std::string result_json;  // the stored form (see ScreeningJson)
+  // Screen only: the screening its form had saved already (ScreeningRequest::form_token); id and
+  // created_at are that one's, and nothing was saved or told this time.
+  bool repeated = false;
 };
 
 // The screening as JSON text: as_of, rules hash and every program's result with its tests and

@@ -195,6 +195,51 @@ TEST_P(ScreeningServiceTest, RefusedReadIsAuditedAndReleasesNothing) {
   EXPECT_EQ(service_->Get(Staff(authz::Role::kCaseworker), 999).status().code(), StatusCode::kNotFound);
 }
 
+TEST_P(ScreeningServiceTest, AFormSentAgainWithTheSameAnswersGivesTheScreeningItSaved) {
+  ScreeningRequest req;
+  req.household = household_;
+  req.input.values = {{"earned_income", "1500"}};
+  req.form_token = "form-1";
+  auto first = service_->Screen(Staff(authz::Role::kCaseworker), req);
+  ASSERT_TRUE(first.ok()) << first.status().ToString();
+  EXPECT_FALSE(first->repeated);
+  clock_.Advance(std::chrono::minutes(1));
+  // A reload: the same form, the same answers. The first screening, nothing saved or told again.
+  auto again = service_->Screen(Staff(authz::Role::kCaseworker), req);
+  ASSERT_TRUE(again.ok()) << again.status().ToString();
+  EXPECT_TRUE(again->repeated);
+  EXPECT_EQ(again->id, first->id);
+  EXPECT_EQ(again->created_at, first->created_at);
+  EXPECT_EQ(again->result_json, first->result_json);
+  EXPECT_EQ(Count("SELECT COUNT(*) FROM screenings"), 1);
+  EXPECT_EQ(Count("SELECT COUNT(*) FROM audit_log WHERE action = 'screening.create'"), 2);
+  EXPECT_EQ(Count("SELECT COUNT(*) FROM outbox WHERE type = 'screening.completed'"), 1);
+  // The same form with an answer changed (back, changed, sent) is a screening of its own; so is
+  // one made by another account with a form key that happens to be the same.
+  req.input.values = {{"earned_income", "900"}};
+  auto changed = service_->Screen(Staff(authz::Role::kCaseworker), req);
+  ASSERT_TRUE(changed.ok()) << changed.status().ToString();
+  EXPECT_FALSE(changed->repeated);
+  EXPECT_NE(changed->id, first->id);
+  req.as_of = core::Date{2025, 11, 1};
+  req.input.values = {{"earned_income", "1500"}};
+  auto other_date = service_->Screen(Staff(authz::Role::kCaseworker), req);
+  ASSERT_TRUE(other_date.ok()) << other_date.status().ToString();
+  EXPECT_FALSE(other_date->repeated);
+  req.as_of.reset();
+  authz::Principal other = Staff(authz::Role::kCaseworker);
+  other.user = core::UserId{8};
+  auto theirs = service_->Screen(other, req);
+  ASSERT_TRUE(theirs.ok()) << theirs.status().ToString();
+  EXPECT_FALSE(theirs->repeated);
+  EXPECT_EQ(Count("SELECT COUNT(*) FROM screenings"), 4);
+  // Without a form key (the API) each request is a screening.
+  req.form_token.clear();
+  ASSERT_TRUE(service_->Screen(Staff(authz::Role::kCaseworker), req).ok());
+  ASSERT_TRUE(service_->Screen(Staff(authz::Role::kCaseworker), req).ok());
+  EXPECT_EQ(Count("SELECT COUNT(*) FROM screenings"), 6);
+}
+
 TEST_P(ScreeningServiceTest, InlineHouseholdIsScreenedButNotSaved) {
   ScreeningRequest req;
   req.input.values = {{"household_size", "1"}, {"earned_income", "5000"}};

@@ -943,8 +943,12 @@ void AddScreeningPages(Router& router, const PageDeps& deps) {
       if (done->id) {
         d["saved_href"] = fmt::format("/screenings/{}", done->id);
         d["saved_id"] = std::to_string(done->id);
+        d["saved_again"] = done->repeated;
       }
     }
+    // A key new each time the form is shown: the same form sent again (a reload) is not saved
+    // twice (ScreeningRequest::form_token).
+    if (household) d["form_token"] = core::RandomToken(16);
     return Page(deps, field_errors.empty() ? 200 : 400, "screening", d);
   };
 
@@ -1048,6 +1052,7 @@ void AddScreeningPages(Router& router, const PageDeps& deps) {
                   errors = core::MergeFieldErrors(std::move(errors), more);
                   return render(ctx, form, req.household, nullptr, errors);
                 }
+                req.form_token = FormValue(form, "form_token");
                 auto done = deps.screenings->Screen(ctx.Who(), req);
                 if (!done.ok()) {
                   if (done.status().code() == core::StatusCode::kInvalidArgument && !done.status().fields().empty()) {

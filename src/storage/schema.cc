@@ -1120,6 +1120,13 @@ CREATE INDEX outbox_aggregate_pending ON outbox (aggregate_type, aggregate_id, i
       // names that are not plain ASCII are made again by the program's step
       // (registry::RekeyFoldedNames, set by app::App).
       {48, "names found without the Arabic article", ""},
+      // The staff screening form's own key (eligibility/screening_service.h, ScreeningRequest):
+      // the same form sent again with the same answers (a reload, a second click) gives the
+      // screening it saved instead of a second one.
+      {49, "screenings sent again from their form", R"sql(
+ALTER TABLE screenings ADD COLUMN form_token TEXT;
+CREATE UNIQUE INDEX screenings_form_token ON screenings (created_by, form_token) WHERE form_token IS NOT NULL;
+)sql"},
   };
   return *migrations;
 }

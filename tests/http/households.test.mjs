@@ -252,6 +252,33 @@ test('a screening form opened before someone joined does not give its rows to th
   assert.equal(await count(`screenings WHERE household_id = ${household}`), screenings, 'nothing saved');
 });
 
+test('a screening form sent again (a reload) shows the screening it saved instead of saving a second', T, async () => {
+  const household = Number(await sql(db, `SELECT household_id FROM household_members WHERE person_id = ${adult} AND end_date IS NULL`));
+  const form = await worker.get(`/screening?household=${household}`);
+  const field = (name) => new RegExp(`name="${name}" value="([^"]+)"`).exec(form.text)[1];
+  const body = new URLSearchParams({
+    csrf_token: hiddenCsrf(form.text), household_version: field('household_version'), form_token: field('form_token'),
+    'in.earned_income': '1000',
+  }).toString();
+  const send = () => worker.req('POST', `/screening?household=${household}`, {
+    body, headers: { 'Content-Type': 'application/x-www-form-urlencoded' },
+  });
+  const before = await count(`screenings WHERE household_id = ${household}`);
+  const first = await send();
+  assert.equal(first.status, 200);
+  assert.match(first.text, /Screening saved with the household\./);
+  const saved = Number(/View screening (\d+)/.exec(first.text)[1]);
+  // The page the answer shows has a key of its own, for screening again with other answers.
+  assert.notEqual(/name="form_token" value="([^"]+)"/.exec(first.text)[1], field('form_token'));
+  const again = await send();
+  assert.equal(again.status, 200);
+  assert.match(again.text, /This page was sent again: the screening it saved is shown, not saved twice\./);
+  assert.equal(Number(/View screening (\d+)/.exec(again.text)[1]), saved);
+  assert.equal(await count(`screenings WHERE household_id = ${household}`), before + 1);
+  assert.equal(await count(`audit_log WHERE action = 'screening.create' AND record_id = '${saved}'`),
+    await count(`household_members WHERE household_id = ${household} AND end_date IS NULL`), 'recorded once');
+});
+
 test('a household page is recorded once for each membership it shows, not once more for its screenings', T, async () => {
   const household = Number(await sql(db, `SELECT household_id FROM household_members WHERE person_id = ${adult} AND end_date IS NULL`));
   // One entry for each membership listed (a member who left and came back is listed twice).
