@@ -92,30 +92,46 @@ core::Date ScreeningService::Today() const {
   return clock_.Now().UtcDate();
 }
 
+std::vector<authz::Decision> ScreeningService::DecideMembers(
+    const authz::Principal& who, const std::vector<core::PersonId>& members, int64_t made_by,
+    storage::Transaction* tx) const {
+  // The role, scope and purpose must allow client work all the same.
+  const bool made_by_caller =
+      who.kind == authz::PrincipalKind::kStaff && made_by != 0 && made_by == who.agency.value &&
+      gate_.DecidePerson(who, authz::Operation::kRead, core::PersonId{}).allowed;
+  const bool own = who.kind == authz::PrincipalKind::kCitizen && who.person &&
+                   std::find(members.begin(), members.end(), *who.person) != members.end();
+  std::vector<authz::Decision> out;
+  out.reserve(members.size());
+  for (core::PersonId p : members) {
+    authz::Decision d =
+        gate_.DecidePerson(who, authz::Operation::kRead, p, authz::Resource::kHousehold, tx);
+    // The screening holds the household's means: its own category (income by default).
+    d.Require(authz::Field::kScreening, gate_.categories());
+    if (own && !d.allowed) {
+      d.allowed = true;
+      d.reason = "a person sees the screenings of their own household";
+    } else if (!d.allowed && made_by_caller) {
+      // What the agency asked and was answered at its desk, not what other agencies hold.
+      d.allowed = true;
+      d.reason = "the agency made this screening";
+    }
+    out.push_back(std::move(d));
+  }
+  return out;
+}
+
 Status ScreeningService::AuditMembers(const authz::Principal& who, const std::string& action,
                                       int64_t screening, const std::vector<core::PersonId>& members,
                                       int64_t made_by) {
   std::string refusal;
   RETURN_IF_ERROR(db_.Write([&](storage::Transaction& tx) -> Status {
-    // The role, scope and purpose must allow client work all the same.
-    const bool made_by_caller =
-        who.kind == authz::PrincipalKind::kStaff && made_by != 0 && made_by == who.agency.value &&
-        gate_.DecidePerson(who, authz::Operation::kRead, core::PersonId{}).allowed;
-    const bool own = who.kind == authz::PrincipalKind::kCitizen && who.person &&
-                     std::find(members.begin(), members.end(), *who.person) != members.end();
-    for (core::PersonId p : members) {
-      authz::Decision d = gate_.DecidePerson(who, authz::Operation::kRead, p, authz::Resource::kHousehold, &tx);
-      // The screening holds the household's means: its own category (income by default).
-      d.Require(authz::Field::kScreening, gate_.categories());
-      if (own && !d.allowed) {
-        d.allowed = true;
-        d.reason = "a person sees the screenings of their own household";
-      } else if (!d.allowed && made_by_caller) {
-        // What the agency asked and was answered at its desk, not what other agencies hold.
-        d.allowed = true;
-        d.reason = "the agency made this screening";
-      }
-      RETURN_IF_ERROR(audit_.Append(tx, who, {action, "screening", std::to_string(screening), p, d.allowed, d.reason}));
+    const std::vector<authz::Decision> decisions = DecideMembers(who, members, made_by, &tx);
+    for (size_t i = 0; i < members.size(); ++i) {
+      const authz::Decision& d = decisions[i];
+      RETURN_IF_ERROR(audit_.Append(
+          tx, who,
+          {action, "screening", std::to_string(screening), members[i], d.allowed, d.reason}));
       if (!d.allowed && refusal.empty()) refusal = d.reason;
     }
     return Status::Ok();
@@ -218,10 +234,9 @@ StatusOr<ScreeningRecord> ScreeningService::Screen(const authz::Principal& who, 
   return rec;
 }
 
-StatusOr<ScreeningRecord> ScreeningService::Get(const authz::Principal& who, int64_t id) {
-  std::optional<ScreeningRecord> found;
-  std::vector<core::PersonId> members;
-  RETURN_IF_ERROR(db_.Read([&](storage::Transaction& tx) -> Status {
+Status ScreeningService::ReadWithMembers(int64_t id, std::optional<ScreeningRecord>& found,
+                                         std::vector<core::PersonId>& members) {
+  return db_.Read([&](storage::Transaction& tx) -> Status {
     ASSIGN_OR_RETURN(storage::Rows rows, tx.Query(std::string(kSelect) + "WHERE id = ?", {id}));
     if (rows.empty()) return Status::Ok();
     found = FromRow(rows.at(0));
@@ -230,10 +245,26 @@ StatusOr<ScreeningRecord> ScreeningService::Get(const authz::Principal& who, int
                                                {found->household->value}));
     for (const auto& row : m) members.push_back(core::PersonId{row.Int(0)});
     return Status::Ok();
-  }));
+  });
+}
+
+StatusOr<ScreeningRecord> ScreeningService::Get(const authz::Principal& who, int64_t id) {
+  std::optional<ScreeningRecord> found;
+  std::vector<core::PersonId> members;
+  RETURN_IF_ERROR(ReadWithMembers(id, found, members));
   if (!found) return Status::NotFound(fmt::format("no screening has id {}", id));
   RETURN_IF_ERROR(AuditMembers(who, "screening.read", id, members, found->agency));
   return *found;
+}
+
+bool ScreeningService::MayRead(const authz::Principal& who, int64_t id) {
+  std::optional<ScreeningRecord> found;
+  std::vector<core::PersonId> members;
+  if (!ReadWithMembers(id, found, members).ok() || !found) return false;
+  for (const authz::Decision& d : DecideMembers(who, members, found->agency, nullptr)) {
+    if (!d.allowed) return false;
+  }
+  return true;
 }
 
 StatusOr<std::vector<ScreeningRecord>> ScreeningService::ForHousehold(const authz::Principal& who,

@@ -73,6 +73,10 @@ class ScreeningService {
   core::StatusOr<ScreeningRecord> Screen(const authz::Principal& who, const ScreeningRequest& request);
   // A saved screening; each member's read is decided by the gate and audited.
   core::StatusOr<ScreeningRecord> Get(const authz::Principal& who, int64_t id);
+  // Whether Get would give `who` screening `id`, decided without reading it for them or recording
+  // anything: for offering a link only where it opens (an application's page, to the agency
+  // deciding a part, which sees the answers with the application).
+  bool MayRead(const authz::Principal& who, int64_t id);
   // A household's saved screenings, newest first.
   core::StatusOr<std::vector<ScreeningRecord>> ForHousehold(const authz::Principal& who, core::HouseholdId household,
                                                             int limit);
@@ -90,6 +94,13 @@ class ScreeningService {
   core::Status AuditMembers(const authz::Principal& who, const std::string& action,
                             int64_t screening, const std::vector<core::PersonId>& members,
                             int64_t made_by);
+  // The gate's decision on each member, for a screening `made_by` made (above); nothing recorded.
+  std::vector<authz::Decision> DecideMembers(const authz::Principal& who,
+                                             const std::vector<core::PersonId>& members,
+                                             int64_t made_by, storage::Transaction* tx) const;
+  // Screening `id` (left empty when there is none) and its household's current members.
+  core::Status ReadWithMembers(int64_t id, std::optional<ScreeningRecord>& found,
+                               std::vector<core::PersonId>& members);
 
   storage::Database& db_;
   const RuleSet& rules_;

@@ -9,8 +9,9 @@
 
 #include "http/json_body.h"
 #include "http/page_support.h"
-#include "i18n/messages.h"
 #include "http/request.h"
+#include "http/typed_number.h"
+#include "i18n/messages.h"
 
 namespace http {
 namespace {
@@ -52,6 +53,68 @@ std::string Said(const PageDeps& deps, const Context& ctx, const std::string& me
   return page_support::Said(deps, ctx, page_support::Capitalised(message));
 }
 
+// One answer kept with an application, in words: yes or no, an amount with its currency and the
+// page's decimal mark, a choice as the form offers it.
+std::string AnswerText(const PageDeps& deps, const Context& ctx, const eligibility::Symbol& s,
+                       std::string value, std::string_view currency) {
+  if (s.type == eligibility::Type::kBool) {
+    return value == "true" ? T(deps, ctx, "Yes") : value == "false" ? T(deps, ctx, "No") : value;
+  }
+  if (s.type == eligibility::Type::kMoney || s.type == eligibility::Type::kNumber) {
+    if (const char mark = DecimalMarkOf(page_support::LanguageOf(ctx)); mark != '.') {
+      std::replace(value.begin(), value.end(), '.', mark);
+    }
+    return s.type == eligibility::Type::kMoney ? std::string(currency) + value : value;
+  }
+  if (s.type == eligibility::Type::kEnum) {
+    std::replace(value.begin(), value.end(), '_', ' ');
+    return T(deps, ctx, value);
+  }
+  return value;
+}
+
+// The screening's answers kept with the application (values and each member's), labelled as
+// the screening form asks them, for the staff who decide its parts: no agency asks them again.
+// Answers the rules no longer know are shown by their name.
+void AddAnswers(const PageDeps& deps, const Context& ctx, json& d, const std::string& answers) {
+  if (answers.empty() || deps.screenings == nullptr) return;
+  const json in = json::parse(answers, nullptr, false);
+  if (!in.is_object()) return;
+  const eligibility::RuleSet& rules = deps.screenings->rules();
+  const std::string_view currency = page_support::CurrencySymbolOf(rules);
+  auto rows = [&](const json& values) {
+    json out = json::array();
+    if (!values.is_object()) return out;
+    for (const auto& s : rules.symbols()) {
+      auto it = values.find(s.name);
+      if (it == values.end() || !it->is_string()) continue;
+      out.push_back({{"label", T(deps, ctx, s.label)},
+                     {"value", AnswerText(deps, ctx, s, it->get<std::string>(), currency)}});
+    }
+    for (const auto& [name, v] : values.items()) {
+      if (rules.FindSymbol(name) < 0 && v.is_string())
+        out.push_back({{"label", name}, {"value", v.get<std::string>()}});
+    }
+    return out;
+  };
+  json members = json::array();
+  if (in.contains("members") && in["members"].is_array()) {
+    int n = 0;
+    for (const auto& m : in["members"]) {
+      json r = rows(m);
+      ++n;
+      if (r.empty()) continue;
+      members.push_back({{"legend", T(deps, ctx, "Person {n}", {{"n", std::to_string(n)}})},
+                         {"rows", std::move(r)}});
+    }
+  }
+  json household = rows(in.value("values", json::object()));
+  d["has_answers"] = !household.empty() || !members.empty();
+  d["has_household_answers"] = !household.empty();
+  d["answers_household"] = std::move(household);
+  d["answers_members"] = std::move(members);
+}
+
 json ViewData(const PageDeps& deps, const Context& ctx, const cases::Application& a) {
   json d = Common(deps, ctx, T(deps, ctx, "Application {id, number, ::group-off}", {{"id", std::to_string(a.id)}}),
                   "applications");
@@ -64,6 +127,13 @@ json ViewData(const PageDeps& deps, const Context& ctx, const cases::Application
   d["made_by"] = a.made_by;
   d["created_at"] = deps.applications->LocalDay(a.created_at).ToString();
   d["screening_id"] = a.screening_id;
+  // A link only where it opens: the agency deciding a part sees the answers here, not the
+  // household's screening, which holds every member (and a refused read would be written into
+  // each member's access log).
+  if (deps.screenings != nullptr && deps.screenings->MayRead(ctx.Who(), a.screening_id)) {
+    d["screening_href"] = fmt::format("/screenings/{}", a.screening_id);
+  }
+  AddAnswers(deps, ctx, d, a.answers);
   json parts = json::array();
   for (const auto& p : a.parts) {
     json decisions = json::array();

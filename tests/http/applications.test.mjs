@@ -207,3 +207,46 @@ test('the application page gives its days in the deployment\'s time zone, as the
     await local.stop();
   }
 });
+
+test('the agency deciding a part reads the answers on the application, without a link to a screening it may not open', T, async () => {
+  // A household of two: the applicant and a child only the city holds.
+  const mk = async (given, birth) => (await city.post('/api/v1/persons', { names: [{ use: 'official', given, family: 'Answers' }], birth_date: birth })).body.id;
+  const adult = await mk('Hine', '1985-03-03');
+  const child = await mk('Aroha', '2021-07-07');
+  const h = (await city.post('/api/v1/households', { name: 'The Answers household' })).body.id;
+  assert.equal((await city.post(`/api/v1/households/${h}/members`, { person_id: adult, relationship: 'head', since: '2020-01-01' })).status, 200);
+  assert.equal((await city.post(`/api/v1/households/${h}/members`, { person_id: child, relationship: 'child', since: '2021-07-07' })).status, 200);
+  const s = await city.post('/api/v1/screenings', {
+    household_id: h,
+    inputs: { earned_income: '1250.50', unearned_income: 0, shelter_costs: '700', has_elderly_or_disabled_member: false, countable_assets: '0' },
+  });
+  assert.equal(s.status, 201, s.text);
+  const made = await city.post('/api/v1/applications', { screening_id: s.body.id, applicant_id: adult, programs: ['snap'] });
+  assert.equal(made.status, 201, made.text);
+  const path = `/applications/${made.body.id}`;
+
+  // Signed in for service delivery, for which no agreement gives the state household income.
+  const state = await login(server.url, 'caseworker.state', { purpose: 'service_delivery' });
+  const refusals = () => count(`audit_log WHERE allowed = 0 AND person_id IN (${adult}, ${child})`);
+  const before = await refusals();
+  const theirs = await state.get(path);
+  assert.equal(theirs.status, 200);
+  // The screening is named, not linked: its household holds a child the agency does not.
+  assert.doesNotMatch(theirs.text, new RegExp(`href="/screenings/${s.body.id}"`));
+  assert.match(theirs.text, new RegExp(`Screening ${s.body.id} <span class="govuk-hint">\\(its answers are below\\)</span>`));
+  assert.equal((await state.get(`/screenings/${s.body.id}`)).status, 403, 'indeed refused');
+  // The answers, as the form asks them.
+  assert.match(theirs.text, /The answers given at the screening/);
+  assert.match(theirs.text, /<dt class="govuk-summary-list__key">Earned income<\/dt><dd class="govuk-summary-list__value">\$1250\.50<\/dd>/);
+  assert.match(theirs.text, /<dt class="govuk-summary-list__key">Someone aged 60 or over or disabled<\/dt><dd class="govuk-summary-list__value">No<\/dd>/);
+  assert.match(theirs.text, /<h2 class="govuk-heading-s">Person 2<\/h2>/);
+  assert.match(theirs.text, /<dt class="govuk-summary-list__key">Age in years<\/dt><dd class="govuk-summary-list__value">\d+<\/dd>/);
+  // In Spanish, the decimal comma.
+  const es = await state.req('GET', path, { headers: { 'Accept-Language': 'es' } });
+  assert.match(es.text, /\$1250,50/);
+  assert.match(es.text, /Las respuestas dadas en la evaluación/);
+  // Only the state's refused read of the screening above was recorded: none by the page.
+  assert.equal(await refusals(), before + 2);
+  // The agency that made the screening is offered it.
+  assert.match((await city.get(path)).text, new RegExp(`href="/screenings/${s.body.id}"`));
+});
