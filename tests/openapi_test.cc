@@ -20,6 +20,7 @@
 #include "accounts/account_service.h"
 #include "app/app.h"
 #include "core/config.h"
+#include "http/operation_roles.h"
 #include "http/request.h"
 #include "http/router.h"
 #include "tests/testing/testing.h"
@@ -149,6 +150,31 @@ TEST_F(OpenApiTest, EveryDocumentedOperationIsRouted) {
       EXPECT_EQ(match.route->operation_id, op.value("operationId", "")) << Upper(method) << " " << path;
     }
   }
+}
+
+// The roles that may make each operation at all, which the dispatcher checks before the request is
+// read (http/operation_roles.h), are the ones the document publishes, and only API routes have
+// them.
+TEST_F(OpenApiTest, TheRolesOfEachOperationAreTheOnesPublished) {
+  int with_roles = 0;
+  for (const http::Route& route : app_->router().routes()) {
+    std::vector<std::string> roles;
+    for (authz::Role r : route.roles) roles.emplace_back(authz::RoleName(r));
+    if (route.operation_id.empty()) {
+      EXPECT_TRUE(roles.empty()) << route.method << " " << route.pattern;
+      continue;
+    }
+    const json& op = doc_["paths"][route.pattern][Lower(route.method)];
+    std::vector<std::string> published;
+    if (op.contains("x-onedoor-roles"))
+      published = op["x-onedoor-roles"].get<std::vector<std::string>>();
+    EXPECT_EQ(roles, published) << route.operation_id;
+    if (!roles.empty()) {
+      ++with_roles;
+      EXPECT_EQ(route.auth, http::Auth::kApi) << route.operation_id;
+    }
+  }
+  EXPECT_EQ(with_roles, static_cast<int>(http::OperationRoles().size()));
 }
 
 TEST_F(OpenApiTest, OperationIdsAreUnique) {

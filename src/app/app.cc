@@ -27,6 +27,7 @@
 #include "http/api_timeline.h"
 #include "http/api_work.h"
 #include "http/openapi.h"
+#include "http/operation_roles.h"
 #include "http/pages.h"
 #include "http/static_files.h"
 #include "metrics/operational.h"
@@ -361,6 +362,7 @@ core::StatusOr<std::unique_ptr<App>> App::Open(const core::Config& config, bool 
   http::AddDiagnosticRoutes(app->router_, *app->diagnostics_);
   http::AddPageRoutes(app->router_, app->pages_->deps);
   http::AddStaticRoutes(app->router_, config.web_root, config.node_modules);
+  RETURN_IF_ERROR(http::ApplyOperationRoles(app->router_));
   auto trusted_proxies = core::SplitAddresses(config.trusted_proxies);
   if (!trusted_proxies.ok()) return core::Status::InvalidArgument("trusted_proxies: " + trusted_proxies.status().message());
   app->dispatcher_ = std::make_unique<http::Dispatcher>(

@@ -359,6 +359,21 @@ Response Dispatcher::Run(Request& request, const Route& route, Context& ctx) {
       }
       ctx.principal->break_glass = justification;
     }
+    // A member of staff or a system with none of the roles that may make this request is
+    // refused before it is read. A person signed in to the portal has no role: the service
+    // decides what they may do with their own record.
+    if (!route.roles.empty() && ctx.principal->kind != authz::PrincipalKind::kCitizen &&
+        std::none_of(route.roles.begin(), route.roles.end(),
+                     [&](authz::Role r) { return ctx.principal->HasRole(r); })) {
+      std::string roles;
+      for (authz::Role r : route.roles)
+        roles += (roles.empty() ? "" : ", ") + std::string(authz::RoleName(r));
+      const std::string reason = fmt::format(
+          "{} is for callers with one of the roles {}; this caller has {}", route.operation_id,
+          roles, ctx.principal->roles.empty() ? std::string("no role") : ctx.principal->RoleList());
+      accounts_.AuditRefusedRequest(*ctx.principal, request.method, route.pattern, reason);
+      return Problem(core::Status::PermissionDenied(reason), request.request_id);
+    }
   } else if (route.auth == Auth::kPage || !session_cookie.empty()) {
     std::optional<accounts::SessionAuth> session;
     if (!session_cookie.empty()) {

@@ -35,6 +35,13 @@ void Router::Add(Route route) {
   routes_.push_back(std::move(route));
 }
 
+Route* Router::FindOperation(std::string_view operation_id) {
+  for (auto& r : routes_) {
+    if (!r.operation_id.empty() && r.operation_id == operation_id) return &r;
+  }
+  return nullptr;
+}
+
 Match Router::Find(const std::string& method, const std::string& path) const {
   Match m;
   if (path.empty() || path[0] != '/') return m;

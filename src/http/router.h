@@ -41,6 +41,13 @@ struct Route {
   // (storage::WriteOrDefer), its answer held back until they are durable. Such a route may run
   // on an I/O thread (Dispatcher::RunsInline) instead of a worker.
   bool defers_writes = false;
+  // The roles that may make this request at all (any one of them), for an API route: a member of
+  // staff or a system with none of them is refused (403, recorded) before anything of the
+  // request is read (people signed in to the portal have no role and are not checked), so that
+  // a request it may never make is not answered with what is wrong in its body. Empty: no such
+  // check. The handler's service decides everything else (scopes, purpose, the record) and checks
+  // the roles again. Set from the table of http/operation_roles.h.
+  std::vector<authz::Role> roles;
 };
 
 struct Match {
@@ -59,6 +66,8 @@ class Router {
   void Add(Route route);
   Match Find(const std::string& method, const std::string& path) const;
   const std::vector<Route>& routes() const { return routes_; }
+  // The route with this operationId, or null; for setting its roles before serving.
+  Route* FindOperation(std::string_view operation_id);
 
  private:
   std::vector<Route> routes_;

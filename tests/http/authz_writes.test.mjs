@@ -5,8 +5,10 @@
 // and a valid request: an allowed cell must succeed (2xx); every other cell must be refused with
 // 403 (or 404 where the record is not the caller's to know of), leave a refusal in the audit log
 // and write nothing: no audit entry that allows something is written under that
-// request's id. Without credentials every operation but the public ones answers 401. An operation
-// without a rule here fails the test: a new write cannot ship without saying who may make it.
+// request's id. A role an operation does not publish in x-onedoor-roles is refused so even with an
+// empty body: before the request is read. Without credentials every operation but the public ones
+// answers 401. An operation without a rule here fails the test: a new write cannot ship without
+// saying who may make it.
 //
 //   ONEDOOR_BIN=build/dev/onedoor node --test tests/http/authz_writes.test.mjs
 
@@ -611,7 +613,9 @@ test('every write operation has a rule, and each role can make exactly the write
   const ops = [];
   for (const [p, methods] of Object.entries(doc.paths)) {
     for (const method of ['post', 'put', 'patch', 'delete']) {
-      if (methods[method]) ops.push({ path: p, method: method.toUpperCase(), id: methods[method].operationId });
+      if (methods[method]) {
+        ops.push({ path: p, method: method.toUpperCase(), id: methods[method].operationId, roles: methods[method]['x-onedoor-roles'] });
+      }
     }
   }
   const missing = ops.filter((o) => !kRules[o.id]).map((o) => o.id);
@@ -649,6 +653,16 @@ test('every write operation has a rule, and each role can make exactly the write
       if (r.status >= 200 && r.status < 300) {
         wrong.push(`${op.id} as ${who}: expected a refusal, got ${r.status}`);
         continue;
+      }
+      // A role the operation does not publish (x-onedoor-roles) is refused before the request is
+      // read: an empty body is refused as the valid one is (403, audited), not found wanting.
+      const role = who === 'ngo' ? 'caseworker' : who;
+      if (op.roles && !op.roles.includes(role)) {
+        const empty = await send(who, op.method, url, { body: op.method === 'DELETE' ? undefined : {}, headers: spec.headers });
+        const refusedEmpty = Number(await sql(db, `SELECT count(*) FROM audit_log WHERE request_id = '${empty.requestId}' AND allowed = 0`));
+        if (empty.r.status !== 403 || !(refusedEmpty > 0)) {
+          wrong.push(`${op.id} as ${who} with an empty body: ${empty.r.status}, ${refusedEmpty} refusals recorded: ${empty.r.text.slice(0, 160)}`);
+        }
       }
       if (![403, 404].includes(r.status)) {
         wrong.push(`${op.id} as ${who}: refused with ${r.status}, not 403 or 404: ${r.text.slice(0, 200)}`);

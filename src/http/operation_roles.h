@@ -1,0 +1,22 @@
+#pragma once
+
+#include <string>
+#include <utility>
+#include <vector>
+
+#include "access/principal.h"
+#include "core/status.h"
+#include "http/router.h"
+
+namespace http {
+
+// The roles that may make each API write at all (any one of them), by operationId: a caller with
+// none of them is refused by the dispatcher before its request is read (Route::roles). The
+// services decide everything else and check the roles again. Published in the OpenAPI document
+// as each operation's x-onedoor-roles (tests/openapi_test.cc keeps the two equal).
+const std::vector<std::pair<std::string, std::vector<authz::Role>>>& OperationRoles();
+
+// Sets Route::roles from OperationRoles; kInternal naming an operationId the router does not have.
+core::Status ApplyOperationRoles(Router& router);
+
+}  // namespace http
