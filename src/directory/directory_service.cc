@@ -12,6 +12,8 @@
 #include <sstream>
 #include <unordered_map>
 
+#include "registry/person.h"
+
 namespace directory {
 namespace {
 
@@ -232,10 +234,16 @@ Status WriteRow(storage::Transaction& tx, const std::string& table, const std::s
 // The common words of a search that say nothing about the service wanted.
 const std::set<std::string>& StopWords() {
   static const auto* words = new std::set<std::string>{
-      "a",    "an",   "and",   "are",  "as",   "at",   "be",    "by",   "can",   "for",  "from", "get",
-      "have", "help", "how",   "i",    "i'm",  "im",   "in",    "is",   "it",    "me",   "my",   "need",
-      "of",   "on",   "or",    "our",  "the",  "to",   "want",  "we",   "what",  "where", "who", "with",
-      "you",  "your", "some",  "am",   "been", "do",   "does",  "find", "looking"};
+      "a", "an", "and", "are", "as", "at", "be", "by", "can", "for", "from", "get", "have", "help",
+      "how", "i", "i'm", "im", "in", "is", "it", "me", "my", "need", "of", "on", "or", "our", "the",
+      "to", "want", "we", "what", "where", "who", "with", "you", "your", "some", "am", "been", "do",
+      "does", "find", "looking",
+      // Spanish.
+      "a", "al", "ayuda", "busco", "con", "de", "del", "donde", "dónde", "el", "en", "es", "la",
+      "las", "lo", "los", "me", "mi", "mis", "necesito", "nos", "o", "para", "por", "quiero", "se",
+      "sin", "su", "sus", "tengo", "un", "una", "unos", "y", "yo",
+      // Arabic.
+      "أحتاج", "أريد", "إلى", "عن", "على", "في", "لي", "مساعدة", "مع", "من"};
   return *words;
 }
 
@@ -293,10 +301,15 @@ StatusOr<Synonyms> Synonyms::Parse(const std::string& text, const std::string& f
     for (const YAML::Node& w : group) {
       if (!w.IsScalar() || w.Scalar().empty()) return Status::InvalidArgument(at(w) + ": a word must be text");
       const std::string word = Lower(w.Scalar());
-      if (out.index_.count(word)) {
+      // Found however it is typed: in any case, with or without accents ("educación" and
+      // "EDUCACION" find the same group).
+      const std::string key = registry::NameKey(word);
+      if (key.empty())
+        return Status::InvalidArgument(at(w) + ": a word must have letters or digits");
+      if (out.index_.count(key)) {
         return Status::InvalidArgument(fmt::format("{}: '{}' is already in another group", at(w), word));
       }
-      out.index_[word] = out.groups_.size();
+      out.index_[key] = out.groups_.size();
       words.push_back(word);
     }
     out.groups_.push_back(std::move(words));
@@ -314,9 +327,14 @@ StatusOr<Synonyms> Synonyms::Load(const std::string& path) {
 
 std::vector<std::string> Synonyms::Expand(const std::string& word) const {
   std::vector<std::string> out = {word};
-  auto it = index_.find(word);
-  // "jobs" and "benefits" find the group of "job" and "benefit".
-  if (it == index_.end() && word.size() > 3 && word.back() == 's') it = index_.find(word.substr(0, word.size() - 1));
+  const std::string key = registry::NameKey(word);
+  auto it = index_.find(key);
+  // "jobs", "benefits" and "alimentos" find the group of "job", "benefit" and "alimento";
+  // "alquileres" that of "alquiler".
+  if (it == index_.end() && key.size() > 3 && key.back() == 's')
+    it = index_.find(key.substr(0, key.size() - 1));
+  if (it == index_.end() && key.size() > 4 && key.ends_with("es"))
+    it = index_.find(key.substr(0, key.size() - 2));
   if (it == index_.end()) return out;
   for (const std::string& w : groups_[it->second]) {
     if (w != word) out.push_back(w);

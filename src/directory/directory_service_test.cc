@@ -91,7 +91,10 @@ class DirectoryServiceTest : public ::testing::TestWithParam<std::string> {
       db_ = std::move(opened).value();
       ASSERT_TRUE(storage::Migrate(*db_, storage::OnedoorSchema()).ok());
     }
-    auto synonyms = Synonyms::Parse("synonyms:\n  - [job, employment, work, career]\n  - [food, groceries]\n", "s.yaml");
+    auto synonyms = Synonyms::Parse(
+        "synonyms:\n  - [job, employment, work, career, empleo]\n  - [food, groceries, alimento, "
+        "nutrición]\n",
+        "s.yaml");
     ASSERT_TRUE(synonyms.ok()) << synonyms.status().ToString();
     service_ = std::make_unique<DirectoryService>(*db_, audit_, outbox_, clock_, std::move(synonyms).value());
     Dataset data;
@@ -145,6 +148,17 @@ TEST_P(DirectoryServiceTest, SearchStemsWordsAndFindsSynonyms) {
   EXPECT_EQ(Sorted(Names({.text = "civ", .active_only = true})), Sorted({"Job club", "SNAP application help"}));
   // The name counts more than the description.
   EXPECT_EQ(Names({.text = "food"}).front(), "Food bank");
+}
+
+TEST_P(DirectoryServiceTest, WordsInAnotherLanguageFindTheirGroupWithOrWithoutAccents) {
+  // The directory's services are described in English: a word of another language in a group
+  // finds them, typed in any case, with or without its accent, in the plural.
+  const auto food = Sorted({"Food bank", "SNAP application help"});
+  EXPECT_EQ(Sorted(Names({.text = "alimentos"})), food);
+  EXPECT_EQ(Sorted(Names({.text = "NUTRICION"})), food);
+  EXPECT_EQ(Sorted(Names({.text = "nutrición"})), food);
+  // The words of a question in Spanish that say nothing are left out.
+  EXPECT_EQ(Sorted(Names({.text = "Necesito ayuda con los alimentos"})), food);
 }
 
 TEST_P(DirectoryServiceTest, WhenNoServiceHasEveryWordServicesWithSomeAreShown) {
@@ -280,11 +294,25 @@ TEST(Synonyms, AFileWithAMistakeIsRefusedNamingTheLine) {
   auto shipped = Synonyms::Load(std::string(ONEDOOR_SOURCE_DIR) + "/config/synonyms.yaml");
   ASSERT_TRUE(shipped.ok()) << shipped.status().ToString();
   EXPECT_THAT(shipped->Expand("jobs"), ::testing::Contains("employment"));
+  // The shipped groups have words in Spanish and Arabic too, found with or without accents.
+  EXPECT_THAT(shipped->Expand("comida"), ::testing::Contains("food"));
+  EXPECT_THAT(shipped->Expand("educacion"), ::testing::Contains("education"));
+  EXPECT_THAT(shipped->Expand("alquileres"), ::testing::Contains("housing"));
+  EXPECT_THAT(shipped->Expand("طعام"), ::testing::Contains("food"));
+  // A word already in a group, accented or not, is refused in another.
+  EXPECT_THAT(
+      Synonyms::Parse("synonyms:\n  - [school, educación]\n  - [course, educacion]\n", "s.yaml")
+          .status()
+          .message(),
+      HasSubstr("s.yaml:3: 'educacion' is already in another group"));
 }
 
 TEST(SearchWords, LeavesOutTheWordsThatSayNothing) {
   EXPECT_THAT(SearchWords("I lost my JOB!"), ElementsAre("lost", "job"));
   EXPECT_THAT(SearchWords("someone's died"), ElementsAre("someone's", "died"));
+  EXPECT_THAT(SearchWords("Necesito ayuda para pagar el alquiler"),
+              ElementsAre("pagar", "alquiler"));
+  EXPECT_THAT(SearchWords("أحتاج مساعدة في السكن"), ElementsAre("السكن"));
 }
 
 }  // namespace

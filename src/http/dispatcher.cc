@@ -359,21 +359,6 @@ Response Dispatcher::Run(Request& request, const Route& route, Context& ctx) {
       }
       ctx.principal->break_glass = justification;
     }
-    // A member of staff or a system with none of the roles that may make this request is
-    // refused before it is read. A person signed in to the portal has no role: the service
-    // decides what they may do with their own record.
-    if (!route.roles.empty() && ctx.principal->kind != authz::PrincipalKind::kCitizen &&
-        std::none_of(route.roles.begin(), route.roles.end(),
-                     [&](authz::Role r) { return ctx.principal->HasRole(r); })) {
-      std::string roles;
-      for (authz::Role r : route.roles)
-        roles += (roles.empty() ? "" : ", ") + std::string(authz::RoleName(r));
-      const std::string reason = fmt::format(
-          "{} is for callers with one of the roles {}; this caller has {}", route.operation_id,
-          roles, ctx.principal->roles.empty() ? std::string("no role") : ctx.principal->RoleList());
-      accounts_.AuditRefusedRequest(*ctx.principal, request.method, route.pattern, reason);
-      return Problem(core::Status::PermissionDenied(reason), request.request_id);
-    }
   } else if (route.auth == Auth::kPage || !session_cookie.empty()) {
     std::optional<accounts::SessionAuth> session;
     if (!session_cookie.empty()) {
@@ -433,6 +418,23 @@ Response Dispatcher::Run(Request& request, const Route& route, Context& ctx) {
     }
   }
   Response r = route.handler(ctx);
+  // A request a member of staff or a system may never make, whatever it says (none of its roles
+  // is among the route's), is refused as such even when what it says is wrong: a 400 becomes a
+  // 403, so that the caller is not sent to mend a request it may not make. The handler wrote
+  // nothing (a 400 saves nothing); a valid request was refused, and recorded, by its service.
+  // A person signed in to the portal has no role: the service decides what they may do.
+  if (r.status == 400 && ctx.principal && !route.roles.empty() &&
+      ctx.principal->kind != authz::PrincipalKind::kCitizen &&
+      std::none_of(route.roles.begin(), route.roles.end(),
+                   [&](authz::Role role) { return ctx.principal->HasRole(role); })) {
+    std::string roles;
+    for (authz::Role role : route.roles)
+      roles += (roles.empty() ? "" : ", ") + std::string(authz::RoleName(role));
+    const std::string reason = fmt::format(
+        "{} is for callers with one of the roles {}; this caller has {}", route.operation_id, roles,
+        ctx.principal->roles.empty() ? std::string("no role") : ctx.principal->RoleList());
+    r = Problem(core::Status::PermissionDenied(reason), request.request_id);
+  }
   // Every refusal to someone signed in leaves a trace, whichever part of the program refused:
   // a 403, and a 404 from a route that exists (a record that is not there, or not the caller's
   // to know of: asking for other ids one by one is worth seeing).

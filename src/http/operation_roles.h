@@ -11,9 +11,10 @@
 namespace http {
 
 // The roles that may make each API write at all (any one of them), by operationId: a caller with
-// none of them is refused by the dispatcher before its request is read (Route::roles). The
-// services decide everything else and check the roles again. Published in the OpenAPI document
-// as each operation's x-onedoor-roles (tests/openapi_test.cc keeps the two equal).
+// none of them is refused with 403 whatever its request says, one that is not valid too
+// (Route::roles). The services decide everything else and refuse valid requests themselves.
+// Published in the OpenAPI document as each operation's x-onedoor-roles (tests/openapi_test.cc
+// keeps the two equal).
 const std::vector<std::pair<std::string, std::vector<authz::Role>>>& OperationRoles();
 
 // Sets Route::roles from OperationRoles; kInternal naming an operationId the router does not have.

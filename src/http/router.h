@@ -42,11 +42,11 @@ struct Route {
   // on an I/O thread (Dispatcher::RunsInline) instead of a worker.
   bool defers_writes = false;
   // The roles that may make this request at all (any one of them), for an API route: a member of
-  // staff or a system with none of them is refused (403, recorded) before anything of the
-  // request is read (people signed in to the portal have no role and are not checked), so that
-  // a request it may never make is not answered with what is wrong in its body. Empty: no such
-  // check. The handler's service decides everything else (scopes, purpose, the record) and checks
-  // the roles again. Set from the table of http/operation_roles.h.
+  // staff or a system with none of them is refused (403) whatever the request says, a request
+  // that is not valid too (its 400 becomes a 403), so that it is not sent to mend a request it
+  // may never make. People signed in to the portal have no role and are not checked. Empty: no
+  // such check. The handler's service decides everything else (scopes, purpose, the record).
+  // Set from the table of http/operation_roles.h.
   std::vector<authz::Role> roles;
 };
 

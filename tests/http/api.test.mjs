@@ -756,14 +756,14 @@ describe('roles', () => {
     assert.equal(await personCount(), before);
   });
 
-  test('a role an operation does not list is refused before the body is read (docs/api.md)', T, async () => {
+  test('a role an operation does not list is refused whatever its body says (docs/api.md)', T, async () => {
     const agencyId = Number(await sql(db, "SELECT id FROM agencies WHERE code = 'city-social'"));
     const offices = () => sql(db, 'SELECT count(*) FROM offices');
     const before = await offices();
     const r = await api.post(`/api/v1/agencies/${agencyId}/offices`, {});
     assertProblem(r, 403, { detail: /^createOffice is for callers with one of the roles admin; this caller has caseworker$/ });
     assert.equal(Number(await sql(db, `SELECT count(*) FROM audit_log WHERE request_id = '${r.headers.get('x-request-id')}' AND allowed = 0`)), 1);
-    // A role that may make it in some case has its body read first: admin is one for offices.
+    // A role that may make it is told what is wrong with the body: admin is one for offices.
     assertProblem(await admin.post(`/api/v1/agencies/${agencyId}/offices`, {}), 400, { fields: ['name'] });
     assert.equal(await offices(), before);
   });

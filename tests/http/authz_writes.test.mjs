@@ -6,7 +6,7 @@
 // 403 (or 404 where the record is not the caller's to know of), leave a refusal in the audit log
 // and write nothing: no audit entry that allows something is written under that
 // request's id. A role an operation does not publish in x-onedoor-roles is refused so even with an
-// empty body: before the request is read. Without credentials every operation but the public ones
+// empty body, which is not valid. Without credentials every operation but the public ones
 // answers 401. An operation without a rule here fails the test: a new write cannot ship without
 // saying who may make it.
 //
@@ -654,8 +654,8 @@ test('every write operation has a rule, and each role can make exactly the write
         wrong.push(`${op.id} as ${who}: expected a refusal, got ${r.status}`);
         continue;
       }
-      // A role the operation does not publish (x-onedoor-roles) is refused before the request is
-      // read: an empty body is refused as the valid one is (403, audited), not found wanting.
+      // A role the operation does not publish (x-onedoor-roles) is refused whatever the request
+      // says: an empty body is refused as the valid one is (403, audited), not found wanting.
       const role = who === 'ngo' ? 'caseworker' : who;
       if (op.roles && !op.roles.includes(role)) {
         const empty = await send(who, op.method, url, { body: op.method === 'DELETE' ? undefined : {}, headers: spec.headers });

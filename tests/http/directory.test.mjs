@@ -129,6 +129,10 @@ test('search finds services by stem and synonym, and the filters narrow it', T, 
   assert.ok(work.includes('Job search and training support') && work.includes('Eastvale work club'), work.join(', '));
   assert.deepEqual(await names('search=jobs'), await names('search=job'));
   assert.deepEqual(await names('search=I%20lost%20my%20wallet'), ['Replacing lost identity documents']);
+  // In Spanish and Arabic, through the synonyms' words in those languages.
+  assert.deepEqual(await names(`search=${encodeURIComponent('Necesito comida')}`), await names('search=food'));
+  assert.deepEqual(await names(`search=${encodeURIComponent('educación')}`), await names('search=education'));
+  assert.deepEqual(await names(`search=${encodeURIComponent('طعام')}`), await names('search=food'));
   const terms = (await request(server.url, 'GET', '/hsds/taxonomy_terms?search=food')).body.contents;
   assert.deepEqual(terms.map((t) => t.name), ['Food', 'Harbour food bank card', 'SNAP food assistance']);
   const needs = (await request(server.url, 'GET', '/hsds/taxonomies?search=needs')).body.contents[0];
