@@ -376,6 +376,11 @@ core::StatusOr<std::unique_ptr<App>> App::Open(const core::Config& config, bool 
   return app;
 }
 
+void App::SetPublicUrl(const std::string& url) {
+  if (portal_) portal_->SetPublicUrl(url);
+  if (oidc_) oidc_->SetPublicUrl(url);
+}
+
 void App::AddOperationalRoutes() {
   router_.Add({"GET", "/healthz", http::Auth::kPublic, "getHealth", [](http::Context&) {
                  return http::Response::Json(200, R"({"status":"ok"})");

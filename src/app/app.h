@@ -89,6 +89,9 @@ class App {
   http::Dispatcher& dispatcher() { return *dispatcher_; }
   http::Metrics& metrics() { return metrics_; }
   void SetDraining() { draining_ = true; }
+  // The public URL, for a deployment without public_url whose port is known only once it listens
+  // (port 0): the portal's links then name it. Before any request is handled.
+  void SetPublicUrl(const std::string& url);
   // Starts delivering outbox events if a webhook is configured; stopped by the destructor.
   void StartBackgroundWork();
   void StopBackgroundWork();

@@ -470,6 +470,14 @@ int Serve(const core::Config& config) {
   options.grace_seconds = config.shutdown_grace_seconds;
   App& a = **app;
   options.runs_inline = [&a](const http::Request& r) { return a.dispatcher().RunsInline(r); };
+  if (!config.public_url_set && options.port == 0) {
+    // Links in the portal's messages name the port the system chooses.
+    options.on_bound = [&a, &options](uint16_t port) {
+      const bool v6 = options.host.find(':') != std::string::npos;
+      a.SetPublicUrl(
+          fmt::format("http://{}{}{}:{}", v6 ? "[" : "", options.host, v6 ? "]" : "", port));
+    };
+  }
   core::Status s = http::Serve(
       options, [&a](http::Request& r) { return a.dispatcher().Handle(r); },
       [&](uint16_t port) {

@@ -264,9 +264,11 @@ core::Status Serve(const ServerOptions& options, const RequestHandler& handler,
             .port(options.port)
             .address(options.host)
             .max_pipelined_requests(4)
-            .acceptor_post_bind_hook([&bound_port](restinio::asio_ns::ip::tcp::acceptor& acceptor) {
-              bound_port = acceptor.local_endpoint().port();
-            })
+            .acceptor_post_bind_hook(
+                [&bound_port, &options](restinio::asio_ns::ip::tcp::acceptor& acceptor) {
+                  bound_port = acceptor.local_endpoint().port();
+                  if (options.on_bound) options.on_bound(bound_port.load());
+                })
             .incoming_http_msg_limits(
                 restinio::incoming_http_msg_limits_t{}.max_body_size(options.max_body_bytes))
             .request_handler([&](restinio::request_handle_t req) {

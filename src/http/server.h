@@ -19,6 +19,8 @@ struct ServerOptions {
   // Requests for which this is true are handled on the I/O thread that read them, instead of
   // a worker: their handlers must never wait (Dispatcher::RunsInline).
   std::function<bool(const Request&)> runs_inline;
+  // Called with the port once the listening socket is bound, before any connection is taken.
+  std::function<void(uint16_t port)> on_bound;
 };
 
 using RequestHandler = std::function<Response(Request&)>;

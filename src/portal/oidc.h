@@ -103,6 +103,8 @@ class OidcService {
   const OidcProvider* Find(const std::string& id) const;
   // The address the provider sends the browser back to.
   std::string RedirectUri() const { return public_url_ + "/portal/oidc/callback"; }
+  // As PortalService::SetPublicUrl: before any request is handled.
+  void SetPublicUrl(std::string url) { public_url_ = std::move(url); }
 
   // Begins a sign-in: kNotFound (no such provider), kUnavailable (its discovery document cannot
   // be fetched or read). A login attempt lasts 10 minutes.

@@ -74,6 +74,10 @@ class PortalService {
   PortalService(storage::Database& db, audit::AuditLog& audit, const core::Clock& clock,
                 accounts::AccountService& accounts, registry::PersonService& persons, PortalOptions options);
 
+  // The address its messages' links start with, when it is known only once the server listens
+  // (`listen` with port 0 and no public_url). Before any request is handled: not thread-safe.
+  void SetPublicUrl(std::string url) { options_.public_url = std::move(url); }
+
   // kInvalidArgument naming name, email and password (12 to 256 characters). When the address
   // already has an account, nothing is created and that account's owner is sent a message
   // saying so: the answer is the same, so that no one learns who has an account here. An
