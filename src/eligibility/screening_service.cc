@@ -148,13 +148,18 @@ StatusOr<ScreeningRecord> ScreeningService::Screen(const authz::Principal& who, 
   std::vector<core::PersonId> members;
   if (request.household) {
     ASSIGN_OR_RETURN(registry::Household h, households_.Get(who, *request.household));
+    // Screened as it was on a past date: those who lived there then.
+    const std::string day = rec.as_of < Today() ? rec.as_of.ToString() : "";
     for (const auto& m : h.members) {
-      if (m.until.empty()) members.push_back(m.person);
+      if (day.empty() ? m.until.empty() : m.LivedThereOn(day)) members.push_back(m.person);
     }
     if (request.input.members.size() > members.size()) {
       return Status::InvalidArgument(
-          fmt::format("the household has {} current members, but answers were given for {}", members.size(),
-                      request.input.members.size()),
+          day.empty()
+              ? fmt::format("the household has {} current members, but answers were given for {}",
+                            members.size(), request.input.members.size())
+              : fmt::format("the household had {} members on {}, but answers were given for {}",
+                            members.size(), day, request.input.members.size()),
           {{"members", "more members than the household has"}});
     }
     rec.input.members.assign(members.size(), {});

@@ -18,10 +18,12 @@
 namespace eligibility {
 
 struct ScreeningRequest {
-  // A registered household: its current members come from the registry, in order, each with
-  // `age` worked out from a full birth date, and household_size is their number unless given.
+  // A registered household: its members come from the registry, in order, each with `age`
+  // worked out from a full birth date, and household_size is their number unless given. Its
+  // members on `as_of` for a date before today (those who lived there then), its current
+  // members otherwise.
   std::optional<core::HouseholdId> household;
-  // The answers. With a household, members[i] adds answers for its i-th current member.
+  // The answers. With a household, members[i] adds answers for its i-th member (above).
   HouseholdInput input;
   std::optional<core::Date> as_of;  // today when empty
   // False to screen a registered household without saving the screening: the portal's

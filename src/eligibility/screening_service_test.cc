@@ -1,7 +1,9 @@
 #include "eligibility/screening_service.h"
 
 #include <fmt/format.h>
+#include <gmock/gmock.h>
 #include <gtest/gtest.h>
+
 #include <nlohmann/json.hpp>
 
 #include "storage/migrations.h"
@@ -238,6 +240,59 @@ TEST_P(ScreeningServiceTest, AFormSentAgainWithTheSameAnswersGivesTheScreeningIt
   ASSERT_TRUE(service_->Screen(Staff(authz::Role::kCaseworker), req).ok());
   ASSERT_TRUE(service_->Screen(Staff(authz::Role::kCaseworker), req).ok());
   EXPECT_EQ(Count("SELECT COUNT(*) FROM screenings"), 6);
+}
+
+TEST_P(ScreeningServiceTest, APastDateIsScreenedWithThoseWhoLivedThereThen) {
+  // Obi moves out on 15 November; Nia moves in on 1 November.
+  auto household = households_->Get(Staff(authz::Role::kCaseworker), household_);
+  ASSERT_TRUE(household.ok()) << household.status().ToString();
+  const core::PersonId obi = household->members.at(1).person;
+  registry::Person nia;
+  nia.names = {{"official", "Nia", "Okafor"}};
+  nia.birth_date = core::PartialDate{1960, 3, 3};
+  auto created = persons_->Create(Staff(authz::Role::kCaseworker), nia);
+  ASSERT_TRUE(created.ok()) << created.status().ToString();
+  ASSERT_TRUE(households_
+                  ->AddMember(Staff(authz::Role::kCaseworker), household_, created->id,
+                              "grandparent", {2025, 11, 1})
+                  .ok());
+  ASSERT_TRUE(
+      households_->EndMembership(Staff(authz::Role::kCaseworker), household_, obi, {2025, 11, 15})
+          .ok());
+  auto size_and_ages = [&](std::optional<core::Date> as_of) {
+    ScreeningRequest req;
+    req.household = household_;
+    req.as_of = as_of;
+    auto r = service_->Screen(Staff(authz::Role::kCaseworker), req);
+    EXPECT_TRUE(r.ok()) << r.status().ToString();
+    std::vector<std::string> out;
+    if (!r.ok()) return out;
+    for (const auto& [k, v] : r->input.values) {
+      if (k == "household_size") out.push_back(v);
+    }
+    for (const auto& m : r->input.members) {
+      for (const auto& [k, v] : m) {
+        if (k == "age") out.push_back(v);
+      }
+    }
+    return out;
+  };
+  // Today: Ada and Nia. On 1 October: Ada and Obi, with their ages then. On 10 November, all three
+  // (in the order of the household: its current members first).
+  EXPECT_EQ(size_and_ages(std::nullopt), (std::vector<std::string>{"2", "35", "65"}));
+  EXPECT_EQ(size_and_ages(core::Date{2025, 10, 1}), (std::vector<std::string>{"2", "35", "3"}));
+  EXPECT_EQ(size_and_ages(core::Date{2025, 11, 10}),
+            (std::vector<std::string>{"3", "35", "65", "3"}));
+  // On the day Obi left, he is no longer counted.
+  EXPECT_EQ(size_and_ages(core::Date{2025, 11, 15}), (std::vector<std::string>{"2", "35", "65"}));
+  // Answers for more members than lived there then are refused, naming the date.
+  ScreeningRequest req;
+  req.household = household_;
+  req.as_of = core::Date{2025, 10, 1};
+  req.input.members = {{}, {}, {}};
+  auto r = service_->Screen(Staff(authz::Role::kCaseworker), req);
+  EXPECT_EQ(r.status().code(), StatusCode::kInvalidArgument);
+  EXPECT_THAT(r.status().message(), ::testing::HasSubstr("had 2 members on 2025-10-01"));
 }
 
 TEST_P(ScreeningServiceTest, InlineHouseholdIsScreenedButNotSaved) {

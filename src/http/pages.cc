@@ -842,11 +842,27 @@ void AddResults(const PageDeps& deps, const Context& ctx, json& d, const std::st
 void AddApplyForm(const PageDeps& deps, const Context& ctx, json& d, const eligibility::ScreeningRecord& r);
 
 void AddScreeningPages(Router& router, const PageDeps& deps) {
+  // The day whose members a registered household is screened with, for the date typed in the
+  // form: that date when it is before today (those who lived there then), else "" (today's
+  // members), as ScreeningService::Screen counts them.
+  auto members_day = [&deps](const std::string& typed) -> std::string {
+    auto d = core::Date::Parse(Trim(typed));
+    return d.ok() && *d < deps.screenings->Today() ? d->ToString() : "";
+  };
+  auto members_on = [](const registry::Household& h, const std::string& day) {
+    std::vector<const registry::Membership*> out;
+    for (const auto& m : h.members) {
+      if (day.empty() ? m.until.empty() : m.LivedThereOn(day)) out.push_back(&m);
+    }
+    return out;
+  };
   // The form (and, after a POST, the results under it). `household` links it to a registered
   // household, whose members and ages come from the registry.
-  auto render = [&deps](Context& ctx, const std::multimap<std::string, std::string>& form,
-                        std::optional<core::HouseholdId> household, const eligibility::ScreeningRecord* done,
-                        const std::vector<core::FieldError>& field_errors) -> Response {
+  auto render = [&deps, members_day, members_on](
+                    Context& ctx, const std::multimap<std::string, std::string>& form,
+                    std::optional<core::HouseholdId> household,
+                    const eligibility::ScreeningRecord* done,
+                    const std::vector<core::FieldError>& field_errors) -> Response {
     const eligibility::RuleSet& rules = deps.screenings->rules();
     json d = Common(deps, ctx, "Screen for every program", "screening");
     std::map<std::string, std::string> errors;
@@ -892,8 +908,11 @@ void AddScreeningPages(Router& router, const PageDeps& deps) {
                                                   {{"id", std::to_string(household->value)}})
                                 : h->name;
       d["household_href"] = fmt::format("/households/{}", household->value);
-      for (const auto& m : h->members) {
-        if (!m.until.empty()) continue;
+      // Its members on the date to screen on: one row each.
+      const std::string day = members_day(as_of);
+      if (!day.empty()) d["members_on"] = day;
+      for (const registry::Membership* mp : members_on(*h, day)) {
+        const registry::Membership& m = *mp;
         member_names.push_back(m.name_withheld
                                    ? page_support::T(deps, ctx, "Client {id, number, ::group-off}",
                                                      {{"id", std::to_string(m.person.value)}})
@@ -934,10 +953,18 @@ void AddScreeningPages(Router& router, const PageDeps& deps) {
                          {"has_checks", true}});
     }
     d["members"] = std::move(members);
-    d["members_hint"] = page_support::T(
-        deps, ctx,
-        household ? "Ages come from each member's date of birth."
-                  : "Fill in one row for each person in the household, starting with the applicant.");
+    d["members_hint"] =
+        d.contains("members_on")
+            ? page_support::T(deps, ctx,
+                              "The people who lived in the household on {date}. Ages on that date "
+                              "come from each "
+                              "member's date of birth.",
+                              {{"date", d["members_on"].get<std::string>()}})
+            : page_support::T(
+                  deps, ctx,
+                  household ? "Ages come from each member's date of birth."
+                            : "Fill in one row for each person in the household, starting with the "
+                              "applicant.");
     if (done != nullptr) {
       AddResults(deps, ctx, d, done->result_json, rules, deps.accounts);
       if (done->id) {
@@ -966,7 +993,8 @@ void AddScreeningPages(Router& router, const PageDeps& deps) {
   router.Add({"GET", "/screening", Auth::kPage, "", [render, household_param](Context& ctx) {
                 return render(ctx, {}, household_param(ctx), nullptr, {});
               }});
-  router.Add({"POST", "/screening", Auth::kPage, "", [&deps, render, household_param](Context& ctx) {
+  router.Add({"POST", "/screening", Auth::kPage, "",
+              [&deps, render, household_param, members_day, members_on](Context& ctx) {
                 auto form = ParseForm(ctx.request.body);
                 const eligibility::RuleSet& rules = deps.screenings->rules();
                 eligibility::ScreeningRequest req;
@@ -975,7 +1003,8 @@ void AddScreeningPages(Router& router, const PageDeps& deps) {
                 const std::string as_of = Trim(FormValue(form, "as_of"));
                 if (!as_of.empty()) {
                   auto d = core::Date::Parse(as_of);
-                  if (d.ok()) req.as_of = *d;
+                  if (d.ok())
+                    req.as_of = *d;
                   else
                     errors.push_back({"as_of", "Enter the date to screen on like 2025-10-01"});
                 }
@@ -992,7 +1021,8 @@ void AddScreeningPages(Router& router, const PageDeps& deps) {
                 if (req.household) {
                   for (int i = 0; i < 50; ++i) {
                     bool any = false;
-                    for (const auto& [k, v] : form) any = any || k.rfind(fmt::format("m{}.", i), 0) == 0;
+                    for (const auto& [k, v] : form)
+                      any = any || k.rfind(fmt::format("m{}.", i), 0) == 0;
                     if (any) rows = i + 1;
                   }
                 }
@@ -1025,9 +1055,41 @@ void AddScreeningPages(Router& router, const PageDeps& deps) {
                   // One row per current member; the registry fills in what the form leaves out.
                   auto h = deps.households.Get(ctx.Who(), *req.household);
                   if (!h.ok()) return ErrorFor(deps, ctx, h.status());
-                  size_t current = 0;
-                  for (const auto& m : h->members) current += m.until.empty() ? 1 : 0;
-                  req.input.members.resize(std::min(req.input.members.size(), current));
+                  // The rows were shown for the members on one day (members_on; today's when
+                  // empty); the date typed since may be one with other members.
+                  const std::string day = members_day(as_of);
+                  const auto rows_for = members_on(*h, FormValue(form, "members_on"));
+                  const auto screened = members_on(*h, day);
+                  auto people = [](const std::vector<const registry::Membership*>& ms) {
+                    std::vector<int64_t> out;
+                    for (const auto* m : ms) out.push_back(m->person.value);
+                    return out;
+                  };
+                  if (people(rows_for) != people(screened)) {
+                    std::multimap<std::string, std::string> kept;
+                    for (const auto& [k, v] : form) {
+                      if (!(k.size() > 1 && k[0] == 'm' &&
+                            std::isdigit(static_cast<unsigned char>(k[1]))))
+                        kept.emplace(k, v);
+                    }
+                    return render(
+                        ctx, kept, req.household, nullptr,
+                        {{"household",
+                          day.empty()
+                              ? page_support::T(
+                                    deps, ctx,
+                                    "The household's members today are not the ones of the date "
+                                    "the "
+                                    "rows were for, so their answers were not used: the rows are "
+                                    "today's members now. Answer for them and screen again")
+                              : page_support::T(
+                                    deps, ctx,
+                                    "The household had other members on {date}, so the answers in "
+                                    "the rows were not used: the rows are that day's members now. "
+                                    "Answer for them and screen again",
+                                    {{"date", day}})}});
+                  }
+                  req.input.members.resize(std::min(req.input.members.size(), screened.size()));
                   if (const std::string v = FormValue(form, "household_version");
                       !v.empty() && v != std::to_string(h->version)) {
                     return render(

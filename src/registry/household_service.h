@@ -24,6 +24,12 @@ struct Membership {
   std::string since;         // YYYY-MM-DD
   std::string until;
   bool name_withheld = false;  // the reader may not see the member's names: `name` is empty
+
+  // Whether they lived in the household on `day` (YYYY-MM-DD): from `since`, until the day
+  // before `until` (the day they left, or moved, is their new household's).
+  bool LivedThereOn(const std::string& day) const {
+    return since <= day && (until.empty() || day < until);
+  }
 };
 
 // The relationships a member may have (see Membership), in the order forms offer them.

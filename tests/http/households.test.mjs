@@ -279,6 +279,41 @@ test('a screening form sent again (a reload) shows the screening it saved instea
     await count(`household_members WHERE household_id = ${household} AND end_date IS NULL`), 'recorded once');
 });
 
+test('a screening on a past date has a row for each member who lived there then, and screens them', T, async () => {
+  const head = await person('Amani', 'Were', '1970-01-01');
+  const lodger = await person('Baraka', 'Were', '1990-01-01');
+  const h = (await worker.post('/api/v1/households', { name: 'The Were household' })).body.id;
+  assert.equal((await worker.post(`/api/v1/households/${h}/members`, { person_id: head, relationship: 'head', since: '2020-01-01' })).status, 200);
+  assert.equal((await worker.post(`/api/v1/households/${h}/members`, { person_id: lodger, relationship: 'lodger', since: '2024-01-01' })).status, 200);
+  const rows = (html) => [...html.matchAll(/<legend class="govuk-fieldset__legend[^"]*">([^<]+)<\/legend>/g)].map((m) => m[1]).filter((t) => /Were/.test(t));
+  const form = await worker.get(`/screening?household=${h}`);
+  assert.deepEqual(rows(form.text), ['Amani Were', 'Baraka Were']);
+  const field = (html, name) => new RegExp(`name="${name}" value="([^"]*)"`).exec(html)?.[1];
+  const post = (html, fields) => worker.req('POST', `/screening?household=${h}`, {
+    body: new URLSearchParams({
+      csrf_token: hiddenCsrf(html), household_version: field(html, 'household_version'), form_token: field(html, 'form_token'),
+      ...(field(html, 'members_on') ? { members_on: field(html, 'members_on') } : {}), ...fields,
+    }).toString(),
+    headers: { 'Content-Type': 'application/x-www-form-urlencoded' },
+  });
+  const screenings = () => count(`screenings WHERE household_id = ${h}`);
+  // The rows were today's; on 1 June 2023 only Amani lived there: the rows are redone, nothing saved.
+  const redone = await post(form.text, { as_of: '2023-06-01', 'in.earned_income': '800', 'm1.age': '33' });
+  assert.equal(redone.status, 400);
+  assert.deepEqual(summary(redone.text), ['#members-hint The household had other members on 2023-06-01, so the answers in the rows were not used: the rows are that day&apos;s members now. Answer for them and screen again']);
+  assert.deepEqual(rows(redone.text), ['Amani Were']);
+  assert.match(redone.text, /The people who lived in the household on 2023-06-01\./);
+  assert.match(redone.text, /name="in\.earned_income"[^>]*value="800"/, 'the household\'s answers are kept');
+  assert.equal(await screenings(), 0);
+  // Sent again, for that day's members: screened as a household of one, with Amani's age then.
+  const done = await post(redone.text, { as_of: '2023-06-01', 'in.earned_income': '800' });
+  assert.equal(done.status, 200, summary(done.text).join('; '));
+  assert.equal(await screenings(), 1);
+  const input = JSON.parse(await sql(db, `SELECT input FROM screenings WHERE household_id = ${h}`));
+  assert.equal(input.values.household_size, '1');
+  assert.deepEqual(input.members, [{ age: '53' }]);
+});
+
 test('a household page is recorded once for each membership it shows, not once more for its screenings', T, async () => {
   const household = Number(await sql(db, `SELECT household_id FROM household_members WHERE person_id = ${adult} AND end_date IS NULL`));
   // One entry for each membership listed (a member who left and came back is listed twice).
