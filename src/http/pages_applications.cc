@@ -160,8 +160,8 @@ json ViewData(const PageDeps& deps, const Context& ctx, const cases::Application
         {{"id", p.id},
          {"application_id", a.id},
          {"program", p.expedited
-                         ? T(deps, ctx, "{program} (expedited)", {{"program", p.program_name}})
-                         : p.program_name},
+                         ? T(deps, ctx, "{program} (expedited)", {{"program", T(deps, ctx, p.program_name)}})
+                         : T(deps, ctx, p.program_name)},
          {"agency", p.agency_name},
          {"screened", ScreenedText(deps, ctx, p.screened)},
          {"state", StateLabel(deps, ctx, p.state)},
@@ -217,7 +217,7 @@ void AddApplicationPages(Router& router, const PageDeps& deps) {
                   for (const auto& p : a.parts) {
                     items.push_back({{"application_id", a.id},
                                      {"applicant", a.applicant_name},
-                                     {"program", p.program_name},
+                                     {"program", T(deps, ctx, p.program_name)},
                                      {"expedited", p.expedited},
                                      {"received", p.received.ToString()},
                                      {"due", p.due.ToString()},

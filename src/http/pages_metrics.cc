@@ -293,7 +293,7 @@ void AddMetricsPages(Router& router, const PageDeps& deps) {
                 });
                 json take_up = json::array();
                 for (const auto& t : m->take_up) {
-                  take_up.push_back({{"key", t.program_name}, {"value", Shown(deps, ctx, t.enrolled, k)}});
+                  take_up.push_back({{"key", T(deps, ctx, t.program_name)}, {"value", Shown(deps, ctx, t.enrolled, k)}});
                 }
                 if (!m->take_up.empty()) {
                   take_up.push_back(row("All the agency's programs", Shown(deps, ctx, m->take_up_all, k)));

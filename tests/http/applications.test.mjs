@@ -245,6 +245,8 @@ test('the agency deciding a part reads the answers on the application, without a
   const es = await state.req('GET', path, { headers: { 'Accept-Language': 'es' } });
   assert.match(es.text, /\$1250,50/);
   assert.match(es.text, /Las respuestas dadas en la evaluación/);
+  // The program's name in the page's language too.
+  assert.match(es.text, /SNAP \(Programa de Asistencia Nutricional Suplementaria\)/);
   // Only the state's refused read of the screening above was recorded: none by the page.
   assert.equal(await refusals(), before + 2);
   // The agency that made the screening is offered it.
