@@ -300,12 +300,17 @@ Status HouseholdService::AddMemberIn(storage::Transaction& tx, const authz::Prin
             .status());
     RETURN_IF_ERROR(NotifyOtherMembers(tx, who, c.Int(1), person));
   }
-  RETURN_IF_ERROR(
-      tx.Execute(
-            "INSERT INTO household_members (household_id, person_id, relationship, start_date, "
-            "created_at) VALUES (?, ?, ?, ?, ?)",
-            {id.value, person.value, relationship, since_text, clock_.Now().micros})
-          .status());
+  ASSIGN_OR_RETURN(
+      storage::Rows added,
+      tx.Query("INSERT INTO household_members (household_id, person_id, relationship, start_date, "
+               "created_at) VALUES (?, ?, ?, ?, ?) RETURNING id",
+               {id.value, person.value, relationship, since_text, clock_.Now().micros}));
+  // The memberships this move ended name it, so that removing it as a mistake restores them.
+  for (const auto& c : current) {
+    RETURN_IF_ERROR(tx.Execute("UPDATE household_members SET ended_by = ? WHERE id = ?",
+                               {added.at(0).Int(0), c.Int(0)})
+                        .status());
+  }
   RETURN_IF_ERROR(
       tx.Execute("UPDATE households SET version = version + 1 WHERE id = ?", {id.value}).status());
   RETURN_IF_ERROR(outbox_.Append(
@@ -432,6 +437,60 @@ bool HouseholdService::MaySee(const authz::Principal& who, core::HouseholdId id)
     return RequireWholeHousehold(tx, who, id, core::PersonId{}, d);
   });
   return s.ok() && d.allowed;
+}
+
+StatusOr<RemovedMembership> HouseholdService::RemoveMistake(const authz::Principal& who, core::HouseholdId id,
+                                                            core::PersonId person, const std::string& reason,
+                                                            const MembershipCheck& check) {
+  const size_t length = core::Utf8Length(reason);
+  const bool blank = reason.find_first_not_of(" \t\r\n") == std::string::npos;
+  if (blank || length > 500 || core::HasControlCharacter(reason)) {
+    return Status::InvalidArgument(
+        "the removal has invalid fields",
+        {{"reason", blank ? "say what the mistake was, so that others can see why"
+                    : length > 500 ? "must be at most 500 characters long"
+                                   : "must be one line of text, without control characters"}});
+  }
+  authz::Decision d = Decide(who, authz::Operation::kUpdate, person, nullptr);
+  RemovedMembership out;
+  RETURN_IF_ERROR(db_.Write([&](storage::Transaction& tx) -> Status {
+    RETURN_IF_ERROR(RequireWholeHousehold(tx, who, id, person, d));
+    RETURN_IF_ERROR(audit_.Append(tx, who, {"household.remove_member", "household", std::to_string(id.value), person,
+                                            d.allowed,
+                                            d.allowed ? "added by mistake: " + reason : d.reason}));
+    if (!d.allowed) return Status::Ok();
+    RETURN_IF_ERROR(CheckVersion(tx, id, check));
+    ASSIGN_OR_RETURN(storage::Rows m,
+                     tx.Query("SELECT id FROM household_members WHERE household_id = ? AND person_id = ? "
+                              "AND end_date IS NULL",
+                              {id.value, person.value}));
+    if (m.empty()) return Status::NotFound("the client is not a current member of this household");
+    const int64_t membership = m[0].Int(0);
+    RETURN_IF_ERROR(tx.Execute("DELETE FROM household_members WHERE id = ?", {membership}).status());
+    // The household the mistaken add moved them out of is theirs again.
+    ASSIGN_OR_RETURN(storage::Rows ended,
+                     tx.Query("SELECT id, household_id FROM household_members WHERE ended_by = ?", {membership}));
+    for (const auto& e : ended) {
+      RETURN_IF_ERROR(
+          tx.Execute("UPDATE household_members SET end_date = NULL, ended_by = NULL WHERE id = ?", {e.Int(0)})
+              .status());
+      RETURN_IF_ERROR(
+          tx.Execute("UPDATE households SET version = version + 1 WHERE id = ?", {e.Int(1)}).status());
+      RETURN_IF_ERROR(NotifyOtherMembers(tx, who, e.Int(1), person));
+      out.restored = core::HouseholdId{e.Int(1)};
+    }
+    RETURN_IF_ERROR(tx.Execute("UPDATE households SET version = version + 1 WHERE id = ?", {id.value}).status());
+    RETURN_IF_ERROR(outbox_.Append(tx, "household.member_removed", "household", std::to_string(id.value),
+                                   fmt::format(R"({{"household_id":{},"person_id":{}}})", id.value, person.value)));
+    RETURN_IF_ERROR(
+        NotifyAgencies(tx, person, who.agency, "household.member_removed", {"household"}, 0, clock_.Now()).status());
+    RETURN_IF_ERROR(NotifyOtherMembers(tx, who, id.value, person));
+    ASSIGN_OR_RETURN(out.household, Load(tx, id));
+    WithholdNames(tx, who, out.household);
+    return Status::Ok();
+  }));
+  if (!d.allowed) return Status::PermissionDenied(d.reason);
+  return out;
 }
 
 StatusOr<Household> HouseholdService::EndMembership(const authz::Principal& who,

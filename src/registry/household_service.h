@@ -61,6 +61,13 @@ struct Household {
   bool name_withheld = false;
 };
 
+// What HouseholdService::RemoveMistake did: the household without the membership, and the
+// household the person lives in again, if the mistaken add had moved them out of one.
+struct RemovedMembership {
+  Household household;
+  std::optional<core::HouseholdId> restored;
+};
+
 // Households, their members and moves between households. Gated and audited like persons:
 // reading a household reads each member's household data. Thread-safe.
 class HouseholdService {
@@ -104,6 +111,16 @@ class HouseholdService {
   core::StatusOr<Household> EndMembership(const authz::Principal& who, core::HouseholdId id,
                                           core::PersonId person, core::Date until,
                                           const MembershipCheck& check = {});
+  // Takes back a membership added by mistake (the wrong client number typed): `person`'s current
+  // membership of household `id` is removed, as if never made, and a household the add had moved
+  // them out of is theirs again (that membership current once more). `reason` (1 to 500
+  // characters, one line) says what the mistake was; it is kept in the audit entry. Checked as
+  // EndMembership is; the agencies that know the person and the other members are told
+  // (`household.member_removed`, `household.changed`). kNotFound when they are not a current
+  // member.
+  core::StatusOr<RemovedMembership> RemoveMistake(const authz::Principal& who, core::HouseholdId id,
+                                                  core::PersonId person, const std::string& reason,
+                                                  const MembershipCheck& check = {});
   // Whether `who` would be shown household `id` whole (Get refuses a household one member of
   // which the reader may not see): for a link to it. Decides without recording anything and
   // releases nothing.

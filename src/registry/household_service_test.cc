@@ -192,6 +192,56 @@ TEST_F(HouseholdServiceTest, AMoveEndsThePreviousMembershipAndBumpsBothVersions)
   EXPECT_EQ(view->household->id, second.id);
 }
 
+TEST_F(HouseholdServiceTest, AMoveMadeByMistakeIsTakenBackAndTheirHouseholdIsTheirsAgain) {
+  Household first = MustCreate("First");
+  Household second = MustCreate("Second");
+  MustAdd(first.id, amara_, "head", D(2020, 1, 1));
+  MustAdd(second.id, chidi_, "head", D(2021, 1, 1));
+  // The wrong client number: Amara is moved into the second household.
+  Household wrong = MustAdd(second.id, amara_, "partner", D(2024, 6, 1));
+  const int64_t first_version = MustGet(first.id).version;
+
+  // A reason is needed.
+  auto no_reason = households_->RemoveMistake(Caseworker(), second.id, amara_, "  ");
+  EXPECT_EQ(no_reason.status().code(), StatusCode::kInvalidArgument);
+  EXPECT_EQ(no_reason.status().fields().at(0).field, "reason");
+  // A stale form changes nothing.
+  auto stale = households_->RemoveMistake(Caseworker(), second.id, amara_, "Typed 41 for 14",
+                                          {.version = wrong.version - 1});
+  EXPECT_EQ(stale.status().code(), StatusCode::kAborted);
+  // Someone who may not change households is refused, recorded, and nothing changes.
+  auto refused = households_->RemoveMistake(Governance(), second.id, amara_, "Typed 41 for 14");
+  EXPECT_EQ(refused.status().code(), StatusCode::kPermissionDenied);
+  EXPECT_EQ(Count("SELECT COUNT(*) FROM household_members WHERE person_id = ? AND household_id = ? AND end_date IS NULL",
+                  {amara_.value, second.id.value}),
+            1);
+
+  auto removed = households_->RemoveMistake(Caseworker(), second.id, amara_, "Typed 41 for 14",
+                                            {.version = wrong.version});
+  ASSERT_TRUE(removed.ok()) << removed.status().ToString();
+  // Gone from the second household, as if never added, and living in the first again.
+  EXPECT_THAT(Members(removed->household), ElementsAre(M(chidi_, "head", "2021-01-01")));
+  ASSERT_TRUE(removed->restored.has_value());
+  EXPECT_EQ(*removed->restored, first.id);
+  Household back = MustGet(first.id);
+  EXPECT_THAT(Members(back), ElementsAre(M(amara_, "head", "2020-01-01")));
+  EXPECT_EQ(back.version, first_version + 1);
+  EXPECT_EQ(Count("SELECT COUNT(*) FROM household_members WHERE person_id = ?", {amara_.value}), 1);
+  EXPECT_EQ(Count("SELECT COUNT(*) FROM audit_log WHERE action = 'household.remove_member' AND allowed = 1 AND "
+                  "reason = 'added by mistake: Typed 41 for 14'"),
+            1);
+  EXPECT_EQ(Count("SELECT COUNT(*) FROM audit_log WHERE action = 'household.remove_member' AND allowed = 0"), 1);
+  EXPECT_EQ(Count("SELECT COUNT(*) FROM outbox WHERE type = 'household.member_removed'"), 1);
+  // Not a member any more: nothing to remove.
+  EXPECT_EQ(households_->RemoveMistake(Caseworker(), second.id, amara_, "Again").status().code(),
+            StatusCode::kNotFound);
+  // A member added without a move is simply removed; a membership that ended is not a mistake to take back.
+  Household third = MustCreate("Third");
+  MustAdd(third.id, amara_, "head", D(2020, 1, 1));  // moves her again
+  auto plain = households_->RemoveMistake(Caseworker(), first.id, amara_, "Wrong");
+  EXPECT_EQ(plain.status().code(), StatusCode::kNotFound);
+}
+
 TEST_F(HouseholdServiceTest, AddingTheSameCurrentMemberTwiceIsAlreadyExists) {
   Household h = MustCreate("Okonkwo family");
   MustAdd(h.id, amara_, "head", D(2020, 1, 1));

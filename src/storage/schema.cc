@@ -1127,6 +1127,12 @@ CREATE INDEX outbox_aggregate_pending ON outbox (aggregate_type, aggregate_id, i
 ALTER TABLE screenings ADD COLUMN form_token TEXT;
 CREATE UNIQUE INDEX screenings_form_token ON screenings (created_by, form_token) WHERE form_token IS NOT NULL;
 )sql"},
+      // A membership ended by the person's move into another household names the membership that
+      // moved them (registry/household_service.h, RemoveMistake): removing that one as a mistake
+      // gives the person their household back.
+      {50, "memberships ended by a move", R"sql(
+ALTER TABLE household_members ADD COLUMN ended_by BIGINT;
+)sql"},
   };
   return *migrations;
 }
