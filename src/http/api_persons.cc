@@ -298,6 +298,28 @@ void AddPersonRoutes(Router& router, registry::PersonService& persons, registry:
                 return JsonResponse(200, HouseholdBody(*h));
               }});
 
+  router.Add({"POST", "/api/v1/households/{id}/members/{person_id}/remove", Auth::kApi,
+              "removeHouseholdMember", [&households](Context& ctx) {
+                auto id = ParseId(ctx.Param("id"), "id");
+                if (!id.ok()) return Fail(id.status(), ctx);
+                auto person = ParseId(ctx.Param("person_id"), "person_id");
+                if (!person.ok()) return Fail(person.status(), ctx);
+                auto body = ParseJsonObject(ctx.request);
+                if (!body.ok()) return Fail(body.status(), ctx);
+                JsonReader r(*body);
+                r.RejectUnknown({"reason"});
+                std::string reason = r.String("reason", true, 500);
+                if (auto s = r.Finish("the removal has invalid fields"); !s.ok())
+                  return Fail(s, ctx);
+                auto removed = households.RemoveMistake(ctx.Who(), core::HouseholdId{*id},
+                                                        core::PersonId{*person}, reason);
+                if (!removed.ok()) return Fail(removed.status(), ctx);
+                json out = HouseholdBody(removed->household);
+                out["restored_household_id"] =
+                    removed->restored ? json(removed->restored->value) : json(nullptr);
+                return JsonResponse(200, out);
+              }});
+
   router.Add({"POST", "/api/v1/source-records/batch", Auth::kApi, "putSourceRecordBatch", [&persons](Context& ctx) {
                 auto body = ParseJsonObject(ctx.request);
                 if (!body.ok()) return Fail(body.status(), ctx);

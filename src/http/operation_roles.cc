@@ -34,6 +34,7 @@ const std::vector<std::pair<std::string, std::vector<authz::Role>>>& OperationRo
       {"createHousehold", kClient},
       {"addHouseholdMember", kClient},
       {"endHouseholdMembership", kClient},
+      {"removeHouseholdMember", kClient},
       {"matchPerson", kClient},
       {"decideMatchReview", kCasework},
       {"putSourceRecordBatch", kClient},

@@ -170,6 +170,7 @@ Response HouseholdPage(const PageDeps& deps, const Context& ctx, int64_t id, int
               {"since", m.since}};
     if (m.until.empty()) {
       o["end_href"] = fmt::format("/households/{}/members/{}/end", id, m.person.value);
+      o["remove_href"] = fmt::format("/households/{}/members/{}/remove", id, m.person.value);
     } else {
       o["until"] = m.until;
     }
@@ -290,6 +291,30 @@ Response EndPage(const PageDeps& deps, const Context& ctx, int64_t id, int64_t p
   d["version"] = std::to_string(h->version);
   AddErrors(d, "end", errors);
   return Render(deps, status, "household_end", d);
+}
+
+// The form to take back a membership added by mistake, holding `form` and showing `errors`.
+Response RemovePage(const PageDeps& deps, const Context& ctx, int64_t id, int64_t person,
+                    int status, const Form& form, const std::vector<core::FieldError>& errors) {
+  auto h = deps.households.Get(ctx.Who(), core::HouseholdId{id});
+  if (!h.ok()) return ErrorFor(deps, ctx, h.status());
+  const auto current = std::find_if(
+      h->members.begin(), h->members.end(),
+      [&](const registry::Membership& m) { return m.person.value == person && m.until.empty(); });
+  if (current == h->members.end()) {
+    return ErrorFor(deps, ctx,
+                    core::Status::NotFound("The person is not a member of this household"));
+  }
+  json d = Common(deps, ctx, "Remove a member added by mistake", "clients");
+  d["member"] = MemberName(deps, ctx, *h, current->person);
+  d["since"] = current->since;
+  d["household_href"] = fmt::format("/households/{}", id);
+  d["action"] = fmt::format("/households/{}/members/{}/remove", id, person);
+  d["end_href"] = fmt::format("/households/{}/members/{}/end", id, person);
+  d["f_reason"] = FormValue(form, "reason");
+  d["version"] = std::to_string(h->version);
+  AddErrors(d, "remove", errors);
+  return Render(deps, status, "household_remove", d);
 }
 
 // The page's error when the household changed after the form was shown.
@@ -438,6 +463,65 @@ void AddHouseholdPages(Router& router, const PageDeps& deps) {
              T(deps, ctx, "{member} left the household on {date}",
                {{"member", MemberName(deps, ctx, *done, core::PersonId{*person})},
                 {"date", until->ToString()}});
+         return Response::Redirect(
+             fmt::format("/households/{}?{}", *id, SignedQuery(ctx, "done", said)));
+       }});
+
+  router.Add(
+      {"GET", "/households/{id}/members/{person}/remove", Auth::kPage, "", [&deps](Context& ctx) {
+         auto id = ParseId(ctx.Param("id"), "id");
+         auto person = ParseId(ctx.Param("person"), "person");
+         if (!id.ok() || !person.ok())
+           return ErrorFor(deps, ctx, core::Status::NotFound("There is no such record"));
+         return RemovePage(deps, ctx, *id, *person, 200, {}, {});
+       }});
+
+  router.Add(
+      {"POST", "/households/{id}/members/{person}/remove", Auth::kPage, "", [&deps](Context& ctx) {
+         auto id = ParseId(ctx.Param("id"), "id");
+         auto person = ParseId(ctx.Param("person"), "person");
+         if (!id.ok() || !person.ok())
+           return ErrorFor(deps, ctx, core::Status::NotFound("There is no such record"));
+         if (auto may =
+                 deps.households.CheckChange(ctx.Who(), "household.remove_member",
+                                             core::HouseholdId{*id}, core::PersonId{*person});
+             !may.ok()) {
+           return ErrorFor(deps, ctx, may);
+         }
+         const Form form = ParseForm(ctx.request.body);
+         const std::string reason = Trim(FormValue(form, "reason"));
+         if (reason.empty()) {
+           return RemovePage(
+               deps, ctx, *id, *person, 400, form,
+               {{"reason", T(deps, ctx, "Say what the mistake was, so that others can see why")}});
+         }
+         // The name as the household shows it, before the membership is gone.
+         std::string name;
+         if (auto before = deps.households.Get(ctx.Who(), core::HouseholdId{*id}); before.ok()) {
+           name = MemberName(deps, ctx, *before, core::PersonId{*person});
+         }
+         auto done = deps.households.RemoveMistake(ctx.Who(), core::HouseholdId{*id},
+                                                   core::PersonId{*person}, reason, CheckOf(form));
+         if (done.status().code() == core::StatusCode::kAborted ||
+             done.status().code() == core::StatusCode::kNotFound) {
+           return HouseholdPage(deps, ctx, *id, 409, {}, Stale(deps, ctx));
+         }
+         if (done.status().code() == core::StatusCode::kInvalidArgument) {
+           return RemovePage(
+               deps, ctx, *id, *person, 400, form,
+               {{"reason",
+                 T(deps, ctx, "Say what the mistake was in one line of up to 500 characters")}});
+         }
+         if (!done.ok()) return ErrorFor(deps, ctx, done.status());
+         const std::string said =
+             done->restored
+                 ? T(deps, ctx,
+                     "{member} was removed from the household, as added by mistake, and lives in "
+                     "household "
+                     "{household, number, ::group-off} again",
+                     {{"member", name}, {"household", std::to_string(done->restored->value)}})
+                 : T(deps, ctx, "{member} was removed from the household, as added by mistake",
+                     {{"member", name}});
          return Response::Redirect(
              fmt::format("/households/{}?{}", *id, SignedQuery(ctx, "done", said)));
        }});

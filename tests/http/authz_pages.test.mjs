@@ -51,6 +51,8 @@ const who = {};  // role → {cookie, csrf, actor}
 const api = {};  // role → an API client of the same account, for set-up
 const ids = {};
 let seq = 0;
+// Each target has a value of its own: an agency has one target of each value.
+let targets = 0;
 let slotHour = 72;  // each fresh slot an hour after the one before, from three days ahead
 
 async function sqlWrite(statement) {
@@ -78,7 +80,7 @@ const fresh = {
   },
   async target() {
     return (await ok(await api.manager.post(`/api/v1/agencies/${ids.agency}/service-targets`,
-      { metric: 'satisfied_percent', comparison: 'at_least', value: 50 + (++seq % 40) }))).id;
+      { metric: 'satisfied_percent', comparison: 'at_least', value: 40 + (++targets) }))).id;
   },
   async outcome() {
     return (await ok(await api.governance.post('/api/v1/outcomes', { name: `Pages outcome ${++seq}` }))).id;
@@ -182,6 +184,8 @@ const kRules = {
   'POST /households/{id}/members': { allow: CLIENT, count: 'SELECT count(*) FROM household_members' },
   'GET /households/{id}/members/{person}/end': { allow: CLIENT },
   'POST /households/{id}/members/{person}/end': { allow: CLIENT, count: 'SELECT count(*) FROM household_members WHERE end_date IS NULL' },
+  'GET /households/{id}/members/{person}/remove': { allow: CLIENT },
+  'POST /households/{id}/members/{person}/remove': { allow: CLIENT, count: 'SELECT count(*) FROM household_members' },
   'GET /clients/{id}/household/new': { allow: CLIENT },
   'POST /clients/{id}/household/new': { allow: CLIENT, count: 'SELECT count(*) FROM households' },
   // Possible duplicates: casework roles; the trust's list holds only pairs of its own records.

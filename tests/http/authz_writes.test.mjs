@@ -209,6 +209,15 @@ const kRules = {
       return { url: `/api/v1/households/${h}/members/${p}/end`, body: { until: '2022-01-01' } };
     },
   },
+  removeHouseholdMember: {
+    allow: CLIENT,
+    make: async () => {
+      const h = await fx.household();
+      const p = await fx.person();
+      await ok(await client.caseworker.post(`/api/v1/households/${h}/members`, { person_id: p, relationship: 'head', since: '2021-01-01' }));
+      return { url: `/api/v1/households/${h}/members/${p}/remove`, body: { reason: 'Typed the wrong client number' } };
+    },
+  },
   // Matching shows likely persons only as the gate allows each: the trust finds none of the city's.
   matchPerson: { allow: OWN, make: async () => ({ body: { person: personBody() } }) },
   decideMatchReview: {

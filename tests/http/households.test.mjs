@@ -314,6 +314,46 @@ test('a screening on a past date has a row for each member who lived there then,
   assert.deepEqual(input.members, [{ age: '53' }]);
 });
 
+test('a member added by mistake is taken back, and gets back the household the mistake moved them out of', T, async () => {
+  const mine = await person('Chebet', 'Rono', '1981-01-01');
+  const stranger = await person('Kiprop', 'Rono', '1975-01-01');
+  const ours = (await worker.post('/api/v1/households', { name: 'The Rono household' })).body.id;
+  const theirs = (await worker.post('/api/v1/households', { name: 'Kiprop\'s household' })).body.id;
+  assert.equal((await worker.post(`/api/v1/households/${ours}/members`, { person_id: mine, relationship: 'head', since: '2020-01-01' })).status, 200);
+  assert.equal((await worker.post(`/api/v1/households/${theirs}/members`, { person_id: stranger, relationship: 'head', since: '2018-01-01' })).status, 200);
+  // The wrong number typed and the move confirmed: the stranger now lives in ours.
+  assert.equal((await worker.post(`/api/v1/households/${ours}/members`, { person_id: stranger, relationship: 'partner', since: '2025-01-01' })).status, 200);
+  const page = await worker.get(`/households/${ours}`);
+  assert.match(page.text, new RegExp(`href="/households/${ours}/members/${stranger}/remove">Added by mistake`));
+  const form = await worker.get(`/households/${ours}/members/${stranger}/remove`);
+  assert.equal(form.status, 200);
+  const send = (fields) => worker.req('POST', `/households/${ours}/members/${stranger}/remove`, {
+    body: new URLSearchParams({ csrf_token: hiddenCsrf(form.text), version: /name="version" value="(\d+)"/.exec(form.text)[1], ...fields }).toString(),
+    headers: { 'Content-Type': 'application/x-www-form-urlencoded' },
+  });
+  const noReason = await send({ reason: ' ' });
+  assert.equal(noReason.status, 400);
+  assert.deepEqual(summary(noReason.text), ['#remove-reason Say what the mistake was, so that others can see why']);
+  const done = await send({ reason: 'Typed 4127 instead of 4217' });
+  assert.equal(done.status, 303);
+  const after = await worker.get(done.headers.get('location'));
+  assert.match(after.text, new RegExp(`Kiprop Rono \\(client ${stranger}\\) was removed from the household, as added by mistake, and lives in household ${theirs} again`));
+  assert.equal(await count(`household_members WHERE person_id = ${stranger}`), 1, 'the mistaken membership is gone');
+  assert.equal(await count(`household_members WHERE person_id = ${stranger} AND household_id = ${theirs} AND end_date IS NULL`), 1);
+  assert.equal(await count(`audit_log WHERE action = 'household.remove_member' AND person_id = ${stranger} AND allowed = 1 AND reason = 'added by mistake: Typed 4127 instead of 4217'`), 1);
+  // Sent again (a second tab): nothing to take back, nothing changed.
+  assert.equal((await send({ reason: 'Typed 4127 instead of 4217' })).status, 409);
+  // The API does the same, naming the household given back; a member added without a move is just removed.
+  const third = await person('Jeptoo', 'Rono', '2010-01-01');
+  assert.equal((await worker.post(`/api/v1/households/${ours}/members`, { person_id: third, relationship: 'child', since: '2025-02-01' })).status, 200);
+  assertProblem(await worker.post(`/api/v1/households/${ours}/members/${third}/remove`, {}), 400, { fields: ['reason'] });
+  const removed = await worker.post(`/api/v1/households/${ours}/members/${third}/remove`, { reason: 'Wrong household' });
+  assert.equal(removed.status, 200, removed.text);
+  assert.equal(removed.body.restored_household_id, null);
+  assert.deepEqual(removed.body.members.map((m) => m.person_id), [mine]);
+  assertProblem(await worker.post(`/api/v1/households/${ours}/members/${third}/remove`, { reason: 'Again' }), 404);
+});
+
 test('a household page is recorded once for each membership it shows, not once more for its screenings', T, async () => {
   const household = Number(await sql(db, `SELECT household_id FROM household_members WHERE person_id = ${adult} AND end_date IS NULL`));
   // One entry for each membership listed (a member who left and came back is listed twice).
