@@ -103,6 +103,18 @@ std::vector<authz::Decision> ScreeningService::DecideMembers(
                    std::find(members.begin(), members.end(), *who.person) != members.end();
   std::vector<authz::Decision> out;
   out.reserve(members.size());
+  if (members.empty()) {
+    // No one it was made for lives on in the household's records (all removed as mistakes):
+    // only the agency that made it reads it, as it reads what it asked at its desk.
+    authz::Decision d;
+    d.allowed = made_by_caller;
+    d.reason = made_by_caller
+                   ? "the agency made this screening"
+                   : "the screening's household had no members on its day: only the agency that "
+                     "made it may read it";
+    out.push_back(std::move(d));
+    return out;
+  }
   for (core::PersonId p : members) {
     authz::Decision d =
         gate_.DecidePerson(who, authz::Operation::kRead, p, authz::Resource::kHousehold, tx);
@@ -127,11 +139,12 @@ Status ScreeningService::AuditMembers(const authz::Principal& who, const std::st
   std::string refusal;
   RETURN_IF_ERROR(db_.Write([&](storage::Transaction& tx) -> Status {
     const std::vector<authz::Decision> decisions = DecideMembers(who, members, made_by, &tx);
-    for (size_t i = 0; i < members.size(); ++i) {
+    for (size_t i = 0; i < decisions.size(); ++i) {
       const authz::Decision& d = decisions[i];
+      const std::optional<core::PersonId> about =
+          i < members.size() ? std::optional(members[i]) : std::nullopt;
       RETURN_IF_ERROR(audit_.Append(
-          tx, who,
-          {action, "screening", std::to_string(screening), members[i], d.allowed, d.reason}));
+          tx, who, {action, "screening", std::to_string(screening), about, d.allowed, d.reason}));
       if (!d.allowed && refusal.empty()) refusal = d.reason;
     }
     return Status::Ok();
@@ -245,9 +258,16 @@ Status ScreeningService::ReadWithMembers(int64_t id, std::optional<ScreeningReco
     ASSIGN_OR_RETURN(storage::Rows rows, tx.Query(std::string(kSelect) + "WHERE id = ?", {id}));
     if (rows.empty()) return Status::Ok();
     found = FromRow(rows.at(0));
-    ASSIGN_OR_RETURN(storage::Rows m, tx.Query("SELECT person_id FROM household_members WHERE household_id = ? AND "
-                                               "end_date IS NULL ORDER BY id",
-                                               {found->household->value}));
+    // The people it was made for: those who lived in the household on its day (its date, or the
+    // day it was made, whichever came first), whoever lives there now.
+    const std::string made = found->created_at.UtcDate().ToString();
+    const std::string day = std::min(found->as_of.ToString(), made);
+    ASSIGN_OR_RETURN(
+        storage::Rows m,
+        tx.Query(
+            "SELECT person_id FROM household_members WHERE household_id = ? AND start_date <= ? "
+            "AND (end_date IS NULL OR end_date > ?) ORDER BY id",
+            {found->household->value, day, day}));
     for (const auto& row : m) members.push_back(core::PersonId{row.Int(0)});
     return Status::Ok();
   });

@@ -100,7 +100,8 @@ class ScreeningService {
   std::vector<authz::Decision> DecideMembers(const authz::Principal& who,
                                              const std::vector<core::PersonId>& members,
                                              int64_t made_by, storage::Transaction* tx) const;
-  // Screening `id` (left empty when there is none) and its household's current members.
+  // Screening `id` (left empty when there is none) and the people it was made for: its
+  // household's members on its day (its date, or the day it was made if that came first).
   core::Status ReadWithMembers(int64_t id, std::optional<ScreeningRecord>& found,
                                std::vector<core::PersonId>& members);
 

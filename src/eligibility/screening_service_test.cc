@@ -295,6 +295,48 @@ TEST_P(ScreeningServiceTest, APastDateIsScreenedWithThoseWhoLivedThereThen) {
   EXPECT_THAT(r.status().message(), ::testing::HasSubstr("had 2 members on 2025-10-01"));
 }
 
+TEST_P(ScreeningServiceTest, AScreeningIsReadAsAboutThoseItWasMadeForWhoeverLivesThereNow) {
+  ScreeningRequest req;
+  req.household = household_;
+  auto saved = service_->Screen(Staff(authz::Role::kCaseworker), req);
+  ASSERT_TRUE(saved.ok()) << saved.status().ToString();
+  auto h = households_->Get(Staff(authz::Role::kCaseworker), household_);
+  ASSERT_TRUE(h.ok());
+  const core::PersonId ada = h->members.at(0).person;
+  const core::PersonId obi = h->members.at(1).person;
+  // Obi leaves: a read of the screening is still a read of his data, recorded for him.
+  clock_.Advance(std::chrono::hours(24 * 3));
+  ASSERT_TRUE(
+      households_->EndMembership(Staff(authz::Role::kCaseworker), household_, obi, {2025, 12, 2})
+          .ok());
+  ASSERT_TRUE(service_->Get(Staff(authz::Role::kCaseworker), saved->id).ok());
+  EXPECT_EQ(Count(fmt::format(
+                "SELECT COUNT(*) FROM audit_log WHERE action = 'screening.read' AND person_id = {}",
+                obi.value)),
+            1);
+  // Both taken back as mistakes: no one is left to decide for. Only the agency that made it reads
+  // it; another is refused, and the refusal recorded.
+  ASSERT_TRUE(
+      households_
+          ->RemoveMistake(Staff(authz::Role::kCaseworker), household_, ada, "Wrong household")
+          .ok());
+  ASSERT_TRUE(db_->Write([&](storage::Transaction& tx) {
+                   return tx
+                       .Execute("DELETE FROM household_members WHERE person_id = ?", {obi.value})
+                       .status();
+                 })
+                  .ok());
+  authz::Principal other = Staff(authz::Role::kCaseworker);
+  other.agency = core::AgencyId{2};
+  EXPECT_EQ(service_->Get(other, saved->id).status().code(), StatusCode::kPermissionDenied);
+  EXPECT_FALSE(service_->MayRead(other, saved->id));
+  EXPECT_TRUE(service_->Get(Staff(authz::Role::kCaseworker), saved->id).ok());
+  EXPECT_EQ(
+      Count("SELECT COUNT(*) FROM audit_log WHERE action = 'screening.read' AND allowed = 0 AND "
+            "person_id IS NULL"),
+      1);
+}
+
 TEST_P(ScreeningServiceTest, InlineHouseholdIsScreenedButNotSaved) {
   ScreeningRequest req;
   req.input.values = {{"household_size", "1"}, {"earned_income", "5000"}};
