@@ -166,13 +166,20 @@ StatusOr<ScreeningRecord> ScreeningService::Screen(const authz::Principal& who, 
     for (const auto& m : h.members) {
       if (day.empty() ? m.until.empty() : m.LivedThereOn(day)) members.push_back(m.person);
     }
+    if (!day.empty() && members.empty()) {
+      return Status::InvalidArgument(
+          fmt::format("the household had no members on {}", day),
+          {{"as_of",
+            fmt::format("no one lived in the household on {}: screen on a later date", day)}});
+    }
     if (request.input.members.size() > members.size()) {
       return Status::InvalidArgument(
           day.empty()
               ? fmt::format("the household has {} current members, but answers were given for {}",
                             members.size(), request.input.members.size())
-              : fmt::format("the household had {} members on {}, but answers were given for {}",
-                            members.size(), day, request.input.members.size()),
+              : fmt::format("the household had {} member{} on {}, but answers were given for {}",
+                            members.size(), members.size() == 1 ? "" : "s", day,
+                            request.input.members.size()),
           {{"members", "more members than the household has"}});
     }
     rec.input.members.assign(members.size(), {});

@@ -119,13 +119,22 @@ void AddScreeningRoutes(Router& router, eligibility::ScreeningService& screening
                 }
                 auto done = screenings.Screen(ctx.Who(), req);
                 if (!done.ok()) {
-                  // The engine names fields as "earned_income" and "members/0/age".
+                  // The engine names fields as "earned_income" and "members/0/age"; the service
+                  // names the request's own members and as_of as they are.
                   std::vector<core::FieldError> errors;
                   for (const auto& fe : done.status().fields()) {
-                    errors.push_back({fe.field.rfind("members/", 0) == 0 ? fe.field : "inputs/" + fe.field, fe.message});
+                    const bool own = fe.field == "members" || fe.field == "as_of" ||
+                                     fe.field.rfind("members/", 0) == 0;
+                    errors.push_back({own ? fe.field : "inputs/" + fe.field, fe.message});
                   }
                   if (!errors.empty()) {
-                    return Problem(core::Status::InvalidArgument("the screening request has invalid fields", errors),
+                    // The service's own words (which date, how many members) when it gave them.
+                    const std::string& said = done.status().message();
+                    return Problem(core::Status::InvalidArgument(
+                                       said.rfind("the household", 0) == 0
+                                           ? said
+                                           : "the screening request has invalid fields",
+                                       errors),
                                    ctx.request.request_id);
                   }
                   return Problem(done.status(), ctx.request.request_id);

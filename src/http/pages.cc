@@ -845,9 +845,14 @@ void AddScreeningPages(Router& router, const PageDeps& deps) {
   // The day whose members a registered household is screened with, for the date typed in the
   // form: that date when it is before today (those who lived there then), else "" (today's
   // members), as ScreeningService::Screen counts them.
-  auto members_day = [&deps](const std::string& typed) -> std::string {
-    auto d = core::Date::Parse(Trim(typed));
-    return d.ok() && *d < deps.screenings->Today() ? d->ToString() : "";
+  // A date that cannot be read keeps the rows the form had (members_on): its error is shown with
+  // them and their answers.
+  auto members_day = [&deps](const std::multimap<std::string, std::string>& form) -> std::string {
+    const std::string typed = Trim(FormValue(form, "as_of"));
+    if (typed.empty()) return "";
+    auto d = core::Date::Parse(typed);
+    if (!d.ok()) return FormValue(form, "members_on");
+    return *d < deps.screenings->Today() ? d->ToString() : "";
   };
   auto members_on = [](const registry::Household& h, const std::string& day) {
     std::vector<const registry::Membership*> out;
@@ -909,7 +914,7 @@ void AddScreeningPages(Router& router, const PageDeps& deps) {
                                 : h->name;
       d["household_href"] = fmt::format("/households/{}", household->value);
       // Its members on the date to screen on: one row each.
-      const std::string day = members_day(as_of);
+      const std::string day = members_day(form);
       if (!day.empty()) d["members_on"] = day;
       for (const registry::Membership* mp : members_on(*h, day)) {
         const registry::Membership& m = *mp;
@@ -1057,7 +1062,7 @@ void AddScreeningPages(Router& router, const PageDeps& deps) {
                   if (!h.ok()) return ErrorFor(deps, ctx, h.status());
                   // The rows were shown for the members on one day (members_on; today's when
                   // empty); the date typed since may be one with other members.
-                  const std::string day = members_day(as_of);
+                  const std::string day = members_day(form);
                   const auto rows_for = members_on(*h, FormValue(form, "members_on"));
                   const auto screened = members_on(*h, day);
                   auto people = [](const std::vector<const registry::Membership*>& ms) {
@@ -1065,6 +1070,15 @@ void AddScreeningPages(Router& router, const PageDeps& deps) {
                     for (const auto* m : ms) out.push_back(m->person.value);
                     return out;
                   };
+                  if (!day.empty() && screened.empty()) {
+                    return render(
+                        ctx, form, req.household, nullptr,
+                        {{"as_of",
+                          page_support::T(deps, ctx,
+                                          "No one lived in the household on {date}: screen on a "
+                                          "later date",
+                                          {{"date", day}})}});
+                  }
                   if (people(rows_for) != people(screened)) {
                     std::multimap<std::string, std::string> kept;
                     for (const auto& [k, v] : form) {

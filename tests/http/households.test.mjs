@@ -305,6 +305,20 @@ test('a screening on a past date has a row for each member who lived there then,
   assert.match(redone.text, /The people who lived in the household on 2023-06-01\./);
   assert.match(redone.text, /name="in\.earned_income"[^>]*value="800"/, 'the household\'s answers are kept');
   assert.equal(await screenings(), 0);
+  // A date that cannot be read keeps that day's rows and their answers, and says what is wrong.
+  const mistyped = await post(redone.text, { as_of: '2023-13-45', 'in.earned_income': '800', 'm0.age': '53' });
+  assert.equal(mistyped.status, 400);
+  assert.deepEqual(summary(mistyped.text), ['#as_of Enter the date to screen on like 2025-10-01']);
+  assert.deepEqual(rows(mistyped.text), ['Amani Were']);
+  assert.match(mistyped.text, /name="m0\.age"[^>]*value="53"/);
+  // A day when no one lived there is refused, naming it; nothing saved.
+  const empty = await post(redone.text, { as_of: '2019-06-01' });
+  assert.equal(empty.status, 400);
+  assert.deepEqual(summary(empty.text), ['#as_of No one lived in the household on 2019-06-01: screen on a later date']);
+  assertProblem(await worker.post('/api/v1/screenings', { household_id: h, as_of: '2019-06-01' }), 400, { fields: ['as_of'] });
+  const tooMany = await worker.post('/api/v1/screenings', { household_id: h, as_of: '2023-06-01', members: [{}, {}] });
+  assertProblem(tooMany, 400, { fields: ['members'], detail: /had 1 member on 2023-06-01/ });
+  assert.equal(await screenings(), 0);
   // Sent again, for that day's members: screened as a household of one, with Amani's age then.
   const done = await post(redone.text, { as_of: '2023-06-01', 'in.earned_income': '800' });
   assert.equal(done.status, 200, summary(done.text).join('; '));
