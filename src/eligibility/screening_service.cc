@@ -1,10 +1,11 @@
 #include "eligibility/screening_service.h"
 
-#include <algorithm>
-
 #include <fmt/format.h>
+
+#include <algorithm>
 #include <nlohmann/json.hpp>
 
+#include "core/crypto.h"
 #include "eligibility/decimal.h"
 
 namespace eligibility {
@@ -224,22 +225,25 @@ StatusOr<ScreeningRecord> ScreeningService::Screen(const authz::Principal& who, 
 
   std::string input_json = InputJson(rec.input).dump();
   RETURN_IF_ERROR(db_.Write([&](storage::Transaction& tx) -> Status {
+    // The form's key with what it screened: the same form with the same household, date and
+    // answers (a reload, a second press) finds the screening it saved; with other answers (back,
+    // changed, sent) it is a screening of its own, which a reload of that finds in turn.
     storage::Value token = storage::Null{};
     if (!request.form_token.empty() && rec.created_by != 0) {
-      ASSIGN_OR_RETURN(storage::Rows sent,
-                       tx.Query("SELECT id, household_id, as_of, input, created_at FROM screenings "
-                                "WHERE created_by = ? AND form_token = ?",
-                                {rec.created_by, request.form_token}));
-      if (sent.empty()) {
-        token = request.form_token;
-      } else if (sent[0].Int(1) == rec.household->value &&
-                 sent[0].Text(2) == rec.as_of.ToString() && sent[0].Text(3) == input_json) {
+      const std::string key = request.form_token + ":" +
+                              core::Sha256Hex(fmt::format("{}\n{}\n{}", rec.household->value,
+                                                          rec.as_of.ToString(), input_json));
+      ASSIGN_OR_RETURN(
+          storage::Rows sent,
+          tx.Query("SELECT id, created_at FROM screenings WHERE created_by = ? AND form_token = ?",
+                   {rec.created_by, key}));
+      if (!sent.empty()) {
         rec.id = sent[0].Int(0);
-        rec.created_at = core::Timestamp{sent[0].Int(4)};
+        rec.created_at = core::Timestamp{sent[0].Int(1)};
         rec.repeated = true;
         return Status::Ok();
       }
-      // Else the form was sent again with other answers (back, changed, sent): a new screening.
+      token = key;
     }
     ASSIGN_OR_RETURN(
         storage::Rows rows,

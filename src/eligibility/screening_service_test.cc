@@ -223,6 +223,11 @@ TEST_P(ScreeningServiceTest, AFormSentAgainWithTheSameAnswersGivesTheScreeningIt
   ASSERT_TRUE(changed.ok()) << changed.status().ToString();
   EXPECT_FALSE(changed->repeated);
   EXPECT_NE(changed->id, first->id);
+  // That one sent again (its results page reloaded) finds it in turn.
+  auto changed_again = service_->Screen(Staff(authz::Role::kCaseworker), req);
+  ASSERT_TRUE(changed_again.ok());
+  EXPECT_TRUE(changed_again->repeated);
+  EXPECT_EQ(changed_again->id, changed->id);
   req.as_of = core::Date{2025, 11, 1};
   req.input.values = {{"earned_income", "1500"}};
   auto other_date = service_->Screen(Staff(authz::Role::kCaseworker), req);

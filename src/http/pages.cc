@@ -980,7 +980,16 @@ void AddScreeningPages(Router& router, const PageDeps& deps) {
     }
     // A key new each time the form is shown: the same form sent again (a reload) is not saved
     // twice (ScreeningRequest::form_token).
-    if (household) d["form_token"] = core::RandomToken(16);
+    // The same key after the results, so that pressing again without changing anything finds
+    // the screening saved.
+    if (household) {
+      const std::string sent = FormValue(form, "form_token");
+      const bool usable = sent.size() >= 16 && sent.size() <= 64 &&
+                          std::all_of(sent.begin(), sent.end(), [](unsigned char c) {
+                            return std::isalnum(c) || c == '-' || c == '_';
+                          });
+      d["form_token"] = usable ? sent : core::RandomToken(16);
+    }
     return Page(deps, field_errors.empty() ? 200 : 400, "screening", d);
   };
 
