@@ -7,6 +7,8 @@
 #include <algorithm>
 #include <cctype>
 
+#include "eligibility/decimal.h"
+#include "eligibility/screening.h"
 #include "http/json_body.h"
 #include "http/page_support.h"
 #include "http/request.h"
@@ -60,11 +62,18 @@ std::string AnswerText(const PageDeps& deps, const Context& ctx, const eligibili
   if (s.type == eligibility::Type::kBool) {
     return value == "true" ? T(deps, ctx, "Yes") : value == "false" ? T(deps, ctx, "No") : value;
   }
-  if (s.type == eligibility::Type::kMoney || s.type == eligibility::Type::kNumber) {
+  if (s.type == eligibility::Type::kMoney) {
+    // As the results show amounts: "$1,234.50".
+    if (auto v = eligibility::decimal::Parse(value)) {
+      return eligibility::FormatValue(deps.screenings->rules(), s.type, -1, *v, currency);
+    }
+    return std::string(currency) + value;
+  }
+  if (s.type == eligibility::Type::kNumber) {
     if (const char mark = DecimalMarkOf(page_support::LanguageOf(ctx)); mark != '.') {
       std::replace(value.begin(), value.end(), '.', mark);
     }
-    return s.type == eligibility::Type::kMoney ? std::string(currency) + value : value;
+    return value;
   }
   if (s.type == eligibility::Type::kEnum) {
     std::replace(value.begin(), value.end(), '_', ' ');

@@ -237,13 +237,13 @@ test('the agency deciding a part reads the answers on the application, without a
   assert.equal((await state.get(`/screenings/${s.body.id}`)).status, 403, 'indeed refused');
   // The answers, as the form asks them.
   assert.match(theirs.text, /The answers given at the screening/);
-  assert.match(theirs.text, /<dt class="govuk-summary-list__key">Earned income<\/dt><dd class="govuk-summary-list__value">\$1250\.50<\/dd>/);
+  assert.match(theirs.text, /<dt class="govuk-summary-list__key">Earned income<\/dt><dd class="govuk-summary-list__value">\$1,250\.50<\/dd>/);
   assert.match(theirs.text, /<dt class="govuk-summary-list__key">Someone aged 60 or over or disabled<\/dt><dd class="govuk-summary-list__value">No<\/dd>/);
   assert.match(theirs.text, /<h2 class="govuk-heading-s">Person 2<\/h2>/);
   assert.match(theirs.text, /<dt class="govuk-summary-list__key">Age in years<\/dt><dd class="govuk-summary-list__value">\d+<\/dd>/);
-  // In Spanish, the decimal comma.
+  // In Spanish too, amounts as the results show them.
   const es = await state.req('GET', path, { headers: { 'Accept-Language': 'es' } });
-  assert.match(es.text, /\$1250,50/);
+  assert.match(es.text, /\$1,250\.50/);
   assert.match(es.text, /Las respuestas dadas en la evaluación/);
   // The program's name in the page's language too.
   assert.match(es.text, /SNAP \(Programa de Asistencia Nutricional Suplementaria\)/);
