@@ -419,11 +419,13 @@ Response Dispatcher::Run(Request& request, const Route& route, Context& ctx) {
   }
   Response r = route.handler(ctx);
   // A request a member of staff or a system may never make, whatever it says (none of its roles
-  // is among the route's), is refused as such even when what it says is wrong: a 400 becomes a
-  // 403, so that the caller is not sent to mend a request it may not make. The handler wrote
-  // nothing (a 400 saves nothing); a valid request was refused, and recorded, by its service.
-  // A person signed in to the portal has no role: the service decides what they may do.
-  if (r.status == 400 && ctx.principal && !route.roles.empty() &&
+  // is among the route's), is refused as such even when what it says is wrong: a 400 (or 412,
+  // 415, 428: a version, media type or If-Match missing or wrong) becomes a 403, so that the
+  // caller is not sent to mend a request it may not make. The handler wrote nothing (such an
+  // answer saves nothing); a valid request was refused, and recorded, by its service. A person
+  // signed in to the portal has no role: the service decides what they may do.
+  const bool about_the_request = r.status == 400 || r.status == 412 || r.status == 415 || r.status == 428;
+  if (about_the_request && ctx.principal && !route.roles.empty() &&
       ctx.principal->kind != authz::PrincipalKind::kCitizen &&
       std::none_of(route.roles.begin(), route.roles.end(),
                    [&](authz::Role role) { return ctx.principal->HasRole(role); })) {

@@ -763,6 +763,10 @@ describe('roles', () => {
     const r = await api.post(`/api/v1/agencies/${agencyId}/offices`, {});
     assertProblem(r, 403, { detail: /^createOffice is for callers with one of the roles admin; this caller has caseworker$/ });
     assert.equal(Number(await sql(db, `SELECT count(*) FROM audit_log WHERE request_id = '${r.headers.get('x-request-id')}' AND allowed = 0`)), 1);
+    // A missing If-Match too: a role that may never update a client is told so, not asked for it.
+    const person = Number(await sql(db, 'SELECT min(id) FROM persons'));
+    const noMatch = await admin.put(`/api/v1/persons/${person}`, {});
+    assertProblem(noMatch, 403, { detail: /^updatePerson is for callers with one of the roles/ });
     // A role that may make it is told what is wrong with the body: admin is one for offices.
     assertProblem(await admin.post(`/api/v1/agencies/${agencyId}/offices`, {}), 400, { fields: ['name'] });
     assert.equal(await offices(), before);
