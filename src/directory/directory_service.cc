@@ -231,19 +231,29 @@ Status WriteRow(storage::Transaction& tx, const std::string& table, const std::s
       .status();
 }
 
-// The common words of a search that say nothing about the service wanted.
+// The common words of a search that say nothing about the service wanted, kept as
+// registry::NameKey folds them: a word is left out in any case, with or without its accents
+// ("DÓNDE", "donde"; "أحتاج", "احتاج").
 const std::set<std::string>& StopWords() {
-  static const auto* words = new std::set<std::string>{
-      "a", "an", "and", "are", "as", "at", "be", "by", "can", "for", "from", "get", "have", "help",
-      "how", "i", "i'm", "im", "in", "is", "it", "me", "my", "need", "of", "on", "or", "our", "the",
-      "to", "want", "we", "what", "where", "who", "with", "you", "your", "some", "am", "been", "do",
-      "does", "find", "looking",
-      // Spanish.
-      "a", "al", "ayuda", "busco", "con", "de", "del", "donde", "dónde", "el", "en", "es", "la",
-      "las", "lo", "los", "me", "mi", "mis", "necesito", "nos", "o", "para", "por", "quiero", "se",
-      "sin", "su", "sus", "tengo", "un", "una", "unos", "y", "yo",
-      // Arabic.
-      "أحتاج", "أريد", "إلى", "عن", "على", "في", "لي", "مساعدة", "مع", "من"};
+  static const auto* words = [] {
+    auto* folded = new std::set<std::string>;
+    for (const char* w :
+         {"a", "an", "and", "are", "as", "at", "be", "by", "can", "for", "from", "get", "have",
+          "help", "how", "i", "i'm", "im", "in", "is", "it", "me", "my", "need", "of", "on", "or",
+          "our", "the", "to", "want", "we", "what", "where", "who", "with", "you", "your", "some",
+          "am", "been", "do", "does", "find", "looking",
+          // Spanish.
+          "al", "ayuda", "busco", "con", "de", "del", "donde", "el", "en", "es", "la", "las", "lo",
+          "los", "mi", "mis", "necesito", "nos", "o", "para", "por", "quiero", "se", "sin", "su",
+          "sus", "tengo", "un", "una", "unos", "y", "yo", "he", "ha", "han", "has", "hemos",
+          "estoy", "soy", "que", "como", "hay", "algo", "alguien", "puedo", "puede", "necesitamos",
+          "nuestro", "nuestra", "nuestros", "este", "esta", "ese", "esa",
+          // Arabic.
+          "أحتاج", "أريد", "إلى", "عن", "على", "في", "لي", "مساعدة", "مع", "من"}) {
+      folded->insert(registry::NameKey(w));
+    }
+    return folded;
+  }();
   return *words;
 }
 
@@ -310,6 +320,16 @@ StatusOr<Synonyms> Synonyms::Parse(const std::string& text, const std::string& f
         return Status::InvalidArgument(fmt::format("{}: '{}' is already in another group", at(w), word));
       }
       out.index_[key] = out.groups_.size();
+      // A phrase is also found as a search gives it: without the words that say nothing
+      // ("banco de alimentos" as "banco alimentos").
+      if (word.find(' ') != std::string::npos) {
+        std::string searched;
+        for (const std::string& w : SearchWords(word))
+          searched += (searched.empty() ? "" : " ") + w;
+        if (const std::string k = registry::NameKey(searched); !k.empty() && k != key) {
+          out.index_.emplace(k, out.groups_.size());
+        }
+      }
       words.push_back(word);
     }
     out.groups_.push_back(std::move(words));
@@ -335,6 +355,11 @@ std::vector<std::string> Synonyms::Expand(const std::string& word) const {
     it = index_.find(key.substr(0, key.size() - 1));
   if (it == index_.end() && key.size() > 4 && key.ends_with("es"))
     it = index_.find(key.substr(0, key.size() - 2));
+  // Arabic words are written with the article (ال) as often as without: "السكن" is "سكن".
+  static constexpr std::string_view kArticle = "\xD8\xA7\xD9\x84";  // U+0627 U+0644
+  if (it == index_.end() && key.size() >= kArticle.size() + 4 && key.starts_with(kArticle)) {
+    it = index_.find(key.substr(kArticle.size()));
+  }
   if (it == index_.end()) return out;
   for (const std::string& w : groups_[it->second]) {
     if (w != word) out.push_back(w);
@@ -352,7 +377,8 @@ std::vector<std::string> SearchWords(const std::string& text) {
     } else if (!w.empty()) {
       while (!w.empty() && w.back() == '\'') w.pop_back();
       while (!w.empty() && w.front() == '\'') w.erase(0, 1);
-      if (!w.empty() && !StopWords().count(w) && out.size() < 12) out.push_back(w);
+      if (!w.empty() && !StopWords().count(registry::NameKey(w)) && out.size() < 12)
+        out.push_back(w);
       w.clear();
     }
   }
@@ -519,13 +545,31 @@ StatusOr<Dataset> DirectoryService::Export() {
   return out;
 }
 
+bool Synonyms::HasPhrase(const std::string& phrase) const {
+  return phrase.find(' ') != std::string::npos && index_.count(registry::NameKey(phrase)) > 0;
+}
+
 std::string DirectoryService::MatchExpression(const std::vector<std::string>& words, bool prefix, bool any) const {
   const storage::Dialect dialect = db_.dialect();
   std::string expr;
-  for (size_t i = 0; i < words.size(); ++i) {
+  for (size_t i = 0; i < words.size();) {
+    // A phrase of a group (two or three words) is looked up whole.
+    std::string looked_up = words[i];
+    size_t took = 1;
+    for (size_t k = std::min<size_t>(3, words.size() - i); k >= 2; --k) {
+      std::string phrase = words[i];
+      for (size_t j = 1; j < k; ++j) phrase += " " + words[i + j];
+      if (synonyms_.HasPhrase(phrase)) {
+        looked_up = std::move(phrase);
+        took = k;
+        break;
+      }
+    }
+    const bool last = i + took == words.size();
+    i += took;
     std::string group;
-    for (const std::string& w : synonyms_.Expand(words[i])) {
-      const std::string term = FtsTerm(w, prefix && i + 1 == words.size() && w == words[i], dialect);
+    for (const std::string& w : synonyms_.Expand(looked_up)) {
+      const std::string term = FtsTerm(w, prefix && last && took == 1 && w == looked_up, dialect);
       if (term.empty()) continue;
       if (!group.empty()) group += dialect == storage::Dialect::kSqlite ? " OR " : " | ";
       group += term;

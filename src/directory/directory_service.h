@@ -29,8 +29,12 @@ class Synonyms {
   static core::StatusOr<Synonyms> Load(const std::string& path);
   static core::StatusOr<Synonyms> Parse(const std::string& text, const std::string& file);
 
-  // The words that mean the same as `word` (lower case), `word` first; just `word` if none.
+  // The words that mean the same as `word` (lower case; or a phrase of words joined by spaces),
+  // `word` first; just `word` if none.
   std::vector<std::string> Expand(const std::string& word) const;
+  // Whether `phrase` (words joined by spaces, as SearchWords gives them) is one of the groups'
+  // phrases, so that a search for it finds its group ("recién nacido", "banco de alimentos").
+  bool HasPhrase(const std::string& phrase) const;
   size_t groups() const { return groups_.size(); }
 
  private:

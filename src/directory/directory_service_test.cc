@@ -92,8 +92,9 @@ class DirectoryServiceTest : public ::testing::TestWithParam<std::string> {
       ASSERT_TRUE(storage::Migrate(*db_, storage::OnedoorSchema()).ok());
     }
     auto synonyms = Synonyms::Parse(
-        "synonyms:\n  - [job, employment, work, career, empleo]\n  - [food, groceries, alimento, "
-        "nutrición]\n",
+        "synonyms:\n  - [job, employment, work, career, empleo, \"buscar empleo\"]\n  - [food, "
+        "groceries, "
+        "alimento, nutrición]\n",
         "s.yaml");
     ASSERT_TRUE(synonyms.ok()) << synonyms.status().ToString();
     service_ = std::make_unique<DirectoryService>(*db_, audit_, outbox_, clock_, std::move(synonyms).value());
@@ -159,6 +160,8 @@ TEST_P(DirectoryServiceTest, WordsInAnotherLanguageFindTheirGroupWithOrWithoutAc
   EXPECT_EQ(Sorted(Names({.text = "nutrición"})), food);
   // The words of a question in Spanish that say nothing are left out.
   EXPECT_EQ(Sorted(Names({.text = "Necesito ayuda con los alimentos"})), food);
+  // A phrase of a group is looked up whole: "buscar empleo" is one synonym of "job".
+  EXPECT_EQ(Sorted(Names({.text = "buscar empleo"})), Sorted(Names({.text = "job"})));
 }
 
 TEST_P(DirectoryServiceTest, WhenNoServiceHasEveryWordServicesWithSomeAreShown) {
@@ -299,6 +302,12 @@ TEST(Synonyms, AFileWithAMistakeIsRefusedNamingTheLine) {
   EXPECT_THAT(shipped->Expand("educacion"), ::testing::Contains("education"));
   EXPECT_THAT(shipped->Expand("alquileres"), ::testing::Contains("housing"));
   EXPECT_THAT(shipped->Expand("طعام"), ::testing::Contains("food"));
+  // An Arabic word with its article finds the group of the word without it.
+  EXPECT_THAT(shipped->Expand("السكن"), ::testing::Contains("housing"));
+  // A phrase of a group is one, with or without the words that say nothing.
+  EXPECT_TRUE(shipped->HasPhrase("recién nacido"));
+  EXPECT_TRUE(shipped->HasPhrase("banco alimentos"));
+  EXPECT_THAT(shipped->Expand("recien nacido"), ::testing::Contains("newborn"));
   // A word already in a group, accented or not, is refused in another.
   EXPECT_THAT(
       Synonyms::Parse("synonyms:\n  - [school, educación]\n  - [course, educacion]\n", "s.yaml")
@@ -313,6 +322,9 @@ TEST(SearchWords, LeavesOutTheWordsThatSayNothing) {
   EXPECT_THAT(SearchWords("Necesito ayuda para pagar el alquiler"),
               ElementsAre("pagar", "alquiler"));
   EXPECT_THAT(SearchWords("أحتاج مساعدة في السكن"), ElementsAre("السكن"));
+  // In any case, with or without accents or the hamza.
+  EXPECT_THAT(SearchWords("DÓNDE hay COMIDA"), ElementsAre("comida"));
+  EXPECT_THAT(SearchWords("احتاج طعام"), ElementsAre("طعام"));
 }
 
 }  // namespace

@@ -133,6 +133,9 @@ test('search finds services by stem and synonym, and the filters narrow it', T, 
   assert.deepEqual(await names(`search=${encodeURIComponent('Necesito comida')}`), await names('search=food'));
   assert.deepEqual(await names(`search=${encodeURIComponent('educación')}`), await names('search=education'));
   assert.deepEqual(await names(`search=${encodeURIComponent('طعام')}`), await names('search=food'));
+  // With the Arabic article, the words of a question left out; a phrase of a group looked up whole.
+  assert.deepEqual(await names(`search=${encodeURIComponent('أحتاج مساعدة في الإيجار')}`), await names('search=rent'));
+  assert.deepEqual(await names(`search=${encodeURIComponent('recién nacido')}`), await names('search=newborn'));
   const terms = (await request(server.url, 'GET', '/hsds/taxonomy_terms?search=food')).body.contents;
   assert.deepEqual(terms.map((t) => t.name), ['Food', 'Harbour food bank card', 'SNAP food assistance']);
   const needs = (await request(server.url, 'GET', '/hsds/taxonomies?search=needs')).body.contents[0];
