@@ -354,6 +354,27 @@ std::optional<std::vector<core::FieldError>> FormErrors(const PageDeps& deps, co
   return out;
 }
 
+// The household and member numbers in the address of a member's form; with `action`, the change
+// checked as one the caller may make. The error page to answer instead when the numbers cannot
+// be read or the change is refused.
+std::optional<Response> MemberOfForm(const PageDeps& deps, const Context& ctx, const char* action,
+                                     int64_t& id, int64_t& person) {
+  auto h = ParseId(ctx.Param("id"), "id");
+  auto p = ParseId(ctx.Param("person"), "person");
+  if (!h.ok() || !p.ok())
+    return ErrorFor(deps, ctx, core::Status::NotFound("There is no such record"));
+  id = *h;
+  person = *p;
+  if (action != nullptr) {
+    if (auto may = deps.households.CheckChange(ctx.Who(), action, core::HouseholdId{id},
+                                               core::PersonId{person});
+        !may.ok()) {
+      return ErrorFor(deps, ctx, may);
+    }
+  }
+  return std::nullopt;
+}
+
 }  // namespace
 
 void AddHouseholdPages(Router& router, const PageDeps& deps) {
@@ -421,94 +442,76 @@ void AddHouseholdPages(Router& router, const PageDeps& deps) {
 
   router.Add(
       {"GET", "/households/{id}/members/{person}/end", Auth::kPage, "", [&deps](Context& ctx) {
-         auto id = ParseId(ctx.Param("id"), "id");
-         auto person = ParseId(ctx.Param("person"), "person");
-         if (!id.ok() || !person.ok())
-           return ErrorFor(deps, ctx, core::Status::NotFound("There is no such record"));
-         return EndPage(deps, ctx, *id, *person, 200, {}, {});
+         int64_t id = 0, person = 0;
+         if (auto error = MemberOfForm(deps, ctx, nullptr, id, person)) return *std::move(error);
+         return EndPage(deps, ctx, id, person, 200, {}, {});
        }});
 
   router.Add(
       {"POST", "/households/{id}/members/{person}/end", Auth::kPage, "", [&deps](Context& ctx) {
-         auto id = ParseId(ctx.Param("id"), "id");
-         auto person = ParseId(ctx.Param("person"), "person");
-         if (!id.ok() || !person.ok())
-           return ErrorFor(deps, ctx, core::Status::NotFound("There is no such record"));
-         if (auto may =
-                 deps.households.CheckChange(ctx.Who(), "household.end_member",
-                                             core::HouseholdId{*id}, core::PersonId{*person});
-             !may.ok()) {
-           return ErrorFor(deps, ctx, may);
-         }
+         int64_t id = 0, person = 0;
+         if (auto error = MemberOfForm(deps, ctx, "household.end_member", id, person))
+           return *std::move(error);
          const Form form = ParseForm(ctx.request.body);
          std::vector<core::FieldError> errors;
          auto until = FormDate(
              form, "until", T(deps, ctx, "Enter the date they left"),
              T(deps, ctx, "Enter the date they left as a real date, like 2026-03-01"), errors);
-         if (!errors.empty()) return EndPage(deps, ctx, *id, *person, 400, form, errors);
-         auto done = deps.households.EndMembership(ctx.Who(), core::HouseholdId{*id},
-                                                   core::PersonId{*person}, *until, CheckOf(form));
+         if (!errors.empty()) return EndPage(deps, ctx, id, person, 400, form, errors);
+         auto done = deps.households.EndMembership(ctx.Who(), core::HouseholdId{id},
+                                                   core::PersonId{person}, *until, CheckOf(form));
          // Changed meanwhile (a second tab recorded it, or someone else did): the household as it
          // is now, with nothing saved.
          if (done.status().code() == core::StatusCode::kAborted ||
              done.status().code() == core::StatusCode::kNotFound) {
-           return HouseholdPage(deps, ctx, *id, 409, {}, Stale(deps, ctx));
+           return HouseholdPage(deps, ctx, id, 409, {}, Stale(deps, ctx));
          }
          if (!done.ok()) {
            auto shown = FormErrors(deps, ctx, done.status(), false);
            if (!shown) return ErrorFor(deps, ctx, done.status());
-           return EndPage(deps, ctx, *id, *person, 400, form, *shown);
+           return EndPage(deps, ctx, id, person, 400, form, *shown);
          }
          const std::string said =
              T(deps, ctx, "{member} left the household on {date}",
-               {{"member", MemberName(deps, ctx, *done, core::PersonId{*person})},
+               {{"member", MemberName(deps, ctx, *done, core::PersonId{person})},
                 {"date", until->ToString()}});
          return Response::Redirect(
-             fmt::format("/households/{}?{}", *id, SignedQuery(ctx, "done", said)));
+             fmt::format("/households/{}?{}", id, SignedQuery(ctx, "done", said)));
        }});
 
   router.Add(
       {"GET", "/households/{id}/members/{person}/remove", Auth::kPage, "", [&deps](Context& ctx) {
-         auto id = ParseId(ctx.Param("id"), "id");
-         auto person = ParseId(ctx.Param("person"), "person");
-         if (!id.ok() || !person.ok())
-           return ErrorFor(deps, ctx, core::Status::NotFound("There is no such record"));
-         return RemovePage(deps, ctx, *id, *person, 200, {}, {});
+         int64_t id = 0, person = 0;
+         if (auto error = MemberOfForm(deps, ctx, nullptr, id, person)) return *std::move(error);
+         return RemovePage(deps, ctx, id, person, 200, {}, {});
        }});
 
   router.Add(
       {"POST", "/households/{id}/members/{person}/remove", Auth::kPage, "", [&deps](Context& ctx) {
-         auto id = ParseId(ctx.Param("id"), "id");
-         auto person = ParseId(ctx.Param("person"), "person");
-         if (!id.ok() || !person.ok())
-           return ErrorFor(deps, ctx, core::Status::NotFound("There is no such record"));
-         if (auto may =
-                 deps.households.CheckChange(ctx.Who(), "household.remove_member",
-                                             core::HouseholdId{*id}, core::PersonId{*person});
-             !may.ok()) {
-           return ErrorFor(deps, ctx, may);
-         }
+         int64_t id = 0, person = 0;
+         if (auto error = MemberOfForm(deps, ctx, "household.remove_member", id, person))
+           return *std::move(error);
          const Form form = ParseForm(ctx.request.body);
          const std::string reason = Trim(FormValue(form, "reason"));
          if (reason.empty()) {
            return RemovePage(
-               deps, ctx, *id, *person, 400, form,
+               deps, ctx, id, person, 400, form,
                {{"reason", T(deps, ctx, "Say what the mistake was, so that others can see why")}});
          }
          // The name as the household shows it, before the membership is gone.
          std::string name;
-         if (auto before = deps.households.Get(ctx.Who(), core::HouseholdId{*id}); before.ok()) {
-           name = MemberName(deps, ctx, *before, core::PersonId{*person});
+         if (auto before = deps.households.Get(ctx.Who(), core::HouseholdId{id}); before.ok()) {
+           name = MemberName(deps, ctx, *before, core::PersonId{person});
          }
-         auto done = deps.households.RemoveMistake(ctx.Who(), core::HouseholdId{*id},
-                                                   core::PersonId{*person}, reason, CheckOf(form));
+         auto done = deps.households.RemoveMistake(ctx.Who(), core::HouseholdId{id},
+                                                   core::PersonId{person}, reason, CheckOf(form));
          if (done.status().code() == core::StatusCode::kAborted ||
              done.status().code() == core::StatusCode::kNotFound) {
-           return HouseholdPage(deps, ctx, *id, 409, {}, Stale(deps, ctx));
+           return HouseholdPage(deps, ctx, id, 409, {}, Stale(deps, ctx));
          }
          if (done.status().code() == core::StatusCode::kInvalidArgument) {
            return RemovePage(
-               deps, ctx, *id, *person, 400, form,
+               deps, ctx, id, person, 400, form,
                {{"reason",
                  T(deps, ctx, "Say what the mistake was in one line of up to 500 characters")}});
          }
@@ -523,7 +526,7 @@ void AddHouseholdPages(Router& router, const PageDeps& deps) {
                  : T(deps, ctx, "{member} was removed from the household, as added by mistake",
                      {{"member", name}});
          return Response::Redirect(
-             fmt::format("/households/{}?{}", *id, SignedQuery(ctx, "done", said)));
+             fmt::format("/households/{}?{}", id, SignedQuery(ctx, "done", said)));
        }});
 
   router.Add({"GET", "/clients/{id}/household/new", Auth::kPage, "", [&deps](Context& ctx) {
