@@ -169,6 +169,7 @@ TEST_F(OpenApiTest, TheRolesOfEachOperationAreTheOnesPublished) {
     if (op.contains("x-onedoor-roles"))
       published = op["x-onedoor-roles"].get<std::vector<std::string>>();
     EXPECT_EQ(roles, published) << route.operation_id;
+    EXPECT_EQ(route.people_too, op.value("x-onedoor-people", false)) << route.operation_id;
     if (!roles.empty()) {
       ++with_roles;
       EXPECT_EQ(route.auth, http::Auth::kApi) << route.operation_id;

@@ -360,6 +360,17 @@ std::vector<std::string> Synonyms::Expand(const std::string& word) const {
   if (it == index_.end() && key.size() >= kArticle.size() + 4 && key.starts_with(kArticle)) {
     it = index_.find(key.substr(kArticle.size()));
   }
+  // A final ة (U+0629) is often typed as ه (U+0647), and the other way round: "صحه" is "صحة".
+  static constexpr std::string_view kTaMarbuta = "\xD8\xA9", kHa = "\xD9\x87";
+  for (std::string_view from : {kHa, kTaMarbuta}) {
+    if (it != index_.end() || !key.ends_with(from)) continue;
+    std::string other = key.substr(0, key.size() - from.size());
+    other += from == kHa ? kTaMarbuta : kHa;
+    it = index_.find(other);
+    if (it == index_.end() && other.starts_with(kArticle) && other.size() >= kArticle.size() + 4) {
+      it = index_.find(other.substr(kArticle.size()));
+    }
+  }
   if (it == index_.end()) return out;
   for (const std::string& w : groups_[it->second]) {
     if (w != word) out.push_back(w);

@@ -304,6 +304,9 @@ TEST(Synonyms, AFileWithAMistakeIsRefusedNamingTheLine) {
   EXPECT_THAT(shipped->Expand("طعام"), ::testing::Contains("food"));
   // An Arabic word with its article finds the group of the word without it.
   EXPECT_THAT(shipped->Expand("السكن"), ::testing::Contains("housing"));
+  // A final ة typed as ه, with or without the article.
+  EXPECT_THAT(shipped->Expand("صحه"), ::testing::Contains("health"));
+  EXPECT_THAT(shipped->Expand("الصحه"), ::testing::Contains("health"));
   // A phrase of a group is one, with or without the words that say nothing.
   EXPECT_TRUE(shipped->HasPhrase("recién nacido"));
   EXPECT_TRUE(shipped->HasPhrase("banco alimentos"));

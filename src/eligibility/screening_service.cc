@@ -157,6 +157,12 @@ Status ScreeningService::AuditMembers(const authz::Principal& who, const std::st
 StatusOr<ScreeningRecord> ScreeningService::Screen(const authz::Principal& who, const ScreeningRequest& request) {
   ScreeningRecord rec;
   rec.as_of = request.as_of.value_or(Today());
+  // Rules are written for the years around now: a date far ahead would only give every member an
+  // impossible age, and one long past no rules at all.
+  if (const int64_t ahead = rec.as_of.ToDays() - Today().ToDays(); ahead > 2 * 366) {
+    return Status::InvalidArgument("the screening request has invalid fields",
+                                   {{"as_of", "must be no more than two years after today"}});
+  }
   rec.input = request.input;
   rec.household = request.household;
   std::vector<core::PersonId> members;

@@ -342,6 +342,18 @@ TEST_P(ScreeningServiceTest, AScreeningIsReadAsAboutThoseItWasMadeForWhoeverLive
       1);
 }
 
+TEST_P(ScreeningServiceTest, ADateFarAheadIsRefusedNamingTheDate) {
+  ScreeningRequest req;
+  req.household = household_;
+  req.as_of = core::Date{2100, 1, 1};
+  auto r = service_->Screen(Staff(authz::Role::kCaseworker), req);
+  EXPECT_EQ(r.status().code(), StatusCode::kInvalidArgument);
+  ASSERT_EQ(r.status().fields().size(), 1u);
+  EXPECT_EQ(r.status().fields().at(0).field, "as_of");
+  req.as_of = core::Date{2026, 12, 1};  // a year ahead of the fixture's today
+  EXPECT_TRUE(service_->Screen(Staff(authz::Role::kCaseworker), req).ok());
+}
+
 TEST_P(ScreeningServiceTest, InlineHouseholdIsScreenedButNotSaved) {
   ScreeningRequest req;
   req.input.values = {{"household_size", "1"}, {"earned_income", "5000"}};

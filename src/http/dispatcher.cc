@@ -423,10 +423,10 @@ Response Dispatcher::Run(Request& request, const Route& route, Context& ctx) {
   // 415, 428: a version, media type or If-Match missing or wrong) becomes a 403, so that the
   // caller is not sent to mend a request it may not make. The handler wrote nothing (such an
   // answer saves nothing); a valid request was refused, and recorded, by its service. A person
-  // signed in to the portal has no role: the service decides what they may do.
+  // signed in to the portal has no role: refused so unless the route is one people may use too.
   const bool about_the_request = r.status == 400 || r.status == 412 || r.status == 415 || r.status == 428;
   if (about_the_request && ctx.principal && !route.roles.empty() &&
-      ctx.principal->kind != authz::PrincipalKind::kCitizen &&
+      (ctx.principal->kind != authz::PrincipalKind::kCitizen || !route.people_too) &&
       std::none_of(route.roles.begin(), route.roles.end(),
                    [&](authz::Role role) { return ctx.principal->HasRole(role); })) {
     std::string roles;

@@ -108,6 +108,15 @@ const std::vector<std::pair<std::string, std::vector<authz::Role>>>& OperationRo
   return *table;
 }
 
+// The writes the portal's people make about themselves through the API: their contact details,
+// consents, applications, documents and appointments.
+const std::vector<std::string>& OperationsForPeople() {
+  static const auto* ops =
+      new std::vector<std::string>{"updatePerson",     "giveConsent",    "recordConsentEvent",
+                                   "applyForPrograms", "uploadDocument", "bookAppointment"};
+  return *ops;
+}
+
 core::Status ApplyOperationRoles(Router& router) {
   for (const auto& [operation, roles] : OperationRoles()) {
     Route* route = router.FindOperation(operation);
@@ -116,6 +125,14 @@ core::Status ApplyOperationRoles(Router& router) {
           fmt::format("the roles table names operation {}, which no route has", operation));
     }
     route->roles = roles;
+  }
+  for (const std::string& operation : OperationsForPeople()) {
+    Route* route = router.FindOperation(operation);
+    if (route == nullptr || route->roles.empty()) {
+      return core::Status::Internal(fmt::format(
+          "the table of people's operations names {}, which no route with roles has", operation));
+    }
+    route->people_too = true;
   }
   return core::Status::Ok();
 }

@@ -17,7 +17,12 @@ namespace http {
 // keeps the two equal).
 const std::vector<std::pair<std::string, std::vector<authz::Role>>>& OperationRoles();
 
-// Sets Route::roles from OperationRoles; kInternal naming an operationId the router does not have.
+// The operations among those that people signed in to the portal may make too, about
+// themselves (Route::people_too); published as x-onedoor-people.
+const std::vector<std::string>& OperationsForPeople();
+
+// Sets Route::roles and people_too from the tables; kInternal naming an operationId the router
+// does not have.
 core::Status ApplyOperationRoles(Router& router);
 
 }  // namespace http

@@ -845,14 +845,15 @@ void AddScreeningPages(Router& router, const PageDeps& deps) {
   // The day whose members a registered household is screened with, for the date typed in the
   // form: that date when it is before today (those who lived there then), else "" (today's
   // members), as ScreeningService::Screen counts them.
-  // A date that cannot be read keeps the rows the form had (members_on): its error is shown with
-  // them and their answers.
+  // A date that cannot be read, or is too far ahead, keeps the rows the form had (members_on): its
+  // error is shown with them and their answers.
   auto members_day = [&deps](const std::multimap<std::string, std::string>& form) -> std::string {
     const std::string typed = Trim(FormValue(form, "as_of"));
     if (typed.empty()) return "";
     auto d = core::Date::Parse(typed);
-    if (!d.ok()) return FormValue(form, "members_on");
-    return *d < deps.screenings->Today() ? d->ToString() : "";
+    const core::Date today = deps.screenings->Today();
+    if (!d.ok() || d->ToDays() - today.ToDays() > 2 * 366) return FormValue(form, "members_on");
+    return *d < today ? d->ToString() : "";
   };
   auto members_on = [](const registry::Household& h, const std::string& day) {
     std::vector<const registry::Membership*> out;
@@ -1017,10 +1018,12 @@ void AddScreeningPages(Router& router, const PageDeps& deps) {
                 const std::string as_of = Trim(FormValue(form, "as_of"));
                 if (!as_of.empty()) {
                   auto d = core::Date::Parse(as_of);
-                  if (d.ok())
-                    req.as_of = *d;
-                  else
+                  if (!d.ok())
                     errors.push_back({"as_of", "Enter the date to screen on like 2025-10-01"});
+                  else if (d->ToDays() - deps.screenings->Today().ToDays() > 2 * 366)
+                    errors.push_back({"as_of", "Enter a date no more than two years after today"});
+                  else
+                    req.as_of = *d;
                 }
                 for (const auto& s : rules.symbols()) {
                   if (!s.is_input || s.entity != eligibility::Entity::kHousehold) continue;

@@ -44,10 +44,14 @@ struct Route {
   // The roles that may make this request at all (any one of them), for an API route: a member of
   // staff or a system with none of them is refused (403) whatever the request says, a request
   // that is not valid too (its 400 becomes a 403), so that it is not sent to mend a request it
-  // may never make. People signed in to the portal have no role and are not checked. Empty: no
-  // such check. The handler's service decides everything else (scopes, purpose, the record).
+  // may never make; so is a person signed in to the portal, who has no role, unless
+  // `people_too`. Empty: no such check. The handler's service decides everything else (scopes,
+  // purpose, the record).
   // Set from the table of http/operation_roles.h.
   std::vector<authz::Role> roles;
+  // People signed in to the portal may make this request too (about themselves; their service
+  // decides): they have no role, and `roles` does not refuse them. Set with `roles`.
+  bool people_too = false;
 };
 
 struct Match {

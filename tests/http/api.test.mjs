@@ -22,6 +22,7 @@ import {
   onedoorEnv,
   prepareDatabase,
   request,
+  signedInCitizen,
   sql,
   serve,
 } from './helpers.mjs';
@@ -767,6 +768,17 @@ describe('roles', () => {
     const person = Number(await sql(db, 'SELECT min(id) FROM persons'));
     const noMatch = await admin.put(`/api/v1/persons/${person}`, {});
     assertProblem(noMatch, 403, { detail: /^updatePerson is for callers with one of the roles/ });
+    // A person signed in to the portal has no role: refused so too, except where people may make
+    // the call about themselves (x-onedoor-people), which their service decides.
+    const citizen = await signedInCitizen(server.url, db, { name: 'Api Person', email: 'api.person@example.org' });
+    const citizenCsrf = hiddenCsrf((await citizen.go('GET', '/portal')).text);
+    const asCitizen = (path) => request(server.url, 'POST', path, {
+      headers: { Cookie: [...citizen.cookies].map(([k, v]) => `${k}=${v}`).join('; '), 'X-CSRF-Token': citizenCsrf },
+      json: {},
+    });
+    assertProblem(await asCitizen(`/api/v1/agencies/${agencyId}/offices`), 403,
+      { detail: /^createOffice is for callers with one of the roles admin; this caller has no role$/ });
+    assertProblem(await asCitizen(`/api/v1/persons/${person}/consents`), 403, { detail: /^a person may record consent for themself only$/ });
     // A role that may make it is told what is wrong with the body: admin is one for offices.
     assertProblem(await admin.post(`/api/v1/agencies/${agencyId}/offices`, {}), 400, { fields: ['name'] });
     assert.equal(await offices(), before);

@@ -320,6 +320,11 @@ test('a screening on a past date has a row for each member who lived there then,
   assert.deepEqual(summary(mistyped.text), ['#as_of Enter the date to screen on like 2025-10-01']);
   assert.deepEqual(rows(mistyped.text), ['Amani Were']);
   assert.match(mistyped.text, /name="m0\.age"[^>]*value="53"/);
+  // A date far ahead is refused as such, not blamed on the members' ages.
+  const far = await post(redone.text, { as_of: '2100-01-01' });
+  assert.equal(far.status, 400);
+  assert.deepEqual(summary(far.text), ['#as_of Enter a date no more than two years after today']);
+  assertProblem(await worker.post('/api/v1/screenings', { household_id: h, as_of: '2100-01-01' }), 400, { fields: ['as_of'] });
   // A day when no one lived there is refused, naming it; nothing saved.
   const empty = await post(redone.text, { as_of: '2019-06-01' });
   assert.equal(empty.status, 400);
