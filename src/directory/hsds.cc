@@ -3,7 +3,6 @@
 #include <fmt/format.h>
 
 #include <charconv>
-#include <regex>
 #include <sstream>
 
 #include "registry/csv.h"
@@ -148,21 +147,92 @@ bool IsUuid(const std::string& s) {
   return true;
 }
 
+// The formats below are checked by hand, in one pass: a regular expression's matcher recurses
+// once for each character of a long value and overflows the stack.
+
+bool IsAsciiAlpha(char c) { return (c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z'); }
+bool IsAsciiDigit(char c) { return c >= '0' && c <= '9'; }
+bool IsAsciiAlnum(char c) { return IsAsciiAlpha(c) || IsAsciiDigit(c); }
+
+// An absolute URI: a scheme (a letter, then letters, digits, "+", "." or "-"), ":", then no
+// space and none of <>"{}|\^`.
 bool IsUri(const std::string& s) {
-  static const std::regex re(R"(^[A-Za-z][A-Za-z0-9+.\-]*:[^\s<>"{}|\\^`]*$)");
-  return std::regex_match(s, re);
+  if (s.empty() || !IsAsciiAlpha(s[0])) return false;
+  size_t i = 1;
+  while (i < s.size() && (IsAsciiAlnum(s[i]) || s[i] == '+' || s[i] == '.' || s[i] == '-')) ++i;
+  if (i == s.size() || s[i] != ':') return false;
+  for (++i; i < s.size(); ++i) {
+    const char c = s[i];
+    if (c == ' ' || c == '\t' || c == '\n' || c == '\r' || c == '\f' || c == '\v' ||
+        std::string_view("<>\"{}|\\^`").find(c) != std::string_view::npos) {
+      return false;
+    }
+  }
+  return true;
 }
 
+// local@domain: the local part dot-separated runs of letters, digits and !#$%&'*+/=?^_`{|}~-;
+// the domain two or more dot-separated labels of letters, digits and "-", not starting or
+// ending with "-".
 bool IsEmail(const std::string& s) {
-  static const std::regex re(
-      R"(^[A-Za-z0-9!#$%&'*+/=?^_`{|}~-]+(\.[A-Za-z0-9!#$%&'*+/=?^_`{|}~-]+)*@([A-Za-z0-9]([A-Za-z0-9-]*[A-Za-z0-9])?\.)+[A-Za-z0-9]([A-Za-z0-9-]*[A-Za-z0-9])?$)");
-  return std::regex_match(s, re);
+  const size_t at = s.find('@');
+  if (at == std::string::npos || at == 0 || at + 1 >= s.size()) return false;
+  bool run = false;
+  for (size_t i = 0; i < at; ++i) {
+    const char c = s[i];
+    if (c == '.') {
+      if (!run) return false;
+      run = false;
+    } else if (IsAsciiAlnum(c) ||
+               std::string_view("!#$%&'*+/=?^_`{|}~-").find(c) != std::string_view::npos) {
+      run = true;
+    } else {
+      return false;
+    }
+  }
+  if (!run) return false;
+  size_t labels = 0;
+  size_t start = at + 1;
+  while (true) {
+    size_t end = s.find('.', start);
+    if (end == std::string::npos) end = s.size();
+    if (end == start || s[start] == '-' || s[end - 1] == '-') return false;
+    for (size_t i = start; i < end; ++i) {
+      if (!IsAsciiAlnum(s[i]) && s[i] != '-') return false;
+    }
+    ++labels;
+    if (end == s.size()) break;
+    start = end + 1;
+  }
+  return labels >= 2;
 }
 
+// YYYY-MM-DDThh:mm:ss[.fraction](Z|+hh:mm|-hh:mm), as RFC 3339 writes it ("T" or a space,
+// seconds up to 60 for a leap second).
 bool IsDateTime(const std::string& s) {
-  static const std::regex re(
-      R"(^\d{4}-(0[1-9]|1[0-2])-(0[1-9]|[12]\d|3[01])[Tt ]([01]\d|2[0-3]):[0-5]\d:([0-5]\d|60)(\.\d+)?([Zz]|[+-]([01]\d|2[0-3]):[0-5]\d)$)");
-  return std::regex_match(s, re);
+  auto two = [&](size_t at, int low, int high) {
+    if (at + 2 > s.size() || !IsAsciiDigit(s[at]) || !IsAsciiDigit(s[at + 1])) return false;
+    const int v = (s[at] - '0') * 10 + (s[at + 1] - '0');
+    return v >= low && v <= high;
+  };
+  if (s.size() < 20) return false;
+  for (size_t i = 0; i < 4; ++i) {
+    if (!IsAsciiDigit(s[i])) return false;
+  }
+  if (s[4] != '-' || !two(5, 1, 12) || s[7] != '-' || !two(8, 1, 31)) return false;
+  if (s[10] != 'T' && s[10] != 't' && s[10] != ' ') return false;
+  if (!two(11, 0, 23) || s[13] != ':' || !two(14, 0, 59) || s[16] != ':' || !two(17, 0, 60))
+    return false;
+  size_t i = 19;
+  if (s[i] == '.') {
+    const size_t first = ++i;
+    while (i < s.size() && IsAsciiDigit(s[i])) ++i;
+    if (i == first) return false;
+  }
+  if (i == s.size()) return false;
+  if (s[i] == 'Z' || s[i] == 'z') return i + 1 == s.size();
+  if (s[i] != '+' && s[i] != '-') return false;
+  return i + 6 == s.size() && two(i + 1, 0, 23) && s[i + 3] == ':' && two(i + 4, 0, 59);
 }
 
 const char* FormatProblem(Format f, const std::string& value) {

@@ -176,6 +176,45 @@ TEST(CsvPackage, ProblemsNameTheFileLineAndField) {
   EXPECT_THAT(s.message(), HasSubstr("the CSV data package has 5 problems"));
 }
 
+// The formats are checked in one pass: values of any length (a fuzzed 20 kB address once overflowed
+// the stack of a regular expression's matcher) are accepted or named as the schema says.
+TEST(Flatten, FormatsOfLongValuesAreCheckedWithoutFailing) {
+  auto problems = [](const std::string& url, const std::string& email, const std::string& updated) {
+    Dataset data;
+    json service = {{"id", "ac148810-d857-441c-9679-408f346de14b"},
+                    {"name", "Advice"},
+                    {"status", "active"},
+                    {"url", url},
+                    {"email", email},
+                    {"last_modified", updated}};
+    core::Status s =
+        FlattenDocument(json{{"services", json::array({service})}}, "", "b.json", data);
+    std::vector<std::string> out;
+    for (const auto& f : s.fields()) out.push_back(f.field);
+    return out;
+  };
+  const std::string long_path(200000, 'a');
+  EXPECT_THAT(
+      problems("https://example.org/" + long_path, "help@example.org", "2025-03-15T10:30:00Z"),
+      ::testing::IsEmpty());
+  EXPECT_THAT(problems("https://example.org/" + long_path + " x",
+                       std::string(100000, 'b') + "@example.org", "2025-03-15T10:30:00Z"),
+              ::testing::ElementsAre("services[0].url"));
+  EXPECT_THAT(problems("https://example.org/", "a..b@example.org", "2025-03-15T10:30:00.5+01:00"),
+              ::testing::ElementsAre("services[0].email"));
+  for (const char* bad : {"2025-13-15T10:30:00Z", "2025-03-15T24:00:00Z", "2025-03-15T10:30:00",
+                          "2025-03-15T10:30:00.Z", "2025-03-15T10:30:00+01:60", "2025-03-15"}) {
+    EXPECT_THAT(problems("mailto:a@b.org", "x@y.example", bad),
+                ::testing::ElementsAre("services[0].last_modified"))
+        << bad;
+  }
+  for (const char* bad : {"x@-y.org", "x@y", "@y.org", "x@y..org", ".x@y.org"}) {
+    EXPECT_THAT(problems("urn:isbn:1", bad, "2025-03-15 10:30:60z"),
+                ::testing::ElementsAre("services[0].email"))
+        << bad;
+  }
+}
+
 TEST(Flatten, ProblemsNameThePathInTheDocument) {
   Dataset data;
   const json doc = json::parse(R"({"services": [{

@@ -155,8 +155,14 @@ test('over HTTPS: HSTS on every answer, the __Secure- form cookie, the __Host- s
   assert.match(session, /; Path=\/; HttpOnly; SameSite=Lax; Max-Age=\d+; Secure$/);
   const home = await get('/clients?q=Zyxwvut+Qqqplonk', { headers: { Cookie: session.split(';')[0] } });
   assert.equal(home.status, 200);
-  // nginx logs the search's path, never what was searched for.
-  const logged = await readFile(accessLog, 'utf8');
+  // nginx logs the search's path, never what was searched for. It writes the line once the answer
+  // has gone, which the client may see first: wait for it.
+  let logged = '';
+  for (const deadline = Date.now() + 5_000; Date.now() < deadline;) {
+    logged = await readFile(accessLog, 'utf8');
+    if (/"GET \/clients" 200/.test(logged)) break;
+    await new Promise((resolve) => setTimeout(resolve, 50));
+  }
   assert.match(logged, /"GET \/clients" 200/);
   assert.doesNotMatch(logged, /Zyxwvut|Qqqplonk/);
   assert.equal(home.headers['strict-transport-security'], 'max-age=31536000; includeSubDomains');
