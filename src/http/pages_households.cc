@@ -270,9 +270,12 @@ Response StartPage(const PageDeps& deps, const Context& ctx, int64_t person, int
   return Render(deps, status, "household_start", d);
 }
 
-// The form to record that a member left, holding `form` and showing `errors`.
-Response EndPage(const PageDeps& deps, const Context& ctx, int64_t id, int64_t person, int status,
-                 const Form& form, const std::vector<core::FieldError>& errors) {
+// The page of a form about one current member of household `id` (`title`, its action ending in
+// `verb`): who they are, since when, and the household's version; the error page when the
+// household may not be read or they are not a current member.
+std::optional<Response> MemberFormData(const PageDeps& deps, const Context& ctx, int64_t id,
+                                       int64_t person, const std::string& title,
+                                       const std::string& verb, json& d) {
   auto h = deps.households.Get(ctx.Who(), core::HouseholdId{id});
   if (!h.ok()) return ErrorFor(deps, ctx, h.status());
   const auto current = std::find_if(
@@ -282,13 +285,23 @@ Response EndPage(const PageDeps& deps, const Context& ctx, int64_t id, int64_t p
     return ErrorFor(deps, ctx,
                     core::Status::NotFound("The person is not a member of this household"));
   }
-  json d = Common(deps, ctx, "Record that a member left", "clients");
+  d = Common(deps, ctx, title, "clients");
   d["member"] = MemberName(deps, ctx, *h, current->person);
   d["since"] = current->since;
   d["household_href"] = fmt::format("/households/{}", id);
-  d["action"] = fmt::format("/households/{}/members/{}/end", id, person);
-  d["f_until"] = form.empty() ? Today(deps) : FormValue(form, "until");
+  d["action"] = fmt::format("/households/{}/members/{}/{}", id, person, verb);
   d["version"] = std::to_string(h->version);
+  return std::nullopt;
+}
+
+// The form to record that a member left, holding `form` and showing `errors`.
+Response EndPage(const PageDeps& deps, const Context& ctx, int64_t id, int64_t person, int status,
+                 const Form& form, const std::vector<core::FieldError>& errors) {
+  json d;
+  if (auto error = MemberFormData(deps, ctx, id, person, "Record that a member left", "end", d)) {
+    return *std::move(error);
+  }
+  d["f_until"] = form.empty() ? Today(deps) : FormValue(form, "until");
   AddErrors(d, "end", errors);
   return Render(deps, status, "household_end", d);
 }
@@ -296,23 +309,13 @@ Response EndPage(const PageDeps& deps, const Context& ctx, int64_t id, int64_t p
 // The form to take back a membership added by mistake, holding `form` and showing `errors`.
 Response RemovePage(const PageDeps& deps, const Context& ctx, int64_t id, int64_t person,
                     int status, const Form& form, const std::vector<core::FieldError>& errors) {
-  auto h = deps.households.Get(ctx.Who(), core::HouseholdId{id});
-  if (!h.ok()) return ErrorFor(deps, ctx, h.status());
-  const auto current = std::find_if(
-      h->members.begin(), h->members.end(),
-      [&](const registry::Membership& m) { return m.person.value == person && m.until.empty(); });
-  if (current == h->members.end()) {
-    return ErrorFor(deps, ctx,
-                    core::Status::NotFound("The person is not a member of this household"));
+  json d;
+  if (auto error =
+          MemberFormData(deps, ctx, id, person, "Remove a member added by mistake", "remove", d)) {
+    return *std::move(error);
   }
-  json d = Common(deps, ctx, "Remove a member added by mistake", "clients");
-  d["member"] = MemberName(deps, ctx, *h, current->person);
-  d["since"] = current->since;
-  d["household_href"] = fmt::format("/households/{}", id);
-  d["action"] = fmt::format("/households/{}/members/{}/remove", id, person);
   d["end_href"] = fmt::format("/households/{}/members/{}/end", id, person);
   d["f_reason"] = FormValue(form, "reason");
-  d["version"] = std::to_string(h->version);
   AddErrors(d, "remove", errors);
   return Render(deps, status, "household_remove", d);
 }
