@@ -470,24 +470,22 @@ int Serve(const core::Config& config) {
   options.grace_seconds = config.shutdown_grace_seconds;
   App& a = **app;
   options.runs_inline = [&a](const http::Request& r) { return a.dispatcher().RunsInline(r); };
+  // The address as bound: with port 0 in listen, the port the system chose.
+  auto address = [&options](uint16_t port) {
+    const bool v6 = options.host.find(':') != std::string::npos;
+    return fmt::format("{}{}{}:{}", v6 ? "[" : "", options.host, v6 ? "]" : "", port);
+  };
   if (!config.public_url_set && options.port == 0) {
     // Links in the portal's messages name the port the system chooses.
-    options.on_bound = [&a, &options](uint16_t port) {
-      const bool v6 = options.host.find(':') != std::string::npos;
-      a.SetPublicUrl(
-          fmt::format("http://{}{}{}:{}", v6 ? "[" : "", options.host, v6 ? "]" : "", port));
-    };
+    options.on_bound = [&a, address](uint16_t port) { a.SetPublicUrl("http://" + address(port)); };
   }
   core::Status s = http::Serve(
       options, [&a](http::Request& r) { return a.dispatcher().Handle(r); },
       [&](uint16_t port) {
-        // The address as bound: with port 0 in listen, the port the system chose.
-        const std::string host =
-            options.host.find(':') != std::string::npos ? "[" + options.host + "]" : options.host;
-        const std::string address = fmt::format("{}:{}", host, port);
-        core::LogInfo("listening", {{"address", address}, {"database", a.db().Describe()}});
+        const std::string bound = address(port);
+        core::LogInfo("listening", {{"address", bound}, {"database", a.db().Describe()}});
         a.StartBackgroundWork();
-        std::printf("onedoor is running at http://%s/\n", address.c_str());
+        std::printf("onedoor is running at http://%s/\n", bound.c_str());
         std::fflush(stdout);
       },
       [&a] { a.SetDraining(); });

@@ -347,29 +347,30 @@ StatusOr<Synonyms> Synonyms::Load(const std::string& path) {
 
 std::vector<std::string> Synonyms::Expand(const std::string& word) const {
   std::vector<std::string> out = {word};
+  // The keys a word may be found by, in order: as typed; without a plural's -s or -es ("jobs",
+  // "alimentos", "alquileres"); in Arabic without the article (ال: "السكن" is "سكن"), and with a
+  // final ة (U+0629) typed as ه (U+0647) or the other way round ("صحه" is "صحة").
+  static constexpr std::string_view kArticle = "\xD8\xA7\xD9\x84", kTaMarbuta = "\xD8\xA9",
+                                    kHa = "\xD9\x87";
   const std::string key = registry::NameKey(word);
-  auto it = index_.find(key);
-  // "jobs", "benefits" and "alimentos" find the group of "job", "benefit" and "alimento";
-  // "alquileres" that of "alquiler".
-  if (it == index_.end() && key.size() > 3 && key.back() == 's')
-    it = index_.find(key.substr(0, key.size() - 1));
-  if (it == index_.end() && key.size() > 4 && key.ends_with("es"))
-    it = index_.find(key.substr(0, key.size() - 2));
-  // Arabic words are written with the article (ال) as often as without: "السكن" is "سكن".
-  static constexpr std::string_view kArticle = "\xD8\xA7\xD9\x84";  // U+0627 U+0644
-  if (it == index_.end() && key.size() >= kArticle.size() + 4 && key.starts_with(kArticle)) {
-    it = index_.find(key.substr(kArticle.size()));
-  }
-  // A final ة (U+0629) is often typed as ه (U+0647), and the other way round: "صحه" is "صحة".
-  static constexpr std::string_view kTaMarbuta = "\xD8\xA9", kHa = "\xD9\x87";
-  for (std::string_view from : {kHa, kTaMarbuta}) {
-    if (it != index_.end() || !key.ends_with(from)) continue;
-    std::string other = key.substr(0, key.size() - from.size());
-    other += from == kHa ? kTaMarbuta : kHa;
-    it = index_.find(other);
-    if (it == index_.end() && other.starts_with(kArticle) && other.size() >= kArticle.size() + 4) {
-      it = index_.find(other.substr(kArticle.size()));
-    }
+  auto without_end = [&](std::string_view end) {
+    return key.size() > end.size() + 2 && key.ends_with(end)
+               ? key.substr(0, key.size() - end.size())
+               : std::string();
+  };
+  auto without_article = [](const std::string& k) {
+    return k.size() >= kArticle.size() + 4 && k.starts_with(kArticle) ? k.substr(kArticle.size())
+                                                                      : std::string();
+  };
+  std::string swapped;
+  if (key.ends_with(kHa))
+    swapped = key.substr(0, key.size() - kHa.size()) + std::string(kTaMarbuta);
+  if (key.ends_with(kTaMarbuta))
+    swapped = key.substr(0, key.size() - kTaMarbuta.size()) + std::string(kHa);
+  auto it = index_.end();
+  for (const std::string& k : {key, without_end("s"), without_end("es"), without_article(key),
+                               swapped, without_article(swapped)}) {
+    if (!k.empty() && (it = index_.find(k)) != index_.end()) break;
   }
   if (it == index_.end()) return out;
   for (const std::string& w : groups_[it->second]) {

@@ -93,6 +93,14 @@ core::Date ScreeningService::Today() const {
   return clock_.Now().UtcDate();
 }
 
+std::string ScreeningService::MembersDay(core::Date as_of) const {
+  return as_of < Today() ? as_of.ToString() : "";
+}
+
+bool ScreeningService::TooFarAhead(core::Date as_of) const {
+  return as_of.ToDays() - Today().ToDays() > 2 * 366;
+}
+
 std::vector<authz::Decision> ScreeningService::DecideMembers(
     const authz::Principal& who, const std::vector<core::PersonId>& members, int64_t made_by,
     storage::Transaction* tx) const {
@@ -157,9 +165,7 @@ Status ScreeningService::AuditMembers(const authz::Principal& who, const std::st
 StatusOr<ScreeningRecord> ScreeningService::Screen(const authz::Principal& who, const ScreeningRequest& request) {
   ScreeningRecord rec;
   rec.as_of = request.as_of.value_or(Today());
-  // Rules are written for the years around now: a date far ahead would only give every member an
-  // impossible age, and one long past no rules at all.
-  if (const int64_t ahead = rec.as_of.ToDays() - Today().ToDays(); ahead > 2 * 366) {
+  if (TooFarAhead(rec.as_of)) {
     return Status::InvalidArgument("the screening request has invalid fields",
                                    {{"as_of", "must be no more than two years after today"}});
   }
@@ -169,9 +175,9 @@ StatusOr<ScreeningRecord> ScreeningService::Screen(const authz::Principal& who, 
   if (request.household) {
     ASSIGN_OR_RETURN(registry::Household h, households_.Get(who, *request.household));
     // Screened as it was on a past date: those who lived there then.
-    const std::string day = rec.as_of < Today() ? rec.as_of.ToString() : "";
+    const std::string day = MembersDay(rec.as_of);
     for (const auto& m : h.members) {
-      if (day.empty() ? m.until.empty() : m.LivedThereOn(day)) members.push_back(m.person);
+      if (m.LivedThereOn(day)) members.push_back(m.person);
     }
     if (!day.empty() && members.empty()) {
       return Status::InvalidArgument(

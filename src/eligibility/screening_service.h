@@ -89,6 +89,13 @@ class ScreeningService {
 
   const RuleSet& rules() const { return rules_; }
   core::Date Today() const;
+  // The day whose members a registered household is screened with on `as_of`: that date when it
+  // is before today (those who lived there then), "" otherwise (its current members), as
+  // Membership::LivedThereOn takes it.
+  std::string MembersDay(core::Date as_of) const;
+  // Whether `as_of` is further ahead than screenings go (two years): refused, as rules are written
+  // for the years around now and every member's age would be impossible.
+  bool TooFarAhead(core::Date as_of) const;
 
  private:
   // `made_by` is the agency that made the screening (0 for several or for the portal): its staff

@@ -41,6 +41,23 @@ core::StatusOr<core::Date> ReadDate(JsonReader& r, std::string_view key) {
   return d;
 }
 
+// A request about one member of a household: the household and member of its address, and its
+// body; a problem naming what cannot be read otherwise.
+struct MemberRequest {
+  core::HouseholdId id;
+  core::PersonId person;
+  json body;
+};
+core::StatusOr<MemberRequest> ReadMemberRequest(const Context& ctx) {
+  auto id = ParseId(ctx.Param("id"), "id");
+  if (!id.ok()) return id.status();
+  auto person = ParseId(ctx.Param("person_id"), "person_id");
+  if (!person.ok()) return person.status();
+  auto body = ParseJsonObject(ctx.request);
+  if (!body.ok()) return body.status();
+  return MemberRequest{core::HouseholdId{*id}, core::PersonId{*person}, std::move(body).value()};
+}
+
 }  // namespace
 
 void AddPersonRoutes(Router& router, registry::PersonService& persons, registry::HouseholdService& households) {
@@ -281,38 +298,32 @@ void AddPersonRoutes(Router& router, registry::PersonService& persons, registry:
                 return JsonResponse(200, HouseholdBody(*h));
               }});
 
-  router.Add({"POST", "/api/v1/households/{id}/members/{person_id}/end", Auth::kApi, "endHouseholdMembership",
-              [&households](Context& ctx) {
-                auto id = ParseId(ctx.Param("id"), "id");
-                if (!id.ok()) return Fail(id.status(), ctx);
-                auto person = ParseId(ctx.Param("person_id"), "person_id");
-                if (!person.ok()) return Fail(person.status(), ctx);
-                auto body = ParseJsonObject(ctx.request);
-                if (!body.ok()) return Fail(body.status(), ctx);
-                JsonReader r(*body);
+  router.Add({"POST", "/api/v1/households/{id}/members/{person_id}/end", Auth::kApi,
+              "endHouseholdMembership", [&households](Context& ctx) {
+                auto at = ReadMemberRequest(ctx);
+                if (!at.ok()) return Fail(at.status(), ctx);
+                const auto& [id, person, body] = *at;
+                JsonReader r(body);
                 r.RejectUnknown({"until"});
                 auto until = ReadDate(r, "until");
-                if (auto s = r.Finish("the membership has invalid fields"); !s.ok()) return Fail(s, ctx);
-                auto h = households.EndMembership(ctx.Who(), core::HouseholdId{*id}, core::PersonId{*person}, *until);
+                if (auto s = r.Finish("the membership has invalid fields"); !s.ok())
+                  return Fail(s, ctx);
+                auto h = households.EndMembership(ctx.Who(), id, person, *until);
                 if (!h.ok()) return Fail(h.status(), ctx);
                 return JsonResponse(200, HouseholdBody(*h));
               }});
 
   router.Add({"POST", "/api/v1/households/{id}/members/{person_id}/remove", Auth::kApi,
               "removeHouseholdMember", [&households](Context& ctx) {
-                auto id = ParseId(ctx.Param("id"), "id");
-                if (!id.ok()) return Fail(id.status(), ctx);
-                auto person = ParseId(ctx.Param("person_id"), "person_id");
-                if (!person.ok()) return Fail(person.status(), ctx);
-                auto body = ParseJsonObject(ctx.request);
-                if (!body.ok()) return Fail(body.status(), ctx);
-                JsonReader r(*body);
+                auto at = ReadMemberRequest(ctx);
+                if (!at.ok()) return Fail(at.status(), ctx);
+                const auto& [id, person, body] = *at;
+                JsonReader r(body);
                 r.RejectUnknown({"reason"});
                 std::string reason = r.String("reason", true, 500);
                 if (auto s = r.Finish("the removal has invalid fields"); !s.ok())
                   return Fail(s, ctx);
-                auto removed = households.RemoveMistake(ctx.Who(), core::HouseholdId{*id},
-                                                        core::PersonId{*person}, reason);
+                auto removed = households.RemoveMistake(ctx.Who(), id, person, reason);
                 if (!removed.ok()) return Fail(removed.status(), ctx);
                 json out = HouseholdBody(removed->household);
                 out["restored_household_id"] =

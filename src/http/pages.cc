@@ -851,14 +851,13 @@ void AddScreeningPages(Router& router, const PageDeps& deps) {
     const std::string typed = Trim(FormValue(form, "as_of"));
     if (typed.empty()) return "";
     auto d = core::Date::Parse(typed);
-    const core::Date today = deps.screenings->Today();
-    if (!d.ok() || d->ToDays() - today.ToDays() > 2 * 366) return FormValue(form, "members_on");
-    return *d < today ? d->ToString() : "";
+    if (!d.ok() || deps.screenings->TooFarAhead(*d)) return FormValue(form, "members_on");
+    return deps.screenings->MembersDay(*d);
   };
   auto members_on = [](const registry::Household& h, const std::string& day) {
     std::vector<const registry::Membership*> out;
     for (const auto& m : h.members) {
-      if (day.empty() ? m.until.empty() : m.LivedThereOn(day)) out.push_back(&m);
+      if (m.LivedThereOn(day)) out.push_back(&m);
     }
     return out;
   };
@@ -906,7 +905,7 @@ void AddScreeningPages(Router& router, const PageDeps& deps) {
       auto h = deps.households.Get(ctx.Who(), *household);
       if (!h.ok()) return ErrorFor(deps, ctx, h.status());
       d["household_id"] = std::to_string(household->value);
-      // The rows below are its current members, in order: answers sent for another set of members
+      // The rows below are its members, in order: answers sent for another set of members
       // (someone joined or left meanwhile) would go to the wrong person.
       d["household_version"] = std::to_string(h->version);
       d["household_name"] = h->name_withheld
@@ -979,10 +978,9 @@ void AddScreeningPages(Router& router, const PageDeps& deps) {
         d["saved_again"] = done->repeated;
       }
     }
-    // A key new each time the form is shown: the same form sent again (a reload) is not saved
-    // twice (ScreeningRequest::form_token).
-    // The same key after the results, so that pressing again without changing anything finds
-    // the screening saved.
+    // The form's key (ScreeningRequest::form_token): new when the form is first shown, the same
+    // after the results, so that the form sent again with the same answers (a reload, pressing
+    // again) finds the screening it saved.
     if (household) {
       const std::string sent = FormValue(form, "form_token");
       const bool usable = sent.size() >= 16 && sent.size() <= 64 &&
@@ -1020,7 +1018,7 @@ void AddScreeningPages(Router& router, const PageDeps& deps) {
                   auto d = core::Date::Parse(as_of);
                   if (!d.ok())
                     errors.push_back({"as_of", "Enter the date to screen on like 2025-10-01"});
-                  else if (d->ToDays() - deps.screenings->Today().ToDays() > 2 * 366)
+                  else if (deps.screenings->TooFarAhead(*d))
                     errors.push_back({"as_of", "Enter a date no more than two years after today"});
                   else
                     req.as_of = *d;
@@ -1069,7 +1067,8 @@ void AddScreeningPages(Router& router, const PageDeps& deps) {
                   if (answered || req.household) req.input.members.push_back(std::move(m));
                 }
                 if (req.household) {
-                  // One row per current member; the registry fills in what the form leaves out.
+                  // One row per member on the day screened; the registry fills in what the form
+                  // leaves out.
                   auto h = deps.households.Get(ctx.Who(), *req.household);
                   if (!h.ok()) return ErrorFor(deps, ctx, h.status());
                   // The rows were shown for the members on one day (members_on; today's when

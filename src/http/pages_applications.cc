@@ -55,8 +55,8 @@ std::string Said(const PageDeps& deps, const Context& ctx, const std::string& me
   return page_support::Said(deps, ctx, page_support::Capitalised(message));
 }
 
-// One answer kept with an application, in words: yes or no, an amount with its currency and the
-// page's decimal mark, a choice as the form offers it.
+// One answer kept with an application, in words: yes or no, an amount as the results show it
+// ("$1,234.50"), a number with the page's decimal mark, a choice as the form offers it.
 std::string AnswerText(const PageDeps& deps, const Context& ctx, const eligibility::Symbol& s,
                        std::string value, std::string_view currency) {
   if (s.type == eligibility::Type::kBool) {

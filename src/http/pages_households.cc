@@ -42,15 +42,24 @@ json RelationshipChoices(const PageDeps& deps, const Context& ctx, const std::st
 
 // A member as the reader may name them: "Maria Silva (client 301)", or "Client 301" when their
 // names are withheld from the reader.
+std::string MemberName(const PageDeps& deps, const Context& ctx, const registry::Membership& m) {
+  if (!m.name_withheld) {
+    return T(deps, ctx, "{name} (client {id, number, ::group-off})",
+             {{"name", m.name}, {"id", std::to_string(m.person.value)}});
+  }
+  return T(deps, ctx, "Client {id, number, ::group-off}", {{"id", std::to_string(m.person.value)}});
+}
+
+// Member `person` of `h` so.
 std::string MemberName(const PageDeps& deps, const Context& ctx, const registry::Household& h,
                        core::PersonId person) {
   for (const auto& m : h.members) {
-    if (m.person == person && !m.name_withheld) {
-      return T(deps, ctx, "{name} (client {id, number, ::group-off})",
-               {{"name", m.name}, {"id", std::to_string(person.value)}});
-    }
+    if (m.person == person && !m.name_withheld) return MemberName(deps, ctx, m);
   }
-  return T(deps, ctx, "Client {id, number, ::group-off}", {{"id", std::to_string(person.value)}});
+  registry::Membership withheld;
+  withheld.person = person;
+  withheld.name_withheld = true;
+  return MemberName(deps, ctx, withheld);
 }
 
 // The page's words for a date the service refused; its own words where no page words are known.
@@ -501,11 +510,6 @@ void AddHouseholdPages(Router& router, const PageDeps& deps) {
                deps, ctx, id, person, 400, form,
                {{"reason", T(deps, ctx, "Say what the mistake was, so that others can see why")}});
          }
-         // The name as the household shows it, before the membership is gone.
-         std::string name;
-         if (auto before = deps.households.Get(ctx.Who(), core::HouseholdId{id}); before.ok()) {
-           name = MemberName(deps, ctx, *before, core::PersonId{person});
-         }
          auto done = deps.households.RemoveMistake(ctx.Who(), core::HouseholdId{id},
                                                    core::PersonId{person}, reason, CheckOf(form));
          if (done.status().code() == core::StatusCode::kAborted ||
@@ -519,6 +523,7 @@ void AddHouseholdPages(Router& router, const PageDeps& deps) {
                  T(deps, ctx, "Say what the mistake was in one line of up to 500 characters")}});
          }
          if (!done.ok()) return ErrorFor(deps, ctx, done.status());
+         const std::string name = MemberName(deps, ctx, done->removed);
          const std::string said =
              done->restored
                  ? T(deps, ctx,

@@ -466,6 +466,14 @@ StatusOr<RemovedMembership> HouseholdService::RemoveMistake(const authz::Princip
                               {id.value, person.value}));
     if (m.empty()) return Status::NotFound("the client is not a current member of this household");
     const int64_t membership = m[0].Int(0);
+    {
+      // Who was taken back, as the reader may name them.
+      ASSIGN_OR_RETURN(Household before, Load(tx, id));
+      WithholdNames(tx, who, before);
+      for (auto& b : before.members) {
+        if (b.person == person && b.until.empty()) out.removed = std::move(b);
+      }
+    }
     RETURN_IF_ERROR(tx.Execute("DELETE FROM household_members WHERE id = ?", {membership}).status());
     // The household the mistaken add moved them out of is theirs again.
     ASSIGN_OR_RETURN(storage::Rows ended,

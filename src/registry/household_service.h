@@ -26,8 +26,10 @@ struct Membership {
   bool name_withheld = false;  // the reader may not see the member's names: `name` is empty
 
   // Whether they lived in the household on `day` (YYYY-MM-DD): from `since`, until the day
-  // before `until` (the day they left, or moved, is their new household's).
+  // before `until` (the day they left, or moved, is their new household's); with "", whether
+  // they live there now.
   bool LivedThereOn(const std::string& day) const {
+    if (day.empty()) return until.empty();
     return since <= day && (until.empty() || day < until);
   }
 };
@@ -65,6 +67,7 @@ struct Household {
 // household the person lives in again, if the mistaken add had moved them out of one.
 struct RemovedMembership {
   Household household;
+  Membership removed;  // named as the reader may see them
   std::optional<core::HouseholdId> restored;
 };
 
